@@ -1,0 +1,16 @@
+package io.flowtrace.tracer.model;
+
+/** The kind of a span, as OTLP numbers it ({@code SPAN_KIND_SERVER = 2} and so on). */
+public enum SpanKind {
+  UNSPECIFIED,
+  INTERNAL,
+  SERVER,
+  CLIENT,
+  PRODUCER,
+  CONSUMER;
+
+  /** Maps the OTLP enum number; an unknown number maps to {@link #UNSPECIFIED}. */
+  public static SpanKind fromOtlp(int number) {
+    return number >= 0 && number < values().length ? values()[number] : UNSPECIFIED;
+  }
+}
