@@ -1,0 +1,301 @@
+package io.flowtrace.verifier.assembly;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.tracer.correlation.MessageSpanIndex;
+import io.flowtrace.tracer.correlation.MessagingAttributes;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.FlowVerifier;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The streaming verification engine: telemetry in (any order), verdicts out. Spans and records are
+ * matched to declared events, stitched into flow instances by business keys and traces, and each
+ * instance is verified the moment its terminal stage and everything its rules need have arrived,
+ * or when its deadline passes. Late events amend a decided verdict while it is in the amendment
+ * window; afterwards the verdict is final.
+ *
+ * <p>Time is event time: {@link #advanceTo} moves the watermark (replay: the arrival time of the
+ * latest event, in order; live: the wall clock less the allowed lateness). Memory holds the
+ * instances in flight and the messaging spans of the last {@code deadline + amendWindow}.
+ *
+ * <p>Not thread-safe: one thread feeds it.
+ */
+public final class FlowEngine {
+
+  /** Default wait, after the terminal stage, for stragglers (late spans, a missing stage). */
+  public static final Duration DEFAULT_COMPLETION_GRACE = Duration.ofSeconds(2);
+  /** Default time a decided verdict stays open to amendment by late events. */
+  public static final Duration DEFAULT_AMEND_WINDOW = Duration.ofSeconds(30);
+  /** Default number of finalized instance keys remembered to recognise very late events. */
+  public static final int DEFAULT_FINALIZED_KEYS = 100_000;
+
+  private final List<FlowState> flows;
+  private final VerdictListener listener;
+  private final MessageSpanIndex spanIndex = new MessageSpanIndex();
+  private final long retentionNanos;
+  private final EngineStats stats = new EngineStats();
+  private long watermark = Long.MIN_VALUE;
+  private boolean sawSpans;
+
+  private FlowEngine(Builder b) {
+    FlowVerifier verifier = b.verifier;
+    this.listener = b.listener;
+    long maxDeadline = 0;
+    List<FlowState> states = new ArrayList<>();
+    for (FlowSpec spec : b.flows) {
+      states.add(new FlowState(spec, verifier, b.completionGrace.toNanos(), b.amendWindow.toNanos(),
+          b.finalizedKeys, this));
+      maxDeadline = Math.max(maxDeadline, spec.deadline().toNanos());
+    }
+    this.flows = List.copyOf(states);
+    this.retentionNanos = maxDeadline + b.amendWindow.toNanos() + b.completionGrace.toNanos();
+  }
+
+  public static Builder builder(List<FlowSpec> flows) {
+    return new Builder(flows);
+  }
+
+  /** Whether a span could matter to any flow (matches an event, or is a messaging span of a flow topic). */
+  public boolean isRelevant(Span span) {
+    for (FlowState f : flows) {
+      if (f.matchesSpan(span)) {
+        return true;
+      }
+    }
+    String topic = MessagingAttributes.topic(span);
+    if (topic != null) {
+      for (FlowState f : flows) {
+        if (f.hasTopic(topic)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Whether a record's topic is declared by any flow. */
+  public boolean isRelevant(KafkaRecord record) {
+    for (FlowState f : flows) {
+      if (f.hasTopic(record.topic())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Feeds one span or record. Never throws for bad data: it is counted and skipped. */
+  public void accept(Telemetry telemetry) {
+    if (telemetry instanceof Telemetry.SpanEvent s) {
+      acceptSpan(s.span());
+    } else if (telemetry instanceof Telemetry.RecordEvent r) {
+      acceptRecord(r.record());
+    }
+  }
+
+  private void acceptSpan(Span span) {
+    stats.spans++;
+    sawSpans = true;
+    boolean indexed = false;
+    String topic = MessagingAttributes.topic(span);
+    if (topic != null && isTopicOfAnyFlow(topic)) {
+      indexed = spanIndex.add(span);
+    }
+    boolean matched = false;
+    for (FlowState f : flows) {
+      matched |= f.acceptSpan(span, watermark);
+      if (indexed) {
+        f.spanIndexed(span);
+      }
+    }
+    if (!matched && !indexed) {
+      stats.spansIgnored++;
+    }
+  }
+
+  private boolean isTopicOfAnyFlow(String topic) {
+    for (FlowState f : flows) {
+      if (f.hasTopic(topic)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void acceptRecord(KafkaRecord record) {
+    stats.records++;
+    boolean matched = false;
+    for (FlowState f : flows) {
+      matched |= f.acceptRecord(record, watermark);
+    }
+    if (!matched) {
+      stats.recordsIgnored++;
+    }
+  }
+
+  /**
+   * Moves event time forward to {@code epochNanos} (never backwards): decides instances that
+   * became complete, whose completion grace or deadline passed, and finalizes verdicts whose
+   * amendment window closed.
+   */
+  public void advanceTo(long epochNanos) {
+    if (epochNanos > watermark) {
+      watermark = epochNanos;
+    }
+    for (FlowState f : flows) {
+      f.advance(watermark);
+    }
+    spanIndex.evictBefore(watermark - retentionNanos);
+  }
+
+  /**
+   * The input ended: decides every open instance as of the current watermark (complete ones by
+   * their data, the rest {@code INCOMPLETE} unless past their deadline) and finalizes everything.
+   */
+  public void finish() {
+    for (FlowState f : flows) {
+      f.finish(watermark);
+    }
+  }
+
+  /** Event time now. */
+  public long watermark() {
+    return watermark;
+  }
+
+  public EngineStats stats() {
+    long open = 0;
+    long decided = 0;
+    for (FlowState f : flows) {
+      open += f.openInstances();
+      decided += f.decidedInstances();
+    }
+    stats.openInstances = open;
+    stats.decidedInFlight = decided;
+    stats.indexedSpans = spanIndex.size();
+    return stats;
+  }
+
+  MessageSpanIndex spanIndex() {
+    return spanIndex;
+  }
+
+  boolean sawSpans() {
+    return sawSpans;
+  }
+
+  VerdictListener listener() {
+    return listener;
+  }
+
+  EngineStats mutableStats() {
+    return stats;
+  }
+
+  /** Configures a {@link FlowEngine}. */
+  public static final class Builder {
+    private final List<FlowSpec> flows;
+    private FlowVerifier verifier = FlowVerifier.standard();
+    private VerdictListener listener = new VerdictListener() {};
+    private Duration completionGrace = DEFAULT_COMPLETION_GRACE;
+    private Duration amendWindow = DEFAULT_AMEND_WINDOW;
+    private int finalizedKeys = DEFAULT_FINALIZED_KEYS;
+
+    private Builder(List<FlowSpec> flows) {
+      this.flows = List.copyOf(requireNonNull(flows, "flows"));
+      Set<String> names = new HashSet<>();
+      for (FlowSpec f : flows) {
+        if (!names.add(f.name())) {
+          throw new IllegalArgumentException("flow '" + f.name() + "' given twice");
+        }
+      }
+    }
+
+    /** The checks to run. Defaults to {@link FlowVerifier#standard()}. */
+    public Builder verifier(FlowVerifier verifier) {
+      this.verifier = requireNonNull(verifier, "verifier");
+      return this;
+    }
+
+    /** Where verdicts go. Defaults to nowhere. */
+    public Builder listener(VerdictListener listener) {
+      this.listener = requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** How long after the terminal stage to wait for stragglers before deciding anyway. Defaults to 2 s. */
+    public Builder completionGrace(Duration grace) {
+      requireNonNull(grace, "grace");
+      if (grace.isNegative()) {
+        throw new IllegalArgumentException("completionGrace must not be negative: " + grace);
+      }
+      this.completionGrace = grace;
+      return this;
+    }
+
+    /** How long a decided verdict stays open to amendment. Defaults to 30 s. */
+    public Builder amendWindow(Duration window) {
+      requireNonNull(window, "window");
+      if (window.isNegative()) {
+        throw new IllegalArgumentException("amendWindow must not be negative: " + window);
+      }
+      this.amendWindow = window;
+      return this;
+    }
+
+    /** How many finalized instance keys to remember (very late events for them are dropped, counted). Defaults to 100,000. */
+    public Builder finalizedKeys(int count) {
+      if (count < 0) {
+        throw new IllegalArgumentException("finalizedKeys must not be negative: " + count);
+      }
+      this.finalizedKeys = count;
+      return this;
+    }
+
+    public FlowEngine build() {
+      return new FlowEngine(this);
+    }
+  }
+
+  /** Counters of what the engine saw and did. */
+  public static final class EngineStats {
+    long spans;
+    long spansIgnored;
+    long records;
+    long recordsIgnored;
+    long observations;
+    long instancesOpened;
+    long verdictsDecided;
+    long verdictsAmended;
+    long verdictsFinal;
+    long lateDropped;
+    long keyConflicts;
+    long openInstances;
+    long decidedInFlight;
+    long indexedSpans;
+
+    public long spans() { return spans; }
+    public long spansIgnored() { return spansIgnored; }
+    public long records() { return records; }
+    public long recordsIgnored() { return recordsIgnored; }
+    public long observations() { return observations; }
+    public long instancesOpened() { return instancesOpened; }
+    public long verdictsDecided() { return verdictsDecided; }
+    public long verdictsAmended() { return verdictsAmended; }
+    public long verdictsFinal() { return verdictsFinal; }
+    public long lateDropped() { return lateDropped; }
+    public long keyConflicts() { return keyConflicts; }
+    public long openInstances() { return openInstances; }
+    public long decidedInFlight() { return decidedInFlight; }
+    public long indexedSpans() { return indexedSpans; }
+  }
+}

@@ -1,0 +1,591 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.correlation.MessageSpanIndex;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanLink;
+import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.verifier.assembly.FlowPaths.Requirement;
+import io.flowtrace.verifier.check.FlowVerifier;
+import io.flowtrace.verifier.check.PropagationCheck;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.schema.DecodedPayload;
+import io.flowtrace.verifier.schema.SchemaProblem;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FieldPath;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.StageSpec;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/** Assembly and decisions for one flow. Package-private: {@link FlowEngine} is the API. */
+final class FlowState {
+
+  private static final PropagationCheck PROPAGATION = new PropagationCheck();
+
+  private final FlowSpec spec;
+  private final FlowVerifier verifier;
+  private final long graceNanos;
+  private final long amendNanos;
+  private final long deadlineNanos;
+  private final FlowEngine engine;
+  private final Map<String, List<EventSpec>> topicEvents;
+  private final List<EventSpec> spanEvents;
+  private final Set<String> entryEvents = new HashSet<>();
+  private final Set<String> terminalEventSets = new HashSet<>();
+
+  private final Map<String, Inst> byKey = new HashMap<>();
+  private final Map<String, Inst> byTrace = new HashMap<>();
+  private final Map<String, List<List<Seed>>> pending = new HashMap<>();
+  private final ArrayDeque<Object[]> pendingOrder = new ArrayDeque<>();
+  private final PriorityQueue<Timer> timers =
+      new PriorityQueue<>(Comparator.comparingLong(Timer::at).thenComparingLong(t -> t.inst().id));
+  private final Set<Inst> dirtyDecided = new LinkedHashSet<>();
+  private final Set<Inst> dirtyOpen = new LinkedHashSet<>();
+  private final LinkedHashMap<String, Boolean> finalizedKeys;
+  private long openCount;
+  private long decidedCount;
+  private long seq;
+
+  FlowState(FlowSpec spec, FlowVerifier verifier, long graceNanos, long amendNanos, int finalizedKeyCapacity,
+      FlowEngine engine) {
+    this.spec = spec;
+    this.verifier = verifier;
+    this.graceNanos = graceNanos;
+    this.amendNanos = amendNanos;
+    this.deadlineNanos = spec.deadline().toNanos();
+    this.engine = engine;
+    this.topicEvents = spec.eventsByTopic();
+    this.spanEvents = spec.events().stream().filter(e -> e.span() != null).toList();
+    for (StageSpec s : spec.entryStages()) {
+      s.events().forEach(e -> entryEvents.add(e.id()));
+    }
+    this.finalizedKeys = new LinkedHashMap<>(16, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+        return size() > finalizedKeyCapacity;
+      }
+    };
+  }
+
+  boolean hasTopic(String topic) {
+    return topicEvents.containsKey(topic);
+  }
+
+  boolean matchesSpan(Span span) {
+    for (EventSpec e : spanEvents) {
+      if (e.span().matches(span)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  long openInstances() {
+    return openCount;
+  }
+
+  long decidedInstances() {
+    return decidedCount;
+  }
+
+  // ---- ingest ----
+
+  boolean acceptRecord(KafkaRecord record, long watermark) {
+    List<EventSpec> events = topicEvents.get(record.topic());
+    if (events == null) {
+      return false;
+    }
+    List<Seed> group = new ArrayList<>(1);
+    for (EventSpec event : events) {
+      DecodedPayload decoded;
+      if (record.value() == null) {
+        decoded = new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)")));
+      } else {
+        decoded = event.schema().decode(record.value(), record.headers());
+      }
+      group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null,
+          keysOf(event, decoded.tree())));
+    }
+    String trace = record.traceContext().map(TraceContext::traceId).orElse(null);
+    route(group, trace, watermark);
+    return true;
+  }
+
+  boolean acceptSpan(Span span, long watermark) {
+    List<Seed> group = null;
+    for (EventSpec event : spanEvents) {
+      if (!event.span().matches(span)) {
+        continue;
+      }
+      String attr = event.payload().attribute();
+      Object value = attr == null ? null : span.attributes().get(attr);
+      DecodedPayload decoded;
+      if (attr == null) {
+        decoded = new DecodedPayload(null, List.of());
+      } else if (value == null) {
+        decoded = new DecodedPayload(null, List.of(new SchemaProblem("$",
+            "no payload: the span has no attribute " + attr)));
+      } else {
+        decoded = event.schema().decode(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
+      }
+      if (group == null) {
+        group = new ArrayList<>(2);
+      }
+      group.add(new Seed(event, span.startEpochNanos(), decoded.tree(), decoded.problems(), null, span,
+          keysOf(event, decoded.tree())));
+    }
+    if (group == null) {
+      return false;
+    }
+    route(group, span.traceId(), watermark);
+    return true;
+  }
+
+  /** A messaging span of one of our topics arrived: an instance waiting on its trace may now be decidable. */
+  void spanIndexed(Span span) {
+    Inst inst = byTrace.get(span.traceId());
+    if (inst == null) {
+      for (SpanLink link : span.links()) {
+        inst = byTrace.get(link.traceId());
+        if (inst != null) {
+          break;
+        }
+      }
+    }
+    if (inst != null) {
+      inst = find(inst);
+      inst.traces.add(span.traceId());
+      byTrace.putIfAbsent(span.traceId(), inst);
+      markDirty(inst);
+    }
+  }
+
+  private static Map<String, String> keysOf(EventSpec event, JsonNode payload) {
+    if (payload == null || event.keys().isEmpty()) {
+      return Map.of();
+    }
+    Map<String, String> keys = new LinkedHashMap<>(4);
+    for (Map.Entry<String, FieldPath> k : event.keys().entrySet()) {
+      JsonNode v = k.getValue().resolve(payload);
+      if (v != null && v.isValueNode() && !v.isNull()) {
+        String text = v.asString();
+        if (!text.isEmpty()) {
+          keys.put(k.getKey(), text);
+        }
+      }
+    }
+    return keys;
+  }
+
+  private void route(List<Seed> group, String traceId, long watermark) {
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (Seed s : group) {
+      s.keys().forEach(keys::putIfAbsent);
+    }
+    Inst target = null;
+    if (!keys.isEmpty()) {
+      List<Inst> candidates = new ArrayList<>(2);
+      boolean finalized = false;
+      for (String key : spec.keys()) {
+        String v = keys.get(key);
+        if (v == null) {
+          continue;
+        }
+        String token = token(key, v);
+        Inst i = byKey.get(token);
+        if (i != null) {
+          i = find(i);
+          if (!candidates.contains(i)) {
+            candidates.add(i);
+          }
+        } else if (finalizedKeys.containsKey(token)) {
+          finalized = true;
+        }
+      }
+      if (candidates.isEmpty()) {
+        if (finalized) {
+          engine.mutableStats().lateDropped++;
+          return;
+        }
+        Inst byT = traceId == null ? null : byTrace.get(traceId);
+        if (byT != null && compatible(find(byT), keys)) {
+          target = find(byT);
+        }
+      } else {
+        target = candidates.get(0);
+        for (int i = 1; i < candidates.size(); i++) {
+          if (compatible(target, candidates.get(i).keys)) {
+            target = merge(target, candidates.get(i));
+          } else {
+            engine.mutableStats().keyConflicts++;
+          }
+        }
+      }
+    } else if (traceId != null && byTrace.containsKey(traceId)) {
+      target = find(byTrace.get(traceId));
+    } else if (group.stream().noneMatch(s -> entryEvents.contains(s.event().id()))) {
+      if (traceId != null) {
+        pending.computeIfAbsent(traceId, t -> new ArrayList<>(1)).add(group);
+        pendingOrder.add(new Object[] {group.get(0).time(), traceId});
+      }
+      return;
+    }
+    if (target == null) {
+      target = open(group.get(0).time());
+    }
+    addAll(target, group, keys, traceId, watermark);
+  }
+
+  private boolean compatible(Inst inst, Map<String, String> keys) {
+    for (Map.Entry<String, String> k : keys.entrySet()) {
+      String mine = inst.keys.get(k.getKey());
+      if (mine != null && !mine.equals(k.getValue())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private Inst open(long time) {
+    Inst inst = new Inst(seq++);
+    inst.start = time;
+    openCount++;
+    engine.mutableStats().instancesOpened++;
+    timers.add(new Timer(time + deadlineNanos, inst, TimerKind.DEADLINE));
+    return inst;
+  }
+
+  private void addAll(Inst inst, List<Seed> group, Map<String, String> keys, String traceId, long watermark) {
+    for (Seed s : group) {
+      if (inst.identities.add(s.event().id() + '|' + s.identity())) {
+        inst.seeds.add(s);
+        inst.eventIds.add(s.event().id());
+        engine.mutableStats().observations++;
+        if (s.time() < inst.start) {
+          inst.start = s.time();
+        }
+      }
+    }
+    for (Map.Entry<String, String> k : keys.entrySet()) {
+      if (inst.keys.putIfAbsent(k.getKey(), k.getValue()) == null) {
+        byKey.put(token(k.getKey(), k.getValue()), inst);
+      }
+    }
+    if (traceId != null && inst.traces.add(traceId)) {
+      byTrace.putIfAbsent(traceId, inst);
+      List<List<Seed>> waiting = pending.remove(traceId);
+      if (waiting != null) {
+        for (List<Seed> g : waiting) {
+          addAll(inst, g, Map.of(), null, watermark);
+        }
+      }
+    }
+    markDirty(inst);
+  }
+
+  private void markDirty(Inst inst) {
+    if (inst.state == State.OPEN) {
+      dirtyOpen.add(inst);
+    } else if (inst.state == State.DECIDED) {
+      dirtyDecided.add(inst);
+    }
+  }
+
+  private Inst merge(Inst a, Inst b) {
+    Inst keep = a.state == State.DECIDED || b.state != State.DECIDED ? a : b;
+    Inst gone = keep == a ? b : a;
+    gone.mergedInto = keep;
+    if (gone.state == State.OPEN) {
+      openCount--;
+    } else if (gone.state == State.DECIDED) {
+      decidedCount--;
+    }
+    gone.state = State.MERGED;
+    dirtyOpen.remove(gone);
+    dirtyDecided.remove(gone);
+    for (Seed s : gone.seeds) {
+      if (keep.identities.add(s.event().id() + '|' + s.identity())) {
+        keep.seeds.add(s);
+        keep.eventIds.add(s.event().id());
+        keep.start = Math.min(keep.start, s.time());
+      }
+    }
+    gone.keys.forEach((k, v) -> {
+      keep.keys.putIfAbsent(k, v);
+      byKey.put(token(k, v), keep);
+    });
+    for (String t : gone.traces) {
+      keep.traces.add(t);
+      byTrace.put(t, keep);
+    }
+    markDirty(keep);
+    return keep;
+  }
+
+  private static Inst find(Inst inst) {
+    while (inst.mergedInto != null) {
+      inst = inst.mergedInto;
+    }
+    return inst;
+  }
+
+  private static String token(String key, String value) {
+    return key + '\u0000' + value;
+  }
+
+  // ---- decisions ----
+
+  void advance(long watermark) {
+    if (!dirtyOpen.isEmpty()) {
+      List<Inst> open = new ArrayList<>(dirtyOpen);
+      dirtyOpen.clear();
+      for (Inst inst : open) {
+        if (inst.state == State.OPEN) {
+          tryComplete(inst, watermark);
+        }
+      }
+    }
+    while (!timers.isEmpty() && timers.peek().at() <= watermark) {
+      Timer t = timers.poll();
+      Inst inst = find(t.inst());
+      switch (t.kind()) {
+        case DEADLINE -> {
+          if (inst.state == State.OPEN) {
+            if (watermark >= inst.start + deadlineNanos) {
+              decide(inst, watermark, "deadline passed");
+            } else {
+              timers.add(new Timer(inst.start + deadlineNanos, inst, TimerKind.DEADLINE));
+            }
+          }
+        }
+        case GRACE -> {
+          if (inst.state == State.OPEN) {
+            decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest");
+          }
+        }
+        case FINALIZE -> {
+          if (inst.state == State.DECIDED) {
+            finalizeInstance(inst, watermark);
+          }
+        }
+      }
+    }
+    if (!dirtyDecided.isEmpty()) {
+      List<Inst> decided = new ArrayList<>(dirtyDecided);
+      dirtyDecided.clear();
+      for (Inst inst : decided) {
+        if (inst.state == State.DECIDED) {
+          reverify(inst, watermark);
+        }
+      }
+    }
+    long horizon = watermark - deadlineNanos - amendNanos - graceNanos;
+    while (!pendingOrder.isEmpty() && (long) pendingOrder.peekFirst()[0] < horizon) {
+      Object[] p = pendingOrder.pollFirst();
+      pending.remove((String) p[1]);
+    }
+  }
+
+  void finish(long watermark) {
+    advance(watermark);
+    List<Inst> all = new ArrayList<>();
+    for (Inst i : new HashSet<>(byKey.values())) {
+      all.add(find(i));
+    }
+    for (Inst i : byTrace.values()) {
+      all.add(find(i));
+    }
+    for (Timer t : timers) {
+      all.add(find(t.inst()));
+    }
+    List<Inst> distinct = new ArrayList<>(new LinkedHashSet<>(all));
+    distinct.sort(Comparator.comparingLong((Inst i) -> i.start).thenComparingLong(i -> i.id));
+    for (Inst inst : distinct) {
+      if (inst.state == State.OPEN) {
+        decide(inst, watermark, "input ended");
+      }
+    }
+    for (Inst inst : distinct) {
+      if (inst.state == State.DECIDED) {
+        finalizeInstance(inst, watermark);
+      }
+    }
+    timers.clear();
+    pending.clear();
+    pendingOrder.clear();
+  }
+
+  private void tryComplete(Inst inst, long watermark) {
+    StageSpec terminal = null;
+    for (StageSpec s : spec.terminalStages()) {
+      if (s.events().stream().allMatch(e -> inst.eventIds.contains(e.id()))) {
+        terminal = s;
+        break;
+      }
+    }
+    if (terminal == null) {
+      return;
+    }
+    if (inst.terminalAt == Long.MIN_VALUE) {
+      inst.terminalAt = watermark;
+      timers.add(new Timer(watermark + graceNanos, inst, TimerKind.GRACE));
+    }
+    FlowInstance snapshot = snapshot(inst, watermark);
+    if (!requiredStagesPresent(snapshot)) {
+      return;
+    }
+    if (engine.sawSpans() && !PROPAGATION.check(snapshot).isEmpty()) {
+      return;
+    }
+    decide(inst, watermark, "complete", snapshot);
+  }
+
+  private static boolean requiredStagesPresent(FlowInstance snapshot) {
+    FlowPaths paths = FlowPaths.of(snapshot);
+    for (StageSpec s : snapshot.spec().stages()) {
+      Requirement r = paths.requirement(s.id());
+      if (r == Requirement.UNDECIDED) {
+        return false;
+      }
+      if (r == Requirement.REQUIRED && !snapshot.stageComplete(s.id())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void decide(Inst inst, long watermark, String reason) {
+    decide(inst, watermark, reason, snapshot(inst, watermark));
+  }
+
+  private void decide(Inst inst, long watermark, String reason, FlowInstance snapshot) {
+    boolean complete = isComplete(snapshot);
+    Verdict verdict = verifier.verify(snapshot, complete, reason);
+    inst.state = State.DECIDED;
+    inst.verdict = verdict;
+    inst.complete = complete;
+    openCount--;
+    decidedCount++;
+    dirtyOpen.remove(inst);
+    dirtyDecided.remove(inst);
+    engine.mutableStats().verdictsDecided++;
+    timers.add(new Timer(watermark + amendNanos, inst, TimerKind.FINALIZE));
+    engine.listener().decided(verdict);
+  }
+
+  private static boolean isComplete(FlowInstance snapshot) {
+    boolean terminal = snapshot.spec().terminalStages().stream().anyMatch(s -> snapshot.stageComplete(s.id()));
+    return terminal && requiredStagesPresent(snapshot);
+  }
+
+  private void reverify(Inst inst, long watermark) {
+    FlowInstance snapshot = snapshot(inst, watermark);
+    boolean complete = isComplete(snapshot);
+    Verdict next = verifier.verify(snapshot, complete, inst.verdict.reason());
+    if (!next.sameOutcome(inst.verdict)) {
+      next = next.withRevision(inst.verdict.revision() + 1);
+      Verdict previous = inst.verdict;
+      inst.verdict = next;
+      engine.mutableStats().verdictsAmended++;
+      engine.listener().amended(previous, next);
+    }
+  }
+
+  private void finalizeInstance(Inst inst, long watermark) {
+    if (dirtyDecided.remove(inst)) {
+      reverify(inst, watermark);
+    }
+    inst.state = State.FINAL;
+    decidedCount--;
+    engine.mutableStats().verdictsFinal++;
+    for (Map.Entry<String, String> k : inst.keys.entrySet()) {
+      String token = token(k.getKey(), k.getValue());
+      byKey.remove(token);
+      finalizedKeys.put(token, Boolean.TRUE);
+    }
+    for (String t : inst.traces) {
+      if (byTrace.get(t) != null && find(byTrace.get(t)) == inst) {
+        byTrace.remove(t);
+      }
+    }
+    engine.listener().finalized(inst.verdict);
+    inst.seeds.clear();
+    inst.identities.clear();
+  }
+
+  private FlowInstance snapshot(Inst inst, long watermark) {
+    MessageSpanIndex index = engine.spanIndex();
+    List<Observation> observations = new ArrayList<>(inst.seeds.size());
+    for (Seed s : inst.seeds) {
+      if (s.record() != null) {
+        KafkaRecord r = s.record();
+        Span producer = index.producerOf(r).orElse(null);
+        long time = producer != null ? producer.startEpochNanos() : s.time();
+        TraceContext trace = r.traceContext()
+            .orElse(producer == null ? null : new TraceContext(producer.traceId(), producer.spanId(), 1));
+        observations.add(new Observation(s.event(), time, s.payload(), s.problems(), r, producer,
+            index.consumersOf(r), trace, s.keys()));
+      } else {
+        Span span = s.span();
+        observations.add(new Observation(s.event(), s.time(), s.payload(), s.problems(), null, span, List.of(),
+            new TraceContext(span.traceId(), span.spanId(), 1), s.keys()));
+      }
+    }
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (String k : spec.keys()) {
+      String v = inst.keys.get(k);
+      if (v != null) {
+        keys.put(k, v);
+      }
+    }
+    return new FlowInstance(spec, keys, observations, inst.start, watermark,
+        watermark >= inst.start + deadlineNanos, engine.sawSpans());
+  }
+
+  // ---- state ----
+
+  private enum State { OPEN, DECIDED, FINAL, MERGED }
+
+  private enum TimerKind { DEADLINE, GRACE, FINALIZE }
+
+  private record Timer(long at, Inst inst, TimerKind kind) {}
+
+  /** An event occurrence as it arrived, before correlation with spans. */
+  private record Seed(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems,
+      KafkaRecord record, Span span, Map<String, String> keys) {
+    String identity() {
+      return record != null ? record.coordinates() : span.traceId() + "/" + span.spanId();
+    }
+  }
+
+  private static final class Inst {
+    final long id;
+    final Map<String, String> keys = new LinkedHashMap<>(4);
+    final List<Seed> seeds = new ArrayList<>(20);
+    final Set<String> identities = new HashSet<>();
+    final Set<String> eventIds = new HashSet<>();
+    final Set<String> traces = new LinkedHashSet<>(4);
+    long start = Long.MAX_VALUE;
+    long terminalAt = Long.MIN_VALUE;
+    State state = State.OPEN;
+    Verdict verdict;
+    boolean complete;
+    Inst mergedInto;
+
+    Inst(long id) {
+      this.id = id;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.verifier.check.Evidence;
+import io.flowtrace.verifier.schema.SchemaProblem;
+import io.flowtrace.verifier.spec.EventSpec;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * One occurrence of a declared event in an instance: a Kafka record (joined to its producer and
+ * consumer spans when they were seen) or a matched span, with its decoded payload.
+ *
+ * @param timeEpochNanos when it happened: a span event's start; a record's producer span start, or
+ *     its record timestamp (millisecond precision) when no producer span was seen
+ * @param payload decoded payload, {@code null} when absent or undecodable
+ * @param trace the trace this occurrence belongs to: the record's {@code traceparent}, or the span's context
+ */
+public record Observation(
+    EventSpec event,
+    long timeEpochNanos,
+    JsonNode payload,
+    List<SchemaProblem> schemaProblems,
+    KafkaRecord record,
+    Span span,
+    List<Span> consumers,
+    TraceContext trace,
+    Map<String, String> keys) {
+
+  public Observation {
+    schemaProblems = List.copyOf(schemaProblems);
+    consumers = List.copyOf(consumers);
+    keys = Map.copyOf(keys);
+  }
+
+  public String eventId() {
+    return event.id();
+  }
+
+  public String stageId() {
+    return event.stageId();
+  }
+
+  /** Where to look for this occurrence. */
+  public Evidence evidence() {
+    return record != null ? Evidence.of(record, span) : Evidence.of(span);
+  }
+
+  /** A short human name: {@code orders.created[1]@42} or {@code order-service span 'POST' (trace …)}. */
+  public String describe() {
+    return record != null ? record.coordinates() : span != null ? span.describe() : event.id();
+  }
+
+  /** Identity of the underlying occurrence, to tell a repeat from the same thing seen twice. */
+  public String identity() {
+    return record != null ? record.coordinates() : span.traceId() + "/" + span.spanId();
+  }
+}

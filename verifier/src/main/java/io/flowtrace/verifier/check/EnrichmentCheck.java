@@ -1,0 +1,174 @@
+package io.flowtrace.verifier.check;
+
+import io.flowtrace.verifier.assembly.FlowInstance;
+import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.internal.Texts;
+import io.flowtrace.verifier.spec.EnrichmentSpec;
+import io.flowtrace.verifier.spec.FieldPath;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code MISSING_ENRICHMENT} when a field a stage must add or carry over is absent; a carried field
+ * whose value changed is a {@code BAD_TRANSFORMATION}. A field already missing in the source is not
+ * reported again downstream, so each loss is named once, at the first stage where it went missing.
+ */
+public final class EnrichmentCheck implements Check {
+  @Override
+  public List<Violation> check(FlowInstance instance) {
+    List<Violation> out = new ArrayList<>();
+    for (EnrichmentSpec e : instance.spec().enrichment()) {
+      Observation from = instance.first(e.from());
+      Observation to = instance.first(e.to());
+      if (from == null || to == null || from.payload() == null || to.payload() == null) {
+        continue;
+      }
+      for (FieldPath add : e.add()) {
+        if (add.resolve(to.payload()) == null) {
+          out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
+              .event(to.eventId()).field(add.text())
+              .message(to.describe() + " lacks '" + add.text() + "', which " + to.eventId()
+                  + " must add to " + from.eventId())
+              .expected(add.text() + " present").actual("absent")
+              .evidence(to.evidence()).build());
+        }
+      }
+      if (e.carryAll()) {
+        for (String name : iterable(from.payload().propertyNames())) {
+          compare(name, from.payload().get(name), to.payload().get(name), from, to, out);
+        }
+      }
+      for (FieldPath carry : e.carry()) {
+        carryPath(carry, from, to, out);
+      }
+    }
+    return out;
+  }
+
+  private static <T> Iterable<T> iterable(java.util.Collection<T> c) {
+    return c;
+  }
+
+  private void carryPath(FieldPath path, Observation from, Observation to, List<Violation> out) {
+    List<String> seg = path.segments();
+    walk(seg, 0, from.payload(), to.payload(), "", from, to, out);
+  }
+
+  private void walk(List<String> seg, int i, JsonNode a, JsonNode b, String prefix,
+      Observation from, Observation to, List<Violation> out) {
+    if (a == null || a.isMissingNode() || a.isNull()) {
+      return; // absent at the source: not this stage's loss
+    }
+    if (i == seg.size()) {
+      compare(prefix, a, b, from, to, out);
+      return;
+    }
+    String s = seg.get(i);
+    if (s.equals("[]")) {
+      if (!a.isArray()) {
+        return;
+      }
+      for (int k = 0; k < a.size(); k++) {
+        JsonNode bk = b != null && b.isArray() && k < b.size() ? b.get(k) : null;
+        if (bk == null) {
+          missing(prefix + "[" + k + "]", a.get(k), from, to, out);
+          continue;
+        }
+        walk(seg, i + 1, a.get(k), bk, prefix + "[" + k + "]", from, to, out);
+      }
+      return;
+    }
+    String next = prefix.isEmpty() ? s : prefix + "." + s;
+    JsonNode an = a.isObject() ? a.get(s) : null;
+    JsonNode bn = b != null && b.isObject() ? b.get(s) : null;
+    if (an == null || an.isNull()) {
+      return;
+    }
+    if (bn == null || bn.isMissingNode()) {
+      missing(next, an, from, to, out);
+      return;
+    }
+    walk(seg, i + 1, an, bn, next, from, to, out);
+  }
+
+  private void compare(String field, JsonNode a, JsonNode b, Observation from, Observation to, List<Violation> out) {
+    if (a == null || a.isNull()) {
+      return;
+    }
+    if (b == null || b.isMissingNode()) {
+      missing(field, a, from, to, out);
+      return;
+    }
+    String diff = firstDifference(field, a, b);
+    if (diff != null) {
+      JsonNode ea = at(a, field, diff);
+      JsonNode eb = at(b, field, diff);
+      if (eb == null) {
+        missing(diff, ea, from, to, out);
+        return;
+      }
+      out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, to.stageId())
+          .event(to.eventId()).field(diff)
+          .message(to.describe() + " changed '" + diff + "' carried over from " + from.eventId()
+              + ": expected " + Texts.json(ea) + ", was " + Texts.json(eb))
+          .expected(Texts.json(ea)).actual(Texts.json(eb))
+          .evidence(to.evidence()).build());
+    }
+  }
+
+  private void missing(String field, JsonNode expected, Observation from, Observation to, List<Violation> out) {
+    out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
+        .event(to.eventId()).field(field)
+        .message(to.describe() + " dropped '" + field + "' that " + from.eventId() + " carried ("
+            + Texts.json(expected, 60) + ")")
+        .expected(Texts.json(expected)).actual("absent")
+        .evidence(to.evidence()).build());
+  }
+
+  /** Path of the first differing leaf under {@code field}, or {@code null} when equal. */
+  static String firstDifference(String field, JsonNode a, JsonNode b) {
+    if (a.isNumber() && b.isNumber()) {
+      return a.decimalValue().compareTo(b.decimalValue()) == 0 ? null : field;
+    }
+    if (a.isObject() && b.isObject()) {
+      for (String name : a.propertyNames()) {
+        JsonNode bn = b.get(name);
+        String sub = field + "." + name;
+        if (bn == null) {
+          return a.get(name).isNull() ? null : sub;
+        }
+        String d = firstDifference(sub, a.get(name), bn);
+        if (d != null) {
+          return d;
+        }
+      }
+      return null;
+    }
+    if (a.isArray() && b.isArray()) {
+      for (int i = 0; i < a.size(); i++) {
+        String sub = field + "[" + i + "]";
+        if (i >= b.size()) {
+          return sub;
+        }
+        String d = firstDifference(sub, a.get(i), b.get(i));
+        if (d != null) {
+          return d;
+        }
+      }
+      return null;
+    }
+    return a.equals(b) ? null : field;
+  }
+
+  /** The node at {@code path} (which starts with {@code base}) under {@code root}. */
+  static JsonNode at(JsonNode root, String base, String path) {
+    String rest = path.substring(base.length());
+    JsonNode node = root;
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.([^.\\[]+)|\\[(\\d+)]").matcher(rest);
+    while (node != null && m.find()) {
+      node = m.group(1) != null ? node.get(m.group(1)) : node.get(Integer.parseInt(m.group(2)));
+    }
+    return node;
+  }
+}

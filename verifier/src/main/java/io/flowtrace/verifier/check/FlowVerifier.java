@@ -1,0 +1,85 @@
+package io.flowtrace.verifier.check;
+
+import io.flowtrace.verifier.assembly.FlowInstance;
+import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.report.TimelineEntry;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictStatus;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Runs every check on an assembled instance and turns the result into a {@link Verdict}. Pure: the
+ * same instance always gives the same verdict.
+ */
+public final class FlowVerifier {
+
+  private final List<Check> checks;
+
+  public FlowVerifier(List<Check> checks) {
+    this.checks = List.copyOf(checks);
+  }
+
+  /** The verifier with every check of the contract, in report order. */
+  public static FlowVerifier standard() {
+    return new FlowVerifier(List.of(new StageCheck(), new SchemaCheck(), new EnrichmentCheck(),
+        new RuleCheck(), new IdempotencyCheck(), new OrderCheck(), new LatencyCheck(),
+        new PropagationCheck()));
+  }
+
+  /**
+   * Verifies the instance.
+   *
+   * @param complete whether the instance reached its terminal stage with everything it needs
+   */
+  public Verdict verify(FlowInstance instance, boolean complete, String reason) {
+    List<Violation> violations = new ArrayList<>();
+    for (Check check : checks) {
+      violations.addAll(check.check(instance));
+    }
+    violations = withoutEchoes(violations);
+    VerdictStatus status = !violations.isEmpty() ? VerdictStatus.FAILED
+        : complete ? VerdictStatus.PASSED
+        : instance.deadlinePassed() ? VerdictStatus.FAILED : VerdictStatus.INCOMPLETE;
+    Set<String> traces = new LinkedHashSet<>();
+    List<TimelineEntry> timeline = new ArrayList<>();
+    for (Observation o : instance.observations()) {
+      if (o.trace() != null) {
+        traces.add(o.trace().traceId());
+      }
+      String where = o.record() != null ? o.record().coordinates()
+          : o.span().service() + " " + o.span().kind() + " '" + o.span().name() + "'";
+      timeline.add(new TimelineEntry(o.stageId(), o.eventId(), where,
+          o.timeEpochNanos() - instance.startEpochNanos(), o.trace() == null ? null : o.trace().traceId()));
+    }
+    return new Verdict(instance.spec().name(), instance.keys(), status, violations, new ArrayList<>(traces),
+        instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline);
+  }
+
+  /**
+   * A required field an enrichment names is reported as MISSING_ENRICHMENT; the schema's
+   * "required property" complaint about the same field of the same event is the same loss, so it
+   * is dropped.
+   */
+  private static List<Violation> withoutEchoes(List<Violation> violations) {
+    Set<String> enrichment = new java.util.HashSet<>();
+    for (Violation v : violations) {
+      if (v.kind() == ViolationKind.MISSING_ENRICHMENT) {
+        enrichment.add(v.event() + "|" + v.field());
+      }
+    }
+    if (enrichment.isEmpty()) {
+      return violations;
+    }
+    List<Violation> out = new ArrayList<>();
+    for (Violation v : violations) {
+      if (v.kind() == ViolationKind.SCHEMA_VIOLATION && enrichment.contains(v.event() + "|" + v.field())) {
+        continue;
+      }
+      out.add(v);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,42 @@
+package io.flowtrace.verifier.check;
+
+import io.flowtrace.verifier.assembly.FlowInstance;
+import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.schema.SchemaProblem;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code SCHEMA_VIOLATION}: every schema problem of every payload, with its field path. */
+public final class SchemaCheck implements Check {
+  @Override
+  public List<Violation> check(FlowInstance instance) {
+    List<Violation> out = new ArrayList<>();
+    for (Observation o : instance.observations()) {
+      for (SchemaProblem p : o.schemaProblems()) {
+        out.add(Violation.builder(ViolationKind.SCHEMA_VIOLATION, o.stageId())
+            .event(o.eventId())
+            .field(fieldOf(p))
+            .message(o.describe() + " breaks " + o.event().schema().description() + ": " + p.path() + ": " + p.message())
+            .actual(p.message())
+            .evidence(o.evidence())
+            .build());
+      }
+    }
+    return out;
+  }
+
+  /** {@code $.items[0].quantity} → {@code items[0].quantity}; a required-property problem names the property. */
+  static String fieldOf(SchemaProblem p) {
+    String path = p.path() == null ? "$" : p.path();
+    String field = path.startsWith("$.") ? path.substring(2) : path.equals("$") ? null : path;
+    java.util.regex.Matcher m = REQUIRED.matcher(p.message());
+    if (m.find()) {
+      String prop = m.group(1);
+      field = field == null ? prop : field + "." + prop;
+    }
+    return field;
+  }
+
+  private static final java.util.regex.Pattern REQUIRED =
+      java.util.regex.Pattern.compile("required property '([^']+)'");
+}

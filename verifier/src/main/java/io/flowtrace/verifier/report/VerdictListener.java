@@ -1,0 +1,36 @@
+package io.flowtrace.verifier.report;
+
+/**
+ * Receives verdicts as the engine decides them. An instance is {@link #decided} once, may be
+ * {@link #amended} when late events change its outcome, and is {@link #finalized} when it leaves
+ * the amendment window (or the input ends) with its final verdict. Called on the engine's thread.
+ */
+public interface VerdictListener {
+
+  default void decided(Verdict verdict) {}
+
+  default void amended(Verdict previous, Verdict current) {}
+
+  default void finalized(Verdict verdict) {}
+
+  /** Sends every callback to each listener in turn. */
+  static VerdictListener composite(VerdictListener... listeners) {
+    java.util.List<VerdictListener> all = java.util.List.of(listeners);
+    return new VerdictListener() {
+      @Override
+      public void decided(Verdict v) {
+        all.forEach(l -> l.decided(v));
+      }
+
+      @Override
+      public void amended(Verdict p, Verdict c) {
+        all.forEach(l -> l.amended(p, c));
+      }
+
+      @Override
+      public void finalized(Verdict v) {
+        all.forEach(l -> l.finalized(v));
+      }
+    };
+  }
+}

@@ -1,0 +1,28 @@
+package io.flowtrace.verifier.rules;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/** A CEL expression compiled once and evaluated many times; immutable and thread-safe. */
+public interface CompiledExpression {
+
+  /** The expression text as written in the spec. */
+  String source();
+
+  /** The declared variables (event ids) the expression mentions. */
+  Set<String> referencedVariables();
+
+  /**
+   * Field paths the expression reads from payload variables, outermost select chains rooted at a
+   * declared variable, e.g. {@code orders_created.total}, in order of appearance.
+   */
+  List<String> observedPaths();
+
+  /**
+   * Evaluates with each variable bound to its payload tree. Never throws: a missing variable, a
+   * missing field or a type error comes back as {@link Evaluation#error()}.
+   */
+  Evaluation evaluate(Map<String, JsonNode> bindings);
+}

@@ -1,0 +1,9 @@
+package io.flowtrace.verifier.schema;
+
+/** How a payload's bytes are encoded. */
+public enum PayloadFormat {
+  /** UTF-8 JSON text. */
+  JSON,
+  /** Avro binary, framed the Confluent way (magic byte + 4-byte id) or identified by an Apicurio header. */
+  AVRO
+}

@@ -1,0 +1,23 @@
+package io.flowtrace.verifier.schema;
+
+import io.flowtrace.tracer.model.RecordHeader;
+import java.util.List;
+
+/**
+ * Decodes and validates the payload of one kind of message. Implementations are immutable,
+ * thread-safe and never throw from {@link #decode}: every failure becomes a {@link SchemaProblem}.
+ */
+public interface PayloadSchema {
+
+  /** Says what the schema is and where it came from, e.g. {@code JSON Schema schemas/x.json}. */
+  String description();
+
+  PayloadFormat format();
+
+  /**
+   * Decodes {@code bytes} (record value or HTTP body) and validates the result.
+   *
+   * @param headers the Kafka record's headers (Apicurio puts schema ids there); empty for spans
+   */
+  DecodedPayload decode(byte[] bytes, List<RecordHeader> headers);
+}

@@ -1,0 +1,112 @@
+package io.flowtrace.verifier.spec;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A declared flow: its business keys, stages (a graph: {@code after} edges, data-chosen
+ * alternatives via {@code when}), enrichment, transformation rules, idempotency, latency budgets,
+ * the terminal stage(s) and the instance deadline. Immutable; built by {@link FlowSpecLoader}.
+ */
+public record FlowSpec(
+    String name,
+    String description,
+    Path source,
+    List<String> keys,
+    Duration deadline,
+    Duration tolerance,
+    List<StageSpec> stages,
+    List<EnrichmentSpec> enrichment,
+    List<RuleSpec> rules,
+    List<IdempotencySpec> idempotency,
+    List<BudgetSpec> budgets) {
+
+  /** Default instance deadline when a spec names none. */
+  public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(30);
+  /** Default clock tolerance for ordering (Kafka record times have millisecond precision). */
+  public static final Duration DEFAULT_TOLERANCE = Duration.ofMillis(1);
+
+  public FlowSpec {
+    keys = List.copyOf(keys);
+    stages = List.copyOf(stages);
+    enrichment = List.copyOf(enrichment);
+    rules = List.copyOf(rules);
+    idempotency = List.copyOf(idempotency);
+    budgets = List.copyOf(budgets);
+  }
+
+  public StageSpec stage(String id) {
+    for (StageSpec s : stages) {
+      if (s.id().equals(id)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** All events of all stages, in declaration order. */
+  public List<EventSpec> events() {
+    List<EventSpec> all = new ArrayList<>();
+    for (StageSpec s : stages) {
+      all.addAll(s.events());
+    }
+    return all;
+  }
+
+  public EventSpec event(String id) {
+    for (StageSpec s : stages) {
+      for (EventSpec e : s.events()) {
+        if (e.id().equals(id)) {
+          return e;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Stages without predecessors: where an instance starts. */
+  public List<StageSpec> entryStages() {
+    return stages.stream().filter(s -> s.after().isEmpty()).toList();
+  }
+
+  public List<StageSpec> terminalStages() {
+    return stages.stream().filter(StageSpec::terminal).toList();
+  }
+
+  /** Topic → events observed on it. */
+  public Map<String, List<EventSpec>> eventsByTopic() {
+    Map<String, List<EventSpec>> byTopic = new LinkedHashMap<>();
+    for (EventSpec e : events()) {
+      if (e.topic() != null) {
+        byTopic.computeIfAbsent(e.topic(), t -> new ArrayList<>()).add(e);
+      }
+    }
+    return byTopic;
+  }
+
+  /** Stage id → the stages reachable before it (transitively through {@code after}). */
+  public Map<String, Set<String>> ancestors() {
+    Map<String, Set<String>> result = new HashMap<>();
+    for (StageSpec s : stages) {
+      Set<String> seen = new java.util.LinkedHashSet<>();
+      java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(s.after());
+      while (!todo.isEmpty()) {
+        String id = todo.pop();
+        if (seen.add(id)) {
+          StageSpec p = stage(id);
+          if (p != null) {
+            todo.addAll(p.after());
+          }
+        }
+      }
+      result.put(s.id(), seen);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,664 @@
+package io.flowtrace.verifier.spec;
+
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.verifier.rules.CelRules;
+import io.flowtrace.verifier.rules.CompiledExpression;
+import io.flowtrace.verifier.rules.RuleSyntaxException;
+import io.flowtrace.verifier.schema.PayloadFormat;
+import io.flowtrace.verifier.schema.PayloadSchema;
+import io.flowtrace.verifier.schema.SchemaLoadException;
+import io.flowtrace.verifier.schema.SchemaLoader;
+import io.flowtrace.verifier.schema.SchemaRef;
+import io.flowtrace.verifier.spec.internal.LocatedYaml;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Loads flow specs ({@code *.flow.yaml} / {@code *.flow.yml}) and checks them: unknown keys,
+ * dangling stage/event references, cycles, CEL that does not compile, schemas that do not load.
+ * Every problem is reported with file:line:column; loading fails only after collecting them all.
+ */
+public final class FlowSpecLoader {
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)");
+  private static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9_-]*");
+  private static final Pattern EVENT_ID = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+  private final SchemaLoader schemaLoader = new SchemaLoader();
+
+  /** Whether a path names a flow spec file. */
+  public static boolean isSpecFile(Path file) {
+    String name = file.getFileName().toString();
+    return name.endsWith(".flow.yaml") || name.endsWith(".flow.yml");
+  }
+
+  /** Loads every spec under {@code dirOrFile}; throws with all problems of all files. */
+  public List<FlowSpec> load(Path dirOrFile) throws FlowSpecException {
+    List<SpecProblem> problems = new ArrayList<>();
+    List<FlowSpec> specs = loadAll(dirOrFile, problems);
+    if (!problems.isEmpty()) {
+      throw new FlowSpecException(problems);
+    }
+    return specs;
+  }
+
+  /** Loads what it can and adds every problem to {@code problems} (the lint entry point). */
+  public List<FlowSpec> loadAll(Path dirOrFile, List<SpecProblem> problems) {
+    List<Path> files = new ArrayList<>();
+    if (Files.isDirectory(dirOrFile)) {
+      try (Stream<Path> walk = Files.walk(dirOrFile)) {
+        walk.filter(Files::isRegularFile).filter(FlowSpecLoader::isSpecFile).sorted().forEach(files::add);
+      } catch (IOException e) {
+        problems.add(new SpecProblem(dirOrFile.toString(), 0, 0, "cannot list directory: " + e.getMessage()));
+      }
+      if (files.isEmpty() && problems.isEmpty()) {
+        problems.add(new SpecProblem(dirOrFile.toString(), 0, 0,
+            "no flow specs (*.flow.yaml) in this directory"));
+      }
+    } else if (Files.isRegularFile(dirOrFile)) {
+      files.add(dirOrFile);
+    } else {
+      problems.add(new SpecProblem(dirOrFile.toString(), 0, 0, "no such file or directory"));
+    }
+    List<FlowSpec> specs = new ArrayList<>();
+    Map<String, Path> names = new HashMap<>();
+    for (Path file : files) {
+      FlowSpec spec = loadFile(file, problems);
+      if (spec != null) {
+        Path previous = names.putIfAbsent(spec.name(), file);
+        if (previous != null) {
+          problems.add(new SpecProblem(file.toString(), 1, 1,
+              "flow '" + spec.name() + "' is already declared in " + previous));
+        } else {
+          specs.add(spec);
+        }
+      }
+    }
+    return specs;
+  }
+
+  /** Loads one file; returns null (and adds problems) when it cannot be used. */
+  public FlowSpec loadFile(Path file, List<SpecProblem> problems) {
+    LocatedYaml yaml;
+    try {
+      yaml = LocatedYaml.read(file);
+    } catch (LocatedYaml.YamlSyntaxException e) {
+      problems.add(new SpecProblem(file.toString(), e.line(), e.column(), "not valid YAML: " + e.getMessage()));
+      return null;
+    } catch (IOException e) {
+      problems.add(new SpecProblem(file.toString(), 0, 0, "cannot read: " + e.getMessage()));
+      return null;
+    }
+    int before = problems.size();
+    FlowSpec spec = new Binder(file, yaml, problems).flow();
+    return problems.size() == before ? spec : null;
+  }
+
+  /** Parses {@code 250ms}, {@code 2s}, {@code 1.5s}, {@code 5m}, {@code 1h}. */
+  public static Duration parseDuration(String text) {
+    Matcher m = DURATION.matcher(text.trim());
+    if (!m.matches()) {
+      throw new IllegalArgumentException("'" + text + "' is not a duration (like 250ms, 2s, 5m)");
+    }
+    double value = Double.parseDouble(m.group(1));
+    long nanos = switch (m.group(2)) {
+      case "ms" -> (long) (value * 1e6);
+      case "s" -> (long) (value * 1e9);
+      case "m" -> (long) (value * 60e9);
+      default -> (long) (value * 3600e9);
+    };
+    return Duration.ofNanos(nanos);
+  }
+
+  private final class Binder {
+    private final Path file;
+    private final Path baseDir;
+    private final LocatedYaml yaml;
+    private final List<SpecProblem> problems;
+
+    Binder(Path file, LocatedYaml yaml, List<SpecProblem> problems) {
+      this.file = file;
+      this.baseDir = file.toAbsolutePath().getParent();
+      this.yaml = yaml;
+      this.problems = problems;
+    }
+
+    void error(String pointer, String message) {
+      int[] loc = yaml.location(pointer);
+      problems.add(new SpecProblem(file.toString(), loc[0], loc[1], message));
+    }
+
+    void keyError(String pointer, String message) {
+      int[] loc = yaml.keyLocation(pointer);
+      problems.add(new SpecProblem(file.toString(), loc[0], loc[1], message));
+    }
+
+    boolean object(JsonNode node, String pointer, String what, Set<String> allowed) {
+      if (node == null || !node.isObject()) {
+        error(pointer, what + " must be a mapping");
+        return false;
+      }
+      for (String name : node.propertyNames()) {
+        if (!allowed.contains(name)) {
+          keyError(pointer + "/" + name, "unknown key '" + name + "' in " + what
+              + " (expected one of: " + String.join(", ", allowed) + ")");
+        }
+      }
+      return true;
+    }
+
+    String text(JsonNode parent, String name, String pointer, boolean required) {
+      JsonNode v = parent.get(name);
+      if (v == null || v.isNull()) {
+        if (required) {
+          error(pointer, "missing '" + name + "'");
+        }
+        return null;
+      }
+      if (!v.isValueNode() || v.isObject()) {
+        error(pointer + "/" + name, "'" + name + "' must be a single value");
+        return null;
+      }
+      return v.asString();
+    }
+
+    List<String> textList(JsonNode parent, String name, String pointer) {
+      JsonNode v = parent.get(name);
+      List<String> out = new ArrayList<>();
+      if (v == null || v.isNull()) {
+        return out;
+      }
+      if (v.isArray()) {
+        for (int i = 0; i < v.size(); i++) {
+          if (!v.get(i).isValueNode()) {
+            error(pointer + "/" + name + "/" + i, "'" + name + "' entries must be single values");
+          } else {
+            out.add(v.get(i).asString());
+          }
+        }
+      } else if (v.isValueNode()) {
+        out.add(v.asString());
+      } else {
+        error(pointer + "/" + name, "'" + name + "' must be a value or a list of values");
+      }
+      return out;
+    }
+
+    Duration duration(JsonNode parent, String name, String pointer, Duration dflt) {
+      String t = text(parent, name, pointer, false);
+      if (t == null) {
+        return dflt;
+      }
+      try {
+        return parseDuration(t);
+      } catch (IllegalArgumentException e) {
+        error(pointer + "/" + name, e.getMessage());
+        return dflt;
+      }
+    }
+
+    FlowSpec flow() {
+      JsonNode root = yaml.root();
+      if (!object(root, "", "a flow spec", Set.of("flow", "description", "keys", "deadline",
+          "tolerance", "stages", "enrichment", "rules", "idempotency", "budgets"))) {
+        return null;
+      }
+      String name = text(root, "flow", "", true);
+      if (name != null && !ID.matcher(name).matches()) {
+        error("/flow", "flow name '" + name + "' must start with a letter and use letters, digits, '-' or '_'");
+      }
+      String description = text(root, "description", "", false);
+      List<String> keys = textList(root, "keys", "");
+      if (keys.isEmpty()) {
+        error("", "missing 'keys': name the business keys that identify an instance, e.g. keys: [orderId]");
+      }
+      Duration deadline = duration(root, "deadline", "", FlowSpec.DEFAULT_DEADLINE);
+      Duration tolerance = duration(root, "tolerance", "", FlowSpec.DEFAULT_TOLERANCE);
+
+      JsonNode stagesNode = root.get("stages");
+      if (stagesNode == null || !stagesNode.isArray() || stagesNode.isEmpty()) {
+        error("", "missing 'stages': a list of at least one stage");
+        return null;
+      }
+      // First pass: ids, so conditions and rules can be compiled against every event id.
+      Set<String> stageIds = new LinkedHashSet<>();
+      Set<String> eventIds = new LinkedHashSet<>();
+      for (int i = 0; i < stagesNode.size(); i++) {
+        JsonNode s = stagesNode.get(i);
+        String sid = s.isObject() ? text(s, "id", "/stages/" + i, false) : null;
+        if (sid != null && !stageIds.add(sid)) {
+          error("/stages/" + i + "/id", "stage '" + sid + "' is declared twice");
+        }
+        JsonNode evs = s.isObject() ? s.get("events") : null;
+        if (evs != null && evs.isArray()) {
+          for (int j = 0; j < evs.size(); j++) {
+            JsonNode e = evs.get(j);
+            String eid = e.isObject() ? text(e, "id", "/stages/" + i + "/events/" + j, false) : null;
+            if (eid != null && !eventIds.add(eid)) {
+              error("/stages/" + i + "/events/" + j + "/id", "event '" + eid + "' is declared twice");
+            }
+          }
+        }
+      }
+      CelRules cel = CelRules.forVariables(eventIds);
+      List<StageSpec> stages = new ArrayList<>();
+      for (int i = 0; i < stagesNode.size(); i++) {
+        StageSpec stage = stage(stagesNode.get(i), "/stages/" + i, stageIds, keys, cel);
+        if (stage != null) {
+          stages.add(stage);
+        }
+      }
+      checkGraph(stages);
+
+      List<EnrichmentSpec> enrichment = new ArrayList<>();
+      forEachEntry(root, "enrichment", (node, p) -> {
+        EnrichmentSpec e = enrichment(node, p, eventIds);
+        if (e != null) enrichment.add(e);
+      });
+      List<RuleSpec> rules = new ArrayList<>();
+      forEachEntry(root, "rules", (node, p) -> {
+        RuleSpec r = rule(node, p, stageIds, cel);
+        if (r != null) rules.add(r);
+      });
+      List<IdempotencySpec> idempotency = new ArrayList<>();
+      forEachEntry(root, "idempotency", (node, p) -> {
+        IdempotencySpec s = idempotency(node, p, eventIds);
+        if (s != null) idempotency.add(s);
+      });
+      List<BudgetSpec> budgets = new ArrayList<>();
+      forEachEntry(root, "budgets", (node, p) -> {
+        BudgetSpec b = budget(node, p, stageIds, eventIds);
+        if (b != null) budgets.add(b);
+      });
+      if (name == null) {
+        return null;
+      }
+      return new FlowSpec(name, description == null ? "" : description.trim(), file, keys, deadline,
+          tolerance, stages, enrichment, rules, idempotency, budgets);
+    }
+
+    void forEachEntry(JsonNode root, String name, java.util.function.BiConsumer<JsonNode, String> each) {
+      JsonNode list = root.get(name);
+      if (list == null || list.isNull()) {
+        return;
+      }
+      if (!list.isArray()) {
+        error("/" + name, "'" + name + "' must be a list");
+        return;
+      }
+      for (int i = 0; i < list.size(); i++) {
+        each.accept(list.get(i), "/" + name + "/" + i);
+      }
+    }
+
+    StageSpec stage(JsonNode s, String p, Set<String> stageIds, List<String> keys, CelRules cel) {
+      if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "events", "description"))) {
+        return null;
+      }
+      String id = text(s, "id", p, true);
+      if (id != null && !ID.matcher(id).matches()) {
+        error(p + "/id", "stage id '" + id + "' must start with a letter and use letters, digits, '-' or '_'");
+      }
+      List<String> after = textList(s, "after", p);
+      for (int i = 0; i < after.size(); i++) {
+        if (!stageIds.contains(after.get(i))) {
+          error(p + "/after", "'after' names unknown stage '" + after.get(i) + "'" + suggest(after.get(i), stageIds));
+        }
+      }
+      CompiledExpression when = null;
+      String whenText = text(s, "when", p, false);
+      if (whenText != null) {
+        when = condition(whenText, p + "/when", cel);
+      }
+      boolean terminal = s.has("terminal") && s.get("terminal").asBoolean(false);
+      JsonNode evs = s.get("events");
+      List<EventSpec> events = new ArrayList<>();
+      if (evs == null || !evs.isArray() || evs.isEmpty()) {
+        error(p, "stage '" + id + "' needs 'events': a list of at least one event (a topic or a span)");
+      } else {
+        for (int i = 0; i < evs.size(); i++) {
+          EventSpec e = event(evs.get(i), p + "/events/" + i, id, keys);
+          if (e != null) {
+            events.add(e);
+          }
+        }
+      }
+      return id == null ? null : new StageSpec(id, after, when, terminal, events);
+    }
+
+    CompiledExpression condition(String text, String pointer, CelRules cel) {
+      try {
+        return cel.compileCondition(text);
+      } catch (RuleSyntaxException e) {
+        int[] loc = yaml.location(pointer);
+        problems.add(new SpecProblem(file.toString(), loc[0], loc[1] + Math.max(0, e.column() - 1),
+            "CEL: " + e.getMessage()));
+        return null;
+      }
+    }
+
+    EventSpec event(JsonNode e, String p, String stageId, List<String> flowKeys) {
+      if (!object(e, p, "an event", Set.of("id", "topic", "span", "payload", "schema", "keys", "trace", "description"))) {
+        return null;
+      }
+      String id = text(e, "id", p, true);
+      if (id != null && !EVENT_ID.matcher(id).matches()) {
+        error(p + "/id", "event id '" + id + "' must be an identifier (letters, digits, '_'): rules use it as a CEL variable");
+      }
+      String topic = text(e, "topic", p, false);
+      SpanMatcher span = null;
+      if (e.has("span")) {
+        span = spanMatcher(e.get("span"), p + "/span");
+      }
+      if ((topic == null) == (e.get("span") == null)) {
+        error(p, "event '" + id + "' needs exactly one of 'topic' or 'span'");
+      }
+      PayloadSource payload = PayloadSource.RECORD_VALUE;
+      JsonNode pl = e.get("payload");
+      if (pl != null) {
+        if (object(pl, p + "/payload", "a payload source", Set.of("attribute"))) {
+          String attr = text(pl, "attribute", p + "/payload", true);
+          payload = new PayloadSource(attr);
+        }
+      }
+      if (topic != null && !payload.fromRecord()) {
+        error(p + "/payload", "a topic event's payload is its record value; 'payload' applies to span events");
+      }
+      PayloadSchema schema = schema(e.get("schema"), p + "/schema");
+      Map<String, FieldPath> keys = new LinkedHashMap<>();
+      JsonNode k = e.get("keys");
+      if (k == null) {
+        for (String key : flowKeys) {
+          keys.put(key, FieldPath.parse(key));
+        }
+      } else if (object(k, p + "/keys", "keys", new HashSet<>(flowKeys))) {
+        for (String key : k.propertyNames()) {
+          try {
+            keys.put(key, FieldPath.parse(k.get(key).asString()));
+          } catch (IllegalArgumentException ex) {
+            error(p + "/keys/" + key, ex.getMessage());
+          }
+        }
+      }
+      String trace = text(e, "trace", p, false);
+      if (trace != null && !trace.equals("new") && !trace.equals("continue")) {
+        error(p + "/trace", "'trace' must be 'continue' (default) or 'new' (an external caller starts a new trace)");
+      }
+      if (id == null) {
+        return null;
+      }
+      return new EventSpec(id, stageId, topic, span, payload, schema, keys, "new".equals(trace));
+    }
+
+    SpanMatcher spanMatcher(JsonNode s, String p) {
+      if (!object(s, p, "a span matcher", Set.of("service", "kind", "name", "attributes"))) {
+        return null;
+      }
+      String service = text(s, "service", p, false);
+      SpanKind kind = null;
+      String kindText = text(s, "kind", p, false);
+      if (kindText != null) {
+        try {
+          kind = SpanKind.valueOf(kindText.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException ex) {
+          error(p + "/kind", "unknown span kind '" + kindText + "' (expected SERVER, CLIENT, PRODUCER, CONSUMER or INTERNAL)");
+        }
+      }
+      StringMatcher name = s.has("name") ? matcher(s.get("name"), p + "/name") : null;
+      Map<String, StringMatcher> attributes = new LinkedHashMap<>();
+      JsonNode attrs = s.get("attributes");
+      if (attrs != null && object(attrs, p + "/attributes", "span attributes", attrsKeys(attrs))) {
+        for (String key : attrs.propertyNames()) {
+          StringMatcher m = matcher(attrs.get(key), p + "/attributes/" + key);
+          if (m != null) {
+            attributes.put(key, m);
+          }
+        }
+      }
+      if (service == null && kind == null && name == null && attributes.isEmpty()) {
+        error(p, "a span matcher needs at least one of service, kind, name, attributes");
+      }
+      return new SpanMatcher(service, kind, name, attributes);
+    }
+
+    Set<String> attrsKeys(JsonNode attrs) {
+      Set<String> keys = new HashSet<>();
+      attrs.propertyNames().forEach(keys::add);
+      return keys;
+    }
+
+    StringMatcher matcher(JsonNode v, String p) {
+      if (v.isValueNode()) {
+        return StringMatcher.exact(v.asString());
+      }
+      if (object(v, p, "a matcher", Set.of("regex", "equals"))) {
+        try {
+          if (v.has("regex")) {
+            return StringMatcher.regex(v.get("regex").asString());
+          }
+          if (v.has("equals")) {
+            return StringMatcher.exact(v.get("equals").asString());
+          }
+          error(p, "a matcher needs 'regex' or 'equals'");
+        } catch (PatternSyntaxException ex) {
+          error(p + "/regex", "not a regular expression: " + ex.getDescription());
+        }
+      }
+      return null;
+    }
+
+    PayloadSchema schema(JsonNode node, String p) {
+      if (node == null || node.isNull()) {
+        return SchemaLoader.none(PayloadFormat.JSON);
+      }
+      SchemaRef ref;
+      if (node.isValueNode()) {
+        String text = node.asString();
+        int hash = text.indexOf('#');
+        ref = hash < 0 ? new SchemaRef(text, null, Set.of())
+            : new SchemaRef(text.substring(0, hash), text.substring(hash + 1), Set.of());
+      } else if (object(node, p, "a schema", Set.of("avro", "ids", "jsonSchema", "asyncapi", "message"))) {
+        Set<Long> ids = new LinkedHashSet<>();
+        JsonNode idsNode = node.get("ids");
+        if (idsNode != null) {
+          for (JsonNode id : idsNode.isArray() ? idsNode : List.of(idsNode)) {
+            if (!id.canConvertToLong()) {
+              error(p + "/ids", "schema ids must be whole numbers");
+            } else {
+              ids.add(id.asLong());
+            }
+          }
+        }
+        if (node.has("avro")) {
+          ref = new SchemaRef(node.get("avro").asString(), null, ids);
+        } else if (node.has("jsonSchema")) {
+          ref = new SchemaRef(node.get("jsonSchema").asString(), null, Set.of());
+        } else if (node.has("asyncapi")) {
+          ref = new SchemaRef(node.get("asyncapi").asString(), text(node, "message", p, true), ids);
+        } else {
+          error(p, "a schema mapping needs 'avro', 'jsonSchema' or 'asyncapi'");
+          return null;
+        }
+      } else {
+        return null;
+      }
+      try {
+        return schemaLoader.load(baseDir, ref);
+      } catch (SchemaLoadException ex) {
+        error(p, "schema " + ref + ": " + ex.getMessage());
+        return null;
+      }
+    }
+
+    EnrichmentSpec enrichment(JsonNode n, String p, Set<String> eventIds) {
+      if (!object(n, p, "an enrichment", Set.of("from", "to", "carry", "add"))) {
+        return null;
+      }
+      String from = eventRef(n, "from", p, eventIds);
+      String to = eventRef(n, "to", p, eventIds);
+      boolean carryAll = n.has("carry") && n.get("carry").isValueNode() && "all".equals(n.get("carry").asString());
+      List<FieldPath> carry = carryAll ? List.of() : paths(n, "carry", p);
+      List<FieldPath> add = paths(n, "add", p);
+      if (!carryAll && carry.isEmpty() && add.isEmpty()) {
+        error(p, "an enrichment needs 'carry' (fields, or 'all') and/or 'add'");
+      }
+      return from == null || to == null ? null : new EnrichmentSpec(from, to, carryAll, carry, add);
+    }
+
+    List<FieldPath> paths(JsonNode n, String name, String p) {
+      List<FieldPath> out = new ArrayList<>();
+      for (String t : textList(n, name, p)) {
+        try {
+          out.add(FieldPath.parse(t));
+        } catch (IllegalArgumentException ex) {
+          error(p + "/" + name, ex.getMessage());
+        }
+      }
+      return out;
+    }
+
+    String eventRef(JsonNode n, String name, String p, Set<String> eventIds) {
+      String v = text(n, name, p, true);
+      if (v != null && !eventIds.contains(v)) {
+        error(p + "/" + name, "'" + name + "' names unknown event '" + v + "'" + suggest(v, eventIds));
+        return null;
+      }
+      return v;
+    }
+
+    RuleSpec rule(JsonNode n, String p, Set<String> stageIds, CelRules cel) {
+      if (!object(n, p, "a rule", Set.of("name", "stage", "field", "expr", "description"))) {
+        return null;
+      }
+      String name = text(n, "name", p, true);
+      String stage = text(n, "stage", p, false);
+      if (stage != null && !stageIds.contains(stage)) {
+        error(p + "/stage", "'stage' names unknown stage '" + stage + "'" + suggest(stage, stageIds));
+      }
+      String field = text(n, "field", p, false);
+      String expr = text(n, "expr", p, true);
+      CompiledExpression compiled = expr == null ? null : condition(expr.trim(), p + "/expr", cel);
+      return name == null || compiled == null ? null : new RuleSpec(name, stage, field, compiled);
+    }
+
+    IdempotencySpec idempotency(JsonNode n, String p, Set<String> eventIds) {
+      if (!object(n, p, "an idempotency declaration", Set.of("trigger", "dedupKey", "effects"))) {
+        return null;
+      }
+      String trigger = eventRef(n, "trigger", p, eventIds);
+      String key = text(n, "dedupKey", p, false);
+      List<String> effects = textList(n, "effects", p);
+      if (effects.isEmpty()) {
+        error(p, "'effects' must list the events allowed once per instance");
+      }
+      for (String effect : effects) {
+        if (!eventIds.contains(effect)) {
+          error(p + "/effects", "'effects' names unknown event '" + effect + "'" + suggest(effect, eventIds));
+        }
+      }
+      FieldPath dedup = null;
+      if (key != null) {
+        try {
+          dedup = FieldPath.parse(key);
+        } catch (IllegalArgumentException ex) {
+          error(p + "/dedupKey", ex.getMessage());
+        }
+      }
+      return trigger == null ? null : new IdempotencySpec(trigger, dedup, effects);
+    }
+
+    BudgetSpec budget(JsonNode n, String p, Set<String> stageIds, Set<String> eventIds) {
+      if (!object(n, p, "a budget", Set.of("from", "to", "within"))) {
+        return null;
+      }
+      String from = text(n, "from", p, true);
+      String to = text(n, "to", p, true);
+      Set<String> all = new LinkedHashSet<>(eventIds);
+      all.addAll(stageIds);
+      for (String[] ref : new String[][] {{"from", from}, {"to", to}}) {
+        if (ref[1] != null && !all.contains(ref[1])) {
+          error(p + "/" + ref[0], "'" + ref[0] + "' names no event or stage '" + ref[1] + "'" + suggest(ref[1], all));
+        }
+      }
+      Duration within = duration(n, "within", p, null);
+      if (within == null) {
+        error(p, "a budget needs 'within' (like 2s)");
+        return null;
+      }
+      return from == null || to == null ? null : new BudgetSpec(from, to, within);
+    }
+
+    void checkGraph(List<StageSpec> stages) {
+      if (stages.stream().noneMatch(StageSpec::terminal)) {
+        error("/stages", "no stage is 'terminal: true': flowtrace needs to know when an instance is complete");
+      }
+      if (!stages.isEmpty() && stages.stream().noneMatch(s -> s.after().isEmpty())) {
+        error("/stages", "every stage has 'after': there is no entry stage");
+      }
+      Map<String, StageSpec> byId = new HashMap<>();
+      stages.forEach(s -> byId.put(s.id(), s));
+      for (int i = 0; i < stages.size(); i++) {
+        if (reaches(stages.get(i).id(), stages.get(i).id(), byId, new HashSet<>())) {
+          error("/stages/" + i + "/after", "stage '" + stages.get(i).id() + "' is its own predecessor (a cycle in 'after')");
+        }
+      }
+    }
+
+    boolean reaches(String target, String from, Map<String, StageSpec> byId, Set<String> seen) {
+      StageSpec s = byId.get(from);
+      if (s == null) {
+        return false;
+      }
+      for (String a : s.after()) {
+        if (a.equals(target) || (seen.add(a) && reaches(target, a, byId, seen))) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    String suggest(String wrong, Set<String> known) {
+      String best = null;
+      int bestDistance = Integer.MAX_VALUE;
+      for (String k : known) {
+        int d = distance(wrong, k);
+        if (d < bestDistance) {
+          bestDistance = d;
+          best = k;
+        }
+      }
+      return best != null && bestDistance <= Math.max(2, wrong.length() / 3) ? " (did you mean '" + best + "'?)" : "";
+    }
+  }
+
+  static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) prev[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev; prev = cur; cur = t;
+    }
+    return prev[b.length()];
+  }
+}
