@@ -1,0 +1,236 @@
+package io.flowtrace.verifier.rules;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.cel.common.CelAbstractSyntaxTree;
+import dev.cel.common.CelIssue;
+import dev.cel.common.CelOptions;
+import dev.cel.common.CelSource;
+import dev.cel.common.CelSourceLocation;
+import dev.cel.common.CelValidationException;
+import dev.cel.common.CelValidationResult;
+import dev.cel.common.types.CelKind;
+import dev.cel.common.types.CelType;
+import dev.cel.common.types.CelTypes;
+import dev.cel.common.types.SimpleType;
+import dev.cel.compiler.CelCompiler;
+import dev.cel.compiler.CelCompilerBuilder;
+import dev.cel.compiler.CelCompilerFactory;
+import dev.cel.extensions.CelExtensions;
+import dev.cel.parser.CelStandardMacro;
+import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelRuntimeFactory;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Compiles the CEL expressions of a flow — transformation rules and stage conditions — over the
+ * flow's event ids. Each event id is a variable of type {@code dyn}, bound at evaluation to that
+ * event's payload tree.
+ *
+ * <h2>Values</h2>
+ *
+ * A payload is seen by CEL as JSON: objects are maps with string keys, arrays are lists, strings,
+ * booleans and {@code null} are CEL's own. Conversion is lazy: only the variables an expression
+ * mentions are converted, and only the members it reads.
+ *
+ * <h2>Numbers</h2>
+ *
+ * CEL keeps {@code int} and {@code double} apart ({@code 2.5 * 2} is an error in plain CEL), while
+ * JSON payloads mix them: {@code unitPrice: 12.5} times {@code quantity: 2}. So that rules work as
+ * people write them:
+ *
+ * <ul>
+ *   <li>every JSON number is bound as a CEL {@code double} (integers above 2<sup>53</sup> lose
+ *       precision; {@code string(x.quantity)} gives {@code "2.0"});
+ *   <li>comparisons across numeric types are enabled ({@link
+ *       CelOptions#enableHeterogeneousNumericComparisons()}), so {@code x.quantity >= 1}, {@code
+ *       x.quantity == 2} and {@code size(x.items) == 2} hold as expected;
+ *   <li>{@code + - * /} accept a {@code double} with an {@code int} (either order) and give a
+ *       {@code double}, so {@code x.total * 2} works; {@code %} stays integer-only.
+ * </ul>
+ *
+ * <h2>Functions</h2>
+ *
+ * Besides the standard library and macros ({@code has}, {@code all}, {@code exists}, {@code
+ * exists_one}, {@code map}, {@code filter}), the {@linkplain CelExtensions#strings() string
+ * extensions} ({@code lowerAscii}, {@code split}, {@code replace}, …) and:
+ *
+ * <ul>
+ *   <li>{@code sum(list)} or {@code list.sum()}: the sum of a list of numbers, as a double, e.g.
+ *       {@code orders_created.items.map(i, i.unitPrice * i.quantity).sum()} (typed {@code dyn} so
+ *       that {@code sum(l) == 3} type-checks);
+ *   <li>{@code money_eq(a, b)}: {@code |a - b| < 0.005} — money compared to the cent;
+ *   <li>{@code approx_eq(a, b, tolerance)}: {@code |a - b| <= tolerance}.
+ * </ul>
+ *
+ * <h2>Errors</h2>
+ *
+ * {@link #compile} rejects what does not parse or type-check, including identifiers that are not
+ * declared variables, with CEL's message and the 1-based column (a character offset from the
+ * start of the expression, counting line breaks as one character). Evaluation never throws: a
+ * missing field, a type mismatch or an unbound variable comes back as {@link Evaluation#error()}.
+ *
+ * <p>Instances are immutable and thread-safe; the CEL runtime is built once per JVM and compiled
+ * expressions are meant to be compiled once and evaluated many times.
+ */
+public final class CelRules {
+
+  /** CEL options shared by the compiler and the runtime. */
+  private static final CelOptions OPTIONS =
+      CelOptions.current().enableHeterogeneousNumericComparisons(true).build();
+
+  private static final RuleFunctions FUNCTIONS = RuleFunctions.create();
+
+  private static final CelRuntime RUNTIME =
+      CelRuntimeFactory.standardCelRuntimeBuilder()
+          .setOptions(OPTIONS)
+          .addLibraries(CelExtensions.strings())
+          .addFunctionBindings(FUNCTIONS.bindings())
+          .build();
+
+  private static final Pattern IDENTIFIER = Pattern.compile("[_a-zA-Z][_a-zA-Z0-9]*");
+
+  /** CEL's reserved words, which cannot name a variable. */
+  private static final Set<String> RESERVED =
+      Set.of(
+          "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+          "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
+          "void", "while");
+
+  /** CEL's checker says where it looked up a name; with no container that is noise. */
+  private static final String NO_CONTAINER = " (in container '')";
+
+  private final Set<String> variables;
+  private final CelCompiler compiler;
+
+  private CelRules(Set<String> variables) {
+    this.variables = variables;
+    CelCompilerBuilder builder =
+        CelCompilerFactory.standardCelCompilerBuilder()
+            .setOptions(OPTIONS)
+            .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+            .addLibraries(CelExtensions.strings())
+            .addFunctionDeclarations(FUNCTIONS.declarations());
+    variables.forEach(v -> builder.addVar(v, SimpleType.DYN));
+    this.compiler = builder.build();
+  }
+
+  /**
+   * Rules over these variables (a flow's event ids), each declared {@code dyn}.
+   *
+   * @throws IllegalArgumentException if a name is not a CEL identifier (letters, digits and
+   *     {@code _}, not starting with a digit) or is a reserved word; see {@link #isVariableName}
+   */
+  public static CelRules forVariables(Set<String> variableNames) {
+    requireNonNull(variableNames, "variableNames");
+    Set<String> names = new TreeSet<>();
+    for (String name : variableNames) {
+      requireNonNull(name, "variable name");
+      if (!isVariableName(name)) {
+        throw new IllegalArgumentException(
+            "'" + name + "' cannot be a CEL variable: use letters, digits and '_', not starting"
+                + " with a digit, and not a reserved word");
+      }
+      names.add(name);
+    }
+    return new CelRules(Collections.unmodifiableSet(names));
+  }
+
+  /** Whether {@code name} can be a variable: a CEL identifier that is not a reserved word. */
+  public static boolean isVariableName(String name) {
+    return name != null && IDENTIFIER.matcher(name).matches() && !RESERVED.contains(name);
+  }
+
+  /** The declared variables, sorted. */
+  public Set<String> variables() {
+    return variables;
+  }
+
+  /**
+   * Parses and type-checks an expression of any result type.
+   *
+   * @throws RuleSyntaxException with CEL's message and the 1-based column of the first error
+   */
+  public CompiledExpression compile(String expression) throws RuleSyntaxException {
+    return compile(expression, false);
+  }
+
+  /**
+   * Like {@link #compile}, for an expression that must give a bool (a stage condition or a rule):
+   * also rejects an expression whose type is known not to be bool, and at evaluation turns a
+   * non-bool result (possible when the type is {@code dyn}) into an {@link Evaluation#error()}.
+   */
+  public CompiledExpression compileCondition(String expression) throws RuleSyntaxException {
+    return compile(expression, true);
+  }
+
+  private CompiledExpression compile(String expression, boolean condition) throws RuleSyntaxException {
+    requireNonNull(expression, "expression");
+    CelAbstractSyntaxTree ast = check(expression);
+    if (condition) {
+      CelType type = ast.getResultType();
+      if (!mayBeBool(type.kind())) {
+        throw new RuleSyntaxException(
+            "expected a bool expression, but its type is " + CelTypes.format(type), 1);
+      }
+    }
+    CelRuntime.Program program;
+    try {
+      program = RUNTIME.createProgram(ast);
+    } catch (CelEvaluationException | RuntimeException e) {
+      throw new RuleSyntaxException("cannot plan the expression: " + e.getMessage(), 1);
+    }
+    return new CelExpression(expression, program, ExpressionPaths.analyze(ast, variables), condition);
+  }
+
+  private CelAbstractSyntaxTree check(String expression) throws RuleSyntaxException {
+    CelValidationResult result;
+    try {
+      result = compiler.compile(expression);
+    } catch (RuntimeException e) {
+      throw new RuleSyntaxException(String.valueOf(e.getMessage()), 1);
+    }
+    if (result.hasError()) {
+      List<CelIssue> errors = result.getErrors();
+      CelIssue first = errors.get(0);
+      throw new RuleSyntaxException(
+          first.getMessage().replace(NO_CONTAINER, ""), column(result.getSource(), first.getSourceLocation()));
+    }
+    try {
+      return result.getAst();
+    } catch (CelValidationException e) {
+      throw new RuleSyntaxException(e.getMessage(), 1);
+    }
+  }
+
+  /** 1-based character offset of a location within the expression. */
+  private static int column(CelSource source, CelSourceLocation location) {
+    if (location == null || location.equals(CelSourceLocation.NONE)) {
+      return 1;
+    }
+    return source.getLocationOffset(location).map(offset -> offset + 1).orElse(Math.max(1, location.getColumn() + 1));
+  }
+
+  private static boolean mayBeBool(CelKind kind) {
+    switch (kind) {
+      case BOOL:
+      case DYN:
+      case ANY:
+      case TYPE_PARAM:
+      case ERROR:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "CelRules" + variables;
+  }
+}
