@@ -46,7 +46,7 @@ public final class PropagationCheck implements Check {
           continue;
         }
         for (Span c : o.consumers()) {
-          if (connected.add(c.traceId())) {
+          if (continues(c, o) && connected.add(c.traceId())) {
             grew = true;
           }
         }
@@ -86,6 +86,22 @@ public final class PropagationCheck implements Check {
           .evidence(o.evidence()).build());
     }
     return out;
+  }
+
+  /**
+   * Whether a consumer span carried the record's trace on: it is in the same trace, or links to the
+   * record's producer span context. A span that merely names the record's offset did not.
+   */
+  private static boolean continues(Span consumer, Observation record) {
+    if (consumer.traceId().equals(record.trace().traceId())) {
+      return true;
+    }
+    for (SpanLink link : consumer.links()) {
+      if (link.spanId().equals(record.trace().spanId()) && link.traceId().equals(record.trace().traceId())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String previousTraceId(FlowInstance instance, Observation o, Set<String> connected) {

@@ -22,7 +22,8 @@ public final class RuleCheck implements Check {
     List<Violation> out = new ArrayList<>();
     Map<String, JsonNode> payloads = instance.firstPayloads();
     for (RuleSpec rule : instance.spec().rules()) {
-      if (!payloads.keySet().containsAll(rule.expression().referencedVariables())) {
+      if (!payloads.keySet().containsAll(rule.expression().referencedVariables())
+          || !rule.requires().stream().allMatch(instance::has)) {
         continue;
       }
       Evaluation e = rule.expression().evaluate(payloads);

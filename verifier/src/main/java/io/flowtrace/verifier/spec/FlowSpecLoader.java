@@ -273,7 +273,7 @@ public final class FlowSpecLoader {
       });
       List<RuleSpec> rules = new ArrayList<>();
       forEachEntry(root, "rules", (node, p) -> {
-        RuleSpec r = rule(node, p, stageIds, cel);
+        RuleSpec r = rule(node, p, stageIds, eventIds, cel);
         if (r != null) rules.add(r);
       });
       List<IdempotencySpec> idempotency = new ArrayList<>();
@@ -542,8 +542,8 @@ public final class FlowSpecLoader {
       return v;
     }
 
-    RuleSpec rule(JsonNode n, String p, Set<String> stageIds, CelRules cel) {
-      if (!object(n, p, "a rule", Set.of("name", "stage", "field", "expr", "description"))) {
+    RuleSpec rule(JsonNode n, String p, Set<String> stageIds, Set<String> eventIds, CelRules cel) {
+      if (!object(n, p, "a rule", Set.of("name", "stage", "field", "requires", "expr", "description"))) {
         return null;
       }
       String name = text(n, "name", p, true);
@@ -552,9 +552,15 @@ public final class FlowSpecLoader {
         error(p + "/stage", "'stage' names unknown stage '" + stage + "'" + suggest(stage, stageIds));
       }
       String field = text(n, "field", p, false);
+      List<String> requires = textList(n, "requires", p);
+      for (String r : requires) {
+        if (!eventIds.contains(r)) {
+          error(p + "/requires", "'requires' names unknown event '" + r + "'" + suggest(r, eventIds));
+        }
+      }
       String expr = text(n, "expr", p, true);
       CompiledExpression compiled = expr == null ? null : condition(expr.trim(), p + "/expr", cel);
-      return name == null || compiled == null ? null : new RuleSpec(name, stage, field, compiled);
+      return name == null || compiled == null ? null : new RuleSpec(name, stage, field, requires, compiled);
     }
 
     IdempotencySpec idempotency(JsonNode n, String p, Set<String> eventIds) {

@@ -1,0 +1,177 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.RecordingReader;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.report.ReportSummary;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.replay.ReplayResult;
+import io.flowtrace.verifier.schema.PayloadSchema;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code flowtrace bench}: generates N synthetic reference flows and prints replay throughput next
+ * to the time of merely parsing the same files and validating their payloads, so the verifier's
+ * overhead over raw parsing is visible.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measures replay throughput (spans/s, flows/s, peak heap) against raw parse+validate.")
+final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--count", defaultValue = "20000", description = "Synthetic flows to generate (default ${DEFAULT-VALUE}).")
+  int count;
+
+  @Option(names = "--flows", defaultValue = "flows", paramLabel = "DIR", description = "Flow specs (default ${DEFAULT-VALUE}).")
+  Path flowsDir;
+
+  @Option(names = "--iterations", defaultValue = "3", description = "Measured rounds after one warm-up round (default ${DEFAULT-VALUE}).")
+  int iterations;
+
+  @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to generate the recording (default: a temp dir, deleted after).")
+  Path workDir;
+
+  @Override
+  public Integer call() throws Exception {
+    List<FlowSpec> flows = new FlowSpecLoader().load(flowsDir);
+    Path dir = workDir != null ? workDir : Files.createTempDirectory("flowtrace-bench-");
+    try {
+      long g0 = System.nanoTime();
+      SyntheticOrderFlows.correct(count).seed(42).build().write(dir);
+      long g1 = System.nanoTime();
+      long bytes;
+      try (Stream<Path> s = Files.list(dir)) {
+        bytes = s.mapToLong(p -> p.toFile().length()).sum();
+      }
+      System.out.printf("generated %,d flows in %.1f s (%s)%n", count, (g1 - g0) / 1e9, ProgressLine.bytes(bytes));
+      System.out.printf("cores %d, max heap %s%n", Runtime.getRuntime().availableProcessors(),
+          ProgressLine.bytes(Runtime.getRuntime().maxMemory()));
+
+      double bestParse = Double.MAX_VALUE;
+      double bestReplay = Double.MAX_VALUE;
+      long parsePeak = 0;
+      long replayPeak = 0;
+      long spans = 0;
+      long records = 0;
+      long verdicts = 0;
+      for (int round = 0; round <= iterations; round++) {
+        resetPeaks();
+        long p0 = System.nanoTime();
+        long[] items = parseAndValidate(dir, flows);
+        long p1 = System.nanoTime();
+        long pPeak = peakHeap();
+        resetPeaks();
+        ReportSummary summary = new ReportSummary();
+        FlowEngine engine = FlowEngine.builder(flows).listener(summary).build();
+        long r0 = System.nanoTime();
+        ReplayResult result = Replay.builder(engine).build().run(dir);
+        long r1 = System.nanoTime();
+        long rPeak = peakHeap();
+        spans = result.spans();
+        records = result.records();
+        verdicts = summary.flows();
+        String label = round == 0 ? "warm-up" : "round " + round;
+        System.out.printf("%-8s parse+validate %6.2f s | replay %6.2f s (read+sort %.2f s, verify %.2f s) | %,d flows (%,d passed)%n",
+            label, (p1 - p0) / 1e9, (r1 - r0) / 1e9, result.readTime().toNanos() / 1e9,
+            result.verifyTime().toNanos() / 1e9, summary.flows(), summary.passed());
+        if (round > 0) {
+          bestParse = Math.min(bestParse, (p1 - p0) / 1e9);
+          bestReplay = Math.min(bestReplay, (r1 - r0) / 1e9);
+          parsePeak = Math.max(parsePeak, pPeak);
+          replayPeak = Math.max(replayPeak, rPeak);
+        }
+        if (items[0] != spans) {
+          System.out.println("warning: parse saw " + items[0] + " spans, replay " + spans);
+        }
+      }
+      System.out.println();
+      System.out.printf("parse+validate (best): %6.2f s  %,10.0f spans/s  %,8.0f flows/s  peak heap %s%n",
+          bestParse, spans / bestParse, count / bestParse, ProgressLine.bytes(parsePeak));
+      System.out.printf("replay (best):         %6.2f s  %,10.0f spans/s  %,8.0f flows/s  peak heap %s%n",
+          bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak));
+      System.out.printf("records: %,d   spans: %,d   replay / parse+validate = %.2f×%n", records, spans,
+          bestReplay / bestParse);
+      return 0;
+    } finally {
+      if (workDir == null) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+          walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+    }
+  }
+
+  /** The baseline: read every file and decode+validate every payload a flow declares. */
+  static long[] parseAndValidate(Path dir, List<FlowSpec> flows) throws java.io.IOException {
+    Map<String, PayloadSchema> byTopic = new HashMap<>();
+    List<EventSpec> spanEvents = new java.util.ArrayList<>();
+    for (FlowSpec f : flows) {
+      for (EventSpec e : f.events()) {
+        if (e.topic() != null) {
+          byTopic.putIfAbsent(e.topic(), e.schema());
+        } else {
+          spanEvents.add(e);
+        }
+      }
+    }
+    long[] counts = new long[3];
+    RecordingReader.defaults().read(dir, t -> {
+      if (t instanceof Telemetry.SpanEvent s) {
+        counts[0]++;
+        for (EventSpec e : spanEvents) {
+          if (e.span().matches(s.span()) && e.payload().attribute() != null) {
+            Object body = s.span().attributes().get(e.payload().attribute());
+            if (body != null) {
+              e.schema().decode(body.toString().getBytes(StandardCharsets.UTF_8), List.of());
+              counts[2]++;
+            }
+          }
+        }
+      } else if (t instanceof Telemetry.RecordEvent r) {
+        counts[1]++;
+        PayloadSchema schema = byTopic.get(r.record().topic());
+        if (schema != null && r.record().value() != null) {
+          schema.decode(r.record().value(), r.record().headers());
+          counts[2]++;
+        }
+      }
+    }, ReadListener.ignoring());
+    return counts;
+  }
+
+  private static void resetPeaks() {
+    System.gc();
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        pool.resetPeakUsage();
+      }
+    }
+  }
+
+  private static long peakHeap() {
+    long sum = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        sum += pool.getPeakUsage().getUsed();
+      }
+    }
+    return sum;
+  }
+}

@@ -1,0 +1,50 @@
+package io.flowtrace.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code flowtrace} command. */
+@Command(
+    name = "flowtrace",
+    mixinStandardHelpOptions = true,
+    versionProvider = FlowTraceCli.Version.class,
+    description = "Proves asynchronous business flows correct from OpenTelemetry spans and Kafka messages.",
+    subcommands = {ReplayCommand.class, LintCommand.class, BenchCommand.class, GenerateCommand.class,
+        CommandLine.HelpCommand.class})
+public final class FlowTraceCli {
+
+  /** Exit code: every flow passed. */
+  public static final int EXIT_PASSED = 0;
+  /** Exit code: violations, or flows incomplete past their deadline. */
+  public static final int EXIT_VIOLATIONS = 1;
+  /** Exit code: bad usage or unreadable input. */
+  public static final int EXIT_USAGE = 2;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns its exit code (for tests). */
+  public static int run(String... args) {
+    CommandLine cl = new CommandLine(new FlowTraceCli());
+    cl.setExitCodeExceptionMapper(e -> EXIT_USAGE);
+    cl.setParameterExceptionHandler((ex, a) -> {
+      ex.getCommandLine().getErr().println("flowtrace: " + ex.getMessage());
+      ex.getCommandLine().usage(ex.getCommandLine().getErr());
+      return EXIT_USAGE;
+    });
+    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      commandLine.getErr().println("flowtrace: " + ex.getMessage());
+      return EXIT_USAGE;
+    });
+    return cl.execute(args);
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = FlowTraceCli.class.getPackage().getImplementationVersion();
+      return new String[] {"flowtrace " + (v == null ? "dev" : v)};
+    }
+  }
+}

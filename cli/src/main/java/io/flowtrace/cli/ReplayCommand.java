@@ -1,0 +1,156 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.report.ConsoleReport;
+import io.flowtrace.verifier.report.JUnitXmlWriter;
+import io.flowtrace.verifier.report.JsonReportWriter;
+import io.flowtrace.verifier.report.ReportSummary;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.replay.ReplayResult;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecException;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code flowtrace replay}: verifies a recorded directory of spans and Kafka records. */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+    description = {"Verifies a recording (*.otlp.jsonl, *.otlp.pb, *.kcat.jsonl files) against flow specs.",
+        "Exit code: 0 all passed (or incomplete within deadline), 1 violations, 2 bad usage or unreadable input."})
+final class ReplayCommand implements Callable<Integer> {
+
+  enum Format { text, json }
+
+  @Option(names = "--flows", required = true, paramLabel = "DIR", description = "Directory of flow specs (*.flow.yaml).")
+  Path flowsDir;
+
+  @Option(names = "--format", defaultValue = "text", description = "Report on stdout: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+  Format format;
+
+  @Option(names = "--junit", paramLabel = "FILE", description = "Also write JUnit XML, one test case per instance.")
+  Path junit;
+
+  @Option(names = "--output", paramLabel = "FILE", description = "Write the report to FILE instead of stdout.")
+  Path output;
+
+  @Option(names = "--verbose", description = "List passed instances too (text format).")
+  boolean verbose;
+
+  @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
+  Boolean progress;
+
+  @Option(names = "--max-problems", defaultValue = "20", description = "Print at most N input problems in full (all are counted; default ${DEFAULT-VALUE}).")
+  int maxProblems;
+
+  @Option(names = "--buffer-events", defaultValue = "" + Replay.DEFAULT_MAX_BUFFERED_EVENTS,
+      description = "Events held in memory before sorted runs spill to disk (default ${DEFAULT-VALUE}).")
+  int bufferEvents;
+
+  @Option(names = "--amend-window", defaultValue = "30s", description = "How long a verdict stays open to late events (default ${DEFAULT-VALUE}).")
+  String amendWindow;
+
+  @Parameters(index = "0", paramLabel = "RECORDING", description = "Recording directory (or a single file).")
+  Path recording;
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter err = spec.commandLine().getErr();
+    if (!Files.exists(recording)) {
+      err.println("flowtrace: recording " + recording + " does not exist");
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    List<FlowSpec> flows;
+    try {
+      flows = new FlowSpecLoader().load(flowsDir);
+    } catch (FlowSpecException e) {
+      err.println("flowtrace: the flow specs in " + flowsDir + " have problems:");
+      e.problems().forEach(p -> err.println("  " + p));
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    Duration amend;
+    try {
+      amend = FlowSpecLoader.parseDuration(amendWindow);
+    } catch (IllegalArgumentException e) {
+      err.println("flowtrace: --amend-window: " + e.getMessage());
+      return FlowTraceCli.EXIT_USAGE;
+    }
+
+    OutputStream rawOut = output == null ? System.out : Files.newOutputStream(output);
+    PrintStream out = output == null ? System.out : new PrintStream(rawOut, true, java.nio.charset.StandardCharsets.UTF_8);
+    ReportSummary summary = new ReportSummary();
+    List<VerdictListener> listeners = new ArrayList<>();
+    listeners.add(summary);
+    ConsoleReport console = null;
+    JsonReportWriter json = null;
+    if (format == Format.json) {
+      json = new JsonReportWriter(rawOut);
+      listeners.add(json);
+    } else {
+      console = new ConsoleReport(out, verbose);
+      listeners.add(console);
+    }
+    JUnitXmlWriter junitWriter = junit == null ? null : new JUnitXmlWriter(junit);
+    if (junitWriter != null) {
+      listeners.add(junitWriter);
+    }
+    FlowEngine engine = FlowEngine.builder(flows)
+        .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)))
+        .amendWindow(amend)
+        .build();
+    long[] problemCount = {0};
+    ReadListener problems = (ReadProblem p) -> {
+      problemCount[0]++;
+      if (problemCount[0] <= maxProblems) {
+        err.println("flowtrace: skipped " + p);
+      } else if (problemCount[0] == maxProblems + 1) {
+        err.println("flowtrace: more input problems; they are counted in the summary");
+      }
+      err.flush();
+    };
+    boolean showProgress = progress != null ? progress : System.console() != null;
+    ProgressLine progressLine = new ProgressLine(System.err, showProgress);
+    ReplayResult result;
+    try {
+      result = Replay.builder(engine).problems(problems).progress(progressLine)
+          .maxBufferedEvents(bufferEvents).build().run(recording);
+    } finally {
+      progressLine.done();
+      if (json != null) {
+        json.close();
+      }
+      if (junitWriter != null) {
+        junitWriter.close();
+      }
+    }
+    if (console != null) {
+      out.println(console.summaryLine());
+    }
+    out.flush();
+    if (output != null) {
+      out.close();
+    }
+    err.printf("flowtrace: read %d files (%s), %d spans, %d records, %d problems skipped; %d flows: %d passed, %d failed, %d incomplete%n",
+        result.files(), ProgressLine.bytes(result.bytes()), result.spans(), result.records(), result.readProblems(),
+        summary.flows(), summary.passed(), summary.failed(), summary.incomplete());
+    err.flush();
+    return summary.failed() > 0 ? FlowTraceCli.EXIT_VIOLATIONS : FlowTraceCli.EXIT_PASSED;
+  }
+}

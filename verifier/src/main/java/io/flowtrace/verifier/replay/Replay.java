@@ -1,0 +1,261 @@
+package io.flowtrace.verifier.replay;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.RecordingReader;
+import io.flowtrace.tracer.spill.TelemetryCodec;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.function.Consumer;
+
+/**
+ * Verifies a recording offline with the same engine the sidecar runs. Lines may be in any order
+ * within and across files, so replay first puts the relevant telemetry in event-time order —
+ * in memory while it fits {@code maxBufferedEvents}, else as sorted runs spilled to a temp
+ * directory and merged — and then streams it through the {@link FlowEngine}. Memory is bounded by
+ * the buffer and the instances in flight, not by the recording's size.
+ */
+public final class Replay {
+
+  /** Default number of events held in memory before a sorted run is spilled to disk. */
+  public static final int DEFAULT_MAX_BUFFERED_EVENTS = 1_000_000;
+  private static final int ADVANCE_EVERY = 64;
+
+  private final FlowEngine engine;
+  private final RecordingReader reader;
+  private final ReadListener problems;
+  private final ReplayProgress progress;
+  private final int maxBufferedEvents;
+  private final Path tempDir;
+
+  private Replay(Builder b) {
+    this.engine = b.engine;
+    this.reader = b.reader;
+    this.problems = b.problems;
+    this.progress = b.progress;
+    this.maxBufferedEvents = b.maxBufferedEvents;
+    this.tempDir = b.tempDir;
+  }
+
+  public static Builder builder(FlowEngine engine) {
+    return new Builder(engine);
+  }
+
+  /** Reads the recording (a directory or one file), verifies it and finishes the engine. */
+  public ReplayResult run(Path recording) throws IOException {
+    long t0 = System.nanoTime();
+    List<Path> files = reader.files(recording);
+    long totalBytes = 0;
+    for (Path f : files) {
+      totalBytes += Files.size(f);
+    }
+    Buffer buffer = new Buffer();
+    long[] counts = new long[4]; // spans, records, problems, bytes-before-current-file
+    long total = totalBytes;
+    for (Path file : files) {
+      long base = counts[3];
+      ReadListener listener = new ReadListener() {
+        @Override
+        public void problem(ReadProblem problem) {
+          counts[2]++;
+          problems.problem(problem);
+        }
+
+        @Override
+        public void progress(String source, long bytesRead) {
+          progress.reading(source, base + bytesRead, total, counts[0], counts[1]);
+        }
+      };
+      Consumer<Telemetry> sink = t -> {
+        if (t instanceof Telemetry.SpanEvent s) {
+          counts[0]++;
+          if (!engine.isRelevant(s.span())) {
+            return;
+          }
+        } else if (t instanceof Telemetry.RecordEvent r) {
+          counts[1]++;
+          if (!engine.isRelevant(r.record())) {
+            return;
+          }
+        }
+        buffer.add(t);
+      };
+      var fileReader = reader.readerFor(file);
+      if (fileReader.isPresent()) {
+        fileReader.get().read(file, sink, listener);
+      }
+      counts[3] = base + Files.size(file);
+      progress.reading(file.toString(), counts[3], total, counts[0], counts[1]);
+    }
+    long t1 = System.nanoTime();
+    long fed = buffer.drain(engine, progress);
+    long t2 = System.nanoTime();
+    return new ReplayResult(files.size(), totalBytes, counts[0], counts[1], counts[2], fed, buffer.runs.size(),
+        Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), engine.stats());
+  }
+
+  /** Configures a {@link Replay}. */
+  public static final class Builder {
+    private final FlowEngine engine;
+    private RecordingReader reader = RecordingReader.defaults();
+    private ReadListener problems = ReadListener.ignoring();
+    private ReplayProgress progress = ReplayProgress.NONE;
+    private int maxBufferedEvents = DEFAULT_MAX_BUFFERED_EVENTS;
+    private Path tempDir;
+
+    private Builder(FlowEngine engine) {
+      this.engine = requireNonNull(engine, "engine");
+    }
+
+    public Builder reader(RecordingReader reader) {
+      this.reader = requireNonNull(reader, "reader");
+      return this;
+    }
+
+    /** Told about every malformed line or record (which is skipped). Defaults to ignoring them. */
+    public Builder problems(ReadListener problems) {
+      this.problems = requireNonNull(problems, "problems");
+      return this;
+    }
+
+    public Builder progress(ReplayProgress progress) {
+      this.progress = requireNonNull(progress, "progress");
+      return this;
+    }
+
+    /** Events held in memory before spilling a sorted run. Defaults to 1,000,000. */
+    public Builder maxBufferedEvents(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxBufferedEvents must be positive: " + max);
+      }
+      this.maxBufferedEvents = max;
+      return this;
+    }
+
+    /** Where spilled runs go. Defaults to the system temp directory. */
+    public Builder tempDir(Path dir) {
+      this.tempDir = requireNonNull(dir, "dir");
+      return this;
+    }
+
+    public Replay build() {
+      return new Replay(this);
+    }
+  }
+
+  private final class Buffer {
+    private final List<Telemetry> events = new ArrayList<>();
+    private final List<Path> runs = new ArrayList<>();
+    private long spilled;
+
+    void add(Telemetry t) {
+      events.add(t);
+      if (events.size() >= maxBufferedEvents) {
+        spill();
+      }
+    }
+
+    private void spill() {
+      events.sort(TelemetryOrder.INSTANCE);
+      try {
+        Path run = tempDir == null ? Files.createTempFile("flowtrace-run-", ".bin")
+            : Files.createTempFile(tempDir, "flowtrace-run-", ".bin");
+        run.toFile().deleteOnExit();
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
+          for (Telemetry t : events) {
+            TelemetryCodec.write(t, out);
+          }
+        }
+        runs.add(run);
+        spilled += events.size();
+        events.clear();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("cannot spill a sorted run to disk", e);
+      }
+    }
+
+    long drain(FlowEngine engine, ReplayProgress progress) throws IOException {
+      long total = spilled + events.size();
+      long fed = 0;
+      if (runs.isEmpty()) {
+        events.sort(TelemetryOrder.INSTANCE);
+        for (Telemetry t : events) {
+          fed = feed(engine, t, fed, total, progress);
+        }
+        events.clear();
+      } else {
+        if (!events.isEmpty()) {
+          spill();
+        }
+        List<DataInputStream> inputs = new ArrayList<>();
+        PriorityQueue<Object[]> heap = new PriorityQueue<>((x, y) ->
+            TelemetryOrder.INSTANCE.compare((Telemetry) x[0], (Telemetry) y[0]));
+        try {
+          for (Path run : runs) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(run), 1 << 16));
+            inputs.add(in);
+            Telemetry first = next(in);
+            if (first != null) {
+              heap.add(new Object[] {first, in});
+            }
+          }
+          while (!heap.isEmpty()) {
+            Object[] top = heap.poll();
+            fed = feed(engine, (Telemetry) top[0], fed, total, progress);
+            Telemetry n = next((DataInputStream) top[1]);
+            if (n != null) {
+              heap.add(new Object[] {n, top[1]});
+            }
+          }
+        } finally {
+          for (DataInputStream in : inputs) {
+            in.close();
+          }
+          for (Path run : runs) {
+            Files.deleteIfExists(run);
+          }
+        }
+      }
+      engine.finish();
+      progress.verifying(fed, total, engine.stats().verdictsFinal());
+      return fed;
+    }
+
+    private Telemetry next(DataInputStream in) throws IOException {
+      try {
+        return TelemetryCodec.read(in);
+      } catch (EOFException e) {
+        return null;
+      }
+    }
+
+    private long feed(FlowEngine engine, Telemetry t, long fed, long total, ReplayProgress progress) {
+      engine.accept(t);
+      fed++;
+      if (fed % ADVANCE_EVERY == 0) {
+        engine.advanceTo(t.arrivalEpochNanos());
+      }
+      if (fed % 100_000 == 0) {
+        progress.verifying(fed, total, engine.stats().verdictsDecided());
+      }
+      if (fed == total) {
+        engine.advanceTo(t.arrivalEpochNanos());
+      }
+      return fed;
+    }
+  }
+}

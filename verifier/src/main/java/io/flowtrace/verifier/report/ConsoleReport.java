@@ -1,0 +1,89 @@
+package io.flowtrace.verifier.report;
+
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.internal.Texts;
+import java.io.PrintStream;
+import java.time.Instant;
+
+/**
+ * The human report: one block per failed (or incomplete) instance with its keys, each violation
+ * with stage, field, expected vs actual and where to look, and a compact timeline; passed
+ * instances are counted, not listed (unless verbose).
+ */
+public final class ConsoleReport implements VerdictListener {
+  private final PrintStream out;
+  private final boolean verbose;
+  private final ReportSummary summary = new ReportSummary();
+
+  public ConsoleReport(PrintStream out, boolean verbose) {
+    this.out = out;
+    this.verbose = verbose;
+  }
+
+  @Override
+  public void finalized(Verdict v) {
+    summary.add(v);
+    if (v.status() == VerdictStatus.PASSED && !verbose) {
+      return;
+    }
+    out.println(format(v));
+  }
+
+  /** The text block for one verdict. */
+  public static String format(Verdict v) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(v.status()).append("  ").append(v.flow()).append("  ").append(keys(v))
+        .append("  (started ").append(Instant.ofEpochSecond(0, v.startEpochNanos())).append(')');
+    if (v.status() == VerdictStatus.INCOMPLETE && !v.reason().isEmpty()) {
+      sb.append("\n    ").append(v.reason()).append(": the deadline had not passed; the terminal stage was not seen");
+    }
+    for (Violation x : v.violations()) {
+      sb.append("\n  ✗ ").append(x.kind()).append(" at ").append(x.stage());
+      if (x.field() != null) {
+        sb.append(", field ").append(x.field());
+      }
+      sb.append("\n      ").append(x.message());
+      if (x.expected() != null || x.actual() != null) {
+        sb.append("\n      expected: ").append(x.expected() == null ? "-" : x.expected())
+            .append("\n      actual:   ").append(x.actual() == null ? "-" : x.actual());
+      }
+      if (!x.evidence().isEmpty()) {
+        sb.append("\n      at ").append(x.evidence());
+      }
+    }
+    if (!v.timeline().isEmpty()) {
+      sb.append("\n  timeline:");
+      for (TimelineEntry t : v.timeline()) {
+        sb.append(String.format("%n    %10s  %-20s %-18s %s", "+" + Texts.duration(t.offsetNanos()),
+            t.stage(), t.event(), t.where()));
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String keys(Verdict v) {
+    StringBuilder sb = new StringBuilder();
+    v.keys().forEach((k, val) -> sb.append(sb.length() == 0 ? "" : " ").append(k).append('=').append(val));
+    if (v.keys().isEmpty() && !v.traceIds().isEmpty()) {
+      sb.append("trace=").append(v.traceIds().get(0));
+    }
+    return sb.toString();
+  }
+
+  public ReportSummary summary() {
+    return summary;
+  }
+
+  /** The closing summary line. */
+  public String summaryLine() {
+    return String.format("%d flows: %d passed, %d failed, %d incomplete%s", summary.flows(), summary.passed(),
+        summary.failed(), summary.incomplete(), summary.byKind().isEmpty() ? "" : "  " + kinds());
+  }
+
+  private String kinds() {
+    StringBuilder sb = new StringBuilder("(");
+    new java.util.TreeMap<>(summary.byKind()).forEach((k, n) -> sb.append(sb.length() == 1 ? "" : ", ")
+        .append(k).append(' ').append(n));
+    return sb.append(')').toString();
+  }
+}

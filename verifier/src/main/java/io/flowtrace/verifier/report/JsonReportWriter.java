@@ -1,0 +1,58 @@
+package io.flowtrace.verifier.report;
+
+import java.io.OutputStream;
+import tools.jackson.core.JsonEncoding;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.ObjectWriteContext;
+import tools.jackson.core.json.JsonFactory;
+
+/**
+ * Streams the contract's JSON report: {@code {"flows": [...], "summary": {...}}}. Each final
+ * verdict is written as it is finalized, so memory does not grow with the number of instances.
+ */
+public final class JsonReportWriter implements VerdictListener, AutoCloseable {
+  private final JsonGenerator g;
+  private final ReportSummary summary = new ReportSummary();
+  private boolean closed;
+
+  public JsonReportWriter(OutputStream out) {
+    JsonFactory factory = new JsonFactory();
+    this.g = factory.createGenerator(ObjectWriteContext.empty(), out, JsonEncoding.UTF8);
+    g.writeStartObject();
+    g.writeName("flows");
+    g.writeStartArray();
+  }
+
+  @Override
+  public void finalized(Verdict verdict) {
+    summary.add(verdict);
+    VerdictJson.write(verdict, g);
+    g.flush();
+  }
+
+  public ReportSummary summary() {
+    return summary;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    g.writeEndArray();
+    g.writeName("summary");
+    g.writeStartObject();
+    g.writeNumberProperty("flows", summary.flows());
+    g.writeNumberProperty("passed", summary.passed());
+    g.writeNumberProperty("failed", summary.failed());
+    g.writeNumberProperty("incomplete", summary.incomplete());
+    g.writeName("violations");
+    g.writeStartObject();
+    summary.byKind().forEach((k, n) -> g.writeNumberProperty(k.name(), n));
+    g.writeEndObject();
+    g.writeEndObject();
+    g.writeEndObject();
+    g.close();
+  }
+}

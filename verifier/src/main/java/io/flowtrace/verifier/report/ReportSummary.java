@@ -1,0 +1,41 @@
+package io.flowtrace.verifier.report;
+
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import java.util.EnumMap;
+import java.util.Map;
+
+/** Counts of final verdicts: flows, passed, failed, incomplete, and violations by kind. */
+public final class ReportSummary implements VerdictListener {
+  private long flows;
+  private long passed;
+  private long failed;
+  private long incomplete;
+  private final Map<ViolationKind, Long> byKind = new EnumMap<>(ViolationKind.class);
+
+  public void add(Verdict v) {
+    flows++;
+    switch (v.status()) {
+      case PASSED -> passed++;
+      case FAILED -> failed++;
+      case INCOMPLETE -> incomplete++;
+    }
+    for (Violation x : v.violations()) {
+      byKind.merge(x.kind(), 1L, Long::sum);
+    }
+  }
+
+  @Override
+  public void finalized(Verdict verdict) {
+    add(verdict);
+  }
+
+  public long flows() { return flows; }
+  public long passed() { return passed; }
+  public long failed() { return failed; }
+  public long incomplete() { return incomplete; }
+
+  public Map<ViolationKind, Long> byKind() {
+    return Map.copyOf(byKind);
+  }
+}

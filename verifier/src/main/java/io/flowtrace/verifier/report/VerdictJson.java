@@ -1,0 +1,56 @@
+package io.flowtrace.verifier.report;
+
+import io.flowtrace.verifier.check.Evidence;
+import io.flowtrace.verifier.check.Violation;
+import tools.jackson.core.JsonGenerator;
+
+/** Writes a {@link Verdict} as the contract's JSON flow object (plus extra, meaning-preserving fields). */
+public final class VerdictJson {
+  private VerdictJson() {}
+
+  public static void write(Verdict v, JsonGenerator g) {
+    g.writeStartObject();
+    g.writeStringProperty("flow", v.flow());
+    g.writeName("keys");
+    g.writeStartObject();
+    v.keys().forEach(g::writeStringProperty);
+    g.writeEndObject();
+    g.writeStringProperty("status", v.status().name());
+    g.writeName("violations");
+    g.writeStartArray();
+    for (Violation x : v.violations()) {
+      g.writeStartObject();
+      g.writeStringProperty("kind", x.kind().name());
+      g.writeStringProperty("stage", x.stage());
+      if (x.field() != null) g.writeStringProperty("field", x.field());
+      g.writeStringProperty("message", x.message());
+      if (x.event() != null) g.writeStringProperty("event", x.event());
+      if (x.expected() != null) g.writeStringProperty("expected", x.expected());
+      if (x.actual() != null) g.writeStringProperty("actual", x.actual());
+      Evidence e = x.evidence();
+      if (e.traceId() != null) g.writeStringProperty("traceId", e.traceId());
+      if (e.spanId() != null) g.writeStringProperty("spanId", e.spanId());
+      if (e.topic() != null) {
+        g.writeStringProperty("topic", e.topic());
+        g.writeNumberProperty("partition", e.partition());
+        g.writeNumberProperty("offset", e.offset());
+      }
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+    g.writeName("traceIds");
+    g.writeStartArray();
+    for (String t : v.traceIds()) {
+      g.writeString(t);
+    }
+    g.writeEndArray();
+    g.writeStringProperty("start", java.time.Instant.ofEpochSecond(0, v.startEpochNanos()).toString());
+    if (v.revision() > 0) {
+      g.writeNumberProperty("revision", v.revision());
+    }
+    if (!v.reason().isEmpty()) {
+      g.writeStringProperty("reason", v.reason());
+    }
+    g.writeEndObject();
+  }
+}

@@ -1,0 +1,42 @@
+package io.flowtrace.verifier.schema;
+
+import io.flowtrace.tracer.model.RecordHeader;
+import java.util.List;
+
+/** No schema declared: JSON is parsed but not validated; Avro cannot be decoded at all. */
+final class NoSchemaPayload implements PayloadSchema {
+  static final NoSchemaPayload JSON = new NoSchemaPayload(PayloadFormat.JSON);
+  static final NoSchemaPayload AVRO = new NoSchemaPayload(PayloadFormat.AVRO);
+
+  private final PayloadFormat format;
+
+  private NoSchemaPayload(PayloadFormat format) {
+    this.format = format;
+  }
+
+  @Override
+  public String description() {
+    return format == PayloadFormat.JSON ? "no schema (JSON, not validated)" : "no schema (Avro)";
+  }
+
+  @Override
+  public PayloadFormat format() {
+    return format;
+  }
+
+  @Override
+  public DecodedPayload decode(byte[] bytes, List<RecordHeader> headers) {
+    if (format == PayloadFormat.JSON) {
+      return Json.parsePayload(bytes);
+    }
+    int length = bytes == null ? 0 : bytes.length;
+    return new DecodedPayload(
+        null,
+        List.of(new SchemaProblem("$", "no Avro schema declared: cannot decode " + length + " bytes")));
+  }
+
+  @Override
+  public String toString() {
+    return description();
+  }
+}
