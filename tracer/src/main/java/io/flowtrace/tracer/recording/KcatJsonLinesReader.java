@@ -1,0 +1,192 @@
+package io.flowtrace.tracer.recording;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.SourcePosition;
+import io.flowtrace.tracer.model.Telemetry;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.Consumer;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Reads Kafka records from {@code *.kcat.jsonl} files (optionally gzipped): one record per line as
+ * {@code kcat -C -J} prints it — {@code topic}, {@code partition}, {@code offset}, {@code ts}
+ * (epoch ms), {@code headers} as a flat {@code [name, value, ...]} list, {@code key} and {@code
+ * payload} — with a binary value as base64 in {@code payload_base64}. Numbers may be strings. A
+ * record's value is the UTF-8 bytes of {@code payload}. A line that is not such a record is
+ * reported with its line number and skipped.
+ */
+public final class KcatJsonLinesReader implements TelemetryFileReader {
+
+  /** The timestamp given to a record without {@code ts}: Kafka's "no timestamp", -1. */
+  public static final long NO_TIMESTAMP = -1;
+
+  private static final JsonMapper MAPPER = JsonMapper.builder().build();
+
+  @Override
+  public boolean accepts(Path file) {
+    return RecordingFiles.hasSuffix(file, ".kcat.jsonl");
+  }
+
+  @Override
+  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) throws IOException {
+    try (BufferedReader in = RecordingFiles.openText(file, listener)) {
+      return read(in, file.toString(), sink, listener);
+    }
+  }
+
+  /** Reads kcat JSON lines; {@code source} names the input in problem reports. Does not close {@code in}. */
+  public long read(BufferedReader in, String source, Consumer<Telemetry> sink, ReadListener listener)
+      throws IOException {
+    long emitted = 0;
+    long lineNumber = 0;
+    String line;
+    while ((line = in.readLine()) != null) {
+      lineNumber++;
+      if (lineNumber == 1) {
+        line = RecordingFiles.withoutBom(line);
+      }
+      if (RecordingFiles.isBlank(line)) {
+        continue;
+      }
+      KafkaRecord record;
+      try {
+        record = parse(line);
+      } catch (BadRecord e) {
+        listener.problem(new ReadProblem(SourcePosition.line(source, lineNumber), e.getMessage()));
+        continue;
+      }
+      sink.accept(Telemetry.of(record));
+      emitted++;
+    }
+    return emitted;
+  }
+
+  /** Parses one kcat {@code -J} line. */
+  static KafkaRecord parse(String line) throws BadRecord {
+    JsonNode node;
+    try {
+      node = MAPPER.readTree(line);
+    } catch (JacksonException e) {
+      throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
+    }
+    if (node == null || !node.isObject()) {
+      throw new BadRecord("not a kcat JSON record: expected an object but got "
+          + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
+    }
+    List<String> missing = new ArrayList<>(3);
+    for (String field : new String[] {"topic", "partition", "offset"}) {
+      JsonNode value = node.get(field);
+      if (value == null || value.isNull()) {
+        missing.add('"' + field + '"');
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new BadRecord("kcat record lacks " + String.join(", ", missing));
+    }
+    JsonNode topicNode = node.get("topic");
+    if (!topicNode.isString() || topicNode.stringValue().isEmpty()) {
+      throw new BadRecord("\"topic\" is not a topic name: " + topicNode);
+    }
+    long partition = number(node, "partition", 0);
+    if (partition < 0 || partition > Integer.MAX_VALUE) {
+      throw new BadRecord("\"partition\" is not a partition number: " + node.get("partition"));
+    }
+    long offset = number(node, "offset", 0);
+    long ts = number(node, "ts", NO_TIMESTAMP);
+    return new KafkaRecord(
+        topicNode.stringValue(),
+        (int) partition,
+        offset,
+        ts,
+        text(node, "key"),
+        headers(node.get("headers")),
+        value(node));
+  }
+
+  private static long number(JsonNode node, String field, long absent) throws BadRecord {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return absent;
+    }
+    if (value.isIntegralNumber() && value.canConvertToLong()) {
+      return value.longValue();
+    }
+    if (value.isString()) {
+      try {
+        return Long.parseLong(value.stringValue().strip());
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+    }
+    throw new BadRecord('"' + field + "\" is not an integer: " + value);
+  }
+
+  private static String text(JsonNode node, String field) throws BadRecord {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return null;
+    }
+    if (value.isContainer()) {
+      throw new BadRecord('"' + field + "\" is not a string: " + value);
+    }
+    return value.asString();
+  }
+
+  private static List<RecordHeader> headers(JsonNode headers) throws BadRecord {
+    if (headers == null || headers.isNull()) {
+      return List.of();
+    }
+    if (!headers.isArray()) {
+      throw new BadRecord("\"headers\" is not a [name, value, ...] list: " + headers);
+    }
+    if (headers.size() % 2 != 0) {
+      throw new BadRecord("\"headers\" has an odd number of entries (" + headers.size()
+          + "); expected name, value pairs");
+    }
+    List<RecordHeader> list = new ArrayList<>(headers.size() / 2);
+    for (int i = 0; i < headers.size(); i += 2) {
+      JsonNode name = headers.get(i);
+      JsonNode value = headers.get(i + 1);
+      if (!name.isString()) {
+        throw new BadRecord("header " + (i / 2 + 1) + " has a name that is not a string: " + name);
+      }
+      if (value.isContainer()) {
+        throw new BadRecord("header '" + name.stringValue() + "' has a value that is not a string: " + value);
+      }
+      list.add(RecordHeader.ofString(name.stringValue(), value.isNull() ? null : value.asString()));
+    }
+    return list;
+  }
+
+  private static byte[] value(JsonNode node) throws BadRecord {
+    JsonNode base64 = node.get("payload_base64");
+    if (base64 != null && !base64.isNull()) {
+      if (!base64.isString()) {
+        throw new BadRecord("\"payload_base64\" is not a string: " + base64);
+      }
+      try {
+        return Base64.getDecoder().decode(base64.stringValue().strip());
+      } catch (IllegalArgumentException e) {
+        throw new BadRecord("\"payload_base64\" is not base64: " + e.getMessage());
+      }
+    }
+    String payload = text(node, "payload");
+    return payload == null ? null : payload.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A line that is not a kcat record; the message says why. */
+  static final class BadRecord extends Exception {
+    BadRecord(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

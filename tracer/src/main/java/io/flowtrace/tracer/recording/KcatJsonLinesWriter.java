@@ -1,0 +1,134 @@
+package io.flowtrace.tracer.recording;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.Flushable;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.json.JsonFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Writes {@code *.kcat.jsonl}: one Kafka record per line in the shape {@code kcat -C -J} prints
+ * ({@code topic, partition, offset, tstype, ts, broker, headers, key, payload}). A value that is
+ * UTF-8 text goes in {@code payload}; any other value (Avro, say) as base64 in {@code
+ * payload_base64}, which kcat itself cannot print. {@code headers} is left out when there are none,
+ * {@code key} is {@code null} when absent, {@code tstype} is {@code "create"} and {@code broker}
+ * is {@value #BROKER}. For use by one thread at a time.
+ */
+public final class KcatJsonLinesWriter implements Closeable, Flushable {
+
+  /** The broker id written: -1, unknown, as kcat prints it when it does not know. */
+  public static final int BROKER = -1;
+
+  private static final JsonMapper MAPPER =
+      JsonMapper.builder(JsonFactory.builder().rootValueSeparator((String) null).build()).build();
+
+  private final Writer out;
+  private final JsonGenerator json;
+  private boolean closed;
+
+  /** Writes to {@code out}, which {@link #close()} closes. */
+  public KcatJsonLinesWriter(Writer out) {
+    this.out = requireNonNull(out, "out");
+    this.json = MAPPER.createGenerator(out);
+  }
+
+  /** Creates (or truncates) the file. */
+  public static KcatJsonLinesWriter open(Path file) throws IOException {
+    return new KcatJsonLinesWriter(new BufferedWriter(
+        new OutputStreamWriter(Files.newOutputStream(file), StandardCharsets.UTF_8), 1 << 16));
+  }
+
+  /** Writes the record as one line. */
+  public void write(KafkaRecord record) throws IOException {
+    requireNonNull(record, "record");
+    ensureOpen();
+    try {
+      json.writeStartObject();
+      json.writeStringProperty("topic", record.topic());
+      json.writeNumberProperty("partition", record.partition());
+      json.writeNumberProperty("offset", record.offset());
+      json.writeStringProperty("tstype", "create");
+      json.writeNumberProperty("ts", record.timestampMillis());
+      json.writeNumberProperty("broker", BROKER);
+      if (!record.headers().isEmpty()) {
+        json.writeArrayPropertyStart("headers");
+        for (RecordHeader header : record.headers()) {
+          json.writeString(header.name());
+          json.writeString(header.valueAsString());
+        }
+        json.writeEndArray();
+      }
+      json.writeStringProperty("key", record.key());
+      byte[] value = record.value();
+      String text = value == null ? null : asText(value);
+      if (value != null && text == null) {
+        json.writeStringProperty("payload_base64", Base64.getEncoder().encodeToString(value));
+      } else {
+        json.writeStringProperty("payload", text);
+      }
+      json.writeEndObject();
+      json.flush();
+    } catch (JacksonException e) {
+      throw new IOException("cannot write " + record.coordinates() + ": " + e.getOriginalMessage(), e);
+    }
+    out.write('\n');
+  }
+
+  /** The value as text when it is UTF-8 without control characters (other than tab and line breaks). */
+  static String asText(byte[] value) {
+    for (byte b : value) {
+      if ((b >= 0 && b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f) {
+        return null;
+      }
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(value))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void flush() throws IOException {
+    ensureOpen();
+    out.flush();
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (!closed) {
+      closed = true;
+      try {
+        json.close();
+      } finally {
+        out.close();
+      }
+    }
+  }
+
+  private void ensureOpen() throws IOException {
+    if (closed) {
+      throw new IOException("writer is closed");
+    }
+  }
+}

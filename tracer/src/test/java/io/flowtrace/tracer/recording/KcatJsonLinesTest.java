@@ -1,0 +1,146 @@
+package io.flowtrace.tracer.recording;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.TestObjects;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KcatJsonLinesTest {
+
+  @TempDir Path dir;
+
+  private final KcatJsonLinesReader reader = new KcatJsonLinesReader();
+  private final Collected collected = new Collected();
+
+  private Path write(String... lines) throws IOException {
+    Path file = dir.resolve("orders.kcat.jsonl");
+    Files.writeString(file, String.join("\n", lines) + "\n");
+    return file;
+  }
+
+  private static String written(KafkaRecord... records) throws IOException {
+    StringWriter out = new StringWriter();
+    try (KcatJsonLinesWriter writer = new KcatJsonLinesWriter(out)) {
+      for (KafkaRecord record : records) {
+        writer.write(record);
+      }
+    }
+    return out.toString();
+  }
+
+  @Test
+  void acceptsKcatFileNamesOnly() {
+    assertThat(reader.accepts(Path.of("orders.kcat.jsonl"))).isTrue();
+    assertThat(reader.accepts(Path.of("orders.kcat.jsonl.gz"))).isTrue();
+    assertThat(reader.accepts(Path.of("orders.jsonl"))).isFalse();
+  }
+
+  @Test
+  void readsARecordAsKcatPrintsIt() throws IOException {
+    Path file = write("{\"topic\":\"orders.created\",\"partition\":0,\"offset\":42,\"tstype\":\"create\","
+        + "\"ts\":1732530000123,\"broker\":1,\"headers\":[\"traceparent\",\"" + TestObjects.TRACEPARENT
+        + "\"],\"key\":\"o-1\",\"payload\":\"{\\\"orderId\\\":\\\"o-1\\\",\\\"userName\\\":\\\"Zoë\\\","
+        + "\\\"currency\\\":\\\"EUR\\\",\\\"total\\\":12.5}\"}");
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(1);
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.records()).containsExactly(TestObjects.orderCreated());
+    assertThat(collected.records().get(0).traceContext()).isPresent();
+  }
+
+  @Test
+  void acceptsNumbersAsStringsAndRecordsWithoutHeadersKeyOrTimestamp() throws IOException {
+    Path file = write("{\"topic\":\"orders.cancelled\",\"partition\":\"2\",\"offset\":\"7\",\"ts\":\"1732530000000\","
+        + "\"key\":null,\"payload\":null}",
+        "{\"topic\":\"t\",\"partition\":0,\"offset\":1}");
+
+    reader.read(file, collected, collected);
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.records()).containsExactly(
+        new KafkaRecord("orders.cancelled", 2, 7, 1732530000000L, null, List.of(), null),
+        new KafkaRecord("t", 0, 1, KcatJsonLinesReader.NO_TIMESTAMP, null, List.of(), null));
+  }
+
+  @Test
+  void reportsEachMalformedLineWithItsNumberAndReadsTheRest() throws IOException {
+    Path file = write(
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":1,\"payload\":\"first\"}",
+        "{\"topic\":\"orders.created\",\"partition\":0,",
+        "{\"topic\":\"orders.created\",\"partition\":0,\"payload\":\"no offset\"}",
+        "{\"partition\":0,\"payload\":\"nothing\"}",
+        "{\"topic\":\"notifications.email\",\"partition\":0,\"offset\":3,\"payload_base64\":\"not base64!\"}",
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":4,\"headers\":[\"traceparent\"]}",
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":\"four\"}",
+        "[1,2]",
+        "",
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":9,\"payload\":\"last\"}");
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(2);
+
+    assertThat(collected.records()).extracting(KafkaRecord::offset).containsExactly(1L, 9L);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: not a kcat JSON record: Unexpected end-of-input within/between Object entries",
+        file + ":3: kcat record lacks \"offset\"",
+        file + ":4: kcat record lacks \"topic\", \"offset\"",
+        file + ":5: \"payload_base64\" is not base64: Illegal base64 character 20",
+        file + ":6: \"headers\" has an odd number of entries (1); expected name, value pairs",
+        file + ":7: \"offset\" is not an integer: \"four\"",
+        file + ":8: not a kcat JSON record: expected an object but got array");
+  }
+
+  @Test
+  void writesTheShapeKcatPrints() throws IOException {
+    assertThat(written(TestObjects.orderCreated())).isEqualTo(
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":42,\"tstype\":\"create\",\"ts\":1732530000123,"
+            + "\"broker\":-1,\"headers\":[\"traceparent\",\"" + TestObjects.TRACEPARENT + "\"],\"key\":\"o-1\","
+            + "\"payload\":\"{\\\"orderId\\\":\\\"o-1\\\",\\\"userName\\\":\\\"Zoë\\\",\\\"currency\\\":\\\"EUR\\\","
+            + "\\\"total\\\":12.5}\"}\n");
+  }
+
+  @Test
+  void writesBinaryValuesAsBase64AndLeavesOutAbsentHeaders() throws IOException {
+    KafkaRecord avro = new KafkaRecord("notifications.email", 3, 7, 1732530001000L, null, List.of(),
+        TestObjects.AVRO_VALUE);
+
+    assertThat(written(avro)).isEqualTo("{\"topic\":\"notifications.email\",\"partition\":3,\"offset\":7,"
+        + "\"tstype\":\"create\",\"ts\":1732530001000,\"broker\":-1,\"key\":null,"
+        + "\"payload_base64\":\"AAAAAAEGYUBi/w==\"}\n");
+  }
+
+  @Test
+  void textAndBinaryValuesHeadersAndNullKeysSurviveWriteThenRead() throws IOException {
+    KafkaRecord tombstone = new KafkaRecord("orders.created", 1, 8, 1732530002000L, "o-2", List.of(), null);
+    KafkaRecord controlChars = new KafkaRecord("t", 0, 0, 0, "k", List.of(),
+        "a\u0001b".getBytes(StandardCharsets.UTF_8));
+    KafkaRecord multiline = new KafkaRecord("t", 0, 1, 0, "k",
+        List.of(RecordHeader.ofString("h", "v1"), RecordHeader.ofString("h", "v2")),
+        "line 1\nline 2\t\"quoted\" \\ €".getBytes(StandardCharsets.UTF_8));
+    List<KafkaRecord> records = List.of(TestObjects.orderCreated(), TestObjects.emailNotification(),
+        tombstone, controlChars, multiline);
+    Path file = dir.resolve("all.kcat.jsonl");
+    try (KcatJsonLinesWriter writer = KcatJsonLinesWriter.open(file)) {
+      for (KafkaRecord record : records) {
+        writer.write(record);
+      }
+    }
+
+    reader.read(file, collected, collected);
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.records()).containsExactlyElementsOf(records);
+    assertThat(collected.records().get(1).value()).startsWith(0x00, 0x00, 0x00, 0x00, 0x01);
+    assertThat(collected.records().get(1).lastHeader("retry")).hasValue(new RecordHeader("retry", null));
+    assertThat(Files.readAllLines(file)).hasSize(5);
+  }
+}

@@ -1,0 +1,161 @@
+package io.flowtrace.tracer.recording;
+
+import static io.flowtrace.tracer.TestObjects.SERVER_SPAN_ID;
+import static io.flowtrace.tracer.TestObjects.TRACE_ID;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.Span;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OtlpJsonLinesReaderTest {
+
+  @TempDir Path dir;
+
+  private final OtlpJsonLinesReader reader = new OtlpJsonLinesReader();
+  private final Collected collected = new Collected();
+
+  static String line(String... spans) {
+    return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        + "{\"stringValue\":\"gateway\"}}]},\"scopeSpans\":[{\"spans\":[" + String.join(",", spans)
+        + "]}]}]}";
+  }
+
+  static String span(String name) {
+    return "{\"traceId\":\"" + TRACE_ID + "\",\"spanId\":\"" + SERVER_SPAN_ID + "\",\"name\":\"" + name + "\"}";
+  }
+
+  private Path write(String name, String... lines) throws IOException {
+    Path file = dir.resolve(name);
+    Files.writeString(file, Arrays.stream(lines).collect(Collectors.joining("\n", "", "\n")));
+    return file;
+  }
+
+  private long read(Path file) throws IOException {
+    return reader.read(file, collected, collected);
+  }
+
+  static Path resource(String name) throws URISyntaxException {
+    return Path.of(OtlpJsonLinesReaderTest.class.getResource("/recordings/" + name).toURI());
+  }
+
+  @Test
+  void acceptsOtlpJsonFileNamesOnly() {
+    assertThat(reader.accepts(Path.of("rec/spans.otlp.jsonl"))).isTrue();
+    assertThat(reader.accepts(Path.of("rec/SPANS.OTLP.JSON"))).isTrue();
+    assertThat(reader.accepts(Path.of("rec/spans.otlp.jsonl.gz"))).isTrue();
+    assertThat(reader.accepts(Path.of("rec/orders.kcat.jsonl"))).isFalse();
+    assertThat(reader.accepts(Path.of("rec/spans.otlp.pb"))).isFalse();
+    assertThat(reader.accepts(Path.of("rec/README.md"))).isFalse();
+  }
+
+  @Test
+  void readsEveryRequestLineAndReportsEachMalformedLineWithItsNumber() throws IOException {
+    Path file = write("spans.otlp.jsonl",
+        line(span("first")),
+        "garbage",
+        line(span("kept before"),
+            "{\"traceId\":\"xyz\",\"spanId\":\"" + SERVER_SPAN_ID + "\",\"name\":\"bad trace\"}",
+            span("kept after")),
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[",
+        "",
+        line("{\"traceId\":\"" + TRACE_ID + "\",\"name\":\"no span id\"}", span("kept too")),
+        line(span("last")));
+
+    long emitted = read(file);
+
+    assertThat(collected.spanNames()).containsExactly("first", "kept before", "kept after", "kept too", "last");
+    assertThat(emitted).isEqualTo(5);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: not an OTLP ExportTraceServiceRequest: Expect message object but got: \"garbage\"",
+        file + ":3: span 2 'bad trace' of resource 1, scope 1 has traceId 'xyz' which is not 16 bytes of hex",
+        file + ":4: not an OTLP ExportTraceServiceRequest: "
+            + "End of input at line 1 column 46 path $.resourceSpans[0].resource.attributes[0]",
+        file + ":6: span 1 'no span id' of resource 1, scope 1 has no spanId");
+  }
+
+  @Test
+  void readsTheAgentLineWithItsServiceAndIds() throws Exception {
+    read(resource("agent.otlp.jsonl"));
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.spans()).extracting(Span::service).containsOnly("gateway");
+    assertThat(collected.spans()).extracting(Span::traceId)
+        .containsExactly(TRACE_ID, TRACE_ID, "0af7651916cd43dd8448eb211c80319c");
+  }
+
+  @Test
+  void readsAPrettyPrintedRequestSpreadOverManyLines() throws Exception {
+    Path file = resource("pretty.otlp.json");
+    assertThat(Files.readAllLines(file)).hasSizeGreaterThan(20);
+
+    read(file);
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.spans()).extracting(Span::service, Span::spanId, Span::parentSpanId).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("order-service", "c0ffee0000000001", "a1b2c3d4e5f60718"),
+        org.assertj.core.groups.Tuple.tuple("order-service", "c0ffee0000000002", "c0ffee0000000001"));
+    assertThat(collected.spans().get(1).attributes())
+        .containsEntry("note", "braces { and [ inside a \"string\" }");
+  }
+
+  @Test
+  void readsConcatenatedPrettyPrintedRequestsAndReportsProblemsAtTheLineTheyStart() throws Exception {
+    String pretty = Files.readString(resource("pretty.otlp.json"));
+    String bad = pretty.replace("c0ffee0000000002", "c0ffee");
+    Path file = dir.resolve("two.otlp.json");
+    Files.writeString(file, "\n\n" + pretty + bad);
+    int secondStart = 3 + (int) pretty.lines().count();
+
+    read(file);
+
+    assertThat(collected.spans()).extracting(Span::spanId)
+        .containsExactly("c0ffee0000000001", "c0ffee0000000002", "c0ffee0000000001");
+    assertThat(collected.problemTexts()).containsExactly(file + ":" + secondStart
+        + ": span 2 'send inventory.requests' of resource 1, scope 1 has spanId 'c0ffee' which is not 8 bytes of hex");
+  }
+
+  @Test
+  void anUnfinishedPrettyPrintedRequestIsOneProblem() throws Exception {
+    List<String> lines = Files.readAllLines(resource("pretty.otlp.json"));
+    Path file = write("cut.otlp.json", lines.subList(0, 12).toArray(String[]::new));
+
+    read(file);
+
+    assertThat(collected.telemetry).isEmpty();
+    assertThat(collected.problemTexts()).containsExactly(file + ":1: not an OTLP ExportTraceServiceRequest: "
+        + "the JSON document that starts here does not end; the file ends at line 12");
+  }
+
+  @Test
+  void aCutOffFirstLineDoesNotHideTheLinesAfterIt() throws IOException {
+    String good = line(span("second"));
+    Path file = write("spans.otlp.jsonl", good.substring(0, 60), good, line(span("third")));
+
+    read(file);
+
+    assertThat(collected.spanNames()).containsExactly("second", "third");
+    assertThat(collected.problemTexts()).singleElement().asString()
+        .startsWith(file + ":1: not an OTLP ExportTraceServiceRequest: ");
+  }
+
+  @Test
+  void skipsBlankLinesAndAByteOrderMarkSilently() throws IOException {
+    Path file = dir.resolve("spans.otlp.jsonl");
+    Files.write(file, ("\uFEFF" + line(span("a")) + "\r\n\r\n   \n\t\n" + line(span("b")) + "\r\n")
+        .getBytes(StandardCharsets.UTF_8));
+
+    read(file);
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.spanNames()).containsExactly("a", "b");
+  }
+}

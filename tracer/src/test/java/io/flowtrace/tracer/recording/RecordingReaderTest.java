@@ -1,0 +1,136 @@
+package io.flowtrace.tracer.recording;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flowtrace.tracer.TestObjects;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Telemetry;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RecordingReaderTest {
+
+  @TempDir Path recording;
+
+  private final RecordingReader reader = RecordingReader.defaults();
+  private final Collected collected = new Collected();
+
+  @BeforeEach
+  void writeARecording() throws IOException {
+    try (OtlpJsonLinesWriter writer = OtlpJsonLinesWriter.open(recording.resolve("spans.otlp.jsonl"))) {
+      writer.write(TestObjects.gatewayRequest());
+    }
+    try (OtlpProtobufWriter writer = OtlpProtobufWriter.open(recording.resolve("spans-2.otlp.pb"))) {
+      writer.write(TestObjects.request("order-service", TestObjects.span("c0ffee0000000001",
+          TestObjects.PRODUCER_SPAN_ID, "process orders.requested",
+          io.opentelemetry.proto.trace.v1.Span.SpanKind.SPAN_KIND_CONSUMER)));
+    }
+    Files.createDirectories(recording.resolve("kafka"));
+    try (KcatJsonLinesWriter writer = KcatJsonLinesWriter.open(recording.resolve("kafka/orders.kcat.jsonl"))) {
+      writer.write(TestObjects.orderCreated());
+      writer.write(TestObjects.emailNotification());
+    }
+    Files.writeString(recording.resolve("kafka/broken.kcat.jsonl"), "{\"topic\":\"x\"}\n");
+    Files.writeString(recording.resolve("README.md"), "# sample recording\n");
+    Files.writeString(recording.resolve("kafka/notes.txt"), "not telemetry\n");
+  }
+
+  @Test
+  void listsTheRecordingFilesSortedByPathAndIgnoresOthers() throws IOException {
+    assertThat(reader.files(recording)).extracting(file -> recording.relativize(file).toString())
+        .containsExactly("kafka/broken.kcat.jsonl", "kafka/orders.kcat.jsonl", "spans-2.otlp.pb", "spans.otlp.jsonl");
+  }
+
+  @Test
+  void readsEveryFileAndSummarisesWhatItHeld() throws IOException {
+    RecordingReader.Summary summary = reader.read(recording, collected, collected);
+
+    long bytes = 0;
+    for (Path file : reader.files(recording)) {
+      bytes += Files.size(file);
+    }
+    assertThat(summary).isEqualTo(new RecordingReader.Summary(4, 3, 2, 1, bytes));
+    assertThat(summary.telemetry()).isEqualTo(5);
+    assertThat(collected.telemetry).extracting(t -> t instanceof Telemetry.SpanEvent ? "span" : "record")
+        .containsExactly("record", "record", "span", "span", "span");
+    assertThat(collected.records()).containsExactly(TestObjects.orderCreated(), TestObjects.emailNotification());
+    assertThat(collected.problemTexts()).containsExactly(
+        recording.resolve("kafka/broken.kcat.jsonl") + ":1: kcat record lacks \"partition\", \"offset\"");
+  }
+
+  @Test
+  void reportsTheBytesReadOfEveryFile() throws IOException {
+    reader.read(recording, collected, collected);
+
+    for (Path file : reader.files(recording)) {
+      assertThat(collected.progress.get(file.toString())).last().isEqualTo(Files.size(file));
+    }
+  }
+
+  @Test
+  void reportsProgressAboutEveryMebibyteOfALargeFile() throws IOException {
+    Path large = recording.resolve("large.kcat.jsonl");
+    try (KcatJsonLinesWriter writer = KcatJsonLinesWriter.open(large)) {
+      for (int i = 0; i < 10_000; i++) {
+        KafkaRecord r = TestObjects.orderCreated();
+        writer.write(new KafkaRecord(r.topic(), 0, i, r.timestampMillis(), r.key(), r.headers(),
+            ("{\"orderId\":\"o-" + i + "\",\"padding\":\"" + "x".repeat(200) + "\"}").getBytes(StandardCharsets.UTF_8)));
+      }
+    }
+    long size = Files.size(large);
+    assertThat(size).isGreaterThan(3 * ProgressInputStream.STEP);
+
+    new KcatJsonLinesReader().read(large, collected, collected);
+
+    List<Long> progress = collected.progress.get(large.toString());
+    assertThat(progress).hasSize((int) (size / ProgressInputStream.STEP) + 1).isSorted();
+    assertThat(progress.get(0)).isBetween(ProgressInputStream.STEP, ProgressInputStream.STEP + 65_536);
+    assertThat(progress).last().isEqualTo(size);
+    assertThat(collected.records()).hasSize(10_000);
+  }
+
+  @Test
+  void readsASingleFileAndGzippedFiles() throws IOException {
+    Path gzipped = recording.resolve("more.otlp.jsonl.gz");
+    try (Writer out = new OutputStreamWriter(new GZIPOutputStream(Files.newOutputStream(gzipped)),
+        StandardCharsets.UTF_8); OtlpJsonLinesWriter writer = new OtlpJsonLinesWriter(out)) {
+      writer.write(TestObjects.gatewayRequest());
+    }
+
+    RecordingReader.Summary summary = reader.read(gzipped, collected, collected);
+
+    assertThat(summary.files()).isEqualTo(1);
+    assertThat(collected.spanNames()).containsExactly("POST /api/orders", "send orders.requested");
+    assertThat(collected.progress.get(gzipped.toString())).last().isEqualTo(Files.size(gzipped));
+  }
+
+  @Test
+  void refusesAFileThatIsNoRecordingAndAPathThatDoesNotExist() {
+    Path readme = recording.resolve("README.md");
+    assertThatThrownBy(() -> reader.read(readme, collected, collected))
+        .isInstanceOf(FileSystemException.class)
+        .hasMessage(readme + ": not a recording file (expected *.otlp.jsonl, *.otlp.json, *.otlp.pb or *.kcat.jsonl)");
+    assertThatThrownBy(() -> reader.read(recording.resolve("nope"), collected, collected))
+        .isInstanceOf(NoSuchFileException.class)
+        .hasMessage(recording.resolve("nope").toString());
+  }
+
+  @Test
+  void anEmptyDirectoryIsAnEmptyRecording() throws IOException {
+    Path empty = Files.createDirectory(recording.resolve("empty"));
+
+    assertThat(reader.read(empty, collected, collected)).isEqualTo(new RecordingReader.Summary(0, 0, 0, 0, 0));
+  }
+}
