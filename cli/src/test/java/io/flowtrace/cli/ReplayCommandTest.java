@@ -1,0 +1,260 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.synth.Manifest;
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * End to end: recordings written with spans from the real OpenTelemetry SDK go through
+ * {@code flowtrace replay}, and the verdicts are compared with the generator's manifest.
+ */
+class ReplayCommandTest {
+
+  private static final Path FLOWS = Path.of("../flows");
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  @TempDir static Path shared;
+  static Path sample;
+  static Manifest sampleManifest;
+
+  @BeforeAll
+  static void writeSample() throws IOException {
+    sample = shared.resolve("order-flow");
+    sampleManifest = SyntheticOrderFlows.sample().write(sample);
+  }
+
+  @Test
+  void sampleRecordingReportsExactlyThePlantedViolations() throws IOException {
+    Run run = replay(sample, "--format", "json");
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    Map<String, JsonNode> byRequest = flowsByRequestId(run.report);
+    assertThat(byRequest).hasSize(sampleManifest.flows().size());
+    for (Manifest.Flow expected : sampleManifest.flows()) {
+      JsonNode actual = byRequest.get(expected.requestId());
+      assertThat(actual).as("flow %s (%s)", expected.index(), expected.defect()).isNotNull();
+      assertThat(actual.get("status").asString())
+          .as("status of flow %s (%s): %s", expected.index(), expected.defect(), actual)
+          .isEqualTo(expected.status().name());
+      List<String> actualKinds = new ArrayList<>();
+      for (JsonNode v : actual.get("violations")) {
+        actualKinds.add(v.get("kind").asString() + "@" + v.get("stage").asString());
+      }
+      List<String> expectedKinds = expected.violations().stream().map(v -> v.kind() + "@" + v.stage()).toList();
+      assertThat(actualKinds).as("violations of flow %s (%s): %s", expected.index(), expected.defect(), actual)
+          .containsExactlyInAnyOrderElementsOf(expectedKinds);
+      for (Manifest.ExpectedViolation ev : expected.violations()) {
+        if (ev.field() != null) {
+          assertThat(actual.get("violations").get(0).get("field").asString()).isEqualTo(ev.field());
+        }
+      }
+    }
+    JsonNode summary = run.report.get("summary");
+    Manifest.Summary s = sampleManifest.summary();
+    assertThat(summary.get("flows").asInt()).isEqualTo(s.flows());
+    assertThat(summary.get("passed").asInt()).isEqualTo(s.passed());
+    assertThat(summary.get("failed").asInt()).isEqualTo(s.failed());
+    assertThat(summary.get("incomplete").asInt()).isEqualTo(s.incomplete());
+  }
+
+  @Test
+  void violationsNameStageFieldExpectedActualAndWhereToLook() throws IOException {
+    Run run = replay(sample, "--format", "json");
+    Manifest.Flow dropped = sampleManifest.flows().stream()
+        .filter(f -> f.defect() != null && f.defect().name().equals("DROP_ENRICHMENT")).findFirst().orElseThrow();
+    JsonNode v = flowsByRequestId(run.report).get(dropped.requestId()).get("violations").get(0);
+
+    assertThat(v.get("kind").asString()).isEqualTo("MISSING_ENRICHMENT");
+    assertThat(v.get("stage").asString()).isEqualTo("order-requested");
+    assertThat(v.get("field").asString()).isEqualTo("userId");
+    assertThat(v.get("topic").asString()).isEqualTo("orders.requested");
+    assertThat(v.get("message").asString()).matches(
+        "orders\\.requested\\[\\d]@\\d+ lacks 'userId', which orders_requested must add to client_request");
+    assertThat(v.get("traceId").asString()).isEqualTo(dropped.traceId());
+  }
+
+  @Test
+  void textReportShowsEachFailedInstanceWithTimeline() throws IOException {
+    Run run = replay(sample);
+
+    assertThat(run.stdout).contains("✗ NON_IDEMPOTENT at payment-captured, field eventId");
+    assertThat(run.stdout).containsPattern(
+        "webhook was delivered 2 times with 1 distinct eventId \\[evt_[0-9a-f]+]; orders_confirmed happened 2 times");
+    assertThat(run.stdout).contains("timeline:");
+    assertThat(run.stdout).contains("40 flows: 28 passed, 11 failed, 1 incomplete");
+  }
+
+  @Test
+  void cleanRecordingPassesWithZeroViolations() throws IOException {
+    Path clean = shared.resolve("clean");
+    Manifest manifest = SyntheticOrderFlows.cleanSample().write(clean);
+
+    Run run = replay(clean, "--format", "json");
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_PASSED);
+    assertThat(run.report.get("summary").get("passed").asInt()).isEqualTo(manifest.flows().size());
+    for (JsonNode flow : run.report.get("flows")) {
+      assertThat(flow.get("violations")).as(flow.toString()).isEmpty();
+    }
+  }
+
+  @Test
+  void verdictsDoNotDependOnTheOrderOfLinesAndFiles(@TempDir Path shuffled) throws IOException {
+    // All span lines into one file and all message lines split over two, every line shuffled.
+    List<String> spans = new ArrayList<>();
+    List<String> messages = new ArrayList<>();
+    try (Stream<Path> files = Files.list(sample)) {
+      for (Path f : files.toList()) {
+        String name = f.getFileName().toString();
+        if (name.endsWith(".otlp.jsonl")) {
+          spans.addAll(Files.readAllLines(f));
+        } else if (name.endsWith(".kcat.jsonl")) {
+          messages.addAll(Files.readAllLines(f));
+        }
+      }
+    }
+    Collections.shuffle(spans, new Random(7));
+    Collections.shuffle(messages, new Random(8));
+    Files.write(shuffled.resolve("all.otlp.jsonl"), spans);
+    int half = messages.size() / 2;
+    Files.write(shuffled.resolve("b.kcat.jsonl"), messages.subList(0, half));
+    Files.write(shuffled.resolve("a.kcat.jsonl"), messages.subList(half, messages.size()));
+
+    Run original = replay(sample, "--format", "json");
+    Run reordered = replay(shuffled, "--format", "json");
+
+    assertThat(normalized(reordered.report)).isEqualTo(normalized(original.report));
+  }
+
+  @Test
+  void spillingSortedRunsToDiskGivesTheSameVerdicts() throws IOException {
+    Run inMemory = replay(sample, "--format", "json");
+    Run spilled = replay(sample, "--format", "json", "--buffer-events", "50");
+
+    assertThat(normalized(spilled.report)).isEqualTo(normalized(inMemory.report));
+  }
+
+  @Test
+  void malformedLinesAreReportedWithFileAndLineAndSkipped(@TempDir Path broken) throws IOException {
+    try (Stream<Path> files = Files.list(sample)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, broken.resolve(f.getFileName()));
+      }
+    }
+    Path kcat = broken.resolve("messages.kcat.jsonl");
+    List<String> lines = new ArrayList<>(Files.readAllLines(kcat));
+    lines.add(3, "{\"topic\":\"orders.created\",\"partition\":0,"); // truncated JSON, now line 4
+    lines.add(7, "not json at all"); // line 8
+    Files.write(kcat, lines);
+    Path spans = broken.resolve("gateway.otlp.jsonl");
+    List<String> spanLines = new ArrayList<>(Files.readAllLines(spans));
+    spanLines.add(1, "{\"resourceSpans\": 42}"); // line 2
+    Files.write(spans, spanLines);
+
+    Run run = replay(broken, "--format", "json");
+
+    assertThat(run.stderr).contains("skipped " + kcat + ":4: ");
+    assertThat(run.stderr).contains("skipped " + kcat + ":8: ");
+    assertThat(run.stderr).contains("skipped " + spans + ":2: ");
+    assertThat(run.stderr).contains("3 problems skipped");
+    assertThat(normalized(run.report)).isEqualTo(normalized(replay(sample, "--format", "json").report));
+  }
+
+  @Test
+  void junitXmlHasOneTestCasePerInstance(@TempDir Path out) throws IOException {
+    Path xml = out.resolve("reports/flowtrace.xml");
+    Run run = replay(sample, "--junit", xml.toString());
+
+    String text = Files.readString(xml);
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(text).startsWith("<?xml");
+    assertThat(text).contains("<testsuite name=\"flowtrace\" tests=\"40\" failures=\"11\" errors=\"0\" skipped=\"1\">");
+    assertThat(text.split("<testcase ", -1)).hasSize(41);
+    assertThat(text).contains("<failure type=\"MISSING_STAGE\"");
+  }
+
+  @Test
+  void missingRecordingIsBadUsage() throws IOException {
+    Run run = replay(shared.resolve("no-such-dir"));
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(run.stderr).contains("does not exist");
+  }
+
+  @Test
+  void invalidFlowSpecIsBadUsageWithFileLineAndColumn(@TempDir Path flows) throws IOException {
+    Files.writeString(flows.resolve("bad.flow.yaml"), "flow: x\nkeys: [id]\nstages:\n  - id: a\n    terminal: true\n    events:\n      - id: e\n        topik: t\n");
+
+    Run run = run("replay", "--flows", flows.toString(), sample.toString());
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(run.stderr).contains(flows.resolve("bad.flow.yaml") + ":8:9: unknown key 'topik' in an event");
+  }
+
+  // ---- helpers ----
+
+  record Run(int exit, String stdout, String stderr, JsonNode report) {}
+
+  private static Run replay(Path recording, String... options) throws IOException {
+    List<String> args = new ArrayList<>(List.of("replay", "--flows", FLOWS.toString(), "--no-progress"));
+    Path out = Files.createTempFile(shared, "report-", ".out");
+    args.addAll(List.of(options));
+    args.addAll(List.of("--output", out.toString(), recording.toString()));
+    Run r = run(args.toArray(String[]::new));
+    String stdout = Files.readString(out);
+    JsonNode report = stdout.startsWith("{") ? JSON.readTree(stdout) : null;
+    return new Run(r.exit, stdout, r.stderr, report);
+  }
+
+  private static synchronized Run run(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int exit = FlowTraceCli.run(args);
+      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), null);
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  private static Map<String, JsonNode> flowsByRequestId(JsonNode report) {
+    Map<String, JsonNode> out = new TreeMap<>();
+    for (JsonNode f : report.get("flows")) {
+      out.put(f.get("keys").get("requestId").asString(), f);
+    }
+    return out;
+  }
+
+  /** Flows sorted by keys, so reports can be compared regardless of emission order. */
+  private static String normalized(JsonNode report) {
+    Map<String, String> byKeys = new TreeMap<>();
+    for (JsonNode f : report.get("flows")) {
+      byKeys.put(f.get("keys").toString(), f.toString());
+    }
+    return byKeys.values() + report.get("summary").toString();
+  }
+}
