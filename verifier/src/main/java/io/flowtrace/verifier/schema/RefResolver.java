@@ -143,7 +143,13 @@ final class RefResolver {
         filePart.isEmpty()
             ? at.file()
             : at.file().toAbsolutePath().getParent().resolve(decode(filePart)).normalize();
-    Located target = at(file, fragment);
+    Located target;
+    try {
+      target = at(file, fragment);
+    } catch (SchemaLoadException e) {
+      throw new SchemaLoadException(
+          rootDisplay, "$ref '" + ref + "' at " + display(at) + " cannot be read: " + e.getMessage(), e);
+    }
     if (target == null) {
       throw error("$ref '" + ref + "' at " + display(at) + " points to nothing");
     }
