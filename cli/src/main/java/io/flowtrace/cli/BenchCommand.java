@@ -131,29 +131,31 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
     }
-    long[] counts = new long[3];
-    RecordingReader.defaults().read(dir, t -> {
+    java.util.concurrent.atomic.AtomicLongArray counts = new java.util.concurrent.atomic.AtomicLongArray(3);
+    RecordingReader reader = RecordingReader.defaults();
+    io.flowtrace.verifier.replay.ParallelRead.read(reader, reader.files(dir),
+        Math.min(4, Runtime.getRuntime().availableProcessors()), t -> {
       if (t instanceof Telemetry.SpanEvent s) {
-        counts[0]++;
+        counts.incrementAndGet(0);
         for (EventSpec e : spanEvents) {
           if (e.span().matches(s.span()) && e.payload().attribute() != null) {
             Object body = s.span().attributes().get(e.payload().attribute());
             if (body != null) {
               e.schema().decode(body.toString().getBytes(StandardCharsets.UTF_8), List.of());
-              counts[2]++;
+              counts.incrementAndGet(2);
             }
           }
         }
       } else if (t instanceof Telemetry.RecordEvent r) {
-        counts[1]++;
+        counts.incrementAndGet(1);
         PayloadSchema schema = byTopic.get(r.record().topic());
         if (schema != null && r.record().value() != null) {
           schema.decode(r.record().value(), r.record().headers());
-          counts[2]++;
+          counts.incrementAndGet(2);
         }
       }
     }, ReadListener.ignoring());
-    return counts;
+    return new long[] {counts.get(0), counts.get(1), counts.get(2)};
   }
 
   private static void resetPeaks() {

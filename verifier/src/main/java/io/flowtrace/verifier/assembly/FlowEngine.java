@@ -13,7 +13,9 @@ import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 
@@ -81,6 +83,31 @@ public final class FlowEngine {
       }
     }
     return false;
+  }
+
+  /**
+   * The span reduced to what verification reads, or {@code null} when no flow needs it. Event
+   * spans keep every attribute (payloads, matchers); messaging spans of flow topics keep their
+   * {@code messaging.*} attributes. Thread-safe, so readers may call it while parsing.
+   */
+  public Span prepare(Span span) {
+    for (FlowState f : flows) {
+      if (f.matchesSpan(span)) {
+        return span;
+      }
+    }
+    String topic = MessagingAttributes.topic(span);
+    if (topic == null || !isTopicOfAnyFlow(topic)) {
+      return null;
+    }
+    Map<String, Object> kept = new HashMap<>(8);
+    for (Map.Entry<String, Object> e : span.attributes().entrySet()) {
+      if (e.getKey().startsWith("messaging.")) {
+        kept.put(e.getKey(), e.getValue());
+      }
+    }
+    return new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
+        span.startEpochNanos(), span.endEpochNanos(), kept, span.links(), span.error());
   }
 
   /** Whether a record's topic is declared by any flow. */

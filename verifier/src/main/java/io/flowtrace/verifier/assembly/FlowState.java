@@ -168,7 +168,13 @@ final class FlowState {
       inst = find(inst);
       inst.traces.add(span.traceId());
       byTrace.putIfAbsent(span.traceId(), inst);
-      markDirty(inst);
+      if (inst.state == State.OPEN) {
+        dirtyOpen.add(inst);
+      } else if (inst.state == State.DECIDED
+          && inst.verdict.hasViolation(io.flowtrace.verifier.check.ViolationKind.BROKEN_PROPAGATION)) {
+        // A late span can only change a decided verdict by connecting a trace judged broken.
+        dirtyDecided.add(inst);
+      }
     }
   }
 

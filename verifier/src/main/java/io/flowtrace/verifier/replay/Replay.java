@@ -2,6 +2,7 @@ package io.flowtrace.verifier.replay;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
@@ -19,7 +20,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
@@ -33,7 +37,8 @@ public final class Replay {
 
   /** Default number of events held in memory before a sorted run is spilled to disk. */
   public static final int DEFAULT_MAX_BUFFERED_EVENTS = 1_000_000;
-  private static final int ADVANCE_EVERY = 64;
+  private static final int ADVANCE_EVERY = 256;
+  private static final int CHUNK = 1024;
 
   private final FlowEngine engine;
   private final RecordingReader reader;
@@ -41,6 +46,7 @@ public final class Replay {
   private final ReplayProgress progress;
   private final int maxBufferedEvents;
   private final Path tempDir;
+  private final int threads;
 
   private Replay(Builder b) {
     this.engine = b.engine;
@@ -49,6 +55,7 @@ public final class Replay {
     this.progress = b.progress;
     this.maxBufferedEvents = b.maxBufferedEvents;
     this.tempDir = b.tempDir;
+    this.threads = b.threads;
   }
 
   public static Builder builder(FlowEngine engine) {
@@ -64,48 +71,65 @@ public final class Replay {
       totalBytes += Files.size(f);
     }
     Buffer buffer = new Buffer();
-    long[] counts = new long[4]; // spans, records, problems, bytes-before-current-file
+    LongAdder spans = new LongAdder();
+    LongAdder records = new LongAdder();
+    LongAdder problemCount = new LongAdder();
+    Map<String, Long> bytesByFile = new ConcurrentHashMap<>();
     long total = totalBytes;
-    for (Path file : files) {
-      long base = counts[3];
-      ReadListener listener = new ReadListener() {
-        @Override
-        public void problem(ReadProblem problem) {
-          counts[2]++;
-          problems.problem(problem);
-        }
-
-        @Override
-        public void progress(String source, long bytesRead) {
-          progress.reading(source, base + bytesRead, total, counts[0], counts[1]);
-        }
-      };
-      Consumer<Telemetry> sink = t -> {
-        if (t instanceof Telemetry.SpanEvent s) {
-          counts[0]++;
-          if (!engine.isRelevant(s.span())) {
-            return;
-          }
-        } else if (t instanceof Telemetry.RecordEvent r) {
-          counts[1]++;
-          if (!engine.isRelevant(r.record())) {
-            return;
-          }
-        }
-        buffer.add(t);
-      };
-      var fileReader = reader.readerFor(file);
-      if (fileReader.isPresent()) {
-        fileReader.get().read(file, sink, listener);
+    ReadListener listener = new ReadListener() {
+      @Override
+      public void problem(ReadProblem problem) {
+        problemCount.increment();
+        problems.problem(problem);
       }
-      counts[3] = base + Files.size(file);
-      progress.reading(file.toString(), counts[3], total, counts[0], counts[1]);
+
+      @Override
+      public void progress(String source, long bytesRead) {
+        bytesByFile.put(source, bytesRead);
+        long sum = 0;
+        for (long b : bytesByFile.values()) {
+          sum += b;
+        }
+        progress.reading(source, sum, total, spans.sum(), records.sum());
+      }
+    };
+    java.util.Queue<Chunk> allChunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    ThreadLocal<Chunk> chunks = ThreadLocal.withInitial(() -> {
+      Chunk c = new Chunk();
+      allChunks.add(c);
+      return c;
+    });
+    Consumer<Telemetry> sink = t -> {
+      Telemetry kept;
+      if (t instanceof Telemetry.SpanEvent s) {
+        spans.increment();
+        Span slim = engine.prepare(s.span());
+        kept = slim == null ? null : Telemetry.of(slim);
+      } else if (t instanceof Telemetry.RecordEvent r) {
+        records.increment();
+        kept = engine.isRelevant(r.record()) ? t : null;
+      } else {
+        kept = null;
+      }
+      if (kept == null) {
+        return;
+      }
+      Chunk chunk = chunks.get();
+      chunk.events.add(kept);
+      if (chunk.events.size() >= CHUNK) {
+        buffer.addAll(chunk.events);
+        chunk.events = new ArrayList<>(CHUNK);
+      }
+    };
+    ParallelRead.read(reader, files, threads, sink, listener);
+    for (Chunk chunk : allChunks) {
+      buffer.addAll(chunk.events);
     }
     long t1 = System.nanoTime();
     long fed = buffer.drain(engine, progress);
     long t2 = System.nanoTime();
-    return new ReplayResult(files.size(), totalBytes, counts[0], counts[1], counts[2], fed, buffer.runs.size(),
-        Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), engine.stats());
+    return new ReplayResult(files.size(), totalBytes, spans.sum(), records.sum(), problemCount.sum(), fed,
+        buffer.runs.size(), Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), engine.stats());
   }
 
   /** Configures a {@link Replay}. */
@@ -116,6 +140,7 @@ public final class Replay {
     private ReplayProgress progress = ReplayProgress.NONE;
     private int maxBufferedEvents = DEFAULT_MAX_BUFFERED_EVENTS;
     private Path tempDir;
+    private int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
 
     private Builder(FlowEngine engine) {
       this.engine = requireNonNull(engine, "engine");
@@ -152,9 +177,22 @@ public final class Replay {
       return this;
     }
 
+    /** Threads that parse files in parallel (one file per thread). Defaults to the cores, at most 4. */
+    public Builder readThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("readThreads must be positive: " + threads);
+      }
+      this.threads = threads;
+      return this;
+    }
+
     public Replay build() {
       return new Replay(this);
     }
+  }
+
+  private static final class Chunk {
+    List<Telemetry> events = new ArrayList<>(CHUNK);
   }
 
   private final class Buffer {
@@ -162,8 +200,8 @@ public final class Replay {
     private final List<Path> runs = new ArrayList<>();
     private long spilled;
 
-    void add(Telemetry t) {
-      events.add(t);
+    synchronized void addAll(List<Telemetry> chunk) {
+      events.addAll(chunk);
       if (events.size() >= maxBufferedEvents) {
         spill();
       }

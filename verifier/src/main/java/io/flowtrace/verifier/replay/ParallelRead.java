@@ -1,0 +1,102 @@
+package io.flowtrace.verifier.replay;
+
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.RecordingReader;
+import io.flowtrace.tracer.recording.TelemetryFileReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+/**
+ * Reads the files of a recording on several threads (largest first), each file by one thread.
+ * The sink and listener are called from those threads, so they must be thread-safe; problems are
+ * delivered under a lock so their order per file is kept.
+ */
+public final class ParallelRead {
+  private ParallelRead() {}
+
+  /** Reads every file; returns after all are read. {@code threads} ≥ 1. */
+  public static void read(RecordingReader reader, List<Path> files, int threads, Consumer<Telemetry> sink,
+      ReadListener listener) throws IOException {
+    List<Path> ordered = new ArrayList<>(files);
+    ordered.sort(Comparator.comparingLong((Path p) -> p.toFile().length()).reversed());
+    Object lock = new Object();
+    ReadListener synced = new ReadListener() {
+      @Override
+      public void problem(ReadProblem problem) {
+        synchronized (lock) {
+          listener.problem(problem);
+        }
+      }
+
+      @Override
+      public void progress(String source, long bytesRead) {
+        synchronized (lock) {
+          listener.progress(source, bytesRead);
+        }
+      }
+    };
+    int n = Math.max(1, Math.min(threads, ordered.size()));
+    if (n == 1) {
+      for (Path f : ordered) {
+        readOne(reader, f, sink, synced);
+      }
+      return;
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
+      Thread t = new Thread(r, "flowtrace-read");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<?>> futures = new ArrayList<>();
+      for (Path f : ordered) {
+        futures.add(pool.submit(() -> {
+          try {
+            readOne(reader, f, sink, synced);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }));
+      }
+      for (Future<?> f : futures) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof UncheckedIOException u) {
+            throw u.getCause();
+          }
+          if (cause instanceof RuntimeException r) {
+            throw r;
+          }
+          throw new IOException(cause);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while reading", e);
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void readOne(RecordingReader reader, Path file, Consumer<Telemetry> sink, ReadListener listener)
+      throws IOException {
+    TelemetryFileReader r = reader.readerFor(file).orElse(null);
+    if (r != null && Files.isRegularFile(file)) {
+      r.read(file, sink, listener);
+    }
+  }
+}
