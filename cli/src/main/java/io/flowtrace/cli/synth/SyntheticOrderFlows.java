@@ -1,0 +1,438 @@
+package io.flowtrace.cli.synth;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.cli.synth.FlowPlan.PlannedRecord;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.opentelemetry.api.trace.SpanContext;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * Generates realistic recordings of the reference order flow ({@code order-creation}): spans made
+ * by the real OpenTelemetry SDK (resources, scopes, conventions and parent/link shapes of the
+ * OpenTelemetry Java agent), exported in per-service batches as OTLP/JSON lines, and the Kafka
+ * records of every topic dumped as {@code kcat -C -J} prints them. Any flow can carry a planted
+ * {@link Defect}; {@link #write(Path)} returns, and writes as {@value Manifest#FILE_NAME}, the
+ * verdict a correct verifier reaches for each flow.
+ *
+ * <p>Output depends only on the builder's settings: the same seed gives byte-identical files.
+ * Generation streams: memory holds only the flows still in flight (about 10 s of traffic), so
+ * tens of thousands of flows are fine.
+ *
+ * <pre>{@code
+ * Manifest manifest = SyntheticOrderFlows.builder()
+ *     .seed(7).flows(500)
+ *     .plant(Defect.WRONG_TOTAL, 12)
+ *     .build()
+ *     .write(Path.of("target/recording"));
+ * }</pre>
+ */
+public final class SyntheticOrderFlows {
+
+  /** The name of the declared flow the recordings follow. */
+  public static final String FLOW_NAME = "order-creation";
+  /** Defaults to seed 1. */
+  public static final long DEFAULT_SEED = 1L;
+  /** Defaults to 2026-11-25T09:00:00Z. */
+  public static final Instant DEFAULT_START = Instant.parse("2026-11-25T09:00:00Z");
+  /** Defaults to 100 flows. */
+  public static final int DEFAULT_FLOWS = 100;
+  /** Defaults to one new order every 50 ms. */
+  public static final Duration DEFAULT_INTER_ARRIVAL = Duration.ofMillis(50);
+  /** Defaults to 20 % of correct flows having their payment declined. */
+  public static final double DEFAULT_DECLINE_RATE = 0.2;
+  /** Defaults to at most 64 spans per export line. */
+  public static final int DEFAULT_MAX_SPANS_PER_LINE = 64;
+  /** The flow deadline of the contract: a flow completes within 30 s of stage 1. */
+  public static final Duration FLOW_DEADLINE = Duration.ofSeconds(30);
+
+  /** The seed of the bundled samples. */
+  public static final long SAMPLE_SEED = 20261125L;
+  /** The directory name of the bundled sample with planted defects, under {@code samples/}. */
+  public static final String SAMPLE_DIR = "order-flow";
+  /** The directory name of the bundled sample of correct flows, under {@code samples/}. */
+  public static final String CLEAN_SAMPLE_DIR = "order-flow-clean";
+
+  private final long seed;
+  private final Instant start;
+  private final int flows;
+  private final Duration interArrival;
+  private final double declineRate;
+  private final int maxSpansPerLine;
+  private final Map<Integer, Defect> defects;
+
+  private SyntheticOrderFlows(Builder builder) {
+    this.seed = builder.seed;
+    this.start = builder.start;
+    this.flows = builder.flows;
+    this.interArrival = builder.interArrival;
+    this.declineRate = builder.declineRate;
+    this.maxSpansPerLine = builder.maxSpansPerLine;
+    this.defects = Collections.unmodifiableMap(new TreeMap<>(builder.defects));
+  }
+
+  /** A builder with the defaults: correct flows only. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder of {@code flows} correct flows (authorized and declined payments), otherwise defaults. */
+  public static Builder correct(int flows) {
+    return builder().flows(flows);
+  }
+
+  /**
+   * The bundled {@code samples/order-flow}: 40 flows a second apart, most of them correct
+   * (declined payments and idempotent duplicate webhooks among them), every {@link Defect} once
+   * (the idempotent duplicate twice), {@link Defect#TRUNCATED} last.
+   */
+  public static SyntheticOrderFlows sample() {
+    return builder()
+        .seed(SAMPLE_SEED)
+        .flows(40)
+        .interArrival(Duration.ofSeconds(1))
+        .plant(Defect.DROP_ENRICHMENT, 1)
+        .plant(Defect.NO_NOTIFICATION, 3)
+        .plant(Defect.WRONG_TOTAL, 5)
+        .plant(Defect.PAYMENT_AMOUNT_MISMATCH, 8)
+        .plant(Defect.DECLINED_BUT_CONFIRMED, 11)
+        .plant(Defect.DUPLICATE_WEBHOOK_NON_IDEMPOTENT, 14)
+        .plant(Defect.DUPLICATE_WEBHOOK_IDEMPOTENT, 17)
+        .plant(Defect.LOST_TRACEPARENT, 20)
+        .plant(Defect.SLOW_NOTIFICATION, 23)
+        .plant(Defect.BAD_AVRO_EMAIL, 26)
+        .plant(Defect.BAD_JSON_SCHEMA, 29)
+        .plant(Defect.EARLY_ORDER_CREATED, 32)
+        .plant(Defect.DUPLICATE_WEBHOOK_IDEMPOTENT, 35)
+        .plant(Defect.TRUNCATED, 39)
+        .build();
+  }
+
+  /** The bundled {@code samples/order-flow-clean}: 20 correct, complete flows 250 ms apart. */
+  public static SyntheticOrderFlows cleanSample() {
+    return builder()
+        .seed(SAMPLE_SEED + 1)
+        .flows(20)
+        .interArrival(Duration.ofMillis(250))
+        .build();
+  }
+
+  public long seed() {
+    return seed;
+  }
+
+  public Instant start() {
+    return start;
+  }
+
+  public int flows() {
+    return flows;
+  }
+
+  public Duration interArrival() {
+    return interArrival;
+  }
+
+  /** A builder holding this generator's settings and planted defects. */
+  public Builder toBuilder() {
+    Builder builder = builder()
+        .seed(seed)
+        .start(start)
+        .flows(flows)
+        .interArrival(interArrival)
+        .declineRate(declineRate)
+        .maxSpansPerLine(maxSpansPerLine);
+    defects.forEach((index, defect) -> builder.plant(defect, index));
+    return builder;
+  }
+
+  /** The planted defects by flow index. */
+  public Map<Integer, Defect> defects() {
+    return defects;
+  }
+
+  /**
+   * Writes the recording into {@code dir} (created if needed; files of the same names are
+   * replaced): {@code gateway.otlp.jsonl}, {@code order-service.otlp.jsonl}, {@code
+   * inventory-service.otlp.jsonl}, {@code notification-service.otlp.jsonl}, {@code
+   * messages.kcat.jsonl} and {@value Manifest#FILE_NAME}.
+   *
+   * @return the manifest, also written to {@value Manifest#FILE_NAME}
+   * @throws IllegalStateException when the generated timeline cannot give a planted defect its
+   *     verdict (a {@link Defect#NO_NOTIFICATION} flow the recording does not outlast by 30 s, a
+   *     {@link Defect#TRUNCATED} flow it does)
+   */
+  public Manifest write(Path dir) throws IOException {
+    requireNonNull(dir, "dir");
+    Topology topology = new Topology(seed);
+    FlowPlanner planner = new FlowPlanner(topology, declineRate);
+    OffsetSequencer sequencer = new OffsetSequencer(seed);
+    List<Manifest.Flow> entries = new ArrayList<>(flows);
+    long recordingEnd = Long.MIN_VALUE;
+    long records = 0;
+    long spans;
+    try (DirectoryRecordingSink sink = new DirectoryRecordingSink(dir);
+        SpanRenderer renderer = new SpanRenderer(topology, seed, sink, maxSpansPerLine)) {
+      RecordOrder order = new RecordOrder(sequencer, sink);
+      ArrayDeque<FlowPlan> inFlight = new ArrayDeque<>();
+      for (int i = 0; i < flows; i++) {
+        SplittableRandom random = flowRandom(i);
+        FlowPlan plan = planner.plan(i, startNanos(i, random), defects.get(i), random);
+        recordingEnd = Math.max(recordingEnd, plan.endNanos());
+        sequencer.assignSentBefore(plan.startNanos);
+        sequencer.add(plan);
+        inFlight.add(plan);
+        while (!inFlight.isEmpty() && inFlight.peek().unassignedRecords == 0) {
+          records += emit(inFlight.poll(), renderer, order, entries);
+        }
+      }
+      sequencer.assignAll();
+      while (!inFlight.isEmpty()) {
+        records += emit(inFlight.poll(), renderer, order, entries);
+      }
+      renderer.flush();
+      spans = renderer.exported();
+      if (order.waiting() != 0) {
+        throw new IllegalStateException(order.waiting() + " records left with a gap in their partition's offsets");
+      }
+    }
+    Manifest manifest = new Manifest(FLOW_NAME, seed, start, instant(recordingEnd), spans, records, entries);
+    checkTimeline(manifest);
+    manifest.writeTo(dir.resolve(Manifest.FILE_NAME));
+    return manifest;
+  }
+
+  /**
+   * Regenerates the bundled samples: {@code samples/order-flow} and {@code
+   * samples/order-flow-clean} under the directory given as the only argument (default {@code
+   * samples}), each with its README.
+   */
+  public static void main(String[] args) throws IOException {
+    Path samples = Path.of(args.length > 0 ? args[0] : "samples");
+    List<Manifest> manifests = writeSamples(samples);
+    System.out.println("wrote " + samples.resolve(SAMPLE_DIR) + ": " + manifests.get(0).summary());
+    System.out.println("wrote " + samples.resolve(CLEAN_SAMPLE_DIR) + ": " + manifests.get(1).summary());
+  }
+
+  /**
+   * Writes the bundled samples under {@code samplesDir}: {@value #SAMPLE_DIR} ({@link #sample()})
+   * and {@value #CLEAN_SAMPLE_DIR} ({@link #cleanSample()}), each with its README.md listing what
+   * was planted.
+   *
+   * @return the two manifests, in that order
+   */
+  public static List<Manifest> writeSamples(Path samplesDir) throws IOException {
+    requireNonNull(samplesDir, "samplesDir");
+    return List.of(
+        writeSample(sample(), samplesDir.resolve(SAMPLE_DIR)),
+        writeSample(cleanSample(), samplesDir.resolve(CLEAN_SAMPLE_DIR)));
+  }
+
+  private static Manifest writeSample(SyntheticOrderFlows generator, Path dir) throws IOException {
+    Manifest manifest = generator.write(dir);
+    Files.writeString(dir.resolve("README.md"), SampleReadme.render(generator, manifest, dir.getFileName().toString()),
+        StandardCharsets.UTF_8);
+    return manifest;
+  }
+
+  private long emit(FlowPlan plan, SpanRenderer renderer, RecordOrder order, List<Manifest.Flow> entries)
+      throws IOException {
+    renderer.render(plan);
+    for (PlannedRecord record : plan.records) {
+      SpanContext producer = record.producer.context;
+      String traceparent = "00-" + producer.getTraceId() + "-" + producer.getSpanId()
+          + "-" + String.format("%02x", record.traceFlags);
+      order.offer(new KafkaRecord(
+          record.topic,
+          record.partition,
+          record.offset,
+          record.timestampMillis(),
+          record.key,
+          List.of(RecordHeader.ofString(KafkaRecord.TRACEPARENT, traceparent)),
+          record.value));
+    }
+    Defect defect = plan.defect;
+    entries.add(new Manifest.Flow(
+        plan.index,
+        plan.requestId,
+        plan.orderId,
+        defect,
+        plan.payment,
+        defect == null ? Manifest.Status.PASSED : defect.expectedStatus(),
+        defect == null ? List.of() : defect.expected().stream().toList(),
+        instant(plan.startNanos),
+        plan.spans.get(0).context.getTraceId(),
+        plan.spans.size(),
+        plan.records.size()));
+    return plan.records.size();
+  }
+
+  private void checkTimeline(Manifest manifest) {
+    long deadline = FLOW_DEADLINE.toNanos();
+    long end = nanos(manifest.recordingEnd());
+    for (Manifest.Flow flow : manifest.flows()) {
+      long start = nanos(flow.start());
+      if (flow.defect() == Defect.NO_NOTIFICATION && end - start <= deadline) {
+        throw new IllegalStateException("flow " + flow.index() + " (NO_NOTIFICATION) needs the recording to go on "
+            + FLOW_DEADLINE.toSeconds() + " s past its start, but it ends " + Duration.ofNanos(end - start)
+            + " after it: plant it earlier or generate more or sparser flows");
+      }
+      if (flow.defect() == Defect.TRUNCATED && end - start >= deadline) {
+        throw new IllegalStateException("flow " + flow.index() + " (TRUNCATED) must be within "
+            + FLOW_DEADLINE.toSeconds() + " s of the recording's end, but it ends " + Duration.ofNanos(end - start)
+            + " after it");
+      }
+    }
+  }
+
+  private SplittableRandom flowRandom(int index) {
+    return new SplittableRandom(mix(seed * 0x9E3779B97F4A7C15L + index));
+  }
+
+  /** Flow {@code index} starts {@code index × interArrival} in, plus a jitter of under a quarter of it. */
+  private long startNanos(int index, SplittableRandom random) {
+    long base = nanos(start) + index * interArrival.toNanos();
+    long spread = interArrival.toNanos() / 4;
+    return base + (spread > 0 ? random.nextLong(spread) : 0);
+  }
+
+  private static long nanos(Instant instant) {
+    return instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
+  }
+
+  private static Instant instant(long epochNanos) {
+    return Instant.ofEpochSecond(0, epochNanos);
+  }
+
+  private static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  /** Builds a {@link SyntheticOrderFlows}; every setter validates its argument. */
+  public static final class Builder {
+    private long seed = DEFAULT_SEED;
+    private Instant start = DEFAULT_START;
+    private int flows = DEFAULT_FLOWS;
+    private Duration interArrival = DEFAULT_INTER_ARRIVAL;
+    private double declineRate = DEFAULT_DECLINE_RATE;
+    private int maxSpansPerLine = DEFAULT_MAX_SPANS_PER_LINE;
+    private final Map<Integer, Defect> defects = new TreeMap<>();
+
+    private Builder() {}
+
+    /** The seed all randomness derives from. Defaults to 1. */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /** When the first flow starts. Defaults to {@link #DEFAULT_START}. */
+    public Builder start(Instant start) {
+      this.start = requireNonNull(start, "start");
+      return this;
+    }
+
+    /** How many flows (orders). Defaults to {@value SyntheticOrderFlows#DEFAULT_FLOWS}. */
+    public Builder flows(int flows) {
+      if (flows < 1) {
+        throw new IllegalArgumentException("flows must be at least 1: " + flows);
+      }
+      this.flows = flows;
+      return this;
+    }
+
+    /** The time between two orders' starts (plus jitter). Defaults to 50 ms. */
+    public Builder interArrival(Duration interArrival) {
+      requireNonNull(interArrival, "interArrival");
+      if (interArrival.isNegative()) {
+        throw new IllegalArgumentException("interArrival must not be negative: " + interArrival);
+      }
+      this.interArrival = interArrival;
+      return this;
+    }
+
+    /** The share of correct flows whose payment is declined. Defaults to 0.2. */
+    public Builder declineRate(double declineRate) {
+      if (!(declineRate >= 0 && declineRate <= 1)) {
+        throw new IllegalArgumentException("declineRate must be within [0, 1]: " + declineRate);
+      }
+      this.declineRate = declineRate;
+      return this;
+    }
+
+    /** The most spans an export line (one service batch) holds. Defaults to 64. */
+    public Builder maxSpansPerLine(int maxSpansPerLine) {
+      if (maxSpansPerLine < 1 || maxSpansPerLine > 512) {
+        throw new IllegalArgumentException("maxSpansPerLine must be within [1, 512]: " + maxSpansPerLine);
+      }
+      this.maxSpansPerLine = maxSpansPerLine;
+      return this;
+    }
+
+    /** Plants {@code defect} in the flow of that 0-based index (one defect per flow). */
+    public Builder plant(Defect defect, int flowIndex) {
+      requireNonNull(defect, "defect");
+      if (flowIndex < 0) {
+        throw new IllegalArgumentException("flowIndex must not be negative: " + flowIndex);
+      }
+      Defect previous = defects.putIfAbsent(flowIndex, defect);
+      if (previous != null) {
+        throw new IllegalArgumentException("flow " + flowIndex + " already has " + previous + ", cannot plant " + defect);
+      }
+      return this;
+    }
+
+    /** Removes every planted defect. */
+    public Builder correct() {
+      defects.clear();
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws IllegalStateException naming every problem: a defect planted past the last flow, a
+     *     {@link Defect#TRUNCATED} flow that is not the last one, a {@link Defect#NO_NOTIFICATION}
+     *     flow fewer than 31 s of arrivals before the last flow
+     */
+    public SyntheticOrderFlows build() {
+      List<String> problems = new ArrayList<>();
+      long arrivals = interArrival.toNanos();
+      for (Map.Entry<Integer, Defect> entry : defects.entrySet()) {
+        int index = entry.getKey();
+        Defect defect = entry.getValue();
+        if (index >= flows) {
+          problems.add(defect + " planted in flow " + index + " of only " + flows);
+          continue;
+        }
+        if (defect == Defect.TRUNCATED && index != flows - 1) {
+          problems.add("TRUNCATED must be the last flow (" + (flows - 1) + "), not " + index);
+        }
+        long ahead = (flows - 1 - index) * arrivals - arrivals / 4;
+        if (defect == Defect.NO_NOTIFICATION && ahead < FLOW_DEADLINE.toNanos() + 1_000_000_000L) {
+          problems.add("NO_NOTIFICATION in flow " + index + " needs at least 31 s of arrivals after it, has "
+              + Duration.ofNanos(Math.max(0, ahead)));
+        }
+      }
+      if (!problems.isEmpty()) {
+        throw new IllegalStateException("Cannot generate: " + String.join("; ", problems));
+      }
+      return new SyntheticOrderFlows(this);
+    }
+  }
+}
