@@ -157,7 +157,7 @@ public final class FlowSpecLoader {
       for (String name : node.propertyNames()) {
         if (!allowed.contains(name)) {
           keyError(pointer + "/" + name, "unknown key '" + name + "' in " + what
-              + " (expected one of: " + String.join(", ", allowed) + ")");
+              + " (expected one of: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
         }
       }
       return true;

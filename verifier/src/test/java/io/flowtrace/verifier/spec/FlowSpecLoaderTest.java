@@ -1,0 +1,108 @@
+package io.flowtrace.verifier.spec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FlowSpecLoaderTest {
+
+  private static final Path REFERENCE = Path.of("../flows/order-creation");
+
+  @Test
+  void referenceOrderFlowLoadsWithItsGraphSchemasAndRules() throws Exception {
+    List<FlowSpec> flows = new FlowSpecLoader().load(REFERENCE);
+
+    assertThat(flows).hasSize(1);
+    FlowSpec flow = flows.get(0);
+    assertThat(flow.name()).isEqualTo("order-creation");
+    assertThat(flow.keys()).containsExactly("requestId", "orderId");
+    assertThat(flow.deadline()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(flow.stages()).extracting(StageSpec::id).containsExactly("order-requested", "inventory-reserved",
+        "order-created", "payment-authorized", "payment-captured", "order-cancelled", "notification-sent");
+    assertThat(flow.entryStages()).extracting(StageSpec::id).containsExactly("order-requested");
+    assertThat(flow.terminalStages()).extracting(StageSpec::id).containsExactly("notification-sent");
+    assertThat(flow.stage("notification-sent").after()).containsExactly("payment-captured", "order-cancelled");
+    assertThat(flow.event("email").schema().description()).contains("EmailNotification");
+    assertThat(flow.event("orders_created").schema().description()).contains("OrderCreated");
+    assertThat(flow.event("webhook").newTrace()).isTrue();
+    assertThat(flow.event("email").keys().get("orderId").text()).isEqualTo("data.orderId");
+    assertThat(flow.rules()).hasSize(11);
+  }
+
+  @Test
+  void everyProblemIsReportedWithFileLineAndColumn(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("broken.flow.yaml");
+    Files.writeString(file, String.join("\n",
+        "flow: broken",
+        "keys: [orderId]",
+        "deadline: soon",
+        "stages:",
+        "  - id: placed",
+        "    events:",
+        "      - id: placed_msg",
+        "        topic: t.placed",
+        "        colour: red",
+        "  - id: done",
+        "    after: placd",
+        "    terminal: true",
+        "    events:",
+        "      - id: done_msg",
+        "        topic: t.done",
+        "rules:",
+        "  - name: bad cel",
+        "    expr: done_msg.total == ",
+        "  - name: unknown variable",
+        "    expr: nothing.total == 1",
+        "budgets:",
+        "  - {from: placed_msg, to: dne_msg, within: 2s}",
+        ""));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    new FlowSpecLoader().loadAll(dir, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(
+        file + ":3:11: 'soon' is not a duration (like 250ms, 2s, 5m)",
+        file + ":9:9: unknown key 'colour' in an event (expected one of: description, id, keys, payload, schema, span, topic, trace)",
+        file + ":11:12: 'after' names unknown stage 'placd' (did you mean 'placed'?)",
+        problems.get(3).toString(),
+        file + ":20:11: CEL: undeclared reference to 'nothing'",
+        file + ":22:28: 'to' names no event or stage 'dne_msg' (did you mean 'done_msg'?)");
+    assertThat(problems.get(3).toString()).startsWith(file + ":18:28: CEL: mismatched input '<EOF>'");
+  }
+
+  @Test
+  void aFlowWithoutTerminalStageIsRejected(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("a.flow.yaml");
+    Files.writeString(file, "flow: a\nkeys: [id]\nstages:\n  - id: s\n    events:\n      - id: e\n        topic: t\n");
+
+    assertThatThrownBy(() -> new FlowSpecLoader().load(dir))
+        .isInstanceOf(FlowSpecException.class)
+        .hasMessage(file + ":4:3: no stage is 'terminal: true': flowtrace needs to know when an instance is complete");
+  }
+
+  @Test
+  void yamlSyntaxErrorsPointAtTheLine(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("a.flow.yaml");
+    Files.writeString(file, "flow: a\nkeys: [id\nstages: []\n");
+
+    assertThatThrownBy(() -> new FlowSpecLoader().load(dir))
+        .isInstanceOf(FlowSpecException.class)
+        .hasMessageStartingWith(file + ":")
+        .hasMessageContaining("not valid YAML");
+  }
+
+  @Test
+  void durationsReadInTheirUnits() {
+    assertThat(FlowSpecLoader.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(FlowSpecLoader.parseDuration("1.5s")).isEqualTo(Duration.ofMillis(1500));
+    assertThat(FlowSpecLoader.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
+  }
+}
