@@ -115,8 +115,13 @@ final class FlowState {
       } else {
         decoded = event.schema().decode(record.value(), record.headers());
       }
-      group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null,
-          keysOf(event, decoded.tree())));
+      Map<String, String> keys = keysOf(event, decoded.tree());
+      if (event.recordKey() != null && record.key() != null && !record.key().isEmpty()
+          && !keys.containsKey(event.recordKey())) {
+        keys = new LinkedHashMap<>(keys);
+        keys.put(event.recordKey(), record.key());
+      }
+      group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null, keys));
     }
     String trace = record.traceContext().map(TraceContext::traceId).orElse(null);
     route(group, trace, watermark);
@@ -166,8 +171,15 @@ final class FlowState {
     }
     if (inst != null) {
       inst = find(inst);
-      inst.traces.add(span.traceId());
-      byTrace.putIfAbsent(span.traceId(), inst);
+      if (inst.traces.add(span.traceId())) {
+        byTrace.putIfAbsent(span.traceId(), inst);
+        List<List<Seed>> waiting = pending.remove(span.traceId());
+        if (waiting != null) {
+          for (List<Seed> g : waiting) {
+            addAll(inst, g, Map.of(), null, Long.MIN_VALUE);
+          }
+        }
+      }
       if (inst.state == State.OPEN) {
         dirtyOpen.add(inst);
       } else if (inst.state == State.DECIDED

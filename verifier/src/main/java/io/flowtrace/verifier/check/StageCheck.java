@@ -18,7 +18,8 @@ import java.util.stream.Collectors;
  * The flow took exactly the path its data calls for. A stage that happened although its condition
  * is false is a {@code BAD_TRANSFORMATION} (the alternative it displaced is then not reported
  * missing); a required stage that did not happen is {@code MISSING_STAGE} once the instance is
- * over (its deadline passed, or its terminal stage came without it).
+ * over (its deadline passed, or its terminal stage came without it). Only the first stage where the
+ * flow stopped is reported — the one whose predecessors were all seen — not every stage after it.
  */
 public final class StageCheck implements Check {
   @Override
@@ -55,8 +56,8 @@ public final class StageCheck implements Check {
         continue;
       }
       List<EventSpec> missing = stage.events().stream().filter(e -> !instance.has(e.id())).toList();
-      if (missing.isEmpty()) {
-        continue;
+      if (missing.isEmpty() || !predecessorsSeen(instance, stage, paths)) {
+        continue; // only the first stage where the flow stopped is reported, not every one after it
       }
       String what = missing.stream().map(e -> e.id() + " (" + e.describeSource() + ")")
           .collect(Collectors.joining(", "));
@@ -71,6 +72,16 @@ public final class StageCheck implements Check {
           .build());
     }
     return out;
+  }
+
+  /** Whether every required predecessor of the stage was seen (the flow got as far as this stage). */
+  private static boolean predecessorsSeen(FlowInstance instance, StageSpec stage, FlowPaths paths) {
+    for (String p : stage.after()) {
+      if (paths.requirement(p) == Requirement.REQUIRED && !instance.stageSeen(p)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static boolean terminalSeen(FlowInstance instance) {

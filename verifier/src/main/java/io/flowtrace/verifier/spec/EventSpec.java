@@ -6,8 +6,9 @@ import java.util.Map;
 /**
  * One observable event of a stage: a Kafka record on {@code topic}, or a span matched by
  * {@code span} whose payload sits in an attribute. {@code keys} maps business-key names to where
- * the key is in the payload; {@code newTrace} says the event may start a new trace (an external
- * caller), so it is not a propagation break.
+ * the key is in the payload; {@code recordKey} names the business key the Kafka record key carries
+ * (used when the payload does not give it, e.g. an undecodable one); {@code newTrace} says the event
+ * may start a new trace (an external caller), so it is not a propagation break.
  */
 public record EventSpec(
     String id,
@@ -17,6 +18,7 @@ public record EventSpec(
     PayloadSource payload,
     PayloadSchema schema,
     Map<String, FieldPath> keys,
+    String recordKey,
     boolean newTrace) {
 
   public EventSpec {

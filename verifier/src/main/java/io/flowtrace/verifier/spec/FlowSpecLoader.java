@@ -354,7 +354,7 @@ public final class FlowSpecLoader {
     }
 
     EventSpec event(JsonNode e, String p, String stageId, List<String> flowKeys) {
-      if (!object(e, p, "an event", Set.of("id", "topic", "span", "payload", "schema", "keys", "trace", "description"))) {
+      if (!object(e, p, "an event", Set.of("id", "topic", "span", "payload", "schema", "keys", "recordKey", "trace", "description"))) {
         return null;
       }
       String id = text(e, "id", p, true);
@@ -396,6 +396,13 @@ public final class FlowSpecLoader {
           }
         }
       }
+      String recordKey = text(e, "recordKey", p, false);
+      if (recordKey != null && !flowKeys.contains(recordKey)) {
+        error(p + "/recordKey", "'recordKey' must name one of the flow's keys " + flowKeys + ", not '" + recordKey + "'");
+      }
+      if (recordKey != null && topic == null) {
+        error(p + "/recordKey", "'recordKey' applies to topic events (the Kafka record key)");
+      }
       String trace = text(e, "trace", p, false);
       if (trace != null && !trace.equals("new") && !trace.equals("continue")) {
         error(p + "/trace", "'trace' must be 'continue' (default) or 'new' (an external caller starts a new trace)");
@@ -403,7 +410,7 @@ public final class FlowSpecLoader {
       if (id == null) {
         return null;
       }
-      return new EventSpec(id, stageId, topic, span, payload, schema, keys, "new".equals(trace));
+      return new EventSpec(id, stageId, topic, span, payload, schema, keys, recordKey, "new".equals(trace));
     }
 
     SpanMatcher spanMatcher(JsonNode s, String p) {

@@ -1,0 +1,310 @@
+package io.flowtrace.verifier.assembly;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.SpanLink;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The streaming engine on a small three-stage flow, fed event by event. */
+class FlowEngineTest {
+
+  private static final String SPEC = String.join("\n",
+      "flow: mini",
+      "keys: [orderId]",
+      "deadline: 10s",
+      "stages:",
+      "  - id: placed",
+      "    events:",
+      "      - id: placed_msg",
+      "        topic: t.placed",
+      "  - id: paid",
+      "    after: placed",
+      "    events:",
+      "      - id: webhook",
+      "        span: {service: svc, kind: SERVER, name: POST /hook}",
+      "        payload: {attribute: http.request.body}",
+      "        trace: new",
+      "      - id: paid_msg",
+      "        topic: t.paid",
+      "  - id: done",
+      "    after: paid",
+      "    terminal: true",
+      "    events:",
+      "      - id: done_msg",
+      "        topic: t.done",
+      "idempotency:",
+      "  - {trigger: webhook, dedupKey: eventId, effects: [paid_msg, done_msg]}",
+      "budgets:",
+      "  - {from: paid_msg, to: done_msg, within: 1s}",
+      "");
+
+  private static final long T0 = 1_764_000_000_000L; // epoch ms
+
+  @TempDir Path dir;
+  private FlowEngine engine;
+  private final List<String> events = new ArrayList<>();
+  private final Map<String, Verdict> finals = new HashMap<>();
+  private Verdict lastDecided;
+  private Verdict lastAmended;
+  private long offsets;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Files.writeString(dir.resolve("mini.flow.yaml"), SPEC);
+    List<FlowSpec> flows = new FlowSpecLoader().load(dir);
+    engine = FlowEngine.builder(flows).listener(new VerdictListener() {
+      @Override
+      public void decided(Verdict v) {
+        events.add("decided " + v.status());
+        lastDecided = v;
+      }
+
+      @Override
+      public void amended(Verdict previous, Verdict current) {
+        events.add("amended " + previous.status() + "->" + current.status());
+        lastAmended = current;
+      }
+
+      @Override
+      public void finalized(Verdict v) {
+        events.add("final " + v.status());
+        finals.put(v.keys().get("orderId"), v);
+      }
+    }).build();
+  }
+
+  @Test
+  void decidesTheMomentTheTerminalStageArrives() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    advance(150);
+    assertThat(events).isEmpty();
+
+    done("o-1", "b1", 200, true);
+    advance(200);
+
+    assertThat(events).containsExactly("decided PASSED");
+    assertThat(lastDecided.violations()).isEmpty();
+    assertThat(lastDecided.keys()).containsEntry("orderId", "o-1");
+  }
+
+  @Test
+  void aLateDuplicateDeliveryAmendsTheVerdict() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    advance(200);
+    paid("o-1", "a1", "b2", "evt-1", 1200);
+    done("o-1", "b2", 1300, true);
+    advance(1300);
+    engine.finish();
+
+    assertThat(events).containsExactly("decided PASSED", "amended PASSED->FAILED", "final FAILED");
+    assertThat(lastAmended.revision()).isEqualTo(1);
+    Violation v = single(finals.get("o-1"));
+    assertThat(v.kind()).isEqualTo(ViolationKind.NON_IDEMPOTENT);
+    assertThat(v.stage()).isEqualTo("paid");
+    assertThat(v.field()).isEqualTo("eventId");
+    assertThat(v.message()).isEqualTo("webhook was delivered 2 times with 1 distinct eventId [evt-1]; "
+        + "paid_msg happened 2 times (t.paid[0]@1, t.paid[0]@3); done_msg happened 2 times (t.done[0]@2, t.done[0]@4); "
+        + "each may happen once per instance");
+  }
+
+  @Test
+  void aDeadlineWithoutTheTerminalStageFailsAtTheFirstMissingStage() {
+    placed("o-1", "a1", 0);
+    advance(10_001);
+
+    assertThat(events).containsExactly("decided FAILED");
+    Violation v = single(lastDecided);
+    assertThat(v.kind()).isEqualTo(ViolationKind.MISSING_STAGE);
+    assertThat(v.stage()).isEqualTo("paid");
+    assertThat(v.message()).isEqualTo("stage paid did not happen: no webhook (SERVER span 'POST /hook' of svc), "
+        + "paid_msg (topic t.paid) within 10 s of the flow's start");
+  }
+
+  @Test
+  void aTerminalStageAfterTheDeadlineTurnsMissingStageIntoLatency() {
+    placed("o-1", "a1", 0);
+    advance(10_001);
+    paid("o-1", "a1", "b1", "evt-1", 11_000);
+    done("o-1", "b1", 11_500, true);
+    advance(11_500);
+    engine.finish();
+
+    assertThat(events).containsExactly("decided FAILED", "amended FAILED->FAILED", "final FAILED");
+    Violation v = single(finals.get("o-1"));
+    assertThat(v.kind()).isEqualTo(ViolationKind.LATENCY_BUDGET_EXCEEDED);
+    assertThat(v.stage()).isEqualTo("done");
+    assertThat(v.expected()).isEqualTo("≤ 10 s");
+    assertThat(v.actual()).isEqualTo("11.5 s");
+  }
+
+  @Test
+  void aConsumerThatOnlyLinksToTheProducerKeepsTheTrace() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    advance(250);
+    engine.finish();
+
+    assertThat(finals.get("o-1").status()).isEqualTo(VerdictStatus.PASSED);
+  }
+
+  @Test
+  void aConsumerThatDropsTheContextBreaksPropagation() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, false);
+    advance(250);
+    engine.finish();
+
+    Violation v = single(finals.get("o-1"));
+    assertThat(v.kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+    assertThat(v.stage()).isEqualTo("done");
+    assertThat(v.message()).isEqualTo("t.done[0]@2 is in trace " + trace("c1") + ", which neither continues nor links to "
+        + "the flow's trace " + trace("b1") + ": the hop before done_msg lost the trace context");
+  }
+
+  @Test
+  void aRecordWithoutTraceparentIsBrokenPropagation() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    feed(record("t.done", 200, "{\"orderId\":\"o-1\"}", null));
+    advance(3000);
+    engine.finish();
+
+    Violation v = single(finals.get("o-1"));
+    assertThat(v.kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+    assertThat(v.message()).isEqualTo("t.done[0]@2 has no traceparent header: its producer did not propagate the trace");
+  }
+
+  @Test
+  void inputEndingBeforeTheDeadlineLeavesTheInstanceIncomplete() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    advance(5000);
+    engine.finish();
+
+    assertThat(finals.get("o-1").status()).isEqualTo(VerdictStatus.INCOMPLETE);
+    assertThat(finals.get("o-1").violations()).isEmpty();
+  }
+
+  @Test
+  void instancesAreStitchedAcrossTracesByBusinessKey() {
+    placed("o-1", "a1", 0);
+    placed("o-2", "a2", 10);
+    paid("o-2", "a2", "b2", "evt-2", 100);
+    paid("o-1", "a1", "b1", "evt-1", 110);
+    done("o-2", "b2", 200, true);
+    done("o-1", "b1", 210, true);
+    advance(300);
+    engine.finish();
+
+    assertThat(finals).containsOnlyKeys("o-1", "o-2");
+    assertThat(finals.get("o-1").traceIds()).containsExactly(trace("a1"), trace("b1"), trace("c1"));
+    assertThat(finals.values()).allSatisfy(v -> assertThat(v.status()).isEqualTo(VerdictStatus.PASSED));
+  }
+
+  // ---- fixture: the producer span, record and consumer span of each hop ----
+
+  private void placed(String orderId, String trace, long ms) {
+    String producer = span(trace + "p");
+    feed(new Span(trace(trace), producer, "", "send t.placed", SpanKind.PRODUCER, "svc", nanos(ms), nanos(ms) + 500_000,
+        Map.of("messaging.destination.name", "t.placed"), List.of(), false));
+    feed(record("t.placed", ms, "{\"orderId\":\"" + orderId + "\"}", traceparent(trace(trace), producer)));
+  }
+
+  private void paid(String orderId, String placedTrace, String webhookTrace, String eventId, long ms) {
+    feed(new Span(trace(webhookTrace), span(webhookTrace + "w"), "", "POST /hook", SpanKind.SERVER, "svc", nanos(ms),
+        nanos(ms + 5), Map.of("http.request.body", "{\"orderId\":\"" + orderId + "\",\"eventId\":\"" + eventId + "\"}"),
+        List.of(), false));
+    String producer = span(webhookTrace + "p");
+    feed(new Span(trace(webhookTrace), producer, span(webhookTrace + "w"), "send t.paid", SpanKind.PRODUCER, "svc",
+        nanos(ms + 1), nanos(ms + 2), Map.of("messaging.destination.name", "t.paid"), List.of(), false));
+    feed(record("t.paid", ms + 1, "{\"orderId\":\"" + orderId + "\"}", traceparent(trace(webhookTrace), producer)));
+  }
+
+  /** The consumer of t.paid starts a new trace (c…) and, when {@code linked}, links to the producer. */
+  private void done(String orderId, String webhookTrace, long ms, boolean linked) {
+    String consumerTrace = "c" + webhookTrace.substring(1);
+    String consumer = span(consumerTrace + "c");
+    List<SpanLink> links = linked ? List.of(new SpanLink(trace(webhookTrace), span(webhookTrace + "p"), Map.of())) : List.of();
+    String producer = span(consumerTrace + "p");
+    feed(new Span(trace(consumerTrace), producer, consumer, "t.done publish", SpanKind.PRODUCER, "svc2", nanos(ms),
+        nanos(ms + 1), Map.of("messaging.destination.name", "t.done", "messaging.operation", "publish"), List.of(), false));
+    feed(record("t.done", ms, "{\"orderId\":\"" + orderId + "\"}", traceparent(trace(consumerTrace), producer)));
+    feed(new Span(trace(consumerTrace), consumer, "", "t.paid process", SpanKind.CONSUMER, "svc2", nanos(ms - 1),
+        nanos(ms + 2), Map.of("messaging.destination.name", "t.paid", "messaging.operation", "process"), links, false));
+  }
+
+  private KafkaRecord record(String topic, long ms, String json, String traceparent) {
+    List<RecordHeader> headers = traceparent == null ? List.of() : List.of(RecordHeader.ofString("traceparent", traceparent));
+    return new KafkaRecord(topic, 0, offsets++, T0 + ms, null, headers, json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private void feed(Span span) {
+    engine.accept(Telemetry.of(span));
+  }
+
+  private void feed(KafkaRecord record) {
+    engine.accept(Telemetry.of(record));
+  }
+
+  private void advance(long ms) {
+    engine.advanceTo(nanos(ms));
+  }
+
+  private static long nanos(long ms) {
+    return (T0 + ms) * 1_000_000L;
+  }
+
+  private static String trace(String name) {
+    return hex(name, 32);
+  }
+
+  private static String span(String name) {
+    return hex(name, 16);
+  }
+
+  private static String hex(String name, int length) {
+    StringBuilder sb = new StringBuilder();
+    for (char c : name.toCharArray()) {
+      sb.append(String.format("%02x", (int) c));
+    }
+    while (sb.length() < length) {
+      sb.insert(0, '0');
+    }
+    return sb.substring(sb.length() - length);
+  }
+
+  private static String traceparent(String trace, String span) {
+    return "00-" + trace + "-" + span + "-01";
+  }
+
+  private static Violation single(Verdict v) {
+    assertThat(v.violations()).as(v.toString()).hasSize(1);
+    return v.violations().get(0);
+  }
+}
