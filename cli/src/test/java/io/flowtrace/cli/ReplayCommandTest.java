@@ -77,6 +77,44 @@ class ReplayCommandTest {
   }
 
   @Test
+  void everyDefectPlantedRepeatedlyAcrossPartitionsAndConsumersIsFoundExactly(@TempDir Path dir) throws IOException {
+    // Not the bundled sample: another seed, flows 50 ms apart (instances overlap in time), every
+    // defect planted three times so it lands on different partitions and consumer shapes.
+    var builder = SyntheticOrderFlows.builder().seed(77).flows(1400).interArrival(java.time.Duration.ofMillis(50));
+    int index = 10;
+    for (int round = 0; round < 3; round++) {
+      for (io.flowtrace.cli.synth.Defect d : io.flowtrace.cli.synth.Defect.values()) {
+        if (d != io.flowtrace.cli.synth.Defect.TRUNCATED) {
+          builder.plant(d, index);
+          index += 17;
+        }
+      }
+    }
+    builder.plant(io.flowtrace.cli.synth.Defect.TRUNCATED, 1399);
+    Manifest manifest = builder.build().write(dir);
+
+    Run run = replay(dir, "--format", "json");
+
+    Map<String, JsonNode> byRequest = flowsByRequestId(run.report);
+    List<String> mismatches = new ArrayList<>();
+    for (Manifest.Flow expected : manifest.flows()) {
+      JsonNode actual = byRequest.get(expected.requestId());
+      List<String> kinds = new ArrayList<>();
+      if (actual != null) {
+        actual.get("violations").forEach(v -> kinds.add(v.get("kind").asString() + "@" + v.get("stage").asString()));
+      }
+      List<String> want = expected.violations().stream().map(v -> v.kind() + "@" + v.stage()).toList();
+      if (actual == null || !actual.get("status").asString().equals(expected.status().name())
+          || !new java.util.HashSet<>(kinds).equals(new java.util.HashSet<>(want)) || kinds.size() != want.size()) {
+        mismatches.add("flow " + expected.index() + " " + expected.defect() + ": expected " + expected.status() + " "
+            + want + ", got " + (actual == null ? "nothing" : actual.get("status").asString() + " " + kinds));
+      }
+    }
+    assertThat(mismatches).isEmpty();
+    assertThat(byRequest).hasSize(manifest.flows().size());
+  }
+
+  @Test
   void violationsNameStageFieldExpectedActualAndWhereToLook() throws IOException {
     Run run = replay(sample, "--format", "json");
     Manifest.Flow dropped = sampleManifest.flows().stream()
