@@ -88,14 +88,19 @@ final class BenchCommand implements Callable<Integer> {
         records = result.records();
         verdicts = summary.flows();
         String label = round == 0 ? "warm-up" : "round " + round;
-        System.out.printf("%-8s parse+validate %6.2f s | replay %6.2f s (read+sort %.2f s, verify %.2f s) | %,d flows (%,d passed)%n",
+        System.out.printf("%-8s parse+validate %6.2f s | replay %6.2f s (read %.2f s, sort %.2f s, verify %.2f s) | %,d flows (%,d passed)%n",
             label, (p1 - p0) / 1e9, (r1 - r0) / 1e9, result.readTime().toNanos() / 1e9,
-            result.verifyTime().toNanos() / 1e9, summary.flows(), summary.passed());
+            result.sortTime().toNanos() / 1e9, result.verifyTime().toNanos() / 1e9, summary.flows(), summary.passed());
         if (round > 0) {
           bestParse = Math.min(bestParse, (p1 - p0) / 1e9);
           bestReplay = Math.min(bestReplay, (r1 - r0) / 1e9);
           parsePeak = Math.max(parsePeak, pPeak);
           replayPeak = Math.max(replayPeak, rPeak);
+        }
+        if (round == 0) {
+          var st = result.engine();
+          System.out.printf("         engine: %,d observations, %,d snapshots, %,d verifications, %,d amended, %,d spans indexed at end%n",
+              st.observations(), st.snapshots(), st.verifications(), st.verdictsAmended(), st.indexedSpans());
         }
         if (items[0] != spans) {
           System.out.println("warning: parse saw " + items[0] + " spans, replay " + spans);

@@ -26,11 +26,12 @@ public final class MessageSpanIndex {
 
   private final Map<String, Span> sendBySpanId = new HashMap<>();
   private final Map<String, Span> sendByCoordinates = new HashMap<>();
-  private final Map<String, List<Span>> receiveByParent = new HashMap<>();
-  private final Map<String, List<Span>> receiveByLinked = new HashMap<>();
-  private final Map<String, List<Span>> receiveByCoordinates = new HashMap<>();
-  private final ArrayDeque<Span> byArrival = new ArrayDeque<>();
-  private long size;
+  private final Map<String, List<Entry>> receiveByParent = new HashMap<>();
+  private final Map<String, List<Entry>> receiveByLinked = new HashMap<>();
+  private final Map<String, List<Entry>> receiveByCoordinates = new HashMap<>();
+  private final ArrayDeque<Entry> byArrival = new ArrayDeque<>();
+
+  private record Entry(Span span, String topic, Long offset, String coordinates, boolean send) {}
 
   /** Indexes a messaging span; returns false (and keeps nothing) for any other span. */
   public boolean add(Span span) {
@@ -41,35 +42,41 @@ public final class MessageSpanIndex {
     Integer partition = MessagingAttributes.partition(span);
     Long offset = MessagingAttributes.offset(span);
     String coordinates = partition != null && offset != null ? coordinates(topic, partition, offset) : null;
+    Entry entry;
     if (MessagingAttributes.isSend(span)) {
+      entry = new Entry(span, topic, offset, coordinates, true);
       sendBySpanId.put(span.spanId(), span);
       if (coordinates != null) {
         sendByCoordinates.put(coordinates, span);
       }
     } else if (MessagingAttributes.isReceive(span)) {
+      entry = new Entry(span, topic, offset, coordinates, false);
       if (!span.parentSpanId().isEmpty()) {
-        receiveByParent.computeIfAbsent(span.parentSpanId(), k -> new ArrayList<>(1)).add(span);
+        receiveByParent.computeIfAbsent(span.parentSpanId(), k -> new ArrayList<>(1)).add(entry);
       }
       for (SpanLink link : span.links()) {
-        receiveByLinked.computeIfAbsent(link.spanId(), k -> new ArrayList<>(1)).add(span);
+        receiveByLinked.computeIfAbsent(link.spanId(), k -> new ArrayList<>(1)).add(entry);
       }
       if (coordinates != null) {
-        receiveByCoordinates.computeIfAbsent(coordinates, k -> new ArrayList<>(1)).add(span);
+        receiveByCoordinates.computeIfAbsent(coordinates, k -> new ArrayList<>(1)).add(entry);
       }
     } else {
       return false;
     }
-    byArrival.add(span);
-    size++;
+    byArrival.add(entry);
     return true;
   }
 
   /** The span that produced the record, if it has been seen. */
   public Optional<Span> producerOf(KafkaRecord record) {
-    Optional<TraceContext> ctx = record.traceContext();
-    if (ctx.isPresent()) {
-      Span s = sendBySpanId.get(ctx.get().spanId());
-      if (s != null && s.traceId().equals(ctx.get().traceId())) {
+    return producerOf(record, record.traceContext().orElse(null));
+  }
+
+  /** As {@link #producerOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
+  public Optional<Span> producerOf(KafkaRecord record, TraceContext context) {
+    if (context != null) {
+      Span s = sendBySpanId.get(context.spanId());
+      if (s != null && s.traceId().equals(context.traceId())) {
         return Optional.of(s);
       }
     }
@@ -78,9 +85,14 @@ public final class MessageSpanIndex {
 
   /** The spans that received or processed the record, in arrival order, without duplicates. */
   public List<Span> consumersOf(KafkaRecord record) {
+    return consumersOf(record, record.traceContext().orElse(null));
+  }
+
+  /** As {@link #consumersOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
+  public List<Span> consumersOf(KafkaRecord record, TraceContext context) {
     List<Span> out = new ArrayList<>(2);
-    String producerSpanId = record.traceContext().map(TraceContext::spanId)
-        .orElseGet(() -> producerOf(record).map(Span::spanId).orElse(null));
+    String producerSpanId = context != null ? context.spanId()
+        : producerOf(record, null).map(Span::spanId).orElse(null);
     if (producerSpanId != null) {
       addAll(out, receiveByParent.get(producerSpanId), record);
       addAll(out, receiveByLinked.get(producerSpanId), record);
@@ -89,21 +101,19 @@ public final class MessageSpanIndex {
     return out;
   }
 
-  private static void addAll(List<Span> out, List<Span> spans, KafkaRecord record) {
-    if (spans == null) {
+  private static void addAll(List<Span> out, List<Entry> entries, KafkaRecord record) {
+    if (entries == null) {
       return;
     }
-    for (Span s : spans) {
-      String topic = MessagingAttributes.topic(s);
-      if (topic != null && !topic.equals(record.topic())) {
+    for (Entry e : entries) {
+      if (!e.topic().equals(record.topic())) {
         continue;
       }
-      Long offset = MessagingAttributes.offset(s);
-      if (offset != null && offset != record.offset()) {
+      if (e.offset() != null && e.offset() != record.offset()) {
         continue;
       }
-      if (!out.contains(s)) {
-        out.add(s);
+      if (!containsIdentical(out, e.span())) {
+        out.add(e.span());
       }
     }
   }
@@ -113,45 +123,59 @@ public final class MessageSpanIndex {
    * roughly in arrival order; eviction walks from the oldest.
    */
   public void evictBefore(long epochNanos) {
-    while (!byArrival.isEmpty() && byArrival.peekFirst().endEpochNanos() < epochNanos) {
+    while (!byArrival.isEmpty() && byArrival.peekFirst().span().endEpochNanos() < epochNanos) {
       remove(byArrival.pollFirst());
     }
   }
 
   /** Number of spans currently held. */
   public long size() {
-    return size;
+    return byArrival.size();
   }
 
-  private void remove(Span span) {
-    size--;
-    if (sendBySpanId.get(span.spanId()) == span) {
-      sendBySpanId.remove(span.spanId());
+  private void remove(Entry e) {
+    Span span = e.span();
+    if (e.send()) {
+      if (sendBySpanId.get(span.spanId()) == span) {
+        sendBySpanId.remove(span.spanId());
+      }
+      if (e.coordinates() != null && sendByCoordinates.get(e.coordinates()) == span) {
+        sendByCoordinates.remove(e.coordinates());
+      }
+      return;
     }
-    String topic = MessagingAttributes.topic(span);
-    Integer partition = MessagingAttributes.partition(span);
-    Long offset = MessagingAttributes.offset(span);
-    String coordinates = partition != null && offset != null ? coordinates(topic, partition, offset) : null;
-    if (coordinates != null && sendByCoordinates.get(coordinates) == span) {
-      sendByCoordinates.remove(coordinates);
-    }
-    removeFrom(receiveByParent, span.parentSpanId(), span);
+    removeFrom(receiveByParent, span.parentSpanId(), e);
     for (SpanLink link : span.links()) {
-      removeFrom(receiveByLinked, link.spanId(), span);
+      removeFrom(receiveByLinked, link.spanId(), e);
     }
-    if (coordinates != null) {
-      removeFrom(receiveByCoordinates, coordinates, span);
+    if (e.coordinates() != null) {
+      removeFrom(receiveByCoordinates, e.coordinates(), e);
     }
   }
 
-  private static void removeFrom(Map<String, List<Span>> map, String key, Span span) {
-    List<Span> list = map.get(key);
-    if (list != null) {
-      list.remove(span);
-      if (list.isEmpty()) {
-        map.remove(key);
+  private static void removeFrom(Map<String, List<Entry>> map, String key, Entry entry) {
+    List<Entry> list = map.get(key);
+    if (list == null) {
+      return;
+    }
+    for (int i = 0; i < list.size(); i++) {
+      if (list.get(i) == entry) {
+        list.remove(i);
+        break;
       }
     }
+    if (list.isEmpty()) {
+      map.remove(key);
+    }
+  }
+
+  private static boolean containsIdentical(List<Span> list, Span span) {
+    for (Span s : list) {
+      if (s == span) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String coordinates(String topic, int partition, long offset) {

@@ -7,6 +7,7 @@ import io.flowtrace.tracer.correlation.MessagingAttributes;
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.check.FlowVerifier;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
@@ -86,15 +87,24 @@ public final class FlowEngine {
   }
 
   /**
-   * The span reduced to what verification reads, or {@code null} when no flow needs it. Event
-   * spans keep every attribute (payloads, matchers); messaging spans of flow topics keep their
-   * {@code messaging.*} attributes. Thread-safe, so readers may call it while parsing.
+   * Prepares a span or record on any thread (see {@link Prepared}), or returns {@code null} when no
+   * flow needs it. Event spans keep every attribute; messaging spans of flow topics keep only their
+   * {@code messaging.*} attributes. Thread-safe.
    */
-  public Span prepare(Span span) {
+  public Prepared prepare(Telemetry telemetry) {
+    if (telemetry instanceof Telemetry.RecordEvent r) {
+      return prepare(r.record());
+    }
+    Span span = ((Telemetry.SpanEvent) telemetry).span();
+    List<List<FlowState.SpanMatch>> matches = new ArrayList<>(flows.size());
+    boolean any = false;
     for (FlowState f : flows) {
-      if (f.matchesSpan(span)) {
-        return span;
-      }
+      List<FlowState.SpanMatch> m = f.match(span);
+      any |= !m.isEmpty();
+      matches.add(m);
+    }
+    if (any) {
+      return new PreparedSpan(span, matches);
     }
     String topic = MessagingAttributes.topic(span);
     if (topic == null || !isTopicOfAnyFlow(topic)) {
@@ -106,8 +116,19 @@ public final class FlowEngine {
         kept.put(e.getKey(), e.getValue());
       }
     }
-    return new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
+    Span slim = new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
         span.startEpochNanos(), span.endEpochNanos(), kept, span.links(), span.error());
+    return new PreparedSpan(slim, matches);
+  }
+
+  /** Feeds a prepared span or record. */
+  public void accept(Prepared prepared) {
+    if (prepared instanceof PreparedRecord r) {
+      accept(r);
+    } else {
+      PreparedSpan s = (PreparedSpan) prepared;
+      acceptSpan(s.span(), s);
+    }
   }
 
   /** Whether a record's topic is declared by any flow. */
@@ -120,16 +141,44 @@ public final class FlowEngine {
     return false;
   }
 
+  /**
+   * Decodes and validates a record's payload for every event it matches and parses its trace
+   * context, or returns {@code null} when no flow declares its topic. Thread-safe: call it from
+   * reader threads, then {@link #accept(PreparedRecord)} on the engine's thread.
+   */
+  public PreparedRecord prepare(KafkaRecord record) {
+    if (!isRelevant(record)) {
+      return null;
+    }
+    List<List<io.flowtrace.verifier.schema.DecodedPayload>> decoded = new ArrayList<>(flows.size());
+    for (FlowState f : flows) {
+      decoded.add(f.decode(record));
+    }
+    return new PreparedRecord(record, record.traceContext().orElse(null), decoded);
+  }
+
+  /** Feeds a prepared record. */
+  public void accept(PreparedRecord prepared) {
+    stats.records++;
+    boolean matched = false;
+    for (int i = 0; i < flows.size(); i++) {
+      matched |= flows.get(i).acceptRecord(prepared.record(), prepared.decoded(i), prepared.context(), watermark);
+    }
+    if (!matched) {
+      stats.recordsIgnored++;
+    }
+  }
+
   /** Feeds one span or record. Never throws for bad data: it is counted and skipped. */
   public void accept(Telemetry telemetry) {
     if (telemetry instanceof Telemetry.SpanEvent s) {
-      acceptSpan(s.span());
+      acceptSpan(s.span(), null);
     } else if (telemetry instanceof Telemetry.RecordEvent r) {
       acceptRecord(r.record());
     }
   }
 
-  private void acceptSpan(Span span) {
+  private void acceptSpan(Span span, PreparedSpan prepared) {
     stats.spans++;
     sawSpans = true;
     boolean indexed = false;
@@ -138,8 +187,9 @@ public final class FlowEngine {
       indexed = spanIndex.add(span);
     }
     boolean matched = false;
-    for (FlowState f : flows) {
-      matched |= f.acceptSpan(span, watermark);
+    for (int i = 0; i < flows.size(); i++) {
+      FlowState f = flows.get(i);
+      matched |= f.acceptSpan(span, prepared != null ? prepared.matches(i) : f.match(span), watermark);
       if (indexed) {
         f.spanIndexed(span);
       }
@@ -161,8 +211,9 @@ public final class FlowEngine {
   private void acceptRecord(KafkaRecord record) {
     stats.records++;
     boolean matched = false;
+    TraceContext context = record.traceContext().orElse(null);
     for (FlowState f : flows) {
-      matched |= f.acceptRecord(record, watermark);
+      matched |= f.acceptRecord(record, f.decode(record), context, watermark);
     }
     if (!matched) {
       stats.recordsIgnored++;
@@ -306,6 +357,8 @@ public final class FlowEngine {
     long verdictsFinal;
     long lateDropped;
     long keyConflicts;
+    long snapshots;
+    long verifications;
     long openInstances;
     long decidedInFlight;
     long indexedSpans;
@@ -321,6 +374,10 @@ public final class FlowEngine {
     public long verdictsFinal() { return verdictsFinal; }
     public long lateDropped() { return lateDropped; }
     public long keyConflicts() { return keyConflicts; }
+    /** Instance snapshots assembled (to test completeness or to verify). */
+    public long snapshots() { return snapshots; }
+    /** Times the checks ran (first decisions and re-verifications). */
+    public long verifications() { return verifications; }
     public long openInstances() { return openInstances; }
     public long decidedInFlight() { return decidedInFlight; }
     public long indexedSpans() { return indexedSpans; }

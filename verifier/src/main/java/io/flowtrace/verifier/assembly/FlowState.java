@@ -102,34 +102,51 @@ final class FlowState {
 
   // ---- ingest ----
 
-  boolean acceptRecord(KafkaRecord record, long watermark) {
+  /** Decodes the record's value for each event of its topic (null when the topic is not ours). Thread-safe. */
+  List<DecodedPayload> decode(KafkaRecord record) {
     List<EventSpec> events = topicEvents.get(record.topic());
     if (events == null) {
+      return null;
+    }
+    List<DecodedPayload> out = new ArrayList<>(events.size());
+    for (EventSpec event : events) {
+      if (record.value() == null) {
+        out.add(new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)"))));
+      } else {
+        out.add(event.schema().decode(record.value(), record.headers()));
+      }
+    }
+    return out;
+  }
+
+  boolean acceptRecord(KafkaRecord record, List<DecodedPayload> decodedPayloads, TraceContext context, long watermark) {
+    List<EventSpec> events = topicEvents.get(record.topic());
+    if (events == null || decodedPayloads == null) {
       return false;
     }
     List<Seed> group = new ArrayList<>(1);
-    for (EventSpec event : events) {
-      DecodedPayload decoded;
-      if (record.value() == null) {
-        decoded = new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)")));
-      } else {
-        decoded = event.schema().decode(record.value(), record.headers());
-      }
+    for (int i = 0; i < events.size(); i++) {
+      EventSpec event = events.get(i);
+      DecodedPayload decoded = decodedPayloads.get(i);
       Map<String, String> keys = keysOf(event, decoded.tree());
       if (event.recordKey() != null && record.key() != null && !record.key().isEmpty()
           && !keys.containsKey(event.recordKey())) {
         keys = new LinkedHashMap<>(keys);
         keys.put(event.recordKey(), record.key());
       }
-      group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null, keys));
+      group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null, keys,
+          context));
     }
-    String trace = record.traceContext().map(TraceContext::traceId).orElse(null);
-    route(group, trace, watermark);
+    route(group, context == null ? null : context.traceId(), watermark);
     return true;
   }
 
-  boolean acceptSpan(Span span, long watermark) {
-    List<Seed> group = null;
+  /** An event a span matched, with its payload decoded. */
+  record SpanMatch(EventSpec event, DecodedPayload decoded) {}
+
+  /** The events the span carries, payloads decoded and validated (empty when none). Thread-safe. */
+  List<SpanMatch> match(Span span) {
+    List<SpanMatch> out = null;
     for (EventSpec event : spanEvents) {
       if (!event.span().matches(span)) {
         continue;
@@ -145,14 +162,22 @@ final class FlowState {
       } else {
         decoded = event.schema().decode(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
       }
-      if (group == null) {
-        group = new ArrayList<>(2);
+      if (out == null) {
+        out = new ArrayList<>(2);
       }
-      group.add(new Seed(event, span.startEpochNanos(), decoded.tree(), decoded.problems(), null, span,
-          keysOf(event, decoded.tree())));
+      out.add(new SpanMatch(event, decoded));
     }
-    if (group == null) {
+    return out == null ? List.of() : out;
+  }
+
+  boolean acceptSpan(Span span, List<SpanMatch> matches, long watermark) {
+    if (matches.isEmpty()) {
       return false;
+    }
+    List<Seed> group = new ArrayList<>(matches.size());
+    for (SpanMatch m : matches) {
+      group.add(new Seed(m.event(), span.startEpochNanos(), m.decoded().tree(), m.decoded().problems(), null, span,
+          keysOf(m.event(), m.decoded().tree()), null));
     }
     route(group, span.traceId(), watermark);
     return true;
@@ -467,7 +492,7 @@ final class FlowState {
     if (engine.sawSpans() && !PROPAGATION.check(snapshot).isEmpty()) {
       return;
     }
-    decide(inst, watermark, "complete", snapshot);
+    decide(inst, watermark, "complete", snapshot, true);
   }
 
   private static boolean requiredStagesPresent(FlowInstance snapshot) {
@@ -485,11 +510,12 @@ final class FlowState {
   }
 
   private void decide(Inst inst, long watermark, String reason) {
-    decide(inst, watermark, reason, snapshot(inst, watermark));
+    FlowInstance snapshot = snapshot(inst, watermark);
+    decide(inst, watermark, reason, snapshot, isComplete(snapshot));
   }
 
-  private void decide(Inst inst, long watermark, String reason, FlowInstance snapshot) {
-    boolean complete = isComplete(snapshot);
+  private void decide(Inst inst, long watermark, String reason, FlowInstance snapshot, boolean complete) {
+    engine.mutableStats().verifications++;
     Verdict verdict = verifier.verify(snapshot, complete, reason);
     inst.state = State.DECIDED;
     inst.verdict = verdict;
@@ -511,6 +537,7 @@ final class FlowState {
   private void reverify(Inst inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
     boolean complete = isComplete(snapshot);
+    engine.mutableStats().verifications++;
     Verdict next = verifier.verify(snapshot, complete, inst.verdict.reason());
     if (!next.sameOutcome(inst.verdict)) {
       next = next.withRevision(inst.verdict.revision() + 1);
@@ -544,17 +571,18 @@ final class FlowState {
   }
 
   private FlowInstance snapshot(Inst inst, long watermark) {
+    engine.mutableStats().snapshots++;
     MessageSpanIndex index = engine.spanIndex();
     List<Observation> observations = new ArrayList<>(inst.seeds.size());
     for (Seed s : inst.seeds) {
       if (s.record() != null) {
         KafkaRecord r = s.record();
-        Span producer = index.producerOf(r).orElse(null);
+        Span producer = index.producerOf(r, s.context()).orElse(null);
         long time = producer != null ? producer.startEpochNanos() : s.time();
-        TraceContext trace = r.traceContext()
-            .orElse(producer == null ? null : new TraceContext(producer.traceId(), producer.spanId(), 1));
+        TraceContext trace = s.context() != null ? s.context()
+            : producer == null ? null : new TraceContext(producer.traceId(), producer.spanId(), 1);
         observations.add(new Observation(s.event(), time, s.payload(), s.problems(), r, producer,
-            index.consumersOf(r), trace, s.keys()));
+            index.consumersOf(r, s.context()), trace, s.keys()));
       } else {
         Span span = s.span();
         observations.add(new Observation(s.event(), s.time(), s.payload(), s.problems(), null, span, List.of(),
@@ -582,7 +610,7 @@ final class FlowState {
 
   /** An event occurrence as it arrived, before correlation with spans. */
   private record Seed(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems,
-      KafkaRecord record, Span span, Map<String, String> keys) {
+      KafkaRecord record, Span span, Map<String, String> keys, TraceContext context) {
     String identity() {
       return record != null ? record.coordinates() : span.traceId() + "/" + span.spanId();
     }

@@ -2,13 +2,13 @@ package io.flowtrace.verifier.replay;
 
 import static java.util.Objects.requireNonNull;
 
-import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.assembly.Prepared;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -100,17 +100,12 @@ public final class Replay {
       return c;
     });
     Consumer<Telemetry> sink = t -> {
-      Telemetry kept;
-      if (t instanceof Telemetry.SpanEvent s) {
+      if (t instanceof Telemetry.SpanEvent) {
         spans.increment();
-        Span slim = engine.prepare(s.span());
-        kept = slim == null ? null : Telemetry.of(slim);
-      } else if (t instanceof Telemetry.RecordEvent r) {
-        records.increment();
-        kept = engine.isRelevant(r.record()) ? t : null;
       } else {
-        kept = null;
+        records.increment();
       }
+      Prepared kept = engine.prepare(t);
       if (kept == null) {
         return;
       }
@@ -129,7 +124,8 @@ public final class Replay {
     long fed = buffer.drain(engine, progress);
     long t2 = System.nanoTime();
     return new ReplayResult(files.size(), totalBytes, spans.sum(), records.sum(), problemCount.sum(), fed,
-        buffer.runs.size(), Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), engine.stats());
+        buffer.runs.size(), Duration.ofNanos(t1 - t0), Duration.ofNanos(buffer.sortNanos),
+        Duration.ofNanos(t2 - t1 - buffer.sortNanos), engine.stats());
   }
 
   /** Configures a {@link Replay}. */
@@ -192,15 +188,24 @@ public final class Replay {
   }
 
   private static final class Chunk {
-    List<Telemetry> events = new ArrayList<>(CHUNK);
+    List<Object> events = new ArrayList<>(CHUNK);
   }
 
+  /** Buffered items are {@link Prepared} (decoded in the reader threads) or, read back from a spilled run, raw {@link Telemetry}. */
+  private static Telemetry telemetryOf(Object item) {
+    return item instanceof Prepared p ? p.telemetry() : (Telemetry) item;
+  }
+
+  private static final java.util.Comparator<Object> ITEM_ORDER =
+      (a, b) -> TelemetryOrder.INSTANCE.compare(telemetryOf(a), telemetryOf(b));
+
   private final class Buffer {
-    private final List<Telemetry> events = new ArrayList<>();
+    private final List<Object> events = new ArrayList<>();
     private final List<Path> runs = new ArrayList<>();
     private long spilled;
+    private long sortNanos;
 
-    synchronized void addAll(List<Telemetry> chunk) {
+    synchronized void addAll(List<Object> chunk) {
       events.addAll(chunk);
       if (events.size() >= maxBufferedEvents) {
         spill();
@@ -208,14 +213,14 @@ public final class Replay {
     }
 
     private void spill() {
-      events.sort(TelemetryOrder.INSTANCE);
+      events.sort(ITEM_ORDER);
       try {
         Path run = tempDir == null ? Files.createTempFile("flowtrace-run-", ".bin")
             : Files.createTempFile(tempDir, "flowtrace-run-", ".bin");
         run.toFile().deleteOnExit();
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
-          for (Telemetry t : events) {
-            TelemetryCodec.write(t, out);
+          for (Object item : events) {
+            TelemetryCodec.write(telemetryOf(item), out);
           }
         }
         runs.add(run);
@@ -230,9 +235,11 @@ public final class Replay {
       long total = spilled + events.size();
       long fed = 0;
       if (runs.isEmpty()) {
-        events.sort(TelemetryOrder.INSTANCE);
-        for (Telemetry t : events) {
-          fed = feed(engine, t, fed, total, progress);
+        long s0 = System.nanoTime();
+        events.sort(ITEM_ORDER);
+        sortNanos = System.nanoTime() - s0;
+        for (Object item : events) {
+          fed = feed(engine, item, fed, total, progress);
         }
         events.clear();
       } else {
@@ -281,8 +288,13 @@ public final class Replay {
       }
     }
 
-    private long feed(FlowEngine engine, Telemetry t, long fed, long total, ReplayProgress progress) {
-      engine.accept(t);
+    private long feed(FlowEngine engine, Object item, long fed, long total, ReplayProgress progress) {
+      Telemetry t = telemetryOf(item);
+      if (item instanceof Prepared p) {
+        engine.accept(p);
+      } else {
+        engine.accept(t);
+      }
       fed++;
       if (fed % ADVANCE_EVERY == 0) {
         engine.advanceTo(t.arrivalEpochNanos());

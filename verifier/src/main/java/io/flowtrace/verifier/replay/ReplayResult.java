@@ -6,7 +6,8 @@ import java.time.Duration;
 /**
  * What a replay read and did. {@code readProblems} counts malformed lines/records that were
  * reported and skipped; {@code spilledRuns} is how many sorted runs went to disk (0 when the
- * recording fit the in-memory budget).
+ * recording fit the in-memory budget). {@code readTime} covers parsing, decoding and validating
+ * (in parallel), {@code sortTime} the in-memory sort, {@code verifyTime} assembly and checks.
  */
 public record ReplayResult(
     int files,
@@ -17,5 +18,6 @@ public record ReplayResult(
     long relevantEvents,
     int spilledRuns,
     Duration readTime,
+    Duration sortTime,
     Duration verifyTime,
     EngineStats engine) {}

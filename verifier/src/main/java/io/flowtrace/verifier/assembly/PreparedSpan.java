@@ -1,0 +1,31 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.Telemetry;
+import java.util.List;
+
+/** A span reduced to what verification reads, with its event payloads decoded per flow. */
+public final class PreparedSpan extends Prepared {
+  private final Span span;
+  private final Telemetry telemetry;
+  private final List<List<FlowState.SpanMatch>> matchesByFlow;
+
+  PreparedSpan(Span span, List<List<FlowState.SpanMatch>> matchesByFlow) {
+    this.span = span;
+    this.telemetry = Telemetry.of(span);
+    this.matchesByFlow = matchesByFlow;
+  }
+
+  public Span span() {
+    return span;
+  }
+
+  @Override
+  public Telemetry telemetry() {
+    return telemetry;
+  }
+
+  List<FlowState.SpanMatch> matches(int flowIndex) {
+    return matchesByFlow.get(flowIndex);
+  }
+}
