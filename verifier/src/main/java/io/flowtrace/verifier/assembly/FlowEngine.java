@@ -106,19 +106,51 @@ public final class FlowEngine {
     if (any) {
       return new PreparedSpan(span, matches);
     }
+    Span slim = slimMessagingSpan(span);
+    return slim == null ? null : new PreparedSpan(slim, matches);
+  }
+
+  /** Attributes a messaging span keeps when slimmed (what correlation reads). */
+  private static final java.util.Set<String> MESSAGING_KEYS = java.util.Set.of(
+      "messaging.system", "messaging.destination.name", "messaging.destination", "messaging.operation.type",
+      "messaging.operation", "messaging.kafka.offset", "messaging.kafka.message.offset",
+      "messaging.destination.partition.id", "messaging.kafka.destination.partition", "messaging.kafka.partition");
+
+  /**
+   * Cheap, thread-safe pre-filter for buffering: the span or record if a flow may need it (event
+   * spans whole, messaging spans of flow topics slimmed to what correlation reads), else
+   * {@code null}. Payloads are not decoded here; {@link #prepare(Telemetry)} does that.
+   */
+  public Telemetry filter(Telemetry telemetry) {
+    if (telemetry instanceof Telemetry.RecordEvent r) {
+      return isRelevant(r.record()) ? telemetry : null;
+    }
+    Span span = ((Telemetry.SpanEvent) telemetry).span();
+    for (FlowState f : flows) {
+      if (f.matchesSpan(span)) {
+        return telemetry;
+      }
+    }
+    Span slim = slimMessagingSpan(span);
+    return slim == null ? null : slim == span ? telemetry : Telemetry.of(slim);
+  }
+
+  private Span slimMessagingSpan(Span span) {
     String topic = MessagingAttributes.topic(span);
     if (topic == null || !isTopicOfAnyFlow(topic)) {
       return null;
     }
+    if (MESSAGING_KEYS.containsAll(span.attributes().keySet())) {
+      return span;
+    }
     Map<String, Object> kept = new HashMap<>(8);
     for (Map.Entry<String, Object> e : span.attributes().entrySet()) {
-      if (e.getKey().startsWith("messaging.")) {
+      if (MESSAGING_KEYS.contains(e.getKey())) {
         kept.put(e.getKey(), e.getValue());
       }
     }
-    Span slim = new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
+    return new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
         span.startEpochNanos(), span.endEpochNanos(), kept, span.links(), span.error());
-    return new PreparedSpan(slim, matches);
   }
 
   /** Feeds a prepared span or record. */

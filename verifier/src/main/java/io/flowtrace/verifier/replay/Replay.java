@@ -39,6 +39,7 @@ public final class Replay {
   public static final int DEFAULT_MAX_BUFFERED_EVENTS = 1_000_000;
   private static final int ADVANCE_EVERY = 256;
   private static final int CHUNK = 1024;
+  private static final int PREPARE_BLOCK = 2048;
 
   private final FlowEngine engine;
   private final RecordingReader reader;
@@ -105,7 +106,7 @@ public final class Replay {
       } else {
         records.increment();
       }
-      Prepared kept = engine.prepare(t);
+      Telemetry kept = engine.filter(t);
       if (kept == null) {
         return;
       }
@@ -234,50 +235,131 @@ public final class Replay {
     long drain(FlowEngine engine, ReplayProgress progress) throws IOException {
       long total = spilled + events.size();
       long fed = 0;
-      if (runs.isEmpty()) {
-        long s0 = System.nanoTime();
-        events.sort(ITEM_ORDER);
-        sortNanos = System.nanoTime() - s0;
-        for (Object item : events) {
-          fed = feed(engine, item, fed, total, progress);
-        }
-        events.clear();
-      } else {
-        if (!events.isEmpty()) {
-          spill();
-        }
-        List<DataInputStream> inputs = new ArrayList<>();
-        PriorityQueue<Object[]> heap = new PriorityQueue<>((x, y) ->
-            TelemetryOrder.INSTANCE.compare((Telemetry) x[0], (Telemetry) y[0]));
-        try {
-          for (Path run : runs) {
-            DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(run), 1 << 16));
-            inputs.add(in);
-            Telemetry first = next(in);
-            if (first != null) {
-              heap.add(new Object[] {first, in});
+      List<DataInputStream> inputs = new ArrayList<>();
+      try {
+        java.util.Iterator<Telemetry> sorted;
+        if (runs.isEmpty()) {
+          long s0 = System.nanoTime();
+          events.sort(ITEM_ORDER);
+          sortNanos = System.nanoTime() - s0;
+          List<Object> all = new ArrayList<>(events);
+          events.clear();
+          sorted = new java.util.Iterator<>() {
+            int i;
+
+            @Override
+            public boolean hasNext() {
+              return i < all.size();
             }
-          }
-          while (!heap.isEmpty()) {
-            Object[] top = heap.poll();
-            fed = feed(engine, (Telemetry) top[0], fed, total, progress);
-            Telemetry n = next((DataInputStream) top[1]);
-            if (n != null) {
-              heap.add(new Object[] {n, top[1]});
+
+            @Override
+            public Telemetry next() {
+              Object item = all.get(i);
+              all.set(i++, null);
+              return telemetryOf(item);
             }
+          };
+        } else {
+          if (!events.isEmpty()) {
+            spill();
           }
-        } finally {
-          for (DataInputStream in : inputs) {
-            in.close();
-          }
-          for (Path run : runs) {
-            Files.deleteIfExists(run);
-          }
+          sorted = merge(inputs);
+        }
+        fed = pipeline(engine, sorted, total, progress);
+      } finally {
+        for (DataInputStream in : inputs) {
+          in.close();
+        }
+        for (Path run : runs) {
+          Files.deleteIfExists(run);
         }
       }
       engine.finish();
       progress.verifying(fed, total, engine.stats().verdictsFinal());
       return fed;
+    }
+
+    /** A k-way merge of the spilled runs, in {@link TelemetryOrder}. */
+    private java.util.Iterator<Telemetry> merge(List<DataInputStream> inputs) throws IOException {
+      PriorityQueue<Object[]> heap = new PriorityQueue<>((x, y) ->
+          TelemetryOrder.INSTANCE.compare((Telemetry) x[0], (Telemetry) y[0]));
+      for (Path run : runs) {
+        DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(run), 1 << 16));
+        inputs.add(in);
+        Telemetry first = next(in);
+        if (first != null) {
+          heap.add(new Object[] {first, in});
+        }
+      }
+      return new java.util.Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return !heap.isEmpty();
+        }
+
+        @Override
+        public Telemetry next() {
+          Object[] top = heap.poll();
+          try {
+            Telemetry n = Replay.Buffer.this.next((DataInputStream) top[1]);
+            if (n != null) {
+              heap.add(new Object[] {n, top[1]});
+            }
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read a spilled run", e);
+          }
+          return (Telemetry) top[0];
+        }
+      };
+    }
+
+    /**
+     * Feeds the engine in order while a worker prepares (matches, decodes, validates) the next
+     * block ahead, so decoding overlaps assembly without holding decoded payloads for the whole
+     * recording.
+     */
+    private long pipeline(FlowEngine engine, java.util.Iterator<Telemetry> sorted, long total, ReplayProgress progress) {
+      java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "flowtrace-prepare");
+        t.setDaemon(true);
+        return t;
+      });
+      long fed = 0;
+      try {
+        java.util.concurrent.Future<Object[]> ahead = worker.submit(() -> prepareBlock(engine, sorted));
+        while (true) {
+          Object[] block = ahead.get();
+          if (block.length == 0) {
+            break;
+          }
+          ahead = worker.submit(() -> prepareBlock(engine, sorted));
+          for (Object item : block) {
+            fed = feed(engine, item, fed, total, progress);
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while verifying", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException r) {
+          throw r;
+        }
+        throw new IllegalStateException(e.getCause());
+      } finally {
+        worker.shutdownNow();
+      }
+      return fed;
+    }
+
+    /** Takes the next block off the sorted stream and prepares it; empty at the end. Worker thread only. */
+    private Object[] prepareBlock(FlowEngine engine, java.util.Iterator<Telemetry> sorted) {
+      List<Object> block = new ArrayList<>(PREPARE_BLOCK);
+      while (block.size() < PREPARE_BLOCK && sorted.hasNext()) {
+        Telemetry t = sorted.next();
+        Prepared p = engine.prepare(t);
+        block.add(p != null ? p : t);
+      }
+      return block.toArray();
     }
 
     private Telemetry next(DataInputStream in) throws IOException {

@@ -76,8 +76,10 @@ final class CelExpression implements CompiledExpression {
     Map<String, String> observed;
     Object value;
     try {
-      observed = observe(payloads);
       value = program.eval(resolver(payloads));
+      // What the expression saw matters when it did not hold; skipping it otherwise keeps the
+      // passing path (nearly every evaluation) cheap.
+      observed = Boolean.TRUE.equals(value) ? Map.of() : observe(payloads);
     } catch (CelEvaluationException e) {
       return new Evaluation(null, describe(e), safeObserve(payloads));
     } catch (RuntimeException e) {

@@ -7,7 +7,8 @@ import java.util.Map;
  * result (a {@link Boolean} for rules and conditions) or {@code null} when evaluation failed, in
  * which case {@code error} says why. {@code observed} maps each field path the expression reads
  * from a payload (e.g. {@code payment_request.amount}) to the value it had, rendered as JSON text
- * ({@code <missing>} when absent), so a failed rule can show what it saw.
+ * ({@code <missing>} when absent), so a failed rule can show what it saw. {@code observed} is filled
+ * only when the result is not {@code true} (evaluations that hold skip it, for speed).
  */
 public record Evaluation(Object value, String error, Map<String, String> observed) {
   public Evaluation {
