@@ -184,6 +184,81 @@ class ReplayCommandTest {
   }
 
   @Test
+  void spansAsProtobufOrPrettyPrintedJsonOrOtherwiseSpelledVerifyTheSame(@TempDir Path other) throws Exception {
+    // The same spans in the other encodings the contract allows: length-delimited protobuf, one
+    // pretty-printed request, and JSON lines respelled the way other exporters write them
+    // (upper-case hex ids, 64-bit numbers as strings or numbers, enum kinds by name, unknown fields).
+    List<String> lines = new ArrayList<>();
+    try (Stream<Path> files = Files.list(sample)) {
+      for (Path f : files.toList()) {
+        String name = f.getFileName().toString();
+        if (name.endsWith(".otlp.jsonl")) {
+          lines.addAll(Files.readAllLines(f));
+        } else if (name.endsWith(".kcat.jsonl")) {
+          Files.copy(f, other.resolve(name));
+        }
+      }
+    }
+    int third = lines.size() / 3;
+    try (var pb = io.flowtrace.tracer.recording.OtlpProtobufWriter.open(other.resolve("spans.otlp.pb"))) {
+      for (String line : lines.subList(0, third)) {
+        pb.write(io.flowtrace.tracer.otlp.OtlpJson.parse(line));
+      }
+    }
+    JsonNode first = JSON.readTree(lines.get(third));
+    Files.writeString(other.resolve("one-request.otlp.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(first));
+    List<String> respelled = new ArrayList<>();
+    for (String line : lines.subList(third + 1, lines.size())) {
+      respelled.add(respell(JSON.readTree(line)).toString());
+    }
+    Files.write(other.resolve("respelled.otlp.jsonl"), respelled);
+
+    Run original = replay(sample, "--format", "json");
+    Run reencoded = replay(other, "--format", "json");
+
+    assertThat(reencoded.stderr).contains("0 problems skipped");
+    assertThat(normalized(reencoded.report)).isEqualTo(normalized(original.report));
+  }
+
+  /** Upper-cases ids, turns string nanos into numbers, kinds into enum names, adds unknown fields. */
+  private static JsonNode respell(JsonNode node) {
+    if (node instanceof tools.jackson.databind.node.ObjectNode o) {
+      for (String name : new ArrayList<>(o.propertyNames())) {
+        JsonNode v = o.get(name);
+        if ((name.equals("traceId") || name.equals("spanId") || name.equals("parentSpanId")) && v.isString()) {
+          o.put(name, v.asString().toUpperCase(java.util.Locale.ROOT));
+        } else if (name.endsWith("UnixNano") && v.isString()) {
+          o.put(name, Long.parseLong(v.asString()));
+        } else if (name.equals("kind") && v.isNumber()) {
+          o.put(name, new String[] {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
+              "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"}[v.asInt()]);
+        } else {
+          respell(v);
+        }
+      }
+      if (o.has("spanId")) {
+        o.put("flags", 769);
+        o.put("somethingNew", "ignored");
+      }
+    } else if (node instanceof tools.jackson.databind.node.ArrayNode a) {
+      a.forEach(ReplayCommandTest::respell);
+    }
+    return node;
+  }
+
+  @Test
+  void lintAcceptsTheReferenceFlowAndReportsProblemsWithFileLineColumn(@TempDir Path flows) throws IOException {
+    Run ok = run("lint", FLOWS.toString());
+    Files.writeString(flows.resolve("x.flow.yaml"), "flow: x\nkeys: [id]\nstages:\n  - id: a\n    after: b\n    terminal: true\n    events: [{id: e, topic: t}]\n");
+    Run bad = run("lint", flows.toString());
+
+    assertThat(ok.exit).isEqualTo(FlowTraceCli.EXIT_PASSED);
+    assertThat(ok.stdout).contains("order-creation (7 stages, 11 events, 11 rules)");
+    assertThat(bad.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(bad.stderr).contains(flows.resolve("x.flow.yaml") + ":5:12: 'after' names unknown stage 'b'");
+  }
+
+  @Test
   void spillingSortedRunsToDiskGivesTheSameVerdicts() throws IOException {
     Run inMemory = replay(sample, "--format", "json");
     Run spilled = replay(sample, "--format", "json", "--buffer-events", "50");
