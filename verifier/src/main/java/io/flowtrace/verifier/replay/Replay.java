@@ -240,22 +240,22 @@ public final class Replay {
         java.util.Iterator<Telemetry> sorted;
         if (runs.isEmpty()) {
           long s0 = System.nanoTime();
-          events.sort(ITEM_ORDER);
-          sortNanos = System.nanoTime() - s0;
-          List<Object> all = new ArrayList<>(events);
+          Object[] all = events.toArray();
           events.clear();
+          java.util.Arrays.parallelSort(all, ITEM_ORDER);
+          sortNanos = System.nanoTime() - s0;
           sorted = new java.util.Iterator<>() {
             int i;
 
             @Override
             public boolean hasNext() {
-              return i < all.size();
+              return i < all.length;
             }
 
             @Override
             public Telemetry next() {
-              Object item = all.get(i);
-              all.set(i++, null);
+              Object item = all[i];
+              all[i++] = null;
               return telemetryOf(item);
             }
           };

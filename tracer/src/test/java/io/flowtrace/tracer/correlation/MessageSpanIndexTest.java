@@ -1,0 +1,89 @@
+package io.flowtrace.tracer.correlation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.SpanLink;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class MessageSpanIndexTest {
+
+  private static final String TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+  private static final String OTHER_TRACE = "0af7651916cd43dd8448eb211c80319c";
+  private static final String PRODUCER = "00f067aa0ba902b7";
+
+  private final MessageSpanIndex index = new MessageSpanIndex();
+
+  @Test
+  void findsTheProducerNamedByTheTraceparentHeader() {
+    Span producer = span(TRACE, PRODUCER, "", "send orders.created", SpanKind.PRODUCER,
+        Map.of("messaging.destination.name", "orders.created"), 100);
+    index.add(producer);
+
+    assertThat(index.producerOf(record(TRACE, PRODUCER, 7))).contains(producer);
+  }
+
+  @Test
+  void findsTheProducerByTopicPartitionAndOffsetUnderTheOlderConventions() {
+    Span producer = span(TRACE, PRODUCER, "", "orders.created publish", SpanKind.PRODUCER,
+        Map.of("messaging.destination.name", "orders.created", "messaging.operation", "publish",
+            "messaging.kafka.destination.partition", 2L, "messaging.kafka.message.offset", 7L), 100);
+    index.add(producer);
+
+    assertThat(index.producerOf(record(null, null, 7))).contains(producer);
+    assertThat(index.producerOf(record(null, null, 8))).isEmpty();
+  }
+
+  @Test
+  void consumersAreChildrenLinkersOrSpansNamingTheRecord() {
+    Span child = span(TRACE, "1111111111111111", PRODUCER, "process orders.created", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created", "messaging.kafka.offset", 7L), 200);
+    Span linker = new Span(OTHER_TRACE, "2222222222222222", "", "orders.created process", SpanKind.CONSUMER, "n",
+        200, 300, Map.of("messaging.destination.name", "orders.created"),
+        List.of(new SpanLink(TRACE, PRODUCER, Map.of())), false);
+    Span byOffset = span(OTHER_TRACE, "3333333333333333", "", "orders.created process", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created", "messaging.destination.partition.id", "2",
+            "messaging.kafka.offset", "7"), 200);
+    Span otherRecord = span(TRACE, "4444444444444444", PRODUCER, "process orders.created", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created", "messaging.kafka.offset", 8L), 200);
+    List.of(child, linker, byOffset, otherRecord).forEach(index::add);
+
+    assertThat(index.consumersOf(record(TRACE, PRODUCER, 7))).containsExactly(child, linker, byOffset);
+  }
+
+  @Test
+  void evictionDropsSpansThatEndedBeforeTheHorizon() {
+    index.add(span(TRACE, PRODUCER, "", "send orders.created", SpanKind.PRODUCER,
+        Map.of("messaging.destination.name", "orders.created"), 100));
+    index.add(span(TRACE, "1111111111111111", PRODUCER, "process orders.created", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created"), 500));
+
+    index.evictBefore(300);
+
+    assertThat(index.size()).isEqualTo(1);
+    assertThat(index.producerOf(record(TRACE, PRODUCER, 7))).isEmpty();
+    assertThat(index.consumersOf(record(TRACE, PRODUCER, 7))).hasSize(1);
+  }
+
+  @Test
+  void ignoresSpansThatAreNotMessaging() {
+    assertThat(index.add(span(TRACE, PRODUCER, "", "GET /x", SpanKind.SERVER, Map.of(), 1))).isFalse();
+    assertThat(index.size()).isZero();
+  }
+
+  private static Span span(String trace, String id, String parent, String name, SpanKind kind,
+      Map<String, Object> attributes, long end) {
+    return new Span(trace, id, parent, name, kind, "svc", end - 10, end, attributes, List.of(), false);
+  }
+
+  private static KafkaRecord record(String trace, String span, long offset) {
+    List<RecordHeader> headers = trace == null ? List.of()
+        : List.of(RecordHeader.ofString("traceparent", "00-" + trace + "-" + span + "-03"));
+    return new KafkaRecord("orders.created", 2, offset, 1_000, "o-1", headers, new byte[] {'{', '}'});
+  }
+}
