@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * An OTLP/HTTP trace receiver on {@code POST /v1/traces}, built on the JDK's HTTP server. It takes
@@ -84,6 +85,7 @@ public final class OtlpHttpReceiver implements Closeable {
   private static final JsonFormat.Printer JSON_PRINTER = JsonFormat.printer()
       .omittingInsignificantWhitespace()
       .usingTypeRegistry(JsonFormat.TypeRegistry.newBuilder().add(RetryInfo.getDescriptor()).build());
+  private static final JsonMapper MAPPER = JsonMapper.builder().build();
   private static final ThreadLocal<Boolean> OVERLOADED = new ThreadLocal<>();
 
   private final HttpServer server;
@@ -322,7 +324,7 @@ public final class OtlpHttpReceiver implements Closeable {
 
   private static void respond(HttpExchange exchange, int code, Message body, boolean protobuf)
       throws IOException {
-    byte[] bytes = protobuf ? body.toByteArray() : JSON_PRINTER.print(body).getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = protobuf ? body.toByteArray() : json(body);
     exchange.getResponseHeaders().set("Content-Type", protobuf ? PROTOBUF : JSON);
     exchange.sendResponseHeaders(code, bytes.length == 0 ? -1 : bytes.length);
     if (bytes.length > 0) {
@@ -330,6 +332,11 @@ public final class OtlpHttpReceiver implements Closeable {
         out.write(bytes);
       }
     }
+  }
+
+  /** JSON as people read it: JsonFormat escapes {@code '} and {@code =}, Jackson rewrites them plainly. */
+  private static byte[] json(Message body) throws IOException {
+    return MAPPER.writeValueAsBytes(MAPPER.readTree(JSON_PRINTER.print(body)));
   }
 
   /** The media type without parameters, lower case, or {@code null}. */
