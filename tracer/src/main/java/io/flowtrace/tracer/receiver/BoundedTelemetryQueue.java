@@ -312,7 +312,7 @@ public final class BoundedTelemetryQueue implements Closeable {
       return this;
     }
 
-    /** How long {@link #close()} waits for delivery. Defaults to 30 s. */
+    /** How long {@link BoundedTelemetryQueue#close()} waits for delivery. Defaults to 30 s. */
     public Builder drainTimeout(Duration drainTimeout) {
       requireNonNull(drainTimeout, "drainTimeout");
       if (drainTimeout.isNegative()) {
