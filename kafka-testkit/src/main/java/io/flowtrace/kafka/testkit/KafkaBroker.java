@@ -1,0 +1,725 @@
+package io.flowtrace.kafka.testkit;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.kafka.testkit.internal.BrokerLogProvider;
+import io.flowtrace.kafka.testkit.internal.ParentWatchdog;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.jar.JarFile;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Uuid;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real single-node Apache Kafka broker (KRaft, broker and controller in one process) started as a
+ * forked JVM from the Kafka jars on this JVM's class path, for integration tests and demos.
+ *
+ * <p>{@link #start()} (or {@link Builder#start()}) creates a temporary directory, writes {@code
+ * server.properties}, runs {@code kafka.tools.StorageTool format --standalone}, then starts {@code
+ * kafka.Kafka server.properties} and returns once the PLAINTEXT port accepts connections <em>and</em>
+ * an Admin client's {@code describeCluster} succeeds. Both listeners bind to {@code 127.0.0.1}.
+ * The broker's stdout and stderr go to {@link #logFile()}; a failed start throws with the tail of
+ * that file.
+ *
+ * <p>{@link #close()} sends SIGTERM, waits (10 s by default) for a clean shutdown, then kills the
+ * process and deletes the temporary directory; it is idempotent. A JVM shutdown hook closes a broker
+ * that a test forgot, and the forked broker exits by itself when its parent JVM dies (it watches
+ * its stdin for end-of-file), so a crashed test never leaves a broker running.
+ *
+ * <pre>{@code
+ * try (KafkaBroker kafka = KafkaBroker.start()) {
+ *   kafka.createTopic("orders.created", 3);
+ *   ... kafka.bootstrapServers() ...
+ * }
+ * }</pre>
+ *
+ * <p>For a demo, run {@link #main(String[])}: {@code java -cp <testkit and Kafka jars>
+ * io.flowtrace.kafka.testkit.KafkaBroker [--port 9092] [--controller-port 9093]}. It prints the
+ * bootstrap servers and runs until Ctrl-C.
+ */
+public final class KafkaBroker implements AutoCloseable {
+
+  /** The host both listeners bind to and advertise. */
+  public static final String HOST = "127.0.0.1";
+  /** Default time {@link Builder#start()} waits for the broker to become ready: 60 s. */
+  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
+  /** Default time {@link #close()} waits after SIGTERM before killing the broker: 10 s. */
+  public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
+  /** Default JVM options of the forked broker. */
+  public static final List<String> DEFAULT_JVM_OPTIONS =
+      List.of("-Xmx512m", "-Djava.awt.headless=true");
+  /** The KRaft node id of the single node. */
+  public static final int NODE_ID = 1;
+
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaBroker.class);
+  private static final int LOG_TAIL_LINES = 60;
+
+  private final Path workDir;
+  private final Path logFile;
+  private final int port;
+  private final int controllerPort;
+  private final Duration shutdownTimeout;
+  private final Thread shutdownHook;
+  private final Object lock = new Object();
+  private Process process;
+  private OutputStream processStdin;
+  private Admin admin;
+  private boolean closed;
+
+  private KafkaBroker(Path workDir, int port, int controllerPort, Duration shutdownTimeout) {
+    this.workDir = workDir;
+    this.logFile = workDir.resolve("broker.log");
+    this.port = port;
+    this.controllerPort = controllerPort;
+    this.shutdownTimeout = shutdownTimeout;
+    this.shutdownHook = new Thread(this::closeFromHook, "kafka-broker-shutdown-" + port);
+  }
+
+  /** Starts a broker with every default: free ports, a temp dir, 60 s startup timeout. */
+  public static KafkaBroker start() {
+    return builder().start();
+  }
+
+  /** A builder with the defaults documented on its setters. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** {@code 127.0.0.1:<port>}, for {@code bootstrap.servers}. */
+  public String bootstrapServers() {
+    return HOST + ":" + port;
+  }
+
+  /** The PLAINTEXT (client) port. */
+  public int port() {
+    return port;
+  }
+
+  /** The CONTROLLER port. */
+  public int controllerPort() {
+    return controllerPort;
+  }
+
+  /** The file the broker's stdout and stderr go to (deleted with the temp dir on close). */
+  public Path logFile() {
+    return logFile;
+  }
+
+  /** The broker's temporary directory: properties, data and log (deleted on close). */
+  public Path workDir() {
+    return workDir;
+  }
+
+  /** Whether the broker process is alive. */
+  public boolean isRunning() {
+    synchronized (lock) {
+      return process != null && process.isAlive();
+    }
+  }
+
+  /**
+   * Creates a topic with replication factor 1 and waits (up to 30 s) until the broker confirms.
+   *
+   * @throws IllegalStateException when the broker refuses or does not answer, with its reason
+   */
+  public void createTopic(String name, int partitions) {
+    requireNonNull(name, "name");
+    if (partitions < 1) {
+      throw new IllegalArgumentException("partitions must be >= 1, was " + partitions);
+    }
+    try {
+      admin()
+          .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted creating topic " + name, e);
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw new IllegalStateException(
+          "Could not create topic " + name + " with " + partitions + " partitions on "
+              + bootstrapServers() + ": " + cause,
+          cause);
+    }
+  }
+
+  /** The last {@code lines} lines of the broker's log, for failure messages. */
+  public String logTail(int lines) {
+    return tail(logFile, lines);
+  }
+
+  /**
+   * Stops the broker: SIGTERM, wait up to the shutdown timeout, then kill; deletes the temp dir.
+   * Idempotent; never throws.
+   */
+  @Override
+  public void close() {
+    closeInternal();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException | SecurityException e) {
+      // JVM is already shutting down: the hook is running or will run, and close is idempotent.
+    }
+  }
+
+  private void closeFromHook() {
+    closeInternal();
+  }
+
+  private void closeInternal() {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (admin != null) {
+        try {
+          admin.close(Duration.ofSeconds(2));
+        } catch (RuntimeException e) {
+          LOG.debug("Closing admin client of broker {} failed", bootstrapServers(), e);
+        }
+        admin = null;
+      }
+      if (process != null) {
+        stop(process, shutdownTimeout);
+        closeQuietly(processStdin);
+      }
+      deleteRecursively(workDir);
+    }
+  }
+
+  private static void stop(Process p, Duration timeout) {
+    if (!p.isAlive()) {
+      return;
+    }
+    p.destroy(); // SIGTERM: Kafka's shutdown hook does a controlled shutdown
+    try {
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.warn("Kafka broker pid {} did not stop within {}; killing it", p.pid(), timeout);
+        p.destroyForcibly();
+        p.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private Admin admin() {
+    synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException("Broker " + bootstrapServers() + " is closed");
+      }
+      if (admin == null) {
+        admin = Admin.create(adminProperties(bootstrapServers()));
+      }
+      return admin;
+    }
+  }
+
+  private static Map<String, Object> adminProperties(String bootstrapServers) {
+    Map<String, Object> props = new LinkedHashMap<>();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
+    return props;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Starting
+
+  /** System properties every forked JVM gets: our SLF4J provider, since Kafka brings none. */
+  private static List<String> loggingOptions() {
+    return List.of("-Dslf4j.provider=" + BrokerLogProvider.class.getName());
+  }
+
+  private void launch(Builder b) {
+    Path dataDir = workDir.resolve("data");
+    Path propsFile = workDir.resolve("server.properties");
+    writeProperties(propsFile, serverProperties(b, dataDir));
+    String java = javaExecutable(b.javaExecutable);
+    String classpath = b.classpath != null ? b.classpath : forkClasspath();
+    long deadline = System.nanoTime() + b.startupTimeout.toNanos();
+
+    // 1. Format the log dir as a standalone KRaft controller quorum of one.
+    List<String> format = new ArrayList<>();
+    format.add(java);
+    format.addAll(b.jvmOptions);
+    format.addAll(loggingOptions());
+    format.addAll(List.of("-cp", classpath, "kafka.tools.StorageTool", "format",
+        "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString(), "--standalone"));
+    try {
+      Process fmt = new ProcessBuilder(format)
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+          .redirectInput(ProcessBuilder.Redirect.from(devNull()))
+          .start();
+      long left = Math.max(1, deadline - System.nanoTime());
+      if (!fmt.waitFor(left, TimeUnit.NANOSECONDS)) {
+        fmt.destroyForcibly();
+        throw failure("StorageTool format did not finish within " + b.startupTimeout);
+      }
+      if (fmt.exitValue() != 0) {
+        throw failure("StorageTool format exited with " + fmt.exitValue());
+      }
+    } catch (IOException e) {
+      throw failure("Could not run " + java + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failure("Interrupted while formatting the log dir");
+    }
+
+    // 2. Start the broker, wrapped in a watchdog that exits when our JVM (its stdin) goes away.
+    List<String> run = new ArrayList<>();
+    run.add(java);
+    run.addAll(b.jvmOptions);
+    run.addAll(loggingOptions());
+    run.addAll(List.of("-cp", classpath, ParentWatchdog.class.getName(), "kafka.Kafka",
+        propsFile.toString()));
+    synchronized (lock) {
+      try {
+        process = new ProcessBuilder(run)
+            .directory(workDir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+            .start();
+        processStdin = process.getOutputStream();
+      } catch (IOException e) {
+        throw failure("Could not start " + java + ": " + e.getMessage());
+      }
+    }
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+
+    // 3. Ready when the client port accepts and the cluster answers describeCluster.
+    awaitReady(deadline, b.startupTimeout);
+  }
+
+  private void awaitReady(long deadline, Duration timeout) {
+    while (!portAccepts()) {
+      checkAlive(timeout);
+      if (System.nanoTime() > deadline) {
+        throw failure("Port " + bootstrapServers() + " did not accept connections within " + timeout);
+      }
+      sleep(50);
+    }
+    try (Admin probe = Admin.create(adminProperties(bootstrapServers()))) {
+      while (true) {
+        checkAlive(timeout);
+        long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (leftMs <= 0) {
+          throw failure("describeCluster did not succeed within " + timeout);
+        }
+        try {
+          probe.describeCluster().nodes().get(Math.min(leftMs, 5_000), TimeUnit.MILLISECONDS);
+          return;
+        } catch (ExecutionException | TimeoutException e) {
+          LOG.debug("Broker {} not ready yet: {}", bootstrapServers(), e.toString());
+          sleep(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw failure("Interrupted while waiting for the broker");
+        }
+      }
+    }
+  }
+
+  private void checkAlive(Duration timeout) {
+    Process p;
+    synchronized (lock) {
+      p = process;
+    }
+    if (p != null && !p.isAlive()) {
+      throw failure("Broker process exited with " + p.exitValue() + " before it was ready");
+    }
+  }
+
+  private boolean portAccepts() {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(HOST, port), 500);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private IllegalStateException failure(String what) {
+    return new IllegalStateException("Kafka broker on " + bootstrapServers() + " (controller "
+        + HOST + ":" + controllerPort + "): " + what + ". Last lines of " + logFile + ":\n"
+        + tail(logFile, LOG_TAIL_LINES));
+  }
+
+  private Map<String, String> serverProperties(Builder b, Path dataDir) {
+    Map<String, String> p = new LinkedHashMap<>();
+    String controller = HOST + ":" + controllerPort;
+    p.put("process.roles", "broker,controller");
+    p.put("node.id", String.valueOf(NODE_ID));
+    p.put("controller.quorum.bootstrap.servers", controller);
+    p.put("listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + controller);
+    p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + controller);
+    p.put("controller.listener.names", "CONTROLLER");
+    p.put("inter.broker.listener.name", "PLAINTEXT");
+    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    p.put("log.dirs", dataDir.toString());
+    p.put("num.partitions", "1");
+    p.put("offsets.topic.replication.factor", "1");
+    p.put("offsets.topic.num.partitions", "1");
+    p.put("transaction.state.log.replication.factor", "1");
+    p.put("transaction.state.log.min.isr", "1");
+    p.put("transaction.state.log.num.partitions", "1");
+    p.put("share.coordinator.state.topic.replication.factor", "1");
+    p.put("share.coordinator.state.topic.min.isr", "1");
+    p.put("group.initial.rebalance.delay.ms", "0");
+    p.putAll(b.serverProperties);
+    return p;
+  }
+
+  private static void writeProperties(Path file, Map<String, String> values) {
+    Properties props = new Properties();
+    props.putAll(values);
+    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      props.store(w, "flowtrace KafkaBroker");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not write " + file, e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  private static String javaExecutable(Path configured) {
+    if (configured != null) {
+      return configured.toString();
+    }
+    Path fromHome = Path.of(System.getProperty("java.home"), "bin", "java");
+    if (Files.isExecutable(fromHome)) {
+      return fromHome.toString();
+    }
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  /**
+   * This JVM's class path with manifest-only jars (as surefire/failsafe use) expanded, plus the
+   * testkit's own location so the watchdog main class is found.
+   */
+  static String forkClasspath() {
+    Set<String> entries = new LinkedHashSet<>();
+    for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+      if (entry.isBlank()) {
+        continue;
+      }
+      entries.add(entry);
+      entries.addAll(manifestClassPath(Path.of(entry)));
+    }
+    try {
+      URL self = KafkaBroker.class.getProtectionDomain().getCodeSource().getLocation();
+      entries.add(Path.of(self.toURI()).toString());
+    } catch (URISyntaxException | RuntimeException e) {
+      LOG.debug("Could not locate the testkit's own class path entry", e);
+    }
+    if (entries.stream().noneMatch(e -> e.contains("kafka_2.13"))) {
+      LOG.warn("No kafka_2.13 jar on java.class.path; the broker will not start. "
+          + "Depend on org.apache.kafka:kafka_2.13 (flowtrace-kafka-testkit brings it).");
+    }
+    return String.join(File.pathSeparator, entries);
+  }
+
+  private static List<String> manifestClassPath(Path jar) {
+    if (!jar.toString().endsWith(".jar") || !Files.isRegularFile(jar)) {
+      return List.of();
+    }
+    try (JarFile jf = new JarFile(jar.toFile())) {
+      Manifest m = jf.getManifest();
+      String cp = m == null ? null : m.getMainAttributes().getValue("Class-Path");
+      if (cp == null || cp.isBlank()) {
+        return List.of();
+      }
+      List<String> out = new ArrayList<>();
+      URI base = jar.toUri();
+      for (String ref : cp.trim().split("\\s+")) {
+        try {
+          out.add(Path.of(base.resolve(ref)).toString());
+        } catch (IllegalArgumentException e) {
+          LOG.debug("Skipping class path entry {} of {}", ref, jar);
+        }
+      }
+      return out;
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(HOST, 0));
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("No free port on " + HOST, e);
+    }
+  }
+
+  private static File devNull() {
+    return new File(File.separatorChar == '\\' ? "NUL" : "/dev/null");
+  }
+
+  static String tail(Path file, int lines) {
+    if (!Files.isRegularFile(file)) {
+      return "(no log file)";
+    }
+    Deque<String> last = new ArrayDeque<>();
+    try (Stream<String> s = Files.lines(file, StandardCharsets.UTF_8)) {
+      s.forEach(line -> {
+        last.addLast(line);
+        if (last.size() > lines) {
+          last.removeFirst();
+        }
+      });
+    } catch (IOException | UncheckedIOException e) {
+      return "(could not read log: " + e.getMessage() + ")";
+    }
+    return last.isEmpty() ? "(log is empty)" : String.join("\n", last);
+  }
+
+  private static void deleteRecursively(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          LOG.debug("Could not delete {}", p, e);
+        }
+      });
+    } catch (IOException | UncheckedIOException e) {
+      LOG.warn("Could not delete broker dir {}: {}", dir, e.toString());
+    }
+  }
+
+  private static void closeQuietly(OutputStream out) {
+    if (out != null) {
+      try {
+        out.close();
+      } catch (IOException ignored) {
+        // the process is gone
+      }
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while waiting for the broker", e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Builder
+
+  /** Configures and starts a {@link KafkaBroker}. Every setting has a default. */
+  public static final class Builder {
+    private int port;
+    private int controllerPort;
+    private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+    private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
+    private List<String> jvmOptions = DEFAULT_JVM_OPTIONS;
+    private final Map<String, String> serverProperties = new LinkedHashMap<>();
+    private Path parentDir;
+    private Path javaExecutable;
+    private String classpath;
+
+    private Builder() {}
+
+    /** The PLAINTEXT client port. Defaults to 0: a free port. */
+    public Builder port(int port) {
+      this.port = checkPort(port, "port");
+      return this;
+    }
+
+    /** The CONTROLLER port. Defaults to 0: a free port. */
+    public Builder controllerPort(int controllerPort) {
+      this.controllerPort = checkPort(controllerPort, "controllerPort");
+      return this;
+    }
+
+    /** How long {@link #start()} waits for readiness. Defaults to 60 s. */
+    public Builder startupTimeout(Duration timeout) {
+      this.startupTimeout = checkPositive(timeout, "startupTimeout");
+      return this;
+    }
+
+    /** How long {@link KafkaBroker#close()} waits after SIGTERM before killing. Defaults to 10 s. */
+    public Builder shutdownTimeout(Duration timeout) {
+      this.shutdownTimeout = checkPositive(timeout, "shutdownTimeout");
+      return this;
+    }
+
+    /** JVM options of the forked broker. Defaults to {@link #DEFAULT_JVM_OPTIONS} ({@code -Xmx512m}). */
+    public Builder jvmOptions(List<String> options) {
+      this.jvmOptions = List.copyOf(requireNonNull(options, "options"));
+      return this;
+    }
+
+    /**
+     * A raw broker property, written to {@code server.properties} after (and so overriding) the
+     * testkit's own. Defaults: none. Overriding listeners or {@code log.dirs} is at your own risk.
+     */
+    public Builder serverProperty(String key, String value) {
+      serverProperties.put(requireNonNull(key, "key"), requireNonNull(value, "value"));
+      return this;
+    }
+
+    /** Several raw broker properties; see {@link #serverProperty(String, String)}. */
+    public Builder serverProperties(Map<String, String> properties) {
+      requireNonNull(properties, "properties").forEach(this::serverProperty);
+      return this;
+    }
+
+    /** Where the temp dir is created. Defaults to {@code java.io.tmpdir}. */
+    public Builder parentDir(Path dir) {
+      this.parentDir = requireNonNull(dir, "dir");
+      return this;
+    }
+
+    /** The {@code java} to run the broker with. Defaults to {@code ${java.home}/bin/java}. */
+    public Builder javaExecutable(Path java) {
+      this.javaExecutable = requireNonNull(java, "java");
+      return this;
+    }
+
+    /**
+     * The broker's class path. Defaults to this JVM's {@code java.class.path} (manifest-only jars
+     * expanded), which holds kafka_2.13 and its dependencies wherever the testkit is used.
+     */
+    public Builder classpath(String classpath) {
+      this.classpath = requireNonNull(classpath, "classpath");
+      return this;
+    }
+
+    /**
+     * Starts the broker and waits until it is ready.
+     *
+     * @throws IllegalStateException if it does not become ready in time, with its log tail
+     */
+    public KafkaBroker start() {
+      int p = port == 0 ? freePort() : port;
+      int c = controllerPort == 0 ? freePort() : controllerPort;
+      while (c == p) {
+        c = freePort();
+      }
+      Path dir;
+      try {
+        dir = parentDir == null
+            ? Files.createTempDirectory("flowtrace-kafka-")
+            : Files.createTempDirectory(Files.createDirectories(parentDir), "flowtrace-kafka-");
+      } catch (IOException e) {
+        throw new UncheckedIOException("Could not create the broker's temp dir", e);
+      }
+      KafkaBroker broker = new KafkaBroker(dir, p, c, shutdownTimeout);
+      long t0 = System.nanoTime();
+      try {
+        broker.launch(this);
+      } catch (RuntimeException e) {
+        String tailForLog = e.getMessage();
+        broker.close();
+        throw e instanceof IllegalStateException ? e : new IllegalStateException(tailForLog, e);
+      }
+      LOG.info("Kafka broker ready on {} in {} ms (dir {})", broker.bootstrapServers(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), dir);
+      return broker;
+    }
+
+    private static int checkPort(int port, String name) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(name + " must be 0..65535, was " + port);
+      }
+      return port;
+    }
+
+    private static Duration checkPositive(Duration d, String name) {
+      requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive, was " + d);
+      }
+      return d;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Demo entry point
+
+  /**
+   * Starts a broker for demos, prints its bootstrap servers and runs until Ctrl-C.
+   *
+   * <p>Options: {@code --port N} (default a free port; 9092 is the usual demo choice), {@code
+   * --controller-port N} (default a free port).
+   */
+  public static void main(String[] args) throws InterruptedException {
+    Builder b = builder();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if ((a.equals("--port") || a.equals("--controller-port")) && i + 1 < args.length) {
+        int n;
+        try {
+          n = Integer.parseInt(args[++i]);
+        } catch (NumberFormatException e) {
+          System.err.println(a + " expects a number, got '" + args[i] + "'");
+          System.exit(2);
+          return;
+        }
+        if (a.equals("--port")) {
+          b.port(n);
+        } else {
+          b.controllerPort(n);
+        }
+      } else {
+        System.err.println("Usage: KafkaBroker [--port N] [--controller-port N]\n"
+            + "Unknown or incomplete option: " + a);
+        System.exit(2);
+        return;
+      }
+    }
+    KafkaBroker broker = b.start(); // the shutdown hook stops it on Ctrl-C
+    System.out.println("Kafka broker running. bootstrap.servers=" + broker.bootstrapServers());
+    System.out.println("Log: " + broker.logFile() + "  (Ctrl-C to stop)");
+    System.out.flush();
+    new CountDownLatch(1).await();
+  }
+}
