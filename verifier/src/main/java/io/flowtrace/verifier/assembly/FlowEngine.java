@@ -49,10 +49,17 @@ public final class FlowEngine {
   private final EngineStats stats = new EngineStats();
   private long watermark = Long.MIN_VALUE;
   private boolean sawSpans;
+  private final java.util.concurrent.ExecutorService verificationPool;
 
   private FlowEngine(Builder b) {
     FlowVerifier verifier = b.verifier;
     this.listener = b.listener;
+    this.verificationPool = b.verificationThreads == 0 ? null
+        : java.util.concurrent.Executors.newFixedThreadPool(b.verificationThreads, r -> {
+          Thread t = new Thread(r, "flowtrace-verify");
+          t.setDaemon(true);
+          return t;
+        });
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     for (FlowSpec spec : b.flows) {
@@ -272,9 +279,20 @@ public final class FlowEngine {
    * their data, the rest {@code INCOMPLETE} unless past their deadline) and finalizes everything.
    */
   public void finish() {
-    for (FlowState f : flows) {
-      f.finish(watermark);
+    try {
+      for (FlowState f : flows) {
+        f.finish(watermark);
+      }
+    } finally {
+      if (verificationPool != null) {
+        verificationPool.shutdown();
+      }
     }
+  }
+
+  /** Where checks run: {@code null} for the feeding thread itself. */
+  java.util.concurrent.Executor verificationExecutor() {
+    return verificationPool;
   }
 
   /** Event time now. */
@@ -319,6 +337,7 @@ public final class FlowEngine {
     private Duration completionGrace = DEFAULT_COMPLETION_GRACE;
     private Duration amendWindow = DEFAULT_AMEND_WINDOW;
     private int finalizedKeys = DEFAULT_FINALIZED_KEYS;
+    private int verificationThreads;
 
     private Builder(List<FlowSpec> flows) {
       this.flows = List.copyOf(requireNonNull(flows, "flows"));
@@ -368,6 +387,19 @@ public final class FlowEngine {
         throw new IllegalArgumentException("finalizedKeys must not be negative: " + count);
       }
       this.finalizedKeys = count;
+      return this;
+    }
+
+    /**
+     * Threads that run the checks of decided instances (they are pure, so they parallelise);
+     * verdicts are still delivered to the listener on the feeding thread, in decision order.
+     * Defaults to 0: checks run on the feeding thread. {@link #finish()} stops the threads.
+     */
+    public Builder verificationThreads(int threads) {
+      if (threads < 0) {
+        throw new IllegalArgumentException("verificationThreads must not be negative: " + threads);
+      }
+      this.verificationThreads = threads;
       return this;
     }
 

@@ -52,6 +52,7 @@ final class FlowState {
   private final PriorityQueue<Timer> timers =
       new PriorityQueue<>(Comparator.comparingLong(Timer::at).thenComparingLong(t -> t.inst().id));
   private final Set<Inst> dirtyDecided = new LinkedHashSet<>();
+  private final ArrayDeque<Inst> pendingDecisions = new ArrayDeque<>();
   private final Set<Inst> dirtyOpen = new LinkedHashSet<>();
   private final LinkedHashMap<String, Boolean> finalizedKeys;
   private long openCount;
@@ -208,7 +209,7 @@ final class FlowState {
       if (inst.state == State.OPEN) {
         dirtyOpen.add(inst);
       } else if (inst.state == State.DECIDED
-          && inst.verdict.hasViolation(io.flowtrace.verifier.check.ViolationKind.BROKEN_PROPAGATION)) {
+          && verdictOf(inst).hasViolation(io.flowtrace.verifier.check.ViolationKind.BROKEN_PROPAGATION)) {
         // A late span can only change a decided verdict by connecting a trace judged broken.
         dirtyDecided.add(inst);
       }
@@ -391,6 +392,7 @@ final class FlowState {
   // ---- decisions ----
 
   void advance(long watermark) {
+    deliverDecisions(null, false);
     if (!dirtyOpen.isEmpty()) {
       List<Inst> open = new ArrayList<>(dirtyOpen);
       dirtyOpen.clear();
@@ -460,6 +462,7 @@ final class FlowState {
         decide(inst, watermark, "input ended");
       }
     }
+    deliverDecisions(null, true);
     for (Inst inst : distinct) {
       if (inst.state == State.DECIDED) {
         finalizeInstance(inst, watermark);
@@ -516,7 +519,15 @@ final class FlowState {
 
   private void decide(Inst inst, long watermark, String reason, FlowInstance snapshot, boolean complete) {
     engine.mutableStats().verifications++;
-    Verdict verdict = verifier.verify(snapshot, complete, reason);
+    java.util.concurrent.Executor executor = engine.verificationExecutor();
+    Verdict verdict = null;
+    if (executor == null) {
+      verdict = verifier.verify(snapshot, complete, reason);
+    } else {
+      inst.pending = java.util.concurrent.CompletableFuture.supplyAsync(
+          () -> verifier.verify(snapshot, complete, reason), executor);
+      pendingDecisions.add(inst);
+    }
     inst.state = State.DECIDED;
     inst.verdict = verdict;
     inst.complete = complete;
@@ -526,7 +537,38 @@ final class FlowState {
     dirtyDecided.remove(inst);
     engine.mutableStats().verdictsDecided++;
     timers.add(new Timer(watermark + amendNanos, inst, TimerKind.FINALIZE));
-    engine.listener().decided(verdict);
+    if (verdict != null) {
+      engine.listener().decided(verdict);
+    }
+  }
+
+  /**
+   * Delivers verdicts verified on other threads, in the order they were decided: those already
+   * done, or (with {@code upTo}) every one up to and including that instance's, waiting for them.
+   */
+  private void deliverDecisions(Inst upTo, boolean all) {
+    while (!pendingDecisions.isEmpty()) {
+      Inst head = pendingDecisions.peekFirst();
+      boolean needed = all || upTo != null;
+      if (!needed && !head.pending.isDone()) {
+        return;
+      }
+      pendingDecisions.pollFirst();
+      head.verdict = head.pending.join();
+      head.pending = null;
+      engine.listener().decided(head.verdict);
+      if (head == upTo) {
+        return;
+      }
+    }
+  }
+
+  /** The instance's current verdict, waiting for its verification if it runs elsewhere. */
+  private Verdict verdictOf(Inst inst) {
+    if (inst.pending != null) {
+      deliverDecisions(inst, false);
+    }
+    return inst.verdict;
   }
 
   private static boolean isComplete(FlowInstance snapshot) {
@@ -535,6 +577,7 @@ final class FlowState {
   }
 
   private void reverify(Inst inst, long watermark) {
+    verdictOf(inst);
     FlowInstance snapshot = snapshot(inst, watermark);
     boolean complete = isComplete(snapshot);
     engine.mutableStats().verifications++;
@@ -549,6 +592,7 @@ final class FlowState {
   }
 
   private void finalizeInstance(Inst inst, long watermark) {
+    verdictOf(inst);
     if (dirtyDecided.remove(inst)) {
       reverify(inst, watermark);
     }
@@ -627,6 +671,7 @@ final class FlowState {
     long terminalAt = Long.MIN_VALUE;
     State state = State.OPEN;
     Verdict verdict;
+    java.util.concurrent.CompletableFuture<Verdict> pending;
     boolean complete;
     Inst mergedInto;
 

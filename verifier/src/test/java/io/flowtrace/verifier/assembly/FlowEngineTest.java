@@ -95,6 +95,58 @@ class FlowEngineTest {
   }
 
   @Test
+  void checksOnOtherThreadsDeliverTheSameVerdictsInDecisionOrder() throws Exception {
+    List<String> order = new ArrayList<>();
+    Map<String, Verdict> threaded = new HashMap<>();
+    FlowEngine pooled = FlowEngine.builder(new FlowSpecLoader().load(dir)).verificationThreads(2)
+        .listener(new VerdictListener() {
+          @Override
+          public void decided(Verdict v) {
+            order.add(v.keys().get("orderId"));
+          }
+
+          @Override
+          public void finalized(Verdict v) {
+            threaded.put(v.keys().get("orderId"), v);
+          }
+        }).build();
+    FlowEngine inline = engine;
+    for (int i = 0; i < 50; i++) {
+      String id = "o-" + i;
+      engine = pooled;
+      offsets = i * 10L;
+      flow(id, i);
+      engine = inline;
+      offsets = i * 10L;
+      flow(id, i);
+    }
+    pooled.advanceTo(nanos(60_000));
+    inline.advanceTo(nanos(60_000));
+    pooled.finish();
+    inline.finish();
+
+    assertThat(order).hasSize(50);
+    assertThat(order).isSortedAccordingTo(java.util.Comparator.comparingInt(k -> Integer.parseInt(k.substring(2))));
+    assertThat(threaded).hasSize(50);
+    for (String id : threaded.keySet()) {
+      assertThat(threaded.get(id).violations()).isEqualTo(finals.get(id).violations());
+      assertThat(threaded.get(id).status()).isEqualTo(finals.get(id).status());
+    }
+  }
+
+  /** One flow per index; every third one with a duplicate delivery (NON_IDEMPOTENT). */
+  private void flow(String id, int i) {
+    String n = Integer.toString(i, 36);
+    placed(id, "a" + n, i * 1000L);
+    paid(id, "a" + n, "b" + n, "evt-" + i, i * 1000L + 100);
+    done(id, "b" + n, i * 1000L + 200, true);
+    if (i % 3 == 0) {
+      paid(id, "a" + n, "d" + n, "evt-" + i, i * 1000L + 300);
+    }
+    engine.advanceTo(nanos(i * 1000L + 400));
+  }
+
+  @Test
   void decidesTheMomentTheTerminalStageArrives() {
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
