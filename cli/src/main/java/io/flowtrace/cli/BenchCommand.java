@@ -79,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
         long pPeak = peakHeap();
         resetPeaks();
         ReportSummary summary = new ReportSummary();
-        FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(1, Runtime.getRuntime().availableProcessors() - 1)).listener(summary).build();
+        FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2)).listener(summary).build();
         long r0 = System.nanoTime();
         ReplayResult result = Replay.builder(engine).build().run(dir);
         long r1 = System.nanoTime();

@@ -111,7 +111,7 @@ final class ReplayCommand implements Callable<Integer> {
     if (junitWriter != null) {
       listeners.add(junitWriter);
     }
-    FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(1, Runtime.getRuntime().availableProcessors() - 1))
+    FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
         .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)))
         .amendWindow(amend)
         .build();
