@@ -336,7 +336,8 @@ public final class KafkaBroker implements AutoCloseable {
       }
       sleep(50);
     }
-    try (Admin probe = Admin.create(adminProperties(bootstrapServers()))) {
+    Admin probe = Admin.create(adminProperties(bootstrapServers()));
+    try {
       while (true) {
         checkAlive(timeout);
         long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
@@ -354,6 +355,9 @@ public final class KafkaBroker implements AutoCloseable {
           throw failure("Interrupted while waiting for the broker");
         }
       }
+    } finally {
+      // Bounded: Admin.close() without a timeout waits forever for calls to a dead or alien port.
+      probe.close(Duration.ofSeconds(2));
     }
   }
 
@@ -378,8 +382,8 @@ public final class KafkaBroker implements AutoCloseable {
 
   private IllegalStateException failure(String what) {
     return new IllegalStateException("Kafka broker on " + bootstrapServers() + " (controller "
-        + HOST + ":" + controllerPort + "): " + what + ". Last lines of " + logFile + ":\n"
-        + tail(logFile, LOG_TAIL_LINES));
+        + HOST + ":" + controllerPort + "): " + what + "." + errorLines(logFile, 10)
+        + "\nLast lines of " + logFile + ":\n" + tail(logFile, LOG_TAIL_LINES));
   }
 
   private Map<String, String> serverProperties(Builder b, Path dataDir) {
@@ -494,6 +498,23 @@ public final class KafkaBroker implements AutoCloseable {
 
   private static File devNull() {
     return new File(File.separatorChar == '\\' ? "NUL" : "/dev/null");
+  }
+
+  /**
+   * The first {@code max} ERROR and exception lines of the log, since a failed start is usually followed by many
+   * lines of orderly shutdown that push the cause out of the tail; empty when there are none.
+   */
+  static String errorLines(Path file, int max) {
+    if (!Files.isRegularFile(file)) {
+      return "";
+    }
+    try (Stream<String> s = Files.lines(file, StandardCharsets.UTF_8)) {
+      List<String> errors = s.filter(l -> l.contains(" ERROR ") || l.startsWith("Caused by: ")
+          || l.matches("^[\\w.$]+(Exception|Error): .*")).limit(max).toList();
+      return errors.isEmpty() ? "" : "\nErrors in the broker log:\n" + String.join("\n", errors);
+    } catch (IOException | UncheckedIOException e) {
+      return "";
+    }
   }
 
   static String tail(Path file, int lines) {
