@@ -1,0 +1,139 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
+import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
+import io.flowtrace.tracer.tap.StartPosition;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecException;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code flowtrace record}: captures live spans (OTLP) and Kafka records into a recording directory. */
+@Command(name = "record", mixinStandardHelpOptions = true,
+    description = {"Records spans received over OTLP (HTTP and gRPC) and, with --bootstrap-servers, the Kafka records",
+        "of the flows' topics into a directory that `flowtrace replay` reads.",
+        "Runs until Ctrl-C/SIGTERM or --duration; everything acknowledged is written before it exits."})
+final class RecordCommand implements Callable<Integer> {
+
+  enum From { latest, earliest }
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Recording directory (created if missing).")
+  Path out;
+
+  @Option(names = "--flows", paramLabel = "DIR", description = "Flow specs whose topics are tapped (required with --bootstrap-servers).")
+  Path flowsDir;
+
+  @Option(names = "--host", defaultValue = OtlpHttpReceiver.DEFAULT_HOST, description = "Address the receivers bind to (default ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--otlp-http-port", defaultValue = "" + OtlpHttpReceiver.DEFAULT_PORT, paramLabel = "N",
+      description = "OTLP/HTTP port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(names = "--otlp-grpc-port", defaultValue = "" + OtlpGrpcReceiver.DEFAULT_PORT, paramLabel = "N",
+      description = "OTLP/gRPC port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+  int grpcPort;
+
+  @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Also record the flows' topics from this Kafka cluster.")
+  String bootstrapServers;
+
+  @Option(names = "--from", defaultValue = "latest", description = "Where the Kafka tap starts: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+  From from;
+
+  @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s or 5m (default: until Ctrl-C/SIGTERM).")
+  String duration;
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    PrintWriter err = spec.commandLine().getErr();
+    Duration limit = null;
+    if (duration != null) {
+      try {
+        limit = FlowSpecLoader.parseDuration(duration);
+      } catch (IllegalArgumentException e) {
+        err.println("flowtrace: --duration: " + e.getMessage());
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
+    Recorder.Builder builder = Recorder.builder(out).host(host).httpPort(httpPort).grpcPort(grpcPort);
+    if (bootstrapServers != null) {
+      if (flowsDir == null) {
+        err.println("flowtrace: --bootstrap-servers needs --flows: the tap reads the topics the flows name");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      List<FlowSpec> flows;
+      try {
+        flows = new FlowSpecLoader().load(flowsDir);
+      } catch (FlowSpecException e) {
+        err.println("flowtrace: the flow specs in " + flowsDir + " have problems:");
+        e.problems().forEach(p -> err.println("  " + p));
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      Set<String> topics = new TreeSet<>();
+      flows.forEach(f -> topics.addAll(f.eventsByTopic().keySet()));
+      if (topics.isEmpty()) {
+        err.println("flowtrace: the flow specs in " + flowsDir + " name no topics to tap");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      builder.kafka(bootstrapServers, topics,
+          from == From.earliest ? StartPosition.EARLIEST : StartPosition.LATEST);
+    }
+
+    Recorder recorder = builder.start();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      closeAndReport(recorder);
+      stopped.countDown();
+    }, "flowtrace-record-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    System.out.println("flowtrace: recording into " + out.toAbsolutePath());
+    System.out.println("flowtrace: OTLP/HTTP " + recorder.httpEndpoint());
+    System.out.println("flowtrace: OTLP/gRPC " + recorder.grpcEndpoint());
+    if (recorder.tap() != null) {
+      System.out.println("flowtrace: Kafka " + bootstrapServers + " topics " + recorder.tap().topics()
+          + " from " + recorder.tap().startPosition());
+    }
+    System.out.flush();
+    if (limit == null) {
+      stopped.await();
+    } else {
+      stopped.await(limit.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shuttingDown) {
+      stopped.await(); // the hook is closing the recorder; let it finish
+      return FlowTraceCli.EXIT_PASSED;
+    }
+    closeAndReport(recorder);
+    return FlowTraceCli.EXIT_PASSED;
+  }
+
+  private static void closeAndReport(Recorder recorder) {
+    try {
+      recorder.close();
+    } catch (IOException e) {
+      System.err.println("flowtrace: closing the recording: " + e.getMessage());
+    }
+    System.out.println("flowtrace: recorded " + recorder.writer().spansWritten() + " spans and "
+        + recorder.writer().recordsWritten() + " Kafka records"
+        + (recorder.writer().failed() > 0 ? " (" + recorder.writer().failed() + " could not be written)" : "")
+        + "; receivers " + recorder.queue().stats());
+    System.out.flush();
+  }
+}

@@ -1,0 +1,156 @@
+package io.flowtrace.cli;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.tracer.receiver.BoundedTelemetryQueue;
+import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
+import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
+import io.flowtrace.tracer.recording.RecordingWriter;
+import io.flowtrace.tracer.tap.KafkaTap;
+import io.flowtrace.tracer.tap.StartPosition;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * What {@code flowtrace record} runs: the OTLP receivers feed a bounded queue that drains into a
+ * {@link RecordingWriter}; an optional Kafka tap writes records into the same writer. {@link
+ * #close()} stops the receivers, delivers everything they acknowledged, stops the tap and closes
+ * the writer, in that order, so nothing acknowledged is lost.
+ */
+final class Recorder implements Closeable {
+
+  private final RecordingWriter writer;
+  private final BoundedTelemetryQueue queue;
+  private final OtlpHttpReceiver http;
+  private final OtlpGrpcReceiver grpc;
+  private final KafkaTap tap;
+  private boolean closed;
+
+  private Recorder(RecordingWriter writer, BoundedTelemetryQueue queue, OtlpHttpReceiver http,
+      OtlpGrpcReceiver grpc, KafkaTap tap) {
+    this.writer = writer;
+    this.queue = queue;
+    this.http = http;
+    this.grpc = grpc;
+    this.tap = tap;
+  }
+
+  static Builder builder(Path out) {
+    return new Builder(out);
+  }
+
+  URI httpEndpoint() {
+    return http.endpoint();
+  }
+
+  String grpcEndpoint() {
+    return grpc.address().getAddress().getHostAddress() + ":" + grpc.port();
+  }
+
+  /** The tap, or {@code null} without bootstrap servers. */
+  KafkaTap tap() {
+    return tap;
+  }
+
+  RecordingWriter writer() {
+    return writer;
+  }
+
+  BoundedTelemetryQueue queue() {
+    return queue;
+  }
+
+  /** Stops receiving, drains what was acknowledged and closes the files. Idempotent. */
+  @Override
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      closeQuietly(http);
+      closeQuietly(grpc);
+      queue.close();
+      closeQuietly(tap);
+    } finally {
+      writer.close();
+    }
+  }
+
+  private static void closeQuietly(Closeable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (IOException | RuntimeException e) {
+      System.err.println("flowtrace: closing " + c + ": " + e);
+    }
+  }
+
+  static final class Builder {
+    private final Path out;
+    private String host = OtlpHttpReceiver.DEFAULT_HOST;
+    private int httpPort = OtlpHttpReceiver.DEFAULT_PORT;
+    private int grpcPort = OtlpGrpcReceiver.DEFAULT_PORT;
+    private String bootstrapServers;
+    private List<String> topics = List.of();
+    private StartPosition startPosition = StartPosition.LATEST;
+
+    private Builder(Path out) {
+      this.out = requireNonNull(out, "out");
+    }
+
+    Builder host(String host) {
+      this.host = requireNonNull(host, "host");
+      return this;
+    }
+
+    Builder httpPort(int port) {
+      this.httpPort = port;
+      return this;
+    }
+
+    Builder grpcPort(int port) {
+      this.grpcPort = port;
+      return this;
+    }
+
+    /** Also tap these topics on that cluster. */
+    Builder kafka(String bootstrapServers, Collection<String> topics, StartPosition startPosition) {
+      this.bootstrapServers = requireNonNull(bootstrapServers, "bootstrapServers");
+      this.topics = List.copyOf(topics);
+      this.startPosition = requireNonNull(startPosition, "startPosition");
+      return this;
+    }
+
+    /** Opens the writer, binds the receivers and starts the tap; undoes what it did on failure. */
+    Recorder start() throws IOException {
+      RecordingWriter writer = RecordingWriter.open(out);
+      BoundedTelemetryQueue queue = null;
+      OtlpHttpReceiver http = null;
+      OtlpGrpcReceiver grpc = null;
+      try {
+        queue = BoundedTelemetryQueue.builder(writer).build();
+        http = OtlpHttpReceiver.builder(queue).host(host).port(httpPort).start();
+        grpc = OtlpGrpcReceiver.builder(queue).host(host).port(grpcPort).start();
+        KafkaTap tap = bootstrapServers == null ? null : KafkaTap.builder()
+            .bootstrapServers(bootstrapServers).topics(topics).startPosition(startPosition)
+            .sink(writer::accept).start();
+        return new Recorder(writer, queue, http, grpc, tap);
+      } catch (IOException | RuntimeException e) {
+        closeQuietly(http);
+        closeQuietly(grpc);
+        if (queue != null) {
+          queue.close();
+        }
+        writer.close();
+        throw e;
+      }
+    }
+  }
+}
