@@ -94,14 +94,15 @@ public final class MessageSpanIndex {
     String producerSpanId = context != null ? context.spanId()
         : producerOf(record, null).map(Span::spanId).orElse(null);
     if (producerSpanId != null) {
-      addAll(out, receiveByParent.get(producerSpanId), record);
-      addAll(out, receiveByLinked.get(producerSpanId), record);
+      // A child of, or a link to, the record's own producer span names exactly this record.
+      addAll(out, receiveByParent.get(producerSpanId), record, false);
+      addAll(out, receiveByLinked.get(producerSpanId), record, false);
     }
-    addAll(out, receiveByCoordinates.get(coordinates(record.topic(), record.partition(), record.offset())), record);
+    addAll(out, receiveByCoordinates.get(coordinates(record.topic(), record.partition(), record.offset())), record, true);
     return out;
   }
 
-  private static void addAll(List<Span> out, List<Entry> entries, KafkaRecord record) {
+  private static void addAll(List<Span> out, List<Entry> entries, KafkaRecord record, boolean byOffset) {
     if (entries == null) {
       return;
     }
@@ -109,7 +110,7 @@ public final class MessageSpanIndex {
       if (!e.topic().equals(record.topic())) {
         continue;
       }
-      if (e.offset() != null && e.offset() != record.offset()) {
+      if (byOffset && e.offset() != null && e.offset() != record.offset()) {
         continue;
       }
       if (!containsIdentical(out, e.span())) {

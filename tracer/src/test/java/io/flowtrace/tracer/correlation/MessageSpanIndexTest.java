@@ -49,9 +49,12 @@ class MessageSpanIndexTest {
     Span byOffset = span(OTHER_TRACE, "3333333333333333", "", "orders.created process", SpanKind.CONSUMER,
         Map.of("messaging.destination.name", "orders.created", "messaging.destination.partition.id", "2",
             "messaging.kafka.offset", "7"), 200);
-    Span otherRecord = span(TRACE, "4444444444444444", PRODUCER, "process orders.created", SpanKind.CONSUMER,
-        Map.of("messaging.destination.name", "orders.created", "messaging.kafka.offset", 8L), 200);
-    List.of(child, linker, byOffset, otherRecord).forEach(index::add);
+    Span otherTopic = span(TRACE, "4444444444444444", PRODUCER, "process orders.confirmed", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.confirmed", "messaging.kafka.offset", 7L), 200);
+    Span otherOffset = span(OTHER_TRACE, "5555555555555555", "", "orders.created process", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created", "messaging.destination.partition.id", "2",
+            "messaging.kafka.offset", "8"), 200);
+    List.of(child, linker, byOffset, otherTopic, otherOffset).forEach(index::add);
 
     assertThat(index.consumersOf(record(TRACE, PRODUCER, 7))).containsExactly(child, linker, byOffset);
   }
