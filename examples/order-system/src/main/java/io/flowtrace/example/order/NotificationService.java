@@ -1,0 +1,74 @@
+package io.flowtrace.example.order;
+
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code notification-service}: keeps the {@code orders.created} facts it needs (e-mail, name,
+ * total) and, for each {@code orders.confirmed}/{@code orders.cancelled}, publishes the Avro e-mail
+ * request ({@code order_confirmation}/{@code order_cancelled}) to {@code notifications.email}.
+ */
+final class NotificationService implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NotificationService.class);
+  static final long SLOW_MILLIS = 7_000;
+
+  private final Kafka kafka;
+  private final Set<Defect> defects;
+  private final Map<String, JsonNode> created = new ConcurrentHashMap<>();
+
+  NotificationService(String bootstrapServers, Set<Defect> defects) {
+    this.defects = defects;
+    this.kafka = new Kafka(bootstrapServers, "notification-service");
+    kafka.consume("notification-service",
+        List.of(Topics.ORDERS_CREATED, Topics.ORDERS_CONFIRMED, Topics.ORDERS_CANCELLED), this::handle);
+    LOG.info("notification-service, defects {}", defects);
+  }
+
+  private void handle(ConsumerRecord<String, byte[]> record) {
+    JsonNode event = Json.read(record.value());
+    String orderId = event.path("orderId").asString();
+    if (Topics.ORDERS_CREATED.equals(record.topic())) {
+      created.put(orderId, event);
+      return;
+    }
+    JsonNode order = created.get(orderId);
+    if (order == null) {
+      LOG.warn("{} for order {} before its orders.created; no e-mail", record.topic(), orderId);
+      return;
+    }
+    if (defects.contains(Defect.NO_NOTIFICATION)) {
+      return;
+    }
+    if (defects.contains(Defect.SLOW_NOTIFICATION)) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(SLOW_MILLIS));
+    }
+    String template = Topics.ORDERS_CONFIRMED.equals(record.topic()) ? "order_confirmation" : "order_cancelled";
+    double total = order.path("total").asDouble();
+    byte[] email = defects.contains(Defect.BROKEN_EMAIL_SCHEMA)
+        ? EmailCodec.encodeBroken(template, orderId, total)
+        : EmailCodec.encode(order.path("userEmail").asString(), template, orderId, order.path("userName").asString(), total);
+    if (defects.contains(Defect.LOSE_TRACEPARENT)) {
+      try (Scope root = Context.root().makeCurrent()) {
+        kafka.send(Topics.NOTIFICATIONS_EMAIL, orderId, email);
+      }
+    } else {
+      kafka.send(Topics.NOTIFICATIONS_EMAIL, orderId, email);
+    }
+  }
+
+  @Override
+  public void close() {
+    kafka.close();
+  }
+}

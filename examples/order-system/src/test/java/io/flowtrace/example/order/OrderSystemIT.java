@@ -1,0 +1,292 @@
+package io.flowtrace.example.order;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.FlowTraceCli;
+import io.flowtrace.kafka.testkit.KafkaBroker;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.apache.avro.generic.GenericRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The reference order system on a real broker, each service a forked JVM under the OpenTelemetry
+ * Java agent exporting to {@code flowtrace record} (itself forked, from {@code cli/target/flowtrace.jar}),
+ * and the recording replayed against {@code flows/}: the clean system passes, a planted defect is
+ * found as exactly its violation on its stage.
+ */
+class OrderSystemIT {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final Path FLOWS = Path.of(System.getProperty("flowtrace.flows", "../../flows"));
+  private static final Path CLI_JAR = Path.of(System.getProperty("flowtrace.jar", "../../cli/target/flowtrace.jar"));
+  private static final Path AGENT = Path.of(System.getProperty("order.javaagent", "target/opentelemetry-javaagent.jar"));
+  private static final String CLASSPATH = System.getProperty("order.classpath", System.getProperty("java.class.path"));
+  private static final Path LOGS = Path.of("target/it-logs");
+  private static final List<Process> FORKED = new CopyOnWriteArrayList<>();
+
+  /** The orders driven through the gateway: two authorized, one declined (total ends in .13). */
+  private static final List<String[]> ORDERS = List.of(
+      new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-100\",\"quantity\":2},{\"productId\":\"P-200\",\"quantity\":1}],"
+          + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"},
+      new String[] {"token-bob", "{\"items\":[{\"productId\":\"P-300\",\"quantity\":1}],"
+          + "\"shipping\":{\"address\":\"2 Side St\",\"city\":\"Shelbyville\",\"zipCode\":\"54321\"}}"},
+      new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-400\",\"quantity\":3},{\"productId\":\"P-200\",\"quantity\":2}],"
+          + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"});
+
+  private static KafkaBroker broker;
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void startBroker() throws IOException {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> FORKED.forEach(Process::destroyForcibly)));
+    assertThat(CLI_JAR).as("the flowtrace CLI jar (build cli first)").exists();
+    assertThat(AGENT).as("the OpenTelemetry Java agent").exists();
+    Files.createDirectories(LOGS);
+    broker = KafkaBroker.start();
+    Topics.ALL.forEach(t -> broker.createTopic(t, 1));
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @Test
+  void theCleanSystemPasses() throws Exception {
+    Map<String, List<String>> verdicts = run("clean", "");
+    assertThat(verdicts).hasSize(ORDERS.size());
+    assertThat(verdicts.values()).allSatisfy(v -> assertThat(v).containsExactly("PASSED"));
+  }
+
+  @Test
+  void aWrongTotalIsABadTransformationAtOrderCreated() throws Exception {
+    Map<String, List<String>> verdicts = run("wrong-total", "WRONG_TOTAL");
+    assertThat(verdicts).hasSize(ORDERS.size());
+    assertThat(verdicts.values()).allSatisfy(v ->
+        assertThat(v).containsExactly("FAILED", "BAD_TRANSFORMATION@order-created:total"));
+  }
+
+  /**
+   * Starts recorder and services, drives {@link #ORDERS}, waits for their e-mails in the recording,
+   * stops everything and replays: per requestId, the status then each violation as kind@stage:field.
+   */
+  private Map<String, List<String>> run(String name, String defects) throws Exception {
+    Path recording = dir.resolve("recording");
+    int otlpPort = freePort();
+    int gatewayPort = freePort();
+    int orderPort = freePort();
+    int paymentPort = freePort();
+    List<Process> services = new ArrayList<>();
+    Process recorder = null;
+    Set<String> requestIds = new HashSet<>();
+    try {
+      recorder = fork(name + "-recorder", List.of("-jar", CLI_JAR.toString(), "record", "--out", recording.toString(),
+          "--flows", FLOWS.toString(), "--bootstrap-servers", broker.bootstrapServers(), "--from", "earliest",
+          "--otlp-http-port", Integer.toString(otlpPort), "--otlp-grpc-port", "0"), Map.of());
+      Map<String, String> common = new HashMap<>(Map.of(
+          "BOOTSTRAP_SERVERS", broker.bootstrapServers(),
+          "GATEWAY_PORT", Integer.toString(gatewayPort),
+          "ORDER_SERVICE_PORT", Integer.toString(orderPort),
+          "PAYMENT_PROVIDER_PORT", Integer.toString(paymentPort),
+          "FLOWTRACE_DEFECTS", defects));
+      services.add(fork(name + "-payment-provider", service("payment-provider", false), common));
+      for (String service : List.of("inventory-service", "notification-service", "order-service", "gateway")) {
+        Map<String, String> env = new HashMap<>(common);
+        env.putAll(Map.of(
+            "OTEL_SERVICE_NAME", service,
+            "OTEL_TRACES_EXPORTER", "otlp",
+            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + otlpPort,
+            "OTEL_SEMCONV_STABILITY_OPT_IN", "messaging",
+            "OTEL_METRICS_EXPORTER", "none",
+            "OTEL_LOGS_EXPORTER", "none",
+            "OTEL_BSP_SCHEDULE_DELAY", "200",
+            "OTEL_INSTRUMENTATION_JAVA_HTTP_CLIENT_ENABLED", "false"));
+        services.add(fork(name + "-" + service, service(service, true), env));
+      }
+      awaitLog(name + "-recorder", "flowtrace: OTLP/HTTP");
+      for (String service : List.of("payment-provider", "inventory-service", "notification-service", "order-service", "gateway")) {
+        awaitLog(name + "-" + service, "ready " + service);
+      }
+
+      HttpClient http = HttpClient.newHttpClient();
+      for (String[] order : ORDERS) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/api/orders"))
+            .header("Authorization", "Bearer " + order[0]).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(order[1])).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        requestIds.add(JSON.readTree(r.body()).get("requestId").asString());
+      }
+      await(() -> emails(recording, requestIds).size() == ORDERS.size(),
+          () -> "e-mails recorded for " + requestIds + ": " + emails(recording, requestIds));
+      for (GenericRecord email : emails(recording, requestIds)) {
+        assertThat(email.get("to").toString()).endsWith("@example.com");
+      }
+    } finally {
+      services.forEach(OrderSystemIT::stop); // SIGTERM: the agents export what they still hold
+      if (recorder != null) {
+        stop(recorder); // SIGTERM: the recorder writes everything it acknowledged
+      }
+    }
+
+    Path report = dir.resolve("report.json");
+    int exit = FlowTraceCli.run("replay", "--flows", FLOWS.toString(), "--no-progress", "--format", "json",
+        "--output", report.toString(), recording.toString());
+    JsonNode json = JSON.readTree(Files.readString(report));
+    Map<String, List<String>> verdicts = new TreeMap<>();
+    for (JsonNode flow : json.get("flows")) {
+      String requestId = flow.path("keys").path("requestId").asString("");
+      if (!requestIds.contains(requestId)) {
+        continue;
+      }
+      List<String> v = new ArrayList<>();
+      v.add(flow.get("status").asString());
+      for (JsonNode violation : flow.get("violations")) {
+        v.add(violation.path("kind").asString() + "@" + violation.path("stage").asString() + ":" + violation.path("field").asString(""));
+      }
+      verdicts.put(requestId, v);
+    }
+    assertThat(exit).as("replay exit code; report %s", json).isIn(FlowTraceCli.EXIT_PASSED, FlowTraceCli.EXIT_VIOLATIONS);
+    return verdicts;
+  }
+
+  private static List<String> service(String service, boolean agent) {
+    List<String> args = new ArrayList<>(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"));
+    if (agent) {
+      args.add("-javaagent:" + AGENT.toAbsolutePath());
+    }
+    args.addAll(List.of("-cp", CLASSPATH, OrderSystem.class.getName(), service));
+    return args;
+  }
+
+  private static Process fork(String name, List<String> args, Map<String, String> env) throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(LOGS.resolve(name + ".log").toFile());
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    FORKED.add(p);
+    return p;
+  }
+
+  private static void stop(Process p) {
+    p.destroy();
+    try {
+      if (!p.waitFor(15, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+    }
+    FORKED.remove(p);
+  }
+
+  private static void awaitLog(String name, String line) {
+    Path log = LOGS.resolve(name + ".log");
+    await(() -> {
+      try {
+        return Files.exists(log) && Files.readString(log).contains(line);
+      } catch (IOException e) {
+        return false;
+      }
+    }, () -> name + " did not print '" + line + "'; log:\n" + tail(log));
+  }
+
+  private static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
+  /** The decoded e-mails in the recording for the orders created from these requests. */
+  private static List<GenericRecord> emails(Path recording, Set<String> requestIds) {
+    Map<String, String> orderIds = new HashMap<>();
+    Map<String, List<byte[]>> emailsByOrder = new LinkedHashMap<>();
+    if (!Files.isDirectory(recording)) {
+      return List.of();
+    }
+    try (Stream<Path> files = Files.list(recording)) {
+      for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".kcat.jsonl")).toList()) {
+        for (String line : Files.readAllLines(file)) {
+          JsonNode r;
+          try {
+            r = JSON.readTree(line);
+          } catch (RuntimeException partialLine) {
+            continue;
+          }
+          String topic = r.path("topic").asString("");
+          if (Topics.ORDERS_CREATED.equals(topic)) {
+            JsonNode created = JSON.readTree(r.path("payload").asString());
+            orderIds.put(created.path("orderId").asString(), created.path("requestId").asString());
+          } else if (Topics.NOTIFICATIONS_EMAIL.equals(topic)) {
+            emailsByOrder.computeIfAbsent(r.path("key").asString(""), k -> new ArrayList<>())
+                .add(Base64.getDecoder().decode(r.path("payload_base64").asString()));
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    List<GenericRecord> emails = new ArrayList<>();
+    emailsByOrder.forEach((orderId, list) -> {
+      if (requestIds.contains(orderIds.get(orderId))) {
+        list.forEach(bytes -> emails.add(EmailCodec.decode(bytes)));
+      }
+    });
+    return emails;
+  }
+
+  private static void await(BooleanSupplier condition, Supplier<String> failure) {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within " + TIMEOUT + ": " + failure.get());
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
