@@ -58,6 +58,10 @@ final class OrderService implements AutoCloseable {
 
   static final String CURRENCY = "USD";
 
+  /** Who an order without a known {@code userId} is for. */
+  static final String GUEST_ID = "u-guest";
+  static final User GUEST = new User("guest@example.com", "Guest");
+
   record User(String email, String name) {}
 
   private final Kafka kafka;
@@ -115,8 +119,8 @@ final class OrderService implements AutoCloseable {
       LOG.warn("order {}: items not available, dropped", orderId);
       return;
     }
-    String userId = request.path("userId").asString("");
-    User user = USERS.getOrDefault(userId, new User("unknown@example.com", "Unknown"));
+    String userId = request.path("userId").asString(GUEST_ID); // a missing userId goes unnoticed here
+    User user = USERS.getOrDefault(userId, GUEST);
     ObjectNode order = Json.object().put("orderId", orderId).put("requestId", request.path("requestId").asString())
         .put("userId", userId).put("userEmail", user.email()).put("userName", user.name());
     ArrayNode items = order.putArray("items");
