@@ -1,0 +1,56 @@
+package io.flowtrace.example.order;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.math.BigDecimal;
+import java.util.Arrays;
+import org.apache.avro.generic.GenericRecord;
+import org.junit.jupiter.api.Test;
+
+class OrderSystemTest {
+
+  @Test
+  void framesWithMagicZeroAndSchemaIdOne() {
+    byte[] bytes = EmailCodec.encode("alice@example.com", "order_confirmation", "ord-1", "Alice Example", 45.48);
+    assertThat(Arrays.copyOf(bytes, 5)).containsExactly(0, 0, 0, 0, 1);
+    GenericRecord email = EmailCodec.decode(bytes);
+    assertThat(email.get("to")).hasToString("alice@example.com");
+    assertThat(email.get("template")).hasToString("order_confirmation");
+    GenericRecord data = (GenericRecord) email.get("data");
+    assertThat(data.get("orderId")).hasToString("ord-1");
+    assertThat(data.get("customerName")).hasToString("Alice Example");
+    assertThat(data.get("total")).isEqualTo(45.48);
+  }
+
+  @Test
+  void theBrokenEmailDoesNotDecodeWithTheRegisteredSchema() {
+    byte[] bytes = EmailCodec.encodeBroken("order_confirmation", "ord-1", 45.48);
+    assertThat(Arrays.copyOf(bytes, 5)).containsExactly(0, 0, 0, 0, 1);
+    assertThatThrownBy(() -> EmailCodec.decode(bytes)).isInstanceOf(RuntimeException.class);
+  }
+
+  @Test
+  void rejectsAnotherSchemaId() {
+    byte[] bytes = EmailCodec.encode("a@example.com", "order_cancelled", "ord-1", "A", 1.0);
+    bytes[4] = 2;
+    assertThatThrownBy(() -> EmailCodec.decode(bytes)).hasMessage("schema id 2, expected 1");
+  }
+
+  @Test
+  void theProviderDeclinesAmountsWhoseCentsAre13() {
+    assertThat(PaymentProvider.declines(new BigDecimal("7.13"))).isTrue();
+    assertThat(PaymentProvider.declines(new BigDecimal("113.13"))).isTrue();
+    assertThat(PaymentProvider.declines(new BigDecimal("7.14"))).isFalse();
+    assertThat(PaymentProvider.declines(new BigDecimal("13.00"))).isFalse();
+  }
+
+  @Test
+  void anUnknownDefectIsNamed() {
+    assertThat(Defect.parse(" wrong_total , SLOW_NOTIFICATION,")).containsExactlyInAnyOrder(
+        Defect.WRONG_TOTAL, Defect.SLOW_NOTIFICATION);
+    assertThatThrownBy(() -> Defect.parse("WRONG_TOTAL,TYPO"))
+        .hasMessage("unknown defect 'TYPO'; known: [DROP_ENRICHMENT, WRONG_TOTAL, PAYMENT_AMOUNT_MISMATCH, "
+            + "NON_IDEMPOTENT_WEBHOOK, LOSE_TRACEPARENT, SLOW_NOTIFICATION, NO_NOTIFICATION, BROKEN_EMAIL_SCHEMA]");
+  }
+}
