@@ -198,6 +198,7 @@ class OrderSystemIT {
       }
     }
 
+    keep(name, recording);
     Path report = dir.resolve("report.json");
     int exit = FlowTraceCli.run("replay", "--flows", FLOWS.toString(), "--no-progress", "--format", "json",
         "--output", report.toString(), recording.toString());
@@ -218,6 +219,21 @@ class OrderSystemIT {
     }
     assertThat(exit).as("replay exit code; report %s", json).isIn(FlowTraceCli.EXIT_PASSED, FlowTraceCli.EXIT_VIOLATIONS);
     return verdicts;
+  }
+
+  /** With {@code -Dorder.keepRecordings=DIR}, copies the recording to DIR/name (for samples). */
+  private static void keep(String name, Path recording) throws IOException {
+    String keep = System.getProperty("order.keepRecordings");
+    if (keep == null || keep.isBlank()) {
+      return;
+    }
+    Path target = Path.of(keep).resolve(name);
+    Files.createDirectories(target);
+    try (Stream<Path> files = Files.list(recording)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, target.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
   }
 
   private static List<String> service(String service, boolean agent) {
