@@ -18,11 +18,29 @@ import java.util.concurrent.CountDownLatch;
  * PAYMENT_PROVIDER_PORT} (8082), {@code payment.url}/{@code PAYMENT_URL}, {@code webhook.url}/{@code
  * WEBHOOK_URL}, {@code webhook.deliveries}/{@code WEBHOOK_DELIVERIES} (2: every webhook is delivered
  * twice), {@code webhook.delay.ms}/{@code WEBHOOK_DELAY_MS} (300), and {@code
- * flowtrace.defects}/{@code FLOWTRACE_DEFECTS} (see {@link Defect}). Runs until SIGTERM.
+ * flowtrace.defects}/{@code FLOWTRACE_DEFECTS} (see {@link Defect}). Runs until SIGTERM, or with
+ * {@code exit.on.stdin.eof}/{@code EXIT_ON_STDIN_EOF=true} also until its stdin ends (so a forked
+ * service never outlives the test that started it).
  */
 public final class OrderSystem {
 
   private OrderSystem() {}
+
+  /** Exits (running the shutdown hook) when stdin ends: a forked service dies with its parent. */
+  private static void exitOnStdinEof() {
+    Thread watcher = new Thread(() -> {
+      try {
+        while (System.in.read() >= 0) {
+          // ignore input
+        }
+      } catch (IOException e) {
+        // treat as end of input
+      }
+      System.exit(0);
+    }, "stdin-eof-watcher");
+    watcher.setDaemon(true);
+    watcher.start();
+  }
 
   private static <T> List<T> reversed(List<T> list) {
     List<T> r = new ArrayList<>(list);
@@ -78,6 +96,9 @@ public final class OrderSystem {
       }
       stopped.countDown();
     }, "order-system-shutdown"));
+    if (Boolean.parseBoolean(Config.get("exit.on.stdin.eof", "EXIT_ON_STDIN_EOF", "false"))) {
+      exitOnStdinEof();
+    }
     System.out.println("ready " + which);
     System.out.flush();
     stopped.await();

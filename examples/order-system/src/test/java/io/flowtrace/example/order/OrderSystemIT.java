@@ -165,7 +165,8 @@ class OrderSystemIT {
           "GATEWAY_PORT", Integer.toString(gatewayPort),
           "ORDER_SERVICE_PORT", Integer.toString(orderPort),
           "PAYMENT_PROVIDER_PORT", Integer.toString(paymentPort),
-          "FLOWTRACE_DEFECTS", defects));
+          "FLOWTRACE_DEFECTS", defects,
+          "EXIT_ON_STDIN_EOF", "true"));
       services.add(fork(name + "-payment-provider", service("payment-provider", false), common));
       for (String service : List.of("inventory-service", "notification-service", "order-service", "gateway")) {
         Map<String, String> env = new HashMap<>(common);
