@@ -392,15 +392,16 @@ class OtlpHttpReceiverTest {
       out.write(body, 0, 10);
       out.flush();
 
-      HttpResponse<byte[]> refused = null;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (System.nanoTime() < deadline) {
-        refused = post(receiver, PROTOBUF, body);
-        if (refused.statusCode() != 200) {
-          break;
+      java.util.concurrent.atomic.AtomicReference<HttpResponse<byte[]>> last = new java.util.concurrent.atomic.AtomicReference<>();
+      io.flowtrace.tracer.testing.Await.until(java.time.Duration.ofSeconds(10), () -> {
+        try {
+          last.set(post(receiver, PROTOBUF, body));
+        } catch (Exception e) {
+          throw new AssertionError(e);
         }
-        Thread.sleep(10);
-      }
+        return last.get().statusCode() != 200;
+      }, () -> "status " + last.get().statusCode());
+      HttpResponse<byte[]> refused = last.get();
       out.write(body, 10, body.length - 10);
       out.flush();
 

@@ -1,5 +1,7 @@
 package io.flowtrace.tracer.tap;
 
+import io.flowtrace.tracer.testing.Await;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

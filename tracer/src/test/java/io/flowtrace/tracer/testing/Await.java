@@ -1,20 +1,20 @@
-package io.flowtrace.tracer.tap;
+package io.flowtrace.tracer.testing;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /** Polls a condition until it holds or a deadline passes; tests never sleep a fixed time. */
-final class Await {
-  static final Duration DEFAULT = Duration.ofSeconds(30);
+public final class Await {
+  public static final Duration DEFAULT = Duration.ofSeconds(30);
 
   private Await() {}
 
-  static void until(BooleanSupplier condition, Supplier<String> whatWasSeen) {
+  public static void until(BooleanSupplier condition, Supplier<String> whatWasSeen) {
     until(DEFAULT, condition, whatWasSeen);
   }
 
-  static void until(Duration timeout, BooleanSupplier condition, Supplier<String> whatWasSeen) {
+  public static void until(Duration timeout, BooleanSupplier condition, Supplier<String> whatWasSeen) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
