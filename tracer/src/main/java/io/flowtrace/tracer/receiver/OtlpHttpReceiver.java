@@ -91,6 +91,8 @@ public final class OtlpHttpReceiver implements Closeable {
   private final HttpServer server;
   private final ExecutorService pool;
   private final OtlpIngest ingest;
+  private final Semaphore admitted;
+  private final int admissions;
   private final int maxBodyBytes;
   private final Duration retryAfter;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -107,6 +109,8 @@ public final class OtlpHttpReceiver implements Closeable {
           return thread;
         });
     Semaphore admitted = new Semaphore(b.threads + b.backlog);
+    this.admitted = admitted;
+    this.admissions = b.threads + b.backlog;
     Executor executor = task -> {
       if (admitted.tryAcquire()) {
         try {
@@ -148,6 +152,11 @@ public final class OtlpHttpReceiver implements Closeable {
   }
 
   /** The bound port. */
+  /** Requests being served now (admitted, not yet finished); for tests. */
+  int requestsInFlight() {
+    return admissions - admitted.availablePermits();
+  }
+
   public int port() {
     return server.getAddress().getPort();
   }

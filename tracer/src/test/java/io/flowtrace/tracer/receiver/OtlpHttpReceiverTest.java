@@ -412,6 +412,9 @@ class OtlpHttpReceiverTest {
           slowClient.getInputStream(), StandardCharsets.US_ASCII)).readLine();
       assertThat(statusLine).isEqualTo("HTTP/1.1 200 OK");
     }
+    // The slow request's slot is freed just after its response is written: wait for that.
+    io.flowtrace.tracer.testing.Await.until(java.time.Duration.ofSeconds(10),
+        () -> receiver.requestsInFlight() == 0, () -> receiver.requestsInFlight() + " requests in flight");
     assertThat(post(receiver, PROTOBUF, body).statusCode()).isEqualTo(200);
     assertThat(queue.refusedRequests(DropReason.OVERLOADED)).isEqualTo(1);
   }
