@@ -41,6 +41,12 @@ public final class FlowEngine {
   public static final Duration DEFAULT_AMEND_WINDOW = Duration.ofSeconds(30);
   /** Default number of finalized instance keys remembered to recognise very late events. */
   public static final int DEFAULT_FINALIZED_KEYS = 100_000;
+  /** Default cap on instances in flight (open, across flows); past it the oldest is decided {@code INCOMPLETE}. */
+  public static final int DEFAULT_MAX_OPEN_INSTANCES = 100_000;
+  /** Default cap on events (spans and records) per instance; past it the instance is decided {@code INCOMPLETE}. */
+  public static final int DEFAULT_MAX_EVENTS_PER_INSTANCE = 1_000;
+  /** Default cap on one payload's bytes; a larger payload is not decoded and its instance ends {@code INCOMPLETE}. */
+  public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
   private final List<FlowState> flows;
   private final VerdictListener listener;
@@ -50,10 +56,20 @@ public final class FlowEngine {
   private long watermark = Long.MIN_VALUE;
   private boolean sawSpans;
   private final java.util.concurrent.ExecutorService verificationPool;
+  private final int maxOpenInstances;
+  private final int maxEventsPerInstance;
+  private final int maxPayloadBytes;
+  private final java.util.function.LongConsumer decisionLatency;
+  private long arrivalNanos;
+  private long openSequence;
 
   private FlowEngine(Builder b) {
     FlowVerifier verifier = b.verifier;
     this.listener = b.listener;
+    this.maxOpenInstances = b.maxOpenInstances;
+    this.maxEventsPerInstance = b.maxEventsPerInstance;
+    this.maxPayloadBytes = b.maxPayloadBytes;
+    this.decisionLatency = b.decisionLatency;
     this.verificationPool = b.verificationThreads == 0 ? null
         : java.util.concurrent.Executors.newFixedThreadPool(b.verificationThreads, r -> {
           Thread t = new Thread(r, "flowtrace-verify");
@@ -295,6 +311,76 @@ public final class FlowEngine {
     return verificationPool;
   }
 
+  /**
+   * Remembers an instance as already decided elsewhere (by an earlier run whose verdict was
+   * persisted): events for its keys or traces are then dropped as late, not assembled into a new
+   * instance. A restarted sidecar seeds this from the verdicts it emitted before.
+   *
+   * @return whether the flow is known
+   */
+  public boolean markDecided(String flow, Map<String, String> keys, java.util.Collection<String> traceIds) {
+    for (FlowState f : flows) {
+      if (f.spec().name().equals(flow)) {
+        f.markFinalized(keys, traceIds);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Tells the engine when (monotonic {@link System#nanoTime()}) the events fed next arrived, so a
+   * decision can report its latency after the last event its instance received. Live use only.
+   */
+  public void arrival(long nanoTime) {
+    this.arrivalNanos = nanoTime;
+  }
+
+  long arrivalNanos() {
+    return arrivalNanos;
+  }
+
+  /** Reports the latency of a decision taken by data (not by a timer), when arrivals are known. */
+  void decidedByData(long lastArrivalNanos) {
+    if (decisionLatency != null && lastArrivalNanos != 0) {
+      decisionLatency.accept(System.nanoTime() - lastArrivalNanos);
+    }
+  }
+
+  int maxEventsPerInstance() {
+    return maxEventsPerInstance;
+  }
+
+  int maxPayloadBytes() {
+    return maxPayloadBytes;
+  }
+
+  long nextOpenSequence() {
+    return openSequence++;
+  }
+
+  /** Called before a flow opens an instance: past the cap, the oldest open instance of any flow is decided. */
+  void beforeOpen(long watermark) {
+    long open = 0;
+    for (FlowState f : flows) {
+      open += f.openInstances();
+    }
+    if (open < maxOpenInstances) {
+      return;
+    }
+    FlowState oldest = null;
+    for (FlowState f : flows) {
+      if (f.oldestOpenSequence() != Long.MAX_VALUE
+          && (oldest == null || f.oldestOpenSequence() < oldest.oldestOpenSequence())) {
+        oldest = f;
+      }
+    }
+    if (oldest != null) {
+      stats.instancesEvicted++;
+      oldest.evictOldest(watermark, "evicted: " + maxOpenInstances + " instances in flight (maxOpenInstances)");
+    }
+  }
+
   /** Event time now. */
   public long watermark() {
     return watermark;
@@ -338,6 +424,10 @@ public final class FlowEngine {
     private Duration amendWindow = DEFAULT_AMEND_WINDOW;
     private int finalizedKeys = DEFAULT_FINALIZED_KEYS;
     private int verificationThreads;
+    private int maxOpenInstances = DEFAULT_MAX_OPEN_INSTANCES;
+    private int maxEventsPerInstance = DEFAULT_MAX_EVENTS_PER_INSTANCE;
+    private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+    private java.util.function.LongConsumer decisionLatency;
 
     private Builder(List<FlowSpec> flows) {
       this.flows = List.copyOf(requireNonNull(flows, "flows"));
@@ -403,6 +493,53 @@ public final class FlowEngine {
       return this;
     }
 
+    /**
+     * Most instances in flight (open, all flows together). When one more would open, the oldest is
+     * decided now, {@code INCOMPLETE} with the reason, and counted in {@link EngineStats#instancesEvicted()}.
+     * Defaults to {@value #DEFAULT_MAX_OPEN_INSTANCES}.
+     */
+    public Builder maxOpenInstances(int max) {
+      this.maxOpenInstances = positive(max, "maxOpenInstances");
+      return this;
+    }
+
+    /**
+     * Most events (spans and records) kept per instance. Past it the instance is decided now,
+     * {@code INCOMPLETE} with the reason, and its further events are dropped (counted in
+     * {@link EngineStats#eventsDropped()}). Defaults to {@value #DEFAULT_MAX_EVENTS_PER_INSTANCE}.
+     */
+    public Builder maxEventsPerInstance(int max) {
+      this.maxEventsPerInstance = positive(max, "maxEventsPerInstance");
+      return this;
+    }
+
+    /**
+     * Largest payload decoded (record value or span payload attribute, in bytes). A larger one is
+     * not decoded; its instance is decided {@code INCOMPLETE} with the reason (counted in
+     * {@link EngineStats#payloadsTooLarge()}). Defaults to 1 MiB.
+     */
+    public Builder maxPayloadBytes(int max) {
+      this.maxPayloadBytes = positive(max, "maxPayloadBytes");
+      return this;
+    }
+
+    /**
+     * Receives, in nanoseconds, how long after the last event its instance received each
+     * data-driven decision was taken (needs {@link FlowEngine#arrival(long)}). Called on the
+     * feeding thread.
+     */
+    public Builder decisionLatency(java.util.function.LongConsumer observer) {
+      this.decisionLatency = requireNonNull(observer, "observer");
+      return this;
+    }
+
+    private static int positive(int value, String name) {
+      if (value <= 0) {
+        throw new IllegalArgumentException(name + " must be positive: " + value);
+      }
+      return value;
+    }
+
     public FlowEngine build() {
       return new FlowEngine(this);
     }
@@ -426,6 +563,9 @@ public final class FlowEngine {
     long openInstances;
     long decidedInFlight;
     long indexedSpans;
+    long instancesEvicted;
+    long eventsDropped;
+    long payloadsTooLarge;
 
     public long spans() { return spans; }
     public long spansIgnored() { return spansIgnored; }
@@ -445,5 +585,11 @@ public final class FlowEngine {
     public long openInstances() { return openInstances; }
     public long decidedInFlight() { return decidedInFlight; }
     public long indexedSpans() { return indexedSpans; }
+    /** Instances decided {@code INCOMPLETE} early because too many were in flight. */
+    public long instancesEvicted() { return instancesEvicted; }
+    /** Events dropped because their instance had reached the per-instance cap. */
+    public long eventsDropped() { return eventsDropped; }
+    /** Payloads not decoded because they were larger than the cap. */
+    public long payloadsTooLarge() { return payloadsTooLarge; }
   }
 }

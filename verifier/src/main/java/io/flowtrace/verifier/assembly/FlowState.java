@@ -55,6 +55,9 @@ final class FlowState {
   private final ArrayDeque<Inst> pendingDecisions = new ArrayDeque<>();
   private final Set<Inst> dirtyOpen = new LinkedHashSet<>();
   private final LinkedHashMap<String, Boolean> finalizedKeys;
+  private final LinkedHashMap<String, Boolean> finalizedTraces;
+  /** Open instances in the order they opened (oldest first), for the in-flight cap. */
+  private final LinkedHashSet<Inst> openOrder = new LinkedHashSet<>();
   private long openCount;
   private long decidedCount;
   private long seq;
@@ -72,12 +75,49 @@ final class FlowState {
     for (StageSpec s : spec.entryStages()) {
       s.events().forEach(e -> entryEvents.add(e.id()));
     }
-    this.finalizedKeys = new LinkedHashMap<>(16, 0.75f, false) {
+    this.finalizedKeys = boundedSet(finalizedKeyCapacity);
+    this.finalizedTraces = boundedSet(finalizedKeyCapacity);
+  }
+
+  private static LinkedHashMap<String, Boolean> boundedSet(int capacity) {
+    return new LinkedHashMap<>(16, 0.75f, false) {
       @Override
       protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-        return size() > finalizedKeyCapacity;
+        return size() > capacity;
       }
     };
+  }
+
+  FlowSpec spec() {
+    return spec;
+  }
+
+  /** Remembers an instance decided elsewhere: its keys and traces count as finalized. */
+  void markFinalized(Map<String, String> keys, java.util.Collection<String> traceIds) {
+    keys.forEach((k, v) -> {
+      if (!byKey.containsKey(token(k, v))) {
+        finalizedKeys.put(token(k, v), Boolean.TRUE);
+      }
+    });
+    for (String t : traceIds) {
+      if (!byTrace.containsKey(t)) {
+        finalizedTraces.put(t, Boolean.TRUE);
+      }
+    }
+  }
+
+  /** Open order of the oldest open instance, {@link Long#MAX_VALUE} when none is open. */
+  long oldestOpenSequence() {
+    return openOrder.isEmpty() ? Long.MAX_VALUE : openOrder.iterator().next().openSeq;
+  }
+
+  /** Decides the oldest open instance now, {@code INCOMPLETE} (unless past its deadline) with the reason. */
+  void evictOldest(long watermark, String reason) {
+    if (!openOrder.isEmpty()) {
+      Inst inst = openOrder.iterator().next();
+      inst.overflowReason = reason;
+      decide(inst, watermark, reason, snapshot(inst, watermark), false);
+    }
   }
 
   boolean hasTopic(String topic) {
@@ -113,6 +153,8 @@ final class FlowState {
     for (EventSpec event : events) {
       if (record.value() == null) {
         out.add(new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)"))));
+      } else if (record.value().length > engine.maxPayloadBytes()) {
+        out.add(new DecodedPayload(null, List.of()));
       } else {
         out.add(event.schema().decode(record.value(), record.headers()));
       }
@@ -136,7 +178,7 @@ final class FlowState {
         keys.put(event.recordKey(), record.key());
       }
       group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null, keys,
-          context));
+          context, tooLarge(record.value() == null ? 0 : record.value().length)));
     }
     route(group, context == null ? null : context.traceId(), watermark);
     return true;
@@ -160,6 +202,8 @@ final class FlowState {
       } else if (value == null) {
         decoded = new DecodedPayload(null, List.of(new SchemaProblem("$",
             "no payload: the span has no attribute " + attr)));
+      } else if (value.toString().length() > engine.maxPayloadBytes()) {
+        decoded = new DecodedPayload(null, List.of());
       } else {
         decoded = event.schema().decode(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
       }
@@ -177,11 +221,22 @@ final class FlowState {
     }
     List<Seed> group = new ArrayList<>(matches.size());
     for (SpanMatch m : matches) {
+      String attr = m.event().payload().attribute();
+      Object value = attr == null ? null : span.attributes().get(attr);
       group.add(new Seed(m.event(), span.startEpochNanos(), m.decoded().tree(), m.decoded().problems(), null, span,
-          keysOf(m.event(), m.decoded().tree()), null));
+          keysOf(m.event(), m.decoded().tree()), null, tooLarge(value == null ? 0 : value.toString().length())));
     }
     route(group, span.traceId(), watermark);
     return true;
+  }
+
+  /** The reason a payload of that size is not decoded, or {@code null} when it is within the cap. */
+  private String tooLarge(int bytes) {
+    if (bytes <= engine.maxPayloadBytes()) {
+      return null;
+    }
+    engine.mutableStats().payloadsTooLarge++;
+    return "payload of " + bytes + " bytes is over the " + engine.maxPayloadBytes() + "-byte cap (maxPayloadBytes)";
   }
 
   /** A messaging span of one of our topics arrived: an instance waiting on its trace may now be decidable. */
@@ -197,6 +252,7 @@ final class FlowState {
     }
     if (inst != null) {
       inst = find(inst);
+      inst.lastArrival = engine.arrivalNanos();
       if (inst.traces.add(span.traceId())) {
         byTrace.putIfAbsent(span.traceId(), inst);
         List<List<Seed>> waiting = pending.remove(span.traceId());
@@ -279,6 +335,9 @@ final class FlowState {
       }
     } else if (traceId != null && byTrace.containsKey(traceId)) {
       target = find(byTrace.get(traceId));
+    } else if (traceId != null && finalizedTraces.containsKey(traceId)) {
+      engine.mutableStats().lateDropped++;
+      return;
     } else if (group.stream().noneMatch(s -> entryEvents.contains(s.event().id()))) {
       if (traceId != null) {
         pending.computeIfAbsent(traceId, t -> new ArrayList<>(1)).add(group);
@@ -287,7 +346,7 @@ final class FlowState {
       return;
     }
     if (target == null) {
-      target = open(group.get(0).time());
+      target = open(group.get(0).time(), watermark);
     }
     addAll(target, group, keys, traceId, watermark);
   }
@@ -302,8 +361,11 @@ final class FlowState {
     return true;
   }
 
-  private Inst open(long time) {
+  private Inst open(long time, long watermark) {
+    engine.beforeOpen(watermark);
     Inst inst = new Inst(seq++);
+    inst.openSeq = engine.nextOpenSequence();
+    openOrder.add(inst);
     inst.start = time;
     openCount++;
     engine.mutableStats().instancesOpened++;
@@ -312,7 +374,19 @@ final class FlowState {
   }
 
   private void addAll(Inst inst, List<Seed> group, Map<String, String> keys, String traceId, long watermark) {
+    inst.lastArrival = engine.arrivalNanos();
     for (Seed s : group) {
+      if (inst.overflowReason != null) {
+        engine.mutableStats().eventsDropped++;
+        continue;
+      }
+      if (s.tooLarge() != null) {
+        inst.overflowReason = s.tooLarge() + " (" + s.event().id() + ")";
+      } else if (inst.seeds.size() >= engine.maxEventsPerInstance()) {
+        inst.overflowReason = "more than " + engine.maxEventsPerInstance() + " events (maxEventsPerInstance)";
+        engine.mutableStats().eventsDropped++;
+        continue;
+      }
       if (inst.identities.add(s.event().id() + '|' + s.identity())) {
         inst.seeds.add(s);
         inst.eventIds.add(s.event().id());
@@ -336,6 +410,10 @@ final class FlowState {
         }
       }
     }
+    if (inst.overflowReason != null && inst.state == State.OPEN) {
+      decide(inst, watermark, inst.overflowReason, snapshot(inst, watermark), false);
+      return;
+    }
     markDirty(inst);
   }
 
@@ -351,6 +429,10 @@ final class FlowState {
     Inst keep = a.state == State.DECIDED || b.state != State.DECIDED ? a : b;
     Inst gone = keep == a ? b : a;
     gone.mergedInto = keep;
+    openOrder.remove(gone);
+    if (gone.overflowReason != null && keep.overflowReason == null) {
+      keep.overflowReason = gone.overflowReason;
+    }
     if (gone.state == State.OPEN) {
       openCount--;
     } else if (gone.state == State.DECIDED) {
@@ -496,6 +578,7 @@ final class FlowState {
       return;
     }
     decide(inst, watermark, "complete", snapshot, true);
+    engine.decidedByData(inst.lastArrival);
   }
 
   private static boolean requiredStagesPresent(FlowInstance snapshot) {
@@ -531,6 +614,7 @@ final class FlowState {
     inst.state = State.DECIDED;
     inst.verdict = verdict;
     inst.complete = complete;
+    openOrder.remove(inst);
     openCount--;
     decidedCount++;
     dirtyOpen.remove(inst);
@@ -578,6 +662,9 @@ final class FlowState {
 
   private void reverify(Inst inst, long watermark) {
     verdictOf(inst);
+    if (inst.overflowReason != null) {
+      return; // decided INCOMPLETE for a cap; what it holds is not the whole instance
+    }
     FlowInstance snapshot = snapshot(inst, watermark);
     boolean complete = isComplete(snapshot);
     engine.mutableStats().verifications++;
@@ -608,6 +695,7 @@ final class FlowState {
       if (byTrace.get(t) != null && find(byTrace.get(t)) == inst) {
         byTrace.remove(t);
       }
+      finalizedTraces.put(t, Boolean.TRUE);
     }
     engine.listener().finalized(inst.verdict);
     inst.seeds.clear();
@@ -654,7 +742,7 @@ final class FlowState {
 
   /** An event occurrence as it arrived, before correlation with spans. */
   private record Seed(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems,
-      KafkaRecord record, Span span, Map<String, String> keys, TraceContext context) {
+      KafkaRecord record, Span span, Map<String, String> keys, TraceContext context, String tooLarge) {
     String identity() {
       return record != null ? record.coordinates() : span.traceId() + "/" + span.spanId();
     }
@@ -674,6 +762,10 @@ final class FlowState {
     java.util.concurrent.CompletableFuture<Verdict> pending;
     boolean complete;
     Inst mergedInto;
+    long openSeq;
+    long lastArrival;
+    /** Why the instance was decided early for a cap ({@code null}: it was not). */
+    String overflowReason;
 
     Inst(long id) {
       this.id = id;

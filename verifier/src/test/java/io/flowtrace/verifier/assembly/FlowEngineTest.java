@@ -279,6 +279,93 @@ class FlowEngineTest {
     assertThat(finals.values()).allSatisfy(v -> assertThat(v.status()).isEqualTo(VerdictStatus.PASSED));
   }
 
+  @Test
+  void pastTheInFlightCapTheOldestInstanceIsDecidedIncompleteWithTheReason() throws Exception {
+    engine = capped(FlowEngine.builder(new FlowSpecLoader().load(dir)).maxOpenInstances(2));
+    placed("o-1", "a1", 0);
+    placed("o-2", "a2", 10);
+    advance(20);
+    assertThat(events).isEmpty();
+
+    placed("o-3", "a3", 30);
+    advance(40);
+
+    assertThat(events).containsExactly("decided INCOMPLETE");
+    assertThat(lastDecided.keys()).containsEntry("orderId", "o-1");
+    assertThat(lastDecided.reason()).contains("2 instances in flight", "maxOpenInstances");
+    assertThat(engine.stats().instancesEvicted()).isEqualTo(1);
+    assertThat(engine.stats().openInstances()).isEqualTo(2);
+  }
+
+  @Test
+  void anInstanceWithMoreEventsThanTheCapIsDecidedIncompleteAndStopsGrowing() throws Exception {
+    engine = capped(FlowEngine.builder(new FlowSpecLoader().load(dir)).maxEventsPerInstance(2));
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    paid("o-1", "a1", "d1", "evt-2", 150);
+    advance(200);
+
+    assertThat(events).containsExactly("decided INCOMPLETE");
+    assertThat(lastDecided.reason()).contains("more than 2 events", "maxEventsPerInstance");
+    assertThat(engine.stats().eventsDropped()).isEqualTo(3); // the first paid_msg, then the second webhook and paid_msg
+
+    done("o-1", "b1", 300, true);
+    advance(500);
+    assertThat(events).containsExactly("decided INCOMPLETE");
+  }
+
+  @Test
+  void aPayloadOverTheCapIsNotDecodedAndItsInstanceEndsIncomplete() throws Exception {
+    engine = capped(FlowEngine.builder(new FlowSpecLoader().load(dir)).maxPayloadBytes(64));
+    placed("o-1", "a1", 0);
+    String big = "{\"orderId\":\"o-1\",\"pad\":\"" + "x".repeat(100) + "\"}";
+    feed(new KafkaRecord("t.paid", 0, offsets++, T0 + 100, "o-1", List.of(), big.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    advance(200);
+
+    assertThat(engine.stats().payloadsTooLarge()).isEqualTo(1);
+    assertThat(events).isEmpty(); // without a key from the payload the record cannot join o-1
+  }
+
+  @Test
+  void eventsOfAnInstanceDecidedByAnEarlierRunAreDroppedAsLate() throws Exception {
+    engine.markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1")));
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    assertThat(events).isEmpty();
+    assertThat(engine.stats().lateDropped()).isGreaterThanOrEqualTo(2);
+    assertThat(engine.stats().instancesOpened()).isZero();
+  }
+
+  @Test
+  void aDataDrivenDecisionReportsItsLatencyAfterTheLastArrival() throws Exception {
+    List<Long> latencies = new ArrayList<>();
+    engine = capped(FlowEngine.builder(new FlowSpecLoader().load(dir)).decisionLatency(latencies::add));
+    long before = System.nanoTime();
+    engine.arrival(before);
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    advance(200);
+    long bound = System.nanoTime() - before;
+
+    assertThat(events).containsExactly("decided PASSED");
+    assertThat(latencies).singleElement().satisfies(l -> assertThat(l).isBetween(0L, bound));
+  }
+
+  private FlowEngine capped(FlowEngine.Builder builder) {
+    return builder.listener(new VerdictListener() {
+      @Override
+      public void decided(Verdict v) {
+        events.add("decided " + v.status());
+        lastDecided = v;
+      }
+    }).build();
+  }
+
   // ---- fixture: the producer span, record and consumer span of each hop ----
 
   private void placed(String orderId, String trace, long ms) {
