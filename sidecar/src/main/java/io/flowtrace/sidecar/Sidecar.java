@@ -1,0 +1,523 @@
+package io.flowtrace.sidecar;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.sidecar.internal.Batch;
+import io.flowtrace.sidecar.internal.CommitTracker;
+import io.flowtrace.sidecar.internal.KafkaInput;
+import io.flowtrace.sidecar.internal.OpsServer;
+import io.flowtrace.sidecar.internal.SidecarMetrics;
+import io.flowtrace.sidecar.internal.VerdictHistory;
+import io.flowtrace.sidecar.output.ConsoleVerdictSink;
+import io.flowtrace.sidecar.output.JsonLinesVerdictSink;
+import io.flowtrace.sidecar.output.KafkaVerdictSink;
+import io.flowtrace.sidecar.output.VerdictSink;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.receiver.BoundedTelemetryQueue;
+import io.flowtrace.tracer.receiver.DropReason;
+import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
+import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
+import io.flowtrace.tracer.receiver.TelemetrySink;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.assembly.Prepared;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecException;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous verification of live flows: spans (OTLP receivers, or the Collector's spans topic)
+ * and records (the flows' topics) feed one {@link FlowEngine} on one thread; each instance is
+ * verified the moment its terminal stage and everything its rules need have arrived, or when its
+ * deadline passes; verdicts go to every configured {@link VerdictSink}.
+ *
+ * <p><b>Restart safety.</b> Kafka input is read in the sidecar's own consumer group with offsets
+ * committed only once the messages are old enough that their instances are decided <em>and</em>
+ * the verdict outputs were flushed (see {@link CommitTracker}). After a crash the uncommitted tail
+ * is read again; instances whose verdicts were already written are recognised from the verdicts
+ * topic (or files) and not decided twice. Spans received over OTLP are not re-readable: for crash
+ * safety send spans through the Collector's Kafka exporter ({@code spans-topic}).
+ *
+ * <p><b>Shutdown</b> ({@link #close()}): inputs stop, what was received is processed; with only
+ * durable (Kafka) inputs the instances in flight are left to the next run (their offsets are not
+ * committed), otherwise they are decided now ({@code INCOMPLETE} unless complete) so nothing
+ * received is lost.
+ */
+public final class Sidecar implements Closeable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
+  private static final int INBOX_BATCHES = 256;
+
+  private final SidecarConfig config;
+  private final FlowEngine engine;
+  private final List<VerdictSink> sinks;
+  private final SidecarMetrics metrics = new SidecarMetrics();
+  private final BlockingQueue<Batch> inbox = new ArrayBlockingQueue<>(INBOX_BATCHES);
+  private final CommitTracker tracker;
+  private final ConcurrentLinkedQueue<Collection<TopicPartition>> revocations = new ConcurrentLinkedQueue<>();
+  private final Thread engineThread;
+  private final CountDownLatch engineDone = new CountDownLatch(1);
+  private final Set<TopicPartition> revokedForMetrics = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private BoundedTelemetryQueue queue;
+  private OtlpHttpReceiver http;
+  private OtlpGrpcReceiver grpc;
+  private KafkaInput kafka;
+  private OpsServer ops;
+  private volatile boolean stopping;
+  private volatile boolean seeded;
+  private volatile long heartbeatMillis = System.currentTimeMillis();
+  private volatile Throwable engineFailure;
+  private volatile long outputFailures;
+  private boolean closed;
+
+  private Sidecar(SidecarConfig config, List<FlowSpec> flows, List<VerdictSink> sinks) {
+    this.config = config;
+    this.sinks = sinks;
+    VerdictListener listener = new VerdictListener() {
+      @Override
+      public void decided(Verdict v) {
+        emit(v);
+      }
+
+      @Override
+      public void amended(Verdict previous, Verdict current) {
+        emit(current);
+      }
+    };
+    this.engine = FlowEngine.builder(flows)
+        .listener(listener)
+        .completionGrace(config.completionGrace())
+        .amendWindow(config.amendWindow())
+        .maxOpenInstances(config.maxOpenInstances())
+        .maxEventsPerInstance(config.maxEventsPerInstance())
+        .maxPayloadBytes(config.maxPayloadBytes())
+        .decisionLatency(metrics::latencyNanos)
+        .build();
+    long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
+    this.tracker = new CommitTracker(holdMillis(config, maxDeadline));
+    this.engineThread = new Thread(this::runEngine, "flowtrace-engine");
+  }
+
+  /** How long a consumed message is held before its offset may be committed. */
+  static long holdMillis(SidecarConfig config, long maxDeadlineMillis) {
+    return maxDeadlineMillis + config.completionGrace().toMillis() + config.lateness().toMillis() + 1000;
+  }
+
+  /**
+   * Loads the flows, opens the outputs, seeds recently written verdicts, binds the receivers and
+   * the ops endpoint and starts consuming. Undoes what it did if a step fails.
+   */
+  public static Sidecar start(SidecarConfig config) throws IOException, FlowSpecException {
+    return start(config, System.out);
+  }
+
+  /** As {@link #start(SidecarConfig)}, printing console verdict lines to {@code console}. */
+  public static Sidecar start(SidecarConfig config, PrintStream console) throws IOException, FlowSpecException {
+    requireNonNull(config, "config");
+    List<FlowSpec> flows = new FlowSpecLoader().load(config.flows());
+    List<VerdictSink> sinks = new ArrayList<>();
+    Sidecar sidecar = null;
+    try {
+      if (config.console()) {
+        sinks.add(new ConsoleVerdictSink(console));
+      }
+      if (config.verdictsDir() != null) {
+        sinks.add(new JsonLinesVerdictSink(config.verdictsDir(), config.verdictsFileBytes()));
+      }
+      if (config.hasVerdictsTopic()) {
+        sinks.add(new KafkaVerdictSink(kafkaProperties(config), config.verdictsTopic()));
+      }
+      sidecar = new Sidecar(config, flows, sinks);
+      sidecar.startParts(flows);
+      return sidecar;
+    } catch (IOException | RuntimeException e) {
+      if (sidecar != null) {
+        sidecar.close();
+      } else {
+        for (VerdictSink s : sinks) {
+          closeQuietly(s);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private void startParts(List<FlowSpec> flows) throws IOException {
+    if (config.httpPort() >= 0) {
+      ops = new OpsServer(config.httpHost(), config.httpPort(), metrics, this::health, this::readiness);
+    }
+    seed(flows);
+    engineThread.start();
+    if (config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0) {
+      queue = BoundedTelemetryQueue.builder(new InboxSink()).capacity(config.queueCapacity())
+          .threadName("flowtrace-otlp-queue").build();
+      if (config.otlpHttpPort() >= 0) {
+        http = OtlpHttpReceiver.builder(queue).host(config.otlpHost()).port(config.otlpHttpPort()).start();
+      }
+      if (config.otlpGrpcPort() >= 0) {
+        grpc = OtlpGrpcReceiver.builder(queue).host(config.otlpHost()).port(config.otlpGrpcPort()).start();
+      }
+    }
+    if (config.bootstrapServers() != null) {
+      Set<String> topics = new LinkedHashSet<>();
+      flows.forEach(f -> topics.addAll(f.eventsByTopic().keySet()));
+      kafka = new KafkaInput(kafkaProperties(config), config.groupId(), config.startFrom(), topics,
+          config.spansTopic(), config.spansEncoding(), inbox, new InputListener());
+      kafka.start();
+    }
+    LOG.info("event=started flows={} otlp_http={} otlp_grpc={} kafka={} spans_topic={} ops={}",
+        flows.stream().map(FlowSpec::name).toList(), http == null ? "-" : http.endpoint(),
+        grpc == null ? "-" : grpc.port(), config.bootstrapServers(), config.spansTopic(),
+        ops == null ? "-" : config.httpHost() + ":" + ops.port());
+  }
+
+  /** Remembers instances the verdict outputs already hold from the last few minutes. */
+  private void seed(List<FlowSpec> flows) throws IOException {
+    long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
+    Instant since = Instant.now().minusMillis(2 * holdMillis(config, maxDeadline)
+        + config.commitInterval().toMillis() + config.amendWindow().toMillis());
+    List<VerdictHistory.Decided> decided = new ArrayList<>();
+    if (config.hasVerdictsTopic()) {
+      decided.addAll(VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), since));
+    } else if (config.verdictsDir() != null) {
+      decided.addAll(VerdictHistory.fromDirectory(config.verdictsDir(), since));
+    }
+    for (VerdictHistory.Decided d : decided) {
+      engine.markDecided(d.flow(), d.keys(), d.traceIds());
+    }
+    if (!decided.isEmpty()) {
+      LOG.info("event=seeded verdicts={} since={}", decided.size(), since);
+    }
+    seeded = true;
+  }
+
+  static Map<String, Object> kafkaProperties(SidecarConfig config) {
+    Map<String, Object> p = new HashMap<>(config.kafka());
+    p.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    return p;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The engine thread
+
+  private void runEngine() {
+    long lastCommit = System.currentTimeMillis();
+    boolean dirty = false;
+    try {
+      while (!stopping || !inbox.isEmpty()) {
+        Batch b = inbox.poll(10, TimeUnit.MILLISECONDS);
+        int drained = 0;
+        while (b != null) {
+          process(b);
+          dirty = true;
+          if (++drained >= 64) {
+            break;
+          }
+          b = inbox.poll();
+        }
+        Collection<TopicPartition> revoked;
+        while ((revoked = revocations.poll()) != null) {
+          tracker.revoked(revoked);
+        }
+        long now = System.currentTimeMillis();
+        engine.advanceTo(epochNanosNow() - config.lateness().toNanos());
+        FlowEngine.EngineStats s = engine.stats();
+        metrics.engine(s.openInstances(), s.decidedInFlight());
+        metrics.evictedTotal("maxOpenInstances", s.instancesEvicted());
+        metrics.droppedTotal("over_max_events_per_instance", s.eventsDropped());
+        metrics.droppedTotal("payload_over_max_bytes", s.payloadsTooLarge());
+        metrics.droppedTotal("late_for_finalized_instance", s.lateDropped());
+        metrics.inbox(inbox.size());
+        foldReceiverDrops();
+        if (kafka != null) {
+          metrics.lag(kafka.lag(), Set.copyOf(revokedForMetrics));
+          revokedForMetrics.clear();
+        }
+        heartbeatMillis = now;
+        if (dirty && now - lastCommit >= config.commitInterval().toMillis()) {
+          if (flushOutputs()) {
+            Map<TopicPartition, Long> safe = tracker.releasable(now);
+            if (kafka != null && !safe.isEmpty()) {
+              kafka.commit(safe);
+              metrics.committed();
+            }
+          }
+          lastCommit = now;
+        }
+      }
+      if (!config.durableInputsOnly()) {
+        engine.finish();
+      }
+      LOG.info("event=engine_stopped open_instances={} decided={}", engine.stats().openInstances(),
+          engine.stats().verdictsDecided());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      engineFailure = e;
+      LOG.error("event=engine_failed error=\"{}\"", e.toString(), e);
+    } finally {
+      engineDone.countDown();
+    }
+  }
+
+  private void process(Batch b) {
+    engine.arrival(b.arrivalNanos());
+    for (Telemetry t : b.items()) {
+      Prepared p;
+      try {
+        p = engine.prepare(t);
+      } catch (RuntimeException e) {
+        LOG.warn("event=skip item=\"{}\" reason=\"{}\"", describe(t), e.toString());
+        metrics.dropped("unpreparable", 1);
+        continue;
+      }
+      if (p != null) {
+        engine.accept(p);
+      } else {
+        metrics.dropped("not_in_any_flow", 1);
+      }
+    }
+    if (!b.endOffsets().isEmpty()) {
+      tracker.consumed(b.endOffsets(), b.arrivalMillis());
+    }
+  }
+
+  private static String describe(Telemetry t) {
+    return t instanceof Telemetry.RecordEvent r ? r.record().coordinates()
+        : ((Telemetry.SpanEvent) t).span().traceId() + "/" + ((Telemetry.SpanEvent) t).span().spanId();
+  }
+
+  private void emit(Verdict v) {
+    metrics.decided(v);
+    for (VerdictSink s : sinks) {
+      try {
+        s.write(v);
+      } catch (IOException | RuntimeException e) {
+        outputFailures++;
+        metrics.outputFailed();
+        LOG.error("event=output_failed sink={} instance=\"{}\" error=\"{}\"", s.getClass().getSimpleName(),
+            v.instanceKey(), e.toString());
+      }
+    }
+  }
+
+  /** Flushes every output; false (offsets must not be committed) when one failed, now or since the last flush. */
+  private boolean flushOutputs() {
+    long failuresBefore = outputFailures;
+    for (VerdictSink s : sinks) {
+      try {
+        s.flush();
+      } catch (IOException | RuntimeException e) {
+        outputFailures++;
+        metrics.outputFailed();
+        LOG.error("event=flush_failed sink={} error=\"{}\"", s.getClass().getSimpleName(), e.toString());
+      }
+    }
+    boolean ok = outputFailures == failuresBefore && !failedSinceLastFlush;
+    failedSinceLastFlush = outputFailures != failuresBefore;
+    return ok;
+  }
+
+  private boolean failedSinceLastFlush;
+
+  private static long epochNanosNow() {
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+
+  /** OTLP receivers' queue drains here: spans become one batch for the engine thread. */
+  private final class InboxSink implements TelemetrySink {
+    @Override
+    public void accept(Telemetry telemetry) {
+      acceptAll(List.of(telemetry));
+    }
+
+    @Override
+    public void acceptAll(List<? extends Telemetry> batch) {
+      metrics.spans("otlp", batch.size());
+      try {
+        inbox.put(Batch.of(batch, Map.of()));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        metrics.dropped("interrupted", batch.size());
+      }
+    }
+  }
+
+  private final class InputListener implements KafkaInput.Listener {
+    @Override
+    public void records(int count) {
+      metrics.records(count);
+    }
+
+    @Override
+    public void spans(int count) {
+      metrics.spans("kafka", count);
+    }
+
+    @Override
+    public void dropped(String reason, long count) {
+      metrics.dropped(reason, count);
+    }
+
+    @Override
+    public void revoked(Collection<TopicPartition> partitions) {
+      revocations.add(List.copyOf(partitions));
+      revokedForMetrics.addAll(partitions);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Operations
+
+  /** The metrics (also served on {@code /metrics}). */
+  public SidecarMetrics metrics() {
+    return metrics;
+  }
+
+  /** The OTLP/HTTP endpoint, or {@code null} when that receiver is off. */
+  public URI otlpHttpEndpoint() {
+    return http == null ? null : http.endpoint();
+  }
+
+  /** The OTLP/gRPC port, or -1 when that receiver is off. */
+  public int otlpGrpcPort() {
+    return grpc == null ? -1 : grpc.port();
+  }
+
+  /** The port of {@code /metrics}, {@code /healthz}, {@code /readyz}, or -1 when off. */
+  public int opsPort() {
+    return ops == null ? -1 : ops.port();
+  }
+
+  /** Live: the engine thread runs and loops, and the Kafka input polls. */
+  public OpsServer.Status health() {
+    if (engineFailure != null) {
+      return new OpsServer.Status(false, "engine failed: " + engineFailure);
+    }
+    if (!engineThread.isAlive()) {
+      return new OpsServer.Status(false, "engine stopped");
+    }
+    long since = System.currentTimeMillis() - heartbeatMillis;
+    if (since > 10_000) {
+      return new OpsServer.Status(false, "engine loop stalled for " + since + " ms");
+    }
+    if (kafka != null && !kafka.healthy()) {
+      return new OpsServer.Status(false, "kafka input not polling");
+    }
+    return new OpsServer.Status(true, "engine loop " + since + " ms ago");
+  }
+
+  /** Ready: seeded from earlier verdicts, receivers bound, Kafka partitions assigned. */
+  public OpsServer.Status readiness() {
+    OpsServer.Status h = health();
+    if (!h.ok()) {
+      return h;
+    }
+    if (!seeded) {
+      return new OpsServer.Status(false, "reading earlier verdicts");
+    }
+    if (kafka != null && !kafka.ready()) {
+      return new OpsServer.Status(false, "waiting for Kafka partition assignment");
+    }
+    if (stopping) {
+      return new OpsServer.Status(false, "shutting down");
+    }
+    return new OpsServer.Status(true, "verifying " + (kafka == null ? Set.of() : kafka.assignment()).size()
+        + " partitions");
+  }
+
+  /** Counters of the engine (a snapshot taken on the engine thread's last loop may lag slightly). */
+  public FlowEngine.EngineStats engineStats() {
+    return engine.stats();
+  }
+
+  /**
+   * Stops gracefully: receivers stop and hand over what they acknowledged, Kafka polling stops,
+   * the engine processes everything received, in-flight instances are decided (or left to the next
+   * run when every input is durable), outputs are flushed and safe offsets committed. Idempotent.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    stopping = true;
+    LOG.info("event=stopping");
+    closeQuietly(http);
+    closeQuietly(grpc);
+    if (queue != null) {
+      queue.close();
+    }
+    if (kafka != null) {
+      kafka.stopPolling();
+    }
+    if (engineThread.isAlive()) {
+      try {
+        engineDone.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    boolean flushed = flushOutputs();
+    Map<TopicPartition, Long> last = Map.of();
+    if (flushed && engineFailure == null) {
+      last = config.durableInputsOnly() ? tracker.releasable(System.currentTimeMillis()) : tracker.all();
+    }
+    if (kafka != null) {
+      kafka.close(last);
+    }
+    for (VerdictSink s : sinks) {
+      closeQuietly(s);
+    }
+    closeQuietly(ops);
+    LOG.info("event=stopped committed_partitions={}", last.size());
+  }
+
+  private static void closeQuietly(Closeable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("event=close_failed what={} error=\"{}\"", c.getClass().getSimpleName(), e.toString());
+    }
+  }
+
+  /** Receiver counters folded into the dropped metric. */
+  private void foldReceiverDrops() {
+    if (queue != null) {
+      for (DropReason r : DropReason.values()) {
+        metrics.droppedTotal("otlp_" + r.name().toLowerCase(java.util.Locale.ROOT), queue.dropped(r));
+      }
+    }
+  }
+}

@@ -1,0 +1,339 @@
+package io.flowtrace.sidecar.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.Telemetry;
+import java.io.Closeable;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sidecar's Kafka input: one consumer, in the sidecar's own stable consumer group, reading the
+ * flows' topics (records) and optionally the Collector's spans topic, on its own thread. It hands
+ * {@link Batch}es to the engine's inbox (blocking when it is full: lag grows, memory does not) and
+ * commits only the offsets the engine thread says are safe ({@link #commit}). Offsets are never
+ * auto-committed. A message that cannot be read is logged with {@code topic[partition]@offset},
+ * counted and skipped.
+ */
+public final class KafkaInput implements Closeable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaInput.class);
+
+  /** What the input reports about itself (thread-safe counters are the caller's). */
+  public interface Listener {
+    void records(int count);
+
+    void spans(int count);
+
+    void dropped(String reason, long count);
+
+    void revoked(Collection<TopicPartition> partitions);
+  }
+
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final List<String> topics;
+  private final String spansTopic;
+  private final SpanMessages spanMessages;
+  private final BlockingQueue<Batch> inbox;
+  private final Listener listener;
+  private final Thread thread;
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final AtomicReference<Map<TopicPartition, Long>> toCommit = new AtomicReference<>();
+  private final Set<TopicPartition> assignment = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Map<TopicPartition, Long> lag = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile boolean assignedOnce;
+  private volatile boolean stopped;
+  private volatile long lastPollMillis = System.currentTimeMillis();
+  private long lastLagMillis;
+  private Map<TopicPartition, Long> finalCommit;
+  private final Object finalLock = new Object();
+
+  public KafkaInput(Map<String, Object> properties, String groupId, String startFrom, Collection<String> topics,
+      String spansTopic, String spansEncoding, BlockingQueue<Batch> inbox, Listener listener) {
+    Map<String, Object> p = new HashMap<>(properties);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, requireNonNull(groupId, "groupId"));
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startFrom);
+    p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-sidecar");
+    p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+    this.consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.topics = new ArrayList<>(topics);
+    if (spansTopic != null) {
+      this.topics.add(spansTopic);
+    }
+    this.spansTopic = spansTopic;
+    this.spanMessages = new SpanMessages(spansEncoding);
+    this.inbox = inbox;
+    this.listener = listener;
+    this.thread = new Thread(this::run, "flowtrace-kafka-input");
+    this.thread.setDaemon(true);
+  }
+
+  public void start() {
+    thread.start();
+  }
+
+  /** Asks the poll thread to commit these next-offsets (replaces an earlier request not yet done). */
+  public void commit(Map<TopicPartition, Long> offsets) {
+    if (!offsets.isEmpty()) {
+      toCommit.accumulateAndGet(Map.copyOf(offsets), (old, add) -> {
+        if (old == null) {
+          return add;
+        }
+        Map<TopicPartition, Long> merged = new HashMap<>(old);
+        add.forEach((tp, o) -> merged.merge(tp, o, Math::max));
+        return merged;
+      });
+    }
+  }
+
+  /** Whether every topic has had partitions assigned (at least once). */
+  public boolean ready() {
+    return assignedOnce && !stopped;
+  }
+
+  /** Whether the poll thread is alive and polled recently. */
+  public boolean healthy() {
+    return !stopped && System.currentTimeMillis() - lastPollMillis < 30_000;
+  }
+
+  /** Records behind the end of each assigned partition, as last measured. */
+  public Map<TopicPartition, Long> lag() {
+    return Map.copyOf(lag);
+  }
+
+  public Set<TopicPartition> assignment() {
+    return Set.copyOf(assignment);
+  }
+
+  /** Stops polling; the consumer stays open until {@link #close(Map)} commits the last offsets. */
+  public void stopPolling() {
+    closing.set(true);
+    consumer.wakeup();
+  }
+
+  /** Commits {@code last} (may be empty), closes the consumer and waits for the thread. */
+  public void close(Map<TopicPartition, Long> last) {
+    synchronized (finalLock) {
+      finalCommit = Map.copyOf(last);
+    }
+    stopPolling();
+    try {
+      thread.join(15_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    close(Map.of());
+  }
+
+  private void run() {
+    try {
+      consumer.subscribe(topics, new Rebalance());
+      while (!closing.get()) {
+        commitRequested();
+        ConsumerRecords<byte[], byte[]> polled;
+        try {
+          polled = consumer.poll(Duration.ofMillis(20));
+          lastPollMillis = System.currentTimeMillis();
+        } catch (WakeupException e) {
+          continue;
+        } catch (RecordDeserializationException e) {
+          TopicPartition tp = e.topicPartition();
+          LOG.warn("event=skip topic={} partition={} offset={} reason=\"unreadable record: {}\"",
+              tp.topic(), tp.partition(), e.offset(), e.getMessage());
+          listener.dropped("unreadable_record", 1);
+          consumer.seek(tp, e.offset() + 1);
+          continue;
+        } catch (KafkaException e) {
+          LOG.warn("event=poll_failed error=\"{}\"", e.toString());
+          pause(500);
+          continue;
+        }
+        if (!polled.isEmpty() && !handOver(polled)) {
+          break;
+        }
+        measureLag();
+      }
+    } catch (RuntimeException | Error e) {
+      LOG.error("event=input_stopped error=\"{}\"", e.toString(), e);
+    } finally {
+      Map<TopicPartition, Long> last;
+      synchronized (finalLock) {
+        last = finalCommit;
+      }
+      try {
+        commitRequested();
+        if (last != null && !last.isEmpty()) {
+          commitNow(last);
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("event=final_commit_failed error=\"{}\"", e.toString());
+      }
+      stopped = true;
+      try {
+        consumer.close(Duration.ofSeconds(5));
+      } catch (RuntimeException e) {
+        LOG.debug("closing the consumer failed", e);
+      }
+    }
+  }
+
+  /** Converts a poll's messages into one batch and waits for room in the inbox; false when closing. */
+  private boolean handOver(ConsumerRecords<byte[], byte[]> polled) {
+    List<Telemetry> items = new ArrayList<>(polled.count());
+    Map<TopicPartition, Long> ends = new HashMap<>();
+    int records = 0;
+    int spans = 0;
+    long[] invalid = new long[1];
+    for (ConsumerRecord<byte[], byte[]> r : polled) {
+      ends.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+      if (r.topic().equals(spansTopic)) {
+        try {
+          for (Span s : spanMessages.decode(r.value(), invalid)) {
+            items.add(Telemetry.of(s));
+            spans++;
+          }
+        } catch (SpanMessages.UndecodableException e) {
+          LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
+              e.getMessage());
+          listener.dropped("undecodable_span_message", 1);
+        }
+      } else {
+        items.add(Telemetry.of(toRecord(r)));
+        records++;
+      }
+    }
+    if (invalid[0] > 0) {
+      listener.dropped("invalid_span_id", invalid[0]);
+    }
+    listener.records(records);
+    listener.spans(spans);
+    Batch batch = Batch.of(items, ends);
+    try {
+      while (!inbox.offer(batch, 100, TimeUnit.MILLISECONDS)) {
+        if (closing.get()) {
+          return false; // not handed over: not committed either, read again after a restart
+        }
+        commitRequested();
+        consumer.poll(Duration.ZERO); // keeps group membership alive while the engine catches up
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    return true;
+  }
+
+  static KafkaRecord toRecord(ConsumerRecord<byte[], byte[]> r) {
+    List<RecordHeader> headers = new ArrayList<>();
+    for (Header h : r.headers()) {
+      headers.add(new RecordHeader(h.key(), h.value()));
+    }
+    String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+    return new KafkaRecord(r.topic(), r.partition(), r.offset(), r.timestamp(), key, headers, r.value());
+  }
+
+  private void commitRequested() {
+    Map<TopicPartition, Long> offsets = toCommit.getAndSet(null);
+    if (offsets != null) {
+      commitNow(offsets);
+    }
+  }
+
+  private void commitNow(Map<TopicPartition, Long> offsets) {
+    Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+    offsets.forEach((tp, o) -> {
+      if (assignment.contains(tp)) {
+        commit.put(tp, new OffsetAndMetadata(o));
+      }
+    });
+    if (commit.isEmpty()) {
+      return;
+    }
+    try {
+      consumer.commitSync(commit, Duration.ofSeconds(10));
+      LOG.debug("event=committed offsets={}", commit);
+    } catch (KafkaException e) {
+      LOG.warn("event=commit_failed offsets={} error=\"{}\"", commit, e.toString());
+    }
+  }
+
+  private void measureLag() {
+    long now = System.currentTimeMillis();
+    if (now - lastLagMillis < 1000) {
+      return;
+    }
+    lastLagMillis = now;
+    for (TopicPartition tp : assignment) {
+      OptionalLong l = consumer.currentLag(tp);
+      if (l.isPresent()) {
+        lag.put(tp, l.getAsLong());
+      }
+    }
+  }
+
+  private static void pause(long millis) {
+    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis));
+  }
+
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      assignment.addAll(partitions);
+      assignedOnce = true;
+      LOG.info("event=partitions_assigned partitions={}", partitions);
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      commitRequested();
+      assignment.removeAll(partitions);
+      partitions.forEach(lag::remove);
+      if (!partitions.isEmpty()) {
+        listener.revoked(partitions);
+        LOG.info("event=partitions_revoked partitions={}", partitions);
+      }
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      assignment.removeAll(partitions);
+      partitions.forEach(lag::remove);
+      listener.revoked(partitions);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+package io.flowtrace.sidecar.internal;
+
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.report.Verdict;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.common.TopicPartition;
+
+/** The sidecar's Prometheus metrics, in their own registry. Thread-safe. */
+public final class SidecarMetrics {
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Counter verified = Counter.builder().name("flowtrace_flows_verified_total")
+      .help("Flow instances decided, by flow and status (first decision of each instance)")
+      .labelNames("flow", "status").register(registry);
+  private final Counter amended = Counter.builder().name("flowtrace_verdicts_amended_total")
+      .help("Verdicts amended by late events, by flow and new status").labelNames("flow", "status").register(registry);
+  private final Counter violations = Counter.builder().name("flowtrace_violations_total")
+      .help("Violations in first decisions, by flow and kind").labelNames("flow", "kind").register(registry);
+  private final Counter spans = Counter.builder().name("flowtrace_spans_ingested_total")
+      .help("Spans received, by source").labelNames("source").register(registry);
+  private final Counter records = Counter.builder().name("flowtrace_records_ingested_total")
+      .help("Kafka records received").register(registry);
+  private final Counter dropped = Counter.builder().name("flowtrace_telemetry_dropped_total")
+      .help("Spans, records or messages not used, by reason").labelNames("reason").register(registry);
+  private final Gauge inFlight = Gauge.builder().name("flowtrace_instances_in_flight")
+      .help("Flow instances open (not yet decided)").register(registry);
+  private final Gauge decidedOpen = Gauge.builder().name("flowtrace_instances_amendable")
+      .help("Decided instances still open to amendment").register(registry);
+  private final Counter evicted = Counter.builder().name("flowtrace_instances_evicted_total")
+      .help("Instances decided INCOMPLETE early because of a memory cap, by cap").labelNames("cap").register(registry);
+  private final Histogram latency = Histogram.builder().name("flowtrace_verdict_latency_seconds")
+      .help("Time from the last event an instance needed to its verdict (data-driven decisions)")
+      .classicOnly().classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+      .register(registry);
+  private final Gauge lag = Gauge.builder().name("flowtrace_tap_lag_records")
+      .help("Records behind the end of each input partition").labelNames("topic", "partition").register(registry);
+  private final Gauge inbox = Gauge.builder().name("flowtrace_inbox_batches")
+      .help("Batches waiting for the engine thread").register(registry);
+  private final Counter commits = Counter.builder().name("flowtrace_offset_commits_total")
+      .help("Offset commits requested after verdict outputs were flushed").register(registry);
+  private final Counter outputFailures = Counter.builder().name("flowtrace_output_failures_total")
+      .help("Verdict output writes or flushes that failed (offsets were not committed)").register(registry);
+
+  public PrometheusRegistry registry() {
+    return registry;
+  }
+
+  public void decided(Verdict v) {
+    if (v.revision() == 0) {
+      verified.labelValues(v.flow(), v.status().name()).inc();
+      for (Violation x : v.violations()) {
+        violations.labelValues(v.flow(), x.kind().name()).inc();
+      }
+    } else {
+      amended.labelValues(v.flow(), v.status().name()).inc();
+    }
+  }
+
+  public void spans(String source, long n) {
+    if (n > 0) {
+      spans.labelValues(source).inc(n);
+    }
+  }
+
+  public void records(long n) {
+    if (n > 0) {
+      records.inc(n);
+    }
+  }
+
+  public void dropped(String reason, long n) {
+    if (n > 0) {
+      dropped.labelValues(reason).inc(n);
+    }
+  }
+
+  /** Sets a dropped-counter to a running total kept elsewhere (counts only go up). */
+  public void droppedTotal(String reason, long total) {
+    double now = dropped.labelValues(reason).get();
+    if (total > now) {
+      dropped.labelValues(reason).inc(total - now);
+    }
+  }
+
+  public void evictedTotal(String cap, long total) {
+    double now = evicted.labelValues(cap).get();
+    if (total > now) {
+      evicted.labelValues(cap).inc(total - now);
+    }
+  }
+
+  public void engine(long open, long amendable) {
+    inFlight.set(open);
+    decidedOpen.set(amendable);
+  }
+
+  public void latencyNanos(long nanos) {
+    latency.observe(nanos / 1e9);
+  }
+
+  public void lag(Map<TopicPartition, Long> byPartition, Set<TopicPartition> revoked) {
+    byPartition.forEach((tp, l) -> lag.labelValues(tp.topic(), Integer.toString(tp.partition())).set(l));
+    revoked.forEach(tp -> lag.remove(tp.topic(), Integer.toString(tp.partition())));
+  }
+
+  public void inbox(int batches) {
+    inbox.set(batches);
+  }
+
+  public void committed() {
+    commits.inc();
+  }
+
+  public void outputFailed() {
+    outputFailures.inc();
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  public String scrape() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+    try {
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  /** Content type of {@link #scrape()}. */
+  public static String contentType() {
+    return PrometheusTextFormatWriter.CONTENT_TYPE;
+  }
+}

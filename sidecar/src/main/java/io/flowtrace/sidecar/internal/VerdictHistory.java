@@ -1,0 +1,135 @@
+package io.flowtrace.sidecar.internal;
+
+import io.flowtrace.sidecar.output.JsonLinesVerdictSink;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Reads back the verdicts a sidecar wrote recently (from its verdicts topic or files), so that a
+ * restarted sidecar re-reading uncommitted input does not decide those instances again. A line or
+ * message that is not a verdict is skipped with its place named.
+ */
+public final class VerdictHistory {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VerdictHistory.class);
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** One decided instance as read back. */
+  public record Decided(String flow, Map<String, String> keys, List<String> traceIds) {}
+
+  private VerdictHistory() {}
+
+  /** Verdicts written to {@code topic} since {@code since}. */
+  public static List<Decided> fromTopic(Map<String, Object> properties, String topic, Instant since) {
+    Map<String, Object> p = new HashMap<>(properties);
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-verdict-history");
+    List<Decided> out = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
+      if (infos == null || infos.isEmpty()) {
+        return out;
+      }
+      List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      c.assign(tps);
+      Map<TopicPartition, Long> query = new HashMap<>();
+      tps.forEach(tp -> query.put(tp, since.toEpochMilli()));
+      Map<TopicPartition, OffsetAndTimestamp> starts = c.offsetsForTimes(query, Duration.ofSeconds(10));
+      Map<TopicPartition, Long> ends = c.endOffsets(tps, Duration.ofSeconds(10));
+      Map<TopicPartition, Long> remaining = new HashMap<>();
+      for (TopicPartition tp : tps) {
+        OffsetAndTimestamp at = starts.get(tp);
+        long start = at == null ? ends.get(tp) : at.offset();
+        c.seek(tp, start);
+        if (start < ends.get(tp)) {
+          remaining.put(tp, ends.get(tp));
+        }
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!remaining.isEmpty() && System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+          TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+          parse(new String(r.value() == null ? new byte[0] : r.value(), StandardCharsets.UTF_8),
+              r.topic() + "[" + r.partition() + "]@" + r.offset(), out);
+          if (remaining.containsKey(tp) && r.offset() + 1 >= remaining.get(tp)) {
+            remaining.remove(tp);
+          }
+        }
+        remaining.keySet().removeIf(tp -> c.position(tp) >= ends.get(tp));
+      }
+    }
+    return out;
+  }
+
+  /** Verdicts in the {@code verdicts-NNNN.jsonl} files of {@code dir} modified since {@code since}. */
+  public static List<Decided> fromDirectory(Path dir, Instant since) throws IOException {
+    List<Decided> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.filter(f -> JsonLinesVerdictSink.FILE_NAME.matcher(f.getFileName().toString()).matches()).sorted().toList();
+    }
+    for (Path f : files) {
+      if (Files.getLastModifiedTime(f).toInstant().isBefore(since)) {
+        continue;
+      }
+      try (BufferedReader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+        String line;
+        int n = 0;
+        while ((line = r.readLine()) != null) {
+          n++;
+          if (!line.isBlank()) {
+            parse(line, f + ":" + n, out);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static void parse(String text, String where, List<Decided> out) {
+    try {
+      JsonNode root = JSON.readTree(text);
+      JsonNode v = root.path("verdict");
+      String flow = v.path("flow").asString(null);
+      if (flow == null) {
+        LOG.warn("event=skip_verdict where={} reason=\"no verdict.flow\"", where);
+        return;
+      }
+      Map<String, String> keys = new LinkedHashMap<>();
+      for (Map.Entry<String, JsonNode> k : v.path("keys").properties()) {
+        keys.put(k.getKey(), k.getValue().asString());
+      }
+      List<String> traces = new ArrayList<>();
+      v.path("traceIds").forEach(t -> traces.add(t.asString()));
+      out.add(new Decided(flow, keys, traces));
+    } catch (RuntimeException e) {
+      LOG.warn("event=skip_verdict where={} reason=\"not JSON: {}\"", where, e.getMessage());
+    }
+  }
+}

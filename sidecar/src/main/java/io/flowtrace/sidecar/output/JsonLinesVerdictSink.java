@@ -1,0 +1,80 @@
+package io.flowtrace.sidecar.output;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.verifier.report.Verdict;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Verdicts as JSON lines ({@link VerdictText#json}) in {@code verdicts-NNNN.jsonl} files of a
+ * directory, a new file once one reaches its size. A restart appends to a new file after the
+ * highest existing number. {@link #flush()} forces the bytes to disk.
+ */
+public final class JsonLinesVerdictSink implements VerdictSink {
+
+  /** Names of the files written. */
+  public static final Pattern FILE_NAME = Pattern.compile("verdicts-(\\d{4,})\\.jsonl");
+
+  private final Path dir;
+  private final long rollBytes;
+  private int index;
+  private FileChannel channel;
+  private OutputStream out;
+  private long written;
+
+  public JsonLinesVerdictSink(Path dir, long rollBytes) throws IOException {
+    this.dir = requireNonNull(dir, "dir");
+    if (rollBytes <= 0) {
+      throw new IllegalArgumentException("rollBytes must be positive: " + rollBytes);
+    }
+    this.rollBytes = rollBytes;
+    Files.createDirectories(dir);
+    try (Stream<Path> files = Files.list(dir)) {
+      index = files.map(p -> FILE_NAME.matcher(p.getFileName().toString()))
+          .filter(Matcher::matches).mapToInt(m -> Integer.parseInt(m.group(1))).max().orElse(0);
+    }
+    open();
+  }
+
+  private void open() throws IOException {
+    index++;
+    Path file = dir.resolve(String.format("verdicts-%04d.jsonl", index));
+    channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    out = new java.io.BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
+    written = 0;
+  }
+
+  @Override
+  public void write(Verdict verdict) throws IOException {
+    byte[] line = (VerdictText.json(verdict) + "\n").getBytes(StandardCharsets.UTF_8);
+    if (written > 0 && written + line.length > rollBytes) {
+      flush();
+      out.close();
+      open();
+    }
+    out.write(line);
+    written += line.length;
+  }
+
+  @Override
+  public void flush() throws IOException {
+    out.flush();
+    channel.force(false);
+  }
+
+  @Override
+  public void close() throws IOException {
+    flush();
+    out.close();
+  }
+}

@@ -1,0 +1,23 @@
+package io.flowtrace.sidecar.output;
+
+import io.flowtrace.verifier.report.Verdict;
+import java.io.Closeable;
+import java.io.IOException;
+
+/**
+ * Where the sidecar sends verdicts: each first decision ({@code revision} 0) and each amendment
+ * (higher revisions) of an instance, identified by {@link Verdict#instanceKey()}. Called on the
+ * engine's thread. {@link #flush()} returns once everything written so far is durable where the
+ * sink keeps it; the sidecar commits input offsets only after a successful flush.
+ */
+public interface VerdictSink extends Closeable {
+
+  /** Takes one verdict. May buffer; must not block for long. */
+  void write(Verdict verdict) throws IOException;
+
+  /** Makes everything written so far durable, or throws. */
+  void flush() throws IOException;
+
+  @Override
+  void close() throws IOException;
+}

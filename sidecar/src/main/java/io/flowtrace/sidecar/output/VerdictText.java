@@ -1,0 +1,57 @@
+package io.flowtrace.sidecar.output;
+
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictJson;
+import java.io.StringWriter;
+import java.time.Instant;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The texts a verdict is written as: one JSON object per line, and one console line. */
+public final class VerdictText {
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private VerdictText() {}
+
+  /**
+   * The verdict as the contract's report flow object, plus {@code instanceKey} (what a consumer
+   * de-duplicates by), {@code revision} and {@code decided} (when it was decided, ISO-8601).
+   */
+  public static String json(Verdict v) {
+    StringWriter out = new StringWriter(512);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringProperty("instanceKey", v.instanceKey());
+      g.writeNumberProperty("revision", v.revision());
+      g.writeStringProperty("decided", Instant.ofEpochSecond(0, v.decidedEpochNanos()).toString());
+      g.writeName("verdict");
+      VerdictJson.write(v, g);
+      g.writeEndObject();
+    }
+    return out.toString();
+  }
+
+  /** One line: status, flow, keys, and each violation as {@code KIND at stage (field)}. */
+  public static String line(Verdict v) {
+    StringBuilder sb = new StringBuilder(160);
+    sb.append(v.status()).append(' ').append(v.flow());
+    v.keys().forEach((k, val) -> sb.append(' ').append(k).append('=').append(val));
+    if (v.revision() > 0) {
+      sb.append(" (amended, revision ").append(v.revision()).append(')');
+    }
+    String sep = ": ";
+    for (Violation x : v.violations()) {
+      sb.append(sep).append(x.kind()).append(" at ").append(x.stage());
+      if (x.field() != null) {
+        sb.append(" (").append(x.field()).append(')');
+      }
+      sep = "; ";
+    }
+    if (v.violations().isEmpty() && !v.reason().isEmpty()) {
+      sb.append(": ").append(v.reason());
+    }
+    return sb.toString();
+  }
+}
