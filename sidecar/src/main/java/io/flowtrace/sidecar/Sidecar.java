@@ -70,6 +70,7 @@ public final class Sidecar implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
   private static final int INBOX_BATCHES = 256;
+  private static final long STATS_INTERVAL_MILLIS = Long.getLong("flowtrace.statsIntervalMillis", 30_000);
 
   private final SidecarConfig config;
   private final FlowEngine engine;
@@ -225,6 +226,7 @@ public final class Sidecar implements Closeable {
 
   private void runEngine() {
     long lastCommit = System.currentTimeMillis();
+    long lastStats = lastCommit;
     boolean dirty = false;
     try {
       while (!stopping || !inbox.isEmpty()) {
@@ -257,6 +259,12 @@ public final class Sidecar implements Closeable {
           revokedForMetrics.clear();
         }
         heartbeatMillis = now;
+        if (now - lastStats >= STATS_INTERVAL_MILLIS) {
+          lastStats = now;
+          LOG.info("event=stats spans={} records={} open_instances={} amendable={} decided={} amended={} late_dropped={} "
+              + "evicted={} inbox={}", s.spans(), s.records(), s.openInstances(), s.decidedInFlight(),
+              s.verdictsDecided(), s.verdictsAmended(), s.lateDropped(), s.instancesEvicted(), inbox.size());
+        }
         if (dirty && now - lastCommit >= config.commitInterval().toMillis()) {
           if (flushOutputs()) {
             Map<TopicPartition, Long> safe = tracker.releasable(now);

@@ -112,11 +112,16 @@ public record SidecarConfig(
     d.put("max-events-per-instance", Integer.toString(FlowEngine.DEFAULT_MAX_EVENTS_PER_INSTANCE));
     d.put("max-payload-bytes", Integer.toString(FlowEngine.DEFAULT_MAX_PAYLOAD_BYTES));
     d.put("queue-capacity", "100000");
-    d.put("completion-grace", "2s");
+    d.put("completion-grace", "6s");
     d.put("amend-window", "30s");
     d.put("lateness", "200ms");
     d.put("commit-interval", "2s");
     DEFAULTS = Collections.unmodifiableMap(d);
+  }
+
+  /** The setting names understood besides {@code kafka.*}, in documentation order, with their defaults ({@code null}: none). */
+  public static Map<String, String> defaults() {
+    return DEFAULTS;
   }
 
   public SidecarConfig {

@@ -313,6 +313,19 @@ public final class KafkaInput implements Closeable {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      // Resolve positions now ("ready" means positioned), and pin where a partition without a
+      // committed offset starts: a crash before the first commit must resume there, not at "latest".
+      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions));
+      Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
+      for (TopicPartition tp : partitions) {
+        long position = consumer.position(tp);
+        if (committed.get(tp) == null) {
+          pin.put(tp, new OffsetAndMetadata(position));
+        }
+      }
+      if (!pin.isEmpty()) {
+        consumer.commitSync(pin);
+      }
       assignment.addAll(partitions);
       assignedOnce = true;
       LOG.info("event=partitions_assigned partitions={}", partitions);
