@@ -177,6 +177,54 @@ class SidecarIT {
     }
   }
 
+  @Test
+  void twoSidecarsInOneGroupShareTheWorkAndVerifyEveryFlowExactlyOnce() throws Exception {
+    SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
+    Path recording = dir.resolve("recording");
+    try (LivePlayer filler = new LivePlayer(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
+    Map<String, String> flags = new HashMap<>(Map.of(
+        "flows", flows.toString(),
+        "bootstrap-servers", broker.bootstrapServers(),
+        "spans-topic", SPANS_TOPIC,
+        "otlp-http-port", "-1",
+        "otlp-grpc-port", "-1",
+        "http-port", "0",
+        "console", "false",
+        "cluster", "true",
+        "repartition-partitions", "6"));
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), flags);
+    try (Sidecar one = Sidecar.start(config); Sidecar two = Sidecar.start(config)) {
+      io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> one.ownedPartitions().size() == 3
+          && two.ownedPartitions().size() == 3, () -> one.ownedPartitions() + " / " + two.ownedPartitions());
+      awaitReady(one.opsPort());
+      awaitReady(two.opsPort());
+      Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
+      try (LivePlayer player = new LivePlayer(broker.bootstrapServers(), recording)) {
+        player.play(SPANS_TOPIC, null);
+      }
+      List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
+
+      assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+      Map<String, Long> firstDecisions = new TreeMap<>();
+      verdicts.stream().filter(v -> v.path("revision").asInt() == 0)
+          .forEach(v -> firstDecisions.merge(v.path("instanceKey").asString(), 1L, Long::sum));
+      assertThat(firstDecisions).hasSize(expected.flows().size()).allSatisfy((key, n) -> assertThat(n).as(key).isEqualTo(1L));
+      double byOne = verifiedTotal(scrape(one.opsPort()));
+      double byTwo = verifiedTotal(scrape(two.opsPort()));
+      assertThat(byOne).isPositive();
+      assertThat(byTwo).isPositive();
+      assertThat(byOne + byTwo).isEqualTo(expected.flows().size());
+      System.out.printf("two sidecars: %.0f + %.0f instances verified%n", byOne, byTwo);
+    }
+  }
+
+  private static double verifiedTotal(Map<String, Double> metrics) {
+    return metrics.entrySet().stream().filter(e -> e.getKey().startsWith("flowtrace_flows_verified_total{"))
+        .mapToDouble(Map.Entry::getValue).sum();
+  }
+
   // ---- fixture ----
 
   private static SyntheticOrderFlows.Builder generator(int flows, Duration interArrival) {

@@ -5,7 +5,9 @@ import static java.util.Objects.requireNonNull;
 import io.flowtrace.sidecar.internal.Batch;
 import io.flowtrace.sidecar.internal.CommitTracker;
 import io.flowtrace.sidecar.internal.KafkaInput;
+import io.flowtrace.sidecar.internal.BroadcastReader;
 import io.flowtrace.sidecar.internal.OpsServer;
+import io.flowtrace.sidecar.internal.Router;
 import io.flowtrace.sidecar.internal.SidecarMetrics;
 import io.flowtrace.sidecar.internal.VerdictHistory;
 import io.flowtrace.sidecar.output.ConsoleVerdictSink;
@@ -86,6 +88,8 @@ public final class Sidecar implements Closeable {
   private OtlpHttpReceiver http;
   private OtlpGrpcReceiver grpc;
   private KafkaInput kafka;
+  private Router router;
+  private BroadcastReader broadcast;
   private OpsServer ops;
   private volatile boolean stopping;
   private volatile boolean seeded;
@@ -172,8 +176,29 @@ public final class Sidecar implements Closeable {
     }
     seed(flows);
     engineThread.start();
+    BlockingQueue<Batch> received = inbox;
+    if (config.cluster()) {
+      received = new ArrayBlockingQueue<>(INBOX_BATCHES);
+      Router.Topics topics = Router.Topics.of(config.groupId());
+      KafkaInput routerInput = new KafkaInput(kafkaProperties(config), config.groupId() + ".router",
+          config.startFrom(), flowTopics(flows), config.spansTopic(), config.spansEncoding(), null, received,
+          new InputListener());
+      router = new Router(kafkaProperties(config), engine, topics, config.repartitionPartitions(),
+          2 * holdMillis(config, maxDeadlineMillis(flows)), received, routerInput, metrics);
+      broadcast = new BroadcastReader(kafkaProperties(config), topics.broadcast(),
+          holdMillis(config, maxDeadlineMillis(flows)) + config.amendWindow().toMillis(), inbox, metrics);
+      kafka = new KafkaInput(kafkaProperties(config), config.groupId(), "earliest", List.of(topics.repartition()),
+          null, config.spansEncoding(), topics.repartition(), inbox, new InputListener());
+      broadcast.start();
+      kafka.start();
+      router.start();
+    } else if (config.bootstrapServers() != null) {
+      kafka = new KafkaInput(kafkaProperties(config), config.groupId(), config.startFrom(), flowTopics(flows),
+          config.spansTopic(), config.spansEncoding(), null, inbox, new InputListener());
+      kafka.start();
+    }
     if (config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0) {
-      queue = BoundedTelemetryQueue.builder(new InboxSink()).capacity(config.queueCapacity())
+      queue = BoundedTelemetryQueue.builder(new InboxSink(received)).capacity(config.queueCapacity())
           .threadName("flowtrace-otlp-queue").build();
       if (config.otlpHttpPort() >= 0) {
         http = OtlpHttpReceiver.builder(queue).host(config.otlpHost()).port(config.otlpHttpPort()).start();
@@ -182,23 +207,25 @@ public final class Sidecar implements Closeable {
         grpc = OtlpGrpcReceiver.builder(queue).host(config.otlpHost()).port(config.otlpGrpcPort()).start();
       }
     }
-    if (config.bootstrapServers() != null) {
-      Set<String> topics = new LinkedHashSet<>();
-      flows.forEach(f -> topics.addAll(f.eventsByTopic().keySet()));
-      kafka = new KafkaInput(kafkaProperties(config), config.groupId(), config.startFrom(), topics,
-          config.spansTopic(), config.spansEncoding(), inbox, new InputListener());
-      kafka.start();
-    }
     LOG.info("event=started flows={} otlp_http={} otlp_grpc={} kafka={} spans_topic={} ops={}",
         flows.stream().map(FlowSpec::name).toList(), http == null ? "-" : http.endpoint(),
         grpc == null ? "-" : grpc.port(), config.bootstrapServers(), config.spansTopic(),
         ops == null ? "-" : config.httpHost() + ":" + ops.port());
   }
 
+  private static Set<String> flowTopics(List<FlowSpec> flows) {
+    Set<String> topics = new LinkedHashSet<>();
+    flows.forEach(f -> topics.addAll(f.eventsByTopic().keySet()));
+    return topics;
+  }
+
+  private static long maxDeadlineMillis(List<FlowSpec> flows) {
+    return flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
+  }
+
   /** Remembers instances the verdict outputs already hold from the last few minutes. */
   private void seed(List<FlowSpec> flows) throws IOException {
-    long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
-    Instant since = Instant.now().minusMillis(2 * holdMillis(config, maxDeadline)
+    Instant since = Instant.now().minusMillis(2 * holdMillis(config, maxDeadlineMillis(flows))
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
     List<VerdictHistory.Decided> decided = new ArrayList<>();
     if (config.hasVerdictsTopic()) {
@@ -359,8 +386,14 @@ public final class Sidecar implements Closeable {
   // ---------------------------------------------------------------------------------------------
   // Inputs
 
-  /** OTLP receivers' queue drains here: spans become one batch for the engine thread. */
+  /** OTLP receivers' queue drains here: spans become one batch for the engine (or the router). */
   private final class InboxSink implements TelemetrySink {
+    private final BlockingQueue<Batch> target;
+
+    InboxSink(BlockingQueue<Batch> target) {
+      this.target = target;
+    }
+
     @Override
     public void accept(Telemetry telemetry) {
       acceptAll(List.of(telemetry));
@@ -370,7 +403,7 @@ public final class Sidecar implements Closeable {
     public void acceptAll(List<? extends Telemetry> batch) {
       metrics.spans("otlp", batch.size());
       try {
-        inbox.put(Batch.of(batch, Map.of()));
+        target.put(Batch.of(batch, Map.of()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         metrics.dropped("interrupted", batch.size());
@@ -439,6 +472,9 @@ public final class Sidecar implements Closeable {
     if (kafka != null && !kafka.healthy()) {
       return new OpsServer.Status(false, "kafka input not polling");
     }
+    if (router != null && !router.healthy()) {
+      return new OpsServer.Status(false, "router stopped");
+    }
     return new OpsServer.Status(true, "engine loop " + since + " ms ago");
   }
 
@@ -451,7 +487,7 @@ public final class Sidecar implements Closeable {
     if (!seeded) {
       return new OpsServer.Status(false, "reading earlier verdicts");
     }
-    if (kafka != null && !kafka.ready()) {
+    if (kafka != null && !kafka.ready() || router != null && !router.ready()) {
       return new OpsServer.Status(false, "waiting for Kafka partition assignment");
     }
     if (stopping) {
@@ -459,6 +495,11 @@ public final class Sidecar implements Closeable {
     }
     return new OpsServer.Status(true, "verifying " + (kafka == null ? Set.of() : kafka.assignment()).size()
         + " partitions");
+  }
+
+  /** The input partitions this sidecar's engine owns now (in a cluster: of the repartition topic). */
+  public Set<TopicPartition> ownedPartitions() {
+    return kafka == null ? Set.of() : kafka.assignment();
   }
 
   /** Counters of the engine (a snapshot taken on the engine thread's last loop may lag slightly). */
@@ -483,6 +524,12 @@ public final class Sidecar implements Closeable {
     closeQuietly(grpc);
     if (queue != null) {
       queue.close();
+    }
+    if (router != null) {
+      router.close();
+    }
+    if (broadcast != null) {
+      broadcast.close();
     }
     if (kafka != null) {
       kafka.stopPolling();

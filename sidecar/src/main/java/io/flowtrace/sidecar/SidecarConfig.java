@@ -54,6 +54,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * @param amendWindow how long a decided verdict may still be amended by late events
  * @param lateness how far event time trails the wall clock (absorbs clock skew and exporter delay)
  * @param commitInterval how often safe offsets are committed
+ * @param cluster whether this sidecar is one of several sharing the work through its consumer
+ *     group: inputs are first routed by instance onto {@code <group-id>.repartition}
+ * @param repartitionPartitions partitions of the repartition topic when the sidecar creates it
  */
 public record SidecarConfig(
     Path flows,
@@ -79,7 +82,9 @@ public record SidecarConfig(
     Duration completionGrace,
     Duration amendWindow,
     Duration lateness,
-    Duration commitInterval) {
+    Duration commitInterval,
+    boolean cluster,
+    int repartitionPartitions) {
 
   /** Default consumer group of the sidecar. */
   public static final String DEFAULT_GROUP_ID = "flowtrace-sidecar";
@@ -116,6 +121,8 @@ public record SidecarConfig(
     d.put("amend-window", "30s");
     d.put("lateness", "200ms");
     d.put("commit-interval", "2s");
+    d.put("cluster", "false");
+    d.put("repartition-partitions", "12");
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -137,11 +144,17 @@ public record SidecarConfig(
     if (spansTopic != null && bootstrapServers == null) {
       throw new IllegalArgumentException("spans-topic needs bootstrap-servers");
     }
+    if (cluster && bootstrapServers == null) {
+      throw new IllegalArgumentException("cluster needs bootstrap-servers: the sidecars share work through Kafka");
+    }
   }
 
-  /** Whether spans arrive only over Kafka, so every input can be re-read after a restart. */
+  /**
+   * Whether every input can be read again after a restart: spans arrive only over Kafka, or (in a
+   * cluster) OTLP spans are routed through the repartition topic before the engine sees them.
+   */
   public boolean durableInputsOnly() {
-    return otlpHttpPort < 0 && otlpGrpcPort < 0;
+    return cluster || otlpHttpPort < 0 && otlpGrpcPort < 0;
   }
 
   /** Whether verdicts go to a Kafka topic. */
@@ -268,7 +281,9 @@ public record SidecarConfig(
         p.duration("completion-grace"),
         p.duration("amend-window"),
         p.duration("lateness"),
-        p.duration("commit-interval"));
+        p.duration("commit-interval"),
+        p.bool("cluster"),
+        p.positive("repartition-partitions"));
   }
 
   /** Reads typed values, naming setting and source on error. */

@@ -62,6 +62,7 @@ public final class KafkaInput implements Closeable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final List<String> topics;
   private final String spansTopic;
+  private final String codecTopic;
   private final SpanMessages spanMessages;
   private final BlockingQueue<Batch> inbox;
   private final Listener listener;
@@ -77,8 +78,12 @@ public final class KafkaInput implements Closeable {
   private Map<TopicPartition, Long> finalCommit;
   private final Object finalLock = new Object();
 
+  /**
+   * @param spansTopic topic of OTLP trace requests (the Collector's Kafka exporter), or {@code null}
+   * @param codecTopic topic of items written by a {@link Router} ({@link io.flowtrace.tracer.spill.TelemetryCodec}), or {@code null}
+   */
   public KafkaInput(Map<String, Object> properties, String groupId, String startFrom, Collection<String> topics,
-      String spansTopic, String spansEncoding, BlockingQueue<Batch> inbox, Listener listener) {
+      String spansTopic, String spansEncoding, String codecTopic, BlockingQueue<Batch> inbox, Listener listener) {
     Map<String, Object> p = new HashMap<>(properties);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, requireNonNull(groupId, "groupId"));
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -92,6 +97,7 @@ public final class KafkaInput implements Closeable {
       this.topics.add(spansTopic);
     }
     this.spansTopic = spansTopic;
+    this.codecTopic = codecTopic;
     this.spanMessages = new SpanMessages(spansEncoding);
     this.inbox = inbox;
     this.listener = listener;
@@ -232,6 +238,15 @@ public final class KafkaInput implements Closeable {
               e.getMessage());
           listener.dropped("undecodable_span_message", 1);
         }
+      } else if (r.topic().equals(codecTopic)) {
+        Telemetry t = decodeRouted(r);
+        if (t instanceof Telemetry.SpanEvent) {
+          items.add(t);
+          spans++;
+        } else if (t != null) {
+          items.add(t);
+          records++;
+        }
       } else {
         items.add(Telemetry.of(toRecord(r)));
         records++;
@@ -256,6 +271,19 @@ public final class KafkaInput implements Closeable {
       return false;
     }
     return true;
+  }
+
+  /** An item a router wrote, or {@code null} (logged, counted) when the bytes are not one. */
+  Telemetry decodeRouted(ConsumerRecord<byte[], byte[]> r) {
+    try {
+      return io.flowtrace.tracer.spill.TelemetryCodec.read(
+          new java.io.DataInputStream(new java.io.ByteArrayInputStream(r.value() == null ? new byte[0] : r.value())));
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn("event=skip topic={} partition={} offset={} reason=\"not a routed item: {}\"", r.topic(), r.partition(),
+          r.offset(), e.toString());
+      listener.dropped("undecodable_routed_item", 1);
+      return null;
+    }
   }
 
   static KafkaRecord toRecord(ConsumerRecord<byte[], byte[]> r) {

@@ -176,6 +176,35 @@ public final class FlowEngine {
         span.startEpochNanos(), span.endEpochNanos(), kept, span.links(), span.error());
   }
 
+  /**
+   * What a router needs to send a span or record to the one place its instance is assembled: the
+   * instance keys it carries ({@code flow|key=value}), its traces (a span's own and linked traces,
+   * a record's {@code traceparent} trace), whether it is an event of some flow (else it only serves
+   * correlation, as a messaging span does) and whether it joins its instance by key alone (an event
+   * declared {@code trace: new}, or a record without trace context).
+   */
+  public record Routing(Set<String> keys, List<String> traces, boolean event, boolean joinsByKey) {}
+
+  /** The {@link Routing} of a prepared span or record. Thread-safe. */
+  public Routing routing(Prepared prepared) {
+    Set<String> keys = new java.util.LinkedHashSet<>();
+    boolean[] joinsByKey = {false};
+    boolean event = false;
+    for (int i = 0; i < flows.size(); i++) {
+      event |= flows.get(i).routing(prepared, i, keys, joinsByKey);
+    }
+    List<String> traces = new ArrayList<>(2);
+    if (prepared instanceof PreparedSpan s) {
+      traces.add(s.span().traceId());
+      for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
+        traces.add(link.traceId());
+      }
+    } else if (((PreparedRecord) prepared).context() != null) {
+      traces.add(((PreparedRecord) prepared).context().traceId());
+    }
+    return new Routing(keys, traces, event, joinsByKey[0]);
+  }
+
   /** Feeds a prepared span or record. */
   public void accept(Prepared prepared) {
     if (prepared instanceof PreparedRecord r) {

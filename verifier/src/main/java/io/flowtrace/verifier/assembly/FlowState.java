@@ -171,17 +171,50 @@ final class FlowState {
     for (int i = 0; i < events.size(); i++) {
       EventSpec event = events.get(i);
       DecodedPayload decoded = decodedPayloads.get(i);
-      Map<String, String> keys = keysOf(event, decoded.tree());
-      if (event.recordKey() != null && record.key() != null && !record.key().isEmpty()
-          && !keys.containsKey(event.recordKey())) {
-        keys = new LinkedHashMap<>(keys);
-        keys.put(event.recordKey(), record.key());
-      }
+      Map<String, String> keys = recordKeys(event, decoded, record);
       group.add(new Seed(event, record.timestampNanos(), decoded.tree(), decoded.problems(), record, null, keys,
           context, tooLarge(record.value() == null ? 0 : record.value().length)));
     }
     route(group, context == null ? null : context.traceId(), watermark);
     return true;
+  }
+
+  private static Map<String, String> recordKeys(EventSpec event, DecodedPayload decoded, KafkaRecord record) {
+    Map<String, String> keys = keysOf(event, decoded.tree());
+    if (event.recordKey() != null && record.key() != null && !record.key().isEmpty()
+        && !keys.containsKey(event.recordKey())) {
+      keys = new LinkedHashMap<>(keys);
+      keys.put(event.recordKey(), record.key());
+    }
+    return keys;
+  }
+
+  /**
+   * Adds to {@code keys} this flow's instance keys the record or span carries (as
+   * {@code flow|key=value}), and returns whether it is an event of this flow, and (in
+   * {@code joinsByKey[0]}) whether one of its events joins its instance by key alone.
+   */
+  boolean routing(Prepared prepared, int flowIndex, Set<String> keys, boolean[] joinsByKey) {
+    boolean event = false;
+    if (prepared instanceof PreparedRecord r) {
+      List<EventSpec> events = topicEvents.get(r.record().topic());
+      List<DecodedPayload> decoded = r.decoded(flowIndex);
+      if (events == null || decoded == null) {
+        return false;
+      }
+      for (int i = 0; i < events.size(); i++) {
+        recordKeys(events.get(i), decoded.get(i), r.record()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        joinsByKey[0] |= events.get(i).newTrace() || r.context() == null;
+        event = true;
+      }
+    } else {
+      for (SpanMatch m : ((PreparedSpan) prepared).matches(flowIndex)) {
+        keysOf(m.event(), m.decoded().tree()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        joinsByKey[0] |= m.event().newTrace();
+        event = true;
+      }
+    }
+    return event;
   }
 
   /** An event a span matched, with its payload decoded. */
