@@ -1,0 +1,74 @@
+package io.flowtrace.sidecar.output;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictStatus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+class JsonLinesVerdictSinkTest {
+
+  @TempDir Path dir;
+
+  static Verdict verdict(String orderId, int revision) {
+    return new Verdict("order-creation", Map.of("orderId", orderId), VerdictStatus.FAILED,
+        List.of(Violation.builder(ViolationKind.MISSING_ENRICHMENT, "order-requested").field("userId")
+            .message("orders.requested lacks 'userId'").build()),
+        List.of("4bf92f3577b34da6a3ce929d0e0e4736"), 1_764_000_000_000_000_000L, 1_764_000_001_000_000_000L, revision,
+        "complete", List.of());
+  }
+
+  @Test
+  void writesOneJsonVerdictPerLineAndRollsOverBySize() throws Exception {
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 600)) {
+      for (int i = 0; i < 5; i++) {
+        sink.write(verdict("ord-" + i, 0));
+      }
+    }
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.sorted().toList();
+    }
+    assertThat(files).hasSizeGreaterThan(1)
+        .allSatisfy(f -> assertThat(f.getFileName().toString()).matches("verdicts-\\d{4}\\.jsonl"));
+    List<JsonNode> lines = files.stream().flatMap(f -> {
+      try {
+        return Files.readAllLines(f).stream();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }).map(l -> JsonMapper.builder().build().readTree(l)).toList();
+    assertThat(lines).hasSize(5);
+    assertThat(lines.get(0).path("instanceKey").asString()).isEqualTo("order-creation|orderId=ord-0");
+    assertThat(lines.get(0).path("verdict").path("violations").get(0).path("field").asString()).isEqualTo("userId");
+  }
+
+  @Test
+  void aRestartAppendsToANewFileAfterTheExistingOnes() throws Exception {
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 1 << 20)) {
+      sink.write(verdict("ord-1", 0));
+    }
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 1 << 20)) {
+      sink.write(verdict("ord-1", 1));
+    }
+    assertThat(dir.resolve("verdicts-0001.jsonl")).exists();
+    assertThat(Files.readString(dir.resolve("verdicts-0002.jsonl"))).contains("\"revision\":1");
+  }
+
+  @Test
+  void theConsoleLineNamesStatusKeysAndEachViolation() {
+    assertThat(VerdictText.line(verdict("ord-7", 0)))
+        .isEqualTo("FAILED order-creation orderId=ord-7: MISSING_ENRICHMENT at order-requested (userId)");
+    assertThat(VerdictText.line(verdict("ord-7", 2))).contains("(amended, revision 2)");
+  }
+}
