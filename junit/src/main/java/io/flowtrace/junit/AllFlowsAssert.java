@@ -41,8 +41,10 @@ public final class AllFlowsAssert extends AbstractAssert<AllFlowsAssert, FlowsUn
     }
     List<FlowOutcome> bad = outcomes.stream().filter(o -> o.status() != VerdictStatus.PASSED).toList();
     if (!bad.isEmpty()) {
-      StringBuilder sb = new StringBuilder("Expected the " + outcomes.size() + " flows of this test to have no"
-          + " violations, but " + bad.size() + (bad.size() == 1 ? " has" : " have") + " not:");
+      StringBuilder sb = new StringBuilder(outcomes.size() == 1
+          ? "Expected the flow of this test to have no violations, but it has not:"
+          : "Expected the " + outcomes.size() + " flows of this test to have no violations, but " + bad.size()
+              + (bad.size() == 1 ? " has" : " have") + " not:");
       for (FlowOutcome o : bad) {
         sb.append("\n").append(Messages.block(o)).append(Messages.how(o, actual.timeout()));
       }
@@ -55,8 +57,8 @@ public final class AllFlowsAssert extends AbstractAssert<AllFlowsAssert, FlowsUn
   public AllFlowsAssert hasSize(int expected) {
     List<FlowOutcome> outcomes = actual.outcomes();
     if (outcomes.size() != expected) {
-      StringBuilder sb = new StringBuilder("Expected " + expected + " flows to start during this test, but "
-          + outcomes.size() + " did:");
+      StringBuilder sb = new StringBuilder("Expected " + expected + (expected == 1 ? " flow" : " flows")
+          + " to start during this test, but " + outcomes.size() + " did:");
       outcomes.forEach(o -> sb.append("\n  - ").append(Messages.subject(o)).append(" (").append(o.status()).append(')'));
       failWithMessage("%s", sb.toString());
     }

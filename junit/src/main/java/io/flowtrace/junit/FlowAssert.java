@@ -55,7 +55,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     FlowAssert next = within(timeout);
     FlowOutcome o = next.actual.outcome();
     if (!o.decided()) {
-      next.failWithMessage("%s", "Expected " + actual + " to complete within " + Messages.duration(timeout)
+      next.failWithMessage("%s", "Expected " + Messages.subject(o) + " to complete within " + Messages.duration(timeout)
           + ", but it had not reached its terminal stage by then; judged as of then, as if its deadline had"
           + " passed:\n" + Messages.block(o));
     }

@@ -66,6 +66,7 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
 
   private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(FlowTraceExtension.class);
   private static final ThreadLocal<FlowTraceExtension> CURRENT = new ThreadLocal<>();
+  private static final String PREVIOUS = "previous";
   private static volatile FlowTraceExtension lastActive;
 
   private final SessionConfig configured;
@@ -123,13 +124,24 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     LiveSession s = sessionFor(context);
     session = s;
     s.beginTest();
+    FlowTraceExtension previous = CURRENT.get();
+    if (previous != null) {
+      context.getStore(NAMESPACE).put(PREVIOUS, previous);
+    }
     CURRENT.set(this);
     lastActive = this;
   }
 
+  /** Restores the extension of an enclosing test (a test that runs tests), if any. */
   @Override
   public void afterEach(ExtensionContext context) {
-    CURRENT.remove();
+    FlowTraceExtension previous = context.getStore(NAMESPACE).remove(PREVIOUS, FlowTraceExtension.class);
+    if (previous != null) {
+      CURRENT.set(previous);
+      lastActive = previous;
+    } else {
+      CURRENT.remove();
+    }
   }
 
   @Override
