@@ -1,5 +1,13 @@
 package io.flowtrace.example.order;
 
+import static io.flowtrace.example.order.OrderServices.AGENT;
+import static io.flowtrace.example.order.OrderServices.LOGS;
+import static io.flowtrace.example.order.OrderServices.agentEnv;
+import static io.flowtrace.example.order.OrderServices.await;
+import static io.flowtrace.example.order.OrderServices.awaitLog;
+import static io.flowtrace.example.order.OrderServices.fork;
+import static io.flowtrace.example.order.OrderServices.freePort;
+import static io.flowtrace.example.order.OrderServices.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -7,14 +15,12 @@ import io.flowtrace.cli.FlowTraceCli;
 import io.flowtrace.kafka.testkit.KafkaBroker;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -23,11 +29,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -52,15 +53,10 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class OrderSystemIT {
 
-  private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final Path FLOWS = Path.of(System.getProperty("flowtrace.flows", "../../flows"));
   private static final Path CLI_JAR = Path.of(System.getProperty("flowtrace.jar", "../../cli/target/flowtrace.jar"));
-  private static final Path AGENT = Path.of(System.getProperty("order.javaagent", "target/opentelemetry-javaagent.jar"));
-  private static final String CLASSPATH = System.getProperty("order.classpath", System.getProperty("java.class.path"));
-  private static final Path LOGS = Path.of("target/it-logs");
   private static final String CLOCK_MARKER = "clock-marker";
-  private static final List<Process> FORKED = new CopyOnWriteArrayList<>();
 
   /** The orders driven through the gateway: two authorized, one declined (total ends in .13). */
   private static final List<String[]> ORDERS = List.of(
@@ -77,7 +73,6 @@ class OrderSystemIT {
 
   @BeforeAll
   static void startBroker() throws IOException {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> FORKED.forEach(Process::destroyForcibly)));
     assertThat(CLI_JAR).as("the flowtrace CLI jar (build cli first)").exists();
     assertThat(AGENT).as("the OpenTelemetry Java agent").exists();
     Files.createDirectories(LOGS);
@@ -170,16 +165,7 @@ class OrderSystemIT {
       services.add(fork(name + "-payment-provider", service("payment-provider", false), common));
       for (String service : List.of("inventory-service", "notification-service", "order-service", "gateway")) {
         Map<String, String> env = new HashMap<>(common);
-        env.putAll(Map.of(
-            "OTEL_SERVICE_NAME", service,
-            "OTEL_TRACES_EXPORTER", "otlp",
-            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
-            "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + otlpPort,
-            "OTEL_SEMCONV_STABILITY_OPT_IN", "messaging",
-            "OTEL_METRICS_EXPORTER", "none",
-            "OTEL_LOGS_EXPORTER", "none",
-            "OTEL_BSP_SCHEDULE_DELAY", "200",
-            "OTEL_INSTRUMENTATION_JAVA_HTTP_CLIENT_ENABLED", "false"));
+        env.putAll(agentEnv(service, "http://127.0.0.1:" + otlpPort));
         services.add(fork(name + "-" + service, service(service, true), env));
       }
       awaitLog(name + "-recorder", "flowtrace: OTLP/HTTP");
@@ -206,9 +192,9 @@ class OrderSystemIT {
         }
       }
     } finally {
-      services.forEach(OrderSystemIT::stop); // SIGTERM: the agents export what they still hold
+      services.forEach(OrderServices::stop); // SIGTERM: the agents export what they still hold
       if (recorder != null) {
-        stop(recorder); // SIGTERM: the recorder writes everything it acknowledged
+        OrderServices.stop(recorder); // SIGTERM: the recorder writes everything it acknowledged
       }
     }
 
@@ -263,59 +249,6 @@ class OrderSystemIT {
       for (Path f : files.toList()) {
         Files.copy(f, target.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
-    }
-  }
-
-  private static List<String> service(String service, boolean agent) {
-    List<String> args = new ArrayList<>(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"));
-    if (agent) {
-      args.add("-javaagent:" + AGENT.toAbsolutePath());
-    }
-    args.addAll(List.of("-cp", CLASSPATH, OrderSystem.class.getName(), service));
-    return args;
-  }
-
-  private static Process fork(String name, List<String> args, Map<String, String> env) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(LOGS.resolve(name + ".log").toFile());
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    FORKED.add(p);
-    return p;
-  }
-
-  private static void stop(Process p) {
-    p.destroy();
-    try {
-      if (!p.waitFor(15, TimeUnit.SECONDS)) {
-        p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.destroyForcibly();
-    }
-    FORKED.remove(p);
-  }
-
-  private static void awaitLog(String name, String line) {
-    Path log = LOGS.resolve(name + ".log");
-    await(() -> {
-      try {
-        return Files.exists(log) && Files.readString(log).contains(line);
-      } catch (IOException e) {
-        return false;
-      }
-    }, () -> name + " did not print '" + line + "'; log:\n" + tail(log));
-  }
-
-  private static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException e) {
-      return e.toString();
     }
   }
 
@@ -393,21 +326,5 @@ class OrderSystemIT {
       }
     });
     return emails;
-  }
-
-  private static void await(BooleanSupplier condition, Supplier<String> failure) {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + TIMEOUT + ": " + failure.get());
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -1,0 +1,249 @@
+package io.flowtrace.junit;
+
+import io.flowtrace.junit.internal.LiveSession;
+import io.flowtrace.junit.internal.ProvisionalVerdicts;
+import io.flowtrace.junit.internal.TestWindow;
+import io.flowtrace.junit.internal.TestWindow.Entry;
+import io.flowtrace.verifier.assembly.FlowInstance;
+import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.spec.BudgetSpec;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.IdempotencySpec;
+import io.flowtrace.verifier.spec.StageSpec;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Waiting for verdicts, and the idempotency probe. */
+final class Outcomes {
+
+  /** Idempotency window when the flow names no latency budget for its effects. */
+  static final Duration DEFAULT_IDEMPOTENCY_WINDOW = Duration.ofSeconds(2);
+
+  private Outcomes() {}
+
+  /**
+   * The one instance of the flow with these key values that started during the test: once decided
+   * and settled, or, if the timeout passes first, as judged then.
+   */
+  static FlowOutcome awaitOne(LiveSession session, String flow, Map<String, String> keys, Duration timeout) {
+    session.spec(flow); // fails at once on an unknown name
+    long settle = session.config().settle().toNanos();
+    TestWindow window = session.window();
+    session.await(() -> {
+      List<Entry> m = matching(window.entries(), flow, keys);
+      return m.size() > 1 || m.size() == 1 && m.get(0).decided() && settled(m.get(0), settle);
+    }, System.nanoTime() + timeout.toNanos());
+    List<Entry> matches = matching(window.entries(), flow, keys);
+    if (matches.size() > 1) {
+      throw ambiguous(flow, keys, matches);
+    }
+    if (matches.size() == 1 && matches.get(0).decided()) {
+      Entry first = matches.get(0);
+      session.await(() -> settled(window.find(first), settle), System.nanoTime() + settle + timeout.toNanos());
+      return outcome(window.find(first), true, null);
+    }
+    TestWindow judged = judge(session, window);
+    List<Entry> provisional = matching(judged.entries(), flow, keys).stream().filter(Entry::decided).toList();
+    if (provisional.size() > 1) {
+      throw ambiguous(flow, keys, provisional);
+    }
+    if (provisional.isEmpty()) {
+      throw new AssertionError("Expected a " + Messages.subject(flow, keys) + " within "
+          + Messages.duration(timeout) + ", but none was seen; "
+          + Messages.seen(judged.entries(), window.telemetryCount()));
+    }
+    return outcome(provisional.get(0), false, null);
+  }
+
+  /**
+   * Every instance that started during the test (with one of its flow's entry stages), once each
+   * is decided and settled and no telemetry came for the settle time, or as judged when the timeout
+   * passes. Empty when none started.
+   */
+  static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout) {
+    long settle = session.config().settle().toNanos();
+    TestWindow window = session.window();
+    long[] seen = {-1, 0};
+    List<List<Entry>> started = new ArrayList<>(List.of(List.of()));
+    session.await(() -> {
+      int count = window.telemetryCount();
+      if (count != seen[0]) {
+        seen[0] = count;
+        seen[1] = System.nanoTime();
+        started.set(0, started(session, ProvisionalVerdicts.asOf(session.specs(), window,
+            LiveSession.nowEpochNanos(), session.config().completionGrace())));
+      }
+      if (started.get(0).isEmpty() || System.nanoTime() - seen[1] < settle) {
+        return false;
+      }
+      for (Entry s : started.get(0)) {
+        Entry live = window.find(s);
+        if (live == null || !live.decided() || !settled(live, settle)) {
+          return false;
+        }
+      }
+      return true;
+    }, System.nanoTime() + timeout.toNanos());
+    List<FlowOutcome> out = new ArrayList<>();
+    for (Entry s : started(session, judge(session, window))) {
+      Entry live = window.find(s);
+      out.add(live != null && live.decided() && live.snapshot() != null ? outcome(live, true, null)
+          : outcome(s, false, null));
+    }
+    return out;
+  }
+
+  /**
+   * Sends the instance's occurrence of the trigger to the system again, waits until the re-sent
+   * trigger is seen in the instance and the idempotency window has passed, and counts the
+   * trigger's declared side effects before and after.
+   */
+  static FlowOutcome redeliver(LiveSession session, FlowOutcome before, String eventOrStage, URI target,
+      Duration timeout) {
+    FlowSpec spec = session.spec(before.flow());
+    EventSpec trigger = trigger(spec, eventOrStage);
+    List<String> effects = effects(spec, trigger);
+    Observation occurrence = before.instance().first(trigger.id());
+    if (occurrence == null) {
+      throw new AssertionError("Expected " + Messages.subject(before) + " to have an occurrence of " + trigger.id()
+          + " to redeliver, but it has none:\n" + Messages.block(before));
+    }
+    Map<String, Integer> effectsBefore = count(before.instance(), effects);
+    int triggersBefore = FlowOutcome.occurrences(before.instance(), trigger.id());
+    TestWindow window = session.window();
+    Set<String> traces = Set.copyOf(before.verdict().traceIds());
+    String sent = session.redeliverer().redeliver(occurrence,
+        trigger.payload() == null ? null : trigger.payload().attribute(), target);
+    long sentAt = System.nanoTime();
+    boolean observed = session.await(() -> {
+      Entry now = window.find(before.flow(), before.keys(), traces);
+      return now != null && now.snapshot() != null
+          && FlowOutcome.occurrences(now.snapshot(), trigger.id()) > triggersBefore;
+    }, sentAt + timeout.toNanos());
+    if (observed) {
+      long settle = session.config().settle().toNanos();
+      long windowEnd = sentAt + idempotencyWindow(session, spec, effects).toNanos();
+      session.await(() -> System.nanoTime() >= windowEnd
+          && settled(window.find(before.flow(), before.keys(), traces), settle), windowEnd + timeout.toNanos());
+    }
+    Entry after = window.find(before.flow(), before.keys(), traces);
+    FlowInstance instance = after != null && after.snapshot() != null ? after.snapshot() : before.instance();
+    Redelivery redelivery = new Redelivery(trigger.id(), sent, observed, effectsBefore, count(instance, effects));
+    return new FlowOutcome(after != null && after.verdict() != null ? after.verdict() : before.verdict(), instance,
+        true, redelivery);
+  }
+
+  /** The event to redeliver: the event of that id, or the stage's idempotency trigger (else its first event). */
+  static EventSpec trigger(FlowSpec spec, String eventOrStage) {
+    EventSpec event = spec.event(eventOrStage);
+    if (event != null) {
+      return event;
+    }
+    StageSpec stage = spec.stage(eventOrStage);
+    if (stage == null) {
+      throw new IllegalArgumentException("flowtrace: flow " + spec.name() + " has no event or stage '" + eventOrStage
+          + "'; its events are " + spec.events().stream().map(EventSpec::id).toList());
+    }
+    for (EventSpec e : stage.events()) {
+      if (spec.idempotency().stream().anyMatch(i -> i.trigger().equals(e.id()))) {
+        return e;
+      }
+    }
+    return stage.events().get(0);
+  }
+
+  /**
+   * The side effects a redelivered trigger must not repeat: the effects of its idempotency specs,
+   * or, when it has none, every event of the stages after its own.
+   */
+  static List<String> effects(FlowSpec spec, EventSpec trigger) {
+    Set<String> effects = new LinkedHashSet<>();
+    for (IdempotencySpec i : spec.idempotency()) {
+      if (i.trigger().equals(trigger.id())) {
+        effects.addAll(i.effects());
+      }
+    }
+    if (effects.isEmpty()) {
+      Map<String, Set<String>> ancestors = spec.ancestors();
+      for (StageSpec s : spec.stages()) {
+        if (ancestors.get(s.id()).contains(trigger.stageId())) {
+          s.events().forEach(e -> effects.add(e.id()));
+        }
+      }
+    }
+    effects.remove(trigger.id());
+    return List.copyOf(effects);
+  }
+
+  /** The configured window, else the longest latency budget that ends at an effect, else 2 s. */
+  private static Duration idempotencyWindow(LiveSession session, FlowSpec spec, List<String> effects) {
+    if (session.config().idempotencyWindow() != null) {
+      return session.config().idempotencyWindow();
+    }
+    Duration longest = null;
+    for (BudgetSpec b : spec.budgets()) {
+      boolean toEffect = effects.contains(b.to())
+          || effects.stream().anyMatch(e -> spec.event(e) != null && spec.event(e).stageId().equals(b.to()));
+      if (toEffect && (longest == null || b.within().compareTo(longest) > 0)) {
+        longest = b.within();
+      }
+    }
+    return longest != null ? longest : DEFAULT_IDEMPOTENCY_WINDOW;
+  }
+
+  private static Map<String, Integer> count(FlowInstance instance, List<String> events) {
+    Map<String, Integer> out = new LinkedHashMap<>();
+    for (String e : events) {
+      out.put(e, FlowOutcome.occurrences(instance, e));
+    }
+    return out;
+  }
+
+  private static TestWindow judge(LiveSession session, TestWindow window) {
+    return ProvisionalVerdicts.judge(session.specs(), window, LiveSession.nowEpochNanos(),
+        session.config().completionGrace());
+  }
+
+  /** Decided instances of the replay that started in the test: they have an event of an entry stage. */
+  private static List<Entry> started(LiveSession session, TestWindow replayed) {
+    List<Entry> out = new ArrayList<>();
+    for (Entry e : replayed.entries()) {
+      if (!e.decided() || e.snapshot() == null) {
+        continue;
+      }
+      FlowSpec spec = session.spec(e.flow());
+      if (e.snapshot().observations().stream().anyMatch(o -> spec.stage(o.stageId()).after().isEmpty())) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+
+  private static List<Entry> matching(List<Entry> entries, String flow, Map<String, String> keys) {
+    return entries.stream().filter(e -> e.matches(flow, keys)).toList();
+  }
+
+  private static boolean settled(Entry e, long settleNanos) {
+    return e != null && System.nanoTime() - e.changedNanos() >= settleNanos;
+  }
+
+  private static FlowOutcome outcome(Entry e, boolean decided, Redelivery redelivery) {
+    return new FlowOutcome(e.verdict(), e.snapshot(), decided, redelivery);
+  }
+
+  private static AssertionError ambiguous(String flow, Map<String, String> keys, List<Entry> matches) {
+    StringBuilder sb = new StringBuilder("Expected one " + Messages.subject(flow, keys) + ", but "
+        + matches.size() + " started during this test; pick one with withKey(...):");
+    for (Entry e : matches) {
+      sb.append("\n  - ").append(Messages.subject(e.flow(), e.keys()));
+    }
+    return new AssertionError(sb.toString());
+  }
+}

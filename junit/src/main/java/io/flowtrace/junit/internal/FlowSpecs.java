@@ -1,0 +1,119 @@
+package io.flowtrace.junit.internal;
+
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecException;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Loads flow specs from a location: {@code classpath:DIR} (a resource directory, in a folder or a
+ * jar) or a filesystem directory. Fails at once with every problem of every file. Internal: not API.
+ */
+public final class FlowSpecs {
+
+  /** The prefix of a classpath location, e.g. {@code classpath:flows}. */
+  public static final String CLASSPATH = "classpath:";
+
+  private FlowSpecs() {}
+
+  /**
+   * Loads every {@code *.flow.yaml} under the location.
+   *
+   * @throws IllegalStateException naming the location and each problem ({@code file:line:col: message})
+   */
+  public static List<FlowSpec> load(String location) {
+    if (location.startsWith(CLASSPATH)) {
+      return loadResource(location.substring(CLASSPATH.length()));
+    }
+    return loadDirectory(Path.of(location));
+  }
+
+  /** Loads every flow spec under a filesystem directory (or one file). */
+  public static List<FlowSpec> loadDirectory(Path dir) {
+    try {
+      return new FlowSpecLoader().load(dir);
+    } catch (FlowSpecException e) {
+      throw new IllegalStateException("flowtrace: invalid flow specs in " + dir.toAbsolutePath() + ":\n"
+          + e.getMessage(), e);
+    }
+  }
+
+  private static List<FlowSpec> loadResource(String resource) {
+    String name = resource.startsWith("/") ? resource.substring(1) : resource;
+    ClassLoader loader = Thread.currentThread().getContextClassLoader();
+    URL url = (loader != null ? loader : FlowSpecs.class.getClassLoader()).getResource(name);
+    if (url == null) {
+      throw new IllegalStateException("flowtrace: no flow specs: the classpath has no resource directory '"
+          + name + "' (put the *.flow.yaml files under src/test/resources/" + name
+          + ", or give a directory with flows(Path))");
+    }
+    URI uri;
+    try {
+      uri = url.toURI();
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException("flowtrace: cannot read flow specs at " + url, e);
+    }
+    if ("file".equals(uri.getScheme())) {
+      return loadDirectory(Path.of(uri));
+    }
+    return loadFromArchive(uri);
+  }
+
+  /** Specs inside a jar: copied to a temporary directory, loaded (schemas included), deleted. */
+  private static List<FlowSpec> loadFromArchive(URI uri) {
+    Path copy = null;
+    try (FileSystem ignored = openArchive(uri)) {
+      copy = Files.createTempDirectory("flowtrace-flows");
+      Path source = Path.of(uri);
+      try (Stream<Path> walk = Files.walk(source)) {
+        for (Path p : walk.toList()) {
+          Path target = copy.resolve(source.relativize(p).toString());
+          if (Files.isDirectory(p)) {
+            Files.createDirectories(target);
+          } else {
+            Files.copy(p, target);
+          }
+        }
+      }
+      return loadDirectory(copy);
+    } catch (IOException e) {
+      throw new UncheckedIOException("flowtrace: cannot read flow specs at " + uri, e);
+    } finally {
+      deleteQuietly(copy);
+    }
+  }
+
+  private static FileSystem openArchive(URI uri) throws IOException {
+    try {
+      return FileSystems.newFileSystem(uri, Map.of());
+    } catch (FileSystemAlreadyExistsException e) {
+      return null; // someone else's; leave it open
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      // a temporary copy; the OS cleans up what is left
+    }
+  }
+}

@@ -1,0 +1,293 @@
+package io.flowtrace.junit;
+
+import static io.flowtrace.junit.FlowTraceAssertions.assertThatAllFlows;
+import static io.flowtrace.junit.FlowTraceAssertions.assertThatFlow;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+import io.flowtrace.kafka.testkit.KafkaBroker;
+import io.flowtrace.verifier.check.ViolationKind;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
+import org.junit.platform.testkit.engine.EngineTestKit;
+
+/**
+ * The extension and its assertions against a real broker and the OpenTelemetry SDK: {@link
+ * PaymentSystem} runs in this JVM, its spans go through {@link FlowTraceExtension#spanExporter()}.
+ */
+class FlowTraceExtensionTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  static KafkaBroker broker;
+  static PaymentSystem system;
+
+  @RegisterExtension
+  static FlowTraceExtension flows = FlowTraceExtension.builder()
+      .flowsOnClasspath("flows")
+      .kafka(() -> broker == null ? null : broker.bootstrapServers())
+      .settle(Duration.ofMillis(300))
+      .build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    broker = KafkaBroker.start();
+    broker.createTopic(PaymentSystem.REQUESTED, 1);
+    broker.createTopic(PaymentSystem.LEDGER, 1);
+    system = PaymentSystem.start(broker.bootstrapServers(), flows.spanExporter());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (system != null) {
+      system.close();
+    }
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @BeforeEach
+  void cleanSystem() {
+    system.reset();
+    system.exportTo(flows.spanExporter());
+  }
+
+  @Test
+  void aCorrectFlowHasNoViolations() throws Exception {
+    String id = system.pay("12.50");
+
+    flows.assertThatFlow("payment").withKey("paymentId", id)
+        .completesWithin(WAIT)
+        .hasNoViolations()
+        .hasStagesInOrder("payment-requested", "payment-booked");
+  }
+
+  @Test
+  void aWrongValueFailsNamingStageFieldExpectedActualAndTheTimeline() throws Exception {
+    system.wrongAmount = true;
+    String id = system.pay("12.50");
+
+    assertThatThrownBy(() -> flows.assertThatFlow("payment").withKey("paymentId", id)
+        .completesWithin(WAIT).hasNoViolations())
+        .isInstanceOf(AssertionError.class)
+        .hasMessageStartingWith("Expected flow payment [paymentId=" + id + "] to have no violations, but it has 1 violation:\n"
+            + "FAILED  payment  paymentId=" + id)
+        .hasMessageContaining("\n  ✗ BAD_TRANSFORMATION at payment-booked, field amount\n")
+        .hasMessageContaining("\n  timeline:\n")
+        .hasMessageContaining("payment-requested    pay_request        pay-service SERVER 'POST /pay'")
+        .hasMessageContaining("payment-booked       ledger_entry       ledger.entries[0]@");
+  }
+
+  @Test
+  void hasViolationNarrowsToStageAndFieldAndSaysWhereItReallyIs() throws Exception {
+    system.wrongAmount = true;
+    String id = system.pay("3.10");
+    FlowAssert flow = flows.assertThatFlow("payment").withKey("paymentId", id).within(WAIT);
+
+    flow.hasViolation(ViolationKind.BAD_TRANSFORMATION).atStage("payment-booked").onField("amount");
+    assertThatThrownBy(() -> flow.hasViolation(ViolationKind.BAD_TRANSFORMATION).atStage("payment-requested"))
+        .hasMessageStartingWith("Expected the BAD_TRANSFORMATION violation of flow payment [paymentId=" + id
+            + "] to be at stage payment-requested, but it is at payment-booked:\n");
+    assertThatThrownBy(() -> flow.hasViolation(ViolationKind.NON_IDEMPOTENT))
+        .hasMessageStartingWith("Expected flow payment [paymentId=" + id + "] to have a NON_IDEMPOTENT violation, "
+            + "but it has only:\n  - BAD_TRANSFORMATION at payment-booked field amount: ");
+  }
+
+  @Test
+  void payloadsAreThereForCustomAssertions() throws Exception {
+    String id = system.pay("7.25");
+
+    FlowAssert flow = flows.assertThatFlow("payment").withKey("paymentId", id).within(WAIT);
+    flow.payloadOf("ledger_entry").hasFieldEqualTo("amount", 7.25).hasField("eventId")
+        .field("paymentId").isEqualTo(id);
+    assertThat(flow.outcome().payload("payment_requested")).hasValueSatisfying(p ->
+        assertThat(p.path("amount").decimalValue()).isEqualByComparingTo("7.25"));
+    assertThatThrownBy(() -> flow.payloadOf("ledger_entry").hasFieldEqualTo("amount", 8))
+        .hasMessage("Expected ledger_entry of flow payment [paymentId=" + id + "] to have amount = 8, but it is 7.25 in "
+            + flow.outcome().payload("ledger_entry").orElseThrow());
+  }
+
+  @Test
+  void aFlowThatStopsNamesTheMissingStage() throws Exception {
+    system.ledgerDown = true;
+    String id = system.pay("1.00");
+
+    assertThatThrownBy(() -> flows.assertThatFlow("payment").withKey("paymentId", id)
+        .completesWithin(Duration.ofSeconds(2)))
+        .hasMessageStartingWith("Expected flow payment [paymentId=" + id + "] to complete within 2 s, but it had not"
+            + " reached its terminal stage by then; judged as of then, as if its deadline had passed:\n"
+            + "FAILED  payment  paymentId=" + id)
+        .hasMessageContaining("\n  ✗ MISSING_STAGE at payment-booked\n"
+            + "      stage payment-booked did not happen: no ledger_entry (topic ledger.entries) within ");
+    flows.assertThatFlow("payment").withKey("paymentId", id).within(Duration.ofMillis(200))
+        .hasViolation(ViolationKind.MISSING_STAGE).atStage("payment-booked");
+  }
+
+  @Test
+  void aFlowThatNeverStartedIsReportedWithWhatWasSeen() throws Exception {
+    String id = system.pay("2.00");
+
+    assertThatThrownBy(() -> flows.assertThatFlow("payment").withKey("paymentId", "pay-unknown")
+        .within(Duration.ofSeconds(2)).hasNoViolations())
+        .hasMessage("Expected a flow payment [paymentId=pay-unknown] within 2 s, but none was seen; flows that started"
+            + " during this test:\n  - flow payment [paymentId=" + id + "] (PASSED)");
+  }
+
+  @Test
+  void anUnknownFlowIsRejectedAtOnce() {
+    assertThatThrownBy(() -> flows.assertThatFlow("refund"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("flowtrace: no flow named 'refund'; the loaded flows are [payment]");
+  }
+
+  @Test
+  void redeliveringTheRequestToAnIdempotentServiceChangesNothing() throws Exception {
+    String id = system.pay("5.00");
+
+    FlowAssert probed = flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT)
+        .whenRedelivered("pay_request");
+
+    probed.hasNoViolations();
+    Redelivery r = probed.outcome().redelivery();
+    assertThat(r.observed()).isTrue();
+    assertThat(r.sent()).matches("re-sent POST http://127\\.0\\.0\\.1:\\d+/pay \\(\\d+ bytes\\) -> 202");
+    assertThat(r.effectsAfter()).containsExactly(java.util.Map.entry("ledger_entry", 1));
+    assertThat(probed.outcome().occurrences("pay_request")).isEqualTo(2);
+  }
+
+  @Test
+  void redeliveringTheRequestToANonIdempotentServiceShowsTheSecondSideEffect() throws Exception {
+    system.payIdempotent = false;
+    system.ledgerIdempotent = false;
+    String id = system.pay("5.00");
+
+    FlowAssert probed = flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT)
+        .hasNoViolations()
+        .whenRedelivered("payment-requested");
+
+    assertThatThrownBy(probed::hasNoViolations)
+        .hasMessageMatching("(?s)Expected flow payment \\[paymentId=" + id + "\\] to have no violations after"
+            + " pay_request was redelivered \\(re-sent POST http://127\\.0\\.0\\.1:\\d+/pay \\(\\d+ bytes\\) -> 202\\),"
+            + " but it has 2 violations:\n"
+            + "  side effects that happened again: ledger_entry 1 -> 2\n"
+            + "FAILED  payment  paymentId=" + id + ".*")
+        .hasMessageContaining("\n  ✗ NON_IDEMPOTENT at payment-requested, field eventId\n"
+            + "      pay_request was delivered 2 times with 1 distinct eventId");
+  }
+
+  @Test
+  void redeliveringARecordRepublishesItWithItsKeyValueAndHeaders() throws Exception {
+    String id = system.pay("9.99");
+    flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT)
+        .whenRedelivered("payment_requested")
+        .hasNoViolations();
+
+    system.ledgerIdempotent = false;
+    String other = system.pay("9.99");
+    FlowAssert probed = flows.assertThatFlow("payment").withKey("paymentId", other).completesWithin(WAIT)
+        .whenRedelivered("payment_requested");
+    assertThat(probed.outcome().redelivery().sent())
+        .matches("re-published payments\\.requested\\[0\\]@\\d+ as payments\\.requested\\[0\\]@\\d+ \\(key "
+            + other + ", same value and headers\\)");
+    assertThatThrownBy(probed::hasNoViolations)
+        .hasMessageContaining("side effects that happened again: ledger_entry 1 -> 2")
+        .hasMessageContaining("✗ NON_IDEMPOTENT at payment-booked");
+  }
+
+  @Test
+  void allFlowsOfTheTestAreAssertedTogether() throws Exception {
+    system.pay("1.50");
+    system.pay("2.50");
+
+    flows.assertThatAllFlows().within(WAIT).hasSize(2).haveNoViolations();
+  }
+
+  @Test
+  void allFlowsNamesTheOnesThatFailed() throws Exception {
+    String good = system.pay("1.50");
+    flows.assertThatFlow("payment").withKey("paymentId", good).completesWithin(WAIT);
+    system.wrongAmount = true;
+    String bad = system.pay("2.50");
+
+    assertThatThrownBy(() -> flows.assertThatAllFlows().within(WAIT).haveNoViolations())
+        .hasMessageStartingWith("Expected the 2 flows of this test to have no violations, but 1 has not:\n"
+            + "FAILED  payment  paymentId=" + bad)
+        .hasMessageContaining("✗ BAD_TRANSFORMATION at payment-booked, field amount");
+  }
+
+  @Test
+  void spansPostedToTheOtlpEndpointAreVerifiedToo() throws Exception {
+    assertThat(flows.otlpEndpoint()).matches("http://127\\.0\\.0\\.1:\\d+");
+    system.exportTo(new OtlpHttpPoster(flows.otlpEndpoint()));
+    String id = system.pay("4.00");
+
+    flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT).hasNoViolations();
+  }
+
+  @Test
+  void theAnnotationFormGivesEachTestItsOwnFlowsAndClosesAfterTheClass() {
+    System.setProperty(AnnotatedSample.BOOTSTRAP, broker.bootstrapServers());
+    EngineExecutionResults results = EngineTestKit.engine("junit-jupiter")
+        .selectors(selectClass(AnnotatedSample.class)).execute();
+
+    results.testEvents().assertStatistics(stats -> stats.started(3).succeeded(1).failed(2));
+    results.testEvents().assertThatEvents()
+        .haveExactly(1, event(test("b_seesNoFlowOfTheTestBefore"), finishedWithFailure(instanceOf(AssertionError.class),
+            message("Expected the flows of this test to have no violations, but no flow started within 1 s"))))
+        .haveExactly(1, event(test("c_failsWithTheVerdict"), finishedWithFailure(instanceOf(AssertionError.class),
+            message(m -> m.contains("to have no violations, but it has 1 violation:")
+                && m.contains("✗ BAD_TRANSFORMATION at payment-booked, field amount")))));
+    int port = Integer.parseInt(AnnotatedSample.endpoint.substring(AnnotatedSample.endpoint.lastIndexOf(':') + 1));
+    assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).as("the receiver is closed after the class")
+        .isInstanceOf(ConnectException.class);
+  }
+
+  /** Run by {@link #theAnnotationFormGivesEachTestItsOwnFlowsAndClosesAfterTheClass} through the engine test kit. */
+  @FlowTraceTest(bootstrapServers = "${" + AnnotatedSample.BOOTSTRAP + "}", timeout = "10s")
+  @TestMethodOrder(MethodOrderer.MethodName.class)
+  static class AnnotatedSample {
+    static final String BOOTSTRAP = "flowtrace.junit.test.bootstrap";
+    static String endpoint;
+
+    @BeforeEach
+    void wire(FlowTraceExtension flows) {
+      system.reset();
+      system.exportTo(flows.spanExporter());
+      endpoint = flows.otlpEndpoint();
+    }
+
+    @Test
+    void a_passes() throws Exception {
+      String id = system.pay("3.00");
+      assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT).hasNoViolations();
+    }
+
+    @Test
+    void b_seesNoFlowOfTheTestBefore() {
+      assertThatAllFlows().within(Duration.ofSeconds(1)).haveNoViolations();
+    }
+
+    @Test
+    void c_failsWithTheVerdict() throws Exception {
+      system.wrongAmount = true;
+      String id = system.pay("3.00");
+      assertThatFlow("payment").withKey("paymentId", id).hasNoViolations();
+    }
+  }
+}
