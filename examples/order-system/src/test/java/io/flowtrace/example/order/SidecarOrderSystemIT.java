@@ -1,0 +1,213 @@
+package io.flowtrace.example.order;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.kafka.testkit.Await;
+import io.flowtrace.kafka.testkit.KafkaBroker;
+import io.flowtrace.sidecar.Sidecar;
+import io.flowtrace.sidecar.SidecarConfig;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The reference order system runs continuously under the OpenTelemetry Java agent, exporting to
+ * one {@code flowtrace sidecar} that taps the real broker; defect switches are flipped one after
+ * another (only the service concerned restarts) and each planted defect must show up in the
+ * sidecar's verdicts topic within seconds, exactly as its violation on its stage, with the
+ * sidecar's metrics agreeing with the verdicts it wrote.
+ */
+class SidecarOrderSystemIT {
+
+  private static final Path FLOWS = Path.of(System.getProperty("flowtrace.flows", "../../flows"));
+  private static final Duration VERDICT_TIMEOUT = Duration.ofSeconds(60);
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** Two authorized orders and a declined one (a total ending in .13). */
+  private static final List<String[]> ORDERS = List.of(
+      new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-100\",\"quantity\":2},{\"productId\":\"P-200\",\"quantity\":1}],"
+          + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"},
+      new String[] {"token-bob", "{\"items\":[{\"productId\":\"P-300\",\"quantity\":1}],"
+          + "\"shipping\":{\"address\":\"2 Side St\",\"city\":\"Shelbyville\",\"zipCode\":\"54321\"}}"},
+      new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-400\",\"quantity\":3},{\"productId\":\"P-200\",\"quantity\":2}],"
+          + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"});
+
+  /** Per defect (null: the clean system), the outcome of each order: status and kind@stage:field. */
+  private static final Map<Defect, String> EXPECTED = new LinkedHashMap<>();
+
+  static {
+    EXPECTED.put(null, "PASSED");
+    EXPECTED.put(Defect.DROP_ENRICHMENT, "FAILED MISSING_ENRICHMENT@order-requested:userId");
+    EXPECTED.put(Defect.WRONG_TOTAL, "FAILED BAD_TRANSFORMATION@order-created:total");
+    EXPECTED.put(Defect.PAYMENT_AMOUNT_MISMATCH, "FAILED BAD_TRANSFORMATION@payment-authorized:amount");
+    EXPECTED.put(Defect.NON_IDEMPOTENT_WEBHOOK,
+        "FAILED NON_IDEMPOTENT@payment-captured:eventId;PASSED;FAILED NON_IDEMPOTENT@payment-captured:eventId");
+    EXPECTED.put(Defect.LOSE_TRACEPARENT, "FAILED BROKEN_PROPAGATION@notification-sent:");
+    EXPECTED.put(Defect.SLOW_NOTIFICATION,
+        "FAILED LATENCY_BUDGET_EXCEEDED@notification-sent:;PASSED;FAILED LATENCY_BUDGET_EXCEEDED@notification-sent:");
+    EXPECTED.put(Defect.BROKEN_EMAIL_SCHEMA, "FAILED SCHEMA_VIOLATION@notification-sent:");
+    EXPECTED.put(Defect.NO_NOTIFICATION, "FAILED MISSING_STAGE@notification-sent:");
+  }
+
+  private static KafkaBroker broker;
+
+  @BeforeAll
+  static void startBroker() {
+    broker = KafkaBroker.start();
+    Topics.ALL.forEach(t -> broker.createTopic(t, 1));
+    broker.createTopic(SidecarConfig.DEFAULT_VERDICTS_TOPIC, 1);
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @Test
+  void theSidecarReportsEveryPlantedDefectWithinSecondsAndItsMetricsMatchItsVerdicts() throws Exception {
+    int otlpPort = OrderServices.freePort();
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", FLOWS.toString(),
+        "bootstrap-servers", broker.bootstrapServers(),
+        "start-from", "earliest",
+        "otlp-http-port", Integer.toString(otlpPort),
+        "otlp-grpc-port", "-1",
+        "http-port", "0",
+        "console", "false"));
+    Map<String, String> timings = new LinkedHashMap<>();
+    try (Sidecar sidecar = Sidecar.start(config);
+        OrderServices services = new OrderServices("sidecar", broker.bootstrapServers(), "http://127.0.0.1:" + otlpPort,
+            Map.of())) {
+      for (Map.Entry<Defect, String> phase : EXPECTED.entrySet()) {
+        Defect defect = phase.getKey();
+        services.run(defect == null ? EnumSet.noneOf(Defect.class) : EnumSet.of(defect));
+        List<String> requestIds = new ArrayList<>();
+        for (String[] order : ORDERS) {
+          requestIds.add(services.placeOrder(order[0], order[1]));
+        }
+        long placed = System.nanoTime();
+        List<String> expected = expectedPerOrder(phase.getValue());
+        List<List<String>> seen = new ArrayList<>();
+        Await.until(VERDICT_TIMEOUT, () -> {
+          seen.clear();
+          seen.add(outcomes(latestVerdicts(), requestIds));
+          return seen.get(0).equals(expected);
+        }, () -> (defect == null ? "clean" : defect) + ": expected " + expected + ", the sidecar said " + seen);
+        timings.put(defect == null ? "clean" : defect.name(),
+            String.format("%.1f s", (System.nanoTime() - placed) / 1e9));
+      }
+      System.out.println("sidecar: orders placed → every expected verdict in flowtrace.verdicts: " + timings);
+
+      List<JsonNode> all = verdicts();
+      Map<String, Double> metrics = scrape(sidecar.opsPort());
+      Map<String, Long> statuses = new TreeMap<>();
+      Map<String, Long> kinds = new TreeMap<>();
+      for (JsonNode v : all) {
+        if (v.path("revision").asInt() == 0) {
+          statuses.merge(v.path("verdict").path("status").asString(), 1L, Long::sum);
+          v.path("verdict").path("violations").forEach(x -> kinds.merge(x.path("kind").asString(), 1L, Long::sum));
+        }
+      }
+      statuses.forEach((status, n) -> assertThat(metrics)
+          .containsEntry("flowtrace_flows_verified_total{flow=\"order-creation\",status=\"" + status + "\"}", (double) n));
+      kinds.forEach((kind, n) -> assertThat(metrics)
+          .containsEntry("flowtrace_violations_total{flow=\"order-creation\",kind=\"" + kind + "\"}", (double) n));
+      assertThat(statuses.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(EXPECTED.size() * ORDERS.size());
+    }
+  }
+
+  private static List<String> expectedPerOrder(String text) {
+    String[] perOrder = text.split(";");
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < ORDERS.size(); i++) {
+      out.add(perOrder[perOrder.length == 1 ? 0 : i]);
+    }
+    return out;
+  }
+
+  /** The latest verdict per requestId. */
+  private static Map<String, JsonNode> latestVerdicts() {
+    Map<String, JsonNode> latest = new HashMap<>();
+    for (JsonNode v : verdicts()) {
+      String requestId = v.path("verdict").path("keys").path("requestId").asString("");
+      JsonNode seen = latest.get(requestId);
+      if (seen == null || v.path("revision").asInt() >= seen.path("revision").asInt()) {
+        latest.put(requestId, v);
+      }
+    }
+    return latest;
+  }
+
+  private static List<String> outcomes(Map<String, JsonNode> latest, List<String> requestIds) {
+    List<String> out = new ArrayList<>();
+    for (String id : requestIds) {
+      JsonNode v = latest.get(id);
+      if (v == null) {
+        out.add("none yet");
+        continue;
+      }
+      StringBuilder sb = new StringBuilder(v.path("verdict").path("status").asString());
+      for (JsonNode x : v.path("verdict").path("violations")) {
+        sb.append(' ').append(x.path("kind").asString()).append('@').append(x.path("stage").asString())
+            .append(':').append(x.path("field").asString(""));
+      }
+      out.add(sb.toString());
+    }
+    return out;
+  }
+
+  private static List<JsonNode> verdicts() {
+    List<JsonNode> out = new ArrayList<>();
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()), new StringDeserializer(),
+        new StringDeserializer())) {
+      TopicPartition tp = new TopicPartition(SidecarConfig.DEFAULT_VERDICTS_TOPIC, 0);
+      c.assign(Set.of(tp));
+      c.seekToBeginning(Set.of(tp));
+      long end = c.endOffsets(Set.of(tp)).get(tp);
+      while (c.position(tp) < end) {
+        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+          out.add(JSON.readTree(r.value()));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Map<String, Double> scrape(int port) throws Exception {
+    String body = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    Map<String, Double> out = new TreeMap<>();
+    Matcher m = Pattern.compile("(?m)^([a-z_]+(?:\\{[^}]*\\})?) (\\S+)$").matcher(body);
+    while (m.find()) {
+      out.put(m.group(1), Double.parseDouble(m.group(2)));
+    }
+    return out;
+  }
+}
