@@ -4,6 +4,7 @@ import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
 import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
 import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
 import io.flowtrace.tracer.tap.StartPosition;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -66,6 +67,10 @@ final class RecordCommand implements Callable<Integer> {
   @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s or 5m (default: until Ctrl-C/SIGTERM).")
   String duration;
 
+  @Option(names = "--schema-registry", paramLabel = "URL",
+      description = "Confluent-compatible schema registry (GET URL/schemas/ids/ID) for flows whose schema is {avro-registry: true}.")
+  String schemaRegistry;
+
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -78,6 +83,15 @@ final class RecordCommand implements Callable<Integer> {
         limit = FlowSpecLoader.parseDuration(duration);
       } catch (IllegalArgumentException e) {
         err.println("flowtrace: --duration: " + e.getMessage());
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
+    SchemaRegistryClient registry = null;
+    if (schemaRegistry != null) {
+      try {
+        registry = SchemaRegistryClient.create(java.net.URI.create(schemaRegistry.strip()));
+      } catch (IllegalArgumentException e) {
+        err.println("flowtrace: --schema-registry: " + e.getMessage());
         return FlowTraceCli.EXIT_USAGE;
       }
     }
@@ -112,7 +126,7 @@ final class RecordCommand implements Callable<Integer> {
       }
       List<FlowSpec> flows;
       try {
-        flows = new FlowSpecLoader().load(flowsDir);
+        flows = new FlowSpecLoader(registry).load(flowsDir);
       } catch (FlowSpecException e) {
         err.println("flowtrace: the flow specs in " + flowsDir + " have problems:");
         e.problems().forEach(p -> err.println("  " + p));
