@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -31,10 +32,11 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -108,7 +110,7 @@ class OrderSystemIT {
    * duplicate webhook and a slow e-mail matter only on the authorized path. {@code
    * -Dorder.defects=WRONG_TOTAL,NO_NOTIFICATION} runs only those. Without any e-mail a flow is only
    * FAILED once its 30 s deadline has passed within the recording, so that run ends with a marker
-   * record stamped 31 s later (as later traffic would), which moves the recording's end past it.
+   * span stamped 31 s later (as later traffic would), which moves the recording's end past it.
    */
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
@@ -143,7 +145,7 @@ class OrderSystemIT {
    * declined order: each defect is found as exactly its violation on its stage, on its order only.
    * The e-mail of the slow order is sent later on a timer, so it holds up no other e-mail; the
    * order without an e-mail is only FAILED once the recording ends past its 30 s deadline, so the
-   * run ends with a marker record stamped 31 s later.
+   * run ends with a marker span stamped 31 s later.
    */
   @Test
   void everyDefectIsFoundOnItsOwnOrderInOneRun() throws Exception {
@@ -225,6 +227,7 @@ class OrderSystemIT {
   private Map<String, List<String>> run(String name, String defects, List<String[]> orders, Done done,
       boolean advanceClock, boolean decodeEmails) throws Exception {
     Path recording = dir.resolve("recording");
+    forgetEarlierRuns();
     int otlpPort = freePort();
     int gatewayPort = freePort();
     int orderPort = freePort();
@@ -275,7 +278,7 @@ class OrderSystemIT {
       await(() -> done.test(recording, ids),
           () -> "the records awaited for " + ids + "; recorded per topic and requestId " + countsPerRequest(recording));
       if (advanceClock) {
-        advanceRecordingClock(recording);
+        advanceRecordingClock(recording, otlpPort);
       }
       if (decodeEmails) {
         for (GenericRecord email : emails(recording, requestIds)) {
@@ -283,7 +286,8 @@ class OrderSystemIT {
         }
       }
     } finally {
-      services.forEach(OrderSystemIT::stop); // SIGTERM: the agents export what they still hold
+      services.forEach(Process::destroy); // SIGTERM to all at once: the agents export what they still hold
+      services.forEach(OrderSystemIT::stop);
       if (recorder != null) {
         stop(recorder); // SIGTERM: the recorder writes everything it acknowledged
       }
@@ -313,19 +317,58 @@ class OrderSystemIT {
   }
 
   /**
-   * Produces a record stamped 31 s from now to {@code orders.requested} (key {@value #CLOCK_MARKER},
-   * not an order) and waits until it is recorded: the recording then ends past the flows' deadline.
+   * Deletes every record earlier runs left on the topics (the recorder reads from the earliest
+   * offset, and a clock marker of an earlier run is stamped in the future), so a run's recording
+   * holds only its own traffic. The services' groups have committed past them already.
    */
-  private static void advanceRecordingClock(Path recording) {
-    try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
-      producer.send(new ProducerRecord<>(Topics.ORDERS_REQUESTED, null, System.currentTimeMillis() + 31_000,
-          CLOCK_MARKER, "{}"));
+  private static void forgetEarlierRuns() throws Exception {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (String topic : Topics.ALL) {
+        latest.put(new TopicPartition(topic, 0), OffsetSpec.latest());
+      }
+      Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
+      admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS)
+          .forEach((tp, info) -> delete.put(tp, RecordsToDelete.beforeOffset(info.offset())));
+      admin.deleteRecords(delete).all().get(30, TimeUnit.SECONDS);
     }
-    await(() -> recorded(recording).stream().anyMatch(r -> CLOCK_MARKER.equals(r.path("key").asString(""))),
-        () -> "the clock marker was not recorded");
+  }
+
+  /**
+   * Sends the recorder a span of service {@value #CLOCK_MARKER} stamped 31 s from now (as later
+   * traffic would be) and waits until it is recorded: the recording then ends past the flows'
+   * deadline. The span matches no flow event, so it adds no instance; it names a flow topic
+   * ({@code messaging.destination.name}), so replay keeps it (spans that neither match an event nor
+   * name a flow topic are dropped before sorting) and it moves event time.
+   */
+  private static void advanceRecordingClock(Path recording, int otlpPort) throws Exception {
+    long at = (System.currentTimeMillis() + 31_000) * 1_000_000;
+    String traceId = UUID.randomUUID().toString().replace("-", "");
+    String span = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        + "{\"stringValue\":\"" + CLOCK_MARKER + "\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"OrderSystemIT\"},"
+        + "\"spans\":[{\"traceId\":\"" + traceId + "\",\"spanId\":\"" + traceId.substring(0, 16) + "\","
+        + "\"name\":\"recording clock marker\",\"kind\":1,\"startTimeUnixNano\":\"" + at + "\",\"endTimeUnixNano\":\"" + at
+        + "\",\"attributes\":[{\"key\":\"messaging.system\",\"value\":{\"stringValue\":\"kafka\"}},"
+        + "{\"key\":\"messaging.destination.name\",\"value\":{\"stringValue\":\"" + Topics.ORDERS_REQUESTED + "\"}}]"
+        + "}]}]}]}";
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + otlpPort + "/v1/traces"))
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(span)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    await(() -> spansText(recording).contains(CLOCK_MARKER), () -> "the clock marker span was not recorded");
+  }
+
+  private static String spansText(Path recording) {
+    StringBuilder text = new StringBuilder();
+    try (Stream<Path> files = Files.list(recording)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".otlp.jsonl")).toList()) {
+        text.append(Files.readString(f));
+      }
+    } catch (IOException e) {
+      return "";
+    }
+    return text.toString();
   }
 
   /** With {@code -Dorder.keepRecordings=DIR}, copies the recording to DIR/name (for samples). */
