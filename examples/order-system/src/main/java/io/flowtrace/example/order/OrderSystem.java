@@ -16,7 +16,8 @@ import java.util.concurrent.CountDownLatch;
  * order.port}/{@code ORDER_SERVICE_PORT} (8081, the webhook), {@code payment.port}/{@code
  * PAYMENT_PROVIDER_PORT} (8082), {@code payment.url}/{@code PAYMENT_URL}, {@code webhook.url}/{@code
  * WEBHOOK_URL}, {@code webhook.deliveries}/{@code WEBHOOK_DELIVERIES} (2: every webhook is delivered
- * twice), {@code webhook.delay.ms}/{@code WEBHOOK_DELAY_MS} (300), and {@code
+ * twice), {@code webhook.delay.ms}/{@code WEBHOOK_DELAY_MS} (300), {@code http.host}/{@code
+ * HTTP_HOST} (127.0.0.1, the address the HTTP servers bind to; 0.0.0.0 in a container), and {@code
  * flowtrace.defects}/{@code FLOWTRACE_DEFECTS} (see {@link Defect}; {@code NAME@PRODUCT} scopes one to
  * orders with that product, see {@link DefectSwitches}). Runs until SIGTERM, or with
  * {@code exit.on.stdin.eof}/{@code EXIT_ON_STDIN_EOF=true} also until its stdin ends (so a forked
