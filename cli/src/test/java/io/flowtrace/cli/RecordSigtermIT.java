@@ -115,7 +115,7 @@ class RecordSigtermIT {
         "--otlp-http-port", Integer.toString(port), "--otlp-grpc-port", "0")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      await(() -> read(log).contains("flowtrace: OTLP/HTTP"), () -> read(log));
+      await(() -> read(log).contains("flowtrace: spans from Kafka"), () -> read(log)); // the last start-up line
       assertThat(read(log)).contains("flowtrace: spans from Kafka " + broker.bootstrapServers() + " topic "
           + SPANS_TOPIC + " (otlp_proto) from TIMESTAMP(" + from + ")");
       // The tap is positioned once a record produced before the start is in the files.
