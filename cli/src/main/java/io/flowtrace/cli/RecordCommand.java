@@ -2,7 +2,9 @@ package io.flowtrace.cli;
 
 import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
 import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
+import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
 import io.flowtrace.tracer.tap.StartPosition;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -23,11 +25,10 @@ import picocli.CommandLine.Spec;
 /** {@code flowtrace record}: captures live spans (OTLP) and Kafka records into a recording directory. */
 @Command(name = "record", mixinStandardHelpOptions = true,
     description = {"Records spans received over OTLP (HTTP and gRPC) and, with --bootstrap-servers, the Kafka records",
-        "of the flows' topics into a directory that `flowtrace replay` reads.",
+        "of the flows' topics (and with --spans-topic the spans an OpenTelemetry Collector writes to Kafka)",
+        "into a directory that `flowtrace replay` reads.",
         "Runs until Ctrl-C/SIGTERM or --duration; everything acknowledged is written before it exits."})
 final class RecordCommand implements Callable<Integer> {
-
-  enum From { latest, earliest }
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Recording directory (created if missing).")
   Path out;
@@ -49,11 +50,26 @@ final class RecordCommand implements Callable<Integer> {
   @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Also record the flows' topics from this Kafka cluster.")
   String bootstrapServers;
 
-  @Option(names = "--from", defaultValue = "latest", description = "Where the Kafka tap starts: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
-  From from;
+  @Option(names = "--from", defaultValue = "latest", paramLabel = "latest|earliest|INSTANT",
+      description = "Where the Kafka tap and the spans topic start: latest, earliest, or the first record at or after"
+          + " an ISO-8601 instant such as 2026-11-25T14:00:00Z (default ${DEFAULT-VALUE}).")
+  String from;
+
+  @Option(names = "--spans-topic", paramLabel = "TOPIC",
+      description = "Also record the spans an OpenTelemetry Collector's kafka exporter writes to this topic"
+          + " (e.g. " + OtlpSpansTopicSource.DEFAULT_TOPIC + "); needs --bootstrap-servers.")
+  String spansTopic;
+
+  @Option(names = "--spans-encoding", defaultValue = "otlp_proto", paramLabel = "otlp_proto|otlp_json",
+      description = "How the Collector encodes the spans topic (its kafka exporter's `encoding`; default ${DEFAULT-VALUE}).")
+  String spansEncoding;
 
   @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s or 5m (default: until Ctrl-C/SIGTERM).")
   String duration;
+
+  @Option(names = "--schema-registry", paramLabel = "URL",
+      description = "Confluent-compatible schema registry (GET URL/schemas/ids/ID) for flows whose schema is {avro-registry: true}.")
+  String schemaRegistry;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -70,15 +86,47 @@ final class RecordCommand implements Callable<Integer> {
         return FlowTraceCli.EXIT_USAGE;
       }
     }
-    Recorder.Builder builder = Recorder.builder(out).host(host).httpPort(httpPort).grpcPort(grpcPort);
-    if (bootstrapServers != null) {
+    SchemaRegistryClient registry = null;
+    if (schemaRegistry != null) {
+      try {
+        registry = SchemaRegistryClient.create(java.net.URI.create(schemaRegistry.strip()));
+      } catch (IllegalArgumentException e) {
+        err.println("flowtrace: --schema-registry: " + e.getMessage());
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
+    StartPosition start;
+    OtlpSpansTopicSource.Encoding encoding;
+    try {
+      start = StartPosition.parse(from);
+    } catch (IllegalArgumentException e) {
+      err.println("flowtrace: --from: " + e.getMessage());
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    try {
+      encoding = OtlpSpansTopicSource.Encoding.of(spansEncoding);
+    } catch (IllegalArgumentException e) {
+      err.println("flowtrace: --spans-encoding: " + e.getMessage());
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    Recorder.Builder builder = Recorder.builder(out).host(host).httpPort(httpPort).grpcPort(grpcPort)
+        .startPosition(start);
+    if (spansTopic != null) {
+      if (bootstrapServers == null) {
+        err.println("flowtrace: --spans-topic needs --bootstrap-servers: the spans are read from that Kafka cluster");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      builder.bootstrapServers(bootstrapServers).spansTopic(spansTopic, encoding);
+    }
+    if (bootstrapServers != null && (flowsDir != null || spansTopic == null)) {
       if (flowsDir == null) {
-        err.println("flowtrace: --bootstrap-servers needs --flows: the tap reads the topics the flows name");
+        err.println("flowtrace: --bootstrap-servers needs --flows: the tap reads the topics the flows name"
+            + " (or --spans-topic, to read only spans from Kafka)");
         return FlowTraceCli.EXIT_USAGE;
       }
       List<FlowSpec> flows;
       try {
-        flows = new FlowSpecLoader().load(flowsDir);
+        flows = new FlowSpecLoader(registry).load(flowsDir);
       } catch (FlowSpecException e) {
         err.println("flowtrace: the flow specs in " + flowsDir + " have problems:");
         e.problems().forEach(p -> err.println("  " + p));
@@ -90,8 +138,7 @@ final class RecordCommand implements Callable<Integer> {
         err.println("flowtrace: the flow specs in " + flowsDir + " name no topics to tap");
         return FlowTraceCli.EXIT_USAGE;
       }
-      builder.kafka(bootstrapServers, topics,
-          from == From.earliest ? StartPosition.EARLIEST : StartPosition.LATEST);
+      builder.kafka(bootstrapServers, topics, start);
     }
 
     Recorder recorder = builder.start();
@@ -107,6 +154,10 @@ final class RecordCommand implements Callable<Integer> {
     if (recorder.tap() != null) {
       System.out.println("flowtrace: Kafka " + bootstrapServers + " topics " + recorder.tap().topics()
           + " from " + recorder.tap().startPosition());
+    }
+    if (recorder.spansSource() != null) {
+      System.out.println("flowtrace: spans from Kafka " + bootstrapServers + " topic " + recorder.spansSource().topic()
+          + " (" + recorder.spansSource().encoding() + ") from " + recorder.spansSource().startPosition());
     }
     System.out.flush();
     if (limit == null) {
@@ -133,6 +184,11 @@ final class RecordCommand implements Callable<Integer> {
     System.out.println("flowtrace: recorded " + recorder.writer().spansWritten() + " spans and "
         + recorder.writer().recordsWritten() + " Kafka records"
         + (recorder.writer().failed() > 0 ? " (" + recorder.writer().failed() + " could not be written)" : "")
+        + (recorder.tap() != null ? "; tapped " + recorder.tap().records() + " Kafka records" : "")
+        + (recorder.spansSource() != null ? "; read " + recorder.spansSource().spans() + " spans from "
+            + recorder.spansSource().topic() : "")
+        + (recorder.spansSource() != null && recorder.spansSource().skipped() > 0
+            ? "; skipped " + recorder.spansSource().skipped() + " undecodable message(s) of " + recorder.spansSource().topic() : "")
         + "; receivers " + recorder.queue().stats());
     System.out.flush();
   }

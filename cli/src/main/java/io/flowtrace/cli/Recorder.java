@@ -7,6 +7,7 @@ import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
 import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.tracer.tap.KafkaTap;
+import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
 import io.flowtrace.tracer.tap.StartPosition;
 import java.io.Closeable;
 import java.io.IOException;
@@ -19,7 +20,8 @@ import java.util.List;
  * What {@code flowtrace record} runs: the OTLP receivers feed a bounded queue that drains into a
  * {@link RecordingWriter}; an optional Kafka tap writes records into the same writer. {@link
  * #close()} stops the receivers, delivers everything they acknowledged, stops the tap and closes
- * the writer, in that order, so nothing acknowledged is lost.
+ * the writer, in that order, so nothing acknowledged is lost. With a spans topic, the spans the
+ * OpenTelemetry Collector's kafka exporter writes there go into the writer as well.
  */
 final class Recorder implements Closeable {
 
@@ -28,15 +30,17 @@ final class Recorder implements Closeable {
   private final OtlpHttpReceiver http;
   private final OtlpGrpcReceiver grpc;
   private final KafkaTap tap;
+  private final OtlpSpansTopicSource spansSource;
   private boolean closed;
 
   private Recorder(RecordingWriter writer, BoundedTelemetryQueue queue, OtlpHttpReceiver http,
-      OtlpGrpcReceiver grpc, KafkaTap tap) {
+      OtlpGrpcReceiver grpc, KafkaTap tap, OtlpSpansTopicSource spansSource) {
     this.writer = writer;
     this.queue = queue;
     this.http = http;
     this.grpc = grpc;
     this.tap = tap;
+    this.spansSource = spansSource;
   }
 
   static Builder builder(Path out) {
@@ -54,6 +58,11 @@ final class Recorder implements Closeable {
   /** The tap, or {@code null} without bootstrap servers. */
   KafkaTap tap() {
     return tap;
+  }
+
+  /** The spans topic source, or {@code null} without a spans topic. */
+  OtlpSpansTopicSource spansSource() {
+    return spansSource;
   }
 
   RecordingWriter writer() {
@@ -76,6 +85,7 @@ final class Recorder implements Closeable {
       closeQuietly(grpc);
       queue.close();
       closeQuietly(tap);
+      closeQuietly(spansSource);
     } finally {
       writer.close();
     }
@@ -100,6 +110,8 @@ final class Recorder implements Closeable {
     private String bootstrapServers;
     private List<String> topics = List.of();
     private StartPosition startPosition = StartPosition.LATEST;
+    private String spansTopic;
+    private OtlpSpansTopicSource.Encoding spansEncoding = OtlpSpansTopicSource.Encoding.OTLP_PROTO;
 
     private Builder(Path out) {
       this.out = requireNonNull(out, "out");
@@ -128,21 +140,47 @@ final class Recorder implements Closeable {
       return this;
     }
 
+    /** Where the tap and the spans source start. Defaults to latest. */
+    Builder startPosition(StartPosition startPosition) {
+      this.startPosition = requireNonNull(startPosition, "startPosition");
+      return this;
+    }
+
+    /** Also read spans from this topic of the cluster given to {@link #kafka} (or {@link #bootstrapServers}). */
+    Builder spansTopic(String topic, OtlpSpansTopicSource.Encoding encoding) {
+      this.spansTopic = requireNonNull(topic, "topic");
+      this.spansEncoding = requireNonNull(encoding, "encoding");
+      return this;
+    }
+
+    Builder bootstrapServers(String bootstrapServers) {
+      this.bootstrapServers = requireNonNull(bootstrapServers, "bootstrapServers");
+      return this;
+    }
+
     /** Opens the writer, binds the receivers and starts the tap; undoes what it did on failure. */
     Recorder start() throws IOException {
       RecordingWriter writer = RecordingWriter.open(out);
       BoundedTelemetryQueue queue = null;
       OtlpHttpReceiver http = null;
       OtlpGrpcReceiver grpc = null;
+      KafkaTap tap = null;
       try {
         queue = BoundedTelemetryQueue.builder(writer).build();
         http = OtlpHttpReceiver.builder(queue).host(host).port(httpPort).start();
         grpc = OtlpGrpcReceiver.builder(queue).host(host).port(grpcPort).start();
-        KafkaTap tap = bootstrapServers == null ? null : KafkaTap.builder()
+        tap = bootstrapServers == null || topics.isEmpty() ? null : KafkaTap.builder()
             .bootstrapServers(bootstrapServers).topics(topics).startPosition(startPosition)
             .sink(writer::accept).start();
-        return new Recorder(writer, queue, http, grpc, tap);
+        if (spansTopic != null && bootstrapServers == null) {
+          throw new IllegalStateException("a spans topic needs bootstrap servers");
+        }
+        OtlpSpansTopicSource spans = spansTopic == null ? null : OtlpSpansTopicSource.builder()
+            .bootstrapServers(bootstrapServers).topic(spansTopic).encoding(spansEncoding)
+            .startPosition(startPosition).build().start(writer);
+        return new Recorder(writer, queue, http, grpc, tap, spans);
       } catch (IOException | RuntimeException e) {
+        closeQuietly(tap);
         closeQuietly(http);
         closeQuietly(grpc);
         if (queue != null) {

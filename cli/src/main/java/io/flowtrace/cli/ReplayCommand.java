@@ -10,6 +10,7 @@ import io.flowtrace.verifier.report.ReportSummary;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.replay.ReplayResult;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -64,6 +65,10 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--amend-window", defaultValue = "30s", description = "How long a verdict stays open to late events (default ${DEFAULT-VALUE}).")
   String amendWindow;
 
+  @Option(names = "--schema-registry", paramLabel = "URL",
+      description = "Confluent-compatible schema registry (GET URL/schemas/ids/ID) for flows whose schema is {avro-registry: true}.")
+  String schemaRegistry;
+
   @Parameters(index = "0", paramLabel = "RECORDING", description = "Recording directory (or a single file).")
   Path recording;
 
@@ -77,9 +82,18 @@ final class ReplayCommand implements Callable<Integer> {
       err.println("flowtrace: recording " + recording + " does not exist");
       return FlowTraceCli.EXIT_USAGE;
     }
+    SchemaRegistryClient registry = null;
+    if (schemaRegistry != null) {
+      try {
+        registry = SchemaRegistryClient.create(java.net.URI.create(schemaRegistry.strip()));
+      } catch (IllegalArgumentException e) {
+        err.println("flowtrace: --schema-registry: " + e.getMessage());
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
     List<FlowSpec> flows;
     try {
-      flows = new FlowSpecLoader().load(flowsDir);
+      flows = new FlowSpecLoader(registry).load(flowsDir);
     } catch (FlowSpecException e) {
       err.println("flowtrace: the flow specs in " + flowsDir + " have problems:");
       e.problems().forEach(p -> err.println("  " + p));

@@ -23,6 +23,18 @@ class RecordCommandTest {
   }
 
   @Test
+  void aBadFromSpansTopicOrEncodingIsABadUsageThatSaysWhy() {
+    String[] err = new String[1];
+    assertThat(run(err, "record", "--out", dir.toString(), "--from", "yesterday")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --from: 'yesterday' is not latest, earliest or an ISO-8601 instant"
+        + " such as 2026-11-25T14:00:00Z");
+    assertThat(run(err, "record", "--out", dir.toString(), "--spans-topic", "otlp_spans")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --spans-topic needs --bootstrap-servers: the spans are read from that Kafka cluster");
+    assertThat(run(err, "record", "--out", dir.toString(), "--spans-encoding", "zipkin")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --spans-encoding: unknown spans encoding 'zipkin'; known: otlp_proto, otlp_json");
+  }
+
+  @Test
   void runsForTheDurationOnFreePortsAndPrintsTheBoundEndpoints() {
     String[] out = new String[1];
     int exit = runOut(out, "record", "--out", dir.toString(), "--otlp-http-port", "0",

@@ -26,7 +26,7 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
@@ -43,9 +43,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The tap watches a running system without disturbing it: it consumes in its <em>own</em>
  * consumer group (by default {@code flowtrace-tap-<random>}, never the application's), never
- * commits offsets ({@code enable.auto.commit=false}, no commit calls), reads only committed
- * transactional data ({@code isolation.level=read_committed}) and decides where to start itself
- * ({@link StartPosition}). Each record keeps its topic, partition, offset, timestamp, key (as UTF-8
+ * auto-commits ({@code enable.auto.commit=false}), reads only committed transactional data ({@code
+ * isolation.level=read_committed}) and decides where to start itself ({@link StartPosition}). It
+ * commits only the offsets its caller hands to {@link #commit(Map)} (say, once the records up to
+ * them were verified; {@link #nextOffsets(Collection)} computes them), and with {@link
+ * Builder#resumeFromCommitted(boolean)} a restarted tap in the same named group resumes there. Each record keeps its topic, partition, offset, timestamp, key (as UTF-8
  * text), all headers (raw bytes) and raw value bytes. <b>Payload decoding (JSON, Avro with a
  * Confluent magic byte or an Apicurio id header) is not the tap's job</b>: values are passed on as
  * bytes and the verifier decodes them.
@@ -91,6 +93,8 @@ public final class KafkaTap implements Closeable {
   private final List<String> topics;
   private final String groupId;
   private final StartPosition startPosition;
+  private final boolean resumeFromCommitted;
+  private final ConsumerSupport.PendingCommits commits = new ConsumerSupport.PendingCommits();
   private final Duration pollTimeout;
   private final int maxRecordBytes;
   private final Duration closeTimeout;
@@ -112,6 +116,7 @@ public final class KafkaTap implements Closeable {
     this.topics = b.topics;
     this.groupId = groupId;
     this.startPosition = b.startPosition;
+    this.resumeFromCommitted = b.resumeFromCommitted;
     this.pollTimeout = b.pollTimeout;
     this.maxRecordBytes = b.maxRecordBytes;
     this.closeTimeout = b.closeTimeout;
@@ -153,6 +158,37 @@ public final class KafkaTap implements Closeable {
   /** Client errors seen by the poll loop so far (each was logged and retried). */
   public long errors() {
     return errors.get();
+  }
+
+  /**
+   * Asks the tap to commit these offsets in its group (the offset of the <em>next</em> record to
+   * read, as Kafka's {@code commitSync}). Thread-safe and non-blocking: the poll thread commits them
+   * before its next poll, and {@link #close()} commits what is still pending. Per partition the
+   * highest offset asked for wins. A failed commit is logged and counted in {@link
+   * #commitFailures()}; it never stops the tap.
+   */
+  public void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+    commits.add(ConsumerSupport.checkOffsets(offsets));
+  }
+
+  /** Commits the tap has made so far (each of all offsets pending at that moment). */
+  public long commits() {
+    return commits.committed();
+  }
+
+  /** Commits that failed so far (each was logged). */
+  public long commitFailures() {
+    return commits.failed();
+  }
+
+  /** The offsets to commit once {@code records} are processed: per partition, the highest offset + 1. */
+  public static Map<TopicPartition, OffsetAndMetadata> nextOffsets(Collection<KafkaRecord> records) {
+    Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+    for (KafkaRecord r : records) {
+      next.merge(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1),
+          (a, b) -> a.offset() >= b.offset() ? a : b);
+    }
+    return next;
   }
 
   /** Whether the poll thread is still running. */
@@ -229,6 +265,7 @@ public final class KafkaTap implements Closeable {
       while (!closing.get()) {
         ConsumerRecords<byte[], byte[]> batch;
         try {
+          commits.commitNow(consumer, LOG, "Kafka tap " + groupId);
           batch = consumer.poll(pollTimeout);
           lastError = null;
         } catch (WakeupException e) {
@@ -260,6 +297,7 @@ public final class KafkaTap implements Closeable {
       LOG.error("Kafka tap {} on {} stopped: {}", groupId, topics, e.toString(), e);
     } finally {
       stopped = true;
+      commits.commitOnClose(consumer, LOG, "Kafka tap " + groupId);
       try {
         consumer.close(Duration.ofSeconds(5));
       } catch (RuntimeException e) {
@@ -322,13 +360,7 @@ public final class KafkaTap implements Closeable {
           fresh.add(tp);
         }
       }
-      if (!fresh.isEmpty()) {
-        switch (startPosition.kind()) {
-          case EARLIEST -> consumer.seekToBeginning(fresh);
-          case LATEST -> consumer.seekToEnd(fresh);
-          case TIMESTAMP -> seekToTimestamp(fresh);
-        }
-      }
+      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted);
       for (TopicPartition tp : partitions) {
         // Resolve lazy seeks now, so "assigned" means "positioned": a record produced after
         // awaitAssignment() returns is never skipped by a LATEST start resolved later.
@@ -339,24 +371,6 @@ public final class KafkaTap implements Closeable {
         assignment.notifyAll();
       }
       LOG.debug("Kafka tap {} assigned {} from {}", groupId, partitions, startPosition);
-    }
-
-    private void seekToTimestamp(List<TopicPartition> partitions) {
-      Map<TopicPartition, Long> query = new LinkedHashMap<>();
-      partitions.forEach(tp -> query.put(tp, startPosition.timestampMillis()));
-      Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(query);
-      List<TopicPartition> none = new ArrayList<>();
-      for (TopicPartition tp : partitions) {
-        OffsetAndTimestamp at = found.get(tp);
-        if (at == null) {
-          none.add(tp);
-        } else {
-          consumer.seek(tp, at.offset());
-        }
-      }
-      if (!none.isEmpty()) {
-        consumer.seekToEnd(none);
-      }
     }
 
     @Override
@@ -381,6 +395,7 @@ public final class KafkaTap implements Closeable {
     private List<String> topics;
     private String groupId;
     private StartPosition startPosition = StartPosition.LATEST;
+    private boolean resumeFromCommitted;
     private Duration pollTimeout = DEFAULT_POLL_TIMEOUT;
     private int maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
     private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
@@ -432,6 +447,16 @@ public final class KafkaTap implements Closeable {
       return this;
     }
 
+    /**
+     * Whether a partition the group has committed an offset for resumes there (instead of at the
+     * {@link #startPosition}). Meant for a named {@link #groupId} whose caller {@link
+     * KafkaTap#commit commits}. Defaults to {@code false}.
+     */
+    public Builder resumeFromCommitted(boolean resumeFromCommitted) {
+      this.resumeFromCommitted = resumeFromCommitted;
+      return this;
+    }
+
     /** Longest wait of one poll. Defaults to 500 ms. */
     public Builder pollTimeout(Duration pollTimeout) {
       this.pollTimeout = positive(pollTimeout, "pollTimeout");
@@ -463,8 +488,8 @@ public final class KafkaTap implements Closeable {
       for (String key : overrides.keySet()) {
         if (RESERVED.contains(key)) {
           throw new IllegalArgumentException("overrides may not set " + key
-              + ": the tap sets it itself (it never commits, reads raw bytes, and has its own group;"
-              + " use groupId(...) to name the group)");
+              + ": the tap sets it itself (it never auto-commits, reads raw bytes, and has its own group;"
+              + " use groupId(...) to name the group and commit(...) to commit)");
         }
       }
       this.overrides = Map.copyOf(overrides);

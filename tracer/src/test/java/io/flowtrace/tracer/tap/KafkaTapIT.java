@@ -174,6 +174,50 @@ class KafkaTapIT {
   }
 
   @Test
+  void commitsOnlyTheOffsetsItsCallerHandsItAndANamedGroupResumesThere() throws Exception {
+    String orders = topic("orders.created");
+    broker.createTopic(orders, 2);
+    for (int i = 0; i < 4; i++) {
+      send(orders, i % 2, System.currentTimeMillis(), "k" + i, bytes("v" + i));
+    }
+    String group = "flowtrace-sidecar-" + UUID.randomUUID();
+    KafkaTap.Builder builder = KafkaTap.builder()
+        .bootstrapServers(broker.bootstrapServers())
+        .topics(List.of(orders))
+        .groupId(group)
+        .startPosition(StartPosition.EARLIEST)
+        .resumeFromCommitted(true)
+        .pollTimeout(Duration.ofMillis(100))
+        .sink(t -> seen.add(((Telemetry.RecordEvent) t).record()));
+    try (KafkaTap tap = builder.start()) {
+      Await.until(() -> seen.size() >= 4, () -> seen.toString());
+      assertThat(committed(group)).as("nothing committed before the caller commits").isEmpty();
+      // The caller has processed the first record of each partition.
+      List<KafkaRecord> processed = seen.stream().filter(r -> r.key().equals("k0") || r.key().equals("k1")).toList();
+      tap.commit(KafkaTap.nextOffsets(processed));
+      Await.until(() -> tap.commits() >= 1, () -> "commits=" + tap.commits());
+      assertThat(tap.commitFailures()).isZero();
+      assertThat(committed(group)).isEqualTo(Map.of(
+          new TopicPartition(orders, 0), new OffsetAndMetadata(1),
+          new TopicPartition(orders, 1), new OffsetAndMetadata(1)));
+      // What is still pending when the tap closes is committed on close.
+      tap.commit(Map.of(new TopicPartition(orders, 0), new OffsetAndMetadata(2)));
+    }
+    assertThat(committed(group)).containsEntry(new TopicPartition(orders, 0), new OffsetAndMetadata(2));
+
+    seen.clear();
+    try (KafkaTap again = builder.start()) {
+      assertThat(again.awaitAssignment(ASSIGNMENT_TIMEOUT)).isTrue();
+      // Markers after the restart: a partition positioned before its committed offset would show
+      // its older records before its marker.
+      send(orders, 0, System.currentTimeMillis(), "m0", bytes("marker"));
+      send(orders, 1, System.currentTimeMillis(), "m1", bytes("marker"));
+      Await.until(() -> seen.size() >= 3, () -> seen.toString());
+      assertThat(seen).extracting(KafkaRecord::key).containsExactlyInAnyOrder("k3", "m0", "m1");
+    }
+  }
+
+  @Test
   void countsAndSkipsOversizedRecordsAndSinkFailuresAndGoesOn() throws Exception {
     String orders = topic("orders.created");
     broker.createTopic(orders, 1);

@@ -38,7 +38,8 @@ class KafkaTapTest {
     assertThatThrownBy(() -> KafkaTap.builder().overrides(Map.of("enable.auto.commit", true)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("overrides may not set enable.auto.commit: the tap sets it itself (it never"
-            + " commits, reads raw bytes, and has its own group; use groupId(...) to name the group)");
+            + " auto-commits, reads raw bytes, and has its own group; use groupId(...) to name the group and"
+            + " commit(...) to commit)");
     assertThatThrownBy(() -> KafkaTap.builder().overrides(Map.of("group.id", "order-service")))
         .hasMessageStartingWith("overrides may not set group.id:");
   }

@@ -68,6 +68,16 @@ public final class SchemaLoader {
   }
 
   /**
+   * Avro payloads decoded with the schema a registry holds for the id each payload carries
+   * (Confluent magic byte + 4-byte id, or an Apicurio id header / 8-byte id). With {@code ids}, only
+   * those ids are expected. Look-ups happen when payloads are decoded, and a failed one is a problem
+   * of that payload naming the registry URL and the id.
+   */
+  public static PayloadSchema fromRegistry(SchemaRegistryClient registry, Set<Long> ids) {
+    return new RegistryAvroPayload(registry, requireNonNull(ids, "ids"));
+  }
+
+  /**
    * Loads the schema {@code ref} declares.
    *
    * @param baseDir the directory {@code ref.file()} is relative to (the flow spec's)

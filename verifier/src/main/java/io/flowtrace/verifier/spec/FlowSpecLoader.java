@@ -8,6 +8,7 @@ import io.flowtrace.verifier.schema.PayloadFormat;
 import io.flowtrace.verifier.schema.PayloadSchema;
 import io.flowtrace.verifier.schema.SchemaLoadException;
 import io.flowtrace.verifier.schema.SchemaLoader;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import io.flowtrace.verifier.schema.SchemaRef;
 import io.flowtrace.verifier.spec.internal.LocatedYaml;
 import java.io.IOException;
@@ -41,6 +42,21 @@ public final class FlowSpecLoader {
   private static final Pattern EVENT_ID = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private final SchemaLoader schemaLoader = new SchemaLoader();
+  private final SchemaRegistryClient schemaRegistry;
+  private final Map<String, SchemaRegistryClient> registriesByUrl = new HashMap<>();
+
+  /** A loader without a schema registry: a schema {@code {avro-registry: true}} is a spec problem. */
+  public FlowSpecLoader() {
+    this(null);
+  }
+
+  /**
+   * A loader whose {@code schema: {avro-registry: true}} events decode Avro with the schemas of this
+   * Confluent-compatible registry (null: none).
+   */
+  public FlowSpecLoader(SchemaRegistryClient schemaRegistry) {
+    this.schemaRegistry = schemaRegistry;
+  }
 
   /** Whether a path names a flow spec file. */
   public static boolean isSpecFile(Path file) {
@@ -480,7 +496,7 @@ public final class FlowSpecLoader {
         int hash = text.indexOf('#');
         ref = hash < 0 ? new SchemaRef(text, null, Set.of())
             : new SchemaRef(text.substring(0, hash), text.substring(hash + 1), Set.of());
-      } else if (object(node, p, "a schema", Set.of("avro", "ids", "jsonSchema", "asyncapi", "message"))) {
+      } else if (object(node, p, "a schema", Set.of("avro", "avro-registry", "ids", "jsonSchema", "asyncapi", "message"))) {
         Set<Long> ids = new LinkedHashSet<>();
         JsonNode idsNode = node.get("ids");
         if (idsNode != null) {
@@ -492,7 +508,9 @@ public final class FlowSpecLoader {
             }
           }
         }
-        if (node.has("avro")) {
+        if (node.has("avro-registry")) {
+          return registrySchema(node.get("avro-registry"), p + "/avro-registry", ids);
+        } else if (node.has("avro")) {
           ref = new SchemaRef(node.get("avro").asString(), null, ids);
         } else if (node.has("jsonSchema")) {
           ref = new SchemaRef(node.get("jsonSchema").asString(), null, Set.of());
@@ -511,6 +529,31 @@ public final class FlowSpecLoader {
         error(p, "schema " + ref + ": " + ex.getMessage());
         return null;
       }
+    }
+
+    /** {@code avro-registry: true} (the loader's registry) or {@code avro-registry: http://host:8081}. */
+    PayloadSchema registrySchema(JsonNode value, String p, Set<Long> ids) {
+      SchemaRegistryClient registry;
+      if (value.isBoolean() && value.asBoolean()) {
+        if (schemaRegistry == null) {
+          error(p, "avro-registry: true needs a schema registry URL (flowtrace --schema-registry URL), or give the URL"
+              + " here: avro-registry: http://registry:8081");
+          return null;
+        }
+        registry = schemaRegistry;
+      } else if (value.isString() && !value.asString().isBlank()) {
+        String url = value.asString().strip();
+        try {
+          registry = registriesByUrl.computeIfAbsent(url, u -> SchemaRegistryClient.create(java.net.URI.create(u)));
+        } catch (IllegalArgumentException ex) {
+          error(p, ex.getMessage());
+          return null;
+        }
+      } else {
+        error(p, "avro-registry must be true or a registry URL such as http://registry:8081");
+        return null;
+      }
+      return SchemaLoader.fromRegistry(registry, ids);
     }
 
     EnrichmentSpec enrichment(JsonNode n, String p, Set<String> eventIds) {

@@ -6,7 +6,8 @@ import java.util.Set;
 
 /**
  * The planted defects, switched on by name in {@code FLOWTRACE_DEFECTS} (environment) or the system
- * property {@code flowtrace.defects}, comma separated, e.g. {@code WRONG_TOTAL,SLOW_NOTIFICATION}.
+ * property {@code flowtrace.defects}, comma separated, e.g. {@code WRONG_TOTAL,SLOW_NOTIFICATION}; {@code
+ * SLOW_NOTIFICATION@P-906} scopes one to orders with that product (see {@link DefectSwitches}).
  */
 public enum Defect {
   /** The gateway publishes {@code orders.requested} without {@code userId}. */
@@ -19,7 +20,7 @@ public enum Defect {
   NON_IDEMPOTENT_WEBHOOK,
   /** The notification service sends the e-mail in a new root context: the record starts a new trace. */
   LOSE_TRACEPARENT,
-  /** The notification service waits 7 s before sending the e-mail. */
+  /** The notification service sends the e-mail 7 s late (without holding up other orders' e-mails). */
   SLOW_NOTIFICATION,
   /** The notification service sends no e-mail at all. */
   NO_NOTIFICATION,

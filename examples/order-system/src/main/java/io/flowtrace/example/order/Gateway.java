@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,9 +27,9 @@ final class Gateway implements AutoCloseable {
 
   private final Kafka kafka;
   private final HttpServer server;
-  private final Set<Defect> defects;
+  private final DefectSwitches defects;
 
-  Gateway(String bootstrapServers, int port, Set<Defect> defects) throws IOException {
+  Gateway(String bootstrapServers, int port, DefectSwitches defects) throws IOException {
     this.defects = defects;
     this.kafka = new Kafka(bootstrapServers, "gateway");
     this.server = Http.server(port);
@@ -69,7 +68,7 @@ final class Gateway implements AutoCloseable {
       }
       String requestId = UUID.randomUUID().toString();
       ObjectNode enriched = ((ObjectNode) client).deepCopy();
-      if (!defects.contains(Defect.DROP_ENRICHMENT)) {
+      if (!defects.on(Defect.DROP_ENRICHMENT, client.path("items"))) {
         enriched.put("userId", userId);
       }
       enriched.put("timestamp", Json.now());

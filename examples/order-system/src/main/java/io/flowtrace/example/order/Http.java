@@ -17,8 +17,13 @@ final class Http {
 
   private Http() {}
 
+  /** The address HTTP servers bind to: {@code http.host}/{@code HTTP_HOST}, default 127.0.0.1 (0.0.0.0 in a container). */
+  static String host() {
+    return Config.get("http.host", "HTTP_HOST", "127.0.0.1");
+  }
+
   static HttpServer server(int port) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+    HttpServer server = HttpServer.create(new InetSocketAddress(host(), port), 0);
     server.setExecutor(Executors.newFixedThreadPool(4));
     return server;
   }

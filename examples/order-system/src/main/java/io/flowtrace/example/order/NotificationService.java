@@ -4,10 +4,10 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,10 +24,11 @@ final class NotificationService implements AutoCloseable {
   static final long SLOW_MILLIS = 7_000;
 
   private final Kafka kafka;
-  private final Set<Defect> defects;
+  private final DefectSwitches defects;
+  private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
   private final Map<String, JsonNode> created = new ConcurrentHashMap<>();
 
-  NotificationService(String bootstrapServers, Set<Defect> defects) {
+  NotificationService(String bootstrapServers, DefectSwitches defects) {
     this.defects = defects;
     this.kafka = new Kafka(bootstrapServers, "notification-service");
     kafka.consume("notification-service",
@@ -47,18 +48,25 @@ final class NotificationService implements AutoCloseable {
       LOG.warn("{} for order {} before its orders.created; no e-mail", record.topic(), orderId);
       return;
     }
-    if (defects.contains(Defect.NO_NOTIFICATION)) {
+    JsonNode items = order.path("items");
+    if (defects.on(Defect.NO_NOTIFICATION, items)) {
       return;
     }
-    if (defects.contains(Defect.SLOW_NOTIFICATION)) {
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(SLOW_MILLIS));
+    if (defects.on(Defect.SLOW_NOTIFICATION, items)) {
+      // Later, in this record's trace context, without holding up the e-mails of other orders.
+      later.schedule(Context.current().wrap(() -> email(record, order, orderId, items)), SLOW_MILLIS, TimeUnit.MILLISECONDS);
+      return;
     }
+    email(record, order, orderId, items);
+  }
+
+  private void email(ConsumerRecord<String, byte[]> record, JsonNode order, String orderId, JsonNode items) {
     String template = Topics.ORDERS_CONFIRMED.equals(record.topic()) ? "order_confirmation" : "order_cancelled";
     double total = order.path("total").asDouble();
-    byte[] email = defects.contains(Defect.BROKEN_EMAIL_SCHEMA)
+    byte[] email = defects.on(Defect.BROKEN_EMAIL_SCHEMA, items)
         ? EmailCodec.encodeBroken(template, orderId, total)
         : EmailCodec.encode(order.path("userEmail").asString(), template, orderId, order.path("userName").asString(), total);
-    if (defects.contains(Defect.LOSE_TRACEPARENT)) {
+    if (defects.on(Defect.LOSE_TRACEPARENT, items)) {
       try (Scope root = Context.root().makeCurrent()) {
         kafka.send(Topics.NOTIFICATIONS_EMAIL, orderId, email);
       }
@@ -69,6 +77,12 @@ final class NotificationService implements AutoCloseable {
 
   @Override
   public void close() {
+    later.shutdown(); // delayed e-mails still go out
+    try {
+      later.awaitTermination(SLOW_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     kafka.close();
   }
 }

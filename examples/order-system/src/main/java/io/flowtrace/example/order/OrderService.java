@@ -69,12 +69,12 @@ final class OrderService implements AutoCloseable {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final Tracer tracer = GlobalOpenTelemetry.getTracer("io.flowtrace.example.order");
   private final URI paymentUri;
-  private final Set<Defect> defects;
+  private final DefectSwitches defects;
   private final Map<String, ObjectNode> requested = new ConcurrentHashMap<>();
   private final Map<String, ObjectNode> orders = new ConcurrentHashMap<>();
   private final Set<String> seenEvents = ConcurrentHashMap.newKeySet();
 
-  OrderService(String bootstrapServers, int webhookPort, URI paymentUri, Set<Defect> defects) throws IOException {
+  OrderService(String bootstrapServers, int webhookPort, URI paymentUri, DefectSwitches defects) throws IOException {
     this.paymentUri = paymentUri;
     this.defects = defects;
     this.kafka = new Kafka(bootstrapServers, "order-service");
@@ -132,7 +132,7 @@ final class OrderService implements AutoCloseable {
       items.addObject().put("productId", productId).put("quantity", quantity).put("unitPrice", price);
       total = total.add(price.multiply(BigDecimal.valueOf(quantity)));
     }
-    if (defects.contains(Defect.WRONG_TOTAL)) {
+    if (defects.on(Defect.WRONG_TOTAL, request.path("items"))) {
       total = total.add(BigDecimal.ONE);
     }
     total = total.setScale(2, RoundingMode.HALF_UP);
@@ -140,7 +140,7 @@ final class OrderService implements AutoCloseable {
     orders.put(orderId, order);
     kafka.send(Topics.ORDERS_CREATED, orderId, Json.bytes(order));
 
-    BigDecimal amount = defects.contains(Defect.PAYMENT_AMOUNT_MISMATCH) ? total.add(new BigDecimal("0.50")) : total;
+    BigDecimal amount = defects.on(Defect.PAYMENT_AMOUNT_MISMATCH, request.path("items")) ? total.add(new BigDecimal("0.50")) : total;
     String paymentRequest = Json.text(Json.object().put("amount", amount).put("currency", CURRENCY).put("orderId", orderId));
     JsonNode payment = pay(paymentRequest);
     if (payment == null) {
@@ -207,7 +207,7 @@ final class OrderService implements AutoCloseable {
         return;
       }
       boolean first = seenEvents.add(event.path("eventId").asString(""));
-      if ((first || defects.contains(Defect.NON_IDEMPOTENT_WEBHOOK)) && "captured".equals(event.path("status").asString())) {
+      if ((first || defects.on(Defect.NON_IDEMPOTENT_WEBHOOK, order.path("items"))) && "captured".equals(event.path("status").asString())) {
         order.put("status", "confirmed");
         ObjectNode confirmed = Json.object().put("orderId", orderId)
             .put("transactionId", event.path("transactionId").asString()).put("status", "confirmed")

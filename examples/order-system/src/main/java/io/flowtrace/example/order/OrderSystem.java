@@ -5,7 +5,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -17,8 +16,10 @@ import java.util.concurrent.CountDownLatch;
  * order.port}/{@code ORDER_SERVICE_PORT} (8081, the webhook), {@code payment.port}/{@code
  * PAYMENT_PROVIDER_PORT} (8082), {@code payment.url}/{@code PAYMENT_URL}, {@code webhook.url}/{@code
  * WEBHOOK_URL}, {@code webhook.deliveries}/{@code WEBHOOK_DELIVERIES} (2: every webhook is delivered
- * twice), {@code webhook.delay.ms}/{@code WEBHOOK_DELAY_MS} (300), and {@code
- * flowtrace.defects}/{@code FLOWTRACE_DEFECTS} (see {@link Defect}). Runs until SIGTERM, or with
+ * twice), {@code webhook.delay.ms}/{@code WEBHOOK_DELAY_MS} (300), {@code http.host}/{@code
+ * HTTP_HOST} (127.0.0.1, the address the HTTP servers bind to; 0.0.0.0 in a container), and {@code
+ * flowtrace.defects}/{@code FLOWTRACE_DEFECTS} (see {@link Defect}; {@code NAME@PRODUCT} scopes one to
+ * orders with that product, see {@link DefectSwitches}). Runs until SIGTERM, or with
  * {@code exit.on.stdin.eof}/{@code EXIT_ON_STDIN_EOF=true} also until its stdin ends (so a forked
  * service never outlives the test that started it).
  */
@@ -61,7 +62,7 @@ public final class OrderSystem {
     URI webhookUrl = URI.create(Config.get("webhook.url", "WEBHOOK_URL", "http://127.0.0.1:" + orderPort + "/webhooks/payment"));
     int deliveries = Config.port("webhook.deliveries", "WEBHOOK_DELIVERIES", 2);
     Duration delay = Duration.ofMillis(Config.port("webhook.delay.ms", "WEBHOOK_DELAY_MS", 300));
-    Set<Defect> defects = Defect.active();
+    DefectSwitches defects = DefectSwitches.active();
 
     String which = args[0];
     boolean all = "all".equals(which);

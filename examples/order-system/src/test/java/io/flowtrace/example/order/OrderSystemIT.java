@@ -29,12 +29,20 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -95,16 +103,19 @@ class OrderSystemIT {
   }
 
   /**
-   * Every other defect switch, one run each (about 20 s per run), so only with {@code
-   * -Dorder.defects=all}. Expected verdicts per order of {@link #ORDERS} (the second is declined): a
+   * Every defect switch on for every order, one system start each (about 20 s per run), so only with
+   * {@code -Dorder.defects=all}: the default run proves them all in one start ({@link
+   * #everyDefectIsFoundOnItsOwnOrderInOneRun}). With {@code -Dorder.keepRecordings=DIR} these runs
+   * write the shipped recordings ({@code recordings/<defect>}, e.g. {@code recordings/wrong-total}). Expected verdicts per order of {@link #ORDERS} (the second is declined): a
    * duplicate webhook and a slow e-mail matter only on the authorized path. {@code
    * -Dorder.defects=WRONG_TOTAL,NO_NOTIFICATION} runs only those. Without any e-mail a flow is only
    * FAILED once its 30 s deadline has passed within the recording, so that run ends with a marker
-   * record stamped 31 s later (as later traffic would), which moves the recording's end past it.
+   * span stamped 31 s later (as later traffic would), which moves the recording's end past it.
    */
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "DROP_ENRICHMENT|notifications.email|3|FAILED MISSING_ENRICHMENT@order-requested:userId",
+      "WRONG_TOTAL|notifications.email|3|FAILED BAD_TRANSFORMATION@order-created:total",
       "PAYMENT_AMOUNT_MISMATCH|notifications.email|3|FAILED BAD_TRANSFORMATION@payment-authorized:amount",
       "NON_IDEMPOTENT_WEBHOOK|notifications.email|5|FAILED NON_IDEMPOTENT@payment-captured:eventId;PASSED;FAILED NON_IDEMPOTENT@payment-captured:eventId",
       "LOSE_TRACEPARENT|notifications.email|3|FAILED BROKEN_PROPAGATION@notification-sent:",
@@ -115,7 +126,8 @@ class OrderSystemIT {
   void eachDefectIsFound(String defect, String waitTopic, int waitCount, String expected) throws Exception {
     String selected = System.getProperty("order.defects");
     assumeTrue("all".equals(selected) || List.of(selected.split(",")).contains(defect), "not selected: " + defect);
-    Map<String, List<String>> verdicts = run(defect, defect, waitTopic, waitCount, false);
+    Map<String, List<String>> verdicts = run(defect.toLowerCase(java.util.Locale.ROOT).replace('_', '-'), defect,
+        waitTopic, waitCount, false);
     List<List<String>> expectedPerOrder = new ArrayList<>();
     String[] perOrder = expected.split(";");
     for (int i = 0; i < ORDERS.size(); i++) {
@@ -124,12 +136,76 @@ class OrderSystemIT {
     assertThat(new ArrayList<>(verdicts.values())).as("verdicts of %s", defect).isEqualTo(expectedPerOrder);
   }
 
+  /** One order of the all-defects run: who, what, the verdict it must get, and what to wait for. */
+  private record Case(String label, String token, String body, String expected, String waitTopic, int waitCount) {}
+
+  /**
+   * Every defect switch in one system start, each scoped to the orders carrying its own product
+   * ({@code DEFECT@P-90n}, see {@link DefectSwitches}), next to a clean authorized and a clean
+   * declined order: each defect is found as exactly its violation on its stage, on its order only.
+   * The e-mail of the slow order is sent later on a timer, so it holds up no other e-mail; the
+   * order without an e-mail is only FAILED once the recording ends past its 30 s deadline, so the
+   * run ends with a marker span stamped 31 s later.
+   */
   @Test
-  void aWrongTotalIsABadTransformationAtOrderCreated() throws Exception {
-    Map<String, List<String>> verdicts = run("wrong-total", "WRONG_TOTAL");
-    assertThat(verdicts).hasSize(ORDERS.size());
-    assertThat(verdicts.values()).allSatisfy(v ->
-        assertThat(v).containsExactly("FAILED", "BAD_TRANSFORMATION@order-created:total"));
+  void everyDefectIsFoundOnItsOwnOrderInOneRun() throws Exception {
+    List<Case> cases = new ArrayList<>();
+    cases.add(new Case("clean", "token-alice", body("P-100", 2), "PASSED", Topics.NOTIFICATIONS_EMAIL, 1));
+    cases.add(new Case("clean declined", "token-bob", body("P-300", 1), "PASSED", Topics.NOTIFICATIONS_EMAIL, 1));
+    String[][] defects = {
+        {"DROP_ENRICHMENT", "FAILED MISSING_ENRICHMENT@order-requested:userId", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"WRONG_TOTAL", "FAILED BAD_TRANSFORMATION@order-created:total", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"PAYMENT_AMOUNT_MISMATCH", "FAILED BAD_TRANSFORMATION@payment-authorized:amount", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"NON_IDEMPOTENT_WEBHOOK", "FAILED NON_IDEMPOTENT@payment-captured:eventId", Topics.NOTIFICATIONS_EMAIL, "2"},
+        {"LOSE_TRACEPARENT", "FAILED BROKEN_PROPAGATION@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"SLOW_NOTIFICATION", "FAILED LATENCY_BUDGET_EXCEEDED@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"NO_NOTIFICATION", "FAILED MISSING_STAGE@notification-sent:", Topics.ORDERS_CONFIRMED, "1"},
+        {"BROKEN_EMAIL_SCHEMA", "FAILED SCHEMA_VIOLATION@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"}};
+    List<String> switches = new ArrayList<>();
+    for (int i = 0; i < defects.length; i++) {
+      String product = "P-90" + (i + 1);
+      switches.add(defects[i][0] + "@" + product);
+      cases.add(new Case(defects[i][0], i % 2 == 0 ? "token-alice" : "token-bob", body("P-100", 1, product, 1),
+          defects[i][1], defects[i][2], Integer.parseInt(defects[i][3])));
+    }
+    assertThat(switches).hasSize(Defect.values().length);
+
+    List<String[]> orders = cases.stream().map(c -> new String[] {c.token(), c.body()}).toList();
+    Map<String, List<String>> verdicts = run("all-defects", String.join(",", switches), orders, (recording, requestIds) -> {
+      Map<String, Map<String, Integer>> counts = countsPerRequest(recording);
+      for (int i = 0; i < cases.size(); i++) {
+        Case c = cases.get(i);
+        int seen = counts.getOrDefault(c.waitTopic(), Map.of()).getOrDefault(requestIds.get(i), 0);
+        if (seen < c.waitCount()) {
+          return false;
+        }
+      }
+      return true;
+    }, true, false);
+
+    Map<String, String> actual = new LinkedHashMap<>();
+    Map<String, String> expected = new LinkedHashMap<>();
+    List<List<String>> perOrder = new ArrayList<>(verdicts.values());
+    for (int i = 0; i < cases.size(); i++) {
+      actual.put(cases.get(i).label(), String.join(" ", perOrder.get(i)));
+      expected.put(cases.get(i).label(), cases.get(i).expected());
+    }
+    assertThat(actual).as("verdict per order").containsExactlyEntriesOf(expected);
+  }
+
+  private static String body(Object... productsAndQuantities) {
+    StringBuilder items = new StringBuilder();
+    for (int i = 0; i < productsAndQuantities.length; i += 2) {
+      items.append(items.length() == 0 ? "" : ",").append("{\"productId\":\"").append(productsAndQuantities[i])
+          .append("\",\"quantity\":").append(productsAndQuantities[i + 1]).append('}');
+    }
+    return "{\"items\":[" + items + "],\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}";
+  }
+
+  /** Waits until the recording holds what a run needs, given the requestIds of its orders in order. */
+  @FunctionalInterface
+  private interface Done {
+    boolean test(Path recording, List<String> requestIds);
   }
 
   /**
@@ -143,7 +219,15 @@ class OrderSystemIT {
 
   private Map<String, List<String>> run(String name, String defects, String waitTopic, int waitCount,
       boolean decodeEmails) throws Exception {
+    return run(name, defects, ORDERS, (recording, requestIds) ->
+            count(recording, new LinkedHashSet<>(requestIds), waitTopic) >= waitCount,
+        !Topics.NOTIFICATIONS_EMAIL.equals(waitTopic), decodeEmails);
+  }
+
+  private Map<String, List<String>> run(String name, String defects, List<String[]> orders, Done done,
+      boolean advanceClock, boolean decodeEmails) throws Exception {
     Path recording = dir.resolve("recording");
+    forgetEarlierRuns();
     int otlpPort = freePort();
     int gatewayPort = freePort();
     int orderPort = freePort();
@@ -174,17 +258,18 @@ class OrderSystemIT {
       }
 
       HttpClient http = HttpClient.newHttpClient();
-      for (String[] order : ORDERS) {
+      for (String[] order : orders) {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/api/orders"))
             .header("Authorization", "Bearer " + order[0]).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(order[1])).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
         requestIds.add(JSON.readTree(r.body()).get("requestId").asString());
       }
-      await(() -> count(recording, requestIds, waitTopic) >= waitCount,
-          () -> waitCount + " " + waitTopic + " records for " + requestIds + ", recorded " + count(recording, requestIds, waitTopic));
-      if (!Topics.NOTIFICATIONS_EMAIL.equals(waitTopic)) {
-        advanceRecordingClock(recording);
+      List<String> ids = List.copyOf(requestIds);
+      await(() -> done.test(recording, ids),
+          () -> "the records awaited for " + ids + "; recorded per topic and requestId " + countsPerRequest(recording));
+      if (advanceClock) {
+        advanceRecordingClock(recording, otlpPort);
       }
       if (decodeEmails) {
         for (GenericRecord email : emails(recording, requestIds)) {
@@ -192,7 +277,8 @@ class OrderSystemIT {
         }
       }
     } finally {
-      services.forEach(OrderServices::stop); // SIGTERM: the agents export what they still hold
+      services.forEach(Process::destroy); // SIGTERM to all at once: the agents export what they still hold
+      services.forEach(OrderServices::stop);
       if (recorder != null) {
         OrderServices.stop(recorder); // SIGTERM: the recorder writes everything it acknowledged
       }
@@ -222,19 +308,58 @@ class OrderSystemIT {
   }
 
   /**
-   * Produces a record stamped 31 s from now to {@code orders.requested} (key {@value #CLOCK_MARKER},
-   * not an order) and waits until it is recorded: the recording then ends past the flows' deadline.
+   * Deletes every record earlier runs left on the topics (the recorder reads from the earliest
+   * offset, and a clock marker of an earlier run is stamped in the future), so a run's recording
+   * holds only its own traffic. The services' groups have committed past them already.
    */
-  private static void advanceRecordingClock(Path recording) {
-    try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
-      producer.send(new ProducerRecord<>(Topics.ORDERS_REQUESTED, null, System.currentTimeMillis() + 31_000,
-          CLOCK_MARKER, "{}"));
+  private static void forgetEarlierRuns() throws Exception {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (String topic : Topics.ALL) {
+        latest.put(new TopicPartition(topic, 0), OffsetSpec.latest());
+      }
+      Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
+      admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS)
+          .forEach((tp, info) -> delete.put(tp, RecordsToDelete.beforeOffset(info.offset())));
+      admin.deleteRecords(delete).all().get(30, TimeUnit.SECONDS);
     }
-    await(() -> recorded(recording).stream().anyMatch(r -> CLOCK_MARKER.equals(r.path("key").asString(""))),
-        () -> "the clock marker was not recorded");
+  }
+
+  /**
+   * Sends the recorder a span of service {@value #CLOCK_MARKER} stamped 31 s from now (as later
+   * traffic would be) and waits until it is recorded: the recording then ends past the flows'
+   * deadline. The span matches no flow event, so it adds no instance; it names a flow topic
+   * ({@code messaging.destination.name}), so replay keeps it (spans that neither match an event nor
+   * name a flow topic are dropped before sorting) and it moves event time.
+   */
+  private static void advanceRecordingClock(Path recording, int otlpPort) throws Exception {
+    long at = (System.currentTimeMillis() + 31_000) * 1_000_000;
+    String traceId = UUID.randomUUID().toString().replace("-", "");
+    String span = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        + "{\"stringValue\":\"" + CLOCK_MARKER + "\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"OrderSystemIT\"},"
+        + "\"spans\":[{\"traceId\":\"" + traceId + "\",\"spanId\":\"" + traceId.substring(0, 16) + "\","
+        + "\"name\":\"recording clock marker\",\"kind\":1,\"startTimeUnixNano\":\"" + at + "\",\"endTimeUnixNano\":\"" + at
+        + "\",\"attributes\":[{\"key\":\"messaging.system\",\"value\":{\"stringValue\":\"kafka\"}},"
+        + "{\"key\":\"messaging.destination.name\",\"value\":{\"stringValue\":\"" + Topics.ORDERS_REQUESTED + "\"}}]"
+        + "}]}]}]}";
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + otlpPort + "/v1/traces"))
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(span)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    await(() -> spansText(recording).contains(CLOCK_MARKER), () -> "the clock marker span was not recorded");
+  }
+
+  private static String spansText(Path recording) {
+    StringBuilder text = new StringBuilder();
+    try (Stream<Path> files = Files.list(recording)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".otlp.jsonl")).toList()) {
+        text.append(Files.readString(f));
+      }
+    } catch (IOException e) {
+      return "";
+    }
+    return text.toString();
   }
 
   /** With {@code -Dorder.keepRecordings=DIR}, copies the recording to DIR/name (for samples). */
@@ -267,6 +392,26 @@ class OrderSystemIT {
       }
     }
     return (int) keys.stream().filter(k -> requestIds.contains(orderIds.get(k))).count();
+  }
+
+  /** Per topic, per requestId: how many records the recording holds for the order of that request. */
+  private static Map<String, Map<String, Integer>> countsPerRequest(Path recording) {
+    Map<String, String> requestByOrder = new HashMap<>();
+    List<JsonNode> records = recorded(recording);
+    for (JsonNode r : records) {
+      if (Topics.ORDERS_CREATED.equals(r.path("topic").asString(""))) {
+        JsonNode created = JSON.readTree(r.path("payload").asString());
+        requestByOrder.put(created.path("orderId").asString(), created.path("requestId").asString());
+      }
+    }
+    Map<String, Map<String, Integer>> counts = new TreeMap<>();
+    for (JsonNode r : records) {
+      String requestId = requestByOrder.get(r.path("key").asString(""));
+      if (requestId != null) {
+        counts.computeIfAbsent(r.path("topic").asString(""), t -> new TreeMap<>()).merge(requestId, 1, Integer::sum);
+      }
+    }
+    return counts;
   }
 
   private static List<JsonNode> recorded(Path recording) {

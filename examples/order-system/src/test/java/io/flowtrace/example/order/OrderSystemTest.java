@@ -46,6 +46,24 @@ class OrderSystemTest {
   }
 
   @Test
+  void aScopedDefectIsOnOnlyForOrdersWithItsProduct() {
+    DefectSwitches switches = DefectSwitches.parse("WRONG_TOTAL@P-902, slow_notification, WRONG_TOTAL@P-903");
+    var withP902 = Json.read("[{\"productId\":\"P-100\",\"quantity\":1},{\"productId\":\"P-902\",\"quantity\":1}]"
+        );
+    var plain = Json.read("[{\"productId\":\"P-100\",\"quantity\":1}]");
+    assertThat(switches.on(Defect.WRONG_TOTAL, withP902)).isTrue();
+    assertThat(switches.on(Defect.WRONG_TOTAL, plain)).isFalse();
+    assertThat(switches.on(Defect.SLOW_NOTIFICATION, plain)).isTrue();
+    assertThat(switches.on(Defect.NO_NOTIFICATION, withP902)).isFalse();
+    assertThat(switches.any(Defect.WRONG_TOTAL)).isTrue();
+    assertThat(switches).hasToString("[WRONG_TOTAL@P-902|P-903, SLOW_NOTIFICATION]");
+    assertThat(DefectSwitches.parse("WRONG_TOTAL@P-902,WRONG_TOTAL").on(Defect.WRONG_TOTAL, plain)).isTrue();
+    assertThatThrownBy(() -> DefectSwitches.parse("WRONG_TOTAL@"))
+        .hasMessage("defect 'WRONG_TOTAL@' has an empty product after '@'");
+    assertThatThrownBy(() -> DefectSwitches.parse("TYPO@P-1")).hasMessageStartingWith("unknown defect 'TYPO'");
+  }
+
+  @Test
   void anUnknownDefectIsNamed() {
     assertThat(Defect.parse(" wrong_total , SLOW_NOTIFICATION,")).containsExactlyInAnyOrder(
         Defect.WRONG_TOTAL, Defect.SLOW_NOTIFICATION);

@@ -1,0 +1,141 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code replay --schema-registry URL}: the reference flow with its e-mail schema taken from a
+ * registry ({@code {avro-registry: true, ids: [1]}}) instead of the local .avsc gives the bundled
+ * sample exactly the same verdicts. A tiny JDK HTTP server stands in for the registry.
+ */
+class ReplaySchemaRegistryTest {
+
+  private static final Path FLOWS = Path.of("../flows");
+  private static final Path SAMPLE = Path.of("../samples/order-flow");
+  private static final String LOCAL = "schema: {avro: schemas/email-notification.avsc, ids: [1]}";
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  @TempDir Path dir;
+  private HttpServer registry;
+  private final AtomicInteger requests = new AtomicInteger();
+  private String url;
+
+  @BeforeEach
+  void startRegistry() throws IOException {
+    String avsc = Files.readString(FLOWS.resolve("order-creation/schemas/email-notification.avsc"));
+    byte[] body = JSON.writeValueAsString(Map.of("schema", avsc)).getBytes(StandardCharsets.UTF_8);
+    registry = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    registry.createContext("/schemas/ids/1", exchange -> {
+      requests.incrementAndGet();
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    registry.start();
+    url = "http://127.0.0.1:" + registry.getAddress().getPort();
+  }
+
+  @AfterEach
+  void stopRegistry() {
+    registry.stop(0);
+  }
+
+  @Test
+  void theSampleGetsTheSameVerdictsWithTheEmailSchemaFromARegistry() throws IOException {
+    Path flows = copyFlows();
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    String text = Files.readString(spec);
+    assertThat(text).contains(LOCAL);
+    Files.writeString(spec, text.replace(LOCAL, "schema: {avro-registry: true, ids: [1]}"));
+
+    Run local = replay(FLOWS);
+    Run remote = replay(flows, "--schema-registry", url);
+
+    assertThat(remote.exit).as(remote.stderr).isEqualTo(local.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(verdicts(remote.report)).hasSize(40).isEqualTo(verdicts(local.report));
+    assertThat(verdicts(remote.report).values()).anyMatch(v -> v.contains("SCHEMA_VIOLATION@notification-sent"));
+    assertThat(requests).as("registry requests (one per id)").hasValue(1);
+
+    Run without = replay(flows);
+    assertThat(without.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(without.stderr).contains("avro-registry: true needs a schema registry URL (flowtrace --schema-registry URL)");
+    Run bad = replay(flows, "--schema-registry", "registry:8081");
+    assertThat(bad.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(bad.stderr).contains("flowtrace: --schema-registry: schema registry URL must be http(s)://host[:port][/path],"
+        + " was 'registry:8081'");
+  }
+
+  private Path copyFlows() throws IOException {
+    Path target = dir.resolve("flows");
+    try (Stream<Path> files = Files.walk(FLOWS)) {
+      for (Path f : files.toList()) {
+        Path to = target.resolve(FLOWS.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(f, to);
+        }
+      }
+    }
+    return target;
+  }
+
+  record Run(int exit, String stderr, JsonNode report) {}
+
+  private Run replay(Path flows, String... options) throws IOException {
+    Path report = Files.createTempFile(dir, "report-", ".json");
+    List<String> args = new ArrayList<>(List.of("replay", "--flows", flows.toString(), "--no-progress", "--format", "json",
+        "--output", report.toString()));
+    args.addAll(List.of(options));
+    args.add(SAMPLE.toString());
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int exit;
+    synchronized (ReplaySchemaRegistryTest.class) {
+      try {
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        exit = FlowTraceCli.run(args.toArray(String[]::new));
+      } finally {
+        System.setErr(old);
+      }
+    }
+    String out = Files.readString(report);
+    return new Run(exit, err.toString(StandardCharsets.UTF_8), out.startsWith("{") ? JSON.readTree(out) : null);
+  }
+
+  /** Per requestId: status and violation kind@stage:field, sorted. */
+  private static Map<String, String> verdicts(JsonNode report) {
+    Map<String, String> verdicts = new TreeMap<>();
+    for (JsonNode flow : report.get("flows")) {
+      List<String> kinds = new ArrayList<>();
+      for (JsonNode v : flow.get("violations")) {
+        kinds.add(v.get("kind").asString() + "@" + v.get("stage").asString() + ":" + v.path("field").asString(""));
+      }
+      kinds.sort(null);
+      verdicts.put(flow.path("keys").path("requestId").asString(), flow.get("status").asString() + " " + kinds);
+    }
+    return verdicts;
+  }
+}
