@@ -3,6 +3,7 @@ package io.flowtrace.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flowtrace.cli.synth.Defect;
+import io.flowtrace.cli.synth.LivePlayback;
 import io.flowtrace.cli.synth.Manifest;
 import io.flowtrace.cli.synth.SyntheticOrderFlows;
 import io.flowtrace.kafka.testkit.KafkaBroker;
@@ -103,13 +104,13 @@ class SidecarIT {
     SidecarConfig config = SidecarConfig.from(null, Map.of(), flags);
 
     Manifest expected;
-    try (LivePlayer filler = new LivePlayer(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
       filler.fill();
     }
     try (Sidecar sidecar = Sidecar.start(config, new PrintStream(console, true, StandardCharsets.UTF_8))) {
       awaitReady(sidecar.opsPort());
       expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
-      try (LivePlayer player = new LivePlayer(broker.bootstrapServers(), recording)) {
+      try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
         player.play(null, sidecar.otlpHttpEndpoint());
       }
       List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
@@ -147,12 +148,12 @@ class SidecarIT {
   void aSidecarKilledMidStreamRestartsWithoutLosingOrContradictingVerdicts() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
     Path recording = dir.resolve("recording");
-    try (LivePlayer filler = new LivePlayer(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
       filler.fill();
     }
     Process first = forkSidecar("first");
     Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
-    try (LivePlayer player = new LivePlayer(broker.bootstrapServers(), recording)) {
+    try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
       Thread playing = player.playInBackground(SPANS_TOPIC, null);
       io.flowtrace.kafka.testkit.Await.until(TIMEOUT,
           () -> countVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC) >= 8, () -> "8 verdicts before the kill");
@@ -181,7 +182,7 @@ class SidecarIT {
   void twoSidecarsInOneGroupShareTheWorkAndVerifyEveryFlowExactlyOnce() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
     Path recording = dir.resolve("recording");
-    try (LivePlayer filler = new LivePlayer(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
       filler.fill();
     }
     Map<String, String> flags = new HashMap<>(Map.of(
@@ -201,7 +202,7 @@ class SidecarIT {
       awaitReady(one.opsPort());
       awaitReady(two.opsPort());
       Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
-      try (LivePlayer player = new LivePlayer(broker.bootstrapServers(), recording)) {
+      try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
         player.play(SPANS_TOPIC, null);
       }
       List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
@@ -218,6 +219,26 @@ class SidecarIT {
       assertThat(byOne + byTwo).isEqualTo(expected.flows().size());
       System.out.printf("two sidecars: %.0f + %.0f instances verified%n", byOne, byTwo);
     }
+  }
+
+  @Test
+  void theSidecarBenchPlaysFlowsLiveAndPrintsLatencyAndRates() throws Exception {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    PrintStream original = System.out;
+    int exit;
+    try {
+      System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+      exit = FlowTraceCli.run("bench-sidecar", "--bootstrap-servers", broker.bootstrapServers(), "--flows",
+          flows.toString(), "--count", "300", "--rate", "100");
+    } finally {
+      System.setOut(original);
+    }
+    String out = printed.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    assertThat(exit).isZero();
+    assertThat(out).contains("bench-sidecar: 300 flows at 100 flows/s", "decided 300 of 300 flows")
+        .containsPattern("verdict latency after the last needed event: p50 [0-9.]+ ms")
+        .containsPattern("peak heap used [0-9,]+ MiB");
   }
 
   private static double verifiedTotal(Map<String, Double> metrics) {

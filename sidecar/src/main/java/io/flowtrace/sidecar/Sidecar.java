@@ -72,6 +72,7 @@ public final class Sidecar implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
   private static final int INBOX_BATCHES = 256;
+  private static final long SLOW_LOOP_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   private static final long STATS_INTERVAL_MILLIS = Long.getLong("flowtrace.statsIntervalMillis", 30_000);
 
   private final SidecarConfig config;
@@ -258,21 +259,25 @@ public final class Sidecar implements Closeable {
     try {
       while (!stopping || !inbox.isEmpty()) {
         Batch b = inbox.poll(10, TimeUnit.MILLISECONDS);
-        int drained = 0;
-        while (b != null) {
+        long loopStart = System.nanoTime();
+        if (b != null) {
+          // One batch, then decide: an instance completed by this batch is not held up by the next ones.
           process(b);
           dirty = true;
-          if (++drained >= 64) {
-            break;
-          }
-          b = inbox.poll();
         }
+        long processed = System.nanoTime();
         Collection<TopicPartition> revoked;
         while ((revoked = revocations.poll()) != null) {
           tracker.revoked(revoked);
         }
         long now = System.currentTimeMillis();
         engine.advanceTo(epochNanosNow() - config.lateness().toNanos());
+        long advanced = System.nanoTime();
+        if (advanced - loopStart > SLOW_LOOP_NANOS) {
+          LOG.warn("event=slow_loop batch_items={} batch_age_ms={} process_ms={} advance_ms={} inbox={}",
+              b == null ? 0 : b.items().size(), b == null ? 0 : (loopStart - b.arrivalNanos()) / 1_000_000,
+              (processed - loopStart) / 1_000_000, (advanced - processed) / 1_000_000, inbox.size());
+        }
         FlowEngine.EngineStats s = engine.stats();
         metrics.engine(s.openInstances(), s.decidedInFlight());
         metrics.evictedTotal("maxOpenInstances", s.instancesEvicted());

@@ -90,7 +90,7 @@ public final class KafkaInput implements Closeable {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startFrom);
     p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-sidecar");
-    p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+    p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
     this.consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topics = new ArrayList<>(topics);
     if (spansTopic != null) {

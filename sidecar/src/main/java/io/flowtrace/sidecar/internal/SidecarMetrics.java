@@ -19,6 +19,7 @@ import org.apache.kafka.common.TopicPartition;
 public final class SidecarMetrics {
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final LatencySamples samples = new LatencySamples(100_000);
   private final Counter verified = Counter.builder().name("flowtrace_flows_verified_total")
       .help("Flow instances decided, by flow and status (first decision of each instance)")
       .labelNames("flow", "status").register(registry);
@@ -106,6 +107,12 @@ public final class SidecarMetrics {
 
   public void latencyNanos(long nanos) {
     latency.observe(nanos / 1e9);
+    samples.add(nanos);
+  }
+
+  /** The last 100,000 decision latencies, exactly. */
+  public LatencySamples latencySamples() {
+    return samples;
   }
 
   public void lag(Map<TopicPartition, Long> byPartition, Set<TopicPartition> revoked) {

@@ -462,6 +462,7 @@ final class FlowState {
     Inst keep = a.state == State.DECIDED || b.state != State.DECIDED ? a : b;
     Inst gone = keep == a ? b : a;
     gone.mergedInto = keep;
+    keep.lastArrival = Math.max(keep.lastArrival, gone.lastArrival);
     openOrder.remove(gone);
     if (gone.overflowReason != null && keep.overflowReason == null) {
       keep.overflowReason = gone.overflowReason;

@@ -27,6 +27,7 @@ final class NotificationService implements AutoCloseable {
   private final DefectSwitches defects;
   private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
   private final Map<String, JsonNode> created = new ConcurrentHashMap<>();
+  private final Map<String, List<Runnable>> waiting = new ConcurrentHashMap<>();
 
   NotificationService(String bootstrapServers, DefectSwitches defects) {
     this.defects = defects;
@@ -41,11 +42,18 @@ final class NotificationService implements AutoCloseable {
     String orderId = event.path("orderId").asString();
     if (Topics.ORDERS_CREATED.equals(record.topic())) {
       created.put(orderId, event);
+      List<Runnable> parked = waiting.remove(orderId);
+      if (parked != null) {
+        parked.forEach(Runnable::run);
+      }
       return;
     }
     JsonNode order = created.get(orderId);
     if (order == null) {
-      LOG.warn("{} for order {} before its orders.created; no e-mail", record.topic(), orderId);
+      // One poll may hand over orders.cancelled before orders.created (two topics, no order between
+      // them): handle it when orders.created comes, in this record's trace context.
+      LOG.info("{} for order {} before its orders.created; e-mail once it arrives", record.topic(), orderId);
+      waiting.computeIfAbsent(orderId, k -> new java.util.ArrayList<>()).add(Context.current().wrap(() -> handle(record)));
       return;
     }
     JsonNode items = order.path("items");

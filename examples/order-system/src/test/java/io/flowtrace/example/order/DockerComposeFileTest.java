@@ -10,7 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import io.flowtrace.sidecar.SidecarConfig;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * The shipped {@code docker-compose.yml} (repository root) is valid Compose, as checked by {@code
@@ -44,8 +47,26 @@ class DockerComposeFileTest {
   @Test
   void theSidecarAndTheCollectorAreConfiguredForTheSpansTopic() throws IOException {
     String compose = Files.readString(COMPOSE);
-    assertThat(compose).contains("command: [\"sidecar\", \"--flows\", \"/flows\", \"--bootstrap-servers\", \"kafka:9092\","
-        + " \"--spans-topic\", \"otlp_spans\",\n              \"--http-port\", \"9464\", \"--http-host\", \"0.0.0.0\"]");
+    JsonNode command = new YAMLMapper().readTree(compose).path("services").path("flowtrace").path("command");
+    List<String> args = new java.util.ArrayList<>();
+    command.forEach(a -> args.add(a.asString()));
+    assertThat(args).startsWith("sidecar");
+    java.util.Map<String, String> flags = new java.util.LinkedHashMap<>();
+    for (int i = 1; i + 1 < args.size(); i += 2) {
+      assertThat(args.get(i)).startsWith("--");
+      String name = args.get(i).substring(2);
+      if (name.equals("kafka-property")) {
+        String[] kv = args.get(i + 1).split("=", 2);
+        flags.put("kafka." + kv[0], kv[1]);
+      } else {
+        flags.put(name, args.get(i + 1));
+      }
+    }
+    SidecarConfig sidecar = SidecarConfig.from(null, java.util.Map.of(), flags); // the sidecar's own parser
+    assertThat(sidecar.spansTopic()).isEqualTo("otlp_spans");
+    assertThat(sidecar.bootstrapServers()).isEqualTo("kafka:9092");
+    assertThat(sidecar.httpHost()).isEqualTo("0.0.0.0");
+    assertThat(sidecar.durableInputsOnly()).isTrue();
     String collector = Files.readString(ROOT.resolve("deploy/otel-collector.yaml"));
     assertThat(collector).contains("topic: otlp_spans", "encoding: otlp_proto", "partition_traces_by_id: true",
         "endpoint: 0.0.0.0:4317", "endpoint: 0.0.0.0:4318", "exporters: [kafka]");

@@ -1,4 +1,4 @@
-package io.flowtrace.cli;
+package io.flowtrace.cli.synth;
 
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.RecordHeader;
@@ -43,9 +43,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * span ended, as an exporter would — to the Collector's spans topic as {@code otlp_proto}, or to
  * an OTLP/HTTP endpoint.
  */
-final class LivePlayer implements Closeable {
+public final class LivePlayback implements Closeable {
 
   private record Item(long atNanos, int order, KafkaRecord record, ExportTraceServiceRequest spans) {}
+
+  private long spans;
+  private long records;
 
   private final List<Item> items = new ArrayList<>();
   private final KafkaProducer<byte[], byte[]> producer;
@@ -53,7 +56,8 @@ final class LivePlayer implements Closeable {
   private final AtomicInteger played = new AtomicInteger();
   private volatile Throwable failure;
 
-  LivePlayer(String bootstrapServers, Path recording) throws IOException {
+  /** Loads a recording to play into the cluster at {@code bootstrapServers}. */
+  public LivePlayback(String bootstrapServers, Path recording) throws IOException {
     producer = new KafkaProducer<>(Map.of(
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
@@ -64,6 +68,7 @@ final class LivePlayer implements Closeable {
     RecordingReader.defaults().read(recording, t -> {
       if (t instanceof Telemetry.RecordEvent r) {
         items.add(new Item(r.record().timestampNanos(), order[0]++, r.record(), null));
+        records++;
       }
     }, problem -> {
       throw new IllegalStateException(problem.toString());
@@ -76,6 +81,8 @@ final class LivePlayer implements Closeable {
             if (!line.isBlank()) {
               ExportTraceServiceRequest request = OtlpJson.parse(line);
               items.add(new Item(lastEnd(request), order[0]++, null, request));
+              request.getResourceSpansList().forEach(rs -> rs.getScopeSpansList()
+                  .forEach(ss -> spans += ss.getSpansCount()));
             }
           }
         }
@@ -97,18 +104,28 @@ final class LivePlayer implements Closeable {
     return end;
   }
 
+  /** Spans in the recording. */
+  public long spans() {
+    return spans;
+  }
+
+  /** Kafka records in the recording. */
+  public long records() {
+    return records;
+  }
+
   /** Items (records and span requests) in the recording. */
-  int size() {
+  public int size() {
     return items.size();
   }
 
   /** Items sent so far. */
-  int played() {
+  public int played() {
     return played.get();
   }
 
   /** First offset of each partition in the recording. */
-  Map<TopicPartition, Long> firstOffsets() {
+  public Map<TopicPartition, Long> firstOffsets() {
     Map<TopicPartition, Long> first = new HashMap<>();
     for (Item i : items) {
       if (i.record != null) {
@@ -119,7 +136,7 @@ final class LivePlayer implements Closeable {
   }
 
   /** Produces unrelated records to each partition up to the recording's first offset there. */
-  void fill() {
+  public void fill() {
     byte[] filler = "filler".getBytes(StandardCharsets.UTF_8);
     firstOffsets().forEach((tp, first) -> {
       for (long i = 0; i < first; i++) {
@@ -135,13 +152,14 @@ final class LivePlayer implements Closeable {
    *
    * @throws AssertionError if a record did not land at its recorded offset
    */
-  void play(String spansTopic, URI otlpHttp) throws Exception {
+  public void play(String spansTopic, URI otlpHttp) throws Exception {
     List<Future<RecordMetadata>> sent = new ArrayList<>();
     List<KafkaRecord> expected = new ArrayList<>();
     for (Item item : items) {
       long wait = item.atNanos - epochNanos();
-      if (wait > 0) {
+      while (wait > 0) {
         LockSupport.parkNanos(wait);
+        wait = item.atNanos - epochNanos();
       }
       if (item.record != null) {
         KafkaRecord r = item.record;
@@ -177,7 +195,7 @@ final class LivePlayer implements Closeable {
   }
 
   /** Plays on a new thread; {@link #awaitPlayed()} waits for it and rethrows what it threw. */
-  Thread playInBackground(String spansTopic, URI otlpHttp) {
+  public Thread playInBackground(String spansTopic, URI otlpHttp) {
     Thread t = new Thread(() -> {
       try {
         play(spansTopic, otlpHttp);
@@ -190,7 +208,7 @@ final class LivePlayer implements Closeable {
     return t;
   }
 
-  void awaitPlayed(Thread player) throws InterruptedException, ExecutionException {
+  public void awaitPlayed(Thread player) throws InterruptedException, ExecutionException {
     player.join();
     if (failure != null) {
       throw new ExecutionException(failure);

@@ -1,0 +1,193 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.cli.synth.LivePlayback;
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import io.flowtrace.sidecar.Sidecar;
+import io.flowtrace.sidecar.SidecarConfig;
+import io.flowtrace.sidecar.internal.LatencySamples;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code flowtrace bench-sidecar}: the sidecar on live traffic, measured. */
+@Command(name = "bench-sidecar", mixinStandardHelpOptions = true,
+    description = {"Plays synthetic reference flows in real time at --rate flows/s into a Kafka cluster (records)",
+        "and an in-process sidecar's OTLP/HTTP receiver (spans), and prints the verdict latency of",
+        "data-driven decisions (p50/p99/max after the last event an instance needed), spans and records",
+        "ingested per second, whether the sidecar kept up, and peak heap.",
+        "Needs a broker whose flow topics are new or empty, e.g. `bin/demo-broker --port 9092`."})
+final class SidecarBenchCommand implements Callable<Integer> {
+
+  @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "The Kafka cluster.")
+  String bootstrapServers;
+
+  @Option(names = "--flows", defaultValue = "flows", paramLabel = "DIR", description = "Flow specs (default ${DEFAULT-VALUE}).")
+  Path flowsDir;
+
+  @Option(names = "--count", defaultValue = "3000", description = "Flows to play (default ${DEFAULT-VALUE}).")
+  int count;
+
+  @Option(names = "--rate", defaultValue = "200", description = "Flows started per second (default ${DEFAULT-VALUE}).")
+  double rate;
+
+  @Option(names = "--recreate-topics", description = "Delete and recreate the flows' topics first (a demo broker only!).")
+  boolean recreateTopics;
+
+  @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to generate the recording (default: a temp dir).")
+  Path workDir;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream out = System.out;
+    List<FlowSpec> flows = new FlowSpecLoader().load(flowsDir);
+    Set<String> topics = new LinkedHashSet<>();
+    flows.forEach(f -> topics.addAll(f.eventsByTopic().keySet()));
+    createTopics(topics);
+    Path dir = workDir != null ? workDir : Files.createTempDirectory("flowtrace-bench-sidecar");
+    Files.createDirectories(dir);
+    SyntheticOrderFlows.Builder generator = SyntheticOrderFlows.correct(count)
+        .interArrival(Duration.ofNanos((long) (1e9 / rate)));
+    clear(dir);
+    generator.start(Instant.now()).build().write(dir);
+    try (LivePlayback filler = new LivePlayback(bootstrapServers, dir)) {
+      filler.fill();
+    }
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flowsDir.toString(),
+        "bootstrap-servers", bootstrapServers,
+        "group-id", "flowtrace-bench-" + UUID.randomUUID(),
+        "otlp-http-port", "0",
+        "otlp-grpc-port", "-1",
+        "verdicts-topic", "",
+        "console", "false"));
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    AtomicLong peakHeap = new AtomicLong();
+    Thread sampler = new Thread(() -> {
+      while (!Thread.currentThread().isInterrupted()) {
+        peakHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      }
+    }, "heap-sampler");
+    sampler.setDaemon(true);
+    sampler.start();
+    try (Sidecar sidecar = Sidecar.start(config, System.out)) {
+      awaitAssigned(sidecar);
+      clear(dir);
+      generator.start(Instant.now().plusSeconds(2)).build().write(dir);
+      LivePlayback player = new LivePlayback(bootstrapServers, dir);
+      out.printf("bench-sidecar: %,d flows at %.0f flows/s: %,d spans, %,d records%n", count, rate, player.spans(),
+          player.records());
+      long playStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      try (player) {
+        player.play(null, sidecar.otlpHttpEndpoint());
+      }
+      double playSeconds = (System.nanoTime() - playStart) / 1e9;
+      FlowEngine.EngineStats atEnd = sidecar.engineStats();
+      long seenAtEnd = atEnd.spans() + atEnd.records();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (sidecar.engineStats().verdictsDecided() < count && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      }
+      double drainSeconds = (System.nanoTime() - playStart) / 1e9 - playSeconds;
+      FlowEngine.EngineStats s = sidecar.engineStats();
+      LatencySamples latency = sidecar.metrics().latencySamples();
+      out.printf("  played in %.1f s: offered %,.0f spans/s + %,.0f records/s; the engine had taken %.1f %% of them"
+              + " when the playback ended%n", playSeconds, player.spans() / playSeconds, player.records() / playSeconds,
+          100.0 * seenAtEnd / (player.spans() + player.records()));
+      out.printf("  decided %,d of %,d flows (%,d decided by their data, the rest by a timer), %.1f s after the playback ended%n",
+          s.verdictsDecided(), count, latency.count(), drainSeconds);
+      out.printf("  verdict latency after the last needed event: p50 %.2f ms, p75 %.2f ms, p80 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+          latency.quantile(0.5) / 1e6, latency.quantile(0.75) / 1e6, latency.quantile(0.8) / 1e6, latency.quantile(0.9) / 1e6, latency.quantile(0.99) / 1e6,
+          latency.quantile(1.0) / 1e6);
+      out.printf("  peak heap used %,d MiB (max %,d MiB)%n", peakHeap.get() >> 20,
+          memory.getHeapMemoryUsage().getMax() >> 20);
+    } finally {
+      sampler.interrupt();
+      if (workDir == null) {
+        clear(dir);
+        Files.deleteIfExists(dir);
+      }
+    }
+    return FlowTraceCli.EXIT_PASSED;
+  }
+
+  private void createTopics(Set<String> topics) throws Exception {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      Set<String> existing = new LinkedHashSet<>(admin.listTopics().names().get(30, TimeUnit.SECONDS));
+      existing.retainAll(topics);
+      if (!existing.isEmpty() && recreateTopics) {
+        admin.deleteTopics(existing).all().get(30, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (admin.listTopics().names().get(30, TimeUnit.SECONDS).stream().anyMatch(existing::contains)) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("topics " + existing + " were not deleted within 60 s");
+          }
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+        }
+      } else if (!existing.isEmpty()) {
+        for (var end : admin.listOffsets(existing.stream().flatMap(t -> java.util.stream.IntStream.range(0, 3)
+                .mapToObj(p -> new org.apache.kafka.common.TopicPartition(t, p)))
+                .collect(java.util.stream.Collectors.toMap(tp -> tp,
+                    tp -> org.apache.kafka.clients.admin.OffsetSpec.latest()))).all().get(30, TimeUnit.SECONDS).entrySet()) {
+          if (end.getValue().offset() > 0) {
+            throw new IllegalStateException("topic " + end.getKey().topic() + " already has records: use a fresh broker"
+                + " (bin/demo-broker) or --recreate-topics");
+          }
+        }
+      }
+      for (String t : topics) {
+        try {
+          admin.createTopics(List.of(new NewTopic(t, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw e;
+          }
+        }
+      }
+    }
+  }
+
+  private static void awaitAssigned(Sidecar sidecar) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!sidecar.readiness().ok()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the sidecar did not get ready: " + sidecar.readiness().detail());
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+    }
+  }
+
+  private static void clear(Path dir) throws java.io.IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (var files = Files.list(dir)) {
+      for (Path f : files.toList()) {
+        Files.delete(f);
+      }
+    }
+  }
+}

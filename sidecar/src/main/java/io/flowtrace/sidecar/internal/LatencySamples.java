@@ -1,0 +1,42 @@
+package io.flowtrace.sidecar.internal;
+
+import java.util.Arrays;
+
+/**
+ * The most recent decision latencies, kept exactly (a ring of {@code capacity} samples) so
+ * percentiles can be reported as measured rather than estimated from histogram buckets.
+ * Thread-safe.
+ */
+public final class LatencySamples {
+
+  private final long[] ring;
+  private long count;
+
+  public LatencySamples(int capacity) {
+    this.ring = new long[capacity];
+  }
+
+  public synchronized void add(long nanos) {
+    ring[(int) (count % ring.length)] = nanos;
+    count++;
+  }
+
+  /** Samples recorded in all. */
+  public synchronized long count() {
+    return count;
+  }
+
+  /** The {@code q}-quantile (0..1) of the kept samples in nanoseconds, or -1 when there are none. */
+  public long quantile(double q) {
+    long[] sorted;
+    synchronized (this) {
+      sorted = Arrays.copyOf(ring, (int) Math.min(count, ring.length));
+    }
+    if (sorted.length == 0) {
+      return -1;
+    }
+    Arrays.sort(sorted);
+    int index = (int) Math.ceil(q * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+  }
+}

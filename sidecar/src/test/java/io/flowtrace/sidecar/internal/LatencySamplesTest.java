@@ -1,0 +1,30 @@
+package io.flowtrace.sidecar.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class LatencySamplesTest {
+
+  @Test
+  void quantilesAreTakenFromTheKeptSamples() {
+    LatencySamples samples = new LatencySamples(1000);
+    for (int i = 1; i <= 100; i++) {
+      samples.add(i);
+    }
+    assertThat(samples.quantile(0.5)).isEqualTo(50);
+    assertThat(samples.quantile(0.99)).isEqualTo(99);
+    assertThat(samples.quantile(1.0)).isEqualTo(100);
+    assertThat(samples.count()).isEqualTo(100);
+  }
+
+  @Test
+  void onlyTheMostRecentSamplesAreKept() {
+    LatencySamples samples = new LatencySamples(10);
+    for (int i = 1; i <= 100; i++) {
+      samples.add(i);
+    }
+    assertThat(samples.quantile(0.0)).isEqualTo(91);
+    assertThat(new LatencySamples(4).quantile(0.5)).isEqualTo(-1);
+  }
+}
