@@ -16,8 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -142,12 +140,7 @@ final class RecordCommand implements Callable<Integer> {
     }
 
     Recorder recorder = builder.start();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      closeAndReport(recorder);
-      stopped.countDown();
-    }, "flowtrace-record-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    UntilStopped lifetime = UntilStopped.install(() -> closeAndReport(recorder));
     System.out.println("flowtrace: recording into " + out.toAbsolutePath());
     System.out.println("flowtrace: OTLP/HTTP " + recorder.httpEndpoint());
     System.out.println("flowtrace: OTLP/gRPC " + recorder.grpcEndpoint());
@@ -160,18 +153,7 @@ final class RecordCommand implements Callable<Integer> {
           + " (" + recorder.spansSource().encoding() + ") from " + recorder.spansSource().startPosition());
     }
     System.out.flush();
-    if (limit == null) {
-      stopped.await();
-    } else {
-      stopped.await(limit.toMillis(), TimeUnit.MILLISECONDS);
-    }
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException shuttingDown) {
-      stopped.await(); // the hook is closing the recorder; let it finish
-      return FlowTraceCli.EXIT_PASSED;
-    }
-    closeAndReport(recorder);
+    lifetime.await(limit);
     return FlowTraceCli.EXIT_PASSED;
   }
 

@@ -10,8 +10,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
@@ -135,29 +133,13 @@ final class SidecarCommand implements Callable<Integer> {
       e.problems().forEach(p -> err.println("  " + p));
       return FlowTraceCli.EXIT_USAGE;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      sidecar.close();
-      stopped.countDown();
-    }, "flowtrace-sidecar-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    UntilStopped lifetime = UntilStopped.install(sidecar::close);
     System.out.println("flowtrace: sidecar verifying " + settings.flows()
         + (sidecar.otlpHttpEndpoint() == null ? "" : "; OTLP/HTTP " + sidecar.otlpHttpEndpoint())
         + (sidecar.otlpGrpcPort() < 0 ? "" : "; OTLP/gRPC " + settings.otlpHost() + ":" + sidecar.otlpGrpcPort())
         + (sidecar.opsPort() < 0 ? "" : "; metrics http://" + settings.httpHost() + ":" + sidecar.opsPort() + "/metrics"));
     System.out.flush();
-    if (limit == null) {
-      stopped.await();
-    } else {
-      stopped.await(limit.toMillis(), TimeUnit.MILLISECONDS);
-    }
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException shuttingDown) {
-      stopped.await();
-      return FlowTraceCli.EXIT_PASSED;
-    }
-    sidecar.close();
+    lifetime.await(limit);
     return FlowTraceCli.EXIT_PASSED;
   }
 }

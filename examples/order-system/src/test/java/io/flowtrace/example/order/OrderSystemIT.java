@@ -67,7 +67,7 @@ class OrderSystemIT {
   private static final String CLOCK_MARKER = "clock-marker";
 
   /** The orders driven through the gateway: two authorized, one declined (total ends in .13). */
-  private static final List<String[]> ORDERS = List.of(
+  static final List<String[]> ORDERS = List.of(
       new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-100\",\"quantity\":2},{\"productId\":\"P-200\",\"quantity\":1}],"
           + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"},
       new String[] {"token-bob", "{\"items\":[{\"productId\":\"P-300\",\"quantity\":1}],"

@@ -46,14 +46,8 @@ class SidecarOrderSystemIT {
   private static final Duration VERDICT_TIMEOUT = Duration.ofSeconds(60);
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  /** Two authorized orders and a declined one (a total ending in .13). */
-  private static final List<String[]> ORDERS = List.of(
-      new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-100\",\"quantity\":2},{\"productId\":\"P-200\",\"quantity\":1}],"
-          + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"},
-      new String[] {"token-bob", "{\"items\":[{\"productId\":\"P-300\",\"quantity\":1}],"
-          + "\"shipping\":{\"address\":\"2 Side St\",\"city\":\"Shelbyville\",\"zipCode\":\"54321\"}}"},
-      new String[] {"token-alice", "{\"items\":[{\"productId\":\"P-400\",\"quantity\":3},{\"productId\":\"P-200\",\"quantity\":2}],"
-          + "\"shipping\":{\"address\":\"1 Main St\",\"city\":\"Springfield\",\"zipCode\":\"12345\"}}"});
+  /** Two authorized orders and a declined one, as in {@link OrderSystemIT}. */
+  private static final List<String[]> ORDERS = OrderSystemIT.ORDERS;
 
   /** Per defect (null: the clean system), the outcome of each order: status and kind@stage:field. */
   private static final Map<Defect, String> EXPECTED = new LinkedHashMap<>();
