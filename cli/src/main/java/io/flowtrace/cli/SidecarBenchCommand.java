@@ -53,6 +53,10 @@ final class SidecarBenchCommand implements Callable<Integer> {
   @Option(names = "--rate", defaultValue = "200", description = "Flows started per second (default ${DEFAULT-VALUE}).")
   double rate;
 
+  @Option(names = "--warmup", defaultValue = "5s", paramLabel = "DURATION",
+      description = "Latency is also reported without the decisions of the first DURATION of playback (JIT warm-up; default ${DEFAULT-VALUE}).")
+  String warmup;
+
   @Option(names = "--recreate-topics", description = "Delete and recreate the flows' topics first (a demo broker only!).")
   boolean recreateTopics;
 
@@ -101,6 +105,15 @@ final class SidecarBenchCommand implements Callable<Integer> {
       out.printf("bench-sidecar: %,d flows at %.0f flows/s: %,d spans, %,d records%n", count, rate, player.spans(),
           player.records());
       long playStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      long warmupNanos = FlowSpecLoader.parseDuration(warmup).toNanos();
+      LatencySamples latency = sidecar.metrics().latencySamples();
+      AtomicLong warmupMark = new AtomicLong(-1);
+      Thread marker = new Thread(() -> {
+        LockSupport.parkNanos(playStart + warmupNanos - System.nanoTime());
+        warmupMark.set(latency.count());
+      }, "warmup-mark");
+      marker.setDaemon(true);
+      marker.start();
       try (player) {
         player.play(null, sidecar.otlpHttpEndpoint());
       }
@@ -113,15 +126,15 @@ final class SidecarBenchCommand implements Callable<Integer> {
       }
       double drainSeconds = (System.nanoTime() - playStart) / 1e9 - playSeconds;
       FlowEngine.EngineStats s = sidecar.engineStats();
-      LatencySamples latency = sidecar.metrics().latencySamples();
       out.printf("  played in %.1f s: offered %,.0f spans/s + %,.0f records/s; the engine had taken %.1f %% of them"
               + " when the playback ended%n", playSeconds, player.spans() / playSeconds, player.records() / playSeconds,
           100.0 * seenAtEnd / (player.spans() + player.records()));
       out.printf("  decided %,d of %,d flows (%,d decided by their data, the rest by a timer), %.1f s after the playback ended%n",
           s.verdictsDecided(), count, latency.count(), drainSeconds);
-      out.printf("  verdict latency after the last needed event: p50 %.2f ms, p75 %.2f ms, p80 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-          latency.quantile(0.5) / 1e6, latency.quantile(0.75) / 1e6, latency.quantile(0.8) / 1e6, latency.quantile(0.9) / 1e6, latency.quantile(0.99) / 1e6,
-          latency.quantile(1.0) / 1e6);
+      printLatency(out, "verdict latency after the last needed event", latency, 0);
+      if (warmupMark.get() >= 0) {
+        printLatency(out, "  the same after the first " + warmup + " (warm-up)", latency, warmupMark.get());
+      }
       out.printf("  peak heap used %,d MiB (max %,d MiB)%n", peakHeap.get() >> 20,
           memory.getHeapMemoryUsage().getMax() >> 20);
     } finally {
@@ -132,6 +145,12 @@ final class SidecarBenchCommand implements Callable<Integer> {
       }
     }
     return FlowTraceCli.EXIT_PASSED;
+  }
+
+  private static void printLatency(PrintStream out, String what, LatencySamples latency, long from) {
+    out.printf("  %s: %,d decisions, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n", what,
+        latency.count() - from, latency.quantile(0.5, from) / 1e6, latency.quantile(0.9, from) / 1e6,
+        latency.quantile(0.99, from) / 1e6, latency.quantile(1.0, from) / 1e6);
   }
 
   private void createTopics(Set<String> topics) throws Exception {

@@ -237,7 +237,7 @@ class SidecarIT {
     System.out.print(out);
     assertThat(exit).isZero();
     assertThat(out).contains("bench-sidecar: 300 flows at 100 flows/s", "decided 300 of 300 flows")
-        .containsPattern("verdict latency after the last needed event: p50 [0-9.]+ ms")
+        .containsPattern("verdict latency after the last needed event: [0-9,]+ decisions, p50 [0-9.]+ ms")
         .containsPattern("peak heap used [0-9,]+ MiB");
   }
 

@@ -255,6 +255,8 @@ public final class Sidecar implements Closeable {
   private void runEngine() {
     long lastCommit = System.currentTimeMillis();
     long lastStats = lastCommit;
+    long maxBatchWaitNanos = 0;
+    long maxLoopNanos = 0;
     boolean dirty = false;
     try {
       while (!stopping || !inbox.isEmpty()) {
@@ -273,6 +275,10 @@ public final class Sidecar implements Closeable {
         long now = System.currentTimeMillis();
         engine.advanceTo(epochNanosNow() - config.lateness().toNanos());
         long advanced = System.nanoTime();
+        maxLoopNanos = Math.max(maxLoopNanos, advanced - loopStart);
+        if (b != null) {
+          maxBatchWaitNanos = Math.max(maxBatchWaitNanos, loopStart - b.arrivalNanos());
+        }
         if (advanced - loopStart > SLOW_LOOP_NANOS) {
           LOG.warn("event=slow_loop batch_items={} batch_age_ms={} process_ms={} advance_ms={} inbox={}",
               b == null ? 0 : b.items().size(), b == null ? 0 : (loopStart - b.arrivalNanos()) / 1_000_000,
@@ -294,8 +300,11 @@ public final class Sidecar implements Closeable {
         if (now - lastStats >= STATS_INTERVAL_MILLIS) {
           lastStats = now;
           LOG.info("event=stats spans={} records={} open_instances={} amendable={} decided={} amended={} late_dropped={} "
-              + "evicted={} inbox={}", s.spans(), s.records(), s.openInstances(), s.decidedInFlight(),
-              s.verdictsDecided(), s.verdictsAmended(), s.lateDropped(), s.instancesEvicted(), inbox.size());
+              + "evicted={} inbox={} max_batch_wait_ms={} max_loop_ms={}", s.spans(), s.records(), s.openInstances(),
+              s.decidedInFlight(), s.verdictsDecided(), s.verdictsAmended(), s.lateDropped(), s.instancesEvicted(),
+              inbox.size(), maxBatchWaitNanos / 1_000_000, maxLoopNanos / 1_000_000);
+          maxBatchWaitNanos = 0;
+          maxLoopNanos = 0;
         }
         if (dirty && now - lastCommit >= config.commitInterval().toMillis()) {
           if (flushOutputs()) {

@@ -28,9 +28,21 @@ public final class LatencySamples {
 
   /** The {@code q}-quantile (0..1) of the kept samples in nanoseconds, or -1 when there are none. */
   public long quantile(double q) {
+    return quantile(q, 0);
+  }
+
+  /**
+   * The {@code q}-quantile of the kept samples recorded after the first {@code from} ones (a
+   * {@link #count()} taken earlier), or -1 when there are none.
+   */
+  public long quantile(double q, long from) {
     long[] sorted;
     synchronized (this) {
-      sorted = Arrays.copyOf(ring, (int) Math.min(count, ring.length));
+      long first = Math.max(from, count - ring.length);
+      sorted = new long[(int) Math.max(0, count - first)];
+      for (long i = first; i < count; i++) {
+        sorted[(int) (i - first)] = ring[(int) (i % ring.length)];
+      }
     }
     if (sorted.length == 0) {
       return -1;

@@ -19,6 +19,20 @@ class LatencySamplesTest {
   }
 
   @Test
+  void quantilesCanLeaveOutTheSamplesBeforeAMark() {
+    LatencySamples samples = new LatencySamples(1000);
+    for (int i = 0; i < 50; i++) {
+      samples.add(1_000);
+    }
+    long mark = samples.count();
+    for (int i = 1; i <= 10; i++) {
+      samples.add(i);
+    }
+    assertThat(samples.quantile(1.0, mark)).isEqualTo(10);
+    assertThat(samples.quantile(1.0)).isEqualTo(1_000);
+  }
+
+  @Test
   void onlyTheMostRecentSamplesAreKept() {
     LatencySamples samples = new LatencySamples(10);
     for (int i = 1; i <= 100; i++) {
