@@ -59,6 +59,16 @@ class SidecarConfigTest {
   }
 
   @Test
+  void theShippedExampleFileIsValid() throws Exception {
+    SidecarConfig c = SidecarConfig.from(Path.of("../deploy/sidecar.example.yaml"), Map.of(), Map.of());
+
+    assertThat(c.spansTopic()).isEqualTo("otlp_spans");
+    assertThat(c.durableInputsOnly()).isTrue();
+    assertThat(c.httpPort()).isEqualTo(9464);
+    assertThat(c.kafka()).containsEntry("client.dns.lookup", "use_all_dns_ips");
+  }
+
+  @Test
   void aPropertiesFileIsReadToo() throws Exception {
     Path file = dir.resolve("sidecar.properties");
     Files.writeString(file, "flows=/f\nhttp-port=9464\nkafka.ssl.truststore.location=/t.jks\n");

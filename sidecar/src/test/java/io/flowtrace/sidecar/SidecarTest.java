@@ -1,0 +1,111 @@
+package io.flowtrace.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The sidecar without Kafka: OTLP in, verdict files out, the operations endpoint, a draining shutdown. */
+class SidecarTest {
+
+  private static final Path FLOWS = Path.of("../flows");
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @TempDir Path dir;
+
+  @Test
+  void aGracefulStopDecidesWhatIsInFlightSoNoReceivedSpanIsLost() throws Exception {
+    Sidecar sidecar = Sidecar.start(config());
+    try {
+      HttpResponse<String> export = http.send(HttpRequest.newBuilder(sidecar.otlpHttpEndpoint())
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(gatewaySpan())).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(export.statusCode()).isEqualTo(200);
+      io.flowtrace.kafka.testkit.Await.until(() -> sidecar.engineStats().openInstances() == 1,
+          () -> "open instances " + sidecar.engineStats().openInstances());
+    } finally {
+      sidecar.close();
+    }
+
+    List<JsonNode> verdicts = verdictLines();
+    assertThat(verdicts).singleElement().satisfies(v -> {
+      assertThat(v.path("verdict").path("status").asString()).isEqualTo("INCOMPLETE");
+      assertThat(v.path("verdict").path("traceIds").get(0).asString()).isEqualTo("5b8efff798038103d269b633813fc60c");
+    });
+  }
+
+  @Test
+  void theOperationsEndpointServesMetricsHealthAndReadiness() throws Exception {
+    try (Sidecar sidecar = Sidecar.start(config())) {
+      String base = "http://127.0.0.1:" + sidecar.opsPort();
+      HttpResponse<String> metrics = get(base + "/metrics");
+      assertThat(metrics.statusCode()).isEqualTo(200);
+      assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+      assertThat(metrics.body()).contains("# TYPE flowtrace_instances_in_flight gauge", "flowtrace_instances_in_flight 0.0",
+          "# TYPE flowtrace_records_ingested_total counter", "# TYPE flowtrace_verdict_latency_seconds histogram");
+      assertThat(get(base + "/healthz").body()).startsWith("ok: engine loop");
+      io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/readyz").statusCode() == 200, () -> "ready");
+      HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(post.statusCode()).isEqualTo(405);
+    }
+  }
+
+  private SidecarConfig config() throws Exception {
+    return SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", FLOWS.toString(),
+        "otlp-http-port", "0",
+        "otlp-grpc-port", "-1",
+        "http-port", "0",
+        "console", "false",
+        "verdicts-dir", dir.resolve("verdicts").toString()));
+  }
+
+  private HttpResponse<String> get(String url) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The gateway's SERVER span of an order request, started now, as OTLP/JSON. */
+  private static String gatewaySpan() {
+    long start = Instant.now().toEpochMilli() * 1_000_000L;
+    String body = "{\\\"items\\\":[{\\\"productId\\\":\\\"P-100\\\",\\\"quantity\\\":1}],"
+        + "\\\"shipping\\\":{\\\"address\\\":\\\"1 Main St\\\",\\\"city\\\":\\\"Springfield\\\",\\\"zipCode\\\":\\\"12345\\\"}}";
+    return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"gateway\"}}]},"
+        + "\"scopeSpans\":[{\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
+        + "\"name\":\"POST /api/orders\",\"kind\":2,\"startTimeUnixNano\":\"" + start + "\",\"endTimeUnixNano\":\""
+        + (start + 5_000_000) + "\",\"attributes\":[{\"key\":\"http.request.body\",\"value\":{\"stringValue\":\"" + body
+        + "\"}}]}]}]}]}";
+  }
+
+  private List<JsonNode> verdictLines() throws Exception {
+    JsonMapper json = JsonMapper.builder().build();
+    try (Stream<Path> files = Files.list(dir.resolve("verdicts"))) {
+      return files.sorted().flatMap(f -> {
+        try {
+          return Files.readAllLines(f).stream();
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).filter(l -> !l.isBlank()).map(l -> (JsonNode) json.readTree(l)).toList();
+    }
+  }
+}
