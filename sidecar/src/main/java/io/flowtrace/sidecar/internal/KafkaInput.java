@@ -6,6 +6,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -63,7 +64,7 @@ public final class KafkaInput implements Closeable {
   private final List<String> topics;
   private final String spansTopic;
   private final String codecTopic;
-  private final SpanMessages spanMessages;
+  private final OtlpSpansTopicSource.Encoding spansEncoding;
   private final BlockingQueue<Batch> inbox;
   private final Listener listener;
   private final Thread thread;
@@ -98,7 +99,7 @@ public final class KafkaInput implements Closeable {
     }
     this.spansTopic = spansTopic;
     this.codecTopic = codecTopic;
-    this.spanMessages = new SpanMessages(spansEncoding);
+    this.spansEncoding = OtlpSpansTopicSource.Encoding.of(spansEncoding);
     this.inbox = inbox;
     this.listener = listener;
     this.thread = new Thread(this::run, "flowtrace-kafka-input");
@@ -228,15 +229,17 @@ public final class KafkaInput implements Closeable {
     for (ConsumerRecord<byte[], byte[]> r : polled) {
       ends.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
       if (r.topic().equals(spansTopic)) {
-        try {
-          for (Span s : spanMessages.decode(r.value(), invalid)) {
-            items.add(Telemetry.of(s));
-            spans++;
-          }
-        } catch (SpanMessages.UndecodableException e) {
+        OtlpSpansTopicSource.SpanBatch decoded =
+            OtlpSpansTopicSource.decode(r, spansEncoding, OtlpSpansTopicSource.DEFAULT_MAX_MESSAGE_BYTES,
+                why -> invalid[0]++);
+        if (!decoded.ok()) {
           LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
-              e.getMessage());
+              decoded.problem());
           listener.dropped("undecodable_span_message", 1);
+        }
+        for (Span s : decoded.spans()) {
+          items.add(Telemetry.of(s));
+          spans++;
         }
       } else if (r.topic().equals(codecTopic)) {
         Telemetry t = decodeRouted(r);

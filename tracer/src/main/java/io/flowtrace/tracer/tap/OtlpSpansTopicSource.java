@@ -498,6 +498,24 @@ public final class OtlpSpansTopicSource implements Closeable {
   // ---------------------------------------------------------------------------------------------
 
   private SpanBatch decode(ConsumerRecord<byte[], byte[]> r) {
+    List<String> invalid = new ArrayList<>();
+    SpanBatch batch = decode(r, encoding, maxMessageBytes, invalid::add);
+    if (!invalid.isEmpty()) {
+      invalidSpans.addAndGet(invalid.size());
+      LOG.warn("spans source {} dropped {} span(s) of {}[{}]@{}: {}", groupId, invalid.size(), r.topic(),
+          r.partition(), r.offset(), String.join("; ", invalid));
+    }
+    return batch;
+  }
+
+  /**
+   * Decodes one message of a spans topic as the Collector's Kafka exporter writes it. Never
+   * throws: a message that is not a trace request comes back as a batch without spans whose
+   * {@link SpanBatch#problem()} says what was wrong (with a hint when the bytes look like the other
+   * encoding). Spans with invalid ids are left out, each described to {@code invalidSpan}.
+   */
+  public static SpanBatch decode(ConsumerRecord<byte[], byte[]> r, Encoding encoding, int maxMessageBytes,
+      java.util.function.Consumer<String> invalidSpan) {
     byte[] value = r.value();
     if (value == null || value.length == 0) {
       return bad(r, "empty message (no " + encoding + " ExportTraceServiceRequest)");
@@ -512,7 +530,7 @@ public final class OtlpSpansTopicSource implements Closeable {
         request = ExportTraceServiceRequest.parseFrom(value);
         if (request.getResourceSpansCount() == 0 && !request.getUnknownFields().asMap().isEmpty()) {
           return bad(r, "not an OTLP protobuf ExportTraceServiceRequest (encoding otlp_proto): no resourceSpans, only"
-              + " unknown fields" + hint(value));
+              + " unknown fields" + hint(value, encoding));
         }
       } else {
         json = new String(value, StandardCharsets.UTF_8);
@@ -520,25 +538,19 @@ public final class OtlpSpansTopicSource implements Closeable {
       }
     } catch (InvalidProtocolBufferException e) {
       return bad(r, "not an OTLP " + (encoding == Encoding.OTLP_PROTO ? "protobuf" : "JSON")
-          + " ExportTraceServiceRequest (encoding " + encoding + "): " + e.getMessage() + hint(value));
+          + " ExportTraceServiceRequest (encoding " + encoding + "): " + e.getMessage() + hint(value, encoding));
     } catch (RuntimeException e) {
       return bad(r, "could not decode (encoding " + encoding + "): " + e);
     }
     List<Span> decoded = new ArrayList<>();
-    List<String> invalid = new ArrayList<>();
     Function<OtlpSpans.InvalidId, String> describer = json == null ? OtlpSpans.InvalidId::describe
         : OtlpJson.describer(json);
-    OtlpSpans.convert(request, decoded::add, id -> invalid.add(describer.apply(id)));
-    if (!invalid.isEmpty()) {
-      invalidSpans.addAndGet(invalid.size());
-      LOG.warn("spans source {} dropped {} span(s) of {}[{}]@{}: {}", groupId, invalid.size(), r.topic(),
-          r.partition(), r.offset(), String.join("; ", invalid));
-    }
+    OtlpSpans.convert(request, decoded::add, id -> invalidSpan.accept(describer.apply(id)));
     return new SpanBatch(r.topic(), r.partition(), r.offset(), r.timestamp(), decoded, null);
   }
 
   /** A guess at the other encoding, when the bytes look like it. */
-  private String hint(byte[] value) {
+  private static String hint(byte[] value, Encoding encoding) {
     boolean looksJson = value[0] == '{' || value[0] == '[';
     if (encoding == Encoding.OTLP_PROTO && looksJson) {
       return " (the message looks like JSON: is the encoding otlp_json?)";

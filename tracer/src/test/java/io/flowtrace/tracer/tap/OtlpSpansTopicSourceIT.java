@@ -149,7 +149,8 @@ class OtlpSpansTopicSourceIT {
       send(topic, 0, proto(first));
       send(topic, 1, json(second).getBytes(StandardCharsets.UTF_8));
 
-      Await.until(TIMEOUT, () -> source.messages() >= 3, () -> sink.spans().toString());
+      // The counter moves when a message is read, before its spans reach the sink: wait for both.
+      Await.until(TIMEOUT, () -> source.messages() >= 3 && sink.spans().size() >= 6, () -> sink.spans().toString());
       assertThat(sink.spans()).extracting(Span::spanId).containsExactlyInAnyOrderElementsOf(
           concat(first, second).stream().map(SpanData::getSpanId).toList());
       assertThat(sink.spans()).filteredOn(s -> s.service().equals("inventory-service"))
