@@ -241,6 +241,51 @@ class SidecarIT {
         .containsPattern("peak heap used [0-9,]+ MiB");
   }
 
+  @Test
+  void aSidecarJoiningMidStreamTakesOverPartitionsWithoutAWrongVerdict() throws Exception {
+    SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
+    Path recording = dir.resolve("recording");
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(),
+        "bootstrap-servers", broker.bootstrapServers(),
+        "spans-topic", SPANS_TOPIC,
+        "otlp-http-port", "-1",
+        "otlp-grpc-port", "-1",
+        "http-port", "0",
+        "console", "false",
+        "cluster", "true",
+        "repartition-partitions", "6"));
+    try (Sidecar one = Sidecar.start(config)) {
+      awaitReady(one.opsPort());
+      io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> one.ownedPartitions().size() == 6, () -> one.ownedPartitions().toString());
+      Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
+      try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
+        Thread playing = player.playInBackground(SPANS_TOPIC, null);
+        io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> one.engineStats().openInstances() >= 5,
+            () -> "open instances " + one.engineStats().openInstances());
+        try (Sidecar two = Sidecar.start(config)) {
+          io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> one.ownedPartitions().size() == 3
+              && two.ownedPartitions().size() == 3, () -> one.ownedPartitions() + " / " + two.ownedPartitions());
+          player.awaitPlayed(playing);
+          List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
+
+          assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+          Map<String, Set<String>> outcomesByKey = new TreeMap<>();
+          verdicts.stream().filter(v -> v.path("revision").asInt() == 0).forEach(v -> outcomesByKey
+              .computeIfAbsent(v.path("instanceKey").asString(), k -> new TreeSet<>()).add(outcome(v)));
+          assertThat(outcomesByKey).hasSize(expected.flows().size())
+              .allSatisfy((key, outcomes) -> assertThat(outcomes).as(key).hasSize(1));
+          System.out.printf("a sidecar joined mid-stream: %d open instances handed over, %d first decisions re-sent%n",
+              one.engineStats().instancesDiscarded(),
+              verdicts.stream().filter(v -> v.path("revision").asInt() == 0).count() - outcomesByKey.size());
+        }
+      }
+    }
+  }
+
   private static double verifiedTotal(Map<String, Double> metrics) {
     return metrics.entrySet().stream().filter(e -> e.getKey().startsWith("flowtrace_flows_verified_total{"))
         .mapToDouble(Map.Entry::getValue).sum();

@@ -189,7 +189,7 @@ public final class Sidecar implements Closeable {
       broadcast = new BroadcastReader(kafkaProperties(config), topics.broadcast(),
           holdMillis(config, maxDeadlineMillis(flows)) + config.amendWindow().toMillis(), inbox, metrics);
       kafka = new KafkaInput(kafkaProperties(config), config.groupId(), "earliest", List.of(topics.repartition()),
-          null, config.spansEncoding(), topics.repartition(), inbox, new InputListener());
+          null, config.spansEncoding(), topics.repartition(), inbox, new InputListener(true));
       broadcast.start();
       kafka.start();
       router.start();
@@ -333,7 +333,17 @@ public final class Sidecar implements Closeable {
   }
 
   private void process(Batch b) {
+    if (b.isRevocation()) {
+      Set<Integer> gone = new java.util.HashSet<>();
+      b.revoked().forEach(tp -> gone.add(tp.partition()));
+      int dropped = engine.discardOpen(gone::contains);
+      tracker.revoked(b.revoked());
+      LOG.info("event=partitions_handed_over partitions={} open_instances_dropped={}", b.revoked(), dropped);
+      b.done().countDown();
+      return;
+    }
     engine.arrival(b.arrivalNanos());
+    engine.source(b.source());
     for (Telemetry t : b.items()) {
       Prepared p;
       try {
@@ -426,6 +436,17 @@ public final class Sidecar implements Closeable {
   }
 
   private final class InputListener implements KafkaInput.Listener {
+    private final boolean ownsRoutedPartitions;
+
+    InputListener() {
+      this(false);
+    }
+
+    /** @param ownsRoutedPartitions the input is the cluster's repartition topic: instances live by partition */
+    InputListener(boolean ownsRoutedPartitions) {
+      this.ownsRoutedPartitions = ownsRoutedPartitions;
+    }
+
     @Override
     public void records(int count) {
       metrics.records(count);
@@ -443,8 +464,22 @@ public final class Sidecar implements Closeable {
 
     @Override
     public void revoked(Collection<TopicPartition> partitions) {
-      revocations.add(List.copyOf(partitions));
       revokedForMetrics.addAll(partitions);
+      if (!ownsRoutedPartitions) {
+        revocations.add(List.copyOf(partitions));
+        return;
+      }
+      // In a cluster another sidecar now assembles these partitions' instances: the engine drops
+      // what it holds of them, after everything already read from them (the inbox is in order).
+      Batch word = Batch.revocation(partitions);
+      try {
+        inbox.put(word);
+        if (!word.done().await(30, TimeUnit.SECONDS)) {
+          LOG.warn("event=revocation_slow partitions={}", partitions);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

@@ -219,55 +219,70 @@ public final class KafkaInput implements Closeable {
     }
   }
 
-  /** Converts a poll's messages into one batch and waits for room in the inbox; false when closing. */
+  /**
+   * Converts a poll's messages into one batch per partition and waits for room in the inbox;
+   * false when closing. A batch of a partition revoked while waiting is dropped (its new owner
+   * reads it from the committed offset).
+   */
   private boolean handOver(ConsumerRecords<byte[], byte[]> polled) {
-    List<Telemetry> items = new ArrayList<>(polled.count());
-    Map<TopicPartition, Long> ends = new HashMap<>();
+    long[] invalid = new long[1];
     int records = 0;
     int spans = 0;
-    long[] invalid = new long[1];
-    for (ConsumerRecord<byte[], byte[]> r : polled) {
-      ends.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
-      if (r.topic().equals(spansTopic)) {
-        OtlpSpansTopicSource.SpanBatch decoded =
-            OtlpSpansTopicSource.decode(r, spansEncoding, OtlpSpansTopicSource.DEFAULT_MAX_MESSAGE_BYTES,
-                why -> invalid[0]++);
-        if (!decoded.ok()) {
-          LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
-              decoded.problem());
-          listener.dropped("undecodable_span_message", 1);
-        }
-        for (Span s : decoded.spans()) {
-          items.add(Telemetry.of(s));
-          spans++;
-        }
-      } else if (r.topic().equals(codecTopic)) {
-        Telemetry t = decodeRouted(r);
-        if (t instanceof Telemetry.SpanEvent) {
-          items.add(t);
-          spans++;
-        } else if (t != null) {
-          items.add(t);
+    List<Batch> batches = new ArrayList<>();
+    List<TopicPartition> partitions = new ArrayList<>();
+    for (TopicPartition tp : polled.partitions()) {
+      List<Telemetry> items = new ArrayList<>();
+      long end = -1;
+      for (ConsumerRecord<byte[], byte[]> r : polled.records(tp)) {
+        end = r.offset() + 1;
+        if (r.topic().equals(spansTopic)) {
+          OtlpSpansTopicSource.SpanBatch decoded =
+              OtlpSpansTopicSource.decode(r, spansEncoding, OtlpSpansTopicSource.DEFAULT_MAX_MESSAGE_BYTES,
+                  why -> invalid[0]++);
+          if (!decoded.ok()) {
+            LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
+                decoded.problem());
+            listener.dropped("undecodable_span_message", 1);
+          }
+          for (Span s : decoded.spans()) {
+            items.add(Telemetry.of(s));
+            spans++;
+          }
+        } else if (r.topic().equals(codecTopic)) {
+          Telemetry t = decodeRouted(r);
+          if (t != null) {
+            items.add(t);
+            if (t instanceof Telemetry.SpanEvent) {
+              spans++;
+            } else {
+              records++;
+            }
+          }
+        } else {
+          items.add(Telemetry.of(toRecord(r)));
           records++;
         }
-      } else {
-        items.add(Telemetry.of(toRecord(r)));
-        records++;
       }
+      batches.add(Batch.of(items, Map.of(tp, end), tp.topic().equals(codecTopic) ? tp.partition() : -1));
+      partitions.add(tp);
     }
     if (invalid[0] > 0) {
       listener.dropped("invalid_span_id", invalid[0]);
     }
     listener.records(records);
     listener.spans(spans);
-    Batch batch = Batch.of(items, ends);
     try {
-      while (!inbox.offer(batch, 100, TimeUnit.MILLISECONDS)) {
-        if (closing.get()) {
-          return false; // not handed over: not committed either, read again after a restart
+      for (int i = 0; i < batches.size(); i++) {
+        while (!inbox.offer(batches.get(i), 100, TimeUnit.MILLISECONDS)) {
+          if (closing.get()) {
+            return false; // not handed over: not committed either, read again after a restart
+          }
+          commitRequested();
+          consumer.poll(Duration.ZERO); // keeps group membership alive while the engine catches up
+          if (!assignment.contains(partitions.get(i))) {
+            break; // revoked meanwhile: its new owner reads it
+          }
         }
-        commitRequested();
-        consumer.poll(Duration.ZERO); // keeps group membership alive while the engine catches up
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -277,7 +292,7 @@ public final class KafkaInput implements Closeable {
   }
 
   /** An item a router wrote, or {@code null} (logged, counted) when the bytes are not one. */
-  Telemetry decodeRouted(ConsumerRecord<byte[], byte[]> r) {
+  private Telemetry decodeRouted(ConsumerRecord<byte[], byte[]> r) {
     try {
       return io.flowtrace.tracer.spill.TelemetryCodec.read(
           new java.io.DataInputStream(new java.io.ByteArrayInputStream(r.value() == null ? new byte[0] : r.value())));

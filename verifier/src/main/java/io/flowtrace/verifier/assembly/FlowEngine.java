@@ -61,6 +61,7 @@ public final class FlowEngine {
   private final int maxPayloadBytes;
   private final java.util.function.LongConsumer decisionLatency;
   private long arrivalNanos;
+  private int sourceTag = -1;
   private long openSequence;
 
   private FlowEngine(Builder b) {
@@ -369,6 +370,33 @@ public final class FlowEngine {
     return arrivalNanos;
   }
 
+  /**
+   * Tags the events fed next with where they came from (e.g. the partition of a sidecar cluster's
+   * repartition topic), so {@link #discardOpen} can later drop the instances built from a source
+   * this engine no longer owns. {@code -1}: untagged.
+   */
+  public void source(int tag) {
+    this.sourceTag = tag;
+  }
+
+  int sourceTag() {
+    return sourceTag;
+  }
+
+  /**
+   * Drops, without a verdict, every open instance that holds an event from a source matching
+   * {@code gone}: another engine now owns that source and assembles those instances from its start.
+   * Decided instances are kept (their verdicts are out). Returns how many were dropped.
+   */
+  public int discardOpen(java.util.function.IntPredicate gone) {
+    int dropped = 0;
+    for (FlowState f : flows) {
+      dropped += f.discardOpen(gone);
+    }
+    stats.instancesDiscarded += dropped;
+    return dropped;
+  }
+
   /** Reports the latency of a decision taken by data (not by a timer), when arrivals are known. */
   void decidedByData(long lastArrivalNanos) {
     if (decisionLatency != null && lastArrivalNanos != 0) {
@@ -595,6 +623,7 @@ public final class FlowEngine {
     long instancesEvicted;
     long eventsDropped;
     long payloadsTooLarge;
+    long instancesDiscarded;
 
     public long spans() { return spans; }
     public long spansIgnored() { return spansIgnored; }
@@ -620,5 +649,7 @@ public final class FlowEngine {
     public long eventsDropped() { return eventsDropped; }
     /** Payloads not decoded because they were larger than the cap. */
     public long payloadsTooLarge() { return payloadsTooLarge; }
+    /** Open instances dropped without a verdict because their source moved to another engine. */
+    public long instancesDiscarded() { return instancesDiscarded; }
   }
 }

@@ -111,6 +111,29 @@ final class FlowState {
     return openOrder.isEmpty() ? Long.MAX_VALUE : openOrder.iterator().next().openSeq;
   }
 
+  /** Drops open instances with an event from a source matching {@code gone}; returns how many. */
+  int discardOpen(java.util.function.IntPredicate gone) {
+    List<Inst> drop = new ArrayList<>();
+    for (Inst inst : openOrder) {
+      if (inst.sources.stream().anyMatch(gone)) {
+        drop.add(inst);
+      }
+    }
+    for (Inst inst : drop) {
+      openOrder.remove(inst);
+      dirtyOpen.remove(inst);
+      inst.state = State.MERGED; // no longer reachable, never decided
+      openCount--;
+      inst.keys.forEach((k, v) -> byKey.remove(token(k, v), inst));
+      for (String t : inst.traces) {
+        byTrace.remove(t, inst);
+      }
+      inst.seeds.clear();
+      inst.identities.clear();
+    }
+    return drop.size();
+  }
+
   /** Decides the oldest open instance now, {@code INCOMPLETE} (unless past its deadline) with the reason. */
   void evictOldest(long watermark, String reason) {
     if (!openOrder.isEmpty()) {
@@ -408,6 +431,9 @@ final class FlowState {
 
   private void addAll(Inst inst, List<Seed> group, Map<String, String> keys, String traceId, long watermark) {
     inst.lastArrival = engine.arrivalNanos();
+    if (engine.sourceTag() >= 0) {
+      inst.sources.set(engine.sourceTag());
+    }
     for (Seed s : group) {
       if (inst.overflowReason != null) {
         engine.mutableStats().eventsDropped++;
@@ -463,6 +489,7 @@ final class FlowState {
     Inst gone = keep == a ? b : a;
     gone.mergedInto = keep;
     keep.lastArrival = Math.max(keep.lastArrival, gone.lastArrival);
+    keep.sources.or(gone.sources);
     openOrder.remove(gone);
     if (gone.overflowReason != null && keep.overflowReason == null) {
       keep.overflowReason = gone.overflowReason;
@@ -798,6 +825,8 @@ final class FlowState {
     Inst mergedInto;
     long openSeq;
     long lastArrival;
+    /** Tags of the sources its events came from (see {@link FlowEngine#source}). */
+    final java.util.BitSet sources = new java.util.BitSet();
     /** Why the instance was decided early for a cap ({@code null}: it was not). */
     String overflowReason;
 

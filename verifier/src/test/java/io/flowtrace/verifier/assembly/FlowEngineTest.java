@@ -356,6 +356,22 @@ class FlowEngineTest {
     assertThat(latencies).singleElement().satisfies(l -> assertThat(l).isBetween(0L, bound));
   }
 
+  @Test
+  void openInstancesFromASourceThatMovedAwayAreDroppedWithoutAVerdict() {
+    engine.source(3);
+    placed("o-1", "a1", 0);
+    engine.source(4);
+    placed("o-2", "a2", 10);
+    advance(20);
+
+    assertThat(engine.discardOpen(tag -> tag == 3)).isEqualTo(1);
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    assertThat(finals).containsOnlyKeys("o-2");
+    assertThat(engine.stats().instancesDiscarded()).isEqualTo(1);
+  }
+
   private FlowEngine capped(FlowEngine.Builder builder) {
     return builder.listener(new VerdictListener() {
       @Override
