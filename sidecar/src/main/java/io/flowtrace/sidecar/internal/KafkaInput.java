@@ -6,6 +6,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.tap.KafkaTap;
 import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
@@ -259,7 +260,7 @@ public final class KafkaInput implements Closeable {
             }
           }
         } else {
-          items.add(Telemetry.of(toRecord(r)));
+          items.add(Telemetry.of(KafkaTap.toRecord(r)));
           records++;
         }
       }
@@ -302,15 +303,6 @@ public final class KafkaInput implements Closeable {
       listener.dropped("undecodable_routed_item", 1);
       return null;
     }
-  }
-
-  static KafkaRecord toRecord(ConsumerRecord<byte[], byte[]> r) {
-    List<RecordHeader> headers = new ArrayList<>();
-    for (Header h : r.headers()) {
-      headers.add(new RecordHeader(h.key(), h.value()));
-    }
-    String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
-    return new KafkaRecord(r.topic(), r.partition(), r.offset(), r.timestamp(), key, headers, r.value());
   }
 
   private void commitRequested() {

@@ -313,25 +313,30 @@ public final class KafkaTap implements Closeable {
   private void deliver(ConsumerRecord<byte[], byte[]> r) {
     try {
       long size = Math.max(0, r.serializedKeySize()) + (long) Math.max(0, r.serializedValueSize());
-      List<RecordHeader> headers = new ArrayList<>();
       for (Header h : r.headers()) {
-        byte[] v = h.value();
-        size += h.key().length() + (v == null ? 0 : v.length);
-        headers.add(new RecordHeader(h.key(), v));
+        size += h.key().length() + (h.value() == null ? 0 : h.value().length);
       }
       if (size > maxRecordBytes) {
         skip(r.topic(), r.partition(), r.offset(),
             "record of " + size + " bytes is larger than maxRecordBytes " + maxRecordBytes);
         return;
       }
-      String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
-      KafkaRecord record = new KafkaRecord(r.topic(), r.partition(), r.offset(), r.timestamp(),
-          key, headers, r.value());
+      KafkaRecord record = toRecord(r);
       sink.accept(Telemetry.of(record));
       records.incrementAndGet();
     } catch (RuntimeException e) {
       skip(r.topic(), r.partition(), r.offset(), "sink or conversion failed: " + e);
     }
+  }
+
+  /** A consumed record as the model has it: key as UTF-8 text, every header (raw bytes), the value bytes. */
+  public static KafkaRecord toRecord(ConsumerRecord<byte[], byte[]> r) {
+    List<RecordHeader> headers = new ArrayList<>();
+    for (Header h : r.headers()) {
+      headers.add(new RecordHeader(h.key(), h.value()));
+    }
+    String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+    return new KafkaRecord(r.topic(), r.partition(), r.offset(), r.timestamp(), key, headers, r.value());
   }
 
   private void skip(String topic, int partition, long offset, String why) {
