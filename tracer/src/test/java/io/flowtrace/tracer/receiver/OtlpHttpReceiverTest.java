@@ -387,7 +387,9 @@ class OtlpHttpReceiverTest {
     byte[] body = protobuf(sdkSpans(2));
     try (java.net.Socket slowClient = new java.net.Socket("127.0.0.1", receiver.port())) {
       OutputStream out = slowClient.getOutputStream();
-      out.write(("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + PROTOBUF
+      // Connection: close, so that the server does not watch this socket for a next request: when
+      // it is closed below, that watch would take the only request slot for a moment.
+      out.write(("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: " + PROTOBUF
           + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.write(body, 0, 10);
       out.flush();
