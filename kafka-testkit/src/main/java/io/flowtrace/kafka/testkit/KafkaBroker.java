@@ -177,6 +177,53 @@ public final class KafkaBroker implements AutoCloseable {
     }
   }
 
+  /**
+   * Fault injection: flips one bit of the first stored occurrence of {@code marker} in the log
+   * segments of {@code topic}'s {@code partition}, as a failing disk would. The broker serves the
+   * bytes as they are, so consumers' CRC check fails on the record batch holding them. The marker
+   * should be a distinctive part of a record's value.
+   *
+   * @throws IllegalStateException when no segment of that partition holds the marker
+   */
+  public void corruptStoredBytes(String topic, int partition, byte[] marker) {
+    requireNonNull(topic, "topic");
+    requireNonNull(marker, "marker");
+    if (marker.length == 0) {
+      throw new IllegalArgumentException("marker is empty");
+    }
+    Path dir = workDir.resolve("data").resolve(topic + "-" + partition);
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path segment : files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted().toList()) {
+        byte[] content = Files.readAllBytes(segment);
+        int at = indexOf(content, marker);
+        if (at >= 0) {
+          try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+            file.seek(at);
+            file.write(marker[0] ^ 0x01);
+          }
+          return;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not corrupt " + dir + ": " + e.getMessage(), e);
+    }
+    throw new IllegalStateException("No log segment in " + dir + " holds the "
+        + marker.length + "-byte marker '" + new String(marker, StandardCharsets.UTF_8) + "'");
+  }
+
+  private static int indexOf(byte[] content, byte[] marker) {
+    outer:
+    for (int i = 0; i + marker.length <= content.length; i++) {
+      for (int j = 0; j < marker.length; j++) {
+        if (content[i + j] != marker[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
   /** The last {@code lines} lines of the broker's log, for failure messages. */
   public String logTail(int lines) {
     return tail(logFile, lines);

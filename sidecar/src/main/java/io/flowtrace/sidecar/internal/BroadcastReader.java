@@ -2,6 +2,7 @@ package io.flowtrace.sidecar.internal;
 
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.spill.TelemetryCodec;
+import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.DataInputStream;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -89,7 +91,14 @@ public final class BroadcastReader implements Closeable {
         } catch (WakeupException e) {
           continue;
         } catch (KafkaException e) {
-          LOG.warn("event=broadcast_poll_failed error=\"{}\"", e.toString());
+          Optional<UnreadableRecords.Skip> skipped = UnreadableRecords.skipPast(consumer, e);
+          if (skipped.isPresent()) {
+            KafkaInput.logSkip(LOG, skipped.get());
+            metrics.dropped("unreadable_record", 1);
+          } else {
+            LOG.warn("event=broadcast_poll_failed error=\"{}\"", e.toString());
+            pauseAfterFailure();
+          }
           continue;
         }
         if (!items.isEmpty()) {
@@ -118,5 +127,9 @@ public final class BroadcastReader implements Closeable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  private static void pauseAfterFailure() {
+    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
   }
 }

@@ -8,6 +8,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.tap.KafkaTap;
 import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
+import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,6 +17,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
@@ -31,7 +33,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -73,6 +74,7 @@ public final class KafkaInput implements Closeable {
   private final AtomicReference<Map<TopicPartition, Long>> toCommit = new AtomicReference<>();
   private final Set<TopicPartition> assignment = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Map<TopicPartition, Long> lag = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong waitsForRoom = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean assignedOnce;
   private volatile boolean stopped;
   private volatile long lastPollMillis = System.currentTimeMillis();
@@ -135,6 +137,11 @@ public final class KafkaInput implements Closeable {
     return !stopped && System.currentTimeMillis() - lastPollMillis < 30_000;
   }
 
+  /** How many times (100 ms each) the input waited for room in the engine's inbox: back-pressure. */
+  public long waitsForRoom() {
+    return waitsForRoom.get();
+  }
+
   /** Records behind the end of each assigned partition, as last measured. */
   public Map<TopicPartition, Long> lag() {
     return Map.copyOf(lag);
@@ -179,16 +186,11 @@ public final class KafkaInput implements Closeable {
           lastPollMillis = System.currentTimeMillis();
         } catch (WakeupException e) {
           continue;
-        } catch (RecordDeserializationException e) {
-          TopicPartition tp = e.topicPartition();
-          LOG.warn("event=skip topic={} partition={} offset={} reason=\"unreadable record: {}\"",
-              tp.topic(), tp.partition(), e.offset(), e.getMessage());
-          listener.dropped("unreadable_record", 1);
-          consumer.seek(tp, e.offset() + 1);
-          continue;
         } catch (KafkaException e) {
-          LOG.warn("event=poll_failed error=\"{}\"", e.toString());
-          pause(500);
+          if (!skipUnreadable(e)) {
+            LOG.warn("event=poll_failed error=\"{}\"", e.toString());
+            pause(500);
+          }
           continue;
         }
         if (!polled.isEmpty() && !handOver(polled)) {
@@ -275,11 +277,12 @@ public final class KafkaInput implements Closeable {
     try {
       for (int i = 0; i < batches.size(); i++) {
         while (!inbox.offer(batches.get(i), 100, TimeUnit.MILLISECONDS)) {
+          waitsForRoom.incrementAndGet();
           if (closing.get()) {
             return false; // not handed over: not committed either, read again after a restart
           }
           commitRequested();
-          consumer.poll(Duration.ZERO); // keeps group membership alive while the engine catches up
+          keepMembershipAlive();
           if (!assignment.contains(partitions.get(i))) {
             break; // revoked meanwhile: its new owner reads it
           }
@@ -290,6 +293,45 @@ public final class KafkaInput implements Closeable {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Polls without reading, so that the group does not count this member as gone while the engine
+   * catches up: every partition is paused for the poll, and records it returns anyway (from a
+   * partition assigned during it) are not lost but read again later, by seeking back to them.
+   */
+  private void keepMembershipAlive() {
+    Set<TopicPartition> paused = new java.util.HashSet<>(consumer.assignment());
+    consumer.pause(paused);
+    try {
+      ConsumerRecords<byte[], byte[]> early = consumer.poll(Duration.ZERO);
+      for (TopicPartition tp : early.partitions()) {
+        consumer.seek(tp, early.records(tp).get(0).offset());
+      }
+    } catch (WakeupException e) {
+      // close() asked us to stop; the caller looks at closing
+    } catch (KafkaException e) {
+      LOG.warn("event=poll_failed error=\"{}\"", e.toString());
+    } finally {
+      paused.retainAll(consumer.assignment());
+      consumer.resume(paused);
+    }
+  }
+
+  /** Skips the record a failed poll could not get past (logged, counted); false when it was not one. */
+  private boolean skipUnreadable(KafkaException failure) {
+    Optional<UnreadableRecords.Skip> skipped = UnreadableRecords.skipPast(consumer, failure);
+    skipped.ifPresent(skip -> {
+      logSkip(LOG, skip);
+      listener.dropped("unreadable_record", 1);
+    });
+    return skipped.isPresent();
+  }
+
+  /** Logs a record a reader skipped because a poll could not get past it. */
+  static void logSkip(Logger log, UnreadableRecords.Skip skip) {
+    log.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", skip.partition().topic(),
+        skip.partition().partition(), skip.offset(), skip.reason());
   }
 
   /** An item a router wrote, or {@code null} (logged, counted) when the bytes are not one. */

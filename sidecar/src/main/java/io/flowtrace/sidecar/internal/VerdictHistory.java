@@ -1,6 +1,7 @@
 package io.flowtrace.sidecar.internal;
 
 import io.flowtrace.sidecar.output.JsonLinesVerdictSink;
+import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,8 +17,10 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -70,7 +73,15 @@ public final class VerdictHistory {
       }
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (!remaining.isEmpty() && System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+        ConsumerRecords<byte[], byte[]> polled;
+        try {
+          polled = c.poll(Duration.ofMillis(200));
+        } catch (KafkaException e) {
+          UnreadableRecords.Skip skip = UnreadableRecords.skipPast(c, e).orElseThrow(() -> e);
+          KafkaInput.logSkip(LOG, skip);
+          continue;
+        }
+        for (ConsumerRecord<byte[], byte[]> r : polled) {
           TopicPartition tp = new TopicPartition(r.topic(), r.partition());
           parse(new String(r.value() == null ? new byte[0] : r.value(), StandardCharsets.UTF_8),
               r.topic() + "[" + r.partition() + "]@" + r.offset(), out);

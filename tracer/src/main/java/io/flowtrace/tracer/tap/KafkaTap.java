@@ -15,12 +15,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -30,7 +30,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -272,13 +271,15 @@ public final class KafkaTap implements Closeable {
           continue; // close() woke us; the loop condition decides
         } catch (InterruptException e) {
           break;
-        } catch (RecordDeserializationException e) {
-          TopicPartition tp = e.topicPartition();
-          skip(tp.topic(), tp.partition(), e.offset(), "unreadable record: " + e.getMessage());
-          consumer.seek(tp, e.offset() + 1);
-          nextOffsets.put(tp, e.offset() + 1);
-          continue;
         } catch (KafkaException e) {
+          Optional<UnreadableRecords.Skip> unreadable = UnreadableRecords.skipPast(consumer, e);
+          if (unreadable.isPresent()) {
+            UnreadableRecords.Skip skip = unreadable.get();
+            TopicPartition tp = skip.partition();
+            skip(tp.topic(), tp.partition(), skip.offset(), skip.reason());
+            nextOffsets.put(tp, skip.resumeAt());
+            continue;
+          }
           errors.incrementAndGet();
           String text = e.toString();
           if (!text.equals(lastError)) {
@@ -406,8 +407,6 @@ public final class KafkaTap implements Closeable {
     private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
     private Map<String, Object> overrides = Map.of();
     private Consumer<Telemetry> sink;
-    private Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
-        consumerFactory = KafkaConsumer::new;
 
     private Builder() {}
 
@@ -507,13 +506,6 @@ public final class KafkaTap implements Closeable {
       return this;
     }
 
-    /** For unit tests: how the consumer is made from the final properties. */
-    Builder consumerFactory(
-        Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> f) {
-      this.consumerFactory = requireNonNull(f, "consumerFactory");
-      return this;
-    }
-
     /** The consumer properties the tap will use. */
     Map<String, Object> consumerProperties(String group) {
       Map<String, Object> p = new LinkedHashMap<>();
@@ -547,7 +539,7 @@ public final class KafkaTap implements Closeable {
       String group = groupId != null ? groupId : DEFAULT_GROUP_ID_PREFIX + UUID.randomUUID();
       org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
       try {
-        consumer = consumerFactory.apply(consumerProperties(group));
+        consumer = new KafkaConsumer<>(consumerProperties(group));
       } catch (KafkaException e) {
         throw new IllegalArgumentException(
             "Invalid Kafka tap configuration for " + bootstrapServers + ": " + e.getMessage(), e);

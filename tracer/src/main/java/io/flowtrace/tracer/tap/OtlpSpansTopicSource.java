@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +39,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -349,15 +349,16 @@ public final class OtlpSpansTopicSource implements Closeable {
       } catch (InterruptException e) {
         Thread.currentThread().interrupt();
         return List.of();
-      } catch (RecordDeserializationException e) {
-        TopicPartition tp = e.topicPartition();
-        consumer.seek(tp, e.offset() + 1);
-        nextOffsets.put(tp, e.offset() + 1);
-        SpanBatch bad = new SpanBatch(tp.topic(), tp.partition(), e.offset(), -1, List.of(),
-            "unreadable record: " + e.getMessage());
-        skip(bad);
-        return List.of(bad);
       } catch (KafkaException e) {
+        Optional<UnreadableRecords.Skip> unreadable = UnreadableRecords.skipPast(consumer, e);
+        if (unreadable.isPresent()) {
+          UnreadableRecords.Skip skip = unreadable.get();
+          TopicPartition tp = skip.partition();
+          nextOffsets.put(tp, skip.resumeAt());
+          SpanBatch bad = new SpanBatch(tp.topic(), tp.partition(), skip.offset(), -1, List.of(), skip.reason());
+          skip(bad);
+          return List.of(bad);
+        }
         errors.incrementAndGet();
         String text = e.toString();
         if (!text.equals(lastError)) {
@@ -628,8 +629,6 @@ public final class OtlpSpansTopicSource implements Closeable {
     private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
     private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
     private Map<String, Object> overrides = Map.of();
-    private Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
-        consumerFactory = KafkaConsumer::new;
 
     private Builder() {}
 
@@ -718,13 +717,6 @@ public final class OtlpSpansTopicSource implements Closeable {
       return this;
     }
 
-    /** For unit tests: how the consumer is made from the final properties. */
-    Builder consumerFactory(
-        Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> f) {
-      this.consumerFactory = requireNonNull(f, "consumerFactory");
-      return this;
-    }
-
     Map<String, Object> consumerProperties(String group) {
       Map<String, Object> p = new LinkedHashMap<>();
       p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
@@ -753,7 +745,7 @@ public final class OtlpSpansTopicSource implements Closeable {
       String group = groupId != null ? groupId : DEFAULT_GROUP_ID_PREFIX + UUID.randomUUID();
       org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
       try {
-        consumer = consumerFactory.apply(consumerProperties(group));
+        consumer = new KafkaConsumer<>(consumerProperties(group));
       } catch (KafkaException e) {
         throw new IllegalArgumentException(
             "Invalid spans source configuration for " + bootstrapServers + ": " + e.getMessage(), e);

@@ -248,6 +248,48 @@ class KafkaTapIT {
   }
 
   @Test
+  void skipsARecordThatFailsItsChecksumOnTheBrokersDiskAndReadsOn() throws Exception {
+    String orders = topic("orders.created");
+    broker.createTopic(orders, 1);
+    KafkaRecord before = send(orders, 0, System.currentTimeMillis(), "before", bytes("ok"));
+    send(orders, 0, System.currentTimeMillis(), "poison", bytes("POISON-PILL"));
+    KafkaRecord after = send(orders, 0, System.currentTimeMillis(), "after", bytes("ok"));
+    broker.corruptStoredBytes(orders, 0, bytes("POISON-PILL"));
+
+    try (KafkaTap tap = tap(List.of(orders), StartPosition.EARLIEST)) {
+      Await.until(() -> seen.size() >= 2, () -> seen + " skipped=" + tap.skipped());
+      assertThat(seen).containsExactly(before, after);
+      assertThat(tap.skipped()).isEqualTo(1);
+      assertThat(tap.isRunning()).isTrue();
+    }
+  }
+
+  @Test
+  void skipsEveryRecordOfACorruptBatchOneByOneAndReadsOn() throws Exception {
+    String orders = topic("orders.created");
+    broker.createTopic(orders, 1);
+    try (KafkaProducer<byte[], byte[]> batching = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.LINGER_MS_CONFIG, 60_000))) {
+      for (int i = 0; i < 3; i++) {
+        batching.send(new ProducerRecord<>(orders, 0, bytes("b" + i), bytes(i == 1 ? "CORRUPT-BATCH" : "in batch")));
+      }
+      batching.flush();
+    }
+    KafkaRecord after = send(orders, 0, System.currentTimeMillis(), "after", bytes("ok"));
+    assertThat(after.offset()).as("the three records went as one batch").isEqualTo(3);
+    broker.corruptStoredBytes(orders, 0, bytes("CORRUPT-BATCH"));
+
+    try (KafkaTap tap = tap(List.of(orders), StartPosition.EARLIEST)) {
+      Await.until(() -> !seen.isEmpty(), () -> "skipped=" + tap.skipped());
+      assertThat(seen).containsExactly(after);
+      assertThat(tap.skipped()).isEqualTo(3);
+    }
+  }
+
+  @Test
   void closeStopsThePollThreadAndIsIdempotent() throws Exception {
     String orders = topic("orders.created");
     broker.createTopic(orders, 1);

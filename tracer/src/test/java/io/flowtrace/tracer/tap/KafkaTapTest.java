@@ -1,30 +1,14 @@
 package io.flowtrace.tracer.tap;
 
-import io.flowtrace.tracer.testing.Await;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.Telemetry;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.MockConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordDeserializationException;
-import org.apache.kafka.common.errors.RecordDeserializationException.DeserializationExceptionOrigin;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 
-/** Builder validation and the poll loop's error handling, against Kafka's MockConsumer. */
+/** Builder validation and the consumer properties the tap asks for. */
 class KafkaTapTest {
-
-  private static final TopicPartition TP = new TopicPartition("orders.created", 0);
 
   @Test
   void reportsEveryMissingSettingAtOnce() {
@@ -60,38 +44,5 @@ class KafkaTapTest {
         .containsEntry("isolation.level", "read_uncommitted");
     assertThat(KafkaTap.builder().bootstrapServers("h:1").consumerProperties("g"))
         .containsEntry("isolation.level", "read_committed");
-  }
-
-  @Test
-  void skipsAPoisonRecordWithOneCountAndReadsOn() throws Exception {
-    MockConsumer<byte[], byte[]> mock = new MockConsumer<>("earliest");
-    mock.updateBeginningOffsets(Map.of(TP, 0L));
-    mock.updateEndOffsets(Map.of(TP, 3L));
-    mock.schedulePollTask(() -> {
-      mock.rebalance(List.of(TP));
-      mock.addRecord(new ConsumerRecord<>(TP.topic(), 0, 0, "k0".getBytes(), "v0".getBytes()));
-    });
-    mock.schedulePollTask(() -> mock.setPollException(
-        new RecordDeserializationException(DeserializationExceptionOrigin.VALUE, TP, 1, 0L,
-            TimestampType.CREATE_TIME, null, null, new RecordHeaders(), "corrupt record", null)));
-    mock.schedulePollTask(() ->
-        mock.addRecord(new ConsumerRecord<>(TP.topic(), 0, 2, "k2".getBytes(), "v2".getBytes())));
-    List<KafkaRecord> seen = new CopyOnWriteArrayList<>();
-
-    try (KafkaTap tap = KafkaTap.builder()
-        .bootstrapServers("127.0.0.1:9")
-        .topics(List.of(TP.topic()))
-        .startPosition(StartPosition.EARLIEST)
-        .pollTimeout(Duration.ofMillis(10))
-        .sink(t -> seen.add(((Telemetry.RecordEvent) t).record()))
-        .consumerFactory(props -> mock)
-        .start()) {
-      Await.until(() -> seen.size() >= 2, () -> seen + " skipped=" + tap.skipped());
-      assertThat(seen).extracting(KafkaRecord::coordinates)
-          .containsExactly("orders.created[0]@0", "orders.created[0]@2");
-      assertThat(tap.skipped()).isEqualTo(1);
-      assertThat(tap.isRunning()).isTrue();
-    }
-    assertThat(mock.closed()).isTrue();
   }
 }

@@ -1,0 +1,144 @@
+package io.flowtrace.sidecar.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.kafka.testkit.Await;
+import io.flowtrace.kafka.testkit.KafkaBroker;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Telemetry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The sidecar's Kafka input against a real broker: back-pressure and unreadable records. */
+class KafkaInputIT {
+
+  private static KafkaBroker broker;
+  private static KafkaProducer<byte[], byte[]> producer;
+
+  private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
+
+  @BeforeAll
+  static void startBroker() {
+    broker = KafkaBroker.start();
+    producer = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.LINGER_MS_CONFIG, 5));
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    if (producer != null) producer.close(Duration.ofSeconds(5));
+    if (broker != null) broker.close();
+  }
+
+  @Test
+  void aFullInboxHoldsTheInputBackWithoutLosingOrRepeatingARecord() throws Exception {
+    String topic = "orders.created-" + UUID.randomUUID();
+    broker.createTopic(topic, 2);
+    int count = 1_000;
+    for (int i = 0; i < count; i++) {
+      producer.send(new ProducerRecord<>(topic, i % 2, null, bytes("{\"n\":" + i + "}")));
+    }
+    producer.flush();
+    BlockingQueue<Batch> inbox = new ArrayBlockingQueue<>(1);
+    List<KafkaRecord> seen = new ArrayList<>();
+
+    try (KafkaInput input = input(topic, inbox, 100)) {
+      input.start();
+      while (seen.size() < count) {
+        long waitsBefore = input.waitsForRoom();
+        // Let the input sit behind the full inbox for a few rounds, polling to stay in the group.
+        Await.until(() -> input.waitsForRoom() >= waitsBefore + 2 || seen.size() + inboxSize(inbox) >= count,
+            () -> seen.size() + " of " + count + " read, waits " + input.waitsForRoom());
+        Batch batch = inbox.poll(10, TimeUnit.SECONDS);
+        assertThat(batch).as("a batch after %s of %s records", seen.size(), count).isNotNull();
+        for (Telemetry t : batch.items()) {
+          seen.add(((Telemetry.RecordEvent) t).record());
+        }
+      }
+      assertThat(input.waitsForRoom()).isPositive();
+    }
+    for (int partition = 0; partition < 2; partition++) {
+      int p = partition;
+      assertThat(seen.stream().filter(r -> r.partition() == p).map(KafkaRecord::offset).toList())
+          .as("offsets of partition %s, each once and in order", p)
+          .isEqualTo(java.util.stream.LongStream.range(0, count / 2).boxed().toList());
+    }
+    assertThat(dropped).isEmpty();
+  }
+
+  @Test
+  void aRecordThatFailsItsChecksumIsCountedAndSkipped() throws Exception {
+    String topic = "orders.created-" + UUID.randomUUID();
+    broker.createTopic(topic, 1);
+    for (String value : List.of("{\"n\":0}", "{\"n\":\"POISON-PILL\"}", "{\"n\":2}")) {
+      producer.send(new ProducerRecord<>(topic, 0, null, bytes(value))).get(30, TimeUnit.SECONDS);
+    }
+    broker.corruptStoredBytes(topic, 0, bytes("POISON-PILL"));
+    BlockingQueue<Batch> inbox = new ArrayBlockingQueue<>(100);
+    List<Long> offsets = new ArrayList<>();
+
+    try (KafkaInput input = input(topic, inbox, 500)) {
+      input.start();
+      Await.until(() -> {
+        inbox.forEach(b -> b.items().forEach(t -> offsets.add(((Telemetry.RecordEvent) t).record().offset())));
+        inbox.clear();
+        return offsets.size() >= 2;
+      }, () -> "offsets " + offsets + ", dropped " + dropped);
+    }
+    assertThat(offsets).containsExactly(0L, 2L);
+    assertThat(dropped).containsOnlyKeys("unreadable_record");
+    assertThat(dropped.get("unreadable_record")).hasValue(1);
+  }
+
+  private KafkaInput input(String topic, BlockingQueue<Batch> inbox, int maxPollRecords) {
+    return new KafkaInput(
+        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords),
+        "flowtrace-input-it-" + UUID.randomUUID(), "earliest", List.of(topic), null, "otlp_proto", null, inbox,
+        new KafkaInput.Listener() {
+          @Override
+          public void records(int count) {}
+
+          @Override
+          public void spans(int count) {}
+
+          @Override
+          public void dropped(String reason, long count) {
+            dropped.computeIfAbsent(reason, r -> new AtomicLong()).addAndGet(count);
+          }
+
+          @Override
+          public void revoked(Collection<TopicPartition> partitions) {}
+        });
+  }
+
+  private static int inboxSize(BlockingQueue<Batch> inbox) {
+    return inbox.stream().mapToInt(b -> b.items().size()).sum();
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
