@@ -178,6 +178,20 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   /**
+   * A producer of raw bytes for this broker: {@code linger.ms=0} (each send goes at once) unless
+   * {@code overrides} say otherwise. The caller closes it.
+   */
+  public org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> newProducer(Map<String, Object> overrides) {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.LINGER_MS_CONFIG, 0);
+    p.putAll(overrides);
+    return new org.apache.kafka.clients.producer.KafkaProducer<>(p,
+        new org.apache.kafka.common.serialization.ByteArraySerializer(),
+        new org.apache.kafka.common.serialization.ByteArraySerializer());
+  }
+
+  /**
    * Fault injection: flips one bit of the first stored occurrence of {@code marker} in the log
    * segments of {@code topic}'s {@code partition}, as a failing disk would. The broker serves the
    * bytes as they are, so consumers' CRC check fails on the record batch holding them. The marker

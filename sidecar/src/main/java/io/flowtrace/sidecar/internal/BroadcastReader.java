@@ -2,7 +2,6 @@ package io.flowtrace.sidecar.internal;
 
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.spill.TelemetryCodec;
-import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.DataInputStream;
@@ -12,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -91,11 +89,7 @@ public final class BroadcastReader implements Closeable {
         } catch (WakeupException e) {
           continue;
         } catch (KafkaException e) {
-          Optional<UnreadableRecords.Skip> skipped = UnreadableRecords.skipPast(consumer, e);
-          if (skipped.isPresent()) {
-            KafkaInput.logSkip(LOG, skipped.get());
-            metrics.dropped("unreadable_record", 1);
-          } else {
+          if (!KafkaInput.skipUnreadable(consumer, e, LOG, metrics::dropped)) {
             LOG.warn("event=broadcast_poll_failed error=\"{}\"", e.toString());
             pauseAfterFailure();
           }

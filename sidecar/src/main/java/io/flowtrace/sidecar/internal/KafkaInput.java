@@ -318,20 +318,24 @@ public final class KafkaInput implements Closeable {
     }
   }
 
-  /** Skips the record a failed poll could not get past (logged, counted); false when it was not one. */
   private boolean skipUnreadable(KafkaException failure) {
-    Optional<UnreadableRecords.Skip> skipped = UnreadableRecords.skipPast(consumer, failure);
-    skipped.ifPresent(skip -> {
-      logSkip(LOG, skip);
-      listener.dropped("unreadable_record", 1);
-    });
-    return skipped.isPresent();
+    return skipUnreadable(consumer, failure, LOG, listener::dropped);
   }
 
-  /** Logs a record a reader skipped because a poll could not get past it. */
-  static void logSkip(Logger log, UnreadableRecords.Skip skip) {
-    log.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", skip.partition().topic(),
-        skip.partition().partition(), skip.offset(), skip.reason());
+  /**
+   * When {@code failure} (from {@code consumer.poll}) is about one unreadable record, seeks past it,
+   * logs it with its coordinates, counts it as {@code unreadable_record} and returns true; else
+   * returns false and leaves the consumer alone. Shared by the sidecar's readers.
+   */
+  static boolean skipUnreadable(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, KafkaException failure,
+      Logger log, java.util.function.ObjLongConsumer<String> dropped) {
+    Optional<UnreadableRecords.Skip> skipped = UnreadableRecords.skipPast(consumer, failure);
+    skipped.ifPresent(skip -> {
+      log.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", skip.partition().topic(),
+          skip.partition().partition(), skip.offset(), skip.reason());
+      dropped.accept("unreadable_record", 1);
+    });
+    return skipped.isPresent();
   }
 
   /** An item a router wrote, or {@code null} (logged, counted) when the bytes are not one. */

@@ -23,11 +23,13 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -283,7 +285,16 @@ public final class Router implements Closeable {
   }
 
   private void readRoutes(Duration wait) {
-    for (ConsumerRecord<String, String> r : routesConsumer.poll(wait)) {
+    ConsumerRecords<String, String> polled;
+    try {
+      polled = routesConsumer.poll(wait);
+    } catch (KafkaException e) {
+      if (!KafkaInput.skipUnreadable(routesConsumer, e, LOG, metrics::dropped)) {
+        LOG.warn("event=routes_poll_failed error=\"{}\"", e.toString());
+      }
+      return;
+    }
+    for (ConsumerRecord<String, String> r : polled) {
       if (r.key() != null && r.value() != null) {
         aliases.putIfAbsent(r.key(), r.value());
       }

@@ -1,7 +1,6 @@
 package io.flowtrace.sidecar.internal;
 
 import io.flowtrace.sidecar.output.JsonLinesVerdictSink;
-import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -77,8 +76,9 @@ public final class VerdictHistory {
         try {
           polled = c.poll(Duration.ofMillis(200));
         } catch (KafkaException e) {
-          UnreadableRecords.Skip skip = UnreadableRecords.skipPast(c, e).orElseThrow(() -> e);
-          KafkaInput.logSkip(LOG, skip);
+          if (!KafkaInput.skipUnreadable(c, e, LOG, (reason, n) -> { })) {
+            throw e;
+          }
           continue;
         }
         for (ConsumerRecord<byte[], byte[]> r : polled) {

@@ -33,7 +33,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,11 +52,7 @@ class KafkaTapIT {
   @BeforeAll
   static void startBroker() {
     broker = KafkaBroker.start();
-    producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-        ProducerConfig.LINGER_MS_CONFIG, 0));
+    producer = broker.newProducer(Map.of());
     admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
   }
 
@@ -268,10 +263,7 @@ class KafkaTapIT {
   void skipsEveryRecordOfACorruptBatchOneByOneAndReadsOn() throws Exception {
     String orders = topic("orders.created");
     broker.createTopic(orders, 1);
-    try (KafkaProducer<byte[], byte[]> batching = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+    try (KafkaProducer<byte[], byte[]> batching = broker.newProducer(Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 60_000))) {
       for (int i = 0; i < 3; i++) {
         batching.send(new ProducerRecord<>(orders, 0, bytes("b" + i), bytes(i == 1 ? "CORRUPT-BATCH" : "in batch")));
