@@ -94,10 +94,13 @@ public final class Sidecar implements Closeable {
   private BroadcastReader broadcast;
   private OpsServer ops;
   private volatile boolean stopping;
+  /** Every input has stopped adding to the inbox: the engine ends once it is empty. */
+  private volatile boolean inputsStopped;
   private volatile boolean seeded;
   private volatile long heartbeatMillis = System.currentTimeMillis();
   private volatile Throwable engineFailure;
-  private volatile long outputFailures;
+  /** The first verdict output failure; from then on no offset is committed (see {@link #health()}). */
+  private volatile String outputBroken;
   private boolean closed;
 
   private Sidecar(SidecarConfig config, List<FlowSpec> flows, List<VerdictSink> sinks) {
@@ -143,9 +146,15 @@ public final class Sidecar implements Closeable {
 
   /** As {@link #start(SidecarConfig)}, printing console verdict lines to {@code console}. */
   public static Sidecar start(SidecarConfig config, PrintStream console) throws IOException, FlowSpecException {
+    return start(config, console, List.of());
+  }
+
+  /** As {@link #start(SidecarConfig, PrintStream)}, writing verdicts to {@code extraSinks} too. */
+  static Sidecar start(SidecarConfig config, PrintStream console, List<VerdictSink> extraSinks)
+      throws IOException, FlowSpecException {
     requireNonNull(config, "config");
     List<FlowSpec> flows = new FlowSpecLoader().load(config.flows());
-    List<VerdictSink> sinks = new ArrayList<>();
+    List<VerdictSink> sinks = new ArrayList<>(extraSinks);
     Sidecar sidecar = null;
     try {
       if (config.console()) {
@@ -261,7 +270,7 @@ public final class Sidecar implements Closeable {
     long maxLoopNanos = 0;
     boolean dirty = false;
     try {
-      while (!stopping || !inbox.isEmpty()) {
+      while (!inputsStopped || !inbox.isEmpty()) {
         Batch b = inbox.poll(10, TimeUnit.MILLISECONDS);
         long loopStart = System.nanoTime();
         if (b != null) {
@@ -387,32 +396,38 @@ public final class Sidecar implements Closeable {
       try {
         s.write(v);
       } catch (IOException | RuntimeException e) {
-        outputFailures++;
-        metrics.outputFailed();
-        LOG.error("event=output_failed sink={} instance=\"{}\" error=\"{}\"", s.getClass().getSimpleName(),
-            v.instanceKey(), e.toString());
+        outputFailed(s, "write of \"" + v.instanceKey() + "\"", e);
       }
     }
   }
 
-  /** Flushes every output; false (offsets must not be committed) when one failed, now or since the last flush. */
+  /**
+   * Flushes every output; false (offsets must not be committed) once any output has failed. A
+   * verdict that did not reach an output can only be made again by reading its messages again, so
+   * after a failure nothing more is committed and {@link #health()} asks for a restart, which
+   * resumes from the last offset committed while every output was whole.
+   */
   private boolean flushOutputs() {
-    long failuresBefore = outputFailures;
     for (VerdictSink s : sinks) {
       try {
         s.flush();
       } catch (IOException | RuntimeException e) {
-        outputFailures++;
-        metrics.outputFailed();
-        LOG.error("event=flush_failed sink={} error=\"{}\"", s.getClass().getSimpleName(), e.toString());
+        outputFailed(s, "flush", e);
       }
     }
-    boolean ok = outputFailures == failuresBefore && !failedSinceLastFlush;
-    failedSinceLastFlush = outputFailures != failuresBefore;
-    return ok;
+    return outputBroken == null;
   }
 
-  private boolean failedSinceLastFlush;
+  private void outputFailed(VerdictSink sink, String what, Exception e) {
+    metrics.outputFailed();
+    String sinkName = sink.getClass().getSimpleName();
+    LOG.error("event=output_failed sink={} what=\"{}\" error=\"{}\"", sinkName, what, e.toString());
+    if (outputBroken == null) {
+      outputBroken = sinkName + " " + what + ": " + e;
+      LOG.error("event=commits_stopped detail=\"a verdict output failed; offsets are no longer committed and "
+          + "/healthz fails: restart the sidecar to verify again from the last safe offset\"");
+    }
+  }
 
   private static long epochNanosNow() {
     Instant now = Instant.now();
@@ -483,10 +498,12 @@ public final class Sidecar implements Closeable {
       }
       // In a cluster another sidecar now assembles these partitions' instances: the engine drops
       // what it holds of them, after everything already read from them (the inbox is in order).
+      if (inputsStopped) {
+        return; // shutting down: the engine has decided or dropped everything already
+      }
       Batch word = Batch.revocation(partitions);
       try {
-        inbox.put(word);
-        if (!word.done().await(30, TimeUnit.SECONDS)) {
+        if (!inbox.offer(word, 30, TimeUnit.SECONDS) || !word.done().await(30, TimeUnit.SECONDS)) {
           LOG.warn("event=revocation_slow partitions={}", partitions);
         }
       } catch (InterruptedException e) {
@@ -523,6 +540,10 @@ public final class Sidecar implements Closeable {
     if (engineFailure != null) {
       return new OpsServer.Status(false, "engine failed: " + engineFailure);
     }
+    if (outputBroken != null) {
+      return new OpsServer.Status(false, "verdict output failed (" + outputBroken
+          + "); offsets are no longer committed: restart to verify again from the last safe offset");
+    }
     if (!engineThread.isAlive()) {
       return new OpsServer.Status(false, "engine stopped");
     }
@@ -535,6 +556,9 @@ public final class Sidecar implements Closeable {
     }
     if (router != null && !router.healthy()) {
       return new OpsServer.Status(false, "router stopped");
+    }
+    if (broadcast != null && !broadcast.healthy()) {
+      return new OpsServer.Status(false, "correlation-span reader stopped");
     }
     return new OpsServer.Status(true, "engine loop " + since + " ms ago");
   }
@@ -594,7 +618,10 @@ public final class Sidecar implements Closeable {
     }
     if (kafka != null) {
       kafka.stopPolling();
+      kafka.awaitStopped(Duration.ofSeconds(15));
     }
+    // Only now: until every input has handed over what it read, the engine must keep draining.
+    inputsStopped = true;
     if (engineThread.isAlive()) {
       try {
         engineDone.await(60, TimeUnit.SECONDS);
@@ -602,10 +629,13 @@ public final class Sidecar implements Closeable {
         Thread.currentThread().interrupt();
       }
     }
+    boolean engineEnded = !engineThread.isAlive();
     boolean flushed = flushOutputs();
     Map<TopicPartition, Long> last = Map.of();
-    if (flushed && engineFailure == null) {
+    if (flushed && engineEnded && engineFailure == null) {
       last = config.durableInputsOnly() ? tracker.releasable(System.currentTimeMillis()) : tracker.all();
+    } else if (!engineEnded) {
+      LOG.warn("event=engine_drain_timeout detail=\"the engine did not finish within 60 s; no final commit\"");
     }
     if (kafka != null) {
       kafka.close(last);

@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import io.flowtrace.sidecar.output.VerdictSink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -60,6 +61,58 @@ class SidecarTest {
       HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
           .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(post.statusCode()).isEqualTo(405);
+    }
+  }
+
+  @Test
+  void aFailedVerdictOutputStopsCommitsAndFailsTheHealthCheckSoARestartVerifiesAgain() throws Exception {
+    Path flows = dir.resolve("flows");
+    copyTree(FLOWS, flows);
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
+    VerdictSink failing = new VerdictSink() {
+      @Override
+      public void write(io.flowtrace.verifier.report.Verdict verdict) throws java.io.IOException {
+        throw new java.io.IOException("No space left on device");
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "0",
+        "console", "false", "verdicts-dir", dir.resolve("verdicts").toString()));
+
+    try (Sidecar sidecar = Sidecar.start(config, System.out, List.of(failing))) {
+      String base = "http://127.0.0.1:" + sidecar.opsPort();
+      assertThat(get(base + "/healthz").statusCode()).isEqualTo(200);
+      http.send(HttpRequest.newBuilder(sidecar.otlpHttpEndpoint()).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(gatewaySpan())).build(), HttpResponse.BodyHandlers.ofString());
+
+      io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/healthz").statusCode() == 503,
+          () -> "healthz " + get(base + "/healthz").body());
+      assertThat(get(base + "/healthz").body()).contains(
+          "verdict output failed (" + failing.getClass().getSimpleName() + " write of \"",
+          "java.io.IOException: No space left on device); offsets are no longer committed: restart to verify again "
+              + "from the last safe offset");
+      assertThat(get(base + "/metrics").body()).contains("flowtrace_output_failures_total 1.0");
+    }
+    assertThat(verdictLines()).as("the other output still got the verdict").hasSize(1);
+  }
+
+  private static void copyTree(Path from, Path to) throws java.io.IOException {
+    try (Stream<Path> paths = Files.walk(from)) {
+      for (Path p : paths.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
     }
   }
 

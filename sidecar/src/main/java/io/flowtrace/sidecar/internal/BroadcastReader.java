@@ -72,6 +72,11 @@ public final class BroadcastReader implements Closeable {
     thread.start();
   }
 
+  /** Whether the reader thread runs. */
+  public boolean healthy() {
+    return thread.isAlive();
+  }
+
   private void run() {
     try {
       while (!closing.get()) {

@@ -79,8 +79,10 @@ public final class KafkaInput implements Closeable {
   private volatile boolean stopped;
   private volatile long lastPollMillis = System.currentTimeMillis();
   private long lastLagMillis;
-  private Map<TopicPartition, Long> finalCommit;
+  private boolean consumerClosed;
   private final Object finalLock = new Object();
+  /** Partitions revoked or lost since the current poll's batches were made (poll thread only). */
+  private final Set<TopicPartition> revokedSincePoll = new java.util.HashSet<>();
 
   /**
    * @param spansTopic topic of OTLP trace requests (the Collector's Kafka exporter), or {@code null}
@@ -157,16 +159,48 @@ public final class KafkaInput implements Closeable {
     consumer.wakeup();
   }
 
-  /** Commits {@code last} (may be empty), closes the consumer and waits for the thread. */
-  public void close(Map<TopicPartition, Long> last) {
-    synchronized (finalLock) {
-      finalCommit = Map.copyOf(last);
-    }
-    stopPolling();
+  /**
+   * Waits up to {@code timeout} for the poll thread to end after {@link #stopPolling()}; true when
+   * it has. Batches it handed over are in the inbox by then; nothing more is added.
+   */
+  public boolean awaitStopped(Duration timeout) {
     try {
-      thread.join(15_000);
+      thread.join(Math.max(1, timeout.toMillis()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    return !thread.isAlive();
+  }
+
+  /**
+   * Stops polling, then, on the calling thread, commits what the engine asked for and {@code last}
+   * (may be empty), and closes the consumer (leaving the group). When the poll thread does not end
+   * within 15 s the consumer is left alone: it is not safe to use from two threads.
+   */
+  public void close(Map<TopicPartition, Long> last) {
+    stopPolling();
+    if (!awaitStopped(Duration.ofSeconds(15))) {
+      LOG.warn("event=input_close_timeout detail=\"the poll thread did not stop; nothing more committed\"");
+      return;
+    }
+    synchronized (finalLock) {
+      if (consumerClosed) {
+        return;
+      }
+      consumerClosed = true;
+    }
+    try {
+      commitRequested();
+      if (!last.isEmpty()) {
+        commitNow(last);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("event=final_commit_failed error=\"{}\"", e.toString());
+    }
+    try {
+      consumer.close(Duration.ofSeconds(5));
+    } catch (RuntimeException e) {
+      LOG.debug("closing the consumer failed", e);
     }
   }
 
@@ -201,24 +235,7 @@ public final class KafkaInput implements Closeable {
     } catch (RuntimeException | Error e) {
       LOG.error("event=input_stopped error=\"{}\"", e.toString(), e);
     } finally {
-      Map<TopicPartition, Long> last;
-      synchronized (finalLock) {
-        last = finalCommit;
-      }
-      try {
-        commitRequested();
-        if (last != null && !last.isEmpty()) {
-          commitNow(last);
-        }
-      } catch (RuntimeException e) {
-        LOG.warn("event=final_commit_failed error=\"{}\"", e.toString());
-      }
-      stopped = true;
-      try {
-        consumer.close(Duration.ofSeconds(5));
-      } catch (RuntimeException e) {
-        LOG.debug("closing the consumer failed", e);
-      }
+      stopped = true; // the consumer stays open: close(last) commits and closes it
     }
   }
 
@@ -274,19 +291,20 @@ public final class KafkaInput implements Closeable {
     }
     listener.records(records);
     listener.spans(spans);
+    revokedSincePoll.clear();
     try {
       for (int i = 0; i < batches.size(); i++) {
-        while (!inbox.offer(batches.get(i), 100, TimeUnit.MILLISECONDS)) {
+        while (!revokedSincePoll.contains(partitions.get(i))
+            && !inbox.offer(batches.get(i), 100, TimeUnit.MILLISECONDS)) {
           waitsForRoom.incrementAndGet();
           if (closing.get()) {
             return false; // not handed over: not committed either, read again after a restart
           }
           commitRequested();
           keepMembershipAlive();
-          if (!assignment.contains(partitions.get(i))) {
-            break; // revoked meanwhile: its new owner reads it
-          }
         }
+        // A partition revoked meanwhile (even if assigned again: it then restarts from its
+        // committed offset) is read by its owner from there; its batch is stale and not handed over.
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -369,11 +387,21 @@ public final class KafkaInput implements Closeable {
       return;
     }
     try {
-      consumer.commitSync(commit, Duration.ofSeconds(10));
-      LOG.debug("event=committed offsets={}", commit);
+      commitSync(commit);
     } catch (KafkaException e) {
       LOG.warn("event=commit_failed offsets={} error=\"{}\"", commit, e.toString());
+      commit(offsets); // tried again on the next round, unless something newer replaces it
     }
+  }
+
+  /** One synchronous commit; a wake-up left over from {@link #stopPolling()} is spent, then it goes again. */
+  private void commitSync(Map<TopicPartition, OffsetAndMetadata> commit) {
+    try {
+      consumer.commitSync(commit, Duration.ofSeconds(10));
+    } catch (WakeupException e) {
+      consumer.commitSync(commit, Duration.ofSeconds(10));
+    }
+    LOG.debug("event=committed offsets={}", commit);
   }
 
   private void measureLag() {
@@ -399,18 +427,23 @@ public final class KafkaInput implements Closeable {
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       // Resolve positions now ("ready" means positioned), and pin where a partition without a
       // committed offset starts: a crash before the first commit must resume there, not at "latest".
-      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions));
-      Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
-      for (TopicPartition tp : partitions) {
-        long position = consumer.position(tp);
-        if (committed.get(tp) == null) {
-          pin.put(tp, new OffsetAndMetadata(position));
-        }
-      }
-      if (!pin.isEmpty()) {
-        consumer.commitSync(pin);
-      }
       assignment.addAll(partitions);
+      try {
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions));
+        Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+          long position = consumer.position(tp);
+          if (committed.get(tp) == null) {
+            pin.put(tp, new OffsetAndMetadata(position));
+          }
+        }
+        if (!pin.isEmpty()) {
+          commitSync(pin);
+        }
+      } catch (KafkaException e) {
+        LOG.warn("event=pin_failed partitions={} error=\"{}\" detail=\"until the first commit, a crash restarts "
+            + "these partitions from auto.offset.reset\"", partitions, e.toString());
+      }
       assignedOnce = true;
       LOG.info("event=partitions_assigned partitions={}", partitions);
     }
@@ -418,6 +451,7 @@ public final class KafkaInput implements Closeable {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       commitRequested();
+      revokedSincePoll.addAll(partitions);
       assignment.removeAll(partitions);
       partitions.forEach(lag::remove);
       if (!partitions.isEmpty()) {
@@ -428,6 +462,7 @@ public final class KafkaInput implements Closeable {
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      revokedSincePoll.addAll(partitions);
       assignment.removeAll(partitions);
       partitions.forEach(lag::remove);
       listener.revoked(partitions);

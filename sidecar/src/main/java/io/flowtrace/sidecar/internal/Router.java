@@ -314,6 +314,7 @@ public final class Router implements Closeable {
   @Override
   public void close() {
     input.stopPolling();
+    input.awaitStopped(Duration.ofSeconds(15)); // what it read is in the inbox, routed below
     closing.set(true);
     try {
       thread.join(30_000);
