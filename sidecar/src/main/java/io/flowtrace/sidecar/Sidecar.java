@@ -236,19 +236,21 @@ public final class Sidecar implements Closeable {
 
   /** Remembers instances the verdict outputs already hold from the last few minutes. */
   private void seed(List<FlowSpec> flows) throws IOException {
-    Instant since = Instant.now().minusMillis(2 * holdMillis(config, maxDeadlineMillis(flows))
+    // Messages not yet committed when the last run stopped were read at most this long before its
+    // last verdict: their instances' verdicts are in this window.
+    Duration window = Duration.ofMillis(2 * holdMillis(config, maxDeadlineMillis(flows))
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
     List<VerdictHistory.Decided> decided = new ArrayList<>();
     if (config.hasVerdictsTopic()) {
-      decided.addAll(VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), since));
+      decided.addAll(VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), window));
     } else if (config.verdictsDir() != null) {
-      decided.addAll(VerdictHistory.fromDirectory(config.verdictsDir(), since));
+      decided.addAll(VerdictHistory.fromDirectory(config.verdictsDir(), window));
     }
     for (VerdictHistory.Decided d : decided) {
       engine.markDecided(d.flow(), d.keys(), d.traceIds());
     }
     if (!decided.isEmpty()) {
-      LOG.info("event=seeded verdicts={} since={}", decided.size(), since);
+      LOG.info("event=seeded verdicts={} window={}", decided.size(), window);
     }
     seeded = true;
   }

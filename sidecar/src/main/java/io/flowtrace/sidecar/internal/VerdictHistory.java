@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -43,8 +44,12 @@ public final class VerdictHistory {
 
   private VerdictHistory() {}
 
-  /** Verdicts written to {@code topic} since {@code since}. */
-  public static List<Decided> fromTopic(Map<String, Object> properties, String topic, Instant since) {
+  /**
+   * Verdicts written to {@code topic} in the {@code window} before the last one written: the window
+   * is measured back from when the previous run stopped writing, not from now, so a long downtime
+   * does not leave out the verdicts of the messages that were read but not yet committed.
+   */
+  public static List<Decided> fromTopic(Map<String, Object> properties, String topic, Duration window) {
     Map<String, Object> p = new HashMap<>(properties);
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -57,10 +62,17 @@ public final class VerdictHistory {
       }
       List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
       c.assign(tps);
+      Map<TopicPartition, Long> ends = c.endOffsets(tps, Duration.ofSeconds(10));
+      OptionalLong lastWritten = lastTimestamp(c, ends);
+      if (lastWritten.isEmpty()) {
+        return out;
+      }
+      Instant since = Instant.ofEpochMilli(lastWritten.getAsLong()).minus(window);
+      LOG.info("event=reading_verdicts topic={} since={} last_written={}", topic, since,
+          Instant.ofEpochMilli(lastWritten.getAsLong()));
       Map<TopicPartition, Long> query = new HashMap<>();
       tps.forEach(tp -> query.put(tp, since.toEpochMilli()));
       Map<TopicPartition, OffsetAndTimestamp> starts = c.offsetsForTimes(query, Duration.ofSeconds(10));
-      Map<TopicPartition, Long> ends = c.endOffsets(tps, Duration.ofSeconds(10));
       Map<TopicPartition, Long> remaining = new HashMap<>();
       for (TopicPartition tp : tps) {
         OffsetAndTimestamp at = starts.get(tp);
@@ -91,12 +103,52 @@ public final class VerdictHistory {
         }
         remaining.keySet().removeIf(tp -> c.position(tp) >= ends.get(tp));
       }
+      if (!remaining.isEmpty()) {
+        LOG.warn("event=verdicts_partly_read partitions={} detail=\"not read to the end within 30 s; instances they "
+            + "hold may be decided again\"", remaining.keySet());
+      }
     }
     return out;
   }
 
-  /** Verdicts in the {@code verdicts-NNNN.jsonl} files of {@code dir} modified since {@code since}. */
-  public static List<Decided> fromDirectory(Path dir, Instant since) throws IOException {
+  /** The newest record timestamp at the end of the partitions, or empty when all are empty. */
+  private static OptionalLong lastTimestamp(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, Long> ends) {
+    Map<TopicPartition, Long> waiting = new HashMap<>();
+    ends.forEach((tp, end) -> {
+      if (end > 0) {
+        c.seek(tp, end - 1);
+        waiting.put(tp, end - 1);
+      } else {
+        c.pause(List.of(tp));
+      }
+    });
+    long latest = Long.MIN_VALUE;
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!waiting.isEmpty() && System.nanoTime() < deadline) {
+      ConsumerRecords<byte[], byte[]> polled;
+      try {
+        polled = c.poll(Duration.ofMillis(200));
+      } catch (KafkaException e) {
+        if (!KafkaInput.skipUnreadable(c, e, LOG, (reason, n) -> { })) {
+          throw e;
+        }
+        continue;
+      }
+      for (ConsumerRecord<byte[], byte[]> r : polled) {
+        latest = Math.max(latest, r.timestamp());
+        waiting.remove(new TopicPartition(r.topic(), r.partition()));
+      }
+      waiting.keySet().removeIf(tp -> c.position(tp) >= ends.get(tp));
+    }
+    c.resume(c.paused());
+    return latest == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(latest);
+  }
+
+  /**
+   * Verdicts in the {@code verdicts-NNNN.jsonl} files of {@code dir} modified in the {@code window}
+   * before the newest file was last written (see {@link #fromTopic}).
+   */
+  public static List<Decided> fromDirectory(Path dir, Duration window) throws IOException {
     List<Decided> out = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
       return out;
@@ -105,6 +157,12 @@ public final class VerdictHistory {
     try (Stream<Path> s = Files.list(dir)) {
       files = s.filter(f -> JsonLinesVerdictSink.FILE_NAME.matcher(f.getFileName().toString()).matches()).sorted().toList();
     }
+    Instant newest = Instant.MIN;
+    for (Path f : files) {
+      Instant modified = Files.getLastModifiedTime(f).toInstant();
+      newest = modified.isAfter(newest) ? modified : newest;
+    }
+    Instant since = files.isEmpty() ? Instant.MAX : newest.minus(window);
     for (Path f : files) {
       if (Files.getLastModifiedTime(f).toInstant().isBefore(since)) {
         continue;

@@ -1,0 +1,51 @@
+package io.flowtrace.sidecar.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reading back the verdicts of an earlier run from its JSON-lines files. */
+class VerdictHistoryTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void theWindowEndsWhenTheLastRunStoppedWritingNotNowSoALongDowntimeLosesNothing() throws Exception {
+    Instant stoppedWriting = Instant.now().minus(Duration.ofHours(3));
+    write("verdicts-0000.jsonl", stoppedWriting.minus(Duration.ofHours(1)), verdict("O-1", "aaaa"));
+    write("verdicts-0001.jsonl", stoppedWriting.minus(Duration.ofMinutes(1)), verdict("O-2", "bbbb"));
+    write("verdicts-0002.jsonl", stoppedWriting, verdict("O-3", "cccc"), "not json", verdict("O-4", "dddd"));
+
+    List<VerdictHistory.Decided> read = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
+
+    assertThat(read).containsExactly(
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb")),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-3"), List.of("cccc")),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-4"), List.of("dddd")));
+  }
+
+  @Test
+  void anEmptyOrMissingDirectoryHasNoHistory() throws Exception {
+    assertThat(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5))).isEmpty();
+    assertThat(VerdictHistory.fromDirectory(dir.resolve("missing"), Duration.ofMinutes(5))).isEmpty();
+  }
+
+  private void write(String name, Instant modified, String... lines) throws Exception {
+    Path f = dir.resolve(name);
+    Files.write(f, List.of(lines));
+    Files.setLastModifiedTime(f, FileTime.from(modified));
+  }
+
+  private static String verdict(String orderId, String traceId) {
+    return "{\"instanceKey\":\"order-creation|orderId=" + orderId + "\",\"revision\":0,\"verdict\":{\"flow\":\"order-creation\","
+        + "\"status\":\"PASSED\",\"keys\":{\"orderId\":\"" + orderId + "\"},\"traceIds\":[\"" + traceId + "\"]}}";
+  }
+}
