@@ -120,6 +120,10 @@ public final class BroadcastReader implements Closeable {
   @Override
   public void close() {
     closing.set(true);
+    if (thread.getState() == Thread.State.NEW) {
+      consumer.close(Duration.ofSeconds(5)); // never started: its thread would have closed it
+      return;
+    }
     consumer.wakeup();
     try {
       thread.join(10_000);

@@ -323,6 +323,10 @@ public final class Router implements Closeable {
     }
     input.close(Map.of());
     producer.close(Duration.ofSeconds(10));
-    routesConsumer.close(Duration.ofSeconds(5));
+    if (thread.isAlive()) {
+      LOG.warn("event=router_close_timeout detail=\"the router thread did not stop; its routes consumer is left open\"");
+    } else {
+      routesConsumer.close(Duration.ofSeconds(5));
+    }
   }
 }

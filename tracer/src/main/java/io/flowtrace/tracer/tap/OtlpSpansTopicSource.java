@@ -473,10 +473,11 @@ public final class OtlpSpansTopicSource implements Closeable {
       locked = false;
     }
     if (!locked) {
-      LOG.warn("spans source {}: a poll did not end within {}; closing anyway", groupId, closeTimeout);
+      // A KafkaConsumer must not be used by two threads: leave it to the stuck poll's thread.
+      LOG.warn("spans source {}: a poll did not end within {}; its consumer is left open", groupId, closeTimeout);
     }
     try {
-      if (!consumerClosed) {
+      if (locked && !consumerClosed) {
         consumerClosed = true;
         commits.commitOnClose(consumer, LOG, "spans source " + groupId);
         try {
