@@ -422,7 +422,8 @@ public final class Sidecar implements Closeable {
 
   private void outputFailed(VerdictSink sink, String what, Exception e) {
     metrics.outputFailed();
-    String sinkName = sink.getClass().getSimpleName();
+    String sinkName = sink.getClass().getSimpleName().isEmpty() ? sink.getClass().getName()
+        : sink.getClass().getSimpleName();
     LOG.error("event=output_failed sink={} what=\"{}\" error=\"{}\"", sinkName, what, e.toString());
     if (outputBroken == null) {
       outputBroken = sinkName + " " + what + ": " + e;
@@ -631,7 +632,7 @@ public final class Sidecar implements Closeable {
         Thread.currentThread().interrupt();
       }
     }
-    boolean engineEnded = !engineThread.isAlive();
+    boolean engineEnded = engineDone.getCount() == 0 || !engineThread.isAlive();
     boolean flushed = flushOutputs();
     Map<TopicPartition, Long> last = Map.of();
     if (flushed && engineEnded && engineFailure == null) {

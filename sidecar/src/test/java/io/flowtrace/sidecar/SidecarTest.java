@@ -95,7 +95,7 @@ class SidecarTest {
       io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/healthz").statusCode() == 503,
           () -> "healthz " + get(base + "/healthz").body());
       assertThat(get(base + "/healthz").body()).contains(
-          "verdict output failed (" + failing.getClass().getSimpleName() + " write of \"",
+          "verdict output failed (" + failing.getClass().getName() + " write of \"",
           "java.io.IOException: No space left on device); offsets are no longer committed: restart to verify again "
               + "from the last safe offset");
       assertThat(get(base + "/metrics").body()).contains("flowtrace_output_failures_total 1.0");
