@@ -145,6 +145,38 @@ class SidecarIT {
   }
 
   @Test
+  void aSidecarStartedOnAnHourOldBacklogJudgesItInEventTimeAsReplayWould() throws Exception {
+    // An outage: the flows happened an hour ago, with every defect planted, and sit in Kafka unread.
+    SyntheticOrderFlows.Builder generator = generator(30, Duration.ofMillis(200));
+    Path recording = dir.resolve("recording");
+    Instant anHourAgo = Instant.now().minus(Duration.ofHours(1));
+    Manifest expected = generator.start(anHourAgo).build().write(clean(recording));
+    try (LivePlayback backlog = new LivePlayback(broker.bootstrapServers(), recording)) {
+      backlog.fill(anHourAgo.minusSeconds(60));
+      backlog.play(SPANS_TOPIC, null);
+    }
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(),
+        "bootstrap-servers", broker.bootstrapServers(),
+        "start-from", "earliest",
+        "spans-topic", SPANS_TOPIC,
+        "otlp-http-port", "-1",
+        "otlp-grpc-port", "-1",
+        // No second chance: a verdict decided before the backlog's later events were read stays wrong.
+        "amend-window", "1ms",
+        "console", "false"));
+
+    try (Sidecar sidecar = Sidecar.start(config)) {
+      List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
+
+      assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+      assertThat(sidecar.engineStats().lateDropped()).as("events dropped as late").isZero();
+      assertThat(verdicts).as("each decided once, with all its events read: none amended")
+          .allSatisfy(v -> assertThat(v.path("revision").asInt()).as(v.path("instanceKey").asString()).isZero());
+    }
+  }
+
+  @Test
   void aSidecarKilledMidStreamRestartsWithoutLosingOrContradictingVerdicts() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
     Path recording = dir.resolve("recording");

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.flowtrace.sidecar.internal.Batch;
 import io.flowtrace.sidecar.internal.CommitTracker;
+import io.flowtrace.sidecar.internal.InputClock;
 import io.flowtrace.sidecar.internal.KafkaInput;
 import io.flowtrace.sidecar.internal.BroadcastReader;
 import io.flowtrace.sidecar.internal.OpsServer;
@@ -85,11 +86,13 @@ public final class Sidecar implements Closeable {
   private final ConcurrentLinkedQueue<Collection<TopicPartition>> revocations = new ConcurrentLinkedQueue<>();
   private final Thread engineThread;
   private final CountDownLatch engineDone = new CountDownLatch(1);
+  private final InputClock clock = new InputClock();
+  private volatile long lastWatermark = InputClock.UNKNOWN;
   private final Set<TopicPartition> revokedForMetrics = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private BoundedTelemetryQueue queue;
   private OtlpHttpReceiver http;
   private OtlpGrpcReceiver grpc;
-  private KafkaInput kafka;
+  private volatile KafkaInput kafka;
   private Router router;
   private BroadcastReader broadcast;
   private OpsServer ops;
@@ -284,9 +287,18 @@ public final class Sidecar implements Closeable {
         Collection<TopicPartition> revoked;
         while ((revoked = revocations.poll()) != null) {
           tracker.revoked(revoked);
+          clock.revoked(revoked);
         }
         long now = System.currentTimeMillis();
-        engine.advanceTo(epochNanosNow() - config.lateness().toNanos());
+        // Not before the Kafka input (made after this thread starts) owns its partitions: until then
+        // it cannot say how far behind they are.
+        KafkaInput input = kafka;
+        long watermark = config.bootstrapServers() != null && (input == null || !input.ready()) ? InputClock.UNKNOWN
+            : clock.watermark(epochNanosNow(), input == null ? Map.of() : input.progress());
+        lastWatermark = watermark;
+        if (watermark != InputClock.UNKNOWN) {
+          engine.advanceTo(watermark - config.lateness().toNanos());
+        }
         long advanced = System.nanoTime();
         maxLoopNanos = Math.max(maxLoopNanos, advanced - loopStart);
         if (b != null) {
@@ -315,7 +327,9 @@ public final class Sidecar implements Closeable {
         }
         if (dirty && now - lastCommit >= config.commitInterval().toMillis()) {
           if (flushOutputs()) {
-            Map<TopicPartition, Long> safe = tracker.releasable(now);
+            // Held by the watermark too: while a backlog is worked off, its instances are decided
+            // in event time, so its offsets wait until the input has caught up.
+            Map<TopicPartition, Long> safe = tracker.releasable(decidedUpToMillis(now, watermark));
             if (kafka != null && !safe.isEmpty()) {
               kafka.commit(safe);
               metrics.committed();
@@ -361,6 +375,7 @@ public final class Sidecar implements Closeable {
       b.revoked().forEach(tp -> gone.add(tp.partition()));
       int dropped = engine.discardOpen(gone::contains);
       tracker.revoked(b.revoked());
+      clock.revoked(b.revoked());
       LOG.info("event=partitions_handed_over partitions={} open_instances_dropped={}", b.revoked(), dropped);
       b.done().countDown();
       return;
@@ -384,6 +399,7 @@ public final class Sidecar implements Closeable {
     }
     if (!b.endOffsets().isEmpty()) {
       tracker.consumed(b.endOffsets(), b.arrivalMillis());
+      clock.processed(b);
     }
   }
 
@@ -430,6 +446,11 @@ public final class Sidecar implements Closeable {
       LOG.error("event=commits_stopped detail=\"a verdict output failed; offsets are no longer committed and "
           + "/healthz fails: restart the sidecar to verify again from the last safe offset\"");
     }
+  }
+
+  /** The wall-clock time up to which offsets may be released: not past the watermark. */
+  private static long decidedUpToMillis(long nowMillis, long watermarkNanos) {
+    return watermarkNanos == InputClock.UNKNOWN ? Long.MIN_VALUE : Math.min(nowMillis, watermarkNanos / 1_000_000);
   }
 
   private static long epochNanosNow() {
@@ -636,7 +657,8 @@ public final class Sidecar implements Closeable {
     boolean flushed = flushOutputs();
     Map<TopicPartition, Long> last = Map.of();
     if (flushed && engineEnded && engineFailure == null) {
-      last = config.durableInputsOnly() ? tracker.releasable(System.currentTimeMillis()) : tracker.all();
+      last = config.durableInputsOnly()
+          ? tracker.releasable(decidedUpToMillis(System.currentTimeMillis(), lastWatermark)) : tracker.all();
     } else if (!engineEnded) {
       LOG.warn("event=engine_drain_timeout detail=\"the engine did not finish within 60 s; no final commit\"");
     }

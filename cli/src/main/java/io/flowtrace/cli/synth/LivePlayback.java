@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -135,12 +136,22 @@ public final class LivePlayback implements Closeable {
     return first;
   }
 
-  /** Produces unrelated records to each partition up to the recording's first offset there. */
+  /** Produces unrelated records to each partition up to the recording's first offset there, stamped now. */
   public void fill() {
+    fill(null);
+  }
+
+  /**
+   * As {@link #fill()}, stamping the filler records with {@code timestamp} (null: now), e.g. just
+   * before the recording starts when it is played as a backlog: the fillers then come first in
+   * event time as they do in offsets.
+   */
+  public void fill(Instant timestamp) {
     byte[] filler = "filler".getBytes(StandardCharsets.UTF_8);
+    Long millis = timestamp == null ? null : timestamp.toEpochMilli();
     firstOffsets().forEach((tp, first) -> {
       for (long i = 0; i < first; i++) {
-        producer.send(new ProducerRecord<>(tp.topic(), tp.partition(), null, filler));
+        producer.send(new ProducerRecord<>(tp.topic(), tp.partition(), millis, null, filler));
       }
     });
     producer.flush();

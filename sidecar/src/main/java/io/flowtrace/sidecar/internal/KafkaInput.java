@@ -74,6 +74,7 @@ public final class KafkaInput implements Closeable {
   private final AtomicReference<Map<TopicPartition, Long>> toCommit = new AtomicReference<>();
   private final Set<TopicPartition> assignment = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Map<TopicPartition, Long> lag = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<TopicPartition, Progress> progress = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicLong waitsForRoom = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean assignedOnce;
   private volatile boolean stopped;
@@ -142,6 +143,18 @@ public final class KafkaInput implements Closeable {
   /** How many times (100 ms each) the input waited for room in the engine's inbox: back-pressure. */
   public long waitsForRoom() {
     return waitsForRoom.get();
+  }
+
+  /**
+   * How far the input has read a partition it owns: {@code readEnd} is the next offset after what
+   * it polled (handed over or about to be; -1 before the first poll), {@code lag} the records left
+   * after it (-1 while unknown).
+   */
+  public record Progress(long readEnd, long lag) {}
+
+  /** The progress of every partition the input owns now (a live view). */
+  public Map<TopicPartition, Progress> progress() {
+    return java.util.Collections.unmodifiableMap(progress);
   }
 
   /** Records behind the end of each assigned partition, as last measured. */
@@ -226,6 +239,10 @@ public final class KafkaInput implements Closeable {
             pause(500);
           }
           continue;
+        }
+        for (TopicPartition tp : polled.partitions()) {
+          List<ConsumerRecord<byte[], byte[]>> of = polled.records(tp);
+          progress.put(tp, new Progress(of.get(of.size() - 1).offset() + 1, consumer.currentLag(tp).orElse(-1)));
         }
         if (!polled.isEmpty() && !handOver(polled)) {
           break;
@@ -415,6 +432,7 @@ public final class KafkaInput implements Closeable {
       if (l.isPresent()) {
         lag.put(tp, l.getAsLong());
       }
+      progress.computeIfPresent(tp, (k, p) -> new Progress(p.readEnd(), l.orElse(-1)));
     }
   }
 
@@ -428,6 +446,7 @@ public final class KafkaInput implements Closeable {
       // Resolve positions now ("ready" means positioned), and pin where a partition without a
       // committed offset starts: a crash before the first commit must resume there, not at "latest".
       assignment.addAll(partitions);
+      partitions.forEach(tp -> progress.put(tp, new Progress(-1, -1)));
       try {
         Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions));
         Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
@@ -454,6 +473,7 @@ public final class KafkaInput implements Closeable {
       revokedSincePoll.addAll(partitions);
       assignment.removeAll(partitions);
       partitions.forEach(lag::remove);
+      partitions.forEach(progress::remove);
       if (!partitions.isEmpty()) {
         listener.revoked(partitions);
         LOG.info("event=partitions_revoked partitions={}", partitions);
@@ -465,6 +485,7 @@ public final class KafkaInput implements Closeable {
       revokedSincePoll.addAll(partitions);
       assignment.removeAll(partitions);
       partitions.forEach(lag::remove);
+      partitions.forEach(progress::remove);
       listener.revoked(partitions);
     }
   }
