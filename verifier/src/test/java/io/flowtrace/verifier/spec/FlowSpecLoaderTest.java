@@ -100,6 +100,17 @@ class FlowSpecLoaderTest {
   }
 
   @Test
+  void aKeyGivenTwiceIsAnErrorAtTheSecondNotASilentReplacement(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("a.flow.yaml");
+    Files.writeString(file, "flow: a\nrules:\n  - id: first\nkeys: [id]\nrules:\n  - id: second\n");
+
+    assertThatThrownBy(() -> new FlowSpecLoader().load(dir))
+        .isInstanceOf(FlowSpecException.class)
+        .hasMessageStartingWith(file + ":5:1: ")
+        .hasMessageContaining("duplicate key 'rules' (first at line 2); the second would silently replace the first");
+  }
+
+  @Test
   void durationsReadInTheirUnits() {
     assertThat(FlowSpecLoader.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(FlowSpecLoader.parseDuration("1.5s")).isEqualTo(Duration.ofMillis(1500));

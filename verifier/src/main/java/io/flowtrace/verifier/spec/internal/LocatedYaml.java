@@ -55,7 +55,8 @@ public final class LocatedYaml {
     }
   }
 
-  private static JsonNode readValue(JsonParser p, String pointer, Map<String, int[]> locations) {
+  private static JsonNode readValue(JsonParser p, String pointer, Map<String, int[]> locations)
+      throws YamlSyntaxException {
     TokenStreamLocation loc = p.currentTokenLocation();
     locations.put(pointer, new int[] {loc.getLineNr(), loc.getColumnNr()});
     JsonToken t = p.currentToken();
@@ -66,6 +67,12 @@ public final class LocatedYaml {
           String name = p.currentName();
           String child = pointer + "/" + escape(name);
           TokenStreamLocation keyLoc = p.currentTokenLocation();
+          if (node.has(name)) {
+            int[] first = locations.get(child + "#key");
+            throw new YamlSyntaxException("duplicate key '" + name + "'" + (first == null ? ""
+                : " (first at line " + first[0] + ")") + "; the second would silently replace the first",
+                keyLoc.getLineNr(), keyLoc.getColumnNr());
+          }
           p.nextToken();
           node.set(name, readValue(p, child, locations));
           locations.put(child + "#key", new int[] {keyLoc.getLineNr(), keyLoc.getColumnNr()});
