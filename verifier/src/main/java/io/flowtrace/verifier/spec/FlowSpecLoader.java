@@ -27,7 +27,6 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
-import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -78,11 +77,27 @@ public final class FlowSpecLoader {
   public List<FlowSpec> loadAll(Path dirOrFile, List<SpecProblem> problems) {
     List<Path> files = new ArrayList<>();
     if (Files.isDirectory(dirOrFile)) {
-      try (Stream<Path> walk = Files.walk(dirOrFile)) {
-        walk.filter(Files::isRegularFile).filter(FlowSpecLoader::isSpecFile).sorted().forEach(files::add);
+      try {
+        // A folder that cannot be read is a problem of its own; the rest is still loaded.
+        Files.walkFileTree(dirOrFile, new java.nio.file.SimpleFileVisitor<>() {
+          @Override
+          public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+            if (attrs.isRegularFile() && isSpecFile(file)) {
+              files.add(file);
+            }
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
+            problems.add(new SpecProblem(file.toString(), 0, 0, "cannot read: " + e));
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
+        });
       } catch (IOException e) {
         problems.add(new SpecProblem(dirOrFile.toString(), 0, 0, "cannot list directory: " + e.getMessage()));
       }
+      files.sort(null);
       if (files.isEmpty() && problems.isEmpty()) {
         problems.add(new SpecProblem(dirOrFile.toString(), 0, 0,
             "no flow specs (*.flow.yaml) in this directory"));
