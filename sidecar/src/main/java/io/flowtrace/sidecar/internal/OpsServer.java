@@ -20,6 +20,7 @@ public final class OpsServer implements Closeable {
 
   public OpsServer(String host, int port, SidecarMetrics metrics, Supplier<Status> health, Supplier<Status> ready)
       throws IOException {
+    io.flowtrace.tracer.receiver.OtlpHttpReceiver.boundRequestTime(); // the JDK reads it at its first server
     server = HttpServer.create(new InetSocketAddress(host, port), 16);
     server.createContext("/metrics", ex -> {
       if (methodAllowed(ex)) {

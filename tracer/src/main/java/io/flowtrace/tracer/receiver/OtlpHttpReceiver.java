@@ -88,6 +88,32 @@ public final class OtlpHttpReceiver implements Closeable {
   private static final JsonMapper MAPPER = JsonMapper.builder().build();
   private static final ThreadLocal<Boolean> OVERLOADED = new ThreadLocal<>();
 
+  /**
+   * The JDK HTTP server's limit on how long a request may take to arrive, in seconds; it reads it
+   * once per JVM, when its first server starts. Unset it is unlimited: a client that stops sending
+   * in the middle of a body holds a request thread for good, and a few such clients starve the
+   * receiver.
+   */
+  public static final String MAX_REQUEST_SECONDS_PROPERTY = "sun.net.httpserver.maxReqTime";
+
+  /** What {@link #boundRequestTime()} sets when the property is not set: 30 s. */
+  public static final int DEFAULT_MAX_REQUEST_SECONDS = 30;
+
+  static {
+    boundRequestTime();
+  }
+
+  /**
+   * Sets {@value #MAX_REQUEST_SECONDS_PROPERTY} to {@value #DEFAULT_MAX_REQUEST_SECONDS} unless it
+   * is set already. Call before the JVM's first JDK HTTP server starts (done here for the
+   * receiver; other servers in the same JVM call it first).
+   */
+  public static void boundRequestTime() {
+    if (System.getProperty(MAX_REQUEST_SECONDS_PROPERTY) == null) {
+      System.setProperty(MAX_REQUEST_SECONDS_PROPERTY, Integer.toString(DEFAULT_MAX_REQUEST_SECONDS));
+    }
+  }
+
   private final HttpServer server;
   private final ExecutorService pool;
   private final OtlpIngest ingest;

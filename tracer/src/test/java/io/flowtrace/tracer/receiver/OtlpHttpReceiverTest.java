@@ -422,6 +422,13 @@ class OtlpHttpReceiverTest {
   }
 
   @Test
+  void boundsHowLongTheJdkServerWaitsForARequestUnlessTheUserSetIt() {
+    OtlpHttpReceiver.boundRequestTime();
+
+    assertThat(System.getProperty(OtlpHttpReceiver.MAX_REQUEST_SECONDS_PROPERTY)).isEqualTo("30");
+  }
+
+  @Test
   void bindsToLoopbackOnAFreePortAndSaysWhere() throws Exception {
     OtlpHttpReceiver receiver = receiver(queue(BoundedTelemetryQueue.builder(sink)));
 
