@@ -275,7 +275,12 @@ public final class KafkaInput implements Closeable {
         if (r.topic().equals(spansTopic)) {
           OtlpSpansTopicSource.SpanBatch decoded =
               OtlpSpansTopicSource.decode(r, spansEncoding, OtlpSpansTopicSource.DEFAULT_MAX_MESSAGE_BYTES,
-                  why -> invalid[0]++);
+                  why -> {
+                    if (invalid[0]++ == 0) { // the first of a poll, with where it is; all are counted
+                      LOG.warn("event=skip_span topic={} partition={} offset={} reason=\"{}\"", r.topic(),
+                          r.partition(), r.offset(), why);
+                    }
+                  });
           if (!decoded.ok()) {
             LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
                 decoded.problem());
