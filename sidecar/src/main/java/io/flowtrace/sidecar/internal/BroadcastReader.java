@@ -2,9 +2,7 @@ package io.flowtrace.sidecar.internal;
 
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.spill.TelemetryCodec;
-import java.io.ByteArrayInputStream;
 import java.io.Closeable;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,8 +82,8 @@ public final class BroadcastReader implements Closeable {
         try {
           for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
             try {
-              items.add(TelemetryCodec.read(new DataInputStream(new ByteArrayInputStream(r.value()))));
-            } catch (IOException | RuntimeException e) {
+              items.add(TelemetryCodec.read(r.value()));
+            } catch (IOException | RuntimeException | StackOverflowError e) { // the codec bounds nesting; this is the backstop
               LOG.warn("event=skip topic={} partition={} offset={} reason=\"not a routed item: {}\"", r.topic(),
                   r.partition(), r.offset(), e.toString());
               metrics.dropped("undecodable_routed_item", 1);

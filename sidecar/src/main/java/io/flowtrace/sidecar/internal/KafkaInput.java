@@ -381,9 +381,8 @@ public final class KafkaInput implements Closeable {
   /** An item a router wrote, or {@code null} (logged, counted) when the bytes are not one. */
   private Telemetry decodeRouted(ConsumerRecord<byte[], byte[]> r) {
     try {
-      return io.flowtrace.tracer.spill.TelemetryCodec.read(
-          new java.io.DataInputStream(new java.io.ByteArrayInputStream(r.value() == null ? new byte[0] : r.value())));
-    } catch (java.io.IOException | RuntimeException e) {
+      return io.flowtrace.tracer.spill.TelemetryCodec.read(r.value());
+    } catch (java.io.IOException | RuntimeException | StackOverflowError e) { // the codec bounds nesting; this is the backstop
       LOG.warn("event=skip topic={} partition={} offset={} reason=\"not a routed item: {}\"", r.topic(), r.partition(),
           r.offset(), e.toString());
       listener.dropped("undecodable_routed_item", 1);

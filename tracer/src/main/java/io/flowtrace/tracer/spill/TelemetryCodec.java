@@ -6,23 +6,69 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.tracer.model.Telemetry;
+import java.io.ByteArrayInputStream;
 import java.io.DataInput;
+import java.io.DataInputStream;
 import java.io.DataOutput;
+import java.io.EOFException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A compact binary form of {@link Telemetry} for spilling sorted runs to disk during replay. Our own
- * tagged format (no Java serialization): every length is checked, so a corrupt file fails with an
- * {@link IOException} instead of allocating without bound.
+ * A compact binary form of {@link Telemetry}, for spilling sorted runs to disk during replay and
+ * for routing items through Kafka topics in the sidecar's cluster mode. Our own tagged format (no
+ * Java serialization).
+ *
+ * <p>The input may come from a topic anyone can write to, so decoding trusts nothing it reads:
+ * every length and count is checked against a fixed maximum and, when the whole input is known
+ * ({@link #read(byte[])}), against the bytes that are left; collections are never presized from a
+ * count and byte arrays grow only as their bytes arrive, so memory follows the input actually
+ * read; nested values are limited to {@link #MAX_DEPTH} levels. Bad input fails with an {@link
+ * IOException} that says what was wrong.
+ *
+ * <p>Attribute values round-trip as the OTLP mapping makes them: {@link String}, {@link Long}
+ * ({@link Integer} is written as a long), {@link Double}, {@link Boolean}, an unmodifiable {@link
+ * List} and an unmodifiable {@link Map} with string keys (a key-value list), nested. Other types are
+ * written as their {@code toString}.
  */
 public final class TelemetryCodec {
   private static final int SPAN = 1;
   private static final int RECORD = 2;
-  private static final int MAX_LENGTH = 64 * 1024 * 1024;
+
+  /** Most bytes in one string or byte array: above the largest Kafka record a broker is set to accept. */
+  static final int MAX_BYTES = 64 * 1024 * 1024;
+  /** Most elements in one collection (attributes, links, headers, list or map value). */
+  static final int MAX_COUNT = 1024 * 1024;
+  /**
+   * Deepest nesting of list and map values. OTLP can't go deeper than about 48 (protobuf parses at
+   * most 100 nested messages, and every level of value costs two), and 64 frames of recursion are
+   * nothing for the stack.
+   */
+  static final int MAX_DEPTH = 64;
+
+  /** Fewest bytes one element can take, for checking a count against the bytes left. */
+  private static final int MIN_ENTRY_BYTES = 4 + 2; // key length, then a tag and a boolean
+
+  private static final int MIN_VALUE_BYTES = 2; // a tag and a boolean
+  private static final int MIN_LINK_BYTES = 2 + 2 + 4; // two empty UTF ids, no attributes
+  private static final int MIN_HEADER_BYTES = 4 + 4; // empty name, null value
+
+  /** Largest initial capacity given to a collection, whatever its count says. */
+  private static final int PRESIZE = 16;
+  /** Byte arrays longer than this are read in steps, growing as their bytes arrive. */
+  private static final int CHUNK = 64 * 1024;
+
+  private static final int VALUE_STRING = 's';
+  private static final int VALUE_LONG = 'l';
+  private static final int VALUE_DOUBLE = 'd';
+  private static final int VALUE_BOOLEAN = 'b';
+  private static final int VALUE_LIST = 'a';
+  private static final int VALUE_MAP = 'm';
 
   private TelemetryCodec() {}
 
@@ -36,14 +82,38 @@ public final class TelemetryCodec {
     }
   }
 
-  /** Reads one item, or returns {@code null} at a clean end of input (the caller checks EOF). */
+  /**
+   * Reads one item from a stream of them. At a clean end of input (before an item's first byte)
+   * throws {@link EOFException}; an item cut short or otherwise bad throws a plain {@link
+   * IOException}.
+   */
   public static Telemetry read(DataInput in) throws IOException {
-    int tag = in.readByte();
-    return switch (tag) {
-      case SPAN -> Telemetry.of(readSpan(in));
-      case RECORD -> Telemetry.of(readRecord(in));
-      default -> throw new IOException("corrupt spill file: unknown tag " + tag);
-    };
+    return read(new Reader(in, null));
+  }
+
+  /**
+   * Reads the item {@code value} holds (one Kafka record's value), checking every length and
+   * count against the bytes left. An empty or {@code null} value is an {@link IOException} too.
+   */
+  public static Telemetry read(byte[] value) throws IOException {
+    if (value == null || value.length == 0) {
+      throw new IOException("corrupt item: empty input");
+    }
+    ByteArrayInputStream bytes = new ByteArrayInputStream(value);
+    return read(new Reader(new DataInputStream(bytes), bytes));
+  }
+
+  private static Telemetry read(Reader r) throws IOException {
+    int tag = r.in.readByte();
+    try {
+      return switch (tag) {
+        case SPAN -> Telemetry.of(readSpan(r));
+        case RECORD -> Telemetry.of(readRecord(r));
+        default -> throw new IOException("corrupt item: unknown tag " + tag);
+      };
+    } catch (EOFException e) {
+      throw new IOException("corrupt item: input ends inside a " + (tag == SPAN ? "span" : "record"), e);
+    }
   }
 
   private static void writeSpan(Span s, DataOutput out) throws IOException {
@@ -65,20 +135,21 @@ public final class TelemetryCodec {
     out.writeBoolean(s.error());
   }
 
-  private static Span readSpan(DataInput in) throws IOException {
+  private static Span readSpan(Reader r) throws IOException {
+    DataInput in = r.in;
     String traceId = in.readUTF();
     String spanId = in.readUTF();
     String parent = in.readUTF();
-    String name = readString(in);
+    String name = readString(r, "span name");
     int kind = in.readByte();
-    String service = readString(in);
+    String service = readString(r, "service name");
     long start = in.readLong();
     long end = in.readLong();
-    Map<String, Object> attributes = readAttributes(in);
-    int links = length(in.readInt());
-    List<SpanLink> list = new ArrayList<>(links);
+    Map<String, Object> attributes = readAttributes(r, "attribute");
+    int links = r.count(in.readInt(), "link", MIN_LINK_BYTES);
+    List<SpanLink> list = new ArrayList<>(Math.min(links, PRESIZE));
     for (int i = 0; i < links; i++) {
-      list.add(new SpanLink(in.readUTF(), in.readUTF(), readAttributes(in)));
+      list.add(new SpanLink(in.readUTF(), in.readUTF(), readAttributes(r, "link attribute")));
     }
     boolean error = in.readBoolean();
     return new Span(traceId, spanId, parent, name, SpanKind.fromOtlp(kind), service, start, end, attributes, list, error);
@@ -101,90 +172,126 @@ public final class TelemetryCodec {
     writeBytes(r.value(), out);
   }
 
-  private static KafkaRecord readRecord(DataInput in) throws IOException {
-    String topic = readString(in);
+  private static KafkaRecord readRecord(Reader r) throws IOException {
+    DataInput in = r.in;
+    String topic = readString(r, "topic");
     int partition = in.readInt();
     long offset = in.readLong();
     long ts = in.readLong();
-    String key = in.readBoolean() ? readString(in) : null;
-    int n = length(in.readInt());
-    List<RecordHeader> headers = new ArrayList<>(n);
+    String key = in.readBoolean() ? readString(r, "record key") : null;
+    int n = r.count(in.readInt(), "header", MIN_HEADER_BYTES);
+    List<RecordHeader> headers = new ArrayList<>(Math.min(n, PRESIZE));
     for (int i = 0; i < n; i++) {
-      headers.add(new RecordHeader(readString(in), readBytes(in)));
+      headers.add(new RecordHeader(readString(r, "header name"), readBytes(r, "header value")));
     }
-    return new KafkaRecord(topic, partition, offset, ts, key, headers, readBytes(in));
+    return new KafkaRecord(topic, partition, offset, ts, key, headers, readBytes(r, "record value"));
   }
 
-  private static void writeAttributes(Map<String, Object> attributes, DataOutput out) throws IOException {
+  private static void writeAttributes(Map<String, ?> attributes, DataOutput out) throws IOException {
     out.writeInt(attributes.size());
-    for (Map.Entry<String, Object> e : attributes.entrySet()) {
+    for (Map.Entry<String, ?> e : attributes.entrySet()) {
       writeString(e.getKey(), out);
       writeValue(e.getValue(), out);
     }
   }
 
-  private static Map<String, Object> readAttributes(DataInput in) throws IOException {
-    int n = length(in.readInt());
-    Map<String, Object> map = new HashMap<>(n * 2);
-    for (int i = 0; i < n; i++) {
-      map.put(readString(in), readValue(in));
+  private static Map<String, Object> readAttributes(Reader r, String what) throws IOException {
+    return readEntries(r, what, 0);
+  }
+
+  /** An unmodifiable map of {@code count} entries, as {@code OtlpSpans.attributes} makes (of repeated keys the last wins). */
+  private static Map<String, Object> readEntries(Reader r, String what, int depth) throws IOException {
+    int n = r.count(r.in.readInt(), what, MIN_ENTRY_BYTES);
+    if (n == 0) {
+      return Map.of();
     }
-    return map;
+    Map<String, Object> map = new HashMap<>(Math.min(n, PRESIZE) * 2);
+    for (int i = 0; i < n; i++) {
+      map.put(readString(r, what + " key"), readValue(r, what + " value", depth));
+    }
+    return Map.copyOf(map);
   }
 
   private static void writeValue(Object v, DataOutput out) throws IOException {
     if (v instanceof String s) {
-      out.writeByte('s');
+      out.writeByte(VALUE_STRING);
       writeString(s, out);
     } else if (v instanceof Long l) {
-      out.writeByte('l');
+      out.writeByte(VALUE_LONG);
       out.writeLong(l);
     } else if (v instanceof Integer i) {
-      out.writeByte('l');
+      out.writeByte(VALUE_LONG);
       out.writeLong(i);
     } else if (v instanceof Double d) {
-      out.writeByte('d');
+      out.writeByte(VALUE_DOUBLE);
       out.writeDouble(d);
     } else if (v instanceof Boolean b) {
-      out.writeByte('b');
+      out.writeByte(VALUE_BOOLEAN);
       out.writeBoolean(b);
     } else if (v instanceof List<?> list) {
-      out.writeByte('a');
+      out.writeByte(VALUE_LIST);
       out.writeInt(list.size());
       for (Object o : list) {
         writeValue(o, out);
       }
+    } else if (v instanceof Map<?, ?> map) {
+      out.writeByte(VALUE_MAP);
+      out.writeInt(map.size());
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        writeString(String.valueOf(e.getKey()), out);
+        writeValue(e.getValue(), out);
+      }
     } else {
-      out.writeByte('s');
+      out.writeByte(VALUE_STRING);
       writeString(String.valueOf(v), out);
     }
   }
 
-  private static Object readValue(DataInput in) throws IOException {
-    int tag = in.readByte();
+  /** One value at nesting {@code depth} (0 for an attribute's own value). */
+  private static Object readValue(Reader r, String what, int depth) throws IOException {
+    int tag = r.in.readByte();
     switch (tag) {
-      case 's': return readString(in);
-      case 'l': return in.readLong();
-      case 'd': return in.readDouble();
-      case 'b': return in.readBoolean();
-      case 'a': {
-        int n = length(in.readInt());
-        List<Object> list = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-          list.add(readValue(in));
+      case VALUE_STRING: return readString(r, what);
+      case VALUE_LONG: return r.in.readLong();
+      case VALUE_DOUBLE: return r.in.readDouble();
+      case VALUE_BOOLEAN: return r.in.readBoolean();
+      case VALUE_LIST: {
+        nested(depth, what);
+        int n = r.count(r.in.readInt(), "list element", MIN_VALUE_BYTES);
+        if (n == 0) {
+          return List.of();
         }
-        return list;
+        List<Object> list = new ArrayList<>(Math.min(n, PRESIZE));
+        for (int i = 0; i < n; i++) {
+          list.add(readValue(r, "list element", depth + 1));
+        }
+        return List.copyOf(list);
       }
-      default: throw new IOException("corrupt spill file: unknown value tag " + tag);
+      case VALUE_MAP: {
+        nested(depth, what);
+        return readEntries(r, "map entry", depth + 1);
+      }
+      default: throw new IOException("corrupt item: unknown value tag " + tag);
+    }
+  }
+
+  private static void nested(int depth, String what) throws IOException {
+    if (depth >= MAX_DEPTH) {
+      throw new IOException("corrupt item: " + what + " nests lists and maps deeper than " + MAX_DEPTH + " levels");
     }
   }
 
   private static void writeString(String s, DataOutput out) throws IOException {
-    writeBytes(s.getBytes(java.nio.charset.StandardCharsets.UTF_8), out);
+    writeBytes(s.getBytes(StandardCharsets.UTF_8), out);
   }
 
-  private static String readString(DataInput in) throws IOException {
-    return new String(readBytes(in), java.nio.charset.StandardCharsets.UTF_8);
+  /** A string, never {@code null}: the writer never writes a null one. */
+  private static String readString(Reader r, String what) throws IOException {
+    byte[] b = readBytes(r, what);
+    if (b == null) {
+      throw new IOException("corrupt item: " + what + " is null");
+    }
+    return new String(b, StandardCharsets.UTF_8);
   }
 
   private static void writeBytes(byte[] b, DataOutput out) throws IOException {
@@ -196,20 +303,55 @@ public final class TelemetryCodec {
     out.write(b);
   }
 
-  private static byte[] readBytes(DataInput in) throws IOException {
-    int n = in.readInt();
+  private static byte[] readBytes(Reader r, String what) throws IOException {
+    int n = r.in.readInt();
     if (n == -1) {
       return null;
     }
-    byte[] b = new byte[length(n)];
-    in.readFully(b);
-    return b;
+    limit(n, MAX_BYTES, what + " length " + n);
+    r.fits(n, what + " length " + n);
+    byte[] b = new byte[Math.min(n, CHUNK)];
+    int filled = 0;
+    while (true) {
+      r.in.readFully(b, filled, b.length - filled);
+      filled = b.length;
+      if (filled == n) {
+        return b;
+      }
+      b = Arrays.copyOf(b, (int) Math.min(n, 2L * filled)); // only as long as twice what did arrive
+    }
   }
 
-  private static int length(int n) throws IOException {
-    if (n < 0 || n > MAX_LENGTH) {
-      throw new IOException("corrupt spill file: length " + n);
+  private static void limit(int n, int max, String what) throws IOException {
+    if (n < 0) {
+      throw new IOException("corrupt item: " + what + " is negative");
     }
-    return n;
+    if (n > max) {
+      throw new IOException("corrupt item: " + what + " exceeds the maximum of " + max);
+    }
+  }
+
+  /** Where an item is read from: a stream, or a whole byte array whose remaining length is known. */
+  private static final class Reader {
+    final DataInput in;
+    private final ByteArrayInputStream whole;
+
+    Reader(DataInput in, ByteArrayInputStream whole) {
+      this.in = in;
+      this.whole = whole;
+    }
+
+    /** The count, checked against {@link #MAX_COUNT} and against the bytes left at {@code minBytes} an element. */
+    int count(int n, String what, int minBytes) throws IOException {
+      limit(n, MAX_COUNT, what + " count " + n);
+      fits((long) n * minBytes, what + " count " + n);
+      return n;
+    }
+
+    void fits(long bytes, String what) throws IOException {
+      if (whole != null && bytes > whole.available()) {
+        throw new IOException("corrupt item: " + what + " exceeds the " + whole.available() + " bytes left");
+      }
+    }
   }
 }
