@@ -90,7 +90,9 @@ class SidecarKafkaIT {
     }
     exporter.join(10_000);
 
-    assertThat(sidecar.engineStats().spans()).as("spans the engine processed").isEqualTo(acknowledged.get());
+    // Every span answered 200 was processed; one more may have been taken while its answer was cut off.
+    assertThat(sidecar.engineStats().spans()).as("spans the engine processed")
+        .isBetween((long) acknowledged.get(), acknowledged.get() + 1L);
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
       Map<TopicPartition, OffsetAndMetadata> committed =
           admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
