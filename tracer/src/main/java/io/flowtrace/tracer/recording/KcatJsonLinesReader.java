@@ -4,8 +4,8 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.SourcePosition;
 import io.flowtrace.tracer.model.Telemetry;
-import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,53 +21,84 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code kcat -C -J} prints it — {@code topic}, {@code partition}, {@code offset}, {@code ts}
  * (epoch ms), {@code headers} as a flat {@code [name, value, ...]} list, {@code key} and {@code
  * payload} — with a binary value as base64 in {@code payload_base64}. Numbers may be strings. A
- * record's value is the UTF-8 bytes of {@code payload}. A line that is not such a record is
- * reported with its line number and skipped.
+ * record's value is the UTF-8 bytes of {@code payload}. A line that is not such a record, is not
+ * UTF-8 or is longer than {@link #MAX_LINE_BYTES} is reported with its line number and skipped. A
+ * file cut off or corrupt (a truncated gzip) is reported at the line where reading stopped; the
+ * lines before it are kept.
  */
 public final class KcatJsonLinesReader implements TelemetryFileReader {
 
   /** The timestamp given to a record without {@code ts}: Kafka's "no timestamp", -1. */
   public static final long NO_TIMESTAMP = -1;
 
+  /** The longest line read: 64 MiB. A longer line is reported and skipped. */
+  public static final int MAX_LINE_BYTES = LineReader.MAX_LINE_BYTES;
+
   private static final JsonMapper MAPPER = JsonMapper.builder().build();
+
+  private final int maxLineBytes;
+
+  public KcatJsonLinesReader() {
+    this(MAX_LINE_BYTES);
+  }
+
+  /** A reader with another line limit (for tests). */
+  KcatJsonLinesReader(int maxLineBytes) {
+    this.maxLineBytes = maxLineBytes;
+  }
 
   @Override
   public boolean accepts(Path file) {
     return RecordingFiles.hasSuffix(file, ".kcat.jsonl");
   }
 
+  /** Reads the file; a file that cannot be opened is reported at line 1. Never throws for bad input. */
   @Override
-  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) throws IOException {
-    try (BufferedReader in = RecordingFiles.openText(file, listener)) {
-      return read(in, file.toString(), sink, listener);
-    }
+  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) {
+    String source = file.toString();
+    return RecordingFiles.read(file, listener, SourcePosition.line(source, 1),
+        in -> read(in, source, sink, listener));
   }
 
-  /** Reads kcat JSON lines; {@code source} names the input in problem reports. Does not close {@code in}. */
-  public long read(BufferedReader in, String source, Consumer<Telemetry> sink, ReadListener listener)
-      throws IOException {
+  /**
+   * Reads kcat JSON lines (UTF-8); {@code source} names the input in problem reports. A read error
+   * is reported at the line it cut off and ends the input. Does not close {@code in}.
+   */
+  public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
+    LineReader lines = new LineReader(in, maxLineBytes);
     long emitted = 0;
-    long lineNumber = 0;
-    String line;
-    while ((line = in.readLine()) != null) {
-      lineNumber++;
-      if (lineNumber == 1) {
-        line = RecordingFiles.withoutBom(line);
+    try {
+      while (lines.next()) {
+        long lineNumber = lines.number();
+        String line = lines.text();
+        if (line == null) {
+          problem(listener, source, lineNumber, lines.problem());
+          continue;
+        }
+        if (lineNumber == 1) {
+          line = RecordingFiles.withoutBom(line);
+        }
+        if (RecordingFiles.isBlank(line)) {
+          continue;
+        }
+        KafkaRecord record;
+        try {
+          record = parse(line);
+        } catch (BadRecord e) {
+          problem(listener, source, lineNumber, e.getMessage());
+          continue;
+        }
+        sink.accept(Telemetry.of(record));
+        emitted++;
       }
-      if (RecordingFiles.isBlank(line)) {
-        continue;
-      }
-      KafkaRecord record;
-      try {
-        record = parse(line);
-      } catch (BadRecord e) {
-        listener.problem(new ReadProblem(SourcePosition.line(source, lineNumber), e.getMessage()));
-        continue;
-      }
-      sink.accept(Telemetry.of(record));
-      emitted++;
+    } catch (IOException e) {
+      problem(listener, source, lines.number(), RecordingFiles.cutOff(e));
     }
     return emitted;
+  }
+
+  private static void problem(ReadListener listener, String source, long lineNumber, String reason) {
+    listener.problem(new ReadProblem(SourcePosition.line(source, lineNumber), reason));
   }
 
   /** Parses one kcat {@code -J} line. */

@@ -6,8 +6,8 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.otlp.OtlpJson;
 import io.flowtrace.tracer.otlp.OtlpSpans;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +18,10 @@ import java.util.function.Function;
  * Reads spans from OTLP/JSON files ({@code *.otlp.jsonl}, {@code *.otlp.json}, optionally
  * gzipped): one {@code ExportTraceServiceRequest} per line, as the OpenTelemetry Collector's file
  * exporter writes them, or a pretty-printed request spread over many lines. Blank lines are
- * skipped. A line that is not a request, or a span with a missing or invalid id, is reported with
- * its line number and skipped; the rest is read.
+ * skipped. A line that is not a request, is not UTF-8 or is longer than {@link #MAX_LINE_BYTES},
+ * or a span with a missing or invalid id, is reported with its line number and skipped; the rest is
+ * read. A file cut off or corrupt (a truncated gzip) is reported at the line where reading
+ * stopped; the lines before it are kept.
  */
 public final class OtlpJsonLinesReader implements TelemetryFileReader {
 
@@ -29,30 +31,61 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
    */
   public static final int MAX_DOCUMENT_CHARS = 64 << 20;
 
+  /** The longest line read: 64 MiB. A longer line is reported and skipped. */
+  public static final int MAX_LINE_BYTES = LineReader.MAX_LINE_BYTES;
+
   private static final int MAX_REASON_CHARS = 240;
   private static final String REASON_PREFIX = "not an OTLP ExportTraceServiceRequest: ";
+
+  private final int maxLineBytes;
+
+  public OtlpJsonLinesReader() {
+    this(MAX_LINE_BYTES);
+  }
+
+  /** A reader with another line limit (for tests). */
+  OtlpJsonLinesReader(int maxLineBytes) {
+    this.maxLineBytes = maxLineBytes;
+  }
 
   @Override
   public boolean accepts(Path file) {
     return RecordingFiles.hasSuffix(file, ".otlp.jsonl", ".otlp.json");
   }
 
+  /** Reads the file; a file that cannot be opened is reported at line 1. Never throws for bad input. */
   @Override
-  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) throws IOException {
-    try (BufferedReader in = RecordingFiles.openText(file, listener)) {
-      return read(in, file.toString(), sink, listener);
-    }
+  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) {
+    String source = file.toString();
+    return RecordingFiles.read(file, listener, SourcePosition.line(source, 1),
+        in -> read(in, source, sink, listener));
   }
 
-  /** Reads OTLP/JSON text; {@code source} names it in problem reports. Does not close {@code in}. */
-  public long read(BufferedReader in, String source, Consumer<Telemetry> sink, ReadListener listener)
-      throws IOException {
+  /**
+   * Reads OTLP/JSON text (UTF-8); {@code source} names it in problem reports. A read error is
+   * reported at the line it cut off and ends the input; what was read before it is kept. Does not
+   * close {@code in}.
+   */
+  public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
+    LineReader lines = new LineReader(in, maxLineBytes);
     Parse parse = new Parse(source, sink, listener);
+    try {
+      read(lines, parse);
+    } catch (IOException e) {
+      parse.problem(lines.number(), RecordingFiles.cutOff(e));
+    }
+    return parse.emitted;
+  }
+
+  private static void read(LineReader in, Parse parse) throws IOException {
     boolean lineMode = false;
-    long lineNumber = 0;
-    String line;
-    while ((line = in.readLine()) != null) {
-      lineNumber++;
+    while (in.next()) {
+      long lineNumber = in.number();
+      String line = in.text();
+      if (line == null) {
+        parse.problem(lineNumber, in.problem());
+        continue;
+      }
       if (lineNumber == 1) {
         line = RecordingFiles.withoutBom(line);
       }
@@ -74,13 +107,36 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       lines.add(line);
       long chars = line.length();
       boolean closed = false;
-      while (!closed && chars <= MAX_DOCUMENT_CHARS && (line = in.readLine()) != null) {
-        lineNumber++;
+      boolean ended = false;
+      long unreadable = 0;
+      IOException cut = null;
+      while (!closed && chars <= MAX_DOCUMENT_CHARS) {
+        try {
+          if (!in.next()) {
+            ended = true;
+            break;
+          }
+        } catch (IOException e) {
+          cut = e;
+          break;
+        }
+        lineNumber = in.number();
+        line = in.text();
+        if (line == null) {
+          parse.problem(lineNumber, in.problem());
+          if (unreadable == 0) {
+            unreadable = lineNumber;
+          }
+          line = "";
+        }
         lines.add(line);
         chars += line.length() + 1;
         closed = depth.closedAfter(line);
       }
-      if (closed) {
+      if (closed && unreadable > 0) {
+        parse.problem(start, REASON_PREFIX + "the JSON document that starts here has line " + unreadable
+            + ", which could not be read; the document is skipped");
+      } else if (closed) {
         parse.record(String.join("\n", lines), start);
       } else if (containsRecordLine(lines)) {
         lineMode = true;
@@ -89,16 +145,28 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
             parse.record(lines.get(i), start + i);
           }
         }
-      } else if (line == null) {
+      } else if (cut != null) {
+        throw new DocumentCut(start, cut);
+      } else if (ended) {
         parse.problem(start, REASON_PREFIX
             + "the JSON document that starts here does not end; the file ends at line " + lineNumber);
       } else {
         parse.problem(start, REASON_PREFIX + "the JSON document that starts here is longer than "
             + MAX_DOCUMENT_CHARS + " characters; the rest of the file is skipped");
-        break;
+        return;
+      }
+      if (cut != null) {
+        throw cut;
       }
     }
-    return parse.emitted;
+  }
+
+  /** A read error inside a pretty-printed document: the message also names where the document started. */
+  private static final class DocumentCut extends IOException {
+    DocumentCut(long start, IOException cause) {
+      super(RecordingFiles.describe(cause) + "; the JSON document that starts at line " + start
+          + " is incomplete", cause);
+    }
   }
 
   private static final class Parse {

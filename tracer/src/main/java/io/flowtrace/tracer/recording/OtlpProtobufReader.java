@@ -15,7 +15,9 @@ import java.util.function.Consumer;
  * length-delimited {@code ExportTraceServiceRequest}s, each preceded by its size as a varint (what
  * {@code writeDelimitedTo} writes). A message that does not parse is reported with its byte offset
  * and skipped. A length prefix that is cut off, malformed or larger than {@link #MAX_MESSAGE_BYTES}
- * leaves no way to find the next message: it is reported and the rest of the file is skipped.
+ * leaves no way to find the next message: it is reported and the rest of the file is skipped. So
+ * is a file cut off or corrupt (a truncated gzip): reported at the offset of the message it cut,
+ * the messages before it kept.
  */
 public final class OtlpProtobufReader implements TelemetryFileReader {
 
@@ -27,23 +29,40 @@ public final class OtlpProtobufReader implements TelemetryFileReader {
     return RecordingFiles.hasSuffix(file, ".otlp.pb");
   }
 
+  /** Reads the file; a file that cannot be opened is reported at offset 0. Never throws for bad input. */
   @Override
-  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) throws IOException {
-    try (InputStream in = RecordingFiles.open(file, listener)) {
-      return read(in, file.toString(), sink, listener);
-    }
+  public long read(Path file, Consumer<Telemetry> sink, ReadListener listener) {
+    String source = file.toString();
+    return RecordingFiles.read(file, listener, SourcePosition.offset(source, 0),
+        in -> read(in, source, sink, listener));
   }
 
-  /** Reads delimited messages from a stream; {@code source} names it in problem reports. */
-  public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener)
-      throws IOException {
-    long emitted = 0;
+  /**
+   * Reads delimited messages from a stream; {@code source} names it in problem reports. A read
+   * error is reported at the offset of the message it cut off and ends the input; the messages
+   * before it are kept. Does not close {@code in}.
+   */
+  public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
+    long[] position = new long[1];
+    long[] emitted = new long[1];
+    try {
+      read(in, source, sink, listener, position, emitted);
+    } catch (IOException e) {
+      problem(listener, source, position[0], RecordingFiles.cutOff(e));
+    }
+    return emitted[0];
+  }
+
+  /** Reads until the end; {@code position[0]} is the offset of the message being read, {@code emitted[0]} the spans emitted. */
+  private static void read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener,
+      long[] position, long[] emitted) throws IOException {
     long offset = 0;
     for (int index = 1; ; index++) {
       long start = offset;
+      position[0] = start;
       int first = in.read();
       if (first < 0) {
-        return emitted;
+        return;
       }
       long length = first & 0x7f;
       int prefixBytes = 1;
@@ -51,13 +70,13 @@ public final class OtlpProtobufReader implements TelemetryFileReader {
         if (prefixBytes == 5) {
           problem(listener, source, start,
               "message " + index + " has a length prefix longer than 5 bytes; the rest of the file is skipped");
-          return emitted;
+          return;
         }
         b = in.read();
         if (b < 0) {
           problem(listener, source, start,
               "message " + index + " has its length prefix cut off by the end of the file");
-          return emitted;
+          return;
         }
         length |= (long) (b & 0x7f) << (7 * prefixBytes);
         prefixBytes++;
@@ -66,13 +85,13 @@ public final class OtlpProtobufReader implements TelemetryFileReader {
         problem(listener, source, start, "message " + index + " claims " + length
             + " bytes, more than the limit of " + MAX_MESSAGE_BYTES
             + "; its length prefix is probably corrupt, the rest of the file is skipped");
-        return emitted;
+        return;
       }
       byte[] bytes = in.readNBytes((int) length);
       if (bytes.length < length) {
         problem(listener, source, start, "message " + index + " is cut off: its length prefix says "
             + length + " bytes but the file ends after " + bytes.length);
-        return emitted;
+        return;
       }
       offset += prefixBytes + length;
       ExportTraceServiceRequest request;
@@ -84,7 +103,7 @@ public final class OtlpProtobufReader implements TelemetryFileReader {
         continue;
       }
       String message = "message " + index + ": ";
-      emitted += OtlpSpans.convert(
+      emitted[0] += OtlpSpans.convert(
           request,
           span -> sink.accept(Telemetry.of(span)),
           invalid -> problem(listener, source, start, message + invalid.describe()));

@@ -1,13 +1,16 @@
 package io.flowtrace.tracer.recording;
 
-import java.io.BufferedReader;
+import io.flowtrace.tracer.model.SourcePosition;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.ToLongFunction;
 import java.util.zip.GZIPInputStream;
 
 /** Opening recording files: progress counting, optional gzip, names. */
@@ -48,8 +51,57 @@ final class RecordingFiles {
     return new java.io.BufferedInputStream(in, BUFFER);
   }
 
-  static BufferedReader openText(Path file, ReadListener listener) throws IOException {
-    return new BufferedReader(new InputStreamReader(open(file, listener), StandardCharsets.UTF_8), BUFFER);
+  /**
+   * Opens the file and reads it with {@code body}, which reports its own problems; returns what
+   * {@code body} returns. A file that cannot be opened (missing, unreadable, not gzip although
+   * named so) is reported at {@code start} and counts as empty.
+   */
+  static long read(Path file, ReadListener listener, SourcePosition start, ToLongFunction<InputStream> body) {
+    InputStream in;
+    try {
+      in = open(file, listener);
+    } catch (IOException e) {
+      listener.problem(new ReadProblem(start, "cannot read the file: " + describe(e) + "; the file is skipped"));
+      return 0;
+    }
+    try {
+      return body.applyAsLong(in);
+    } finally {
+      try {
+        in.close();
+      } catch (IOException e) {
+        listener.problem(new ReadProblem(start, "cannot close the file: " + describe(e)));
+      }
+    }
+  }
+
+  /**
+   * The problem reported when reading stops at a stream error: a gzip file cut off or corrupt, or
+   * a disk error.
+   */
+  static String cutOff(IOException e) {
+    return "file cut off or corrupt here: " + describe(e) + "; rest of the file skipped";
+  }
+
+  /** What went wrong, without the file name a {@link FileSystemException}'s message repeats. */
+  static String describe(IOException e) {
+    if (e instanceof FileSystemException f) {
+      if (f.getReason() != null) {
+        return f.getReason();
+      }
+      if (e instanceof NoSuchFileException) {
+        return "no such file";
+      }
+      if (e instanceof AccessDeniedException) {
+        return "permission denied";
+      }
+      return e.getClass().getSimpleName();
+    }
+    String message = e.getMessage();
+    if (message == null || message.isBlank()) {
+      return e instanceof EOFException ? "unexpected end of file" : e.getClass().getSimpleName();
+    }
+    return message;
   }
 
   static boolean isBlank(String line) {

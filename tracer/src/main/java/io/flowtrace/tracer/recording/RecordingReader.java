@@ -2,17 +2,20 @@ package io.flowtrace.tracer.recording;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.tracer.model.SourcePosition;
 import io.flowtrace.tracer.model.Telemetry;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Reads a recording: a directory (searched recursively) or a single file. Each file goes to the
@@ -57,9 +60,27 @@ public final class RecordingReader {
    * a file some reader accepts.
    *
    * @throws java.nio.file.NoSuchFileException when the path does not exist
-   * @throws FileSystemException when the path is a file no reader accepts
+   * @throws FileSystemException when the path is a file no reader accepts, or a directory in it
+   *     cannot be listed
    */
   public List<Path> files(Path recording) throws IOException {
+    return list(recording, null);
+  }
+
+  /**
+   * Like {@link #files(Path)}, but a subdirectory that cannot be listed (or a file whose type
+   * cannot be read) is reported to the listener, naming it, and the rest is listed.
+   *
+   * @throws java.nio.file.NoSuchFileException when the path does not exist
+   * @throws FileSystemException when the path is a file no reader accepts, or a directory that
+   *     cannot be listed
+   */
+  public List<Path> files(Path recording, ReadListener listener) throws IOException {
+    return list(recording, requireNonNull(listener, "listener"));
+  }
+
+  /** Lists the recording; an unlistable subdirectory is reported to the listener, or thrown when it is null. */
+  private List<Path> list(Path recording, ReadListener listener) throws IOException {
     requireNonNull(recording, "recording");
     if (!Files.isDirectory(recording)) {
       if (!Files.exists(recording)) {
@@ -71,20 +92,75 @@ public final class RecordingReader {
       }
       return List.of(recording);
     }
-    try (Stream<Path> walk = Files.walk(recording)) {
-      return walk
-          .filter(Files::isRegularFile)
-          .filter(file -> readerFor(file).isPresent())
-          .sorted(Comparator.comparing(file -> recording.relativize(file).toString()))
-          .collect(Collectors.toList());
+    List<Path> files = new ArrayList<>();
+    Files.walkFileTree(recording, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+        if ((attributes.isRegularFile() || attributes.isSymbolicLink() && Files.isRegularFile(file))
+            && readerFor(file).isPresent()) {
+          files.add(file);
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        if (file.equals(recording)) {
+          throw e;
+        }
+        unlisted(file, e);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        if (e != null) {
+          if (dir.equals(recording)) {
+            throw e;
+          }
+          unlisted(dir, e);
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      private void unlisted(Path path, IOException e) throws IOException {
+        if (listener == null) {
+          throw e;
+        }
+        listener.problem(new ReadProblem(new SourcePosition(path.toString(), -1, -1),
+            (Files.isDirectory(path) ? "cannot list the directory: " : "cannot be read: ")
+                + RecordingFiles.describe(e) + "; skipped"));
+      }
+    });
+    files.sort(Comparator.comparing(file -> recording.relativize(file).toString()));
+    return files;
+  }
+
+  /**
+   * Reads one file with the reader that accepts it; returns the spans and records emitted (0 for a
+   * file no reader accepts). Nothing is thrown for bad input: a reader's {@link IOException} is
+   * reported for the file.
+   */
+  public long readFile(Path file, Consumer<Telemetry> sink, ReadListener listener) {
+    Optional<TelemetryFileReader> reader = readerFor(file);
+    if (reader.isEmpty()) {
+      return 0;
+    }
+    try {
+      return reader.get().read(file, sink, listener);
+    } catch (IOException e) {
+      listener.problem(new ReadProblem(new SourcePosition(file.toString(), -1, -1),
+          "cannot read the file: " + RecordingFiles.describe(e) + "; the file is skipped"));
+      return 0;
     }
   }
 
   /**
-   * Reads every recording file into {@code sink}. Malformed input goes to the listener, which is
-   * also told the bytes read of each file about every MiB.
+   * Reads every recording file into {@code sink}. Malformed input, files that cannot be read and
+   * subdirectories that cannot be listed go to the listener, which is also told the bytes read of
+   * each file about every MiB.
    *
-   * @throws IOException when the recording or one of its files cannot be read at all
+   * @throws IOException when the recording does not exist or cannot be listed at all
    */
   public Summary read(Path recording, Consumer<Telemetry> sink, ReadListener listener) throws IOException {
     requireNonNull(sink, "sink");
@@ -106,11 +182,15 @@ public final class RecordingReader {
         listener.progress(source, bytesRead);
       }
     };
-    List<Path> files = files(recording);
+    List<Path> files = files(recording, counted);
     long bytes = 0;
     for (Path file : files) {
-      readerFor(file).orElseThrow().read(file, counting, counted);
-      bytes += Files.size(file);
+      readFile(file, counting, counted);
+      try {
+        bytes += Files.size(file);
+      } catch (IOException e) {
+        // gone or unreadable: the reader has reported it
+      }
     }
     return new Summary(files.size(), counts[0], counts[1], counts[2], bytes);
   }

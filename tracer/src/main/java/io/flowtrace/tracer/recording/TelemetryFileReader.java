@@ -8,8 +8,9 @@ import java.util.function.Consumer;
 /**
  * Reads one recording file format. Implementations stream: memory does not grow with the file.
  * A malformed line/record goes to {@link ReadListener#problem} with its file and line (or byte
- * offset) and reading continues; {@link IOException} is thrown only when the file itself cannot be
- * read.
+ * offset) and reading continues. The built-in readers also report a file that cannot be opened,
+ * or that is cut off or corrupt, and never throw for bad input; a reader that throws {@link
+ * IOException} instead has it reported for the file by {@link RecordingReader#readFile}.
  */
 public interface TelemetryFileReader {
 

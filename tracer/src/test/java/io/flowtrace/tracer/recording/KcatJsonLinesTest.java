@@ -143,4 +143,60 @@ class KcatJsonLinesTest {
     assertThat(collected.records().get(1).lastHeader("retry")).hasValue(new RecordHeader("retry", null));
     assertThat(Files.readAllLines(file)).hasSize(5);
   }
+
+  private static String recordLine(int offset) {
+    return "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":" + offset
+        + ",\"payload\":\"{\\\"orderId\\\":\\\"o-" + offset + "\\\"}\"}";
+  }
+
+  private static List<Long> offsets(List<KafkaRecord> records) {
+    return records.stream().map(KafkaRecord::offset).toList();
+  }
+
+  @Test
+  void aLineLongerThanTheLimitIsReportedAndSkippedAndTheNextLineIsRead() throws IOException {
+    Path file = write(recordLine(1), recordLine(2) + " ".repeat(200), recordLine(3));
+
+    new KcatJsonLinesReader(150).read(file, collected, collected);
+
+    assertThat(offsets(collected.records())).containsExactly(1L, 3L);
+    assertThat(collected.problemTexts()).containsExactly(file + ":2: line longer than 150 bytes; skipped");
+  }
+
+  @Test
+  void aLineThatIsNotUtf8IsReportedAndSkippedNotReadWithReplacementCharacters() throws IOException {
+    byte[] bad = recordLine(2).replace("o-2", "o-\u00ff").getBytes(StandardCharsets.ISO_8859_1);
+    Path file = dir.resolve("orders.kcat.jsonl");
+    Files.write(file, (recordLine(1) + "\n").getBytes(StandardCharsets.UTF_8));
+    Files.write(file, bad, java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(file, "\n" + recordLine(3) + "\n", java.nio.file.StandardOpenOption.APPEND);
+    int badByte = recordLine(2).indexOf("o-2") + 3;
+
+    reader.read(file, collected, collected);
+
+    assertThat(offsets(collected.records())).containsExactly(1L, 3L);
+    assertThat(collected.problemTexts())
+        .containsExactly(file + ":2: not UTF-8 at byte " + badByte + " of the line; skipped");
+  }
+
+  @Test
+  void aCutOffGzipKeepsEveryLineBeforeTheCutAndReportsTheLineWhereItStopped() throws IOException {
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 3000; i++) {
+      text.append(recordLine(i)).append('\n');
+    }
+    byte[] cut = CutGzip.cut(text.toString().getBytes(StandardCharsets.UTF_8), 100);
+    int whole = CutGzip.wholeLines(CutGzip.readable(cut));
+    assertThat(whole).isBetween(1000, 2999);
+    Path file = dir.resolve("orders.kcat.jsonl.gz");
+    Files.write(file, cut);
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(whole);
+
+    assertThat(offsets(collected.records()))
+        .containsExactlyElementsOf(java.util.stream.LongStream.range(0, whole).boxed().toList());
+    assertThat(collected.problemTexts()).containsExactly(file + ":" + (whole + 1)
+        + ": file cut off or corrupt here: Unexpected end of ZLIB input stream; rest of the file skipped");
+    assertThat(collected.progress.get(file.toString())).last().isEqualTo((long) cut.length);
+  }
 }

@@ -158,4 +158,83 @@ class OtlpJsonLinesReaderTest {
     assertThat(collected.problems).isEmpty();
     assertThat(collected.spanNames()).containsExactly("a", "b");
   }
+
+  @Test
+  void aLineLongerThanTheLimitIsReportedAndSkippedAndTheNextLineIsRead() throws IOException {
+    String first = line(span("first"));
+    Path file = write("spans.otlp.jsonl", first, line(span("x".repeat(first.length()))), line(span("third")));
+
+    new OtlpJsonLinesReader(first.length() + 10).read(file, collected, collected);
+
+    assertThat(collected.spanNames()).containsExactly("first", "third");
+    assertThat(collected.problemTexts())
+        .containsExactly(file + ":2: line longer than " + (first.length() + 10) + " bytes; skipped");
+  }
+
+  @Test
+  void aLineThatIsNotUtf8IsReportedAndSkippedBetweenTwoGoodOnes() throws IOException {
+    Path file = dir.resolve("spans.otlp.jsonl");
+    byte[] bad = line(span("caf\u00e9")).getBytes(StandardCharsets.ISO_8859_1);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    bytes.writeBytes((line(span("before")) + "\n").getBytes(StandardCharsets.UTF_8));
+    bytes.writeBytes(bad);
+    bytes.writeBytes(("\n" + line(span("after")) + "\n").getBytes(StandardCharsets.UTF_8));
+    Files.write(file, bytes.toByteArray());
+
+    read(file);
+
+    assertThat(collected.spanNames()).containsExactly("before", "after");
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: not UTF-8 at byte " + (line(span("caf")).indexOf("caf") + 4) + " of the line; skipped");
+  }
+
+  @Test
+  void aBadLineInsideAPrettyPrintedRequestSkipsThatRequestOnly() throws Exception {
+    String pretty = Files.readString(resource("pretty.otlp.json"));
+    List<String> lines = pretty.lines().toList();
+    int bad = 7;
+    Path file = dir.resolve("two.otlp.json");
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    for (int i = 0; i < lines.size(); i++) {
+      bytes.writeBytes(lines.get(i).getBytes(StandardCharsets.UTF_8));
+      if (i == bad - 1) {
+        bytes.write(0xFF);
+      }
+      bytes.write('\n');
+    }
+    bytes.writeBytes(pretty.getBytes(StandardCharsets.UTF_8));
+    Files.write(file, bytes.toByteArray());
+
+    read(file);
+
+    assertThat(collected.spans()).extracting(Span::spanId).containsExactly("c0ffee0000000001", "c0ffee0000000002");
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":" + bad + ": not UTF-8 at byte " + (lines.get(bad - 1).length() + 1) + " of the line; skipped",
+        file + ":1: not an OTLP ExportTraceServiceRequest: the JSON document that starts here has line " + bad
+            + ", which could not be read; the document is skipped");
+  }
+
+  @Test
+  void aCutOffGzipKeepsTheRequestsBeforeTheCutAndNamesTheDocumentItCut() throws Exception {
+    String pretty = Files.readString(resource("pretty.otlp.json"));
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 400; i++) {
+      text.append(pretty.replace("order-service", "service-" + i));
+    }
+    byte[] cut = CutGzip.cut(text.toString().getBytes(StandardCharsets.UTF_8), 100);
+    int whole = CutGzip.wholeLines(CutGzip.readable(cut));
+    long perDocument = pretty.lines().count();
+    long documents = whole / perDocument;
+    assertThat(documents).isBetween(1L, 399L);
+    Path file = dir.resolve("spans.otlp.json.gz");
+    Files.write(file, cut);
+
+    read(file);
+
+    assertThat(collected.spans()).hasSize((int) documents * 2);
+    assertThat(collected.spans()).last().extracting(Span::service).isEqualTo("service-" + (documents - 1));
+    assertThat(collected.problemTexts()).containsExactly(file + ":" + (whole + 1)
+        + ": file cut off or corrupt here: Unexpected end of ZLIB input stream; the JSON document that starts at line "
+        + (documents * perDocument + 1) + " is incomplete; rest of the file skipped");
+  }
 }

@@ -138,4 +138,37 @@ class OtlpProtobufReaderTest {
     assertThat(reader.read(file(), collected, collected)).isZero();
     assertThat(collected.problems).isEmpty();
   }
+
+  @Test
+  void aCutOffGzipKeepsTheMessagesBeforeTheCutAndReportsTheOffsetOfTheMessageItCut() throws IOException {
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    java.util.List<Long> ends = new java.util.ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      all.write(delimited(named("span " + i)));
+      ends.add((long) all.size());
+    }
+    byte[] cut = CutGzip.cut(all.toByteArray(), 100);
+    int readable = CutGzip.readable(cut).length;
+    int whole = (int) ends.stream().filter(end -> end <= readable).count();
+    assertThat(whole).isBetween(1, 999);
+    Path file = dir.resolve("spans.otlp.pb.gz");
+    Files.write(file, cut);
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(whole);
+
+    assertThat(collected.spanNames()).hasSize(whole).last().isEqualTo("span " + (whole - 1));
+    assertThat(collected.problemTexts()).containsExactly(file + "@" + ends.get(whole - 1)
+        + ": file cut off or corrupt here: Unexpected end of ZLIB input stream; rest of the file skipped");
+  }
+
+  @Test
+  void aFileThatIsNotGzipAlthoughNamedSoIsReportedAtOffsetZero() throws IOException {
+    Path file = dir.resolve("spans.otlp.pb.gz");
+    Files.write(file, delimited(named("plain")));
+
+    assertThat(reader.read(file, collected, collected)).isZero();
+
+    assertThat(collected.problemTexts())
+        .containsExactly(file + "@0: cannot read the file: Not in GZIP format; the file is skipped");
+  }
 }

@@ -133,4 +133,96 @@ class RecordingReaderTest {
 
     assertThat(reader.read(empty, collected, collected)).isEqualTo(new RecordingReader.Summary(0, 0, 0, 0, 0));
   }
+
+  private static String kcatLines(int count) {
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < count; i++) {
+      text.append("{\"topic\":\"orders.created\",\"partition\":0,\"offset\":").append(i)
+          .append(",\"payload\":\"order ").append(i).append("\"}\n");
+    }
+    return text.toString();
+  }
+
+  @Test
+  void aCutOffGzipKeepsEveryLineBeforeTheCutAndTheOtherFilesAreReadInFull() throws IOException {
+    byte[] cut = CutGzip.cut(kcatLines(3000).getBytes(StandardCharsets.UTF_8), 100);
+    int whole = CutGzip.wholeLines(CutGzip.readable(cut));
+    assertThat(whole).isBetween(1000, 2999);
+    Path gz = recording.resolve("kafka/cut.kcat.jsonl.gz");
+    Files.write(gz, cut);
+
+    RecordingReader.Summary summary = reader.read(recording, collected, collected);
+
+    assertThat(summary.files()).isEqualTo(5);
+    assertThat(summary.spans()).isEqualTo(3);
+    assertThat(summary.records()).isEqualTo(2 + whole);
+    assertThat(collected.records()).filteredOn(r -> r.topic().equals("orders.created") && r.key() == null)
+        .extracting(KafkaRecord::offset)
+        .containsExactlyElementsOf(java.util.stream.LongStream.range(0, whole).boxed().toList());
+    assertThat(collected.records()).contains(TestObjects.orderCreated(), TestObjects.emailNotification());
+    assertThat(collected.problemTexts()).containsExactly(
+        recording.resolve("kafka/broken.kcat.jsonl") + ":1: kcat record lacks \"partition\", \"offset\"",
+        gz + ":" + (whole + 1)
+            + ": file cut off or corrupt here: Unexpected end of ZLIB input stream; rest of the file skipped");
+  }
+
+  @Test
+  void aFileThatCannotBeOpenedIsReportedAndTheOtherFilesAreRead() throws IOException {
+    Path notGzip = recording.resolve("kafka/a.kcat.jsonl.gz");
+    Files.writeString(notGzip, kcatLines(1));
+    Path empty = recording.resolve("kafka/b.kcat.jsonl.gz");
+    Files.write(empty, new byte[0]);
+
+    RecordingReader.Summary summary = reader.read(recording, collected, collected);
+
+    assertThat(summary.telemetry()).isEqualTo(5);
+    assertThat(collected.problemTexts()).containsExactly(
+        notGzip + ":1: cannot read the file: Not in GZIP format; the file is skipped",
+        empty + ":1: cannot read the file: unexpected end of file; the file is skipped",
+        recording.resolve("kafka/broken.kcat.jsonl") + ":1: kcat record lacks \"partition\", \"offset\"");
+  }
+
+  @Test
+  void aReaderThatThrowsHasItReportedForItsFileAndTheOtherFilesAreRead() throws IOException {
+    TelemetryFileReader failing = new TelemetryFileReader() {
+      @Override
+      public boolean accepts(Path file) {
+        return file.getFileName().toString().equals("orders.kcat.jsonl");
+      }
+
+      @Override
+      public long read(Path file, java.util.function.Consumer<Telemetry> sink, ReadListener listener)
+          throws IOException {
+        throw new java.nio.file.AccessDeniedException(file.toString());
+      }
+    };
+    RecordingReader withFailing = RecordingReader.of(failing, new OtlpJsonLinesReader());
+
+    RecordingReader.Summary summary = withFailing.read(recording, collected, collected);
+
+    assertThat(summary.files()).isEqualTo(2);
+    assertThat(collected.spanNames()).containsExactly("POST /api/orders", "send orders.requested");
+    assertThat(collected.problemTexts()).containsExactly(recording.resolve("kafka/orders.kcat.jsonl")
+        + ": cannot read the file: permission denied; the file is skipped");
+  }
+
+  @Test
+  void aSubdirectoryThatCannotBeListedIsReportedAndTheRestIsRead() throws IOException {
+    Path locked = recording.resolve("kafka");
+    Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("---------"));
+    try {
+      org.junit.jupiter.api.Assumptions.assumeFalse(Files.isReadable(locked),
+          "permissions do not keep this user (root?) from listing a directory");
+
+      RecordingReader.Summary summary = reader.read(recording, collected, collected);
+
+      assertThat(summary.files()).isEqualTo(2);
+      assertThat(collected.spans()).hasSize(3);
+      assertThat(collected.problemTexts())
+          .containsExactly(locked + ": cannot list the directory: permission denied; skipped");
+      assertThatThrownBy(() -> reader.files(recording)).isInstanceOf(java.nio.file.AccessDeniedException.class);
+    } finally {
+      Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+  }
 }

@@ -4,10 +4,7 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.RecordingReader;
-import io.flowtrace.tracer.recording.TelemetryFileReader;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,12 +18,17 @@ import java.util.function.Consumer;
 /**
  * Reads the files of a recording on several threads (largest first), each file by one thread.
  * The sink and listener are called from those threads, so they must be thread-safe; problems are
- * delivered under a lock so their order per file is kept.
+ * delivered under a lock so their order per file is kept. A file that cannot be read, or is cut
+ * off or corrupt, is a problem of that file: the other files are read all the same.
  */
 public final class ParallelRead {
   private ParallelRead() {}
 
-  /** Reads every file; returns after all are read. {@code threads} ≥ 1. */
+  /**
+   * Reads every file; returns after all are read. {@code threads} ≥ 1.
+   *
+   * @throws IOException only when interrupted
+   */
   public static void read(RecordingReader reader, List<Path> files, int threads, Consumer<Telemetry> sink,
       ReadListener listener) throws IOException {
     List<Path> ordered = new ArrayList<>(files);
@@ -62,24 +64,18 @@ public final class ParallelRead {
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (Path f : ordered) {
-        futures.add(pool.submit(() -> {
-          try {
-            readOne(reader, f, sink, synced);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }));
+        futures.add(pool.submit(() -> readOne(reader, f, sink, synced)));
       }
       for (Future<?> f : futures) {
         try {
           f.get();
         } catch (ExecutionException e) {
           Throwable cause = e.getCause();
-          if (cause instanceof UncheckedIOException u) {
-            throw u.getCause();
-          }
           if (cause instanceof RuntimeException r) {
             throw r;
+          }
+          if (cause instanceof Error error) {
+            throw error;
           }
           throw new IOException(cause);
         } catch (InterruptedException e) {
@@ -92,11 +88,7 @@ public final class ParallelRead {
     }
   }
 
-  private static void readOne(RecordingReader reader, Path file, Consumer<Telemetry> sink, ReadListener listener)
-      throws IOException {
-    TelemetryFileReader r = reader.readerFor(file).orElse(null);
-    if (r != null && Files.isRegularFile(file)) {
-      r.read(file, sink, listener);
-    }
+  private static void readOne(RecordingReader reader, Path file, Consumer<Telemetry> sink, ReadListener listener) {
+    reader.readFile(file, sink, listener);
   }
 }

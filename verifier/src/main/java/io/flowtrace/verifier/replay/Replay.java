@@ -66,15 +66,22 @@ public final class Replay {
   /** Reads the recording (a directory or one file), verifies it and finishes the engine. */
   public ReplayResult run(Path recording) throws IOException {
     long t0 = System.nanoTime();
-    List<Path> files = reader.files(recording);
+    LongAdder problemCount = new LongAdder();
+    List<Path> files = reader.files(recording, problem -> {
+      problemCount.increment();
+      problems.problem(problem);
+    });
     long totalBytes = 0;
     for (Path f : files) {
-      totalBytes += Files.size(f);
+      try {
+        totalBytes += Files.size(f);
+      } catch (IOException e) {
+        // gone or unreadable: reading it reports that
+      }
     }
     Buffer buffer = new Buffer();
     LongAdder spans = new LongAdder();
     LongAdder records = new LongAdder();
-    LongAdder problemCount = new LongAdder();
     Map<String, Long> bytesByFile = new ConcurrentHashMap<>();
     long total = totalBytes;
     ReadListener listener = new ReadListener() {
