@@ -139,7 +139,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
         offset,
         ts,
         text(node, "key"),
-        headers(node.get("headers")),
+        headers(node.get("headers"), node.get("headers_base64")),
         value(node));
   }
 
@@ -170,6 +170,31 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
       throw new BadRecord('"' + field + "\" is not a string: " + value);
     }
     return value.asString();
+  }
+
+  private static List<RecordHeader> headers(JsonNode headers, JsonNode binary) throws BadRecord {
+    List<RecordHeader> list = headers(headers);
+    if (binary == null || binary.isNull()) {
+      return list;
+    }
+    if (!binary.isArray() || binary.size() != list.size()) {
+      throw new BadRecord("\"headers_base64\" is not a list of " + list.size()
+          + " entries (one per header, null where the value is text): " + binary);
+    }
+    List<RecordHeader> whole = new ArrayList<>(list);
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode b = binary.get(i);
+      if (b.isNull()) {
+        continue;
+      }
+      try {
+        whole.set(i, new RecordHeader(list.get(i).name(), Base64.getDecoder().decode(b.asString())));
+      } catch (IllegalArgumentException e) {
+        throw new BadRecord("header '" + list.get(i).name() + "' has a \"headers_base64\" value that is not base64: "
+            + e.getMessage());
+      }
+    }
+    return whole;
   }
 
   private static List<RecordHeader> headers(JsonNode headers) throws BadRecord {

@@ -67,12 +67,28 @@ public final class KcatJsonLinesWriter implements Closeable, Flushable {
       json.writeNumberProperty("ts", record.timestampMillis());
       json.writeNumberProperty("broker", BROKER);
       if (!record.headers().isEmpty()) {
+        // kcat's flat [name, value, ...] list holds text; a value that is not text (e.g. an
+        // Apicurio 8-byte id) is also kept whole in "headers_base64", at the same position.
+        String[] binary = null;
         json.writeArrayPropertyStart("headers");
-        for (RecordHeader header : record.headers()) {
+        for (int i = 0; i < record.headers().size(); i++) {
+          RecordHeader header = record.headers().get(i);
           json.writeString(header.name());
+          byte[] bytes = header.value();
+          if (bytes != null && asText(bytes) == null) {
+            binary = binary == null ? new String[record.headers().size()] : binary;
+            binary[i] = Base64.getEncoder().encodeToString(bytes);
+          }
           json.writeString(header.valueAsString());
         }
         json.writeEndArray();
+        if (binary != null) {
+          json.writeArrayPropertyStart("headers_base64");
+          for (String b : binary) {
+            json.writeString(b);
+          }
+          json.writeEndArray();
+        }
       }
       json.writeStringProperty("key", record.key());
       byte[] value = record.value();

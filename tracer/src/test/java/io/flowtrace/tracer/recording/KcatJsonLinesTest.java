@@ -119,6 +119,36 @@ class KcatJsonLinesTest {
   }
 
   @Test
+  void aBinaryHeaderValueSurvivesWriteThenReadWhileKcatReadersStillSeeText() throws IOException {
+    byte[] apicurioId200 = {0, 0, 0, 0, 0, 0, 0, (byte) 0xC8};
+    KafkaRecord record = new KafkaRecord("notifications.email", 0, 3, 1732530002000L, "o-1",
+        List.of(RecordHeader.ofString("traceparent", TestObjects.TRACEPARENT),
+            new RecordHeader("apicurio.value.globalId", apicurioId200), new RecordHeader("retry", null)),
+        "x".getBytes(StandardCharsets.UTF_8));
+    Path file = dir.resolve("binary.kcat.jsonl");
+    try (KcatJsonLinesWriter writer = KcatJsonLinesWriter.open(file)) {
+      writer.write(record);
+    }
+
+    reader.read(file, collected, collected);
+
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.records()).containsExactly(record);
+    assertThat(Files.readString(file)).contains("\"headers_base64\":[null,\"AAAAAAAAAMg=\",null]");
+  }
+
+  @Test
+  void aHeadersBase64ListThatDoesNotMatchTheHeadersIsAProblemOfItsLine() throws IOException {
+    Path file = write("{\"topic\":\"t\",\"partition\":0,\"offset\":1,\"headers\":[\"a\",\"1\"],"
+        + "\"headers_base64\":[null,\"AA==\"]}");
+
+    reader.read(file, collected, collected);
+
+    assertThat(collected.records()).isEmpty();
+    assertThat(collected.problems).singleElement().asString().contains(":1: \"headers_base64\" is not a list of 1 entries");
+  }
+
+  @Test
   void textAndBinaryValuesHeadersAndNullKeysSurviveWriteThenRead() throws IOException {
     KafkaRecord tombstone = new KafkaRecord("orders.created", 1, 8, 1732530002000L, "o-2", List.of(), null);
     KafkaRecord controlChars = new KafkaRecord("t", 0, 0, 0, "k", List.of(),
