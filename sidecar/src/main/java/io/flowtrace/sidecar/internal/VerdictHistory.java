@@ -84,16 +84,7 @@ public final class VerdictHistory {
       }
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (!remaining.isEmpty() && System.nanoTime() < deadline) {
-        ConsumerRecords<byte[], byte[]> polled;
-        try {
-          polled = c.poll(Duration.ofMillis(200));
-        } catch (KafkaException e) {
-          if (!KafkaInput.skipUnreadable(c, e, LOG, (reason, n) -> { })) {
-            throw e;
-          }
-          continue;
-        }
-        for (ConsumerRecord<byte[], byte[]> r : polled) {
+        for (ConsumerRecord<byte[], byte[]> r : poll(c)) {
           TopicPartition tp = new TopicPartition(r.topic(), r.partition());
           parse(new String(r.value() == null ? new byte[0] : r.value(), StandardCharsets.UTF_8),
               r.topic() + "[" + r.partition() + "]@" + r.offset(), out);
@@ -111,6 +102,18 @@ public final class VerdictHistory {
     return out;
   }
 
+  /** One poll; a record that cannot be read is logged and skipped (nothing returned this time). */
+  private static ConsumerRecords<byte[], byte[]> poll(KafkaConsumer<byte[], byte[]> c) {
+    try {
+      return c.poll(Duration.ofMillis(200));
+    } catch (KafkaException e) {
+      if (!KafkaInput.skipUnreadable(c, e, LOG, (reason, n) -> { })) {
+        throw e;
+      }
+      return ConsumerRecords.empty();
+    }
+  }
+
   /** The newest record timestamp at the end of the partitions, or empty when all are empty. */
   private static OptionalLong lastTimestamp(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, Long> ends) {
     Map<TopicPartition, Long> waiting = new HashMap<>();
@@ -125,16 +128,7 @@ public final class VerdictHistory {
     long latest = Long.MIN_VALUE;
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (!waiting.isEmpty() && System.nanoTime() < deadline) {
-      ConsumerRecords<byte[], byte[]> polled;
-      try {
-        polled = c.poll(Duration.ofMillis(200));
-      } catch (KafkaException e) {
-        if (!KafkaInput.skipUnreadable(c, e, LOG, (reason, n) -> { })) {
-          throw e;
-        }
-        continue;
-      }
-      for (ConsumerRecord<byte[], byte[]> r : polled) {
+      for (ConsumerRecord<byte[], byte[]> r : poll(c)) {
         latest = Math.max(latest, r.timestamp());
         waiting.remove(new TopicPartition(r.topic(), r.partition()));
       }
