@@ -165,6 +165,16 @@ final class ReplayCommand implements Callable<Integer> {
         result.files(), ProgressLine.bytes(result.bytes()), result.spans(), result.records(), result.readProblems(),
         summary.flows(), summary.passed(), summary.failed(), summary.incomplete());
     err.flush();
-    return summary.failed() > 0 ? FlowTraceCli.EXIT_VIOLATIONS : FlowTraceCli.EXIT_PASSED;
+    if (summary.failed() > 0) {
+      return FlowTraceCli.EXIT_VIOLATIONS;
+    }
+    if (result.readProblems() > 0) {
+      // Not a green run: what could not be read was not verified.
+      err.printf("flowtrace: exit %d: the input had %d problems (above); only what could be read was verified%n",
+          FlowTraceCli.EXIT_USAGE, result.readProblems());
+      err.flush();
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    return FlowTraceCli.EXIT_PASSED;
   }
 }

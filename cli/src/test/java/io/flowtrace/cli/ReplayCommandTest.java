@@ -290,6 +290,24 @@ class ReplayCommandTest {
     assertThat(run.stderr).contains("skipped " + spans + ":2: ");
     assertThat(run.stderr).contains("3 problems skipped");
     assertThat(normalized(run.report)).isEqualTo(normalized(replay(sample, "--format", "json").report));
+    assertThat(run.exit).as("violations win over read problems").isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+  }
+
+  @Test
+  void aRecordingThatPassesButHadUnreadableInputIsNotGreen(@TempDir Path broken) throws IOException {
+    Path clean = Path.of("../samples/order-flow-clean");
+    try (Stream<Path> files = Files.list(clean)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, broken.resolve(f.getFileName()));
+      }
+    }
+    Files.writeString(broken.resolve("extra.kcat.jsonl"), "not json at all\n");
+
+    Run run = replay(broken);
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(run.stderr).contains("1 problems skipped; 20 flows: 20 passed, 0 failed",
+        "flowtrace: exit 2: the input had 1 problems (above); only what could be read was verified");
   }
 
   @Test

@@ -87,6 +87,10 @@ public final class JUnitXmlWriter implements VerdictListener, AutoCloseable {
         default -> {
           if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
             sb.append(' ');
+          } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+            sb.append(c).append(s.charAt(++i));
+          } else if (Character.isSurrogate(c) || c == '\uFFFE' || c == '\uFFFF') {
+            sb.append('\uFFFD'); // not allowed in XML (a lone surrogate cannot even be encoded)
           } else {
             sb.append(c);
           }
