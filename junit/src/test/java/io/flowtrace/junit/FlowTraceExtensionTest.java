@@ -258,6 +258,39 @@ class FlowTraceExtensionTest {
         .isInstanceOf(ConnectException.class);
   }
 
+  @Test
+  void aKeyTheNextTestUsesAgainIsANewFlowThereNotTheLastTestsOne() {
+    System.setProperty(AnnotatedSample.BOOTSTRAP, broker.bootstrapServers());
+    EngineExecutionResults results = EngineTestKit.engine("junit-jupiter")
+        .selectors(selectClass(SameKeySample.class)).execute();
+
+    results.testEvents().assertStatistics(stats -> stats.started(2).succeeded(2));
+  }
+
+  /** Run by {@link #aKeyTheNextTestUsesAgainIsANewFlowThereNotTheLastTestsOne}: a fixed id, as after a database reset. */
+  @FlowTraceTest(bootstrapServers = "${" + AnnotatedSample.BOOTSTRAP + "}", timeout = "10s")
+  @TestMethodOrder(MethodOrderer.MethodName.class)
+  static class SameKeySample {
+    @BeforeEach
+    void wire(FlowTraceExtension flows) {
+      system.reset();
+      system.exportTo(flows.spanExporter());
+    }
+
+    @Test
+    void a_paysWithAFixedId() throws Exception {
+      system.pay("5.25", "pay-fixed");
+      assertThatFlow("payment").withKey("paymentId", "pay-fixed").completesWithin(WAIT).hasNoViolations();
+    }
+
+    @Test
+    void b_paysWithTheSameIdAgain() throws Exception {
+      system.pay("7.25", "pay-fixed");
+      assertThatFlow("payment").withKey("paymentId", "pay-fixed").completesWithin(WAIT).hasNoViolations()
+          .payloadOf("ledger_entry").hasFieldEqualTo("amount", 7.25);
+    }
+  }
+
   /** Run by {@link #theAnnotationFormGivesEachTestItsOwnFlowsAndClosesAfterTheClass} through the engine test kit. */
   @FlowTraceTest(bootstrapServers = "${" + AnnotatedSample.BOOTSTRAP + "}", timeout = "10s")
   @TestMethodOrder(MethodOrderer.MethodName.class)

@@ -124,7 +124,11 @@ final class PaymentSystem implements AutoCloseable {
 
   /** Pays {@code amount} through {@code POST /pay}; returns the payment id. */
   String pay(String amount) throws IOException, InterruptedException {
-    String paymentId = "pay-" + UUID.randomUUID();
+    return pay(amount, "pay-" + UUID.randomUUID());
+  }
+
+  /** Pays {@code amount} under a payment id of the caller's (a new event id each time). */
+  String pay(String amount, String paymentId) throws IOException, InterruptedException {
     String body = "{\"paymentId\":\"" + paymentId + "\",\"eventId\":\"evt-" + UUID.randomUUID()
         + "\",\"amount\":" + amount + "}";
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"

@@ -45,7 +45,10 @@ public final class LiveSession implements AutoCloseable {
   private final BoundedTelemetryQueue queue;
   private final FlowTraceSpanExporter exporter;
   private final OtlpHttpReceiver receiver;
-  private final FlowEngine engine;
+  /** Engine thread only after construction; a fresh one for every test (see {@link #beginTest}). */
+  private FlowEngine engine;
+  private volatile long generation;
+  private long engineGeneration;
   private final Thread engineThread;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -109,6 +112,9 @@ public final class LiveSession implements AutoCloseable {
       }
     }
     window = new TestWindow(nowEpochNanos(), config.lateness().toNanos(), this::signal);
+    // After the window (the engine thread reads them in the other order): the engine thread starts
+    // a fresh engine, so a key this test uses again does not join the last test's instance.
+    generation++;
   }
 
   /**
@@ -244,10 +250,15 @@ public final class LiveSession implements AutoCloseable {
     while (running) {
       try {
         Telemetry first = inbox.poll(TICK_NANOS, TimeUnit.NANOSECONDS);
+        long g = generation;
+        TestWindow w = window;
+        if (g != engineGeneration) {
+          engine = Engines.create(specs, () -> window, config.completionGrace(), config.amendWindow());
+          engineGeneration = g;
+        }
         if (first != null) {
           batch.add(first);
           inbox.drainTo(batch);
-          TestWindow w = window;
           for (Telemetry t : batch) {
             feed(t, w);
           }
@@ -267,6 +278,9 @@ public final class LiveSession implements AutoCloseable {
   }
 
   private void feed(Telemetry t, TestWindow w) {
+    if (t.arrivalEpochNanos() < w.telemetryFromEpochNanos()) {
+      return; // a straggler of an earlier test: it must not open or join an instance of this one
+    }
     Telemetry kept = engine.filter(t);
     if (kept != null) {
       w.offer(kept);

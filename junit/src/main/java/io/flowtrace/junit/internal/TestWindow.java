@@ -73,9 +73,16 @@ public final class TestWindow {
    * @param onChange called (on the engine thread) after every change
    */
   public TestWindow(long startEpochNanos, long lateness, Runnable onChange) {
-    this.startEpochNanos = startEpochNanos;
-    this.telemetryFromEpochNanos = startEpochNanos - lateness;
+    // Kafka record times are whole milliseconds: a flow started by a record sent in the same
+    // millisecond as the test began would otherwise look older than the test.
+    this.startEpochNanos = startEpochNanos - Math.floorMod(startEpochNanos, 1_000_000L);
+    this.telemetryFromEpochNanos = this.startEpochNanos - lateness;
     this.onChange = onChange;
+  }
+
+  /** Telemetry older than this (the start less the allowed lateness) belongs to earlier tests. */
+  public long telemetryFromEpochNanos() {
+    return telemetryFromEpochNanos;
   }
 
   public long startEpochNanos() {
