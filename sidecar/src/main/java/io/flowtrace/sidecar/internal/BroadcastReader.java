@@ -47,8 +47,7 @@ public final class BroadcastReader implements Closeable {
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.inbox = inbox;
     this.metrics = metrics;
-    List<TopicPartition> tps = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-        .map(i -> new TopicPartition(topic, i.partition())).toList();
+    List<TopicPartition> tps = Router.partitionsOf(consumer, topic);
     consumer.assign(tps);
     Map<TopicPartition, Long> since = new HashMap<>();
     tps.forEach(tp -> since.put(tp, System.currentTimeMillis() - lookbackMillis));

@@ -109,8 +109,7 @@ public final class Router implements Closeable {
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-routes");
     this.routesConsumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
-    List<TopicPartition> tps = routesConsumer.partitionsFor(topics.routes(), Duration.ofSeconds(10)).stream()
-        .map(i -> new TopicPartition(topics.routes(), i.partition())).toList();
+    List<TopicPartition> tps = partitionsOf(routesConsumer, topics.routes());
     routesConsumer.assign(tps);
     Map<TopicPartition, Long> since = new HashMap<>();
     tps.forEach(tp -> since.put(tp, System.currentTimeMillis() - routesLookbackMillis));
@@ -125,6 +124,24 @@ public final class Router implements Closeable {
     }
     this.thread = new Thread(this::run, "flowtrace-router");
     this.thread.setDaemon(true);
+  }
+
+  /**
+   * The partitions of a topic just created: right after creation a broker's metadata may not list
+   * them yet, and a consumer assigned no partition fails its first poll. Waits up to 30 s.
+   */
+  static List<TopicPartition> partitionsOf(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, String topic) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      List<org.apache.kafka.common.PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+      if (infos != null && !infos.isEmpty()) {
+        return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("topic " + topic + " has no partitions 30 s after it was created");
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+    }
   }
 
   private static void createTopics(Map<String, Object> kafka, Topics topics, int partitions) {
