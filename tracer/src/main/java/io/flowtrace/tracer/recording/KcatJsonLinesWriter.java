@@ -9,6 +9,7 @@ import java.io.Closeable;
 import java.io.Flushable;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
+import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -39,13 +40,15 @@ public final class KcatJsonLinesWriter implements Closeable, Flushable {
       JsonMapper.builder(JsonFactory.builder().rootValueSeparator((String) null).build()).build();
 
   private final Writer out;
-  private final JsonGenerator json;
+  /** Each record is made here first and written whole, so a failed write never leaves the generator mid-object. */
+  private final StringWriter line = new StringWriter(512);
+  private JsonGenerator json;
   private boolean closed;
 
   /** Writes to {@code out}, which {@link #close()} closes. */
   public KcatJsonLinesWriter(Writer out) {
     this.out = requireNonNull(out, "out");
-    this.json = MAPPER.createGenerator(out);
+    this.json = MAPPER.createGenerator(line);
   }
 
   /** Creates (or truncates) the file. */
@@ -58,6 +61,7 @@ public final class KcatJsonLinesWriter implements Closeable, Flushable {
   public void write(KafkaRecord record) throws IOException {
     requireNonNull(record, "record");
     ensureOpen();
+    line.getBuffer().setLength(0);
     try {
       json.writeStartObject();
       json.writeStringProperty("topic", record.topic());
@@ -101,9 +105,11 @@ public final class KcatJsonLinesWriter implements Closeable, Flushable {
       json.writeEndObject();
       json.flush();
     } catch (JacksonException e) {
+      json = MAPPER.createGenerator(line); // the old one may be inside the half-made object
       throw new IOException("cannot write " + record.coordinates() + ": " + e.getOriginalMessage(), e);
     }
-    out.write('\n');
+    line.write('\n');
+    out.append(line.getBuffer());
   }
 
   /** The value as text when it is UTF-8 without control characters (other than tab and line breaks). */

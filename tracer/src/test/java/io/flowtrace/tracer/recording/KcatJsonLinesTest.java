@@ -119,6 +119,35 @@ class KcatJsonLinesTest {
   }
 
   @Test
+  void aWriteThatFailsOnceDoesNotSpoilTheRecordsAfterIt() throws IOException {
+    StringWriter file = new StringWriter();
+    java.io.Writer failingOnce = new java.io.FilterWriter(file) {
+      private boolean failed;
+
+      @Override
+      public java.io.Writer append(CharSequence text) throws IOException {
+        if (!failed) {
+          failed = true;
+          throw new IOException("No space left on device");
+        }
+        return super.append(text);
+      }
+    };
+    KafkaRecord lost = TestObjects.orderCreated();
+    KafkaRecord next = TestObjects.emailNotification();
+
+    try (KcatJsonLinesWriter writer = new KcatJsonLinesWriter(failingOnce)) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> writer.write(lost)).hasMessage("No space left on device");
+      writer.write(next);
+    }
+
+    reader.read(new java.io.ByteArrayInputStream(file.toString().getBytes(StandardCharsets.UTF_8)), "file",
+        collected, collected);
+    assertThat(collected.problems).isEmpty();
+    assertThat(collected.records()).containsExactly(next);
+  }
+
+  @Test
   void aBinaryHeaderValueSurvivesWriteThenReadWhileKcatReadersStillSeeText() throws IOException {
     byte[] apicurioId200 = {0, 0, 0, 0, 0, 0, 0, (byte) 0xC8};
     KafkaRecord record = new KafkaRecord("notifications.email", 0, 3, 1732530002000L, "o-1",
