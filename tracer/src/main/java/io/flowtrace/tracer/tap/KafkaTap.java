@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,7 +31,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -396,28 +394,20 @@ public final class KafkaTap implements Closeable {
   // Builder
 
   /** Configures and starts a {@link KafkaTap}. */
-  public static final class Builder {
-    private String bootstrapServers;
+  public static final class Builder extends ConsumerBuilder<Builder> {
     private List<String> topics;
-    private String groupId;
-    private StartPosition startPosition = StartPosition.LATEST;
-    private boolean resumeFromCommitted;
-    private Duration pollTimeout = DEFAULT_POLL_TIMEOUT;
     private int maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
-    private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
-    private Map<String, Object> overrides = Map.of();
     private Consumer<Telemetry> sink;
 
-    private Builder() {}
+    private Builder() {
+      super(DEFAULT_POLL_TIMEOUT, DEFAULT_CLOSE_TIMEOUT);
+    }
 
-    /** {@code host:port[,host:port...]}. Required. */
-    public Builder bootstrapServers(String bootstrapServers) {
-      requireNonNull(bootstrapServers, "bootstrapServers");
-      if (bootstrapServers.isBlank()) {
-        throw new IllegalArgumentException("bootstrapServers must not be blank");
-      }
-      this.bootstrapServers = bootstrapServers;
-      return this;
+    @Override
+    String overrideRefused(String key) {
+      return "overrides may not set " + key
+          + ": the tap sets it itself (it never auto-commits, reads raw bytes, and has its own group;"
+          + " use groupId(...) to name the group and commit(...) to commit)";
     }
 
     /** The topics to read, by exact name. Required, at least one. */
@@ -432,41 +422,6 @@ public final class KafkaTap implements Closeable {
       return this;
     }
 
-    /**
-     * The tap's own consumer group id. Defaults to {@code flowtrace-tap-<random UUID>}. Never use
-     * the application's group: the tap would steal its partitions.
-     */
-    public Builder groupId(String groupId) {
-      requireNonNull(groupId, "groupId");
-      if (groupId.isBlank()) {
-        throw new IllegalArgumentException("groupId must not be blank");
-      }
-      this.groupId = groupId;
-      return this;
-    }
-
-    /** Where to start in partitions the tap has not read before. Defaults to {@link StartPosition#LATEST}. */
-    public Builder startPosition(StartPosition startPosition) {
-      this.startPosition = requireNonNull(startPosition, "startPosition");
-      return this;
-    }
-
-    /**
-     * Whether a partition the group has committed an offset for resumes there (instead of at the
-     * {@link #startPosition}). Meant for a named {@link #groupId} whose caller {@link
-     * KafkaTap#commit commits}. Defaults to {@code false}.
-     */
-    public Builder resumeFromCommitted(boolean resumeFromCommitted) {
-      this.resumeFromCommitted = resumeFromCommitted;
-      return this;
-    }
-
-    /** Longest wait of one poll. Defaults to 500 ms. */
-    public Builder pollTimeout(Duration pollTimeout) {
-      this.pollTimeout = positive(pollTimeout, "pollTimeout");
-      return this;
-    }
-
     /** Largest record (key + value + headers) handed on; larger ones are skipped. Defaults to 16 MiB. */
     public Builder maxRecordBytes(int maxRecordBytes) {
       if (maxRecordBytes < 1) {
@@ -476,50 +431,10 @@ public final class KafkaTap implements Closeable {
       return this;
     }
 
-    /** How long {@link KafkaTap#close()} waits for the poll thread. Defaults to 10 s. */
-    public Builder closeTimeout(Duration closeTimeout) {
-      this.closeTimeout = positive(closeTimeout, "closeTimeout");
-      return this;
-    }
-
-    /**
-     * Raw consumer properties (SASL, TLS, client.id, fetch sizes, {@code isolation.level}, ...),
-     * applied over the tap's. Defaults to none. {@code group.id} (use {@link #groupId}), {@code
-     * enable.auto.commit} and the deserializers are the tap's own and rejected here.
-     */
-    public Builder overrides(Map<String, Object> overrides) {
-      requireNonNull(overrides, "overrides");
-      for (String key : overrides.keySet()) {
-        if (RESERVED.contains(key)) {
-          throw new IllegalArgumentException("overrides may not set " + key
-              + ": the tap sets it itself (it never auto-commits, reads raw bytes, and has its own group;"
-              + " use groupId(...) to name the group and commit(...) to commit)");
-        }
-      }
-      this.overrides = Map.copyOf(overrides);
-      return this;
-    }
-
     /** Receives each record, on the tap's thread. Required. Exceptions it throws skip the record. */
     public Builder sink(Consumer<Telemetry> sink) {
       this.sink = requireNonNull(sink, "sink");
       return this;
-    }
-
-    /** The consumer properties the tap will use. */
-    Map<String, Object> consumerProperties(String group) {
-      Map<String, Object> p = new LinkedHashMap<>();
-      p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-      p.put(ConsumerConfig.CLIENT_ID_CONFIG, group);
-      p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-          startPosition == StartPosition.EARLIEST ? "earliest" : "latest");
-      p.putAll(overrides);
-      p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-      p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-      p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      return p;
     }
 
     /**
@@ -549,14 +464,6 @@ public final class KafkaTap implements Closeable {
       LOG.info("Kafka tap {} reading {} from {} at {}", group, topics, bootstrapServers,
           startPosition);
       return tap;
-    }
-
-    private static Duration positive(Duration d, String name) {
-      requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive, was " + d);
-      }
-      return d;
     }
   }
 }

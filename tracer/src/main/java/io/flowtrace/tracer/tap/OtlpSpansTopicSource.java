@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,7 +29,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -40,7 +38,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -619,28 +616,19 @@ public final class OtlpSpansTopicSource implements Closeable {
   // ---------------------------------------------------------------------------------------------
 
   /** Configures an {@link OtlpSpansTopicSource}. */
-  public static final class Builder {
-    private String bootstrapServers;
+  public static final class Builder extends ConsumerBuilder<Builder> {
     private String topic = DEFAULT_TOPIC;
     private Encoding encoding = Encoding.OTLP_PROTO;
-    private String groupId;
-    private StartPosition startPosition = StartPosition.LATEST;
-    private boolean resumeFromCommitted;
-    private Duration pollTimeout = DEFAULT_POLL_TIMEOUT;
     private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
-    private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
-    private Map<String, Object> overrides = Map.of();
 
-    private Builder() {}
+    private Builder() {
+      super(DEFAULT_POLL_TIMEOUT, DEFAULT_CLOSE_TIMEOUT);
+    }
 
-    /** {@code host:port[,host:port...]}. Required. */
-    public Builder bootstrapServers(String bootstrapServers) {
-      requireNonNull(bootstrapServers, "bootstrapServers");
-      if (bootstrapServers.isBlank()) {
-        throw new IllegalArgumentException("bootstrapServers must not be blank");
-      }
-      this.bootstrapServers = bootstrapServers;
-      return this;
+    @Override
+    String overrideRefused(String key) {
+      return "overrides may not set " + key + ": the spans source sets it itself"
+          + " (use groupId(...) to name the group and commit(...) to commit)";
     }
 
     /** The topic the Collector writes spans to. Defaults to {@value #DEFAULT_TOPIC}. */
@@ -659,34 +647,6 @@ public final class OtlpSpansTopicSource implements Closeable {
       return this;
     }
 
-    /** The source's own consumer group. Defaults to {@code flowtrace-spans-<random UUID>}. */
-    public Builder groupId(String groupId) {
-      requireNonNull(groupId, "groupId");
-      if (groupId.isBlank()) {
-        throw new IllegalArgumentException("groupId must not be blank");
-      }
-      this.groupId = groupId;
-      return this;
-    }
-
-    /** Where to start in partitions not read before. Defaults to {@link StartPosition#LATEST}. */
-    public Builder startPosition(StartPosition startPosition) {
-      this.startPosition = requireNonNull(startPosition, "startPosition");
-      return this;
-    }
-
-    /** Whether a partition with a committed offset in the group resumes there. Defaults to {@code false}. */
-    public Builder resumeFromCommitted(boolean resumeFromCommitted) {
-      this.resumeFromCommitted = resumeFromCommitted;
-      return this;
-    }
-
-    /** Longest wait of one poll of the push thread. Defaults to 500 ms. */
-    public Builder pollTimeout(Duration pollTimeout) {
-      this.pollTimeout = positive(pollTimeout, "pollTimeout");
-      return this;
-    }
-
     /** Largest message decoded; larger ones are skipped. Defaults to 64 MiB. */
     public Builder maxMessageBytes(int maxMessageBytes) {
       if (maxMessageBytes < 1) {
@@ -694,43 +654,6 @@ public final class OtlpSpansTopicSource implements Closeable {
       }
       this.maxMessageBytes = maxMessageBytes;
       return this;
-    }
-
-    /** How long {@link #close()} waits for a poll or the push thread. Defaults to 10 s. */
-    public Builder closeTimeout(Duration closeTimeout) {
-      this.closeTimeout = positive(closeTimeout, "closeTimeout");
-      return this;
-    }
-
-    /**
-     * Raw consumer properties (SASL, TLS, fetch sizes, ...), applied over the source's. Defaults to
-     * none. {@code group.id}, {@code enable.auto.commit} and the deserializers are rejected.
-     */
-    public Builder overrides(Map<String, Object> overrides) {
-      requireNonNull(overrides, "overrides");
-      for (String key : overrides.keySet()) {
-        if (KafkaTap.RESERVED.contains(key)) {
-          throw new IllegalArgumentException("overrides may not set " + key + ": the spans source sets it itself"
-              + " (use groupId(...) to name the group and commit(...) to commit)");
-        }
-      }
-      this.overrides = Map.copyOf(overrides);
-      return this;
-    }
-
-    Map<String, Object> consumerProperties(String group) {
-      Map<String, Object> p = new LinkedHashMap<>();
-      p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-      p.put(ConsumerConfig.CLIENT_ID_CONFIG, group);
-      p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-          startPosition == StartPosition.EARLIEST ? "earliest" : "latest");
-      p.putAll(overrides);
-      p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-      p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-      p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      return p;
     }
 
     /**
@@ -753,14 +676,6 @@ public final class OtlpSpansTopicSource implements Closeable {
       }
       LOG.info("spans source {} reading {} ({}) from {} at {}", group, topic, encoding, bootstrapServers, startPosition);
       return new OtlpSpansTopicSource(this, group, consumer);
-    }
-
-    private static Duration positive(Duration d, String name) {
-      requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive, was " + d);
-      }
-      return d;
     }
   }
 }
