@@ -79,7 +79,8 @@ final class BenchCommand implements Callable<Integer> {
         long pPeak = peakHeap();
         resetPeaks();
         ReportSummary summary = new ReportSummary();
-        FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2)).listener(summary).build();
+        FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
+            .listener(summary).amendUntilEnd().build();
         long r0 = System.nanoTime();
         ReplayResult result = Replay.builder(engine).build().run(dir);
         long r1 = System.nanoTime();

@@ -14,6 +14,7 @@ import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
+import io.flowtrace.verifier.spec.SpanCompleteness;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -62,8 +63,15 @@ final class ReplayCommand implements Callable<Integer> {
       description = "Events held in memory before sorted runs spill to disk (default ${DEFAULT-VALUE}).")
   int bufferEvents;
 
-  @Option(names = "--amend-window", defaultValue = "30s", description = "How long a verdict stays open to late events (default ${DEFAULT-VALUE}).")
+  @Option(names = "--amend-window", defaultValue = "end",
+      description = "How long a verdict stays open to late events: 'end' (default: until the recording ends, so a late "
+          + "event amends its instance however late it is) or a duration, as the sidecar's window.")
   String amendWindow;
+
+  @Option(names = "--spans", paramLabel = "complete|may-be-missing",
+      description = "Overrides every flow's 'spans' setting: may-be-missing when spans of sampled traces can be lost "
+          + "(tail sampling, lossy pipelines); missing spans are then not verified instead of failing.")
+  String spans;
 
   @Option(names = "--schema-registry", paramLabel = "URL",
       description = "Confluent-compatible schema registry (GET URL/schemas/ids/ID) for flows whose schema is {avro-registry: true}.")
@@ -99,12 +107,22 @@ final class ReplayCommand implements Callable<Integer> {
       e.problems().forEach(p -> err.println("  " + p));
       return FlowTraceCli.EXIT_USAGE;
     }
-    Duration amend;
-    try {
-      amend = FlowSpecLoader.parseDuration(amendWindow);
-    } catch (IllegalArgumentException e) {
-      err.println("flowtrace: --amend-window: " + e.getMessage());
-      return FlowTraceCli.EXIT_USAGE;
+    Duration amend = null;
+    if (!"end".equalsIgnoreCase(amendWindow.strip())) {
+      try {
+        amend = FlowSpecLoader.parseDuration(amendWindow);
+      } catch (IllegalArgumentException e) {
+        err.println("flowtrace: --amend-window: " + e.getMessage() + " (or 'end')");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
+    SpanCompleteness spanCompleteness = null;
+    if (spans != null) {
+      spanCompleteness = SpanCompleteness.parse(spans);
+      if (spanCompleteness == null) {
+        err.println("flowtrace: --spans must be complete or may-be-missing, not '" + spans + "'");
+        return FlowTraceCli.EXIT_USAGE;
+      }
     }
 
     OutputStream rawOut = output == null ? System.out : Files.newOutputStream(output);
@@ -125,10 +143,18 @@ final class ReplayCommand implements Callable<Integer> {
     if (junitWriter != null) {
       listeners.add(junitWriter);
     }
-    FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
-        .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)))
-        .amendWindow(amend)
-        .build();
+    FlowEngine.Builder builder = FlowEngine.builder(flows)
+        .verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
+        .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)));
+    if (amend == null) {
+      builder.amendUntilEnd();
+    } else {
+      builder.amendWindow(amend);
+    }
+    if (spanCompleteness != null) {
+      builder.spans(spanCompleteness);
+    }
+    FlowEngine engine = builder.build();
     long[] problemCount = {0};
     ReadListener problems = (ReadProblem p) -> {
       problemCount[0]++;

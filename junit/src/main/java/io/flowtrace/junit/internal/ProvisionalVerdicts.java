@@ -75,7 +75,6 @@ public final class ProvisionalVerdicts {
   }
 
   private static FlowSpec withDeadline(FlowSpec s, Duration deadline) {
-    return new FlowSpec(s.name(), s.description(), s.source(), s.keys(), deadline, s.tolerance(), s.stages(),
-        s.enrichment(), s.rules(), s.idempotency(), s.budgets());
+    return s.withDeadline(deadline);
   }
 }

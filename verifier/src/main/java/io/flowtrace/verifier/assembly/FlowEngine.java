@@ -79,13 +79,17 @@ public final class FlowEngine {
         });
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
+    long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();
     for (FlowSpec spec : b.flows) {
-      states.add(new FlowState(spec, verifier, b.completionGrace.toNanos(), b.amendWindow.toNanos(),
-          b.finalizedKeys, this));
+      FlowSpec effective = b.spans == null ? spec : spec.withSpans(b.spans);
+      states.add(new FlowState(effective, verifier, b.completionGrace.toNanos(), amend, b.finalizedKeys, this));
       maxDeadline = Math.max(maxDeadline, spec.deadline().toNanos());
     }
     this.flows = List.copyOf(states);
-    this.retentionNanos = maxDeadline + b.amendWindow.toNanos() + b.completionGrace.toNanos();
+    // Instances keep the spans they were joined to, so the index only needs to serve the joins
+    // still to come: the latest a record and its spans can be apart within a flow.
+    long indexed = b.amendWindow == null ? DEFAULT_AMEND_WINDOW.toNanos() : amend;
+    this.retentionNanos = maxDeadline + indexed + b.completionGrace.toNanos();
   }
 
   public static Builder builder(List<FlowSpec> flows) {
@@ -479,6 +483,7 @@ public final class FlowEngine {
     private VerdictListener listener = new VerdictListener() {};
     private Duration completionGrace = DEFAULT_COMPLETION_GRACE;
     private Duration amendWindow = DEFAULT_AMEND_WINDOW;
+    private io.flowtrace.verifier.spec.SpanCompleteness spans;
     private int finalizedKeys = DEFAULT_FINALIZED_KEYS;
     private int verificationThreads;
     private int maxOpenInstances = DEFAULT_MAX_OPEN_INSTANCES;
@@ -518,13 +523,37 @@ public final class FlowEngine {
       return this;
     }
 
-    /** How long a decided verdict stays open to amendment. Defaults to 30 s. */
+    /**
+     * How long a decided verdict stays open to amendment by late events. Defaults to 30 s. An event
+     * for an instance whose window closed is reported to {@link VerdictListener#late}, not dropped
+     * silently.
+     */
     public Builder amendWindow(Duration window) {
       requireNonNull(window, "window");
       if (window.isNegative()) {
         throw new IllegalArgumentException("amendWindow must not be negative: " + window);
       }
       this.amendWindow = window;
+      return this;
+    }
+
+    /**
+     * Keeps every decided verdict open to amendment until {@link FlowEngine#finish()}: a late event
+     * amends its instance however late it is. Replay uses this, so that its verdicts are a function
+     * of the recording's events alone, not of how far apart they are or how the recording is cut;
+     * decided instances are then held until the end.
+     */
+    public Builder amendUntilEnd() {
+      this.amendWindow = null;
+      return this;
+    }
+
+    /**
+     * Overrides every flow's {@code spans} setting (e.g. {@code MAY_BE_MISSING} for a pipeline that
+     * tail-samples). Defaults to each flow's own.
+     */
+    public Builder spans(io.flowtrace.verifier.spec.SpanCompleteness completeness) {
+      this.spans = requireNonNull(completeness, "completeness");
       return this;
     }
 

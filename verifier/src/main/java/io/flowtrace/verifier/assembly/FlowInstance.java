@@ -1,37 +1,109 @@
 package io.flowtrace.verifier.assembly;
 
+import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.StageSpec;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import tools.jackson.databind.JsonNode;
 
 /**
  * An assembled flow instance: everything observed for one business transaction, across traces,
- * as of {@code asOfEpochNanos}. Immutable; checks are pure functions of it.
- *
- * @param keys business keys by name, in the spec's key order (a key may be unknown: absent)
- * @param observations every occurrence of every declared event, ordered by time
- * @param startEpochNanos the earliest observation's time (the deadline runs from here)
- * @param asOfEpochNanos the stream's event time when this snapshot was taken
- * @param deadlinePassed whether {@code asOf} is past {@code start + spec.deadline}
- * @param sawSpans whether the source delivered spans at all (propagation can only be judged then)
+ * as of {@code asOfEpochNanos}. Immutable; checks are pure functions of it. What follows from the
+ * observations alone — which span events are unobserved by design ({@link #visibility()}), which
+ * path the data calls for ({@link #paths()}) and how the hosts' clocks relate ({@link #clocks()}) —
+ * is worked out once, on first use.
  */
-public record FlowInstance(
-    FlowSpec spec,
-    Map<String, String> keys,
-    List<Observation> observations,
-    long startEpochNanos,
-    long asOfEpochNanos,
-    boolean deadlinePassed,
-    boolean sawSpans) {
+public final class FlowInstance {
 
-  public FlowInstance {
-    keys = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(keys));
+  private final FlowSpec spec;
+  private final Map<String, String> keys;
+  private final List<Observation> observations;
+  private final long startEpochNanos;
+  private final long asOfEpochNanos;
+  private final boolean deadlinePassed;
+  private final boolean sawSpans;
+  private Visibility visibility;
+  private FlowPaths paths;
+  private Clocks clocks;
+
+  /**
+   * @param keys business keys by name, in the spec's key order (a key may be unknown: absent)
+   * @param observations every occurrence of every declared event (sorted here by time)
+   * @param startEpochNanos the earliest observation's time (the deadline runs from here)
+   * @param asOfEpochNanos the stream's event time when this snapshot was taken
+   * @param deadlinePassed whether {@code asOf} is past {@code start + spec.deadline}
+   * @param sawSpans whether the source delivered spans at all (propagation can only be judged then)
+   */
+  public FlowInstance(FlowSpec spec, Map<String, String> keys, List<Observation> observations, long startEpochNanos,
+      long asOfEpochNanos, boolean deadlinePassed, boolean sawSpans) {
+    this.spec = Objects.requireNonNull(spec, "spec");
+    this.keys = Collections.unmodifiableMap(new LinkedHashMap<>(keys));
     List<Observation> sorted = new ArrayList<>(observations);
     sorted.sort(Comparator.comparingLong(Observation::timeEpochNanos));
-    observations = List.copyOf(sorted);
+    this.observations = List.copyOf(sorted);
+    this.startEpochNanos = startEpochNanos;
+    this.asOfEpochNanos = asOfEpochNanos;
+    this.deadlinePassed = deadlinePassed;
+    this.sawSpans = sawSpans;
+  }
+
+  public FlowSpec spec() {
+    return spec;
+  }
+
+  public Map<String, String> keys() {
+    return keys;
+  }
+
+  /** Every occurrence of every declared event, ordered by time. */
+  public List<Observation> observations() {
+    return observations;
+  }
+
+  public long startEpochNanos() {
+    return startEpochNanos;
+  }
+
+  public long asOfEpochNanos() {
+    return asOfEpochNanos;
+  }
+
+  public boolean deadlinePassed() {
+    return deadlinePassed;
+  }
+
+  public boolean sawSpans() {
+    return sawSpans;
+  }
+
+  /** Which span events were not seen by design (unsampled traces, lossy span pipelines). */
+  public Visibility visibility() {
+    if (visibility == null) {
+      visibility = Visibility.of(this);
+    }
+    return visibility;
+  }
+
+  /** Which stages the data calls for. */
+  public FlowPaths paths() {
+    if (paths == null) {
+      paths = FlowPaths.of(this);
+    }
+    return paths;
+  }
+
+  /** How the clocks of the hosts involved relate, from the happens-before edges in the data. */
+  public Clocks clocks() {
+    if (clocks == null) {
+      clocks = Clocks.of(this);
+    }
+    return clocks;
   }
 
   /** Every occurrence of an event, in time order. */
@@ -59,22 +131,41 @@ public record FlowInstance(
     return first(eventId) != null;
   }
 
-  /** Whether every event of the stage was observed. */
+  /** Whether the event was observed or is unobserved by design (see {@link #visibility()}). */
+  public boolean accountedFor(String eventId) {
+    return has(eventId) || visibility().isUnobserved(eventId);
+  }
+
+  /** Whether every event of the stage is accounted for: observed, or unobserved by design. */
   public boolean stageComplete(String stageId) {
-    var stage = spec.stage(stageId);
-    return stage != null && stage.events().stream().allMatch(e -> has(e.id()));
+    StageSpec stage = spec.stage(stageId);
+    if (stage == null) {
+      return false;
+    }
+    for (EventSpec e : stage.events()) {
+      if (!accountedFor(e.id())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Whether any event of the stage was observed. */
   public boolean stageSeen(String stageId) {
-    var stage = spec.stage(stageId);
+    StageSpec stage = spec.stage(stageId);
     return stage != null && stage.events().stream().anyMatch(e -> has(e.id()));
+  }
+
+  /** Whether every event of the stage is unobserved by design (the stage may have happened unseen). */
+  public boolean stageUnobserved(String stageId) {
+    StageSpec stage = spec.stage(stageId);
+    return stage != null && stage.events().stream().allMatch(e -> visibility().isUnobserved(e.id()));
   }
 
   /** Earliest time of the stage's first occurrences, or {@code Long.MAX_VALUE} when unseen. */
   public long stageStart(String stageId) {
     long t = Long.MAX_VALUE;
-    for (var e : spec.stage(stageId).events()) {
+    for (EventSpec e : spec.stage(stageId).events()) {
       Observation o = first(e.id());
       if (o != null) t = Math.min(t, o.timeEpochNanos());
     }
@@ -84,7 +175,7 @@ public record FlowInstance(
   /** Latest time among the stage's first occurrences, or {@code Long.MIN_VALUE} when unseen. */
   public long stageEnd(String stageId) {
     long t = Long.MIN_VALUE;
-    for (var e : spec.stage(stageId).events()) {
+    for (EventSpec e : spec.stage(stageId).events()) {
       Observation o = first(e.id());
       if (o != null) t = Math.max(t, o.timeEpochNanos());
     }
@@ -92,8 +183,8 @@ public record FlowInstance(
   }
 
   /** Each event's first occurrence's payload, by event id (events without a payload are absent). */
-  public Map<String, tools.jackson.databind.JsonNode> firstPayloads() {
-    Map<String, tools.jackson.databind.JsonNode> out = new java.util.HashMap<>();
+  public Map<String, JsonNode> firstPayloads() {
+    Map<String, JsonNode> out = new java.util.HashMap<>();
     for (Observation o : observations) {
       if (o.payload() != null) {
         out.putIfAbsent(o.eventId(), o.payload());
@@ -107,5 +198,10 @@ public record FlowInstance(
     StringBuilder sb = new StringBuilder();
     keys.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append('=').append(v));
     return sb.toString();
+  }
+
+  @Override
+  public String toString() {
+    return "FlowInstance{" + spec.name() + " " + describeKeys() + ", " + observations.size() + " observations}";
   }
 }

@@ -1,10 +1,16 @@
 package io.flowtrace.verifier.assembly;
 
 import io.flowtrace.verifier.rules.Evaluation;
+import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.StageSpec;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -12,6 +18,12 @@ import tools.jackson.databind.JsonNode;
  * required and its {@code when} condition (if any) is true, {@code FORBIDDEN} when its condition is
  * false or every predecessor is forbidden, and {@code UNDECIDED} while the data the condition reads
  * has not been seen.
+ *
+ * <p>When the condition reads an event that is unobserved by design (its trace was not sampled,
+ * see {@link Visibility}), the path is taken from what was observed instead: the alternative
+ * whose events were seen is required, its siblings forbidden, both <em>assumed</em> (the condition
+ * itself is not verified). If no alternative was seen, they form an <em>open choice</em>: one of
+ * them must happen, so the stages after them are required.
  */
 public final class FlowPaths {
 
@@ -20,63 +32,119 @@ public final class FlowPaths {
 
   private final Map<String, Requirement> requirements;
   private final Map<String, Evaluation> conditions;
+  private final Map<String, String> assumed;
+  private final Set<String> openChoice;
 
-  private FlowPaths(Map<String, Requirement> requirements, Map<String, Evaluation> conditions) {
+  private FlowPaths(Map<String, Requirement> requirements, Map<String, Evaluation> conditions,
+      Map<String, String> assumed, Set<String> openChoice) {
     this.requirements = requirements;
     this.conditions = conditions;
+    this.assumed = assumed;
+    this.openChoice = openChoice;
   }
 
+  /** The paths of an instance (also memoized as {@link FlowInstance#paths()}). */
   public static FlowPaths of(FlowInstance instance) {
-    Map<String, JsonNode> payloads = instance.firstPayloads();
-    Map<String, Requirement> req = new LinkedHashMap<>();
-    Map<String, Evaluation> cond = new HashMap<>();
+    Resolver r = new Resolver(instance);
     for (StageSpec stage : instance.spec().stages()) {
-      resolve(stage, instance, payloads, req, cond, 0);
+      r.resolve(stage, 0);
     }
-    return new FlowPaths(req, cond);
+    return new FlowPaths(r.req, r.cond, r.assumed.isEmpty() ? Map.of() : Collections.unmodifiableMap(r.assumed),
+        r.open.isEmpty() ? Set.of() : Collections.unmodifiableSet(r.open));
   }
 
-  private static Requirement resolve(StageSpec stage, FlowInstance instance, Map<String, JsonNode> payloads,
-      Map<String, Requirement> req, Map<String, Evaluation> cond, int depth) {
-    Requirement known = req.get(stage.id());
-    if (known != null) {
-      return known;
+  private static final class Resolver {
+    final FlowInstance instance;
+    final Map<String, JsonNode> payloads;
+    final Map<String, Requirement> req = new LinkedHashMap<>();
+    final Map<String, Evaluation> cond = new HashMap<>();
+    final Map<String, String> assumed = new LinkedHashMap<>();
+    final Set<String> open = new LinkedHashSet<>();
+
+    Resolver(FlowInstance instance) {
+      this.instance = instance;
+      this.payloads = instance.firstPayloads();
     }
-    if (depth > 64) {
-      return Requirement.UNDECIDED;
-    }
-    Requirement fromPredecessors;
-    if (stage.after().isEmpty()) {
-      fromPredecessors = Requirement.REQUIRED;
-    } else {
-      boolean anyRequired = false;
-      boolean allForbidden = true;
-      for (String p : stage.after()) {
-        StageSpec ps = instance.spec().stage(p);
-        Requirement r = ps == null ? Requirement.FORBIDDEN : resolve(ps, instance, payloads, req, cond, depth + 1);
-        anyRequired |= r == Requirement.REQUIRED;
-        allForbidden &= r == Requirement.FORBIDDEN;
+
+    Requirement resolve(StageSpec stage, int depth) {
+      Requirement known = req.get(stage.id());
+      if (known != null) {
+        return known;
       }
-      fromPredecessors = anyRequired ? Requirement.REQUIRED
-          : allForbidden ? Requirement.FORBIDDEN : Requirement.UNDECIDED;
-    }
-    Requirement result = fromPredecessors;
-    if (stage.when() != null && fromPredecessors != Requirement.FORBIDDEN) {
-      boolean inputsSeen = stage.when().referencedVariables().stream().allMatch(payloads::containsKey);
-      if (!inputsSeen) {
-        result = Requirement.UNDECIDED;
+      if (depth > 64) {
+        return Requirement.UNDECIDED;
+      }
+      Requirement fromPredecessors;
+      if (stage.after().isEmpty()) {
+        fromPredecessors = Requirement.REQUIRED;
       } else {
-        Evaluation e = stage.when().evaluate(payloads);
-        cond.put(stage.id(), e);
-        if (e.isFalse()) {
-          result = Requirement.FORBIDDEN;
-        } else if (!e.isTrue()) {
-          result = Requirement.UNDECIDED;
+        boolean anyRequired = false;
+        boolean anyOpen = false;
+        boolean allForbidden = true;
+        for (String p : stage.after()) {
+          StageSpec ps = instance.spec().stage(p);
+          Requirement r = ps == null ? Requirement.FORBIDDEN : resolve(ps, depth + 1);
+          anyRequired |= r == Requirement.REQUIRED;
+          anyOpen |= open.contains(p);
+          allForbidden &= r == Requirement.FORBIDDEN || open.contains(p);
+        }
+        // One stage of an open choice must happen, so a stage after all of them is required.
+        fromPredecessors = anyRequired || (anyOpen && allForbidden) ? Requirement.REQUIRED
+            : allForbidden ? Requirement.FORBIDDEN : Requirement.UNDECIDED;
+      }
+      Requirement result = fromPredecessors;
+      if (stage.when() != null && fromPredecessors != Requirement.FORBIDDEN) {
+        result = condition(stage, fromPredecessors, depth);
+      }
+      req.put(stage.id(), result);
+      return result;
+    }
+
+    private Requirement condition(StageSpec stage, Requirement fromPredecessors, int depth) {
+      Set<String> inputs = stage.when().referencedVariables();
+      List<String> unobserved = new ArrayList<>();
+      for (String v : inputs) {
+        if (!payloads.containsKey(v)) {
+          if (!instance.visibility().isUnobserved(v)) {
+            return Requirement.UNDECIDED; // its data may still come
+          }
+          unobserved.add(v);
         }
       }
+      if (unobserved.isEmpty()) {
+        Evaluation e = stage.when().evaluate(payloads);
+        cond.put(stage.id(), e);
+        return e.isFalse() ? Requirement.FORBIDDEN : e.isTrue() ? fromPredecessors : Requirement.UNDECIDED;
+      }
+      String why = String.join(", ", unobserved) + " not observed ("
+          + instance.visibility().unobserved(unobserved.get(0)).reason() + ")";
+      if (instance.stageSeen(stage.id())) {
+        assumed.put(stage.id(), "taken as observed; its condition " + stage.when().source() + " was not checked: "
+            + why);
+        return fromPredecessors;
+      }
+      for (StageSpec sibling : siblings(stage)) {
+        if (instance.stageSeen(sibling.id())) {
+          assumed.put(stage.id(), "not taken: " + sibling.id() + " was observed instead; its condition "
+              + stage.when().source() + " was not checked: " + why);
+          return Requirement.FORBIDDEN;
+        }
+      }
+      if (fromPredecessors == Requirement.REQUIRED) {
+        open.add(stage.id());
+      }
+      return Requirement.UNDECIDED;
     }
-    req.put(stage.id(), result);
-    return result;
+
+    private List<StageSpec> siblings(StageSpec stage) {
+      List<StageSpec> out = new ArrayList<>();
+      for (StageSpec other : instance.spec().stages()) {
+        if (other != stage && other.when() != null && !Collections.disjoint(other.after(), stage.after())) {
+          out.add(other);
+        }
+      }
+      return out;
+    }
   }
 
   public Requirement requirement(String stageId) {
@@ -86,5 +154,36 @@ public final class FlowPaths {
   /** The evaluated {@code when} condition of a stage, or {@code null} if not evaluated. */
   public Evaluation condition(String stageId) {
     return conditions.get(stageId);
+  }
+
+  /**
+   * Why a stage's requirement was taken from what was observed instead of its condition (which read
+   * an unobserved event), or {@code null} when its condition decided (or it has none).
+   */
+  public String assumption(String stageId) {
+    return assumed.get(stageId);
+  }
+
+  /** Stages with an assumed requirement, with why. */
+  public Map<String, String> assumptions() {
+    return assumed;
+  }
+
+  /**
+   * Alternatives none of which was observed and whose conditions read unobserved events: one of
+   * them must happen, but which one cannot be told.
+   */
+  public Set<String> openChoice() {
+    return openChoice;
+  }
+
+  /** Whether the stage's events can all be unobserved by design (it has no record event). */
+  static boolean onlySpans(StageSpec stage) {
+    for (EventSpec e : stage.events()) {
+      if (e.isTopic()) {
+        return false;
+      }
+    }
+    return true;
   }
 }

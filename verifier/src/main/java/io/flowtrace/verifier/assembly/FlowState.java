@@ -37,7 +37,10 @@ final class FlowState {
   private final FlowSpec spec;
   private final FlowVerifier verifier;
   private final long graceNanos;
+  /** How long a decided verdict may be amended; {@link Long#MAX_VALUE}: until the input ends. */
   private final long amendNanos;
+  /** How long events waiting for their trace are kept (finite even when amendments are not). */
+  private final long pendingHorizonNanos;
   private final long deadlineNanos;
   private final FlowEngine engine;
   private final Map<String, List<EventSpec>> topicEvents;
@@ -54,8 +57,9 @@ final class FlowState {
   private final Set<Inst> dirtyDecided = new LinkedHashSet<>();
   private final ArrayDeque<Inst> pendingDecisions = new ArrayDeque<>();
   private final Set<Inst> dirtyOpen = new LinkedHashSet<>();
-  private final LinkedHashMap<String, Boolean> finalizedKeys;
-  private final LinkedHashMap<String, Boolean> finalizedTraces;
+  /** Keys and traces of final instances, with the event time they became final. */
+  private final LinkedHashMap<String, Long> finalizedKeys;
+  private final LinkedHashMap<String, Long> finalizedTraces;
   /** Open instances in the order they opened (oldest first), for the in-flight cap. */
   private final LinkedHashSet<Inst> openOrder = new LinkedHashSet<>();
   private long openCount;
@@ -69,6 +73,8 @@ final class FlowState {
     this.graceNanos = graceNanos;
     this.amendNanos = amendNanos;
     this.deadlineNanos = spec.deadline().toNanos();
+    this.pendingHorizonNanos = deadlineNanos + graceNanos
+        + (amendNanos == Long.MAX_VALUE ? FlowEngine.DEFAULT_AMEND_WINDOW.toNanos() : amendNanos);
     this.engine = engine;
     this.topicEvents = spec.eventsByTopic();
     this.spanEvents = spec.events().stream().filter(e -> e.span() != null).toList();
@@ -79,10 +85,10 @@ final class FlowState {
     this.finalizedTraces = boundedSet(finalizedKeyCapacity);
   }
 
-  private static LinkedHashMap<String, Boolean> boundedSet(int capacity) {
+  private static LinkedHashMap<String, Long> boundedSet(int capacity) {
     return new LinkedHashMap<>(16, 0.75f, false) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
         return size() > capacity;
       }
     };
@@ -96,12 +102,12 @@ final class FlowState {
   void markFinalized(Map<String, String> keys, java.util.Collection<String> traceIds) {
     keys.forEach((k, v) -> {
       if (!byKey.containsKey(token(k, v))) {
-        finalizedKeys.put(token(k, v), Boolean.TRUE);
+        finalizedKeys.put(token(k, v), Long.MIN_VALUE);
       }
     });
     for (String t : traceIds) {
       if (!byTrace.containsKey(t)) {
-        finalizedTraces.put(t, Boolean.TRUE);
+        finalizedTraces.put(t, Long.MIN_VALUE);
       }
     }
   }
@@ -320,9 +326,11 @@ final class FlowState {
       }
       if (inst.state == State.OPEN) {
         dirtyOpen.add(inst);
-      } else if (inst.state == State.DECIDED
-          && verdictOf(inst).hasViolation(io.flowtrace.verifier.check.ViolationKind.BROKEN_PROPAGATION)) {
-        // A late span can only change a decided verdict by connecting a trace judged broken.
+      } else if (inst.state == State.DECIDED) {
+        // A late messaging span joins a record to its producer or consumer: it can connect a trace
+        // judged broken, or relate two hosts' clocks (order, latency). The verdict is a function
+        // of all the instance's data, so it is verified again (and amended only if it changed).
+        inst.lastEventTime = Math.max(inst.lastEventTime, span.endEpochNanos());
         dirtyDecided.add(inst);
       }
     }
@@ -353,7 +361,7 @@ final class FlowState {
     Inst target = null;
     if (!keys.isEmpty()) {
       List<Inst> candidates = new ArrayList<>(2);
-      boolean finalized = false;
+      String finalized = null;
       for (String key : spec.keys()) {
         String v = keys.get(key);
         if (v == null) {
@@ -366,13 +374,13 @@ final class FlowState {
           if (!candidates.contains(i)) {
             candidates.add(i);
           }
-        } else if (finalizedKeys.containsKey(token)) {
-          finalized = true;
+        } else if (finalized == null && finalizedKeys.containsKey(token)) {
+          finalized = token;
         }
       }
       if (candidates.isEmpty()) {
-        if (finalized) {
-          engine.mutableStats().lateDropped++;
+        if (finalized != null) {
+          late(group, keys, finalizedKeys.get(finalized));
           return;
         }
         Inst byT = traceId == null ? null : byTrace.get(traceId);
@@ -392,7 +400,7 @@ final class FlowState {
     } else if (traceId != null && byTrace.containsKey(traceId)) {
       target = find(byTrace.get(traceId));
     } else if (traceId != null && finalizedTraces.containsKey(traceId)) {
-      engine.mutableStats().lateDropped++;
+      late(group, Map.of("trace", traceId), finalizedTraces.get(traceId));
       return;
     } else if (group.stream().noneMatch(s -> entryEvents.contains(s.event().id()))) {
       if (traceId != null) {
@@ -405,6 +413,15 @@ final class FlowState {
       target = open(group.get(0).time(), watermark);
     }
     addAll(target, group, keys, traceId, watermark);
+  }
+
+  /** An event for an instance already final: counted and reported, never silently dropped. */
+  private void late(List<Seed> group, Map<String, String> keys, long finalizedAt) {
+    engine.mutableStats().lateDropped++;
+    Seed s = group.get(0);
+    String where = s.record() != null ? s.record().coordinates() : s.span().describe();
+    engine.listener().late(new io.flowtrace.verifier.report.LateEvent(spec.name(), keys, s.event().id(), where,
+        s.time(), finalizedAt));
   }
 
   private boolean compatible(Inst inst, Map<String, String> keys) {
@@ -449,6 +466,7 @@ final class FlowState {
       if (inst.identities.add(s.event().id() + '|' + s.identity())) {
         inst.seeds.add(s);
         inst.eventIds.add(s.event().id());
+        inst.lastEventTime = Math.max(inst.lastEventTime, s.time());
         engine.mutableStats().observations++;
         if (s.time() < inst.start) {
           inst.start = s.time();
@@ -568,6 +586,12 @@ final class FlowState {
             finalizeInstance(inst, watermark);
           }
         }
+        case AMEND -> {
+          if (inst.state == State.DECIDED && inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt) {
+            dirtyDecided.remove(inst);
+            reverify(inst, snapshot(inst, watermark));
+          }
+        }
       }
     }
     if (!dirtyDecided.isEmpty()) {
@@ -575,11 +599,11 @@ final class FlowState {
       dirtyDecided.clear();
       for (Inst inst : decided) {
         if (inst.state == State.DECIDED) {
-          reverify(inst, watermark);
+          amendOrWait(inst, watermark);
         }
       }
     }
-    long horizon = watermark - deadlineNanos - amendNanos - graceNanos;
+    long horizon = watermark - pendingHorizonNanos;
     while (!pendingOrder.isEmpty() && (long) pendingOrder.peekFirst()[0] < horizon) {
       Object[] p = pendingOrder.pollFirst();
       pending.remove((String) p[1]);
@@ -619,7 +643,7 @@ final class FlowState {
   private void tryComplete(Inst inst, long watermark) {
     StageSpec terminal = null;
     for (StageSpec s : spec.terminalStages()) {
-      if (s.events().stream().allMatch(e -> inst.eventIds.contains(e.id()))) {
+      if (terminalCandidate(inst, s)) {
         terminal = s;
         break;
       }
@@ -627,23 +651,47 @@ final class FlowState {
     if (terminal == null) {
       return;
     }
-    if (inst.terminalAt == Long.MIN_VALUE) {
-      inst.terminalAt = watermark;
-      timers.add(new Timer(watermark + graceNanos, inst, TimerKind.GRACE));
-    }
     FlowInstance snapshot = snapshot(inst, watermark);
-    if (!requiredStagesPresent(snapshot)) {
+    if (!snapshot.stageComplete(terminal.id())) {
       return;
     }
-    if (engine.sawSpans() && !PROPAGATION.check(snapshot).isEmpty()) {
+    if (inst.terminalAt == Long.MIN_VALUE) {
+      // The grace runs from when the terminal stage happened, in event time: a live engine's
+      // watermark trails the wall clock by the allowed lateness, so the two add up.
+      inst.terminalAt = snapshot.stageEnd(terminal.id());
+      timers.add(new Timer(inst.terminalAt + graceNanos, inst, TimerKind.GRACE));
+    }
+    if (!settled(snapshot)) {
       return;
     }
     decide(inst, watermark, "complete", snapshot, true);
     engine.decidedByData(inst.lastArrival);
   }
 
+  /** Cheap test before a snapshot: every record event of the stage arrived, and some event did. */
+  private static boolean terminalCandidate(Inst inst, StageSpec terminal) {
+    boolean any = false;
+    for (EventSpec e : terminal.events()) {
+      boolean seen = inst.eventIds.contains(e.id());
+      if (e.isTopic() && !seen) {
+        return false;
+      }
+      any |= seen;
+    }
+    return any;
+  }
+
+  /**
+   * Whether the data can be decided on now: complete, trace-connected, and not waiting for spans
+   * that a lossy pipeline may still deliver. Unsampled traces are not waited for: their spans never come.
+   */
+  private boolean settled(FlowInstance snapshot) {
+    return isComplete(snapshot) && !snapshot.visibility().awaitsLostSpans()
+        && (!engine.sawSpans() || PROPAGATION.check(snapshot).isEmpty());
+  }
+
   private static boolean requiredStagesPresent(FlowInstance snapshot) {
-    FlowPaths paths = FlowPaths.of(snapshot);
+    FlowPaths paths = snapshot.paths();
     for (StageSpec s : snapshot.spec().stages()) {
       Requirement r = paths.requirement(s.id());
       if (r == Requirement.UNDECIDED) {
@@ -681,7 +729,9 @@ final class FlowState {
     dirtyOpen.remove(inst);
     dirtyDecided.remove(inst);
     engine.mutableStats().verdictsDecided++;
-    timers.add(new Timer(watermark + amendNanos, inst, TimerKind.FINALIZE));
+    if (amendNanos != Long.MAX_VALUE) {
+      timers.add(new Timer(watermark + amendNanos, inst, TimerKind.FINALIZE));
+    }
     if (verdict != null) {
       engine.listener().decided(verdict);
     }
@@ -717,16 +767,40 @@ final class FlowState {
   }
 
   private static boolean isComplete(FlowInstance snapshot) {
-    boolean terminal = snapshot.spec().terminalStages().stream().anyMatch(s -> snapshot.stageComplete(s.id()));
+    boolean terminal = snapshot.spec().terminalStages().stream()
+        .anyMatch(s -> snapshot.stageSeen(s.id()) && snapshot.stageComplete(s.id()));
     return terminal && requiredStagesPresent(snapshot);
   }
 
-  private void reverify(Inst inst, long watermark) {
+  /**
+   * New events reached a decided instance: amend its verdict now if the data is settled (complete
+   * and trace-connected), else once a completion grace has passed after its latest event — records
+   * arrive before the spans that explain them, and a violation published now and withdrawn when
+   * the spans come would be a false alarm.
+   */
+  private void amendOrWait(Inst inst, long watermark) {
     verdictOf(inst);
     if (inst.overflowReason != null) {
       return; // decided INCOMPLETE for a cap; what it holds is not the whole instance
     }
     FlowInstance snapshot = snapshot(inst, watermark);
+    if (settled(snapshot) || inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt) {
+      reverify(inst, snapshot);
+      return;
+    }
+    long at = inst.lastEventTime + graceNanos;
+    if (at > inst.amendAt) {
+      inst.amendAt = at;
+      timers.add(new Timer(at, inst, TimerKind.AMEND));
+    }
+  }
+
+  private void reverify(Inst inst, FlowInstance snapshot) {
+    inst.amendAt = Long.MIN_VALUE;
+    verdictOf(inst);
+    if (inst.overflowReason != null) {
+      return;
+    }
     boolean complete = isComplete(snapshot);
     engine.mutableStats().verifications++;
     Verdict next = verifier.verify(snapshot, complete, inst.verdict.reason());
@@ -741,8 +815,8 @@ final class FlowState {
 
   private void finalizeInstance(Inst inst, long watermark) {
     verdictOf(inst);
-    if (dirtyDecided.remove(inst)) {
-      reverify(inst, watermark);
+    if (dirtyDecided.remove(inst) | inst.amendAt != Long.MIN_VALUE) {
+      reverify(inst, snapshot(inst, watermark));
     }
     inst.state = State.FINAL;
     decidedCount--;
@@ -750,13 +824,13 @@ final class FlowState {
     for (Map.Entry<String, String> k : inst.keys.entrySet()) {
       String token = token(k.getKey(), k.getValue());
       byKey.remove(token);
-      finalizedKeys.put(token, Boolean.TRUE);
+      finalizedKeys.put(token, watermark);
     }
     for (String t : inst.traces) {
       if (byTrace.get(t) != null && find(byTrace.get(t)) == inst) {
         byTrace.remove(t);
       }
-      finalizedTraces.put(t, Boolean.TRUE);
+      finalizedTraces.put(t, watermark);
     }
     engine.listener().finalized(inst.verdict);
     inst.seeds.clear();
@@ -770,12 +844,15 @@ final class FlowState {
     for (Seed s : inst.seeds) {
       if (s.record() != null) {
         KafkaRecord r = s.record();
-        Span producer = index.producerOf(r, s.context()).orElse(null);
+        // Joins are kept with the seed: the index forgets spans long before a replay's instance is final.
+        if (s.producer == null) {
+          s.producer = index.producerOf(r, s.context()).orElse(null);
+        }
+        s.consumers = union(s.consumers, index.consumersOf(r, s.context()));
+        Span producer = s.producer;
         long time = producer != null ? producer.startEpochNanos() : s.time();
-        TraceContext trace = s.context() != null ? s.context()
-            : producer == null ? null : new TraceContext(producer.traceId(), producer.spanId(), 1);
         observations.add(new Observation(s.event(), time, s.payload(), s.problems(), r, producer,
-            index.consumersOf(r, s.context()), trace, s.keys()));
+            s.consumers, s.context(), s.keys()));
       } else {
         Span span = s.span();
         observations.add(new Observation(s.event(), s.time(), s.payload(), s.problems(), null, span, List.of(),
@@ -797,13 +874,66 @@ final class FlowState {
 
   private enum State { OPEN, DECIDED, FINAL, MERGED }
 
-  private enum TimerKind { DEADLINE, GRACE, FINALIZE }
+  private enum TimerKind { DEADLINE, GRACE, AMEND, FINALIZE }
 
   private record Timer(long at, Inst inst, TimerKind kind) {}
 
-  /** An event occurrence as it arrived, before correlation with spans. */
-  private record Seed(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems,
-      KafkaRecord record, Span span, Map<String, String> keys, TraceContext context, String tooLarge) {
+  private static List<Span> union(List<Span> kept, List<Span> found) {
+    if (kept.isEmpty()) {
+      return found;
+    }
+    if (found.isEmpty() || kept.containsAll(found)) {
+      return kept;
+    }
+    List<Span> all = new ArrayList<>(kept);
+    for (Span f : found) {
+      if (!all.contains(f)) {
+        all.add(f);
+      }
+    }
+    return all;
+  }
+
+  /**
+   * An event occurrence as it arrived, with the messaging spans it was joined to once they were
+   * seen (a record's producer and consumers).
+   */
+  private static final class Seed {
+    private final EventSpec event;
+    private final long time;
+    private final JsonNode payload;
+    private final List<SchemaProblem> problems;
+    private final KafkaRecord record;
+    private final Span span;
+    private final Map<String, String> keys;
+    private final TraceContext context;
+    private final String tooLarge;
+    Span producer;
+    List<Span> consumers = List.of();
+
+    Seed(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems, KafkaRecord record, Span span,
+        Map<String, String> keys, TraceContext context, String tooLarge) {
+      this.event = event;
+      this.time = time;
+      this.payload = payload;
+      this.problems = problems;
+      this.record = record;
+      this.span = span;
+      this.keys = keys;
+      this.context = context;
+      this.tooLarge = tooLarge;
+    }
+
+    EventSpec event() { return event; }
+    long time() { return time; }
+    JsonNode payload() { return payload; }
+    List<SchemaProblem> problems() { return problems; }
+    KafkaRecord record() { return record; }
+    Span span() { return span; }
+    Map<String, String> keys() { return keys; }
+    TraceContext context() { return context; }
+    String tooLarge() { return tooLarge; }
+
     String identity() {
       return record != null ? record.coordinates() : span.traceId() + "/" + span.spanId();
     }
@@ -818,6 +948,10 @@ final class FlowState {
     final Set<String> traces = new LinkedHashSet<>(4);
     long start = Long.MAX_VALUE;
     long terminalAt = Long.MIN_VALUE;
+    /** Event time of the latest event added. */
+    long lastEventTime = Long.MIN_VALUE;
+    /** When a waiting amendment is due ({@link Long#MIN_VALUE}: none waits). */
+    long amendAt = Long.MIN_VALUE;
     State state = State.OPEN;
     Verdict verdict;
     java.util.concurrent.CompletableFuture<Verdict> pending;

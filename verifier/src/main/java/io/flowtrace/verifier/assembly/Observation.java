@@ -17,7 +17,9 @@ import tools.jackson.databind.JsonNode;
  * @param timeEpochNanos when it happened: a span event's start; a record's producer span start, or
  *     its record timestamp (millisecond precision) when no producer span was seen
  * @param payload decoded payload, {@code null} when absent or undecodable
- * @param trace the trace this occurrence belongs to: the record's {@code traceparent}, or the span's context
+ * @param span a span event's span; for a record, its producer span when it was seen, else {@code null}
+ * @param trace the trace context this occurrence carries on: a record's {@code traceparent} header
+ *     ({@code null} when it has none, even if its producer span was found), or a span's own context
  */
 public record Observation(
     EventSpec event,
@@ -42,6 +44,32 @@ public record Observation(
 
   public String stageId() {
     return event.stageId();
+  }
+
+  /** Whether this is a Kafka record (else a span event). */
+  public boolean isRecord() {
+    return record != null;
+  }
+
+  /**
+   * The trace this occurrence is known to be in: its trace context's, else its producer span's
+   * (a record without {@code traceparent}), else {@code null}.
+   */
+  public String traceId() {
+    return trace != null ? trace.traceId() : span != null ? span.traceId() : null;
+  }
+
+  /**
+   * Whether its trace was sampled: a span was exported, so yes; a record's {@code traceparent}
+   * says so in its flags (bit 0x01). A record without the header counts as sampled.
+   */
+  public boolean sampled() {
+    return record == null || trace == null || (trace.flags() & 0x01) != 0;
+  }
+
+  /** The producer span of a record, or {@code null} (also for span events). */
+  public Span producer() {
+    return record != null ? span : null;
   }
 
   /** Where to look for this occurrence. */

@@ -2,6 +2,7 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.assembly.Visibility;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.EnrichmentSpec;
 import io.flowtrace.verifier.spec.FieldPath;
@@ -13,6 +14,8 @@ import tools.jackson.databind.JsonNode;
  * {@code MISSING_ENRICHMENT} when a field a stage must add or carry over is absent; a carried field
  * whose value changed is a {@code BAD_TRANSFORMATION}. A field already missing in the source is not
  * reported again downstream, so each loss is named once, at the first stage where it went missing.
+ * Fields the target must {@code add} are checked on the target alone, so they are checked even
+ * when the source is unobserved by design (an unsampled span); what is carried is then not verified.
  */
 public final class EnrichmentCheck implements Check {
   @Override
@@ -21,7 +24,9 @@ public final class EnrichmentCheck implements Check {
     for (EnrichmentSpec e : instance.spec().enrichment()) {
       Observation from = instance.first(e.from());
       Observation to = instance.first(e.to());
-      if (from == null || to == null || from.payload() == null || to.payload() == null) {
+      boolean fromUnobserved = from == null && instance.visibility().isUnobserved(e.from());
+      if (to == null || to.payload() == null || from == null && !fromUnobserved
+          || from != null && from.payload() == null) {
         continue;
       }
       for (FieldPath add : e.add()) {
@@ -29,10 +34,13 @@ public final class EnrichmentCheck implements Check {
           out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
               .event(to.eventId()).field(add.text())
               .message(to.describe() + " lacks '" + add.text() + "', which " + to.eventId()
-                  + " must add to " + from.eventId())
+                  + " must add to " + e.from())
               .expected(add.text() + " present").actual("absent")
               .evidence(to.evidence()).build());
         }
+      }
+      if (from == null) {
+        continue; // what is carried cannot be compared with an unobserved source: see unverified()
       }
       if (e.carryAll()) {
         for (String name : iterable(from.payload().propertyNames())) {
@@ -41,6 +49,25 @@ public final class EnrichmentCheck implements Check {
       }
       for (FieldPath carry : e.carry()) {
         carryPath(carry, from, to, out);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    for (EnrichmentSpec e : instance.spec().enrichment()) {
+      Visibility.Unobserved from = instance.visibility().unobserved(e.from());
+      Visibility.Unobserved to = instance.visibility().unobserved(e.to());
+      String stage = instance.spec().event(e.to()).stageId();
+      String subject = e.from() + " → " + e.to();
+      if (to != null) {
+        out.add(new Unverified("enrichment", stage, subject, e.to() + " not observed: " + to.reason()));
+      } else if (from != null && (e.carryAll() || !e.carry().isEmpty())) {
+        out.add(new Unverified("enrichment", stage, subject, "what " + e.to() + " carries over from " + e.from()
+            + (e.add().isEmpty() ? "" : " (its added fields were checked)") + "; " + e.from() + " not observed: "
+            + from.reason()));
       }
     }
     return out;

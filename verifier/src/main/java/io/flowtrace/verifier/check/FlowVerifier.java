@@ -36,8 +36,10 @@ public final class FlowVerifier {
    */
   public Verdict verify(FlowInstance instance, boolean complete, String reason) {
     List<Violation> violations = new ArrayList<>();
+    List<Unverified> unverified = new ArrayList<>();
     for (Check check : checks) {
       violations.addAll(check.check(instance));
+      unverified.addAll(check.unverified(instance));
     }
     violations = withoutEchoes(violations);
     VerdictStatus status = !violations.isEmpty() ? VerdictStatus.FAILED
@@ -46,16 +48,17 @@ public final class FlowVerifier {
     Set<String> traces = new LinkedHashSet<>();
     List<TimelineEntry> timeline = new ArrayList<>();
     for (Observation o : instance.observations()) {
-      if (o.trace() != null) {
-        traces.add(o.trace().traceId());
+      if (o.traceId() != null) {
+        traces.add(o.traceId());
       }
       String where = o.record() != null ? o.record().coordinates()
           : o.span().service() + " " + o.span().kind() + " '" + o.span().name() + "'";
       timeline.add(new TimelineEntry(o.stageId(), o.eventId(), where,
-          o.timeEpochNanos() - instance.startEpochNanos(), o.trace() == null ? null : o.trace().traceId()));
+          o.timeEpochNanos() - instance.startEpochNanos(), o.traceId()));
     }
     return new Verdict(instance.spec().name(), instance.keys(), status, violations, new ArrayList<>(traces),
-        instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline);
+        instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline, unverified,
+        instance.clocks().notes());
   }
 
   /**

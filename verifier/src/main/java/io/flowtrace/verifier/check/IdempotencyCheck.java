@@ -1,9 +1,14 @@
 package io.flowtrace.verifier.check;
 
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.assembly.Visibility;
 import io.flowtrace.verifier.spec.IdempotencySpec;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -13,55 +18,229 @@ import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code NON_IDEMPOTENT}: a side effect declared once-per-instance happened more than once. The
- * violation says how often the trigger was delivered (and with how many distinct dedup keys) and
- * how many times each effect happened, with where to see them.
+ * {@code NON_IDEMPOTENT}: a side effect happened more than once for one delivery key. With a
+ * {@code dedupKey}, each distinct key value may cause each effect at most once: two deliveries of
+ * the same key (a redelivered webhook) must not cause it twice, while deliveries with different
+ * keys (a partner's {@code PICKED_UP} then {@code DELIVERED}) may each cause it once. Without a
+ * {@code dedupKey}, each effect may happen once per instance.
+ *
+ * <p>An effect is attributed to the delivery whose trace it is in (followed through consumers
+ * that continue or link to it); failing that, to the key its own payload carries under the
+ * {@code dedupKey} path. Effects in the flow's own traces, caused by no delivery, count once per
+ * instance. An effect whose delivery was not observed (its trace was not sampled) has an unknown
+ * key: it is counted with the instance's one known key (or with the other unknown ones when no key
+ * is known), which catches a redelivery seen only through its records; when the instance has
+ * several known keys it cannot be attributed and is reported as not verified.
  */
 public final class IdempotencyCheck implements Check {
+
+  private static final String NO_DELIVERY = "";
+  private static final String UNKNOWN = "\u0000unknown";
+
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
     for (IdempotencySpec spec : instance.spec().idempotency()) {
-      Map<String, List<Observation>> repeated = new LinkedHashMap<>();
-      for (String effect : spec.effects()) {
-        List<Observation> all = distinct(instance.all(effect));
-        if (all.size() > 1) {
-          repeated.put(effect, all);
-        }
-      }
-      if (repeated.isEmpty()) {
-        continue;
-      }
-      List<Observation> triggers = distinct(instance.all(spec.trigger()));
-      Set<String> keys = new LinkedHashSet<>();
-      if (spec.dedupKey() != null) {
-        for (Observation t : triggers) {
-          JsonNode k = t.payload() == null ? null : spec.dedupKey().resolve(t.payload());
-          if (k != null) keys.add(k.asString());
-        }
-      }
-      String effects = repeated.entrySet().stream()
-          .map(e -> e.getKey() + " happened " + e.getValue().size() + " times ("
-              + e.getValue().stream().map(Observation::describe).collect(Collectors.joining(", ")) + ")")
-          .collect(Collectors.joining("; "));
-      String trigger = triggers.isEmpty() ? spec.trigger() + " was not observed"
-          : spec.trigger() + " was delivered " + triggers.size() + (triggers.size() == 1 ? " time" : " times")
-              + (spec.dedupKey() == null ? "" : " with " + keys.size() + " distinct " + spec.dedupKey()
-                  + (keys.isEmpty() ? "" : " " + keys));
-      Map.Entry<String, List<Observation>> first = repeated.entrySet().iterator().next();
-      Observation second = first.getValue().get(1);
-      String stage = triggers.size() > 1 ? triggers.get(0).stageId() : second.stageId();
-      out.add(Violation.builder(ViolationKind.NON_IDEMPOTENT, stage)
-          .event(triggers.size() > 1 ? spec.trigger() : first.getKey())
-          .field(spec.dedupKey() == null ? null : spec.dedupKey().text())
-          .message(trigger + "; " + effects + "; each may happen once per instance")
-          .expected("each of " + String.join(", ", repeated.keySet()) + " once")
-          .actual(repeated.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
-              .collect(Collectors.joining(", ")))
-          .evidence(second.evidence())
-          .build());
+      analyze(instance, spec, out, null);
     }
     return out;
+  }
+
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    for (IdempotencySpec spec : instance.spec().idempotency()) {
+      analyze(instance, spec, null, out);
+    }
+    return out;
+  }
+
+  private static void analyze(FlowInstance instance, IdempotencySpec spec, List<Violation> violations,
+      List<Unverified> unverified) {
+    Map<String, List<Observation>> effects = new LinkedHashMap<>();
+    boolean repeated = false;
+    for (String effect : spec.effects()) {
+      List<Observation> all = distinct(instance.all(effect));
+      effects.put(effect, all);
+      repeated |= all.size() > 1;
+    }
+    if (!repeated) {
+      return;
+    }
+    List<Observation> triggers = distinct(instance.all(spec.trigger()));
+    String stage = instance.spec().event(spec.trigger()).stageId();
+    // group -> effect -> occurrences
+    Map<String, Map<String, List<Observation>>> groups = new LinkedHashMap<>();
+    Set<String> knownKeys = new LinkedHashSet<>();
+    List<Observation> unknown = new ArrayList<>();
+    if (spec.dedupKey() == null) {
+      effects.forEach((effect, all) -> groups.computeIfAbsent(NO_DELIVERY, g -> new LinkedHashMap<>()).put(effect, all));
+    } else {
+      Map<String, String> keyOfTrace = deliveries(instance, spec, triggers, knownKeys);
+      Set<String> own = ownTraces(instance, spec);
+      effects.forEach((effect, all) -> {
+        for (Observation e : all) {
+          String key = attribute(e, spec, keyOfTrace, own, knownKeys);
+          if (key == UNKNOWN) {
+            unknown.add(e);
+          } else {
+            groups.computeIfAbsent(key, g -> new LinkedHashMap<>()).computeIfAbsent(effect, x -> new ArrayList<>())
+                .add(e);
+          }
+        }
+      });
+      if (!unknown.isEmpty()) {
+        if (knownKeys.size() <= 1) {
+          String into = knownKeys.isEmpty() ? UNKNOWN : knownKeys.iterator().next();
+          for (Observation e : unknown) {
+            groups.computeIfAbsent(into, g -> new LinkedHashMap<>()).computeIfAbsent(e.eventId(), x -> new ArrayList<>())
+                .add(e);
+          }
+        } else if (unverified != null) {
+          unverified.add(new Unverified("idempotency", stage, spec.trigger(), unknown.size()
+              + " effect(s) (" + unknown.stream().map(Observation::describe).collect(Collectors.joining(", "))
+              + ") came from deliveries that were not observed" + unobservedReason(instance, spec)
+              + ", so their " + spec.dedupKey().text() + " is unknown and the instance has "
+              + knownKeys.size() + " distinct ones: not counted"));
+        }
+      }
+    }
+    if (violations == null) {
+      return;
+    }
+    for (Map.Entry<String, Map<String, List<Observation>>> g : groups.entrySet()) {
+      Map<String, List<Observation>> twice = new LinkedHashMap<>();
+      g.getValue().forEach((effect, all) -> {
+        List<Observation> sorted = new ArrayList<>(all);
+        sorted.sort(java.util.Comparator.comparingLong(Observation::timeEpochNanos));
+        if (sorted.size() > 1) {
+          twice.put(effect, sorted);
+        }
+      });
+      if (!twice.isEmpty()) {
+        violations.add(violation(instance, spec, stage, triggers, knownKeys, g.getKey(), twice,
+            groups.size() > 1));
+      }
+    }
+  }
+
+  private static Violation violation(FlowInstance instance, IdempotencySpec spec, String triggerStage,
+      List<Observation> triggers, Set<String> knownKeys, String group, Map<String, List<Observation>> twice,
+      boolean severalGroups) {
+    String effects = twice.entrySet().stream()
+        .map(e -> e.getKey() + " happened " + e.getValue().size() + " times ("
+            + e.getValue().stream().map(Observation::describe).collect(Collectors.joining(", ")) + ")")
+        .collect(Collectors.joining("; "));
+    String key = spec.dedupKey() == null ? null : spec.dedupKey().text();
+    StringBuilder message = new StringBuilder();
+    if (triggers.isEmpty()) {
+      message.append(spec.trigger()).append(" was not observed").append(unobservedReason(instance, spec));
+    } else {
+      message.append(spec.trigger()).append(" was delivered ").append(triggers.size())
+          .append(triggers.size() == 1 ? " time" : " times");
+      if (key != null) {
+        message.append(" with ").append(knownKeys.size()).append(" distinct ").append(key)
+            .append(knownKeys.isEmpty() ? "" : " " + knownKeys);
+      }
+    }
+    message.append("; ");
+    if (key != null && group.equals(UNKNOWN)) {
+      message.append("in deliveries whose ").append(key).append(" is unknown, ");
+    } else if (key != null && group.equals(NO_DELIVERY)) {
+      message.append("outside any delivery of ").append(spec.trigger()).append(", ");
+    } else if (key != null && severalGroups) {
+      message.append("for ").append(key).append(' ').append(group).append(", ");
+    }
+    message.append(effects).append("; each may happen once per ")
+        .append(key == null || group.equals(NO_DELIVERY) ? "instance" : key);
+    Map.Entry<String, List<Observation>> first = twice.entrySet().iterator().next();
+    Observation second = first.getValue().get(1);
+    boolean redelivered = triggers.size() > 1;
+    return Violation.builder(ViolationKind.NON_IDEMPOTENT, redelivered ? triggerStage : second.stageId())
+        .event(redelivered ? spec.trigger() : first.getKey())
+        .field(key)
+        .message(message.toString())
+        .expected("each of " + String.join(", ", twice.keySet()) + " once"
+            + (key == null || group.equals(NO_DELIVERY) ? "" : " per " + key))
+        .actual(twice.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
+            .collect(Collectors.joining(", ")))
+        .evidence(second.evidence())
+        .build();
+  }
+
+  private static String unobservedReason(FlowInstance instance, IdempotencySpec spec) {
+    Visibility.Unobserved u = instance.visibility().unobserved(spec.trigger());
+    return u == null ? "" : " (" + u.reason() + ")";
+  }
+
+  /** The delivery key of each trace a delivery's effects can be in: its own, and those that continue it. */
+  private static Map<String, String> deliveries(FlowInstance instance, IdempotencySpec spec,
+      List<Observation> triggers, Set<String> knownKeys) {
+    Map<String, String> keyOfTrace = new HashMap<>();
+    for (Observation t : triggers) {
+      JsonNode k = t.payload() == null ? null : spec.dedupKey().resolve(t.payload());
+      String key = k == null || k.isNull() ? UNKNOWN : k.asString();
+      if (key != UNKNOWN) {
+        knownKeys.add(key);
+      }
+      if (t.traceId() != null) {
+        keyOfTrace.putIfAbsent(t.traceId(), key);
+      }
+    }
+    follow(instance, keyOfTrace);
+    return keyOfTrace;
+  }
+
+  /** The traces of the flow's own path: its entry events' and what continues them, not deliveries'. */
+  private static Set<String> ownTraces(FlowInstance instance, IdempotencySpec spec) {
+    Map<String, String> own = new HashMap<>();
+    for (Observation o : instance.observations()) {
+      if (instance.spec().stage(o.stageId()).after().isEmpty() && o.traceId() != null) {
+        own.put(o.traceId(), NO_DELIVERY);
+      }
+    }
+    follow(instance, own);
+    return new HashSet<>(own.keySet());
+  }
+
+  /** Extends a trace labelling to the traces of consumers that continue or link to a labelled record. */
+  private static void follow(FlowInstance instance, Map<String, String> label) {
+    boolean grew = true;
+    for (int round = 0; grew && round < 16; round++) {
+      grew = false;
+      for (Observation o : instance.observations()) {
+        String l = o.traceId() == null ? null : label.get(o.traceId());
+        if (l == null || !o.isRecord()) {
+          continue;
+        }
+        for (Span c : o.consumers()) {
+          boolean continues = c.traceId().equals(o.traceId());
+          for (SpanLink link : c.links()) {
+            continues |= link.traceId().equals(o.traceId());
+          }
+          if (continues && label.putIfAbsent(c.traceId(), l) == null) {
+            grew = true;
+          }
+        }
+      }
+    }
+  }
+
+  private static String attribute(Observation e, IdempotencySpec spec, Map<String, String> keyOfTrace,
+      Set<String> own, Set<String> knownKeys) {
+    String byTrace = e.traceId() == null ? null : keyOfTrace.get(e.traceId());
+    if (byTrace != null && byTrace != UNKNOWN) {
+      return byTrace;
+    }
+    JsonNode k = e.payload() == null ? null : spec.dedupKey().resolve(e.payload());
+    if (k != null && k.isValueNode() && !k.isNull()) {
+      knownKeys.add(k.asString());
+      return k.asString();
+    }
+    if (byTrace == null && e.traceId() != null && own.contains(e.traceId())) {
+      return NO_DELIVERY;
+    }
+    return UNKNOWN;
   }
 
   private static List<Observation> distinct(List<Observation> all) {

@@ -1,7 +1,9 @@
 package io.flowtrace.verifier.check;
 
+import io.flowtrace.verifier.assembly.Clocks;
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.assembly.Visibility;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.BudgetSpec;
 import io.flowtrace.verifier.spec.EventSpec;
@@ -11,24 +13,28 @@ import java.util.List;
 
 /**
  * {@code LATENCY_BUDGET_EXCEEDED}: a hop took longer than its budget, or the terminal stage came
- * after the instance deadline. Says the budget and the actual time.
+ * after the instance deadline. Says the budget and the actual time. A hop between two hosts is
+ * judged on its skew-corrected time (see {@link Clocks}); the message then says what was read on
+ * the two clocks and how uncertain the figure is.
  */
 public final class LatencyCheck implements Check {
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
+    Clocks clocks = instance.clocks();
     for (BudgetSpec b : instance.spec().budgets()) {
-      Observation from = point(instance, b.from(), true);
-      Observation to = point(instance, b.to(), true);
+      Observation from = point(instance, b.from());
+      Observation to = point(instance, b.to());
       if (from == null || to == null) {
         continue;
       }
-      long took = to.timeEpochNanos() - from.timeEpochNanos();
+      Clocks.Gap gap = clocks.gap(from, to);
+      long took = gap.estimate();
       if (took > b.within().toNanos()) {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, to.stageId())
             .event(to.eventId())
             .message(to.eventId() + " (" + to.describe() + ") came " + Texts.duration(took) + " after "
-                + from.eventId() + " (" + from.describe() + "); budget " + Texts.duration(b.within()))
+                + from.eventId() + " (" + from.describe() + ")" + skew(gap) + "; budget " + Texts.duration(b.within()))
             .expected("≤ " + Texts.duration(b.within()))
             .actual(Texts.duration(took))
             .evidence(to.evidence())
@@ -36,6 +42,7 @@ public final class LatencyCheck implements Check {
       }
     }
     long deadline = instance.spec().deadline().toNanos();
+    Observation start = instance.observations().isEmpty() ? null : instance.observations().get(0);
     for (StageSpec terminal : instance.spec().terminalStages()) {
       Observation end = null;
       for (EventSpec e : terminal.events()) {
@@ -47,12 +54,13 @@ public final class LatencyCheck implements Check {
       if (end == null) {
         continue;
       }
-      long took = end.timeEpochNanos() - instance.startEpochNanos();
+      Clocks.Gap gap = clocks.gap(start, end);
+      long took = gap.estimate();
       if (took > deadline) {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, terminal.id())
             .event(end.eventId())
             .message("the flow took " + Texts.duration(took) + " to reach " + terminal.id() + " ("
-                + end.describe() + "); its deadline is " + Texts.duration(deadline))
+                + end.describe() + ")" + skew(gap) + "; its deadline is " + Texts.duration(deadline))
             .expected("≤ " + Texts.duration(deadline))
             .actual(Texts.duration(took))
             .evidence(end.evidence())
@@ -62,8 +70,45 @@ public final class LatencyCheck implements Check {
     return out;
   }
 
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    for (BudgetSpec b : instance.spec().budgets()) {
+      Visibility.Unobserved u = unobserved(instance, b.from());
+      u = u != null ? u : unobserved(instance, b.to());
+      if (u != null) {
+        String stage = instance.spec().event(u.eventId()).stageId();
+        out.add(new Unverified("budget", stage, b.from() + " → " + b.to(), u.eventId() + " not observed: "
+            + u.reason()));
+      }
+    }
+    return out;
+  }
+
+  private static Visibility.Unobserved unobserved(FlowInstance instance, String id) {
+    if (instance.spec().stage(id) == null) {
+      return instance.visibility().unobserved(id);
+    }
+    if (!instance.stageUnobserved(id)) {
+      return null;
+    }
+    return instance.visibility().unobserved(instance.spec().stage(id).events().get(0).id());
+  }
+
+  private static String skew(Clocks.Gap gap) {
+    if (gap.sameClock()) {
+      return "";
+    }
+    if (gap.estimate() == gap.raw()) {
+      return " (across hosts: uncertain by ±" + Texts.duration(gap.uncertainty()) + " for clock skew; "
+          + gap.detail() + ")";
+    }
+    return " (" + Texts.duration(gap.raw()) + " as read on their clocks, corrected for clock skew; uncertain by ±"
+        + Texts.duration(gap.uncertainty()) + ": " + gap.detail() + ")";
+  }
+
   /** An event's first occurrence, or a stage's earliest event. */
-  private static Observation point(FlowInstance instance, String id, boolean earliest) {
+  private static Observation point(FlowInstance instance, String id) {
     Observation o = instance.first(id);
     if (o != null || instance.spec().stage(id) == null) {
       return o;
@@ -71,8 +116,7 @@ public final class LatencyCheck implements Check {
     Observation best = null;
     for (EventSpec e : instance.spec().stage(id).events()) {
       Observation x = instance.first(e.id());
-      if (x != null && (best == null || (earliest ? x.timeEpochNanos() < best.timeEpochNanos()
-          : x.timeEpochNanos() > best.timeEpochNanos()))) {
+      if (x != null && (best == null || x.timeEpochNanos() < best.timeEpochNanos())) {
         best = x;
       }
     }

@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.check;
 
+import io.flowtrace.verifier.assembly.Clocks;
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.Observation;
 import io.flowtrace.verifier.internal.Texts;
@@ -9,36 +10,45 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code ORDER_VIOLATION}: a stage began before the latest event of a stage it must follow, or an
- * event came before the event listed before it in the same stage. First occurrences are compared;
- * differences within the spec's tolerance (record times have millisecond precision) are allowed.
+ * {@code ORDER_VIOLATION}: causality was broken — a stage began before an event of a stage it must
+ * follow, or an event came before the event listed before it in the same stage. First occurrences
+ * are compared by what the data proves ({@link Clocks}): times on one host's clock directly,
+ * records of one partition by offset, and times on different hosts only after allowing for the
+ * clock difference their happens-before edges permit (or the flow's {@code clockSkew} when nothing
+ * relates them). Differences within the spec's tolerance (record times have millisecond
+ * precision) are allowed. Two clocks that merely disagree are not a violation.
  */
 public final class OrderCheck implements Check {
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
     long tolerance = instance.spec().tolerance().toNanos();
+    Clocks clocks = instance.clocks();
     for (StageSpec stage : instance.spec().stages()) {
-      Observation earliest = earliest(instance, stage);
-      if (earliest == null) {
+      List<Observation> mine = firsts(instance, stage);
+      if (mine.isEmpty()) {
         continue;
       }
-      Observation latestBefore = null;
+      Observation worstEarly = null;
+      Observation worstLate = null;
+      Clocks.Gap worst = null;
       for (String p : stage.after()) {
-        StageSpec ps = instance.spec().stage(p);
-        for (EventSpec e : ps.events()) {
-          Observation o = instance.first(e.id());
-          if (o != null && (latestBefore == null || o.timeEpochNanos() > latestBefore.timeEpochNanos())) {
-            latestBefore = o;
+        for (Observation before : firsts(instance, instance.spec().stage(p))) {
+          for (Observation o : mine) {
+            Clocks.Gap g = clocks.gap(before, o);
+            if (g.max() < -tolerance && (worst == null || g.max() < worst.max())) {
+              worst = g;
+              worstEarly = o;
+              worstLate = before;
+            }
           }
         }
       }
-      if (latestBefore != null && earliest.timeEpochNanos() + tolerance < latestBefore.timeEpochNanos()) {
-        out.add(violation(instance, stage.id(), earliest, latestBefore,
-            "stage " + stage.id() + " began (" + earliest.eventId() + ", " + earliest.describe() + ") "
-                + Texts.duration(latestBefore.timeEpochNanos() - earliest.timeEpochNanos()) + " before "
-                + latestBefore.eventId() + " (" + latestBefore.describe() + ") of stage "
-                + latestBefore.stageId() + ", which it must follow"));
+      if (worst != null) {
+        out.add(violation(instance, stage.id(), worstEarly, worstLate, worst,
+            "stage " + stage.id() + " began (" + worstEarly.eventId() + ", " + worstEarly.describe() + ") "
+                + before(worst, worstEarly) + " " + worstLate.eventId() + " (" + worstLate.describe() + ") of stage "
+                + worstLate.stageId() + ", which it must follow" + detail(worst)));
         continue;
       }
       Observation previous = null;
@@ -47,12 +57,14 @@ public final class OrderCheck implements Check {
         if (o == null) {
           continue;
         }
-        if (previous != null && o.timeEpochNanos() + tolerance < previous.timeEpochNanos()) {
-          out.add(violation(instance, stage.id(), o, previous,
-              o.eventId() + " (" + o.describe() + ") came "
-                  + Texts.duration(previous.timeEpochNanos() - o.timeEpochNanos()) + " before "
-                  + previous.eventId() + " (" + previous.describe() + "), which it must follow"));
-          break;
+        if (previous != null) {
+          Clocks.Gap g = clocks.gap(previous, o);
+          if (g.max() < -tolerance) {
+            out.add(violation(instance, stage.id(), o, previous, g,
+                o.eventId() + " (" + o.describe() + ") came " + before(g, o) + " " + previous.eventId()
+                    + " (" + previous.describe() + "), which it must follow" + detail(g)));
+            break;
+          }
         }
         previous = o;
       }
@@ -60,8 +72,37 @@ public final class OrderCheck implements Check {
     return out;
   }
 
+  /** {@code 55 ms before}, {@code before}, {@code 3 ms before order-service received}, {@code at least 12 ms before}. */
+  private static String before(Clocks.Gap g, Observation early) {
+    return switch (g.basis()) {
+      case ONE_CLOCK -> Texts.duration(-g.max()) + " before";
+      case PARTITION -> "before";
+      case RECEIPT -> Texts.duration(-g.max()) + " before " + Clocks.domain(early) + " received";
+      case TWO_CLOCKS -> "at least " + Texts.duration(-g.max()) + " before";
+    };
+  }
+
+  private static String detail(Clocks.Gap g) {
+    return switch (g.basis()) {
+      case ONE_CLOCK -> "";
+      case PARTITION, RECEIPT -> " (" + g.detail() + ")";
+      case TWO_CLOCKS -> " (" + Texts.duration(-g.raw()) + " apart as read; " + g.detail() + ")";
+    };
+  }
+
+  private static List<Observation> firsts(FlowInstance instance, StageSpec stage) {
+    List<Observation> out = new ArrayList<>(stage.events().size());
+    for (EventSpec e : stage.events()) {
+      Observation o = instance.first(e.id());
+      if (o != null) {
+        out.add(o);
+      }
+    }
+    return out;
+  }
+
   private static Violation violation(FlowInstance instance, String stage, Observation early, Observation late,
-      String message) {
+      Clocks.Gap gap, String message) {
     long start = instance.startEpochNanos();
     return Violation.builder(ViolationKind.ORDER_VIOLATION, stage)
         .event(early.eventId())
@@ -70,16 +111,5 @@ public final class OrderCheck implements Check {
         .actual(early.eventId() + " at +" + Texts.duration(early.timeEpochNanos() - start))
         .evidence(early.evidence())
         .build();
-  }
-
-  private static Observation earliest(FlowInstance instance, StageSpec stage) {
-    Observation best = null;
-    for (EventSpec e : stage.events()) {
-      Observation o = instance.first(e.id());
-      if (o != null && (best == null || o.timeEpochNanos() < best.timeEpochNanos())) {
-        best = o;
-      }
-    }
-    return best;
   }
 }

@@ -4,31 +4,71 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.SpanCompleteness;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * {@code BROKEN_PROPAGATION}: a Kafka hop left its producer's trace. The instance's traces are
- * connected starting from its entry events and the events declared to start a new trace
- * ({@code trace: new}); a record's consumer spans carry the trace on (as children, or through a
- * link from a new trace). A record without a {@code traceparent} header, or produced in a trace
- * nothing connects to, is reported once per disconnected trace.
+ * {@code BROKEN_PROPAGATION}: a Kafka hop left its producer's trace. The blame goes where the
+ * context was lost:
+ *
+ * <ul>
+ *   <li>a record without a {@code traceparent} header is reported at that record (with its
+ *       producer span when it was found by topic/partition/offset); the traces its consumers then
+ *       start are consequences of that loss and not reported again;
+ *   <li>otherwise the instance's traces are connected starting from its entry events and the
+ *       events declared to start a new trace ({@code trace: new}); a record's consumer spans carry
+ *       the trace on (as children, or through a link from a new trace); an event in a trace nothing
+ *       connects to is reported once per trace, at its first event.
+ * </ul>
+ *
+ * A trace whose records say "not sampled" exports no spans, so the consumer span that would link
+ * it cannot be seen: a disconnected unsampled trace is reported as not verified, not as broken.
  */
 public final class PropagationCheck implements Check {
+
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
+    analyze(instance, out, null);
+    return out;
+  }
+
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    analyze(instance, null, out);
+    return out;
+  }
+
+  private static void analyze(FlowInstance instance, List<Violation> violations, List<Unverified> unverified) {
     if (!instance.sawSpans()) {
-      return out;
+      return;
     }
     Set<String> connected = new HashSet<>();
+    Set<String> explained = new HashSet<>();
     for (Observation o : instance.observations()) {
       boolean entry = instance.spec().stage(o.stageId()).after().isEmpty();
       if ((entry || o.event().newTrace()) && o.trace() != null) {
         connected.add(o.trace().traceId());
+      }
+    }
+    // A new trace whose starting span was not observed (by design, or missing — which is reported
+    // as such): its records show where that trace is.
+    for (EventSpec event : instance.spec().events()) {
+      if (!event.newTrace() || instance.has(event.id())) {
+        continue;
+      }
+      for (String witness : Visibility.witnesses(instance.spec(), event)) {
+        for (Observation o : instance.all(witness)) {
+          if (o.trace() != null) {
+            connected.add(o.trace().traceId());
+          }
+        }
       }
     }
     if (connected.isEmpty() && !instance.observations().isEmpty()) {
@@ -37,55 +77,103 @@ public final class PropagationCheck implements Check {
         connected.add(first.trace().traceId());
       }
     }
-    // Grow the connected set to a fixpoint: consumers of connected records carry the trace on.
+    long firstLoss = Long.MAX_VALUE;
+    for (Observation o : instance.observations()) {
+      if (!o.isRecord() || o.trace() != null) {
+        continue;
+      }
+      firstLoss = Math.min(firstLoss, o.timeEpochNanos());
+      for (Span c : o.consumers()) {
+        explained.add(c.traceId());
+      }
+      if (violations != null) {
+        Span producer = o.producer();
+        violations.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())
+            .event(o.eventId())
+            .message(o.describe() + " has no traceparent header: its producer"
+                + (producer == null ? "" : " (" + producer.describe() + ")")
+                + " did not propagate the trace context")
+            .expected("traceparent header").actual("absent")
+            .evidence(o.evidence()).build());
+      }
+    }
+    grow(instance, connected);
+    grow(instance, explained);
+    Set<String> reported = new HashSet<>();
+    for (Observation o : instance.observations()) {
+      if (o.trace() == null) {
+        continue;
+      }
+      String trace = o.trace().traceId();
+      if (connected.contains(trace) || explained.contains(trace) || !reported.add(trace)) {
+        continue;
+      }
+      if (o.timeEpochNanos() >= firstLoss) {
+        continue; // after a record that lost the context: that loss is the one reported
+      }
+      if (!o.sampled() || instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING && !spansSeenIn(instance, trace)) {
+        if (unverified != null) {
+          unverified.add(new Unverified("propagation", o.stageId(), o.eventId(), o.describe() + " is in trace "
+              + trace + ", which no observed span connects to the flow's traces; "
+              + (o.sampled() ? "its spans did not arrive (spans: may-be-missing)"
+                  : "that trace is not sampled, so the span that would continue or link it is not exported")));
+        }
+        continue;
+      }
+      if (violations == null) {
+        continue;
+      }
+      String parent = previousTraceId(instance, o, connected);
+      violations.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())
+          .event(o.eventId())
+          .message(o.describe() + " is in trace " + trace
+              + ", which neither continues nor links to the flow's trace" + (parent == null ? "" : " " + parent)
+              + ": the hop before " + o.eventId() + " lost the trace context")
+          .expected(parent == null ? "a connected trace" : "trace " + parent)
+          .actual("trace " + trace)
+          .evidence(o.evidence()).build());
+    }
+  }
+
+  /** Grows a set of traces to a fixpoint: consumers that continue a record of it, spans that link to it. */
+  private static void grow(FlowInstance instance, Set<String> traces) {
+    if (traces.isEmpty()) {
+      return;
+    }
     boolean grew = true;
     while (grew) {
       grew = false;
       for (Observation o : instance.observations()) {
-        if (o.record() == null || o.trace() == null || !connected.contains(o.trace().traceId())) {
-          continue;
-        }
-        for (Span c : o.consumers()) {
-          if (continues(c, o) && connected.add(c.traceId())) {
-            grew = true;
+        if (o.isRecord() && o.trace() != null && traces.contains(o.trace().traceId())) {
+          for (Span c : o.consumers()) {
+            if (continues(c, o) && traces.add(c.traceId())) {
+              grew = true;
+            }
           }
         }
-      }
-      for (Observation o : instance.observations()) {
-        if (o.span() == null || o.trace() == null || connected.contains(o.span().traceId())) {
-          continue;
-        }
-        for (SpanLink link : o.span().links()) {
-          if (connected.contains(link.traceId()) && connected.add(o.span().traceId())) {
-            grew = true;
+        if (!o.isRecord() && o.span() != null && !traces.contains(o.span().traceId())) {
+          for (SpanLink link : o.span().links()) {
+            if (traces.contains(link.traceId()) && traces.add(o.span().traceId())) {
+              grew = true;
+            }
           }
         }
       }
     }
-    Set<String> reported = new LinkedHashSet<>();
+  }
+
+  private static boolean spansSeenIn(FlowInstance instance, String trace) {
     for (Observation o : instance.observations()) {
-      if (o.record() != null && o.trace() == null) {
-        out.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())
-            .event(o.eventId())
-            .message(o.describe() + " has no traceparent header: its producer did not propagate the trace")
-            .expected("traceparent header").actual("absent")
-            .evidence(o.evidence()).build());
-        continue;
+      if (o.span() != null && o.span().traceId().equals(trace)) {
+        return true;
       }
-      if (o.trace() == null || connected.contains(o.trace().traceId()) || !reported.add(o.trace().traceId())) {
-        continue;
+      for (Span c : o.consumers()) {
+        if (c.traceId().equals(trace)) {
+          return true;
+        }
       }
-      String parent = previousTraceId(instance, o, connected);
-      out.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())
-          .event(o.eventId())
-          .message(o.describe() + " is in trace " + o.trace().traceId()
-              + ", which neither continues nor links to the flow's trace" + (parent == null ? "" : " " + parent)
-              + ": the hop before " + o.eventId() + " lost the trace context")
-          .expected(parent == null ? "a connected trace" : "trace " + parent)
-          .actual("trace " + o.trace().traceId())
-          .evidence(o.evidence()).build());
     }
-    return out;
+    return false;
   }
 
   /**

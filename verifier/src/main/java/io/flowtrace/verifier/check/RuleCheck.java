@@ -2,6 +2,7 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.assembly.Visibility;
 import io.flowtrace.verifier.rules.Evaluation;
 import io.flowtrace.verifier.spec.RuleSpec;
 import java.util.ArrayList;
@@ -53,6 +54,32 @@ public final class RuleCheck implements Check {
           .actual(seen.isEmpty() ? String.valueOf(e.value()) : seen)
           .evidence(subject.evidence())
           .build());
+    }
+    return out;
+  }
+
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    for (RuleSpec rule : instance.spec().rules()) {
+      java.util.Set<String> reads = new java.util.LinkedHashSet<>(rule.expression().referencedVariables());
+      reads.addAll(rule.requires());
+      String unobserved = null;
+      Visibility.Unobserved why = null;
+      boolean rest = true;
+      for (String v : reads) {
+        Visibility.Unobserved u = instance.visibility().unobserved(v);
+        if (u != null) {
+          unobserved = unobserved == null ? v : unobserved + ", " + v;
+          why = why == null ? u : why;
+        } else {
+          rest &= instance.has(v);
+        }
+      }
+      if (why != null && rest) {
+        String stage = rule.stage() != null ? rule.stage() : instance.spec().event(why.eventId()).stageId();
+        out.add(new Unverified("rule", stage, rule.name(), "reads " + unobserved + ", not observed: " + why.reason()));
+      }
     }
     return out;
   }

@@ -4,6 +4,7 @@ import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.assembly.FlowPaths;
 import io.flowtrace.verifier.assembly.FlowPaths.Requirement;
 import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.assembly.Visibility;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.rules.Evaluation;
 import io.flowtrace.verifier.spec.EventSpec;
@@ -17,24 +18,27 @@ import java.util.stream.Collectors;
 /**
  * The flow took exactly the path its data calls for. A stage that happened although its condition
  * is false is a {@code BAD_TRANSFORMATION} (the alternative it displaced is then not reported
- * missing); a required stage that did not happen is {@code MISSING_STAGE} once the instance is
- * over (its deadline passed, or its terminal stage came without it). Only the first stage where the
- * flow stopped is reported — the one whose predecessors were all seen — not every stage after it.
+ * missing); a required stage that did not happen, or happened only in part, is
+ * {@code MISSING_STAGE} once the instance is over (its deadline passed, or its terminal stage came
+ * without it). Only the first stage where the flow stopped is reported — the one whose
+ * predecessors were all seen — not every stage after it. Span events that are unobserved by design
+ * (an unsampled trace) are not missing: they are reported as not verified, and a path whose
+ * condition reads them is taken from what was observed.
  */
 public final class StageCheck implements Check {
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
-    FlowPaths paths = FlowPaths.of(instance);
+    FlowPaths paths = instance.paths();
     Set<String> displaced = new HashSet<>();
     for (StageSpec stage : instance.spec().stages()) {
       if (paths.requirement(stage.id()) == Requirement.FORBIDDEN && instance.stageSeen(stage.id())
-          && stage.when() != null) {
+          && stage.when() != null && paths.condition(stage.id()) != null) {
         Evaluation cond = paths.condition(stage.id());
         Observation first = firstOf(instance, stage);
         List<String> alternatives = alternatives(instance, stage, paths);
         displaced.addAll(alternatives);
-        String seen = cond == null ? "" : cond.observed().entrySet().stream()
+        String seen = cond.observed().entrySet().stream()
             .map(x -> x.getKey() + " = " + x.getValue()).collect(Collectors.joining(", "));
         out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage.id())
             .event(first.eventId())
@@ -51,34 +55,90 @@ public final class StageCheck implements Check {
     if (!over) {
       return out;
     }
+    String when = instance.deadlinePassed()
+        ? "within " + Texts.duration(instance.spec().deadline()) + " of the flow's start"
+        : "before the flow ended";
+    Violation choice = openChoice(instance, paths, when);
+    if (choice != null) {
+      out.add(choice);
+    }
     for (StageSpec stage : instance.spec().stages()) {
       if (paths.requirement(stage.id()) != Requirement.REQUIRED || displaced.contains(stage.id())) {
         continue;
       }
-      List<EventSpec> missing = stage.events().stream().filter(e -> !instance.has(e.id())).toList();
+      List<EventSpec> missing = stage.events().stream().filter(e -> !instance.accountedFor(e.id())).toList();
       if (missing.isEmpty() || !predecessorsSeen(instance, stage, paths)) {
         continue; // only the first stage where the flow stopped is reported, not every one after it
       }
       String what = missing.stream().map(e -> e.id() + " (" + e.describeSource() + ")")
           .collect(Collectors.joining(", "));
-      String when = instance.deadlinePassed()
-          ? "within " + Texts.duration(instance.spec().deadline()) + " of the flow's start"
-          : "before the flow ended";
+      List<String> seen = stage.events().stream().filter(e -> instance.has(e.id())).map(EventSpec::id).toList();
+      String message = seen.isEmpty()
+          ? "stage " + stage.id() + " did not happen: no " + what + " " + when
+          : "stage " + stage.id() + " is incomplete: no " + what + " " + when + "; " + String.join(", ", seen)
+              + (seen.size() == 1 ? " was" : " were") + " observed";
       out.add(Violation.builder(ViolationKind.MISSING_STAGE, stage.id())
           .event(missing.get(0).id())
-          .message("stage " + stage.id() + " did not happen: no " + what + " " + when)
+          .message(message)
           .expected(missing.get(0).describeSource())
-          .actual("nothing observed")
+          .actual(seen.isEmpty() ? "nothing observed" : "only " + String.join(", ", seen))
           .build());
     }
     return out;
   }
 
-  /** Whether every required predecessor of the stage was seen (the flow got as far as this stage). */
+  /**
+   * Alternatives that cannot be told apart (their conditions read unobserved events) and none of
+   * which was observed: one of them had to happen. Not reported when one of them could have
+   * happened unseen (it has only span events, all unobserved).
+   */
+  private static Violation openChoice(FlowInstance instance, FlowPaths paths, String when) {
+    if (paths.openChoice().isEmpty()) {
+      return null;
+    }
+    List<StageSpec> stages = paths.openChoice().stream().map(id -> instance.spec().stage(id)).toList();
+    for (StageSpec s : stages) {
+      if (instance.stageUnobserved(s.id()) || !predecessorsSeen(instance, s, paths)) {
+        return null;
+      }
+    }
+    StageSpec first = stages.get(0);
+    String conditionInputs = String.join(", ", first.when().referencedVariables());
+    Visibility.Unobserved why = null;
+    for (String v : first.when().referencedVariables()) {
+      why = why != null ? why : instance.visibility().unobserved(v);
+    }
+    String names = stages.stream().map(StageSpec::id).collect(Collectors.joining(" nor "));
+    EventSpec firstEvent = first.events().stream().filter(EventSpec::isTopic).findFirst().orElse(first.events().get(0));
+    return Violation.builder(ViolationKind.MISSING_STAGE, first.id())
+        .event(firstEvent.id())
+        .message("neither " + names + " happened " + when + "; one of them must (which one, its condition on "
+            + conditionInputs + " would tell, but that was not observed"
+            + (why == null ? "" : ": " + why.reason()) + ")")
+        .expected(stages.stream().map(StageSpec::id).collect(Collectors.joining(" or ")))
+        .actual("nothing observed")
+        .build();
+  }
+
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    for (Visibility.Unobserved u : instance.visibility().all().values()) {
+      EventSpec e = instance.spec().event(u.eventId());
+      out.add(new Unverified("stage", e.stageId(), e.id(), e.describeSource() + " not observed: " + u.reason()));
+    }
+    instance.paths().assumptions().forEach((stage, why) -> out.add(new Unverified("path", stage, stage, why)));
+    return out;
+  }
+
+  /** Whether every required predecessor of the stage was seen, or may have happened unseen. */
   private static boolean predecessorsSeen(FlowInstance instance, StageSpec stage, FlowPaths paths) {
     for (String p : stage.after()) {
-      if (paths.requirement(p) == Requirement.REQUIRED && !instance.stageSeen(p)) {
+      if (paths.requirement(p) == Requirement.REQUIRED && !instance.stageSeen(p) && !instance.stageUnobserved(p)) {
         return false;
+      }
+      if (paths.openChoice().contains(p)) {
+        return false; // the open choice itself is where the flow stopped
       }
     }
     return true;

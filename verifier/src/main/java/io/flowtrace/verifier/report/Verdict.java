@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.report;
 
+import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import java.util.LinkedHashMap;
@@ -10,6 +11,11 @@ import java.util.Map;
  * The verdict on one flow instance. {@code revision} is 0 when first decided and grows with each
  * amendment (late events for an already-decided instance); {@code reason} explains an
  * {@code INCOMPLETE} verdict or how the instance was decided.
+ *
+ * <p>{@code unverified} lists what could not be checked because events were unobserved by design
+ * (spans of an unsampled trace): the verdict is then {@linkplain Verification#PARTIAL partly
+ * verified} — a {@code PASSED} instance passed every check that could run. {@code notes} says what
+ * was assumed, such as a clock skew between hosts that the data proves.
  */
 public record Verdict(
     String flow,
@@ -21,7 +27,17 @@ public record Verdict(
     long decidedEpochNanos,
     int revision,
     String reason,
-    List<TimelineEntry> timeline) {
+    List<TimelineEntry> timeline,
+    List<Unverified> unverified,
+    List<String> notes) {
+
+  /** Whether every check could run on everything it needs. */
+  public enum Verification {
+    /** Every check ran on everything it needs. */
+    FULL,
+    /** Some checks could not run (see {@link Verdict#unverified()}); the others did. */
+    PARTIAL
+  }
 
   public Verdict {
     keys = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(keys));
@@ -29,6 +45,21 @@ public record Verdict(
     traceIds = List.copyOf(traceIds);
     timeline = List.copyOf(timeline);
     reason = reason == null ? "" : reason;
+    unverified = unverified == null ? List.of() : List.copyOf(unverified);
+    notes = notes == null ? List.of() : List.copyOf(notes);
+  }
+
+  /** A fully verified verdict without notes. */
+  public Verdict(String flow, Map<String, String> keys, VerdictStatus status, List<Violation> violations,
+      List<String> traceIds, long startEpochNanos, long decidedEpochNanos, int revision, String reason,
+      List<TimelineEntry> timeline) {
+    this(flow, keys, status, violations, traceIds, startEpochNanos, decidedEpochNanos, revision, reason, timeline,
+        List.of(), List.of());
+  }
+
+  /** {@code FULL} when nothing was left unverified, else {@code PARTIAL}. */
+  public Verification verification() {
+    return unverified.isEmpty() ? Verification.FULL : Verification.PARTIAL;
   }
 
   public boolean hasViolation(ViolationKind kind) {
@@ -48,12 +79,12 @@ public record Verdict(
   /** The same verdict with a new revision number. */
   public Verdict withRevision(int newRevision) {
     return new Verdict(flow, keys, status, violations, traceIds, startEpochNanos, decidedEpochNanos,
-        newRevision, reason, timeline);
+        newRevision, reason, timeline, unverified, notes);
   }
 
   /** Whether the two verdicts say the same thing (ignoring when and revision). */
   public boolean sameOutcome(Verdict other) {
     return other != null && status == other.status && violations.equals(other.violations)
-        && keys.equals(other.keys);
+        && keys.equals(other.keys) && unverified.equals(other.unverified);
   }
 }

@@ -3,7 +3,8 @@ package io.flowtrace.verifier.report;
 /**
  * Receives verdicts as the engine decides them. An instance is {@link #decided} once, may be
  * {@link #amended} when late events change its outcome, and is {@link #finalized} when it leaves
- * the amendment window (or the input ends) with its final verdict. Called on the engine's thread.
+ * the amendment window (or the input ends) with its final verdict; an event for an instance already
+ * final is reported to {@link #late}. Called on the engine's thread.
  */
 public interface VerdictListener {
 
@@ -12,6 +13,12 @@ public interface VerdictListener {
   default void amended(Verdict previous, Verdict current) {}
 
   default void finalized(Verdict verdict) {}
+
+  /**
+   * An event arrived for an instance whose verdict is already final; it changes nothing, but
+   * must not vanish unnoticed.
+   */
+  default void late(LateEvent event) {}
 
   /** Sends every callback to each listener in turn. */
   static VerdictListener composite(VerdictListener... listeners) {
@@ -30,6 +37,11 @@ public interface VerdictListener {
       @Override
       public void finalized(Verdict v) {
         all.forEach(l -> l.finalized(v));
+      }
+
+      @Override
+      public void late(LateEvent e) {
+        all.forEach(l -> l.late(e));
       }
     };
   }

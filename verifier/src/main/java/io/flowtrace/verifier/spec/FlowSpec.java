@@ -1,5 +1,7 @@
 package io.flowtrace.verifier.spec;
 
+import static java.util.Objects.requireNonNull;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,6 +15,11 @@ import java.util.Set;
  * A declared flow: its business keys, stages (a graph: {@code after} edges, data-chosen
  * alternatives via {@code when}), enrichment, transformation rules, idempotency, latency budgets,
  * the terminal stage(s) and the instance deadline. Immutable; built by {@link FlowSpecLoader}.
+ *
+ * @param tolerance slack for comparing times on one clock (Kafka record times have millisecond precision)
+ * @param clockSkew the largest clock difference assumed between hosts the data does not relate
+ * @param spans whether every span of a sampled trace is expected ({@link SpanCompleteness#COMPLETE}) or
+ *     spans may be lost on the way (tail sampling, lossy pipelines)
  */
 public record FlowSpec(
     String name,
@@ -21,6 +28,8 @@ public record FlowSpec(
     List<String> keys,
     Duration deadline,
     Duration tolerance,
+    Duration clockSkew,
+    SpanCompleteness spans,
     List<StageSpec> stages,
     List<EnrichmentSpec> enrichment,
     List<RuleSpec> rules,
@@ -31,14 +40,33 @@ public record FlowSpec(
   public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(30);
   /** Default clock tolerance for ordering (Kafka record times have millisecond precision). */
   public static final Duration DEFAULT_TOLERANCE = Duration.ofMillis(1);
+  /**
+   * Default largest clock difference assumed between two hosts whose clocks the data cannot relate
+   * (no producer/consumer or parent/child edge between them): 100 ms.
+   */
+  public static final Duration DEFAULT_CLOCK_SKEW = Duration.ofMillis(100);
 
   public FlowSpec {
+    requireNonNull(clockSkew, "clockSkew");
+    requireNonNull(spans, "spans");
     keys = List.copyOf(keys);
     stages = List.copyOf(stages);
     enrichment = List.copyOf(enrichment);
     rules = List.copyOf(rules);
     idempotency = List.copyOf(idempotency);
     budgets = List.copyOf(budgets);
+  }
+
+  /** The same flow with another deadline. */
+  public FlowSpec withDeadline(Duration newDeadline) {
+    return new FlowSpec(name, description, source, keys, newDeadline, tolerance, clockSkew, spans, stages,
+        enrichment, rules, idempotency, budgets);
+  }
+
+  /** The same flow with another span completeness. */
+  public FlowSpec withSpans(SpanCompleteness newSpans) {
+    return new FlowSpec(name, description, source, keys, deadline, tolerance, clockSkew, newSpans, stages,
+        enrichment, rules, idempotency, budgets);
   }
 
   public StageSpec stage(String id) {

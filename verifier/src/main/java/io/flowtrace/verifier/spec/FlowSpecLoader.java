@@ -247,7 +247,7 @@ public final class FlowSpecLoader {
     FlowSpec flow() {
       JsonNode root = yaml.root();
       if (!object(root, "", "a flow spec", Set.of("flow", "description", "keys", "deadline",
-          "tolerance", "stages", "enrichment", "rules", "idempotency", "budgets"))) {
+          "tolerance", "clockSkew", "spans", "stages", "enrichment", "rules", "idempotency", "budgets"))) {
         return null;
       }
       String name = text(root, "flow", "", true);
@@ -261,6 +261,16 @@ public final class FlowSpecLoader {
       }
       Duration deadline = duration(root, "deadline", "", FlowSpec.DEFAULT_DEADLINE);
       Duration tolerance = duration(root, "tolerance", "", FlowSpec.DEFAULT_TOLERANCE);
+      Duration clockSkew = duration(root, "clockSkew", "", FlowSpec.DEFAULT_CLOCK_SKEW);
+      SpanCompleteness spans = SpanCompleteness.COMPLETE;
+      String spansText = text(root, "spans", "", false);
+      if (spansText != null) {
+        spans = SpanCompleteness.parse(spansText);
+        if (spans == null) {
+          error("/spans", "'spans' must be complete or may-be-missing, not '" + spansText + "'");
+          spans = SpanCompleteness.COMPLETE;
+        }
+      }
 
       JsonNode stagesNode = root.get("stages");
       if (stagesNode == null || !stagesNode.isArray() || stagesNode.isEmpty()) {
@@ -321,7 +331,7 @@ public final class FlowSpecLoader {
         return null;
       }
       return new FlowSpec(name, description == null ? "" : description.trim(), file, keys, deadline,
-          tolerance, stages, enrichment, rules, idempotency, budgets);
+          tolerance, clockSkew, spans, stages, enrichment, rules, idempotency, budgets);
     }
 
     void forEachEntry(JsonNode root, String name, java.util.function.BiConsumer<JsonNode, String> each) {

@@ -180,7 +180,7 @@ class FlowEngineTest {
     assertThat(v.field()).isEqualTo("eventId");
     assertThat(v.message()).isEqualTo("webhook was delivered 2 times with 1 distinct eventId [evt-1]; "
         + "paid_msg happened 2 times (t.paid[0]@1, t.paid[0]@3); done_msg happened 2 times (t.done[0]@2, t.done[0]@4); "
-        + "each may happen once per instance");
+        + "each may happen once per eventId");
   }
 
   @Test
@@ -249,7 +249,7 @@ class FlowEngineTest {
 
     Violation v = single(finals.get("o-1"));
     assertThat(v.kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
-    assertThat(v.message()).isEqualTo("t.done[0]@2 has no traceparent header: its producer did not propagate the trace");
+    assertThat(v.message()).isEqualTo("t.done[0]@2 has no traceparent header: its producer did not propagate the trace context");
   }
 
   @Test

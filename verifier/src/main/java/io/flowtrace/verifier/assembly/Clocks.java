@@ -1,0 +1,329 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.verifier.internal.Texts;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How the clocks of an instance's hosts relate. Times from one service are on one clock; across
+ * services they are compared only through what the data proves: a record is consumed after its
+ * producer span started, a child span starts after its parent (and a synchronous server span ends
+ * before its client span), records of one partition were appended in offset order. Each such
+ * happens-before edge bounds the difference between two clocks; the bounds are closed over paths
+ * (shortest paths on the difference constraints), and where the data gives no bound the flow's
+ * {@code clockSkew} allowance does.
+ *
+ * <p>A <em>clock</em> is a service name; a record whose producer span was not seen is on the
+ * unknown clock of its topic's producer ({@code ?topic}). Offsets are corrections: a true time is
+ * a reading plus its clock's offset, and {@link #offset} bounds {@code offset(to) − offset(from)}.
+ * Pure function of the instance.
+ */
+public final class Clocks {
+
+  private static final long INF = Long.MAX_VALUE / 4;
+
+  /**
+   * Bounds of {@code offset(to) − offset(from)} in nanoseconds. {@code dataLow}/{@code dataHigh}
+   * are what the edges prove (±{@code INF}-like when unbounded); {@code low}/{@code high} add the
+   * allowance for unbounded sides.
+   */
+  public record Offset(long low, long high, long dataLow, long dataHigh) {
+    /** The best single guess: the middle when the data bounds both sides, else the value nearest to zero. */
+    public long estimate() {
+      if (dataLow > -INF && dataHigh < INF && dataLow <= dataHigh) {
+        return dataLow + (dataHigh - dataLow) / 2;
+      }
+      return Math.max(low, Math.min(high, 0));
+    }
+
+    /** Whether the data proves the clocks apart by more than {@code slack}. */
+    public boolean proven(long slack) {
+      return dataLow > slack && dataLow < INF || dataHigh < -slack && dataHigh > -INF;
+    }
+
+    boolean bounded() {
+      return dataLow > -INF && dataHigh < INF;
+    }
+  }
+
+  /** How a {@link Gap} was measured. */
+  public enum Basis {
+    /** Both times were read on one clock. */
+    ONE_CLOCK,
+    /** Both are records of one partition: their offsets order them. */
+    PARTITION,
+    /** The later event's service consumed the earlier record: measured to that receipt, on one clock. */
+    RECEIPT,
+    /** Two clocks, related by the data's edges or by the {@code clockSkew} allowance. */
+    TWO_CLOCKS
+  }
+
+  /**
+   * The time from {@code earlier} to {@code later} in true time: at least {@code min}, at most
+   * {@code max}, {@code estimate} the best guess, {@code raw} as read off the two clocks. For
+   * {@link Basis#RECEIPT} the three are measured to the later service's receipt of the earlier
+   * record instead. {@code detail} says how the clocks were related.
+   */
+  public record Gap(long raw, long min, long max, long estimate, Basis basis, String detail) {
+    /** Whether no clock difference enters the figure. */
+    public boolean sameClock() {
+      return basis != Basis.TWO_CLOCKS;
+    }
+
+    /** Half the width of the range the gap may be in, or 0 on one clock. */
+    public long uncertainty() {
+      return sameClock() ? 0 : (max - min) / 2;
+    }
+  }
+
+  private final Map<String, Integer> index;
+  /** Clock names; the first is the reference: the clock of the flow's entry. */
+  private final List<String> names;
+  private final long[][] upper;
+  private final long allowance;
+  private final long slack;
+
+  private Clocks(Map<String, Integer> index, List<String> names, long[][] upper, long allowance, long slack) {
+    this.index = index;
+    this.names = names;
+    this.upper = upper;
+    this.allowance = allowance;
+    this.slack = slack;
+  }
+
+  static Clocks of(FlowInstance instance) {
+    Map<String, Integer> index = new LinkedHashMap<>();
+    List<String> names = new ArrayList<>();
+    for (Observation o : instance.observations()) {
+      if (instance.spec().stage(o.stageId()).after().isEmpty()) {
+        domainIndex(domain(o), index, names);
+        break;
+      }
+    }
+    for (Observation o : instance.observations()) {
+      domainIndex(domain(o), index, names);
+    }
+    List<long[]> edges = new ArrayList<>(); // {from, to, lowerBound of off(to) - off(from)}
+    List<long[]> uppers = new ArrayList<>(); // {from, to, upperBound of off(to) - off(from)}
+    Map<String, Span> spans = new HashMap<>();
+    for (Observation o : instance.observations()) {
+      if (o.span() != null) {
+        spans.putIfAbsent(o.span().spanId(), o.span());
+      }
+      for (Span c : o.consumers()) {
+        spans.putIfAbsent(c.spanId(), c);
+      }
+      if (!o.isRecord()) {
+        continue;
+      }
+      String from = domain(o);
+      long produced = o.producer() != null ? o.producer().startEpochNanos() : o.record().timestampNanos();
+      for (Span c : o.consumers()) {
+        int a = domainIndex(from, index, names);
+        int b = domainIndex(serviceOf(c), index, names);
+        if (a != b) {
+          edges.add(new long[] {a, b, produced - c.startEpochNanos()});
+        }
+      }
+    }
+    for (Span s : spans.values()) {
+      Span p = s.parentSpanId().isEmpty() ? null : spans.get(s.parentSpanId());
+      if (p == null || serviceOf(p).equals(serviceOf(s))) {
+        continue;
+      }
+      int a = domainIndex(serviceOf(p), index, names);
+      int b = domainIndex(serviceOf(s), index, names);
+      edges.add(new long[] {a, b, p.startEpochNanos() - s.startEpochNanos()});
+      if (p.kind() == SpanKind.CLIENT && s.kind() == SpanKind.SERVER && s.endEpochNanos() > 0) {
+        uppers.add(new long[] {a, b, p.endEpochNanos() - s.endEpochNanos()});
+      }
+    }
+    int n = names.size();
+    long[][] d = new long[n][n];
+    for (int i = 0; i < n; i++) {
+      java.util.Arrays.fill(d[i], INF);
+      d[i][i] = 0;
+    }
+    // off(b) - off(a) >= L  <=>  off(a) - off(b) <= -L : an upper bound on the pair (b, a)
+    for (long[] e : edges) {
+      int a = (int) e[0];
+      int b = (int) e[1];
+      d[b][a] = Math.min(d[b][a], -e[2]);
+    }
+    for (long[] e : uppers) {
+      int a = (int) e[0];
+      int b = (int) e[1];
+      d[a][b] = Math.min(d[a][b], e[2]);
+    }
+    for (int k = 0; k < n; k++) {
+      for (int i = 0; i < n; i++) {
+        if (d[i][k] >= INF) {
+          continue;
+        }
+        for (int j = 0; j < n; j++) {
+          if (d[k][j] < INF && d[i][k] + d[k][j] < d[i][j]) {
+            d[i][j] = d[i][k] + d[k][j];
+          }
+        }
+      }
+    }
+    boolean consistent = true;
+    for (int i = 0; i < n; i++) {
+      consistent &= d[i][i] >= 0;
+    }
+    if (!consistent) {
+      // The data contradicts itself (some consumer before its producer on any clocks): relate nothing.
+      for (int i = 0; i < n; i++) {
+        java.util.Arrays.fill(d[i], INF);
+        d[i][i] = 0;
+      }
+    }
+    return new Clocks(index, names, d, instance.spec().clockSkew().toNanos(), instance.spec().tolerance().toNanos());
+  }
+
+  private static int domainIndex(String domain, Map<String, Integer> index, List<String> names) {
+    Integer i = index.get(domain);
+    if (i == null) {
+      i = names.size();
+      index.put(domain, i);
+      names.add(domain);
+    }
+    return i;
+  }
+
+  private static String serviceOf(Span s) {
+    return s.service().isEmpty() ? "?unnamed service" : s.service();
+  }
+
+  /** The clock an observation's time was read on. */
+  public static String domain(Observation o) {
+    if (o.span() != null) {
+      return serviceOf(o.span());
+    }
+    return o.isRecord() ? "?" + o.record().topic() : "?";
+  }
+
+  /** Bounds of {@code offset(to) − offset(from)}. */
+  public Offset offset(String from, String to) {
+    if (from.equals(to)) {
+      return new Offset(0, 0, 0, 0);
+    }
+    Integer a = index.get(from);
+    Integer b = index.get(to);
+    long dataHigh = a == null || b == null ? INF : upper[a][b];
+    long dataLow = a == null || b == null ? -INF : -upper[b][a];
+    long high = dataHigh >= INF ? Math.max(dataLow, allowance) : dataHigh;
+    long low = dataLow <= -INF ? Math.min(dataHigh, -allowance) : dataLow;
+    return new Offset(low, high, dataLow, dataHigh);
+  }
+
+  /** The true time from {@code earlier} to {@code later}, as far as the clocks allow to tell. */
+  public Gap gap(Observation earlier, Observation later) {
+    long raw = later.timeEpochNanos() - earlier.timeEpochNanos();
+    if (earlier.isRecord() && later.isRecord() && earlier.record().topic().equals(later.record().topic())
+        && earlier.record().partition() == later.record().partition()) {
+      String where = later.record().topic() + "[" + later.record().partition() + "]";
+      if (later.record().offset() < earlier.record().offset()) {
+        long max = Math.min(raw, -slack - 1);
+        return new Gap(raw, Math.min(raw, max), max, max, Basis.PARTITION, "it was appended to " + where
+            + " at offset " + later.record().offset() + ", before offset " + earlier.record().offset());
+      }
+      return new Gap(raw, Math.max(raw, 0), INF, Math.max(raw, 0), Basis.PARTITION, "appended later to " + where);
+    }
+    String from = domain(earlier);
+    String to = domain(later);
+    if (from.equals(to)) {
+      return new Gap(raw, raw, raw, raw, Basis.ONE_CLOCK, "one clock (" + from + ")");
+    }
+    Gap beforeReceipt = beforeReceipt(earlier, later, to);
+    if (beforeReceipt != null) {
+      return beforeReceipt;
+    }
+    Offset off = offset(from, to);
+    return new Gap(raw, raw + off.low(), raw + off.high(), raw + off.estimate(), Basis.TWO_CLOCKS,
+        describe(from, to, off));
+  }
+
+  /**
+   * When {@code later}'s own service consumed the {@code earlier} record, and {@code later} happened
+   * before that service first processed it: a proof on one clock that it acted on data it did not
+   * have yet. {@code null} otherwise.
+   */
+  private Gap beforeReceipt(Observation earlier, Observation later, String to) {
+    if (!earlier.isRecord()) {
+      return null;
+    }
+    Span received = null;
+    for (Span c : earlier.consumers()) {
+      if (serviceOf(c).equals(to) && (received == null || c.startEpochNanos() < received.startEpochNanos())) {
+        received = c;
+      }
+    }
+    if (received == null) {
+      return null;
+    }
+    long gap = later.timeEpochNanos() - received.startEpochNanos();
+    if (gap >= -slack) {
+      return null;
+    }
+    return new Gap(later.timeEpochNanos() - earlier.timeEpochNanos(), gap, gap, gap, Basis.RECEIPT,
+        name(to) + " processed it in span '" + received.name() + "' (" + received.spanId() + ")");
+  }
+
+  private String describe(String from, String to, Offset off) {
+    String pair = name(from) + " and " + name(to);
+    if (!off.bounded() && off.dataLow() <= -INF && off.dataHigh() >= INF) {
+      return "no causal link relates the clocks of " + pair + "; a skew of up to ±"
+          + Texts.duration(allowance) + " (clockSkew) is allowed";
+    }
+    return "the clocks of " + pair + " differ by " + range(off.low(), off.high()) + " as far as the data tells";
+  }
+
+  private static String range(long low, long high) {
+    return low == high ? Texts.duration(low) : Texts.duration(low) + " … " + Texts.duration(high);
+  }
+
+  private static String name(String domain) {
+    return domain.startsWith("?") ? "the producer of " + domain.substring(1) : domain;
+  }
+
+  /**
+   * What the data proves about clocks that disagree, relative to the clock of the instance's first
+   * observation: one line per clock proven off by more than the tolerance.
+   */
+  public List<String> notes() {
+    if (names.size() < 2) {
+      return List.of();
+    }
+    String ref = names.get(0);
+    List<String> out = new ArrayList<>();
+    for (String other : names) {
+      if (other.equals(ref)) {
+        continue;
+      }
+      Offset off = offset(ref, other);
+      if (!off.proven(Math.max(slack, 1_000_000))) {
+        continue;
+      }
+      long lo = off.dataLow();
+      long hi = off.dataHigh();
+      String amount;
+      String direction;
+      if (lo > 0) {
+        direction = "behind";
+        amount = hi >= INF ? "at least " + Texts.duration(lo) : range(lo, hi);
+      } else {
+        direction = "ahead of";
+        amount = lo <= -INF ? "at least " + Texts.duration(-hi) : range(-hi, -lo);
+      }
+      out.add("clock skew: " + name(other) + " reads " + amount + " " + direction + " " + name(ref)
+          + " (from the data's happens-before edges); order and latency are judged on corrected times");
+    }
+    return out;
+  }
+}

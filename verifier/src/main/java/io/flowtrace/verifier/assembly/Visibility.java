@@ -1,0 +1,202 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.SpanCompleteness;
+import io.flowtrace.verifier.spec.StageSpec;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Which declared span events of an instance were not seen <em>by design</em>, and why. Records are
+ * never sampled, so only span events can be unobserved:
+ *
+ * <ul>
+ *   <li>{@link Cause#UNSAMPLED}: the records of the span's trace carry a {@code traceparent} whose
+ *       sampled flag is clear — that trace exports no spans (head sampling). The trace is found
+ *       through the span's <em>witnesses</em>: the records that share its trace by the flow's
+ *       shape (its stage's records; else the nearest earlier stage's; else the next stage's; an
+ *       event declared {@code trace: new} is witnessed only by the records after it in its stage).
+ *       A webhook's new trace samples on its own, so one instance can be partly sampled.
+ *   <li>{@link Cause#MAY_BE_MISSING}: the flow says {@code spans: may-be-missing} (tail sampling,
+ *       lossy pipelines) and the span did not arrive although its trace is sampled.
+ * </ul>
+ *
+ * Any other absent span event is missing. Pure function of the instance.
+ */
+public final class Visibility {
+
+  /** Why an event was not observed although it may have happened. */
+  public enum Cause {
+    /** Its trace was not sampled: its spans are not exported by design. */
+    UNSAMPLED,
+    /** The flow allows spans of sampled traces to be lost ({@code spans: may-be-missing}). */
+    MAY_BE_MISSING
+  }
+
+  /** Why one event is unobserved: the cause and the trace that says so (if known). */
+  public record Unobserved(String eventId, Cause cause, String traceId) {
+    /** The reason in words: {@code unsampled trace 4bf92f…}. */
+    public String reason() {
+      return switch (cause) {
+        case UNSAMPLED -> "unsampled trace " + traceId;
+        case MAY_BE_MISSING -> traceId == null
+            ? "its span did not arrive (spans: may-be-missing)"
+            : "its span did not arrive in trace " + traceId + " (spans: may-be-missing)";
+      };
+    }
+  }
+
+  private static final Visibility NONE = new Visibility(Map.of());
+
+  private final Map<String, Unobserved> unobserved;
+
+  private Visibility(Map<String, Unobserved> unobserved) {
+    this.unobserved = unobserved;
+  }
+
+  static Visibility of(FlowInstance instance) {
+    FlowSpec spec = instance.spec();
+    Map<String, Unobserved> out = null;
+    for (EventSpec event : spec.events()) {
+      if (event.isTopic() || instance.has(event.id())) {
+        continue;
+      }
+      Unobserved u = judge(instance, event);
+      if (u != null) {
+        if (out == null) {
+          out = new LinkedHashMap<>();
+        }
+        out.put(event.id(), u);
+      }
+    }
+    return out == null ? NONE : new Visibility(Collections.unmodifiableMap(out));
+  }
+
+  private static Unobserved judge(FlowInstance instance, EventSpec event) {
+    String unsampledTrace = null;
+    String sampledTrace = null;
+    for (String witness : witnesses(instance.spec(), event)) {
+      for (Observation o : instance.all(witness)) {
+        if (o.trace() == null) {
+          continue;
+        }
+        if (o.sampled()) {
+          sampledTrace = o.trace().traceId();
+        } else if (unsampledTrace == null) {
+          unsampledTrace = o.trace().traceId();
+        }
+      }
+      if (sampledTrace != null || unsampledTrace != null) {
+        break; // the nearest witnesses that carry a trace decide
+      }
+    }
+    if (sampledTrace == null && unsampledTrace != null) {
+      return new Unobserved(event.id(), Cause.UNSAMPLED, unsampledTrace);
+    }
+    if (instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING) {
+      return new Unobserved(event.id(), Cause.MAY_BE_MISSING, sampledTrace);
+    }
+    return null;
+  }
+
+  /**
+   * Record events that share the span event's trace, nearest first: its stage's records in the
+   * same trace segment (a stage splits where an event starts a new trace); else
+   * the records of the nearest earlier stages (latest listed first); else the next stages' records.
+   */
+  public static List<String> witnesses(FlowSpec spec, EventSpec event) {
+    StageSpec stage = spec.stage(event.stageId());
+    List<String> out = new ArrayList<>();
+    // The stage splits into trace segments where an event starts a new trace; the event's segment
+    // holds its trace's records.
+    List<EventSpec> segment = new ArrayList<>();
+    boolean found = false;
+    for (EventSpec e : stage.events()) {
+      if (e.newTrace() && !segment.isEmpty()) {
+        if (found) {
+          break;
+        }
+        segment.clear();
+      }
+      segment.add(e);
+      found |= e == event;
+    }
+    for (EventSpec e : segment) {
+      if (e.isTopic()) {
+        out.add(e.id());
+      }
+    }
+    if (!out.isEmpty() || segment.get(0).newTrace()) {
+      return out;
+    }
+    Deque<String> todo = new ArrayDeque<>(stage.after());
+    Set<String> seen = new HashSet<>();
+    while (!todo.isEmpty() && out.isEmpty()) {
+      List<String> level = new ArrayList<>(todo);
+      todo.clear();
+      for (String id : level) {
+        StageSpec p = spec.stage(id);
+        if (p == null || !seen.add(id)) {
+          continue;
+        }
+        List<EventSpec> events = p.events();
+        for (int i = events.size() - 1; i >= 0; i--) {
+          if (events.get(i).isTopic()) {
+            out.add(events.get(i).id());
+          }
+        }
+        todo.addAll(p.after());
+      }
+    }
+    if (!out.isEmpty()) {
+      return out;
+    }
+    for (StageSpec next : spec.stages()) {
+      if (!next.after().contains(stage.id())) {
+        continue;
+      }
+      for (EventSpec e : next.events()) {
+        if (e.newTrace()) {
+          break;
+        }
+        if (e.isTopic()) {
+          out.add(e.id());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Whether the event is unobserved by design (never true for an observed event). */
+  public boolean isUnobserved(String eventId) {
+    return unobserved.containsKey(eventId);
+  }
+
+  /** Why the event is unobserved, or {@code null} when it is observed or missing. */
+  public Unobserved unobserved(String eventId) {
+    return unobserved.get(eventId);
+  }
+
+  /** Every unobserved event, in the spec's order. */
+  public Map<String, Unobserved> all() {
+    return unobserved;
+  }
+
+  /** Whether some event is unobserved only because spans may be missing (worth waiting for). */
+  public boolean awaitsLostSpans() {
+    for (Unobserved u : unobserved.values()) {
+      if (u.cause() == Cause.MAY_BE_MISSING) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

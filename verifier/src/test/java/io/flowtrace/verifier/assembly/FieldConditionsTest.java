@@ -1,0 +1,438 @@
+package io.flowtrace.verifier.assembly;
+
+import static io.flowtrace.verifier.assembly.ShopFlows.nanos;
+import static io.flowtrace.verifier.assembly.ShopFlows.order;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Unverified;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.report.LateEvent;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Field conditions that must not raise false alarms — head-sampled traces, clocks a few tens of
+ * milliseconds apart, records that arrive before their spans — and the defects that must still be
+ * found under them.
+ */
+class FieldConditionsTest {
+
+  @TempDir Path dir;
+  private List<FlowSpec> flows;
+  private final ShopFlows shop = new ShopFlows();
+  private final List<String> events = new ArrayList<>();
+  private final Map<String, Verdict> finals = new LinkedHashMap<>();
+  private final Map<String, List<Verdict>> published = new LinkedHashMap<>();
+  private final List<LateEvent> late = new ArrayList<>();
+  private FlowEngine engine;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Files.writeString(dir.resolve("shop.flow.yaml"), ShopFlows.SPEC);
+    flows = new FlowSpecLoader().load(dir);
+    engine = engine(b -> {});
+  }
+
+  private FlowEngine engine(Consumer<FlowEngine.Builder> settings) {
+    FlowEngine.Builder b = FlowEngine.builder(flows).listener(new VerdictListener() {
+      @Override
+      public void decided(Verdict v) {
+        events.add("decided " + v.keys().get("orderId") + " " + v.status());
+        published.computeIfAbsent(v.keys().get("orderId"), k -> new ArrayList<>()).add(v);
+      }
+
+      @Override
+      public void amended(Verdict previous, Verdict current) {
+        events.add("amended " + current.keys().get("orderId") + " " + current.status());
+        published.computeIfAbsent(current.keys().get("orderId"), k -> new ArrayList<>()).add(current);
+      }
+
+      @Override
+      public void finalized(Verdict v) {
+        finals.put(v.keys().get("orderId"), v);
+      }
+
+      @Override
+      public void late(LateEvent e) {
+        late.add(e);
+      }
+    });
+    settings.accept(b);
+    return b.build();
+  }
+
+  // ---- sampling ----
+
+  @Test
+  void aFullySampledOrderIsFullyVerified() {
+    replay(order("o-1", 0));
+
+    assertThat(finals.get("o-1").status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(finals.get("o-1").verification()).isEqualTo(Verdict.Verification.FULL);
+    assertThat(finals.get("o-1").unverified()).isEmpty();
+  }
+
+  @Test
+  void aSampledOutOrderWithCleanRecordsPassesPartlyVerifiedAndSaysWhatWasNot() {
+    replay(order("o-1", 0).unsampled());
+
+    Verdict v = finals.get("o-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(v.violations()).isEmpty();
+    assertThat(v.verification()).isEqualTo(Verdict.Verification.PARTIAL);
+    assertThat(v.unverified()).extracting(Unverified::check, Unverified::subject).contains(
+        org.assertj.core.groups.Tuple.tuple("stage", "request"),
+        org.assertj.core.groups.Tuple.tuple("stage", "charge"),
+        org.assertj.core.groups.Tuple.tuple("stage", "webhook"),
+        org.assertj.core.groups.Tuple.tuple("path", "captured"),
+        org.assertj.core.groups.Tuple.tuple("rule", "the charge names a known status"),
+        org.assertj.core.groups.Tuple.tuple("enrichment", "request → placed_msg"));
+    Unverified request = v.unverified().stream().filter(u -> u.subject().equals("request")).findFirst().orElseThrow();
+    assertThat(request.reason()).isEqualTo("SERVER span 'POST /orders' of gw not observed: unsampled trace "
+        + ShopFlows.trace("o-1", "main"));
+  }
+
+  @Test
+  void anOrderWhoseWebhookTraceAloneWasSampledOutIsJudgedOnItsOwnFlag() {
+    ShopFlows.Order o = order("o-1", 0);
+    o.deliverySampled.set(0, false);
+    replay(o);
+
+    Verdict v = finals.get("o-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(v.unverified()).extracting(Unverified::subject).containsExactly("webhook");
+  }
+
+  @Test
+  void aSampledOutOrderIsDecidedAsSoonAsItsRecordsAllowWithoutWaitingForSpans() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)));
+    feed(order("o-1", 0).unsampled());
+    engine.advanceTo(nanos(320));
+
+    assertThat(events).containsExactly("decided o-1 PASSED");
+  }
+
+  @Test
+  void aSampledOrderStillWaitsForItsSpans() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)));
+    List<Telemetry> all = shop.telemetry(order("o-1", 0));
+    all.stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(320));
+    assertThat(events).isEmpty();
+
+    all.stream().filter(t -> t instanceof Telemetry.SpanEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(330));
+    assertThat(events).containsExactly("decided o-1 PASSED");
+  }
+
+  @Test
+  void recordVisibleDefectsOfSampledOutOrdersAreStillFound() {
+    ShopFlows.Order wrongTotal = order("o-1", 0).unsampled();
+    wrongTotal.wrongAcceptedTotal = true;
+    ShopFlows.Order noDone = order("o-2", 100).unsampled();
+    noDone.noDone = true;
+    ShopFlows.Order twice = order("o-3", 200).delivery("evt-o-3", false, true).unsampled();
+    ShopFlows.Order noUser = order("o-4", 300).unsampled();
+    noUser.dropUserId = true;
+    replay(wrongTotal, noDone, twice, noUser);
+
+    assertThat(kinds("o-1")).containsExactly("BAD_TRANSFORMATION at accepted");
+    assertThat(kinds("o-2")).containsExactly("MISSING_STAGE at done");
+    assertThat(kinds("o-3")).containsExactly("NON_IDEMPOTENT at captured");
+    assertThat(kinds("o-4")).containsExactly("MISSING_ENRICHMENT at placed");
+    assertThat(single("o-3").message()).startsWith("webhook was not observed (unsampled trace ")
+        .contains("; in deliveries whose eventId is unknown, paid_msg happened 2 times (t.paid[0]@");
+  }
+
+  @Test
+  void aSampledOutOrderThatTookNeitherPathIsMissingTheChoice() {
+    ShopFlows.Order o = new ShopFlows.Order("o-1", 0).unsampled();
+    replay(o);
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.MISSING_STAGE);
+    assertThat(v.stage()).isEqualTo("captured");
+    assertThat(v.message()).isEqualTo("neither captured nor declined happened within 10 s of the flow's start; "
+        + "one of them must (which one, its condition on charge would tell, but that was not observed: "
+        + "unsampled trace " + ShopFlows.trace("o-1", "main") + ")");
+  }
+
+  @Test
+  void withSpansMayBeMissingALostSpanOfASampledTraceIsNotVerifiedInsteadOfMissing() {
+    engine = engine(b -> b.spans(io.flowtrace.verifier.spec.SpanCompleteness.MAY_BE_MISSING));
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-1", 0)));
+    all.removeIf(t -> t instanceof Telemetry.SpanEvent s && s.span().name().equals("POST /hook"));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    Verdict v = finals.get("o-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(v.unverified()).extracting(Unverified::subject).containsExactly("webhook");
+    assertThat(v.unverified().get(0).reason()).contains("spans: may-be-missing");
+  }
+
+  @Test
+  void byDefaultALostSpanOfASampledTraceIsMissing() {
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-1", 0)));
+    all.removeIf(t -> t instanceof Telemetry.SpanEvent s && s.span().name().equals("POST /hook"));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(kinds("o-1")).containsExactly("MISSING_STAGE at captured");
+    assertThat(single("o-1").message()).isEqualTo("stage captured is incomplete: no webhook (SERVER span "
+        + "'POST /hook' of ord) within 10 s of the flow's start; paid_msg was observed");
+  }
+
+  // ---- idempotency by dedup key ----
+
+  @Test
+  void deliveriesWithDistinctDedupKeysMayEachCauseTheEffectOnce() {
+    replay(order("o-1", 0).delivery("evt-second", true, true));
+
+    assertThat(finals.get("o-1").violations()).isEmpty();
+    assertThat(finals.get("o-1").status()).isEqualTo(VerdictStatus.PASSED);
+  }
+
+  @Test
+  void theSameDedupKeyDeliveredTwiceMustNotCauseTheEffectTwice() {
+    replay(order("o-1", 0).delivery("evt-o-1", true, true));
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.NON_IDEMPOTENT);
+    assertThat(v.stage()).isEqualTo("captured");
+    assertThat(v.field()).isEqualTo("eventId");
+    assertThat(v.message()).startsWith("webhook was delivered 2 times with 1 distinct eventId [evt-o-1]; "
+        + "paid_msg happened 2 times (").endsWith("each may happen once per eventId");
+  }
+
+  @Test
+  void aRepeatedKeyIsFoundAmongOtherKeysAndNamed() {
+    replay(order("o-1", 0).delivery("evt-b", true, true).delivery("evt-b", true, true));
+
+    Violation v = single("o-1");
+    assertThat(v.message()).startsWith("webhook was delivered 3 times with 2 distinct eventId [evt-o-1, evt-b]; "
+        + "for eventId evt-b, paid_msg happened 2 times");
+  }
+
+  @Test
+  void aRepeatedDeliveryThatCausesNothingIsIdempotent() {
+    replay(order("o-1", 0).delivery("evt-o-1", true, false));
+
+    assertThat(finals.get("o-1").status()).isEqualTo(VerdictStatus.PASSED);
+  }
+
+  // ---- propagation blame ----
+
+  @Test
+  void aRecordWithoutTraceparentIsBlamedAtThatRecordNotAtTheNextHop() {
+    ShopFlows.Order o = order("o-1", 0);
+    o.doneWithoutTraceparent = true;
+    replay(o);
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+    assertThat(v.stage()).isEqualTo("done");
+    assertThat(v.message()).matches("t\\.done\\[0]@\\d+ has no traceparent header: its producer "
+        + "\\(not span 'send t\\.done' \\(trace \\w+, span \\w+\\)\\) did not propagate the trace context");
+    assertThat(v.evidence().topic()).isEqualTo("t.done");
+    assertThat(v.evidence().spanId()).isNotNull();
+    assertThat(v.message()).contains("span " + v.evidence().spanId() + ")");
+  }
+
+  // ---- amendments wait for the spans ----
+
+  @Test
+  void aLateDuplicateWhoseSpansComeAfterItsRecordsIsAmendedOnceWithoutAWithdrawnViolation() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)));
+    ShopFlows.Order o = order("o-1", 0).delivery("evt-o-1", true, true);
+    List<Telemetry> all = shop.telemetry(o);
+    List<Telemetry> firstDelivery = all.stream().filter(t -> time(t) < nanos(1000)).toList();
+    List<Telemetry> second = all.stream().filter(t -> time(t) >= nanos(1000)).toList();
+    firstDelivery.forEach(engine::accept);
+    engine.advanceTo(nanos(400));
+    second.stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(2_000)); // the exporter batches: the spans come seconds later
+    second.stream().filter(t -> t instanceof Telemetry.SpanEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(4_000));
+    engine.finish();
+
+    assertThat(events).containsExactly("decided o-1 PASSED", "amended o-1 FAILED");
+    assertThat(published.get("o-1").get(1).violations()).extracting(Violation::kind)
+        .containsExactly(ViolationKind.NON_IDEMPOTENT);
+  }
+
+  @Test
+  void aLateDuplicateWhoseSpansNeverComeIsAmendedAfterTheGrace() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    ShopFlows.Order o = order("o-1", 0).delivery("evt-o-1", true, true);
+    List<Telemetry> all = shop.telemetry(o);
+    all.stream().filter(t -> time(t) < nanos(1000)).forEach(engine::accept);
+    engine.advanceTo(nanos(400));
+    all.stream().filter(t -> time(t) >= nanos(1000) && t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(2_000));
+    assertThat(events).containsExactly("decided o-1 PASSED");
+
+    engine.advanceTo(nanos(3_400));
+    assertThat(events).containsExactly("decided o-1 PASSED", "amended o-1 FAILED");
+  }
+
+  // ---- late events ----
+
+  @Test
+  void anEventAfterTheAmendmentWindowIsReportedLateNotDroppedSilently() {
+    engine = engine(b -> b.amendWindow(Duration.ofSeconds(5)));
+    ShopFlows.Order o = order("o-1", 0);
+    feed(o);
+    engine.advanceTo(nanos(1_000));
+    engine.advanceTo(nanos(10_000));
+    assertThat(finals).containsKey("o-1");
+
+    ShopFlows.Order again = new ShopFlows.Order("o-1", 100_000).delivery("evt-o-1", true, true);
+    List<Telemetry> redelivery = shop.telemetry(again).stream()
+        .filter(t -> t instanceof Telemetry.RecordEvent r && r.record().topic().equals("t.paid")).toList();
+    redelivery.forEach(engine::accept);
+    engine.advanceTo(nanos(110_000));
+
+    assertThat(late).singleElement().satisfies(e -> {
+      assertThat(e.flow()).isEqualTo("shop");
+      assertThat(e.keys()).containsEntry("orderId", "o-1");
+      assertThat(e.event()).isEqualTo("paid_msg");
+      assertThat(e.where()).startsWith("t.paid[0]@");
+    });
+    assertThat(engine.stats().lateDropped()).isEqualTo(1);
+  }
+
+  @Test
+  void inReplayALateEventAmendsItsInstanceHoweverLateItIs() {
+    engine = engine(FlowEngine.Builder::amendUntilEnd);
+    feed(order("o-1", 0));
+    engine.advanceTo(nanos(50_000));
+    ShopFlows.Order again = new ShopFlows.Order("o-1", 100_000).delivery("evt-o-1", true, true);
+    feed(again);
+    engine.advanceTo(nanos(200_000));
+    engine.finish();
+
+    assertThat(late).isEmpty();
+    assertThat(kinds("o-1")).containsExactly("NON_IDEMPOTENT at captured");
+  }
+
+  // ---- clocks ----
+
+  @Test
+  void clocksTensOfMillisecondsApartAreNotOrderViolations() {
+    for (long skew : new long[] {-80, -40, -20, 20, 40, 80}) {
+      for (String service : new String[] {"gw", "ord", "not"}) {
+        String id = "o-" + service + skew;
+        replay(order(id, 0).skew(service, skew));
+        assertThat(finals.get(id).violations()).as(service + " " + skew + " ms").isEmpty();
+        assertThat(finals.get(id).status()).isEqualTo(VerdictStatus.PASSED);
+      }
+    }
+  }
+
+  @Test
+  void twoSkewedServicesStillPass() {
+    replay(order("o-1", 0).skew("gw", 45).skew("not", -35), order("o-2", 0).skew("ord", -60).skew("gw", 30));
+
+    assertThat(finals.values()).allSatisfy(v -> assertThat(v.violations()).as(v.toString()).isEmpty());
+  }
+
+  @Test
+  void aSkewTheDataProvesIsNotedInTheVerdict() {
+    replay(order("o-1", 0).skew("ord", -40));
+
+    assertThat(finals.get("o-1").notes()).singleElement().asString()
+        .startsWith("clock skew: ord reads ").contains(" behind gw");
+  }
+
+  @Test
+  void aPaymentBeforeItsOrderExistsIsStillAnOrderViolationUnderSkew() {
+    for (long skew : new long[] {-40, 0, 40}) {
+      ShopFlows.Order o = order("o" + skew, 0).skew("ord", skew);
+      o.chargeBeforeAccepted = true;
+      replay(o);
+      Violation v = single("o" + skew);
+      assertThat(v.kind()).isEqualTo(ViolationKind.ORDER_VIOLATION);
+      assertThat(v.stage()).isEqualTo("charged");
+      assertThat(v.message()).startsWith("stage charged began (charge, ord span 'POST'")
+          .contains(") 3 ms before accepted_msg (t.accepted[0]@");
+    }
+  }
+
+  @Test
+  void aBudgetOverrunHiddenByASlowClockIsFoundOnTheCorrectedTime() {
+    ShopFlows.Order o = order("o-1", 0).skew("not", -80);
+    o.doneDelayMs = 1050; // 1.06 s true; 980 ms as read on the two clocks
+    replay(o);
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.LATENCY_BUDGET_EXCEEDED);
+    assertThat(v.message()).contains("(980 ms as read on their clocks, corrected for clock skew");
+  }
+
+  @Test
+  void aBudgetWithinItsLimitOnSkewedHostsPasses() {
+    ShopFlows.Order o = order("o-1", 0).skew("not", -80);
+    o.doneDelayMs = 900;
+    replay(o);
+
+    assertThat(finals.get("o-1").violations()).isEmpty();
+  }
+
+  // ---- helpers ----
+
+  private void replay(ShopFlows.Order... orders) {
+    List<Telemetry> all = new ArrayList<>();
+    for (ShopFlows.Order o : orders) {
+      all.addAll(shop.telemetry(o));
+    }
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    for (Telemetry t : all) {
+      engine.accept(t);
+      engine.advanceTo(time(t));
+    }
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+    engine = engine(b -> {});
+  }
+
+  private void feed(ShopFlows.Order o) {
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+  }
+
+  private static long time(Telemetry t) {
+    return t.arrivalEpochNanos();
+  }
+
+  private List<String> kinds(String orderId) {
+    Verdict v = finals.get(orderId);
+    assertThat(v).as(orderId).isNotNull();
+    return v.violations().stream().map(x -> x.kind() + " at " + x.stage()).toList();
+  }
+
+  private Violation single(String orderId) {
+    Verdict v = finals.get(orderId);
+    assertThat(v.violations()).as(v.toString()).hasSize(1);
+    return v.violations().get(0);
+  }
+}
