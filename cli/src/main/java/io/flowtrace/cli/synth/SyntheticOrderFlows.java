@@ -467,8 +467,8 @@ public final class SyntheticOrderFlows {
         throw new IllegalArgumentException("unknown service '" + service + "'; known: " + String.join(", ", SERVICES));
       }
       if (offset.abs().compareTo(MAX_CLOCK_SKEW) > 0) {
-        throw new IllegalArgumentException("clock skew of " + service + " must be within ±" + MAX_CLOCK_SKEW.toSeconds()
-            + " s: " + offset);
+        throw new IllegalArgumentException("clock skew of " + service + " must be within " + MAX_CLOCK_SKEW.toSeconds()
+            + " s either way: " + offset);
       }
       if (offset.isZero()) {
         clockSkews.remove(service);
