@@ -3,10 +3,15 @@ package io.flowtrace.cli;
 import io.flowtrace.cli.synth.Defect;
 import io.flowtrace.cli.synth.Manifest;
 import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,8 +19,12 @@ import picocli.CommandLine.Parameters;
 /** {@code flowtrace generate}: writes a synthetic recording of the reference order flow. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
     description = {"Writes a synthetic recording of the reference order flow (spans from the OpenTelemetry SDK,",
-        "kcat -J messages) with an expected.json manifest. --sample writes the bundled samples."})
+        "kcat -J messages) with an expected.json manifest. --sample writes the bundled samples.",
+        "--sample-ratio and --clock-skew add field conditions: traces sampled out, hosts' clocks off."})
 final class GenerateCommand implements Callable<Integer> {
+
+  /** {@code [+|-]NUMBER(ms|s)}, e.g. {@code +40ms}, {@code -0.04s}, {@code 40ms}. */
+  private static final Pattern SKEW = Pattern.compile("([+-]?)(\\d+(?:\\.\\d+)?)(ms|s)");
 
   @Parameters(index = "0", paramLabel = "DIR", description = "Output directory.")
   Path dir;
@@ -35,6 +44,20 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--sample", description = "Write the bundled sample recordings (order-flow, order-flow-clean) under DIR.")
   boolean sample;
 
+  @Option(names = "--sample-ratio", paramLabel = "R", description = {
+      "Head sampling: the share of traces whose spans are written, within [0, 1] (default 1: all).",
+      "Decided per trace from its trace id, as the Java agent's parentbased_traceidratio sampler does;",
+      "records of an unsampled trace are all written, their traceparent with the sampled flag clear (00/02).",
+      "Each webhook delivery and each trace a consumer starts samples on its own; flow data does not change."})
+  String sampleRatio;
+
+  @Option(names = "--clock-skew", paramLabel = "SERVICE=[+|-]DURATION", description = {
+      "Set a service's clock off (repeatable), e.g. inventory-service=+40ms or order-service=-40ms (ms or s,",
+      "at most 10 s): its spans' start and end and the timestamp of each record it produces are shifted;",
+      "the true order of events and offsets are not. Services: gateway, order-service, inventory-service,",
+      "notification-service."})
+  List<String> clockSkews = List.of();
+
   @Override
   public Integer call() throws Exception {
     if (sample) {
@@ -44,7 +67,44 @@ final class GenerateCommand implements Callable<Integer> {
           + dir.resolve(SyntheticOrderFlows.CLEAN_SAMPLE_DIR));
       return 0;
     }
+    PrintStream err = System.err;
     var builder = SyntheticOrderFlows.builder().flows(count).seed(seed).interArrival(Duration.ofMillis(intervalMs));
+    if (sampleRatio != null) {
+      double ratio;
+      try {
+        ratio = Double.parseDouble(sampleRatio.trim());
+      } catch (NumberFormatException e) {
+        ratio = Double.NaN;
+      }
+      if (!(ratio >= 0 && ratio <= 1)) {
+        err.println("flowtrace: --sample-ratio: '" + sampleRatio + "' is not a number within [0, 1], such as 0.25");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      builder.sampleRatio(ratio);
+    }
+    Set<String> skewed = new HashSet<>();
+    for (String skew : clockSkews) {
+      String[] parts = skew.split("=", 2);
+      Matcher m = parts.length == 2 ? SKEW.matcher(parts[1].trim()) : null;
+      if (m == null || !m.matches()) {
+        err.println("flowtrace: --clock-skew: '" + skew + "' is not SERVICE=[+|-]DURATION in ms or s,"
+            + " such as inventory-service=+40ms");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      String service = parts[0].trim();
+      if (!skewed.add(service)) {
+        err.println("flowtrace: --clock-skew: " + service + " is given twice; one offset per service");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      double amount = Double.parseDouble(m.group(2)) * (m.group(1).equals("-") ? -1 : 1);
+      Duration offset = Duration.ofNanos(Math.round(amount * (m.group(3).equals("ms") ? 1e6 : 1e9)));
+      try {
+        builder.clockSkew(service, offset);
+      } catch (IllegalArgumentException e) {
+        err.println("flowtrace: --clock-skew: '" + skew + "': " + e.getMessage());
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
     for (String d : defects) {
       String[] parts = d.split("=", 2);
       if (parts.length != 2) {
@@ -54,7 +114,12 @@ final class GenerateCommand implements Callable<Integer> {
       builder.plant(Defect.valueOf(parts[0]), Integer.parseInt(parts[1]));
     }
     Manifest m = builder.build().write(dir);
-    System.out.println("wrote " + m.flows().size() + " flows to " + dir);
+    System.out.print("wrote " + m.flows().size() + " flows to " + dir);
+    if (m.sampleRatio() < 1) {
+      long sampled = m.flows().stream().filter(Manifest.Flow::mainSampled).count();
+      System.out.print(" (sample ratio " + m.sampleRatio() + ": " + sampled + " orders' traces sampled)");
+    }
+    System.out.println();
     return 0;
   }
 }

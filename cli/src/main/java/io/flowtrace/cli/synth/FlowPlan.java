@@ -57,16 +57,51 @@ final class FlowPlan {
     this.orderId = orderId;
   }
 
-  /** The latest timestamp this flow puts in the recording (a span end or a record time). */
-  long endNanos() {
-    long end = startNanos;
+  /**
+   * The latest timestamp this flow puts in the recording, as the hosts' clocks read it: the end of
+   * an exported (sampled) span or a record's create time. Only once rendered.
+   */
+  long recordedEndNanos(ClockSkews skews) {
+    long end = Long.MIN_VALUE;
     for (PlannedSpan span : spans) {
-      end = Math.max(end, span.endNanos);
+      if (span.context.isSampled()) {
+        end = Math.max(end, skews.read(span.instance.service(), span.endNanos));
+      }
     }
     for (PlannedRecord record : records) {
-      end = Math.max(end, record.timestampMillis() * 1_000_000L);
+      end = Math.max(end, record.timestampMillis(skews) * 1_000_000L);
     }
     return end;
+  }
+
+  /** How many of the flow's spans were sampled, and so exported. Only once rendered. */
+  int sampledSpans() {
+    int sampled = 0;
+    for (PlannedSpan span : spans) {
+      if (span.context.isSampled()) {
+        sampled++;
+      }
+    }
+    return sampled;
+  }
+
+  /**
+   * Which of the flow's traces were sampled: the order's (the gateway's request), each webhook
+   * delivery's and each one a consumer started (receive telemetry, or a lost context). Only once
+   * rendered.
+   */
+  Manifest.Sampling sampling() {
+    List<Boolean> webhooks = new ArrayList<>();
+    List<Boolean> consumers = new ArrayList<>();
+    for (int i = 1; i < spans.size(); i++) {
+      PlannedSpan span = spans.get(i);
+      if (span.parent == null && span.consumes == null) {
+        webhooks.add(span.context.isSampled());
+      } else if (span.consumes != null && span.consumerParent != ConsumerParent.CHILD) {
+        consumers.add(span.context.isSampled());
+      }
+    }
+    return new Manifest.Sampling(spans.get(0).context.isSampled(), webhooks, consumers);
   }
 
   PlannedSpan span(Topology.Instance instance, Scope scope, String name, SpanKind kind, long start, PlannedSpan parent) {
@@ -128,6 +163,10 @@ final class FlowPlan {
     /** When the producer stamped it (its create time, before millisecond truncation). */
     final long sendNanos;
     final int partition;
+    /**
+     * The {@code traceparent} flags its producer writes when its span is sampled: {@code 01}, or
+     * {@code 03} where the producer also sets the W3C random-trace-id bit. See {@link #headerFlags()}.
+     */
     final int traceFlags;
     PlannedSpan producer;
     long offset = -1;
@@ -146,9 +185,24 @@ final class FlowPlan {
       this.traceFlags = traceFlags;
     }
 
-    /** The record timestamp: the create time truncated to milliseconds, as Kafka stores it. */
-    long timestampMillis() {
-      return Math.floorDiv(sendNanos, 1_000_000L);
+    /**
+     * The record timestamp: the create time as the producer's clock reads it, truncated to
+     * milliseconds as Kafka stores it.
+     */
+    long timestampMillis(ClockSkews skews) {
+      return Math.floorDiv(skews.read(producer.instance.service(), sendNanos), 1_000_000L);
+    }
+
+    /**
+     * The flags of the {@code traceparent} header as the producer writes them once its span is
+     * started: {@link #traceFlags} with the sampled bit ({@code 01}) cleared when the span was not
+     * sampled ({@code 00}, or {@code 02}). The header still names the span's trace and span id.
+     */
+    int headerFlags() {
+      if (producer == null || producer.context == null) {
+        throw new IllegalStateException("record for " + topic + " has no started producer span yet");
+      }
+      return producer.context.isSampled() ? traceFlags : traceFlags & ~0x01;
     }
   }
 }

@@ -6,10 +6,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -23,6 +27,41 @@ import tools.jackson.databind.node.ObjectNode;
  * replay --format json} ({@code flows[].keys}, {@code status}, {@code violations}, {@code summary})
  * plus what was planted, so the two can be compared field by field.
  *
+ * <p>Field conditions, written only when the recording has them (a recording at full sampling with
+ * every clock right has neither, and its {@value #FILE_NAME} is as before):
+ *
+ * <pre>{@code
+ * "recording": {"start": "...", "end": "...", "spans": 312, "records": 240,
+ *               "sampleRatio": 0.3,
+ *               "clockSkews": {"inventory-service": "PT0.04S", "order-service": "PT-0.04S"}},
+ * "flows": [{"index": 0, ..., "spans": 5, "records": 6,
+ *            "sampled": {"main": false, "webhooks": [true], "notification": []}}, ...]
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@code recording.sampleRatio}: head sampling as the Java agent's {@code
+ *       parentbased_traceidratio} sampler does it, decided per trace from its trace id. An unsampled
+ *       trace has no span in the recording; the records produced in it are all there, with a {@code
+ *       traceparent} that names the unexported span and has the sampled bit ({@code 01}) clear.
+ *   <li>{@code flows[].sampled} (see {@link Sampling}): which of the flow's traces were sampled:
+ *       {@code main}, the order's trace (the gateway's request, stages 1 to 4 and, when they stay in
+ *       it, the outcome and e-mail hops); {@code webhooks}, one entry per delivery of the payment
+ *       webhook in delivery order, each a trace of its own (empty when the payment was declined or
+ *       the recording ends first); {@code notification}, one entry per trace a {@code
+ *       notification-service} consumer started instead of continuing the producer's (its receive
+ *       telemetry instance links to the producer; a lost context does not), in the order they
+ *       started. A span's trace is sampled exactly when the trace's root was.
+ *   <li>{@code recording.clockSkews}: by service, how far its hosts' clocks are off (ISO-8601, as
+ *       {@link Duration#parse} reads it). Every span of that service has its start and end, and every
+ *       record it produces its {@code ts}, that much off true time; the true order of events and the
+ *       offsets are as without the skew.
+ * </ul>
+ *
+ * <p>{@code status} and {@code violations} are always the verdict at full sampling and with every
+ * clock right: for a flow with an unsampled trace the verdict a correct verifier reaches follows
+ * from {@code sampled} and is not written here. {@code start} is true time; {@code recordingEnd}
+ * is the latest timestamp the recording holds, as the clocks read it (where a replay's input ends).
+ *
  * @param flowName the declared flow the recording follows ({@code order-creation})
  * @param seed the generator seed that reproduces the recording
  * @param recordingStart the start of the first flow
@@ -30,6 +69,8 @@ import tools.jackson.databind.node.ObjectNode;
  * @param spans the number of spans written
  * @param records the number of Kafka records written
  * @param flows every flow instance, in the order they started
+ * @param sampleRatio the head sampling ratio, within [0, 1] ({@code 1}: every trace sampled)
+ * @param clockSkews how far each skewed service's clocks are off, by service name (no zero entries)
  */
 public record Manifest(
     String flowName,
@@ -38,7 +79,9 @@ public record Manifest(
     Instant recordingEnd,
     long spans,
     long records,
-    List<Flow> flows) {
+    List<Flow> flows,
+    double sampleRatio,
+    Map<String, Duration> clockSkews) {
 
   /** The file name of the manifest inside a recording directory. */
   public static final String FILE_NAME = "expected.json";
@@ -50,6 +93,23 @@ public record Manifest(
     requireNonNull(recordingStart, "recordingStart");
     requireNonNull(recordingEnd, "recordingEnd");
     flows = List.copyOf(flows);
+    if (!(sampleRatio >= 0 && sampleRatio <= 1)) {
+      throw new IllegalArgumentException("sampleRatio must be within [0, 1]: " + sampleRatio);
+    }
+    TreeMap<String, Duration> skews = new TreeMap<>();
+    requireNonNull(clockSkews, "clockSkews").forEach((service, offset) -> {
+      if (!requireNonNull(offset, "clock skew of " + service).isZero()) {
+        skews.put(requireNonNull(service, "service"), offset);
+      }
+    });
+    clockSkews = Collections.unmodifiableMap(skews);
+  }
+
+  /** A recording at full sampling with every clock right. */
+  public Manifest(
+      String flowName, long seed, Instant recordingStart, Instant recordingEnd, long spans, long records,
+      List<Flow> flows) {
+    this(flowName, seed, recordingStart, recordingEnd, spans, records, flows, 1.0, Map.of());
   }
 
   /** A verdict status, as the JSON report names it. */
@@ -86,6 +146,32 @@ public record Manifest(
   }
 
   /**
+   * Which traces of a flow were sampled (so have their spans in the recording); see the class
+   * comment for the JSON shape.
+   *
+   * @param main whether the order's trace (the gateway's {@code POST /api/orders}) was sampled
+   * @param webhooks per payment webhook delivery, in delivery order: whether its trace was sampled
+   * @param notification per trace a {@code notification-service} consumer started (receive
+   *     telemetry, or a lost context), in start order: whether it was sampled
+   */
+  public record Sampling(boolean main, List<Boolean> webhooks, List<Boolean> notification) {
+    public Sampling {
+      webhooks = List.copyOf(webhooks);
+      notification = List.copyOf(notification);
+    }
+
+    /** Whether every trace of the flow was sampled. */
+    public boolean all() {
+      return main && !webhooks.contains(false) && !notification.contains(false);
+    }
+
+    /** Whether no trace of the flow was sampled. */
+    public boolean none() {
+      return !main && !webhooks.contains(true) && !notification.contains(true);
+    }
+  }
+
+  /**
    * One flow instance of the recording.
    *
    * @param index its 0-based position in start order
@@ -98,8 +184,10 @@ public record Manifest(
    * @param start when the gateway received the order request
    * @param traceId the trace of the order (stages 1 to 4); webhooks and some notification spans
    *     have traces of their own
-   * @param spans how many spans of this flow are in the recording
+   * @param spans how many spans of this flow are in the recording (its sampled ones)
    * @param records how many Kafka records of this flow are in the recording
+   * @param sampled which of its traces were sampled, or {@code null} when the recording was made at
+   *     full sampling ({@link Manifest#sampleRatio()} 1), where every trace is
    */
   public record Flow(
       int index,
@@ -112,7 +200,8 @@ public record Manifest(
       Instant start,
       String traceId,
       int spans,
-      int records) {
+      int records,
+      Sampling sampled) {
     public Flow {
       requireNonNull(requestId, "requestId");
       requireNonNull(orderId, "orderId");
@@ -121,6 +210,18 @@ public record Manifest(
       requireNonNull(start, "start");
       requireNonNull(traceId, "traceId");
       violations = List.copyOf(violations);
+    }
+
+    /** A flow of a recording at full sampling. */
+    public Flow(
+        int index, String requestId, String orderId, Defect defect, Payment payment, Status status,
+        List<ExpectedViolation> violations, Instant start, String traceId, int spans, int records) {
+      this(index, requestId, orderId, defect, payment, status, violations, start, traceId, spans, records, null);
+    }
+
+    /** Whether the order's trace was sampled (always, at full sampling). */
+    public boolean mainSampled() {
+      return sampled == null || sampled.main();
     }
   }
 
@@ -163,6 +264,13 @@ public record Manifest(
     recording.put("end", recordingEnd.toString());
     recording.put("spans", spans);
     recording.put("records", records);
+    if (sampleRatio != 1.0) {
+      recording.put("sampleRatio", sampleRatio);
+    }
+    if (!clockSkews.isEmpty()) {
+      ObjectNode skews = recording.putObject("clockSkews");
+      clockSkews.forEach((service, offset) -> skews.put(service, offset.toString()));
+    }
     ArrayNode array = root.putArray("flows");
     for (Flow flow : flows) {
       ObjectNode node = array.addObject();
@@ -191,6 +299,14 @@ public record Manifest(
       node.put("traceId", flow.traceId());
       node.put("spans", flow.spans());
       node.put("records", flow.records());
+      if (flow.sampled() != null) {
+        ObjectNode sampled = node.putObject("sampled");
+        sampled.put("main", flow.sampled().main());
+        ArrayNode webhooks = sampled.putArray("webhooks");
+        flow.sampled().webhooks().forEach(webhooks::add);
+        ArrayNode notification = sampled.putArray("notification");
+        flow.sampled().notification().forEach(notification::add);
+      }
     }
     Summary summary = summary();
     ObjectNode s = root.putObject("summary");
@@ -231,6 +347,7 @@ public record Manifest(
               field == null || field.isNull() ? null : field.asString()));
         }
         JsonNode defect = node.get("defect");
+        JsonNode sampled = node.get("sampled");
         flows.add(new Flow(
             node.required("index").asInt(),
             node.required("keys").required("requestId").asString(),
@@ -242,9 +359,21 @@ public record Manifest(
             Instant.parse(node.required("start").asString()),
             node.required("traceId").asString(),
             node.required("spans").asInt(),
-            node.required("records").asInt()));
+            node.required("records").asInt(),
+            sampled == null || sampled.isNull() ? null : new Sampling(
+                sampled.required("main").asBoolean(),
+                booleans(sampled.required("webhooks")),
+                booleans(sampled.required("notification")))));
       }
       JsonNode recording = root.required("recording");
+      JsonNode ratio = recording.get("sampleRatio");
+      Map<String, Duration> skews = new TreeMap<>();
+      JsonNode skewNode = recording.get("clockSkews");
+      if (skewNode != null && !skewNode.isNull()) {
+        for (var entry : skewNode.properties()) {
+          skews.put(entry.getKey(), Duration.parse(entry.getValue().asString()));
+        }
+      }
       return new Manifest(
           root.required("flow").asString(),
           root.required("seed").asLong(),
@@ -252,9 +381,22 @@ public record Manifest(
           Instant.parse(recording.required("end").asString()),
           recording.required("spans").asLong(),
           recording.required("records").asLong(),
-          flows);
+          flows,
+          ratio == null || ratio.isNull() ? 1.0 : ratio.asDouble(),
+          skews);
     } catch (RuntimeException e) {
       throw new IOException(file + ": not a manifest: " + e.getMessage(), e);
     }
+  }
+
+  private static List<Boolean> booleans(JsonNode array) {
+    List<Boolean> values = new ArrayList<>();
+    for (JsonNode value : array) {
+      if (!value.isBoolean()) {
+        throw new IllegalArgumentException("expected true or false, got " + value);
+      }
+      values.add(value.asBoolean());
+    }
+    return values;
   }
 }

@@ -14,6 +14,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import io.opentelemetry.sdk.trace.samplers.Sampler;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -27,6 +28,14 @@ import java.util.concurrent.TimeUnit;
  * resource, a seeded {@link SeededIdGenerator} shared by all), tracers named like the Java agent's
  * instrumentation scopes, explicit timestamps, parents and links. Spans are ended in the order
  * they finish (children before parents), which is the order the exporters see them.
+ *
+ * <p>Every provider samples as the Java agent does with {@code
+ * OTEL_TRACES_SAMPLER=parentbased_traceidratio}: {@code Sampler.parentBased(Sampler.traceIdRatioBased(r))}.
+ * A trace's root decides from its trace id; every other span follows its parent, a local one or
+ * the remote one a record's {@code traceparent} names. An unsampled span is the SDK's non-recording
+ * span: it still gets ids (so the id sequence, and every trace id, is the same at any ratio) and
+ * propagates, but it is never exported. Times are written as the span's host reads them ({@link
+ * ClockSkews}).
  */
 final class SpanRenderer implements AutoCloseable {
 
@@ -36,14 +45,20 @@ final class SpanRenderer implements AutoCloseable {
   private final Map<String, SpanBatcher> batchers = new HashMap<>();
   private final Map<String, Tracer> tracers = new HashMap<>();
 
-  SpanRenderer(Topology topology, long seed, RecordingSink sink, int maxSpansPerLine) {
+  private final ClockSkews skews;
+
+  SpanRenderer(
+      Topology topology, long seed, RecordingSink sink, int maxSpansPerLine, double sampleRatio, ClockSkews skews) {
+    this.skews = skews;
     SeededIdGenerator ids = new SeededIdGenerator(seed);
+    Sampler sampler = Sampler.parentBased(Sampler.traceIdRatioBased(sampleRatio));
     int n = 0;
     for (Topology.Instance instance : topology.all()) {
       SpanBatcher batcher = new SpanBatcher(instance.service(), sink, seed * 31 + n++, maxSpansPerLine);
       SdkTracerProvider provider = SdkTracerProvider.builder()
           .setResource(instance.resource())
           .setIdGenerator(ids)
+          .setSampler(sampler)
           .addSpanProcessor(SimpleSpanProcessor.create(batcher))
           .build();
       providers.put(instance.key(), provider);
@@ -66,6 +81,7 @@ final class SpanRenderer implements AutoCloseable {
         .thenComparing(i -> -planned.get(i).depth));
     for (int i : order) {
       PlannedSpan span = planned.get(i);
+      String service = span.instance.service();
       if (span.exceptionType != null) {
         started[i].addEvent("exception", Attributes.builder()
                 .put("exception.type", span.exceptionType)
@@ -74,10 +90,10 @@ final class SpanRenderer implements AutoCloseable {
                     + "\n\tat shop.notifications.EmailRenderer.render(EmailRenderer.java:88)"
                     + "\n\tat shop.notifications.OrderEventsListener.onMessage(OrderEventsListener.java:41)")
                 .build(),
-            span.endNanos - 200_000L, TimeUnit.NANOSECONDS);
+            skews.read(service, span.endNanos - 200_000L), TimeUnit.NANOSECONDS);
         started[i].setStatus(StatusCode.ERROR);
       }
-      started[i].end(span.endNanos, TimeUnit.NANOSECONDS);
+      started[i].end(skews.read(service, span.endNanos), TimeUnit.NANOSECONDS);
     }
     for (SpanBatcher batcher : batchers.values()) {
       batcher.rethrowFailure();
@@ -112,7 +128,7 @@ final class SpanRenderer implements AutoCloseable {
     SpanBuilder builder = tracer(span.instance, span.scope)
         .spanBuilder(span.name)
         .setSpanKind(span.kind)
-        .setStartTimestamp(span.startNanos, TimeUnit.NANOSECONDS);
+        .setStartTimestamp(skews.read(span.instance.service(), span.startNanos), TimeUnit.NANOSECONDS);
     if (span.parent != null) {
       builder.setParent(Context.root().with(Span.wrap(span.parent.context)));
     } else if (span.consumes != null) {
@@ -120,7 +136,7 @@ final class SpanRenderer implements AutoCloseable {
       SpanContext remote = SpanContext.createFromRemoteParent(
           record.producer.context.getTraceId(),
           record.producer.context.getSpanId(),
-          TraceFlags.fromByte((byte) record.traceFlags),
+          TraceFlags.fromByte((byte) record.headerFlags()),
           TraceState.getDefault());
       switch (span.consumerParent) {
         case CHILD -> builder.setParent(Context.root().with(Span.wrap(remote)));

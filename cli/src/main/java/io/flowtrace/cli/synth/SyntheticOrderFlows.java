@@ -28,6 +28,15 @@ import java.util.TreeMap;
  * {@link Defect}; {@link #write(Path)} returns, and writes as {@value Manifest#FILE_NAME}, the
  * verdict a correct verifier reaches for each flow.
  *
+ * <p>Two field conditions can be turned on. {@link Builder#sampleRatio(double) Head sampling}: every
+ * service instance's SDK samples with {@code parentbased_traceidratio}, as the Java agent does, so
+ * unsampled traces have no spans while their records keep a {@code traceparent} with the sampled
+ * bit clear, and a webhook's (or a consumer's) new trace samples on its own. {@link
+ * Builder#clockSkew(String, Duration) Clock skew}: a service's hosts write span times and record
+ * create times off by a fixed offset. Neither changes a flow's data (ids, payloads, true timings):
+ * the same seed plans the same flows, and {@link Manifest} records which traces were sampled and
+ * which clocks were off.
+ *
  * <p>Output depends only on the builder's settings: the same seed gives byte-identical files.
  * Generation streams: memory holds only the flows still in flight (about 10 s of traffic), so
  * tens of thousands of flows are fine.
@@ -58,6 +67,13 @@ public final class SyntheticOrderFlows {
   public static final int DEFAULT_MAX_SPANS_PER_LINE = 64;
   /** The flow deadline of the contract: a flow completes within 30 s of stage 1. */
   public static final Duration FLOW_DEADLINE = Duration.ofSeconds(30);
+  /** Defaults to sampling every trace. */
+  public static final double DEFAULT_SAMPLE_RATIO = 1.0;
+  /** The largest clock skew, either way: 10 s, a third of the flow deadline. */
+  public static final Duration MAX_CLOCK_SKEW = Duration.ofSeconds(10);
+  /** The services of the recordings, whose clocks {@link Builder#clockSkew} can set off. */
+  public static final List<String> SERVICES = List.of(
+      Topology.GATEWAY, Topology.ORDER_SERVICE, Topology.INVENTORY_SERVICE, Topology.NOTIFICATION_SERVICE);
 
   /** The seed of the bundled samples. */
   public static final long SAMPLE_SEED = 20261125L;
@@ -73,6 +89,8 @@ public final class SyntheticOrderFlows {
   private final double declineRate;
   private final int maxSpansPerLine;
   private final Map<Integer, Defect> defects;
+  private final double sampleRatio;
+  private final Map<String, Duration> clockSkews;
 
   private SyntheticOrderFlows(Builder builder) {
     this.seed = builder.seed;
@@ -82,6 +100,8 @@ public final class SyntheticOrderFlows {
     this.declineRate = builder.declineRate;
     this.maxSpansPerLine = builder.maxSpansPerLine;
     this.defects = Collections.unmodifiableMap(new TreeMap<>(builder.defects));
+    this.sampleRatio = builder.sampleRatio;
+    this.clockSkews = Collections.unmodifiableMap(new TreeMap<>(builder.clockSkews));
   }
 
   /** A builder with the defaults: correct flows only. */
@@ -146,6 +166,16 @@ public final class SyntheticOrderFlows {
     return interArrival;
   }
 
+  /** The head sampling ratio: the share of traces whose spans are exported. */
+  public double sampleRatio() {
+    return sampleRatio;
+  }
+
+  /** How far each skewed service's clocks are off, by service name. */
+  public Map<String, Duration> clockSkews() {
+    return clockSkews;
+  }
+
   /** A builder holding this generator's settings and planted defects. */
   public Builder toBuilder() {
     Builder builder = builder()
@@ -154,8 +184,10 @@ public final class SyntheticOrderFlows {
         .flows(flows)
         .interArrival(interArrival)
         .declineRate(declineRate)
-        .maxSpansPerLine(maxSpansPerLine);
+        .maxSpansPerLine(maxSpansPerLine)
+        .sampleRatio(sampleRatio);
     defects.forEach((index, defect) -> builder.plant(defect, index));
+    clockSkews.forEach(builder::clockSkew);
     return builder;
   }
 
@@ -180,28 +212,26 @@ public final class SyntheticOrderFlows {
     Topology topology = new Topology(seed);
     FlowPlanner planner = new FlowPlanner(topology, declineRate);
     OffsetSequencer sequencer = new OffsetSequencer(seed);
-    List<Manifest.Flow> entries = new ArrayList<>(flows);
-    long recordingEnd = Long.MIN_VALUE;
-    long records = 0;
+    ClockSkews skews = new ClockSkews(clockSkews);
+    Emitted emitted = new Emitted(flows);
     long spans;
     try (DirectoryRecordingSink sink = new DirectoryRecordingSink(dir);
-        SpanRenderer renderer = new SpanRenderer(topology, seed, sink, maxSpansPerLine)) {
+        SpanRenderer renderer = new SpanRenderer(topology, seed, sink, maxSpansPerLine, sampleRatio, skews)) {
       RecordOrder order = new RecordOrder(sequencer, sink);
       ArrayDeque<FlowPlan> inFlight = new ArrayDeque<>();
       for (int i = 0; i < flows; i++) {
         SplittableRandom random = flowRandom(i);
         FlowPlan plan = planner.plan(i, startNanos(i, random), defects.get(i), random);
-        recordingEnd = Math.max(recordingEnd, plan.endNanos());
         sequencer.assignSentBefore(plan.startNanos);
         sequencer.add(plan);
         inFlight.add(plan);
         while (!inFlight.isEmpty() && inFlight.peek().unassignedRecords == 0) {
-          records += emit(inFlight.poll(), renderer, order, entries);
+          emit(inFlight.poll(), renderer, order, skews, emitted);
         }
       }
       sequencer.assignAll();
       while (!inFlight.isEmpty()) {
-        records += emit(inFlight.poll(), renderer, order, entries);
+        emit(inFlight.poll(), renderer, order, skews, emitted);
       }
       renderer.flush();
       spans = renderer.exported();
@@ -209,7 +239,8 @@ public final class SyntheticOrderFlows {
         throw new IllegalStateException(order.waiting() + " records left with a gap in their partition's offsets");
       }
     }
-    Manifest manifest = new Manifest(FLOW_NAME, seed, start, instant(recordingEnd), spans, records, entries);
+    Manifest manifest = new Manifest(FLOW_NAME, seed, start, instant(emitted.recordingEnd), spans, emitted.records,
+        emitted.entries, sampleRatio, clockSkews);
     checkTimeline(manifest);
     manifest.writeTo(dir.resolve(Manifest.FILE_NAME));
     return manifest;
@@ -248,24 +279,37 @@ public final class SyntheticOrderFlows {
     return manifest;
   }
 
-  private long emit(FlowPlan plan, SpanRenderer renderer, RecordOrder order, List<Manifest.Flow> entries)
+  /** What the flows emitted so far add up to. */
+  private static final class Emitted {
+    final List<Manifest.Flow> entries;
+    long recordingEnd = Long.MIN_VALUE;
+    long records;
+
+    Emitted(int flows) {
+      entries = new ArrayList<>(flows);
+    }
+  }
+
+  private void emit(FlowPlan plan, SpanRenderer renderer, RecordOrder order, ClockSkews skews, Emitted emitted)
       throws IOException {
     renderer.render(plan);
     for (PlannedRecord record : plan.records) {
       SpanContext producer = record.producer.context;
       String traceparent = "00-" + producer.getTraceId() + "-" + producer.getSpanId()
-          + "-" + String.format("%02x", record.traceFlags);
+          + "-" + String.format("%02x", record.headerFlags());
       order.offer(new KafkaRecord(
           record.topic,
           record.partition,
           record.offset,
-          record.timestampMillis(),
+          record.timestampMillis(skews),
           record.key,
           List.of(RecordHeader.ofString(KafkaRecord.TRACEPARENT, traceparent)),
           record.value));
     }
+    emitted.records += plan.records.size();
+    emitted.recordingEnd = Math.max(emitted.recordingEnd, plan.recordedEndNanos(skews));
     Defect defect = plan.defect;
-    entries.add(new Manifest.Flow(
+    emitted.entries.add(new Manifest.Flow(
         plan.index,
         plan.requestId,
         plan.orderId,
@@ -275,9 +319,9 @@ public final class SyntheticOrderFlows {
         defect == null ? List.of() : defect.expected().stream().toList(),
         instant(plan.startNanos),
         plan.spans.get(0).context.getTraceId(),
-        plan.spans.size(),
-        plan.records.size()));
-    return plan.records.size();
+        plan.sampledSpans(),
+        plan.records.size(),
+        sampleRatio == 1.0 ? null : plan.sampling()));
   }
 
   private void checkTimeline(Manifest manifest) {
@@ -332,6 +376,8 @@ public final class SyntheticOrderFlows {
     private double declineRate = DEFAULT_DECLINE_RATE;
     private int maxSpansPerLine = DEFAULT_MAX_SPANS_PER_LINE;
     private final Map<Integer, Defect> defects = new TreeMap<>();
+    private double sampleRatio = DEFAULT_SAMPLE_RATIO;
+    private final Map<String, Duration> clockSkews = new TreeMap<>();
 
     private Builder() {}
 
@@ -381,6 +427,54 @@ public final class SyntheticOrderFlows {
         throw new IllegalArgumentException("maxSpansPerLine must be within [1, 512]: " + maxSpansPerLine);
       }
       this.maxSpansPerLine = maxSpansPerLine;
+      return this;
+    }
+
+    /**
+     * Head sampling: the share of traces whose spans are exported, decided per trace as the Java
+     * agent does with {@code OTEL_TRACES_SAMPLER=parentbased_traceidratio} and {@code
+     * OTEL_TRACES_SAMPLER_ARG=ratio} (the SDK's {@code Sampler.parentBased(Sampler.traceIdRatioBased(ratio))}
+     * in every service instance). A trace's root decides from its trace id and every other span
+     * follows its parent, so a trace is exported whole or not at all; an unsampled producer still
+     * puts a {@code traceparent} on its record, naming its span, with the sampled bit clear ({@code
+     * 00}, or {@code 02} where the producer sets the random-trace-id bit). Each webhook delivery
+     * and each trace a consumer starts samples on its own, so a flow can be partly sampled. The
+     * flows' data and trace ids are the same at every ratio. Defaults to 1.0: every trace, the
+     * output as without sampling.
+     */
+    public Builder sampleRatio(double ratio) {
+      if (!(ratio >= 0 && ratio <= 1)) {
+        throw new IllegalArgumentException("sampleRatio must be within [0, 1]: " + ratio);
+      }
+      this.sampleRatio = ratio;
+      return this;
+    }
+
+    /**
+     * Sets {@code service}'s clock {@code offset} off true time, on all its instances: its spans'
+     * start and end times and the create time ({@code ts}) of every record it produces read that
+     * much later (or, negative, earlier). What happens when (the order of events, offsets, payloads)
+     * does not change. One offset per service: setting it again replaces it, {@link Duration#ZERO}
+     * removes it. Defaults to every clock right.
+     *
+     * @param service one of {@link SyntheticOrderFlows#SERVICES}
+     * @param offset at most {@link SyntheticOrderFlows#MAX_CLOCK_SKEW} either way
+     */
+    public Builder clockSkew(String service, Duration offset) {
+      requireNonNull(service, "service");
+      requireNonNull(offset, "offset");
+      if (!SERVICES.contains(service)) {
+        throw new IllegalArgumentException("unknown service '" + service + "'; known: " + String.join(", ", SERVICES));
+      }
+      if (offset.abs().compareTo(MAX_CLOCK_SKEW) > 0) {
+        throw new IllegalArgumentException("clock skew of " + service + " must be within " + MAX_CLOCK_SKEW.toSeconds()
+            + " s either way: " + offset);
+      }
+      if (offset.isZero()) {
+        clockSkews.remove(service);
+      } else {
+        clockSkews.put(service, offset);
+      }
       return this;
     }
 

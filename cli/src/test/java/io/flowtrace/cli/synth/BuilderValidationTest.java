@@ -35,6 +35,32 @@ class BuilderValidationTest {
   }
 
   @Test
+  void rejectsABadSampleRatioOrClockSkewWithTheValueInTheMessage() {
+    SyntheticOrderFlows.Builder builder = SyntheticOrderFlows.builder();
+    assertThatThrownBy(() -> builder.sampleRatio(1.5)).hasMessage("sampleRatio must be within [0, 1]: 1.5");
+    assertThatThrownBy(() -> builder.sampleRatio(Double.NaN)).hasMessage("sampleRatio must be within [0, 1]: NaN");
+    assertThatThrownBy(() -> builder.clockSkew("payment-provider", Duration.ofMillis(40)))
+        .hasMessage("unknown service 'payment-provider'; known: gateway, order-service, inventory-service, "
+            + "notification-service");
+    assertThatThrownBy(() -> builder.clockSkew("gateway", Duration.ofSeconds(-11)))
+        .hasMessage("clock skew of gateway must be within 10 s either way: PT-11S");
+    assertThatThrownBy(() -> builder.clockSkew("gateway", null)).hasMessage("offset");
+  }
+
+  @Test
+  void toBuilderKeepsTheSampleRatioAndClockSkews() {
+    SyntheticOrderFlows flows = SyntheticOrderFlows.builder()
+        .sampleRatio(0.25)
+        .clockSkew("inventory-service", Duration.ofMillis(40))
+        .build();
+    SyntheticOrderFlows copy = flows.toBuilder().build();
+    assertThat(copy.sampleRatio()).isEqualTo(0.25);
+    assertThat(copy.clockSkews()).isEqualTo(java.util.Map.of("inventory-service", Duration.ofMillis(40)));
+    assertThat(SyntheticOrderFlows.builder().build().sampleRatio()).isEqualTo(1.0);
+    assertThat(SyntheticOrderFlows.builder().build().clockSkews()).isEmpty();
+  }
+
+  @Test
   void rejectsTwoDefectsInOneFlow() {
     SyntheticOrderFlows.Builder builder = SyntheticOrderFlows.builder().plant(Defect.WRONG_TOTAL, 3);
     assertThatThrownBy(() -> builder.plant(Defect.LOST_TRACEPARENT, 3))

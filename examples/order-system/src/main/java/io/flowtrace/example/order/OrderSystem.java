@@ -22,6 +22,20 @@ import java.util.concurrent.CountDownLatch;
  * orders with that product, see {@link DefectSwitches}). Runs until SIGTERM, or with
  * {@code exit.on.stdin.eof}/{@code EXIT_ON_STDIN_EOF=true} also until its stdin ends (so a forked
  * service never outlives the test that started it).
+ *
+ * <p>Tracing is the OpenTelemetry Java agent's ({@code -javaagent:opentelemetry-javaagent.jar}; see
+ * the README for the settings the tests use): the services create no SDK of their own and use only
+ * the API ({@code GlobalOpenTelemetry}), so every agent setting applies. Head sampling in
+ * particular is the agent's: {@code OTEL_TRACES_SAMPLER=parentbased_traceidratio} with {@code
+ * OTEL_TRACES_SAMPLER_ARG=0.25} (or {@code -Dotel.traces.sampler=parentbased_traceidratio
+ * -Dotel.traces.sampler.arg=0.25}) keeps about a quarter of the traces, decided per trace from its
+ * trace id where the trace starts: the gateway's request, each webhook delivery (the provider calls
+ * back without a trace context), a consumer that starts a trace of its own. Spans of an unsampled
+ * trace are not exported; the records produced in it still carry {@code traceparent} with the trace
+ * and span id and the sampled bit clear, so downstream services follow the decision. (Agent 2.33.1
+ * also sets the random-trace-id bit on the traces it starts: flags {@code 03} sampled, {@code 02}
+ * not; checked on a real broker by {@code SampledOutTracingIT}.) The default is {@code
+ * parentbased_always_on}.
  */
 public final class OrderSystem {
 

@@ -65,6 +65,7 @@ final class OrderServices implements AutoCloseable {
 
   private final String name;
   private final Map<String, String> common;
+  private final Map<String, String> callerEnv;
   private final String otlpEndpoint;
   private final int gatewayPort;
   private final Map<String, Process> running = new LinkedHashMap<>();
@@ -75,7 +76,8 @@ final class OrderServices implements AutoCloseable {
   /**
    * Services for a broker, exporting spans to {@code otlpEndpoint}; nothing runs before {@link #run}.
    *
-   * @param env more settings for every service, e.g. {@code WEBHOOK_DELIVERIES}
+   * @param env more settings for every service, e.g. {@code WEBHOOK_DELIVERIES}, or the agent's
+   *     sampler from {@link #sampling(double)}; they win over {@link #agentEnv}'s defaults
    */
   OrderServices(String name, String bootstrapServers, String otlpEndpoint, Map<String, String> env) throws IOException {
     Files.createDirectories(LOGS);
@@ -83,6 +85,7 @@ final class OrderServices implements AutoCloseable {
     this.otlpEndpoint = otlpEndpoint;
     this.gatewayPort = freePort();
     this.common = new HashMap<>(env);
+    this.callerEnv = new HashMap<>(env);
     common.putAll(Map.of(
         "BOOTSTRAP_SERVERS", bootstrapServers,
         "GATEWAY_PORT", Integer.toString(gatewayPort),
@@ -121,6 +124,7 @@ final class OrderServices implements AutoCloseable {
       boolean agent = !"payment-provider".equals(service);
       if (agent) {
         env.putAll(agentEnv(service, otlpEndpoint));
+        env.putAll(callerEnv);
       }
       running.put(service, fork(log, service(service, agent), env));
       runningDefects.put(service, w.getValue());
@@ -150,6 +154,21 @@ final class OrderServices implements AutoCloseable {
   public void close() {
     new ArrayList<>(running.values()).forEach(OrderServices::stop);
     running.clear();
+  }
+
+  /**
+   * The Java agent's head sampling, as {@link OrderSystem} documents it: {@code
+   * OTEL_TRACES_SAMPLER=parentbased_traceidratio} and {@code OTEL_TRACES_SAMPLER_ARG=ratio}. Each
+   * trace's root decides from its trace id (the gateway's request, each webhook delivery, a
+   * consumer that starts a trace); an unsampled trace exports no spans, while its Kafka records
+   * still carry a {@code traceparent} with flags {@code 00}. Pass it as (part of) the {@code env}
+   * of {@link #OrderServices}.
+   */
+  static Map<String, String> sampling(double ratio) {
+    if (!(ratio >= 0 && ratio <= 1)) {
+      throw new IllegalArgumentException("ratio must be within [0, 1]: " + ratio);
+    }
+    return Map.of("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", Double.toString(ratio));
   }
 
   /** How a service runs under the agent, exporting to the endpoint (see the README). */

@@ -1,0 +1,90 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.synth.Manifest;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GenerateCommandTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void sampleRatioAndClockSkewsReachTheRecordingAndItsManifest() throws IOException {
+    String[] out = new String[1];
+    int exit = runOut(out, "generate", dir.toString(), "--count", "40", "--seed", "3", "--sample-ratio", "0.3",
+        "--clock-skew", "inventory-service=+40ms", "--clock-skew", "order-service=-0.04s");
+    assertThat(exit).isEqualTo(FlowTraceCli.EXIT_PASSED);
+    Manifest manifest = Manifest.read(dir);
+    assertThat(manifest.sampleRatio()).isEqualTo(0.3);
+    assertThat(manifest.clockSkews()).isEqualTo(Map.of(
+        "inventory-service", Duration.ofMillis(40), "order-service", Duration.ofMillis(-40)));
+    long sampled = manifest.flows().stream().filter(Manifest.Flow::mainSampled).count();
+    assertThat(out[0]).isEqualTo("wrote 40 flows to " + dir + " (sample ratio 0.3: " + sampled
+        + " orders' traces sampled)" + System.lineSeparator());
+  }
+
+  @Test
+  void aBadSampleRatioOrClockSkewIsABadUsageNamingTheOptionAndTheValue() {
+    String[] err = new String[1];
+    assertThat(run(err, "generate", dir.toString(), "--sample-ratio", "1.5")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).isEqualTo("flowtrace: --sample-ratio: '1.5' is not a number within [0, 1], such as 0.25"
+        + System.lineSeparator());
+    assertThat(run(err, "generate", dir.toString(), "--sample-ratio", "most")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --sample-ratio: 'most' is not a number within [0, 1]");
+    assertThat(run(err, "generate", dir.toString(), "--clock-skew", "inventory-service=40")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --clock-skew: 'inventory-service=40' is not SERVICE=[+|-]DURATION in ms"
+        + " or s, such as inventory-service=+40ms");
+    assertThat(run(err, "generate", dir.toString(), "--clock-skew", "+40ms")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --clock-skew: '+40ms' is not SERVICE=[+|-]DURATION");
+    assertThat(run(err, "generate", dir.toString(), "--clock-skew", "payments=+40ms")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --clock-skew: 'payments=+40ms': unknown service 'payments'; known: gateway,"
+        + " order-service, inventory-service, notification-service");
+    assertThat(run(err, "generate", dir.toString(), "--clock-skew", "gateway=+12s")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --clock-skew: 'gateway=+12s': clock skew of gateway must be within 10 s"
+        + " either way: PT12S");
+    assertThat(run(err, "generate", dir.toString(), "--clock-skew", "gateway=+1ms", "--clock-skew", "gateway=-1ms"))
+        .isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: --clock-skew: gateway is given twice; one offset per service");
+  }
+
+  @Test
+  void usageSaysWhatSampleRatioAndClockSkewDo() {
+    String[] out = new String[1];
+    assertThat(runOut(out, "generate", "--help")).isEqualTo(FlowTraceCli.EXIT_PASSED);
+    assertThat(out[0]).contains("--sample-ratio=R", "Head sampling", "parentbased_traceidratio",
+        "--clock-skew=SERVICE=[+|-]DURATION", "inventory-service=+40ms", "order-service=-40ms");
+  }
+
+  private static synchronized int run(String[] err, String... args) {
+    PrintStream old = System.err;
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      System.setErr(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+      return FlowTraceCli.run(args);
+    } finally {
+      System.setErr(old);
+      err[0] = bytes.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  private static synchronized int runOut(String[] out, String... args) {
+    PrintStream old = System.out;
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+      return FlowTraceCli.run(args);
+    } finally {
+      System.setOut(old);
+      out[0] = bytes.toString(StandardCharsets.UTF_8);
+    }
+  }
+}
