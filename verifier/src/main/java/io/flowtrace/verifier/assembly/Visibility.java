@@ -54,19 +54,30 @@ public final class Visibility {
     }
   }
 
-  private static final Visibility NONE = new Visibility(Map.of());
+  private static final Visibility NONE = new Visibility(Map.of(), Map.of());
 
   private final Map<String, Unobserved> unobserved;
+  private final Map<String, Unobserved> partly;
 
-  private Visibility(Map<String, Unobserved> unobserved) {
+  private Visibility(Map<String, Unobserved> unobserved, Map<String, Unobserved> partly) {
     this.unobserved = unobserved;
+    this.partly = partly;
   }
 
   static Visibility of(FlowInstance instance) {
     FlowSpec spec = instance.spec();
     Map<String, Unobserved> out = null;
+    Map<String, Unobserved> partly = null;
     for (EventSpec event : spec.events()) {
-      if (event.isTopic() || instance.has(event.id())) {
+      if (event.isTopic()) {
+        continue;
+      }
+      if (instance.has(event.id())) {
+        Unobserved some = someUnobserved(instance, event);
+        if (some != null) {
+          partly = partly == null ? new LinkedHashMap<>() : partly;
+          partly.put(event.id(), some);
+        }
         continue;
       }
       Unobserved u = judge(instance, event);
@@ -77,7 +88,32 @@ public final class Visibility {
         out.put(event.id(), u);
       }
     }
-    return out == null ? NONE : new Visibility(Collections.unmodifiableMap(out));
+    return out == null && partly == null ? NONE
+        : new Visibility(out == null ? Map.of() : Collections.unmodifiableMap(out),
+            partly == null ? Map.of() : Collections.unmodifiableMap(partly));
+  }
+
+  /**
+   * For an observed event that starts a new trace per occurrence (a webhook delivered twice): an
+   * occurrence whose trace was not sampled — a witness record in an unsampled trace none of its
+   * observed occurrences is in — or {@code null} when every occurrence is observed.
+   */
+  private static Unobserved someUnobserved(FlowInstance instance, EventSpec event) {
+    if (!event.newTrace()) {
+      return null;
+    }
+    Set<String> seenTraces = new HashSet<>();
+    for (Observation o : instance.all(event.id())) {
+      seenTraces.add(o.traceId());
+    }
+    for (String witness : witnesses(instance.spec(), event)) {
+      for (Observation o : instance.all(witness)) {
+        if (o.trace() != null && !o.sampled() && !seenTraces.contains(o.trace().traceId())) {
+          return new Unobserved(event.id(), Cause.UNSAMPLED, o.trace().traceId());
+        }
+      }
+    }
+    return null;
   }
 
   private static Unobserved judge(FlowInstance instance, EventSpec event) {
@@ -188,6 +224,19 @@ public final class Visibility {
   /** Every unobserved event, in the spec's order. */
   public Map<String, Unobserved> all() {
     return unobserved;
+  }
+
+  /**
+   * Whether some occurrences of an observed event are unobserved by design (one webhook delivery
+   * sampled, another not): its first observed occurrence need not be its first.
+   */
+  public boolean isPartlyObserved(String eventId) {
+    return partly.containsKey(eventId);
+  }
+
+  /** Why an observed event has unobserved occurrences, or {@code null}. */
+  public Unobserved partlyObserved(String eventId) {
+    return partly.get(eventId);
   }
 
   /** Whether some event is unobserved only because spans may be missing (worth waiting for). */

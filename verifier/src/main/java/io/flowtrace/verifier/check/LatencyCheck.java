@@ -25,7 +25,8 @@ public final class LatencyCheck implements Check {
     for (BudgetSpec b : instance.spec().budgets()) {
       Observation from = point(instance, b.from());
       Observation to = point(instance, b.to());
-      if (from == null || to == null) {
+      if (from == null || to == null || instance.visibility().isPartlyObserved(from.eventId())
+          || instance.visibility().isPartlyObserved(to.eventId())) {
         continue;
       }
       Clocks.Gap gap = clocks.gap(from, to);
@@ -76,6 +77,8 @@ public final class LatencyCheck implements Check {
     for (BudgetSpec b : instance.spec().budgets()) {
       Visibility.Unobserved u = unobserved(instance, b.from());
       u = u != null ? u : unobserved(instance, b.to());
+      u = u != null ? u : instance.visibility().partlyObserved(b.from());
+      u = u != null ? u : instance.visibility().partlyObserved(b.to());
       if (u != null) {
         String stage = instance.spec().event(u.eventId()).stageId();
         out.add(new Unverified("budget", stage, b.from() + " → " + b.to(), u.eventId() + " not observed: "

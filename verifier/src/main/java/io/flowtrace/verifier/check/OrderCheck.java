@@ -16,7 +16,9 @@ import java.util.List;
  * records of one partition by offset, and times on different hosts only after allowing for the
  * clock difference their happens-before edges permit (or the flow's {@code clockSkew} when nothing
  * relates them). Differences within the spec's tolerance (record times have millisecond
- * precision) are allowed. Two clocks that merely disagree are not a violation.
+ * precision) are allowed. Two clocks that merely disagree are not a violation. An event some of
+ * whose occurrences were sampled out (one webhook delivery traced, another not) is not taken as
+ * the earlier side: its first observed occurrence need not be its first.
  */
 public final class OrderCheck implements Check {
   @Override
@@ -34,6 +36,9 @@ public final class OrderCheck implements Check {
       Clocks.Gap worst = null;
       for (String p : stage.after()) {
         for (Observation before : firsts(instance, instance.spec().stage(p))) {
+          if (instance.visibility().isPartlyObserved(before.eventId())) {
+            continue; // its first observed occurrence need not be its first
+          }
           for (Observation o : mine) {
             Clocks.Gap g = clocks.gap(before, o);
             if (g.max() < -tolerance && (worst == null || g.max() < worst.max())) {
@@ -57,7 +62,7 @@ public final class OrderCheck implements Check {
         if (o == null) {
           continue;
         }
-        if (previous != null) {
+        if (previous != null && !instance.visibility().isPartlyObserved(previous.eventId())) {
           Clocks.Gap g = clocks.gap(previous, o);
           if (g.max() < -tolerance) {
             out.add(violation(instance, stage.id(), o, previous, g,
@@ -88,6 +93,20 @@ public final class OrderCheck implements Check {
       case PARTITION, RECEIPT -> " (" + g.detail() + ")";
       case TWO_CLOCKS -> " (" + Texts.duration(-g.raw()) + " apart as read; " + g.detail() + ")";
     };
+  }
+
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>();
+    for (String event : instance.spec().events().stream().map(EventSpec::id).toList()) {
+      var u = instance.visibility().partlyObserved(event);
+      if (u != null) {
+        out.add(new Unverified("order", instance.spec().event(event).stageId(), event,
+            "what follows " + event + " is not checked against it: some of its occurrences were not observed ("
+                + u.reason() + ")"));
+      }
+    }
+    return out;
   }
 
   private static List<Observation> firsts(FlowInstance instance, StageSpec stage) {

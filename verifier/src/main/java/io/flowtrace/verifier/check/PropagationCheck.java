@@ -57,15 +57,16 @@ public final class PropagationCheck implements Check {
         connected.add(o.trace().traceId());
       }
     }
-    // A new trace whose starting span was not observed (by design, or missing — which is reported
+    // A new trace whose starting span was not observed (sampled out, or missing — which is reported
     // as such): its records show where that trace is.
     for (EventSpec event : instance.spec().events()) {
-      if (!event.newTrace() || instance.has(event.id())) {
+      if (!event.newTrace()) {
         continue;
       }
+      boolean missing = !instance.has(event.id());
       for (String witness : Visibility.witnesses(instance.spec(), event)) {
         for (Observation o : instance.all(witness)) {
-          if (o.trace() != null) {
+          if (o.trace() != null && (missing || !o.sampled())) {
             connected.add(o.trace().traceId());
           }
         }

@@ -1,0 +1,176 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.synth.Defect;
+import io.flowtrace.cli.synth.Manifest;
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Replay of generated recordings of the reference flow under field conditions: hosts whose clocks
+ * are tens of milliseconds apart, and head sampling that drops whole traces. Clean orders must get
+ * no violation; planted defects must still be found wherever the data shows them.
+ */
+class FieldConditionsReplayTest {
+
+  private static final Path FLOWS = Path.of("../flows");
+
+  @TempDir Path dir;
+
+  /** Skews as {@code service=ms,service=ms}. */
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "inventory-service=40", "order-service=-40,inventory-service=40", "gateway=-60",
+      "notification-service=-50", "notification-service=45,gateway=-30", "order-service=90"})
+  void clocksTensOfMillisecondsApartKeepEveryVerdictRight(String skews) throws Exception {
+    SyntheticOrderFlows.Builder b = planted(SyntheticOrderFlows.builder().seed(11).flows(160)
+        .interArrival(Duration.ofMillis(400)), 160, Duration.ofMillis(400), 3);
+    for (String s : skews.split(",")) {
+      String[] kv = s.split("=");
+      b.clockSkew(kv[0], Duration.ofMillis(Long.parseLong(kv[1])));
+    }
+    Manifest manifest = b.build().write(dir);
+    Map<String, Verdict> verdicts = replay(dir);
+
+    for (Manifest.Flow flow : manifest.flows()) {
+      Verdict v = verdicts.get(flow.orderId());
+      assertThat(v).as("flow %d", flow.index()).isNotNull();
+      assertThat(outcome(v)).as("flow %d (%s) under %s", flow.index(), flow.defect(), skews)
+          .isEqualTo(expected(flow.status(), flow.violations()));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(doubles = {0.1, 0.5})
+  void sampledOutOrdersGetNoFalseAlarmsAndTheirRecordVisibleDefectsAreFound(double ratio) throws Exception {
+    Manifest manifest = planted(SyntheticOrderFlows.builder().seed(5).flows(330)
+        .interArrival(Duration.ofMillis(150)), 330, Duration.ofMillis(150), 7).sampleRatio(ratio).build().write(dir);
+    Map<String, Verdict> verdicts = replay(dir);
+
+    int unsampledDefects = 0;
+    for (Manifest.Flow flow : manifest.flows()) {
+      Verdict v = verdicts.get(flow.orderId());
+      assertThat(v).as("flow %d", flow.index()).isNotNull();
+      String expected = expectedUnderSampling(flow);
+      assertThat(outcome(v)).as("flow %d (%s, sampled %s)", flow.index(), flow.defect(), flow.sampled())
+          .isEqualTo(expected);
+      if (flow.sampled() != null && flow.sampled().all()) {
+        assertThat(v.verification()).as("flow %d", flow.index()).isEqualTo(Verdict.Verification.FULL);
+      }
+      if (!flow.mainSampled() && flow.defect() != null) {
+        unsampledDefects++;
+      }
+    }
+    assertThat(unsampledDefects).as("planted defects that landed in unsampled orders").isGreaterThan(10);
+  }
+
+  @Test
+  void atTenPercentSamplingMostChecksStillRunOnEveryOrder() throws Exception {
+    Manifest manifest = SyntheticOrderFlows.builder().seed(3).flows(300).interArrival(Duration.ofMillis(100))
+        .sampleRatio(0.1).build().write(dir);
+    Map<String, Verdict> verdicts = replay(dir);
+
+    long partly = verdicts.values().stream().filter(v -> v.verification() == Verdict.Verification.PARTIAL).count();
+    long unsampledOrders = manifest.flows().stream().filter(f -> !f.mainSampled()).count();
+    double unverifiedPerOrder = verdicts.values().stream().mapToInt(v -> v.unverified().size()).average().orElse(0);
+    System.out.printf("at 10%% sampling: %d of %d orders partly verified (%d unsampled main traces); "
+        + "%.1f items not verified per order on average%n", partly, verdicts.size(), unsampledOrders, unverifiedPerOrder);
+    assertThat(verdicts.values()).allSatisfy(v -> assertThat(v.violations()).as(v.toString()).isEmpty());
+    assertThat(partly).isGreaterThanOrEqualTo(unsampledOrders);
+  }
+
+  /**
+   * Plants every defect {@code times} times over the flows that start at least 32 s before the
+   * last one (so the recording outlasts each one's deadline), and a truncated flow last.
+   */
+  private static SyntheticOrderFlows.Builder planted(SyntheticOrderFlows.Builder b, int flows, Duration every,
+      int times) {
+    List<Defect> defects = new ArrayList<>(List.of(Defect.values()));
+    defects.remove(Defect.TRUNCATED);
+    int slots = defects.size() * times;
+    int span = flows - (int) (32_000 / every.toMillis()) - 1;
+    if (span < slots + 1) {
+      throw new IllegalArgumentException("too few flows for " + slots + " defects");
+    }
+    for (int t = 0; t < times; t++) {
+      for (int k = 0; k < defects.size(); k++) {
+        b.plant(defects.get(k), 1 + (t * defects.size() + k) * (span - 1) / slots);
+      }
+    }
+    return b.plant(Defect.TRUNCATED, flows - 1);
+  }
+
+  private Map<String, Verdict> replay(Path recording) throws Exception {
+    Map<String, Verdict> out = new HashMap<>();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(FLOWS)).amendUntilEnd()
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            out.put(v.keys().get("orderId"), v);
+          }
+        }).build();
+    Replay.builder(engine).build().run(recording);
+    return out;
+  }
+
+  private static String outcome(Verdict v) {
+    List<String> kinds = new ArrayList<>();
+    for (Violation x : v.violations()) {
+      kinds.add(x.kind() + "@" + x.stage());
+    }
+    return v.status() + " " + kinds;
+  }
+
+  private static String expected(Manifest.Status status, List<Manifest.ExpectedViolation> violations) {
+    List<String> kinds = new ArrayList<>();
+    for (Manifest.ExpectedViolation x : violations) {
+      kinds.add(x.kind() + "@" + x.stage());
+    }
+    return VerdictStatus.valueOf(status.name()) + " " + kinds;
+  }
+
+  /**
+   * What a correct verifier reaches for a flow some of whose traces were not sampled: a defect is
+   * found when the data it shows in was observed — records always are; spans of unsampled traces
+   * never are.
+   */
+  static String expectedUnderSampling(Manifest.Flow flow) {
+    String asPlanted = expected(flow.status(), flow.violations());
+    Defect d = flow.defect();
+    if (d == null || flow.mainSampled() && (flow.sampled() == null || flow.sampled().all())) {
+      return asPlanted;
+    }
+    boolean main = flow.mainSampled();
+    boolean notification = flow.sampled().notification().isEmpty() || flow.sampled().notification().get(0);
+    boolean visible = switch (d) {
+      // in records alone
+      case DROP_ENRICHMENT, WRONG_TOTAL, DUPLICATE_WEBHOOK_NON_IDEMPOTENT, SLOW_NOTIFICATION, NO_NOTIFICATION,
+          BAD_AVRO_EMAIL, BAD_JSON_SCHEMA -> true;
+      // in the payment call's span, on the order's trace
+      case PAYMENT_AMOUNT_MISMATCH, DECLINED_BUT_CONFIRMED -> main;
+      // the unlinked consumer span of the notification's own trace shows the loss
+      case LOST_TRACEPARENT -> notification;
+      // fifty milliseconds between records of two hosts, within the clock-skew allowance: needs the spans
+      case EARLY_ORDER_CREATED -> main;
+      case DUPLICATE_WEBHOOK_IDEMPOTENT, TRUNCATED -> true;
+    };
+    return visible ? asPlanted : "PASSED []";
+  }
+}
