@@ -20,9 +20,9 @@ import java.util.Map;
  * service's spans and the create times of the records it produces. Every id is derived from the
  * order id, so a flow is the same whoever builds it.
  */
-final class ShopFlows {
+public final class ShopFlows {
 
-  static final String SPEC = String.join("\n",
+  public static final String SPEC = String.join("\n",
       "flow: shop",
       "keys: [orderId]",
       "deadline: 10s",
@@ -80,11 +80,11 @@ final class ShopFlows {
       "  - {from: paid_msg, to: done_msg, within: 1s}",
       "");
 
-  static final long T0 = 1_764_000_000_000L; // epoch ms
+  public static final long T0 = 1_764_000_000_000L; // epoch ms
 
   /** One order's shape. */
-  static final class Order {
-    final String orderId;
+  public static final class Order {
+    public final String orderId;
     final long startMs;
     boolean mainSampled = true;
     /** One entry per webhook delivery: its eventId; a declined order has none. */
@@ -92,21 +92,23 @@ final class ShopFlows {
     final List<Boolean> deliverySampled = new ArrayList<>();
     /** Whether each delivery publishes t.paid (an idempotent handler ignores a repeat). */
     final List<Boolean> deliveryPublishes = new ArrayList<>();
-    boolean declined;
+    public boolean declined;
     boolean dropUserId;
-    boolean wrongAcceptedTotal;
-    boolean chargeBeforeAccepted;
-    boolean noDone;
+    public boolean wrongAcceptedTotal;
+    public boolean chargeBeforeAccepted;
+    public boolean noDone;
     boolean doneWithoutTraceparent;
     long doneDelayMs = 10;
+    /** Time between webhook deliveries. */
+    public long deliveryGapMs = 1000;
     final Map<String, Long> skewMs = new HashMap<>();
 
-    Order(String orderId, long startMs) {
+    public Order(String orderId, long startMs) {
       this.orderId = orderId;
       this.startMs = startMs;
     }
 
-    Order unsampled() {
+    public Order unsampled() {
       mainSampled = false;
       for (int i = 0; i < deliverySampled.size(); i++) {
         deliverySampled.set(i, false);
@@ -114,21 +116,21 @@ final class ShopFlows {
       return this;
     }
 
-    Order delivery(String eventId, boolean sampled, boolean publishes) {
+    public Order delivery(String eventId, boolean sampled, boolean publishes) {
       deliveries.add(eventId);
       deliverySampled.add(sampled);
       deliveryPublishes.add(publishes);
       return this;
     }
 
-    Order skew(String service, long ms) {
+    public Order skew(String service, long ms) {
       skewMs.put(service, ms);
       return this;
     }
   }
 
   /** A clean, fully sampled order confirmed by one webhook delivery. */
-  static Order order(String orderId, long startMs) {
+  public static Order order(String orderId, long startMs) {
     return new Order(orderId, startMs).delivery("evt-" + orderId, true, true);
   }
 
@@ -136,7 +138,7 @@ final class ShopFlows {
   private long offset;
 
   /** The order's spans and records, in the order an exporter and a tap would deliver them. */
-  List<Telemetry> telemetry(Order o) {
+  public List<Telemetry> telemetry(Order o) {
     out.clear();
     long t = o.startMs;
     String main = trace(o.orderId, "main");
@@ -165,7 +167,7 @@ final class ShopFlows {
       done(o, main, sendDeclined, "t.declined", o.mainSampled, t + 70, t + 71 + o.doneDelayMs);
     }
     for (int i = 0; i < o.deliveries.size() && !o.declined; i++) {
-      long at = t + 300 + i * 1000L;
+      long at = t + 300 + i * o.deliveryGapMs;
       String w = trace(o.orderId, "webhook-" + i);
       boolean sampled = o.deliverySampled.get(i);
       String hook = span(o.orderId, "hook-" + i);
@@ -234,11 +236,11 @@ final class ShopFlows {
     return new Span(trace, id, parent, name, kind, service, nanos(startMs), nanos(endMs), attributes, List.of(), false);
   }
 
-  static long nanos(long ms) {
+  public static long nanos(long ms) {
     return (T0 + ms) * 1_000_000L;
   }
 
-  static String trace(String orderId, String what) {
+  public static String trace(String orderId, String what) {
     return hex(orderId + "/" + what, 32);
   }
 
