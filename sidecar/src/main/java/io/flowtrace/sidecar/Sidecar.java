@@ -23,6 +23,7 @@ import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
 import io.flowtrace.tracer.receiver.TelemetrySink;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.assembly.Prepared;
+import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
@@ -104,6 +105,8 @@ public final class Sidecar implements Closeable {
   private volatile Throwable engineFailure;
   /** The first verdict output failure; from then on no offset is committed (see {@link #health()}). */
   private volatile String outputBroken;
+  /** Events that came after their instance was final (engine thread). */
+  private long lateEvents;
   private boolean closed;
 
   private Sidecar(SidecarConfig config, List<FlowSpec> flows, List<VerdictSink> sinks) {
@@ -118,6 +121,11 @@ public final class Sidecar implements Closeable {
       @Override
       public void amended(Verdict previous, Verdict current) {
         emit(current);
+      }
+
+      @Override
+      public void late(LateEvent event) {
+        lateEvent(event);
       }
     };
     this.engine = FlowEngine.builder(flows)
@@ -415,6 +423,28 @@ public final class Sidecar implements Closeable {
         s.write(v);
       } catch (IOException | RuntimeException e) {
         outputFailed(s, "write of \"" + v.instanceKey() + "\"", e);
+      }
+    }
+  }
+
+  /**
+   * An event came after its instance's verdict was final: counted, logged with where it is (every
+   * one for the first 100, then one in 1000, the count always in the metric) and published as a
+   * note beside the instance's verdicts.
+   */
+  private void lateEvent(LateEvent e) {
+    metrics.late(e.flow());
+    long n = ++lateEvents;
+    if (n <= 100 || n % 1000 == 0) {
+      LOG.warn("event=late_event flow={} instance=\"{}\" event_id={} at={} detail=\"came after the instance's verdict "
+          + "was final (amend-window); not verified\" late_events_total={}", e.flow(), e.instanceKey(), e.event(),
+          e.where(), n);
+    }
+    for (VerdictSink s : sinks) {
+      try {
+        s.late(e);
+      } catch (IOException | RuntimeException ex) {
+        outputFailed(s, "late-event note of \"" + e.instanceKey() + "\"", ex);
       }
     }
   }

@@ -23,6 +23,13 @@ public final class SidecarMetrics {
   private final Counter verified = Counter.builder().name("flowtrace_flows_verified_total")
       .help("Flow instances decided, by flow and status (first decision of each instance)")
       .labelNames("flow", "status").register(registry);
+  private final Counter verification = Counter.builder().name("flowtrace_flows_verification_total")
+      .help("Flow instances decided, by flow and whether every check could run (full) or some could not, "
+          + "e.g. on spans of unsampled traces (partial); first decision of each instance")
+      .labelNames("flow", "verification").register(registry);
+  private final Counter late = Counter.builder().name("flowtrace_late_events_total")
+      .help("Events that came after their instance's verdict was final (not verified), by flow")
+      .labelNames("flow").register(registry);
   private final Counter amended = Counter.builder().name("flowtrace_verdicts_amended_total")
       .help("Verdicts amended by late events, by flow and new status").labelNames("flow", "status").register(registry);
   private final Counter violations = Counter.builder().name("flowtrace_violations_total")
@@ -59,12 +66,18 @@ public final class SidecarMetrics {
   public void decided(Verdict v) {
     if (v.revision() == 0) {
       verified.labelValues(v.flow(), v.status().name()).inc();
+      verification.labelValues(v.flow(), v.verification().name().toLowerCase(java.util.Locale.ROOT)).inc();
       for (Violation x : v.violations()) {
         violations.labelValues(v.flow(), x.kind().name()).inc();
       }
     } else {
       amended.labelValues(v.flow(), v.status().name()).inc();
     }
+  }
+
+  /** An event came after its instance's verdict was final. */
+  public void late(String flow) {
+    late.labelValues(flow).inc();
   }
 
   public void spans(String source, long n) {

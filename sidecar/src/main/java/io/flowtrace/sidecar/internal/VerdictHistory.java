@@ -178,6 +178,9 @@ public final class VerdictHistory {
   private static void parse(String text, String where, List<Decided> out) {
     try {
       JsonNode root = JSON.readTree(text);
+      if (root.has("late")) {
+        return; // a note of an event that came after a final verdict, not a verdict
+      }
       JsonNode v = root.path("verdict");
       String flow = v.path("flow").asString(null);
       if (flow == null) {

@@ -2,6 +2,7 @@ package io.flowtrace.sidecar.output;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import java.io.PrintStream;
@@ -20,6 +21,11 @@ public final class ConsoleVerdictSink implements VerdictSink {
     if (verdict.status() != VerdictStatus.PASSED || verdict.revision() > 0) {
       out.println(VerdictText.line(verdict));
     }
+  }
+
+  @Override
+  public void late(LateEvent event) {
+    out.println(VerdictText.line(event));
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.flowtrace.sidecar.output;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -56,7 +57,16 @@ public final class JsonLinesVerdictSink implements VerdictSink {
 
   @Override
   public void write(Verdict verdict) throws IOException {
-    byte[] line = (VerdictText.json(verdict) + "\n").getBytes(StandardCharsets.UTF_8);
+    append(VerdictText.json(verdict));
+  }
+
+  @Override
+  public void late(LateEvent event) throws IOException {
+    append(VerdictText.json(event));
+  }
+
+  private void append(String json) throws IOException {
+    byte[] line = (json + "\n").getBytes(StandardCharsets.UTF_8);
     if (written > 0 && written + line.length > rollBytes) {
       flush();
       out.close();

@@ -2,6 +2,7 @@ package io.flowtrace.sidecar.output;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,8 @@ public final class KafkaVerdictSink implements VerdictSink {
 
   /** Header carrying the verdict's revision as decimal text. */
   public static final String REVISION_HEADER = "flowtrace.revision";
+  /** Header marking a late-event note (not a verdict). */
+  public static final String LATE_HEADER = "flowtrace.late";
 
   private final Producer<String, byte[]> producer;
   private final String topic;
@@ -49,6 +52,20 @@ public final class KafkaVerdictSink implements VerdictSink {
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, verdict.instanceKey(),
         VerdictText.json(verdict).getBytes(StandardCharsets.UTF_8));
     record.headers().add(REVISION_HEADER, Integer.toString(verdict.revision()).getBytes(StandardCharsets.UTF_8));
+    producer.send(record, (metadata, e) -> {
+      if (e != null) {
+        failure.compareAndSet(null, e);
+      }
+    });
+  }
+
+  /** A late event goes to the same topic under its instance's key, with header {@code flowtrace.late}. */
+  @Override
+  public void late(LateEvent event) throws IOException {
+    throwIfFailed();
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.instanceKey(),
+        VerdictText.json(event).getBytes(StandardCharsets.UTF_8));
+    record.headers().add(LATE_HEADER, new byte[] {'1'});
     producer.send(record, (metadata, e) -> {
       if (e != null) {
         failure.compareAndSet(null, e);

@@ -1,5 +1,6 @@
 package io.flowtrace.sidecar.output;
 
+import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import java.io.Closeable;
 import java.io.IOException;
@@ -14,6 +15,12 @@ public interface VerdictSink extends Closeable {
 
   /** Takes one verdict. May buffer; must not block for long. */
   void write(Verdict verdict) throws IOException;
+
+  /**
+   * Takes a note of an event that came after its instance's verdict was final (it changed
+   * nothing). Defaults to ignoring it.
+   */
+  default void late(LateEvent event) throws IOException {}
 
   /** Makes everything written so far durable, or throws. */
   void flush() throws IOException;

@@ -1,6 +1,7 @@
 package io.flowtrace.sidecar.output;
 
 import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictJson;
 import java.io.StringWriter;
@@ -31,6 +32,43 @@ public final class VerdictText {
       g.writeEndObject();
     }
     return out.toString();
+  }
+
+  /**
+   * A late event as one JSON object: {@code {"instanceKey", "late": {"flow", "keys", "event",
+   * "where", "eventTime", "finalizedAt"}}} — a note beside the instance's verdicts (same key), not
+   * a verdict: readers of verdicts tell them apart by the {@code late} field.
+   */
+  public static String json(LateEvent e) {
+    StringWriter out = new StringWriter(256);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringProperty("instanceKey", e.instanceKey());
+      g.writeName("late");
+      g.writeStartObject();
+      g.writeStringProperty("flow", e.flow());
+      g.writeName("keys");
+      g.writeStartObject();
+      new java.util.TreeMap<>(e.keys()).forEach(g::writeStringProperty);
+      g.writeEndObject();
+      g.writeStringProperty("event", e.event());
+      g.writeStringProperty("where", e.where());
+      g.writeStringProperty("eventTime", Instant.ofEpochSecond(0, e.eventEpochNanos()).toString());
+      if (e.finalizedEpochNanos() != Long.MIN_VALUE) {
+        g.writeStringProperty("finalizedAt", Instant.ofEpochSecond(0, e.finalizedEpochNanos()).toString());
+      }
+      g.writeEndObject();
+      g.writeEndObject();
+    }
+    return out.toString();
+  }
+
+  /** One line for a late event: {@code LATE flow keys: event at where, after the verdict was final}. */
+  public static String line(LateEvent e) {
+    StringBuilder sb = new StringBuilder(160).append("LATE ").append(e.flow());
+    new java.util.TreeMap<>(e.keys()).forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));
+    return sb.append(": ").append(e.event()).append(" at ").append(e.where())
+        .append(" came after the verdict was final; it was not verified").toString();
   }
 
   /** One line: status, flow, keys, and each violation as {@code KIND at stage (field)}. */

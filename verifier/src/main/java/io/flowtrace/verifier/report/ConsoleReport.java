@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.report;
 
+import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.internal.Texts;
 import java.io.PrintStream;
@@ -51,6 +52,16 @@ public final class ConsoleReport implements VerdictListener {
         sb.append("\n      at ").append(x.evidence());
       }
     }
+    if (!v.unverified().isEmpty()) {
+      sb.append("\n  not verified (").append(v.unverified().size()).append("):");
+      for (Unverified u : v.unverified()) {
+        sb.append("\n    ~ ").append(u.check()).append(' ').append(u.subject()).append(" at ").append(u.stage())
+            .append(": ").append(u.reason());
+      }
+    }
+    for (String note : v.notes()) {
+      sb.append("\n  note: ").append(note);
+    }
     if (!v.timeline().isEmpty()) {
       sb.append("\n  timeline:");
       for (TimelineEntry t : v.timeline()) {
@@ -76,8 +87,10 @@ public final class ConsoleReport implements VerdictListener {
 
   /** The closing summary line. */
   public String summaryLine() {
-    return String.format("%d flows: %d passed, %d failed, %d incomplete%s", summary.flows(), summary.passed(),
-        summary.failed(), summary.incomplete(), summary.byKind().isEmpty() ? "" : "  " + kinds());
+    return String.format("%d flows: %d passed, %d failed, %d incomplete%s%s", summary.flows(), summary.passed(),
+        summary.failed(), summary.incomplete(),
+        summary.partlyVerified() == 0 ? "" : "; " + summary.partlyVerified() + " partly verified",
+        summary.byKind().isEmpty() ? "" : "  " + kinds());
   }
 
   private String kinds() {

@@ -47,6 +47,11 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
     g.writeNumberProperty("passed", summary.passed());
     g.writeNumberProperty("failed", summary.failed());
     g.writeNumberProperty("incomplete", summary.incomplete());
+    g.writeName("verification");
+    g.writeStartObject();
+    g.writeNumberProperty("full", summary.fullyVerified());
+    g.writeNumberProperty("partial", summary.partlyVerified());
+    g.writeEndObject();
     g.writeName("violations");
     g.writeStartObject();
     summary.byKind().forEach((k, n) -> g.writeNumberProperty(k.name(), n));

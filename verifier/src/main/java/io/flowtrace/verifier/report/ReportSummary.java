@@ -5,12 +5,16 @@ import io.flowtrace.verifier.check.ViolationKind;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** Counts of final verdicts: flows, passed, failed, incomplete, and violations by kind. */
+/**
+ * Counts of final verdicts: flows, passed, failed, incomplete, violations by kind, and how many
+ * were fully and how many only partly verified (some checks could not run: unsampled spans).
+ */
 public final class ReportSummary implements VerdictListener {
   private long flows;
   private long passed;
   private long failed;
   private long incomplete;
+  private long partlyVerified;
   private final Map<ViolationKind, Long> byKind = new EnumMap<>(ViolationKind.class);
 
   public void add(Verdict v) {
@@ -19,6 +23,9 @@ public final class ReportSummary implements VerdictListener {
       case PASSED -> passed++;
       case FAILED -> failed++;
       case INCOMPLETE -> incomplete++;
+    }
+    if (v.verification() == Verdict.Verification.PARTIAL) {
+      partlyVerified++;
     }
     for (Violation x : v.violations()) {
       byKind.merge(x.kind(), 1L, Long::sum);
@@ -34,6 +41,10 @@ public final class ReportSummary implements VerdictListener {
   public long passed() { return passed; }
   public long failed() { return failed; }
   public long incomplete() { return incomplete; }
+  /** Instances every check could run on. */
+  public long fullyVerified() { return flows - partlyVerified; }
+  /** Instances some check could not run on (see {@link Verdict#unverified()}). */
+  public long partlyVerified() { return partlyVerified; }
 
   public Map<ViolationKind, Long> byKind() {
     return Map.copyOf(byKind);

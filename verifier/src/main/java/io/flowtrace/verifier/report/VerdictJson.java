@@ -51,6 +51,28 @@ public final class VerdictJson {
     if (!v.reason().isEmpty()) {
       g.writeStringProperty("reason", v.reason());
     }
+    g.writeStringProperty("verification", v.verification().name().toLowerCase(java.util.Locale.ROOT));
+    if (!v.unverified().isEmpty()) {
+      g.writeName("unverified");
+      g.writeStartArray();
+      for (io.flowtrace.verifier.check.Unverified u : v.unverified()) {
+        g.writeStartObject();
+        g.writeStringProperty("check", u.check());
+        g.writeStringProperty("stage", u.stage());
+        g.writeStringProperty("subject", u.subject());
+        g.writeStringProperty("reason", u.reason());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    }
+    if (!v.notes().isEmpty()) {
+      g.writeName("notes");
+      g.writeStartArray();
+      for (String n : v.notes()) {
+        g.writeString(n);
+      }
+      g.writeEndArray();
+    }
     g.writeEndObject();
   }
 }
