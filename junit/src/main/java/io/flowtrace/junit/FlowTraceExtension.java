@@ -61,6 +61,13 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
   public static final Duration DEFAULT_SETTLE = Duration.ofSeconds(1);
   /** Default lag of the engine's event time behind the wall clock: 500 ms. */
   public static final Duration DEFAULT_ALLOWED_LATENESS = Duration.ofMillis(500);
+  /**
+   * Default wait, after the terminal stage, for what is still missing before deciding anyway: 6 s,
+   * longer than the 5 s schedule delay of the SDK's and the Java agent's default
+   * {@code BatchSpanProcessor} (records arrive at once, their spans up to a batch later). A flow
+   * whose data is complete and trace-connected is decided at once, without waiting.
+   */
+  public static final Duration DEFAULT_COMPLETION_GRACE = Duration.ofSeconds(6);
   /** Default time a decided verdict stays open to amendment by late events: 10 min. */
   public static final Duration DEFAULT_AMEND_WINDOW = Duration.ofMinutes(10);
 
@@ -270,7 +277,7 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     private Duration timeout = DEFAULT_TIMEOUT;
     private Duration settle = DEFAULT_SETTLE;
     private Duration lateness = DEFAULT_ALLOWED_LATENESS;
-    private Duration completionGrace = FlowEngine.DEFAULT_COMPLETION_GRACE;
+    private Duration completionGrace = DEFAULT_COMPLETION_GRACE;
     private Duration amendWindow = DEFAULT_AMEND_WINDOW;
     private Duration idempotencyWindow;
 
@@ -363,15 +370,20 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
       return this;
     }
 
-    /** How far the engine's event time trails the wall clock (exporters batch spans). Defaults to 500 ms. */
+    /**
+     * How far the engine's event time trails the wall clock: how late telemetry may arrive after
+     * it happened. Deadlines and the completion grace are measured in event time, so this adds to
+     * both. Defaults to 500 ms.
+     */
     public Builder allowedLateness(Duration lateness) {
       this.lateness = notNegative(lateness, "lateness");
       return this;
     }
 
     /**
-     * How long after the terminal stage the engine waits for what is still missing before deciding
-     * anyway. Defaults to {@link FlowEngine#DEFAULT_COMPLETION_GRACE} (2 s).
+     * How long after the terminal stage the engine waits for what is still missing (spans an
+     * exporter still batches) before deciding anyway. Defaults to 6 s
+     * ({@link #DEFAULT_COMPLETION_GRACE}); complete, trace-connected flows are decided at once.
      */
     public Builder completionGrace(Duration grace) {
       this.completionGrace = notNegative(grace, "grace");

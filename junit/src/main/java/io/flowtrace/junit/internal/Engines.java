@@ -1,7 +1,10 @@
 package io.flowtrace.junit.internal;
 
 import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.check.Check;
+import io.flowtrace.verifier.check.Unverified;
+import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.FlowVerifier;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
@@ -34,7 +37,28 @@ public final class Engines {
       target.get().snapshot(instance);
       return List.of();
     };
-    Check standard = instance -> STANDARD.verify(instance, false, "").violations();
+    Check standard = new Check() {
+      private FlowInstance last;
+      private Verdict verdict;
+
+      private Verdict verdict(FlowInstance instance) {
+        if (instance != last) { // both methods ask in turn, on the engine's one thread
+          last = instance;
+          verdict = STANDARD.verify(instance, false, "");
+        }
+        return verdict;
+      }
+
+      @Override
+      public List<Violation> check(FlowInstance instance) {
+        return verdict(instance).violations();
+      }
+
+      @Override
+      public List<Unverified> unverified(FlowInstance instance) {
+        return verdict(instance).unverified();
+      }
+    };
     VerdictListener listener = new VerdictListener() {
       @Override
       public void decided(Verdict verdict) {
