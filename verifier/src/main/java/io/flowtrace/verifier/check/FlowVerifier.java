@@ -54,11 +54,38 @@ public final class FlowVerifier {
       String where = o.record() != null ? o.record().coordinates()
           : o.span().service() + " " + o.span().kind() + " '" + o.span().name() + "'";
       timeline.add(new TimelineEntry(o.stageId(), o.eventId(), where,
-          o.timeEpochNanos() - instance.startEpochNanos(), o.traceId()));
+          o.timeEpochNanos() - instance.startEpochNanos(), o.traceId(), detail(instance, o)));
     }
     return new Verdict(instance.spec().name(), instance.keys(), status, violations, new ArrayList<>(traces),
         instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline, unverified,
         instance.clocks().notes());
+  }
+
+  private static TimelineEntry.Detail detail(FlowInstance instance, Observation o) {
+    long start = instance.startEpochNanos();
+    io.flowtrace.tracer.model.Span span = o.span();
+    List<TimelineEntry.Consumer> consumers = new ArrayList<>(o.consumers().size());
+    for (io.flowtrace.tracer.model.Span c : o.consumers()) {
+      consumers.add(new TimelineEntry.Consumer(c.service(), c.traceId(), c.spanId(), c.startEpochNanos() - start));
+    }
+    consumers.sort(java.util.Comparator.comparingLong(TimelineEntry.Consumer::offsetNanos));
+    List<String> problems = new ArrayList<>(o.schemaProblems().size());
+    o.schemaProblems().forEach(p -> problems.add(p.path() + ": " + p.message()));
+    return new TimelineEntry.Detail(
+        span == null ? null : span.service(),
+        span == null ? null : span.kind().name(),
+        span == null ? null : span.name(),
+        span == null ? null : span.spanId(),
+        span == null ? 0 : Math.max(0, span.endEpochNanos() - span.startEpochNanos()),
+        o.isRecord() ? o.record().topic() : null,
+        o.isRecord() ? o.record().partition() : null,
+        o.isRecord() ? o.record().offset() : null,
+        o.isRecord() ? o.record().timestampNanos() - start : 0,
+        consumers,
+        o.payload(),
+        problems,
+        o.sampled(),
+        span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"));
   }
 
   /**

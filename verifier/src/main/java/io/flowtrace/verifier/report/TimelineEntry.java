@@ -1,7 +1,62 @@
 package io.flowtrace.verifier.report;
 
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+
 /**
  * One line of an instance's timeline: which stage/event, where (service span or topic/partition/
- * offset), and when relative to the instance's start.
+ * offset), when relative to the instance's start, and — for reports that draw the flow — the
+ * {@link Detail} of that occurrence.
  */
-public record TimelineEntry(String stage, String event, String where, long offsetNanos, String traceId) {}
+public record TimelineEntry(String stage, String event, String where, long offsetNanos, String traceId, Detail detail) {
+
+  /** An entry without detail. */
+  public TimelineEntry(String stage, String event, String where, long offsetNanos, String traceId) {
+    this(stage, event, where, offsetNanos, traceId, null);
+  }
+
+  /**
+   * What was observed of one occurrence, enough to draw it as a hop: the span (a span event's, or
+   * a record's producer span), the record's place in its topic, the spans that consumed it, its
+   * decoded payload and what its schema said about it. Times are offsets from the instance's start.
+   *
+   * @param service the span's service ({@code service.name}), or {@code null} (a record whose
+   *     producer span was not seen)
+   * @param spanKind {@code SERVER}, {@code CLIENT}, {@code PRODUCER}, … or {@code null}
+   * @param spanName the span's name, or {@code null}
+   * @param spanId the span's id, or {@code null}
+   * @param durationNanos the span's duration (0 without a span)
+   * @param topic a record's topic ({@code null} for a span event)
+   * @param partition a record's partition, or {@code null}
+   * @param offset a record's offset, or {@code null}
+   * @param recordOffsetNanos a record's own timestamp as an offset (ms precision), or 0
+   * @param consumers the spans that consumed the record, earliest first
+   * @param payload the decoded payload (JSON; Avro decoded to JSON), or {@code null}
+   * @param schemaProblems what the payload's schema found wrong ({@code path: message})
+   * @param sampled whether its trace was sampled (a record's {@code traceparent} flag)
+   * @param url a span event's {@code url.full} or {@code http.route}, for external parties
+   */
+  public record Detail(
+      String service,
+      String spanKind,
+      String spanName,
+      String spanId,
+      long durationNanos,
+      String topic,
+      Integer partition,
+      Long offset,
+      long recordOffsetNanos,
+      List<Consumer> consumers,
+      JsonNode payload,
+      List<String> schemaProblems,
+      boolean sampled,
+      String url) {
+    public Detail {
+      consumers = consumers == null ? List.of() : List.copyOf(consumers);
+      schemaProblems = schemaProblems == null ? List.of() : List.copyOf(schemaProblems);
+    }
+  }
+
+  /** A span that consumed a record: its service, trace, span and start offset. */
+  public record Consumer(String service, String traceId, String spanId, long offsetNanos) {}
+}
