@@ -151,8 +151,7 @@ class SidecarKafkaIT {
           .get(30, TimeUnit.SECONDS);
       Await.until(() -> sidecar.engineStats().records() == 1, () -> "records " + sidecar.engineStats().records());
 
-      broker.createTopic(missing, 1);
-      awaitLeaders(missing);
+      broker.createTopic(missing, 1); // returns once its partition has a leader
       producer.send(new ProducerRecord<>(missing, "{\"orderId\":\"O-1\"}".getBytes(StandardCharsets.UTF_8)))
           .get(30, TimeUnit.SECONDS);
       Await.until(() -> sidecar.engineStats().records() >= 2, () -> "records " + sidecar.engineStats().records()
@@ -177,19 +176,6 @@ class SidecarKafkaIT {
             + " detail=\"reading it from its earliest offset\"");
     assertThat(lines).as("kafka-clients' complaints about the missing topic")
         .noneMatch(l -> l.contains("UNKNOWN_TOPIC_OR_PARTITION"));
-  }
-
-  private static void awaitLeaders(String topic) {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-      Await.until(() -> {
-        try {
-          return admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic)
-              .partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
-        } catch (Exception e) {
-          return false;
-        }
-      }, () -> "leaders of " + topic);
-    }
   }
 
   private static HttpResponse<String> get(HttpClient http, String url) {
