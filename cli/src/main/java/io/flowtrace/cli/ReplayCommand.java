@@ -1,5 +1,7 @@
 package io.flowtrace.cli;
 
+import io.flowtrace.tracer.files.CannotWriteException;
+import io.flowtrace.tracer.files.OutputFile;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.verifier.assembly.FlowEngine;
@@ -125,7 +127,24 @@ final class ReplayCommand implements Callable<Integer> {
       }
     }
 
-    OutputStream rawOut = output == null ? System.out : Files.newOutputStream(output);
+    // Both reports appear whole when the run ends, readable as any new file (OutputFile); a path
+    // that cannot be written is said now, with why, before the recording is read.
+    OutputFile outputFile;
+    JUnitXmlWriter junitWriter;
+    try {
+      outputFile = output == null ? null : OutputFile.create(output);
+    } catch (CannotWriteException e) {
+      return cannotWrite(err, "--output report", e);
+    }
+    try {
+      junitWriter = junit == null ? null : new JUnitXmlWriter(junit);
+    } catch (CannotWriteException e) {
+      if (outputFile != null) {
+        outputFile.close();
+      }
+      return cannotWrite(err, "--junit report", e);
+    }
+    OutputStream rawOut = outputFile == null ? System.out : outputFile.stream();
     PrintStream out = output == null ? System.out : new PrintStream(rawOut, true, java.nio.charset.StandardCharsets.UTF_8);
     ReportSummary summary = new ReportSummary();
     List<VerdictListener> listeners = new ArrayList<>();
@@ -139,7 +158,6 @@ final class ReplayCommand implements Callable<Integer> {
       console = new ConsoleReport(out, verbose);
       listeners.add(console);
     }
-    JUnitXmlWriter junitWriter = junit == null ? null : new JUnitXmlWriter(junit);
     if (junitWriter != null) {
       listeners.add(junitWriter);
     }
@@ -168,24 +186,51 @@ final class ReplayCommand implements Callable<Integer> {
     boolean showProgress = progress != null ? progress : System.console() != null;
     ProgressLine progressLine = new ProgressLine(System.err, showProgress);
     ReplayResult result;
+    boolean ran = false;
     try {
       result = Replay.builder(engine).problems(problems).progress(progressLine)
           .maxBufferedEvents(bufferEvents).build().run(recording);
+      ran = true;
+    } catch (RuntimeException e) {
+      CannotWriteException failure = cannotWriteIn(e);
+      if (failure == null) {
+        throw e;
+      }
+      return cannotWrite(err, failure.path().equals(junit) ? "--junit report" : "--output report", failure);
     } finally {
       progressLine.done();
-      if (json != null) {
-        json.close();
+      if (!ran) { // a run that failed leaves no half report (nor replaces an earlier one)
+        if (junitWriter != null) {
+          junitWriter.abandon();
+        }
+        if (outputFile != null) {
+          outputFile.close();
+        }
       }
-      if (junitWriter != null) {
-        junitWriter.close();
-      }
+    }
+    if (json != null) {
+      json.close();
     }
     if (console != null) {
       out.println(console.summaryLine());
     }
     out.flush();
-    if (output != null) {
-      out.close();
+    boolean written = true;
+    if (junitWriter != null) {
+      try {
+        junitWriter.close();
+      } catch (CannotWriteException e) {
+        cannotWrite(err, "--junit report", e);
+        written = false;
+      }
+    }
+    if (outputFile != null) {
+      try {
+        outputFile.commit();
+      } catch (CannotWriteException e) {
+        cannotWrite(err, "--output report", e);
+        written = false;
+      }
     }
     err.printf("flowtrace: read %d files (%s), %d spans, %d records, %d problems skipped; %d flows: %d passed, %d failed, %d incomplete%n",
         result.files(), ProgressLine.bytes(result.bytes()), result.spans(), result.records(), result.readProblems(),
@@ -193,6 +238,9 @@ final class ReplayCommand implements Callable<Integer> {
     err.flush();
     if (summary.failed() > 0) {
       return FlowTraceCli.EXIT_VIOLATIONS;
+    }
+    if (!written) {
+      return FlowTraceCli.EXIT_USAGE;
     }
     if (result.readProblems() > 0) {
       // Not a green run: what could not be read was not verified.
@@ -202,5 +250,22 @@ final class ReplayCommand implements Callable<Integer> {
       return FlowTraceCli.EXIT_USAGE;
     }
     return FlowTraceCli.EXIT_PASSED;
+  }
+
+  /** Says which output cannot be written, the path as given, and why; returns the exit code. */
+  private static int cannotWrite(PrintWriter err, String what, CannotWriteException e) {
+    err.println("flowtrace: cannot write " + what + " " + e.path() + ": " + e.reason());
+    err.flush();
+    return FlowTraceCli.EXIT_USAGE;
+  }
+
+  /** The write failure behind a failed run (a report writer's), or {@code null}. */
+  private static CannotWriteException cannotWriteIn(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof CannotWriteException c) {
+        return c;
+      }
+    }
+    return null;
   }
 }

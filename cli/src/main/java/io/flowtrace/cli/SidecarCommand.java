@@ -132,6 +132,9 @@ final class SidecarCommand implements Callable<Integer> {
       err.println("flowtrace: the flow specs in " + settings.flows() + " have problems:");
       e.problems().forEach(p -> err.println("  " + p));
       return FlowTraceCli.EXIT_USAGE;
+    } catch (io.flowtrace.tracer.files.CannotWriteException e) {
+      err.println("flowtrace: cannot write --verdicts-dir " + e.path() + ": " + e.reason());
+      return FlowTraceCli.EXIT_USAGE;
     }
     UntilStopped lifetime = UntilStopped.install(sidecar::close);
     System.out.println("flowtrace: sidecar verifying " + settings.flows()

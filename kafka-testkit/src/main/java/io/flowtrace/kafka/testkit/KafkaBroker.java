@@ -151,7 +151,9 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   /**
-   * Creates a topic with replication factor 1 and waits (up to 30 s) until the broker confirms.
+   * Creates a topic with replication factor 1 and waits (up to 30 s) until the broker confirms and
+   * every partition has a leader: produced to before that, a record can meet {@code
+   * NOT_LEADER_OR_FOLLOWER} and, sent unchecked, be lost.
    *
    * @throws IllegalStateException when the broker refuses or does not answer, with its reason
    */
@@ -165,6 +167,13 @@ public final class KafkaBroker implements AutoCloseable {
           .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
           .all()
           .get(30, TimeUnit.SECONDS);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!everyPartitionHasALeader(name)) {
+        if (System.nanoTime() > deadline) {
+          throw new TimeoutException("partitions without a leader after 30 s");
+        }
+        Thread.sleep(20);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted creating topic " + name, e);
@@ -174,6 +183,34 @@ public final class KafkaBroker implements AutoCloseable {
           "Could not create topic " + name + " with " + partitions + " partitions on "
               + bootstrapServers() + ": " + cause,
           cause);
+    }
+  }
+
+  /**
+   * Whether every partition of {@code topic} has a leader that serves it: listed with a leader, and
+   * answering for its end offset (the metadata names the leader a moment before the leader has the
+   * partition, and a first produce then meets {@code NOT_LEADER_OR_FOLLOWER}; an idempotent producer
+   * can then stay stuck on {@code OUT_OF_ORDER_SEQUENCE_NUMBER}). False while the broker does not
+   * know it yet.
+   */
+  private boolean everyPartitionHasALeader(String topic)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    try {
+      var partitions = admin().describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+          .partitions();
+      if (!partitions.stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
+        return false;
+      }
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> ends = new LinkedHashMap<>();
+      partitions.forEach(p -> ends.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
+          org.apache.kafka.clients.admin.OffsetSpec.latest()));
+      admin().listOffsets(ends).all().get(30, TimeUnit.SECONDS);
+      return true;
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof org.apache.kafka.common.errors.RetriableException) {
+        return false; // not known yet, or its leader does not serve it yet
+      }
+      throw e;
     }
   }
 
