@@ -415,6 +415,7 @@ final class FlowDraft {
           int all = 0;
           List<String> mine = new ArrayList<>();
           int wrong = 0;
+          boolean repeated = true;
           for (Map.Entry<String, int[]> v : values.entrySet()) {
             int[] n = v.getValue();
             all += n[0] + n[1];
@@ -422,7 +423,11 @@ final class FlowDraft {
             if (n[0] > n[1]) {
               mine.add(v.getKey());
               wrong += n[1];
+              repeated &= n[0] >= 2; // a value seen once (an id) decides nothing about the next instance
             }
+          }
+          if (!repeated) {
+            continue;
           }
           double score = all == 0 ? 0 : (double) right / all;
           if (!mine.isEmpty() && score >= HOLDS && score > bestScore) {
@@ -1289,12 +1294,10 @@ final class FlowDraft {
     for (Instance inst : instances) {
       durations.add(inst.occurrences().get(inst.occurrences().size() - 1).time() - inst.occurrences().get(0).time());
     }
-    durations.sort(null);
-    long max = durations.isEmpty() ? 0 : durations.get(durations.size() - 1);
-    long p99 = durations.isEmpty() ? 0 : durations.get((int) Math.min(durations.size() - 1, Math.ceil(durations.size() * 0.99) - 1));
-    deadlineMillis = nice(Math.max(p99 * 3, 10_000_000_000L)) / 1_000_000;
-    deadlineEvidence = "instances took p50 " + millis(durations.isEmpty() ? 0 : durations.get(durations.size() / 2))
-        + ", p99 " + millis(p99) + ", max " + millis(max) + " from first to last event; 3 × p99, at least 10 s";
+    Robust r = robust(durations);
+    deadlineMillis = nice(Math.max(r.p95 * 3, 10_000_000_000L)) / 1_000_000;
+    deadlineEvidence = "instances took p50 " + millis(r.p50) + ", p95 " + millis(r.p95) + ", max " + millis(r.max)
+        + " from first to last event" + r.outliers() + "; 3 × p95, at least 10 s";
   }
 
   private void budget(EventType from, EventType to) {
@@ -1309,12 +1312,40 @@ final class FlowDraft {
     if (gaps.size() < 5) {
       return;
     }
-    gaps.sort(null);
-    long p99 = gaps.get((int) Math.min(gaps.size() - 1, Math.ceil(gaps.size() * 0.99) - 1));
-    long budget = nice(Math.max(p99 * 3, 500_000_000L));
+    Robust r = robust(gaps);
+    long budget = nice(Math.max(r.p95 * 3, 500_000_000L));
     budgets.add(new Item("  - {from: " + ids.get(from) + ", to: " + ids.get(to) + ", within: " + duration(budget) + "}",
-        "p50 " + millis(gaps.get(gaps.size() / 2)) + ", p99 " + millis(p99) + ", max " + millis(gaps.get(gaps.size() - 1))
-            + " over " + gaps.size() + " instances; 3 × p99, rounded up"));
+        "p50 " + millis(r.p50) + ", p95 " + millis(r.p95) + ", max " + millis(r.max) + " over " + r.kept + " instances"
+            + r.outliers() + "; 3 × p95, rounded up"));
+  }
+
+  /** Percentiles of a latency sample without its outliers (more than 10 × the p90, at least 50 ms). */
+  private record Robust(long p50, long p95, long max, int kept, List<Long> dropped) {
+    String outliers() {
+      if (dropped.isEmpty()) {
+        return "";
+      }
+      List<String> shown = new ArrayList<>();
+      for (int i = 0; i < Math.min(3, dropped.size()); i++) {
+        shown.add(millis(dropped.get(i)));
+      }
+      return "; left out as outliers: " + dropped.size() + " (" + String.join(", ", shown)
+          + (dropped.size() > 3 ? ", …" : "") + ")";
+    }
+  }
+
+  private static Robust robust(List<Long> sample) {
+    List<Long> sorted = new ArrayList<>(sample);
+    sorted.sort(null);
+    long p90 = sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.9) - 1));
+    long limit = 10 * Math.max(p90, 50_000_000L);
+    List<Long> kept = new ArrayList<>();
+    List<Long> dropped = new ArrayList<>();
+    for (long v : sorted) {
+      (v > limit ? dropped : kept).add(v);
+    }
+    long p95 = kept.get((int) Math.min(kept.size() - 1, Math.ceil(kept.size() * 0.95) - 1));
+    return new Robust(kept.get(kept.size() / 2), p95, kept.get(kept.size() - 1), kept.size(), dropped);
   }
 
   /** Rounds up to 1, 2, 3 or 5 × a power of ten milliseconds (in nanoseconds). */
