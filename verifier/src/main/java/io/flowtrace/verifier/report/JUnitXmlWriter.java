@@ -14,7 +14,8 @@ import java.nio.file.Path;
 
 /**
  * Writes JUnit XML, one test case per instance: passed, failed (one failure listing every
- * violation) or skipped (incomplete). Cases stream to a scratch file beside the report; the suite
+ * violation) or skipped (incomplete); what could not be verified (a partly verified instance) and
+ * notes go to the case's {@code system-out}. Cases stream to a scratch file beside the report; the suite
  * header, which needs the totals, is written on {@link #close()}, and the report appears whole then
  * ({@link OutputFile}: readable by others as any new file is, under the umask; a failure names the
  * path and why, as a {@link CannotWriteException}).
@@ -74,6 +75,18 @@ public final class JUnitXmlWriter implements VerdictListener, AutoCloseable {
         out.write("</failure>\n");
       } else if (v.status() == VerdictStatus.INCOMPLETE) {
         out.write("    <skipped message=\"incomplete: the input ended before the flow's deadline\"/>\n");
+      }
+      if (!v.unverified().isEmpty() || !v.notes().isEmpty()) {
+        StringBuilder text = new StringBuilder();
+        if (!v.unverified().isEmpty()) {
+          text.append("partly verified: not verified (").append(v.unverified().size()).append("):\n");
+          for (io.flowtrace.verifier.check.Unverified u : v.unverified()) {
+            text.append("  ").append(u.check()).append(' ').append(u.subject()).append(" at ").append(u.stage())
+                .append(": ").append(u.reason()).append('\n');
+          }
+        }
+        v.notes().forEach(n -> text.append("note: ").append(n).append('\n'));
+        out.write("    <system-out>" + esc(text.toString()) + "</system-out>\n");
       }
       out.write("  </testcase>\n");
     } catch (IOException e) {
