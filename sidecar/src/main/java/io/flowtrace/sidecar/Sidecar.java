@@ -132,7 +132,11 @@ public final class Sidecar implements Closeable {
         lateEvent(event);
       }
     };
-    this.engine = FlowEngine.builder(flows)
+    FlowEngine.Builder builder = FlowEngine.builder(flows);
+    if (config.spans() != null) {
+      builder.spans(config.spans());
+    }
+    this.engine = builder
         .listener(listener)
         .completionGrace(config.completionGrace())
         .amendWindow(config.amendWindow())
