@@ -31,6 +31,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.jar.JarFile;
@@ -39,6 +40,13 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,6 +89,8 @@ public final class KafkaBroker implements AutoCloseable {
   /** Default JVM options of the forked broker. */
   public static final List<String> DEFAULT_JVM_OPTIONS =
       List.of("-Xmx512m", "-Djava.awt.headless=true");
+  /** Default time {@link #createTopic(String, int)} waits until the topic is ready: 30 s. */
+  public static final Duration DEFAULT_TOPIC_TIMEOUT = Duration.ofSeconds(30);
   /** The KRaft node id of the single node. */
   public static final int NODE_ID = 1;
 
@@ -151,20 +161,36 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   /**
-   * Creates a topic with replication factor 1 and waits (up to 30 s) until the broker confirms.
+   * Creates a topic with replication factor 1 and returns once it is ready to be produced to: the
+   * broker confirmed it, every partition has a leader and every leader answers. Waits up to {@link
+   * #DEFAULT_TOPIC_TIMEOUT} (30 s).
    *
-   * @throws IllegalStateException when the broker refuses or does not answer, with its reason
+   * @throws IllegalStateException when the broker refuses, does not answer, or a partition has no
+   *     leader in time; the message names the topic and the partitions that lack one
    */
   public void createTopic(String name, int partitions) {
+    createTopic(name, partitions, DEFAULT_TOPIC_TIMEOUT);
+  }
+
+  /**
+   * As {@link #createTopic(String, int)}, waiting up to {@code timeout} in all.
+   *
+   * <p>A topic is not ready when {@code createTopics} returns: its partitions get their leaders a
+   * little later, and a producer that sends before then meets {@code NOT_LEADER_OR_FOLLOWER} and,
+   * on a busy machine, {@code OUT_OF_ORDER_SEQUENCE_NUMBER} and lost records.
+   */
+  public void createTopic(String name, int partitions, Duration timeout) {
     requireNonNull(name, "name");
     if (partitions < 1) {
       throw new IllegalArgumentException("partitions must be >= 1, was " + partitions);
     }
+    requirePositive(timeout, "timeout");
+    long deadline = System.nanoTime() + timeout.toNanos();
     try {
       admin()
           .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
           .all()
-          .get(30, TimeUnit.SECONDS);
+          .get(millisLeft(deadline), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted creating topic " + name, e);
@@ -172,20 +198,142 @@ public final class KafkaBroker implements AutoCloseable {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       throw new IllegalStateException(
           "Could not create topic " + name + " with " + partitions + " partitions on "
-              + bootstrapServers() + ": " + cause,
+              + bootstrapServers() + " within " + timeout + ": " + cause,
           cause);
+    }
+    awaitLeaders(name, partitions, deadline, timeout);
+  }
+
+  /** Polls until every partition of the topic has a leader that answers a ListOffsets request. */
+  private void awaitLeaders(String topic, int partitions, long deadline, Duration timeout) {
+    String problem;
+    while (true) {
+      try {
+        TopicDescription described = admin().describeTopics(List.of(topic)).allTopicNames()
+            .get(Math.min(millisLeft(deadline), 5_000), TimeUnit.MILLISECONDS).get(topic);
+        problem = leaderProblem(partitions, described.partitions());
+        if (problem == null) {
+          Map<TopicPartition, OffsetSpec> latest = new LinkedHashMap<>();
+          for (int p = 0; p < partitions; p++) {
+            latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+          }
+          try {
+            admin().listOffsets(latest).all()
+                .get(Math.min(millisLeft(deadline), 5_000), TimeUnit.MILLISECONDS);
+            return;
+          } catch (ExecutionException e) {
+            problem = "its leaders do not answer ListOffsets yet: " + e.getCause();
+          }
+        }
+      } catch (ExecutionException e) {
+        problem = "describeTopics failed: " + e.getCause();
+      } catch (TimeoutException e) {
+        problem = "the broker did not answer in time";
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted waiting for the leaders of topic " + topic, e);
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw new IllegalStateException("Topic " + topic + " on " + bootstrapServers()
+            + " is not ready within " + timeout + ": " + problem + "." + errorLines(logFile, 10));
+      }
+      LOG.debug("Topic {} not ready yet: {}", topic, problem);
+      sleep(50);
     }
   }
 
   /**
-   * A producer of raw bytes for this broker: {@code linger.ms=0} (each send goes at once) unless
-   * {@code overrides} say otherwise. The caller closes it.
+   * What keeps a topic's partitions from being produced to, or null when each of the {@code
+   * expected} partitions is listed with a leader.
    */
-  public org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> newProducer(Map<String, Object> overrides) {
+  static String leaderProblem(int expected, List<TopicPartitionInfo> partitions) {
+    List<Integer> leaderless = new ArrayList<>();
+    Set<Integer> listed = new java.util.TreeSet<>();
+    for (TopicPartitionInfo p : partitions) {
+      listed.add(p.partition());
+      if (p.leader() == null || p.leader().isEmpty()) {
+        leaderless.add(p.partition());
+      }
+    }
+    for (int p = 0; p < expected; p++) {
+      if (!listed.contains(p)) {
+        leaderless.add(p);
+      }
+    }
+    if (leaderless.isEmpty()) {
+      return null;
+    }
+    leaderless.sort(null);
+    return (leaderless.size() == 1 ? "partition " : "partitions ") + leaderless + " of " + expected
+        + (leaderless.size() == 1 ? " has" : " have") + " no leader";
+  }
+
+  /**
+   * Sends every record with {@code producer}, flushes it (which returns once each record is
+   * acknowledged or has failed, within the producer's {@code delivery.timeout.ms}) and checks each
+   * one, so a test that loses a record fails here, at the send, rather than later as a missing
+   * result. The producer's own settings (batching, idempotence, retries) apply.
+   *
+   * @return each record's metadata, in the order of {@code records}
+   * @throws IllegalStateException when a record is not acknowledged: says how many were not, which
+   *     was the first (its index, topic and partition) and why, with the broker log's errors
+   */
+  public <K, V> List<RecordMetadata> sendAll(Producer<K, V> producer,
+      List<? extends ProducerRecord<K, V>> records) {
+    requireNonNull(producer, "producer");
+    requireNonNull(records, "records");
+    List<Future<RecordMetadata>> futures = new ArrayList<>(records.size());
+    for (int i = 0; i < records.size(); i++) {
+      try {
+        futures.add(producer.send(records.get(i)));
+      } catch (RuntimeException e) {
+        throw sendFailure(records, i, 1, e);
+      }
+    }
+    producer.flush(); // every future is done from here on
+    List<RecordMetadata> acknowledged = new ArrayList<>(records.size());
+    int failed = 0;
+    int first = -1;
+    Throwable firstCause = null;
+    for (int i = 0; i < futures.size(); i++) {
+      try {
+        acknowledged.add(futures.get(i).get());
+      } catch (ExecutionException e) {
+        failed++;
+        if (first < 0) {
+          first = i;
+          firstCause = e.getCause();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted waiting for the acknowledgement of record " + i, e);
+      }
+    }
+    if (failed > 0) {
+      throw sendFailure(records, first, failed, firstCause);
+    }
+    return acknowledged;
+  }
+
+  private IllegalStateException sendFailure(List<? extends ProducerRecord<?, ?>> records, int index,
+      int failed, Throwable cause) {
+    ProducerRecord<?, ?> r = records.get(index);
+    String where = r.topic() + (r.partition() == null ? "" : " partition " + r.partition());
+    return new IllegalStateException(failed + " of " + records.size() + " records sent to "
+        + bootstrapServers() + " were not acknowledged; the first, record " + index + " to " + where
+        + ": " + cause + errorLines(logFile, 10), cause);
+  }
+
+  /**
+   * A producer of raw bytes for this broker: {@code linger.ms=0} (each send goes at once) unless
+   * {@code overrides} say otherwise. The caller closes it. Check what it sends: {@link
+   * #sendAll(Producer, List)}.
+   */
+  public org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> newProducer(Map<String, ?> overrides) {
     Map<String, Object> p = new LinkedHashMap<>();
     p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     p.put(org.apache.kafka.clients.producer.ProducerConfig.LINGER_MS_CONFIG, 0);
-    p.putAll(overrides);
+    p.putAll(requireNonNull(overrides, "overrides"));
     return new org.apache.kafka.clients.producer.KafkaProducer<>(p,
         new org.apache.kafka.common.serialization.ByteArraySerializer(),
         new org.apache.kafka.common.serialization.ByteArraySerializer());
@@ -621,6 +769,18 @@ public final class KafkaBroker implements AutoCloseable {
         // the process is gone
       }
     }
+  }
+
+  private static long millisLeft(long deadlineNanos) {
+    return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+  }
+
+  private static Duration requirePositive(Duration d, String name) {
+    requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, was " + d);
+    }
+    return d;
   }
 
   private static void sleep(long millis) {
