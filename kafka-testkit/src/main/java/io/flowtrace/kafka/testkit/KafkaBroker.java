@@ -2,6 +2,7 @@ package io.flowtrace.kafka.testkit;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.kafka.testkit.internal.BrokerClasspath;
 import io.flowtrace.kafka.testkit.internal.BrokerLogProvider;
 import io.flowtrace.kafka.testkit.internal.ParentWatchdog;
 import java.io.File;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -53,7 +55,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A real single-node Apache Kafka broker (KRaft, broker and controller in one process) started as a
- * forked JVM from the Kafka jars on this JVM's class path, for integration tests and demos.
+ * forked JVM, for integration tests and demos.
+ *
+ * <p>The broker runs on its own class path: the jars of {@code org.apache.kafka:kafka_2.13} at the
+ * version the testkit was built with (4.4.0), listed in the testkit at build time and taken from
+ * the local Maven repository ({@code maven.repo.local}, the {@code localRepository} of {@code
+ * ~/.m2/settings.xml}, or {@code ~/.m2/repository}). Jars that are not there are downloaded once
+ * from Maven Central (44 jars, 45 MB in all), checked against Central's SHA-1, into {@code
+ * ~/.cache/flowtrace/maven} (system property {@code flowtrace.kafka.cache}; another repository to
+ * download from: {@code flowtrace.kafka.repository}). So the test's own class path may hold any
+ * kafka-clients the testkit works with (3.9 and 4.x are tested), and needs no broker jars at all.
+ * {@link Builder#classpath(String)} overrides all of this.
  *
  * <p>{@link #start()} (or {@link Builder#start()}) creates a temporary directory, writes {@code
  * server.properties}, runs {@code kafka.tools.StorageTool format --standalone}, then starts {@code
@@ -74,7 +86,7 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>For a demo, run {@link #main(String[])}: {@code java -cp <testkit and Kafka jars>
+ * <p>For a demo, run {@link #main(String[])}: {@code java -cp <testkit, kafka-clients and slf4j-api jars>
  * io.flowtrace.kafka.testkit.KafkaBroker [--port 9092] [--controller-port 9093]}. It prints the
  * bootstrap servers and runs until Ctrl-C.
  */
@@ -96,6 +108,8 @@ public final class KafkaBroker implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaBroker.class);
   private static final int LOG_TAIL_LINES = 60;
+  /** The broker class path this JVM resolved, once. */
+  private static String resolvedClasspath;
 
   private final Path workDir;
   private final Path logFile;
@@ -481,7 +495,7 @@ public final class KafkaBroker implements AutoCloseable {
     Path propsFile = workDir.resolve("server.properties");
     writeProperties(propsFile, serverProperties(b, dataDir));
     String java = javaExecutable(b.javaExecutable);
-    String classpath = b.classpath != null ? b.classpath : forkClasspath();
+    String classpath = b.classpath != null ? b.classpath : brokerClasspath();
     long deadline = System.nanoTime() + b.startupTimeout.toNanos();
 
     // 1. Format the log dir as a standalone KRaft controller quorum of one.
@@ -645,10 +659,62 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   /**
+   * The broker's own class path: the testkit's own location (for the watchdog and the broker's log
+   * provider) and the jars of {@link BrokerClasspath} (the local Maven repository's, or downloaded
+   * once from Maven Central), whatever kafka-clients this JVM's class path holds. Only when they
+   * cannot be had and this JVM's class path holds kafka_2.13 and kafka-clients of the listed
+   * version is that class path used instead.
+   */
+  static String brokerClasspath() {
+    synchronized (KafkaBroker.class) {
+      if (resolvedClasspath != null) {
+        return resolvedClasspath;
+      }
+      BrokerClasspath listed = BrokerClasspath.defaults();
+      try {
+        Set<String> entries = new LinkedHashSet<>();
+        selfLocation().ifPresent(entries::add);
+        listed.resolve().forEach(jar -> entries.add(jar.toString()));
+        resolvedClasspath = String.join(File.pathSeparator, entries);
+        return resolvedClasspath;
+      } catch (IOException | RuntimeException e) {
+        String version = listed.kafkaVersion();
+        List<String> jvm = List.of(jvmClasspath().split(File.pathSeparator));
+        Optional<String> jvmBroker = BrokerClasspath.versionOf("kafka_2.13", jvm);
+        Optional<String> jvmClients = BrokerClasspath.versionOf("kafka-clients", jvm);
+        if (jvmBroker.equals(Optional.of(version)) && jvmClients.equals(Optional.of(version))) {
+          LOG.warn("The Kafka {} broker's own jars could not be had ({}); using this JVM's class path,"
+              + " which holds the same version", version, e.getMessage());
+          return String.join(File.pathSeparator, jvm);
+        }
+        throw new IllegalStateException("The Kafka " + version + " broker's jars could not be had: "
+            + e.getMessage() + ". This JVM's class path holds "
+            + jvmBroker.map(v -> "kafka_2.13 " + v).orElse("no kafka_2.13") + " and "
+            + jvmClients.map(v -> "kafka-clients " + v).orElse("no kafka-clients")
+            + ", so it cannot run the broker instead. Fetch them once with `mvn dependency:get"
+            + " -Dartifact=org.apache.kafka:kafka_2.13:" + version + "`, or point "
+            + BrokerClasspath.REMOTE_PROPERTY + " at a Maven repository that has them, or set"
+            + " KafkaBroker.Builder.classpath(...)", e);
+      }
+    }
+  }
+
+  /** Where the testkit's classes are (its jar or classes directory). */
+  private static Optional<String> selfLocation() {
+    try {
+      URL self = KafkaBroker.class.getProtectionDomain().getCodeSource().getLocation();
+      return Optional.of(Path.of(self.toURI()).toString());
+    } catch (URISyntaxException | RuntimeException e) {
+      LOG.debug("Could not locate the testkit's own class path entry", e);
+      return Optional.empty();
+    }
+  }
+
+  /**
    * This JVM's class path with manifest-only jars (as surefire/failsafe use) expanded, plus the
    * testkit's own location so the watchdog main class is found.
    */
-  static String forkClasspath() {
+  static String jvmClasspath() {
     Set<String> entries = new LinkedHashSet<>();
     for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
       if (entry.isBlank()) {
@@ -657,16 +723,7 @@ public final class KafkaBroker implements AutoCloseable {
       entries.add(entry);
       entries.addAll(manifestClassPath(Path.of(entry)));
     }
-    try {
-      URL self = KafkaBroker.class.getProtectionDomain().getCodeSource().getLocation();
-      entries.add(Path.of(self.toURI()).toString());
-    } catch (URISyntaxException | RuntimeException e) {
-      LOG.debug("Could not locate the testkit's own class path entry", e);
-    }
-    if (entries.stream().noneMatch(e -> e.contains("kafka_2.13"))) {
-      LOG.warn("No kafka_2.13 jar on java.class.path; the broker will not start. "
-          + "Depend on org.apache.kafka:kafka_2.13 (flowtrace-kafka-testkit brings it).");
-    }
+    selfLocation().ifPresent(entries::add);
     return String.join(File.pathSeparator, entries);
   }
 
@@ -867,8 +924,9 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /**
-     * The broker's class path. Defaults to this JVM's {@code java.class.path} (manifest-only jars
-     * expanded), which holds kafka_2.13 and its dependencies wherever the testkit is used.
+     * The broker's class path; it must hold kafka_2.13 with its dependencies, SLF4J 2 and the
+     * testkit's own classes. Defaults to the broker's own jars (see {@link KafkaBroker}),
+     * independent of this JVM's class path.
      */
     public Builder classpath(String classpath) {
       this.classpath = requireNonNull(classpath, "classpath");
