@@ -678,31 +678,35 @@ public final class KafkaBroker implements AutoCloseable {
       if (resolvedClasspath != null) {
         return resolvedClasspath;
       }
-      BrokerClasspath listed = BrokerClasspath.defaults();
+      String version = null;
       try {
+        BrokerClasspath listed = BrokerClasspath.defaults();
+        version = listed.kafkaVersion();
         Set<String> entries = new LinkedHashSet<>();
         selfLocation().ifPresent(entries::add);
         listed.resolve().forEach(jar -> entries.add(jar.toString()));
         resolvedClasspath = String.join(File.pathSeparator, entries);
         return resolvedClasspath;
       } catch (IOException | RuntimeException e) {
-        String version = listed.kafkaVersion();
+        // version is null when the list itself is missing (classes built without Maven, e.g. by an IDE)
         List<String> jvm = List.of(jvmClasspath().split(File.pathSeparator));
         Optional<String> jvmBroker = BrokerClasspath.versionOf("kafka_2.13", jvm);
         Optional<String> jvmClients = BrokerClasspath.versionOf("kafka-clients", jvm);
-        if (jvmBroker.equals(Optional.of(version)) && jvmClients.equals(Optional.of(version))) {
-          LOG.warn("The Kafka {} broker's own jars could not be had ({}); using this JVM's class path,"
-              + " which holds the same version", version, e.getMessage());
+        if (jvmBroker.isPresent() && jvmClients.equals(jvmBroker)
+            && (version == null || jvmBroker.get().equals(version))) {
+          LOG.warn("The Kafka broker's own jars could not be had ({}); using this JVM's class path,"
+              + " which holds kafka_2.13 and kafka-clients {}", e.getMessage(), jvmBroker.get());
           return String.join(File.pathSeparator, jvm);
         }
-        throw new IllegalStateException("The Kafka " + version + " broker's jars could not be had: "
+        String wanted = version == null ? "" : " " + version;
+        throw new IllegalStateException("The Kafka" + wanted + " broker's jars could not be had: "
             + e.getMessage() + ". This JVM's class path holds "
             + jvmBroker.map(v -> "kafka_2.13 " + v).orElse("no kafka_2.13") + " and "
             + jvmClients.map(v -> "kafka-clients " + v).orElse("no kafka-clients")
             + ", so it cannot run the broker instead. Fetch them once with `mvn dependency:get"
-            + " -Dartifact=org.apache.kafka:kafka_2.13:" + version + "`, or point "
-            + BrokerClasspath.REMOTE_PROPERTY + " at a Maven repository that has them, or set"
-            + " KafkaBroker.Builder.classpath(...)", e);
+            + " -Dartifact=org.apache.kafka:kafka_2.13" + (version == null ? ":<version>" : ":" + version)
+            + "`, or point " + BrokerClasspath.REMOTE_PROPERTY + " at a Maven repository that has them,"
+            + " or set KafkaBroker.Builder.classpath(...)", e);
       }
     }
   }

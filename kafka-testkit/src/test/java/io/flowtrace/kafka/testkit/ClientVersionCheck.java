@@ -20,7 +20,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * The main class {@link KafkaBrokerClientVersionsIT} runs in a JVM whose class path holds the
  * testkit, one kafka-clients version and SLF4J: starts a broker, creates a topic, produces and
- * consumes one record with that client, prints what it saw and exits 0; anything else exits 1.
+ * consumes one record with that client, prints what it saw and exits 0; a broker that does not
+ * start exits 3 (printing why), anything else 1.
  */
 public final class ClientVersionCheck {
 
@@ -30,7 +31,15 @@ public final class ClientVersionCheck {
     String version = clientVersion();
     String topic = "client-" + UUID.randomUUID();
     byte[] value = ("hello from kafka-clients " + version).getBytes(StandardCharsets.UTF_8);
-    try (KafkaBroker broker = KafkaBroker.start()) {
+    KafkaBroker started;
+    try {
+      started = KafkaBroker.start();
+    } catch (IllegalStateException e) {
+      System.out.println("start failed: " + e.getMessage());
+      System.exit(3);
+      return;
+    }
+    try (KafkaBroker broker = started) {
       broker.createTopic(topic, 1);
       RecordMetadata sent;
       try (KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {

@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import io.flowtrace.kafka.testkit.internal.BrokerClasspath;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -40,22 +42,10 @@ class KafkaBrokerClientVersionsIT {
   @ParameterizedTest(name = "{0}")
   @MethodSource("clientJars")
   void aJvmOnThisKafkaClientsStartsTheBrokerAndProducesAndConsumes(Path clientJar) throws Exception {
-    String version = clientJar.getFileName().toString().replaceAll("^kafka-clients-|\\.jar$", "");
-    List<String> classpath = List.of(
-        location(KafkaBroker.class).toString(),               // the testkit (target/classes)
-        location(ClientVersionCheck.class).toString(),        // the check's main class
-        clientJar.toString(),
-        location(org.slf4j.LoggerFactory.class).toString(),
-        location(org.slf4j.simple.SimpleLogger.class).toString());
+    String version = version(clientJar);
+    List<String> classpath = classpath(clientJar);
     Path out = dir.resolve("check.log");
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", String.join(File.pathSeparator, classpath)));
-    String repo = System.getProperty("maven.repo.local");
-    if (repo != null) {
-      command.add("-Dmaven.repo.local=" + repo);
-    }
-    command.add(ClientVersionCheck.class.getName());
-    Process check = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    Process check = check(classpath, out, List.of());
     boolean exited = check.waitFor(5, TimeUnit.MINUTES);
     if (!exited) {
       check.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -68,6 +58,55 @@ class KafkaBrokerClientVersionsIT {
         + version + "' at offset 0")
         .doesNotContain("using this JVM's class path");
     assertThat(classpath).noneMatch(e -> e.contains("kafka_2.13"));
+  }
+
+  @Test
+  void withoutTheBrokersJarsAndNoMatchingOnesOnTheClassPathTheStartSaysWhatIsMissingAndHowToGetIt() throws Exception {
+    String current = version(location(KafkaProducer.class));
+    Path oldest = clientJars().filter(j -> !version(j).equals(current)).findFirst().orElseThrow();
+    Path emptyRepository = Files.createDirectories(dir.resolve("m2"));
+    Path emptyCache = dir.resolve("cache");
+    Path out = dir.resolve("check.log");
+    Process check = check(classpath(oldest), out, List.of("-Dmaven.repo.local=" + emptyRepository,
+        "-Dflowtrace.kafka.cache=" + emptyCache, "-Dflowtrace.kafka.repository=http://127.0.0.1:1/maven2/"));
+    assertThat(check.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    String log = Files.readString(out, StandardCharsets.UTF_8);
+
+    assertThat(check.exitValue()).as("exit code; output:%n%s", log).isEqualTo(3);
+    String kafka = BrokerClasspath.defaults().kafkaVersion();
+    assertThat(log).contains("start failed: The Kafka " + kafka + " broker's jars could not be had: Could not"
+        + " download the broker jar org/apache/kafka/kafka_2.13/" + kafka + "/kafka_2.13-" + kafka + ".jar (not in "
+        + emptyRepository + " nor " + emptyCache + "): ")
+        .contains(". This JVM's class path holds no kafka_2.13 and kafka-clients " + version(oldest)
+            + ", so it cannot run the broker instead. Fetch them once with `mvn dependency:get"
+            + " -Dartifact=org.apache.kafka:kafka_2.13:" + kafka + "`, or point flowtrace.kafka.repository at a"
+            + " Maven repository that has them, or set KafkaBroker.Builder.classpath(...)");
+  }
+
+  private static String version(Path clientJar) {
+    return clientJar.getFileName().toString().replaceAll("^kafka-clients-|\\.jar$", "");
+  }
+
+  private static List<String> classpath(Path clientJar) throws URISyntaxException {
+    return List.of(
+        location(KafkaBroker.class).toString(),               // the testkit (target/classes)
+        location(ClientVersionCheck.class).toString(),        // the check's main class
+        clientJar.toString(),
+        location(org.slf4j.LoggerFactory.class).toString(),
+        location(org.slf4j.simple.SimpleLogger.class).toString());
+  }
+
+  /** Runs {@link ClientVersionCheck} on {@code classpath}, its output to {@code out}. */
+  private static Process check(List<String> classpath, Path out, List<String> options) throws Exception {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-cp", String.join(File.pathSeparator, classpath)));
+    String repo = System.getProperty("maven.repo.local");
+    if (repo != null) {
+      command.add("-Dmaven.repo.local=" + repo);
+    }
+    command.addAll(options); // later -D options win
+    command.add(ClientVersionCheck.class.getName());
+    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
   }
 
   private static Path location(Class<?> type) throws URISyntaxException {

@@ -238,7 +238,7 @@ public final class BrokerClasspath {
       return target;
     } catch (IOException e) {
       throw new IOException("Could not download the broker jar " + jar + " (not in " + localRepository
-          + " nor " + cache + "): " + e.getMessage(), e);
+          + " nor " + cache + "): " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
     } finally {
       Files.deleteIfExists(part);
     }
