@@ -703,10 +703,9 @@ public final class KafkaBroker implements AutoCloseable {
             + e.getMessage() + ". This JVM's class path holds "
             + jvmBroker.map(v -> "kafka_2.13 " + v).orElse("no kafka_2.13") + " and "
             + jvmClients.map(v -> "kafka-clients " + v).orElse("no kafka-clients")
-            + ", so it cannot run the broker instead. Fetch them once with `mvn dependency:get"
-            + " -Dartifact=org.apache.kafka:kafka_2.13" + (version == null ? ":<version>" : ":" + version)
-            + "`, or point " + BrokerClasspath.REMOTE_PROPERTY + " at a Maven repository that has them,"
-            + " or set KafkaBroker.Builder.classpath(...)", e);
+            + ", so it cannot run the broker instead. Let the testkit download them once (from Maven"
+            + " Central, or the repository named by the system property " + BrokerClasspath.REMOTE_PROPERTY
+            + "), or set KafkaBroker.Builder.classpath(...)", e);
       }
     }
   }

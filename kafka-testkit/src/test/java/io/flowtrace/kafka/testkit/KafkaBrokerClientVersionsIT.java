@@ -78,9 +78,9 @@ class KafkaBrokerClientVersionsIT {
         + " download the broker jar org/apache/kafka/kafka_2.13/" + kafka + "/kafka_2.13-" + kafka + ".jar (not in "
         + emptyRepository + " nor " + emptyCache + "): ")
         .contains(". This JVM's class path holds no kafka_2.13 and kafka-clients " + version(oldest)
-            + ", so it cannot run the broker instead. Fetch them once with `mvn dependency:get"
-            + " -Dartifact=org.apache.kafka:kafka_2.13:" + kafka + "`, or point flowtrace.kafka.repository at a"
-            + " Maven repository that has them, or set KafkaBroker.Builder.classpath(...)");
+            + ", so it cannot run the broker instead. Let the testkit download them once (from Maven Central,"
+            + " or the repository named by the system property flowtrace.kafka.repository), or set"
+            + " KafkaBroker.Builder.classpath(...)");
   }
 
   private static String version(Path clientJar) {
