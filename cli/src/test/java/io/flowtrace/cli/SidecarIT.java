@@ -161,6 +161,9 @@ class SidecarIT {
         "otlp-grpc-port", "-1",
         "http-port", "0",
         "console", "false"));
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
     try (Sidecar sidecar = Sidecar.start(config)) {
       awaitReady(sidecar.opsPort());
       Manifest manifest = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
