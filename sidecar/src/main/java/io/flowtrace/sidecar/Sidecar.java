@@ -286,7 +286,7 @@ public final class Sidecar implements Closeable {
       decided.addAll(VerdictHistory.fromDirectory(config.verdictsDir(), window));
     }
     for (VerdictHistory.Decided d : decided) {
-      engine.markDecided(d.flow(), d.keys(), d.traceIds());
+      engine.live().markDecided(d.flow(), d.keys(), d.traceIds());
     }
     if (!decided.isEmpty()) {
       LOG.info("event=seeded verdicts={} window={}", decided.size(), window);
@@ -409,15 +409,15 @@ public final class Sidecar implements Closeable {
     if (b.isRevocation()) {
       Set<Integer> gone = new java.util.HashSet<>();
       b.revoked().forEach(tp -> gone.add(tp.partition()));
-      int dropped = engine.discardOpen(gone::contains);
+      int dropped = engine.live().discardOpen(gone::contains);
       tracker.revoked(b.revoked());
       clock.revoked(b.revoked());
       LOG.info("event=partitions_handed_over partitions={} open_instances_dropped={}", b.revoked(), dropped);
       b.done().countDown();
       return;
     }
-    engine.arrival(b.arrivalNanos());
-    engine.source(b.source());
+    engine.live().arrival(b.arrivalNanos());
+    engine.live().source(b.source());
     for (Telemetry t : b.items()) {
       Prepared p;
       try {

@@ -3,6 +3,7 @@ package io.flowtrace.sidecar.internal;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.assembly.LiveHooks;
 import io.flowtrace.verifier.assembly.Prepared;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -215,7 +216,7 @@ public final class Router implements Closeable {
 
   private void route(List<Telemetry> items) {
     List<Prepared> events = new ArrayList<>();
-    List<FlowEngine.Routing> routings = new ArrayList<>();
+    List<LiveHooks.Routing> routings = new ArrayList<>();
     for (Telemetry t : items) {
       Prepared p;
       try {
@@ -228,7 +229,7 @@ public final class Router implements Closeable {
         metrics.dropped("not_in_any_flow", 1);
         continue;
       }
-      FlowEngine.Routing r = engine.routing(p);
+      LiveHooks.Routing r = engine.live().routing(p);
       if (!r.event()) {
         send(topics.broadcast(), r.traces().isEmpty() ? null : r.traces().get(0), t);
       } else {
@@ -237,7 +238,7 @@ public final class Router implements Closeable {
       }
     }
     for (int i = 0; i < events.size(); i++) {
-      FlowEngine.Routing r = routings.get(i);
+      LiveHooks.Routing r = routings.get(i);
       String root = rootOf(r);
       if (root == null && r.joinsByKey() && !r.keys().isEmpty()) {
         root = awaitAlias(r);
@@ -250,7 +251,7 @@ public final class Router implements Closeable {
     }
   }
 
-  private String rootOf(FlowEngine.Routing r) {
+  private String rootOf(LiveHooks.Routing r) {
     for (String k : r.keys()) {
       String root = aliases.get(k);
       if (root != null) {
@@ -266,7 +267,7 @@ public final class Router implements Closeable {
     return null;
   }
 
-  private String awaitAlias(FlowEngine.Routing r) {
+  private String awaitAlias(LiveHooks.Routing r) {
     long deadline = System.currentTimeMillis() + ALIAS_WAIT_MILLIS;
     while (System.currentTimeMillis() < deadline) {
       readRoutes(Duration.ofMillis(50));
@@ -280,7 +281,7 @@ public final class Router implements Closeable {
     return null;
   }
 
-  private void learn(FlowEngine.Routing r, String root) {
+  private void learn(LiveHooks.Routing r, String root) {
     for (String k : r.keys()) {
       alias(k, root);
     }

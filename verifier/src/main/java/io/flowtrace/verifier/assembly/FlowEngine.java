@@ -49,40 +49,30 @@ public final class FlowEngine {
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
   private final List<FlowState> flows;
-  private final VerdictListener listener;
-  private final MessageSpanIndex spanIndex = new MessageSpanIndex();
+  private final EngineContext context;
   private final long retentionNanos;
   private final EngineStats stats = new EngineStats();
   private long watermark = Long.MIN_VALUE;
-  private boolean sawSpans;
   private final java.util.concurrent.ExecutorService verificationPool;
-  private final int maxOpenInstances;
-  private final int maxEventsPerInstance;
-  private final int maxPayloadBytes;
-  private final java.util.function.LongConsumer decisionLatency;
-  private long arrivalNanos;
-  private int sourceTag = -1;
-  private long openSequence;
+  private final LiveHooks live = new Hooks();
 
   private FlowEngine(Builder b) {
     FlowVerifier verifier = b.verifier;
-    this.listener = b.listener;
-    this.maxOpenInstances = b.maxOpenInstances;
-    this.maxEventsPerInstance = b.maxEventsPerInstance;
-    this.maxPayloadBytes = b.maxPayloadBytes;
-    this.decisionLatency = b.decisionLatency;
     this.verificationPool = b.verificationThreads == 0 ? null
         : java.util.concurrent.Executors.newFixedThreadPool(b.verificationThreads, r -> {
           Thread t = new Thread(r, "flowtrace-verify");
           t.setDaemon(true);
           return t;
         });
+    this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
+        b.maxOpenInstances, b.decisionLatency);
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();
     for (FlowSpec spec : b.flows) {
       FlowSpec effective = b.spans == null ? spec : spec.withSpans(b.spans);
-      states.add(new FlowState(effective, verifier, b.completionGrace.toNanos(), amend, b.finalizedKeys, this));
+      states.add(new FlowState(effective, verifier, context, b.completionGrace.toNanos(), amend, b.finalizedKeys,
+          b.maxPayloadBytes));
       maxDeadline = Math.max(maxDeadline, spec.deadline().toNanos());
     }
     this.flows = List.copyOf(states);
@@ -99,19 +89,12 @@ public final class FlowEngine {
   /** Whether a span could matter to any flow (matches an event, or is a messaging span of a flow topic). */
   public boolean isRelevant(Span span) {
     for (FlowState f : flows) {
-      if (f.matchesSpan(span)) {
+      if (f.matcher.matchesSpan(span)) {
         return true;
       }
     }
     String topic = MessagingAttributes.topic(span);
-    if (topic != null) {
-      for (FlowState f : flows) {
-        if (f.hasTopic(topic)) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return topic != null && isTopicOfAnyFlow(topic);
   }
 
   /**
@@ -124,10 +107,10 @@ public final class FlowEngine {
       return prepare(r.record());
     }
     Span span = ((Telemetry.SpanEvent) telemetry).span();
-    List<List<FlowState.SpanMatch>> matches = new ArrayList<>(flows.size());
+    List<List<EventMatcher.SpanMatch>> matches = new ArrayList<>(flows.size());
     boolean any = false;
     for (FlowState f : flows) {
-      List<FlowState.SpanMatch> m = f.match(span);
+      List<EventMatcher.SpanMatch> m = f.matcher.match(span);
       any |= !m.isEmpty();
       matches.add(m);
     }
@@ -155,7 +138,7 @@ public final class FlowEngine {
     }
     Span span = ((Telemetry.SpanEvent) telemetry).span();
     for (FlowState f : flows) {
-      if (f.matchesSpan(span)) {
+      if (f.matcher.matchesSpan(span)) {
         return telemetry;
       }
     }
@@ -181,33 +164,9 @@ public final class FlowEngine {
         span.startEpochNanos(), span.endEpochNanos(), kept, span.links(), span.error());
   }
 
-  /**
-   * What a router needs to send a span or record to the one place its instance is assembled: the
-   * instance keys it carries ({@code flow|key=value}), its traces (a span's own and linked traces,
-   * a record's {@code traceparent} trace), whether it is an event of some flow (else it only serves
-   * correlation, as a messaging span does) and whether it joins its instance by key alone (an event
-   * declared {@code trace: new}, or a record without trace context).
-   */
-  public record Routing(Set<String> keys, List<String> traces, boolean event, boolean joinsByKey) {}
-
-  /** The {@link Routing} of a prepared span or record. Thread-safe. */
-  public Routing routing(Prepared prepared) {
-    Set<String> keys = new java.util.LinkedHashSet<>();
-    boolean[] joinsByKey = {false};
-    boolean event = false;
-    for (int i = 0; i < flows.size(); i++) {
-      event |= flows.get(i).routing(prepared, i, keys, joinsByKey);
-    }
-    List<String> traces = new ArrayList<>(2);
-    if (prepared instanceof PreparedSpan s) {
-      traces.add(s.span().traceId());
-      for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
-        traces.add(link.traceId());
-      }
-    } else if (((PreparedRecord) prepared).context() != null) {
-      traces.add(((PreparedRecord) prepared).context().traceId());
-    }
-    return new Routing(keys, traces, event, joinsByKey[0]);
+  /** What a live engine tells this engine and asks of it (the sidecar's hooks). */
+  public LiveHooks live() {
+    return live;
   }
 
   /** Feeds a prepared span or record. */
@@ -222,12 +181,7 @@ public final class FlowEngine {
 
   /** Whether a record's topic is declared by any flow. */
   public boolean isRelevant(KafkaRecord record) {
-    for (FlowState f : flows) {
-      if (f.hasTopic(record.topic())) {
-        return true;
-      }
-    }
-    return false;
+    return isTopicOfAnyFlow(record.topic());
   }
 
   /**
@@ -241,7 +195,7 @@ public final class FlowEngine {
     }
     List<List<io.flowtrace.verifier.schema.DecodedPayload>> decoded = new ArrayList<>(flows.size());
     for (FlowState f : flows) {
-      decoded.add(f.decode(record));
+      decoded.add(f.matcher.decode(record));
     }
     return new PreparedRecord(record, record.traceContext().orElse(null), decoded);
   }
@@ -269,16 +223,16 @@ public final class FlowEngine {
 
   private void acceptSpan(Span span, PreparedSpan prepared) {
     stats.spans++;
-    sawSpans = true;
+    context.sawSpans = true;
     boolean indexed = false;
     String topic = MessagingAttributes.topic(span);
     if (topic != null && isTopicOfAnyFlow(topic)) {
-      indexed = spanIndex.add(span);
+      indexed = context.spans.add(span);
     }
     boolean matched = false;
     for (int i = 0; i < flows.size(); i++) {
       FlowState f = flows.get(i);
-      matched |= f.acceptSpan(span, prepared != null ? prepared.matches(i) : f.match(span), watermark);
+      matched |= f.acceptSpan(span, prepared != null ? prepared.matches(i) : f.matcher.match(span), watermark);
       if (indexed) {
         f.spanIndexed(span);
       }
@@ -290,7 +244,7 @@ public final class FlowEngine {
 
   private boolean isTopicOfAnyFlow(String topic) {
     for (FlowState f : flows) {
-      if (f.hasTopic(topic)) {
+      if (f.matcher.hasTopic(topic)) {
         return true;
       }
     }
@@ -300,9 +254,9 @@ public final class FlowEngine {
   private void acceptRecord(KafkaRecord record) {
     stats.records++;
     boolean matched = false;
-    TraceContext context = record.traceContext().orElse(null);
+    TraceContext trace = record.traceContext().orElse(null);
     for (FlowState f : flows) {
-      matched |= f.acceptRecord(record, f.decode(record), context, watermark);
+      matched |= f.acceptRecord(record, f.matcher.decode(record), trace, watermark);
     }
     if (!matched) {
       stats.recordsIgnored++;
@@ -321,7 +275,7 @@ public final class FlowEngine {
     for (FlowState f : flows) {
       f.advance(watermark);
     }
-    spanIndex.evictBefore(watermark - retentionNanos);
+    context.spans.evictBefore(watermark - retentionNanos);
   }
 
   /**
@@ -340,105 +294,57 @@ public final class FlowEngine {
     }
   }
 
-  /** Where checks run: {@code null} for the feeding thread itself. */
-  java.util.concurrent.Executor verificationExecutor() {
-    return verificationPool;
-  }
+  /** The live hooks, on this engine's own state. */
+  private final class Hooks implements LiveHooks {
+    @Override
+    public void arrival(long nanoTime) {
+      context.arrivalNanos = nanoTime;
+    }
 
-  /**
-   * Remembers an instance as already decided elsewhere (by an earlier run whose verdict was
-   * persisted): events for its keys or traces are then dropped as late, not assembled into a new
-   * instance. A restarted sidecar seeds this from the verdicts it emitted before.
-   *
-   * @return whether the flow is known
-   */
-  public boolean markDecided(String flow, Map<String, String> keys, java.util.Collection<String> traceIds) {
-    for (FlowState f : flows) {
-      if (f.spec().name().equals(flow)) {
-        f.markFinalized(keys, traceIds);
-        return true;
+    @Override
+    public void source(int tag) {
+      context.sourceTag = tag;
+    }
+
+    @Override
+    public int discardOpen(java.util.function.IntPredicate gone) {
+      int dropped = 0;
+      for (FlowState f : flows) {
+        dropped += f.discardOpen(gone);
       }
+      stats.instancesDiscarded += dropped;
+      return dropped;
     }
-    return false;
-  }
 
-  /**
-   * Tells the engine when (monotonic {@link System#nanoTime()}) the events fed next arrived, so a
-   * decision can report its latency after the last event its instance received. Live use only.
-   */
-  public void arrival(long nanoTime) {
-    this.arrivalNanos = nanoTime;
-  }
-
-  long arrivalNanos() {
-    return arrivalNanos;
-  }
-
-  /**
-   * Tags the events fed next with where they came from (e.g. the partition of a sidecar cluster's
-   * repartition topic), so {@link #discardOpen} can later drop the instances built from a source
-   * this engine no longer owns. {@code -1}: untagged.
-   */
-  public void source(int tag) {
-    this.sourceTag = tag;
-  }
-
-  int sourceTag() {
-    return sourceTag;
-  }
-
-  /**
-   * Drops, without a verdict, every open instance that holds an event from a source matching
-   * {@code gone}: another engine now owns that source and assembles those instances from its start.
-   * Decided instances are kept (their verdicts are out). Returns how many were dropped.
-   */
-  public int discardOpen(java.util.function.IntPredicate gone) {
-    int dropped = 0;
-    for (FlowState f : flows) {
-      dropped += f.discardOpen(gone);
-    }
-    stats.instancesDiscarded += dropped;
-    return dropped;
-  }
-
-  /** Reports the latency of a decision taken by data (not by a timer), when arrivals are known. */
-  void decidedByData(long lastArrivalNanos) {
-    if (decisionLatency != null && lastArrivalNanos != 0) {
-      decisionLatency.accept(System.nanoTime() - lastArrivalNanos);
-    }
-  }
-
-  int maxEventsPerInstance() {
-    return maxEventsPerInstance;
-  }
-
-  int maxPayloadBytes() {
-    return maxPayloadBytes;
-  }
-
-  long nextOpenSequence() {
-    return openSequence++;
-  }
-
-  /** Called before a flow opens an instance: past the cap, the oldest open instance of any flow is decided. */
-  void beforeOpen(long watermark) {
-    long open = 0;
-    for (FlowState f : flows) {
-      open += f.openInstances();
-    }
-    if (open < maxOpenInstances) {
-      return;
-    }
-    FlowState oldest = null;
-    for (FlowState f : flows) {
-      if (f.oldestOpenSequence() != Long.MAX_VALUE
-          && (oldest == null || f.oldestOpenSequence() < oldest.oldestOpenSequence())) {
-        oldest = f;
+    @Override
+    public boolean markDecided(String flow, Map<String, String> keys, java.util.Collection<String> traceIds) {
+      for (FlowState f : flows) {
+        if (f.spec().name().equals(flow)) {
+          f.markFinalized(keys, traceIds);
+          return true;
+        }
       }
+      return false;
     }
-    if (oldest != null) {
-      stats.instancesEvicted++;
-      oldest.evictOldest(watermark, "evicted: " + maxOpenInstances + " instances in flight (maxOpenInstances)");
+
+    @Override
+    public Routing routing(Prepared prepared) {
+      Set<String> keys = new java.util.LinkedHashSet<>();
+      boolean[] joinsByKey = {false};
+      boolean event = false;
+      for (int i = 0; i < flows.size(); i++) {
+        event |= flows.get(i).matcher.routing(prepared, i, keys, joinsByKey);
+      }
+      List<String> traces = new ArrayList<>(2);
+      if (prepared instanceof PreparedSpan s) {
+        traces.add(s.span().traceId());
+        for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
+          traces.add(link.traceId());
+        }
+      } else if (((PreparedRecord) prepared).context() != null) {
+        traces.add(((PreparedRecord) prepared).context().traceId());
+      }
+      return new Routing(keys, traces, event, joinsByKey[0]);
     }
   }
 
@@ -454,25 +360,14 @@ public final class FlowEngine {
       open += f.openInstances();
       decided += f.decidedInstances();
     }
+    long conflicts = 0;
+    for (FlowState f : flows) {
+      conflicts += f.keyConflicts();
+    }
     stats.openInstances = open;
     stats.decidedInFlight = decided;
-    stats.indexedSpans = spanIndex.size();
-    return stats;
-  }
-
-  MessageSpanIndex spanIndex() {
-    return spanIndex;
-  }
-
-  boolean sawSpans() {
-    return sawSpans;
-  }
-
-  VerdictListener listener() {
-    return listener;
-  }
-
-  EngineStats mutableStats() {
+    stats.indexedSpans = context.spans.size();
+    stats.keyConflicts = conflicts;
     return stats;
   }
 

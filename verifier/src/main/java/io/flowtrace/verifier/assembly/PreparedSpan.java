@@ -8,9 +8,9 @@ import java.util.List;
 public final class PreparedSpan extends Prepared {
   private final Span span;
   private final Telemetry telemetry;
-  private final List<List<FlowState.SpanMatch>> matchesByFlow;
+  private final List<List<EventMatcher.SpanMatch>> matchesByFlow;
 
-  PreparedSpan(Span span, List<List<FlowState.SpanMatch>> matchesByFlow) {
+  PreparedSpan(Span span, List<List<EventMatcher.SpanMatch>> matchesByFlow) {
     this.span = span;
     this.telemetry = Telemetry.of(span);
     this.matchesByFlow = matchesByFlow;
@@ -25,7 +25,7 @@ public final class PreparedSpan extends Prepared {
     return telemetry;
   }
 
-  List<FlowState.SpanMatch> matches(int flowIndex) {
+  List<EventMatcher.SpanMatch> matches(int flowIndex) {
     return matchesByFlow.get(flowIndex);
   }
 }

@@ -328,7 +328,7 @@ class FlowEngineTest {
 
   @Test
   void eventsOfAnInstanceDecidedByAnEarlierRunAreDroppedAsLate() throws Exception {
-    engine.markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1")));
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1")));
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
     done("o-1", "b1", 200, true);
@@ -345,7 +345,7 @@ class FlowEngineTest {
     List<Long> latencies = new ArrayList<>();
     engine = capped(FlowEngine.builder(new FlowSpecLoader().load(dir)).decisionLatency(latencies::add));
     long before = System.nanoTime();
-    engine.arrival(before);
+    engine.live().arrival(before);
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
     done("o-1", "b1", 200, true);
@@ -358,13 +358,13 @@ class FlowEngineTest {
 
   @Test
   void openInstancesFromASourceThatMovedAwayAreDroppedWithoutAVerdict() {
-    engine.source(3);
+    engine.live().source(3);
     placed("o-1", "a1", 0);
-    engine.source(4);
+    engine.live().source(4);
     placed("o-2", "a2", 10);
     advance(20);
 
-    assertThat(engine.discardOpen(tag -> tag == 3)).isEqualTo(1);
+    assertThat(engine.live().discardOpen(tag -> tag == 3)).isEqualTo(1);
     engine.advanceTo(nanos(60_000));
     engine.finish();
 

@@ -1,0 +1,62 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.correlation.MessageSpanIndex;
+import io.flowtrace.verifier.report.VerdictListener;
+import java.util.LinkedHashSet;
+import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
+
+/**
+ * What one engine's flows share: where verdicts go, the counters, the messaging-span index, the
+ * caps, where checks run, and what is known of the telemetry being fed now (when it arrived, which
+ * source it came from). One per {@link FlowEngine}; engine thread only.
+ */
+final class EngineContext {
+  final VerdictListener listener;
+  final FlowEngine.EngineStats stats;
+  final MessageSpanIndex spans = new MessageSpanIndex();
+  /** Where checks run; {@code null}: on the engine thread. */
+  final Executor verifications;
+  final int maxEventsPerInstance;
+  final int maxOpenInstances;
+  final LongConsumer decisionLatency;
+  /** Whether the input delivered spans at all (propagation can only be judged then). */
+  boolean sawSpans;
+  /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
+  long arrivalNanos;
+  /** Where the telemetry fed now came from ({@code -1}: untagged). */
+  int sourceTag = -1;
+  /** Open instances of every flow, oldest first: the in-flight cap evicts from the front. */
+  final LinkedHashSet<InstanceState> open = new LinkedHashSet<>();
+  private long openSequence;
+
+  EngineContext(VerdictListener listener, FlowEngine.EngineStats stats, Executor verifications,
+      int maxEventsPerInstance, int maxOpenInstances, LongConsumer decisionLatency) {
+    this.listener = listener;
+    this.stats = stats;
+    this.verifications = verifications;
+    this.maxEventsPerInstance = maxEventsPerInstance;
+    this.maxOpenInstances = maxOpenInstances;
+    this.decisionLatency = decisionLatency;
+  }
+
+  /** Before an instance opens: past the cap, the oldest open instance of any flow is decided now. */
+  void makeRoom(long watermark) {
+    if (open.size() >= maxOpenInstances && !open.isEmpty()) {
+      InstanceState oldest = open.iterator().next();
+      stats.instancesEvicted++;
+      oldest.flow.evict(oldest, watermark, "evicted: " + maxOpenInstances + " instances in flight (maxOpenInstances)");
+    }
+  }
+
+  long nextOpenSequence() {
+    return openSequence++;
+  }
+
+  /** Reports the latency of a decision taken by data (not by a timer), when arrivals are known. */
+  void decidedByData(long lastArrivalNanos) {
+    if (decisionLatency != null && lastArrivalNanos != 0) {
+      decisionLatency.accept(System.nanoTime() - lastArrivalNanos);
+    }
+  }
+}

@@ -1,0 +1,205 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.verifier.schema.DecodedPayload;
+import io.flowtrace.verifier.schema.SchemaProblem;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FieldPath;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.StageSpec;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Recognises one flow's declared events in telemetry: a record by its topic, a span by its
+ * matcher; decodes and validates their payloads (over the size cap they are not decoded) and reads
+ * the instance keys they carry. Stateless and thread-safe: readers use it before the engine thread.
+ */
+final class EventMatcher {
+
+  /** An event a span matched, with its payload decoded. */
+  record SpanMatch(EventSpec event, DecodedPayload decoded) {}
+
+  private final FlowSpec spec;
+  private final int maxPayloadBytes;
+  private final Map<String, List<EventSpec>> topicEvents;
+  private final List<EventSpec> spanEvents;
+  private final Set<String> entryEvents = new HashSet<>();
+
+  EventMatcher(FlowSpec spec, int maxPayloadBytes) {
+    this.spec = spec;
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.topicEvents = spec.eventsByTopic();
+    this.spanEvents = spec.events().stream().filter(e -> e.span() != null).toList();
+    for (StageSpec s : spec.entryStages()) {
+      s.events().forEach(e -> entryEvents.add(e.id()));
+    }
+  }
+
+  boolean hasTopic(String topic) {
+    return topicEvents.containsKey(topic);
+  }
+
+  boolean matchesSpan(Span span) {
+    for (EventSpec e : spanEvents) {
+      if (e.span().matches(span)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether any of the sightings is of an entry stage (one that may open an instance). */
+  boolean opens(List<Sighting> group) {
+    for (Sighting s : group) {
+      if (entryEvents.contains(s.event.id())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Decodes the record's value for each event of its topic ({@code null} when the topic is not ours). */
+  List<DecodedPayload> decode(KafkaRecord record) {
+    List<EventSpec> events = topicEvents.get(record.topic());
+    if (events == null) {
+      return null;
+    }
+    List<DecodedPayload> out = new ArrayList<>(events.size());
+    for (EventSpec event : events) {
+      if (record.value() == null) {
+        out.add(new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)"))));
+      } else if (record.value().length > maxPayloadBytes) {
+        out.add(new DecodedPayload(null, List.of()));
+      } else {
+        out.add(event.schema().decode(record.value(), record.headers()));
+      }
+    }
+    return out;
+  }
+
+  /** The events the span carries, payloads decoded and validated (empty when none). */
+  List<SpanMatch> match(Span span) {
+    List<SpanMatch> out = null;
+    for (EventSpec event : spanEvents) {
+      if (!event.span().matches(span)) {
+        continue;
+      }
+      String attr = event.payload().attribute();
+      Object value = attr == null ? null : span.attributes().get(attr);
+      DecodedPayload decoded;
+      if (attr == null) {
+        decoded = new DecodedPayload(null, List.of());
+      } else if (value == null) {
+        decoded = new DecodedPayload(null, List.of(new SchemaProblem("$",
+            "no payload: the span has no attribute " + attr)));
+      } else if (value.toString().length() > maxPayloadBytes) {
+        decoded = new DecodedPayload(null, List.of());
+      } else {
+        decoded = event.schema().decode(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
+      }
+      if (out == null) {
+        out = new ArrayList<>(2);
+      }
+      out.add(new SpanMatch(event, decoded));
+    }
+    return out == null ? List.of() : out;
+  }
+
+  /** The sightings a record makes, one per event of its topic; empty when it is not ours. */
+  List<Sighting> sightings(KafkaRecord record, List<DecodedPayload> decoded, TraceContext context) {
+    List<EventSpec> events = topicEvents.get(record.topic());
+    if (events == null || decoded == null) {
+      return List.of();
+    }
+    List<Sighting> group = new ArrayList<>(events.size());
+    for (int i = 0; i < events.size(); i++) {
+      EventSpec event = events.get(i);
+      DecodedPayload d = decoded.get(i);
+      group.add(new Sighting(event, record.timestampNanos(), d.tree(), d.problems(), record, null,
+          recordKeys(event, d, record), context, tooLarge(record.value() == null ? 0 : record.value().length)));
+    }
+    return group;
+  }
+
+  /** The sightings a span makes, one per event it matched. */
+  List<Sighting> sightings(Span span, List<SpanMatch> matches) {
+    List<Sighting> group = new ArrayList<>(matches.size());
+    for (SpanMatch m : matches) {
+      String attr = m.event().payload().attribute();
+      Object value = attr == null ? null : span.attributes().get(attr);
+      group.add(new Sighting(m.event(), span.startEpochNanos(), m.decoded().tree(), m.decoded().problems(), null, span,
+          keysOf(m.event(), m.decoded().tree()), null, tooLarge(value == null ? 0 : value.toString().length())));
+    }
+    return group;
+  }
+
+  /**
+   * Adds to {@code keys} this flow's instance keys the record or span carries (as
+   * {@code flow|key=value}) and returns whether it is an event of this flow, and (in {@code
+   * joinsByKey[0]}) whether one of its events joins its instance by key alone.
+   */
+  boolean routing(Prepared prepared, int flowIndex, Set<String> keys, boolean[] joinsByKey) {
+    boolean event = false;
+    if (prepared instanceof PreparedRecord r) {
+      List<EventSpec> events = topicEvents.get(r.record().topic());
+      List<DecodedPayload> decoded = r.decoded(flowIndex);
+      if (events == null || decoded == null) {
+        return false;
+      }
+      for (int i = 0; i < events.size(); i++) {
+        recordKeys(events.get(i), decoded.get(i), r.record()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        joinsByKey[0] |= events.get(i).newTrace() || r.context() == null;
+        event = true;
+      }
+    } else {
+      for (SpanMatch m : ((PreparedSpan) prepared).matches(flowIndex)) {
+        keysOf(m.event(), m.decoded().tree()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        joinsByKey[0] |= m.event().newTrace();
+        event = true;
+      }
+    }
+    return event;
+  }
+
+  /** The reason a payload of that size is not decoded, or {@code null} when it is within the cap. */
+  private String tooLarge(int bytes) {
+    return bytes <= maxPayloadBytes ? null
+        : "payload of " + bytes + " bytes is over the " + maxPayloadBytes + "-byte cap (maxPayloadBytes)";
+  }
+
+  private static Map<String, String> recordKeys(EventSpec event, DecodedPayload decoded, KafkaRecord record) {
+    Map<String, String> keys = keysOf(event, decoded.tree());
+    if (event.recordKey() != null && record.key() != null && !record.key().isEmpty()
+        && !keys.containsKey(event.recordKey())) {
+      keys = new LinkedHashMap<>(keys);
+      keys.put(event.recordKey(), record.key());
+    }
+    return keys;
+  }
+
+  private static Map<String, String> keysOf(EventSpec event, JsonNode payload) {
+    if (payload == null || event.keys().isEmpty()) {
+      return Map.of();
+    }
+    Map<String, String> keys = new LinkedHashMap<>(4);
+    for (Map.Entry<String, FieldPath> k : event.keys().entrySet()) {
+      JsonNode v = k.getValue().resolve(payload);
+      if (v != null && v.isValueNode() && !v.isNull()) {
+        String text = v.asString();
+        if (!text.isEmpty()) {
+          keys.put(k.getKey(), text);
+        }
+      }
+    }
+    return keys;
+  }
+}

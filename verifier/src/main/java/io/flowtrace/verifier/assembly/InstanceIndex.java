@@ -1,0 +1,241 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanLink;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Where one flow's events belong: instances by business key ({@code requestId=…}) and by trace,
+ * events waiting for their trace's instance to be known, and the keys and traces of instances
+ * already final (so a late event is recognised as such). Keys and traces of two instances that
+ * turn out to be one are merged here.
+ */
+final class InstanceIndex {
+
+  /** Where a group of sightings belongs. */
+  sealed interface Route permits Join, Open, Wait, Late {}
+
+  /** Joins an instance (possibly the merge of several). */
+  record Join(InstanceState instance) implements Route {}
+
+  /** Opens a new instance. */
+  record Open() implements Route {}
+
+  /** Waits for its trace's instance (kept until the pending horizon). */
+  record Wait() implements Route {}
+
+  /** Belongs to an instance already final: by these keys (or {@code trace}), final since {@code finalizedAt}. */
+  record Late(Map<String, String> keys, long finalizedAt) implements Route {}
+
+  private final List<String> keyNames;
+  private final Map<String, InstanceState> byKey = new HashMap<>();
+  private final Map<String, InstanceState> byTrace = new HashMap<>();
+  private final Map<String, List<List<Sighting>>> waiting = new HashMap<>();
+  private final ArrayDeque<Waiting> waitingOrder = new ArrayDeque<>();
+  /** Keys and traces of final instances, with the event time they became final. */
+  private final LinkedHashMap<String, Long> finalizedKeys;
+  private final LinkedHashMap<String, Long> finalizedTraces;
+
+  private record Waiting(long time, String traceId) {}
+
+  InstanceIndex(List<String> keyNames, int finalizedCapacity) {
+    this.keyNames = List.copyOf(keyNames);
+    this.finalizedKeys = boundedMap(finalizedCapacity);
+    this.finalizedTraces = boundedMap(finalizedCapacity);
+  }
+
+  private static LinkedHashMap<String, Long> boundedMap(int capacity) {
+    return new LinkedHashMap<>(16, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+        return size() > capacity;
+      }
+    };
+  }
+
+  private static String token(String key, String value) {
+    return key + '\u0000' + value;
+  }
+
+  /**
+   * Where sightings carrying these keys, in this trace, belong. Instances two keys name are merged
+   * (through {@code merger}) when their keys agree; a key that names another value elsewhere is a
+   * conflict (counted by the caller from {@link Join}… see {@link #conflicts}).
+   */
+  Route route(Map<String, String> keys, String traceId, boolean opens, Merger merger) {
+    if (!keys.isEmpty()) {
+      List<InstanceState> candidates = new ArrayList<>(2);
+      String finalized = null;
+      for (String key : keyNames) {
+        String v = keys.get(key);
+        if (v == null) {
+          continue;
+        }
+        String token = token(key, v);
+        InstanceState i = byKey.get(token);
+        if (i != null) {
+          i = i.current();
+          if (!candidates.contains(i)) {
+            candidates.add(i);
+          }
+        } else if (finalized == null && finalizedKeys.containsKey(token)) {
+          finalized = token;
+        }
+      }
+      if (candidates.isEmpty()) {
+        if (finalized != null) {
+          return new Late(keys, finalizedKeys.get(finalized));
+        }
+        InstanceState byT = traceId == null ? null : byTrace.get(traceId);
+        if (byT != null && byT.current().compatible(keys)) {
+          return new Join(byT.current());
+        }
+        return new Open();
+      }
+      InstanceState target = candidates.get(0);
+      for (int i = 1; i < candidates.size(); i++) {
+        if (target.compatible(candidates.get(i).keys)) {
+          target = merger.merge(target, candidates.get(i));
+        } else {
+          conflicts++;
+        }
+      }
+      return new Join(target);
+    }
+    if (traceId != null && byTrace.containsKey(traceId)) {
+      return new Join(byTrace.get(traceId).current());
+    }
+    if (traceId != null && finalizedTraces.containsKey(traceId)) {
+      return new Late(Map.of("trace", traceId), finalizedTraces.get(traceId));
+    }
+    return opens ? new Open() : new Wait();
+  }
+
+  /** Key conflicts met: two keys of one event naming two incompatible instances. */
+  long conflicts;
+
+  /** Keeps sightings until their trace's instance is known. */
+  void await(String traceId, List<Sighting> group) {
+    if (traceId != null) {
+      waiting.computeIfAbsent(traceId, t -> new ArrayList<>(1)).add(group);
+      waitingOrder.add(new Waiting(group.get(0).time, traceId));
+    }
+  }
+
+  /** Indexes an instance's new key; true when it is new to the instance. */
+  boolean addKey(InstanceState instance, String key, String value) {
+    if (instance.keys.putIfAbsent(key, value) == null) {
+      byKey.put(token(key, value), instance);
+      return true;
+    }
+    return false;
+  }
+
+  /** Indexes an instance's trace; returns the sightings that waited for it (empty when none or not new). */
+  List<List<Sighting>> addTrace(InstanceState instance, String traceId) {
+    if (traceId == null || !instance.traces.add(traceId)) {
+      return List.of();
+    }
+    byTrace.putIfAbsent(traceId, instance);
+    List<List<Sighting>> w = waiting.remove(traceId);
+    return w == null ? List.of() : w;
+  }
+
+  /** The instance a messaging span's trace (or a trace it links to) belongs to, or {@code null}. */
+  InstanceState instanceOf(Span span) {
+    InstanceState inst = byTrace.get(span.traceId());
+    if (inst == null) {
+      for (SpanLink link : span.links()) {
+        inst = byTrace.get(link.traceId());
+        if (inst != null) {
+          break;
+        }
+      }
+    }
+    return inst == null ? null : inst.current();
+  }
+
+  /** Points {@code gone}'s keys and traces at {@code keep}. */
+  void merged(InstanceState gone, InstanceState keep) {
+    gone.keys.forEach((k, v) -> {
+      keep.keys.putIfAbsent(k, v);
+      byKey.put(token(k, v), keep);
+    });
+    for (String t : gone.traces) {
+      keep.traces.add(t);
+      byTrace.put(t, keep);
+    }
+  }
+
+  /** Forgets an instance without remembering it (another engine assembles it now). */
+  void forget(InstanceState inst) {
+    inst.keys.forEach((k, v) -> byKey.remove(token(k, v), inst));
+    for (String t : inst.traces) {
+      byTrace.remove(t, inst);
+    }
+  }
+
+  /** An instance became final at {@code at}: its keys and traces now mark events as late. */
+  void finalized(InstanceState inst, long at) {
+    for (Map.Entry<String, String> k : inst.keys.entrySet()) {
+      String token = token(k.getKey(), k.getValue());
+      byKey.remove(token);
+      finalizedKeys.put(token, at);
+    }
+    for (String t : inst.traces) {
+      InstanceState owner = byTrace.get(t);
+      if (owner != null && owner.current() == inst) {
+        byTrace.remove(t);
+      }
+      finalizedTraces.put(t, at);
+    }
+  }
+
+  /** Remembers an instance decided elsewhere: its keys and traces count as final. */
+  void markFinalized(Map<String, String> keys, Collection<String> traceIds) {
+    keys.forEach((k, v) -> {
+      if (!byKey.containsKey(token(k, v))) {
+        finalizedKeys.put(token(k, v), Long.MIN_VALUE);
+      }
+    });
+    for (String t : traceIds) {
+      if (!byTrace.containsKey(t)) {
+        finalizedTraces.put(t, Long.MIN_VALUE);
+      }
+    }
+  }
+
+  /** Drops sightings that waited since before {@code horizon} for a trace that never came. */
+  void dropWaitingBefore(long horizon) {
+    while (!waitingOrder.isEmpty() && waitingOrder.peekFirst().time() < horizon) {
+      waiting.remove(waitingOrder.pollFirst().traceId());
+    }
+  }
+
+  /** Every instance the index knows (for the end of the input). */
+  Set<InstanceState> instances() {
+    Set<InstanceState> all = new LinkedHashSet<>();
+    byKey.values().forEach(i -> all.add(i.current()));
+    byTrace.values().forEach(i -> all.add(i.current()));
+    return all;
+  }
+
+  void clearWaiting() {
+    waiting.clear();
+    waitingOrder.clear();
+  }
+
+  /** Merges two instances found to be one; returns the survivor. */
+  @FunctionalInterface
+  interface Merger {
+    InstanceState merge(InstanceState a, InstanceState b);
+  }
+}

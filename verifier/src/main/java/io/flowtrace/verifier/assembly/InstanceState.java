@@ -1,0 +1,92 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.verifier.report.Verdict;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One flow instance being assembled: its keys, traces and sightings, and where it is in its life
+ * (open, decided and open to amendment, final, or merged into another). Engine thread only.
+ */
+final class InstanceState {
+
+  /** Where an instance is in its life. */
+  enum Phase { OPEN, DECIDED, FINAL, MERGED }
+
+  final long id;
+  final FlowState flow;
+  final Map<String, String> keys = new LinkedHashMap<>(4);
+  final List<Sighting> sightings = new ArrayList<>(20);
+  final Set<String> identities = new HashSet<>();
+  final Set<String> eventIds = new HashSet<>();
+  final Set<String> traces = new LinkedHashSet<>(4);
+  long start = Long.MAX_VALUE;
+  long terminalAt = Long.MIN_VALUE;
+  /** Event time of the latest event added. */
+  long lastEventTime = Long.MIN_VALUE;
+  /** When a waiting amendment is due ({@link Long#MIN_VALUE}: none waits). */
+  long amendAt = Long.MIN_VALUE;
+  Phase phase = Phase.OPEN;
+  Verdict verdict;
+  /** A verification running on another thread, or {@code null}. */
+  CompletableFuture<Verdict> pending;
+  InstanceState mergedInto;
+  /** Position in the engine's open order (across flows), for the in-flight cap. */
+  long openSeq;
+  /** When (monotonic) the latest event for it arrived, for decision latency. */
+  long lastArrival;
+  /** Tags of the sources its events came from (see {@link LiveHooks#source}). */
+  final BitSet sources = new BitSet();
+  /** Why the instance was decided early for a cap ({@code null}: it was not). */
+  String overflowReason;
+
+  InstanceState(long id, FlowState flow) {
+    this.id = id;
+    this.flow = flow;
+  }
+
+  /** The instance this one was merged into, transitively (itself when it was not). */
+  InstanceState current() {
+    InstanceState i = this;
+    while (i.mergedInto != null) {
+      i = i.mergedInto;
+    }
+    return i;
+  }
+
+  /** Adds a sighting unless the same occurrence is already here; returns whether it was new. */
+  boolean add(Sighting s) {
+    if (!identities.add(s.event.id() + '|' + s.identity())) {
+      return false;
+    }
+    sightings.add(s);
+    eventIds.add(s.event.id());
+    lastEventTime = Math.max(lastEventTime, s.time);
+    start = Math.min(start, s.time);
+    return true;
+  }
+
+  /** Whether none of these keys names another value than the instance's own. */
+  boolean compatible(Map<String, String> other) {
+    for (Map.Entry<String, String> k : other.entrySet()) {
+      String mine = keys.get(k.getKey());
+      if (mine != null && !mine.equals(k.getValue())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Forgets what it held (final, discarded or merged away): only its verdict stays. */
+  void release() {
+    sightings.clear();
+    identities.clear();
+  }
+}

@@ -1,0 +1,58 @@
+package io.flowtrace.verifier.assembly;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntPredicate;
+
+/**
+ * What a live engine (the sidecar) tells the {@link FlowEngine} beyond telemetry, and asks of it:
+ * when and from where the next events came, which instances earlier runs decided, which open
+ * instances moved to another engine of a cluster, and where an event must be routed so that one
+ * engine assembles each instance. Replay and the JUnit extension need none of it. Obtained with
+ * {@link FlowEngine#live()}; engine thread only, except {@link #routing}, which is thread-safe.
+ */
+public interface LiveHooks {
+
+  /**
+   * Tells the engine when (monotonic {@link System#nanoTime()}) the events fed next arrived, so a
+   * decision can report its latency after the last event its instance received.
+   */
+  void arrival(long nanoTime);
+
+  /**
+   * Tags the events fed next with where they came from (e.g. the partition of a sidecar cluster's
+   * repartition topic), so {@link #discardOpen} can later drop the instances built from a source
+   * this engine no longer owns. {@code -1}: untagged.
+   */
+  void source(int tag);
+
+  /**
+   * Drops, without a verdict, every open instance that holds an event from a source matching
+   * {@code gone}: another engine now owns that source and assembles those instances from its start.
+   * Decided instances are kept (their verdicts are out). Returns how many were dropped.
+   */
+  int discardOpen(IntPredicate gone);
+
+  /**
+   * Remembers an instance as already decided elsewhere (by an earlier run whose verdict was
+   * persisted): events for its keys or traces are then reported as late, not assembled into a new
+   * instance. A restarted sidecar seeds this from the verdicts it emitted before.
+   *
+   * @return whether the flow is known
+   */
+  boolean markDecided(String flow, Map<String, String> keys, Collection<String> traceIds);
+
+  /** The {@link Routing} of a prepared span or record. Thread-safe. */
+  Routing routing(Prepared prepared);
+
+  /**
+   * What a router needs to send a span or record to the one place its instance is assembled: the
+   * instance keys it carries ({@code flow|key=value}), its traces (a span's own and linked traces,
+   * a record's {@code traceparent} trace), whether it is an event of some flow (else it only serves
+   * correlation, as a messaging span does) and whether it joins its instance by key alone (an event
+   * declared {@code trace: new}, or a record without trace context).
+   */
+  record Routing(Set<String> keys, List<String> traces, boolean event, boolean joinsByKey) {}
+}
