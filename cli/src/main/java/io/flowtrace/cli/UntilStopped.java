@@ -7,25 +7,37 @@ import java.util.concurrent.TimeUnit;
 /**
  * How long-running commands ({@code record}, {@code sidecar}) live: until SIGTERM/Ctrl-C or a time
  * limit, running their stop action exactly once — from the shutdown hook (which the JVM waits
- * for), or on the command's thread.
+ * for), or on the command's thread. The stop action gets a hard limit: a process that has not
+ * stopped by then (wedged input, a heap too full to make progress) says so and halts, so a
+ * SIGTERM always ends it.
  */
 final class UntilStopped {
 
+  /** Default time the stop action may take before the process halts: 2 min. */
+  static final Duration DEFAULT_HARD_LIMIT = Duration.ofMinutes(2);
+
   private final Runnable stop;
+  private final Duration hardLimit;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Thread hook;
 
-  private UntilStopped(Runnable stop) {
+  private UntilStopped(Runnable stop, Duration hardLimit) {
     this.stop = stop;
+    this.hardLimit = hardLimit;
     this.hook = new Thread(() -> {
-      stop.run();
+      runBounded();
       stopped.countDown();
     }, "flowtrace-shutdown");
   }
 
   /** Installs the shutdown hook now, before the command says it is ready. */
   static UntilStopped install(Runnable stop) {
-    UntilStopped u = new UntilStopped(stop);
+    return install(stop, DEFAULT_HARD_LIMIT);
+  }
+
+  /** As {@link #install(Runnable)}, halting when stopping takes longer than {@code hardLimit}. */
+  static UntilStopped install(Runnable stop, Duration hardLimit) {
+    UntilStopped u = new UntilStopped(stop, hardLimit);
     Runtime.getRuntime().addShutdownHook(u.hook);
     return u;
   }
@@ -43,6 +55,25 @@ final class UntilStopped {
       stopped.await(); // the hook is stopping; let it finish
       return;
     }
-    stop.run();
+    runBounded();
+  }
+
+  /** Runs the stop action on its own thread; past the hard limit, says so and halts the JVM. */
+  private void runBounded() {
+    Thread worker = new Thread(stop, "flowtrace-stop");
+    worker.setDaemon(true);
+    worker.start();
+    try {
+      worker.join(hardLimit.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (worker.isAlive()) {
+      System.err.println("flowtrace: did not stop within " + hardLimit.toSeconds()
+          + " s (inputs or outputs stuck, or the heap too full to make progress); halting now. Offsets not committed "
+          + "are read again by the next run.");
+      System.err.flush();
+      Runtime.getRuntime().halt(3);
+    }
   }
 }
