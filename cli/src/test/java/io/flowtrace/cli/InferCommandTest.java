@@ -154,6 +154,23 @@ class InferCommandTest {
   }
 
   @Test
+  void headSampledTrafficStillDraftsOneFlowWithItsPathsAndPassesItself() throws Exception {
+    Path sampled = work.resolve("sampled");
+    SyntheticOrderFlows.builder().seed(77).flows(200).interArrival(Duration.ofMillis(150)).sampleRatio(0.3)
+        .build().write(sampled);
+    Path out = work.resolve("sampled-drafts");
+    Inference.Result result = Inference.builder().name("sampled").build().infer(sampled);
+    result.write(out);
+
+    assertThat(result.flows()).containsExactly("sampled");
+    FlowSpec spec = new FlowSpecLoader().load(out).get(0);
+    assertThat(spec.stages()).filteredOn(s -> s.when() != null).hasSize(2);
+    assertThat(spec.terminalStages()).extracting(s -> s.events().get(0).topic()).containsExactly("notifications.email");
+    Map<String, Verdict> verdicts = replay(out, sampled);
+    assertThat(verdicts.values()).hasSize(200).allSatisfy(v -> assertThat(v.status()).isEqualTo(VerdictStatus.PASSED));
+  }
+
+  @Test
   void aBadEntrySelectorIsAClearUsageError() {
     assertThat(FlowTraceCli.run("infer", "--out", work.resolve("x").toString(), "--entry", "queue:x",
         training.toString())).isEqualTo(FlowTraceCli.EXIT_USAGE);

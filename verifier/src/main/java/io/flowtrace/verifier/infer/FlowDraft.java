@@ -168,7 +168,7 @@ final class FlowDraft {
     }
     // records a span event publishes directly join its stage
     Map<EventType, Map<EventType, Integer>> children = new HashMap<>();
-    Map<EventType, Integer> recordCount = new HashMap<>();
+    Map<EventType, Integer> recordCount = new HashMap<>(); // records whose producer span was seen
     for (Instance inst : instances) {
       Map<String, EventType> spanTypes = new HashMap<>();
       for (Occurrence o : inst.occurrences()) {
@@ -178,8 +178,8 @@ final class FlowDraft {
       }
       for (Occurrence o : inst.occurrences()) {
         if (o.isRecord()) {
-          recordCount.merge(o.type(), 1, Integer::sum);
           if (o.producer() != null) {
+            recordCount.merge(o.type(), 1, Integer::sum);
             EventType parent = spanTypes.get(o.producer().parentSpanId());
             if (parent != null && parent.kind() == SpanKind.SERVER) {
               children.computeIfAbsent(o.type(), k -> new HashMap<>()).merge(parent, 1, Integer::sum);
@@ -195,7 +195,8 @@ final class FlowDraft {
       Map<EventType, Integer> parents = children.getOrDefault(t, Map.of());
       for (Map.Entry<EventType, Integer> p : parents.entrySet()) {
         Stage ps = stageOf.get(p.getKey());
-        if (ps != null && p.getValue() >= recordCount.get(t) * 0.5 && ps.events.stream().noneMatch(EventType::isTopic)) {
+        if (ps != null && p.getValue() >= recordCount.getOrDefault(t, 0) * 0.5
+            && ps.events.stream().noneMatch(EventType::isTopic)) {
           Stage own = stageOf.get(t);
           own.events.remove(t);
           ps.events.add(t);
@@ -357,8 +358,43 @@ final class FlowDraft {
     return Long.MAX_VALUE;
   }
 
+  /**
+   * Whether a stage is on every instance's path. A stage of spans alone is measured against the
+   * instances whose first trace was sampled (spans of unsampled traces are not exported).
+   */
   private boolean isMain(Stage s) {
+    if (s.events.stream().noneMatch(EventType::isTopic)) {
+      return s.instances >= sampledInstances() * MAIN;
+    }
     return s.instances >= total() * MAIN;
+  }
+
+  private int sampled = -1;
+
+  /** Instances with a span in the trace of their first record: their first trace was sampled. */
+  private int sampledInstances() {
+    if (sampled < 0) {
+      sampled = 0;
+      for (Instance inst : instances) {
+        String trace = null;
+        for (Occurrence o : inst.occurrences()) {
+          if (o.isRecord()) {
+            trace = o.traceId();
+            break;
+          }
+        }
+        for (Occurrence o : inst.occurrences()) {
+          if (!o.isRecord() && o.traceId() != null && o.traceId().equals(trace)) {
+            sampled++;
+            break;
+          }
+        }
+      }
+      if (sampled == 0) {
+        sampled = total();
+      }
+    }
+    return sampled;
   }
 
   private static int overlap(Stage a, Stage b) {

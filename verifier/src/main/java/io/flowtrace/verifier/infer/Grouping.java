@@ -28,6 +28,8 @@ final class Grouping {
 
   private static final Pattern ID_LIKE = Pattern.compile("(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9_:.\\-]{5,}");
   private static final Pattern TIMESTAMP = Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ].*");
+  /** The pseudo-path of a record's Kafka key, an identifier like any field (it is often the business key). */
+  private static final String RECORD_KEY = "$key";
 
   /** One instance: its occurrences in time order, and its entry type. */
   record Instance(EventType entry, List<Occurrence> occurrences) {}
@@ -63,6 +65,9 @@ final class Grouping {
       for (Occurrence o : c.occurrences) {
         if (o.payload() != null) {
           collect(o.type().key() + "#", "", o.payload(), idFields, c.ids);
+        }
+        if (o.isRecord() && o.record().key() != null && idFields.contains(o.type().key() + "#" + RECORD_KEY)) {
+          c.ids.add(o.record().key());
         }
       }
     }
@@ -144,11 +149,16 @@ final class Grouping {
     Map<String, Integer> count = new HashMap<>();
     Map<String, Integer> idLike = new HashMap<>();
     for (Occurrence o : occurrences) {
-      if (o.payload() == null) {
+      Map<String, String> values = new LinkedHashMap<>();
+      if (o.isRecord() && o.record().key() != null) {
+        values.put(RECORD_KEY, o.record().key());
+      }
+      if (o.payload() != null) {
+        Values.scalars("", o.payload(), values, 3);
+      }
+      if (values.isEmpty()) {
         continue;
       }
-      Map<String, String> values = new LinkedHashMap<>();
-      Values.scalars("", o.payload(), values, 3);
       values.forEach((path, v) -> {
         String key = o.type().key() + "#" + path;
         count.merge(key, 1, Integer::sum);
@@ -189,7 +199,16 @@ final class Grouping {
       occurrences.add(o);
     }
 
+    /**
+     * The event type that starts the component: its first record's (records are never sampled
+     * out, so a sampled and an unsampled instance of one flow start alike), else its first event's.
+     */
     EventType first() {
+      for (Occurrence o : occurrences) {
+        if (o.isRecord()) {
+          return o.type();
+        }
+      }
       return occurrences.get(0).type();
     }
   }
