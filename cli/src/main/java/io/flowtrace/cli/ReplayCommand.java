@@ -8,6 +8,7 @@ import io.flowtrace.verifier.report.JUnitXmlWriter;
 import io.flowtrace.verifier.report.JsonReportWriter;
 import io.flowtrace.verifier.report.ReportSummary;
 import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.html.HtmlReportWriter;
 import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.replay.ReplayResult;
 import io.flowtrace.verifier.schema.SchemaRegistryClient;
@@ -46,6 +47,10 @@ final class ReplayCommand implements Callable<Integer> {
 
   @Option(names = "--junit", paramLabel = "FILE", description = "Also write JUnit XML, one test case per instance.")
   Path junit;
+
+  @Option(names = "--html", paramLabel = "FILE",
+      description = "Also write a self-contained HTML report: summary, every instance, a sequence diagram per instance.")
+  Path html;
 
   @Option(names = "--output", paramLabel = "FILE", description = "Write the report to FILE instead of stdout.")
   Path output;
@@ -143,6 +148,11 @@ final class ReplayCommand implements Callable<Integer> {
     if (junitWriter != null) {
       listeners.add(junitWriter);
     }
+    HtmlReportWriter htmlWriter = html == null ? null : new HtmlReportWriter(html, flows)
+        .title("flowtrace replay of " + recording.toAbsolutePath().normalize().getFileName());
+    if (htmlWriter != null) {
+      listeners.add(htmlWriter);
+    }
     FlowEngine.Builder builder = FlowEngine.builder(flows)
         .verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
         .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)));
@@ -179,6 +189,11 @@ final class ReplayCommand implements Callable<Integer> {
       if (junitWriter != null) {
         junitWriter.close();
       }
+    }
+    if (htmlWriter != null) {
+      htmlWriter.inputProblems(result.readProblems());
+      htmlWriter.close();
+      err.println("flowtrace: wrote " + html);
     }
     if (console != null) {
       out.println(console.summaryLine());

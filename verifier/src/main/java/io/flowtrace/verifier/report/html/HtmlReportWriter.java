@@ -1,0 +1,214 @@
+package io.flowtrace.verifier.report.html;
+
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpec;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Writes one self-contained HTML page of final verdicts: a summary, a filterable table of every
+ * instance, and per instance a sequence diagram drawn when it is opened. No network: stylesheet,
+ * script and data are inline.
+ *
+ * <p>Memory stays flat however many instances there are: each verdict's table line and detail are
+ * written to temporary files as it is finalized, and the page is assembled from them on {@link
+ * #close()}. The data is embedded once as JSON; the detail of an instance is parsed only when it is
+ * opened (the table line knows where it is).
+ */
+public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
+  private final Path target;
+  private final List<FlowSpec> specs;
+  private final Path rowsFile;
+  private final Path detailsFile;
+  private final BufferedWriter rows;
+  private final BufferedWriter details;
+  private String title = "flowtrace report";
+  private String mode = "report";
+  private long detailOffset;
+  private long instances;
+  private long passed;
+  private long failed;
+  private long incomplete;
+  private long partial;
+  private long inputProblems;
+  private long firstStart = Long.MAX_VALUE;
+  private long lastEnd = Long.MIN_VALUE;
+  private final Map<String, Long> byKind = new TreeMap<>();
+  private final Map<String, Long> byStage = new TreeMap<>();
+  private final Map<String, Long> instancesByKind = new TreeMap<>();
+  private boolean closed;
+
+  /**
+   * @param target the page to write (replaced on {@link #close()})
+   * @param specs the flows, for stage bands and the hops a missing stage should have had
+   */
+  public HtmlReportWriter(Path target, List<FlowSpec> specs) throws IOException {
+    this.target = target;
+    this.specs = List.copyOf(specs);
+    Path dir = target.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    this.rowsFile = Files.createTempFile(dir, ".flowtrace-html-rows-", ".json");
+    this.detailsFile = Files.createTempFile(dir, ".flowtrace-html-details-", ".json");
+    this.rows = Files.newBufferedWriter(rowsFile, StandardCharsets.UTF_8);
+    this.details = Files.newBufferedWriter(detailsFile, StandardCharsets.UTF_8);
+  }
+
+  /** The page's title (default {@code flowtrace report}). */
+  public HtmlReportWriter title(String newTitle) {
+    this.title = newTitle;
+    return this;
+  }
+
+  /**
+   * Draws a single instance (no table): the page a failed JUnit assertion writes. Default: the
+   * report with its table.
+   */
+  public HtmlReportWriter singleInstance() {
+    this.mode = "single";
+    return this;
+  }
+
+  /** How many input problems were skipped (shown in the summary). */
+  public void inputProblems(long count) {
+    this.inputProblems = count;
+  }
+
+  @Override
+  public synchronized void finalized(Verdict v) {
+    if (closed) {
+      return;
+    }
+    instances++;
+    switch (v.status()) {
+      case PASSED -> passed++;
+      case FAILED -> failed++;
+      case INCOMPLETE -> incomplete++;
+    }
+    if (v.verification() == Verdict.Verification.PARTIAL) {
+      partial++;
+    }
+    java.util.Set<String> kinds = new java.util.TreeSet<>();
+    for (Violation x : v.violations()) {
+      byKind.merge(x.kind().name(), 1L, Long::sum);
+      byStage.merge(x.stage(), 1L, Long::sum);
+      kinds.add(x.kind().name());
+    }
+    kinds.forEach(k -> instancesByKind.merge(k, 1L, Long::sum));
+    firstStart = Math.min(firstStart, v.startEpochNanos());
+    lastEnd = Math.max(lastEnd, v.startEpochNanos() + HtmlData.durationNanos(v));
+    try {
+      String detail = HtmlPage.scriptSafe(HtmlData.detail(v));
+      long off = detailOffset;
+      details.write(detail);
+      details.write('\n');
+      detailOffset += detail.length() + 1;
+      if (instances > 1) {
+        rows.write(",\n");
+      }
+      rows.write(HtmlPage.scriptSafe(HtmlData.write(g -> HtmlData.row(v, g, more -> {
+        more.writeName("d");
+        more.writeStartArray();
+        more.writeNumber(off);
+        more.writeNumber(detail.length());
+        more.writeEndArray();
+      }))));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    rows.close();
+    details.close();
+    Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), ".flowtrace-html-", ".html");
+    try {
+      try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+        HtmlPage.head(w, title, mode);
+        HtmlPage.openData(w, "ft-meta");
+        w.write(HtmlPage.scriptSafe(meta()));
+        HtmlPage.closeData(w);
+        HtmlPage.openData(w, "ft-rows");
+        w.write('[');
+        copy(rowsFile, w);
+        w.write(']');
+        HtmlPage.closeData(w);
+        HtmlPage.openData(w, "ft-details");
+        copy(detailsFile, w);
+        HtmlPage.closeData(w);
+        HtmlPage.tail(w);
+      }
+      readableByAll(tmp);
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+      Files.deleteIfExists(rowsFile);
+      Files.deleteIfExists(detailsFile);
+    }
+  }
+
+  private String meta() {
+    return HtmlData.write(g -> {
+      g.writeStartObject();
+      g.writeStringProperty("title", title);
+      g.writeName("flows");
+      g.writeRawValue(HtmlData.flows(specs));
+      g.writeName("summary");
+      g.writeStartObject();
+      g.writeNumberProperty("instances", instances);
+      g.writeNumberProperty("passed", passed);
+      g.writeNumberProperty("failed", failed);
+      g.writeNumberProperty("incomplete", incomplete);
+      g.writeNumberProperty("full", instances - partial);
+      g.writeNumberProperty("partial", partial);
+      g.writeNumberProperty("inputProblems", inputProblems);
+      if (instances > 0) {
+        g.writeStringProperty("from", java.time.Instant.ofEpochSecond(0, firstStart).toString());
+        g.writeStringProperty("to", java.time.Instant.ofEpochSecond(0, lastEnd).toString());
+      }
+      counts(g, "byKind", byKind);
+      counts(g, "instancesByKind", instancesByKind);
+      counts(g, "byStage", byStage);
+      g.writeEndObject();
+      g.writeEndObject();
+    });
+  }
+
+  private static void counts(tools.jackson.core.JsonGenerator g, String name, Map<String, Long> counts) {
+    g.writeName(name);
+    g.writeStartObject();
+    counts.forEach(g::writeNumberProperty);
+    g.writeEndObject();
+  }
+
+  /** A temporary file is private to its owner; the report is for whoever may read its folder. */
+  private static void readableByAll(Path file) {
+    try {
+      Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    } catch (UnsupportedOperationException | IOException e) {
+      // not a POSIX file system: it keeps its default permissions
+    }
+  }
+
+  private static void copy(Path file, Writer w) throws IOException {
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      r.transferTo(w);
+    }
+  }
+}
