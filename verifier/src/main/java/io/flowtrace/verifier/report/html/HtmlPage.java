@@ -74,8 +74,8 @@ final class HtmlPage {
     w.write("<title>" + text(title) + "</title>\n<style>");
     w.write(css);
     w.write("</style>\n</head>\n<body data-mode=\"" + text(mode) + "\">\n");
-    w.write("<div id=\"app\"><noscript>This page draws its flows with JavaScript; its data is in the JSON blocks of"
-        + " the file.</noscript></div>\n");
+    w.write("<div id=\"app\"><noscript>This page draws its flows with JavaScript; its data is in the script blocks"
+        + " of the file (the instances' details gzip-compressed, base64).</noscript></div>\n");
   }
 
   /** Opens a JSON data block. */

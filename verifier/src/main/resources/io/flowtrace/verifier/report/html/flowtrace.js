@@ -83,14 +83,28 @@
 
   var meta = null;       // {title, flows, summary}
   var rows = [];         // table lines
-  var detailsText = null;
 
+  var chunkCache = {}, chunkOrder = [];
+
+  /** An instance's detail: its chunk (gzip, base64, a block of its own) inflated when first needed. */
   function staticDetail(row) {
-    if (detailsText === null) {
-      var n = doc.getElementById('ft-details');
-      detailsText = n ? n.textContent : '';
+    var c = row.d[0];
+    if (!chunkCache[c]) {
+      chunkCache[c] = loadChunk(c);
+      chunkOrder.push(c);
+      if (chunkOrder.length > 32) delete chunkCache[chunkOrder.shift()];
     }
-    return Promise.resolve(JSON.parse(detailsText.substr(row.d[0], row.d[1])));
+    return chunkCache[c].then(function (list) { return list[row.d[1]]; });
+  }
+
+  function loadChunk(c) {
+    var block = doc.getElementById('ft-c' + c);
+    if (!block) return Promise.reject(new Error('the page has no data block ft-c' + c));
+    var bin = atob(block.textContent);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(inflated).text().then(JSON.parse);
   }
 
   function liveDetail(row) {
@@ -258,15 +272,53 @@
 
   // ---- the table ---------------------------------------------------------------------------------
 
-  function renderRows() {
+  /**
+   * Builds the table: every instance a real line of text (so the browser's find sees every key,
+   * status and kind), drawn only when on screen (content-visibility). The first lines are built at
+   * once and the rest in slices, so the page is usable before the last of 20,000 lines exists.
+   */
+  var building = null;
+
+  function renderRows(onFirst) {
     var kinds = {}, stages = {};
-    var frag = doc.createDocumentFragment();
     for (var i = 0; i < rows.length; i++) {
       var r = rows[i];
       r.kinds.forEach(function (k) { kinds[k] = 1; });
       r.stages.forEach(function (k) { stages[k] = 1; });
       r.keyText = keysText(r.keys);
       r.search = (r.keyText + ' ' + r.flow).toLowerCase();
+      r.el = null;
+    }
+    fillChoices(ui.fKind, 'any violation kind', Object.keys(kinds).sort());
+    fillChoices(ui.fStage, 'any stage', Object.keys(stages).sort());
+    lastSort = ui.sort.value;
+    rows.sort(SORTS[lastSort] || SORTS.time);
+    ui.rows.textContent = '';
+    if (building) clearTimeout(building.timer);
+    building = {next: 0, timer: null};
+    buildSlice(400);
+    applyFilters();
+    if (onFirst) onFirst();
+    scheduleSlice();
+  }
+
+  function scheduleSlice() {
+    if (!building || building.next >= rows.length) {
+      building = null;
+      doc.body.setAttribute('data-rows-ms', String(Math.round(performance.now())));
+      return;
+    }
+    building.timer = setTimeout(function () {
+      buildSlice(3000);
+      scheduleSlice();
+    }, 0);
+  }
+
+  function buildSlice(n) {
+    var frag = doc.createDocumentFragment();
+    var end = Math.min(rows.length, building.next + n);
+    for (var i = building.next; i < end; i++) {
+      var r = rows[i];
       var line = el('div', 'row');
       line.rowRef = r;
       line.setAttribute('data-status', r.status);
@@ -274,14 +326,19 @@
       if (r.v === 'partial') add(st, ' ', el('span', 'partial', 'partly'));
       add(line, st, el('span', null, r.flow), el('span', 'keys', r.keyText), el('span', 'kinds', r.kinds.join(' ')),
         el('span', null, iso(r.start)), el('span', 'num', ms(r.dur)));
+      line.hidden = !matches(r);
       r.el = line;
       frag.appendChild(line);
     }
-    ui.rows.textContent = '';
+    building.next = end;
     ui.rows.appendChild(frag);
-    fillChoices(ui.fKind, 'any violation kind', Object.keys(kinds).sort());
-    fillChoices(ui.fStage, 'any stage', Object.keys(stages).sort());
-    applyFilters();
+  }
+
+  function finishBuilding() {
+    if (!building) return;
+    clearTimeout(building.timer);
+    buildSlice(rows.length);
+    scheduleSlice();
   }
 
   var SORTS = {
@@ -293,24 +350,32 @@
   };
   var lastSort = null;
 
+  var filter = {};
+
+  function matches(r) {
+    return (!filter.status || r.status === filter.status) && (!filter.kind || r.kinds.indexOf(filter.kind) >= 0)
+      && (!filter.stage || r.stages.indexOf(filter.stage) >= 0) && (!filter.ver || r.v === filter.ver)
+      && (!filter.text || r.search.indexOf(filter.text) >= 0);
+  }
+
   function applyFilters() {
-    var status = ui.fStatus.value, kind = ui.fKind.value, stage = ui.fStage.value, ver = ui.fVer.value;
-    var text = ui.fText.value.trim().toLowerCase();
+    filter = {status: ui.fStatus.value, kind: ui.fKind.value, stage: ui.fStage.value, ver: ui.fVer.value,
+      text: ui.fText.value.trim().toLowerCase()};
+    var sort = ui.sort.value;
+    if (sort !== lastSort) {
+      finishBuilding();
+      rows.sort(SORTS[sort] || SORTS.time);
+      var frag = doc.createDocumentFragment();
+      rows.forEach(function (r) { frag.appendChild(r.el); });
+      ui.rows.appendChild(frag);
+      lastSort = sort;
+    }
     var shown = 0;
     for (var i = 0; i < rows.length; i++) {
       var r = rows[i];
-      var ok = (!status || r.status === status) && (!kind || r.kinds.indexOf(kind) >= 0)
-        && (!stage || r.stages.indexOf(stage) >= 0) && (!ver || r.v === ver) && (!text || r.search.indexOf(text) >= 0);
-      if (r.el.hidden === ok) r.el.hidden = !ok;
+      var ok = matches(r);
+      if (r.el && r.el.hidden === ok) r.el.hidden = !ok;
       if (ok) shown++;
-    }
-    var sort = ui.sort.value;
-    if (sort !== lastSort) {
-      var sorted = rows.slice().sort(SORTS[sort] || SORTS.time);
-      var frag = doc.createDocumentFragment();
-      sorted.forEach(function (r) { frag.appendChild(r.el); });
-      ui.rows.appendChild(frag);
-      lastSort = sort;
     }
     ui.count.textContent = 'showing ' + shown + ' of ' + rows.length;
   }
@@ -323,10 +388,14 @@
     if (openRow && openRow.el) openRow.el.classList.remove('open');
     openRow = row;
     if (row.el) row.el.classList.add('open');
+    var t0 = performance.now();
     getDetail(row).then(function (d) {
       if (openRow !== row) return;
+      var t1 = performance.now();
       renderDetail(d);
       if (MODE !== 'single') ui.detail.scrollIntoView({block: 'start'});
+      // how long the data and the drawing took, for whoever measures the page
+      ui.detail.setAttribute('data-open-ms', Math.round(t1 - t0) + ' ' + Math.round(performance.now() - t1));
     }, function (e) {
       ui.detail.textContent = '';
       ui.detail.appendChild(el('div', 'empty', 'could not load this instance: ' + e.message));
@@ -853,6 +922,7 @@
   function startStatic() {
     meta = readJson('ft-meta');
     rows = readJson('ft-rows') || [];
+    doc.body.setAttribute('data-parsed-ms', String(Math.round(performance.now())));
     doc.title = meta.title || doc.title;
     build();
     if (MODE === 'single') {
@@ -861,10 +931,9 @@
       return;
     }
     renderSummary(meta.summary);
-    renderRows();
+    renderRows(markReady);
     openFromHash();
     window.addEventListener('hashchange', openFromHash);
-    markReady();
   }
 
   /** {@code #i=TEXT} opens the first instance whose keys contain TEXT: a link to one instance. */
@@ -873,7 +942,7 @@
     if (h.indexOf('#i=') !== 0) return;
     var want = decodeURIComponent(h.slice(3));
     for (var i = 0; i < rows.length; i++) {
-      if (rows[i].keyText.indexOf(want) >= 0) { openInstance(rows[i]); return; }
+      if (rows[i].keyText.indexOf(want) >= 0) { finishBuilding(); openInstance(rows[i]); return; }
     }
   }
 
@@ -897,15 +966,14 @@
           if (old && old.rev === r.rev && old.status === r.status) return old;
           return r;
         });
-        var changed = next.length !== rows.length || next.some(function (r, i) { return r !== rows[i]; });
+        var changed = next.length !== rows.length || next.some(function (r) { return known[r.id] !== r; });
         renderSummary(data.summary);
         if (changed) {
           rows = next;
-          lastSort = null;
           renderRows();
           if (openRow) {
             var still = rows.filter(function (r) { return r.id === openRow.id; })[0];
-            if (still) { openRow = still; still.el.classList.add('open'); }
+            if (still) { openRow = still; if (still.el) still.el.classList.add('open'); }
           }
         }
         ui.liveStatus.className = 'live-status';
