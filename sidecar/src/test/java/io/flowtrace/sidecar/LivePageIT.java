@@ -70,7 +70,7 @@ class LivePageIT {
       chrome.eval("Array.from(document.querySelectorAll('.rows .row')).find(r => r.textContent.includes('req-plain')).click()");
       chrome.waitFor("document.querySelector('#detail svg .hop.missing')", Duration.ofSeconds(10));
       assertThat(chrome.eval("document.querySelector('#detail svg .hop.missing.bad').dataset.stage").asString())
-          .isEqualTo("inventory-reserved");
+          .isEqualTo("order-requested");
       chrome.screenshot(Path.of("target/screenshots/live-page.png"), false);
 
       // it refreshes by itself: a third verdict shows up without a reload
@@ -81,7 +81,8 @@ class LivePageIT {
       chrome.eval("Array.from(document.querySelectorAll('.rows .row')).find(r => r.textContent.includes('onerror')).click()");
       chrome.waitFor("(document.getElementById('detail').dataset.instance || '').includes('onerror')", Duration.ofSeconds(10));
       chrome.eval("document.querySelector('#detail svg .hop').dispatchEvent(new MouseEvent('click', {bubbles: true}))");
-      assertThat(chrome.eval("document.getElementById('hop-panel').textContent").asString()).contains(ATTACK);
+      assertThat(chrome.eval("document.getElementById('hop-panel').textContent").asString())
+          .contains("</script><script>window.__pwned=1</script>\\\"><img src=x onerror=window.__pwned=2>");
       assertThat(chrome.eval("typeof window.__pwned").asString()).isEqualTo("undefined");
       assertThat(chrome.eval("document.querySelectorAll('img, [onerror]').length").asInt()).isZero();
       assertThat(chrome.eval("document.scripts.length").asInt()).isEqualTo(1);
