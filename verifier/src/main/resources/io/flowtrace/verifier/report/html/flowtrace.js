@@ -576,7 +576,10 @@
     loose.forEach(function (x) {
       var stage = spec && spec.stages[stageRank(spec, x.stage)];
       if (x.kind === 'MISSING_STAGE' && stage) {
-        stage.events.forEach(function (ev, k) {
+        // the events of the stage that did not come (an incomplete stage has some that did)
+        stage.events.filter(function (ev) {
+          return !hops.some(function (h) { return h.event === ev.id; });
+        }).forEach(function (ev, k) {
           var from, to;
           if (ev.topic) { from = lastSvc || 'svc:?'; to = 'topic:' + ev.topic; }
           else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
