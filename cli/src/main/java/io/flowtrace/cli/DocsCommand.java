@@ -32,6 +32,9 @@ final class DocsCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write index.md and <flow>.md.")
   Path out;
 
+  @Option(names = "--html", description = "Also write each page as HTML (index.html, <flow>.html), with the report's stylesheet.")
+  boolean html;
+
   @Parameters(index = "0", arity = "0..1", paramLabel = "RECORDING", description = "Recording directory (optional).")
   Path recording;
 
@@ -63,6 +66,13 @@ final class DocsCommand implements Callable<Integer> {
       problems = result.readProblems();
     }
     docs.write(out);
+    if (html) {
+      for (String page : docs.pages()) {
+        String md = Files.readString(out.resolve(page + ".md"));
+        Files.writeString(out.resolve(page + ".html"),
+            io.flowtrace.verifier.report.html.MarkdownPage.render(page.equals("index") ? "flows" : page, md));
+      }
+    }
     err.println("flowtrace: wrote " + out.resolve("index.md") + " and " + flows.size() + " flow page"
         + (flows.size() == 1 ? "" : "s") + (problems > 0 ? " (" + problems + " input problems skipped)" : ""));
     err.flush();

@@ -52,9 +52,13 @@ class DocsCommandTest {
   @Test
   void withoutARecordingTheSpecAloneIsDocumented() throws IOException {
     Path out = dir.resolve("spec-only");
-    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", out.toString())).isZero();
+    assertThat(FlowTraceCli.run("docs", "--html", "--flows", "../flows", "--out", out.toString())).isZero();
     assertThat(Files.readString(out.resolve("order-creation.md")))
         .contains("Nothing observed: generated from the spec alone", "| **notification-sent** (terminal) | `email` |",
             "(producer not observed)", "| `userEmail` | `orders_created` |");
+    assertThat(Files.readString(out.resolve("order-creation.html")))
+        .contains("<table class=\"doc\">", "<td><strong>notification-sent</strong> (terminal)</td><td><code>email</code></td>")
+        .doesNotContain("<script");
+    assertThat(Files.readString(out.resolve("index.html"))).contains("<a href=\"order-creation.html\">order-creation</a>");
   }
 }

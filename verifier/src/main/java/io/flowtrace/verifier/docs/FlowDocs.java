@@ -261,6 +261,13 @@ public final class FlowDocs implements VerdictListener {
     Files.writeString(dir.resolve("index.md"), index(), StandardCharsets.UTF_8);
   }
 
+  /** The pages {@link #write} writes, without {@code .md}: {@code index} and each flow's name. */
+  public List<String> pages() {
+    List<String> pages = new ArrayList<>(List.of("index"));
+    specs.forEach(f -> pages.add(f.name()));
+    return pages;
+  }
+
   /** {@code index.md}: every flow, with what was observed of it. */
   public synchronized String index() {
     StringBuilder sb = new StringBuilder("# Flows\n\n");

@@ -675,7 +675,7 @@
 
   function drawSequence(seq, onSelect) {
     var items = seq.items, lanes = seq.lanes;
-    var width = GUTTER + Math.max(1, lanes.length) * COL + 20;
+    var width = GUTTER + Math.max(1, lanes.length) * COL + 300; // room for violation text right of the last lane
     // Row heights: a violated hop needs room for its violations' text.
     var y = HEAD + 14;
     items.forEach(function (it) {
@@ -749,10 +749,10 @@
       } else {
         g.appendChild(svg('line', {x1: x1, y1: yy, x2: x2 + (x2 > x1 ? -2 : 2), y2: yy, 'marker-end': 'url(#' + marker + ')'}));
         mid = (x1 + x2) / 2;
-        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'}, cut(it.label, Math.max(18, Math.abs(x2 - x1) / 6.2))));
+        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'}, cut(it.label, Math.max(26, Math.abs(x2 - x1) / 6.2))));
       }
       if (it.sub) {
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(22, Math.abs(x2 - x1) / 5.4))));
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(28, Math.abs(x2 - x1) / 5.4))));
       }
       var ty = yy + 12;
       if (it.unverified && !it.unobserved) {
