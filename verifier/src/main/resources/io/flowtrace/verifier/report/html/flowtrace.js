@@ -526,7 +526,7 @@
           items.push({
             hop: i, stage: h.stage, event: h.event, violations: [], t: c.t, rank: base.rank, kind: 'consume',
             from: 'topic:' + h.topic, to: 'svc:' + (c.service || '?'),
-            label: 'consume', sub: 'dwell ' + ms(dwell) + (ci > 0 ? ' (consumer ' + (ci + 1) + ')' : ''),
+            label: 'consume', sub: 'dwell ' + ms(dwell) + (dwell < 0 ? ' (the hosts\u2019 clocks differ)' : '') + (ci > 0 ? ' (consumer ' + (ci + 1) + ')' : ''),
             consumer: c
           });
         });
