@@ -177,12 +177,16 @@ final class ReplayCommand implements Callable<Integer> {
     };
     boolean showProgress = progress != null ? progress : System.console() != null;
     ProgressLine progressLine = new ProgressLine(System.err, showProgress);
-    ReplayResult result;
+    ReplayResult result = null;
     try {
       result = Replay.builder(engine).problems(problems).progress(progressLine)
           .maxBufferedEvents(bufferEvents).build().run(recording);
     } finally {
       progressLine.done();
+      if (htmlWriter != null) {
+        htmlWriter.inputProblems(result == null ? problemCount[0] : result.readProblems());
+        htmlWriter.close(); // also when the replay failed: its temporary files go
+      }
       if (json != null) {
         json.close();
       }
@@ -191,8 +195,6 @@ final class ReplayCommand implements Callable<Integer> {
       }
     }
     if (htmlWriter != null) {
-      htmlWriter.inputProblems(result.readProblems());
-      htmlWriter.close();
       err.println("flowtrace: wrote " + html);
     }
     if (console != null) {
