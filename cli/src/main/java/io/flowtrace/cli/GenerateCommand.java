@@ -60,6 +60,16 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    try {
+      return generate();
+    } catch (java.io.IOException e) {
+      io.flowtrace.tracer.files.CannotWriteException c = io.flowtrace.tracer.files.CannotWriteException.of(dir, e);
+      System.err.println("flowtrace: cannot write generate output " + c.path() + ": " + c.reason());
+      return FlowTraceCli.EXIT_USAGE;
+    }
+  }
+
+  private int generate() throws java.io.IOException {
     if (sample) {
       SyntheticOrderFlows.sample().write(dir.resolve(SyntheticOrderFlows.SAMPLE_DIR));
       SyntheticOrderFlows.cleanSample().write(dir.resolve(SyntheticOrderFlows.CLEAN_SAMPLE_DIR));

@@ -139,7 +139,13 @@ final class RecordCommand implements Callable<Integer> {
       builder.kafka(bootstrapServers, topics, start);
     }
 
-    Recorder recorder = builder.start();
+    Recorder recorder;
+    try {
+      recorder = builder.start();
+    } catch (io.flowtrace.tracer.files.CannotWriteException e) {
+      err.println("flowtrace: cannot write --out recording " + e.path() + ": " + e.reason());
+      return FlowTraceCli.EXIT_USAGE;
+    }
     UntilStopped lifetime = UntilStopped.install(() -> closeAndReport(recorder));
     System.out.println("flowtrace: recording into " + out.toAbsolutePath());
     System.out.println("flowtrace: OTLP/HTTP " + recorder.httpEndpoint());

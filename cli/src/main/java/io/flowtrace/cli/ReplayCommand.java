@@ -1,5 +1,7 @@
 package io.flowtrace.cli;
 
+import io.flowtrace.tracer.files.CannotWriteException;
+import io.flowtrace.tracer.files.OutputFile;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.verifier.assembly.FlowEngine;
@@ -130,7 +132,37 @@ final class ReplayCommand implements Callable<Integer> {
       }
     }
 
-    OutputStream rawOut = output == null ? System.out : Files.newOutputStream(output);
+    // Both reports appear whole when the run ends, readable as any new file (OutputFile); a path
+    // that cannot be written is said now, with why, before the recording is read.
+    OutputFile outputFile;
+    JUnitXmlWriter junitWriter;
+    try {
+      outputFile = output == null ? null : OutputFile.create(output);
+    } catch (CannotWriteException e) {
+      return cannotWrite(err, "--output report", e);
+    }
+    try {
+      junitWriter = junit == null ? null : new JUnitXmlWriter(junit);
+    } catch (CannotWriteException e) {
+      if (outputFile != null) {
+        outputFile.close();
+      }
+      return cannotWrite(err, "--junit report", e);
+    }
+    HtmlReportWriter htmlWriter;
+    try {
+      htmlWriter = html == null ? null : new HtmlReportWriter(html, flows)
+          .title("flowtrace replay of " + recording.toAbsolutePath().normalize().getFileName());
+    } catch (CannotWriteException e) {
+      if (junitWriter != null) {
+        junitWriter.abandon();
+      }
+      if (outputFile != null) {
+        outputFile.close();
+      }
+      return cannotWrite(err, "--html report", e);
+    }
+    OutputStream rawOut = outputFile == null ? System.out : outputFile.stream();
     PrintStream out = output == null ? System.out : new PrintStream(rawOut, true, java.nio.charset.StandardCharsets.UTF_8);
     ReportSummary summary = new ReportSummary();
     List<VerdictListener> listeners = new ArrayList<>();
@@ -144,12 +176,9 @@ final class ReplayCommand implements Callable<Integer> {
       console = new ConsoleReport(out, verbose);
       listeners.add(console);
     }
-    JUnitXmlWriter junitWriter = junit == null ? null : new JUnitXmlWriter(junit);
     if (junitWriter != null) {
       listeners.add(junitWriter);
     }
-    HtmlReportWriter htmlWriter = html == null ? null : new HtmlReportWriter(html, flows)
-        .title("flowtrace replay of " + recording.toAbsolutePath().normalize().getFileName());
     if (htmlWriter != null) {
       listeners.add(htmlWriter);
     }
@@ -177,32 +206,66 @@ final class ReplayCommand implements Callable<Integer> {
     };
     boolean showProgress = progress != null ? progress : System.console() != null;
     ProgressLine progressLine = new ProgressLine(System.err, showProgress);
-    ReplayResult result = null;
+    ReplayResult result;
+    boolean ran = false;
     try {
       result = Replay.builder(engine).problems(problems).progress(progressLine)
           .maxBufferedEvents(bufferEvents).build().run(recording);
+      ran = true;
+    } catch (RuntimeException e) {
+      CannotWriteException failure = cannotWriteIn(e);
+      if (failure == null) {
+        throw e;
+      }
+      return cannotWrite(err, failure.path().equals(junit) ? "--junit report"
+          : failure.path().equals(html) ? "--html report" : "--output report", failure);
     } finally {
       progressLine.done();
-      if (htmlWriter != null) {
-        htmlWriter.inputProblems(result == null ? problemCount[0] : result.readProblems());
-        htmlWriter.close(); // also when the replay failed: its temporary files go
-      }
-      if (json != null) {
-        json.close();
-      }
-      if (junitWriter != null) {
-        junitWriter.close();
+      if (!ran) { // a run that failed leaves no half report (nor replaces an earlier one)
+        if (junitWriter != null) {
+          junitWriter.abandon();
+        }
+        if (htmlWriter != null) {
+          htmlWriter.abandon();
+        }
+        if (outputFile != null) {
+          outputFile.close();
+        }
       }
     }
-    if (htmlWriter != null) {
-      err.println("flowtrace: wrote " + html);
+    if (json != null) {
+      json.close();
     }
     if (console != null) {
       out.println(console.summaryLine());
     }
     out.flush();
-    if (output != null) {
-      out.close();
+    boolean written = true;
+    if (junitWriter != null) {
+      try {
+        junitWriter.close();
+      } catch (CannotWriteException e) {
+        cannotWrite(err, "--junit report", e);
+        written = false;
+      }
+    }
+    if (htmlWriter != null) {
+      htmlWriter.inputProblems(result.readProblems());
+      try {
+        htmlWriter.close();
+        err.println("flowtrace: wrote " + html);
+      } catch (CannotWriteException e) {
+        cannotWrite(err, "--html report", e);
+        written = false;
+      }
+    }
+    if (outputFile != null) {
+      try {
+        outputFile.commit();
+      } catch (CannotWriteException e) {
+        cannotWrite(err, "--output report", e);
+        written = false;
+      }
     }
     err.printf("flowtrace: read %d files (%s), %d spans, %d records, %d problems skipped; %d flows: %d passed, %d failed, %d incomplete%n",
         result.files(), ProgressLine.bytes(result.bytes()), result.spans(), result.records(), result.readProblems(),
@@ -210,6 +273,9 @@ final class ReplayCommand implements Callable<Integer> {
     err.flush();
     if (summary.failed() > 0) {
       return FlowTraceCli.EXIT_VIOLATIONS;
+    }
+    if (!written) {
+      return FlowTraceCli.EXIT_USAGE;
     }
     if (result.readProblems() > 0) {
       // Not a green run: what could not be read was not verified.
@@ -219,5 +285,22 @@ final class ReplayCommand implements Callable<Integer> {
       return FlowTraceCli.EXIT_USAGE;
     }
     return FlowTraceCli.EXIT_PASSED;
+  }
+
+  /** Says which output cannot be written, the path as given, and why; returns the exit code. */
+  private static int cannotWrite(PrintWriter err, String what, CannotWriteException e) {
+    err.println("flowtrace: cannot write " + what + " " + e.path() + ": " + e.reason());
+    err.flush();
+    return FlowTraceCli.EXIT_USAGE;
+  }
+
+  /** The write failure behind a failed run (a report writer's), or {@code null}. */
+  private static CannotWriteException cannotWriteIn(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof CannotWriteException c) {
+        return c;
+      }
+    }
+    return null;
   }
 }

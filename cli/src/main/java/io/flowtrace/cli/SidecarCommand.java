@@ -93,6 +93,11 @@ final class SidecarCommand implements Callable<Integer> {
   @Option(names = "--lateness", paramLabel = "DURATION", description = "How far event time trails the wall clock (default 200ms).")
   String lateness;
 
+  @Option(names = "--spans", paramLabel = "complete|may-be-missing",
+      description = "Overrides every flow's 'spans' setting: may-be-missing when spans of sampled traces can be lost "
+          + "(tail sampling, lossy pipelines).")
+  String spans;
+
   @Option(names = "--commit-interval", paramLabel = "DURATION", description = "How often safe offsets are committed (default 2s).")
   String commitInterval;
 
@@ -131,6 +136,9 @@ final class SidecarCommand implements Callable<Integer> {
     } catch (FlowSpecException e) {
       err.println("flowtrace: the flow specs in " + settings.flows() + " have problems:");
       e.problems().forEach(p -> err.println("  " + p));
+      return FlowTraceCli.EXIT_USAGE;
+    } catch (io.flowtrace.tracer.files.CannotWriteException e) {
+      err.println("flowtrace: cannot write --verdicts-dir " + e.path() + ": " + e.reason());
       return FlowTraceCli.EXIT_USAGE;
     }
     UntilStopped lifetime = UntilStopped.install(sidecar::close);

@@ -135,12 +135,13 @@ class RecordCommandIT {
   /** Fills each partition with unrelated records up to the sample's first offset there. */
   private static void fill(KafkaProducer<byte[], byte[]> producer, Map<TopicPartition, Long> firstOffsets) {
     byte[] filler = "filler".getBytes(StandardCharsets.UTF_8);
+    List<ProducerRecord<byte[], byte[]>> fillers = new ArrayList<>();
     firstOffsets.forEach((tp, first) -> {
       for (long i = 0; i < first; i++) {
-        producer.send(new ProducerRecord<>(tp.topic(), tp.partition(), null, filler));
+        fillers.add(new ProducerRecord<>(tp.topic(), tp.partition(), null, filler));
       }
     });
-    producer.flush();
+    broker.sendAll(producer, fillers);
   }
 
   /** Sends the records in offset order, keeping partition, timestamp, key, headers and value. */

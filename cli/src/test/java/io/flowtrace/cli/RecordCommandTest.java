@@ -35,6 +35,19 @@ class RecordCommandTest {
   }
 
   @Test
+  void anOutDirectoryThatCannotBeMadeIsNamedWithWhyBeforeAnythingIsBound() throws Exception {
+    Path file = java.nio.file.Files.writeString(dir.resolve("notes.txt"), "not a directory");
+    String[] err = new String[1];
+
+    int exit = run(err, "record", "--out", file.resolve("recording").toString(), "--otlp-http-port", "0",
+        "--otlp-grpc-port", "0", "--duration", "100ms");
+
+    assertThat(exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).isEqualTo("flowtrace: cannot write --out recording " + file.resolve("recording") + ": cannot create"
+        + " directory " + file.resolve("recording") + ": Not a directory (FileSystemException)" + System.lineSeparator());
+  }
+
+  @Test
   void runsForTheDurationOnFreePortsAndPrintsTheBoundEndpoints() {
     String[] out = new String[1];
     int exit = runOut(out, "record", "--out", dir.toString(), "--otlp-http-port", "0",

@@ -86,6 +86,7 @@ class RecordSigtermIT {
   @Test
   void sigtermWritesEverySpanItAcknowledgedAndEveryRecordItTapped() throws Exception {
     assertThat(JAR).as("the flowtrace jar (package cli first)").exists();
+    broker.createTopic(ORDERS, 1);
     broker.createTopic(SPANS_TOPIC, 2);
     long now = System.currentTimeMillis();
     Instant from = Instant.ofEpochMilli(now - 30_000);
@@ -96,8 +97,8 @@ class RecordSigtermIT {
       produced.add(send(ORDERS, now, "before-" + i));
     }
     List<SpanData> topicSpans = sdkSpans("from-collector", 4);
-    producer.send(new ProducerRecord<>(SPANS_TOPIC, 0, now, null, protobuf(topicSpans))).get();
-    producer.send(new ProducerRecord<>(SPANS_TOPIC, 0, now, null, "not protobuf".getBytes(StandardCharsets.UTF_8))).get();
+    broker.sendAll(producer, List.of(new ProducerRecord<>(SPANS_TOPIC, 0, now, null, protobuf(topicSpans)),
+        new ProducerRecord<>(SPANS_TOPIC, 0, now, null, "not protobuf".getBytes(StandardCharsets.UTF_8))));
 
     int port = freePort();
     Path recording = dir.resolve("recording");
@@ -165,8 +166,8 @@ class RecordSigtermIT {
   }
 
   private static String send(String topic, long timestamp, String key) throws Exception {
-    producer.send(new ProducerRecord<>(topic, null, timestamp, key.getBytes(StandardCharsets.UTF_8),
-        ("{\"requestId\":\"" + UUID.randomUUID() + "\"}").getBytes(StandardCharsets.UTF_8))).get();
+    broker.sendAll(producer, List.of(new ProducerRecord<>(topic, null, timestamp, key.getBytes(StandardCharsets.UTF_8),
+        ("{\"requestId\":\"" + UUID.randomUUID() + "\"}").getBytes(StandardCharsets.UTF_8))));
     return key;
   }
 

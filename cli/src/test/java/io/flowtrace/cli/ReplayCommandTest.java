@@ -1,6 +1,7 @@
 package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flowtrace.cli.synth.Manifest;
 import io.flowtrace.cli.synth.SyntheticOrderFlows;
@@ -8,8 +9,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -318,9 +321,63 @@ class ReplayCommandTest {
     String text = Files.readString(xml);
     assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
     assertThat(text).startsWith("<?xml");
-    assertThat(text).contains("<testsuite name=\"flowtrace\" tests=\"40\" failures=\"11\" errors=\"0\" skipped=\"1\">");
+    // time: the sum of the instances' durations (first to last event), each in seconds to the millisecond
+    assertThat(text).contains("<testsuite name=\"flowtrace\" tests=\"40\" failures=\"11\" errors=\"0\" skipped=\"1\""
+        + " time=\"51.839\">");
+    assertThat(text).doesNotContain("time=\"0\"");
     assertThat(text.split("<testcase ", -1)).hasSize(41);
     assertThat(text).contains("<failure type=\"MISSING_STAGE\"");
+  }
+
+  @Test
+  void junitAndOutputReportsAreReadableByOthersAsAnyNewFileIs(@TempDir Path out) throws IOException {
+    assumeTrue(FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "POSIX file system");
+    Path reference = Files.createFile(out.resolve("any-tool"));
+    assumeTrue(PosixFilePermissions.toString(Files.getPosixFilePermissions(reference)).equals("rw-r--r--"), "umask 022");
+    Path xml = out.resolve("flowtrace.xml");
+    Path report = out.resolve("report.txt");
+
+    Run run = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--junit", xml.toString(),
+        "--output", report.toString(), sample.toString());
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(xml))).isEqualTo("rw-r--r--");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(report))).isEqualTo("rw-r--r--");
+    try (Stream<Path> files = Files.list(out)) {
+      assertThat(files.map(p -> p.getFileName().toString()).sorted().toList()).as("nothing hidden left")
+          .containsExactly("any-tool", "flowtrace.xml", "report.txt");
+    }
+  }
+
+  @Test
+  void aReportPathThatCannotBeWrittenIsNamedAsGivenWithWhyBeforeTheRecordingIsRead(@TempDir Path out) throws IOException {
+    Path file = Files.writeString(out.resolve("notes.txt"), "not a directory");
+    Path report = out.resolve("report.txt");
+
+    Run junitRun = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--junit", file.resolve("r.xml").toString(),
+        "--output", report.toString(), sample.toString());
+    Run outputRun = run("replay", "--flows", FLOWS.toString(), "--no-progress",
+        "--output", file.resolve("report.txt").toString(), sample.toString());
+
+    assertThat(junitRun.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(junitRun.stderr).isEqualTo("flowtrace: cannot write --junit report " + file.resolve("r.xml") + ": " + file
+        + " is not a directory (FileAlreadyExistsException)" + System.lineSeparator());
+    assertThat(report).as("no half of the other report either").doesNotExist();
+    assertThat(outputRun.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(outputRun.stderr).isEqualTo("flowtrace: cannot write --output report " + file.resolve("report.txt") + ": "
+        + file + " is not a directory (FileAlreadyExistsException)" + System.lineSeparator());
+  }
+
+  @Test
+  void aReportInProcIsSaidToBeUnwritableNotAsATemporaryFilesName() throws IOException {
+    assumeTrue(Files.isDirectory(Path.of("/proc/self")), "Linux /proc");
+
+    Run run = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--junit", "/proc/x.xml", sample.toString());
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    // root is told ENOENT there, anyone else EACCES
+    assertThat(run.stderr).matches(
+        "flowtrace: cannot write --junit report /proc/x\\.xml: /proc is not writable \\((AccessDenied|NoSuchFile)Exception\\)\\R");
   }
 
   @Test

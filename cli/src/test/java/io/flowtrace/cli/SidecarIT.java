@@ -144,6 +144,52 @@ class SidecarIT {
     }
   }
 
+  /**
+   * Field conditions live: a third of the traces head-sampled out and two hosts' clocks tens of
+   * milliseconds off. Sampled-out orders are decided from their records without waiting for spans
+   * that never come, get no false alarm, and their record-visible defects are still found.
+   */
+  @Test
+  void underSamplingAndSkewedClocksTheSidecarRaisesNoFalseAlarm() throws Exception {
+    SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150)).sampleRatio(0.3)
+        .clockSkew("inventory-service", Duration.ofMillis(40)).clockSkew("notification-service", Duration.ofMillis(-30));
+    Path recording = dir.resolve("recording");
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(),
+        "bootstrap-servers", broker.bootstrapServers(),
+        "otlp-http-port", "0",
+        "otlp-grpc-port", "-1",
+        "http-port", "0",
+        "console", "false"));
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
+    try (Sidecar sidecar = Sidecar.start(config)) {
+      awaitReady(sidecar.opsPort());
+      Manifest manifest = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
+      Map<String, String> want = new TreeMap<>();
+      for (Manifest.Flow f : manifest.flows()) {
+        want.put(f.orderId(), FieldConditionsReplayTest.expectedUnderSampling(f));
+      }
+      try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
+        player.play(null, sidecar.otlpHttpEndpoint());
+      }
+      List<List<JsonNode>> last = new ArrayList<>(List.of(List.of()));
+      try {
+        io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
+          last.set(0, readVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC));
+          return latestByOrder(last.get(0)).equals(want);
+        }, () -> "verdicts as sampling allows");
+      } catch (AssertionError e) {
+        assertThat(latestByOrder(last.get(0))).isEqualTo(want);
+      }
+      Map<String, Double> metrics = scrape(sidecar.opsPort());
+      assertThat(metrics.get("flowtrace_flows_verification_total{flow=\"order-creation\",verification=\"partial\"}"))
+          .as("partly verified first decisions").isPositive();
+      assertThat(manifest.flows().stream().filter(f -> !f.mainSampled()).count()).isPositive();
+    }
+  }
+
   @Test
   void aSidecarStartedOnAnHourOldBacklogJudgesItInEventTimeAsReplayWould() throws Exception {
     // An outage: the flows happened an hour ago, with every defect planted, and sit in Kafka unread.

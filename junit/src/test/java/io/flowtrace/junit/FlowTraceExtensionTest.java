@@ -17,6 +17,7 @@ import java.net.ConnectException;
 import java.net.Socket;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -66,6 +67,11 @@ class FlowTraceExtensionTest {
   void cleanSystem() {
     system.reset();
     system.exportTo(flows.spanExporter());
+  }
+
+  @AfterEach
+  void nothingLost() {
+    system.assertNothingLost();
   }
 
   @Test

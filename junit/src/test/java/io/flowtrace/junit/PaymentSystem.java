@@ -80,6 +80,8 @@ final class PaymentSystem implements AutoCloseable {
   private final Set<String> paid = ConcurrentHashMap.newKeySet();
   private final Set<String> booked = ConcurrentHashMap.newKeySet();
   private volatile boolean running = true;
+  /** The first send the ledger could not make: {@link #pay} reports it, as the test's next step. */
+  private volatile IllegalStateException ledgerFailure;
 
   private PaymentSystem(String bootstrapServers, SpanExporter spans) throws IOException {
     this.exporter = new ExporterSwitch(spans);
@@ -127,8 +129,20 @@ final class PaymentSystem implements AutoCloseable {
     return pay(amount, "pay-" + UUID.randomUUID());
   }
 
+  /**
+   * Throws when the ledger could not publish a booking: its consumer thread cannot fail the test
+   * itself, so the next {@link #pay} and each test's end ask here.
+   */
+  void assertNothingLost() {
+    IllegalStateException lost = ledgerFailure;
+    if (lost != null) {
+      throw new IllegalStateException("the ledger lost a booking: " + lost.getMessage(), lost);
+    }
+  }
+
   /** Pays {@code amount} under a payment id of the caller's (a new event id each time). */
   String pay(String amount, String paymentId) throws IOException, InterruptedException {
+    assertNothingLost();
     String body = "{\"paymentId\":\"" + paymentId + "\",\"eventId\":\"evt-" + UUID.randomUUID()
         + "\",\"amount\":" + amount + "}";
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
@@ -154,7 +168,14 @@ final class PaymentSystem implements AutoCloseable {
       try (Scope scope = span.makeCurrent()) {
         JsonNode payment = JSON.readTree(body);
         if (!payIdempotent || paid.add(payment.path("eventId").asString())) {
-          send(REQUESTED, payment.path("paymentId").asString(), body);
+          try {
+            send(REQUESTED, payment.path("paymentId").asString(), body);
+          } catch (IllegalStateException e) {
+            byte[] why = e.getMessage().getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(500, why.length);
+            exchange.getResponseBody().write(why);
+            return;
+          }
         }
         exchange.sendResponseHeaders(202, -1);
       } finally {
@@ -194,7 +215,13 @@ final class PaymentSystem implements AutoCloseable {
           .put("eventId", payment.path("eventId").asString())
           .put("amount", payment.path("amount").decimalValue().add(wrongAmount ? java.math.BigDecimal.ONE
               : java.math.BigDecimal.ZERO));
-      send(LEDGER, entry.path("paymentId").asString(), entry.toString());
+      try {
+        send(LEDGER, entry.path("paymentId").asString(), entry.toString());
+      } catch (IllegalStateException e) {
+        if (ledgerFailure == null) {
+          ledgerFailure = e;
+        }
+      }
     } finally {
       span.end();
     }
@@ -211,7 +238,7 @@ final class PaymentSystem implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException("sending to " + topic + " failed", e.getCause());
+      throw new IllegalStateException("sending to " + topic + " failed: " + e.getCause(), e.getCause());
     }
   }
 

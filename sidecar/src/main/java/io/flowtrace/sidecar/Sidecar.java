@@ -91,6 +91,10 @@ public final class Sidecar implements Closeable {
   private final InputClock clock = new InputClock();
   private volatile long lastWatermark = InputClock.UNKNOWN;
   private final Set<TopicPartition> revokedForMetrics = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Kafka input topic → what reads it ({@code flow/stage(event)}, ...), for what is said about a missing one. */
+  private final Map<String, String> inputTopics;
+  /** Input topics that do not exist now (sorted, for a stable {@code /readyz} text). */
+  private final Set<String> missingTopics = new java.util.concurrent.ConcurrentSkipListSet<>();
   private BoundedTelemetryQueue queue;
   private OtlpHttpReceiver http;
   private OtlpGrpcReceiver grpc;
@@ -134,7 +138,11 @@ public final class Sidecar implements Closeable {
         lateEvent(event);
       }
     };
-    this.engine = FlowEngine.builder(flows)
+    FlowEngine.Builder builder = FlowEngine.builder(flows);
+    if (config.spans() != null) {
+      builder.spans(config.spans());
+    }
+    this.engine = builder
         .listener(listener)
         .completionGrace(config.completionGrace())
         .amendWindow(config.amendWindow())
@@ -145,6 +153,7 @@ public final class Sidecar implements Closeable {
         .build();
     long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
     this.tracker = new CommitTracker(holdMillis(config, maxDeadline));
+    this.inputTopics = config.bootstrapServers() == null ? Map.of() : inputTopics(flows, config.spansTopic());
     this.engineThread = new Thread(this::runEngine, "flowtrace-engine");
   }
 
@@ -203,6 +212,7 @@ public final class Sidecar implements Closeable {
       ops = new OpsServer(config.httpHost(), config.httpPort(), metrics, this::health, this::readiness, live);
     }
     seed(flows);
+    inputTopics.keySet().forEach(t -> metrics.topicMissing(t, false));
     engineThread.start();
     BlockingQueue<Batch> received = inbox;
     if (config.cluster()) {
@@ -239,6 +249,24 @@ public final class Sidecar implements Closeable {
         flows.stream().map(FlowSpec::name).toList(), http == null ? "-" : http.endpoint(),
         grpc == null ? "-" : grpc.port(), config.bootstrapServers(), config.spansTopic(),
         ops == null ? "-" : config.httpHost() + ":" + ops.port());
+  }
+
+  /**
+   * Each Kafka input topic with what reads it: {@code flow/stage(event)} for every event on it,
+   * comma-separated, and {@code *(spans-topic)} for the spans topic (every flow reads it).
+   */
+  static Map<String, String> inputTopics(List<FlowSpec> flows, String spansTopic) {
+    Map<String, List<String>> readers = new java.util.LinkedHashMap<>();
+    for (FlowSpec f : flows) {
+      f.eventsByTopic().forEach((topic, events) -> events.forEach(e ->
+          readers.computeIfAbsent(topic, t -> new ArrayList<>()).add(f.name() + "/" + e.stageId() + "(" + e.id() + ")")));
+    }
+    if (spansTopic != null) {
+      readers.computeIfAbsent(spansTopic, t -> new ArrayList<>()).add("*(spans-topic)");
+    }
+    Map<String, String> described = new java.util.LinkedHashMap<>();
+    readers.forEach((topic, r) -> described.put(topic, String.join(",", r)));
+    return described;
   }
 
   private static Set<String> flowTopics(List<FlowSpec> flows) {
@@ -550,6 +578,22 @@ public final class Sidecar implements Closeable {
     }
 
     @Override
+    public void topicMissing(String topic) {
+      missingTopics.add(topic);
+      metrics.topicMissing(topic, true);
+      LOG.warn("event=topic_missing topic={} flows={} detail=\"the topic does not exist; verifying the rest; it is "
+          + "picked up when it appears\"", topic, inputTopics.getOrDefault(topic, "-"));
+    }
+
+    @Override
+    public void topicAppeared(String topic) {
+      missingTopics.remove(topic);
+      metrics.topicMissing(topic, false);
+      LOG.info("event=topic_appeared topic={} flows={} detail=\"reading it from its earliest offset\"", topic,
+          inputTopics.getOrDefault(topic, "-"));
+    }
+
+    @Override
     public void revoked(Collection<TopicPartition> partitions) {
       revokedForMetrics.addAll(partitions);
       if (!ownsRoutedPartitions) {
@@ -623,7 +667,11 @@ public final class Sidecar implements Closeable {
     return new OpsServer.Status(true, "engine loop " + since + " ms ago");
   }
 
-  /** Ready: seeded from earlier verdicts, receivers bound, Kafka partitions assigned. */
+  /**
+   * Ready: seeded from earlier verdicts, receivers bound, Kafka partitions assigned. An input topic
+   * that does not exist leaves it ready but says "degraded" and names the topic: the other topics
+   * and the spans are verified, and the topic is read once it appears.
+   */
   public OpsServer.Status readiness() {
     OpsServer.Status h = health();
     if (!h.ok()) {
@@ -638,8 +686,21 @@ public final class Sidecar implements Closeable {
     if (stopping) {
       return new OpsServer.Status(false, "shutting down");
     }
-    return new OpsServer.Status(true, "verifying " + (kafka == null ? Set.of() : kafka.assignment()).size()
-        + " partitions");
+    String verifying = "verifying " + (kafka == null ? Set.of() : kafka.assignment()).size() + " partitions";
+    List<String> missing = List.copyOf(missingTopics); // sorted
+    if (missing.isEmpty()) {
+      return new OpsServer.Status(true, verifying);
+    }
+    // Ready all the same: the other topics (and spans) are verified, and waiting would not help.
+    List<String> named = missing.stream().map(t -> t + " (" + inputTopics.getOrDefault(t, "-") + ")").toList();
+    return new OpsServer.Status(true, verifying + "; degraded: " + (named.size() == 1 ? "topic " : "topics ")
+        + String.join(", ", named) + (named.size() == 1 ? " does" : " do") + " not exist; verifying the rest, "
+        + (named.size() == 1 ? "it is" : "each is") + " picked up when it appears");
+  }
+
+  /** The Kafka input topics that do not exist now (each is read once it appears). */
+  public Set<String> missingTopics() {
+    return Set.copyOf(missingTopics);
   }
 
   /** The input partitions this sidecar's engine owns now (in a cluster: of the repartition topic). */

@@ -3,6 +3,7 @@ package io.flowtrace.sidecar;
 import static java.util.Objects.requireNonNull;
 
 import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.spec.SpanCompleteness;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -57,6 +58,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * @param cluster whether this sidecar is one of several sharing the work through its consumer
  *     group: inputs are first routed by instance onto {@code <group-id>.repartition}
  * @param repartitionPartitions partitions of the repartition topic when the sidecar creates it
+ * @param spans overrides every flow's {@code spans} setting ({@code null}: each flow's own)
  */
 public record SidecarConfig(
     Path flows,
@@ -84,7 +86,8 @@ public record SidecarConfig(
     Duration lateness,
     Duration commitInterval,
     boolean cluster,
-    int repartitionPartitions) {
+    int repartitionPartitions,
+    SpanCompleteness spans) {
 
   /** Default consumer group of the sidecar. */
   public static final String DEFAULT_GROUP_ID = "flowtrace-sidecar";
@@ -123,6 +126,7 @@ public record SidecarConfig(
     d.put("commit-interval", "2s");
     d.put("cluster", "false");
     d.put("repartition-partitions", "12");
+    d.put("spans", null);
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -283,7 +287,8 @@ public record SidecarConfig(
         p.duration("lateness"),
         p.duration("commit-interval"),
         p.bool("cluster"),
-        p.positive("repartition-partitions"));
+        p.positive("repartition-partitions"),
+        p.spans("spans"));
   }
 
   /** Reads typed values, naming setting and source on error. */
@@ -296,6 +301,18 @@ public record SidecarConfig(
     private IllegalArgumentException bad(String name, String what) {
       return new IllegalArgumentException(origin.getOrDefault(name, "default") + ": " + name + " = '"
           + values.get(name) + "': " + what);
+    }
+
+    SpanCompleteness spans(String name) {
+      String t = text(name);
+      if (t == null) {
+        return null;
+      }
+      SpanCompleteness s = SpanCompleteness.parse(t);
+      if (s == null) {
+        throw bad(name, "must be complete or may-be-missing");
+      }
+      return s;
     }
 
     int integer(String name) {

@@ -8,6 +8,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -40,7 +43,9 @@ class SidecarKafkaIT {
 
   @BeforeAll
   static void startBroker() {
-    broker = KafkaBroker.start();
+    // As production clusters are set up: a topic exists only when created (here, a consumer asking
+    // for a missing topic's metadata would create it).
+    broker = KafkaBroker.builder().serverProperty("auto.create.topics.enable", "false").start();
     FLOW_TOPICS.forEach(t -> broker.createTopic(t, 1));
   }
 
@@ -100,6 +105,129 @@ class SidecarKafkaIT {
           .as("committed for orders.created: all %s records are decided", records)
           .isNotNull()
           .extracting(OffsetAndMetadata::offset).isEqualTo((long) records);
+    }
+  }
+
+  @Test
+  void aMissingTopicIsSaidOnceKeepsTheSidecarReadyButDegradedAndIsReadWhenItAppears() throws Exception {
+    // The flows on topics of this test's own; all but orders.created are created.
+    String suffix = "-" + UUID.randomUUID();
+    String missing = "orders.created" + suffix;
+    String requested = "orders.requested" + suffix;
+    Path flows = dir.resolve("flows");
+    copyTree(Path.of("../flows"), flows);
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    String text = Files.readString(spec);
+    for (String t : FLOW_TOPICS) {
+      text = text.replace("topic: " + t + "\n", "topic: " + t + suffix + "\n");
+      if (!t.equals("orders.created")) {
+        broker.createTopic(t + suffix, 1);
+      }
+    }
+    Files.writeString(spec, text);
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(),
+        "group-id", "flowtrace-sidecar-it-" + UUID.randomUUID(), "start-from", "latest",
+        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "0", "console", "false", "verdicts-topic", ""));
+    HttpClient http = HttpClient.newHttpClient();
+    PrintStream stderr = System.err;
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(new TeeOutputStream(stderr, log), true, StandardCharsets.UTF_8));
+    System.setProperty(io.flowtrace.sidecar.internal.KafkaInput.TOPIC_CHECK_PROPERTY, "200");
+    try (Sidecar sidecar = Sidecar.start(config);
+        KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      String base = "http://127.0.0.1:" + sidecar.opsPort();
+      Await.until(() -> get(http, base + "/readyz").statusCode() == 200, () -> "readyz " + get(http, base + "/readyz").body());
+      assertThat(get(http, base + "/readyz").body()).isEqualTo("ok: verifying 6 partitions; degraded: topic " + missing
+          + " (order-creation/order-created(orders_created)) does not exist; verifying the rest, it is picked up when it"
+          + " appears\n");
+      assertThat(get(http, base + "/metrics").body())
+          .contains("flowtrace_topic_missing{topic=\"" + missing + "\"} 1.0")
+          .contains("flowtrace_topic_missing{topic=\"" + requested + "\"} 0.0");
+
+      // The other topics are verified meanwhile. Reading one of their records also lets the consumer
+      // fetch metadata for a while, which is when kafka-clients would complain about the missing topic.
+      producer.send(new ProducerRecord<>(requested, "{\"requestId\":\"R-1\"}".getBytes(StandardCharsets.UTF_8)))
+          .get(30, TimeUnit.SECONDS);
+      Await.until(() -> sidecar.engineStats().records() == 1, () -> "records " + sidecar.engineStats().records());
+
+      broker.createTopic(missing, 1); // returns once its partition has a leader
+      producer.send(new ProducerRecord<>(missing, "{\"orderId\":\"O-1\"}".getBytes(StandardCharsets.UTF_8)))
+          .get(30, TimeUnit.SECONDS);
+      Await.until(() -> sidecar.engineStats().records() >= 2, () -> "records " + sidecar.engineStats().records()
+          + ", missing " + sidecar.missingTopics());
+      assertThat(sidecar.engineStats().records()).as("records read; none twice when the topic joined").isEqualTo(2);
+      assertThat(sidecar.missingTopics()).isEmpty();
+      assertThat(get(http, base + "/metrics").body()).contains("flowtrace_topic_missing{topic=\"" + missing + "\"} 0.0");
+      assertThat(get(http, base + "/readyz").body()).isEqualTo("ok: verifying 7 partitions\n");
+      assertThat(sidecar.ownedPartitions()).contains(new TopicPartition(missing, 0));
+    } finally {
+      System.clearProperty(io.flowtrace.sidecar.internal.KafkaInput.TOPIC_CHECK_PROPERTY);
+      System.setErr(stderr);
+    }
+    List<String> lines = log.toString(StandardCharsets.UTF_8).lines().toList();
+    assertThat(lines.stream().filter(l -> l.contains("event=topic_missing")))
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .endsWith("event=topic_missing topic=" + missing + " flows=order-creation/order-created(orders_created)"
+            + " detail=\"the topic does not exist; verifying the rest; it is picked up when it appears\"");
+    assertThat(lines.stream().filter(l -> l.contains("event=topic_appeared")))
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .endsWith("event=topic_appeared topic=" + missing + " flows=order-creation/order-created(orders_created)"
+            + " detail=\"reading it from its earliest offset\"");
+    assertThat(lines).as("kafka-clients' complaints about the missing topic")
+        .noneMatch(l -> l.contains("UNKNOWN_TOPIC_OR_PARTITION"));
+  }
+
+  private static HttpResponse<String> get(HttpClient http, String url) {
+    try {
+      return http.send(HttpRequest.newBuilder(java.net.URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> paths = Files.walk(from)) {
+      for (Path p : paths.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
+    }
+  }
+
+  /** Writes to two streams: the log still shows in the test output while the test reads it. */
+  private static final class TeeOutputStream extends java.io.OutputStream {
+    private final java.io.OutputStream a;
+    private final java.io.OutputStream b;
+
+    TeeOutputStream(java.io.OutputStream a, java.io.OutputStream b) {
+      this.a = a;
+      this.b = b;
+    }
+
+    @Override
+    public synchronized void write(int c) throws java.io.IOException {
+      a.write(c);
+      b.write(c);
+    }
+
+    @Override
+    public synchronized void write(byte[] bytes, int off, int len) throws java.io.IOException {
+      a.write(bytes, off, len);
+      b.write(bytes, off, len);
+    }
+
+    @Override
+    public synchronized void flush() throws java.io.IOException {
+      a.flush();
+      b.flush();
     }
   }
 

@@ -38,7 +38,7 @@ final class DirectoryRecordingSink implements RecordingSink {
 
   DirectoryRecordingSink(Path dir) throws IOException {
     this.dir = requireNonNull(dir, "dir");
-    Files.createDirectories(dir);
+    io.flowtrace.tracer.files.OutputFile.writableDirectory(dir);
     this.work = Files.createTempDirectory(dir, ".synth-");
   }
 

@@ -141,9 +141,12 @@ public final class LiveSession implements AutoCloseable {
         .start();
     try {
       if (!started.awaitAssignment(config.timeout())) {
+        Set<String> missing = started.missingTopics();
         started.close();
         throw new IllegalStateException("flowtrace: the Kafka tap on " + servers + " got no partitions of "
-            + topics + " within " + config.timeout() + " (is the broker up, and do the topics exist?)");
+            + topics + " within " + config.timeout() + (missing.isEmpty() ? " (is the broker up, and do the topics exist?)"
+                : ": " + (missing.size() == 1 ? "topic " : "topics ") + String.join(", ", missing)
+                    + (missing.size() == 1 ? " does" : " do") + " not exist"));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

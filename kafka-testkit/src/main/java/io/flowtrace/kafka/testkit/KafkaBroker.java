@@ -2,6 +2,7 @@ package io.flowtrace.kafka.testkit;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.kafka.testkit.internal.BrokerClasspath;
 import io.flowtrace.kafka.testkit.internal.BrokerLogProvider;
 import io.flowtrace.kafka.testkit.internal.ParentWatchdog;
 import java.io.File;
@@ -27,10 +28,12 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.jar.JarFile;
@@ -39,13 +42,30 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A real single-node Apache Kafka broker (KRaft, broker and controller in one process) started as a
- * forked JVM from the Kafka jars on this JVM's class path, for integration tests and demos.
+ * forked JVM, for integration tests and demos.
+ *
+ * <p>The broker runs on its own class path: the jars of {@code org.apache.kafka:kafka_2.13} at the
+ * version the testkit was built with (4.4.0), listed in the testkit at build time and taken from
+ * the local Maven repository ({@code maven.repo.local}, the {@code localRepository} of {@code
+ * ~/.m2/settings.xml}, or {@code ~/.m2/repository}). Jars that are not there are downloaded once
+ * from Maven Central (44 jars, 45 MB in all), checked against Central's SHA-1, into {@code
+ * ~/.cache/flowtrace/maven} (system property {@code flowtrace.kafka.cache}; another repository to
+ * download from: {@code flowtrace.kafka.repository}). So the test's own class path may hold any
+ * kafka-clients the testkit works with (3.9 and 4.x are tested), and needs no broker jars at all.
+ * {@link Builder#classpath(String)} overrides all of this.
  *
  * <p>{@link #start()} (or {@link Builder#start()}) creates a temporary directory, writes {@code
  * server.properties}, runs {@code kafka.tools.StorageTool format --standalone}, then starts {@code
@@ -66,7 +86,7 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>For a demo, run {@link #main(String[])}: {@code java -cp <testkit and Kafka jars>
+ * <p>For a demo, run {@link #main(String[])}: {@code java -cp <testkit, kafka-clients and slf4j-api jars>
  * io.flowtrace.kafka.testkit.KafkaBroker [--port 9092] [--controller-port 9093]}. It prints the
  * bootstrap servers and runs until Ctrl-C.
  */
@@ -74,18 +94,31 @@ public final class KafkaBroker implements AutoCloseable {
 
   /** The host both listeners bind to and advertise. */
   public static final String HOST = "127.0.0.1";
-  /** Default time {@link Builder#start()} waits for the broker to become ready: 60 s. */
-  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * Default time {@link Builder#start()} waits for the broker to become ready: 180 s. It is ready
+   * in about 5 s on an idle machine; on two cores kept busy by busy loops and two other builds, 57
+   * starts took 13 to 106 s (median 34 s). A broker process that dies is reported at once.
+   */
+  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(180);
   /** Default time {@link #close()} waits after SIGTERM before killing the broker: 10 s. */
   public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
-  /** Default JVM options of the forked broker. */
-  public static final List<String> DEFAULT_JVM_OPTIONS =
-      List.of("-Xmx512m", "-Djava.awt.headless=true");
+  /**
+   * Default JVM options of the forked broker: 512 MB of heap, and the client compiler only with the
+   * serial collector, which start the broker in about two thirds of the time (8.6 s against 9.4 to
+   * 15 s on a busy 2-core machine) and leave the cores to the tests; a test broker needs no peak
+   * throughput.
+   */
+  public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx512m", "-Djava.awt.headless=true",
+      "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+  /** Default time {@link #createTopic(String, int)} waits until the topic is ready: 30 s. */
+  public static final Duration DEFAULT_TOPIC_TIMEOUT = Duration.ofSeconds(30);
   /** The KRaft node id of the single node. */
   public static final int NODE_ID = 1;
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaBroker.class);
   private static final int LOG_TAIL_LINES = 60;
+  /** The broker class path this JVM resolved, once. */
+  private static String resolvedClasspath;
 
   private final Path workDir;
   private final Path logFile;
@@ -108,7 +141,7 @@ public final class KafkaBroker implements AutoCloseable {
     this.shutdownHook = new Thread(this::closeFromHook, "kafka-broker-shutdown-" + port);
   }
 
-  /** Starts a broker with every default: free ports, a temp dir, 60 s startup timeout. */
+  /** Starts a broker with every default: free ports, a temp dir, 180 s startup timeout. */
   public static KafkaBroker start() {
     return builder().start();
   }
@@ -151,20 +184,36 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   /**
-   * Creates a topic with replication factor 1 and waits (up to 30 s) until the broker confirms.
+   * Creates a topic with replication factor 1 and returns once it is ready to be produced to: the
+   * broker confirmed it, every partition has a leader and every leader answers. Waits up to {@link
+   * #DEFAULT_TOPIC_TIMEOUT} (30 s).
    *
-   * @throws IllegalStateException when the broker refuses or does not answer, with its reason
+   * @throws IllegalStateException when the broker refuses, does not answer, or a partition has no
+   *     leader in time; the message names the topic and the partitions that lack one
    */
   public void createTopic(String name, int partitions) {
+    createTopic(name, partitions, DEFAULT_TOPIC_TIMEOUT);
+  }
+
+  /**
+   * As {@link #createTopic(String, int)}, waiting up to {@code timeout} in all.
+   *
+   * <p>A topic is not ready when {@code createTopics} returns: its partitions get their leaders a
+   * little later, and a producer that sends before then meets {@code NOT_LEADER_OR_FOLLOWER} and,
+   * on a busy machine, {@code OUT_OF_ORDER_SEQUENCE_NUMBER} and lost records.
+   */
+  public void createTopic(String name, int partitions, Duration timeout) {
     requireNonNull(name, "name");
     if (partitions < 1) {
       throw new IllegalArgumentException("partitions must be >= 1, was " + partitions);
     }
+    requirePositive(timeout, "timeout");
+    long deadline = System.nanoTime() + timeout.toNanos();
     try {
       admin()
           .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
           .all()
-          .get(30, TimeUnit.SECONDS);
+          .get(millisLeft(deadline), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted creating topic " + name, e);
@@ -172,20 +221,142 @@ public final class KafkaBroker implements AutoCloseable {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       throw new IllegalStateException(
           "Could not create topic " + name + " with " + partitions + " partitions on "
-              + bootstrapServers() + ": " + cause,
+              + bootstrapServers() + " within " + timeout + ": " + cause,
           cause);
+    }
+    awaitLeaders(name, partitions, deadline, timeout);
+  }
+
+  /** Polls until every partition of the topic has a leader that answers a ListOffsets request. */
+  private void awaitLeaders(String topic, int partitions, long deadline, Duration timeout) {
+    String problem;
+    while (true) {
+      try {
+        TopicDescription described = admin().describeTopics(List.of(topic)).allTopicNames()
+            .get(Math.min(millisLeft(deadline), 5_000), TimeUnit.MILLISECONDS).get(topic);
+        problem = leaderProblem(partitions, described.partitions());
+        if (problem == null) {
+          Map<TopicPartition, OffsetSpec> latest = new LinkedHashMap<>();
+          for (int p = 0; p < partitions; p++) {
+            latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+          }
+          try {
+            admin().listOffsets(latest).all()
+                .get(Math.min(millisLeft(deadline), 5_000), TimeUnit.MILLISECONDS);
+            return;
+          } catch (ExecutionException e) {
+            problem = "its leaders do not answer ListOffsets yet: " + e.getCause();
+          }
+        }
+      } catch (ExecutionException e) {
+        problem = "describeTopics failed: " + e.getCause();
+      } catch (TimeoutException e) {
+        problem = "the broker did not answer in time";
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted waiting for the leaders of topic " + topic, e);
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw new IllegalStateException("Topic " + topic + " on " + bootstrapServers()
+            + " is not ready within " + timeout + ": " + problem + "." + errorLines(logFile, 10));
+      }
+      LOG.debug("Topic {} not ready yet: {}", topic, problem);
+      sleep(50);
     }
   }
 
   /**
-   * A producer of raw bytes for this broker: {@code linger.ms=0} (each send goes at once) unless
-   * {@code overrides} say otherwise. The caller closes it.
+   * What keeps a topic's partitions from being produced to, or null when each of the {@code
+   * expected} partitions is listed with a leader.
    */
-  public org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> newProducer(Map<String, Object> overrides) {
+  static String leaderProblem(int expected, List<TopicPartitionInfo> partitions) {
+    List<Integer> leaderless = new ArrayList<>();
+    Set<Integer> listed = new java.util.TreeSet<>();
+    for (TopicPartitionInfo p : partitions) {
+      listed.add(p.partition());
+      if (p.leader() == null || p.leader().isEmpty()) {
+        leaderless.add(p.partition());
+      }
+    }
+    for (int p = 0; p < expected; p++) {
+      if (!listed.contains(p)) {
+        leaderless.add(p);
+      }
+    }
+    if (leaderless.isEmpty()) {
+      return null;
+    }
+    leaderless.sort(null);
+    return (leaderless.size() == 1 ? "partition " : "partitions ") + leaderless + " of " + expected
+        + (leaderless.size() == 1 ? " has" : " have") + " no leader";
+  }
+
+  /**
+   * Sends every record with {@code producer}, flushes it (which returns once each record is
+   * acknowledged or has failed, within the producer's {@code delivery.timeout.ms}) and checks each
+   * one, so a test that loses a record fails here, at the send, rather than later as a missing
+   * result. The producer's own settings (batching, idempotence, retries) apply.
+   *
+   * @return each record's metadata, in the order of {@code records}
+   * @throws IllegalStateException when a record is not acknowledged: says how many were not, which
+   *     was the first (its index, topic and partition) and why, with the broker log's errors
+   */
+  public <K, V> List<RecordMetadata> sendAll(Producer<K, V> producer,
+      List<? extends ProducerRecord<K, V>> records) {
+    requireNonNull(producer, "producer");
+    requireNonNull(records, "records");
+    List<Future<RecordMetadata>> futures = new ArrayList<>(records.size());
+    for (int i = 0; i < records.size(); i++) {
+      try {
+        futures.add(producer.send(records.get(i)));
+      } catch (RuntimeException e) {
+        throw sendFailure(records, i, 1, e);
+      }
+    }
+    producer.flush(); // every future is done from here on
+    List<RecordMetadata> acknowledged = new ArrayList<>(records.size());
+    int failed = 0;
+    int first = -1;
+    Throwable firstCause = null;
+    for (int i = 0; i < futures.size(); i++) {
+      try {
+        acknowledged.add(futures.get(i).get());
+      } catch (ExecutionException e) {
+        failed++;
+        if (first < 0) {
+          first = i;
+          firstCause = e.getCause();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted waiting for the acknowledgement of record " + i, e);
+      }
+    }
+    if (failed > 0) {
+      throw sendFailure(records, first, failed, firstCause);
+    }
+    return acknowledged;
+  }
+
+  private IllegalStateException sendFailure(List<? extends ProducerRecord<?, ?>> records, int index,
+      int failed, Throwable cause) {
+    ProducerRecord<?, ?> r = records.get(index);
+    String where = r.topic() + (r.partition() == null ? "" : " partition " + r.partition());
+    return new IllegalStateException(failed + " of " + records.size() + " records sent to "
+        + bootstrapServers() + " were not acknowledged; the first, record " + index + " to " + where
+        + ": " + cause + errorLines(logFile, 10), cause);
+  }
+
+  /**
+   * A producer of raw bytes for this broker: {@code linger.ms=0} (each send goes at once) unless
+   * {@code overrides} say otherwise. The caller closes it. Check what it sends: {@link
+   * #sendAll(Producer, List)}.
+   */
+  public org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> newProducer(Map<String, ?> overrides) {
     Map<String, Object> p = new LinkedHashMap<>();
     p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     p.put(org.apache.kafka.clients.producer.ProducerConfig.LINGER_MS_CONFIG, 0);
-    p.putAll(overrides);
+    p.putAll(requireNonNull(overrides, "overrides"));
     return new org.apache.kafka.clients.producer.KafkaProducer<>(p,
         new org.apache.kafka.common.serialization.ByteArraySerializer(),
         new org.apache.kafka.common.serialization.ByteArraySerializer());
@@ -333,7 +504,7 @@ public final class KafkaBroker implements AutoCloseable {
     Path propsFile = workDir.resolve("server.properties");
     writeProperties(propsFile, serverProperties(b, dataDir));
     String java = javaExecutable(b.javaExecutable);
-    String classpath = b.classpath != null ? b.classpath : forkClasspath();
+    String classpath = b.classpath != null ? b.classpath : brokerClasspath();
     long deadline = System.nanoTime() + b.startupTimeout.toNanos();
 
     // 1. Format the log dir as a standalone KRaft controller quorum of one.
@@ -497,10 +668,65 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   /**
+   * The broker's own class path: the testkit's own location (for the watchdog and the broker's log
+   * provider) and the jars of {@link BrokerClasspath} (the local Maven repository's, or downloaded
+   * once from Maven Central), whatever kafka-clients this JVM's class path holds. Only when they
+   * cannot be had and this JVM's class path holds kafka_2.13 and kafka-clients of the listed
+   * version is that class path used instead.
+   */
+  static String brokerClasspath() {
+    synchronized (KafkaBroker.class) {
+      if (resolvedClasspath != null) {
+        return resolvedClasspath;
+      }
+      String version = null;
+      try {
+        BrokerClasspath listed = BrokerClasspath.defaults();
+        version = listed.kafkaVersion();
+        Set<String> entries = new LinkedHashSet<>();
+        selfLocation().ifPresent(entries::add);
+        listed.resolve().forEach(jar -> entries.add(jar.toString()));
+        resolvedClasspath = String.join(File.pathSeparator, entries);
+        return resolvedClasspath;
+      } catch (IOException | RuntimeException e) {
+        // version is null when the list itself is missing (classes built without Maven, e.g. by an IDE)
+        List<String> jvm = List.of(jvmClasspath().split(File.pathSeparator));
+        Optional<String> jvmBroker = BrokerClasspath.versionOf("kafka_2.13", jvm);
+        Optional<String> jvmClients = BrokerClasspath.versionOf("kafka-clients", jvm);
+        if (jvmBroker.isPresent() && jvmClients.equals(jvmBroker)
+            && (version == null || jvmBroker.get().equals(version))) {
+          LOG.warn("The Kafka broker's own jars could not be had ({}); using this JVM's class path,"
+              + " which holds kafka_2.13 and kafka-clients {}", e.getMessage(), jvmBroker.get());
+          return String.join(File.pathSeparator, jvm);
+        }
+        String wanted = version == null ? "" : " " + version;
+        throw new IllegalStateException("The Kafka" + wanted + " broker's jars could not be had: "
+            + e.getMessage() + ". This JVM's class path holds "
+            + jvmBroker.map(v -> "kafka_2.13 " + v).orElse("no kafka_2.13") + " and "
+            + jvmClients.map(v -> "kafka-clients " + v).orElse("no kafka-clients")
+            + ", so it cannot run the broker instead. Let the testkit download them once (from Maven"
+            + " Central, or the repository named by the system property " + BrokerClasspath.REMOTE_PROPERTY
+            + "), or set KafkaBroker.Builder.classpath(...)", e);
+      }
+    }
+  }
+
+  /** Where the testkit's classes are (its jar or classes directory). */
+  private static Optional<String> selfLocation() {
+    try {
+      URL self = KafkaBroker.class.getProtectionDomain().getCodeSource().getLocation();
+      return Optional.of(Path.of(self.toURI()).toString());
+    } catch (URISyntaxException | RuntimeException e) {
+      LOG.debug("Could not locate the testkit's own class path entry", e);
+      return Optional.empty();
+    }
+  }
+
+  /**
    * This JVM's class path with manifest-only jars (as surefire/failsafe use) expanded, plus the
    * testkit's own location so the watchdog main class is found.
    */
-  static String forkClasspath() {
+  static String jvmClasspath() {
     Set<String> entries = new LinkedHashSet<>();
     for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
       if (entry.isBlank()) {
@@ -509,16 +735,7 @@ public final class KafkaBroker implements AutoCloseable {
       entries.add(entry);
       entries.addAll(manifestClassPath(Path.of(entry)));
     }
-    try {
-      URL self = KafkaBroker.class.getProtectionDomain().getCodeSource().getLocation();
-      entries.add(Path.of(self.toURI()).toString());
-    } catch (URISyntaxException | RuntimeException e) {
-      LOG.debug("Could not locate the testkit's own class path entry", e);
-    }
-    if (entries.stream().noneMatch(e -> e.contains("kafka_2.13"))) {
-      LOG.warn("No kafka_2.13 jar on java.class.path; the broker will not start. "
-          + "Depend on org.apache.kafka:kafka_2.13 (flowtrace-kafka-testkit brings it).");
-    }
+    selfLocation().ifPresent(entries::add);
     return String.join(File.pathSeparator, entries);
   }
 
@@ -623,6 +840,18 @@ public final class KafkaBroker implements AutoCloseable {
     }
   }
 
+  private static long millisLeft(long deadlineNanos) {
+    return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+  }
+
+  private static Duration requirePositive(Duration d, String name) {
+    requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, was " + d);
+    }
+    return d;
+  }
+
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);
@@ -661,7 +890,7 @@ public final class KafkaBroker implements AutoCloseable {
       return this;
     }
 
-    /** How long {@link #start()} waits for readiness. Defaults to 60 s. */
+    /** How long {@link #start()} waits for readiness. Defaults to 180 s. */
     public Builder startupTimeout(Duration timeout) {
       this.startupTimeout = checkPositive(timeout, "startupTimeout");
       return this;
@@ -673,7 +902,10 @@ public final class KafkaBroker implements AutoCloseable {
       return this;
     }
 
-    /** JVM options of the forked broker. Defaults to {@link #DEFAULT_JVM_OPTIONS} ({@code -Xmx512m}). */
+    /**
+     * JVM options of the forked broker. Defaults to {@link #DEFAULT_JVM_OPTIONS} ({@code -Xmx512m
+     * -XX:TieredStopAtLevel=1 -XX:+UseSerialGC}).
+     */
     public Builder jvmOptions(List<String> options) {
       this.jvmOptions = List.copyOf(requireNonNull(options, "options"));
       return this;
@@ -707,8 +939,9 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /**
-     * The broker's class path. Defaults to this JVM's {@code java.class.path} (manifest-only jars
-     * expanded), which holds kafka_2.13 and its dependencies wherever the testkit is used.
+     * The broker's class path; it must hold kafka_2.13 with its dependencies, SLF4J 2 and the
+     * testkit's own classes. Defaults to the broker's own jars (see {@link KafkaBroker}),
+     * independent of this JVM's class path.
      */
     public Builder classpath(String classpath) {
       this.classpath = requireNonNull(classpath, "classpath");

@@ -8,6 +8,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.tap.KafkaTap;
 import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
+import io.flowtrace.tracer.tap.TopicSubscription;
 import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -46,6 +48,13 @@ import org.slf4j.LoggerFactory;
  * commits only the offsets the engine thread says are safe ({@link #commit}). Offsets are never
  * auto-committed. A message that cannot be read is logged with {@code topic[partition]@offset},
  * counted and skipped.
+ *
+ * <p>A topic that does not exist is not subscribed (see {@link TopicSubscription}: subscribed, it
+ * would make kafka-clients log a WARN for every metadata answer): the input reads the others, tells
+ * its {@link Listener} once, checks every 10 s (system property {@value #TOPIC_CHECK_PROPERTY}, in
+ * milliseconds) whether it appeared, and then reads it from its <em>earliest</em> offset (unless the group
+ * has committed one), whatever {@code startFrom} says: every record in it was written after the input
+ * started, and {@code latest} would lose those written before the input noticed the topic.
  */
 public final class KafkaInput implements Closeable {
 
@@ -60,7 +69,16 @@ public final class KafkaInput implements Closeable {
     void dropped(String reason, long count);
 
     void revoked(Collection<TopicPartition> partitions);
+
+    /** {@code topic} does not exist (said once, at start); the input reads it once it appears. */
+    default void topicMissing(String topic) {}
+
+    /** {@code topic}, reported missing, exists now and is read from its earliest offset. */
+    default void topicAppeared(String topic) {}
   }
+
+  /** System property: milliseconds between two checks whether a missing topic appeared (default 10000). */
+  public static final String TOPIC_CHECK_PROPERTY = "flowtrace.topicCheckIntervalMillis";
 
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final List<String> topics;
@@ -69,6 +87,7 @@ public final class KafkaInput implements Closeable {
   private final OtlpSpansTopicSource.Encoding spansEncoding;
   private final BlockingQueue<Batch> inbox;
   private final Listener listener;
+  private final TopicSubscription subscription;
   private final Thread thread;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final AtomicReference<Map<TopicPartition, Long>> toCommit = new AtomicReference<>();
@@ -98,6 +117,12 @@ public final class KafkaInput implements Closeable {
     p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-sidecar");
     p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+    if ("classic".equalsIgnoreCase(String.valueOf(p.getOrDefault(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic")))) {
+      // Incremental rebalances: a topic that appears (or a member that joins) adds partitions without
+      // revoking the others first, whose uncommitted tail would otherwise be read, and counted, again.
+      // (The new "consumer" group protocol is incremental anyway and refuses this setting.)
+      p.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+    }
     this.consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topics = new ArrayList<>(topics);
     if (spansTopic != null) {
@@ -108,6 +133,8 @@ public final class KafkaInput implements Closeable {
     this.spansEncoding = OtlpSpansTopicSource.Encoding.of(spansEncoding);
     this.inbox = inbox;
     this.listener = listener;
+    this.subscription = new TopicSubscription(this.topics, new Rebalance(), new TopicListener(),
+        Duration.ofMillis(Long.getLong(TOPIC_CHECK_PROPERTY, TopicSubscription.DEFAULT_CHECK_INTERVAL.toMillis())));
     this.thread = new Thread(this::run, "flowtrace-kafka-input");
     this.thread.setDaemon(true);
   }
@@ -130,7 +157,10 @@ public final class KafkaInput implements Closeable {
     }
   }
 
-  /** Whether every topic has had partitions assigned (at least once). */
+  /**
+   * Whether the input has listed its topics and had the partitions of those that exist assigned (at
+   * least once; at once when none exists). A missing topic does not make it unready.
+   */
   public boolean ready() {
     return assignedOnce && !stopped;
   }
@@ -224,13 +254,15 @@ public final class KafkaInput implements Closeable {
 
   private void run() {
     try {
-      consumer.subscribe(topics, new Rebalance());
       while (!closing.get()) {
         commitRequested();
         ConsumerRecords<byte[], byte[]> polled;
         try {
-          polled = consumer.poll(Duration.ofMillis(20));
+          polled = subscription.poll(consumer, Duration.ofMillis(20));
           lastPollMillis = System.currentTimeMillis();
+          if (subscription.listed() && subscription.subscribed().isEmpty()) {
+            assignedOnce = true; // nothing to be assigned until a topic appears: ready, and verifying spans
+          }
         } catch (WakeupException e) {
           continue;
         } catch (KafkaException e) {
@@ -444,6 +476,24 @@ public final class KafkaInput implements Closeable {
     java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis));
   }
 
+  private final class TopicListener implements TopicSubscription.Listener {
+    @Override
+    public void missing(String topic) {
+      listener.topicMissing(topic);
+    }
+
+    @Override
+    public void appeared(String topic) {
+      listener.topicAppeared(topic);
+    }
+
+    @Override
+    public void listFailed(String error) {
+      LOG.warn("event=topic_list_failed topics={} error=\"{}\" detail=\"cannot tell which input topics exist; "
+          + "retrying every second\"", topics, error);
+    }
+  }
+
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
@@ -453,6 +503,11 @@ public final class KafkaInput implements Closeable {
       partitions.forEach(tp -> progress.put(tp, new Progress(-1, -1)));
       try {
         Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions));
+        List<TopicPartition> appeared = partitions.stream()
+            .filter(tp -> committed.get(tp) == null && subscription.appearedAfterStart(tp.topic())).toList();
+        if (!appeared.isEmpty()) {
+          consumer.seekToBeginning(appeared); // created after the input started: all of it is new
+        }
         Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
         for (TopicPartition tp : partitions) {
           long position = consumer.position(tp);

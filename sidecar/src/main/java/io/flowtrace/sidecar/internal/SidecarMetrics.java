@@ -56,6 +56,9 @@ public final class SidecarMetrics {
       .help("Batches waiting for the engine thread").register(registry);
   private final Counter commits = Counter.builder().name("flowtrace_offset_commits_total")
       .help("Offset commits requested after verdict outputs were flushed").register(registry);
+  private final Gauge topicMissing = Gauge.builder().name("flowtrace_topic_missing")
+      .help("1 while an input topic does not exist (the other topics are verified; it is read once it appears), else 0")
+      .labelNames("topic").register(registry);
   private final Counter outputFailures = Counter.builder().name("flowtrace_output_failures_total")
       .help("Verdict output writes or flushes that failed (offsets were not committed)").register(registry);
 
@@ -131,6 +134,11 @@ public final class SidecarMetrics {
   public void lag(Map<TopicPartition, Long> byPartition, Set<TopicPartition> revoked) {
     byPartition.forEach((tp, l) -> lag.labelValues(tp.topic(), Integer.toString(tp.partition())).set(l));
     revoked.forEach(tp -> lag.remove(tp.topic(), Integer.toString(tp.partition())));
+  }
+
+  /** Whether an input topic is missing now (1) or exists (0). */
+  public void topicMissing(String topic, boolean missing) {
+    topicMissing.labelValues(topic).set(missing ? 1 : 0);
   }
 
   public void inbox(int batches) {

@@ -2,6 +2,8 @@ package io.flowtrace.sidecar.output;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.tracer.files.CannotWriteException;
+import io.flowtrace.tracer.files.OutputFile;
 import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
 import java.io.IOException;
@@ -39,7 +41,7 @@ public final class JsonLinesVerdictSink implements VerdictSink {
       throw new IllegalArgumentException("rollBytes must be positive: " + rollBytes);
     }
     this.rollBytes = rollBytes;
-    Files.createDirectories(dir);
+    OutputFile.writableDirectory(dir); // unwritable: said at start, with why
     try (Stream<Path> files = Files.list(dir)) {
       index = files.map(p -> FILE_NAME.matcher(p.getFileName().toString()))
           .filter(Matcher::matches).mapToInt(m -> Integer.parseInt(m.group(1))).max().orElse(0);
@@ -50,7 +52,12 @@ public final class JsonLinesVerdictSink implements VerdictSink {
   private void open() throws IOException {
     index++;
     Path file = dir.resolve(String.format("verdicts-%04d.jsonl", index));
-    channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try {
+      // Mode 0666 less the umask, as any tool's files: readable by a collector running as another user.
+      channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      throw CannotWriteException.of(dir, e);
+    }
     out = new java.io.BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
     written = 0;
   }

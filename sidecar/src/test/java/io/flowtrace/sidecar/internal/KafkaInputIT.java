@@ -53,10 +53,11 @@ class KafkaInputIT {
     String topic = "orders.created-" + UUID.randomUUID();
     broker.createTopic(topic, 2);
     int count = 1_000;
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      producer.send(new ProducerRecord<>(topic, i % 2, null, bytes("{\"n\":" + i + "}")));
+      records.add(new ProducerRecord<>(topic, i % 2, null, bytes("{\"n\":" + i + "}")));
     }
-    producer.flush();
+    broker.sendAll(producer, records);
     BlockingQueue<Batch> inbox = new ArrayBlockingQueue<>(1);
     List<KafkaRecord> seen = new ArrayList<>();
 

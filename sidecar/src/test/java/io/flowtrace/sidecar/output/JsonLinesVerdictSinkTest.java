@@ -54,6 +54,23 @@ class JsonLinesVerdictSinkTest {
   }
 
   @Test
+  void verdictFilesAreReadableByOthersAndAnUnwritableDirectoryIsNamedWithWhy() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "POSIX file system");
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir.resolve("verdicts"), 1 << 20)) {
+      sink.write(verdict("ord-1", 0));
+    }
+    Path reference = Files.createFile(dir.resolve("any-tool"));
+    assertThat(Files.getPosixFilePermissions(dir.resolve("verdicts/verdicts-0001.jsonl")))
+        .as("as any tool's new file under the umask").isEqualTo(Files.getPosixFilePermissions(reference));
+
+    Path file = Files.writeString(dir.resolve("notes.txt"), "not a directory");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new JsonLinesVerdictSink(file, 1 << 20))
+        .isInstanceOf(io.flowtrace.tracer.files.CannotWriteException.class)
+        .hasMessage("cannot write " + file + ": " + file + " is not a directory (FileAlreadyExistsException)");
+  }
+
+  @Test
   void aRestartAppendsToANewFileAfterTheExistingOnes() throws Exception {
     try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 1 << 20)) {
       sink.write(verdict("ord-1", 0));

@@ -83,7 +83,7 @@ public final class RecordingWriter implements TelemetrySink, Closeable, Flushabl
     this.dir = b.dir;
     this.spansPerLine = b.spansPerLine;
     this.maxFileBytes = b.maxFileBytes;
-    Files.createDirectories(dir);
+    io.flowtrace.tracer.files.OutputFile.writableDirectory(dir); // unwritable: said now, with why, not at the first write
     this.spanFileNumber = lastNumber(dir, SPANS_PREFIX, SPANS_SUFFIX);
     this.messageFileNumber = lastNumber(dir, MESSAGES_PREFIX, MESSAGES_SUFFIX);
     this.flusher = Executors.newSingleThreadScheduledExecutor(task -> {
@@ -100,7 +100,11 @@ public final class RecordingWriter implements TelemetrySink, Closeable, Flushabl
     return new Builder(dir);
   }
 
-  /** A writer into {@code dir} with the defaults. */
+  /**
+   * A writer into {@code dir} with the defaults.
+   *
+   * @throws io.flowtrace.tracer.files.CannotWriteException when {@code dir} cannot be made or written, naming it and why
+   */
   public static RecordingWriter open(Path dir) throws IOException {
     return builder(dir).build();
   }

@@ -21,6 +21,7 @@ abstract class ConsumerBuilder<B extends ConsumerBuilder<B>> {
   boolean resumeFromCommitted;
   Duration pollTimeout;
   Duration closeTimeout;
+  Duration topicCheckInterval = TopicSubscription.DEFAULT_CHECK_INTERVAL;
   Map<String, Object> overrides = Map.of();
 
   ConsumerBuilder(Duration pollTimeout, Duration closeTimeout) {
@@ -84,6 +85,16 @@ abstract class ConsumerBuilder<B extends ConsumerBuilder<B>> {
   /** How long closing waits for a poll or the reader's thread. Defaults to 10 s. */
   public B closeTimeout(Duration closeTimeout) {
     this.closeTimeout = positive(closeTimeout, "closeTimeout");
+    return self();
+  }
+
+  /**
+   * How often, while one of the topics does not exist, the reader checks whether it appeared (it
+   * reads the others meanwhile, and that one from its beginning once it is there; see {@link
+   * TopicSubscription}). Defaults to 10 s.
+   */
+  public B topicCheckInterval(Duration topicCheckInterval) {
+    this.topicCheckInterval = positive(topicCheckInterval, "topicCheckInterval");
     return self();
   }
 

@@ -68,6 +68,24 @@ final class ConsumerSupport {
     }
   }
 
+  /**
+   * As {@link #position(Consumer, Collection, StartPosition, boolean)}, except that a partition of
+   * a topic that appeared after the reader started starts at its beginning when {@code start} is
+   * {@link StartPosition#LATEST}: all of it was written after the reader started, and "latest" would
+   * lose what was written before the reader noticed the topic. A timestamp start is kept.
+   */
+  static void position(Consumer<?, ?> consumer, Collection<TopicPartition> fresh, StartPosition start,
+      boolean resumeFromCommitted, TopicSubscription subscription) {
+    List<TopicPartition> appeared = new ArrayList<>();
+    List<TopicPartition> rest = new ArrayList<>();
+    for (TopicPartition tp : fresh) {
+      (subscription.appearedAfterStart(tp.topic()) ? appeared : rest).add(tp);
+    }
+    position(consumer, rest, start, resumeFromCommitted);
+    position(consumer, appeared, start.kind() == StartPosition.Kind.LATEST ? StartPosition.EARLIEST : start,
+        resumeFromCommitted);
+  }
+
   /** Checks offsets handed to {@code commit}: no nulls, no negative offsets. Returns a copy. */
   static Map<TopicPartition, OffsetAndMetadata> checkOffsets(Map<TopicPartition, OffsetAndMetadata> offsets) {
     requireNonNull(offsets, "offsets");

@@ -54,6 +54,11 @@ import org.slf4j.LoggerFactory;
  * throws) is counted in {@link #skipped()} and logged once with its {@code topic[partition]@offset},
  * and the tap goes on; client errors (broker unreachable, authorization) are logged and retried.
  *
+ * <p>A topic that does not exist is said once (WARN) and not subscribed: the tap reads the others,
+ * checks every {@link Builder#topicCheckInterval(Duration) 10 s} whether it appeared, and then reads
+ * it — from its beginning if the start position is {@code LATEST}, since all of it was written after
+ * the tap started (see {@link TopicSubscription}). {@link #missingTopics()} names such topics.
+ *
  * <pre>{@code
  * try (KafkaTap tap = KafkaTap.builder()
  *     .bootstrapServers("127.0.0.1:9092")
@@ -96,6 +101,7 @@ public final class KafkaTap implements Closeable {
   private final int maxRecordBytes;
   private final Duration closeTimeout;
   private final Consumer<Telemetry> sink;
+  private final TopicSubscription subscription;
   private final Thread thread;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final AtomicLong records = new AtomicLong();
@@ -118,6 +124,8 @@ public final class KafkaTap implements Closeable {
     this.maxRecordBytes = b.maxRecordBytes;
     this.closeTimeout = b.closeTimeout;
     this.sink = b.sink;
+    this.subscription = new TopicSubscription(topics, new Positioner(), new TopicsSaid(b.topicCheckInterval),
+        b.topicCheckInterval);
     this.thread = new Thread(this::run, "flowtrace-kafka-tap-" + groupId);
     this.thread.setDaemon(true);
   }
@@ -135,6 +143,11 @@ public final class KafkaTap implements Closeable {
   /** The topics it reads. */
   public List<String> topics() {
     return topics;
+  }
+
+  /** The topics that do not exist, as last checked (each is read once it appears). */
+  public Set<String> missingTopics() {
+    return subscription.missing();
   }
 
   /** Where it starts in partitions it has not read before. */
@@ -258,12 +271,11 @@ public final class KafkaTap implements Closeable {
   private void run() {
     String lastError = null;
     try {
-      consumer.subscribe(topics, new Positioner());
       while (!closing.get()) {
         ConsumerRecords<byte[], byte[]> batch;
         try {
           commits.commitNow(consumer, LOG, "Kafka tap " + groupId);
-          batch = consumer.poll(pollTimeout);
+          batch = subscription.poll(consumer, pollTimeout);
           lastError = null;
         } catch (WakeupException e) {
           continue; // close() woke us; the loop condition decides
@@ -351,6 +363,33 @@ public final class KafkaTap implements Closeable {
     }
   }
 
+  /** What the tap says about topics that do not exist. */
+  private final class TopicsSaid implements TopicSubscription.Listener {
+    private final Duration interval;
+
+    TopicsSaid(Duration interval) {
+      this.interval = interval;
+    }
+
+    @Override
+    public void missing(String topic) {
+      LOG.warn("Kafka tap {}: topic {} does not exist; reading the others, and this one once it appears"
+          + " (checked every {})", groupId, topic, interval);
+    }
+
+    @Override
+    public void appeared(String topic) {
+      LOG.info("Kafka tap {}: topic {} appeared; reading it", groupId, topic);
+    }
+
+    @Override
+    public void listFailed(String error) {
+      errors.incrementAndGet();
+      LOG.warn("Kafka tap {}: cannot list the cluster's topics to see which of {} exist, retrying every second: {}",
+          groupId, topics, error);
+    }
+  }
+
   /** Positions newly assigned partitions: where the tap left off, else at the start position. */
   private final class Positioner implements ConsumerRebalanceListener {
     @Override
@@ -364,7 +403,7 @@ public final class KafkaTap implements Closeable {
           fresh.add(tp);
         }
       }
-      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted);
+      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted, subscription);
       for (TopicPartition tp : partitions) {
         // Resolve lazy seeks now, so "assigned" means "positioned": a record produced after
         // awaitAssignment() returns is never skipped by a LATEST start resolved later.

@@ -68,6 +68,10 @@ import org.slf4j.LoggerFactory;
  * {@link #skipped()}, and returned as a batch without spans whose {@link SpanBatch#problem()} says
  * why (so its offset can still be committed). A span with an invalid id is dropped, logged and
  * counted in {@link #invalidSpans()}; the other spans of its message are kept.
+ *
+ * <p>A topic that does not exist yet (no Collector has written to it) is said once and not
+ * subscribed, so kafka-clients does not log a warning for each metadata answer; it is read once it
+ * appears, from its beginning if the start position is {@code LATEST} ({@link TopicSubscription}).
  */
 public final class OtlpSpansTopicSource implements Closeable {
 
@@ -187,10 +191,10 @@ public final class OtlpSpansTopicSource implements Closeable {
   private final int maxMessageBytes;
   private final Duration closeTimeout;
   private final ConsumerSupport.PendingCommits commits = new ConsumerSupport.PendingCommits();
+  private final TopicSubscription subscription;
   /** Held while the consumer is in use (a poll, a commit, closing it). */
   private final ReentrantLock consumerLock = new ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
-  private final AtomicBoolean subscribed = new AtomicBoolean();
   private final AtomicLong messages = new AtomicLong();
   private final AtomicLong spans = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
@@ -216,6 +220,8 @@ public final class OtlpSpansTopicSource implements Closeable {
     this.pollTimeout = b.pollTimeout;
     this.maxMessageBytes = b.maxMessageBytes;
     this.closeTimeout = b.closeTimeout;
+    this.subscription = new TopicSubscription(List.of(topic), new Positioner(), new TopicSaid(b.topicCheckInterval),
+        b.topicCheckInterval);
   }
 
   /** A builder; bootstrap servers are required. */
@@ -333,13 +339,10 @@ public final class OtlpSpansTopicSource implements Closeable {
       if (consumerClosed) {
         return List.of();
       }
-      if (subscribed.compareAndSet(false, true)) {
-        consumer.subscribe(List.of(topic), new Positioner());
-      }
       ConsumerRecords<byte[], byte[]> records;
       try {
         commits.commitNow(consumer, LOG, "spans source " + groupId);
-        records = consumer.poll(timeout);
+        records = subscription.poll(consumer, timeout);
         lastError = null;
       } catch (WakeupException e) {
         return List.of();
@@ -578,6 +581,38 @@ public final class OtlpSpansTopicSource implements Closeable {
   }
 
   /** Positions newly assigned partitions: where the source left off, else at the start position. */
+  /** What the source says when its topic does not exist. */
+  private final class TopicSaid implements TopicSubscription.Listener {
+    private final Duration interval;
+
+    TopicSaid(Duration interval) {
+      this.interval = interval;
+    }
+
+    @Override
+    public void missing(String missing) {
+      LOG.warn("spans source {}: topic {} does not exist; it is read once it appears (checked every {})", groupId,
+          missing, interval);
+    }
+
+    @Override
+    public void appeared(String appeared) {
+      LOG.info("spans source {}: topic {} appeared; reading it", groupId, appeared);
+    }
+
+    @Override
+    public void listFailed(String error) {
+      errors.incrementAndGet();
+      LOG.warn("spans source {}: cannot list the cluster's topics to see whether {} exists, retrying every second: {}",
+          groupId, topic, error);
+    }
+  }
+
+  /** Whether the topic does not exist, as last checked (it is read once it appears). */
+  public boolean topicMissing() {
+    return !subscription.missing().isEmpty();
+  }
+
   private final class Positioner implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
@@ -590,7 +625,7 @@ public final class OtlpSpansTopicSource implements Closeable {
           fresh.add(tp);
         }
       }
-      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted);
+      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted, subscription);
       for (TopicPartition tp : partitions) {
         nextOffsets.put(tp, consumer.position(tp));
       }

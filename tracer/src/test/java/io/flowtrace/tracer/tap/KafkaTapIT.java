@@ -265,10 +265,11 @@ class KafkaTapIT {
     broker.createTopic(orders, 1);
     try (KafkaProducer<byte[], byte[]> batching = broker.newProducer(Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 60_000))) {
+      List<ProducerRecord<byte[], byte[]>> batch = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        batching.send(new ProducerRecord<>(orders, 0, bytes("b" + i), bytes(i == 1 ? "CORRUPT-BATCH" : "in batch")));
+        batch.add(new ProducerRecord<>(orders, 0, bytes("b" + i), bytes(i == 1 ? "CORRUPT-BATCH" : "in batch")));
       }
-      batching.flush();
+      broker.sendAll(batching, batch); // flushes: the linger never runs out
     }
     KafkaRecord after = send(orders, 0, System.currentTimeMillis(), "after", bytes("ok"));
     assertThat(after.offset()).as("the three records went as one batch").isEqualTo(3);
@@ -296,6 +297,34 @@ class KafkaTapIT {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  @Test
+  void aTopicThatDoesNotExistIsReadOnceItAppearsWhileTheOthersAreReadMeanwhile() throws Exception {
+    String orders = topic("orders.created");
+    String emails = topic("emails.requested");
+    broker.createTopic(orders, 1);
+
+    try (KafkaTap tap = KafkaTap.builder().bootstrapServers(broker.bootstrapServers()).topics(List.of(orders, emails))
+        .startPosition(StartPosition.LATEST).pollTimeout(Duration.ofMillis(100))
+        .topicCheckInterval(Duration.ofMillis(200)).sink(t -> seen.add(((Telemetry.RecordEvent) t).record()))
+        .start()) {
+      Await.until(() -> tap.assignment().contains(new TopicPartition(orders, 0)), () -> "assignment " + tap.assignment());
+      assertThat(tap.missingTopics()).containsExactly(emails);
+      assertThat(tap.awaitAssignment(Duration.ofMillis(1))).as("not every topic is assigned").isFalse();
+      KafkaRecord order = send(orders, 0, System.currentTimeMillis(), "o-1", bytes("order"));
+      Await.until(() -> seen.contains(order), () -> seen.toString());
+
+      // Nobody read it, so nobody created it (the broker would on a metadata request for it).
+      assertThat(admin.listTopics().names().get(10, TimeUnit.SECONDS)).doesNotContain(emails);
+      broker.createTopic(emails, 1); // returns once its partition has a leader
+      // Produced as soon as the topic exists, perhaps before the tap saw it: read all the same.
+      KafkaRecord email = send(emails, 0, System.currentTimeMillis(), "o-1", bytes("email"));
+      Await.until(() -> seen.contains(email), () -> seen + ", missing " + tap.missingTopics());
+      assertThat(tap.missingTopics()).isEmpty();
+      assertThat(tap.awaitAssignment(ASSIGNMENT_TIMEOUT)).isTrue();
+      assertThat(seen).containsExactly(order, email);
+    }
+  }
 
   private KafkaTap tap(List<String> topics, StartPosition start) {
     return KafkaTap.builder()

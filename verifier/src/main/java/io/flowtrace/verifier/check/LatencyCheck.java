@@ -35,7 +35,8 @@ public final class LatencyCheck implements Check {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, to.stageId())
             .event(to.eventId())
             .message(to.eventId() + " (" + to.describe() + ") came " + Texts.duration(took) + " after "
-                + from.eventId() + " (" + from.describe() + ")" + skew(gap) + "; budget " + Texts.duration(b.within()))
+                + from.eventId() + " (" + from.describe() + ")" + skew(gap, b.within().toNanos()) + "; budget "
+                + Texts.duration(b.within()))
             .expected("≤ " + Texts.duration(b.within()))
             .actual(Texts.duration(took))
             .evidence(to.evidence())
@@ -61,7 +62,7 @@ public final class LatencyCheck implements Check {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, terminal.id())
             .event(end.eventId())
             .message("the flow took " + Texts.duration(took) + " to reach " + terminal.id() + " ("
-                + end.describe() + ")" + skew(gap) + "; its deadline is " + Texts.duration(deadline))
+                + end.describe() + ")" + skew(gap, deadline) + "; its deadline is " + Texts.duration(deadline))
             .expected("≤ " + Texts.duration(deadline))
             .actual(Texts.duration(took))
             .evidence(end.evidence())
@@ -98,8 +99,12 @@ public final class LatencyCheck implements Check {
     return instance.visibility().unobserved(instance.spec().stage(id).events().get(0).id());
   }
 
-  private static String skew(Clocks.Gap gap) {
-    if (gap.sameClock()) {
+  /**
+   * What clock skew does to the figure, when it matters: a correction was applied, or the skew the
+   * data allows could put the hop within its limit.
+   */
+  private static String skew(Clocks.Gap gap, long limit) {
+    if (gap.sameClock() || gap.estimate() == gap.raw() && gap.min() > limit) {
       return "";
     }
     if (gap.estimate() == gap.raw()) {

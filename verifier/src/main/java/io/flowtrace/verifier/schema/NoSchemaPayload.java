@@ -3,10 +3,11 @@ package io.flowtrace.verifier.schema;
 import io.flowtrace.tracer.model.RecordHeader;
 import java.util.List;
 
-/** No schema declared: JSON is parsed but not validated; Avro cannot be decoded at all. */
+/** No schema declared: JSON is parsed but not validated; Avro cannot be decoded at all; binary is left as it is. */
 final class NoSchemaPayload implements PayloadSchema {
   static final NoSchemaPayload JSON = new NoSchemaPayload(PayloadFormat.JSON);
   static final NoSchemaPayload AVRO = new NoSchemaPayload(PayloadFormat.AVRO);
+  static final NoSchemaPayload BINARY = new NoSchemaPayload(PayloadFormat.BINARY);
 
   private final PayloadFormat format;
 
@@ -16,7 +17,11 @@ final class NoSchemaPayload implements PayloadSchema {
 
   @Override
   public String description() {
-    return format == PayloadFormat.JSON ? "no schema (JSON, not validated)" : "no schema (Avro)";
+    return switch (format) {
+      case JSON -> "no schema (JSON, not validated)";
+      case AVRO -> "no schema (Avro)";
+      case BINARY -> "binary payload (not decoded)";
+    };
   }
 
   @Override
@@ -28,6 +33,9 @@ final class NoSchemaPayload implements PayloadSchema {
   public DecodedPayload decode(byte[] bytes, List<RecordHeader> headers) {
     if (format == PayloadFormat.JSON) {
       return Json.parsePayload(bytes);
+    }
+    if (format == PayloadFormat.BINARY) {
+      return new DecodedPayload(null, List.of());
     }
     int length = bytes == null ? 0 : bytes.length;
     return new DecodedPayload(

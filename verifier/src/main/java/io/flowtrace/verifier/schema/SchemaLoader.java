@@ -64,7 +64,11 @@ public final class SchemaLoader {
    */
   public static PayloadSchema none(PayloadFormat format) {
     requireNonNull(format, "format");
-    return format == PayloadFormat.JSON ? NoSchemaPayload.JSON : NoSchemaPayload.AVRO;
+    return switch (format) {
+      case JSON -> NoSchemaPayload.JSON;
+      case AVRO -> NoSchemaPayload.AVRO;
+      case BINARY -> NoSchemaPayload.BINARY;
+    };
   }
 
   /**

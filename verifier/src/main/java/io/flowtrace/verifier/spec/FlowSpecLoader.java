@@ -516,6 +516,9 @@ public final class FlowSpecLoader {
         return SchemaLoader.none(PayloadFormat.JSON);
       }
       SchemaRef ref;
+      if (node.isValueNode() && "binary".equals(node.asString())) {
+        return SchemaLoader.none(PayloadFormat.BINARY);
+      }
       if (node.isValueNode()) {
         String text = node.asString();
         int hash = text.indexOf('#');

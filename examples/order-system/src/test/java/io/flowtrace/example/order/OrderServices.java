@@ -36,7 +36,7 @@ final class OrderServices implements AutoCloseable {
   static final Path AGENT = Path.of(System.getProperty("order.javaagent", "target/opentelemetry-javaagent.jar"));
   static final String CLASSPATH = System.getProperty("order.classpath", System.getProperty("java.class.path"));
   static final Path LOGS = Path.of("target/it-logs");
-  static final Duration TIMEOUT = Duration.ofSeconds(30);
+  static final Duration TIMEOUT = Duration.ofSeconds(90);
 
   /** The services in start order (the provider first, the gateway, which takes orders, last). */
   static final List<String> SERVICES =

@@ -149,10 +149,7 @@ class OrderSystemIT {
    */
   @Test
   void everyDefectIsFoundOnItsOwnOrderInOneRun() throws Exception {
-    List<Case> cases = new ArrayList<>();
-    cases.add(new Case("clean", "token-alice", body("P-100", 2), "PASSED", Topics.NOTIFICATIONS_EMAIL, 1));
-    cases.add(new Case("clean declined", "token-bob", body("P-300", 1), "PASSED", Topics.NOTIFICATIONS_EMAIL, 1));
-    String[][] defects = {
+    everyDefectOnItsOwnOrder("all-defects", Map.of(), new String[][] {
         {"DROP_ENRICHMENT", "FAILED MISSING_ENRICHMENT@order-requested:userId", Topics.NOTIFICATIONS_EMAIL, "1"},
         {"WRONG_TOTAL", "FAILED BAD_TRANSFORMATION@order-created:total", Topics.NOTIFICATIONS_EMAIL, "1"},
         {"PAYMENT_AMOUNT_MISMATCH", "FAILED BAD_TRANSFORMATION@payment-authorized:amount", Topics.NOTIFICATIONS_EMAIL, "1"},
@@ -160,7 +157,34 @@ class OrderSystemIT {
         {"LOSE_TRACEPARENT", "FAILED BROKEN_PROPAGATION@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"},
         {"SLOW_NOTIFICATION", "FAILED LATENCY_BUDGET_EXCEEDED@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"},
         {"NO_NOTIFICATION", "FAILED MISSING_STAGE@notification-sent:", Topics.ORDERS_CONFIRMED, "1"},
-        {"BROKEN_EMAIL_SCHEMA", "FAILED SCHEMA_VIOLATION@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"}};
+        {"BROKEN_EMAIL_SCHEMA", "FAILED SCHEMA_VIOLATION@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"}});
+  }
+
+  /**
+   * The same system with every trace head-sampled out ({@code parentbased_traceidratio}, ratio 0):
+   * no span is exported, every record still carries a {@code traceparent} (flags {@code 02}/{@code 00}).
+   * Clean orders pass (partly verified), every defect the records show is still found, and the two
+   * whose only evidence is a span (the payment call's amount, the lost trace context of a trace
+   * that is itself unsampled) are not verified rather than falsely passed or failed.
+   */
+  @Test
+  void withEveryTraceSampledOutCleanOrdersPassAndEveryRecordVisibleDefectIsFound() throws Exception {
+    everyDefectOnItsOwnOrder("sampled-out", OrderServices.sampling(0.0), new String[][] {
+        {"DROP_ENRICHMENT", "FAILED MISSING_ENRICHMENT@order-requested:userId", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"WRONG_TOTAL", "FAILED BAD_TRANSFORMATION@order-created:total", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"PAYMENT_AMOUNT_MISMATCH", "PASSED", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"NON_IDEMPOTENT_WEBHOOK", "FAILED NON_IDEMPOTENT@payment-captured:eventId", Topics.NOTIFICATIONS_EMAIL, "2"},
+        {"LOSE_TRACEPARENT", "PASSED", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"SLOW_NOTIFICATION", "FAILED LATENCY_BUDGET_EXCEEDED@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"},
+        {"NO_NOTIFICATION", "FAILED MISSING_STAGE@notification-sent:", Topics.ORDERS_CONFIRMED, "1"},
+        {"BROKEN_EMAIL_SCHEMA", "FAILED SCHEMA_VIOLATION@notification-sent:", Topics.NOTIFICATIONS_EMAIL, "1"}});
+  }
+
+  private void everyDefectOnItsOwnOrder(String name, Map<String, String> agentSettings, String[][] defects)
+      throws Exception {
+    List<Case> cases = new ArrayList<>();
+    cases.add(new Case("clean", "token-alice", body("P-100", 2), "PASSED", Topics.NOTIFICATIONS_EMAIL, 1));
+    cases.add(new Case("clean declined", "token-bob", body("P-300", 1), "PASSED", Topics.NOTIFICATIONS_EMAIL, 1));
     List<String> switches = new ArrayList<>();
     for (int i = 0; i < defects.length; i++) {
       String product = "P-90" + (i + 1);
@@ -171,7 +195,7 @@ class OrderSystemIT {
     assertThat(switches).hasSize(Defect.values().length);
 
     List<String[]> orders = cases.stream().map(c -> new String[] {c.token(), c.body()}).toList();
-    Map<String, List<String>> verdicts = run("all-defects", String.join(",", switches), orders, (recording, requestIds) -> {
+    Map<String, List<String>> verdicts = run(name, String.join(",", switches), orders, (recording, requestIds) -> {
       Map<String, Map<String, Integer>> counts = countsPerRequest(recording);
       for (int i = 0; i < cases.size(); i++) {
         Case c = cases.get(i);
@@ -181,7 +205,7 @@ class OrderSystemIT {
         }
       }
       return true;
-    }, true, false);
+    }, true, false, agentSettings);
 
     Map<String, String> actual = new LinkedHashMap<>();
     Map<String, String> expected = new LinkedHashMap<>();
@@ -226,6 +250,11 @@ class OrderSystemIT {
 
   private Map<String, List<String>> run(String name, String defects, List<String[]> orders, Done done,
       boolean advanceClock, boolean decodeEmails) throws Exception {
+    return run(name, defects, orders, done, advanceClock, decodeEmails, Map.of());
+  }
+
+  private Map<String, List<String>> run(String name, String defects, List<String[]> orders, Done done,
+      boolean advanceClock, boolean decodeEmails, Map<String, String> agentSettings) throws Exception {
     Path recording = dir.resolve("recording");
     forgetEarlierRuns();
     int otlpPort = freePort();
@@ -250,6 +279,7 @@ class OrderSystemIT {
       for (String service : List.of("inventory-service", "notification-service", "order-service", "gateway")) {
         Map<String, String> env = new HashMap<>(common);
         env.putAll(agentEnv(service, "http://127.0.0.1:" + otlpPort));
+        env.putAll(agentSettings);
         services.add(fork(name + "-" + service, service(service, true), env));
       }
       awaitLog(name + "-recorder", "flowtrace: OTLP/HTTP");

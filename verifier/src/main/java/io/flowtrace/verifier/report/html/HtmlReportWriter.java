@@ -12,7 +12,8 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import io.flowtrace.tracer.files.CannotWriteException;
+import io.flowtrace.tracer.files.OutputFile;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -31,12 +32,12 @@ import java.util.TreeMap;
  * instances is opened (the table line knows which chunk and where in it).
  */
 public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
-  private final Path target;
+  private final OutputFile page;
   private final List<FlowSpec> specs;
-  private final Path rowsFile;
-  private final Path detailsFile;
-  private final BufferedWriter rows;
-  private final BufferedWriter details;
+  private Path rowsFile;
+  private Path detailsFile;
+  private BufferedWriter rows;
+  private BufferedWriter details;
   /** Instances per compressed chunk of details: small enough to inflate at a click, big enough to compress well. */
   static final int CHUNK = 64;
   private final StringBuilder chunk = new StringBuilder();
@@ -62,14 +63,18 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
    * @param specs the flows, for stage bands and the hops a missing stage should have had
    */
   public HtmlReportWriter(Path target, List<FlowSpec> specs) throws IOException {
-    this.target = target;
     this.specs = List.copyOf(specs);
-    Path dir = target.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    this.rowsFile = Files.createTempFile(dir, ".flowtrace-html-rows-", ".json");
-    this.detailsFile = Files.createTempFile(dir, ".flowtrace-html-details-", ".json");
-    this.rows = Files.newBufferedWriter(rowsFile, StandardCharsets.UTF_8);
-    this.details = Files.newBufferedWriter(detailsFile, StandardCharsets.UTF_8);
+    this.page = OutputFile.create(target); // fails now, naming the path, if it cannot be written
+    try {
+      Path dir = target.toAbsolutePath().getParent();
+      this.rowsFile = Files.createTempFile(dir, ".flowtrace-html-rows-", ".json");
+      this.detailsFile = Files.createTempFile(dir, ".flowtrace-html-details-", ".html");
+      this.rows = Files.newBufferedWriter(rowsFile, StandardCharsets.UTF_8);
+      this.details = Files.newBufferedWriter(detailsFile, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      page.close();
+      throw CannotWriteException.of(target, e);
+    }
   }
 
   /** The page's title (default {@code flowtrace report}). */
@@ -133,22 +138,51 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
         more.writeEndArray();
       }))));
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new UncheckedIOException(CannotWriteException.of(page.path(), e));
     }
   }
 
+  /** Leaves no page (nor replaces an earlier one) and removes the temporary files: for a run that failed. */
+  public synchronized void abandon() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      rows.close();
+      details.close();
+    } catch (IOException e) {
+      // being thrown away
+    }
+    page.close();
+    deleteQuietly(rowsFile);
+    deleteQuietly(detailsFile);
+  }
+
+  private static void deleteQuietly(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      // a leftover hidden temporary file is harmless
+    }
+  }
+
+  /**
+   * Assembles the page and puts it at the target in one step.
+   *
+   * @throws CannotWriteException naming the path and why; nothing is left at the path then
+   */
   @Override
   public synchronized void close() throws IOException {
     if (closed) {
       return;
     }
     closed = true;
-    flushChunk();
-    rows.close();
-    details.close();
-    Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), ".flowtrace-html-", ".html");
     try {
-      try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+      flushChunk();
+      rows.close();
+      details.close();
+      try (Writer w = new java.io.BufferedWriter(new java.io.OutputStreamWriter(page.stream(), StandardCharsets.UTF_8))) {
         HtmlPage.head(w, title, mode);
         HtmlPage.openData(w, "ft-meta");
         w.write(HtmlPage.scriptSafe(meta()));
@@ -161,12 +195,15 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
         copy(detailsFile, w);
         HtmlPage.tail(w);
       }
-      readableByAll(tmp);
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+      page.commit();
+    } catch (CannotWriteException e) {
+      throw e;
+    } catch (IOException e) {
+      throw CannotWriteException.of(page.path(), e);
     } finally {
-      Files.deleteIfExists(tmp);
-      Files.deleteIfExists(rowsFile);
-      Files.deleteIfExists(detailsFile);
+      page.close();
+      deleteQuietly(rowsFile);
+      deleteQuietly(detailsFile);
     }
   }
 
@@ -222,15 +259,6 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
     g.writeStartObject();
     counts.forEach(g::writeNumberProperty);
     g.writeEndObject();
-  }
-
-  /** A temporary file is private to its owner; the report is for whoever may read its folder. */
-  private static void readableByAll(Path file) {
-    try {
-      Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-    } catch (UnsupportedOperationException | IOException e) {
-      // not a POSIX file system: it keeps its default permissions
-    }
   }
 
   private static void copy(Path file, Writer w) throws IOException {

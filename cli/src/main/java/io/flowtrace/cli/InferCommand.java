@@ -1,0 +1,93 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import io.flowtrace.verifier.spec.SpecProblem;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code flowtrace infer}: drafts flow specs from a recording of traffic. */
+@Command(name = "infer", mixinStandardHelpOptions = true,
+    description = {"Drafts one flow spec per flow found in a recording (spec YAML + JSON Schemas, the layout of flows/):",
+        "stages, alternative paths, keys, schemas, enrichment, rules, idempotency, budgets and deadline,",
+        "each with a comment saying what it rests on. The draft is checked like 'lint' before it is kept."})
+final class InferCommand implements Callable<Integer> {
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write NAME/NAME.flow.yaml and NAME/schemas/.")
+  Path out;
+
+  @Option(names = "--name", paramLabel = "NAME", description = "The flow's name (further flows get -2, -3, …). Default: from the entry event.")
+  String name;
+
+  @Option(names = "--entry", paramLabel = "SELECTOR",
+      description = "Where instances start: topic:NAME or span:SERVICE[:SPAN NAME]. Default: learned (the event whose identifiers are new).")
+  String entry;
+
+  @Parameters(index = "0", paramLabel = "RECORDING", description = "Recording directory (or a single file).")
+  Path recording;
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter stdout = spec.commandLine().getOut();
+    if (!Files.exists(recording)) {
+      err.println("flowtrace: recording " + recording + " does not exist");
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    Inference.Builder b = Inference.builder();
+    try {
+      if (name != null) {
+        b.name(name);
+      }
+      if (entry != null) {
+        b.entry(entry);
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("flowtrace: " + e.getMessage());
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    long[] problems = {0};
+    b.problems((ReadProblem p) -> {
+      if (++problems[0] <= 20) {
+        err.println("flowtrace: skipped " + p);
+      }
+    });
+    long t0 = System.nanoTime();
+    Inference.Result result = b.build().infer(recording);
+    if (result.flows().isEmpty()) {
+      err.printf("flowtrace: found no flow in %s (%d spans, %d records, %d instances): a flow needs at least %d "
+          + "instances of two or more events%n", recording, result.spans(), result.records(), result.instances(),
+          Inference.MIN_INSTANCES);
+      return FlowTraceCli.EXIT_VIOLATIONS;
+    }
+    List<Path> written = result.write(out);
+    List<SpecProblem> lint = new ArrayList<>();
+    new FlowSpecLoader().loadAll(out, lint);
+    for (Path p : written) {
+      stdout.println("wrote " + p);
+    }
+    result.summary().forEach(s -> stdout.println("  " + s));
+    stdout.printf("read %d spans, %d records (%d problems skipped); %d instances, %d of kinds too rare to draft; %.1f s%n",
+        result.spans(), result.records(), result.problems(), result.instances(), result.skipped(),
+        (System.nanoTime() - t0) / 1e9);
+    if (!lint.isEmpty()) {
+      lint.forEach(p -> err.println(p));
+      err.println("flowtrace: the draft does not lint clean (" + lint.size() + " problems): please report this");
+      return FlowTraceCli.EXIT_VIOLATIONS;
+    }
+    stdout.println("lint: ok. Next: flowtrace replay --flows " + out + " " + recording);
+    return FlowTraceCli.EXIT_PASSED;
+  }
+}

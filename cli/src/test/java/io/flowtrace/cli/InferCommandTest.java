@@ -1,0 +1,177 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.synth.Defect;
+import io.flowtrace.cli.synth.Manifest;
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import io.flowtrace.verifier.spec.SpecProblem;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code flowtrace infer} on generated traffic of the reference flow: the draft lints clean, passes
+ * the clean instances it was learned from, and — unedited — passes the clean instances of another
+ * recording and catches most of its planted defects.
+ */
+class InferCommandTest {
+
+  @TempDir static Path work;
+  static Path training;
+  static Path drafts;
+  static Manifest trainingManifest;
+
+  @BeforeAll
+  static void learnFromMostlyCleanTraffic() throws Exception {
+    training = work.resolve("training");
+    // mostly clean, with a little dirt: the draft must not learn it
+    trainingManifest = SyntheticOrderFlows.builder().seed(101).flows(300).interArrival(Duration.ofMillis(120))
+        .plant(Defect.WRONG_TOTAL, 40).plant(Defect.DUPLICATE_WEBHOOK_NON_IDEMPOTENT, 90)
+        .plant(Defect.SLOW_NOTIFICATION, 130).plant(Defect.BAD_JSON_SCHEMA, 170)
+        .build().write(training);
+    drafts = work.resolve("drafts");
+    Inference.Result result = Inference.builder().name("orders").build().infer(training);
+    result.write(drafts);
+  }
+
+  @Test
+  void theDraftLintsCleanAndDeclaresTheFlowsShape() throws Exception {
+    List<SpecProblem> problems = new ArrayList<>();
+    List<FlowSpec> specs = new FlowSpecLoader().loadAll(drafts, problems);
+
+    assertThat(problems).isEmpty();
+    assertThat(specs).singleElement().satisfies(spec -> {
+      assertThat(spec.name()).isEqualTo("orders");
+      assertThat(spec.keys()).containsExactlyInAnyOrder("requestId", "orderId");
+      assertThat(spec.terminalStages()).extracting(s -> s.events().get(0).topic()).containsExactly("notifications.email");
+      assertThat(spec.stages()).filteredOn(s -> s.when() != null).extracting(s -> s.when().source())
+          .containsExactlyInAnyOrder("payments_response.status == \"authorized\"",
+              "payments_response.status == \"declined\"");
+      assertThat(spec.idempotency()).singleElement().satisfies(i -> {
+        assertThat(i.trigger()).isEqualTo("webhooks_payment");
+        assertThat(i.dedupKey().text()).isEqualTo("eventId");
+      });
+      assertThat(spec.events()).filteredOn(e -> e.newTrace()).extracting(e -> e.id()).containsExactly("webhooks_payment");
+    });
+    String yaml = Files.readString(drafts.resolve("orders/orders.flow.yaml"));
+    assertThat(yaml).contains("# held in ", "instances", "money_eq(orders_created.total, orders_created.items.map(");
+  }
+
+  @Test
+  void replayingTheTrainingTrafficPassesItsCleanInstances() throws Exception {
+    Map<String, Verdict> verdicts = replay(drafts, training);
+
+    for (Manifest.Flow flow : trainingManifest.flows()) {
+      if (flow.defect() == null) {
+        assertThat(verdicts.get(flow.requestId()).status()).as("flow %d", flow.index())
+            .isIn(VerdictStatus.PASSED, VerdictStatus.INCOMPLETE);
+      }
+    }
+  }
+
+  @Test
+  void unEditedItPassesAnotherRecordingsCleanInstancesAndCatchesMostDefects() throws Exception {
+    Path other = work.resolve("other");
+    SyntheticOrderFlows.Builder b = SyntheticOrderFlows.builder().seed(202).flows(420).interArrival(Duration.ofMillis(120));
+    List<Defect> faults = new ArrayList<>(List.of(Defect.values()));
+    faults.removeAll(List.of(Defect.TRUNCATED, Defect.DUPLICATE_WEBHOOK_IDEMPOTENT));
+    int index = 5;
+    for (int round = 0; round < 3; round++) {
+      for (Defect d : faults) {
+        b.plant(d, index);
+        index += 4;
+      }
+    }
+    Manifest manifest = b.build().write(other);
+    Map<String, Verdict> verdicts = replay(drafts, other);
+
+    int clean = 0;
+    int cleanPassed = 0;
+    int planted = 0;
+    int caught = 0;
+    Map<Defect, String> perKind = new TreeMap<>();
+    for (Manifest.Flow flow : manifest.flows()) {
+      Verdict v = verdicts.get(flow.requestId());
+      if (v == null) {
+        continue;
+      }
+      if (flow.defect() == null) {
+        clean++;
+        if (v.status() != VerdictStatus.FAILED) {
+          cleanPassed++;
+        }
+      } else if (faults.contains(flow.defect())) {
+        planted++;
+        boolean found = v.status() == VerdictStatus.FAILED;
+        if (found) {
+          caught++;
+        }
+        perKind.merge(flow.defect(), found ? "caught" : "missed", (x, y) -> x.equals(y) ? x : "sometimes");
+      }
+    }
+    System.out.printf("infer, unedited, on another recording: %d/%d clean instances passed (%.1f%%), %d/%d planted "
+        + "defects caught (%.1f%%): %s%n", cleanPassed, clean, 100.0 * cleanPassed / clean, caught, planted,
+        100.0 * caught / planted, perKind);
+    assertThat((double) cleanPassed / clean).isGreaterThanOrEqualTo(0.9);
+    assertThat((double) caught / planted).isGreaterThanOrEqualTo(0.7);
+  }
+
+  @Test
+  void theCommandWritesTheDraftAndSaysWhatItFound() throws Exception {
+    Path out = work.resolve("cli-out");
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    PrintStream old = System.out;
+    int code;
+    try {
+      System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+      code = FlowTraceCli.run("infer", "--out", out.toString(), "--name", "shop", training.toString());
+    } finally {
+      System.setOut(old);
+    }
+    assertThat(code).isZero();
+    assertThat(out.resolve("shop/shop.flow.yaml")).exists();
+    assertThat(out.resolve("shop/schemas/orders_created.schema.json")).exists();
+  }
+
+  @Test
+  void aBadEntrySelectorIsAClearUsageError() {
+    assertThat(FlowTraceCli.run("infer", "--out", work.resolve("x").toString(), "--entry", "queue:x",
+        training.toString())).isEqualTo(FlowTraceCli.EXIT_USAGE);
+  }
+
+  private static Map<String, Verdict> replay(Path flows, Path recording) throws Exception {
+    Map<String, Verdict> out = new HashMap<>();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(flows)).amendUntilEnd()
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            String id = v.keys().get("requestId");
+            if (id != null) {
+              out.put(id, v);
+            }
+          }
+        }).build();
+    Replay.builder(engine).build().run(recording);
+    return out;
+  }
+}

@@ -1,0 +1,102 @@
+package io.flowtrace.verifier.infer;
+
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import java.net.URI;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * A kind of event seen in traffic, the unit a flow spec declares: records of one topic, or the
+ * request (or response) body of one kind of HTTP span — a server span by its service and name, a
+ * client span by its service and the host and path it calls (agents name client spans by method
+ * alone, {@code POST}).
+ *
+ * @param key what identifies it: {@code topic:orders.created}, {@code span:gateway|SERVER|POST /api/orders|req}
+ * @param topic the topic of a record event
+ * @param service a span event's service
+ * @param kind a span event's kind
+ * @param name a server span's name ({@code null} for a client span, matched by its URL)
+ * @param urlPath a client span's URL path (matched as a regex suffix of {@code url.full})
+ * @param attribute the span attribute that holds the payload, or {@code null}
+ */
+record EventType(String key, String topic, String service, SpanKind kind, String name, String urlPath,
+    String attribute) {
+
+  static final String REQUEST_BODY = "http.request.body";
+  static final String RESPONSE_BODY = "http.response.body";
+  private static final Pattern NON_ID = Pattern.compile("[^a-z0-9]+");
+  private static final Pattern PARAM = Pattern.compile("^(\\{.*}|:.*|\\d+|[0-9a-f-]{8,})$");
+
+  static EventType topic(String topic) {
+    return new EventType("topic:" + topic, topic, null, null, null, null, null);
+  }
+
+  /** The event type of one body of a span, or {@code null} for a span that is not a flow event. */
+  static EventType span(Span span, String attribute) {
+    if (span.kind() == SpanKind.SERVER) {
+      return new EventType("span:" + span.service() + "|SERVER|" + span.name() + "|" + attribute, null, span.service(),
+          SpanKind.SERVER, span.name(), null, attribute);
+    }
+    if (span.kind() == SpanKind.CLIENT) {
+      String path = path(span.firstAttribute("url.full", "http.url"));
+      if (path == null) {
+        return new EventType("span:" + span.service() + "|CLIENT|" + span.name() + "|" + attribute, null,
+            span.service(), SpanKind.CLIENT, span.name(), null, attribute);
+      }
+      return new EventType("span:" + span.service() + "|CLIENT|" + path + "|" + attribute, null, span.service(),
+          SpanKind.CLIENT, null, path, attribute);
+    }
+    return null;
+  }
+
+  private static String path(String url) {
+    if (url == null) {
+      return null;
+    }
+    try {
+      String p = URI.create(url.trim()).getPath();
+      return p == null || p.isEmpty() ? null : p;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  boolean isTopic() {
+    return topic != null;
+  }
+
+  /** A CEL-safe identifier for the event: {@code orders_created}, {@code payments_request}, {@code api_orders}. */
+  String suggestedId() {
+    String base;
+    if (topic != null) {
+      base = topic;
+    } else {
+      String p = urlPath != null ? urlPath : name.contains(" ") ? name.substring(name.indexOf(' ') + 1) : name;
+      StringBuilder sb = new StringBuilder();
+      for (String seg : p.split("/")) {
+        if (!seg.isEmpty() && !PARAM.matcher(seg).matches()) {
+          sb.append(sb.length() == 0 ? "" : "_").append(seg);
+        }
+      }
+      base = sb.length() == 0 ? service + "_" + kind.name() : sb.toString();
+      if (kind == SpanKind.CLIENT || RESPONSE_BODY.equals(attribute)) {
+        base += RESPONSE_BODY.equals(attribute) ? "_response" : "_request";
+      }
+    }
+    String id = NON_ID.matcher(base.toLowerCase(Locale.ROOT)).replaceAll("_").replaceAll("^_+|_+$", "");
+    if (id.isEmpty() || !Character.isLetter(id.charAt(0))) {
+      id = "e_" + id;
+    }
+    return id;
+  }
+
+  /** How a person names where it is seen. */
+  String describe() {
+    if (topic != null) {
+      return "topic " + topic;
+    }
+    return kind + " span " + (name != null ? "'" + name + "'" : "to …" + urlPath) + " of " + service
+        + (attribute == null ? "" : " (" + attribute + ")");
+  }
+}

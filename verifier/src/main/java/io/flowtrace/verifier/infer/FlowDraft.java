@@ -1,0 +1,1405 @@
+package io.flowtrace.verifier.infer;
+
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.verifier.infer.Grouping.Instance;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The draft of one flow spec learned from its instances: stages in causal order with alternative
+ * paths and the field that decides them, keys, JSON Schemas, enrichment, rules, idempotency,
+ * budgets and the deadline — each item with the evidence it rests on. Items that held in most but
+ * not all instances are proposed with their exceptions named, never dropped silently.
+ */
+final class FlowDraft {
+
+  /** Share of instances an item must hold in to be proposed. */
+  static final double HOLDS = 0.95;
+  /** Share of instances a stage must appear in to be on the main path. */
+  static final double MAIN = 0.9;
+  private static final Pattern CEL_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  private static final Pattern EVENT_ID_FIELD =
+      Pattern.compile("(?i).*(event|delivery|message|notification|webhook)_?id|idempotency.?key|dedup.*");
+
+  final String name;
+  final EventType entry;
+  final List<Instance> instances;
+  final Map<EventType, String> ids = new LinkedHashMap<>();
+  final List<Stage> stages = new ArrayList<>();
+  final List<String> keys = new ArrayList<>();
+  final Map<String, String> keyEvidence = new LinkedHashMap<>();
+  final Map<EventType, Map<String, String>> eventKeys = new HashMap<>();
+  final Map<EventType, String> recordKeys = new HashMap<>();
+  final Map<EventType, ObjectNode> schemas = new LinkedHashMap<>();
+  final Map<EventType, String> binarySchemaIds = new HashMap<>();
+  final Set<EventType> newTrace = new HashSet<>();
+  final List<Item> enrichment = new ArrayList<>();
+  final List<Item> rules = new ArrayList<>();
+  final List<Item> idempotency = new ArrayList<>();
+  final List<Item> budgets = new ArrayList<>();
+  final List<String> notes = new ArrayList<>();
+  /** {@code event.field} (top-level fields) that enrichment or keys already check. */
+  private final Set<String> covered = new HashSet<>();
+  long deadlineMillis;
+  String deadlineEvidence;
+
+  /** One stage: its events, predecessors, condition and evidence. */
+  static final class Stage {
+    String id;
+    final List<EventType> events = new ArrayList<>();
+    List<Stage> after = List.of();
+    String when;
+    String whenEvidence;
+    boolean terminal;
+    int instances;
+    long medianOffset;
+    final Set<Integer> in = new HashSet<>();
+
+    String evidence(int total) {
+      return "seen in " + instances + "/" + total + " instances";
+    }
+  }
+
+  /** A proposed item: its YAML lines and the comment with its evidence. */
+  record Item(String yaml, String evidence) {}
+
+  private FlowDraft(String name, EventType entry, List<Instance> instances) {
+    this.name = name;
+    this.entry = entry;
+    this.instances = instances;
+  }
+
+  static FlowDraft of(String name, EventType entry, List<Instance> instances) {
+    FlowDraft d = new FlowDraft(name, entry, instances);
+    d.build();
+    return d;
+  }
+
+  private int total() {
+    return instances.size();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private static long mark(String what, long since) {
+    if (Boolean.getBoolean("flowtrace.infer.timing")) {
+      System.err.printf("infer: %s %.2f s%n", what, (System.nanoTime() - since) / 1e9);
+    }
+    return System.nanoTime();
+  }
+
+  private void build() {
+    Map<EventType, Set<Integer>> presence = new LinkedHashMap<>();
+    for (int i = 0; i < instances.size(); i++) {
+      for (Occurrence o : instances.get(i).occurrences()) {
+        presence.computeIfAbsent(o.type(), t -> new HashSet<>()).add(i);
+      }
+    }
+    List<EventType> types = new ArrayList<>();
+    presence.forEach((type, in) -> {
+      if (in.size() >= Math.max(2, total() * 0.03)) {
+        types.add(type);
+      } else {
+        notes.add("not declared: " + type.describe() + ", seen in only " + in.size() + "/" + total() + " instances");
+      }
+    });
+    Set<String> used = new HashSet<>();
+    for (EventType t : types) {
+      String id = t.suggestedId();
+      String unique = id;
+      for (int n = 2; !used.add(unique); n++) {
+        unique = id + "_" + n;
+      }
+      ids.put(t, unique);
+    }
+    long t = System.nanoTime();
+    buildStages(types, presence);
+    orderAndLink();
+    t = mark("stages", t);
+    conditions();
+    t = mark("conditions", t);
+    keys();
+    t = mark("keys", t);
+    schemas();
+    traces();
+    t = mark("schemas", t);
+    enrichment();
+    t = mark("enrichment", t);
+    rules();
+    t = mark("rules", t);
+    idempotency();
+    budgets();
+    mark("idempotency and budgets", t);
+  }
+
+  // ---- stages ----------------------------------------------------------------------------------
+
+  private void buildStages(List<EventType> types, Map<EventType, Set<Integer>> presence) {
+    Map<EventType, Stage> stageOf = new LinkedHashMap<>();
+    // a client span's request and response bodies are one call
+    for (EventType t : types) {
+      if (!t.isTopic() && EventType.RESPONSE_BODY.equals(t.attribute())) {
+        for (EventType other : types) {
+          if (other != t && !other.isTopic() && EventType.REQUEST_BODY.equals(other.attribute())
+              && same(other, t) && stageOf.containsKey(other) && !stageOf.containsKey(t)) {
+            stageOf.put(t, stageOf.get(other));
+            stageOf.get(other).events.add(t);
+          }
+        }
+      }
+      if (!stageOf.containsKey(t)) {
+        Stage s = new Stage();
+        s.events.add(t);
+        stageOf.put(t, s);
+      }
+    }
+    // records a span event publishes directly join its stage
+    Map<EventType, Map<EventType, Integer>> children = new HashMap<>();
+    Map<EventType, Integer> recordCount = new HashMap<>();
+    for (Instance inst : instances) {
+      Map<String, EventType> spanTypes = new HashMap<>();
+      for (Occurrence o : inst.occurrences()) {
+        if (!o.isRecord() && o.span() != null) {
+          spanTypes.putIfAbsent(o.span().spanId(), o.type());
+        }
+      }
+      for (Occurrence o : inst.occurrences()) {
+        if (o.isRecord()) {
+          recordCount.merge(o.type(), 1, Integer::sum);
+          if (o.producer() != null) {
+            EventType parent = spanTypes.get(o.producer().parentSpanId());
+            if (parent != null && parent.kind() == SpanKind.SERVER) {
+              children.computeIfAbsent(o.type(), k -> new HashMap<>()).merge(parent, 1, Integer::sum);
+            }
+          }
+        }
+      }
+    }
+    for (EventType t : types) {
+      if (!t.isTopic()) {
+        continue;
+      }
+      Map<EventType, Integer> parents = children.getOrDefault(t, Map.of());
+      for (Map.Entry<EventType, Integer> p : parents.entrySet()) {
+        Stage ps = stageOf.get(p.getKey());
+        if (ps != null && p.getValue() >= recordCount.get(t) * 0.5 && ps.events.stream().noneMatch(EventType::isTopic)) {
+          Stage own = stageOf.get(t);
+          own.events.remove(t);
+          ps.events.add(t);
+          stageOf.put(t, ps);
+          break;
+        }
+      }
+    }
+    for (Stage s : new LinkedHashSet<>(stageOf.values())) {
+      if (s.events.isEmpty()) {
+        continue;
+      }
+      for (EventType t : s.events) {
+        s.in.addAll(presence.get(t));
+      }
+      s.instances = s.in.size();
+      EventType named = s.events.stream().filter(EventType::isTopic).findFirst().orElse(s.events.get(0));
+      s.id = ids.get(named).replaceAll("_(request|response)$", "").replace('_', '-');
+      stages.add(s);
+    }
+    Set<String> stageIds = new HashSet<>();
+    for (Stage s : stages) {
+      String id = s.id;
+      for (int n = 2; !stageIds.add(id); n++) {
+        id = s.id + "-" + n;
+      }
+      s.id = id;
+    }
+  }
+
+  private static boolean same(EventType a, EventType b) {
+    return java.util.Objects.equals(a.service(), b.service()) && a.kind() == b.kind()
+        && java.util.Objects.equals(a.name(), b.name()) && java.util.Objects.equals(a.urlPath(), b.urlPath());
+  }
+
+  private Stage stageOf(EventType t) {
+    for (Stage s : stages) {
+      if (s.events.contains(t)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** Orders stages by their typical offset from the instance's start, then links each to its predecessors. */
+  private void orderAndLink() {
+    for (Stage s : stages) {
+      List<Long> offsets = new ArrayList<>();
+      for (int i : s.in) {
+        Instance inst = instances.get(i);
+        long start = inst.occurrences().get(0).time();
+        for (Occurrence o : inst.occurrences()) {
+          if (s.events.contains(o.type())) {
+            offsets.add(o.time() - start);
+            break;
+          }
+        }
+      }
+      offsets.sort(null);
+      s.medianOffset = offsets.isEmpty() ? 0 : offsets.get(offsets.size() / 2);
+    }
+    stages.sort(Comparator.comparingLong((Stage s) -> s.medianOffset).thenComparing(s -> s.id));
+    // Causal order: a stage precedes another when it came first in most instances that have both
+    // (medians over different instances mislead: the alternatives' instances differ).
+    List<Stage> ordered = new ArrayList<>();
+    List<Stage> rest = new ArrayList<>(stages);
+    while (!rest.isEmpty()) {
+      Stage next = null;
+      for (Stage candidate : rest) {
+        boolean preceded = false;
+        for (Stage other : rest) {
+          if (other != candidate && precedes(other, candidate)) {
+            preceded = true;
+            break;
+          }
+        }
+        if (!preceded) {
+          next = candidate;
+          break;
+        }
+      }
+      if (next == null) {
+        next = rest.get(0); // a cycle (data disagrees with itself): fall back to the median order
+      }
+      ordered.add(next);
+      rest.remove(next);
+    }
+    stages.clear();
+    stages.addAll(ordered);
+    // the entry's stage first
+    Stage entryStage = stageOf(entry);
+    if (entryStage != null && stages.indexOf(entryStage) > 0) {
+      stages.remove(entryStage);
+      stages.add(0, entryStage);
+    }
+    List<Stage> kept = new ArrayList<>();
+    for (int k = 0; k < stages.size(); k++) {
+      Stage t = stages.get(k);
+      if (k == 0) {
+        kept.add(t);
+        continue;
+      }
+      Stage main = null;
+      for (int j = kept.size() - 1; j >= 0; j--) {
+        if (isMain(kept.get(j))) {
+          main = kept.get(j);
+          break;
+        }
+      }
+      if (main == null) {
+        main = kept.get(0);
+      }
+      if (isMain(t)) {
+        // optional stages after the last main one: alternatives one of which led here
+        List<Stage> between = new ArrayList<>();
+        for (int j = kept.indexOf(main) + 1; j < kept.size(); j++) {
+          Stage o = kept.get(j);
+          if (!isMain(o) && o.after.size() == 1 && o.after.get(0) == main) {
+            between.add(o);
+          }
+        }
+        int covered = 0;
+        for (Stage o : between) {
+          covered += overlap(o, t);
+        }
+        t.after = between.size() >= 2 && covered >= t.instances * MAIN ? List.copyOf(between) : List.of(main);
+      } else {
+        t.after = List.of(main);
+      }
+      kept.add(t);
+    }
+  }
+
+  /** Whether {@code a} came before {@code b} in most instances that have both. */
+  private boolean precedes(Stage a, Stage b) {
+    int before = 0;
+    int after = 0;
+    for (int i : a.in) {
+      if (!b.in.contains(i)) {
+        continue;
+      }
+      long ta = firstTime(instances.get(i), a);
+      long tb = firstTime(instances.get(i), b);
+      if (ta < tb) {
+        before++;
+      } else if (tb < ta) {
+        after++;
+      }
+    }
+    return before > after;
+  }
+
+  private static long firstTime(Instance inst, Stage s) {
+    for (Occurrence o : inst.occurrences()) {
+      if (s.events.contains(o.type())) {
+        return o.time();
+      }
+    }
+    return Long.MAX_VALUE;
+  }
+
+  private boolean isMain(Stage s) {
+    return s.instances >= total() * MAIN;
+  }
+
+  private static int overlap(Stage a, Stage b) {
+    int n = 0;
+    for (int i : a.in) {
+      if (b.in.contains(i)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Optional stages need a condition: the data field (of an event before them) that tells which
+   * instances take them. A stage with none is not declared (it would be required of every instance).
+   */
+  private void conditions() {
+    Set<Stage> dropped = new LinkedHashSet<>();
+    for (Stage s : stages) {
+      if (s.after.isEmpty() || isMain(s)) {
+        continue;
+      }
+      Stage parent = s.after.get(0);
+      List<Stage> siblings = stages.stream().filter(o -> o != s && !isMain(o) && o.after.equals(s.after)).toList();
+      String best = null;
+      String bestEvidence = null;
+      double bestScore = 0;
+      Set<Integer> scope = new HashSet<>(parent.in);
+      for (EventType source : eventsUpTo(parent)) {
+        if (ids.get(source) == null) {
+          continue;
+        }
+        Map<String, Map<String, int[]>> byField = new TreeMap<>(); // path -> value -> {in s, not in s}
+        for (int i : scope) {
+          Occurrence o = first(instances.get(i), source);
+          if (o == null || o.payload() == null) {
+            continue;
+          }
+          Map<String, String> values = new TreeMap<>();
+          Values.scalars("", o.payload(), values, 2);
+          boolean taken = s.in.contains(i);
+          values.forEach((path, v) -> {
+            if (!path.contains("[]")) {
+              byField.computeIfAbsent(path, p -> new TreeMap<>()).computeIfAbsent(v, x -> new int[2])[taken ? 0 : 1]++;
+            }
+          });
+        }
+        for (Map.Entry<String, Map<String, int[]>> f : byField.entrySet()) {
+          Map<String, int[]> values = f.getValue();
+          if (values.size() > 6 || values.size() < 2 || !celPath(f.getKey())) {
+            continue;
+          }
+          int right = 0;
+          int all = 0;
+          List<String> mine = new ArrayList<>();
+          int wrong = 0;
+          boolean repeated = true;
+          for (Map.Entry<String, int[]> v : values.entrySet()) {
+            int[] n = v.getValue();
+            all += n[0] + n[1];
+            right += Math.max(n[0], n[1]);
+            if (n[0] > n[1]) {
+              mine.add(v.getKey());
+              wrong += n[1];
+              repeated &= n[0] >= 2; // a value seen once (an id) decides nothing about the next instance
+            }
+          }
+          if (!repeated) {
+            continue;
+          }
+          double score = all == 0 ? 0 : (double) right / all;
+          if (!mine.isEmpty() && score >= HOLDS && score > bestScore) {
+            bestScore = score;
+            JsonNode sample = Values.at(first(instances.get(scope.iterator().next()), source) == null ? null
+                : first(instances.get(scope.iterator().next()), source).payload(), f.getKey());
+            best = condition(ids.get(source) + "." + f.getKey(), mine, sample);
+            bestEvidence = "decided " + right + "/" + all + " instances" + (wrong == 0 ? "" : "; "
+                + (all - right) + " took this stage against it");
+          }
+        }
+      }
+      if (best == null) {
+        dropped.add(s);
+        notes.add("not declared: stage " + s.id + " (" + describe(s) + ") happens in only " + s.instances + "/"
+            + total() + " instances and no field of an earlier event tells which" + (siblings.isEmpty() ? ""
+                : " (alternatives: " + siblings.stream().map(x -> x.id).toList() + ")"));
+      } else {
+        s.when = best;
+        s.whenEvidence = bestEvidence;
+      }
+    }
+    if (!dropped.isEmpty()) {
+      stages.removeAll(dropped);
+      for (Stage s : stages) {
+        List<Stage> after = new ArrayList<>(s.after);
+        after.removeAll(dropped);
+        if (after.isEmpty() && !s.after.isEmpty()) {
+          after.add(s.after.get(0).after.isEmpty() ? stages.get(0) : s.after.get(0).after.get(0));
+        }
+        s.after = List.copyOf(after);
+      }
+    }
+    Set<Stage> predecessors = new HashSet<>();
+    stages.forEach(s -> predecessors.addAll(s.after));
+    for (Stage s : stages) {
+      s.terminal = !predecessors.contains(s);
+    }
+  }
+
+  private static boolean celPath(String path) {
+    for (String part : path.split("\\.")) {
+      if (!CEL_NAME.matcher(part).matches()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String condition(String field, List<String> values, JsonNode sample) {
+    boolean quoted = sample == null || sample.isString();
+    List<String> literals = values.stream().map(v -> quoted ? "\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\"" : v)
+        .toList();
+    return literals.size() == 1 ? field + " == " + literals.get(0) : field + " in [" + String.join(", ", literals) + "]";
+  }
+
+  private List<EventType> eventsUpTo(Stage stage) {
+    List<EventType> out = new ArrayList<>();
+    Set<Stage> seen = new HashSet<>();
+    java.util.ArrayDeque<Stage> todo = new java.util.ArrayDeque<>(List.of(stage));
+    while (!todo.isEmpty()) {
+      Stage s = todo.poll();
+      if (seen.add(s)) {
+        List<EventType> es = new ArrayList<>(s.events);
+        java.util.Collections.reverse(es);
+        out.addAll(es);
+        todo.addAll(s.after);
+      }
+    }
+    return out;
+  }
+
+  private static Occurrence first(Instance inst, EventType type) {
+    for (Occurrence o : inst.occurrences()) {
+      if (o.type().equals(type)) {
+        return o;
+      }
+    }
+    return null;
+  }
+
+  private static List<Occurrence> all(Instance inst, EventType type) {
+    List<Occurrence> out = new ArrayList<>(2);
+    for (Occurrence o : inst.occurrences()) {
+      if (o.type().equals(type)) {
+        out.add(o);
+      }
+    }
+    return out;
+  }
+
+  private String describe(Stage s) {
+    return s.events.stream().map(EventType::describe).reduce((a, b) -> a + ", " + b).orElse("");
+  }
+
+  List<EventType> declaredEvents() {
+    List<EventType> out = new ArrayList<>();
+    stages.forEach(s -> out.addAll(s.events));
+    return out;
+  }
+
+  // ---- keys --------------------------------------------------------------------------------------
+
+  /**
+   * Keys: fields whose value is the same in every event of an instance that carries it and
+   * different between instances. Chosen greedily, first the one that covers the earliest record,
+   * until every record event carries one.
+   */
+  private void keys() {
+    List<EventType> events = declaredEvents();
+    // (event#path) -> how often it held the instance's value for a candidate
+    Map<String, Map<String, Integer>> cooccur = new HashMap<>();
+    Map<String, Integer> count = new HashMap<>();
+    Map<String, Set<String>> distinct = new HashMap<>();
+    for (Instance inst : instances) {
+      Map<String, List<String>> byValue = new HashMap<>();
+      Set<String> seenHere = new HashSet<>();
+      for (Occurrence o : inst.occurrences()) {
+        if (o.payload() == null || !events.contains(o.type())) {
+          continue;
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        Values.scalars("", o.payload(), values, 3);
+        String prefix = ids.get(o.type()) + "#";
+        values.forEach((path, v) -> {
+          if (path.contains("[]") || v.length() < 4 || !celPath(path)) {
+            return;
+          }
+          String field = prefix + path;
+          if (seenHere.add(field)) {
+            count.merge(field, 1, Integer::sum);
+            distinct.computeIfAbsent(field, f -> new HashSet<>()).add(v);
+            byValue.computeIfAbsent(v, x -> new ArrayList<>()).add(field);
+          }
+        });
+      }
+      for (List<String> fields : byValue.values()) {
+        for (String a : fields) {
+          for (String b : fields) {
+            if (!a.equals(b)) {
+              cooccur.computeIfAbsent(a, x -> new HashMap<>()).merge(b, 1, Integer::sum);
+            }
+          }
+        }
+      }
+    }
+    // classes of fields that hold the same value within an instance (nearly always)
+    Map<String, String> parent = new HashMap<>();
+    List<String> fields = new ArrayList<>(count.keySet());
+    fields.sort(null);
+    for (String f : fields) {
+      parent.put(f, f);
+    }
+    for (String a : fields) {
+      for (Map.Entry<String, Integer> b : cooccur.getOrDefault(a, Map.of()).entrySet()) {
+        int both = Math.min(count.get(a), count.get(b.getKey()));
+        if (b.getValue() >= both * HOLDS && unique(distinct, count, a) && unique(distinct, count, b.getKey())) {
+          union(parent, a, b.getKey());
+        }
+      }
+    }
+    Map<String, List<String>> classes = new TreeMap<>();
+    for (String f : fields) {
+      if (unique(distinct, count, f)) {
+        classes.computeIfAbsent(find(parent, f), x -> new ArrayList<>()).add(f);
+      }
+    }
+    // choose
+    Set<String> uncovered = new LinkedHashSet<>();
+    for (EventType t : events) {
+      if (t.isTopic()) {
+        uncovered.add(ids.get(t));
+      }
+    }
+    List<List<String>> candidates = new ArrayList<>(classes.values());
+    candidates.removeIf(c -> c.size() < 2 && !uncovered.contains(c.get(0).substring(0, c.get(0).indexOf('#'))));
+    while (!uncovered.isEmpty() && keys.size() < 3) {
+      List<String> best = null;
+      int bestCover = 0;
+      int bestPosition = Integer.MAX_VALUE;
+      for (List<String> c : candidates) {
+        Set<String> covers = new HashSet<>();
+        int position = Integer.MAX_VALUE;
+        for (String f : c) {
+          String event = f.substring(0, f.indexOf('#'));
+          if (uncovered.contains(event)) {
+            covers.add(event);
+          }
+          position = Math.min(position, positionOf(event));
+        }
+        if (covers.size() > bestCover || covers.size() == bestCover && covers.size() > 0 && position < bestPosition) {
+          best = c;
+          bestCover = covers.size();
+          bestPosition = position;
+        }
+      }
+      if (best == null || bestCover == 0) {
+        break;
+      }
+      candidates.remove(best);
+      String keyName = keyName(best);
+      if (keys.contains(keyName)) {
+        keyName = keyName + (keys.size() + 1);
+      }
+      keys.add(keyName);
+      int instancesWith = 0;
+      for (String f : best) {
+        instancesWith = Math.max(instancesWith, count.get(f));
+        String event = f.substring(0, f.indexOf('#'));
+        uncovered.remove(event);
+        EventType t = typeOf(event);
+        eventKeys.computeIfAbsent(t, x -> new LinkedHashMap<>()).putIfAbsent(keyName, f.substring(f.indexOf('#') + 1));
+      }
+      keyEvidence.put(keyName, "the same value in " + best.size() + " event"
+          + (best.size() == 1 ? "" : "s") + " of an instance, a different one in each of " + instancesWith
+          + " instances");
+    }
+    if (keys.isEmpty()) {
+      keys.add("traceId");
+      notes.add("no business key found: no field holds one value per instance across events");
+    }
+    for (String u : uncovered) {
+      notes.add("event " + u + " carries none of the keys: it can only join its instance by trace");
+    }
+    // binary records: their record key may be an instance key
+    for (EventType t : events) {
+      if (!t.isTopic() || eventKeys.containsKey(t)) {
+        continue;
+      }
+      for (String k : keys) {
+        int same = 0;
+        int n = 0;
+        for (Instance inst : instances) {
+          Set<String> values = keyValues(inst, k);
+          for (Occurrence o : all(inst, t)) {
+            if (o.record().key() != null && !values.isEmpty()) {
+              n++;
+              if (values.contains(o.record().key())) {
+                same++;
+              }
+            }
+          }
+        }
+        if (n >= 2 && same >= n * HOLDS) {
+          recordKeys.put(t, k);
+          notes.removeIf(x -> x.startsWith("event " + ids.get(t) + " carries none"));
+          break;
+        }
+      }
+    }
+    // record keys that carry a key
+    for (EventType t : events) {
+      if (!t.isTopic() || !eventKeys.containsKey(t)) {
+        continue;
+      }
+      for (Map.Entry<String, String> k : eventKeys.get(t).entrySet()) {
+        int same = 0;
+        int n = 0;
+        for (Instance inst : instances) {
+          for (Occurrence o : all(inst, t)) {
+            JsonNode v = o.payload() == null ? null : Values.at(o.payload(), k.getValue());
+            if (v != null && o.record().key() != null) {
+              n++;
+              if (o.record().key().equals(v.isNumber() ? Values.number(v) : v.asString())) {
+                same++;
+              }
+            }
+          }
+        }
+        if (n > 0 && same >= n * HOLDS) {
+          recordKeys.put(t, k.getKey());
+          break;
+        }
+      }
+    }
+  }
+
+  /** The values key {@code k} has in an instance's events. */
+  private Set<String> keyValues(Instance inst, String k) {
+    Set<String> out = new HashSet<>();
+    for (Occurrence o : inst.occurrences()) {
+      String path = eventKeys.getOrDefault(o.type(), Map.of()).get(k);
+      JsonNode v = path == null || o.payload() == null ? null : Values.at(o.payload(), path);
+      if (v != null && v.isValueNode()) {
+        out.add(v.isNumber() ? Values.number(v) : v.asString());
+      }
+    }
+    return out;
+  }
+
+  private int positionOf(String eventId) {
+    int i = 0;
+    for (Stage s : stages) {
+      for (EventType t : s.events) {
+        if (ids.get(t).equals(eventId)) {
+          return i;
+        }
+        i++;
+      }
+    }
+    return Integer.MAX_VALUE;
+  }
+
+  private EventType typeOf(String eventId) {
+    for (Map.Entry<EventType, String> e : ids.entrySet()) {
+      if (e.getValue().equals(eventId)) {
+        return e.getKey();
+      }
+    }
+    return null;
+  }
+
+  private static boolean unique(Map<String, Set<String>> distinct, Map<String, Integer> count, String field) {
+    int n = count.get(field);
+    return n >= 2 && distinct.get(field).size() >= n * HOLDS;
+  }
+
+  private static String keyName(List<String> fields) {
+    Map<String, Integer> names = new TreeMap<>();
+    for (String f : fields) {
+      String path = f.substring(f.indexOf('#') + 1);
+      names.merge(path.substring(path.lastIndexOf('.') + 1), 1, Integer::sum);
+    }
+    return names.entrySet().stream().max(Map.Entry.<String, Integer>comparingByValue()
+        .thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder()))).get().getKey();
+  }
+
+  private static String find(Map<String, String> parent, String x) {
+    while (!parent.get(x).equals(x)) {
+      x = parent.get(x);
+    }
+    return x;
+  }
+
+  private static void union(Map<String, String> parent, String a, String b) {
+    String ra = find(parent, a);
+    String rb = find(parent, b);
+    if (!ra.equals(rb)) {
+      if (ra.compareTo(rb) < 0) {
+        parent.put(rb, ra);
+      } else {
+        parent.put(ra, rb);
+      }
+    }
+  }
+
+  // ---- schemas and traces ----------------------------------------------------------------------
+
+  private void schemas() {
+    for (EventType t : declaredEvents()) {
+      SchemaInferrer inferrer = new SchemaInferrer();
+      String schemaId = null;
+      for (Instance inst : instances) {
+        for (Occurrence o : all(inst, t)) {
+          if (o.payload() != null) {
+            inferrer.add(o.payload());
+          } else if (o.isRecord() && o.record().value() != null && o.record().value().length > 5
+              && o.record().value()[0] == 0) {
+            schemaId = Integer.toString(java.nio.ByteBuffer.wrap(o.record().value(), 1, 4).getInt());
+          }
+        }
+      }
+      if (inferrer.samples() > 0) {
+        schemas.put(t, inferrer.schema(ids.get(t)));
+      } else if (schemaId != null) {
+        binarySchemaIds.put(t, schemaId);
+      }
+    }
+  }
+
+  /** Span events that start a trace of their own other than the instance's first: {@code trace: new}. */
+  private void traces() {
+    for (EventType t : declaredEvents()) {
+      if (t.isTopic() || t.equals(entry)) {
+        continue;
+      }
+      int roots = 0;
+      int n = 0;
+      for (Instance inst : instances) {
+        String firstTrace = inst.occurrences().get(0).traceId();
+        for (Occurrence o : all(inst, t)) {
+          n++;
+          if (o.span() != null && o.span().isRoot() && !o.traceId().equals(firstTrace)) {
+            roots++;
+          }
+        }
+      }
+      if (n > 0 && roots >= n * HOLDS) {
+        newTrace.add(t);
+      }
+    }
+  }
+
+  // ---- enrichment ------------------------------------------------------------------------------
+
+  private void enrichment() {
+    List<EventType> events = declaredEvents();
+    for (int bi = 1; bi < events.size(); bi++) {
+      EventType b = events.get(bi);
+      if (!schemas.containsKey(b)) {
+        continue;
+      }
+      Carry best = null;
+      for (int ai = 0; ai < bi; ai++) {
+        EventType a = events.get(ai);
+        if (!schemas.containsKey(a) || !before(a, b)) {
+          continue;
+        }
+        Carry c = carry(a, b);
+        if (c != null && (best == null || c.carried.size() > best.carried.size())) {
+          best = c;
+        }
+      }
+      if (best == null || best.carried.size() < 2) {
+        continue;
+      }
+      if (best.all) {
+        for (String f : leafSample(best.from).keySet()) {
+          covered.add(ids.get(b) + "." + top(f));
+        }
+      }
+      for (String f : best.carried) {
+        covered.add(ids.get(b) + "." + top(f));
+      }
+      StringBuilder yaml = new StringBuilder("  - from: ").append(ids.get(best.from)).append("\n    to: ")
+          .append(ids.get(b)).append("\n    carry: ");
+      if (best.all) {
+        yaml.append("all");
+      } else {
+        yaml.append(flow(best.carried));
+      }
+      if (!best.added.isEmpty()) {
+        yaml.append("\n    add: ").append(flow(best.added));
+      }
+      enrichment.add(new Item(yaml.toString(), "carried unchanged in " + best.held + "/" + best.pairs
+          + " instances" + (best.added.isEmpty() ? "" : "; the added fields were present in "
+              + (best.addedHeld == best.pairs ? "every one" : "at least " + best.addedHeld + "/" + best.pairs))));
+    }
+  }
+
+  private boolean before(EventType a, EventType b) {
+    Stage sa = stageOf(a);
+    Stage sb = stageOf(b);
+    if (sa == sb) {
+      return sa.events.indexOf(a) < sa.events.indexOf(b);
+    }
+    Set<Stage> seen = new HashSet<>();
+    java.util.ArrayDeque<Stage> todo = new java.util.ArrayDeque<>(sb.after);
+    while (!todo.isEmpty()) {
+      Stage s = todo.poll();
+      if (s == sa) {
+        return true;
+      }
+      if (seen.add(s)) {
+        todo.addAll(s.after);
+      }
+    }
+    return false;
+  }
+
+  private record Carry(EventType from, boolean all, List<String> carried, List<String> added, int held, int pairs,
+      int addedHeld) {}
+
+  /** What {@code b} carries over unchanged from {@code a}: top-level fields, and fields of array items. */
+  private Carry carry(EventType a, EventType b) {
+    Map<String, int[]> fields = new TreeMap<>(); // path -> {equal, present in a}
+    Map<String, Integer> added = new TreeMap<>();
+    int pairs = 0;
+    for (Instance inst : instances) {
+      Occurrence oa = first(inst, a);
+      Occurrence ob = first(inst, b);
+      if (oa == null || ob == null || oa.payload() == null || ob.payload() == null || !oa.payload().isObject()
+          || !ob.payload().isObject()) {
+        continue;
+      }
+      pairs++;
+      for (Map.Entry<String, JsonNode> e : oa.payload().properties()) {
+        JsonNode there = ob.payload().get(e.getKey());
+        if (e.getValue().isArray()) {
+          arrayFields(e.getKey(), e.getValue(), there, fields);
+        }
+        int[] n = fields.computeIfAbsent(e.getKey(), k -> new int[2]);
+        n[1]++;
+        if (there != null && equal(e.getValue(), there)) {
+          n[0]++;
+        }
+      }
+      for (String name : ob.payload().propertyNames()) {
+        if (!oa.payload().has(name)) {
+          added.merge(name, 1, Integer::sum);
+        }
+      }
+    }
+    if (pairs < 2) {
+      return null;
+    }
+    List<String> carried = new ArrayList<>();
+    boolean all = true;
+    int held = pairs;
+    for (Map.Entry<String, int[]> f : fields.entrySet()) {
+      int[] n = f.getValue();
+      boolean top = !f.getKey().contains("[]");
+      if (n[1] >= pairs * HOLDS && n[0] >= n[1] * HOLDS) {
+        held = Math.min(held, n[0]);
+        if (top || !carried.contains(f.getKey().substring(0, f.getKey().indexOf('[')))) {
+          carried.add(f.getKey());
+        }
+      } else if (top) {
+        all = false;
+      }
+    }
+    // an array carried whole needs no per-item paths
+    carried.removeIf(p -> p.contains("[]") && carried.contains(p.substring(0, p.indexOf('['))));
+    all &= !carried.isEmpty() && carried.stream().filter(p -> !p.contains("[]")).count()
+        == fields.keySet().stream().filter(p -> !p.contains("[]")).count();
+    List<String> adds = new ArrayList<>();
+    int addedHeld = pairs;
+    for (Map.Entry<String, Integer> e : added.entrySet()) {
+      if (e.getValue() >= pairs * HOLDS && CEL_NAME.matcher(e.getKey()).matches()) {
+        adds.add(e.getKey());
+        addedHeld = Math.min(addedHeld, e.getValue());
+      }
+    }
+    return new Carry(a, all, carried, adds, held, pairs, addedHeld);
+  }
+
+  private static void arrayFields(String name, JsonNode a, JsonNode b, Map<String, int[]> fields) {
+    if (a.isEmpty() || !a.get(0).isObject()) {
+      return;
+    }
+    for (String sub : a.get(0).propertyNames()) {
+      int[] n = fields.computeIfAbsent(name + "[]." + sub, k -> new int[2]);
+      n[1]++;
+      boolean eq = b != null && b.isArray() && b.size() == a.size();
+      for (int i = 0; eq && i < a.size(); i++) {
+        JsonNode x = a.get(i).get(sub);
+        JsonNode y = b.get(i).get(sub);
+        eq = x != null && y != null && equal(x, y);
+      }
+      if (eq) {
+        n[0]++;
+      }
+    }
+  }
+
+  private static boolean equal(JsonNode a, JsonNode b) {
+    if (a.isNumber() && b.isNumber()) {
+      return a.decimalValue().compareTo(b.decimalValue()) == 0;
+    }
+    return a.equals(b);
+  }
+
+  private static String flow(Collection<String> items) {
+    List<String> out = new ArrayList<>();
+    for (String i : items) {
+      out.add(i.contains("[") || i.contains(".") ? "\"" + i + "\"" : i);
+    }
+    return "[" + String.join(", ", out) + "]";
+  }
+
+  private static String exceptions(List<String> e) {
+    return e.isEmpty() ? "" : "; exceptions: " + String.join(", ", e);
+  }
+
+  // ---- rules -------------------------------------------------------------------------------------
+
+  private static String top(String path) {
+    int cut = path.length();
+    int dot = path.indexOf('.');
+    int bracket = path.indexOf('[');
+    if (dot >= 0) cut = Math.min(cut, dot);
+    if (bracket >= 0) cut = Math.min(cut, bracket);
+    return path.substring(0, cut);
+  }
+
+  private void rules() {
+    List<EventType> events = declaredEvents();
+    // what keys already check
+    for (EventType t : events) {
+      eventKeys.getOrDefault(t, Map.of()).values().forEach(p -> covered.add(ids.get(t) + "." + top(p)));
+    }
+    // sums: total == Σ price × quantity over an array
+    for (EventType t : events) {
+      if (!schemas.containsKey(t)) {
+        continue;
+      }
+      sumRule(t);
+    }
+    // equalities across hops
+    for (int bi = 1; bi < events.size(); bi++) {
+      EventType b = events.get(bi);
+      if (!schemas.containsKey(b)) {
+        continue;
+      }
+      Map<String, String> bFields = leafSample(b);
+      for (Map.Entry<String, String> bf : bFields.entrySet()) {
+        String bPath = bf.getKey();
+        if (covered.contains(ids.get(b) + "." + top(bPath)) || bPath.contains("[]") || !celPath(bPath)) {
+          continue;
+        }
+        Equality best = null;
+        for (int ai = bi - 1; ai >= 0 && best == null; ai--) {
+          EventType a = events.get(ai);
+          if (!schemas.containsKey(a) || !before(a, b)) {
+            continue;
+          }
+          for (String aPath : leafSample(a).keySet()) {
+            if (aPath.contains("[]") || !celPath(aPath)) {
+              continue;
+            }
+            Equality eq = equality(a, aPath, b, bPath);
+            if (eq != null && (best == null || nameScore(aPath, bPath) > nameScore(best.aPath, best.bPath))) {
+              best = eq;
+            }
+          }
+        }
+        if (best != null) {
+          String left = ids.get(b) + "." + bPath;
+          String right = ids.get(best.a) + "." + best.aPath;
+          String expr = best.money ? "money_eq(" + left + ", " + right + ")" : left + " == " + right;
+          rules.add(new Item("  - name: " + yamlText(bPath + " of " + ids.get(b) + " equals " + best.aPath + " of "
+              + ids.get(best.a)) + "\n    stage: " + stageOf(b).id + "\n    field: " + yamlText(bPath)
+              + "\n    expr: " + yamlText(expr),
+              "held in " + best.held + "/" + best.pairs + " instances (" + best.distinct + " distinct values)"
+                  + exceptions(best.exceptions)));
+        }
+      }
+    }
+  }
+
+  private static int nameScore(String a, String b) {
+    String la = a.substring(a.lastIndexOf('.') + 1).toLowerCase(java.util.Locale.ROOT);
+    String lb = b.substring(b.lastIndexOf('.') + 1).toLowerCase(java.util.Locale.ROOT);
+    return la.equals(lb) ? 2 : la.contains(lb) || lb.contains(la) ? 1 : 0;
+  }
+
+  private record Equality(EventType a, String aPath, String bPath, boolean money, int held, int pairs, int distinct,
+      List<String> exceptions) {}
+
+  private Equality equality(EventType a, String aPath, EventType b, String bPath) {
+    int pairs = 0;
+    int held = 0;
+    boolean money = false;
+    boolean numbers = true;
+    Set<String> distinct = new HashSet<>();
+    List<String> exceptions = new ArrayList<>();
+    for (Instance inst : instances) {
+      Occurrence oa = first(inst, a);
+      Occurrence ob = first(inst, b);
+      JsonNode va = oa == null || oa.payload() == null ? null : Values.at(oa.payload(), aPath);
+      JsonNode vb = ob == null || ob.payload() == null ? null : Values.at(ob.payload(), bPath);
+      if (va == null || vb == null || !va.isValueNode() || !vb.isValueNode() || va.isNull() || vb.isNull()) {
+        continue;
+      }
+      pairs++;
+      numbers &= va.isNumber() && vb.isNumber();
+      boolean eq;
+      if (va.isNumber() && vb.isNumber()) {
+        money |= !va.isIntegralNumber() || !vb.isIntegralNumber();
+        eq = Math.abs(va.asDouble() - vb.asDouble()) < 0.005;
+      } else {
+        eq = va.isString() == vb.isString() && va.asString().equals(vb.asString());
+      }
+      if (eq) {
+        held++;
+        distinct.add(va.asString());
+      } else if (exceptions.size() < 3) {
+        exceptions.add(describeInstance(inst));
+      }
+    }
+    if (pairs < 5 || held < pairs * HOLDS || distinct.size() < 3) {
+      return null;
+    }
+    return new Equality(a, aPath, bPath, money && numbers, held, pairs, distinct.size(), held == pairs ? List.of()
+        : exceptions);
+  }
+
+  private Map<String, String> leafSample(EventType t) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Instance inst : instances) {
+      Occurrence o = first(inst, t);
+      if (o != null && o.payload() != null) {
+        Values.scalars("", o.payload(), out, 3);
+      }
+      if (out.size() > 0) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** {@code total == Σ items.price × items.quantity} (to the cent), or {@code Σ items.price}. */
+  private void sumRule(EventType t) {
+    Map<String, String> fields = leafSample(t);
+    for (String total : fields.keySet()) {
+      if (total.contains("[]") || !celPath(total)) {
+        continue;
+      }
+      for (String arrayField : fields.keySet()) {
+        if (!arrayField.contains("[].") || arrayField.indexOf("[]") != arrayField.lastIndexOf("[]")) {
+          continue;
+        }
+        String array = arrayField.substring(0, arrayField.indexOf("[]"));
+        if (!celPath(array)) {
+          continue;
+        }
+        List<String> numeric = new ArrayList<>();
+        for (String f : fields.keySet()) {
+          if (f.startsWith(array + "[].") && celPath(f.substring(array.length() + 3))) {
+            numeric.add(f.substring(array.length() + 3));
+          }
+        }
+        if (!numeric.contains(arrayField.substring(array.length() + 3)) || !numeric.get(0).equals(arrayField.substring(array.length() + 3))) {
+          continue; // each array once, from its first field
+        }
+        for (int i = 0; i < numeric.size(); i++) {
+          for (int j = i; j < numeric.size(); j++) {
+            String p = numeric.get(i);
+            String q = numeric.get(j);
+            String term = i == j ? "x." + p : "x." + p + " * x." + q;
+            int held = 0;
+            int n = 0;
+            for (Instance inst : instances) {
+              Occurrence o = first(inst, t);
+              if (o == null || o.payload() == null) {
+                continue;
+              }
+              JsonNode tv = Values.at(o.payload(), total);
+              JsonNode arr = o.payload().get(array.contains(".") ? array.substring(array.lastIndexOf('.') + 1) : array);
+              if (array.contains(".")) {
+                arr = Values.at(o.payload(), array);
+              }
+              if (tv == null || !tv.isNumber() || arr == null || !arr.isArray() || arr.isEmpty()) {
+                continue;
+              }
+              double sum = 0;
+              boolean ok = true;
+              for (JsonNode x : arr) {
+                JsonNode xp = x.get(p);
+                JsonNode xq = x.get(q);
+                if (xp == null || !xp.isNumber() || xq == null || !xq.isNumber()) {
+                  ok = false;
+                  break;
+                }
+                sum += i == j ? xp.asDouble() : xp.asDouble() * xq.asDouble();
+              }
+              if (!ok) {
+                continue;
+              }
+              n++;
+              if (Math.abs(sum - tv.asDouble()) < 0.005) {
+                held++;
+              }
+            }
+            if (n >= 5 && held >= n * HOLDS && (i != j || arrSizes(t, array) > 1)) {
+              String id = ids.get(t);
+              String expr = "money_eq(" + id + "." + total + ", " + id + "." + array + ".map(x, " + term + ").sum())";
+              rules.add(new Item("  - name: " + yamlText(total + " of " + id + " is the sum over " + array) + "\n    stage: "
+                  + stageOf(t).id + "\n    field: " + yamlText(total) + "\n    expr: " + yamlText(expr),
+                  "held in " + held + "/" + n + " instances"));
+              return;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** The largest size seen of an array field (a sum over single items proves nothing). */
+  private int arrSizes(EventType t, String array) {
+    int max = 0;
+    for (Instance inst : instances) {
+      Occurrence o = first(inst, t);
+      JsonNode arr = o == null || o.payload() == null ? null : Values.at(o.payload(), array);
+      if (arr == null && o != null && o.payload() != null) {
+        arr = o.payload().get(array);
+      }
+      if (arr != null && arr.isArray()) {
+        max = Math.max(max, arr.size());
+      }
+    }
+    return max;
+  }
+
+  // ---- idempotency -------------------------------------------------------------------------------
+
+  /**
+   * A server span in a new trace whose body carries an event-id-like field is a trigger that may be
+   * delivered again; the records published in its trace are its effects.
+   */
+  private void idempotency() {
+    for (EventType t : declaredEvents()) {
+      if (!newTrace.contains(t) || t.kind() != SpanKind.SERVER || !schemas.containsKey(t)) {
+        continue;
+      }
+      String dedup = null;
+      for (String path : leafSample(t).keySet()) {
+        if (!path.contains("[]") && celPath(path) && EVENT_ID_FIELD.matcher(path.substring(path.lastIndexOf('.') + 1)).matches()) {
+          dedup = path;
+          break;
+        }
+      }
+      if (dedup == null) {
+        continue;
+      }
+      int deliveries = 0;
+      int repeated = 0;
+      for (Instance inst : instances) {
+        Set<String> keysSeen = new HashSet<>();
+        for (Occurrence trig : all(inst, t)) {
+          deliveries++;
+          JsonNode k = trig.payload() == null ? null : Values.at(trig.payload(), dedup);
+          if (k != null && !keysSeen.add(k.asString())) {
+            repeated++;
+          }
+        }
+      }
+      // its stage's records, its alternatives' records, and the records of every stage after them
+      Stage own = stageOf(t);
+      Set<Stage> scope = new LinkedHashSet<>();
+      scope.add(own);
+      for (Stage s : stages) {
+        if (s != own && s.when != null && s.after.equals(own.after)) {
+          scope.add(s);
+        }
+      }
+      boolean grew = true;
+      while (grew) {
+        grew = false;
+        for (Stage s : stages) {
+          if (!scope.contains(s) && s.after.stream().anyMatch(scope::contains)) {
+            scope.add(s);
+            grew = true;
+          }
+        }
+      }
+      Set<EventType> effects = new LinkedHashSet<>();
+      for (Stage s : scope) {
+        s.events.stream().filter(EventType::isTopic).forEach(effects::add);
+      }
+      effects.retainAll(ids.keySet());
+      if (effects.isEmpty()) {
+        continue;
+      }
+      List<String> effectIds = effects.stream().map(ids::get).filter(java.util.Objects::nonNull).toList();
+      idempotency.add(new Item("  - trigger: " + ids.get(t) + "\n    dedupKey: " + dedup + "\n    effects: "
+          + flow(effectIds), deliveries + " deliveries in " + total() + " instances, " + repeated
+          + " of them repeated a " + dedup + "; its effects are the records published in its trace and after them"));
+    }
+  }
+
+  // ---- budgets and deadline ----------------------------------------------------------------------
+
+  private void budgets() {
+    for (Stage s : stages) {
+      if (s.events.isEmpty()) {
+        continue;
+      }
+      for (Stage p : s.after) {
+        budget(p.events.get(p.events.size() - 1), s.events.get(0));
+      }
+    }
+    List<Long> durations = new ArrayList<>();
+    for (Instance inst : instances) {
+      durations.add(inst.occurrences().get(inst.occurrences().size() - 1).time() - inst.occurrences().get(0).time());
+    }
+    Robust r = robust(durations);
+    deadlineMillis = nice(Math.max(r.p95 * 3, 10_000_000_000L)) / 1_000_000;
+    deadlineEvidence = "instances took p50 " + millis(r.p50) + ", p95 " + millis(r.p95) + ", max " + millis(r.max)
+        + " from first to last event" + r.outliers() + "; 3 × p95, at least 10 s";
+  }
+
+  private void budget(EventType from, EventType to) {
+    List<Long> gaps = new ArrayList<>();
+    for (Instance inst : instances) {
+      Occurrence a = first(inst, from);
+      Occurrence b = first(inst, to);
+      if (a != null && b != null) {
+        gaps.add(b.time() - a.time());
+      }
+    }
+    if (gaps.size() < 5) {
+      return;
+    }
+    Robust r = robust(gaps);
+    long budget = nice(Math.max(r.p95 * 3, 500_000_000L));
+    budgets.add(new Item("  - {from: " + ids.get(from) + ", to: " + ids.get(to) + ", within: " + duration(budget) + "}",
+        "p50 " + millis(r.p50) + ", p95 " + millis(r.p95) + ", max " + millis(r.max) + " over " + r.kept + " instances"
+            + r.outliers() + "; 3 × p95, rounded up"));
+  }
+
+  /** Percentiles of a latency sample without its outliers (more than 10 × the p90, at least 50 ms). */
+  private record Robust(long p50, long p95, long max, int kept, List<Long> dropped) {
+    String outliers() {
+      if (dropped.isEmpty()) {
+        return "";
+      }
+      List<String> shown = new ArrayList<>();
+      for (int i = 0; i < Math.min(3, dropped.size()); i++) {
+        shown.add(millis(dropped.get(i)));
+      }
+      return "; left out as outliers: " + dropped.size() + " (" + String.join(", ", shown)
+          + (dropped.size() > 3 ? ", …" : "") + ")";
+    }
+  }
+
+  private static Robust robust(List<Long> sample) {
+    List<Long> sorted = new ArrayList<>(sample);
+    sorted.sort(null);
+    long p90 = sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.9) - 1));
+    long limit = 10 * Math.max(p90, 50_000_000L);
+    List<Long> kept = new ArrayList<>();
+    List<Long> dropped = new ArrayList<>();
+    for (long v : sorted) {
+      (v > limit ? dropped : kept).add(v);
+    }
+    long p95 = kept.get((int) Math.min(kept.size() - 1, Math.ceil(kept.size() * 0.95) - 1));
+    return new Robust(kept.get(kept.size() / 2), p95, kept.get(kept.size() - 1), kept.size(), dropped);
+  }
+
+  /** Rounds up to 1, 2, 3 or 5 × a power of ten milliseconds (in nanoseconds). */
+  static long nice(long nanos) {
+    long unit = 1_000_000; // 1 ms
+    while (true) {
+      for (long m : new long[] {1, 2, 3, 5}) {
+        if (m * unit >= nanos) {
+          return m * unit;
+        }
+      }
+      unit *= 10;
+    }
+  }
+
+  static String duration(long nanos) {
+    long ms = nanos / 1_000_000;
+    if (ms % 60_000 == 0 && ms >= 60_000) {
+      return ms / 60_000 + "m";
+    }
+    if (ms % 1000 == 0) {
+      return ms / 1000 + "s";
+    }
+    return ms + "ms";
+  }
+
+  private static String millis(long nanos) {
+    return nanos >= 10_000_000_000L ? nanos / 1_000_000_000 + " s" : nanos / 1_000_000 + " ms";
+  }
+
+  private String describeInstance(Instance inst) {
+    for (Occurrence o : inst.occurrences()) {
+      if (o.isRecord() && o.record().key() != null) {
+        return o.record().key();
+      }
+    }
+    return inst.occurrences().get(0).traceId();
+  }
+
+  /** A YAML scalar: plain when safe, else single-quoted. */
+  static String yamlText(String s) {
+    if (s.matches("[A-Za-z_][A-Za-z0-9_./\\-]*") && !s.equals("true") && !s.equals("false") && !s.equals("null")) {
+      return s;
+    }
+    return "'" + s.replace("'", "''") + "'";
+  }
+
+  Span exampleSpan(EventType t) {
+    for (Instance inst : instances) {
+      Occurrence o = first(inst, t);
+      if (o != null && o.span() != null) {
+        return o.span();
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,217 @@
+package io.flowtrace.verifier.infer;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Groups occurrences into flow instances without a spec. First traces: a trace, and the traces
+ * its records' consumers start (by child, link or offset), are one causal component. Then
+ * components are joined by business keys: a component that starts a new trace later (a webhook)
+ * joins the earlier instance whose events first carried one of its identifier values.
+ *
+ * <p>Which fields are identifiers is learned: string fields of one event type whose values look
+ * like ids and are (nearly) unique per occurrence. Which components start instances is learned
+ * too: an <em>entry</em> type is the first event type of components whose identifiers are not
+ * seen earlier — a webhook's order id always was; a new order's request id never is. Entry
+ * components never join each other (two orders of one customer stay two instances), whatever they share.
+ */
+final class Grouping {
+
+  private static final Pattern ID_LIKE = Pattern.compile("(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9_:.\\-]{5,}");
+  private static final Pattern TIMESTAMP = Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ].*");
+
+  /** One instance: its occurrences in time order, and its entry type. */
+  record Instance(EventType entry, List<Occurrence> occurrences) {}
+
+  private Grouping() {}
+
+  /**
+   * The instances of the traffic.
+   *
+   * @param entryChoice decides the entry types, or {@code null} to learn them
+   */
+  static List<Instance> instances(Traffic traffic, Predicate<EventType> entryChoice) {
+    // 1. causal components of traces
+    Map<String, String> parent = new HashMap<>();
+    for (Occurrence o : traffic.occurrences) {
+      parent.putIfAbsent(o.traceId(), o.traceId());
+    }
+    for (String[] link : traffic.links) {
+      parent.putIfAbsent(link[0], link[0]);
+      parent.putIfAbsent(link[1], link[1]);
+      union(parent, link[0], link[1]);
+    }
+    Map<String, Component> components = new LinkedHashMap<>();
+    for (Occurrence o : traffic.occurrences) {
+      components.computeIfAbsent(find(parent, o.traceId()), k -> new Component()).add(o);
+    }
+    List<Component> ordered = new ArrayList<>(components.values());
+    ordered.sort(Comparator.comparingLong(c -> c.occurrences.get(0).time()));
+
+    // 2. identifier fields: id-like values, nearly unique per occurrence of their event type
+    Set<String> idFields = idFields(traffic.occurrences);
+    for (Component c : ordered) {
+      for (Occurrence o : c.occurrences) {
+        if (o.payload() != null) {
+          collect(o.type().key() + "#", "", o.payload(), idFields, c.ids);
+        }
+      }
+    }
+
+    // 3. entry types: first types of components whose identifiers are new when they appear
+    Predicate<EventType> isEntry = entryChoice;
+    if (isEntry == null) {
+      Map<String, int[]> fresh = new HashMap<>(); // first type -> {components, with an old identifier}
+      Set<String> seen = new HashSet<>();
+      for (Component c : ordered) {
+        int[] n = fresh.computeIfAbsent(c.first().key(), k -> new int[2]);
+        n[0]++;
+        boolean old = false;
+        for (String v : c.ids) {
+          old |= seen.contains(v);
+        }
+        if (old) {
+          n[1]++;
+        }
+        seen.addAll(c.ids);
+      }
+      Set<String> entries = new HashSet<>();
+      fresh.forEach((type, n) -> {
+        if (n[1] <= n[0] / 2) {
+          entries.add(type);
+        }
+      });
+      isEntry = t -> entries.contains(t.key());
+    }
+
+    // 4. instances: entry components start one; the others join the instance that first had one of their ids
+    List<Instance> out = new ArrayList<>();
+    Map<String, List<Occurrence>> owner = new HashMap<>();
+    Map<List<Occurrence>, EventType> entryOf = new java.util.IdentityHashMap<>();
+    for (Component c : ordered) {
+      EventType entry = null;
+      if (entryChoice == null) {
+        entry = isEntry.test(c.first()) ? c.first() : null;
+      } else {
+        for (Occurrence o : c.occurrences) {
+          if (entryChoice.test(o.type())) {
+            entry = o.type();
+            break;
+          }
+        }
+      }
+      List<Occurrence> target;
+      if (entry != null) {
+        target = new ArrayList<>(c.occurrences);
+        entryOf.put(target, entry);
+        out.add(new Instance(entry, target));
+      } else {
+        Map<List<Occurrence>, Integer> votes = new java.util.IdentityHashMap<>();
+        for (String v : c.ids) {
+          List<Occurrence> o = owner.get(v);
+          if (o != null) {
+            votes.merge(o, 1, Integer::sum);
+          }
+        }
+        target = votes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
+        if (target == null) {
+          continue; // traffic no instance explains
+        }
+        target.addAll(c.occurrences);
+      }
+      for (String v : c.ids) {
+        owner.putIfAbsent(v, target);
+      }
+    }
+    for (Instance i : out) {
+      i.occurrences().sort(Comparator.comparingLong(Occurrence::time));
+    }
+    return out;
+  }
+
+  /** Field keys ({@code type#path}) whose values look like ids and are nearly unique per occurrence. */
+  private static Set<String> idFields(List<Occurrence> occurrences) {
+    Map<String, Set<String>> distinct = new HashMap<>();
+    Map<String, Integer> count = new HashMap<>();
+    Map<String, Integer> idLike = new HashMap<>();
+    for (Occurrence o : occurrences) {
+      if (o.payload() == null) {
+        continue;
+      }
+      Map<String, String> values = new LinkedHashMap<>();
+      Values.scalars("", o.payload(), values, 3);
+      values.forEach((path, v) -> {
+        String key = o.type().key() + "#" + path;
+        count.merge(key, 1, Integer::sum);
+        Set<String> d = distinct.computeIfAbsent(key, k -> new HashSet<>());
+        if (d.size() < 1_000_000) {
+          d.add(v);
+        }
+        if (ID_LIKE.matcher(v).matches() && !TIMESTAMP.matcher(v).matches()) {
+          idLike.merge(key, 1, Integer::sum);
+        }
+      });
+    }
+    Set<String> out = new HashSet<>();
+    count.forEach((key, n) -> {
+      int ids = idLike.getOrDefault(key, 0);
+      if (n >= 2 && ids >= n * 0.9 && distinct.get(key).size() >= n * 0.6 && !key.contains("[]")) {
+        out.add(key);
+      }
+    });
+    return out;
+  }
+
+  private static void collect(String prefix, String path, JsonNode node, Set<String> idFields, Set<String> into) {
+    Map<String, String> values = new LinkedHashMap<>();
+    Values.scalars(path, node, values, 3);
+    values.forEach((p, v) -> {
+      if (idFields.contains(prefix + p)) {
+        into.add(v);
+      }
+    });
+  }
+
+  private static final class Component {
+    final List<Occurrence> occurrences = new ArrayList<>();
+    final Set<String> ids = new HashSet<>();
+
+    void add(Occurrence o) {
+      occurrences.add(o);
+    }
+
+    EventType first() {
+      return occurrences.get(0).type();
+    }
+  }
+
+  private static String find(Map<String, String> parent, String x) {
+    String root = x;
+    while (!parent.get(root).equals(root)) {
+      root = parent.get(root);
+    }
+    while (!parent.get(x).equals(root)) {
+      String next = parent.get(x);
+      parent.put(x, root);
+      x = next;
+    }
+    return root;
+  }
+
+  private static void union(Map<String, String> parent, String a, String b) {
+    String ra = find(parent, a);
+    String rb = find(parent, b);
+    if (!ra.equals(rb)) {
+      parent.put(rb, ra);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+package io.flowtrace.verifier.infer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * A JSON Schema (draft 2020-12) drafted from sample payloads: the types seen, {@code required} =
+ * present in every sample, {@code enum} for small closed sets of strings, {@code format} for
+ * date-times, UUIDs and e-mail addresses, {@code minimum: 0}/{@code 1} where no sample went below.
+ * Deterministic: the same samples in any order give the same schema.
+ */
+final class SchemaInferrer {
+
+  static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final Pattern DATE_TIME =
+      Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})");
+  private static final Pattern UUID =
+      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
+  /** Most distinct values a string field may have to be an enum. */
+  static final int ENUM_MAX = 6;
+  /** Least samples per enum value for a set to count as closed. */
+  static final int ENUM_SAMPLES_PER_VALUE = 5;
+
+  /** What was seen at one place in the payloads. */
+  private static final class Shape {
+    int samples;
+    int nulls;
+    int strings;
+    int integers;
+    int numbers;
+    int booleans;
+    int objects;
+    int arrays;
+    final Map<String, Integer> stringValues = new TreeMap<>();
+    boolean manyValues;
+    boolean allDateTime = true;
+    boolean allUuid = true;
+    boolean allEmail = true;
+    double min = Double.MAX_VALUE;
+    final Map<String, Shape> properties = new TreeMap<>();
+    final Map<String, Integer> present = new TreeMap<>();
+    Shape items;
+
+    void add(JsonNode n) {
+      samples++;
+      if (n == null || n.isNull()) {
+        nulls++;
+      } else if (n.isString()) {
+        strings++;
+        String s = n.asString();
+        if (stringValues.containsKey(s) || stringValues.size() < ENUM_MAX * 4) {
+          stringValues.merge(s, 1, Integer::sum);
+        } else {
+          manyValues = true;
+        }
+        allDateTime &= DATE_TIME.matcher(s).matches();
+        allUuid &= UUID.matcher(s).matches();
+        allEmail &= EMAIL.matcher(s).matches();
+      } else if (n.isIntegralNumber()) {
+        integers++;
+        min = Math.min(min, n.asDouble());
+      } else if (n.isNumber()) {
+        numbers++;
+        min = Math.min(min, n.asDouble());
+      } else if (n.isBoolean()) {
+        booleans++;
+      } else if (n.isObject()) {
+        objects++;
+        for (Map.Entry<String, JsonNode> e : n.properties()) {
+          properties.computeIfAbsent(e.getKey(), k -> new Shape()).add(e.getValue());
+          present.merge(e.getKey(), 1, Integer::sum);
+        }
+      } else if (n.isArray()) {
+        arrays++;
+        if (items == null) {
+          items = new Shape();
+        }
+        for (JsonNode element : n) {
+          items.add(element);
+        }
+      }
+    }
+  }
+
+  private final Shape root = new Shape();
+
+  void add(JsonNode payload) {
+    root.add(payload);
+  }
+
+  int samples() {
+    return root.samples;
+  }
+
+  /** The schema, with {@code $schema} and a title. */
+  ObjectNode schema(String title) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+    out.put("title", title);
+    out.put("description", "Drafted by flowtrace infer from " + root.samples + " payloads; review before use.");
+    write(root, out);
+    return out;
+  }
+
+  private static void write(Shape s, ObjectNode out) {
+    List<String> types = new ArrayList<>();
+    if (s.objects > 0) types.add("object");
+    if (s.arrays > 0) types.add("array");
+    if (s.strings > 0) types.add("string");
+    if (s.numbers > 0) {
+      types.add("number");
+    } else if (s.integers > 0) {
+      types.add("integer");
+    }
+    if (s.booleans > 0) types.add("boolean");
+    if (s.nulls > 0) types.add("null");
+    if (types.size() == 1) {
+      out.put("type", types.get(0));
+    } else if (!types.isEmpty()) {
+      ArrayNode t = out.putArray("type");
+      types.forEach(t::add);
+    }
+    if (s.strings > 0 && s.strings == s.samples - s.nulls) {
+      if (s.allDateTime) {
+        out.put("format", "date-time");
+      } else if (s.allUuid) {
+        out.put("format", "uuid");
+      } else if (s.allEmail) {
+        out.put("format", "email");
+      } else if (!s.manyValues) {
+        // a closed set: a few values, each seen often; values seen too rarely to belong (at most
+        // 5 % of the samples in all) are left out and named, so dirt in the traffic is not learned
+        List<String> common = new ArrayList<>();
+        List<String> rare = new ArrayList<>();
+        int rareCount = 0;
+        for (Map.Entry<String, Integer> v : s.stringValues.entrySet()) {
+          if (v.getValue() >= ENUM_SAMPLES_PER_VALUE) {
+            common.add(v.getKey());
+          } else {
+            rare.add(v.getKey() + " (" + v.getValue() + "×)");
+            rareCount += v.getValue();
+          }
+        }
+        if (!common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05) {
+          ArrayNode e = out.putArray("enum");
+          common.forEach(e::add);
+          if (!rare.isEmpty()) {
+            out.put("$comment", "also seen, left out as too rare to belong: " + String.join(", ", rare));
+          }
+        }
+      }
+    }
+    if ((s.integers > 0 || s.numbers > 0) && s.min != Double.MAX_VALUE && s.strings == 0) {
+      if (s.min >= 1 && s.integers > 0 && s.numbers == 0) {
+        out.put("minimum", 1);
+      } else if (s.min >= 0) {
+        out.put("minimum", 0);
+      }
+    }
+    if (s.objects > 0) {
+      ObjectNode props = out.putObject("properties");
+      List<String> required = new ArrayList<>();
+      for (Map.Entry<String, Shape> p : s.properties.entrySet()) {
+        ObjectNode child = props.putObject(p.getKey());
+        write(p.getValue(), child);
+        if (s.present.getOrDefault(p.getKey(), 0) == s.objects) {
+          required.add(p.getKey());
+        }
+      }
+      if (!required.isEmpty()) {
+        ArrayNode r = out.putArray("required");
+        required.forEach(r::add);
+      }
+    }
+    if (s.arrays > 0 && s.items != null && s.items.samples > 0) {
+      write(s.items, out.putObject("items"));
+    }
+  }
+
+  /** The schema as pretty JSON text with a final newline. */
+  static String text(ObjectNode schema) {
+    return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(schema) + "\n";
+  }
+
+}

@@ -1,0 +1,139 @@
+package io.flowtrace.verifier.infer;
+
+import io.flowtrace.tracer.correlation.MessageSpanIndex;
+import io.flowtrace.tracer.correlation.MessagingAttributes;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.SpanLink;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.RecordingReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A recording read for inference: its flow events ({@link Occurrence}s: records, and the bodies
+ * of HTTP server and client spans) with their traces, and the causal links between traces that
+ * messaging spans show (a consumer that continues, links to, or names the offset of a record in
+ * another trace). Internal spans and anything without a flow meaning are dropped as they are read.
+ */
+final class Traffic {
+
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+  final List<Occurrence> occurrences = new ArrayList<>();
+  /** Pairs of traces one causal hop joins: {@code [a, b]}. */
+  final List<String[]> links = new ArrayList<>();
+  long spans;
+  long records;
+  long problems;
+
+  static Traffic read(Path recording, ReadListener problems) throws IOException {
+    Traffic t = new Traffic();
+    List<Span> events = new ArrayList<>();
+    List<KafkaRecord> records = new ArrayList<>();
+    MessageSpanIndex index = new MessageSpanIndex();
+    List<Span> consumers = new ArrayList<>();
+    RecordingReader.Summary summary = RecordingReader.defaults().read(recording, telemetry -> {
+      synchronized (t) {
+        if (telemetry instanceof Telemetry.RecordEvent r) {
+          records.add(r.record());
+        } else {
+          Span s = ((Telemetry.SpanEvent) telemetry).span();
+          if (MessagingAttributes.topic(s) != null && (s.kind() == SpanKind.PRODUCER || s.kind() == SpanKind.CONSUMER
+              || MessagingAttributes.isSend(s) || MessagingAttributes.isReceive(s))) {
+            Span slim = slim(s);
+            index.add(slim);
+            if (MessagingAttributes.isReceive(slim)) {
+              consumers.add(slim);
+            }
+          } else if (s.kind() == SpanKind.SERVER || s.kind() == SpanKind.CLIENT) {
+            events.add(s);
+          }
+        }
+      }
+    }, problems);
+    t.spans = summary.spans();
+    t.records = summary.records();
+    t.problems = summary.problems();
+    for (Span s : events) {
+      boolean any = false;
+      for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
+        String body = s.attribute(attr);
+        if (body != null) {
+          t.occurrences.add(new Occurrence(EventType.span(s, attr), s.startEpochNanos(), s.traceId(), parse(body),
+              null, s, null));
+          any = true;
+        }
+      }
+      if (!any && s.kind() == SpanKind.SERVER && s.isRoot()) {
+        t.occurrences.add(new Occurrence(EventType.span(s, null), s.startEpochNanos(), s.traceId(), null, null, s,
+            null));
+      }
+    }
+    for (KafkaRecord r : records) {
+      TraceContext context = r.traceContext().orElse(null);
+      Span producer = index.producerOf(r, context).orElse(null);
+      String trace = context != null ? context.traceId() : producer != null ? producer.traceId()
+          : "record:" + r.coordinates();
+      long time = producer != null ? producer.startEpochNanos() : r.timestampNanos();
+      t.occurrences.add(new Occurrence(EventType.topic(r.topic()), time, trace,
+          r.value() == null ? null : parse(r.value()), r, producer, producer));
+      for (Span c : index.consumersOf(r, context)) {
+        if (!c.traceId().equals(trace)) {
+          t.links.add(new String[] {trace, c.traceId()});
+        }
+      }
+    }
+    for (Span c : consumers) {
+      for (SpanLink link : c.links()) {
+        if (!link.traceId().equals(c.traceId())) {
+          t.links.add(new String[] {link.traceId(), c.traceId()});
+        }
+      }
+    }
+    t.occurrences.sort(java.util.Comparator.comparingLong(Occurrence::time));
+    return t;
+  }
+
+  private static Span slim(Span s) {
+    Map<String, Object> kept = new HashMap<>(8);
+    s.attributes().forEach((k, v) -> {
+      if (k.startsWith("messaging.")) {
+        kept.put(k, v);
+      }
+    });
+    return new Span(s.traceId(), s.spanId(), s.parentSpanId(), s.name(), s.kind(), s.service(), s.startEpochNanos(),
+        s.endEpochNanos(), kept, s.links(), false);
+  }
+
+  private static JsonNode parse(String text) {
+    String t = text.trim();
+    if (t.isEmpty() || t.charAt(0) != '{' && t.charAt(0) != '[') {
+      return null;
+    }
+    try {
+      return JSON.readTree(t);
+    } catch (JacksonException e) {
+      return null;
+    }
+  }
+
+  private static JsonNode parse(byte[] bytes) {
+    if (bytes.length == 0 || bytes[0] != '{' && bytes[0] != '[' && bytes[0] != ' ') {
+      return null;
+    }
+    return parse(new String(bytes, StandardCharsets.UTF_8));
+  }
+}
