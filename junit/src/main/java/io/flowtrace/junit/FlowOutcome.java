@@ -2,8 +2,8 @@ package io.flowtrace.junit;
 
 import static java.util.Objects.requireNonNull;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.report.ConsoleReport;
 import io.flowtrace.verifier.report.Verdict;

@@ -1,11 +1,11 @@
 package io.flowtrace.junit.internal;
 
 import io.flowtrace.verifier.assembly.FlowEngine;
-import io.flowtrace.verifier.assembly.FlowInstance;
+import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.check.Check;
 import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
-import io.flowtrace.verifier.check.FlowVerifier;
+import io.flowtrace.verifier.report.FlowVerifier;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;

@@ -2,7 +2,7 @@ package io.flowtrace.junit.internal;
 
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
-import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.model.Observation;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

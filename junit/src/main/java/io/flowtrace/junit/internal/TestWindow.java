@@ -1,8 +1,8 @@
 package io.flowtrace.junit.internal;
 
 import io.flowtrace.tracer.model.Telemetry;
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.report.Verdict;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -8,7 +8,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.model.TraceContext;
-import io.flowtrace.verifier.check.FlowVerifier;
+import io.flowtrace.verifier.report.FlowVerifier;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;

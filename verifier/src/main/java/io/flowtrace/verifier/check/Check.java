@@ -1,6 +1,6 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
+import io.flowtrace.verifier.model.FlowInstance;
 import java.util.List;
 
 /**
@@ -14,7 +14,7 @@ public interface Check {
 
   /**
    * What this check could not verify on the instance because an event it needs is unobserved by
-   * design (see {@link io.flowtrace.verifier.assembly.Visibility}). Defaults to nothing.
+   * design (see {@link io.flowtrace.verifier.model.Visibility}). Defaults to nothing.
    */
   default List<Unverified> unverified(FlowInstance instance) {
     return List.of();

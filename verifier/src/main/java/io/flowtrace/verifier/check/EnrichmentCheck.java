@@ -1,8 +1,8 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.EnrichmentSpec;
 import io.flowtrace.verifier.spec.FieldPath;
@@ -36,7 +36,7 @@ public final class EnrichmentCheck implements Check {
               .message(to.describe() + " lacks '" + add.text() + "', which " + to.eventId()
                   + " must add to " + e.from())
               .expected(add.text() + " present").actual("absent")
-              .evidence(to.evidence()).build());
+              .evidence(Evidence.of(to)).build());
         }
       }
       if (from == null) {
@@ -140,7 +140,7 @@ public final class EnrichmentCheck implements Check {
           .message(to.describe() + " changed '" + diff + "' carried over from " + from.eventId()
               + ": expected " + Texts.json(ea) + ", was " + Texts.json(eb))
           .expected(Texts.json(ea)).actual(Texts.json(eb))
-          .evidence(to.evidence()).build());
+          .evidence(Evidence.of(to)).build());
     }
   }
 
@@ -150,7 +150,7 @@ public final class EnrichmentCheck implements Check {
         .message(to.describe() + " dropped '" + field + "' that " + from.eventId() + " carried ("
             + Texts.json(expected, 60) + ")")
         .expected(Texts.json(expected)).actual("absent")
-        .evidence(to.evidence()).build());
+        .evidence(Evidence.of(to)).build());
   }
 
   /** Path of the first differing leaf under {@code field}, or {@code null} when equal. */

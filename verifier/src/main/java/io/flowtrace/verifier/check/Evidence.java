@@ -2,6 +2,7 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
+import io.flowtrace.verifier.model.Observation;
 
 /**
  * Where a violation can be seen: a span (trace and span id) and/or a Kafka record (topic,
@@ -24,6 +25,11 @@ public record Evidence(String traceId, String spanId, String topic, Integer part
     String spanId = producer != null ? producer.spanId()
         : record.traceContext().map(c -> c.spanId()).orElse(null);
     return new Evidence(traceId, spanId, record.topic(), record.partition(), record.offset());
+  }
+
+  /** Where to look for an occurrence: its record (with its producer span) or its span. */
+  public static Evidence of(Observation o) {
+    return o.record() != null ? of(o.record(), o.span()) : of(o.span());
   }
 
   public boolean isEmpty() {

@@ -2,9 +2,9 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.spec.IdempotencySpec;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -164,7 +164,7 @@ public final class IdempotencyCheck implements Check {
             + (key == null || group.equals(NO_DELIVERY) ? "" : " per " + key))
         .actual(twice.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
             .collect(Collectors.joining(", ")))
-        .evidence(second.evidence())
+        .evidence(Evidence.of(second))
         .build();
   }
 

@@ -1,9 +1,9 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.Clocks;
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.model.Clocks;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.BudgetSpec;
 import io.flowtrace.verifier.spec.EventSpec;
@@ -39,7 +39,7 @@ public final class LatencyCheck implements Check {
                 + Texts.duration(b.within()))
             .expected("≤ " + Texts.duration(b.within()))
             .actual(Texts.duration(took))
-            .evidence(to.evidence())
+            .evidence(Evidence.of(to))
             .build());
       }
     }
@@ -65,7 +65,7 @@ public final class LatencyCheck implements Check {
                 + end.describe() + ")" + skew(gap, deadline) + "; its deadline is " + Texts.duration(deadline))
             .expected("≤ " + Texts.duration(deadline))
             .actual(Texts.duration(took))
-            .evidence(end.evidence())
+            .evidence(Evidence.of(end))
             .build());
       }
     }

@@ -1,8 +1,8 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.Clocks;
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.model.Clocks;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.StageSpec;
@@ -128,7 +128,7 @@ public final class OrderCheck implements Check {
         .message(message)
         .expected(early.eventId() + " after " + late.eventId() + " (+" + Texts.duration(late.timeEpochNanos() - start) + ")")
         .actual(early.eventId() + " at +" + Texts.duration(early.timeEpochNanos() - start))
-        .evidence(early.evidence())
+        .evidence(Evidence.of(early))
         .build();
   }
 }

@@ -2,9 +2,9 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.SpanCompleteness;
 import java.util.ArrayList;
@@ -95,7 +95,7 @@ public final class PropagationCheck implements Check {
                 + (producer == null ? "" : " (" + producer.describe() + ")")
                 + " did not propagate the trace context")
             .expected("traceparent header").actual("absent")
-            .evidence(o.evidence()).build());
+            .evidence(Evidence.of(o)).build());
       }
     }
     grow(instance, connected);
@@ -132,7 +132,7 @@ public final class PropagationCheck implements Check {
               + ": the hop before " + o.eventId() + " lost the trace context")
           .expected(parent == null ? "a connected trace" : "trace " + parent)
           .actual("trace " + trace)
-          .evidence(o.evidence()).build());
+          .evidence(Evidence.of(o)).build());
     }
   }
 

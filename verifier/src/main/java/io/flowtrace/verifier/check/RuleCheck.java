@@ -1,8 +1,8 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.rules.Evaluation;
 import io.flowtrace.verifier.spec.RuleSpec;
 import java.util.ArrayList;
@@ -52,7 +52,7 @@ public final class RuleCheck implements Check {
           .message(message)
           .expected(rule.expression().source().trim())
           .actual(seen.isEmpty() ? String.valueOf(e.value()) : seen)
-          .evidence(subject.evidence())
+          .evidence(Evidence.of(subject))
           .build());
     }
     return out;

@@ -1,7 +1,7 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.schema.SchemaProblem;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +18,7 @@ public final class SchemaCheck implements Check {
             .field(fieldOf(p))
             .message(o.describe() + " breaks " + o.event().schema().description() + ": " + p.path() + ": " + p.message())
             .actual(p.message())
-            .evidence(o.evidence())
+            .evidence(Evidence.of(o))
             .build());
       }
     }

@@ -1,10 +1,10 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.FlowPaths;
-import io.flowtrace.verifier.assembly.FlowPaths.Requirement;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.assembly.Visibility;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.FlowPaths;
+import io.flowtrace.verifier.model.FlowPaths.Requirement;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.rules.Evaluation;
 import io.flowtrace.verifier.spec.EventSpec;
@@ -47,7 +47,7 @@ public final class StageCheck implements Check {
                 + (alternatives.isEmpty() ? "" : "; the data calls for " + String.join(" or ", alternatives)))
             .expected(alternatives.isEmpty() ? "not " + stage.id() : String.join(" or ", alternatives))
             .actual(stage.id())
-            .evidence(first.evidence())
+            .evidence(Evidence.of(first))
             .build());
       }
     }

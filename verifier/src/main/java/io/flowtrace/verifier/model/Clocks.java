@@ -1,4 +1,4 @@
-package io.flowtrace.verifier.assembly;
+package io.flowtrace.verifier.model;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;

@@ -1,4 +1,4 @@
-package io.flowtrace.verifier.assembly;
+package io.flowtrace.verifier.model;
 
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.FlowSpec;

@@ -1,10 +1,19 @@
-package io.flowtrace.verifier.check;
+package io.flowtrace.verifier.report;
 
-import io.flowtrace.verifier.assembly.FlowInstance;
-import io.flowtrace.verifier.assembly.Observation;
-import io.flowtrace.verifier.report.TimelineEntry;
-import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.check.Check;
+import io.flowtrace.verifier.check.EnrichmentCheck;
+import io.flowtrace.verifier.check.IdempotencyCheck;
+import io.flowtrace.verifier.check.LatencyCheck;
+import io.flowtrace.verifier.check.OrderCheck;
+import io.flowtrace.verifier.check.PropagationCheck;
+import io.flowtrace.verifier.check.RuleCheck;
+import io.flowtrace.verifier.check.SchemaCheck;
+import io.flowtrace.verifier.check.StageCheck;
+import io.flowtrace.verifier.check.Unverified;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

@@ -1,9 +1,8 @@
-package io.flowtrace.verifier.assembly;
+package io.flowtrace.verifier.model;
 
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
-import io.flowtrace.verifier.check.Evidence;
 import io.flowtrace.verifier.schema.SchemaProblem;
 import io.flowtrace.verifier.spec.EventSpec;
 import java.util.List;
@@ -70,11 +69,6 @@ public record Observation(
   /** The producer span of a record, or {@code null} (also for span events). */
   public Span producer() {
     return record != null ? span : null;
-  }
-
-  /** Where to look for this occurrence. */
-  public Evidence evidence() {
-    return record != null ? Evidence.of(record, span) : Evidence.of(span);
   }
 
   /** A short human name: {@code orders.created[1]@42} or {@code order-service span 'POST' (trace …)}. */
