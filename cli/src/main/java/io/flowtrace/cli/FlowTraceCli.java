@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = FlowTraceCli.Version.class,
     description = "Proves asynchronous business flows correct from OpenTelemetry spans and Kafka messages.",
-    subcommands = {ReplayCommand.class, RecordCommand.class, SidecarCommand.class, LintCommand.class, InferCommand.class, BenchCommand.class, SidecarBenchCommand.class, GenerateCommand.class,
+    subcommands = {ReplayCommand.class, DocsCommand.class, RecordCommand.class, SidecarCommand.class, LintCommand.class, InferCommand.class, BenchCommand.class, SidecarBenchCommand.class, GenerateCommand.class,
         CommandLine.HelpCommand.class})
 public final class FlowTraceCli {
 

@@ -10,6 +10,7 @@ import io.flowtrace.verifier.report.JUnitXmlWriter;
 import io.flowtrace.verifier.report.JsonReportWriter;
 import io.flowtrace.verifier.report.ReportSummary;
 import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.html.HtmlReportWriter;
 import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.replay.ReplayResult;
 import io.flowtrace.verifier.schema.SchemaRegistryClient;
@@ -48,6 +49,10 @@ final class ReplayCommand implements Callable<Integer> {
 
   @Option(names = "--junit", paramLabel = "FILE", description = "Also write JUnit XML, one test case per instance.")
   Path junit;
+
+  @Option(names = "--html", paramLabel = "FILE",
+      description = "Also write a self-contained HTML report: summary, every instance, a sequence diagram per instance.")
+  Path html;
 
   @Option(names = "--output", paramLabel = "FILE", description = "Write the report to FILE instead of stdout.")
   Path output;
@@ -144,6 +149,19 @@ final class ReplayCommand implements Callable<Integer> {
       }
       return cannotWrite(err, "--junit report", e);
     }
+    HtmlReportWriter htmlWriter;
+    try {
+      htmlWriter = html == null ? null : new HtmlReportWriter(html, flows)
+          .title("flowtrace replay of " + recording.toAbsolutePath().normalize().getFileName());
+    } catch (CannotWriteException e) {
+      if (junitWriter != null) {
+        junitWriter.abandon();
+      }
+      if (outputFile != null) {
+        outputFile.close();
+      }
+      return cannotWrite(err, "--html report", e);
+    }
     OutputStream rawOut = outputFile == null ? System.out : outputFile.stream();
     PrintStream out = output == null ? System.out : new PrintStream(rawOut, true, java.nio.charset.StandardCharsets.UTF_8);
     ReportSummary summary = new ReportSummary();
@@ -160,6 +178,9 @@ final class ReplayCommand implements Callable<Integer> {
     }
     if (junitWriter != null) {
       listeners.add(junitWriter);
+    }
+    if (htmlWriter != null) {
+      listeners.add(htmlWriter);
     }
     FlowEngine.Builder builder = FlowEngine.builder(flows)
         .verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
@@ -196,12 +217,16 @@ final class ReplayCommand implements Callable<Integer> {
       if (failure == null) {
         throw e;
       }
-      return cannotWrite(err, failure.path().equals(junit) ? "--junit report" : "--output report", failure);
+      return cannotWrite(err, failure.path().equals(junit) ? "--junit report"
+          : failure.path().equals(html) ? "--html report" : "--output report", failure);
     } finally {
       progressLine.done();
       if (!ran) { // a run that failed leaves no half report (nor replaces an earlier one)
         if (junitWriter != null) {
           junitWriter.abandon();
+        }
+        if (htmlWriter != null) {
+          htmlWriter.abandon();
         }
         if (outputFile != null) {
           outputFile.close();
@@ -221,6 +246,16 @@ final class ReplayCommand implements Callable<Integer> {
         junitWriter.close();
       } catch (CannotWriteException e) {
         cannotWrite(err, "--junit report", e);
+        written = false;
+      }
+    }
+    if (htmlWriter != null) {
+      htmlWriter.inputProblems(result.readProblems());
+      try {
+        htmlWriter.close();
+        err.println("flowtrace: wrote " + html);
+      } catch (CannotWriteException e) {
+        cannotWrite(err, "--html report", e);
         written = false;
       }
     }

@@ -7,6 +7,7 @@ import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.VerdictStatus;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +56,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     FlowAssert next = within(timeout);
     FlowOutcome o = next.actual.outcome();
     if (!o.decided()) {
-      next.failWithMessage("%s", "Expected " + Messages.subject(o) + " to complete within " + Messages.duration(timeout)
+      next.failFor(o, "Expected " + Messages.subject(o) + " to complete within " + Messages.duration(timeout)
           + ", but it had not reached its terminal stage by then; judged as of then, as if its deadline had"
           + " passed:\n" + Messages.block(o));
     }
@@ -67,7 +68,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     FlowOutcome o = actual.outcome();
     Redelivery r = o.redelivery();
     if (r != null && !r.observed()) {
-      failWithMessage("%s", "Expected " + Messages.subject(o) + " to stay correct when " + r.event()
+      failFor(o, "Expected " + Messages.subject(o) + " to stay correct when " + r.event()
           + " was redelivered, but the redelivered " + r.event() + " was not seen in the flow within "
           + Messages.duration(actual.timeout()) + " (" + r.sent() + "), so nothing was shown:\n" + Messages.block(o));
     }
@@ -77,7 +78,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
       String effects = extra.isEmpty() ? "" : "\n  side effects that happened again: " + String.join(", ", extra);
       String has = o.violations().isEmpty() ? "it is " + o.status()
           : "it has " + o.violations().size() + (o.violations().size() == 1 ? " violation" : " violations");
-      failWithMessage("%s", "Expected " + Messages.subject(o) + " to have no violations" + after + ", but " + has
+      failFor(o, "Expected " + Messages.subject(o) + " to have no violations" + after + ", but " + has
           + Messages.how(o, actual.timeout()) + ":" + effects + "\n" + Messages.block(o));
     }
     return this;
@@ -87,7 +88,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
   public FlowAssert hasStatus(VerdictStatus status) {
     FlowOutcome o = actual.outcome();
     if (o.status() != status) {
-      failWithMessage("%s", "Expected " + Messages.subject(o) + " to be " + status + ", but it is " + o.status()
+      failFor(o, "Expected " + Messages.subject(o) + " to be " + status + ", but it is " + o.status()
           + Messages.how(o, actual.timeout()) + ":\n" + Messages.block(o));
     }
     return this;
@@ -103,7 +104,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     List<Violation> ofKind = o.violations().stream().filter(v -> v.kind() == kind).toList();
     if (ofKind.isEmpty()) {
       String has = o.violations().isEmpty() ? "it has none" : "it has only:" + Messages.list(o.violations());
-      failWithMessage("%s", "Expected " + Messages.subject(o) + " to have a " + kind + " violation, but " + has
+      failFor(o, "Expected " + Messages.subject(o) + " to have a " + kind + " violation, but " + has
           + Messages.how(o, actual.timeout()) + "\n" + Messages.block(o));
     }
     return new ViolationAssert(ofKind, o, "the " + kind + " violation of " + Messages.subject(o));
@@ -129,7 +130,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
       previousStage = stage;
     }
     if (!problems.isEmpty()) {
-      failWithMessage("%s", "Expected " + Messages.subject(o) + " to have the stages " + List.of(stages)
+      failFor(o, "Expected " + Messages.subject(o) + " to have the stages " + List.of(stages)
           + " in this order, but " + String.join("; ", problems) + ":\n" + Messages.block(o));
     }
     return this;
@@ -149,7 +150,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     JsonNode payload = o.payload(eventId).orElse(null);
     if (payload == null) {
       String why = o.occurrences(eventId) == 0 ? "it did not happen" : "its payload could not be decoded";
-      failWithMessage("%s", "Expected " + Messages.subject(o) + " to have a payload of " + eventId + ", but " + why
+      failFor(o, "Expected " + Messages.subject(o) + " to have a payload of " + eventId + ", but " + why
           + ":\n" + Messages.block(o));
     }
     return new PayloadAssert(payload, eventId + " of " + Messages.subject(o));
@@ -172,7 +173,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     requireNonNull(eventOrStage, "eventOrStage");
     FlowOutcome before = actual.outcome();
     if (!before.decided()) {
-      failWithMessage("%s", "Expected " + Messages.subject(before) + " to complete before " + eventOrStage
+      failFor(before, "Expected " + Messages.subject(before) + " to complete before " + eventOrStage
           + " is redelivered, but it was not decided within " + Messages.duration(actual.timeout()) + ":\n"
           + Messages.block(before));
     }
@@ -193,6 +194,17 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
       }
     }
     return first;
+  }
+
+  /** Fails with {@code text} and the line naming the instance's page (see {@link FailurePages}). */
+  private void failFor(FlowOutcome o, String text) {
+    Path pages;
+    try {
+      pages = FlowTraceExtension.current().failurePages();
+    } catch (IllegalStateException e) {
+      pages = FailurePages.DEFAULT_DIRECTORY;
+    }
+    failWithMessage("%s", text + FailurePages.write(pages, o));
   }
 
   private FlowAssert derive(FlowUnderTest next) {

@@ -78,6 +78,8 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
 
   private final SessionConfig configured;
   private volatile LiveSession session;
+  /** Where a failed assertion writes its instance's page; {@code null}: nowhere. */
+  private Path failurePages = FailurePages.DEFAULT_DIRECTORY;
 
   /**
    * For {@code @ExtendWith(FlowTraceExtension.class)} and {@link FlowTraceTest}: configured by the
@@ -131,6 +133,7 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     LiveSession s = sessionFor(context);
     session = s;
     s.beginTest();
+    FailurePages.beginTest(context);
     FlowTraceExtension previous = CURRENT.get();
     if (previous != null) {
       context.getStore(NAMESPACE).put(PREVIOUS, previous);
@@ -218,6 +221,11 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
   }
 
   /** Assertions on one instance of the named flow that started during the current test. */
+  /** Where a failed assertion writes its instance's page, or {@code null}. */
+  Path failurePages() {
+    return failurePages;
+  }
+
   public FlowAssert assertThatFlow(String flow) {
     requireNonNull(flow, "flow");
     LiveSession s = session();
@@ -280,6 +288,8 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     private Duration completionGrace = DEFAULT_COMPLETION_GRACE;
     private Duration amendWindow = DEFAULT_AMEND_WINDOW;
     private Duration idempotencyWindow;
+
+    private Path failurePages = FailurePages.DEFAULT_DIRECTORY;
 
     private Builder() {}
 
@@ -405,8 +415,20 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
       return this;
     }
 
+    /**
+     * Where a failed flow assertion writes that instance's HTML page (its sequence diagram), as
+     * {@code <directory>/<test class>/<test method>-<flow>-<key>.html}; {@code null} writes none.
+     * Defaults to {@code target/flowtrace}.
+     */
+    public Builder failurePages(Path directory) {
+      this.failurePages = directory;
+      return this;
+    }
+
     public FlowTraceExtension build() {
-      return new FlowTraceExtension(config());
+      FlowTraceExtension e = new FlowTraceExtension(config());
+      e.failurePages = failurePages;
+      return e;
     }
 
     SessionConfig config() {

@@ -6,6 +6,7 @@ import io.flowtrace.sidecar.internal.Batch;
 import io.flowtrace.sidecar.internal.CommitTracker;
 import io.flowtrace.sidecar.internal.InputClock;
 import io.flowtrace.sidecar.internal.KafkaInput;
+import io.flowtrace.sidecar.internal.LiveVerdicts;
 import io.flowtrace.sidecar.internal.BroadcastReader;
 import io.flowtrace.sidecar.internal.OpsServer;
 import io.flowtrace.sidecar.internal.Router;
@@ -101,6 +102,8 @@ public final class Sidecar implements Closeable {
   private Router router;
   private BroadcastReader broadcast;
   private OpsServer ops;
+  /** What the live page on the ops endpoint shows. */
+  private final LiveVerdicts live;
   private volatile boolean stopping;
   /** Every input has stopped adding to the inbox: the engine ends once it is empty. */
   private volatile boolean inputsStopped;
@@ -116,15 +119,18 @@ public final class Sidecar implements Closeable {
   private Sidecar(SidecarConfig config, List<FlowSpec> flows, List<VerdictSink> sinks) {
     this.config = config;
     this.sinks = sinks;
+    this.live = new LiveVerdicts(flows, LiveVerdicts.DEFAULT_CAPACITY);
     VerdictListener listener = new VerdictListener() {
       @Override
       public void decided(Verdict v) {
         emit(v);
+        live.add(null, v);
       }
 
       @Override
       public void amended(Verdict previous, Verdict current) {
         emit(current);
+        live.add(previous, current);
       }
 
       @Override
@@ -203,7 +209,7 @@ public final class Sidecar implements Closeable {
 
   private void startParts(List<FlowSpec> flows) throws IOException {
     if (config.httpPort() >= 0) {
-      ops = new OpsServer(config.httpHost(), config.httpPort(), metrics, this::health, this::readiness);
+      ops = new OpsServer(config.httpHost(), config.httpPort(), metrics, this::health, this::readiness, live);
     }
     seed(flows);
     inputTopics.keySet().forEach(t -> metrics.topicMissing(t, false));

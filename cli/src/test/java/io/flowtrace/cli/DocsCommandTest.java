@@ -1,0 +1,64 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code flowtrace docs} of the reference flow and the bundled sample: the pages are the golden
+ * ones in {@code src/test/resources/docs-golden} (regenerate with {@code -Dflowtrace.updateGolden=true}
+ * and review the diff), and two runs write the same bytes.
+ */
+class DocsCommandTest {
+  private static final Path GOLDEN = Path.of("src/test/resources/docs-golden");
+
+  @TempDir Path dir;
+
+  @Test
+  void theReferenceFlowsDocsAreTheGoldenOnes() throws IOException {
+    Path out = dir.resolve("docs");
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", out.toString(), "../samples/order-flow")).isZero();
+    for (String page : List.of("index.md", "order-creation.md")) {
+      String actual = Files.readString(out.resolve(page));
+      if (Boolean.getBoolean("flowtrace.updateGolden")) {
+        Files.writeString(GOLDEN.resolve(page), actual);
+      }
+      assertThat(actual).as("%s (regenerate with -Dflowtrace.updateGolden=true and review the diff)", page)
+          .isEqualTo(Files.readString(GOLDEN.resolve(page)));
+    }
+    String flow = Files.readString(out.resolve("order-creation.md"));
+    assertThat(flow).contains("| **order-requested** | `client_request` | gateway |",
+        "| `orders_confirmed` → `email` | 5.000 s |", "```mermaid\nflowchart LR\n",
+        "- **order-cancelled** when `payment_response.status == \"declined\"` — taken by 7 of 40 observed instances",
+        "| `total` | `orders_created` | — | — |  | *total is the sum of the items* |");
+  }
+
+  @Test
+  void twoRunsWriteTheSameBytes() throws IOException {
+    Path a = dir.resolve("a");
+    Path b = dir.resolve("b");
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", a.toString(), "../samples/order-flow")).isZero();
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", b.toString(), "../samples/order-flow")).isZero();
+    for (String page : List.of("index.md", "order-creation.md")) {
+      assertThat(Files.readAllBytes(a.resolve(page))).isEqualTo(Files.readAllBytes(b.resolve(page)));
+    }
+  }
+
+  @Test
+  void withoutARecordingTheSpecAloneIsDocumented() throws IOException {
+    Path out = dir.resolve("spec-only");
+    assertThat(FlowTraceCli.run("docs", "--html", "--flows", "../flows", "--out", out.toString())).isZero();
+    assertThat(Files.readString(out.resolve("order-creation.md")))
+        .contains("Nothing observed: generated from the spec alone", "| **notification-sent** (terminal) | `email` |",
+            "(producer not observed)", "| `userEmail` | `orders_created` |");
+    assertThat(Files.readString(out.resolve("order-creation.html")))
+        .contains("<table class=\"doc\">", "<td><strong>notification-sent</strong> (terminal)</td><td><code>email</code></td>")
+        .doesNotContain("<script");
+    assertThat(Files.readString(out.resolve("index.html"))).contains("<a href=\"order-creation.html\">order-creation</a>");
+  }
+}

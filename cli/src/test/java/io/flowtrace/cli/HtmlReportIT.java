@@ -1,0 +1,218 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.flowtrace.kafka.testkit.HeadlessChromium;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code replay --html} of the bundled sample, looked at in a real browser (headless Chromium):
+ * every planted defect is drawn in red on the hop it names, the filters work, and markup in a
+ * payload and in a key stays text.
+ */
+class HtmlReportIT {
+  private static final Path SAMPLE = Path.of("../samples/order-flow");
+  private static final Path SHOTS = Path.of("target/screenshots");
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  /** Markup an attacker can put into a payload or a key; none of it may become an element or run. */
+  static final String ATTACK = "</script><script>window.__pwned=1</script>\"><img src=x onerror=\"window.__pwned=2\">"
+      + "<svg onload=window.__pwned=3> <!--<script> \u2028 &lt;b&gt;";
+
+  @TempDir static Path dir;
+  static HeadlessChromium chrome;
+  static Path report;
+
+  @BeforeAll
+  static void replayAndOpen() throws Exception {
+    assumeTrue(HeadlessChromium.unavailable().isEmpty(), () -> HeadlessChromium.unavailable().orElse(""));
+    Path recording = dir.resolve("recording");
+    Files.createDirectories(recording);
+    try (var files = Files.list(SAMPLE)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, recording.resolve(f.getFileName()));
+      }
+    }
+    // One more instance, on orders.requested only: its requestId (a key) and a field are markup.
+    ObjectNode payload = JSON.createObjectNode();
+    payload.put("requestId", ATTACK);
+    payload.put("userId", "user-1");
+    payload.put("note", ATTACK);
+    payload.putArray("items").addObject().put("productId", "<img src=x onerror=alert(1)>").put("quantity", 1);
+    ObjectNode line = JSON.createObjectNode();
+    line.put("topic", "orders.requested").put("partition", 0).put("offset", 99999).put("tstype", "create")
+        .put("ts", 1795597230000L).put("broker", -1).put("key", ATTACK).put("payload", payload.toString());
+    Files.writeString(recording.resolve("attack.kcat.jsonl"), line + "\n", StandardCharsets.UTF_8);
+
+    report = dir.resolve("report.html");
+    Path json = dir.resolve("report.json");
+    int exit = FlowTraceCli.run("replay", "--flows", "../flows", "--html", report.toString(), "--format", "json",
+        "--output", json.toString(), "--junit", dir.resolve("junit.xml").toString(), recording.toString());
+    assertThat(exit).isEqualTo(1);
+    assertThat(JSON.readTree(json.toFile()).path("summary").path("flows").asInt()).isEqualTo(41);
+    assertThat(Files.readString(report)).doesNotContain("<img", "<svg onload", "window.__pwned=1</script>");
+
+    chrome = HeadlessChromium.start();
+    chrome.viewport(1400, 1000);
+    chrome.open(report.toUri().toString());
+    chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+  }
+
+  @AfterAll
+  static void close() {
+    if (chrome != null) {
+      chrome.close();
+    }
+  }
+
+  @Test
+  void theSummaryAndTheTableShowEveryInstanceAsText() {
+    assertThat(chrome.eval("document.querySelectorAll('.rows .row').length").asInt()).isEqualTo(41);
+    assertThat(chrome.eval("document.getElementById('f-count').textContent").asString()).isEqualTo("showing 41 of 41");
+    String text = chrome.eval("document.body.innerText").asString();
+    assertThat(text).contains("12\nfailed", "1\nincomplete", "MISSING_ENRICHMENT", "order-requested");
+    // every instance's keys, status and kinds are in the page (searchable with the browser's find)
+    assertThat(text).contains("requestId=2898ece4-18bf-4e32-9e0b-f9808ebfe3f5 orderId=ord-84cc069e8a62b852");
+    chrome.screenshot(SHOTS.resolve("report-summary.png"), false);
+  }
+
+  @Test
+  void theFiltersNarrowTheTableByStatusKindStageAndKeyText() {
+    try {
+      assertThat(filter("f-status", "FAILED")).isEqualTo(12); // 11 planted + the instance made of markup
+      assertThat(filter("f-kind", "NON_IDEMPOTENT")).isEqualTo(1);
+      assertThat(visibleKeys()).singleElement().asString().contains("ord-3d4cc0ecaf44fc55");
+      assertThat(filter("f-kind", "")).isEqualTo(12);
+      assertThat(filter("f-stage", "notification-sent")).isEqualTo(4);
+      assertThat(filter("f-stage", "")).isEqualTo(12);
+      assertThat(filter("f-status", "INCOMPLETE")).isEqualTo(1);
+      assertThat(filter("f-status", "")).isEqualTo(41);
+      chrome.eval("(() => { const i = document.getElementById('f-text'); i.value = 'ord-dedaffa6';"
+          + " i.dispatchEvent(new Event('input')); })()");
+      chrome.waitFor("document.getElementById('f-count').textContent === 'showing 1 of 41'", Duration.ofSeconds(5));
+      assertThat(visibleKeys()).singleElement().asString().contains("1ea3742a-c787-44f1-a546-91f39e5447a3");
+      chrome.eval("(() => { const s = document.getElementById('f-sort'); s.value = '-dur';"
+          + " s.dispatchEvent(new Event('change')); })()");
+    } finally {
+      chrome.eval("(() => { const i = document.getElementById('f-text'); i.value = '';"
+          + " i.dispatchEvent(new Event('input')); })()");
+      chrome.waitFor("document.getElementById('f-count').textContent === 'showing 41 of 41'", Duration.ofSeconds(5));
+    }
+    chrome.eval("(() => { const s = document.getElementById('f-sort'); s.value = 'time'; s.dispatchEvent(new Event('change')); })()");
+    assertThat(chrome.eval("document.querySelector('.rows .row .keys').textContent").asString())
+        .contains("387c6ccb-8fe7-471f-8ef4-9c9851ce19bd");
+  }
+
+  @Test
+  void everyPlantedViolationIsDrawnInRedOnTheHopItNames() throws Exception {
+    JsonNode expected = JSON.readTree(SAMPLE.resolve("expected.json").toFile());
+    int checked = 0;
+    for (JsonNode flow : expected.path("flows")) {
+      for (JsonNode v : flow.path("violations")) {
+        String orderId = flow.path("keys").path("orderId").asString();
+        open(orderId);
+        String kind = v.path("kind").asString();
+        String stage = v.path("stage").asString();
+        String selector = kind.equals("MISSING_STAGE")
+            ? ".hop.missing.bad[data-stage='" + stage + "']"
+            : ".hop.bad[data-stage='" + stage + "'][data-kinds~='" + kind + "']";
+        JsonNode label = chrome.eval("(() => { const g = document.querySelector(\"#detail svg " + selector + "\");"
+            + " return g ? Array.from(g.querySelectorAll('.vtext')).map(t => t.textContent).join(' | ') : null; })()");
+        assertThat(label.isNull()).as("%s at %s of %s: no red hop %s", kind, stage, orderId, selector).isFalse();
+        assertThat(label.asString()).contains(kind + " at " + stage);
+        String color = chrome.eval("getComputedStyle(document.querySelector(\"#detail svg " + selector
+            + " line, #detail svg " + selector + " path.arrow\")).stroke").asString();
+        assertThat(color).isEqualTo("rgb(198, 40, 40)");
+        checked++;
+      }
+    }
+    assertThat(checked).isEqualTo(11);
+
+    // the missing stage is a dashed arrow; the duplicate webhook is marked
+    open("ord-f71533583c8642ef");
+    assertThat(chrome.eval("getComputedStyle(document.querySelector('#detail .hop.missing line')).strokeDasharray")
+        .asString()).isNotEqualTo("none");
+    chrome.screenshotOf("#detail", SHOTS.resolve("report-missing-stage.png"));
+    open("ord-3d4cc0ecaf44fc55");
+    assertThat(chrome.eval("Array.from(document.querySelectorAll('#detail .hop.dup')).map(g => g.dataset.event)"))
+        .extracting(JsonNode::asString).contains("webhook", "orders_confirmed", "email");
+  }
+
+  @Test
+  void clickingTheViolatedHopShowsItsPayloadWithTheFieldHighlighted() {
+    open("ord-dedaffa63208fdae"); // WRONG_TOTAL
+    chrome.eval("document.querySelector(\"#detail .hop.bad[data-kinds~='BAD_TRANSFORMATION']\")"
+        + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))");
+    chrome.waitFor("!document.getElementById('hop-panel').hidden", Duration.ofSeconds(5));
+    String panel = chrome.eval("document.getElementById('hop-panel').innerText").asString();
+    assertThat(panel).contains("orders_created", "orders.created", "partition", "offset", "trace id", "\"total\"");
+    assertThat(chrome.eval("Array.from(document.querySelectorAll('#hop-panel pre.json .hl')).map(l => l.textContent.trim())"))
+        .extracting(JsonNode::asString).anySatisfy(l -> assertThat(l).startsWith("\"total\":"));
+    chrome.screenshot(SHOTS.resolve("report-instance.png"), false);
+
+    open("ord-84cc069e8a62b852"); // DROP_ENRICHMENT: userId is absent
+    chrome.eval("document.querySelector(\"#detail .hop.bad[data-kinds~='MISSING_ENRICHMENT']\")"
+        + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))");
+    assertThat(chrome.eval("document.querySelector('#hop-panel pre.json .missing').textContent").asString())
+        .contains("\"userId\": absent");
+  }
+
+  @Test
+  void markupInAPayloadAndAKeyIsShownAsTextAndChangesNothing() {
+    int scripts = chrome.eval("document.scripts.length").asInt();
+    chrome.eval("(() => { const i = document.getElementById('f-text'); i.value = 'onerror';"
+        + " i.dispatchEvent(new Event('input')); })()");
+    chrome.waitFor("document.getElementById('f-count').textContent === 'showing 1 of 41'", Duration.ofSeconds(5));
+    chrome.eval("document.querySelector('.rows .row:not([hidden])').click()");
+    chrome.waitFor("document.querySelector('#detail svg .hop')", Duration.ofSeconds(5));
+    chrome.eval("document.querySelector('#detail svg .hop').dispatchEvent(new MouseEvent('click', {bubbles: true}))");
+    chrome.waitFor("!document.getElementById('hop-panel').hidden", Duration.ofSeconds(5));
+    String body = chrome.eval("document.body.innerText").asString();
+    assertThat(body).contains("requestId=</script><script>window.__pwned=1</script>\"><img src=x onerror=\"window.__pwned=2\">");
+    assertThat(chrome.eval("document.getElementById('hop-panel').textContent").asString())
+        .contains("<svg onload=window.__pwned=3>", "<img src=x onerror=alert(1)>");
+    assertThat(chrome.eval("typeof window.__pwned").asString()).isEqualTo("undefined");
+    assertThat(chrome.eval("document.querySelectorAll('img, iframe, object, embed, svg svg').length").asInt()).isZero();
+    assertThat(chrome.eval("document.querySelectorAll('[onerror], [onload]').length").asInt()).isZero();
+    assertThat(chrome.eval("document.scripts.length").asInt()).isEqualTo(scripts);
+    assertThat(chrome.eval("document.querySelectorAll('script:not([type])').length").asInt()).isEqualTo(1);
+    assertThat(chrome.dialogs()).isEmpty();
+    assertThat(chrome.console()).noneMatch(c -> c.startsWith("exception"));
+    chrome.screenshot(SHOTS.resolve("report-markup-as-text.png"), false);
+    chrome.eval("(() => { const i = document.getElementById('f-text'); i.value = '';"
+        + " i.dispatchEvent(new Event('input')); document.getElementById('hop-panel').hidden = true; })()");
+    chrome.waitFor("document.getElementById('f-count').textContent === 'showing 41 of 41'", Duration.ofSeconds(5));
+  }
+
+  private static int filter(String id, String value) {
+    chrome.eval("(() => { const s = document.getElementById('" + id + "'); s.value = '" + value + "';"
+        + " s.dispatchEvent(new Event('change')); })()");
+    return chrome.eval("document.querySelectorAll('.rows .row:not([hidden])').length").asInt();
+  }
+
+  private static List<JsonNode> visibleKeys() {
+    List<JsonNode> out = new ArrayList<>();
+    chrome.eval("Array.from(document.querySelectorAll('.rows .row:not([hidden]) .keys')).map(k => k.textContent)")
+        .forEach(out::add);
+    return out;
+  }
+
+  private static void open(String key) {
+    chrome.eval("(() => { const r = Array.from(document.querySelectorAll('.rows .row')).find(r =>"
+        + " r.querySelector('.keys').textContent.includes('" + key + "')); r.click(); })()");
+    chrome.waitFor("(document.getElementById('detail').dataset.instance || '').includes('" + key + "')",
+        Duration.ofSeconds(5));
+  }
+}

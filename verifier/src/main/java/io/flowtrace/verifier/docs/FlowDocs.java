@@ -1,0 +1,834 @@
+package io.flowtrace.verifier.docs;
+
+import io.flowtrace.verifier.report.TimelineEntry;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.BudgetSpec;
+import io.flowtrace.verifier.spec.EnrichmentSpec;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FieldPath;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.RuleSpec;
+import io.flowtrace.verifier.spec.StageSpec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Living integration documentation: one Markdown file per flow and an {@code index.md}, from the
+ * flow specs and — fed verdicts of a recording as a {@link VerdictListener} — what was observed:
+ * which services produce and consume each topic, latency per hop against its budget, example
+ * payloads, the fields each event adds, carries and transforms.
+ *
+ * <p>Deterministic: the same specs and the same recording give the same bytes (sorted maps, fixed
+ * number formats, examples chosen by instance start and key, never by arrival, no "generated at"),
+ * so a team can commit the output and review its diff.
+ */
+public final class FlowDocs implements VerdictListener {
+  private static final JsonMapper PRETTY = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+  /** Field paths kept per event (an unbounded payload must not grow the docs without bound). */
+  private static final int MAX_PATHS = 400;
+
+  private final List<FlowSpec> specs;
+  private final Map<String, Observed> observed = new TreeMap<>();
+  private String source = "";
+
+  public FlowDocs(List<FlowSpec> specs) {
+    this.specs = specs.stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
+    for (FlowSpec f : this.specs) {
+      observed.put(f.name(), new Observed());
+    }
+  }
+
+  /** What the documentation says it was made from, e.g. the recording's name (no path, no time). */
+  public FlowDocs source(String description) {
+    this.source = description == null ? "" : description;
+    return this;
+  }
+
+  /** What was seen of one flow in the recording. */
+  private static final class Observed {
+    long instances;
+    final Map<VerdictStatus, Long> byStatus = new TreeMap<>();
+    final Map<String, Long> stagesTaken = new TreeMap<>();
+    /** event → services that produced or handled it. */
+    final Map<String, Set<String>> services = new TreeMap<>();
+    /** event → services that consumed its record. */
+    final Map<String, Set<String>> consumers = new TreeMap<>();
+    /** event → external hosts (url.full of CLIENT spans). */
+    final Map<String, Set<String>> hosts = new TreeMap<>();
+    /** "from → to" event hop → latencies (ns). */
+    final Map<String, Samples> hops = new TreeMap<>();
+    /** topic → broker dwell (record time → first consumer start, ns). */
+    final Map<String, Samples> dwell = new TreeMap<>();
+    /** budget index → observed from→to latencies. */
+    final Map<Integer, Samples> budgets = new TreeMap<>();
+    /** event → field paths seen in its payloads. */
+    final Map<String, Set<String>> paths = new TreeMap<>();
+    /** event → example payload (of the passed instance that started first). */
+    final Map<String, Example> examples = new TreeMap<>();
+    /** The passed instance with the most distinct events (then the earliest): the examples' main source. */
+    Map<String, Example> main = Map.of();
+    int mainEvents = -1;
+  }
+
+  private record Example(long start, String key, JsonNode payload) {
+    boolean before(Example o) {
+      return o == null || start < o.start || (start == o.start && key.compareTo(o.key) < 0);
+    }
+  }
+
+  /** A growable array of nanosecond samples; percentiles by nearest rank (order-independent). */
+  private static final class Samples {
+    long[] v = new long[16];
+    int n;
+
+    void add(long x) {
+      if (n == v.length) {
+        v = Arrays.copyOf(v, n * 2);
+      }
+      v[n++] = x;
+    }
+
+    long pct(double p) {
+      long[] s = Arrays.copyOf(v, n);
+      Arrays.sort(s);
+      int rank = (int) Math.ceil(p / 100.0 * n);
+      return s[Math.max(0, Math.min(n - 1, rank - 1))];
+    }
+  }
+
+  @Override
+  public synchronized void finalized(Verdict v) {
+    Observed o = observed.get(v.flow());
+    FlowSpec spec = spec(v.flow());
+    if (o == null || spec == null) {
+      return;
+    }
+    o.instances++;
+    o.byStatus.merge(v.status(), 1L, Long::sum);
+    Map<String, TimelineEntry> first = new LinkedHashMap<>();
+    Set<String> stages = new TreeSet<>();
+    for (TimelineEntry t : v.timeline()) {
+      first.putIfAbsent(t.event(), t);
+      stages.add(t.stage());
+      TimelineEntry.Detail d = t.detail();
+      if (d == null) {
+        continue;
+      }
+      if (d.service() != null) {
+        o.services.computeIfAbsent(t.event(), e -> new TreeSet<>()).add(d.service());
+      }
+      for (TimelineEntry.Consumer c : d.consumers()) {
+        if (c.service() != null) {
+          o.consumers.computeIfAbsent(t.event(), e -> new TreeSet<>()).add(c.service());
+        }
+      }
+      if (d.topic() != null && !d.consumers().isEmpty()) {
+        o.dwell.computeIfAbsent(d.topic(), k -> new Samples())
+            .add(Math.max(0, d.consumers().get(0).offsetNanos() - d.recordOffsetNanos()));
+      }
+      if ("CLIENT".equals(d.spanKind()) && d.url() != null) {
+        String host = host(d.url());
+        if (host != null) {
+          o.hosts.computeIfAbsent(t.event(), e -> new TreeSet<>()).add(host);
+        }
+      }
+      if (d.payload() != null) {
+        Set<String> paths = o.paths.computeIfAbsent(t.event(), e -> new TreeSet<>());
+        collectPaths(d.payload(), "", paths);
+      }
+    }
+    stages.forEach(s -> o.stagesTaken.merge(s, 1L, Long::sum));
+    // hops: each event's first occurrence after the one before it, in time order
+    List<TimelineEntry> order = new ArrayList<>(first.values());
+    order.sort((a, b) -> Long.compare(a.offsetNanos(), b.offsetNanos()));
+    for (int i = 1; i < order.size(); i++) {
+      TimelineEntry a = order.get(i - 1);
+      TimelineEntry b = order.get(i);
+      o.hops.computeIfAbsent(a.event() + " → " + b.event(), k -> new Samples())
+          .add(Math.max(0, b.offsetNanos() - a.offsetNanos()));
+    }
+    for (int i = 0; i < spec.budgets().size(); i++) {
+      BudgetSpec b = spec.budgets().get(i);
+      Long from = firstOf(spec, v, b.from());
+      Long to = firstOf(spec, v, b.to());
+      if (from != null && to != null) {
+        o.budgets.computeIfAbsent(i, k -> new Samples()).add(Math.max(0, to - from));
+      }
+    }
+    if (v.status() == VerdictStatus.PASSED) {
+      String key = v.instanceKey();
+      Map<String, Example> mine = new TreeMap<>();
+      for (TimelineEntry t : first.values()) {
+        if (t.detail() != null && t.detail().payload() != null) {
+          mine.put(t.event(), new Example(v.startEpochNanos(), key, t.detail().payload()));
+        }
+      }
+      Example head = mine.isEmpty() ? null : mine.values().iterator().next();
+      Example best = o.main.isEmpty() ? null : o.main.values().iterator().next();
+      if (head != null && (mine.size() > o.mainEvents || (mine.size() == o.mainEvents && head.before(best)))) {
+        o.main = mine;
+        o.mainEvents = mine.size();
+      }
+      for (TimelineEntry t : first.values()) {
+        if (t.detail() != null && t.detail().payload() != null) {
+          Example e = new Example(v.startEpochNanos(), key, t.detail().payload());
+          if (e.before(o.examples.get(t.event()))) {
+            o.examples.put(t.event(), e);
+          }
+        }
+      }
+    }
+  }
+
+  /** The example of an event: from the main example instance, else from the earliest passed one that has it. */
+  private static Example example(Observed o, String event) {
+    Example m = o.main.get(event);
+    return m != null ? m : o.examples.get(event);
+  }
+
+  /** Offset of the first occurrence of an event, or of any event of a stage. */
+  private static Long firstOf(FlowSpec spec, Verdict v, String id) {
+    boolean stage = spec.stage(id) != null;
+    Long best = null;
+    for (TimelineEntry t : v.timeline()) {
+      if (stage ? t.stage().equals(id) : t.event().equals(id)) {
+        best = best == null ? t.offsetNanos() : Math.min(best, t.offsetNanos());
+      }
+    }
+    return best;
+  }
+
+  private static void collectPaths(JsonNode node, String prefix, Set<String> out) {
+    if (out.size() >= MAX_PATHS) {
+      return;
+    }
+    if (node.isObject()) {
+      for (Map.Entry<String, JsonNode> e : node.properties()) {
+        String p = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+        out.add(p);
+        collectPaths(e.getValue(), p, out);
+      }
+    } else if (node.isArray()) {
+      for (JsonNode el : node) {
+        collectPaths(el, prefix + "[]", out);
+      }
+    }
+  }
+
+  private static String host(String url) {
+    int s = url.indexOf("://");
+    if (s < 0) {
+      return null;
+    }
+    int e = s + 3;
+    while (e < url.length() && "/?#".indexOf(url.charAt(e)) < 0) {
+      e++;
+    }
+    return url.substring(s + 3, e);
+  }
+
+  private FlowSpec spec(String name) {
+    for (FlowSpec f : specs) {
+      if (f.name().equals(name)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /** Writes {@code index.md} and one {@code <flow>.md} per flow into {@code dir}. */
+  public synchronized void write(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    for (FlowSpec f : specs) {
+      Files.writeString(dir.resolve(f.name() + ".md"), flow(f), StandardCharsets.UTF_8);
+    }
+    Files.writeString(dir.resolve("index.md"), index(), StandardCharsets.UTF_8);
+  }
+
+  /** The pages {@link #write} writes, without {@code .md}: {@code index} and each flow's name. */
+  public List<String> pages() {
+    List<String> pages = new ArrayList<>(List.of("index"));
+    specs.forEach(f -> pages.add(f.name()));
+    return pages;
+  }
+
+  /** {@code index.md}: every flow, with what was observed of it. */
+  public synchronized String index() {
+    StringBuilder sb = new StringBuilder("# Flows\n\n");
+    sb.append("Integration documentation generated by `flowtrace docs` from the flow specs")
+        .append(source.isEmpty() ? "" : " and " + source).append(". Do not edit: regenerate.\n\n");
+    sb.append("| flow | stages | keys | instances observed | passed | failed | incomplete |\n");
+    sb.append("|---|---|---|---|---|---|---|\n");
+    for (FlowSpec f : specs) {
+      Observed o = observed.get(f.name());
+      sb.append("| [").append(md(f.name())).append("](").append(f.name()).append(".md) | ").append(f.stages().size())
+          .append(" | ").append(md(String.join(", ", f.keys()))).append(" | ").append(o.instances).append(" | ")
+          .append(o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L)).append(" | ")
+          .append(o.byStatus.getOrDefault(VerdictStatus.FAILED, 0L)).append(" | ")
+          .append(o.byStatus.getOrDefault(VerdictStatus.INCOMPLETE, 0L)).append(" |\n");
+    }
+    for (FlowSpec f : specs) {
+      if (f.description() != null && !f.description().isBlank()) {
+        sb.append("\n**").append(md(f.name())).append("**: ").append(md(f.description().strip())).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  /** One flow's page. */
+  public synchronized String flow(FlowSpec f) {
+    Observed o = observed.get(f.name());
+    boolean seen = o.instances > 0;
+    StringBuilder sb = new StringBuilder();
+    sb.append("# ").append(md(f.name())).append("\n\n");
+    if (f.description() != null && !f.description().isBlank()) {
+      sb.append(md(f.description().strip())).append("\n\n");
+    }
+    sb.append("Keys: ").append(md(String.join(", ", f.keys()))).append(" · deadline ").append(dur(f.deadline().toNanos()))
+        .append(" · spec `").append(specFile(f)).append("`\n\n");
+    if (seen) {
+      sb.append("Observed: ").append(o.instances).append(" instances (").append(source.isEmpty() ? "recording" : source)
+          .append("): ").append(o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L)).append(" passed, ")
+          .append(o.byStatus.getOrDefault(VerdictStatus.FAILED, 0L)).append(" failed, ")
+          .append(o.byStatus.getOrDefault(VerdictStatus.INCOMPLETE, 0L)).append(" incomplete.\n\n");
+    } else {
+      sb.append("Nothing observed: generated from the spec alone (give a recording to see services, latencies and"
+          + " examples).\n\n");
+    }
+    stageTable(sb, f, o);
+    dataFlow(sb, f, o);
+    dependencyMap(sb, f, o);
+    lineage(sb, f, o);
+    latency(sb, f, o);
+    failurePaths(sb, f, o);
+    examples(sb, f, o);
+    return sb.toString();
+  }
+
+  // ---- sections --------------------------------------------------------------------------------
+
+  private void stageTable(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Stages\n\n");
+    sb.append("| stage | event | service | input | transformation / enrichment | output | schema |\n");
+    sb.append("|---|---|---|---|---|---|---|\n");
+    EventSpec previous = null;
+    for (StageSpec s : f.stages()) {
+      boolean firstOfStage = true;
+      for (EventSpec e : s.events()) {
+        String stage = firstOfStage ? "**" + md(s.id()) + "**" + (s.terminal() ? " (terminal)" : "")
+            + (s.when() != null ? "<br>when `" + code(s.when().source()) + "`" : "") : "";
+        firstOfStage = false;
+        sb.append("| ").append(stage).append(" | `").append(e.id()).append("` | ").append(md(service(e, o)))
+            .append(" | ").append(md(input(f, s, e, previous, o))).append(" | ").append(transformation(f, e))
+            .append(" | ").append(md(output(e))).append(" | ").append(md(schema(f, e))).append(" |\n");
+        previous = e;
+      }
+    }
+    sb.append('\n');
+  }
+
+  /** {@code POST /api/orders}, or {@code HTTP CLIENT span, http.response.body} for a span without a name. */
+  private static String spanLabel(EventSpec e) {
+    if (e.span().name() != null) {
+      return e.span().name().toString().replace("'", "");
+    }
+    return (e.span().kind() == null ? "" : e.span().kind().name() + " ") + "span"
+        + (e.payload() != null && e.payload().attribute() != null ? ", " + e.payload().attribute() : "");
+  }
+
+  private static String service(EventSpec e, Observed o) {
+    Set<String> seen = o.services.getOrDefault(e.id(), Set.of());
+    if (!e.isTopic()) {
+      String declared = e.span().service();
+      Set<String> all = new TreeSet<>(seen);
+      if (declared != null) {
+        all.add(declared);
+      }
+      return all.isEmpty() ? "?" : String.join(", ", all);
+    }
+    return seen.isEmpty() ? "(producer not observed)" : String.join(", ", seen);
+  }
+
+  private static String input(FlowSpec f, StageSpec s, EventSpec e, EventSpec previous, Observed o) {
+    if (!e.isTopic()) {
+      if (e.span().kind() != null && e.span().kind().name().equals("SERVER")) {
+        return (e.newTrace() ? "external caller (new trace): " : "caller: ") + spanLabel(e) + " request";
+      }
+      if (e.payload() != null && e.payload().attribute() != null && e.payload().attribute().contains("response")) {
+        Set<String> hosts = o.hosts.getOrDefault(e.id(), Set.of());
+        return "response of " + (hosts.isEmpty() ? "the called service" : String.join(", ", hosts));
+      }
+    }
+    // the nearest earlier event the producing service received: a topic it consumed, or its own span
+    Set<String> producers = new TreeSet<>(o.services.getOrDefault(e.id(), Set.of()));
+    if (!e.isTopic() && e.span().service() != null) {
+      producers.add(e.span().service());
+    }
+    Set<String> inputs = new java.util.LinkedHashSet<>();
+    inputsOf(f, s, s.events().indexOf(e), producers, o, inputs, new java.util.HashSet<>());
+    if (!inputs.isEmpty()) {
+      return String.join(" or ", inputs);
+    }
+    return previous == null ? "—" : "`" + previous.id() + "`";
+  }
+
+  /** Walks back from event {@code before} of stage {@code s} (then its predecessors) to what {@code producers} received. */
+  private static void inputsOf(FlowSpec f, StageSpec s, int before, Set<String> producers, Observed o, Set<String> out,
+      Set<String> visited) {
+    for (int i = before - 1; i >= 0; i--) {
+      EventSpec p = s.events().get(i);
+      boolean received = p.isTopic()
+          ? o.consumers.getOrDefault(p.id(), Set.of()).stream().anyMatch(producers::contains)
+          : p.span().service() != null && producers.contains(p.span().service());
+      if (received) {
+        out.add(p.isTopic() ? "topic " + p.topic() : "`" + p.id() + "`");
+        return;
+      }
+    }
+    if (!visited.add(s.id())) {
+      return;
+    }
+    for (String a : s.after()) {
+      StageSpec ps = f.stage(a);
+      if (ps != null) {
+        inputsOf(f, ps, ps.events().size(), producers, o, out, visited);
+      }
+    }
+  }
+
+  private static String transformation(FlowSpec f, EventSpec e) {
+    List<String> parts = new ArrayList<>();
+    for (EnrichmentSpec en : f.enrichment()) {
+      if (en.to().equals(e.id())) {
+        StringBuilder p = new StringBuilder("from `").append(en.from()).append("`: ");
+        if (en.carryAll()) {
+          p.append("carries all");
+        } else if (!en.carry().isEmpty()) {
+          p.append("carries ").append(paths(en.carry()));
+        }
+        if (!en.add().isEmpty()) {
+          p.append(en.carryAll() || !en.carry().isEmpty() ? ", " : "").append("adds ").append(paths(en.add()));
+        }
+        parts.add(p.toString());
+      }
+    }
+    for (RuleSpec r : f.rules()) {
+      if (r.expression().referencedVariables().contains(e.id()) && ruleStage(f, r).equals(e.stageId())
+          && lastEventOfRule(f, r).equals(e.id())) {
+        parts.add("rule *" + md(r.name()) + "*" + (r.field() != null ? " (`" + r.field() + "`)" : ""));
+      }
+    }
+    return parts.isEmpty() ? "—" : String.join("<br>", parts);
+  }
+
+  /** The event of a rule that comes last in the flow: where the rule's result is decided. */
+  private static String lastEventOfRule(FlowSpec f, RuleSpec r) {
+    String last = "";
+    for (EventSpec e : f.events()) {
+      if (r.expression().referencedVariables().contains(e.id())) {
+        last = e.id();
+      }
+    }
+    return last;
+  }
+
+  private static String ruleStage(FlowSpec f, RuleSpec r) {
+    if (r.stage() != null) {
+      return r.stage();
+    }
+    EventSpec e = f.event(lastEventOfRule(f, r));
+    return e == null ? "" : e.stageId();
+  }
+
+  private static String paths(List<FieldPath> paths) {
+    StringBuilder sb = new StringBuilder();
+    for (FieldPath p : paths) {
+      sb.append(sb.length() == 0 ? "" : ", ").append('`').append(p.text()).append('`');
+    }
+    return sb.toString();
+  }
+
+  private static String output(EventSpec e) {
+    if (e.isTopic()) {
+      return "topic " + e.topic() + (e.recordKey() != null ? " (key " + e.recordKey() + ")" : "");
+    }
+    return e.span().toString() + (e.payload() != null && e.payload().attribute() != null
+        ? ", attribute " + e.payload().attribute() : "");
+  }
+
+  private static String schema(FlowSpec f, EventSpec e) {
+    if (e.schema() == null) {
+      return "JSON (no schema)";
+    }
+    String d = e.schema().description();
+    if (f.source() != null && f.source().getParent() != null) {
+      String dir = f.source().toAbsolutePath().getParent().toString();
+      d = d.replace(dir + java.io.File.separator, "").replace(dir, ".");
+    }
+    return d;
+  }
+
+  private static String specFile(FlowSpec f) {
+    return f.source() == null ? f.name() : f.source().getFileName().toString();
+  }
+
+  private void dataFlow(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Data flow\n\n");
+    sb.append("Events in stage order; an arrow between stages carries the stage's `when`, and the observed median"
+        + " time between the events (p50).\n\n");
+    sb.append("```mermaid\nflowchart LR\n");
+    for (StageSpec s : f.stages()) {
+      sb.append("  subgraph ").append(id("s", s.id())).append("[\"").append(mer(s.id())).append("\"]\n");
+      for (EventSpec e : s.events()) {
+        String label = e.id() + "<br/>" + (e.isTopic() ? "topic " + e.topic() : spanLabel(e)) + "<br/>" + service(e, o);
+        sb.append("    ").append(id("e", e.id())).append(e.isTopic() ? "[(\"" : "([\"").append(mer(label))
+            .append(e.isTopic() ? "\")]\n" : "\"])\n");
+      }
+      sb.append("  end\n");
+    }
+    for (StageSpec s : f.stages()) {
+      for (int i = 1; i < s.events().size(); i++) {
+        edge(sb, o, s.events().get(i - 1).id(), s.events().get(i).id(), null);
+      }
+      for (String a : s.after()) {
+        StageSpec p = f.stage(a);
+        if (p == null || p.events().isEmpty() || s.events().isEmpty()) {
+          continue;
+        }
+        edge(sb, o, p.events().get(p.events().size() - 1).id(), s.events().get(0).id(),
+            s.when() == null ? null : s.when().source());
+      }
+    }
+    sb.append("```\n\n");
+  }
+
+  private static void edge(StringBuilder sb, Observed o, String from, String to, String when) {
+    Samples lat = o.hops.get(from + " → " + to);
+    List<String> label = new ArrayList<>();
+    if (when != null) {
+      label.add("when " + when);
+    }
+    if (lat != null) {
+      label.add("p50 " + dur(lat.pct(50)));
+    }
+    sb.append("  ").append(id("e", from)).append(label.isEmpty() ? " --> " : " -->|\"" + mer(String.join(" · ", label)) + "\"| ")
+        .append(id("e", to)).append('\n');
+  }
+
+  private void dependencyMap(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Dependency map\n\n");
+    sb.append("Services, topics and HTTP endpoints. The spec names topics and the services of span events; who"
+        + " produces and consumes each topic comes from the recording.\n\n");
+    Set<String> edges = new TreeSet<>();
+    Set<String> outside = new TreeSet<>();
+    Set<String> flowServices = new TreeSet<>();
+    for (EventSpec e : f.events()) {
+      flowServices.addAll(o.services.getOrDefault(e.id(), Set.of()));
+      if (!e.isTopic() && e.span().service() != null) {
+        flowServices.add(e.span().service());
+      }
+    }
+    Map<String, String> nodes = new TreeMap<>();
+    for (EventSpec e : f.events()) {
+      if (e.isTopic()) {
+        String t = node(nodes, "t", e.topic(), "[(\"" + mer(e.topic()) + "\")]");
+        for (String p : o.services.getOrDefault(e.id(), Set.of())) {
+          edges.add(node(nodes, "s", p, "[\"" + mer(p) + "\"]") + " -->|produces| " + t);
+        }
+        for (String c : o.consumers.getOrDefault(e.id(), Set.of())) {
+          String line = t + " -->|consumed by| " + node(nodes, "s", c, "[\"" + mer(c) + "\"]");
+          edges.add(line);
+          if (!flowServices.contains(c)) {
+            outside.add("`" + c + "` consumes `" + e.topic() + "` but takes no part in the flow's events");
+          }
+        }
+      } else {
+        String svc = e.span().service() != null ? e.span().service() : String.join(", ", o.services.getOrDefault(e.id(), Set.of()));
+        if (svc.isEmpty()) {
+          continue;
+        }
+        String s = node(nodes, "s", svc, "[\"" + mer(svc) + "\"]");
+        String kind = e.span().kind() == null ? "" : e.span().kind().name();
+        if (kind.equals("CLIENT")) {
+          Set<String> hosts = o.hosts.getOrDefault(e.id(), Set.of());
+          for (String h : hosts.isEmpty() ? Set.of("external service") : hosts) {
+            edges.add(s + " -->|calls| " + node(nodes, "h", h, "{{\"" + mer(h) + "\"}}"));
+          }
+        } else if (kind.equals("SERVER")) {
+          String ep = e.span().name() == null ? "endpoint" : e.span().name().toString().replace("'", "");
+          String caller = e.newTrace() ? "external caller" : "client";
+          edges.add(node(nodes, "h", caller, "{{\"" + mer(caller) + "\"}}") + " -->|\"" + mer(ep) + "\"| " + s);
+        }
+      }
+    }
+    sb.append("```mermaid\nflowchart LR\n");
+    nodes.forEach((k, v) -> sb.append("  ").append(v).append('\n'));
+    edges.forEach(e -> sb.append("  ").append(e).append('\n'));
+    sb.append("```\n\n");
+    if (!outside.isEmpty()) {
+      sb.append("Observed, not declared by the flow:\n\n");
+      outside.forEach(x -> sb.append("- ").append(x).append('\n'));
+      sb.append('\n');
+    }
+  }
+
+  private static String node(Map<String, String> nodes, String kind, String name, String shape) {
+    String id = id(kind, name);
+    nodes.putIfAbsent(id, id + shape);
+    return id;
+  }
+
+  private void lineage(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Field lineage\n\n");
+    sb.append("Where each payload field first appears, where it comes again with the same value (carried) or with"
+        + " another (changed), compared within the example instance (an event of another path: carried); what the spec declares about it and the rules that"
+        + " read it.\n\n");
+    Map<String, String> added = new TreeMap<>();
+    Map<String, List<String>> carried = new TreeMap<>();
+    Map<String, List<String>> changed = new TreeMap<>();
+    Map<String, JsonNode> firstValue = new TreeMap<>();
+    Map<String, String> firstInstance = new TreeMap<>();
+    for (EventSpec e : f.events()) {
+      Example x = example(o, e.id());
+      Set<String> paths = o.paths.getOrDefault(e.id(), Set.of());
+      for (String p : paths) {
+        JsonNode value = x == null ? null : valuesAt(x.payload(), p);
+        if (!added.containsKey(p)) {
+          added.put(p, e.id());
+          if (value != null) {
+            firstValue.put(p, value);
+            firstInstance.put(p, x.key());
+          }
+        } else if (value != null && firstValue.containsKey(p) && x.key().equals(firstInstance.get(p))
+            && !value.equals(firstValue.get(p))) {
+          changed.computeIfAbsent(p, k -> new ArrayList<>()).add(e.id());
+        } else {
+          carried.computeIfAbsent(p, k -> new ArrayList<>()).add(e.id());
+        }
+      }
+    }
+    Map<String, List<String>> declared = new TreeMap<>();
+    List<String> carryAll = new ArrayList<>();
+    for (EnrichmentSpec en : f.enrichment()) {
+      for (FieldPath p : en.add()) {
+        declared.computeIfAbsent(p.text(), k -> new ArrayList<>()).add("added by `" + en.to() + "`");
+        added.putIfAbsent(p.text(), en.to());
+      }
+      for (FieldPath p : en.carry()) {
+        declared.computeIfAbsent(p.text(), k -> new ArrayList<>()).add("carried `" + en.from() + "` → `" + en.to() + "`");
+        added.putIfAbsent(p.text(), en.from());
+      }
+      if (en.carryAll()) {
+        carryAll.add("`" + en.from() + "` → `" + en.to() + "`");
+      }
+    }
+    Map<String, List<String>> rules = new TreeMap<>();
+    for (RuleSpec r : f.rules()) {
+      if (r.field() != null) {
+        rules.computeIfAbsent(r.field(), k -> new ArrayList<>()).add("*" + md(r.name()) + "*");
+        added.putIfAbsent(r.field(), "");
+      }
+    }
+    if (added.isEmpty()) {
+      sb.append("No payload fields known (no recording, no enrichment or rules naming fields).\n\n");
+      return;
+    }
+    if (!carryAll.isEmpty()) {
+      sb.append("Declared: every field carried ").append(String.join(", ", carryAll)).append(".\n\n");
+    }
+    sb.append("| field | added in | carried to | changed in | declared | rules |\n|---|---|---|---|---|---|\n");
+    for (Map.Entry<String, String> e : added.entrySet()) {
+      String p = e.getKey();
+      sb.append("| `").append(code(p)).append("` | ").append(e.getValue().isEmpty() ? "—" : "`" + e.getValue() + "`")
+          .append(" | ").append(list(carried.get(p))).append(" | ").append(list(changed.get(p)))
+          .append(" | ").append(String.join("; ", declared.getOrDefault(p, List.of())))
+          .append(" | ").append(String.join("; ", rules.getOrDefault(p, List.of()))).append(" |\n");
+    }
+    sb.append('\n');
+  }
+
+  private static String list(List<String> events) {
+    return events == null || events.isEmpty() ? "—" : "`" + String.join("`, `", events) + "`";
+  }
+
+  /** The value at a path ({@code []} walks arrays and collects), or {@code null}. */
+  private static JsonNode valuesAt(JsonNode root, String path) {
+    List<JsonNode> nodes = List.of(root);
+    for (String seg : path.replace("[]", ".[]").split("\\.")) {
+      List<JsonNode> next = new ArrayList<>();
+      for (JsonNode n : nodes) {
+        if (seg.equals("[]")) {
+          if (n.isArray()) {
+            n.forEach(next::add);
+          }
+        } else if (n.isObject() && n.has(seg)) {
+          next.add(n.get(seg));
+        }
+      }
+      nodes = next;
+    }
+    if (nodes.isEmpty()) {
+      return null;
+    }
+    if (!path.contains("[]")) {
+      return nodes.get(0);
+    }
+    tools.jackson.databind.node.ArrayNode all = PRETTY.createArrayNode();
+    nodes.forEach(all::add);
+    return all;
+  }
+
+  private void latency(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Latency\n\n");
+    if (o.hops.isEmpty() && f.budgets().isEmpty()) {
+      sb.append("Nothing observed.\n\n");
+      return;
+    }
+    if (!f.budgets().isEmpty()) {
+      sb.append("| budget | within | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|---|\n");
+      for (int i = 0; i < f.budgets().size(); i++) {
+        BudgetSpec b = f.budgets().get(i);
+        Samples s = o.budgets.get(i);
+        sb.append("| `").append(b.from()).append("` → `").append(b.to()).append("` | ").append(dur(b.within().toNanos()));
+        stats(sb, s);
+      }
+      sb.append('\n');
+    }
+    if (!o.hops.isEmpty()) {
+      sb.append("Between consecutive events of an instance (first occurrences, in time order):\n\n");
+      sb.append("| hop | budget | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|---|\n");
+      List<Map.Entry<String, Samples>> hops = new ArrayList<>(o.hops.entrySet());
+      List<String> order = f.events().stream().map(EventSpec::id).toList();
+      hops.sort(java.util.Comparator.<Map.Entry<String, Samples>>comparingInt(
+              e -> order.indexOf(e.getKey().split(" → ")[1]))
+          .thenComparingInt(e -> order.indexOf(e.getKey().split(" → ")[0])).thenComparing(Map.Entry::getKey));
+      for (Map.Entry<String, Samples> e : hops) {
+        String[] ends = e.getKey().split(" → ");
+        String budget = "—";
+        for (BudgetSpec b : f.budgets()) {
+          if (b.from().equals(ends[0]) && b.to().equals(ends[1])) {
+            budget = dur(b.within().toNanos());
+          }
+        }
+        sb.append("| `").append(ends[0]).append("` → `").append(ends[1]).append("` | ").append(budget);
+        stats(sb, e.getValue());
+      }
+      sb.append('\n');
+    }
+    if (!o.dwell.isEmpty()) {
+      sb.append("Broker dwell (record time → first consumer start):\n\n");
+      sb.append("| topic | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|\n");
+      for (Map.Entry<String, Samples> e : o.dwell.entrySet()) {
+        sb.append("| ").append(md(e.getKey()));
+        stats(sb, e.getValue());
+      }
+      sb.append('\n');
+    }
+  }
+
+  private static void stats(StringBuilder sb, Samples s) {
+    if (s == null || s.n == 0) {
+      sb.append(" | — | — | — | — | 0 |\n");
+      return;
+    }
+    sb.append(" | ").append(dur(s.pct(50))).append(" | ").append(dur(s.pct(95))).append(" | ").append(dur(s.pct(99)))
+        .append(" | ").append(dur(s.pct(100))).append(" | ").append(s.n).append(" |\n");
+  }
+
+  private void failurePaths(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Paths\n\n");
+    boolean any = false;
+    for (StageSpec s : f.stages()) {
+      List<StageSpec> alternatives = new ArrayList<>();
+      for (StageSpec t : f.stages()) {
+        if (t.after().contains(s.id()) && t.when() != null) {
+          alternatives.add(t);
+        }
+      }
+      if (alternatives.isEmpty()) {
+        continue;
+      }
+      any = true;
+      sb.append("After **").append(md(s.id())).append("** the data chooses one of:\n\n");
+      for (StageSpec t : alternatives) {
+        sb.append("- **").append(md(t.id())).append("** when `").append(code(t.when().source())).append('`');
+        if (o.instances > 0) {
+          sb.append(" — taken by ").append(o.stagesTaken.getOrDefault(t.id(), 0L)).append(" of ").append(o.instances)
+              .append(" observed instances");
+        }
+        sb.append('\n');
+      }
+      sb.append('\n');
+    }
+    if (!any) {
+      sb.append("One path: no stage has a `when`.\n\n");
+    }
+  }
+
+  private void examples(StringBuilder sb, FlowSpec f, Observed o) {
+    sb.append("## Example payloads\n\n");
+    if (o.examples.isEmpty()) {
+      sb.append("None observed (only passed instances give examples).\n");
+      return;
+    }
+    sb.append("From the passed instance with the most events that started first, and for events of other paths"
+        + " the first passed instance that has them (Avro shown decoded).\n\n");
+    for (EventSpec e : f.events()) {
+      Example x = example(o, e.id());
+      if (x == null) {
+        continue;
+      }
+      sb.append("### `").append(e.id()).append("`\n\n```json\n").append(PRETTY.writeValueAsString(x.payload()).replace("\r\n", "\n"))
+          .append("\n```\n\n");
+    }
+  }
+
+  // ---- text helpers ------------------------------------------------------------------------------
+
+  /** Nanoseconds as milliseconds with one decimal, always the same format. */
+  static String dur(long nanos) {
+    double ms = nanos / 1e6;
+    if (ms >= 1000) {
+      return String.format(Locale.ROOT, "%.3f s", ms / 1000);
+    }
+    return String.format(Locale.ROOT, "%.1f ms", ms);
+  }
+
+  /** Text for a Markdown table cell: pipes and line breaks escaped, HTML not interpreted. */
+  static String md(String s) {
+    return s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+        .replace("\r", " ").replace("\n", " ");
+  }
+
+  /** Text inside backticks in a table: pipes escaped, no line breaks. */
+  static String code(String s) {
+    return s.replace("|", "\\|").replace("`", "'").replace("\n", " ").replace("\r", " ");
+  }
+
+  /** Text inside a Mermaid quoted label. */
+  static String mer(String s) {
+    return s.replace("\"", "#quot;").replace("<br/>", "\u0000").replace("<", "#lt;").replace(">", "#gt;")
+        .replace("\u0000", "<br/>").replace("\n", " ");
+  }
+
+  /** A Mermaid node id: letters, digits and underscores only. */
+  static String id(String kind, String name) {
+    return kind + "_" + name.replaceAll("[^A-Za-z0-9]", "_");
+  }
+}

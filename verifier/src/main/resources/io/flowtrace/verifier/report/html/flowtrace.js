@@ -1,0 +1,1000 @@
+/*
+ * flowtrace pages: the replay report (data inline), the JUnit failure page (one instance) and the
+ * sidecar's live page (data fetched from verdicts.json). One script for all three.
+ *
+ * Every value that comes from telemetry (keys, payloads, attribute values, span names, topics) is
+ * attacker-controlled text: it is only ever put into the page with textContent / createTextNode /
+ * setAttribute of a fixed attribute name — never innerHTML, never as markup.
+ */
+(function () {
+  'use strict';
+  var doc = document;
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  var MODE = doc.body.getAttribute('data-mode') || 'report';
+
+  // ---- small helpers -------------------------------------------------------------------------
+
+  function el(tag, cls, text) {
+    var e = doc.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function add(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined) continue;
+      parent.appendChild(typeof c === 'string' ? doc.createTextNode(c) : c);
+    }
+    return parent;
+  }
+
+  function svg(tag, attrs, text) {
+    var e = doc.createElementNS(SVGNS, tag);
+    if (attrs) for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, String(attrs[k]));
+    if (text !== undefined && text !== null) e.appendChild(doc.createTextNode(String(text)));
+    return e;
+  }
+
+  function readJson(id) {
+    var n = doc.getElementById(id);
+    return n ? JSON.parse(n.textContent) : null;
+  }
+
+  function trimZeros(s) {
+    return s.indexOf('.') < 0 ? s : s.replace(/0+$/, '').replace(/\.$/, '');
+  }
+
+  function ms(v) {
+    if (v === undefined || v === null || isNaN(v)) return '';
+    var a = Math.abs(v);
+    if (a >= 1000) return trimZeros((v / 1000).toFixed(3)) + ' s';
+    if (a >= 10) return Math.round(v) + ' ms';
+    return trimZeros(v.toFixed(1)) + ' ms';
+  }
+
+  function iso(epochMs) {
+    try { return new Date(epochMs).toISOString(); } catch (e) { return String(epochMs); }
+  }
+
+  function keysText(keys) {
+    var out = [];
+    for (var k in keys) if (Object.prototype.hasOwnProperty.call(keys, k)) out.push(k + '=' + keys[k]);
+    return out.join(' ');
+  }
+
+  function cut(s, n) {
+    s = String(s);
+    return s.length > n ? s.slice(0, n - 1) + '\u2026' : s;
+  }
+
+  function hostOf(url) {
+    if (!url) return null;
+    var m = /^[a-z][a-z0-9+.-]*:\/\/([^\/?#]+)/i.exec(String(url));
+    return m ? m[1] : null;
+  }
+
+  function normPath(p) {
+    return String(p).replace(/\[\d+\]/g, '[]');
+  }
+
+  // ---- data sources --------------------------------------------------------------------------
+
+  var meta = null;       // {title, flows, summary}
+  var rows = [];         // table lines
+
+  var chunkCache = {}, chunkOrder = [];
+
+  /** An instance's detail: its chunk (gzip, base64, a block of its own) inflated when first needed. */
+  function staticDetail(row) {
+    var c = row.d[0];
+    if (!chunkCache[c]) {
+      chunkCache[c] = loadChunk(c);
+      chunkOrder.push(c);
+      if (chunkOrder.length > 32) delete chunkCache[chunkOrder.shift()];
+    }
+    return chunkCache[c].then(function (list) { return list[row.d[1]]; });
+  }
+
+  function loadChunk(c) {
+    var block = doc.getElementById('ft-c' + c);
+    if (!block) return Promise.reject(new Error('the page has no data block ft-c' + c));
+    var bin = atob(block.textContent);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(inflated).text().then(JSON.parse);
+  }
+
+  function liveDetail(row) {
+    if (row.detail) return Promise.resolve(row.detail);
+    return fetch('verdict.json?id=' + encodeURIComponent(row.id), {cache: 'no-store'}).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.json();
+    });
+  }
+
+  var getDetail = MODE === 'live' ? liveDetail : staticDetail;
+
+  // ---- page skeleton ---------------------------------------------------------------------------
+
+  var app = doc.getElementById('app');
+  var ui = {};
+
+  function build() {
+    app.textContent = '';
+    var header = el('header', 'top');
+    ui.title = el('h1', null, meta.title || 'flowtrace');
+    ui.sub = el('div', 'sub');
+    add(header, ui.title, ui.sub);
+    if (MODE === 'live') {
+      ui.liveStatus = el('div', 'live-status', 'connecting\u2026');
+      header.appendChild(ui.liveStatus);
+    }
+    app.appendChild(header);
+    if (MODE !== 'single') {
+      ui.summary = el('section', 'summary');
+      app.appendChild(ui.summary);
+      var tsec = el('section', 'instances');
+      add(tsec, el('h2', null, MODE === 'live' ? 'Recent verdicts (failed first)' : 'Instances'));
+      tsec.appendChild(buildFilters());
+      var table = el('div', 'table');
+      var head = el('div', 'row head');
+      ['Status', 'Flow', 'Keys', 'Violations', 'Start', 'Duration'].forEach(function (h, i) {
+        add(head, el('span', i === 5 ? 'num' : null, h));
+      });
+      ui.rows = el('div', 'rows');
+      ui.rows.setAttribute('role', 'list');
+      add(table, head, ui.rows);
+      tsec.appendChild(table);
+      app.appendChild(tsec);
+      ui.rows.addEventListener('click', function (ev) {
+        var t = ev.target;
+        while (t && t !== ui.rows && !t.rowRef) t = t.parentNode;
+        if (t && t.rowRef) openInstance(t.rowRef);
+      });
+    }
+    ui.detail = el('section', 'detail');
+    ui.detail.id = 'detail';
+    app.appendChild(ui.detail);
+  }
+
+  function option(select, value, label) {
+    var o = el('option', null, label);
+    o.value = value;
+    select.appendChild(o);
+  }
+
+  function buildFilters() {
+    var f = el('div', 'filters');
+    ui.fStatus = el('select');
+    ui.fStatus.id = 'f-status';
+    option(ui.fStatus, '', 'any status');
+    ['FAILED', 'PASSED', 'INCOMPLETE'].forEach(function (s) { option(ui.fStatus, s, s); });
+    ui.fKind = el('select');
+    ui.fKind.id = 'f-kind';
+    ui.fStage = el('select');
+    ui.fStage.id = 'f-stage';
+    ui.fVer = el('select');
+    ui.fVer.id = 'f-verification';
+    option(ui.fVer, '', 'fully or partly verified');
+    option(ui.fVer, 'full', 'fully verified');
+    option(ui.fVer, 'partial', 'partly verified');
+    ui.fText = el('input');
+    ui.fText.id = 'f-text';
+    ui.fText.type = 'search';
+    ui.fText.placeholder = 'key contains\u2026';
+    ui.sort = el('select');
+    ui.sort.id = 'f-sort';
+    option(ui.sort, 'time', 'sort: start time \u2191');
+    option(ui.sort, '-time', 'sort: start time \u2193');
+    option(ui.sort, '-dur', 'sort: duration \u2193');
+    option(ui.sort, 'dur', 'sort: duration \u2191');
+    if (MODE === 'live') option(ui.sort, 'live', 'sort: failed first, newest first');
+    if (MODE === 'live') ui.sort.value = 'live';
+    ui.count = el('span', 'count');
+    ui.count.id = 'f-count';
+    add(f, ui.fStatus, ui.fKind, ui.fStage, ui.fVer, ui.fText, ui.sort, ui.count);
+    [ui.fStatus, ui.fKind, ui.fStage, ui.fVer, ui.sort].forEach(function (s) { s.addEventListener('change', applyFilters); });
+    var timer = null;
+    ui.fText.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(applyFilters, 120);
+    });
+    return f;
+  }
+
+  function fillChoices(select, first, values) {
+    var current = select.value;
+    select.textContent = '';
+    option(select, '', first);
+    values.forEach(function (v) { option(select, v, v); });
+    select.value = values.indexOf(current) >= 0 ? current : '';
+  }
+
+  // ---- summary -----------------------------------------------------------------------------------
+
+  function card(n, label, cls) {
+    var c = el('div', 'card' + (cls ? ' ' + cls : ''));
+    add(c, el('div', 'n', n), el('div', 'l', label));
+    return c;
+  }
+
+  function barChart(title, counts, filter) {
+    var box = el('div', 'chart');
+    box.appendChild(el('h2', null, title));
+    var names = Object.keys(counts || {}).sort(function (a, b) { return counts[b] - counts[a] || (a < b ? -1 : 1); });
+    if (!names.length) {
+      box.appendChild(el('div', 'empty', 'none'));
+      return box;
+    }
+    var max = counts[names[0]];
+    names.forEach(function (k) {
+      var b = el('div', 'bar');
+      b.title = 'show only instances with ' + k;
+      var track = el('div', 'track');
+      var fill = el('div', 'fill');
+      fill.style.width = Math.max(2, Math.round(100 * counts[k] / max)) + '%';
+      track.appendChild(fill);
+      add(b, el('span', null, k), track, el('span', 'num', counts[k]));
+      b.addEventListener('click', function () {
+        filter.value = k;
+        applyFilters();
+      });
+      box.appendChild(b);
+    });
+    return box;
+  }
+
+  function renderSummary(s) {
+    var sub = [];
+    if (s.from) sub.push('recording ' + s.from + ' \u2192 ' + s.to);
+    if (MODE === 'live' && s.since) sub.push('since ' + s.since);
+    ui.sub.textContent = sub.join(' \u00b7 ');
+    var box = ui.summary;
+    box.textContent = '';
+    var cards = el('div', 'cards');
+    add(cards, card(s.instances, 'instances'), card(s.failed, 'failed', 'failed'), card(s.passed, 'passed', 'passed'),
+      card(s.incomplete, 'incomplete', 'incomplete'), card(s.full, 'fully verified'), card(s.partial, 'partly verified'));
+    if (s.inputProblems !== undefined) add(cards, card(s.inputProblems, 'input problems skipped'));
+    if (s.byFlow) {
+      Object.keys(s.byFlow).sort().forEach(function (f) {
+        var c = s.byFlow[f];
+        add(cards, card(c.failed + ' / ' + c.instances, f + ': failed / verdicts'));
+      });
+    }
+    box.appendChild(cards);
+    var charts = el('div', 'charts');
+    add(charts, barChart('Violations by kind', s.byKind, ui.fKind), barChart('Violations by stage', s.byStage, ui.fStage));
+    box.appendChild(charts);
+  }
+
+  // ---- the table ---------------------------------------------------------------------------------
+
+  /**
+   * Builds the table: every instance a real line of text (so the browser's find sees every key,
+   * status and kind), drawn only when on screen (content-visibility). The first lines are built at
+   * once and the rest in slices, so the page is usable before the last of 20,000 lines exists.
+   */
+  var building = null;
+
+  function renderRows(onFirst) {
+    var kinds = {}, stages = {};
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      r.kinds.forEach(function (k) { kinds[k] = 1; });
+      r.stages.forEach(function (k) { stages[k] = 1; });
+      r.keyText = keysText(r.keys);
+      r.search = (r.keyText + ' ' + r.flow).toLowerCase();
+      r.el = null;
+    }
+    fillChoices(ui.fKind, 'any violation kind', Object.keys(kinds).sort());
+    fillChoices(ui.fStage, 'any stage', Object.keys(stages).sort());
+    lastSort = ui.sort.value;
+    rows.sort(SORTS[lastSort] || SORTS.time);
+    ui.rows.textContent = '';
+    if (building) clearTimeout(building.timer);
+    building = {next: 0, timer: null};
+    buildSlice(400);
+    applyFilters();
+    if (onFirst) onFirst();
+    scheduleSlice();
+  }
+
+  function scheduleSlice() {
+    if (!building || building.next >= rows.length) {
+      building = null;
+      doc.body.setAttribute('data-rows-ms', String(Math.round(performance.now())));
+      return;
+    }
+    building.timer = setTimeout(function () {
+      buildSlice(3000);
+      scheduleSlice();
+    }, 0);
+  }
+
+  function buildSlice(n) {
+    var frag = doc.createDocumentFragment();
+    var end = Math.min(rows.length, building.next + n);
+    for (var i = building.next; i < end; i++) {
+      var r = rows[i];
+      var line = el('div', 'row');
+      line.rowRef = r;
+      line.setAttribute('data-status', r.status);
+      var st = el('span', 'status ' + r.status, r.status);
+      if (r.v === 'partial') add(st, ' ', el('span', 'partial', 'partly'));
+      add(line, st, el('span', null, r.flow), el('span', 'keys', r.keyText), el('span', 'kinds', r.kinds.join(' ')),
+        el('span', null, iso(r.start)), el('span', 'num', ms(r.dur)));
+      line.hidden = !matches(r);
+      r.el = line;
+      frag.appendChild(line);
+    }
+    building.next = end;
+    ui.rows.appendChild(frag);
+  }
+
+  function finishBuilding() {
+    if (!building) return;
+    clearTimeout(building.timer);
+    buildSlice(rows.length);
+    scheduleSlice();
+  }
+
+  var SORTS = {
+    'time': function (a, b) { return a.start - b.start; },
+    '-time': function (a, b) { return b.start - a.start; },
+    'dur': function (a, b) { return a.dur - b.dur; },
+    '-dur': function (a, b) { return b.dur - a.dur; },
+    'live': function (a, b) { return (a.status === 'FAILED' ? 0 : 1) - (b.status === 'FAILED' ? 0 : 1) || b.seq - a.seq; }
+  };
+  var lastSort = null;
+
+  var filter = {};
+
+  function matches(r) {
+    return (!filter.status || r.status === filter.status) && (!filter.kind || r.kinds.indexOf(filter.kind) >= 0)
+      && (!filter.stage || r.stages.indexOf(filter.stage) >= 0) && (!filter.ver || r.v === filter.ver)
+      && (!filter.text || r.search.indexOf(filter.text) >= 0);
+  }
+
+  function applyFilters() {
+    filter = {status: ui.fStatus.value, kind: ui.fKind.value, stage: ui.fStage.value, ver: ui.fVer.value,
+      text: ui.fText.value.trim().toLowerCase()};
+    var sort = ui.sort.value;
+    if (sort !== lastSort) {
+      finishBuilding();
+      rows.sort(SORTS[sort] || SORTS.time);
+      var frag = doc.createDocumentFragment();
+      rows.forEach(function (r) { frag.appendChild(r.el); });
+      ui.rows.appendChild(frag);
+      lastSort = sort;
+    }
+    var shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      var ok = matches(r);
+      if (r.el && r.el.hidden === ok) r.el.hidden = !ok;
+      if (ok) shown++;
+    }
+    ui.count.textContent = 'showing ' + shown + ' of ' + rows.length;
+  }
+
+  // ---- one instance ------------------------------------------------------------------------------
+
+  var openRow = null;
+
+  function openInstance(row) {
+    if (openRow && openRow.el) openRow.el.classList.remove('open');
+    openRow = row;
+    if (row.el) row.el.classList.add('open');
+    var t0 = performance.now();
+    getDetail(row).then(function (d) {
+      if (openRow !== row) return;
+      var t1 = performance.now();
+      renderDetail(d);
+      if (MODE !== 'single') ui.detail.scrollIntoView({block: 'start'});
+      // how long the data and the drawing took, for whoever measures the page
+      ui.detail.setAttribute('data-open-ms', Math.round(t1 - t0) + ' ' + Math.round(performance.now() - t1));
+    }, function (e) {
+      ui.detail.textContent = '';
+      ui.detail.appendChild(el('div', 'empty', 'could not load this instance: ' + e.message));
+    });
+  }
+
+  function violationItem(x) {
+    var li = el('li');
+    li.setAttribute('data-kind', x.kind);
+    li.setAttribute('data-stage', x.stage);
+    add(li, el('span', 'k', x.kind), ' at ' + x.stage + (x.field ? ', field ' + x.field : '') + (x.event ? ' (' + x.event + ')' : ''),
+      el('br'), x.message);
+    var ea = [];
+    if (x.expected !== undefined) ea.push('expected: ' + x.expected);
+    if (x.actual !== undefined) ea.push('actual:   ' + x.actual);
+    var where = whereOf(x);
+    if (where) ea.push('at ' + where);
+    if (ea.length) add(li, el('br'), el('span', 'ea', ea.join('\n')));
+    return li;
+  }
+
+  function whereOf(x) {
+    var w = [];
+    if (x.topic) w.push(x.topic + '[' + x.partition + ']@' + x.offset);
+    if (x.traceId) w.push('trace ' + x.traceId + (x.spanId ? ' span ' + x.spanId : ''));
+    return w.join(', ');
+  }
+
+  function renderDetail(d) {
+    var box = ui.detail;
+    box.textContent = '';
+    box.setAttribute('data-instance', keysText(d.keys));
+    var h = el('h2');
+    add(h, el('span', 'status ' + d.status, d.status), ' ' + d.flow + ' ', el('span', 'keys', keysText(d.keys)));
+    box.appendChild(h);
+    var info = 'started ' + d.start + ' \u00b7 lasted ' + ms(d.dur) + ' \u00b7 ' +
+      (d.v === 'full' ? 'fully verified' : 'partly verified') + (d.traceIds.length ? ' \u00b7 traces ' + d.traceIds.join(', ') : '');
+    box.appendChild(el('div', 'notes', info));
+    if (d.reason) box.appendChild(el('div', 'notes', d.reason));
+    d.notes.forEach(function (n) { box.appendChild(el('div', 'notes', 'note: ' + n)); });
+    if (d.violations.length) {
+      var ul = el('ul', 'violations');
+      d.violations.forEach(function (x) { ul.appendChild(violationItem(x)); });
+      box.appendChild(ul);
+    }
+    if (d.unverified.length) {
+      var uv = el('ul', 'violations unverified');
+      d.unverified.forEach(function (u) {
+        var li = el('li');
+        add(li, el('span', 'k', 'not verified'), ' ' + u.check + ' ' + u.subject + ' at ' + u.stage + ': ' + u.reason);
+        uv.appendChild(li);
+      });
+      box.appendChild(uv);
+    }
+    var legend = el('div', 'legend');
+    [['', 'hop'], ['consume', 'topic \u2192 consumer (broker dwell)'], ['bad', 'violated hop'], ['missing', 'missing (never happened)'],
+      ['grey', 'not verified / not observed']].forEach(function (p) {
+      var s = el('span');
+      add(s, el('span', 'sw ' + p[0]), p[1]);
+      legend.appendChild(s);
+    });
+    box.appendChild(legend);
+    box.appendChild(el('div', 'hint', 'Click a hop to see its payload, its trace/span ids or topic/partition/offset, and its timing.'));
+    var diagram = el('div', 'diagram');
+    box.appendChild(diagram);
+    var panel = doc.getElementById('hop-panel');
+    if (!panel) {
+      panel = el('aside', 'hoppanel');
+      panel.id = 'hop-panel';
+      doc.body.appendChild(panel);
+    }
+    panel.hidden = true;
+    var spec = meta.flows ? meta.flows[d.flow] : null;
+    var seq = sequence(d, spec);
+    diagram.appendChild(drawSequence(seq, function (item) { showHop(panel, d, item); }));
+  }
+
+  // ---- the sequence model -----------------------------------------------------------------------
+
+  function specEvent(spec, id) {
+    if (!spec) return null;
+    for (var i = 0; i < spec.stages.length; i++) {
+      var evs = spec.stages[i].events;
+      for (var j = 0; j < evs.length; j++) if (evs[j].id === id) return evs[j];
+    }
+    return null;
+  }
+
+  function stageRank(spec, id) {
+    if (!spec) return 0;
+    for (var i = 0; i < spec.stages.length; i++) if (spec.stages[i].id === id) return i;
+    return spec.stages.length;
+  }
+
+  /**
+   * Turns an instance into lifelines and arrows: one arrow per hop (span call or return, record
+   * produced, record consumed), dashed arrows for missing stages and unobserved events, each
+   * violation on the hop it names.
+   */
+  function sequence(d, spec) {
+    var items = [];
+    var hops = d.hops;
+    var seen = {}, seenRecord = {};
+    var unsampledReason = {};
+    d.unverified.forEach(function (u) { if (!unsampledReason[u.subject]) unsampledReason[u.subject] = u.check + ': ' + u.reason; });
+
+    hops.forEach(function (h, i) {
+      var ev = specEvent(spec, h.event) || {};
+      var occurrence = (seen[h.event] = (seen[h.event] || 0) + 1);
+      var recKey = h.topic ? h.topic + '|' + h.partition + '|' + h.offset : null;
+      var again = recKey && seenRecord[recKey];
+      if (recKey) seenRecord[recKey] = true;
+      var base = {hop: i, stage: h.stage, event: h.event, violations: [], t: h.t, rank: stageRank(spec, h.stage)};
+      if (occurrence > 1) base.dup = again ? 'same record again' : 'again \u00d7' + occurrence;
+      if (h.unsampled || unsampledReason[h.event]) {
+        base.unverified = unsampledReason[h.event] || 'unsampled trace: not verified';
+      }
+      if (h.topic) {
+        var producer = h.service || '(producer not seen)';
+        items.push(assign(base, {
+          kind: 'produce', from: 'svc:' + producer, to: 'topic:' + h.topic,
+          label: h.event,
+          sub: h.topic + '[' + h.partition + ']@' + h.offset + (h.service ? (h.dur ? ' \u00b7 send ' + ms(h.dur) : '') : ' \u00b7 producer span not seen'),
+          main: true
+        }));
+        (h.consumers || []).forEach(function (c, ci) {
+          var dwell = c.t - (h.rt !== undefined ? h.rt : h.t);
+          items.push({
+            hop: i, stage: h.stage, event: h.event, violations: [], t: c.t, rank: base.rank, kind: 'consume',
+            from: 'topic:' + h.topic, to: 'svc:' + (c.service || '?'),
+            label: 'consume', sub: 'dwell ' + ms(dwell) + (dwell < 0 ? ' (the hosts\u2019 clocks differ)' : '') + (ci > 0 ? ' (consumer ' + (ci + 1) + ')' : ''),
+            consumer: c
+          });
+        });
+      } else {
+        var svcName = 'svc:' + (h.service || ev.service || '?');
+        var kind = h.kind || ev.kind;
+        var response = ev.attribute && /response/.test(ev.attribute);
+        var other;
+        if (kind === 'CLIENT') {
+          var host = hostOf(h.url);
+          other = 'ext:' + (host || 'external service');
+        } else if (kind === 'SERVER') {
+          var first = spec && spec.stages.length && spec.stages[0].events.some(function (e) { return e.id === h.event; });
+          other = 'ext:' + (ev.newTrace ? 'caller of ' + (h.name || 'the endpoint') + ' (new trace)' : first ? 'client' : 'caller');
+        } else {
+          other = svcName;
+        }
+        var outgoing = kind === 'CLIENT' ? !response : response;
+        items.push(assign(base, {
+          kind: response ? 'ret' : 'call',
+          from: outgoing ? svcName : other, to: outgoing ? other : svcName,
+          t: response ? h.t + (h.dur || 0) : h.t,
+          label: h.event + (response ? ' (response)' : ''),
+          sub: (h.name || '') + (h.dur ? ' \u00b7 ' + ms(h.dur) : ''),
+          main: true
+        }));
+      }
+    });
+
+    // Each violation on the hop it names.
+    var loose = [];
+    d.violations.forEach(function (x) {
+      var idx = placeViolation(x, hops);
+      if (idx < 0) { loose.push(x); return; }
+      var target = null;
+      items.forEach(function (it) { if (it.hop === idx && it.main) target = it; });
+      if (target) target.violations.push(x); else loose.push(x);
+    });
+
+    // Missing stages: dashed arrows where their events should have been.
+    var end = items.reduce(function (m, it) { return Math.max(m, it.t); }, 0);
+    var lastSvc = null;
+    items.slice().sort(function (a, b) { return a.t - b.t; }).forEach(function (it) {
+      if (it.to.indexOf('svc:') === 0) lastSvc = it.to;
+    });
+    var stillLoose = [];
+    loose.forEach(function (x) {
+      var stage = spec && spec.stages[stageRank(spec, x.stage)];
+      if (x.kind === 'MISSING_STAGE' && stage) {
+        // the events of the stage that did not come (an incomplete stage has some that did)
+        stage.events.filter(function (ev) {
+          return !hops.some(function (h) { return h.event === ev.id; });
+        }).forEach(function (ev, k) {
+          var from, to;
+          if (ev.topic) { from = lastSvc || 'svc:?'; to = 'topic:' + ev.topic; }
+          else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
+          else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'caller'); to = 'svc:' + (ev.service || '?'); }
+          items.push({
+            hop: -1, stage: stage.id, event: ev.id, violations: k === 0 ? [x] : [], t: end + 0.001 * (k + 1), rank: stageRank(spec, stage.id),
+            kind: 'missing', from: from, to: to, label: ev.id + ' \u2014 never happened', sub: ev.topic ? 'expected on ' + ev.topic : ev.span || '',
+            missing: true, main: true
+          });
+        });
+        end += 0.01;
+      } else {
+        stillLoose.push(x);
+      }
+    });
+
+    // Events not observed by design (unsampled spans): greyed, where their stage would be.
+    d.unverified.forEach(function (u) {
+      var ev = specEvent(spec, u.subject);
+      if (!ev || hops.some(function (h) { return h.event === u.subject; })) return;
+      if (items.some(function (it) { return it.event === u.subject && it.unobserved; })) return;
+      var rank = stageRank(spec, u.stage);
+      var t = 0;
+      items.forEach(function (it) { if (it.rank <= rank && !it.missing) t = Math.max(t, it.t); });
+      var from, to;
+      if (ev.topic) { from = 'svc:?'; to = 'topic:' + ev.topic; }
+      else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
+      else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'client'); to = 'svc:' + (ev.service || '?'); }
+      items.push({
+        hop: -1, stage: u.stage, event: u.subject, violations: [], t: t + 0.0005, rank: rank, kind: 'unobserved',
+        from: from, to: to, label: u.subject + ' \u2014 not observed', sub: u.reason, unobserved: true, unverified: u.check + ': ' + u.reason, main: true
+      });
+    });
+
+    items.sort(function (a, b) { return a.t - b.t || a.rank - b.rank; });
+
+    // Lifelines in order of first appearance, with the client first.
+    var lanes = [];
+    var index = {};
+    function lane(id) {
+      if (index[id] === undefined) { index[id] = lanes.length; lanes.push(id); }
+    }
+    items.forEach(function (it) { lane(it.from); lane(it.to); });
+    return {items: items, lanes: lanes, loose: stillLoose};
+  }
+
+  function assign(a, b) {
+    for (var k in b) if (Object.prototype.hasOwnProperty.call(b, k)) a[k] = b[k];
+    return a;
+  }
+
+  /** The index of the hop a violation is about, or -1. */
+  function placeViolation(x, hops) {
+    var i, best = -1;
+    function evidenceMatch(h) {
+      return (x.spanId && h.spanId === x.spanId) || (x.topic && h.topic === x.topic && h.offset === x.offset && h.partition === x.partition);
+    }
+    if (x.event) {
+      for (i = 0; i < hops.length; i++) if (hops[i].event === x.event && evidenceMatch(hops[i])) best = i;
+      if (best >= 0) return best;
+      for (i = 0; i < hops.length; i++) {
+        if (hops[i].event === x.event) {
+          best = i;
+          if (x.kind !== 'NON_IDEMPOTENT') break;  // the repeated effect: its last occurrence
+        }
+      }
+      if (best >= 0) return best;
+    }
+    if (x.kind === 'MISSING_STAGE') return -1;
+    for (i = 0; i < hops.length; i++) if (evidenceMatch(hops[i])) return i;
+    for (i = 0; i < hops.length; i++) if (hops[i].stage === x.stage) best = i;
+    return best;
+  }
+
+  // ---- drawing -------------------------------------------------------------------------------------
+
+  var GUTTER = 128, COL = 128, HEAD = 54, ROW = 40, VLINE = 13;
+
+  function laneLabel(id) {
+    var i = id.indexOf(':');
+    return {type: id.slice(0, i), name: id.slice(i + 1)};
+  }
+
+  function violationLines(x) {
+    var lines = [x.kind + ' at ' + x.stage + (x.field ? ' \u00b7 ' + x.field : '')];
+    if (x.expected !== undefined || x.actual !== undefined) {
+      lines.push('expected ' + cut(x.expected === undefined ? '?' : x.expected, 60) + ' \u00b7 actual ' + cut(x.actual === undefined ? '?' : x.actual, 60));
+    } else {
+      lines.push(cut(x.message, 120));
+    }
+    return lines;
+  }
+
+  function drawSequence(seq, onSelect) {
+    var items = seq.items, lanes = seq.lanes;
+    var width = GUTTER + Math.max(1, lanes.length) * COL + 300; // room for violation text right of the last lane
+    // Row heights: a violated hop needs room for its violations' text.
+    var y = HEAD + 14;
+    items.forEach(function (it) {
+      it.y = y + 22;
+      var extra = 0;
+      it.violations.forEach(function (x) { extra += violationLines(x).length * VLINE; });
+      if (it.unverified && !it.unobserved) extra += VLINE;
+      it.h = ROW + extra;
+      y += it.h;
+    });
+    var height = y + 16 + (seq.loose.length ? seq.loose.length * 2 * VLINE + 10 : 0);
+    var root = svg('svg', {'class': 'seq', width: width, height: height, viewBox: '0 0 ' + width + ' ' + height, role: 'img'});
+    root.appendChild(svg('title', null, 'sequence diagram'));
+    var defs = svg('defs');
+    [['ah', ''], ['ah-bad', 'bad'], ['ah-grey', 'grey'], ['ah-consume', 'consume']].forEach(function (m) {
+      var mk = svg('marker', {id: m[0], viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse'});
+      mk.appendChild(svg('path', {d: 'M0,0 L10,5 L0,10 z', 'class': 'ah ' + m[1]}));
+      defs.appendChild(mk);
+    });
+    root.appendChild(defs);
+
+    // Stage bands: consecutive rows of one stage.
+    var bands = [];
+    items.forEach(function (it) {
+      var b = bands[bands.length - 1];
+      if (b && b.stage === it.stage) { b.end = it.y - 22 + it.h; }
+      else bands.push({stage: it.stage, start: it.y - 22, end: it.y - 22 + it.h});
+    });
+    bands.forEach(function (b, i) {
+      var g = svg('g', {'class': 'stageband', 'data-stage': b.stage});
+      g.appendChild(svg('rect', {'class': 'band' + (i % 2 ? ' alt' : ''), x: 0, y: b.start, width: width, height: b.end - b.start}));
+      g.appendChild(svg('text', {'class': 'bandlabel', x: 6, y: b.start + 14}, cut(b.stage, 20)));
+      root.appendChild(g);
+    });
+
+    // Lifelines.
+    function x(id) { return GUTTER + lanes.indexOf(id) * COL + COL / 2; }
+    lanes.forEach(function (id) {
+      var l = laneLabel(id);
+      var cx = x(id);
+      root.appendChild(svg('line', {'class': 'life', x1: cx, y1: HEAD, x2: cx, y2: height - 8}));
+      var g = svg('g', {'class': 'head ' + l.type, 'data-lane': id});
+      g.appendChild(svg('rect', {x: cx - COL / 2 + 8, y: 8, width: COL - 16, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
+      g.appendChild(svg('text', {x: cx, y: 26, 'text-anchor': 'middle'}, cut(l.name, 19)));
+      g.appendChild(svg('text', {'class': 'what', x: cx, y: 40, 'text-anchor': 'middle'},
+        l.type === 'topic' ? 'Kafka topic' : l.type === 'ext' ? 'external' : 'service'));
+      g.appendChild(svg('title', null, l.name));
+      root.appendChild(g);
+    });
+
+    // Arrows.
+    items.forEach(function (it, n) {
+      var cls = 'hop ' + it.kind;
+      if (it.violations.length) cls += ' bad';
+      if (it.unverified) cls += ' unverified';
+      if (it.dup) cls += ' dup';
+      var g = svg('g', {'class': cls, 'data-event': it.event, 'data-stage': it.stage, 'data-index': n});
+      if (it.violations.length) {
+        g.setAttribute('data-kinds', it.violations.map(function (v) { return v.kind; }).join(' '));
+      }
+      var x1 = x(it.from), x2 = x(it.to), yy = it.y;
+      var top = it.y - 22;
+      g.appendChild(svg('rect', {'class': 'hit', x: GUTTER - 4, y: top, width: width - GUTTER, height: it.h}));
+      g.appendChild(svg('text', {'class': 'time', x: 6, y: yy + 4}, '+' + ms(it.t)));
+      var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
+      var mid;
+      if (x1 === x2) {
+        g.appendChild(svg('path', {'class': 'arrow', d: 'M' + x1 + ',' + (yy - 6) + ' h40 v12 h-38', 'marker-end': 'url(#' + marker + ')'}));
+        mid = x1 + 46;
+        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 9}, cut(it.label, 30)));
+      } else {
+        g.appendChild(svg('line', {x1: x1, y1: yy, x2: x2 + (x2 > x1 ? -2 : 2), y2: yy, 'marker-end': 'url(#' + marker + ')'}));
+        mid = (x1 + x2) / 2;
+        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'}, cut(it.label, Math.max(26, Math.abs(x2 - x1) / 6.2))));
+      }
+      if (it.sub) {
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(28, Math.abs(x2 - x1) / 5.4))));
+      }
+      var ty = yy + 12;
+      if (it.unverified && !it.unobserved) {
+        ty += VLINE;
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: ty, 'text-anchor': 'middle'}, cut('not verified \u2014 ' + it.unverified, 80)));
+      }
+      it.violations.forEach(function (v) {
+        violationLines(v).forEach(function (line) {
+          ty += VLINE;
+          g.appendChild(svg('text', {'class': 'vtext', x: Math.max(GUTTER + 4, Math.min(x1, x2)), y: ty}, line));
+        });
+      });
+      if (it.dup) {
+        var bx = Math.max(x1, x2) + 6;
+        var badge = svg('g', {'class': 'badge'});
+        badge.appendChild(svg('rect', {x: bx, y: yy - 9, width: 8 + it.dup.length * 5.6, height: 14, rx: 3}));
+        badge.appendChild(svg('text', {x: bx + 4, y: yy + 2}, it.dup));
+        g.appendChild(badge);
+      }
+      var tip = it.label + (it.sub ? '\n' + it.sub : '');
+      it.violations.forEach(function (v) { tip += '\n' + v.kind + ': ' + v.message; });
+      g.appendChild(svg('title', null, tip));
+      g.addEventListener('click', function () {
+        var prev = root.querySelector('.hop.sel');
+        if (prev) prev.classList.remove('sel');
+        g.classList.add('sel');
+        onSelect(it);
+      });
+      root.appendChild(g);
+    });
+
+    // Violations no hop carries.
+    var ly = y + 10;
+    seq.loose.forEach(function (v) {
+      var g = svg('g', {'class': 'hop bad loose', 'data-kinds': v.kind, 'data-stage': v.stage});
+      violationLines(v).forEach(function (line) {
+        ly += VLINE;
+        g.appendChild(svg('text', {'class': 'vtext', x: 6, y: ly}, line));
+      });
+      root.appendChild(g);
+    });
+    return root;
+  }
+
+  // ---- the hop panel -------------------------------------------------------------------------------
+
+  function showHop(panel, d, it) {
+    panel.textContent = '';
+    panel.hidden = false;
+    var h = it.hop >= 0 ? d.hops[it.hop] : null;
+    var close = el('button', 'close', '\u00d7');
+    close.title = 'close';
+    close.addEventListener('click', function () { panel.hidden = true; });
+    panel.appendChild(close);
+    panel.appendChild(el('h3', null, it.event + ' \u00b7 ' + it.stage));
+    var t = el('table');
+    function rowOf(k, v) {
+      if (v === undefined || v === null || v === '') return;
+      var tr = el('tr');
+      add(tr, el('td', null, k), el('td', null, v));
+      t.appendChild(tr);
+    }
+    if (!h) {
+      rowOf('state', it.missing ? 'missing: this stage never happened' : 'not observed');
+      rowOf('expected', it.sub);
+      if (it.unverified) rowOf('why', it.unverified);
+    } else {
+      rowOf('where', h.where);
+      rowOf('at', '+' + ms(h.t) + ' from the instance start');
+      rowOf('service', h.service);
+      rowOf('span', h.name ? (h.kind || '') + ' \u2018' + h.name + '\u2019' : undefined);
+      rowOf('span time', h.dur ? ms(h.dur) : undefined);
+      rowOf('trace id', h.traceId);
+      rowOf('span id', h.spanId);
+      if (h.topic) {
+        rowOf('topic', h.topic);
+        rowOf('partition', String(h.partition));
+        rowOf('offset', String(h.offset));
+        rowOf('record time', '+' + ms(h.rt));
+      }
+      (h.consumers || []).forEach(function (c, i) {
+        rowOf('consumer ' + (i + 1), (c.service || '?') + ' at +' + ms(c.t) + ' (dwell ' + ms(c.t - (h.rt !== undefined ? h.rt : h.t)) + ')\ntrace ' + c.traceId + ' span ' + c.spanId);
+      });
+      rowOf('url', h.url);
+      if (h.unsampled) rowOf('sampled', 'no \u2014 its trace was not sampled');
+      if (it.unverified) rowOf('not verified', it.unverified);
+      if (it.dup) rowOf('duplicate', it.dup);
+      if (it.kind === 'consume' && it.consumer) rowOf('this arrow', 'consumed by ' + it.consumer.service + ' at +' + ms(it.consumer.t));
+    }
+    panel.appendChild(t);
+    var vs = it.violations.length ? it.violations : (h ? d.violations.filter(function (x) { return placeViolation(x, d.hops) === it.hop; }) : []);
+    if (vs.length) {
+      panel.appendChild(el('h4', null, 'violations'));
+      var ul = el('ul', 'violations');
+      vs.forEach(function (x) { ul.appendChild(violationItem(x)); });
+      panel.appendChild(ul);
+    }
+    if (h && h.problems && h.problems.length) {
+      panel.appendChild(el('h4', null, 'schema problems'));
+      h.problems.forEach(function (p) { panel.appendChild(el('div', 'problems', p)); });
+    }
+    if (h) {
+      panel.appendChild(el('h4', null, 'payload'));
+      if (h.payload === undefined) {
+        panel.appendChild(el('div', 'hint', 'no payload (not decodable, or not captured)'));
+      } else {
+        var fields = {};
+        vs.forEach(function (x) { if (x.field) fields[normPath(x.field)] = x; });
+        panel.appendChild(prettyJson(h.payload, fields));
+      }
+    }
+  }
+
+  /** Pretty JSON as text nodes; fields named by violations highlighted, absent ones added as such. */
+  function prettyJson(value, fields) {
+    var pre = el('pre', 'json');
+    var found = {};
+    function line(indent, parts, path) {
+      var l = el('span', 'line');
+      l.appendChild(doc.createTextNode(new Array(indent + 1).join('  ')));
+      parts.forEach(function (p) { l.appendChild(p); });
+      if (path !== null && fields[normPath(path)]) {
+        l.classList.add('hl');
+        found[normPath(path)] = true;
+      }
+      pre.appendChild(l);
+    }
+    function scalar(v) {
+      if (v === null) return el('span', 'lit', 'null');
+      if (typeof v === 'string') return el('span', 'str', JSON.stringify(v));
+      if (typeof v === 'number') return el('span', 'num', String(v));
+      return el('span', 'lit', String(v));
+    }
+    function walk(v, indent, keyPart, path, comma) {
+      var pre1 = keyPart ? [keyPart] : [];
+      var tail = comma ? ',' : '';
+      if (v !== null && typeof v === 'object') {
+        var isArr = Array.isArray(v);
+        var keys = isArr ? v.map(function (_, i) { return i; }) : Object.keys(v);
+        if (!keys.length) { line(indent, pre1.concat([doc.createTextNode(isArr ? '[]' + tail : '{}' + tail)]), path); return; }
+        line(indent, pre1.concat([doc.createTextNode(isArr ? '[' : '{')]), path);
+        keys.forEach(function (k, i) {
+          var childPath = isArr ? path + '[' + k + ']' : (path ? path + '.' + k : String(k));
+          var kp = isArr ? null : el('span', 'key', JSON.stringify(String(k)) + ': ');
+          walk(v[k], indent + 1, kp, childPath, i < keys.length - 1);
+        });
+        line(indent, [doc.createTextNode((isArr ? ']' : '}') + tail)], null);
+      } else {
+        line(indent, pre1.concat([scalar(v), doc.createTextNode(tail)]), path);
+      }
+    }
+    walk(value, 0, null, '', false);
+    Object.keys(fields).forEach(function (f) {
+      if (found[f]) return;
+      var l = el('span', 'line missing', '  ' + JSON.stringify(f) + ': absent \u2014 ' + fields[f].kind);
+      pre.appendChild(l);
+    });
+    return pre;
+  }
+
+  // ---- start ----------------------------------------------------------------------------------------
+
+  function markReady() {
+    var t = performance.now();
+    requestAnimationFrame(function () {
+      doc.body.setAttribute('data-ready-ms', String(Math.round(Math.max(t, performance.now()))));
+    });
+  }
+
+  function startStatic() {
+    meta = readJson('ft-meta');
+    rows = readJson('ft-rows') || [];
+    doc.body.setAttribute('data-parsed-ms', String(Math.round(performance.now())));
+    doc.title = meta.title || doc.title;
+    build();
+    if (MODE === 'single') {
+      if (rows.length) openInstance(rows[0]);
+      markReady();
+      return;
+    }
+    renderSummary(meta.summary);
+    renderRows(markReady);
+    openFromHash();
+    window.addEventListener('hashchange', openFromHash);
+  }
+
+  /** {@code #i=TEXT} opens the first instance whose keys contain TEXT: a link to one instance. */
+  function openFromHash() {
+    var h = location.hash;
+    if (h.indexOf('#i=') !== 0) return;
+    var want = decodeURIComponent(h.slice(3));
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].keyText.indexOf(want) >= 0) { finishBuilding(); openInstance(rows[i]); return; }
+    }
+  }
+
+  var liveSeq = 0;
+
+  function startLive() {
+    meta = {title: 'flowtrace sidecar \u2014 live verdicts', flows: {}};
+    build();
+    var first = true;
+    function tick() {
+      fetch('verdicts.json', {cache: 'no-store'}).then(function (r) {
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.json();
+      }).then(function (data) {
+        meta.flows = data.flows || {};
+        var known = {};
+        rows.forEach(function (r) { known[r.id] = r; });
+        var next = data.verdicts.map(function (r) {
+          var old = known[r.id];
+          r.seq = r.seq === undefined ? ++liveSeq : r.seq;
+          if (old && old.rev === r.rev && old.status === r.status) return old;
+          return r;
+        });
+        var changed = next.length !== rows.length || next.some(function (r) { return known[r.id] !== r; });
+        renderSummary(data.summary);
+        if (changed) {
+          rows = next;
+          renderRows();
+          if (openRow) {
+            var still = rows.filter(function (r) { return r.id === openRow.id; })[0];
+            if (still) { openRow = still; if (still.el) still.el.classList.add('open'); }
+          }
+        }
+        ui.liveStatus.className = 'live-status';
+        ui.liveStatus.textContent = 'updated ' + new Date().toLocaleTimeString() + ' \u00b7 refreshes every ' + (data.refreshSeconds || 3) + ' s';
+        if (first) { first = false; markReady(); }
+      }).catch(function (e) {
+        ui.liveStatus.className = 'live-status err';
+        ui.liveStatus.textContent = 'could not refresh: ' + e.message;
+      }).then(function () { setTimeout(tick, 3000); });
+    }
+    tick();
+  }
+
+  try {
+    if (MODE === 'live') startLive(); else startStatic();
+  } catch (e) {
+    app.textContent = '';
+    app.appendChild(el('pre', null, 'flowtrace: this page could not be drawn: ' + e));
+    throw e;
+  }
+})();
