@@ -190,6 +190,7 @@ public final class Coverage {
         uncovered.add(new CoverageReport.Traffic("topic " + topic, n[1], n[0]));
       }
     });
+    uncovered.sort(Comparator.comparingLong((CoverageReport.Traffic t) -> t.spans() + t.records()).reversed());
     return new CoverageReport(spans, records, flowReports, uncovered);
   }
 
@@ -208,10 +209,13 @@ public final class Coverage {
       for (SpanShape s : spanShapes.values()) {
         String why = NearMisses.span(e.span(), s.example);
         if (why != null) {
-          byText.merge(describe(s.example) + ": " + why, s.count, Long::sum);
+          byText.merge(describe(s.example) + "\u0000" + why, s.count, Long::sum);
         }
       }
-      byText.forEach((text, n) -> near.add(new Near(text + " (" + CoverageReport.count(n, "span") + ")", n)));
+      byText.forEach((text, n) -> {
+        String[] parts = text.split("\u0000", 2);
+        near.add(new Near(parts[0] + " (" + CoverageReport.count(n, "span") + "): " + parts[1], n));
+      });
     }
     near.sort(Comparator.comparingLong(Near::count).reversed());
     return near.stream().limit(MAX_NEAR_MISSES).map(Near::text).toList();

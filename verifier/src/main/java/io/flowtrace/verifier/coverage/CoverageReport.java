@@ -75,8 +75,9 @@ public record CoverageReport(long spans, long records, List<FlowCoverage> flows,
         } else {
           out.add("  ✓ " + id + "  " + e.source() + ": " + count(e.matched(), e.topic() ? "record" : "span"));
           if (e.withoutPayload() > 0) {
-            out.add("      " + (e.withoutPayload() == e.matched() ? "none" : e.withoutPayload() + " of them")
-                + " with attribute " + e.payloadAttribute() + ", where its payload is read from");
+            out.add("      but " + (e.withoutPayload() == e.matched() ? "none of them has"
+                : e.withoutPayload() + (e.withoutPayload() == 1 ? " of them lacks" : " of them lack"))
+                + " attribute " + e.payloadAttribute() + ", which its payload is read from");
           }
         }
       }

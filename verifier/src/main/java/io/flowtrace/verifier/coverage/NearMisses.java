@@ -41,7 +41,7 @@ final class NearMisses {
     }
     if (!service) {
       String why = close(matcher.service(), span.service());
-      return why == null ? null : "its service is '" + span.service() + "', not '" + matcher.service() + "' (" + why + ")";
+      return why == null ? null : "its service " + why + " ('" + matcher.service() + "' declared)";
     }
     if (!kind) {
       return "it is a " + span.kind() + " span, not " + matcher.kind();
@@ -50,13 +50,13 @@ final class NearMisses {
       String why = closeTo(matcher.name(), span.name());
       String route = span.attribute("http.route");
       String method = span.firstAttribute("http.request.method", "http.method");
-      if (why == null && route != null && method != null) {
+      if (why == null && route != null && method != null && !route.equals(span.name())) {
         why = closeTo(matcher.name(), method + " " + route);
         if (why != null) {
-          return "its route '" + method + " " + route + "' " + why.replace("differs", "differs from the name");
+          return "its route '" + method + " " + route + "' " + why;
         }
       }
-      return why == null ? null : "its name '" + span.name() + "' " + why;
+      return why == null ? null : "its name " + why;
     }
     StringMatcher m = matcher.attributes().get(failedAttribute);
     String value = span.attribute(failedAttribute);
@@ -72,7 +72,7 @@ final class NearMisses {
   /** Why topic {@code seen} is probably the declared {@code topic}, or null. */
   static String topic(String topic, String seen) {
     String why = close(topic, seen);
-    return why == null ? null : why;
+    return why == null ? null : "its name " + why;
   }
 
   /** How {@code value} nearly satisfies {@code m} ("differs only in case" …), or null. */
