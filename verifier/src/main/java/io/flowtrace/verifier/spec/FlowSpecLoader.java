@@ -171,6 +171,8 @@ public final class FlowSpecLoader {
     private final Path baseDir;
     private final LocatedYaml yaml;
     private final List<SpecProblem> problems;
+    /** Span events given a schema but no payload: said once, at the event, not again at each rule. */
+    private final Set<String> schemaWithoutPayload = new HashSet<>();
 
     Binder(Path file, LocatedYaml yaml, List<SpecProblem> problems) {
       this.file = file;
@@ -417,6 +419,9 @@ public final class FlowSpecLoader {
       if (e == null) {
         return VariableType.unknown();
       }
+      if (schemaWithoutPayload.contains(e.id())) {
+        return VariableType.unknown();
+      }
       if (e.span() != null && e.payload().fromRecord()) {
         return VariableType.noPayload("a span event without 'payload: {attribute: …}'");
       }
@@ -475,6 +480,7 @@ public final class FlowSpecLoader {
       }
       PayloadSchema schema = schema(e.get("schema"), p + "/schema");
       if (span != null && payload.fromRecord() && e.get("schema") != null && !e.get("schema").isNull()) {
+        schemaWithoutPayload.add(id);
         error(p + "/schema", "event '" + id + "' has a 'schema' but no payload: a span event's payload is one of"
             + " its attributes, named by 'payload: {attribute: …}' (e.g. http.request.body)");
       }
