@@ -62,6 +62,8 @@ public record CoverageReport(long spans, long records, List<FlowCoverage> flows,
       int n = f.events().size();
       out.add(f.flow() + " (" + f.file() + "): " + (unmatched == 0
           ? (n == 1 ? "its declared event matched" : "all " + n + " declared events matched")
+          : unmatched == n ? "none of its " + count(n, "declared event") + " matched anything (is this"
+              + " recording of another system?)"
           : (n - unmatched) + " of " + count(n, "declared event") + " matched; " + unmatched + " matched nothing"));
       int width = f.events().stream().mapToInt(e -> e.id().length()).max().orElse(0);
       for (EventCoverage e : f.events()) {
