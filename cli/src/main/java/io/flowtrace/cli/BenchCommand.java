@@ -60,7 +60,7 @@ final class BenchCommand implements Callable<Integer> {
       try (Stream<Path> s = Files.list(dir)) {
         bytes = s.mapToLong(p -> p.toFile().length()).sum();
       }
-      System.out.printf("generated %,d flows in %.1f s (%s)%n", count, (g1 - g0) / 1e9, ProgressLine.bytes(bytes));
+      System.out.printf("generated %s in %.1f s (%s)%n", Plural.grouped(count, "flow"), (g1 - g0) / 1e9, ProgressLine.bytes(bytes));
       System.out.printf("cores %d, max heap %s%n", Runtime.getRuntime().availableProcessors(),
           ProgressLine.bytes(Runtime.getRuntime().maxMemory()));
 

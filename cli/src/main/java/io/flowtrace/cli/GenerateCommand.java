@@ -124,10 +124,11 @@ final class GenerateCommand implements Callable<Integer> {
       builder.plant(Defect.valueOf(parts[0]), Integer.parseInt(parts[1]));
     }
     Manifest m = builder.build().write(dir);
-    System.out.print("wrote " + m.flows().size() + " flows to " + dir);
+    System.out.print("wrote " + Plural.count(m.flows().size(), "flow") + " to " + dir);
     if (m.sampleRatio() < 1) {
       long sampled = m.flows().stream().filter(Manifest.Flow::mainSampled).count();
-      System.out.print(" (sample ratio " + m.sampleRatio() + ": " + sampled + " orders' traces sampled)");
+      System.out.print(" (sample ratio " + m.sampleRatio() + ": " + sampled + (sampled == 1 ? " order's" : " orders'")
+          + " traces sampled)");
     }
     System.out.println();
     return 0;

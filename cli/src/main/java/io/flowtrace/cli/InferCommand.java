@@ -67,9 +67,9 @@ final class InferCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Inference.Result result = b.build().infer(recording);
     if (result.flows().isEmpty()) {
-      err.printf("flowtrace: found no flow in %s (%d spans, %d records, %d instances): a flow needs at least %d "
-          + "instances of two or more events%n", recording, result.spans(), result.records(), result.instances(),
-          Inference.MIN_INSTANCES);
+      err.printf("flowtrace: found no flow in %s (%s, %s, %s): a flow needs at least %s of two or more events%n",
+          recording, Plural.count(result.spans(), "span"), Plural.count(result.records(), "record"),
+          Plural.count(result.instances(), "instance"), Plural.count(Inference.MIN_INSTANCES, "instance"));
       return FlowTraceCli.EXIT_VIOLATIONS;
     }
     List<Path> written = result.write(out);
@@ -79,12 +79,13 @@ final class InferCommand implements Callable<Integer> {
       stdout.println("wrote " + p);
     }
     result.summary().forEach(s -> stdout.println("  " + s));
-    stdout.printf("read %d spans, %d records (%d problems skipped); %d instances, %d of kinds too rare to draft; %.1f s%n",
-        result.spans(), result.records(), result.problems(), result.instances(), result.skipped(),
+    stdout.printf("read %s, %s (%s skipped); %s, %d of kinds too rare to draft; %.1f s%n",
+        Plural.count(result.spans(), "span"), Plural.count(result.records(), "record"),
+        Plural.count(result.problems(), "problem"), Plural.count(result.instances(), "instance"), result.skipped(),
         (System.nanoTime() - t0) / 1e9);
     if (!lint.isEmpty()) {
       lint.forEach(p -> err.println(p));
-      err.println("flowtrace: the draft does not lint clean (" + lint.size() + " problems): please report this");
+      err.println("flowtrace: the draft does not lint clean (" + Plural.count(lint.size(), "problem") + "): please report this");
       return FlowTraceCli.EXIT_VIOLATIONS;
     }
     stdout.println("lint: ok. Next: flowtrace replay --flows " + out + " " + recording);

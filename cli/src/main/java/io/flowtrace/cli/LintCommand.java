@@ -1,23 +1,43 @@
 package io.flowtrace.cli;
 
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.RecordingReader;
+import io.flowtrace.verifier.coverage.Coverage;
+import io.flowtrace.verifier.coverage.CoverageReport;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.SpecProblem;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code flowtrace lint <dir>}: checks flow specs, every problem as file:line:col. */
+/**
+ * {@code flowtrace lint <dir> [--against RECORDING]}: checks flow specs, every problem as
+ * file:line:col; with a recording, also which declared events match nothing in it (and what almost
+ * does) and which traffic no flow covers.
+ */
 @Command(name = "lint", mixinStandardHelpOptions = true,
-    description = "Checks flow specs (*.flow.yaml) and their schemas; prints every problem as file:line:col.")
+    description = {"Checks flow specs (*.flow.yaml) and their schemas; prints every problem as file:line:col.",
+        "With --against RECORDING, also says which declared events matched nothing in the recording (and what",
+        "almost matches them: a name off by case, a character or a route parameter, a topic off by a separator),",
+        "and which HTTP spans and topics no flow covers. Exit 0 when the specs are clean and every declared event",
+        "matched something, 1 otherwise, 2 when the recording cannot be read."})
 final class LintCommand implements Callable<Integer> {
 
   @Parameters(index = "0", paramLabel = "DIR", description = "A directory of flow specs, or one spec file.")
   Path dir;
+
+  @Option(names = "--against", paramLabel = "RECORDING",
+      description = "A recording directory (as replay reads) to hold the specs up against.")
+  Path against;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -26,19 +46,50 @@ final class LintCommand implements Callable<Integer> {
   public Integer call() {
     List<SpecProblem> problems = new ArrayList<>();
     List<FlowSpec> flows = new FlowSpecLoader().loadAll(dir, problems);
-    var out = spec.commandLine().getOut();
-    var err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
     for (SpecProblem p : problems) {
       err.println(p);
     }
     if (!problems.isEmpty()) {
-      err.println(problems.size() + (problems.size() == 1 ? " problem" : " problems"));
-      return FlowTraceCli.EXIT_VIOLATIONS;
+      err.println(Plural.count(problems.size(), "problem"));
+    } else {
+      for (FlowSpec f : flows) {
+        out.printf("ok  %s  %s (%s, %s, %s)%n", f.source(), f.name(), Plural.count(f.stages().size(), "stage"),
+            Plural.count(f.events().size(), "event"), Plural.count(f.rules().size(), "rule"));
+      }
     }
-    for (FlowSpec f : flows) {
-      out.printf("ok  %s  %s (%d stages, %d events, %d rules)%n", f.source(), f.name(), f.stages().size(),
-          f.events().size(), f.rules().size());
+    int exit = problems.isEmpty() ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_VIOLATIONS;
+    if (against == null) {
+      return exit;
     }
-    return FlowTraceCli.EXIT_PASSED;
+    if (!Files.isDirectory(against)) {
+      err.println("flowtrace: --against " + against + ": not a recording directory");
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    Coverage coverage = new Coverage(flows);
+    long[] skipped = {0};
+    RecordingReader.Summary read;
+    try {
+      read = RecordingReader.defaults().read(against, coverage::accept, new ReadListener() {
+        @Override
+        public void problem(io.flowtrace.tracer.recording.ReadProblem problem) {
+          if (skipped[0]++ < 20) {
+            err.println("flowtrace: " + problem);
+          }
+        }
+      });
+    } catch (IOException e) {
+      err.println("flowtrace: cannot read " + against + ": " + e.getMessage());
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    CoverageReport report = coverage.report();
+    out.println();
+    out.println(against + ": " + Plural.count(read.spans(), "span") + ", " + Plural.count(read.records(), "record")
+        + " in " + Plural.count(read.files(), "file")
+        + (skipped[0] == 0 ? "" : "; " + Plural.count(skipped[0], "unreadable line") + " skipped"));
+    report.lines().forEach(out::println);
+    out.flush();
+    return report.everyEventMatched() ? exit : FlowTraceCli.EXIT_VIOLATIONS;
   }
 }

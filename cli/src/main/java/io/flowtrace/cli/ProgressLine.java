@@ -23,9 +23,9 @@ final class ProgressLine implements ReplayProgress {
       return;
     }
     double secs = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
-    show(String.format("reading %s/%s (%d%%)  %,d spans  %,d records  %,.0f items/s",
+    show(String.format("reading %s/%s (%d%%)  %s  %s  %,.0f items/s",
         bytes(bytesRead), bytes(totalBytes), totalBytes == 0 ? 100 : bytesRead * 100 / totalBytes,
-        spans, records, (spans + records) / secs));
+        Plural.grouped(spans, "span"), Plural.grouped(records, "record"), (spans + records) / secs));
   }
 
   @Override
@@ -33,7 +33,8 @@ final class ProgressLine implements ReplayProgress {
     if (!due()) {
       return;
     }
-    show(String.format("verifying %,d/%,d events  %,d flows decided", eventsFed, totalEvents, verdicts));
+    show(String.format("verifying %,d/%s  %s decided", eventsFed, Plural.grouped(totalEvents, "event"),
+        Plural.grouped(verdicts, "flow")));
   }
 
   private boolean due() {

@@ -169,14 +169,15 @@ final class RecordCommand implements Callable<Integer> {
     } catch (IOException e) {
       System.err.println("flowtrace: closing the recording: " + e.getMessage());
     }
-    System.out.println("flowtrace: recorded " + recorder.writer().spansWritten() + " spans and "
-        + recorder.writer().recordsWritten() + " Kafka records"
+    System.out.println("flowtrace: recorded " + Plural.count(recorder.writer().spansWritten(), "span") + " and "
+        + Plural.count(recorder.writer().recordsWritten(), "Kafka record")
         + (recorder.writer().failed() > 0 ? " (" + recorder.writer().failed() + " could not be written)" : "")
-        + (recorder.tap() != null ? "; tapped " + recorder.tap().records() + " Kafka records" : "")
-        + (recorder.spansSource() != null ? "; read " + recorder.spansSource().spans() + " spans from "
+        + (recorder.tap() != null ? "; tapped " + Plural.count(recorder.tap().records(), "Kafka record") : "")
+        + (recorder.spansSource() != null ? "; read " + Plural.count(recorder.spansSource().spans(), "span") + " from "
             + recorder.spansSource().topic() : "")
         + (recorder.spansSource() != null && recorder.spansSource().skipped() > 0
-            ? "; skipped " + recorder.spansSource().skipped() + " undecodable message(s) of " + recorder.spansSource().topic() : "")
+            ? "; skipped " + Plural.count(recorder.spansSource().skipped(), "undecodable message") + " of "
+                + recorder.spansSource().topic() : "")
         + "; receivers " + recorder.queue().stats());
     System.out.flush();
   }

@@ -267,9 +267,10 @@ final class ReplayCommand implements Callable<Integer> {
         written = false;
       }
     }
-    err.printf("flowtrace: read %d files (%s), %d spans, %d records, %d problems skipped; %d flows: %d passed, %d failed, %d incomplete%n",
-        result.files(), ProgressLine.bytes(result.bytes()), result.spans(), result.records(), result.readProblems(),
-        summary.flows(), summary.passed(), summary.failed(), summary.incomplete());
+    err.printf("flowtrace: read %s (%s), %s, %s, %s skipped; %s: %d passed, %d failed, %d incomplete%n",
+        Plural.count(result.files(), "file"), ProgressLine.bytes(result.bytes()), Plural.count(result.spans(), "span"),
+        Plural.count(result.records(), "record"), Plural.count(result.readProblems(), "problem"),
+        Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());
     err.flush();
     if (summary.failed() > 0) {
       return FlowTraceCli.EXIT_VIOLATIONS;
@@ -279,8 +280,8 @@ final class ReplayCommand implements Callable<Integer> {
     }
     if (result.readProblems() > 0) {
       // Not a green run: what could not be read was not verified.
-      err.printf("flowtrace: exit %d: the input had %d problems (above); only what could be read was verified%n",
-          FlowTraceCli.EXIT_USAGE, result.readProblems());
+      err.printf("flowtrace: exit %d: the input had %s (above); only what could be read was verified%n",
+          FlowTraceCli.EXIT_USAGE, Plural.count(result.readProblems(), "problem"));
       err.flush();
       return FlowTraceCli.EXIT_USAGE;
     }

@@ -102,8 +102,8 @@ final class SidecarBenchCommand implements Callable<Integer> {
       clear(dir);
       generator.start(Instant.now().plusSeconds(2)).build().write(dir);
       LivePlayback player = new LivePlayback(bootstrapServers, dir);
-      out.printf("bench-sidecar: %,d flows at %.0f flows/s: %,d spans, %,d records%n", count, rate, player.spans(),
-          player.records());
+      out.printf("bench-sidecar: %s at %.0f flows/s: %s, %s%n", Plural.grouped(count, "flow"), rate,
+          Plural.grouped(player.spans(), "span"), Plural.grouped(player.records(), "record"));
       long playStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
       long warmupNanos = FlowSpecLoader.parseDuration(warmup).toNanos();
       LatencySamples latency = sidecar.metrics().latencySamples();
@@ -129,8 +129,8 @@ final class SidecarBenchCommand implements Callable<Integer> {
       out.printf("  played in %.1f s: offered %,.0f spans/s + %,.0f records/s; the engine had taken %.1f %% of them"
               + " when the playback ended%n", playSeconds, player.spans() / playSeconds, player.records() / playSeconds,
           100.0 * seenAtEnd / (player.spans() + player.records()));
-      out.printf("  decided %,d of %,d flows (%,d decided by their data, the rest by a timer), %.1f s after the playback ended%n",
-          s.verdictsDecided(), count, latency.count(), drainSeconds);
+      out.printf("  decided %,d of %s (%,d decided by their data, the rest by a timer), %.1f s after the playback ended%n",
+          s.verdictsDecided(), Plural.grouped(count, "flow"), latency.count(), drainSeconds);
       printLatency(out, "verdict latency after the last needed event", latency, 0);
       if (warmupMark.get() >= 0) {
         printLatency(out, "  the same after the first " + warmup + " (warm-up)", latency, warmupMark.get());

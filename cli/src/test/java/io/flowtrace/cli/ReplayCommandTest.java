@@ -309,8 +309,8 @@ class ReplayCommandTest {
     Run run = replay(broken);
 
     assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_USAGE);
-    assertThat(run.stderr).contains("1 problems skipped; 20 flows: 20 passed, 0 failed",
-        "flowtrace: exit 2: the input had 1 problems (above); only what could be read was verified");
+    assertThat(run.stderr).contains("1 problem skipped; 20 flows: 20 passed, 0 failed",
+        "flowtrace: exit 2: the input had 1 problem (above); only what could be read was verified");
   }
 
   @Test

@@ -686,7 +686,8 @@ public final class Sidecar implements Closeable {
     if (stopping) {
       return new OpsServer.Status(false, "shutting down");
     }
-    String verifying = "verifying " + (kafka == null ? Set.of() : kafka.assignment()).size() + " partitions";
+    int partitions = (kafka == null ? Set.of() : kafka.assignment()).size();
+    String verifying = "verifying " + partitions + (partitions == 1 ? " partition" : " partitions");
     List<String> missing = List.copyOf(missingTopics); // sorted
     if (missing.isEmpty()) {
       return new OpsServer.Status(true, verifying);

@@ -44,6 +44,11 @@ public final class Texts {
     return json(node, 120);
   }
 
+  /** {@code 1 flow}, {@code 2 flows}: the count and the noun, plural unless the count is 1. */
+  public static String count(long n, String noun) {
+    return n + " " + (n == 1 ? noun : noun + "s");
+  }
+
   /** {@code " (did you mean 'x'?)"} for the closest known name, or empty when none is close. */
   public static String didYouMean(String wrong, java.util.Collection<String> known) {
     String best = null;

@@ -87,7 +87,7 @@ public final class ConsoleReport implements VerdictListener {
 
   /** The closing summary line. */
   public String summaryLine() {
-    return String.format("%d flows: %d passed, %d failed, %d incomplete%s%s", summary.flows(), summary.passed(),
+    return String.format("%s: %d passed, %d failed, %d incomplete%s%s", Texts.count(summary.flows(), "flow"), summary.passed(),
         summary.failed(), summary.incomplete(),
         summary.partlyVerified() == 0 ? "" : "; " + summary.partlyVerified() + " partly verified",
         summary.byKind().isEmpty() ? "" : "  " + kinds());

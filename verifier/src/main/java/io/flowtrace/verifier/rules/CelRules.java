@@ -21,10 +21,15 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
+import dev.cel.common.ast.CelExpr;
+import io.flowtrace.verifier.internal.Texts;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -70,10 +75,13 @@ import java.util.regex.Pattern;
  *
  * <h2>Errors</h2>
  *
- * {@link #compile} rejects what does not parse or type-check, including identifiers that are not
- * declared variables, with CEL's message and the 1-based column (a character offset from the
- * start of the expression, counting line breaks as one character). Evaluation never throws: a
- * missing field, a type mismatch or an unbound variable comes back as {@link Evaluation#error()}.
+ * {@link #compile} rejects what does not parse or type-check, in plain words with the 1-based
+ * column (a character offset from the start of the expression, counting line breaks as one
+ * character): one problem for a syntax error (what the parser says after it is its own
+ * confusion), every problem otherwise; an unknown name gets the closest event id or function.
+ * Built {@linkplain #forVariables(Map) with the payloads' schemas}, it also rejects what would fail
+ * or never hold on every instance (see {@link SchemaTypeCheck}). Evaluation never throws: a missing
+ * field, a type mismatch or an unbound variable comes back as {@link Evaluation#error()}.
  *
  * <p>Instances are immutable and thread-safe; the CEL runtime is built once per JVM and compiled
  * expressions are meant to be compiled once and evaluated many times.
@@ -105,10 +113,21 @@ public final class CelRules {
   /** CEL's checker says where it looked up a name; with no container that is noise. */
   private static final String NO_CONTAINER = " (in container '')";
 
+  /** Functions a misspelled call is compared with for "did you mean". */
+  private static final Set<String> FUNCTION_NAMES =
+      Set.of(
+          "size", "has", "all", "exists", "exists_one", "map", "filter", "contains", "startsWith",
+          "endsWith", "matches", "int", "uint", "double", "string", "bool", "bytes", "timestamp",
+          "duration", "type", "dyn", "sum", "money_eq", "approx_eq", "lowerAscii", "upperAscii",
+          "trim", "split", "replace", "substring", "indexOf", "lastIndexOf", "join", "charAt",
+          "format", "quote", "reverse", "getFullYear", "getMonth", "getDate", "getDayOfMonth",
+          "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes", "getSeconds", "getMilliseconds");
+
   private final Set<String> variables;
   private final CelCompiler compiler;
+  private final SchemaTypeCheck typed;
 
-  private CelRules(Set<String> variables) {
+  private CelRules(Set<String> variables, Map<String, VariableType> types) {
     this.variables = variables;
     CelCompilerBuilder builder =
         CelCompilerFactory.standardCelCompilerBuilder()
@@ -118,6 +137,7 @@ public final class CelRules {
             .addFunctionDeclarations(FUNCTIONS.declarations());
     variables.forEach(v -> builder.addVar(v, SimpleType.DYN));
     this.compiler = builder.build();
+    this.typed = types == null ? null : new SchemaTypeCheck(types, FUNCTIONS.declarations());
   }
 
   /**
@@ -127,6 +147,23 @@ public final class CelRules {
    *     {@code _}, not starting with a digit) or is a reserved word; see {@link #isVariableName}
    */
   public static CelRules forVariables(Set<String> variableNames) {
+    return new CelRules(names(variableNames), null);
+  }
+
+  /**
+   * Rules over these variables, evaluated as {@link #forVariables} does, whose compilation also
+   * checks each expression against what is known of the variables' payloads (see {@link
+   * SchemaTypeCheck}): fields their schemas do not have, operations on the wrong types, strings an
+   * enum never takes, and events without a payload are compile errors.
+   *
+   * @throws IllegalArgumentException as {@link #forVariables}
+   */
+  public static CelRules forVariables(Map<String, VariableType> variableTypes) {
+    requireNonNull(variableTypes, "variableTypes");
+    return new CelRules(names(variableTypes.keySet()), variableTypes);
+  }
+
+  private static Set<String> names(Set<String> variableNames) {
     requireNonNull(variableNames, "variableNames");
     Set<String> names = new TreeSet<>();
     for (String name : variableNames) {
@@ -138,7 +175,7 @@ public final class CelRules {
       }
       names.add(name);
     }
-    return new CelRules(Collections.unmodifiableSet(names));
+    return Collections.unmodifiableSet(names);
   }
 
   /** Whether {@code name} can be a variable: a CEL identifier that is not a reserved word. */
@@ -154,7 +191,8 @@ public final class CelRules {
   /**
    * Parses and type-checks an expression of any result type.
    *
-   * @throws RuleSyntaxException with CEL's message and the 1-based column of the first error
+   * @throws RuleSyntaxException with every problem in plain words and its 1-based column (for a
+   *     syntax error: the first only, since what follows it is rarely a mistake of its own)
    */
   public CompiledExpression compile(String expression) throws RuleSyntaxException {
     return compile(expression, false);
@@ -179,6 +217,12 @@ public final class CelRules {
             "expected a bool expression, but its type is " + CelTypes.format(type), 1);
       }
     }
+    if (typed != null) {
+      List<RuleSyntaxException.Problem> problems = typed.check(expression, condition);
+      if (!problems.isEmpty()) {
+        throw new RuleSyntaxException(problems);
+      }
+    }
     CelRuntime.Program program;
     try {
       program = RUNTIME.createProgram(ast);
@@ -191,15 +235,27 @@ public final class CelRules {
   private CelAbstractSyntaxTree check(String expression) throws RuleSyntaxException {
     CelValidationResult result;
     try {
-      result = compiler.compile(expression);
+      CelValidationResult parsed = compiler.parse(expression);
+      if (parsed.hasError()) {
+        // One syntax error is one mistake: what the parser says after it is its confusion.
+        CelIssue first = parsed.getErrors().get(0);
+        throw new RuleSyntaxException(
+            CelMessages.parseError(first.getMessage()), offset(parsed.getSource(), first.getSourceLocation()) + 1);
+      }
+      result = compiler.check(parsed.getAst());
+    } catch (CelValidationException e) {
+      throw new RuleSyntaxException(String.valueOf(e.getMessage()), 1);
     } catch (RuntimeException e) {
       throw new RuleSyntaxException(String.valueOf(e.getMessage()), 1);
     }
     if (result.hasError()) {
-      List<CelIssue> errors = result.getErrors();
-      CelIssue first = errors.get(0);
-      throw new RuleSyntaxException(
-          first.getMessage().replace(NO_CONTAINER, ""), column(result.getSource(), first.getSourceLocation()));
+      CelAbstractSyntaxTree parsed = CelMessages.parse(expression);
+      List<RuleSyntaxException.Problem> problems = new ArrayList<>();
+      for (CelIssue issue : result.getErrors()) {
+        int offset = offset(result.getSource(), issue.getSourceLocation());
+        problems.add(new RuleSyntaxException.Problem(offset + 1, describe(issue.getMessage(), offset, parsed)));
+      }
+      throw new RuleSyntaxException(problems);
     }
     try {
       return result.getAst();
@@ -208,15 +264,54 @@ public final class CelRules {
     }
   }
 
-  /** 1-based character offset of a location within the expression. */
-  private static int column(CelSource source, CelSourceLocation location) {
-    if (location == null || location.equals(CelSourceLocation.NONE)) {
-      return 1;
+  /** A checker error in words: unknown names with the closest event or function. */
+  private String describe(String message, int offset, CelAbstractSyntaxTree parsed) {
+    Matcher undeclared = CelMessages.UNDECLARED.matcher(message);
+    if (undeclared.matches()) {
+      String name = undeclared.group(1);
+      if (CelMessages.callAt(parsed, offset, name) != null) {
+        return "unknown function '" + name + "'" + Texts.didYouMean(name, FUNCTION_NAMES);
+      }
+      String close = Texts.didYouMean(name, variables);
+      if (!close.isEmpty()) {
+        return "'" + name + "' is not an event of this flow" + close;
+      }
+      return "'" + name + "' is not an event of this flow"
+          + (variables.isEmpty() || variables.size() > 12 ? "" : " (its events: " + String.join(", ", variables) + ")");
     }
-    return source.getLocationOffset(location).map(offset -> offset + 1).orElse(Math.max(1, location.getColumn() + 1));
+    Matcher overload = CelMessages.NO_OVERLOAD.matcher(message);
+    if (overload.matches()) {
+      List<String> types = CelMessages.signature(overload.group(2));
+      CelExpr call = CelMessages.callAt(parsed, offset, overload.group(1));
+      List<CelExpr> operands = new ArrayList<>();
+      if (call != null) {
+        call.call().target().ifPresent(operands::add);
+        operands.addAll(call.call().args());
+      }
+      List<String> described = new ArrayList<>();
+      for (int i = 0; i < types.size(); i++) {
+        String text = i < operands.size() ? CelMessages.text(parsed, operands.get(i)) : null;
+        described.add(text == null ? types.get(i) : text + " (" + types.get(i) + ")");
+      }
+      String function = overload.group(1);
+      String args = described.size() <= 1 ? String.join("", described)
+          : String.join(", ", described.subList(0, described.size() - 1)) + " and " + described.get(described.size() - 1);
+      return CelMessages.isOperator(function)
+          ? "cannot apply " + CelMessages.operator(function) + " to " + args
+          : "cannot call " + function + " with " + args;
+    }
+    return message.replace(NO_CONTAINER, "");
   }
 
-  private static boolean mayBeBool(CelKind kind) {
+  /** 0-based character offset of a location within the expression. */
+  static int offset(CelSource source, CelSourceLocation location) {
+    if (location == null || location.equals(CelSourceLocation.NONE)) {
+      return 0;
+    }
+    return source.getLocationOffset(location).orElse(Math.max(0, location.getColumn()));
+  }
+
+  static boolean mayBeBool(CelKind kind) {
     switch (kind) {
       case BOOL:
       case DYN:

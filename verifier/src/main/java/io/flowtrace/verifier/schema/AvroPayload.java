@@ -43,6 +43,7 @@ final class AvroPayload implements PayloadSchema {
   private final Set<Long> ids;
   private final String declared;
   private final GenericDatumReader<Object> reader;
+  private final PayloadShape shape;
 
   AvroPayload(String description, Schema schema, Set<Long> ids) {
     this.description = description;
@@ -51,6 +52,12 @@ final class AvroPayload implements PayloadSchema {
     this.ids = Set.copyOf(ids);
     this.declared = new TreeSet<>(ids).stream().map(String::valueOf).collect(Collectors.joining(", "));
     this.reader = new GenericDatumReader<>(schema, schema, new GenericData());
+    this.shape = SchemaShapes.ofAvro(schema);
+  }
+
+  @Override
+  public PayloadShape shape() {
+    return shape;
   }
 
   Schema schema() {

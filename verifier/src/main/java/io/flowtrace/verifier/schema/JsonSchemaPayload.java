@@ -9,10 +9,17 @@ import java.util.List;
 final class JsonSchemaPayload implements PayloadSchema {
   private final String description;
   private final Schema schema;
+  private final PayloadShape shape;
 
-  JsonSchemaPayload(String description, Schema schema) {
+  JsonSchemaPayload(String description, Schema schema, PayloadShape shape) {
     this.description = description;
     this.schema = schema;
+    this.shape = shape;
+  }
+
+  @Override
+  public PayloadShape shape() {
+    return shape;
   }
 
   @Override

@@ -20,4 +20,13 @@ public interface PayloadSchema {
    * @param headers the Kafka record's headers (Apicurio puts schema ids there); empty for spans
    */
   DecodedPayload decode(byte[] bytes, List<RecordHeader> headers);
+
+  /**
+   * What the schema says about the structure of decoded payloads, for checking a flow spec's field
+   * paths and rules at load time; {@link PayloadShape#unknown()} when it says nothing (no schema,
+   * binary payloads, schemas known only at run time from a registry).
+   */
+  default PayloadShape shape() {
+    return PayloadShape.unknown();
+  }
 }

@@ -49,6 +49,7 @@ public final class SchemaLoader {
 
   private final Documents documents = new Documents();
   private final JsonSchemaCompiler compiler = new JsonSchemaCompiler();
+  private final SchemaShapes shapes = new SchemaShapes(documents);
   private final Map<Path, AsyncApiDocument> asyncApis = new HashMap<>();
   private final Map<Key, PayloadSchema> loaded = new HashMap<>();
   private int anonymousSchemas;
@@ -154,7 +155,8 @@ public final class SchemaLoader {
         compiler.compile(
             DEFAULT_FILE_DIALECT, file.toUri().toString(), tree, pointer, display, null);
     return new JsonSchemaPayload(
-        "JSON Schema " + display + (fragment == null ? "" : "#" + fragment), schema);
+        "JSON Schema " + display + (fragment == null ? "" : "#" + fragment), schema,
+        shapes.ofJsonSchema(file, tree, pointer == null ? tree : tree.at(pointer)));
   }
 
   private static String namedDefinition(JsonNode tree, String name, String display)
@@ -287,7 +289,8 @@ public final class SchemaLoader {
             null,
             display,
             label + " payload");
-    return new JsonSchemaPayload(description + " (JSON Schema payload)", schema);
+    return new JsonSchemaPayload(description + " (JSON Schema payload)", schema,
+        shapes.ofJsonSchema(null, selfContained, selfContained));
   }
 
   private static boolean isAvroFormat(String schemaFormat) {

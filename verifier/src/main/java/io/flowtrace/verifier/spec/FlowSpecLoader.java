@@ -4,6 +4,7 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.verifier.rules.CelRules;
 import io.flowtrace.verifier.rules.CompiledExpression;
 import io.flowtrace.verifier.rules.RuleSyntaxException;
+import io.flowtrace.verifier.rules.VariableType;
 import io.flowtrace.verifier.schema.PayloadFormat;
 import io.flowtrace.verifier.schema.PayloadSchema;
 import io.flowtrace.verifier.schema.SchemaLoadException;
@@ -31,8 +32,12 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Loads flow specs ({@code *.flow.yaml} / {@code *.flow.yml}) and checks them: unknown keys,
- * dangling stage/event references, cycles, CEL that does not compile, schemas that do not load.
- * Every problem is reported with file:line:column; loading fails only after collecting them all.
+ * dangling stage/event references, cycles, CEL that does not compile, schemas that do not load;
+ * and, against the events' schemas, what would otherwise misbehave only at run time: field paths
+ * ({@code carry}, {@code add}, {@code keys}, {@code dedupKey}, a rule's {@code field}) the payloads
+ * cannot have, rules and conditions that cannot evaluate (or never hold), schemas on events without
+ * a payload. Every problem is reported once, with file:line:column (CEL problems where they are
+ * inside the expression); loading fails only after collecting them all.
  */
 public final class FlowSpecLoader {
 
@@ -144,6 +149,10 @@ public final class FlowSpecLoader {
   /** Parses {@code 250ms}, {@code 2s}, {@code 1.5s}, {@code 5m}, {@code 1h}. */
   public static Duration parseDuration(String text) {
     Matcher m = DURATION.matcher(text.trim());
+    if (!m.matches() && text.trim().matches("\\d+(\\.\\d+)?")) {
+      throw new IllegalArgumentException("'" + text.trim() + "' is not a duration: give it a unit, like "
+          + text.trim() + "s or " + text.trim() + "ms");
+    }
     if (!m.matches()) {
       throw new IllegalArgumentException("'" + text + "' is not a duration (like 250ms, 2s, 5m)");
     }
@@ -162,6 +171,8 @@ public final class FlowSpecLoader {
     private final Path baseDir;
     private final LocatedYaml yaml;
     private final List<SpecProblem> problems;
+    /** Span events given a schema but no payload: said once, at the event, not again at each rule. */
+    private final Set<String> schemaWithoutPayload = new HashSet<>();
 
     Binder(Path file, LocatedYaml yaml, List<SpecProblem> problems) {
       this.file = file;
@@ -293,33 +304,53 @@ public final class FlowSpecLoader {
             String eid = e.isObject() ? text(e, "id", "/stages/" + i + "/events/" + j, false) : null;
             if (eid != null && !eventIds.add(eid)) {
               error("/stages/" + i + "/events/" + j + "/id", "event '" + eid + "' is declared twice");
+            } else if (eid != null && EVENT_ID.matcher(eid).matches() && !CelRules.isVariableName(eid)) {
+              error("/stages/" + i + "/events/" + j + "/id",
+                  "event id '" + eid + "' is a CEL reserved word: rules could not name it");
             }
           }
         }
       }
-      CelRules cel = CelRules.forVariables(eventIds);
-      List<StageSpec> stages = new ArrayList<>();
+      List<StageDraft> drafts = new ArrayList<>();
       for (int i = 0; i < stagesNode.size(); i++) {
-        StageSpec stage = stage(stagesNode.get(i), "/stages/" + i, stageIds, keys, cel);
-        if (stage != null) {
-          stages.add(stage);
+        StageDraft draft = stage(stagesNode.get(i), "/stages/" + i, stageIds, keys);
+        if (draft != null) {
+          drafts.add(draft);
+        }
+      }
+      Map<String, EventSpec> events = new LinkedHashMap<>();
+      drafts.forEach(d -> d.events().forEach(e -> events.putIfAbsent(e.id(), e)));
+      // CEL sees each event's payload with the type its schema gives, so that rules and conditions
+      // that would fail on every instance fail here instead.
+      Map<String, VariableType> types = new LinkedHashMap<>();
+      for (String id : eventIds) {
+        if (CelRules.isVariableName(id)) {
+          types.put(id, variableType(events.get(id)));
+        }
+      }
+      CelRules cel = CelRules.forVariables(types);
+      List<StageSpec> stages = new ArrayList<>();
+      for (StageDraft d : drafts) {
+        CompiledExpression when = d.whenText() == null ? null : condition(d.whenText(), d.pointer() + "/when", cel);
+        if (d.id() != null) {
+          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.events()));
         }
       }
       checkGraph(stages);
 
       List<EnrichmentSpec> enrichment = new ArrayList<>();
       forEachEntry(root, "enrichment", (node, p) -> {
-        EnrichmentSpec e = enrichment(node, p, eventIds);
+        EnrichmentSpec e = enrichment(node, p, eventIds, events);
         if (e != null) enrichment.add(e);
       });
       List<RuleSpec> rules = new ArrayList<>();
       forEachEntry(root, "rules", (node, p) -> {
-        RuleSpec r = rule(node, p, stageIds, eventIds, cel);
+        RuleSpec r = rule(node, p, stageIds, eventIds, cel, events);
         if (r != null) rules.add(r);
       });
       List<IdempotencySpec> idempotency = new ArrayList<>();
       forEachEntry(root, "idempotency", (node, p) -> {
-        IdempotencySpec s = idempotency(node, p, eventIds);
+        IdempotencySpec s = idempotency(node, p, eventIds, events);
         if (s != null) idempotency.add(s);
       });
       List<BudgetSpec> budgets = new ArrayList<>();
@@ -348,7 +379,11 @@ public final class FlowSpecLoader {
       }
     }
 
-    StageSpec stage(JsonNode s, String p, Set<String> stageIds, List<String> keys, CelRules cel) {
+    /** A stage as written; its condition is compiled once every event (and its schema) is known. */
+    record StageDraft(String id, String pointer, List<String> after, String whenText, boolean terminal,
+        List<EventSpec> events) {}
+
+    StageDraft stage(JsonNode s, String p, Set<String> stageIds, List<String> keys) {
       if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "events", "description"))) {
         return null;
       }
@@ -362,11 +397,7 @@ public final class FlowSpecLoader {
           error(p + "/after", "'after' names unknown stage '" + after.get(i) + "'" + suggest(after.get(i), stageIds));
         }
       }
-      CompiledExpression when = null;
       String whenText = text(s, "when", p, false);
-      if (whenText != null) {
-        when = condition(whenText, p + "/when", cel);
-      }
       boolean terminal = s.has("terminal") && s.get("terminal").asBoolean(false);
       JsonNode evs = s.get("events");
       List<EventSpec> events = new ArrayList<>();
@@ -380,16 +411,42 @@ public final class FlowSpecLoader {
           }
         }
       }
-      return id == null ? null : new StageSpec(id, after, when, terminal, events);
+      return new StageDraft(id, p, after, whenText, terminal, events);
     }
 
+    /** What CEL may assume of an event's payload. */
+    VariableType variableType(EventSpec e) {
+      if (e == null) {
+        return VariableType.unknown();
+      }
+      if (schemaWithoutPayload.contains(e.id())) {
+        return VariableType.unknown();
+      }
+      if (e.span() != null && e.payload().fromRecord()) {
+        return VariableType.noPayload("a span event without 'payload: {attribute: …}'");
+      }
+      if (e.schema() != null && e.schema().format() == PayloadFormat.BINARY) {
+        return VariableType.noPayload("'schema: binary' payloads are not decoded");
+      }
+      if (e.schema() == null || e.schema().shape().isUnknown()) {
+        return VariableType.unknown();
+      }
+      return VariableType.of(e.schema().shape(), e.schema().description());
+    }
+
+    /** Compiles a condition or rule; each problem is placed where it is in the YAML file. */
     CompiledExpression condition(String text, String pointer, CelRules cel) {
+      int lead = 0;
+      while (lead < text.length() && Character.isWhitespace(text.charAt(lead))) {
+        lead++;
+      }
       try {
-        return cel.compileCondition(text);
+        return cel.compileCondition(text.strip());
       } catch (RuleSyntaxException e) {
-        int[] loc = yaml.location(pointer);
-        problems.add(new SpecProblem(file.toString(), loc[0], loc[1] + Math.max(0, e.column() - 1),
-            "CEL: " + e.getMessage()));
+        for (RuleSyntaxException.Problem problem : e.problems()) {
+          int[] loc = yaml.valueLocation(pointer, lead + Math.max(0, problem.column() - 1));
+          problems.add(new SpecProblem(file.toString(), loc[0], loc[1], "CEL: " + problem.message()));
+        }
         return null;
       }
     }
@@ -422,6 +479,11 @@ public final class FlowSpecLoader {
         error(p + "/payload", "a topic event's payload is its record value; 'payload' applies to span events");
       }
       PayloadSchema schema = schema(e.get("schema"), p + "/schema");
+      if (span != null && payload.fromRecord() && e.get("schema") != null && !e.get("schema").isNull()) {
+        schemaWithoutPayload.add(id);
+        error(p + "/schema", "event '" + id + "' has a 'schema' but no payload: a span event's payload is one of"
+            + " its attributes, named by 'payload: {attribute: …}' (e.g. http.request.body)");
+      }
       Map<String, FieldPath> keys = new LinkedHashMap<>();
       JsonNode k = e.get("keys");
       if (k == null) {
@@ -431,7 +493,11 @@ public final class FlowSpecLoader {
       } else if (object(k, p + "/keys", "keys", new HashSet<>(flowKeys))) {
         for (String key : k.propertyNames()) {
           try {
-            keys.put(key, FieldPath.parse(k.get(key).asString()));
+            FieldPath path = FieldPath.parse(k.get(key).asString());
+            keys.put(key, path);
+            if (id != null) {
+              checkPath("'keys' names", path, id, schema, p + "/keys/" + key);
+            }
           } catch (IllegalArgumentException ex) {
             error(p + "/keys/" + key, ex.getMessage());
           }
@@ -584,31 +650,73 @@ public final class FlowSpecLoader {
       return SchemaLoader.fromRegistry(registry, ids);
     }
 
-    EnrichmentSpec enrichment(JsonNode n, String p, Set<String> eventIds) {
+    EnrichmentSpec enrichment(JsonNode n, String p, Set<String> eventIds, Map<String, EventSpec> events) {
       if (!object(n, p, "an enrichment", Set.of("from", "to", "carry", "add"))) {
         return null;
       }
       String from = eventRef(n, "from", p, eventIds);
       String to = eventRef(n, "to", p, eventIds);
       boolean carryAll = n.has("carry") && n.get("carry").isValueNode() && "all".equals(n.get("carry").asString());
-      List<FieldPath> carry = carryAll ? List.of() : paths(n, "carry", p);
-      List<FieldPath> add = paths(n, "add", p);
+      List<FieldPath> carry = new ArrayList<>();
+      if (!carryAll) {
+        for (Located<FieldPath> c : paths(n, "carry", p)) {
+          carry.add(c.value());
+          // carried: in 'from' and, unchanged, in 'to'; one problem, where it is first missing
+          if (from != null && checkPath("'carry' names", c.value(), from, schemaOf(events, from), c.pointer())
+              && to != null) {
+            checkPath("'carry' names", c.value(), to, schemaOf(events, to), c.pointer());
+          }
+        }
+      }
+      List<FieldPath> add = new ArrayList<>();
+      for (Located<FieldPath> a : paths(n, "add", p)) {
+        add.add(a.value());
+        if (to != null) {
+          checkPath("'add' names", a.value(), to, schemaOf(events, to), a.pointer());
+        }
+      }
       if (!carryAll && carry.isEmpty() && add.isEmpty()) {
         error(p, "an enrichment needs 'carry' (fields, or 'all') and/or 'add'");
       }
       return from == null || to == null ? null : new EnrichmentSpec(from, to, carryAll, carry, add);
     }
 
-    List<FieldPath> paths(JsonNode n, String name, String p) {
-      List<FieldPath> out = new ArrayList<>();
-      for (String t : textList(n, name, p)) {
+    record Located<T>(T value, String pointer) {}
+
+    List<Located<FieldPath>> paths(JsonNode n, String name, String p) {
+      List<Located<FieldPath>> out = new ArrayList<>();
+      JsonNode list = n.get(name);
+      boolean isList = list != null && list.isArray();
+      List<String> texts = textList(n, name, p);
+      for (int i = 0; i < texts.size(); i++) {
+        String pointer = p + "/" + name + (isList ? "/" + i : "");
         try {
-          out.add(FieldPath.parse(t));
+          out.add(new Located<>(FieldPath.parse(texts.get(i)), pointer));
         } catch (IllegalArgumentException ex) {
-          error(p + "/" + name, ex.getMessage());
+          error(pointer, ex.getMessage());
         }
       }
       return out;
+    }
+
+    PayloadSchema schemaOf(Map<String, EventSpec> events, String eventId) {
+      EventSpec e = events.get(eventId);
+      return e == null ? null : e.schema();
+    }
+
+    /**
+     * Whether {@code path} can be in the payloads of event {@code eventId} as its schema describes
+     * them; if not, reports it at {@code pointer}. Paths into what the schema cannot tell (no
+     * schema, a binary one, an open object) pass.
+     */
+    boolean checkPath(String what, FieldPath path, String eventId, PayloadSchema schema, String pointer) {
+      String problem = schema == null ? null : PathCheck.problem(path, schema.shape());
+      if (problem == null) {
+        return true;
+      }
+      error(pointer, what + " '" + path.text() + "', " + problem.replace("{event}", eventId)
+          + "; schema: " + schema.description());
+      return false;
     }
 
     String eventRef(JsonNode n, String name, String p, Set<String> eventIds) {
@@ -620,7 +728,8 @@ public final class FlowSpecLoader {
       return v;
     }
 
-    RuleSpec rule(JsonNode n, String p, Set<String> stageIds, Set<String> eventIds, CelRules cel) {
+    RuleSpec rule(JsonNode n, String p, Set<String> stageIds, Set<String> eventIds, CelRules cel,
+        Map<String, EventSpec> events) {
       if (!object(n, p, "a rule", Set.of("name", "stage", "field", "requires", "expr", "description"))) {
         return null;
       }
@@ -637,11 +746,44 @@ public final class FlowSpecLoader {
         }
       }
       String expr = text(n, "expr", p, true);
-      CompiledExpression compiled = expr == null ? null : condition(expr.trim(), p + "/expr", cel);
+      CompiledExpression compiled = expr == null ? null : condition(expr, p + "/expr", cel);
+      if (field != null && compiled != null) {
+        checkRuleField(field, p + "/field", compiled.referencedVariables(), events);
+      }
       return name == null || compiled == null ? null : new RuleSpec(name, stage, field, requires, compiled);
     }
 
-    IdempotencySpec idempotency(JsonNode n, String p, Set<String> eventIds) {
+    /** A rule's {@code field} names a field of one of the events the rule reads. */
+    void checkRuleField(String text, String pointer, Set<String> reads, Map<String, EventSpec> events) {
+      FieldPath path;
+      try {
+        path = FieldPath.parse(text);
+      } catch (IllegalArgumentException ex) {
+        return; // 'field' is a label in reports; it need not be a path
+      }
+      List<String> without = new ArrayList<>();
+      List<PayloadSchema> schemas = new ArrayList<>();
+      for (String id : reads) {
+        PayloadSchema schema = schemaOf(events, id);
+        if (schema == null || schema.shape().isUnknown() || PathCheck.problem(path, schema.shape()) == null) {
+          return;
+        }
+        without.add(id);
+        schemas.add(schema);
+      }
+      if (without.isEmpty()) {
+        return;
+      }
+      if (without.size() == 1) {
+        checkPath("'field' names", path, without.get(0), schemas.get(0), pointer);
+        return;
+      }
+      String close = PathCheck.closest(path, schemas.stream().map(PayloadSchema::shape).toList());
+      error(pointer, "'field' names '" + text + "', which is a field of none of the events the rule reads ("
+          + String.join(", ", without) + ")" + (close == null ? "" : " (did you mean '" + close + "'?)"));
+    }
+
+    IdempotencySpec idempotency(JsonNode n, String p, Set<String> eventIds, Map<String, EventSpec> events) {
       if (!object(n, p, "an idempotency declaration", Set.of("trigger", "dedupKey", "effects"))) {
         return null;
       }
@@ -660,6 +802,9 @@ public final class FlowSpecLoader {
       if (key != null) {
         try {
           dedup = FieldPath.parse(key);
+          if (trigger != null) {
+            checkPath("'dedupKey' names", dedup, trigger, schemaOf(events, trigger), p + "/dedupKey");
+          }
         } catch (IllegalArgumentException ex) {
           error(p + "/dedupKey", ex.getMessage());
         }
@@ -680,10 +825,13 @@ public final class FlowSpecLoader {
           error(p + "/" + ref[0], "'" + ref[0] + "' names no event or stage '" + ref[1] + "'" + suggest(ref[1], all));
         }
       }
-      Duration within = duration(n, "within", p, null);
-      if (within == null) {
+      if (n.get("within") == null || n.get("within").isNull()) {
         error(p, "a budget needs 'within' (like 2s)");
         return null;
+      }
+      Duration within = duration(n, "within", p, null);
+      if (within == null) {
+        return null; // said by duration()
       }
       return from == null || to == null ? null : new BudgetSpec(from, to, within);
     }

@@ -370,40 +370,55 @@ class CelRulesTest {
   class CompileErrors {
 
     @Test
-    void aSyntaxErrorGivesCelsMessageAndColumn() {
+    void aSyntaxErrorIsSaidInPlainWordsWithItsColumn() {
       assertThatThrownBy(() -> rules.compile("orders_created.total == )"))
           .isInstanceOfSatisfying(RuleSyntaxException.class, e -> assertThat(e.column()).isEqualTo(25))
-          .hasMessage(
-              "mismatched input ')' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null',"
-                  + " NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}");
+          .hasMessage("expected a value here, found ')'");
+      assertThatThrownBy(() -> rules.compile("orders_created.total =="))
+          .hasMessage("the expression ends where a value should follow");
+      assertThatThrownBy(() -> rules.compile("orders_created.items.all(i, i.quantity > 0"))
+          .hasMessage("the expression ends before its closing ')'");
+      assertThatThrownBy(() -> rules.compile("orders_created.total == 1)"))
+          .hasMessage("unexpected ')' after the end of the expression");
+      assertThatThrownBy(() -> rules.compile("'abc"))
+          .hasMessage("this string is not closed");
+    }
+
+    @Test
+    void oneSyntaxMistakeIsOneProblem() {
+      assertThatThrownBy(() -> rules.compile("orders_created.total = 1"))
+          .isInstanceOfSatisfying(RuleSyntaxException.class, e -> assertThat(e.problems())
+              .containsExactly(new RuleSyntaxException.Problem(22, "'=' is not a CEL operator (did you mean '=='?)")));
     }
 
     @Test
     void anUndeclaredVariableIsRejected() {
       assertThatThrownBy(() -> rules.compile("payment_request.amount == orders_creatd.total"))
           .isInstanceOfSatisfying(RuleSyntaxException.class, e -> assertThat(e.column()).isEqualTo(27))
-          .hasMessage("undeclared reference to 'orders_creatd'");
+          .hasMessage("'orders_creatd' is not an event of this flow (did you mean 'orders_created'?)");
     }
 
     @Test
     void theColumnCountsFromTheStartOfAMultiLineExpression() {
       assertThatThrownBy(() -> rules.compile("orders_created.total > 0 &&\n  emial.to == ''"))
           .isInstanceOfSatisfying(RuleSyntaxException.class, e -> assertThat(e.column()).isEqualTo(31))
-          .hasMessage("undeclared reference to 'emial'");
+          .hasMessage("'emial' is not an event of this flow (did you mean 'email'?)");
     }
 
     @Test
     void anUnknownFunctionIsRejected() {
       assertThatThrownBy(() -> rules.compile("total(orders_created.items) > 0"))
           .isInstanceOf(RuleSyntaxException.class)
-          .hasMessage("undeclared reference to 'total'");
+          .hasMessage("unknown function 'total'");
+      assertThatThrownBy(() -> rules.compile("mony_eq(orders_created.total, 1)"))
+          .hasMessage("unknown function 'mony_eq' (did you mean 'money_eq'?)");
     }
 
     @Test
     void aStaticTypeErrorIsRejected() {
       assertThatThrownBy(() -> rules.compile("money_eq('a', 1)"))
           .isInstanceOfSatisfying(RuleSyntaxException.class, e -> assertThat(e.column()).isEqualTo(9))
-          .hasMessageStartingWith("found no matching overload for 'money_eq' applied to '(string, int)'");
+          .hasMessage("cannot call money_eq with \"a\" (string) and 1 (int)");
     }
 
     @Test

@@ -2,10 +2,13 @@ package io.flowtrace.verifier.spec.internal;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.snakeyaml.engine.v2.exceptions.Mark;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
@@ -25,34 +28,90 @@ public final class LocatedYaml {
 
   private final JsonNode root;
   private final Map<String, int[]> locations;
+  private final String[] lines;
 
-  private LocatedYaml(JsonNode root, Map<String, int[]> locations) {
+  private LocatedYaml(JsonNode root, Map<String, int[]> locations, String text) {
     this.root = root;
     this.locations = locations;
+    this.lines = text.split("\r?\n|\r", -1);
   }
 
   /** Parses a file; a syntax error becomes {@link YamlSyntaxException} with line and column. */
   public static LocatedYaml read(Path file) throws IOException, YamlSyntaxException {
-    try (Reader reader = Files.newBufferedReader(file)) {
-      return read(reader);
+    return read(Files.readString(file));
+  }
+
+  public static LocatedYaml read(Reader reader) throws IOException, YamlSyntaxException {
+    StringBuilder text = new StringBuilder();
+    char[] buffer = new char[8192];
+    for (int n; (n = reader.read(buffer)) >= 0; ) {
+      text.append(buffer, 0, n);
+    }
+    return read(text.toString());
+  }
+
+  /** Parses YAML text; a syntax error becomes {@link YamlSyntaxException} with line and column. */
+  public static LocatedYaml read(String text) throws YamlSyntaxException {
+    Map<String, int[]> locations = new HashMap<>();
+    try (JsonParser parser = FACTORY.createParser(tools.jackson.core.ObjectReadContext.empty(), new StringReader(text))) {
+      JsonToken token = parser.nextToken();
+      if (token == null) {
+        return new LocatedYaml(JsonNodeFactory.instance.nullNode(), locations, text);
+      }
+      JsonNode root = readValue(parser, "", locations);
+      return new LocatedYaml(root, locations, text);
+    } catch (JacksonException e) {
+      throw syntaxError(e);
     }
   }
 
-  public static LocatedYaml read(Reader reader) throws YamlSyntaxException {
-    Map<String, int[]> locations = new HashMap<>();
-    try (JsonParser parser = FACTORY.createParser(tools.jackson.core.ObjectReadContext.empty(), reader)) {
-      JsonToken token = parser.nextToken();
-      if (token == null) {
-        return new LocatedYaml(JsonNodeFactory.instance.nullNode(), locations);
+  /**
+   * One problem at one place. SnakeYAML says where it stopped ("problem") and what it was reading
+   * ("context"); an unclosed bracket or quote is a mistake where it opened, anything else where
+   * the parser stopped.
+   */
+  private static YamlSyntaxException syntaxError(JacksonException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof MarkedYamlEngineException marked && marked.getProblemMark().isPresent()) {
+        Mark problem = marked.getProblemMark().get();
+        String context = marked.getContext();
+        String what = plain(marked.getProblem());
+        Mark opened = marked.getContextMark().orElse(null);
+        if (context != null && opened != null && opened.getLine() != problem.getLine()) {
+          String unclosed = context.contains("flow sequence") ? "this '[' is not closed by a ']'"
+              : context.contains("flow mapping") ? "this '{' is not closed by a '}'"
+              : context.contains("quoted scalar") ? "this quoted string is not closed"
+              : null;
+          if (unclosed != null) {
+            return new YamlSyntaxException(unclosed + " (" + what + ")", opened.getLine() + 1, opened.getColumn() + 1);
+          }
+        }
+        boolean explained = !what.equals(marked.getProblem().strip());
+        return new YamlSyntaxException(what + (context == null || explained ? "" : " (" + context.strip() + ")"),
+            problem.getLine() + 1, problem.getColumn() + 1);
       }
-      JsonNode root = readValue(parser, "", locations);
-      return new LocatedYaml(root, locations);
-    } catch (JacksonException e) {
-      TokenStreamLocation loc = e.getLocation();
-      int line = loc == null ? 0 : loc.getLineNr();
-      int column = loc == null ? 0 : loc.getColumnNr();
-      throw new YamlSyntaxException(e.getOriginalMessage(), line, column);
     }
+    TokenStreamLocation loc = e.getLocation();
+    int line = loc == null ? 0 : loc.getLineNr();
+    int column = loc == null ? 0 : loc.getColumnNr();
+    return new YamlSyntaxException(e.getOriginalMessage(), line, column);
+  }
+
+  private static String plain(String problem) {
+    if (problem == null) {
+      return "cannot be read";
+    }
+    String p = problem.strip();
+    if (p.contains("\\t(TAB)")) {
+      return "a tab cannot indent YAML: indent with spaces";
+    }
+    if (p.startsWith("expected <block end>")) {
+      return "this line is indented differently from the lines of its block";
+    }
+    if (p.startsWith("mapping values are not allowed here")) {
+      return "a ': ' inside a plain value: put the value in quotes";
+    }
+    return p;
   }
 
   private static JsonNode readValue(JsonParser p, String pointer, Map<String, int[]> locations)
@@ -123,6 +182,104 @@ public final class LocatedYaml {
       }
       p = p.substring(0, Math.max(0, p.lastIndexOf('/')));
     }
+  }
+
+  /**
+   * {line, column} of the character at {@code offset} of the string value at {@code pointer}, in
+   * the file: plain, quoted (escapes and doubled quotes counted as written) and block scalars
+   * ({@code |}, {@code >}), over several lines too. Where the text cannot be followed, the nearest
+   * place it could be.
+   */
+  public int[] valueLocation(String pointer, int offset) {
+    int[] start = location(pointer);
+    JsonNode node = root.at(pointer.isEmpty() ? "" : pointer);
+    if (node == null || !node.isString() || start[0] < 1 || start[0] > lines.length) {
+      return start;
+    }
+    String value = node.stringValue();
+    int line = start[0] - 1;
+    int col = start[1] - 1;
+    String first = lines[line];
+    if (col >= first.length()) {
+      return start;
+    }
+    char style = first.charAt(col);
+    boolean block = style == '|' || style == '>';
+    boolean doubleQuoted = style == '"';
+    boolean singleQuoted = style == '\'';
+    int indent = 0;
+    if (block) {
+      line++;
+      while (line < lines.length && lines[line].isBlank()) {
+        line++;
+      }
+      if (line >= lines.length) {
+        return start;
+      }
+      indent = leadingSpaces(lines[line]);
+      line = start[0]; // leading blank lines are '\n's of the value
+      col = Math.min(indent, lines[line].length());
+    } else if (doubleQuoted || singleQuoted) {
+      col++;
+    }
+    int i = 0;
+    int target = Math.min(offset, value.length());
+    while (i < target && line < lines.length) {
+      String text = lines[line];
+      if (col >= text.length()) {
+        // a line break: one '\n' (literal) or ' ' (folded) in the value; blank lines are '\n's
+        if (line + 1 >= lines.length) {
+          break;
+        }
+        boolean escapedBreak = doubleQuoted && text.endsWith("\\") && col > text.length();
+        if (!escapedBreak && (value.charAt(i) == ' ' || value.charAt(i) == '\n')) {
+          i++;
+        }
+        line++;
+        while (!block && i < target && line + 1 < lines.length && lines[line].isBlank() && value.charAt(i) == '\n') {
+          i++;
+          line++;
+        }
+        col = block ? Math.min(indent, lines[line].length()) : leadingSpaces(lines[line]);
+        continue;
+      }
+      char c = text.charAt(col);
+      char v = value.charAt(i);
+      if (doubleQuoted && c == '\\') {
+        char next = col + 1 < text.length() ? text.charAt(col + 1) : '\n';
+        if (next == '\n') {
+          col += 2; // an escaped line break adds nothing
+          continue;
+        }
+        col += next == 'x' ? 4 : next == 'u' ? 6 : next == 'U' ? 10 : 2;
+        i++;
+        continue;
+      }
+      if (singleQuoted && c == '\'' && col + 1 < text.length() && text.charAt(col + 1) == '\'') {
+        col += 2;
+        i++;
+        continue;
+      }
+      if (c == v) {
+        col++;
+        i++;
+        continue;
+      }
+      if (Character.isWhitespace(c)) {
+        col++; // folded spaces
+        continue;
+      }
+      break;
+    }
+    return new int[] {line + 1, col + 1};
+  }
+
+  private static int leadingSpaces(String line) {
+    int n = 0;
+    while (n < line.length() && line.charAt(n) == ' ') {
+      n++;
+    }
+    return n;
   }
 
   /** {line, column} of the key of the property at {@code pointer} (for "unknown key" errors). */

@@ -1,0 +1,223 @@
+package io.flowtrace.verifier.coverage;
+
+import static java.util.Objects.requireNonNull;
+
+import io.flowtrace.tracer.correlation.MessagingAttributes;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FlowSpec;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Holds a recording up against flow specs: feed it every span and record ({@link #accept}), then
+ * ask for the {@link #report()}. Spans are matched by the events' own {@link
+ * io.flowtrace.verifier.spec.SpanMatcher}s, records by {@link FlowSpec#eventsByTopic()}, exactly as
+ * the engine does. Memory grows with the distinct kinds of spans and topics, not with their
+ * number (past {@value #MAX_SHAPES} kinds of spans, further kinds are counted but not compared for
+ * near misses). Not thread-safe.
+ */
+public final class Coverage {
+  /** Distinct kinds of spans kept to look for near misses. */
+  static final int MAX_SHAPES = 5000;
+
+  /** How many near misses are shown per event. */
+  static final int MAX_NEAR_MISSES = 3;
+
+  private static final Pattern HTTP_METHOD = Pattern.compile("GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS");
+  private static final Pattern ID_SEGMENT = Pattern.compile(
+      "[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27,}|[0-9a-fA-F]{16,}|[A-Za-z]+-[0-9a-fA-F]{6,}");
+
+  private record Declared(FlowSpec flow, EventSpec event) {}
+
+  private static final class Count {
+    long matched;
+    long withPayload;
+  }
+
+  /** A kind of span: what matchers look at, with one example and how many there were. */
+  private static final class SpanShape {
+    final Span example;
+    long count;
+
+    SpanShape(Span example) {
+      this.example = example;
+    }
+  }
+
+  private final List<FlowSpec> flows;
+  private final List<Declared> spanEvents = new ArrayList<>();
+  private final Map<String, List<Declared>> topicEvents = new LinkedHashMap<>();
+  private final Map<Declared, Count> counts = new LinkedHashMap<>();
+  private final Set<String> matcherAttributes = new LinkedHashSet<>();
+  private final Map<String, SpanShape> spanShapes = new LinkedHashMap<>();
+  private final Map<String, Long> uncoveredSpans = new TreeMap<>();
+  private final Map<String, long[]> topics = new TreeMap<>(); // topic -> {records, spans}
+  private long spans;
+  private long records;
+
+  public Coverage(List<FlowSpec> flows) {
+    this.flows = List.copyOf(requireNonNull(flows, "flows"));
+    for (FlowSpec f : this.flows) {
+      for (EventSpec e : f.events()) {
+        Declared d = new Declared(f, e);
+        counts.put(d, new Count());
+        if (e.span() != null) {
+          spanEvents.add(d);
+          matcherAttributes.addAll(e.span().attributes().keySet());
+        }
+      }
+      f.eventsByTopic().forEach((topic, events) -> events.forEach(e ->
+          topicEvents.computeIfAbsent(topic, t -> new ArrayList<>()).add(new Declared(f, e))));
+    }
+  }
+
+  /** Takes one span or record of the recording. */
+  public void accept(Telemetry t) {
+    if (t instanceof Telemetry.SpanEvent s) {
+      span(s.span());
+    } else if (t instanceof Telemetry.RecordEvent r) {
+      record(r.record());
+    }
+  }
+
+  private void span(Span span) {
+    spans++;
+    boolean covered = false;
+    for (Declared d : spanEvents) {
+      if (d.event().span().matches(span)) {
+        covered = true;
+        Count c = counts.get(d);
+        c.matched++;
+        if (d.event().payload().fromRecord() || span.attributes().get(d.event().payload().attribute()) != null) {
+          c.withPayload++;
+        }
+      }
+    }
+    String topic = MessagingAttributes.topic(span);
+    if (topic != null && (span.kind() == SpanKind.PRODUCER || span.kind() == SpanKind.CONSUMER
+        || span.attribute("messaging.system") != null)) {
+      topics.computeIfAbsent(topic, x -> new long[2])[1]++;
+      return; // messaging spans are traffic of their topic
+    }
+    String shapeKey = shapeKey(span);
+    SpanShape shape = spanShapes.get(shapeKey);
+    if (shape == null && spanShapes.size() < MAX_SHAPES) {
+      shape = new SpanShape(span);
+      spanShapes.put(shapeKey, shape);
+    }
+    if (shape != null) {
+      shape.count++;
+    }
+    if (!covered && (span.kind() == SpanKind.SERVER || span.kind() == SpanKind.CLIENT)) {
+      uncoveredSpans.merge(describe(span), 1L, Long::sum);
+    }
+  }
+
+  private void record(KafkaRecord record) {
+    records++;
+    topics.computeIfAbsent(record.topic(), x -> new long[2])[0]++;
+    for (Declared d : topicEvents.getOrDefault(record.topic(), List.of())) {
+      Count c = counts.get(d);
+      c.matched++;
+      c.withPayload++;
+    }
+  }
+
+  /** What span matchers can look at: service, kind, name and the attributes matchers name. */
+  private String shapeKey(Span span) {
+    StringBuilder sb = new StringBuilder().append(span.service()).append('\u0000').append(span.kind())
+        .append('\u0000').append(span.name());
+    for (String a : matcherAttributes) {
+      sb.append('\u0000').append(span.attribute(a));
+    }
+    return sb.toString();
+  }
+
+  /** {@code gateway SERVER 'POST /api/orders'}; an HTTP client span named by its method alone gets its URL. */
+  static String describe(Span span) {
+    String name = span.name();
+    if (span.kind() == SpanKind.CLIENT && HTTP_METHOD.matcher(name).matches()) {
+      String url = span.firstAttribute("url.full", "http.url");
+      if (url != null) {
+        name = name + " " + generic(url);
+      }
+    }
+    return span.service() + " " + span.kind() + " '" + name + "'";
+  }
+
+  /** A URL without its query, with id-like path segments as {@code {id}}. */
+  private static String generic(String url) {
+    int query = url.indexOf('?');
+    String u = query >= 0 ? url.substring(0, query) : url;
+    String[] parts = u.split("/", -1);
+    for (int i = 3; i < parts.length; i++) {
+      if (ID_SEGMENT.matcher(parts[i]).matches()) {
+        parts[i] = "{id}";
+      }
+    }
+    return String.join("/", parts);
+  }
+
+  /** What the recording showed. */
+  public CoverageReport report() {
+    List<CoverageReport.FlowCoverage> flowReports = new ArrayList<>();
+    for (FlowSpec f : flows) {
+      List<CoverageReport.EventCoverage> events = new ArrayList<>();
+      for (EventSpec e : f.events()) {
+        Count c = counts.get(new Declared(f, e));
+        List<String> near = c.matched > 0 ? List.of() : nearMisses(e);
+        events.add(new CoverageReport.EventCoverage(e.id(), e.describeSource(), e.isTopic(), c.matched,
+            e.isTopic() || e.payload().fromRecord() ? null : e.payload().attribute(),
+            c.matched - c.withPayload, near));
+      }
+      flowReports.add(new CoverageReport.FlowCoverage(f.name(), String.valueOf(f.source()), events));
+    }
+    List<CoverageReport.Traffic> uncovered = new ArrayList<>();
+    uncoveredSpans.forEach((what, n) -> uncovered.add(new CoverageReport.Traffic(what, n, 0)));
+    topics.forEach((topic, n) -> {
+      if (!topicEvents.containsKey(topic)) {
+        uncovered.add(new CoverageReport.Traffic("topic " + topic, n[1], n[0]));
+      }
+    });
+    uncovered.sort(Comparator.comparingLong((CoverageReport.Traffic t) -> t.spans() + t.records()).reversed());
+    return new CoverageReport(spans, records, flowReports, uncovered);
+  }
+
+  private List<String> nearMisses(EventSpec e) {
+    record Near(String text, long count) {}
+    List<Near> near = new ArrayList<>();
+    if (e.isTopic()) {
+      topics.forEach((topic, n) -> {
+        String why = NearMisses.topic(e.topic(), topic);
+        if (why != null) {
+          near.add(new Near("topic " + topic + " (" + CoverageReport.count(n[0], "record") + "): " + why, n[0]));
+        }
+      });
+    } else {
+      Map<String, Long> byText = new LinkedHashMap<>();
+      for (SpanShape s : spanShapes.values()) {
+        String why = NearMisses.span(e.span(), s.example);
+        if (why != null) {
+          byText.merge(describe(s.example) + "\u0000" + why, s.count, Long::sum);
+        }
+      }
+      byText.forEach((text, n) -> {
+        String[] parts = text.split("\u0000", 2);
+        near.add(new Near(parts[0] + " (" + CoverageReport.count(n, "span") + "): " + parts[1], n));
+      });
+    }
+    near.sort(Comparator.comparingLong(Near::count).reversed());
+    return near.stream().limit(MAX_NEAR_MISSES).map(Near::text).toList();
+  }
+}
