@@ -40,21 +40,21 @@ class FlowTraceExtensionTest {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
+  @RegisterExtension
+  static SharedKafka kafka = PaymentSystem.kafka();
   static KafkaBroker broker;
   static PaymentSystem system;
 
   @RegisterExtension
   static FlowTraceExtension flows = FlowTraceExtension.builder()
       .flowsOnClasspath("flows")
-      .kafka(() -> broker == null ? null : broker.bootstrapServers())
+      .kafka(kafka::bootstrapServers)
       .settle(Duration.ofMillis(300))
       .build();
 
   @BeforeAll
   static void start() throws Exception {
-    broker = KafkaBroker.start();
-    broker.createTopic(PaymentSystem.REQUESTED, 1);
-    broker.createTopic(PaymentSystem.LEDGER, 1);
+    broker = kafka.broker();
     system = PaymentSystem.start(broker.bootstrapServers(), flows.spanExporter());
   }
 
@@ -62,9 +62,6 @@ class FlowTraceExtensionTest {
   static void stop() throws Exception {
     if (system != null) {
       system.close();
-    }
-    if (broker != null) {
-      broker.close();
     }
   }
 
