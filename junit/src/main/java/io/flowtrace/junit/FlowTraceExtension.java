@@ -34,14 +34,17 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <pre>{@code
  * @RegisterExtension
- * static FlowTraceExtension flows = FlowTraceExtension.builder()
- *     .flows(Path.of("flows"))
- *     .kafka(() -> broker.bootstrapServers())
+ * static SharedKafka kafka = SharedKafka.create().withTopic("orders.requested", 1);
+ *
+ * @RegisterExtension
+ * static FlowTraceExtension flows = FlowTraceExtension.builder()   // specs: src/test/resources/flows
+ *     .kafka(kafka::bootstrapServers)
  *     .build();
  *
  * @Test
  * void anOrderGoesThrough() {
- *   String id = placeOrder();   // the system under test exports spans to flows.otlpEndpoint()
+ *   String id = placeOrder();   // the system traces with flows.openTelemetry("order-service"),
+ *                               // exports to flows.spanExporter() or to flows.otlpEndpoint()
  *   flows.assertThatFlow("order-creation").withKey("requestId", id)
  *       .completesWithin(Duration.ofSeconds(10))
  *       .hasNoViolations();
@@ -502,8 +505,9 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
 
     /**
      * Whether a test that passed fails after it (in {@code afterEach}) when a flow that started
-     * during it did not pass, though no assertion asked: it waits, as {@code assertThatAllFlows()}
-     * does, up to the timeout, and fails with the verdict of every such flow. Flows whose verdict an
+     * during it did not pass, though no assertion asked: it waits (as {@code assertThatAllFlows()}
+     * does, up to the timeout; a test in which no flow started waits until nothing arrived for the
+     * settle time) and fails with the verdict of every such flow. Flows whose verdict an
      * assertion of the test looked at ({@code hasNoViolations}, {@code hasStatus}, {@code
      * hasViolation}, {@code haveNoViolations}) are left to that assertion, so a test that expects a
      * violation still passes. Defaults to false.

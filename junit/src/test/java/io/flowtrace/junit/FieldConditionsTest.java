@@ -1,6 +1,7 @@
 package io.flowtrace.junit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flowtrace.verifier.assembly.FlowInstance;
 import io.flowtrace.verifier.check.ViolationKind;
@@ -77,6 +78,8 @@ class FieldConditionsTest {
     assertThat(flow.outcome().unverified()).isNotEmpty()
         .allSatisfy(u -> assertThat(u.reason()).contains("unsampled trace"));
     assertThat(flows.received().test().spans()).as("no span of an unsampled trace is exported").isZero();
+    assertThatThrownBy(flow::isFullyVerified).hasMessageStartingWith("Expected flow payment [paymentId=" + id
+        + "] to be fully verified, but it is partly verified; not verified:\n  - ");
   }
 
   @Test
@@ -103,6 +106,9 @@ class FieldConditionsTest {
     FlowAssert flow = flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT)
         .hasNoViolations()
         .isFullyVerified();
+    assertThatThrownBy(flow::isPartlyVerified).hasMessageStartingWith("Expected flow payment [paymentId=" + id
+        + "] to be partly verified (something unobserved by design, such as the spans of an unsampled trace),"
+        + " but it is fully verified:\nPASSED  payment  paymentId=" + id);
     FlowInstance instance = flow.outcome().instance();
     assertThat(instance.first("ledger_process").timeEpochNanos())
         .as("the ledger's clock puts its consumer span before the record it consumes")
