@@ -35,6 +35,7 @@ public final class AllFlowsAssert extends AbstractAssert<AllFlowsAssert, FlowsUn
    */
   public AllFlowsAssert haveNoViolations() {
     List<FlowOutcome> outcomes = actual.outcomes();
+    outcomes.forEach(actual::verdictAsserted);
     if (outcomes.isEmpty()) {
       failWithMessage("%s", "Expected the flows of this test to have no violations, but no flow started within "
           + Messages.duration(actual.timeout()));

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.TimelineEntry;
+import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import java.net.URI;
 import java.nio.file.Path;
@@ -65,7 +66,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
 
   /** Asserts that the verdict has no violation (it {@code PASSED}). */
   public FlowAssert hasNoViolations() {
-    FlowOutcome o = actual.outcome();
+    FlowOutcome o = actual.verdictAsserted();
     Redelivery r = o.redelivery();
     if (r != null && !r.observed()) {
       failFor(o, "Expected " + Messages.subject(o) + " to stay correct when " + r.event()
@@ -86,7 +87,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
 
   /** Asserts the verdict's status ({@code PASSED}, {@code FAILED}, {@code INCOMPLETE}). */
   public FlowAssert hasStatus(VerdictStatus status) {
-    FlowOutcome o = actual.outcome();
+    FlowOutcome o = actual.verdictAsserted();
     if (o.status() != status) {
       failFor(o, "Expected " + Messages.subject(o) + " to be " + status + ", but it is " + o.status()
           + Messages.how(o, actual.timeout()) + ":\n" + Messages.block(o));
@@ -100,7 +101,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
    */
   public ViolationAssert hasViolation(ViolationKind kind) {
     requireNonNull(kind, "kind");
-    FlowOutcome o = actual.outcome();
+    FlowOutcome o = actual.verdictAsserted();
     List<Violation> ofKind = o.violations().stream().filter(v -> v.kind() == kind).toList();
     if (ofKind.isEmpty()) {
       String has = o.violations().isEmpty() ? "it has none" : "it has only:" + Messages.list(o.violations());
@@ -108,6 +109,32 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
           + Messages.how(o, actual.timeout()) + "\n" + Messages.block(o));
     }
     return new ViolationAssert(ofKind, o, "the " + kind + " violation of " + Messages.subject(o));
+  }
+
+  /**
+   * Asserts that every check could run on everything it needs: no span the flow calls for was
+   * unobserved by design (an unsampled trace), see {@link FlowOutcome#unverified()}.
+   */
+  public FlowAssert isFullyVerified() {
+    FlowOutcome o = actual.outcome();
+    if (o.verification() != Verdict.Verification.FULL) {
+      failWithMessage("%s", "Expected " + Messages.subject(o) + " to be fully verified, but it is partly verified;"
+          + " not verified:" + Messages.list(o.unverified()) + "\n" + Messages.block(o));
+    }
+    return this;
+  }
+
+  /**
+   * Asserts that some checks could not run because what they need was unobserved by design (spans
+   * of an unsampled trace), while the others did: see {@link FlowOutcome#unverified()}.
+   */
+  public FlowAssert isPartlyVerified() {
+    FlowOutcome o = actual.outcome();
+    if (o.verification() != Verdict.Verification.PARTIAL) {
+      failWithMessage("%s", "Expected " + Messages.subject(o) + " to be partly verified (something unobserved by"
+          + " design, such as the spans of an unsampled trace), but it is fully verified:\n" + Messages.block(o));
+    }
+    return this;
   }
 
   /** Asserts that these stages happened, and first happened in this order. */

@@ -2,6 +2,7 @@ package io.flowtrace.junit;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.check.Violation;
@@ -51,6 +52,20 @@ public record FlowOutcome(Verdict verdict, FlowInstance instance, boolean decide
 
   public List<Violation> violations() {
     return verdict.violations();
+  }
+
+  /**
+   * {@code FULL} when every check ran on everything it needs; {@code PARTIAL} when something was
+   * unobserved by design (the spans of an unsampled trace) and the checks that needed it could not
+   * run — a {@code PASSED} instance then passed every check that could.
+   */
+  public Verdict.Verification verification() {
+    return verdict.verification();
+  }
+
+  /** What could not be verified, and why (empty when fully verified). */
+  public List<Unverified> unverified() {
+    return verdict.unverified();
   }
 
   /** The first occurrence's decoded payload of an event (e.g. {@code orders_created}), if any. */

@@ -9,6 +9,7 @@ import io.flowtrace.junit.internal.TestWindow;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
+import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.net.URI;
 import java.nio.file.Path;
@@ -33,14 +34,17 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <pre>{@code
  * @RegisterExtension
- * static FlowTraceExtension flows = FlowTraceExtension.builder()
- *     .flows(Path.of("flows"))
- *     .kafka(() -> broker.bootstrapServers())
+ * static SharedKafka kafka = SharedKafka.create().withTopic("orders.requested", 1);
+ *
+ * @RegisterExtension
+ * static FlowTraceExtension flows = FlowTraceExtension.builder()   // specs: src/test/resources/flows
+ *     .kafka(kafka::bootstrapServers)
  *     .build();
  *
  * @Test
  * void anOrderGoesThrough() {
- *   String id = placeOrder();   // the system under test exports spans to flows.otlpEndpoint()
+ *   String id = placeOrder();   // the system traces with flows.openTelemetry("order-service"),
+ *                               // exports to flows.spanExporter() or to flows.otlpEndpoint()
  *   flows.assertThatFlow("order-creation").withKey("requestId", id)
  *       .completesWithin(Duration.ofSeconds(10))
  *       .hasNoViolations();
@@ -142,15 +146,26 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     lastActive = this;
   }
 
-  /** Restores the extension of an enclosing test (a test that runs tests), if any. */
+  /**
+   * With {@link Builder#failOnAnyFailedFlow(boolean) failOnAnyFailedFlow(true)}, fails a test that
+   * passed when a flow that started in it failed (see there); then restores the extension of an
+   * enclosing test (a test that runs tests), if any.
+   */
   @Override
   public void afterEach(ExtensionContext context) {
-    FlowTraceExtension previous = context.getStore(NAMESPACE).remove(PREVIOUS, FlowTraceExtension.class);
-    if (previous != null) {
-      CURRENT.set(previous);
-      lastActive = previous;
-    } else {
-      CURRENT.remove();
+    try {
+      LiveSession s = session;
+      if (s != null && s.config().failOnAnyFailedFlow() && context.getExecutionException().isEmpty()) {
+        Outcomes.failUnlessAllPassed(s, s.config().timeout());
+      }
+    } finally {
+      FlowTraceExtension previous = context.getStore(NAMESPACE).remove(PREVIOUS, FlowTraceExtension.class);
+      if (previous != null) {
+        CURRENT.set(previous);
+        lastActive = previous;
+      } else {
+        CURRENT.remove();
+      }
     }
   }
 
@@ -198,11 +213,52 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
   }
 
   /**
-   * An OpenTelemetry SDK exporter into the extension, for a system running in the test's JVM:
-   * {@code SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(flows.spanExporter()))}.
+   * An OpenTelemetry SDK exporter into the extension, for a system running in the test's JVM that
+   * sets up its own SDK: {@code SdkTracerProvider.builder().addSpanProcessor(BatchSpanProcessor
+   * .builder(flows.spanExporter()).build())} (as production code does; the default completion grace
+   * outlasts the batch delay) or {@code SimpleSpanProcessor.create(flows.spanExporter())} (each
+   * span at once). Its {@code shutdown()} only flushes: closing a tracer provider built on it does
+   * not stop the spans of later tests. Without SDK code of your own, use {@link #openTelemetry(String)}.
    */
   public SpanExporter spanExporter() {
     return session().spanExporter();
+  }
+
+  /**
+   * An {@link OpenTelemetry} for a service of the system under test that runs in the test's JVM:
+   * the SDK with a resource of {@code service.name=service}, W3C trace-context (and baggage)
+   * propagation, and every span exported into the extension as it ends (no batching delay). The
+   * same one for the same name, for the whole test class; the extension closes it after the class,
+   * and nothing a test does can shut it down.
+   *
+   * <pre>{@code
+   * Tracer tracer = flows.openTelemetry("order-service").getTracer("orders");
+   * }</pre>
+   */
+  public OpenTelemetry openTelemetry(String service) {
+    requireNonNull(service, "service");
+    if (service.isBlank()) {
+      throw new IllegalArgumentException("service must not be blank");
+    }
+    return session().openTelemetry(service);
+  }
+
+  /**
+   * {@link #openTelemetry(String)} for the builder's {@link Builder#serviceName(String) serviceName};
+   * this is the one {@link Builder#registerGlobal(boolean) registerGlobal(true)} makes global.
+   */
+  public OpenTelemetry openTelemetry() {
+    LiveSession s = session();
+    return s.openTelemetry(s.config().serviceName());
+  }
+
+  /**
+   * What the extension received so far and made of it, for debugging: spans by service and records
+   * by topic in this test and in the class, the flows that started in this test with their
+   * verdicts as they stand (no waiting), where spans and records come from. Print it, or assert on it.
+   */
+  public Received received() {
+    return Outcomes.received(session());
   }
 
   /** Taps the flows' topics on this Kafka cluster from now on (when not given to the builder). */
@@ -288,14 +344,27 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     private Duration completionGrace = DEFAULT_COMPLETION_GRACE;
     private Duration amendWindow = DEFAULT_AMEND_WINDOW;
     private Duration idempotencyWindow;
+    private String serviceName = defaultServiceName();
+    private boolean registerGlobal;
+    private boolean failOnAnyFailedFlow;
 
     private Path failurePages = FailurePages.DEFAULT_DIRECTORY;
 
     private Builder() {}
 
+    /** {@code otel.service.name}, else {@code OTEL_SERVICE_NAME}, else the SDK's {@code unknown_service:java}. */
+    private static String defaultServiceName() {
+      String name = System.getProperty("otel.service.name");
+      if (name == null || name.isBlank()) {
+        name = System.getenv("OTEL_SERVICE_NAME");
+      }
+      return name == null || name.isBlank() ? "unknown_service:java" : name;
+    }
+
     static Builder from(FlowTraceTest a) {
       Builder b = builder().flows(a.flows()).otlpPort(a.otlpPort())
-          .timeout(FlowSpecLoader.parseDuration(a.timeout()));
+          .timeout(FlowSpecLoader.parseDuration(a.timeout()))
+          .failOnAnyFailedFlow(a.failOnAnyFailedFlow());
       if (!a.bootstrapServers().isBlank()) {
         String value = a.bootstrapServers();
         b.kafka(() -> resolve(value));
@@ -313,7 +382,12 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
       return value;
     }
 
-    /** The directory (or file) of the flow specs. Defaults to the classpath directory {@code flows}. */
+    /**
+     * The flow specs in this directory (or file) of the file system, e.g. {@code
+     * Path.of("src/test/flows")}, relative to the working directory (a module's directory under
+     * Maven). Without it they are read from the classpath directory {@code flows}: {@code
+     * src/test/resources/flows} ({@link #flowsOnClasspath(String)} for another one).
+     */
     public Builder flows(Path directory) {
       this.flows = requireNonNull(directory, "directory").toString();
       return this;
@@ -425,6 +499,44 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
       return this;
     }
 
+    /**
+     * The {@code service.name} of {@link FlowTraceExtension#openTelemetry()}. Defaults to the system
+     * property {@code otel.service.name}, else the environment variable {@code OTEL_SERVICE_NAME},
+     * else {@code unknown_service:java}.
+     */
+    public Builder serviceName(String serviceName) {
+      requireNonNull(serviceName, "serviceName");
+      if (serviceName.isBlank()) {
+        throw new IllegalArgumentException("serviceName must not be blank");
+      }
+      this.serviceName = serviceName;
+      return this;
+    }
+
+    /**
+     * Whether {@link FlowTraceExtension#openTelemetry()} is registered as {@code
+     * GlobalOpenTelemetry} before the class (replacing whatever was global) and unregistered after
+     * it, for code under test that calls {@code GlobalOpenTelemetry.get()}. Defaults to false.
+     */
+    public Builder registerGlobal(boolean registerGlobal) {
+      this.registerGlobal = registerGlobal;
+      return this;
+    }
+
+    /**
+     * Whether a test that passed fails after it (in {@code afterEach}) when a flow that started
+     * during it did not pass, though no assertion asked: it waits (as {@code assertThatAllFlows()}
+     * does, up to the timeout; a test in which no flow started waits until nothing arrived for the
+     * settle time) and fails with the verdict of every such flow. Flows whose verdict an
+     * assertion of the test looked at ({@code hasNoViolations}, {@code hasStatus}, {@code
+     * hasViolation}, {@code haveNoViolations}) are left to that assertion, so a test that expects a
+     * violation still passes. Defaults to false.
+     */
+    public Builder failOnAnyFailedFlow(boolean failOnAnyFailedFlow) {
+      this.failOnAnyFailedFlow = failOnAnyFailedFlow;
+      return this;
+    }
+
     public FlowTraceExtension build() {
       FlowTraceExtension e = new FlowTraceExtension(config());
       e.failurePages = failurePages;
@@ -433,7 +545,7 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
 
     SessionConfig config() {
       return new SessionConfig(flows, bootstrapServers, otlpReceiver, otlpPort, timeout, settle, lateness,
-          completionGrace, amendWindow, idempotencyWindow);
+          completionGrace, amendWindow, idempotencyWindow, serviceName, registerGlobal, failOnAnyFailedFlow);
     }
 
     private static Duration positive(Duration d, String name) {

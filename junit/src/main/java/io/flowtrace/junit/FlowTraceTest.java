@@ -40,4 +40,11 @@ public @interface FlowTraceTest {
 
   /** How long assertions wait for a verdict, e.g. {@code 10s}. Defaults to {@code 30s}. */
   String timeout() default "30s";
+
+  /**
+   * Whether a test that passed fails when a flow that started in it failed and no assertion looked
+   * at that flow's verdict; see {@link FlowTraceExtension.Builder#failOnAnyFailedFlow(boolean)}.
+   * Defaults to false.
+   */
+  boolean failOnAnyFailedFlow() default false;
 }

@@ -59,7 +59,21 @@ public final class FlowUnderTest {
     return session;
   }
 
+  /** The outcome, noted as one whose verdict an assertion looked at (see {@code failOnAnyFailedFlow}). */
+  FlowOutcome verdictAsserted() {
+    FlowOutcome o = outcome();
+    Outcomes.acknowledge(session, o);
+    return o;
+  }
+
+  /** @throws IllegalArgumentException when the flow has no such key (the wait would be for nothing) */
   FlowUnderTest withKey(String name, String value) {
+    java.util.List<String> declared = session.spec(flow).keys();
+    if (!declared.contains(name)) {
+      throw new IllegalArgumentException("flowtrace: flow " + flow + " has no key '" + name + "'"
+          + Messages.didYouMean(name, declared)
+          + (declared.isEmpty() ? "; it declares no keys (its instances are joined by trace)" : "; its keys are " + declared));
+    }
     Map<String, String> more = new LinkedHashMap<>(keys);
     more.put(name, value);
     return new FlowUnderTest(session, flow, more, timeout, null);

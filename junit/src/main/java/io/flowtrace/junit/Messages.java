@@ -2,9 +2,12 @@ package io.flowtrace.junit;
 
 import io.flowtrace.junit.internal.TestWindow;
 import io.flowtrace.verifier.check.Violation;
-import io.flowtrace.verifier.internal.Texts;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** The text of failure messages; the verdict block itself is the console report's. */
@@ -27,8 +30,33 @@ final class Messages {
     return sb.toString();
   }
 
+  /** {@code 2 s}, {@code 1.5 s}, {@code 300 ms}, {@code 0.8 ms}. */
   static String duration(Duration d) {
-    return Texts.duration(d);
+    long nanos = d.toNanos();
+    if (Math.abs(nanos) >= 1_000_000_000L) {
+      return BigDecimal.valueOf(nanos, 9).setScale(3, RoundingMode.HALF_UP).stripTrailingZeros().toPlainString() + " s";
+    }
+    BigDecimal ms = BigDecimal.valueOf(nanos, 6);
+    return ms.setScale(Math.abs(nanos) >= 10_000_000L ? 0 : 1, RoundingMode.HALF_UP).stripTrailingZeros()
+        .toPlainString() + " ms";
+  }
+
+  /**
+   * {@code " (did you mean 'paymentId'?)"} when a known name is the wrong one written another way
+   * (case, {@code _}, {@code -}, {@code .}), else empty.
+   */
+  static String didYouMean(String wrong, Collection<String> known) {
+    String w = loose(wrong);
+    for (String k : known) {
+      if (loose(k).equals(w)) {
+        return " (did you mean '" + k + "'?)";
+      }
+    }
+    return "";
+  }
+
+  private static String loose(String name) {
+    return name.toLowerCase(Locale.ROOT).replaceAll("[-_.\\s]", "");
   }
 
   /**
@@ -48,19 +76,19 @@ final class Messages {
     return o.report();
   }
 
-  /** One line per violation: {@code BAD_TRANSFORMATION at order-created field total: ...}. */
-  static String list(List<Violation> violations) {
+  /** One line per item: {@code BAD_TRANSFORMATION at order-created field total: ...}. */
+  static String list(List<?> violations) {
     StringBuilder sb = new StringBuilder();
-    for (Violation v : violations) {
+    for (Object v : violations) {
       sb.append("\n  - ").append(v);
     }
     return sb.toString();
   }
 
-  /** What the test did see, for a "no such flow" message. */
-  static String seen(List<TestWindow.Entry> entries, int telemetry) {
+  /** What the test did see, for a "no such flow" message: the flows, or when none, what arrived. */
+  static String seen(List<TestWindow.Entry> entries, Received received) {
     if (entries.isEmpty()) {
-      return "no flow started during this test (" + telemetry + " spans and records of declared events arrived)";
+      return "no flow started during this test.\n" + received.summary();
     }
     StringBuilder sb = new StringBuilder("flows that started during this test:");
     for (TestWindow.Entry e : entries) {

@@ -57,7 +57,7 @@ final class Outcomes {
     if (provisional.isEmpty()) {
       throw new AssertionError("Expected a " + Messages.subject(flow, keys) + " within "
           + Messages.duration(timeout) + ", but none was seen; "
-          + Messages.seen(judged.entries(), window.telemetryCount()));
+          + Messages.seen(judged.entries(), received(session)));
     }
     return outcome(provisional.get(0), false, null);
   }
@@ -68,6 +68,14 @@ final class Outcomes {
    * passes. Empty when none started.
    */
   static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout) {
+    return awaitAll(session, timeout, false);
+  }
+
+  /**
+   * {@link #awaitAll(LiveSession, Duration)}; with {@code noneIsDone}, a test in which no flow
+   * started is done once no telemetry came for the settle time (instead of waiting for one to start).
+   */
+  private static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout, boolean noneIsDone) {
     long settle = session.config().settle().toNanos();
     TestWindow window = session.window();
     long[] seen = {-1, 0};
@@ -80,7 +88,7 @@ final class Outcomes {
         started.set(0, started(session, ProvisionalVerdicts.asOf(session.specs(), window,
             LiveSession.nowEpochNanos(), session.config().completionGrace())));
       }
-      if (started.get(0).isEmpty() || System.nanoTime() - seen[1] < settle) {
+      if (started.get(0).isEmpty() && !noneIsDone || System.nanoTime() - seen[1] < settle) {
         return false;
       }
       for (Entry s : started.get(0)) {
@@ -98,6 +106,53 @@ final class Outcomes {
           : outcome(s, false, null));
     }
     return out;
+  }
+
+  /**
+   * For {@code failOnAnyFailedFlow}: waits for every flow that started during the test (as {@link
+   * #awaitAll} does; when none did, until nothing arrived for the settle time: what the test sent
+   * last may still be on its way) and throws when one that no assertion looked at did not pass.
+   */
+  static void failUnlessAllPassed(LiveSession session, Duration timeout) {
+    TestWindow window = session.window();
+    List<FlowOutcome> outcomes = awaitAll(session, timeout, true);
+    List<FlowOutcome> bad = new ArrayList<>();
+    for (FlowOutcome o : outcomes) {
+      Entry e = new Entry(o.flow(), o.keys(), Set.copyOf(o.verdict().traceIds()), o.verdict(), o.instance(), 0);
+      if (o.status() != io.flowtrace.verifier.report.VerdictStatus.PASSED && !window.acknowledged(e)) {
+        bad.add(o);
+      }
+    }
+    if (bad.isEmpty()) {
+      return;
+    }
+    StringBuilder sb = new StringBuilder(outcomes.size() == 1
+        ? "Expected the flow of this test to have no violations (failOnAnyFailedFlow), but it has not:"
+        : "Expected the " + outcomes.size() + " flows of this test to have no violations (failOnAnyFailedFlow), but "
+            + bad.size() + (bad.size() == 1 ? " has" : " have") + " not:");
+    for (FlowOutcome o : bad) {
+      sb.append("\n").append(Messages.block(o)).append(Messages.how(o, timeout));
+    }
+    throw new AssertionError(sb.toString());
+  }
+
+  /** What the session received, in this test and in the class, and the flows of the test as they stand. */
+  static Received received(LiveSession session) {
+    TestWindow window = session.window();
+    List<Received.Flow> flows = new ArrayList<>();
+    for (Entry e : window.entries()) {
+      flows.add(new Received.Flow(e.flow(), e.keys(), e.verdict()));
+    }
+    return new Received(
+        new Received.Counts(window.tally().spansByService(), window.tally().recordsByTopic()),
+        new Received.Counts(session.tally().spansByService(), session.tally().recordsByTopic()),
+        flows, session.exporterShutdowns(), session.openTelemetryServices(), session.otlpTracesUrl(),
+        session.topics(), session.bootstrapServers());
+  }
+
+  /** Notes that an assertion looked at this outcome's verdict (for {@code failOnAnyFailedFlow}). */
+  static void acknowledge(LiveSession session, FlowOutcome o) {
+    session.window().acknowledge(o.flow(), o.keys(), Set.copyOf(o.verdict().traceIds()));
   }
 
   /**

@@ -13,9 +13,15 @@ import static org.junit.platform.testkit.engine.TestExecutionResultConditions.me
 
 import io.flowtrace.kafka.testkit.KafkaBroker;
 import io.flowtrace.verifier.check.ViolationKind;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.sdk.resources.Resource;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,21 +41,21 @@ class FlowTraceExtensionTest {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
+  @RegisterExtension
+  static SharedKafka kafka = PaymentSystem.kafka();
   static KafkaBroker broker;
   static PaymentSystem system;
 
   @RegisterExtension
   static FlowTraceExtension flows = FlowTraceExtension.builder()
       .flowsOnClasspath("flows")
-      .kafka(() -> broker == null ? null : broker.bootstrapServers())
+      .kafka(kafka::bootstrapServers)
       .settle(Duration.ofMillis(300))
       .build();
 
   @BeforeAll
   static void start() throws Exception {
-    broker = KafkaBroker.start();
-    broker.createTopic(PaymentSystem.REQUESTED, 1);
-    broker.createTopic(PaymentSystem.LEDGER, 1);
+    broker = kafka.broker();
     system = PaymentSystem.start(broker.bootstrapServers(), flows.spanExporter());
   }
 
@@ -57,9 +63,6 @@ class FlowTraceExtensionTest {
   static void stop() throws Exception {
     if (system != null) {
       system.close();
-    }
-    if (broker != null) {
-      broker.close();
     }
   }
 
@@ -166,6 +169,80 @@ class FlowTraceExtensionTest {
     assertThatThrownBy(() -> flows.assertThatFlow("refund"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("flowtrace: no flow named 'refund'; the loaded flows are [payment]");
+  }
+
+  @Test
+  void aKeyTheFlowDoesNotHaveIsRejectedAtOnceNamingTheNearestOne() {
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> flows.assertThatFlow("payment").withKey("paymentID", "pay-1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("flowtrace: flow payment has no key 'paymentID' (did you mean 'paymentId'?); its keys are"
+            + " [paymentId]");
+    assertThatThrownBy(() -> flows.assertThatFlow("payment").withKey("orderId", "o-1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("flowtrace: flow payment has no key 'orderId'; its keys are [paymentId]");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void closingAProviderBuiltOnTheExportersLeavesTheNextTestsVerified() {
+    System.setProperty(AnnotatedSample.BOOTSTRAP, broker.bootstrapServers());
+    EngineExecutionResults results = EngineTestKit.engine("junit-jupiter")
+        .selectors(selectClass(ClosesItsOwnProviderSample.class)).execute();
+
+    results.testEvents().assertStatistics(stats -> stats.started(3).succeeded(2).failed(1));
+    String port = ClosesItsOwnProviderSample.endpoint.substring(ClosesItsOwnProviderSample.endpoint.lastIndexOf(':') + 1);
+    results.testEvents().assertThatEvents()
+        .haveExactly(1, event(test("c_seesNothing"), finishedWithFailure(instanceOf(AssertionError.class),
+            // The class's tap starts at its start less the allowed lateness, so it may also count
+            // records of the test that ran just before on the shared broker.
+            message(m -> m.matches(Pattern.quote("Expected a flow payment [paymentId=pay-none] within 1 s, but none was"
+                + " seen; no flow started during this test.\n"
+                + "flowtrace received in this test: nothing; in this class: 3 spans (ledger 1, pay-service 1,"
+                + " setup-service 1), ") + "\\d+ records \\(ledger\\.entries \\d+, payments\\.requested \\d+\\)\n"
+                + Pattern.quote("  spans from: spanExporter() (shut down 1 time by a caller, an SdkTracerProvider"
+                + " closing, say; flowtrace still takes spans from it), the OTLP/HTTP receiver at http://127.0.0.1:"
+                + port + "/v1/traces\n"
+                + "  records from: a tap of payments.requested, ledger.entries on " + broker.bootstrapServers()))))));
+  }
+
+  /**
+   * Run by {@link #closingAProviderBuiltOnTheExportersLeavesTheNextTestsVerified}: the first test
+   * builds a tracer provider on the extension's exporter and closes it, as a test that sets up its
+   * own SDK does.
+   */
+  @FlowTraceTest(bootstrapServers = "${" + AnnotatedSample.BOOTSTRAP + "}", timeout = "10s")
+  @TestMethodOrder(MethodOrderer.MethodName.class)
+  static class ClosesItsOwnProviderSample {
+    static String endpoint;
+
+    @BeforeEach
+    void wire(FlowTraceExtension flows) {
+      system.reset();
+      system.exportTo(flows.spanExporter());
+      endpoint = flows.otlpEndpoint();
+    }
+
+    @Test
+    void a_closesAProviderOnTheExtensionsExporter(FlowTraceExtension flows) {
+      SdkTracerProvider provider = SdkTracerProvider.builder()
+          .setResource(Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), "setup-service")))
+          .addSpanProcessor(SimpleSpanProcessor.create(flows.spanExporter()))
+          .build();
+      provider.get("setup").spanBuilder("warm up").startSpan().end();
+      provider.close();
+    }
+
+    @Test
+    void b_paysAndIsVerified() throws Exception {
+      String id = system.pay("6.00");
+      assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT).hasNoViolations();
+    }
+
+    @Test
+    void c_seesNothing() {
+      assertThatFlow("payment").withKey("paymentId", "pay-none").within(Duration.ofSeconds(1)).hasNoViolations();
+    }
   }
 
   @Test

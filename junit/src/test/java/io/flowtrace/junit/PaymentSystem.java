@@ -7,6 +7,7 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
@@ -69,10 +70,19 @@ final class PaymentSystem implements AutoCloseable {
   volatile boolean wrongAmount;
   /** The ledger books nothing. */
   volatile boolean ledgerDown;
+  /** The ledger publishes its booking without the trace context (no traceparent header). */
+  volatile boolean ledgerDropsContext;
+  /**
+   * When set, the ledger's clock is this far behind and it starts processing 1 ms after the record
+   * was written (as on a quiet machine), so its span starts before the record it consumes.
+   */
+  volatile Duration ledgerClockBehind;
 
   private final ExporterSwitch exporter;
   private final SdkTracerProvider payTracing;
   private final SdkTracerProvider ledgerTracing;
+  /** Tracer providers a test chose for a service (sampled out, skewed clock, batched export). */
+  private final Map<String, TracerProvider> tracing = new ConcurrentHashMap<>();
   private final HttpServer server;
   private final KafkaProducer<String, String> producer;
   private final Thread ledger;
@@ -107,6 +117,11 @@ final class PaymentSystem implements AutoCloseable {
     server.start();
   }
 
+  /** The broker the module's test classes share, with this system's topics. */
+  static SharedKafka kafka() {
+    return SharedKafka.create().withTopic(REQUESTED, 1).withTopic(LEDGER, 1);
+  }
+
   static PaymentSystem start(String bootstrapServers, SpanExporter spans) throws IOException {
     return new PaymentSystem(bootstrapServers, spans);
   }
@@ -116,12 +131,24 @@ final class PaymentSystem implements AutoCloseable {
     exporter.delegate = spans;
   }
 
-  /** Switches every defect off. */
+  /** Traces {@code service} ({@code pay-service} or {@code ledger}) with this provider until {@link #reset()}. */
+  void traceWith(String service, TracerProvider provider) {
+    tracing.put(service, provider);
+  }
+
+  /** Switches every defect off and traces each service with its own provider again. */
   void reset() {
     payIdempotent = true;
     ledgerIdempotent = true;
     wrongAmount = false;
     ledgerDown = false;
+    ledgerDropsContext = false;
+    ledgerClockBehind = null;
+    tracing.clear();
+  }
+
+  private Tracer tracer(String service, SdkTracerProvider own) {
+    return tracing.getOrDefault(service, own).get(service);
   }
 
   /** Pays {@code amount} through {@code POST /pay}; returns the payment id. */
@@ -157,7 +184,7 @@ final class PaymentSystem implements AutoCloseable {
   private void pay(HttpExchange exchange) throws IOException {
     try (exchange) {
       String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-      Span span = payTracing.get("pay-service").spanBuilder("POST /pay").setSpanKind(SpanKind.SERVER)
+      Span span = tracer("pay-service", payTracing).spanBuilder("POST /pay").setSpanKind(SpanKind.SERVER)
           .setAttribute("http.request.method", "POST")
           .setAttribute("url.scheme", "http")
           .setAttribute("server.address", "127.0.0.1")
@@ -198,7 +225,13 @@ final class PaymentSystem implements AutoCloseable {
 
   private void book(ConsumerRecord<String, String> record) {
     Context parent = W3C.extract(Context.root(), record.headers(), HEADERS);
-    Span span = ledgerTracing.get("ledger").spanBuilder("process " + REQUESTED).setParent(parent)
+    io.opentelemetry.api.trace.SpanBuilder builder = tracer("ledger", ledgerTracing).spanBuilder("process " + REQUESTED);
+    Duration behind = ledgerClockBehind;
+    if (behind != null) {
+      builder.setStartTimestamp(record.timestamp() * 1_000_000L + 1_000_000L - behind.toNanos(),
+          java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+    Span span = builder.setParent(parent)
         .setSpanKind(SpanKind.CONSUMER)
         .setAttribute("messaging.system", "kafka")
         .setAttribute("messaging.destination.name", REQUESTED)
@@ -215,7 +248,7 @@ final class PaymentSystem implements AutoCloseable {
           .put("eventId", payment.path("eventId").asString())
           .put("amount", payment.path("amount").decimalValue().add(wrongAmount ? java.math.BigDecimal.ONE
               : java.math.BigDecimal.ZERO));
-      try {
+      try (Scope lost = ledgerDropsContext ? Context.root().makeCurrent() : Scope.noop()) {
         send(LEDGER, entry.path("paymentId").asString(), entry.toString());
       } catch (IllegalStateException e) {
         if (ledgerFailure == null) {

@@ -8,6 +8,8 @@ import io.flowtrace.tracer.tap.KafkaTap;
 import io.flowtrace.tracer.tap.StartPosition;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.spec.FlowSpec;
+import io.opentelemetry.api.GlobalOpenTelemetry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +18,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -27,10 +31,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running part of the extension for one test class: the OTLP/HTTP receiver and the in-JVM
- * exporter (both into a bounded queue), the Kafka tap, and one engine thread that feeds a live
- * {@link FlowEngine} and moves its event time with the wall clock (less the allowed lateness).
- * Verdicts and snapshots go to the current {@link TestWindow}, replaced before each test. Waiters
- * are woken on every engine tick. Closing stops everything; idempotent. Internal: not API.
+ * exporter (both into a bounded queue; users get views of the exporter that survive their
+ * shutdowns, and {@link OwnedOpenTelemetry} SDKs on it), the Kafka tap, and one engine thread that
+ * counts what arrives, feeds a live {@link FlowEngine} and moves its event time with the wall clock
+ * (less the allowed lateness). Verdicts and snapshots go to the current {@link TestWindow}, replaced
+ * before each test. Waiters are woken on every engine tick. Closing stops everything; idempotent.
+ * Internal: not API.
  */
 public final class LiveSession implements AutoCloseable {
 
@@ -44,6 +50,10 @@ public final class LiveSession implements AutoCloseable {
   private final LinkedBlockingQueue<Telemetry> inbox = new LinkedBlockingQueue<>();
   private final BoundedTelemetryQueue queue;
   private final FlowTraceSpanExporter exporter;
+  private final ExporterView exporterView;
+  private final Map<String, OwnedOpenTelemetry> openTelemetries = new ConcurrentHashMap<>();
+  private final Tally tally = new Tally();
+  private boolean registeredGlobal;
   private final OtlpHttpReceiver receiver;
   /** Engine thread only after construction; a fresh one for every test (see {@link #beginTest}). */
   private FlowEngine engine;
@@ -69,6 +79,7 @@ public final class LiveSession implements AutoCloseable {
     this.window = new TestWindow(nowEpochNanos(), config.lateness().toNanos(), this::signal);
     this.queue = BoundedTelemetryQueue.builder(inbox::add).threadName("flowtrace-junit-queue").build();
     this.exporter = FlowTraceSpanExporter.create(queue);
+    this.exporterView = new ExporterView(exporter);
     OtlpHttpReceiver r = null;
     try {
       if (config.otlpReceiver()) {
@@ -83,6 +94,12 @@ public final class LiveSession implements AutoCloseable {
     this.engineThread = new Thread(this::run, "flowtrace-junit-engine");
     this.engineThread.setDaemon(true);
     this.engineThread.start();
+    if (config.registerGlobal()) {
+      // As OpenTelemetryExtension does: whatever was global before (an agent's, another class's) is replaced.
+      GlobalOpenTelemetry.resetForTest();
+      GlobalOpenTelemetry.set(openTelemetry(config.serviceName()));
+      registeredGlobal = true;
+    }
   }
 
   /** Loads the flows and starts the receiver and the engine thread (the tap comes with {@link #beginTest}). */
@@ -196,9 +213,43 @@ public final class LiveSession implements AutoCloseable {
     return url.substring(0, url.length() - OtlpHttpReceiver.PATH.length());
   }
 
-  /** An SDK exporter into this session, for systems running in the test's JVM. */
+  /**
+   * An SDK exporter into this session, for systems running in the test's JVM; its {@code shutdown()}
+   * only flushes (see {@link ExporterView}).
+   */
   public SpanExporter spanExporter() {
-    return exporter;
+    return exporterView;
+  }
+
+  /** How many times users shut {@link #spanExporter()} down. */
+  public int exporterShutdowns() {
+    return exporterView.shutdowns();
+  }
+
+  /** The session's {@link OpenTelemetry} for this service (made on first use, closed with the session). */
+  public OpenTelemetry openTelemetry(String service) {
+    ensureOpen();
+    return openTelemetries.computeIfAbsent(service, s -> new OwnedOpenTelemetry(s, new ExporterView(exporter)));
+  }
+
+  /** The services {@link #openTelemetry} was asked for, in name order. */
+  public List<String> openTelemetryServices() {
+    return openTelemetries.keySet().stream().sorted().toList();
+  }
+
+  /** Spans by service and records by topic that reached the session since it started. */
+  public Tally tally() {
+    return tally;
+  }
+
+  /** The flows' topics, which the tap reads. */
+  public List<String> topics() {
+    return topics;
+  }
+
+  /** The OTLP/HTTP receiver's URL for spans ({@code …/v1/traces}), or {@code null} when it is off. */
+  public String otlpTracesUrl() {
+    return receiver == null ? null : receiver.endpoint().toString();
   }
 
   /** Sends captured requests and records again (made on first use). */
@@ -281,9 +332,11 @@ public final class LiveSession implements AutoCloseable {
   }
 
   private void feed(Telemetry t, TestWindow w) {
+    tally.count(t);
     if (t.arrivalEpochNanos() < w.telemetryFromEpochNanos()) {
       return; // a straggler of an earlier test: it must not open or join an instance of this one
     }
+    w.tally().count(t);
     Telemetry kept = engine.filter(t);
     if (kept != null) {
       w.offer(kept);
@@ -313,6 +366,12 @@ public final class LiveSession implements AutoCloseable {
     }
     closed = true;
     try {
+      for (OwnedOpenTelemetry o : openTelemetries.values()) {
+        o.close();
+      }
+      if (registeredGlobal) {
+        GlobalOpenTelemetry.resetForTest();
+      }
       if (receiver != null) {
         receiver.close();
       }

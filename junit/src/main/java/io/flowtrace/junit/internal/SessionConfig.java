@@ -20,6 +20,10 @@ import java.util.function.Supplier;
  * @param amendWindow how long a decided verdict stays open to amendment
  * @param idempotencyWindow how long after a redelivery to watch for extra side effects, or
  *     {@code null} to derive it from the flow's latency budgets
+ * @param serviceName the {@code service.name} of the extension's default {@code OpenTelemetry}
+ * @param registerGlobal whether that {@code OpenTelemetry} is registered as the global one for the class
+ * @param failOnAnyFailedFlow whether a test fails after it when a flow that started in it failed and
+ *     no assertion looked at that flow's verdict
  */
 public record SessionConfig(
     String flows,
@@ -31,7 +35,10 @@ public record SessionConfig(
     Duration lateness,
     Duration completionGrace,
     Duration amendWindow,
-    Duration idempotencyWindow) {
+    Duration idempotencyWindow,
+    String serviceName,
+    boolean registerGlobal,
+    boolean failOnAnyFailedFlow) {
 
   public SessionConfig {
     requireNonNull(flows, "flows");
@@ -40,5 +47,6 @@ public record SessionConfig(
     requireNonNull(lateness, "lateness");
     requireNonNull(completionGrace, "completionGrace");
     requireNonNull(amendWindow, "amendWindow");
+    requireNonNull(serviceName, "serviceName");
   }
 }

@@ -66,6 +66,8 @@ public final class TestWindow {
   private final Runnable onChange;
   private final List<Telemetry> telemetry = new ArrayList<>();
   private final List<Tracked> instances = new CopyOnWriteArrayList<>();
+  private final Tally tally = new Tally();
+  private final List<Entry> acknowledged = new CopyOnWriteArrayList<>();
 
   /**
    * @param startEpochNanos when the test started: instances that started earlier are not kept
@@ -96,6 +98,24 @@ public final class TestWindow {
         telemetry.add(t);
       }
     }
+  }
+
+  /** Every span and record of this test that reached the extension, declared events or not. */
+  public Tally tally() {
+    return tally;
+  }
+
+  /**
+   * Notes that an assertion of the test looked at this instance's verdict, so {@code
+   * failOnAnyFailedFlow} leaves it to that assertion.
+   */
+  public void acknowledge(String flow, Map<String, String> keys, Set<String> traces) {
+    acknowledged.add(new Entry(flow, Map.copyOf(keys), Set.copyOf(traces), null, null, 0));
+  }
+
+  /** Whether an assertion looked at the verdict of this instance (see {@link #acknowledge}). */
+  public boolean acknowledged(Entry e) {
+    return acknowledged.stream().anyMatch(a -> a.sameInstance(e.flow(), e.keys(), e.traces()));
   }
 
   /** The telemetry kept so far, in arrival order at this JVM. */
