@@ -22,7 +22,7 @@ class DocsCommandTest {
   @Test
   void theReferenceFlowsDocsAreTheGoldenOnes() throws IOException {
     Path out = dir.resolve("docs");
-    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", out.toString(), "../samples/order-flow")).isZero();
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows/order-creation", "--out", out.toString(), "../samples/order-flow")).isZero();
     for (String page : List.of("index.md", "order-creation.md")) {
       String actual = Files.readString(out.resolve(page));
       if (Boolean.getBoolean("flowtrace.updateGolden")) {
@@ -42,8 +42,8 @@ class DocsCommandTest {
   void twoRunsWriteTheSameBytes() throws IOException {
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");
-    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", a.toString(), "../samples/order-flow")).isZero();
-    assertThat(FlowTraceCli.run("docs", "--flows", "../flows", "--out", b.toString(), "../samples/order-flow")).isZero();
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows/order-creation", "--out", a.toString(), "../samples/order-flow")).isZero();
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows/order-creation", "--out", b.toString(), "../samples/order-flow")).isZero();
     for (String page : List.of("index.md", "order-creation.md")) {
       assertThat(Files.readAllBytes(a.resolve(page))).isEqualTo(Files.readAllBytes(b.resolve(page)));
     }

@@ -32,12 +32,12 @@ class OrderFlowVerdictsTest {
 
   @BeforeAll
   static void start() throws Exception {
-    java.util.Properties kafka = new java.util.Properties();
+    java.util.Properties clients = new java.util.Properties();
     try (java.io.InputStream in = org.apache.kafka.clients.producer.KafkaProducer.class
         .getResourceAsStream("/kafka/kafka-version.properties")) {
-      kafka.load(in);
+      clients.load(in);
     }
-    assertThat(kafka.getProperty("version")).as("kafka-clients on the class path")
+    assertThat(clients.getProperty("version")).as("kafka-clients on the class path")
         .isEqualTo(System.getProperty("expected.kafka-clients"));
     assertThat(org.junit.jupiter.api.Test.class.getPackage().getImplementationVersion()).as("JUnit Jupiter")
         .isEqualTo(System.getProperty("expected.junit"));
