@@ -75,6 +75,10 @@ final class SidecarCommand implements Callable<Integer> {
   @Option(names = "--max-open-instances", paramLabel = "N", description = "Cap on instances in flight (default 100000).")
   String maxOpenInstances;
 
+  @Option(names = "--max-retained-events", paramLabel = "N|auto", description = "Cap on events held for amendments "
+      + "and joins; past it the oldest amendment windows end early (default auto: one per 6 KiB of heap).")
+  String maxRetainedEvents;
+
   @Option(names = "--max-events-per-instance", paramLabel = "N", description = "Cap on events per instance (default 1000).")
   String maxEventsPerInstance;
 

@@ -147,6 +147,7 @@ public final class Sidecar implements Closeable {
         .completionGrace(config.completionGrace())
         .amendWindow(config.amendWindow())
         .maxOpenInstances(config.maxOpenInstances())
+        .maxRetainedEvents(config.effectiveMaxRetainedEvents())
         .maxEventsPerInstance(config.maxEventsPerInstance())
         .maxPayloadBytes(config.maxPayloadBytes())
         .decisionLatency(metrics::latencyNanos)
@@ -361,9 +362,9 @@ public final class Sidecar implements Closeable {
           FlowEngine.EngineStats s = engine.stats();
           lastStats = now;
           LOG.info("event=stats spans={} records={} open_instances={} amendable={} decided={} amended={} late_dropped={} "
-              + "evicted={} inbox={} max_batch_wait_ms={} max_loop_ms={}", s.spans(), s.records(), s.openInstances(),
-              s.decidedInFlight(), s.verdictsDecided(), s.verdictsAmended(), s.lateDropped(), s.instancesEvicted(),
-              inbox.size(), maxBatchWaitNanos / 1_000_000, maxLoopNanos / 1_000_000);
+              + "evicted={} retained_events={} amend_windows_cut={} inbox={} max_batch_wait_ms={} max_loop_ms={}",
+              s.spans(), s.records(), s.openInstances(), s.decidedInFlight(), s.verdictsDecided(), s.verdictsAmended(),
+              s.lateDropped(), s.instancesEvicted(), s.retainedEvents(), s.amendWindowsCut(), inbox.size(), maxBatchWaitNanos / 1_000_000, maxLoopNanos / 1_000_000);
           maxBatchWaitNanos = 0;
           maxLoopNanos = 0;
         }
@@ -400,6 +401,7 @@ public final class Sidecar implements Closeable {
     FlowEngine.EngineStats s = engine.stats();
     metrics.engine(s.openInstances(), s.decidedInFlight());
     metrics.evictedTotal("maxOpenInstances", s.instancesEvicted());
+    metrics.amendWindowsCut(s.amendWindowsCut());
     metrics.droppedTotal("over_max_events_per_instance", s.eventsDropped());
     metrics.droppedTotal("payload_over_max_bytes", s.payloadsTooLarge());
     metrics.droppedTotal("late_for_finalized_instance", s.lateDropped());

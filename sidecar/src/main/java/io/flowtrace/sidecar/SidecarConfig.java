@@ -48,6 +48,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * @param verdictsFileBytes size at which a verdicts file rolls over
  * @param console whether each failed or incomplete verdict is printed to standard output
  * @param maxOpenInstances cap on instances in flight (see {@link FlowEngine.Builder#maxOpenInstances})
+ * @param maxRetainedEvents cap on events held for amendments and joins (see {@link
+ *     FlowEngine.Builder#maxRetainedEvents}); 0 sizes it from the heap ({@link #retainedEventsFor})
  * @param maxEventsPerInstance cap on events per instance
  * @param maxPayloadBytes cap on one payload's size
  * @param queueCapacity spans the receivers may queue before answering 429/503
@@ -78,6 +80,7 @@ public record SidecarConfig(
     long verdictsFileBytes,
     boolean console,
     int maxOpenInstances,
+    long maxRetainedEvents,
     int maxEventsPerInstance,
     int maxPayloadBytes,
     int queueCapacity,
@@ -117,6 +120,7 @@ public record SidecarConfig(
     d.put("verdicts-file-bytes", Long.toString(64L * 1024 * 1024));
     d.put("console", "true");
     d.put("max-open-instances", Integer.toString(FlowEngine.DEFAULT_MAX_OPEN_INSTANCES));
+    d.put("max-retained-events", "auto");
     d.put("max-events-per-instance", Integer.toString(FlowEngine.DEFAULT_MAX_EVENTS_PER_INSTANCE));
     d.put("max-payload-bytes", Integer.toString(FlowEngine.DEFAULT_MAX_PAYLOAD_BYTES));
     d.put("queue-capacity", "100000");
@@ -159,6 +163,20 @@ public record SidecarConfig(
    */
   public boolean durableInputsOnly() {
     return cluster || otlpHttpPort < 0 && otlpGrpcPort < 0;
+  }
+
+  /**
+   * The retention cap {@code auto} stands for: one event per 6 KiB of the heap's maximum size
+   * (174,762 for 1 GiB), which keeps what amendments and joins hold to about a third of the heap
+   * at the reference flow's ≈ 2 KiB per held event.
+   */
+  public static long retainedEventsFor(long maxHeapBytes) {
+    return Math.max(10_000, maxHeapBytes / 6144);
+  }
+
+  /** The retention cap in force: the setting, or sized from this JVM's heap when {@code auto}. */
+  public long effectiveMaxRetainedEvents() {
+    return maxRetainedEvents > 0 ? maxRetainedEvents : retainedEventsFor(Runtime.getRuntime().maxMemory());
   }
 
   /** Whether verdicts go to a Kafka topic. */
@@ -279,6 +297,7 @@ public record SidecarConfig(
         p.longValue("verdicts-file-bytes"),
         p.bool("console"),
         p.positive("max-open-instances"),
+        p.autoOrPositive("max-retained-events"),
         p.positive("max-events-per-instance"),
         p.positive("max-payload-bytes"),
         p.positive("queue-capacity"),
@@ -329,6 +348,17 @@ public record SidecarConfig(
       } catch (NumberFormatException | NullPointerException e) {
         throw bad(name, "not a whole number");
       }
+    }
+
+    long autoOrPositive(String name) {
+      if ("auto".equalsIgnoreCase(text(name))) {
+        return 0;
+      }
+      long n = longValue(name);
+      if (n <= 0) {
+        throw bad(name, "must be positive or auto");
+      }
+      return n;
     }
 
     int positive(String name) {

@@ -46,6 +46,9 @@ public final class SidecarMetrics {
       .help("Decided instances still open to amendment").register(registry);
   private final Counter evicted = Counter.builder().name("flowtrace_instances_evicted_total")
       .help("Instances decided INCOMPLETE early because of a memory cap, by cap").labelNames("cap").register(registry);
+  private final Counter amendWindowsCut = Counter.builder().name("flowtrace_amend_windows_cut_total")
+      .help("Verdicts made final before their amendment window ended, to keep held events under max-retained-events")
+      .register(registry);
   private final Histogram latency = Histogram.builder().name("flowtrace_verdict_latency_seconds")
       .help("Time from the last event an instance needed to its verdict (data-driven decisions)")
       .classicOnly().classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -113,6 +116,13 @@ public final class SidecarMetrics {
     double now = evicted.labelValues(cap).get();
     if (total > now) {
       evicted.labelValues(cap).inc(total - now);
+    }
+  }
+
+  public void amendWindowsCut(long total) {
+    double now = amendWindowsCut.get();
+    if (total > now) {
+      amendWindowsCut.inc(total - now);
     }
   }
 

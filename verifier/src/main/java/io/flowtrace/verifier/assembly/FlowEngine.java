@@ -45,12 +45,17 @@ public final class FlowEngine {
   public static final int DEFAULT_MAX_OPEN_INSTANCES = 100_000;
   /** Default cap on events (spans and records) per instance; past it the instance is decided {@code INCOMPLETE}. */
   public static final int DEFAULT_MAX_EVENTS_PER_INSTANCE = 1_000;
+  /** Default cap on events held for amendments and joins: none (replay and tests keep everything they need). */
+  public static final long DEFAULT_MAX_RETAINED_EVENTS = Long.MAX_VALUE;
   /** Default cap on one payload's bytes; a larger payload is not decoded and its instance ends {@code INCOMPLETE}. */
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
   private final List<FlowState> flows;
   private final EngineContext context;
   private final long retentionNanos;
+  /** What the span index must keep when amendment windows are cut short: what decisions need. */
+  private final long decisionRetentionNanos;
+  private final long maxRetainedEvents;
   private final EngineStats stats = new EngineStats();
   private long watermark = Long.MIN_VALUE;
   private final java.util.concurrent.ExecutorService verificationPool;
@@ -80,6 +85,8 @@ public final class FlowEngine {
     // still to come: the latest a record and its spans can be apart within a flow.
     long indexed = b.amendWindow == null ? DEFAULT_AMEND_WINDOW.toNanos() : amend;
     this.retentionNanos = maxDeadline + indexed + b.completionGrace.toNanos();
+    this.decisionRetentionNanos = maxDeadline + b.completionGrace.toNanos();
+    this.maxRetainedEvents = b.maxRetainedEvents;
   }
 
   public static Builder builder(List<FlowSpec> flows) {
@@ -276,6 +283,44 @@ public final class FlowEngine {
       f.advance(watermark);
     }
     context.spans.evictBefore(watermark - retentionNanos);
+    if (retainedEvents() > maxRetainedEvents) {
+      relieve();
+    }
+  }
+
+  /** Spans in the index plus the events of decided instances still open to amendment. */
+  private long retainedEvents() {
+    long held = context.spans.size();
+    for (FlowState f : flows) {
+      held += f.retainedEvents();
+    }
+    return held;
+  }
+
+  /**
+   * Over the retention cap: the amendment windows that opened first end now (their verdicts
+   * become final as they stand; a later event for them is late, counted and reported), and the
+   * span index keeps only what decisions still need. Memory follows the cap, not the input rate.
+   */
+  private void relieve() {
+    context.spans.evictBefore(watermark - decisionRetentionNanos);
+    long held = retainedEvents();
+    while (held > maxRetainedEvents) {
+      FlowState oldest = null;
+      long oldestAt = Long.MAX_VALUE;
+      for (FlowState f : flows) {
+        long at = f.oldestAmendable();
+        if (at < oldestAt) {
+          oldestAt = at;
+          oldest = f;
+        }
+      }
+      if (oldest == null || !oldest.finalizeOldest(watermark)) {
+        break;
+      }
+      stats.amendWindowsCut++;
+      held = retainedEvents();
+    }
   }
 
   /**
@@ -367,6 +412,7 @@ public final class FlowEngine {
     stats.openInstances = open;
     stats.decidedInFlight = decided;
     stats.indexedSpans = context.spans.size();
+    stats.retainedEvents = retainedEvents();
     stats.keyConflicts = conflicts;
     return stats;
   }
@@ -384,6 +430,7 @@ public final class FlowEngine {
     private int maxOpenInstances = DEFAULT_MAX_OPEN_INSTANCES;
     private int maxEventsPerInstance = DEFAULT_MAX_EVENTS_PER_INSTANCE;
     private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+    private long maxRetainedEvents = DEFAULT_MAX_RETAINED_EVENTS;
     private java.util.function.LongConsumer decisionLatency;
 
     private Builder(List<FlowSpec> flows) {
@@ -475,6 +522,21 @@ public final class FlowEngine {
     }
 
     /**
+     * Cap on events held beyond what decisions need: spans kept in the correlation index and the
+     * events of decided instances kept open to amendment. Past it, the amendment windows that
+     * opened first end at once (counted in {@link EngineStats#amendWindowsCut()}; an event that
+     * comes for such an instance later is reported late) and the index keeps only what decisions
+     * need, so memory follows the cap rather than the input rate. Defaults to no cap.
+     */
+    public Builder maxRetainedEvents(long max) {
+      if (max <= 0) {
+        throw new IllegalArgumentException("maxRetainedEvents must be positive, got " + max);
+      }
+      this.maxRetainedEvents = max;
+      return this;
+    }
+
+    /**
      * Most instances in flight (open, all flows together). When one more would open, the oldest is
      * decided now, {@code INCOMPLETE} with the reason, and counted in {@link EngineStats#instancesEvicted()}.
      * Defaults to {@value #DEFAULT_MAX_OPEN_INSTANCES}.
@@ -548,6 +610,8 @@ public final class FlowEngine {
     long eventsDropped;
     long payloadsTooLarge;
     long instancesDiscarded;
+    long amendWindowsCut;
+    long retainedEvents;
 
     public long spans() { return spans; }
     public long spansIgnored() { return spansIgnored; }
@@ -575,5 +639,9 @@ public final class FlowEngine {
     public long payloadsTooLarge() { return payloadsTooLarge; }
     /** Open instances dropped without a verdict because their source moved to another engine. */
     public long instancesDiscarded() { return instancesDiscarded; }
+    /** Verdicts made final before their amendment window ended, to stay under {@link Builder#maxRetainedEvents}. */
+    public long amendWindowsCut() { return amendWindowsCut; }
+    /** Events held beyond what decisions need (see {@link Builder#maxRetainedEvents}). */
+    public long retainedEvents() { return retainedEvents; }
   }
 }

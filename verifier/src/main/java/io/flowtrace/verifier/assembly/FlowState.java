@@ -55,6 +55,9 @@ final class FlowState {
   private final ArrayDeque<InstanceState> verifying = new ArrayDeque<>();
   private long openCount;
   private long decidedCount;
+  /** Decided instances in the order they were decided (the order their amendment windows end). */
+  private final java.util.ArrayDeque<InstanceState> amendable = new java.util.ArrayDeque<>();
+  private long retainedEvents;
   private long ids;
 
   FlowState(FlowSpec spec, FlowVerifier verifier, EngineContext context, long graceNanos, long amendNanos,
@@ -434,6 +437,7 @@ final class FlowState {
       verifying.add(inst);
     }
     inst.phase = InstanceState.Phase.DECIDED;
+    inst.decidedAt = watermark;
     inst.verdict = verdict;
     context.open.remove(inst);
     openCount--;
@@ -443,6 +447,9 @@ final class FlowState {
     context.stats.verdictsDecided++;
     if (amendNanos != Long.MAX_VALUE) {
       scheduler.schedule(watermark + amendNanos, inst, Kind.FINALIZE);
+      inst.retained = inst.sightings.size();
+      retainedEvents += inst.retained;
+      amendable.addLast(inst);
     }
     if (verdict != null) {
       context.listener.decided(verdict);
@@ -530,6 +537,44 @@ final class FlowState {
     index.finalized(inst, watermark);
     context.listener.finalized(inst.verdict);
     inst.release();
+    retainedEvents -= inst.retained;
+    inst.retained = 0;
+    dropFinishedAmendable();
+  }
+
+  private void dropFinishedAmendable() {
+    InstanceState head;
+    while ((head = amendable.peekFirst()) != null && head.phase != InstanceState.Phase.DECIDED) {
+      amendable.pollFirst();
+      retainedEvents -= head.retained;
+      head.retained = 0;
+    }
+  }
+
+  /** Events held by this flow's decided instances while they stay open to amendment. */
+  long retainedEvents() {
+    return retainedEvents;
+  }
+
+  /** When the earliest-decided instance still open to amendment was decided; {@code Long.MAX_VALUE}: none. */
+  long oldestAmendable() {
+    dropFinishedAmendable();
+    InstanceState head = amendable.peekFirst();
+    return head == null ? Long.MAX_VALUE : head.decidedAt;
+  }
+
+  /**
+   * Ends the amendment window of the earliest-decided instance now (its verdict becomes final
+   * as it stands), to bring the events held under the engine's cap; returns whether there was one.
+   */
+  boolean finalizeOldest(long watermark) {
+    dropFinishedAmendable();
+    InstanceState head = amendable.peekFirst();
+    if (head == null) {
+      return false;
+    }
+    finalizeInstance(head, watermark);
+    return true;
   }
 
   /** The instance as the checks see it: its sightings joined to the messaging spans known now. */

@@ -44,6 +44,10 @@ final class InstanceState {
   long lastArrival;
   /** Tags of the sources its events came from (see {@link LiveHooks#source}). */
   final BitSet sources = new BitSet();
+  /** Event time at which it was decided. */
+  long decidedAt;
+  /** Events it held when decided, counted against the engine's retention cap until it is final. */
+  int retained;
   /** Why the instance was decided early for a cap ({@code null}: it was not). */
   String overflowReason;
 

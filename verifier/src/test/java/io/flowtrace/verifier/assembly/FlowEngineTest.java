@@ -134,6 +134,63 @@ class FlowEngineTest {
     }
   }
 
+  @Test
+  void pastTheRetentionCapTheOldestAmendmentWindowsEndAndTheVerdictsStayTheSame() throws Exception {
+    List<Verdict> capped = new ArrayList<>();
+    List<String> late = new ArrayList<>();
+    FlowEngine bounded = FlowEngine.builder(new FlowSpecLoader().load(dir)).maxRetainedEvents(100)
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            capped.add(v);
+          }
+
+          @Override
+          public void late(io.flowtrace.verifier.report.LateEvent e) {
+            late.add(e.keys().get("orderId") + " " + e.event());
+          }
+        }).build();
+    FlowEngine unbounded = engine;
+    long maxHeld = 0;
+    long maxHeldUnbounded = 0;
+    for (int i = 0; i < 200; i++) {
+      engine = bounded;
+      offsets = i * 10L;
+      flow("o-" + i, i);
+      maxHeld = Math.max(maxHeld, bounded.stats().retainedEvents());
+      engine = unbounded;
+      offsets = i * 10L;
+      flow("o-" + i, i);
+      maxHeldUnbounded = Math.max(maxHeldUnbounded, unbounded.stats().retainedEvents());
+    }
+
+    assertThat(bounded.stats().amendWindowsCut()).isPositive();
+    assertThat(maxHeld).isLessThanOrEqualTo(100);
+    assertThat(maxHeldUnbounded).isGreaterThan(300);
+
+    for (FlowEngine e : List.of(bounded, unbounded)) {
+      engine = e;
+      paid("o-180", "a50", "e50", "evt-again", 199_500);
+      advance(200_000);
+    }
+    assertThat(late).as("cut short: reported late").containsExactly("o-180 webhook", "o-180 paid_msg");
+    assertThat(unbounded.stats().lateDropped()).as("within the window: amends").isZero();
+
+    bounded.finish();
+    unbounded.finish();
+    assertThat(capped).hasSize(200);
+    for (Verdict v : capped) {
+      Verdict same = finals.get(v.keys().get("orderId"));
+      if (v.keys().get("orderId").equals("o-180")) {
+        assertThat(single(same).message()).contains("evt-again");
+        assertThat(single(v).message()).doesNotContain("evt-again");
+        continue;
+      }
+      assertThat(v.status()).isEqualTo(same.status());
+      assertThat(v.violations()).isEqualTo(same.violations());
+    }
+  }
+
   /** One flow per index; every third one with a duplicate delivery (NON_IDEMPOTENT). */
   private void flow(String id, int i) {
     String n = Integer.toString(i, 36);
