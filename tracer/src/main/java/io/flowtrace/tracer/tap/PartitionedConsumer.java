@@ -88,6 +88,7 @@ public final class PartitionedConsumer implements Closeable {
      * were taken, {@code false} when there is no room now: the partition is paused and the same
      * records are offered again after a later poll (unless the partition is revoked meanwhile).
      * May wait a little for room; should not block for long (the reader would leave its group).
+     * If it throws, the records are logged and counted as skipped, and the loop goes on.
      */
     boolean offer(TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> records);
 
@@ -407,7 +408,7 @@ public final class PartitionedConsumer implements Closeable {
         it.hasNext(); ) {
       Map.Entry<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> e = it.next();
       TopicPartition tp = e.getKey();
-      if (handler.offer(tp, List.copyOf(e.getValue()))) {
+      if (offer(tp, e.getValue())) {
         it.remove();
         if (paused.remove(tp) && consumer.assignment().contains(tp)) {
           consumer.resume(List.of(tp));
@@ -421,6 +422,18 @@ public final class PartitionedConsumer implements Closeable {
       if (closing.get()) {
         return; // records not taken are neither handed over nor committed: read again after a restart
       }
+    }
+  }
+
+  /** Offers records to the handler; when it throws they are logged, counted as skipped and taken. */
+  private boolean offer(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records) {
+    try {
+      return handler.offer(tp, List.copyOf(records));
+    } catch (RuntimeException e) {
+      skipped.addAndGet(records.size());
+      LOG.warn("{} skipped {}[{}]@{}..{}: the handler failed: {}", name, tp.topic(), tp.partition(),
+          records.get(0).offset(), records.get(records.size() - 1).offset(), e.toString(), e);
+      return true;
     }
   }
 
