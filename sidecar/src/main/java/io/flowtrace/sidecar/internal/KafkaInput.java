@@ -244,6 +244,8 @@ public final class KafkaInput implements Closeable {
 
     @Override
     public void skipped(UnreadableRecords.Skip skip) {
+      LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", skip.partition().topic(),
+          skip.partition().partition(), skip.offset(), skip.reason());
       listener.dropped("unreadable_record", 1);
     }
 

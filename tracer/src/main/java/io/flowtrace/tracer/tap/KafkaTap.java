@@ -233,6 +233,11 @@ public final class KafkaTap implements Closeable {
       }
       return true;
     }
+
+    @Override
+    public void skipped(UnreadableRecords.Skip skip) {
+      LOG.warn("Kafka tap {} skipped {}: {}", groupId, skip.coordinates(), skip.reason());
+    }
   }
 
   private void deliver(ConsumerRecord<byte[], byte[]> r) {

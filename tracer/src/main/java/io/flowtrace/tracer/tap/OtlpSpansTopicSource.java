@@ -410,7 +410,9 @@ public final class OtlpSpansTopicSource implements Closeable {
     @Override
     public void skipped(UnreadableRecords.Skip skip) {
       TopicPartition tp = skip.partition();
-      polled.add(new SpanBatch(tp.topic(), tp.partition(), skip.offset(), -1, List.of(), skip.reason()));
+      SpanBatch bad = new SpanBatch(tp.topic(), tp.partition(), skip.offset(), -1, List.of(), skip.reason());
+      LOG.warn("spans source {} skipped {}", groupId, bad);
+      polled.add(bad);
     }
   }
 

@@ -55,8 +55,8 @@ import org.slf4j.LoggerFactory;
  *       meanwhile, so the reader stays in its group and other partitions are read. Memory is bounded
  *       by one poll per partition.
  *   <li><b>Unreadable records</b> (a corrupt batch, a failed deserialization): the consumer is moved
- *       past the record, which is logged once with its {@code topic[partition]@offset}, counted and
- *       told to {@link Handler#skipped}; the stream never stops (see {@link UnreadableRecords}).
+ *       past the record, which is counted and told to {@link Handler#skipped} (which logs it once with
+ *       its {@code topic[partition]@offset}); the stream never stops (see {@link UnreadableRecords}).
  *   <li><b>Client errors</b> (broker unavailable, authorization): counted, logged once per distinct
  *       error, retried after {@value #ERROR_BACKOFF_MILLIS} ms.
  *   <li><b>Commits</b>: only what the caller hands to {@link #commit(Map)} — the offsets it has
@@ -92,8 +92,14 @@ public final class PartitionedConsumer implements Closeable {
      */
     boolean offer(TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> records);
 
-    /** A record could not be read and was skipped (already logged and counted). */
-    default void skipped(UnreadableRecords.Skip skip) {}
+    /**
+     * A record could not be read; the consumer was moved past it and it was counted in {@link
+     * PartitionedConsumer#skipped()}. Say it in the reader's own words, naming {@link
+     * UnreadableRecords.Skip#coordinates()}; by default logged as a WARN of this class.
+     */
+    default void skipped(UnreadableRecords.Skip skip) {
+      LoggerFactory.getLogger(PartitionedConsumer.class).warn("skipped {}: {}", skip.coordinates(), skip.reason());
+    }
 
     /** These partitions were assigned and positioned. */
     default void assigned(Collection<TopicPartition> partitions) {}
@@ -380,7 +386,6 @@ public final class PartitionedConsumer implements Closeable {
         UnreadableRecords.Skip skip = unreadable.get();
         skipped.incrementAndGet();
         positions.put(skip.partition(), skip.resumeAt());
-        LOG.warn("{} skipped {}: {}", name, skip.coordinates(), skip.reason());
         handler.skipped(skip);
         return;
       }
