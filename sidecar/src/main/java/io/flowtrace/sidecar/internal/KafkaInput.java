@@ -2,19 +2,19 @@ package io.flowtrace.sidecar.internal;
 
 import static java.util.Objects.requireNonNull;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.tap.KafkaTap;
 import io.flowtrace.tracer.tap.OtlpSpansTopicSource;
+import io.flowtrace.tracer.tap.PartitionedConsumer;
+import io.flowtrace.tracer.tap.StartPosition;
 import io.flowtrace.tracer.tap.TopicSubscription;
 import io.flowtrace.tracer.tap.UnreadableRecords;
 import java.io.Closeable;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,28 +22,22 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The sidecar's Kafka input: one consumer, in the sidecar's own stable consumer group, reading the
- * flows' topics (records) and optionally the Collector's spans topic, on its own thread. It hands
+ * flows' topics (records) and optionally the Collector's spans topic, on its own thread (the loop is
+ * a {@link PartitionedConsumer}; this class turns records into the engine's {@link Batch}es). It hands
  * {@link Batch}es to the engine's inbox (blocking when it is full: lag grows, memory does not) and
  * commits only the offsets the engine thread says are safe ({@link #commit}). Offsets are never
  * auto-committed. A message that cannot be read is logged with {@code topic[partition]@offset},
@@ -80,29 +74,18 @@ public final class KafkaInput implements Closeable {
   /** System property: milliseconds between two checks whether a missing topic appeared (default 10000). */
   public static final String TOPIC_CHECK_PROPERTY = "flowtrace.topicCheckIntervalMillis";
 
-  private final KafkaConsumer<byte[], byte[]> consumer;
   private final List<String> topics;
   private final String spansTopic;
   private final String codecTopic;
   private final OtlpSpansTopicSource.Encoding spansEncoding;
   private final BlockingQueue<Batch> inbox;
   private final Listener listener;
-  private final TopicSubscription subscription;
-  private final Thread thread;
-  private final AtomicBoolean closing = new AtomicBoolean();
-  private final AtomicReference<Map<TopicPartition, Long>> toCommit = new AtomicReference<>();
-  private final Set<TopicPartition> assignment = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  private final Map<TopicPartition, Long> lag = new java.util.concurrent.ConcurrentHashMap<>();
-  private final Map<TopicPartition, Progress> progress = new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong waitsForRoom = new java.util.concurrent.atomic.AtomicLong();
-  private volatile boolean assignedOnce;
-  private volatile boolean stopped;
-  private volatile long lastPollMillis = System.currentTimeMillis();
+  private final PartitionedConsumer loop;
+  private final Map<TopicPartition, Long> lag = new ConcurrentHashMap<>();
+  private final Map<TopicPartition, Progress> progress = new ConcurrentHashMap<>();
+  /** Batches made from records the inbox had no room for yet (poll thread only). */
+  private final Map<TopicPartition, Converted> waiting = new HashMap<>();
   private long lastLagMillis;
-  private boolean consumerClosed;
-  private final Object finalLock = new Object();
-  /** Partitions revoked or lost since the current poll's batches were made (poll thread only). */
-  private final Set<TopicPartition> revokedSincePoll = new java.util.HashSet<>();
 
   /**
    * @param spansTopic topic of OTLP trace requests (the Collector's Kafka exporter), or {@code null}
@@ -117,13 +100,7 @@ public final class KafkaInput implements Closeable {
     p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-sidecar");
     p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
-    if ("classic".equalsIgnoreCase(String.valueOf(p.getOrDefault(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic")))) {
-      // Incremental rebalances: a topic that appears (or a member that joins) adds partitions without
-      // revoking the others first, whose uncommitted tail would otherwise be read, and counted, again.
-      // (The new "consumer" group protocol is incremental anyway and refuses this setting.)
-      p.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
-    }
-    this.consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    PartitionedConsumer.preferCooperativeRebalancing(p);
     this.topics = new ArrayList<>(topics);
     if (spansTopic != null) {
       this.topics.add(spansTopic);
@@ -133,28 +110,30 @@ public final class KafkaInput implements Closeable {
     this.spansEncoding = OtlpSpansTopicSource.Encoding.of(spansEncoding);
     this.inbox = inbox;
     this.listener = listener;
-    this.subscription = new TopicSubscription(this.topics, new Rebalance(), new TopicListener(),
-        Duration.ofMillis(Long.getLong(TOPIC_CHECK_PROPERTY, TopicSubscription.DEFAULT_CHECK_INTERVAL.toMillis())));
-    this.thread = new Thread(this::run, "flowtrace-kafka-input");
-    this.thread.setDaemon(true);
+    this.loop = PartitionedConsumer.builder(
+            new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer()), this.topics, new HandOver())
+        .name("Kafka input " + groupId)
+        // A partition without a committed offset starts as start-from says, pinned there by a commit; one
+        // reassigned restarts at its committed offset (what was not handed over is dropped on revoke).
+        .startPosition(StartPosition.parse(startFrom))
+        .resumeFromCommitted(true)
+        .rememberPositions(false)
+        .pinStartOffsets(true)
+        .pollTimeout(Duration.ofMillis(20))
+        .closeTimeout(Duration.ofSeconds(15))
+        .topicCheckInterval(Duration.ofMillis(Math.max(1,
+            Long.getLong(TOPIC_CHECK_PROPERTY, TopicSubscription.DEFAULT_CHECK_INTERVAL.toMillis()))))
+        .topicListener(new TopicListener())
+        .build();
   }
 
   public void start() {
-    thread.start();
+    loop.start("flowtrace-kafka-input");
   }
 
-  /** Asks the poll thread to commit these next-offsets (replaces an earlier request not yet done). */
+  /** Asks the poll thread to commit these next-offsets (per partition the highest asked for wins). */
   public void commit(Map<TopicPartition, Long> offsets) {
-    if (!offsets.isEmpty()) {
-      toCommit.accumulateAndGet(Map.copyOf(offsets), (old, add) -> {
-        if (old == null) {
-          return add;
-        }
-        Map<TopicPartition, Long> merged = new HashMap<>(old);
-        add.forEach((tp, o) -> merged.merge(tp, o, Math::max));
-        return merged;
-      });
-    }
+    loop.commit(toOffsets(offsets));
   }
 
   /**
@@ -162,17 +141,17 @@ public final class KafkaInput implements Closeable {
    * least once; at once when none exists). A missing topic does not make it unready.
    */
   public boolean ready() {
-    return assignedOnce && !stopped;
+    return loop.ready();
   }
 
   /** Whether the poll thread is alive and polled recently. */
   public boolean healthy() {
-    return !stopped && System.currentTimeMillis() - lastPollMillis < 30_000;
+    return loop.isRunning() && System.currentTimeMillis() - loop.lastPollMillis() < 30_000;
   }
 
   /** How many times (100 ms each) the input waited for room in the engine's inbox: back-pressure. */
   public long waitsForRoom() {
-    return waitsForRoom.get();
+    return loop.refusals();
   }
 
   /**
@@ -184,7 +163,7 @@ public final class KafkaInput implements Closeable {
 
   /** The progress of every partition the input owns now (a live view). */
   public Map<TopicPartition, Progress> progress() {
-    return java.util.Collections.unmodifiableMap(progress);
+    return Collections.unmodifiableMap(progress);
   }
 
   /** Records behind the end of each assigned partition, as last measured. */
@@ -193,13 +172,12 @@ public final class KafkaInput implements Closeable {
   }
 
   public Set<TopicPartition> assignment() {
-    return Set.copyOf(assignment);
+    return loop.assignment();
   }
 
   /** Stops polling; the consumer stays open until {@link #close(Map)} commits the last offsets. */
   public void stopPolling() {
-    closing.set(true);
-    consumer.wakeup();
+    loop.stopPolling();
   }
 
   /**
@@ -207,12 +185,7 @@ public final class KafkaInput implements Closeable {
    * it has. Batches it handed over are in the inbox by then; nothing more is added.
    */
   public boolean awaitStopped(Duration timeout) {
-    try {
-      thread.join(Math.max(1, timeout.toMillis()));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return !thread.isAlive();
+    return loop.awaitStopped(timeout);
   }
 
   /**
@@ -221,30 +194,7 @@ public final class KafkaInput implements Closeable {
    * within 15 s the consumer is left alone: it is not safe to use from two threads.
    */
   public void close(Map<TopicPartition, Long> last) {
-    stopPolling();
-    if (!awaitStopped(Duration.ofSeconds(15))) {
-      LOG.warn("event=input_close_timeout detail=\"the poll thread did not stop; nothing more committed\"");
-      return;
-    }
-    synchronized (finalLock) {
-      if (consumerClosed) {
-        return;
-      }
-      consumerClosed = true;
-    }
-    try {
-      commitRequested();
-      if (!last.isEmpty()) {
-        commitNow(last);
-      }
-    } catch (RuntimeException e) {
-      LOG.warn("event=final_commit_failed error=\"{}\"", e.toString());
-    }
-    try {
-      consumer.close(Duration.ofSeconds(5));
-    } catch (RuntimeException e) {
-      LOG.debug("closing the consumer failed", e);
-    }
+    loop.close(toOffsets(last));
   }
 
   @Override
@@ -252,146 +202,118 @@ public final class KafkaInput implements Closeable {
     close(Map.of());
   }
 
-  private void run() {
-    try {
-      while (!closing.get()) {
-        commitRequested();
-        ConsumerRecords<byte[], byte[]> polled;
-        try {
-          polled = subscription.poll(consumer, Duration.ofMillis(20));
-          lastPollMillis = System.currentTimeMillis();
-          if (subscription.listed() && subscription.subscribed().isEmpty()) {
-            assignedOnce = true; // nothing to be assigned until a topic appears: ready, and verifying spans
-          }
-        } catch (WakeupException e) {
-          continue;
-        } catch (KafkaException e) {
-          if (!skipUnreadable(e)) {
-            LOG.warn("event=poll_failed error=\"{}\"", e.toString());
-            pause(500);
-          }
-          continue;
-        }
-        for (TopicPartition tp : polled.partitions()) {
-          List<ConsumerRecord<byte[], byte[]>> of = polled.records(tp);
-          progress.put(tp, new Progress(of.get(of.size() - 1).offset() + 1, consumer.currentLag(tp).orElse(-1)));
-        }
-        if (!polled.isEmpty() && !handOver(polled)) {
-          break;
-        }
-        measureLag();
+  private static Map<TopicPartition, OffsetAndMetadata> toOffsets(Map<TopicPartition, Long> offsets) {
+    Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+    offsets.forEach((tp, o) -> out.put(tp, new OffsetAndMetadata(o)));
+    return out;
+  }
+
+  /** A partition's records as a batch for the engine, with what to count once it is handed over. */
+  private record Converted(long firstOffset, long endOffset, Batch batch, int records, int spans) {}
+
+  /**
+   * Converts one partition's records into a batch and offers it to the inbox, waiting up to 100 ms
+   * for room (blocking the input: lag grows, memory does not). A batch refused is kept and offered
+   * again; if its partition is revoked meanwhile it is dropped (its new owner reads it from the
+   * committed offset).
+   */
+  private final class HandOver implements PartitionedConsumer.Handler {
+    @Override
+    public boolean offer(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> polled) {
+      long first = polled.get(0).offset();
+      long end = polled.get(polled.size() - 1).offset() + 1;
+      Converted c = waiting.get(tp);
+      if (c == null || c.firstOffset() != first || c.endOffset() != end) {
+        progress.put(tp, new Progress(end, loop.currentLag(tp).orElse(-1)));
+        c = convert(tp, polled, first, end);
+        waiting.put(tp, c);
       }
-    } catch (RuntimeException | Error e) {
-      LOG.error("event=input_stopped error=\"{}\"", e.toString(), e);
-    } finally {
-      stopped = true; // the consumer stays open: close(last) commits and closes it
+      try {
+        if (!inbox.offer(c.batch(), 100, TimeUnit.MILLISECONDS)) {
+          return false;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      waiting.remove(tp);
+      listener.records(c.records());
+      listener.spans(c.spans());
+      return true;
+    }
+
+    @Override
+    public void skipped(UnreadableRecords.Skip skip) {
+      LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", skip.partition().topic(),
+          skip.partition().partition(), skip.offset(), skip.reason());
+      listener.dropped("unreadable_record", 1);
+    }
+
+    @Override
+    public void assigned(Collection<TopicPartition> partitions) {
+      partitions.forEach(tp -> progress.put(tp, new Progress(-1, -1)));
+      LOG.info("event=partitions_assigned partitions={}", partitions);
+    }
+
+    @Override
+    public void revoked(Collection<TopicPartition> partitions) {
+      partitions.forEach(lag::remove);
+      partitions.forEach(progress::remove);
+      partitions.forEach(waiting::remove);
+      listener.revoked(partitions);
+      LOG.info("event=partitions_revoked partitions={}", partitions);
+    }
+
+    @Override
+    public void polled() {
+      measureLag();
     }
   }
 
-  /**
-   * Converts a poll's messages into one batch per partition and waits for room in the inbox;
-   * false when closing. A batch of a partition revoked while waiting is dropped (its new owner
-   * reads it from the committed offset).
-   */
-  private boolean handOver(ConsumerRecords<byte[], byte[]> polled) {
+  private Converted convert(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> polled, long first, long end) {
     long[] invalid = new long[1];
     int records = 0;
     int spans = 0;
-    List<Batch> batches = new ArrayList<>();
-    List<TopicPartition> partitions = new ArrayList<>();
-    for (TopicPartition tp : polled.partitions()) {
-      List<Telemetry> items = new ArrayList<>();
-      long end = -1;
-      for (ConsumerRecord<byte[], byte[]> r : polled.records(tp)) {
-        end = r.offset() + 1;
-        if (r.topic().equals(spansTopic)) {
-          OtlpSpansTopicSource.SpanBatch decoded =
-              OtlpSpansTopicSource.decode(r, spansEncoding, OtlpSpansTopicSource.DEFAULT_MAX_MESSAGE_BYTES,
-                  why -> {
-                    if (invalid[0]++ == 0) { // the first of a poll, with where it is; all are counted
-                      LOG.warn("event=skip_span topic={} partition={} offset={} reason=\"{}\"", r.topic(),
-                          r.partition(), r.offset(), why);
-                    }
-                  });
-          if (!decoded.ok()) {
-            LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
-                decoded.problem());
-            listener.dropped("undecodable_span_message", 1);
-          }
-          for (Span s : decoded.spans()) {
-            items.add(Telemetry.of(s));
-            spans++;
-          }
-        } else if (r.topic().equals(codecTopic)) {
-          Telemetry t = decodeRouted(r);
-          if (t != null) {
-            items.add(t);
-            if (t instanceof Telemetry.SpanEvent) {
-              spans++;
-            } else {
-              records++;
-            }
-          }
-        } else {
-          items.add(Telemetry.of(KafkaTap.toRecord(r)));
-          records++;
+    List<Telemetry> items = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r : polled) {
+      if (r.topic().equals(spansTopic)) {
+        OtlpSpansTopicSource.SpanBatch decoded =
+            OtlpSpansTopicSource.decode(r, spansEncoding, OtlpSpansTopicSource.DEFAULT_MAX_MESSAGE_BYTES,
+                why -> {
+                  if (invalid[0]++ == 0) { // the first of a batch, with where it is; all are counted
+                    LOG.warn("event=skip_span topic={} partition={} offset={} reason=\"{}\"", r.topic(),
+                        r.partition(), r.offset(), why);
+                  }
+                });
+        if (!decoded.ok()) {
+          LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", r.topic(), r.partition(), r.offset(),
+              decoded.problem());
+          listener.dropped("undecodable_span_message", 1);
         }
+        for (Span s : decoded.spans()) {
+          items.add(Telemetry.of(s));
+          spans++;
+        }
+      } else if (r.topic().equals(codecTopic)) {
+        Telemetry t = decodeRouted(r);
+        if (t != null) {
+          items.add(t);
+          if (t instanceof Telemetry.SpanEvent) {
+            spans++;
+          } else {
+            records++;
+          }
+        }
+      } else {
+        items.add(Telemetry.of(KafkaTap.toRecord(r)));
+        records++;
       }
-      batches.add(Batch.of(items, Map.of(tp, end), tp.topic().equals(codecTopic) ? tp.partition() : -1));
-      partitions.add(tp);
     }
     if (invalid[0] > 0) {
       listener.dropped("invalid_span_id", invalid[0]);
     }
-    listener.records(records);
-    listener.spans(spans);
-    revokedSincePoll.clear();
-    try {
-      for (int i = 0; i < batches.size(); i++) {
-        while (!revokedSincePoll.contains(partitions.get(i))
-            && !inbox.offer(batches.get(i), 100, TimeUnit.MILLISECONDS)) {
-          waitsForRoom.incrementAndGet();
-          if (closing.get()) {
-            return false; // not handed over: not committed either, read again after a restart
-          }
-          commitRequested();
-          keepMembershipAlive();
-        }
-        // A partition revoked meanwhile (even if assigned again: it then restarts from its
-        // committed offset) is read by its owner from there; its batch is stale and not handed over.
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * Polls without reading, so that the group does not count this member as gone while the engine
-   * catches up: every partition is paused for the poll, and records it returns anyway (from a
-   * partition assigned during it) are not lost but read again later, by seeking back to them.
-   */
-  private void keepMembershipAlive() {
-    Set<TopicPartition> paused = new java.util.HashSet<>(consumer.assignment());
-    consumer.pause(paused);
-    try {
-      ConsumerRecords<byte[], byte[]> early = consumer.poll(Duration.ZERO);
-      for (TopicPartition tp : early.partitions()) {
-        consumer.seek(tp, early.records(tp).get(0).offset());
-      }
-    } catch (WakeupException e) {
-      // close() asked us to stop; the caller looks at closing
-    } catch (KafkaException e) {
-      LOG.warn("event=poll_failed error=\"{}\"", e.toString());
-    } finally {
-      paused.retainAll(consumer.assignment());
-      consumer.resume(paused);
-    }
-  }
-
-  private boolean skipUnreadable(KafkaException failure) {
-    return skipUnreadable(consumer, failure, LOG, listener::dropped);
+    Batch batch = Batch.of(items, Map.of(tp, end), tp.topic().equals(codecTopic) ? tp.partition() : -1);
+    return new Converted(first, end, batch, records, spans);
   }
 
   /**
@@ -422,58 +344,19 @@ public final class KafkaInput implements Closeable {
     }
   }
 
-  private void commitRequested() {
-    Map<TopicPartition, Long> offsets = toCommit.getAndSet(null);
-    if (offsets != null) {
-      commitNow(offsets);
-    }
-  }
-
-  private void commitNow(Map<TopicPartition, Long> offsets) {
-    Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
-    offsets.forEach((tp, o) -> {
-      if (assignment.contains(tp)) {
-        commit.put(tp, new OffsetAndMetadata(o));
-      }
-    });
-    if (commit.isEmpty()) {
-      return;
-    }
-    try {
-      commitSync(commit);
-    } catch (KafkaException e) {
-      LOG.warn("event=commit_failed offsets={} error=\"{}\"", commit, e.toString());
-      commit(offsets); // tried again on the next round, unless something newer replaces it
-    }
-  }
-
-  /** One synchronous commit; a wake-up left over from {@link #stopPolling()} is spent, then it goes again. */
-  private void commitSync(Map<TopicPartition, OffsetAndMetadata> commit) {
-    try {
-      consumer.commitSync(commit, Duration.ofSeconds(10));
-    } catch (WakeupException e) {
-      consumer.commitSync(commit, Duration.ofSeconds(10));
-    }
-    LOG.debug("event=committed offsets={}", commit);
-  }
-
   private void measureLag() {
     long now = System.currentTimeMillis();
     if (now - lastLagMillis < 1000) {
       return;
     }
     lastLagMillis = now;
-    for (TopicPartition tp : assignment) {
-      OptionalLong l = consumer.currentLag(tp);
+    for (TopicPartition tp : loop.assignment()) {
+      OptionalLong l = loop.currentLag(tp);
       if (l.isPresent()) {
         lag.put(tp, l.getAsLong());
       }
       progress.computeIfPresent(tp, (k, p) -> new Progress(p.readEnd(), l.orElse(-1)));
     }
-  }
-
-  private static void pause(long millis) {
-    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis));
   }
 
   private final class TopicListener implements TopicSubscription.Listener {
@@ -491,61 +374,6 @@ public final class KafkaInput implements Closeable {
     public void listFailed(String error) {
       LOG.warn("event=topic_list_failed topics={} error=\"{}\" detail=\"cannot tell which input topics exist; "
           + "retrying every second\"", topics, error);
-    }
-  }
-
-  private final class Rebalance implements ConsumerRebalanceListener {
-    @Override
-    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      // Resolve positions now ("ready" means positioned), and pin where a partition without a
-      // committed offset starts: a crash before the first commit must resume there, not at "latest".
-      assignment.addAll(partitions);
-      partitions.forEach(tp -> progress.put(tp, new Progress(-1, -1)));
-      try {
-        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(partitions));
-        List<TopicPartition> appeared = partitions.stream()
-            .filter(tp -> committed.get(tp) == null && subscription.appearedAfterStart(tp.topic())).toList();
-        if (!appeared.isEmpty()) {
-          consumer.seekToBeginning(appeared); // created after the input started: all of it is new
-        }
-        Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-          long position = consumer.position(tp);
-          if (committed.get(tp) == null) {
-            pin.put(tp, new OffsetAndMetadata(position));
-          }
-        }
-        if (!pin.isEmpty()) {
-          commitSync(pin);
-        }
-      } catch (KafkaException e) {
-        LOG.warn("event=pin_failed partitions={} error=\"{}\" detail=\"until the first commit, a crash restarts "
-            + "these partitions from auto.offset.reset\"", partitions, e.toString());
-      }
-      assignedOnce = true;
-      LOG.info("event=partitions_assigned partitions={}", partitions);
-    }
-
-    @Override
-    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      commitRequested();
-      revokedSincePoll.addAll(partitions);
-      assignment.removeAll(partitions);
-      partitions.forEach(lag::remove);
-      partitions.forEach(progress::remove);
-      if (!partitions.isEmpty()) {
-        listener.revoked(partitions);
-        LOG.info("event=partitions_revoked partitions={}", partitions);
-      }
-    }
-
-    @Override
-    public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      revokedSincePoll.addAll(partitions);
-      assignment.removeAll(partitions);
-      partitions.forEach(lag::remove);
-      partitions.forEach(progress::remove);
-      listener.revoked(partitions);
     }
   }
 }

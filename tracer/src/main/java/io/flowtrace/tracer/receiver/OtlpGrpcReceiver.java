@@ -1,7 +1,5 @@
 package io.flowtrace.tracer.receiver;
 
-import static java.util.Objects.requireNonNull;
-
 import com.google.protobuf.Any;
 import com.google.protobuf.util.Durations;
 import com.google.rpc.Code;
@@ -27,10 +25,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An OTLP/gRPC trace receiver ({@code opentelemetry.proto.collector.trace.v1.TraceService/Export})
@@ -44,19 +42,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class OtlpGrpcReceiver implements Closeable {
 
   /** Default host: {@code 127.0.0.1} (loopback only). */
-  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final String DEFAULT_HOST = ReceiverBuilder.DEFAULT_HOST;
   /** Default port: 4317, the OTLP/gRPC port. */
   public static final int DEFAULT_PORT = 4317;
   /** Default inbound message size limit: 16 MiB. */
-  public static final int DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+  public static final int DEFAULT_MAX_MESSAGE_BYTES = ReceiverBuilder.DEFAULT_MAX_REQUEST_BYTES;
   /** Default number of call threads: 4. */
-  public static final int DEFAULT_THREADS = 4;
+  public static final int DEFAULT_THREADS = ReceiverBuilder.DEFAULT_THREADS;
   /** Default number of calls that may wait for a thread: 64. */
-  public static final int DEFAULT_BACKLOG = 64;
+  public static final int DEFAULT_BACKLOG = ReceiverBuilder.DEFAULT_BACKLOG;
   /** Default concurrent calls per connection: 16. */
   public static final int DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION = 16;
   /** Default retry hint sent with {@code RESOURCE_EXHAUSTED}: 1 s. */
-  public static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_RETRY_AFTER = ReceiverBuilder.DEFAULT_RETRY_AFTER;
 
   private final Server server;
   private final ThreadPoolExecutor pool;
@@ -67,18 +65,14 @@ public final class OtlpGrpcReceiver implements Closeable {
   private OtlpGrpcReceiver(Builder b) throws IOException {
     this.ingest = new OtlpIngest(b.queue, "OTLP/gRPC receiver");
     this.retryAfter = b.retryAfter;
-    AtomicInteger threadNumber = new AtomicInteger();
     // A full backlog runs the call on the transport thread: export never blocks (it decodes and
     // offers), so this slows reading from clients instead of queueing calls without bound.
     this.pool = new ThreadPoolExecutor(b.threads, b.threads, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(b.backlog), task -> {
-          Thread thread = new Thread(task, "flowtrace-otlp-grpc-" + threadNumber.incrementAndGet());
-          thread.setDaemon(true);
-          return thread;
-        }, new ThreadPoolExecutor.CallerRunsPolicy());
+        b.backlog == 0 ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(b.backlog),
+        ReceiverBuilder.daemonThreads("flowtrace-otlp-grpc"), new ThreadPoolExecutor.CallerRunsPolicy());
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port))
         .executor(pool)
-        .maxInboundMessageSize(b.maxMessageBytes)
+        .maxInboundMessageSize(b.maxRequestBytes)
         .maxConcurrentCallsPerConnection(b.maxConcurrentCallsPerConnection)
         .addService(ServerInterceptors.intercept(new Service(), new PeerInterceptor()))
         .build()
@@ -172,61 +166,17 @@ public final class OtlpGrpcReceiver implements Closeable {
     return StatusProto.toStatusRuntimeException(status.build());
   }
 
-  /** Builds and starts an {@link OtlpGrpcReceiver}. */
-  public static final class Builder {
-    private final BoundedTelemetryQueue queue;
-    private String host = DEFAULT_HOST;
-    private int port = DEFAULT_PORT;
-    private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
-    private int threads = DEFAULT_THREADS;
-    private int backlog = DEFAULT_BACKLOG;
+  /** Builds and starts an {@link OtlpGrpcReceiver}; the common settings are described in their setters. */
+  public static final class Builder extends ReceiverBuilder<Builder> {
     private int maxConcurrentCallsPerConnection = DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION;
-    private Duration retryAfter = DEFAULT_RETRY_AFTER;
 
     private Builder(BoundedTelemetryQueue queue) {
-      this.queue = requireNonNull(queue, "queue");
-    }
-
-    /** The interface to bind. Defaults to {@code 127.0.0.1}; {@code 0.0.0.0} listens on all. */
-    public Builder host(String host) {
-      this.host = requireNonNull(host, "host");
-      return this;
-    }
-
-    /** The port. Defaults to 4317; 0 takes any free port (see {@link OtlpGrpcReceiver#port()}). */
-    public Builder port(int port) {
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("port must be 0..65535, was " + port);
-      }
-      this.port = port;
-      return this;
+      super(queue, DEFAULT_PORT);
     }
 
     /** The largest message taken (after decompression). Defaults to 16 MiB. */
     public Builder maxMessageBytes(int maxMessageBytes) {
-      if (maxMessageBytes < 1) {
-        throw new IllegalArgumentException("maxMessageBytes must be at least 1, was " + maxMessageBytes);
-      }
-      this.maxMessageBytes = maxMessageBytes;
-      return this;
-    }
-
-    /** Call threads. Defaults to 4. */
-    public Builder threads(int threads) {
-      if (threads < 1) {
-        throw new IllegalArgumentException("threads must be at least 1, was " + threads);
-      }
-      this.threads = threads;
-      return this;
-    }
-
-    /** Calls that may wait for a thread. Defaults to 64. */
-    public Builder backlog(int backlog) {
-      if (backlog < 1) {
-        throw new IllegalArgumentException("backlog must be at least 1, was " + backlog);
-      }
-      this.backlog = backlog;
-      return this;
+      return maxRequestBytes(maxMessageBytes, "maxMessageBytes");
     }
 
     /** Concurrent calls per client connection. Defaults to 16. */
@@ -235,16 +185,6 @@ public final class OtlpGrpcReceiver implements Closeable {
         throw new IllegalArgumentException("maxConcurrentCallsPerConnection must be at least 1, was " + calls);
       }
       this.maxConcurrentCallsPerConnection = calls;
-      return this;
-    }
-
-    /** The retry delay put in {@code RetryInfo}. Defaults to 1 s. */
-    public Builder retryAfter(Duration retryAfter) {
-      requireNonNull(retryAfter, "retryAfter");
-      if (retryAfter.isNegative()) {
-        throw new IllegalArgumentException("retryAfter must not be negative, was " + retryAfter);
-      }
-      this.retryAfter = retryAfter;
       return this;
     }
 

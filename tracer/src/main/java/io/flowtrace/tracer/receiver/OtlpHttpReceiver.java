@@ -1,6 +1,5 @@
 package io.flowtrace.tracer.receiver;
 
-import static java.util.Objects.requireNonNull;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -36,7 +35,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
@@ -64,17 +62,17 @@ import tools.jackson.databind.json.JsonMapper;
 public final class OtlpHttpReceiver implements Closeable {
 
   /** Default host: {@code 127.0.0.1} (loopback only). */
-  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final String DEFAULT_HOST = ReceiverBuilder.DEFAULT_HOST;
   /** Default port: 4318, the OTLP/HTTP port. */
   public static final int DEFAULT_PORT = 4318;
   /** Default body size limit, after gzip expansion: 16 MiB. */
-  public static final int DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+  public static final int DEFAULT_MAX_BODY_BYTES = ReceiverBuilder.DEFAULT_MAX_REQUEST_BYTES;
   /** Default number of request threads: 4. */
-  public static final int DEFAULT_THREADS = 4;
+  public static final int DEFAULT_THREADS = ReceiverBuilder.DEFAULT_THREADS;
   /** Default number of requests that may wait for a thread: 64. */
-  public static final int DEFAULT_BACKLOG = 64;
+  public static final int DEFAULT_BACKLOG = ReceiverBuilder.DEFAULT_BACKLOG;
   /** Default retry hint sent with 429 and 503: 1 s. */
-  public static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_RETRY_AFTER = ReceiverBuilder.DEFAULT_RETRY_AFTER;
 
   /** The path traces are posted to. */
   public static final String PATH = "/v1/traces";
@@ -125,15 +123,10 @@ public final class OtlpHttpReceiver implements Closeable {
 
   private OtlpHttpReceiver(Builder b) throws IOException {
     this.ingest = new OtlpIngest(b.queue, "OTLP/HTTP receiver");
-    this.maxBodyBytes = b.maxBodyBytes;
+    this.maxBodyBytes = b.maxRequestBytes;
     this.retryAfter = b.retryAfter;
-    AtomicInteger threadNumber = new AtomicInteger();
     this.pool = new ThreadPoolExecutor(b.threads, b.threads, 0, TimeUnit.MILLISECONDS,
-        new LinkedBlockingQueue<>(), task -> {
-          Thread thread = new Thread(task, "flowtrace-otlp-http-" + threadNumber.incrementAndGet());
-          thread.setDaemon(true);
-          return thread;
-        });
+        new LinkedBlockingQueue<>(), ReceiverBuilder.daemonThreads("flowtrace-otlp-http"));
     Semaphore admitted = new Semaphore(b.threads + b.backlog);
     this.admitted = admitted;
     this.admissions = b.threads + b.backlog;
@@ -412,69 +405,15 @@ public final class OtlpHttpReceiver implements Closeable {
   }
 
   /** Builds and starts an {@link OtlpHttpReceiver}. */
-  public static final class Builder {
-    private final BoundedTelemetryQueue queue;
-    private String host = DEFAULT_HOST;
-    private int port = DEFAULT_PORT;
-    private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
-    private int threads = DEFAULT_THREADS;
-    private int backlog = DEFAULT_BACKLOG;
-    private Duration retryAfter = DEFAULT_RETRY_AFTER;
+  public static final class Builder extends ReceiverBuilder<Builder> {
 
     private Builder(BoundedTelemetryQueue queue) {
-      this.queue = requireNonNull(queue, "queue");
-    }
-
-    /** The interface to bind. Defaults to {@code 127.0.0.1}; {@code 0.0.0.0} listens on all. */
-    public Builder host(String host) {
-      this.host = requireNonNull(host, "host");
-      return this;
-    }
-
-    /** The port. Defaults to 4318; 0 takes any free port (see {@link OtlpHttpReceiver#port()}). */
-    public Builder port(int port) {
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("port must be 0..65535, was " + port);
-      }
-      this.port = port;
-      return this;
+      super(queue, DEFAULT_PORT);
     }
 
     /** The largest body taken, after gzip expansion. Defaults to 16 MiB. */
     public Builder maxBodyBytes(int maxBodyBytes) {
-      if (maxBodyBytes < 1) {
-        throw new IllegalArgumentException("maxBodyBytes must be at least 1, was " + maxBodyBytes);
-      }
-      this.maxBodyBytes = maxBodyBytes;
-      return this;
-    }
-
-    /** Request threads. Defaults to 4. */
-    public Builder threads(int threads) {
-      if (threads < 1) {
-        throw new IllegalArgumentException("threads must be at least 1, was " + threads);
-      }
-      this.threads = threads;
-      return this;
-    }
-
-    /** Requests that may wait for a thread before further ones get 503. Defaults to 64. */
-    public Builder backlog(int backlog) {
-      if (backlog < 0) {
-        throw new IllegalArgumentException("backlog must not be negative, was " + backlog);
-      }
-      this.backlog = backlog;
-      return this;
-    }
-
-    /** The retry hint sent with 429 and 503, rounded up to whole seconds. Defaults to 1 s. */
-    public Builder retryAfter(Duration retryAfter) {
-      requireNonNull(retryAfter, "retryAfter");
-      if (retryAfter.isNegative()) {
-        throw new IllegalArgumentException("retryAfter must not be negative, was " + retryAfter);
-      }
-      this.retryAfter = retryAfter;
-      return this;
+      return maxRequestBytes(maxBodyBytes, "maxBodyBytes");
     }
 
     /** Binds the port and starts serving. */

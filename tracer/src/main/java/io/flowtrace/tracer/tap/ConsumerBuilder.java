@@ -122,6 +122,7 @@ abstract class ConsumerBuilder<B extends ConsumerBuilder<B>> {
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startPosition == StartPosition.EARLIEST ? "earliest" : "latest");
     p.putAll(overrides);
+    PartitionedConsumer.preferCooperativeRebalancing(p);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

@@ -12,14 +12,11 @@ import java.util.Map;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.slf4j.Logger;
 
 /**
- * What {@link KafkaTap} and {@link OtlpSpansTopicSource} share: where a fresh partition starts and
- * the offsets a caller asked to commit. Package-private: not API.
+ * Where a fresh partition starts, and checking offsets handed to {@code commit}, for {@link
+ * PartitionedConsumer}. Package-private: not API.
  */
 final class ConsumerSupport {
 
@@ -27,9 +24,10 @@ final class ConsumerSupport {
 
   /**
    * Positions partitions the consumer has not read before: at the group's committed offset when
-   * {@code resumeFromCommitted} and there is one, else at {@code start}.
+   * {@code resumeFromCommitted} and there is one, else at {@code start}. Returns those positioned
+   * at {@code start} (no committed offset was used).
    */
-  static void position(Consumer<?, ?> consumer, Collection<TopicPartition> fresh, StartPosition start,
+  static List<TopicPartition> position(Consumer<?, ?> consumer, Collection<TopicPartition> fresh, StartPosition start,
       boolean resumeFromCommitted) {
     List<TopicPartition> rest = new ArrayList<>(fresh);
     if (resumeFromCommitted && !rest.isEmpty()) {
@@ -43,7 +41,7 @@ final class ConsumerSupport {
       }
     }
     if (rest.isEmpty()) {
-      return;
+      return rest;
     }
     switch (start.kind()) {
       case EARLIEST -> consumer.seekToBeginning(rest);
@@ -66,24 +64,27 @@ final class ConsumerSupport {
         }
       }
     }
+    return rest;
   }
 
   /**
    * As {@link #position(Consumer, Collection, StartPosition, boolean)}, except that a partition of
    * a topic that appeared after the reader started starts at its beginning when {@code start} is
    * {@link StartPosition#LATEST}: all of it was written after the reader started, and "latest" would
-   * lose what was written before the reader noticed the topic. A timestamp start is kept.
+   * lose what was written before the reader noticed the topic. A timestamp start is kept. Returns
+   * those positioned at a start (no committed offset was used).
    */
-  static void position(Consumer<?, ?> consumer, Collection<TopicPartition> fresh, StartPosition start,
+  static List<TopicPartition> position(Consumer<?, ?> consumer, Collection<TopicPartition> fresh, StartPosition start,
       boolean resumeFromCommitted, TopicSubscription subscription) {
     List<TopicPartition> appeared = new ArrayList<>();
     List<TopicPartition> rest = new ArrayList<>();
     for (TopicPartition tp : fresh) {
       (subscription.appearedAfterStart(tp.topic()) ? appeared : rest).add(tp);
     }
-    position(consumer, rest, start, resumeFromCommitted);
-    position(consumer, appeared, start.kind() == StartPosition.Kind.LATEST ? StartPosition.EARLIEST : start,
-        resumeFromCommitted);
+    List<TopicPartition> started = new ArrayList<>(position(consumer, rest, start, resumeFromCommitted));
+    started.addAll(position(consumer, appeared,
+        start.kind() == StartPosition.Kind.LATEST ? StartPosition.EARLIEST : start, resumeFromCommitted));
+    return started;
   }
 
   /** Checks offsets handed to {@code commit}: no nulls, no negative offsets. Returns a copy. */
@@ -96,73 +97,5 @@ final class ConsumerSupport {
       copy.put(tp, at);
     });
     return copy;
-  }
-
-  /**
-   * Offsets a caller asked to commit, kept until the polling thread commits them; per partition
-   * the highest offset wins (committing never moves a group backwards). Thread-safe.
-   */
-  static final class PendingCommits {
-    private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
-    private long committed;
-    private long failed;
-
-    synchronized void add(Map<TopicPartition, OffsetAndMetadata> offsets) {
-      offsets.forEach((tp, at) -> pending.merge(tp, at, (a, b) -> a.offset() >= b.offset() ? a : b));
-    }
-
-    synchronized Map<TopicPartition, OffsetAndMetadata> take() {
-      Map<TopicPartition, OffsetAndMetadata> taken = Map.copyOf(pending);
-      pending.clear();
-      return taken;
-    }
-
-    synchronized long committed() {
-      return committed;
-    }
-
-    synchronized long failed() {
-      return failed;
-    }
-
-    /**
-     * Commits what is pending, synchronously, on the calling (polling) thread. A wake-up puts the
-     * offsets back (they are committed on close); any other failure is logged and counted.
-     */
-    void commitNow(Consumer<?, ?> consumer, Logger log, String who) {
-      Map<TopicPartition, OffsetAndMetadata> offsets = take();
-      if (offsets.isEmpty()) {
-        return;
-      }
-      try {
-        consumer.commitSync(offsets);
-        synchronized (this) {
-          committed++;
-        }
-      } catch (WakeupException e) {
-        add(offsets);
-        throw e;
-      } catch (KafkaException e) {
-        synchronized (this) {
-          failed++;
-        }
-        log.warn("{} could not commit {}: {}", who, offsets, e.toString());
-      }
-    }
-
-    /** The last commit before the consumer closes; a pending wake-up (from close) is spent first. */
-    void commitOnClose(Consumer<?, ?> consumer, Logger log, String who) {
-      try {
-        commitNow(consumer, log, who);
-      } catch (WakeupException e) {
-        try {
-          commitNow(consumer, log, who);
-        } catch (RuntimeException again) {
-          log.warn("{}: the last commit failed: {}", who, again.toString());
-        }
-      } catch (RuntimeException e) {
-        log.warn("{}: the last commit failed: {}", who, e.toString());
-      }
-    }
   }
 }

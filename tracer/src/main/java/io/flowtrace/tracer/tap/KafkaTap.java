@@ -14,22 +14,16 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,45 +83,32 @@ public final class KafkaTap implements Closeable {
       ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG);
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaTap.class);
-  private static final Duration ERROR_BACKOFF = Duration.ofMillis(500);
 
-  private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
   private final List<String> topics;
   private final String groupId;
   private final StartPosition startPosition;
-  private final boolean resumeFromCommitted;
-  private final ConsumerSupport.PendingCommits commits = new ConsumerSupport.PendingCommits();
-  private final Duration pollTimeout;
   private final int maxRecordBytes;
-  private final Duration closeTimeout;
   private final Consumer<Telemetry> sink;
-  private final TopicSubscription subscription;
-  private final Thread thread;
-  private final AtomicBoolean closing = new AtomicBoolean();
+  private final PartitionedConsumer loop;
   private final AtomicLong records = new AtomicLong();
-  private final AtomicLong skipped = new AtomicLong();
-  private final AtomicLong errors = new AtomicLong();
-  /** Next offset to read per partition ever assigned; touched only by the poll thread. */
-  private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
-  /** Partitions assigned and positioned; guarded by itself. */
-  private final Set<TopicPartition> assignment = new HashSet<>();
-  private volatile boolean stopped;
+  private final AtomicLong dropped = new AtomicLong();
 
   private KafkaTap(Builder b, String groupId,
       org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer) {
-    this.consumer = consumer;
     this.topics = b.topics;
     this.groupId = groupId;
     this.startPosition = b.startPosition;
-    this.resumeFromCommitted = b.resumeFromCommitted;
-    this.pollTimeout = b.pollTimeout;
     this.maxRecordBytes = b.maxRecordBytes;
-    this.closeTimeout = b.closeTimeout;
     this.sink = b.sink;
-    this.subscription = new TopicSubscription(topics, new Positioner(), new TopicsSaid(b.topicCheckInterval),
-        b.topicCheckInterval);
-    this.thread = new Thread(this::run, "flowtrace-kafka-tap-" + groupId);
-    this.thread.setDaemon(true);
+    this.loop = PartitionedConsumer.builder(consumer, topics, new Deliver())
+        .name("Kafka tap " + groupId)
+        .startPosition(b.startPosition)
+        .resumeFromCommitted(b.resumeFromCommitted)
+        .pollTimeout(b.pollTimeout)
+        .closeTimeout(b.closeTimeout)
+        .topicCheckInterval(b.topicCheckInterval)
+        .topicListener(new TopicsSaid(b.topicCheckInterval))
+        .build();
   }
 
   /** A builder; bootstrap servers, topics and a sink are required. */
@@ -147,7 +128,7 @@ public final class KafkaTap implements Closeable {
 
   /** The topics that do not exist, as last checked (each is read once it appears). */
   public Set<String> missingTopics() {
-    return subscription.missing();
+    return loop.missingTopics();
   }
 
   /** Where it starts in partitions it has not read before. */
@@ -162,33 +143,34 @@ public final class KafkaTap implements Closeable {
 
   /** Records counted and skipped so far (unreadable, too large, or the sink threw). */
   public long skipped() {
-    return skipped.get();
+    return loop.skipped() + dropped.get();
   }
 
   /** Client errors seen by the poll loop so far (each was logged and retried). */
   public long errors() {
-    return errors.get();
+    return loop.errors();
   }
 
   /**
    * Asks the tap to commit these offsets in its group (the offset of the <em>next</em> record to
    * read, as Kafka's {@code commitSync}). Thread-safe and non-blocking: the poll thread commits them
-   * before its next poll, and {@link #close()} commits what is still pending. Per partition the
-   * highest offset asked for wins. A failed commit is logged and counted in {@link
-   * #commitFailures()}; it never stops the tap.
+   * before its next poll (and before their partitions are revoked), and {@link #close()} commits what
+   * is still pending. Per partition the highest offset asked for wins; offsets of partitions the tap
+   * does not own when it commits are dropped. A failed commit is logged, counted in {@link
+   * #commitFailures()} and tried again; it never stops the tap.
    */
   public void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
-    commits.add(ConsumerSupport.checkOffsets(offsets));
+    loop.commit(offsets);
   }
 
   /** Commits the tap has made so far (each of all offsets pending at that moment). */
   public long commits() {
-    return commits.committed();
+    return loop.commits();
   }
 
   /** Commits that failed so far (each was logged). */
   public long commitFailures() {
-    return commits.failed();
+    return loop.commitFailures();
   }
 
   /** The offsets to commit once {@code records} are processed: per partition, the highest offset + 1. */
@@ -203,14 +185,12 @@ public final class KafkaTap implements Closeable {
 
   /** Whether the poll thread is still running. */
   public boolean isRunning() {
-    return thread.isAlive() && !stopped;
+    return loop.isRunning();
   }
 
   /** The partitions currently assigned to the tap and positioned at their start. */
   public Set<TopicPartition> assignment() {
-    synchronized (assignment) {
-      return Set.copyOf(assignment);
-    }
+    return loop.assignment();
   }
 
   /**
@@ -220,20 +200,10 @@ public final class KafkaTap implements Closeable {
    * @return {@code false} if that did not happen within {@code timeout} or the tap stopped
    */
   public boolean awaitAssignment(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + requireNonNull(timeout, "timeout").toNanos();
-    synchronized (assignment) {
-      while (!coversAllTopics()) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0 || stopped) {
-          return false;
-        }
-        assignment.wait(Math.max(1, left / 1_000_000));
-      }
-      return true;
-    }
+    return loop.awaitAssignment(this::coversAllTopics, timeout);
   }
 
-  private boolean coversAllTopics() {
+  private boolean coversAllTopics(Set<TopicPartition> assignment) {
     Set<String> assigned = new HashSet<>();
     for (TopicPartition tp : assignment) {
       assigned.add(tp.topic());
@@ -241,83 +211,32 @@ public final class KafkaTap implements Closeable {
     return assigned.containsAll(topics);
   }
 
-  /** Wakes the consumer, waits for the poll thread to finish and close it. Idempotent. */
+  /**
+   * Wakes the consumer, waits for the poll thread, commits what is pending and closes the consumer.
+   * Called from the sink, the loop ends after this poll's records. Idempotent.
+   */
   @Override
   public void close() {
-    if (!closing.compareAndSet(false, true)) {
-      return;
-    }
-    consumer.wakeup();
-    if (Thread.currentThread() == thread) {
-      return; // closed from the sink: the loop ends after this record
-    }
-    try {
-      thread.join(closeTimeout.toMillis());
-      if (thread.isAlive()) {
-        LOG.warn("Kafka tap {} did not stop within {}", groupId, closeTimeout);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    loop.close();
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Poll loop (tap thread only)
 
   private void start() {
-    thread.start();
+    loop.start("flowtrace-kafka-tap-" + groupId);
   }
 
-  private void run() {
-    String lastError = null;
-    try {
-      while (!closing.get()) {
-        ConsumerRecords<byte[], byte[]> batch;
-        try {
-          commits.commitNow(consumer, LOG, "Kafka tap " + groupId);
-          batch = subscription.poll(consumer, pollTimeout);
-          lastError = null;
-        } catch (WakeupException e) {
-          continue; // close() woke us; the loop condition decides
-        } catch (InterruptException e) {
-          break;
-        } catch (KafkaException e) {
-          Optional<UnreadableRecords.Skip> unreadable = UnreadableRecords.skipPast(consumer, e);
-          if (unreadable.isPresent()) {
-            UnreadableRecords.Skip skip = unreadable.get();
-            TopicPartition tp = skip.partition();
-            skip(tp.topic(), tp.partition(), skip.offset(), skip.reason());
-            nextOffsets.put(tp, skip.resumeAt());
-            continue;
-          }
-          errors.incrementAndGet();
-          String text = e.toString();
-          if (!text.equals(lastError)) {
-            LOG.warn("Kafka tap {} on {}: poll failed, retrying: {}", groupId, topics, text);
-            lastError = text;
-          }
-          pause(ERROR_BACKOFF);
-          continue;
-        }
-        for (ConsumerRecord<byte[], byte[]> r : batch) {
-          nextOffsets.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
-          deliver(r);
-        }
+  /** Hands each record to the sink; never refuses (the sink is synchronous). */
+  private final class Deliver implements PartitionedConsumer.Handler {
+    @Override
+    public boolean offer(TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> batch) {
+      for (ConsumerRecord<byte[], byte[]> r : batch) {
+        deliver(r);
       }
-    } catch (RuntimeException | Error e) {
-      LOG.error("Kafka tap {} on {} stopped: {}", groupId, topics, e.toString(), e);
-    } finally {
-      stopped = true;
-      commits.commitOnClose(consumer, LOG, "Kafka tap " + groupId);
-      try {
-        consumer.close(Duration.ofSeconds(5));
-      } catch (RuntimeException e) {
-        LOG.debug("Closing the consumer of tap {} failed", groupId, e);
-      }
-      synchronized (assignment) {
-        assignment.clear();
-        assignment.notifyAll();
-      }
+      return true;
+    }
+
+    @Override
+    public void skipped(UnreadableRecords.Skip skip) {
+      LOG.warn("Kafka tap {} skipped {}: {}", groupId, skip.coordinates(), skip.reason());
     }
   }
 
@@ -351,16 +270,8 @@ public final class KafkaTap implements Closeable {
   }
 
   private void skip(String topic, int partition, long offset, String why) {
-    skipped.incrementAndGet();
+    dropped.incrementAndGet();
     LOG.warn("Kafka tap {} skipped {}[{}]@{}: {}", groupId, topic, partition, offset, why);
-  }
-
-  private static void pause(Duration d) {
-    try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   /** What the tap says about topics that do not exist. */
@@ -384,48 +295,8 @@ public final class KafkaTap implements Closeable {
 
     @Override
     public void listFailed(String error) {
-      errors.incrementAndGet();
       LOG.warn("Kafka tap {}: cannot list the cluster's topics to see which of {} exist, retrying every second: {}",
           groupId, topics, error);
-    }
-  }
-
-  /** Positions newly assigned partitions: where the tap left off, else at the start position. */
-  private final class Positioner implements ConsumerRebalanceListener {
-    @Override
-    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      List<TopicPartition> fresh = new ArrayList<>();
-      for (TopicPartition tp : partitions) {
-        Long next = nextOffsets.get(tp);
-        if (next != null) {
-          consumer.seek(tp, next);
-        } else {
-          fresh.add(tp);
-        }
-      }
-      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted, subscription);
-      for (TopicPartition tp : partitions) {
-        // Resolve lazy seeks now, so "assigned" means "positioned": a record produced after
-        // awaitAssignment() returns is never skipped by a LATEST start resolved later.
-        nextOffsets.put(tp, consumer.position(tp));
-      }
-      synchronized (assignment) {
-        assignment.addAll(partitions);
-        assignment.notifyAll();
-      }
-      LOG.debug("Kafka tap {} assigned {} from {}", groupId, partitions, startPosition);
-    }
-
-    @Override
-    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      synchronized (assignment) {
-        assignment.removeAll(partitions);
-      }
-    }
-
-    @Override
-    public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      onPartitionsRevoked(partitions);
     }
   }
 

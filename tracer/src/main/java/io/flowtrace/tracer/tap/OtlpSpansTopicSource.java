@@ -16,28 +16,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,7 +78,6 @@ public final class OtlpSpansTopicSource implements Closeable {
   public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
   private static final Logger LOG = LoggerFactory.getLogger(OtlpSpansTopicSource.class);
-  private static final Duration ERROR_BACKOFF = Duration.ofMillis(500);
 
   /** How the Collector's kafka exporter encodes the traces it writes ({@code encoding:}). */
   public enum Encoding {
@@ -181,47 +171,40 @@ public final class OtlpSpansTopicSource implements Closeable {
     }
   }
 
-  private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
   private final String topic;
   private final Encoding encoding;
   private final String groupId;
   private final StartPosition startPosition;
-  private final boolean resumeFromCommitted;
   private final Duration pollTimeout;
   private final int maxMessageBytes;
   private final Duration closeTimeout;
-  private final ConsumerSupport.PendingCommits commits = new ConsumerSupport.PendingCommits();
-  private final TopicSubscription subscription;
-  /** Held while the consumer is in use (a poll, a commit, closing it). */
-  private final ReentrantLock consumerLock = new ReentrantLock();
-  private final AtomicBoolean closing = new AtomicBoolean();
+  private final PartitionedConsumer loop;
   private final AtomicLong messages = new AtomicLong();
   private final AtomicLong spans = new AtomicLong();
-  private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong undecodable = new AtomicLong();
   private final AtomicLong invalidSpans = new AtomicLong();
-  private final AtomicLong errors = new AtomicLong();
-  /** Next offset to read per partition ever assigned; touched only under consumerLock. */
-  private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
-  /** Partitions assigned and positioned; guarded by itself. */
-  private final Set<TopicPartition> assignment = new HashSet<>();
+  /** The batches of the poll in progress (polling thread only). */
+  private final List<SpanBatch> polled = new ArrayList<>();
   private volatile Thread pollThread;
   private volatile Thread pushThread;
-  private volatile boolean consumerClosed;
-  private String lastError;
 
   private OtlpSpansTopicSource(Builder b, String groupId,
       org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer) {
-    this.consumer = consumer;
     this.topic = b.topic;
     this.encoding = b.encoding;
     this.groupId = groupId;
     this.startPosition = b.startPosition;
-    this.resumeFromCommitted = b.resumeFromCommitted;
     this.pollTimeout = b.pollTimeout;
     this.maxMessageBytes = b.maxMessageBytes;
     this.closeTimeout = b.closeTimeout;
-    this.subscription = new TopicSubscription(List.of(topic), new Positioner(), new TopicSaid(b.topicCheckInterval),
-        b.topicCheckInterval);
+    this.loop = PartitionedConsumer.builder(consumer, List.of(topic), new Decode())
+        .name("spans source " + groupId)
+        .startPosition(b.startPosition)
+        .resumeFromCommitted(b.resumeFromCommitted)
+        .closeTimeout(b.closeTimeout)
+        .topicCheckInterval(b.topicCheckInterval)
+        .topicListener(new TopicSaid(b.topicCheckInterval))
+        .build();
   }
 
   /** A builder; bootstrap servers are required. */
@@ -257,7 +240,7 @@ public final class OtlpSpansTopicSource implements Closeable {
 
   /** Messages skipped so far (undecodable, empty, too large, or the push sink threw on them). */
   public long skipped() {
-    return skipped.get();
+    return loop.skipped() + undecodable.get();
   }
 
   /** Spans dropped so far for an invalid trace, span or parent id. */
@@ -267,23 +250,21 @@ public final class OtlpSpansTopicSource implements Closeable {
 
   /** Client errors seen so far (each logged and retried). */
   public long errors() {
-    return errors.get();
+    return loop.errors();
   }
 
   /** Commits made so far, and commits that failed (each logged). */
   public long commits() {
-    return commits.committed();
+    return loop.commits();
   }
 
   public long commitFailures() {
-    return commits.failed();
+    return loop.commitFailures();
   }
 
   /** The partitions currently assigned and positioned. */
   public Set<TopicPartition> assignment() {
-    synchronized (assignment) {
-      return Set.copyOf(assignment);
-    }
+    return loop.assignment();
   }
 
   /**
@@ -292,17 +273,7 @@ public final class OtlpSpansTopicSource implements Closeable {
    * from {@link StartPosition#LATEST}.
    */
   public boolean awaitAssignment(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + requireNonNull(timeout, "timeout").toNanos();
-    synchronized (assignment) {
-      while (assignment.isEmpty()) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0 || closing.get()) {
-          return false;
-        }
-        assignment.wait(Math.max(1, left / 1_000_000));
-      }
-      return true;
-    }
+    return loop.awaitAssignment(assigned -> !assigned.isEmpty(), timeout);
   }
 
   /**
@@ -331,68 +302,21 @@ public final class OtlpSpansTopicSource implements Closeable {
       throw new IllegalStateException("spans source " + groupId + " is polled from " + first.getName()
           + "; poll from one thread only");
     }
-    if (closing.get()) {
-      return List.of();
-    }
-    consumerLock.lock();
-    try {
-      if (consumerClosed) {
-        return List.of();
-      }
-      ConsumerRecords<byte[], byte[]> records;
-      try {
-        commits.commitNow(consumer, LOG, "spans source " + groupId);
-        records = subscription.poll(consumer, timeout);
-        lastError = null;
-      } catch (WakeupException e) {
-        return List.of();
-      } catch (InterruptException e) {
-        Thread.currentThread().interrupt();
-        return List.of();
-      } catch (KafkaException e) {
-        Optional<UnreadableRecords.Skip> unreadable = UnreadableRecords.skipPast(consumer, e);
-        if (unreadable.isPresent()) {
-          UnreadableRecords.Skip skip = unreadable.get();
-          TopicPartition tp = skip.partition();
-          nextOffsets.put(tp, skip.resumeAt());
-          SpanBatch bad = new SpanBatch(tp.topic(), tp.partition(), skip.offset(), -1, List.of(), skip.reason());
-          skip(bad);
-          return List.of(bad);
-        }
-        errors.incrementAndGet();
-        String text = e.toString();
-        if (!text.equals(lastError)) {
-          LOG.warn("spans source {} on {}: poll failed, retrying: {}", groupId, topic, text);
-          lastError = text;
-        }
-        pause(ERROR_BACKOFF);
-        return List.of();
-      }
-      List<SpanBatch> batches = new ArrayList<>(records.count());
-      for (ConsumerRecord<byte[], byte[]> r : records) {
-        nextOffsets.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
-        messages.incrementAndGet();
-        SpanBatch batch = decode(r);
-        if (batch.ok()) {
-          spans.addAndGet(batch.spans().size());
-        } else {
-          skip(batch);
-        }
-        batches.add(batch);
-      }
-      return batches;
-    } finally {
-      consumerLock.unlock();
-    }
+    polled.clear();
+    loop.pollOnce(timeout);
+    List<SpanBatch> batches = List.copyOf(polled);
+    polled.clear();
+    return batches;
   }
 
   /**
    * Asks the source to commit these offsets in its group (the offset of the next message to read).
-   * Thread-safe: on the polling thread, before its next poll (or on close). Per partition the highest
-   * offset asked for wins; a failed commit is logged and counted, never thrown.
+   * Thread-safe: on the polling thread, before its next poll (or before its partition is revoked, or
+   * on close). Per partition the highest offset asked for wins; offsets of partitions the source does
+   * not own then are dropped; a failed commit is logged, counted and tried again, never thrown.
    */
   public void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
-    commits.add(ConsumerSupport.checkOffsets(offsets));
+    loop.commit(offsets);
   }
 
   /**
@@ -420,12 +344,12 @@ public final class OtlpSpansTopicSource implements Closeable {
     }
     Thread t = new Thread(() -> {
       try {
-        while (!closing.get()) {
+        while (!loop.stopped()) {
           for (SpanBatch batch : poll(pollTimeout)) {
             try {
               batches.accept(batch);
             } catch (RuntimeException e) {
-              skipped.incrementAndGet();
+              undecodable.incrementAndGet();
               LOG.warn("spans source {} skipped {}: the sink failed: {}", groupId, batch.position(), e.toString());
             }
           }
@@ -444,7 +368,7 @@ public final class OtlpSpansTopicSource implements Closeable {
   /** Whether the push thread runs (always {@code false} when polled by the caller). */
   public boolean isRunning() {
     Thread t = pushThread;
-    return t != null && t.isAlive() && !closing.get();
+    return t != null && t.isAlive() && !loop.stopped();
   }
 
   /**
@@ -453,10 +377,7 @@ public final class OtlpSpansTopicSource implements Closeable {
    */
   @Override
   public void close() {
-    if (!closing.compareAndSet(false, true)) {
-      return;
-    }
-    consumer.wakeup();
+    loop.stopPolling();
     Thread t = pushThread;
     if (t != null && t != Thread.currentThread()) {
       try {
@@ -465,35 +386,33 @@ public final class OtlpSpansTopicSource implements Closeable {
         Thread.currentThread().interrupt();
       }
     }
-    boolean locked;
-    try {
-      locked = consumerLock.tryLock(closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      locked = false;
-    }
-    if (!locked) {
-      // A KafkaConsumer must not be used by two threads: leave it to the stuck poll's thread.
-      LOG.warn("spans source {}: a poll did not end within {}; its consumer is left open", groupId, closeTimeout);
-    }
-    try {
-      if (locked && !consumerClosed) {
-        consumerClosed = true;
-        commits.commitOnClose(consumer, LOG, "spans source " + groupId);
-        try {
-          consumer.close(Duration.ofSeconds(5));
-        } catch (RuntimeException e) {
-          LOG.debug("Closing the consumer of spans source {} failed", groupId, e);
+    loop.close();
+  }
+
+  /** Turns each message into a batch of the poll in progress; never refuses. */
+  private final class Decode implements PartitionedConsumer.Handler {
+    @Override
+    public boolean offer(TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> records) {
+      for (ConsumerRecord<byte[], byte[]> r : records) {
+        messages.incrementAndGet();
+        SpanBatch batch = decode(r);
+        if (batch.ok()) {
+          spans.addAndGet(batch.spans().size());
+        } else {
+          undecodable.incrementAndGet();
+          LOG.warn("spans source {} skipped {}", groupId, batch);
         }
+        polled.add(batch);
       }
-    } finally {
-      if (locked) {
-        consumerLock.unlock();
-      }
-      synchronized (assignment) {
-        assignment.clear();
-        assignment.notifyAll();
-      }
+      return true;
+    }
+
+    @Override
+    public void skipped(UnreadableRecords.Skip skip) {
+      TopicPartition tp = skip.partition();
+      SpanBatch bad = new SpanBatch(tp.topic(), tp.partition(), skip.offset(), -1, List.of(), skip.reason());
+      LOG.warn("spans source {} skipped {}", groupId, bad);
+      polled.add(bad);
     }
   }
 
@@ -567,20 +486,6 @@ public final class OtlpSpansTopicSource implements Closeable {
     return new SpanBatch(r.topic(), r.partition(), r.offset(), r.timestamp(), List.of(), problem);
   }
 
-  private void skip(SpanBatch bad) {
-    skipped.incrementAndGet();
-    LOG.warn("spans source {} skipped {}", groupId, bad);
-  }
-
-  private static void pause(Duration d) {
-    try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** Positions newly assigned partitions: where the source left off, else at the start position. */
   /** What the source says when its topic does not exist. */
   private final class TopicSaid implements TopicSubscription.Listener {
     private final Duration interval;
@@ -602,7 +507,6 @@ public final class OtlpSpansTopicSource implements Closeable {
 
     @Override
     public void listFailed(String error) {
-      errors.incrementAndGet();
       LOG.warn("spans source {}: cannot list the cluster's topics to see whether {} exists, retrying every second: {}",
           groupId, topic, error);
     }
@@ -610,42 +514,7 @@ public final class OtlpSpansTopicSource implements Closeable {
 
   /** Whether the topic does not exist, as last checked (it is read once it appears). */
   public boolean topicMissing() {
-    return !subscription.missing().isEmpty();
-  }
-
-  private final class Positioner implements ConsumerRebalanceListener {
-    @Override
-    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      List<TopicPartition> fresh = new ArrayList<>();
-      for (TopicPartition tp : partitions) {
-        Long next = nextOffsets.get(tp);
-        if (next != null) {
-          consumer.seek(tp, next);
-        } else {
-          fresh.add(tp);
-        }
-      }
-      ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted, subscription);
-      for (TopicPartition tp : partitions) {
-        nextOffsets.put(tp, consumer.position(tp));
-      }
-      synchronized (assignment) {
-        assignment.addAll(partitions);
-        assignment.notifyAll();
-      }
-    }
-
-    @Override
-    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      synchronized (assignment) {
-        assignment.removeAll(partitions);
-      }
-    }
-
-    @Override
-    public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      onPartitionsRevoked(partitions);
-    }
+    return !loop.missingTopics().isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------------
