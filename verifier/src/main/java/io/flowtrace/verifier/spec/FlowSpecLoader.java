@@ -143,7 +143,7 @@ public final class FlowSpecLoader {
     }
     int before = problems.size();
     FlowSpec spec = new Binder(file, yaml, problems).flow();
-    return problems.size() == before ? spec : null;
+    return problems.subList(before, problems.size()).stream().noneMatch(SpecProblem::isError) ? spec : null;
   }
 
   /** Parses {@code 250ms}, {@code 2s}, {@code 1.5s}, {@code 5m}, {@code 1h}. */
