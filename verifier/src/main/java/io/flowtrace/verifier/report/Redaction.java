@@ -189,6 +189,22 @@ public final class Redaction {
     }
   }
 
+  /**
+   * Whether reports mask {@code path} in payloads of {@code eventId}: it is a redacted path, lies
+   * inside one, or holds one.
+   */
+  public boolean redacts(String eventId, FieldPath path) {
+    if (this == NONE) {
+      return false;
+    }
+    for (FieldPath redacted : spec.redactedPaths(eventId)) {
+      if (covers(redacted.segments(), path.segments()) || covers(path.segments(), redacted.segments())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** {@code text} with every known redacted value in it replaced by its marker. */
   public String text(String text) {
     if (text == null || text.isEmpty() || secrets.isEmpty()) {
