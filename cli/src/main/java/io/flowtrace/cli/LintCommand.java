@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
  * does) and which traffic no flow covers.
  */
 @Command(name = "lint", mixinStandardHelpOptions = true,
-    description = {"Checks flow specs (*.flow.yaml) and their schemas; prints every problem as file:line:col.",
+    description = {"Checks flow specs (*.flow.yaml) and their schemas; prints every problem as file:line:col (warnings, such",
+        "as a redacted field that is also an instance key, are said too but do not fail the specs).",
         "With --against RECORDING, also says which declared events matched nothing in the recording (and what",
         "almost matches them: a name off by case, a character or a route parameter, a topic off by a separator),",
         "and which HTTP spans and topics no flow covers. Exit 0 when the specs are clean and every declared event",
@@ -51,15 +52,17 @@ final class LintCommand implements Callable<Integer> {
     for (SpecProblem p : problems) {
       err.println(p);
     }
-    if (!problems.isEmpty()) {
-      err.println(Plural.count(problems.size(), "problem"));
+    long errors = problems.stream().filter(SpecProblem::isError).count();
+    if (errors > 0) {
+      err.println(Plural.count(errors, "problem")
+          + (errors < problems.size() ? ", " + Plural.count(problems.size() - errors, "warning") : ""));
     } else {
       for (FlowSpec f : flows) {
         out.printf("ok  %s  %s (%s, %s, %s)%n", f.source(), f.name(), Plural.count(f.stages().size(), "stage"),
             Plural.count(f.events().size(), "event"), Plural.count(f.rules().size(), "rule"));
       }
     }
-    int exit = problems.isEmpty() ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_VIOLATIONS;
+    int exit = errors == 0 ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_VIOLATIONS;
     if (against == null) {
       return exit;
     }

@@ -47,6 +47,29 @@ class LintCommandTest {
   }
 
   @Test
+  void aRedactedKeyIsSaidAsAWarningAndTheSpecStillPasses(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("mail.flow.yaml");
+    Files.writeString(file, """
+        flow: mail
+        keys: [email]
+        redact: [email]
+        stages:
+          - id: only
+            terminal: true
+            events:
+              - {id: e, topic: t}
+        """);
+
+    Run run = run("lint", file.toString());
+
+    assertThat(run.exit).isEqualTo(0);
+    assertThat(run.stderr).isEqualTo(file + ":3:10: warning: 'redact' names 'email', which holds the instance key"
+        + " 'email': reports show the key masked too (instances stay apart: equal values get equal markers)"
+        + System.lineSeparator());
+    assertThat(run.stdout).contains("ok  " + file + "  mail (1 stage, 1 event, 0 rules)");
+  }
+
+  @Test
   void oneOfAThingIsSingular(@TempDir Path dir) throws IOException {
     Files.writeString(dir.resolve("one.flow.yaml"), """
         flow: one

@@ -180,7 +180,8 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
       failFor(o, "Expected " + Messages.subject(o) + " to have a payload of " + eventId + ", but " + why
           + ":\n" + Messages.block(o));
     }
-    return new PayloadAssert(payload, eventId + " of " + Messages.subject(o));
+    return new PayloadAssert(payload, eventId + " of " + Messages.subject(o), eventId,
+        io.flowtrace.verifier.report.Redaction.of(o.instance()));
   }
 
   /**

@@ -1,30 +1,39 @@
 package io.flowtrace.junit;
 
+import io.flowtrace.verifier.report.Redaction;
 import io.flowtrace.verifier.spec.FieldPath;
 import java.math.BigDecimal;
 import org.assertj.core.api.AbstractAssert;
 import org.assertj.core.api.Assertions;
 import org.assertj.core.api.ObjectAssert;
+import org.assertj.core.presentation.StandardRepresentation;
 import tools.jackson.databind.JsonNode;
 
 /**
  * Assertions on the decoded payload of one event of a flow instance (from {@link
  * FlowAssert#payloadOf}). Paths are dotted field paths as in flow specs: {@code total}, {@code
- * data.orderId}. Avro payloads are decoded to the same tree as JSON ones.
+ * data.orderId}. Avro payloads are decoded to the same tree as JSON ones. Assertions compare the
+ * real values; failure messages show the fields the flow spec redacts masked, as reports do.
  */
 public final class PayloadAssert extends AbstractAssert<PayloadAssert, JsonNode> {
 
   private final String subject;
+  private final String eventId;
+  private final Redaction redaction;
+  private final JsonNode shown;
 
-  PayloadAssert(JsonNode payload, String subject) {
+  PayloadAssert(JsonNode payload, String subject, String eventId, Redaction redaction) {
     super(payload, PayloadAssert.class);
     this.subject = subject;
+    this.eventId = eventId;
+    this.redaction = redaction;
+    this.shown = redaction.payload(eventId, payload);
   }
 
   /** Asserts the field is present (and not JSON {@code null}). */
   public PayloadAssert hasField(String path) {
     if (value(path) == null) {
-      failWithMessage("%s", "Expected " + subject + " to have the field " + path + ", but it has not: " + actual);
+      failWithMessage("%s", "Expected " + subject + " to have the field " + path + ", but it has not: " + shown);
     }
     return this;
   }
@@ -44,8 +53,11 @@ public final class PayloadAssert extends AbstractAssert<PayloadAssert, JsonNode>
       equal = expected != null && (node.isValueNode() ? node.asString() : node.toString()).equals(expected.toString());
     }
     if (!equal) {
-      failWithMessage("%s", "Expected " + subject + " to have " + path + " = " + expected + ", but it is "
-          + (node == null ? "absent" : node.toString()) + " in " + actual);
+      boolean masked = redaction.redacts(eventId, FieldPath.parse(path));
+      JsonNode shownNode = FieldPath.parse(path).resolve(shown);
+      String shownExpected = !masked || expected == null ? String.valueOf(expected) : Redaction.marker(expected.toString());
+      failWithMessage("%s", "Expected " + subject + " to have " + path + " = " + redaction.text(shownExpected)
+          + ", but it is " + (node == null ? "absent" : masked ? shownNode.toString() : node.toString()) + " in " + shown);
     }
     return this;
   }
@@ -61,7 +73,16 @@ public final class PayloadAssert extends AbstractAssert<PayloadAssert, JsonNode>
         : node.isNumber() ? node.numberValue()
         : node.isBoolean() ? (Object) node.booleanValue()
         : node;
-    return Assertions.assertThat(plain).as("%s of %s", path, subject);
+    ObjectAssert<Object> field = Assertions.assertThat(plain).as("%s of %s", path, subject);
+    if (!redaction.redacts(eventId, FieldPath.parse(path))) {
+      return field;
+    }
+    return field.withRepresentation(new StandardRepresentation() {
+      @Override
+      public String toStringOf(Object o) {
+        return o == null ? "null" : Redaction.marker(o.toString());
+      }
+    });
   }
 
   private JsonNode value(String path) {

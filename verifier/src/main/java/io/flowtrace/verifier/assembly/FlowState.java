@@ -160,7 +160,9 @@ final class FlowState {
   private void late(List<Sighting> group, Map<String, String> keys, long finalizedAt) {
     context.stats.lateDropped++;
     Sighting s = group.get(0);
-    context.listener.late(new LateEvent(spec.name(), keys, s.event.id(), s.where(), s.time, finalizedAt));
+    Map<String, String> shown = io.flowtrace.verifier.report.Redaction.of(spec,
+        group.stream().map(g -> g.payload).toList()).keys(keys);
+    context.listener.late(new LateEvent(spec.name(), shown, s.event.id(), s.where(), s.time, finalizedAt));
   }
 
   private InstanceState open(long time, long watermark) {

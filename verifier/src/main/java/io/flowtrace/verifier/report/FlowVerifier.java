@@ -21,7 +21,9 @@ import java.util.Set;
 
 /**
  * Runs every check on an assembled instance and turns the result into a {@link Verdict}. Pure: the
- * same instance always gives the same verdict.
+ * same instance always gives the same verdict. The checks read the real payloads; the verdict is
+ * what reports may show, so the spec's {@code redact} fields are masked in it by {@link Redaction}
+ * here, the one place verdicts are made.
  */
 public final class FlowVerifier {
 
@@ -65,9 +67,9 @@ public final class FlowVerifier {
       timeline.add(new TimelineEntry(o.stageId(), o.eventId(), where,
           o.timeEpochNanos() - instance.startEpochNanos(), o.traceId(), detail(instance, o)));
     }
-    return new Verdict(instance.spec().name(), instance.keys(), status, violations, new ArrayList<>(traces),
-        instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline, unverified,
-        instance.clocks().notes());
+    return Redaction.of(instance).apply(new Verdict(instance.spec().name(), instance.keys(), status, violations,
+        new ArrayList<>(traces), instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline,
+        unverified, instance.clocks().notes()));
   }
 
   private static TimelineEntry.Detail detail(FlowInstance instance, Observation o) {

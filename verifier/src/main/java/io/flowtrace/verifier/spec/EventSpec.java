@@ -1,6 +1,7 @@
 package io.flowtrace.verifier.spec;
 
 import io.flowtrace.verifier.schema.PayloadSchema;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -8,7 +9,8 @@ import java.util.Map;
  * {@code span} whose payload sits in an attribute. {@code keys} maps business-key names to where
  * the key is in the payload; {@code recordKey} names the business key the Kafka record key carries
  * (used when the payload does not give it, e.g. an undecodable one); {@code newTrace} says the event
- * may start a new trace (an external caller), so it is not a propagation break.
+ * may start a new trace (an external caller), so it is not a propagation break; {@code redact}
+ * lists the field paths masked in this event's payloads besides the flow's own.
  */
 public record EventSpec(
     String id,
@@ -19,10 +21,12 @@ public record EventSpec(
     PayloadSchema schema,
     Map<String, FieldPath> keys,
     String recordKey,
-    boolean newTrace) {
+    boolean newTrace,
+    List<FieldPath> redact) {
 
   public EventSpec {
     keys = Map.copyOf(keys);
+    redact = redact == null ? List.of() : List.copyOf(redact);
   }
 
   public boolean isTopic() {

@@ -20,6 +20,8 @@ import java.util.Set;
  * @param clockSkew the largest clock difference assumed between hosts the data does not relate
  * @param spans whether every span of a sampled trace is expected ({@link SpanCompleteness#COMPLETE}) or
  *     spans may be lost on the way (tail sampling, lossy pipelines)
+ * @param redact field paths masked in every payload of the flow wherever a report shows it (events
+ *     add their own, {@link EventSpec#redact()}); checks still read the real values
  */
 public record FlowSpec(
     String name,
@@ -34,7 +36,8 @@ public record FlowSpec(
     List<EnrichmentSpec> enrichment,
     List<RuleSpec> rules,
     List<IdempotencySpec> idempotency,
-    List<BudgetSpec> budgets) {
+    List<BudgetSpec> budgets,
+    List<FieldPath> redact) {
 
   /** Default instance deadline when a spec names none. */
   public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(30);
@@ -55,18 +58,35 @@ public record FlowSpec(
     rules = List.copyOf(rules);
     idempotency = List.copyOf(idempotency);
     budgets = List.copyOf(budgets);
+    redact = redact == null ? List.of() : List.copyOf(redact);
   }
 
   /** The same flow with another deadline. */
   public FlowSpec withDeadline(Duration newDeadline) {
     return new FlowSpec(name, description, source, keys, newDeadline, tolerance, clockSkew, spans, stages,
-        enrichment, rules, idempotency, budgets);
+        enrichment, rules, idempotency, budgets, redact);
   }
 
   /** The same flow with another span completeness. */
   public FlowSpec withSpans(SpanCompleteness newSpans) {
     return new FlowSpec(name, description, source, keys, deadline, tolerance, clockSkew, newSpans, stages,
-        enrichment, rules, idempotency, budgets);
+        enrichment, rules, idempotency, budgets, redact);
+  }
+
+  /** The paths masked in payloads of {@code eventId}: the flow's, then the event's own. */
+  public List<FieldPath> redactedPaths(String eventId) {
+    EventSpec e = event(eventId);
+    if (e == null || e.redact().isEmpty()) {
+      return redact;
+    }
+    List<FieldPath> all = new ArrayList<>(redact);
+    all.addAll(e.redact());
+    return all;
+  }
+
+  /** Whether any payload of the flow has fields to mask. */
+  public boolean redacts() {
+    return !redact.isEmpty() || events().stream().anyMatch(e -> !e.redact().isEmpty());
   }
 
   public StageSpec stage(String id) {

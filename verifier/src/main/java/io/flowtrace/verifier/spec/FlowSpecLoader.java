@@ -72,8 +72,8 @@ public final class FlowSpecLoader {
   public List<FlowSpec> load(Path dirOrFile) throws FlowSpecException {
     List<SpecProblem> problems = new ArrayList<>();
     List<FlowSpec> specs = loadAll(dirOrFile, problems);
-    if (!problems.isEmpty()) {
-      throw new FlowSpecException(problems);
+    if (problems.stream().anyMatch(SpecProblem::isError)) {
+      throw new FlowSpecException(problems.stream().filter(SpecProblem::isError).toList());
     }
     return specs;
   }
@@ -143,7 +143,7 @@ public final class FlowSpecLoader {
     }
     int before = problems.size();
     FlowSpec spec = new Binder(file, yaml, problems).flow();
-    return problems.size() == before ? spec : null;
+    return problems.subList(before, problems.size()).stream().noneMatch(SpecProblem::isError) ? spec : null;
   }
 
   /** Parses {@code 250ms}, {@code 2s}, {@code 1.5s}, {@code 5m}, {@code 1h}. */
@@ -184,6 +184,11 @@ public final class FlowSpecLoader {
     void error(String pointer, String message) {
       int[] loc = yaml.location(pointer);
       problems.add(new SpecProblem(file.toString(), loc[0], loc[1], message));
+    }
+
+    void warning(String pointer, String message) {
+      int[] loc = yaml.location(pointer);
+      problems.add(new SpecProblem(file.toString(), loc[0], loc[1], message, SpecProblem.Severity.WARNING));
     }
 
     void keyError(String pointer, String message) {
@@ -258,7 +263,7 @@ public final class FlowSpecLoader {
     FlowSpec flow() {
       JsonNode root = yaml.root();
       if (!object(root, "", "a flow spec", Set.of("flow", "description", "keys", "deadline",
-          "tolerance", "clockSkew", "spans", "stages", "enrichment", "rules", "idempotency", "budgets"))) {
+          "tolerance", "clockSkew", "spans", "stages", "enrichment", "rules", "idempotency", "budgets", "redact"))) {
         return null;
       }
       String name = text(root, "flow", "", true);
@@ -358,11 +363,12 @@ public final class FlowSpecLoader {
         BudgetSpec b = budget(node, p, stageIds, eventIds);
         if (b != null) budgets.add(b);
       });
+      List<FieldPath> redact = redact(root, events);
       if (name == null) {
         return null;
       }
       return new FlowSpec(name, description == null ? "" : description.trim(), file, keys, deadline,
-          tolerance, clockSkew, spans, stages, enrichment, rules, idempotency, budgets);
+          tolerance, clockSkew, spans, stages, enrichment, rules, idempotency, budgets, redact);
     }
 
     void forEachEntry(JsonNode root, String name, java.util.function.BiConsumer<JsonNode, String> each) {
@@ -452,7 +458,8 @@ public final class FlowSpecLoader {
     }
 
     EventSpec event(JsonNode e, String p, String stageId, List<String> flowKeys) {
-      if (!object(e, p, "an event", Set.of("id", "topic", "span", "payload", "schema", "keys", "recordKey", "trace", "description"))) {
+      if (!object(e, p, "an event", Set.of("id", "topic", "span", "payload", "schema", "keys", "recordKey", "trace", "description",
+          "redact"))) {
         return null;
       }
       String id = text(e, "id", p, true);
@@ -514,10 +521,21 @@ public final class FlowSpecLoader {
       if (trace != null && !trace.equals("new") && !trace.equals("continue")) {
         error(p + "/trace", "'trace' must be 'continue' (default) or 'new' (an external caller starts a new trace)");
       }
+      List<FieldPath> redact = new ArrayList<>();
+      for (Located<FieldPath> r : paths(e, "redact", p)) {
+        redact.add(r.value());
+        if (id != null && checkPath("'redact' names", r.value(), id, schema, r.pointer())) {
+          keys.forEach((key, path) -> {
+            if (covers(r.value(), path)) {
+              warnRedactedKey(r.pointer(), r.value(), key);
+            }
+          });
+        }
+      }
       if (id == null) {
         return null;
       }
-      return new EventSpec(id, stageId, topic, span, payload, schema, keys, recordKey, "new".equals(trace));
+      return new EventSpec(id, stageId, topic, span, payload, schema, keys, recordKey, "new".equals(trace), redact);
     }
 
     SpanMatcher spanMatcher(JsonNode s, String p) {
@@ -751,6 +769,62 @@ public final class FlowSpecLoader {
         checkRuleField(field, p + "/field", compiled.referencedVariables(), events);
       }
       return name == null || compiled == null ? null : new RuleSpec(name, stage, field, requires, compiled);
+    }
+
+    /**
+     * The flow's {@code redact} paths. Each must be a field of at least one event with a payload
+     * (events whose schema cannot tell count as having it); a path that is also an instance key
+     * is a warning, not an error: it is masked in reports, where instances then differ by marker.
+     */
+    List<FieldPath> redact(JsonNode root, Map<String, EventSpec> events) {
+      List<FieldPath> out = new ArrayList<>();
+      for (Located<FieldPath> r : paths(root, "redact", "")) {
+        FieldPath path = r.value();
+        out.add(path);
+        List<String> without = new ArrayList<>();
+        List<PayloadSchema> schemas = new ArrayList<>();
+        boolean somewhere = false;
+        for (EventSpec e : events.values()) {
+          if (e.span() != null && e.payload().fromRecord()) {
+            continue; // no payload to mask
+          }
+          PayloadSchema schema = e.schema();
+          if (schema == null || schema.shape().isUnknown() || PathCheck.problem(path, schema.shape()) == null) {
+            somewhere = true;
+            break;
+          }
+          without.add(e.id());
+          schemas.add(schema);
+        }
+        if (!somewhere && !without.isEmpty()) {
+          String close = PathCheck.closest(path, schemas.stream().map(PayloadSchema::shape).toList());
+          error(r.pointer(), "'redact' names '" + path.text() + "', which is a field of none of the flow's events"
+              + (close == null ? "" : " (did you mean '" + close + "'?)"));
+          continue;
+        }
+        Set<String> keyed = new LinkedHashSet<>();
+        for (EventSpec e : events.values()) {
+          e.keys().forEach((key, keyPath) -> {
+            if (covers(path, keyPath)) {
+              keyed.add(key);
+            }
+          });
+        }
+        keyed.forEach(key -> warnRedactedKey(r.pointer(), path, key));
+      }
+      return out;
+    }
+
+    /** Whether masking {@code redacted} masks the value at {@code path}: the same field or one inside it. */
+    boolean covers(FieldPath redacted, FieldPath path) {
+      List<String> r = redacted.segments();
+      List<String> s = path.segments();
+      return s.size() >= r.size() && s.subList(0, r.size()).equals(r);
+    }
+
+    void warnRedactedKey(String pointer, FieldPath path, String key) {
+      warning(pointer, "'redact' names '" + path.text() + "', which holds the instance key '" + key
+          + "': reports show the key masked too (instances stay apart: equal values get equal markers)");
     }
 
     /** A rule's {@code field} names a field of one of the events the rule reads. */

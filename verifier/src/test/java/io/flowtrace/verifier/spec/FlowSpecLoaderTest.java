@@ -70,7 +70,7 @@ class FlowSpecLoaderTest {
 
     assertThat(problems).extracting(SpecProblem::toString).containsExactly(
         file + ":3:11: 'soon' is not a duration (like 250ms, 2s, 5m)",
-        file + ":9:9: unknown key 'colour' in an event (expected one of: description, id, keys, payload, recordKey, schema, span, topic, trace)",
+        file + ":9:9: unknown key 'colour' in an event (expected one of: description, id, keys, payload, recordKey, redact, schema, span, topic, trace)",
         file + ":11:12: 'after' names unknown stage 'placd' (did you mean 'placed'?)",
         file + ":18:28: CEL: the expression ends where a value should follow",
         file + ":20:11: CEL: 'nothing' is not an event of this flow (its events: done_msg, placed_msg)",

@@ -134,6 +134,64 @@ class LintAgainstSchemasTest {
         "28:42: 'carry' names 'orderId[]', but orderId is a string, not an array, in request; schema: " + PLACED);
   }
 
+  /** A flow whose every event has a schema: 'redact' paths can be checked against all of them. */
+  private static final String SCHEMED = """
+      flow: shop
+      keys: [orderId]
+      redact: [customer.emial, "items[].sku", email]
+      stages:
+        - id: placed
+          events:
+            - id: placed_msg
+              topic: t.placed
+              schema: schemas/placed.schema.json
+        - id: done
+          after: placed
+          terminal: true
+          events:
+            - id: done_msg
+              topic: t.done
+              schema: schemas/done.schema.json
+              redact: [emial]
+            - id: receipt
+              topic: t.receipt
+              schema: {avro: schemas/receipt.avsc, ids: [1]}
+              redact: [data.amount]
+      """;
+
+  @Test
+  void aRedactPathMustBeAFieldOfSomeEventAndAnEventsOwnOfThatEvent() {
+    assertThat(lint(SCHEMED)).containsExactly(
+        "17:18: 'redact' names 'emial', which is not a field of done_msg (did you mean 'email'?); schema: " + DONE,
+        "3:10: 'redact' names 'customer.emial', which is a field of none of the flow's events"
+            + " (did you mean 'customer.email'?)");
+  }
+
+  @Test
+  void aRedactPathAnEventWithoutSchemaMightHaveIsNotAProblem() {
+    assertThat(lintBasePlus("redact: [anything.at.all]\n")).isEmpty();
+  }
+
+  @Test
+  void aRedactedKeyIsAWarningAndTheSpecStillLoads() throws Exception {
+    Files.createDirectories(dir.resolve("schemas"));
+    Files.writeString(dir.resolve("schemas/placed.schema.json"), PLACED_SCHEMA);
+    Files.writeString(dir.resolve("schemas/done.schema.json"), DONE_SCHEMA);
+    Files.writeString(dir.resolve("schemas/receipt.avsc"), RECEIPT_AVRO);
+    Path file = dir.resolve("shop.flow.yaml");
+    Files.writeString(file, BASE.replace("keys: [orderId]", "keys: [orderId]\nredact: [orderId, customer]"));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    List<FlowSpec> specs = new FlowSpecLoader().loadAll(file, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(file + ":3:10: warning: 'redact' names"
+        + " 'orderId', which holds the instance key 'orderId': reports show the key masked too (instances stay"
+        + " apart: equal values get equal markers)");
+    assertThat(specs).singleElement().satisfies(s ->
+        assertThat(s.redact()).extracting(FieldPath::text).containsExactly("orderId", "customer"));
+    assertThat(new FlowSpecLoader().load(file)).hasSize(1);
+  }
+
   @Test
   void aMisspelledAddField() {
     assertThat(lintBasePlus("""
