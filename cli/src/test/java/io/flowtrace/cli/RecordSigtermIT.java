@@ -64,7 +64,7 @@ class RecordSigtermIT {
   private static final String SPANS_TOPIC = "otlp_spans";
   private static final Pattern SUMMARY = Pattern.compile(
       "flowtrace: recorded (\\d+) spans and (\\d+) Kafka records; tapped (\\d+) Kafka records; read (\\d+) spans from "
-          + SPANS_TOPIC + "; skipped 1 undecodable message\\(s\\) of " + SPANS_TOPIC);
+          + SPANS_TOPIC + "; skipped 1 undecodable message of " + SPANS_TOPIC);
 
   private static KafkaBroker broker;
   private static KafkaProducer<byte[], byte[]> producer;
