@@ -227,16 +227,7 @@ public final class OtlpJson {
   }
 
   private static String describe(JsonNode root, OtlpSpans.InvalidId id) {
-    String text = originalIdText(root, id);
-    if (text == null || text.isEmpty()) {
-      return id.where() + " has no " + id.field();
-    }
-    String quoted = "'" + (text.length() > 64 ? text.substring(0, 64) + "..." : text) + "'";
-    if (id.value().size() == id.expectedBytes() && OtlpSpans.isZero(id.value())) {
-      return id.where() + " has " + id.field() + " " + quoted + " which is all zeros";
-    }
-    return id.where() + " has " + id.field() + " " + quoted + " which is not " + id.expectedBytes()
-        + " bytes of hex";
+    return id.withText(originalIdText(root, id)).describe();
   }
 
   /** The JSON text an id field had in the request, or {@code null}. */
