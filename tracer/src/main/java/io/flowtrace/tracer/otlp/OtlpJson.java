@@ -8,13 +8,20 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.MissingNode;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * OTLP/JSON for trace requests, as the OpenTelemetry Collector's file exporter and the OTLP/HTTP
@@ -27,10 +34,17 @@ public final class OtlpJson {
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
   private static final JsonFormat.Printer PRINTER =
       JsonFormat.printer().omittingInsignificantWhitespace().printingEnumsAsInts();
-  private static final JsonMapper MAPPER = JsonMapper.builder().build();
+  /**
+   * For quoting an invalid id as the JSON had it: it reads what the Gson parser under JsonFormat
+   * reads (raw control characters in strings, numbers of any length), else an id in such a request
+   * would lose its quote.
+   */
+  private static final JsonMapper MAPPER = JsonMapper.builder(OtlpJsonDecoder.FACTORY).build();
 
   private static final String[] SPAN_ID_FIELDS = {"traceId", "spanId", "parentSpanId"};
   private static final String[] LINK_ID_FIELDS = {"traceId", "spanId"};
+  /** A name no message of a trace request has, so that the JSON parser ignores what it names. */
+  private static final String DROPPED_ID = "\"flowtrace.droppedId\"";
 
   private OtlpJson() {}
 
@@ -162,45 +176,143 @@ public final class OtlpJson {
 
   /**
    * The JSON parser rejects a whole request when one id is not base64 at all ({@code "zz!"}). To
-   * keep the request's other spans, such ids are removed (the spans are then reported as having
-   * none). Returns the rewritten JSON, or {@code null} when that would not help.
+   * keep the request's other spans, such ids are dropped (the spans are then reported as having
+   * none) as if removed from the request's JSON tree: every name under which the id is given is
+   * renamed to one protobuf does not know. The rest of the text is left as it was; printing the
+   * tree again would round numbers such as {@code 1732530000954992840e0} through a double. Returns
+   * the rewritten JSON, or {@code null} when that would not help.
    */
   private static String withoutUndecodableIds(String json) {
-    JsonNode root;
-    try {
-      root = MAPPER.readTree(json);
+    Node root;
+    try (JsonParser parser = OtlpJsonDecoder.FACTORY.createParser(ObjectReadContext.empty(), json)) {
+      if (parser.nextToken() == null) {
+        return null;
+      }
+      root = Node.read(parser);
+      if (parser.nextToken() != null) {
+        return null;
+      }
     } catch (JacksonException e) {
       return null;
     }
-    boolean changed = false;
-    for (JsonNode resource : field(root, "resourceSpans", "resource_spans")) {
-      for (JsonNode scope : field(resource, "scopeSpans", "scope_spans")) {
-        for (JsonNode span : field(scope, "spans", "spans")) {
-          changed |= removeUndecodable(span, SPAN_ID_FIELDS);
-          for (JsonNode link : field(span, "links", "links")) {
-            changed |= removeUndecodable(link, LINK_ID_FIELDS);
+    List<Integer> dropped = new ArrayList<>();
+    for (Node resource : root.field("resourceSpans", "resource_spans").values()) {
+      for (Node scope : resource.field("scopeSpans", "scope_spans").values()) {
+        for (Node span : scope.field("spans", "spans").values()) {
+          span.undecodableIdNames(SPAN_ID_FIELDS, dropped);
+          for (Node link : span.field("links", "links").values()) {
+            link.undecodableIdNames(LINK_ID_FIELDS, dropped);
           }
         }
       }
     }
-    return changed ? MAPPER.writeValueAsString(root) : null;
+    if (dropped.isEmpty()) {
+      return null;
+    }
+    Collections.sort(dropped);
+    StringBuilder out = new StringBuilder(json.length() + 16 * dropped.size());
+    int copied = 0;
+    for (int at : dropped) {
+      out.append(json, copied, at).append(DROPPED_ID);
+      copied = endOfString(json, at);
+    }
+    return out.append(json, copied, json.length()).toString();
   }
 
-  private static boolean removeUndecodable(JsonNode node, String[] fields) {
-    if (!(node instanceof ObjectNode object)) {
-      return false;
+  /** The offset just past the JSON string that starts (with its quote) at {@code start}. */
+  private static int endOfString(String json, int start) {
+    int i = start + 1;
+    while (json.charAt(i) != '"') {
+      i += json.charAt(i) == '\\' ? 2 : 1;
     }
-    boolean changed = false;
-    for (String name : fields) {
-      for (String key : new String[] {name, snakeCase(name)}) {
-        JsonNode value = object.get(key);
-        if (value != null && value.isString() && !isBase64(value.stringValue())) {
-          object.remove(key);
-          changed = true;
+    return i + 1;
+  }
+
+  /**
+   * A JSON value as a tree that keeps where each member's name stands in the text. A name given
+   * twice in an object keeps its first place and its last value, as in Gson's and Jackson's trees.
+   */
+  private static final class Node {
+    private static final Node MISSING = new Node(null, null, null);
+
+    /** The members of an object, else {@code null}; each with the offsets of its names. */
+    private final Map<String, Member> members;
+    private final List<Node> elements;
+    private final String string;
+
+    /** A member's last value and where each of its names starts. */
+    private record Member(Node value, List<Integer> names) {}
+
+    private Node(Map<String, Member> members, List<Node> elements, String string) {
+      this.members = members;
+      this.elements = elements;
+      this.string = string;
+    }
+
+    /** Reads the value at the parser's current token. */
+    static Node read(JsonParser parser) {
+      switch (parser.currentToken()) {
+        case START_OBJECT -> {
+          Map<String, Member> members = new LinkedHashMap<>();
+          while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
+            String name = parser.currentName();
+            int at = (int) parser.currentTokenLocation().getCharOffset();
+            parser.nextToken();
+            Node value = read(parser);
+            Member before = members.get(name);
+            List<Integer> names = before == null ? new ArrayList<>(1) : before.names();
+            names.add(at);
+            members.put(name, new Member(value, names));
+          }
+          return new Node(members, null, null);
+        }
+        case START_ARRAY -> {
+          List<Node> elements = new ArrayList<>();
+          while (parser.nextToken() != JsonToken.END_ARRAY) {
+            elements.add(read(parser));
+          }
+          return new Node(null, elements, null);
+        }
+        case VALUE_STRING -> {
+          return new Node(null, null, parser.getString());
+        }
+        default -> {
+          return MISSING;
         }
       }
     }
-    return changed;
+
+    /** The member under its JSON name, else under its proto name, else nothing. */
+    Node field(String jsonName, String protoName) {
+      if (members == null) {
+        return MISSING;
+      }
+      var member = members.containsKey(jsonName) ? members.get(jsonName) : members.get(protoName);
+      return member == null ? MISSING : member.value();
+    }
+
+    /** What a Jackson tree iterates over: an array's elements, an object's values. */
+    List<Node> values() {
+      if (elements != null) {
+        return elements;
+      }
+      return members == null ? List.of() : members.values().stream().map(Member::value).toList();
+    }
+
+    /** Adds the offsets of every name under which one of the ids is text that is not base64. */
+    void undecodableIdNames(String[] fields, List<Integer> offsets) {
+      if (members == null) {
+        return;
+      }
+      for (String field : fields) {
+        for (String name : new String[] {field, snakeCase(field)}) {
+          var member = members.get(name);
+          if (member != null && member.value().string != null && !isBase64(member.value().string)) {
+            offsets.addAll(member.names());
+          }
+        }
+      }
+    }
   }
 
   /**

@@ -64,7 +64,8 @@ public final class OtlpJsonDecoder {
   /** JSON objects and arrays nest at most this deep, known or unknown fields alike. */
   public static final int MAX_JSON_DEPTH = 1000;
 
-  private static final JsonFactory FACTORY = JsonFactory.builder()
+  /** Reads JSON as the decoder does; {@link OtlpJson} looks at text again with it. */
+  static final JsonFactory FACTORY = JsonFactory.builder()
       .enable(JsonReadFeature.ALLOW_UNESCAPED_CONTROL_CHARS)
       .streamReadConstraints(StreamReadConstraints.builder()
           .maxNestingDepth(MAX_JSON_DEPTH)
@@ -315,7 +316,7 @@ public final class OtlpJsonDecoder {
   private String readResource() {
     enterObject();
     long seen = 0;
-    String found = "";
+    String found = null;
     int refs = 0;
     long dropped = 0;
     String name;
@@ -330,11 +331,11 @@ public final class OtlpJsonDecoder {
       seen |= 1L << code;
       switch (code >> 1) {
         case 1 -> {
-          found = "";
+          found = null;
           if (startArray()) {
             while (nextElement()) {
               readKeyValue();
-              if (found.isEmpty() && valueCase == STRING_VALUE && OtlpSpans.SERVICE_NAME.equals(kvKey)) {
+              if (found == null && valueCase == STRING_VALUE && OtlpSpans.SERVICE_NAME.equals(kvKey)) {
                 found = (String) kvValue;
               }
             }
@@ -361,7 +362,7 @@ public final class OtlpJsonDecoder {
       }
     }
     exit();
-    return found;
+    return found == null ? "" : found;
   }
 
   private void readEntityRef() {
@@ -1066,7 +1067,7 @@ public final class OtlpJsonDecoder {
     if ("false".equals(text)) {
       return false;
     }
-    throw notA("boolean", text);
+    throw not("a boolean", text);
   }
 
   /** An int64 field; {@code absent} for JSON {@code null}. */
@@ -1086,7 +1087,7 @@ public final class OtlpJsonDecoder {
     try {
       return decimal(text).longValueExact();
     } catch (RuntimeException e) {
-      throw notA("64-bit integer", text);
+      throw not("a 64-bit integer", text);
     }
   }
 
@@ -1111,13 +1112,13 @@ public final class OtlpJsonDecoder {
     try {
       value = decimal(text);
     } catch (RuntimeException e) {
-      throw notA("unsigned 64-bit integer", text);
+      throw not("an unsigned 64-bit integer", text);
     }
     if (value.signum() < 0 || value.compareTo(MAX_UINT64) > 0) {
       throw new Bad("out of range for an unsigned 64-bit integer: " + quote(text), null);
     }
     if (value.remainder(BigDecimal.ONE).signum() != 0) {
-      throw notA("unsigned 64-bit integer", text);
+      throw not("an unsigned 64-bit integer", text);
     }
     return value.longValue();
   }
@@ -1143,13 +1144,13 @@ public final class OtlpJsonDecoder {
       try {
         value = decimal(text);
       } catch (RuntimeException notDecimal) {
-        throw notA("unsigned 32-bit integer", text);
+        throw not("an unsigned 32-bit integer", text);
       }
       if (value.signum() < 0 || value.compareTo(MAX_UINT32) > 0) {
         throw new Bad("out of range for an unsigned 32-bit integer: " + quote(text), null);
       }
       if (value.remainder(BigDecimal.ONE).signum() != 0) {
-        throw notA("unsigned 32-bit integer", text);
+        throw not("an unsigned 32-bit integer", text);
       }
       return value.longValue();
     }
@@ -1167,7 +1168,7 @@ public final class OtlpJsonDecoder {
     }
     Integer value = parseInt32(text);
     if (value == null) {
-      throw notA("32-bit integer", text);
+      throw not("a 32-bit integer", text);
     }
     return value;
   }
@@ -1209,7 +1210,7 @@ public final class OtlpJsonDecoder {
     try {
       value = decimal(text);
     } catch (RuntimeException e) {
-      throw notA("number", text);
+      throw not("a number", text);
     }
     if (value.compareTo(MAX_DOUBLE) > 0 || value.compareTo(MIN_DOUBLE) < 0) {
       throw new Bad("out of range for a double: " + quote(text), null);
@@ -1222,7 +1223,7 @@ public final class OtlpJsonDecoder {
     String text = scalarText();
     byte[] bytes = base64(text);
     if (bytes == null) {
-      throw notA("base64 text", text);
+      throw not("base64 text", text);
     }
     return bytes;
   }
@@ -1506,8 +1507,9 @@ public final class OtlpJsonDecoder {
     return new Bad("expected " + what + ", found " + found(), null);
   }
 
-  private Bad notA(String what, String text) {
-    return new Bad("not a " + what + ": " + quote(text), null);
+  /** {@code not an unsigned 64-bit integer: "soon"}: {@code what} comes with its article. */
+  private Bad not(String what, String text) {
+    return new Bad("not " + what + ": " + quote(text), null);
   }
 
   private Bad givenTwice(String name) {
