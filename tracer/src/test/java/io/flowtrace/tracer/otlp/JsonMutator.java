@@ -64,10 +64,8 @@ final class JsonMutator {
   final EnumMap<Mutation, Integer> applied = new EnumMap<>(Mutation.class);
 
   /**
-   * @param allowUndecodableIds whether ids that are not base64 at all may be made. The reference
-   *     rescues a request with such an id by rewriting it through a Jackson tree, which changes
-   *     number text ({@code 1e3} → {@code 1000.0}); so number and type mutations are left out of
-   *     such requests.
+   * @param allowUndecodableIds whether ids that are not base64 at all may be made (the reference
+   *     parses such a request twice: the second time with those ids renamed away)
    * @param donors clean requests whose values are copied in when a name is given twice
    */
   JsonMutator(Random random, boolean allowUndecodableIds, List<JsonText> donors) {
@@ -88,9 +86,6 @@ final class JsonMutator {
       Mutation m = all[random.nextInt(all.length)];
       if (m == Mutation.SAME_NAME_TWICE || m == Mutation.BOTH_NAMES) {
         continue;
-      }
-      if (allowUndecodableIds && (m == Mutation.NUMBER_FORM || m == Mutation.WRONG_TYPE)) {
-        m = Mutation.UNDECODABLE_ID;
       }
       if (!allowUndecodableIds && m == Mutation.UNDECODABLE_ID) {
         m = Mutation.BROKEN_ID;
@@ -363,16 +358,29 @@ final class JsonMutator {
 
   private JsonText numberForm(JsonText v) {
     String text = v instanceof Num n ? n.text() : ((Str) v).value();
-    return switch (random.nextInt(8)) {
+    boolean digits = text.matches("-?\\d{2,}");
+    return switch (random.nextInt(10)) {
       case 0 -> new Str(text);
       case 1 -> isJsonNumber(text) ? new Num(text) : new Str(text);
       case 2 -> isJsonNumber(text) ? new Num(text + ".0") : new Str(text + ".0");
       case 3 -> isJsonNumber(text) && !text.contains("e") && !text.contains("E") ? new Num(text + "e0") : new Num("0");
       case 4 -> new Str(NUMERIC_STRINGS[random.nextInt(NUMERIC_STRINGS.length)]);
       case 5 -> new Num("9".repeat(1001 + random.nextInt(3)));
+      // the same value with its point moved: 1.732530000954992840e18, 17325300009549928400e-1
+      case 6 -> digits ? number(scientific(text)) : new Num("0");
+      case 7 -> digits ? number(text + "0e-1") : new Num("0");
       default -> random.nextBoolean() ? new Num(NUMBERS[random.nextInt(NUMBERS.length)])
           : new Str(NUMBERS[random.nextInt(NUMBERS.length)]);
     };
+  }
+
+  private JsonText number(String text) {
+    return random.nextBoolean() ? new Num(text) : new Str(text);
+  }
+
+  private static String scientific(String digits) {
+    int first = digits.startsWith("-") ? 1 : 0;
+    return digits.substring(0, first + 1) + "." + digits.substring(first + 1) + "e" + (digits.length() - first - 1);
   }
 
   private JsonText otherType(JsonText v) {

@@ -51,13 +51,17 @@ import org.junit.jupiter.api.Test;
  * with base64 ids and enum names, with its proto field names, and with default values written
  * out), or made by the OpenTelemetry SDK and written by its own OTLP/JSON marshaler; then their
  * text is mutated ({@link JsonMutator}). The seed of a failing case is printed; set {@code
- * -Dflowtrace.differential.seed=N} to change the run and {@code -Dflowtrace.differential.cases=N}
- * for more cases.
+ * -Dflowtrace.differential.seed=N} to change the run, {@code -Dflowtrace.differential.cases=N}
+ * for more cases (default {@value #DEFAULT_CASES}, a few seconds), and {@code
+ * -Dflowtrace.differential.recordings=DIR[:DIR...]} to compare recordings made elsewhere too, such
+ * as those of {@code flowtrace generate}.
  */
 class OtlpJsonDecoderDifferentialTest {
 
   private static final long SEED = Long.getLong("flowtrace.differential.seed", 20261202L);
-  private static final int CASES = Integer.getInteger("flowtrace.differential.cases", 400);
+  private static final int DEFAULT_CASES = 400;
+  private static final int CASES = Integer.getInteger("flowtrace.differential.cases", DEFAULT_CASES);
+  private static final String MORE_RECORDINGS = System.getProperty("flowtrace.differential.recordings", "");
 
   private static final Stats STATS = new Stats();
 
@@ -131,9 +135,18 @@ class OtlpJsonDecoderDifferentialTest {
   static List<Path> recordings() throws IOException {
     Path root = Path.of("..").toAbsolutePath().normalize();
     List<Path> files = new ArrayList<>();
+    List<Path> dirs = new ArrayList<>();
     for (String dir : List.of("samples/order-flow", "samples/order-flow-clean", "examples/order-system/recordings",
         "tracer/src/test/resources/recordings")) {
-      try (Stream<Path> walk = Files.walk(root.resolve(dir))) {
+      dirs.add(root.resolve(dir));
+    }
+    for (String dir : MORE_RECORDINGS.split(java.io.File.pathSeparator)) {
+      if (!dir.isBlank()) {
+        dirs.add(Path.of(dir));
+      }
+    }
+    for (Path dir : dirs) {
+      try (Stream<Path> walk = Files.walk(dir)) {
         walk.filter(p -> p.getFileName().toString().matches(".*\\.otlp\\.jsonl?")).sorted().forEach(files::add);
       }
     }
