@@ -1091,7 +1091,12 @@ public final class OtlpJsonDecoder {
     }
   }
 
-  /** A fixed64 or uint64 field; {@code absent} for JSON {@code null}. */
+  /**
+   * A fixed64 or uint64 field; {@code absent} for JSON {@code null}. As protobuf's parser reads it,
+   * number or string alike: exactly, never through a double ({@code 1732530000954992840e0} is that
+   * integer); a fraction ({@code 1.5}, {@code 1.7325300000000000001e18}) is not one, a negative or
+   * above 2^64 - 1 is out of range.
+   */
   private long uint64(long absent) {
     if (p.currentToken() == JsonToken.VALUE_NUMBER_INT && isLong()) {
       long value = p.getLongValue();
