@@ -282,13 +282,21 @@ public final class OtlpJson {
       }
     }
 
-    /** The member under its JSON name, else under its proto name, else nothing. */
+    /**
+     * The elements the parse took of a repeated field: those under its JSON name, or under its
+     * proto name when the JSON name has none (protobuf refuses a field given under both names
+     * unless the first it meets has no elements).
+     */
     Node field(String jsonName, String protoName) {
       if (members == null) {
         return MISSING;
       }
-      var member = members.containsKey(jsonName) ? members.get(jsonName) : members.get(protoName);
-      return member == null ? MISSING : member.value();
+      Member json = members.get(jsonName);
+      Member proto = members.get(protoName);
+      if (json == null || proto != null && json.value().values().isEmpty()) {
+        return proto == null ? MISSING : proto.value();
+      }
+      return json.value();
     }
 
     /** What a Jackson tree iterates over: an array's elements, an object's values. */
@@ -347,19 +355,38 @@ public final class OtlpJson {
     JsonNode span = field(field(field(root, "resourceSpans", "resource_spans").path(id.resourceIndex()),
         "scopeSpans", "scope_spans").path(id.scopeIndex()), "spans", "spans").path(id.spanIndex());
     JsonNode owner = id.linkIndex() < 0 ? span : field(span, "links", "links").path(id.linkIndex());
-    JsonNode value = owner.get(id.field());
-    if (value == null) {
-      value = owner.get(snakeCase(id.field()));
-    }
-    return value != null && value.isString() ? value.stringValue() : null;
+    JsonNode value = field(owner, id.field(), snakeCase(id.field()));
+    return value.isString() ? value.stringValue() : null;
   }
 
+  /**
+   * The value the parse kept of a field that may be given under both its names: the one under
+   * the JSON name unless it is empty (no elements, no bytes, null) and the proto name is given too;
+   * protobuf refuses a field given under both names unless the first it meets is empty.
+   */
   private static JsonNode field(JsonNode node, String jsonName, String protoName) {
-    JsonNode value = node.get(jsonName);
-    if (value == null) {
-      value = node.get(protoName);
+    JsonNode json = node.get(jsonName);
+    JsonNode proto = node.get(protoName);
+    if (json == null || proto != null && isEmpty(json)) {
+      return proto == null ? MissingNode.getInstance() : proto;
     }
-    return value == null ? MissingNode.getInstance() : value;
+    return json;
+  }
+
+  private static boolean isEmpty(JsonNode value) {
+    if (value.isString()) {
+      String text = value.stringValue();
+      return !isBase64(text) || base64Length(text) == 0;
+    }
+    return value.isNull() || value.isContainer() && value.isEmpty();
+  }
+
+  private static int base64Length(String text) {
+    try {
+      return Base64.getDecoder().decode(text).length;
+    } catch (IllegalArgumentException e) {
+      return Base64.getUrlDecoder().decode(text).length;
+    }
   }
 
   private static String snakeCase(String camel) {
