@@ -59,7 +59,7 @@ import org.junit.jupiter.api.Test;
 class OtlpJsonDecoderDifferentialTest {
 
   private static final long SEED = Long.getLong("flowtrace.differential.seed", 20261202L);
-  private static final int DEFAULT_CASES = 400;
+  private static final int DEFAULT_CASES = 300;
   private static final int CASES = Integer.getInteger("flowtrace.differential.cases", DEFAULT_CASES);
   private static final String MORE_RECORDINGS = System.getProperty("flowtrace.differential.recordings", "");
 
