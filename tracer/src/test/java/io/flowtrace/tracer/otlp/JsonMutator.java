@@ -362,7 +362,7 @@ final class JsonMutator {
     return switch (random.nextInt(10)) {
       case 0 -> new Str(text);
       case 1 -> isJsonNumber(text) ? new Num(text) : new Str(text);
-      case 2 -> isJsonNumber(text) ? new Num(text + ".0") : new Str(text + ".0");
+      case 2 -> text.matches("-?\\d+") ? new Num(text + ".0") : new Str(text + ".0"); // not 1.1.0, which is not JSON
       case 3 -> isJsonNumber(text) && !text.contains("e") && !text.contains("E") ? new Num(text + "e0") : new Num("0");
       case 4 -> new Str(NUMERIC_STRINGS[random.nextInt(NUMERIC_STRINGS.length)]);
       case 5 -> new Num("9".repeat(1001 + random.nextInt(3)));
