@@ -8,13 +8,20 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.MissingNode;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * OTLP/JSON for trace requests, as the OpenTelemetry Collector's file exporter and the OTLP/HTTP
@@ -27,10 +34,17 @@ public final class OtlpJson {
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
   private static final JsonFormat.Printer PRINTER =
       JsonFormat.printer().omittingInsignificantWhitespace().printingEnumsAsInts();
-  private static final JsonMapper MAPPER = JsonMapper.builder().build();
+  /**
+   * For quoting an invalid id as the JSON had it: it reads what the Gson parser under JsonFormat
+   * reads (raw control characters in strings, numbers of any length), else an id in such a request
+   * would lose its quote.
+   */
+  private static final JsonMapper MAPPER = JsonMapper.builder(OtlpJsonDecoder.FACTORY).build();
 
   private static final String[] SPAN_ID_FIELDS = {"traceId", "spanId", "parentSpanId"};
   private static final String[] LINK_ID_FIELDS = {"traceId", "spanId"};
+  /** A name no message of a trace request has, so that the JSON parser ignores what it names. */
+  private static final String DROPPED_ID = "\"flowtrace.droppedId\"";
 
   private OtlpJson() {}
 
@@ -162,45 +176,151 @@ public final class OtlpJson {
 
   /**
    * The JSON parser rejects a whole request when one id is not base64 at all ({@code "zz!"}). To
-   * keep the request's other spans, such ids are removed (the spans are then reported as having
-   * none). Returns the rewritten JSON, or {@code null} when that would not help.
+   * keep the request's other spans, such ids are dropped (the spans are then reported as having
+   * none) as if removed from the request's JSON tree: every name under which the id is given is
+   * renamed to one protobuf does not know. The rest of the text is left as it was; printing the
+   * tree again would round numbers such as {@code 1732530000954992840e0} through a double. Returns
+   * the rewritten JSON, or {@code null} when that would not help.
    */
   private static String withoutUndecodableIds(String json) {
-    JsonNode root;
-    try {
-      root = MAPPER.readTree(json);
+    Node root;
+    try (JsonParser parser = OtlpJsonDecoder.FACTORY.createParser(ObjectReadContext.empty(), json)) {
+      if (parser.nextToken() == null) {
+        return null;
+      }
+      root = Node.read(parser);
+      if (parser.nextToken() != null) {
+        return null;
+      }
     } catch (JacksonException e) {
       return null;
     }
-    boolean changed = false;
-    for (JsonNode resource : field(root, "resourceSpans", "resource_spans")) {
-      for (JsonNode scope : field(resource, "scopeSpans", "scope_spans")) {
-        for (JsonNode span : field(scope, "spans", "spans")) {
-          changed |= removeUndecodable(span, SPAN_ID_FIELDS);
-          for (JsonNode link : field(span, "links", "links")) {
-            changed |= removeUndecodable(link, LINK_ID_FIELDS);
+    List<Integer> dropped = new ArrayList<>();
+    for (Node resource : root.field("resourceSpans", "resource_spans").values()) {
+      for (Node scope : resource.field("scopeSpans", "scope_spans").values()) {
+        for (Node span : scope.field("spans", "spans").values()) {
+          span.undecodableIdNames(SPAN_ID_FIELDS, dropped);
+          for (Node link : span.field("links", "links").values()) {
+            link.undecodableIdNames(LINK_ID_FIELDS, dropped);
           }
         }
       }
     }
-    return changed ? MAPPER.writeValueAsString(root) : null;
+    if (dropped.isEmpty()) {
+      return null;
+    }
+    Collections.sort(dropped);
+    StringBuilder out = new StringBuilder(json.length() + 16 * dropped.size());
+    int copied = 0;
+    for (int at : dropped) {
+      out.append(json, copied, at).append(DROPPED_ID);
+      copied = endOfString(json, at);
+    }
+    return out.append(json, copied, json.length()).toString();
   }
 
-  private static boolean removeUndecodable(JsonNode node, String[] fields) {
-    if (!(node instanceof ObjectNode object)) {
-      return false;
+  /** The offset just past the JSON string that starts (with its quote) at {@code start}. */
+  private static int endOfString(String json, int start) {
+    int i = start + 1;
+    while (json.charAt(i) != '"') {
+      i += json.charAt(i) == '\\' ? 2 : 1;
     }
-    boolean changed = false;
-    for (String name : fields) {
-      for (String key : new String[] {name, snakeCase(name)}) {
-        JsonNode value = object.get(key);
-        if (value != null && value.isString() && !isBase64(value.stringValue())) {
-          object.remove(key);
-          changed = true;
+    return i + 1;
+  }
+
+  /**
+   * A JSON value as a tree that keeps where each member's name stands in the text. A name given
+   * twice in an object keeps its first place and its last value, as in Gson's and Jackson's trees.
+   */
+  private static final class Node {
+    private static final Node MISSING = new Node(null, null, null);
+
+    /** The members of an object, else {@code null}; each with the offsets of its names. */
+    private final Map<String, Member> members;
+    private final List<Node> elements;
+    private final String string;
+
+    /** A member's last value and where each of its names starts. */
+    private record Member(Node value, List<Integer> names) {}
+
+    private Node(Map<String, Member> members, List<Node> elements, String string) {
+      this.members = members;
+      this.elements = elements;
+      this.string = string;
+    }
+
+    /** Reads the value at the parser's current token. */
+    static Node read(JsonParser parser) {
+      switch (parser.currentToken()) {
+        case START_OBJECT -> {
+          Map<String, Member> members = new LinkedHashMap<>();
+          while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
+            String name = parser.currentName();
+            int at = (int) parser.currentTokenLocation().getCharOffset();
+            parser.nextToken();
+            Node value = read(parser);
+            Member before = members.get(name);
+            List<Integer> names = before == null ? new ArrayList<>(1) : before.names();
+            names.add(at);
+            members.put(name, new Member(value, names));
+          }
+          return new Node(members, null, null);
+        }
+        case START_ARRAY -> {
+          List<Node> elements = new ArrayList<>();
+          while (parser.nextToken() != JsonToken.END_ARRAY) {
+            elements.add(read(parser));
+          }
+          return new Node(null, elements, null);
+        }
+        case VALUE_STRING -> {
+          return new Node(null, null, parser.getString());
+        }
+        default -> {
+          return MISSING;
         }
       }
     }
-    return changed;
+
+    /**
+     * The elements the parse took of a repeated field: those under its JSON name, or under its
+     * proto name when the JSON name has none (protobuf refuses a field given under both names
+     * unless the first it meets has no elements).
+     */
+    Node field(String jsonName, String protoName) {
+      if (members == null) {
+        return MISSING;
+      }
+      Member json = members.get(jsonName);
+      Member proto = members.get(protoName);
+      if (json == null || proto != null && json.value().values().isEmpty()) {
+        return proto == null ? MISSING : proto.value();
+      }
+      return json.value();
+    }
+
+    /** What a Jackson tree iterates over: an array's elements, an object's values. */
+    List<Node> values() {
+      if (elements != null) {
+        return elements;
+      }
+      return members == null ? List.of() : members.values().stream().map(Member::value).toList();
+    }
+
+    /** Adds the offsets of every name under which one of the ids is text that is not base64. */
+    void undecodableIdNames(String[] fields, List<Integer> offsets) {
+      if (members == null) {
+        return;
+      }
+      for (String field : fields) {
+        for (String name : new String[] {field, snakeCase(field)}) {
+          var member = members.get(name);
+          if (member != null && member.value().string != null && !isBase64(member.value().string)) {
+            offsets.addAll(member.names());
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -227,16 +347,7 @@ public final class OtlpJson {
   }
 
   private static String describe(JsonNode root, OtlpSpans.InvalidId id) {
-    String text = originalIdText(root, id);
-    if (text == null || text.isEmpty()) {
-      return id.where() + " has no " + id.field();
-    }
-    String quoted = "'" + (text.length() > 64 ? text.substring(0, 64) + "..." : text) + "'";
-    if (id.value().size() == id.expectedBytes() && OtlpSpans.isZero(id.value())) {
-      return id.where() + " has " + id.field() + " " + quoted + " which is all zeros";
-    }
-    return id.where() + " has " + id.field() + " " + quoted + " which is not " + id.expectedBytes()
-        + " bytes of hex";
+    return id.withText(originalIdText(root, id)).describe();
   }
 
   /** The JSON text an id field had in the request, or {@code null}. */
@@ -244,19 +355,38 @@ public final class OtlpJson {
     JsonNode span = field(field(field(root, "resourceSpans", "resource_spans").path(id.resourceIndex()),
         "scopeSpans", "scope_spans").path(id.scopeIndex()), "spans", "spans").path(id.spanIndex());
     JsonNode owner = id.linkIndex() < 0 ? span : field(span, "links", "links").path(id.linkIndex());
-    JsonNode value = owner.get(id.field());
-    if (value == null) {
-      value = owner.get(snakeCase(id.field()));
-    }
-    return value != null && value.isString() ? value.stringValue() : null;
+    JsonNode value = field(owner, id.field(), snakeCase(id.field()));
+    return value.isString() ? value.stringValue() : null;
   }
 
+  /**
+   * The value the parse kept of a field that may be given under both its names: the one under
+   * the JSON name unless it is empty (no elements, no bytes, null) and the proto name is given too;
+   * protobuf refuses a field given under both names unless the first it meets is empty.
+   */
   private static JsonNode field(JsonNode node, String jsonName, String protoName) {
-    JsonNode value = node.get(jsonName);
-    if (value == null) {
-      value = node.get(protoName);
+    JsonNode json = node.get(jsonName);
+    JsonNode proto = node.get(protoName);
+    if (json == null || proto != null && isEmpty(json)) {
+      return proto == null ? MissingNode.getInstance() : proto;
     }
-    return value == null ? MissingNode.getInstance() : value;
+    return json;
+  }
+
+  private static boolean isEmpty(JsonNode value) {
+    if (value.isString()) {
+      String text = value.stringValue();
+      return !isBase64(text) || base64Length(text) == 0;
+    }
+    return value.isNull() || value.isContainer() && value.isEmpty();
+  }
+
+  private static int base64Length(String text) {
+    try {
+      return Base64.getDecoder().decode(text).length;
+    } catch (IllegalArgumentException e) {
+      return Base64.getUrlDecoder().decode(text).length;
+    }
   }
 
   private static String snakeCase(String camel) {

@@ -226,7 +226,9 @@ public final class OtlpSpans {
 
   /**
    * A span (or one of its links) whose id could not be used. Indexes are 0-based positions in the
-   * request; {@code linkIndex} is -1 when the span's own id is at fault.
+   * request; {@code linkIndex} is -1 when the span's own id is at fault. {@code value} is the id's
+   * bytes as decoded; {@code text} is the id as OTLP/JSON text had it ({@code ""} when the JSON had
+   * no string there), or {@code null} for a protobuf request.
    */
   public record InvalidId(
       int resourceIndex,
@@ -235,7 +237,21 @@ public final class OtlpSpans {
       int linkIndex,
       String spanName,
       String field,
-      ByteString value) {
+      ByteString value,
+      String text) {
+
+    /** An id of a protobuf request, described by its bytes. */
+    public InvalidId(
+        int resourceIndex, int scopeIndex, int spanIndex, int linkIndex, String spanName, String field,
+        ByteString value) {
+      this(resourceIndex, scopeIndex, spanIndex, linkIndex, spanName, field, value, null);
+    }
+
+    /** The same id, described by the text it had in OTLP/JSON ({@code null} or empty: none). */
+    public InvalidId withText(String text) {
+      return new InvalidId(resourceIndex, scopeIndex, spanIndex, linkIndex, spanName, field, value,
+          text == null ? "" : text);
+    }
 
     /** Bytes an id of this field must have: 16 for a trace id, else 8. */
     public int expectedBytes() {
@@ -249,8 +265,15 @@ public final class OtlpSpans {
       return linkIndex < 0 ? span : "link " + (linkIndex + 1) + " of " + span;
     }
 
-    /** A sentence for protobuf input, e.g. {@code ... has a traceId of 5 bytes (0102030405), not 16}. */
+    /**
+     * A sentence naming the id: for protobuf input by its bytes ({@code ... has a traceId of 5 bytes
+     * (0102030405), not 16}), for OTLP/JSON by its text ({@code ... has traceId 'xyz' which is not 16
+     * bytes of hex}).
+     */
     public String describe() {
+      if (text != null) {
+        return describeText();
+      }
       if (value.isEmpty()) {
         return where() + " has no " + field;
       }
@@ -259,6 +282,17 @@ public final class OtlpSpans {
       }
       return where() + " has a " + field + " of " + value.size() + " bytes (" + hex(value)
           + "), not " + expectedBytes();
+    }
+
+    private String describeText() {
+      if (text.isEmpty()) {
+        return where() + " has no " + field;
+      }
+      String quoted = "'" + (text.length() > 64 ? text.substring(0, 64) + "..." : text) + "'";
+      if (value.size() == expectedBytes() && isZero(value)) {
+        return where() + " has " + field + " " + quoted + " which is all zeros";
+      }
+      return where() + " has " + field + " " + quoted + " which is not " + expectedBytes() + " bytes of hex";
     }
   }
 }

@@ -1,23 +1,22 @@
 package io.flowtrace.tracer.recording;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.flowtrace.tracer.model.SourcePosition;
+import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
-import io.flowtrace.tracer.otlp.OtlpJson;
+import io.flowtrace.tracer.otlp.OtlpJsonDecoder;
 import io.flowtrace.tracer.otlp.OtlpSpans;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * Reads spans from OTLP/JSON files ({@code *.otlp.jsonl}, {@code *.otlp.json}, optionally
  * gzipped): one {@code ExportTraceServiceRequest} per line, as the OpenTelemetry Collector's file
- * exporter writes them, or a pretty-printed request spread over many lines. Blank lines are
+ * exporter writes them, or a pretty-printed request spread over many lines, decoded by {@link
+ * OtlpJsonDecoder} (which streams: no protobuf message or JSON tree is built). Blank lines are
  * skipped. A line that is not a request, is not UTF-8 or is longer than {@link #MAX_LINE_BYTES},
  * or a span with a missing or invalid id, is reported with its line number and skipped; the rest is
  * read. A file cut off or corrupt (a truncated gzip) is reported at the line where reading
@@ -173,27 +172,31 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     final String source;
     final Consumer<Telemetry> sink;
     final ReadListener listener;
+    final OtlpJsonDecoder decoder = new OtlpJsonDecoder();
+    final Consumer<Span> spans;
+    final Consumer<OtlpSpans.InvalidId> invalidIds;
     long emitted;
+    /** The line the request being decoded starts at. */
+    long line;
 
     Parse(String source, Consumer<Telemetry> sink, ReadListener listener) {
       this.source = source;
       this.sink = sink;
       this.listener = listener;
+      this.spans = span -> sink.accept(Telemetry.of(span));
+      this.invalidIds = invalid -> problem(line, invalid.describe());
     }
 
     void record(String json, long lineNumber) {
-      ExportTraceServiceRequest request;
+      line = lineNumber;
       try {
-        request = OtlpJson.parse(json);
-      } catch (InvalidProtocolBufferException | RuntimeException e) {
+        emitted += decoder.decode(json, spans, invalidIds);
+      } catch (OtlpJsonDecoder.MalformedRequestException e) {
+        problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)));
+      } catch (RuntimeException e) {
+        // not expected: reported like a malformed line rather than ending the file
         problem(lineNumber, REASON_PREFIX + reason(e));
-        return;
       }
-      Function<OtlpSpans.InvalidId, String> describer = OtlpJson.describer(json);
-      emitted += OtlpSpans.convert(
-          request,
-          span -> sink.accept(Telemetry.of(span)),
-          invalid -> problem(lineNumber, describer.apply(invalid)));
     }
 
     void problem(long lineNumber, String reason) {
@@ -221,7 +224,10 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     if (message == null || message.isBlank()) {
       return e.getClass().getSimpleName();
     }
-    String reason = message.replaceFirst("^(?:[a-z][\\w$]*\\.)+[A-Z][\\w$]*: ", "").strip();
+    return cut(message.replaceFirst("^(?:[a-z][\\w$]*\\.)+[A-Z][\\w$]*: ", "").strip());
+  }
+
+  private static String cut(String reason) {
     return reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) + "..." : reason;
   }
 

@@ -74,11 +74,14 @@ class OtlpJsonLinesReaderTest {
 
     assertThat(collected.spanNames()).containsExactly("first", "kept before", "kept after", "kept too", "last");
     assertThat(emitted).isEqualTo(5);
+    // Lines 2 and 4 once read "Expect message object but got: \"garbage\"" and "End of input at line 1
+    // column 46 path $..." (protobuf's JsonFormat and the Gson parser under it); the streaming decoder
+    // says the same in its own words, with the column and the place in the request.
     assertThat(collected.problemTexts()).containsExactly(
-        file + ":2: not an OTLP ExportTraceServiceRequest: Expect message object but got: \"garbage\"",
+        file + ":2: not an OTLP ExportTraceServiceRequest: not JSON: Unrecognized token 'garbage' at column 1",
         file + ":3: span 2 'bad trace' of resource 1, scope 1 has traceId 'xyz' which is not 16 bytes of hex",
         file + ":4: not an OTLP ExportTraceServiceRequest: "
-            + "End of input at line 1 column 46 path $.resourceSpans[0].resource.attributes[0]",
+            + "the JSON ends early at column 46 ($.resourceSpans[0].resource.attributes[0])",
         file + ":6: span 1 'no span id' of resource 1, scope 1 has no spanId");
   }
 
