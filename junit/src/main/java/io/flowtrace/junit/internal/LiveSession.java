@@ -138,7 +138,8 @@ public final class LiveSession implements AutoCloseable {
    * Taps the flows' topics on this cluster (replacing a tap on another one), from now less the
    * allowed lateness, and waits until every topic is assigned.
    *
-   * @throws IllegalStateException when the topics are not assigned within the timeout
+   * @throws IllegalStateException when the topics that exist are not assigned within the timeout
+   *     (a topic that does not exist yet is warned about and read once it appears)
    */
   public synchronized void attachKafka(String servers) {
     ensureOpen();
@@ -157,13 +158,17 @@ public final class LiveSession implements AutoCloseable {
         .sink(inbox::add)
         .start();
     try {
-      if (!started.awaitAssignment(config.timeout())) {
-        Set<String> missing = started.missingTopics();
+      if (!started.awaitExistingTopicsAssigned(config.timeout())) {
         started.close();
         throw new IllegalStateException("flowtrace: the Kafka tap on " + servers + " got no partitions of "
-            + topics + " within " + config.timeout() + (missing.isEmpty() ? " (is the broker up, and do the topics exist?)"
-                : ": " + (missing.size() == 1 ? "topic " : "topics ") + String.join(", ", missing)
-                    + (missing.size() == 1 ? " does" : " do") + " not exist"));
+            + topics + " within " + config.timeout() + " (is the broker up?)");
+      }
+      Set<String> missing = started.missingTopics();
+      if (!missing.isEmpty()) {
+        LOG.warn("flowtrace: {} {} of the flows {} not exist on {}; records are read from {} once {} created",
+            missing.size() == 1 ? "topic" : "topics", String.join(", ", new java.util.TreeSet<>(missing)),
+            missing.size() == 1 ? "does" : "do", servers, missing.size() == 1 ? "it" : "them",
+            missing.size() == 1 ? "it is" : "they are");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -203,6 +203,28 @@ public final class KafkaTap implements Closeable {
     return loop.awaitAssignment(this::coversAllTopics, timeout);
   }
 
+  /**
+   * Waits until every topic that exists has at least one partition assigned and positioned; a
+   * topic that does not exist yet does not hold it up (it is read from the start position once it
+   * appears, see {@link #missingTopics()}).
+   *
+   * @return {@code false} if that did not happen within {@code timeout} or the tap stopped
+   */
+  public boolean awaitExistingTopicsAssigned(Duration timeout) throws InterruptedException {
+    return loop.awaitAssignment(assigned -> {
+      if (!loop.ready()) {
+        return false;
+      }
+      Set<String> expected = new HashSet<>(topics);
+      expected.removeAll(loop.missingTopics());
+      Set<String> have = new HashSet<>();
+      for (TopicPartition tp : assigned) {
+        have.add(tp.topic());
+      }
+      return have.containsAll(expected);
+    }, timeout);
+  }
+
   private boolean coversAllTopics(Set<TopicPartition> assignment) {
     Set<String> assigned = new HashSet<>();
     for (TopicPartition tp : assignment) {

@@ -233,7 +233,8 @@ public final class PartitionedConsumer implements Closeable {
         if (left <= 0 || stopped || closing.get()) {
           return false;
         }
-        owned.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        // Also woken by time: what the predicate reads besides the partitions (a topic listing) may change.
+        owned.wait(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(left))));
       }
       return true;
     }

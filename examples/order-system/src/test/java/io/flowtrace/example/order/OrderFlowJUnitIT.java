@@ -50,6 +50,7 @@ class OrderFlowJUnitIT {
   private static KafkaBroker broker;
   private static OrderServices services;
 
+  /** All of flows/, including a flow (shipment tracking) whose topics this system never creates. */
   @RegisterExtension
   static FlowTraceExtension flows = FlowTraceExtension.builder()
       .flows(Path.of(System.getProperty("flowtrace.flows", "../../flows")))
