@@ -120,7 +120,7 @@ final class SidecarBenchCommand implements Callable<Integer> {
       double playSeconds = (System.nanoTime() - playStart) / 1e9;
       FlowEngine.EngineStats atEnd = sidecar.engineStats();
       long seenAtEnd = atEnd.spans() + atEnd.records();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
       while (sidecar.engineStats().verdictsDecided() < count && System.nanoTime() < deadline) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
       }
@@ -131,6 +131,9 @@ final class SidecarBenchCommand implements Callable<Integer> {
           100.0 * seenAtEnd / (player.spans() + player.records()));
       out.printf("  decided %,d of %s (%,d decided by their data, the rest by a timer), %.1f s after the playback ended%n",
           s.verdictsDecided(), Plural.grouped(count, "flow"), latency.count(), drainSeconds);
+      out.printf("  back-pressure: %,d OTLP exports answered 429/503 and sent again; %,d amendment windows cut short"
+              + " (max-retained-events %,d); %,d late events%n", player.retried(), s.amendWindowsCut(),
+          config.effectiveMaxRetainedEvents(), s.lateDropped());
       printLatency(out, "verdict latency after the last needed event", latency, 0);
       if (warmupMark.get() >= 0) {
         printLatency(out, "  the same after the first " + warmup + " (warm-up)", latency, warmupMark.get());
@@ -159,7 +162,7 @@ final class SidecarBenchCommand implements Callable<Integer> {
       existing.retainAll(topics);
       if (!existing.isEmpty() && recreateTopics) {
         admin.deleteTopics(existing).all().get(30, TimeUnit.SECONDS);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
         while (admin.listTopics().names().get(30, TimeUnit.SECONDS).stream().anyMatch(existing::contains)) {
           if (System.nanoTime() > deadline) {
             throw new IllegalStateException("topics " + existing + " were not deleted within 60 s");

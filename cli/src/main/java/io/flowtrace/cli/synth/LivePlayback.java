@@ -55,6 +55,7 @@ public final class LivePlayback implements Closeable {
   private final KafkaProducer<byte[], byte[]> producer;
   private final HttpClient http = HttpClient.newHttpClient();
   private final AtomicInteger played = new AtomicInteger();
+  private final AtomicInteger retried = new AtomicInteger();
   private volatile Throwable failure;
 
   /** Loads a recording to play into the cluster at {@code bootstrapServers}. */
@@ -125,6 +126,11 @@ public final class LivePlayback implements Closeable {
     return played.get();
   }
 
+  /** OTLP exports the receiver answered 429/503 (back-pressure) and that were sent again. */
+  public int retried() {
+    return retried.get();
+  }
+
   /** First offset of each partition in the recording. */
   public Map<TopicPartition, Long> firstOffsets() {
     Map<TopicPartition, Long> first = new HashMap<>();
@@ -185,10 +191,17 @@ public final class LivePlayback implements Closeable {
         sent.add(producer.send(new ProducerRecord<>(spansTopic, null, item.spans.toByteArray())));
         expected.add(null);
       } else {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(otlpHttp)
-                .header("Content-Type", "application/x-protobuf")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(item.spans.toByteArray())).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpRequest request = HttpRequest.newBuilder(otlpHttp)
+            .header("Content-Type", "application/x-protobuf")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(item.spans.toByteArray())).build();
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        // As OTLP exporters do: 429 and 503 are back-pressure, retried after the server's hint.
+        while (response.statusCode() == 429 || response.statusCode() == 503) {
+          retried.incrementAndGet();
+          long seconds = response.headers().firstValueAsLong("Retry-After").orElse(1);
+          Thread.sleep(Math.max(100, seconds * 1000));
+          response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        }
         if (response.statusCode() != 200) {
           throw new AssertionError("OTLP export answered " + response.statusCode() + ": " + response.body());
         }
