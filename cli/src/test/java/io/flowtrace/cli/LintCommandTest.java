@@ -2,9 +2,7 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,30 +17,16 @@ class LintCommandTest {
   private static final Path ORDER_FLOWS = Path.of("../flows/order-creation");
   private static final Path SAMPLE = Path.of("../samples/order-flow");
 
-  record Run(int exit, String stdout, String stderr) {}
-
-  private static synchronized Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = FlowTraceCli.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+  private static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 
   @Test
   void everyBundledFlowLintsCleanWithItsCountsInWords() {
-    Run run = run("lint", FLOWS.toString());
+    CliRun run = run("lint", FLOWS.toString());
 
-    assertThat(run.exit).isEqualTo(0);
-    assertThat(run.stdout).contains(
+    assertThat(run.exit()).isEqualTo(0);
+    assertThat(run.stdout()).contains(
         "ok  ../flows/order-creation/order-creation.flow.yaml  order-creation (7 stages, 11 events, 11 rules)");
   }
 
@@ -60,13 +44,13 @@ class LintCommandTest {
               - {id: e, topic: t}
         """);
 
-    Run run = run("lint", file.toString());
+    CliRun run = run("lint", file.toString());
 
-    assertThat(run.exit).isEqualTo(0);
-    assertThat(run.stderr).isEqualTo(file + ":3:10: warning: 'redact' names 'email', which holds the instance key"
+    assertThat(run.exit()).isEqualTo(0);
+    assertThat(run.stderr()).isEqualTo(file + ":3:10: warning: 'redact' names 'email', which holds the instance key"
         + " 'email': reports show the key masked too (instances stay apart: equal values get equal markers)"
         + System.lineSeparator());
-    assertThat(run.stdout).contains("ok  " + file + "  mail (1 stage, 1 event, 0 rules)");
+    assertThat(run.stdout()).contains("ok  " + file + "  mail (1 stage, 1 event, 0 rules)");
   }
 
   @Test
@@ -82,21 +66,21 @@ class LintCommandTest {
         rules:
           - {name: r, expr: "e.id != ''"}
         """);
-    Run run = run("lint", dir.toString());
-    assertThat(run.stdout).contains("one (1 stage, 1 event, 1 rule)");
+    CliRun run = run("lint", dir.toString());
+    assertThat(run.stdout()).contains("one (1 stage, 1 event, 1 rule)");
 
     Files.writeString(dir.resolve("one.flow.yaml"), "flow: one\nkeys: [id]\nstages: []\n");
-    Run broken = run("lint", dir.toString());
-    assertThat(broken.exit).isEqualTo(1);
-    assertThat(broken.stderr).endsWith("1 problem" + System.lineSeparator());
+    CliRun broken = run("lint", dir.toString());
+    assertThat(broken.exit()).isEqualTo(1);
+    assertThat(broken.stderr()).endsWith("1 problem" + System.lineSeparator());
   }
 
   @Test
   void theReferenceFlowsMatchEverythingInTheSample() {
-    Run run = run("lint", ORDER_FLOWS.toString(), "--against", SAMPLE.toString());
+    CliRun run = run("lint", ORDER_FLOWS.toString(), "--against", SAMPLE.toString());
 
-    assertThat(run.exit).as(run.stdout + run.stderr).isEqualTo(0);
-    assertThat(run.stdout).contains(
+    assertThat(run.exit()).as(run.stdout() + run.stderr()).isEqualTo(0);
+    assertThat(run.stdout()).contains(
         "../samples/order-flow: 514 spans, 239 records in 5 files",
         "order-creation (../flows/order-creation/order-creation.flow.yaml): all 11 declared events matched",
         "  ✓ client_request     SERVER span 'POST /api/orders' of gateway: 40 spans",
@@ -123,10 +107,10 @@ class LintCommandTest {
         .replace("name: POST /api/orders", "name: POST /api/order")
         .replace("topic: orders.created", "topic: orders.Created"));
 
-    Run run = run("lint", copy.toString(), "--against", SAMPLE.toString());
+    CliRun run = run("lint", copy.toString(), "--against", SAMPLE.toString());
 
-    assertThat(run.exit).isEqualTo(1);
-    assertThat(run.stdout).contains(
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.stdout()).contains(
         "order-creation (" + spec + "): 9 of 11 declared events matched; 2 matched nothing",
         "  ✗ client_request     SERVER span 'POST /api/order' of gateway: matched nothing\n"
             + "      near miss: gateway SERVER 'POST /api/orders' (40 spans): its name differs by 1 character\n",
@@ -139,8 +123,8 @@ class LintCommandTest {
 
   @Test
   void aRecordingThatIsNotThereIsBadUsage(@TempDir Path dir) {
-    Run run = run("lint", ORDER_FLOWS.toString(), "--against", dir.resolve("nothing").toString());
-    assertThat(run.exit).isEqualTo(2);
-    assertThat(run.stderr).contains("flowtrace: --against " + dir.resolve("nothing") + ": not a recording directory");
+    CliRun run = run("lint", ORDER_FLOWS.toString(), "--against", dir.resolve("nothing").toString());
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.stderr()).contains("flowtrace: --against " + dir.resolve("nothing") + ": not a recording directory");
   }
 }

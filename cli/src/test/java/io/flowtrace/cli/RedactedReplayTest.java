@@ -3,9 +3,7 @@ package io.flowtrace.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -76,16 +74,16 @@ class RedactedReplayTest {
     Path console = dir.resolve("report.txt");
     Path docs = dir.resolve("docs");
 
-    Run jsonRun = run("replay", "--flows", flows.toString(), "--no-progress", "--format", "json", "--junit",
+    CliRun jsonRun = run("replay", "--flows", flows.toString(), "--no-progress", "--format", "json", "--junit",
         junit.toString(), "--html", html.toString(), "--output", json.toString(), SAMPLE.toString());
-    Run consoleRun = run("replay", "--flows", flows.toString(), "--no-progress", "--output", console.toString(),
+    CliRun consoleRun = run("replay", "--flows", flows.toString(), "--no-progress", "--output", console.toString(),
         SAMPLE.toString());
-    Run docsRun = run("docs", "--html", "--flows", flows.toString(), "--out", docs.toString(), SAMPLE.toString());
+    CliRun docsRun = run("docs", "--html", "--flows", flows.toString(), "--out", docs.toString(), SAMPLE.toString());
 
-    assertThat(jsonRun.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
-    assertThat(docsRun.exit).isZero();
-    List<String> outputs = new ArrayList<>(List.of(jsonRun.out, jsonRun.err, consoleRun.out, consoleRun.err,
-        docsRun.out, docsRun.err, read(json), read(junit), read(console)));
+    assertThat(jsonRun.exit()).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(docsRun.exit()).isZero();
+    List<String> outputs = new ArrayList<>(List.of(jsonRun.stdout(), jsonRun.stderr(), consoleRun.stdout(), consoleRun.stderr(),
+        docsRun.stdout(), docsRun.stderr(), read(json), read(junit), read(console)));
     String page = htmlWithDetails(html);
     outputs.add(page);
     try (Stream<Path> files = Files.walk(docs)) {
@@ -103,7 +101,7 @@ class RedactedReplayTest {
   void aRuleOnARedactedFieldReadsTheRealValueAndItsViolationShowsTheMarker() throws IOException {
     Path json = dir.resolve("rule.json");
     assertThat(run("replay", "--flows", flows.toString(), "--no-progress", "--format", "json", "--output",
-        json.toString(), SAMPLE.toString()).exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+        json.toString(), SAMPLE.toString()).exit()).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
 
     List<JsonNode> violations = new ArrayList<>();
     for (JsonNode flow : JSON.readTree(json.toFile()).get("flows")) {
@@ -198,21 +196,7 @@ class RedactedReplayTest {
     }
   }
 
-  record Run(int exit, String out, String err) {}
-
-  private static synchronized Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = FlowTraceCli.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+  private static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 }

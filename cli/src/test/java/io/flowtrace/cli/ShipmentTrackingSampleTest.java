@@ -2,9 +2,7 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,22 +31,8 @@ class ShipmentTrackingSampleTest {
   private static final Path ORDER_SAMPLE = Path.of("../samples/order-flow");
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  record Run(int exit, String stdout, String stderr) {}
-
-  private static synchronized Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = FlowTraceCli.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+  private static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 
   @Test
@@ -73,25 +57,25 @@ class ShipmentTrackingSampleTest {
   @Test
   void replayingTheSampleGivesTheExpectedVerdicts(@TempDir Path dir) throws IOException {
     Path report = dir.resolve("report.json");
-    Run run = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--format", "json",
+    CliRun run = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--format", "json",
         "--output", report.toString(), SAMPLE.toString());
 
-    assertThat(run.exit).as(run.stderr).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(run.exit()).as(run.stderr()).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
     JsonNode actual = JSON.readTree(Files.readString(report));
     JsonNode expected = JSON.readTree(Files.readString(SAMPLE.resolve("expected.json")));
     assertThat(verdicts(actual)).isEqualTo(verdicts(expected.get("flows")));
     assertThat(actual.get("summary").get("passed").asInt()).isEqualTo(8);
     assertThat(actual.get("summary").get("failed").asInt()).isEqualTo(2);
-    assertThat(run.stderr).contains("flowtrace: read 4 files", "123 spans, 51 records, 0 problems skipped;"
+    assertThat(run.stderr()).contains("flowtrace: read 4 files", "123 spans, 51 records, 0 problems skipped;"
         + " 10 flows: 8 passed, 2 failed, 0 incomplete");
   }
 
   @Test
   void everyDeclaredEventMatchesTheSample() {
-    Run run = run("lint", FLOWS.resolve("shipment-tracking").toString(), "--against", SAMPLE.toString());
+    CliRun run = run("lint", FLOWS.resolve("shipment-tracking").toString(), "--against", SAMPLE.toString());
 
-    assertThat(run.exit).as(run.stdout + run.stderr).isEqualTo(0);
-    assertThat(run.stdout).contains("all 8 declared events matched",
+    assertThat(run.exit()).as(run.stdout() + run.stderr()).isEqualTo(0);
+    assertThat(run.stdout()).contains("all 8 declared events matched",
         "  ✓ carrier_event       SERVER span 'POST /webhooks/carrier' of tracking-service: 21 spans",
         "all HTTP server/client spans and topics in the recording are covered by a flow");
   }
@@ -99,13 +83,13 @@ class ShipmentTrackingSampleTest {
   @Test
   void theOrderSampleStillHasExactlyItsFortyOrders(@TempDir Path dir) throws IOException {
     Path report = dir.resolve("report.json");
-    Run run = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--format", "json",
+    CliRun run = run("replay", "--flows", FLOWS.toString(), "--no-progress", "--format", "json",
         "--output", report.toString(), ORDER_SAMPLE.toString());
 
     JsonNode actual = JSON.readTree(Files.readString(report));
     assertThat(actual.get("flows")).hasSize(40);
     actual.get("flows").forEach(f -> assertThat(f.get("flow").asString()).isEqualTo("order-creation"));
-    assertThat(run.stderr).contains("40 flows: 28 passed, 11 failed, 1 incomplete");
+    assertThat(run.stderr()).contains("40 flows: 28 passed, 11 failed, 1 incomplete");
   }
 
   /** keys → status and violation kind/stage/field, for both report and expected.json. */
