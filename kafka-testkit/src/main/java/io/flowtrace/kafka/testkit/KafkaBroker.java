@@ -74,6 +74,10 @@ import org.slf4j.LoggerFactory;
  * The broker's stdout and stderr go to {@link #logFile()}; a failed start throws with the tail of
  * that file.
  *
+ * <p>For fault tests, {@link #stop()} (SIGTERM) and {@link #kill()} (SIGKILL) take the broker down
+ * and {@link #restart()} brings it back on the same log directory and ports, with its topics,
+ * records and committed offsets.
+ *
  * <p>{@link #close()} sends SIGTERM, waits (10 s by default) for a clean shutdown, then kills the
  * process and deletes the temporary directory; it is idempotent. A JVM shutdown hook closes a broker
  * that a test forgot, and the forked broker exits by itself when its parent JVM dies (it watches
@@ -131,6 +135,9 @@ public final class KafkaBroker implements AutoCloseable {
   private OutputStream processStdin;
   private Admin admin;
   private boolean closed;
+  private List<String> runCommand;
+  private Duration startupTimeout;
+  private boolean hookAdded;
 
   private KafkaBroker(Path workDir, int port, int controllerPort, Duration shutdownTimeout) {
     this.workDir = workDir;
@@ -180,6 +187,68 @@ public final class KafkaBroker implements AutoCloseable {
   public boolean isRunning() {
     synchronized (lock) {
       return process != null && process.isAlive();
+    }
+  }
+
+  /**
+   * Stops the broker process as an operator would — SIGTERM, a controlled shutdown, killed if it
+   * takes longer than the shutdown timeout — and keeps its log directory and ports, so {@link
+   * #restart()} brings the same broker back with every topic, record and committed offset. Clients
+   * see the broker go away meanwhile. Does nothing when it is not running.
+   */
+  public void stop() {
+    Process p;
+    synchronized (lock) {
+      checkOpen();
+      p = process;
+    }
+    if (p != null) {
+      stop(p, shutdownTimeout);
+    }
+  }
+
+  /**
+   * Kills the broker process with SIGKILL, as a crash or the OOM killer would: no controlled
+   * shutdown, so the next {@link #restart()} recovers its logs. Returns once the process is gone.
+   */
+  public void kill() {
+    Process p;
+    synchronized (lock) {
+      checkOpen();
+      p = process;
+    }
+    if (p != null && p.isAlive()) {
+      p.destroyForcibly();
+      try {
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("Kafka broker pid " + p.pid() + " did not die on SIGKILL");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted while killing the broker", e);
+      }
+    }
+  }
+
+  /**
+   * Starts the broker process again on the same log directory and ports (stopping it first when it
+   * is running) and returns once it is ready, as {@link Builder#start()} does, within the startup
+   * timeout.
+   *
+   * @throws IllegalStateException if it does not become ready in time, with its log tail
+   */
+  public void restart() {
+    stop();
+    long t0 = System.nanoTime();
+    spawn();
+    awaitReady(t0 + startupTimeout.toNanos(), startupTimeout);
+    LOG.info("Kafka broker restarted on {} in {} ms", bootstrapServers(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("Broker " + bootstrapServers() + " is closed");
     }
   }
 
@@ -473,9 +542,7 @@ public final class KafkaBroker implements AutoCloseable {
 
   private Admin admin() {
     synchronized (lock) {
-      if (closed) {
-        throw new IllegalStateException("Broker " + bootstrapServers() + " is closed");
-      }
+      checkOpen();
       if (admin == null) {
         admin = Admin.create(adminProperties(bootstrapServers()));
       }
@@ -543,21 +610,34 @@ public final class KafkaBroker implements AutoCloseable {
     run.addAll(List.of("-cp", classpath, ParentWatchdog.class.getName(), "kafka.Kafka",
         propsFile.toString()));
     synchronized (lock) {
+      runCommand = List.copyOf(run);
+      startupTimeout = b.startupTimeout;
+    }
+    spawn();
+
+    // 3. Ready when the client port accepts and the cluster answers describeCluster.
+    awaitReady(deadline, b.startupTimeout);
+  }
+
+  private void spawn() {
+    synchronized (lock) {
+      checkOpen();
+      closeQuietly(processStdin);
       try {
-        process = new ProcessBuilder(run)
+        process = new ProcessBuilder(runCommand)
             .directory(workDir.toFile())
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
             .start();
         processStdin = process.getOutputStream();
       } catch (IOException e) {
-        throw failure("Could not start " + java + ": " + e.getMessage());
+        throw failure("Could not start " + runCommand.get(0) + ": " + e.getMessage());
+      }
+      if (!hookAdded) {
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        hookAdded = true;
       }
     }
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
-
-    // 3. Ready when the client port accepts and the cluster answers describeCluster.
-    awaitReady(deadline, b.startupTimeout);
   }
 
   private void awaitReady(long deadline, Duration timeout) {

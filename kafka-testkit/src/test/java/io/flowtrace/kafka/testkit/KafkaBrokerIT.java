@@ -69,4 +69,50 @@ class KafkaBrokerIT {
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("Broker " + broker.bootstrapServers() + " is closed");
   }
+
+  @Test
+  void aStoppedOrKilledBrokerRestartsWithItsTopicsAndRecords() throws Exception {
+    String topic = "restart-" + UUID.randomUUID();
+    try (KafkaBroker broker = KafkaBroker.start()) {
+      int port = broker.port();
+      broker.createTopic(topic, 1);
+      send(broker, topic, "before-stop");
+
+      broker.stop();
+      assertThat(broker.isRunning()).isFalse();
+      broker.restart();
+      send(broker, topic, "after-stop");
+
+      broker.kill();
+      assertThat(broker.isRunning()).isFalse();
+      broker.restart();
+      send(broker, topic, "after-kill");
+
+      assertThat(broker.port()).isEqualTo(port);
+      assertThat(readAll(broker, topic, 3)).containsExactly("before-stop", "after-stop", "after-kill");
+    }
+  }
+
+  private static void send(KafkaBroker broker, String topic, String value) {
+    try (KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      broker.sendAll(producer, List.of(new ProducerRecord<>(topic, value.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    }
+  }
+
+  private static List<String> readAll(KafkaBroker broker, String topic, int expected) {
+    List<String> seen = new ArrayList<>();
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID(),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
+      consumer.subscribe(List.of(topic));
+      Await.until(Duration.ofSeconds(60), () -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+        return seen.size() >= expected;
+      }, () -> "records read: " + seen);
+    }
+    return seen;
+  }
 }
