@@ -22,6 +22,7 @@ import io.flowtrace.tracer.receiver.DropReason;
 import io.flowtrace.tracer.receiver.OtlpGrpcReceiver;
 import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
 import io.flowtrace.tracer.receiver.TelemetrySink;
+import io.flowtrace.tracer.tap.PartitionedConsumer;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.assembly.Prepared;
 import io.flowtrace.verifier.report.LateEvent;
@@ -681,6 +682,16 @@ public final class Sidecar implements Closeable {
     }
     if (!seeded) {
       return new OpsServer.Status(false, "reading earlier verdicts");
+    }
+    long unreachable = kafka == null ? 0 : kafka.unreachableForMillis();
+    if (unreachable >= PartitionedConsumer.UNREACHABLE_AFTER_MILLIS) {
+      String what = "Kafka unreachable for " + unreachable / 1000 + " s at " + config.bootstrapServers() + "; retrying";
+      if (!kafka.ready()) {
+        return new OpsServer.Status(false, what);
+      }
+      // Ready all the same: spans are still received, and every record is read once the broker is back.
+      return new OpsServer.Status(true, "degraded: " + what + "; spans are still received and records will be"
+          + " read from the last committed offsets");
     }
     if (kafka != null && !kafka.ready() || router != null && !router.ready()) {
       return new OpsServer.Status(false, "waiting for Kafka partition assignment");

@@ -149,6 +149,11 @@ public final class KafkaInput implements Closeable {
     return loop.isRunning() && System.currentTimeMillis() - loop.lastPollMillis() < 30_000;
   }
 
+  /** How long no broker has been connected, in milliseconds; 0 while connected. */
+  public long unreachableForMillis() {
+    return loop.unreachableForMillis();
+  }
+
   /** How many times (100 ms each) the input waited for room in the engine's inbox: back-pressure. */
   public long waitsForRoom() {
     return loop.refusals();

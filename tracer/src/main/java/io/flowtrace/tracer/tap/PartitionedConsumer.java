@@ -29,6 +29,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -78,6 +79,8 @@ public final class PartitionedConsumer implements Closeable {
 
   /** Pause after a failed poll before the next one: {@value} ms. */
   public static final long ERROR_BACKOFF_MILLIS = 500;
+  /** How long without a broker connection before it is reported as unreachable: 3 s. */
+  public static final long UNREACHABLE_AFTER_MILLIS = 3_000;
 
   private static final Logger LOG = LoggerFactory.getLogger(PartitionedConsumer.class);
 
@@ -146,6 +149,9 @@ public final class PartitionedConsumer implements Closeable {
   private volatile boolean assignedOnce;
   private volatile boolean closeWhenStopped;
   private volatile long lastPollMillis = System.currentTimeMillis();
+  private volatile long unreachableSinceMillis = System.currentTimeMillis();
+  private boolean unreachableLogged;
+  private Metric connectionCount;
   private boolean consumerClosed;
 
   private PartitionedConsumer(Builder b) {
@@ -264,6 +270,16 @@ public final class PartitionedConsumer implements Closeable {
     return lastPollMillis;
   }
 
+  /**
+   * How long no broker has been connected, in milliseconds: 0 while the consumer holds a
+   * connection. It counts from the start until the first connection, and from the moment the last
+   * connection dropped during an outage; the loop keeps retrying meanwhile, as kafka-clients does.
+   */
+  public long unreachableForMillis() {
+    long since = unreachableSinceMillis;
+    return since < 0 ? 0 : Math.max(1, System.currentTimeMillis() - since);
+  }
+
   /** Records skipped so far because they could not be read. */
   public long skipped() {
     return skipped.get();
@@ -366,12 +382,40 @@ public final class PartitionedConsumer implements Closeable {
     }
   }
 
+  /** Reads the consumer's own connection count (on the polling thread: metrics are not thread-safe). */
+  private void noteReachability(long now) {
+    if (connectionCount == null) {
+      connectionCount = consumer.metrics().entrySet().stream()
+          .filter(e -> e.getKey().name().equals("connection-count") && e.getKey().group().equals("consumer-metrics"))
+          .map(Map.Entry::getValue).findFirst().orElse(null);
+      if (connectionCount == null) {
+        unreachableSinceMillis = -1; // a consumer without the metric (a test double): assume reachable
+        return;
+      }
+    }
+    Object value = connectionCount.metricValue();
+    boolean connected = value instanceof Number n && n.doubleValue() > 0;
+    if (connected) {
+      if (unreachableLogged) {
+        LOG.info("{}: Kafka reachable again after {} ms", name, now - unreachableSinceMillis);
+      }
+      unreachableSinceMillis = -1;
+      unreachableLogged = false;
+    } else if (unreachableSinceMillis < 0) {
+      unreachableSinceMillis = now;
+    } else if (!unreachableLogged && now - unreachableSinceMillis >= UNREACHABLE_AFTER_MILLIS) {
+      LOG.warn("{}: no Kafka broker connected for {} ms; retrying", name, now - unreachableSinceMillis);
+      unreachableLogged = true;
+    }
+  }
+
   private void round(Duration timeout) {
     ConsumerRecords<byte[], byte[]> polled;
     try {
       commitPending();
       polled = subscription.poll(consumer, timeout);
       lastPollMillis = System.currentTimeMillis();
+      noteReachability(lastPollMillis);
       lastError = null;
       if (subscription.listed() && subscription.subscribed().isEmpty()) {
         assignedOnce = true; // nothing to be assigned until a topic appears

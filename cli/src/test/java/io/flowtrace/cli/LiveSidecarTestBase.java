@@ -1,0 +1,306 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.synth.Defect;
+import io.flowtrace.cli.synth.LivePlayback;
+import io.flowtrace.cli.synth.Manifest;
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import io.flowtrace.kafka.testkit.KafkaBroker;
+import io.flowtrace.sidecar.Sidecar;
+import io.flowtrace.sidecar.SidecarConfig;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * What the live sidecar tests share: a real broker per test with the flow topics (3 partitions
+ * each), the spans and verdicts topics, a copy of {@code flows/} whose deadline is cut to 10 s, a
+ * generator planting every kind of defect, forked sidecars, and readers that compare the verdicts
+ * in {@code flowtrace.verdicts} with the generator's manifest.
+ */
+abstract class LiveSidecarTestBase {
+
+
+  static final Path FLOWS = Path.of("../flows");
+  static final Path CLI_JAR = Path.of("target/flowtrace.jar");
+  static final String SPANS_TOPIC = "otlp_spans";
+  static final Path LOGS = Path.of("target/it-logs");
+  static final Duration TIMEOUT = Duration.ofSeconds(90);
+  static final JsonMapper JSON = JsonMapper.builder().build();
+  static final List<Defect> PLANTED = List.of(Defect.DROP_ENRICHMENT, Defect.WRONG_TOTAL,
+      Defect.PAYMENT_AMOUNT_MISMATCH, Defect.DECLINED_BUT_CONFIRMED, Defect.DUPLICATE_WEBHOOK_NON_IDEMPOTENT,
+      Defect.DUPLICATE_WEBHOOK_IDEMPOTENT, Defect.LOST_TRACEPARENT, Defect.SLOW_NOTIFICATION,
+      Defect.BAD_AVRO_EMAIL, Defect.BAD_JSON_SCHEMA, Defect.EARLY_ORDER_CREATED);
+
+  @TempDir Path dir;
+  KafkaBroker broker;
+  Path flows;
+  final List<Process> forked = new ArrayList<>();
+
+  @BeforeEach
+  void startBroker() throws Exception {
+    broker = KafkaBroker.start();
+    flows = dir.resolve("flows");
+    copyWithDeadline(FLOWS, flows, "10s");
+    for (FlowSpec flow : new FlowSpecLoader().load(flows)) {
+      flow.eventsByTopic().keySet().forEach(t -> broker.createTopic(t, 3));
+    }
+    broker.createTopic(SPANS_TOPIC, 3);
+    broker.createTopic(SidecarConfig.DEFAULT_VERDICTS_TOPIC, 3);
+  }
+
+  @AfterEach
+  void stopBroker() {
+    forked.forEach(Process::destroyForcibly);
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  static double verifiedTotal(Map<String, Double> metrics) {
+    return metrics.entrySet().stream().filter(e -> e.getKey().startsWith("flowtrace_flows_verified_total{"))
+        .mapToDouble(Map.Entry::getValue).sum();
+  }
+
+  // ---- fixture ----
+
+  static SyntheticOrderFlows.Builder generator(int flows, Duration interArrival) {
+    SyntheticOrderFlows.Builder b = SyntheticOrderFlows.builder().seed(4242).flows(flows).interArrival(interArrival);
+    for (int i = 0; i < PLANTED.size(); i++) {
+      b.plant(PLANTED.get(i), 1 + 2 * i);
+    }
+    return b;
+  }
+
+  static Path write(SyntheticOrderFlows.Builder generator, Path recording, Instant start) throws IOException {
+    generator.start(start).build().write(clean(recording));
+    return recording;
+  }
+
+  static Path clean(Path recording) throws IOException {
+    if (Files.exists(recording)) {
+      try (Stream<Path> files = Files.list(recording)) {
+        for (Path f : files.toList()) {
+          Files.delete(f);
+        }
+      }
+    }
+    Files.createDirectories(recording);
+    return recording;
+  }
+
+  static void copyWithDeadline(Path from, Path to, String deadline) throws IOException {
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path f : files.toList()) {
+        Path target = to.resolve(from.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(target);
+        } else if (f.getFileName().toString().endsWith(".flow.yaml")) {
+          Files.writeString(target, Files.readString(f).replaceFirst("(?m)^deadline: .*$", "deadline: " + deadline));
+        } else {
+          Files.copy(f, target);
+        }
+      }
+    }
+  }
+
+  /** A sidecar in its own JVM: the process, its {@code /metrics} port and its log file. */
+  record ForkedSidecar(Process process, int opsPort, Path log) {}
+
+  /** Forks {@code flowtrace sidecar} on the test's broker and flows (extra flags appended) and waits until it is ready. */
+  ForkedSidecar forkSidecar(String name, String... extraArgs) throws IOException {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Files.createDirectories(LOGS);
+    Path log = LOGS.resolve("sidecar-" + name + ".log");
+    List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx512m", "-Dflowtrace.statsIntervalMillis=2000", "-jar", CLI_JAR.toString(), "sidecar",
+        "--flows", flows.toString(),
+        "--bootstrap-servers", broker.bootstrapServers(),
+        "--spans-topic", SPANS_TOPIC,
+        "--otlp-http-port", "-1", "--otlp-grpc-port", "-1",
+        "--commit-interval", "500ms",
+        "--kafka-property", "group.instance.id=flowtrace-sidecar-1",
+        "--kafka-property", "session.timeout.ms=10000",
+        "--http-port", "0",
+        "--console", "false"));
+    command.addAll(List.of(extraArgs));
+    Process p = new ProcessBuilder(command)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    forked.add(p);
+    Pattern opsUrl = Pattern.compile("metrics http://127\\.0\\.0\\.1:(\\d+)/metrics");
+    int[] port = {-1};
+    io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
+      try {
+        Matcher m = opsUrl.matcher(Files.readString(log));
+        if (m.find()) {
+          port[0] = Integer.parseInt(m.group(1));
+        }
+        return port[0] > 0 || !p.isAlive();
+      } catch (IOException e) {
+        return false;
+      }
+    }, () -> "the sidecar's ops port in " + log);
+    assertThat(p.isAlive()).as("sidecar %s is running (see %s)", name, log).isTrue();
+    awaitReady(port[0]);
+    return new ForkedSidecar(p, port[0], log);
+  }
+
+  static void awaitReady(int opsPort) {
+    HttpClient http = HttpClient.newHttpClient();
+    io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
+      try {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + opsPort + "/readyz")).build(),
+            HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }, () -> "sidecar ready");
+  }
+
+  static Map<String, Double> scrape(int opsPort) throws IOException, InterruptedException {
+    String body = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + opsPort + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    Map<String, Double> out = new TreeMap<>();
+    Pattern line = Pattern.compile("^([a-z_]+(?:\\{[^}]*\\})?) (\\S+)$");
+    for (String l : body.split("\n")) {
+      Matcher m = line.matcher(l);
+      if (m.matches()) {
+        out.put(m.group(1), Double.parseDouble(m.group(2)));
+      }
+    }
+    return out;
+  }
+
+  static String latencySummary(Map<String, Double> metrics) {
+    double count = metrics.get("flowtrace_verdict_latency_seconds_count");
+    TreeMap<Double, Double> buckets = new TreeMap<>();
+    Pattern bucket = Pattern.compile("flowtrace_verdict_latency_seconds_bucket\\{le=\"([^\"]+)\"\\}");
+    metrics.forEach((name, value) -> {
+      Matcher m = bucket.matcher(name);
+      if (m.matches()) {
+        buckets.put(m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1)), value);
+      }
+    });
+    StringBuilder sb = new StringBuilder(String.format("%.0f decisions", count));
+    for (double q : new double[] {0.5, 0.99}) {
+      buckets.entrySet().stream().filter(e -> e.getValue() >= q * count).findFirst()
+          .ifPresent(e -> sb.append(String.format(", p%.0f <= %s s", q * 100, e.getKey())));
+    }
+    return sb.toString();
+  }
+
+  List<JsonNode> readVerdicts(String topic) {
+    List<JsonNode> out = new ArrayList<>();
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new StringDeserializer())) {
+      List<org.apache.kafka.common.TopicPartition> tps = c.partitionsFor(topic).stream()
+          .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+      c.assign(tps);
+      c.seekToBeginning(tps);
+      Map<org.apache.kafka.common.TopicPartition, Long> ends = c.endOffsets(tps);
+      while (tps.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
+        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+          out.add(JSON.readTree(r.value()));
+        }
+      }
+    }
+    return out;
+  }
+
+  int countVerdicts(String topic) {
+    return readVerdicts(topic).size();
+  }
+
+  /** Waits until the latest verdict of every expected flow is in the topic and says what the manifest says. */
+  List<JsonNode> awaitVerdicts(String topic, Manifest expected) {
+    Map<String, String> want = expectedByOrder(expected);
+    List<List<JsonNode>> last = new ArrayList<>(List.of(List.of()));
+    try {
+      io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
+        List<JsonNode> verdicts = readVerdicts(topic);
+        last.set(0, verdicts);
+        return latestByOrder(verdicts).equals(want);
+      }, () -> "verdicts as the manifest says");
+    } catch (AssertionError e) {
+      assertThat(latestByOrder(last.get(0))).isEqualTo(want);
+    }
+    return last.get(0);
+  }
+
+  static Map<String, String> expectedByOrder(Manifest m) {
+    Map<String, String> out = new TreeMap<>();
+    for (Manifest.Flow f : m.flows()) {
+      TreeSet<String> v = new TreeSet<>();
+      f.violations().forEach(x -> v.add(x.kind() + "@" + x.stage()));
+      out.put(f.orderId(), f.status() + " " + v);
+    }
+    return out;
+  }
+
+  static Map<String, String> latestByOrder(List<JsonNode> verdicts) {
+    Map<String, Integer> revision = new HashMap<>();
+    Map<String, String> out = new TreeMap<>();
+    for (JsonNode v : verdicts) {
+      String order = v.path("verdict").path("keys").path("orderId").asString(null);
+      int rev = v.path("revision").asInt();
+      if (order != null && rev >= revision.getOrDefault(order, -1)) {
+        revision.put(order, rev);
+        out.put(order, outcome(v));
+      }
+    }
+    return out;
+  }
+
+  static String outcome(JsonNode v) {
+    TreeSet<String> kinds = new TreeSet<>();
+    v.path("verdict").path("violations").forEach(x -> kinds.add(x.path("kind").asString() + "@" + x.path("stage").asString()));
+    return v.path("verdict").path("status").asString() + " " + kinds;
+  }
+
+  static List<String> jsonLines(Path verdictsDir) throws IOException {
+    List<String> lines = new ArrayList<>();
+    try (Stream<Path> files = Files.list(verdictsDir)) {
+      for (Path f : files.sorted().toList()) {
+        lines.addAll(Files.readAllLines(f).stream().filter(l -> !l.isBlank()).toList());
+      }
+    }
+    return lines;
+  }
+}

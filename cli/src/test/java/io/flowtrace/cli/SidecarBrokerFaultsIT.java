@@ -1,0 +1,168 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.cli.synth.LivePlayback;
+import io.flowtrace.cli.synth.Manifest;
+import io.flowtrace.cli.synth.SyntheticOrderFlows;
+import io.flowtrace.kafka.testkit.Await;
+import io.flowtrace.sidecar.SidecarConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The broker goes away under a running sidecar — stopped as an operator would, or killed and kept
+ * down past the consumer's session timeout — while flows are being produced. The sidecar (forked,
+ * as deployed) rides it out: every flow gets the verdict the generator's manifest says, no instance
+ * is decided twice, no published verdict is contradicted later, and {@code /readyz} says what is
+ * happening meanwhile.
+ */
+class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
+
+  /** Longer than the forked sidecar's {@code session.timeout.ms} (10 s): the group forgets it. */
+  private static final Duration LONG_OUTAGE = Duration.ofSeconds(15);
+
+  @Test
+  void aBrokerRestartedWithSigtermMidStreamLosesAndRepeatsNoVerdict() throws Exception {
+    Outcome o = playThroughOutage("sigterm", broker -> broker.stop(), Duration.ZERO);
+    o.assertRightOnceAndNeverContradicted();
+  }
+
+  @Test
+  void aBrokerKilledAndDownPastTheSessionTimeoutLosesAndRepeatsNoVerdict() throws Exception {
+    Outcome o = playThroughOutage("kill", broker -> broker.kill(), LONG_OUTAGE);
+    o.assertRightOnceAndNeverContradicted();
+    assertThat(o.readyDuringOutage).as("/readyz while the broker was down")
+        .anySatisfy(text -> assertThat(text).contains("Kafka unreachable"));
+  }
+
+  private interface Fault {
+    void apply(io.flowtrace.kafka.testkit.KafkaBroker broker);
+  }
+
+  private Outcome playThroughOutage(String name, Fault fault, Duration down) throws Exception {
+    SyntheticOrderFlows.Builder generator = generator(60, Duration.ofMillis(150));
+    Path recording = dir.resolve("recording");
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
+    ForkedSidecar sidecar = forkSidecar(name);
+    Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
+    Set<String> readyTexts = new LinkedHashSet<>();
+    long recoveredMillis;
+    try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
+      Thread playing = player.playInBackground(SPANS_TOPIC, null);
+      Await.until(TIMEOUT, () -> player.played() >= player.size() / 3,
+          () -> "a third of the flows played: " + player.played() + " of " + player.size());
+
+      AtomicBoolean stillDown = new AtomicBoolean(true);
+      Thread watcher = new Thread(() -> {
+        while (stillDown.get()) {
+          readyTexts.add(probe(sidecar.opsPort(), "/readyz"));
+          sleepQuietly(250);
+        }
+      }, "readyz-watcher");
+      watcher.start();
+      long t0 = System.nanoTime();
+      fault.apply(broker);
+      long left = down.toNanos() - (System.nanoTime() - t0);
+      if (left > 0) {
+        Thread.sleep(left / 1_000_000); // the outage itself, not a wait for a condition
+      }
+      if (!down.isZero()) {
+        Await.until(TIMEOUT, () -> readyTexts.stream().anyMatch(t -> t.contains("Kafka unreachable")),
+            () -> "/readyz during the outage said " + readyTexts);
+      }
+      broker.restart();
+      long restarted = System.nanoTime();
+      Await.until(TIMEOUT, () -> probe(sidecar.opsPort(), "/readyz").startsWith("200 ok: verifying"),
+          () -> "/readyz after the restart: " + probe(sidecar.opsPort(), "/readyz"));
+      recoveredMillis = (System.nanoTime() - restarted) / 1_000_000;
+      stillDown.set(false);
+      watcher.join();
+      player.awaitPlayed(playing);
+    }
+    List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
+    assertThat(sidecar.process().isAlive()).as("the sidecar kept running (see %s)", sidecar.log()).isTrue();
+    Outcome o = new Outcome(expected, verdicts, readyTexts);
+    System.out.printf("broker %s mid-stream: %d flows, %d verdicts, %d first decisions re-sent, %d contradicted,"
+        + " ready again %d ms after the broker; /readyz meanwhile: %s%n", name, expected.flows().size(),
+        verdicts.size(), o.firstDecisions() - o.instances(), o.contradicted(), recoveredMillis, readyTexts);
+    return o;
+  }
+
+  private final class Outcome {
+    final Manifest expected;
+    final List<JsonNode> verdicts;
+    final Set<String> readyDuringOutage;
+
+    Outcome(Manifest expected, List<JsonNode> verdicts, Set<String> readyDuringOutage) {
+      this.expected = expected;
+      this.verdicts = verdicts;
+      this.readyDuringOutage = readyDuringOutage;
+    }
+
+    long firstDecisions() {
+      return verdicts.stream().filter(v -> v.path("revision").asInt() == 0).count();
+    }
+
+    long instances() {
+      return verdicts.stream().map(v -> v.path("instanceKey").asString()).distinct().count();
+    }
+
+    /** Verdicts whose outcome differs from the instance's final one: said, then taken back. */
+    long contradicted() {
+      Map<String, String> last = latestByOrder(verdicts);
+      return verdicts.stream().filter(v -> {
+        String order = v.path("verdict").path("keys").path("orderId").asString(null);
+        return order != null && !outcome(v).equals(last.get(order));
+      }).count();
+    }
+
+    void assertRightOnceAndNeverContradicted() {
+      assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+      Map<String, Long> firstByKey = new TreeMap<>();
+      verdicts.stream().filter(v -> v.path("revision").asInt() == 0)
+          .forEach(v -> firstByKey.merge(v.path("instanceKey").asString(), 1L, Long::sum));
+      assertThat(firstByKey).as("first decisions per instance").hasSize(expected.flows().size())
+          .allSatisfy((key, n) -> assertThat(n).as(key).isEqualTo(1L));
+      assertThat(contradicted()).as("verdicts contradicted later").isZero();
+    }
+  }
+
+  private static String probe(int port, String path) {
+    try {
+      HttpResponse<String> r = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() + " " + r.body().strip();
+    } catch (IOException e) {
+      return "unanswered: " + e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
