@@ -338,7 +338,8 @@ public final class Sidecar implements Closeable {
         // it cannot say how far behind they are.
         KafkaInput input = kafka;
         long watermark = config.bootstrapServers() != null && (input == null || !input.ready()) ? InputClock.UNKNOWN
-            : clock.watermark(epochNanosNow(), input == null ? Map.of() : input.progress());
+            : input == null ? clock.watermark(epochNanosNow(), Map.of())
+            : clock.watermark(input.vouchedUpToNanos(epochNanosNow()), input.progress());
         lastWatermark = watermark;
         if (watermark != InputClock.UNKNOWN) {
           engine.advanceTo(watermark - config.lateness().toNanos());
@@ -655,8 +656,14 @@ public final class Sidecar implements Closeable {
       return new OpsServer.Status(false, "engine stopped");
     }
     long since = System.currentTimeMillis() - heartbeatMillis;
-    if (since > 10_000) {
+    long unreachable = kafka == null ? 0 : kafka.unreachableForMillis();
+    if (since > 10_000 && unreachable < PartitionedConsumer.UNREACHABLE_AFTER_MILLIS) {
       return new OpsServer.Status(false, "engine loop stalled for " + since + " ms");
+    }
+    if (since > 10_000) {
+      // A restart would not help: the loop waits to hand verdicts to the broker that is down.
+      return new OpsServer.Status(true, "engine loop waiting " + since + " ms for Kafka, unreachable for "
+          + unreachable / 1000 + " s");
     }
     if (kafka != null && !kafka.healthy()) {
       return new OpsServer.Status(false, "kafka input not polling");

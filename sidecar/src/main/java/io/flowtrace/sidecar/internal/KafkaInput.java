@@ -80,6 +80,12 @@ public final class KafkaInput implements Closeable {
   private final OtlpSpansTopicSource.Encoding spansEncoding;
   private final BlockingQueue<Batch> inbox;
   private final Listener listener;
+  /** Longer than {@code fetch.max.wait.ms} (500 ms) with room for a busy machine. */
+  private static final long FETCH_SILENCE_MILLIS = 2_000;
+  /** How long after fetches resume the watermark stays where the outage began: producers' retries. */
+  public static final Duration RECOVERY_HOLD = Duration.ofSeconds(5);
+  private long holdFromMillis = Long.MIN_VALUE;
+  private long holdUntilMillis = Long.MAX_VALUE;
   private final PartitionedConsumer loop;
   private final Map<TopicPartition, Long> lag = new ConcurrentHashMap<>();
   private final Map<TopicPartition, Progress> progress = new ConcurrentHashMap<>();
@@ -147,6 +153,41 @@ public final class KafkaInput implements Closeable {
   /** Whether the poll thread is alive and polled recently. */
   public boolean healthy() {
     return loop.isRunning() && System.currentTimeMillis() - loop.lastPollMillis() < 30_000;
+  }
+
+  /**
+   * The wall-clock time up to which this input can vouch that it has seen what its partitions
+   * hold, in epoch nanoseconds; engine thread only. Normally {@code nowNanos}. While fetches do
+   * not come back (a broker outage) the lag the consumer reports is stale, so it vouches only up to
+   * the last fetch response; and after an outage it keeps to that time for {@link #RECOVERY_HOLD}
+   * more, while the producers of the system under test deliver what they held back during the
+   * outage, with its original timestamps. So no instance is decided on a deadline that passed while
+   * its records could not be written or read.
+   */
+  public long vouchedUpToNanos(long nowNanos) {
+    if (!loop.ownsAny()) {
+      return nowNanos; // nothing to fetch, nothing to vouch for
+    }
+    long nowMillis = nowNanos / 1_000_000;
+    long lastFetch = loop.lastFetchMillis();
+    if (nowMillis - lastFetch > FETCH_SILENCE_MILLIS) {
+      if (holdFromMillis == Long.MIN_VALUE) {
+        holdFromMillis = lastFetch;
+      }
+      holdUntilMillis = Long.MAX_VALUE;
+      return holdFromMillis * 1_000_000;
+    }
+    if (holdFromMillis != Long.MIN_VALUE) {
+      if (holdUntilMillis == Long.MAX_VALUE) {
+        holdUntilMillis = nowMillis + RECOVERY_HOLD.toMillis();
+        LOG.info("event=fetches_resumed silent_ms={} hold_ms={}", nowMillis - holdFromMillis, RECOVERY_HOLD.toMillis());
+      }
+      if (nowMillis < holdUntilMillis) {
+        return holdFromMillis * 1_000_000;
+      }
+      holdFromMillis = Long.MIN_VALUE;
+    }
+    return nowNanos;
   }
 
   /** How long no broker has been connected, in milliseconds; 0 while connected. */

@@ -152,6 +152,9 @@ public final class PartitionedConsumer implements Closeable {
   private volatile long unreachableSinceMillis = System.currentTimeMillis();
   private boolean unreachableLogged;
   private Metric connectionCount;
+  private Metric fetchTotal;
+  private double fetchesSeen;
+  private volatile long lastFetchMillis = System.currentTimeMillis();
   private boolean consumerClosed;
 
   private PartitionedConsumer(Builder b) {
@@ -219,6 +222,13 @@ public final class PartitionedConsumer implements Closeable {
     return subscription.missing();
   }
 
+  /** Whether any partition is owned now. */
+  public boolean ownsAny() {
+    synchronized (owned) {
+      return !owned.isEmpty();
+    }
+  }
+
   /** The partitions owned and positioned now. */
   public Set<TopicPartition> assignment() {
     synchronized (owned) {
@@ -278,6 +288,15 @@ public final class PartitionedConsumer implements Closeable {
   public long unreachableForMillis() {
     long since = unreachableSinceMillis;
     return since < 0 ? 0 : Math.max(1, System.currentTimeMillis() - since);
+  }
+
+  /**
+   * When the last fetch response arrived, in epoch milliseconds. A connected consumer with
+   * partitions to read gets one at least every {@code fetch.max.wait.ms}; an older one means the
+   * lag it reports is stale (the broker is unreachable, or was until a moment ago).
+   */
+  public long lastFetchMillis() {
+    return lastFetchMillis;
   }
 
   /** Records skipped so far because they could not be read. */
@@ -390,8 +409,19 @@ public final class PartitionedConsumer implements Closeable {
           .map(Map.Entry::getValue).findFirst().orElse(null);
       if (connectionCount == null) {
         unreachableSinceMillis = -1; // a consumer without the metric (a test double): assume reachable
+        lastFetchMillis = now;
         return;
       }
+    }
+    if (fetchTotal == null) {
+      fetchTotal = consumer.metrics().entrySet().stream()
+          .filter(e -> e.getKey().name().equals("fetch-total") && e.getKey().group().equals("consumer-fetch-manager-metrics")
+              && e.getKey().tags().keySet().equals(java.util.Set.of("client-id")))
+          .map(Map.Entry::getValue).findFirst().orElse(null);
+    }
+    if (fetchTotal != null && fetchTotal.metricValue() instanceof Number fetches && fetches.doubleValue() > fetchesSeen) {
+      fetchesSeen = fetches.doubleValue();
+      lastFetchMillis = now;
     }
     Object value = connectionCount.metricValue();
     boolean connected = value instanceof Number n && n.doubleValue() > 0;
