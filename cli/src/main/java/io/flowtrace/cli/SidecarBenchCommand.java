@@ -80,6 +80,7 @@ final class SidecarBenchCommand implements Callable<Integer> {
     SyntheticOrderFlows.Builder generator = SyntheticOrderFlows.correct(count)
         .interArrival(Duration.ofNanos((long) (1e9 / rate)));
     clear(dir);
+    long preparing = System.nanoTime();
     generator.start(Instant.now()).build().write(dir);
     try (LivePlayback filler = new LivePlayback(bootstrapServers, dir)) {
       filler.fill();
@@ -117,11 +118,19 @@ final class SidecarBenchCommand implements Callable<Integer> {
       measured.set(sidecar);
       awaitAssigned(sidecar);
       clear(dir);
-      generator.start(Instant.now().plusSeconds(2)).build().write(dir);
+      // The flows must start after the recording is written and loaded, which takes as long as the
+      // filler's did (a minute for 21,000 flows on a busy machine): started earlier, the playback would
+      // begin with a burst of flows already past their deadline, decided at once and then amended.
+      Duration lead = Duration.ofNanos((System.nanoTime() - preparing) * 3 / 2).plusSeconds(2);
+      Instant start = Instant.now().plus(lead);
+      generator.start(start).build().write(dir);
       LivePlayback player = new LivePlayback(bootstrapServers, dir);
       out.printf("bench-sidecar: %s at %.0f flows/s: %s, %s%n", Plural.grouped(count, "flow"), rate,
           Plural.grouped(player.spans(), "span"), Plural.grouped(player.records(), "record"));
-      long playStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      long playStart = System.nanoTime() + Duration.between(Instant.now(), start).toNanos();
+      if (playStart < System.nanoTime()) {
+        out.printf("  (the recording took longer to load than the lead of %s: the first flows start late)%n", lead);
+      }
       long warmupNanos = FlowSpecLoader.parseDuration(warmup).toNanos();
       LatencySamples latency = sidecar.metrics().latencySamples();
       AtomicLong warmupMark = new AtomicLong(-1);
