@@ -24,6 +24,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -63,6 +64,10 @@ final class SidecarBenchCommand implements Callable<Integer> {
   @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to generate the recording (default: a temp dir).")
   Path workDir;
 
+  @Option(names = "--sidecar", paramLabel = "SETTING=VALUE",
+      description = "A sidecar setting (repeatable), named as `flowtrace sidecar`'s long options, e.g. queue-capacity=20000.")
+  Map<String, String> sidecarSettings = new java.util.LinkedHashMap<>();
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
@@ -75,11 +80,12 @@ final class SidecarBenchCommand implements Callable<Integer> {
     SyntheticOrderFlows.Builder generator = SyntheticOrderFlows.correct(count)
         .interArrival(Duration.ofNanos((long) (1e9 / rate)));
     clear(dir);
+    long preparing = System.nanoTime();
     generator.start(Instant.now()).build().write(dir);
     try (LivePlayback filler = new LivePlayback(bootstrapServers, dir)) {
       filler.fill();
     }
-    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+    Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of(
         "flows", flowsDir.toString(),
         "bootstrap-servers", bootstrapServers,
         "group-id", "flowtrace-bench-" + UUID.randomUUID(),
@@ -87,24 +93,44 @@ final class SidecarBenchCommand implements Callable<Integer> {
         "otlp-grpc-port", "-1",
         "verdicts-topic", "",
         "console", "false"));
+    settings.putAll(sidecarSettings);
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), settings);
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     AtomicLong peakHeap = new AtomicLong();
+    Peaks peaks = new Peaks();
+    AtomicReference<Sidecar> measured = new AtomicReference<>();
     Thread sampler = new Thread(() -> {
+      long lastSidecar = 0;
       while (!Thread.currentThread().isInterrupted()) {
         peakHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+        Sidecar s = measured.get();
+        if (s != null && System.nanoTime() - lastSidecar > TimeUnit.MILLISECONDS.toNanos(200)) {
+          lastSidecar = System.nanoTime();
+          peaks.sample(s);
+        }
+        peaks.sampleHeap();
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
       }
     }, "heap-sampler");
     sampler.setDaemon(true);
     sampler.start();
     try (Sidecar sidecar = Sidecar.start(config, System.out)) {
+      measured.set(sidecar);
       awaitAssigned(sidecar);
       clear(dir);
-      generator.start(Instant.now().plusSeconds(2)).build().write(dir);
+      // The flows must start after the recording is written and loaded, which takes as long as the
+      // filler's did (a minute for 21,000 flows on a busy machine): started earlier, the playback would
+      // begin with a burst of flows already past their deadline, decided at once and then amended.
+      Duration lead = Duration.ofNanos((System.nanoTime() - preparing) * 3 / 2).plusSeconds(2);
+      Instant start = Instant.now().plus(lead);
+      generator.start(start).build().write(dir);
       LivePlayback player = new LivePlayback(bootstrapServers, dir);
       out.printf("bench-sidecar: %s at %.0f flows/s: %s, %s%n", Plural.grouped(count, "flow"), rate,
           Plural.grouped(player.spans(), "span"), Plural.grouped(player.records(), "record"));
-      long playStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      long playStart = System.nanoTime() + Duration.between(Instant.now(), start).toNanos();
+      if (playStart < System.nanoTime()) {
+        out.printf("  (the recording took longer to load than the lead of %s: the first flows start late)%n", lead);
+      }
       long warmupNanos = FlowSpecLoader.parseDuration(warmup).toNanos();
       LatencySamples latency = sidecar.metrics().latencySamples();
       AtomicLong warmupMark = new AtomicLong(-1);
@@ -121,7 +147,11 @@ final class SidecarBenchCommand implements Callable<Integer> {
       FlowEngine.EngineStats atEnd = sidecar.engineStats();
       long seenAtEnd = atEnd.spans() + atEnd.records();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-      while (sidecar.engineStats().verdictsDecided() < count && System.nanoTime() < deadline) {
+      long offered = player.spans() + player.records();
+      while ((sidecar.engineStats().verdictsDecided() < count
+              || sidecar.engineStats().spans() + sidecar.engineStats().records() < offered
+              || sidecar.backlog().otlpQueued() > 0 || sidecar.backlog().inboxBatches() > 0)
+          && System.nanoTime() < deadline) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
       }
       double drainSeconds = (System.nanoTime() - playStart) / 1e9 - playSeconds;
@@ -138,8 +168,13 @@ final class SidecarBenchCommand implements Callable<Integer> {
       if (warmupMark.get() >= 0) {
         printLatency(out, "  the same after the first " + warmup + " (warm-up)", latency, warmupMark.get());
       }
-      out.printf("  peak heap used %,d MiB (max %,d MiB)%n", peakHeap.get() >> 20,
-          memory.getHeapMemoryUsage().getMax() >> 20);
+      out.printf("  peak heap used %,d MiB (max %,d MiB); live after a collection, at most %,d MiB (sidecar and"
+              + " load generator together)%n", peakHeap.get() >> 20, memory.getHeapMemoryUsage().getMax() >> 20,
+          peaks.liveAfterGc >> 20);
+      out.printf("  the sidecar's own backlog at its peak: %,d open instances, %,d retained events (cap %,d), %,d spans"
+              + " queued at the receivers (capacity %,d), %,d inbox batches, %,d records of Kafka lag (on the broker)%n",
+          peaks.open, peaks.retained, config.effectiveMaxRetainedEvents(), peaks.otlpQueued,
+          sidecar.backlog().otlpCapacity(), peaks.inbox, peaks.kafkaLag);
     } finally {
       sampler.interrupt();
       if (workDir == null) {
@@ -148,6 +183,37 @@ final class SidecarBenchCommand implements Callable<Integer> {
       }
     }
     return FlowTraceCli.EXIT_PASSED;
+  }
+
+  /** The sidecar's own backlog at its largest, sampled every 200 ms (sampler thread only). */
+  private static final class Peaks {
+    volatile long open;
+    volatile long retained;
+    volatile long otlpQueued;
+    volatile long inbox;
+    volatile long kafkaLag;
+
+    void sample(Sidecar s) {
+      FlowEngine.EngineStats e = s.engineStats();
+      Sidecar.Backlog b = s.backlog();
+      open = Math.max(open, e.openInstances());
+      retained = Math.max(retained, e.retainedEvents());
+      otlpQueued = Math.max(otlpQueued, b.otlpQueued());
+      inbox = Math.max(inbox, b.inboxBatches());
+      kafkaLag = Math.max(kafkaLag, b.kafkaLag());
+    }
+
+    volatile long liveAfterGc;
+
+    /** Heap in use right after the latest collection of each collector: live data, not garbage not yet collected. */
+    void sampleHeap() {
+      for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+        if (gc instanceof com.sun.management.GarbageCollectorMXBean g && g.getLastGcInfo() != null) {
+          long used = g.getLastGcInfo().getMemoryUsageAfterGc().values().stream().mapToLong(u -> u.getUsed()).sum();
+          liveAfterGc = Math.max(liveAfterGc, used);
+        }
+      }
+    }
   }
 
   private static void printLatency(PrintStream out, String what, LatencySamples latency, long from) {

@@ -85,7 +85,8 @@ final class SidecarCommand implements Callable<Integer> {
   @Option(names = "--max-payload-bytes", paramLabel = "N", description = "Cap on one payload's size (default 1048576).")
   String maxPayloadBytes;
 
-  @Option(names = "--queue-capacity", paramLabel = "N", description = "Spans the receivers queue before answering 429/503 (default 100000).")
+  @Option(names = "--queue-capacity", paramLabel = "N|auto", description = "Spans the receivers queue before answering "
+      + "429/503 (default auto: one per 16 KiB of heap, at most 100000).")
   String queueCapacity;
 
   @Option(names = "--completion-grace", paramLabel = "DURATION", description = "Wait after the terminal stage for stragglers; longer than the exporters' batch delay (default 6s).")

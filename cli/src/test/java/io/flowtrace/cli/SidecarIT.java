@@ -154,6 +154,69 @@ class SidecarIT extends LiveSidecarTestBase {
     }
   }
 
+  /**
+   * Overload at small scale: 2,000 flows offered in a burst to a sidecar whose receivers queue at
+   * most 100 spans. The receivers answer 429/503 with
+   * {@code Retry-After} (the player retries as exporters do), the queue never holds more than its
+   * capacity, every span the receivers acknowledged and every record reaches the engine, the backlog
+   * drains, and every verdict is what the manifest says — spans that waited are not judged missing,
+   * and no event comes after its instance was final.
+   */
+  @Test
+  void overloadedItPushesBackWithinItsBoundsLosesNothingAcknowledgedAndDrains() throws Exception {
+    SyntheticOrderFlows.Builder generator = generator(2000, Duration.ofNanos(100_000));
+    Path recording = dir.resolve("recording");
+    int queueCapacity = 100;
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(),
+        "bootstrap-servers", broker.bootstrapServers(),
+        "otlp-http-port", "0",
+        "otlp-grpc-port", "-1",
+        "http-port", "0",
+        "queue-capacity", Integer.toString(queueCapacity),
+        "console", "false"));
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
+    try (Sidecar sidecar = Sidecar.start(config)) {
+      awaitReady(sidecar.opsPort());
+      Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
+      long[] peakQueued = new long[1];
+      long[] peakRetained = new long[1];
+      Thread sampler = new Thread(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          peakQueued[0] = Math.max(peakQueued[0], sidecar.backlog().otlpQueued());
+          peakRetained[0] = Math.max(peakRetained[0], sidecar.engineStats().retainedEvents());
+          java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+      }, "backlog-sampler");
+      sampler.setDaemon(true);
+      sampler.start();
+      long spans;
+      long records;
+      int retried;
+      try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
+        player.play(null, sidecar.otlpHttpEndpoint());
+        spans = player.spans();
+        records = player.records();
+        retried = player.retried();
+      }
+      io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> sidecar.engineStats().spans() == spans
+          && sidecar.engineStats().records() == records && sidecar.backlog().otlpQueued() == 0
+          && sidecar.backlog().inboxBatches() == 0, () -> "the engine took " + sidecar.engineStats().spans() + " of "
+          + spans + " spans and " + sidecar.engineStats().records() + " of " + records + " records; " + sidecar.backlog());
+      List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
+      sampler.interrupt();
+
+      assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+      assertThat(retried).as("exports answered 429/503 and sent again after Retry-After").isPositive();
+      assertThat(peakQueued[0]).as("spans queued at the receivers").isLessThanOrEqualTo(queueCapacity);
+      assertThat(sidecar.engineStats().lateDropped()).as("events after their instance was final").isZero();
+      System.out.printf("overload: %,d exports retried, %,d verdicts amended, peak %,d spans queued, %,d events"
+              + " retained%n", retried, sidecar.engineStats().verdictsAmended(), peakQueued[0], peakRetained[0]);
+    }
+  }
+
   @Test
   void aSidecarStartedOnAnHourOldBacklogJudgesItInEventTimeAsReplayWould() throws Exception {
     // An outage: the flows happened an hour ago, with every defect planted, and sit in Kafka unread.

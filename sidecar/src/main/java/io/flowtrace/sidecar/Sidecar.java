@@ -9,6 +9,7 @@ import io.flowtrace.sidecar.internal.KafkaInput;
 import io.flowtrace.sidecar.internal.LiveVerdicts;
 import io.flowtrace.sidecar.internal.BroadcastReader;
 import io.flowtrace.sidecar.internal.OpsServer;
+import io.flowtrace.sidecar.internal.ReceiverLag;
 import io.flowtrace.sidecar.internal.Router;
 import io.flowtrace.sidecar.internal.SidecarMetrics;
 import io.flowtrace.sidecar.internal.VerdictHistory;
@@ -90,13 +91,15 @@ public final class Sidecar implements Closeable {
   private final Thread engineThread;
   private final CountDownLatch engineDone = new CountDownLatch(1);
   private final InputClock clock = new InputClock();
+  /** How far the engine is behind the OTLP receivers (null in a cluster, where they feed the router). */
+  private final ReceiverLag receiverLag;
   private volatile long lastWatermark = InputClock.UNKNOWN;
   private final Set<TopicPartition> revokedForMetrics = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** Kafka input topic → what reads it ({@code flow/stage(event)}, ...), for what is said about a missing one. */
   private final Map<String, String> inputTopics;
   /** Input topics that do not exist now (sorted, for a stable {@code /readyz} text). */
   private final Set<String> missingTopics = new java.util.concurrent.ConcurrentSkipListSet<>();
-  private BoundedTelemetryQueue queue;
+  private volatile BoundedTelemetryQueue queue;
   private OtlpHttpReceiver http;
   private OtlpGrpcReceiver grpc;
   private volatile KafkaInput kafka;
@@ -157,6 +160,7 @@ public final class Sidecar implements Closeable {
     this.tracker = new CommitTracker(holdMillis(config, maxDeadline));
     this.inputTopics = config.bootstrapServers() == null ? Map.of() : inputTopics(flows, config.spansTopic());
     this.engineThread = new Thread(this::runEngine, "flowtrace-engine");
+    this.receiverLag = config.cluster() ? null : new ReceiverLag(config.completionGrace().toNanos());
   }
 
   /** How long a consumed message is held before its offset may be committed. */
@@ -235,10 +239,11 @@ public final class Sidecar implements Closeable {
     } else if (config.bootstrapServers() != null) {
       kafka = new KafkaInput(kafkaProperties(config), config.groupId(), config.startFrom(), flowTopics(flows),
           config.spansTopic(), config.spansEncoding(), null, inbox, new InputListener());
+      kafka.handOverUpTo(receiverLag::kafkaUpTo);
       kafka.start();
     }
     if (config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0) {
-      queue = BoundedTelemetryQueue.builder(new InboxSink(received)).capacity(config.queueCapacity())
+      queue = BoundedTelemetryQueue.builder(new InboxSink(received)).capacity(config.effectiveQueueCapacity())
           .threadName("flowtrace-otlp-queue").build();
       if (config.otlpHttpPort() >= 0) {
         http = OtlpHttpReceiver.builder(queue).host(config.otlpHost()).port(config.otlpHttpPort()).start();
@@ -337,9 +342,11 @@ public final class Sidecar implements Closeable {
         // Not before the Kafka input (made after this thread starts) owns its partitions: until then
         // it cannot say how far behind they are.
         KafkaInput input = kafka;
+        long nowNanos = epochNanosNow();
+        long receiversHeldAt = receiverHold(nowNanos);
         long watermark = config.bootstrapServers() != null && (input == null || !input.ready()) ? InputClock.UNKNOWN
-            : input == null ? clock.watermark(epochNanosNow(), Map.of())
-            : clock.watermark(input.vouchedUpToNanos(epochNanosNow()), input.progress());
+            : clock.watermark(input == null ? nowNanos : input.vouchedUpToNanos(nowNanos),
+                input == null ? Map.of() : input.progress(), receiversHeldAt);
         lastWatermark = watermark;
         if (watermark != InputClock.UNKNOWN) {
           engine.advanceTo(watermark - config.lateness().toNanos());
@@ -398,6 +405,15 @@ public final class Sidecar implements Closeable {
     }
   }
 
+  /** Where the OTLP receivers hold the watermark ({@link ReceiverLag#heldAt}); engine thread. */
+  private long receiverHold(long nowNanos) {
+    BoundedTelemetryQueue q = queue;
+    if (receiverLag == null || q == null) {
+      return ReceiverLag.NOT_BEHIND;
+    }
+    return receiverLag.heldAt(nowNanos, q.oldestPendingEpochNanos(), q.refusedRequests(DropReason.OVERLOADED));
+  }
+
   /** Engine counters, receiver drops and input lag into the metrics; on the engine thread. */
   private void publishMetrics() {
     FlowEngine.EngineStats s = engine.stats();
@@ -425,6 +441,9 @@ public final class Sidecar implements Closeable {
       LOG.info("event=partitions_handed_over partitions={} open_instances_dropped={}", b.revoked(), dropped);
       b.done().countDown();
       return;
+    }
+    if (receiverLag != null) {
+      receiverLag.processed(b);
     }
     engine.live().arrival(b.arrivalNanos());
     engine.live().source(b.source());
@@ -544,11 +563,24 @@ public final class Sidecar implements Closeable {
 
     @Override
     public void acceptAll(List<? extends Telemetry> batch) {
+      acceptAll(batch, epochNanosNow());
+    }
+
+    @Override
+    public void acceptAll(List<? extends Telemetry> batch, long receivedEpochNanos) {
       metrics.spans("otlp", batch.size());
+      Batch b = Batch.of(batch, Map.of());
+      boolean toEngine = target == inbox && receiverLag != null;
+      if (toEngine) {
+        receiverLag.handedOver(b, receivedEpochNanos);
+      }
       try {
-        target.put(Batch.of(batch, Map.of()));
+        target.put(b);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        if (toEngine) {
+          receiverLag.withdrawn(b);
+        }
         metrics.dropped("interrupted", batch.size());
       }
     }
@@ -732,6 +764,26 @@ public final class Sidecar implements Closeable {
   /** Counters of the engine (a snapshot taken on the engine thread's last loop may lag slightly). */
   public FlowEngine.EngineStats engineStats() {
     return engine.stats();
+  }
+
+  /**
+   * What waits for the engine now: spans in the OTLP receivers' queue (and its capacity), batches
+   * in the engine's inbox, and records left unread in the Kafka input's partitions (on the broker,
+   * not in this process).
+   *
+   * @param otlpQueued spans the receivers acknowledged that the engine has not taken yet
+   * @param otlpCapacity the most spans the receivers queue before answering 429/503 (0: no receiver)
+   * @param inboxBatches batches handed to the engine thread and not yet processed
+   * @param kafkaLag records behind the end of the partitions the Kafka input owns, as last measured
+   */
+  public record Backlog(int otlpQueued, int otlpCapacity, int inboxBatches, long kafkaLag) {}
+
+  /** The backlog now (thread-safe). */
+  public Backlog backlog() {
+    BoundedTelemetryQueue q = queue;
+    KafkaInput k = kafka;
+    long lag = k == null ? 0 : k.lag().values().stream().mapToLong(Long::longValue).filter(l -> l > 0).sum();
+    return new Backlog(q == null ? 0 : q.queued(), q == null ? 0 : q.capacity(), inbox.size(), lag);
   }
 
   /**

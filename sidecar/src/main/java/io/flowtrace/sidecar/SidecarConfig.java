@@ -52,7 +52,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     FlowEngine.Builder#maxRetainedEvents}); 0 sizes it from the heap ({@link #retainedEventsFor})
  * @param maxEventsPerInstance cap on events per instance
  * @param maxPayloadBytes cap on one payload's size
- * @param queueCapacity spans the receivers may queue before answering 429/503
+ * @param queueCapacity spans the receivers may queue before answering 429/503; 0 sizes it from the heap
+ *     ({@link #queueCapacityFor})
  * @param completionGrace wait after the terminal stage for stragglers
  * @param amendWindow how long a decided verdict may still be amended by late events
  * @param lateness how far event time trails the wall clock (absorbs clock skew and exporter delay)
@@ -123,7 +124,7 @@ public record SidecarConfig(
     d.put("max-retained-events", "auto");
     d.put("max-events-per-instance", Integer.toString(FlowEngine.DEFAULT_MAX_EVENTS_PER_INSTANCE));
     d.put("max-payload-bytes", Integer.toString(FlowEngine.DEFAULT_MAX_PAYLOAD_BYTES));
-    d.put("queue-capacity", "100000");
+    d.put("queue-capacity", "auto");
     d.put("completion-grace", "6s");
     d.put("amend-window", "30s");
     d.put("lateness", "200ms");
@@ -177,6 +178,23 @@ public record SidecarConfig(
   /** The retention cap in force: the setting, or sized from this JVM's heap when {@code auto}. */
   public long effectiveMaxRetainedEvents() {
     return maxRetainedEvents > 0 ? maxRetainedEvents : retainedEventsFor(Runtime.getRuntime().maxMemory());
+  }
+
+  /**
+   * The receivers' queue capacity {@code auto} stands for: one span per 16 KiB of the heap's maximum
+   * size (65,536 for 1 GiB), at most 100,000 and at least 1,000, which keeps what the receivers
+   * acknowledged and the engine has not taken to about an eighth of the heap at ≈ 2 KiB per span.
+   */
+  public static int queueCapacityFor(long maxHeapBytes) {
+    return (int) Math.max(1_000, Math.min(MAX_AUTO_QUEUE_CAPACITY, maxHeapBytes / 16_384));
+  }
+
+  /** The most spans {@code queue-capacity: auto} queues, whatever the heap: 100,000. */
+  public static final int MAX_AUTO_QUEUE_CAPACITY = 100_000;
+
+  /** The receivers' queue capacity in force: the setting, or sized from this JVM's heap when {@code auto}. */
+  public int effectiveQueueCapacity() {
+    return queueCapacity > 0 ? queueCapacity : queueCapacityFor(Runtime.getRuntime().maxMemory());
   }
 
   /** Whether verdicts go to a Kafka topic. */
@@ -300,7 +318,7 @@ public record SidecarConfig(
         p.autoOrPositive("max-retained-events"),
         p.positive("max-events-per-instance"),
         p.positive("max-payload-bytes"),
-        p.positive("queue-capacity"),
+        p.autoOrPositiveInt("queue-capacity"),
         p.duration("completion-grace"),
         p.duration("amend-window"),
         p.duration("lateness"),
@@ -359,6 +377,14 @@ public record SidecarConfig(
         throw bad(name, "must be positive or auto");
       }
       return n;
+    }
+
+    int autoOrPositiveInt(String name) {
+      long n = autoOrPositive(name);
+      if (n > Integer.MAX_VALUE) {
+        throw bad(name, "must be at most " + Integer.MAX_VALUE + " or auto");
+      }
+      return (int) n;
     }
 
     int positive(String name) {

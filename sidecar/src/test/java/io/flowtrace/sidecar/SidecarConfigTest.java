@@ -69,6 +69,19 @@ class SidecarConfigTest {
   }
 
   @Test
+  void theReceiversQueueIsSizedFromTheHeapUnlessSet() throws Exception {
+    assertThat(SidecarConfig.queueCapacityFor(1L << 30)).isEqualTo(65_536);
+    assertThat(SidecarConfig.queueCapacityFor(8L << 30)).isEqualTo(100_000);
+    assertThat(SidecarConfig.queueCapacityFor(1L << 20)).isEqualTo(1_000);
+    SidecarConfig auto = SidecarConfig.from(null, Map.of(), Map.of("flows", "f"));
+    assertThat(auto.effectiveQueueCapacity()).isEqualTo(SidecarConfig.queueCapacityFor(Runtime.getRuntime().maxMemory()));
+    assertThat(SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "queue-capacity", "500")).effectiveQueueCapacity())
+        .isEqualTo(500);
+    assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "queue-capacity", "0")))
+        .hasMessageContaining("queue-capacity").hasMessageContaining("must be positive or auto");
+  }
+
+  @Test
   void aPropertiesFileIsReadToo() throws Exception {
     Path file = dir.resolve("sidecar.properties");
     Files.writeString(file, "flows=/f\nhttp-port=9464\nkafka.ssl.truststore.location=/t.jks\n");

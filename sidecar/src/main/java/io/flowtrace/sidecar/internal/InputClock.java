@@ -59,7 +59,19 @@ public final class InputClock {
    * @param inputs what the Kafka inputs report of each partition they own
    */
   public long watermark(long nowNanos, Map<TopicPartition, KafkaInput.Progress> inputs) {
-    long watermark = nowNanos;
+    return watermark(nowNanos, inputs, ReceiverLag.NOT_BEHIND);
+  }
+
+  /**
+   * As {@link #watermark(long, Map)}, held at {@code receiversHeldAt} as well: where the OTLP
+   * receivers, when behind, hold it ({@link ReceiverLag#heldAt}; {@link ReceiverLag#NOT_BEHIND}
+   * when they are not, {@link #UNKNOWN} when behind with nothing processed yet).
+   */
+  public long watermark(long nowNanos, Map<TopicPartition, KafkaInput.Progress> inputs, long receiversHeldAt) {
+    if (receiversHeldAt == UNKNOWN) {
+      return last;
+    }
+    long watermark = Math.min(nowNanos, receiversHeldAt);
     for (Map.Entry<TopicPartition, KafkaInput.Progress> e : inputs.entrySet()) {
       KafkaInput.Progress read = e.getValue();
       long done = processedEnd.getOrDefault(e.getKey(), -1L);

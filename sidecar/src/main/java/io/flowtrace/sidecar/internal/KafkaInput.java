@@ -92,6 +92,7 @@ public final class KafkaInput implements Closeable {
   /** Batches made from records the inbox had no room for yet (poll thread only). */
   private final Map<TopicPartition, Converted> waiting = new HashMap<>();
   private long lastLagMillis;
+  private volatile java.util.function.LongSupplier handOverUpTo = () -> Long.MAX_VALUE;
 
   /**
    * @param spansTopic topic of OTLP trace requests (the Collector's Kafka exporter), or {@code null}
@@ -131,6 +132,14 @@ public final class KafkaInput implements Closeable {
             Long.getLong(TOPIC_CHECK_PROPERTY, TopicSubscription.DEFAULT_CHECK_INTERVAL.toMillis()))))
         .topicListener(new TopicListener())
         .build();
+  }
+
+  /**
+   * Holds back records later (in event time) than {@code upTo} says: a batch whose latest record is
+   * later waits, its partition paused (lag grows), until the limit passes it. Defaults to no limit.
+   */
+  public void handOverUpTo(java.util.function.LongSupplier upTo) {
+    this.handOverUpTo = requireNonNull(upTo, "upTo");
   }
 
   public void start() {
@@ -255,7 +264,7 @@ public final class KafkaInput implements Closeable {
   }
 
   /** A partition's records as a batch for the engine, with what to count once it is handed over. */
-  private record Converted(long firstOffset, long endOffset, Batch batch, int records, int spans) {}
+  private record Converted(long firstOffset, long endOffset, Batch batch, int records, int spans, long latestNanos) {}
 
   /**
    * Converts one partition's records into a batch and offers it to the inbox, waiting up to 100 ms
@@ -273,6 +282,9 @@ public final class KafkaInput implements Closeable {
         progress.put(tp, new Progress(end, loop.currentLag(tp).orElse(-1)));
         c = convert(tp, polled, first, end);
         waiting.put(tp, c);
+      }
+      if (c.latestNanos() > handOverUpTo.getAsLong()) {
+        return false; // held back: paused, offered again after the next poll
       }
       try {
         if (!inbox.offer(c.batch(), 100, TimeUnit.MILLISECONDS)) {
@@ -359,7 +371,11 @@ public final class KafkaInput implements Closeable {
       listener.dropped("invalid_span_id", invalid[0]);
     }
     Batch batch = Batch.of(items, Map.of(tp, end), tp.topic().equals(codecTopic) ? tp.partition() : -1);
-    return new Converted(first, end, batch, records, spans);
+    long latest = Long.MIN_VALUE;
+    for (Telemetry t : items) {
+      latest = Math.max(latest, t.arrivalEpochNanos());
+    }
+    return new Converted(first, end, batch, records, spans, latest);
   }
 
   /**

@@ -36,6 +36,12 @@ public final class BoundedTelemetryQueue implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(BoundedTelemetryQueue.class);
 
+  /** What {@link #oldestPendingEpochNanos()} says when nothing is pending. */
+  public static final long NONE_PENDING = Long.MAX_VALUE;
+
+  /** An accepted batch and when it was accepted (epoch nanoseconds). */
+  private record Pending(List<? extends Telemetry> items, long receivedEpochNanos) {}
+
   /** What happened to an offered batch. */
   public enum Offer {
     /** Queued; it will reach the sink. */
@@ -56,8 +62,9 @@ public final class BoundedTelemetryQueue implements Closeable {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final Condition drained = lock.newCondition();
-  private final ArrayDeque<List<? extends Telemetry>> batches = new ArrayDeque<>();
+  private final ArrayDeque<Pending> batches = new ArrayDeque<>();
   private int pending; // items accepted but not yet taken by the sink; guarded by lock
+  private long delivering = NONE_PENDING; // when the batch the sink is taking now was received; guarded by lock
   private boolean closed; // guarded by lock
 
   private final AtomicLong received = new AtomicLong();
@@ -106,7 +113,7 @@ public final class BoundedTelemetryQueue implements Closeable {
           result = Offer.FULL;
         } else {
           if (size > 0) {
-            batches.addLast(List.copyOf(batch));
+            batches.addLast(new Pending(List.copyOf(batch), epochNanos()));
             pending += size;
             notEmpty.signal();
           }
@@ -170,6 +177,26 @@ public final class BoundedTelemetryQueue implements Closeable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * When the oldest batch not yet taken by the sink (queued, or being handed to it now) was
+   * accepted, in epoch nanoseconds; {@link #NONE_PENDING} when there is none. A sink that is
+   * behind holds everything received since then.
+   */
+  public long oldestPendingEpochNanos() {
+    lock.lock();
+    try {
+      Pending head = batches.peekFirst();
+      return Math.min(delivering, head == null ? NONE_PENDING : head.receivedEpochNanos());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private static long epochNanos() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
   }
 
   /** The capacity in items. */
@@ -257,20 +284,24 @@ public final class BoundedTelemetryQueue implements Closeable {
   private void drainLoop() {
     while (true) {
       List<? extends Telemetry> batch;
+      long received;
       lock.lock();
       try {
         while (batches.isEmpty() && !closed) {
           notEmpty.awaitUninterruptibly();
         }
-        batch = batches.pollFirst();
-        if (batch == null) {
+        Pending next = batches.pollFirst();
+        if (next == null) {
           return; // closed and drained
         }
+        batch = next.items();
+        received = next.receivedEpochNanos();
+        delivering = received;
       } finally {
         lock.unlock();
       }
       try {
-        sink.acceptAll(batch);
+        sink.acceptAll(batch, received);
       } catch (RuntimeException e) {
         countDropped(DropReason.SINK_FAILED, batch.size());
         if (!sinkFailureLogged) {
@@ -282,6 +313,7 @@ public final class BoundedTelemetryQueue implements Closeable {
       delivered.addAndGet(batch.size());
       lock.lock();
       try {
+        delivering = NONE_PENDING;
         pending -= batch.size();
         if (pending == 0) {
           drained.signalAll();

@@ -23,6 +23,14 @@ public interface TelemetrySink {
     }
   }
 
+  /**
+   * Takes a batch that a queue held since {@code receivedEpochNanos} (when a receiver acknowledged
+   * it), e.g. to tell how far behind the receivers the sink is. Defaults to {@link #acceptAll(List)}.
+   */
+  default void acceptAll(List<? extends Telemetry> batch, long receivedEpochNanos) {
+    acceptAll(batch);
+  }
+
   /** A sink that hands everything to each of {@code sinks} in turn. */
   static TelemetrySink composite(TelemetrySink... sinks) {
     List<TelemetrySink> all = List.of(sinks);
