@@ -142,23 +142,8 @@ abstract class LiveSidecarTestBase {
 
   /** Forks {@code flowtrace sidecar} on the test's broker and flows (extra flags appended) and waits until it is ready. */
   ForkedSidecar forkSidecar(String name, String... extraArgs) throws IOException {
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Files.createDirectories(LOGS);
     Path log = LOGS.resolve("sidecar-" + name + ".log");
-    List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx512m", "-Dflowtrace.statsIntervalMillis=2000", "-jar", CLI_JAR.toString(), "sidecar",
-        "--flows", flows.toString(),
-        "--bootstrap-servers", broker.bootstrapServers(),
-        "--spans-topic", SPANS_TOPIC,
-        "--otlp-http-port", "-1", "--otlp-grpc-port", "-1",
-        "--commit-interval", "500ms",
-        "--kafka-property", "group.instance.id=flowtrace-sidecar-1",
-        "--kafka-property", "session.timeout.ms=10000",
-        "--http-port", "0",
-        "--console", "false"));
-    command.addAll(List.of(extraArgs));
-    Process p = new ProcessBuilder(command)
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    forked.add(p);
+    Process p = launchSidecar(log, 0, extraArgs);
     Pattern opsUrl = Pattern.compile("metrics http://127\\.0\\.0\\.1:(\\d+)/metrics");
     int[] port = {-1};
     io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
@@ -175,6 +160,27 @@ abstract class LiveSidecarTestBase {
     assertThat(p.isAlive()).as("sidecar %s is running (see %s)", name, log).isTrue();
     awaitReady(port[0]);
     return new ForkedSidecar(p, port[0], log);
+  }
+
+  /** Starts {@code flowtrace sidecar} in its own JVM, its output to {@code log}, and returns at once. */
+  Process launchSidecar(Path log, int httpPort, String... extraArgs) throws IOException {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Files.createDirectories(LOGS);
+    List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx512m", "-Dflowtrace.statsIntervalMillis=2000", "-jar", CLI_JAR.toString(), "sidecar",
+        "--flows", flows.toString(),
+        "--bootstrap-servers", broker.bootstrapServers(),
+        "--spans-topic", SPANS_TOPIC,
+        "--otlp-http-port", "-1", "--otlp-grpc-port", "-1",
+        "--commit-interval", "500ms",
+        "--kafka-property", "group.instance.id=flowtrace-sidecar-1",
+        "--kafka-property", "session.timeout.ms=10000",
+        "--http-port", String.valueOf(httpPort),
+        "--console", "false"));
+    command.addAll(List.of(extraArgs));
+    Process p = new ProcessBuilder(command)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    forked.add(p);
+    return p;
   }
 
   static void awaitReady(int opsPort) {

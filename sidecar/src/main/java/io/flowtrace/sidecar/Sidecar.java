@@ -112,6 +112,8 @@ public final class Sidecar implements Closeable {
   /** Every input has stopped adding to the inbox: the engine ends once it is empty. */
   private volatile boolean inputsStopped;
   private volatile boolean seeded;
+  /** What holds the start up, for {@code /healthz} and {@code /readyz}; null when nothing does. */
+  private volatile String startupProblem;
   private volatile long heartbeatMillis = System.currentTimeMillis();
   private volatile Throwable engineFailure;
   /** The first verdict output failure; from then on no offset is committed (see {@link #health()}). */
@@ -294,7 +296,7 @@ public final class Sidecar implements Closeable {
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
     List<VerdictHistory.Decided> decided = new ArrayList<>();
     if (config.hasVerdictsTopic()) {
-      decided.addAll(VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), window));
+      decided.addAll(verdictsFromTopic(window));
     } else if (config.verdictsDir() != null) {
       decided.addAll(VerdictHistory.fromDirectory(config.verdictsDir(), window));
     }
@@ -305,6 +307,43 @@ public final class Sidecar implements Closeable {
       LOG.info("event=seeded verdicts={} window={}", decided.size(), window);
     }
     seeded = true;
+  }
+
+  /**
+   * The verdicts topic's recent verdicts, waiting for the broker as long as it takes: a sidecar
+   * started while Kafka is down says so (log, {@code /readyz}) and retries with backoff, rather
+   * than exiting on the first metadata timeout.
+   */
+  private List<VerdictHistory.Decided> verdictsFromTopic(Duration window) throws IOException {
+    long since = System.currentTimeMillis();
+    long backoffMillis = 1_000;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        List<VerdictHistory.Decided> read = VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), window);
+        if (attempt > 1) {
+          LOG.info("event=kafka_reachable bootstrap={} after_ms={}", config.bootstrapServers(),
+              System.currentTimeMillis() - since);
+        }
+        return read;
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        if (stopping) {
+          throw new IOException("stopped while waiting for Kafka at " + config.bootstrapServers(), e);
+        }
+        long waited = System.currentTimeMillis() - since;
+        startupProblem = "Kafka unreachable at " + config.bootstrapServers() + " for " + waited / 1000
+            + " s (" + e.getMessage() + "); retrying";
+        LOG.warn("event=kafka_unreachable bootstrap={} attempt={} waited_ms={} retry_in_ms={} detail=\"cannot read"
+            + " earlier verdicts from {}: {}\"", config.bootstrapServers(), attempt, waited, backoffMillis,
+            config.verdictsTopic(), e.getMessage());
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while waiting for Kafka at " + config.bootstrapServers(), ie);
+        }
+        backoffMillis = Math.min(2 * backoffMillis, 30_000);
+      }
+    }
   }
 
   static Map<String, Object> kafkaProperties(SidecarConfig config) {
@@ -677,6 +716,10 @@ public final class Sidecar implements Closeable {
 
   /** Live: the engine thread runs and loops, and the Kafka input polls. */
   public OpsServer.Status health() {
+    if (!seeded && engineFailure == null) {
+      // Starting: alive, and a restart would not help (e.g. waiting for the broker).
+      return new OpsServer.Status(true, "starting: " + (startupProblem == null ? "reading earlier verdicts" : startupProblem));
+    }
     if (engineFailure != null) {
       return new OpsServer.Status(false, "engine failed: " + engineFailure);
     }
@@ -716,11 +759,8 @@ public final class Sidecar implements Closeable {
    */
   public OpsServer.Status readiness() {
     OpsServer.Status h = health();
-    if (!h.ok()) {
-      return h;
-    }
-    if (!seeded) {
-      return new OpsServer.Status(false, "reading earlier verdicts");
+    if (!h.ok() || !seeded) {
+      return new OpsServer.Status(false, h.ok() ? h.detail().replaceFirst("^starting: ", "") : h.detail());
     }
     long unreachable = kafka == null ? 0 : kafka.unreachableForMillis();
     if (unreachable >= PartitionedConsumer.UNREACHABLE_AFTER_MILLIS) {

@@ -86,6 +86,7 @@ public final class KafkaInput implements Closeable {
   public static final Duration RECOVERY_HOLD = Duration.ofSeconds(5);
   private long holdFromMillis = Long.MIN_VALUE;
   private long holdUntilMillis = Long.MAX_VALUE;
+  private volatile long backlogSeenMillis = Long.MIN_VALUE;
   private final PartitionedConsumer loop;
   private final Map<TopicPartition, Long> lag = new ConcurrentHashMap<>();
   private final Map<TopicPartition, Progress> progress = new ConcurrentHashMap<>();
@@ -168,9 +169,10 @@ public final class KafkaInput implements Closeable {
    * The wall-clock time up to which this input can vouch that it has seen what its partitions
    * hold, in epoch nanoseconds; engine thread only. Normally {@code nowNanos}. While fetches do
    * not come back (a broker outage) the lag the consumer reports is stale, so it vouches only up to
-   * the last fetch response; and after an outage it keeps to that time for {@link #RECOVERY_HOLD}
-   * more, while the producers of the system under test deliver what they held back during the
-   * outage, with its original timestamps. So no instance is decided on a deadline that passed while
+   * the last fetch response; and after an outage it keeps to that time until {@link #RECOVERY_HOLD}
+   * has passed both since fetches resumed and since the last record written long before it was read
+   * (the backlog), while the producers of the system under test deliver what they held back during
+   * the outage, with its original timestamps. So no instance is decided on a deadline that passed while
    * its records could not be written or read.
    */
   public long vouchedUpToNanos(long nowNanos) {
@@ -191,7 +193,7 @@ public final class KafkaInput implements Closeable {
         holdUntilMillis = nowMillis + RECOVERY_HOLD.toMillis();
         LOG.info("event=fetches_resumed silent_ms={} hold_ms={}", nowMillis - holdFromMillis, RECOVERY_HOLD.toMillis());
       }
-      if (nowMillis < holdUntilMillis) {
+      if (nowMillis < Math.max(holdUntilMillis, backlogSeenMillis + RECOVERY_HOLD.toMillis())) {
         return holdFromMillis * 1_000_000;
       }
       holdFromMillis = Long.MIN_VALUE;
@@ -295,6 +297,10 @@ public final class KafkaInput implements Closeable {
         return false;
       }
       waiting.remove(tp);
+      long nowMillis = System.currentTimeMillis();
+      if (c.latestNanos() / 1_000_000 < nowMillis - FETCH_SILENCE_MILLIS) {
+        backlogSeenMillis = nowMillis; // records written long ago: a backlog is being delivered
+      }
       listener.records(c.records());
       listener.spans(c.spans());
       return true;
