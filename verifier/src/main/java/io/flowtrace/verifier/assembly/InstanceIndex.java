@@ -100,6 +100,12 @@ final class InstanceIndex {
         }
         return new Open();
       }
+      // An instance its trace opened before any key was seen (a keyless span read first) is this
+      // one too: live inputs deliver out of order, and it must not be decided apart.
+      InstanceState byT = traceId == null ? null : byTrace.get(traceId);
+      if (byT != null && byT.current().keys.isEmpty() && !candidates.contains(byT.current())) {
+        candidates.add(byT.current());
+      }
       InstanceState target = candidates.get(0);
       for (int i = 1; i < candidates.size(); i++) {
         if (target.compatible(candidates.get(i).keys)) {

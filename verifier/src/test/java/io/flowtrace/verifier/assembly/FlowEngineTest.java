@@ -320,6 +320,54 @@ class FlowEngineTest {
     assertThat(finals.get("o-1").violations()).isEmpty();
   }
 
+  /**
+   * Live, partitions deliver out of order (after a broker outage, a later stage's topic may be read
+   * first): the gateway's span (no keys, trace a) opens an instance by trace, the keyed record of a
+   * later stage (another trace) opens one by key, and then the first stage's record — trace a and
+   * the key — shows they are one instance. They are merged, not decided apart.
+   */
+  @Test
+  void aRecordThatJoinsAKeyedInstanceMergesTheInstanceItsTraceOpened() throws Exception {
+    Path keyless = dir.resolve("keyless");
+    Files.createDirectories(keyless);
+    Files.writeString(keyless.resolve("gate.flow.yaml"), String.join("\n",
+        "flow: gate",
+        "keys: [orderId]",
+        "deadline: 10s",
+        "stages:",
+        "  - id: requested",
+        "    events:",
+        "      - id: request",
+        "        span: {service: gw, kind: SERVER, name: POST /orders}",
+        "      - id: requested_msg",
+        "        topic: t.requested",
+        "  - id: done",
+        "    after: requested",
+        "    terminal: true",
+        "    events:",
+        "      - id: done_msg",
+        "        topic: t.done",
+        ""));
+    List<Verdict> decided = new ArrayList<>();
+    FlowEngine gate = FlowEngine.builder(new FlowSpecLoader().load(keyless)).listener(new VerdictListener() {
+      @Override
+      public void decided(Verdict v) {
+        decided.add(v);
+      }
+    }).build();
+    String request = span("ar");
+    gate.accept(Telemetry.of(new Span(trace("a"), request, "", "POST /orders", SpanKind.SERVER, "gw", nanos(0),
+        nanos(5), Map.of(), List.of(), false)));
+    gate.accept(Telemetry.of(record("t.done", 300, "{\"orderId\":\"o-1\"}", traceparent(trace("b"), span("bp")))));
+    gate.accept(Telemetry.of(record("t.requested", 3, "{\"orderId\":\"o-1\"}", traceparent(trace("a"), request))));
+    gate.advanceTo(nanos(20_000));
+
+    assertThat(decided).singleElement().satisfies(v -> {
+      assertThat(v.keys()).containsEntry("orderId", "o-1");
+      assertThat(v.violations()).noneMatch(x -> x.kind() == io.flowtrace.verifier.check.ViolationKind.MISSING_STAGE);
+    });
+  }
+
   @Test
   void instancesAreStitchedAcrossTracesByBusinessKey() {
     placed("o-1", "a1", 0);
