@@ -110,6 +110,19 @@ abstract class LiveSidecarTestBase {
     return recording;
   }
 
+  /**
+   * Writes the generator's flows to {@code dir/recording} and fills the broker's topics up to where
+   * the recording starts, so that played records land at their recorded offsets; returns the
+   * recording, to be written again with the real start time and played.
+   */
+  Path filledRecording(SyntheticOrderFlows.Builder generator) throws IOException {
+    Path recording = dir.resolve("recording");
+    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
+      filler.fill();
+    }
+    return recording;
+  }
+
   static Path clean(Path recording) throws IOException {
     if (Files.exists(recording)) {
       try (Stream<Path> files = Files.list(recording)) {

@@ -413,21 +413,11 @@ class ReplayCommandTest {
     return new Run(r.exit, stdout, r.stderr, report);
   }
 
-  private static synchronized Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = FlowTraceCli.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), null);
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+  private static Run run(String... args) {
+    CliRun r = CliRun.of(args);
+    return new Run(r.exit(), r.stdout(), r.stderr(), null);
   }
+
 
   private static Map<String, JsonNode> flowsByRequestId(JsonNode report) {
     Map<String, JsonNode> out = new TreeMap<>();

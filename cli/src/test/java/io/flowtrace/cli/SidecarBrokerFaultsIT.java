@@ -15,12 +15,14 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -53,10 +55,7 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
   @Test
   void aSidecarStartedWhileTheBrokerIsDownSaysSoRetriesAndVerifiesOnceItComes() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(30, Duration.ofMillis(150));
-    Path recording = dir.resolve("recording");
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     broker.stop();
     int opsPort;
     try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
@@ -95,27 +94,19 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
 
   private Outcome playThroughOutage(String name, Fault fault, Duration down) throws Exception {
     SyntheticOrderFlows.Builder generator = generator(60, Duration.ofMillis(150));
-    Path recording = dir.resolve("recording");
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     ForkedSidecar sidecar = forkSidecar(name);
     Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
-    Set<String> readyTexts = new LinkedHashSet<>();
+    Set<String> readyTexts = new CopyOnWriteArraySet<>(); // read by the test thread as the sampler adds
     long recoveredMillis;
     try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
       Thread playing = player.playInBackground(SPANS_TOPIC, null);
       Await.until(TIMEOUT, () -> player.played() >= player.size() / 3,
           () -> "a third of the flows played: " + player.played() + " of " + player.size());
 
-      AtomicBoolean stillDown = new AtomicBoolean(true);
-      Thread watcher = new Thread(() -> {
-        while (stillDown.get()) {
-          readyTexts.add(probe(sidecar.opsPort(), "/readyz"));
-          sleepQuietly(250);
-        }
-      }, "readyz-watcher");
-      watcher.start();
+      ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor();
+      watcher.scheduleWithFixedDelay(() -> readyTexts.add(probe(sidecar.opsPort(), "/readyz")), 0, 250,
+          TimeUnit.MILLISECONDS);
       long t0 = System.nanoTime();
       fault.apply(broker);
       long left = down.toNanos() - (System.nanoTime() - t0);
@@ -131,8 +122,8 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
       Await.until(TIMEOUT, () -> probe(sidecar.opsPort(), "/readyz").startsWith("200 ok: verifying"),
           () -> "/readyz after the restart: " + probe(sidecar.opsPort(), "/readyz"));
       recoveredMillis = (System.nanoTime() - restarted) / 1_000_000;
-      stillDown.set(false);
-      watcher.join();
+      watcher.shutdownNow();
+      watcher.awaitTermination(10, TimeUnit.SECONDS);
       player.awaitPlayed(playing);
     }
     List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
@@ -211,11 +202,4 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
     }
   }
 
-  private static void sleepQuietly(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
 }

@@ -56,7 +56,6 @@ class SidecarIT extends LiveSidecarTestBase {
   @Test
   void verifiesLiveFlowsAsTheyHappenAndItsMetricsMatchItsVerdicts() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(30, Duration.ofMillis(200));
-    Path recording = dir.resolve("recording");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     Map<String, String> flags = new HashMap<>(Map.of(
         "flows", flows.toString(),
@@ -68,9 +67,7 @@ class SidecarIT extends LiveSidecarTestBase {
     SidecarConfig config = SidecarConfig.from(null, Map.of(), flags);
 
     Manifest expected;
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     try (Sidecar sidecar = Sidecar.start(config, new PrintStream(console, true, StandardCharsets.UTF_8))) {
       awaitReady(sidecar.opsPort());
       expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
@@ -117,7 +114,6 @@ class SidecarIT extends LiveSidecarTestBase {
   void underSamplingAndSkewedClocksTheSidecarRaisesNoFalseAlarm() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150)).sampleRatio(0.3)
         .clockSkew("inventory-service", Duration.ofMillis(40)).clockSkew("notification-service", Duration.ofMillis(-30));
-    Path recording = dir.resolve("recording");
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(),
         "bootstrap-servers", broker.bootstrapServers(),
@@ -125,9 +121,7 @@ class SidecarIT extends LiveSidecarTestBase {
         "otlp-grpc-port", "-1",
         "http-port", "0",
         "console", "false"));
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     try (Sidecar sidecar = Sidecar.start(config)) {
       awaitReady(sidecar.opsPort());
       Manifest manifest = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
@@ -165,7 +159,6 @@ class SidecarIT extends LiveSidecarTestBase {
   @Test
   void overloadedItPushesBackWithinItsBoundsLosesNothingAcknowledgedAndDrains() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(2000, Duration.ofNanos(100_000));
-    Path recording = dir.resolve("recording");
     int queueCapacity = 100;
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(),
@@ -175,9 +168,7 @@ class SidecarIT extends LiveSidecarTestBase {
         "http-port", "0",
         "queue-capacity", Integer.toString(queueCapacity),
         "console", "false"));
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     try (Sidecar sidecar = Sidecar.start(config)) {
       awaitReady(sidecar.opsPort());
       Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
@@ -252,10 +243,7 @@ class SidecarIT extends LiveSidecarTestBase {
   @Test
   void aSidecarKilledMidStreamRestartsWithoutLosingOrContradictingVerdicts() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
-    Path recording = dir.resolve("recording");
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     Process first = forkSidecar("first").process();
     Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
     try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {
@@ -286,10 +274,7 @@ class SidecarIT extends LiveSidecarTestBase {
   @Test
   void twoSidecarsInOneGroupShareTheWorkAndVerifyEveryFlowExactlyOnce() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
-    Path recording = dir.resolve("recording");
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     Map<String, String> flags = new HashMap<>(Map.of(
         "flows", flows.toString(),
         "bootstrap-servers", broker.bootstrapServers(),
@@ -349,10 +334,7 @@ class SidecarIT extends LiveSidecarTestBase {
   @Test
   void aSidecarJoiningMidStreamTakesOverPartitionsWithoutAWrongVerdict() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
-    Path recording = dir.resolve("recording");
-    try (LivePlayback filler = new LivePlayback(broker.bootstrapServers(), write(generator, recording, Instant.now()))) {
-      filler.fill();
-    }
+    Path recording = filledRecording(generator);
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(),
         "bootstrap-servers", broker.bootstrapServers(),

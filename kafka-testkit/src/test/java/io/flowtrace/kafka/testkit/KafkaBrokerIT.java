@@ -42,19 +42,7 @@ class KafkaBrokerIT {
         sent = producer.send(new ProducerRecord<>(topic, "order-1", "{\"total\":42}")).get();
       }
 
-      List<ConsumerRecord<String, String>> seen = new ArrayList<>();
-      try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-          ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID(),
-          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-          ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-          ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
-        consumer.subscribe(List.of(topic));
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (seen.isEmpty() && System.nanoTime() < deadline) {
-          consumer.poll(Duration.ofMillis(200)).forEach(seen::add);
-        }
-      }
+      List<ConsumerRecord<String, String>> seen = readAll(broker, topic, 1);
       assertThat(seen).singleElement().satisfies(r -> {
         assertThat(r.key()).isEqualTo("order-1");
         assertThat(r.value()).isEqualTo("{\"total\":42}");
@@ -89,7 +77,8 @@ class KafkaBrokerIT {
       send(broker, topic, "after-kill");
 
       assertThat(broker.port()).isEqualTo(port);
-      assertThat(readAll(broker, topic, 3)).containsExactly("before-stop", "after-stop", "after-kill");
+      assertThat(readAll(broker, topic, 3)).extracting(ConsumerRecord::value)
+          .containsExactly("before-stop", "after-stop", "after-kill");
     }
   }
 
@@ -99,8 +88,8 @@ class KafkaBrokerIT {
     }
   }
 
-  private static List<String> readAll(KafkaBroker broker, String topic, int expected) {
-    List<String> seen = new ArrayList<>();
+  private static List<ConsumerRecord<String, String>> readAll(KafkaBroker broker, String topic, int expected) {
+    List<ConsumerRecord<String, String>> seen = new ArrayList<>();
     try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
         ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID(),
@@ -109,7 +98,7 @@ class KafkaBrokerIT {
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
       consumer.subscribe(List.of(topic));
       Await.until(Duration.ofSeconds(60), () -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+        consumer.poll(Duration.ofMillis(200)).forEach(seen::add);
         return seen.size() >= expected;
       }, () -> "records read: " + seen);
     }
