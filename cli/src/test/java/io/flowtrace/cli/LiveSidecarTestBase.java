@@ -72,7 +72,10 @@ abstract class LiveSidecarTestBase {
 
   @BeforeEach
   void startBroker() throws Exception {
-    broker = KafkaBroker.start();
+    // A killed broker comes back once its controller forgets the old session: 9 s by default, 3 s here,
+    // so an outage a test makes lasts what the test says and not that much more.
+    broker = KafkaBroker.builder().serverProperty("broker.session.timeout.ms", "3000")
+        .serverProperty("broker.heartbeat.interval.ms", "500").start();
     flows = dir.resolve("flows");
     copyWithDeadline(FLOWS, flows, "10s");
     for (FlowSpec flow : new FlowSpecLoader().load(flows)) {

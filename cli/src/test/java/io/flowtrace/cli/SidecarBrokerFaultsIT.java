@@ -124,7 +124,7 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
       recoveredMillis = (System.nanoTime() - restarted) / 1_000_000;
       watcher.shutdownNow();
       watcher.awaitTermination(10, TimeUnit.SECONDS);
-      player.awaitPlayed(playing);
+      player.awaitPlayed(playing, TIMEOUT.multipliedBy(2));
     }
     List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
     assertThat(sidecar.process().isAlive()).as("the sidecar kept running (see %s)", sidecar.log()).isTrue();

@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,6 +63,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code Retry-After}, while the records go on being produced at their times.
  */
 public final class LivePlayback implements Closeable {
+
+  /**
+   * How long a record may wait for the broker before the playback fails: long enough to ride out
+   * the outages fault tests make (a killed broker, down past the session timeout, then recovering
+   * its logs on a busy machine), as a producer set up for at-least-once delivery keeps retrying.
+   */
+  static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(10);
 
   private static final byte RECORD = 0;
   private static final byte SPANS = 1;
@@ -103,7 +111,8 @@ public final class LivePlayback implements Closeable {
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
         ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
         ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-        ProducerConfig.LINGER_MS_CONFIG, 0));
+        ProducerConfig.LINGER_MS_CONFIG, 0,
+        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) DELIVERY_TIMEOUT.toMillis()));
   }
 
   private void load(Path recording) throws IOException {
@@ -441,7 +450,20 @@ public final class LivePlayback implements Closeable {
   }
 
   public void awaitPlayed(Thread player) throws InterruptedException, ExecutionException {
-    player.join();
+    awaitPlayed(player, DELIVERY_TIMEOUT.plusMinutes(1));
+  }
+
+  /**
+   * Waits up to {@code timeout} for {@link #playInBackground} to finish and rethrows what it threw.
+   *
+   * @throws IllegalStateException if it is still playing after {@code timeout}
+   */
+  public void awaitPlayed(Thread player, Duration timeout) throws InterruptedException, ExecutionException {
+    player.join(timeout.toMillis());
+    if (player.isAlive()) {
+      throw new IllegalStateException("Still playing after " + timeout + ": " + played() + " of " + size()
+          + " items handed to the producer, waiting for the broker to acknowledge them");
+    }
     if (failure != null) {
       throw new ExecutionException(failure);
     }
