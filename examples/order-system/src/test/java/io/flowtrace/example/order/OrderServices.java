@@ -69,7 +69,7 @@ final class OrderServices implements AutoCloseable {
   private final String otlpEndpoint;
   private final int gatewayPort;
   private final Map<String, Process> running = new LinkedHashMap<>();
-  private final Map<String, Set<Defect>> runningDefects = new HashMap<>();
+  private final Map<String, String> runningDefects = new HashMap<>();
   private final Map<String, Integer> starts = new HashMap<>();
   private final HttpClient http = HttpClient.newHttpClient();
 
@@ -101,14 +101,32 @@ final class OrderServices implements AutoCloseable {
    * of several topics at once, in no particular order).
    */
   void run(Set<Defect> defects) throws IOException {
-    Map<String, Set<Defect>> wanted = new LinkedHashMap<>();
+    Map<String, String> switches = new LinkedHashMap<>();
     for (String service : SERVICES) {
-      Set<Defect> own = EnumSet.noneOf(Defect.class);
-      defects.stream().filter(d -> SERVICE_OF.get(d).equals(service)).forEach(own::add);
+      switches.put(service, String.join(",", defects.stream().filter(d -> SERVICE_OF.get(d).equals(service))
+          .map(Enum::name).toList()));
+    }
+    run(switches);
+  }
+
+  /**
+   * As {@link #run(Set)}, every service with the same defect switches, which may be scoped to the
+   * orders carrying a product ({@code WRONG_TOTAL@P-901,SLOW_NOTIFICATION@P-902}, see {@link
+   * DefectSwitches}): one start shows every defect side by side, each on its own orders.
+   */
+  void run(String scopedSwitches) throws IOException {
+    Map<String, String> switches = new LinkedHashMap<>();
+    SERVICES.forEach(s -> switches.put(s, scopedSwitches));
+    run(switches);
+  }
+
+  private void run(Map<String, String> switchesByService) throws IOException {
+    Map<String, String> wanted = new LinkedHashMap<>();
+    switchesByService.forEach((service, own) -> {
       if (!running.containsKey(service) || !own.equals(runningDefects.get(service))) {
         wanted.put(service, own);
       }
-    }
+    });
     wanted.keySet().forEach(s -> {
       Process p = running.remove(s);
       if (p != null) {
@@ -116,11 +134,11 @@ final class OrderServices implements AutoCloseable {
       }
     });
     Map<String, String> logs = new LinkedHashMap<>();
-    for (Map.Entry<String, Set<Defect>> w : wanted.entrySet()) {
+    for (Map.Entry<String, String> w : wanted.entrySet()) {
       String service = w.getKey();
       String log = name + "-" + service + "-" + starts.merge(service, 1, Integer::sum);
       Map<String, String> env = new HashMap<>(common);
-      env.put("FLOWTRACE_DEFECTS", String.join(",", w.getValue().stream().map(Enum::name).toList()));
+      env.put("FLOWTRACE_DEFECTS", w.getValue());
       boolean agent = !"payment-provider".equals(service);
       if (agent) {
         env.putAll(agentEnv(service, otlpEndpoint));

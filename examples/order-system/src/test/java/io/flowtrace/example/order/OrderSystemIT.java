@@ -217,7 +217,7 @@ class OrderSystemIT {
     assertThat(actual).as("verdict per order").containsExactlyEntriesOf(expected);
   }
 
-  private static String body(Object... productsAndQuantities) {
+  static String body(Object... productsAndQuantities) {
     StringBuilder items = new StringBuilder();
     for (int i = 0; i < productsAndQuantities.length; i += 2) {
       items.append(items.length() == 0 ? "" : ",").append("{\"productId\":\"").append(productsAndQuantities[i])
