@@ -281,7 +281,14 @@ abstract class LiveSidecarTestBase {
         return latestByOrder(verdicts).equals(want);
       }, () -> "verdicts as the manifest says");
     } catch (AssertionError e) {
-      assertThat(latestByOrder(last.get(0))).isEqualTo(want);
+      Map<String, String> got = latestByOrder(last.get(0));
+      for (JsonNode v : last.get(0)) {
+        String order = v.path("verdict").path("keys").path("orderId").asString(null);
+        if (order != null && !java.util.Objects.equals(got.get(order), want.get(order))) {
+          System.out.println("wrong in the end, " + order + " (expected " + want.get(order) + "): " + v);
+        }
+      }
+      assertThat(got).isEqualTo(want);
     }
     return last.get(0);
   }
