@@ -6,6 +6,7 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,10 +16,20 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
 
-/** The sidecar's Prometheus metrics, in their own registry. Thread-safe. */
+/**
+ * The sidecar's Prometheus metrics, in their own registry, with the JVM's standard ones beside them
+ * ({@code jvm_memory_used_bytes}, {@code jvm_memory_pool_collection_used_bytes} — live data after
+ * the latest collection —, {@code jvm_gc_collection_seconds}, threads, {@code process_*}): whether
+ * the heap holds steady over days is read from the same endpoint. Thread-safe.
+ */
 public final class SidecarMetrics {
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
+
+  {
+    JvmMetrics.builder().register(registry);
+  }
+
   private final LatencySamples samples = new LatencySamples(100_000);
   private final Counter verified = Counter.builder().name("flowtrace_flows_verified_total")
       .help("Flow instances decided, by flow and status (first decision of each instance)")
