@@ -91,6 +91,22 @@ public final class SyntheticOrderFlows {
   private final Map<Integer, Defect> defects;
   private final double sampleRatio;
   private final Map<String, Duration> clockSkews;
+  private final Bursts bursts;
+
+  /**
+   * Every {@code every}, the last {@code length} of it runs at {@code factor} times the rate: the
+   * flows there start {@code interArrival / factor} apart.
+   */
+  public record Bursts(Duration every, Duration length, int factor) {
+    public Bursts {
+      requireNonNull(every, "every");
+      requireNonNull(length, "length");
+      if (length.isNegative() || length.isZero() || length.compareTo(every) >= 0 || factor < 1) {
+        throw new IllegalArgumentException("a burst lasts more than 0 and less than its period, at a factor of at"
+            + " least 1: every " + every + ", length " + length + ", factor " + factor);
+      }
+    }
+  }
 
   private SyntheticOrderFlows(Builder builder) {
     this.seed = builder.seed;
@@ -102,6 +118,7 @@ public final class SyntheticOrderFlows {
     this.defects = Collections.unmodifiableMap(new TreeMap<>(builder.defects));
     this.sampleRatio = builder.sampleRatio;
     this.clockSkews = Collections.unmodifiableMap(new TreeMap<>(builder.clockSkews));
+    this.bursts = builder.bursts;
   }
 
   /** A builder with the defaults: correct flows only. */
@@ -188,6 +205,9 @@ public final class SyntheticOrderFlows {
         .sampleRatio(sampleRatio);
     defects.forEach((index, defect) -> builder.plant(defect, index));
     clockSkews.forEach(builder::clockSkew);
+    if (bursts != null) {
+      builder.bursts(bursts.every(), bursts.length(), bursts.factor());
+    }
     return builder;
   }
 
@@ -348,9 +368,20 @@ public final class SyntheticOrderFlows {
 
   /** Flow {@code index} starts {@code index × interArrival} in, plus a jitter of under a quarter of it. */
   private long startNanos(int index, SplittableRandom random) {
-    long base = nanos(start) + index * interArrival.toNanos();
-    long spread = interArrival.toNanos() / 4;
-    return base + (spread > 0 ? random.nextLong(spread) : 0);
+    long q = interArrival.toNanos();
+    long offset = index * q;
+    long spacing = q;
+    if (bursts != null && q > 0) {
+      long period = bursts.every().toNanos();
+      long quiet = period - bursts.length().toNanos();
+      spacing = q / bursts.factor();
+      long calm = quiet / q;
+      long perPeriod = Math.max(1, calm + bursts.length().toNanos() / spacing);
+      long r = index % perPeriod;
+      offset = index / perPeriod * period + (r < calm ? r * q : quiet + (r - calm) * spacing);
+    }
+    long spread = spacing / 4;
+    return nanos(start) + offset + (spread > 0 ? random.nextLong(spread) : 0);
   }
 
   private static long nanos(Instant instant) {
@@ -378,8 +409,18 @@ public final class SyntheticOrderFlows {
     private final Map<Integer, Defect> defects = new TreeMap<>();
     private double sampleRatio = DEFAULT_SAMPLE_RATIO;
     private final Map<String, Duration> clockSkews = new TreeMap<>();
+    private Bursts bursts;
 
     private Builder() {}
+
+    /**
+     * Bursts: every {@code every}, the last {@code length} of it at {@code factor} times the rate
+     * (see {@link Bursts}). Defaults to none: a steady rate.
+     */
+    public Builder bursts(Duration every, Duration length, int factor) {
+      this.bursts = new Bursts(every, length, factor);
+      return this;
+    }
 
     /** The seed all randomness derives from. Defaults to 1. */
     public Builder seed(long seed) {
