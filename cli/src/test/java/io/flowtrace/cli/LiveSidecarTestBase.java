@@ -332,4 +332,87 @@ abstract class LiveSidecarTestBase {
     }
     return lines;
   }
+
+  /** What a live run ended with, against the generator's manifest. */
+  static final class Outcome {
+    final Manifest expected;
+    final List<JsonNode> verdicts;
+    final Set<String> readyDuringOutage;
+
+    Outcome(Manifest expected, List<JsonNode> verdicts, Set<String> readyDuringOutage) {
+      this.expected = expected;
+      this.verdicts = verdicts;
+      this.readyDuringOutage = readyDuringOutage;
+    }
+
+    long firstDecisions() {
+      return verdicts.stream().filter(v -> v.path("revision").asInt() == 0).count();
+    }
+
+    long instances() {
+      return verdicts.stream().filter(v -> v.has("verdict")).map(v -> v.path("instanceKey").asString()).distinct().count();
+    }
+
+    /** Verdicts whose outcome differs from the instance's final one: said, then taken back. */
+    List<String> contradicted() {
+      Map<String, String> last = latestByOrder(verdicts);
+      return verdicts.stream().filter(v -> v.has("verdict")).filter(v -> {
+        String order = v.path("verdict").path("keys").path("orderId").asString(null);
+        return order != null && !outcome(v).equals(last.get(order));
+      }).map(v -> {
+        String order = v.path("verdict").path("keys").path("orderId").asString();
+        String planted = expected.flows().stream().filter(f -> f.orderId().equals(order)).findFirst()
+            .map(f -> f.defect() == null ? "no defect" : f.defect().name()).orElse("not in the manifest");
+        return v.path("instanceKey").asString() + " r" + v.path("revision").asInt() + " " + outcome(v) + " (" + planted
+            + ", finally " + last.get(order) + ", decided " + v.path("verdict").path("reason").asString() + ")";
+      }).toList();
+    }
+
+    /**
+     * Violations a verdict published that the instance's final verdict no longer has: false alarms.
+     * (A verdict that later gains a violation — a duplicate webhook delivered after the flow
+     * completed — is contradicted, but raised no false alarm.)
+     */
+    List<String> withdrawn() {
+      Map<String, JsonNode> last = new HashMap<>();
+      for (JsonNode v : verdicts) {
+        String key = v.path("instanceKey").asString();
+        if (v.has("verdict") && (!last.containsKey(key) || v.path("revision").asInt() >= last.get(key).path("revision").asInt())) {
+          last.put(key, v);
+        }
+      }
+      List<String> out = new ArrayList<>();
+      for (JsonNode v : verdicts) {
+        JsonNode fin = last.get(v.path("instanceKey").asString());
+        if (fin == null || fin == v) {
+          continue;
+        }
+        Set<String> finalKinds = new TreeSet<>();
+        fin.path("verdict").path("violations").forEach(x -> finalKinds.add(x.path("kind").asString() + "@" + x.path("stage").asString()));
+        v.path("verdict").path("violations").forEach(x -> {
+          String kind = x.path("kind").asString() + "@" + x.path("stage").asString();
+          if (!finalKinds.contains(kind)) {
+            out.add(v.path("instanceKey").asString() + " r" + v.path("revision").asInt() + " said " + kind);
+          }
+        });
+      }
+      return out;
+    }
+
+    void assertRightOnceAndNeverContradicted() {
+      assertRightAndDecidedOnce();
+      assertThat(contradicted()).as("verdicts contradicted later").isEmpty();
+    }
+
+    void assertRightAndDecidedOnce() {
+      verdicts.stream().filter(v -> v.path("verdict").path("keys").path("orderId").isMissingNode())
+          .forEach(v -> System.out.println("verdict without an orderId: " + v));
+      assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+      Map<String, Long> firstByKey = new TreeMap<>();
+      verdicts.stream().filter(v -> v.path("revision").asInt() == 0)
+          .forEach(v -> firstByKey.merge(v.path("instanceKey").asString(), 1L, Long::sum));
+      assertThat(firstByKey).as("first decisions per instance").hasSize(expected.flows().size())
+          .allSatisfy((key, n) -> assertThat(n).as(key).isEqualTo(1L));
+    }
+  }
 }

@@ -134,51 +134,6 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
     return o;
   }
 
-  private final class Outcome {
-    final Manifest expected;
-    final List<JsonNode> verdicts;
-    final Set<String> readyDuringOutage;
-
-    Outcome(Manifest expected, List<JsonNode> verdicts, Set<String> readyDuringOutage) {
-      this.expected = expected;
-      this.verdicts = verdicts;
-      this.readyDuringOutage = readyDuringOutage;
-    }
-
-    long firstDecisions() {
-      return verdicts.stream().filter(v -> v.path("revision").asInt() == 0).count();
-    }
-
-    long instances() {
-      return verdicts.stream().filter(v -> v.has("verdict")).map(v -> v.path("instanceKey").asString()).distinct().count();
-    }
-
-    /** Verdicts whose outcome differs from the instance's final one: said, then taken back. */
-    List<String> contradicted() {
-      Map<String, String> last = latestByOrder(verdicts);
-      return verdicts.stream().filter(v -> v.has("verdict")).filter(v -> {
-        String order = v.path("verdict").path("keys").path("orderId").asString(null);
-        return order != null && !outcome(v).equals(last.get(order));
-      }).map(v -> v.path("instanceKey").asString() + " r" + v.path("revision").asInt() + " " + outcome(v)).toList();
-    }
-
-    void assertRightOnceAndNeverContradicted() {
-      assertRightAndDecidedOnce();
-      assertThat(contradicted()).as("verdicts contradicted later").isEmpty();
-    }
-
-    void assertRightAndDecidedOnce() {
-      verdicts.stream().filter(v -> v.path("verdict").path("keys").path("orderId").isMissingNode())
-          .forEach(v -> System.out.println("verdict without an orderId: " + v));
-      assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
-      Map<String, Long> firstByKey = new TreeMap<>();
-      verdicts.stream().filter(v -> v.path("revision").asInt() == 0)
-          .forEach(v -> firstByKey.merge(v.path("instanceKey").asString(), 1L, Long::sum));
-      assertThat(firstByKey).as("first decisions per instance").hasSize(expected.flows().size())
-          .allSatisfy((key, n) -> assertThat(n).as(key).isEqualTo(1L));
-    }
-  }
-
   private static String probe(int port, String path) {
     try {
       HttpResponse<String> r = HttpClient.newHttpClient().send(
