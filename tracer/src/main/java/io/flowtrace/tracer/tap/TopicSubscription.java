@@ -36,7 +36,10 @@ import org.apache.kafka.common.errors.WakeupException;
  * thread, waiting at most 5 s) before the first poll, and then every
  * {@linkplain #DEFAULT_CHECK_INTERVAL check interval} <em>while some topic is missing</em>; once
  * all exist it no longer lists. A topic counts as existing once it lists partitions that all have
- * a leader (a topic being created is not yet readable). When more topics exist than are subscribed,
+ * a leader (a topic being created is not yet readable). A topic listed at the first listing with a
+ * partition still without a leader (an election under way, as after a broker restart) is not
+ * missing: it is listed again every second and subscribed as soon as it is readable, starting where
+ * the topics there from the start do. When more topics exist than are subscribed,
  * it subscribes to all of them (a rebalance, as any change of subscription is). A failed listing
  * is tried again after 1 s. A subscribed topic stays subscribed (what the consumer does when it
  * is deleted is unchanged).
@@ -73,6 +76,8 @@ public final class TopicSubscription {
   private final long intervalNanos;
   private final Set<String> missing = ConcurrentHashMap.newKeySet();
   private final Set<String> appeared = new LinkedHashSet<>();
+  /** Listed, so existing, but with a partition that has no leader yet (an election after a broker restart). */
+  private final Set<String> leaderless = new LinkedHashSet<>();
   private List<String> subscribed = List.of();
   private boolean listed;
   private long nextListNanos = System.nanoTime();
@@ -134,7 +139,7 @@ public final class TopicSubscription {
 
   private void refresh(Consumer<?, ?> consumer) {
     long now = System.nanoTime();
-    if (listed && missing.isEmpty() || now - nextListNanos < 0) {
+    if (listed && missing.isEmpty() && leaderless.isEmpty() || now - nextListNanos < 0) {
       return;
     }
     Map<String, List<PartitionInfo>> cluster;
@@ -152,17 +157,22 @@ public final class TopicSubscription {
       return;
     }
     lastFailure = null;
-    nextListNanos = System.nanoTime() + intervalNanos;
     List<String> present = new ArrayList<>();
     for (String t : topics) {
-      if (readable(cluster.get(t))) {
+      List<PartitionInfo> partitions = cluster.get(t);
+      if (readable(partitions)) {
         present.add(t);
+        leaderless.remove(t);
+      } else if (!listed && partitions != null && !partitions.isEmpty()) {
+        leaderless.add(t);
       }
     }
+    nextListNanos = System.nanoTime()
+        + (leaderless.isEmpty() ? intervalNanos : Duration.ofSeconds(RETRY_SECONDS).toNanos());
     List<String> nowAppeared = new ArrayList<>();
     if (!listed) {
       for (String t : topics) {
-        if (!present.contains(t)) {
+        if (!present.contains(t) && !leaderless.contains(t)) {
           missing.add(t);
           listener.missing(t);
         }

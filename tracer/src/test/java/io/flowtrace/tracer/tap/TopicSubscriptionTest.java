@@ -73,15 +73,37 @@ class TopicSubscriptionTest {
   }
 
   @Test
-  void aTopicWhosePartitionsHaveNoLeaderYetIsStillMissing() {
-    consumer.updatePartitions("orders.created", List.of(partition("orders.created", null)));
+  void aMissingTopicBeingCreatedIsStillMissingUntilItsPartitionsHaveALeader() {
     TopicSubscription subscription = subscription(List.of("orders.created"), Duration.ZERO);
+    subscription.poll(consumer, Duration.ZERO);
+    consumer.updatePartitions("orders.created", List.of(partition("orders.created", null)));
 
     assertThat(subscription.poll(consumer, Duration.ZERO).isEmpty()).isTrue();
     assertThat(subscription.listed()).isTrue();
     assertThat(subscription.subscribed()).isEmpty();
     assertThat(consumer.subscription()).as("nothing subscribed, nothing polled").isEmpty();
     assertThat(heard).containsExactly("missing orders.created");
+  }
+
+  @Test
+  void aTopicListedWithoutALeaderAtFirstIsNotMissingAndIsSubscribedOnceElectedStartingWhereTheOthersDo() {
+    consumer.updatePartitions("a", List.of(partition("a", LEADER)));
+    consumer.updatePartitions("b", List.of(partition("b", null)));
+    TopicSubscription subscription = subscription(List.of("a", "b"), Duration.ofHours(1));
+
+    subscription.poll(consumer, Duration.ZERO);
+    assertThat(consumer.subscription()).containsExactly("a");
+    assertThat(subscription.missing()).as("b exists: its leader is being elected").isEmpty();
+
+    consumer.updatePartitions("b", List.of(partition("b", LEADER)));
+    subscription.poll(consumer, Duration.ZERO);
+    assertThat(consumer.subscription()).as("listed again a second later, not at the hourly check").containsExactly("a");
+    java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(1_100).toNanos());
+    subscription.poll(consumer, Duration.ZERO);
+
+    assertThat(consumer.subscription()).containsExactlyInAnyOrder("a", "b");
+    assertThat(subscription.appearedAfterStart("b")).as("there from the start: latest, as for a").isFalse();
+    assertThat(heard).isEmpty();
   }
 
   @Test
