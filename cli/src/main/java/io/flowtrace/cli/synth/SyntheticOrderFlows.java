@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Generates realistic recordings of the reference order flow ({@code order-creation}): spans made
@@ -59,6 +60,8 @@ public final class SyntheticOrderFlows {
   public static final Instant DEFAULT_START = Instant.parse("2026-11-25T09:00:00Z");
   /** Defaults to 100 flows. */
   public static final int DEFAULT_FLOWS = 100;
+  /** Defaults to 3 partitions per topic. */
+  public static final int DEFAULT_PARTITIONS = Topology.PARTITIONS;
   /** Defaults to one new order every 50 ms. */
   public static final Duration DEFAULT_INTER_ARRIVAL = Duration.ofMillis(50);
   /** Defaults to 20 % of correct flows having their payment declined. */
@@ -91,6 +94,8 @@ public final class SyntheticOrderFlows {
   private final Map<Integer, Defect> defects;
   private final double sampleRatio;
   private final Map<String, Duration> clockSkews;
+  private final int partitions;
+  private final Map<TopicPartition, Long> firstOffsets;
 
   private SyntheticOrderFlows(Builder builder) {
     this.seed = builder.seed;
@@ -102,6 +107,8 @@ public final class SyntheticOrderFlows {
     this.defects = Collections.unmodifiableMap(new TreeMap<>(builder.defects));
     this.sampleRatio = builder.sampleRatio;
     this.clockSkews = Collections.unmodifiableMap(new TreeMap<>(builder.clockSkews));
+    this.partitions = builder.partitions;
+    this.firstOffsets = builder.firstOffsets;
   }
 
   /** A builder with the defaults: correct flows only. */
@@ -185,7 +192,11 @@ public final class SyntheticOrderFlows {
         .interArrival(interArrival)
         .declineRate(declineRate)
         .maxSpansPerLine(maxSpansPerLine)
-        .sampleRatio(sampleRatio);
+        .sampleRatio(sampleRatio)
+        .partitions(partitions);
+    if (firstOffsets != null) {
+      builder.firstOffsets(firstOffsets);
+    }
     defects.forEach((index, defect) -> builder.plant(defect, index));
     clockSkews.forEach(builder::clockSkew);
     return builder;
@@ -210,8 +221,8 @@ public final class SyntheticOrderFlows {
   public Manifest write(Path dir) throws IOException {
     requireNonNull(dir, "dir");
     Topology topology = new Topology(seed);
-    FlowPlanner planner = new FlowPlanner(topology, declineRate);
-    OffsetSequencer sequencer = new OffsetSequencer(seed);
+    FlowPlanner planner = new FlowPlanner(topology, declineRate, partitions);
+    OffsetSequencer sequencer = new OffsetSequencer(seed, partitions, firstOffsets);
     ClockSkews skews = new ClockSkews(clockSkews);
     Emitted emitted = new Emitted(flows);
     long spans;
@@ -378,8 +389,39 @@ public final class SyntheticOrderFlows {
     private final Map<Integer, Defect> defects = new TreeMap<>();
     private double sampleRatio = DEFAULT_SAMPLE_RATIO;
     private final Map<String, Duration> clockSkews = new TreeMap<>();
+    private int partitions = DEFAULT_PARTITIONS;
+    private Map<TopicPartition, Long> firstOffsets;
 
     private Builder() {}
+
+    /**
+     * Partitions of every topic: a record goes to its key's partition as Kafka's default
+     * partitioner picks it among this many. Defaults to {@value SyntheticOrderFlows#DEFAULT_PARTITIONS}.
+     */
+    public Builder partitions(int partitions) {
+      if (partitions < 1 || partitions > 1000) {
+        throw new IllegalArgumentException("partitions must be within [1, 1000]: " + partitions);
+      }
+      this.partitions = partitions;
+      return this;
+    }
+
+    /**
+     * The offset of each topic-partition's first record, e.g. a running broker's end offsets, so the
+     * recording continues what a topic holds; a partition not named starts at 0 (a new partition, a
+     * re-created topic). Defaults to random offsets below 5000, as on topics with history.
+     */
+    public Builder firstOffsets(Map<TopicPartition, Long> firstOffsets) {
+      requireNonNull(firstOffsets, "firstOffsets");
+      firstOffsets.forEach((tp, offset) -> {
+        requireNonNull(tp, "firstOffsets: topic partition");
+        if (offset == null || offset < 0) {
+          throw new IllegalArgumentException("firstOffsets: offset of " + tp + " must be >= 0, was " + offset);
+        }
+      });
+      this.firstOffsets = Map.copyOf(firstOffsets);
+      return this;
+    }
 
     /** The seed all randomness derives from. Defaults to 1. */
     public Builder seed(long seed) {
