@@ -272,7 +272,11 @@ abstract class LiveSidecarTestBase {
 
   /** Waits until the latest verdict of every expected flow is in the topic and says what the manifest says. */
   List<JsonNode> awaitVerdicts(String topic, Manifest expected) {
-    Map<String, String> want = expectedByOrder(expected);
+    return awaitVerdicts(topic, expectedByOrder(expected));
+  }
+
+  /** Waits until the latest verdict of every order is in the topic and says what {@code want} says (by order id). */
+  List<JsonNode> awaitVerdicts(String topic, Map<String, String> want) {
     List<List<JsonNode>> last = new ArrayList<>(List.of(List.of()));
     try {
       io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
