@@ -32,7 +32,8 @@ import tools.jackson.databind.JsonNode;
  * or it is deleted and created again, while flows are produced. The sidecar notices within its
  * metadata refresh, reads what landed on the new partitions (or the new topic) from their first
  * offset, and every flow produced after the change gets the verdict the generator's manifest says,
- * decided once and never contradicted.
+ * decided once and never contradicted. Flows open when their topic was deleted get a verdict too,
+ * decided once (what the sidecar had read of them before is all they get).
  */
 class SidecarTopicChangesIT extends LiveSidecarTestBase {
 
@@ -82,6 +83,8 @@ class SidecarTopicChangesIT extends LiveSidecarTestBase {
     long recreatedMillis = (System.nanoTime() - deleted) / 1_000_000;
     Map<TopicPartition, Long> ends = endOffsets(orderTopics(), 3);
     ends.keySet().removeIf(tp -> tp.topic().equals(DELETED));
+    // Not 4343: on 3 partitions its flow 9's duplicate webhook arrives after that flow's first verdict,
+    // which is then amended, topic change or not.
     Played after = play(generator(24, Duration.ofMillis(150)).seed(4545).firstOffsets(ends), sidecar.log(),
         Pattern.compile("event=partition_restarted topic=" + Pattern.quote(DELETED)), deleted);
     long noticedMillis = after.noticedMillis();

@@ -26,10 +26,10 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
-import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.TopicPartition;
@@ -767,8 +767,8 @@ public final class PartitionedConsumer implements Closeable {
             fresh.add(tp);
           }
         }
-        List<TopicPartition> uncommitted =
-            ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted, PartitionedConsumer.this::writtenAfterStart);
+        List<TopicPartition> uncommitted = ConsumerSupport.position(consumer, fresh, startPosition,
+            resumeFromCommitted, PartitionedConsumer.this::writtenAfterStart);
         Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
         for (TopicPartition tp : partitions) {
           long at = consumer.position(tp); // resolves lazy seeks: "assigned" means "positioned"
@@ -784,8 +784,7 @@ public final class PartitionedConsumer implements Closeable {
         consumer.wakeup(); // positions resolve on the next poll; the loop sees it is stopping
       } catch (KafkaException e) {
         LOG.warn("{}: positioning {} failed, they start as auto.offset.reset says (none: positioned again at the"
-            + " next poll): {}", name, partitions,
-            e.toString());
+            + " next poll): {}", name, partitions, e.toString());
       }
       synchronized (owned) {
         owned.addAll(partitions);
