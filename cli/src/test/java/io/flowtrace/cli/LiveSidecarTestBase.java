@@ -272,7 +272,11 @@ abstract class LiveSidecarTestBase {
 
   /** Waits until the latest verdict of every expected flow is in the topic and says what the manifest says. */
   List<JsonNode> awaitVerdicts(String topic, Manifest expected) {
-    Map<String, String> want = expectedByOrder(expected);
+    return awaitVerdicts(topic, expectedByOrder(expected));
+  }
+
+  /** Waits until the latest verdict of every order is in the topic and says what {@code want} says (by order id). */
+  List<JsonNode> awaitVerdicts(String topic, Map<String, String> want) {
     List<List<JsonNode>> last = new ArrayList<>(List.of(List.of()));
     try {
       io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
@@ -291,6 +295,12 @@ abstract class LiveSidecarTestBase {
       assertThat(got).isEqualTo(want);
     }
     return last.get(0);
+  }
+
+  static Map<String, String> expectedByOrder(List<Manifest> manifests) {
+    Map<String, String> want = new TreeMap<>();
+    manifests.forEach(m -> want.putAll(expectedByOrder(m)));
+    return want;
   }
 
   static Map<String, String> expectedByOrder(Manifest m) {
@@ -333,16 +343,30 @@ abstract class LiveSidecarTestBase {
     return lines;
   }
 
-  /** What a live run ended with, against the generator's manifest. */
+  /** What a live run ended with, against the generator's manifests (one per phase of the run). */
   static final class Outcome {
-    final Manifest expected;
+    final List<Manifest> expected;
     final List<JsonNode> verdicts;
     final Set<String> readyDuringOutage;
 
     Outcome(Manifest expected, List<JsonNode> verdicts, Set<String> readyDuringOutage) {
-      this.expected = expected;
+      this(List.of(expected), verdicts, readyDuringOutage);
+    }
+
+    Outcome(List<Manifest> expected, List<JsonNode> verdicts, Set<String> readyDuringOutage) {
+      this.expected = List.copyOf(expected);
       this.verdicts = verdicts;
       this.readyDuringOutage = readyDuringOutage;
+    }
+
+    int flows() {
+      return expected.stream().mapToInt(m -> m.flows().size()).sum();
+    }
+
+    /** First decisions published again for an instance already decided. */
+    long resent() {
+      return firstDecisions() - verdicts.stream().filter(v -> v.path("revision").asInt() == 0)
+          .map(v -> v.path("instanceKey").asString()).distinct().count();
     }
 
     long firstDecisions() {
@@ -361,7 +385,7 @@ abstract class LiveSidecarTestBase {
         return order != null && !outcome(v).equals(last.get(order));
       }).map(v -> {
         String order = v.path("verdict").path("keys").path("orderId").asString();
-        String planted = expected.flows().stream().filter(f -> f.orderId().equals(order)).findFirst()
+        String planted = expected.stream().flatMap(m -> m.flows().stream()).filter(f -> f.orderId().equals(order)).findFirst()
             .map(f -> f.defect() == null ? "no defect" : f.defect().name()).orElse("not in the manifest");
         return v.path("instanceKey").asString() + " r" + v.path("revision").asInt() + " " + outcome(v) + " (" + planted
             + ", finally " + last.get(order) + ", decided " + v.path("verdict").path("reason").asString() + ")";
@@ -408,10 +432,14 @@ abstract class LiveSidecarTestBase {
       verdicts.stream().filter(v -> v.path("verdict").path("keys").path("orderId").isMissingNode())
           .forEach(v -> System.out.println("verdict without an orderId: " + v));
       assertThat(latestByOrder(verdicts)).isEqualTo(expectedByOrder(expected));
+      assertDecidedOnce();
+    }
+
+    void assertDecidedOnce() {
       Map<String, Long> firstByKey = new TreeMap<>();
       verdicts.stream().filter(v -> v.path("revision").asInt() == 0)
           .forEach(v -> firstByKey.merge(v.path("instanceKey").asString(), 1L, Long::sum));
-      assertThat(firstByKey).as("first decisions per instance").hasSize(expected.flows().size())
+      assertThat(firstByKey).as("first decisions per instance").hasSize(flows())
           .allSatisfy((key, n) -> assertThat(n).as(key).isEqualTo(1L));
     }
   }

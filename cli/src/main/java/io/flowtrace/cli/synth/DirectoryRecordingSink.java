@@ -34,6 +34,7 @@ final class DirectoryRecordingSink implements RecordingSink {
   private final Path work;
   private final Map<String, OtlpJsonLinesWriter> spanWriters = new LinkedHashMap<>();
   private final Map<String, KcatJsonLinesWriter> partitionWriters = new HashMap<>();
+  private int partitions;
   private boolean closed;
 
   DirectoryRecordingSink(Path dir) throws IOException {
@@ -61,6 +62,7 @@ final class DirectoryRecordingSink implements RecordingSink {
       partitionWriters.put(name, writer);
     }
     writer.write(record);
+    partitions = Math.max(partitions, record.partition() + 1);
   }
 
   @Override
@@ -83,7 +85,7 @@ final class DirectoryRecordingSink implements RecordingSink {
     if (failure == null) {
       try (OutputStream out = Files.newOutputStream(dir.resolve(MESSAGES_FILE))) {
         for (String topic : FlowPlanner.TOPICS) {
-          for (int partition = 0; partition < Topology.PARTITIONS; partition++) {
+          for (int partition = 0; partition < partitions; partition++) {
             Path file = work.resolve(partitionFile(topic, partition));
             if (Files.exists(file)) {
               Files.copy(file, out);

@@ -44,12 +44,16 @@ final class FlowPlan {
   final Manifest.Payment payment;
   final String requestId;
   final String orderId;
+  /** Partitions of every topic: a record's partition is its key's hash modulo this. */
+  final int partitions;
   final List<PlannedSpan> spans = new ArrayList<>();
   final List<PlannedRecord> records = new ArrayList<>();
   int unassignedRecords;
 
-  FlowPlan(int index, long startNanos, Defect defect, Manifest.Payment payment, String requestId, String orderId) {
+  FlowPlan(int index, long startNanos, Defect defect, Manifest.Payment payment, String requestId, String orderId,
+      int partitions) {
     this.index = index;
+    this.partitions = partitions;
     this.startNanos = startNanos;
     this.defect = defect;
     this.payment = payment;
@@ -181,7 +185,7 @@ final class FlowPlan {
       this.value = value;
       this.binary = binary;
       this.sendNanos = sendNanos;
-      this.partition = KafkaPartitioner.partition(key, Topology.PARTITIONS);
+      this.partition = KafkaPartitioner.partition(key, flow.partitions);
       this.traceFlags = traceFlags;
     }
 

@@ -93,11 +93,13 @@ final class FlowPlanner {
 
   private final Topology topology;
   private final double declineRate;
+  private final int partitions;
   private final EmailAvro avro = new EmailAvro();
 
-  FlowPlanner(Topology topology, double declineRate) {
+  FlowPlanner(Topology topology, double declineRate, int partitions) {
     this.topology = topology;
     this.declineRate = declineRate;
+    this.partitions = partitions;
   }
 
   /** Plans flow {@code index}, starting when the gateway receives its request. */
@@ -115,7 +117,7 @@ final class FlowPlanner {
     }
     String requestId = uuid(random);
     String orderId = "ord-" + hex(random, 16);
-    FlowPlan flow = new FlowPlan(index, startNanos, defect, payment, requestId, orderId);
+    FlowPlan flow = new FlowPlan(index, startNanos, defect, payment, requestId, orderId, partitions);
     new FlowBuilder(flow, random).build();
     return flow;
   }

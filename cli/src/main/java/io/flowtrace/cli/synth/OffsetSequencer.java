@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Plays the broker: gives each planned record the next offset of its topic-partition in the order
@@ -23,16 +24,29 @@ final class OffsetSequencer {
           .thenComparingInt(r -> r.flow.index)
           .thenComparingInt(r -> r.ordinal));
   private final Map<String, long[]> nextOffsets = new HashMap<>();
+  private final int partitions;
 
-  OffsetSequencer(long seed) {
+  /**
+   * @param partitions partitions of every topic
+   * @param firstOffsets where each topic-partition's first record lands (a partition not named: 0),
+   *     or {@code null} for random offsets below {@value #MAX_BASE_OFFSET}
+   */
+  OffsetSequencer(long seed, int partitions, Map<TopicPartition, Long> firstOffsets) {
+    this.partitions = partitions;
     SplittableRandom random = new SplittableRandom(seed ^ 0x0FF5E7L);
     for (String topic : FlowPlanner.TOPICS) {
-      long[] next = new long[Topology.PARTITIONS];
+      long[] next = new long[partitions];
       for (int p = 0; p < next.length; p++) {
-        next[p] = random.nextInt(MAX_BASE_OFFSET);
+        next[p] = firstOffsets == null ? random.nextInt(MAX_BASE_OFFSET)
+            : firstOffsets.getOrDefault(new TopicPartition(topic, p), 0L);
       }
       nextOffsets.put(topic, next);
     }
+  }
+
+  /** Partitions of every topic. */
+  int partitions() {
+    return partitions;
   }
 
   /** Queues the flow's records. */

@@ -21,7 +21,7 @@ final class RecordOrder {
   RecordOrder(OffsetSequencer sequencer, RecordingSink sink) {
     this.sink = sink;
     for (String topic : FlowPlanner.TOPICS) {
-      long[] offsets = new long[Topology.PARTITIONS];
+      long[] offsets = new long[sequencer.partitions()];
       for (int p = 0; p < offsets.length; p++) {
         offsets[p] = sequencer.nextOffset(topic, p);
       }

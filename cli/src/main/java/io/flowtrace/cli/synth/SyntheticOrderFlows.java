@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Generates realistic recordings of the reference order flow ({@code order-creation}): spans made
@@ -59,6 +60,8 @@ public final class SyntheticOrderFlows {
   public static final Instant DEFAULT_START = Instant.parse("2026-11-25T09:00:00Z");
   /** Defaults to 100 flows. */
   public static final int DEFAULT_FLOWS = 100;
+  /** Defaults to 3 partitions per topic. */
+  public static final int DEFAULT_PARTITIONS = Topology.PARTITIONS;
   /** Defaults to one new order every 50 ms. */
   public static final Duration DEFAULT_INTER_ARRIVAL = Duration.ofMillis(50);
   /** Defaults to 20 % of correct flows having their payment declined. */
@@ -107,6 +110,8 @@ public final class SyntheticOrderFlows {
       }
     }
   }
+  private final int partitions;
+  private final Map<TopicPartition, Long> firstOffsets;
 
   private SyntheticOrderFlows(Builder builder) {
     this.seed = builder.seed;
@@ -119,6 +124,8 @@ public final class SyntheticOrderFlows {
     this.sampleRatio = builder.sampleRatio;
     this.clockSkews = Collections.unmodifiableMap(new TreeMap<>(builder.clockSkews));
     this.bursts = builder.bursts;
+    this.partitions = builder.partitions;
+    this.firstOffsets = builder.firstOffsets;
   }
 
   /** A builder with the defaults: correct flows only. */
@@ -202,7 +209,11 @@ public final class SyntheticOrderFlows {
         .interArrival(interArrival)
         .declineRate(declineRate)
         .maxSpansPerLine(maxSpansPerLine)
-        .sampleRatio(sampleRatio);
+        .sampleRatio(sampleRatio)
+        .partitions(partitions);
+    if (firstOffsets != null) {
+      builder.firstOffsets(firstOffsets);
+    }
     defects.forEach((index, defect) -> builder.plant(defect, index));
     clockSkews.forEach(builder::clockSkew);
     if (bursts != null) {
@@ -230,8 +241,8 @@ public final class SyntheticOrderFlows {
   public Manifest write(Path dir) throws IOException {
     requireNonNull(dir, "dir");
     Topology topology = new Topology(seed);
-    FlowPlanner planner = new FlowPlanner(topology, declineRate);
-    OffsetSequencer sequencer = new OffsetSequencer(seed);
+    FlowPlanner planner = new FlowPlanner(topology, declineRate, partitions);
+    OffsetSequencer sequencer = new OffsetSequencer(seed, partitions, firstOffsets);
     ClockSkews skews = new ClockSkews(clockSkews);
     Emitted emitted = new Emitted(flows);
     long spans;
@@ -410,6 +421,8 @@ public final class SyntheticOrderFlows {
     private double sampleRatio = DEFAULT_SAMPLE_RATIO;
     private final Map<String, Duration> clockSkews = new TreeMap<>();
     private Bursts bursts;
+    private int partitions = DEFAULT_PARTITIONS;
+    private Map<TopicPartition, Long> firstOffsets;
 
     private Builder() {}
 
@@ -419,6 +432,35 @@ public final class SyntheticOrderFlows {
      */
     public Builder bursts(Duration every, Duration length, int factor) {
       this.bursts = new Bursts(every, length, factor);
+      return this;
+    }
+
+    /**
+     * Partitions of every topic: a record goes to its key's partition as Kafka's default
+     * partitioner picks it among this many. Defaults to {@value SyntheticOrderFlows#DEFAULT_PARTITIONS}.
+     */
+    public Builder partitions(int partitions) {
+      if (partitions < 1 || partitions > 1000) {
+        throw new IllegalArgumentException("partitions must be within [1, 1000]: " + partitions);
+      }
+      this.partitions = partitions;
+      return this;
+    }
+
+    /**
+     * The offset of each topic-partition's first record, e.g. a running broker's end offsets, so the
+     * recording continues what a topic holds; a partition not named starts at 0 (a new partition, a
+     * re-created topic). Defaults to random offsets below 5000, as on topics with history.
+     */
+    public Builder firstOffsets(Map<TopicPartition, Long> firstOffsets) {
+      requireNonNull(firstOffsets, "firstOffsets");
+      firstOffsets.forEach((tp, offset) -> {
+        requireNonNull(tp, "firstOffsets: topic partition");
+        if (offset == null || offset < 0) {
+          throw new IllegalArgumentException("firstOffsets: offset of " + tp + " must be >= 0, was " + offset);
+        }
+      });
+      this.firstOffsets = Map.copyOf(firstOffsets);
       return this;
     }
 

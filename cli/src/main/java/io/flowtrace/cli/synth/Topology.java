@@ -21,7 +21,7 @@ final class Topology {
   static final String INVENTORY_SERVICE = "inventory-service";
   static final String NOTIFICATION_SERVICE = "notification-service";
 
-  /** Partitions of every topic. */
+  /** Partitions of every topic unless the generator is told otherwise. */
   static final int PARTITIONS = 3;
 
   static final String AGENT_VERSION = "2.33.1";

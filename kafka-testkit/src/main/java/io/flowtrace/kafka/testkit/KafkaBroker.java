@@ -296,6 +296,59 @@ public final class KafkaBroker implements AutoCloseable {
     awaitLeaders(name, partitions, deadline, timeout);
   }
 
+  /**
+   * Grows {@code topic} to {@code totalPartitions} partitions, as {@code kafka-topics --alter
+   * --partitions} does, and returns once every partition has a leader that answers (as {@link
+   * #createTopic(String, int)}). Waits up to {@link #DEFAULT_TOPIC_TIMEOUT}.
+   *
+   * @throws IllegalStateException when the broker refuses (e.g. the topic already has as many) or a
+   *     partition has no leader in time; the message names the topic
+   */
+  public void addPartitions(String topic, int totalPartitions) {
+    requireNonNull(topic, "topic");
+    long deadline = System.nanoTime() + DEFAULT_TOPIC_TIMEOUT.toNanos();
+    try {
+      admin().createPartitions(Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(totalPartitions)))
+          .all().get(millisLeft(deadline), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted adding partitions to " + topic, e);
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw new IllegalStateException("Could not grow topic " + topic + " to " + totalPartitions + " partitions on "
+          + bootstrapServers() + ": " + cause, cause);
+    }
+    awaitLeaders(topic, totalPartitions, deadline, DEFAULT_TOPIC_TIMEOUT);
+  }
+
+  /**
+   * Deletes {@code topic} and returns once the broker no longer lists it, so that a topic of the
+   * same name can be created again at once. Waits up to {@link #DEFAULT_TOPIC_TIMEOUT}.
+   *
+   * @throws IllegalStateException when the broker refuses (e.g. no such topic) or still lists it in time
+   */
+  public void deleteTopic(String topic) {
+    requireNonNull(topic, "topic");
+    long deadline = System.nanoTime() + DEFAULT_TOPIC_TIMEOUT.toNanos();
+    try {
+      admin().deleteTopics(List.of(topic)).all().get(millisLeft(deadline), TimeUnit.MILLISECONDS);
+      while (admin().listTopics().names().get(millisLeft(deadline), TimeUnit.MILLISECONDS).contains(topic)) {
+        if (System.nanoTime() - deadline >= 0) {
+          throw new IllegalStateException("Topic " + topic + " is still listed " + DEFAULT_TOPIC_TIMEOUT
+              + " after it was deleted");
+        }
+        sleep(50);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted deleting topic " + topic, e);
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw new IllegalStateException("Could not delete topic " + topic + " on " + bootstrapServers() + ": " + cause,
+          cause);
+    }
+  }
+
   /** Polls until every partition of the topic has a leader that answers a ListOffsets request. */
   private void awaitLeaders(String topic, int partitions, long deadline, Duration timeout) {
     String problem;

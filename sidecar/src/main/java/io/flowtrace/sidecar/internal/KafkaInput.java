@@ -49,6 +49,18 @@ import org.slf4j.LoggerFactory;
  * milliseconds) whether it appeared, and then reads it from its <em>earliest</em> offset (unless the group
  * has committed one), whatever {@code startFrom} says: every record in it was written after the input
  * started, and {@code latest} would lose those written before the input noticed the topic.
+ *
+ * <p>Topics that change while it runs: the consumer refreshes its metadata every {@link
+ * #METADATA_MAX_AGE} (kafka-clients' default is 5 min), so partitions added to a topic are assigned
+ * within about that time and read from their first offset (all of them was written after the input
+ * started). Where a partition starts is decided by the input ({@code startFrom}, the committed
+ * offset), never by the consumer's {@code auto.offset.reset}, which is {@code none}: a position
+ * outside a partition's log — past its end because the topic was deleted and created again (it
+ * starts again at offset 0) or its log truncated, or before its start because retention removed
+ * records not read yet — is logged ({@code event=partition_restarted}) and the partition is read
+ * from its beginning; so is a partition owned before whose committed offset went with its deleted
+ * topic. {@code allow.auto.create.topics} is {@code false}: the input's metadata requests for a
+ * deleted topic do not create it again on a cluster with {@code auto.create.topics.enable}.
  */
 public final class KafkaInput implements Closeable {
 
@@ -70,6 +82,12 @@ public final class KafkaInput implements Closeable {
     /** {@code topic}, reported missing, exists now and is read from its earliest offset. */
     default void topicAppeared(String topic) {}
   }
+
+  /**
+   * The consumer's {@code metadata.max.age.ms} unless set: 10 s, so partitions added to a topic,
+   * and a topic deleted or created again, are seen within 10 s (plus a rebalance).
+   */
+  public static final Duration METADATA_MAX_AGE = Duration.ofSeconds(10);
 
   /** System property: milliseconds between two checks whether a missing topic appeared (default 10000). */
   public static final String TOPIC_CHECK_PROPERTY = "flowtrace.topicCheckIntervalMillis";
@@ -104,7 +122,9 @@ public final class KafkaInput implements Closeable {
     Map<String, Object> p = new HashMap<>(properties);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, requireNonNull(groupId, "groupId"));
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startFrom);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none"); // positioned by the loop; outside the log: see restarted
+    p.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, (int) METADATA_MAX_AGE.toMillis());
+    p.putIfAbsent(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-sidecar");
     p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
@@ -311,6 +331,17 @@ public final class KafkaInput implements Closeable {
       LOG.warn("event=skip topic={} partition={} offset={} reason=\"{}\"", skip.partition().topic(),
           skip.partition().partition(), skip.offset(), skip.reason());
       listener.dropped("unreadable_record", 1);
+    }
+
+    @Override
+    public void restarted(TopicPartition tp, long position, long logStart, long logEnd) {
+      waiting.remove(tp);
+      progress.put(tp, new Progress(-1, -1));
+      String why = position > logEnd
+          ? "the position is past the end of the log: the topic was deleted and created again, or its log truncated"
+          : "the position is before the start of the log: records were deleted (retention) before they were read";
+      LOG.warn("event=partition_restarted topic={} partition={} position={} log_start={} log_end={} detail=\"{};"
+          + " reading it from its beginning\"", tp.topic(), tp.partition(), position, logStart, logEnd, why);
     }
 
     @Override

@@ -68,18 +68,18 @@ final class ConsumerSupport {
   }
 
   /**
-   * As {@link #position(Consumer, Collection, StartPosition, boolean)}, except that a partition of
-   * a topic that appeared after the reader started starts at its beginning when {@code start} is
-   * {@link StartPosition#LATEST}: all of it was written after the reader started, and "latest" would
-   * lose what was written before the reader noticed the topic. A timestamp start is kept. Returns
-   * those positioned at a start (no committed offset was used).
+   * As {@link #position(Consumer, Collection, StartPosition, boolean)}, except that a partition
+   * {@code writtenAfterStart} says all of was written after the reader started (a topic that
+   * appeared later, a partition added since) starts at its beginning when {@code start} is {@link
+   * StartPosition#LATEST}: "latest" would lose what was written before the reader noticed it. A
+   * timestamp start is kept. Returns those positioned at a start (no committed offset was used).
    */
   static List<TopicPartition> position(Consumer<?, ?> consumer, Collection<TopicPartition> fresh, StartPosition start,
-      boolean resumeFromCommitted, TopicSubscription subscription) {
+      boolean resumeFromCommitted, java.util.function.Predicate<TopicPartition> writtenAfterStart) {
     List<TopicPartition> appeared = new ArrayList<>();
     List<TopicPartition> rest = new ArrayList<>();
     for (TopicPartition tp : fresh) {
-      (subscription.appearedAfterStart(tp.topic()) ? appeared : rest).add(tp);
+      (writtenAfterStart.test(tp) ? appeared : rest).add(tp);
     }
     List<TopicPartition> started = new ArrayList<>(position(consumer, rest, start, resumeFromCommitted));
     started.addAll(position(consumer, appeared,

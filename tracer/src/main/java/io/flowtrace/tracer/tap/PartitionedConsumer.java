@@ -27,7 +27,9 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.TopicPartition;
@@ -50,6 +52,14 @@ import org.slf4j.LoggerFactory;
  *       group committed. Positions are resolved in the rebalance callback, so "assigned" means
  *       "positioned". With {@link Builder#pinStartOffsets} the start of a partition the group has not
  *       committed is committed at once, so a crash before the first real commit resumes there.
+ *   <li><b>Topics that change</b>: a partition created after the reader started (added to a topic,
+ *       or of a topic that appeared) starts at its beginning when the start is {@code LATEST}, and
+ *       so does one this reader owned before whose committed offset is gone (its topic was deleted
+ *       and created again). When the consumer's {@code auto.offset.reset} is {@code none}, a
+ *       position outside the partition's log — past its end (the topic was created again, or the log
+ *       truncated) or before its start (records deleted before they were read) — restarts the
+ *       partition at its beginning and is told to {@link Handler#restarted}; a partition left
+ *       without a position is positioned again as a fresh one.
  *   <li><b>Back-pressure</b>: when the handler refuses a partition's records ({@link
  *       Handler#offer} returns {@code false}) they are kept, the partition is paused and its records
  *       offered again after each later poll; it is resumed once they are taken. Polling goes on
@@ -79,6 +89,12 @@ public final class PartitionedConsumer implements Closeable {
 
   /** Pause after a failed poll before the next one: {@value} ms. */
   public static final long ERROR_BACKOFF_MILLIS = 500;
+  /**
+   * Longest wait of one commit: 5 s. A commit of a partition whose topic was just deleted is
+   * retried by kafka-clients until {@code default.api.timeout.ms} (60 s) passes; the loop would not
+   * poll meanwhile. A commit that times out is tried again at the next round.
+   */
+  public static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(5);
   /** How long without a broker connection before it is reported as unreachable: 3 s. */
   public static final long UNREACHABLE_AFTER_MILLIS = 3_000;
 
@@ -112,6 +128,17 @@ public final class PartitionedConsumer implements Closeable {
 
     /** One round (commit, poll, hand-over) is done. */
     default void polled() {}
+
+    /**
+     * The position in {@code partition} was outside its log ({@code logStart..logEnd}): past its
+     * end, the topic was deleted and created again or its log truncated; before its start, records
+     * were deleted before they were read. It is read again from {@code logStart}. By default a WARN
+     * of this class.
+     */
+    default void restarted(TopicPartition partition, long position, long logStart, long logEnd) {
+      LoggerFactory.getLogger(PartitionedConsumer.class).warn("{}[{}]: position {} is outside the log {}..{};"
+          + " reading it from its beginning", partition.topic(), partition.partition(), position, logStart, logEnd);
+    }
   }
 
   private final Consumer<byte[], byte[]> consumer;
@@ -139,6 +166,8 @@ public final class PartitionedConsumer implements Closeable {
   private final Set<TopicPartition> owned = new HashSet<>();
   // Polling thread only:
   private final Map<TopicPartition, Long> positions = new HashMap<>();
+  /** Partitions this reader has owned at some time. */
+  private final Set<TopicPartition> ownedBefore = new HashSet<>();
   private final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> refused = new LinkedHashMap<>();
   private final Set<TopicPartition> paused = new HashSet<>();
   private String lastError;
@@ -455,6 +484,12 @@ public final class PartitionedConsumer implements Closeable {
     } catch (InterruptException e) {
       Thread.currentThread().interrupt();
       return;
+    } catch (OffsetOutOfRangeException e) { // auto.offset.reset=none; also a LogTruncationException
+      restart(e.offsetOutOfRangePartitions());
+      return;
+    } catch (NoOffsetForPartitionException e) { // auto.offset.reset=none, and positioning had failed
+      positionAgain(e.partitions());
+      return;
     } catch (KafkaException e) {
       Optional<UnreadableRecords.Skip> unreadable = UnreadableRecords.skipPast(consumer, e);
       if (unreadable.isPresent()) {
@@ -480,6 +515,57 @@ public final class PartitionedConsumer implements Closeable {
     }
     handOver();
     handler.polled();
+  }
+
+  /** Moves partitions whose position is outside their log to their beginning. */
+  private void restart(Map<TopicPartition, Long> outside) {
+    List<TopicPartition> owned = outside.keySet().stream().filter(consumer.assignment()::contains).toList();
+    if (owned.isEmpty()) {
+      return;
+    }
+    try {
+      Map<TopicPartition, Long> starts = consumer.beginningOffsets(owned);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(owned);
+      for (TopicPartition tp : owned) {
+        long start = starts.getOrDefault(tp, 0L);
+        consumer.seek(tp, start);
+        positions.put(tp, start);
+        handler.restarted(tp, outside.get(tp), start, ends.getOrDefault(tp, -1L));
+      }
+    } catch (WakeupException | InterruptException e) {
+      throw e;
+    } catch (KafkaException e) {
+      errors.incrementAndGet();
+      LOG.warn("{}: could not find where {} start, retrying: {}", name, owned, e.toString());
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
+    }
+  }
+
+  /** Positions partitions left without a position (positioning them when assigned failed). */
+  private void positionAgain(Collection<TopicPartition> unpositioned) {
+    List<TopicPartition> owned = unpositioned.stream().filter(consumer.assignment()::contains).toList();
+    try {
+      ConsumerSupport.position(consumer, owned, startPosition, resumeFromCommitted, this::writtenAfterStart);
+      for (TopicPartition tp : owned) {
+        positions.put(tp, consumer.position(tp));
+      }
+      LOG.info("{}: positioned {}", name, owned);
+    } catch (WakeupException | InterruptException e) {
+      throw e;
+    } catch (KafkaException e) {
+      errors.incrementAndGet();
+      LOG.warn("{}: positioning {} failed, retrying: {}", name, owned, e.toString());
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
+    }
+  }
+
+  /**
+   * Whether everything in a fresh partition was written after this reader started: it was created
+   * since, or this reader owned it before and the group's committed offset it should resume from is
+   * gone (its topic was deleted and created again).
+   */
+  private boolean writtenAfterStart(TopicPartition tp) {
+    return subscription.createdAfterStart(tp) || resumeFromCommitted && ownedBefore.contains(tp);
   }
 
   /** Offers every partition's waiting records; pauses a partition whose records are refused. */
@@ -534,7 +620,7 @@ public final class PartitionedConsumer implements Closeable {
       return;
     }
     try {
-      consumer.commitSync(offsets);
+      consumer.commitSync(offsets, COMMIT_TIMEOUT);
       commits.incrementAndGet();
       lastCommitError = null;
       LOG.debug("{} committed {}", name, offsets);
@@ -681,8 +767,8 @@ public final class PartitionedConsumer implements Closeable {
             fresh.add(tp);
           }
         }
-        List<TopicPartition> uncommitted =
-            ConsumerSupport.position(consumer, fresh, startPosition, resumeFromCommitted, subscription);
+        List<TopicPartition> uncommitted = ConsumerSupport.position(consumer, fresh, startPosition,
+            resumeFromCommitted, PartitionedConsumer.this::writtenAfterStart);
         Map<TopicPartition, OffsetAndMetadata> pin = new HashMap<>();
         for (TopicPartition tp : partitions) {
           long at = consumer.position(tp); // resolves lazy seeks: "assigned" means "positioned"
@@ -697,13 +783,14 @@ public final class PartitionedConsumer implements Closeable {
       } catch (WakeupException e) {
         consumer.wakeup(); // positions resolve on the next poll; the loop sees it is stopping
       } catch (KafkaException e) {
-        LOG.warn("{}: positioning {} failed, they start as auto.offset.reset says: {}", name, partitions,
-            e.toString());
+        LOG.warn("{}: positioning {} failed, they start as auto.offset.reset says (none: positioned again at the"
+            + " next poll): {}", name, partitions, e.toString());
       }
       synchronized (owned) {
         owned.addAll(partitions);
         owned.notifyAll();
       }
+      ownedBefore.addAll(partitions);
       assignedOnce = true;
       LOG.debug("{} assigned {}", name, partitions);
       handler.assigned(partitions);

@@ -46,7 +46,8 @@ import org.apache.kafka.common.errors.WakeupException;
  *
  * <p>The {@link Listener} hears each missing topic once, at the first listing, and each appearing
  * topic once; it says how its reader logs and counts that. Where a reader starts in a topic that
- * appeared after it started is the reader's choice ({@link #appearedAfterStart}).
+ * appeared after it started, or in a partition added to a topic after it was subscribed, is the
+ * reader's choice ({@link #createdAfterStart}).
  *
  * <p>{@link #poll} and everything but {@link #missing()} belong to the polling thread. Shared by
  * {@link KafkaTap}, {@link OtlpSpansTopicSource} and the sidecar's Kafka input.
@@ -78,6 +79,8 @@ public final class TopicSubscription {
   private final Set<String> appeared = new LinkedHashSet<>();
   /** Listed, so existing, but with a partition that has no leader yet (an election after a broker restart). */
   private final Set<String> leaderless = new LinkedHashSet<>();
+  /** How many partitions each subscribed topic had when it was first listed. */
+  private final Map<String, Integer> partitionsAtStart = new ConcurrentHashMap<>();
   private List<String> subscribed = List.of();
   private boolean listed;
   private long nextListNanos = System.nanoTime();
@@ -132,6 +135,19 @@ public final class TopicSubscription {
     return appeared.contains(topic);
   }
 
+  /**
+   * Whether {@code partition} was created after its topic was first listed: its topic {@linkplain
+   * #appearedAfterStart appeared later}, or it was added to the topic since (its number is past the
+   * partitions listed then). Everything in such a partition was written after the reader started.
+   */
+  public boolean createdAfterStart(org.apache.kafka.common.TopicPartition partition) {
+    if (appearedAfterStart(partition.topic())) {
+      return true;
+    }
+    Integer listed = partitionsAtStart.get(partition.topic());
+    return listed != null && partition.partition() >= listed;
+  }
+
   /** The topics that do not exist, as last listed (a snapshot; thread-safe). */
   public Set<String> missing() {
     return new TreeSet<>(missing);
@@ -162,6 +178,7 @@ public final class TopicSubscription {
       List<PartitionInfo> partitions = cluster.get(t);
       if (readable(partitions)) {
         present.add(t);
+        partitionsAtStart.putIfAbsent(t, partitions.size());
         leaderless.remove(t);
       } else if (!listed && partitions != null && !partitions.isEmpty()) {
         leaderless.add(t);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
@@ -133,6 +134,42 @@ class PartitionedConsumerTest {
     assertThat(handler.taken).containsExactly("orders.created[1]@0", "orders.created[0]@2");
   }
 
+  @Test
+  void aPositionPastTheEndOfTheLogRestartsThePartitionAtItsBeginningAndSaysSo() {
+    consumer.updateEndOffsets(Map.of(P0, 2L, P1, 0L));
+    consumer.seek(P0, 4362);
+    consumer.setPollException(new OffsetOutOfRangeException("re-created", Map.of(P0, 4362L)));
+    loop.pollOnce(ROUND);
+    assertThat(handler.restarted).containsExactly("orders.created[0] at 4362, log 0..2");
+    assertThat(consumer.position(P0)).isZero();
+
+    add(P0, 0, 1);
+    loop.pollOnce(ROUND);
+    assertThat(handler.taken).containsExactly("orders.created[0]@0,1");
+  }
+
+  @Test
+  void aPartitionOwnedBeforeWhoseCommittedOffsetIsGoneStartsAtItsBeginningNotItsEnd() {
+    MockConsumer<byte[], byte[]> group = new MockConsumer<>("none");
+    group.updatePartitions(TOPIC, consumer.partitionsFor(TOPIC));
+    group.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L));
+    group.updateEndOffsets(Map.of(P0, 5L, P1, 5L));
+    loop = PartitionedConsumer.builder(group, List.of(TOPIC), handler).startPosition(StartPosition.LATEST)
+        .resumeFromCommitted(true).rememberPositions(false).build();
+    group.schedulePollTask(() -> group.rebalance(List.of(P0, P1)));
+    loop.pollOnce(ROUND);
+    assertThat(group.position(P1)).as("fresh: latest").isEqualTo(5);
+    group.schedulePollTask(() -> group.rebalance(List.of(P0)));
+    loop.pollOnce(ROUND);
+    group.updateEndOffsets(Map.of(P0, 5L, P1, 7L));
+
+    group.schedulePollTask(() -> group.rebalance(List.of(P0, P1)));
+    loop.pollOnce(ROUND);
+
+    assertThat(loop.assignment()).containsExactlyInAnyOrder(P0, P1);
+    assertThat(group.position(P1)).as("ours before, no committed offset now: its topic was re-created").isZero();
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   /** Makes {@code partitions} the assignment, in a poll, as the group coordinator would. */
@@ -156,6 +193,13 @@ class PartitionedConsumerTest {
     final List<String> offered = new ArrayList<>();
     final List<String> taken = new ArrayList<>();
     final List<TopicPartition> revoked = new ArrayList<>();
+    final List<String> restarted = new ArrayList<>();
+
+    @Override
+    public void restarted(TopicPartition partition, long position, long logStart, long logEnd) {
+      restarted.add(partition.topic() + "[" + partition.partition() + "] at " + position + ", log " + logStart + ".."
+          + logEnd);
+    }
 
     @Override
     public boolean offer(TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> records) {

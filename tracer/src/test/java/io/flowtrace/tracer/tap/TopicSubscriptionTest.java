@@ -66,10 +66,31 @@ class TopicSubscriptionTest {
     consumer.updateBeginningOffsets(Map.of(a, 0L, b, 0L));
     consumer.updateEndOffsets(Map.of(a, 5L, b, 3L));
 
-    ConsumerSupport.position(consumer, List.of(a, b), StartPosition.LATEST, false, subscription);
+    ConsumerSupport.position(consumer, List.of(a, b), StartPosition.LATEST, false, subscription::createdAfterStart);
 
     assertThat(consumer.position(a)).as("a, there from the start: latest").isEqualTo(5);
     assertThat(consumer.position(b)).as("b, appeared later: all of it is new").isZero();
+  }
+
+  @Test
+  void aPartitionAddedToASubscribedTopicStartsAtItsBeginningWhereTheFirstOnesStartAtTheirEnd() {
+    consumer.updatePartitions("a", List.of(partition("a", LEADER)));
+    TopicSubscription subscription = subscription(List.of("a"), Duration.ZERO);
+    subscription.poll(consumer, Duration.ZERO);
+    consumer.updatePartitions("a", List.of(partition("a", LEADER), new PartitionInfo("a", 1, LEADER, null, null)));
+    TopicPartition first = new TopicPartition("a", 0);
+    TopicPartition added = new TopicPartition("a", 1);
+    consumer.rebalance(List.of(first, added));
+    consumer.updateBeginningOffsets(Map.of(first, 0L, added, 0L));
+    consumer.updateEndOffsets(Map.of(first, 5L, added, 3L));
+
+    ConsumerSupport.position(consumer, List.of(first, added), StartPosition.LATEST, false,
+        subscription::createdAfterStart);
+
+    assertThat(subscription.createdAfterStart(added)).isTrue();
+    assertThat(subscription.createdAfterStart(first)).isFalse();
+    assertThat(consumer.position(first)).as("there when the topic was subscribed: latest").isEqualTo(5);
+    assertThat(consumer.position(added)).as("added since: all of it is new").isZero();
   }
 
   @Test
