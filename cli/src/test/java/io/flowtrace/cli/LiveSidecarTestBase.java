@@ -147,7 +147,7 @@ abstract class LiveSidecarTestBase {
         } else if (f.getFileName().toString().endsWith(".flow.yaml")) {
           Files.writeString(target, Files.readString(f).replaceFirst("(?m)^deadline: .*$", "deadline: " + deadline));
         } else {
-          Files.copy(f, target);
+          Files.copy(f, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
       }
     }
@@ -371,10 +371,6 @@ abstract class LiveSidecarTestBase {
 
     long firstDecisions() {
       return verdicts.stream().filter(v -> v.path("revision").asInt() == 0).count();
-    }
-
-    long instances() {
-      return verdicts.stream().filter(v -> v.has("verdict")).map(v -> v.path("instanceKey").asString()).distinct().count();
     }
 
     /** Verdicts whose outcome differs from the instance's final one: said, then taken back. */

@@ -130,7 +130,7 @@ class SidecarBrokerFaultsIT extends LiveSidecarTestBase {
     Outcome o = new Outcome(expected, verdicts, readyTexts);
     System.out.printf("broker %s mid-stream: %d flows, %d verdicts, %d first decisions re-sent, %d contradicted,"
         + " ready again %d ms after the broker; /readyz meanwhile: %s%n", name, expected.flows().size(),
-        verdicts.size(), o.firstDecisions() - o.instances(), o.contradicted().size(), recoveredMillis, readyTexts);
+        verdicts.size(), o.resent(), o.contradicted().size(), recoveredMillis, readyTexts);
     return o;
   }
 

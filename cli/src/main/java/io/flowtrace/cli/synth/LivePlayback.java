@@ -93,6 +93,7 @@ public final class LivePlayback implements Closeable {
   private final HttpClient http = HttpClient.newHttpClient();
   private final AtomicInteger played = new AtomicInteger();
   private final AtomicInteger retried = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong behindNanos = new java.util.concurrent.atomic.AtomicLong();
   private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
   private volatile Throwable failure;
 
@@ -299,6 +300,15 @@ public final class LivePlayback implements Closeable {
     return size;
   }
 
+  /**
+   * How far behind its schedule the playback fell at worst: an item handed to the producer that
+   * long after its recorded time (the machine was too busy, or a send blocked on an unreachable
+   * broker). An event that much late is late to any verifier too.
+   */
+  public Duration mostBehind() {
+    return Duration.ofNanos(behindNanos.get());
+  }
+
   /** Items sent so far. */
   public int played() {
     return played.get();
@@ -427,8 +437,11 @@ public final class LivePlayback implements Closeable {
     }
   }
 
-  private static void waitUntil(long epochNanos) {
+  private void waitUntil(long epochNanos) {
     long wait = epochNanos - epochNanos();
+    if (wait < 0) {
+      behindNanos.accumulateAndGet(-wait, Math::max);
+    }
     while (wait > 0) {
       LockSupport.parkNanos(wait);
       wait = epochNanos - epochNanos();
