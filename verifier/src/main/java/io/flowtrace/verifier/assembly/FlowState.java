@@ -377,6 +377,11 @@ final class FlowState {
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!settled(snapshot)) {
+      if (inst.awaitingSpansOf != null && PROPAGATION.silentTraces(snapshot).isEmpty()) {
+        // past the grace, the spans waited for came, without what would connect them
+        decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
+            snapshot, true);
+      }
       return;
     }
     decide(inst, watermark, "complete", snapshot, true);

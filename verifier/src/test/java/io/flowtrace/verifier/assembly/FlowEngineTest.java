@@ -329,6 +329,20 @@ class FlowEngineTest {
   }
 
   @Test
+  void spansWaitedForPastTheGraceThatComeWithoutTheLinkAreBrokenPropagationAtOnce() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    doneRecord("o-1", "b1", 200);
+    advance(200 + GRACE_MS + 1_000);
+
+    doneSpans("b1", 200, false);
+    advance(200 + GRACE_MS + 1_001);
+
+    assertThat(events).containsExactly("decided FAILED");
+    assertThat(single(lastDecided).kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+  }
+
+  @Test
   void aHopWhoseSpansArriveWithoutTheLinkIsBrokenAtTheGraceWithoutWaitingForTheDeadline() {
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
