@@ -20,9 +20,8 @@ import java.util.SplittableRandom;
 /**
  * The exporter of one service instance: collects finished spans in end order and hands them on
  * in batches the way a {@code BatchSpanProcessor} exports them, a batch being full at a varying
- * size up to {@code maxSpansPerLine} or exported when its schedule delay ({@value
- * #EXPORT_INTERVAL_NANOS} ns) has run since its first span ended — so a span ends at most that long
- * before it is exported, however long the service then stays idle. Each batch becomes one official {@link ExportTraceServiceRequest} via the SDK's own
+ * size up to {@code maxSpansPerLine} or once it covers {@value #EXPORT_INTERVAL_NANOS} ns of
+ * span ends. Each batch becomes one official {@link ExportTraceServiceRequest} via the SDK's own
  * OTLP marshaler. An I/O failure of the sink is kept and reported by {@link #rethrowFailure()},
  * since the SDK swallows exporter exceptions.
  */
@@ -53,14 +52,11 @@ final class SpanBatcher implements SpanExporter {
   @Override
   public CompletableResultCode export(Collection<SpanData> spans) {
     for (SpanData span : spans) {
-      if (!batch.isEmpty() && span.getEndEpochNanos() - batchFirstEnd >= EXPORT_INTERVAL_NANOS) {
-        flushBatch(); // the processor's timer fired before this span ended: an idle service still exports
-      }
       if (batch.isEmpty()) {
         batchFirstEnd = span.getEndEpochNanos();
       }
       batch.add(span);
-      if (batch.size() >= batchLimit) {
+      if (batch.size() >= batchLimit || span.getEndEpochNanos() - batchFirstEnd >= EXPORT_INTERVAL_NANOS) {
         flushBatch();
       }
     }
