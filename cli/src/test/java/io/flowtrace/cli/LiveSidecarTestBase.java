@@ -100,8 +100,18 @@ abstract class LiveSidecarTestBase {
 
   // ---- fixture ----
 
+  private static final java.util.concurrent.atomic.AtomicLong SEEDS = new java.util.concurrent.atomic.AtomicLong(4242);
+
+  /**
+   * A generator of new flows: every call its own seed, so no two tests (which share a broker, a
+   * verdicts topic and a consumer group) play the same request ids, order ids and trace ids. With
+   * one seed for all, a sidecar seeded at start with an earlier test's verdicts took this test's
+   * spans for late events of instances it had already decided.
+   */
   static SyntheticOrderFlows.Builder generator(int flows, Duration interArrival) {
-    SyntheticOrderFlows.Builder b = SyntheticOrderFlows.builder().seed(4242).flows(flows).interArrival(interArrival);
+    long seed = SEEDS.getAndIncrement();
+    System.out.printf("generator seed %d%n", seed);
+    SyntheticOrderFlows.Builder b = SyntheticOrderFlows.builder().seed(seed).flows(flows).interArrival(interArrival);
     for (int i = 0; i < PLANTED.size(); i++) {
       b.plant(PLANTED.get(i), 1 + 2 * i);
     }

@@ -179,6 +179,80 @@ class SidecarKafkaIT {
         .noneMatch(l -> l.contains("UNKNOWN_TOPIC_OR_PARTITION"));
   }
 
+  @Test
+  void inAClusterAnEventReadBeforeTheOneThatOpensItsInstanceIsRoutedWithItsInstance() throws Exception {
+    // A confirmation in the payment webhook's trace, read before its order (as in a backlog after a
+    // handover): it must not start an instance of its own on another sidecar.
+    String suffix = "-" + UUID.randomUUID();
+    Path flows = suffixedOrderFlow(suffix);
+    String group = "flowtrace-cluster-it-" + UUID.randomUUID();
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
+        "cluster", "true", "repartition-partitions", "6",
+        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false", "verdicts-topic", ""));
+    String orderTrace = hex(16);
+    String webhookTrace = hex(16);
+    System.setProperty(io.flowtrace.sidecar.internal.Router.PARK_PROPERTY, "60000");
+    try (Sidecar sidecar = Sidecar.start(config); KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
+      send(producer, "orders.confirmed" + suffix, "O-1", "{\"orderId\":\"O-1\"}", webhookTrace);
+      Await.until(() -> sidecar.metrics().recordsRead() >= 1, () -> "records read " + sidecar.metrics().recordsRead());
+      send(producer, "orders.requested" + suffix, "R-1", "{\"requestId\":\"R-1\"}", orderTrace);
+      send(producer, "orders.created" + suffix, "O-1", "{\"orderId\":\"O-1\",\"requestId\":\"R-1\"}", orderTrace);
+      Await.until(() -> sidecar.engineStats().records() == 3, () -> "records assembled " + sidecar.engineStats().records());
+
+      assertThat(sidecar.engineStats().openInstances()).as("instances the three records opened").isEqualTo(1);
+      assertThat(repartitionKeys(group + ".repartition")).as("roots the router gave the three records")
+          .hasSize(3).containsOnly(orderTrace);
+    } finally {
+      System.clearProperty(io.flowtrace.sidecar.internal.Router.PARK_PROPERTY);
+    }
+  }
+
+  private Path suffixedOrderFlow(String suffix) throws java.io.IOException {
+    Path flows = dir.resolve("flows");
+    copyTree(Path.of("../flows/order-creation"), flows.resolve("order-creation"));
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    String text = Files.readString(spec);
+    for (String t : FLOW_TOPICS) {
+      text = text.replace("topic: " + t + "\n", "topic: " + t + suffix + "\n");
+      broker.createTopic(t + suffix, 1);
+    }
+    Files.writeString(spec, text);
+    return flows;
+  }
+
+  private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, String value, String trace)
+      throws Exception {
+    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8),
+        value.getBytes(StandardCharsets.UTF_8));
+    r.headers().add("traceparent", ("00-" + trace + "-" + hex(8) + "-01").getBytes(StandardCharsets.UTF_8));
+    producer.send(r).get(30, TimeUnit.SECONDS);
+  }
+
+  private static List<String> repartitionKeys(String topic) {
+    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
+        Map.of("bootstrap.servers", broker.bootstrapServers()), new org.apache.kafka.common.serialization.StringDeserializer(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      List<TopicPartition> tps = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(tps);
+      consumer.seekToBeginning(tps);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(tps);
+      List<String> keys = new java.util.ArrayList<>();
+      while (tps.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
+        consumer.poll(java.time.Duration.ofMillis(200)).forEach(r -> keys.add(r.key()));
+      }
+      return keys;
+    }
+  }
+
+  private static String hex(int bytes) {
+    byte[] b = new byte[bytes];
+    ThreadLocalRandom.current().nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+
   private static HttpResponse<String> get(HttpClient http, String url) {
     try {
       return http.send(HttpRequest.newBuilder(java.net.URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());

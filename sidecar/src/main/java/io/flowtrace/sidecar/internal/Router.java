@@ -48,19 +48,28 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The root of an item is found through aliases shared by every router on a compacted topic:
  * each instance key ({@code flow|orderId=…}) and each trace maps to the root it was first seen
- * with. An item takes the root of its keys, else of its traces, else its own trace starts a root.
- * An event that joins its instance by key alone (a webhook in a new trace, a record without trace
- * context) waits briefly for its key's alias when it has none yet. Spans that are no event
- * (producer and consumer spans, which correlate records with traces) go to every sidecar on the
- * broadcast topic instead.
+ * with. An item takes the root of its keys, else of its traces. Only an event of an entry stage
+ * starts a root (its own trace, else its first key): any other event belongs to an instance begun
+ * before it, so when none of its keys and traces has an alias yet it is <em>parked</em> — without
+ * blocking the router — until one appears (written by this router or read from another), and
+ * routed by its own trace only after {@value #PARK_MILLIS} ms (system property {@value #PARK_PROPERTY}). Read out of order (a backlog after a
+ * handover, a restart or an outage, where a confirmation may be read before its order), an event
+ * routed at once by its own trace would start a second root for the same instance, and the
+ * instance would be judged twice, in halves. Spans that are no event (producer and consumer
+ * spans, which correlate records with traces) go to every sidecar on the broadcast topic instead.
  *
- * <p>Input offsets are committed after the routed items were acknowledged by the broker
- * (at least once; the engine ignores an item it already has).
+ * <p>Input offsets are committed after the routed items were acknowledged by the broker, and
+ * never past a batch with a parked item (at least once; the engine ignores an item it already has).
  */
 public final class Router implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Router.class);
-  private static final long ALIAS_WAIT_MILLIS = 1500;
+  /** How long an event that cannot open an instance waits for an alias before its own trace roots it. */
+  public static final long PARK_MILLIS = 5000;
+  /** System property: milliseconds an event waits for its alias (default {@value #PARK_MILLIS}). */
+  public static final String PARK_PROPERTY = "flowtrace.router.parkMillis";
+  /** Parked events beyond this many are routed by their own trace, oldest first. */
+  private static final int MAX_PARKED = 100_000;
 
   /** The topics of a cluster whose consumer group is {@code group}. */
   public record Topics(String repartition, String routes, String broadcast) {
@@ -86,6 +95,23 @@ public final class Router implements Closeable {
       new java.util.concurrent.atomic.AtomicReference<>();
   private final SidecarMetrics metrics;
   private final KafkaInput input;
+  /** Batches routed or routing, oldest first: their offsets are committed once none has a parked event. */
+  private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<Parked> parked = new java.util.ArrayDeque<>();
+  private boolean unflushed;
+  private final long parkMillis = Long.getLong(PARK_PROPERTY, PARK_MILLIS);
+
+  /** A batch's offsets and how many of its events are still parked. */
+  private static final class Pending {
+    final Map<TopicPartition, Long> endOffsets;
+    int parked;
+
+    Pending(Map<TopicPartition, Long> endOffsets) {
+      this.endOffsets = endOffsets;
+    }
+  }
+
+  private record Parked(Telemetry telemetry, LiveHooks.Routing routing, long sinceMillis, Pending batch) {}
 
   /**
    * @param inputs the Kafka input of the router (group {@code <group>.router}), handing batches to {@code inbox}
@@ -187,25 +213,34 @@ public final class Router implements Closeable {
       while (!closing.get() || !inbox.isEmpty()) {
         readRoutes(Duration.ZERO);
         Batch b = inbox.poll(20, TimeUnit.MILLISECONDS);
-        if (b == null) {
-          continue;
-        }
         List<Batch> batches = new ArrayList<>();
-        batches.add(b);
-        inbox.drainTo(batches, 63);
-        Map<TopicPartition, Long> done = new HashMap<>();
-        for (Batch batch : batches) {
-          route(batch.items());
-          batch.endOffsets().forEach((tp, o) -> done.merge(tp, o, Math::max));
+        if (b != null) {
+          batches.add(b);
+          inbox.drainTo(batches, 63);
         }
-        producer.flush();
+        for (Batch batch : batches) {
+          Pending p = new Pending(batch.endOffsets());
+          pending.addLast(p);
+          route(batch.items(), p);
+        }
+        unpark(System.currentTimeMillis());
+        if (unflushed) {
+          producer.flush();
+          unflushed = false;
+        }
         if (failure.get() != null) {
           throw new IllegalStateException("routing to Kafka failed; input offsets stay uncommitted: " + failure.get(),
               failure.get());
         }
+        Map<TopicPartition, Long> done = routedPrefix();
         if (!done.isEmpty()) {
           input.commit(done);
         }
+      }
+      if (!parked.isEmpty()) {
+        // Not routed and not committed: read again, and routed then, after a restart.
+        LOG.info("event=router_stopped parked={} detail=\"events still waiting for an alias are left uncommitted\"",
+            parked.size());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -214,9 +249,17 @@ public final class Router implements Closeable {
     }
   }
 
-  private void route(List<Telemetry> items) {
-    List<Prepared> events = new ArrayList<>();
-    List<LiveHooks.Routing> routings = new ArrayList<>();
+  /** The offsets of the oldest batches none of whose events is parked any more (removed). */
+  private Map<TopicPartition, Long> routedPrefix() {
+    Map<TopicPartition, Long> done = new HashMap<>();
+    while (!pending.isEmpty() && pending.peekFirst().parked == 0) {
+      pending.pollFirst().endOffsets.forEach((tp, o) -> done.merge(tp, o, Math::max));
+    }
+    return done;
+  }
+
+  private void route(List<Telemetry> items, Pending batch) {
+    long now = System.currentTimeMillis();
     for (Telemetry t : items) {
       Prepared p;
       try {
@@ -232,23 +275,49 @@ public final class Router implements Closeable {
       LiveHooks.Routing r = engine.live().routing(p);
       if (!r.event()) {
         send(topics.broadcast(), r.traces().isEmpty() ? null : r.traces().get(0), t);
-      } else {
-        events.add(p);
-        routings.add(r);
+        continue;
       }
-    }
-    for (int i = 0; i < events.size(); i++) {
-      LiveHooks.Routing r = routings.get(i);
       String root = rootOf(r);
-      if (root == null && r.joinsByKey() && !r.keys().isEmpty()) {
-        root = awaitAlias(r);
+      if (root == null && !r.opens()) {
+        parked.addLast(new Parked(t, r, now, batch));
+        batch.parked++;
+        continue;
+      }
+      routeTo(root == null ? ownRoot(r) : root, r, t);
+    }
+  }
+
+  /** Routes parked events whose alias has appeared, and those that waited long enough by their own trace. */
+  private void unpark(long now) {
+    if (parked.isEmpty()) {
+      return;
+    }
+    int before = parked.size();
+    for (int n = 0; n < before; n++) {
+      Parked p = parked.pollFirst();
+      String root = rootOf(p.routing());
+      if (root == null && now - p.sinceMillis() < parkMillis && parked.size() < MAX_PARKED) {
+        parked.addLast(p);
+        continue;
       }
       if (root == null) {
-        root = !r.traces().isEmpty() ? r.traces().get(0) : r.keys().iterator().next();
+        root = ownRoot(p.routing());
+        metrics.dropped("routed_without_alias", 1);
+        LOG.debug("event=no_alias keys={} traces={} waited_ms={} detail=\"routed by its own trace: no event that "
+            + "opens its instance was routed\"", p.routing().keys(), p.routing().traces(), now - p.sinceMillis());
       }
-      learn(r, root);
-      send(topics.repartition(), root, events.get(i).telemetry());
+      routeTo(root, p.routing(), p.telemetry());
+      p.batch().parked--;
     }
+  }
+
+  private static String ownRoot(LiveHooks.Routing r) {
+    return !r.traces().isEmpty() ? r.traces().get(0) : r.keys().isEmpty() ? "-" : r.keys().iterator().next();
+  }
+
+  private void routeTo(String root, LiveHooks.Routing r, Telemetry t) {
+    learn(r, root);
+    send(topics.repartition(), root, t);
   }
 
   private String rootOf(LiveHooks.Routing r) {
@@ -264,20 +333,6 @@ public final class Router implements Closeable {
         return root;
       }
     }
-    return null;
-  }
-
-  private String awaitAlias(LiveHooks.Routing r) {
-    long deadline = System.currentTimeMillis() + ALIAS_WAIT_MILLIS;
-    while (System.currentTimeMillis() < deadline) {
-      readRoutes(Duration.ofMillis(50));
-      String root = rootOf(r);
-      if (root != null) {
-        return root;
-      }
-    }
-    metrics.dropped("routed_without_alias", 1);
-    LOG.debug("event=no_alias keys={} traces={}", r.keys(), r.traces());
     return null;
   }
 
@@ -327,6 +382,7 @@ public final class Router implements Closeable {
       throw new UncheckedIOException(e);
     }
     producer.send(new ProducerRecord<>(topic, key, bytes.toByteArray()), this::sent);
+    unflushed = true;
   }
 
   @Override

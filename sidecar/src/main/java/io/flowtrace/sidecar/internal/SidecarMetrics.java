@@ -109,6 +109,11 @@ public final class SidecarMetrics {
     }
   }
 
+  /** Records read from Kafka so far ({@code flowtrace_records_ingested_total}). */
+  public long recordsRead() {
+    return (long) records.get();
+  }
+
   public void dropped(String reason, long n) {
     if (n > 0) {
       dropped.labelValues(reason).inc(n);

@@ -144,10 +144,11 @@ final class EventMatcher {
 
   /**
    * Adds to {@code keys} this flow's instance keys the record or span carries (as
-   * {@code flow|key=value}) and returns whether it is an event of this flow, and (in {@code
-   * joinsByKey[0]}) whether one of its events joins its instance by key alone.
+   * {@code flow|key=value}) and returns whether it is an event of this flow; in {@code flags[0]}
+   * whether one of its events joins its instance by key alone, in {@code flags[1]} whether one is
+   * of an entry stage (may open an instance).
    */
-  boolean routing(Prepared prepared, int flowIndex, Set<String> keys, boolean[] joinsByKey) {
+  boolean routing(Prepared prepared, int flowIndex, Set<String> keys, boolean[] flags) {
     boolean event = false;
     if (prepared instanceof PreparedRecord r) {
       List<EventSpec> events = topicEvents.get(r.record().topic());
@@ -157,13 +158,15 @@ final class EventMatcher {
       }
       for (int i = 0; i < events.size(); i++) {
         recordKeys(events.get(i), decoded.get(i), r.record()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
-        joinsByKey[0] |= events.get(i).newTrace() || r.context() == null;
+        flags[0] |= events.get(i).newTrace() || r.context() == null;
+        flags[1] |= entryEvents.contains(events.get(i).id());
         event = true;
       }
     } else {
       for (SpanMatch m : ((PreparedSpan) prepared).matches(flowIndex)) {
         keysOf(m.event(), m.decoded().tree()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
-        joinsByKey[0] |= m.event().newTrace();
+        flags[0] |= m.event().newTrace();
+        flags[1] |= entryEvents.contains(m.event().id());
         event = true;
       }
     }

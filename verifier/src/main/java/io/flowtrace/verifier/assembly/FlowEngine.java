@@ -375,10 +375,10 @@ public final class FlowEngine {
     @Override
     public Routing routing(Prepared prepared) {
       Set<String> keys = new java.util.LinkedHashSet<>();
-      boolean[] joinsByKey = {false};
+      boolean[] flags = {false, false};
       boolean event = false;
       for (int i = 0; i < flows.size(); i++) {
-        event |= flows.get(i).matcher.routing(prepared, i, keys, joinsByKey);
+        event |= flows.get(i).matcher.routing(prepared, i, keys, flags);
       }
       List<String> traces = new ArrayList<>(2);
       if (prepared instanceof PreparedSpan s) {
@@ -389,7 +389,7 @@ public final class FlowEngine {
       } else if (((PreparedRecord) prepared).context() != null) {
         traces.add(((PreparedRecord) prepared).context().traceId());
       }
-      return new Routing(keys, traces, event, joinsByKey[0]);
+      return new Routing(keys, traces, event, flags[0], flags[1]);
     }
   }
 

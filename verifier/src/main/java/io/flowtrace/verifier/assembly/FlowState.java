@@ -296,7 +296,9 @@ final class FlowState {
         case DEADLINE -> {
           if (inst.phase == InstanceState.Phase.OPEN) {
             if (watermark >= inst.start + deadlineNanos) {
-              decide(inst, watermark, "deadline passed");
+              decide(inst, watermark, inst.awaitingSpansOf != null
+                  ? "terminal stage seen; waited until the deadline for the spans of trace " + inst.awaitingSpansOf
+                  : "deadline passed");
             } else {
               scheduler.schedule(inst.start + deadlineNanos, inst, Kind.DEADLINE);
             }
@@ -304,7 +306,7 @@ final class FlowState {
         }
         case GRACE -> {
           if (inst.phase == InstanceState.Phase.OPEN) {
-            decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest");
+            decideAfterGrace(inst, watermark);
           }
         }
         case FINALIZE -> {
@@ -375,6 +377,11 @@ final class FlowState {
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!settled(snapshot)) {
+      if (inst.awaitingSpansOf != null && PROPAGATION.silentTraces(snapshot).isEmpty()) {
+        // past the grace, the spans waited for came, without what would connect them
+        decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
+            snapshot, true);
+      }
       return;
     }
     decide(inst, watermark, "complete", snapshot, true);
@@ -421,6 +428,24 @@ final class FlowState {
     boolean terminal = snapshot.spec().terminalStages().stream()
         .anyMatch(s -> snapshot.stageSeen(s.id()) && snapshot.stageComplete(s.id()));
     return terminal && requiredStagesPresent(snapshot);
+  }
+
+  /**
+   * The completion grace ran out. A record whose trace has not sent a single span yet is no proof
+   * of a broken hop: its exporter may still be batching; such an instance waits on, up to its
+   * deadline (whose timer then decides it). Anything else unsettled is decided now.
+   */
+  private void decideAfterGrace(InstanceState inst, long watermark) {
+    FlowInstance snapshot = snapshot(inst, watermark);
+    if (context.sawSpans && watermark < inst.start + deadlineNanos && isComplete(snapshot)) {
+      Set<String> silent = PROPAGATION.silentTraces(snapshot);
+      if (!silent.isEmpty()) {
+        inst.awaitingSpansOf = silent.iterator().next();
+        return;
+      }
+    }
+    decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
+        snapshot, isComplete(snapshot));
   }
 
   private void decide(InstanceState inst, long watermark, String reason) {

@@ -29,6 +29,8 @@ final class InstanceState {
   final Set<String> traces = new LinkedHashSet<>(4);
   long start = Long.MAX_VALUE;
   long terminalAt = Long.MIN_VALUE;
+  /** After the grace: a trace none of whose spans has arrived, waited for until the deadline; or {@code null}. */
+  String awaitingSpansOf;
   /** Event time of the latest event added. */
   long lastEventTime = Long.MIN_VALUE;
   /** When a waiting amendment is due ({@link Long#MIN_VALUE}: none waits). */

@@ -51,8 +51,9 @@ public interface LiveHooks {
    * What a router needs to send a span or record to the one place its instance is assembled: the
    * instance keys it carries ({@code flow|key=value}), its traces (a span's own and linked traces,
    * a record's {@code traceparent} trace), whether it is an event of some flow (else it only serves
-   * correlation, as a messaging span does) and whether it joins its instance by key alone (an event
-   * declared {@code trace: new}, or a record without trace context).
+   * correlation, as a messaging span does), whether it joins its instance by key alone (an event
+   * declared {@code trace: new}, or a record without trace context) and whether it may open an
+   * instance (an event of an entry stage; any other event belongs to an instance begun before it).
    */
-  record Routing(Set<String> keys, List<String> traces, boolean event, boolean joinsByKey) {}
+  record Routing(Set<String> keys, List<String> traces, boolean event, boolean joinsByKey, boolean opens) {}
 }

@@ -9,6 +9,7 @@ import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.SpanCompleteness;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -34,18 +35,31 @@ public final class PropagationCheck implements Check {
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
-    analyze(instance, out, null);
+    analyze(instance, out, null, null);
     return out;
   }
 
   @Override
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
-    analyze(instance, null, out);
+    analyze(instance, null, out, null);
     return out;
   }
 
-  private static void analyze(FlowInstance instance, List<Violation> violations, List<Unverified> unverified) {
+  /**
+   * The traces this check finds disconnected although not one of their spans has arrived. Their
+   * records carry a trace context, so the hop may well be intact: the spans that would continue or
+   * link the trace may still be in an exporter's batch. A live verifier waits for them (up to the
+   * flow's deadline) before it calls the hop broken; at the end of the input they count as broken.
+   */
+  public Set<String> silentTraces(FlowInstance instance) {
+    Set<String> silent = new LinkedHashSet<>();
+    analyze(instance, new ArrayList<>(), null, silent);
+    return silent;
+  }
+
+  private static void analyze(FlowInstance instance, List<Violation> violations, List<Unverified> unverified,
+      Set<String> silent) {
     if (!instance.sawSpans()) {
       return;
     }
@@ -123,6 +137,9 @@ public final class PropagationCheck implements Check {
       }
       if (violations == null) {
         continue;
+      }
+      if (silent != null && !spansSeenIn(instance, trace)) {
+        silent.add(trace);
       }
       String parent = previousTraceId(instance, o, connected);
       violations.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())

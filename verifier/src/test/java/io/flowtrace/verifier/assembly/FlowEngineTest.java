@@ -60,6 +60,7 @@ class FlowEngineTest {
       "");
 
   private static final long T0 = 1_764_000_000_000L; // epoch ms
+  private static final long GRACE_MS = FlowEngine.DEFAULT_COMPLETION_GRACE.toMillis();
 
   @TempDir Path dir;
   private FlowEngine engine;
@@ -297,6 +298,62 @@ class FlowEngineTest {
   }
 
   @Test
+  void aHopWhoseSpansAreStillInTheExportersBatchIsNotCalledBrokenAtTheGrace() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    doneRecord("o-1", "b1", 200);
+    advance(200 + GRACE_MS + 1_000);
+    assertThat(events).as("decided while svc2's spans were still on their way").isEmpty();
+
+    doneSpans("b1", 200, true);
+    advance(200 + GRACE_MS + 1_001);
+
+    assertThat(events).containsExactly("decided PASSED");
+    assertThat(lastDecided.reason()).isEqualTo("complete");
+  }
+
+  @Test
+  void aHopWhoseTraceSendsNoSpanByTheDeadlineIsBrokenPropagationThen() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    doneRecord("o-1", "b1", 200);
+    advance(9_999);
+    assertThat(events).isEmpty();
+
+    advance(10_000);
+
+    assertThat(events).containsExactly("decided FAILED");
+    assertThat(single(lastDecided).kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+    assertThat(lastDecided.reason()).isEqualTo("terminal stage seen; waited until the deadline for the spans of trace "
+        + trace("c1"));
+  }
+
+  @Test
+  void spansWaitedForPastTheGraceThatComeWithoutTheLinkAreBrokenPropagationAtOnce() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    doneRecord("o-1", "b1", 200);
+    advance(200 + GRACE_MS + 1_000);
+
+    doneSpans("b1", 200, false);
+    advance(200 + GRACE_MS + 1_001);
+
+    assertThat(events).containsExactly("decided FAILED");
+    assertThat(single(lastDecided).kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+  }
+
+  @Test
+  void aHopWhoseSpansArriveWithoutTheLinkIsBrokenAtTheGraceWithoutWaitingForTheDeadline() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, false);
+    advance(200 + GRACE_MS);
+
+    assertThat(events).containsExactly("decided FAILED");
+    assertThat(single(lastDecided).kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+  }
+
+  @Test
   void aRecordWithoutTraceparentIsBrokenPropagation() {
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
@@ -508,13 +565,24 @@ class FlowEngineTest {
 
   /** The consumer of t.paid starts a new trace (c…) and, when {@code linked}, links to the producer. */
   private void done(String orderId, String webhookTrace, long ms, boolean linked) {
+    doneRecord(orderId, webhookTrace, ms);
+    doneSpans(webhookTrace, ms, linked);
+  }
+
+  private void doneRecord(String orderId, String webhookTrace, long ms) {
+    String consumerTrace = "c" + webhookTrace.substring(1);
+    feed(record("t.done", ms, "{\"orderId\":\"" + orderId + "\"}",
+        traceparent(trace(consumerTrace), span(consumerTrace + "p"))));
+  }
+
+  /** svc2's spans of the hop, as its exporter sends them: the producer span and the consumer span. */
+  private void doneSpans(String webhookTrace, long ms, boolean linked) {
     String consumerTrace = "c" + webhookTrace.substring(1);
     String consumer = span(consumerTrace + "c");
     List<SpanLink> links = linked ? List.of(new SpanLink(trace(webhookTrace), span(webhookTrace + "p"), Map.of())) : List.of();
-    String producer = span(consumerTrace + "p");
-    feed(new Span(trace(consumerTrace), producer, consumer, "t.done publish", SpanKind.PRODUCER, "svc2", nanos(ms),
-        nanos(ms + 1), Map.of("messaging.destination.name", "t.done", "messaging.operation", "publish"), List.of(), false));
-    feed(record("t.done", ms, "{\"orderId\":\"" + orderId + "\"}", traceparent(trace(consumerTrace), producer)));
+    feed(new Span(trace(consumerTrace), span(consumerTrace + "p"), consumer, "t.done publish", SpanKind.PRODUCER, "svc2",
+        nanos(ms), nanos(ms + 1), Map.of("messaging.destination.name", "t.done", "messaging.operation", "publish"),
+        List.of(), false));
     feed(new Span(trace(consumerTrace), consumer, "", "t.paid process", SpanKind.CONSUMER, "svc2", nanos(ms - 1),
         nanos(ms + 2), Map.of("messaging.destination.name", "t.paid", "messaging.operation", "process"), links, false));
   }
