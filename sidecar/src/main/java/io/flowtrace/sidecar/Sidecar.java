@@ -8,6 +8,8 @@ import io.flowtrace.sidecar.internal.InputClock;
 import io.flowtrace.sidecar.internal.KafkaInput;
 import io.flowtrace.sidecar.internal.LiveVerdicts;
 import io.flowtrace.sidecar.internal.BroadcastReader;
+import io.flowtrace.sidecar.internal.Outbox;
+import io.flowtrace.sidecar.internal.RepartitionPurge;
 import io.flowtrace.sidecar.internal.OpsServer;
 import io.flowtrace.sidecar.internal.ReceiverLag;
 import io.flowtrace.sidecar.internal.Router;
@@ -77,13 +79,15 @@ public final class Sidecar implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
   private static final int INBOX_BATCHES = 256;
+  /** Verdicts kept for a failing output, to be written again when it works (see {@link Outbox}). */
+  static final int OUTBOX_CAPACITY = 100_000;
   private static final long METRICS_INTERVAL_MILLIS = 100;
   private static final long SLOW_LOOP_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   private static final long STATS_INTERVAL_MILLIS = Long.getLong("flowtrace.statsIntervalMillis", 30_000);
 
   private final SidecarConfig config;
   private final FlowEngine engine;
-  private final List<VerdictSink> sinks;
+  private final List<Outbox> outputs;
   private final SidecarMetrics metrics = new SidecarMetrics();
   private final BlockingQueue<Batch> inbox = new ArrayBlockingQueue<>(INBOX_BATCHES);
   private final CommitTracker tracker;
@@ -104,6 +108,7 @@ public final class Sidecar implements Closeable {
   private OtlpGrpcReceiver grpc;
   private volatile KafkaInput kafka;
   private Router router;
+  private volatile RepartitionPurge purge;
   private BroadcastReader broadcast;
   private OpsServer ops;
   /** What the live page on the ops endpoint shows. */
@@ -116,15 +121,13 @@ public final class Sidecar implements Closeable {
   private volatile String startupProblem;
   private volatile long heartbeatMillis = System.currentTimeMillis();
   private volatile Throwable engineFailure;
-  /** The first verdict output failure; from then on no offset is committed (see {@link #health()}). */
-  private volatile String outputBroken;
   /** Events that came after their instance was final (engine thread). */
   private long lateEvents;
   private boolean closed;
 
   private Sidecar(SidecarConfig config, List<FlowSpec> flows, List<VerdictSink> sinks) {
     this.config = config;
-    this.sinks = sinks;
+    this.outputs = sinks.stream().map(sink -> new Outbox(sink, OUTBOX_CAPACITY, metrics)).toList();
     this.live = new LiveVerdicts(flows, LiveVerdicts.DEFAULT_CAPACITY);
     VerdictListener listener = new VerdictListener() {
       @Override
@@ -231,6 +234,7 @@ public final class Sidecar implements Closeable {
           new InputListener());
       router = new Router(kafkaProperties(config), engine, topics, config.repartitionPartitions(),
           2 * holdMillis(config, maxDeadlineMillis(flows)), received, routerInput, metrics);
+      purge = new RepartitionPurge(kafkaProperties(config), Duration.ofSeconds(30));
       broadcast = new BroadcastReader(kafkaProperties(config), topics.broadcast(),
           holdMillis(config, maxDeadlineMillis(flows)) + config.amendWindow().toMillis(), inbox, metrics);
       kafka = new KafkaInput(kafkaProperties(config), config.groupId(), "earliest", List.of(topics.repartition()),
@@ -424,6 +428,10 @@ public final class Sidecar implements Closeable {
             if (kafka != null && !safe.isEmpty()) {
               kafka.commit(safe);
               metrics.committed();
+              RepartitionPurge p = purge;
+              if (p != null) {
+                p.committed(safe, now);
+              }
             }
           }
           lastCommit = now;
@@ -514,12 +522,8 @@ public final class Sidecar implements Closeable {
 
   private void emit(Verdict v) {
     metrics.decided(v);
-    for (VerdictSink s : sinks) {
-      try {
-        s.write(v);
-      } catch (IOException | RuntimeException e) {
-        outputFailed(s, "write of \"" + v.instanceKey() + "\"", e);
-      }
+    for (Outbox o : outputs) {
+      o.verdict(v);
     }
   }
 
@@ -536,12 +540,8 @@ public final class Sidecar implements Closeable {
           + "was final (amend-window); not verified\" late_events_total={}", e.flow(), e.instanceKey(), e.event(),
           e.where(), n);
     }
-    for (VerdictSink s : sinks) {
-      try {
-        s.late(e);
-      } catch (IOException | RuntimeException ex) {
-        outputFailed(s, "late-event note of \"" + e.instanceKey() + "\"", ex);
-      }
+    for (Outbox o : outputs) {
+      o.late(e);
     }
   }
 
@@ -552,26 +552,18 @@ public final class Sidecar implements Closeable {
    * resumes from the last offset committed while every output was whole.
    */
   private boolean flushOutputs() {
-    for (VerdictSink s : sinks) {
-      try {
-        s.flush();
-      } catch (IOException | RuntimeException e) {
-        outputFailed(s, "flush", e);
-      }
+    boolean durable = true;
+    long now = System.currentTimeMillis();
+    for (Outbox o : outputs) {
+      durable &= o.flush(now);
     }
-    return outputBroken == null;
+    return durable;
   }
 
-  private void outputFailed(VerdictSink sink, String what, Exception e) {
-    metrics.outputFailed();
-    String sinkName = sink.getClass().getSimpleName().isEmpty() ? sink.getClass().getName()
-        : sink.getClass().getSimpleName();
-    LOG.error("event=output_failed sink={} what=\"{}\" error=\"{}\"", sinkName, what, e.toString());
-    if (outputBroken == null) {
-      outputBroken = sinkName + " " + what + ": " + e;
-      LOG.error("event=commits_stopped detail=\"a verdict output failed; offsets are no longer committed and "
-          + "/healthz fails: restart the sidecar to verify again from the last safe offset\"");
-    }
+  /** The outputs that fail now, with why and how many verdicts wait; empty when none does. */
+  private String failingOutputs() {
+    return outputs.stream().filter(o -> o.failure() != null)
+        .map(o -> o.failure() + " (" + o.waiting() + " waiting)").collect(java.util.stream.Collectors.joining("; "));
   }
 
   /** The wall-clock time up to which offsets may be released: not past the watermark. */
@@ -723,9 +715,12 @@ public final class Sidecar implements Closeable {
     if (engineFailure != null) {
       return new OpsServer.Status(false, "engine failed: " + engineFailure);
     }
-    if (outputBroken != null) {
-      return new OpsServer.Status(false, "verdict output failed (" + outputBroken
-          + "); offsets are no longer committed: restart to verify again from the last safe offset");
+    for (Outbox o : outputs) {
+      if (o.gaveUp()) {
+        return new OpsServer.Status(false, "verdict output failed (" + o.failure() + ") and more than "
+            + OUTBOX_CAPACITY + " verdicts waited for it; offsets are no longer committed: restart to verify again"
+            + " from the last safe offset");
+      }
     }
     if (!engineThread.isAlive()) {
       return new OpsServer.Status(false, "engine stopped");
@@ -780,6 +775,11 @@ public final class Sidecar implements Closeable {
     }
     int partitions = (kafka == null ? Set.of() : kafka.assignment()).size();
     String verifying = "verifying " + partitions + (partitions == 1 ? " partition" : " partitions");
+    String failing = failingOutputs();
+    if (!failing.isEmpty()) {
+      // Ready all the same: verdicts are kept and written again when the output works.
+      verifying += "; degraded: verdict output failing: " + failing + "; retrying, offsets not committed meanwhile";
+    }
     List<String> missing = List.copyOf(missingTopics); // sorted
     if (missing.isEmpty()) {
       return new OpsServer.Status(true, verifying);
@@ -875,9 +875,14 @@ public final class Sidecar implements Closeable {
     if (kafka != null) {
       kafka.close(last);
     }
-    for (VerdictSink s : sinks) {
-      closeQuietly(s);
+    for (Outbox o : outputs) {
+      try {
+        o.close();
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("event=close_failed what={} error=\"{}\"", o.name(), e.toString());
+      }
     }
+    closeQuietly(purge);
     closeQuietly(ops);
     LOG.info("event=stopped committed_partitions={}", last.size());
   }

@@ -209,6 +209,61 @@ class SidecarKafkaIT {
     }
   }
 
+  @Test
+  void inAClusterARecordTooLargeToRouteIsSkippedWithItsCoordinatesAndTheRestGoesOn() throws Exception {
+    String suffix = "-" + UUID.randomUUID();
+    Path flows = suffixedOrderFlow(suffix);
+    String big = "orders.created-big" + suffix;
+    broker.createTopic(big, 1);
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      admin.incrementalAlterConfigs(Map.of(new org.apache.kafka.common.config.ConfigResource(
+          org.apache.kafka.common.config.ConfigResource.Type.TOPIC, big), List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+              new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", Integer.toString(12 << 20)),
+              org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+    }
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("topic: orders.created" + suffix + "\n", "topic: " + big + "\n"));
+    String group = "flowtrace-cluster-it-" + UUID.randomUUID();
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
+        "cluster", "true", "repartition-partitions", "2",
+        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false", "verdicts-topic", ""));
+    PrintStream stderr = System.err;
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(new TeeOutputStream(stderr, log), true, StandardCharsets.UTF_8));
+    try (Sidecar sidecar = Sidecar.start(config);
+        KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of("max.request.size", 12 << 20))) {
+      Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
+      String order = "{\"orderId\":\"O-9\",\"note\":\"" + "x".repeat(9 << 20) + "\"}";
+      send(producer, big, "O-9", order, hex(16));
+      send(producer, "orders.requested" + suffix, "R-2", "{\"requestId\":\"R-2\"}", hex(16));
+      Await.until(() -> sidecar.engineStats().records() == 1, () -> "records assembled " + sidecar.engineStats().records());
+      Await.until(() -> log.toString(StandardCharsets.UTF_8).contains("too large to route"), () -> "no log line");
+      assertThat(sidecar.health().ok()).as("health: " + sidecar.health().detail()).isTrue();
+    } finally {
+      System.setErr(stderr);
+    }
+    assertThat(log.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("too large to route")))
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .contains("event=skip item=\"" + big + "[0]@0\"", "limit=" + io.flowtrace.sidecar.internal.Router.MAX_ROUTED_BYTES);
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      var type = org.apache.kafka.common.config.ConfigResource.Type.TOPIC;
+      var configs = admin.describeConfigs(List.of(
+          new org.apache.kafka.common.config.ConfigResource(type, group + ".routes"),
+          new org.apache.kafka.common.config.ConfigResource(type, group + ".repartition"),
+          new org.apache.kafka.common.config.ConfigResource(type, group + ".spans"))).all().get(30, TimeUnit.SECONDS);
+      Map<String, org.apache.kafka.clients.admin.Config> byTopic = new java.util.HashMap<>();
+      configs.forEach((r, c) -> byTopic.put(r.name(), c));
+      assertThat(byTopic.get(group + ".routes").get("cleanup.policy").value()).as("routes: compacted, and old aliases deleted")
+          .isEqualTo("compact,delete");
+      assertThat(byTopic.get(group + ".routes").get("retention.ms").value()).isEqualTo("3600000");
+      assertThat(byTopic.get(group + ".spans").get("retention.ms").value()).isEqualTo("3600000");
+      assertThat(byTopic.get(group + ".repartition").get("retention.ms").value()).isEqualTo("86400000");
+      assertThat(byTopic.get(group + ".repartition").get("max.message.bytes").value())
+          .isEqualTo(Integer.toString(io.flowtrace.sidecar.internal.Router.MAX_ROUTED_BYTES + 64 * 1024));
+    }
+  }
+
   private Path suffixedOrderFlow(String suffix) throws java.io.IOException {
     Path flows = dir.resolve("flows");
     copyTree(Path.of("../flows/order-creation"), flows.resolve("order-creation"));

@@ -65,19 +65,37 @@ class SidecarTest {
   }
 
   @Test
-  void aFailedVerdictOutputStopsCommitsAndFailsTheHealthCheckSoARestartVerifiesAgain() throws Exception {
+  void aFailingVerdictOutputKeepsItsVerdictsSaysSoAndWritesThemOnceWhenItWorksAgain() throws Exception {
     Path flows = dir.resolve("flows");
     copyTree(FLOWS, flows);
     Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
     Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
-    VerdictSink failing = new VerdictSink() {
+    java.util.concurrent.atomic.AtomicBoolean diskFull = new java.util.concurrent.atomic.AtomicBoolean(true);
+    List<String> durable = new java.util.concurrent.CopyOnWriteArrayList<>();
+    VerdictSink disk = new VerdictSink() {
+      private final List<String> buffered = new java.util.ArrayList<>();
+
       @Override
       public void write(io.flowtrace.verifier.report.Verdict verdict) throws java.io.IOException {
-        throw new java.io.IOException("No space left on device");
+        if (diskFull.get()) {
+          throw new java.io.IOException("No space left on device");
+        }
+        buffered.add(verdict.instanceKey() + " r" + verdict.revision());
       }
 
       @Override
-      public void flush() {}
+      public void flush() throws java.io.IOException {
+        if (diskFull.get()) {
+          throw new java.io.IOException("No space left on device");
+        }
+        durable.addAll(buffered);
+        buffered.clear();
+      }
+
+      @Override
+      public void rewind() {
+        buffered.clear();
+      }
 
       @Override
       public void close() {}
@@ -86,21 +104,28 @@ class SidecarTest {
         "flows", flows.toString(), "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "0",
         "console", "false", "verdicts-dir", dir.resolve("verdicts").toString()));
 
-    try (Sidecar sidecar = Sidecar.start(config, System.out, List.of(failing))) {
+    try (Sidecar sidecar = Sidecar.start(config, System.out, List.of(disk))) {
       String base = "http://127.0.0.1:" + sidecar.opsPort();
-      assertThat(get(base + "/healthz").statusCode()).isEqualTo(200);
+      io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/readyz").statusCode() == 200, () -> "ready");
       http.send(HttpRequest.newBuilder(sidecar.otlpHttpEndpoint()).header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString(gatewaySpan())).build(), HttpResponse.BodyHandlers.ofString());
 
-      io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/healthz").statusCode() == 503,
-          () -> "healthz " + get(base + "/healthz").body());
-      assertThat(get(base + "/healthz").body()).contains(
-          "verdict output failed (" + failing.getClass().getName() + " write of \"",
-          "java.io.IOException: No space left on device); offsets are no longer committed: restart to verify again "
-              + "from the last safe offset");
+      io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/readyz").body().contains("verdict output failing"),
+          () -> "readyz " + get(base + "/readyz").body());
+      assertThat(get(base + "/readyz").body()).contains("degraded: verdict output failing: " + disk.getClass().getName()
+          + " write of \"", "java.io.IOException: No space left on device (1 waiting); retrying, offsets not committed meanwhile");
+      assertThat(get(base + "/readyz").statusCode()).as("ready all the same").isEqualTo(200);
+      assertThat(get(base + "/healthz").statusCode()).as("a restart would not free the disk").isEqualTo(200);
       assertThat(get(base + "/metrics").body()).contains("flowtrace_output_failures_total 1.0");
+      assertThat(durable).isEmpty();
+
+      diskFull.set(false);
+      io.flowtrace.kafka.testkit.Await.until(() -> !durable.isEmpty(), () -> "readyz " + get(base + "/readyz").body());
+      io.flowtrace.kafka.testkit.Await.until(() -> !get(base + "/readyz").body().contains("degraded"),
+          () -> "readyz " + get(base + "/readyz").body());
     }
-    assertThat(verdictLines()).as("the other output still got the verdict").hasSize(1);
+    assertThat(durable).as("written once, when the disk had room again").hasSize(1);
+    assertThat(verdictLines()).as("the other output got the verdict all along").hasSize(1);
   }
 
   private static void copyTree(Path from, Path to) throws java.io.IOException {

@@ -124,12 +124,15 @@ public final class Router implements Closeable {
     this.inbox = inbox;
     this.input = inputs;
     this.metrics = metrics;
-    createTopics(kafka, topics, partitions);
+    // Aliases and correlation spans are read back at most a lookback ago; kept well past that.
+    createTopics(kafka, topics, partitions, Math.max(TimeUnit.HOURS.toMillis(1), 10 * routesLookbackMillis));
     Map<String, Object> p = new HashMap<>(kafka);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 2);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "flowtrace-router");
+    p.merge(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_ROUTED_BYTES + 64 * 1024,
+        (mine, fixed) -> Math.max(Integer.parseInt(mine.toString()), (Integer) fixed));
     this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     Map<String, Object> c = new HashMap<>(kafka);
     c.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -171,13 +174,32 @@ public final class Router implements Closeable {
     }
   }
 
-  private static void createTopics(Map<String, Object> kafka, Topics topics, int partitions) {
+  /**
+   * The largest routed item, encoded: the internal topics accept it ({@code max.message.bytes}) and
+   * the router's producer sends it. An input record is at most the broker's message size (1 MiB by
+   * default) and grows by a few hundred bytes when wrapped; a larger item is not routed (logged).
+   */
+  public static final int MAX_ROUTED_BYTES = 8 * 1024 * 1024;
+
+  /**
+   * Creates the cluster's topics unless they exist: the repartition topic kept a day (its records
+   * are deleted up to the committed offsets as they are consumed, see {@link #purgeable}), the
+   * routes topic compacted and kept {@code keepMillis}, the broadcast topic kept {@code keepMillis}.
+   */
+  private static void createTopics(Map<String, Object> kafka, Topics topics, int partitions, long keepMillis) {
+    String keep = Long.toString(keepMillis);
+    String maxBytes = Integer.toString(MAX_ROUTED_BYTES + 64 * 1024);
     try (Admin admin = Admin.create(kafka)) {
       List<NewTopic> wanted = List.of(
-          new NewTopic(topics.repartition(), partitions, (short) -1),
-          new NewTopic(topics.broadcast(), 1, (short) -1),
+          new NewTopic(topics.repartition(), partitions, (short) -1).configs(Map.of(
+              TopicConfig.RETENTION_MS_CONFIG, Long.toString(TimeUnit.DAYS.toMillis(1)),
+              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)),
+          new NewTopic(topics.broadcast(), 1, (short) -1).configs(Map.of(
+              TopicConfig.RETENTION_MS_CONFIG, keep,
+              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)),
           new NewTopic(topics.routes(), 1, (short) -1).configs(Map.of(
-              TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+              TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT + "," + TopicConfig.CLEANUP_POLICY_DELETE,
+              TopicConfig.RETENTION_MS_CONFIG, keep)));
       for (NewTopic t : wanted) {
         try {
           admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
@@ -381,8 +403,30 @@ public final class Router implements Closeable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    producer.send(new ProducerRecord<>(topic, key, bytes.toByteArray()), this::sent);
+    if (bytes.size() > MAX_ROUTED_BYTES) {
+      tooLarge(describe(t), bytes.size(), null);
+      return;
+    }
+    producer.send(new ProducerRecord<>(topic, key, bytes.toByteArray()), (metadata, e) -> {
+      if (e instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+        tooLarge(describe(t), bytes.size(), e);
+      } else {
+        sent(metadata, e);
+      }
+    });
     unflushed = true;
+  }
+
+  /** An item too large for the internal topics: said with where it came from, skipped, counted. */
+  private void tooLarge(String item, int bytes, Exception e) {
+    metrics.dropped("too_large_to_route", 1);
+    LOG.warn("event=skip item=\"{}\" bytes={} limit={} reason=\"too large to route to the sidecar that assembles "
+        + "its instance{}\"", item, bytes, MAX_ROUTED_BYTES, e == null ? "" : ": " + e.getMessage());
+  }
+
+  private static String describe(Telemetry t) {
+    return t instanceof Telemetry.RecordEvent r ? r.record().coordinates()
+        : "span " + ((Telemetry.SpanEvent) t).span().traceId() + "/" + ((Telemetry.SpanEvent) t).span().spanId();
   }
 
   @Override

@@ -21,7 +21,8 @@ import java.util.stream.Stream;
 /**
  * Verdicts as JSON lines ({@link VerdictText#json}) in {@code verdicts-NNNN.jsonl} files of a
  * directory, a new file once one reaches its size. A restart appends to a new file after the
- * highest existing number. {@link #flush()} forces the bytes to disk.
+ * highest existing number. {@link #flush()} forces the bytes to disk; after a failed write (a full
+ * disk) {@link #rewind()} cuts the files back to what the last flush made durable.
  */
 public final class JsonLinesVerdictSink implements VerdictSink {
 
@@ -34,6 +35,9 @@ public final class JsonLinesVerdictSink implements VerdictSink {
   private FileChannel channel;
   private OutputStream out;
   private long written;
+  /** The file and its length at the last successful flush. */
+  private int flushedIndex;
+  private long flushedBytes;
 
   public JsonLinesVerdictSink(Path dir, long rollBytes) throws IOException {
     this.dir = requireNonNull(dir, "dir");
@@ -47,11 +51,17 @@ public final class JsonLinesVerdictSink implements VerdictSink {
           .filter(Matcher::matches).mapToInt(m -> Integer.parseInt(m.group(1))).max().orElse(0);
     }
     open();
+    flushedIndex = index;
+    flushedBytes = 0;
+  }
+
+  private Path file(int i) {
+    return dir.resolve(String.format("verdicts-%04d.jsonl", i));
   }
 
   private void open() throws IOException {
     index++;
-    Path file = dir.resolve(String.format("verdicts-%04d.jsonl", index));
+    Path file = file(index);
     try {
       // Mode 0666 less the umask, as any tool's files: readable by a collector running as another user.
       channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -75,7 +85,7 @@ public final class JsonLinesVerdictSink implements VerdictSink {
   private void append(String json) throws IOException {
     byte[] line = (json + "\n").getBytes(StandardCharsets.UTF_8);
     if (written > 0 && written + line.length > rollBytes) {
-      flush();
+      force(); // the rewind point stays where the caller last flushed
       out.close();
       open();
     }
@@ -83,10 +93,39 @@ public final class JsonLinesVerdictSink implements VerdictSink {
     written += line.length;
   }
 
-  @Override
-  public void flush() throws IOException {
+  private void force() throws IOException {
     out.flush();
     channel.force(false);
+  }
+
+  @Override
+  public void flush() throws IOException {
+    force();
+    flushedIndex = index;
+    flushedBytes = written;
+  }
+
+  @Override
+  public void rewind() throws IOException {
+    try {
+      channel.close(); // what the buffer holds is dropped with it
+    } catch (IOException e) {
+      // already broken: the file is cut back below
+    }
+    for (int i = index; i > flushedIndex; i--) {
+      Files.deleteIfExists(file(i)); // files begun since the flush
+    }
+    index = flushedIndex;
+    try {
+      channel = FileChannel.open(file(index), StandardOpenOption.WRITE);
+      channel.truncate(flushedBytes);
+      channel.position(flushedBytes);
+      channel.force(false);
+    } catch (IOException e) {
+      throw CannotWriteException.of(dir, e);
+    }
+    out = new java.io.BufferedOutputStream(Channels.newOutputStream(channel), 64 * 1024);
+    written = flushedBytes;
   }
 
   @Override

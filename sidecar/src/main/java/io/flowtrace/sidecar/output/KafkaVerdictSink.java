@@ -23,6 +23,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * in order, and a compacted topic keeps the latest), value = {@link VerdictText#json}, header
  * {@code flowtrace.revision}. The producer is idempotent with {@code acks=all}; {@link #flush()}
  * waits for every send and throws if any failed, so offsets are never committed past a lost verdict.
+ * {@link #rewind()} starts a new producer; what the broker acknowledged since the last flush is not
+ * sent again. A send waits at most 5 s for the topic's metadata ({@code max.block.ms}, unless set):
+ * a topic that is gone fails the send instead of holding the engine for a minute.
  */
 public final class KafkaVerdictSink implements VerdictSink {
 
@@ -31,9 +34,13 @@ public final class KafkaVerdictSink implements VerdictSink {
   /** Header marking a late-event note (not a verdict). */
   public static final String LATE_HEADER = "flowtrace.late";
 
-  private final Producer<String, byte[]> producer;
+  private final Map<String, Object> config;
+  private Producer<String, byte[]> producer;
   private final String topic;
   private final AtomicReference<Exception> failure = new AtomicReference<>();
+  /** What the broker acknowledged since the last flush (instance key and revision, or the note). */
+  private final java.util.Set<String> acknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile int generation;
 
   /** A sink writing to {@code topic} with a producer made from {@code properties} (bootstrap servers included). */
   public KafkaVerdictSink(Map<String, Object> properties, String topic) {
@@ -42,8 +49,24 @@ public final class KafkaVerdictSink implements VerdictSink {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "flowtrace-verdicts");
-    this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    p.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000);
+    this.config = Map.copyOf(p);
+    this.producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
     this.topic = requireNonNull(topic, "topic");
+  }
+
+  private void send(ProducerRecord<String, byte[]> record, String id) {
+    if (acknowledged.contains(id)) {
+      return; // delivered before a failure of others: not again
+    }
+    int sentIn = generation;
+    producer.send(record, (metadata, e) -> {
+      if (e == null) {
+        acknowledged.add(id);
+      } else if (sentIn == generation) {
+        failure.compareAndSet(null, e);
+      }
+    });
   }
 
   @Override
@@ -52,31 +75,33 @@ public final class KafkaVerdictSink implements VerdictSink {
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, verdict.instanceKey(),
         VerdictText.json(verdict).getBytes(StandardCharsets.UTF_8));
     record.headers().add(REVISION_HEADER, Integer.toString(verdict.revision()).getBytes(StandardCharsets.UTF_8));
-    producer.send(record, (metadata, e) -> {
-      if (e != null) {
-        failure.compareAndSet(null, e);
-      }
-    });
+    send(record, verdict.instanceKey() + "#" + verdict.revision());
   }
 
   /** A late event goes to the same topic under its instance's key, with header {@code flowtrace.late}. */
   @Override
   public void late(LateEvent event) throws IOException {
     throwIfFailed();
+    String json = VerdictText.json(event);
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.instanceKey(),
-        VerdictText.json(event).getBytes(StandardCharsets.UTF_8));
+        json.getBytes(StandardCharsets.UTF_8));
     record.headers().add(LATE_HEADER, new byte[] {'1'});
-    producer.send(record, (metadata, e) -> {
-      if (e != null) {
-        failure.compareAndSet(null, e);
-      }
-    });
+    send(record, "late#" + json);
   }
 
   @Override
   public void flush() throws IOException {
     producer.flush();
     throwIfFailed();
+    acknowledged.clear();
+  }
+
+  @Override
+  public void rewind() {
+    generation++;
+    producer.close(Duration.ZERO);
+    failure.set(null);
+    producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
   }
 
   private void throwIfFailed() throws IOException {

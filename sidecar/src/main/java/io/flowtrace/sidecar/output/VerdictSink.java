@@ -25,6 +25,16 @@ public interface VerdictSink extends Closeable {
   /** Makes everything written so far durable, or throws. */
   void flush() throws IOException;
 
+  /**
+   * After a write or flush failed: brings the output back to what its last successful {@link
+   * #flush()} made durable (dropping anything written since, whole or in part), so that the caller
+   * can write it all again without a duplicate or a torn line. Throws while it cannot (the cause
+   * persists); the caller tries again later. The default cannot: such an output stays failed.
+   */
+  default void rewind() throws IOException {
+    throw new IOException(getClass().getName() + " cannot recover from a failed write");
+  }
+
   @Override
   void close() throws IOException;
 }

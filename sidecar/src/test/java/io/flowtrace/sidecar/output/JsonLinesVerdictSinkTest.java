@@ -54,6 +54,43 @@ class JsonLinesVerdictSinkTest {
   }
 
   @Test
+  void aRewindCutsTheFilesBackToTheLastFlushSoTheSameVerdictsCanBeWrittenAgainWithoutDuplicates() throws Exception {
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 600)) {
+      sink.write(verdict("ord-0", 0));
+      sink.flush();
+      for (int i = 1; i < 5; i++) {
+        sink.write(verdict("ord-" + i, 0)); // rolls over into further files, partly still buffered
+      }
+      assertThat(files()).hasSizeGreaterThan(1);
+
+      sink.rewind();
+      assertThat(files()).hasSize(1);
+      assertThat(orderIds()).containsExactly("ord-0");
+
+      for (int i = 1; i < 5; i++) {
+        sink.write(verdict("ord-" + i, 0));
+      }
+    }
+    assertThat(orderIds()).containsExactly("ord-0", "ord-1", "ord-2", "ord-3", "ord-4");
+  }
+
+  private List<Path> files() throws java.io.IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.sorted().toList();
+    }
+  }
+
+  private List<String> orderIds() throws java.io.IOException {
+    return files().stream().flatMap(f -> {
+      try {
+        return Files.readAllLines(f).stream();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }).map(l -> JsonMapper.builder().build().readTree(l).path("verdict").path("keys").path("orderId").asString()).toList();
+  }
+
+  @Test
   void verdictFilesAreReadableByOthersAndAnUnwritableDirectoryIsNamedWithWhy() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(
         java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "POSIX file system");
