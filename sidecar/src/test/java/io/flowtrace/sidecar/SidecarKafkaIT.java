@@ -264,6 +264,72 @@ class SidecarKafkaIT {
     }
   }
 
+  @Test
+  void verdictsForATopicThatIsGoneWaitAndAreWrittenOnceWhenItIsBack() throws Exception {
+    String suffix = "-" + UUID.randomUUID();
+    Path flows = suffixedOrderFlow(suffix);
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
+    String verdicts = "verdicts" + suffix;
+    broker.createTopic(verdicts, 1);
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(),
+        "group-id", "flowtrace-sidecar-it-" + UUID.randomUUID(), "verdicts-topic", verdicts,
+        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false"));
+    try (Sidecar sidecar = Sidecar.start(config); KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of());
+        Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
+      send(producer, "orders.created" + suffix, "O-1", "{\"orderId\":\"O-1\"}", hex(16));
+      Await.until(() -> orderIdsOn(verdicts).contains("O-1"), () -> "verdicts " + orderIdsOn(verdicts));
+
+      admin.deleteTopics(List.of(verdicts)).all().get(30, TimeUnit.SECONDS);
+      Await.until(() -> !topics(admin).contains(verdicts), () -> "still listed");
+      send(producer, "orders.created" + suffix, "O-2", "{\"orderId\":\"O-2\"}", hex(16));
+      Await.until(() -> sidecar.readiness().detail().contains("verdict output failing"), () -> sidecar.readiness().detail());
+      assertThat(sidecar.readiness().detail()).contains("KafkaVerdictSink", "(1 waiting)");
+      assertThat(sidecar.health().ok()).as(sidecar.health().detail()).isTrue();
+
+      long back = System.nanoTime();
+      broker.createTopic(verdicts, 1);
+      Await.until(() -> orderIdsOn(verdicts).contains("O-2"), () -> sidecar.readiness().detail());
+      System.out.printf("verdicts topic back: the waiting verdict written %d ms after%n",
+          (System.nanoTime() - back) / 1_000_000);
+      Await.until(() -> !sidecar.readiness().detail().contains("degraded"), () -> sidecar.readiness().detail());
+      assertThat(orderIdsOn(verdicts)).as("on the topic created again").containsExactly("O-2");
+    }
+  }
+
+  private static java.util.Set<String> topics(Admin admin) {
+    try {
+      return admin.listTopics().names().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<String> orderIdsOn(String topic) {
+    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(
+        Map.of("bootstrap.servers", broker.bootstrapServers()), new org.apache.kafka.common.serialization.StringDeserializer(),
+        new org.apache.kafka.common.serialization.StringDeserializer())) {
+      List<org.apache.kafka.common.PartitionInfo> infos = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(5));
+      if (infos == null || infos.isEmpty()) {
+        return List.of();
+      }
+      List<TopicPartition> tps = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(tps);
+      consumer.seekToBeginning(tps);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(tps);
+      List<String> ids = new java.util.ArrayList<>();
+      while (tps.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
+        consumer.poll(java.time.Duration.ofMillis(200)).forEach(r -> ids.add(
+            r.key().replaceFirst(".*orderId=", "").replaceFirst("\\|.*", "")));
+      }
+      return ids;
+    } catch (org.apache.kafka.common.KafkaException e) {
+      return List.of();
+    }
+  }
+
   private Path suffixedOrderFlow(String suffix) throws java.io.IOException {
     Path flows = dir.resolve("flows");
     copyTree(Path.of("../flows/order-creation"), flows.resolve("order-creation"));

@@ -25,7 +25,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * waits for every send and throws if any failed, so offsets are never committed past a lost verdict.
  * {@link #rewind()} starts a new producer; what the broker acknowledged since the last flush is not
  * sent again. A send waits at most 5 s for the topic's metadata ({@code max.block.ms}, unless set):
- * a topic that is gone fails the send instead of holding the engine for a minute.
+ * a topic that is gone fails the send instead of holding the engine for a minute, and a flush waits
+ * at most {@link #FLUSH_WAIT} for the broker's acknowledgements.
  */
 public final class KafkaVerdictSink implements VerdictSink {
 
@@ -41,6 +42,11 @@ public final class KafkaVerdictSink implements VerdictSink {
   /** What the broker acknowledged since the last flush (instance key and revision, or the note). */
   private final java.util.Set<String> acknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile int generation;
+  private final Object acks = new Object();
+  private int inFlight;
+
+  /** How long {@link #flush()} waits for the broker to acknowledge what was sent. */
+  public static final Duration FLUSH_WAIT = Duration.ofSeconds(5);
 
   /** A sink writing to {@code topic} with a producer made from {@code properties} (bootstrap servers included). */
   public KafkaVerdictSink(Map<String, Object> properties, String topic) {
@@ -60,13 +66,22 @@ public final class KafkaVerdictSink implements VerdictSink {
       return; // delivered before a failure of others: not again
     }
     int sentIn = generation;
-    producer.send(record, (metadata, e) -> {
-      if (e == null) {
-        acknowledged.add(id);
-      } else if (sentIn == generation) {
-        failure.compareAndSet(null, e);
-      }
-    });
+    synchronized (acks) {
+      inFlight++;
+    }
+    try {
+      producer.send(record, (metadata, e) -> {
+        if (e == null) {
+          acknowledged.add(id);
+        } else if (sentIn == generation) {
+          failure.compareAndSet(null, e);
+        }
+        answered(sentIn);
+      });
+    } catch (RuntimeException e) {
+      answered(sentIn);
+      throw e;
+    }
   }
 
   @Override
@@ -89,16 +104,43 @@ public final class KafkaVerdictSink implements VerdictSink {
     send(record, "late#" + json);
   }
 
+  private void answered(int sentIn) {
+    synchronized (acks) {
+      if (sentIn == generation) {
+        inFlight--;
+        acks.notifyAll();
+      }
+    }
+  }
+
   @Override
   public void flush() throws IOException {
-    producer.flush();
+    long deadline = System.nanoTime() + FLUSH_WAIT.toNanos();
+    synchronized (acks) {
+      while (inFlight > 0 && failure.get() == null) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IOException(inFlight + " verdicts sent to topic " + topic + " were not acknowledged within "
+              + FLUSH_WAIT.toSeconds() + " s");
+        }
+        try {
+          acks.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while waiting for topic " + topic + " to acknowledge verdicts", e);
+        }
+      }
+    }
     throwIfFailed();
     acknowledged.clear();
   }
 
   @Override
   public void rewind() {
-    generation++;
+    synchronized (acks) {
+      generation++;
+      inFlight = 0;
+    }
     producer.close(Duration.ZERO);
     failure.set(null);
     producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
