@@ -117,6 +117,14 @@ public final class Sidecar implements Closeable {
   /** Every input has stopped adding to the inbox: the engine ends once it is empty. */
   private volatile boolean inputsStopped;
   private volatile boolean seeded;
+  private Duration seedWindow = Duration.ZERO;
+  /** Repartition partitions taken over and still being read up to their end (engine thread). */
+  private final Set<Integer> catchingUp = new java.util.HashSet<>();
+  private final Map<Integer, Long> catchingUpSince = new HashMap<>();
+  /** The end offset of what the engine processed, per partition (engine thread). */
+  private final Map<TopicPartition, Long> processedEnd = new HashMap<>();
+  /** Work the input threads hand to the engine thread, run before its next batch. */
+  private final java.util.Queue<Runnable> engineTasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** What holds the start up, for {@code /healthz} and {@code /readyz}; null when nothing does. */
   private volatile String startupProblem;
   private volatile long heartbeatMillis = System.currentTimeMillis();
@@ -161,6 +169,7 @@ public final class Sidecar implements Closeable {
         .maxPayloadBytes(config.maxPayloadBytes())
         .decisionLatency(metrics::latencyNanos)
         .build();
+    engine.live().holdDecisions(catchingUp::contains);
     long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
     this.tracker = new CommitTracker(holdMillis(config, maxDeadline));
     this.inputTopics = config.bootstrapServers() == null ? Map.of() : inputTopics(flows, config.spansTopic());
@@ -294,23 +303,53 @@ public final class Sidecar implements Closeable {
 
   /** Remembers instances the verdict outputs already hold from the last few minutes. */
   private void seed(List<FlowSpec> flows) throws IOException {
-    // Messages not yet committed when the last run stopped were read at most this long before its
-    // last verdict: their instances' verdicts are in this window.
-    Duration window = Duration.ofMillis(2 * holdMillis(config, maxDeadlineMillis(flows))
+    seedWindow = Duration.ofMillis(2 * holdMillis(config, maxDeadlineMillis(flows))
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
-    List<VerdictHistory.Decided> decided = new ArrayList<>();
-    if (config.hasVerdictsTopic()) {
-      decided.addAll(verdictsFromTopic(window));
-    } else if (config.verdictsDir() != null) {
-      decided.addAll(VerdictHistory.fromDirectory(config.verdictsDir(), window));
-    }
+    List<VerdictHistory.Decided> decided = earlierVerdicts();
     for (VerdictHistory.Decided d : decided) {
       engine.live().markDecided(d.flow(), d.keys(), d.traceIds());
     }
     if (!decided.isEmpty()) {
-      LOG.info("event=seeded verdicts={} window={}", decided.size(), window);
+      LOG.info("event=seeded verdicts={} window={}", decided.size(), seedWindow);
     }
     seeded = true;
+  }
+
+  /**
+   * The verdicts the outputs hold from the seed window. Messages not yet committed when the last
+   * run stopped (or the last owner gave up a partition) were read at most this long before its last
+   * verdict: their instances' verdicts are in this window.
+   */
+  private List<VerdictHistory.Decided> earlierVerdicts() throws IOException {
+    if (config.hasVerdictsTopic()) {
+      return verdictsFromTopic(seedWindow);
+    } else if (config.verdictsDir() != null) {
+      return VerdictHistory.fromDirectory(config.verdictsDir(), seedWindow);
+    }
+    return List.of();
+  }
+
+  /**
+   * In a cluster, partitions taken over from another sidecar: the verdicts it wrote (it flushed its
+   * outputs before letting them go) are read back before any of their records is, so the instances
+   * it decided are not decided again here. On the input's thread; the engine applies them first.
+   */
+  private void reseed(Collection<TopicPartition> partitions) {
+    if (!seeded || stopping) {
+      return; // at start the seed does it
+    }
+    try {
+      List<VerdictHistory.Decided> decided = earlierVerdicts();
+      engineTasks.add(() -> {
+        for (VerdictHistory.Decided d : decided) {
+          engine.live().markDecided(d.flow(), d.keys(), d.traceIds());
+        }
+      });
+      LOG.info("event=reseeded partitions={} verdicts={} window={}", partitions, decided.size(), seedWindow);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("event=reseed_failed partitions={} error=\"{}\" detail=\"instances the previous owner decided may be"
+          + " decided again\"", partitions, e.toString());
+    }
   }
 
   /**
@@ -370,6 +409,10 @@ public final class Sidecar implements Closeable {
       while (!inputsStopped || !inbox.isEmpty()) {
         Batch b = inbox.poll(10, TimeUnit.MILLISECONDS);
         long loopStart = System.nanoTime();
+        Runnable task;
+        while ((task = engineTasks.poll()) != null) {
+          task.run(); // queued before the batch was
+        }
         if (b != null) {
           // One batch, then decide: an instance completed by this batch is not held up by the next ones.
           process(b);
@@ -391,6 +434,9 @@ public final class Sidecar implements Closeable {
             : clock.watermark(input == null ? nowNanos : input.vouchedUpToNanos(nowNanos),
                 input == null ? Map.of() : input.progress(), receiversHeldAt);
         lastWatermark = watermark;
+        if (!catchingUp.isEmpty() && input != null) {
+          caughtUp(input);
+        }
         if (watermark != InputClock.UNKNOWN) {
           engine.advanceTo(watermark - config.lateness().toNanos());
         }
@@ -452,6 +498,29 @@ public final class Sidecar implements Closeable {
     }
   }
 
+  /**
+   * Lets go of partitions taken over once the engine has processed them up to where the input
+   * found their end (lag 0): from then on their rebuilt instances are decided as any other.
+   */
+  private void caughtUp(KafkaInput input) {
+    Map<TopicPartition, KafkaInput.Progress> progress = input.progress();
+    for (TopicPartition tp : progress.keySet()) {
+      if (!catchingUp.contains(tp.partition())) {
+        continue;
+      }
+      KafkaInput.Progress p = progress.get(tp);
+      long waited = System.currentTimeMillis() - catchingUpSince.get(tp.partition());
+      boolean caughtUp = p != null && p.lag() == 0 && processedEnd.getOrDefault(tp, -1L) >= p.readEnd();
+      if (caughtUp || waited > 2 * tracker.holdMillis()) {
+        catchingUp.remove(tp.partition());
+        catchingUpSince.remove(tp.partition());
+        LOG.info("event=partition_caught_up partition={} after_ms={} lag={} detail=\"{}\"", tp, waited,
+            p == null ? -1 : p.lag(), caughtUp ? "its rebuilt instances are decided from now on"
+                : "still behind after twice the hold; its instances are decided from now on all the same");
+      }
+    }
+  }
+
   /** Where the OTLP receivers hold the watermark ({@link ReceiverLag#heldAt}); engine thread. */
   private long receiverHold(long nowNanos) {
     BoundedTelemetryQueue q = queue;
@@ -483,6 +552,9 @@ public final class Sidecar implements Closeable {
       Set<Integer> gone = new java.util.HashSet<>();
       b.revoked().forEach(tp -> gone.add(tp.partition()));
       int dropped = engine.live().discardOpen(gone::contains);
+      catchingUp.removeAll(gone);
+      b.revoked().forEach(processedEnd::remove);
+      flushOutputs(); // the new owner reads back what was decided here before it reads the partitions
       tracker.revoked(b.revoked());
       clock.revoked(b.revoked());
       LOG.info("event=partitions_handed_over partitions={} open_instances_dropped={}", b.revoked(), dropped);
@@ -512,6 +584,7 @@ public final class Sidecar implements Closeable {
     if (!b.endOffsets().isEmpty()) {
       tracker.consumed(b.endOffsets(), b.arrivalMillis());
       clock.processed(b);
+      b.endOffsets().forEach((tp, o) -> processedEnd.merge(tp, o, Math::max));
     }
   }
 
@@ -533,6 +606,12 @@ public final class Sidecar implements Closeable {
    * note beside the instance's verdicts.
    */
   private void lateEvent(LateEvent e) {
+    if (e.finalizedEpochNanos() == Long.MIN_VALUE) {
+      // Decided by an earlier run or the partition's previous owner (read back from the outputs):
+      // almost always a record or span of the uncommitted tail, read again — not news.
+      metrics.dropped("decided_before_this_owner", 1);
+      return;
+    }
     metrics.late(e.flow());
     long n = ++lateEvents;
     if (n <= 100 || n % 1000 == 0) {
@@ -658,6 +737,22 @@ public final class Sidecar implements Closeable {
       metrics.topicMissing(topic, false);
       LOG.info("event=topic_appeared topic={} flows={} detail=\"reading it from its earliest offset\"", topic,
           inputTopics.getOrDefault(topic, "-"));
+    }
+
+    private boolean assignedBefore;
+
+    @Override
+    public void assigned(Collection<TopicPartition> partitions) {
+      if (ownsRoutedPartitions && assignedBefore) {
+        reseed(partitions); // the first assignment's were read at start
+        List<TopicPartition> taken = List.copyOf(partitions);
+        long at = System.currentTimeMillis();
+        engineTasks.add(() -> taken.forEach(tp -> {
+          catchingUp.add(tp.partition());
+          catchingUpSince.put(tp.partition(), at);
+        }));
+      }
+      assignedBefore = true;
     }
 
     @Override

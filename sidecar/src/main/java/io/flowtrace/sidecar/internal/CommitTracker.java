@@ -25,6 +25,11 @@ public final class CommitTracker {
     this.holdMillis = holdMillis;
   }
 
+  /** How long a consumed message is held. */
+  public long holdMillis() {
+    return holdMillis;
+  }
+
   /** Records that everything below {@code endOffsets} of each partition was consumed at {@code arrivalMillis}. */
   public void consumed(Map<TopicPartition, Long> endOffsets, long arrivalMillis) {
     endOffsets.forEach((tp, end) -> {

@@ -76,6 +76,12 @@ public final class KafkaInput implements Closeable {
 
     void revoked(Collection<TopicPartition> partitions);
 
+    /**
+     * Partitions newly assigned, before any of their records is handed on (called on the input's
+     * poll thread, inside the rebalance).
+     */
+    default void assigned(Collection<TopicPartition> partitions) {}
+
     /** {@code topic} does not exist (said once, at start); the input reads it once it appears. */
     default void topicMissing(String topic) {}
 
@@ -348,6 +354,7 @@ public final class KafkaInput implements Closeable {
     public void assigned(Collection<TopicPartition> partitions) {
       partitions.forEach(tp -> progress.put(tp, new Progress(-1, -1)));
       LOG.info("event=partitions_assigned partitions={}", partitions);
+      listener.assigned(partitions);
     }
 
     @Override

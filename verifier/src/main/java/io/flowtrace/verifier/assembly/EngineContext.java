@@ -26,6 +26,8 @@ final class EngineContext {
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */
   int sourceTag = -1;
+  /** Sources whose instances' deadline and grace decisions wait (see {@link LiveHooks#holdDecisions}). */
+  java.util.function.IntPredicate catchingUp = tag -> false;
   /** Open instances of every flow, oldest first: the in-flight cap evicts from the front. */
   final LinkedHashSet<InstanceState> open = new LinkedHashSet<>();
   private long openSequence;

@@ -352,6 +352,11 @@ public final class FlowEngine {
     }
 
     @Override
+    public void holdDecisions(java.util.function.IntPredicate catchingUp) {
+      context.catchingUp = java.util.Objects.requireNonNull(catchingUp, "catchingUp");
+    }
+
+    @Override
     public int discardOpen(java.util.function.IntPredicate gone) {
       int dropped = 0;
       for (FlowState f : flows) {

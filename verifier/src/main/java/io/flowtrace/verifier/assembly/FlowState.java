@@ -251,6 +251,16 @@ final class FlowState {
     index.markFinalized(keys, traceIds);
   }
 
+  /** Whether an event of the instance came from a source still being caught up with. */
+  private boolean held(InstanceState inst) {
+    for (int tag = inst.sources.nextSetBit(0); tag >= 0; tag = inst.sources.nextSetBit(tag + 1)) {
+      if (context.catchingUp.test(tag)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Drops open instances with an event from a source matching {@code gone}; returns how many. */
   int discardOpen(IntPredicate gone) {
     List<InstanceState> drop = new ArrayList<>();
@@ -295,7 +305,9 @@ final class FlowState {
       switch (t.kind()) {
         case DEADLINE -> {
           if (inst.phase == InstanceState.Phase.OPEN) {
-            if (watermark >= inst.start + deadlineNanos) {
+            if (held(inst)) {
+              scheduler.schedule(watermark + 1, inst, Kind.DEADLINE);
+            } else if (watermark >= inst.start + deadlineNanos) {
               decide(inst, watermark, inst.awaitingSpansOf != null
                   ? "terminal stage seen; waited until the deadline for the spans of trace " + inst.awaitingSpansOf
                   : "deadline passed");
@@ -306,7 +318,11 @@ final class FlowState {
         }
         case GRACE -> {
           if (inst.phase == InstanceState.Phase.OPEN) {
-            decideAfterGrace(inst, watermark);
+            if (held(inst)) {
+              scheduler.schedule(watermark + 1, inst, Kind.GRACE);
+            } else {
+              decideAfterGrace(inst, watermark);
+            }
           }
         }
         case FINALIZE -> {

@@ -36,6 +36,14 @@ public interface LiveHooks {
   int discardOpen(IntPredicate gone);
 
   /**
+   * Holds back the deadline and grace decisions of every open instance that holds an event from a
+   * source matching {@code catchingUp} (tested at each {@code advanceTo}): a source just taken over
+   * is still being read from its committed offset, and an instance rebuilt from it, already past its
+   * deadline in event time, would be decided before its later events are read. The default holds nothing.
+   */
+  void holdDecisions(IntPredicate catchingUp);
+
+  /**
    * Remembers an instance as already decided elsewhere (by an earlier run whose verdict was
    * persisted): events for its keys or traces are then reported as late, not assembled into a new
    * instance. A restarted sidecar seeds this from the verdicts it emitted before.

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -516,6 +517,25 @@ class FlowEngineTest {
 
     assertThat(events).containsExactly("decided PASSED");
     assertThat(latencies).singleElement().satisfies(l -> assertThat(l).isBetween(0L, bound));
+  }
+
+  @Test
+  void anInstanceFromASourceStillBeingCaughtUpWithIsNotDecidedAtItsDeadlineUntilTheSourceHasBeenRead() {
+    java.util.Set<Integer> catchingUp = new java.util.HashSet<>(Set.of(3));
+    engine.live().holdDecisions(catchingUp::contains);
+    engine.live().source(3);
+    placed("o-1", "a1", 0);
+    engine.live().source(4);
+    placed("o-2", "a2", 10);
+    engine.advanceTo(nanos(60_000));
+
+    assertThat(lastDecided.keys()).as("past both deadlines; o-1's source is still being read").containsEntry("orderId", "o-2");
+    assertThat(engine.stats().openInstances()).isEqualTo(1);
+
+    catchingUp.clear();
+    engine.advanceTo(nanos(60_001));
+    assertThat(lastDecided.keys()).containsEntry("orderId", "o-1");
+    assertThat(engine.stats().openInstances()).isZero();
   }
 
   @Test
