@@ -43,6 +43,10 @@ class SidecarTopicChangesIT extends LiveSidecarTestBase {
 
   @Test
   void partitionsAddedToTheFlowTopicsAreReadFromTheirFirstOffsetAndTheirFlowsVerifiedOnce() throws Exception {
+    // The flows' own 30 s deadline: what lands on an added partition is read only once the sidecar
+    // has seen it (a metadata refresh and a rebalance, ~8 s), and with 10 s deadlines a flow begun
+    // there could pass its deadline before its spans on an added partition were read.
+    copyWithDeadline(FLOWS, flows, "30s");
     ForkedSidecar sidecar = forkSidecar("partitions-added");
     Manifest before = play(generator(24, Duration.ofMillis(150)).firstOffsets(Map.of()), null, null, 0).manifest();
 
@@ -71,6 +75,7 @@ class SidecarTopicChangesIT extends LiveSidecarTestBase {
   void aFlowTopicDeletedAndCreatedAgainIsReadFromItsBeginningAndNoFlowOnItIsLost() throws Exception {
     SyntheticOrderFlows.Builder first = generator(24, Duration.ofMillis(150));
     Path recording = filledRecording(first);
+    copyWithDeadline(FLOWS, flows, "30s"); // as above: the re-created topic is read up to a refresh late
     ForkedSidecar sidecar = forkSidecar("topic-recreated");
     Manifest before = first.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
     try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), recording)) {

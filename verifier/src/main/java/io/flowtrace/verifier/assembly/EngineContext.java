@@ -26,6 +26,27 @@ final class EngineContext {
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */
   int sourceTag = -1;
+  /**
+   * Traces whose root messaging span (a consumer or producer span with no parent: the one that
+   * would link the trace to another) has arrived, with its end time; kept as long as the span index.
+   */
+  private final java.util.LinkedHashMap<String, Long> roots = new java.util.LinkedHashMap<>();
+
+  void rootArrived(io.flowtrace.tracer.model.Span span) {
+    roots.putIfAbsent(span.traceId(), span.endEpochNanos());
+  }
+
+  boolean rootArrived(String traceId) {
+    return roots.containsKey(traceId);
+  }
+
+  void evictRootsBefore(long epochNanos) {
+    var it = roots.values().iterator();
+    while (it.hasNext() && it.next() < epochNanos) {
+      it.remove();
+    }
+  }
+
   /** Sources whose instances' deadline and grace decisions wait (see {@link LiveHooks#holdDecisions}). */
   java.util.function.IntPredicate catchingUp = tag -> false;
   /** Open instances of every flow, oldest first: the in-flight cap evicts from the front. */

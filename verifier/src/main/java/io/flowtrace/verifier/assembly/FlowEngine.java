@@ -235,6 +235,9 @@ public final class FlowEngine {
     String topic = MessagingAttributes.topic(span);
     if (topic != null && isTopicOfAnyFlow(topic)) {
       indexed = context.spans.add(span);
+      if (span.parentSpanId().isEmpty()) {
+        context.rootArrived(span);
+      }
     }
     boolean matched = false;
     for (int i = 0; i < flows.size(); i++) {
@@ -283,6 +286,7 @@ public final class FlowEngine {
       f.advance(watermark);
     }
     context.spans.evictBefore(watermark - retentionNanos);
+    context.evictRootsBefore(watermark - retentionNanos);
     if (retainedEvents() > maxRetainedEvents) {
       relieve();
     }
@@ -304,6 +308,7 @@ public final class FlowEngine {
    */
   private void relieve() {
     context.spans.evictBefore(watermark - decisionRetentionNanos);
+    context.evictRootsBefore(watermark - decisionRetentionNanos);
     long held = retainedEvents();
     while (held > maxRetainedEvents) {
       FlowState oldest = null;

@@ -393,7 +393,7 @@ final class FlowState {
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!settled(snapshot)) {
-      if (inst.awaitingSpansOf != null && PROPAGATION.silentTraces(snapshot).isEmpty()) {
+      if (inst.awaitingSpansOf != null && awaitedRoots(snapshot).isEmpty()) {
         // past the grace, the spans waited for came, without what would connect them
         decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
             snapshot, true);
@@ -447,21 +447,28 @@ final class FlowState {
   }
 
   /**
-   * The completion grace ran out. A record whose trace has not sent a single span yet is no proof
-   * of a broken hop: its exporter may still be batching; such an instance waits on, up to its
-   * deadline (whose timer then decides it). Anything else unsettled is decided now.
+   * The completion grace ran out. A record whose trace's root span has not arrived yet is no proof
+   * of a broken hop: that span may still be in an exporter's batch; such an instance waits on, up to
+   * its deadline (whose timer then decides it). Anything else unsettled is decided now.
    */
   private void decideAfterGrace(InstanceState inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
     if (context.sawSpans && watermark < inst.start + deadlineNanos && isComplete(snapshot)) {
-      Set<String> silent = PROPAGATION.silentTraces(snapshot);
-      if (!silent.isEmpty()) {
-        inst.awaitingSpansOf = silent.iterator().next();
+      Set<String> unrooted = awaitedRoots(snapshot);
+      if (!unrooted.isEmpty()) {
+        inst.awaitingSpansOf = unrooted.iterator().next();
         return;
       }
     }
     decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
         snapshot, isComplete(snapshot));
+  }
+
+  /** Disconnected traces whose root span has not arrived at all (not merely without a link). */
+  private Set<String> awaitedRoots(FlowInstance snapshot) {
+    Set<String> unrooted = PROPAGATION.unrootedTraces(snapshot);
+    unrooted.removeIf(context::rootArrived);
+    return unrooted;
   }
 
   private void decide(InstanceState inst, long watermark, String reason) {

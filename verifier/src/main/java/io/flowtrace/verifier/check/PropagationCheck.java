@@ -47,19 +47,20 @@ public final class PropagationCheck implements Check {
   }
 
   /**
-   * The traces this check finds disconnected although not one of their spans has arrived. Their
-   * records carry a trace context, so the hop may well be intact: the spans that would continue or
-   * link the trace may still be in an exporter's batch. A live verifier waits for them (up to the
-   * flow's deadline) before it calls the hop broken; at the end of the input they count as broken.
+   * The traces this check finds disconnected although their root span — the one that would
+   * continue or link the trace — has not arrived: not one of their spans yet, or only spans below
+   * the root (a producer span exported while its service's consumer span is still in another
+   * batch). The hop may well be intact. A live verifier waits for them (up to the flow's deadline)
+   * before it calls the hop broken; at the end of the input they count as broken.
    */
-  public Set<String> silentTraces(FlowInstance instance) {
-    Set<String> silent = new LinkedHashSet<>();
-    analyze(instance, new ArrayList<>(), null, silent);
-    return silent;
+  public Set<String> unrootedTraces(FlowInstance instance) {
+    Set<String> unrooted = new LinkedHashSet<>();
+    analyze(instance, new ArrayList<>(), null, unrooted);
+    return unrooted;
   }
 
   private static void analyze(FlowInstance instance, List<Violation> violations, List<Unverified> unverified,
-      Set<String> silent) {
+      Set<String> unrooted) {
     if (!instance.sawSpans()) {
       return;
     }
@@ -138,8 +139,8 @@ public final class PropagationCheck implements Check {
       if (violations == null) {
         continue;
       }
-      if (silent != null && !spansSeenIn(instance, trace)) {
-        silent.add(trace);
+      if (unrooted != null && !rootSeenIn(instance, trace)) {
+        unrooted.add(trace);
       }
       String parent = previousTraceId(instance, o, connected);
       violations.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())
@@ -178,6 +179,25 @@ public final class PropagationCheck implements Check {
         }
       }
     }
+  }
+
+  /** Whether a span of {@code trace} without a parent (its root) is among the instance's spans. */
+  private static boolean rootSeenIn(FlowInstance instance, String trace) {
+    for (Observation o : instance.observations()) {
+      if (isRootOf(o.span(), trace) || isRootOf(o.producer(), trace)) {
+        return true;
+      }
+      for (Span c : o.consumers()) {
+        if (isRootOf(c, trace)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean isRootOf(Span span, String trace) {
+    return span != null && span.traceId().equals(trace) && span.parentSpanId().isEmpty();
   }
 
   private static boolean spansSeenIn(FlowInstance instance, String trace) {

@@ -330,6 +330,21 @@ class FlowEngineTest {
   }
 
   @Test
+  void aHopWhoseProducerSpanCameButNotTheRootSpanThatLinksItWaitsForTheRoot() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    doneRecord("o-1", "b1", 200);
+    doneProducerSpan("b1", 200);
+    advance(200 + GRACE_MS + 1_000);
+    assertThat(events).as("decided while the consumer span that links the trace was still in another batch").isEmpty();
+
+    doneConsumerSpan("b1", 200, true);
+    advance(200 + GRACE_MS + 1_001);
+
+    assertThat(events).containsExactly("decided PASSED");
+  }
+
+  @Test
   void spansWaitedForPastTheGraceThatComeWithoutTheLinkAreBrokenPropagationAtOnce() {
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
@@ -597,14 +612,25 @@ class FlowEngineTest {
 
   /** svc2's spans of the hop, as its exporter sends them: the producer span and the consumer span. */
   private void doneSpans(String webhookTrace, long ms, boolean linked) {
+    doneProducerSpan(webhookTrace, ms);
+    doneConsumerSpan(webhookTrace, ms, linked);
+  }
+
+  /** svc2's producer span of t.done: a child of its consumer span, in the consumer's (new) trace. */
+  private void doneProducerSpan(String webhookTrace, long ms) {
     String consumerTrace = "c" + webhookTrace.substring(1);
-    String consumer = span(consumerTrace + "c");
+    feed(new Span(trace(consumerTrace), span(consumerTrace + "p"), span(consumerTrace + "c"), "t.done publish",
+        SpanKind.PRODUCER, "svc2", nanos(ms), nanos(ms + 1),
+        Map.of("messaging.destination.name", "t.done", "messaging.operation", "publish"), List.of(), false));
+  }
+
+  /** svc2's consumer span of t.paid: the root of a new trace, linked to the webhook's when {@code linked}. */
+  private void doneConsumerSpan(String webhookTrace, long ms, boolean linked) {
+    String consumerTrace = "c" + webhookTrace.substring(1);
     List<SpanLink> links = linked ? List.of(new SpanLink(trace(webhookTrace), span(webhookTrace + "p"), Map.of())) : List.of();
-    feed(new Span(trace(consumerTrace), span(consumerTrace + "p"), consumer, "t.done publish", SpanKind.PRODUCER, "svc2",
-        nanos(ms), nanos(ms + 1), Map.of("messaging.destination.name", "t.done", "messaging.operation", "publish"),
-        List.of(), false));
-    feed(new Span(trace(consumerTrace), consumer, "", "t.paid process", SpanKind.CONSUMER, "svc2", nanos(ms - 1),
-        nanos(ms + 2), Map.of("messaging.destination.name", "t.paid", "messaging.operation", "process"), links, false));
+    feed(new Span(trace(consumerTrace), span(consumerTrace + "c"), "", "t.paid process", SpanKind.CONSUMER, "svc2",
+        nanos(ms - 1), nanos(ms + 2), Map.of("messaging.destination.name", "t.paid", "messaging.operation", "process"),
+        links, false));
   }
 
   private KafkaRecord record(String topic, long ms, String json, String traceparent) {
