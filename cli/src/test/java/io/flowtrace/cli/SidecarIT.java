@@ -158,7 +158,7 @@ class SidecarIT extends LiveSidecarTestBase {
    */
   @Test
   void overloadedItPushesBackWithinItsBoundsLosesNothingAcknowledgedAndDrains() throws Exception {
-    SyntheticOrderFlows.Builder generator = generator(2000, Duration.ofNanos(100_000));
+    SyntheticOrderFlows.Builder generator = generator(4000, Duration.ofNanos(50_000));
     int queueCapacity = 100;
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(),

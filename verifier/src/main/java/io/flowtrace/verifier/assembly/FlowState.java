@@ -309,7 +309,7 @@ final class FlowState {
               scheduler.schedule(watermark + 1, inst, Kind.DEADLINE);
             } else if (watermark >= inst.start + deadlineNanos) {
               decide(inst, watermark, inst.awaitingSpansOf != null
-                  ? "terminal stage seen; waited until the deadline for the spans of trace " + inst.awaitingSpansOf
+                  ? "terminal stage seen; waited until the deadline for " + inst.awaitingSpansOf
                   : "deadline passed");
             } else {
               scheduler.schedule(inst.start + deadlineNanos, inst, Kind.DEADLINE);
@@ -393,10 +393,10 @@ final class FlowState {
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!settled(snapshot)) {
-      if (inst.awaitingSpansOf != null && awaitedRoots(snapshot).isEmpty()) {
-        // past the grace, the spans waited for came, without what would connect them
+      if (inst.awaitingSpansOf != null && awaitedSpans(snapshot) == null) {
+        // past the grace, the spans waited for came, without what would settle the instance
         decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
-            snapshot, true);
+            snapshot, isComplete(snapshot));
       }
       return;
     }
@@ -447,21 +447,55 @@ final class FlowState {
   }
 
   /**
-   * The completion grace ran out. A record whose trace's root span has not arrived yet is no proof
-   * of a broken hop: that span may still be in an exporter's batch; such an instance waits on, up to
-   * its deadline (whose timer then decides it). Anything else unsettled is decided now.
+   * The completion grace ran out. Spans still missing are no proof of a defect when everything
+   * else is there — a record whose trace's root span has not arrived (a hop that looks broken), or a
+   * required stage that lacks only span events (a stage that looks missing): those spans may still
+   * be in an exporter's batch, or retrying after an outage. Such an instance waits on, up to its
+   * deadline (whose timer then decides it). Anything else unsettled is decided now.
    */
   private void decideAfterGrace(InstanceState inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
-    if (context.sawSpans && watermark < inst.start + deadlineNanos && isComplete(snapshot)) {
-      Set<String> unrooted = awaitedRoots(snapshot);
-      if (!unrooted.isEmpty()) {
-        inst.awaitingSpansOf = unrooted.iterator().next();
+    if (context.sawSpans && watermark < inst.start + deadlineNanos) {
+      String awaited = awaitedSpans(snapshot);
+      if (awaited != null) {
+        inst.awaitingSpansOf = awaited;
         return;
       }
     }
     decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
         snapshot, isComplete(snapshot));
+  }
+
+  /**
+   * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
+   * {@code null}: the root span of a disconnected trace when it is otherwise complete, else the
+   * span events that alone keep its required stages incomplete.
+   */
+  private String awaitedSpans(FlowInstance snapshot) {
+    if (isComplete(snapshot)) {
+      Set<String> unrooted = awaitedRoots(snapshot);
+      return unrooted.isEmpty() ? null : "the spans of trace " + unrooted.iterator().next();
+    }
+    FlowPaths paths = snapshot.paths();
+    List<String> missing = new ArrayList<>();
+    for (StageSpec s : snapshot.spec().stages()) {
+      Requirement r = paths.requirement(s.id());
+      if (r == Requirement.UNDECIDED) {
+        return null;
+      }
+      if (r != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
+        continue;
+      }
+      for (EventSpec e : s.events()) {
+        if (!snapshot.has(e.id())) {
+          if (e.isTopic()) {
+            return null; // a record is missing: no exporter holds it back
+          }
+          missing.add(e.id());
+        }
+      }
+    }
+    return missing.isEmpty() ? null : "the span event" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing);
   }
 
   /** Disconnected traces whose root span has not arrived at all (not merely without a link). */

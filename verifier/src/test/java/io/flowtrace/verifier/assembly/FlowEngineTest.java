@@ -345,6 +345,39 @@ class FlowEngineTest {
   }
 
   @Test
+  void aStageLackingOnlyASpanEventPastTheGraceWaitsForItUpToTheDeadline() {
+    placed("o-1", "a1", 0);
+    String producer = span("b1p");
+    feed(new Span(trace("b1"), producer, span("b1w"), "send t.paid", SpanKind.PRODUCER, "svc", nanos(101), nanos(102),
+        Map.of("messaging.destination.name", "t.paid"), List.of(), false));
+    feed(record("t.paid", 101, "{\"orderId\":\"o-1\"}", traceparent(trace("b1"), producer)));
+    done("o-1", "b1", 200, true);
+    advance(200 + GRACE_MS + 1_000);
+    assertThat(events).as("decided while the webhook's span was still in its exporter's batch").isEmpty();
+
+    feed(new Span(trace("b1"), span("b1w"), "", "POST /hook", SpanKind.SERVER, "svc", nanos(100), nanos(105),
+        Map.of("http.request.body", "{\"orderId\":\"o-1\",\"eventId\":\"evt-1\"}"), List.of(), false));
+    advance(200 + GRACE_MS + 1_001);
+
+    assertThat(events).containsExactly("decided PASSED");
+  }
+
+  @Test
+  void aStageStillLackingASpanEventAtTheDeadlineIsMissingThen() {
+    placed("o-1", "a1", 0);
+    feed(record("t.paid", 101, "{\"orderId\":\"o-1\"}", null));
+    doneRecord("o-1", "b1", 200);
+    doneSpans("b1", 200, false);
+    advance(9_999);
+    assertThat(events).isEmpty();
+
+    advance(10_000);
+    assertThat(events).containsExactly("decided FAILED");
+    assertThat(lastDecided.violations()).extracting(Violation::kind).contains(ViolationKind.MISSING_STAGE);
+    assertThat(lastDecided.reason()).isEqualTo("terminal stage seen; waited until the deadline for the span event webhook");
+  }
+
+  @Test
   void spansWaitedForPastTheGraceThatComeWithoutTheLinkAreBrokenPropagationAtOnce() {
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
