@@ -468,13 +468,16 @@ final class FlowState {
 
   /**
    * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
-   * {@code null}: the root span of a disconnected trace when it is otherwise complete, else the
-   * span events that alone keep its required stages incomplete.
+   * {@code null}: the root span of a disconnected trace, else the span events that alone keep its
+   * required stages incomplete.
    */
   private String awaitedSpans(FlowInstance snapshot) {
+    Set<String> unrooted = awaitedRoots(snapshot);
+    if (!unrooted.isEmpty()) {
+      return "the spans of trace " + unrooted.iterator().next();
+    }
     if (isComplete(snapshot)) {
-      Set<String> unrooted = awaitedRoots(snapshot);
-      return unrooted.isEmpty() ? null : "the spans of trace " + unrooted.iterator().next();
+      return null;
     }
     FlowPaths paths = snapshot.paths();
     List<String> missing = new ArrayList<>();
