@@ -336,7 +336,7 @@ public final class Sidecar implements Closeable {
    */
   private void reseed(Collection<TopicPartition> partitions) {
     if (!seeded || stopping) {
-      return; // at start the seed does it
+      return;
     }
     try {
       List<VerdictHistory.Decided> decided = earlierVerdicts();
@@ -739,12 +739,12 @@ public final class Sidecar implements Closeable {
           inputTopics.getOrDefault(topic, "-"));
     }
 
-    private boolean assignedBefore;
-
     @Override
     public void assigned(Collection<TopicPartition> partitions) {
-      if (ownsRoutedPartitions && assignedBefore) {
-        reseed(partitions); // the first assignment's were read at start
+      if (ownsRoutedPartitions) {
+        // Also the first assignment: the previous owner flushed its verdicts in its revocation,
+        // after this sidecar's start-up seed, and the committed tail is read again from here.
+        reseed(partitions);
         List<TopicPartition> taken = List.copyOf(partitions);
         long at = System.currentTimeMillis();
         engineTasks.add(() -> taken.forEach(tp -> {
@@ -752,7 +752,6 @@ public final class Sidecar implements Closeable {
           catchingUpSince.put(tp.partition(), at);
         }));
       }
-      assignedBefore = true;
     }
 
     @Override
