@@ -532,12 +532,8 @@ public final class PartitionedConsumer implements Closeable {
         positions.put(tp, start);
         handler.restarted(tp, outside.get(tp), start, ends.getOrDefault(tp, -1L));
       }
-    } catch (WakeupException | InterruptException e) {
-      throw e;
     } catch (KafkaException e) {
-      errors.incrementAndGet();
-      LOG.warn("{}: could not find where {} start, retrying: {}", name, owned, e.toString());
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
+      retryLater("could not find where " + owned + " start", e);
     }
   }
 
@@ -550,13 +546,19 @@ public final class PartitionedConsumer implements Closeable {
         positions.put(tp, consumer.position(tp));
       }
       LOG.info("{}: positioned {}", name, owned);
-    } catch (WakeupException | InterruptException e) {
-      throw e;
     } catch (KafkaException e) {
-      errors.incrementAndGet();
-      LOG.warn("{}: positioning {} failed, retrying: {}", name, owned, e.toString());
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
+      retryLater("positioning " + owned + " failed", e);
     }
+  }
+
+  /** A Kafka call of the poll thread failed: counted, logged, and tried again after a pause. */
+  private void retryLater(String what, KafkaException e) {
+    if (e instanceof WakeupException || e instanceof InterruptException) {
+      throw e; // the loop is being stopped
+    }
+    errors.incrementAndGet();
+    LOG.warn("{}: {}, retrying: {}", name, what, e.toString());
+    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
   }
 
   /**
