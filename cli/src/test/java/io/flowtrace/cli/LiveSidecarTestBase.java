@@ -438,6 +438,19 @@ abstract class LiveSidecarTestBase {
       assertThat(contradicted()).as("verdicts contradicted later").isEmpty();
     }
 
+    /**
+     * Right, decided once, and no false alarm: no violation published and withdrawn later. A verdict
+     * may change only by a finding it could not have had — a duplicate webhook delivered (here, held
+     * back by a broker outage) after its flow completed.
+     */
+    void assertRightOnceWithoutFalseAlarms() {
+      assertRightAndDecidedOnce();
+      assertThat(withdrawn()).as("violations published and then withdrawn: false alarms").isEmpty();
+      assertThat(contradicted()).as("verdicts changed later other than by a duplicate webhook delivered after the flow"
+          + " completed (a finding the first verdict could not have had)")
+          .allMatch(c -> c.contains("(DUPLICATE_WEBHOOK_NON_IDEMPOTENT, finally FAILED [NON_IDEMPOTENT@payment-captured]"));
+    }
+
     void assertRightAndDecidedOnce() {
       verdicts.stream().filter(v -> v.path("verdict").path("keys").path("orderId").isMissingNode())
           .forEach(v -> System.out.println("verdict without an orderId: " + v));

@@ -104,12 +104,8 @@ class SidecarSoakIT extends LiveSidecarTestBase {
     contradicted.forEach(c -> System.out.println("  contradicted: " + c));
 
     assertThat(sidecar.process().isAlive()).as("the sidecar kept running (see %s)", sidecar.log()).isTrue();
-    o.assertRightAndDecidedOnce();
+    o.assertRightOnceWithoutFalseAlarms();
     assertThat(lost).isZero();
-    assertThat(o.withdrawn()).as("violations published and then withdrawn: false alarms").isEmpty();
-    assertThat(contradicted).as("verdicts changed later other than by a duplicate webhook delivered after the flow"
-        + " completed (a finding the first verdict could not have had)")
-        .allMatch(c -> c.contains("(DUPLICATE_WEBHOOK_NON_IDEMPOTENT, finally FAILED [NON_IDEMPOTENT@payment-captured]"));
     assertThat(lastFloor).as("floor of the heap in use at the end vs the middle of the run (bytes)")
         .isLessThanOrEqualTo(middleFloor + middleFloor / 2 + (32L << 20));
   }
