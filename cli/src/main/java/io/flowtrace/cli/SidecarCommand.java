@@ -106,6 +106,14 @@ final class SidecarCommand implements Callable<Integer> {
   @Option(names = "--commit-interval", paramLabel = "DURATION", description = "How often safe offsets are committed (default 2s).")
   String commitInterval;
 
+  @Option(names = "--cluster", paramLabel = "true|false", description = "One of several sidecars sharing the work in "
+      + "--group-id: inputs are routed by instance onto <group-id>.repartition (default false).")
+  String cluster;
+
+  @Option(names = "--repartition-partitions", paramLabel = "N", description = "Partitions of <group-id>.repartition when "
+      + "a clustered sidecar creates it: at most this many sidecars share the work (default 12).")
+  String repartitionPartitions;
+
   @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "Kafka client property for every client (repeatable), e.g. security.protocol=SASL_SSL.")
   Map<String, String> kafkaProperties = new LinkedHashMap<>();
 
