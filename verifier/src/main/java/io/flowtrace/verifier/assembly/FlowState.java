@@ -482,11 +482,9 @@ final class FlowState {
     FlowPaths paths = snapshot.paths();
     List<String> missing = new ArrayList<>();
     for (StageSpec s : snapshot.spec().stages()) {
-      Requirement r = paths.requirement(s.id());
-      if (r == Requirement.UNDECIDED) {
-        return null;
-      }
-      if (r != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
+      // A stage whose condition is undecided waits with the rest: the data it reads may be in the
+      // very spans awaited (a payment's response choosing between capture and cancel).
+      if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
         continue;
       }
       for (EventSpec e : s.events()) {

@@ -75,7 +75,11 @@ class FlowEngineTest {
   void setUp() throws Exception {
     Files.writeString(dir.resolve("mini.flow.yaml"), SPEC);
     List<FlowSpec> flows = new FlowSpecLoader().load(dir);
-    engine = FlowEngine.builder(flows).listener(new VerdictListener() {
+    engine = listening(FlowEngine.builder(flows));
+  }
+
+  private FlowEngine listening(FlowEngine.Builder builder) {
+    return builder.listener(new VerdictListener() {
       @Override
       public void decided(Verdict v) {
         events.add("decided " + v.status());
@@ -357,6 +361,38 @@ class FlowEngineTest {
 
     feed(new Span(trace("b1"), span("b1w"), "", "POST /hook", SpanKind.SERVER, "svc", nanos(100), nanos(105),
         Map.of("http.request.body", "{\"orderId\":\"o-1\",\"eventId\":\"evt-1\"}"), List.of(), false));
+    advance(200 + GRACE_MS + 1_001);
+
+    assertThat(events).containsExactly("decided PASSED");
+  }
+
+  @Test
+  void aStageLackingOnlyASpanEventWhoseDataChoosesALaterPathWaitsForItUpToTheDeadline() throws Exception {
+    Path branchy = Files.createDirectories(dir.resolve("branchy"));
+    Files.writeString(branchy.resolve("mini.flow.yaml"), SPEC.replace("  - id: done\n", String.join("\n",
+        "  - id: refunded",
+        "    after: paid",
+        "    when: webhook.status == \"refund\"",
+        "    events:",
+        "      - id: refund_msg",
+        "        topic: t.refund",
+        "  - id: done",
+        "")));
+    engine = listening(FlowEngine.builder(new FlowSpecLoader().load(branchy)));
+    placed("o-1", "a1", 0);
+    feed(new Span(trace("b1"), span("b1r"), "", "POST /provider", SpanKind.SERVER, "edge", nanos(99), nanos(106),
+        Map.of(), List.of(), false)); // the webhook's trace has its root: only the webhook's own span is late
+    String producer = span("b1p");
+    feed(new Span(trace("b1"), producer, span("b1w"), "send t.paid", SpanKind.PRODUCER, "svc", nanos(101), nanos(102),
+        Map.of("messaging.destination.name", "t.paid"), List.of(), false));
+    feed(record("t.paid", 101, "{\"orderId\":\"o-1\"}", traceparent(trace("b1"), producer)));
+    done("o-1", "b1", 200, true);
+    advance(200 + GRACE_MS + 1_000);
+    assertThat(events).as("decided while the webhook's span, whose data says whether a refund follows, was in its"
+        + " exporter's batch").isEmpty();
+
+    feed(new Span(trace("b1"), span("b1w"), span("b1r"), "POST /hook", SpanKind.SERVER, "svc", nanos(100), nanos(105),
+        Map.of("http.request.body", "{\"orderId\":\"o-1\",\"eventId\":\"evt-1\",\"status\":\"ok\"}"), List.of(), false));
     advance(200 + GRACE_MS + 1_001);
 
     assertThat(events).containsExactly("decided PASSED");
