@@ -168,8 +168,20 @@ abstract class LiveSidecarTestBase {
 
   /** Forks {@code flowtrace sidecar} on the test's broker and flows (extra flags appended) and waits until it is ready. */
   ForkedSidecar forkSidecar(String name, String... extraArgs) throws IOException {
+    return forkSidecar(name, STATIC_MEMBER, extraArgs);
+  }
+
+  /**
+   * Forks a sidecar as {@link #forkSidecar(String, String...)} does, a static member of its groups
+   * named {@code groupInstanceId}, or a dynamic one (leaving its groups when stopped) when it is null.
+   */
+  ForkedSidecar forkSidecar(String name, String groupInstanceId, String... extraArgs) throws IOException {
     Path log = LOGS.resolve("sidecar-" + name + ".log");
-    Process p = launchSidecar(log, 0, extraArgs);
+    return awaitStarted(name, launchSidecar(log, 0, groupInstanceId, extraArgs), log);
+  }
+
+  /** Waits until a launched sidecar says where its ops endpoints are and is ready. */
+  static ForkedSidecar awaitStarted(String name, Process p, Path log) {
     Pattern opsUrl = Pattern.compile("metrics http://127\\.0\\.0\\.1:(\\d+)/metrics");
     int[] port = {-1};
     io.flowtrace.kafka.testkit.Await.until(TIMEOUT, () -> {
@@ -190,18 +202,29 @@ abstract class LiveSidecarTestBase {
 
   /** Starts {@code flowtrace sidecar} in its own JVM, its output to {@code log}, and returns at once. */
   Process launchSidecar(Path log, int httpPort, String... extraArgs) throws IOException {
+    return launchSidecar(log, httpPort, STATIC_MEMBER, extraArgs);
+  }
+
+  /** The static group membership of the forked sidecars unless a test says otherwise: a restart keeps its partitions. */
+  static final String STATIC_MEMBER = "flowtrace-sidecar-1";
+
+  /** Starts a sidecar as {@link #launchSidecar(Path, int, String...)} does, with the given group membership (null: dynamic). */
+  Process launchSidecar(Path log, int httpPort, String groupInstanceId, String... extraArgs) throws IOException {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Files.createDirectories(LOGS);
-    List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx512m", "-Dflowtrace.statsIntervalMillis=2000", "-jar", CLI_JAR.toString(), "sidecar",
+    List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx512m", "-Dflowtrace.statsIntervalMillis=2000",
+        "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS", "-jar", CLI_JAR.toString(), "sidecar",
         "--flows", flows.toString(),
         "--bootstrap-servers", broker.bootstrapServers(),
         "--spans-topic", SPANS_TOPIC,
         "--otlp-http-port", "-1", "--otlp-grpc-port", "-1",
         "--commit-interval", "500ms",
-        "--kafka-property", "group.instance.id=flowtrace-sidecar-1",
         "--kafka-property", "session.timeout.ms=10000",
         "--http-port", String.valueOf(httpPort),
         "--console", "false"));
+    if (groupInstanceId != null) {
+      command.addAll(List.of("--kafka-property", "group.instance.id=" + groupInstanceId));
+    }
     command.addAll(List.of(extraArgs));
     Process p = new ProcessBuilder(command)
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
