@@ -65,7 +65,6 @@ class SidecarClusterIT extends LiveSidecarTestBase {
     Await.until(TIMEOUT, () -> owned(a).size() + owned(b).size() == PARTITIONS && !owned(a).isEmpty()
         && !owned(b).isEmpty(), () -> "a " + owned(a) + ", b " + owned(b));
     Manifest expected = generator.start(Instant.now().plusSeconds(1)).build().write(clean(recording));
-    List<String> timeline = new ArrayList<>();
     long t0 = System.nanoTime();
     double verifiedByA;
     ForkedSidecar c;
@@ -76,27 +75,27 @@ class SidecarClusterIT extends LiveSidecarTestBase {
       int revokedByABefore = revoked(a).size();
       Path logOfC = LOGS.resolve("sidecar-cluster-c.log");
       Process startingC = launchSidecar(logOfC, 0, null, cluster); // not waiting: b is killed while c joins
-      note(timeline, String.format("%.1f s: c started (a %s, b %s)", seconds(t0), aBefore, owned(b)));
+      note(String.format("%.1f s: c started (a %s, b %s)", seconds(t0), aBefore, owned(b)));
       Await.until(TIMEOUT, () -> lines(b.log()).stream().filter(l -> l.contains(JOINING)).count() > joinsOfB,
           () -> "b rejoining its group for c");
       Set<Integer> ofB = owned(b);
       b.process().destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL mid-rebalance: no revocation, no commit
       long killed = System.nanoTime();
-      note(timeline, String.format("%.1f s: b killed -9 while rejoining, owning %s", seconds(t0), ofB));
+      note(String.format("%.1f s: b killed -9 while rejoining, owning %s", seconds(t0), ofB));
       c = awaitStarted("cluster-c", startingC, logOfC);
       Await.until(TIMEOUT, () -> union(owned(a), owned(c)).size() == PARTITIONS && !owned(c).isEmpty(),
           () -> "a " + owned(a) + " and c " + owned(c) + " owning every partition");
-      note(timeline, String.format("%.1f s: b's partitions owned again %.1f s after the kill (a %s, c %s)", seconds(t0),
+      note(String.format("%.1f s: b's partitions owned again %.1f s after the kill (a %s, c %s)", seconds(t0),
           (System.nanoTime() - killed) / 1e9, owned(a), owned(c)));
       // Cooperative rebalancing: a gives up only what moves to c (eager would revoke all it owns, twice).
       List<Integer> revokedByA = revoked(a).subList(revokedByABefore, revoked(a).size());
-      note(timeline, String.format("%.1f s: meanwhile a gave up %s by revocation", seconds(t0), revokedByA));
+      note(String.format("%.1f s: meanwhile a gave up %s by revocation", seconds(t0), revokedByA));
       assertThat(revokedByA).as("partitions a gave up while c joined and b was gone").hasSizeLessThanOrEqualTo(aBefore.size() - 1);
 
       Map<String, Double> ofA = scrape(a.opsPort());
       verifiedByA = verifiedTotal(ofA);
       double inFlight = ofA.getOrDefault("flowtrace_instances_in_flight", 0.0);
-      note(timeline, String.format("%.1f s: a leaving with %.0f instances in flight, %d of %d items played", seconds(t0),
+      note(String.format("%.1f s: a leaving with %.0f instances in flight, %d of %d items played", seconds(t0),
           inFlight, player.played(), player.size()));
       assertThat(inFlight).as("instances a hands over when it leaves").isPositive();
       Set<Integer> ofC = owned(c);
@@ -104,29 +103,27 @@ class SidecarClusterIT extends LiveSidecarTestBase {
       a.process().destroy(); // SIGTERM: drains, commits, leaves its groups
       assertThat(a.process().waitFor(2, TimeUnit.MINUTES)).as("a stopped after SIGTERM").isTrue();
       Await.until(TIMEOUT, () -> owned(c).size() == PARTITIONS, () -> "c owning every partition: " + owned(c));
-      note(timeline, String.format("%.1f s: a left (SIGTERM, exit %d); c owns all %d %.1f s later, having kept %s",
+      note(String.format("%.1f s: a left (SIGTERM, exit %d); c owns all %d %.1f s later, having kept %s",
           seconds(t0), a.process().exitValue(), PARTITIONS, (System.nanoTime() - leaving) / 1e9, ofC));
       assertThat(lost(c)).as("c lost nothing it owned in a cooperative handover").isEmpty();
 
       player.awaitPlayed(playing);
-      note(timeline, String.format("%.1f s: played %d flows, the player at most %.1f s behind", seconds(t0),
+      note(String.format("%.1f s: played %d flows, the player at most %.1f s behind", seconds(t0),
           expected.flows().size(), player.mostBehind().toMillis() / 1e3));
     }
     List<JsonNode> verdicts = awaitVerdicts(SidecarConfig.DEFAULT_VERDICTS_TOPIC, expected);
-    note(timeline, String.format("%.1f s: every verdict as the manifest says", seconds(t0)));
+    note(String.format("%.1f s: every verdict as the manifest says", seconds(t0)));
 
     Outcome o = new Outcome(expected, verdicts, Set.of());
     System.out.printf("cluster: %d flows; %d first decisions, %d re-sent, %d contradicted (%d false alarms withdrawn);"
-        + " verified by a %.0f, by c %.0f (b's count died with it)%n  %s%n", expected.flows().size(), o.firstDecisions(),
-        o.resent(), o.contradicted().size(), o.withdrawn().size(), verifiedByA, verifiedTotal(scrape(c.opsPort())),
-        String.join("\n  ", timeline));
+        + " verified by a %.0f, by c %.0f (b's count died with it)%n", expected.flows().size(), o.firstDecisions(),
+        o.resent(), o.contradicted().size(), o.withdrawn().size(), verifiedByA, verifiedTotal(scrape(c.opsPort())));
     o.contradicted().forEach(x -> System.out.println("  contradicted: " + x));
     o.assertRightOnceWithoutFalseAlarms();
   }
 
-  private static void note(List<String> timeline, String what) {
+  private static void note(String what) {
     System.out.println("cluster timeline: " + what);
-    timeline.add(what);
   }
 
   private static double seconds(long t0) {
@@ -158,22 +155,19 @@ class SidecarClusterIT extends LiveSidecarTestBase {
 
   /** Every repartition partition a sidecar gave up by revocation, once per revocation. */
   private static List<Integer> revoked(ForkedSidecar sidecar) {
+    return changes(sidecar, "Revoke");
+  }
+
+  /** Every repartition partition taken from a sidecar without a revocation (its membership lost). */
+  private static List<Integer> lost(ForkedSidecar sidecar) {
+    return changes(sidecar, "Lost");
+  }
+
+  private static List<Integer> changes(ForkedSidecar sidecar, String kind) {
     List<Integer> out = new ArrayList<>();
     for (String line : lines(sidecar.log())) {
       Matcher m = REBALANCE.matcher(line);
-      if (m.find() && m.group(1).startsWith("Revoke")) {
-        out.addAll(partitions(m.group(2)));
-      }
-    }
-    return out;
-  }
-
-  /** The repartition partitions a sidecar lost (taken away without a revocation) over its life. */
-  private static Set<Integer> lost(ForkedSidecar sidecar) {
-    Set<Integer> out = new TreeSet<>();
-    for (String line : lines(sidecar.log())) {
-      Matcher m = REBALANCE.matcher(line);
-      if (m.find() && m.group(1).startsWith("Lost")) {
+      if (m.find() && m.group(1).startsWith(kind)) {
         out.addAll(partitions(m.group(2)));
       }
     }
