@@ -307,7 +307,7 @@ public final class Sidecar implements Closeable {
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
     List<VerdictHistory.Decided> decided = earlierVerdicts();
     for (VerdictHistory.Decided d : decided) {
-      engine.live().markDecided(d.flow(), d.keys(), d.traceIds());
+      engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.outcome());
     }
     if (!decided.isEmpty()) {
       LOG.info("event=seeded verdicts={} window={}", decided.size(), seedWindow);
@@ -322,9 +322,9 @@ public final class Sidecar implements Closeable {
    */
   private List<VerdictHistory.Decided> earlierVerdicts() throws IOException {
     if (config.hasVerdictsTopic()) {
-      return verdictsFromTopic(seedWindow);
+      return VerdictHistory.latest(verdictsFromTopic(seedWindow));
     } else if (config.verdictsDir() != null) {
-      return VerdictHistory.fromDirectory(config.verdictsDir(), seedWindow);
+      return VerdictHistory.latest(VerdictHistory.fromDirectory(config.verdictsDir(), seedWindow));
     }
     return List.of();
   }
@@ -342,7 +342,7 @@ public final class Sidecar implements Closeable {
       List<VerdictHistory.Decided> decided = earlierVerdicts();
       engineTasks.add(() -> {
         for (VerdictHistory.Decided d : decided) {
-          engine.live().markDecided(d.flow(), d.keys(), d.traceIds());
+          engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.outcome());
         }
       });
       LOG.info("event=reseeded partitions={} verdicts={} window={}", partitions, decided.size(), seedWindow);

@@ -39,8 +39,20 @@ public final class VerdictHistory {
   private static final Logger LOG = LoggerFactory.getLogger(VerdictHistory.class);
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  /** One decided instance as read back. */
-  public record Decided(String flow, Map<String, String> keys, List<String> traceIds) {}
+  /**
+   * One verdict as read back: its instance, its revision and its
+   * {@link io.flowtrace.verifier.report.Verdict#outcome() outcome}.
+   */
+  public record Decided(String flow, Map<String, String> keys, List<String> traceIds, int revision, String outcome) {}
+
+  /** The latest revision of each instance's verdict, in the order each instance first appears. */
+  public static List<Decided> latest(List<Decided> read) {
+    Map<String, Decided> byInstance = new java.util.LinkedHashMap<>();
+    for (Decided d : read) {
+      byInstance.merge(d.flow() + '|' + d.keys(), d, (a, b) -> b.revision() >= a.revision() ? b : a);
+    }
+    return List.copyOf(byInstance.values());
+  }
 
   private VerdictHistory() {}
 
@@ -193,7 +205,10 @@ public final class VerdictHistory {
       }
       List<String> traces = new ArrayList<>();
       v.path("traceIds").forEach(t -> traces.add(t.asString()));
-      out.add(new Decided(flow, keys, traces));
+      List<String> violations = new ArrayList<>();
+      v.path("violations").forEach(x -> violations.add(x.path("kind").asString() + "@" + x.path("stage").asString()));
+      out.add(new Decided(flow, keys, traces, root.path("revision").asInt(0),
+          io.flowtrace.verifier.report.Verdict.outcome(v.path("status").asString(), violations)));
     } catch (RuntimeException e) {
       LOG.warn("event=skip_verdict where={} reason=\"not JSON: {}\"", where, e.getMessage());
     }

@@ -27,9 +27,26 @@ class VerdictHistoryTest {
     List<VerdictHistory.Decided> read = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
 
     assertThat(read).containsExactly(
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb")),
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-3"), List.of("cccc")),
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-4"), List.of("dddd")));
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED []"),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-3"), List.of("cccc"), 0, "PASSED []"),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-4"), List.of("dddd"), 0, "PASSED []"));
+  }
+
+  @Test
+  void eachInstanceIsRememberedWithItsLatestRevisionAndWhatItSaid() throws Exception {
+    write("verdicts-0000.jsonl", Instant.now(), verdict("O-1", "aaaa"),
+        "{\"instanceKey\":\"order-creation|orderId=O-1\",\"revision\":1,\"verdict\":{\"flow\":\"order-creation\","
+            + "\"status\":\"FAILED\",\"keys\":{\"orderId\":\"O-1\"},\"traceIds\":[\"aaaa\"],\"violations\":["
+            + "{\"kind\":\"NON_IDEMPOTENT\",\"stage\":\"payment-captured\"},{\"kind\":\"BAD_TRANSFORMATION\","
+            + "\"stage\":\"order-created\"}]}}",
+        verdict("O-2", "bbbb"));
+
+    List<VerdictHistory.Decided> latest = VerdictHistory.latest(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5)));
+
+    assertThat(latest).containsExactly(
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-1"), List.of("aaaa"), 1,
+            "FAILED [BAD_TRANSFORMATION@order-created, NON_IDEMPOTENT@payment-captured]"),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED []"));
   }
 
   @Test

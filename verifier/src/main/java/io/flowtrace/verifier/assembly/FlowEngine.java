@@ -383,6 +383,18 @@ public final class FlowEngine {
     }
 
     @Override
+    public boolean markDecided(String flow, Map<String, String> keys, java.util.Collection<String> traceIds,
+        int revision, String outcome) {
+      for (FlowState f : flows) {
+        if (f.spec().name().equals(flow)) {
+          f.markFinalized(new InstanceIndex.Seeded(Map.copyOf(keys), List.copyOf(traceIds), revision, outcome));
+          return true;
+        }
+      }
+      return false;
+    }
+
+    @Override
     public Routing routing(Prepared prepared) {
       Set<String> keys = new java.util.LinkedHashSet<>();
       boolean[] flags = {false, false};
@@ -620,6 +632,7 @@ public final class FlowEngine {
     long eventsDropped;
     long payloadsTooLarge;
     long instancesDiscarded;
+    long instancesReverified;
     long amendWindowsCut;
     long retainedEvents;
 
@@ -649,6 +662,8 @@ public final class FlowEngine {
     public long payloadsTooLarge() { return payloadsTooLarge; }
     /** Open instances dropped without a verdict because their source moved to another engine. */
     public long instancesDiscarded() { return instancesDiscarded; }
+    /** Instances decided by an earlier owner and read again from their first event, verified again. */
+    public long instancesReverified() { return instancesReverified; }
     /** Verdicts made final before their amendment window ended, to stay under {@link Builder#maxRetainedEvents}. */
     public long amendWindowsCut() { return amendWindowsCut; }
     /** Events held beyond what decisions need (see {@link Builder#maxRetainedEvents}). */

@@ -145,8 +145,16 @@ final class FlowState {
     if (route instanceof InstanceIndex.Join j) {
       target = j.instance();
     } else if (route instanceof InstanceIndex.Late late) {
-      late(group, late.keys(), late.finalizedAt());
-      return;
+      // Decided by an earlier owner, and read again from its first event: verified again, so that
+      // what that owner did not see amends its verdict as it would have amended it.
+      InstanceIndex.Seeded seeded = late.finalizedAt() == Long.MIN_VALUE && matcher.opens(group) ? index.reopen(keys) : null;
+      if (seeded == null) {
+        late(group, late.keys(), late.finalizedAt());
+        return;
+      }
+      target = open(group.get(0).time, watermark);
+      target.seeded = seeded;
+      context.stats.instancesReverified++;
     } else if (route instanceof InstanceIndex.Wait) {
       index.await(traceId, group);
       return;
@@ -247,6 +255,10 @@ final class FlowState {
   // ---- the engine's hooks ----
 
   /** Remembers an instance decided elsewhere: its keys and traces count as final. */
+  void markFinalized(InstanceIndex.Seeded decided) {
+    index.markFinalized(decided);
+  }
+
   void markFinalized(Map<String, String> keys, Collection<String> traceIds) {
     index.markFinalized(keys, traceIds);
   }
@@ -537,7 +549,27 @@ final class FlowState {
       amendable.addLast(inst);
     }
     if (verdict != null) {
-      context.listener.decided(verdict);
+      announce(inst);
+    }
+  }
+
+  /**
+   * Publishes an instance's first verdict — unless it was decided by an earlier owner, whose
+   * verdict stands when this one says the same (numbered as that one), and is amended when it does not.
+   */
+  private void announce(InstanceState inst) {
+    InstanceIndex.Seeded seeded = inst.seeded;
+    if (seeded == null) {
+      context.listener.decided(inst.verdict);
+      return;
+    }
+    inst.seeded = null;
+    Verdict verdict = inst.verdict;
+    inst.verdict = verdict.withRevision(seeded.revision());
+    if (!verdict.outcome().equals(seeded.outcome())) {
+      inst.verdict = verdict.withRevision(seeded.revision() + 1);
+      context.stats.verdictsAmended++;
+      context.listener.amended(null, inst.verdict);
     }
   }
 
@@ -555,7 +587,7 @@ final class FlowState {
       verifying.pollFirst();
       head.verdict = head.pending.join();
       head.pending = null;
-      context.listener.decided(head.verdict);
+      announce(head);
       if (head == upTo) {
         return;
       }

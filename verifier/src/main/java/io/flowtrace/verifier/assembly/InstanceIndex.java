@@ -43,6 +43,7 @@ final class InstanceIndex {
   /** Keys and traces of final instances, with the event time they became final. */
   private final LinkedHashMap<String, Long> finalizedKeys;
   private final LinkedHashMap<String, Long> finalizedTraces;
+  private final LinkedHashMap<String, Seeded> seeded;
 
   private record Waiting(long time, String traceId) {}
 
@@ -50,12 +51,13 @@ final class InstanceIndex {
     this.keyNames = List.copyOf(keyNames);
     this.finalizedKeys = boundedMap(finalizedCapacity);
     this.finalizedTraces = boundedMap(finalizedCapacity);
+    this.seeded = boundedMap(finalizedCapacity);
   }
 
-  private static LinkedHashMap<String, Long> boundedMap(int capacity) {
+  private static <V> LinkedHashMap<String, V> boundedMap(int capacity) {
     return new LinkedHashMap<>(16, 0.75f, false) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
         return size() > capacity;
       }
     };
@@ -203,6 +205,45 @@ final class InstanceIndex {
       }
       finalizedTraces.put(t, at);
     }
+  }
+
+  /**
+   * An instance decided elsewhere whose published verdict is known: its revision and
+   * {@link io.flowtrace.verifier.report.Verdict#outcome() outcome}.
+   */
+  record Seeded(Map<String, String> keys, Collection<String> traceIds, int revision, String outcome) {}
+
+  /** Remembers an instance decided elsewhere with its verdict, so that it can be verified again. */
+  void markFinalized(Seeded decided) {
+    markFinalized(decided.keys(), decided.traceIds());
+    decided.keys().forEach((k, v) -> {
+      if (!byKey.containsKey(token(k, v))) {
+        seeded.put(token(k, v), decided);
+      }
+    });
+  }
+
+  /**
+   * The instance decided elsewhere that one of these keys names, no longer counted as final (its
+   * keys and traces route to a new instance from now on), or {@code null} when none is known.
+   */
+  Seeded reopen(Map<String, String> keys) {
+    Seeded found = null;
+    for (Map.Entry<String, String> k : keys.entrySet()) {
+      found = seeded.get(token(k.getKey(), k.getValue()));
+      if (found != null) {
+        break;
+      }
+    }
+    if (found != null) {
+      for (Map.Entry<String, String> k : found.keys().entrySet()) {
+        String token = token(k.getKey(), k.getValue());
+        seeded.remove(token);
+        finalizedKeys.remove(token);
+      }
+      found.traceIds().forEach(finalizedTraces::remove);
+    }
+    return found;
   }
 
   /** Remembers an instance decided elsewhere: its keys and traces count as final. */

@@ -50,6 +50,11 @@ final class InstanceState {
   long decidedAt;
   /** Events it held when decided, counted against the engine's retention cap until it is final. */
   int retained;
+  /**
+   * The verdict an earlier owner published for this instance, which it is being verified again
+   * against (rebuilt from its first event after a handover or restart), or {@code null}.
+   */
+  InstanceIndex.Seeded seeded;
   /** Why the instance was decided early for a cap ({@code null}: it was not). */
   String overflowReason;
 

@@ -52,6 +52,20 @@ public interface LiveHooks {
    */
   boolean markDecided(String flow, Map<String, String> keys, Collection<String> traceIds);
 
+  /**
+   * Remembers an instance as decided elsewhere, as {@link #markDecided(String, Map, Collection)}
+   * does, knowing what its latest published verdict said: its {@code revision} and its
+   * {@link io.flowtrace.verifier.report.Verdict#outcome() outcome}. When its events are read again
+   * from the instance's first one (a partition taken over, a restart from the committed offset), the
+   * instance is assembled and verified again: if the verdict says the same, nothing is published;
+   * if not (an event the earlier owner never saw), it is published as an amendment, numbered after
+   * {@code revision} (the listener's {@code previous} is then {@code null}). Events read again
+   * without the instance's first one are late, as before.
+   *
+   * @return whether the flow is known
+   */
+  boolean markDecided(String flow, Map<String, String> keys, Collection<String> traceIds, int revision, String outcome);
+
   /** The {@link Routing} of a prepared span or record. Thread-safe. */
   Routing routing(Prepared prepared);
 

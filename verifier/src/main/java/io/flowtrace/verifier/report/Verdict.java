@@ -76,6 +76,19 @@ public record Verdict(
     return sb.toString();
   }
 
+  /**
+   * What the verdict says, in a form another process can compute from its published JSON: the
+   * status and the sorted {@code kind@stage} of its violations (see {@link #outcome(String, Collection)}).
+   */
+  public String outcome() {
+    return outcome(status.name(), violations.stream().map(v -> v.kind().name() + "@" + v.stage()).toList());
+  }
+
+  /** A verdict's {@link #outcome()} from its status and its violations' {@code kind@stage}. */
+  public static String outcome(String status, java.util.Collection<String> kindsAtStages) {
+    return status + " " + new java.util.TreeSet<>(kindsAtStages);
+  }
+
   /** The same verdict with a new revision number. */
   public Verdict withRevision(int newRevision) {
     return new Verdict(flow, keys, status, violations, traceIds, startEpochNanos, decidedEpochNanos,

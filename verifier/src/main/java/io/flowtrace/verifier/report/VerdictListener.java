@@ -10,6 +10,10 @@ public interface VerdictListener {
 
   default void decided(Verdict verdict) {}
 
+  /**
+   * An instance's verdict changed. {@code previous} is {@code null} when the verdict it amends was
+   * decided elsewhere (a live engine's earlier owner; see {@code LiveHooks#markDecided}).
+   */
   default void amended(Verdict previous, Verdict current) {}
 
   default void finalized(Verdict verdict) {}

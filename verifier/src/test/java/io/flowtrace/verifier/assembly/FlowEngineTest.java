@@ -88,7 +88,8 @@ class FlowEngineTest {
 
       @Override
       public void amended(Verdict previous, Verdict current) {
-        events.add("amended " + previous.status() + "->" + current.status());
+        events.add(previous == null ? "amended elsewhere->" + current.status() + " r" + current.revision()
+            : "amended " + previous.status() + "->" + current.status());
         lastAmended = current;
       }
 
@@ -585,6 +586,46 @@ class FlowEngineTest {
     assertThat(events).isEmpty();
     assertThat(engine.stats().lateDropped()).isGreaterThanOrEqualTo(2);
     assertThat(engine.stats().instancesOpened()).isZero();
+  }
+
+  @Test
+  void anInstanceDecidedByAnEarlierOwnerReadAgainFromItsFirstEventIsVerifiedAgainSilentlyWhenItsVerdictStands() {
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0, "PASSED []");
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    assertThat(events).as("nothing published again").noneMatch(e -> e.startsWith("decided") || e.startsWith("amended"));
+    assertThat(engine.stats().instancesReverified()).isEqualTo(1);
+    assertThat(engine.stats().lateDropped()).isZero();
+  }
+
+  @Test
+  void anInstanceDecidedByAnEarlierOwnerIsAmendedAfterItsRevisionByWhatThatOwnerNeverSaw() {
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 2,
+        "FAILED [MISSING_STAGE@done]");
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    engine.advanceTo(nanos(60_000));
+
+    assertThat(events).containsExactly("amended elsewhere->PASSED r3");
+  }
+
+  @Test
+  void anInstanceDecidedByAnEarlierOwnerReadAgainWithoutItsFirstEventIsLate() {
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0,
+        "FAILED [MISSING_STAGE@done]");
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    assertThat(events).as("a verdict from part of the instance would be wrong").isEmpty();
+    assertThat(engine.stats().instancesOpened()).isZero();
+    assertThat(engine.stats().lateDropped()).isPositive();
   }
 
   @Test
