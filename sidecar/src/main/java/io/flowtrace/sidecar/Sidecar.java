@@ -307,7 +307,7 @@ public final class Sidecar implements Closeable {
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
     List<VerdictHistory.Decided> decided = earlierVerdicts();
     for (VerdictHistory.Decided d : decided) {
-      engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.outcome());
+      engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.status(), d.violations());
     }
     if (!decided.isEmpty()) {
       LOG.info("event=seeded verdicts={} window={}", decided.size(), seedWindow);
@@ -342,7 +342,7 @@ public final class Sidecar implements Closeable {
       List<VerdictHistory.Decided> decided = earlierVerdicts();
       engineTasks.add(() -> {
         for (VerdictHistory.Decided d : decided) {
-          engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.outcome());
+          engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.status(), d.violations());
         }
       });
       LOG.info("event=reseeded partitions={} verdicts={} window={}", partitions, decided.size(), seedWindow);

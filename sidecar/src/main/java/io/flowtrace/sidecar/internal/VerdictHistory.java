@@ -39,11 +39,9 @@ public final class VerdictHistory {
   private static final Logger LOG = LoggerFactory.getLogger(VerdictHistory.class);
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  /**
-   * One verdict as read back: its instance, its revision and its
-   * {@link io.flowtrace.verifier.report.Verdict#outcome() outcome}.
-   */
-  public record Decided(String flow, Map<String, String> keys, List<String> traceIds, int revision, String outcome) {}
+  /** One verdict as read back: its instance, its revision, its status and its violations ({@code kind@stage}). */
+  public record Decided(String flow, Map<String, String> keys, List<String> traceIds, int revision, String status,
+      List<String> violations) {}
 
   /** The latest revision of each instance's verdict, in the order each instance first appears. */
   public static List<Decided> latest(List<Decided> read) {
@@ -207,8 +205,7 @@ public final class VerdictHistory {
       v.path("traceIds").forEach(t -> traces.add(t.asString()));
       List<String> violations = new ArrayList<>();
       v.path("violations").forEach(x -> violations.add(x.path("kind").asString() + "@" + x.path("stage").asString()));
-      out.add(new Decided(flow, keys, traces, root.path("revision").asInt(0),
-          io.flowtrace.verifier.report.Verdict.outcome(v.path("status").asString(), violations)));
+      out.add(new Decided(flow, keys, traces, root.path("revision").asInt(0), v.path("status").asString(), violations));
     } catch (RuntimeException e) {
       LOG.warn("event=skip_verdict where={} reason=\"not JSON: {}\"", where, e.getMessage());
     }

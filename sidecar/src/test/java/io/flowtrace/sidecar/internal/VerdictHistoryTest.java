@@ -27,9 +27,9 @@ class VerdictHistoryTest {
     List<VerdictHistory.Decided> read = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
 
     assertThat(read).containsExactly(
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED []"),
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-3"), List.of("cccc"), 0, "PASSED []"),
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-4"), List.of("dddd"), 0, "PASSED []"));
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED", List.of()),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-3"), List.of("cccc"), 0, "PASSED", List.of()),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-4"), List.of("dddd"), 0, "PASSED", List.of()));
   }
 
   @Test
@@ -45,8 +45,8 @@ class VerdictHistoryTest {
 
     assertThat(latest).containsExactly(
         new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-1"), List.of("aaaa"), 1,
-            "FAILED [BAD_TRANSFORMATION@order-created, NON_IDEMPOTENT@payment-captured]"),
-        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED []"));
+            "FAILED", List.of("NON_IDEMPOTENT@payment-captured", "BAD_TRANSFORMATION@order-created")),
+        new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED", List.of()));
   }
 
   @Test

@@ -384,10 +384,11 @@ public final class FlowEngine {
 
     @Override
     public boolean markDecided(String flow, Map<String, String> keys, java.util.Collection<String> traceIds,
-        int revision, String outcome) {
+        int revision, String status, java.util.Collection<String> violations) {
       for (FlowState f : flows) {
         if (f.spec().name().equals(flow)) {
-          f.markFinalized(new InstanceIndex.Seeded(Map.copyOf(keys), List.copyOf(traceIds), revision, outcome));
+          f.markFinalized(new InstanceIndex.Seeded(Map.copyOf(keys), List.copyOf(traceIds), revision, status,
+              Set.copyOf(violations)));
           return true;
         }
       }

@@ -5,6 +5,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.assembly.DecisionScheduler.Kind;
 import io.flowtrace.verifier.check.PropagationCheck;
+import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.FlowPaths;
 import io.flowtrace.verifier.model.FlowPaths.Requirement;
@@ -12,6 +13,7 @@ import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.report.FlowVerifier;
 import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.schema.DecodedPayload;
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.FlowSpec;
@@ -558,19 +560,42 @@ final class FlowState {
    * verdict stands when this one says the same (numbered as that one), and is amended when it does not.
    */
   private void announce(InstanceState inst) {
-    InstanceIndex.Seeded seeded = inst.seeded;
-    if (seeded == null) {
+    if (inst.seeded == null) {
       context.listener.decided(inst.verdict);
+    } else {
+      amendSeeded(inst, inst.verdict);
+    }
+  }
+
+  /**
+   * An instance an earlier owner decided, verified again here: the earlier verdict stands (nothing
+   * is published, and later verifications still compare with it) until one differs from it by
+   * more than what a partial re-read explains; that one is published as its next revision.
+   */
+  private void amendSeeded(InstanceState inst, Verdict verdict) {
+    InstanceIndex.Seeded seeded = inst.seeded;
+    if (verdict.outcome().equals(Verdict.outcome(seeded.status(), seeded.violations())) || partlyReread(verdict, seeded)) {
+      inst.verdict = verdict.withRevision(seeded.revision());
       return;
     }
     inst.seeded = null;
-    Verdict verdict = inst.verdict;
-    inst.verdict = verdict.withRevision(seeded.revision());
-    if (!verdict.outcome().equals(seeded.outcome())) {
-      inst.verdict = verdict.withRevision(seeded.revision() + 1);
-      context.stats.verdictsAmended++;
-      context.listener.amended(null, inst.verdict);
+    inst.verdict = verdict.withRevision(seeded.revision() + 1);
+    context.stats.verdictsAmended++;
+    context.listener.amended(null, inst.verdict);
+  }
+
+  /**
+   * Whether an instance verified again lacks data its earlier owner had: a stage or a trace link it
+   * finds missing that the earlier verdict did not, or no end where that one had one. Events read
+   * again start at committed offsets that differ from partition to partition.
+   */
+  private static boolean partlyReread(Verdict verdict, InstanceIndex.Seeded seeded) {
+    if (verdict.status() == VerdictStatus.INCOMPLETE && !seeded.status().equals(VerdictStatus.INCOMPLETE.name())) {
+      return true;
     }
+    return verdict.violations().stream()
+        .filter(v -> v.kind() == ViolationKind.MISSING_STAGE || v.kind() == ViolationKind.BROKEN_PROPAGATION)
+        .anyMatch(v -> !seeded.violations().contains(v.kind().name() + "@" + v.stage()));
   }
 
   /**
@@ -634,7 +659,9 @@ final class FlowState {
     boolean complete = isComplete(snapshot);
     context.stats.verifications++;
     Verdict next = verifier.verify(snapshot, complete, inst.verdict.reason());
-    if (!next.sameOutcome(inst.verdict)) {
+    if (inst.seeded != null) {
+      amendSeeded(inst, next);
+    } else if (!next.sameOutcome(inst.verdict)) {
       next = next.withRevision(inst.verdict.revision() + 1);
       Verdict previous = inst.verdict;
       inst.verdict = next;

@@ -208,10 +208,11 @@ final class InstanceIndex {
   }
 
   /**
-   * An instance decided elsewhere whose published verdict is known: its revision and
-   * {@link io.flowtrace.verifier.report.Verdict#outcome() outcome}.
+   * An instance decided elsewhere whose published verdict is known: its revision, status and
+   * violations ({@code kind@stage}).
    */
-  record Seeded(Map<String, String> keys, Collection<String> traceIds, int revision, String outcome) {}
+  record Seeded(Map<String, String> keys, Collection<String> traceIds, int revision, String status,
+      Set<String> violations) {}
 
   /** Remembers an instance decided elsewhere with its verdict, so that it can be verified again. */
   void markFinalized(Seeded decided) {

@@ -54,17 +54,21 @@ public interface LiveHooks {
 
   /**
    * Remembers an instance as decided elsewhere, as {@link #markDecided(String, Map, Collection)}
-   * does, knowing what its latest published verdict said: its {@code revision} and its
-   * {@link io.flowtrace.verifier.report.Verdict#outcome() outcome}. When its events are read again
-   * from the instance's first one (a partition taken over, a restart from the committed offset), the
-   * instance is assembled and verified again: if the verdict says the same, nothing is published;
-   * if not (an event the earlier owner never saw), it is published as an amendment, numbered after
-   * {@code revision} (the listener's {@code previous} is then {@code null}). Events read again
-   * without the instance's first one are late, as before.
+   * does, knowing what its latest published verdict said: its {@code revision}, its {@code status}
+   * and its {@code violations} ({@code kind@stage}). When its events are read again from an event
+   * of its entry stage (a partition taken over, a restart from the committed offset), the instance
+   * is assembled and verified again. If the verdict says the same, nothing is published. If it
+   * differs by what the earlier owner could not have seen (a duplicate delivery, spans that came
+   * after the handover), it is published as an amendment numbered after {@code revision} (the
+   * listener's {@code previous} is then {@code null}). If it lacks a stage or a trace link the
+   * earlier verdict did not lack, or is {@code INCOMPLETE} where that one was not, only part of
+   * the instance was read again (its other events were committed before), and nothing is
+   * published. Events read again without an entry-stage event are late, as before.
    *
    * @return whether the flow is known
    */
-  boolean markDecided(String flow, Map<String, String> keys, Collection<String> traceIds, int revision, String outcome);
+  boolean markDecided(String flow, Map<String, String> keys, Collection<String> traceIds, int revision, String status,
+      Collection<String> violations);
 
   /** The {@link Routing} of a prepared span or record. Thread-safe. */
   Routing routing(Prepared prepared);

@@ -590,7 +590,7 @@ class FlowEngineTest {
 
   @Test
   void anInstanceDecidedByAnEarlierOwnerReadAgainFromItsFirstEventIsVerifiedAgainSilentlyWhenItsVerdictStands() {
-    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0, "PASSED []");
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0, "PASSED", List.of());
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
     done("o-1", "b1", 200, true);
@@ -605,7 +605,7 @@ class FlowEngineTest {
   @Test
   void anInstanceDecidedByAnEarlierOwnerIsAmendedAfterItsRevisionByWhatThatOwnerNeverSaw() {
     engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 2,
-        "FAILED [MISSING_STAGE@done]");
+        "FAILED", List.of("MISSING_STAGE@done"));
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
     done("o-1", "b1", 200, true);
@@ -615,9 +615,23 @@ class FlowEngineTest {
   }
 
   @Test
+  void anInstanceDecidedByAnEarlierOwnerReadAgainOnlyInPartStaysAsThatOwnerDecidedIt() {
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0, "PASSED", List.of());
+    placed("o-1", "a1", 0); // paid's events were committed before the handover: not read again
+    engine.advanceTo(nanos(12_000));
+    done("o-1", "b1", 200, true);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(events).as("a verdict from part of the instance would be wrong")
+        .noneMatch(e -> e.startsWith("decided") || e.startsWith("amended"));
+    assertThat(engine.stats().instancesReverified()).isEqualTo(1);
+  }
+
+  @Test
   void anInstanceDecidedByAnEarlierOwnerReadAgainWithoutItsFirstEventIsLate() {
     engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0,
-        "FAILED [MISSING_STAGE@done]");
+        "FAILED", List.of("MISSING_STAGE@done"));
     paid("o-1", "a1", "b1", "evt-1", 100);
     done("o-1", "b1", 200, true);
     engine.advanceTo(nanos(60_000));
