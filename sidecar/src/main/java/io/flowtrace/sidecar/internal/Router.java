@@ -52,7 +52,8 @@ import org.slf4j.LoggerFactory;
  * starts a root (its own trace, else its first key): any other event belongs to an instance begun
  * before it, so when none of its keys and traces has an alias yet it is <em>parked</em> — without
  * blocking the router — until one appears (written by this router or read from another), and
- * routed by its own trace only after {@value #PARK_MILLIS} ms (system property {@value #PARK_PROPERTY}). Read out of order (a backlog after a
+ * routed by its own trace only after {@value #PARK_MILLIS} ms (system property {@value #PARK_PROPERTY}) during
+ * which this router has caught up with its input at least once ({@value #MAX_PARK_MILLIS} ms at most). Read out of order (a backlog after a
  * handover, a restart or an outage, where a confirmation may be read before its order), an event
  * routed at once by its own trace would start a second root for the same instance, and the
  * instance would be judged twice, in halves. Spans that are no event (producer and consumer
@@ -70,6 +71,8 @@ public final class Router implements Closeable {
   public static final String PARK_PROPERTY = "flowtrace.router.parkMillis";
   /** Parked events beyond this many are routed by their own trace, oldest first. */
   private static final int MAX_PARKED = 100_000;
+  /** How long an event waits for its alias at most, even while this router is behind its input. */
+  public static final long MAX_PARK_MILLIS = 60_000;
 
   /** The topics of a cluster whose consumer group is {@code group}. */
   public record Topics(String repartition, String routes, String broadcast) {
@@ -100,6 +103,8 @@ public final class Router implements Closeable {
   private final java.util.ArrayDeque<Parked> parked = new java.util.ArrayDeque<>();
   private boolean unflushed;
   private final long parkMillis = Long.getLong(PARK_PROPERTY, PARK_MILLIS);
+  /** When this router last had nothing left to read: its inbox empty and no lag on its partitions. */
+  private long caughtUpMillis = Long.MIN_VALUE;
 
   /** A batch's offsets and how many of its events are still parked. */
   private static final class Pending {
@@ -245,7 +250,11 @@ public final class Router implements Closeable {
           pending.addLast(p);
           route(batch.items(), p);
         }
-        unpark(System.currentTimeMillis());
+        long now = System.currentTimeMillis();
+        if (inbox.isEmpty() && input.progress().values().stream().allMatch(p -> p.lag() == 0)) {
+          caughtUpMillis = now;
+        }
+        unpark(now);
         if (unflushed) {
           producer.flush();
           unflushed = false;
@@ -318,7 +327,7 @@ public final class Router implements Closeable {
     for (int n = 0; n < before; n++) {
       Parked p = parked.pollFirst();
       String root = rootOf(p.routing());
-      if (root == null && now - p.sinceMillis() < parkMillis && parked.size() < MAX_PARKED) {
+      if (root == null && waits(p, now) && parked.size() < MAX_PARKED) {
         parked.addLast(p);
         continue;
       }
@@ -331,6 +340,17 @@ public final class Router implements Closeable {
       routeTo(root, p.routing(), p.telemetry());
       p.batch().parked--;
     }
+  }
+
+  /**
+   * Whether a parked event waits on for its alias: for the park time, and beyond it while this
+   * router has not caught up with its input since the event was parked — a router reading a backlog
+   * (a handover, an outage) or falling behind may not have read the event that opens its instance
+   * yet, and other routers are likely behind too. At most {@value #MAX_PARK_MILLIS} ms.
+   */
+  private boolean waits(Parked p, long now) {
+    long waited = now - p.sinceMillis();
+    return waited < parkMillis || caughtUpMillis < p.sinceMillis() && waited < Math.max(parkMillis, MAX_PARK_MILLIS);
   }
 
   private static String ownRoot(LiveHooks.Routing r) {
