@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * starts a root (its own trace, else its first key): any other event belongs to an instance begun
  * before it, so when none of its keys and traces has an alias yet it is <em>parked</em> — without
  * blocking the router — until one appears (written by this router or read from another), and
- * routed by its own trace only after {@value #PARK_MILLIS} ms (system property {@value #PARK_PROPERTY}) during
- * which this router has caught up with its input at least once ({@value #MAX_PARK_MILLIS} ms at most). Read out of order (a backlog after a
+ * routed by its own trace only after the routers' session timeout and 10 s more (at least {@value #PARK_MILLIS} ms;
+ * system property {@value #PARK_PROPERTY}) — the records that open its instance may sit in the partitions of a
+ * router that died, until the group hands them on — and only once this router has caught up with its input since
+ * ({@value #MAX_PARK_MILLIS} ms at most, or the park time if longer). Read out of order (a backlog after a
  * handover, a restart or an outage, where a confirmation may be read before its order), an event
  * routed at once by its own trace would start a second root for the same instance, and the
  * instance would be judged twice, in halves. Spans that are no event (producer and consumer
@@ -65,9 +67,9 @@ import org.slf4j.LoggerFactory;
 public final class Router implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Router.class);
-  /** How long an event that cannot open an instance waits for an alias before its own trace roots it. */
+  /** The least time an event that cannot open an instance waits for an alias before its own trace roots it. */
   public static final long PARK_MILLIS = 5000;
-  /** System property: milliseconds an event waits for its alias (default {@value #PARK_MILLIS}). */
+  /** System property: milliseconds an event waits for its alias (default: the session timeout + 10 s). */
   public static final String PARK_PROPERTY = "flowtrace.router.parkMillis";
   /** Parked events beyond this many are routed by their own trace, oldest first. */
   private static final int MAX_PARKED = 100_000;
@@ -102,7 +104,7 @@ public final class Router implements Closeable {
   private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
   private final java.util.ArrayDeque<Parked> parked = new java.util.ArrayDeque<>();
   private boolean unflushed;
-  private final long parkMillis = Long.getLong(PARK_PROPERTY, PARK_MILLIS);
+  private final long parkMillis;
   /** When this router last had nothing left to read: its inbox empty and no lag on its partitions. */
   private long caughtUpMillis = Long.MIN_VALUE;
 
@@ -129,6 +131,7 @@ public final class Router implements Closeable {
     this.inbox = inbox;
     this.input = inputs;
     this.metrics = metrics;
+    this.parkMillis = Long.getLong(PARK_PROPERTY, parkMillis(kafka));
     // Aliases and correlation spans are read back at most a lookback ago; kept well past that.
     createTopics(kafka, topics, partitions, Math.max(TimeUnit.HOURS.toMillis(1), 10 * routesLookbackMillis));
     Map<String, Object> p = new HashMap<>(kafka);
@@ -340,6 +343,18 @@ public final class Router implements Closeable {
       routeTo(root, p.routing(), p.telemetry());
       p.batch().parked--;
     }
+  }
+
+  /** The session timeout of the routers' group (Kafka's default when not set) and 10 s for the handover. */
+  static long parkMillis(Map<String, Object> kafka) {
+    Object session = kafka.get(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG);
+    long sessionMillis = 45_000;
+    try {
+      sessionMillis = session == null ? sessionMillis : Long.parseLong(session.toString().strip());
+    } catch (NumberFormatException e) {
+      // the consumer refuses it with Kafka's own message
+    }
+    return Math.max(PARK_MILLIS, sessionMillis + 10_000);
   }
 
   /**
