@@ -352,10 +352,7 @@ class FlowEngineTest {
   @Test
   void aStageLackingOnlyASpanEventPastTheGraceWaitsForItUpToTheDeadline() {
     placed("o-1", "a1", 0);
-    String producer = span("b1p");
-    feed(new Span(trace("b1"), producer, span("b1w"), "send t.paid", SpanKind.PRODUCER, "svc", nanos(101), nanos(102),
-        Map.of("messaging.destination.name", "t.paid"), List.of(), false));
-    feed(record("t.paid", 101, "{\"orderId\":\"o-1\"}", traceparent(trace("b1"), producer)));
+    paidWithoutTheWebhookSpan("o-1", "b1", 101);
     done("o-1", "b1", 200, true);
     advance(200 + GRACE_MS + 1_000);
     assertThat(events).as("decided while the webhook's span was still in its exporter's batch").isEmpty();
@@ -383,10 +380,7 @@ class FlowEngineTest {
     placed("o-1", "a1", 0);
     feed(new Span(trace("b1"), span("b1r"), "", "POST /provider", SpanKind.SERVER, "edge", nanos(99), nanos(106),
         Map.of(), List.of(), false)); // the webhook's trace has its root: only the webhook's own span is late
-    String producer = span("b1p");
-    feed(new Span(trace("b1"), producer, span("b1w"), "send t.paid", SpanKind.PRODUCER, "svc", nanos(101), nanos(102),
-        Map.of("messaging.destination.name", "t.paid"), List.of(), false));
-    feed(record("t.paid", 101, "{\"orderId\":\"o-1\"}", traceparent(trace("b1"), producer)));
+    paidWithoutTheWebhookSpan("o-1", "b1", 101);
     done("o-1", "b1", 200, true);
     advance(200 + GRACE_MS + 1_000);
     assertThat(events).as("decided while the webhook's span, whose data says whether a refund follows, was in its"
@@ -720,6 +714,14 @@ class FlowEngineTest {
     feed(new Span(trace(webhookTrace), producer, span(webhookTrace + "w"), "send t.paid", SpanKind.PRODUCER, "svc",
         nanos(ms + 1), nanos(ms + 2), Map.of("messaging.destination.name", "t.paid"), List.of(), false));
     feed(record("t.paid", ms + 1, "{\"orderId\":\"" + orderId + "\"}", traceparent(trace(webhookTrace), producer)));
+  }
+
+  /** The t.paid record and its producer span, a child of the webhook's span, which is not fed. */
+  private void paidWithoutTheWebhookSpan(String orderId, String webhookTrace, long ms) {
+    String producer = span(webhookTrace + "p");
+    feed(new Span(trace(webhookTrace), producer, span(webhookTrace + "w"), "send t.paid", SpanKind.PRODUCER, "svc",
+        nanos(ms), nanos(ms + 1), Map.of("messaging.destination.name", "t.paid"), List.of(), false));
+    feed(record("t.paid", ms, "{\"orderId\":\"" + orderId + "\"}", traceparent(trace(webhookTrace), producer)));
   }
 
   /** The consumer of t.paid starts a new trace (c…) and, when {@code linked}, links to the producer. */
