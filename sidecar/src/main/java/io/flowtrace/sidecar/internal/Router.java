@@ -118,7 +118,7 @@ public final class Router implements Closeable {
     }
   }
 
-  private record Parked(Telemetry telemetry, LiveHooks.Routing routing, long sinceMillis, Pending batch) {}
+  private record Parked(Telemetry telemetry, byte[] encoded, LiveHooks.Routing routing, long sinceMillis, Pending batch) {}
 
   /**
    * @param inputs the Kafka input of the router (group {@code <group>.router}), handing batches to {@code inbox}
@@ -306,18 +306,23 @@ public final class Router implements Closeable {
         metrics.dropped("not_in_any_flow", 1);
         continue;
       }
+      byte[] encoded = encode(t);
+      if (encoded.length > MAX_ROUTED_BYTES) {
+        tooLarge(describe(t), encoded.length, null); // skipped at once: neither parked nor routed
+        continue;
+      }
       LiveHooks.Routing r = engine.live().routing(p);
       if (!r.event()) {
-        send(topics.broadcast(), r.traces().isEmpty() ? null : r.traces().get(0), t);
+        send(topics.broadcast(), r.traces().isEmpty() ? null : r.traces().get(0), t, encoded);
         continue;
       }
       String root = rootOf(r);
       if (root == null && !r.opens()) {
-        parked.addLast(new Parked(t, r, now, batch));
+        parked.addLast(new Parked(t, encoded, r, now, batch));
         batch.parked++;
         continue;
       }
-      routeTo(root == null ? ownRoot(r) : root, r, t);
+      routeTo(root == null ? ownRoot(r) : root, r, t, encoded);
     }
   }
 
@@ -340,7 +345,7 @@ public final class Router implements Closeable {
         LOG.debug("event=no_alias keys={} traces={} waited_ms={} detail=\"routed by its own trace: no event that "
             + "opens its instance was routed\"", p.routing().keys(), p.routing().traces(), now - p.sinceMillis());
       }
-      routeTo(root, p.routing(), p.telemetry());
+      routeTo(root, p.routing(), p.telemetry(), p.encoded());
       p.batch().parked--;
     }
   }
@@ -372,9 +377,9 @@ public final class Router implements Closeable {
     return !r.traces().isEmpty() ? r.traces().get(0) : r.keys().isEmpty() ? "-" : r.keys().iterator().next();
   }
 
-  private void routeTo(String root, LiveHooks.Routing r, Telemetry t) {
+  private void routeTo(String root, LiveHooks.Routing r, Telemetry t, byte[] encoded) {
     learn(r, root);
-    send(topics.repartition(), root, t);
+    send(topics.repartition(), root, t, encoded);
   }
 
   private String rootOf(LiveHooks.Routing r) {
@@ -431,20 +436,21 @@ public final class Router implements Closeable {
     }
   }
 
-  private void send(String topic, String key, Telemetry t) {
+  /** The item as the internal topics carry it. */
+  private static byte[] encode(Telemetry t) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(512);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       TelemetryCodec.write(t, out);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    if (bytes.size() > MAX_ROUTED_BYTES) {
-      tooLarge(describe(t), bytes.size(), null);
-      return;
-    }
-    producer.send(new ProducerRecord<>(topic, key, bytes.toByteArray()), (metadata, e) -> {
+    return bytes.toByteArray();
+  }
+
+  private void send(String topic, String key, Telemetry t, byte[] encoded) {
+    producer.send(new ProducerRecord<>(topic, key, encoded), (metadata, e) -> {
       if (e instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
-        tooLarge(describe(t), bytes.size(), e);
+        tooLarge(describe(t), encoded.length, e);
       } else {
         sent(metadata, e);
       }
