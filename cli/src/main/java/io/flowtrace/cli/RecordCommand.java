@@ -12,7 +12,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -62,6 +64,10 @@ final class RecordCommand implements Callable<Integer> {
       description = "How the Collector encodes the spans topic (its kafka exporter's `encoding`; default ${DEFAULT-VALUE}).")
   String spansEncoding;
 
+  @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
+      description = "Kafka client property for the tap and the spans topic's reader (repeatable), e.g. security.protocol=SASL_SSL.")
+  Map<String, String> kafkaProperties = new LinkedHashMap<>();
+
   @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s or 5m (default: until Ctrl-C/SIGTERM).")
   String duration;
 
@@ -107,8 +113,14 @@ final class RecordCommand implements Callable<Integer> {
       err.println("flowtrace: --spans-encoding: " + e.getMessage());
       return FlowTraceCli.EXIT_USAGE;
     }
+    try {
+      io.flowtrace.tracer.tap.KafkaTap.builder().overrides(Map.copyOf(kafkaProperties)); // refuses what the tap sets itself
+    } catch (IllegalArgumentException e) {
+      err.println("flowtrace: --kafka-property: " + e.getMessage());
+      return FlowTraceCli.EXIT_USAGE;
+    }
     Recorder.Builder builder = Recorder.builder(out).host(host).httpPort(httpPort).grpcPort(grpcPort)
-        .startPosition(start);
+        .startPosition(start).kafkaProperties(kafkaProperties);
     if (spansTopic != null) {
       if (bootstrapServers == null) {
         err.println("flowtrace: --spans-topic needs --bootstrap-servers: the spans are read from that Kafka cluster");

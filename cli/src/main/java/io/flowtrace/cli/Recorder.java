@@ -15,6 +15,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@code flowtrace record} runs: the OTLP receivers feed a bounded queue that drains into a
@@ -112,6 +113,7 @@ final class Recorder implements Closeable {
     private StartPosition startPosition = StartPosition.LATEST;
     private String spansTopic;
     private OtlpSpansTopicSource.Encoding spansEncoding = OtlpSpansTopicSource.Encoding.OTLP_PROTO;
+    private Map<String, Object> kafkaProperties = Map.of();
 
     private Builder(Path out) {
       this.out = requireNonNull(out, "out");
@@ -153,6 +155,12 @@ final class Recorder implements Closeable {
       return this;
     }
 
+    /** Kafka client properties for the tap and the spans topic's reader (SASL, TLS, timeouts). */
+    Builder kafkaProperties(Map<String, String> properties) {
+      this.kafkaProperties = Map.copyOf(properties);
+      return this;
+    }
+
     Builder bootstrapServers(String bootstrapServers) {
       this.bootstrapServers = requireNonNull(bootstrapServers, "bootstrapServers");
       return this;
@@ -171,13 +179,13 @@ final class Recorder implements Closeable {
         grpc = OtlpGrpcReceiver.builder(queue).host(host).port(grpcPort).start();
         tap = bootstrapServers == null || topics.isEmpty() ? null : KafkaTap.builder()
             .bootstrapServers(bootstrapServers).topics(topics).startPosition(startPosition)
-            .sink(writer::accept).start();
+            .overrides(kafkaProperties).sink(writer::accept).start();
         if (spansTopic != null && bootstrapServers == null) {
           throw new IllegalStateException("a spans topic needs bootstrap servers");
         }
         OtlpSpansTopicSource spans = spansTopic == null ? null : OtlpSpansTopicSource.builder()
             .bootstrapServers(bootstrapServers).topic(spansTopic).encoding(spansEncoding)
-            .startPosition(startPosition).build().start(writer);
+            .startPosition(startPosition).overrides(kafkaProperties).build().start(writer);
         return new Recorder(writer, queue, http, grpc, tap, spans);
       } catch (IOException | RuntimeException e) {
         closeQuietly(tap);

@@ -54,6 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  * last spans were acknowledged: every span it acknowledged (HTTP 200), every span it read from the
  * spans topic and every record its tap took is in the recording files. It starts {@code --from} an
  * instant, so records older than that are not recorded and records produced before it started are.
+ * And through a broker killed and kept down past its session timeout, it records every record once.
  */
 class RecordSigtermIT {
 
@@ -73,7 +74,9 @@ class RecordSigtermIT {
 
   @BeforeAll
   static void startBroker() {
-    broker = KafkaBroker.start();
+    // A killed broker comes back once its controller forgets the old session: 3 s here, not 9.
+    broker = KafkaBroker.builder().serverProperty("broker.session.timeout.ms", "3000")
+        .serverProperty("broker.heartbeat.interval.ms", "500").start();
     producer = broker.newProducer(Map.of());
   }
 
@@ -160,6 +163,51 @@ class RecordSigtermIT {
       assertThat(keys).doesNotContain("too-old").doesNotHaveDuplicates();
       assertThat(produced).containsAll(keys);
       assertThat(keys).containsAll(produced.stream().filter(k -> k.startsWith("before-")).toList());
+    } finally {
+      record.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aBrokerKilledAndDownPastTheSessionTimeoutLosesNoRecord() throws Exception {
+    String topic = "inventory.requests";
+    broker.createTopic(topic, 2);
+    Path recording = dir.resolve("recording");
+    Path log = dir.resolve("record-outage.log");
+    Process record = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-jar", JAR.toString(), "record", "--out", recording.toString(), "--flows", FLOWS.toString(),
+        "--bootstrap-servers", broker.bootstrapServers(), "--from", Instant.now().minusSeconds(1).toString(),
+        "--kafka-property", "session.timeout.ms=6000", "--otlp-http-port", "0", "--otlp-grpc-port", "0")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      Set<String> produced = new HashSet<>();
+      for (int i = 0; i < 10; i++) {
+        produced.add(send(topic, System.currentTimeMillis(), "before-outage-" + i));
+      }
+      await(() -> recordedKeys(recording).containsAll(produced), () -> recordedKeys(recording).toString());
+
+      broker.kill();
+      Thread.sleep(10_000); // the outage itself: past the tap's 6 s session timeout
+      broker.restart();
+      for (int i = 0; i < 20; i++) {
+        produced.add(send(topic, System.currentTimeMillis(), "after-outage-" + i));
+      }
+      await(() -> recordedKeys(recording).containsAll(produced), () -> recordedKeys(recording).toString());
+      record.destroy();
+      assertThat(record.waitFor(30, TimeUnit.SECONDS)).as("record exits on SIGTERM; log:\n%s", read(log)).isTrue();
+
+      List<String> keys = new ArrayList<>();
+      RecordingReader.defaults().read(recording, t -> {
+        if (t instanceof Telemetry.RecordEvent r && r.record().topic().equals(topic)) {
+          keys.add(r.record().key());
+        }
+      }, p -> {
+        throw new AssertionError("the recording has a bad line: " + p);
+      });
+      assertThat(keys).as("every record produced, before and after the outage, once").hasSameElementsAs(produced)
+          .doesNotHaveDuplicates();
+      assertThat(read(log)).as("what record said while the broker was away")
+          .contains("no Kafka broker connected", "Kafka reachable again");
     } finally {
       record.destroyForcibly();
     }
