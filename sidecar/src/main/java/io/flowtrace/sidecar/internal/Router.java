@@ -254,7 +254,7 @@ public final class Router implements Closeable {
           route(batch.items(), p);
         }
         long now = System.currentTimeMillis();
-        if (inbox.isEmpty() && input.progress().values().stream().allMatch(p -> p.lag() == 0)) {
+        if (caughtUp()) {
           caughtUpMillis = now;
         }
         unpark(now);
@@ -348,6 +348,25 @@ public final class Router implements Closeable {
       routeTo(root, p.routing(), p.telemetry(), p.encoded());
       p.batch().parked--;
     }
+  }
+
+  /**
+   * Whether this router has read and routed everything its partitions held when last measured:
+   * nothing waits in its inbox, and every partition it owns — a partition just taken over too —
+   * has been read and has no lag.
+   */
+  private boolean caughtUp() {
+    if (!inbox.isEmpty()) {
+      return false;
+    }
+    Map<TopicPartition, KafkaInput.Progress> progress = input.progress();
+    for (TopicPartition tp : input.assignment()) {
+      KafkaInput.Progress p = progress.get(tp);
+      if (p == null || p.lag() != 0) { // -1: not measured yet
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The session timeout of the routers' group (Kafka's default when not set) and 10 s for the handover. */

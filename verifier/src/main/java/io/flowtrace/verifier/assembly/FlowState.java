@@ -156,6 +156,11 @@ final class FlowState {
       }
       target = open(group.get(0).time, watermark);
       target.seeded = seeded;
+      // Its other keys are its own again: an event re-read with only one of them (a webhook's
+      // orderId) joins it rather than opening an instance of its own.
+      for (Map.Entry<String, String> k : seeded.keys().entrySet()) {
+        index.addKey(target, k.getKey(), k.getValue());
+      }
       context.stats.instancesReverified++;
     } else if (route instanceof InstanceIndex.Wait) {
       index.await(traceId, group);

@@ -623,6 +623,22 @@ class FlowEngineTest {
   }
 
   @Test
+  void anEventReadAgainWithOnlyAnotherKeyOfAReverifiedInstanceJoinsItInsteadOfOpeningOne() throws Exception {
+    Path twoKeys = Files.createDirectories(dir.resolve("two-keys"));
+    Files.writeString(twoKeys.resolve("mini.flow.yaml"), SPEC.replace("keys: [orderId]", "keys: [requestId, orderId]"));
+    engine = listening(FlowEngine.builder(new FlowSpecLoader().load(twoKeys)));
+    engine.live().markDecided("mini", Map.of("requestId", "r-1", "orderId", "o-1"), List.of(trace("a1"), trace("c1")), 0,
+        "PASSED", List.of());
+    feed(record("t.placed", 0, "{\"requestId\":\"r-1\"}", null)); // the entry, read again
+    feed(record("t.done", 200, "{\"orderId\":\"o-1\"}", null)); // t.paid, which joins the two keys, was not
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(events).as("no second instance for o-1").noneMatch(e -> e.startsWith("decided") || e.startsWith("amended"));
+    assertThat(engine.stats().instancesOpened()).isEqualTo(1);
+  }
+
+  @Test
   void anInstanceDecidedByAnEarlierOwnerReadAgainWithoutItsFirstEventIsLate() {
     engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0,
         "FAILED", List.of("MISSING_STAGE@done"));
