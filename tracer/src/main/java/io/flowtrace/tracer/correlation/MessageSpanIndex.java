@@ -7,9 +7,11 @@ import io.flowtrace.tracer.model.TraceContext;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Joins Kafka records to the spans that produced and consumed them, as telemetry streams in.
@@ -24,12 +26,19 @@ import java.util.Optional;
  */
 public final class MessageSpanIndex {
 
+  /** Topics learned from spans beyond this many are not remembered (span attributes are input). */
+  private static final int MAX_TOPICS_LEARNED = 10_000;
+
   private final Map<String, Span> sendBySpanId = new HashMap<>();
   private final Map<String, Span> sendByCoordinates = new HashMap<>();
+  private final Map<String, Span> receiveBySpanId = new HashMap<>();
   private final Map<String, List<Entry>> receiveByParent = new HashMap<>();
   private final Map<String, List<Entry>> receiveByLinked = new HashMap<>();
   private final Map<String, List<Entry>> receiveByCoordinates = new HashMap<>();
   private final ArrayDeque<Entry> byArrival = new ArrayDeque<>();
+  /** Topics any producer span named, and any consumer span: where such spans are exported at all. */
+  private final Set<String> sentTopics = new HashSet<>();
+  private final Set<String> receivedTopics = new HashSet<>();
 
   private record Entry(Span span, String topic, Long offset, String coordinates, boolean send) {}
 
@@ -46,11 +55,14 @@ public final class MessageSpanIndex {
     if (MessagingAttributes.isSend(span)) {
       entry = new Entry(span, topic, offset, coordinates, true);
       sendBySpanId.put(span.spanId(), span);
+      learn(sentTopics, topic);
       if (coordinates != null) {
         sendByCoordinates.put(coordinates, span);
       }
     } else if (MessagingAttributes.isReceive(span)) {
       entry = new Entry(span, topic, offset, coordinates, false);
+      receiveBySpanId.put(span.spanId(), span);
+      learn(receivedTopics, topic);
       if (!span.parentSpanId().isEmpty()) {
         receiveByParent.computeIfAbsent(span.parentSpanId(), k -> new ArrayList<>(1)).add(entry);
       }
@@ -65,6 +77,27 @@ public final class MessageSpanIndex {
     }
     byArrival.add(entry);
     return true;
+  }
+
+  private static void learn(Set<String> topics, String topic) {
+    if (topics.size() < MAX_TOPICS_LEARNED && !topics.contains(topic)) {
+      topics.add(topic);
+    }
+  }
+
+  /** Whether a producer span of the topic was ever seen: its producers are traced, so a record's will come. */
+  public boolean sendsTraced(String topic) {
+    return sentTopics.contains(topic);
+  }
+
+  /** Whether a consumer span of the topic was ever seen: some consumer of its records is traced. */
+  public boolean receivesTraced(String topic) {
+    return receivedTopics.contains(topic);
+  }
+
+  /** Whether a messaging span with this id is held. */
+  public boolean holds(String spanId) {
+    return sendBySpanId.containsKey(spanId) || receiveBySpanId.containsKey(spanId);
   }
 
   /** The span that produced the record, if it has been seen. */
@@ -144,6 +177,9 @@ public final class MessageSpanIndex {
         sendByCoordinates.remove(e.coordinates());
       }
       return;
+    }
+    if (receiveBySpanId.get(span.spanId()) == span) {
+      receiveBySpanId.remove(span.spanId());
     }
     removeFrom(receiveByParent, span.parentSpanId(), e);
     for (SpanLink link : span.links()) {

@@ -22,6 +22,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -442,7 +443,7 @@ final class FlowState {
    */
   private boolean settled(FlowInstance snapshot) {
     return isComplete(snapshot) && !snapshot.visibility().awaitsLostSpans()
-        && (!context.sawSpans || PROPAGATION.check(snapshot).isEmpty());
+        && (!context.sawSpans || PROPAGATION.check(snapshot).isEmpty() && awaitedMessagingSpan(snapshot) == null);
   }
 
   private static boolean requiredStagesPresent(FlowInstance snapshot) {
@@ -487,13 +488,18 @@ final class FlowState {
 
   /**
    * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
-   * {@code null}: the root span of a disconnected trace, else the span events that alone keep its
-   * required stages incomplete.
+   * {@code null}: the root span of a disconnected trace, a messaging span on its way, else the span
+   * events that alone keep a required stage incomplete (a stage also missing a record is incomplete
+   * whatever comes, but another one's spans may still arrive and withdraw a false MISSING_STAGE).
    */
   private String awaitedSpans(FlowInstance snapshot) {
     Set<String> unrooted = awaitedRoots(snapshot);
     if (!unrooted.isEmpty()) {
       return "the spans of trace " + unrooted.iterator().next();
+    }
+    String messaging = awaitedMessagingSpan(snapshot);
+    if (messaging != null) {
+      return messaging;
     }
     if (isComplete(snapshot)) {
       return null;
@@ -506,16 +512,71 @@ final class FlowState {
       if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
         continue;
       }
+      List<String> spansOfStage = new ArrayList<>();
+      boolean recordMissing = false;
       for (EventSpec e : s.events()) {
         if (!snapshot.has(e.id())) {
-          if (e.isTopic()) {
-            return null; // a record is missing: no exporter holds it back
-          }
-          missing.add(e.id());
+          recordMissing |= e.isTopic();
+          spansOfStage.add(e.id());
         }
+      }
+      if (!recordMissing) {
+        missing.addAll(spansOfStage); // else the stage is missing a record: no exporter holds that back
       }
     }
     return missing.isEmpty() ? null : "the span event" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing);
+  }
+
+  /**
+   * A messaging span the data shows is on its way (a description), or {@code null}: the producer
+   * span a sampled record's {@code traceparent} names, on a topic whose producers are traced; or the
+   * consumer span of a record whose consumer carried its trace on — an event of a following stage in
+   * that trace hangs from a parent span not arrived — on a topic whose consumers are traced. Both
+   * are what orders events across hosts (a record sent before its cause was received) and are
+   * exported in batches apart from the records; a verdict taken without them may be overturned.
+   */
+  private String awaitedMessagingSpan(FlowInstance snapshot) {
+    List<Observation> observations = snapshot.observations();
+    for (Observation o : observations) {
+      if (!o.isRecord() || o.trace() == null || !o.sampled()) {
+        continue;
+      }
+      String topic = o.record().topic();
+      if (o.producer() == null && context.spans.sendsTraced(topic)) {
+        return "the producer span of " + o.describe();
+      }
+      if (o.consumers().isEmpty() && context.spans.receivesTraced(topic) && continuedFromMissingParent(snapshot, o)) {
+        return "the consumer span of " + o.describe();
+      }
+    }
+    return null;
+  }
+
+  /** Whether an event of a stage that follows {@code o}'s, in its trace, hangs from a span not arrived. */
+  private boolean continuedFromMissingParent(FlowInstance snapshot, Observation o) {
+    Set<String> held = null;
+    for (Observation next : snapshot.observations()) {
+      Span span = next.span();
+      if (span == null || span.parentSpanId().isEmpty() || !span.traceId().equals(o.traceId())
+          || !spec.stage(next.stageId()).after().contains(o.stageId())) {
+        continue;
+      }
+      if (held == null) {
+        held = new HashSet<>();
+        for (Observation x : snapshot.observations()) {
+          if (x.span() != null) {
+            held.add(x.span().spanId());
+          }
+          for (Span c : x.consumers()) {
+            held.add(c.spanId());
+          }
+        }
+      }
+      if (!held.contains(span.parentSpanId()) && !context.spans.holds(span.parentSpanId())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Disconnected traces whose root span has not arrived at all (not merely without a link). */

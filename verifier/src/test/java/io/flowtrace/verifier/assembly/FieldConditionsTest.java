@@ -280,6 +280,45 @@ class FieldConditionsTest {
   }
 
   @Test
+  void anOrderIsNotDecidedWithoutTheProducerSpanItsRecordNamesOnATopicWhoseProducersAreTraced() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    feed(order("o-0", 0)); // producers of t.accepted are traced
+    ShopFlows.Order o = order("o-1", 100);
+    o.chargeBeforeAccepted = true; // provable on one clock only with the producer span's start
+    Telemetry held = withheld(o, ShopFlows.span("o-1", "send-accepted"));
+    engine.advanceTo(nanos(5_000)); // past the grace, within the 10 s deadline
+    assertThat(events).containsExactly("decided o-0 PASSED");
+
+    engine.accept(held);
+    engine.advanceTo(nanos(5_100));
+    assertThat(events).containsExactly("decided o-0 PASSED", "decided o-1 FAILED");
+    assertThat(published.get("o-1").get(0).violations()).extracting(Violation::kind)
+        .containsExactly(ViolationKind.ORDER_VIOLATION);
+  }
+
+  @Test
+  void anOrderWhoseConsumerSpanNeverComesIsDecidedAtItsDeadline() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    feed(order("o-0", 0)); // consumers of t.placed are traced
+    withheld(order("o-1", 100), ShopFlows.span("o-1", "process-placed"));
+    engine.advanceTo(nanos(9_000));
+    assertThat(events).containsExactly("decided o-0 PASSED");
+
+    engine.advanceTo(nanos(10_200));
+    assertThat(events).containsExactly("decided o-0 PASSED", "decided o-1 PASSED");
+  }
+
+  @Test
+  void aRecordIsNotWaitedForSpansOnATopicNoSpanHasNamed() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    ShopFlows.Order o = order("o-1", 0);
+    withheld(o, ShopFlows.span("o-1", "send-accepted"));
+    engine.advanceTo(nanos(400));
+
+    assertThat(events).containsExactly("decided o-1 PASSED");
+  }
+
+  @Test
   void aLateDuplicateWhoseSpansNeverComeIsAmendedAfterTheGrace() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
     ShopFlows.Order o = order("o-1", 0).delivery("evt-o-1", true, true);
@@ -418,6 +457,16 @@ class FieldConditionsTest {
     List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
     all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
     all.forEach(engine::accept);
+  }
+
+  /** Feeds the order without one span, which is returned. */
+  private Telemetry withheld(ShopFlows.Order o, String spanId) {
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    Telemetry held = all.stream().filter(t -> t instanceof Telemetry.SpanEvent e && e.span().spanId().equals(spanId))
+        .findFirst().orElseThrow();
+    all.stream().filter(t -> t != held).forEach(engine::accept);
+    return held;
   }
 
   private static long time(Telemetry t) {
