@@ -199,6 +199,37 @@ class SidecarKafkaIT {
   }
 
   @Test
+  void inAClusterACorrelationSpanGoesToItsInstancesOwnerOnceItsTraceIsRoutedAndToEverySidecarBefore() throws Exception {
+    String suffix = "-" + UUID.randomUUID();
+    Path flows = suffixedOrderFlow(suffix);
+    String group = "flowtrace-cluster-it-" + UUID.randomUUID();
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
+        "cluster", "true", "repartition-partitions", "6",
+        "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false", "verdicts-topic", ""));
+    String routed = hex(16);
+    String unknown = hex(16);
+    try (Sidecar sidecar = Sidecar.start(config); KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
+      send(producer, "orders.requested" + suffix, "R-1", "{\"requestId\":\"R-1\"}", routed);
+      Await.until(() -> sidecar.engineStats().records() == 1, () -> "records assembled " + sidecar.engineStats().records());
+      HttpClient http = HttpClient.newHttpClient();
+      for (String trace : List.of(routed, unknown)) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(sidecar.otlpHttpEndpoint())
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(consumerSpan(trace, "orders.requested" + suffix))).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      }
+      Await.until(() -> sidecar.engineStats().spans() == 2, () -> "spans assembled " + sidecar.engineStats().spans());
+    }
+    assertThat(repartitionKeys(group + ".repartition")).as("roots on the repartition topic: the record and the span"
+        + " of its trace").containsExactly(routed, routed);
+    assertThat(repartitionKeys(group + ".spans")).as("spans broadcast: the one whose trace no router knows")
+        .containsExactly(unknown);
+  }
+
+  @Test
   void inAClusterARecordTooLargeToRouteIsSkippedWithItsCoordinatesAndTheRestGoesOn() throws Exception {
     String suffix = "-" + UUID.randomUUID();
     Path flows = suffixedOrderFlow(suffix);
@@ -423,6 +454,16 @@ class SidecarKafkaIT {
   }
 
   /** A gateway SERVER span of an order request in a trace of its own, as OTLP/JSON. */
+  private static String consumerSpan(String trace, String topic) {
+    long start = Instant.now().toEpochMilli() * 1_000_000L;
+    return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"order-service\"}}]},"
+        + "\"scopeSpans\":[{\"spans\":[{\"traceId\":\"" + trace + "\",\"spanId\":\"" + hex(8) + "\",\"parentSpanId\":\""
+        + hex(8) + "\",\"name\":\"process " + topic + "\",\"kind\":5,\"startTimeUnixNano\":\"" + start
+        + "\",\"endTimeUnixNano\":\"" + (start + 2_000_000) + "\",\"attributes\":[{\"key\":\"messaging.system\","
+        + "\"value\":{\"stringValue\":\"kafka\"}},{\"key\":\"messaging.destination.name\",\"value\":{\"stringValue\":\""
+        + topic + "\"}},{\"key\":\"messaging.operation.type\",\"value\":{\"stringValue\":\"process\"}}]}]}]}]}";
+  }
+
   private static String gatewaySpan() {
     HexFormat hex = HexFormat.of();
     byte[] traceId = new byte[16];

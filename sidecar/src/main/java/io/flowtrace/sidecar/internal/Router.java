@@ -59,7 +59,9 @@ import org.slf4j.LoggerFactory;
  * handover, a restart or an outage, where a confirmation may be read before its order), an event
  * routed at once by its own trace would start a second root for the same instance, and the
  * instance would be judged twice, in halves. Spans that are no event (producer and consumer
- * spans, which correlate records with traces) go to every sidecar on the broadcast topic instead.
+ * spans, which correlate records with traces) go to the root of their trace once an event of it
+ * was routed — so each sidecar holds the spans of its own instances only — and, before that (a span
+ * exported ahead of its records), to every sidecar on the broadcast topic.
  *
  * <p>Input offsets are committed after the routed items were acknowledged by the broker, and
  * never past a batch with a parked item (at least once; the engine ignores an item it already has).
@@ -313,7 +315,14 @@ public final class Router implements Closeable {
       }
       LiveHooks.Routing r = engine.live().routing(p);
       if (!r.event()) {
-        send(topics.broadcast(), r.traces().isEmpty() ? null : r.traces().get(0), t, encoded);
+        String root = rootOf(r);
+        if (root != null) {
+          send(topics.repartition(), root, t, encoded);
+          metrics.correlationSpan("owner");
+        } else {
+          send(topics.broadcast(), r.traces().isEmpty() ? null : r.traces().get(0), t, encoded);
+          metrics.correlationSpan("all");
+        }
         continue;
       }
       String root = rootOf(r);

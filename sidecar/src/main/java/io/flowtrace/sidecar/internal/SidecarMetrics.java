@@ -51,6 +51,10 @@ public final class SidecarMetrics {
       .help("Kafka records received").register(registry);
   private final Counter dropped = Counter.builder().name("flowtrace_telemetry_dropped_total")
       .help("Spans, records or messages not used, by reason").labelNames("reason").register(registry);
+  private final Counter routedSpans = Counter.builder().name("flowtrace_router_correlation_spans_total")
+      .help("Producer and consumer spans a cluster's router sent on: to the sidecar that assembles their trace's"
+          + " instance (to=owner), or to every sidecar while no event of their trace was routed yet (to=all)")
+      .labelNames("to").register(registry);
   private final Gauge inFlight = Gauge.builder().name("flowtrace_instances_in_flight")
       .help("Flow instances open (not yet decided)").register(registry);
   private final Gauge decidedOpen = Gauge.builder().name("flowtrace_instances_amendable")
@@ -112,6 +116,11 @@ public final class SidecarMetrics {
   /** Records read from Kafka so far ({@code flowtrace_records_ingested_total}). */
   public long recordsRead() {
     return (long) records.get();
+  }
+
+  /** A correlation span routed to its instance's owner ({@code owner}) or broadcast ({@code all}). */
+  public void correlationSpan(String to) {
+    routedSpans.labelValues(to).inc();
   }
 
   public void dropped(String reason, long n) {

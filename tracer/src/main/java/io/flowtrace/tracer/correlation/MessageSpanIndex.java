@@ -42,11 +42,21 @@ public final class MessageSpanIndex {
 
   private record Entry(Span span, String topic, Long offset, String coordinates, boolean send) {}
 
-  /** Indexes a messaging span; returns false (and keeps nothing) for any other span. */
+  /**
+   * Indexes a messaging span; returns false (and keeps nothing) for any other span. A span already
+   * held (the same trace and span id, delivered again) is kept once.
+   */
   public boolean add(Span span) {
     String topic = MessagingAttributes.topic(span);
     if (topic == null) {
       return false;
+    }
+    Span known = sendBySpanId.get(span.spanId());
+    if (known == null) {
+      known = receiveBySpanId.get(span.spanId());
+    }
+    if (known != null && known.traceId().equals(span.traceId())) {
+      return true; // delivered again (at-least-once inputs): held once
     }
     Integer partition = MessagingAttributes.partition(span);
     Long offset = MessagingAttributes.offset(span);

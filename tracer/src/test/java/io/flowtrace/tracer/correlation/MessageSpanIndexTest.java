@@ -74,6 +74,32 @@ class MessageSpanIndexTest {
   }
 
   @Test
+  void aSpanDeliveredTwiceIsHeldOnce() {
+    Span consumer = span(TRACE, "1111111111111111", PRODUCER, "process orders.created", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created"), 200);
+    index.add(consumer);
+    index.add(span(TRACE, "1111111111111111", PRODUCER, "process orders.created", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.created"), 200));
+
+    assertThat(index.size()).isEqualTo(1);
+    assertThat(index.consumersOf(record(TRACE, PRODUCER, 7))).containsExactly(consumer);
+  }
+
+  @Test
+  void learnsWhichTopicsHaveTracedProducersAndConsumers() {
+    index.add(span(TRACE, PRODUCER, "", "send orders.created", SpanKind.PRODUCER,
+        Map.of("messaging.destination.name", "orders.created"), 100));
+    index.add(span(TRACE, "1111111111111111", PRODUCER, "process orders.confirmed", SpanKind.CONSUMER,
+        Map.of("messaging.destination.name", "orders.confirmed"), 200));
+
+    assertThat(index.sendsTraced("orders.created")).isTrue();
+    assertThat(index.receivesTraced("orders.created")).isFalse();
+    assertThat(index.receivesTraced("orders.confirmed")).isTrue();
+    assertThat(index.holds("1111111111111111")).isTrue();
+    assertThat(index.holds("2222222222222222")).isFalse();
+  }
+
+  @Test
   void ignoresSpansThatAreNotMessaging() {
     assertThat(index.add(span(TRACE, PRODUCER, "", "GET /x", SpanKind.SERVER, Map.of(), 1))).isFalse();
     assertThat(index.size()).isZero();
