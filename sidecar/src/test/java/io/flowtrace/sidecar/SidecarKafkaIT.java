@@ -175,10 +175,7 @@ class SidecarKafkaIT {
     String suffix = "-" + UUID.randomUUID();
     Path flows = suffixedOrderFlow(suffix);
     String group = "flowtrace-cluster-it-" + UUID.randomUUID();
-    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
-        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
-        "cluster", "true", "repartition-partitions", "6",
-        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false", "verdicts-topic", ""));
+    SidecarConfig config = clusterConfig(flows, group, 6, -1);
     String orderTrace = hex(16);
     String webhookTrace = hex(16);
     System.setProperty(io.flowtrace.sidecar.internal.Router.PARK_PROPERTY, "60000");
@@ -203,10 +200,7 @@ class SidecarKafkaIT {
     String suffix = "-" + UUID.randomUUID();
     Path flows = suffixedOrderFlow(suffix);
     String group = "flowtrace-cluster-it-" + UUID.randomUUID();
-    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
-        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
-        "cluster", "true", "repartition-partitions", "6",
-        "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false", "verdicts-topic", ""));
+    SidecarConfig config = clusterConfig(flows, group, 6, 0);
     String routed = hex(16);
     String unknown = hex(16);
     try (Sidecar sidecar = Sidecar.start(config); KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
@@ -244,10 +238,7 @@ class SidecarKafkaIT {
     Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
     Files.writeString(spec, Files.readString(spec).replace("topic: orders.created" + suffix + "\n", "topic: " + big + "\n"));
     String group = "flowtrace-cluster-it-" + UUID.randomUUID();
-    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
-        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
-        "cluster", "true", "repartition-partitions", "2",
-        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false", "verdicts-topic", ""));
+    SidecarConfig config = clusterConfig(flows, group, 2, -1);
     PrintStream stderr = System.err;
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     System.setErr(new PrintStream(new TeeOutputStream(stderr, log), true, StandardCharsets.UTF_8));
@@ -454,6 +445,16 @@ class SidecarKafkaIT {
   }
 
   /** A gateway SERVER span of an order request in a trace of its own, as OTLP/JSON. */
+  /** One sidecar of a cluster without outputs; {@code otlpHttpPort} -1: no receiver. */
+  private static SidecarConfig clusterConfig(Path flows, String group, int partitions, int otlpHttpPort)
+      throws java.io.IOException {
+    return SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
+        "cluster", "true", "repartition-partitions", Integer.toString(partitions),
+        "otlp-http-port", Integer.toString(otlpHttpPort), "otlp-grpc-port", "-1", "http-port", "-1", "console", "false",
+        "verdicts-topic", ""));
+  }
+
   private static String consumerSpan(String trace, String topic) {
     long start = Instant.now().toEpochMilli() * 1_000_000L;
     return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"order-service\"}}]},"
