@@ -533,7 +533,7 @@ public final class Sidecar implements Closeable {
   /** Engine counters, receiver drops and input lag into the metrics; on the engine thread. */
   private void publishMetrics() {
     FlowEngine.EngineStats s = engine.stats();
-    metrics.engine(s.openInstances(), s.decidedInFlight());
+    metrics.engine(s.openInstances(), s.decidedInFlight(), s.indexedSpans());
     metrics.evictedTotal("maxOpenInstances", s.instancesEvicted());
     metrics.amendWindowsCut(s.amendWindowsCut());
     metrics.droppedTotal("over_max_events_per_instance", s.eventsDropped());

@@ -59,6 +59,9 @@ public final class SidecarMetrics {
       .help("Flow instances open (not yet decided)").register(registry);
   private final Gauge decidedOpen = Gauge.builder().name("flowtrace_instances_amendable")
       .help("Decided instances still open to amendment").register(registry);
+  private final Gauge spansHeld = Gauge.builder().name("flowtrace_correlation_spans_held")
+      .help("Producer and consumer spans held to join records to their traces (kept for deadline, grace and"
+          + " amendment window)").register(registry);
   private final Counter evicted = Counter.builder().name("flowtrace_instances_evicted_total")
       .help("Instances decided INCOMPLETE early because of a memory cap, by cap").labelNames("cap").register(registry);
   private final Counter amendWindowsCut = Counter.builder().name("flowtrace_amend_windows_cut_total")
@@ -151,9 +154,10 @@ public final class SidecarMetrics {
     }
   }
 
-  public void engine(long open, long amendable) {
+  public void engine(long open, long amendable, long correlationSpans) {
     inFlight.set(open);
     decidedOpen.set(amendable);
+    spansHeld.set(correlationSpans);
   }
 
   public void latencyNanos(long nanos) {
