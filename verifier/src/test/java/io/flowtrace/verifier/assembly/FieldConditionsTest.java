@@ -306,6 +306,8 @@ class FieldConditionsTest {
 
     engine.advanceTo(nanos(10_200));
     assertThat(events).containsExactly("decided o-0 PASSED", "decided o-1 PASSED");
+    assertThat(published.get("o-1").get(0).reason())
+        .startsWith("terminal stage seen; waited until the deadline for the consumer span of t.placed");
   }
 
   @Test
