@@ -13,6 +13,7 @@ import io.flowtrace.sidecar.internal.RepartitionPurge;
 import io.flowtrace.sidecar.internal.OpsServer;
 import io.flowtrace.sidecar.internal.ReceiverLag;
 import io.flowtrace.sidecar.internal.Router;
+import io.flowtrace.sidecar.internal.RoutingProgress;
 import io.flowtrace.sidecar.internal.SidecarMetrics;
 import io.flowtrace.sidecar.internal.VerdictHistory;
 import io.flowtrace.sidecar.output.ConsoleVerdictSink;
@@ -95,6 +96,8 @@ public final class Sidecar implements Closeable {
   private final Thread engineThread;
   private final CountDownLatch engineDone = new CountDownLatch(1);
   private final InputClock clock = new InputClock();
+  /** In a cluster: how far the routers have routed their inputs (their progress marks). */
+  private final RoutingProgress routingProgress = new RoutingProgress();
   /** How far the engine is behind the OTLP receivers (null in a cluster, where they feed the router). */
   private final ReceiverLag receiverLag;
   private volatile long lastWatermark = InputClock.UNKNOWN;
@@ -433,6 +436,10 @@ public final class Sidecar implements Closeable {
         long watermark = config.bootstrapServers() != null && (input == null || !input.ready()) ? InputClock.UNKNOWN
             : clock.watermark(input == null ? nowNanos : input.vouchedUpToNanos(nowNanos),
                 input == null ? Map.of() : input.progress(), receiversHeldAt);
+        if (config.cluster() && watermark != InputClock.UNKNOWN) {
+          // not past what every router has routed: a router that died holds its records until its partitions move
+          watermark = Math.min(watermark, routingProgress.routedUpToNanos(now));
+        }
         lastWatermark = watermark;
         if (!catchingUp.isEmpty() && input != null) {
           caughtUp(input);
@@ -721,6 +728,13 @@ public final class Sidecar implements Closeable {
     @Override
     public void dropped(String reason, long count) {
       metrics.dropped(reason, count);
+    }
+
+    @Override
+    public void progress(byte[] mark) {
+      if (!routingProgress.apply(mark, System.currentTimeMillis())) {
+        metrics.dropped("undecodable_progress_mark", 1);
+      }
     }
 
     @Override

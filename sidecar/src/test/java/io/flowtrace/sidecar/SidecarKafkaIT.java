@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flowtrace.kafka.testkit.Await;
 import io.flowtrace.kafka.testkit.KafkaBroker;
+import io.flowtrace.sidecar.internal.RoutingProgress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -224,6 +225,35 @@ class SidecarKafkaIT {
   }
 
   @Test
+  void inAClusterNoInstanceIsDecidedPastWhatEveryRouterHasRouted() throws Exception {
+    String suffix = "-" + UUID.randomUUID();
+    Path flows = suffixedOrderFlow(suffix);
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 2s"));
+    String group = "flowtrace-cluster-it-" + UUID.randomUUID();
+    String repartition = group + ".repartition";
+    try (Sidecar sidecar = Sidecar.start(clusterConfig(flows, group, 2, -1));
+        KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
+      // Another sidecar's router owns a partition it has routed only up to an hour ago: it died
+      // there, and its group has not handed the partition on yet.
+      TopicPartition stalled = new TopicPartition("orders.created" + suffix, 7);
+      long anHourAgo = (System.currentTimeMillis() - 3_600_000L) * 1_000_000L;
+      mark(producer, repartition, 2, RoutingProgress.encode(anHourAgo, List.of(stalled)));
+      send(producer, "orders.requested" + suffix, "R-1", "{\"requestId\":\"R-1\"}", hex(16));
+      Await.until(() -> sidecar.engineStats().records() == 1, () -> "records assembled " + sidecar.engineStats().records());
+      Thread.sleep(8_000); // the instance's 2 s deadline and the grace, four times over
+      assertThat(sidecar.engineStats().verdictsDecided()).as("decided while a router is an hour behind").isZero();
+      assertThat(sidecar.engineStats().openInstances()).isEqualTo(1);
+
+      // The partition's next owner has routed it up to now.
+      mark(producer, repartition, 2, RoutingProgress.encode(System.currentTimeMillis() * 1_000_000L, List.of(stalled)));
+      Await.until(() -> sidecar.engineStats().verdictsDecided() == 1,
+          () -> "decided " + sidecar.engineStats().verdictsDecided());
+    }
+  }
+
+  @Test
   void inAClusterARecordTooLargeToRouteIsSkippedWithItsCoordinatesAndTheRestGoesOn() throws Exception {
     String suffix = "-" + UUID.randomUUID();
     Path flows = suffixedOrderFlow(suffix);
@@ -360,6 +390,16 @@ class SidecarKafkaIT {
     return flows;
   }
 
+  /** A router's progress mark, on every repartition partition. */
+  private static void mark(KafkaProducer<byte[], byte[]> producer, String repartition, int partitions, byte[] mark)
+      throws Exception {
+    for (int p = 0; p < partitions; p++) {
+      ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(repartition, p, null, mark);
+      r.headers().add(RoutingProgress.HEADER, "another-router".getBytes(StandardCharsets.UTF_8));
+      producer.send(r).get(30, TimeUnit.SECONDS);
+    }
+  }
+
   private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, String value, String trace)
       throws Exception {
     ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8),
@@ -368,6 +408,7 @@ class SidecarKafkaIT {
     producer.send(r).get(30, TimeUnit.SECONDS);
   }
 
+  /** The keys of a cluster topic's items, in order. */
   private static List<String> repartitionKeys(String topic) {
     try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
         Map.of("bootstrap.servers", broker.bootstrapServers()), new org.apache.kafka.common.serialization.StringDeserializer(),
@@ -379,7 +420,11 @@ class SidecarKafkaIT {
       Map<TopicPartition, Long> ends = consumer.endOffsets(tps);
       List<String> keys = new java.util.ArrayList<>();
       while (tps.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
-        consumer.poll(java.time.Duration.ofMillis(200)).forEach(r -> keys.add(r.key()));
+        consumer.poll(java.time.Duration.ofMillis(200)).forEach(r -> {
+          if (r.headers().lastHeader(RoutingProgress.HEADER) == null) { // routers' progress marks aside
+            keys.add(r.key());
+          }
+        });
       }
       return keys;
     }

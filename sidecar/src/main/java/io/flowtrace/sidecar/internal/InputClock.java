@@ -35,7 +35,12 @@ public final class InputClock {
     for (Telemetry t : batch.items()) {
       latest = Math.max(latest, t.arrivalEpochNanos());
     }
-    for (Map.Entry<TopicPartition, Long> e : batch.endOffsets().entrySet()) {
+    processed(batch.endOffsets(), latest);
+  }
+
+  /** As {@link #processed(Batch)}, given the batch's next offsets and latest event time ({@link #UNKNOWN}: none). */
+  public void processed(Map<TopicPartition, Long> endOffsets, long latest) {
+    for (Map.Entry<TopicPartition, Long> e : endOffsets.entrySet()) {
       processedEnd.merge(e.getKey(), e.getValue(), Math::max);
       if (latest != UNKNOWN) {
         processedTime.merge(e.getKey(), latest, Math::max);

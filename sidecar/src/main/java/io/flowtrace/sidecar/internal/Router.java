@@ -75,6 +75,8 @@ public final class Router implements Closeable {
   public static final String PARK_PROPERTY = "flowtrace.router.parkMillis";
   /** Parked events beyond this many are routed by their own trace, oldest first. */
   private static final int MAX_PARKED = 100_000;
+  /** How often a router tells the engines how far it has routed its input ({@link RoutingProgress}). */
+  static final long MARK_MILLIS = 250;
   /** How long an event waits for its alias at most, even while this router is behind its input. */
   public static final long MAX_PARK_MILLIS = 60_000;
 
@@ -109,6 +111,11 @@ public final class Router implements Closeable {
   private final long parkMillis;
   /** When this router last had nothing left to read: its inbox empty and no lag on its partitions. */
   private long caughtUpMillis = Long.MIN_VALUE;
+  /** How far this router has routed each partition it owns, in event time; sent as progress marks. */
+  private final InputClock routed = new InputClock();
+  private final byte[] id = java.util.UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8);
+  private final int partitions;
+  private long lastMarkMillis;
 
   /** A batch's offsets and how many of its events are still parked. */
   private static final class Pending {
@@ -133,6 +140,7 @@ public final class Router implements Closeable {
     this.inbox = inbox;
     this.input = inputs;
     this.metrics = metrics;
+    this.partitions = partitions;
     this.parkMillis = Long.getLong(PARK_PROPERTY, parkMillis(kafka));
     // Aliases and correlation spans are read back at most a lookback ago; kept well past that.
     createTopics(kafka, topics, partitions, Math.max(TimeUnit.HOURS.toMillis(1), 10 * routesLookbackMillis));
@@ -254,12 +262,17 @@ public final class Router implements Closeable {
           Pending p = new Pending(batch.endOffsets());
           pending.addLast(p);
           route(batch.items(), p);
+          routed.processed(batch); // parked events aside: no instance of theirs was routed for an engine to decide
         }
         long now = System.currentTimeMillis();
         if (caughtUp()) {
           caughtUpMillis = now;
         }
         unpark(now);
+        if (now - lastMarkMillis >= MARK_MILLIS) {
+          lastMarkMillis = now;
+          mark(now);
+        }
         if (unflushed) {
           producer.flush();
           unflushed = false;
@@ -333,6 +346,23 @@ public final class Router implements Closeable {
       }
       routeTo(root == null ? ownRoot(r) : root, r, t, encoded);
     }
+  }
+
+  /**
+   * Sends a progress mark to every repartition partition: the input partitions this router owns
+   * and the event time up to which it has routed them (0 while it owns a partition it is behind on
+   * and has routed nothing of), so that engines hold their deadlines while it is behind — or dead,
+   * until its partitions' next owner reports them ({@link RoutingProgress}).
+   */
+  private void mark(long nowMillis) {
+    long upTo = routed.watermark(input.vouchedUpToNanos(nowMillis * 1_000_000L), input.progress());
+    byte[] value = RoutingProgress.encode(upTo == InputClock.UNKNOWN ? 0 : upTo, input.assignment());
+    for (int p = 0; p < partitions; p++) {
+      ProducerRecord<String, byte[]> mark = new ProducerRecord<>(topics.repartition(), p, null, value);
+      mark.headers().add(RoutingProgress.HEADER, id);
+      producer.send(mark, this::sent);
+    }
+    unflushed = true;
   }
 
   /** Routes parked events whose alias has appeared, and those that waited long enough by their own trace. */
