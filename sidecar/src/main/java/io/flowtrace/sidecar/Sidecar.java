@@ -248,7 +248,7 @@ public final class Sidecar implements Closeable {
           2 * holdMillis(config, maxDeadlineMillis(flows)), received, routerInput, metrics);
       purge = new RepartitionPurge(kafkaProperties(config), Duration.ofSeconds(30));
       broadcast = new BroadcastReader(kafkaProperties(config), topics.broadcast(),
-          holdMillis(config, maxDeadlineMillis(flows)) + config.amendWindow().toMillis(), inbox, metrics);
+          holdMillis(config, maxDeadlineMillis(flows)) + config.amendWindow().toMillis(), inbox, routingProgress, metrics);
       kafka = new KafkaInput(kafkaProperties(config), config.groupId(), "earliest", List.of(topics.repartition()),
           null, config.spansEncoding(), topics.repartition(), inbox, new InputListener(true));
       broadcast.start();
@@ -467,11 +467,19 @@ public final class Sidecar implements Closeable {
           FlowEngine.EngineStats s = engine.stats();
           lastStats = now;
           LOG.info("event=stats spans={} records={} open_instances={} amendable={} decided={} amended={} late_dropped={} "
-              + "evicted={} retained_events={} amend_windows_cut={} inbox={} max_batch_wait_ms={} max_loop_ms={}",
+              + "evicted={} retained_events={} amend_windows_cut={} inbox={} max_batch_wait_ms={} max_loop_ms={} "
+              + "watermark_behind_ms={}",
               s.spans(), s.records(), s.openInstances(), s.decidedInFlight(), s.verdictsDecided(), s.verdictsAmended(),
-              s.lateDropped(), s.instancesEvicted(), s.retainedEvents(), s.amendWindowsCut(), inbox.size(), maxBatchWaitNanos / 1_000_000, maxLoopNanos / 1_000_000);
+              s.lateDropped(), s.instancesEvicted(), s.retainedEvents(), s.amendWindowsCut(), inbox.size(), maxBatchWaitNanos / 1_000_000, maxLoopNanos / 1_000_000,
+              watermark == InputClock.UNKNOWN ? -1 : now - watermark / 1_000_000);
           maxBatchWaitNanos = 0;
           maxLoopNanos = 0;
+          if (config.cluster()) {
+            String held = routingProgress.holding(now, 2_000);
+            if (held != null) {
+              LOG.info("event=routing_behind {}", held);
+            }
+          }
         }
         if (dirty && now - lastCommit >= config.commitInterval().toMillis()) {
           if (flushOutputs()) {
@@ -728,13 +736,6 @@ public final class Sidecar implements Closeable {
     @Override
     public void dropped(String reason, long count) {
       metrics.dropped(reason, count);
-    }
-
-    @Override
-    public void progress(byte[] mark) {
-      if (!routingProgress.apply(mark, System.currentTimeMillis())) {
-        metrics.dropped("undecodable_progress_mark", 1);
-      }
     }
 
     @Override

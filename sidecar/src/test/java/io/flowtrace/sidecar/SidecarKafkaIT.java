@@ -231,7 +231,7 @@ class SidecarKafkaIT {
     Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
     Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 2s"));
     String group = "flowtrace-cluster-it-" + UUID.randomUUID();
-    String repartition = group + ".repartition";
+    String broadcast = group + ".spans";
     try (Sidecar sidecar = Sidecar.start(clusterConfig(flows, group, 2, -1));
         KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
       Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
@@ -239,7 +239,7 @@ class SidecarKafkaIT {
       // there, and its group has not handed the partition on yet.
       TopicPartition stalled = new TopicPartition("orders.created" + suffix, 7);
       long anHourAgo = (System.currentTimeMillis() - 3_600_000L) * 1_000_000L;
-      mark(producer, repartition, 2, RoutingProgress.encode(anHourAgo, List.of(stalled)));
+      mark(producer, broadcast, RoutingProgress.encode(anHourAgo, List.of(stalled)));
       send(producer, "orders.requested" + suffix, "R-1", "{\"requestId\":\"R-1\"}", hex(16));
       Await.until(() -> sidecar.engineStats().records() == 1, () -> "records assembled " + sidecar.engineStats().records());
       Thread.sleep(8_000); // the instance's 2 s deadline and the grace, four times over
@@ -247,7 +247,7 @@ class SidecarKafkaIT {
       assertThat(sidecar.engineStats().openInstances()).isEqualTo(1);
 
       // The partition's next owner has routed it up to now.
-      mark(producer, repartition, 2, RoutingProgress.encode(System.currentTimeMillis() * 1_000_000L, List.of(stalled)));
+      mark(producer, broadcast, RoutingProgress.encode(System.currentTimeMillis() * 1_000_000L, List.of(stalled)));
       Await.until(() -> sidecar.engineStats().verdictsDecided() == 1,
           () -> "decided " + sidecar.engineStats().verdictsDecided());
     }
@@ -390,14 +390,11 @@ class SidecarKafkaIT {
     return flows;
   }
 
-  /** A router's progress mark, on every repartition partition. */
-  private static void mark(KafkaProducer<byte[], byte[]> producer, String repartition, int partitions, byte[] mark)
-      throws Exception {
-    for (int p = 0; p < partitions; p++) {
-      ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(repartition, p, null, mark);
-      r.headers().add(RoutingProgress.HEADER, "another-router".getBytes(StandardCharsets.UTF_8));
-      producer.send(r).get(30, TimeUnit.SECONDS);
-    }
+  /** A router's progress mark, on the cluster's broadcast topic. */
+  private static void mark(KafkaProducer<byte[], byte[]> producer, String broadcast, byte[] mark) throws Exception {
+    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(broadcast, null, mark);
+    r.headers().add(RoutingProgress.HEADER, "another-router".getBytes(StandardCharsets.UTF_8));
+    producer.send(r).get(30, TimeUnit.SECONDS);
   }
 
   private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, String value, String trace)

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads every partition of a cluster's broadcast topic (the spans that only correlate records
- * with traces), outside any consumer group, starting {@code lookback} ago so a restarted sidecar
+ * with traces, and the routers' progress marks, see {@link RoutingProgress}), outside any consumer group, starting {@code lookback} ago so a restarted sidecar
  * has the correlation spans of the instances it will re-assemble. Nothing is committed.
  */
 public final class BroadcastReader implements Closeable {
@@ -35,11 +35,13 @@ public final class BroadcastReader implements Closeable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final BlockingQueue<Batch> inbox;
   private final SidecarMetrics metrics;
+  private final RoutingProgress routing;
   private final Thread thread;
   private final AtomicBoolean closing = new AtomicBoolean();
 
   public BroadcastReader(Map<String, Object> kafka, String topic, long lookbackMillis, BlockingQueue<Batch> inbox,
-      SidecarMetrics metrics) {
+      RoutingProgress routing, SidecarMetrics metrics) {
+    this.routing = routing;
     Map<String, Object> c = new HashMap<>(kafka);
     c.remove(ConsumerConfig.GROUP_ID_CONFIG);
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -80,6 +82,12 @@ public final class BroadcastReader implements Closeable {
         List<Telemetry> items = new ArrayList<>();
         try {
           for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+            if (r.headers().lastHeader(RoutingProgress.HEADER) != null) {
+              if (!routing.apply(r.value(), System.currentTimeMillis())) {
+                metrics.dropped("undecodable_progress_mark", 1);
+              }
+              continue;
+            }
             try {
               items.add(TelemetryCodec.read(r.value()));
             } catch (IOException | RuntimeException | StackOverflowError e) { // the codec bounds nesting; this is the backstop

@@ -82,9 +82,6 @@ public final class KafkaInput implements Closeable {
      */
     default void assigned(Collection<TopicPartition> partitions) {}
 
-    /** A router's progress mark read from the repartition topic ({@link RoutingProgress}); its value. */
-    default void progress(byte[] mark) {}
-
     /** {@code topic} does not exist (said once, at start); the input reads it once it appears. */
     default void topicMissing(String topic) {}
 
@@ -399,8 +396,6 @@ public final class KafkaInput implements Closeable {
           items.add(Telemetry.of(s));
           spans++;
         }
-      } else if (r.topic().equals(codecTopic) && r.headers().lastHeader(RoutingProgress.HEADER) != null) {
-        listener.progress(r.value());
       } else if (r.topic().equals(codecTopic)) {
         Telemetry t = decodeRouted(r);
         if (t != null) {

@@ -114,7 +114,6 @@ public final class Router implements Closeable {
   /** How far this router has routed each partition it owns, in event time; sent as progress marks. */
   private final InputClock routed = new InputClock();
   private final byte[] id = java.util.UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8);
-  private final int partitions;
   private long lastMarkMillis;
 
   /** A batch's offsets and how many of its events are still parked. */
@@ -140,7 +139,6 @@ public final class Router implements Closeable {
     this.inbox = inbox;
     this.input = inputs;
     this.metrics = metrics;
-    this.partitions = partitions;
     this.parkMillis = Long.getLong(PARK_PROPERTY, parkMillis(kafka));
     // Aliases and correlation spans are read back at most a lookback ago; kept well past that.
     createTopics(kafka, topics, partitions, Math.max(TimeUnit.HOURS.toMillis(1), 10 * routesLookbackMillis));
@@ -349,19 +347,17 @@ public final class Router implements Closeable {
   }
 
   /**
-   * Sends a progress mark to every repartition partition: the input partitions this router owns
-   * and the event time up to which it has routed them (0 while it owns a partition it is behind on
-   * and has routed nothing of), so that engines hold their deadlines while it is behind — or dead,
-   * until its partitions' next owner reports them ({@link RoutingProgress}).
+   * Sends a progress mark to every sidecar (on the broadcast topic): the input partitions this
+   * router owns and the event time up to which it has routed them (0 while it owns a partition it
+   * is behind on and has routed nothing of), so that engines hold their deadlines while it is behind
+   * — or dead, until its partitions' next owner reports them ({@link RoutingProgress}).
    */
   private void mark(long nowMillis) {
     long upTo = routed.watermark(input.vouchedUpToNanos(nowMillis * 1_000_000L), input.progress());
     byte[] value = RoutingProgress.encode(upTo == InputClock.UNKNOWN ? 0 : upTo, input.assignment());
-    for (int p = 0; p < partitions; p++) {
-      ProducerRecord<String, byte[]> mark = new ProducerRecord<>(topics.repartition(), p, null, value);
-      mark.headers().add(RoutingProgress.HEADER, id);
-      producer.send(mark, this::sent);
-    }
+    ProducerRecord<String, byte[]> mark = new ProducerRecord<>(topics.broadcast(), null, value);
+    mark.headers().add(RoutingProgress.HEADER, id);
+    producer.send(mark, this::sent);
     unflushed = true;
   }
 

@@ -9,7 +9,7 @@ import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * How far a cluster's routers have routed their inputs, as their progress marks on the repartition
+ * How far a cluster's routers have routed their inputs, as their progress marks on the broadcast
  * topic say: for each input partition, the event time up to which the router that last reported
  * owning it has routed everything of it. A sidecar's engine does not decide past the least of them,
  * so a router that died with records unread — its partitions idle until its group moves them, a
@@ -20,7 +20,7 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class RoutingProgress {
 
-  /** The Kafka header that makes a repartition record a progress mark (its value: the router's id). */
+  /** The Kafka header that makes a broadcast record a progress mark (its value: the router's id). */
   public static final String HEADER = "flowtrace.progress";
   /** How long a partition's last report holds when no router reports it any more. */
   static final long FORGET_MILLIS = 5 * 60_000;
@@ -49,6 +49,26 @@ public final class RoutingProgress {
       }
     }
     return least;
+  }
+
+  /**
+   * The partition routed least far when that is more than {@code overMillis} behind the wall clock
+   * (a log line's fields), else {@code null}.
+   */
+  public synchronized String holding(long nowMillis, long overMillis) {
+    TopicPartition least = null;
+    Report leastReport = null;
+    for (Map.Entry<TopicPartition, Report> e : byPartition.entrySet()) {
+      if (leastReport == null || e.getValue().routedUpToNanos() < leastReport.routedUpToNanos()) {
+        least = e.getKey();
+        leastReport = e.getValue();
+      }
+    }
+    if (leastReport == null || nowMillis - leastReport.routedUpToNanos() / 1_000_000 <= overMillis) {
+      return null;
+    }
+    return "partition=" + least + " routed_up_to_ms_ago=" + (nowMillis - leastReport.routedUpToNanos() / 1_000_000)
+        + " reported_ms_ago=" + (nowMillis - leastReport.receivedMillis());
   }
 
   /** A mark's value: {@code <routed-up-to nanos> <topic>/<partition> …} (topic names hold no '/' or space). */
