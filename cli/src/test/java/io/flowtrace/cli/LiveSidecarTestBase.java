@@ -136,6 +136,17 @@ abstract class LiveSidecarTestBase {
     return recording;
   }
 
+  /** Writes the generator's flows as they happened an hour ago and produces them all now: a backlog nobody read. */
+  Manifest backlog(SyntheticOrderFlows.Builder generator, Path recording) throws Exception {
+    Instant anHourAgo = Instant.now().minus(Duration.ofHours(1));
+    Manifest written = generator.start(anHourAgo).build().write(clean(recording));
+    try (LivePlayback backlog = new LivePlayback(broker.bootstrapServers(), recording)) {
+      backlog.fill(anHourAgo.minusSeconds(60));
+      backlog.play(SPANS_TOPIC, null);
+    }
+    return written;
+  }
+
   static Path clean(Path recording) throws IOException {
     if (Files.exists(recording)) {
       try (Stream<Path> files = Files.list(recording)) {

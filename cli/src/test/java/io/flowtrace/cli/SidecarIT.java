@@ -212,13 +212,7 @@ class SidecarIT extends LiveSidecarTestBase {
   void aSidecarStartedOnAnHourOldBacklogJudgesItInEventTimeAsReplayWould() throws Exception {
     // An outage: the flows happened an hour ago, with every defect planted, and sit in Kafka unread.
     SyntheticOrderFlows.Builder generator = generator(30, Duration.ofMillis(200));
-    Path recording = dir.resolve("recording");
-    Instant anHourAgo = Instant.now().minus(Duration.ofHours(1));
-    Manifest expected = generator.start(anHourAgo).build().write(clean(recording));
-    try (LivePlayback backlog = new LivePlayback(broker.bootstrapServers(), recording)) {
-      backlog.fill(anHourAgo.minusSeconds(60));
-      backlog.play(SPANS_TOPIC, null);
-    }
+    Manifest expected = backlog(generator, dir.resolve("recording"));
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(),
         "bootstrap-servers", broker.bootstrapServers(),

@@ -45,13 +45,7 @@ class SidecarScaleIT extends LiveSidecarTestBase {
     copyWithDeadline(FLOWS, flows, "30s");
 
     SyntheticOrderFlows.Builder old = generator(backlogFlows, Duration.ofMillis(20));
-    Path backlogDir = dir.resolve("backlog");
-    Instant anHourAgo = Instant.now().minus(Duration.ofHours(1));
-    Manifest backlog = old.start(anHourAgo).build().write(clean(backlogDir));
-    try (LivePlayback player = new LivePlayback(broker.bootstrapServers(), backlogDir)) {
-      player.fill(anHourAgo.minusSeconds(60));
-      player.play(SPANS_TOPIC, null);
-    }
+    Manifest backlog = backlog(old, dir.resolve("backlog"));
     SyntheticOrderFlows.Builder live = generator(liveFlows, Duration.ofMillis(33)).firstOffsets(endOffsets());
     Path liveRecording = dir.resolve("live");
 

@@ -63,6 +63,10 @@ import org.slf4j.LoggerFactory;
  * was routed — so each sidecar holds the spans of its own instances only — and, before that (a span
  * exported ahead of its records), to every sidecar on the broadcast topic.
  *
+ * <p>Four times a second it tells every sidecar, on the broadcast topic, how far it has routed the
+ * input partitions it owns ({@link RoutingProgress}): engines decide no deadline or grace past the
+ * least of those, so a router that dies with records unread holds them until its partitions move.
+ *
  * <p>Input offsets are committed after the routed items were acknowledged by the broker, and
  * never past a batch with a parked item (at least once; the engine ignores an item it already has).
  */
