@@ -1,6 +1,7 @@
 package io.flowtrace.sidecar.internal;
 
 import io.flowtrace.tracer.model.Telemetry;
+import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -14,6 +15,12 @@ import org.apache.kafka.common.TopicPartition;
  * an outage, or while a traffic spike is worked off) is judged as a replay would judge it: its
  * instances are not decided before their later events are read, and those events are not "late".
  *
+ * <p>A caught-up partition whose records have lately been arriving late — a producer running
+ * behind, its records stamped when it meant to send them, seconds before it could — holds the
+ * watermark that far behind the wall clock (the median delay of its last few batches, forgotten
+ * after 30 s; delays over two minutes are a backlog, read as such), so instances are not decided
+ * at their grace or deadline while their records are still on their way.
+ *
  * <p>A behind partition with no event processed yet holds the watermark where it was. Engine
  * thread only.
  */
@@ -21,9 +28,15 @@ public final class InputClock {
 
   /** Not yet known: do not advance. */
   public static final long UNKNOWN = Long.MIN_VALUE;
+  /** Records stamped longer ago than this are a backlog (read as one), not a producer running behind. */
+  static final long MAX_PRODUCER_DELAY_NANOS = 120_000_000_000L;
+  static final int DELAY_SAMPLES = 9;
+  static final long DELAY_MEMORY_MILLIS = 30_000;
 
   private final Map<TopicPartition, Long> processedEnd = new HashMap<>();
   private final Map<TopicPartition, Long> processedTime = new HashMap<>();
+  /** Per partition, its last batches' arrival (epoch nanos) and how long after its newest record's time that was. */
+  private final Map<TopicPartition, ArrayDeque<long[]>> delays = new HashMap<>();
   private long last = UNKNOWN;
 
   /** Records that a batch was processed: its partitions' next offsets and its latest event time. */
@@ -32,10 +45,47 @@ public final class InputClock {
       return;
     }
     long latest = UNKNOWN;
+    long latestRecord = UNKNOWN;
     for (Telemetry t : batch.items()) {
       latest = Math.max(latest, t.arrivalEpochNanos());
+      if (t instanceof Telemetry.RecordEvent) {
+        latestRecord = Math.max(latestRecord, t.arrivalEpochNanos());
+      }
     }
     processed(batch.endOffsets(), latest);
+    if (latestRecord != UNKNOWN) {
+      long arrived = batch.arrivalMillis() * 1_000_000L;
+      long delay = Math.max(0, arrived - latestRecord); // a producer's clock ahead is no delay
+      if (delay <= MAX_PRODUCER_DELAY_NANOS) {
+        for (TopicPartition tp : batch.endOffsets().keySet()) {
+          delays.computeIfAbsent(tp, k -> new ArrayDeque<>()).addLast(new long[] {arrived, delay});
+          while (delays.get(tp).size() > DELAY_SAMPLES) {
+            delays.get(tp).pollFirst();
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * How late the partition's records have been arriving lately (the median of its last few batches,
+   * within {@value #DELAY_MEMORY_MILLIS} ms): a producer that is behind writes records stamped
+   * seconds before they reach the broker.
+   */
+  private long producerDelay(TopicPartition tp, long nowNanos) {
+    ArrayDeque<long[]> recent = delays.get(tp);
+    if (recent == null) {
+      return 0;
+    }
+    while (!recent.isEmpty() && nowNanos - recent.peekFirst()[0] > DELAY_MEMORY_MILLIS * 1_000_000L) {
+      recent.pollFirst();
+    }
+    if (recent.isEmpty()) {
+      delays.remove(tp);
+      return 0;
+    }
+    long[] sorted = recent.stream().mapToLong(d -> d[1]).sorted().toArray();
+    return sorted[sorted.length / 2];
   }
 
   /** As {@link #processed(Batch)}, given the batch's next offsets and latest event time ({@link #UNKNOWN}: none). */
@@ -53,6 +103,7 @@ public final class InputClock {
     partitions.forEach(tp -> {
       processedEnd.remove(tp);
       processedTime.remove(tp);
+      delays.remove(tp);
     });
   }
 
@@ -82,6 +133,7 @@ public final class InputClock {
       long done = processedEnd.getOrDefault(e.getKey(), -1L);
       boolean behind = read.lag() != 0 || done < read.readEnd();
       if (!behind) {
+        watermark = Math.min(watermark, nowNanos - producerDelay(e.getKey(), nowNanos));
         continue;
       }
       Long time = processedTime.get(e.getKey());

@@ -15,6 +15,7 @@ class InputClockTest {
   private static final TopicPartition CREATED = new TopicPartition("orders.created", 0);
   private static final TopicPartition EMAILS = new TopicPartition("notifications.email", 0);
   private static final long NOW = 1_000_000_000_000L;
+  private static final long NOW_EPOCH_MILLIS = 1_764_000_000_000L;
 
   private final InputClock clock = new InputClock();
 
@@ -63,6 +64,46 @@ class InputClockTest {
     clock.revoked(List.of(EMAILS));
     assertThat(clock.watermark(NOW + 2, Map.of(EMAILS, new KafkaInput.Progress(3, 8))))
         .as("nothing processed of it any more: held").isEqualTo(NOW);
+  }
+
+  @Test
+  void aProducerRunningBehindHoldsTheWatermarkAsFarBehindAsItsRecordsArrive() {
+    long now = NOW_EPOCH_MILLIS * 1_000_000L;
+    for (int i = 0; i < 5; i++) {
+      clock.processed(arrived(CREATED, 5 + i, NOW_EPOCH_MILLIS - 1_000 + i, NOW_EPOCH_MILLIS - 20_000 + i));
+    }
+
+    assertThat(clock.watermark(now, Map.of(CREATED, new KafkaInput.Progress(9, 0), EMAILS, new KafkaInput.Progress(-1, 0))))
+        .isEqualTo(now - 19_000_000_000L);
+  }
+
+  @Test
+  void oneLateRecordAmongTimelyOnesHoldsNothing() {
+    long now = NOW_EPOCH_MILLIS * 1_000_000L;
+    for (int i = 0; i < 4; i++) {
+      clock.processed(arrived(CREATED, 5 + i, NOW_EPOCH_MILLIS - 1_000 + i, NOW_EPOCH_MILLIS - 1_000 + i));
+    }
+    clock.processed(arrived(CREATED, 9, NOW_EPOCH_MILLIS - 500, NOW_EPOCH_MILLIS - 60_000));
+
+    assertThat(clock.watermark(now, Map.of(CREATED, new KafkaInput.Progress(9, 0)))).isEqualTo(now);
+  }
+
+  @Test
+  void aBacklogStampedMinutesAgoIsNoProducerBehindAndADelayIsForgottenAfterThirtySeconds() {
+    long now = NOW_EPOCH_MILLIS * 1_000_000L;
+    clock.processed(arrived(CREATED, 5, NOW_EPOCH_MILLIS - 1_000, NOW_EPOCH_MILLIS - 3_600_000));
+    assertThat(clock.watermark(now, Map.of(CREATED, new KafkaInput.Progress(5, 0)))).as("an hour-old backlog")
+        .isEqualTo(now);
+
+    clock.processed(arrived(EMAILS, 3, NOW_EPOCH_MILLIS - 31_000, NOW_EPOCH_MILLIS - 41_000));
+    assertThat(clock.watermark(now + 1, Map.of(EMAILS, new KafkaInput.Progress(3, 0)))).as("31 s ago").isEqualTo(now + 1);
+  }
+
+  /** A batch of one record stamped {@code recordMillis}, handed over at {@code arrivedMillis}. */
+  private static Batch arrived(TopicPartition tp, long endOffset, long arrivedMillis, long recordMillis) {
+    Telemetry record = Telemetry.of(new KafkaRecord(tp.topic(), tp.partition(), endOffset - 1, recordMillis, null,
+        List.of(), new byte[0]));
+    return new Batch(List.of(record), Map.of(tp, endOffset), tp.partition(), System.nanoTime(), arrivedMillis, null, null);
   }
 
   private static Batch batch(TopicPartition tp, long endOffset, long... eventMillisTimes) {
