@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads every partition of a cluster's broadcast topic (the spans that only correlate records
- * with traces, and the routers' progress marks, see {@link RoutingProgress}), outside any consumer group, starting {@code lookback} ago so a restarted sidecar
- * has the correlation spans of the instances it will re-assemble. Nothing is committed.
+ * with traces, and the routers' progress marks, see {@link RoutingProgress}), outside any consumer
+ * group, starting {@code lookback} ago so a restarted sidecar has the correlation spans of the
+ * instances it will re-assemble. Nothing is committed.
  */
 public final class BroadcastReader implements Closeable {
 
