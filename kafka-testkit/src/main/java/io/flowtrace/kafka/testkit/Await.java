@@ -37,4 +37,24 @@ public final class Await {
       }
     }
   }
+
+  /**
+   * Polls {@code condition} every 20 ms for the whole of {@code period}: what must not happen
+   * (a verdict while its data is held back) is checked throughout, and fails at once when it does.
+   *
+   * @throws AssertionError the first time the condition is false, with {@code whatWasSeen}
+   */
+  public static void during(Duration period, BooleanSupplier condition, Supplier<String> whatWasSeen) {
+    long end = System.nanoTime() + period.toNanos();
+    while (System.nanoTime() < end) {
+      if (!condition.getAsBoolean()) {
+        throw new AssertionError("Condition broken within " + period + "; saw " + whatWasSeen.get());
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+      if (Thread.interrupted()) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("Interrupted while watching");
+      }
+    }
+  }
 }

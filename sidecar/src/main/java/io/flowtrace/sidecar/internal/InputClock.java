@@ -84,7 +84,12 @@ public final class InputClock {
       delays.remove(tp);
       return 0;
     }
-    long[] sorted = recent.stream().mapToLong(d -> d[1]).sorted().toArray();
+    long[] sorted = new long[recent.size()];
+    int i = 0;
+    for (long[] d : recent) {
+      sorted[i++] = d[1];
+    }
+    java.util.Arrays.sort(sorted);
     return sorted[sorted.length / 2];
   }
 

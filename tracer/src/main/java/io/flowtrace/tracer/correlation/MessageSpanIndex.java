@@ -90,7 +90,7 @@ public final class MessageSpanIndex {
   }
 
   private static void learn(Set<String> topics, String topic) {
-    if (topics.size() < MAX_TOPICS_LEARNED && !topics.contains(topic)) {
+    if (topics.size() < MAX_TOPICS_LEARNED) {
       topics.add(topic);
     }
   }
