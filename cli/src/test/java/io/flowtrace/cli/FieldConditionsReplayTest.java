@@ -146,31 +146,8 @@ class FieldConditionsReplayTest {
     return VerdictStatus.valueOf(status.name()) + " " + kinds;
   }
 
-  /**
-   * What a correct verifier reaches for a flow some of whose traces were not sampled: a defect is
-   * found when the data it shows in was observed — records always are; spans of unsampled traces
-   * never are.
-   */
+  /** What a correct verifier reaches for a flow some of whose traces were not sampled. */
   static String expectedUnderSampling(Manifest.Flow flow) {
-    String asPlanted = expected(flow.status(), flow.violations());
-    Defect d = flow.defect();
-    if (d == null || flow.mainSampled() && (flow.sampled() == null || flow.sampled().all())) {
-      return asPlanted;
-    }
-    boolean main = flow.mainSampled();
-    boolean notification = flow.sampled().notification().isEmpty() || flow.sampled().notification().get(0);
-    boolean visible = switch (d) {
-      // in records alone
-      case DROP_ENRICHMENT, WRONG_TOTAL, DUPLICATE_WEBHOOK_NON_IDEMPOTENT, SLOW_NOTIFICATION, NO_NOTIFICATION,
-          BAD_AVRO_EMAIL, BAD_JSON_SCHEMA -> true;
-      // in the payment call's span, on the order's trace
-      case PAYMENT_AMOUNT_MISMATCH, DECLINED_BUT_CONFIRMED -> main;
-      // the unlinked consumer span of the notification's own trace shows the loss
-      case LOST_TRACEPARENT -> notification;
-      // fifty milliseconds between records of two hosts, within the clock-skew allowance: needs the spans
-      case EARLY_ORDER_CREATED -> main;
-      case DUPLICATE_WEBHOOK_IDEMPOTENT, TRUNCATED -> true;
-    };
-    return visible ? asPlanted : "PASSED []";
+    return flow.defectObservable() ? expected(flow.status(), flow.violations()) : "PASSED []";
   }
 }

@@ -223,6 +223,29 @@ public record Manifest(
     public boolean mainSampled() {
       return sampled == null || sampled.main();
     }
+
+    /**
+     * Whether a verifier that observes every record but only the spans of sampled traces can see
+     * this flow's defect (always at full sampling, and when nothing was planted). A flow whose defect
+     * it cannot see is expected to pass.
+     */
+    public boolean defectObservable() {
+      if (defect == null || sampled == null || sampled.all()) {
+        return true;
+      }
+      boolean notification = sampled.notification().isEmpty() || sampled.notification().get(0);
+      return switch (defect) {
+        // in records alone
+        case DROP_ENRICHMENT, WRONG_TOTAL, DUPLICATE_WEBHOOK_NON_IDEMPOTENT, SLOW_NOTIFICATION, NO_NOTIFICATION,
+            BAD_AVRO_EMAIL, BAD_JSON_SCHEMA, DUPLICATE_WEBHOOK_IDEMPOTENT, TRUNCATED -> true;
+        // in the payment call's span, on the order's trace
+        case PAYMENT_AMOUNT_MISMATCH, DECLINED_BUT_CONFIRMED -> sampled.main();
+        // the unlinked consumer span of the notification's own trace shows the loss
+        case LOST_TRACEPARENT -> notification;
+        // fifty milliseconds between records of two hosts, within the clock-skew allowance: needs the spans
+        case EARLY_ORDER_CREATED -> sampled.main();
+      };
+    }
   }
 
   /** Counts of expected verdicts, as in the report's {@code summary}. */

@@ -1,4 +1,4 @@
-package io.flowtrace.cli;
+package io.flowtrace.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RecordSigtermIT {
 
-  private static final Path JAR = Path.of(System.getProperty("flowtrace.jar", "target/flowtrace.jar"));
+  private static final Path JAR = Path.of(System.getProperty("flowtrace.jar", "../cli/target/flowtrace.jar"));
   private static final Path FLOWS = Path.of("../flows");
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
   private static final String ORDERS = "orders.requested";

@@ -1,4 +1,4 @@
-package io.flowtrace.cli;
+package io.flowtrace.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

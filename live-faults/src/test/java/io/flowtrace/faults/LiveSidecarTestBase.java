@@ -1,4 +1,4 @@
-package io.flowtrace.cli;
+package io.flowtrace.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -55,7 +55,7 @@ abstract class LiveSidecarTestBase {
 
 
   static final Path FLOWS = Path.of("../flows");
-  static final Path CLI_JAR = Path.of("target/flowtrace.jar");
+  static final Path CLI_JAR = Path.of(System.getProperty("flowtrace.jar", "../cli/target/flowtrace.jar"));
   static final String SPANS_TOPIC = "otlp_spans";
   static final Path LOGS = Path.of("target/it-logs");
   static final Duration TIMEOUT = Duration.ofSeconds(90);
@@ -354,11 +354,16 @@ abstract class LiveSidecarTestBase {
   static Map<String, String> expectedByOrder(Manifest m) {
     Map<String, String> out = new TreeMap<>();
     for (Manifest.Flow f : m.flows()) {
-      TreeSet<String> v = new TreeSet<>();
-      f.violations().forEach(x -> v.add(x.kind() + "@" + x.stage()));
-      out.put(f.orderId(), f.status() + " " + v);
+      out.put(f.orderId(), expected(f));
     }
     return out;
+  }
+
+  /** The verdict planted in a flow, as {@link #latestByOrder} writes verdicts. */
+  static String expected(Manifest.Flow f) {
+    TreeSet<String> v = new TreeSet<>();
+    f.violations().forEach(x -> v.add(x.kind() + "@" + x.stage()));
+    return f.status() + " " + v;
   }
 
   static Map<String, String> latestByOrder(List<JsonNode> verdicts) {
