@@ -111,6 +111,8 @@ public final class Sidecar implements Closeable {
   private OtlpGrpcReceiver grpc;
   private volatile KafkaInput kafka;
   private Router router;
+  /** The cluster's repartition topic (cluster mode). */
+  private final String repartitionTopic;
   private volatile RepartitionPurge purge;
   private BroadcastReader broadcast;
   private OpsServer ops;
@@ -138,6 +140,7 @@ public final class Sidecar implements Closeable {
 
   private Sidecar(SidecarConfig config, List<FlowSpec> flows, List<VerdictSink> sinks) {
     this.config = config;
+    this.repartitionTopic = Router.Topics.of(config.groupId()).repartition();
     this.outputs = sinks.stream().map(sink -> new Outbox(sink, OUTBOX_CAPACITY, metrics)).toList();
     this.live = new LiveVerdicts(flows, LiveVerdicts.DEFAULT_CAPACITY);
     VerdictListener listener = new VerdictListener() {
@@ -438,7 +441,12 @@ public final class Sidecar implements Closeable {
                 input == null ? Map.of() : input.progress(), receiversHeldAt);
         if (config.cluster() && watermark != InputClock.UNKNOWN) {
           // not past what every router has routed: a router that died holds its records until its partitions move
-          watermark = Math.min(watermark, routingProgress.routedUpToNanos(now));
+          long routedUpTo = routingProgress.routedUpToNanos(now, (partition, offset) -> {
+            TopicPartition tp = new TopicPartition(repartitionTopic, partition);
+            long start = input.startOffset(tp);
+            return start < 0 || Math.max(start, clock.processedEnd(tp)) >= offset; // not ours, or read that far
+          });
+          watermark = routedUpTo == Long.MIN_VALUE ? InputClock.UNKNOWN : Math.min(watermark, routedUpTo);
         }
         lastWatermark = watermark;
         if (!catchingUp.isEmpty() && input != null) {

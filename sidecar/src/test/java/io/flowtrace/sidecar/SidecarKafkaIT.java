@@ -239,7 +239,7 @@ class SidecarKafkaIT {
       // there, and its group has not handed the partition on yet.
       TopicPartition stalled = new TopicPartition("orders.created" + suffix, 7);
       long anHourAgo = (System.currentTimeMillis() - 3_600_000L) * 1_000_000L;
-      mark(producer, broadcast, RoutingProgress.encode(anHourAgo, List.of(stalled)));
+      mark(producer, broadcast, RoutingProgress.encode(anHourAgo, List.of(stalled), Map.of()));
       send(producer, "orders.requested" + suffix, "R-1", "{\"requestId\":\"R-1\"}", hex(16));
       Await.until(() -> sidecar.engineStats().records() == 1, () -> "records assembled " + sidecar.engineStats().records());
       // the instance's 2 s deadline and the grace, four times over
@@ -248,7 +248,7 @@ class SidecarKafkaIT {
       assertThat(sidecar.engineStats().openInstances()).isEqualTo(1);
 
       // The partition's next owner has routed it up to now.
-      mark(producer, broadcast, RoutingProgress.encode(System.currentTimeMillis() * 1_000_000L, List.of(stalled)));
+      mark(producer, broadcast, RoutingProgress.encode(System.currentTimeMillis() * 1_000_000L, List.of(stalled), Map.of()));
       Await.until(() -> sidecar.engineStats().verdictsDecided() == 1,
           () -> "decided " + sidecar.engineStats().verdictsDecided());
     }

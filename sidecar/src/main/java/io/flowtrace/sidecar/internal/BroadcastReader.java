@@ -83,8 +83,10 @@ public final class BroadcastReader implements Closeable {
         List<Telemetry> items = new ArrayList<>();
         try {
           for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-            if (r.headers().lastHeader(RoutingProgress.HEADER) != null) {
-              if (!routing.apply(r.value(), System.currentTimeMillis())) {
+            org.apache.kafka.common.header.Header router = r.headers().lastHeader(RoutingProgress.HEADER);
+            if (router != null) {
+              String id = router.value() == null ? "" : new String(router.value(), java.nio.charset.StandardCharsets.UTF_8);
+              if (!routing.apply(id, r.value(), System.currentTimeMillis())) {
                 metrics.dropped("undecodable_progress_mark", 1);
               }
               continue;

@@ -103,6 +103,11 @@ public final class InputClock {
     }
   }
 
+  /** The offset after the last record of the partition processed, or -1 when none was. */
+  public long processedEnd(TopicPartition partition) {
+    return processedEnd.getOrDefault(partition, -1L);
+  }
+
   /** Forgets partitions another owner reads now. */
   public void revoked(Collection<TopicPartition> partitions) {
     partitions.forEach(tp -> {
@@ -132,22 +137,36 @@ public final class InputClock {
     if (receiversHeldAt == UNKNOWN) {
       return last;
     }
-    long watermark = Math.min(nowNanos, receiversHeldAt);
+    long held = heldAt(nowNanos, inputs);
+    if (held == UNKNOWN) {
+      return last;
+    }
+    last = Math.max(last, Math.min(held, receiversHeldAt));
+    return last;
+  }
+
+  /**
+   * Where the inputs hold the clock now, in epoch nanoseconds, regardless of where it was before:
+   * the wall clock, or less where a partition is behind or its producer is; {@link #UNKNOWN} while a
+   * partition is behind with nothing of it processed yet. A router's progress marks say this, so a
+   * partition it takes over behind the others holds the engines back.
+   */
+  public long heldAt(long nowNanos, Map<TopicPartition, KafkaInput.Progress> inputs) {
+    long held = nowNanos;
     for (Map.Entry<TopicPartition, KafkaInput.Progress> e : inputs.entrySet()) {
       KafkaInput.Progress read = e.getValue();
       long done = processedEnd.getOrDefault(e.getKey(), -1L);
       boolean behind = read.lag() != 0 || done < read.readEnd();
       if (!behind) {
-        watermark = Math.min(watermark, nowNanos - producerDelay(e.getKey(), nowNanos));
+        held = Math.min(held, nowNanos - producerDelay(e.getKey(), nowNanos));
         continue;
       }
       Long time = processedTime.get(e.getKey());
       if (time == null) {
-        return last;
+        return UNKNOWN;
       }
-      watermark = Math.min(watermark, time);
+      held = Math.min(held, time);
     }
-    last = Math.max(last, watermark);
-    return last;
+    return held;
   }
 }

@@ -244,6 +244,11 @@ public final class KafkaInput implements Closeable {
    */
   public record Progress(long readEnd, long lag) {}
 
+  /** The offset a partition owned now was read from when it was assigned; -1 when not owned. */
+  public long startOffset(TopicPartition partition) {
+    return loop.startOffset(partition);
+  }
+
   /** The progress of every partition the input owns now (a live view). */
   public Map<TopicPartition, Progress> progress() {
     return Collections.unmodifiableMap(progress);

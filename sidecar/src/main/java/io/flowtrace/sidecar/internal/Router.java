@@ -117,6 +117,8 @@ public final class Router implements Closeable {
   private long caughtUpMillis = Long.MIN_VALUE;
   /** How far this router has routed each partition it owns, in event time; sent as progress marks. */
   private final InputClock routed = new InputClock();
+  /** Per repartition partition, the offset after the last item routed there that the broker acknowledged. */
+  private final Map<Integer, Long> written = new java.util.concurrent.ConcurrentHashMap<>();
   private final byte[] id = java.util.UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8);
   private long lastMarkMillis;
 
@@ -271,13 +273,13 @@ public final class Router implements Closeable {
           caughtUpMillis = now;
         }
         unpark(now);
-        if (now - lastMarkMillis >= MARK_MILLIS) {
-          lastMarkMillis = now;
-          mark(now);
-        }
         if (unflushed) {
           producer.flush();
           unflushed = false;
+        }
+        if (now - lastMarkMillis >= MARK_MILLIS) {
+          lastMarkMillis = now;
+          mark(now); // after the flush: what it vouches for has been acknowledged
         }
         if (failure.get() != null) {
           throw new IllegalStateException("routing to Kafka failed; input offsets stay uncommitted: " + failure.get(),
@@ -352,13 +354,17 @@ public final class Router implements Closeable {
 
   /**
    * Sends a progress mark to every sidecar (on the broadcast topic): the input partitions this
-   * router owns and the event time up to which it has routed them (0 while it owns a partition it
-   * is behind on and has routed nothing of), so that engines hold their deadlines while it is behind
-   * — or dead, until its partitions' next owner reports them ({@link RoutingProgress}).
+   * router owns, the event time up to which it has routed them (0 while it owns a partition it
+   * is behind on and has routed nothing of) and where in the repartition topic what it routed ends,
+   * so that engines hold their deadlines while it is behind — or dead, until its partitions' next
+   * owner reports them — and until they have read what it routed ({@link RoutingProgress}).
    */
   private void mark(long nowMillis) {
-    long upTo = routed.watermark(input.vouchedUpToNanos(nowMillis * 1_000_000L), input.progress());
-    byte[] value = RoutingProgress.encode(upTo == InputClock.UNKNOWN ? 0 : upTo, input.assignment());
+    if (!input.ready()) {
+      return; // no partition assigned yet: it cannot say how far behind they are
+    }
+    long upTo = routed.heldAt(input.vouchedUpToNanos(nowMillis * 1_000_000L), input.progress());
+    byte[] value = RoutingProgress.encode(upTo == InputClock.UNKNOWN ? 0 : upTo, input.assignment(), Map.copyOf(written));
     ProducerRecord<String, byte[]> mark = new ProducerRecord<>(topics.broadcast(), null, value);
     mark.headers().add(RoutingProgress.HEADER, id);
     producer.send(mark, this::sent);
@@ -474,6 +480,8 @@ public final class Router implements Closeable {
   private void sent(org.apache.kafka.clients.producer.RecordMetadata metadata, Exception e) {
     if (e != null) {
       failure.compareAndSet(null, e);
+    } else if (metadata != null && metadata.hasOffset() && metadata.topic().equals(topics.repartition())) {
+      written.put(metadata.partition(), metadata.offset() + 1); // in order within a partition; lower after a re-creation
     }
   }
 

@@ -55,6 +55,19 @@ class InputClockTest {
   }
 
   @Test
+  void whereItIsHeldNowGoesBackWhenAPartitionBehindIsTakenOver() {
+    clock.processed(batch(CREATED, 5, 900));
+    assertThat(clock.heldAt(NOW, Map.of(CREATED, new KafkaInput.Progress(5, 0)))).isEqualTo(NOW);
+
+    assertThat(clock.heldAt(NOW, Map.of(CREATED, new KafkaInput.Progress(5, 0), EMAILS, new KafkaInput.Progress(-1, -1))))
+        .as("a partition just assigned, nothing of it processed").isEqualTo(InputClock.UNKNOWN);
+    clock.processed(batch(EMAILS, 3, 400));
+    assertThat(clock.heldAt(NOW, Map.of(CREATED, new KafkaInput.Progress(5, 0), EMAILS, new KafkaInput.Progress(3, 8))))
+        .isEqualTo(400_000_000L);
+    assertThat(clock.heldAt(NOW, Map.of())).as("owning nothing").isEqualTo(NOW);
+  }
+
+  @Test
   void neverGoesBackAndForgetsRevokedPartitions() {
     clock.processed(batch(CREATED, 5, 900));
     assertThat(clock.watermark(NOW, Map.of(CREATED, new KafkaInput.Progress(5, 0)))).isEqualTo(NOW);

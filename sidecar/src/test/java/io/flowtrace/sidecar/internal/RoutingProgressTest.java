@@ -3,7 +3,9 @@ package io.flowtrace.sidecar.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
@@ -13,11 +15,24 @@ class RoutingProgressTest {
   private static final TopicPartition A1 = new TopicPartition("orders.created", 1);
   private static final TopicPartition B0 = new TopicPartition("otlp_spans", 0);
 
+  private static final long SETTLE = RoutingProgress.SETTLE_MILLIS;
+
   private final RoutingProgress progress = new RoutingProgress();
 
   @Test
-  void withoutMarksNothingIsHeldBack() {
-    assertThat(progress.routedUpToNanos(0)).isEqualTo(Long.MAX_VALUE);
+  void untilRoutersHaveBeenHeardForASecondNothingIsJudged() {
+    assertThat(progress.routedUpToNanos(0)).as("no router heard yet").isEqualTo(Long.MIN_VALUE);
+    progress.report(500, List.of(A0), 100);
+    assertThat(progress.routedUpToNanos(100 + SETTLE - 1)).as("other routers may not have marked yet").isEqualTo(Long.MIN_VALUE);
+
+    assertThat(progress.routedUpToNanos(100 + SETTLE)).isEqualTo(500);
+  }
+
+  @Test
+  void markedRoutersOwningNothingHoldNothingBack() {
+    progress.report(500, List.of(), 0);
+
+    assertThat(progress.routedUpToNanos(SETTLE)).isEqualTo(Long.MAX_VALUE);
   }
 
   @Test
@@ -25,7 +40,7 @@ class RoutingProgressTest {
     progress.report(500, List.of(A0, A1), 0);
     progress.report(300, List.of(B0), 0);
 
-    assertThat(progress.routedUpToNanos(10)).isEqualTo(300);
+    assertThat(progress.routedUpToNanos(SETTLE)).isEqualTo(300);
   }
 
   @Test
@@ -49,12 +64,40 @@ class RoutingProgressTest {
 
   @Test
   void aMarkRoundTripsAndGarbageIsNoMark() {
-    assertThat(progress.apply(RoutingProgress.encode(42, List.of(A0, new TopicPartition("a.b-c_d", 11))), 0)).isTrue();
-    assertThat(progress.routedUpToNanos(0)).isEqualTo(42);
+    assertThat(progress.apply("r1", RoutingProgress.encode(42, List.of(A0, new TopicPartition("a.b-c_d", 11)), Map.of(3, 17L)),
+        0)).isTrue();
+    assertThat(progress.routedUpToNanos(SETTLE, (partition, offset) -> partition == 3 && offset == 17)).isEqualTo(42);
 
-    assertThat(progress.apply("forty-two orders.created/0".getBytes(StandardCharsets.UTF_8), 0)).isFalse();
-    assertThat(progress.apply("7 orders.created".getBytes(StandardCharsets.UTF_8), 0)).isFalse();
-    assertThat(progress.apply(null, 0)).isFalse();
-    assertThat(progress.routedUpToNanos(0)).isEqualTo(42);
+    assertThat(progress.apply("r1", "forty-two orders.created/0".getBytes(StandardCharsets.UTF_8), 0)).isFalse();
+    assertThat(progress.apply("r1", "7 orders.created".getBytes(StandardCharsets.UTF_8), 0)).isFalse();
+    assertThat(progress.apply("r1", "7 orders.created/0 3=x".getBytes(StandardCharsets.UTF_8), 0)).isFalse();
+    assertThat(progress.apply("r1", null, 0)).isFalse();
+    assertThat(progress.routedUpToNanos(SETTLE)).isEqualTo(42);
+  }
+
+  @Test
+  void aMarkCountsOnlyOnceTheEngineHasReadWhatItsRouterWroteToTheRepartitionTopic() {
+    Map<Integer, Long> processed = new HashMap<>(Map.of(0, 10L, 1, 5L));
+    RoutingProgress.Processed upTo = (partition, offset) -> processed.getOrDefault(partition, 0L) >= offset;
+    progress.apply("r1", RoutingProgress.encode(300, List.of(A0), Map.of(0, 10L)), 0);
+    progress.apply("r1", RoutingProgress.encode(700, List.of(A0), Map.of(0, 12L, 1, 5L)), 0);
+    progress.apply("r2", RoutingProgress.encode(900, List.of(B0), Map.of(1, 8L)), 0);
+
+    assertThat(progress.routedUpToNanos(SETTLE, upTo)).as("what r2 routed of B0 is not read yet").isEqualTo(Long.MIN_VALUE);
+
+    processed.put(1, 8L);
+    assertThat(progress.routedUpToNanos(SETTLE, upTo)).as("r1's later mark waits for offset 12 of partition 0")
+        .isEqualTo(300);
+
+    processed.put(0, 12L);
+    assertThat(progress.routedUpToNanos(SETTLE, upTo)).isEqualTo(700);
+  }
+
+  @Test
+  void aPartitionWhoseOnlyMarkIsNotReadUpToYetHoldsEverything() {
+    progress.apply("r1", RoutingProgress.encode(300, List.of(A0), Map.of(0, 10L)), 0);
+
+    assertThat(progress.routedUpToNanos(SETTLE, (partition, offset) -> false)).isEqualTo(Long.MIN_VALUE);
+    assertThat(progress.routedUpToNanos(SETTLE, (partition, offset) -> true)).isEqualTo(300);
   }
 }

@@ -164,6 +164,8 @@ public final class PartitionedConsumer implements Closeable {
   private final Map<TopicPartition, OffsetAndMetadata> toCommit = new HashMap<>();
   /** Partitions owned and positioned; guarded by itself. */
   private final Set<TopicPartition> owned = new HashSet<>();
+  /** Where each partition owned was positioned when it was assigned; any thread. */
+  private final Map<TopicPartition, Long> started = new java.util.concurrent.ConcurrentHashMap<>();
   // Polling thread only:
   private final Map<TopicPartition, Long> positions = new HashMap<>();
   /** Partitions this reader has owned at some time. */
@@ -370,6 +372,15 @@ public final class PartitionedConsumer implements Closeable {
    * The records left after the position of {@code partition}, as the consumer last learned. Call on
    * the polling thread only (from the handler).
    */
+  /**
+   * The offset a partition owned now was positioned at when it was assigned (or moved to its
+   * beginning, its log having been deleted or truncated under it) — what reading it started from —
+   * or -1 when it is not owned (or could not be positioned yet). Any thread.
+   */
+  public long startOffset(TopicPartition partition) {
+    return started.getOrDefault(partition, -1L);
+  }
+
   public OptionalLong currentLag(TopicPartition partition) {
     return consumer.currentLag(partition);
   }
@@ -530,6 +541,7 @@ public final class PartitionedConsumer implements Closeable {
         long start = starts.getOrDefault(tp, 0L);
         consumer.seek(tp, start);
         positions.put(tp, start);
+        started.put(tp, start);
         handler.restarted(tp, outside.get(tp), start, ends.getOrDefault(tp, -1L));
       }
     } catch (KafkaException e) {
@@ -544,6 +556,7 @@ public final class PartitionedConsumer implements Closeable {
       ConsumerSupport.position(consumer, owned, startPosition, resumeFromCommitted, this::writtenAfterStart);
       for (TopicPartition tp : owned) {
         positions.put(tp, consumer.position(tp));
+        started.put(tp, positions.get(tp));
       }
       LOG.info("{}: positioned {}", name, owned);
     } catch (KafkaException e) {
@@ -775,6 +788,7 @@ public final class PartitionedConsumer implements Closeable {
         for (TopicPartition tp : partitions) {
           long at = consumer.position(tp); // resolves lazy seeks: "assigned" means "positioned"
           positions.put(tp, at);
+          started.put(tp, at);
           if (uncommitted.contains(tp)) {
             pin.put(tp, new OffsetAndMetadata(at));
           }
@@ -832,6 +846,7 @@ public final class PartitionedConsumer implements Closeable {
 
     private void forget(Collection<TopicPartition> partitions) {
       partitions.forEach(refused::remove);
+      partitions.forEach(started::remove);
       paused.removeAll(partitions);
       if (!rememberPositions) {
         partitions.forEach(positions::remove);
