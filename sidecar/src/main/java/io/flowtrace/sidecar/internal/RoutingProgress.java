@@ -129,6 +129,10 @@ public final class RoutingProgress {
    * (a log line's fields), else {@code null}.
    */
   public synchronized String holding(long nowMillis, long overMillis) {
+    if (firstMarkMillis < 0) {
+      return "marks_heard=0 detail=\"no router's progress mark read from the broadcast topic yet: nothing is judged\"";
+    }
+    int waitingMarks = waiting.values().stream().mapToInt(ArrayDeque::size).sum();
     TopicPartition least = null;
     Report leastReport = null;
     for (Map.Entry<TopicPartition, Report> e : byPartition.entrySet()) {
@@ -138,10 +142,11 @@ public final class RoutingProgress {
       }
     }
     if (leastReport == null || nowMillis - leastReport.routedUpToNanos() / 1_000_000 <= overMillis) {
-      return null;
+      return waitingMarks > 4 * (waiting.size() + 1)
+          ? "marks_waiting=" + waitingMarks + " detail=\"what routers routed is not read here yet\"" : null;
     }
     return "partition=" + least + " routed_up_to_ms_ago=" + (nowMillis - leastReport.routedUpToNanos() / 1_000_000)
-        + " reported_ms_ago=" + (nowMillis - leastReport.receivedMillis());
+        + " reported_ms_ago=" + (nowMillis - leastReport.receivedMillis()) + " marks_waiting=" + waitingMarks;
   }
 
   /**

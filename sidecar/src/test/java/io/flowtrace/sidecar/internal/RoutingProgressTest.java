@@ -100,4 +100,14 @@ class RoutingProgressTest {
     assertThat(progress.routedUpToNanos(SETTLE, (partition, offset) -> false)).isEqualTo(Long.MIN_VALUE);
     assertThat(progress.routedUpToNanos(SETTLE, (partition, offset) -> true)).isEqualTo(300);
   }
+
+  @Test
+  void whatHoldsTheEnginesIsSaidForTheLog() {
+    assertThat(progress.holding(0, 2_000)).contains("marks_heard=0");
+
+    progress.report(1_000_000L, List.of(A0), 0); // routed up to 1 ms after the epoch
+    assertThat(progress.holding(10_000, 2_000)).contains("partition=orders.created-0", "routed_up_to_ms_ago=9999");
+    progress.report(9_000_000_000L, List.of(A0), 9_000);
+    assertThat(progress.holding(10_000, 2_000)).as("1 s behind: nothing to say").isNull();
+  }
 }
