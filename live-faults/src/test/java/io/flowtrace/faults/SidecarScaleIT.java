@@ -33,11 +33,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  *
  * <p>Its first run (2026-12-03) found a defect before any figure: one cluster sidecar started with
  * {@code --start-from earliest} on an hour-old backlog decided thousands of instances at their
- * deadline with stages missing (and amended them as their records were routed). Its router's
- * clock ran to the wall clock before its partitions' backlog was routed (its progress marks said
- * "routed up to 4 s ago" while it worked an hour-old backlog), and the engine's own clock follows
- * the repartition topic, which a router fills as it goes. The single-sidecar backlog test passes;
- * the cluster path needs the same start-up care.
+ * deadline with stages missing. Its router marked progress before it owned any partition (so "routed
+ * up to now"), and an engine took a mark as soon as it read it, before reading what the router had
+ * routed. Marks now name the repartition offsets written and count once read up to
+ * ({@link io.flowtrace.sidecar.internal.RoutingProgress}); {@code SidecarIT}'s backlog test runs in
+ * cluster mode too, in the suite.
  *
  * <p>Opt-in ({@code -Dflowtrace.scale.it=true}); {@code -Dflowtrace.scale.flows} (default 6,000) the
  * backlog, {@code -Dflowtrace.scale.live} (default 1,200) the live flows at 30 flows/s.
