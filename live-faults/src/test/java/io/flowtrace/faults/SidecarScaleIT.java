@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * deadline with stages missing. Its router marked progress before it owned any partition (so "routed
  * up to now"), and an engine took a mark as soon as it read it, before reading what the router had
  * routed. Marks now name the repartition offsets written and count once read up to
- * ({@link io.flowtrace.sidecar.internal.RoutingProgress}); {@code SidecarIT}'s backlog test runs in
+ * (the sidecar's {@code RoutingProgress}); {@code SidecarIT}'s backlog test runs in
  * cluster mode too, in the suite.
  *
  * <p>Opt-in ({@code -Dflowtrace.scale.it=true}); {@code -Dflowtrace.scale.flows} (default 6,000) the
