@@ -2,7 +2,6 @@ package io.flowtrace.example.order;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -271,11 +270,8 @@ final class OrderServices implements AutoCloseable {
     }
   }
 
+  /** A port for a forked service to bind: outside the range other processes take ports from at random. */
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return io.flowtrace.kafka.testkit.Ports.free();
   }
 }
