@@ -174,6 +174,7 @@ public final class Sidecar implements Closeable {
         .maxEventsPerInstance(config.maxEventsPerInstance())
         .maxPayloadBytes(config.maxPayloadBytes())
         .decisionLatency(metrics::latencyNanos)
+        .expectSpans(config.spansTopic() != null || config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0)
         .build();
     engine.live().holdDecisions(catchingUp::contains);
     long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);

@@ -22,6 +22,8 @@ final class EngineContext {
   final LongConsumer decisionLatency;
   /** Whether the input delivered spans at all (propagation can only be judged then). */
   boolean sawSpans;
+  /** Whether the input is known to carry spans, so that none having arrived yet means "not yet". */
+  boolean spansExpected;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */

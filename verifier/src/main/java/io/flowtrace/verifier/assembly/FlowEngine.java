@@ -71,6 +71,7 @@ public final class FlowEngine {
         });
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency);
+    context.spansExpected = b.expectSpans;
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();
@@ -455,6 +456,7 @@ public final class FlowEngine {
     private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
     private long maxRetainedEvents = DEFAULT_MAX_RETAINED_EVENTS;
     private java.util.function.LongConsumer decisionLatency;
+    private boolean expectSpans;
 
     private Builder(List<FlowSpec> flows) {
       this.flows = List.copyOf(requireNonNull(flows, "flows"));
@@ -519,6 +521,19 @@ public final class FlowEngine {
      */
     public Builder spans(io.flowtrace.verifier.spec.SpanCompleteness completeness) {
       this.spans = requireNonNull(completeness, "completeness");
+      return this;
+    }
+
+    /**
+     * Says the input carries spans (an OTLP receiver, a spans topic), so that until the first one
+     * arrives an instance whose records name a sampled trace waits for them — past the completion
+     * grace, up to its deadline — rather than being judged on its records alone: started on live
+     * traffic, an engine reads records seconds before an exporter's first batch of their spans.
+     * Spans that never come cost latency (verdicts at the deadline), not a wrong verdict. Defaults
+     * to {@code false}: an input without spans is judged on its records at once.
+     */
+    public Builder expectSpans(boolean expect) {
+      this.expectSpans = expect;
       return this;
     }
 

@@ -413,7 +413,7 @@ final class FlowState {
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!settled(snapshot)) {
-      if (inst.awaitingSpansOf != null && awaitedSpans(snapshot) == null) {
+      if (inst.awaitingSpansOf != null && awaited(snapshot) == null) {
         // past the grace, the spans waited for came, without what would settle the instance
         decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
             snapshot, isComplete(snapshot));
@@ -442,8 +442,13 @@ final class FlowState {
    * that a lossy pipeline may still deliver. Unsampled traces are not waited for: their spans never come.
    */
   private boolean settled(FlowInstance snapshot) {
-    return isComplete(snapshot) && !snapshot.visibility().awaitsLostSpans()
-        && (!context.sawSpans || PROPAGATION.check(snapshot).isEmpty() && awaitedMessagingSpan(snapshot) == null);
+    if (!isComplete(snapshot) || snapshot.visibility().awaitsLostSpans()) {
+      return false;
+    }
+    if (!context.sawSpans) {
+      return !awaitsFirstSpans(snapshot);
+    }
+    return PROPAGATION.check(snapshot).isEmpty() && awaitedMessagingSpan(snapshot) == null;
   }
 
   private static boolean requiredStagesPresent(FlowInstance snapshot) {
@@ -475,8 +480,8 @@ final class FlowState {
    */
   private void decideAfterGrace(InstanceState inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
-    if (context.sawSpans && watermark < inst.start + deadlineNanos) {
-      String awaited = awaitedSpans(snapshot);
+    if (watermark < inst.start + deadlineNanos) {
+      String awaited = awaited(snapshot);
       if (awaited != null) {
         inst.awaitingSpansOf = awaited;
         return;
@@ -484,6 +489,36 @@ final class FlowState {
     }
     decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
         snapshot, isComplete(snapshot));
+  }
+
+  /**
+   * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
+   * {@code null}: as {@link #awaitedSpans} once the input has delivered spans; before that, when
+   * spans are expected ({@link FlowEngine.Builder#expectSpans}) and a record says its trace is
+   * sampled, the first spans themselves.
+   */
+  private String awaited(FlowInstance snapshot) {
+    if (context.sawSpans) {
+      return awaitedSpans(snapshot);
+    }
+    return awaitsFirstSpans(snapshot) ? "the first spans (none has arrived yet)" : null;
+  }
+
+  /**
+   * Whether no span has arrived yet where spans are expected, and a record of the instance carries
+   * a sampled trace: judged now it would lack every span (stages missing, propagation unjudged),
+   * while an exporter's first batch is typically seconds behind the records it traced.
+   */
+  private boolean awaitsFirstSpans(FlowInstance snapshot) {
+    if (context.sawSpans || !context.spansExpected) {
+      return false;
+    }
+    for (Observation o : snapshot.observations()) {
+      if (o.isRecord() && o.trace() != null && o.sampled()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -142,6 +142,49 @@ class FieldConditionsTest {
   }
 
   @Test
+  void whereSpansAreExpectedASampledOrderWaitsPastTheGraceForTheFirstSpansToArrive() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true));
+    List<Telemetry> all = shop.telemetry(order("o-1", 0));
+    all.stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(5_000));
+    assertThat(events).as("an engine started on live traffic, before the exporters' first batch").isEmpty();
+
+    all.stream().filter(t -> t instanceof Telemetry.SpanEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(5_010));
+    assertThat(events).containsExactly("decided o-1 PASSED");
+  }
+
+  @Test
+  void withoutSpansExpectedASampledOrderIsJudgedOnItsRecordsAtTheGrace() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    shop.telemetry(order("o-1", 0)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(5_000));
+
+    assertThat(events).containsExactly("decided o-1 FAILED");
+  }
+
+  @Test
+  void whereSpansAreExpectedButNoneEverComesAnOrderIsDecidedAtItsDeadline() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true));
+    shop.telemetry(order("o-1", 0)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(9_999));
+    assertThat(events).isEmpty();
+
+    engine.advanceTo(nanos(10_001));
+    assertThat(events).containsExactly("decided o-1 FAILED");
+    assertThat(published.get("o-1").get(0).reason()).contains("waited until the deadline for the first spans");
+  }
+
+  @Test
+  void whereSpansAreExpectedAnUnsampledOrderIsStillDecidedWithoutWaitingForSpans() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)).expectSpans(true));
+    feed(order("o-1", 0).unsampled());
+    engine.advanceTo(nanos(320));
+
+    assertThat(events).containsExactly("decided o-1 PASSED");
+  }
+
+  @Test
   void recordVisibleDefectsOfSampledOutOrdersAreStillFound() {
     ShopFlows.Order wrongTotal = order("o-1", 0).unsampled();
     wrongTotal.wrongAcceptedTotal = true;
