@@ -437,7 +437,8 @@ abstract class LiveSidecarTestBase {
         String planted = expected.stream().flatMap(m -> m.flows().stream()).filter(f -> f.orderId().equals(order)).findFirst()
             .map(f -> f.defect() == null ? "no defect" : f.defect().name()).orElse("not in the manifest");
         return v.path("instanceKey").asString() + " r" + v.path("revision").asInt() + " " + outcome(v) + " (" + planted
-            + ", finally " + last.get(order) + ", decided " + v.path("verdict").path("reason").asString() + ")";
+            + ", finally " + last.get(order) + ", decided " + v.path("verdict").path("reason").asString() + " at "
+            + v.path("decided").asString() + ")";
       }).toList();
     }
 
