@@ -23,7 +23,7 @@ final class EngineContext {
   /** Whether the input delivered spans at all (propagation can only be judged then). */
   boolean sawSpans;
   /** Whether the input is known to carry spans, so that none having arrived yet means "not yet". */
-  boolean spansExpected;
+  final boolean spansExpected;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */
@@ -56,8 +56,9 @@ final class EngineContext {
   private long openSequence;
 
   EngineContext(VerdictListener listener, FlowEngine.EngineStats stats, Executor verifications,
-      int maxEventsPerInstance, int maxOpenInstances, LongConsumer decisionLatency) {
+      int maxEventsPerInstance, int maxOpenInstances, LongConsumer decisionLatency, boolean spansExpected) {
     this.listener = listener;
+    this.spansExpected = spansExpected;
     this.stats = stats;
     this.verifications = verifications;
     this.maxEventsPerInstance = maxEventsPerInstance;

@@ -70,8 +70,7 @@ public final class FlowEngine {
           return t;
         });
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
-        b.maxOpenInstances, b.decisionLatency);
-    context.spansExpected = b.expectSpans;
+        b.maxOpenInstances, b.decisionLatency, b.expectSpans);
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();

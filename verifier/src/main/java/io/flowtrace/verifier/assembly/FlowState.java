@@ -513,12 +513,12 @@ final class FlowState {
     if (context.sawSpans || !context.spansExpected) {
       return false;
     }
-    for (Observation o : snapshot.observations()) {
-      if (o.isRecord() && o.trace() != null && o.sampled()) {
-        return true;
-      }
-    }
-    return false;
+    return snapshot.observations().stream().anyMatch(FlowState::sampledRecord);
+  }
+
+  /** A record whose {@code traceparent} says its trace is sampled: its spans are exported. */
+  private static boolean sampledRecord(Observation o) {
+    return o.isRecord() && o.trace() != null && o.sampled();
   }
 
   /**
@@ -573,7 +573,7 @@ final class FlowState {
   private String awaitedMessagingSpan(FlowInstance snapshot) {
     List<Observation> observations = snapshot.observations();
     for (Observation o : observations) {
-      if (!o.isRecord() || o.trace() == null || !o.sampled()) {
+      if (!sampledRecord(o)) {
         continue;
       }
       String topic = o.record().topic();
