@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -46,15 +45,18 @@ import org.slf4j.LoggerFactory;
  * everything is keyed by its root on the repartition topic, whose partitions the sidecars share
  * through their consumer group (the second stage, an ordinary sidecar engine).
  *
- * <p>The root of an item is found through aliases shared by every router on a compacted topic:
- * each instance key ({@code flow|orderId=…}) and each trace maps to the root it was first seen
- * with. An item takes the root of its keys, else of its traces. Only an event of an entry stage
- * starts a root (its own trace, else its first key): any other event belongs to an instance begun
- * before it, so when none of its keys and traces has an alias yet it is <em>parked</em> — without
- * blocking the router — until one appears (written by this router or read from another), and
- * routed by its own trace only after the routers' session timeout and 10 s more (at least {@value #PARK_MILLIS} ms;
- * system property {@value #PARK_PROPERTY}) — the records that open its instance may sit in the partitions of a
- * router that died, until the group hands them on — and only once this router has caught up with its input since
+ * <p>The root of an item is found through aliases shared by every router on a compacted topic
+ * ({@link Aliases}): each instance key ({@code flow|orderId=…}) and each trace maps to the root the
+ * first entry for it in the log names — a router claims by writing and routes once it has read its
+ * claim back, so two routers that meet one key at once adopt one root. An event takes the root of
+ * its keys (two roots of one instance's keys are merged into one), else of its traces. Only an event
+ * of an entry stage starts a root (its own trace, else its first key): any other event belongs to
+ * an instance begun before it, so when none of its keys and traces has an alias yet it is
+ * <em>parked</em> — without blocking the router — until one appears (written by this router or
+ * read from another), and starts a root of its own only after the routers' session timeout and
+ * 10 s more (at least {@value #PARK_MILLIS} ms; system property {@value #PARK_PROPERTY}) — the
+ * records that open its instance may sit in the partitions of a router that died, until the group
+ * hands them on — and only once this router has caught up with its input since
  * ({@value #MAX_PARK_MILLIS} ms at most, or the park time if longer). Read out of order (a backlog after a
  * handover, a restart or an outage, where a confirmation may be read before its order), an event
  * routed at once by its own trace would start a second root for the same instance, and the
@@ -81,6 +83,8 @@ public final class Router implements Closeable {
   private static final int MAX_PARKED = 100_000;
   /** How often a router tells the engines how far it has routed its input ({@link RoutingProgress}). */
   static final long MARK_MILLIS = 250;
+  /** Header of a claim on the routes topic: the router that wrote it. */
+  static final String ROUTER_HEADER = "flowtrace.router";
   /** How long an event waits for its alias at most, even while this router is behind its input. */
   public static final long MAX_PARK_MILLIS = 60_000;
 
@@ -96,12 +100,7 @@ public final class Router implements Closeable {
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaConsumer<String, String> routesConsumer;
   private final BlockingQueue<Batch> inbox;
-  private final Map<String, String> aliases = new LinkedHashMap<>(1 << 16, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-      return size() > 1_000_000;
-    }
-  };
+  private final Aliases aliases = new Aliases(this::claim);
   private final Thread thread;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final java.util.concurrent.atomic.AtomicReference<Exception> failure =
@@ -121,6 +120,7 @@ public final class Router implements Closeable {
   private final Map<Integer, Long> written = new java.util.concurrent.ConcurrentHashMap<>();
   private final byte[] id = java.util.UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8);
   private long lastMarkMillis;
+  private long mergesLogged;
 
   /** A batch's offsets and how many of its events are still parked. */
   private static final class Pending {
@@ -132,7 +132,23 @@ public final class Router implements Closeable {
     }
   }
 
-  private record Parked(Telemetry telemetry, byte[] encoded, LiveHooks.Routing routing, long sinceMillis, Pending batch) {}
+  private static final class Parked {
+    final Telemetry telemetry;
+    final byte[] encoded;
+    final LiveHooks.Routing routing;
+    final long sinceMillis;
+    final Pending batch;
+    /** Waited out its park time: it starts a root of its own. */
+    boolean startsOwn;
+
+    Parked(Telemetry telemetry, byte[] encoded, LiveHooks.Routing routing, long sinceMillis, Pending batch) {
+      this.telemetry = telemetry;
+      this.encoded = encoded;
+      this.routing = routing;
+      this.sinceMillis = sinceMillis;
+      this.batch = batch;
+    }
+  }
 
   /**
    * @param inputs the Kafka input of the router (group {@code <group>.router}), handing batches to {@code inbox}
@@ -170,6 +186,7 @@ public final class Router implements Closeable {
       OffsetAndTimestamp at = starts.get(tp);
       if (at == null) {
         routesConsumer.seekToEnd(List.of(tp));
+        routesConsumer.position(tp, Duration.ofSeconds(30)); // now, so no claim written later is skipped
       } else {
         routesConsumer.seek(tp, at.offset());
       }
@@ -254,9 +271,19 @@ public final class Router implements Closeable {
 
   private void run() {
     try {
-      while (!closing.get() || !inbox.isEmpty()) {
-        readRoutes(Duration.ZERO);
-        Batch b = inbox.poll(20, TimeUnit.MILLISECONDS);
+      long closingSince = 0;
+      while (true) {
+        if (closing.get()) {
+          closingSince = closingSince == 0 ? System.nanoTime() | 1 : closingSince;
+          // claims read back in time are routed, not left to be read again
+          if (inbox.isEmpty() && (!aliases.awaitingReadBack()
+              || System.nanoTime() - closingSince > TimeUnit.SECONDS.toNanos(2))) {
+            break;
+          }
+        }
+        boolean readingBack = aliases.awaitingReadBack();
+        readRoutes(readingBack && inbox.isEmpty() ? Duration.ofMillis(10) : Duration.ZERO);
+        Batch b = inbox.poll(readingBack ? 1 : 20, TimeUnit.MILLISECONDS);
         List<Batch> batches = new ArrayList<>();
         if (b != null) {
           batches.add(b);
@@ -273,6 +300,13 @@ public final class Router implements Closeable {
           caughtUpMillis = now;
         }
         unpark(now);
+        metrics.aliasesTotal("lost", aliases.lost());
+        if (aliases.merges() > mergesLogged) {
+          LOG.info("event=roots_merged total={} detail=\"keys of one instance were found rooted apart; the later "
+              + "events of both go to the smaller root\"", aliases.merges());
+          mergesLogged = aliases.merges();
+        }
+        metrics.aliasesTotal("merged", aliases.merges());
         if (unflushed) {
           producer.flush();
           unflushed = false;
@@ -332,7 +366,7 @@ public final class Router implements Closeable {
       }
       LiveHooks.Routing r = engine.live().routing(p);
       if (!r.event()) {
-        String root = rootOf(r);
+        String root = aliases.rootOf(r);
         if (root != null) {
           send(topics.repartition(), root, t, encoded);
           metrics.correlationSpan("owner");
@@ -342,13 +376,13 @@ public final class Router implements Closeable {
         }
         continue;
       }
-      String root = rootOf(r);
-      if (root == null && !r.opens()) {
+      String root = aliases.place(r, r.opens(), false);
+      if (root == null) {
         parked.addLast(new Parked(t, encoded, r, now, batch));
         batch.parked++;
         continue;
       }
-      routeTo(root == null ? ownRoot(r) : root, r, t, encoded);
+      send(topics.repartition(), root, t, encoded);
     }
   }
 
@@ -371,7 +405,10 @@ public final class Router implements Closeable {
     unflushed = true;
   }
 
-  /** Routes parked events whose alias has appeared, and those that waited long enough by their own trace. */
+  /**
+   * Routes parked events whose root is known now: their claims were read back, or an event of
+   * their instance was routed. One that waited long enough starts a root of its own.
+   */
   private void unpark(long now) {
     if (parked.isEmpty()) {
       return;
@@ -379,19 +416,22 @@ public final class Router implements Closeable {
     int before = parked.size();
     for (int n = 0; n < before; n++) {
       Parked p = parked.pollFirst();
-      String root = rootOf(p.routing());
-      if (root == null && waits(p, now) && parked.size() < MAX_PARKED) {
+      long waited = now - p.sinceMillis;
+      boolean force = parked.size() >= MAX_PARKED || waited >= 2 * Math.max(parkMillis, MAX_PARK_MILLIS);
+      String root = aliases.place(p.routing, p.routing.opens() || p.startsOwn, force);
+      if (root == null && !p.startsOwn && !p.routing.opens() && !waits(p, now)) {
+        p.startsOwn = true;
+        metrics.dropped("routed_without_alias", 1);
+        LOG.debug("event=no_alias keys={} traces={} waited_ms={} detail=\"rooted by its own trace: no event that "
+            + "opens its instance was routed\"", p.routing.keys(), p.routing.traces(), waited);
+        root = aliases.place(p.routing, true, false);
+      }
+      if (root == null) {
         parked.addLast(p);
         continue;
       }
-      if (root == null) {
-        root = ownRoot(p.routing());
-        metrics.dropped("routed_without_alias", 1);
-        LOG.debug("event=no_alias keys={} traces={} waited_ms={} detail=\"routed by its own trace: no event that "
-            + "opens its instance was routed\"", p.routing().keys(), p.routing().traces(), now - p.sinceMillis());
-      }
-      routeTo(root, p.routing(), p.telemetry(), p.encoded());
-      p.batch().parked--;
+      send(topics.repartition(), root, p.telemetry, p.encoded);
+      p.batch.parked--;
     }
   }
 
@@ -433,48 +473,16 @@ public final class Router implements Closeable {
    * yet, and other routers are likely behind too. At most {@value #MAX_PARK_MILLIS} ms.
    */
   private boolean waits(Parked p, long now) {
-    long waited = now - p.sinceMillis();
-    return waited < parkMillis || caughtUpMillis < p.sinceMillis() && waited < Math.max(parkMillis, MAX_PARK_MILLIS);
+    long waited = now - p.sinceMillis;
+    return waited < parkMillis || caughtUpMillis < p.sinceMillis && waited < Math.max(parkMillis, MAX_PARK_MILLIS);
   }
 
-  private static String ownRoot(LiveHooks.Routing r) {
-    return !r.traces().isEmpty() ? r.traces().get(0) : r.keys().isEmpty() ? "-" : r.keys().iterator().next();
-  }
-
-  private void routeTo(String root, LiveHooks.Routing r, Telemetry t, byte[] encoded) {
-    learn(r, root);
-    send(topics.repartition(), root, t, encoded);
-  }
-
-  private String rootOf(LiveHooks.Routing r) {
-    for (String k : r.keys()) {
-      String root = aliases.get(k);
-      if (root != null) {
-        return root;
-      }
-    }
-    for (String t : r.traces()) {
-      String root = aliases.get("trace|" + t);
-      if (root != null) {
-        return root;
-      }
-    }
-    return null;
-  }
-
-  private void learn(LiveHooks.Routing r, String root) {
-    for (String k : r.keys()) {
-      alias(k, root);
-    }
-    for (String t : r.traces()) {
-      alias("trace|" + t, root);
-    }
-  }
-
-  private void alias(String name, String root) {
-    if (aliases.putIfAbsent(name, root) == null) {
-      producer.send(new ProducerRecord<>(topics.routes(), name, root.getBytes(StandardCharsets.UTF_8)), this::sent);
-    }
+  /** Writes a claim on the routes topic, marked as this router's so that it knows it when read back. */
+  private void claim(String name, String root) {
+    ProducerRecord<String, byte[]> claim = new ProducerRecord<>(topics.routes(), name, root.getBytes(StandardCharsets.UTF_8));
+    claim.headers().add(ROUTER_HEADER, id);
+    producer.send(claim, this::sent);
+    unflushed = true;
   }
 
   private void sent(org.apache.kafka.clients.producer.RecordMetadata metadata, Exception e) {
@@ -497,7 +505,8 @@ public final class Router implements Closeable {
     }
     for (ConsumerRecord<String, String> r : polled) {
       if (r.key() != null && r.value() != null) {
-        aliases.putIfAbsent(r.key(), r.value());
+        org.apache.kafka.common.header.Header writer = r.headers().lastHeader(ROUTER_HEADER);
+        aliases.read(r.key(), r.value(), writer != null && java.util.Arrays.equals(writer.value(), id));
       }
     }
   }

@@ -55,6 +55,10 @@ public final class SidecarMetrics {
       .help("Producer and consumer spans a cluster's router sent on: to the sidecar that assembles their trace's"
           + " instance (to=owner), or to every sidecar while no event of their trace was routed yet (to=all)")
       .labelNames("to").register(registry);
+  private final Counter aliases = Counter.builder().name("flowtrace_router_aliases_total")
+      .help("A cluster's alias claims by outcome: lost (another router's claim of the same key or trace came first"
+          + " in the routes topic, and its root was adopted) or merged (two roots found to be one instance's)")
+      .labelNames("outcome").register(registry);
   private final Gauge inFlight = Gauge.builder().name("flowtrace_instances_in_flight")
       .help("Flow instances open (not yet decided)").register(registry);
   private final Gauge decidedOpen = Gauge.builder().name("flowtrace_instances_amendable")
@@ -137,6 +141,14 @@ public final class SidecarMetrics {
     double now = dropped.labelValues(reason).get();
     if (total > now) {
       dropped.labelValues(reason).inc(total - now);
+    }
+  }
+
+  /** Sets an alias-outcome counter ({@code lost}, {@code merged}) to a running total kept by the router. */
+  public void aliasesTotal(String outcome, long total) {
+    double now = aliases.labelValues(outcome).get();
+    if (total > now) {
+      aliases.labelValues(outcome).inc(total - now);
     }
   }
 
