@@ -67,9 +67,16 @@ public final class Clocks {
    * The time from {@code earlier} to {@code later} in true time: at least {@code min}, at most
    * {@code max}, {@code estimate} the best guess, {@code raw} as read off the two clocks. For
    * {@link Basis#RECEIPT} the three are measured to the later service's receipt of the earlier
-   * record instead. {@code detail} says how the clocks were related.
+   * record instead. {@code explanation} says how the clocks were related; it is only worded when
+   * asked for ({@link #detail}), since most gaps are never reported.
    */
-  public record Gap(long raw, long min, long max, long estimate, Basis basis, String detail) {
+  public record Gap(long raw, long min, long max, long estimate, Basis basis,
+      java.util.function.Supplier<String> explanation) {
+    /** How the clocks were related, in words. */
+    public String detail() {
+      return explanation.get();
+    }
+
     /** Whether no clock difference enters the figure. */
     public boolean sameClock() {
       return basis != Basis.TWO_CLOCKS;
@@ -227,18 +234,18 @@ public final class Clocks {
     long raw = later.timeEpochNanos() - earlier.timeEpochNanos();
     if (earlier.isRecord() && later.isRecord() && earlier.record().topic().equals(later.record().topic())
         && earlier.record().partition() == later.record().partition()) {
-      String where = later.record().topic() + "[" + later.record().partition() + "]";
+      java.util.function.Supplier<String> where = () -> later.record().topic() + "[" + later.record().partition() + "]";
       if (later.record().offset() < earlier.record().offset()) {
         long max = Math.min(raw, -slack - 1);
-        return new Gap(raw, Math.min(raw, max), max, max, Basis.PARTITION, "it was appended to " + where
+        return new Gap(raw, Math.min(raw, max), max, max, Basis.PARTITION, () -> "it was appended to " + where.get()
             + " at offset " + later.record().offset() + ", before offset " + earlier.record().offset());
       }
-      return new Gap(raw, Math.max(raw, 0), INF, Math.max(raw, 0), Basis.PARTITION, "appended later to " + where);
+      return new Gap(raw, Math.max(raw, 0), INF, Math.max(raw, 0), Basis.PARTITION, () -> "appended later to " + where.get());
     }
     String from = domain(earlier);
     String to = domain(later);
     if (from.equals(to)) {
-      return new Gap(raw, raw, raw, raw, Basis.ONE_CLOCK, "one clock (" + from + ")");
+      return new Gap(raw, raw, raw, raw, Basis.ONE_CLOCK, () -> "one clock (" + from + ")");
     }
     Gap beforeReceipt = beforeReceipt(earlier, later, to);
     if (beforeReceipt != null) {
@@ -246,7 +253,7 @@ public final class Clocks {
     }
     Offset off = offset(from, to);
     return new Gap(raw, raw + off.low(), raw + off.high(), raw + off.estimate(), Basis.TWO_CLOCKS,
-        describe(from, to, off));
+        () -> describe(from, to, off));
   }
 
   /**
@@ -267,12 +274,13 @@ public final class Clocks {
     if (received == null) {
       return null;
     }
+    Span by = received;
     long gap = later.timeEpochNanos() - received.startEpochNanos();
     if (gap >= -slack) {
       return null;
     }
     return new Gap(later.timeEpochNanos() - earlier.timeEpochNanos(), gap, gap, gap, Basis.RECEIPT,
-        name(to) + " processed it in span '" + received.name() + "' (" + received.spanId() + ")");
+        () -> name(to) + " processed it in span '" + by.name() + "' (" + by.spanId() + ")");
   }
 
   private String describe(String from, String to, Offset off) {
