@@ -83,6 +83,8 @@ public final class Router implements Closeable {
   private static final int MAX_PARKED = 100_000;
   /** How often a router tells the engines how far it has routed its input ({@link RoutingProgress}). */
   static final long MARK_MILLIS = 250;
+  /** How long a parked event holds the progress marks back (it waits for a claim to be read back, in ms). */
+  private static final long READ_BACK_HOLD_MILLIS = 2000;
   /** Header of a claim on the routes topic: the router that wrote it. */
   static final String ROUTER_HEADER = "flowtrace.router";
   /** How long an event waits for its alias at most, even while this router is behind its input. */
@@ -176,6 +178,7 @@ public final class Router implements Closeable {
     c.remove(ConsumerConfig.GROUP_ID_CONFIG);
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "flowtrace-routes");
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10_000); // claims are read back as fast as a backlog writes them
     this.routesConsumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
     List<TopicPartition> tps = partitionsOf(routesConsumer, topics.routes());
     routesConsumer.assign(tps);
@@ -398,11 +401,27 @@ public final class Router implements Closeable {
       return; // no partition assigned yet: it cannot say how far behind they are
     }
     long upTo = routed.heldAt(input.vouchedUpToNanos(nowMillis * 1_000_000L), input.progress());
+    upTo = Math.min(upTo, readingBackFrom(nowMillis));
     byte[] value = RoutingProgress.encode(upTo == InputClock.UNKNOWN ? 0 : upTo, input.assignment(), Map.copyOf(written));
     ProducerRecord<String, byte[]> mark = new ProducerRecord<>(topics.broadcast(), null, value);
     mark.headers().add(RoutingProgress.HEADER, id);
     producer.send(mark, this::sent);
     unflushed = true;
+  }
+
+  /**
+   * Before the event time of the oldest event parked lately — most wait only for a claim to be read
+   * back, and their instance may already be routed — so engines decide nothing they will still get.
+   * An event parked longer waits for another router's alias and holds nobody back ({@link Long#MAX_VALUE}: none).
+   */
+  private long readingBackFrom(long nowMillis) {
+    long from = Long.MAX_VALUE;
+    for (Parked p : parked) {
+      if (nowMillis - p.sinceMillis <= READ_BACK_HOLD_MILLIS) {
+        from = Math.min(from, p.telemetry.arrivalEpochNanos() - 1);
+      }
+    }
+    return from;
   }
 
   /**
@@ -493,20 +512,26 @@ public final class Router implements Closeable {
     }
   }
 
+  /** Reads what the routes topic holds, waiting up to {@code wait} for the first entries, then what was fetched. */
   private void readRoutes(Duration wait) {
-    ConsumerRecords<String, String> polled;
-    try {
-      polled = routesConsumer.poll(wait);
-    } catch (KafkaException e) {
-      if (!KafkaInput.skipUnreadable(routesConsumer, e, LOG, metrics::dropped)) {
-        LOG.warn("event=routes_poll_failed error=\"{}\"", e.toString());
+    for (int polls = 0; polls < 20; polls++) {
+      ConsumerRecords<String, String> polled;
+      try {
+        polled = routesConsumer.poll(polls == 0 ? wait : Duration.ZERO);
+      } catch (KafkaException e) {
+        if (!KafkaInput.skipUnreadable(routesConsumer, e, LOG, metrics::dropped)) {
+          LOG.warn("event=routes_poll_failed error=\"{}\"", e.toString());
+        }
+        return;
       }
-      return;
-    }
-    for (ConsumerRecord<String, String> r : polled) {
-      if (r.key() != null && r.value() != null) {
-        org.apache.kafka.common.header.Header writer = r.headers().lastHeader(ROUTER_HEADER);
-        aliases.read(r.key(), r.value(), writer != null && java.util.Arrays.equals(writer.value(), id));
+      if (polled.isEmpty()) {
+        return;
+      }
+      for (ConsumerRecord<String, String> r : polled) {
+        if (r.key() != null && r.value() != null) {
+          org.apache.kafka.common.header.Header writer = r.headers().lastHeader(ROUTER_HEADER);
+          aliases.read(r.key(), r.value(), writer != null && java.util.Arrays.equals(writer.value(), id));
+        }
       }
     }
   }
