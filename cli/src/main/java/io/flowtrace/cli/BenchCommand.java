@@ -54,6 +54,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--count", defaultValue = "20000", description = "Synthetic flows to generate (default ${DEFAULT-VALUE}; ignored with --recording).")
   int count;
 
+  @picocli.CommandLine.Mixin
+  VerificationThreads verificationThreads = new VerificationThreads();
+
   @Option(names = "--flows", defaultValue = "flows", paramLabel = "DIR", description = "Flow specs (default ${DEFAULT-VALUE}).")
   Path flowsDir;
 
@@ -153,7 +156,7 @@ final class BenchCommand implements Callable<Integer> {
       long pPeak = peakHeap();
       resetPeaks();
       ReportSummary summary = new ReportSummary();
-      FlowEngine engine = FlowEngine.builder(flows).verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
+      FlowEngine engine = FlowEngine.builder(flows).verificationThreads(verificationThreads.threads())
           .listener(summary).amendUntilEnd().build();
       long r0 = System.nanoTime();
       ReplayResult result = Replay.builder(engine).build().run(dir);

@@ -41,6 +41,9 @@ final class ReplayCommand implements Callable<Integer> {
 
   enum Format { text, json }
 
+  @picocli.CommandLine.Mixin
+  VerificationThreads verificationThreads = new VerificationThreads();
+
   @Option(names = "--flows", required = true, paramLabel = "DIR", description = "Directory of flow specs (*.flow.yaml).")
   Path flowsDir;
 
@@ -183,7 +186,7 @@ final class ReplayCommand implements Callable<Integer> {
       listeners.add(htmlWriter);
     }
     FlowEngine.Builder builder = FlowEngine.builder(flows)
-        .verificationThreads(Math.max(0, Runtime.getRuntime().availableProcessors() - 2))
+        .verificationThreads(verificationThreads.threads())
         .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)));
     if (amend == null) {
       builder.amendUntilEnd();

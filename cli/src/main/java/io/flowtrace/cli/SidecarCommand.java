@@ -85,6 +85,10 @@ final class SidecarCommand implements Callable<Integer> {
   @Option(names = "--max-payload-bytes", paramLabel = "N", description = "Cap on one payload's size (default 1048576).")
   String maxPayloadBytes;
 
+  @Option(names = "--verification-threads", paramLabel = "N", description = "Threads that run the checks of decided "
+      + "instances beside the engine thread (default 0: on the engine thread).")
+  String verificationThreads;
+
   @Option(names = "--queue-capacity", paramLabel = "N|auto", description = "Spans the receivers queue before answering "
       + "429/503 (default auto: one per 16 KiB of heap, at most 100000).")
   String queueCapacity;

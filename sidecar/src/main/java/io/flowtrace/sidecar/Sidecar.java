@@ -173,6 +173,7 @@ public final class Sidecar implements Closeable {
         .maxRetainedEvents(config.effectiveMaxRetainedEvents())
         .maxEventsPerInstance(config.maxEventsPerInstance())
         .maxPayloadBytes(config.maxPayloadBytes())
+        .verificationThreads(config.verificationThreads())
         .decisionLatency(metrics::latencyNanos)
         .expectSpans(config.spansTopic() != null || config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0)
         .build();

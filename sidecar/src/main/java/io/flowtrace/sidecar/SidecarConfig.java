@@ -62,6 +62,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     group: inputs are first routed by instance onto {@code <group-id>.repartition}
  * @param repartitionPartitions partitions of the repartition topic when the sidecar creates it
  * @param spans overrides every flow's {@code spans} setting ({@code null}: each flow's own)
+ * @param verificationThreads threads that run the checks of decided instances beside the engine
+ *     thread (see {@link FlowEngine.Builder#verificationThreads}); 0: on the engine thread
  */
 public record SidecarConfig(
     Path flows,
@@ -91,7 +93,8 @@ public record SidecarConfig(
     Duration commitInterval,
     boolean cluster,
     int repartitionPartitions,
-    SpanCompleteness spans) {
+    SpanCompleteness spans,
+    int verificationThreads) {
 
   /** Default consumer group of the sidecar. */
   public static final String DEFAULT_GROUP_ID = "flowtrace-sidecar";
@@ -132,6 +135,7 @@ public record SidecarConfig(
     d.put("cluster", "false");
     d.put("repartition-partitions", "12");
     d.put("spans", null);
+    d.put("verification-threads", "0");
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -325,7 +329,8 @@ public record SidecarConfig(
         p.duration("commit-interval"),
         p.bool("cluster"),
         p.positive("repartition-partitions"),
-        p.spans("spans"));
+        p.spans("spans"),
+        p.nonNegative("verification-threads"));
   }
 
   /** Reads typed values, naming setting and source on error. */
@@ -385,6 +390,14 @@ public record SidecarConfig(
         throw bad(name, "must be at most " + Integer.MAX_VALUE + " or auto");
       }
       return (int) n;
+    }
+
+    int nonNegative(String name) {
+      int n = integer(name);
+      if (n < 0) {
+        throw bad(name, "must not be negative");
+      }
+      return n;
     }
 
     int positive(String name) {

@@ -46,7 +46,8 @@ public final class ReportSummary implements VerdictListener {
   /** Instances some check could not run on (see {@link Verdict#unverified()}). */
   public long partlyVerified() { return partlyVerified; }
 
+  /** Violations by kind, in the kinds' declared order (the same on every run). */
   public Map<ViolationKind, Long> byKind() {
-    return Map.copyOf(byKind);
+    return java.util.Collections.unmodifiableMap(new EnumMap<>(byKind));
   }
 }
