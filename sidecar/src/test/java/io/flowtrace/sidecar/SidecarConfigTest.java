@@ -29,6 +29,7 @@ class SidecarConfigTest {
     assertThat(c.completionGrace()).isEqualTo(Duration.ofSeconds(6));
     assertThat(c.hasVerdictsTopic()).isFalse();
     assertThat(c.durableInputsOnly()).isFalse();
+    assertThat(c.verificationThreads()).as("checks on the engine thread").isZero();
   }
 
   @Test
@@ -102,6 +103,8 @@ class SidecarConfigTest {
   void aBadValueIsNamedWithItsSource() {
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "max-open-instances", "0")))
         .hasMessage("command line: max-open-instances = '0': must be positive");
+    assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "verification-threads", "-1")))
+        .hasMessage("command line: verification-threads = '-1': must not be negative");
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of("FLOWTRACE_LATENESS", "soon"), Map.of("flows", "f")))
         .hasMessage("environment: lateness = 'soon': not a duration (e.g. 250ms, 2s, 1m, PT2S)");
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of()))
