@@ -40,11 +40,11 @@ final class RecordCommand implements Callable<Integer> {
   String host;
 
   @Option(names = "--otlp-http-port", defaultValue = "" + OtlpHttpReceiver.DEFAULT_PORT, paramLabel = "N",
-      description = "OTLP/HTTP port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+      description = "OTLP/HTTP port; 0 picks a free one, -1 turns it off (default ${DEFAULT-VALUE}).")
   int httpPort;
 
   @Option(names = "--otlp-grpc-port", defaultValue = "" + OtlpGrpcReceiver.DEFAULT_PORT, paramLabel = "N",
-      description = "OTLP/gRPC port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+      description = "OTLP/gRPC port; 0 picks a free one, -1 turns it off (default ${DEFAULT-VALUE}).")
   int grpcPort;
 
   @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Also record the flows' topics from this Kafka cluster.")
@@ -119,6 +119,11 @@ final class RecordCommand implements Callable<Integer> {
       err.println("flowtrace: --kafka-property: " + e.getMessage());
       return FlowTraceCli.EXIT_USAGE;
     }
+    if (httpPort < 0 && grpcPort < 0 && bootstrapServers == null) {
+      err.println("flowtrace: nothing to record: both OTLP receivers are off (a negative port) and there is no"
+          + " --bootstrap-servers");
+      return FlowTraceCli.EXIT_USAGE;
+    }
     Recorder.Builder builder = Recorder.builder(out).host(host).httpPort(httpPort).grpcPort(grpcPort)
         .startPosition(start).kafkaProperties(kafkaProperties);
     if (spansTopic != null) {
@@ -160,8 +165,8 @@ final class RecordCommand implements Callable<Integer> {
     }
     UntilStopped lifetime = UntilStopped.install(() -> closeAndReport(recorder));
     System.out.println("flowtrace: recording into " + out.toAbsolutePath());
-    System.out.println("flowtrace: OTLP/HTTP " + recorder.httpEndpoint());
-    System.out.println("flowtrace: OTLP/gRPC " + recorder.grpcEndpoint());
+    System.out.println("flowtrace: OTLP/HTTP " + (recorder.httpEndpoint() == null ? "off" : recorder.httpEndpoint()));
+    System.out.println("flowtrace: OTLP/gRPC " + (recorder.grpcEndpoint() == null ? "off" : recorder.grpcEndpoint()));
     if (recorder.tap() != null) {
       System.out.println("flowtrace: Kafka " + bootstrapServers + " topics " + recorder.tap().topics()
           + " from " + recorder.tap().startPosition());

@@ -48,12 +48,14 @@ final class Recorder implements Closeable {
     return new Builder(out);
   }
 
+  /** The OTLP/HTTP endpoint, or {@code null} when that receiver is off (a negative port). */
   URI httpEndpoint() {
-    return http.endpoint();
+    return http == null ? null : http.endpoint();
   }
 
+  /** The OTLP/gRPC address, or {@code null} when that receiver is off (a negative port). */
   String grpcEndpoint() {
-    return grpc.address().getAddress().getHostAddress() + ":" + grpc.port();
+    return grpc == null ? null : grpc.address().getAddress().getHostAddress() + ":" + grpc.port();
   }
 
   /** The tap, or {@code null} without bootstrap servers. */
@@ -175,8 +177,8 @@ final class Recorder implements Closeable {
       KafkaTap tap = null;
       try {
         queue = BoundedTelemetryQueue.builder(writer).build();
-        http = OtlpHttpReceiver.builder(queue).host(host).port(httpPort).start();
-        grpc = OtlpGrpcReceiver.builder(queue).host(host).port(grpcPort).start();
+        http = httpPort < 0 ? null : OtlpHttpReceiver.builder(queue).host(host).port(httpPort).start();
+        grpc = grpcPort < 0 ? null : OtlpGrpcReceiver.builder(queue).host(host).port(grpcPort).start();
         tap = bootstrapServers == null || topics.isEmpty() ? null : KafkaTap.builder()
             .bootstrapServers(bootstrapServers).topics(topics).startPosition(startPosition)
             .overrides(kafkaProperties).sink(writer::accept).start();

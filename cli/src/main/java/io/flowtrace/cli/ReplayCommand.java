@@ -66,14 +66,14 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
   Boolean progress;
 
-  @Option(names = "--max-problems", defaultValue = "20", description = "Print at most N input problems in full (all are counted; default ${DEFAULT-VALUE}).")
+  @Option(names = "--max-problems", defaultValue = "20", paramLabel = "N", description = "Print at most N input problems in full (all are counted; default ${DEFAULT-VALUE}).")
   int maxProblems;
 
-  @Option(names = "--buffer-events", defaultValue = "" + Replay.DEFAULT_MAX_BUFFERED_EVENTS,
+  @Option(names = "--buffer-events", defaultValue = "" + Replay.DEFAULT_MAX_BUFFERED_EVENTS, paramLabel = "N",
       description = "Events held in memory before sorted runs spill to disk (default ${DEFAULT-VALUE}).")
   int bufferEvents;
 
-  @Option(names = "--amend-window", defaultValue = "end",
+  @Option(names = "--amend-window", defaultValue = "end", paramLabel = "end|DURATION",
       description = "How long a verdict stays open to late events: 'end' (default: until the recording ends, so a late "
           + "event amends its instance however late it is) or a duration, as the sidecar's window.")
   String amendWindow;

@@ -1003,7 +1003,7 @@ public final class Sidecar implements Closeable {
     }
     closeQuietly(purge);
     closeQuietly(ops);
-    LOG.info("event=stopped committed_partitions={}", last.size());
+    LOG.info("event=stopped final_commit_partitions={}", last.size()); // those that moved since the last periodic commit
   }
 
   private static void closeQuietly(Closeable c) {
