@@ -58,6 +58,22 @@ class RecordCommandTest {
         .contains("flowtrace: recorded 0 spans and 0 Kafka records");
   }
 
+  @Test
+  void aNegativePortTurnsThatReceiverOffAndBothOffWithoutKafkaIsABadUsage() {
+    String[] out = new String[1];
+    int exit = runOut(out, "record", "--out", dir.resolve("grpc-only").toString(), "--otlp-http-port", "-1",
+        "--otlp-grpc-port", "0", "--duration", "100ms");
+    assertThat(exit).isEqualTo(FlowTraceCli.EXIT_PASSED);
+    assertThat(out[0]).contains("flowtrace: OTLP/HTTP off").containsPattern("flowtrace: OTLP/gRPC 127\\.0\\.0\\.1:\\d+");
+
+    String[] err = new String[1];
+    Path none = dir.resolve("none");
+    assertThat(run(err, "record", "--out", none.toString(), "--otlp-http-port", "-1", "--otlp-grpc-port", "-1"))
+        .isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("flowtrace: nothing to record: both OTLP receivers are off");
+    assertThat(none).as("nothing is created for a run that cannot record").doesNotExist();
+  }
+
   private static synchronized int run(String[] err, String... args) {
     PrintStream old = System.err;
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
