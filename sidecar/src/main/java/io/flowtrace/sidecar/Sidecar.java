@@ -178,6 +178,7 @@ public final class Sidecar implements Closeable {
         .expectSpans(config.spansTopic() != null || config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0)
         .build();
     engine.live().holdDecisions(catchingUp::contains);
+    metrics.startAtZero(flows.stream().map(FlowSpec::name).toList(), config.cluster());
     long maxDeadline = flows.stream().mapToLong(f -> f.deadline().toMillis()).max().orElse(0);
     this.tracker = new CommitTracker(holdMillis(config, maxDeadline));
     this.inputTopics = config.bootstrapServers() == null ? Map.of() : inputTopics(flows, config.spansTopic());

@@ -87,6 +87,32 @@ public final class SidecarMetrics {
   private final Counter outputFailures = Counter.builder().name("flowtrace_output_failures_total")
       .help("Verdict output writes or flushes that failed (offsets were not committed)").register(registry);
 
+  /**
+   * Starts every series an alert may watch at 0 for these flows — verdicts by status, amendments,
+   * late events, spans by source, the cluster's alias outcomes and correlation spans — so that
+   * {@code /metrics} lists them before the first increment and a rate over them is defined.
+   */
+  public void startAtZero(java.util.Collection<String> flows, boolean cluster) {
+    for (String flow : flows) {
+      for (io.flowtrace.verifier.report.VerdictStatus status : io.flowtrace.verifier.report.VerdictStatus.values()) {
+        verified.labelValues(flow, status.name());
+        amended.labelValues(flow, status.name());
+      }
+      verification.labelValues(flow, "full");
+      verification.labelValues(flow, "partial");
+      late.labelValues(flow);
+    }
+    spans.labelValues("otlp");
+    spans.labelValues("kafka");
+    if (cluster) {
+      spans.labelValues("broadcast");
+      routedSpans.labelValues("owner");
+      routedSpans.labelValues("all");
+      aliases.labelValues("lost");
+      aliases.labelValues("merged");
+    }
+  }
+
   public PrometheusRegistry registry() {
     return registry;
   }

@@ -23,6 +23,24 @@ class SidecarMetricsTest {
   }
 
   @Test
+  void theSeriesAnAlertWatchesAreListedAtZeroBeforeTheirFirstIncrement() {
+    SidecarMetrics metrics = new SidecarMetrics();
+    metrics.startAtZero(java.util.List.of("library-loan"), true);
+
+    String scrape = metrics.scrape();
+
+    assertThat(scrape).contains(
+        "flowtrace_flows_verified_total{flow=\"library-loan\",status=\"FAILED\"} 0.0",
+        "flowtrace_verdicts_amended_total{flow=\"library-loan\",status=\"PASSED\"} 0.0",
+        "flowtrace_late_events_total{flow=\"library-loan\"} 0.0",
+        "flowtrace_spans_ingested_total{source=\"otlp\"} 0.0",
+        "flowtrace_router_correlation_spans_total{to=\"all\"} 0.0",
+        "flowtrace_router_aliases_total{outcome=\"lost\"} 0.0");
+    metrics.late("library-loan");
+    assertThat(metrics.scrape()).contains("flowtrace_late_events_total{flow=\"library-loan\"} 1.0");
+  }
+
+  @Test
   void twoSidecarsInOneJvmEachScrapeTheJvmOnce() {
     String first = new SidecarMetrics().scrape();
     String second = new SidecarMetrics().scrape();
