@@ -128,9 +128,13 @@ public final class JsonLinesVerdictSink implements VerdictSink {
     written = flushedBytes;
   }
 
+  /** Flushes and closes; a file left empty (a run that wrote nothing into it) is removed. */
   @Override
   public void close() throws IOException {
     flush();
     out.close();
+    if (written == 0) {
+      Files.deleteIfExists(file(index));
+    }
   }
 }

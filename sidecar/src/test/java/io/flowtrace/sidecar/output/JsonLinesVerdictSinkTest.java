@@ -120,6 +120,23 @@ class JsonLinesVerdictSinkTest {
   }
 
   @Test
+  void aRunThatWritesNothingLeavesNoEmptyFile() throws Exception {
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 1 << 20)) {
+      sink.write(verdict("ord-1", 0));
+    }
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 1 << 20)) {
+      sink.flush();
+    }
+    assertThat(dir.resolve("verdicts-0002.jsonl")).as("a restart that decided nothing").doesNotExist();
+
+    try (JsonLinesVerdictSink sink = new JsonLinesVerdictSink(dir, 1 << 20)) {
+      sink.write(verdict("ord-2", 0));
+    }
+    assertThat(Files.readString(dir.resolve("verdicts-0001.jsonl"))).contains("ord-1");
+    assertThat(Files.readString(dir.resolve("verdicts-0002.jsonl"))).contains("ord-2");
+  }
+
+  @Test
   void theConsoleLineNamesStatusKeysAndEachViolation() {
     assertThat(VerdictText.line(verdict("ord-7", 0)))
         .isEqualTo("FAILED order-creation orderId=ord-7: MISSING_ENRICHMENT at order-requested (userId)");
