@@ -5,13 +5,14 @@ import java.util.PriorityQueue;
 
 /**
  * The event-time timers of one flow's instances: its deadline, the completion grace after its
- * terminal stage, a waiting amendment, the end of its amendment window. A timer names the
+ * terminal stage, a waiting amendment, the end of its amendment window, the arrival of the last
+ * event that could still reach it (known ahead in replay, see {@link Lookahead}). A timer names the
  * instance it was set for; when that instance was merged since, it applies to the survivor.
  */
 final class DecisionScheduler {
 
   /** What a timer is for. */
-  enum Kind { DEADLINE, GRACE, AMEND, FINALIZE }
+  enum Kind { DEADLINE, GRACE, AMEND, FINALIZE, QUIET }
 
   /** A timer: at event time {@code at}, for {@code instance}. */
   record Timer(long at, InstanceState instance, Kind kind) {}

@@ -20,6 +20,8 @@ final class EngineContext {
   final int maxEventsPerInstance;
   final int maxOpenInstances;
   final LongConsumer decisionLatency;
+  /** When the last event of each key and trace arrives, if known ahead (replay); else {@code null}. */
+  Lookahead lookahead;
   /** Whether the input delivered spans at all (propagation can only be judged then). */
   boolean sawSpans;
   /** Whether the input is known to carry spans, so that none having arrived yet means "not yet". */

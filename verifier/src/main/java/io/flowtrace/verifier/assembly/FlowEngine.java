@@ -397,23 +397,43 @@ public final class FlowEngine {
 
     @Override
     public Routing routing(Prepared prepared) {
-      Set<String> keys = new java.util.LinkedHashSet<>();
-      boolean[] flags = {false, false};
-      boolean event = false;
-      for (int i = 0; i < flows.size(); i++) {
-        event |= flows.get(i).matcher.routing(prepared, i, keys, flags);
-      }
-      List<String> traces = new ArrayList<>(2);
-      if (prepared instanceof PreparedSpan s) {
-        traces.add(s.span().traceId());
-        for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
-          traces.add(link.traceId());
-        }
-      } else if (((PreparedRecord) prepared).context() != null) {
-        traces.add(((PreparedRecord) prepared).context().traceId());
-      }
-      return new Routing(keys, traces, event, flags[0], flags[1]);
+      return FlowEngine.this.routing(prepared);
     }
+  }
+
+  /** The keys ({@code flow|key=value}) and traces a prepared span or record carries, and how it joins. Thread-safe. */
+  LiveHooks.Routing routing(Prepared prepared) {
+    Set<String> keys = new java.util.LinkedHashSet<>();
+    boolean[] flags = {false, false};
+    boolean event = false;
+    for (int i = 0; i < flows.size(); i++) {
+      event |= flows.get(i).matcher.routing(prepared, i, keys, flags);
+    }
+    List<String> traces = new ArrayList<>(2);
+    if (prepared instanceof PreparedSpan s) {
+      traces.add(s.span().traceId());
+      for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
+        traces.add(link.traceId());
+      }
+    } else if (((PreparedRecord) prepared).context() != null) {
+      traces.add(((PreparedRecord) prepared).context().traceId());
+    }
+    return new LiveHooks.Routing(keys, traces, event, flags[0], flags[1]);
+  }
+
+  /** An empty {@link Lookahead} for this engine's flows, to fill while reading ahead of it. */
+  public Lookahead newLookahead() {
+    return new Lookahead(this);
+  }
+
+  /**
+   * Tells the engine, before it is fed, when the last event of each key and trace of its input
+   * arrives (see {@link Lookahead}): a decided verdict then becomes final as soon as no event still
+   * to come can reach its instance, with the verdict it would have at the end. Replay uses it so
+   * that memory holds the instances in flight, not every instance of the recording.
+   */
+  public void lookahead(Lookahead lookahead) {
+    context.lookahead = requireNonNull(lookahead, "lookahead");
   }
 
   /** Event time now. */

@@ -350,6 +350,11 @@ final class FlowState {
             finalizeInstance(inst, watermark);
           }
         }
+        case QUIET -> {
+          if (inst.phase == InstanceState.Phase.DECIDED) {
+            finalizeOnceQuiet(inst, watermark);
+          }
+        }
         case AMEND -> {
           if (inst.phase == InstanceState.Phase.DECIDED && inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt) {
             dirtyDecided.remove(inst);
@@ -654,6 +659,49 @@ final class FlowState {
     if (verdict != null) {
       announce(inst);
     }
+    if (context.lookahead != null) {
+      scheduler.schedule(watermark, inst, Kind.QUIET);
+    }
+  }
+
+  /**
+   * With a {@link Lookahead}: makes a decided instance final once the watermark has passed the last
+   * event that carries one of its keys or traces (no event still to come can reach it) and no
+   * amendment is waiting; until then the check is set again for that time. An instance one of whose
+   * tokens the lookahead does not know is held to the end, as without one.
+   */
+  private void finalizeOnceQuiet(InstanceState inst, long watermark) {
+    long quiet = quietAfter(inst);
+    if (quiet == Lookahead.NONE) {
+      return;
+    }
+    if (quiet < watermark && inst.amendAt == Long.MIN_VALUE && !dirtyDecided.contains(inst)
+        && inst.pending == null) {
+      finalizeInstance(inst, watermark);
+      return;
+    }
+    long at = Math.max(quiet, Math.max(watermark, inst.amendAt)) + 1;
+    scheduler.schedule(at, inst, Kind.QUIET);
+  }
+
+  /** Arrival time of the last event carrying one of the instance's keys or traces; {@link Lookahead#NONE} if one is unknown. */
+  private long quietAfter(InstanceState inst) {
+    long quiet = Lookahead.NONE;
+    for (Map.Entry<String, String> k : inst.keys.entrySet()) {
+      long at = context.lookahead.lastArrival(spec.name() + '|' + k.getKey() + '=' + k.getValue());
+      if (at == Lookahead.NONE) {
+        return Lookahead.NONE;
+      }
+      quiet = Math.max(quiet, at);
+    }
+    for (String trace : inst.traces) {
+      long at = context.lookahead.lastArrival(trace);
+      if (at == Lookahead.NONE) {
+        return Lookahead.NONE;
+      }
+      quiet = Math.max(quiet, at);
+    }
+    return quiet;
   }
 
   /**

@@ -8,6 +8,7 @@ import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.assembly.Lookahead;
 import io.flowtrace.verifier.assembly.Prepared;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -103,7 +104,7 @@ public final class Replay {
     };
     java.util.Queue<Chunk> allChunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
     ThreadLocal<Chunk> chunks = ThreadLocal.withInitial(() -> {
-      Chunk c = new Chunk();
+      Chunk c = new Chunk(engine.newLookahead());
       allChunks.add(c);
       return c;
     });
@@ -118,6 +119,7 @@ public final class Replay {
         return;
       }
       Chunk chunk = chunks.get();
+      chunk.lookahead.saw(engine.prepare(kept));
       chunk.events.add(kept);
       if (chunk.events.size() >= CHUNK) {
         buffer.addAll(chunk.events);
@@ -125,9 +127,12 @@ public final class Replay {
       }
     };
     ParallelRead.read(reader, files, threads, sink, listener);
+    Lookahead lookahead = engine.newLookahead();
     for (Chunk chunk : allChunks) {
       buffer.addAll(chunk.events);
+      lookahead.addAll(chunk.lookahead);
     }
+    engine.lookahead(lookahead);
     long t1 = System.nanoTime();
     long fed = buffer.drain(engine, progress);
     long t2 = System.nanoTime();
@@ -195,8 +200,14 @@ public final class Replay {
     }
   }
 
+  /** What one reading thread gathers: the events it kept, a chunk at a time, and the tokens they carry. */
   private static final class Chunk {
+    final Lookahead lookahead;
     List<Object> events = new ArrayList<>(CHUNK);
+
+    Chunk(Lookahead lookahead) {
+      this.lookahead = lookahead;
+    }
   }
 
   /** Buffered items are {@link Prepared} (decoded in the reader threads) or, read back from a spilled run, raw {@link Telemetry}. */
@@ -244,7 +255,7 @@ public final class Replay {
       long fed = 0;
       List<DataInputStream> inputs = new ArrayList<>();
       try {
-        java.util.Iterator<Telemetry> sorted;
+        java.util.Iterator<Object> sorted;
         if (runs.isEmpty()) {
           long s0 = System.nanoTime();
           Object[] all = events.toArray();
@@ -260,10 +271,10 @@ public final class Replay {
             }
 
             @Override
-            public Telemetry next() {
+            public Object next() {
               Object item = all[i];
               all[i++] = null;
-              return telemetryOf(item);
+              return item;
             }
           };
         } else {
@@ -287,7 +298,7 @@ public final class Replay {
     }
 
     /** A k-way merge of the spilled runs, in {@link TelemetryOrder}. */
-    private java.util.Iterator<Telemetry> merge(List<DataInputStream> inputs) throws IOException {
+    private java.util.Iterator<Object> merge(List<DataInputStream> inputs) throws IOException {
       PriorityQueue<Object[]> heap = new PriorityQueue<>((x, y) ->
           TelemetryOrder.INSTANCE.compare((Telemetry) x[0], (Telemetry) y[0]));
       for (Path run : runs) {
@@ -305,7 +316,7 @@ public final class Replay {
         }
 
         @Override
-        public Telemetry next() {
+        public Object next() {
           Object[] top = heap.poll();
           try {
             Telemetry n = Replay.Buffer.this.next((DataInputStream) top[1]);
@@ -325,7 +336,7 @@ public final class Replay {
      * block ahead, so decoding overlaps assembly without holding decoded payloads for the whole
      * recording.
      */
-    private long pipeline(FlowEngine engine, java.util.Iterator<Telemetry> sorted, long total, ReplayProgress progress) {
+    private long pipeline(FlowEngine engine, java.util.Iterator<Object> sorted, long total, ReplayProgress progress) {
       java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "flowtrace-prepare");
         t.setDaemon(true);
@@ -358,13 +369,17 @@ public final class Replay {
       return fed;
     }
 
-    /** Takes the next block off the sorted stream and prepares it; empty at the end. Worker thread only. */
-    private Object[] prepareBlock(FlowEngine engine, java.util.Iterator<Telemetry> sorted) {
+    /** Takes the next block off the sorted stream, preparing what a spilled run gave back raw; empty at the end. Worker thread only. */
+    private Object[] prepareBlock(FlowEngine engine, java.util.Iterator<Object> sorted) {
       List<Object> block = new ArrayList<>(PREPARE_BLOCK);
       while (block.size() < PREPARE_BLOCK && sorted.hasNext()) {
-        Telemetry t = sorted.next();
-        Prepared p = engine.prepare(t);
-        block.add(p != null ? p : t);
+        Object item = sorted.next();
+        if (item instanceof Telemetry t) {
+          Prepared p = engine.prepare(t);
+          block.add(p != null ? p : t);
+        } else {
+          block.add(item);
+        }
       }
       return block.toArray();
     }

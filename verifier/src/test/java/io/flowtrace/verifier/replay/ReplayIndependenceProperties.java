@@ -110,42 +110,9 @@ class ReplayIndependenceProperties {
     return out;
   }
 
-  /** Writes records and spans over {@code files} files each, lines shuffled when asked. */
   private Path write(List<Telemetry> telemetry, Random random, int files, boolean shuffle, String name)
       throws IOException {
-    Path dir = Files.createDirectories(root.resolve(name + "-" + System.nanoTime()));
-    List<List<KafkaRecord>> records = new ArrayList<>();
-    List<List<Span>> spans = new ArrayList<>();
-    for (int i = 0; i < files; i++) {
-      records.add(new ArrayList<>());
-      spans.add(new ArrayList<>());
-    }
-    for (Telemetry t : telemetry) {
-      if (t instanceof Telemetry.RecordEvent r) {
-        records.get(random.nextInt(files)).add(r.record());
-      } else {
-        spans.get(random.nextInt(files)).add(((Telemetry.SpanEvent) t).span());
-      }
-    }
-    for (int i = 0; i < files; i++) {
-      if (shuffle) {
-        Collections.shuffle(records.get(i), random);
-        Collections.shuffle(spans.get(i), random);
-      }
-      try (KcatJsonLinesWriter w = KcatJsonLinesWriter.open(dir.resolve("part-" + i + ".kcat.jsonl"))) {
-        for (KafkaRecord r : records.get(i)) {
-          w.write(r);
-        }
-      }
-      try (OtlpJsonLinesWriter w = OtlpJsonLinesWriter.open(dir.resolve("part-" + i + ".otlp.jsonl"))) {
-        List<Span> list = spans.get(i);
-        for (int from = 0; from < list.size(); ) {
-          int to = Math.min(list.size(), from + 1 + random.nextInt(20));
-          w.write(OtlpEncoder.request(list.subList(from, to)));
-          from = to;
-        }
-      }
-    }
-    return dir;
+    return TestRecordings.write(Files.createDirectories(root.resolve(name + "-" + System.nanoTime())), telemetry,
+        random, files, shuffle);
   }
 }
