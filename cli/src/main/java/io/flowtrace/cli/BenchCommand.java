@@ -138,6 +138,8 @@ final class BenchCommand implements Callable<Integer> {
     long rawPeak = 0;
     long parsePeak = 0;
     long replayPeak = 0;
+    long replayLive = 0;
+    HeapWatch heap = new HeapWatch();
     RawParse.Counts raw = RawParse.Counts.NONE;
     long spans = 0;
     long records = 0;
@@ -155,6 +157,7 @@ final class BenchCommand implements Callable<Integer> {
       long p1 = System.nanoTime();
       long pPeak = peakHeap();
       resetPeaks();
+      heap.reset();
       ReportSummary summary = new ReportSummary();
       FlowEngine engine = FlowEngine.builder(flows).verificationThreads(verificationThreads.threads())
           .listener(summary).amendUntilEnd().build();
@@ -177,6 +180,7 @@ final class BenchCommand implements Callable<Integer> {
         rawPeak = Math.max(rawPeak, wPeak);
         parsePeak = Math.max(parsePeak, pPeak);
         replayPeak = Math.max(replayPeak, rPeak);
+        replayLive = Math.max(replayLive, heap.peakAfterGc());
       }
       if (round == 0) {
         var st = result.engine();
@@ -194,8 +198,8 @@ final class BenchCommand implements Callable<Integer> {
         ProgressLine.bytes(raw.bytes()), raw.embedded(), raw.unparsed() > 0 ? ", " + Plural.grouped(raw.unparsed(), "line") + " not JSON" : "");
     System.out.printf("parse+validate (best): %6.2f s  %,10.0f spans/s  %,8.0f flows/s  peak heap %s%n",
         bestParse, spans / bestParse, perFlow / bestParse, ProgressLine.bytes(parsePeak));
-    System.out.printf("replay (best):         %6.2f s  %,10.0f spans/s  %,8.0f flows/s  peak heap %s%n",
-        bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak));
+    System.out.printf("replay (best):         %6.2f s  %,10.0f spans/s  %,8.0f flows/s  peak heap %s (%s in use after a GC at most)%n",
+        bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak), ProgressLine.bytes(replayLive));
     System.out.printf("records: %,d   spans: %,d   replay / parse+validate = %.2f×   replay / raw parse = %.2f×%n",
         records, spans, bestReplay / bestParse, bestReplay / bestRaw);
     if (problems > 0) {

@@ -173,6 +173,39 @@ final class EventMatcher {
     return event;
   }
 
+  /**
+   * Adds to {@code keys} this flow's instance keys ({@code flow|key=value}) the span or record
+   * carries, as {@link #routing} would, reading payloads without validating them.
+   */
+  void keysAhead(io.flowtrace.tracer.model.Telemetry telemetry, Set<String> keys) {
+    if (telemetry instanceof io.flowtrace.tracer.model.Telemetry.RecordEvent r) {
+      KafkaRecord record = r.record();
+      List<EventSpec> events = topicEvents.get(record.topic());
+      if (events == null) {
+        return;
+      }
+      byte[] value = record.value();
+      for (EventSpec event : events) {
+        JsonNode tree = value == null || value.length > maxPayloadBytes ? null : event.schema().parse(value, record.headers());
+        recordKeys(event, new DecodedPayload(tree, List.of()), record).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+      }
+      return;
+    }
+    Span span = ((io.flowtrace.tracer.model.Telemetry.SpanEvent) telemetry).span();
+    for (EventSpec event : spanEvents) {
+      if (event.keys().isEmpty() || !event.span().matches(span)) {
+        continue;
+      }
+      String attr = event.payload().attribute();
+      Object value = attr == null ? null : span.attributes().get(attr);
+      if (value == null || value.toString().length() > maxPayloadBytes) {
+        continue;
+      }
+      JsonNode tree = event.schema().parse(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
+      keysOf(event, tree).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+    }
+  }
+
   /** The reason a payload of that size is not decoded, or {@code null} when it is within the cap. */
   private String tooLarge(int bytes) {
     return bytes <= maxPayloadBytes ? null

@@ -421,6 +421,23 @@ public final class FlowEngine {
     return new LiveHooks.Routing(keys, traces, event, flags[0], flags[1]);
   }
 
+  /** Passes the keys ({@code flow|key=value}) and traces a span or record carries to {@code tokens}. Thread-safe. */
+  void tokens(Telemetry telemetry, java.util.function.Consumer<String> tokens) {
+    Set<String> keys = new java.util.LinkedHashSet<>();
+    for (FlowState f : flows) {
+      f.matcher.keysAhead(telemetry, keys);
+    }
+    keys.forEach(tokens);
+    if (telemetry instanceof Telemetry.SpanEvent s) {
+      tokens.accept(s.span().traceId());
+      for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
+        tokens.accept(link.traceId());
+      }
+    } else {
+      ((Telemetry.RecordEvent) telemetry).record().traceContext().ifPresent(c -> tokens.accept(c.traceId()));
+    }
+  }
+
   /** An empty {@link Lookahead} for this engine's flows, to fill while reading ahead of it. */
   public Lookahead newLookahead() {
     return new Lookahead(this);

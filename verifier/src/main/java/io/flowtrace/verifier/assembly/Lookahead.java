@@ -2,6 +2,8 @@ package io.flowtrace.verifier.assembly;
 
 import static java.util.Objects.requireNonNull;
 
+import io.flowtrace.tracer.model.Telemetry;
+
 /**
  * What a replay knows before its engine does: for every instance key ({@code flow|key=value}) and
  * trace in a recording, the arrival time of the last span or record that carries it. An engine
@@ -28,16 +30,18 @@ public final class Lookahead {
     this.engine = requireNonNull(engine, "engine");
   }
 
-  /** Notes the tokens a prepared span or record carries, at its arrival time. */
-  public void saw(Prepared prepared) {
-    LiveHooks.Routing r = engine.routing(prepared);
-    long arrival = prepared.telemetry().arrivalEpochNanos();
-    for (String key : r.keys()) {
-      put(hash(key), arrival);
-    }
-    for (String trace : r.traces()) {
-      put(hash(trace), arrival);
-    }
+  /**
+   * Notes the keys and traces a span or record the engine will be fed carries, at its arrival time
+   * (payloads are parsed for their keys, not validated).
+   */
+  public void saw(Telemetry telemetry) {
+    long arrival = telemetry.arrivalEpochNanos();
+    engine.tokens(telemetry, token -> note(token, arrival));
+  }
+
+  /** Notes one token at an arrival time. */
+  void note(String token, long arrival) {
+    put(hash(token), arrival);
   }
 
   /** Takes in what another reader saw. */

@@ -119,7 +119,7 @@ public final class Replay {
         return;
       }
       Chunk chunk = chunks.get();
-      chunk.lookahead.saw(engine.prepare(kept));
+      chunk.lookahead.saw(kept);
       chunk.events.add(kept);
       if (chunk.events.size() >= CHUNK) {
         buffer.addAll(chunk.events);

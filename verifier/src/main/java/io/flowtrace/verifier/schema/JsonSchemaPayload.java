@@ -49,6 +49,11 @@ final class JsonSchemaPayload implements PayloadSchema {
   }
 
   @Override
+  public tools.jackson.databind.JsonNode parse(byte[] bytes, List<RecordHeader> headers) {
+    return Json.parsePayload(bytes).tree();
+  }
+
+  @Override
   public String toString() {
     return description;
   }

@@ -22,6 +22,14 @@ public interface PayloadSchema {
   DecodedPayload decode(byte[] bytes, List<RecordHeader> headers);
 
   /**
+   * The tree {@link #decode} would give for {@code bytes}, without validating it ({@code null} when
+   * it cannot be decoded): enough to read instance keys ahead of verification.
+   */
+  default tools.jackson.databind.JsonNode parse(byte[] bytes, List<RecordHeader> headers) {
+    return decode(bytes, headers).tree();
+  }
+
+  /**
    * What the schema says about the structure of decoded payloads, for checking a flow spec's field
    * paths and rules at load time; {@link PayloadShape#unknown()} when it says nothing (no schema,
    * binary payloads, schemas known only at run time from a registry).
