@@ -30,14 +30,19 @@ import java.util.function.Consumer;
 /**
  * Verifies a recording offline with the same engine the sidecar runs. Lines may be in any order
  * within and across files, so replay first puts the relevant telemetry in event-time order —
- * in memory while it fits {@code maxBufferedEvents}, else as sorted runs spilled to a temp
- * directory and merged — and then streams it through the {@link FlowEngine}. Memory is bounded by
- * the buffer and the instances in flight, not by the recording's size.
+ * in memory while it fits {@code maxBufferedEvents} and {@code maxBufferedBytes}, else as sorted
+ * runs spilled to a temp directory and merged — and then streams it through the
+ * {@link FlowEngine}. While reading it notes when the last event of every key and trace arrives
+ * (a {@link Lookahead}), so that the engine makes each verdict final as soon as no event still to
+ * come can reach its instance. Memory is bounded by the buffer and the instances in flight, not by
+ * the recording's size.
  */
 public final class Replay {
 
   /** Default number of events held in memory before a sorted run is spilled to disk. */
   public static final int DEFAULT_MAX_BUFFERED_EVENTS = 1_000_000;
+  /** Default share of the maximum heap that buffered events may take (by estimate) before a sorted run is spilled. */
+  public static final double DEFAULT_BUFFER_HEAP_SHARE = 0.25;
   private static final int ADVANCE_EVERY = 256;
   private static final int CHUNK = 1024;
   private static final int PREPARE_BLOCK = 2048;
@@ -47,6 +52,7 @@ public final class Replay {
   private final ReadListener problems;
   private final ReplayProgress progress;
   private final int maxBufferedEvents;
+  private final long maxBufferedBytes;
   private final Path tempDir;
   private final int threads;
 
@@ -56,6 +62,7 @@ public final class Replay {
     this.problems = b.problems;
     this.progress = b.progress;
     this.maxBufferedEvents = b.maxBufferedEvents;
+    this.maxBufferedBytes = b.maxBufferedBytes;
     this.tempDir = b.tempDir;
     this.threads = b.threads;
   }
@@ -121,15 +128,17 @@ public final class Replay {
       Chunk chunk = chunks.get();
       chunk.lookahead.saw(kept);
       chunk.events.add(kept);
+      chunk.bytes += TelemetrySize.estimate(kept);
       if (chunk.events.size() >= CHUNK) {
-        buffer.addAll(chunk.events);
+        buffer.addAll(chunk.events, chunk.bytes);
         chunk.events = new ArrayList<>(CHUNK);
+        chunk.bytes = 0;
       }
     };
     ParallelRead.read(reader, files, threads, sink, listener);
     Lookahead lookahead = engine.newLookahead();
     for (Chunk chunk : allChunks) {
-      buffer.addAll(chunk.events);
+      buffer.addAll(chunk.events, chunk.bytes);
       lookahead.addAll(chunk.lookahead);
     }
     engine.lookahead(lookahead);
@@ -148,6 +157,7 @@ public final class Replay {
     private ReadListener problems = ReadListener.ignoring();
     private ReplayProgress progress = ReplayProgress.NONE;
     private int maxBufferedEvents = DEFAULT_MAX_BUFFERED_EVENTS;
+    private long maxBufferedBytes = (long) (Runtime.getRuntime().maxMemory() * DEFAULT_BUFFER_HEAP_SHARE);
     private Path tempDir;
     private int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
 
@@ -180,6 +190,19 @@ public final class Replay {
       return this;
     }
 
+    /**
+     * Estimated bytes of heap the buffered events may take before a sorted run is spilled, whatever
+     * their count: memory then follows the heap given, not the recording's size. Defaults to a
+     * quarter of the maximum heap.
+     */
+    public Builder maxBufferedBytes(long max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxBufferedBytes must be positive: " + max);
+      }
+      this.maxBufferedBytes = max;
+      return this;
+    }
+
     /** Where spilled runs go. Defaults to the system temp directory. */
     public Builder tempDir(Path dir) {
       this.tempDir = requireNonNull(dir, "dir");
@@ -204,6 +227,7 @@ public final class Replay {
   private static final class Chunk {
     final Lookahead lookahead;
     List<Object> events = new ArrayList<>(CHUNK);
+    long bytes;
 
     Chunk(Lookahead lookahead) {
       this.lookahead = lookahead;
@@ -223,10 +247,12 @@ public final class Replay {
     private final List<Path> runs = new ArrayList<>();
     private long spilled;
     private long sortNanos;
+    private long bytes;
 
-    synchronized void addAll(List<Object> chunk) {
+    synchronized void addAll(List<Object> chunk, long chunkBytes) {
       events.addAll(chunk);
-      if (events.size() >= maxBufferedEvents) {
+      bytes += chunkBytes;
+      if (events.size() >= maxBufferedEvents || bytes >= maxBufferedBytes) {
         spill();
       }
     }
@@ -245,6 +271,7 @@ public final class Replay {
         runs.add(run);
         spilled += events.size();
         events.clear();
+        bytes = 0;
       } catch (IOException e) {
         throw new java.io.UncheckedIOException("cannot spill a sorted run to disk", e);
       }
