@@ -170,10 +170,10 @@ final class BenchCommand implements Callable<Integer> {
       problems = result.readProblems();
       verdicts = summary.flows();
       String label = round == 0 ? "warm-up" : "round " + round;
-      System.out.printf("%-8s raw parse %6.2f s | parse+validate %6.2f s | replay %6.2f s (read %.2f s, sort %.2f s%s, verify %.2f s) | %,d flows (%,d passed)%n",
+      System.out.printf("%-8s raw parse %6.2f s | parse+validate %6.2f s | replay %6.2f s (read %.2f s, %s, verify %.2f s) | %,d flows (%,d passed)%n",
           label, (w1 - w0) / 1e9, (p1 - p0) / 1e9, (r1 - r0) / 1e9, result.readTime().toNanos() / 1e9,
-          result.sortTime().toNanos() / 1e9,
-          result.spilledRuns() == 0 ? "" : " in memory, " + Plural.grouped(result.spilledRuns(), "sorted run") + " spilled",
+          result.spilledRuns() == 0 ? String.format(Locale.ROOT, "sort %.2f s", result.sortTime().toNanos() / 1e9)
+              : Plural.grouped(result.spilledRuns(), "sorted run") + " spilled while reading",
           result.verifyTime().toNanos() / 1e9, summary.flows(), summary.passed());
       if (round > 0) {
         bestRaw = Math.min(bestRaw, (w1 - w0) / 1e9);

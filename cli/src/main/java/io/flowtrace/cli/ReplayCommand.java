@@ -70,7 +70,8 @@ final class ReplayCommand implements Callable<Integer> {
   int maxProblems;
 
   @Option(names = "--buffer-events", defaultValue = "" + Replay.DEFAULT_MAX_BUFFERED_EVENTS, paramLabel = "N",
-      description = "Events held in memory before sorted runs spill to disk (default ${DEFAULT-VALUE}).")
+      description = "Most events held in memory before a sorted run spills to disk (default ${DEFAULT-VALUE}); "
+          + "a run also spills once the events held take an estimated 128 MiB (or a quarter of the heap, if less).")
   int bufferEvents;
 
   @Option(names = "--amend-window", defaultValue = "end", paramLabel = "end|DURATION",
