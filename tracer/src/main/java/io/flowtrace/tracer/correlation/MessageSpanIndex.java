@@ -47,7 +47,11 @@ public final class MessageSpanIndex {
    * held (the same trace and span id, delivered again) is kept once.
    */
   public boolean add(Span span) {
-    String topic = MessagingAttributes.topic(span);
+    return add(span, MessagingAttributes.topic(span));
+  }
+
+  /** As {@link #add(Span)}, with the span's topic already read ({@link MessagingAttributes#topic}). */
+  public boolean add(Span span, String topic) {
     if (topic == null) {
       return false;
     }

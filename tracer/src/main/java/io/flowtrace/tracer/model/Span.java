@@ -54,10 +54,22 @@ public record Span(
 
   /** The attribute as a long when it is a number or a numeric string, else {@code null}. */
   public Long longAttribute(String... keys) {
-    String text = firstAttribute(keys);
-    if (text == null) {
-      return null;
+    for (String key : keys) {
+      Object value = attributes.get(key);
+      if (value instanceof Long l) {
+        return l;
+      }
+      if (value instanceof Integer i) {
+        return i.longValue();
+      }
+      if (value != null) {
+        return parseLong(value.toString());
+      }
     }
+    return null;
+  }
+
+  private static Long parseLong(String text) {
     try {
       return Long.parseLong(text.trim());
     } catch (NumberFormatException e) {

@@ -234,7 +234,7 @@ public final class FlowEngine {
     boolean indexed = false;
     String topic = MessagingAttributes.topic(span);
     if (topic != null && isTopicOfAnyFlow(topic)) {
-      indexed = context.spans.add(span);
+      indexed = context.spans.add(span, topic);
       if (span.parentSpanId().isEmpty()) {
         context.rootArrived(span);
       }
