@@ -75,6 +75,11 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (!Files.isDirectory(flowsDir)) {
+      throw new ParameterException(spec.commandLine(), "--flows: " + flowsDir.toAbsolutePath()
+          + " is not a directory of flow specs" + (spec.commandLine().getParseResult().hasMatchedOption("--flows") ? ""
+          : " (the default, 'flows', is read from the current directory: run bench from the repository or give --flows DIR)"));
+    }
     if (recording != null) {
       List<Path> files = recordingFiles();
       List<FlowSpec> flows = new FlowSpecLoader().load(flowsDir);

@@ -19,9 +19,33 @@ public final class FlowTraceCli {
   public static final int EXIT_VIOLATIONS = 1;
   /** Exit code: bad usage or unreadable input. */
   public static final int EXIT_USAGE = 2;
+  /** Exit code: the run could not finish (out of memory); nothing is said about the flows. */
+  public static final int EXIT_FAILED = 3;
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    int code;
+    try {
+      code = run(args);
+    } catch (OutOfMemoryError e) {
+      code = outOfMemory(System.err, e);
+    }
+    System.exit(code);
+  }
+
+  private static int outOfMemory(java.io.PrintStream err, OutOfMemoryError e) {
+    err.println("flowtrace: out of memory (" + e.getMessage() + ", max heap "
+        + ProgressLine.bytes(Runtime.getRuntime().maxMemory()) + "): give the JVM more, e.g. java -Xmx2g -jar "
+        + "flowtrace.jar ...; replay also holds less with a smaller --buffer-events");
+    return EXIT_FAILED;
+  }
+
+  private static OutOfMemoryError outOfMemoryIn(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof OutOfMemoryError oom) {
+        return oom;
+      }
+    }
+    return null;
   }
 
   /** Runs the command line and returns its exit code (for tests). */
@@ -34,6 +58,10 @@ public final class FlowTraceCli {
       return EXIT_USAGE;
     });
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      OutOfMemoryError oom = outOfMemoryIn(ex);
+      if (oom != null) {
+        return outOfMemory(System.err, oom);
+      }
       commandLine.getErr().println("flowtrace: " + ex.getMessage());
       return EXIT_USAGE;
     });

@@ -38,7 +38,10 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--interval-ms", defaultValue = "50", description = "Time between flow starts (default ${DEFAULT-VALUE} ms).")
   long intervalMs;
 
-  @Option(names = "--defect", paramLabel = "DEFECT=INDEX", description = "Plant a defect on flow INDEX (repeatable): ${COMPLETION-CANDIDATES}")
+  @Option(names = "--defect", paramLabel = "DEFECT=INDEX", description = "Plant a defect on flow INDEX (repeatable). Defects: DROP_ENRICHMENT, WRONG_TOTAL, "
+      + "PAYMENT_AMOUNT_MISMATCH, DECLINED_BUT_CONFIRMED, DUPLICATE_WEBHOOK_NON_IDEMPOTENT, DUPLICATE_WEBHOOK_IDEMPOTENT, "
+      + "LOST_TRACEPARENT, SLOW_NOTIFICATION, NO_NOTIFICATION, BAD_AVRO_EMAIL, BAD_JSON_SCHEMA, EARLY_ORDER_CREATED, "
+      + "TRUNCATED (the last flow only).")
   List<String> defects = List.of();
 
   @Option(names = "--sample", description = "Write the bundled sample recordings (order-flow, order-flow-clean) under DIR.")
@@ -121,7 +124,17 @@ final class GenerateCommand implements Callable<Integer> {
         System.err.println("flowtrace: --defect wants DEFECT=INDEX, got " + d);
         return FlowTraceCli.EXIT_USAGE;
       }
-      builder.plant(Defect.valueOf(parts[0]), Integer.parseInt(parts[1]));
+      Defect defect;
+      int index;
+      try {
+        defect = Defect.valueOf(parts[0]);
+        index = Integer.parseInt(parts[1]);
+      } catch (IllegalArgumentException e) {
+        System.err.println("flowtrace: --defect " + d + ": wants DEFECT=INDEX with DEFECT one of "
+            + java.util.Arrays.toString(Defect.values()) + " and INDEX a flow number");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+      builder.plant(defect, index);
     }
     Manifest m = builder.build().write(dir);
     System.out.print("wrote " + Plural.count(m.flows().size(), "flow") + " to " + dir);

@@ -65,6 +65,15 @@ class BenchCommandTest {
   }
 
   @Test
+  void withoutFlowsOutsideTheRepositoryItSaysWhereItLookedForTheDefault() {
+    CliRun run = CliRun.of("bench", "--recording", dir.toString());
+
+    assertThat(run.exit()).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(run.stderr()).contains("flowtrace: --flows: " + Path.of("flows").toAbsolutePath()
+        + " is not a directory of flow specs (the default, 'flows', is read from the current directory");
+  }
+
+  @Test
   void anEmptyRecordingIsABadUsageNamingThePath() {
     CliRun run = CliRun.of("bench", "--flows", FLOWS, "--recording", dir.toString());
 

@@ -57,6 +57,19 @@ class GenerateCommandTest {
   }
 
   @Test
+  void anUnknownDefectIsABadUsageListingTheDefectsThereAre() {
+    String[] err = new String[1];
+    assertThat(run(err, "generate", dir.toString(), "--defect", "BOGUS=3")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).startsWith("flowtrace: --defect BOGUS=3: wants DEFECT=INDEX with DEFECT one of [DROP_ENRICHMENT,")
+        .contains("LOST_TRACEPARENT", "TRUNCATED]").doesNotContain("Exception", "io.flowtrace");
+    assertThat(run(err, "generate", dir.toString(), "--defect", "WRONG_TOTAL=third")).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).contains("--defect WRONG_TOTAL=third: wants DEFECT=INDEX");
+    String[] out = new String[1];
+    runOut(out, "generate", "--help");
+    assertThat(out[0]).contains("DUPLICATE_WEBHOOK_NON_IDEMPOTENT", "EARLY_ORDER_CREATED");
+  }
+
+  @Test
   void usageSaysWhatSampleRatioAndClockSkewDo() {
     String[] out = new String[1];
     assertThat(runOut(out, "generate", "--help")).isEqualTo(FlowTraceCli.EXIT_PASSED);

@@ -544,7 +544,8 @@ public final class FlowEngine {
      * Keeps every decided verdict open to amendment until {@link FlowEngine#finish()}: a late event
      * amends its instance however late it is. Replay uses this, so that its verdicts are a function
      * of the recording's events alone, not of how far apart they are or how the recording is cut;
-     * decided instances are then held until the end.
+     * decided instances are then held until the end — or, given a {@link Lookahead}, until no event
+     * still to come can reach them.
      */
     public Builder amendUntilEnd() {
       this.amendWindow = null;
