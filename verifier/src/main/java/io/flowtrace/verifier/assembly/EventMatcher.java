@@ -25,8 +25,8 @@ import tools.jackson.databind.JsonNode;
  */
 final class EventMatcher {
 
-  /** An event a span matched, with its payload decoded. */
-  record SpanMatch(EventSpec event, DecodedPayload decoded) {}
+  /** An event a span matched, with its payload decoded and the instance keys it carries. */
+  record SpanMatch(EventSpec event, DecodedPayload decoded, Map<String, String> keys) {}
 
   private final FlowSpec spec;
   private final int maxPayloadBytes;
@@ -109,23 +109,43 @@ final class EventMatcher {
       if (out == null) {
         out = new ArrayList<>(2);
       }
-      out.add(new SpanMatch(event, decoded));
+      out.add(new SpanMatch(event, decoded, keysOf(event, decoded.tree())));
     }
     return out == null ? List.of() : out;
   }
 
-  /** The sightings a record makes, one per event of its topic; empty when it is not ours. */
-  List<Sighting> sightings(KafkaRecord record, List<DecodedPayload> decoded, TraceContext context) {
+  /** The instance keys of each event of the record's topic, given its decoded payloads ({@code null} when not ours). */
+  List<Map<String, String>> keys(KafkaRecord record, List<DecodedPayload> decoded) {
+    List<EventSpec> events = topicEvents.get(record.topic());
+    if (events == null || decoded == null) {
+      return null;
+    }
+    List<Map<String, String>> out = new ArrayList<>(events.size());
+    for (int i = 0; i < events.size(); i++) {
+      out.add(recordKeys(events.get(i), decoded.get(i), record));
+    }
+    return out;
+  }
+
+  /**
+   * The sightings a record makes, one per event of its topic; empty when it is not ours. {@code keys}
+   * are those {@link #keys} read, or {@code null} to read them now.
+   */
+  List<Sighting> sightings(KafkaRecord record, List<DecodedPayload> decoded, List<Map<String, String>> keys,
+      TraceContext context) {
     List<EventSpec> events = topicEvents.get(record.topic());
     if (events == null || decoded == null) {
       return List.of();
+    }
+    if (keys == null) {
+      keys = keys(record, decoded);
     }
     List<Sighting> group = new ArrayList<>(events.size());
     for (int i = 0; i < events.size(); i++) {
       EventSpec event = events.get(i);
       DecodedPayload d = decoded.get(i);
       group.add(new Sighting(event, record.timestampNanos(), d.tree(), d.problems(), record, null,
-          recordKeys(event, d, record), context, tooLarge(record.value() == null ? 0 : record.value().length)));
+          keys.get(i), context, tooLarge(record.value() == null ? 0 : record.value().length)));
     }
     return group;
   }
@@ -137,7 +157,7 @@ final class EventMatcher {
       String attr = m.event().payload().attribute();
       Object value = attr == null ? null : span.attributes().get(attr);
       group.add(new Sighting(m.event(), span.startEpochNanos(), m.decoded().tree(), m.decoded().problems(), null, span,
-          keysOf(m.event(), m.decoded().tree()), null, tooLarge(value == null ? 0 : value.toString().length())));
+          m.keys(), null, tooLarge(value == null ? 0 : value.toString().length())));
     }
     return group;
   }
@@ -156,15 +176,17 @@ final class EventMatcher {
       if (events == null || decoded == null) {
         return false;
       }
+      List<Map<String, String>> known = r.keys(flowIndex);
       for (int i = 0; i < events.size(); i++) {
-        recordKeys(events.get(i), decoded.get(i), r.record()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        Map<String, String> k0 = known != null ? known.get(i) : recordKeys(events.get(i), decoded.get(i), r.record());
+        k0.forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
         flags[0] |= events.get(i).newTrace() || r.context() == null;
         flags[1] |= entryEvents.contains(events.get(i).id());
         event = true;
       }
     } else {
       for (SpanMatch m : ((PreparedSpan) prepared).matches(flowIndex)) {
-        keysOf(m.event(), m.decoded().tree()).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        m.keys().forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
         flags[0] |= m.event().newTrace();
         flags[1] |= entryEvents.contains(m.event().id());
         event = true;

@@ -201,10 +201,13 @@ public final class FlowEngine {
       return null;
     }
     List<List<io.flowtrace.verifier.schema.DecodedPayload>> decoded = new ArrayList<>(flows.size());
+    List<List<Map<String, String>>> keys = new ArrayList<>(flows.size());
     for (FlowState f : flows) {
-      decoded.add(f.matcher.decode(record));
+      List<io.flowtrace.verifier.schema.DecodedPayload> d = f.matcher.decode(record);
+      decoded.add(d);
+      keys.add(f.matcher.keys(record, d));
     }
-    return new PreparedRecord(record, record.traceContext().orElse(null), decoded);
+    return new PreparedRecord(record, record.traceContext().orElse(null), decoded, keys);
   }
 
   /** Feeds a prepared record. */
@@ -212,7 +215,8 @@ public final class FlowEngine {
     stats.records++;
     boolean matched = false;
     for (int i = 0; i < flows.size(); i++) {
-      matched |= flows.get(i).acceptRecord(prepared.record(), prepared.decoded(i), prepared.context(), watermark);
+      matched |= flows.get(i).acceptRecord(prepared.record(), prepared.decoded(i), prepared.keys(i), prepared.context(),
+          watermark);
     }
     if (!matched) {
       stats.recordsIgnored++;
@@ -232,7 +236,7 @@ public final class FlowEngine {
     stats.spans++;
     context.sawSpans = true;
     boolean indexed = false;
-    String topic = MessagingAttributes.topic(span);
+    String topic = prepared != null ? prepared.topic() : MessagingAttributes.topic(span);
     if (topic != null && isTopicOfAnyFlow(topic)) {
       indexed = context.spans.add(span, topic);
       if (span.parentSpanId().isEmpty()) {
@@ -266,7 +270,7 @@ public final class FlowEngine {
     boolean matched = false;
     TraceContext trace = record.traceContext().orElse(null);
     for (FlowState f : flows) {
-      matched |= f.acceptRecord(record, f.matcher.decode(record), trace, watermark);
+      matched |= f.acceptRecord(record, f.matcher.decode(record), null, trace, watermark);
     }
     if (!matched) {
       stats.recordsIgnored++;

@@ -95,8 +95,9 @@ final class FlowState {
 
   // ---- ingest ----
 
-  boolean acceptRecord(KafkaRecord record, List<DecodedPayload> decoded, TraceContext trace, long watermark) {
-    List<Sighting> group = matcher.sightings(record, decoded, trace);
+  boolean acceptRecord(KafkaRecord record, List<DecodedPayload> decoded, List<Map<String, String>> keys,
+      TraceContext trace, long watermark) {
+    List<Sighting> group = matcher.sightings(record, decoded, keys, trace);
     if (group.isEmpty()) {
       return false;
     }

@@ -5,6 +5,7 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.schema.DecodedPayload;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A Kafka record with its payload already decoded and validated for every event it matches, and
@@ -16,12 +17,15 @@ public final class PreparedRecord extends Prepared {
   private final Telemetry telemetry;
   private final TraceContext context;
   private final List<List<DecodedPayload>> decodedByFlow;
+  private final List<List<Map<String, String>>> keysByFlow;
 
-  PreparedRecord(KafkaRecord record, TraceContext context, List<List<DecodedPayload>> decodedByFlow) {
+  PreparedRecord(KafkaRecord record, TraceContext context, List<List<DecodedPayload>> decodedByFlow,
+      List<List<Map<String, String>>> keysByFlow) {
     this.record = record;
     this.telemetry = Telemetry.of(record);
     this.context = context;
     this.decodedByFlow = decodedByFlow;
+    this.keysByFlow = keysByFlow;
   }
 
   public KafkaRecord record() {
@@ -40,5 +44,10 @@ public final class PreparedRecord extends Prepared {
   /** Decoded payloads for flow {@code flowIndex}, one per event of the record's topic, or null. */
   List<DecodedPayload> decoded(int flowIndex) {
     return decodedByFlow.get(flowIndex);
+  }
+
+  /** The instance keys of each of those events for flow {@code flowIndex}, or null. */
+  List<Map<String, String>> keys(int flowIndex) {
+    return keysByFlow.get(flowIndex);
   }
 }

@@ -9,11 +9,18 @@ public final class PreparedSpan extends Prepared {
   private final Span span;
   private final Telemetry telemetry;
   private final List<List<EventMatcher.SpanMatch>> matchesByFlow;
+  private final String topic;
 
   PreparedSpan(Span span, List<List<EventMatcher.SpanMatch>> matchesByFlow) {
     this.span = span;
     this.telemetry = Telemetry.of(span);
     this.matchesByFlow = matchesByFlow;
+    this.topic = io.flowtrace.tracer.correlation.MessagingAttributes.topic(span);
+  }
+
+  /** The topic the span sends to or processes from, or {@code null} when it is not a messaging span. */
+  String topic() {
+    return topic;
   }
 
   public Span span() {
