@@ -4,11 +4,8 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.assembly.DecisionScheduler.Kind;
-import io.flowtrace.verifier.check.PropagationCheck;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.model.FlowInstance;
-import io.flowtrace.verifier.model.FlowPaths;
-import io.flowtrace.verifier.model.FlowPaths.Requirement;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.report.FlowVerifier;
 import io.flowtrace.verifier.report.LateEvent;
@@ -22,7 +19,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -33,13 +29,11 @@ import java.util.function.IntPredicate;
 
 /**
  * One flow's instances through their life: sightings are routed to their instance ({@link
- * InstanceIndex}), an instance is decided when its data is complete and connected or a timer
+ * InstanceIndex}), an instance is decided when its data is ready ({@link Readiness}) or a timer
  * ({@link DecisionScheduler}) says so, amended while its window is open, then made final.
  * Package-private: {@link FlowEngine} is the API; engine thread only.
  */
 final class FlowState {
-
-  private static final PropagationCheck PROPAGATION = new PropagationCheck();
 
   private final FlowSpec spec;
   private final FlowVerifier verifier;
@@ -47,6 +41,7 @@ final class FlowState {
   final EventMatcher matcher;
   private final InstanceIndex index;
   private final DecisionScheduler scheduler = new DecisionScheduler();
+  private final Readiness readiness;
   private final long graceNanos;
   /** How long a decided verdict may be amended; {@link Long#MAX_VALUE}: until the input ends. */
   private final long amendNanos;
@@ -70,6 +65,7 @@ final class FlowState {
     this.context = context;
     this.matcher = new EventMatcher(spec, maxPayloadBytes);
     this.index = new InstanceIndex(spec.keys(), finalizedCapacity);
+    this.readiness = new Readiness(spec, context);
     this.graceNanos = graceNanos;
     this.amendNanos = amendNanos;
     this.deadlineNanos = spec.deadline().toNanos();
@@ -418,11 +414,11 @@ final class FlowState {
       inst.terminalAt = snapshot.stageEnd(terminal.id());
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
-    if (!settled(snapshot)) {
-      if (inst.awaitingSpansOf != null && awaited(snapshot) == null) {
+    if (!readiness.settled(snapshot)) {
+      if (inst.awaitingSpansOf != null && readiness.awaited(snapshot) == null) {
         // past the grace, the spans waited for came, without what would settle the instance
         decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
-            snapshot, isComplete(snapshot));
+            snapshot, Readiness.isComplete(snapshot));
       }
       return;
     }
@@ -444,40 +440,6 @@ final class FlowState {
   }
 
   /**
-   * Whether the data can be decided on now: complete, trace-connected, and not waiting for spans
-   * that a lossy pipeline may still deliver. Unsampled traces are not waited for: their spans never come.
-   */
-  private boolean settled(FlowInstance snapshot) {
-    if (!isComplete(snapshot) || snapshot.visibility().awaitsLostSpans()) {
-      return false;
-    }
-    if (!context.sawSpans) {
-      return !awaitsFirstSpans(snapshot);
-    }
-    return PROPAGATION.check(snapshot).isEmpty() && awaitedMessagingSpan(snapshot) == null;
-  }
-
-  private static boolean requiredStagesPresent(FlowInstance snapshot) {
-    FlowPaths paths = snapshot.paths();
-    for (StageSpec s : snapshot.spec().stages()) {
-      Requirement r = paths.requirement(s.id());
-      if (r == Requirement.UNDECIDED) {
-        return false;
-      }
-      if (r == Requirement.REQUIRED && !snapshot.stageComplete(s.id())) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean isComplete(FlowInstance snapshot) {
-    boolean terminal = snapshot.spec().terminalStages().stream()
-        .anyMatch(s -> snapshot.stageSeen(s.id()) && snapshot.stageComplete(s.id()));
-    return terminal && requiredStagesPresent(snapshot);
-  }
-
-  /**
    * The completion grace ran out. Spans still missing are no proof of a defect when everything
    * else is there — a record whose trace's root span has not arrived (a hop that looks broken), or a
    * required stage that lacks only span events (a stage that looks missing): those spans may still
@@ -487,149 +449,19 @@ final class FlowState {
   private void decideAfterGrace(InstanceState inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
     if (watermark < inst.start + deadlineNanos) {
-      String awaited = awaited(snapshot);
+      String awaited = readiness.awaited(snapshot);
       if (awaited != null) {
         inst.awaitingSpansOf = awaited;
         return;
       }
     }
     decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
-        snapshot, isComplete(snapshot));
-  }
-
-  /**
-   * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
-   * {@code null}: as {@link #awaitedSpans} once the input has delivered spans; before that, when
-   * spans are expected ({@link FlowEngine.Builder#expectSpans}) and a record says its trace is
-   * sampled, the first spans themselves.
-   */
-  private String awaited(FlowInstance snapshot) {
-    if (context.sawSpans) {
-      return awaitedSpans(snapshot);
-    }
-    return awaitsFirstSpans(snapshot) ? "the first spans (none has arrived yet)" : null;
-  }
-
-  /**
-   * Whether no span has arrived yet where spans are expected, and a record of the instance carries
-   * a sampled trace: judged now it would lack every span (stages missing, propagation unjudged),
-   * while an exporter's first batch is typically seconds behind the records it traced.
-   */
-  private boolean awaitsFirstSpans(FlowInstance snapshot) {
-    if (context.sawSpans || !context.spansExpected) {
-      return false;
-    }
-    return snapshot.observations().stream().anyMatch(FlowState::sampledRecord);
-  }
-
-  /** A record whose {@code traceparent} says its trace is sampled: its spans are exported. */
-  private static boolean sampledRecord(Observation o) {
-    return o.isRecord() && o.trace() != null && o.sampled();
-  }
-
-  /**
-   * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
-   * {@code null}: the root span of a disconnected trace, a messaging span on its way, else the span
-   * events that alone keep a required stage incomplete (a stage also missing a record is incomplete
-   * whatever comes, but another one's spans may still arrive and withdraw a false MISSING_STAGE).
-   */
-  private String awaitedSpans(FlowInstance snapshot) {
-    Set<String> unrooted = awaitedRoots(snapshot);
-    if (!unrooted.isEmpty()) {
-      return "the spans of trace " + unrooted.iterator().next();
-    }
-    String messaging = awaitedMessagingSpan(snapshot);
-    if (messaging != null) {
-      return messaging;
-    }
-    if (isComplete(snapshot)) {
-      return null;
-    }
-    FlowPaths paths = snapshot.paths();
-    List<String> missing = new ArrayList<>();
-    for (StageSpec s : snapshot.spec().stages()) {
-      // A stage whose condition is undecided waits with the rest: the data it reads may be in the
-      // very spans awaited (a payment's response choosing between capture and cancel).
-      if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
-        continue;
-      }
-      List<String> spansOfStage = new ArrayList<>();
-      boolean recordMissing = false;
-      for (EventSpec e : s.events()) {
-        if (!snapshot.has(e.id())) {
-          recordMissing |= e.isTopic();
-          spansOfStage.add(e.id());
-        }
-      }
-      if (!recordMissing) {
-        missing.addAll(spansOfStage); // else the stage is missing a record: no exporter holds that back
-      }
-    }
-    return missing.isEmpty() ? null : "the span event" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing);
-  }
-
-  /**
-   * A messaging span the data shows is on its way (a description), or {@code null}: the producer
-   * span a sampled record's {@code traceparent} names, on a topic whose producers are traced; or the
-   * consumer span of a record whose consumer carried its trace on — an event of a following stage in
-   * that trace hangs from a parent span not arrived — on a topic whose consumers are traced. Both
-   * are what orders events across hosts (a record sent before its cause was received) and are
-   * exported in batches apart from the records; a verdict taken without them may be overturned.
-   */
-  private String awaitedMessagingSpan(FlowInstance snapshot) {
-    List<Observation> observations = snapshot.observations();
-    for (Observation o : observations) {
-      if (!sampledRecord(o)) {
-        continue;
-      }
-      String topic = o.record().topic();
-      if (o.producer() == null && context.spans.sendsTraced(topic)) {
-        return "the producer span of " + o.describe();
-      }
-      if (o.consumers().isEmpty() && context.spans.receivesTraced(topic) && continuedFromMissingParent(snapshot, o)) {
-        return "the consumer span of " + o.describe();
-      }
-    }
-    return null;
-  }
-
-  /** Whether an event of a stage that follows {@code o}'s, in its trace, hangs from a span not arrived. */
-  private boolean continuedFromMissingParent(FlowInstance snapshot, Observation o) {
-    Set<String> held = null;
-    for (Observation next : snapshot.observations()) {
-      Span span = next.span();
-      if (span == null || span.parentSpanId().isEmpty() || !span.traceId().equals(o.traceId())
-          || !spec.stage(next.stageId()).after().contains(o.stageId())) {
-        continue;
-      }
-      if (held == null) {
-        held = new HashSet<>();
-        for (Observation x : snapshot.observations()) {
-          if (x.span() != null) {
-            held.add(x.span().spanId());
-          }
-          for (Span c : x.consumers()) {
-            held.add(c.spanId());
-          }
-        }
-      }
-      if (!held.contains(span.parentSpanId()) && !context.spans.holds(span.parentSpanId())) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Disconnected traces whose root span has not arrived at all (not merely without a link). */
-  private Set<String> awaitedRoots(FlowInstance snapshot) {
-    Set<String> unrooted = PROPAGATION.unrootedTraces(snapshot);
-    unrooted.removeIf(context::rootArrived);
-    return unrooted;
+        snapshot, Readiness.isComplete(snapshot));
   }
 
   private void decide(InstanceState inst, long watermark, String reason) {
     FlowInstance snapshot = snapshot(inst, watermark);
-    decide(inst, watermark, reason, snapshot, isComplete(snapshot));
+    decide(inst, watermark, reason, snapshot, Readiness.isComplete(snapshot));
   }
 
   private void decide(InstanceState inst, long watermark, String reason, FlowInstance snapshot, boolean complete) {
@@ -789,7 +621,7 @@ final class FlowState {
       return; // decided INCOMPLETE for a cap; what it holds is not the whole instance
     }
     FlowInstance snapshot = snapshot(inst, watermark);
-    if (settled(snapshot) || inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt) {
+    if (readiness.settled(snapshot) || inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt) {
       reverify(inst, snapshot);
       return;
     }
@@ -806,7 +638,7 @@ final class FlowState {
     if (inst.overflowReason != null) {
       return;
     }
-    boolean complete = isComplete(snapshot);
+    boolean complete = Readiness.isComplete(snapshot);
     context.stats.verifications++;
     Verdict next = verifier.verify(snapshot, complete, inst.verdict.reason());
     if (inst.seeded != null) {

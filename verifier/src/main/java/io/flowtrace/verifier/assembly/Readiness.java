@@ -1,0 +1,197 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.verifier.check.PropagationCheck;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.FlowPaths;
+import io.flowtrace.verifier.model.FlowPaths.Requirement;
+import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.StageSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Whether an instance's data is ready to be judged, and if not what it still waits for: its
+ * required stages, the root span of a disconnected trace, a messaging span a sampled record names,
+ * span events an exporter may still hold, or the input's first spans. Reads an instance snapshot
+ * and what the engine has seen (the span index, the roots arrived); decides nothing itself.
+ */
+final class Readiness {
+  private static final PropagationCheck PROPAGATION = new PropagationCheck();
+
+  private final FlowSpec spec;
+  private final EngineContext context;
+
+  Readiness(FlowSpec spec, EngineContext context) {
+    this.spec = spec;
+    this.context = context;
+  }
+
+  /**
+   * Whether the data can be decided on now: complete, trace-connected, and not waiting for spans
+   * that a lossy pipeline may still deliver. Unsampled traces are not waited for: their spans never come.
+   */
+  boolean settled(FlowInstance snapshot) {
+    if (!isComplete(snapshot) || snapshot.visibility().awaitsLostSpans()) {
+      return false;
+    }
+    if (!context.sawSpans) {
+      return !awaitsFirstSpans(snapshot);
+    }
+    return PROPAGATION.check(snapshot).isEmpty() && awaitedMessagingSpan(snapshot) == null;
+  }
+
+  static boolean requiredStagesPresent(FlowInstance snapshot) {
+    FlowPaths paths = snapshot.paths();
+    for (StageSpec s : snapshot.spec().stages()) {
+      Requirement r = paths.requirement(s.id());
+      if (r == Requirement.UNDECIDED) {
+        return false;
+      }
+      if (r == Requirement.REQUIRED && !snapshot.stageComplete(s.id())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static boolean isComplete(FlowInstance snapshot) {
+    boolean terminal = snapshot.spec().terminalStages().stream()
+        .anyMatch(s -> snapshot.stageSeen(s.id()) && snapshot.stageComplete(s.id()));
+    return terminal && requiredStagesPresent(snapshot);
+  }
+
+  /**
+   * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
+   * {@code null}: as {@link #awaitedSpans} once the input has delivered spans; before that, when
+   * spans are expected ({@link FlowEngine.Builder#expectSpans}) and a record says its trace is
+   * sampled, the first spans themselves.
+   */
+  String awaited(FlowInstance snapshot) {
+    if (context.sawSpans) {
+      return awaitedSpans(snapshot);
+    }
+    return awaitsFirstSpans(snapshot) ? "the first spans (none has arrived yet)" : null;
+  }
+
+  /**
+   * Whether no span has arrived yet where spans are expected, and a record of the instance carries
+   * a sampled trace: judged now it would lack every span (stages missing, propagation unjudged),
+   * while an exporter's first batch is typically seconds behind the records it traced.
+   */
+  boolean awaitsFirstSpans(FlowInstance snapshot) {
+    if (context.sawSpans || !context.spansExpected) {
+      return false;
+    }
+    return snapshot.observations().stream().anyMatch(Readiness::sampledRecord);
+  }
+
+  /** A record whose {@code traceparent} says its trace is sampled: its spans are exported. */
+  static boolean sampledRecord(Observation o) {
+    return o.isRecord() && o.trace() != null && o.sampled();
+  }
+
+  /**
+   * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
+   * {@code null}: the root span of a disconnected trace, a messaging span on its way, else the span
+   * events that alone keep a required stage incomplete (a stage also missing a record is incomplete
+   * whatever comes, but another one's spans may still arrive and withdraw a false MISSING_STAGE).
+   */
+  String awaitedSpans(FlowInstance snapshot) {
+    Set<String> unrooted = awaitedRoots(snapshot);
+    if (!unrooted.isEmpty()) {
+      return "the spans of trace " + unrooted.iterator().next();
+    }
+    String messaging = awaitedMessagingSpan(snapshot);
+    if (messaging != null) {
+      return messaging;
+    }
+    if (isComplete(snapshot)) {
+      return null;
+    }
+    FlowPaths paths = snapshot.paths();
+    List<String> missing = new ArrayList<>();
+    for (StageSpec s : snapshot.spec().stages()) {
+      // A stage whose condition is undecided waits with the rest: the data it reads may be in the
+      // very spans awaited (a payment's response choosing between capture and cancel).
+      if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
+        continue;
+      }
+      List<String> spansOfStage = new ArrayList<>();
+      boolean recordMissing = false;
+      for (EventSpec e : s.events()) {
+        if (!snapshot.has(e.id())) {
+          recordMissing |= e.isTopic();
+          spansOfStage.add(e.id());
+        }
+      }
+      if (!recordMissing) {
+        missing.addAll(spansOfStage); // else the stage is missing a record: no exporter holds that back
+      }
+    }
+    return missing.isEmpty() ? null : "the span event" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing);
+  }
+
+  /**
+   * A messaging span the data shows is on its way (a description), or {@code null}: the producer
+   * span a sampled record's {@code traceparent} names, on a topic whose producers are traced; or the
+   * consumer span of a record whose consumer carried its trace on — an event of a following stage in
+   * that trace hangs from a parent span not arrived — on a topic whose consumers are traced. Both
+   * are what orders events across hosts (a record sent before its cause was received) and are
+   * exported in batches apart from the records; a verdict taken without them may be overturned.
+   */
+  String awaitedMessagingSpan(FlowInstance snapshot) {
+    List<Observation> observations = snapshot.observations();
+    for (Observation o : observations) {
+      if (!sampledRecord(o)) {
+        continue;
+      }
+      String topic = o.record().topic();
+      if (o.producer() == null && context.spans.sendsTraced(topic)) {
+        return "the producer span of " + o.describe();
+      }
+      if (o.consumers().isEmpty() && context.spans.receivesTraced(topic) && continuedFromMissingParent(snapshot, o)) {
+        return "the consumer span of " + o.describe();
+      }
+    }
+    return null;
+  }
+
+  /** Whether an event of a stage that follows {@code o}'s, in its trace, hangs from a span not arrived. */
+  boolean continuedFromMissingParent(FlowInstance snapshot, Observation o) {
+    Set<String> held = null;
+    for (Observation next : snapshot.observations()) {
+      Span span = next.span();
+      if (span == null || span.parentSpanId().isEmpty() || !span.traceId().equals(o.traceId())
+          || !spec.stage(next.stageId()).after().contains(o.stageId())) {
+        continue;
+      }
+      if (held == null) {
+        held = new HashSet<>();
+        for (Observation x : snapshot.observations()) {
+          if (x.span() != null) {
+            held.add(x.span().spanId());
+          }
+          for (Span c : x.consumers()) {
+            held.add(c.spanId());
+          }
+        }
+      }
+      if (!held.contains(span.parentSpanId()) && !context.spans.holds(span.parentSpanId())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Disconnected traces whose root span has not arrived at all (not merely without a link). */
+  Set<String> awaitedRoots(FlowInstance snapshot) {
+    Set<String> unrooted = PROPAGATION.unrootedTraces(snapshot);
+    unrooted.removeIf(context::rootArrived);
+    return unrooted;
+  }
+}
