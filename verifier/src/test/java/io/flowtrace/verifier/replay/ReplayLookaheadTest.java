@@ -18,7 +18,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,32 +90,33 @@ class ReplayLookaheadTest {
     List<Telemetry> telemetry = traffic(new Random(11));
     Path recording = TestRecordings.write(Files.createDirectories(dir.resolve("rec")), telemetry, new Random(12), 2, true);
 
-    long[] mostHeld = {0};
-    AtomicReference<FlowEngine> ref = new AtomicReference<>();
-    FlowEngine engine = FlowEngine.builder(flows).amendUntilEnd().listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict verdict) {
-        mostHeld[0] = Math.max(mostHeld[0], ref.get().stats().decidedInFlight());
-      }
-    }).build();
-    ref.set(engine);
+    HeldCount held = new HeldCount();
+    FlowEngine engine = held.engine(flows);
     Replay.builder(engine).build().run(recording);
 
-    long[] mostHeldWithout = {0};
-    AtomicReference<FlowEngine> plainRef = new AtomicReference<>();
-    FlowEngine plain = FlowEngine.builder(flows).amendUntilEnd().listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict verdict) {
-        mostHeldWithout[0] = Math.max(mostHeldWithout[0], plainRef.get().stats().decidedInFlight());
-      }
-    }).build();
-    plainRef.set(plain);
-    feedInOrder(plain, telemetry);
+    HeldCount heldWithout = new HeldCount();
+    feedInOrder(heldWithout.engine(flows), telemetry);
 
     assertThat(engine.stats().verdictsFinal()).isEqualTo(ORDERS);
-    assertThat(mostHeldWithout[0]).as("decided instances held without a lookahead").isGreaterThan(ORDERS - 10);
+    assertThat(heldWithout.most).as("decided instances held without a lookahead").isGreaterThan(ORDERS - 10);
     // in flight: the few orders of the last seconds, and the redelivered ones until their redelivery
-    assertThat(mostHeld[0]).as("decided instances held with the lookahead").isLessThan(redelivered.size() + 20);
+    assertThat(held.most).as("decided instances held with the lookahead").isLessThan(redelivered.size() + 20);
+  }
+
+  /** The most decided instances an engine held, open to amendment, when it made a verdict final. */
+  private static final class HeldCount implements VerdictListener {
+    private FlowEngine engine;
+    long most;
+
+    FlowEngine engine(List<FlowSpec> flows) {
+      engine = FlowEngine.builder(flows).amendUntilEnd().listener(this).build();
+      return engine;
+    }
+
+    @Override
+    public void finalized(Verdict verdict) {
+      most = Math.max(most, engine.stats().decidedInFlight());
+    }
   }
 
   /** Feeds the engine as replay does, in replay's order, without a lookahead. */
