@@ -209,6 +209,11 @@ final class BenchCommand implements Callable<Integer> {
         bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak), ProgressLine.bytes(replayLive));
     System.out.printf("records: %,d   spans: %,d   replay / parse+validate = %.2f×   replay / raw parse = %.2f×%n",
         records, spans, bestReplay / bestParse, bestReplay / bestRaw);
+    long rss = peakRss();
+    if (rss > 0) {
+      System.out.printf("process peak RSS %s (max heap %s; the JVM grows the heap towards its maximum whatever is "
+          + "in use: give -Xmx to bound it)%n", ProgressLine.bytes(rss), ProgressLine.bytes(Runtime.getRuntime().maxMemory()));
+    }
     if (problems > 0) {
       System.out.println(Plural.grouped(problems, "unreadable line") + " skipped");
     }
@@ -273,6 +278,20 @@ final class BenchCommand implements Callable<Integer> {
       }
     }, ReadListener.ignoring());
     return new long[] {counts.get(0), counts.get(1), counts.get(2)};
+  }
+
+  /** The process's peak resident set (Linux {@code VmHWM}), or 0 where it cannot be read. */
+  private static long peakRss() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux, or not readable: not printed
+    }
+    return 0;
   }
 
   private static void resetPeaks() {

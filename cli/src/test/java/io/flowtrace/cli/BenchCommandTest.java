@@ -32,6 +32,7 @@ class BenchCommandTest {
         .contains("raw parse (best):", "parse+validate (best):", "replay (best):")
         .contains("replay / raw parse = ", "replay / parse+validate = ")
         .contains("round 1  raw parse")
+        .contains("process peak RSS ")
         .contains(String.format("| %,d flows (", manifest.flows().size()))
         .contains(String.format("records: %,d   spans: %,d", manifest.records(), manifest.spans()))
         .doesNotContain("generated", "unreadable", "not JSON", "warning");
