@@ -120,7 +120,7 @@ class ReplayLookaheadTest {
   }
 
   /** Feeds the engine as replay does, in replay's order, without a lookahead. */
-  private static void feedInOrder(FlowEngine engine, List<Telemetry> telemetry) {
+  static void feedInOrder(FlowEngine engine, List<Telemetry> telemetry) {
     List<Telemetry> sorted = new ArrayList<>(telemetry);
     sorted.sort(TelemetryOrder.INSTANCE);
     int fed = 0;
@@ -133,7 +133,7 @@ class ReplayLookaheadTest {
     engine.finish();
   }
 
-  private static VerdictListener collect(Map<String, String> into) {
+  static VerdictListener collect(Map<String, String> into) {
     return new VerdictListener() {
       @Override
       public void finalized(Verdict v) {
