@@ -176,17 +176,6 @@ class OwnedTelemetryTest {
   }
 
   static void await(BooleanSupplier condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + WAIT);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    io.flowtrace.kafka.testkit.Await.until(WAIT, condition, () -> "the condition still false");
   }
 }
