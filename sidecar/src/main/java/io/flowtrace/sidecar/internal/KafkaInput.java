@@ -66,15 +66,15 @@ public final class KafkaInput implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaInput.class);
 
-  /** What the input reports about itself (thread-safe counters are the caller's). */
+  /** What the input reports about itself (thread-safe counters are the caller's); each report is ignored unless overridden. */
   public interface Listener {
-    void records(int count);
+    default void records(int count) {}
 
-    void spans(int count);
+    default void spans(int count) {}
 
-    void dropped(String reason, long count);
+    default void dropped(String reason, long count) {}
 
-    void revoked(Collection<TopicPartition> partitions);
+    default void revoked(Collection<TopicPartition> partitions) {}
 
     /**
      * Partitions newly assigned, before any of their records is handed on (called on the input's

@@ -9,7 +9,6 @@ import io.flowtrace.tracer.model.Telemetry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -22,7 +21,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -116,18 +114,9 @@ class KafkaInputIT {
         "flowtrace-input-it-" + UUID.randomUUID(), "earliest", List.of(topic), null, "otlp_proto", null, inbox,
         new KafkaInput.Listener() {
           @Override
-          public void records(int count) {}
-
-          @Override
-          public void spans(int count) {}
-
-          @Override
           public void dropped(String reason, long count) {
             dropped.computeIfAbsent(reason, r -> new AtomicLong()).addAndGet(count);
           }
-
-          @Override
-          public void revoked(Collection<TopicPartition> partitions) {}
         });
   }
 

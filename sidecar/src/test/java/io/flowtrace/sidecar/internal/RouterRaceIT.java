@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,6 @@ import java.util.concurrent.BlockingQueue;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
@@ -142,19 +140,7 @@ class RouterRaceIT {
 
   private static KafkaInput input(Map<String, Object> kafka, String groupId, String topic, BlockingQueue<Batch> inbox) {
     return new KafkaInput(kafka, groupId, "earliest", List.of(topic), null, "otlp_proto", null, inbox,
-        new KafkaInput.Listener() {
-          @Override
-          public void records(int count) {}
-
-          @Override
-          public void spans(int count) {}
-
-          @Override
-          public void dropped(String reason, long count) {}
-
-          @Override
-          public void revoked(Collection<TopicPartition> partitions) {}
-        });
+        new KafkaInput.Listener() {});
   }
 
   /** The roots each order's records were routed under, once {@code expected} records were routed. */

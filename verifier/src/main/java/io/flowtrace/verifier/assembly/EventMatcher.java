@@ -94,17 +94,15 @@ final class EventMatcher {
         continue;
       }
       String attr = event.payload().attribute();
-      Object value = attr == null ? null : span.attributes().get(attr);
+      byte[] payload = spanPayload(event, span);
       DecodedPayload decoded;
-      if (attr == null) {
-        decoded = new DecodedPayload(null, List.of());
-      } else if (value == null) {
+      if (payload != null) {
+        decoded = event.schema().decode(payload, List.of());
+      } else if (attr != null && !span.attributes().containsKey(attr)) {
         decoded = new DecodedPayload(null, List.of(new SchemaProblem("$",
             "no payload: the span has no attribute " + attr)));
-      } else if (value.toString().length() > maxPayloadBytes) {
-        decoded = new DecodedPayload(null, List.of());
       } else {
-        decoded = event.schema().decode(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
+        decoded = new DecodedPayload(null, List.of());
       }
       if (out == null) {
         out = new ArrayList<>(2);
@@ -218,14 +216,21 @@ final class EventMatcher {
       if (event.keys().isEmpty() || !event.span().matches(span)) {
         continue;
       }
-      String attr = event.payload().attribute();
-      Object value = attr == null ? null : span.attributes().get(attr);
-      if (value == null || value.toString().length() > maxPayloadBytes) {
-        continue;
+      byte[] payload = spanPayload(event, span);
+      if (payload != null) {
+        keysOf(event, event.schema().parse(payload, List.of())).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
       }
-      JsonNode tree = event.schema().parse(value.toString().getBytes(StandardCharsets.UTF_8), List.of());
-      keysOf(event, tree).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
     }
+  }
+
+  /** The span's payload attribute for the event, as bytes to decode; {@code null} when it has none or it is over the cap. */
+  private byte[] spanPayload(EventSpec event, Span span) {
+    String attr = event.payload().attribute();
+    Object value = attr == null ? null : span.attributes().get(attr);
+    if (value == null || value.toString().length() > maxPayloadBytes) {
+      return null;
+    }
+    return value.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   /** The reason a payload of that size is not decoded, or {@code null} when it is within the cap. */

@@ -13,7 +13,6 @@ import io.flowtrace.verifier.assembly.ShopFlows;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,16 +40,12 @@ class ReplayIndependenceProperties {
 
   ReplayIndependenceProperties() throws Exception {
     root = Files.createTempDirectory("flowtrace-independence");
-    Path specs = Files.createDirectories(root.resolve("flows"));
-    Files.writeString(specs.resolve("shop.flow.yaml"), ShopFlows.SPEC);
-    flows = new FlowSpecLoader().load(specs);
+    flows = TestRecordings.shopFlows(root);
   }
 
   @AfterProperty
   void cleanUp() throws IOException {
-    try (var walk = Files.walk(root)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    TestRecordings.delete(root);
   }
 
   @Property(tries = 15)

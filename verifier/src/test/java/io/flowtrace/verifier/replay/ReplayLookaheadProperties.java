@@ -6,7 +6,6 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.assembly.ShopFlows;
 import io.flowtrace.verifier.spec.FlowSpec;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,16 +31,12 @@ class ReplayLookaheadProperties {
 
   ReplayLookaheadProperties() throws Exception {
     root = Files.createTempDirectory("flowtrace-lookahead");
-    Path specs = Files.createDirectories(root.resolve("flows"));
-    Files.writeString(specs.resolve("shop.flow.yaml"), ShopFlows.SPEC);
-    flows = new FlowSpecLoader().load(specs);
+    flows = TestRecordings.shopFlows(root);
   }
 
   @AfterProperty
   void cleanUp() throws IOException {
-    try (var walk = Files.walk(root)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    TestRecordings.delete(root);
   }
 
   @Property(tries = 12)

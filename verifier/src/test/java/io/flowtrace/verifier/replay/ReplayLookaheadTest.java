@@ -8,7 +8,6 @@ import io.flowtrace.verifier.assembly.ShopFlows;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,9 +38,7 @@ class ReplayLookaheadTest {
 
   @BeforeEach
   void loadFlows() throws Exception {
-    Path specs = Files.createDirectories(dir.resolve("flows"));
-    Files.writeString(specs.resolve("shop.flow.yaml"), ShopFlows.SPEC);
-    flows = new FlowSpecLoader().load(specs);
+    flows = TestRecordings.shopFlows(dir);
   }
 
   /** Orders two seconds apart: a tenth redelivered one to five minutes later, some declined, unsampled or unfinished. */

@@ -6,16 +6,37 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.otlp.OtlpEncoder;
 import io.flowtrace.tracer.recording.KcatJsonLinesWriter;
 import io.flowtrace.tracer.recording.OtlpJsonLinesWriter;
+import io.flowtrace.verifier.assembly.ShopFlows;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
-/** Writes telemetry as a recording replay reads: kcat and OTLP/JSON files, spans in export batches. */
+/**
+ * Writes telemetry as a recording replay reads (kcat and OTLP/JSON files, spans in export batches),
+ * in a temporary root that also holds the shop flow's spec.
+ */
 final class TestRecordings {
   private TestRecordings() {}
+
+  /** Writes {@link ShopFlows#SPEC} under {@code root/flows} and loads it. */
+  static List<FlowSpec> shopFlows(Path root) throws Exception {
+    Path specs = Files.createDirectories(root.resolve("flows"));
+    Files.writeString(specs.resolve("shop.flow.yaml"), ShopFlows.SPEC);
+    return new FlowSpecLoader().load(specs);
+  }
+
+  /** Deletes {@code root} and everything under it. */
+  static void delete(Path root) throws IOException {
+    try (var walk = Files.walk(root)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
 
   /** Writes records and spans over {@code files} files each (lines shuffled when asked) into {@code dir}. */
   static Path write(Path dir, List<Telemetry> telemetry, Random random, int files, boolean shuffle)
