@@ -174,10 +174,9 @@ final class EventMatcher {
       if (events == null || decoded == null) {
         return false;
       }
-      List<Map<String, String>> known = r.keys(flowIndex);
+      List<Map<String, String>> eventKeys = r.keys(flowIndex);
       for (int i = 0; i < events.size(); i++) {
-        Map<String, String> k0 = known != null ? known.get(i) : recordKeys(events.get(i), decoded.get(i), r.record());
-        k0.forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        eventKeys.get(i).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
         flags[0] |= events.get(i).newTrace() || r.context() == null;
         flags[1] |= entryEvents.contains(events.get(i).id());
         event = true;
