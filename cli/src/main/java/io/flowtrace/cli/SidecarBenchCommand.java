@@ -4,7 +4,6 @@ import io.flowtrace.cli.synth.LivePlayback;
 import io.flowtrace.cli.synth.SyntheticOrderFlows;
 import io.flowtrace.sidecar.Sidecar;
 import io.flowtrace.sidecar.SidecarConfig;
-import io.flowtrace.sidecar.internal.LatencySamples;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -132,11 +131,10 @@ final class SidecarBenchCommand implements Callable<Integer> {
         out.printf("  (the recording took longer to load than the lead of %s: the first flows start late)%n", lead);
       }
       long warmupNanos = FlowSpecLoader.parseDuration(warmup).toNanos();
-      LatencySamples latency = sidecar.metrics().latencySamples();
       AtomicLong warmupMark = new AtomicLong(-1);
       Thread marker = new Thread(() -> {
         LockSupport.parkNanos(playStart + warmupNanos - System.nanoTime());
-        warmupMark.set(latency.count());
+        warmupMark.set(sidecar.decisionsMeasured());
       }, "warmup-mark");
       marker.setDaemon(true);
       marker.start();
@@ -160,13 +158,13 @@ final class SidecarBenchCommand implements Callable<Integer> {
               + " when the playback ended%n", playSeconds, player.spans() / playSeconds, player.records() / playSeconds,
           100.0 * seenAtEnd / (player.spans() + player.records()));
       out.printf("  decided %,d of %s (%,d decided by their data, the rest by a timer), %.1f s after the playback ended%n",
-          s.verdictsDecided(), Plural.grouped(count, "flow"), latency.count(), drainSeconds);
+          s.verdictsDecided(), Plural.grouped(count, "flow"), sidecar.decisionsMeasured(), drainSeconds);
       out.printf("  back-pressure: %,d OTLP exports answered 429/503 and sent again; %,d amendment windows cut short"
               + " (max-retained-events %,d); %,d late events%n", player.retried(), s.amendWindowsCut(),
           config.effectiveMaxRetainedEvents(), s.lateDropped());
-      printLatency(out, "verdict latency after the last needed event", latency, 0);
+      printLatency(out, "verdict latency after the last needed event", sidecar, 0);
       if (warmupMark.get() >= 0) {
-        printLatency(out, "  the same after the first " + warmup + " (warm-up)", latency, warmupMark.get());
+        printLatency(out, "  the same after the first " + warmup + " (warm-up)", sidecar, warmupMark.get());
       }
       out.printf("  peak heap used %,d MiB (max %,d MiB); live after a collection, at most %,d MiB (sidecar and"
               + " load generator together)%n", peakHeap.get() >> 20, memory.getHeapMemoryUsage().getMax() >> 20,
@@ -216,10 +214,11 @@ final class SidecarBenchCommand implements Callable<Integer> {
     }
   }
 
-  private static void printLatency(PrintStream out, String what, LatencySamples latency, long from) {
+  private static void printLatency(PrintStream out, String what, Sidecar sidecar, long from) {
     out.printf("  %s: %,d decisions, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n", what,
-        latency.count() - from, latency.quantile(0.5, from) / 1e6, latency.quantile(0.9, from) / 1e6,
-        latency.quantile(0.99, from) / 1e6, latency.quantile(1.0, from) / 1e6);
+        sidecar.decisionsMeasured() - from, sidecar.decisionLatencyNanos(0.5, from) / 1e6,
+        sidecar.decisionLatencyNanos(0.9, from) / 1e6, sidecar.decisionLatencyNanos(0.99, from) / 1e6,
+        sidecar.decisionLatencyNanos(1.0, from) / 1e6);
   }
 
   private void createTopics(Set<String> topics) throws Exception {
@@ -260,9 +259,9 @@ final class SidecarBenchCommand implements Callable<Integer> {
 
   private static void awaitAssigned(Sidecar sidecar) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!sidecar.readiness().ok()) {
+    for (var notReady = sidecar.notReady(); notReady.isPresent(); notReady = sidecar.notReady()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the sidecar did not get ready: " + sidecar.readiness().detail());
+        throw new IllegalStateException("the sidecar did not get ready: " + notReady.get());
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
     }

@@ -807,8 +807,23 @@ public final class Sidecar implements Closeable {
   // Operations
 
   /** The metrics (also served on {@code /metrics}). */
-  public SidecarMetrics metrics() {
+  SidecarMetrics metrics() {
     return metrics;
+  }
+
+  /** How many decisions taken by data have had their latency measured so far. */
+  public long decisionsMeasured() {
+    return metrics.latencySamples().count();
+  }
+
+  /**
+   * The {@code q}-quantile (0..1) of the latency from an instance's last needed event arriving to
+   * its verdict, in nanoseconds, over the most recent decisions measured after the first {@code
+   * from} (a {@link #decisionsMeasured()} taken earlier, e.g. at the end of a warm-up); -1 when
+   * there are none.
+   */
+  public long decisionLatencyNanos(double q, long from) {
+    return metrics.latencySamples().quantile(q, from);
   }
 
   /** The OTLP/HTTP endpoint, or {@code null} when that receiver is off. */
@@ -827,7 +842,7 @@ public final class Sidecar implements Closeable {
   }
 
   /** Live: the engine thread runs and loops, and the Kafka input polls. */
-  public OpsServer.Status health() {
+  OpsServer.Status health() {
     if (!seeded && engineFailure == null) {
       // Starting: alive, and a restart would not help (e.g. waiting for the broker).
       return new OpsServer.Status(true, "starting: " + (startupProblem == null ? "reading earlier verdicts" : startupProblem));
@@ -868,11 +883,20 @@ public final class Sidecar implements Closeable {
   }
 
   /**
+   * Why the sidecar is not ready to verify (as {@code /readyz} says it: starting, partitions not
+   * yet assigned, a receiver down…), or empty when it is ready.
+   */
+  public java.util.Optional<String> notReady() {
+    OpsServer.Status s = readiness();
+    return s.ok() ? java.util.Optional.empty() : java.util.Optional.of(s.detail());
+  }
+
+  /**
    * Ready: seeded from earlier verdicts, receivers bound, Kafka partitions assigned. An input topic
    * that does not exist leaves it ready but says "degraded" and names the topic: the other topics
    * and the spans are verified, and the topic is read once it appears.
    */
-  public OpsServer.Status readiness() {
+  OpsServer.Status readiness() {
     OpsServer.Status h = health();
     if (!h.ok() || !seeded) {
       return new OpsServer.Status(false, h.ok() ? h.detail().replaceFirst("^starting: ", "") : h.detail());

@@ -244,7 +244,7 @@ public record SidecarConfig(
   }
 
   private static String suggestion(String name) {
-    return io.flowtrace.verifier.internal.Texts.didYouMean(name, DEFAULTS.keySet());
+    return io.flowtrace.verifier.text.Spelling.didYouMean(name, DEFAULTS.keySet());
   }
 
   private static Map<String, String> readFile(Path file) throws IOException {

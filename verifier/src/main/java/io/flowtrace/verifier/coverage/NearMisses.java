@@ -1,7 +1,7 @@
 package io.flowtrace.verifier.coverage;
 
 import io.flowtrace.tracer.model.Span;
-import io.flowtrace.verifier.internal.Texts;
+import io.flowtrace.verifier.text.Spelling;
 import io.flowtrace.verifier.spec.SpanMatcher;
 import io.flowtrace.verifier.spec.StringMatcher;
 import java.util.Locale;
@@ -115,7 +115,7 @@ final class NearMisses {
     if (routeShape(declared).equals(routeShape(seen))) {
       return "differs only by a route parameter";
     }
-    int distance = Texts.editDistance(declared.toLowerCase(Locale.ROOT), seen.toLowerCase(Locale.ROOT));
+    int distance = Spelling.editDistance(declared.toLowerCase(Locale.ROOT), seen.toLowerCase(Locale.ROOT));
     if (distance <= maxDistance(declared)) {
       return "differs by " + characters(distance);
     }
@@ -201,7 +201,7 @@ final class NearMisses {
       }
       boolean sameTail = k.endsWith("." + tail) || k.equals(tail);
       boolean alias = KNOWN_ALIASES.getOrDefault(key, "").equals(k) || KNOWN_ALIASES.getOrDefault(k, "").equals(key);
-      if (alias || sameTail || Texts.editDistance(k, key) <= 2) {
+      if (alias || sameTail || Spelling.editDistance(k, key) <= 2) {
         if (best == null || alias) {
           best = k;
         }

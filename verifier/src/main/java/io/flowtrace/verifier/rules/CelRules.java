@@ -22,7 +22,7 @@ import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
 import dev.cel.common.ast.CelExpr;
-import io.flowtrace.verifier.internal.Texts;
+import io.flowtrace.verifier.text.Spelling;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -270,9 +270,9 @@ public final class CelRules {
     if (undeclared.matches()) {
       String name = undeclared.group(1);
       if (CelMessages.callAt(parsed, offset, name) != null) {
-        return "unknown function '" + name + "'" + Texts.didYouMean(name, FUNCTION_NAMES);
+        return "unknown function '" + name + "'" + Spelling.didYouMean(name, FUNCTION_NAMES);
       }
-      String close = Texts.didYouMean(name, variables);
+      String close = Spelling.didYouMean(name, variables);
       if (!close.isEmpty()) {
         return "'" + name + "' is not an event of this flow" + close;
       }

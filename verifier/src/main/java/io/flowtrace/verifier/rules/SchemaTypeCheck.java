@@ -25,7 +25,7 @@ import dev.cel.compiler.CelCompilerBuilder;
 import dev.cel.compiler.CelCompilerFactory;
 import dev.cel.extensions.CelExtensions;
 import dev.cel.parser.CelStandardMacro;
-import io.flowtrace.verifier.internal.Texts;
+import io.flowtrace.verifier.text.Spelling;
 import io.flowtrace.verifier.schema.PayloadShape;
 import io.flowtrace.verifier.schema.PayloadShape.Type;
 import java.util.ArrayList;
@@ -552,7 +552,7 @@ final class SchemaTypeCheck {
 
   /** {@code " (did you mean 'x'?)"} or, with no close name, the fields there are (when few). */
   static String suggestion(String wrong, Collection<String> known) {
-    String close = Texts.didYouMean(wrong, known);
+    String close = Spelling.didYouMean(wrong, known);
     if (!close.isEmpty()) {
       return close;
     }
@@ -563,7 +563,7 @@ final class SchemaTypeCheck {
   }
 
   private static String closest(String wrong, List<String> known) {
-    String s = Texts.didYouMean(wrong, known);
+    String s = Spelling.didYouMean(wrong, known);
     return s.isEmpty() ? null : s.substring(" (did you mean '".length(), s.length() - "'?)".length());
   }
 

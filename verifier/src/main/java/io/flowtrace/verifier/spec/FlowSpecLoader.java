@@ -940,7 +940,7 @@ public final class FlowSpecLoader {
     }
 
     String suggest(String wrong, Set<String> known) {
-      return io.flowtrace.verifier.internal.Texts.didYouMean(wrong, known);
+      return io.flowtrace.verifier.text.Spelling.didYouMean(wrong, known);
     }
   }
 

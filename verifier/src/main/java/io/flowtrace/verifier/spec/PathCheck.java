@@ -1,6 +1,6 @@
 package io.flowtrace.verifier.spec;
 
-import io.flowtrace.verifier.internal.Texts;
+import io.flowtrace.verifier.text.Spelling;
 import io.flowtrace.verifier.schema.PayloadShape;
 import io.flowtrace.verifier.schema.PayloadShape.Type;
 import java.util.ArrayList;
@@ -42,7 +42,7 @@ final class PathCheck {
       }
       PayloadShape next = at.field(segment);
       if (next == null) {
-        String close = Texts.didYouMean(segment, at.fieldNames());
+        String close = Spelling.didYouMean(segment, at.fieldNames());
         if (!close.isEmpty()) {
           String name = close.substring(" (did you mean '".length(), close.length() - "'?)".length());
           List<String> fixed = new ArrayList<>(segments);
