@@ -161,10 +161,33 @@ public final class OtlpJsonDecoder {
    */
   public long decode(String json, Consumer<? super Span> sink, Consumer<? super InvalidId> invalid)
       throws MalformedRequestException {
+    return decode(FACTORY.createParser(ObjectReadContext.empty(), json), () -> json.indexOf('\n') >= 0, sink,
+        invalid);
+  }
+
+  /**
+   * {@link #decode(String, Consumer, Consumer)} for UTF-8 text given as {@code length} bytes from
+   * {@code offset}, parsed as bytes (Jackson's byte parser), not decoded into a String first.
+   * Malformed text is described by line and column as for a String when it is ASCII; in other
+   * text the column counts bytes.
+   */
+  public long decode(byte[] utf8, int offset, int length, Consumer<? super Span> sink,
+      Consumer<? super InvalidId> invalid) throws MalformedRequestException {
+    return decode(FACTORY.createParser(ObjectReadContext.empty(), utf8, offset, length), () -> {
+      for (int i = offset, end = offset + length; i < end; i++) {
+        if (utf8[i] == '\n') {
+          return true;
+        }
+      }
+      return false;
+    }, sink, invalid);
+  }
+
+  private long decode(JsonParser parser, java.util.function.BooleanSupplier multiLine, Consumer<? super Span> sink,
+      Consumer<? super InvalidId> invalid) throws MalformedRequestException {
     out.clear();
     depth = 0;
     service = "";
-    JsonParser parser = FACTORY.createParser(ObjectReadContext.empty(), json);
     p = parser;
     try {
       JsonToken first = p.nextToken();
@@ -180,13 +203,14 @@ public final class OtlpJsonDecoder {
       }
     } catch (Bad e) {
       out.clear();
-      throw malformed(json, e.getMessage(), e.location, e.path);
+      throw malformed(multiLine, e.getMessage(), e.location, e.path);
     } catch (UnexpectedEndOfInputException e) {
       out.clear();
-      throw malformed(json, "the JSON ends early", e.getLocation(), path(p.streamReadContext(), false));
+      throw malformed(multiLine, "the JSON ends early", e.getLocation(), path(p.streamReadContext(), false));
     } catch (JacksonException e) {
       out.clear();
-      throw malformed(json, "not JSON: " + jacksonReason(e), e.getLocation(), path(p.streamReadContext(), false));
+      throw malformed(multiLine, "not JSON: " + jacksonReason(e), e.getLocation(),
+          path(p.streamReadContext(), false));
     } finally {
       parser.close();
       p = null;
@@ -1569,10 +1593,10 @@ public final class OtlpJsonDecoder {
   }
 
   private static MalformedRequestException malformed(
-      String json, String reason, TokenStreamLocation location, String path) {
+      java.util.function.BooleanSupplier multiLine, String reason, TokenStreamLocation location, String path) {
     int line = location == null ? -1 : location.getLineNr();
     int column = location == null ? -1 : location.getColumnNr();
-    return new MalformedRequestException(reason, path, line, column, json.indexOf('\n') >= 0);
+    return new MalformedRequestException(reason, path, line, column, multiLine.getAsBoolean());
   }
 
   /** Jackson's own message, without the location it appends (the caller gives its own). */

@@ -70,20 +70,27 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
     try {
       while (lines.next()) {
         long lineNumber = lines.number();
-        String line = lines.text();
-        if (line == null) {
-          problem(listener, source, lineNumber, lines.problem());
-          continue;
-        }
-        if (lineNumber == 1) {
-          line = RecordingFiles.withoutBom(line);
-        }
-        if (RecordingFiles.isBlank(line)) {
-          continue;
-        }
         KafkaRecord record;
         try {
-          record = parse(line);
+          if (lines.ascii()) {
+            if (RecordingFiles.isBlank(lines.bytes(), lines.offset(), lines.length())) {
+              continue;
+            }
+            record = parse(lines.bytes(), lines.offset(), lines.length());
+          } else {
+            String line = lines.text();
+            if (line == null) {
+              problem(listener, source, lineNumber, lines.problem());
+              continue;
+            }
+            if (lineNumber == 1) {
+              line = RecordingFiles.withoutBom(line);
+            }
+            if (RecordingFiles.isBlank(line)) {
+              continue;
+            }
+            record = parse(line);
+          }
         } catch (BadRecord e) {
           problem(listener, source, lineNumber, e.getMessage());
           continue;
@@ -109,6 +116,21 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
     } catch (JacksonException e) {
       throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
     }
+    return record(node);
+  }
+
+  /** {@link #parse(String)} for a line given as UTF-8 bytes. */
+  static KafkaRecord parse(byte[] utf8, int offset, int length) throws BadRecord {
+    JsonNode node;
+    try {
+      node = MAPPER.readTree(utf8, offset, length);
+    } catch (JacksonException e) {
+      throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
+    }
+    return record(node);
+  }
+
+  private static KafkaRecord record(JsonNode node) throws BadRecord {
     if (node == null || !node.isObject()) {
       throw new BadRecord("not a kcat JSON record: expected an object but got "
           + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));

@@ -16,8 +16,10 @@ import java.nio.charset.StandardCharsets;
  * line that is not UTF-8 is skipped rather than decoded with replacement characters. Either way
  * {@link #problem()} says why and the next line is read normally.
  *
- * <p>Lines are found by scanning a byte buffer; a line that lies within the buffer is decoded from
- * it without a copy.
+ * <p>Lines are found by scanning a byte buffer; a line that lies within the buffer is read from it
+ * without a copy. A line of ASCII only (the common case: JSON escapes what is not) is not decoded
+ * into a {@link String} unless {@link #text()} asks for it: {@link #ascii()} says so, and parsers
+ * read it as bytes with {@link #bytes()}, {@link #offset()} and {@link #length()}.
  */
 final class LineReader {
 
@@ -40,6 +42,13 @@ final class LineReader {
   private long number;
   private String text;
   private String problem;
+  /** The bytes of the line last read (a range of {@link #buffer} or {@link #line}). */
+  private byte[] lineBytes;
+  private int lineOffset;
+  private int lineLength;
+  private boolean ascii;
+  /** The bitwise or of every byte of the line being read: negative when one is not ASCII. */
+  private int seen;
   private CharsetDecoder decoder;
 
   LineReader(InputStream in, int maxLineBytes) {
@@ -59,6 +68,9 @@ final class LineReader {
   boolean next() throws IOException {
     text = null;
     problem = null;
+    lineBytes = null;
+    ascii = false;
+    seen = 0;
     number++;
     if (afterCr) {
       if (pos == limit && !fill()) {
@@ -80,13 +92,16 @@ final class LineReader {
       int start = pos;
       int end = limit;
       int i = start;
+      int or = 0;
       while (i < end) {
         byte c = b[i];
         if (c == '\n' || c == '\r') {
           break;
         }
+        or |= c;
         i++;
       }
+      seen |= or;
       int n = i - start;
       if (i < end) {
         pos = i + 1;
@@ -119,7 +134,33 @@ final class LineReader {
 
   /** The line last read, without its line end; null when it was skipped. */
   String text() {
+    if (text == null && ascii) {
+      text = new String(lineBytes, lineOffset, lineLength, StandardCharsets.ISO_8859_1);
+    }
     return text;
+  }
+
+  /** Whether the line last read was read (not skipped) and holds only ASCII characters. */
+  boolean ascii() {
+    return ascii;
+  }
+
+  /**
+   * The UTF-8 bytes of the line last read, from {@link #offset()} for {@link #length()} bytes;
+   * null when it was skipped. Valid until the next {@link #next()}; not to be changed.
+   */
+  byte[] bytes() {
+    return lineBytes;
+  }
+
+  /** Where the line last read starts in {@link #bytes()}. */
+  int offset() {
+    return lineOffset;
+  }
+
+  /** The length in bytes of the line last read. */
+  int length() {
+    return lineLength;
   }
 
   /** Why the line last read was skipped; null when it was not. */
@@ -159,16 +200,25 @@ final class LineReader {
   }
 
   /**
-   * Decodes with the JDK's fast path, which replaces malformed input with U+FFFD; only when the
+   * Takes the line's bytes. An ASCII line is UTF-8 as it is and stays undecoded. Any other is
+   * decoded with the JDK's fast path, which replaces malformed input with U+FFFD; only when the
    * result holds one (rare: a real U+FFFD or bad bytes) does a reporting decoder look for the bad
    * byte. Both apply the same UTF-8 rules.
    */
   private void decode(byte[] bytes, int offset, int length) {
+    lineBytes = bytes;
+    lineOffset = offset;
+    lineLength = length;
+    if (seen >= 0) {
+      ascii = true;
+      return;
+    }
     String s = new String(bytes, offset, length, StandardCharsets.UTF_8);
     if (s.indexOf(REPLACEMENT) >= 0) {
       int bad = malformedAt(bytes, offset, length);
       if (bad >= 0) {
         problem = "not UTF-8 at byte " + (bad + 1) + " of the line; skipped";
+        lineBytes = null;
         return;
       }
     }

@@ -80,6 +80,12 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     boolean lineMode = false;
     while (in.next()) {
       long lineNumber = in.number();
+      if (lineMode && in.ascii()) {
+        if (!RecordingFiles.isBlank(in.bytes(), in.offset(), in.length())) {
+          parse.record(in.bytes(), in.offset(), in.length(), lineNumber);
+        }
+        continue;
+      }
       String line = in.text();
       if (line == null) {
         parse.problem(lineNumber, in.problem());
@@ -168,6 +174,11 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
   }
 
+  /** One request handed to the decoder. */
+  private interface Request {
+    long decode() throws OtlpJsonDecoder.MalformedRequestException;
+  }
+
   private static final class Parse {
     final String source;
     final Consumer<Telemetry> sink;
@@ -188,9 +199,18 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
 
     void record(String json, long lineNumber) {
+      decode(lineNumber, () -> decoder.decode(json, spans, invalidIds));
+    }
+
+    /** {@link #record(String, long)} for a line of ASCII bytes, read without decoding it into a String. */
+    void record(byte[] ascii, int offset, int length, long lineNumber) {
+      decode(lineNumber, () -> decoder.decode(ascii, offset, length, spans, invalidIds));
+    }
+
+    private void decode(long lineNumber, Request request) {
       line = lineNumber;
       try {
-        emitted += decoder.decode(json, spans, invalidIds);
+        emitted += request.decode();
       } catch (OtlpJsonDecoder.MalformedRequestException e) {
         problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)));
       } catch (RuntimeException e) {

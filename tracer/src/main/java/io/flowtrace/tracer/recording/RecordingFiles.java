@@ -114,6 +114,17 @@ final class RecordingFiles {
     return true;
   }
 
+  /** {@link #isBlank(String)} for an ASCII line given as bytes. */
+  static boolean isBlank(byte[] line, int offset, int length) {
+    for (int i = offset, end = offset + length; i < end; i++) {
+      byte c = line[i];
+      if (c != ' ' && c != '\t' && c != '\r') {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static String withoutBom(String line) {
     return !line.isEmpty() && line.charAt(0) == '\uFEFF' ? line.substring(1) : line;
   }

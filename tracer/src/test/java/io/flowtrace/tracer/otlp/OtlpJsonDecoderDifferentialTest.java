@@ -91,11 +91,37 @@ class OtlpJsonDecoderDifferentialTest {
     return new Outcome(false, null, spans, invalid);
   }
 
+  /**
+   * The decoder's outcome for the text as a String; the same text given as UTF-8 bytes (inside a
+   * larger array) must come out equal, and, when it is ASCII, refused with the same message. (A
+   * String holding a lone surrogate has no UTF-8 form, as a file cannot hold one: the bytes are
+   * then not compared.)
+   */
   static Outcome streaming(String json) {
+    Outcome text = streaming(json, null);
+    byte[] utf8 = json.getBytes(StandardCharsets.UTF_8);
+    if (!new String(utf8, StandardCharsets.UTF_8).equals(json)) {
+      return text;
+    }
+    byte[] padded = new byte[utf8.length + 7];
+    java.util.Arrays.fill(padded, (byte) '}');
+    System.arraycopy(utf8, 0, padded, 3, utf8.length);
+    Outcome bytes = streaming(json, padded);
+    assertThat(bytes.sameAs(text)).as("bytes: %s%n text: %s", bytes, text).isTrue();
+    if (text.refused && utf8.length == json.length()) {
+      assertThat(bytes.reason).isEqualTo(text.reason);
+    }
+    return text;
+  }
+
+  /** Decodes {@code json}, or, when {@code padded} is given, its UTF-8 bytes at offset 3 of it. */
+  private static Outcome streaming(String json, byte[] padded) {
     List<Span> spans = new ArrayList<>();
     List<String> invalid = new ArrayList<>();
     try {
-      long n = new OtlpJsonDecoder().decode(json, spans::add, id -> invalid.add(id.describe()));
+      OtlpJsonDecoder decoder = new OtlpJsonDecoder();
+      long n = padded == null ? decoder.decode(json, spans::add, id -> invalid.add(id.describe()))
+          : decoder.decode(padded, 3, padded.length - 7, spans::add, id -> invalid.add(id.describe()));
       assertThat(n).isEqualTo(spans.size());
     } catch (OtlpJsonDecoder.MalformedRequestException e) {
       assertThat(spans).isEmpty();

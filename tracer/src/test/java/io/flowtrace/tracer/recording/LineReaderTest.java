@@ -69,6 +69,21 @@ class LineReaderTest {
   }
 
   @Test
+  void handsAnAsciiLineOverAsBytesAndAnyOtherDecoded() throws IOException {
+    String longAscii = "a".repeat(150_000);
+    String nonAsciiAfterAFill = "b".repeat(100_000) + "ü";
+    LineReader reader = reader("plain {\"x\":1}\n" + longAscii + "\n" + nonAsciiAfterAFill + "\r\nzürich\n\n", 1 << 20);
+    List<String> seen = new ArrayList<>();
+    while (reader.next()) {
+      String asBytes = reader.ascii()
+          ? new String(reader.bytes(), reader.offset(), reader.length(), StandardCharsets.US_ASCII) : null;
+      seen.add(reader.ascii() + ":" + (asBytes == null ? reader.text() : asBytes.equals(reader.text()) ? asBytes : "!"));
+    }
+    assertThat(seen).containsExactly("true:plain {\"x\":1}", "true:" + longAscii, "false:" + nonAsciiAfterAFill,
+        "false:zürich", "true:");
+  }
+
+  @Test
   void keepsAReplacementCharacterThatIsInTheInput() throws IOException {
     assertThat(lines(reader("a\uFFFDb\n", 100))).containsExactly("1:a\uFFFDb");
   }
