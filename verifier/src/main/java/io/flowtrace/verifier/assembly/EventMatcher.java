@@ -33,6 +33,7 @@ final class EventMatcher {
   private final Map<String, List<EventSpec>> topicEvents;
   private final List<EventSpec> spanEvents;
   private final Set<String> entryEvents = new HashSet<>();
+  private final Map<EventSpec, KeyPaths> keyPaths = new java.util.IdentityHashMap<>();
 
   EventMatcher(FlowSpec spec, int maxPayloadBytes) {
     this.spec = spec;
@@ -42,6 +43,7 @@ final class EventMatcher {
     for (StageSpec s : spec.entryStages()) {
       s.events().forEach(e -> entryEvents.add(e.id()));
     }
+    spec.events().forEach(e -> keyPaths.put(e, KeyPaths.of(e)));
   }
 
   boolean hasTopic(String topic) {
@@ -193,10 +195,10 @@ final class EventMatcher {
   }
 
   /**
-   * Adds to {@code keys} this flow's instance keys ({@code flow|key=value}) the span or record
-   * carries, as {@link #routing} would, reading payloads without validating them.
+   * Passes to {@code tokens} this flow's instance keys the span or record carries, as {@link
+   * #routing} would find them, reading payloads without validating them.
    */
-  void keysAhead(io.flowtrace.tracer.model.Telemetry telemetry, Set<String> keys) {
+  void keysAhead(io.flowtrace.tracer.model.Telemetry telemetry, Lookahead.Tokens tokens) {
     if (telemetry instanceof io.flowtrace.tracer.model.Telemetry.RecordEvent r) {
       KafkaRecord record = r.record();
       List<EventSpec> events = topicEvents.get(record.topic());
@@ -205,8 +207,9 @@ final class EventMatcher {
       }
       byte[] value = record.value();
       for (EventSpec event : events) {
-        JsonNode tree = value == null || value.length > maxPayloadBytes ? null : event.schema().parse(value, record.headers());
-        recordKeys(event, new DecodedPayload(tree, List.of()), record).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        Map<String, String> found = value == null || value.length > maxPayloadBytes ? Map.of()
+            : keysAhead(event, value, record.headers());
+        recordKeys(event, found, record).forEach((k, v) -> tokens.key(spec.name(), k, v));
       }
       return;
     }
@@ -217,7 +220,7 @@ final class EventMatcher {
       }
       byte[] payload = spanPayload(event, span);
       if (payload != null) {
-        keysOf(event, event.schema().parse(payload, List.of())).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
+        keysAhead(event, payload, List.of()).forEach((k, v) -> tokens.key(spec.name(), k, v));
       }
     }
   }
@@ -238,8 +241,49 @@ final class EventMatcher {
         : "payload of " + bytes + " bytes is over the " + maxPayloadBytes + "-byte cap (maxPayloadBytes)";
   }
 
+  /**
+   * The keys the payload carries for the event, as {@link #keysOf} finds them in its tree: read by
+   * the schema without building the tree where it can ({@code PayloadSchema#strings}), else parsed.
+   */
+  private Map<String, String> keysAhead(EventSpec event, byte[] payload, List<io.flowtrace.tracer.model.RecordHeader> headers) {
+    if (event.keys().isEmpty()) {
+      return Map.of();
+    }
+    KeyPaths paths = keyPaths.get(event);
+    String[] values = event.schema().strings(payload, paths.segments);
+    if (values == null) {
+      return keysOf(event, event.schema().parse(payload, headers));
+    }
+    Map<String, String> keys = new LinkedHashMap<>(4);
+    for (int i = 0; i < values.length; i++) {
+      if (values[i] != null && !values[i].isEmpty()) {
+        keys.put(paths.names.get(i), values[i]);
+      }
+    }
+    return keys;
+  }
+
+  /** An event's key paths without array steps (a path through an array names no key: {@link FieldPath#resolve}). */
+  private record KeyPaths(List<String> names, List<List<String>> segments) {
+    static KeyPaths of(EventSpec event) {
+      List<String> names = new ArrayList<>();
+      List<List<String>> segments = new ArrayList<>();
+      event.keys().forEach((name, path) -> {
+        if (!path.hasArray()) {
+          names.add(name);
+          segments.add(path.segments());
+        }
+      });
+      return new KeyPaths(List.copyOf(names), List.copyOf(segments));
+    }
+  }
+
   private static Map<String, String> recordKeys(EventSpec event, DecodedPayload decoded, KafkaRecord record) {
-    Map<String, String> keys = keysOf(event, decoded.tree());
+    return recordKeys(event, keysOf(event, decoded.tree()), record);
+  }
+
+  private static Map<String, String> recordKeys(EventSpec event, Map<String, String> payloadKeys, KafkaRecord record) {
+    Map<String, String> keys = payloadKeys;
     if (event.recordKey() != null && record.key() != null && !record.key().isEmpty()
         && !keys.containsKey(event.recordKey())) {
       keys = new LinkedHashMap<>(keys);

@@ -427,18 +427,31 @@ public final class FlowEngine {
 
   /** Passes the keys ({@code flow|key=value}) and traces a span or record carries to {@code tokens}. Thread-safe. */
   void tokens(Telemetry telemetry, java.util.function.Consumer<String> tokens) {
-    Set<String> keys = new java.util.LinkedHashSet<>();
+    tokens(telemetry, new Lookahead.Tokens() {
+      @Override
+      public void key(String flow, String name, String value) {
+        tokens.accept(flow + '|' + name + '=' + value);
+      }
+
+      @Override
+      public void trace(String traceId) {
+        tokens.accept(traceId);
+      }
+    });
+  }
+
+  /** Passes the instance keys and traces a span or record carries to {@code tokens} (a key more than once, maybe). Thread-safe. */
+  void tokens(Telemetry telemetry, Lookahead.Tokens tokens) {
     for (FlowState f : flows) {
-      f.matcher.keysAhead(telemetry, keys);
+      f.matcher.keysAhead(telemetry, tokens);
     }
-    keys.forEach(tokens);
     if (telemetry instanceof Telemetry.SpanEvent s) {
-      tokens.accept(s.span().traceId());
+      tokens.trace(s.span().traceId());
       for (io.flowtrace.tracer.model.SpanLink link : s.span().links()) {
-        tokens.accept(link.traceId());
+        tokens.trace(link.traceId());
       }
     } else {
-      ((Telemetry.RecordEvent) telemetry).record().traceContext().ifPresent(c -> tokens.accept(c.traceId()));
+      ((Telemetry.RecordEvent) telemetry).record().traceContext().ifPresent(c -> tokens.trace(c.traceId()));
     }
   }
 

@@ -521,7 +521,7 @@ final class FlowState {
   private long quietAfter(InstanceState inst) {
     long quiet = Lookahead.NONE;
     for (Map.Entry<String, String> k : inst.keys.entrySet()) {
-      long at = context.lookahead.lastArrival(spec.name() + '|' + k.getKey() + '=' + k.getValue());
+      long at = context.lookahead.lastArrival(spec.name(), k.getKey(), k.getValue());
       if (at == Lookahead.NONE) {
         return Lookahead.NONE;
       }

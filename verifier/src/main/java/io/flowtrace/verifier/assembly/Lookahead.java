@@ -30,13 +30,31 @@ public final class Lookahead {
     this.engine = requireNonNull(engine, "engine");
   }
 
+  /** Where the tokens of a span or record go: its instance keys and its traces. */
+  interface Tokens {
+    /** An instance key: the token {@code flow|name=value}. */
+    void key(String flow, String name, String value);
+
+    void trace(String traceId);
+  }
+
   /**
    * Notes the keys and traces a span or record the engine will be fed carries, at its arrival time
    * (payloads are parsed for their keys, not validated).
    */
   public void saw(Telemetry telemetry) {
     long arrival = telemetry.arrivalEpochNanos();
-    engine.tokens(telemetry, token -> note(token, arrival));
+    engine.tokens(telemetry, new Tokens() {
+      @Override
+      public void key(String flow, String name, String value) {
+        put(hash(flow, name, value), arrival);
+      }
+
+      @Override
+      public void trace(String traceId) {
+        put(hash(traceId), arrival);
+      }
+    });
   }
 
   /** Notes one token at an arrival time. */
@@ -58,9 +76,17 @@ public final class Lookahead {
     return size;
   }
 
+  /** Arrival time of the last event carrying the instance key {@code flow|name=value}, or {@link #NONE}. */
+  long lastArrival(String flow, String name, String value) {
+    return lastArrival(hash(flow, name, value));
+  }
+
   /** Arrival time of the last event carrying {@code token}, or {@link #NONE}. */
   long lastArrival(String token) {
-    long h = hash(token);
+    return lastArrival(hash(token));
+  }
+
+  private long lastArrival(long h) {
     int mask = tokens.length - 1;
     for (int i = mix(h) & mask; ; i = (i + 1) & mask) {
       if (tokens[i] == h) {
@@ -106,11 +132,30 @@ public final class Lookahead {
 
   /** A 64-bit FNV-1a hash of the token, never 0 (the empty slot). */
   static long hash(String token) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < token.length(); i++) {
-      h ^= token.charAt(i);
-      h *= 0x100000001b3L;
+    return nonZero(fnv(FNV_OFFSET, token));
+  }
+
+  /** {@link #hash(String)} of {@code flow|name=value}, without making that string. */
+  static long hash(String flow, String name, String value) {
+    long h = fnv(FNV_OFFSET, flow);
+    h = (h ^ '|') * FNV_PRIME;
+    h = fnv(h, name);
+    h = (h ^ '=') * FNV_PRIME;
+    return nonZero(fnv(h, value));
+  }
+
+  private static final long FNV_OFFSET = 0xcbf29ce484222325L;
+  private static final long FNV_PRIME = 0x100000001b3L;
+
+  private static long fnv(long h, String s) {
+    for (int i = 0; i < s.length(); i++) {
+      h ^= s.charAt(i);
+      h *= FNV_PRIME;
     }
+    return h;
+  }
+
+  private static long nonZero(long h) {
     return h == 0 ? 1 : h;
   }
 

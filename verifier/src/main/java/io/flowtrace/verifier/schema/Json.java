@@ -2,6 +2,8 @@ package io.flowtrace.verifier.schema;
 
 import java.util.List;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
 import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -34,6 +36,74 @@ final class Json {
       return notJson("empty payload");
     }
     return new DecodedPayload(tree, List.of());
+  }
+
+  /**
+   * {@link PayloadSchema#strings}: the string values at {@code paths} as {@link #parsePayload}'s
+   * tree holds them (a repeated field's last value counts, as in the tree), walking the payload once
+   * and skipping what no path enters; {@code null} when only the tree can tell.
+   */
+  static String[] strings(byte[] bytes, List<List<String>> paths) {
+    if (bytes == null || bytes.length == 0) {
+      return null;
+    }
+    int[] all = new int[paths.size()];
+    for (int i = 0; i < all.length; i++) {
+      if (paths.get(i).isEmpty()) {
+        return null;
+      }
+      all[i] = i;
+    }
+    String[] values = new String[paths.size()];
+    try (JsonParser p = JSON.createParser(bytes)) {
+      if (p.nextToken() != JsonToken.START_OBJECT || !strings(p, paths, all, 0, values)) {
+        return null;
+      }
+      return p.nextToken() == null ? values : null;
+    } catch (RuntimeException e) {
+      return null; // JacksonException among them: the tree tells how
+    }
+  }
+
+  /** Reads the object the parser has just entered; the {@code live} paths matched its field names down to {@code depth}. */
+  private static boolean strings(JsonParser p, List<List<String>> paths, int[] live, int depth, String[] values) {
+    int[] here = new int[live.length];
+    String name;
+    while ((name = p.nextName()) != null) {
+      JsonToken token = p.nextToken();
+      int n = 0;
+      for (int i : live) {
+        if (paths.get(i).get(depth).equals(name)) {
+          here[n++] = i;
+          values[i] = null;
+        }
+      }
+      if (n == 0 || token == JsonToken.START_ARRAY) {
+        p.skipChildren();
+      } else if (token == JsonToken.START_OBJECT) {
+        int deeper = 0;
+        for (int k = 0; k < n; k++) {
+          if (paths.get(here[k]).size() > depth + 1) {
+            here[deeper++] = here[k];
+          }
+        }
+        if (deeper == 0) {
+          p.skipChildren();
+        } else if (!strings(p, paths, java.util.Arrays.copyOf(here, deeper), depth + 1, values)) {
+          return false;
+        }
+      } else if (token != JsonToken.VALUE_NULL) {
+        for (int k = 0; k < n; k++) {
+          if (paths.get(here[k]).size() == depth + 1) {
+            if (token != JsonToken.VALUE_STRING) {
+              return false;
+            }
+            values[here[k]] = p.getString();
+          }
+        }
+      }
+    }
+    return true;
   }
 
   private static DecodedPayload notJson(String reason) {

@@ -54,6 +54,11 @@ final class JsonSchemaPayload implements PayloadSchema {
   }
 
   @Override
+  public String[] strings(byte[] bytes, List<List<String>> paths) {
+    return Json.strings(bytes, paths);
+  }
+
+  @Override
   public String toString() {
     return description;
   }

@@ -47,4 +47,9 @@ final class NoSchemaPayload implements PayloadSchema {
   public String toString() {
     return description();
   }
+
+  @Override
+  public String[] strings(byte[] bytes, List<List<String>> paths) {
+    return format == PayloadFormat.JSON ? Json.strings(bytes, paths) : null;
+  }
 }

@@ -30,6 +30,17 @@ public interface PayloadSchema {
   }
 
   /**
+   * The string values {@link #parse} would show at {@code paths} (each a list of object field
+   * names from the root), read without building the tree: for each path its text, or {@code null}
+   * where the tree has no string there (absent, null, an object or array, or behind one). Returns
+   * {@code null} when only the tree can tell — the payload is not such JSON, a value at a path is a
+   * number or boolean, or this schema does not read JSON (the default) — and the caller then parses.
+   */
+  default String[] strings(byte[] bytes, List<List<String>> paths) {
+    return null;
+  }
+
+  /**
    * What the schema says about the structure of decoded payloads, for checking a flow spec's field
    * paths and rules at load time; {@link PayloadShape#unknown()} when it says nothing (no schema,
    * binary payloads, schemas known only at run time from a registry).

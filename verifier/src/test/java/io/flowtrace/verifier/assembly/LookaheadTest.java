@@ -83,6 +83,19 @@ class LookaheadTest {
     assertThat(a.lastArrival("k5000")).isEqualTo(Lookahead.NONE);
   }
 
+  @Test
+  void aKeyIsTheTokenFlowNameEqualsValueWhetherGivenWholeOrInParts() {
+    FlowEngine engine = FlowEngine.builder(List.of()).build();
+    Lookahead lookahead = engine.newLookahead();
+    lookahead.note("order-creation|orderId=ord-1", 7);
+    lookahead.note("zahlung|Kunde=Müller 🚀", 9);
+
+    assertThat(lookahead.lastArrival("order-creation", "orderId", "ord-1")).isEqualTo(7);
+    assertThat(lookahead.lastArrival("zahlung", "Kunde", "Müller 🚀")).isEqualTo(9);
+    assertThat(lookahead.lastArrival("order-creation", "orderId", "ord-2")).isEqualTo(Lookahead.NONE);
+    assertThat(Lookahead.hash("a", "b", "c")).isEqualTo(Lookahead.hash("a|b=c")).isNotEqualTo(Lookahead.hash("a|b=d"));
+  }
+
   /** The payload with every number turned into text and a field no schema declares. */
   private static byte[] schemaBreaking(byte[] value) {
     try {
