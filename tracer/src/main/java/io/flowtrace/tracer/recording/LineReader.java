@@ -2,7 +2,10 @@ package io.flowtrace.tracer.recording;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
@@ -16,10 +19,11 @@ import java.nio.charset.StandardCharsets;
  * line that is not UTF-8 is skipped rather than decoded with replacement characters. Either way
  * {@link #problem()} says why and the next line is read normally.
  *
- * <p>Lines are found by scanning a byte buffer; a line that lies within the buffer is read from it
- * without a copy. A line of ASCII only (the common case: JSON escapes what is not) is not decoded
- * into a {@link String} unless {@link #text()} asks for it: {@link #ascii()} says so, and parsers
- * read it as bytes with {@link #bytes()}, {@link #offset()} and {@link #length()}.
+ * <p>Lines are found by scanning a byte buffer, eight bytes at a time; a line that lies within
+ * the buffer is read from it without a copy. A line of ASCII only (the common case: JSON escapes
+ * what is not) is not decoded into a {@link String} unless {@link #text()} asks for it: {@link
+ * #ascii()} says so, and parsers read it as bytes with {@link #bytes()}, {@link #offset()} and
+ * {@link #length()}.
  */
 final class LineReader {
 
@@ -92,7 +96,16 @@ final class LineReader {
       int start = pos;
       int end = limit;
       int i = start;
-      int or = 0;
+      long words = 0;
+      while (i + 8 <= end) {
+        long w = (long) LONGS.get(b, i);
+        if (hasByte(w, 0x0A0A0A0A0A0A0A0AL) || hasByte(w, 0x0D0D0D0D0D0D0D0DL)) {
+          break;
+        }
+        words |= w;
+        i += 8;
+      }
+      int or = (words & 0x8080808080808080L) != 0 ? -1 : 0;
       while (i < end) {
         byte c = b[i];
         if (c == '\n' || c == '\r') {
@@ -125,6 +138,14 @@ final class LineReader {
       decode(line, 0, (int) total);
     }
     return true;
+  }
+
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  /** Whether one of the 8 bytes of {@code word} is the byte repeated in {@code bytes} (exact: no false alarm). */
+  private static boolean hasByte(long word, long bytes) {
+    long x = word ^ bytes;
+    return ((x - 0x0101010101010101L) & ~x & 0x8080808080808080L) != 0;
   }
 
   /** The number (1-based) of the line last read, or being read when {@link #next()} threw. */

@@ -84,6 +84,31 @@ class LineReaderTest {
   }
 
   @Test
+  void findsEveryLineEndWhereverItFallsInAWordOrABufferFill() throws IOException {
+    java.util.Random random = new java.util.Random(20261204);
+    String alphabet = "abcdefgh{}\":, é\r\n\n";
+    for (int round = 0; round < 200; round++) {
+      StringBuilder text = new StringBuilder();
+      for (int i = 0, n = random.nextInt(round < 190 ? 200 : 200_000); i < n; i++) {
+        text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      List<String> expected = new ArrayList<>();
+      try (java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.StringReader(text.toString()))) {
+        for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+          expected.add(expected.size() + 1 + ":" + line);
+        }
+      }
+      LineReader reader = reader(text.toString(), 1 << 20);
+      List<String> actual = new ArrayList<>();
+      while (reader.next()) {
+        actual.add(reader.number() + ":" + reader.text());
+        assertThat(reader.ascii()).isEqualTo(reader.text().chars().allMatch(c -> c < 0x80));
+      }
+      assertThat(actual).as("round %d", round).isEqualTo(expected);
+    }
+  }
+
+  @Test
   void keepsAReplacementCharacterThatIsInTheInput() throws IOException {
     assertThat(lines(reader("a\uFFFDb\n", 100))).containsExactly("1:a\uFFFDb");
   }
