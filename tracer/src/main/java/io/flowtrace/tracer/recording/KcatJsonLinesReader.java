@@ -13,6 +13,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.function.Consumer;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -76,7 +78,10 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
             if (RecordingFiles.isBlank(lines.bytes(), lines.offset(), lines.length())) {
               continue;
             }
-            record = parse(lines.bytes(), lines.offset(), lines.length());
+            record = common(lines.bytes(), lines.offset(), lines.length());
+            if (record == null) {
+              record = parse(lines.bytes(), lines.offset(), lines.length());
+            }
           } else {
             String line = lines.text();
             if (line == null) {
@@ -128,6 +133,129 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
       throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
     }
     return record(node);
+  }
+
+  /**
+   * Reads a line of the shape kcat writes — {@code topic}, {@code partition}, {@code offset},
+   * {@code ts}, {@code key}, {@code payload} as text or {@code payload_base64}, {@code headers} as
+   * name, text pairs — in one pass, without a tree. Returns {@code null} for anything else (binary
+   * header values, numbers as text,
+   * a repeated field, text that is not one JSON object...): {@link #parse} then reads it, with what
+   * a bad line lacks. Where it returns a record, it is the one {@code parse} gives.
+   */
+  static KafkaRecord common(byte[] utf8, int offset, int length) {
+    try (JsonParser p = MAPPER.createParser(utf8, offset, length)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      String topic = null;
+      long partition = 0;
+      long position = 0;
+      long ts = NO_TIMESTAMP;
+      String key = null;
+      String payload = null;
+      String base64 = null;
+      List<RecordHeader> headers = List.of();
+      int seen = 0;
+      String name;
+      while ((name = p.nextName()) != null) {
+        JsonToken token = p.nextToken();
+        int field;
+        switch (name) {
+          case "topic" -> {
+            field = 1;
+            topic = token == JsonToken.VALUE_STRING ? p.getString() : null;
+            if (topic == null || topic.isEmpty()) {
+              return null;
+            }
+          }
+          case "partition" -> {
+            field = 2;
+            partition = token == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+            if (partition < 0 || partition > Integer.MAX_VALUE) {
+              return null;
+            }
+          }
+          case "offset" -> {
+            field = 4;
+            if (token != JsonToken.VALUE_NUMBER_INT) {
+              return null;
+            }
+            position = p.getLongValue();
+          }
+          case "ts" -> {
+            field = 8;
+            if (token == JsonToken.VALUE_NUMBER_INT) {
+              ts = p.getLongValue();
+            } else if (token != JsonToken.VALUE_NULL) {
+              return null;
+            }
+          }
+          case "key", "payload", "payload_base64" -> {
+            field = name.equals("key") ? 16 : name.equals("payload") ? 32 : 128;
+            if (token != JsonToken.VALUE_STRING && token != JsonToken.VALUE_NULL) {
+              return null;
+            }
+            String text = token == JsonToken.VALUE_NULL ? null : p.getString();
+            if (field == 16) {
+              key = text;
+            } else if (field == 32) {
+              payload = text;
+            } else {
+              base64 = text;
+            }
+          }
+          case "headers" -> {
+            field = 64;
+            if (token == JsonToken.START_ARRAY) {
+              headers = headers(p);
+              if (headers == null) {
+                return null;
+              }
+            } else if (token != JsonToken.VALUE_NULL) {
+              return null;
+            }
+          }
+          case "headers_base64" -> {
+            return null;
+          }
+          default -> {
+            field = 0;
+            p.skipChildren();
+          }
+        }
+        if ((seen & field) != 0) {
+          return null;
+        }
+        seen |= field;
+      }
+      if ((seen & 7) != 7 || p.nextToken() != null) {
+        return null;
+      }
+      byte[] value = base64 != null ? Base64.getDecoder().decode(base64.strip())
+          : payload == null ? null : payload.getBytes(StandardCharsets.UTF_8);
+      return new KafkaRecord(topic, (int) partition, position, ts, key, headers, value);
+    } catch (RuntimeException e) {
+      return null; // not JSON, a number too large, not base64...: parse says what
+    }
+  }
+
+  /** Name, text pairs up to the end of the array the parser is in; {@code null} for any other content. */
+  private static List<RecordHeader> headers(JsonParser p) {
+    List<RecordHeader> headers = new ArrayList<>(2);
+    JsonToken token;
+    while ((token = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (token != JsonToken.VALUE_STRING) {
+        return null;
+      }
+      String name = p.getString();
+      JsonToken value = p.nextToken();
+      if (value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
+        return null;
+      }
+      headers.add(RecordHeader.ofString(name, value == JsonToken.VALUE_NULL ? null : p.getString()));
+    }
+    return headers;
   }
 
   private static KafkaRecord record(JsonNode node) throws BadRecord {
