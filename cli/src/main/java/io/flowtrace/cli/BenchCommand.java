@@ -133,6 +133,12 @@ final class BenchCommand implements Callable<Integer> {
    * Runs a warm-up round and {@code iterations} measured ones and prints the best of each phase;
    * flows/s counts {@code flowCount} flows, or the verdicts replay reached when it is negative.
    */
+  /** CPU time of the whole process so far (every thread: JIT compilers and GC too), or -1 when the JVM cannot tell. */
+  private static long processCpuNanos() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
+  }
+
   private void measure(Path dir, List<Path> files, List<FlowSpec> flows, long flowCount) throws IOException {
     System.out.printf("cores %d, max heap %s%n", Runtime.getRuntime().availableProcessors(),
         ProgressLine.bytes(Runtime.getRuntime().maxMemory()));
@@ -140,6 +146,8 @@ final class BenchCommand implements Callable<Integer> {
     double bestRaw = Double.MAX_VALUE;
     double bestParse = Double.MAX_VALUE;
     double bestReplay = Double.MAX_VALUE;
+    double cpuRaw = Double.MAX_VALUE;
+    double cpuReplay = Double.MAX_VALUE;
     long rawPeak = 0;
     long parsePeak = 0;
     long replayPeak = 0;
@@ -152,9 +160,11 @@ final class BenchCommand implements Callable<Integer> {
     long problems = 0;
     for (int round = 0; round <= iterations; round++) {
       resetPeaks();
+      long c0 = processCpuNanos();
       long w0 = System.nanoTime();
       raw = RawParse.parse(READER, files, threads);
       long w1 = System.nanoTime();
+      long c1 = processCpuNanos();
       long wPeak = peakHeap();
       resetPeaks();
       long p0 = System.nanoTime();
@@ -166,9 +176,11 @@ final class BenchCommand implements Callable<Integer> {
       ReportSummary summary = new ReportSummary();
       FlowEngine engine = FlowEngine.builder(flows).verificationThreads(verificationThreads.threads())
           .listener(summary).amendUntilEnd().build();
+      long c2 = processCpuNanos();
       long r0 = System.nanoTime();
       ReplayResult result = Replay.builder(engine).build().run(dir);
       long r1 = System.nanoTime();
+      long c3 = processCpuNanos();
       long rPeak = peakHeap();
       spans = result.spans();
       records = result.records();
@@ -180,10 +192,16 @@ final class BenchCommand implements Callable<Integer> {
           result.spilledRuns() == 0 ? String.format(Locale.ROOT, "sort %.2f s", result.sortTime().toNanos() / 1e9)
               : Plural.grouped(result.spilledRuns(), "sorted run") + " spilled while reading",
           result.verifyTime().toNanos() / 1e9, summary.flows(), summary.passed());
+      if (c0 >= 0) {
+        System.out.printf("         CPU (all threads, compiler and GC included): raw parse %.2f s, replay %.2f s%n",
+            (c1 - c0) / 1e9, (c3 - c2) / 1e9);
+      }
       if (round > 0) {
         bestRaw = Math.min(bestRaw, (w1 - w0) / 1e9);
         bestParse = Math.min(bestParse, (p1 - p0) / 1e9);
         bestReplay = Math.min(bestReplay, (r1 - r0) / 1e9);
+        cpuRaw = Math.min(cpuRaw, (c1 - c0) / 1e9);
+        cpuReplay = Math.min(cpuReplay, (c3 - c2) / 1e9);
         rawPeak = Math.max(rawPeak, wPeak);
         parsePeak = Math.max(parsePeak, pPeak);
         replayPeak = Math.max(replayPeak, rPeak);
@@ -209,6 +227,10 @@ final class BenchCommand implements Callable<Integer> {
         bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak), ProgressLine.bytes(replayLive));
     System.out.printf("records: %,d   spans: %,d   replay / parse+validate = %.2f×   replay / raw parse = %.2f×%n",
         records, spans, bestReplay / bestParse, bestReplay / bestRaw);
+    if (cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && processCpuNanos() >= 0) {
+      System.out.printf("CPU time (least of the rounds): raw parse %.2f s, replay %.2f s = %.2f× (steadier than wall time on a"
+          + " shared machine)%n", cpuRaw, cpuReplay, cpuReplay / cpuRaw);
+    }
     long rss = peakRss();
     if (rss > 0) {
       System.out.printf("process peak RSS %s (max heap %s; the JVM grows the heap towards its maximum whatever is "

@@ -33,6 +33,7 @@ class BenchCommandTest {
         .contains("replay / raw parse = ", "replay / parse+validate = ")
         .contains("round 1  raw parse")
         .contains("process peak RSS ")
+        .containsPattern("CPU time \\(least of the rounds\\): raw parse \\d+\\.\\d\\d s, replay \\d+\\.\\d\\d s = ")
         .contains(String.format("| %,d flows (", manifest.flows().size()))
         .contains(String.format("records: %,d   spans: %,d", manifest.records(), manifest.spans()))
         .doesNotContain("generated", "unreadable", "not JSON", "warning");
