@@ -80,7 +80,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
             }
             record = common(lines.bytes(), lines.offset(), lines.length());
             if (record == null) {
-              record = parse(lines.bytes(), lines.offset(), lines.length());
+              record = parse(lines.text());
             }
           } else {
             String line = lines.text();
@@ -118,17 +118,6 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
     JsonNode node;
     try {
       node = MAPPER.readTree(line);
-    } catch (JacksonException e) {
-      throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
-    }
-    return record(node);
-  }
-
-  /** {@link #parse(String)} for a line given as UTF-8 bytes. */
-  static KafkaRecord parse(byte[] utf8, int offset, int length) throws BadRecord {
-    JsonNode node;
-    try {
-      node = MAPPER.readTree(utf8, offset, length);
     } catch (JacksonException e) {
       throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
     }

@@ -51,7 +51,7 @@ final class LineReader {
   private int lineOffset;
   private int lineLength;
   private boolean ascii;
-  /** The bitwise or of every byte of the line being read: negative when one is not ASCII. */
+  /** The bitwise or of every byte of the line being read: negative when one is not ASCII (or is NUL). */
   private int seen;
   private CharsetDecoder decoder;
 
@@ -97,21 +97,23 @@ final class LineReader {
       int end = limit;
       int i = start;
       long words = 0;
+      boolean nul = false;
       while (i + 8 <= end) {
         long w = (long) LONGS.get(b, i);
         if (hasByte(w, 0x0A0A0A0A0A0A0A0AL) || hasByte(w, 0x0D0D0D0D0D0D0D0DL)) {
           break;
         }
         words |= w;
+        nul |= hasByte(w, 0);
         i += 8;
       }
-      int or = (words & 0x8080808080808080L) != 0 ? -1 : 0;
+      int or = nul || (words & 0x8080808080808080L) != 0 ? -1 : 0;
       while (i < end) {
         byte c = b[i];
         if (c == '\n' || c == '\r') {
           break;
         }
-        or |= c;
+        or |= c == 0 ? -1 : c;
         i++;
       }
       seen |= or;
@@ -161,7 +163,11 @@ final class LineReader {
     return text;
   }
 
-  /** Whether the line last read was read (not skipped) and holds only ASCII characters. */
+  /**
+   * Whether the line last read was read (not skipped) and holds only ASCII characters other than
+   * NUL: then its bytes are UTF-8 and a byte parser cannot take them for UTF-16 or UTF-32 (Jackson
+   * detects those by their zero bytes).
+   */
   boolean ascii() {
     return ascii;
   }

@@ -7,6 +7,7 @@ import io.flowtrace.tracer.otlp.OtlpJsonDecoder;
 import io.flowtrace.tracer.otlp.OtlpSpans;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -202,9 +203,20 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       decode(lineNumber, () -> decoder.decode(json, spans, invalidIds));
     }
 
-    /** {@link #record(String, long)} for a line of ASCII bytes, read without decoding it into a String. */
+    /**
+     * {@link #record(String, long)} for a line of ASCII bytes, read without decoding it into a
+     * String; a line the decoder refuses is decoded again as a String, so that the problem reads
+     * (wording, column) as it does for any other line.
+     */
     void record(byte[] ascii, int offset, int length, long lineNumber) {
-      decode(lineNumber, () -> decoder.decode(ascii, offset, length, spans, invalidIds));
+      line = lineNumber;
+      try {
+        emitted += decoder.decode(ascii, offset, length, spans, invalidIds);
+        return;
+      } catch (OtlpJsonDecoder.MalformedRequestException | RuntimeException e) {
+        // below
+      }
+      record(new String(ascii, offset, length, StandardCharsets.US_ASCII), lineNumber);
     }
 
     private void decode(long lineNumber, Request request) {

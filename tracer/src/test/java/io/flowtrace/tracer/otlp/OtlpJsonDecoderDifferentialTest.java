@@ -93,9 +93,9 @@ class OtlpJsonDecoderDifferentialTest {
 
   /**
    * The decoder's outcome for the text as a String; the same text given as UTF-8 bytes (inside a
-   * larger array) must come out equal, and, when it is ASCII, refused with the same message. (A
-   * String holding a lone surrogate has no UTF-8 form, as a file cannot hold one: the bytes are
-   * then not compared.)
+   * larger array) must come out equal: the same spans and invalid ids, or refused too (the reader
+   * reports a refused line from the String, so messages need not match). (A String holding a lone
+   * surrogate has no UTF-8 form, as a file cannot hold one: the bytes are then not compared.)
    */
   static Outcome streaming(String json) {
     Outcome text = streaming(json, null);
@@ -108,9 +108,6 @@ class OtlpJsonDecoderDifferentialTest {
     System.arraycopy(utf8, 0, padded, 3, utf8.length);
     Outcome bytes = streaming(json, padded);
     assertThat(bytes.sameAs(text)).as("bytes: %s%n text: %s", bytes, text).isTrue();
-    if (text.refused && utf8.length == json.length()) {
-      assertThat(bytes.reason).isEqualTo(text.reason);
-    }
     return text;
   }
 

@@ -69,7 +69,7 @@ class KcatCommonShapeTest {
 
   private static KafkaRecord tree(byte[] line) {
     try {
-      return KcatJsonLinesReader.parse(line, 0, line.length);
+      return KcatJsonLinesReader.parse(new String(line, StandardCharsets.UTF_8));
     } catch (KcatJsonLinesReader.BadRecord e) {
       return null;
     }

@@ -86,6 +86,41 @@ class OtlpJsonLinesReaderTest {
   }
 
   @Test
+  void aMalformedLineReadsAsTheDecoderDescribesItsText() throws Exception {
+    String badNumber = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":2.5e,\"name\":\"x\"}]}]}]}";
+    String cut = line(span("cut")).substring(0, 120);
+    Path file = write("spans.otlp.jsonl", line(span("first")), badNumber, cut);
+
+    read(file);
+
+    List<String> expected = new java.util.ArrayList<>();
+    for (String text : List.of(badNumber, cut)) {
+      try {
+        new io.flowtrace.tracer.otlp.OtlpJsonDecoder().decode(text, s -> { }, id -> { });
+      } catch (io.flowtrace.tracer.otlp.OtlpJsonDecoder.MalformedRequestException e) {
+        expected.add(e.describe(expected.size() + 2));
+      }
+    }
+    assertThat(expected).hasSize(2);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: not an OTLP ExportTraceServiceRequest: " + expected.get(0),
+        file + ":3: not an OTLP ExportTraceServiceRequest: " + expected.get(1));
+    assertThat(collected.problemTexts().get(0)).contains("Exponent indicator not followed by a digit at column 53");
+  }
+
+  @Test
+  void aUtf16FileIsNotReadAsUtf8Requests() throws IOException {
+    Path file = dir.resolve("utf16.otlp.jsonl");
+    Files.write(file, (line(span("first")) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_16LE));
+
+    read(file);
+
+    assertThat(collected.spanNames()).isEmpty();
+    assertThat(collected.problemTexts()).isNotEmpty()
+        .allSatisfy(p -> assertThat(p).contains("not an OTLP ExportTraceServiceRequest"));
+  }
+
+  @Test
   void readsTheAgentLineWithItsServiceAndIds() throws Exception {
     read(resource("agent.otlp.jsonl"));
 
