@@ -74,7 +74,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
         long lineNumber = lines.number();
         KafkaRecord record;
         try {
-          if (lines.ascii()) {
+          if (lines.plainUtf8()) {
             if (RecordingFiles.isBlank(lines.bytes(), lines.offset(), lines.length())) {
               continue;
             }

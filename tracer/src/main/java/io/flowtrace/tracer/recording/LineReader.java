@@ -20,10 +20,10 @@ import java.nio.charset.StandardCharsets;
  * {@link #problem()} says why and the next line is read normally.
  *
  * <p>Lines are found by scanning a byte buffer, eight bytes at a time; a line that lies within
- * the buffer is read from it without a copy. A line of ASCII only (the common case: JSON escapes
- * what is not) is not decoded into a {@link String} unless {@link #text()} asks for it: {@link
- * #ascii()} says so, and parsers read it as bytes with {@link #bytes()}, {@link #offset()} and
- * {@link #length()}.
+ * the buffer is read from it without a copy. Parsers read a line as bytes ({@link #bytes()},
+ * {@link #offset()}, {@link #length()}) when {@link #plainUtf8()} says they can; a line of ASCII
+ * only (the common case: JSON escapes what is not) is then not decoded into a {@link String} unless
+ * {@link #text()} asks for it.
  */
 final class LineReader {
 
@@ -51,7 +51,9 @@ final class LineReader {
   private int lineOffset;
   private int lineLength;
   private boolean ascii;
-  /** The bitwise or of every byte of the line being read: negative when one is not ASCII (or is NUL). */
+  /** A NUL byte was seen in the line being read. */
+  private boolean nul;
+  /** The bitwise or of every byte of the line being read: negative when one is not ASCII. */
   private int seen;
   private CharsetDecoder decoder;
 
@@ -74,6 +76,7 @@ final class LineReader {
     problem = null;
     lineBytes = null;
     ascii = false;
+    nul = false;
     seen = 0;
     number++;
     if (afterCr) {
@@ -97,25 +100,27 @@ final class LineReader {
       int end = limit;
       int i = start;
       long words = 0;
-      boolean nul = false;
+      boolean zero = false;
       while (i + 8 <= end) {
         long w = (long) LONGS.get(b, i);
         if (hasByte(w, 0x0A0A0A0A0A0A0A0AL) || hasByte(w, 0x0D0D0D0D0D0D0D0DL)) {
           break;
         }
         words |= w;
-        nul |= hasByte(w, 0);
+        zero |= hasByte(w, 0);
         i += 8;
       }
-      int or = nul || (words & 0x8080808080808080L) != 0 ? -1 : 0;
+      int or = (words & 0x8080808080808080L) != 0 ? -1 : 0;
       while (i < end) {
         byte c = b[i];
         if (c == '\n' || c == '\r') {
           break;
         }
-        or |= c == 0 ? -1 : c;
+        or |= c;
+        zero |= c == 0;
         i++;
       }
+      nul |= zero;
       seen |= or;
       int n = i - start;
       if (i < end) {
@@ -164,12 +169,13 @@ final class LineReader {
   }
 
   /**
-   * Whether the line last read was read (not skipped) and holds only ASCII characters other than
-   * NUL: then its bytes are UTF-8 and a byte parser cannot take them for UTF-16 or UTF-32 (Jackson
-   * detects those by their zero bytes).
+   * Whether the line last read can go to a byte parser as it is: it was read (so it is UTF-8), has
+   * no NUL byte (from which Jackson would take it for UTF-16 or UTF-32) and does not start with a
+   * byte order mark (which Jackson would skip where a String parser refuses it).
    */
-  boolean ascii() {
-    return ascii;
+  boolean plainUtf8() {
+    return lineBytes != null && !nul && !(lineLength >= 3 && lineBytes[lineOffset] == (byte) 0xEF
+        && lineBytes[lineOffset + 1] == (byte) 0xBB && lineBytes[lineOffset + 2] == (byte) 0xBF);
   }
 
   /**

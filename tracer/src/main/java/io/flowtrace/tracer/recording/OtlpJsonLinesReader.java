@@ -81,7 +81,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     boolean lineMode = false;
     while (in.next()) {
       long lineNumber = in.number();
-      if (lineMode && in.ascii()) {
+      if (lineMode && in.plainUtf8()) {
         if (!RecordingFiles.isBlank(in.bytes(), in.offset(), in.length())) {
           parse.record(in.bytes(), in.offset(), in.length(), lineNumber);
         }
@@ -204,19 +204,19 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
 
     /**
-     * {@link #record(String, long)} for a line of ASCII bytes, read without decoding it into a
-     * String; a line the decoder refuses is decoded again as a String, so that the problem reads
-     * (wording, column) as it does for any other line.
+     * {@link #record(String, long)} for a line of UTF-8 bytes, parsed as bytes; a line the decoder
+     * refuses is decoded again as a String, so that the problem reads (wording, column) as it does
+     * for any other line.
      */
-    void record(byte[] ascii, int offset, int length, long lineNumber) {
+    void record(byte[] utf8, int offset, int length, long lineNumber) {
       line = lineNumber;
       try {
-        emitted += decoder.decode(ascii, offset, length, spans, invalidIds);
+        emitted += decoder.decode(utf8, offset, length, spans, invalidIds);
         return;
       } catch (OtlpJsonDecoder.MalformedRequestException | RuntimeException e) {
         // below
       }
-      record(new String(ascii, offset, length, StandardCharsets.US_ASCII), lineNumber);
+      record(new String(utf8, offset, length, StandardCharsets.UTF_8), lineNumber);
     }
 
     private void decode(long lineNumber, Request request) {

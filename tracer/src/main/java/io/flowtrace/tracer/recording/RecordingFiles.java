@@ -114,11 +114,13 @@ final class RecordingFiles {
     return true;
   }
 
-  /** {@link #isBlank(String)} for an ASCII line given as bytes. */
+  /** {@link #isBlank(String)} for a line given as UTF-8 bytes (U+FEFF is EF BB BF). */
   static boolean isBlank(byte[] line, int offset, int length) {
     for (int i = offset, end = offset + length; i < end; i++) {
       byte c = line[i];
-      if (c != ' ' && c != '\t' && c != '\r') {
+      if (c == (byte) 0xEF && i + 2 < end && line[i + 1] == (byte) 0xBB && line[i + 2] == (byte) 0xBF) {
+        i += 2;
+      } else if (c != ' ' && c != '\t' && c != '\r') {
         return false;
       }
     }

@@ -69,18 +69,24 @@ class LineReaderTest {
   }
 
   @Test
-  void handsAnAsciiLineOverAsBytesAndAnyOtherDecoded() throws IOException {
+  void handsALineOverAsBytesUnlessAByteParserWouldReadItOtherwise() throws IOException {
     String longAscii = "a".repeat(150_000);
     String nonAsciiAfterAFill = "b".repeat(100_000) + "ü";
-    LineReader reader = reader("plain {\"x\":1}\n" + longAscii + "\n" + nonAsciiAfterAFill + "\r\nzürich\n\n", 1 << 20);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.writeBytes(("plain {\"x\":1}\n" + longAscii + "\n" + nonAsciiAfterAFill + "\r\nzürich\n\n"
+        + "\uFEFF{\"bom\":1}\n{\"nul\":\"").getBytes(StandardCharsets.UTF_8));
+    bytes.write(0);
+    bytes.writeBytes("\"}\nab".getBytes(StandardCharsets.UTF_8));
+    bytes.write(0xFF);
+    LineReader reader = reader(bytes.toByteArray(), 1 << 20);
     List<String> seen = new ArrayList<>();
     while (reader.next()) {
-      String asBytes = reader.ascii()
-          ? new String(reader.bytes(), reader.offset(), reader.length(), StandardCharsets.US_ASCII) : null;
-      seen.add(reader.ascii() + ":" + (asBytes == null ? reader.text() : asBytes.equals(reader.text()) ? asBytes : "!"));
+      String asBytes = reader.plainUtf8()
+          ? new String(reader.bytes(), reader.offset(), reader.length(), StandardCharsets.UTF_8) : null;
+      seen.add(reader.plainUtf8() + ":" + (asBytes == null ? reader.text() : asBytes.equals(reader.text()) ? asBytes : "!"));
     }
-    assertThat(seen).containsExactly("true:plain {\"x\":1}", "true:" + longAscii, "false:" + nonAsciiAfterAFill,
-        "false:zürich", "true:");
+    assertThat(seen).containsExactly("true:plain {\"x\":1}", "true:" + longAscii, "true:" + nonAsciiAfterAFill,
+        "true:zürich", "true:", "false:\uFEFF{\"bom\":1}", "false:{\"nul\":\"\u0000\"}", "false:null");
   }
 
   @Test
@@ -102,7 +108,9 @@ class LineReaderTest {
       List<String> actual = new ArrayList<>();
       while (reader.next()) {
         actual.add(reader.number() + ":" + reader.text());
-        assertThat(reader.ascii()).isEqualTo(reader.text().chars().allMatch(c -> c < 0x80));
+        assertThat(reader.plainUtf8()).isTrue();
+        assertThat(new String(reader.bytes(), reader.offset(), reader.length(), StandardCharsets.UTF_8))
+            .isEqualTo(reader.text());
       }
       assertThat(actual).as("round %d", round).isEqualTo(expected);
     }

@@ -89,22 +89,24 @@ class OtlpJsonLinesReaderTest {
   void aMalformedLineReadsAsTheDecoderDescribesItsText() throws Exception {
     String badNumber = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":2.5e,\"name\":\"x\"}]}]}]}";
     String cut = line(span("cut")).substring(0, 120);
-    Path file = write("spans.otlp.jsonl", line(span("first")), badNumber, cut);
+    String nonAscii = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"Zürich 🚀\",\"kind\":2.5e}]}]}]}";
+    Path file = write("spans.otlp.jsonl", line(span("first")), badNumber, cut, nonAscii);
 
     read(file);
 
     List<String> expected = new java.util.ArrayList<>();
-    for (String text : List.of(badNumber, cut)) {
+    for (String text : List.of(badNumber, cut, nonAscii)) {
       try {
         new io.flowtrace.tracer.otlp.OtlpJsonDecoder().decode(text, s -> { }, id -> { });
       } catch (io.flowtrace.tracer.otlp.OtlpJsonDecoder.MalformedRequestException e) {
         expected.add(e.describe(expected.size() + 2));
       }
     }
-    assertThat(expected).hasSize(2);
+    assertThat(expected).hasSize(3);
     assertThat(collected.problemTexts()).containsExactly(
         file + ":2: not an OTLP ExportTraceServiceRequest: " + expected.get(0),
-        file + ":3: not an OTLP ExportTraceServiceRequest: " + expected.get(1));
+        file + ":3: not an OTLP ExportTraceServiceRequest: " + expected.get(1),
+        file + ":4: not an OTLP ExportTraceServiceRequest: " + expected.get(2));
     assertThat(collected.problemTexts().get(0)).contains("Exponent indicator not followed by a digit at column 53");
   }
 
