@@ -175,11 +175,6 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
   }
 
-  /** One request handed to the decoder. */
-  private interface Request {
-    long decode() throws OtlpJsonDecoder.MalformedRequestException;
-  }
-
   private static final class Parse {
     final String source;
     final Consumer<Telemetry> sink;
@@ -200,7 +195,15 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
 
     void record(String json, long lineNumber) {
-      decode(lineNumber, () -> decoder.decode(json, spans, invalidIds));
+      line = lineNumber;
+      try {
+        emitted += decoder.decode(json, spans, invalidIds);
+      } catch (OtlpJsonDecoder.MalformedRequestException e) {
+        problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)));
+      } catch (RuntimeException e) {
+        // not expected: reported like a malformed line rather than ending the file
+        problem(lineNumber, REASON_PREFIX + reason(e));
+      }
     }
 
     /**
@@ -217,18 +220,6 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
         // below
       }
       record(new String(utf8, offset, length, StandardCharsets.UTF_8), lineNumber);
-    }
-
-    private void decode(long lineNumber, Request request) {
-      line = lineNumber;
-      try {
-        emitted += request.decode();
-      } catch (OtlpJsonDecoder.MalformedRequestException e) {
-        problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)));
-      } catch (RuntimeException e) {
-        // not expected: reported like a malformed line rather than ending the file
-        problem(lineNumber, REASON_PREFIX + reason(e));
-      }
     }
 
     void problem(long lineNumber, String reason) {

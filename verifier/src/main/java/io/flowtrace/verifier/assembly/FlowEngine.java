@@ -425,21 +425,6 @@ public final class FlowEngine {
     return new LiveHooks.Routing(keys, traces, event, flags[0], flags[1]);
   }
 
-  /** Passes the keys ({@code flow|key=value}) and traces a span or record carries to {@code tokens}. Thread-safe. */
-  void tokens(Telemetry telemetry, java.util.function.Consumer<String> tokens) {
-    tokens(telemetry, new Lookahead.Tokens() {
-      @Override
-      public void key(String flow, String name, String value) {
-        tokens.accept(flow + '|' + name + '=' + value);
-      }
-
-      @Override
-      public void trace(String traceId) {
-        tokens.accept(traceId);
-      }
-    });
-  }
-
   /** Passes the instance keys and traces a span or record carries to {@code tokens} (a key more than once, maybe). Thread-safe. */
   void tokens(Telemetry telemetry, Lookahead.Tokens tokens) {
     for (FlowState f : flows) {

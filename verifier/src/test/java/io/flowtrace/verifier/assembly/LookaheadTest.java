@@ -59,7 +59,17 @@ class LookaheadTest {
       Set<String> expected = new TreeSet<>(routing.keys());
       expected.addAll(routing.traces());
       Set<String> ahead = new TreeSet<>();
-      engine.tokens(engine.filter(t), ahead::add);
+      engine.tokens(engine.filter(t), new Lookahead.Tokens() {
+        @Override
+        public void key(String flow, String name, String value) {
+          ahead.add(flow + '|' + name + '=' + value);
+        }
+
+        @Override
+        public void trace(String traceId) {
+          ahead.add(traceId);
+        }
+      });
       assertThat(ahead).as("tokens of %s", t).isEqualTo(expected);
       keyed += routing.keys().isEmpty() ? 0 : 1;
     }
