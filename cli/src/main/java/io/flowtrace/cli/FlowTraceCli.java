@@ -34,8 +34,8 @@ public final class FlowTraceCli {
 
   private static int outOfMemory(java.io.PrintStream err, OutOfMemoryError e) {
     err.println("flowtrace: out of memory (" + e.getMessage() + ", max heap "
-        + ProgressLine.bytes(Runtime.getRuntime().maxMemory()) + "): give the JVM more, e.g. java -Xmx2g -jar "
-        + "flowtrace.jar ...; replay also holds less with a smaller --buffer-events");
+        + ProgressLine.bytes(Runtime.getRuntime().maxMemory()) + "): give the JVM more, e.g. FLOWTRACE_JAVA_OPTS=-Xmx4g bin/flowtrace ... "
+        + "or java -Xmx4g -jar flowtrace.jar ...; replay also holds less with a smaller --buffer-events");
     return EXIT_FAILED;
   }
 

@@ -1,0 +1,109 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bin/flowtrace}, run as a user runs it, on the jar this build packaged: which JVM options
+ * each job gets, that {@code FLOWTRACE_JAVA_OPTS} comes last and wins, and what a heap too small
+ * for the job says.
+ */
+class LauncherIT {
+  private static final Path LAUNCHER = Path.of("../bin/flowtrace");
+  private static final Pattern FLAG = Pattern.compile("^\\s*\\S+\\s+(\\w+)\\s+=\\s+(\\S+)\\s+\\{[^}]*}\\s+\\{([^}]*)}", Pattern.MULTILINE);
+
+  @TempDir Path dir;
+
+  /** The output of the launcher and its exit code. */
+  private record Run(int exit, String out, String err) {
+    /** A JVM flag's value and where it came from ({@code command line}, {@code ergonomic}, {@code default}). */
+    String flag(String name) {
+      Matcher m = FLAG.matcher(out);
+      while (m.find()) {
+        if (m.group(1).equals(name)) {
+          return m.group(2) + " {" + m.group(3) + "}";
+        }
+      }
+      throw new AssertionError("no flag " + name + " in the JVM's flags; stdout:\n" + out + "\nstderr:\n" + err);
+    }
+  }
+
+  private Run launch(String javaOpts, String... args) throws IOException, InterruptedException {
+    Path out = dir.resolve("out.txt");
+    Path err = dir.resolve("err.txt");
+    ProcessBuilder pb = new ProcessBuilder(concat(List.of("bash", LAUNCHER.toString()), args))
+        .redirectOutput(out.toFile()).redirectError(err.toFile());
+    pb.environment().remove("JAVA_TOOL_OPTIONS");
+    pb.environment().remove("JDK_JAVA_OPTIONS");
+    if (javaOpts == null) {
+      pb.environment().remove("FLOWTRACE_JAVA_OPTS");
+    } else {
+      pb.environment().put("FLOWTRACE_JAVA_OPTS", javaOpts);
+    }
+    Process p = pb.start();
+    assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the launcher ended").isTrue();
+    return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  private static List<String> concat(List<String> head, String... tail) {
+    List<String> all = new java.util.ArrayList<>(head);
+    all.addAll(List.of(tail));
+    return all;
+  }
+
+  @Test
+  void replayRunsOnTheFirstTierCompilerInAOneGibHeap() throws Exception {
+    Run run = launch("-XX:+PrintFlagsFinal", "replay", "--help");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.flag("TieredStopAtLevel")).isEqualTo("1 {command line}");
+    assertThat(run.flag("MaxHeapSize")).isEqualTo((1L << 30) + " {command line}");
+    assertThat(run.out()).contains("Usage: flowtrace replay");
+  }
+
+  @Test
+  void otherOneShotJobsKeepTheDefaultHeapAndLongRunningOnesTheDefaultCompilerToo() throws Exception {
+    Run infer = launch("-XX:+PrintFlagsFinal", "infer", "--help");
+    Run sidecar = launch("-XX:+PrintFlagsFinal", "sidecar", "--help");
+
+    assertThat(infer.flag("TieredStopAtLevel")).isEqualTo("1 {command line}");
+    assertThat(infer.flag("MaxHeapSize")).doesNotContain("{command line}");
+    assertThat(sidecar.flag("TieredStopAtLevel")).doesNotContain("{command line}");
+    assertThat(sidecar.flag("MaxHeapSize")).doesNotContain("{command line}");
+    assertThat(sidecar.out()).contains("Usage: flowtrace sidecar");
+  }
+
+  @Test
+  void optionsFromTheEnvironmentComeLastAndWin() throws Exception {
+    Run run = launch("-Xmx2g -XX:TieredStopAtLevel=4 -XX:+PrintFlagsFinal", "replay", "--help");
+
+    assertThat(run.flag("MaxHeapSize")).isEqualTo((2L << 30) + " {command line}");
+    assertThat(run.flag("TieredStopAtLevel")).isEqualTo("4 {command line}");
+  }
+
+  @Test
+  void aReplayOfTheSampleGivesItsVerdictsThroughTheLauncher() throws Exception {
+    Run run = launch(null, "replay", "--flows", "../flows", "../samples/order-flow");
+
+    assertThat(run.exit()).as(run.err()).isEqualTo(1);
+    assertThat(run.err()).containsPattern("40 flows: 28 passed, 11 failed, 1 incomplete");
+  }
+
+  @Test
+  void aHeapTooSmallForTheJobEndsWithExitThreeAndSaysHowToGiveMore() throws Exception {
+    Run run = launch("-Xmx8m", "replay", "--flows", "../flows", "../samples/order-flow");
+
+    assertThat(run.exit()).as(run.err()).isEqualTo(FlowTraceCli.EXIT_FAILED);
+    assertThat(run.err()).contains("out of memory", "max heap 8.0 MiB", "FLOWTRACE_JAVA_OPTS=-Xmx4g bin/flowtrace");
+  }
+}
