@@ -30,17 +30,20 @@ public final class MessageSpanIndex {
   private static final int MAX_TOPICS_LEARNED = 10_000;
 
   private final Map<String, Span> sendBySpanId = new HashMap<>();
-  private final Map<String, Span> sendByCoordinates = new HashMap<>();
+  private final Map<Coordinates, Span> sendByCoordinates = new HashMap<>();
   private final Map<String, Span> receiveBySpanId = new HashMap<>();
   private final Map<String, List<Entry>> receiveByParent = new HashMap<>();
   private final Map<String, List<Entry>> receiveByLinked = new HashMap<>();
-  private final Map<String, List<Entry>> receiveByCoordinates = new HashMap<>();
+  private final Map<Coordinates, List<Entry>> receiveByCoordinates = new HashMap<>();
   private final ArrayDeque<Entry> byArrival = new ArrayDeque<>();
   /** Topics any producer span named, and any consumer span: where such spans are exported at all. */
   private final Set<String> sentTopics = new HashSet<>();
   private final Set<String> receivedTopics = new HashSet<>();
 
-  private record Entry(Span span, String topic, Long offset, String coordinates, boolean send) {}
+  private record Entry(Span span, String topic, Long offset, Coordinates coordinates, boolean send) {}
+
+  /** Where a record sits: the key of the coordinate joins. */
+  private record Coordinates(String topic, int partition, long offset) {}
 
   /**
    * Indexes a messaging span; returns false (and keeps nothing) for any other span. A span already
@@ -64,7 +67,7 @@ public final class MessageSpanIndex {
     }
     Integer partition = MessagingAttributes.partition(span);
     Long offset = MessagingAttributes.offset(span);
-    String coordinates = partition != null && offset != null ? coordinates(topic, partition, offset) : null;
+    Coordinates coordinates = partition != null && offset != null ? new Coordinates(topic, partition, offset) : null;
     Entry entry;
     if (MessagingAttributes.isSend(span)) {
       entry = new Entry(span, topic, offset, coordinates, true);
@@ -127,7 +130,7 @@ public final class MessageSpanIndex {
         return Optional.of(s);
       }
     }
-    return Optional.ofNullable(sendByCoordinates.get(coordinates(record.topic(), record.partition(), record.offset())));
+    return Optional.ofNullable(sendByCoordinates.get(new Coordinates(record.topic(), record.partition(), record.offset())));
   }
 
   /** The spans that received or processed the record, in arrival order, without duplicates. */
@@ -145,7 +148,7 @@ public final class MessageSpanIndex {
       addAll(out, receiveByParent.get(producerSpanId), record, false);
       addAll(out, receiveByLinked.get(producerSpanId), record, false);
     }
-    addAll(out, receiveByCoordinates.get(coordinates(record.topic(), record.partition(), record.offset())), record, true);
+    addAll(out, receiveByCoordinates.get(new Coordinates(record.topic(), record.partition(), record.offset())), record, true);
     return out;
   }
 
@@ -204,7 +207,7 @@ public final class MessageSpanIndex {
     }
   }
 
-  private static void removeFrom(Map<String, List<Entry>> map, String key, Entry entry) {
+  private static <K> void removeFrom(Map<K, List<Entry>> map, K key, Entry entry) {
     List<Entry> list = map.get(key);
     if (list == null) {
       return;
@@ -227,9 +230,5 @@ public final class MessageSpanIndex {
       }
     }
     return false;
-  }
-
-  private static String coordinates(String topic, int partition, long offset) {
-    return topic + '\u0000' + partition + '\u0000' + offset;
   }
 }
