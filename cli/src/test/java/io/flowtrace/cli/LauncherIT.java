@@ -62,32 +62,33 @@ class LauncherIT {
   }
 
   @Test
-  void replayRunsOnTheFirstTierCompilerInAOneGibHeap() throws Exception {
+  void replayRunsOnTheFirstTierCompilerWithASmallHeapGoalAndNoFixedCeiling() throws Exception {
     Run run = launch("-XX:+PrintFlagsFinal", "replay", "--help");
 
     assertThat(run.exit()).as(run.err()).isZero();
     assertThat(run.flag("TieredStopAtLevel")).isEqualTo("1 {command line}");
-    assertThat(run.flag("MaxHeapSize")).isEqualTo((1L << 30) + " {command line}");
+    assertThat(run.flag("GCTimeRatio")).isEqualTo("4 {command line}");
+    assertThat(run.flag("MaxHeapSize")).doesNotContain("{command line}");
     assertThat(run.out()).contains("Usage: flowtrace replay");
   }
 
   @Test
-  void otherOneShotJobsKeepTheDefaultHeapAndLongRunningOnesTheDefaultCompilerToo() throws Exception {
+  void otherOneShotJobsKeepTheDefaultHeapGoalAndLongRunningOnesTheDefaultCompilerToo() throws Exception {
     Run infer = launch("-XX:+PrintFlagsFinal", "infer", "--help");
     Run sidecar = launch("-XX:+PrintFlagsFinal", "sidecar", "--help");
 
     assertThat(infer.flag("TieredStopAtLevel")).isEqualTo("1 {command line}");
-    assertThat(infer.flag("MaxHeapSize")).doesNotContain("{command line}");
+    assertThat(infer.flag("GCTimeRatio")).doesNotContain("{command line}");
     assertThat(sidecar.flag("TieredStopAtLevel")).doesNotContain("{command line}");
-    assertThat(sidecar.flag("MaxHeapSize")).doesNotContain("{command line}");
+    assertThat(sidecar.flag("GCTimeRatio")).doesNotContain("{command line}");
     assertThat(sidecar.out()).contains("Usage: flowtrace sidecar");
   }
 
   @Test
   void optionsFromTheEnvironmentComeLastAndWin() throws Exception {
-    Run run = launch("-Xmx2g -XX:TieredStopAtLevel=4 -XX:+PrintFlagsFinal", "replay", "--help");
+    Run run = launch("-XX:GCTimeRatio=12 -XX:TieredStopAtLevel=4 -XX:+PrintFlagsFinal", "replay", "--help");
 
-    assertThat(run.flag("MaxHeapSize")).isEqualTo((2L << 30) + " {command line}");
+    assertThat(run.flag("GCTimeRatio")).isEqualTo("12 {command line}");
     assertThat(run.flag("TieredStopAtLevel")).isEqualTo("4 {command line}");
   }
 
