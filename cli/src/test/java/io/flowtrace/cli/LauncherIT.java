@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,6 +24,7 @@ class LauncherIT {
   private static final Pattern FLAG = Pattern.compile("^\\s*\\S+\\s+(\\w+)\\s+=\\s+(\\S+)\\s+\\{[^}]*}\\s+\\{([^}]*)}", Pattern.MULTILINE);
 
   @TempDir Path dir;
+  @TempDir Path cache;
 
   /** The output of the launcher and its exit code. */
   private record Run(int exit, String out, String err) {
@@ -39,17 +41,24 @@ class LauncherIT {
   }
 
   private Run launch(String javaOpts, String... args) throws IOException, InterruptedException {
+    return launch(javaOpts, Map.of(), args);
+  }
+
+  private Run launch(String javaOpts, Map<String, String> env, String... args) throws IOException, InterruptedException {
     Path out = dir.resolve("out.txt");
     Path err = dir.resolve("err.txt");
     ProcessBuilder pb = new ProcessBuilder(concat(List.of("bash", LAUNCHER.toString()), args))
         .redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().remove("JAVA_TOOL_OPTIONS");
     pb.environment().remove("JDK_JAVA_OPTIONS");
+    pb.environment().remove("FLOWTRACE_CDS");
+    pb.environment().put("FLOWTRACE_CACHE_DIR", cache.toString());
     if (javaOpts == null) {
       pb.environment().remove("FLOWTRACE_JAVA_OPTS");
     } else {
       pb.environment().put("FLOWTRACE_JAVA_OPTS", javaOpts);
     }
+    pb.environment().putAll(env);
     Process p = pb.start();
     assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the launcher ended").isTrue();
     return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
@@ -98,6 +107,54 @@ class LauncherIT {
 
     assertThat(run.exit()).as(run.err()).isEqualTo(1);
     assertThat(run.err()).containsPattern("40 flows: 28 passed, 11 failed, 1 incomplete");
+  }
+
+  @Test
+  void theFirstReplayAfterABuildWritesAClassArchiveThatLaterOnesStartFromWithTheSameReport() throws Exception {
+    String[] replay = {"replay", "--flows", "../flows", "--format", "json", "../samples/order-flow"};
+    Run first = launch(null, replay);
+    List<Path> archives;
+    try (var files = Files.list(cache)) {
+      archives = files.toList();
+    }
+    Run second = launch(null, replay);
+    Run without = launch(null, Map.of("FLOWTRACE_CDS", "off"), replay);
+    Run flags = launch("-XX:+PrintFlagsFinal", replay);
+
+    assertThat(archives).singleElement().satisfies(a -> assertThat(a.getFileName().toString()).startsWith("flowtrace-replay-").endsWith(".jsa"));
+    assertThat(flags.flag("SharedArchiveFile")).isEqualTo(archives.get(0) + " {command line}");
+    assertThat(List.of(first.exit(), second.exit(), without.exit())).containsOnly(1);
+    assertThat(first.out()).startsWith("{").isEqualTo(second.out()).isEqualTo(without.out());
+    assertThat(first.err()).isEqualTo(second.err()).isEqualTo(without.err());
+  }
+
+  @Test
+  void helpWritesNoClassArchiveAndNorDoesARunWithTheArchiveTurnedOff() throws Exception {
+    launch(null, "lint", "--help");
+    launch(null, Map.of("FLOWTRACE_CDS", "off"), "lint", "../flows");
+
+    try (var files = Files.list(cache)) {
+      assertThat(files.toList()).isEmpty();
+    }
+  }
+
+  @Test
+  void anArchiveThatIsNotOneIsPassedOverWithoutAWord() throws Exception {
+    String[] lint = {"lint", "../flows"};
+    Run clean = launch(null, Map.of("FLOWTRACE_CDS", "off"), lint);
+    Run archiving = launch(null, lint);
+    try (var files = Files.list(cache)) {
+      for (Path archive : files.toList()) {
+        archive.toFile().setWritable(true);
+        Files.write(archive, new byte[64 * 1024]);
+      }
+    }
+    Run damaged = launch(null, lint);
+
+    assertThat(archiving.out()).as("what the JVM says of classes it cannot archive stays off stdout").isEqualTo(clean.out());
+    assertThat(damaged.exit()).isEqualTo(clean.exit());
+    assertThat(damaged.out()).isEqualTo(clean.out());
+    assertThat(damaged.err()).isEqualTo(clean.err());
   }
 
   @Test
