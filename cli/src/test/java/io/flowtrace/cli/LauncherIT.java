@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -65,7 +66,7 @@ class LauncherIT {
   }
 
   private static List<String> concat(List<String> head, String... tail) {
-    List<String> all = new java.util.ArrayList<>(head);
+    List<String> all = new ArrayList<>(head);
     all.addAll(List.of(tail));
     return all;
   }
