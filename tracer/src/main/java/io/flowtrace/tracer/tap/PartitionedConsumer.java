@@ -120,7 +120,7 @@ public final class PartitionedConsumer implements Closeable {
       LoggerFactory.getLogger(PartitionedConsumer.class).warn("skipped {}: {}", skip.coordinates(), skip.reason());
     }
 
-    /** These partitions were assigned and positioned. */
+    /** These partitions were assigned and positioned; told before {@link PartitionedConsumer#ready()} and {@link PartitionedConsumer#assignment()} include them. */
     default void assigned(Collection<TopicPartition> partitions) {}
 
     /** These partitions were revoked or lost; records of them not yet taken were dropped. */
@@ -802,6 +802,11 @@ public final class PartitionedConsumer implements Closeable {
         LOG.warn("{}: positioning {} failed, they start as auto.offset.reset says (none: positioned again at the"
             + " next poll): {}", name, partitions, e.toString());
       }
+      // The handler first: once the loop says it owns them (ready), whoever reads the handler's
+      // state must find them there. Told afterwards, a sidecar started on a backlog saw "ready"
+      // with no partition behind and ran its watermark to the wall clock: every instance of the
+      // backlog was decided at its deadline as its first records came in.
+      handler.assigned(partitions);
       synchronized (owned) {
         owned.addAll(partitions);
         owned.notifyAll();
@@ -809,7 +814,6 @@ public final class PartitionedConsumer implements Closeable {
       ownedBefore.addAll(partitions);
       assignedOnce = true;
       LOG.debug("{} assigned {}", name, partitions);
-      handler.assigned(partitions);
     }
 
     /** Commits where an uncommitted partition starts, so a crash before the first commit resumes there. */

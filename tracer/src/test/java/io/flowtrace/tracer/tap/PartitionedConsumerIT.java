@@ -82,6 +82,33 @@ class PartitionedConsumerIT {
   }
 
   @Test
+  void theHandlerHearsOfAnAssignmentBeforeTheLoopSaysItIsReady() throws Exception {
+    String topic = topic();
+    broker.createTopic(topic, 3);
+    java.util.concurrent.atomic.AtomicReference<PartitionedConsumer> self = new java.util.concurrent.atomic.AtomicReference<>();
+    List<String> seenWhenTold = new CopyOnWriteArrayList<>();
+    Recorder handler = new Recorder() {
+      @Override
+      public void assigned(Collection<TopicPartition> partitions) {
+        PartitionedConsumer loop = self.get();
+        seenWhenTold.add("ready=" + loop.ready() + " owned=" + loop.assignment().containsAll(partitions));
+      }
+    };
+    Map<String, Object> p = new HashMap<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ConsumerConfig.GROUP_ID_CONFIG, "told-first-" + UUID.randomUUID(), ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
+    PartitionedConsumer loop = PartitionedConsumer.builder(
+            new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer()), List.of(topic), handler)
+        .pollTimeout(Duration.ofMillis(100)).build();
+    loops.add(loop);
+    self.set(loop);
+    loop.start("told-first");
+
+    assertThat(loop.awaitAssignment(owned -> owned.size() == 3, ASSIGNMENT_TIMEOUT)).isTrue();
+    assertThat(seenWhenTold).as("what the handler saw of the loop when told of its partitions")
+        .isNotEmpty().containsOnly("ready=false owned=false");
+  }
+
+  @Test
   void commitsOnlyTheOffsetsHandedToItAndOnlyOfPartitionsItOwns() throws Exception {
     String topic = topic();
     broker.createTopic(topic, 2);
@@ -179,7 +206,7 @@ class PartitionedConsumerIT {
   // ---------------------------------------------------------------------------------------------
 
   /** A handler that records what it was offered and took; takes only while it has room. */
-  private static final class Recorder implements PartitionedConsumer.Handler {
+  private static class Recorder implements PartitionedConsumer.Handler {
     volatile boolean room = true;
     final List<ConsumerRecord<byte[], byte[]>> taken = new CopyOnWriteArrayList<>();
     final List<List<ConsumerRecord<byte[], byte[]>>> offered = new CopyOnWriteArrayList<>();
