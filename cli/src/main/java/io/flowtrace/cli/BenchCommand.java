@@ -133,12 +133,6 @@ final class BenchCommand implements Callable<Integer> {
    * Runs a warm-up round and {@code iterations} measured ones and prints the best of each phase;
    * flows/s counts {@code flowCount} flows, or the verdicts replay reached when it is negative.
    */
-  /** CPU time of the whole process so far (every thread: JIT compilers and GC too), or -1 when the JVM cannot tell. */
-  private static long processCpuNanos() {
-    return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-        instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
-  }
-
   private void measure(Path dir, List<Path> files, List<FlowSpec> flows, long flowCount) throws IOException {
     System.out.printf("cores %d, max heap %s%n", Runtime.getRuntime().availableProcessors(),
         ProgressLine.bytes(Runtime.getRuntime().maxMemory()));
@@ -160,11 +154,11 @@ final class BenchCommand implements Callable<Integer> {
     long problems = 0;
     for (int round = 0; round <= iterations; round++) {
       resetPeaks();
-      long c0 = processCpuNanos();
+      long c0 = CpuClock.processNanos();
       long w0 = System.nanoTime();
       raw = RawParse.parse(READER, files, threads);
       long w1 = System.nanoTime();
-      long c1 = processCpuNanos();
+      long c1 = CpuClock.processNanos();
       long wPeak = peakHeap();
       resetPeaks();
       long p0 = System.nanoTime();
@@ -176,11 +170,11 @@ final class BenchCommand implements Callable<Integer> {
       ReportSummary summary = new ReportSummary();
       FlowEngine engine = FlowEngine.builder(flows).verificationThreads(verificationThreads.threads())
           .listener(summary).amendUntilEnd().build();
-      long c2 = processCpuNanos();
+      long c2 = CpuClock.processNanos();
       long r0 = System.nanoTime();
       ReplayResult result = Replay.builder(engine).build().run(dir);
       long r1 = System.nanoTime();
-      long c3 = processCpuNanos();
+      long c3 = CpuClock.processNanos();
       long rPeak = peakHeap();
       spans = result.spans();
       records = result.records();
@@ -227,7 +221,7 @@ final class BenchCommand implements Callable<Integer> {
         bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak), ProgressLine.bytes(replayLive));
     System.out.printf("records: %,d   spans: %,d   replay / parse+validate = %.2f×   replay / raw parse = %.2f×%n",
         records, spans, bestReplay / bestParse, bestReplay / bestRaw);
-    if (cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && processCpuNanos() >= 0) {
+    if (cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && CpuClock.processNanos() >= 0) {
       System.out.printf("CPU time (least of the rounds): raw parse %.2f s, replay %.2f s = %.2f× (steadier than wall time on a"
           + " shared machine)%n", cpuRaw, cpuReplay, cpuReplay / cpuRaw);
     }

@@ -63,6 +63,16 @@ final class SidecarBenchCommand implements Callable<Integer> {
   @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to generate the recording (default: a temp dir).")
   Path workDir;
 
+  @Option(names = "--backlog",
+      description = {"Measure capacity instead of latency: produce every flow first (records to the flow topics, spans",
+          "to the spans topic " + BACKLOG_SPANS_TOPIC + ", as the Collector's Kafka exporter writes them; --rate sets",
+          "how densely they happened), then start the sidecar from the earliest offsets and time how fast it",
+          "drains them, with the CPU it and the rest of the machine (the broker) took."})
+  boolean backlog;
+
+  /** Where {@code --backlog} puts the spans. */
+  static final String BACKLOG_SPANS_TOPIC = "flowtrace-bench-spans";
+
   @Option(names = "--sidecar", paramLabel = "SETTING=VALUE",
       description = "A sidecar setting (repeatable), named as `flowtrace sidecar`'s long options, e.g. queue-capacity=20000.")
   Map<String, String> sidecarSettings = new java.util.LinkedHashMap<>();
@@ -73,12 +83,25 @@ final class SidecarBenchCommand implements Callable<Integer> {
     List<FlowSpec> flows = new FlowSpecLoader().load(flowsDir);
     Set<String> topics = new LinkedHashSet<>();
     flows.forEach(f -> topics.addAll(f.eventsByTopic().keySet()));
+    if (backlog) {
+      topics.add(BACKLOG_SPANS_TOPIC);
+    }
     createTopics(topics);
     Path dir = workDir != null ? workDir : Files.createTempDirectory("flowtrace-bench-sidecar");
     Files.createDirectories(dir);
     SyntheticOrderFlows.Builder generator = SyntheticOrderFlows.correct(count)
         .interArrival(Duration.ofNanos((long) (1e9 / rate)));
     clear(dir);
+    if (backlog) {
+      try {
+        return drainBacklog(out, generator, dir);
+      } finally {
+        if (workDir == null) {
+          clear(dir);
+          Files.deleteIfExists(dir);
+        }
+      }
+    }
     long preparing = System.nanoTime();
     generator.start(Instant.now()).build().write(dir);
     try (LivePlayback filler = new LivePlayback(bootstrapServers, dir)) {
@@ -181,6 +204,92 @@ final class SidecarBenchCommand implements Callable<Integer> {
       }
     }
     return FlowTraceCli.EXIT_PASSED;
+  }
+
+  /**
+   * {@code --backlog}: the flows happened an hour ago and sit unread in Kafka; a sidecar started
+   * from the earliest offsets works flat out until it has decided them all. Its rate then is what it
+   * sustains with the broker serving it on the same machine and no load generator competing.
+   */
+  private int drainBacklog(PrintStream out, SyntheticOrderFlows.Builder generator, Path dir) throws Exception {
+    Instant happened = Instant.now().minus(Duration.ofHours(1));
+    // The topics are new or empty: records land from offset 0, as written, with no filler before them.
+    generator.firstOffsets(Map.of()).start(happened).build().write(dir);
+    long spans;
+    long records;
+    long producing = System.nanoTime();
+    try (LivePlayback producer = new LivePlayback(bootstrapServers, dir)) {
+      producer.play(BACKLOG_SPANS_TOPIC, null);
+      spans = producer.spans();
+      records = producer.records();
+    }
+    out.printf("bench-sidecar --backlog: %s (%.0f flows/s when they happened): %s, %s, produced in %.1f s%n",
+        Plural.grouped(count, "flow"), rate, Plural.grouped(spans, "span"), Plural.grouped(records, "record"),
+        (System.nanoTime() - producing) / 1e9);
+    Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of(
+        "flows", flowsDir.toString(),
+        "bootstrap-servers", bootstrapServers,
+        "group-id", "flowtrace-bench-" + UUID.randomUUID(),
+        "spans-topic", BACKLOG_SPANS_TOPIC,
+        "start-from", "earliest",
+        "otlp-http-port", "-1",
+        "otlp-grpc-port", "-1",
+        "verdicts-topic", "",
+        "console", "false"));
+    settings.putAll(sidecarSettings);
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), settings);
+    CpuClock cpu = CpuClock.start();
+    long started = System.nanoTime();
+    long firstVerdict = 0;
+    long allTaken = 0;
+    long deadline = started + TimeUnit.MINUTES.toNanos(30);
+    long offered = spans + records;
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    long peakHeap = 0;
+    long sampled = 0;
+    Peaks peaks = new Peaks();
+    try (Sidecar sidecar = Sidecar.start(config, System.out)) {
+      while (System.nanoTime() < deadline) {
+        peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
+        if (System.nanoTime() - sampled > TimeUnit.MILLISECONDS.toNanos(200)) {
+          sampled = System.nanoTime();
+          peaks.sample(sidecar);
+          peaks.sampleHeap();
+        }
+        FlowEngine.EngineStats s = sidecar.engineStats();
+        if (firstVerdict == 0 && s.verdictsDecided() > 0) {
+          firstVerdict = System.nanoTime();
+        }
+        if (allTaken == 0 && s.spans() + s.records() >= offered) {
+          allTaken = System.nanoTime();
+        }
+        if (s.verdictsDecided() >= count && allTaken != 0) {
+          break;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+      }
+      long ended = System.nanoTime();
+      CpuClock.Used used = cpu.used();
+      FlowEngine.EngineStats s = sidecar.engineStats();
+      double seconds = (ended - started) / 1e9;
+      out.printf("  decided %,d of %s in %.1f s from the sidecar's start: %,.0f flows/s, %,.0f spans/s + %,.0f records/s"
+              + " (first verdict after %.1f s; every event taken after %.1f s)%n", s.verdictsDecided(),
+          Plural.grouped(count, "flow"), seconds, s.verdictsDecided() / seconds, s.spans() / seconds, s.records() / seconds,
+          firstVerdict == 0 ? Double.NaN : (firstVerdict - started) / 1e9,
+          allTaken == 0 ? Double.NaN : (allTaken - started) / 1e9);
+      out.printf("  CPU while draining: the sidecar %.1f s (%.2f of %d cores)%s%n", used.processSeconds(),
+          used.processSeconds() / seconds, Runtime.getRuntime().availableProcessors(),
+          used.machineSeconds() < 0 ? "" : String.format(", the rest of the machine (the broker, …) %.1f s (%.2f cores)",
+              Math.max(0, used.machineSeconds() - used.processSeconds()),
+              Math.max(0, used.machineSeconds() - used.processSeconds()) / seconds));
+      out.printf("  %,d amendments, %,d late events, %,d evicted by the in-flight cap; at most %,d open instances,"
+              + " %,d retained events, %,d records of Kafka lag; engine: %,d observations, %,d snapshots, %,d"
+              + " verifications%n", s.verdictsAmended(), s.lateDropped(), s.instancesEvicted(), peaks.open, peaks.retained,
+          peaks.kafkaLag, s.observations(), s.snapshots(), s.verifications());
+      out.printf("  peak heap used %,d MiB (max %,d MiB); live after a collection, at most %,d MiB%n", peakHeap >> 20,
+          memory.getHeapMemoryUsage().getMax() >> 20, peaks.liveAfterGc >> 20);
+      return s.verdictsDecided() >= count ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_FAILED;
+    }
   }
 
   /** The sidecar's own backlog at its largest, sampled every 200 ms (sampler thread only). */

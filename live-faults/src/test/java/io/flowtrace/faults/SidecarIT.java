@@ -341,6 +341,27 @@ class SidecarIT extends LiveSidecarTestBase {
   }
 
   @Test
+  void theSidecarBenchDrainsABacklogAndPrintsItsRateAndCpu() throws Exception {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    PrintStream original = System.out;
+    int exit;
+    try {
+      System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+      exit = io.flowtrace.cli.FlowTraceCli.run("bench-sidecar", "--bootstrap-servers", broker.bootstrapServers(), "--flows",
+          flows.toString(), "--count", "300", "--rate", "50", "--backlog");
+    } finally {
+      System.setOut(original);
+    }
+    String out = printed.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    assertThat(exit).isZero();
+    assertThat(out).contains("bench-sidecar --backlog: 300 flows (50 flows/s when they happened)")
+        .containsPattern("decided 300 of 300 flows in [0-9.]+ s from the sidecar's start: [0-9,]+ flows/s")
+        .containsPattern("CPU while draining: the sidecar [0-9.]+ s")
+        .contains("0 amendments, 0 late events, 0 evicted");
+  }
+
+  @Test
   void aSidecarJoiningMidStreamTakesOverPartitionsWithoutAWrongVerdict() throws Exception {
     SyntheticOrderFlows.Builder generator = generator(40, Duration.ofMillis(150));
     Path recording = filledRecording(generator);

@@ -118,6 +118,20 @@ public final class KafkaInput implements Closeable {
   private final Map<TopicPartition, Converted> waiting = new HashMap<>();
   private long lastLagMillis;
   private volatile java.util.function.LongSupplier handOverUpTo = () -> Long.MAX_VALUE;
+  /**
+   * Per partition, the event time it is read to: the earliest item of its batch waiting to be
+   * taken, else the latest item of the last batch taken (poll thread only; see {@link #aheadOfBacklog}).
+   */
+  private final Map<TopicPartition, Long> eventTime = new HashMap<>();
+  /**
+   * How far (event time) a partition of a backlog may run ahead of the one furthest behind. A backlog is read in
+   * event-time order across partitions, as a replay reads a recording, so its instances complete and are decided
+   * as it is worked off: read topic by topic instead, every instance stays open until the slowest topic reaches
+   * it, and memory grows with the backlog (20,000 flows were all open at once).
+   */
+  static final long ALIGNMENT_NANOS = 5_000_000_000L;
+  /** The longest a backlog's batch waits for the other partitions ({@link #ALIGNMENT_NANOS}). */
+  static final long MAX_HOLD_NANOS = 2_000_000_000L;
 
   /**
    * @param spansTopic topic of OTLP trace requests (the Collector's Kafka exporter), or {@code null}
@@ -297,7 +311,39 @@ public final class KafkaInput implements Closeable {
   }
 
   /** A partition's records as a batch for the engine, with what to count once it is handed over. */
-  private record Converted(long firstOffset, long endOffset, Batch batch, int records, int spans, long latestNanos) {}
+  private record Converted(long firstOffset, long endOffset, Batch batch, int records, int spans, long earliestNanos,
+      long latestNanos, long madeNanos) {}
+
+  /**
+   * Whether a batch of a backlog (its records written more than {@link InputClock#MAX_PRODUCER_DELAY_NANOS}
+   * ago) should wait because its partition is more than {@link #ALIGNMENT_NANOS} ahead, in event time, of
+   * another partition still behind (records left to read) — or of one behind whose records the consumer has
+   * not handed over yet: holding this one pauses it, so that the next polls bring the others. Live batches
+   * are never held (an exporter's spans come seconds after the records of the same moment), nor is one
+   * held for longer than {@link #MAX_HOLD_NANOS}: reading always goes on.
+   */
+  private boolean aheadOfBacklog(TopicPartition tp, Converted c) {
+    long earliest = c.earliestNanos();
+    long now = System.currentTimeMillis() * 1_000_000L;
+    if (earliest == Long.MAX_VALUE || earliest > now - InputClock.MAX_PRODUCER_DELAY_NANOS
+        || System.nanoTime() - c.madeNanos() > MAX_HOLD_NANOS) {
+      return false;
+    }
+    for (TopicPartition other : loop.assignment()) {
+      if (!other.equals(tp) && behind(other)) {
+        Long readTo = eventTime.get(other);
+        if (readTo == null || earliest - readTo > ALIGNMENT_NANOS) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Whether the consumer knows of records of the partition left to hand over (poll thread only). */
+  private boolean behind(TopicPartition tp) {
+    return waiting.containsKey(tp) || loop.currentLag(tp).orElse(0) > 0;
+  }
 
   /**
    * Converts one partition's records into a batch and offers it to the inbox, waiting up to 100 ms
@@ -316,7 +362,10 @@ public final class KafkaInput implements Closeable {
         c = convert(tp, polled, first, end);
         waiting.put(tp, c);
       }
-      if (c.latestNanos() > handOverUpTo.getAsLong()) {
+      if (!c.batch().items().isEmpty()) {
+        eventTime.put(tp, c.earliestNanos());
+      }
+      if (c.latestNanos() > handOverUpTo.getAsLong() || aheadOfBacklog(tp, c)) {
         return false; // held back: paused, offered again after the next poll
       }
       try {
@@ -328,6 +377,9 @@ public final class KafkaInput implements Closeable {
         return false;
       }
       waiting.remove(tp);
+      if (!c.batch().items().isEmpty()) {
+        eventTime.put(tp, c.latestNanos());
+      }
       long nowMillis = System.currentTimeMillis();
       if (c.latestNanos() / 1_000_000 < nowMillis - FETCH_SILENCE_MILLIS) {
         backlogSeenMillis = nowMillis; // records written long ago: a backlog is being delivered
@@ -347,6 +399,7 @@ public final class KafkaInput implements Closeable {
     @Override
     public void restarted(TopicPartition tp, long position, long logStart, long logEnd) {
       waiting.remove(tp);
+      eventTime.remove(tp);
       progress.put(tp, new Progress(-1, -1));
       String why = position > logEnd
           ? "the position is past the end of the log: the topic was deleted and created again, or its log truncated"
@@ -367,6 +420,7 @@ public final class KafkaInput implements Closeable {
       partitions.forEach(lag::remove);
       partitions.forEach(progress::remove);
       partitions.forEach(waiting::remove);
+      partitions.forEach(eventTime::remove);
       listener.revoked(partitions);
       LOG.info("event=partitions_revoked partitions={}", partitions);
     }
@@ -420,11 +474,13 @@ public final class KafkaInput implements Closeable {
       listener.dropped("invalid_span_id", invalid[0]);
     }
     Batch batch = Batch.of(items, Map.of(tp, end), tp.topic().equals(codecTopic) ? tp.partition() : -1);
+    long earliest = Long.MAX_VALUE;
     long latest = Long.MIN_VALUE;
     for (Telemetry t : items) {
+      earliest = Math.min(earliest, t.arrivalEpochNanos());
       latest = Math.max(latest, t.arrivalEpochNanos());
     }
-    return new Converted(first, end, batch, records, spans, latest);
+    return new Converted(first, end, batch, records, spans, earliest, latest, System.nanoTime());
   }
 
   /**

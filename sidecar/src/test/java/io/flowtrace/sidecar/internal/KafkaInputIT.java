@@ -84,6 +84,56 @@ class KafkaInputIT {
   }
 
   @Test
+  void aBacklogIsReadInEventTimeOrderAcrossTopicsNotTopicByTopic() throws Exception {
+    // An hour-old backlog of 200 s: a dense topic (10 records a second) and a sparse one (1 a
+    // second). Read as the consumer fetches it, one topic is done before the other has begun.
+    String dense = "inventory.requests-" + UUID.randomUUID();
+    String sparse = "orders.created-" + UUID.randomUUID();
+    broker.createTopic(dense, 1);
+    broker.createTopic(sparse, 1);
+    long start = System.currentTimeMillis() - TimeUnit.HOURS.toMillis(1);
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+    for (int i = 0; i < 2_000; i++) {
+      records.add(new ProducerRecord<>(dense, 0, start + i * 100L, null, bytes("{\"n\":" + i + "}")));
+    }
+    for (int i = 0; i < 200; i++) {
+      records.add(new ProducerRecord<>(sparse, 0, start + i * 1_000L, null, bytes("{\"n\":" + i + "}")));
+    }
+    broker.sendAll(producer, records);
+    BlockingQueue<Batch> inbox = new ArrayBlockingQueue<>(1);
+    Map<String, List<Long>> times = new ConcurrentHashMap<>();
+    long mostAhead = Long.MIN_VALUE;
+
+    try (KafkaInput input = new KafkaInput(
+        // Small fetches: each brings both topics, as fetches from many brokers do (one broker sends no
+        // more of any partition while a fetch of one is still being handed over).
+        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(), ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50,
+            ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4096),
+        "flowtrace-input-it-" + UUID.randomUUID(), "earliest", List.of(dense, sparse), null, "otlp_proto", null, inbox,
+        new KafkaInput.Listener() {})) {
+      input.start();
+      while (times.getOrDefault(dense, List.of()).size() < 2_000 || times.getOrDefault(sparse, List.of()).size() < 200) {
+        Batch batch = inbox.poll(30, TimeUnit.SECONDS);
+        assertThat(batch).as("a batch; read so far %s", times.keySet()).isNotNull();
+        KafkaRecord first = ((Telemetry.RecordEvent) batch.items().get(0)).record();
+        String other = first.topic().equals(dense) ? sparse : dense;
+        List<Long> otherTimes = times.getOrDefault(other, List.of());
+        if (!otherTimes.isEmpty() && otherTimes.size() < (other.equals(dense) ? 2_000 : 200)) {
+          mostAhead = Math.max(mostAhead, first.timestampMillis() - otherTimes.get(otherTimes.size() - 1));
+        }
+        for (Telemetry t : batch.items()) {
+          KafkaRecord r = ((Telemetry.RecordEvent) t).record();
+          times.computeIfAbsent(r.topic(), k -> new ArrayList<>()).add(r.timestampMillis());
+        }
+      }
+    }
+    assertThat(times.get(dense)).hasSize(2_000).isSorted();
+    assertThat(times.get(sparse)).hasSize(200).isSorted();
+    assertThat(mostAhead).as("how far (ms, event time) a topic was taken ahead of the other, once both were read")
+        .isLessThanOrEqualTo(TimeUnit.NANOSECONDS.toMillis(KafkaInput.ALIGNMENT_NANOS) + 1_000);
+  }
+
+  @Test
   void aRecordThatFailsItsChecksumIsCountedAndSkipped() throws Exception {
     String topic = "orders.created-" + UUID.randomUUID();
     broker.createTopic(topic, 1);
