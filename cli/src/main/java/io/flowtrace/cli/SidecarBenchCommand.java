@@ -242,6 +242,9 @@ final class SidecarBenchCommand implements Callable<Integer> {
     long started = System.nanoTime();
     long firstVerdict = 0;
     long allTaken = 0;
+    long halfway = 0;
+    long decidedAtHalfway = 0;
+    CpuClock secondHalf = null;
     long deadline = started + TimeUnit.MINUTES.toNanos(30);
     long offered = spans + records;
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
@@ -260,6 +263,11 @@ final class SidecarBenchCommand implements Callable<Integer> {
         if (firstVerdict == 0 && s.verdictsDecided() > 0) {
           firstVerdict = System.nanoTime();
         }
+        if (halfway == 0 && s.verdictsDecided() >= count / 2) {
+          halfway = System.nanoTime();
+          decidedAtHalfway = s.verdictsDecided();
+          secondHalf = CpuClock.start();
+        }
         if (allTaken == 0 && s.spans() + s.records() >= offered) {
           allTaken = System.nanoTime();
         }
@@ -277,11 +285,12 @@ final class SidecarBenchCommand implements Callable<Integer> {
           Plural.grouped(count, "flow"), seconds, s.verdictsDecided() / seconds, s.spans() / seconds, s.records() / seconds,
           firstVerdict == 0 ? Double.NaN : (firstVerdict - started) / 1e9,
           allTaken == 0 ? Double.NaN : (allTaken - started) / 1e9);
-      out.printf("  CPU while draining: the sidecar %.1f s (%.2f of %d cores)%s%n", used.processSeconds(),
-          used.processSeconds() / seconds, Runtime.getRuntime().availableProcessors(),
-          used.machineSeconds() < 0 ? "" : String.format(", the rest of the machine (the broker, …) %.1f s (%.2f cores)",
-              Math.max(0, used.machineSeconds() - used.processSeconds()),
-              Math.max(0, used.machineSeconds() - used.processSeconds()) / seconds));
+      out.printf("  CPU while draining: %s%n", cpuShares(used, seconds));
+      if (secondHalf != null && ended > halfway) {
+        double half = (ended - halfway) / 1e9;
+        out.printf("  the second half alone (JIT warmed up): %,.0f flows/s; CPU %s%n",
+            (s.verdictsDecided() - decidedAtHalfway) / half, cpuShares(secondHalf.used(), half));
+      }
       out.printf("  %,d amendments, %,d late events, %,d evicted by the in-flight cap; at most %,d open instances,"
               + " %,d retained events, %,d records of Kafka lag; engine: %,d observations, %,d snapshots, %,d"
               + " verifications%n", s.verdictsAmended(), s.lateDropped(), s.instancesEvicted(), peaks.open, peaks.retained,
@@ -290,6 +299,16 @@ final class SidecarBenchCommand implements Callable<Integer> {
           memory.getHeapMemoryUsage().getMax() >> 20, peaks.liveAfterGc >> 20);
       return s.verdictsDecided() >= count ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_FAILED;
     }
+  }
+
+  private static String cpuShares(CpuClock.Used used, double seconds) {
+    String sidecar = String.format("the sidecar %.1f s (%.2f of %d cores)", used.processSeconds(),
+        used.processSeconds() / seconds, Runtime.getRuntime().availableProcessors());
+    if (used.machineSeconds() < 0) {
+      return sidecar;
+    }
+    double rest = Math.max(0, used.machineSeconds() - used.processSeconds());
+    return sidecar + String.format(", the rest of the machine (the broker, …) %.1f s (%.2f cores)", rest, rest / seconds);
   }
 
   /** The sidecar's own backlog at its largest, sampled every 200 ms (sampler thread only). */

@@ -130,6 +130,8 @@ public final class KafkaInput implements Closeable {
    * it, and memory grows with the backlog (20,000 flows were all open at once).
    */
   static final long ALIGNMENT_NANOS = 5_000_000_000L;
+  /** Items (spans and records) the engine's inbox may hold before the input waits: about a second of the engine's work. */
+  static final int MAX_QUEUED_ITEMS = 32_768;
   /** The longest a backlog's batch waits for the other partitions ({@link #ALIGNMENT_NANOS}). */
   static final long MAX_HOLD_NANOS = 2_000_000_000L;
 
@@ -246,7 +248,7 @@ public final class KafkaInput implements Closeable {
     return loop.unreachableForMillis();
   }
 
-  /** How many times (100 ms each) the input waited for room in the engine's inbox: back-pressure. */
+  /** How many times (up to 100 ms each) the input was held back: no room in the engine's inbox, or a backlog's partition ahead of the others. */
   public long waitsForRoom() {
     return loop.refusals();
   }
@@ -340,6 +342,28 @@ public final class KafkaInput implements Closeable {
     return false;
   }
 
+  /**
+   * Waits up to 100 ms until the inbox holds few enough items (spans and records) for {@code items}
+   * more, or is empty: a bound in batches alone let a backlog of the Collector's spans topic (a
+   * message carries a whole export) put 160,000 decoded spans in the inbox, most of a 1 GiB heap.
+   */
+  private boolean awaitRoomFor(int items) throws InterruptedException {
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+    while (true) {
+      long queued = 0;
+      for (Batch b : inbox) {
+        queued += b.items().size();
+      }
+      if (queued == 0 || queued + items <= MAX_QUEUED_ITEMS) {
+        return true;
+      }
+      if (System.nanoTime() > until) {
+        return false;
+      }
+      Thread.sleep(2);
+    }
+  }
+
   /** Whether the consumer knows of records of the partition left to hand over (poll thread only). */
   private boolean behind(TopicPartition tp) {
     return waiting.containsKey(tp) || loop.currentLag(tp).orElse(0) > 0;
@@ -369,7 +393,7 @@ public final class KafkaInput implements Closeable {
         return false; // held back: paused, offered again after the next poll
       }
       try {
-        if (!inbox.offer(c.batch(), 100, TimeUnit.MILLISECONDS)) {
+        if (!awaitRoomFor(c.batch().items().size()) || !inbox.offer(c.batch(), 100, TimeUnit.MILLISECONDS)) {
           return false;
         }
       } catch (InterruptedException e) {
