@@ -107,16 +107,7 @@ final class SidecarBenchCommand implements Callable<Integer> {
     try (LivePlayback filler = new LivePlayback(bootstrapServers, dir)) {
       filler.fill();
     }
-    Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of(
-        "flows", flowsDir.toString(),
-        "bootstrap-servers", bootstrapServers,
-        "group-id", "flowtrace-bench-" + UUID.randomUUID(),
-        "otlp-http-port", "0",
-        "otlp-grpc-port", "-1",
-        "verdicts-topic", "",
-        "console", "false"));
-    settings.putAll(sidecarSettings);
-    SidecarConfig config = SidecarConfig.from(null, Map.of(), settings);
+    SidecarConfig config = sidecarConfig(Map.of("otlp-http-port", "0"));
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     AtomicLong peakHeap = new AtomicLong();
     Peaks peaks = new Peaks();
@@ -226,18 +217,7 @@ final class SidecarBenchCommand implements Callable<Integer> {
     out.printf("bench-sidecar --backlog: %s (%.0f flows/s when they happened): %s, %s, produced in %.1f s%n",
         Plural.grouped(count, "flow"), rate, Plural.grouped(spans, "span"), Plural.grouped(records, "record"),
         (System.nanoTime() - producing) / 1e9);
-    Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of(
-        "flows", flowsDir.toString(),
-        "bootstrap-servers", bootstrapServers,
-        "group-id", "flowtrace-bench-" + UUID.randomUUID(),
-        "spans-topic", BACKLOG_SPANS_TOPIC,
-        "start-from", "earliest",
-        "otlp-http-port", "-1",
-        "otlp-grpc-port", "-1",
-        "verdicts-topic", "",
-        "console", "false"));
-    settings.putAll(sidecarSettings);
-    SidecarConfig config = SidecarConfig.from(null, Map.of(), settings);
+    SidecarConfig config = sidecarConfig(Map.of("spans-topic", BACKLOG_SPANS_TOPIC, "start-from", "earliest"));
     CpuClock cpu = CpuClock.start();
     long started = System.nanoTime();
     long firstVerdict = 0;
@@ -299,6 +279,21 @@ final class SidecarBenchCommand implements Callable<Integer> {
           memory.getHeapMemoryUsage().getMax() >> 20, peaks.liveAfterGc >> 20);
       return s.verdictsDecided() >= count ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_FAILED;
     }
+  }
+
+  /** The measured sidecar's settings: the bench's own, then {@code mode}'s, then the user's {@code --sidecar} ones. */
+  private SidecarConfig sidecarConfig(Map<String, String> mode) {
+    Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of(
+        "flows", flowsDir.toString(),
+        "bootstrap-servers", bootstrapServers,
+        "group-id", "flowtrace-bench-" + UUID.randomUUID(),
+        "otlp-http-port", "-1",
+        "otlp-grpc-port", "-1",
+        "verdicts-topic", "",
+        "console", "false"));
+    settings.putAll(mode);
+    settings.putAll(sidecarSettings);
+    return SidecarConfig.from(null, Map.of(), settings);
   }
 
   private static String cpuShares(CpuClock.Used used, double seconds) {

@@ -322,19 +322,8 @@ class SidecarIT extends LiveSidecarTestBase {
 
   @Test
   void theSidecarBenchPlaysFlowsLiveAndPrintsLatencyAndRates() throws Exception {
-    ByteArrayOutputStream printed = new ByteArrayOutputStream();
-    PrintStream original = System.out;
-    int exit;
-    try {
-      System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
-      exit = io.flowtrace.cli.FlowTraceCli.run("bench-sidecar", "--bootstrap-servers", broker.bootstrapServers(), "--flows",
-          flows.toString(), "--count", "300", "--rate", "100");
-    } finally {
-      System.setOut(original);
-    }
-    String out = printed.toString(StandardCharsets.UTF_8);
-    System.out.print(out);
-    assertThat(exit).isZero();
+    String out = benchSidecar("--count", "300", "--rate", "100");
+
     assertThat(out).contains("bench-sidecar: 300 flows at 100 flows/s", "decided 300 of 300 flows")
         .containsPattern("verdict latency after the last needed event: [0-9,]+ decisions, p50 [0-9.]+ ms")
         .containsPattern("peak heap used [0-9,]+ MiB");
@@ -342,23 +331,32 @@ class SidecarIT extends LiveSidecarTestBase {
 
   @Test
   void theSidecarBenchDrainsABacklogAndPrintsItsRateAndCpu() throws Exception {
+    String out = benchSidecar("--count", "300", "--rate", "50", "--backlog");
+
+    assertThat(out).contains("bench-sidecar --backlog: 300 flows (50 flows/s when they happened)")
+        .containsPattern("decided 300 of 300 flows in [0-9.]+ s from the sidecar's start: [0-9,]+ flows/s")
+        .containsPattern("CPU while draining: the sidecar [0-9.]+ s")
+        .contains("0 amendments, 0 late events, 0 evicted");
+  }
+
+  /** Runs {@code flowtrace bench-sidecar} on the test's broker and flows; what it printed, once it exited 0. */
+  private String benchSidecar(String... args) {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     PrintStream original = System.out;
     int exit;
     try {
       System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
-      exit = io.flowtrace.cli.FlowTraceCli.run("bench-sidecar", "--bootstrap-servers", broker.bootstrapServers(), "--flows",
-          flows.toString(), "--count", "300", "--rate", "50", "--backlog");
+      List<String> all = new ArrayList<>(List.of("bench-sidecar", "--bootstrap-servers", broker.bootstrapServers(),
+          "--flows", flows.toString()));
+      all.addAll(List.of(args));
+      exit = io.flowtrace.cli.FlowTraceCli.run(all.toArray(String[]::new));
     } finally {
       System.setOut(original);
     }
     String out = printed.toString(StandardCharsets.UTF_8);
     System.out.print(out);
-    assertThat(exit).isZero();
-    assertThat(out).contains("bench-sidecar --backlog: 300 flows (50 flows/s when they happened)")
-        .containsPattern("decided 300 of 300 flows in [0-9.]+ s from the sidecar's start: [0-9,]+ flows/s")
-        .containsPattern("CPU while draining: the sidecar [0-9.]+ s")
-        .contains("0 amendments, 0 late events, 0 evicted");
+    assertThat(exit).as(out).isZero();
+    return out;
   }
 
   @Test
