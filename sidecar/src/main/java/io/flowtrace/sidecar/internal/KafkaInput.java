@@ -118,6 +118,7 @@ public final class KafkaInput implements Closeable {
   private final Map<TopicPartition, Converted> waiting = new HashMap<>();
   private long lastLagMillis;
   private volatile java.util.function.LongSupplier handOverUpTo = () -> Long.MAX_VALUE;
+  private volatile long maxHoldNanos = MAX_HOLD_NANOS;
   /**
    * Per partition, the event time it is read to: the earliest item of its batch waiting to be
    * taken, else the latest item of the last batch taken (poll thread only; see {@link #aheadOfBacklog}).
@@ -133,7 +134,7 @@ public final class KafkaInput implements Closeable {
   /** Items (spans and records) the engine's inbox may hold before the input waits: about a second of the engine's work. */
   static final int MAX_QUEUED_ITEMS = 32_768;
   /** The longest a backlog's batch waits for the other partitions ({@link #ALIGNMENT_NANOS}). */
-  static final long MAX_HOLD_NANOS = 2_000_000_000L;
+  static final long MAX_HOLD_NANOS = 10_000_000_000L;
 
   /**
    * @param spansTopic topic of OTLP trace requests (the Collector's Kafka exporter), or {@code null}
@@ -183,6 +184,11 @@ public final class KafkaInput implements Closeable {
    */
   public void handOverUpTo(java.util.function.LongSupplier upTo) {
     this.handOverUpTo = requireNonNull(upTo, "upTo");
+  }
+
+  /** How long a backlog's batch may wait for the other partitions; {@link #MAX_HOLD_NANOS} unless a test says otherwise. */
+  void maxHold(java.time.Duration hold) {
+    this.maxHoldNanos = hold.toNanos();
   }
 
   public void start() {
@@ -328,7 +334,7 @@ public final class KafkaInput implements Closeable {
     long earliest = c.earliestNanos();
     long now = System.currentTimeMillis() * 1_000_000L;
     if (earliest == Long.MAX_VALUE || earliest > now - InputClock.MAX_PRODUCER_DELAY_NANOS
-        || System.nanoTime() - c.madeNanos() > MAX_HOLD_NANOS) {
+        || System.nanoTime() - c.madeNanos() > maxHoldNanos) {
       return false;
     }
     for (TopicPartition other : loop.assignment()) {
