@@ -282,7 +282,7 @@ final class SidecarBenchCommand implements Callable<Integer> {
   }
 
   /** The measured sidecar's settings: the bench's own, then {@code mode}'s, then the user's {@code --sidecar} ones. */
-  private SidecarConfig sidecarConfig(Map<String, String> mode) {
+  private SidecarConfig sidecarConfig(Map<String, String> mode) throws java.io.IOException {
     Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of(
         "flows", flowsDir.toString(),
         "bootstrap-servers", bootstrapServers,
