@@ -634,7 +634,7 @@ public final class OtlpJsonDecoder {
       }
       spanLinks = list;
     }
-    out.add(new Span((String) trace, (String) span, (String) parent, name, SpanKind.fromOtlp(kind), service,
+    out.add(new Span((String) trace, (String) span, (String) parent, Names.SHARED.canonical(name), SpanKind.fromOtlp(kind), service,
         start, end, attributes, spanLinks, statusCode == STATUS_CODE_ERROR));
   }
 
@@ -846,7 +846,7 @@ public final class OtlpJsonDecoder {
       }
     }
     exit();
-    kvKey = key;
+    kvKey = Names.SHARED.canonical(key);
     kvValue = value;
     valueCase = kase;
   }

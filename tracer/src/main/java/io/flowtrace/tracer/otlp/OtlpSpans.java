@@ -125,7 +125,7 @@ public final class OtlpSpans {
         traceId,
         spanId,
         parentSpanId,
-        span.getName(),
+        Names.SHARED.canonical(span.getName()),
         SpanKind.fromOtlp(span.getKindValue()),
         service,
         span.getStartTimeUnixNano(),
@@ -151,7 +151,7 @@ public final class OtlpSpans {
       KeyValue kv = attributes.get(i);
       Object value = value(kv.getValue());
       if (value != null) {
-        entries[count++] = Map.entry(kv.getKey(), value);
+        entries[count++] = Map.entry(Names.SHARED.canonical(kv.getKey()), value);
       }
     }
     if (count < n) {
