@@ -9,8 +9,10 @@ public enum SpanKind {
   PRODUCER,
   CONSUMER;
 
+  private static final SpanKind[] KINDS = values();
+
   /** Maps the OTLP enum number; an unknown number maps to {@link #UNSPECIFIED}. */
   public static SpanKind fromOtlp(int number) {
-    return number >= 0 && number < values().length ? values()[number] : UNSPECIFIED;
+    return number >= 0 && number < KINDS.length ? KINDS[number] : UNSPECIFIED;
   }
 }

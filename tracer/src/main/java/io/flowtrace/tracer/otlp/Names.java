@@ -8,10 +8,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * ≈ 10 attribute keys, and each decoded anew was its own string. The first {@code maxNames} names of
  * up to {@code maxLength} characters are kept; others are passed through (names are input: an
  * exporter that puts ids in span names must not grow this without bound). Thread-safe.
+ *
+ * <p>Public for the other decoders of telemetry ({@code TelemetryCodec}, which reads spilled runs
+ * and routed items back), so that what they decode shares the same copies.
  */
-final class Names {
+public final class Names {
   /** What the decoders share: 8,192 names of up to 128 characters. */
-  static final Names SHARED = new Names(8_192, 128);
+  public static final Names SHARED = new Names(8_192, 128);
 
   private final ConcurrentHashMap<String, String> known = new ConcurrentHashMap<>();
   private final int maxNames;
@@ -23,7 +26,7 @@ final class Names {
   }
 
   /** The shared copy of {@code name}, or {@code name} itself when none is kept. */
-  String canonical(String name) {
+  public String canonical(String name) {
     if (name == null || name.length() > maxLength) {
       return name;
     }

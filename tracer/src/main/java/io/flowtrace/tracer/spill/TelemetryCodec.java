@@ -6,12 +6,16 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.otlp.Names;
 import java.io.ByteArrayInputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
+import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,6 +66,7 @@ public final class TelemetryCodec {
   private static final int PRESIZE = 16;
   /** Byte arrays longer than this are read in steps, growing as their bytes arrive. */
   private static final int CHUNK = 64 * 1024;
+  private static final int STREAM_BUFFER = 64 * 1024;
 
   private static final int VALUE_STRING = 's';
   private static final int VALUE_LONG = 'l';
@@ -71,6 +76,22 @@ public final class TelemetryCodec {
   private static final int VALUE_MAP = 'm';
 
   private TelemetryCodec() {}
+
+  /**
+   * A buffered stream to {@link #write} items to from one thread, without the per-byte lock of
+   * {@link java.io.BufferedOutputStream}. Closing it closes {@code out}.
+   */
+  public static DataOutputStream output(OutputStream out) {
+    return new DataOutputStream(new BufferedOutput(out, STREAM_BUFFER));
+  }
+
+  /**
+   * A buffered stream to {@link #read(DataInput)} items from on one thread, without the per-byte
+   * lock of {@link java.io.BufferedInputStream}. Closing it closes {@code in}.
+   */
+  public static DataInputStream input(InputStream in) {
+    return new DataInputStream(new BufferedInput(in, STREAM_BUFFER));
+  }
 
   public static void write(Telemetry t, DataOutput out) throws IOException {
     if (t instanceof Telemetry.SpanEvent s) {
@@ -117,9 +138,9 @@ public final class TelemetryCodec {
   }
 
   private static void writeSpan(Span s, DataOutput out) throws IOException {
-    out.writeUTF(s.traceId());
-    out.writeUTF(s.spanId());
-    out.writeUTF(s.parentSpanId());
+    writeId(s.traceId(), out);
+    writeId(s.spanId(), out);
+    writeId(s.parentSpanId(), out);
     writeString(s.name(), out);
     out.writeByte(s.kind().ordinal());
     writeString(s.service(), out);
@@ -128,8 +149,8 @@ public final class TelemetryCodec {
     writeAttributes(s.attributes(), out);
     out.writeInt(s.links().size());
     for (SpanLink l : s.links()) {
-      out.writeUTF(l.traceId());
-      out.writeUTF(l.spanId());
+      writeId(l.traceId(), out);
+      writeId(l.spanId(), out);
       writeAttributes(l.attributes(), out);
     }
     out.writeBoolean(s.error());
@@ -137,19 +158,19 @@ public final class TelemetryCodec {
 
   private static Span readSpan(Reader r) throws IOException {
     DataInput in = r.in;
-    String traceId = in.readUTF();
-    String spanId = in.readUTF();
-    String parent = in.readUTF();
-    String name = readString(r, "span name");
+    String traceId = readId(in);
+    String spanId = readId(in);
+    String parent = readId(in);
+    String name = Names.SHARED.canonical(readString(r, "span name", ""));
     int kind = in.readByte();
-    String service = readString(r, "service name");
+    String service = Names.SHARED.canonical(readString(r, "service name", ""));
     long start = in.readLong();
     long end = in.readLong();
-    Map<String, Object> attributes = readAttributes(r, "attribute");
+    Map<String, Object> attributes = readEntries(r, "attribute", 0);
     int links = r.count(in.readInt(), "link", MIN_LINK_BYTES);
     List<SpanLink> list = new ArrayList<>(Math.min(links, PRESIZE));
     for (int i = 0; i < links; i++) {
-      list.add(new SpanLink(in.readUTF(), in.readUTF(), readAttributes(r, "link attribute")));
+      list.add(new SpanLink(readId(in), readId(in), readEntries(r, "link attribute", 0)));
     }
     boolean error = in.readBoolean();
     return new Span(traceId, spanId, parent, name, SpanKind.fromOtlp(kind), service, start, end, attributes, list, error);
@@ -174,17 +195,17 @@ public final class TelemetryCodec {
 
   private static KafkaRecord readRecord(Reader r) throws IOException {
     DataInput in = r.in;
-    String topic = readString(r, "topic");
+    String topic = Names.SHARED.canonical(readString(r, "topic", ""));
     int partition = in.readInt();
     long offset = in.readLong();
     long ts = in.readLong();
-    String key = in.readBoolean() ? readString(r, "record key") : null;
+    String key = in.readBoolean() ? readString(r, "record key", "") : null;
     int n = r.count(in.readInt(), "header", MIN_HEADER_BYTES);
     List<RecordHeader> headers = new ArrayList<>(Math.min(n, PRESIZE));
     for (int i = 0; i < n; i++) {
-      headers.add(new RecordHeader(readString(r, "header name"), readBytes(r, "header value")));
+      headers.add(new RecordHeader(Names.SHARED.canonical(readString(r, "header name", "")), readBytes(r, "header value", "")));
     }
-    return new KafkaRecord(topic, partition, offset, ts, key, headers, readBytes(r, "record value"));
+    return new KafkaRecord(topic, partition, offset, ts, key, headers, readBytes(r, "record value", ""));
   }
 
   private static void writeAttributes(Map<String, ?> attributes, DataOutput out) throws IOException {
@@ -195,21 +216,33 @@ public final class TelemetryCodec {
     }
   }
 
-  private static Map<String, Object> readAttributes(Reader r, String what) throws IOException {
-    return readEntries(r, what, 0);
-  }
-
-  /** An unmodifiable map of {@code count} entries, as {@code OtlpSpans.attributes} makes (of repeated keys the last wins). */
+  /**
+   * An unmodifiable map of {@code count} entries, as {@code OtlpSpans.attributes} makes (of
+   * repeated keys the last wins; the writer, writing a map, never repeats one). Keys are the
+   * decoders' shared copies ({@link Names}).
+   */
   private static Map<String, Object> readEntries(Reader r, String what, int depth) throws IOException {
     int n = r.count(r.in.readInt(), what, MIN_ENTRY_BYTES);
     if (n == 0) {
       return Map.of();
     }
-    Map<String, Object> map = new HashMap<>(Math.min(n, PRESIZE) * 2);
+    @SuppressWarnings("unchecked")
+    Map.Entry<String, Object>[] entries = new Map.Entry[Math.min(n, PRESIZE)];
     for (int i = 0; i < n; i++) {
-      map.put(readString(r, what + " key"), readValue(r, what + " value", depth));
+      if (i == entries.length) {
+        entries = Arrays.copyOf(entries, Math.min(n, 2 * i));
+      }
+      entries[i] = Map.entry(Names.SHARED.canonical(readString(r, what, " key")), readValue(r, what, " value", depth));
     }
-    return Map.copyOf(map);
+    try {
+      return Map.ofEntries(entries);
+    } catch (IllegalArgumentException repeated) {
+      Map<String, Object> map = new HashMap<>();
+      for (Map.Entry<String, Object> e : entries) {
+        map.put(e.getKey(), e.getValue());
+      }
+      return Map.copyOf(map);
+    }
   }
 
   private static void writeValue(Object v, DataOutput out) throws IOException {
@@ -247,49 +280,99 @@ public final class TelemetryCodec {
     }
   }
 
-  /** One value at nesting {@code depth} (0 for an attribute's own value). */
-  private static Object readValue(Reader r, String what, int depth) throws IOException {
+  /** One value at nesting {@code depth} (0 for an attribute's own value), described as {@code what + part} in errors. */
+  private static Object readValue(Reader r, String what, String part, int depth) throws IOException {
     int tag = r.in.readByte();
     switch (tag) {
-      case VALUE_STRING: return readString(r, what);
+      case VALUE_STRING: return readString(r, what, part);
       case VALUE_LONG: return r.in.readLong();
       case VALUE_DOUBLE: return r.in.readDouble();
       case VALUE_BOOLEAN: return r.in.readBoolean();
       case VALUE_LIST: {
-        nested(depth, what);
+        nested(depth, what, part);
         int n = r.count(r.in.readInt(), "list element", MIN_VALUE_BYTES);
         if (n == 0) {
           return List.of();
         }
         List<Object> list = new ArrayList<>(Math.min(n, PRESIZE));
         for (int i = 0; i < n; i++) {
-          list.add(readValue(r, "list element", depth + 1));
+          list.add(readValue(r, "list element", "", depth + 1));
         }
         return List.copyOf(list);
       }
       case VALUE_MAP: {
-        nested(depth, what);
+        nested(depth, what, part);
         return readEntries(r, "map entry", depth + 1);
       }
       default: throw new IOException("corrupt item: unknown value tag " + tag);
     }
   }
 
-  private static void nested(int depth, String what) throws IOException {
+  private static void nested(int depth, String what, String part) throws IOException {
     if (depth >= MAX_DEPTH) {
-      throw new IOException("corrupt item: " + what + " nests lists and maps deeper than " + MAX_DEPTH + " levels");
+      throw new IOException("corrupt item: " + what + part + " nests lists and maps deeper than " + MAX_DEPTH + " levels");
     }
+  }
+
+  /**
+   * An id as {@link DataOutput#writeUTF} writes it (modified UTF-8 after a two-byte length). Ids are
+   * almost always ASCII hex, whose modified UTF-8 is their bytes: written as such without the two
+   * passes over {@code charAt} that {@code writeUTF} makes.
+   */
+  private static void writeId(String id, DataOutput out) throws IOException {
+    byte[] b = id.getBytes(StandardCharsets.ISO_8859_1);
+    if (b.length <= 0xFFFF && plainAscii(b, b.length) && noneReplaced(b)) {
+      out.writeShort(b.length);
+      out.write(b);
+    } else {
+      out.writeUTF(id);
+    }
+  }
+
+  /** Reads what {@link #writeId} wrote: the same as {@link DataInput#readUTF}, ASCII without a decoding pass. */
+  private static String readId(DataInput in) throws IOException {
+    int n = in.readUnsignedShort();
+    byte[] b = new byte[n];
+    in.readFully(b);
+    if (plainAscii(b, n)) {
+      return new String(b, StandardCharsets.ISO_8859_1);
+    }
+    byte[] whole = new byte[n + 2];
+    whole[0] = (byte) (n >>> 8);
+    whole[1] = (byte) n;
+    System.arraycopy(b, 0, whole, 2, n);
+    return DataInputStream.readUTF(new DataInputStream(new ByteArrayInputStream(whole)));
+  }
+
+  /** Whether no byte is '?', which is also what ISO-8859-1 encoding puts for a character it cannot encode. */
+  private static boolean noneReplaced(byte[] b) {
+    for (byte x : b) {
+      if (x == '?') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the first {@code n} bytes are 1..127: characters that modified UTF-8 writes as themselves. */
+  private static boolean plainAscii(byte[] b, int n) {
+    for (int i = 0; i < n; i++) {
+      if (b[i] <= 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void writeString(String s, DataOutput out) throws IOException {
     writeBytes(s.getBytes(StandardCharsets.UTF_8), out);
   }
 
-  /** A string, never {@code null}: the writer never writes a null one. */
-  private static String readString(Reader r, String what) throws IOException {
-    byte[] b = readBytes(r, what);
+  /** A string, never {@code null}: the writer never writes a null one. {@code what + part} names it in errors. */
+  private static String readString(Reader r, String what, String part) throws IOException {
+    byte[] b = readBytes(r, what, part);
     if (b == null) {
-      throw new IOException("corrupt item: " + what + " is null");
+      throw new IOException("corrupt item: " + what + part + " is null");
     }
     return new String(b, StandardCharsets.UTF_8);
   }
@@ -303,13 +386,18 @@ public final class TelemetryCodec {
     out.write(b);
   }
 
-  private static byte[] readBytes(Reader r, String what) throws IOException {
+  /** Error messages are built only on error: this runs for every string of every item read back. */
+  private static byte[] readBytes(Reader r, String what, String part) throws IOException {
     int n = r.in.readInt();
     if (n == -1) {
       return null;
     }
-    limit(n, MAX_BYTES, what + " length " + n);
-    r.fits(n, what + " length " + n);
+    if (n < 0 || n > MAX_BYTES) {
+      limit(n, MAX_BYTES, what + part + " length " + n);
+    }
+    if (r.whole != null) {
+      r.fits(n, what + part + " length " + n);
+    }
     byte[] b = new byte[Math.min(n, CHUNK)];
     int filled = 0;
     while (true) {
@@ -334,7 +422,7 @@ public final class TelemetryCodec {
   /** Where an item is read from: a stream, or a whole byte array whose remaining length is known. */
   private static final class Reader {
     final DataInput in;
-    private final ByteArrayInputStream whole;
+    final ByteArrayInputStream whole;
 
     Reader(DataInput in, ByteArrayInputStream whole) {
       this.in = in;
@@ -343,8 +431,10 @@ public final class TelemetryCodec {
 
     /** The count, checked against {@link #MAX_COUNT} and against the bytes left at {@code minBytes} an element. */
     int count(int n, String what, int minBytes) throws IOException {
-      limit(n, MAX_COUNT, what + " count " + n);
-      fits((long) n * minBytes, what + " count " + n);
+      if (n < 0 || n > MAX_COUNT || whole != null && (long) n * minBytes > whole.available()) {
+        limit(n, MAX_COUNT, what + " count " + n);
+        fits((long) n * minBytes, what + " count " + n);
+      }
       return n;
     }
 

@@ -46,6 +46,78 @@ class TelemetryCodecTest {
   }
 
   @Test
+  void idsOfAnyTextAreWrittenExactlyAsWriteUtfWritesThemAndReadBack() throws IOException {
+    List<String> ids = List.of("4bf92f3577b34da6a3ce929d0e0e4736", "", "?", "a?b", "caf\u00e9", "\u0101bc",
+        "nul\u0000inside", "\ud83d\ude00", "x".repeat(5000));
+    for (String id : ids) {
+      Span span = new Span(id, id, id, "n", SpanKind.INTERNAL, "svc", 1, 2, Map.of(),
+          List.of(new SpanLink(id, id, Map.of())), false);
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      try (DataOutputStream out = new DataOutputStream(bytes)) {
+        TelemetryCodec.write(Telemetry.of(span), out);
+      }
+      DataInputStream asWritten = stream(bytes.toByteArray());
+      asWritten.readByte();
+      assertThat(List.of(asWritten.readUTF(), asWritten.readUTF(), asWritten.readUTF()))
+          .as("id %s as DataInput.readUTF reads it", id).containsOnly(id);
+
+      ByteArrayOutputStream legacy = new ByteArrayOutputStream();
+      try (DataOutputStream out = new DataOutputStream(legacy)) {
+        out.writeByte(1);
+        out.writeUTF(id);
+        out.writeUTF(id);
+        out.writeUTF(id);
+        writeString("n", out);
+        out.writeByte(SpanKind.INTERNAL.ordinal());
+        writeString("svc", out);
+        out.writeLong(1);
+        out.writeLong(2);
+        out.writeInt(0);
+        out.writeInt(1);
+        out.writeUTF(id);
+        out.writeUTF(id);
+        out.writeInt(0);
+        out.writeBoolean(false);
+      }
+      assertThat(bytes.toByteArray()).as("id %s", id).isEqualTo(legacy.toByteArray());
+      assertThat(TelemetryCodec.read(legacy.toByteArray())).isEqualTo(Telemetry.of(span));
+    }
+  }
+
+  @Test
+  void itemsLargerAndSmallerThanTheStreamBuffersRoundTripThroughTheCodecsOwnStreams() throws IOException {
+    List<Telemetry> items = new java.util.ArrayList<>();
+    for (int i = 0; i < 3_000; i++) {
+      byte[] value = new byte[i % 7 == 0 ? 150_000 + i : i % 300];
+      Arrays.fill(value, (byte) i);
+      items.add(Telemetry.of(new KafkaRecord("orders", i % 3, i, i, "k" + i, List.of(), value)));
+      items.add(Telemetry.of(span(Map.of("i", (long) i))));
+    }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = TelemetryCodec.output(bytes)) {
+      for (Telemetry t : items) {
+        TelemetryCodec.write(t, out);
+      }
+    }
+
+    List<Telemetry> back = new java.util.ArrayList<>();
+    try (DataInputStream in = TelemetryCodec.input(new ByteArrayInputStream(bytes.toByteArray()))) {
+      while (true) {
+        try {
+          back.add(TelemetryCodec.read((java.io.DataInput) in));
+        } catch (EOFException end) {
+          break;
+        }
+      }
+    }
+
+    assertThat(back).hasSize(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      assertThat(back.get(i)).as("item %d", i).isEqualTo(items.get(i));
+    }
+  }
+
+  @Test
   void aCorruptFileFailsWithAClearErrorInsteadOfAllocating() {
     byte[] corrupt = {2, 0, 0, 0, 5, 'o', 'r', 'd', 'e', 'r', 0x7f, 0x7f, 0x7f, 0x7f};
     byte[] badTag = {9};

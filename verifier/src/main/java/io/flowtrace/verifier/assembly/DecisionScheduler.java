@@ -1,6 +1,5 @@
 package io.flowtrace.verifier.assembly;
 
-import java.util.Comparator;
 import java.util.PriorityQueue;
 
 /**
@@ -17,8 +16,11 @@ final class DecisionScheduler {
   /** A timer: at event time {@code at}, for {@code instance}. */
   record Timer(long at, InstanceState instance, Kind kind) {}
 
-  private final PriorityQueue<Timer> timers =
-      new PriorityQueue<>(Comparator.comparingLong(Timer::at).thenComparingLong(t -> t.instance().id));
+  /** Soonest first, then by instance (a plain comparison: this runs for every timer of every instance). */
+  private final PriorityQueue<Timer> timers = new PriorityQueue<>((x, y) -> {
+    int c = Long.compare(x.at(), y.at());
+    return c != 0 ? c : Long.compare(x.instance().id, y.instance().id);
+  });
 
   void schedule(long at, InstanceState instance, Kind kind) {
     timers.add(new Timer(at, instance, kind));

@@ -10,8 +10,6 @@ import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.assembly.Lookahead;
 import io.flowtrace.verifier.assembly.Prepared;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -276,7 +274,7 @@ public final class Replay {
         Path run = tempDir == null ? Files.createTempFile("flowtrace-run-", ".bin")
             : Files.createTempFile(tempDir, "flowtrace-run-", ".bin");
         run.toFile().deleteOnExit();
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
+        try (DataOutputStream out = TelemetryCodec.output(Files.newOutputStream(run))) {
           for (Object item : items) {
             TelemetryCodec.write(telemetryOf(item), out);
           }
@@ -344,7 +342,7 @@ public final class Replay {
       PriorityQueue<Object[]> heap = new PriorityQueue<>((x, y) ->
           TelemetryOrder.INSTANCE.compare((Telemetry) x[0], (Telemetry) y[0]));
       for (Path run : runs) {
-        DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(run), 1 << 16));
+        DataInputStream in = TelemetryCodec.input(Files.newInputStream(run));
         inputs.add(in);
         Telemetry first = next(in);
         if (first != null) {
