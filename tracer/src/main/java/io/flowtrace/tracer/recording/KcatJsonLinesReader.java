@@ -68,45 +68,72 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
    */
   public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
     LineReader lines = new LineReader(in, maxLineBytes);
+    LineChunks chunks = LineChunks.inReadingPool(problems -> (utf8, offset, length, lineNumber) ->
+        plain(utf8, offset, length, lineNumber, source, sink, problems), listener);
     long emitted = 0;
     try {
       while (lines.next()) {
         long lineNumber = lines.number();
-        KafkaRecord record;
-        try {
-          if (lines.plainUtf8()) {
-            if (RecordingFiles.isBlank(lines.bytes(), lines.offset(), lines.length())) {
-              continue;
-            }
-            record = common(lines.bytes(), lines.offset(), lines.length());
-            if (record == null) {
-              record = parse(lines.text());
-            }
-          } else {
-            String line = lines.text();
-            if (line == null) {
-              problem(listener, source, lineNumber, lines.problem());
-              continue;
-            }
-            if (lineNumber == 1) {
-              line = RecordingFiles.withoutBom(line);
-            }
-            if (RecordingFiles.isBlank(line)) {
-              continue;
-            }
-            record = parse(line);
+        if (lines.plainUtf8()) {
+          if (RecordingFiles.isBlank(lines.bytes(), lines.offset(), lines.length())) {
+            continue;
           }
-        } catch (BadRecord e) {
-          problem(listener, source, lineNumber, e.getMessage());
+          if (chunks != null) {
+            chunks.add(lines.bytes(), lines.offset(), lines.length(), lineNumber);
+          } else {
+            emitted += plain(lines.bytes(), lines.offset(), lines.length(), lineNumber, source, sink, listener);
+          }
           continue;
         }
-        sink.accept(Telemetry.of(record));
-        emitted++;
+        if (chunks != null) {
+          chunks.drain(); // what comes before this line is reported before it
+        }
+        String line = lines.text();
+        if (line == null) {
+          problem(listener, source, lineNumber, lines.problem());
+          continue;
+        }
+        if (lineNumber == 1) {
+          line = RecordingFiles.withoutBom(line);
+        }
+        if (RecordingFiles.isBlank(line)) {
+          continue;
+        }
+        try {
+          sink.accept(Telemetry.of(parse(line)));
+          emitted++;
+        } catch (BadRecord e) {
+          problem(listener, source, lineNumber, e.getMessage());
+        }
       }
     } catch (IOException e) {
+      if (chunks != null) {
+        chunks.drain();
+      }
       problem(listener, source, lines.number(), RecordingFiles.cutOff(e));
     }
+    if (chunks != null) {
+      chunks.drain();
+      emitted += chunks.emitted();
+    }
     return emitted;
+  }
+
+  /** Reads a line of plain UTF-8 into the sink (1) or reports why it is not a record (0). */
+  private static long plain(byte[] utf8, int offset, int length, long lineNumber, String source,
+      Consumer<Telemetry> sink, ReadListener problems) {
+    KafkaRecord record;
+    try {
+      record = common(utf8, offset, length);
+      if (record == null) {
+        record = parse(new String(utf8, offset, length, StandardCharsets.UTF_8));
+      }
+    } catch (BadRecord e) {
+      problem(problems, source, lineNumber, e.getMessage());
+      return 0;
+    }
+    sink.accept(Telemetry.of(record));
+    return 1;
   }
 
   private static void problem(ReadListener listener, String source, long lineNumber, String reason) {

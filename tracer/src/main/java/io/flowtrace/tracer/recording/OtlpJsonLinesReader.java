@@ -68,13 +68,14 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
    */
   public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
     LineReader lines = new LineReader(in, maxLineBytes);
-    Parse parse = new Parse(source, sink, listener);
+    Parse parse = new Parse(source, sink, listener, true);
     try {
       read(lines, parse);
     } catch (IOException e) {
       parse.problem(lines.number(), RecordingFiles.cutOff(e));
     }
-    return parse.emitted;
+    parse.drain();
+    return parse.total();
   }
 
   private static void read(LineReader in, Parse parse) throws IOException {
@@ -83,7 +84,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       long lineNumber = in.number();
       if (lineMode && in.plainUtf8()) {
         if (!RecordingFiles.isBlank(in.bytes(), in.offset(), in.length())) {
-          parse.record(in.bytes(), in.offset(), in.length(), lineNumber);
+          parse.line(in.bytes(), in.offset(), in.length(), lineNumber);
         }
         continue;
       }
@@ -175,6 +176,11 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
   }
 
+  /**
+   * Decodes requests and reports problems. In a {@link ReadingPool}, lines of plain UTF-8 are
+   * decoded by whichever worker takes them ({@link LineChunks}); everything else — a problem, a
+   * line read as text — first waits for the chunks before it, so problems come in the file's order.
+   */
   private static final class Parse {
     final String source;
     final Consumer<Telemetry> sink;
@@ -182,19 +188,50 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     final OtlpJsonDecoder decoder = new OtlpJsonDecoder();
     final Consumer<Span> spans;
     final Consumer<OtlpSpans.InvalidId> invalidIds;
+    final LineChunks chunks;
     long emitted;
     /** The line the request being decoded starts at. */
     long line;
 
-    Parse(String source, Consumer<Telemetry> sink, ReadListener listener) {
+    Parse(String source, Consumer<Telemetry> sink, ReadListener listener, boolean chunked) {
       this.source = source;
       this.sink = sink;
       this.listener = listener;
       this.spans = span -> sink.accept(Telemetry.of(span));
       this.invalidIds = invalid -> problem(line, invalid.describe());
+      this.chunks = !chunked ? null : LineChunks.inReadingPool(problems -> {
+        Parse chunk = new Parse(source, sink, problems, false);
+        return (utf8, offset, length, lineNumber) -> {
+          long before = chunk.emitted;
+          chunk.record(utf8, offset, length, lineNumber);
+          return chunk.emitted - before;
+        };
+      }, listener);
+    }
+
+    /** A line of plain UTF-8 (not blank): decoded now, or by a worker of the reading pool. */
+    void line(byte[] utf8, int offset, int length, long lineNumber) {
+      if (chunks == null) {
+        record(utf8, offset, length, lineNumber);
+      } else {
+        chunks.add(utf8, offset, length, lineNumber);
+      }
+    }
+
+    /** Waits for every line handed out, reporting their problems. */
+    void drain() {
+      if (chunks != null) {
+        chunks.drain();
+      }
+    }
+
+    /** Spans decoded here and by the chunks reported so far. */
+    long total() {
+      return emitted + (chunks == null ? 0 : chunks.emitted());
     }
 
     void record(String json, long lineNumber) {
+      drain();
       line = lineNumber;
       try {
         emitted += decoder.decode(json, spans, invalidIds);
@@ -223,6 +260,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     }
 
     void problem(long lineNumber, String reason) {
+      drain();
       listener.problem(new ReadProblem(SourcePosition.line(source, lineNumber), reason));
     }
   }

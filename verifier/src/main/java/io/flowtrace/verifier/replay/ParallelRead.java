@@ -3,6 +3,7 @@ package io.flowtrace.verifier.replay;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.ReadingPool;
 import io.flowtrace.tracer.recording.RecordingReader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,15 +11,15 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /**
- * Reads the files of a recording on several threads (largest first), each file by one thread.
- * The sink and listener are called from those threads, so they must be thread-safe; problems are
- * delivered under a lock so their order per file is kept. A file that cannot be read, or is cut
+ * Reads the files of a recording on several threads (largest first) of a {@link ReadingPool}:
+ * each file is read by one thread, and its decoding is shared out in chunks to threads with no
+ * file of their own (one large file is decoded on every core). The sink and listener are called
+ * from those threads, so they must be thread-safe; problems are delivered under a lock, in each
+ * file's order. A file that cannot be read, or is cut
  * off or corrupt, is a problem of that file: the other files are read all the same.
  */
 public final class ParallelRead {
@@ -49,18 +50,13 @@ public final class ParallelRead {
         }
       }
     };
-    int n = Math.max(1, Math.min(threads, ordered.size()));
-    if (n == 1) {
+    if (threads == 1 || ordered.isEmpty()) {
       for (Path f : ordered) {
         readOne(reader, f, sink, synced);
       }
       return;
     }
-    ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
-      Thread t = new Thread(r, "flowtrace-read");
-      t.setDaemon(true);
-      return t;
-    });
+    ReadingPool pool = new ReadingPool(threads);
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (Path f : ordered) {
