@@ -787,16 +787,7 @@ public final class OtlpJsonDecoder {
     if (entries.isEmpty()) {
       return Map.of();
     }
-    Map.Entry<String, Object>[] array = entries.toArray((Map.Entry<String, Object>[]) new Map.Entry<?, ?>[0]);
-    try {
-      return Map.ofEntries(array);
-    } catch (IllegalArgumentException duplicateKey) {
-      Map<String, Object> map = new HashMap<>();
-      for (Map.Entry<String, Object> e : array) {
-        map.put(e.getKey(), e.getValue());
-      }
-      return Map.copyOf(map);
-    }
+    return OtlpSpans.attributeMap(entries.toArray((Map.Entry<String, Object>[]) new Map.Entry<?, ?>[0]));
   }
 
   /** Reads and checks a list of {@code KeyValue}s whose values are not needed. */

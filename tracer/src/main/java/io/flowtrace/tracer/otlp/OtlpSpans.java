@@ -157,6 +157,14 @@ public final class OtlpSpans {
     if (count < n) {
       entries = count == 0 ? (Map.Entry<String, Object>[]) NO_ENTRIES : java.util.Arrays.copyOf(entries, count);
     }
+    return attributeMap(entries);
+  }
+
+  /**
+   * The immutable map of attribute entries (none {@code null}), as every decoder of attributes makes
+   * it: of repeated keys the last wins.
+   */
+  public static Map<String, Object> attributeMap(Map.Entry<String, Object>[] entries) {
     try {
       return Map.ofEntries(entries);
     } catch (IllegalArgumentException duplicateKey) {

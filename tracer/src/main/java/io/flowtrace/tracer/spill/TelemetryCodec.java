@@ -7,6 +7,7 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.otlp.Names;
+import io.flowtrace.tracer.otlp.OtlpSpans;
 import java.io.ByteArrayInputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
@@ -19,7 +20,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -234,15 +234,7 @@ public final class TelemetryCodec {
       }
       entries[i] = Map.entry(Names.SHARED.canonical(readString(r, what, " key")), readValue(r, what, " value", depth));
     }
-    try {
-      return Map.ofEntries(entries);
-    } catch (IllegalArgumentException repeated) {
-      Map<String, Object> map = new HashMap<>();
-      for (Map.Entry<String, Object> e : entries) {
-        map.put(e.getKey(), e.getValue());
-      }
-      return Map.copyOf(map);
-    }
+    return OtlpSpans.attributeMap(entries);
   }
 
   private static void writeValue(Object v, DataOutput out) throws IOException {
