@@ -34,7 +34,9 @@ import tools.jackson.core.json.JsonReadFeature;
  * character is <code>{</code> or <code>[</code>, as the payloads records and span attributes embed)
  * is parsed too. A file whose first line opens a document that goes on over later lines
  * (pretty-printed OTLP/JSON) is parsed whole. Protobuf files are read fully as bytes, unparsed.
- * Files are read as replay reads them: on several threads, one file per thread, largest first. A
+ * Files are read on several threads, one file per thread, largest first. Replay also shares a large
+ * file's decoding out in chunks to idle threads; this yardstick does not, so on a recording of one
+ * large file it is slower than a parse could be, and replay's ratio to it flatters replay there. A
  * line that is not JSON, or a file that cannot be read, is counted and skipped.
  */
 final class RawParse {

@@ -212,7 +212,10 @@ public final class Replay {
       return this;
     }
 
-    /** Threads that parse files in parallel (one file per thread). Defaults to the cores, at most 4. */
+    /**
+     * Threads that read and decode files in parallel (each file read by one, its lines decoded by any
+     * idle one: {@link io.flowtrace.tracer.recording.ReadingPool}). Defaults to the cores, at most 4.
+     */
     public Builder readThreads(int threads) {
       if (threads < 1) {
         throw new IllegalArgumentException("readThreads must be positive: " + threads);
