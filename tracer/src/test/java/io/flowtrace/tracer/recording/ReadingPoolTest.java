@@ -54,6 +54,20 @@ class ReadingPoolTest {
   }
 
   @Test
+  void aCutOffGzippedFileGivesInThePoolWhatItGivesAloneWithTheCutReportedLast() throws Exception {
+    StringBuilder text = new StringBuilder();
+    for (int i = 1; i <= 30_000; i++) {
+      text.append(i % 997 == 0 ? "garbage " + i : otlpLine(i, "op-" + i)).append('\n');
+    }
+    Path file = dir.resolve("cut.otlp.jsonl.gz");
+    Files.write(file, CutGzip.cut(text.toString().getBytes(StandardCharsets.UTF_8), 4_000));
+
+    Collected alone = assertReadInPoolAsAlone(new OtlpJsonLinesReader(), file, t -> !((Telemetry.SpanEvent) t).span().name().equals("op-1"));
+
+    assertThat(alone.problemTexts().get(alone.problems.size() - 1)).contains("cut off");
+  }
+
+  @Test
   void aLargeKcatFileIsDecodedOnSeveralThreadsWithTheSameRecordsAndProblemsInTheFilesOrder() throws Exception {
     Path file = dir.resolve("one.kcat.jsonl");
     StringWriter text = new StringWriter();
@@ -82,7 +96,7 @@ class ReadingPoolTest {
    * Reads the file alone and in a pool of two, where the first item a thread decodes from a chunk
    * ({@code fromChunk}) waits until another thread decodes one too: both must have decoded.
    */
-  private static void assertReadInPoolAsAlone(TelemetryFileReader reader, Path file,
+  private static Collected assertReadInPoolAsAlone(TelemetryFileReader reader, Path file,
       java.util.function.Predicate<Telemetry> fromChunk) throws Exception {
     Collected alone = new Collected();
     long aloneCount = reader.read(file, alone, alone);
@@ -116,6 +130,7 @@ class ReadingPoolTest {
     List<Telemetry> actual = new ArrayList<>(items);
     actual.sort(byContent);
     assertThat(actual).isEqualTo(expected);
+    return alone;
   }
 
   private static void awaitQuietly(CountDownLatch latch) {
