@@ -1,6 +1,9 @@
 package io.flowtrace.cli;
 
+import io.flowtrace.tracer.recording.LineChunks;
 import io.flowtrace.tracer.recording.OtlpProtobufReader;
+import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.ReadingPool;
 import io.flowtrace.tracer.recording.RecordingReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,9 +17,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.zip.GZIPInputStream;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
@@ -34,10 +36,10 @@ import tools.jackson.core.json.JsonReadFeature;
  * character is <code>{</code> or <code>[</code>, as the payloads records and span attributes embed)
  * is parsed too. A file whose first line opens a document that goes on over later lines
  * (pretty-printed OTLP/JSON) is parsed whole. Protobuf files are read fully as bytes, unparsed.
- * Files are read on several threads, one file per thread, largest first. Replay also shares a large
- * file's decoding out in chunks to idle threads; this yardstick does not, so on a recording of one
- * large file it is slower than a parse could be, and replay's ratio to it flatters replay there. A
- * line that is not JSON, or a file that cannot be read, is counted and skipped.
+ * Files are read as replay reads them: in a {@link ReadingPool}, largest first, each file split
+ * into lines by one thread and its lines parsed by any idle one ({@link LineChunks}), so a recording
+ * of one large file is parsed on every core. A line that is not JSON, or a file that cannot be
+ * read, is counted and skipped.
  */
 final class RawParse {
 
@@ -64,11 +66,7 @@ final class RawParse {
   static Counts parse(RecordingReader reader, List<Path> files, int threads) throws IOException {
     List<Path> ordered = new ArrayList<>(files);
     ordered.sort(Comparator.comparingLong((Path p) -> p.toFile().length()).reversed());
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(threads, ordered.size())), r -> {
-      Thread t = new Thread(r, "flowtrace-raw-parse");
-      t.setDaemon(true);
-      return t;
-    });
+    ReadingPool pool = new ReadingPool(Math.max(1, threads));
     try {
       List<Future<Counts>> parts = new ArrayList<>();
       for (Path file : ordered) {
@@ -134,8 +132,24 @@ final class RawParse {
     long count = 0;
     long unparsed = 0;
     boolean first = true;
+    LongAdder embeddedByChunks = new LongAdder();
+    LongAdder unparsedByChunks = new LongAdder();
+    LineChunks chunks = LineChunks.inReadingPool(problems -> (utf8, offset, length, lineNumber) -> {
+      long[] found = new long[1];
+      try (JsonParser p = FACTORY.createParser(ObjectReadContext.empty(), utf8, offset, length)) {
+        walk(p, found);
+      } catch (JacksonException e) {
+        unparsedByChunks.increment();
+      }
+      embeddedByChunks.add(found[0]);
+      return 0;
+    }, ReadListener.ignoring());
     while (lines.next()) {
       count++;
+      if (!first && chunks != null) {
+        chunks.add(lines.buffer, lines.start, lines.length, count);
+        continue;
+      }
       try (JsonParser p = FACTORY.createParser(ObjectReadContext.empty(), lines.buffer, lines.start, lines.length)) {
         if (walk(p, embedded)) {
           first = false;
@@ -151,7 +165,10 @@ final class RawParse {
         unparsed++;
       }
     }
-    return new Counts(1, lines.bytes, count, embedded[0], unparsed);
+    if (chunks != null) {
+      chunks.drain();
+    }
+    return new Counts(1, lines.bytes, count, embedded[0] + embeddedByChunks.sum(), unparsed + unparsedByChunks.sum());
   }
 
   /** Parses the whole text as a sequence of JSON values; null when it is not one. */

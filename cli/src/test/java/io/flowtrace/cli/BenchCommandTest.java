@@ -108,6 +108,33 @@ class BenchCommandTest {
     assertThat(counts).isEqualTo(new RawParse.Counts(3, size(files), 4 + 5, 3, 1));
   }
 
+  @Test
+  void rawParseOfOneLargeFileCountsEveryLineOnceWhicheverThreadParsedIt() throws IOException {
+    StringBuilder text = new StringBuilder();
+    long lines = 0;
+    long embedded = 0;
+    long junk = 0;
+    for (int i = 1; i <= 60_000; i++) {
+      lines++;
+      if (i % 1_000 == 0) {
+        text.append("junk ").append(i).append('\n');
+        junk++;
+      } else if (i % 3 == 0) {
+        text.append("{\"topic\":\"t\",\"offset\":").append(i).append(",\"payload\":\"{\\\"id\\\":").append(i)
+            .append("}\"}\n");
+        embedded++;
+      } else {
+        text.append("{\"topic\":\"t\",\"offset\":").append(i).append(",\"payload\":\"plain ").append(i).append("\"}\n");
+      }
+    }
+    Path file = dir.resolve("one.kcat.jsonl");
+    Files.writeString(file, text);
+
+    RawParse.Counts counts = RawParse.parse(RecordingReader.defaults(), List.of(file), 2);
+
+    assertThat(counts).isEqualTo(new RawParse.Counts(1, Files.size(file), lines, embedded, junk));
+  }
+
   private static long size(List<Path> files) throws IOException {
     long sum = 0;
     for (Path file : files) {

@@ -11,12 +11,13 @@ import java.util.function.Function;
  * Hands the lines of one file out in chunks to the workers of the {@link ReadingPool} the reading
  * thread belongs to: the reading thread only splits lines, and whichever worker is idle decodes
  * them. Problems of a chunk are reported once every chunk before it is done, so a file's problems
- * still come in its order. Used by one reading thread.
+ * still come in its order. Used by one reading thread; public for readers of other formats (the
+ * bench's raw parse).
  */
-final class LineChunks {
+public final class LineChunks {
 
-  /** Decodes one line of plain UTF-8 and returns how many items it gave. */
-  interface LineDecoder {
+  /** Decodes one line of plain UTF-8 and returns how many items it gave. Runs on any worker. */
+  public interface LineDecoder {
     long decode(byte[] utf8, int offset, int length, long lineNumber);
   }
 
@@ -41,12 +42,12 @@ final class LineChunks {
   }
 
   /** Chunks for the current thread's reading pool, or {@code null} when it runs in none. */
-  static LineChunks inReadingPool(Function<ReadListener, LineDecoder> decoders, ReadListener listener) {
+  public static LineChunks inReadingPool(Function<ReadListener, LineDecoder> decoders, ReadListener listener) {
     return ReadingPool.current() ? new LineChunks(decoders, listener) : null;
   }
 
   /** Copies the line into the chunk being filled, handing the chunk out once it is full. */
-  void add(byte[] utf8, int offset, int length, long lineNumber) {
+  public void add(byte[] utf8, int offset, int length, long lineNumber) {
     if (filling == null) {
       filling = new Chunk();
     }
@@ -78,7 +79,7 @@ final class LineChunks {
   }
 
   /** Decodes what is gathered and waits for every chunk, reporting their problems in order. */
-  void drain() {
+  public void drain() {
     if (filling != null) {
       handOut();
     }
@@ -91,7 +92,7 @@ final class LineChunks {
   }
 
   /** Items the chunks reported so far gave. */
-  long emitted() {
+  public long emitted() {
     return emitted;
   }
 
