@@ -125,6 +125,11 @@ public final class KafkaInput implements Closeable {
    */
   private final Map<TopicPartition, Long> eventTime = new HashMap<>();
   /**
+   * Per partition, when (nanoTime) it was assigned or last brought new records (poll thread only): a
+   * backlog waits for a partition behind it only while that one is heard from ({@link #MAX_HOLD_NANOS}).
+   */
+  private final Map<TopicPartition, Long> heardNanos = new HashMap<>();
+  /**
    * How far (event time) a partition of a backlog may run ahead of the one furthest behind. A backlog is read in
    * event-time order across partitions, as a replay reads a recording, so its instances complete and are decided
    * as it is worked off: read as the consumer fetches, a sparse topic ran 180 s ahead of a dense one
@@ -328,7 +333,9 @@ public final class KafkaInput implements Closeable {
    * another partition still behind (records left to read) — or of one behind whose records the consumer has
    * not handed over yet: holding this one pauses it, so that the next polls bring the others. Live batches
    * are never held (an exporter's spans come seconds after the records of the same moment), nor is one
-   * held for longer than {@link #MAX_HOLD_NANOS}: reading always goes on.
+   * held for longer than {@link #MAX_HOLD_NANOS}: reading always goes on. Nor does a backlog wait for a
+   * partition that has brought nothing for {@link #MAX_HOLD_NANOS} (its leader unreachable, say): that
+   * costs one hold, not one for every batch while it stays silent.
    */
   private boolean aheadOfBacklog(TopicPartition tp, Converted c) {
     long earliest = c.earliestNanos();
@@ -337,8 +344,9 @@ public final class KafkaInput implements Closeable {
         || System.nanoTime() - c.madeNanos() > maxHoldNanos) {
       return false;
     }
+    long nowNanos = System.nanoTime();
     for (TopicPartition other : loop.assignment()) {
-      if (!other.equals(tp) && behind(other)) {
+      if (!other.equals(tp) && behind(other) && nowNanos - heardNanos.getOrDefault(other, nowNanos) <= maxHoldNanos) {
         Long readTo = eventTime.get(other);
         if (readTo == null || earliest - readTo > ALIGNMENT_NANOS) {
           return true;
@@ -370,9 +378,14 @@ public final class KafkaInput implements Closeable {
     }
   }
 
-  /** Whether the consumer knows of records of the partition left to hand over (poll thread only). */
+  /**
+   * Whether the partition may have records left to hand over (poll thread only): records of it were
+   * polled and not taken yet — held, or of this poll and not offered yet (not counting those let a
+   * dense topic run 9 s ahead of a sparse one whose last records came in the same poll) — or records
+   * are left behind its position, or its lag is not known yet (no fetch of it has come back).
+   */
   private boolean behind(TopicPartition tp) {
-    return waiting.containsKey(tp) || loop.currentLag(tp).orElse(0) > 0;
+    return waiting.containsKey(tp) || loop.holdsRecordsOf(tp) || loop.currentLag(tp).orElse(1) > 0;
   }
 
   /**
@@ -391,6 +404,7 @@ public final class KafkaInput implements Closeable {
         progress.put(tp, new Progress(end, loop.currentLag(tp).orElse(-1)));
         c = convert(tp, polled, first, end);
         waiting.put(tp, c);
+        heardNanos.put(tp, c.madeNanos());
       }
       if (!c.batch().items().isEmpty()) {
         eventTime.put(tp, c.earliestNanos());
@@ -430,6 +444,7 @@ public final class KafkaInput implements Closeable {
     public void restarted(TopicPartition tp, long position, long logStart, long logEnd) {
       waiting.remove(tp);
       eventTime.remove(tp);
+      heardNanos.put(tp, System.nanoTime());
       progress.put(tp, new Progress(-1, -1));
       String why = position > logEnd
           ? "the position is past the end of the log: the topic was deleted and created again, or its log truncated"
@@ -440,7 +455,11 @@ public final class KafkaInput implements Closeable {
 
     @Override
     public void assigned(Collection<TopicPartition> partitions) {
-      partitions.forEach(tp -> progress.put(tp, new Progress(-1, -1)));
+      long now = System.nanoTime();
+      partitions.forEach(tp -> {
+        progress.put(tp, new Progress(-1, -1));
+        heardNanos.put(tp, now);
+      });
       LOG.info("event=partitions_assigned partitions={}", partitions);
       listener.assigned(partitions);
     }
@@ -451,6 +470,7 @@ public final class KafkaInput implements Closeable {
       partitions.forEach(progress::remove);
       partitions.forEach(waiting::remove);
       partitions.forEach(eventTime::remove);
+      partitions.forEach(heardNanos::remove);
       listener.revoked(partitions);
       LOG.info("event=partitions_revoked partitions={}", partitions);
     }

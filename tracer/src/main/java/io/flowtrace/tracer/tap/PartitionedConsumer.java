@@ -381,6 +381,14 @@ public final class PartitionedConsumer implements Closeable {
     return started.getOrDefault(partition, -1L);
   }
 
+  /**
+   * Whether records of the partition were polled and not handed over yet: refused before, or of the
+   * poll being handed over now and not offered yet (poll thread only, as from a {@link Handler}).
+   */
+  public boolean holdsRecordsOf(TopicPartition partition) {
+    return refused.containsKey(partition);
+  }
+
   public OptionalLong currentLag(TopicPartition partition) {
     return consumer.currentLag(partition);
   }
