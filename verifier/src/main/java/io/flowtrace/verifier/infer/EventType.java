@@ -4,6 +4,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import java.net.URI;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -89,6 +90,19 @@ record EventType(String key, String topic, String service, SpanKind kind, String
       id = "e_" + id;
     }
     return id;
+  }
+
+  /** Equal when every component is: the key first, which tells most apart (drafting compares types often). */
+  @Override
+  public boolean equals(Object o) {
+    return this == o || o instanceof EventType t && key.equals(t.key) && Objects.equals(topic, t.topic)
+        && Objects.equals(service, t.service) && kind == t.kind && Objects.equals(name, t.name)
+        && Objects.equals(urlPath, t.urlPath) && Objects.equals(attribute, t.attribute);
+  }
+
+  @Override
+  public int hashCode() {
+    return key.hashCode();
   }
 
   /** How a person names where it is seen. */

@@ -53,6 +53,8 @@ final class FlowDraft {
   final List<String> notes = new ArrayList<>();
   /** {@code event.field} (top-level fields) that enrichment or keys already check. */
   private final Set<String> covered = new HashSet<>();
+  /** Field values by event type, path and instance, while rules are looked for ({@link #column}). */
+  private final Map<EventType, Map<String, JsonNode[]>> columns = new HashMap<>();
   long deadlineMillis;
   String deadlineEvidence;
 
@@ -429,7 +431,7 @@ final class FlowDraft {
         }
         Map<String, Map<String, int[]>> byField = new TreeMap<>(); // path -> value -> {in s, not in s}
         for (int i : scope) {
-          Occurrence o = first(instances.get(i), source);
+          Occurrence o = instances.get(i).first(source);
           if (o == null || o.payload() == null) {
             continue;
           }
@@ -468,8 +470,8 @@ final class FlowDraft {
           double score = all == 0 ? 0 : (double) right / all;
           if (!mine.isEmpty() && score >= HOLDS && score > bestScore) {
             bestScore = score;
-            JsonNode sample = Values.at(first(instances.get(scope.iterator().next()), source) == null ? null
-                : first(instances.get(scope.iterator().next()), source).payload(), f.getKey());
+            JsonNode sample = Values.at(instances.get(scope.iterator().next()).first(source) == null ? null
+                : instances.get(scope.iterator().next()).first(source).payload(), f.getKey());
             best = condition(ids.get(source) + "." + f.getKey(), mine, sample);
             bestEvidence = "decided " + right + "/" + all + " instances" + (wrong == 0 ? "" : "; "
                 + (all - right) + " took this stage against it");
@@ -531,25 +533,6 @@ final class FlowDraft {
         java.util.Collections.reverse(es);
         out.addAll(es);
         todo.addAll(s.after);
-      }
-    }
-    return out;
-  }
-
-  private static Occurrence first(Instance inst, EventType type) {
-    for (Occurrence o : inst.occurrences()) {
-      if (o.type().equals(type)) {
-        return o;
-      }
-    }
-    return null;
-  }
-
-  private static List<Occurrence> all(Instance inst, EventType type) {
-    List<Occurrence> out = new ArrayList<>(2);
-    for (Occurrence o : inst.occurrences()) {
-      if (o.type().equals(type)) {
-        out.add(o);
       }
     }
     return out;
@@ -698,7 +681,7 @@ final class FlowDraft {
         int n = 0;
         for (Instance inst : instances) {
           Set<String> values = keyValues(inst, k);
-          for (Occurrence o : all(inst, t)) {
+          for (Occurrence o : inst.all(t)) {
             if (o.record().key() != null && !values.isEmpty()) {
               n++;
               if (values.contains(o.record().key())) {
@@ -723,7 +706,7 @@ final class FlowDraft {
         int same = 0;
         int n = 0;
         for (Instance inst : instances) {
-          for (Occurrence o : all(inst, t)) {
+          for (Occurrence o : inst.all(t)) {
             JsonNode v = o.payload() == null ? null : Values.at(o.payload(), k.getValue());
             if (v != null && o.record().key() != null) {
               n++;
@@ -817,7 +800,7 @@ final class FlowDraft {
       SchemaInferrer inferrer = new SchemaInferrer();
       String schemaId = null;
       for (Instance inst : instances) {
-        for (Occurrence o : all(inst, t)) {
+        for (Occurrence o : inst.all(t)) {
           if (o.payload() != null) {
             inferrer.add(o.payload());
           } else if (o.isRecord() && o.record().value() != null && o.record().value().length > 5
@@ -844,7 +827,7 @@ final class FlowDraft {
       int n = 0;
       for (Instance inst : instances) {
         String firstTrace = inst.occurrences().get(0).traceId();
-        for (Occurrence o : all(inst, t)) {
+        for (Occurrence o : inst.all(t)) {
           n++;
           if (o.span() != null && o.span().isRoot() && !o.traceId().equals(firstTrace)) {
             roots++;
@@ -933,8 +916,8 @@ final class FlowDraft {
     Map<String, Integer> added = new TreeMap<>();
     int pairs = 0;
     for (Instance inst : instances) {
-      Occurrence oa = first(inst, a);
-      Occurrence ob = first(inst, b);
+      Occurrence oa = inst.first(a);
+      Occurrence ob = inst.first(b);
       if (oa == null || ob == null || oa.payload() == null || ob.payload() == null || !oa.payload().isObject()
           || !ob.payload().isObject()) {
         continue;
@@ -1092,6 +1075,7 @@ final class FlowDraft {
         }
       }
     }
+    columns.clear();
   }
 
   private static int nameScore(String a, String b) {
@@ -1110,11 +1094,11 @@ final class FlowDraft {
     boolean numbers = true;
     Set<String> distinct = new HashSet<>();
     List<String> exceptions = new ArrayList<>();
-    for (Instance inst : instances) {
-      Occurrence oa = first(inst, a);
-      Occurrence ob = first(inst, b);
-      JsonNode va = oa == null || oa.payload() == null ? null : Values.at(oa.payload(), aPath);
-      JsonNode vb = ob == null || ob.payload() == null ? null : Values.at(ob.payload(), bPath);
+    JsonNode[] as = column(a, aPath);
+    JsonNode[] bs = column(b, bPath);
+    for (int i = 0; i < as.length; i++) {
+      JsonNode va = as[i];
+      JsonNode vb = bs[i];
       if (va == null || vb == null || !va.isValueNode() || !vb.isValueNode() || va.isNull() || vb.isNull()) {
         continue;
       }
@@ -1131,7 +1115,7 @@ final class FlowDraft {
         held++;
         distinct.add(va.asString());
       } else if (exceptions.size() < 3) {
-        exceptions.add(describeInstance(inst));
+        exceptions.add(describeInstance(instances.get(i)));
       }
     }
     if (pairs < 5 || held < pairs * HOLDS || distinct.size() < 3) {
@@ -1141,10 +1125,25 @@ final class FlowDraft {
         : exceptions);
   }
 
+  /**
+   * The value at {@code path} of each instance's first occurrence of {@code t} (null where none), by
+   * instance: read once, as the search for equalities compares each field with many.
+   */
+  private JsonNode[] column(EventType t, String path) {
+    return columns.computeIfAbsent(t, k -> new HashMap<>()).computeIfAbsent(path, p -> {
+      JsonNode[] out = new JsonNode[instances.size()];
+      for (int i = 0; i < out.length; i++) {
+        Occurrence o = instances.get(i).first(t);
+        out[i] = o == null || o.payload() == null ? null : Values.at(o.payload(), p);
+      }
+      return out;
+    });
+  }
+
   private Map<String, String> leafSample(EventType t) {
     Map<String, String> out = new LinkedHashMap<>();
     for (Instance inst : instances) {
-      Occurrence o = first(inst, t);
+      Occurrence o = inst.first(t);
       if (o != null && o.payload() != null) {
         Values.scalars("", o.payload(), out, 3);
       }
@@ -1187,7 +1186,7 @@ final class FlowDraft {
             int held = 0;
             int n = 0;
             for (Instance inst : instances) {
-              Occurrence o = first(inst, t);
+              Occurrence o = inst.first(t);
               if (o == null || o.payload() == null) {
                 continue;
               }
@@ -1236,7 +1235,7 @@ final class FlowDraft {
   private int arrSizes(EventType t, String array) {
     int max = 0;
     for (Instance inst : instances) {
-      Occurrence o = first(inst, t);
+      Occurrence o = inst.first(t);
       JsonNode arr = o == null || o.payload() == null ? null : Values.at(o.payload(), array);
       if (arr == null && o != null && o.payload() != null) {
         arr = o.payload().get(array);
@@ -1273,7 +1272,7 @@ final class FlowDraft {
       int repeated = 0;
       for (Instance inst : instances) {
         Set<String> keysSeen = new HashSet<>();
-        for (Occurrence trig : all(inst, t)) {
+        for (Occurrence trig : inst.all(t)) {
           deliveries++;
           JsonNode k = trig.payload() == null ? null : Values.at(trig.payload(), dedup);
           if (k != null && !keysSeen.add(k.asString())) {
@@ -1339,8 +1338,8 @@ final class FlowDraft {
   private void budget(EventType from, EventType to) {
     List<Long> gaps = new ArrayList<>();
     for (Instance inst : instances) {
-      Occurrence a = first(inst, from);
-      Occurrence b = first(inst, to);
+      Occurrence a = inst.first(from);
+      Occurrence b = inst.first(to);
       if (a != null && b != null) {
         gaps.add(b.time() - a.time());
       }
@@ -1431,7 +1430,7 @@ final class FlowDraft {
 
   Span exampleSpan(EventType t) {
     for (Instance inst : instances) {
-      Occurrence o = first(inst, t);
+      Occurrence o = inst.first(t);
       if (o != null && o.span() != null) {
         return o.span();
       }

@@ -32,7 +32,47 @@ final class Grouping {
   private static final String RECORD_KEY = "$key";
 
   /** One instance: its occurrences in time order, and its entry type. */
-  record Instance(EventType entry, List<Occurrence> occurrences) {}
+  static final class Instance {
+    private final EventType entry;
+    private final List<Occurrence> occurrences;
+    /** Occurrences by type, made on first use: drafting asks for them per type pair and instance. */
+    private Map<EventType, List<Occurrence>> byType;
+
+    Instance(EventType entry, List<Occurrence> occurrences) {
+      this.entry = entry;
+      this.occurrences = occurrences;
+    }
+
+    EventType entry() {
+      return entry;
+    }
+
+    List<Occurrence> occurrences() {
+      return occurrences;
+    }
+
+    /** The earliest occurrence of the type, or {@code null} (once grouping is done). */
+    Occurrence first(EventType type) {
+      List<Occurrence> of = byType().get(type);
+      return of == null ? null : of.get(0);
+    }
+
+    /** Every occurrence of the type in time order, a new list (once grouping is done). */
+    List<Occurrence> all(EventType type) {
+      List<Occurrence> of = byType().get(type);
+      return of == null ? new ArrayList<>(2) : new ArrayList<>(of);
+    }
+
+    private Map<EventType, List<Occurrence>> byType() {
+      if (byType == null) {
+        byType = new HashMap<>();
+        for (Occurrence o : occurrences) {
+          byType.computeIfAbsent(o.type(), t -> new ArrayList<>(2)).add(o);
+        }
+      }
+      return byType;
+    }
+  }
 
   private Grouping() {}
 

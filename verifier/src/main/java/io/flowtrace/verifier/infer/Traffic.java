@@ -38,6 +38,13 @@ final class Traffic {
   long spans;
   long records;
   long problems;
+  /** One object per event type, so that comparing the types of occurrences mostly stops at identity. */
+  private final Map<EventType, EventType> types = new HashMap<>();
+
+  private EventType canonical(EventType type) {
+    EventType known = types.putIfAbsent(type, type);
+    return known != null ? known : type;
+  }
 
   static Traffic read(Path recording, ReadListener problems) throws IOException {
     Traffic t = new Traffic();
@@ -72,13 +79,13 @@ final class Traffic {
       for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
         String body = s.attribute(attr);
         if (body != null) {
-          t.occurrences.add(new Occurrence(EventType.span(s, attr), s.startEpochNanos(), s.traceId(), parse(body),
+          t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, attr)), s.startEpochNanos(), s.traceId(), parse(body),
               null, s, null));
           any = true;
         }
       }
       if (!any && s.kind() == SpanKind.SERVER && s.isRoot()) {
-        t.occurrences.add(new Occurrence(EventType.span(s, null), s.startEpochNanos(), s.traceId(), null, null, s,
+        t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, null)), s.startEpochNanos(), s.traceId(), null, null, s,
             null));
       }
     }
@@ -88,7 +95,7 @@ final class Traffic {
       String trace = context != null ? context.traceId() : producer != null ? producer.traceId()
           : "record:" + r.coordinates();
       long time = producer != null ? producer.startEpochNanos() : r.timestampNanos();
-      t.occurrences.add(new Occurrence(EventType.topic(r.topic()), time, trace,
+      t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
           r.value() == null ? null : parse(r.value()), r, producer, producer));
       for (Span c : index.consumersOf(r, context)) {
         if (!c.traceId().equals(trace)) {
