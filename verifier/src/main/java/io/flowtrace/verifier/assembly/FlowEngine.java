@@ -566,9 +566,10 @@ public final class FlowEngine {
     /**
      * Says the input carries spans (an OTLP receiver, a spans topic), so that until the first one
      * arrives an instance whose records name a sampled trace waits for them — past the completion
-     * grace, up to its deadline — rather than being judged on its records alone: started on live
-     * traffic, an engine reads records seconds before an exporter's first batch of their spans.
-     * Spans that never come cost latency (verdicts at the deadline), not a wrong verdict. Defaults
+     * grace, up to a grace past its deadline — rather than being judged on its records alone: started
+     * on live traffic, an engine reads records seconds before an exporter's first batch of their
+     * spans. Spans that never come cost latency (verdicts a grace after the deadline), not a wrong
+     * verdict. Defaults
      * to {@code false}: an input without spans is judged on its records at once.
      */
     public Builder expectSpans(boolean expect) {

@@ -324,12 +324,12 @@ final class FlowState {
           if (inst.phase == InstanceState.Phase.OPEN) {
             if (held(inst)) {
               scheduler.schedule(watermark + 1, inst, Kind.DEADLINE);
-            } else if (watermark >= inst.start + deadlineNanos) {
-              decide(inst, watermark, inst.awaitingSpansOf != null
-                  ? "terminal stage seen; waited until the deadline for " + inst.awaitingSpansOf
-                  : "deadline passed");
-            } else {
+            } else if (watermark < inst.start + deadlineNanos) {
               scheduler.schedule(inst.start + deadlineNanos, inst, Kind.DEADLINE);
+            } else if (awaitsSpansPastDeadline(inst, watermark)) {
+              scheduler.schedule(inst.start + deadlineNanos + graceNanos, inst, Kind.DEADLINE);
+            } else {
+              decide(inst, watermark, deadlineReason(inst));
             }
           }
         }
@@ -440,15 +440,48 @@ final class FlowState {
   }
 
   /**
+   * Whether an instance whose deadline has passed waits one completion grace more, for spans of
+   * events that happened before the deadline: what it lacks is spans alone (span events of a stage,
+   * a producer or consumer span, a trace's root; no required stage lacks a record) — which an
+   * exporter sends in batches seconds after the records — so deciding now would publish a
+   * MISSING_STAGE or broken propagation that those spans withdraw. Spans that never come cost the
+   * grace, not a wrong verdict; an instance that lacks a record is decided now, whatever may come.
+   */
+  private boolean awaitsSpansPastDeadline(InstanceState inst, long watermark) {
+    if (watermark >= inst.start + deadlineNanos + graceNanos || inst.overflowReason != null) {
+      return false;
+    }
+    FlowInstance snapshot = snapshot(inst, watermark);
+    String awaited = readiness.awaited(snapshot);
+    if (awaited == null || Readiness.lacksARecord(snapshot)) {
+      return false;
+    }
+    inst.awaitedPastDeadline = awaited;
+    return true;
+  }
+
+  private String deadlineReason(InstanceState inst) {
+    if (inst.awaitedPastDeadline != null) {
+      return (inst.awaitingSpansOf != null ? "terminal stage seen; waited until " : "deadline passed; waited ")
+          + graceNanos / 1_000_000 + (inst.awaitingSpansOf != null ? " ms past the deadline for " : " ms past it for ")
+          + inst.awaitedPastDeadline;
+    }
+    return inst.awaitingSpansOf != null
+        ? "terminal stage seen; waited until the deadline for " + inst.awaitingSpansOf
+        : "deadline passed";
+  }
+
+  /**
    * The completion grace ran out. Spans still missing are no proof of a defect when everything
    * else is there — a record whose trace's root span has not arrived (a hop that looks broken), or a
    * required stage that lacks only span events (a stage that looks missing): those spans may still
    * be in an exporter's batch, or retrying after an outage. Such an instance waits on, up to its
-   * deadline (whose timer then decides it). Anything else unsettled is decided now.
+   * deadline and a grace past it ({@link #awaitsSpansPastDeadline}; the deadline's timer then decides
+   * it). Anything else unsettled is decided now.
    */
   private void decideAfterGrace(InstanceState inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
-    if (watermark < inst.start + deadlineNanos) {
+    if (watermark < inst.start + deadlineNanos + graceNanos) {
       String awaited = readiness.awaited(snapshot);
       if (awaited != null) {
         inst.awaitingSpansOf = awaited;

@@ -29,8 +29,10 @@ final class InstanceState {
   final Set<String> traces = new LinkedHashSet<>(4);
   long start = Long.MAX_VALUE;
   long terminalAt = Long.MIN_VALUE;
-  /** After the grace: a trace none of whose spans has arrived, waited for until the deadline; or {@code null}. */
+  /** After the grace: spans waited for until a grace past the deadline ({@link #awaitedPastDeadline}); or {@code null}. */
   String awaitingSpansOf;
+  /** At the deadline: spans that may still be in an exporter's batch, waited for a grace past it; or {@code null}. */
+  String awaitedPastDeadline;
   /** Event time of the latest event added. */
   long lastEventTime = Long.MIN_VALUE;
   /** When a waiting amendment is due ({@link Long#MIN_VALUE}: none waits). */

@@ -136,6 +136,22 @@ final class Readiness {
     return missing.isEmpty() ? null : "the span event" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing);
   }
 
+  /** Whether a required stage not complete lacks a record: no span still to come completes it. */
+  static boolean lacksARecord(FlowInstance snapshot) {
+    FlowPaths paths = snapshot.paths();
+    for (StageSpec s : snapshot.spec().stages()) {
+      if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
+        continue;
+      }
+      for (EventSpec e : s.events()) {
+        if (e.isTopic() && !snapshot.has(e.id())) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /**
    * A messaging span the data shows is on its way (a description), or {@code null}: the producer
    * span a sampled record's {@code traceparent} names, on a topic whose producers are traced; or the

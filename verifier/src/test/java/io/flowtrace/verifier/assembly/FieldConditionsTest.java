@@ -164,15 +164,16 @@ class FieldConditionsTest {
   }
 
   @Test
-  void whereSpansAreExpectedButNoneEverComesAnOrderIsDecidedAtItsDeadline() {
+  void whereSpansAreExpectedButNoneEverComesAnOrderIsDecidedAGracePastItsDeadline() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true));
     shop.telemetry(order("o-1", 0)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
-    engine.advanceTo(nanos(9_999));
-    assertThat(events).isEmpty();
+    engine.advanceTo(nanos(11_999));
+    assertThat(published.get("o-1")).as("spans of events before the deadline may come a grace after it").isNull();
 
-    engine.advanceTo(nanos(10_001));
+    engine.advanceTo(nanos(12_001));
     assertThat(events).containsExactly("decided o-1 FAILED");
-    assertThat(published.get("o-1").get(0).reason()).contains("waited until the deadline for the first spans");
+    assertThat(published.get("o-1").get(0).reason())
+        .contains("waited until 2000 ms past the deadline for the first spans");
   }
 
   @Test
@@ -340,7 +341,7 @@ class FieldConditionsTest {
   }
 
   @Test
-  void anOrderWhoseConsumerSpanNeverComesIsDecidedAtItsDeadline() {
+  void anOrderWhoseConsumerSpanNeverComesIsDecidedAGracePastItsDeadline() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
     feed(order("o-0", 0)); // consumers of t.placed are traced
     withheld(order("o-1", 100), ShopFlows.span("o-1", "process-placed"));
@@ -348,9 +349,52 @@ class FieldConditionsTest {
     assertThat(events).containsExactly("decided o-0 PASSED");
 
     engine.advanceTo(nanos(10_200));
+    assertThat(events).as("a grace past the deadline").containsExactly("decided o-0 PASSED");
+
+    engine.advanceTo(nanos(12_200));
     assertThat(events).containsExactly("decided o-0 PASSED", "decided o-1 PASSED");
     assertThat(published.get("o-1").get(0).reason())
-        .startsWith("terminal stage seen; waited until the deadline for the consumer span of t.placed");
+        .startsWith("terminal stage seen; waited until 2000 ms past the deadline for the consumer span of t.placed");
+  }
+
+  @Test
+  void aSpanEventExportedAfterTheDeadlineIsWaitedForRatherThanCalledMissing() {
+    // An exporter batches for seconds: the webhook's span, from before the deadline, arrives after it.
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    Telemetry webhook = withheld(order("o-1", 0), ShopFlows.span("o-1", "hook-0"));
+    engine.advanceTo(nanos(10_500));
+    assertThat(events).as("past the deadline, within a grace of it").isEmpty();
+
+    engine.accept(webhook);
+    engine.advanceTo(nanos(10_600));
+    engine.finish();
+    assertThat(events).containsExactly("decided o-1 PASSED");
+  }
+
+  @Test
+  void anOrderLackingARecordAtTheDeadlineIsDecidedThenWhateverSpansMayStillCome() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    ShopFlows.Order o = order("o-1", 0);
+    o.noDone = true;
+    withheld(o, ShopFlows.span("o-1", "hook-0"));
+    engine.advanceTo(nanos(10_001));
+
+    assertThat(events).containsExactly("decided o-1 FAILED");
+    assertThat(published.get("o-1").get(0).reason()).isEqualTo("deadline passed");
+  }
+
+  @Test
+  void aSpanEventThatNeverComesIsMissingAGracePastTheDeadline() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    withheld(order("o-1", 0), ShopFlows.span("o-1", "hook-0"));
+    engine.advanceTo(nanos(11_999));
+    assertThat(events).isEmpty();
+
+    engine.advanceTo(nanos(12_001));
+    assertThat(events).containsExactly("decided o-1 FAILED");
+    assertThat(published.get("o-1").get(0).violations()).extracting(Violation::kind)
+        .contains(ViolationKind.MISSING_STAGE);
+    assertThat(published.get("o-1").get(0).reason()).contains("2000 ms past the deadline for the span");
   }
 
   @Test
