@@ -102,6 +102,12 @@ public record SidecarConfig(
   public static final String DEFAULT_VERDICTS_TOPIC = "flowtrace.verdicts";
   /** Prefix of environment variables that configure the sidecar. */
   public static final String ENV_PREFIX = "FLOWTRACE_";
+  /**
+   * {@code FLOWTRACE_*} variables that are not settings: read by the launcher ({@code bin/flowtrace}:
+   * JVM options, its class-data archive) or by the example system's defect switches.
+   */
+  static final Set<String> NOT_SETTINGS = Set.of(ENV_PREFIX + "JAVA_OPTS", ENV_PREFIX + "CDS", ENV_PREFIX + "CACHE_DIR",
+      ENV_PREFIX + "DEFECTS");
 
   /** Every setting name understood (besides {@code kafka.*}), with its default as text. */
   static final Map<String, String> DEFAULTS;
@@ -222,7 +228,7 @@ public record SidecarConfig(
     }
     Map<String, String> fromEnv = new LinkedHashMap<>();
     env.forEach((k, v) -> {
-      if (k.startsWith(ENV_PREFIX) && !k.equals(ENV_PREFIX + "DEFECTS")) {
+      if (k.startsWith(ENV_PREFIX) && !NOT_SETTINGS.contains(k)) {
         String name = k.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT);
         fromEnv.put(name.startsWith("kafka_") ? name.replace('_', '.') : name.replace('_', '-'), v);
       }

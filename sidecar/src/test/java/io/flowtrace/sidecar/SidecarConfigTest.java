@@ -94,6 +94,15 @@ class SidecarConfigTest {
   }
 
   @Test
+  void theLaunchersOwnVariablesAreNotTakenForSettings() throws Exception {
+    // bin/flowtrace reads these; FLOWTRACE_JAVA_OPTS, as its README says, once stopped the sidecar
+    SidecarConfig config = SidecarConfig.from(null, Map.of("FLOWTRACE_JAVA_OPTS", "-Xmx1g", "FLOWTRACE_CDS", "off",
+        "FLOWTRACE_CACHE_DIR", "/tmp/c", "FLOWTRACE_DEFECTS", "x", "FLOWTRACE_GROUP_ID", "g"), Map.of("flows", "f"));
+
+    assertThat(config.groupId()).isEqualTo("g");
+  }
+
+  @Test
   void anUnknownSettingIsNamedWithItsSourceAndASuggestion() {
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of("FLOWTRACE_SPAN_TOPIC", "x"), Map.of("flows", "f")))
         .hasMessage("environment: unknown setting 'span-topic' (did you mean 'spans-topic'?)");
