@@ -61,6 +61,11 @@ final class GenerateCommand implements Callable<Integer> {
       "notification-service."})
   List<String> clockSkews = List.of();
 
+  @Option(names = "--start", paramLabel = "INSTANT", description = {
+      "When the first flow starts: an ISO-8601 instant such as 2026-12-05T10:00:00Z, or 'now'",
+      "(default 2026-11-25T09:00:00Z). A recording starting now can be played into a live system."})
+  String start;
+
   @Override
   public Integer call() throws Exception {
     try {
@@ -82,6 +87,15 @@ final class GenerateCommand implements Callable<Integer> {
     }
     PrintStream err = System.err;
     var builder = SyntheticOrderFlows.builder().flows(count).seed(seed).interArrival(Duration.ofMillis(intervalMs));
+    if (start != null) {
+      try {
+        builder.start(start.trim().equals("now") ? java.time.Instant.now() : java.time.Instant.parse(start.trim()));
+      } catch (java.time.format.DateTimeParseException e) {
+        err.println("flowtrace: --start: '" + start + "' is not an ISO-8601 instant such as 2026-12-05T10:00:00Z,"
+            + " nor 'now'");
+        return FlowTraceCli.EXIT_USAGE;
+      }
+    }
     if (sampleRatio != null) {
       double ratio;
       try {

@@ -57,6 +57,34 @@ class GenerateCommandTest {
   }
 
   @Test
+  void theRecordingStartsWhenToldAndABadStartIsABadUsage() throws IOException {
+    String[] out = new String[1];
+    assertThat(runOut(out, "generate", dir.toString(), "--count", "5", "--start", "2031-02-03T04:05:06Z"))
+        .isEqualTo(FlowTraceCli.EXIT_PASSED);
+    Manifest manifest = Manifest.read(dir);
+    assertThat(manifest.recordingStart()).isEqualTo(java.time.Instant.parse("2031-02-03T04:05:06Z"));
+    assertThat(manifest.flows().get(0).start()).isAfterOrEqualTo(java.time.Instant.parse("2031-02-03T04:05:06Z"))
+        .isBefore(java.time.Instant.parse("2031-02-03T04:05:07Z"));
+    long startMillis = java.time.Instant.parse("2031-02-03T04:05:06Z").toEpochMilli();
+    assertThat(java.nio.file.Files.readAllLines(dir.resolve("messages.kcat.jsonl"))).allSatisfy(line -> {
+      java.util.regex.Matcher ts = java.util.regex.Pattern.compile("\"ts\":(\\d+)").matcher(line);
+      assertThat(ts.find()).as(line).isTrue();
+      assertThat(Long.parseLong(ts.group(1))).isBetween(startMillis, startMillis + 60_000);
+    });
+
+    java.time.Instant before = java.time.Instant.now();
+    assertThat(runOut(out, "generate", dir.resolve("now").toString(), "--count", "2", "--start", "now"))
+        .isEqualTo(FlowTraceCli.EXIT_PASSED);
+    assertThat(Manifest.read(dir.resolve("now")).recordingStart()).isBetween(before, java.time.Instant.now());
+
+    String[] err = new String[1];
+    assertThat(run(err, "generate", dir.resolve("bad").toString(), "--start", "yesterday"))
+        .isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(err[0]).isEqualTo("flowtrace: --start: 'yesterday' is not an ISO-8601 instant such as"
+        + " 2026-12-05T10:00:00Z, nor 'now'" + System.lineSeparator());
+  }
+
+  @Test
   void anUnknownDefectIsABadUsageListingTheDefectsThereAre() {
     String[] err = new String[1];
     assertThat(run(err, "generate", dir.toString(), "--defect", "BOGUS=3")).isEqualTo(FlowTraceCli.EXIT_USAGE);
