@@ -340,11 +340,11 @@ public final class KafkaInput implements Closeable {
   private boolean aheadOfBacklog(TopicPartition tp, Converted c) {
     long earliest = c.earliestNanos();
     long now = System.currentTimeMillis() * 1_000_000L;
+    long nowNanos = System.nanoTime();
     if (earliest == Long.MAX_VALUE || earliest > now - InputClock.MAX_PRODUCER_DELAY_NANOS
-        || System.nanoTime() - c.madeNanos() > maxHoldNanos) {
+        || nowNanos - c.madeNanos() > maxHoldNanos) {
       return false;
     }
-    long nowNanos = System.nanoTime();
     for (TopicPartition other : loop.assignment()) {
       if (!other.equals(tp) && behind(other) && nowNanos - heardNanos.getOrDefault(other, nowNanos) <= maxHoldNanos) {
         Long readTo = eventTime.get(other);

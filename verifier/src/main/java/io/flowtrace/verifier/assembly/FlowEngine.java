@@ -569,8 +569,7 @@ public final class FlowEngine {
      * grace, up to a grace past its deadline — rather than being judged on its records alone: started
      * on live traffic, an engine reads records seconds before an exporter's first batch of their
      * spans. Spans that never come cost latency (verdicts a grace after the deadline), not a wrong
-     * verdict. Defaults
-     * to {@code false}: an input without spans is judged on its records at once.
+     * verdict. Defaults to {@code false}: an input without spans is judged on its records at once.
      */
     public Builder expectSpans(boolean expect) {
       this.expectSpans = expect;

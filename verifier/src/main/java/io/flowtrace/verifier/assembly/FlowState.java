@@ -326,10 +326,13 @@ final class FlowState {
               scheduler.schedule(watermark + 1, inst, Kind.DEADLINE);
             } else if (watermark < inst.start + deadlineNanos) {
               scheduler.schedule(inst.start + deadlineNanos, inst, Kind.DEADLINE);
-            } else if (awaitsSpansPastDeadline(inst, watermark)) {
-              scheduler.schedule(inst.start + deadlineNanos + graceNanos, inst, Kind.DEADLINE);
             } else {
-              decide(inst, watermark, deadlineReason(inst));
+              FlowInstance snapshot = snapshot(inst, watermark);
+              if (awaitsSpansPastDeadline(inst, watermark, snapshot)) {
+                scheduler.schedule(inst.start + deadlineNanos + graceNanos, inst, Kind.DEADLINE);
+              } else {
+                decide(inst, watermark, deadlineReason(inst), snapshot, Readiness.isComplete(snapshot));
+              }
             }
           }
         }
@@ -447,11 +450,10 @@ final class FlowState {
    * MISSING_STAGE or broken propagation that those spans withdraw. Spans that never come cost the
    * grace, not a wrong verdict; an instance that lacks a record is decided now, whatever may come.
    */
-  private boolean awaitsSpansPastDeadline(InstanceState inst, long watermark) {
+  private boolean awaitsSpansPastDeadline(InstanceState inst, long watermark, FlowInstance snapshot) {
     if (watermark >= inst.start + deadlineNanos + graceNanos || inst.overflowReason != null) {
       return false;
     }
-    FlowInstance snapshot = snapshot(inst, watermark);
     String awaited = readiness.awaited(snapshot);
     if (awaited == null || Readiness.lacksARecord(snapshot)) {
       return false;
@@ -462,9 +464,10 @@ final class FlowState {
 
   private String deadlineReason(InstanceState inst) {
     if (inst.awaitedPastDeadline != null) {
-      return (inst.awaitingSpansOf != null ? "terminal stage seen; waited until " : "deadline passed; waited ")
-          + graceNanos / 1_000_000 + (inst.awaitingSpansOf != null ? " ms past the deadline for " : " ms past it for ")
-          + inst.awaitedPastDeadline;
+      String past = graceNanos / 1_000_000 + " ms past ";
+      return inst.awaitingSpansOf != null
+          ? "terminal stage seen; waited until " + past + "the deadline for " + inst.awaitedPastDeadline
+          : "deadline passed; waited " + past + "it for " + inst.awaitedPastDeadline;
     }
     return inst.awaitingSpansOf != null
         ? "terminal stage seen; waited until the deadline for " + inst.awaitingSpansOf

@@ -470,8 +470,8 @@ final class FlowDraft {
           double score = all == 0 ? 0 : (double) right / all;
           if (!mine.isEmpty() && score >= HOLDS && score > bestScore) {
             bestScore = score;
-            JsonNode sample = Values.at(instances.get(scope.iterator().next()).first(source) == null ? null
-                : instances.get(scope.iterator().next()).first(source).payload(), f.getKey());
+            Occurrence example = instances.get(scope.iterator().next()).first(source);
+            JsonNode sample = Values.at(example == null ? null : example.payload(), f.getKey());
             best = condition(ids.get(source) + "." + f.getKey(), mine, sample);
             bestEvidence = "decided " + right + "/" + all + " instances" + (wrong == 0 ? "" : "; "
                 + (all - right) + " took this stage against it");

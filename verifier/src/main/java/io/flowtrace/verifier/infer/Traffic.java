@@ -79,14 +79,14 @@ final class Traffic {
       for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
         String body = s.attribute(attr);
         if (body != null) {
-          t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, attr)), s.startEpochNanos(), s.traceId(), parse(body),
-              null, s, null));
+          t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, attr)), s.startEpochNanos(), s.traceId(),
+              parse(body), null, s, null));
           any = true;
         }
       }
       if (!any && s.kind() == SpanKind.SERVER && s.isRoot()) {
-        t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, null)), s.startEpochNanos(), s.traceId(), null, null, s,
-            null));
+        t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, null)), s.startEpochNanos(), s.traceId(), null,
+            null, s, null));
       }
     }
     for (KafkaRecord r : records) {
