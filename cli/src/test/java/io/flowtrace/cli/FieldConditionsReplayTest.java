@@ -97,6 +97,41 @@ class FieldConditionsReplayTest {
   }
 
   /**
+   * A trace whose records say "not sampled" never exports the span that would connect it, so what
+   * an unsampled order leaves unverified about propagation is known from its records alone: the same
+   * whether spans of other orders arrived before it was decided (replay, a sidecar in mid-stream) or
+   * none yet (a sidecar deciding its first orders before the exporter's first batch).
+   */
+  @Test
+  void anUnsampledTraceIsListedAsUnverifiedPropagationWhetherOrNotAnySpanArrived() throws Exception {
+    Manifest manifest = SyntheticOrderFlows.builder().seed(9).flows(200).interArrival(Duration.ofMillis(100))
+        .sampleRatio(0.3).build().write(dir);
+    Map<String, Verdict> withSpans = replay(dir);
+    try (var files = java.nio.file.Files.list(dir)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".otlp.jsonl")).toList()) {
+        java.nio.file.Files.delete(f);
+      }
+    }
+    Map<String, Verdict> recordsOnly = replay(dir);
+
+    int listed = 0;
+    for (Manifest.Flow flow : manifest.flows()) {
+      List<String> expected = propagation(withSpans.get(flow.orderId()));
+      assertThat(propagation(recordsOnly.get(flow.orderId()))).as("flow %d without any span", flow.index())
+          .isEqualTo(expected);
+      if (!expected.isEmpty()) {
+        listed++;
+      }
+    }
+    assertThat(listed).as("orders with an unsampled trace that no span connects").isGreaterThan(5);
+  }
+
+  private static List<String> propagation(Verdict v) {
+    return v.unverified().stream().filter(u -> u.check().equals("propagation"))
+        .map(u -> u.stage() + "/" + u.subject() + ": " + u.reason()).toList();
+  }
+
+  /**
    * Plants every defect {@code times} times over the flows that start at least 32 s before the
    * last one (so the recording outlasts each one's deadline), and a truncated flow last.
    */

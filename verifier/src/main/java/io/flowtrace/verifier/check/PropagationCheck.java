@@ -28,7 +28,9 @@ import java.util.Set;
  * </ul>
  *
  * A trace whose records say "not sampled" exports no spans, so the consumer span that would link
- * it cannot be seen: a disconnected unsampled trace is reported as not verified, not as broken.
+ * it cannot be seen: a disconnected unsampled trace is reported as not verified, not as broken —
+ * also before the source has delivered any span, when no hop is judged at all, so that a sidecar
+ * deciding its first orders before the exporter's first batch lists what replay lists.
  */
 public final class PropagationCheck implements Check {
 
@@ -61,8 +63,15 @@ public final class PropagationCheck implements Check {
 
   private static void analyze(FlowInstance instance, List<Violation> violations, List<Unverified> unverified,
       Set<String> unrooted) {
-    if (!instance.sawSpans()) {
-      return;
+    boolean judged = instance.sawSpans();
+    if (!judged) {
+      // No span has arrived from the source yet: a hop cannot be called broken, but a trace whose
+      // records say "not sampled" will never export the span that would connect it, whatever comes.
+      if (unverified == null) {
+        return;
+      }
+      violations = null;
+      unrooted = null;
     }
     Set<String> connected = new HashSet<>();
     Set<String> explained = new HashSet<>();
@@ -126,6 +135,9 @@ public final class PropagationCheck implements Check {
       }
       if (o.timeEpochNanos() >= firstLoss) {
         continue; // after a record that lost the context: that loss is the one reported
+      }
+      if (!judged && o.sampled()) {
+        continue;
       }
       if (!o.sampled() || instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING && !spansSeenIn(instance, trace)) {
         if (unverified != null) {
