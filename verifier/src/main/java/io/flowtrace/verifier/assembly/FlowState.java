@@ -36,6 +36,8 @@ import java.util.function.IntPredicate;
 final class FlowState {
 
   private final FlowSpec spec;
+  /** Whether a terminal stage is made of spans alone (reached unseen when its trace is not sampled). */
+  private final boolean spanOnlyTerminal;
   private final FlowVerifier verifier;
   private final EngineContext context;
   final EventMatcher matcher;
@@ -69,6 +71,7 @@ final class FlowState {
     this.graceNanos = graceNanos;
     this.amendNanos = amendNanos;
     this.deadlineNanos = spec.deadline().toNanos();
+    this.spanOnlyTerminal = spec.terminalStages().stream().anyMatch(t -> t.events().stream().noneMatch(EventSpec::isTopic));
     this.waitingHorizonNanos = deadlineNanos + graceNanos
         + (amendNanos == Long.MAX_VALUE ? FlowEngine.DEFAULT_AMEND_WINDOW.toNanos() : amendNanos);
   }
@@ -404,17 +407,26 @@ final class FlowState {
         break;
       }
     }
-    if (terminal == null) {
-      return;
-    }
-    FlowInstance snapshot = snapshot(inst, watermark);
-    if (!snapshot.stageComplete(terminal.id())) {
+    FlowInstance snapshot;
+    if (terminal != null) {
+      snapshot = snapshot(inst, watermark);
+      if (!snapshot.stageComplete(terminal.id())) {
+        return;
+      }
+    } else if (spanOnlyTerminal) {
+      // a terminal stage of spans alone, in a trace that is not sampled, is reached unseen
+      snapshot = snapshot(inst, watermark);
+      terminal = snapshot.terminalReached();
+      if (terminal == null) {
+        return;
+      }
+    } else {
       return;
     }
     if (inst.terminalAt == Long.MIN_VALUE) {
       // The grace runs from when the terminal stage happened, in event time: a live engine's
       // watermark trails the wall clock by the allowed lateness, so the two add up.
-      inst.terminalAt = snapshot.stageEnd(terminal.id());
+      inst.terminalAt = snapshot.stageSeen(terminal.id()) ? snapshot.stageEnd(terminal.id()) : lastTime(snapshot);
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!readiness.settled(snapshot)) {
@@ -427,6 +439,14 @@ final class FlowState {
     }
     decide(inst, watermark, "complete", snapshot, true);
     context.decidedByData(inst.lastArrival);
+  }
+
+  private static long lastTime(FlowInstance snapshot) {
+    long t = Long.MIN_VALUE;
+    for (Observation o : snapshot.observations()) {
+      t = Math.max(t, o.timeEpochNanos());
+    }
+    return t;
   }
 
   /** Cheap test before a snapshot: every record event of the stage arrived, and some event did. */

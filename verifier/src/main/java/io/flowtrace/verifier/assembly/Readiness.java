@@ -60,9 +60,7 @@ final class Readiness {
   }
 
   static boolean isComplete(FlowInstance snapshot) {
-    boolean terminal = snapshot.spec().terminalStages().stream()
-        .anyMatch(s -> snapshot.stageSeen(s.id()) && snapshot.stageComplete(s.id()));
-    return terminal && requiredStagesPresent(snapshot);
+    return snapshot.terminalReached() != null && requiredStagesPresent(snapshot);
   }
 
   /**

@@ -51,6 +51,24 @@ public final class StageCheck implements Check {
             .build());
       }
     }
+    for (StageSpec stage : instance.spec().stages()) {
+      if (paths.requirement(stage.id()) == Requirement.FORBIDDEN && instance.stageSeen(stage.id())
+          && paths.condition(stage.id()) == null && !stage.after().isEmpty()
+          && stage.after().stream().allMatch(p -> certainlyNotTaken(instance, paths, p, 0))) {
+        Observation first = firstOf(instance, stage);
+        String why = stage.after().stream().map(p -> p + notTakenBecause(instance, paths, p))
+            .collect(Collectors.joining(", "));
+        out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage.id())
+            .event(first.eventId())
+            .message("stage " + stage.id() + " happened (" + first.describe() + ") although "
+                + (stage.after().size() == 1 ? "the stage it follows, " + why + ", did not and should not have"
+                    : "none of the stages it follows happened or should have: " + why))
+            .expected("not " + stage.id())
+            .actual(stage.id())
+            .evidence(Evidence.of(first))
+            .build());
+      }
+    }
     boolean over = instance.deadlinePassed() || terminalSeen(instance);
     if (!over) {
       return out;
@@ -84,7 +102,77 @@ public final class StageCheck implements Check {
           .actual(seen.isEmpty() ? "nothing observed" : "only " + String.join(", ", seen))
           .build());
     }
+    if (instance.deadlinePassed() && instance.terminalReached() == null
+        && out.stream().noneMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)) {
+      out.add(deadEnd(instance, paths, when));
+    }
     return out;
+  }
+
+  /**
+   * The instance reached no terminal stage by its deadline, and no required stage is missing: the
+   * path its data calls for stops short of every terminal stage (a spec without the branch the data
+   * took, or data no branch's condition accepts). Said where it stopped and why, so that a failed
+   * verdict always names what failed.
+   */
+  private static Violation deadEnd(FlowInstance instance, FlowPaths paths, String when) {
+    List<String> last = new ArrayList<>();
+    List<String> closed = new ArrayList<>();
+    for (StageSpec stage : instance.spec().stages()) {
+      if (!instance.stageSeen(stage.id())) {
+        continue;
+      }
+      List<StageSpec> next = instance.spec().stages().stream().filter(n -> n.after().contains(stage.id())).toList();
+      if (next.stream().anyMatch(n -> instance.stageSeen(n.id()))) {
+        continue;
+      }
+      last.add(stage.id());
+      for (StageSpec n : next) {
+        if (paths.requirement(n.id()) == Requirement.FORBIDDEN) {
+          closed.add(n.id() + notTakenBecause(instance, paths, n.id()));
+        }
+      }
+    }
+    String terminals = instance.spec().terminalStages().stream().map(StageSpec::id).collect(Collectors.joining(" or "));
+    String where = last.isEmpty() ? "" : "; it stopped after " + String.join(", ", last);
+    String why = closed.isEmpty() ? "" : ", where the data calls for no further stage: " + String.join(", ", closed);
+    StageSpec firstTerminal = instance.spec().terminalStages().get(0);
+    return Violation.builder(ViolationKind.MISSING_STAGE, firstTerminal.id())
+        .event(firstTerminal.events().get(0).id())
+        .message("the flow reached no terminal stage (" + terminals + ") " + when + where + why)
+        .expected(terminals)
+        .actual(last.isEmpty() ? "nothing observed" : "stopped after " + String.join(", ", last))
+        .build();
+  }
+
+  /** Whether the data shows the stage did not happen and should not have: not merely unseen. */
+  private static boolean certainlyNotTaken(FlowInstance instance, FlowPaths paths, String stageId, int depth) {
+    StageSpec stage = instance.spec().stage(stageId);
+    if (stage == null || depth > 64 || paths.requirement(stageId) != Requirement.FORBIDDEN
+        || instance.stageSeen(stageId) || instance.stageUnobserved(stageId) || paths.assumption(stageId) != null) {
+      return false;
+    }
+    Evaluation cond = paths.condition(stageId);
+    if (cond != null && cond.isFalse()) {
+      return true;
+    }
+    return !stage.after().isEmpty()
+        && stage.after().stream().allMatch(p -> certainlyNotTaken(instance, paths, p, depth + 1));
+  }
+
+  /** Why a forbidden stage is not taken, as " (…)": its false condition and what it saw, or its predecessors. */
+  private static String notTakenBecause(FlowInstance instance, FlowPaths paths, String stageId) {
+    StageSpec stage = instance.spec().stage(stageId);
+    Evaluation cond = paths.condition(stageId);
+    if (stage != null && stage.when() != null && cond != null && cond.isFalse()) {
+      String seen = cond.observed().entrySet().stream()
+          .map(x -> x.getKey() + " = " + x.getValue()).collect(Collectors.joining(", "));
+      return " (its condition " + stage.when().source() + " is false" + (seen.isEmpty() ? "" : ": saw " + seen) + ")";
+    }
+    if (stage != null && !stage.after().isEmpty()) {
+      return " (follows only " + String.join(", ", stage.after()) + ", not taken)";
+    }
+    return "";
   }
 
   /**

@@ -156,6 +156,27 @@ public final class FlowInstance {
     return stage != null && stage.events().stream().anyMatch(e -> has(e.id()));
   }
 
+  /**
+   * A terminal stage the instance reached: one seen with every event accounted for, or else one its
+   * path requires whose events are all unobserved by design (an unsampled trace exports no span of
+   * a stage made of spans alone); {@code null} when none was reached.
+   */
+  public StageSpec terminalReached() {
+    StageSpec unseen = null;
+    for (StageSpec s : spec.terminalStages()) {
+      if (!stageComplete(s.id())) {
+        continue;
+      }
+      if (stageSeen(s.id())) {
+        return s;
+      }
+      if (unseen == null && paths().requirement(s.id()) == FlowPaths.Requirement.REQUIRED) {
+        unseen = s;
+      }
+    }
+    return unseen;
+  }
+
   /** Whether every event of the stage is unobserved by design (the stage may have happened unseen). */
   public boolean stageUnobserved(String stageId) {
     StageSpec stage = spec.stage(stageId);

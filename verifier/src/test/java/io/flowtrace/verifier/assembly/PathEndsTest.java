@@ -1,0 +1,210 @@
+package io.flowtrace.verifier.assembly;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Where a flow's path ends: a terminal stage made of spans alone in a trace that is not sampled, a
+ * stage after a branch the data did not take, and data for which the spec has no branch at all.
+ * A claim is scored; a low risk is settled and then paid (a bank call, spans only); a high risk is
+ * rejected.
+ */
+class PathEndsTest {
+
+  private static final String SPEC = String.join("\n",
+      "flow: claims",
+      "keys: [claimId]",
+      "deadline: 10s",
+      "stages:",
+      "  - id: scored",
+      "    events:",
+      "      - id: scored_msg",
+      "        topic: c.scored",
+      "  - id: settled",
+      "    after: scored",
+      "    when: scored_msg.risk == \"LOW\"",
+      "    events:",
+      "      - id: settled_msg",
+      "        topic: c.settled",
+      "  - id: paid",
+      "    after: settled",
+      "    terminal: true",
+      "    events:",
+      "      - id: transfer",
+      "        span: {service: payout, kind: CLIENT, name: POST /transfers}",
+      "  - id: rejected",
+      "    after: scored",
+      "    when: scored_msg.risk == \"HIGH\"",
+      "    terminal: true",
+      "    events:",
+      "      - id: rejected_msg",
+      "        topic: c.rejected",
+      "");
+
+  private static final long T0 = 1_764_000_000_000L;
+
+  @TempDir Path dir;
+  private final Map<String, Verdict> finals = new HashMap<>();
+  private long offsets;
+  private FlowEngine engine;
+
+  private void start(String spec) throws Exception {
+    Files.writeString(dir.resolve("claims.flow.yaml"), spec);
+    engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).amendUntilEnd().listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        finals.put(v.keys().get("claimId"), v);
+      }
+    }).build();
+  }
+
+  @Test
+  void aTerminalStageOfSpansAloneInAnUnsampledTraceIsReachedUnseen() throws Exception {
+    start(SPEC);
+    claim("c-1", "LOW", 0, false);
+    record("c.settled", "c-1", 20, false);
+    claim("c-2", "LOW", 100, true);
+    record("c.settled", "c-2", 120, true);
+    transfer("c-2", 130);
+    engine.finish();
+
+    assertThat(finals.get("c-1").status()).as(finals.get("c-1").toString()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(finals.get("c-1").reason()).isEqualTo("complete");
+    assertThat(finals.get("c-1").unverified()).extracting(u -> u.subject()).contains("transfer");
+    assertThat(finals.get("c-2").status()).isEqualTo(VerdictStatus.PASSED);
+  }
+
+  @Test
+  void aSampledClaimWhoseTerminalSpanNeverCameStillMissesIt() throws Exception {
+    start(SPEC);
+    claim("c-1", "LOW", 0, true);
+    record("c.settled", "c-1", 20, true);
+    transfer("c-0", 30); // some span arrived: the input carries spans
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    Verdict v = finals.get("c-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.FAILED);
+    assertThat(v.violations()).extracting(Violation::kind, Violation::stage)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(ViolationKind.MISSING_STAGE, "paid"));
+  }
+
+  @Test
+  void aStageAfterABranchTheDataDidNotTakeMustNotHappen() throws Exception {
+    start(SPEC);
+    claim("c-1", "HIGH", 0, true);
+    record("c.rejected", "c-1", 20, true);
+    transfer("c-1", 40);
+    engine.finish();
+
+    Verdict v = finals.get("c-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.FAILED);
+    Violation only = single(v);
+    assertThat(only.kind()).isEqualTo(ViolationKind.BAD_TRANSFORMATION);
+    assertThat(only.stage()).isEqualTo("paid");
+    assertThat(only.message()).contains("stage paid happened", "the stage it follows, settled (its condition "
+        + "scored_msg.risk == \"LOW\" is false: saw scored_msg.risk = \"HIGH\"), did not and should not have");
+  }
+
+  @Test
+  void aStageAfterABranchTakenAgainstItsConditionIsNotBlamedTwice() throws Exception {
+    start(SPEC);
+    claim("c-1", "HIGH", 0, true);
+    record("c.settled", "c-1", 20, true);
+    transfer("c-1", 40);
+    engine.finish();
+
+    assertThat(finals.get("c-1").violations()).extracting(Violation::stage).containsExactly("settled");
+  }
+
+  @Test
+  void aStageAfterABranchWhoseConditionCouldNotBeReadIsNotBlamed() throws Exception {
+    start(SPEC.replace("scored_msg.risk == \"LOW\"", "transfer_quote.risk == \"LOW\"")
+        .replace("  - id: settled\n", String.join("\n",
+            "  - id: quoted",
+            "    after: scored",
+            "    events:",
+            "      - id: transfer_quote",
+            "        span: {service: payout, kind: CLIENT, name: POST /quotes}",
+            "        payload: {attribute: http.response.body}",
+            "  - id: settled",
+            "")).replace("    after: scored\n    when: transfer_quote", "    after: quoted\n    when: transfer_quote"));
+    claim("c-1", "LOW", 0, false); // the quote's span is in an unsampled trace: its risk is unknown
+    record("c.settled", "c-1", 20, false);
+    engine.finish();
+
+    assertThat(finals.get("c-1").violations()).isEmpty();
+  }
+
+  @Test
+  void dataForWhichTheSpecHasNoBranchFailsNamingWhereThePathStopped() throws Exception {
+    start(SPEC.replace("scored_msg.risk == \"HIGH\"", "scored_msg.risk == \"VERY_HIGH\""));
+    claim("c-1", "HIGH", 0, true);
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    Verdict v = finals.get("c-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.FAILED);
+    Violation only = single(v);
+    assertThat(only.kind()).isEqualTo(ViolationKind.MISSING_STAGE);
+    assertThat(only.message()).isEqualTo("the flow reached no terminal stage (paid or rejected) within 10 s of the"
+        + " flow's start; it stopped after scored, where the data calls for no further stage: settled (its condition"
+        + " scored_msg.risk == \"LOW\" is false: saw scored_msg.risk = \"HIGH\"), rejected (its condition"
+        + " scored_msg.risk == \"VERY_HIGH\" is false: saw scored_msg.risk = \"HIGH\")");
+  }
+
+  private void claim(String id, String risk, long ms, boolean sampled) {
+    record("c.scored", id, ms, sampled, "{\"claimId\":\"" + id + "\",\"risk\":\"" + risk + "\"}");
+  }
+
+  private void record(String topic, String id, long ms, boolean sampled) {
+    record(topic, id, ms, sampled, "{\"claimId\":\"" + id + "\"}");
+  }
+
+  private void record(String topic, String id, long ms, boolean sampled, String json) {
+    String traceparent = "00-" + hex(id, 32) + "-" + hex(topic, 16) + (sampled ? "-01" : "-00");
+    engine.accept(Telemetry.of(new KafkaRecord(topic, 0, offsets++, T0 + ms, id,
+        List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  private void transfer(String id, long ms) {
+    long nanos = (T0 + ms) * 1_000_000L;
+    engine.accept(Telemetry.of(new Span(hex(id, 32), hex(id + "t", 16), hex("c.settled", 16), "POST /transfers",
+        SpanKind.CLIENT, "payout", nanos, nanos + 5_000_000L, Map.of(), List.of(), false)));
+  }
+
+  private static String hex(String name, int length) {
+    StringBuilder sb = new StringBuilder();
+    for (char c : name.toCharArray()) {
+      sb.append(String.format("%02x", (int) c));
+    }
+    while (sb.length() < length) {
+      sb.insert(0, '0');
+    }
+    return sb.substring(sb.length() - length);
+  }
+
+  private static Violation single(Verdict v) {
+    assertThat(v.violations()).as(v.toString()).hasSize(1);
+    return v.violations().get(0);
+  }
+}
