@@ -31,6 +31,9 @@ final class FlowDraft {
   /** Share of instances a stage must appear in to be on the main path. */
   static final double MAIN = 0.9;
   private static final Pattern CEL_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  /** Payloads of an event type whose fields are tried in rules: optional fields show in a few of them. */
+  private static final int LEAF_SAMPLES = 32;
+  private static final Pattern ID_NAME = Pattern.compile("(?i).*(id|key|number|ref)");
   private static final Pattern EVENT_ID_FIELD =
       Pattern.compile("(?i).*(event|delivery|message|notification|webhook)_?id|idempotency.?key|dedup.*");
 
@@ -626,6 +629,7 @@ final class FlowDraft {
     while (!uncovered.isEmpty() && keys.size() < 3) {
       List<String> best = null;
       int bestCover = 0;
+      int bestIdentity = -1;
       int bestPosition = Integer.MAX_VALUE;
       for (List<String> c : candidates) {
         Set<String> covers = new HashSet<>();
@@ -637,9 +641,12 @@ final class FlowDraft {
           }
           position = Math.min(position, positionOf(event));
         }
-        if (covers.size() > bestCover || covers.size() == bestCover && covers.size() > 0 && position < bestPosition) {
+        int identity = identity(c, distinct, count);
+        if (covers.size() > bestCover || covers.size() == bestCover && covers.size() > 0
+            && (identity > bestIdentity || identity == bestIdentity && position < bestPosition)) {
           best = c;
           bestCover = covers.size();
+          bestIdentity = identity;
           bestPosition = position;
         }
       }
@@ -757,6 +764,15 @@ final class FlowDraft {
       }
     }
     return null;
+  }
+
+  /**
+   * How much a class of fields looks like an identity rather than a value that happens to differ
+   * between instances (an amount): never repeated between instances, and named like an id.
+   */
+  private static int identity(List<String> fields, Map<String, Set<String>> distinct, Map<String, Integer> count) {
+    boolean neverRepeated = fields.stream().allMatch(f -> distinct.get(f).size() == count.get(f));
+    return (neverRepeated ? 2 : 0) + (ID_NAME.matcher(keyName(fields)).matches() ? 1 : 0);
   }
 
   private static boolean unique(Map<String, Set<String>> distinct, Map<String, Integer> count, String field) {
@@ -1067,10 +1083,14 @@ final class FlowDraft {
           String left = ids.get(b) + "." + bPath;
           String right = ids.get(best.a) + "." + best.aPath;
           String expr = best.money ? "money_eq(" + left + ", " + right + ")" : left + " == " + right;
+          if (best.absent > 0) {
+            expr = "has(" + left + ") == has(" + right + ") && (!has(" + left + ") || " + expr + ")";
+          }
           rules.add(new Item("  - name: " + yamlText(bPath + " of " + ids.get(b) + " equals " + best.aPath + " of "
               + ids.get(best.a)) + "\n    stage: " + stageOf(b).id + "\n    field: " + yamlText(bPath)
               + "\n    expr: " + yamlText(expr),
-              "held in " + best.held + "/" + best.pairs + " instances (" + best.distinct + " distinct values)"
+              "held in " + best.held + "/" + best.pairs + " instances (" + best.distinct + " distinct values"
+                  + (best.absent > 0 ? "; absent from both in " + best.absent : "") + ")"
                   + exceptions(best.exceptions)));
         }
       }
@@ -1084,8 +1104,9 @@ final class FlowDraft {
     return la.equals(lb) ? 2 : la.contains(lb) || lb.contains(la) ? 1 : 0;
   }
 
+  /** @param absent instances where both events occurred without the field: it is optional */
   private record Equality(EventType a, String aPath, String bPath, boolean money, int held, int pairs, int distinct,
-      List<String> exceptions) {}
+      int absent, List<String> exceptions) {}
 
   private Equality equality(EventType a, String aPath, EventType b, String bPath) {
     int pairs = 0;
@@ -1096,10 +1117,25 @@ final class FlowDraft {
     List<String> exceptions = new ArrayList<>();
     JsonNode[] as = column(a, aPath);
     JsonNode[] bs = column(b, bPath);
+    int absent = 0;
     for (int i = 0; i < as.length; i++) {
       JsonNode va = as[i];
       JsonNode vb = bs[i];
-      if (va == null || vb == null || !va.isValueNode() || !vb.isValueNode() || va.isNull() || vb.isNull()) {
+      if (va == null || vb == null) {
+        continue; // an event did not occur
+      }
+      if (va.isMissingNode() && vb.isMissingNode()) {
+        absent++; // an optional field, absent from both: the rule must allow it
+        continue;
+      }
+      if (va.isMissingNode() != vb.isMissingNode()) {
+        pairs++; // present in one, absent from the other: the rule would fail here
+        if (exceptions.size() < 3) {
+          exceptions.add(describeInstance(instances.get(i)));
+        }
+        continue;
+      }
+      if (!va.isValueNode() || !vb.isValueNode() || va.isNull() || vb.isNull()) {
         continue;
       }
       pairs++;
@@ -1121,12 +1157,16 @@ final class FlowDraft {
     if (pairs < 5 || held < pairs * HOLDS || distinct.size() < 3) {
       return null;
     }
-    return new Equality(a, aPath, bPath, money && numbers, held, pairs, distinct.size(), held == pairs ? List.of()
-        : exceptions);
+    if (absent > 0 && (aPath.contains(".") || bPath.contains("."))) {
+      return null; // has() of a nested field fails where its parent is absent: no guard to write
+    }
+    return new Equality(a, aPath, bPath, money && numbers, held, pairs, distinct.size(), absent,
+        held == pairs ? List.of() : exceptions);
   }
 
   /**
-   * The value at {@code path} of each instance's first occurrence of {@code t} (null where none), by
+   * The value at {@code path} of each instance's first occurrence of {@code t} (null where none; a
+   * missing node where the occurrence has a payload without the field), by
    * instance: read once, as the search for equalities compares each field with many.
    */
   private JsonNode[] column(EventType t, String path) {
@@ -1134,21 +1174,26 @@ final class FlowDraft {
       JsonNode[] out = new JsonNode[instances.size()];
       for (int i = 0; i < out.length; i++) {
         Occurrence o = instances.get(i).first(t);
-        out[i] = o == null || o.payload() == null ? null : Values.at(o.payload(), p);
+        JsonNode v = o == null || o.payload() == null ? null : Values.at(o.payload(), p);
+        out[i] = v != null || o == null || o.payload() == null ? v : tools.jackson.databind.node.MissingNode.getInstance();
       }
       return out;
     });
   }
 
+  /** The leaf fields of {@code t}'s payloads (with a value each): of its first occurrences, so optional ones too. */
   private Map<String, String> leafSample(EventType t) {
     Map<String, String> out = new LinkedHashMap<>();
+    int payloads = 0;
     for (Instance inst : instances) {
       Occurrence o = inst.first(t);
       if (o != null && o.payload() != null) {
-        Values.scalars("", o.payload(), out, 3);
-      }
-      if (out.size() > 0) {
-        break;
+        Map<String, String> fields = new LinkedHashMap<>();
+        Values.scalars("", o.payload(), fields, 3);
+        fields.forEach(out::putIfAbsent);
+        if (!fields.isEmpty() && ++payloads == LEAF_SAMPLES) {
+          break;
+        }
       }
     }
     return out;

@@ -12,7 +12,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * A JSON Schema (draft 2020-12) drafted from sample payloads: the types seen, {@code required} =
- * present in every sample, {@code enum} for small closed sets of strings, {@code format} for
+ * present in every sample, {@code enum} for small closed sets of codes (up to six, each seen
+ * often; a lone value only if it is a word), {@code format} for
  * date-times, UUIDs and e-mail addresses, {@code minimum: 0}/{@code 1} where no sample went below.
  * Deterministic: the same samples in any order give the same schema.
  */
@@ -24,6 +25,16 @@ final class SchemaInferrer {
   private static final Pattern UUID =
       Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
   private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
+  /**
+   * What an enum's values look like: codes (a status, a currency, a tier), not text. Free text
+   * that happened to take few values in a recording takes others in production.
+   */
+  private static final Pattern CODE = Pattern.compile("[\\p{L}\\p{N}_.:/-]{1,40}");
+  /**
+   * A value that may stand alone as an enum: a word ({@code confirmed}, {@code DELIVERED}), what an
+   * event type's status or kind holds; not a version or a number ({@code 2026.11}), which change.
+   */
+  private static final Pattern WORD = Pattern.compile("[\\p{L}_-]+");
   /** Most distinct values a string field may have to be an enum. */
   static final int ENUM_MAX = 6;
   /** Least samples per enum value for a set to count as closed. */
@@ -136,7 +147,7 @@ final class SchemaInferrer {
       } else if (s.allEmail) {
         out.put("format", "email");
       } else if (!s.manyValues) {
-        // a closed set: a few values, each seen often; values seen too rarely to belong (at most
+        // a closed set: a few codes, each seen often; values seen too rarely to belong (at most
         // 5 % of the samples in all) are left out and named, so dirt in the traffic is not learned
         List<String> common = new ArrayList<>();
         List<String> rare = new ArrayList<>();
@@ -149,7 +160,9 @@ final class SchemaInferrer {
             rareCount += v.getValue();
           }
         }
-        if (!common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05) {
+        if (!common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05
+            && common.stream().allMatch(v -> CODE.matcher(v).matches())
+            && (common.size() > 1 || WORD.matcher(common.get(0)).matches())) {
           ArrayNode e = out.putArray("enum");
           common.forEach(e::add);
           if (!rare.isEmpty()) {

@@ -1,0 +1,118 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import tools.jackson.databind.json.JsonMapper;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.io.BufferedWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A draft must not flag the traffic it was drafted from. Claims of another domain than the
+ * reference flow, as Kafka records: submitted, scored, settled; an optional free-text note copied
+ * through when there is one, a model version that is the same in every record, a status.
+ */
+class InferOwnTrafficTest {
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final String[] NOTES = {
+      "Water came through the ceiling", "Rear bumper dented in a car park", "Window broken <b>overnight</b>",
+      "Bike stolen from the shed"};
+
+  @TempDir static Path work;
+  static Path recording;
+  static Path drafts;
+  static String spec;
+
+  @BeforeAll
+  static void draftFromClaims() throws Exception {
+    recording = Files.createDirectories(work.resolve("claims"));
+    Random random = new Random(7);
+    long t = 1_796_000_000_000L;
+    int[] offsets = new int[3];
+    String[] topics = {"claims.submitted", "claims.scored", "claims.settled"};
+    try (BufferedWriter out = Files.newBufferedWriter(recording.resolve("messages.kcat.jsonl"))) {
+      for (int i = 0; i < 400; i++) {
+        String id = "CLM-" + (10_000 + i);
+        Map<String, Object> submitted = new LinkedHashMap<>();
+        submitted.put("claimId", id);
+        submitted.put("amount", 100 + random.nextInt(5_000));
+        if (random.nextInt(10) < 4) {
+          submitted.put("notes", NOTES[random.nextInt(NOTES.length)]);
+        }
+        Map<String, Object> scored = new LinkedHashMap<>(submitted);
+        scored.put("score", random.nextInt(1000));
+        scored.put("modelVersion", "2026.11");
+        Map<String, Object> settled = new LinkedHashMap<>();
+        settled.put("claimId", id);
+        settled.put("status", "SETTLED");
+        settled.put("payout", submitted.get("amount"));
+        List<Map<String, Object>> payloads = List.of(submitted, scored, settled);
+        for (int s = 0; s < 3; s++) {
+          Map<String, Object> line = new LinkedHashMap<>();
+          line.put("topic", topics[s]);
+          line.put("partition", 0);
+          line.put("offset", offsets[s]++);
+          line.put("tstype", "create");
+          line.put("ts", t + i * 200L + s * 30L);
+          line.put("headers", List.of());
+          line.put("key", id);
+          line.put("payload", JSON.writeValueAsString(payloads.get(s)));
+          out.write(JSON.writeValueAsString(line));
+          out.newLine();
+        }
+      }
+    }
+    drafts = work.resolve("drafts");
+    Inference.Result result = Inference.builder().name("claims").build().infer(recording);
+    result.write(drafts);
+    spec = Files.readString(drafts.resolve("claims/claims.flow.yaml"));
+  }
+
+  @Test
+  void theDraftPassesEveryInstanceItWasDraftedFrom() throws Exception {
+    List<Verdict> verdicts = new ArrayList<>();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(drafts)).amendUntilEnd()
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            verdicts.add(v);
+          }
+        }).build();
+    Replay.builder(engine).build().run(recording);
+
+    assertThat(verdicts).hasSize(400);
+    assertThat(verdicts).allSatisfy(v -> assertThat(v.violations()).as(spec).isEmpty());
+  }
+
+  @Test
+  void anOptionalFieldCopiedThroughIsComparedOnlyWhereItIsThere() {
+    assertThat(spec).contains("expr: 'has(claims_scored.notes) == has(claims_submitted.notes)"
+        + " && (!has(claims_scored.notes) || claims_scored.notes == claims_submitted.notes)'");
+    assertThat(spec).containsPattern("absent from both in [0-9]+");
+  }
+
+  @Test
+  void freeTextAndAConstantVersionAreNotEnumsButAStatusWordIs() throws Exception {
+    String scored = Files.readString(drafts.resolve("claims/schemas/claims_scored.schema.json"));
+    String settled = Files.readString(drafts.resolve("claims/schemas/claims_settled.schema.json"));
+
+    assertThat(JSON.readTree(scored).at("/properties/notes").has("enum")).as(scored).isFalse();
+    assertThat(JSON.readTree(scored).at("/properties/modelVersion").has("enum")).as(scored).isFalse();
+    assertThat(JSON.readTree(settled).at("/properties/status/enum").toString()).isEqualTo("[\"SETTLED\"]");
+  }
+}
