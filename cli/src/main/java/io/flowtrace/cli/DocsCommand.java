@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code flowtrace docs}: integration documentation of the flows, from their specs and a recording. */
-@Command(name = "docs", mixinStandardHelpOptions = true,
+@Command(name = "docs",
+    header = "Writes integration documentation from flow specs (and what a recording shows).",
+    mixinStandardHelpOptions = true,
     description = {"Writes integration documentation: one Markdown file per flow and index.md, from the flow specs and,",
         "when a recording is given, what was observed in it (services, latencies, example payloads).",
         "The output is deterministic: commit it and review its diff."})

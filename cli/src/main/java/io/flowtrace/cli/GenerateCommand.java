@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code flowtrace generate}: writes a synthetic recording of the reference order flow. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
+@Command(name = "generate",
+    header = "Writes a synthetic recording of the reference order flow.",
+    mixinStandardHelpOptions = true,
     description = {"Writes a synthetic recording of the reference order flow (spans from the OpenTelemetry SDK,",
         "kcat -J messages) with an expected.json manifest. --sample writes the bundled samples.",
         "--sample-ratio and --clock-skew add field conditions: traces sampled out, hosts' clocks off."})

@@ -16,7 +16,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code flowtrace infer}: drafts flow specs from a recording of traffic. */
-@Command(name = "infer", mixinStandardHelpOptions = true,
+@Command(name = "infer",
+    header = "Drafts flow specs from a recording.",
+    mixinStandardHelpOptions = true,
     description = {"Drafts one flow spec per flow found in a recording (spec YAML + JSON Schemas, the layout of flows/):",
         "stages, alternative paths, keys, schemas, enrichment, rules, idempotency, budgets and deadline,",
         "each with a comment saying what it rests on. The draft is checked like 'lint' before it is kept."})

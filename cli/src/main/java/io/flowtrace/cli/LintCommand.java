@@ -24,7 +24,9 @@ import picocli.CommandLine.Spec;
  * file:line:col; with a recording, also which declared events match nothing in it (and what almost
  * does) and which traffic no flow covers.
  */
-@Command(name = "lint", mixinStandardHelpOptions = true,
+@Command(name = "lint",
+    header = "Checks flow specs and their schemas (and, with --against, a recording).",
+    mixinStandardHelpOptions = true,
     description = {"Checks flow specs (*.flow.yaml) and their schemas; prints every problem as file:line:col (warnings, such",
         "as a redacted field that is also an instance key, are said too but do not fail the specs).",
         "With --against RECORDING, also says which declared events matched nothing in the recording (and what",

@@ -23,7 +23,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code flowtrace record}: captures live spans (OTLP) and Kafka records into a recording directory. */
-@Command(name = "record", mixinStandardHelpOptions = true,
+@Command(name = "record",
+    header = "Records OTLP spans and Kafka records into a directory replay reads.",
+    mixinStandardHelpOptions = true,
     description = {"Records spans received over OTLP (HTTP and gRPC) and, with --bootstrap-servers, the Kafka records",
         "of the flows' topics (and with --spans-topic the spans an OpenTelemetry Collector writes to Kafka)",
         "into a directory that `flowtrace replay` reads.",

@@ -34,7 +34,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code flowtrace replay}: verifies a recorded directory of spans and Kafka records. */
-@Command(name = "replay", mixinStandardHelpOptions = true,
+@Command(name = "replay",
+    header = "Verifies a recording against flow specs.",
+    mixinStandardHelpOptions = true,
     description = {"Verifies a recording (*.otlp.jsonl, *.otlp.pb, *.kcat.jsonl files, each optionally .gz) against flow specs.",
         "Exit code: 0 all passed (or incomplete within deadline), 1 violations, 2 bad usage or unreadable input,",
         "3 could not finish (out of memory)."})

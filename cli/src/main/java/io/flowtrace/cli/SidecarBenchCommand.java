@@ -33,7 +33,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code flowtrace bench-sidecar}: the sidecar on live traffic, measured. */
-@Command(name = "bench-sidecar", mixinStandardHelpOptions = true,
+@Command(name = "bench-sidecar",
+    header = "Measures a sidecar's verdict latency and capacity on a real broker.",
+    mixinStandardHelpOptions = true,
     description = {"Plays synthetic reference flows in real time at --rate flows/s into a Kafka cluster (records)",
         "and an in-process sidecar's OTLP/HTTP receiver (spans), and prints the verdict latency of",
         "data-driven decisions (p50/p99/max after the last event an instance needed), spans and records",

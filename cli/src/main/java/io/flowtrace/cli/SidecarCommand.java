@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code flowtrace sidecar}: verifies live flows continuously (see {@link Sidecar}). */
-@Command(name = "sidecar", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "sidecar",
+    header = "Verifies flows continuously on live traffic.",
+    mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Verifies flows continuously on live traffic: spans over OTLP (or from the Collector's Kafka topic)",
         "and records of the flows' topics; verdicts to a Kafka topic, JSON-lines files and the console;",
         "Prometheus /metrics, /healthz and /readyz on --http-port. Runs until Ctrl-C/SIGTERM or --duration.",

@@ -80,7 +80,7 @@ class BenchCommandTest {
     CliRun run = CliRun.of("bench", "--flows", FLOWS, "--recording", dir.toString());
 
     assertThat(run.exit()).isEqualTo(FlowTraceCli.EXIT_USAGE);
-    assertThat(run.stderr()).contains("flowtrace: --recording: " + dir + " holds no recording files")
+    assertThat(run.stderr()).contains("flowtrace: --recording: " + dir + ": no recording file in the directory")
         .doesNotContain("Exception", "\tat ");
   }
 

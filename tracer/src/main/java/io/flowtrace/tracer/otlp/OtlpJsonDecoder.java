@@ -209,7 +209,7 @@ public final class OtlpJsonDecoder {
       throw malformed(multiLine, "the JSON ends early", e.getLocation(), path(p.streamReadContext(), false));
     } catch (JacksonException e) {
       out.clear();
-      throw malformed(multiLine, "not JSON: " + jacksonReason(e), e.getLocation(),
+      throw malformed(multiLine, "not JSON: " + JacksonMessages.reason(e), e.getLocation(),
           path(p.streamReadContext(), false));
     } finally {
       parser.close();
@@ -1588,17 +1588,5 @@ public final class OtlpJsonDecoder {
     int line = location == null ? -1 : location.getLineNr();
     int column = location == null ? -1 : location.getColumnNr();
     return new MalformedRequestException(reason, path, line, column, multiLine.getAsBoolean());
-  }
-
-  /** Jackson's own message, without the location it appends (the caller gives its own). */
-  private static String jacksonReason(JacksonException e) {
-    String message = e.getOriginalMessage();
-    if (message == null) {
-      return e.getClass().getSimpleName();
-    }
-    return message.replaceAll("\\s*\\(?\\bstart marker at \\[Source:[^]]*]\\)?", "")
-        .replaceAll("\\s*at \\[Source:[^]]*]", "")
-        .replaceAll(": was expecting \\(JSON String, Number, Array, Object or token 'null', 'true' or 'false'\\)", "")
-        .strip();
   }
 }

@@ -1,6 +1,7 @@
 package io.flowtrace.tracer.recording;
 
 import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.otlp.JacksonMessages;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.SourcePosition;
 import io.flowtrace.tracer.model.Telemetry;
@@ -146,7 +147,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
     try {
       node = MAPPER.readTree(line);
     } catch (JacksonException e) {
-      throw new BadRecord("not a kcat JSON record: " + e.getOriginalMessage());
+      throw new BadRecord("not a kcat JSON record: " + JacksonMessages.reason(e));
     }
     return record(node);
   }

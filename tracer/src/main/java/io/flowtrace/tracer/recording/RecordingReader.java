@@ -60,8 +60,8 @@ public final class RecordingReader {
    * a file some reader accepts.
    *
    * @throws java.nio.file.NoSuchFileException when the path does not exist
-   * @throws FileSystemException when the path is a file no reader accepts, or a directory in it
-   *     cannot be listed
+   * @throws FileSystemException when the path is a file no reader accepts, a directory holding no
+   *     file a reader accepts, or a directory in it that cannot be listed
    */
   public List<Path> files(Path recording) throws IOException {
     return list(recording, null);
@@ -72,8 +72,8 @@ public final class RecordingReader {
    * cannot be read) is reported to the listener, naming it, and the rest is listed.
    *
    * @throws java.nio.file.NoSuchFileException when the path does not exist
-   * @throws FileSystemException when the path is a file no reader accepts, or a directory that
-   *     cannot be listed
+   * @throws FileSystemException when the path is a file no reader accepts, a directory holding no
+   *     file a reader accepts, or a directory that cannot be listed
    */
   public List<Path> files(Path recording, ReadListener listener) throws IOException {
     return list(recording, requireNonNull(listener, "listener"));
@@ -93,12 +93,16 @@ public final class RecordingReader {
       return List.of(recording);
     }
     List<Path> files = new ArrayList<>();
+    List<String> ignored = new ArrayList<>();
     Files.walkFileTree(recording, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
-        if ((attributes.isRegularFile() || attributes.isSymbolicLink() && Files.isRegularFile(file))
-            && readerFor(file).isPresent()) {
-          files.add(file);
+        if (attributes.isRegularFile() || attributes.isSymbolicLink() && Files.isRegularFile(file)) {
+          if (readerFor(file).isPresent()) {
+            files.add(file);
+          } else {
+            ignored.add(recording.relativize(file).toString());
+          }
         }
         return FileVisitResult.CONTINUE;
       }
@@ -132,6 +136,13 @@ public final class RecordingReader {
                 + RecordingFiles.describe(e) + "; skipped"));
       }
     });
+    if (files.isEmpty()) {
+      ignored.sort(null);
+      throw new FileSystemException(recording.toString(), null, "no recording file in the directory (expected "
+          + "*.otlp.jsonl, *.otlp.json, *.otlp.pb or *.kcat.jsonl, each optionally .gz)" + (ignored.isEmpty() ? ""
+          : "; not read: " + String.join(", ", ignored.subList(0, Math.min(5, ignored.size())))
+              + (ignored.size() > 5 ? " and " + (ignored.size() - 5) + " more" : "")));
+    }
     files.sort(Comparator.comparing(file -> recording.relativize(file).toString()));
     return files;
   }

@@ -83,6 +83,7 @@ class KcatJsonLinesTest {
         "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":4,\"headers\":[\"traceparent\"]}",
         "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":\"four\"}",
         "[1,2]",
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":8,\"payload\":\"cut short\"",
         "",
         "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":9,\"payload\":\"last\"}");
 
@@ -96,7 +97,8 @@ class KcatJsonLinesTest {
         file + ":5: \"payload_base64\" is not base64: Illegal base64 character 20",
         file + ":6: \"headers\" has an odd number of entries (1); expected name, value pairs",
         file + ":7: \"offset\" is not an integer: \"four\"",
-        file + ":8: not a kcat JSON record: expected an object but got array");
+        file + ":8: not a kcat JSON record: expected an object but got array",
+        file + ":9: not a kcat JSON record: Unexpected end-of-input: expected close marker for Object");
   }
 
   @Test

@@ -128,10 +128,27 @@ class RecordingReaderTest {
   }
 
   @Test
-  void anEmptyDirectoryIsAnEmptyRecording() throws IOException {
+  void aDirectoryWithoutRecordingFilesIsAnErrorSayingWhatItHolds() throws IOException {
     Path empty = Files.createDirectory(recording.resolve("empty"));
+    Path misnamed = Files.createDirectory(recording.resolve("misnamed"));
+    Files.writeString(misnamed.resolve("messages.json"), kcatLines(2));
+    Files.writeString(misnamed.resolve("notes.txt"), "x");
 
-    assertThat(reader.read(empty, collected, collected)).isEqualTo(new RecordingReader.Summary(0, 0, 0, 0, 0));
+    assertThatThrownBy(() -> reader.read(empty, collected, collected))
+        .isInstanceOf(java.nio.file.FileSystemException.class)
+        .hasMessage(empty + ": no recording file in the directory (expected *.otlp.jsonl, *.otlp.json, *.otlp.pb"
+            + " or *.kcat.jsonl, each optionally .gz)");
+    assertThatThrownBy(() -> reader.read(misnamed, collected, collected))
+        .hasMessageEndingWith("each optionally .gz); not read: messages.json, notes.txt");
+    assertThat(collected.problemTexts()).isEmpty();
+  }
+
+  @Test
+  void aDirectoryOfEmptyRecordingFilesIsAnEmptyRecording() throws IOException {
+    Path quiet = Files.createDirectory(recording.resolve("quiet"));
+    Files.writeString(quiet.resolve("messages.kcat.jsonl"), "");
+
+    assertThat(reader.read(quiet, collected, collected)).isEqualTo(new RecordingReader.Summary(1, 0, 0, 0, 0));
   }
 
   private static String kcatLines(int count) {
