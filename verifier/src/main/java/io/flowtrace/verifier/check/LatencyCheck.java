@@ -45,7 +45,9 @@ public final class LatencyCheck implements Check {
     }
     long deadline = instance.spec().deadline().toNanos();
     Observation start = instance.observations().isEmpty() ? null : instance.observations().get(0);
+    boolean terminalSeen = false;
     for (StageSpec terminal : instance.spec().terminalStages()) {
+      terminalSeen |= instance.stageSeen(terminal.id());
       Observation end = null;
       for (EventSpec e : terminal.events()) {
         Observation o = instance.first(e.id());
@@ -66,6 +68,33 @@ public final class LatencyCheck implements Check {
             .expected("≤ " + Texts.duration(deadline))
             .actual(Texts.duration(took))
             .evidence(Evidence.of(end))
+            .build());
+      }
+    }
+    StageSpec unseen = terminalSeen || start == null ? null : instance.terminalReached();
+    if (unseen != null) {
+      // reached unseen (spans of an unsampled trace): it came after the last event observed
+      Observation last = start;
+      Clocks.Gap lastGap = null;
+      for (Observation o : instance.observations()) {
+        Clocks.Gap gap = clocks.gap(start, o);
+        if (lastGap == null || gap.estimate() > lastGap.estimate()) {
+          last = o;
+          lastGap = gap;
+        }
+      }
+      long took = lastGap.estimate();
+      if (took > deadline) {
+        Visibility.Unobserved why = unobserved(instance, unseen.id());
+        out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, unseen.id())
+            .event(last.eventId())
+            .message("the flow had not reached " + unseen.id() + " when " + last.eventId() + " (" + last.describe()
+                + ") came " + Texts.duration(took) + " after its start" + skew(lastGap, deadline) + "; its deadline is "
+                + Texts.duration(deadline) + (why == null ? "" : " (" + unseen.id() + " itself is not observed: "
+                + why.reason() + ")"))
+            .expected("≤ " + Texts.duration(deadline))
+            .actual("> " + Texts.duration(took))
+            .evidence(Evidence.of(last))
             .build());
       }
     }

@@ -94,6 +94,22 @@ class PathEndsTest {
   }
 
   @Test
+  void anUnsampledClaimWhoseRecordsCameAfterTheDeadlineReachedItsUnseenEndLate() throws Exception {
+    start(SPEC);
+    claim("c-1", "LOW", 0, false);
+    record("c.settled", "c-1", 12_500, false);
+    engine.finish();
+
+    Verdict v = finals.get("c-1");
+    assertThat(v.status()).isEqualTo(VerdictStatus.FAILED);
+    Violation only = single(v);
+    assertThat(only.kind()).isEqualTo(ViolationKind.LATENCY_BUDGET_EXCEEDED);
+    assertThat(only.stage()).isEqualTo("paid");
+    assertThat(only.message()).startsWith("the flow had not reached paid when settled_msg (c.settled[0]@1) came"
+        + " 12.5 s after its start; its deadline is 10 s (paid itself is not observed: unsampled trace ");
+  }
+
+  @Test
   void aSampledClaimWhoseTerminalSpanNeverCameStillMissesIt() throws Exception {
     start(SPEC);
     claim("c-1", "LOW", 0, true);
