@@ -54,9 +54,12 @@ public final class AllFlowsAssert extends AbstractAssert<AllFlowsAssert, FlowsUn
     return this;
   }
 
-  /** Asserts how many flows started during the test. */
+  /**
+   * Asserts how many flows started during the test, waiting (up to the timeout given to {@link
+   * #within}) until that many did and all are decided.
+   */
   public AllFlowsAssert hasSize(int expected) {
-    List<FlowOutcome> outcomes = actual.outcomes();
+    List<FlowOutcome> outcomes = actual.outcomes(expected);
     if (outcomes.size() != expected) {
       StringBuilder sb = new StringBuilder("Expected " + expected + (expected == 1 ? " flow" : " flows")
           + " to start during this test, but " + outcomes.size() + " did:");

@@ -38,6 +38,17 @@ public final class FlowsUnderTest {
     return outcomes;
   }
 
+  /**
+   * As {@link #outcomes()}, also waiting (up to the timeout) until at least {@code expected}
+   * instances started: a flow whose first event is still on its way is not missed.
+   */
+  synchronized List<FlowOutcome> outcomes(int expected) {
+    if (outcomes == null || outcomes.size() < expected) {
+      outcomes = Outcomes.awaitAll(session, timeout, expected);
+    }
+    return outcomes;
+  }
+
   /** Notes that an assertion looked at this outcome's verdict (see {@code failOnAnyFailedFlow}). */
   void verdictAsserted(FlowOutcome o) {
     Outcomes.acknowledge(session, o);

@@ -68,14 +68,19 @@ final class Outcomes {
    * passes. Empty when none started.
    */
   static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout) {
-    return awaitAll(session, timeout, false);
+    return awaitAll(session, timeout, false, 1);
+  }
+
+  /** {@link #awaitAll(LiveSession, Duration)}, waiting also until at least {@code atLeast} flows started. */
+  static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout, int atLeast) {
+    return awaitAll(session, timeout, false, atLeast);
   }
 
   /**
    * {@link #awaitAll(LiveSession, Duration)}; with {@code noneIsDone}, a test in which no flow
    * started is done once no telemetry came for the settle time (instead of waiting for one to start).
    */
-  private static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout, boolean noneIsDone) {
+  private static List<FlowOutcome> awaitAll(LiveSession session, Duration timeout, boolean noneIsDone, int atLeast) {
     long settle = session.config().settle().toNanos();
     TestWindow window = session.window();
     long[] seen = {-1, 0};
@@ -88,7 +93,8 @@ final class Outcomes {
         started.set(0, started(session, ProvisionalVerdicts.asOf(session.specs(), window,
             LiveSession.nowEpochNanos(), session.config().completionGrace())));
       }
-      if (started.get(0).isEmpty() && !noneIsDone || System.nanoTime() - seen[1] < settle) {
+      if (started.get(0).isEmpty() && !noneIsDone || started.get(0).size() < atLeast
+          || System.nanoTime() - seen[1] < settle) {
         return false;
       }
       for (Entry s : started.get(0)) {
@@ -115,7 +121,7 @@ final class Outcomes {
    */
   static void failUnlessAllPassed(LiveSession session, Duration timeout) {
     TestWindow window = session.window();
-    List<FlowOutcome> outcomes = awaitAll(session, timeout, true);
+    List<FlowOutcome> outcomes = awaitAll(session, timeout, true, 0);
     List<FlowOutcome> bad = new ArrayList<>();
     for (FlowOutcome o : outcomes) {
       Entry e = new Entry(o.flow(), o.keys(), Set.copyOf(o.verdict().traceIds()), o.verdict(), o.instance(), 0);

@@ -308,6 +308,21 @@ class FlowTraceExtensionTest {
   }
 
   @Test
+  void hasSizeWaitsForAFlowThatStartsAfterTheOthersSettled() throws Exception {
+    system.pay("1.50");
+    java.util.concurrent.CompletableFuture<String> late = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return system.pay("2.50");
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, java.util.concurrent.CompletableFuture.delayedExecutor(3, java.util.concurrent.TimeUnit.SECONDS));
+
+    flows.assertThatAllFlows().within(WAIT).hasSize(2).haveNoViolations();
+    assertThat(late.join()).isNotBlank();
+  }
+
+  @Test
   void allFlowsNamesTheOnesThatFailed() throws Exception {
     String good = system.pay("1.50");
     flows.assertThatFlow("payment").withKey("paymentId", good).completesWithin(WAIT);
