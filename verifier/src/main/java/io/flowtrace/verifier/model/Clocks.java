@@ -207,6 +207,11 @@ public final class Clocks {
     return s.service().isEmpty() ? "?unnamed service" : s.service();
   }
 
+  /** The clock a span's times were read on: its service's. */
+  public static String domain(Span span) {
+    return serviceOf(span);
+  }
+
   /** The clock an observation's time was read on. */
   public static String domain(Observation o) {
     if (o.span() != null) {
@@ -227,6 +232,50 @@ public final class Clocks {
     long high = dataHigh >= INF ? Math.max(dataLow, allowance) : dataHigh;
     long low = dataLow <= -INF ? Math.min(dataHigh, -allowance) : dataLow;
     return new Offset(low, high, dataLow, dataHigh);
+  }
+
+  /**
+   * One correction per clock, relative to {@code reference} (which gets 0), that together satisfy
+   * every bound the data proves between any two clocks — each pair's {@link Offset#estimate()}
+   * taken alone need not (two clocks each nearest to zero against the reference may still put a
+   * consumer before its producer). Starts from those estimates and moves the pairs that break a
+   * bound until none does; a clock nothing relates keeps 0.
+   */
+  public Map<String, Long> corrections(String reference) {
+    int n = names.size();
+    long[] x = new long[n];
+    Integer r = index.get(reference);
+    for (int i = 0; i < n; i++) {
+      x[i] = r == null || i == r ? 0 : offset(reference, names.get(i)).estimate();
+    }
+    for (int round = 0; round < 8 * n + 8; round++) {
+      boolean moved = false;
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+          long excess = i == j || upper[i][j] >= INF ? 0 : x[j] - x[i] - upper[i][j];
+          if (excess <= 0) {
+            continue;
+          }
+          moved = true;
+          if (r != null && i == r) {
+            x[j] -= excess;
+          } else if (r != null && j == r) {
+            x[i] += excess;
+          } else {
+            x[j] -= excess - excess / 2;
+            x[i] += excess / 2;
+          }
+        }
+      }
+      if (!moved) {
+        break;
+      }
+    }
+    Map<String, Long> out = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      out.put(names.get(i), x[i]);
+    }
+    return out;
   }
 
   /** The true time from {@code earlier} to {@code later}, as far as the clocks allow to tell. */

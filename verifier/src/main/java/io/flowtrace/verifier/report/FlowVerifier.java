@@ -12,11 +12,13 @@ import io.flowtrace.verifier.check.StageCheck;
 import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.model.Clocks;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -58,6 +60,7 @@ public final class FlowVerifier {
         : instance.deadlinePassed() ? VerdictStatus.FAILED : VerdictStatus.INCOMPLETE;
     Set<String> traces = new LinkedHashSet<>();
     List<TimelineEntry> timeline = new ArrayList<>();
+    Corrections corrections = new Corrections(instance);
     for (Observation o : instance.observations()) {
       if (o.traceId() != null) {
         traces.add(o.traceId());
@@ -65,19 +68,20 @@ public final class FlowVerifier {
       String where = o.record() != null ? o.record().coordinates()
           : o.span().service() + " " + o.span().kind() + " '" + o.span().name() + "'";
       timeline.add(new TimelineEntry(o.stageId(), o.eventId(), where,
-          o.timeEpochNanos() - instance.startEpochNanos(), o.traceId(), detail(instance, o)));
+          corrections.offset(Clocks.domain(o), o.timeEpochNanos()), o.traceId(), detail(instance, o, corrections)));
     }
+    timeline = corrections.rebased(timeline);
     return Redaction.of(instance).apply(new Verdict(instance.spec().name(), instance.keys(), status, violations,
         new ArrayList<>(traces), instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline,
         unverified, instance.clocks().notes()));
   }
 
-  private static TimelineEntry.Detail detail(FlowInstance instance, Observation o) {
-    long start = instance.startEpochNanos();
+  private static TimelineEntry.Detail detail(FlowInstance instance, Observation o, Corrections corrections) {
     io.flowtrace.tracer.model.Span span = o.span();
     List<TimelineEntry.Consumer> consumers = new ArrayList<>(o.consumers().size());
     for (io.flowtrace.tracer.model.Span c : o.consumers()) {
-      consumers.add(new TimelineEntry.Consumer(c.service(), c.traceId(), c.spanId(), c.startEpochNanos() - start));
+      consumers.add(new TimelineEntry.Consumer(c.service(), c.traceId(), c.spanId(),
+          corrections.offset(Clocks.domain(c), c.startEpochNanos())));
     }
     consumers.sort(java.util.Comparator.comparingLong(TimelineEntry.Consumer::offsetNanos));
     List<String> problems = new ArrayList<>(o.schemaProblems().size());
@@ -91,12 +95,48 @@ public final class FlowVerifier {
         o.isRecord() ? o.record().topic() : null,
         o.isRecord() ? o.record().partition() : null,
         o.isRecord() ? o.record().offset() : null,
-        o.isRecord() ? o.record().timestampNanos() - start : 0,
+        o.isRecord() ? corrections.offset(Clocks.domain(o), o.record().timestampNanos()) : 0,
         consumers,
         o.payload(),
         problems,
         o.sampled(),
         span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"));
+  }
+
+  /**
+   * Times as offsets from the instance's start on its first event's clock, each corrected by the
+   * skew the data proves between its clock and that one ({@link Clocks#corrections}: 0 where
+   * nothing relates the two), so that pictures drawn from the timeline show what caused what in
+   * order — not a consumer before its producer because one host's clock runs 40 ms ahead.
+   */
+  private static final class Corrections {
+    private final FlowInstance instance;
+    private final Map<String, Long> shifts;
+
+    Corrections(FlowInstance instance) {
+      this.instance = instance;
+      this.shifts = instance.observations().isEmpty() ? Map.of()
+          : instance.clocks().corrections(Clocks.domain(instance.observations().get(0)));
+    }
+
+    long offset(String domain, long epochNanos) {
+      return epochNanos - instance.startEpochNanos() + shifts.getOrDefault(domain, 0L);
+    }
+
+    /** In corrected time order; shifted so that the earliest is at 0 when a correction put one before it. */
+    List<TimelineEntry> rebased(List<TimelineEntry> timeline) {
+      if (shifts.values().stream().allMatch(v -> v == 0)) {
+        return timeline;
+      }
+      long min = timeline.stream().mapToLong(TimelineEntry::offsetNanos).min().orElse(0);
+      long by = Math.min(min, 0);
+      List<TimelineEntry> out = new ArrayList<>(timeline.size());
+      for (TimelineEntry t : timeline) {
+        out.add(by == 0 ? t : t.shifted(-by));
+      }
+      out.sort(java.util.Comparator.comparingLong(TimelineEntry::offsetNanos));
+      return out;
+    }
   }
 
   /**

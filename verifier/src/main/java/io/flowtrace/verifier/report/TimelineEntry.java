@@ -6,13 +6,28 @@ import tools.jackson.databind.JsonNode;
 /**
  * One line of an instance's timeline: which stage/event, where (service span or topic/partition/
  * offset), when relative to the instance's start, and — for reports that draw the flow — the
- * {@link Detail} of that occurrence.
+ * {@link Detail} of that occurrence. Times are read on the clock of the instance's first event:
+ * another host's are corrected by the skew the data proves between the two (none where nothing
+ * relates them), and entries are in that corrected order.
  */
 public record TimelineEntry(String stage, String event, String where, long offsetNanos, String traceId, Detail detail) {
 
   /** An entry without detail. */
   public TimelineEntry(String stage, String event, String where, long offsetNanos, String traceId) {
     this(stage, event, where, offsetNanos, traceId, null);
+  }
+
+  /** This entry with every time moved by {@code nanos}. */
+  public TimelineEntry shifted(long nanos) {
+    Detail d = detail;
+    if (d != null) {
+      List<Consumer> consumers = d.consumers().stream()
+          .map(c -> new Consumer(c.service(), c.traceId(), c.spanId(), c.offsetNanos() + nanos)).toList();
+      d = new Detail(d.service(), d.spanKind(), d.spanName(), d.spanId(), d.durationNanos(), d.topic(), d.partition(),
+          d.offset(), d.topic() == null ? d.recordOffsetNanos() : d.recordOffsetNanos() + nanos, consumers, d.payload(),
+          d.schemaProblems(), d.sampled(), d.url());
+    }
+    return new TimelineEntry(stage, event, where, offsetNanos + nanos, traceId, d);
   }
 
   /**
