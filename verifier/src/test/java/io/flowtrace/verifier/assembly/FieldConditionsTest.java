@@ -492,6 +492,24 @@ class FieldConditionsTest {
   }
 
   @Test
+  void aSkewedHostsEventsAreDrawnInTheOrderTheyHappenedOnCorrectedTimes() {
+    replay(order("o-0", 0), order("o-1", 0).skew("ord", -40), order("o-2", 0).skew("ord", 40).skew("not", -30));
+
+    List<String> unskewed = eventOrder(finals.get("o-0"));
+    assertThat(eventOrder(finals.get("o-1"))).isEqualTo(unskewed);
+    assertThat(eventOrder(finals.get("o-2"))).isEqualTo(unskewed);
+    for (String id : List.of("o-1", "o-2")) {
+      assertThat(finals.get(id).timeline()).allSatisfy(t -> assertThat(t.detail().consumers())
+          .allSatisfy(c -> assertThat(c.offsetNanos()).as(id + " " + t.event() + " consumed by " + c.service())
+              .isGreaterThanOrEqualTo(t.offsetNanos() - 1_000_000L)));
+    }
+  }
+
+  private static List<String> eventOrder(io.flowtrace.verifier.report.Verdict v) {
+    return v.timeline().stream().map(t -> t.event()).toList();
+  }
+
+  @Test
   void aPaymentBeforeItsOrderExistsIsStillAnOrderViolationUnderSkew() {
     for (long skew : new long[] {-40, 0, 40}) {
       ShopFlows.Order o = order("o" + skew, 0).skew("ord", skew);
