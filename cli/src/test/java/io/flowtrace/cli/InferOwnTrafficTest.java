@@ -43,8 +43,7 @@ class InferOwnTrafficTest {
     recording = Files.createDirectories(work.resolve("claims"));
     Random random = new Random(7);
     long t = 1_796_000_000_000L;
-    int[] offsets = new int[3];
-    String[] topics = {"claims.submitted", "claims.scored", "claims.settled"};
+    Map<String, Integer> offsets = new java.util.HashMap<>();
     try (BufferedWriter out = Files.newBufferedWriter(recording.resolve("messages.kcat.jsonl"))) {
       for (int i = 0; i < 400; i++) {
         String id = "CLM-" + (10_000 + i);
@@ -57,21 +56,33 @@ class InferOwnTrafficTest {
         Map<String, Object> scored = new LinkedHashMap<>(submitted);
         scored.put("score", random.nextInt(1000));
         scored.put("modelVersion", "2026.11");
-        Map<String, Object> settled = new LinkedHashMap<>();
-        settled.put("claimId", id);
-        settled.put("status", "SETTLED");
-        settled.put("payout", submitted.get("amount"));
-        List<Map<String, Object>> payloads = List.of(submitted, scored, settled);
-        for (int s = 0; s < 3; s++) {
+        boolean high = i % 3 == 0;
+        scored.put("risk", high ? "HIGH" : i % 3 == 1 ? "LOW" : "MEDIUM");
+        Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
+        steps.put("claims.submitted", submitted);
+        steps.put("claims.scored", scored);
+        if (high) {
+          steps.put("claims.rejected", Map.of("claimId", id, "reason", "RISK"));
+        } else {
+          Map<String, Object> settled = new LinkedHashMap<>();
+          settled.put("claimId", id);
+          settled.put("status", "SETTLED");
+          settled.put("payout", submitted.get("amount"));
+          steps.put("claims.settled", settled);
+          steps.put("payouts.sent", Map.of("claimId", id, "amount", submitted.get("amount"), "iban", "NL00BANK0"
+              + (1_000_000 + i)));
+        }
+        int s = 0;
+        for (Map.Entry<String, Map<String, Object>> step : steps.entrySet()) {
           Map<String, Object> line = new LinkedHashMap<>();
-          line.put("topic", topics[s]);
+          line.put("topic", step.getKey());
           line.put("partition", 0);
-          line.put("offset", offsets[s]++);
+          line.put("offset", offsets.merge(step.getKey(), 1, Integer::sum) - 1);
           line.put("tstype", "create");
-          line.put("ts", t + i * 200L + s * 30L);
+          line.put("ts", t + i * 200L + s++ * 30L);
           line.put("headers", List.of());
           line.put("key", id);
-          line.put("payload", JSON.writeValueAsString(payloads.get(s)));
+          line.put("payload", JSON.writeValueAsString(step.getValue()));
           out.write(JSON.writeValueAsString(line));
           out.newLine();
         }
@@ -97,6 +108,18 @@ class InferOwnTrafficTest {
 
     assertThat(verdicts).hasSize(400);
     assertThat(verdicts).allSatisfy(v -> assertThat(v.violations()).as(spec).isEmpty());
+  }
+
+  @Test
+  void aStepOfABranchFollowsTheBranchWithoutAConditionOfItsOwn() throws Exception {
+    var flow = new FlowSpecLoader().load(drafts).get(0);
+
+    assertThat(flow.stage("claims-settled").when().source()).isEqualTo("claims_scored.risk in [\"LOW\", \"MEDIUM\"]");
+    assertThat(flow.stage("claims-rejected").when().source()).isEqualTo("claims_scored.risk == \"HIGH\"");
+    assertThat(flow.stage("payouts-sent").after()).containsExactly("claims-settled");
+    assertThat(flow.stage("payouts-sent").when()).isNull();
+    assertThat(flow.terminalStages()).extracting(st -> st.id()).containsExactlyInAnyOrder("claims-rejected", "payouts-sent");
+    assertThat(spec).contains("    to: payouts_sent\n    carry: [amount, claimId]");
   }
 
   @Test

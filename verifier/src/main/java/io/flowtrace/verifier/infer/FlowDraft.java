@@ -329,10 +329,25 @@ final class FlowDraft {
         }
         t.after = between.size() >= 2 && covered >= t.instances * MAIN ? List.copyOf(between) : List.of(main);
       } else {
-        t.after = List.of(main);
+        t.after = List.of(branchOf(t, kept, main));
       }
       kept.add(t);
     }
+  }
+
+  /**
+   * Where an optional stage hangs: after the latest optional stage since {@code main} that it
+   * happens only with, and after (a step further down a branch: a settled claim, then its payout);
+   * else after {@code main} (an alternative of its own).
+   */
+  private Stage branchOf(Stage t, List<Stage> kept, Stage main) {
+    for (int j = kept.size() - 1; j > kept.indexOf(main); j--) {
+      Stage o = kept.get(j);
+      if (!isMain(o) && overlap(t, o) >= t.instances * HOLDS && precedes(o, t)) {
+        return o;
+      }
+    }
+    return main;
   }
 
   /** Whether {@code a} came before {@code b} in most instances that have both. */
@@ -402,6 +417,18 @@ final class FlowDraft {
     return sampled;
   }
 
+  /**
+   * Whether {@code s} happens in (nearly) every instance its parent stage does; for a stage of
+   * spans alone, of the parent's instances whose first trace was sampled.
+   */
+  private boolean followsAlways(Stage s, Stage parent) {
+    int base = parent.instances;
+    if (s.events.stream().noneMatch(EventType::isTopic)) {
+      base = (int) Math.round(parent.instances * (double) sampledInstances() / Math.max(1, total()));
+    }
+    return overlap(s, parent) >= base * MAIN;
+  }
+
   private static int overlap(Stage a, Stage b) {
     int n = 0;
     for (int i : a.in) {
@@ -423,6 +450,9 @@ final class FlowDraft {
         continue;
       }
       Stage parent = s.after.get(0);
+      if (!isMain(parent) && followsAlways(s, parent)) {
+        continue; // a step of its parent's branch: taken whenever the branch is, no condition of its own
+      }
       List<Stage> siblings = stages.stream().filter(o -> o != s && !isMain(o) && o.after.equals(s.after)).toList();
       String best = null;
       String bestEvidence = null;
