@@ -144,6 +144,9 @@ class HtmlReportIT {
     open("ord-f71533583c8642ef");
     assertThat(chrome.eval("getComputedStyle(document.querySelector('#detail .hop.missing line')).strokeDasharray")
         .asString()).isNotEqualTo("none");
+    assertThat(chrome.eval("document.querySelector('#detail .hop.missing').dataset.from").asString())
+        .as("the missing e-mail is drawn from the service that consumed the confirmation, not the last one seen")
+        .isEqualTo("svc:notification-service");
     chrome.screenshotOf("#detail", SHOTS.resolve("report-missing-stage.png"));
     open("ord-3d4cc0ecaf44fc55");
     assertThat(chrome.eval("Array.from(document.querySelectorAll('#detail .hop.dup')).map(g => g.dataset.event)"))

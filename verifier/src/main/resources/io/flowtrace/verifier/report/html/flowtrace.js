@@ -568,10 +568,38 @@
 
     // Missing stages: dashed arrows where their events should have been.
     var end = items.reduce(function (m, it) { return Math.max(m, it.t); }, 0);
-    var lastSvc = null;
-    items.slice().sort(function (a, b) { return a.t - b.t; }).forEach(function (it) {
-      if (it.to.indexOf('svc:') === 0) lastSvc = it.to;
+    // services that take part in the flow: they produced one of its records or served one of its spans
+    var actors = {};
+    items.forEach(function (it) {
+      if (it.kind === 'produce') actors[it.from] = true;
+      else if (it.kind !== 'consume' && it.main) { actors[it.from] = true; actors[it.to] = true; }
     });
+    var lastSvc = null, lastActor = null;
+    items.slice().sort(function (a, b) { return a.t - b.t; }).forEach(function (it) {
+      if (it.to.indexOf('svc:') !== 0) return;
+      lastSvc = it.to;
+      if (actors[it.to]) lastActor = it.to;
+    });
+    /**
+     * Who should have produced a missing record: the service of a span event of its own stage, else
+     * a consumer of the stage before it that takes part in the flow.
+     */
+    function missingProducer(stage) {
+      var own = stage.events.filter(function (e) { return !e.topic && e.service; })[0];
+      if (own) return 'svc:' + own.service;
+      var topics = {};
+      (stage.after || []).forEach(function (p) {
+        var ps = spec.stages[stageRank(spec, p)];
+        (ps ? ps.events : []).forEach(function (e) { if (e.topic) topics['topic:' + e.topic] = true; });
+      });
+      var found = null, any = null;
+      items.forEach(function (it) {
+        if (it.kind !== 'consume' || !topics[it.from]) return;
+        if (actors[it.to] && !found) found = it.to;
+        if (!any) any = it.to;
+      });
+      return found || any || lastActor || lastSvc;
+    }
     var stillLoose = [];
     loose.forEach(function (x) {
       var stage = spec && spec.stages[stageRank(spec, x.stage)];
@@ -581,7 +609,7 @@
           return !hops.some(function (h) { return h.event === ev.id; });
         }).forEach(function (ev, k) {
           var from, to;
-          if (ev.topic) { from = lastSvc || 'svc:?'; to = 'topic:' + ev.topic; }
+          if (ev.topic) { from = missingProducer(stage) || 'svc:?'; to = 'topic:' + ev.topic; }
           else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
           else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'caller'); to = 'svc:' + (ev.service || '?'); }
           items.push({
@@ -732,7 +760,8 @@
       if (it.violations.length) cls += ' bad';
       if (it.unverified) cls += ' unverified';
       if (it.dup) cls += ' dup';
-      var g = svg('g', {'class': cls, 'data-event': it.event, 'data-stage': it.stage, 'data-index': n});
+      var g = svg('g', {'class': cls, 'data-event': it.event, 'data-stage': it.stage, 'data-index': n,
+        'data-from': it.from, 'data-to': it.to});
       if (it.violations.length) {
         g.setAttribute('data-kinds', it.violations.map(function (v) { return v.kind; }).join(' '));
       }
