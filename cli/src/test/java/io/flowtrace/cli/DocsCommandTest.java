@@ -58,7 +58,8 @@ class DocsCommandTest {
             "(producer not observed)", "| `userEmail` | `orders_created` |");
     assertThat(Files.readString(out.resolve("order-creation.html")))
         .contains("<table class=\"doc\">", "<td><strong>notification-sent</strong> (terminal)</td><td><code>email</code></td>")
-        .doesNotContain("<script");
+        .contains("<div class=\"flowchart\"><svg class=\"flowchart\"", "<summary>Mermaid source</summary>")
+        .doesNotContain("<script", "Mermaid diagram (drawn where");
     assertThat(Files.readString(out.resolve("index.html"))).contains("<a href=\"order-creation.html\">order-creation</a>");
   }
 }

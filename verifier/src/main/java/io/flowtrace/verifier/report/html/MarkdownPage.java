@@ -40,11 +40,18 @@ public final class MarkdownPage {
           i++;
         }
         i++;
-        if (lang.equals("mermaid")) {
+        String drawn = lang.equals("mermaid") ? FlowchartSvg.render(code.toString()) : null;
+        if (drawn != null) {
+          sb.append("<div class=\"flowchart\">").append(drawn).append("</div>\n")
+              .append("<details><summary>Mermaid source</summary>");
+        } else if (lang.equals("mermaid")) {
           sb.append("<div class=\"hint\">Mermaid diagram (drawn where Markdown renders Mermaid, e.g. GitHub):</div>\n");
         }
         sb.append("<pre class=\"json").append(lang.equals("mermaid") ? " mermaid-src" : "").append("\">")
             .append(HtmlPage.text(code.toString())).append("</pre>\n");
+        if (drawn != null) {
+          sb.append("</details>\n");
+        }
       } else if (line.startsWith("#")) {
         int level = 0;
         while (level < line.length() && line.charAt(level) == '#') {
