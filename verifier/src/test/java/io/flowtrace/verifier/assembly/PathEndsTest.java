@@ -197,26 +197,16 @@ class PathEndsTest {
   }
 
   private void record(String topic, String id, long ms, boolean sampled, String json) {
-    String traceparent = "00-" + hex(id, 32) + "-" + hex(topic, 16) + (sampled ? "-01" : "-00");
+    String traceparent = "00-" + ShopFlows.trace(id, "main") + "-" + ShopFlows.span(id, topic) + (sampled ? "-01" : "-00");
     engine.accept(Telemetry.of(new KafkaRecord(topic, 0, offsets++, T0 + ms, id,
         List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8))));
   }
 
   private void transfer(String id, long ms) {
     long nanos = (T0 + ms) * 1_000_000L;
-    engine.accept(Telemetry.of(new Span(hex(id, 32), hex(id + "t", 16), hex("c.settled", 16), "POST /transfers",
+    engine.accept(Telemetry.of(new Span(ShopFlows.trace(id, "main"), ShopFlows.span(id, "transfer"),
+        ShopFlows.span(id, "c.settled"), "POST /transfers",
         SpanKind.CLIENT, "payout", nanos, nanos + 5_000_000L, Map.of(), List.of(), false)));
-  }
-
-  private static String hex(String name, int length) {
-    StringBuilder sb = new StringBuilder();
-    for (char c : name.toCharArray()) {
-      sb.append(String.format("%02x", (int) c));
-    }
-    while (sb.length() < length) {
-      sb.insert(0, '0');
-    }
-    return sb.substring(sb.length() - length);
   }
 
   private static Violation single(Verdict v) {
