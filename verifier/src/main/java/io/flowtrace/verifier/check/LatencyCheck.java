@@ -73,10 +73,15 @@ public final class LatencyCheck implements Check {
     }
     StageSpec unseen = terminalSeen || start == null ? null : instance.terminalReached();
     if (unseen != null) {
-      // reached unseen (spans of an unsampled trace): it came after the last event observed
+      // reached unseen (spans of an unsampled trace): it came after the last event observed (each
+      // event's first occurrence: a redelivery an hour later says nothing of when the flow ended)
       Observation last = start;
       Clocks.Gap lastGap = null;
-      for (Observation o : instance.observations()) {
+      for (EventSpec e : instance.spec().events()) {
+        Observation o = instance.first(e.id());
+        if (o == null) {
+          continue;
+        }
         Clocks.Gap gap = clocks.gap(start, o);
         if (lastGap == null || gap.estimate() > lastGap.estimate()) {
           last = o;

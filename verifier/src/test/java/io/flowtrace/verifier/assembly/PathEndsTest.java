@@ -110,6 +110,18 @@ class PathEndsTest {
   }
 
   @Test
+  void anUnsampledClaimDeliveredAgainAnHourLaterDidNotEndLate() throws Exception {
+    start(SPEC);
+    claim("c-1", "LOW", 0, false);
+    record("c.settled", "c-1", 20, false);
+    record("c.settled", "c-1", 3_600_000, false);
+    engine.finish();
+
+    assertThat(finals.get("c-1").violations()).isEmpty();
+    assertThat(finals.get("c-1").status()).isEqualTo(VerdictStatus.PASSED);
+  }
+
+  @Test
   void aSampledClaimWhoseTerminalSpanNeverCameStillMissesIt() throws Exception {
     start(SPEC);
     claim("c-1", "LOW", 0, true);
