@@ -338,12 +338,15 @@ final class FlowDraft {
   /**
    * Where an optional stage hangs: after the latest optional stage since {@code main} that it
    * happens only with, and after (a step further down a branch: a settled claim, then its payout);
-   * else after {@code main} (an alternative of its own).
+   * else after {@code main} (an alternative of its own). Only a stage with a record leads a
+   * branch: a stage of spans alone is timed on its host's clock alone, and a few milliseconds of
+   * skew would put a bank call before the settlement that caused it.
    */
   private Stage branchOf(Stage t, List<Stage> kept, Stage main) {
     for (int j = kept.size() - 1; j > kept.indexOf(main); j--) {
       Stage o = kept.get(j);
-      if (!isMain(o) && overlap(t, o) >= t.instances * HOLDS && precedes(o, t)) {
+      if (!isMain(o) && o.events.stream().anyMatch(EventType::isTopic) && overlap(t, o) >= t.instances * HOLDS
+          && precedes(o, t)) {
         return o;
       }
     }
