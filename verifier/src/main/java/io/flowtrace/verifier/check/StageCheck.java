@@ -21,7 +21,11 @@ import java.util.stream.Collectors;
  * missing); a required stage that did not happen, or happened only in part, is
  * {@code MISSING_STAGE} once the instance is over (its deadline passed, or its terminal stage came
  * without it). Only the first stage where the flow stopped is reported — the one whose
- * predecessors were all seen — not every stage after it. Span events that are unobserved by design
+ * predecessors were all seen — not every stage after it. A stage that happened although none of
+ * the stages it follows did or should have (a step of a branch the data did not take) is a
+ * {@code BAD_TRANSFORMATION} too; an instance whose path stops short of every terminal stage by its
+ * deadline, with no required stage missing, is a {@code MISSING_STAGE} saying where it stopped and
+ * why, so a failed verdict always names what failed. Span events that are unobserved by design
  * (an unsampled trace) are not missing: they are reported as not verified, and a path whose
  * condition reads them is taken from what was observed.
  */
@@ -38,8 +42,7 @@ public final class StageCheck implements Check {
         Observation first = firstOf(instance, stage);
         List<String> alternatives = alternatives(instance, stage, paths);
         displaced.addAll(alternatives);
-        String seen = cond.observed().entrySet().stream()
-            .map(x -> x.getKey() + " = " + x.getValue()).collect(Collectors.joining(", "));
+        String seen = observed(cond);
         out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage.id())
             .event(first.eventId())
             .message("stage " + stage.id() + " happened (" + first.describe() + ") although its condition "
@@ -145,6 +148,12 @@ public final class StageCheck implements Check {
         .build();
   }
 
+  /** What a condition read: {@code a.x = 1, b.y = "z"}. */
+  private static String observed(Evaluation cond) {
+    return cond.observed().entrySet().stream().map(x -> x.getKey() + " = " + x.getValue())
+        .collect(Collectors.joining(", "));
+  }
+
   /** Whether the data shows the stage did not happen and should not have: not merely unseen. */
   private static boolean certainlyNotTaken(FlowInstance instance, FlowPaths paths, String stageId, int depth) {
     StageSpec stage = instance.spec().stage(stageId);
@@ -165,8 +174,7 @@ public final class StageCheck implements Check {
     StageSpec stage = instance.spec().stage(stageId);
     Evaluation cond = paths.condition(stageId);
     if (stage != null && stage.when() != null && cond != null && cond.isFalse()) {
-      String seen = cond.observed().entrySet().stream()
-          .map(x -> x.getKey() + " = " + x.getValue()).collect(Collectors.joining(", "));
+      String seen = observed(cond);
       return " (its condition " + stage.when().source() + " is false" + (seen.isEmpty() ? "" : ": saw " + seen) + ")";
     }
     if (stage != null && !stage.after().isEmpty()) {
