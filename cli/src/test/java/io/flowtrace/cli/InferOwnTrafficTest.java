@@ -40,7 +40,15 @@ class InferOwnTrafficTest {
 
   @BeforeAll
   static void draftFromClaims() throws Exception {
-    recording = Files.createDirectories(work.resolve("claims"));
+    recording = write(Files.createDirectories(work.resolve("claims")), -1);
+    drafts = work.resolve("drafts");
+    Inference.Result result = Inference.builder().name("claims").build().infer(recording);
+    result.write(drafts);
+    spec = Files.readString(drafts.resolve("claims/claims.flow.yaml"));
+  }
+
+  /** 400 claims; the one numbered {@code stray} (if any) scored with a risk seen nowhere else, and rejected. */
+  private static Path write(Path recording, int stray) throws Exception {
     Random random = new Random(7);
     long t = 1_796_000_000_000L;
     Map<String, Integer> offsets = new java.util.HashMap<>();
@@ -56,8 +64,8 @@ class InferOwnTrafficTest {
         Map<String, Object> scored = new LinkedHashMap<>(submitted);
         scored.put("score", random.nextInt(1000));
         scored.put("modelVersion", "2026.11");
-        boolean high = i % 3 == 0;
-        scored.put("risk", high ? "HIGH" : i % 3 == 1 ? "LOW" : "MEDIUM");
+        boolean high = i % 3 == 0 || i == stray;
+        scored.put("risk", i == stray ? "EXTREME" : high ? "HIGH" : i % 3 == 1 ? "LOW" : "MEDIUM");
         Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
         steps.put("claims.submitted", submitted);
         steps.put("claims.scored", scored);
@@ -88,10 +96,20 @@ class InferOwnTrafficTest {
         }
       }
     }
-    drafts = work.resolve("drafts");
-    Inference.Result result = Inference.builder().name("claims").build().infer(recording);
-    result.write(drafts);
-    spec = Files.readString(drafts.resolve("claims/claims.flow.yaml"));
+    return recording;
+  }
+
+  @Test
+  void aValueSeenOnceDoesNotCostABranchItsCondition() throws Exception {
+    Path dirty = write(Files.createDirectories(work.resolve("dirty")), 7);
+    Path out = work.resolve("dirty-drafts");
+    Inference.builder().name("claims").build().infer(dirty).write(out);
+    var flow = new FlowSpecLoader().load(out).get(0);
+
+    assertThat(flow.stage("claims-rejected")).as(Files.readString(out.resolve("claims/claims.flow.yaml"))).isNotNull();
+    assertThat(flow.stage("claims-rejected").when().source()).isEqualTo("claims_scored.risk == \"HIGH\"");
+    assertThat(Files.readString(out.resolve("claims/claims.flow.yaml")))
+        .contains("# decided 399/400 instances; 1 went against it");
   }
 
   @Test

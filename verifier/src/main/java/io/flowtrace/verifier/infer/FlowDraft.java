@@ -488,20 +488,17 @@ final class FlowDraft {
           int right = 0;
           int all = 0;
           List<String> mine = new ArrayList<>();
-          int wrong = 0;
-          boolean repeated = true;
           for (Map.Entry<String, int[]> v : values.entrySet()) {
             int[] n = v.getValue();
             all += n[0] + n[1];
-            right += Math.max(n[0], n[1]);
-            if (n[0] > n[1]) {
+            if (n[0] > n[1] && n[0] >= 2) {
               mine.add(v.getKey());
-              wrong += n[1];
-              repeated &= n[0] >= 2; // a value seen once (an id) decides nothing about the next instance
+              right += n[0];
+            } else {
+              // a value seen once (an id, a stray value in dirty traffic) decides nothing about the
+              // next instance: an instance it took into the stage counts against the condition
+              right += n[1];
             }
-          }
-          if (!repeated) {
-            continue;
           }
           double score = all == 0 ? 0 : (double) right / all;
           if (!mine.isEmpty() && score >= HOLDS && score > bestScore) {
@@ -509,8 +506,8 @@ final class FlowDraft {
             Occurrence example = instances.get(scope.iterator().next()).first(source);
             JsonNode sample = Values.at(example == null ? null : example.payload(), f.getKey());
             best = condition(ids.get(source) + "." + f.getKey(), mine, sample);
-            bestEvidence = "decided " + right + "/" + all + " instances" + (wrong == 0 ? "" : "; "
-                + (all - right) + " took this stage against it");
+            bestEvidence = "decided " + right + "/" + all + " instances" + (right == all ? "" : "; "
+                + (all - right) + " went against it");
           }
         }
       }
