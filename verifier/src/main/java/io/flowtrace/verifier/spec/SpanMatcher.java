@@ -40,7 +40,16 @@ public record SpanMatcher(
     sb.append("span");
     if (name != null) sb.append(' ').append(name);
     if (service != null) sb.append(" of ").append(service);
-    if (!attributes.isEmpty()) sb.append(" with ").append(attributes);
+    if (!attributes.isEmpty()) {
+      sb.append(" with ");
+      String sep = "";
+      for (var a : new java.util.TreeMap<>(attributes).entrySet()) {
+        StringMatcher m = a.getValue();
+        sb.append(sep).append(a.getKey()).append(m.exact() != null ? " = '" + m.exact() + "'"
+            : " matching \"" + m.regex().pattern() + "\"");
+        sep = ", ";
+      }
+    }
     return sb.toString();
   }
 }
