@@ -91,6 +91,12 @@ final class InferCommand implements Callable<Integer> {
       return FlowTraceCli.EXIT_VIOLATIONS;
     }
     stdout.println("lint: ok. Next: flowtrace replay --flows " + out + " " + recording);
+    if (result.problems() > 0) {
+      // as replay: not a green run, what could not be read is not in the draft
+      err.printf("flowtrace: exit %d: the input had %s (above); the draft rests on what could be read%n",
+          FlowTraceCli.EXIT_USAGE, Plural.count(result.problems(), "problem"));
+      return FlowTraceCli.EXIT_USAGE;
+    }
     return FlowTraceCli.EXIT_PASSED;
   }
 }

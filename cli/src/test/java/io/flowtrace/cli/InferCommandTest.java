@@ -171,6 +171,27 @@ class InferCommandTest {
   }
 
   @Test
+  void aDraftFromPartlyUnreadableInputIsWrittenButTheRunIsNotGreen() throws Exception {
+    Path dirty = work.resolve("dirty");
+    Files.createDirectories(dirty);
+    try (var files = Files.list(training)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, dirty.resolve(f.getFileName()));
+      }
+    }
+    Files.writeString(dirty.resolve("messages.kcat.jsonl"), "{\"topic\":\"orders.created\",\"partition\":0,\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    Path out = work.resolve("dirty-drafts");
+
+    CliRun run = CliRun.of("infer", "--out", out.toString(), "--name", "shop", dirty.toString());
+
+    assertThat(run.exit()).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(out.resolve("shop/shop.flow.yaml")).exists();
+    assertThat(run.stderr()).contains("messages.kcat.jsonl:", "not a kcat JSON record",
+        "flowtrace: exit 2: the input had 1 problem (above); the draft rests on what could be read");
+  }
+
+  @Test
   void aBadEntrySelectorIsAClearUsageError() {
     assertThat(FlowTraceCli.run("infer", "--out", work.resolve("x").toString(), "--entry", "queue:x",
         training.toString())).isEqualTo(FlowTraceCli.EXIT_USAGE);
