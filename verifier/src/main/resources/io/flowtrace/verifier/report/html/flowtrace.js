@@ -644,14 +644,26 @@
 
     items.sort(function (a, b) { return a.t - b.t || a.rank - b.rank; });
 
-    // Lifelines in order of first appearance, with the client first.
+    // Lifelines in order of first appearance, with the client first; services that only consumed
+    // the flow's records (an analytics job, a consumer of another team) last, marked as such.
+    var inFlow = assign({}, actors);
+    items.forEach(function (it) { if (it.missing || it.unobserved) { inFlow[it.from] = true; inFlow[it.to] = true; } });
+    (spec ? spec.stages : []).forEach(function (st) {
+      st.events.forEach(function (e) { if (e.service) inFlow['svc:' + e.service] = true; });
+    });
+    var outside = {};
+    items.forEach(function (it) { if (it.kind === 'consume' && !inFlow[it.to]) outside[it.to] = true; });
     var lanes = [];
     var index = {};
     function lane(id) {
       if (index[id] === undefined) { index[id] = lanes.length; lanes.push(id); }
     }
+    items.forEach(function (it) {
+      if (!outside[it.from]) lane(it.from);
+      if (!outside[it.to]) lane(it.to);
+    });
     items.forEach(function (it) { lane(it.from); lane(it.to); });
-    return {items: items, lanes: lanes, loose: stillLoose};
+    return {items: items, lanes: lanes, loose: stillLoose, outside: outside};
   }
 
   function assign(a, b) {
@@ -702,7 +714,7 @@
   }
 
   function drawSequence(seq, onSelect) {
-    var items = seq.items, lanes = seq.lanes;
+    var items = seq.items, lanes = seq.lanes, outside = seq.outside || {};
     var width = GUTTER + Math.max(1, lanes.length) * COL + 300; // room for violation text right of the last lane
     // Row heights: a violated hop needs room for its violations' text.
     var y = HEAD + 14;
@@ -749,7 +761,7 @@
       g.appendChild(svg('rect', {x: cx - COL / 2 + 8, y: 8, width: COL - 16, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
       g.appendChild(svg('text', {x: cx, y: 26, 'text-anchor': 'middle'}, cut(l.name, 19)));
       g.appendChild(svg('text', {'class': 'what', x: cx, y: 40, 'text-anchor': 'middle'},
-        l.type === 'topic' ? 'Kafka topic' : l.type === 'ext' ? 'external' : 'service'));
+        l.type === 'topic' ? 'Kafka topic' : l.type === 'ext' ? 'external' : outside[id] ? 'outside the flow' : 'service'));
       g.appendChild(svg('title', null, l.name));
       root.appendChild(g);
     });
