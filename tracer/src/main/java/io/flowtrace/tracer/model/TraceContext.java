@@ -75,6 +75,11 @@ public record TraceContext(String traceId, String spanId, int flags) {
     return String.format("00-%s-%s-%02x", traceId, spanId, flags);
   }
 
+  /** Whether the trace is sampled (flags bit {@code 0x01}): its spans are exported. */
+  public boolean sampled() {
+    return (flags & 0x01) != 0;
+  }
+
   private static boolean isHex(String s) {
     return isHex(s, 0, s.length());
   }

@@ -413,7 +413,7 @@ final class FlowState {
       if (!snapshot.stageComplete(terminal.id())) {
         return;
       }
-    } else if (spanOnlyTerminal) {
+    } else if (spanOnlyTerminal && unsampledRecord(inst)) {
       // a terminal stage of spans alone, in a trace that is not sampled, is reached unseen
       snapshot = snapshot(inst, watermark);
       terminal = snapshot.terminalReached();
@@ -439,6 +439,16 @@ final class FlowState {
     }
     decide(inst, watermark, "complete", snapshot, true);
     context.decidedByData(inst.lastArrival);
+  }
+
+  /** Cheap test before a snapshot: a record of the instance says its trace is not sampled. */
+  private static boolean unsampledRecord(InstanceState inst) {
+    for (Sighting s : inst.sightings) {
+      if (s.record != null && s.context != null && !s.context.sampled()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static long lastTime(FlowInstance snapshot) {

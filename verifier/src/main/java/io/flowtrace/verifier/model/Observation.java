@@ -63,7 +63,7 @@ public record Observation(
    * says so in its flags (bit 0x01). A record without the header counts as sampled.
    */
   public boolean sampled() {
-    return record == null || trace == null || (trace.flags() & 0x01) != 0;
+    return record == null || trace == null || trace.sampled();
   }
 
   /** The producer span of a record, or {@code null} (also for span events). */
