@@ -23,12 +23,20 @@ public final class LineChunks {
 
   /** Bytes of lines gathered before a chunk is handed out. */
   static final int CHUNK_BYTES = 1 << 20;
+  /** A chunk's buffer: room for the line that takes it past {@link #CHUNK_BYTES}. */
+  private static final int BUFFER_BYTES = CHUNK_BYTES + (CHUNK_BYTES >> 2);
   /** Chunks handed out and not yet reported, per file: what memory the chunking takes. */
   static final int MAX_IN_FLIGHT = 4;
 
   private final Function<ReadListener, LineDecoder> decoders;
   private final ReadListener listener;
   private final ArrayDeque<Chunk> inFlight = new ArrayDeque<>();
+  /**
+   * Chunk buffers whose lines are decoded, used again: a buffer is larger than half a G1 region in
+   * a heap of up to 2 GiB, so each new one was a humongous allocation, and those set off a young
+   * collection and a marking cycle every few megabytes read.
+   */
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
   private Chunk filling;
   private long emitted;
 
@@ -49,7 +57,8 @@ public final class LineChunks {
   /** Copies the line into the chunk being filled, handing the chunk out once it is full. */
   public void add(byte[] utf8, int offset, int length, long lineNumber) {
     if (filling == null) {
-      filling = new Chunk();
+      byte[] buffer = spare.poll();
+      filling = new Chunk(buffer != null ? buffer : new byte[BUFFER_BYTES]);
     }
     filling.add(utf8, offset, length, lineNumber);
     if (filling.size >= CHUNK_BYTES) {
@@ -104,6 +113,10 @@ public final class LineChunks {
 
   private void complete(Chunk chunk) {
     chunk.join();
+    if (chunk.bytes.length == BUFFER_BYTES) {
+      spare.push(chunk.bytes);
+    }
+    chunk.bytes = null;
     emitted += chunk.emitted;
     for (ReadProblem p : chunk.problems) {
       listener.problem(p);
@@ -112,13 +125,17 @@ public final class LineChunks {
 
   /** Lines copied out of the line reader's buffer (which the next line overwrites). */
   private final class Chunk extends RecursiveAction {
-    private byte[] bytes = new byte[CHUNK_BYTES + (CHUNK_BYTES >> 2)];
+    private byte[] bytes;
     private int size;
     private int[] ends = new int[256];
     private long[] lines = new long[256];
     private int count;
     private final List<ReadProblem> problems = new ArrayList<>();
     private long emitted;
+
+    Chunk(byte[] bytes) {
+      this.bytes = bytes;
+    }
 
     void add(byte[] utf8, int offset, int length, long lineNumber) {
       if (size + length > bytes.length) {
@@ -142,7 +159,6 @@ public final class LineChunks {
         emitted += decoder.decode(bytes, start, ends[i] - start, lines[i]);
         start = ends[i];
       }
-      bytes = null;
     }
   }
 }
