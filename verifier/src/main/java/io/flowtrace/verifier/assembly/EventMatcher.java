@@ -69,6 +69,16 @@ final class EventMatcher {
     return false;
   }
 
+  /** Whether any of these events is an entry event of the flow. */
+  boolean anyEntry(Set<String> eventIds) {
+    for (String id : eventIds) {
+      if (entryEvents.contains(id)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Decodes the record's value for each event of its topic ({@code null} when the topic is not ours). */
   List<DecodedPayload> decode(KafkaRecord record) {
     List<EventSpec> events = topicEvents.get(record.topic());

@@ -5,6 +5,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.assembly.DecisionScheduler.Kind;
 import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.model.Diversion;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.report.FlowVerifier;
@@ -168,8 +169,30 @@ final class FlowState {
       return;
     } else {
       target = open(group.get(0).time, watermark);
+      divert(target, group, keys, traceId);
     }
     add(target, group, keys, traceId, watermark);
+  }
+
+  /**
+   * An event that is not an entry event opened {@code target} though its trace belongs to another
+   * instance, whose keys it contradicts: a key changed on the way. Both instances' verdicts say so
+   * (the other one's again, if it was decided).
+   */
+  private void divert(InstanceState target, List<Sighting> group, Map<String, String> keys, String traceId) {
+    if (traceId == null || keys.isEmpty() || matcher.opens(group)) {
+      return;
+    }
+    InstanceState owner = index.ownerOf(traceId);
+    if (owner == null || owner.compatible(keys)) {
+      return;
+    }
+    if (owner.diverted == null) {
+      owner.diverted = new ArrayList<>(1);
+    }
+    owner.diverted.add(new InstanceState.Diverted(target, group.get(0)));
+    target.divertedFrom = owner;
+    markDirty(owner);
   }
 
   /** An event for an instance already final: counted and reported, never silently dropped. */
@@ -254,6 +277,15 @@ final class FlowState {
     dirtyDecided.remove(gone);
     for (Sighting s : gone.sightings) {
       keep.add(s);
+    }
+    if (gone.diverted != null) {
+      if (keep.diverted == null) {
+        keep.diverted = new ArrayList<>(gone.diverted.size());
+      }
+      keep.diverted.addAll(gone.diverted);
+    }
+    if (keep.divertedFrom == null) {
+      keep.divertedFrom = gone.divertedFrom;
     }
     index.merged(gone, keep);
     markDirty(keep);
@@ -774,21 +806,44 @@ final class FlowState {
     context.stats.snapshots++;
     List<Observation> observations = new ArrayList<>(inst.sightings.size());
     for (Sighting s : inst.sightings) {
-      if (s.record != null) {
-        KafkaRecord r = s.record;
-        if (s.producer == null) {
-          s.producer = context.spans.producerOf(r, s.context).orElse(null);
+      observations.add(observation(s));
+    }
+    List<Diversion> diverted = List.of();
+    if (inst.diverted != null) {
+      diverted = new ArrayList<>(inst.diverted.size());
+      for (InstanceState.Diverted d : inst.diverted) {
+        InstanceState to = d.to().current();
+        if (to != inst && !matcher.anyEntry(to.eventIds)) { // else merged back, or an instance of its own after all
+          diverted.add(new Diversion(observation(d.first()), keysOf(to)));
         }
-        s.addConsumers(context.spans.consumersOf(r, s.context));
-        long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
-        observations.add(new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context,
-            s.keys));
-      } else {
-        Span span = s.span;
-        observations.add(new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),
-            new TraceContext(span.traceId(), span.spanId(), 1), s.keys));
       }
     }
+    Diversion from = null;
+    if (inst.divertedFrom != null && !matcher.anyEntry(inst.eventIds) && inst.divertedFrom.current() != inst) {
+      from = new Diversion(null, keysOf(inst.divertedFrom.current()));
+    }
+    return new FlowInstance(spec, keysOf(inst), observations, inst.start, watermark,
+        watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);
+  }
+
+  /** A sighting as the checks see it, joined to the messaging spans known now. */
+  private Observation observation(Sighting s) {
+    if (s.record != null) {
+      KafkaRecord r = s.record;
+      if (s.producer == null) {
+        s.producer = context.spans.producerOf(r, s.context).orElse(null);
+      }
+      s.addConsumers(context.spans.consumersOf(r, s.context));
+      long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
+      return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys);
+    }
+    Span span = s.span;
+    return new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),
+        new TraceContext(span.traceId(), span.spanId(), 1), s.keys);
+  }
+
+  /** An instance's keys in the spec's order. */
+  private Map<String, String> keysOf(InstanceState inst) {
     Map<String, String> keys = new LinkedHashMap<>();
     for (String k : spec.keys()) {
       String v = inst.keys.get(k);
@@ -796,7 +851,6 @@ final class FlowState {
         keys.put(k, v);
       }
     }
-    return new FlowInstance(spec, keys, observations, inst.start, watermark, watermark >= inst.start + deadlineNanos,
-        context.sawSpans);
+    return keys;
   }
 }

@@ -157,6 +157,12 @@ final class InstanceIndex {
     return w == null ? List.of() : w;
   }
 
+  /** The instance the trace belongs to, or {@code null}. */
+  InstanceState ownerOf(String traceId) {
+    InstanceState inst = traceId == null ? null : byTrace.get(traceId);
+    return inst == null ? null : inst.current();
+  }
+
   /** The instance a messaging span's trace (or a trace it links to) belongs to, or {@code null}. */
   InstanceState instanceOf(Span span) {
     InstanceState inst = byTrace.get(span.traceId());

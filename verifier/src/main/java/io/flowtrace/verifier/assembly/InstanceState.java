@@ -59,6 +59,16 @@ final class InstanceState {
   InstanceIndex.Seeded seeded;
   /** Why the instance was decided early for a cap ({@code null}: it was not). */
   String overflowReason;
+  /**
+   * Instances that events of its traces began, not being entry events, because they carried other
+   * key values; {@code null} while there are none.
+   */
+  List<Diverted> diverted;
+  /** The instance in whose trace this one began with an event that is not an entry event, or {@code null}. */
+  InstanceState divertedFrom;
+
+  /** An instance an event of this one's trace began, and that event. */
+  record Diverted(InstanceState to, Sighting first) {}
 
   InstanceState(long id, FlowState flow) {
     this.id = id;

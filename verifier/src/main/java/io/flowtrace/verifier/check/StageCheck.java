@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.check;
 
+import io.flowtrace.verifier.model.Diversion;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.FlowPaths;
 import io.flowtrace.verifier.model.FlowPaths.Requirement;
@@ -98,12 +99,22 @@ public final class StageCheck implements Check {
           ? "stage " + stage.id() + " did not happen: no " + what + " " + when
           : "stage " + stage.id() + " is incomplete: no " + what + " " + when + "; " + String.join(", ", seen)
               + (seen.size() == 1 ? " was" : " were") + " observed";
-      out.add(Violation.builder(ViolationKind.MISSING_STAGE, stage.id())
+      Diversion astray = astray(instance, missing);
+      Violation.Builder v = Violation.builder(ViolationKind.MISSING_STAGE, stage.id())
           .event(missing.get(0).id())
           .message(message)
           .expected(missing.get(0).describeSource())
-          .actual(seen.isEmpty() ? "nothing observed" : "only " + String.join(", ", seen))
-          .build());
+          .actual(seen.isEmpty() ? "nothing observed" : "only " + String.join(", ", seen));
+      if (astray != null) {
+        String event = astray.event().eventId();
+        String changed = changedKeys(instance, astray);
+        v.event(event)
+            .message(message + ". The " + event + " of this flow's trace (" + astray.event().describe() + ") carried "
+                + changed + " and so began an instance of its own: a key changed on the way")
+            .actual(event + " with " + changed)
+            .evidence(Evidence.of(astray.event()));
+      }
+      out.add(v.build());
     }
     if (instance.deadlinePassed() && instance.terminalReached() == null
         && out.stream().noneMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)) {
@@ -146,6 +157,31 @@ public final class StageCheck implements Check {
         .expected(terminals)
         .actual(last.isEmpty() ? "nothing observed" : "stopped after " + String.join(", ", last))
         .build();
+  }
+
+  /** The first event of this instance's trace that is one of {@code missing} and went to an instance of its own. */
+  private static Diversion astray(FlowInstance instance, List<EventSpec> missing) {
+    for (Diversion d : instance.diverted()) {
+      for (EventSpec e : missing) {
+        if (e.id().equals(d.event().eventId())) {
+          return d;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** {@code orderId=o-9 instead of o-1}: the keys on which the diverted event contradicts the instance. */
+  private static String changedKeys(FlowInstance instance, Diversion d) {
+    List<String> parts = new ArrayList<>();
+    for (String k : instance.spec().keys()) {
+      String other = d.keys().get(k);
+      String mine = instance.keys().get(k);
+      if (other != null && mine != null && !other.equals(mine)) {
+        parts.add(k + "=" + other + " instead of " + mine);
+      }
+    }
+    return parts.isEmpty() ? d.describeKeys(instance.spec().keys()) : String.join(", ", parts);
   }
 
   /** What a condition read: {@code a.x = 1, b.y = "z"}. */

@@ -28,6 +28,8 @@ public final class FlowInstance {
   private final long asOfEpochNanos;
   private final boolean deadlinePassed;
   private final boolean sawSpans;
+  private final List<Diversion> diverted;
+  private final Diversion divertedFrom;
   private Visibility visibility;
   private FlowPaths paths;
   private Clocks clocks;
@@ -42,6 +44,18 @@ public final class FlowInstance {
    */
   public FlowInstance(FlowSpec spec, Map<String, String> keys, List<Observation> observations, long startEpochNanos,
       long asOfEpochNanos, boolean deadlinePassed, boolean sawSpans) {
+    this(spec, keys, observations, startEpochNanos, asOfEpochNanos, deadlinePassed, sawSpans, List.of(), null);
+  }
+
+  /**
+   * As above, knowing which events of this instance's traces went to instances of their own
+   * ({@code diverted}, each with where it went) and, for an instance that began part-way through
+   * the flow in another instance's trace, where it came from ({@code divertedFrom}, or {@code null}).
+   */
+  public FlowInstance(FlowSpec spec, Map<String, String> keys, List<Observation> observations, long startEpochNanos,
+      long asOfEpochNanos, boolean deadlinePassed, boolean sawSpans, List<Diversion> diverted, Diversion divertedFrom) {
+    this.diverted = List.copyOf(diverted);
+    this.divertedFrom = divertedFrom;
     this.spec = Objects.requireNonNull(spec, "spec");
     this.keys = Collections.unmodifiableMap(new LinkedHashMap<>(keys));
     List<Observation> sorted = new ArrayList<>(observations);
@@ -80,6 +94,19 @@ public final class FlowInstance {
 
   public boolean sawSpans() {
     return sawSpans;
+  }
+
+  /** Events of this instance's traces that carried other key values and began instances of their own. */
+  public List<Diversion> diverted() {
+    return diverted;
+  }
+
+  /**
+   * The instance in whose trace this one began part-way through the flow, with no entry event of
+   * its own ({@code null} when it did not).
+   */
+  public Diversion divertedFrom() {
+    return divertedFrom;
   }
 
   /** Which span events were not seen by design (unsampled traces, lossy span pipelines). */

@@ -13,6 +13,7 @@ import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.model.Clocks;
+import io.flowtrace.verifier.model.Diversion;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import java.util.ArrayList;
@@ -73,7 +74,20 @@ public final class FlowVerifier {
     timeline = corrections.rebased(timeline);
     return Redaction.of(instance).apply(new Verdict(instance.spec().name(), instance.keys(), status, violations,
         new ArrayList<>(traces), instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline,
-        unverified, instance.clocks().notes()));
+        unverified, notes(instance)));
+  }
+
+  private static List<String> notes(FlowInstance instance) {
+    Diversion from = instance.divertedFrom();
+    if (from == null || instance.observations().isEmpty()) {
+      return instance.clocks().notes();
+    }
+    Observation first = instance.observations().get(0);
+    List<String> notes = new ArrayList<>(instance.clocks().notes());
+    notes.add("this instance began part-way through the flow, with " + first.eventId() + " (" + first.describe()
+        + "), in a trace of the instance " + from.describeKeys(instance.spec().keys())
+        + ": a key changed on the way, and its events belong to that instance");
+    return notes;
   }
 
   private static TimelineEntry.Detail detail(FlowInstance instance, Observation o, Corrections corrections) {

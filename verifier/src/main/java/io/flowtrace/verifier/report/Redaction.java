@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.model.Diversion;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.spec.EventSpec;
@@ -92,7 +93,22 @@ public final class Redaction {
     for (Observation o : instance.observations()) {
       payloads.add(o.payload());
     }
-    return of(instance.spec(), payloads);
+    for (Diversion d : instance.diverted()) {
+      payloads.add(d.event().payload());
+    }
+    Redaction r = of(instance.spec(), payloads);
+    Diversion from = instance.divertedFrom();
+    if (from == null || r.redactedKeys.isEmpty()) {
+      return r;
+    }
+    // the keys of the instance it began in are named in its note: masked as that instance's are
+    Map<String, String> secrets = new HashMap<>(r.secrets);
+    from.keys().forEach((k, v) -> {
+      if (r.redactedKeys.contains(k)) {
+        secrets.putIfAbsent(v, marker(v));
+      }
+    });
+    return new Redaction(r.spec, longestFirst(secrets), r.redactedKeys);
   }
 
   /**
@@ -114,10 +130,7 @@ public final class Redaction {
         }
       }
     }
-    Map<String, String> secrets = new LinkedHashMap<>();
-    found.entrySet().stream()
-        .sorted(Comparator.comparingInt((Map.Entry<String, String> e) -> e.getKey().length()).reversed())
-        .forEach(e -> secrets.put(e.getKey(), e.getValue()));
+    Map<String, String> secrets = longestFirst(found);
     Set<String> keys = new HashSet<>();
     for (EventSpec e : spec.events()) {
       for (FieldPath redacted : spec.redactedPaths(e.id())) {
@@ -129,6 +142,15 @@ public final class Redaction {
       }
     }
     return new Redaction(spec, secrets, keys);
+  }
+
+  /** Renderings of secrets longest first, so that a value inside a longer one is not masked apart. */
+  private static Map<String, String> longestFirst(Map<String, String> found) {
+    Map<String, String> secrets = new LinkedHashMap<>();
+    found.entrySet().stream()
+        .sorted(Comparator.comparingInt((Map.Entry<String, String> e) -> e.getKey().length()).reversed())
+        .forEach(e -> secrets.put(e.getKey(), e.getValue()));
+    return secrets;
   }
 
   /** The verdict as reports may show it: payloads, texts and keys masked. */

@@ -1,0 +1,151 @@
+package io.flowtrace.verifier.assembly;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.report.Redaction;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A service that publishes its part of a flow under another key (a fresh id instead of the one it
+ * was given) splits one business transaction in two: the instance it left misses a stage, and what
+ * follows begins an instance of its own part-way through the flow. Both verdicts say what happened,
+ * from the trace they share. Loan applications: received, scored, then decided.
+ */
+class KeyChangedOnTheWayTest {
+
+  private static final String SPEC = String.join("\n",
+      "flow: loans",
+      "keys: [applicationId]",
+      "deadline: 10s",
+      "stages:",
+      "  - id: received",
+      "    events:",
+      "      - id: received_msg",
+      "        topic: loan.received",
+      "  - id: scored",
+      "    after: received",
+      "    events:",
+      "      - id: scored_msg",
+      "        topic: loan.scored",
+      "  - id: decided",
+      "    after: scored",
+      "    terminal: true",
+      "    events:",
+      "      - id: decided_msg",
+      "        topic: loan.decided",
+      "");
+
+  private static final long T0 = 1_764_000_000_000L;
+
+  @TempDir Path dir;
+  private final Map<String, Verdict> finals = new LinkedHashMap<>();
+  private long offsets;
+  private FlowEngine engine;
+
+  private void start(String spec) throws Exception {
+    Files.writeString(dir.resolve("loans.flow.yaml"), spec);
+    engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).amendUntilEnd().listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        finals.put(v.keys().get("applicationId"), v);
+      }
+    }).build();
+  }
+
+  @Test
+  void aDecisionPublishedUnderAFreshIdIsNamedInBothInstancesItSplitInto() throws Exception {
+    start(SPEC);
+    record("loan.received", "a-1", "trace-a-1", 0);
+    record("loan.scored", "a-1", "trace-a-1", 20);
+    record("loan.decided", "a-9", "trace-a-1", 40); // underwriting minted a new applicationId
+    record("loan.received", "a-2", "trace-a-2", 100);
+    record("loan.scored", "a-2", "trace-a-2", 120);
+    record("loan.decided", "a-2", "trace-a-2", 140);
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    Verdict left = finals.get("a-1");
+    assertThat(left.status()).isEqualTo(VerdictStatus.FAILED);
+    Violation missing = single(left);
+    assertThat(missing.kind()).isEqualTo(ViolationKind.MISSING_STAGE);
+    assertThat(missing.stage()).isEqualTo("decided");
+    assertThat(missing.message()).contains("The decided_msg of this flow's trace (loan.decided[0]@2) carried "
+        + "applicationId=a-9 instead of a-1 and so began an instance of its own: a key changed on the way");
+    assertThat(missing.actual()).isEqualTo("decided_msg with applicationId=a-9 instead of a-1");
+    assertThat(missing.evidence().offset()).isEqualTo(2L);
+
+    Verdict began = finals.get("a-9");
+    assertThat(began.status()).isEqualTo(VerdictStatus.FAILED);
+    assertThat(began.notes()).containsExactly("this instance began part-way through the flow, with decided_msg"
+        + " (loan.decided[0]@2), in a trace of the instance applicationId=a-1: a key changed on the way,"
+        + " and its events belong to that instance");
+    assertThat(finals.get("a-2").status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(finals.get("a-2").notes()).isEmpty();
+  }
+
+  @Test
+  void applicationsReceivedTogetherInOneTraceAreInstancesOfTheirOwnNotKeysChanged() throws Exception {
+    start(SPEC);
+    // a batch import: one trace receives and scores two applications; one of them is never decided
+    record("loan.received", "b-1", "trace-batch", 0);
+    record("loan.received", "b-2", "trace-batch", 5);
+    record("loan.scored", "b-1", "trace-batch", 20);
+    record("loan.scored", "b-2", "trace-batch", 25);
+    record("loan.decided", "b-2", "trace-batch", 40);
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    assertThat(finals.get("b-2").status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(finals.get("b-2").notes()).isEmpty();
+    Violation missing = single(finals.get("b-1"));
+    assertThat(missing.kind()).isEqualTo(ViolationKind.MISSING_STAGE);
+    assertThat(missing.message()).doesNotContain("key changed");
+    assertThat(missing.actual()).isEqualTo("nothing observed");
+    assertThat(finals.get("b-1").notes()).isEmpty();
+  }
+
+  @Test
+  void aRedactedKeyIsMaskedInTheNoteOfTheInstanceABranchBegan() throws Exception {
+    start(SPEC.replace("keys: [applicationId]", "keys: [applicationId]\nredact: [applicationId]"));
+    record("loan.received", "a-1", "trace-a-1", 0);
+    record("loan.scored", "a-1", "trace-a-1", 20);
+    record("loan.decided", "a-9", "trace-a-1", 40);
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    assertThat(finals).hasSize(2);
+    String all = finals.values().toString();
+    assertThat(all).doesNotContain("a-1").doesNotContain("a-9")
+        .contains(Redaction.marker("a-1")).contains(Redaction.marker("a-9"));
+    assertThat(finals.get(Redaction.marker("a-1")).violations().get(0).actual())
+        .isEqualTo("decided_msg with applicationId=" + Redaction.marker("a-9") + " instead of " + Redaction.marker("a-1"));
+  }
+
+  private void record(String topic, String id, String trace, long ms) {
+    String traceparent = "00-" + ShopFlows.trace(trace, "main") + "-" + ShopFlows.span(trace, topic) + "-01";
+    engine.accept(Telemetry.of(new KafkaRecord(topic, 0, offsets++, T0 + ms, id,
+        List.of(RecordHeader.ofString("traceparent", traceparent)),
+        ("{\"applicationId\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8))));
+  }
+
+  private static Violation single(Verdict v) {
+    assertThat(v.violations()).as(v.toString()).hasSize(1);
+    return v.violations().get(0);
+  }
+}
