@@ -5,6 +5,8 @@ import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.internal.Texts;
 import java.io.PrintStream;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 
 /**
  * The human report: one block per failed (or incomplete) instance with its keys, each violation
@@ -12,6 +14,12 @@ import java.time.Instant;
  * instances are counted, not listed (unless verbose).
  */
 public final class ConsoleReport implements VerdictListener {
+  /** Widest a timeline column is padded to; a longer name pushes only its own row on. */
+  private static final int MAX_COLUMN = 32;
+  /** Start times to the millisecond, whatever the first event's precision (a span's nanos, a record's millis). */
+  private static final DateTimeFormatter STARTED =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
   private final PrintStream out;
   private final boolean verbose;
   private final ReportSummary summary = new ReportSummary();
@@ -34,7 +42,7 @@ public final class ConsoleReport implements VerdictListener {
   public static String format(Verdict v) {
     StringBuilder sb = new StringBuilder();
     sb.append(v.status()).append("  ").append(v.flow()).append("  ").append(keys(v))
-        .append("  (started ").append(Instant.ofEpochSecond(0, v.startEpochNanos())).append(')');
+        .append("  (started ").append(STARTED.format(Instant.ofEpochSecond(0, v.startEpochNanos()))).append(')');
     if (v.status() == VerdictStatus.INCOMPLETE && !v.reason().isEmpty()) {
       sb.append("\n    ").append(v.reason()).append(": the deadline had not passed; the terminal stage was not seen");
     }
@@ -64,9 +72,15 @@ public final class ConsoleReport implements VerdictListener {
     }
     if (!v.timeline().isEmpty()) {
       sb.append("\n  timeline:");
+      int stageWidth = 0;
+      int eventWidth = 0;
       for (TimelineEntry t : v.timeline()) {
-        sb.append(String.format("%n    %10s  %-20s %-18s %s", "+" + Texts.duration(t.offsetNanos()),
-            t.stage(), t.event(), t.where()));
+        stageWidth = Math.max(stageWidth, Math.min(MAX_COLUMN, t.stage().length()));
+        eventWidth = Math.max(eventWidth, Math.min(MAX_COLUMN, t.event().length()));
+      }
+      String row = "%n    %10s  %-" + Math.max(stageWidth, 1) + "s  %-" + Math.max(eventWidth, 1) + "s  %s";
+      for (TimelineEntry t : v.timeline()) {
+        sb.append(String.format(row, "+" + Texts.duration(t.offsetNanos()), t.stage(), t.event(), t.where()));
       }
     }
     return sb.toString();
