@@ -2,6 +2,7 @@ package io.flowtrace.verifier.infer;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.infer.Grouping.Instance;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -386,38 +387,80 @@ final class FlowDraft {
    * instances whose first trace was sampled (spans of unsampled traces are not exported).
    */
   private boolean isMain(Stage s) {
-    if (s.events.stream().noneMatch(EventType::isTopic)) {
+    if (spansAlone(s)) {
       return s.instances >= sampledInstances() * MAIN;
     }
     return s.instances >= total() * MAIN;
   }
 
-  private int sampled = -1;
+  private Set<Integer> sampled;
 
-  /** Instances with a span in the trace of their first record: their first trace was sampled. */
+  /** Instances whose first trace was sampled ({@link #sampled()}). */
   private int sampledInstances() {
-    if (sampled < 0) {
-      sampled = 0;
-      for (Instance inst : instances) {
-        String trace = null;
+    return sampled().size();
+  }
+
+  /**
+   * The instances whose first trace was sampled: as their first record's {@code traceparent} says
+   * (its sampled flag), or, for a record without one, when a span in that record's trace was seen;
+   * every instance when no trace shows a span at all (a recording without spans).
+   */
+  private Set<Integer> sampled() {
+    if (sampled == null) {
+      sampled = new HashSet<>();
+      boolean anySpan = false;
+      for (int i = 0; i < instances.size(); i++) {
+        Instance inst = instances.get(i);
+        Occurrence first = null;
         for (Occurrence o : inst.occurrences()) {
           if (o.isRecord()) {
-            trace = o.traceId();
+            first = o;
             break;
           }
         }
+        TraceContext context = first == null ? null : first.record().traceContext().orElse(null);
+        boolean spanInTrace = false;
         for (Occurrence o : inst.occurrences()) {
-          if (!o.isRecord() && o.traceId() != null && o.traceId().equals(trace)) {
-            sampled++;
+          if (!o.isRecord() && o.traceId() != null && first != null && o.traceId().equals(first.traceId())) {
+            spanInTrace = true;
             break;
           }
+        }
+        anySpan |= spanInTrace;
+        if (context != null ? context.sampled() : spanInTrace) {
+          sampled.add(i);
         }
       }
-      if (sampled == 0) {
-        sampled = total();
+      if (!anySpan) {
+        sampled.clear();
+        for (int i = 0; i < instances.size(); i++) {
+          sampled.add(i);
+        }
       }
     }
     return sampled;
+  }
+
+  private static boolean spansAlone(Stage s) {
+    return s.events.stream().noneMatch(EventType::isTopic);
+  }
+
+  /**
+   * The instances in which {@code s} could have been seen, of {@code among}: for a stage of spans
+   * alone, those whose first trace was sampled (an unsampled trace's spans are not exported, so
+   * their absence there says nothing); else all of them.
+   */
+  private Set<Integer> observable(Stage s, Set<Integer> among) {
+    if (!spansAlone(s)) {
+      return among;
+    }
+    Set<Integer> out = new HashSet<>();
+    for (int i : among) {
+      if (sampled().contains(i)) {
+        out.add(i);
+      }
+    }
+    return out;
   }
 
   /**
@@ -425,11 +468,7 @@ final class FlowDraft {
    * spans alone, of the parent's instances whose first trace was sampled.
    */
   private boolean followsAlways(Stage s, Stage parent) {
-    int base = parent.instances;
-    if (s.events.stream().noneMatch(EventType::isTopic)) {
-      base = (int) Math.round(parent.instances * (double) sampledInstances() / Math.max(1, total()));
-    }
-    return overlap(s, parent) >= base * MAIN;
+    return overlap(s, parent) >= observable(s, parent.in).size() * MAIN;
   }
 
   private static int overlap(Stage a, Stage b) {
@@ -460,7 +499,7 @@ final class FlowDraft {
       String best = null;
       String bestEvidence = null;
       double bestScore = 0;
-      Set<Integer> scope = new HashSet<>(parent.in);
+      Set<Integer> scope = new HashSet<>(observable(s, parent.in));
       for (EventType source : eventsUpTo(parent)) {
         if (ids.get(source) == null) {
           continue;
@@ -513,8 +552,10 @@ final class FlowDraft {
       }
       if (best == null) {
         dropped.add(s);
+        int seenIn = observable(s, parent.in).size();
         notes.add("not declared: stage " + s.id + " (" + describe(s) + ") happens in only " + s.instances + "/"
-            + total() + " instances and no field of an earlier event tells which" + (siblings.isEmpty() ? ""
+            + (spansAlone(s) && seenIn < total() ? seenIn + " instances whose trace was sampled" : total() + " instances")
+            + " and no field of an earlier event tells which" + (siblings.isEmpty() ? ""
                 : " (alternatives: " + siblings.stream().map(x -> x.id).toList() + ")"));
       } else {
         s.when = best;
