@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -712,7 +713,7 @@ final class FlowDraft {
           }
           position = Math.min(position, positionOf(event));
         }
-        int identity = identity(c, distinct, count);
+        int identity = identity(c, distinct, count) * 2 + (fromCaller(c) ? 0 : 1);
         if (covers.size() > bestCover || covers.size() == bestCover && covers.size() > 0
             && (identity > bestIdentity || identity == bestIdentity && position < bestPosition)) {
           best = c;
@@ -725,6 +726,13 @@ final class FlowDraft {
         break;
       }
       candidates.remove(best);
+      List<String> alike = new ArrayList<>();
+      for (List<String> c : candidates) {
+        if (identity(c, distinct, count) == identity(best, distinct, count)
+            && coveredBy(c, uncovered).equals(coveredBy(best, uncovered))) {
+          alike.add(keyName(c) + (fromCaller(c) ? " (sent by the caller)" : ""));
+        }
+      }
       String keyName = keyName(best);
       if (keys.contains(keyName)) {
         keyName = keyName + (keys.size() + 1);
@@ -740,7 +748,8 @@ final class FlowDraft {
       }
       keyEvidence.put(keyName, "the same value in " + best.size() + " event"
           + (best.size() == 1 ? "" : "s") + " of an instance, a different one in each of " + instancesWith
-          + " instances");
+          + " instances" + (alike.isEmpty() ? "" : "; " + String.join(", ", alike) + (alike.size() == 1 ? " was" : " were")
+              + " as unique in this traffic: keep the key that names the business transaction"));
     }
     if (keys.isEmpty()) {
       keys.add("traceId");
@@ -835,6 +844,60 @@ final class FlowDraft {
       }
     }
     return null;
+  }
+
+  /** The events of {@code among} (record events no key covers yet) a class of fields is in. */
+  private static Set<String> coveredBy(List<String> fields, Set<String> among) {
+    Set<String> events = new TreeSet<>();
+    for (String f : fields) {
+      String event = f.substring(0, f.indexOf('#'));
+      if (among.contains(event)) {
+        events.add(event);
+      }
+    }
+    return events;
+  }
+
+  /**
+   * Whether the flow's caller sent the value: a field of the request body of the server span that
+   * starts the flow. Such a value names something that existed before the flow (a policy, a
+   * customer); the flow's own identity is minted on the way (a claim id in the response).
+   */
+  private boolean fromCaller(List<String> fields) {
+    EventType call = inboundCall();
+    if (call == null) {
+      return false;
+    }
+    for (String f : fields) {
+      if (call.equals(typeOf(f.substring(0, f.indexOf('#'))))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private EventType inboundCall;
+  private boolean inboundCallKnown;
+
+  /**
+   * The request body of the server span that most instances begin with (the call that starts the
+   * flow), or {@code null} when they begin otherwise.
+   */
+  private EventType inboundCall() {
+    if (!inboundCallKnown) {
+      inboundCallKnown = true;
+      Map<EventType, Integer> firsts = new HashMap<>();
+      for (Instance inst : instances) {
+        if (!inst.occurrences().isEmpty()) {
+          firsts.merge(inst.occurrences().get(0).type(), 1, Integer::sum);
+        }
+      }
+      firsts.entrySet().stream().max(Map.Entry.comparingByValue())
+          .filter(e -> !e.getKey().isTopic() && e.getKey().kind() == SpanKind.SERVER
+              && EventType.REQUEST_BODY.equals(e.getKey().attribute()) && ids.containsKey(e.getKey()))
+          .ifPresent(e -> inboundCall = e.getKey());
+    }
+    return inboundCall;
   }
 
   /**

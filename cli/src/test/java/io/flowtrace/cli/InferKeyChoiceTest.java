@@ -1,0 +1,65 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.recording.RecordingWriter;
+import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two fields can be equally unique in a sample: the id the flow mints and a reference the caller
+ * sent (an order that, in this traffic, was never returned twice). Returns of goods: the caller
+ * posts the order's reference, the service answers with a new return id, and both travel on.
+ */
+class InferKeyChoiceTest {
+
+  @TempDir Path work;
+
+  @Test
+  void theIdTheFlowMintsIsTheKeyAndTheCallersEquallyUniqueReferenceIsNamed() throws Exception {
+    Path recording = Files.createDirectories(work.resolve("returns"));
+    long t0 = 1_796_000_000_000L;
+    try (RecordingWriter out = RecordingWriter.open(recording)) {
+      for (int i = 0; i < 200; i++) {
+        String order = "ORD-" + (70_000 + i * 7);
+        String id = "RET-" + (10_000 + i);
+        String trace = String.format("%032x", 0xdef000L + i);
+        long t = t0 + i * 250L;
+        out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
+            .name("POST /api/returns").kind(SpanKind.SERVER).service("returns-api")
+            .startEpochNanos(t * 1_000_000L).endEpochNanos((t + 9) * 1_000_000L)
+            .attributes(Map.of("http.request.method", "POST", "url.full", "https://shop.example/api/returns",
+                "http.request.body", "{\"orderRef\":\"" + order + "\",\"items\":" + (1 + i % 4) + "}",
+                "http.response.body", "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}"))
+            .build()));
+        String json = "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}";
+        out.accept(record("returns.requested", i, trace, t + 5, id, json));
+        out.accept(record("returns.received", i, trace, t + 60, id, json));
+      }
+    }
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("returns").build().infer(recording).write(drafts);
+    String yaml = Files.readString(drafts.resolve("returns/returns.flow.yaml"));
+
+    assertThat(new FlowSpecLoader().load(drafts).get(0).keys()).as(yaml).containsExactly("returnId");
+    assertThat(yaml).contains("orderRef (sent by the caller) was as unique in this traffic");
+  }
+
+  private static Telemetry record(String topic, int offset, String trace, long ms, String key, String json) {
+    String traceparent = "00-" + trace + "-" + String.format("%016x", 0x9000L + offset * 2 + topic.length() % 2) + "-01";
+    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key,
+        List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8)));
+  }
+}
