@@ -154,6 +154,40 @@ class HtmlReportIT {
   }
 
   @Test
+  void aSequenceTooWideForThePageFoldsItsTopicsIntoArrowsAndUnfoldsThemOnRequest() {
+    open("ord-f71533583c8642ef");
+    assertThat(chrome.eval("(() => { const d = document.querySelector('#detail .diagram');"
+        + " return d.querySelector('svg').getBoundingClientRect().width <= d.clientWidth; })()").asBoolean())
+        .as("the diagram fits the page").isTrue();
+    assertThat(lanes()).contains("svc:gateway", "svc:order-service", "topic:notifications.email")
+        .doesNotContain("topic:orders.requested");
+    assertThat(chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='orders_requested']\");"
+        + " return g.dataset.from + ' -> ' + g.dataset.to; })()").asString())
+        .isEqualTo("svc:gateway -> svc:order-service");
+    chrome.eval("document.querySelector(\"#detail .hop[data-event='orders_requested']\")"
+        + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))");
+    assertThat(chrome.eval("document.getElementById('hop-panel').innerText").asString())
+        .contains("orders.requested", "consumed by order-service");
+
+    chrome.eval("document.querySelector('#detail .legend .fold input').click()");
+    try {
+      assertThat(lanes()).contains("topic:orders.requested", "topic:inventory.requests");
+      open("ord-3d4cc0ecaf44fc55");
+      assertThat(lanes()).as("the reader's choice holds for the next instance").contains("topic:orders.requested");
+    } finally {
+      chrome.eval("document.querySelector('#detail .legend .fold input').click()");
+    }
+    assertThat(lanes()).doesNotContain("topic:orders.requested");
+  }
+
+  private static List<String> lanes() {
+    List<String> out = new ArrayList<>();
+    chrome.eval("Array.from(document.querySelectorAll('#detail svg .head')).map(g => g.dataset.lane)")
+        .forEach(n -> out.add(n.asString()));
+    return out;
+  }
+
+  @Test
   void clickingTheViolatedHopShowsItsPayloadWithTheFieldHighlighted() {
     open("ord-dedaffa63208fdae"); // WRONG_TOTAL
     chrome.eval("document.querySelector(\"#detail .hop.bad[data-kinds~='BAD_TRANSFORMATION']\")"

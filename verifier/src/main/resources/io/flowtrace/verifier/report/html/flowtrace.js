@@ -470,8 +470,29 @@
     panel.hidden = true;
     var spec = meta.flows ? meta.flows[d.flow] : null;
     var seq = sequence(d, spec);
-    diagram.appendChild(drawSequence(seq, function (item) { showHop(panel, d, item); }));
+    var folded = foldTopics(seq);
+    var toggle = el('label', 'fold');
+    var box2 = el('input');
+    box2.type = 'checkbox';
+    add(toggle, box2, ' Kafka topics as lifelines');
+    legend.appendChild(toggle);
+    function draw() {
+      var shown = box2.checked ? seq : folded;
+      // narrower columns (down to 96 px) before a sideways scroll
+      var room = diagram.clientWidth - GUTTER - 300;
+      shown.col = room > 0 ? Math.max(96, Math.min(COL, Math.floor(room / Math.max(1, shown.lanes.length)))) : COL;
+      diagram.textContent = '';
+      diagram.appendChild(drawSequence(shown, function (item) { showHop(panel, d, item); }));
+    }
+    // topics as lifelines unless that drawing is wider than the box (the reader's choice sticks)
+    box2.checked = topicLanes !== null ? topicLanes
+        : folded.lanes.length === seq.lanes.length || GUTTER + seq.lanes.length * 96 + 300 <= diagram.clientWidth;
+    box2.addEventListener('change', function () { topicLanes = box2.checked; draw(); });
+    draw();
   }
+
+  /** Whether the reader chose to draw topics as lifelines ({@code null}: not chosen). */
+  var topicLanes = null;
 
   // ---- the sequence model -----------------------------------------------------------------------
 
@@ -653,6 +674,11 @@
     });
     var outside = {};
     items.forEach(function (it) { if (it.kind === 'consume' && !inFlow[it.to]) outside[it.to] = true; });
+    return {items: items, lanes: lanesOf(items, outside), loose: stillLoose, outside: outside};
+  }
+
+  /** Lifelines in order of first appearance; those outside the flow last. */
+  function lanesOf(items, outside) {
     var lanes = [];
     var index = {};
     function lane(id) {
@@ -663,7 +689,39 @@
       if (!outside[it.to]) lane(it.to);
     });
     items.forEach(function (it) { lane(it.from); lane(it.to); });
-    return {items: items, lanes: lanes, loose: stillLoose, outside: outside};
+    return lanes;
+  }
+
+  /**
+   * The same sequence with Kafka topics folded into the arrows: a record produced and consumed is
+   * one arrow from its producer to each consumer, labelled with the topic and the broker dwell. A
+   * record nobody consumed, or one that never came, keeps its topic's lifeline.
+   */
+  function foldTopics(seq) {
+    var consumed = {};
+    seq.items.forEach(function (it) {
+      if (it.kind === 'consume') (consumed[it.hop] = consumed[it.hop] || []).push(it);
+    });
+    var items = [];
+    seq.items.forEach(function (it) {
+      if (it.kind === 'consume' && it.hop >= 0) return;
+      var cs = it.kind === 'produce' ? consumed[it.hop] : null;
+      if (!cs) { items.push(it); return; }
+      cs.forEach(function (c, k) {
+        items.push(assign(assign({}, it), {
+          to: c.to, consumer: c.consumer, folded: true,
+          violations: k === 0 ? it.violations : [],
+          label: it.label + (k > 0 ? ' (consumer ' + (k + 1) + ')' : ''),
+          sub: it.to.slice('topic:'.length) + ' \u00b7 ' + c.sub
+        }));
+      });
+    });
+    return {items: items, lanes: lanesOf(items, seq.outside), loose: seq.loose, outside: seq.outside};
+  }
+
+  /** How wide a sequence's drawing is. */
+  function sequenceWidth(seq) {
+    return GUTTER + Math.max(1, seq.lanes.length) * (seq.col || COL) + 300;
   }
 
   function assign(a, b) {
@@ -715,7 +773,7 @@
 
   function drawSequence(seq, onSelect) {
     var items = seq.items, lanes = seq.lanes, outside = seq.outside || {};
-    var width = GUTTER + Math.max(1, lanes.length) * COL + 300; // room for violation text right of the last lane
+    var width = sequenceWidth(seq); // room for violation text right of the last lane
     // Row heights: a violated hop needs room for its violations' text.
     var y = HEAD + 14;
     items.forEach(function (it) {
@@ -752,14 +810,15 @@
     });
 
     // Lifelines.
-    function x(id) { return GUTTER + lanes.indexOf(id) * COL + COL / 2; }
+    var col = seq.col || COL;
+    function x(id) { return GUTTER + lanes.indexOf(id) * col + col / 2; }
     lanes.forEach(function (id) {
       var l = laneLabel(id);
       var cx = x(id);
       root.appendChild(svg('line', {'class': 'life', x1: cx, y1: HEAD, x2: cx, y2: height - 8}));
       var g = svg('g', {'class': 'head ' + l.type, 'data-lane': id});
-      g.appendChild(svg('rect', {x: cx - COL / 2 + 8, y: 8, width: COL - 16, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
-      g.appendChild(svg('text', {x: cx, y: 26, 'text-anchor': 'middle'}, cut(l.name, 19)));
+      g.appendChild(svg('rect', {x: cx - col / 2 + 6, y: 8, width: col - 12, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
+      g.appendChild(svg('text', {x: cx, y: 26, 'text-anchor': 'middle'}, cut(l.name, Math.floor((col - 14) / 6.4))));
       g.appendChild(svg('text', {'class': 'what', x: cx, y: 40, 'text-anchor': 'middle'},
         l.type === 'topic' ? 'Kafka topic' : l.type === 'ext' ? 'external' : outside[id] ? 'outside the flow' : 'service'));
       g.appendChild(svg('title', null, l.name));
@@ -793,7 +852,7 @@
         g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'}, cut(it.label, Math.max(26, Math.abs(x2 - x1) / 6.2))));
       }
       if (it.sub) {
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(28, Math.abs(x2 - x1) / 5.4))));
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(34, Math.abs(x2 - x1) / 5.4))));
       }
       var ty = yy + 12;
       if (it.unverified && !it.unobserved) {
@@ -881,7 +940,10 @@
       if (h.unsampled) rowOf('sampled', 'no \u2014 its trace was not sampled');
       if (it.unverified) rowOf('not verified', it.unverified);
       if (it.dup) rowOf('duplicate', it.dup);
-      if (it.kind === 'consume' && it.consumer) rowOf('this arrow', 'consumed by ' + it.consumer.service + ' at +' + ms(it.consumer.t));
+      if (it.consumer) {
+        rowOf('this arrow', (it.folded ? 'sent to ' + h.topic + ' at +' + ms(h.t) + ', ' : '') + 'consumed by '
+            + it.consumer.service + ' at +' + ms(it.consumer.t));
+      }
     }
     panel.appendChild(t);
     var vs = it.violations.length ? it.violations : (h ? d.violations.filter(function (x) { return placeViolation(x, d.hops) === it.hop; }) : []);
