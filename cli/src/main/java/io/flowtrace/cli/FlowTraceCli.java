@@ -1,5 +1,7 @@
 package io.flowtrace.cli;
 
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -51,6 +53,7 @@ public final class FlowTraceCli {
   /** Runs the command line and returns its exit code (for tests). */
   public static int run(String... args) {
     CommandLine cl = new CommandLine(new FlowTraceCli());
+    reflow(cl);
     cl.setExitCodeExceptionMapper(e -> EXIT_USAGE);
     cl.setParameterExceptionHandler((ex, a) -> {
       ex.getCommandLine().getErr().println("flowtrace: " + ex.getMessage());
@@ -66,6 +69,33 @@ public final class FlowTraceCli {
       return EXIT_USAGE;
     });
     return cl.execute(args);
+  }
+
+  /**
+   * Joins each command's description into paragraphs, so picocli wraps them at its width: the
+   * sources break lines where they fit the source, and wrapped again those read ragged. A line
+   * ending a sentence ({@code .}, {@code :}) ends its paragraph.
+   */
+  private static void reflow(CommandLine cl) {
+    CommandLine.Model.UsageMessageSpec usage = cl.getCommandSpec().usageMessage();
+    List<String> paragraphs = new ArrayList<>();
+    StringBuilder open = null;
+    for (String line : usage.description()) {
+      if (open == null) {
+        open = new StringBuilder(line.strip());
+      } else {
+        open.append(' ').append(line.strip());
+      }
+      if (line.strip().matches(".*[.:]\\)?$")) {
+        paragraphs.add(open.toString());
+        open = null;
+      }
+    }
+    if (open != null) {
+      paragraphs.add(open.toString());
+    }
+    usage.description(paragraphs.toArray(String[]::new));
+    cl.getSubcommands().values().forEach(FlowTraceCli::reflow);
   }
 
   static final class Version implements CommandLine.IVersionProvider {

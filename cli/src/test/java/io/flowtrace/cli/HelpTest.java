@@ -25,4 +25,21 @@ class HelpTest {
     assertThat(summaries).hasSizeGreaterThanOrEqualTo(9)
         .allSatisfy(s -> assertThat(s).as(run.stdout()).matches("[a-z-]+ +[A-Z].*[.]"));
   }
+
+  @Test
+  void everyCommandsDescriptionIsWrappedAsParagraphsNotAsItsSourceLines() {
+    for (String command : List.of("replay", "infer", "docs", "lint", "generate", "bench", "bench-sidecar", "sidecar",
+        "record")) {
+      String help = CliRun.of(command, "--help").stdout();
+      List<String> text = help.lines().skip(1)
+          .filter(l -> !l.isEmpty() && !Character.isWhitespace(l.charAt(0)) && !l.startsWith("Usage:")).toList();
+      for (int i = 0; i + 1 < text.size(); i++) {
+        String line = text.get(i);
+        String nextWord = text.get(i + 1).split(" ")[0];
+        boolean endsSentence = line.matches(".*[.:]\\)?$");
+        assertThat(endsSentence || line.length() + 1 + nextWord.length() > 79)
+            .as("%s --help: '%s' breaks before '%s' though it fits%n%s", command, line, nextWord, help).isTrue();
+      }
+    }
+  }
 }
