@@ -26,6 +26,9 @@ final class FlowchartSvg {
   private static final int LINE = 15;
   private static final int GAP_X = 60;
   private static final int GAP_Y = 26;
+  /** An edge label's character width and line height (10 px text). */
+  private static final int LABEL_CHAR = 6;
+  private static final int LABEL_LINE = 14;
 
   private record Node(String id, String shape, List<String> lines, String group) {}
 
@@ -109,11 +112,18 @@ final class FlowchartSvg {
     for (int r = 0; r < rows; r++) {
       width = Math.max(width, rowWidth[r]);
     }
+    // below a row, a line of room for each labelled edge leaving it past the first
+    int[] labelled = new int[rows];
+    for (Edge e : edges) {
+      if (e.label() != null && !e.label().isBlank() && !back.contains(e)) {
+        labelled[rank.get(e.from())]++;
+      }
+    }
     int[] rowY = new int[rows];
     int y = 10;
     for (int r = 0; r < rows; r++) {
       rowY[r] = y;
-      y += rowHeight[r] + GAP_Y + 24;
+      y += rowHeight[r] + GAP_Y + 24 + LABEL_LINE * Math.max(0, labelled[r] - 1);
     }
     for (int[] b : box.values()) {
       int r = b[1];
@@ -122,12 +132,8 @@ final class FlowchartSvg {
     }
     int x = width + 20;
     int height = y;
-    StringBuilder sb = new StringBuilder();
-    sb.append("<svg class=\"flowchart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(x)
-        .append("\" height=\"").append(height + 20).append("\" role=\"img\">\n")
-        .append("<defs><marker id=\"fc-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\""
-            + " markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#5b6475\"/>"
-            + "</marker></defs>\n");
+    StringBuilder edgesSvg = new StringBuilder();
+    List<int[]> taken = new ArrayList<>(box.values()); // label boxes must not cover nodes or each other
     for (Edge e : edges) {
       int[] a = box.get(e.from());
       int[] b = box.get(e.to());
@@ -139,18 +145,25 @@ final class FlowchartSvg {
           ? "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + GAP_Y) + " " + x2 + "," + (y2 - GAP_Y) + " " + x2 + "," + y2
           : "M" + (a[0] + a[2]) + "," + (a[1] + a[3] / 2) + " C" + (a[0] + a[2] + 40) + "," + (a[1] + a[3] / 2) + " "
               + (b[0] + b[2] + 40) + "," + (b[1] + b[3] / 2) + " " + (b[0] + b[2]) + "," + (b[1] + b[3] / 2);
-      sb.append("<path d=\"").append(path).append("\" fill=\"none\" stroke=\"#5b6475\" stroke-width=\"1.3\""
+      edgesSvg.append("<path d=\"").append(path).append("\" fill=\"none\" stroke=\"#5b6475\" stroke-width=\"1.3\""
           + " marker-end=\"url(#fc-arrow)\"/>\n");
       if (e.label() != null && !e.label().isBlank()) {
         String text = e.label().replace("<br/>", " ");
-        boolean leftward = x2 < x1 - 4 && x1 + (x2 - x1) * 2 / 3 - 6 - 6 * text.length() > 0;
-        int lx = x1 + (x2 - x1) * 2 / 3 + (leftward ? -6 : 6);
-        int ly = y1 + (y2 - y1) * 2 / 3;
-        sb.append("<text x=\"").append(lx).append("\" y=\"").append(ly).append("\" font-size=\"10\" text-anchor=\"")
-            .append(leftward ? "end" : "start").append("\" fill=\"#3d4452\">")
-            .append(HtmlPage.text(text)).append("</text>\n");
+        int[] at = y2 > y1 ? labelAt(x1, y1, x2, y2, LABEL_CHAR * text.length(), taken)
+            : new int[] {Math.max(a[0] + a[2], b[0] + b[2]) + 44, (a[1] + a[3] / 2 + b[1] + b[3] / 2) / 2, 0};
+        x = Math.max(x, at[0] + (at[2] == 1 ? 0 : LABEL_CHAR * text.length()) + 10);
+        edgesSvg.append("<text x=\"").append(at[0]).append("\" y=\"").append(at[1])
+            .append("\" font-size=\"10\" text-anchor=\"").append(at[2] == 1 ? "end" : "start")
+            .append("\" fill=\"#3d4452\">").append(HtmlPage.text(text)).append("</text>\n");
       }
     }
+    StringBuilder sb = new StringBuilder();
+    sb.append("<svg class=\"flowchart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(x)
+        .append("\" height=\"").append(height + 20).append("\" role=\"img\">\n")
+        .append("<defs><marker id=\"fc-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\""
+            + " markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#5b6475\"/>"
+            + "</marker></defs>\n");
+    sb.append(edgesSvg);
     for (Node n : nodes.values()) {
       int[] b = box.get(n.id());
       sb.append(shape(n.shape(), b[0], b[1], b[2], b[3]));
@@ -211,6 +224,41 @@ final class FlowchartSvg {
       }
     }
     return back;
+  }
+
+  /**
+   * Where a label of {@code w} pixels goes on the edge from (x1, y1) down to (x2, y2): the first of
+   * a few spots along it, either side, that covers no node and no label placed before (else the
+   * first spot); {x, baseline y, 1 when anchored at its end}. The spot taken is added to {@code taken}.
+   */
+  private static int[] labelAt(int x1, int y1, int x2, int y2, int w, List<int[]> taken) {
+    int[] fallback = null;
+    for (double t : new double[] {0.62, 0.45, 0.8, 0.3}) {
+      int px = (int) Math.round(x1 + (x2 - x1) * t);
+      int py = (int) Math.round(y1 + (y2 - y1) * t) + 4;
+      boolean leftFirst = x2 < x1 - 4;
+      for (int side = 0; side < 2; side++) {
+        boolean end = leftFirst == (side == 0);
+        if (end && px - 6 - w < 0) {
+          continue;
+        }
+        int lx = end ? px - 6 : px + 6;
+        int[] rect = {end ? lx - w : lx, py - 10, w, 13};
+        if (fallback == null) {
+          fallback = new int[] {lx, py, end ? 1 : 0, rect[0], rect[1], rect[2], rect[3]};
+        }
+        if (taken.stream().noneMatch(r -> overlaps(r, rect))) {
+          taken.add(rect);
+          return new int[] {lx, py, end ? 1 : 0};
+        }
+      }
+    }
+    taken.add(new int[] {fallback[3], fallback[4], fallback[5], fallback[6]});
+    return new int[] {fallback[0], fallback[1], fallback[2]};
+  }
+
+  private static boolean overlaps(int[] a, int[] b) {
+    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
   }
 
   private static String shape(String open, int x, int y, int w, int h) {

@@ -53,6 +53,48 @@ class FlowchartSvgTest {
   }
 
   @Test
+  void labelsOfEdgesLeavingOneNodeNeitherCoverEachOtherNorANodeNorLeaveThePicture() {
+    String svg = FlowchartSvg.render(String.join("\n",
+        "flowchart LR",
+        "  e_s[(\"claims_scored<br/>topic claims.scored\")]",
+        "  e_r[(\"claims_rejected\")]",
+        "  e_t[(\"claims_settled\")]",
+        "  e_u[(\"claims_referred\")]",
+        "  e_s -->|\"when claims_scored.riskLevel == #quot;HIGH#quot; · p50 212.0 ms\"| e_r",
+        "  e_s -->|\"when claims_scored.riskLevel in [#quot;LOW#quot;, #quot;MEDIUM#quot;] · p50 216.0 ms\"| e_t",
+        "  e_s -->|\"when claims_scored.riskLevel == #quot;REVIEW#quot; · p50 1.2 s\"| e_u",
+        ""));
+
+    java.util.List<int[]> labels = new java.util.ArrayList<>();
+    Matcher t = Pattern.compile("<text x=\"(-?\\d+)\" y=\"(-?\\d+)\" font-size=\"10\" text-anchor=\"(start|end)\"[^>]*>([^<]*)</text>")
+        .matcher(svg);
+    while (t.find()) {
+      int w = 6 * t.group(4).replace("&quot;", "\"").length();
+      int x = Integer.parseInt(t.group(1));
+      labels.add(new int[] {t.group(3).equals("end") ? x - w : x, Integer.parseInt(t.group(2)) - 10, w, 13});
+    }
+    Matcher width = Pattern.compile("width=\"(\\d+)\"").matcher(svg);
+    assertThat(width.find()).isTrue();
+    assertThat(labels).hasSize(3).allSatisfy(l -> assertThat(l[0]).isNotNegative()
+        .isLessThanOrEqualTo(Integer.parseInt(width.group(1)) - l[2]));
+    for (int i = 0; i < labels.size(); i++) {
+      for (int j = i + 1; j < labels.size(); j++) {
+        int[] a = labels.get(i);
+        int[] b = labels.get(j);
+        assertThat(a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3])
+            .as("labels %d and %d overlap%n%s", i, j, svg).isFalse();
+      }
+    }
+    Matcher node = Pattern.compile("<rect x=\"(\\d+)\" y=\"(\\d+)\" width=\"(\\d+)\" height=\"(\\d+)\"").matcher(svg);
+    while (node.find()) {
+      int[] n = {Integer.parseInt(node.group(1)), Integer.parseInt(node.group(2)), Integer.parseInt(node.group(3)),
+          Integer.parseInt(node.group(4))};
+      assertThat(labels).noneSatisfy(l -> assertThat(
+          l[0] < n[0] + n[2] && n[0] < l[0] + l[2] && l[1] < n[1] + n[3] && n[1] < l[1] + l[3]).isTrue());
+    }
+  }
+
+  @Test
   void labelsAreTextNeverMarkup() {
     String svg = FlowchartSvg.render("flowchart LR\n  e_x[\"#lt;script#gt;alert(1)#lt;/script#gt; #quot;q#quot; & co\"]\n");
 
