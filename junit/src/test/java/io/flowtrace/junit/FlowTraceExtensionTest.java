@@ -99,8 +99,8 @@ class FlowTraceExtensionTest {
             + "FAILED  payment  paymentId=" + id)
         .hasMessageContaining("\n  ✗ BAD_TRANSFORMATION at payment-booked, field amount\n")
         .hasMessageContaining("\n  timeline:\n")
-        .hasMessageContaining("payment-requested    pay_request        pay-service SERVER 'POST /pay'")
-        .hasMessageContaining("payment-booked       ledger_entry       ledger.entries[0]@")
+        .hasMessageContaining("payment-requested  pay_request        pay-service SERVER 'POST /pay'")
+        .hasMessageContaining("payment-booked     ledger_entry       ledger.entries[0]@")
         .hasMessageContaining("\n  flow diagram: file:");
     // the failure left the instance's page (its sequence diagram) beside the test reports
     java.nio.file.Path page = java.nio.file.Path.of("target/flowtrace/FlowTraceExtensionTest",

@@ -150,8 +150,8 @@ class OrderFlowJUnitIT {
         .contains("] to have no violations, but it has 1 violation:\nFAILED  order-creation  requestId=" + id + " orderId=ord-")
         .contains("\n  ✗ MISSING_ENRICHMENT at order-requested, field userId\n")
         .contains("\n  timeline:\n")
-        .contains("order-requested      client_request     gateway SERVER 'POST /api/orders'")
-        .contains("notification-sent    email              notifications.email[0]@");
+        .containsPattern("\n +\\+[0-9.]+ ms  order-requested +client_request +gateway SERVER 'POST /api/orders'\n")
+        .containsPattern("notification-sent +email +notifications\\.email\\[0]@");
   }
 
   @Test
