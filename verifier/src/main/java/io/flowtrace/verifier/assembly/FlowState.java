@@ -506,18 +506,21 @@ final class FlowState {
 
   /**
    * Whether an instance whose deadline has passed waits one completion grace more, for spans of
-   * events that happened before the deadline: what it lacks is spans alone (span events of a stage,
-   * a producer or consumer span, a trace's root; no required stage lacks a record) — which an
-   * exporter sends in batches seconds after the records — so deciding now would publish a
-   * MISSING_STAGE or broken propagation that those spans withdraw. Spans that never come cost the
-   * grace, not a wrong verdict; an instance that lacks a record is decided now, whatever may come.
+   * events that happened before the deadline (span events of a stage not otherwise missing, a
+   * producer or consumer span, a trace's root) — which an exporter sends in batches seconds after
+   * the records — since deciding now would publish a MISSING_STAGE or broken propagation that those
+   * spans withdraw. That holds when a record is missing too: the instance fails, but a verdict
+   * naming a stage whose span is still in a batch is a false alarm amended seconds later (a record
+   * 6 s late against a 5 s deadline was first reported with its gateway span missing as well). Spans
+   * that never come cost the grace, not a wrong verdict; an instance that awaits no span is decided
+   * now.
    */
   private boolean awaitsSpansPastDeadline(InstanceState inst, long watermark, FlowInstance snapshot) {
     if (watermark >= inst.start + deadlineNanos + graceNanos || inst.overflowReason != null) {
       return false;
     }
     String awaited = readiness.awaited(snapshot);
-    if (awaited == null || Readiness.lacksARecord(snapshot)) {
+    if (awaited == null) {
       return false;
     }
     inst.awaitedPastDeadline = awaited;

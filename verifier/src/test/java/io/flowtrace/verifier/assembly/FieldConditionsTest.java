@@ -372,11 +372,31 @@ class FieldConditionsTest {
   }
 
   @Test
-  void anOrderLackingARecordAtTheDeadlineIsDecidedThenWhateverSpansMayStillCome() {
+  void anOrderLackingARecordAndASpanInABatchAtTheDeadlineFailsOnlyForTheRecord() {
+    // The order really fails (its last record never comes); the webhook's span, from before the
+    // deadline, is in an exporter's batch: a verdict at the deadline would name it missing too.
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
     ShopFlows.Order o = order("o-1", 0);
     o.noDone = true;
-    withheld(o, ShopFlows.span("o-1", "hook-0"));
+    Telemetry webhook = withheld(o, ShopFlows.span("o-1", "hook-0"));
+    engine.advanceTo(nanos(10_001));
+    assertThat(events).as("a grace past the deadline").isEmpty();
+
+    engine.accept(webhook);
+    engine.advanceTo(nanos(12_001));
+    assertThat(events).containsExactly("decided o-1 FAILED");
+    Verdict first = published.get("o-1").get(0);
+    assertThat(first.violations()).extracting(x -> x.kind() + " at " + x.stage())
+        .containsExactly("MISSING_STAGE at done");
+    assertThat(first.reason()).startsWith("deadline passed; waited 2000 ms past it for the span event");
+  }
+
+  @Test
+  void anOrderLackingARecordAndNoSpanIsDecidedAtItsDeadline() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    ShopFlows.Order o = order("o-1", 0);
+    o.noDone = true;
+    feed(o);
     engine.advanceTo(nanos(10_001));
 
     assertThat(events).containsExactly("decided o-1 FAILED");
