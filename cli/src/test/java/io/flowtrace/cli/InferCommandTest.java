@@ -171,6 +171,41 @@ class InferCommandTest {
   }
 
   @Test
+  void aHostWhoseClockIsAheadDoesNotReorderTheDraftsStagesAndTheDraftPassesItself() throws Exception {
+    // inventory-service reads 40 ms ahead: on raw clocks its reply seems to come after the order
+    // was created and paid for, which the order service does only once the reply is in
+    Path skewed = work.resolve("skewed");
+    SyntheticOrderFlows.builder().seed(55).flows(200).interArrival(Duration.ofMillis(150)).sampleRatio(0.8)
+        .clockSkew("inventory-service", Duration.ofMillis(40)).build().write(skewed);
+    Path out = work.resolve("skewed-drafts");
+    Inference.builder().name("skewed").build().infer(skewed).write(out);
+
+    FlowSpec spec = new FlowSpecLoader().load(out).get(0);
+    List<String> topics = spec.stages().stream().flatMap(st -> st.events().stream())
+        .filter(e -> e.topic() != null).map(e -> e.topic()).toList();
+    assertThat(topics.indexOf("inventory.replies")).as(topics.toString())
+        .isLessThan(topics.indexOf("orders.created"));
+    Map<String, Verdict> verdicts = replay(out, skewed);
+    assertThat(verdicts.values()).hasSize(200).allSatisfy(v -> assertThat(v.violations()).as(v.toString()).isEmpty());
+  }
+
+  @Test
+  void anEntrySpanMissingFromUnsampledTracesStillStartsAnInstancePerOrder() throws Exception {
+    Path sampled = work.resolve("entry-sampled");
+    SyntheticOrderFlows.builder().seed(91).flows(200).interArrival(Duration.ofMillis(150)).sampleRatio(0.5)
+        .build().write(sampled);
+    Path out = work.resolve("entry-drafts");
+    Inference.Result result = Inference.builder().name("orders").entry("span:gateway").build().infer(sampled);
+    result.write(out);
+
+    assertThat(result.instances()).isEqualTo(200);
+    FlowSpec spec = new FlowSpecLoader().load(out).get(0);
+    assertThat(spec.keys()).contains("orderId").doesNotContain("orderId2");
+    Map<String, Verdict> verdicts = replay(out, sampled);
+    assertThat(verdicts.values()).hasSize(200).allSatisfy(v -> assertThat(v.violations()).as(v.toString()).isEmpty());
+  }
+
+  @Test
   void aDraftFromPartlyUnreadableInputIsWrittenButTheRunIsNotGreen() throws Exception {
     Path dirty = work.resolve("dirty");
     Files.createDirectories(dirty);

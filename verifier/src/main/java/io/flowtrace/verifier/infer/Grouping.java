@@ -139,6 +139,7 @@ final class Grouping {
     }
 
     // 4. instances: entry components start one; the others join the instance that first had one of their ids
+    Map<EventType, EventType> startsLike = entryChoice == null ? Map.of() : startsLike(ordered, entryChoice);
     List<Instance> out = new ArrayList<>();
     Map<String, List<Occurrence>> owner = new HashMap<>();
     Map<List<Occurrence>, EventType> entryOf = new java.util.IdentityHashMap<>();
@@ -147,11 +148,11 @@ final class Grouping {
       if (entryChoice == null) {
         entry = isEntry.test(c.first()) ? c.first() : null;
       } else {
-        for (Occurrence o : c.occurrences) {
-          if (entryChoice.test(o.type())) {
-            entry = o.type();
-            break;
-          }
+        entry = entryIn(c, entryChoice);
+        if (entry == null) {
+          // the entry span's trace was not sampled (or its spans were lost): its records start as
+          // the records of the instances that have it do, and it is an instance of its own
+          entry = startsLike.get(c.first());
         }
       }
       List<Occurrence> target;
@@ -180,6 +181,42 @@ final class Grouping {
     for (Instance i : out) {
       i.occurrences().sort(Comparator.comparingLong(Occurrence::time));
     }
+    return out;
+  }
+
+  private static EventType entryIn(Component c, Predicate<EventType> entryChoice) {
+    for (Occurrence o : c.occurrences) {
+      if (entryChoice.test(o.type())) {
+        return o.type();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * For a chosen entry: the record type most components holding the entry begin with (their first
+   * record), mapped to that entry's type. A component of records alone that begins with it is an
+   * instance whose entry span was not exported (its trace not sampled): records are never sampled
+   * out, so it begins as the others do.
+   */
+  private static Map<EventType, EventType> startsLike(List<Component> ordered, Predicate<EventType> entryChoice) {
+    Map<EventType, Map<EventType, Integer>> firsts = new HashMap<>();
+    int withEntry = 0;
+    for (Component c : ordered) {
+      EventType entry = entryIn(c, entryChoice);
+      if (entry != null && c.first().isTopic()) {
+        withEntry++;
+        firsts.computeIfAbsent(c.first(), k -> new HashMap<>()).merge(entry, 1, Integer::sum);
+      }
+    }
+    Map<EventType, EventType> out = new HashMap<>();
+    int half = withEntry / 2;
+    firsts.forEach((record, entries) -> {
+      int n = entries.values().stream().mapToInt(Integer::intValue).sum();
+      if (n > half) {
+        out.put(record, entries.entrySet().stream().max(Map.Entry.comparingByValue()).get().getKey());
+      }
+    });
     return out;
   }
 

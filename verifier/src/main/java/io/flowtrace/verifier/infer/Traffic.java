@@ -10,11 +10,13 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.RecordingReader;
+import io.flowtrace.verifier.model.Clocks;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
@@ -74,18 +76,19 @@ final class Traffic {
     t.spans = summary.spans();
     t.records = summary.records();
     t.problems = summary.problems();
+    Map<String, Long> shifts = clockShifts(events, consumers, records, index);
     for (Span s : events) {
       boolean any = false;
       for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
         String body = s.attribute(attr);
         if (body != null) {
-          t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, attr)), s.startEpochNanos(), s.traceId(),
+          t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, attr)), corrected(s, shifts), s.traceId(),
               parse(body), null, s, null));
           any = true;
         }
       }
       if (!any && s.kind() == SpanKind.SERVER && s.isRoot()) {
-        t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, null)), s.startEpochNanos(), s.traceId(), null,
+        t.occurrences.add(new Occurrence(t.canonical(EventType.span(s, null)), corrected(s, shifts), s.traceId(), null,
             null, s, null));
       }
     }
@@ -94,7 +97,7 @@ final class Traffic {
       Span producer = index.producerOf(r, context).orElse(null);
       String trace = context != null ? context.traceId() : producer != null ? producer.traceId()
           : "record:" + r.coordinates();
-      long time = producer != null ? producer.startEpochNanos() : r.timestampNanos();
+      long time = producer != null ? corrected(producer, shifts) : r.timestampNanos();
       t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
           r.value() == null ? null : parse(r.value()), r, producer, producer));
       for (Span c : index.consumersOf(r, context)) {
@@ -112,6 +115,81 @@ final class Traffic {
     }
     t.occurrences.sort(java.util.Comparator.comparingLong(Occurrence::time));
     return t;
+  }
+
+  /** A span's start on the corrected clock of its service. */
+  private static long corrected(Span s, Map<String, Long> shifts) {
+    return s.startEpochNanos() + shifts.getOrDefault(s.service(), 0L);
+  }
+
+  /**
+   * One shift per service's clock, relative to the service that produced or served most, that
+   * keeps every happens-before the traffic proves: a record consumed after it was produced, a
+   * server span within its client span. Without it a host a few tens of milliseconds behind put a
+   * reply before its request, and the draft ordered its stages so (and failed its own traffic). The
+   * bounds are the tightest over the whole recording; traffic that contradicts itself shifts nothing.
+   */
+  private static Map<String, Long> clockShifts(List<Span> events, List<Span> consumers, List<KafkaRecord> records,
+      MessageSpanIndex index) {
+    Map<String, Integer> ids = new LinkedHashMap<>();
+    Map<Long, Long> lower = new HashMap<>(); // (from << 32 | to) -> greatest lower bound of off(to) - off(from)
+    Map<Long, Long> upper = new HashMap<>(); // (from << 32 | to) -> least upper bound
+    Map<String, Integer> weight = new HashMap<>();
+    for (KafkaRecord r : records) {
+      TraceContext context = r.traceContext().orElse(null);
+      Span producer = index.producerOf(r, context).orElse(null);
+      if (producer == null) {
+        continue;
+      }
+      weight.merge(producer.service(), 1, Integer::sum);
+      for (Span c : index.consumersOf(r, context)) {
+        bound(lower, ids, producer.service(), c.service(), producer.startEpochNanos() - c.startEpochNanos(), true);
+      }
+    }
+    Map<String, Span> byId = new HashMap<>();
+    for (Span s : events) {
+      byId.putIfAbsent(s.spanId(), s);
+      weight.merge(s.service(), 1, Integer::sum);
+    }
+    for (Span s : consumers) {
+      byId.putIfAbsent(s.spanId(), s);
+    }
+    for (Span s : byId.values()) {
+      Span p = s.parentSpanId().isEmpty() ? null : byId.get(s.parentSpanId());
+      if (p == null || p.service().equals(s.service()) || !p.traceId().equals(s.traceId())) {
+        continue;
+      }
+      bound(lower, ids, p.service(), s.service(), p.startEpochNanos() - s.startEpochNanos(), true);
+      if (p.kind() == SpanKind.CLIENT && s.kind() == SpanKind.SERVER && s.endEpochNanos() > 0) {
+        bound(upper, ids, p.service(), s.service(), p.endEpochNanos() - s.endEpochNanos(), false);
+      }
+    }
+    if (lower.isEmpty() && upper.isEmpty()) {
+      return Map.of();
+    }
+    List<String> names = new ArrayList<>(ids.keySet());
+    List<long[]> lows = new ArrayList<>();
+    lower.forEach((k, v) -> lows.add(new long[] {k >> 32, k & 0xffffffffL, v}));
+    List<long[]> highs = new ArrayList<>();
+    upper.forEach((k, v) -> highs.add(new long[] {k >> 32, k & 0xffffffffL, v}));
+    String reference = names.stream().max(java.util.Comparator.comparingInt((String n) -> weight.getOrDefault(n, 0))
+        .thenComparing(java.util.Comparator.reverseOrder())).orElseThrow();
+    return Clocks.ofBounds(names, lows, highs).corrections(reference);
+  }
+
+  private static void bound(Map<Long, Long> bounds, Map<String, Integer> ids, String from, String to, long value,
+      boolean lowerBound) {
+    long key = (long) id(ids, from) << 32 | id(ids, to);
+    bounds.merge(key, value, lowerBound ? Math::max : Math::min);
+  }
+
+  private static int id(Map<String, Integer> ids, String service) {
+    Integer i = ids.get(service);
+    if (i == null) {
+      i = ids.size();
+      ids.put(service, i);
+    }
+    return i;
   }
 
   private static Span slim(Span s) {

@@ -150,6 +150,27 @@ public final class Clocks {
         uppers.add(new long[] {a, b, p.endEpochNanos() - s.endEpochNanos()});
       }
     }
+    return solve(index, names, edges, uppers, instance.spec().clockSkew().toNanos(),
+        instance.spec().tolerance().toNanos());
+  }
+
+  /**
+   * The clocks of services related by happens-before bounds gathered over more than one instance
+   * (the drafter reads a whole recording): each {@code lower} entry {@code {from, to, L}} says
+   * {@code offset(to) − offset(from) ≥ L}, each {@code upper} one {@code {from, to, U}} that it is
+   * at most {@code U}, in nanoseconds, with {@code from} and {@code to} indexes into {@code names}.
+   * Data that contradicts itself relates nothing.
+   */
+  public static Clocks ofBounds(List<String> names, List<long[]> lower, List<long[]> upper) {
+    Map<String, Integer> index = new LinkedHashMap<>();
+    for (String name : names) {
+      index.put(name, index.size());
+    }
+    return solve(index, new ArrayList<>(names), lower, upper, 0, 0);
+  }
+
+  private static Clocks solve(Map<String, Integer> index, List<String> names, List<long[]> edges,
+      List<long[]> uppers, long allowance, long slack) {
     int n = names.size();
     long[][] d = new long[n][n];
     for (int i = 0; i < n; i++) {
@@ -190,7 +211,7 @@ public final class Clocks {
         d[i][i] = 0;
       }
     }
-    return new Clocks(index, names, d, instance.spec().clockSkew().toNanos(), instance.spec().tolerance().toNanos());
+    return new Clocks(index, names, d, allowance, slack);
   }
 
   private static int domainIndex(String domain, Map<String, Integer> index, List<String> names) {
