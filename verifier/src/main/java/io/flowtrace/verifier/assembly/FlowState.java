@@ -519,7 +519,7 @@ final class FlowState {
     if (watermark >= inst.start + deadlineNanos + graceNanos || inst.overflowReason != null) {
       return false;
     }
-    String awaited = readiness.awaited(snapshot);
+    String awaited = readiness.awaited(snapshot, Readiness.lacksARecord(snapshot));
     if (awaited == null) {
       return false;
     }

@@ -70,8 +70,17 @@ final class Readiness {
    * sampled, the first spans themselves.
    */
   String awaited(FlowInstance snapshot) {
+    return awaited(snapshot, false);
+  }
+
+  /**
+   * As {@link #awaited(FlowInstance)}; with {@code upstreamOnly}, span events are awaited only in
+   * stages all of whose predecessors are complete — for an instance that lacks a record, the spans
+   * of the stages after the one where it stopped cannot make it any less incomplete.
+   */
+  String awaited(FlowInstance snapshot, boolean upstreamOnly) {
     if (context.sawSpans) {
-      return awaitedSpans(snapshot);
+      return awaitedSpans(snapshot, upstreamOnly);
     }
     return awaitsFirstSpans(snapshot) ? "the first spans (none has arrived yet)" : null;
   }
@@ -100,6 +109,10 @@ final class Readiness {
    * whatever comes, but another one's spans may still arrive and withdraw a false MISSING_STAGE).
    */
   String awaitedSpans(FlowInstance snapshot) {
+    return awaitedSpans(snapshot, false);
+  }
+
+  private String awaitedSpans(FlowInstance snapshot, boolean upstreamOnly) {
     Set<String> unrooted = awaitedRoots(snapshot);
     if (!unrooted.isEmpty()) {
       return "the spans of trace " + unrooted.iterator().next();
@@ -117,6 +130,10 @@ final class Readiness {
       // A stage whose condition is undecided waits with the rest: the data it reads may be in the
       // very spans awaited (a payment's response choosing between capture and cancel).
       if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
+        continue;
+      }
+      if (upstreamOnly && !s.after().stream()
+          .allMatch(p -> snapshot.stageComplete(p) || paths.requirement(p) != Requirement.REQUIRED)) {
         continue;
       }
       List<String> spansOfStage = new ArrayList<>();

@@ -392,6 +392,24 @@ class FieldConditionsTest {
   }
 
   @Test
+  void anOrderThatStoppedAtAMissingRecordIsNotHeldForTheSpansOfTheStagesAfterIt() {
+    // placed, then nothing: the charge (spans alone) comes after the accepted record that never came
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    java.util.Set<String> kept = java.util.Set.of(ShopFlows.span("o-1", "request"), ShopFlows.span("o-1", "send-placed"),
+        ShopFlows.span("o-1", "process-placed"));
+    shop.telemetry(order("o-1", 0)).stream()
+        .filter(t -> t instanceof Telemetry.SpanEvent e ? kept.contains(e.span().spanId())
+            : ((Telemetry.RecordEvent) t).record().topic().equals("t.placed"))
+        .forEach(engine::accept);
+    engine.advanceTo(nanos(10_001));
+
+    assertThat(events).containsExactly("decided o-1 FAILED");
+    assertThat(published.get("o-1").get(0).reason()).isEqualTo("deadline passed");
+    assertThat(published.get("o-1").get(0).violations()).extracting(x -> x.kind() + " at " + x.stage())
+        .containsExactly("MISSING_STAGE at accepted");
+  }
+
+  @Test
   void anOrderLackingARecordAndNoSpanIsDecidedAtItsDeadline() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
     ShopFlows.Order o = order("o-1", 0);
