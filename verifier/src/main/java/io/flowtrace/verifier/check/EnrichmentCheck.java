@@ -58,6 +58,9 @@ public final class EnrichmentCheck implements Check {
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
     for (EnrichmentSpec e : instance.spec().enrichment()) {
+      if (instance.offPath(e.from()) || instance.offPath(e.to())) {
+        continue;
+      }
       Visibility.Unobserved from = instance.visibility().unobserved(e.from());
       Visibility.Unobserved to = instance.visibility().unobserved(e.to());
       String stage = instance.spec().event(e.to()).stageId();

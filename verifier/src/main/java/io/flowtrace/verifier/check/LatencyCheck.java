@@ -110,6 +110,9 @@ public final class LatencyCheck implements Check {
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
     for (BudgetSpec b : instance.spec().budgets()) {
+      if (offPath(instance, b.from()) || offPath(instance, b.to())) {
+        continue;
+      }
       Visibility.Unobserved u = unobserved(instance, b.from());
       u = u != null ? u : unobserved(instance, b.to());
       u = u != null ? u : instance.visibility().partlyObserved(b.from());
@@ -121,6 +124,12 @@ public final class LatencyCheck implements Check {
       }
     }
     return out;
+  }
+
+  /** Whether a budget's end (an event, or a stage) is on a branch the data did not take. */
+  private static boolean offPath(FlowInstance instance, String id) {
+    StageSpec stage = instance.spec().stage(id);
+    return stage == null ? instance.offPath(id) : instance.offPath(stage.events().get(0).id());
   }
 
   private static Visibility.Unobserved unobserved(FlowInstance instance, String id) {

@@ -67,6 +67,9 @@ public final class RuleCheck implements Check {
       String unobserved = null;
       Visibility.Unobserved why = null;
       boolean rest = true;
+      if (reads.stream().anyMatch(instance::offPath)) {
+        continue; // it reads an event of a branch the data did not take
+      }
       for (String v : reads) {
         Visibility.Unobserved u = instance.visibility().unobserved(v);
         if (u != null) {

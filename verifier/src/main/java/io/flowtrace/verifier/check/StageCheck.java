@@ -256,6 +256,9 @@ public final class StageCheck implements Check {
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
     for (Visibility.Unobserved u : instance.visibility().all().values()) {
+      if (instance.offPath(u.eventId())) {
+        continue;
+      }
       EventSpec e = instance.spec().event(u.eventId());
       out.add(new Unverified("stage", e.stageId(), e.id(), e.describeSource() + " not observed: " + u.reason()));
     }

@@ -96,6 +96,15 @@ public final class FlowInstance {
     return sawSpans;
   }
 
+  /**
+   * Whether the data shows the event's stage was not to happen (a branch its condition closed):
+   * whatever that event would have shown is then not left unverified — there was nothing to verify.
+   */
+  public boolean offPath(String eventId) {
+    EventSpec e = spec.event(eventId);
+    return e != null && paths().requirement(e.stageId()) == FlowPaths.Requirement.FORBIDDEN;
+  }
+
   /** Events of this instance's traces that carried other key values and began instances of their own. */
   public List<Diversion> diverted() {
     return diverted;

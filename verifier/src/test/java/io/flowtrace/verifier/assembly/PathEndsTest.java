@@ -154,6 +154,44 @@ class PathEndsTest {
   }
 
   @Test
+  void theSpansOfABranchTheDataDidNotTakeAreNotListedAsUnverifiedInAnUnsampledTrace() throws Exception {
+    // a low risk is paid out straight away by a bank call (spans alone), a high one rejected
+    start(String.join("\n",
+        "flow: claims",
+        "keys: [claimId]",
+        "deadline: 10s",
+        "stages:",
+        "  - id: scored",
+        "    events:",
+        "      - id: scored_msg",
+        "        topic: c.scored",
+        "  - id: paid",
+        "    after: scored",
+        "    when: scored_msg.risk == \"LOW\"",
+        "    terminal: true",
+        "    events:",
+        "      - id: transfer",
+        "        span: {service: payout, kind: CLIENT, name: POST /transfers}",
+        "  - id: rejected",
+        "    after: scored",
+        "    when: scored_msg.risk == \"HIGH\"",
+        "    terminal: true",
+        "    events:",
+        "      - id: rejected_msg",
+        "        topic: c.rejected",
+        ""));
+    claim("c-1", "HIGH", 0, false);
+    record("c.rejected", "c-1", 20, false);
+    claim("c-2", "LOW", 100, false);
+    engine.finish();
+
+    Verdict rejected = finals.get("c-1");
+    assertThat(rejected.status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(rejected.unverified()).as("the transfer was not to happen: nothing of it is left unverified").isEmpty();
+    assertThat(finals.get("c-2").unverified()).extracting(u -> u.subject()).contains("transfer");
+  }
+
+  @Test
   void aStageAfterABranchTakenAgainstItsConditionIsNotBlamedTwice() throws Exception {
     start(SPEC);
     claim("c-1", "HIGH", 0, true);
