@@ -54,6 +54,11 @@
     return trimZeros(v.toFixed(1)) + ' ms';
   }
 
+  /** An offset from the instance's start: +12 ms, or −0.1 ms for one a clock correction put before it. */
+  function at(v) {
+    return (v < 0 ? '\u2212' + ms(-v) : '+' + ms(v));
+  }
+
   function iso(epochMs) {
     try { return new Date(epochMs).toISOString(); } catch (e) { return String(epochMs); }
   }
@@ -478,15 +483,15 @@
     legend.appendChild(toggle);
     function draw() {
       var shown = box2.checked ? seq : folded;
-      // narrower columns (down to 96 px) before a sideways scroll
+      // narrower columns (down to 88 px) before a sideways scroll
       var room = diagram.clientWidth - GUTTER - 300;
-      shown.col = room > 0 ? Math.max(96, Math.min(COL, Math.floor(room / Math.max(1, shown.lanes.length)))) : COL;
+      shown.col = room > 0 ? Math.max(88, Math.min(COL, Math.floor(room / Math.max(1, shown.lanes.length)))) : COL;
       diagram.textContent = '';
       diagram.appendChild(drawSequence(shown, function (item) { showHop(panel, d, item); }));
     }
     // topics as lifelines unless that drawing is wider than the box (the reader's choice sticks)
     box2.checked = topicLanes !== null ? topicLanes
-        : folded.lanes.length === seq.lanes.length || GUTTER + seq.lanes.length * 96 + 300 <= diagram.clientWidth;
+        : folded.lanes.length === seq.lanes.length || GUTTER + seq.lanes.length * 88 + 300 <= diagram.clientWidth;
     box2.addEventListener('change', function () { topicLanes = box2.checked; draw(); });
     draw();
   }
@@ -608,6 +613,12 @@
     function missingProducer(stage) {
       var own = stage.events.filter(function (e) { return !e.topic && e.service; })[0];
       if (own) return 'svc:' + own.service;
+      // the consumer of a record of its own stage that did come (a reply comes from who got the request)
+      var sameStage = null;
+      items.forEach(function (it) {
+        if (!sameStage && it.kind === 'consume' && it.stage === stage.id) sameStage = it.to;
+      });
+      if (sameStage) return sameStage;
       var topics = {};
       (stage.after || []).forEach(function (p) {
         var ps = spec.stages[stageRank(spec, p)];
@@ -625,6 +636,11 @@
     loose.forEach(function (x) {
       var stage = spec && spec.stages[stageRank(spec, x.stage)];
       if (x.kind === 'MISSING_STAGE' && stage) {
+        // where its events should have been: after the last hop of the stages up to it
+        var rank = stageRank(spec, stage.id);
+        var at = -1;
+        items.forEach(function (it) { if (!it.missing && it.rank <= rank) at = Math.max(at, it.t); });
+        at = Math.max(at, 0); // a missing first stage: at the start
         // the events of the stage that did not come (an incomplete stage has some that did)
         stage.events.filter(function (ev) {
           return !hops.some(function (h) { return h.event === ev.id; });
@@ -633,13 +649,17 @@
           if (ev.topic) { from = missingProducer(stage) || 'svc:?'; to = 'topic:' + ev.topic; }
           else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
           else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'caller'); to = 'svc:' + (ev.service || '?'); }
+          // a record of this flow's trace that went to another instance under a changed key names where it is
+          var elsewhere = x.event === ev.id && x.topic !== undefined && x.offset !== undefined;
           items.push({
-            hop: -1, stage: stage.id, event: ev.id, violations: k === 0 ? [x] : [], t: end + 0.001 * (k + 1), rank: stageRank(spec, stage.id),
-            kind: 'missing', from: from, to: to, label: ev.id + ' \u2014 never happened', sub: ev.topic ? 'expected on ' + ev.topic : ev.span || '',
+            hop: -1, stage: stage.id, event: ev.id, violations: k === 0 ? [x] : [], t: at + 0.001 * (k + 1), rank: rank,
+            kind: 'missing', from: from, to: to,
+            label: ev.id + (elsewhere ? ' \u2014 sent under another key' : ' \u2014 never happened'),
+            sub: elsewhere ? x.topic + '[' + x.partition + ']@' + x.offset + ' joined another instance'
+                : ev.topic ? 'expected on ' + ev.topic : ev.span || '',
             missing: true, main: true
           });
         });
-        end += 0.01;
       } else {
         stillLoose.push(x);
       }
@@ -839,7 +859,7 @@
       var x1 = x(it.from), x2 = x(it.to), yy = it.y;
       var top = it.y - 22;
       g.appendChild(svg('rect', {'class': 'hit', x: GUTTER - 4, y: top, width: width - GUTTER, height: it.h}));
-      g.appendChild(svg('text', {'class': 'time', x: 6, y: yy + 4}, '+' + ms(it.t)));
+      g.appendChild(svg('text', {'class': 'time', x: 6, y: yy + 4}, at(it.t)));
       var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
       var mid;
       if (x1 === x2) {
@@ -849,10 +869,11 @@
       } else {
         g.appendChild(svg('line', {x1: x1, y1: yy, x2: x2 + (x2 > x1 ? -2 : 2), y2: yy, 'marker-end': 'url(#' + marker + ')'}));
         mid = (x1 + x2) / 2;
-        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'}, cut(it.label, Math.max(26, Math.abs(x2 - x1) / 6.2))));
+        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'},
+            cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2))));
       }
       if (it.sub) {
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(34, Math.abs(x2 - x1) / 5.4))));
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(it.missing ? 48 : 34, Math.abs(x2 - x1) / 5.4))));
       }
       var ty = yy + 12;
       if (it.unverified && !it.unobserved) {
@@ -921,7 +942,7 @@
       if (it.unverified) rowOf('why', it.unverified);
     } else {
       rowOf('where', h.where);
-      rowOf('at', '+' + ms(h.t) + ' from the instance start');
+      rowOf('at', at(h.t) + ' from the instance start');
       rowOf('service', h.service);
       rowOf('span', h.name ? (h.kind || '') + ' \u2018' + h.name + '\u2019' : undefined);
       rowOf('span time', h.dur ? ms(h.dur) : undefined);
@@ -931,18 +952,18 @@
         rowOf('topic', h.topic);
         rowOf('partition', String(h.partition));
         rowOf('offset', String(h.offset));
-        rowOf('record time', '+' + ms(h.rt));
+        rowOf('record time', at(h.rt));
       }
       (h.consumers || []).forEach(function (c, i) {
-        rowOf('consumer ' + (i + 1), (c.service || '?') + ' at +' + ms(c.t) + ' (dwell ' + ms(c.t - (h.rt !== undefined ? h.rt : h.t)) + ')\ntrace ' + c.traceId + ' span ' + c.spanId);
+        rowOf('consumer ' + (i + 1), (c.service || '?') + ' at ' + at(c.t) + ' (dwell ' + ms(c.t - (h.rt !== undefined ? h.rt : h.t)) + ')\ntrace ' + c.traceId + ' span ' + c.spanId);
       });
       rowOf('url', h.url);
       if (h.unsampled) rowOf('sampled', 'no \u2014 its trace was not sampled');
       if (it.unverified) rowOf('not verified', it.unverified);
       if (it.dup) rowOf('duplicate', it.dup);
       if (it.consumer) {
-        rowOf('this arrow', (it.folded ? 'sent to ' + h.topic + ' at +' + ms(h.t) + ', ' : '') + 'consumed by '
-            + it.consumer.service + ' at +' + ms(it.consumer.t));
+        rowOf('this arrow', (it.folded ? 'sent to ' + h.topic + ' at ' + at(h.t) + ', ' : '') + 'consumed by '
+            + it.consumer.service + ' at ' + at(it.consumer.t));
       }
     }
     panel.appendChild(t);
