@@ -50,6 +50,11 @@ class InferSampledBranchTest {
     assertThat(refundCall.when()).as(yaml).isNotNull();
     assertThat(refundCall.when().source()).isEqualTo("returns_inspected.condition == \"GOOD\"");
     assertThat(yaml).doesNotContain("not declared: stage " + refundCall.id());
+    StageSpec refunded = flow.stages().stream()
+        .filter(st -> st.events().stream().anyMatch(e -> "returns.refunded".equals(e.topic()))).findFirst().orElseThrow();
+    assertThat(refunded.after()).as("the refund record follows the bank call, a step of its branch\n%s", yaml)
+        .containsExactly(refundCall.id());
+    assertThat(refunded.when()).isNull();
 
     List<Verdict> verdicts = new ArrayList<>();
     FlowEngine engine = FlowEngine.builder(List.of(flow)).amendUntilEnd().listener(new VerdictListener() {

@@ -317,14 +317,17 @@ final class FlowDraft {
         main = kept.get(0);
       }
       if (isMain(t)) {
-        // optional stages after the last main one: alternatives one of which led here
-        List<Stage> between = new ArrayList<>();
+        // optional stages after the last main one: the ends of the branches one of which led here
+        // (a branch of several steps ends at its last: a hold, then the booking it confirmed)
+        List<Stage> branches = new ArrayList<>();
         for (int j = kept.indexOf(main) + 1; j < kept.size(); j++) {
           Stage o = kept.get(j);
-          if (!isMain(o) && o.after.size() == 1 && o.after.get(0) == main) {
-            between.add(o);
+          if (!isMain(o) && branchesFrom(o, main)) {
+            branches.add(o);
           }
         }
+        List<Stage> between = branches.stream().filter(o -> branches.stream().noneMatch(x -> x.after.contains(o)))
+            .toList();
         int covered = 0;
         for (Stage o : between) {
           covered += overlap(o, t);
@@ -337,18 +340,33 @@ final class FlowDraft {
     }
   }
 
+  /** Whether an optional stage hangs, through optional stages only, from {@code main}. */
+  private boolean branchesFrom(Stage o, Stage main) {
+    Stage at = o;
+    for (int depth = 0; depth < stages.size() && at.after.size() == 1; depth++) {
+      Stage up = at.after.get(0);
+      if (up == main) {
+        return true;
+      }
+      if (isMain(up)) {
+        return false;
+      }
+      at = up;
+    }
+    return false;
+  }
+
   /**
    * Where an optional stage hangs: after the latest optional stage since {@code main} that it
-   * happens only with, and after (a step further down a branch: a settled claim, then its payout);
-   * else after {@code main} (an alternative of its own). Only a stage with a record leads a
-   * branch: a stage of spans alone is timed on its host's clock alone, and a few milliseconds of
-   * skew would put a bank call before the settlement that caused it.
+   * happens only with, and after (a step further down a branch: a settled claim, then its payout;
+   * a bank call, then the record it led to — measured, for a stage of spans alone, over the
+   * instances whose trace was sampled); else after {@code main} (an alternative of its own). Times
+   * are on corrected clocks ({@link Traffic}), so a host's skew does not reorder the steps.
    */
   private Stage branchOf(Stage t, List<Stage> kept, Stage main) {
     for (int j = kept.size() - 1; j > kept.indexOf(main); j--) {
       Stage o = kept.get(j);
-      if (!isMain(o) && o.events.stream().anyMatch(EventType::isTopic) && overlap(t, o) >= t.instances * HOLDS
-          && precedes(o, t)) {
+      if (!isMain(o) && overlap(t, o) >= observable(o, t.in).size() * HOLDS && precedes(o, t)) {
         return o;
       }
     }
