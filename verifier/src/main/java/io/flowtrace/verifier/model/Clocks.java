@@ -371,21 +371,29 @@ public final class Clocks {
   }
 
   /**
-   * What the data proves about clocks that disagree, relative to the clock of the instance's first
-   * observation: one line per clock proven off by more than the tolerance.
+   * What the data proves about clocks that disagree: one line per clock proven off by more than the
+   * tolerance, relative to the clock of the instance's first observation where the data relates the
+   * two, else to the first clock it is proven off from.
    */
   public List<String> notes() {
     if (names.size() < 2) {
       return List.of();
     }
-    String ref = names.get(0);
     List<String> out = new ArrayList<>();
-    for (String other : names) {
-      if (other.equals(ref)) {
-        continue;
+    for (int i = 1; i < names.size(); i++) {
+      String other = names.get(i);
+      // against the instance's first clock; else against the first clock before it that it is
+      // proven off from (a host ahead of its consumer, where nothing relates it to the entry's)
+      String ref = null;
+      Offset off = null;
+      for (int j = 0; j < i && ref == null; j++) {
+        Offset o = offset(names.get(j), other);
+        if (o.proven(Math.max(slack, 1_000_000))) {
+          ref = names.get(j);
+          off = o;
+        }
       }
-      Offset off = offset(ref, other);
-      if (!off.proven(Math.max(slack, 1_000_000))) {
+      if (ref == null) {
         continue;
       }
       long lo = off.dataLow();

@@ -530,6 +530,16 @@ class FieldConditionsTest {
   }
 
   @Test
+  void aSkewProvenOnlyAgainstAHostOtherThanTheEntrysIsNotedToo() {
+    // the order service 40 ms ahead: the gateway's record bounds that only loosely (it may have
+    // waited in the broker), the notifier's receipt of the order service's outcome proves it
+    replay(order("o-1", 0).skew("ord", 40));
+
+    assertThat(finals.get("o-1").notes()).singleElement().asString()
+        .startsWith("clock skew: not reads at least ").contains(" behind ord");
+  }
+
+  @Test
   void aSkewedHostsEventsAreDrawnInTheOrderTheyHappenedOnCorrectedTimes() {
     replay(order("o-0", 0), order("o-1", 0).skew("ord", -40), order("o-2", 0).skew("ord", 40).skew("not", -30));
 
