@@ -54,10 +54,15 @@ final class Traffic {
     List<KafkaRecord> records = new ArrayList<>();
     MessageSpanIndex index = new MessageSpanIndex();
     List<Span> consumers = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
     RecordingReader.Summary summary = RecordingReader.defaults().read(recording, telemetry -> {
       synchronized (t) {
         if (telemetry instanceof Telemetry.RecordEvent r) {
-          records.add(r.record());
+          KafkaRecord record = r.record();
+          // a record read twice (a dump taken twice, a redelivery recorded again) is one occurrence
+          if (record.offset() < 0 || seen.add(record.coordinates())) {
+            records.add(record);
+          }
         } else {
           Span s = ((Telemetry.SpanEvent) telemetry).span();
           if (MessagingAttributes.topic(s) != null && (s.kind() == SpanKind.PRODUCER || s.kind() == SpanKind.CONSUMER
