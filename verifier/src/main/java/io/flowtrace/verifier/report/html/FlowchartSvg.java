@@ -141,16 +141,28 @@ final class FlowchartSvg {
       int y1 = a[1] + a[3];
       int x2 = b[0] + b[2] / 2;
       int y2 = b[1];
-      String path = y2 > y1
-          ? "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + GAP_Y) + " " + x2 + "," + (y2 - GAP_Y) + " " + x2 + "," + y2
-          : "M" + (a[0] + a[2]) + "," + (a[1] + a[3] / 2) + " C" + (a[0] + a[2] + 40) + "," + (a[1] + a[3] / 2) + " "
-              + (b[0] + b[2] + 40) + "," + (b[1] + b[3] / 2) + " " + (b[0] + b[2]) + "," + (b[1] + b[3] / 2);
+      // an edge down past other rows goes around the nodes in its way, on the side nearer to it
+      int side = y2 > y1 ? detour(x1, y1, x2, y2, box.values(), a, b) : Integer.MIN_VALUE;
+      String path;
+      if (y2 <= y1) {
+        path = "M" + (a[0] + a[2]) + "," + (a[1] + a[3] / 2) + " C" + (a[0] + a[2] + 40) + "," + (a[1] + a[3] / 2) + " "
+            + (b[0] + b[2] + 40) + "," + (b[1] + b[3] / 2) + " " + (b[0] + b[2]) + "," + (b[1] + b[3] / 2);
+      } else if (side != Integer.MIN_VALUE) {
+        path = "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + GAP_Y) + " " + side + "," + y1 + " " + side + ","
+            + (y1 + GAP_Y) + " L" + side + "," + (y2 - GAP_Y) + " C" + side + "," + y2 + " " + x2 + "," + (y2 - GAP_Y)
+            + " " + x2 + "," + y2;
+        x = Math.max(x, side + 20);
+      } else {
+        path = "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + GAP_Y) + " " + x2 + "," + (y2 - GAP_Y) + " " + x2 + "," + y2;
+      }
       edgesSvg.append("<path d=\"").append(path).append("\" fill=\"none\" stroke=\"#5b6475\" stroke-width=\"1.3\""
           + " marker-end=\"url(#fc-arrow)\"/>\n");
       if (e.label() != null && !e.label().isBlank()) {
         String text = e.label().replace("<br/>", " ");
-        int[] at = y2 > y1 ? labelAt(x1, y1, x2, y2, LABEL_CHAR * text.length(), taken)
-            : new int[] {Math.max(a[0] + a[2], b[0] + b[2]) + 44, (a[1] + a[3] / 2 + b[1] + b[3] / 2) / 2, 0};
+        int[] at = y2 <= y1
+            ? new int[] {Math.max(a[0] + a[2], b[0] + b[2]) + 44, (a[1] + a[3] / 2 + b[1] + b[3] / 2) / 2, 0}
+            : side != Integer.MIN_VALUE ? labelAt(side, y1 + GAP_Y, side, y2 - GAP_Y, LABEL_CHAR * text.length(), taken)
+            : labelAt(x1, y1, x2, y2, LABEL_CHAR * text.length(), taken);
         x = Math.max(x, at[0] + (at[2] == 1 ? 0 : LABEL_CHAR * text.length()) + 10);
         edgesSvg.append("<text x=\"").append(at[0]).append("\" y=\"").append(at[1])
             .append("\" font-size=\"10\" text-anchor=\"").append(at[2] == 1 ? "end" : "start")
@@ -224,6 +236,34 @@ final class FlowchartSvg {
       }
     }
     return back;
+  }
+
+  /**
+   * The x of a vertical lane for an edge from (x1, y1) down to (x2, y2) that would cross a node on
+   * its way (one of the rows in between), beside the nodes it passes — on the left when the edge
+   * starts left of them and there is room, else on the right; {@link Integer#MIN_VALUE} when its
+   * straight course crosses nothing.
+   */
+  private static int detour(int x1, int y1, int x2, int y2, java.util.Collection<int[]> boxes, int[] from, int[] to) {
+    int left = Integer.MAX_VALUE;
+    int right = Integer.MIN_VALUE;
+    boolean crosses = false;
+    for (int[] n : boxes) {
+      if (n == from || n == to || n[1] + n[3] <= y1 || n[1] >= y2) {
+        continue;
+      }
+      left = Math.min(left, n[0]);
+      right = Math.max(right, n[0] + n[2]);
+      for (int y = n[1]; y <= n[1] + n[3] && !crosses; y += 4) {
+        double t = (double) (y - y1) / (y2 - y1);
+        double x = x1 + (x2 - x1) * (3 * t * t - 2 * t * t * t); // the curve's course, near enough
+        crosses = x >= n[0] - 4 && x <= n[0] + n[2] + 4;
+      }
+    }
+    if (!crosses) {
+      return Integer.MIN_VALUE;
+    }
+    return x1 <= (left + right) / 2 && left - 18 > 4 ? left - 18 : right + 18;
   }
 
   /**

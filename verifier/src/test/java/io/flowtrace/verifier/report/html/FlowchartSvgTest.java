@@ -95,6 +95,33 @@ class FlowchartSvgTest {
   }
 
   @Test
+  void anEdgePastARowGoesAroundTheNodeInItsWayWithItsLabelBesideIt() {
+    String svg = FlowchartSvg.render(String.join("\n",
+        "flowchart LR",
+        "  e_a[(\"a\")]",
+        "  e_b[(\"b in the way\")]",
+        "  e_c[(\"c\")]",
+        "  e_a --> e_b",
+        "  e_b --> e_c",
+        "  e_a -->|\"p50 16 ms\"| e_c",
+        ""));
+
+    Matcher rect = Pattern.compile("<rect x=\"(\\d+)\" y=\"(\\d+)\" width=\"(\\d+)\" height=\"(\\d+)\"[^>]*/>\\n<text[^>]*>b in the way")
+        .matcher(svg);
+    assertThat(rect.find()).as(svg).isTrue();
+    int left = Integer.parseInt(rect.group(1));
+    int right = left + Integer.parseInt(rect.group(3));
+    Matcher lane = Pattern.compile("<path d=\"M[^\"]* L(\\d+),[^\"]*\" fill=\"none\"").matcher(svg);
+    assertThat(lane.find()).as("the a -> c edge has a straight lane beside b%n%s", svg).isTrue();
+    int laneX = Integer.parseInt(lane.group(1));
+    assertThat(laneX < left || laneX > right).as("lane at %d, b from %d to %d", laneX, left, right).isTrue();
+    Matcher label = Pattern.compile("<text x=\"(\\d+)\"[^>]*>p50 16 ms</text>").matcher(svg);
+    assertThat(label.find()).isTrue();
+    int lx = Integer.parseInt(label.group(1));
+    assertThat(lx < left || lx > right).as("label at %d", lx).isTrue();
+  }
+
+  @Test
   void labelsAreTextNeverMarkup() {
     String svg = FlowchartSvg.render("flowchart LR\n  e_x[\"#lt;script#gt;alert(1)#lt;/script#gt; #quot;q#quot; & co\"]\n");
 
