@@ -214,6 +214,9 @@ class HtmlReportIT {
     chrome.waitFor("document.getElementById('f-count').textContent === 'showing 1 of 41'", Duration.ofSeconds(5));
     chrome.eval("document.querySelector('.rows .row:not([hidden])').click()");
     chrome.waitFor("document.querySelector('#detail svg .hop')", Duration.ofSeconds(5));
+    assertThat(chrome.eval("document.querySelector(\"#detail .hop[data-event='orders_requested']\").dataset.from")
+        .asString()).as("a record whose producer span was not seen, drawn from who produces its topic elsewhere")
+        .isEqualTo("svc:gateway");
     chrome.eval("document.querySelector('#detail svg .hop').dispatchEvent(new MouseEvent('click', {bubbles: true}))");
     chrome.waitFor("!document.getElementById('hop-panel').hidden", Duration.ofSeconds(5));
     String body = chrome.eval("document.body.innerText").asString();

@@ -55,6 +55,9 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
   private long lastEnd = Long.MIN_VALUE;
   private final Map<String, Long> byKind = new TreeMap<>();
   private final Map<String, Long> byStage = new TreeMap<>();
+  /** Per topic, how often each service was seen producing to it (for records whose producer span was not). */
+  private final Map<String, Map<String, Long>> producers = new TreeMap<>();
+  private static final int MAX_TOPICS = 10_000;
   private final Map<String, Long> instancesByKind = new TreeMap<>();
   private boolean closed;
 
@@ -118,6 +121,13 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
       kinds.add(x.kind().name());
     }
     kinds.forEach(k -> instancesByKind.merge(k, 1L, Long::sum));
+    for (io.flowtrace.verifier.report.TimelineEntry t : v.timeline()) {
+      var d = t.detail();
+      if (d != null && d.topic() != null && d.service() != null
+          && (producers.containsKey(d.topic()) || producers.size() < MAX_TOPICS)) {
+        producers.computeIfAbsent(d.topic(), k -> new TreeMap<>()).merge(d.service(), 1L, Long::sum);
+      }
+    }
     firstStart = Math.min(firstStart, v.startEpochNanos());
     lastEnd = Math.max(lastEnd, v.startEpochNanos() + HtmlData.durationNanos(v));
     try {
@@ -233,6 +243,13 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
       g.writeName("flows");
       g.writeRawValue(HtmlData.flows(specs));
       g.writeNumberProperty("chunks", chunks.size());
+      // the service that produced each topic's records where their producer spans were seen: who
+      // most likely produced one whose span was not (an unsampled trace), and a missing one
+      g.writeName("producers");
+      g.writeStartObject();
+      producers.forEach((topic, by) -> g.writeStringProperty(topic,
+          by.entrySet().stream().max(Map.Entry.comparingByValue()).get().getKey()));
+      g.writeEndObject();
       g.writeName("summary");
       g.writeStartObject();
       g.writeNumberProperty("instances", instances);

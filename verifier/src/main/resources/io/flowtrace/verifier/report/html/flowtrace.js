@@ -540,7 +540,7 @@
         base.unverified = unsampledReason[h.event] || 'unsampled trace: not verified';
       }
       if (h.topic) {
-        var producer = h.service || '(producer not seen)';
+        var producer = h.service || producerOf(h.topic) || '(producer not seen)';
         items.push(assign(base, {
           kind: 'produce', from: 'svc:' + producer, to: 'topic:' + h.topic,
           label: h.event,
@@ -646,7 +646,10 @@
           return !hops.some(function (h) { return h.event === ev.id; });
         }).forEach(function (ev, k) {
           var from, to;
-          if (ev.topic) { from = missingProducer(stage) || 'svc:?'; to = 'topic:' + ev.topic; }
+          if (ev.topic) {
+            from = (producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic) : missingProducer(stage)) || 'svc:?';
+            to = 'topic:' + ev.topic;
+          }
           else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
           else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'caller'); to = 'svc:' + (ev.service || '?'); }
           // a record of this flow's trace that went to another instance under a changed key names where it is
@@ -674,7 +677,7 @@
       var t = 0;
       items.forEach(function (it) { if (it.rank <= rank && !it.missing) t = Math.max(t, it.t); });
       var from, to;
-      if (ev.topic) { from = 'svc:?'; to = 'topic:' + ev.topic; }
+      if (ev.topic) { from = 'svc:' + (producerOf(ev.topic) || '?'); to = 'topic:' + ev.topic; }
       else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
       else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'client'); to = 'svc:' + (ev.service || '?'); }
       items.push({
@@ -742,6 +745,11 @@
   /** How wide a sequence's drawing is. */
   function sequenceWidth(seq) {
     return GUTTER + Math.max(1, seq.lanes.length) * (seq.col || COL) + 300;
+  }
+
+  /** The service the report saw producing the topic's records (where their producer spans were seen), or null. */
+  function producerOf(topic) {
+    return meta.producers && Object.prototype.hasOwnProperty.call(meta.producers, topic) ? meta.producers[topic] : null;
   }
 
   function assign(a, b) {
