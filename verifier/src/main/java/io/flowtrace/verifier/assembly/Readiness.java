@@ -65,7 +65,8 @@ final class Readiness {
 
   /**
    * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
-   * {@code null}: as {@link #awaitedSpans} once the input has delivered spans; before that, when
+   * {@code null}: the spans of the instance's stages still on their way once the input has
+   * delivered spans; before that, when
    * spans are expected ({@link FlowEngine.Builder#expectSpans}) and a record says its trace is
    * sampled, the first spans themselves.
    */
@@ -108,10 +109,6 @@ final class Readiness {
    * events that alone keep a required stage incomplete (a stage also missing a record is incomplete
    * whatever comes, but another one's spans may still arrive and withdraw a false MISSING_STAGE).
    */
-  String awaitedSpans(FlowInstance snapshot) {
-    return awaitedSpans(snapshot, false);
-  }
-
   private String awaitedSpans(FlowInstance snapshot, boolean upstreamOnly) {
     Set<String> unrooted = awaitedRoots(snapshot);
     if (!unrooted.isEmpty()) {

@@ -81,7 +81,12 @@ final class Traffic {
     t.spans = summary.spans();
     t.records = summary.records();
     t.problems = summary.problems();
-    Map<String, Long> shifts = clockShifts(events, consumers, records, index);
+    List<Joined> joined = new ArrayList<>(records.size());
+    for (KafkaRecord r : records) {
+      TraceContext context = r.traceContext().orElse(null);
+      joined.add(new Joined(r, context, index.producerOf(r, context).orElse(null), index.consumersOf(r, context)));
+    }
+    Map<String, Long> shifts = clockShifts(events, consumers, joined);
     for (Span s : events) {
       boolean any = false;
       for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
@@ -97,15 +102,15 @@ final class Traffic {
             null, s, null));
       }
     }
-    for (KafkaRecord r : records) {
-      TraceContext context = r.traceContext().orElse(null);
-      Span producer = index.producerOf(r, context).orElse(null);
-      String trace = context != null ? context.traceId() : producer != null ? producer.traceId()
+    for (Joined j : joined) {
+      KafkaRecord r = j.record();
+      Span producer = j.producer();
+      String trace = j.context() != null ? j.context().traceId() : producer != null ? producer.traceId()
           : "record:" + r.coordinates();
       long time = producer != null ? corrected(producer, shifts) : r.timestampNanos();
       t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
           r.value() == null ? null : parse(r.value()), r, producer, producer));
-      for (Span c : index.consumersOf(r, context)) {
+      for (Span c : j.consumers()) {
         if (!c.traceId().equals(trace)) {
           t.links.add(new String[] {trace, c.traceId()});
         }
@@ -122,6 +127,9 @@ final class Traffic {
     return t;
   }
 
+  /** A record joined to its trace context and the messaging spans that produced and consumed it. */
+  private record Joined(KafkaRecord record, TraceContext context, Span producer, List<Span> consumers) {}
+
   /** A span's start on the corrected clock of its service. */
   private static long corrected(Span s, Map<String, Long> shifts) {
     return s.startEpochNanos() + shifts.getOrDefault(s.service(), 0L);
@@ -134,20 +142,18 @@ final class Traffic {
    * reply before its request, and the draft ordered its stages so (and failed its own traffic). The
    * bounds are the tightest over the whole recording; traffic that contradicts itself shifts nothing.
    */
-  private static Map<String, Long> clockShifts(List<Span> events, List<Span> consumers, List<KafkaRecord> records,
-      MessageSpanIndex index) {
+  private static Map<String, Long> clockShifts(List<Span> events, List<Span> consumers, List<Joined> records) {
     Map<String, Integer> ids = new LinkedHashMap<>();
     Map<Long, Long> lower = new HashMap<>(); // (from << 32 | to) -> greatest lower bound of off(to) - off(from)
     Map<Long, Long> upper = new HashMap<>(); // (from << 32 | to) -> least upper bound
     Map<String, Integer> weight = new HashMap<>();
-    for (KafkaRecord r : records) {
-      TraceContext context = r.traceContext().orElse(null);
-      Span producer = index.producerOf(r, context).orElse(null);
+    for (Joined j : records) {
+      Span producer = j.producer();
       if (producer == null) {
         continue;
       }
       weight.merge(producer.service(), 1, Integer::sum);
-      for (Span c : index.consumersOf(r, context)) {
+      for (Span c : j.consumers()) {
         bound(lower, ids, producer.service(), c.service(), producer.startEpochNanos() - c.startEpochNanos(), true);
       }
     }
