@@ -147,7 +147,7 @@ public final class LatencyCheck implements Check {
    * data allows could put the hop within its limit.
    */
   private static String skew(Clocks.Gap gap, long limit) {
-    if (gap.sameClock() || gap.estimate() == gap.raw() && gap.min() > limit) {
+    if (gap.sameClock() || gap.estimate() == gap.raw() && gap.likelyMin() > limit) {
       return "";
     }
     if (gap.estimate() == gap.raw()) {

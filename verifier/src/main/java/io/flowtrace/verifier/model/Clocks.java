@@ -30,9 +30,12 @@ public final class Clocks {
   /**
    * Bounds of {@code offset(to) − offset(from)} in nanoseconds. {@code dataLow}/{@code dataHigh}
    * are what the edges prove (±{@code INF}-like when unbounded); {@code low}/{@code high} add the
-   * allowance for unbounded sides.
+   * allowance for unbounded sides: what ordering must allow. {@code likelyLow}/{@code likelyHigh}
+   * narrow a pair bounded on one side only to the allowance, unless that bound proves more: what a
+   * latency figure is uncertain by (a record consumed 40 s after it was produced proves only that
+   * the consumer's clock is not 40 s behind).
    */
-  public record Offset(long low, long high, long dataLow, long dataHigh) {
+  public record Offset(long low, long high, long dataLow, long dataHigh, long likelyLow, long likelyHigh) {
     /** The best single guess: the middle when the data bounds both sides, else the value nearest to zero. */
     public long estimate() {
       if (dataLow > -INF && dataHigh < INF && dataLow <= dataHigh) {
@@ -67,11 +70,17 @@ public final class Clocks {
    * The time from {@code earlier} to {@code later} in true time: at least {@code min}, at most
    * {@code max}, {@code estimate} the best guess, {@code raw} as read off the two clocks. For
    * {@link Basis#RECEIPT} the three are measured to the later service's receipt of the earlier
-   * record instead. {@code explanation} says how the clocks were related; it is only worded when
+   * record instead. {@code likelyMin}/{@code likelyMax} narrow the range to the {@code clockSkew}
+   * allowance where the data bounds the clocks on one side only ({@link Offset}): the uncertainty a
+   * latency figure states. {@code explanation} says how the clocks were related; it is only worded when
    * asked for ({@link #detail}), since most gaps are never reported.
    */
-  public record Gap(long raw, long min, long max, long estimate, Basis basis,
+  public record Gap(long raw, long min, long max, long estimate, long likelyMin, long likelyMax, Basis basis,
       java.util.function.Supplier<String> explanation) {
+    Gap(long raw, long min, long max, long estimate, Basis basis, java.util.function.Supplier<String> explanation) {
+      this(raw, min, max, estimate, min, max, basis, explanation);
+    }
+
     /** How the clocks were related, in words. */
     public String detail() {
       return explanation.get();
@@ -82,9 +91,9 @@ public final class Clocks {
       return basis != Basis.TWO_CLOCKS;
     }
 
-    /** Half the width of the range the gap may be in, or 0 on one clock. */
+    /** Half the width of the range the gap is likely in, or 0 on one clock. */
     public long uncertainty() {
-      return sameClock() ? 0 : (max - min) / 2;
+      return sameClock() ? 0 : (likelyMax - likelyMin) / 2;
     }
   }
 
@@ -244,7 +253,7 @@ public final class Clocks {
   /** Bounds of {@code offset(to) − offset(from)}. */
   public Offset offset(String from, String to) {
     if (from.equals(to)) {
-      return new Offset(0, 0, 0, 0);
+      return new Offset(0, 0, 0, 0, 0, 0);
     }
     Integer a = index.get(from);
     Integer b = index.get(to);
@@ -252,7 +261,13 @@ public final class Clocks {
     long dataLow = a == null || b == null ? -INF : -upper[b][a];
     long high = dataHigh >= INF ? Math.max(dataLow, allowance) : dataHigh;
     long low = dataLow <= -INF ? Math.min(dataHigh, -allowance) : dataLow;
-    return new Offset(low, high, dataLow, dataHigh);
+    if (dataLow > -INF && dataHigh < INF) {
+      return new Offset(low, high, dataLow, dataHigh, low, high);
+    }
+    // bounded on one side at most (a Kafka hop proves the consumer not earlier than its producer,
+    // not by how much): likely within the allowance, unless the one bound proves more
+    return new Offset(low, high, dataLow, dataHigh, Math.max(low, Math.min(high, -allowance)),
+        Math.min(high, Math.max(low, allowance)));
   }
 
   /**
@@ -322,7 +337,8 @@ public final class Clocks {
       return beforeReceipt;
     }
     Offset off = offset(from, to);
-    return new Gap(raw, raw + off.low(), raw + off.high(), raw + off.estimate(), Basis.TWO_CLOCKS,
+    return new Gap(raw, raw + off.low(), raw + off.high(), raw + off.estimate(), raw + off.likelyLow(),
+        raw + off.likelyHigh(), Basis.TWO_CLOCKS,
         () -> describe(from, to, off));
   }
 
@@ -358,6 +374,11 @@ public final class Clocks {
     if (!off.bounded() && off.dataLow() <= -INF && off.dataHigh() >= INF) {
       return "no causal link relates the clocks of " + pair + "; a skew of up to ±"
           + Texts.duration(allowance) + " (clockSkew) is allowed";
+    }
+    if (!off.bounded()) {
+      return "the data bounds the clocks of " + pair + " on one side only (" + range(off.low(), off.high())
+          + "); a skew of up to ±" + Texts.duration(allowance) + " (clockSkew) is assumed: "
+          + range(off.likelyLow(), off.likelyHigh());
     }
     return "the clocks of " + pair + " differ by " + range(off.low(), off.high()) + " as far as the data tells";
   }

@@ -583,6 +583,19 @@ class FieldConditionsTest {
   }
 
   @Test
+  void aRecordThatWaitedLongForItsConsumerIsLateNotBlamedOnClockSkew() {
+    ShopFlows.Order o = order("o-1", 0);
+    o.notifierLagMs = 5_000; // the hop proves only that the notifier's clock is not 5 s behind
+
+    replay(o);
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.LATENCY_BUDGET_EXCEEDED);
+    assertThat(v.message()).startsWith("done_msg (t.done[0]@").contains(" came 5.02 s after paid_msg (t.paid[0]@")
+        .endsWith("; budget 1 s").doesNotContain("skew");
+  }
+
+  @Test
   void aBudgetWithinItsLimitOnSkewedHostsPasses() {
     ShopFlows.Order o = order("o-1", 0).skew("not", -80);
     o.doneDelayMs = 900;

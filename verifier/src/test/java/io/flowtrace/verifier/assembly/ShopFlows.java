@@ -99,6 +99,8 @@ public final class ShopFlows {
     public boolean noDone;
     boolean doneWithoutTraceparent;
     long doneDelayMs = 10;
+    /** How long t.paid waits in its topic before the notifier takes it. */
+    long notifierLagMs;
     /** Time between webhook deliveries. */
     public long deliveryGapMs = 1000;
     final Map<String, Long> skewMs = new HashMap<>();
@@ -179,7 +181,7 @@ public final class ShopFlows {
       String sendPaid = span(o.orderId, "send-paid-" + i);
       emit(o, sampled, producer(w, sendPaid, hook, "t.paid", "ord", at + 1));
       record(o, "ord", "t.paid", at + 1, w, sendPaid, sampled, "{\"orderId\":\"" + o.orderId + "\"}");
-      done(o, w, sendPaid, "t.paid", sampled, at + 10, at + 11 + o.doneDelayMs);
+      done(o, w, sendPaid, "t.paid", sampled, at + 10 + o.notifierLagMs, at + 11 + o.notifierLagMs + o.doneDelayMs);
     }
     return List.copyOf(out);
   }
