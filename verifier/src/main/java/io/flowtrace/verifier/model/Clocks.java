@@ -250,6 +250,35 @@ public final class Clocks {
     return o.isRecord() ? "?" + o.record().topic() : "?";
   }
 
+  /**
+   * These clocks with one more bound, {@code offset(to) − offset(from) ≥ lower} (an order the flow
+   * declares rather than one the data proves), or these clocks unchanged when the data contradicts
+   * it or either clock is unknown.
+   */
+  public Clocks withBound(String from, String to, long lower) {
+    Integer a = index.get(from);
+    Integer b = index.get(to);
+    if (a == null || b == null || a.equals(b) || upper[a][b] < lower || -lower >= upper[b][a]) {
+      return this;
+    }
+    int n = names.size();
+    long[][] d = new long[n][];
+    for (int i = 0; i < n; i++) {
+      d[i] = upper[i].clone();
+    }
+    for (int i = 0; i < n; i++) {
+      if (upper[i][b] >= INF) {
+        continue;
+      }
+      for (int j = 0; j < n; j++) {
+        if (upper[a][j] < INF) {
+          d[i][j] = Math.min(d[i][j], upper[i][b] - lower + upper[a][j]);
+        }
+      }
+    }
+    return new Clocks(index, names, d, allowance, slack);
+  }
+
   /** Bounds of {@code offset(to) − offset(from)}. */
   public Offset offset(String from, String to) {
     if (from.equals(to)) {

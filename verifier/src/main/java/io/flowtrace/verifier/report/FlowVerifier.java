@@ -121,16 +121,61 @@ public final class FlowVerifier {
    * Times as offsets from the instance's start on its first event's clock, each corrected by the
    * skew the data proves between its clock and that one ({@link Clocks#corrections}: 0 where
    * nothing relates the two), so that pictures drawn from the timeline show what caused what in
-   * order — not a consumer before its producer because one host's clock runs 40 ms ahead.
+   * order — not a consumer before its producer because one host's clock runs 40 ms ahead. Where
+   * the data does not relate two clocks (a trace sampled out: records only), the flow's own stage
+   * order does, as far as the data allows: a stage is not drawn before a stage it comes after
+   * because its producer's clock is behind, a skew the checks allowed.
    */
   private static final class Corrections {
     private final FlowInstance instance;
     private final Map<String, Long> shifts;
+    private final Map<String, Integer> stageOrder = new java.util.HashMap<>();
 
     Corrections(FlowInstance instance) {
       this.instance = instance;
+      instance.spec().stages().forEach(st -> stageOrder.put(st.id(), stageOrder.size()));
       this.shifts = instance.observations().isEmpty() ? Map.of()
-          : instance.clocks().corrections(Clocks.domain(instance.observations().get(0)));
+          : declaredOrder(instance).corrections(Clocks.domain(instance.observations().get(0)));
+    }
+
+    /**
+     * The instance's clocks bounded further by the order of its stages' first events, and by a
+     * record's time (stamped on its producer's clock, within its producer span) before its consumers.
+     */
+    private static Clocks declaredOrder(FlowInstance instance) {
+      Clocks clocks = instance.clocks();
+      for (Observation o : instance.observations()) {
+        io.flowtrace.tracer.model.Span p = o.isRecord() ? o.producer() : null;
+        long stamped = o.isRecord() ? o.record().timestampNanos() : 0;
+        if (p == null || stamped < p.startEpochNanos() || stamped > p.endEpochNanos()) {
+          continue;
+        }
+        for (io.flowtrace.tracer.model.Span c : o.consumers()) {
+          clocks = clocks.withBound(Clocks.domain(o), Clocks.domain(c), stamped - c.startEpochNanos());
+        }
+      }
+      for (io.flowtrace.verifier.spec.StageSpec stage : instance.spec().stages()) {
+        Observation later = earliest(instance, stage);
+        for (String before : stage.after()) {
+          Observation earlier = later == null ? null : earliest(instance, instance.spec().stage(before));
+          if (earlier != null) {
+            clocks = clocks.withBound(Clocks.domain(earlier), Clocks.domain(later),
+                earlier.timeEpochNanos() - later.timeEpochNanos());
+          }
+        }
+      }
+      return clocks;
+    }
+
+    private static Observation earliest(FlowInstance instance, io.flowtrace.verifier.spec.StageSpec stage) {
+      Observation best = null;
+      for (io.flowtrace.verifier.spec.EventSpec e : stage.events()) {
+        Observation o = instance.first(e.id());
+        if (o != null && (best == null || o.timeEpochNanos() < best.timeEpochNanos())) {
+          best = o;
+        }
+      }
+      return best;
     }
 
     long offset(String domain, long epochNanos) {
@@ -148,7 +193,9 @@ public final class FlowVerifier {
       for (TimelineEntry t : timeline) {
         out.add(by == 0 ? t : t.shifted(-by));
       }
-      out.sort(java.util.Comparator.comparingLong(TimelineEntry::offsetNanos));
+      // at one time, a stage before the stages that come after it
+      out.sort(java.util.Comparator.comparingLong(TimelineEntry::offsetNanos)
+          .thenComparingInt(t -> stageOrder.getOrDefault(t.stage(), 0)));
       return out;
     }
   }

@@ -9,6 +9,7 @@ import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.LateEvent;
+import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
@@ -551,6 +552,27 @@ class FieldConditionsTest {
           .allSatisfy(c -> assertThat(c.offsetNanos()).as(id + " " + t.event() + " consumed by " + c.service())
               .isGreaterThanOrEqualTo(t.offsetNanos() - 1_000_000L)));
     }
+  }
+
+  @Test
+  void withoutSpansAProducerWhoseClockIsAheadIsStillDrawnBeforeTheStagesThatComeAfterIt() {
+    replay(order("o-0", 0).unsampled(), order("o-1", 0).unsampled().skew("gw", 40));
+
+    assertThat(finals.get("o-1").violations()).isEmpty();
+    assertThat(eventOrder(finals.get("o-1"))).isEqualTo(eventOrder(finals.get("o-0")))
+        .startsWith("placed_msg", "accepted_msg");
+  }
+
+  @Test
+  void aConsumerIsNotDrawnBeforeTheTimeItsRecordWasStamped() {
+    ShopFlows.Order o = order("o-1", 0).skew("ord", -4);
+    o.stampLagMs = 1; // t.placed sent from 1 ms, stamped at 2 ms, taken by ord at 4 ms: at 0 ms as ord reads it
+    replay(o);
+    TimelineEntry placed = finals.get("o-1").timeline().stream().filter(t -> t.event().equals("placed_msg"))
+        .findFirst().orElseThrow();
+
+    assertThat(placed.detail().consumers()).singleElement()
+        .satisfies(c -> assertThat(c.offsetNanos()).isGreaterThanOrEqualTo(placed.detail().recordOffsetNanos()));
   }
 
   private static List<String> eventOrder(io.flowtrace.verifier.report.Verdict v) {

@@ -99,6 +99,8 @@ public final class ShopFlows {
     public boolean noDone;
     boolean doneWithoutTraceparent;
     long doneDelayMs = 10;
+    /** How long after its producer span starts a record is stamped. */
+    long stampLagMs;
     /** How long t.paid waits in its topic before the notifier takes it. */
     long notifierLagMs;
     /** Time between webhook deliveries. */
@@ -217,7 +219,7 @@ public final class ShopFlows {
     long skew = o.skewMs.getOrDefault(producedBy, 0L);
     List<RecordHeader> headers = trace == null ? List.of()
         : List.of(RecordHeader.ofString("traceparent", "00-" + trace + "-" + parent + (sampled ? "-01" : "-00")));
-    out.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, T0 + ms + skew, o.orderId, headers,
+    out.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, T0 + ms + o.stampLagMs + skew, o.orderId, headers,
         json.getBytes(StandardCharsets.UTF_8))));
   }
 
