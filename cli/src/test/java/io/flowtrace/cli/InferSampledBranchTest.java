@@ -68,6 +68,27 @@ class InferSampledBranchTest {
     assertThat(verdicts).allSatisfy(v -> assertThat(v.violations()).as(yaml).isEmpty());
   }
 
+  @Test
+  void theDocsCountTheCallsBranchInEveryInstanceWhoseDataChoseItSampledOrNot() throws Exception {
+    Path recording = writeReturns(Files.createDirectories(work.resolve("returns")));
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("returns").build().infer(recording).write(drafts);
+    Random random = new Random(11); // writeReturns' draws: which returns were refunded unsampled
+    int unsampledRefunds = 0;
+    for (int i = 0; i < 300; i++) {
+      unsampledRefunds += random.nextInt(10) >= 6 && i % 4 != 0 ? 1 : 0;
+    }
+
+    Path docs = work.resolve("docs");
+    assertThat(FlowTraceCli.run("docs", "--flows", drafts.toString(), "--out", docs.toString(), recording.toString()))
+        .isZero();
+
+    assertThat(Files.readString(docs.resolve("returns.md")))
+        .containsPattern("when `returns_inspected.condition == \"GOOD\"` — taken by 225 of 300 observed instances \\("
+            + unsampledRefunds + " of them chosen by the data without the stage's own spans")
+        .containsPattern("when `returns_inspected.condition == \"DAMAGED\"`[^\\n]* — taken by 75 of 300 observed instances\\n");
+  }
+
   private static Path writeReturns(Path dir) throws Exception {
     Random random = new Random(11);
     long t0 = 1_796_000_000_000L;

@@ -65,6 +65,8 @@ public final class FlowDocs implements VerdictListener {
     long instances;
     final Map<VerdictStatus, Long> byStatus = new TreeMap<>();
     final Map<String, Long> stagesTaken = new TreeMap<>();
+    /** Stages the data chose but that were not observed themselves (their spans sampled out). */
+    final Map<String, Long> stagesTakenUnobserved = new TreeMap<>();
     /** event → services that produced or handled it. */
     final Map<String, Set<String>> services = new TreeMap<>();
     /** event → services that consumed its record. */
@@ -154,6 +156,10 @@ public final class FlowDocs implements VerdictListener {
       }
     }
     stages.forEach(s -> o.stagesTaken.merge(s, 1L, Long::sum));
+    Set<String> unobserved = new TreeSet<>();
+    v.unverified().stream().filter(u -> u.check().equals("stage") && !stages.contains(u.stage()))
+        .forEach(u -> unobserved.add(u.stage()));
+    unobserved.forEach(s -> o.stagesTakenUnobserved.merge(s, 1L, Long::sum));
     // hops: each event's first occurrence after the one before it, in time order
     List<TimelineEntry> order = new ArrayList<>(first.values());
     order.sort((a, b) -> Long.compare(a.offsetNanos(), b.offsetNanos()));
@@ -769,8 +775,12 @@ public final class FlowDocs implements VerdictListener {
       for (StageSpec t : alternatives) {
         sb.append("- **").append(md(t.id())).append("** when `").append(code(t.when().source())).append('`');
         if (o.instances > 0) {
-          sb.append(" — taken by ").append(o.stagesTaken.getOrDefault(t.id(), 0L)).append(" of ").append(o.instances)
-              .append(" observed instances");
+          long seen = o.stagesTaken.getOrDefault(t.id(), 0L);
+          long unseen = o.stagesTakenUnobserved.getOrDefault(t.id(), 0L);
+          sb.append(" — taken by ").append(seen + unseen).append(" of ").append(o.instances).append(" observed instances");
+          if (unseen > 0) {
+            sb.append(" (").append(unseen).append(" of them chosen by the data without the stage's own spans, which were sampled out or lost)");
+          }
         }
         sb.append('\n');
       }
