@@ -39,6 +39,33 @@ class DocsCommandTest {
   }
 
   @Test
+  void aRecordSentWhileServingARequestHasTheRequestAsItsInputNotTheResponseDeclaredBeforeIt() throws IOException {
+    Path flows = Files.createDirectories(dir.resolve("flows/shipment-tracking"));
+    Path original = Path.of("../flows/shipment-tracking");
+    try (var files = Files.walk(original)) {
+      for (Path from : files.filter(Files::isRegularFile).toList()) {
+        Path to = flows.resolve(original.relativize(from).toString());
+        Files.createDirectories(to.getParent());
+        Files.copy(from, to);
+      }
+    }
+    Path spec = flows.resolve("shipment-tracking.flow.yaml");
+    String yaml = Files.readString(spec);
+    String request = "        payload: {attribute: http.request.body}\n        schema: schemas/shipment-request.schema.json\n";
+    assertThat(yaml).contains(request);
+    Files.writeString(spec, yaml.replace(request, request
+        + "      - id: api_response\n        span: {service: shipping-api, kind: SERVER, name: POST /api/shipments}\n"
+        + "        payload: {attribute: http.response.body}\n"));
+    Path out = dir.resolve("docs");
+
+    assertThat(FlowTraceCli.run("docs", "--flows", flows.toString(), "--out", out.toString(),
+        "../samples/shipment-tracking")).isZero();
+
+    assertThat(Files.readString(out.resolve("shipment-tracking.md")))
+        .contains("|  | `shipment_requested` | shipping-api | `api_request` |");
+  }
+
+  @Test
   void twoRunsWriteTheSameBytes() throws IOException {
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");

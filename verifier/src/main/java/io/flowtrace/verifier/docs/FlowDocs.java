@@ -394,6 +394,21 @@ public final class FlowDocs implements VerdictListener {
     return previous == null ? "—" : "`" + previous.id() + "`";
   }
 
+  /**
+   * Whether a span event is something its service received: a server's request or a client's
+   * response, not the response it sent its caller nor the request it sent out.
+   */
+  private static boolean inbound(EventSpec e) {
+    boolean response = e.payload() != null && e.payload().attribute() != null
+        && e.payload().attribute().contains("response");
+    String kind = e.span().kind() == null ? "" : e.span().kind().name();
+    return switch (kind) {
+      case "SERVER" -> !response;
+      case "CLIENT" -> response;
+      default -> true;
+    };
+  }
+
   /** Walks back from event {@code before} of stage {@code s} (then its predecessors) to what {@code producers} received. */
   private static void inputsOf(FlowSpec f, StageSpec s, int before, Set<String> producers, Observed o, Set<String> out,
       Set<String> visited) {
@@ -401,7 +416,7 @@ public final class FlowDocs implements VerdictListener {
       EventSpec p = s.events().get(i);
       boolean received = p.isTopic()
           ? o.consumers.getOrDefault(p.id(), Set.of()).stream().anyMatch(producers::contains)
-          : p.span().service() != null && producers.contains(p.span().service());
+          : p.span().service() != null && producers.contains(p.span().service()) && inbound(p);
       if (received) {
         out.add(p.isTopic() ? "topic " + p.topic() : "`" + p.id() + "`");
         return;
