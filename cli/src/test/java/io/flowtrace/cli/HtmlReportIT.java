@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -231,8 +232,18 @@ class HtmlReportIT {
     assertThat(chrome.dialogs()).isEmpty();
     assertThat(chrome.console()).noneMatch(c -> c.startsWith("exception"));
     chrome.screenshot(SHOTS.resolve("report-markup-as-text.png"), false);
-    chrome.eval("(() => { const i = document.getElementById('f-text'); i.value = '';"
-        + " i.dispatchEvent(new Event('input')); document.getElementById('hop-panel').hidden = true; })()");
+  }
+
+  /** Each test starts from the whole table, however the one before it ended (a failure included). */
+  @AfterEach
+  void clearTheFilters() {
+    if (chrome == null) {
+      return;
+    }
+    chrome.eval("(() => { for (const id of ['f-status', 'f-kind', 'f-stage', 'f-verification']) { const s = document.getElementById(id);"
+        + " s.value = ''; s.dispatchEvent(new Event('change')); }"
+        + " const i = document.getElementById('f-text'); i.value = ''; i.dispatchEvent(new Event('input'));"
+        + " const p = document.getElementById('hop-panel'); if (p) p.hidden = true; })()");
     chrome.waitFor("document.getElementById('f-count').textContent === 'showing 41 of 41'", Duration.ofSeconds(5));
   }
 
