@@ -206,6 +206,32 @@ class InferCommandTest {
   }
 
   @Test
+  void webhooksThatRepeatATrackingNumberJoinTheShipmentItNamesAndTheDraftPassesEveryCleanShipment() throws Exception {
+    // each shipment gets two carrier webhooks, each in a trace of its own, known by the tracking
+    // number alone: a field repeated per shipment, never unique per webhook
+    Path out = work.resolve("shipment-drafts");
+    Inference.Result result = Inference.builder().name("shipments").build().infer(Path.of("../samples/shipment-tracking"));
+    result.write(out);
+
+    String yaml = Files.readString(out.resolve("shipments/shipments.flow.yaml"));
+    assertThat(yaml).contains("schema: schemas/webhooks_carrier.schema.json   # from 21 payloads");
+    Map<String, Verdict> verdicts = new HashMap<>();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(out)).amendUntilEnd()
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            verdicts.put(v.keys().get("trackingNumber"), v);
+          }
+        }).build();
+    Replay.builder(engine).build().run(Path.of("../samples/shipment-tracking"));
+    assertThat(verdicts).hasSize(10);
+    assertThat(verdicts.get("1ZHBT6KFG8LLDVKUEY").violations()).as(yaml) // the planted duplicate webhook
+        .extracting(v -> v.kind().name()).containsExactly("NON_IDEMPOTENT");
+    verdicts.remove("1ZHBT6KFG8LLDVKUEY");
+    assertThat(verdicts.values()).allSatisfy(v -> assertThat(v.violations()).as(yaml + v).isEmpty());
+  }
+
+  @Test
   void aDraftFromPartlyUnreadableInputIsWrittenButTheRunIsNotGreen() throws Exception {
     Path dirty = work.resolve("dirty");
     Files.createDirectories(dirty);

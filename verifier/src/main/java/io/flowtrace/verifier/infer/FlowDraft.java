@@ -1192,6 +1192,7 @@ final class FlowDraft {
 
   private void rules() {
     List<EventType> events = declaredEvents();
+    Set<String> equated = new HashSet<>();
     // what keys already check
     for (EventType t : events) {
       eventKeys.getOrDefault(t, Map.of()).values().forEach(p -> covered.add(ids.get(t) + "." + top(p)));
@@ -1232,6 +1233,7 @@ final class FlowDraft {
           }
         }
         if (best != null) {
+          equated.add(ids.get(b) + "." + bPath);
           String left = ids.get(b) + "." + bPath;
           String right = ids.get(best.a) + "." + best.aPath;
           String expr = best.money ? "money_eq(" + left + ", " + right + ")" : left + " == " + right;
@@ -1247,7 +1249,140 @@ final class FlowDraft {
         }
       }
     }
+    arithmetic(events, equated);
     columns.clear();
+  }
+
+  /** A numeric field of one event: its value in each instance's first occurrence, NaN where none. */
+  private record Operand(EventType event, String path, double[] values) {}
+
+  /**
+   * {@code x × y}, {@code x − y} or {@code x + y} of two numeric fields (of the event itself or of
+   * events before it) that a numeric field equals to the cent in {@link #HOLDS} of the instances —
+   * {@code totalPrice == nightlyRate × nights}, {@code payout == amount − deductible} — where it
+   * is not simply one of them, and takes at least five values. The first that holds is drafted:
+   * the event's own fields first, then the nearest events', a product before a difference before a sum.
+   */
+  private void arithmetic(List<EventType> events, Set<String> equated) {
+    for (int bi = 0; bi < events.size(); bi++) {
+      EventType b = events.get(bi);
+      if (!schemas.containsKey(b)) {
+        continue;
+      }
+      List<Operand> operands = new ArrayList<>();
+      for (int ai = bi; ai >= 0; ai--) {
+        EventType a = events.get(ai);
+        if (!schemas.containsKey(a) || a != b && !before(a, b)) {
+          continue;
+        }
+        for (String path : leafSample(a).keySet()) {
+          double[] values = path.contains("[]") || !celPath(path) ? null : numbers(a, path);
+          if (values != null) {
+            operands.add(new Operand(a, path, values));
+          }
+        }
+      }
+      for (String f : leafSample(b).keySet()) {
+        String field = ids.get(b) + "." + f;
+        if (f.contains("[]") || !celPath(f) || equated.contains(field) || covered.contains(ids.get(b) + "." + top(f))) {
+          continue;
+        }
+        double[] target = numbers(b, f);
+        if (target == null || java.util.Arrays.stream(target).filter(v -> !Double.isNaN(v)).distinct().count() < 5) {
+          continue;
+        }
+        Item found = null;
+        for (int i = 0; i < operands.size() && found == null; i++) {
+          for (int j = 0; j < operands.size() && found == null; j++) {
+            Operand x = operands.get(i);
+            Operand y = operands.get(j);
+            if (x.values() == target || y.values() == target) {
+              continue;
+            }
+            for (char op : new char[] {'*', '-', '+'}) {
+              if (op != '-' && j < i) {
+                continue; // a product or a sum once per pair
+              }
+              found = arithmetic(b, f, target, x, op, y);
+              if (found != null) {
+                break;
+              }
+            }
+          }
+        }
+        if (found != null) {
+          rules.add(found);
+        }
+      }
+    }
+  }
+
+  private Item arithmetic(EventType b, String f, double[] target, Operand x, char op, Operand y) {
+    int n = 0;
+    int held = 0;
+    int plain = 0;
+    int present = 0;
+    for (double v : target) {
+      present += Double.isNaN(v) ? 0 : 1;
+    }
+    List<String> exceptions = new ArrayList<>();
+    for (int k = 0; k < target.length; k++) {
+      double t = target[k];
+      double a = x.values()[k];
+      double c = y.values()[k];
+      if (Double.isNaN(t) || Double.isNaN(a) || Double.isNaN(c)) {
+        continue;
+      }
+      n++;
+      double r = op == '*' ? a * c : op == '-' ? a - c : a + c;
+      if (Math.abs(r - t) < 0.005) {
+        held++;
+        plain += Math.abs(t - a) < 0.005 || Math.abs(t - c) < 0.005 ? 1 : 0;
+      } else {
+        if (exceptions.size() < 3) {
+          exceptions.add(describeInstance(instances.get(k)));
+        }
+        if (n - held > present * (1 - HOLDS)) {
+          return null;
+        }
+      }
+    }
+    if (n < 10 || held < n * HOLDS || plain * 2 > held) {
+      return null;
+    }
+    String id = ids.get(b);
+    String left = ids.get(x.event()) + "." + x.path();
+    String right = ids.get(y.event()) + "." + y.path();
+    String sign = op == '*' ? " × " : op == '-' ? " − " : " + ";
+    String expr = "money_eq(" + id + "." + f + ", " + left + " " + op + " " + right + ")";
+    return new Item("  - name: " + yamlText(f + " of " + id + " is " + x.path() + sign + y.path()) + "\n    stage: "
+        + stageOf(b).id + "\n    field: " + yamlText(f) + "\n    expr: " + yamlText(expr),
+        "held in " + held + "/" + n + " instances" + exceptions(held == n ? List.of() : exceptions));
+  }
+
+  /**
+   * A field's numbers by instance (NaN where the event did not occur), or null when the field is
+   * not a number wherever the event occurred, or takes fewer than two values.
+   */
+  private double[] numbers(EventType t, String path) {
+    JsonNode[] column = column(t, path);
+    double[] out = new double[column.length];
+    double first = Double.NaN;
+    boolean varies = false;
+    for (int i = 0; i < column.length; i++) {
+      JsonNode v = column[i];
+      if (v == null) {
+        out[i] = Double.NaN;
+        continue;
+      }
+      if (!v.isNumber()) {
+        return null;
+      }
+      out[i] = v.asDouble();
+      varies |= !Double.isNaN(first) && out[i] != first;
+      first = Double.isNaN(first) ? out[i] : first;
+    }
+    return varies ? out : null;
   }
 
   private static int nameScore(String a, String b) {

@@ -99,15 +99,16 @@ final class Grouping {
     List<Component> ordered = new ArrayList<>(components.values());
     ordered.sort(Comparator.comparingLong(c -> c.occurrences.get(0).time()));
 
-    // 2. identifier fields: id-like values, nearly unique per occurrence of their event type
-    Set<String> idFields = idFields(traffic.occurrences);
+    // 2. identifier fields: id-like values, nearly unique per occurrence of their event type; and
+    // fields that refer to them (a shipment's tracking number in each of its carrier's webhooks)
+    IdFields idFields = idFields(traffic.occurrences);
     for (Component c : ordered) {
       for (Occurrence o : c.occurrences) {
         if (o.payload() != null) {
-          collect(o.type().key() + "#", "", o.payload(), idFields, c.ids);
+          collect(o.type().key() + "#", "", o.payload(), idFields, c);
         }
-        if (o.isRecord() && o.record().key() != null && idFields.contains(o.type().key() + "#" + RECORD_KEY)) {
-          c.ids.add(o.record().key());
+        if (o.isRecord() && o.record().key() != null) {
+          c.add(idFields, o.type().key() + "#" + RECORD_KEY, o.record().key());
         }
       }
     }
@@ -161,13 +162,20 @@ final class Grouping {
         entryOf.put(target, entry);
         out.add(new Instance(entry, target));
       } else {
-        Map<List<Occurrence>, Integer> votes = new java.util.IdentityHashMap<>();
+        // an identifier outweighs any reference to one, a reference to few instances one to many
+        Map<List<Occurrence>, Double> votes = new java.util.IdentityHashMap<>();
         for (String v : c.ids) {
           List<Occurrence> o = owner.get(v);
           if (o != null) {
-            votes.merge(o, 1, Integer::sum);
+            votes.merge(o, 1.0, Double::sum);
           }
         }
+        c.refs.forEach((v, weight) -> {
+          List<Occurrence> o = owner.get(v);
+          if (o != null) {
+            votes.merge(o, weight, Double::sum);
+          }
+        });
         target = votes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
         if (target == null) {
           continue; // traffic no instance explains
@@ -220,8 +228,15 @@ final class Grouping {
     return out;
   }
 
-  /** Field keys ({@code type#path}) whose values look like ids and are nearly unique per occurrence. */
-  private static Set<String> idFields(List<Occurrence> occurrences) {
+  /**
+   * Identifier fields ({@code type#path}): values that look like ids, nearly unique per occurrence.
+   * References: fields of other types whose id-like values are (nearly all) values of identifier
+   * fields, repeated across occurrences — each weighs its share of distinct values (below any
+   * identifier's). They join a component to an instance but never make an identifier old.
+   */
+  record IdFields(Set<String> identifiers, Map<String, Double> references) {}
+
+  private static IdFields idFields(List<Occurrence> occurrences) {
     Map<String, Set<String>> distinct = new HashMap<>();
     Map<String, Integer> count = new HashMap<>();
     Map<String, Integer> idLike = new HashMap<>();
@@ -249,31 +264,51 @@ final class Grouping {
       });
     }
     Set<String> out = new HashSet<>();
+    Set<String> candidates = new HashSet<>();
     count.forEach((key, n) -> {
       int ids = idLike.getOrDefault(key, 0);
-      if (n >= 2 && ids >= n * 0.9 && distinct.get(key).size() >= n * 0.6 && !key.contains("[]")) {
-        out.add(key);
+      if (n >= 2 && ids >= n * 0.9 && !key.contains("[]")) {
+        (distinct.get(key).size() >= n * 0.6 ? out : candidates).add(key);
       }
     });
-    return out;
+    Set<String> identifierValues = new HashSet<>();
+    out.forEach(key -> identifierValues.addAll(distinct.get(key)));
+    Map<String, Double> references = new HashMap<>();
+    for (String key : candidates) {
+      Set<String> values = distinct.get(key);
+      long known = values.stream().filter(identifierValues::contains).count();
+      if (known >= values.size() * 0.9) {
+        references.put(key, (double) values.size() / count.get(key));
+      }
+    }
+    return new IdFields(out, references);
   }
 
-  private static void collect(String prefix, String path, JsonNode node, Set<String> idFields, Set<String> into) {
+  private static void collect(String prefix, String path, JsonNode node, IdFields idFields, Component into) {
     Map<String, String> values = new LinkedHashMap<>();
     Values.scalars(path, node, values, 3);
-    values.forEach((p, v) -> {
-      if (idFields.contains(prefix + p)) {
-        into.add(v);
-      }
-    });
+    values.forEach((p, v) -> into.add(idFields, prefix + p, v));
   }
 
   private static final class Component {
     final List<Occurrence> occurrences = new ArrayList<>();
     final Set<String> ids = new HashSet<>();
+    /** Values of reference fields, with the weight of the most telling field that carried each. */
+    final Map<String, Double> refs = new HashMap<>();
 
     void add(Occurrence o) {
       occurrences.add(o);
+    }
+
+    void add(IdFields idFields, String field, String value) {
+      if (idFields.identifiers().contains(field)) {
+        ids.add(value);
+      } else {
+        Double weight = idFields.references().get(field);
+        if (weight != null) {
+          refs.merge(value, weight, Math::max);
+        }
+      }
     }
 
     /**

@@ -1,0 +1,104 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.recording.RecordingWriter;
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Arithmetic between fields, drafted from parcel traffic: a parcel is quoted (weight, rate per
+ * kilo), then charged (price = weight × rate, discount, due = price − discount) and invoiced
+ * (the due amount copied, a constant currency and a count of 1 parcel). One parcel is charged
+ * a wrong due amount.
+ */
+class InferArithmeticTest {
+
+  @TempDir static Path work;
+  static Path recording;
+  static String yaml;
+  static Map<String, Verdict> verdicts = new HashMap<>();
+
+  @BeforeAll
+  static void draftFromParcels() throws Exception {
+    recording = Files.createDirectories(work.resolve("parcels"));
+    Random random = new Random(5);
+    long t0 = 1_797_000_000_000L;
+    long[] offsets = new long[3];
+    try (RecordingWriter out = RecordingWriter.open(recording)) {
+      for (int i = 0; i < 200; i++) {
+        String id = "PCL-" + (70_000 + i);
+        int weight = 1 + random.nextInt(30);
+        double rate = (150 + random.nextInt(300)) / 100.0;
+        double price = Math.round(weight * rate * 100) / 100.0;
+        double discount = random.nextInt(4) * 2.5;
+        double due = Math.round((price - discount) * 100) / 100.0 + (i == 123 ? 10 : 0);
+        long t = t0 + i * 200L;
+        out.accept(record("parcels.quoted", offsets, 0, id, t, String.format(Locale.ROOT,
+            "{\"parcelId\":\"%s\",\"weightKg\":%d,\"ratePerKg\":%.2f}", id, weight, rate)));
+        out.accept(record("parcels.charged", offsets, 1, id, t + 30, String.format(Locale.ROOT,
+            "{\"parcelId\":\"%s\",\"weightKg\":%d,\"price\":%.2f,\"discount\":%.2f,\"due\":%.2f}",
+            id, weight, price, discount, due)));
+        out.accept(record("parcels.invoiced", offsets, 2, id, t + 60, String.format(Locale.ROOT,
+            "{\"parcelId\":\"%s\",\"amount\":%.2f,\"currency\":\"EUR\",\"parcels\":1}", id, due)));
+      }
+    }
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("parcels").build().infer(recording).write(drafts);
+    yaml = Files.readString(drafts.resolve("parcels/parcels.flow.yaml"));
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(drafts)).amendUntilEnd()
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            verdicts.put(v.keys().values().iterator().next(), v);
+          }
+        }).build();
+    Replay.builder(engine).build().run(recording);
+  }
+
+  @Test
+  void aProductAndADifferenceOfEarlierFieldsAreDraftedAsRules() {
+    assertThat(yaml).contains("expr: 'money_eq(parcels_charged.price, parcels_charged.weightKg * parcels_quoted.ratePerKg)'",
+        "expr: 'money_eq(parcels_charged.due, parcels_charged.price - parcels_charged.discount)'");
+  }
+
+  @Test
+  void aFieldThatEqualsAnotherIsAnEqualityAndConstantsTakePartInNoArithmetic() {
+    assertThat(yaml).contains("expr: 'money_eq(parcels_invoiced.amount, parcels_charged.due)'")
+        .doesNotContain("amount of parcels_invoiced is", "* parcels_invoiced.parcels", "parcels_invoiced.parcels *");
+  }
+
+  @Test
+  void theDraftNamesTheOneExceptionAndPassesEveryOtherParcel() {
+    assertThat(yaml).contains("# held in 199/200 instances; exceptions: PCL-70123");
+    assertThat(verdicts).hasSize(200);
+    assertThat(verdicts.get("PCL-70123").violations()).isNotEmpty()
+        .allSatisfy(v -> assertThat(v.message()).contains("due"));
+    List<Verdict> others = new ArrayList<>(verdicts.values());
+    others.remove(verdicts.get("PCL-70123"));
+    assertThat(others).allSatisfy(v -> assertThat(v.violations()).as(yaml + v).isEmpty());
+  }
+
+  private static Telemetry record(String topic, long[] offsets, int slot, String id, long ms, String json) {
+    return Telemetry.of(new KafkaRecord(topic, 0, offsets[slot]++, ms, id, List.of(),
+        json.getBytes(StandardCharsets.UTF_8)));
+  }
+}
