@@ -1272,7 +1272,7 @@ final class FlowDraft {
       List<Operand> operands = new ArrayList<>();
       for (int ai = bi; ai >= 0; ai--) {
         EventType a = events.get(ai);
-        if (!schemas.containsKey(a) || a != b && !before(a, b)) {
+        if (!schemas.containsKey(a) || !a.equals(b) && !before(a, b)) {
           continue;
         }
         for (String path : leafSample(a).keySet()) {
@@ -1296,7 +1296,7 @@ final class FlowDraft {
           for (int j = 0; j < operands.size() && found == null; j++) {
             Operand x = operands.get(i);
             Operand y = operands.get(j);
-            if (x.values() == target || y.values() == target) {
+            if (x.event().equals(b) && x.path().equals(f) || y.event().equals(b) && y.path().equals(f)) {
               continue;
             }
             for (char op : new char[] {'*', '-', '+'}) {
