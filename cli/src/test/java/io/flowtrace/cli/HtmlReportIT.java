@@ -181,6 +181,18 @@ class HtmlReportIT {
     assertThat(lanes()).doesNotContain("topic:orders.requested");
   }
 
+  @Test
+  void everyServiceAndTopicLifelineShowsItsWholeNameOnNarrowColumns() {
+    open("ord-f71533583c8642ef");
+    List<String> shown = new ArrayList<>();
+    chrome.eval("Array.from(document.querySelectorAll('#detail svg .head')).filter(g => !g.dataset.lane.startsWith('ext:')).map(g =>"
+        + " Array.from(g.querySelectorAll('text:not(.what)')).map(t => t.textContent).join('') + ' = ' +"
+        + " g.querySelector('title').textContent)").forEach(n -> shown.add(n.asString()));
+
+    assertThat(shown).contains("notification-service = notification-service", "inventory-service = inventory-service")
+        .allSatisfy(line -> assertThat(line.substring(0, line.indexOf(" = "))).isEqualTo(line.substring(line.indexOf(" = ") + 3)));
+  }
+
   private static List<String> lanes() {
     List<String> out = new ArrayList<>();
     chrome.eval("Array.from(document.querySelectorAll('#detail svg .head')).map(g => g.dataset.lane)")

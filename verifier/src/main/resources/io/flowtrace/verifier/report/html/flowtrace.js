@@ -74,6 +74,18 @@
     return s.length > n ? s.slice(0, n - 1) + '\u2026' : s;
   }
 
+  /** A name in one line of at most n characters, else two, broken after a '-', '.', '_' or '/' where one fits. */
+  function twoLines(s, n) {
+    s = String(s);
+    if (s.length <= n) return [s];
+    var at = -1;
+    for (var i = Math.min(n, s.length - 1) - 1; i > 0 && at < 0; i--) {
+      if ('-._/ '.indexOf(s.charAt(i)) >= 0) at = i + 1;
+    }
+    if (at < 0) at = n;
+    return [s.slice(0, at), cut(s.slice(at), n)];
+  }
+
   function hostOf(url) {
     if (!url) return null;
     var m = /^[a-z][a-z0-9+.-]*:\/\/([^\/?#]+)/i.exec(String(url));
@@ -536,15 +548,17 @@
       if (recKey) seenRecord[recKey] = true;
       var base = {hop: i, stage: h.stage, event: h.event, violations: [], t: h.t, rank: stageRank(spec, h.stage)};
       if (occurrence > 1) base.dup = again ? 'same record again' : 'again \u00d7' + occurrence;
-      if (h.unsampled || unsampledReason[h.event]) {
-        base.unverified = unsampledReason[h.event] || 'unsampled trace: not verified';
+      if (unsampledReason[h.event]) {
+        base.unverified = unsampledReason[h.event];
+      } else if (h.unsampled) {
+        base.unsampled = true; // its payload was checked; its trace exported no spans
       }
       if (h.topic) {
         var producer = h.service || producerOf(h.topic) || '(producer not seen)';
         items.push(assign(base, {
           kind: 'produce', from: 'svc:' + producer, to: 'topic:' + h.topic,
           label: h.event,
-          sub: h.topic + '[' + h.partition + ']@' + h.offset + (h.service ? (h.dur ? ' \u00b7 send ' + ms(h.dur) : '') : ' \u00b7 producer span not seen'),
+          sub: h.topic + '[' + h.partition + ']@' + h.offset + (h.service ? (h.dur ? ' \u00b7 send ' + ms(h.dur) : '') : h.unsampled ? '' : ' \u00b7 producer span not seen'),
           main: true
         }));
         (h.consumers || []).forEach(function (c, ci) {
@@ -808,7 +822,7 @@
       it.y = y + 22;
       var extra = 0;
       it.violations.forEach(function (x) { extra += violationLines(x).length * VLINE; });
-      if (it.unverified && !it.unobserved) extra += VLINE;
+      if ((it.unverified || it.unsampled) && !it.unobserved) extra += VLINE;
       it.h = ROW + extra;
       y += it.h;
     });
@@ -846,8 +860,11 @@
       root.appendChild(svg('line', {'class': 'life', x1: cx, y1: HEAD, x2: cx, y2: height - 8}));
       var g = svg('g', {'class': 'head ' + l.type, 'data-lane': id});
       g.appendChild(svg('rect', {x: cx - col / 2 + 6, y: 8, width: col - 12, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
-      g.appendChild(svg('text', {x: cx, y: 26, 'text-anchor': 'middle'}, cut(l.name, Math.floor((col - 14) / 6.4))));
-      g.appendChild(svg('text', {'class': 'what', x: cx, y: 40, 'text-anchor': 'middle'},
+      var nameLines = twoLines(l.name, Math.floor((col - 14) / 6.4));
+      nameLines.forEach(function (line, i) {
+        g.appendChild(svg('text', {x: cx, y: (nameLines.length > 1 ? 20 : 26) + i * 12, 'text-anchor': 'middle'}, line));
+      });
+      g.appendChild(svg('text', {'class': 'what', x: cx, y: nameLines.length > 1 ? 44 : 40, 'text-anchor': 'middle'},
         l.type === 'topic' ? 'Kafka topic' : l.type === 'ext' ? 'external' : outside[id] ? 'outside the flow' : 'service'));
       g.appendChild(svg('title', null, l.name));
       root.appendChild(g);
@@ -857,7 +874,7 @@
     items.forEach(function (it, n) {
       var cls = 'hop ' + it.kind;
       if (it.violations.length) cls += ' bad';
-      if (it.unverified) cls += ' unverified';
+      if (it.unverified || it.unsampled) cls += ' unverified';
       if (it.dup) cls += ' dup';
       var g = svg('g', {'class': cls, 'data-event': it.event, 'data-stage': it.stage, 'data-index': n,
         'data-from': it.from, 'data-to': it.to});
@@ -868,7 +885,7 @@
       var top = it.y - 22;
       g.appendChild(svg('rect', {'class': 'hit', x: GUTTER - 4, y: top, width: width - GUTTER, height: it.h}));
       g.appendChild(svg('text', {'class': 'time', x: 6, y: yy + 4}, at(it.t)));
-      var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
+      var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unsampled || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
       var mid;
       if (x1 === x2) {
         g.appendChild(svg('path', {'class': 'arrow', d: 'M' + x1 + ',' + (yy - 6) + ' h40 v12 h-38', 'marker-end': 'url(#' + marker + ')'}));
@@ -884,9 +901,10 @@
         g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(it.missing ? 48 : 34, Math.abs(x2 - x1) / 5.4))));
       }
       var ty = yy + 12;
-      if (it.unverified && !it.unobserved) {
+      if ((it.unverified || it.unsampled) && !it.unobserved) {
         ty += VLINE;
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: ty, 'text-anchor': 'middle'}, cut('not verified \u2014 ' + it.unverified, 80)));
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: ty, 'text-anchor': 'middle'},
+            cut(it.unverified ? 'not verified \u2014 ' + it.unverified : 'unsampled trace: no spans exported', 80)));
       }
       it.violations.forEach(function (v) {
         violationLines(v).forEach(function (line) {
