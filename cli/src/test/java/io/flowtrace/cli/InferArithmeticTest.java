@@ -88,7 +88,7 @@ class InferArithmeticTest {
 
   @Test
   void theDraftNamesTheOneExceptionAndPassesEveryOtherParcel() {
-    assertThat(yaml).contains("# held in 199/200 instances; exceptions: PCL-70123");
+    assertThat(yaml).contains("# held in 199/200 instances; exceptions: parcelId=PCL-70123");
     assertThat(verdicts).hasSize(200);
     assertThat(verdicts.get("PCL-70123").violations()).isNotEmpty()
         .allSatisfy(v -> assertThat(v.message()).contains("due"));

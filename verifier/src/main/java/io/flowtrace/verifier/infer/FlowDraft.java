@@ -4,6 +4,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.infer.Grouping.Instance;
+import io.flowtrace.verifier.rules.Money;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -518,6 +519,7 @@ final class FlowDraft {
       String best = null;
       String bestEvidence = null;
       double bestScore = 0;
+      int bestRight = 0;
       Set<Integer> scope = new HashSet<>(observable(s, parent.in));
       for (EventType source : eventsUpTo(parent)) {
         if (ids.get(source) == null) {
@@ -559,8 +561,11 @@ final class FlowDraft {
             }
           }
           double score = all == 0 ? 0 : (double) right / all;
-          if (!mine.isEmpty() && score >= HOLDS && score > bestScore) {
+          // among fields that decide it, the one that decides the most instances: a record's field
+          // over a span's that only sampled traces show
+          if (!mine.isEmpty() && score >= HOLDS && (right > bestRight || right == bestRight && score > bestScore)) {
             bestScore = score;
+            bestRight = right;
             Occurrence example = instances.get(scope.iterator().next()).first(source);
             JsonNode sample = Values.at(example == null ? null : example.payload(), f.getKey());
             best = condition(ids.get(source) + "." + f.getKey(), mine, sample);
@@ -1175,8 +1180,9 @@ final class FlowDraft {
     return "[" + String.join(", ", out) + "]";
   }
 
-  private static String exceptions(List<String> e) {
-    return e.isEmpty() ? "" : "; exceptions: " + String.join(", ", e);
+  /** The first exceptions named, and how many more there were of {@code total}. */
+  private static String exceptions(List<String> e, int total) {
+    return e.isEmpty() ? "" : "; exceptions: " + String.join(", ", e) + (total > e.size() ? " and " + (total - e.size()) + " more" : "");
   }
 
   // ---- rules -------------------------------------------------------------------------------------
@@ -1245,7 +1251,7 @@ final class FlowDraft {
               + "\n    expr: " + yamlText(expr),
               "held in " + best.held + "/" + best.pairs + " instances (" + best.distinct + " distinct values"
                   + (best.absent > 0 ? "; absent from both in " + best.absent : "") + ")"
-                  + exceptions(best.exceptions)));
+                  + exceptions(best.exceptions, best.pairs - best.held)));
         }
       }
     }
@@ -1260,10 +1266,13 @@ final class FlowDraft {
    * {@code x × y}, {@code x − y} or {@code x + y} of two numeric fields (of the event itself or of
    * events before it) that a numeric field equals to the cent in {@link #HOLDS} of the instances —
    * {@code totalPrice == nightlyRate × nights}, {@code payout == amount − deductible} — where it
-   * is not simply one of them, and takes at least five values. The first that holds is drafted:
-   * the event's own fields first, then the nearest events', a product before a difference before a sum.
+   * is not simply one of them in at least five instances, and takes at least five values. The
+   * first that holds is drafted, trying the event's last fields first as results, its own fields
+   * then the nearest events' as operands, a product before a difference before a sum; and one rule
+   * per three fields ({@code net = gross − discount}, not also {@code discount = gross − net}).
    */
   private void arithmetic(List<EventType> events, Set<String> equated) {
+    Set<Set<String>> related = new HashSet<>();
     for (int bi = 0; bi < events.size(); bi++) {
       EventType b = events.get(bi);
       if (!schemas.containsKey(b)) {
@@ -1282,7 +1291,10 @@ final class FlowDraft {
           }
         }
       }
-      for (String f : leafSample(b).keySet()) {
+      // last fields first: a payload lists what it was computed from before the result
+      List<String> targets = new ArrayList<>(leafSample(b).keySet());
+      java.util.Collections.reverse(targets);
+      for (String f : targets) {
         String field = ids.get(b) + "." + f;
         if (f.contains("[]") || !celPath(f) || equated.contains(field) || covered.contains(ids.get(b) + "." + top(f))) {
           continue;
@@ -1305,6 +1317,11 @@ final class FlowDraft {
               }
               found = arithmetic(b, f, target, x, op, y);
               if (found != null) {
+                // net = gross − discount is also discount = gross − net: one rule for the three
+                if (!related.add(Set.of(field, ids.get(x.event()) + "." + x.path(), ids.get(y.event()) + "." + y.path()))) {
+                  found = null;
+                  continue;
+                }
                 break;
               }
             }
@@ -1335,9 +1352,9 @@ final class FlowDraft {
       }
       n++;
       double r = op == '*' ? a * c : op == '-' ? a - c : a + c;
-      if (Math.abs(r - t) < 0.005) {
+      if (Money.equalToTheCent(r, t)) {
         held++;
-        plain += Math.abs(t - a) < 0.005 || Math.abs(t - c) < 0.005 ? 1 : 0;
+        plain += Money.equalToTheCent(t, a) || Money.equalToTheCent(t, c) ? 1 : 0;
       } else {
         if (exceptions.size() < 3) {
           exceptions.add(describeInstance(instances.get(k)));
@@ -1347,7 +1364,7 @@ final class FlowDraft {
         }
       }
     }
-    if (n < 10 || held < n * HOLDS || plain * 2 > held) {
+    if (n < 10 || held < n * HOLDS || held - plain < 5) {
       return null;
     }
     String id = ids.get(b);
@@ -1357,7 +1374,7 @@ final class FlowDraft {
     String expr = "money_eq(" + id + "." + f + ", " + left + " " + op + " " + right + ")";
     return new Item("  - name: " + yamlText(f + " of " + id + " is " + x.path() + sign + y.path()) + "\n    stage: "
         + stageOf(b).id + "\n    field: " + yamlText(f) + "\n    expr: " + yamlText(expr),
-        "held in " + held + "/" + n + " instances" + exceptions(held == n ? List.of() : exceptions));
+        "held in " + held + "/" + n + " instances" + exceptions(held == n ? List.of() : exceptions, n - held));
   }
 
   /**
@@ -1430,7 +1447,7 @@ final class FlowDraft {
       boolean eq;
       if (va.isNumber() && vb.isNumber()) {
         money |= !va.isIntegralNumber() || !vb.isIntegralNumber();
-        eq = Math.abs(va.asDouble() - vb.asDouble()) < 0.005;
+        eq = Money.equalToTheCent(va.asDouble(), vb.asDouble());
       } else {
         eq = va.isString() == vb.isString() && va.asString().equals(vb.asString());
       }
@@ -1545,7 +1562,7 @@ final class FlowDraft {
                 continue;
               }
               n++;
-              if (Math.abs(sum - tv.asDouble()) < 0.005) {
+              if (Money.equalToTheCent(sum, tv.asDouble())) {
                 held++;
               }
             }
@@ -1743,7 +1760,14 @@ final class FlowDraft {
     return nanos >= 10_000_000_000L ? nanos / 1_000_000_000 + " s" : nanos / 1_000_000 + " ms";
   }
 
+  /** An instance as its first key's value names it (a rule's exception), else its first record's key. */
   private String describeInstance(Instance inst) {
+    if (!keys.isEmpty()) {
+      Set<String> values = keyValues(inst, keys.get(0));
+      if (values.size() == 1) {
+        return keys.get(0) + "=" + values.iterator().next();
+      }
+    }
     for (Occurrence o : inst.occurrences()) {
       if (o.isRecord() && o.record().key() != null) {
         return o.record().key();

@@ -28,6 +28,8 @@ final class Grouping {
 
   private static final Pattern ID_LIKE = Pattern.compile("(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9_:.\\-]{5,}");
   private static final Pattern TIMESTAMP = Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ].*");
+  /** A number with a fraction (a reading, an amount): a measure, never an identifier. */
+  private static final Pattern DECIMAL = Pattern.compile("-?\\d+\\.\\d+");
   /** The pseudo-path of a record's Kafka key, an identifier like any field (it is often the business key). */
   private static final String RECORD_KEY = "$key";
 
@@ -116,19 +118,33 @@ final class Grouping {
     // 3. entry types: first types of components whose identifiers are new when they appear
     Predicate<EventType> isEntry = entryChoice;
     if (isEntry == null) {
+      // an identifier is old when seen before under its own name (or as a record's key): a
+      // webhook naming an invoice seen before continues its flow, while a meter reading whose
+      // previousReading was an earlier one's currentReading starts one of its own
       Map<String, int[]> fresh = new HashMap<>(); // first type -> {components, with an old identifier}
+      Set<String> seenNamed = new HashSet<>();
+      Set<String> seenKeys = new HashSet<>();
       Set<String> seen = new HashSet<>();
       for (Component c : ordered) {
         int[] n = fresh.computeIfAbsent(c.first().key(), k -> new int[2]);
         n[0]++;
         boolean old = false;
-        for (String v : c.ids) {
-          old |= seen.contains(v);
+        for (String[] nv : c.named) {
+          old |= seenNamed.contains(nv[0] + '\0' + nv[1]) || seenKeys.contains(nv[1])
+              || nv[0].equals(RECORD_KEY) && seen.contains(nv[1]);
         }
         if (old) {
           n[1]++;
         }
-        seen.addAll(c.ids);
+        for (String[] nv : c.named) {
+          if (c.ids.contains(nv[1])) {
+            seenNamed.add(nv[0] + '\0' + nv[1]);
+            seen.add(nv[1]);
+            if (nv[0].equals(RECORD_KEY)) {
+              seenKeys.add(nv[1]);
+            }
+          }
+        }
       }
       Set<String> entries = new HashSet<>();
       fresh.forEach((type, n) -> {
@@ -232,7 +248,7 @@ final class Grouping {
    * Identifier fields ({@code type#path}): values that look like ids, nearly unique per occurrence.
    * References: fields of other types whose id-like values are (nearly all) values of identifier
    * fields, repeated across occurrences — each weighs its share of distinct values (below any
-   * identifier's). They join a component to an instance but never make an identifier old.
+   * identifier's). A component naming one seen before continues a flow rather than starting one.
    */
   record IdFields(Set<String> identifiers, Map<String, Double> references) {}
 
@@ -258,7 +274,7 @@ final class Grouping {
         if (d.size() < 1_000_000) {
           d.add(v);
         }
-        if (ID_LIKE.matcher(v).matches() && !TIMESTAMP.matcher(v).matches()) {
+        if (ID_LIKE.matcher(v).matches() && !TIMESTAMP.matcher(v).matches() && !DECIMAL.matcher(v).matches()) {
           idLike.merge(key, 1, Integer::sum);
         }
       });
@@ -295,6 +311,8 @@ final class Grouping {
     final Set<String> ids = new HashSet<>();
     /** Values of reference fields, with the weight of the most telling field that carried each. */
     final Map<String, Double> refs = new HashMap<>();
+    /** Each identifier and reference value with the name of a field that carried it. */
+    final List<String[]> named = new ArrayList<>();
 
     void add(Occurrence o) {
       occurrences.add(o);
@@ -303,12 +321,24 @@ final class Grouping {
     void add(IdFields idFields, String field, String value) {
       if (idFields.identifiers().contains(field)) {
         ids.add(value);
+        named.add(new String[] {name(field), value});
       } else {
         Double weight = idFields.references().get(field);
         if (weight != null) {
           refs.merge(value, weight, Math::max);
+          named.add(new String[] {name(field), value});
         }
       }
+    }
+
+    /** A field's name, as an id keeps it from event to event: its last segment, in lower case. */
+    private static String name(String field) {
+      String path = field.substring(field.indexOf('#') + 1);
+      if (path.equals(RECORD_KEY)) {
+        return RECORD_KEY;
+      }
+      int dot = path.lastIndexOf('.');
+      return path.substring(dot + 1).replace("[]", "").toLowerCase(java.util.Locale.ROOT);
     }
 
     /**

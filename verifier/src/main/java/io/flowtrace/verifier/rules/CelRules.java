@@ -69,7 +69,8 @@ import java.util.regex.Pattern;
  *   <li>{@code sum(list)} or {@code list.sum()}: the sum of a list of numbers, as a double, e.g.
  *       {@code orders_created.items.map(i, i.unitPrice * i.quantity).sum()} (typed {@code dyn} so
  *       that {@code sum(l) == 3} type-checks);
- *   <li>{@code money_eq(a, b)}: {@code |a - b| < 0.005} — money compared to the cent;
+ *   <li>{@code money_eq(a, b)}: {@code |a - b| ≤ 0.005} — money compared to the cent (a value rounded
+ *       to the cent equals its exact value);
  *   <li>{@code approx_eq(a, b, tolerance)}: {@code |a - b| <= tolerance}.
  * </ul>
  *

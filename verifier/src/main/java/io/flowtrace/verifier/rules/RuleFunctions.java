@@ -19,16 +19,13 @@ import java.util.List;
  *   <li>{@code sum(list)} and {@code list.sum()}: the sum of a list of numbers, a double at run
  *       time but declared {@code dyn} so that it compares with an int literal ({@code sum(l) == 3}:
  *       CEL's checker rejects {@code double == int} between statically typed operands).
- *   <li>{@code money_eq(a, b) -> bool}: {@code |a - b| < 0.005}, money compared to the cent.
+ *   <li>{@code money_eq(a, b) -> bool}: money compared to the cent ({@link Money}: {@code |a - b| ≤ 0.005}).
  *   <li>{@code approx_eq(a, b, tolerance) -> bool}: {@code |a - b| <= tolerance}.
  *   <li>{@code + - * /} between a double and an int (either order), giving a double, so that a
  *       payload number (always a double) combines with an integer literal: {@code x.total * 2}.
  * </ul>
  */
 final class RuleFunctions {
-
-  /** Money is compared to the cent: two amounts are equal when they differ by less than this. */
-  static final double MONEY_TOLERANCE = 0.005;
 
   private static final String PREFIX = "flowtrace_";
 
@@ -48,7 +45,7 @@ final class RuleFunctions {
     numericOverloads(
         "money_eq",
         2,
-        args -> Math.abs(number("money_eq", args[0]) - number("money_eq", args[1])) < MONEY_TOLERANCE);
+        args -> Money.equalToTheCent(number("money_eq", args[0]), number("money_eq", args[1])));
     numericOverloads(
         "approx_eq",
         3,

@@ -105,6 +105,11 @@ class CelRulesTest {
       assertThat(eval("money_eq(0.1 + 0.2, 0.3)", Map.of()).isTrue()).isTrue();
       assertThat(eval("money_eq(10.004, 10)", Map.of()).isTrue()).isTrue();
       assertThat(eval("money_eq(10.006, 10)", Map.of()).isFalse()).isTrue();
+      // an amount rounded to the cent, half up or half to even, equals the exact one
+      assertThat(eval("money_eq(38.13, 122.0 * 0.3125)", Map.of()).isTrue()).isTrue();
+      assertThat(eval("money_eq(38.12, 122.0 * 0.3125)", Map.of()).isTrue()).isTrue();
+      assertThat(eval("money_eq(38.14, 122.0 * 0.3125)", Map.of()).isFalse()).isTrue();
+      assertThat(eval("money_eq(1000000.01, 1000000.0)", Map.of()).isFalse()).isTrue();
       assertThat(eval("approx_eq(orders_created.total, 100, 0.5)", authorizedFlow()).isTrue()).isTrue();
       assertThat(eval("approx_eq(orders_created.total, 100, 0.4)", authorizedFlow()).isFalse()).isTrue();
     }
