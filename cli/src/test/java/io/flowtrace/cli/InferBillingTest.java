@@ -77,6 +77,11 @@ class InferBillingTest {
   }
 
   @Test
+  void anAmountIsComparedWithTheRecordEveryInstanceHasNotOnlyWithTheCallSampledTracesShow() {
+    assertThat(yaml).contains("expr: 'money_eq(payments_requested.amount, invoices_rated.totalAmount)'");
+  }
+
+  @Test
   void theDraftPassesTheTrafficItWasDraftedFromButTheWrongBranch() throws Exception {
     List<Verdict> verdicts = new ArrayList<>();
     FlowEngine engine = FlowEngine.builder(List.of(flow)).amendUntilEnd().listener(new VerdictListener() {
@@ -118,15 +123,22 @@ class InferBillingTest {
             request.replace("}", ",\"billingRunId\":\"" + run + "\"}"));
         String rating = traffic.consume(sampled, trace, reading, "rating-service", "meter.readings", t + 10);
         double usage = Math.round((current - previous) * 10) / 10.0;
+        double total = Math.round(usage * 0.2841 * 100) / 100.0;
         String rated = traffic.produce(sampled, trace, rating, "rating-service", "invoices.rated", invoice, t + 30,
             String.format(Locale.ROOT, "{\"invoiceNumber\":\"%s\",\"billingRunId\":\"%s\",\"customerId\":\"%s\","
-                + "\"usageKwh\":%.1f,\"paymentMethod\":\"%s\"}", invoice, run, customer, usage, method));
+                + "\"usageKwh\":%.1f,\"totalAmount\":%.2f,\"paymentMethod\":\"%s\"}", invoice, run, customer, usage,
+                total, method));
         String paying = traffic.consume(sampled, trace, rated, "payment-service", "invoices.rated", t + 40);
         if (method.equals("MANUAL") && i != STRAY) {
           traffic.produce(sampled, trace, paying, "payment-service", "invoices.mailed", invoice, t + 60,
               "{\"invoiceNumber\":\"" + invoice + "\",\"billingRunId\":\"" + run + "\"}");
           continue;
         }
+        String charge = String.format(Locale.ROOT, "{\"reference\":\"%s\",\"amount\":%.2f}", invoice, total);
+        String collect = traffic.span(sampled, trace, paying, "POST", SpanKind.CLIENT, "payment-service", t + 45, t + 90,
+            Map.of("url.full", "https://pay.example/v1/collections", "http.request.body", charge));
+        traffic.produce(sampled, trace, collect, "payment-service", "payments.requested", invoice, t + 95,
+            String.format(Locale.ROOT, "{\"invoiceNumber\":\"%s\",\"amount\":%.2f}", invoice, total));
         int calls = 1 + random.nextInt(3);
         for (int c = 0; c < calls; c++) {
           callbacks++;

@@ -1222,22 +1222,32 @@ final class FlowDraft {
         if (covered.contains(ids.get(b) + "." + top(bPath)) || bPath.contains("[]") || !celPath(bPath)) {
           continue;
         }
+        // the nearest event with the value; but a record's before a span's, which only sampled
+        // traces show (a payment amount checked against the invoice, not only the provider call)
         Equality best = null;
+        Equality nearestSpan = null;
         for (int ai = bi - 1; ai >= 0 && best == null; ai--) {
           EventType a = events.get(ai);
           if (!schemas.containsKey(a) || !before(a, b)) {
             continue;
           }
+          Equality here = null;
           for (String aPath : leafSample(a).keySet()) {
             if (aPath.contains("[]") || !celPath(aPath)) {
               continue;
             }
             Equality eq = equality(a, aPath, b, bPath);
-            if (eq != null && (best == null || nameScore(aPath, bPath) > nameScore(best.aPath, best.bPath))) {
-              best = eq;
+            if (eq != null && (here == null || nameScore(aPath, bPath) > nameScore(here.aPath, here.bPath))) {
+              here = eq;
             }
           }
+          if (here != null && a.isTopic()) {
+            best = here;
+          } else if (here != null && nearestSpan == null) {
+            nearestSpan = here;
+          }
         }
+        best = best != null ? best : nearestSpan;
         if (best != null) {
           equated.add(ids.get(b) + "." + bPath);
           String left = ids.get(b) + "." + bPath;
