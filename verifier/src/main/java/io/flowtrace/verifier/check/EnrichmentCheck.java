@@ -42,13 +42,47 @@ public final class EnrichmentCheck implements Check {
       if (from == null) {
         continue; // what is carried cannot be compared with an unobserved source: see unverified()
       }
-      if (e.carryAll()) {
-        for (String name : iterable(from.payload().propertyNames())) {
-          compare(name, from.payload().get(name), to.payload().get(name), from, to, out);
+      for (Observation[] pair : pairs(instance, e, from, to)) {
+        if (e.carryAll()) {
+          for (String name : iterable(pair[0].payload().propertyNames())) {
+            compare(name, pair[0].payload().get(name), pair[1].payload().get(name), pair[0], pair[1], out);
+          }
+        }
+        for (FieldPath carry : e.carry()) {
+          carryPath(carry, pair[0], pair[1], out);
         }
       }
-      for (FieldPath carry : e.carry()) {
-        carryPath(carry, from, to, out);
+    }
+    return out;
+  }
+
+  /**
+   * What is compared: the first source with the first target; where either repeats (a partner's
+   * callbacks, each causing a record), each target with the source in its own trace — or with the
+   * one source there is, unless the source is a callback ({@code trace: new}), which is paired by
+   * trace alone. A target whose trace has no source to pair (that delivery's trace was not sampled)
+   * is compared with nothing: pairing it with another delivery would compare two different events.
+   */
+  private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
+    List<Observation> froms = instance.all(e.from());
+    List<Observation> tos = instance.all(e.to());
+    // a source that starts a trace of its own each time (a callback) is paired by trace alone:
+    // the one observed may be another delivery than the one whose trace was not sampled
+    boolean byTrace = instance.spec().event(e.from()).newTrace();
+    if (froms.size() <= 1 && tos.size() <= 1 && (!byTrace || from.traceId() != null && from.traceId().equals(to.traceId()))) {
+      return List.<Observation[]>of(new Observation[] {from, to});
+    }
+    List<Observation[]> out = new ArrayList<>();
+    for (Observation t : tos) {
+      Observation source = froms.size() == 1 && !byTrace ? from : null;
+      for (Observation f : froms) {
+        if (f.traceId() != null && f.traceId().equals(t.traceId())) {
+          source = f;
+          break;
+        }
+      }
+      if (source != null && source.payload() != null && t.payload() != null) {
+        out.add(new Observation[] {source, t});
       }
     }
     return out;

@@ -1084,13 +1084,39 @@ final class FlowDraft {
       int addedHeld) {}
 
   /** What {@code b} carries over unchanged from {@code a}: top-level fields, and fields of array items. */
+  /**
+   * The occurrences of {@code a} and {@code b} an instance compares: where either repeats, the first
+   * two in one trace (a callback and the record it caused, when the first callback's trace was not
+   * sampled); else the first of each. {@code null} when either did not occur.
+   */
+  private static Occurrence[] pairOf(Instance inst, EventType a, EventType b) {
+    Occurrence fa = inst.first(a);
+    Occurrence fb = inst.first(b);
+    if (fa == null || fb == null) {
+      return null;
+    }
+    List<Occurrence> as = inst.all(a);
+    List<Occurrence> bs = inst.all(b);
+    if (as.size() > 1 || bs.size() > 1) {
+      for (Occurrence ob : bs) {
+        for (Occurrence oa : as) {
+          if (oa.traceId() != null && oa.traceId().equals(ob.traceId())) {
+            return new Occurrence[] {oa, ob};
+          }
+        }
+      }
+    }
+    return new Occurrence[] {fa, fb};
+  }
+
   private Carry carry(EventType a, EventType b) {
     Map<String, int[]> fields = new TreeMap<>(); // path -> {equal, present in a}
     Map<String, Integer> added = new TreeMap<>();
     int pairs = 0;
     for (Instance inst : instances) {
-      Occurrence oa = inst.first(a);
-      Occurrence ob = inst.first(b);
+      Occurrence[] pair = pairOf(inst, a, b);
+      Occurrence oa = pair == null ? null : pair[0];
+      Occurrence ob = pair == null ? null : pair[1];
       if (oa == null || ob == null || oa.payload() == null || ob.payload() == null || !oa.payload().isObject()
           || !ob.payload().isObject()) {
         continue;
