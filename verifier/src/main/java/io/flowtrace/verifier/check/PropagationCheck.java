@@ -2,6 +2,7 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
+import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.model.Visibility;
@@ -113,12 +114,16 @@ public final class PropagationCheck implements Check {
       }
       if (violations != null) {
         Span producer = o.producer();
+        String header = o.record().lastHeader(io.flowtrace.tracer.model.KafkaRecord.TRACEPARENT)
+            .map(io.flowtrace.tracer.model.RecordHeader::valueAsString).orElse(null);
+        String shown = header == null ? null : Texts.json(tools.jackson.databind.node.StringNode.valueOf(header), 80);
         violations.add(Violation.builder(ViolationKind.BROKEN_PROPAGATION, o.stageId())
             .event(o.eventId())
-            .message(o.describe() + " has no traceparent header: its producer"
+            .message(o.describe() + (header == null ? " has no traceparent header" : " has a traceparent header that is"
+                + " not W3C trace context (" + shown + ")") + ": its producer"
                 + (producer == null ? "" : " (" + producer.describe() + ")")
                 + " did not propagate the trace context")
-            .expected("traceparent header").actual("absent")
+            .expected("traceparent header").actual(header == null ? "absent" : shown)
             .evidence(Evidence.of(o)).build());
       }
     }

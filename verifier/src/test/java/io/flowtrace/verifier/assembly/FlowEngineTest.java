@@ -448,6 +448,21 @@ class FlowEngineTest {
   }
 
   @Test
+  void aRecordWithATraceparentThatIsNotTraceContextSaysWhatItCarried() {
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    feed(record("t.done", 200, "{\"orderId\":\"o-1\"}", "garbage\u0007<b>"));
+    advance(3000);
+    engine.finish();
+
+    Violation v = single(finals.get("o-1"));
+    assertThat(v.kind()).isEqualTo(ViolationKind.BROKEN_PROPAGATION);
+    assertThat(v.message()).isEqualTo("t.done[0]@2 has a traceparent header that is not W3C trace context "
+        + "(\"garbage\\u0007<b>\"): its producer did not propagate the trace context");
+    assertThat(v.actual()).isEqualTo("\"garbage\\u0007<b>\"");
+  }
+
+  @Test
   void inputEndingBeforeTheDeadlineLeavesTheInstanceIncomplete() {
     placed("o-1", "a1", 0);
     paid("o-1", "a1", "b1", "evt-1", 100);
