@@ -1047,6 +1047,7 @@ public final class Sidecar implements Closeable {
     if (queue != null) {
       for (DropReason r : DropReason.values()) {
         metrics.droppedTotal("otlp_" + r.name().toLowerCase(java.util.Locale.ROOT), queue.dropped(r));
+        metrics.refusedTotal(r.name().toLowerCase(java.util.Locale.ROOT), queue.refusedRequests(r));
       }
     }
   }

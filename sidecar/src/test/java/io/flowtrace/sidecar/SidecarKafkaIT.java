@@ -110,6 +110,26 @@ class SidecarKafkaIT {
   }
 
   @Test
+  void refusedOtlpRequestsAreCountedByReasonInTheMetrics() throws Exception {
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", "../flows", "bootstrap-servers", broker.bootstrapServers(),
+        "group-id", "flowtrace-sidecar-it-" + UUID.randomUUID(), "start-from", "latest",
+        "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "0", "console", "false", "verdicts-topic", ""));
+    HttpClient http = HttpClient.newHttpClient();
+    try (Sidecar sidecar = Sidecar.start(config)) {
+      String base = "http://127.0.0.1:" + sidecar.opsPort();
+      for (String body : List.of("{\"resourceSpans\": [", "not json at all")) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(sidecar.otlpHttpEndpoint())
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+      }
+      Await.until(() -> get(http, base + "/metrics").body().contains("flowtrace_otlp_requests_refused_total{reason=\"undecodable\"} 2.0"),
+          () -> get(http, base + "/metrics").body().lines().filter(l -> l.contains("refused")).toList().toString());
+    }
+  }
+
+  @Test
   void aMissingTopicIsSaidOnceKeepsTheSidecarReadyButDegradedAndIsReadWhenItAppears() throws Exception {
     // The flows on topics of this test's own; all but orders.created are created.
     String suffix = "-" + UUID.randomUUID();

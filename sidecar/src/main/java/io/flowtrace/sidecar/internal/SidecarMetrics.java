@@ -51,6 +51,9 @@ public final class SidecarMetrics {
       .help("Kafka records received").register(registry);
   private final Counter dropped = Counter.builder().name("flowtrace_telemetry_dropped_total")
       .help("Spans, records or messages not used, by reason").labelNames("reason").register(registry);
+  private final Counter refused = Counter.builder().name("flowtrace_otlp_requests_refused_total")
+      .help("OTLP export requests the receivers refused, by reason (undecodable, too_large, invalid_id, full,"
+          + " closed): their spans never reached the engine").labelNames("reason").register(registry);
   private final Counter routedSpans = Counter.builder().name("flowtrace_router_correlation_spans_total")
       .help("Producer and consumer spans a cluster's router sent on: to the sidecar that assembles their trace's"
           + " instance (to=owner), or to every sidecar while no event of their trace was routed yet (to=all)")
@@ -167,6 +170,14 @@ public final class SidecarMetrics {
     double now = dropped.labelValues(reason).get();
     if (total > now) {
       dropped.labelValues(reason).inc(total - now);
+    }
+  }
+
+  /** Sets the refused-requests counter for {@code reason} to a running total kept by the receivers. */
+  public void refusedTotal(String reason, long total) {
+    double now = refused.labelValues(reason).get();
+    if (total > now) {
+      refused.labelValues(reason).inc(total - now);
     }
   }
 

@@ -242,13 +242,17 @@ public final class BoundedTelemetryQueue implements Closeable {
   /** The counters as text, for logs: {@code received=.. accepted=.. delivered=.. queued=.. dropped{..}}. */
   public String stats() {
     Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
+    Map<DropReason, Long> refused = new EnumMap<>(DropReason.class);
     for (DropReason reason : DropReason.values()) {
-      if (dropped(reason) > 0 || refusedRequests(reason) > 0) {
+      if (dropped(reason) > 0) {
         dropped.put(reason, dropped(reason));
+      }
+      if (refusedRequests(reason) > 0) {
+        refused.put(reason, refusedRequests(reason));
       }
     }
     return "received=" + received() + " accepted=" + accepted() + " delivered=" + delivered()
-        + " queued=" + queued() + " dropped=" + dropped;
+        + " queued=" + queued() + " dropped=" + dropped + " refused_requests=" + refused;
   }
 
   /**

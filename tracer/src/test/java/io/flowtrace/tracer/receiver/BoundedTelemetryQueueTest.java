@@ -48,7 +48,7 @@ class BoundedTelemetryQueueTest {
       assertThat(queue.awaitDrained(Duration.ofSeconds(5))).isTrue();
       assertThat(delivered.spans()).hasSize(10);
       assertThat(queue.stats())
-          .isEqualTo("received=26 accepted=10 delivered=10 queued=0 dropped={TOO_LARGE=11, OVERLOADED=5}");
+          .isEqualTo("received=26 accepted=10 delivered=10 queued=0 dropped={TOO_LARGE=11, OVERLOADED=5} refused_requests={TOO_LARGE=1, OVERLOADED=1}");
       assertThat(queue.refusedRequests(DropReason.OVERLOADED)).isEqualTo(1);
     }
   }

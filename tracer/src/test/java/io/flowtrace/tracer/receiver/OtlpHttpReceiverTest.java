@@ -377,7 +377,7 @@ class OtlpHttpReceiverTest {
     assertThat(queue.awaitDrained(Duration.ofSeconds(5))).isTrue();
     assertThat(delivered.spans()).hasSize(14);
     assertThat(queue.stats()).isEqualTo("received=1025 accepted=14 delivered=14 queued=0 "
-        + "dropped={TOO_LARGE=11, OVERLOADED=1000}");
+        + "dropped={TOO_LARGE=11, OVERLOADED=1000} refused_requests={TOO_LARGE=1, OVERLOADED=200}");
   }
 
   @Test
