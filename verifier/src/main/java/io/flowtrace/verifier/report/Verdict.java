@@ -66,12 +66,17 @@ public record Verdict(
     return violations.stream().anyMatch(v -> v.kind() == kind);
   }
 
-  /** {@code flow + instance keys}, the identity a consumer de-duplicates verdicts by. */
+  /**
+   * {@code flow + instance keys}, the identity a consumer de-duplicates verdicts by; without keys,
+   * the flow and its first trace, or (no trace either) its first record's coordinates.
+   */
   public String instanceKey() {
     StringBuilder sb = new StringBuilder(flow);
     keys.forEach((k, v) -> sb.append('|').append(k).append('=').append(v));
     if (keys.isEmpty() && !traceIds.isEmpty()) {
       sb.append("|trace=").append(traceIds.get(0));
+    } else if (keys.isEmpty() && !timeline.isEmpty()) {
+      sb.append("|at=").append(timeline.get(0).where()); // a record with neither keys nor a trace: its coordinates
     }
     return sb.toString();
   }
