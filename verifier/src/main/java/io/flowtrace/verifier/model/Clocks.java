@@ -457,8 +457,10 @@ public final class Clocks {
         direction = "ahead of";
         amount = lo <= -INF ? "at least " + Texts.duration(-hi) : range(-hi, -lo);
       }
+      boolean oneSided = lo > 0 ? hi >= INF : lo <= -INF;
       out.add("clock skew: " + name(other) + " reads " + amount + " " + direction + " " + name(ref)
-          + " (from the data's happens-before edges); order and latency are judged on corrected times");
+          + (oneSided ? " (a lower bound from the data's happens-before edges, which do not tell how much more)"
+              : " (from the data's happens-before edges)") + "; order and latency are judged on corrected times");
     }
     return out;
   }
