@@ -105,6 +105,15 @@ public final class EnrichmentCheck implements Check {
         out.add(new Unverified("enrichment", stage, subject, "what " + e.to() + " carries over from " + e.from()
             + (e.add().isEmpty() ? "" : " (its added fields were checked)") + "; " + e.from() + " not observed: "
             + from.reason()));
+      } else if (e.carryAll() || !e.carry().isEmpty()) {
+        Observation first = instance.first(e.from());
+        List<Observation> tos = instance.all(e.to());
+        int paired = first == null || tos.isEmpty() ? tos.size() : pairs(instance, e, first, tos.get(0)).size();
+        if (paired < tos.size()) {
+          out.add(new Unverified("enrichment", stage, subject, "what " + (tos.size() - paired) + " of "
+              + tos.size() + " " + e.to() + " carry over from " + e.from() + ": no " + e.from()
+              + " observed in their trace (not sampled)"));
+        }
       }
     }
     return out;
