@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
-import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.infer.Inference;
-import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,14 +61,8 @@ class InferArithmeticTest {
     Path drafts = work.resolve("drafts");
     Inference.builder().name("parcels").build().infer(recording).write(drafts);
     yaml = Files.readString(drafts.resolve("parcels/parcels.flow.yaml"));
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(drafts)).amendUntilEnd()
-        .listener(new VerdictListener() {
-          @Override
-          public void finalized(Verdict v) {
-            verdicts.put(v.keys().values().iterator().next(), v);
-          }
-        }).build();
-    Replay.builder(engine).build().run(recording);
+    Replays.finals(new FlowSpecLoader().load(drafts), recording)
+        .forEach(v -> verdicts.put(v.keys().values().iterator().next(), v));
   }
 
   @Test

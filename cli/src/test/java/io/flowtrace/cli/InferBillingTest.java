@@ -8,17 +8,13 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
-import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.infer.Inference;
-import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -90,14 +86,7 @@ class InferBillingTest {
 
   @Test
   void theDraftPassesTheTrafficItWasDraftedFromButTheWrongBranch() throws Exception {
-    List<Verdict> verdicts = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(List.of(flow)).amendUntilEnd().listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        verdicts.add(v);
-      }
-    }).build();
-    Replay.builder(engine).build().run(recording);
+    List<Verdict> verdicts = Replays.finals(List.of(flow), recording);
     assertThat(verdicts).hasSize(240);
     assertThat(verdicts).as("a record of a callback whose trace was not sampled is compared with nothing, and says so")
         .anySatisfy(v -> assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason())

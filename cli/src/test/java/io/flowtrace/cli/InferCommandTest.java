@@ -216,14 +216,8 @@ class InferCommandTest {
     String yaml = Files.readString(out.resolve("shipments/shipments.flow.yaml"));
     assertThat(yaml).contains("schema: schemas/webhooks_carrier.schema.json   # from 21 payloads");
     Map<String, Verdict> verdicts = new HashMap<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(out)).amendUntilEnd()
-        .listener(new VerdictListener() {
-          @Override
-          public void finalized(Verdict v) {
-            verdicts.put(v.keys().get("trackingNumber"), v);
-          }
-        }).build();
-    Replay.builder(engine).build().run(Path.of("../samples/shipment-tracking"));
+    Replays.finals(new FlowSpecLoader().load(out), Path.of("../samples/shipment-tracking"))
+        .forEach(v -> verdicts.put(v.keys().get("trackingNumber"), v));
     assertThat(verdicts).hasSize(10);
     assertThat(verdicts.get("1ZHBT6KFG8LLDVKUEY").violations()).as(yaml) // the planted duplicate webhook
         .extracting(v -> v.kind().name()).containsExactly("NON_IDEMPOTENT");

@@ -8,18 +8,14 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
-import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.infer.Inference;
-import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.StageSpec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -56,14 +52,7 @@ class InferSampledBranchTest {
         .containsExactly(refundCall.id());
     assertThat(refunded.when()).isNull();
 
-    List<Verdict> verdicts = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(List.of(flow)).amendUntilEnd().listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        verdicts.add(v);
-      }
-    }).build();
-    Replay.builder(engine).build().run(recording);
+    List<Verdict> verdicts = Replays.finals(List.of(flow), recording);
     assertThat(verdicts).hasSize(300);
     assertThat(verdicts).allSatisfy(v -> assertThat(v.violations()).as(yaml).isEmpty());
   }

@@ -1,0 +1,29 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Replays a recording against flows in-process, as {@code flowtrace replay} does, for the final verdicts. */
+final class Replays {
+
+  private Replays() {}
+
+  /** Every instance's final verdict, in the order they were finalized. */
+  static List<Verdict> finals(List<FlowSpec> flows, Path recording) throws Exception {
+    List<Verdict> out = new ArrayList<>();
+    FlowEngine engine = FlowEngine.builder(flows).amendUntilEnd().listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        out.add(v);
+      }
+    }).build();
+    Replay.builder(engine).build().run(recording);
+    return out;
+  }
+}
