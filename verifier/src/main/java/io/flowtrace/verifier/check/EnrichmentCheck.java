@@ -58,28 +58,27 @@ public final class EnrichmentCheck implements Check {
 
   /**
    * What is compared: the first source with the first target; where either repeats (a partner's
-   * callbacks, each causing a record), each target with the source in its own trace — or with the
-   * one source there is, unless the source is a callback ({@code trace: new}), which is paired by
-   * trace alone. A target whose trace has no source to pair (that delivery's trace was not sampled)
-   * is compared with nothing: pairing it with another delivery would compare two different events.
+   * callbacks, each causing a record), each target with the source in its own trace. A target whose
+   * trace holds no source is compared with nothing — pairing it with another delivery would compare
+   * two different events — except the first target, compared with the first source as when nothing
+   * repeats, unless the source is a callback ({@code trace: new}) and the target's trace was not
+   * sampled: then its own callback was surely not exported, and the one observed is another.
    */
   private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
     List<Observation> froms = instance.all(e.from());
     List<Observation> tos = instance.all(e.to());
-    // a source that starts a trace of its own each time (a callback) is paired by trace alone:
-    // the one observed may be another delivery than the one whose trace was not sampled
     boolean byTrace = instance.spec().event(e.from()).newTrace();
-    if (froms.size() <= 1 && tos.size() <= 1 && (!byTrace || from.traceId() != null && from.traceId().equals(to.traceId()))) {
-      return List.<Observation[]>of(new Observation[] {from, to});
-    }
     List<Observation[]> out = new ArrayList<>();
     for (Observation t : tos) {
-      Observation source = froms.size() == 1 && !byTrace ? from : null;
+      Observation source = null;
       for (Observation f : froms) {
         if (f.traceId() != null && f.traceId().equals(t.traceId())) {
           source = f;
           break;
         }
+      }
+      if (source == null && t == to && (!byTrace || t.sampled())) {
+        source = from;
       }
       if (source != null && source.payload() != null && t.payload() != null) {
         out.add(new Observation[] {source, t});
@@ -112,7 +111,7 @@ public final class EnrichmentCheck implements Check {
         if (paired < tos.size()) {
           out.add(new Unverified("enrichment", stage, subject, "what " + (tos.size() - paired) + " of "
               + tos.size() + " " + e.to() + " carry over from " + e.from() + ": no " + e.from()
-              + " observed in their trace (not sampled)"));
+              + " observed in their trace"));
         }
       }
     }
