@@ -28,6 +28,8 @@ final class Grouping {
 
   private static final Pattern ID_LIKE = Pattern.compile("(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9_:.\\-]{5,}");
   private static final Pattern TIMESTAMP = Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ].*");
+  /** A number as an identifier's value may be: it meets another field's equal number by chance. */
+  private static final Pattern NUMBER = Pattern.compile("-?\\d+");
   /** A number with a fraction (a reading, an amount): a measure, never an identifier. */
   private static final Pattern DECIMAL = Pattern.compile("-?\\d+\\.\\d+");
   /** The pseudo-path of a record's Kafka key, an identifier like any field (it is often the business key). */
@@ -118,9 +120,9 @@ final class Grouping {
     // 3. entry types: first types of components whose identifiers are new when they appear
     Predicate<EventType> isEntry = entryChoice;
     if (isEntry == null) {
-      // an identifier is old when seen before under its own name (or as a record's key): a
-      // webhook naming an invoice seen before continues its flow, while a meter reading whose
-      // previousReading was an earlier one's currentReading starts one of its own
+      // an identifier is old when seen before: a webhook naming an invoice seen before continues
+      // its flow (under any name, a provider's merchantReference being the order id); a number
+      // only under its own name (or as a record key), as equal numbers meet by chance
       Map<String, int[]> fresh = new HashMap<>(); // first type -> {components, with an old identifier}
       Set<String> seenNamed = new HashSet<>();
       Set<String> seenKeys = new HashSet<>();
@@ -131,7 +133,7 @@ final class Grouping {
         boolean old = false;
         for (String[] nv : c.named) {
           old |= seenNamed.contains(nv[0] + '\0' + nv[1]) || seenKeys.contains(nv[1])
-              || nv[0].equals(RECORD_KEY) && seen.contains(nv[1]);
+              || (nv[0].equals(RECORD_KEY) || !NUMBER.matcher(nv[1]).matches()) && seen.contains(nv[1]);
         }
         if (old) {
           n[1]++;
