@@ -176,6 +176,11 @@ public final class Sidecar implements Closeable {
         .verificationThreads(config.verificationThreads())
         .decisionLatency(metrics::latencyNanos)
         .expectSpans(config.spansTopic() != null || config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0)
+        // Spans over OTLP are not read again: a record stamped a grace before this start (read
+        // again from the committed offsets after a restart, or from a backlog) had its spans
+        // exported before any receiver of this run listened, to the earlier run or to nobody.
+        .spansLostBefore(config.durableInputsOnly() ? java.time.Instant.MIN
+            : java.time.Instant.now().minus(config.completionGrace()))
         .build();
     engine.live().holdDecisions(catchingUp::contains);
     metrics.startAtZero(flows.stream().map(FlowSpec::name).toList(), config.cluster());

@@ -26,6 +26,8 @@ final class EngineContext {
   boolean sawSpans;
   /** Whether the input is known to carry spans, so that none having arrived yet means "not yet". */
   final boolean spansExpected;
+  /** Records stamped before this (epoch ns) had their traces' spans exported before the engine ran. */
+  long spansLostBefore = Long.MIN_VALUE;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */

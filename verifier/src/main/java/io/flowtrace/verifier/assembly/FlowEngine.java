@@ -71,6 +71,7 @@ public final class FlowEngine {
         });
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency, b.expectSpans);
+    this.context.spansLostBefore = b.spansLostBefore;
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();
@@ -495,6 +496,7 @@ public final class FlowEngine {
     private long maxRetainedEvents = DEFAULT_MAX_RETAINED_EVENTS;
     private java.util.function.LongConsumer decisionLatency;
     private boolean expectSpans;
+    private long spansLostBefore = Long.MIN_VALUE;
 
     private Builder(List<FlowSpec> flows) {
       this.flows = List.copyOf(requireNonNull(flows, "flows"));
@@ -573,6 +575,19 @@ public final class FlowEngine {
      */
     public Builder expectSpans(boolean expect) {
       this.expectSpans = expect;
+      return this;
+    }
+
+    /**
+     * The time before which spans could not reach this engine: a restarted sidecar whose spans come
+     * over OTLP reads records again (from its committed offsets) whose spans went to its earlier
+     * run. A sampled record stamped before it counts as unsampled — what its trace's spans would
+     * show is not verified rather than missing. Defaults to none.
+     */
+    public Builder spansLostBefore(java.time.Instant time) {
+      long seconds = Math.max(Math.min(time.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),
+          Long.MIN_VALUE / 1_000_000_000L + 1);
+      this.spansLostBefore = seconds * 1_000_000_000L + (seconds == time.getEpochSecond() ? time.getNano() : 0);
       return this;
     }
 

@@ -838,7 +838,8 @@ final class FlowState {
       }
       s.addConsumers(context.spans.consumersOf(r, s.context));
       long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
-      return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys);
+      return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys,
+          s.context != null && s.context.sampled() && r.timestampNanos() < context.spansLostBefore);
     }
     Span span = s.span;
     return new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),

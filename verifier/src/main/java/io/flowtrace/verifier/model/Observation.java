@@ -19,6 +19,9 @@ import tools.jackson.databind.JsonNode;
  * @param span a span event's span; for a record, its producer span when it was seen, else {@code null}
  * @param trace the trace context this occurrence carries on: a record's {@code traceparent} header
  *     ({@code null} when it has none, even if its producer span was found), or a span's own context
+ * @param spansLost a record stamped before the engine could receive its trace's spans (a sidecar
+ *     restarted, reading records again whose spans went to its earlier run): its trace counts as
+ *     not sampled — what its spans would show is unobserved, not missing
  */
 public record Observation(
     EventSpec event,
@@ -29,7 +32,14 @@ public record Observation(
     Span span,
     List<Span> consumers,
     TraceContext trace,
-    Map<String, String> keys) {
+    Map<String, String> keys,
+    boolean spansLost) {
+
+  /** An occurrence whose trace's spans reached the engine as exported (see {@link #spansLost}). */
+  public Observation(EventSpec event, long timeEpochNanos, JsonNode payload, List<SchemaProblem> schemaProblems,
+      KafkaRecord record, Span span, List<Span> consumers, TraceContext trace, Map<String, String> keys) {
+    this(event, timeEpochNanos, payload, schemaProblems, record, span, consumers, trace, keys, false);
+  }
 
   public Observation {
     schemaProblems = List.copyOf(schemaProblems);
@@ -63,7 +73,7 @@ public record Observation(
    * says so in its flags (bit 0x01). A record without the header counts as sampled.
    */
   public boolean sampled() {
-    return record == null || trace == null || trace.sampled();
+    return record == null || trace == null || trace.sampled() && !spansLost;
   }
 
   /** The producer span of a record, or {@code null} (also for span events). */

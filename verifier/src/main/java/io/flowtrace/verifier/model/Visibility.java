@@ -38,7 +38,9 @@ public final class Visibility {
     /** Its trace was not sampled: its spans are not exported by design. */
     UNSAMPLED,
     /** The flow allows spans of sampled traces to be lost ({@code spans: may-be-missing}). */
-    MAY_BE_MISSING
+    MAY_BE_MISSING,
+    /** Its trace's spans were exported before the engine started (a restart): they went elsewhere. */
+    SPANS_LOST
   }
 
   /** Why one event is unobserved: the cause and the trace that says so (if known). */
@@ -47,6 +49,7 @@ public final class Visibility {
     public String reason() {
       return switch (cause) {
         case UNSAMPLED -> "unsampled trace " + traceId;
+        case SPANS_LOST -> "the spans of trace " + traceId + " were exported before this run started";
         case MAY_BE_MISSING -> traceId == null
             ? "its span did not arrive (spans: may-be-missing)"
             : "its span did not arrive in trace " + traceId + " (spans: may-be-missing)";
@@ -109,7 +112,7 @@ public final class Visibility {
     for (String witness : witnesses(instance.spec(), event)) {
       for (Observation o : instance.all(witness)) {
         if (o.trace() != null && !o.sampled() && !seenTraces.contains(o.trace().traceId())) {
-          return new Unobserved(event.id(), Cause.UNSAMPLED, o.trace().traceId());
+          return new Unobserved(event.id(), o.spansLost() ? Cause.SPANS_LOST : Cause.UNSAMPLED, o.trace().traceId());
         }
       }
     }
@@ -119,6 +122,7 @@ public final class Visibility {
   private static Unobserved judge(FlowInstance instance, EventSpec event) {
     String unsampledTrace = null;
     String sampledTrace = null;
+    boolean lost = false;
     for (String witness : witnesses(instance.spec(), event)) {
       for (Observation o : instance.all(witness)) {
         if (o.trace() == null) {
@@ -128,6 +132,7 @@ public final class Visibility {
           sampledTrace = o.trace().traceId();
         } else if (unsampledTrace == null) {
           unsampledTrace = o.trace().traceId();
+          lost = o.spansLost();
         }
       }
       if (sampledTrace != null || unsampledTrace != null) {
@@ -135,7 +140,7 @@ public final class Visibility {
       }
     }
     if (sampledTrace == null && unsampledTrace != null) {
-      return new Unobserved(event.id(), Cause.UNSAMPLED, unsampledTrace);
+      return new Unobserved(event.id(), lost ? Cause.SPANS_LOST : Cause.UNSAMPLED, unsampledTrace);
     }
     if (instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING) {
       return new Unobserved(event.id(), Cause.MAY_BE_MISSING, sampledTrace);

@@ -178,6 +178,39 @@ class FieldConditionsTest {
   }
 
   @Test
+  void recordsReadAgainAfterARestartWhoseSpansWentToTheEarlierRunAreJudgedOnTheRecordsNotFailedForSpans() {
+    // a sidecar restarted at +5 s reads o-1's records again from its committed offsets; their spans
+    // went to the process before it. o-2 starts after the restart: its spans come.
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .spansLostBefore(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 5_000)));
+    List<Telemetry> all = new ArrayList<>();
+    shop.telemetry(order("o-1", 0)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(all::add);
+    all.addAll(shop.telemetry(order("o-2", 6_000)));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(finals.get("o-2").violations()).isEmpty();
+    assertThat(finals.get("o-2").verification()).isEqualTo(Verdict.Verification.FULL);
+    Verdict reread = finals.get("o-1");
+    assertThat(reread.violations()).isEmpty();
+    assertThat(reread.unverified()).isNotEmpty().allSatisfy(u -> assertThat(u.reason())
+        .contains("were exported before this run started"));
+  }
+
+  @Test
+  void aRecordStampedBeforeTheRestartStillHasItsSpansJudgedWhenTheyCome() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .spansLostBefore(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 5_000)));
+    ShopFlows.Order o = order("o-1", 0);
+    o.wrongAcceptedTotal = true;
+    replay(o);
+
+    assertThat(kinds("o-1")).containsExactly("BAD_TRANSFORMATION at accepted");
+  }
+
+  @Test
   void whereSpansAreExpectedAnUnsampledOrderIsStillDecidedWithoutWaitingForSpans() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)).expectSpans(true));
     feed(order("o-1", 0).unsampled());
