@@ -515,6 +515,7 @@ public final class Sidecar implements Closeable {
         }
       }
       if (!config.durableInputsOnly()) {
+        engine.live().stopping();
         engine.finish();
       }
       LOG.info("event=engine_stopped open_instances={} decided={}", engine.stats().openInstances(),

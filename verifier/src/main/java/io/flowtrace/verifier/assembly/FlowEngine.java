@@ -352,6 +352,11 @@ public final class FlowEngine {
   /** The live hooks, on this engine's own state. */
   private final class Hooks implements LiveHooks {
     @Override
+    public void stopping() {
+      context.spansLostBefore = Long.MAX_VALUE;
+    }
+
+    @Override
     public void arrival(long nanoTime) {
       context.arrivalNanos = nanoTime;
     }

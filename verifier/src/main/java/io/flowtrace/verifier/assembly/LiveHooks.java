@@ -70,6 +70,14 @@ public interface LiveHooks {
   boolean markDecided(String flow, Map<String, String> keys, Collection<String> traceIds, int revision, String status,
       Collection<String> violations);
 
+  /**
+   * The engine is about to be stopped ({@link FlowEngine#finish()}) while its exporters keep
+   * sending: spans not received by now go to the next run, or nowhere, so the instances decided at
+   * the finish are judged on their records and the spans they have — what missing spans would show
+   * is not verified, rather than missing.
+   */
+  void stopping();
+
   /** The {@link Routing} of a prepared span or record. Thread-safe. */
   Routing routing(Prepared prepared);
 

@@ -39,7 +39,7 @@ public final class Visibility {
     UNSAMPLED,
     /** The flow allows spans of sampled traces to be lost ({@code spans: may-be-missing}). */
     MAY_BE_MISSING,
-    /** Its trace's spans were exported before the engine started (a restart): they went elsewhere. */
+    /** Its trace's spans were exported while the engine was not running (a restart): they went elsewhere. */
     SPANS_LOST
   }
 
@@ -49,7 +49,8 @@ public final class Visibility {
     public String reason() {
       return switch (cause) {
         case UNSAMPLED -> "unsampled trace " + traceId;
-        case SPANS_LOST -> "the spans of trace " + traceId + " were exported before this run started";
+        case SPANS_LOST -> "the spans of trace " + traceId + " did not reach this run (exported before it started,"
+            + " or not yet when it stopped)";
         case MAY_BE_MISSING -> traceId == null
             ? "its span did not arrive (spans: may-be-missing)"
             : "its span did not arrive in trace " + traceId + " (spans: may-be-missing)";

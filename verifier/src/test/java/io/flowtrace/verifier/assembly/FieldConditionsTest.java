@@ -196,7 +196,25 @@ class FieldConditionsTest {
     Verdict reread = finals.get("o-1");
     assertThat(reread.violations()).isEmpty();
     assertThat(reread.unverified()).isNotEmpty().allSatisfy(u -> assertThat(u.reason())
-        .contains("were exported before this run started"));
+        .contains("did not reach this run (exported before it started"));
+  }
+
+  @Test
+  void aLiveEngineStoppedBeforeAnInstancesSpansCameJudgesItOnWhatItHasNotAsMissingSpans() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)).expectSpans(true).amendWindow(Duration.ofSeconds(30)));
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-2", 0)));
+    shop.telemetry(order("o-1", 100)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(all::add);
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(1_000)); // o-1's spans still in its exporters' batches when the sidecar stops
+
+    engine.live().stopping();
+    engine.finish();
+
+    Verdict o1 = published.get("o-1").get(published.get("o-1").size() - 1);
+    assertThat(o1.violations()).isEmpty();
+    assertThat(o1.unverified()).isNotEmpty().allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
+    assertThat(published.get("o-2").get(0).verification()).isEqualTo(Verdict.Verification.FULL);
   }
 
   @Test
