@@ -71,11 +71,18 @@ public final class VerdictText {
         .append(" came after the verdict was final; it was not verified").toString();
   }
 
-  /** One line: status, flow, keys, and each violation as {@code KIND at stage (field)}. */
+  /**
+   * One line: status, flow, keys (without keys, the trace or the first record that names the
+   * instance), and each violation as {@code KIND at stage (field)}.
+   */
   public static String line(Verdict v) {
     StringBuilder sb = new StringBuilder(160);
     sb.append(v.status()).append(' ').append(v.flow());
     v.keys().forEach((k, val) -> sb.append(' ').append(k).append('=').append(val));
+    String key = v.instanceKey();
+    if (v.keys().isEmpty() && key.length() > v.flow().length()) {
+      sb.append(' ').append(key.substring(v.flow().length() + 1)); // its trace, or its first record
+    }
     if (v.revision() > 0) {
       sb.append(" (amended, revision ").append(v.revision()).append(')');
     }

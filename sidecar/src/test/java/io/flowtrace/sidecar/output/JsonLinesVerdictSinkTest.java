@@ -142,4 +142,17 @@ class JsonLinesVerdictSinkTest {
         .isEqualTo("FAILED order-creation orderId=ord-7: MISSING_ENRICHMENT at order-requested (userId)");
     assertThat(VerdictText.line(verdict("ord-7", 2))).contains("(amended, revision 2)");
   }
+
+  @Test
+  void aKeylessInstancesConsoleLineNamesItsTraceOrItsFirstRecord() {
+    Verdict traced = new Verdict("order-creation", Map.of(), VerdictStatus.FAILED, List.of(),
+        List.of("4bf92f3577b34da6a3ce929d0e0e4736"), 0, 0, 0, "deadline passed", List.of());
+    Verdict untraced = new Verdict("order-creation", Map.of(), VerdictStatus.FAILED, List.of(), List.of(), 0, 0, 0,
+        "deadline passed", List.of(new io.flowtrace.verifier.report.TimelineEntry("order-requested",
+            "orders_requested", "orders.requested[0]@17", 0, null)));
+
+    assertThat(VerdictText.line(traced))
+        .isEqualTo("FAILED order-creation trace=4bf92f3577b34da6a3ce929d0e0e4736: deadline passed");
+    assertThat(VerdictText.line(untraced)).isEqualTo("FAILED order-creation at=orders.requested[0]@17: deadline passed");
+  }
 }
