@@ -161,16 +161,6 @@ public final class LatencyCheck implements Check {
   /** An event's first occurrence, or a stage's earliest event. */
   private static Observation point(FlowInstance instance, String id) {
     Observation o = instance.first(id);
-    if (o != null || instance.spec().stage(id) == null) {
-      return o;
-    }
-    Observation best = null;
-    for (EventSpec e : instance.spec().stage(id).events()) {
-      Observation x = instance.first(e.id());
-      if (x != null && (best == null || x.timeEpochNanos() < best.timeEpochNanos())) {
-        best = x;
-      }
-    }
-    return best;
+    return o != null || instance.spec().stage(id) == null ? o : instance.stageFirst(id);
   }
 }

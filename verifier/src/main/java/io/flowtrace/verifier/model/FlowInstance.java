@@ -221,12 +221,20 @@ public final class FlowInstance {
 
   /** Earliest time of the stage's first occurrences, or {@code Long.MAX_VALUE} when unseen. */
   public long stageStart(String stageId) {
-    long t = Long.MAX_VALUE;
+    Observation o = stageFirst(stageId);
+    return o == null ? Long.MAX_VALUE : o.timeEpochNanos();
+  }
+
+  /** The earliest of the stage's events' first occurrences (the first listed at a tie), or {@code null}. */
+  public Observation stageFirst(String stageId) {
+    Observation best = null;
     for (EventSpec e : spec.stage(stageId).events()) {
       Observation o = first(e.id());
-      if (o != null) t = Math.min(t, o.timeEpochNanos());
+      if (o != null && (best == null || o.timeEpochNanos() < best.timeEpochNanos())) {
+        best = o;
+      }
     }
-    return t;
+    return best;
   }
 
   /** Latest time among the stage's first occurrences, or {@code Long.MIN_VALUE} when unseen. */

@@ -155,9 +155,9 @@ public final class FlowVerifier {
         }
       }
       for (io.flowtrace.verifier.spec.StageSpec stage : instance.spec().stages()) {
-        Observation later = earliest(instance, stage);
+        Observation later = instance.stageFirst(stage.id());
         for (String before : stage.after()) {
-          Observation earlier = later == null ? null : earliest(instance, instance.spec().stage(before));
+          Observation earlier = later == null ? null : instance.stageFirst(before);
           if (earlier != null) {
             clocks = clocks.withBound(Clocks.domain(earlier), Clocks.domain(later),
                 earlier.timeEpochNanos() - later.timeEpochNanos());
@@ -165,17 +165,6 @@ public final class FlowVerifier {
         }
       }
       return clocks;
-    }
-
-    private static Observation earliest(FlowInstance instance, io.flowtrace.verifier.spec.StageSpec stage) {
-      Observation best = null;
-      for (io.flowtrace.verifier.spec.EventSpec e : stage.events()) {
-        Observation o = instance.first(e.id());
-        if (o != null && (best == null || o.timeEpochNanos() < best.timeEpochNanos())) {
-          best = o;
-        }
-      }
-      return best;
     }
 
     long offset(String domain, long epochNanos) {
