@@ -28,6 +28,7 @@ import io.flowtrace.tracer.receiver.OtlpHttpReceiver;
 import io.flowtrace.tracer.receiver.TelemetrySink;
 import io.flowtrace.tracer.tap.PartitionedConsumer;
 import io.flowtrace.verifier.assembly.FlowEngine;
+import io.flowtrace.verifier.assembly.LiveHooks;
 import io.flowtrace.verifier.assembly.Prepared;
 import io.flowtrace.verifier.report.LateEvent;
 import io.flowtrace.verifier.report.Verdict;
@@ -74,7 +75,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Shutdown</b> ({@link #close()}): inputs stop, what was received is processed; with only
  * durable (Kafka) inputs the instances in flight are left to the next run (their offsets are not
  * committed), otherwise they are decided now ({@code INCOMPLETE} unless complete) so nothing
- * received is lost.
+ * received is lost, and their records are left to the next run all the same, which amends those
+ * verdicts by what came after ({@link LiveHooks#readAgainFrom}).
  */
 public final class Sidecar implements Closeable {
 
@@ -119,6 +121,8 @@ public final class Sidecar implements Closeable {
   /** What the live page on the ops endpoint shows. */
   private final LiveVerdicts live;
   private volatile boolean stopping;
+  /** At a stop with an OTLP receiver: where the records of instances still in flight begin (see {@link #close()}). */
+  private volatile Map<LiveHooks.RecordPartition, Long> readAgainFrom = Map.of();
   /** Every input has stopped adding to the inbox: the engine ends once it is empty. */
   private volatile boolean inputsStopped;
   private volatile boolean seeded;
@@ -176,11 +180,10 @@ public final class Sidecar implements Closeable {
         .verificationThreads(config.verificationThreads())
         .decisionLatency(metrics::latencyNanos)
         .expectSpans(config.spansTopic() != null || config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0)
-        // Spans over OTLP are not read again: a record stamped a grace before this start (read
-        // again from the committed offsets after a restart, or from a backlog) had its spans
-        // exported before any receiver of this run listened, to the earlier run or to nobody.
-        .spansLostBefore(config.durableInputsOnly() ? java.time.Instant.MIN
-            : java.time.Instant.now().minus(config.completionGrace()))
+        // Spans over OTLP are not read again: a record read again after a restart (from the
+        // committed offsets, or a backlog) had its spans exported before any receiver of this run
+        // listened, to the earlier run or to nobody.
+        .restartedAt(config.durableInputsOnly() ? java.time.Instant.MIN : java.time.Instant.now())
         .build();
     engine.live().holdDecisions(catchingUp::contains);
     metrics.startAtZero(flows.stream().map(FlowSpec::name).toList(), config.cluster());
@@ -515,6 +518,7 @@ public final class Sidecar implements Closeable {
         }
       }
       if (!config.durableInputsOnly()) {
+        readAgainFrom = engine.live().readAgainFrom(); // before the finish decides those instances
         engine.live().stopping();
         engine.finish();
       }
@@ -1018,7 +1022,7 @@ public final class Sidecar implements Closeable {
     Map<TopicPartition, Long> last = Map.of();
     if (flushed && engineEnded && engineFailure == null) {
       last = config.durableInputsOnly()
-          ? tracker.releasable(decidedUpToMillis(System.currentTimeMillis(), lastWatermark)) : tracker.all();
+          ? tracker.releasable(decidedUpToMillis(System.currentTimeMillis(), lastWatermark)) : belowInFlight(tracker.all());
     } else if (!engineEnded) {
       LOG.warn("event=engine_drain_timeout detail=\"the engine did not finish within 60 s; no final commit\"");
     }
@@ -1035,6 +1039,22 @@ public final class Sidecar implements Closeable {
     closeQuietly(purge);
     closeQuietly(ops);
     LOG.info("event=stopped final_commit_partitions={}", last.size()); // those that moved since the last periodic commit
+  }
+
+  /**
+   * The offsets to commit at a stop that decided the instances in flight on part of their data
+   * (spans over OTLP are not read again): each partition's not past the first record of such an
+   * instance, so the next run reads their records again and amends those verdicts by what came later.
+   */
+  private Map<TopicPartition, Long> belowInFlight(Map<TopicPartition, Long> consumed) {
+    Map<TopicPartition, Long> commit = new HashMap<>(consumed);
+    readAgainFrom.forEach((p, offset) -> commit.computeIfPresent(new TopicPartition(p.topic(), p.partition()),
+        (tp, end) -> Math.min(end, offset)));
+    if (!readAgainFrom.isEmpty()) {
+      LOG.info("event=in_flight_read_again partitions={} detail=\"instances in flight were decided at the stop on what"
+          + " had come; their records are read again by the next run, which amends those verdicts\"", readAgainFrom.size());
+    }
+    return commit;
   }
 
   private static void closeQuietly(Closeable c) {

@@ -110,6 +110,90 @@ class SidecarKafkaIT {
   }
 
   @Test
+  void withAnOtlpReceiverFlowsInFlightAtAStopAreReadAgainByTheNextRunWhichAmendsTheirVerdicts() throws Exception {
+    String suffix = "-" + UUID.randomUUID();
+    String booked = "parcels.booked" + suffix;
+    String delivered = "parcels.delivered" + suffix;
+    broker.createTopic(booked, 1);
+    broker.createTopic(delivered, 1);
+    Path flows = Files.createDirectories(dir.resolve("parcel-flows"));
+    Files.writeString(flows.resolve("parcel.flow.yaml"), String.join("\n",
+        "flow: parcel",
+        "keys: [parcelId]",
+        "deadline: 60s",
+        "stages:",
+        "  - id: booked",
+        "    events:",
+        "      - {id: booked_msg, topic: " + booked + "}",
+        "  - id: delivered",
+        "    after: booked",
+        "    terminal: true",
+        "    events:",
+        "      - {id: delivered_msg, topic: " + delivered + "}",
+        "rules:",
+        "  - name: delivered at the price booked",
+        "    expr: delivered_msg.price == booked_msg.price",
+        ""));
+    String group = "flowtrace-sidecar-it-" + UUID.randomUUID();
+    Instant testStart = Instant.now().minusSeconds(60);
+    Path verdicts = dir.resolve("verdicts");
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(), "group-id", group,
+        "start-from", "earliest", "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "-1",
+        "console", "false", "verdicts-dir", verdicts.toString(), "verdicts-topic", ""));
+    try (KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      try (Sidecar first = Sidecar.start(config)) {
+        sendUnsampled(producer, booked, "P-1", "{\"parcelId\":\"P-1\",\"price\":10}");
+        sendUnsampled(producer, booked, "P-2", "{\"parcelId\":\"P-2\",\"price\":10}");
+        Await.until(() -> first.engineStats().records() == 2, () -> "records " + first.engineStats().records());
+      } // stopped with both parcels in flight: decided INCOMPLETE, their records left to the next run
+      assertThat(verdictLines(verdicts)).extracting(v -> v.path("instanceKey").asString() + " " + v.path("verdict").path("status").asString()
+          + " r" + v.path("revision").asInt()).containsExactlyInAnyOrder("parcel|parcelId=P-1 INCOMPLETE r0",
+          "parcel|parcelId=P-2 INCOMPLETE r0");
+      assertThat(verdictLines(verdicts)).as("decided when their last event came, though the watermark may not have moved")
+          .allSatisfy(v -> assertThat(Instant.parse(v.path("decided").asString())).isAfter(testStart));
+
+      try (Sidecar second = Sidecar.start(config)) {
+        sendUnsampled(producer, delivered, "P-1", "{\"parcelId\":\"P-1\",\"price\":10}");
+        sendUnsampled(producer, delivered, "P-2", "{\"parcelId\":\"P-2\",\"price\":12}");
+        Await.until(() -> verdictLines(verdicts).size() == 4, () -> "verdicts " + verdictLines(verdicts));
+        assertThat(second.engineStats().lateDropped()).as("events dropped as decided before this run").isZero();
+      }
+    }
+    assertThat(verdictLines(verdicts)).filteredOn(v -> v.path("revision").asInt() == 1)
+        .extracting(v -> v.path("instanceKey").asString() + " " + v.path("verdict").path("status").asString())
+        .containsExactlyInAnyOrder("parcel|parcelId=P-1 PASSED", "parcel|parcelId=P-2 FAILED");
+  }
+
+  /** A record of an unsampled trace: its spans are not expected. */
+  private static void sendUnsampled(KafkaProducer<byte[], byte[]> producer, String topic, String key, String value)
+      throws Exception {
+    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8),
+        value.getBytes(StandardCharsets.UTF_8));
+    r.headers().add("traceparent", ("00-" + hex(16) + "-" + hex(8) + "-00").getBytes(StandardCharsets.UTF_8));
+    producer.send(r).get(30, TimeUnit.SECONDS);
+  }
+
+  /** Every verdict line the sidecar wrote to {@code dir}. */
+  private static List<tools.jackson.databind.JsonNode> verdictLines(Path dir) {
+    List<tools.jackson.databind.JsonNode> lines = new java.util.ArrayList<>();
+    tools.jackson.databind.json.JsonMapper json = tools.jackson.databind.json.JsonMapper.builder().build();
+    try (java.util.stream.Stream<Path> files = Files.exists(dir) ? Files.list(dir) : java.util.stream.Stream.empty()) {
+      for (Path f : files.sorted().toList()) {
+        for (String line : Files.readAllLines(f)) {
+          tools.jackson.databind.JsonNode v = line.isBlank() ? null : json.readTree(line);
+          if (v != null && v.has("verdict")) { // late-event notes aside
+            lines.add(v);
+          }
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return lines;
+  }
+
+  @Test
   void refusedOtlpRequestsAreCountedByReasonInTheMetrics() throws Exception {
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", "../flows", "bootstrap-servers", broker.bootstrapServers(),

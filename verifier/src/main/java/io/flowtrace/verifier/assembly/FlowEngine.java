@@ -71,7 +71,11 @@ public final class FlowEngine {
         });
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency, b.expectSpans);
-    this.context.spansLostBefore = b.spansLostBefore;
+    if (b.restartedAt != Long.MIN_VALUE) {
+      this.context.reopenedSpansLostBefore = b.restartedAt;
+      long grace = b.completionGrace.toNanos();
+      this.context.spansLostBefore = b.restartedAt > Long.MIN_VALUE + grace ? b.restartedAt - grace : Long.MIN_VALUE;
+    }
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();
@@ -354,6 +358,16 @@ public final class FlowEngine {
     @Override
     public void stopping() {
       context.spansLostBefore = Long.MAX_VALUE;
+      context.reopenedSpansLostBefore = Long.MAX_VALUE;
+    }
+
+    @Override
+    public Map<RecordPartition, Long> readAgainFrom() {
+      Map<RecordPartition, Long> from = new java.util.HashMap<>();
+      for (FlowState f : flows) {
+        f.readAgainFrom(from);
+      }
+      return Map.copyOf(from);
     }
 
     @Override
@@ -501,7 +515,7 @@ public final class FlowEngine {
     private long maxRetainedEvents = DEFAULT_MAX_RETAINED_EVENTS;
     private java.util.function.LongConsumer decisionLatency;
     private boolean expectSpans;
-    private long spansLostBefore = Long.MIN_VALUE;
+    private long restartedAt = Long.MIN_VALUE;
 
     private Builder(List<FlowSpec> flows) {
       this.flows = List.copyOf(requireNonNull(flows, "flows"));
@@ -584,15 +598,18 @@ public final class FlowEngine {
     }
 
     /**
-     * The time before which spans could not reach this engine: a restarted sidecar whose spans come
-     * over OTLP reads records again (from its committed offsets) whose spans went to its earlier
-     * run. A sampled record stamped before it counts as unsampled — what its trace's spans would
-     * show is not verified rather than missing. Defaults to none.
+     * When this run started, for an engine whose spans come over OTLP and whose records are read
+     * again after a restart (from its committed offsets): spans exported before it went to the
+     * earlier run, or to nobody. A sampled record stamped more than a completion grace before it
+     * (spans of later records may still be in an exporter's batch) counts as unsampled — what its
+     * trace's spans would show is not verified rather than missing; in an instance the earlier run
+     * decided and this one reads again from its first record, so does any record stamped before
+     * it. Defaults to none.
      */
-    public Builder spansLostBefore(java.time.Instant time) {
-      long seconds = Math.max(Math.min(time.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),
+    public Builder restartedAt(java.time.Instant start) {
+      long seconds = Math.max(Math.min(start.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),
           Long.MIN_VALUE / 1_000_000_000L + 1);
-      this.spansLostBefore = seconds * 1_000_000_000L + (seconds == time.getEpochSecond() ? time.getNano() : 0);
+      this.restartedAt = seconds * 1_000_000_000L + (seconds == start.getEpochSecond() ? start.getNano() : 0);
       return this;
     }
 

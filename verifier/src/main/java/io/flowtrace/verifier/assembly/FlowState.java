@@ -4,6 +4,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.assembly.DecisionScheduler.Kind;
+import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.model.Diversion;
 import io.flowtrace.verifier.model.FlowInstance;
@@ -146,18 +147,28 @@ final class FlowState {
     }
     InstanceIndex.Route route = index.route(keys, traceId, matcher.opens(group), this::merge);
     InstanceState target;
+    InstanceIndex.Seeded reopened = null;
     if (route instanceof InstanceIndex.Join j) {
       target = j.instance();
     } else if (route instanceof InstanceIndex.Late late) {
       // Decided by an earlier owner, and read again from its first event: verified again, so that
       // what that owner did not see amends its verdict as it would have amended it.
-      InstanceIndex.Seeded seeded = late.finalizedAt() == Long.MIN_VALUE && matcher.opens(group) ? index.reopen(keys) : null;
+      boolean elsewhere = late.finalizedAt() == Long.MIN_VALUE;
+      InstanceIndex.Seeded seeded = elsewhere && matcher.opens(group) ? index.reopen(keys) : null;
       if (seeded == null) {
-        late(group, late.keys(), late.finalizedAt());
+        InstanceIndex.Seeded known = elsewhere ? index.seededOf(keys, traceId) : null;
+        if (known != null) {
+          // read again before its entry event (from another partition): joins it if that comes
+          index.hold(known, new InstanceIndex.Held(group, late.keys(), traceId));
+        } else {
+          late(group, late.keys(), late.finalizedAt());
+        }
         return;
       }
+      reopened = seeded;
       target = open(group.get(0).time, watermark);
       target.seeded = seeded;
+      target.reopened = true;
       // Its other keys are its own again: an event re-read with only one of them (a webhook's
       // orderId) joins it rather than opening an instance of its own.
       for (Map.Entry<String, String> k : seeded.keys().entrySet()) {
@@ -172,6 +183,11 @@ final class FlowState {
       divert(target, group, keys, traceId);
     }
     add(target, group, keys, traceId, watermark);
+    if (reopened != null) {
+      for (InstanceIndex.Held h : index.takeHeld(reopened)) {
+        route(h.group(), h.traceId(), watermark);
+      }
+    }
   }
 
   /**
@@ -263,6 +279,7 @@ final class FlowState {
     gone.mergedInto = keep;
     keep.lastArrival = Math.max(keep.lastArrival, gone.lastArrival);
     keep.sources.or(gone.sources);
+    keep.reopened |= gone.reopened;
     context.open.remove(gone);
     if (gone.overflowReason != null && keep.overflowReason == null) {
       keep.overflowReason = gone.overflowReason;
@@ -307,6 +324,31 @@ final class FlowState {
   private boolean held(InstanceState inst) {
     for (int tag = inst.sources.nextSetBit(0); tag >= 0; tag = inst.sources.nextSetBit(tag + 1)) {
       if (context.catchingUp.test(tag)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Adds where the records begin of each instance whose verdict may still change and that an entry record began (see {@link LiveHooks#readAgainFrom}). */
+  void readAgainFrom(Map<LiveHooks.RecordPartition, Long> into) {
+    Set<InstanceState> all = new LinkedHashSet<>(index.instances());
+    scheduler.instances().forEach(all::add);
+    for (InstanceState inst : all) {
+      if (inst.phase != InstanceState.Phase.OPEN && inst.phase != InstanceState.Phase.DECIDED || !beganByRecord(inst)) {
+        continue;
+      }
+      for (Sighting s : inst.sightings) {
+        if (s.record != null) {
+          into.merge(new LiveHooks.RecordPartition(s.record.topic(), s.record.partition()), s.record.offset(), Math::min);
+        }
+      }
+    }
+  }
+
+  private boolean beganByRecord(InstanceState inst) {
+    for (Sighting s : inst.sightings) {
+      if (s.record != null && matcher.opens(List.of(s))) {
         return true;
       }
     }
@@ -408,6 +450,9 @@ final class FlowState {
       }
     }
     index.dropWaitingBefore(watermark - waitingHorizonNanos);
+    for (InstanceIndex.Held h : index.dropHeldBefore(watermark - waitingHorizonNanos)) {
+      late(h.group(), h.keys(), Long.MIN_VALUE);
+    }
   }
 
   void finish(long watermark) {
@@ -418,7 +463,7 @@ final class FlowState {
     distinct.sort(Comparator.comparingLong((InstanceState i) -> i.start).thenComparingLong(i -> i.id));
     for (InstanceState inst : distinct) {
       if (inst.phase == InstanceState.Phase.OPEN) {
-        decide(inst, watermark, "input ended");
+        decide(inst, Math.max(watermark, inst.lastEventTime), "input ended"); // a live input may stop before its watermark moved
       }
     }
     deliverDecisions(null, true);
@@ -429,6 +474,9 @@ final class FlowState {
     }
     scheduler.clear();
     index.clearWaiting();
+    for (InstanceIndex.Held h : index.dropHeldBefore(Long.MAX_VALUE)) {
+      late(h.group(), h.keys(), Long.MIN_VALUE);
+    }
   }
 
   private void tryComplete(InstanceState inst, long watermark) {
@@ -653,7 +701,9 @@ final class FlowState {
   /**
    * An instance an earlier owner decided, verified again here: the earlier verdict stands (nothing
    * is published, and later verifications still compare with it) until one differs from it by
-   * more than what a partial re-read explains; that one is published as its next revision.
+   * more than what a partial re-read explains; that one is published as its next revision. Where
+   * spans the earlier owner received did not reach this engine, a violation it found that this
+   * verification does not is kept, not withdrawn: it stands alone, or beside the new ones.
    */
   private void amendSeeded(InstanceState inst, Verdict verdict) {
     InstanceIndex.Seeded seeded = inst.seeded;
@@ -661,10 +711,55 @@ final class FlowState {
       inst.verdict = verdict.withRevision(seeded.revision());
       return;
     }
+    Verdict next = verdict;
+    if (spansWentElsewhere(inst)) {
+      Set<String> found = new java.util.HashSet<>();
+      verdict.violations().forEach(v -> found.add(v.kind().name() + "@" + v.stage()));
+      List<String> unseen = seeded.violations().stream().filter(v -> !found.contains(v)).sorted().toList();
+      if (!unseen.isEmpty() && seeded.violations().containsAll(found)) {
+        inst.verdict = verdict.withRevision(seeded.revision()); // nothing new, only less seen
+        return;
+      }
+      next = withEarlierViolations(verdict, unseen, seeded.revision());
+    }
     inst.seeded = null;
-    inst.verdict = verdict.withRevision(seeded.revision() + 1);
+    inst.verdict = next.withRevision(seeded.revision() + 1);
     context.stats.verdictsAmended++;
     context.listener.amended(null, inst.verdict);
+  }
+
+  /** Whether a record of the instance was stamped before this engine could receive its trace's spans. */
+  private boolean spansWentElsewhere(InstanceState inst) {
+    for (Sighting s : inst.sightings) {
+      if (s.record != null && s.context != null && s.context.sampled()
+          && s.record.timestampNanos() < context.reopenedSpansLostBefore) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The verdict with the earlier owner's violations ({@code kind@stage}) this engine could not see again. */
+  private static Verdict withEarlierViolations(Verdict verdict, List<String> earlier, int revision) {
+    if (earlier.isEmpty()) {
+      return verdict;
+    }
+    List<Violation> all = new ArrayList<>(verdict.violations());
+    for (String kindAtStage : earlier) {
+      int at = kindAtStage.indexOf('@');
+      ViolationKind kind;
+      try {
+        kind = ViolationKind.valueOf(kindAtStage.substring(0, Math.max(at, 0)));
+      } catch (IllegalArgumentException e) {
+        continue; // written by a version that knew another kind
+      }
+      all.add(Violation.builder(kind, kindAtStage.substring(at + 1))
+          .message("found by an earlier run (verdict revision " + revision + ") in spans that did not reach this run")
+          .build());
+    }
+    return new Verdict(verdict.flow(), verdict.keys(), VerdictStatus.FAILED, all, verdict.traceIds(),
+        verdict.startEpochNanos(), verdict.decidedEpochNanos(), verdict.revision(), verdict.reason(),
+        verdict.timeline(), verdict.unverified(), verdict.notes());
   }
 
   /**
@@ -808,8 +903,9 @@ final class FlowState {
   private FlowInstance snapshot(InstanceState inst, long watermark) {
     context.stats.snapshots++;
     List<Observation> observations = new ArrayList<>(inst.sightings.size());
+    long spansLostBefore = inst.reopened ? context.reopenedSpansLostBefore : context.spansLostBefore;
     for (Sighting s : inst.sightings) {
-      observations.add(observation(s));
+      observations.add(observation(s, spansLostBefore));
     }
     List<Diversion> diverted = List.of();
     if (inst.diverted != null) {
@@ -817,7 +913,7 @@ final class FlowState {
       for (InstanceState.Diverted d : inst.diverted) {
         InstanceState to = d.to().current();
         if (to != inst && !matcher.anyEntry(to.eventIds)) { // else merged back, or an instance of its own after all
-          diverted.add(new Diversion(observation(d.first()), keysOf(to)));
+          diverted.add(new Diversion(observation(d.first(), context.spansLostBefore), keysOf(to)));
         }
       }
     }
@@ -829,8 +925,11 @@ final class FlowState {
         watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);
   }
 
-  /** A sighting as the checks see it, joined to the messaging spans known now. */
-  private Observation observation(Sighting s) {
+  /**
+   * A sighting as the checks see it, joined to the messaging spans known now; a sampled record
+   * stamped before {@code spansLostBefore} had its spans exported before this engine listened.
+   */
+  private Observation observation(Sighting s, long spansLostBefore) {
     if (s.record != null) {
       KafkaRecord r = s.record;
       if (s.producer == null) {
@@ -839,7 +938,7 @@ final class FlowState {
       s.addConsumers(context.spans.consumersOf(r, s.context));
       long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
       return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys,
-          s.context != null && s.context.sampled() && r.timestampNanos() < context.spansLostBefore);
+          s.context != null && s.context.sampled() && r.timestampNanos() < spansLostBefore);
     }
     Span span = s.span;
     return new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),

@@ -44,14 +44,24 @@ final class InstanceIndex {
   private final LinkedHashMap<String, Long> finalizedKeys;
   private final LinkedHashMap<String, Long> finalizedTraces;
   private final LinkedHashMap<String, Seeded> seeded;
+  private final LinkedHashMap<String, Seeded> seededTraces;
+  /** Events of instances decided elsewhere, read again before the entry event that reopens them. */
+  private final Map<Seeded, List<Held>> held = new java.util.IdentityHashMap<>();
+  private final ArrayDeque<HeldMark> heldOrder = new ArrayDeque<>();
 
   private record Waiting(long time, String traceId) {}
+
+  /** An event group held for an instance decided elsewhere (see {@link #hold}). */
+  record Held(List<Sighting> group, Map<String, String> keys, String traceId) {}
+
+  private record HeldMark(long time, Seeded seeded) {}
 
   InstanceIndex(List<String> keyNames, int finalizedCapacity) {
     this.keyNames = List.copyOf(keyNames);
     this.finalizedKeys = boundedMap(finalizedCapacity);
     this.finalizedTraces = boundedMap(finalizedCapacity);
     this.seeded = boundedMap(finalizedCapacity);
+    this.seededTraces = boundedMap(finalizedCapacity);
   }
 
   private static <V> LinkedHashMap<String, V> boundedMap(int capacity) {
@@ -228,6 +238,49 @@ final class InstanceIndex {
         seeded.put(token(k, v), decided);
       }
     });
+    for (String t : decided.traceIds()) {
+      if (!byTrace.containsKey(t)) {
+        seededTraces.put(t, decided);
+      }
+    }
+  }
+
+  /** The instance decided elsewhere, with a known verdict, that one of these keys or this trace names; or {@code null}. */
+  Seeded seededOf(Map<String, String> keys, String traceId) {
+    for (Map.Entry<String, String> k : keys.entrySet()) {
+      Seeded found = seeded.get(token(k.getKey(), k.getValue()));
+      if (found != null) {
+        return found;
+      }
+    }
+    return traceId == null ? null : seededTraces.get(traceId);
+  }
+
+  /**
+   * Keeps an event of an instance decided elsewhere that was read again before the entry event
+   * that reopens it (from another partition, say), to join it when it does ({@link #takeHeld}).
+   */
+  void hold(Seeded instance, Held event) {
+    held.computeIfAbsent(instance, s -> new ArrayList<>(2)).add(event);
+    heldOrder.add(new HeldMark(event.group().get(0).time, instance));
+  }
+
+  /** The events held for an instance now reopened, in the order they were read. */
+  List<Held> takeHeld(Seeded instance) {
+    List<Held> h = held.remove(instance);
+    return h == null ? List.of() : h;
+  }
+
+  /** Removes and returns the events held since before {@code horizon} (all with {@link Long#MAX_VALUE}): their instance was not read again. */
+  List<Held> dropHeldBefore(long horizon) {
+    List<Held> dropped = new ArrayList<>();
+    while (!heldOrder.isEmpty() && heldOrder.peekFirst().time() < horizon) {
+      List<Held> h = held.remove(heldOrder.pollFirst().seeded());
+      if (h != null) {
+        dropped.addAll(h);
+      }
+    }
+    return dropped;
   }
 
   /**
@@ -249,6 +302,7 @@ final class InstanceIndex {
         finalizedKeys.remove(token);
       }
       found.traceIds().forEach(finalizedTraces::remove);
+      found.traceIds().forEach(seededTraces::remove);
     }
     return found;
   }

@@ -78,6 +78,20 @@ public interface LiveHooks {
    */
   void stopping();
 
+  /**
+   * Where the records of the instances whose verdicts may still change begin, for a live engine
+   * about to be {@linkplain #stopping stopped} while inputs it cannot read again (spans over OTLP)
+   * still hold part of them: per topic partition, the lowest offset of a record held by an open or
+   * amendable instance that a record of its entry stage began. A sidecar that commits its Kafka
+   * input only below these lets its next run read those records again, rebuild the instances
+   * whole and amend the verdicts the finish gives them (see {@link #markDecided(String, Map,
+   * Collection, int, String, Collection)}). Empty when there are none.
+   */
+  Map<RecordPartition, Long> readAgainFrom();
+
+  /** A topic partition of the records an engine holds. */
+  record RecordPartition(String topic, int partition) {}
+
   /** The {@link Routing} of a prepared span or record. Thread-safe. */
   Routing routing(Prepared prepared);
 

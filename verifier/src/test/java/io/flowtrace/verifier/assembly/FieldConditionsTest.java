@@ -179,10 +179,10 @@ class FieldConditionsTest {
 
   @Test
   void recordsReadAgainAfterARestartWhoseSpansWentToTheEarlierRunAreJudgedOnTheRecordsNotFailedForSpans() {
-    // a sidecar restarted at +5 s reads o-1's records again from its committed offsets; their spans
+    // a sidecar restarted at +7 s (grace 2 s) reads o-1's records again from its committed offsets; their spans
     // went to the process before it. o-2 starts after the restart: its spans come.
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
-        .spansLostBefore(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 5_000)));
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
     List<Telemetry> all = new ArrayList<>();
     shop.telemetry(order("o-1", 0)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(all::add);
     all.addAll(shop.telemetry(order("o-2", 6_000)));
@@ -220,12 +220,109 @@ class FieldConditionsTest {
   @Test
   void aRecordStampedBeforeTheRestartStillHasItsSpansJudgedWhenTheyCome() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
-        .spansLostBefore(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 5_000)));
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
     ShopFlows.Order o = order("o-1", 0);
     o.wrongAcceptedTotal = true;
     replay(o);
 
     assertThat(kinds("o-1")).containsExactly("BAD_TRANSFORMATION at accepted");
+  }
+
+  @Test
+  void aViolationAnEarlierRunFoundInSpansStandsWhenTheNextReadsTheRecordsAgainWithoutThem() {
+    // the earlier run saw o-1's spans (the charge before the order was accepted); the next one,
+    // started at +7 s, reads o-1's records again from its committed offsets, and gets no span
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
+        "FAILED", List.of("ORDER_VIOLATION@charged"));
+    ShopFlows.Order o = order("o-1", 0);
+    o.chargeBeforeAccepted = true;
+    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(events).as("the earlier verdict stands: nothing withdrawn, nothing published").isEmpty();
+    assertThat(engine.stats().instancesReverified()).isEqualTo(1);
+  }
+
+  @Test
+  void aNewDefectInRecordsReadAgainAmendsAnEarlierVerdictAndKeepsWhatOnlyItsSpansShowed() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
+        "FAILED", List.of("ORDER_VIOLATION@charged"));
+    ShopFlows.Order o = order("o-1", 0);
+    o.chargeBeforeAccepted = true;
+    o.wrongAcceptedTotal = true; // in a record the earlier run had not read when it decided
+    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(events).containsExactly("amended o-1 FAILED");
+    Verdict amended = published.get("o-1").get(0);
+    assertThat(amended.revision()).isEqualTo(1);
+    assertThat(amended.violations()).extracting(v -> v.kind() + " at " + v.stage())
+        .containsExactlyInAnyOrder("BAD_TRANSFORMATION at accepted", "ORDER_VIOLATION at charged");
+    assertThat(amended.violations()).filteredOn(v -> v.kind() == ViolationKind.ORDER_VIOLATION).singleElement()
+        .satisfies(v -> assertThat(v.message()).contains("found by an earlier run (verdict revision 0)"));
+  }
+
+  @Test
+  void instancesInFlightWhenARunStopsAreVerifiedWholeByTheNextRunThatReadsTheirRecordsAgain() {
+    ShopFlows.Order clean = order("o-1", 0);
+    ShopFlows.Order twice = order("o-2", 20).delivery("evt-o-2", true, true); // the webhook handled twice
+    ShopFlows.Order declined = order("o-3", 40);
+    declined.declined = true;
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(clean));
+    all.addAll(shop.telemetry(twice));
+    all.addAll(shop.telemetry(declined));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    long stopAt = nanos(200); // o-3 is complete; o-1 and o-2 wait for their webhooks
+
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true));
+    all.stream().filter(t -> time(t) <= stopAt).forEach(engine::accept);
+    engine.advanceTo(stopAt);
+    Map<LiveHooks.RecordPartition, Long> readAgain = engine.live().readAgainFrom();
+    engine.live().stopping();
+    engine.finish();
+    List<Verdict> first = new ArrayList<>();
+    published.values().forEach(first::addAll);
+    assertThat(events).containsExactlyInAnyOrder("decided o-1 INCOMPLETE", "decided o-2 INCOMPLETE", "decided o-3 PASSED");
+    long o1Placed = firstOffset(all, "t.placed", "o-1");
+    assertThat(readAgain).containsEntry(new LiveHooks.RecordPartition("t.placed", 0), o1Placed)
+        .containsEntry(new LiveHooks.RecordPartition("t.accepted", 0), firstOffset(all, "t.accepted", "o-1"));
+
+    // the next run starts at +250 ms: earlier verdicts seeded, records read again from readAgain,
+    // the spans exported since it started received
+    events.clear();
+    published.clear();
+    long restart = nanos(250);
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 250)));
+    for (Verdict v : first) {
+      engine.live().markDecided(v.flow(), v.keys(), v.traceIds(), v.revision(), v.status().name(),
+          v.violations().stream().map(x -> x.kind().name() + "@" + x.stage()).toList());
+    }
+    all.stream().filter(t -> t instanceof Telemetry.RecordEvent r && time(t) <= stopAt
+            ? r.record().offset() >= readAgain.getOrDefault(new LiveHooks.RecordPartition(r.record().topic(), 0), Long.MAX_VALUE)
+            : time(t) >= restart)
+        .forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(events).containsExactlyInAnyOrder("amended o-1 PASSED", "amended o-2 FAILED");
+    assertThat(published.get("o-1").get(0).revision()).isEqualTo(1);
+    assertThat(published.get("o-1").get(0).unverified()).isNotEmpty()
+        .allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
+    assertThat(published.get("o-2").get(0).violations()).extracting(v -> v.kind() + " at " + v.stage())
+        .containsExactly("NON_IDEMPOTENT at captured");
+  }
+
+  private static long firstOffset(List<Telemetry> all, String topic, String orderId) {
+    return all.stream().filter(t -> t instanceof Telemetry.RecordEvent r && r.record().topic().equals(topic)
+            && orderId.equals(r.record().key()))
+        .mapToLong(t -> ((Telemetry.RecordEvent) t).record().offset()).min().orElseThrow();
   }
 
   @Test

@@ -625,6 +625,20 @@ class FlowEngineTest {
   }
 
   @Test
+  void anInstanceDecidedByAnEarlierOwnerWhoseLaterEventsAreReadAgainBeforeItsFirstIsVerifiedWithThem() {
+    // partitions read again after a restart come in any order: t.done's before t.placed's
+    engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 2,
+        "FAILED", List.of("MISSING_STAGE@done"));
+    done("o-1", "b1", 200, true);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    placed("o-1", "a1", 0);
+    engine.advanceTo(nanos(60_000));
+
+    assertThat(events).containsExactly("amended elsewhere->PASSED r3");
+    assertThat(engine.stats().lateDropped()).isZero();
+  }
+
+  @Test
   void anInstanceDecidedByAnEarlierOwnerReadAgainOnlyInPartStaysAsThatOwnerDecidedIt() {
     engine.live().markDecided("mini", Map.of("orderId", "o-1"), List.of(trace("a1"), trace("b1")), 0, "PASSED", List.of());
     placed("o-1", "a1", 0); // paid's events were committed before the handover: not read again
