@@ -28,11 +28,6 @@ final class EngineContext {
   final boolean spansExpected;
   /** Records stamped before this (epoch ns) had their traces' spans exported before the engine ran. */
   long spansLostBefore = Long.MIN_VALUE;
-  /**
-   * The same for an instance an earlier run decided and this one reads again: that run received
-   * the spans of its records stamped before this one started.
-   */
-  long reopenedSpansLostBefore = Long.MIN_VALUE;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */

@@ -71,11 +71,7 @@ public final class FlowEngine {
         });
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency, b.expectSpans);
-    if (b.restartedAt != Long.MIN_VALUE) {
-      this.context.reopenedSpansLostBefore = b.restartedAt;
-      long grace = b.completionGrace.toNanos();
-      this.context.spansLostBefore = b.restartedAt > Long.MIN_VALUE + grace ? b.restartedAt - grace : Long.MIN_VALUE;
-    }
+    this.context.spansLostBefore = b.restartedAt;
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
     long amend = b.amendWindow == null ? Long.MAX_VALUE : b.amendWindow.toNanos();
@@ -358,7 +354,6 @@ public final class FlowEngine {
     @Override
     public void stopping() {
       context.spansLostBefore = Long.MAX_VALUE;
-      context.reopenedSpansLostBefore = Long.MAX_VALUE;
     }
 
     @Override
@@ -599,12 +594,11 @@ public final class FlowEngine {
 
     /**
      * When this run started, for an engine whose spans come over OTLP and whose records are read
-     * again after a restart (from its committed offsets): spans exported before it went to the
-     * earlier run, or to nobody. A sampled record stamped more than a completion grace before it
-     * (spans of later records may still be in an exporter's batch) counts as unsampled — what its
-     * trace's spans would show is not verified rather than missing; in an instance the earlier run
-     * decided and this one reads again from its first record, so does any record stamped before
-     * it. Defaults to none.
+     * again after a restart (from its committed offsets) or after downtime: spans exported before
+     * it went to the earlier run, or to nobody. A sampled record stamped before it counts as
+     * unsampled: the engine does not wait for its trace's spans, and what they would show is not
+     * verified rather than missing; those that still come (an exporter's batch sent after the
+     * start) are used. Defaults to none.
      */
     public Builder restartedAt(java.time.Instant start) {
       long seconds = Math.max(Math.min(start.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),

@@ -168,7 +168,6 @@ final class FlowState {
       reopened = seeded;
       target = open(group.get(0).time, watermark);
       target.seeded = seeded;
-      target.reopened = true;
       // Its other keys are its own again: an event re-read with only one of them (a webhook's
       // orderId) joins it rather than opening an instance of its own.
       for (Map.Entry<String, String> k : seeded.keys().entrySet()) {
@@ -279,7 +278,6 @@ final class FlowState {
     gone.mergedInto = keep;
     keep.lastArrival = Math.max(keep.lastArrival, gone.lastArrival);
     keep.sources.or(gone.sources);
-    keep.reopened |= gone.reopened;
     context.open.remove(gone);
     if (gone.overflowReason != null && keep.overflowReason == null) {
       keep.overflowReason = gone.overflowReason;
@@ -732,7 +730,7 @@ final class FlowState {
   private boolean spansWentElsewhere(InstanceState inst) {
     for (Sighting s : inst.sightings) {
       if (s.record != null && s.context != null && s.context.sampled()
-          && s.record.timestampNanos() < context.reopenedSpansLostBefore) {
+          && s.record.timestampNanos() < context.spansLostBefore) {
         return true;
       }
     }
@@ -903,9 +901,8 @@ final class FlowState {
   private FlowInstance snapshot(InstanceState inst, long watermark) {
     context.stats.snapshots++;
     List<Observation> observations = new ArrayList<>(inst.sightings.size());
-    long spansLostBefore = inst.reopened ? context.reopenedSpansLostBefore : context.spansLostBefore;
     for (Sighting s : inst.sightings) {
-      observations.add(observation(s, spansLostBefore));
+      observations.add(observation(s));
     }
     List<Diversion> diverted = List.of();
     if (inst.diverted != null) {
@@ -913,7 +910,7 @@ final class FlowState {
       for (InstanceState.Diverted d : inst.diverted) {
         InstanceState to = d.to().current();
         if (to != inst && !matcher.anyEntry(to.eventIds)) { // else merged back, or an instance of its own after all
-          diverted.add(new Diversion(observation(d.first(), context.spansLostBefore), keysOf(to)));
+          diverted.add(new Diversion(observation(d.first()), keysOf(to)));
         }
       }
     }
@@ -925,11 +922,8 @@ final class FlowState {
         watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);
   }
 
-  /**
-   * A sighting as the checks see it, joined to the messaging spans known now; a sampled record
-   * stamped before {@code spansLostBefore} had its spans exported before this engine listened.
-   */
-  private Observation observation(Sighting s, long spansLostBefore) {
+  /** A sighting as the checks see it, joined to the messaging spans known now. */
+  private Observation observation(Sighting s) {
     if (s.record != null) {
       KafkaRecord r = s.record;
       if (s.producer == null) {
@@ -938,7 +932,7 @@ final class FlowState {
       s.addConsumers(context.spans.consumersOf(r, s.context));
       long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
       return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys,
-          s.context != null && s.context.sampled() && r.timestampNanos() < spansLostBefore);
+          s.context != null && s.context.sampled() && r.timestampNanos() < context.spansLostBefore);
     }
     Span span = s.span;
     return new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),

@@ -57,8 +57,6 @@ final class InstanceState {
    * against (rebuilt from its first event after a handover or restart), or {@code null}.
    */
   InstanceIndex.Seeded seeded;
-  /** Rebuilt from its first event after an earlier owner decided it (see {@link #seeded}), even once amended. */
-  boolean reopened;
   /** Why the instance was decided early for a cap ({@code null}: it was not). */
   String overflowReason;
   /**

@@ -223,9 +223,28 @@ class FieldConditionsTest {
         .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
     ShopFlows.Order o = order("o-1", 0);
     o.wrongAcceptedTotal = true;
+    o.chargeBeforeAccepted = true; // shown by the spans only
     replay(o);
 
-    assertThat(kinds("o-1")).containsExactly("BAD_TRANSFORMATION at accepted");
+    assertThat(kinds("o-1")).containsExactlyInAnyOrder("BAD_TRANSFORMATION at accepted", "ORDER_VIOLATION at charged");
+  }
+
+  @Test
+  void spansExportedWhileTheSidecarWasDownDoNotFailTheFlowsWhoseRecordsItReadsAfterwards() {
+    // down from +0.5 s to +2 s: o-1's spans, exported at +1 s, were refused; its records wait in Kafka
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 2_000)));
+    List<Telemetry> all = new ArrayList<>();
+    shop.telemetry(order("o-1", 700)).stream().filter(t -> t instanceof Telemetry.RecordEvent r
+        && r.record().timestampMillis() < ShopFlows.T0 + 2_000).forEach(all::add);
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    assertThat(kinds("o-1")).isEmpty();
+    assertThat(finals.get("o-1").unverified()).filteredOn(u -> u.stage().equals("placed")).isNotEmpty()
+        .allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
   }
 
   @Test
