@@ -114,6 +114,7 @@ public final class FlowVerifier {
         o.payload(),
         problems,
         o.sampled(),
+        o.spansLost(),
         span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"));
   }
 

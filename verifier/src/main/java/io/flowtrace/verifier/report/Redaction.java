@@ -284,7 +284,7 @@ public final class Redaction {
     }
     return new TimelineEntry.Detail(d.service(), d.spanKind(), text(d.spanName()), d.spanId(), d.durationNanos(),
         d.topic(), d.partition(), d.offset(), d.recordOffsetNanos(), d.consumers(), payload(eventId, d.payload()),
-        d.schemaProblems().stream().map(this::text).toList(), d.sampled(), text(d.url()));
+        d.schemaProblems().stream().map(this::text).toList(), d.sampled(), d.spansLost(), text(d.url()));
   }
 
   /** {@code node} with what lies at {@code segments[i..]} masked (the node, changed in place, or its marker). */

@@ -25,7 +25,7 @@ public record TimelineEntry(String stage, String event, String where, long offse
           .map(c -> new Consumer(c.service(), c.traceId(), c.spanId(), c.offsetNanos() + nanos)).toList();
       d = new Detail(d.service(), d.spanKind(), d.spanName(), d.spanId(), d.durationNanos(), d.topic(), d.partition(),
           d.offset(), d.topic() == null ? d.recordOffsetNanos() : d.recordOffsetNanos() + nanos, consumers, d.payload(),
-          d.schemaProblems(), d.sampled(), d.url());
+          d.schemaProblems(), d.sampled(), d.spansLost(), d.url());
     }
     return new TimelineEntry(stage, event, where, offsetNanos + nanos, traceId, d);
   }
@@ -48,7 +48,10 @@ public record TimelineEntry(String stage, String event, String where, long offse
    * @param consumers the spans that consumed the record, earliest first
    * @param payload the decoded payload (JSON; Avro decoded to JSON), or {@code null}
    * @param schemaProblems what the payload's schema found wrong ({@code path: message})
-   * @param sampled whether its trace was sampled (a record's {@code traceparent} flag)
+   * @param sampled whether its trace was sampled (a record's {@code traceparent} flag) and its
+   *     spans could reach the engine
+   * @param spansLost a sampled record whose trace's spans were exported before the engine listened
+   *     (a sidecar restarted, or down): not {@code sampled}, for another reason
    * @param url a span event's {@code url.full} or {@code http.route}, for external parties
    */
   public record Detail(
@@ -65,6 +68,7 @@ public record TimelineEntry(String stage, String event, String where, long offse
       JsonNode payload,
       List<String> schemaProblems,
       boolean sampled,
+      boolean spansLost,
       String url) {
     public Detail {
       consumers = consumers == null ? List.of() : List.copyOf(consumers);

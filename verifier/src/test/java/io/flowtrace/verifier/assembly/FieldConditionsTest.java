@@ -245,6 +245,8 @@ class FieldConditionsTest {
     assertThat(kinds("o-1")).isEmpty();
     assertThat(finals.get("o-1").unverified()).filteredOn(u -> u.stage().equals("placed")).isNotEmpty()
         .allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
+    assertThat(io.flowtrace.verifier.report.html.HtmlData.detail(finals.get("o-1")))
+        .as("the picture says why the spans are not there").contains("\"spansLost\":true");
   }
 
   @Test

@@ -265,6 +265,7 @@ public final class HtmlData {
           g.writeEndArray();
         }
         if (!d.sampled()) g.writeBooleanProperty("unsampled", true);
+        if (d.spansLost()) g.writeBooleanProperty("spansLost", true);
         if (d.url() != null) g.writeStringProperty("url", d.url());
       }
       g.writeEndObject();

@@ -551,7 +551,7 @@
       if (unsampledReason[h.event]) {
         base.unverified = unsampledReason[h.event];
       } else if (h.unsampled) {
-        base.unsampled = true; // its payload was checked; its trace exported no spans
+        base.unsampled = h.spansLost ? 'lost' : true; // its payload was checked; its trace's spans are not here
       }
       if (h.topic) {
         var producer = h.service || producerOf(h.topic) || '(producer not seen)';
@@ -904,7 +904,8 @@
       if ((it.unverified || it.unsampled) && !it.unobserved) {
         ty += VLINE;
         g.appendChild(svg('text', {'class': 'sub', x: mid, y: ty, 'text-anchor': 'middle'},
-            cut(it.unverified ? 'not verified \u2014 ' + it.unverified : 'unsampled trace: no spans exported', 80)));
+            cut(it.unverified ? 'not verified \u2014 ' + it.unverified : it.unsampled === 'lost'
+                ? 'its spans did not reach this run (exported before it started)' : 'unsampled trace: no spans exported', 80)));
       }
       it.violations.forEach(function (v) {
         violationLines(v).forEach(function (line) {
@@ -984,7 +985,8 @@
         rowOf('consumer ' + (i + 1), (c.service || '?') + ' at ' + at(c.t) + ' (dwell ' + ms(c.t - (h.rt !== undefined ? h.rt : h.t)) + ')\ntrace ' + c.traceId + ' span ' + c.spanId);
       });
       rowOf('url', h.url);
-      if (h.unsampled) rowOf('sampled', 'no \u2014 its trace was not sampled');
+      if (h.spansLost) rowOf('sampled', 'yes \u2014 but its spans were exported before this run started (to the run before it, or to no one)');
+      else if (h.unsampled) rowOf('sampled', 'no \u2014 its trace was not sampled');
       if (it.unverified) rowOf('not verified', it.unverified);
       if (it.dup) rowOf('duplicate', it.dup);
       if (it.consumer) {
