@@ -322,7 +322,18 @@ public final class Sidecar implements Closeable {
   private void seed(List<FlowSpec> flows) throws IOException {
     seedWindow = Duration.ofMillis(2 * holdMillis(config, maxDeadlineMillis(flows))
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
-    List<VerdictHistory.Decided> decided = earlierVerdicts();
+    List<VerdictHistory.Decided> decided;
+    if (config.hasVerdictsTopic() && config.verdictsDir() != null && !config.cluster()) {
+      List<VerdictHistory.Decided> topic = verdictsFromTopic(seedWindow);
+      List<VerdictHistory.Decided> files = VerdictHistory.fromDirectory(config.verdictsDir(), seedWindow);
+      copyToOutput(VerdictHistory.missing(topic, files), JsonLinesVerdictSink.class);
+      copyToOutput(VerdictHistory.missing(files, topic), KafkaVerdictSink.class);
+      List<VerdictHistory.Decided> both = new ArrayList<>(files);
+      both.addAll(topic);
+      decided = VerdictHistory.latest(both);
+    } else {
+      decided = earlierVerdicts();
+    }
     for (VerdictHistory.Decided d : decided) {
       engine.live().markDecided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.status(), d.violations());
     }
@@ -330,6 +341,32 @@ public final class Sidecar implements Closeable {
       LOG.info("event=seeded verdicts={} window={}", decided.size(), seedWindow);
     }
     seeded = true;
+  }
+
+  /**
+   * Writes to the output of that kind the verdicts another output holds and it lacks: a run that
+   * stopped between writing a verdict to one and to the other (a {@code kill -9} before the files
+   * were flushed) must not leave one output without it, since this run will not decide it again.
+   */
+  private void copyToOutput(List<VerdictHistory.Decided> lacking, Class<? extends VerdictSink> kind) {
+    if (lacking.isEmpty()) {
+      return;
+    }
+    for (Outbox o : outputs) {
+      if (!kind.isInstance(o.sink())) {
+        continue;
+      }
+      try {
+        for (VerdictHistory.Decided d : lacking) {
+          o.sink().copy(d.instanceKey(), d.revision(), d.json());
+        }
+        o.sink().flush();
+        LOG.info("event=verdicts_copied to={} count={} detail=\"verdicts the other output holds from the last run"
+            + " and this one lacked\"", o.name(), lacking.size());
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("event=verdicts_copy_failed to={} count={} error=\"{}\"", o.name(), lacking.size(), e.toString());
+      }
+    }
   }
 
   /**

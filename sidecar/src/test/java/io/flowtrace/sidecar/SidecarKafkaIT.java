@@ -165,6 +165,39 @@ class SidecarKafkaIT {
         .containsExactlyInAnyOrder("parcel|parcelId=P-1 PASSED", "parcel|parcelId=P-2 FAILED");
   }
 
+  @Test
+  void aVerdictOneOutputHoldsAndTheOtherLacksIsCopiedToItAtStart() throws Exception {
+    // the last run was killed after its verdicts topic had O-9's verdict and before its file had it;
+    // O-8's reached the file only
+    String topic = "verdicts-" + UUID.randomUUID();
+    broker.createTopic(topic, 1);
+    Path verdicts = Files.createDirectories(dir.resolve("verdicts"));
+    String o8 = verdictJson("O-8");
+    String o9 = verdictJson("O-9");
+    Files.writeString(verdicts.resolve("verdicts-0001.jsonl"), o8 + "\n");
+    try (KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      producer.send(new ProducerRecord<>(topic, "order-creation|orderId=O-9".getBytes(StandardCharsets.UTF_8),
+          o9.getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+    }
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", "../flows", "bootstrap-servers", broker.bootstrapServers(),
+        "group-id", "flowtrace-sidecar-it-" + UUID.randomUUID(), "start-from", "latest",
+        "otlp-http-port", "-1", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false",
+        "verdicts-dir", verdicts.toString(), "verdicts-topic", topic));
+    try (Sidecar sidecar = Sidecar.start(config)) {
+      assertThat(verdictLines(verdicts)).extracting(v -> v.path("instanceKey").asString())
+          .containsExactlyInAnyOrder("order-creation|orderId=O-8", "order-creation|orderId=O-9");
+      assertThat(repartitionKeys(topic)).containsExactlyInAnyOrder("order-creation|orderId=O-9",
+          "order-creation|orderId=O-8");
+    }
+  }
+
+  private static String verdictJson(String orderId) {
+    return "{\"instanceKey\":\"order-creation|orderId=" + orderId + "\",\"revision\":0,\"decided\":\""
+        + Instant.now() + "\",\"verdict\":{\"flow\":\"order-creation\",\"keys\":{\"orderId\":\"" + orderId
+        + "\"},\"status\":\"PASSED\",\"violations\":[],\"traceIds\":[\"" + hex(16) + "\"],\"reason\":\"complete\"}}";
+  }
+
   /** A record of an unsampled trace: its spans are not expected. */
   private static void sendUnsampled(KafkaProducer<byte[], byte[]> producer, String topic, String key, String value)
       throws Exception {

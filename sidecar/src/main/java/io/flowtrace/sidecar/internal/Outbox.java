@@ -43,6 +43,11 @@ public final class Outbox {
     this.metrics = metrics;
   }
 
+  /** The output. */
+  public VerdictSink sink() {
+    return sink;
+  }
+
   public void verdict(Verdict v) {
     add(v, "write of \"" + v.instanceKey() + "\"");
   }

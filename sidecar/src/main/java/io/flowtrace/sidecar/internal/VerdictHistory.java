@@ -39,9 +39,34 @@ public final class VerdictHistory {
   private static final Logger LOG = LoggerFactory.getLogger(VerdictHistory.class);
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  /** One verdict as read back: its instance, its revision, its status and its violations ({@code kind@stage}). */
+  /**
+   * One verdict as read back: its instance, its revision, its status and its violations ({@code
+   * kind@stage}); with its {@code instanceKey} and its whole JSON text as written, when read from an output.
+   */
   public record Decided(String flow, Map<String, String> keys, List<String> traceIds, int revision, String status,
-      List<String> violations) {}
+      List<String> violations, String instanceKey, String json) {
+
+    public Decided(String flow, Map<String, String> keys, List<String> traceIds, int revision, String status,
+        List<String> violations) {
+      this(flow, keys, traceIds, revision, status, violations, null, null);
+    }
+
+    /** What identifies this verdict among an instance's: {@code instanceKey#revision}. */
+    public String id() {
+      return (instanceKey != null ? instanceKey : flow + '|' + keys) + '#' + revision;
+    }
+  }
+
+  /**
+   * The verdicts in {@code from} that {@code in} lacks (by instance and revision), in {@code
+   * from}'s order: what one output of a sidecar holds and another does not, when the process
+   * stopped between writing to one and to the other (a {@code kill -9}).
+   */
+  public static List<Decided> missing(List<Decided> from, List<Decided> in) {
+    java.util.Set<String> have = new java.util.HashSet<>();
+    in.forEach(d -> have.add(d.id()));
+    return from.stream().filter(d -> d.json() != null && d.instanceKey() != null && !have.contains(d.id())).toList();
+  }
 
   /** The latest revision of each instance's verdict, in the order each instance first appears. */
   public static List<Decided> latest(List<Decided> read) {
@@ -161,6 +186,13 @@ public final class VerdictHistory {
     try (Stream<Path> s = Files.list(dir)) {
       files = s.filter(f -> JsonLinesVerdictSink.FILE_NAME.matcher(f.getFileName().toString()).matches()).sorted().toList();
     }
+    List<Path> written = new ArrayList<>();
+    for (Path f : files) {
+      if (Files.size(f) > 0) { // not the file this run's output just opened: its date would make the window end now
+        written.add(f);
+      }
+    }
+    files = written;
     Instant newest = Instant.MIN;
     for (Path f : files) {
       Instant modified = Files.getLastModifiedTime(f).toInstant();
@@ -205,7 +237,8 @@ public final class VerdictHistory {
       v.path("traceIds").forEach(t -> traces.add(t.asString()));
       List<String> violations = new ArrayList<>();
       v.path("violations").forEach(x -> violations.add(x.path("kind").asString() + "@" + x.path("stage").asString()));
-      out.add(new Decided(flow, keys, traces, root.path("revision").asInt(0), v.path("status").asString(), violations));
+      out.add(new Decided(flow, keys, traces, root.path("revision").asInt(0), v.path("status").asString(), violations,
+          root.path("instanceKey").asString(null), text));
     } catch (RuntimeException e) {
       LOG.warn("event=skip_verdict where={} reason=\"not JSON: {}\"", where, e.getMessage());
     }

@@ -78,6 +78,12 @@ public final class JsonLinesVerdictSink implements VerdictSink {
   }
 
   @Override
+  public boolean copy(String instanceKey, int revision, String json) throws IOException {
+    append(json);
+    return true;
+  }
+
+  @Override
   public void late(LateEvent event) throws IOException {
     append(VerdictText.json(event));
   }

@@ -22,6 +22,15 @@ public interface VerdictSink extends Closeable {
    */
   default void late(LateEvent event) throws IOException {}
 
+  /**
+   * Takes a verdict another output of this sidecar holds and this one lacks, read back at start-up
+   * as the JSON text that output wrote ({@link VerdictText#json}), to be written as it is; false
+   * when this output does not take copies (the default).
+   */
+  default boolean copy(String instanceKey, int revision, String json) throws IOException {
+    return false;
+  }
+
   /** Makes everything written so far durable, or throws. */
   void flush() throws IOException;
 

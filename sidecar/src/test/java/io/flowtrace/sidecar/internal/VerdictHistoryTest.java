@@ -23,8 +23,9 @@ class VerdictHistoryTest {
     write("verdicts-0000.jsonl", stoppedWriting.minus(Duration.ofHours(1)), verdict("O-1", "aaaa"));
     write("verdicts-0001.jsonl", stoppedWriting.minus(Duration.ofMinutes(1)), verdict("O-2", "bbbb"));
     write("verdicts-0002.jsonl", stoppedWriting, verdict("O-3", "cccc"), "not json", verdict("O-4", "dddd"));
+    Files.createFile(dir.resolve("verdicts-0003.jsonl")); // opened by this run's output, empty: not the end of the window
 
-    List<VerdictHistory.Decided> read = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
+    List<VerdictHistory.Decided> read = plain(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5)));
 
     assertThat(read).containsExactly(
         new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-2"), List.of("bbbb"), 0, "PASSED", List.of()),
@@ -41,7 +42,7 @@ class VerdictHistoryTest {
             + "\"stage\":\"order-created\"}]}}",
         verdict("O-2", "bbbb"));
 
-    List<VerdictHistory.Decided> latest = VerdictHistory.latest(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5)));
+    List<VerdictHistory.Decided> latest = plain(VerdictHistory.latest(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5))));
 
     assertThat(latest).containsExactly(
         new VerdictHistory.Decided("order-creation", Map.of("orderId", "O-1"), List.of("aaaa"), 1,
@@ -50,9 +51,31 @@ class VerdictHistoryTest {
   }
 
   @Test
+  void whatOneOutputHoldsAndTheOtherLacksIsFoundByInstanceAndRevisionWithItsTextAsWritten() throws Exception {
+    write("verdicts-0000.jsonl", Instant.now(), verdict("O-1", "aaaa"), verdict("O-2", "bbbb"));
+    List<VerdictHistory.Decided> files = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
+    Files.delete(dir.resolve("verdicts-0000.jsonl"));
+    write("verdicts-0000.jsonl", Instant.now(), verdict("O-1", "aaaa"), verdict("O-3", "cccc"),
+        verdict("O-2", "bbbb").replace("\"revision\":0", "\"revision\":1"));
+    List<VerdictHistory.Decided> topic = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
+
+    assertThat(VerdictHistory.missing(topic, files)).extracting(VerdictHistory.Decided::id)
+        .containsExactly("order-creation|orderId=O-3#0", "order-creation|orderId=O-2#1");
+    assertThat(VerdictHistory.missing(topic, files).get(0).json()).isEqualTo(verdict("O-3", "cccc"));
+    assertThat(VerdictHistory.missing(files, topic)).extracting(VerdictHistory.Decided::id)
+        .containsExactly("order-creation|orderId=O-2#0");
+  }
+
+  @Test
   void anEmptyOrMissingDirectoryHasNoHistory() throws Exception {
     assertThat(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5))).isEmpty();
     assertThat(VerdictHistory.fromDirectory(dir.resolve("missing"), Duration.ofMinutes(5))).isEmpty();
+  }
+
+  /** Without what identifies the text read (instance key, JSON), to compare what was understood. */
+  private static List<VerdictHistory.Decided> plain(List<VerdictHistory.Decided> read) {
+    return read.stream().map(d -> new VerdictHistory.Decided(d.flow(), d.keys(), d.traceIds(), d.revision(), d.status(),
+        d.violations())).toList();
   }
 
   private void write(String name, Instant modified, String... lines) throws Exception {
