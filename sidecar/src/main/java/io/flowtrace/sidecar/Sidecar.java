@@ -161,6 +161,11 @@ public final class Sidecar implements Closeable {
       }
 
       @Override
+      public void finalized(Verdict v) {
+        metrics.finalized(v);
+      }
+
+      @Override
       public void late(LateEvent event) {
         lateEvent(event);
       }

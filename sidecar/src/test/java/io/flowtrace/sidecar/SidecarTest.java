@@ -65,6 +65,30 @@ class SidecarTest {
   }
 
   @Test
+  void theFinalVerdictsMetricCountsAnInstanceOnceWhenItsVerdictCanNoLongerChange() throws Exception {
+    Path flows = dir.resolve("flows");
+    copyTree(FLOWS, flows);
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "0",
+        "console", "false", "completion-grace", "200ms", "amend-window", "1s"));
+    try (Sidecar sidecar = Sidecar.start(config)) {
+      String base = "http://127.0.0.1:" + sidecar.opsPort();
+      String failed = "flowtrace_flows_final_total{flow=\"order-creation\",status=\"FAILED\"} ";
+      assertThat(get(base + "/metrics").body()).contains(failed + "0.0");
+      http.send(HttpRequest.newBuilder(sidecar.otlpHttpEndpoint()).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(gatewaySpan())).build(), HttpResponse.BodyHandlers.ofString());
+
+      io.flowtrace.kafka.testkit.Await.until(() -> get(base + "/metrics").body().contains(failed + "1.0"),
+          () -> get(base + "/metrics").body().lines().filter(l -> l.startsWith("flowtrace_flows_")).toList().toString());
+      assertThat(get(base + "/metrics").body()).contains(
+          "flowtrace_flows_verified_total{flow=\"order-creation\",status=\"FAILED\"} 1.0",
+          "flowtrace_flows_final_total{flow=\"order-creation\",status=\"PASSED\"} 0.0");
+    }
+  }
+
+  @Test
   void aFailingVerdictOutputKeepsItsVerdictsSaysSoAndWritesThemOnceWhenItWorksAgain() throws Exception {
     Path flows = dir.resolve("flows");
     copyTree(FLOWS, flows);

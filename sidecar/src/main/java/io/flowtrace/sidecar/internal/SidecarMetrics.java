@@ -41,6 +41,11 @@ public final class SidecarMetrics {
   private final Counter late = Counter.builder().name("flowtrace_late_events_total")
       .help("Events that came after their instance's verdict was final (not verified), by flow")
       .labelNames("flow").register(registry);
+  private final Counter finals = Counter.builder().name("flowtrace_flows_final_total")
+      .help("Flow instances whose verdict became final (no later event can amend it), by flow and final status:"
+          + " each instance once, with what it finally said — a first decision withdrawn when late spans came is"
+          + " counted here as what it became")
+      .labelNames("flow", "status").register(registry);
   private final Counter amended = Counter.builder().name("flowtrace_verdicts_amended_total")
       .help("Verdicts amended by late events, by flow and new status").labelNames("flow", "status").register(registry);
   private final Counter violations = Counter.builder().name("flowtrace_violations_total")
@@ -99,6 +104,7 @@ public final class SidecarMetrics {
     for (String flow : flows) {
       for (io.flowtrace.verifier.report.VerdictStatus status : io.flowtrace.verifier.report.VerdictStatus.values()) {
         verified.labelValues(flow, status.name());
+        finals.labelValues(flow, status.name());
         amended.labelValues(flow, status.name());
       }
       verification.labelValues(flow, "full");
@@ -130,6 +136,11 @@ public final class SidecarMetrics {
     } else {
       amended.labelValues(v.flow(), v.status().name()).inc();
     }
+  }
+
+  /** An instance's verdict became final. */
+  public void finalized(Verdict v) {
+    finals.labelValues(v.flow(), v.status().name()).inc();
   }
 
   /** An event came after its instance's verdict was final. */

@@ -31,6 +31,7 @@ class SidecarMetricsTest {
 
     assertThat(scrape).contains(
         "flowtrace_flows_verified_total{flow=\"library-loan\",status=\"FAILED\"} 0.0",
+        "flowtrace_flows_final_total{flow=\"library-loan\",status=\"PASSED\"} 0.0",
         "flowtrace_verdicts_amended_total{flow=\"library-loan\",status=\"PASSED\"} 0.0",
         "flowtrace_late_events_total{flow=\"library-loan\"} 0.0",
         "flowtrace_spans_ingested_total{source=\"otlp\"} 0.0",
