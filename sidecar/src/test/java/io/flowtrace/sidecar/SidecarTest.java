@@ -66,10 +66,7 @@ class SidecarTest {
 
   @Test
   void theFinalVerdictsMetricCountsAnInstanceOnceWhenItsVerdictCanNoLongerChange() throws Exception {
-    Path flows = dir.resolve("flows");
-    copyTree(FLOWS, flows);
-    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
-    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
+    Path flows = flowsWithADeadlineOfOneSecond();
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(), "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "0",
         "console", "false", "completion-grace", "200ms", "amend-window", "1s"));
@@ -90,10 +87,7 @@ class SidecarTest {
 
   @Test
   void aFailingVerdictOutputKeepsItsVerdictsSaysSoAndWritesThemOnceWhenItWorksAgain() throws Exception {
-    Path flows = dir.resolve("flows");
-    copyTree(FLOWS, flows);
-    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
-    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
+    Path flows = flowsWithADeadlineOfOneSecond();
     java.util.concurrent.atomic.AtomicBoolean diskFull = new java.util.concurrent.atomic.AtomicBoolean(true);
     List<String> durable = new java.util.concurrent.CopyOnWriteArrayList<>();
     VerdictSink disk = new VerdictSink() {
@@ -163,6 +157,15 @@ class SidecarTest {
         }
       }
     }
+  }
+
+  /** The reference flows with a deadline of 1 s, so an instance is decided within the test. */
+  private Path flowsWithADeadlineOfOneSecond() throws java.io.IOException {
+    Path flows = dir.resolve("flows");
+    copyTree(FLOWS, flows);
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("deadline: 30s", "deadline: 1s"));
+    return flows;
   }
 
   private SidecarConfig config() throws Exception {

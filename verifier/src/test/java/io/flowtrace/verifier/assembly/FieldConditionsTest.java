@@ -251,17 +251,7 @@ class FieldConditionsTest {
 
   @Test
   void aViolationAnEarlierRunFoundInSpansStandsWhenTheNextReadsTheRecordsAgainWithoutThem() {
-    // the earlier run saw o-1's spans (the charge before the order was accepted); the next one,
-    // started at +7 s, reads o-1's records again from its committed offsets, and gets no span
-    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
-        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
-    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
-        "FAILED", List.of("ORDER_VIOLATION@charged"));
-    ShopFlows.Order o = order("o-1", 0);
-    o.chargeBeforeAccepted = true;
-    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
-    engine.advanceTo(nanos(30_000));
-    engine.finish();
+    readAgainAfterAnEarlierRunSawTheChargeBeforeAcceptance(order("o-1", 0));
 
     assertThat(events).as("the earlier verdict stands: nothing withdrawn, nothing published").isEmpty();
     assertThat(engine.stats().instancesReverified()).isEqualTo(1);
@@ -269,16 +259,9 @@ class FieldConditionsTest {
 
   @Test
   void aNewDefectInRecordsReadAgainAmendsAnEarlierVerdictAndKeepsWhatOnlyItsSpansShowed() {
-    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
-        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
-    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
-        "FAILED", List.of("ORDER_VIOLATION@charged"));
     ShopFlows.Order o = order("o-1", 0);
-    o.chargeBeforeAccepted = true;
     o.wrongAcceptedTotal = true; // in a record the earlier run had not read when it decided
-    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
-    engine.advanceTo(nanos(30_000));
-    engine.finish();
+    readAgainAfterAnEarlierRunSawTheChargeBeforeAcceptance(o);
 
     assertThat(events).containsExactly("amended o-1 FAILED");
     Verdict amended = published.get("o-1").get(0);
@@ -338,6 +321,22 @@ class FieldConditionsTest {
         .allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
     assertThat(published.get("o-2").get(0).violations()).extracting(v -> v.kind() + " at " + v.stage())
         .containsExactly("NON_IDEMPOTENT at captured");
+  }
+
+  /**
+   * The earlier run saw the order's spans (the charge before the order was accepted) and decided
+   * it FAILED; the next one, started at +7 s, reads its records again from its committed offsets
+   * and gets none of those spans.
+   */
+  private void readAgainAfterAnEarlierRunSawTheChargeBeforeAcceptance(ShopFlows.Order o) {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    engine.live().markDecided("shop", Map.of("orderId", o.orderId), List.of(ShopFlows.trace(o.orderId, "main")), 0,
+        "FAILED", List.of("ORDER_VIOLATION@charged"));
+    o.chargeBeforeAccepted = true;
+    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
   }
 
   private static long firstOffset(List<Telemetry> all, String topic, String orderId) {
