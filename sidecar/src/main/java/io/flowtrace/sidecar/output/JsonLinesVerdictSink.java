@@ -78,9 +78,8 @@ public final class JsonLinesVerdictSink implements VerdictSink {
   }
 
   @Override
-  public boolean copy(String instanceKey, int revision, String json) throws IOException {
+  public void copy(String instanceKey, int revision, String json) throws IOException {
     append(json);
-    return true;
   }
 
   @Override

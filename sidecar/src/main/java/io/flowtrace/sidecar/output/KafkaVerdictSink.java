@@ -94,12 +94,11 @@ public final class KafkaVerdictSink implements VerdictSink {
   }
 
   @Override
-  public boolean copy(String instanceKey, int revision, String json) throws IOException {
+  public void copy(String instanceKey, int revision, String json) throws IOException {
     throwIfFailed();
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, instanceKey, json.getBytes(StandardCharsets.UTF_8));
     record.headers().add(REVISION_HEADER, Integer.toString(revision).getBytes(StandardCharsets.UTF_8));
     send(record, instanceKey + "#" + revision);
-    return true;
   }
 
   /** A late event goes to the same topic under its instance's key, with header {@code flowtrace.late}. */

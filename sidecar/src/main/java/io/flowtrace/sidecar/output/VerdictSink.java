@@ -24,12 +24,10 @@ public interface VerdictSink extends Closeable {
 
   /**
    * Takes a verdict another output of this sidecar holds and this one lacks, read back at start-up
-   * as the JSON text that output wrote ({@link VerdictText#json}), to be written as it is; false
-   * when this output does not take copies (the default).
+   * as the JSON text that output wrote ({@link VerdictText#json}), to be written as it is. An
+   * output that is not read back (the console) ignores it, as the default does.
    */
-  default boolean copy(String instanceKey, int revision, String json) throws IOException {
-    return false;
-  }
+  default void copy(String instanceKey, int revision, String json) throws IOException {}
 
   /** Makes everything written so far durable, or throws. */
   void flush() throws IOException;
