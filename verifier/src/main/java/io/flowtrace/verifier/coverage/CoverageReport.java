@@ -8,14 +8,19 @@ import java.util.List;
  * those that never did, the spans or topics that almost match; and the traffic no flow covers.
  *
  * @param spans spans read
- * @param records Kafka records read
+ * @param records Kafka records read, each once
+ * @param recordsReadAgain lines naming a record (topic, partition, offset) already read: a dump
+ *     that holds some records twice; not counted in {@code records} nor as matches
  * @param uncovered HTTP server/client spans and topics no declared event matches, most frequent first
+ * @param sharedTopics topics that events of more than one flow are declared on, in words
  */
-public record CoverageReport(long spans, long records, List<FlowCoverage> flows, List<Traffic> uncovered) {
+public record CoverageReport(long spans, long records, long recordsReadAgain, List<FlowCoverage> flows,
+    List<Traffic> uncovered, List<String> sharedTopics) {
 
   public CoverageReport {
     flows = List.copyOf(flows);
     uncovered = List.copyOf(uncovered);
+    sharedTopics = List.copyOf(sharedTopics);
   }
 
   /**
@@ -83,6 +88,11 @@ public record CoverageReport(long spans, long records, List<FlowCoverage> flows,
           }
         }
       }
+    }
+    sharedTopics.forEach(t -> out.add("note: " + t));
+    if (recordsReadAgain > 0) {
+      out.add("note: " + count(recordsReadAgain, "record") + " read again (the same topic, partition and offset"
+          + " twice in the recording) counted once");
     }
     if (uncovered.isEmpty()) {
       out.add("all HTTP server/client spans and topics in the recording are covered by a flow");

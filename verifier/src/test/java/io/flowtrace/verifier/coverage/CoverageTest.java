@@ -45,6 +45,39 @@ class CoverageTest {
   }
 
   @Test
+  void aRecordDumpedTwiceIsCountedOnceAndSaidSo() throws Exception {
+    Coverage c = new Coverage(flow("""
+              - id: placed
+                topic: orders.placed
+        """));
+    List<Long> offsets = List.of(5L, 6L, 7L, 9L, 8L, 6L, 9L, 4L, 4L); // a dump of 4..9 with 6, 9 and 4 twice
+    for (long offset : offsets) {
+      c.accept(Telemetry.of(new KafkaRecord("orders.placed", 0, offset, 1, "k", List.of(), "{}".getBytes())));
+    }
+    c.accept(Telemetry.of(new KafkaRecord("orders.placed", 1, 6, 1, "k", List.of(), "{}".getBytes()))); // another partition
+    CoverageReport report = c.report();
+
+    assertThat(report.records()).isEqualTo(7);
+    assertThat(report.recordsReadAgain()).isEqualTo(3);
+    assertThat(event(report, "placed").matched()).isEqualTo(7);
+    assertThat(report.lines()).contains("  ✓ placed  topic orders.placed: 7 records",
+        "note: 3 records read again (the same topic, partition and offset twice in the recording) counted once");
+  }
+
+  @Test
+  void aTopicTwoFlowsDeclareIsNamedWithTheEventsOfEach() throws Exception {
+    Files.writeString(dir.resolve("a.flow.yaml"),
+        "flow: a\nkeys: [id]\nstages:\n  - id: s\n    terminal: true\n    events:\n      - {id: closed, topic: t.closed}\n");
+    Files.writeString(dir.resolve("b.flow.yaml"),
+        "flow: b\nkeys: [id]\nstages:\n  - id: s\n    terminal: true\n    events:\n      - {id: begins, topic: t.closed}\n");
+    Coverage c = new Coverage(new FlowSpecLoader().load(dir));
+    c.accept(Telemetry.of(record("t.closed")));
+
+    assertThat(c.report().lines()).contains("note: topic t.closed is an event of 2 flows (a: closed, b: begins): each"
+        + " of its records is verified in every one of them — meant, if one flow's end starts another");
+  }
+
+  @Test
   void eventsMatchAsTheEngineMatchesThem() throws Exception {
     Coverage c = new Coverage(flow("""
               - id: req
