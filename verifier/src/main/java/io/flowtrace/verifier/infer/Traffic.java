@@ -87,6 +87,7 @@ final class Traffic {
       joined.add(new Joined(r, context, index.producerOf(r, context).orElse(null), index.consumersOf(r, context)));
     }
     Map<String, Long> shifts = clockShifts(events, consumers, joined);
+    Map<String, String> producedBy = soleProducers(joined);
     for (Span s : events) {
       boolean any = false;
       for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
@@ -107,7 +108,10 @@ final class Traffic {
       Span producer = j.producer();
       String trace = j.context() != null ? j.context().traceId() : producer != null ? producer.traceId()
           : "record:" + r.coordinates();
-      long time = producer != null ? corrected(producer, shifts) : r.timestampNanos();
+      // without its producer span (an unsampled trace) a record's own stamp, on its producer's clock
+      String producedOn = producedBy.get(r.topic());
+      long time = producer != null ? corrected(producer, shifts)
+          : r.timestampNanos() + (producedOn == null ? 0 : shifts.getOrDefault(producedOn, 0L));
       t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
           r.value() == null ? null : parse(r.value()), r, producer, producer));
       for (Span c : j.consumers()) {
@@ -129,6 +133,23 @@ final class Traffic {
 
   /** A record joined to its trace context and the messaging spans that produced and consumed it. */
   private record Joined(KafkaRecord record, TraceContext context, Span producer, List<Span> consumers) {}
+
+  /** Per topic, the one service whose producer spans sent its records (none where several did). */
+  private static Map<String, String> soleProducers(List<Joined> records) {
+    Map<String, String> producers = new HashMap<>();
+    java.util.Set<String> several = new java.util.HashSet<>();
+    for (Joined j : records) {
+      if (j.producer() != null) {
+        String topic = j.record().topic();
+        String had = producers.putIfAbsent(topic, j.producer().service());
+        if (had != null && !had.equals(j.producer().service())) {
+          several.add(topic);
+        }
+      }
+    }
+    several.forEach(producers::remove);
+    return producers;
+  }
 
   /** A span's start on the corrected clock of its service. */
   private static long corrected(Span s, Map<String, Long> shifts) {
