@@ -709,16 +709,10 @@ final class FlowState {
       inst.verdict = verdict.withRevision(seeded.revision());
       return;
     }
-    Verdict next = verdict;
-    if (spansWentElsewhere(inst)) {
-      Set<String> found = new java.util.HashSet<>();
-      verdict.violations().forEach(v -> found.add(v.kind().name() + "@" + v.stage()));
-      List<String> unseen = seeded.violations().stream().filter(v -> !found.contains(v)).sorted().toList();
-      if (!unseen.isEmpty() && seeded.violations().containsAll(found)) {
-        inst.verdict = verdict.withRevision(seeded.revision()); // nothing new, only less seen
-        return;
-      }
-      next = withEarlierViolations(verdict, unseen, seeded.revision());
+    Verdict next = spansWentElsewhere(inst) ? withEarlierViolations(verdict, seeded) : verdict;
+    if (next.outcome().equals(Verdict.outcome(seeded.status(), seeded.violations()))) {
+      inst.verdict = next.withRevision(seeded.revision()); // nothing new, only less seen
+      return;
     }
     inst.seeded = null;
     inst.verdict = next.withRevision(seeded.revision() + 1);
@@ -737,11 +731,22 @@ final class FlowState {
     return false;
   }
 
-  /** The verdict with the earlier owner's violations ({@code kind@stage}) this engine could not see again. */
-  private static Verdict withEarlierViolations(Verdict verdict, List<String> earlier, int revision) {
+  /**
+   * The verdict with the earlier owner's violations ({@code kind@stage}) that this verification
+   * could not check again: at a stage where it left something unverified (the spans that showed
+   * them did not reach this engine). One at a stage it verified whole was disproven by the data.
+   */
+  private static Verdict withEarlierViolations(Verdict verdict, InstanceIndex.Seeded seeded) {
+    Set<String> found = new java.util.HashSet<>();
+    verdict.violations().forEach(v -> found.add(v.kind().name() + "@" + v.stage()));
+    Set<String> partlyVerified = new java.util.HashSet<>();
+    verdict.unverified().forEach(u -> partlyVerified.add(u.stage()));
+    List<String> earlier = seeded.violations().stream()
+        .filter(v -> !found.contains(v) && partlyVerified.contains(v.substring(v.indexOf('@') + 1))).sorted().toList();
     if (earlier.isEmpty()) {
       return verdict;
     }
+    int revision = seeded.revision();
     List<Violation> all = new ArrayList<>(verdict.violations());
     for (String kindAtStage : earlier) {
       int at = kindAtStage.indexOf('@');

@@ -273,6 +273,22 @@ class FieldConditionsTest {
   }
 
   @Test
+  void aViolationAnEarlierRunFoundThatTheRecordsReadAgainDisproveIsWithdrawn() {
+    // the earlier run decided o-1 at its deadline without t.done, which came later; the next run
+    // reads every record again, t.done among them: the stage happened
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
+        "FAILED", List.of("MISSING_STAGE@done"));
+    shop.telemetry(order("o-1", 0)).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(events).containsExactly("amended o-1 PASSED");
+    assertThat(published.get("o-1").get(0).unverified()).extracting(Unverified::stage).doesNotContain("done");
+  }
+
+  @Test
   void instancesInFlightWhenARunStopsAreVerifiedWholeByTheNextRunThatReadsTheirRecordsAgain() {
     ShopFlows.Order clean = order("o-1", 0);
     ShopFlows.Order twice = order("o-2", 20).delivery("evt-o-2", true, true); // the webhook handled twice
