@@ -47,7 +47,7 @@ class InferBillingTest {
   @BeforeAll
   static void draft() throws Exception {
     recording = Files.createDirectories(work.resolve("billing"));
-    write(recording);
+    callbacks = write(recording, -1);
     Path drafts = work.resolve("drafts");
     result = Inference.builder().name("billing").build().infer(recording);
     result.write(drafts);
@@ -96,7 +96,23 @@ class InferBillingTest {
         .satisfies(v -> assertThat(v.keys()).containsEntry("billingRunId", String.format("BR-%06x", 0xa000 + STRAY)));
   }
 
-  private static void write(Path dir) throws Exception {
+  @Test
+  void everyCallbackCausedItsPaymentRecordSoTheDraftAsksForItAtLeastOnceAndALostOneFails() throws Exception {
+    assertThat(yaml).contains("atLeastOnce: true")
+        .containsPattern("each of the \\d+ distinct eventId delivered caused one \\(at least once\\)");
+    Path lossy = Files.createDirectories(work.resolve("billing-lossy"));
+    write(lossy, 10); // the first callback of invoice 10 acknowledged, its payments.updated never published
+
+    List<Verdict> verdicts = Replays.finals(List.of(flow), lossy);
+    Verdict lost = verdicts.stream().filter(v -> String.format("BR-%06x", 0xa000 + 10).equals(v.keys().get("billingRunId")))
+        .findFirst().orElseThrow();
+    assertThat(lost.violations()).anySatisfy(v -> assertThat(v.message()).startsWith("webhooks_pay with eventId evt-")
+        .contains("caused none of payments_updated"));
+  }
+
+  /** Writes the traffic, returning how many callbacks it has; {@code losing}: the instance whose first callback's record is lost (-1: none). */
+  private static int write(Path dir, int losing) throws Exception {
+    int callbacks = 0;
     Random random = new Random(3);
     long t0 = 1_798_000_000_000L;
     Map<String, Double> meters = new HashMap<>();
@@ -143,16 +159,19 @@ class InferBillingTest {
         for (int c = 0; c < calls; c++) {
           callbacks++;
           String hookTrace = String.format("%032x", 0x9900000L + i * 4 + c);
-          boolean hookSampled = random.nextInt(10) < 7;
+          boolean hookSampled = random.nextInt(10) < 7 || i == losing && c == 0;
           String body = String.format("{\"eventId\":\"evt-%08x\",\"invoiceNumber\":\"%s\",\"status\":\"%s\"}",
               0x3300000 + i * 4 + c, invoice, c == calls - 1 ? "COLLECTED" : "PENDING");
           long at = t + 200 + c * 50L;
           String hook = traffic.span(hookSampled, hookTrace, "", "POST /webhooks/pay", SpanKind.SERVER, "payment-service",
               at, at + 6, Map.of("http.route", "/webhooks/pay", "http.request.body", body));
-          traffic.produce(hookSampled, hookTrace, hook, "payment-service", "payments.updated", invoice, at + 2, body);
+          if (i != losing || c != 0) {
+            traffic.produce(hookSampled, hookTrace, hook, "payment-service", "payments.updated", invoice, at + 2, body);
+          }
         }
       }
     }
+    return callbacks;
   }
 
   /** Spans as an agent exports them (of sampled traces only) and records with their traceparent. */

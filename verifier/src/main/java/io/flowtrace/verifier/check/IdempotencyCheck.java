@@ -31,6 +31,10 @@ import tools.jackson.databind.JsonNode;
  * key: it is counted with the instance's one known key (or with the other unknown ones when no key
  * is known), which catches a redelivery seen only through its records; when the instance has
  * several known keys it cannot be attributed and is reported as not verified.
+ *
+ * <p>With {@code atLeastOnce}, also {@code MISSING_STAGE}: an observed delivery whose key (or, without
+ * a {@code dedupKey}, a delivery at all) caused none of the effects — a callback acknowledged and
+ * lost. Deliveries whose trace was not sampled are not observed, so not checked.
  */
 public final class IdempotencyCheck implements Check {
 
@@ -64,7 +68,7 @@ public final class IdempotencyCheck implements Check {
       effects.put(effect, all);
       repeated |= all.size() > 1;
     }
-    if (!repeated) {
+    if (!repeated && !spec.atLeastOnce()) {
       return;
     }
     List<Observation> triggers = distinct(instance.all(spec.trigger()));
@@ -72,11 +76,13 @@ public final class IdempotencyCheck implements Check {
     // group -> effect -> occurrences
     Map<String, Map<String, List<Observation>>> groups = new LinkedHashMap<>();
     Set<String> knownKeys = new LinkedHashSet<>();
+    Set<String> delivered = new LinkedHashSet<>();
     List<Observation> unknown = new ArrayList<>();
     if (spec.dedupKey() == null) {
       effects.forEach((effect, all) -> groups.computeIfAbsent(NO_DELIVERY, g -> new LinkedHashMap<>()).put(effect, all));
     } else {
       Map<String, String> keyOfTrace = deliveries(instance, spec, triggers, knownKeys);
+      delivered.addAll(knownKeys);
       Set<String> own = ownTraces(instance, spec);
       effects.forEach((effect, all) -> {
         for (Observation e : all) {
@@ -105,8 +111,20 @@ public final class IdempotencyCheck implements Check {
         }
       }
     }
+    List<String> lacking = spec.atLeastOnce() ? lacking(spec, triggers, delivered, groups) : List.of();
+    if (!lacking.isEmpty() && !unknown.isEmpty() && knownKeys.size() > 1) {
+      if (unverified != null) {
+        unverified.add(new Unverified("idempotency", stage, spec.trigger(), "at least once: " + spec.trigger()
+            + " " + String.join(", ", lacking) + " caused none of " + String.join(", ", spec.effects())
+            + " that could be told apart; effects of deliveries not observed may be theirs"));
+      }
+      lacking = List.of();
+    }
     if (violations == null) {
       return;
+    }
+    if (!lacking.isEmpty()) {
+      violations.add(lost(instance, spec, triggers, lacking));
     }
     for (Map.Entry<String, Map<String, List<Observation>>> g : groups.entrySet()) {
       Map<String, List<Observation>> twice = new LinkedHashMap<>();
@@ -165,6 +183,46 @@ public final class IdempotencyCheck implements Check {
         .actual(twice.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
             .collect(Collectors.joining(", ")))
         .evidence(Evidence.of(second))
+        .build();
+  }
+
+  /**
+   * The observed deliveries that caused none of the effects, in words ({@code with eventId evt-1});
+   * without a dedupKey, the trigger when it was delivered and no effect happened at all.
+   */
+  private static List<String> lacking(IdempotencySpec spec, List<Observation> triggers, Set<String> delivered,
+      Map<String, Map<String, List<Observation>>> groups) {
+    if (triggers.isEmpty()) {
+      return List.of();
+    }
+    if (spec.dedupKey() == null) {
+      boolean any = groups.values().stream().anyMatch(g -> g.values().stream().anyMatch(l -> !l.isEmpty()));
+      return any ? List.of() : List.of("delivered " + triggers.size() + (triggers.size() == 1 ? " time" : " times"));
+    }
+    List<String> out = new ArrayList<>();
+    for (String key : delivered) {
+      Map<String, List<Observation>> caused = groups.get(key);
+      if (caused == null || caused.values().stream().allMatch(List::isEmpty)) {
+        out.add("with " + spec.dedupKey().text() + " " + key);
+      }
+    }
+    return out;
+  }
+
+  private static Violation lost(FlowInstance instance, IdempotencySpec spec, List<Observation> triggers,
+      List<String> lacking) {
+    String effects = String.join(", ", spec.effects());
+    String first = spec.effects().get(0);
+    Observation evidence = triggers.get(0);
+    String per = spec.dedupKey() == null ? "delivery" : spec.dedupKey().text();
+    return Violation.builder(ViolationKind.MISSING_STAGE, instance.spec().event(first).stageId())
+        .event(first)
+        .field(spec.dedupKey() == null ? null : spec.dedupKey().text())
+        .message(spec.trigger() + " " + String.join("; ", lacking) + " caused none of " + effects
+            + ": each " + per + " of it must cause one (atLeastOnce) — an acknowledged delivery whose effect was lost")
+        .expected("one of " + effects + " per " + per)
+        .actual("none for " + String.join("; ", lacking))
+        .evidence(Evidence.of(evidence))
         .build();
   }
 

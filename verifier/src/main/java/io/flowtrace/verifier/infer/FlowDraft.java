@@ -1693,10 +1693,42 @@ final class FlowDraft {
         continue;
       }
       List<String> effectIds = effects.stream().map(ids::get).filter(java.util.Objects::nonNull).toList();
+      int[] caused = causedByEveryKey(t, dedup, effects);
+      boolean atLeastOnce = caused[1] == 0 && caused[0] >= 5;
       idempotency.add(new Item("  - trigger: " + ids.get(t) + "\n    dedupKey: " + dedup + "\n    effects: "
-          + flow(effectIds), deliveries + " deliveries in " + total() + " instances, " + repeated
-          + " of them repeated a " + dedup + "; its effects are the records published in its trace and after them"));
+          + flow(effectIds) + (atLeastOnce ? "\n    atLeastOnce: true" : ""), deliveries + " deliveries in " + total()
+          + " instances, " + repeated + " of them repeated a " + dedup + "; its effects are the records published in"
+          + " its trace and after them; " + (atLeastOnce ? "each of the " + caused[0] + " distinct " + dedup
+              + " delivered caused one (at least once)" : caused[1] + " of " + (caused[0] + caused[1]) + " distinct "
+              + dedup + " delivered caused none: at most once only")));
     }
+  }
+
+  /**
+   * Over the traffic, how many distinct delivered keys of the trigger caused one of the effects (a
+   * record in the delivery's trace, or carrying its key) and how many caused none: {@code {caused, not}}.
+   */
+  private int[] causedByEveryKey(EventType trigger, String dedup, Set<EventType> effects) {
+    int[] counts = new int[2];
+    for (Instance inst : instances) {
+      Map<String, Boolean> keys = new LinkedHashMap<>();
+      for (Occurrence trig : inst.all(trigger)) {
+        JsonNode k = trig.payload() == null ? null : Values.at(trig.payload(), dedup);
+        if (k == null || k.isNull()) {
+          continue;
+        }
+        boolean any = false;
+        for (EventType e : effects) {
+          for (Occurrence o : inst.all(e)) {
+            JsonNode ok = o.payload() == null ? null : Values.at(o.payload(), dedup);
+            any |= trig.traceId().equals(o.traceId()) || ok != null && ok.asString().equals(k.asString());
+          }
+        }
+        keys.merge(k.asString(), any, Boolean::logicalOr);
+      }
+      keys.values().forEach(any -> counts[any ? 0 : 1]++);
+    }
+    return counts;
   }
 
   // ---- budgets and deadline ----------------------------------------------------------------------

@@ -858,7 +858,7 @@ public final class FlowSpecLoader {
     }
 
     IdempotencySpec idempotency(JsonNode n, String p, Set<String> eventIds, Map<String, EventSpec> events) {
-      if (!object(n, p, "an idempotency declaration", Set.of("trigger", "dedupKey", "effects"))) {
+      if (!object(n, p, "an idempotency declaration", Set.of("trigger", "dedupKey", "effects", "atLeastOnce"))) {
         return null;
       }
       String trigger = eventRef(n, "trigger", p, eventIds);
@@ -883,7 +883,14 @@ public final class FlowSpecLoader {
           error(p + "/dedupKey", ex.getMessage());
         }
       }
-      return trigger == null ? null : new IdempotencySpec(trigger, dedup, effects);
+      boolean atLeastOnce = false;
+      JsonNode once = n.get("atLeastOnce");
+      if (once != null && !once.isBoolean()) {
+        error(p + "/atLeastOnce", "'atLeastOnce' must be true or false, not " + once);
+      } else if (once != null) {
+        atLeastOnce = once.asBoolean();
+      }
+      return trigger == null ? null : new IdempotencySpec(trigger, dedup, effects, atLeastOnce);
     }
 
     BudgetSpec budget(JsonNode n, String p, Set<String> stageIds, Set<String> eventIds) {

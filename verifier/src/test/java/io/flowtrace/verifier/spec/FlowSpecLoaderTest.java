@@ -88,6 +88,21 @@ class FlowSpecLoaderTest {
   }
 
   @Test
+  void atLeastOnceIsTrueOrFalse(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("a.flow.yaml");
+    String spec = "flow: a\nkeys: [id]\nstages:\n  - id: s\n    terminal: true\n    events:\n      - {id: hook, span: {service:"
+        + " a, kind: SERVER, name: POST /hook}, trace: new}\n      - {id: e, topic: t}\n"
+        + "idempotency:\n  - {trigger: hook, effects: [e], atLeastOnce: %s}\n";
+    Files.writeString(file, spec.formatted("true"));
+    assertThat(new FlowSpecLoader().load(dir).get(0).idempotency().get(0).atLeastOnce()).isTrue();
+
+    Files.writeString(file, spec.formatted("yes please"));
+    assertThatThrownBy(() -> new FlowSpecLoader().load(dir))
+        .isInstanceOf(FlowSpecException.class)
+        .hasMessageContaining("'atLeastOnce' must be true or false, not \"yes please\"");
+  }
+
+  @Test
   void yamlSyntaxErrorsPointAtTheLine(@TempDir Path dir) throws IOException {
     Path file = dir.resolve("a.flow.yaml");
     Files.writeString(file, "flow: a\nkeys: [id\nstages: []\n");
