@@ -29,8 +29,9 @@ import tools.jackson.databind.JsonNode;
  * {@code dedupKey} path. Effects in the flow's own traces, caused by no delivery, count once per
  * instance. An effect whose delivery was not observed (its trace was not sampled) has an unknown
  * key: it is counted with the instance's one known key (or with the other unknown ones when no key
- * is known), which catches a redelivery seen only through its records; when the instance has
- * several known keys it cannot be attributed and is reported as not verified.
+ * is known), which catches a redelivery seen only through its records, if it repeats an effect
+ * counted there (the same payload); one that says something else came from another event, and,
+ * like any when the instance has several known keys, cannot be attributed: reported as not verified.
  *
  * <p>With {@code atLeastOnce}, also {@code MISSING_STAGE}: an observed delivery whose key (or, without
  * a {@code dedupKey}, a delivery at all) caused none of the effects — a callback acknowledged and
@@ -98,9 +99,23 @@ public final class IdempotencyCheck implements Check {
       if (!unknown.isEmpty()) {
         if (knownKeys.size() <= 1) {
           String into = knownKeys.isEmpty() ? UNKNOWN : knownKeys.iterator().next();
+          List<Observation> different = new ArrayList<>();
           for (Observation e : unknown) {
-            groups.computeIfAbsent(into, g -> new LinkedHashMap<>()).computeIfAbsent(e.eventId(), x -> new ArrayList<>())
-                .add(e);
+            List<Observation> same = groups.computeIfAbsent(into, g -> new LinkedHashMap<>())
+                .computeIfAbsent(e.eventId(), x -> new ArrayList<>());
+            // a repeat is the same effect again; one that says something else came from another event
+            if (same.isEmpty() || same.stream().anyMatch(o -> samePayload(o, e))) {
+              same.add(e);
+            } else {
+              different.add(e);
+            }
+          }
+          if (!different.isEmpty() && unverified != null) {
+            unverified.add(new Unverified("idempotency", stage, spec.trigger(), different.size() + " effect(s) ("
+                + different.stream().map(Observation::describe).collect(Collectors.joining(", "))
+                + ") came from deliveries that were not observed" + unobservedReason(instance, spec) + " and say"
+                + " otherwise than the one(s) before them: another event, or a redelivery that changed its effect;"
+                + " not counted"));
           }
         } else if (unverified != null) {
           unverified.add(new Unverified("idempotency", stage, spec.trigger(), unknown.size()
@@ -221,7 +236,7 @@ public final class IdempotencyCheck implements Check {
         .message(spec.trigger() + " " + String.join("; ", lacking) + " caused none of " + effects
             + ": each " + per + " of it must cause one (atLeastOnce) — an acknowledged delivery whose effect was lost")
         .expected("one of " + effects + " per " + per)
-        .actual("none for " + String.join("; ", lacking))
+        .actual("none " + String.join("; ", lacking))
         .evidence(Evidence.of(evidence))
         .build();
   }
@@ -299,6 +314,11 @@ public final class IdempotencyCheck implements Check {
       return NO_DELIVERY;
     }
     return UNKNOWN;
+  }
+
+  /** Whether two effects carry the same payload (either unknown counts as the same). */
+  private static boolean samePayload(Observation a, Observation b) {
+    return a.payload() == null || b.payload() == null || a.payload().equals(b.payload());
   }
 
   private static List<Observation> distinct(List<Observation> all) {

@@ -1697,7 +1697,7 @@ final class FlowDraft {
       boolean atLeastOnce = caused[1] == 0 && caused[0] >= 5;
       idempotency.add(new Item("  - trigger: " + ids.get(t) + "\n    dedupKey: " + dedup + "\n    effects: "
           + flow(effectIds) + (atLeastOnce ? "\n    atLeastOnce: true" : ""), deliveries + " deliveries in " + total()
-          + " instances, " + repeated + " of them repeated a " + dedup + "; its effects are the records published in"
+          + " instances, " + repeated + " of them repeated their " + dedup + "; its effects are the records published in"
           + " its trace and after them; " + (atLeastOnce ? "each of the " + caused[0] + " distinct " + dedup
               + " delivered caused one (at least once)" : caused[1] + " of " + (caused[0] + caused[1]) + " distinct "
               + dedup + " delivered caused none: at most once only")));

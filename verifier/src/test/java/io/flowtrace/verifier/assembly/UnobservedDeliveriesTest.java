@@ -1,0 +1,116 @@
+package io.flowtrace.verifier.assembly;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A courier calls back once per event (picked up, delivered), each call its own trace; the status
+ * records carry no event id. When one call's trace was not sampled, its record's key is unknown:
+ * a repeat of the same record is a redelivery, a record that says something else is another event.
+ */
+class UnobservedDeliveriesTest {
+
+  private static final String SPEC = String.join("\n",
+      "flow: loan",
+      "keys: [loanId]",
+      "stages:",
+      "  - id: requested",
+      "    events:",
+      "      - {id: loan_requested, topic: loans.requested}",
+      "  - id: courier",
+      "    after: requested",
+      "    events:",
+      "      - id: webhook",
+      "        span: {service: dispatch, kind: SERVER, name: POST /webhooks/courier}",
+      "        payload: {attribute: http.request.body}",
+      "        trace: new",
+      "      - {id: status, topic: courier.status}",
+      "  - id: active",
+      "    after: courier",
+      "    terminal: true",
+      "    events:",
+      "      - {id: loan_active, topic: loans.active}",
+      "idempotency:",
+      "  - {trigger: webhook, dedupKey: eventId, effects: [status]}",
+      "");
+
+  @TempDir Path dir;
+  private final List<Telemetry> telemetry = new ArrayList<>();
+  private long offset;
+
+  private Verdict replay() throws Exception {
+    Files.writeString(dir.resolve("loan.flow.yaml"), SPEC);
+    List<Verdict> finals = new ArrayList<>();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        finals.add(v);
+      }
+    }).build();
+    telemetry.forEach(engine::accept);
+    engine.advanceTo(ShopFlows.nanos(120_000));
+    engine.finish();
+    assertThat(finals).hasSize(1);
+    return finals.get(0);
+  }
+
+  private void record(String topic, String trace, boolean sampled, long ms, String json) {
+    telemetry.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, ShopFlows.T0 + ms, "L-1",
+        List.of(RecordHeader.ofString("traceparent", "00-" + trace + "-" + "00f067aa0ba902b7" + (sampled ? "-01" : "-00"))),
+        json.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  private void callback(String trace, boolean sampled, long ms, String eventId, String status) {
+    if (sampled) {
+      telemetry.add(Telemetry.of(Span.builder().traceId(trace).spanId("b7ad6b7169203331").name("POST /webhooks/courier")
+          .kind(SpanKind.SERVER).service("dispatch").startEpochNanos(ShopFlows.nanos(ms)).endEpochNanos(ShopFlows.nanos(ms + 5))
+          .attributes(Map.of("http.request.body", "{\"eventId\":\"" + eventId + "\",\"loanId\":\"L-1\",\"status\":\"" + status
+              + "\"}")).build()));
+    }
+    record("courier.status", trace, sampled, ms + 2, "{\"loanId\":\"L-1\",\"status\":\"" + status + "\"}");
+  }
+
+  private void loan(String pickedUpTrace, boolean pickedUpSampled, String pickedUpStatusOfRedelivery) {
+    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\"}");
+    callback(pickedUpTrace, pickedUpSampled, 1_000, "evt-1", "PICKED_UP");
+    callback("5bf92f3577b34da6a3ce929d0e0e4737", true, 5_000, "evt-2", "DELIVERED");
+    if (pickedUpStatusOfRedelivery != null) {
+      callback("6bf92f3577b34da6a3ce929d0e0e4738", false, 6_000, "evt-2", pickedUpStatusOfRedelivery);
+    }
+    record("loans.active", "5bf92f3577b34da6a3ce929d0e0e4737", true, 5_010, "{\"loanId\":\"L-1\"}");
+  }
+
+  @Test
+  void anEffectOfAnUnobservedDeliveryThatSaysSomethingElseIsAnotherEventNotARepeat() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", false, null); // picked up: its trace not sampled
+
+    Verdict v = replay();
+    assertThat(v.violations()).isEmpty();
+    assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason())
+        .contains("came from deliveries that were not observed").contains("another event, or a redelivery"));
+  }
+
+  @Test
+  void anEffectOfAnUnobservedDeliveryThatRepeatsOneIsARedelivery() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", false, "DELIVERED"); // delivered again, unsampled, and handled again
+
+    Verdict v = replay();
+    assertThat(v.violations()).extracting(x -> x.kind() + " at " + x.stage()).containsExactly("NON_IDEMPOTENT at courier");
+  }
+}
