@@ -43,6 +43,8 @@ public final class Coverage {
   private static final class Count {
     long matched;
     long withPayload;
+    /** Matched spans without a parent: each the first of its trace. */
+    long roots;
   }
 
   /** A kind of span: what matchers look at, with one example and how many there were. */
@@ -102,6 +104,9 @@ public final class Coverage {
         covered = true;
         Count c = counts.get(d);
         c.matched++;
+        if (span.isRoot()) {
+          c.roots++;
+        }
         if (d.event().payload().fromRecord() || span.attributes().get(d.event().payload().attribute()) != null) {
           c.withPayload++;
         }
@@ -225,6 +230,15 @@ public final class Coverage {
     });
     uncovered.sort(Comparator.comparingLong((CoverageReport.Traffic t) -> t.spans() + t.records()).reversed());
     List<String> shared = new ArrayList<>();
+    for (Declared d : spanEvents) {
+      Count c = counts.get(d);
+      boolean entry = d.flow().stage(d.event().stageId()).after().isEmpty();
+      if (!entry && !d.event().newTrace() && c.matched > 0 && c.roots == c.matched) {
+        shared.add(d.flow().name() + ": every span " + d.event().id() + " matched (" + CoverageReport.count(c.matched, "span")
+            + ") starts a trace of its own, as a call from outside does (a webhook): declare it `trace: new`, or"
+            + " verification reads each as a hop that lost the trace context");
+      }
+    }
     topicEvents.forEach((topic, declared) -> {
       Set<FlowSpec> claiming = new LinkedHashSet<>();
       declared.forEach(d -> claiming.add(d.flow()));

@@ -12,15 +12,16 @@ import java.util.List;
  * @param recordsReadAgain lines naming a record (topic, partition, offset) already read: a dump
  *     that holds some records twice; not counted in {@code records} nor as matches
  * @param uncovered HTTP server/client spans and topics no declared event matches, most frequent first
- * @param sharedTopics topics that events of more than one flow are declared on, in words
+ * @param notes what the spec may not mean, in words: a topic events of more than one flow are
+ *     declared on, a span event of a later stage whose spans each start a trace of their own
  */
 public record CoverageReport(long spans, long records, long recordsReadAgain, List<FlowCoverage> flows,
-    List<Traffic> uncovered, List<String> sharedTopics) {
+    List<Traffic> uncovered, List<String> notes) {
 
   public CoverageReport {
     flows = List.copyOf(flows);
     uncovered = List.copyOf(uncovered);
-    sharedTopics = List.copyOf(sharedTopics);
+    notes = List.copyOf(notes);
   }
 
   /**
@@ -89,7 +90,7 @@ public record CoverageReport(long spans, long records, long recordsReadAgain, Li
         }
       }
     }
-    sharedTopics.forEach(t -> out.add("note: " + t));
+    notes.forEach(t -> out.add("note: " + t));
     if (recordsReadAgain > 0) {
       out.add("note: " + count(recordsReadAgain, "record") + " read again (the same topic, partition and offset"
           + " twice in the recording) counted once");

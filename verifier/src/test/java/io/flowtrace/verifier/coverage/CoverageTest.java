@@ -78,6 +78,28 @@ class CoverageTest {
   }
 
   @Test
+  void aLaterStagesSpansThatEachStartATraceAskForTraceNew() throws Exception {
+    String spec = "flow: f\nkeys: [id]\nstages:\n  - id: a\n    events:\n      - {id: placed, topic: t.placed}\n"
+        + "  - id: b\n    after: a\n    terminal: true\n    events:\n"
+        + "      - {id: hook, span: {service: api, kind: SERVER, name: POST /hook}%s}\n";
+    for (String newTrace : List.of("", ", trace: new")) {
+      Files.writeString(dir.resolve("f.flow.yaml"), spec.formatted(newTrace));
+      Coverage c = new Coverage(new FlowSpecLoader().load(dir));
+      c.accept(Telemetry.of(record("t.placed")));
+      c.accept(Telemetry.of(span("api", SpanKind.SERVER, "POST /hook", Map.of())));
+      c.accept(Telemetry.of(span("api", SpanKind.SERVER, "POST /hook", Map.of())));
+
+      if (newTrace.isEmpty()) {
+        assertThat(c.report().lines()).contains("note: f: every span hook matched (2 spans) starts a trace of its own, as"
+            + " a call from outside does (a webhook): declare it `trace: new`, or verification reads each as a hop that"
+            + " lost the trace context");
+      } else {
+        assertThat(c.report().lines()).noneMatch(l -> l.contains("trace of its own"));
+      }
+    }
+  }
+
+  @Test
   void eventsMatchAsTheEngineMatchesThem() throws Exception {
     Coverage c = new Coverage(flow("""
               - id: req
