@@ -62,12 +62,15 @@ public final class EnrichmentCheck implements Check {
    * trace holds no source is compared with nothing — pairing it with another delivery would compare
    * two different events — except the first target, compared with the first source as when nothing
    * repeats, unless the source is a callback ({@code trace: new}) and the target's trace was not
-   * sampled: then its own callback was surely not exported, and the one observed is another.
+   * sampled: then its own callback was surely not exported, and the one observed is another. A
+   * source that happened once and is no callback (the dispatch every later callback names) is what
+   * each target carries from, whatever its trace.
    */
   private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
     List<Observation> froms = instance.all(e.from());
     List<Observation> tos = instance.all(e.to());
     boolean byTrace = instance.spec().event(e.from()).newTrace();
+    boolean single = !byTrace && froms.size() == 1;
     List<Observation[]> out = new ArrayList<>();
     for (Observation t : tos) {
       Observation source = null;
@@ -77,7 +80,7 @@ public final class EnrichmentCheck implements Check {
           break;
         }
       }
-      if (source == null && t == to && (!byTrace || t.sampled())) {
+      if (source == null && (t == to || single) && (!byTrace || t.sampled())) {
         source = from;
       }
       if (source != null && source.payload() != null && t.payload() != null) {

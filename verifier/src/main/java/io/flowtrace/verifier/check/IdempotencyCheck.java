@@ -316,9 +316,47 @@ public final class IdempotencyCheck implements Check {
     return UNKNOWN;
   }
 
-  /** Whether two effects carry the same payload (either unknown counts as the same). */
+  private static final java.util.regex.Pattern DATE_TIME =
+      java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?");
+  private static final java.util.regex.Pattern TIME_NAME =
+      java.util.regex.Pattern.compile("(?i).*(time|timestamp|date|_at|At|_ts|Ts)");
+
+  /**
+   * Whether two effects say the same thing: equal payloads but for when they were made (date-time
+   * strings; integral numbers under a time-like name). Either payload unknown counts as the same.
+   */
   private static boolean samePayload(Observation a, Observation b) {
-    return a.payload() == null || b.payload() == null || a.payload().equals(b.payload());
+    return a.payload() == null || b.payload() == null || sameBut(a.payload(), b.payload(), "");
+  }
+
+  private static boolean sameBut(JsonNode a, JsonNode b, String name) {
+    if (a.equals(b)) {
+      return true;
+    }
+    if (a.isObject() && b.isObject()) {
+      Set<String> names = new LinkedHashSet<>(a.propertyNames());
+      names.addAll(b.propertyNames());
+      for (String n : names) {
+        JsonNode x = a.get(n);
+        JsonNode y = b.get(n);
+        if (x == null || y == null || !sameBut(x, y, n)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (a.isArray() && b.isArray() && a.size() == b.size()) {
+      for (int i = 0; i < a.size(); i++) {
+        if (!sameBut(a.get(i), b.get(i), name)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (a.isString() && b.isString()) {
+      return DATE_TIME.matcher(a.asString()).matches() && DATE_TIME.matcher(b.asString()).matches();
+    }
+    return a.isIntegralNumber() && b.isIntegralNumber() && TIME_NAME.matcher(name).matches();
   }
 
   private static List<Observation> distinct(List<Observation> all) {

@@ -50,12 +50,19 @@ class UnobservedDeliveriesTest {
       "  - {trigger: webhook, dedupKey: eventId, effects: [status]}",
       "");
 
+  /** Every courier call names the loan's branch, as the request gave it. */
+  private static final String BRANCH_CARRIED = "enrichment:\n  - {from: loan_requested, to: webhook, carry: [branch]}\n";
+
   @TempDir Path dir;
   private final List<Telemetry> telemetry = new ArrayList<>();
   private long offset;
 
   private Verdict replay() throws Exception {
-    Files.writeString(dir.resolve("loan.flow.yaml"), SPEC);
+    return replay(SPEC);
+  }
+
+  private Verdict replay(String spec) throws Exception {
+    Files.writeString(dir.resolve("loan.flow.yaml"), spec);
     List<Verdict> finals = new ArrayList<>();
     FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
       @Override
@@ -81,13 +88,15 @@ class UnobservedDeliveriesTest {
       telemetry.add(Telemetry.of(Span.builder().traceId(trace).spanId("b7ad6b7169203331").name("POST /webhooks/courier")
           .kind(SpanKind.SERVER).service("dispatch").startEpochNanos(ShopFlows.nanos(ms)).endEpochNanos(ShopFlows.nanos(ms + 5))
           .attributes(Map.of("http.request.body", "{\"eventId\":\"" + eventId + "\",\"loanId\":\"L-1\",\"status\":\"" + status
-              + "\"}")).build()));
+              + "\",\"branch\":\"" + (status.equals("RETURNED") ? "B-9" : "B-1") + "\"}")).build()));
     }
-    record("courier.status", trace, sampled, ms + 2, "{\"loanId\":\"L-1\",\"status\":\"" + status + "\"}");
+    // made when handled: a redelivery's record differs from the first one's by that alone
+    record("courier.status", trace, sampled, ms + 2, "{\"loanId\":\"L-1\",\"status\":\"" + status + "\",\"updatedAt\":\""
+        + java.time.Instant.ofEpochMilli(ShopFlows.T0 + ms + 2) + "\",\"handledAt\":" + (ShopFlows.T0 + ms) + "}");
   }
 
   private void loan(String pickedUpTrace, boolean pickedUpSampled, String pickedUpStatusOfRedelivery) {
-    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\"}");
+    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\",\"branch\":\"B-1\"}");
     callback(pickedUpTrace, pickedUpSampled, 1_000, "evt-1", "PICKED_UP");
     callback("5bf92f3577b34da6a3ce929d0e0e4737", true, 5_000, "evt-2", "DELIVERED");
     if (pickedUpStatusOfRedelivery != null) {
@@ -112,5 +121,18 @@ class UnobservedDeliveriesTest {
 
     Verdict v = replay();
     assertThat(v.violations()).extracting(x -> x.kind() + " at " + x.stage()).containsExactly("NON_IDEMPOTENT at courier");
+  }
+
+  @Test
+  void whatEveryCallbackCarriesFromTheOneRequestIsComparedWithItWhateverTheCallbacksTrace() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", true, null);
+    callback("8bf92f3577b34da6a3ce929d0e0e4730", true, 7_000, "evt-3", "RETURNED"); // names another branch
+
+    Verdict v = replay(SPEC + BRANCH_CARRIED);
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).hasToString("BAD_TRANSFORMATION"); // carried, but changed
+      assertThat(x.field()).isEqualTo("branch");
+    });
+    assertThat(v.unverified()).noneMatch(u -> u.check().equals("enrichment"));
   }
 }
