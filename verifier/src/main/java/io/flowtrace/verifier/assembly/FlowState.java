@@ -330,9 +330,7 @@ final class FlowState {
 
   /** Adds where the records begin of each instance whose verdict may still change and that an entry record began (see {@link LiveHooks#readAgainFrom}). */
   void readAgainFrom(Map<LiveHooks.RecordPartition, Long> into) {
-    Set<InstanceState> all = new LinkedHashSet<>(index.instances());
-    scheduler.instances().forEach(all::add);
-    for (InstanceState inst : all) {
+    for (InstanceState inst : known()) {
       if (inst.phase != InstanceState.Phase.OPEN && inst.phase != InstanceState.Phase.DECIDED || !beganByRecord(inst)) {
         continue;
       }
@@ -342,6 +340,13 @@ final class FlowState {
         }
       }
     }
+  }
+
+  /** Every instance not yet final: those the index knows and those a decision timer waits on. */
+  private Set<InstanceState> known() {
+    Set<InstanceState> all = new LinkedHashSet<>(index.instances());
+    scheduler.instances().forEach(all::add);
+    return all;
   }
 
   private boolean beganByRecord(InstanceState inst) {
@@ -455,9 +460,7 @@ final class FlowState {
 
   void finish(long watermark) {
     advance(watermark);
-    Set<InstanceState> all = new LinkedHashSet<>(index.instances());
-    scheduler.instances().forEach(all::add);
-    List<InstanceState> distinct = new ArrayList<>(all);
+    List<InstanceState> distinct = new ArrayList<>(known());
     distinct.sort(Comparator.comparingLong((InstanceState i) -> i.start).thenComparingLong(i -> i.id));
     for (InstanceState inst : distinct) {
       if (inst.phase == InstanceState.Phase.OPEN) {
@@ -723,12 +726,16 @@ final class FlowState {
   /** Whether a record of the instance was stamped before this engine could receive its trace's spans. */
   private boolean spansWentElsewhere(InstanceState inst) {
     for (Sighting s : inst.sightings) {
-      if (s.record != null && s.context != null && s.context.sampled()
-          && s.record.timestampNanos() < context.spansLostBefore) {
+      if (s.record != null && spansLost(s.record, s.context)) {
         return true;
       }
     }
     return false;
+  }
+
+  /** A sampled record stamped before this engine could receive its trace's spans. */
+  private boolean spansLost(KafkaRecord r, TraceContext context) {
+    return context != null && context.sampled() && r.timestampNanos() < this.context.spansLostBefore;
   }
 
   /**
@@ -937,7 +944,7 @@ final class FlowState {
       s.addConsumers(context.spans.consumersOf(r, s.context));
       long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
       return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys,
-          s.context != null && s.context.sampled() && r.timestampNanos() < context.spansLostBefore);
+          spansLost(r, s.context));
     }
     Span span = s.span;
     return new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),

@@ -229,12 +229,12 @@ public final class Coverage {
       }
     });
     uncovered.sort(Comparator.comparingLong((CoverageReport.Traffic t) -> t.spans() + t.records()).reversed());
-    List<String> shared = new ArrayList<>();
+    List<String> notes = new ArrayList<>();
     for (Declared d : spanEvents) {
       Count c = counts.get(d);
       boolean entry = d.flow().stage(d.event().stageId()).after().isEmpty();
       if (!entry && !d.event().newTrace() && c.matched > 0 && c.roots == c.matched) {
-        shared.add(d.flow().name() + ": every span " + d.event().id() + " matched (" + CoverageReport.count(c.matched, "span")
+        notes.add(d.flow().name() + ": every span " + d.event().id() + " matched (" + CoverageReport.count(c.matched, "span")
             + ") starts a trace of its own, as a call from outside does (a webhook): declare it `trace: new`, or"
             + " verification reads each as a hop that lost the trace context");
       }
@@ -244,11 +244,11 @@ public final class Coverage {
       declared.forEach(d -> claiming.add(d.flow()));
       if (claiming.size() > 1) {
         List<String> events = declared.stream().map(d -> d.flow().name() + ": " + d.event().id()).toList();
-        shared.add("topic " + topic + " is an event of " + claiming.size() + " flows (" + String.join(", ", events)
+        notes.add("topic " + topic + " is an event of " + claiming.size() + " flows (" + String.join(", ", events)
             + "): each of its records is verified in every one of them — meant, if one flow's end starts another");
       }
     });
-    return new CoverageReport(spans, records, readAgain, flowReports, uncovered, shared);
+    return new CoverageReport(spans, records, readAgain, flowReports, uncovered, notes);
   }
 
   private List<String> nearMisses(EventSpec e) {
