@@ -922,13 +922,14 @@ final class FlowState {
       for (InstanceState.Diverted d : inst.diverted) {
         InstanceState to = d.to().current();
         if (to != inst && !matcher.anyEntry(to.eventIds)) { // else merged back, or an instance of its own after all
-          diverted.add(new Diversion(observation(d.first()), keysOf(to)));
+          diverted.add(new Diversion(observation(d.first()), keysOf(to), Set.of()));
         }
       }
     }
     Diversion from = null;
     if (inst.divertedFrom != null && !matcher.anyEntry(inst.eventIds) && inst.divertedFrom.current() != inst) {
-      from = new Diversion(null, keysOf(inst.divertedFrom.current()));
+      InstanceState owner = inst.divertedFrom.current();
+      from = new Diversion(null, keysOf(owner), owner.eventIds);
     }
     return new FlowInstance(spec, keysOf(inst), observations, inst.start, watermark,
         watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);

@@ -2,6 +2,7 @@ package io.flowtrace.verifier.model;
 
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * An event of one instance's trace that carried other values of the flow's keys, and so began an
@@ -11,10 +12,13 @@ import java.util.Objects;
  *
  * @param event the event that went astray, or {@code null} seen from the instance it began
  * @param keys the other instance's keys
+ * @param events seen from the instance it began, the events the instance it came from observed
+ *     (they happened, under the keys it had before they changed); empty seen from the instance it left
  */
-public record Diversion(Observation event, Map<String, String> keys) {
+public record Diversion(Observation event, Map<String, String> keys, Set<String> events) {
   public Diversion {
     keys = Map.copyOf(Objects.requireNonNull(keys, "keys"));
+    events = Set.copyOf(Objects.requireNonNull(events, "events"));
   }
 
   /** {@code orderId=o-2, requestId=r-2}: the keys in the given order (those it lacks left out). */

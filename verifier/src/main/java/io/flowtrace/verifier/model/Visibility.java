@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Which declared span events of an instance were not seen <em>by design</em>, and why. Records are
- * never sampled, so only span events can be unobserved:
+ * Which declared events of an instance were not seen <em>by design</em>, and why. Records are
+ * never sampled, so only span events can be unobserved but for the last cause:
  *
  * <ul>
  *   <li>{@link Cause#UNSAMPLED}: the records of the span's trace carry a {@code traceparent} whose
@@ -27,6 +27,10 @@ import java.util.Set;
  *       A webhook's new trace samples on its own, so one instance can be partly sampled.
  *   <li>{@link Cause#MAY_BE_MISSING}: the flow says {@code spans: may-be-missing} (tail sampling,
  *       lossy pipelines) and the span did not arrive although its trace is sampled.
+ *   <li>{@link Cause#BEFORE_KEY_CHANGED}: the instance began part-way through the flow, in the trace
+ *       of another instance whose keys its events contradict (a key changed on the way), and that
+ *       instance observed the event: it happened, under the keys the flow had before. That
+ *       instance's verdict reports the changed key; this one does not report the stages again.
  * </ul>
  *
  * Any other absent span event is missing. Pure function of the instance.
@@ -40,14 +44,26 @@ public final class Visibility {
     /** The flow allows spans of sampled traces to be lost ({@code spans: may-be-missing}). */
     MAY_BE_MISSING,
     /** Its trace's spans were exported while the engine was not running (a restart): they went elsewhere. */
-    SPANS_LOST
+    SPANS_LOST,
+    /** It happened in the instance this one's trace began in, under the keys the flow had before they changed. */
+    BEFORE_KEY_CHANGED
   }
 
-  /** Why one event is unobserved: the cause and the trace that says so (if known). */
-  public record Unobserved(String eventId, Cause cause, String traceId) {
+  /**
+   * Why one event is unobserved: the cause and the trace that says so (if known); for {@link
+   * Cause#BEFORE_KEY_CHANGED}, {@code instance} names the instance that observed it
+   * ({@code orderId=o-1}).
+   */
+  public record Unobserved(String eventId, Cause cause, String traceId, String instance) {
+    public Unobserved(String eventId, Cause cause, String traceId) {
+      this(eventId, cause, traceId, null);
+    }
+
     /** The reason in words: {@code unsampled trace 4bf92f…}. */
     public String reason() {
       return switch (cause) {
+        case BEFORE_KEY_CHANGED -> "it happened in the instance " + instance + ", in whose trace this one began:"
+            + " a key changed on the way";
         case UNSAMPLED -> "unsampled trace " + traceId;
         case SPANS_LOST -> "the spans of trace " + traceId + " did not reach this run (exported before it started,"
             + " or not yet when it stopped)";
@@ -72,7 +88,14 @@ public final class Visibility {
     FlowSpec spec = instance.spec();
     Map<String, Unobserved> out = null;
     Map<String, Unobserved> partly = null;
+    Diversion from = instance.divertedFrom();
     for (EventSpec event : spec.events()) {
+      if (from != null && !instance.has(event.id()) && from.events().contains(event.id())) {
+        out = out == null ? new LinkedHashMap<>() : out;
+        out.put(event.id(), new Unobserved(event.id(), Cause.BEFORE_KEY_CHANGED, null,
+            from.describeKeys(spec.keys())));
+        continue;
+      }
       if (event.isTopic()) {
         continue;
       }

@@ -1,16 +1,19 @@
 package io.flowtrace.verifier.assembly;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Redaction;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.report.Verdict.Verification;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -90,13 +93,39 @@ class KeyChangedOnTheWayTest {
     assertThat(missing.actual()).isEqualTo("decided_msg with applicationId=a-9 instead of a-1");
     assertThat(missing.evidence().offset()).isEqualTo(2L);
 
+    // One defect, one failed flow: the stages a-9 lacks happened in a-1, which reports the changed key.
     Verdict began = finals.get("a-9");
-    assertThat(began.status()).isEqualTo(VerdictStatus.FAILED);
+    assertThat(began.status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(began.verification()).isEqualTo(Verification.PARTIAL);
+    assertThat(began.unverified()).extracting(Unverified::stage, Unverified::reason).containsExactly(
+        tuple("received", "topic loan.received not observed: it happened in the instance applicationId=a-1, in whose"
+            + " trace this one began: a key changed on the way"),
+        tuple("scored", "topic loan.scored not observed: it happened in the instance applicationId=a-1, in whose"
+            + " trace this one began: a key changed on the way"));
     assertThat(began.notes()).containsExactly("this instance began part-way through the flow, with decided_msg"
         + " (loan.decided[0]@2), in a trace of the instance applicationId=a-1: a key changed on the way,"
         + " and its events belong to that instance");
     assertThat(finals.get("a-2").status()).isEqualTo(VerdictStatus.PASSED);
     assertThat(finals.get("a-2").notes()).isEmpty();
+  }
+
+  @Test
+  void whatGoesWrongAfterAKeyChangedIsStillReportedOnTheInstanceItBegan() throws Exception {
+    start(SPEC);
+    record("loan.received", "c-1", "trace-c-1", 0);
+    record("loan.scored", "c-7", "trace-c-1", 20); // scoring minted a new id, and the decision never came
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    Violation left = single(finals.get("c-1"));
+    assertThat(left.stage()).isEqualTo("scored");
+    assertThat(left.message()).contains("a key changed on the way");
+    Verdict began = finals.get("c-7");
+    assertThat(began.status()).isEqualTo(VerdictStatus.FAILED);
+    Violation missing = single(began);
+    assertThat(missing.kind()).isEqualTo(ViolationKind.MISSING_STAGE);
+    assertThat(missing.stage()).isEqualTo("decided");
+    assertThat(began.unverified()).extracting(Unverified::stage).containsExactly("received");
   }
 
   @Test
