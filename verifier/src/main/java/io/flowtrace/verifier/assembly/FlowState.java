@@ -626,6 +626,8 @@ final class FlowState {
     }
     inst.phase = InstanceState.Phase.DECIDED;
     inst.decidedAt = watermark;
+    inst.decidedReason = reason;
+    inst.decidedEvents = inst.sightings.size();
     inst.verdict = verdict;
     context.open.remove(inst);
     openCount--;
@@ -850,12 +852,26 @@ final class FlowState {
     if (inst.seeded != null) {
       amendSeeded(inst, next);
     } else if (!next.sameOutcome(inst.verdict)) {
-      next = next.withRevision(inst.verdict.revision() + 1);
+      next = next.withRevision(inst.verdict.revision() + 1).withReason(amendedReason(inst));
       Verdict previous = inst.verdict;
       inst.verdict = next;
       context.stats.verdictsAmended++;
       context.listener.amended(previous, next);
     }
+  }
+
+  /**
+   * Why an amended verdict differs from the first: what came after the first decision, which stays
+   * quoted — a reason that named what the first decision waited for must not read as still missing.
+   */
+  private static String amendedReason(InstanceState inst) {
+    Set<String> came = new LinkedHashSet<>();
+    for (int i = Math.min(inst.decidedEvents, inst.sightings.size()); i < inst.sightings.size(); i++) {
+      came.add(inst.sightings.get(i).event.id());
+    }
+    String what = came.isEmpty() ? "spans or events that came after its first decision"
+        : "later events (" + String.join(", ", came) + ")";
+    return "amended on " + what + "; first decided: " + inst.decidedReason;
   }
 
   private void finalizeInstance(InstanceState inst, long watermark) {

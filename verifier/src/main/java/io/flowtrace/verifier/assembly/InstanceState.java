@@ -50,6 +50,9 @@ final class InstanceState {
   final BitSet sources = new BitSet();
   /** Event time at which it was decided. */
   long decidedAt;
+  /** Why it was first decided, and how many events it held then (an amendment says what came since). */
+  String decidedReason;
+  int decidedEvents;
   /** Events it held when decided, counted against the engine's retention cap until it is final. */
   int retained;
   /**

@@ -100,6 +100,12 @@ public record Verdict(
         newRevision, reason, timeline, unverified, notes);
   }
 
+  /** This verdict with another reason (an amendment says what changed it). */
+  public Verdict withReason(String newReason) {
+    return new Verdict(flow, keys, status, violations, traceIds, startEpochNanos, decidedEpochNanos,
+        revision, newReason, timeline, unverified, notes);
+  }
+
   /** Whether the two verdicts say the same thing (ignoring when and revision). */
   public boolean sameOutcome(Verdict other) {
     return other != null && status == other.status && violations.equals(other.violations)

@@ -238,6 +238,8 @@ class FlowEngineTest {
 
     assertThat(events).containsExactly("decided PASSED", "amended PASSED->FAILED", "final FAILED");
     assertThat(lastAmended.revision()).isEqualTo(1);
+    assertThat(lastAmended.reason()).as("what changed it, the first reason quoted")
+        .isEqualTo("amended on later events (webhook, paid_msg, done_msg); first decided: " + lastDecided.reason());
     Violation v = single(finals.get("o-1"));
     assertThat(v.kind()).isEqualTo(ViolationKind.NON_IDEMPOTENT);
     assertThat(v.stage()).isEqualTo("paid");
@@ -270,6 +272,8 @@ class FlowEngineTest {
     engine.finish();
 
     assertThat(events).containsExactly("decided FAILED", "amended FAILED->FAILED", "final FAILED");
+    assertThat(lastDecided.reason()).isEqualTo("deadline passed");
+    assertThat(finals.get("o-1").reason()).isEqualTo("amended on later events (webhook, paid_msg, done_msg); first decided: deadline passed");
     Violation v = single(finals.get("o-1"));
     assertThat(v.kind()).isEqualTo(ViolationKind.LATENCY_BUDGET_EXCEEDED);
     assertThat(v.stage()).isEqualTo("done");
