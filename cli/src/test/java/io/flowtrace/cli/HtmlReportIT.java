@@ -155,6 +155,46 @@ class HtmlReportIT {
   }
 
   @Test
+  void anEventThatHappensAgainIsMarkedDuplicateOnlyWhereTheIdempotencyCheckSaysSo() throws Exception {
+    // the shipment sample: a carrier calls back once per status (two events, two eventIds), by design
+    Path page = dir.resolve("shipments.html");
+    assertThat(FlowTraceCli.run("replay", "--flows", "../flows", "--html", page.toString(),
+        "../samples/shipment-tracking")).as("its planted defects fail").isEqualTo(1);
+    try {
+      chrome.open(page.toUri().toString() + "#i=ord-bafd0fd2204c");
+      chrome.waitFor("(document.getElementById('detail').dataset.instance || '').includes('ord-bafd0fd2204c')",
+          Duration.ofSeconds(10));
+      assertThat(chrome.eval("document.querySelectorAll('#detail .hop.dup').length").asInt()).isZero();
+      assertThat(chrome.eval("Array.from(document.querySelectorAll('#detail .badge.nth text')).map(t => t.textContent)"))
+          .extracting(JsonNode::asString).contains("\u00d72");
+    } finally {
+      chrome.open(report.toUri().toString());
+      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+    }
+  }
+
+  @Test
+  void anEventNotObservedIsDrawnWhereItBelongsInTheFlowNotAfterItsStage() throws Exception {
+    // every trace unsampled: the client's request (the first event of the flow) was not exported
+    Path recording = dir.resolve("unsampled");
+    assertThat(FlowTraceCli.run("generate", "--count", "3", "--sample-ratio", "0", recording.toString())).isZero();
+    Path page = dir.resolve("unsampled.html");
+    FlowTraceCli.run("replay", "--flows", "../flows", "--html", page.toString(), recording.toString());
+    try {
+      chrome.open(page.toUri().toString() + "#i=orderId");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      JsonNode events = chrome.eval("Array.from(document.querySelectorAll('#detail svg .hop:not(.loose)'))"
+          + ".map(g => g.dataset.event + (g.classList.contains('unobserved') ? ' (not observed)' : ''))");
+      assertThat(events.get(0).asString()).isEqualTo("client_request (not observed)");
+      assertThat(chrome.eval("document.querySelector('#detail .head').dataset.lane").asString())
+          .as("the client's lifeline first").isEqualTo("ext:client");
+    } finally {
+      chrome.open(report.toUri().toString());
+      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+    }
+  }
+
+  @Test
   void aSequenceTooWideForThePageFoldsItsTopicsIntoArrowsAndUnfoldsThemOnRequest() {
     open("ord-f71533583c8642ef");
     assertThat(chrome.eval("(() => { const d = document.querySelector('#detail .diagram');"

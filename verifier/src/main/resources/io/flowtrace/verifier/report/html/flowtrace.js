@@ -448,9 +448,19 @@
     var h = el('h2');
     add(h, el('span', 'status ' + d.status, d.status), ' ' + d.flow + ' ', el('span', 'keys', keysText(d.keys)));
     box.appendChild(h);
+    var SHOWN_TRACES = 6;
     var info = 'started ' + d.start + ' \u00b7 lasted ' + ms(d.dur) + ' \u00b7 ' +
-      (d.v === 'full' ? 'fully verified' : 'partly verified') + (d.traceIds.length ? ' \u00b7 traces ' + d.traceIds.join(', ') : '');
-    box.appendChild(el('div', 'notes', info));
+      (d.v === 'full' ? 'fully verified' : 'partly verified') + (d.traceIds.length ? ' \u00b7 traces '
+        + d.traceIds.slice(0, SHOWN_TRACES).join(', ') : '');
+    var infoLine = el('div', 'notes', info);
+    if (d.traceIds.length > SHOWN_TRACES) {
+      // a callback per status or a batch of retries: every trace is listed, folded past the first few
+      var more = el('details', 'more');
+      add(more, el('summary', null, 'and ' + (d.traceIds.length - SHOWN_TRACES) + ' more traces'),
+        el('span', null, d.traceIds.slice(SHOWN_TRACES).join(', ')));
+      infoLine.appendChild(more);
+    }
+    box.appendChild(infoLine);
     if (d.reason) box.appendChild(el('div', 'notes', d.reason));
     d.notes.forEach(function (n) { box.appendChild(el('div', 'notes', 'note: ' + n)); });
     if (d.violations.length) {
@@ -495,9 +505,12 @@
     legend.appendChild(toggle);
     function draw() {
       var shown = box2.checked ? seq : folded;
-      // narrower columns (down to 88 px) before a sideways scroll
-      var room = diagram.clientWidth - GUTTER - 300;
-      shown.col = room > 0 ? Math.max(88, Math.min(COL, Math.floor(room / Math.max(1, shown.lanes.length)))) : COL;
+      // wider columns where there is room (long names stay readable), narrower ones (down to 88 px)
+      // before a sideways scroll; violation text widens the drawing itself
+      var bad = shown.loose.length > 0 || shown.items.some(function (it) { return it.violations.length > 0; });
+      var room = diagram.clientWidth - GUTTER - (bad ? 300 : 40);
+      shown.col = room > 0 ? Math.max(88, Math.min(COL_MAX, Math.floor(room / Math.max(1, shown.lanes.length)))) : COL;
+      shown.view = diagram.clientWidth;
       diagram.textContent = '';
       diagram.appendChild(drawSequence(shown, function (item) { showHop(panel, d, item); }));
     }
@@ -539,6 +552,12 @@
     var seen = {}, seenRecord = {};
     var unsampledReason = {};
     d.unverified.forEach(function (u) { if (!unsampledReason[u.subject]) unsampledReason[u.subject] = u.check + ': ' + u.reason; });
+    // An event that happens again is a duplicate only where the idempotency check says so (a status
+    // callback sent once per status repeats by design); else it is just counted.
+    var duplicated = function (event) {
+      var word = new RegExp('(^|[^\\w.-])' + event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '([^\\w.-]|$)');
+      return d.violations.some(function (v) { return v.kind === 'NON_IDEMPOTENT' && word.test(v.message || ''); });
+    };
 
     hops.forEach(function (h, i) {
       var ev = specEvent(spec, h.event) || {};
@@ -547,7 +566,9 @@
       var again = recKey && seenRecord[recKey];
       if (recKey) seenRecord[recKey] = true;
       var base = {hop: i, stage: h.stage, event: h.event, violations: [], t: h.t, rank: stageRank(spec, h.stage)};
-      if (occurrence > 1) base.dup = again ? 'same record again' : 'again \u00d7' + occurrence;
+      if (again) base.dup = 'same record again';
+      else if (occurrence > 1 && duplicated(h.event)) base.dup = 'again \u00d7' + occurrence;
+      else if (occurrence > 1) base.nth = '\u00d7' + occurrence;
       if (unsampledReason[h.event]) {
         base.unverified = unsampledReason[h.event];
       } else if (h.unsampled) {
@@ -646,15 +667,35 @@
       });
       return found || any || lastActor || lastSvc;
     }
+    // Where in the flow an event belongs: its stage's rank, then its place among the stage's events.
+    var eventIndex = {};
+    (spec ? spec.stages : []).forEach(function (st) {
+      st.events.forEach(function (e, k) { eventIndex[e.id] = k; });
+    });
+    function place(it) {
+      return it.rank * 10000 + (eventIndex[it.event] === undefined ? 9999 : eventIndex[it.event]);
+    }
+    /**
+     * The time to draw an event that did not come (or was not observed): just after the last hop
+     * that comes before it in the flow (an earlier stage, or an earlier event of its stage), so it
+     * sits before the events that follow it — at the first of those when nothing came before it.
+     */
+    function slot(rank, eventId) {
+      var mine = place({rank: rank, event: eventId});
+      var before = null, after = null;
+      items.forEach(function (it) {
+        if (it.missing || it.unobserved) return;
+        if (place(it) < mine) before = before === null ? it.t : Math.max(before, it.t);
+        else after = after === null ? it.t : Math.min(after, it.t);
+      });
+      return before !== null ? before + 0.0005 : after !== null ? after : 0;
+    }
     var stillLoose = [];
     loose.forEach(function (x) {
       var stage = spec && spec.stages[stageRank(spec, x.stage)];
       if (x.kind === 'MISSING_STAGE' && stage) {
-        // where its events should have been: after the last hop of the stages up to it
+        // where its events should have been: after the hops that come before them in the flow
         var rank = stageRank(spec, stage.id);
-        var at = -1;
-        items.forEach(function (it) { if (!it.missing && it.rank <= rank) at = Math.max(at, it.t); });
-        at = Math.max(at, 0); // a missing first stage: at the start
         // the events of the stage that did not come (an incomplete stage has some that did)
         stage.events.filter(function (ev) {
           return !hops.some(function (h) { return h.event === ev.id; });
@@ -666,10 +707,11 @@
           }
           else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
           else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'caller'); to = 'svc:' + (ev.service || '?'); }
+          if (!ev.topic && ev.attribute && /response/.test(ev.attribute)) { var back = from; from = to; to = back; }
           // a record of this flow's trace that went to another instance under a changed key names where it is
           var elsewhere = x.event === ev.id && x.topic !== undefined && x.offset !== undefined;
           items.push({
-            hop: -1, stage: stage.id, event: ev.id, violations: k === 0 ? [x] : [], t: at + 0.001 * (k + 1), rank: rank,
+            hop: -1, stage: stage.id, event: ev.id, violations: k === 0 ? [x] : [], t: slot(rank, ev.id), rank: rank,
             kind: 'missing', from: from, to: to,
             label: ev.id + (elsewhere ? ' \u2014 sent under another key' : ' \u2014 never happened'),
             sub: elsewhere ? x.topic + '[' + x.partition + ']@' + x.offset + ' joined another instance'
@@ -688,19 +730,19 @@
       if (!ev || hops.some(function (h) { return h.event === u.subject; })) return;
       if (items.some(function (it) { return it.event === u.subject && it.unobserved; })) return;
       var rank = stageRank(spec, u.stage);
-      var t = 0;
-      items.forEach(function (it) { if (it.rank <= rank && !it.missing) t = Math.max(t, it.t); });
+      var t = slot(rank, u.subject);
       var from, to;
       if (ev.topic) { from = 'svc:' + (producerOf(ev.topic) || '?'); to = 'topic:' + ev.topic; }
       else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
       else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'client'); to = 'svc:' + (ev.service || '?'); }
+      if (!ev.topic && ev.attribute && /response/.test(ev.attribute)) { var back = from; from = to; to = back; }
       items.push({
-        hop: -1, stage: u.stage, event: u.subject, violations: [], t: t + 0.0005, rank: rank, kind: 'unobserved',
+        hop: -1, stage: u.stage, event: u.subject, violations: [], t: t, rank: rank, kind: 'unobserved',
         from: from, to: to, label: u.subject + ' \u2014 not observed', sub: u.reason, unobserved: true, unverified: u.check + ': ' + u.reason, main: true
       });
     });
 
-    items.sort(function (a, b) { return a.t - b.t || a.rank - b.rank; });
+    items.sort(function (a, b) { return a.t - b.t || place(a) - place(b); });
 
     // Lifelines in order of first appearance, with the client first; services that only consumed
     // the flow's records (an analytics job, a consumer of another team) last, marked as such.
@@ -756,11 +798,6 @@
     return {items: items, lanes: lanesOf(items, seq.outside), loose: seq.loose, outside: seq.outside};
   }
 
-  /** How wide a sequence's drawing is. */
-  function sequenceWidth(seq) {
-    return GUTTER + Math.max(1, seq.lanes.length) * (seq.col || COL) + 300;
-  }
-
   /** The service the report saw producing the topic's records (where their producer spans were seen), or null. */
   function producerOf(topic) {
     return meta.producers && Object.prototype.hasOwnProperty.call(meta.producers, topic) ? meta.producers[topic] : null;
@@ -796,7 +833,9 @@
 
   // ---- drawing -------------------------------------------------------------------------------------
 
-  var GUTTER = 128, COL = 128, HEAD = 54, ROW = 40, VLINE = 13;
+  var GUTTER = 128, COL = 128, COL_MAX = 176, HEAD = 54, ROW = 40, VLINE = 13;
+  /** Width of a character of violation text (10.5 px type), generous: text cut at the edge is worse than a margin. */
+  var VTEXT_EM = 6.4;
 
   function laneLabel(id) {
     var i = id.indexOf(':');
@@ -815,7 +854,22 @@
 
   function drawSequence(seq, onSelect) {
     var items = seq.items, lanes = seq.lanes, outside = seq.outside || {};
-    var width = sequenceWidth(seq); // room for violation text right of the last lane
+    var col = seq.col || COL;
+    function x(id) { return GUTTER + lanes.indexOf(id) * col + col / 2; }
+    // wide enough for the lanes and for every line of violation text, wherever it starts
+    var width = GUTTER + Math.max(1, lanes.length) * col + 40;
+    function fit(left, line) { width = Math.max(width, Math.ceil(left + line.length * VTEXT_EM) + 12); }
+    /** Where a line of violation text starts: under its hop, moved left to end in the box where it can. */
+    function textLeft(it, line) {
+      var under = Math.min(x(it.from), x(it.to));
+      var inView = seq.view ? seq.view - line.length * VTEXT_EM - 16 : under;
+      return Math.max(GUTTER + 4, Math.min(under, inView));
+    }
+    items.forEach(function (it) {
+      it.violations.forEach(function (v) { violationLines(v).forEach(function (line) { fit(textLeft(it, line), line); }); });
+      if (it.dup || it.nth) fit(Math.max(x(it.from), x(it.to)) + 6, it.dup || it.nth);
+    });
+    seq.loose.forEach(function (v) { violationLines(v).forEach(function (line) { fit(6, line); }); });
     // Row heights: a violated hop needs room for its violations' text.
     var y = HEAD + 14;
     items.forEach(function (it) {
@@ -852,8 +906,6 @@
     });
 
     // Lifelines.
-    var col = seq.col || COL;
-    function x(id) { return GUTTER + lanes.indexOf(id) * col + col / 2; }
     lanes.forEach(function (id) {
       var l = laneLabel(id);
       var cx = x(id);
@@ -910,14 +962,15 @@
       it.violations.forEach(function (v) {
         violationLines(v).forEach(function (line) {
           ty += VLINE;
-          g.appendChild(svg('text', {'class': 'vtext', x: Math.max(GUTTER + 4, Math.min(x1, x2)), y: ty}, line));
+          g.appendChild(svg('text', {'class': 'vtext', x: textLeft(it, line), y: ty}, line));
         });
       });
-      if (it.dup) {
+      if (it.dup || it.nth) {
+        var mark = it.dup || it.nth;
         var bx = Math.max(x1, x2) + 6;
-        var badge = svg('g', {'class': 'badge'});
-        badge.appendChild(svg('rect', {x: bx, y: yy - 9, width: 8 + it.dup.length * 5.6, height: 14, rx: 3}));
-        badge.appendChild(svg('text', {x: bx + 4, y: yy + 2}, it.dup));
+        var badge = svg('g', {'class': it.dup ? 'badge' : 'badge nth'});
+        badge.appendChild(svg('rect', {x: bx, y: yy - 9, width: 8 + mark.length * 5.6, height: 14, rx: 3}));
+        badge.appendChild(svg('text', {x: bx + 4, y: yy + 2}, mark));
         g.appendChild(badge);
       }
       var tip = it.label + (it.sub ? '\n' + it.sub : '');
@@ -989,6 +1042,7 @@
       else if (h.unsampled) rowOf('sampled', 'no \u2014 its trace was not sampled');
       if (it.unverified) rowOf('not verified', it.unverified);
       if (it.dup) rowOf('duplicate', it.dup);
+      else if (it.nth) rowOf('occurrence', it.nth.replace('\u00d7', '') + ' of ' + it.event + ' in this instance (not a duplicate: the idempotency check found none)');
       if (it.consumer) {
         rowOf('this arrow', (it.folded ? 'sent to ' + h.topic + ' at ' + at(h.t) + ', ' : '') + 'consumed by '
             + it.consumer.service + ' at ' + at(it.consumer.t));
