@@ -241,6 +241,7 @@ final class ReplayCommand implements Callable<Integer> {
       }
     }
     if (json != null) {
+      json.inputProblems(result.readProblems());
       json.close();
     }
     if (console != null) {

@@ -13,6 +13,7 @@ import tools.jackson.core.json.JsonFactory;
 public final class JsonReportWriter implements VerdictListener, AutoCloseable {
   private final JsonGenerator g;
   private final ReportSummary summary = new ReportSummary();
+  private long inputProblems = -1;
   private boolean closed;
 
   public JsonReportWriter(OutputStream out) {
@@ -34,6 +35,14 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
     return summary;
   }
 
+  /**
+   * How many lines, records or files of the input could not be read (and so were not verified):
+   * written to the summary as {@code inputProblems}, so that a job reading the JSON sees them too.
+   */
+  public void inputProblems(long count) {
+    this.inputProblems = count;
+  }
+
   @Override
   public void close() {
     if (closed) {
@@ -47,6 +56,9 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
     g.writeNumberProperty("passed", summary.passed());
     g.writeNumberProperty("failed", summary.failed());
     g.writeNumberProperty("incomplete", summary.incomplete());
+    if (inputProblems >= 0) {
+      g.writeNumberProperty("inputProblems", inputProblems);
+    }
     g.writeName("verification");
     g.writeStartObject();
     g.writeNumberProperty("full", summary.fullyVerified());
