@@ -66,6 +66,22 @@ class DocsCommandTest {
   }
 
   @Test
+  void latenciesAcrossClocksTheDataShowsApartSaySo() throws IOException {
+    Path recording = dir.resolve("skewed");
+    assertThat(FlowTraceCli.run("generate", "--count", "20", "--clock-skew", "inventory-service=+40ms",
+        recording.toString())).isZero();
+    Path out = dir.resolve("docs");
+
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows/order-creation", "--out", out.toString(),
+        recording.toString())).isZero();
+
+    String page = Files.readString(out.resolve("order-creation.md"));
+    assertThat(page).contains("**Clocks differ.**")
+        .containsPattern("- inventory-service reads [^\\n]*\\d ms ahead of order-service \\(20 instances\\)");
+    assertThat(Files.readString(GOLDEN.resolve("order-creation.md"))).as("the unskewed sample").doesNotContain("Clocks differ");
+  }
+
+  @Test
   void twoRunsWriteTheSameBytes() throws IOException {
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");

@@ -15,9 +15,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.flowtrace.verifier.internal.Texts;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,6 +79,8 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Samples> hops = new TreeMap<>();
     /** topic → broker dwell (record time → first consumer start, ns). */
     final Map<String, Samples> dwell = new TreeMap<>();
+    /** "A behind B" → how far the data proved A's clock off B's. */
+    final Map<String, Skew> skews = new TreeMap<>();
     /** budget index → observed from→to latencies. */
     final Map<Integer, Samples> budgets = new TreeMap<>();
     /** event → field paths seen in its payloads. */
@@ -160,14 +164,23 @@ public final class FlowDocs implements VerdictListener {
     v.unverified().stream().filter(u -> u.check().equals("stage") && !stages.contains(u.stage()))
         .forEach(u -> unobserved.add(u.stage()));
     unobserved.forEach(s -> o.stagesTakenUnobserved.merge(s, 1L, Long::sum));
-    // hops: each event's first occurrence after the one before it, in time order
+    // hops: each event's first occurrence after the one before it, in time order; a response at
+    // its span's end (request → response is the call's time, not 0)
     List<TimelineEntry> order = new ArrayList<>(first.values());
-    order.sort((a, b) -> Long.compare(a.offsetNanos(), b.offsetNanos()));
+    order.sort((a, b) -> Long.compare(when(spec, a), when(spec, b)));
     for (int i = 1; i < order.size(); i++) {
       TimelineEntry a = order.get(i - 1);
       TimelineEntry b = order.get(i);
       o.hops.computeIfAbsent(a.event() + " → " + b.event(), k -> new Samples())
-          .add(Math.max(0, b.offsetNanos() - a.offsetNanos()));
+          .add(Math.max(0, when(spec, b) - when(spec, a)));
+    }
+    for (String note : v.notes()) {
+      java.util.regex.Matcher m = SKEW_NOTE.matcher(note);
+      if (m.lookingAt()) {
+        Skew skew = o.skews.computeIfAbsent(m.group(1) + " " + m.group(3) + " " + m.group(4), k -> new Skew());
+        skew.instances++;
+        skew.amounts.add(m.group(2));
+      }
     }
     for (int i = 0; i < spec.budgets().size(); i++) {
       BudgetSpec b = spec.budgets().get(i);
@@ -209,6 +222,52 @@ public final class FlowDocs implements VerdictListener {
   }
 
   /** Offset of the first occurrence of an event, or of any event of a stage. */
+  /** When an event happened, for the hops between events: a response event at its span's end. */
+  private static long when(FlowSpec spec, TimelineEntry t) {
+    EventSpec e = spec.event(t.event());
+    boolean response = e != null && e.payload() != null && e.payload().attribute() != null
+        && e.payload().attribute().contains("response");
+    return response && t.detail() != null ? t.offsetNanos() + t.detail().durationNanos() : t.offsetNanos();
+  }
+
+  /** The engine's note on a clock it corrected: {@code clock skew: A reads at least 45 ms behind B (…}. */
+  private static final java.util.regex.Pattern SKEW_NOTE =
+      java.util.regex.Pattern.compile("clock skew: (.+?) reads (.+?) (behind|ahead of) (.+?) \\(");
+
+  private static final java.util.regex.Pattern DURATION = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?) (ms|s)");
+
+  /**
+   * One amount for the skew the instances proved: the strongest lower bound ({@code at least 58 ms})
+   * when each instance proved only one, else the span of what they proved ({@code 40 ms … 52 ms}).
+   */
+  private static String skewAmount(Set<String> amounts) {
+    boolean lowerBounds = amounts.stream().allMatch(a -> a.startsWith("at least "));
+    long low = Long.MAX_VALUE;
+    long high = Long.MIN_VALUE;
+    for (String a : amounts) {
+      java.util.regex.Matcher m = DURATION.matcher(a);
+      while (m.find()) {
+        long nanos = Math.round(Double.parseDouble(m.group(1)) * (m.group(2).equals("s") ? 1e9 : 1e6));
+        low = Math.min(low, nanos);
+        high = Math.max(high, nanos);
+      }
+    }
+    if (low == Long.MAX_VALUE) {
+      return String.join(", ", amounts);
+    }
+    if (lowerBounds) {
+      return "at least " + Texts.duration(high);
+    }
+    return low == high ? Texts.duration(low) : Texts.duration(low) + " … " + Texts.duration(high);
+  }
+
+  /** What the engine proved of one host's clock against another's, over the instances that showed it. */
+  private static final class Skew {
+    long instances;
+    /** How far, as the notes said it ({@code at least 45 ms}, {@code 40–50 ms}), each once. */
+    final Set<String> amounts = new LinkedHashSet<>();
+  }
+
   private static Long firstOf(FlowSpec spec, Verdict v, String id) {
     boolean stage = spec.stage(id) != null;
     Long best = null;
@@ -721,6 +780,20 @@ public final class FlowDocs implements VerdictListener {
       sb.append("Nothing observed.\n\n");
       return;
     }
+    if (!o.skews.isEmpty()) {
+      sb.append("**Clocks differ.** Times on different hosts are compared after correcting their clocks by the"
+          + " least skew the data proves (a lower bound: happens-before edges do not tell how much more), so a"
+          + " time between events on two of these hosts, and a broker dwell across them, can be off by the rest"
+          + " of the real skew:\n\n");
+      o.skews.forEach((pair, skew) -> {
+        String[] parts = pair.split(" (?=behind |ahead of )", 2);
+        String amount = skewAmount(skew.amounts);
+        sb.append("- ").append(md(parts[0])).append(" reads ").append(md(amount)).append(' ')
+            .append(md(parts.length > 1 ? parts[1] : "")).append(" (")
+            .append(skew.instances).append(skew.instances == 1 ? " instance" : " instances").append(")\n");
+      });
+      sb.append('\n');
+    }
     if (!f.budgets().isEmpty()) {
       sb.append("| budget | within | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|---|\n");
       for (int i = 0; i < f.budgets().size(); i++) {
@@ -732,7 +805,7 @@ public final class FlowDocs implements VerdictListener {
       sb.append('\n');
     }
     if (!o.hops.isEmpty()) {
-      sb.append("Between consecutive events of an instance (first occurrences, in time order):\n\n");
+      sb.append("Between consecutive events of an instance (first occurrences, in time order; a response at its span's end):\n\n");
       sb.append("| hop | budget | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|---|\n");
       List<Map.Entry<String, Samples>> hops = new ArrayList<>(o.hops.entrySet());
       List<String> order = f.events().stream().map(EventSpec::id).toList();
