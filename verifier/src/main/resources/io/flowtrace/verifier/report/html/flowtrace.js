@@ -845,7 +845,10 @@
   function violationLines(x) {
     var lines = [x.kind + ' at ' + x.stage + (x.field ? ' \u00b7 ' + x.field : '')];
     if (x.expected !== undefined || x.actual !== undefined) {
-      lines.push('expected ' + cut(x.expected === undefined ? '?' : x.expected, 60) + ' \u00b7 actual ' + cut(x.actual === undefined ? '?' : x.actual, 60));
+      var said = [];
+      if (x.expected !== undefined && x.expected !== null) said.push('expected ' + cut(x.expected, 60));
+      if (x.actual !== undefined && x.actual !== null) said.push('actual ' + cut(x.actual, 60));
+      lines.push(said.join(' \u00b7 '));
     } else {
       lines.push(cut(x.message, 120));
     }
