@@ -86,6 +86,32 @@
     return [s.slice(0, at), cut(s.slice(at), n)];
   }
 
+  /**
+   * Names too long for {@code room} characters without what they share with the others: the common
+   * prefix and suffix (cut at a '.', '-', '_' or '/') become '…', so that
+   * {@code acme.claims.submitted.v1.prod} and {@code acme.claims.assessed.v1.prod} read
+   * {@code …submitted…} and {@code …assessed…} instead of two equal beginnings. Fitting names stay.
+   */
+  function distinctParts(names, room) {
+    if (names.length < 2 || names.every(function (n) { return n.length <= room; })) return names.slice();
+    var sep = '.-_/';
+    var prefix = names.reduce(function (p, n) { var i = 0; while (i < p.length && i < n.length && p[i] === n[i]) i++; return p.slice(0, i); });
+    var cutAt = -1;
+    for (var i = prefix.length - 1; i >= 0 && cutAt < 0; i--) if (sep.indexOf(prefix[i]) >= 0) cutAt = i + 1;
+    prefix = cutAt > 0 ? prefix.slice(0, cutAt) : '';
+    var rev = function (t) { return t.split('').reverse().join(''); };
+    var suffix = rev(names.map(rev).reduce(function (p, n) { var i = 0; while (i < p.length && i < n.length && p[i] === n[i]) i++; return p.slice(0, i); }));
+    cutAt = -1;
+    for (var j = 0; j < suffix.length && cutAt < 0; j++) if (sep.indexOf(suffix[j]) >= 0) cutAt = j;
+    suffix = cutAt >= 0 ? suffix.slice(cutAt) : '';
+    if (prefix.length + suffix.length < 6) return names.slice();
+    return names.map(function (n) {
+      var middle = n.slice(prefix.length, n.length - suffix.length);
+      if (!middle || n.length <= room) return n;
+      return (prefix ? '\u2026' : '') + middle + (suffix ? '\u2026' : '');
+    });
+  }
+
   function hostOf(url) {
     if (!url) return null;
     var m = /^[a-z][a-z0-9+.-]*:\/\/([^\/?#]+)/i.exec(String(url));
@@ -908,14 +934,21 @@
       root.appendChild(g);
     });
 
-    // Lifelines.
+    // Lifelines: names that do not fit show what tells them apart from the others of their kind.
+    var shortNames = {};
+    ['topic', 'svc', 'ext'].forEach(function (type) {
+      var mine = lanes.filter(function (id) { return laneLabel(id).type === type; }).map(function (id) { return laneLabel(id).name; });
+      var shortened = distinctParts(mine, 2 * Math.floor((col - 14) / 6.4));
+      mine.forEach(function (name, i) { shortNames[type + ':' + name] = shortened[i]; });
+    });
     lanes.forEach(function (id) {
       var l = laneLabel(id);
+      l.shown = shortNames[id] || l.name;
       var cx = x(id);
       root.appendChild(svg('line', {'class': 'life', x1: cx, y1: HEAD, x2: cx, y2: height - 8}));
       var g = svg('g', {'class': 'head ' + l.type, 'data-lane': id});
       g.appendChild(svg('rect', {x: cx - col / 2 + 6, y: 8, width: col - 12, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
-      var nameLines = twoLines(l.name, Math.floor((col - 14) / 6.4));
+      var nameLines = twoLines(l.shown, Math.floor((col - 14) / 6.4));
       nameLines.forEach(function (line, i) {
         g.appendChild(svg('text', {x: cx, y: (nameLines.length > 1 ? 20 : 26) + i * 12, 'text-anchor': 'middle'}, line));
       });
