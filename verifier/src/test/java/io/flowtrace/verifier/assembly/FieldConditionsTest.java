@@ -790,6 +790,22 @@ class FieldConditionsTest {
   }
 
   @Test
+  void aBudgetOverrunNoLargerThanTheSkewTheDataCannotRuleOutIsNotVerifiedRatherThanFailed() {
+    // no spans: nothing relates the notifier's clock to the order service's but the flow's clockSkew (100 ms)
+    ShopFlows.Order near = order("o-near", 0).unsampled().skew("not", 40);
+    near.doneDelayMs = 980; // 990 ms true, within the 1 s budget; 1.03 s as read on the two clocks
+    ShopFlows.Order over = order("o-over", 100_000).unsampled().skew("not", 40);
+    over.doneDelayMs = 1_290; // 1.3 s true: late whatever the skew
+    replay(near, over);
+
+    assertThat(finals.get("o-near").status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(finals.get("o-near").unverified()).filteredOn(u -> u.check().equals("budget")).singleElement()
+        .satisfies(u -> assertThat(u.reason()).startsWith("the hop took 1.03 s against 1 s, but across hosts that is"
+            + " uncertain by ±").endsWith(": it may be within"));
+    assertThat(single("o-over").kind()).isEqualTo(ViolationKind.LATENCY_BUDGET_EXCEEDED);
+  }
+
+  @Test
   void aRecordThatWaitedLongForItsConsumerIsLateNotBlamedOnClockSkew() {
     ShopFlows.Order o = order("o-1", 0);
     o.notifierLagMs = 5_000; // the hop proves only that the notifier's clock is not 5 s behind
