@@ -28,6 +28,20 @@ final class FailurePages {
   }
 
   /**
+   * Writes the page of {@code o} where the running test's extension puts them (or the default
+   * directory outside one) and returns the line for the failure message.
+   */
+  static String write(FlowOutcome o) {
+    Path pages;
+    try {
+      pages = FlowTraceExtension.current().failurePages();
+    } catch (IllegalStateException e) {
+      pages = DEFAULT_DIRECTORY;
+    }
+    return write(pages, o);
+  }
+
+  /**
    * Writes the page of {@code o} under {@code directory} and returns the line for the failure
    * message; empty when pages are off ({@code directory == null}) or it could not be written (the
    * message then says why, the assertion's own text is unchanged).

@@ -8,7 +8,6 @@ import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -226,13 +225,7 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
 
   /** Fails with {@code text} and the line naming the instance's page (see {@link FailurePages}). */
   private void failFor(FlowOutcome o, String text) {
-    Path pages;
-    try {
-      pages = FlowTraceExtension.current().failurePages();
-    } catch (IllegalStateException e) {
-      pages = FailurePages.DEFAULT_DIRECTORY;
-    }
-    failWithMessage("%s", text + FailurePages.write(pages, o));
+    failWithMessage("%s", text + FailurePages.write(o));
   }
 
   private FlowAssert derive(FlowUnderTest next) {

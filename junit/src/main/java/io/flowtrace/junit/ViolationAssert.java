@@ -67,7 +67,7 @@ public final class ViolationAssert extends AbstractAssert<ViolationAssert, Viola
     if (kept.isEmpty()) {
       List<String> found = candidates.stream().map(describe).distinct().toList();
       failWithMessage("%s", "Expected " + subject + " to be " + what + ", but it is "
-          + String.join(" / ", found) + ":\n" + Messages.block(outcome));
+          + String.join(" / ", found) + ":\n" + Messages.block(outcome) + FailurePages.write(outcome));
     }
     ViolationAssert next = new ViolationAssert(kept, outcome, subject);
     next.info.description(info.description());

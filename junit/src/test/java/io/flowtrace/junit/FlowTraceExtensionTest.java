@@ -118,7 +118,8 @@ class FlowTraceExtensionTest {
     flow.hasViolation(ViolationKind.BAD_TRANSFORMATION).atStage("payment-booked").onField("amount");
     assertThatThrownBy(() -> flow.hasViolation(ViolationKind.BAD_TRANSFORMATION).atStage("payment-requested"))
         .hasMessageStartingWith("Expected the BAD_TRANSFORMATION violation of flow payment [paymentId=" + id
-            + "] to be at stage payment-requested, but it is at payment-booked:\n");
+            + "] to be at stage payment-requested, but it is at payment-booked:\n")
+        .hasMessageContaining("\n  flow diagram: file:");
     assertThatThrownBy(() -> flow.hasViolation(ViolationKind.NON_IDEMPOTENT))
         .hasMessageStartingWith("Expected flow payment [paymentId=" + id + "] to have a NON_IDEMPOTENT violation, "
             + "but it has only:\n  - BAD_TRANSFORMATION at payment-booked field amount: ");
