@@ -169,8 +169,11 @@ public final class IdempotencyCheck implements Check {
     if (triggers.isEmpty()) {
       message.append(spec.trigger()).append(" was not observed").append(unobservedReason(instance, spec));
     } else {
-      message.append(spec.trigger()).append(" was delivered ").append(triggers.size())
-          .append(triggers.size() == 1 ? " time" : " times");
+      // some deliveries unobserved (their traces sampled out): only those seen can be counted
+      boolean partly = instance.visibility().isPartlyObserved(spec.trigger());
+      message.append(spec.trigger()).append(partly ? " was delivered at least " : " was delivered ").append(triggers.size())
+          .append(triggers.size() == 1 ? " time" : " times").append(partly ? " (others not observed: "
+              + instance.visibility().partlyObserved(spec.trigger()).reason() + ")" : "");
       if (key != null) {
         message.append(" with ").append(knownKeys.size()).append(" distinct ").append(key)
             .append(knownKeys.isEmpty() ? "" : " " + knownKeys);

@@ -390,6 +390,16 @@ class FieldConditionsTest {
   }
 
   @Test
+  void aRedeliveryInATraceSampledOutIsNotCountedAsIfTheWebhookCameOnce() {
+    replay(order("o-1", 0).delivery("evt-o-1", false, true)); // delivered again, its trace not sampled
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.NON_IDEMPOTENT);
+    assertThat(v.message()).startsWith("webhook was delivered at least 1 time (others not observed: unsampled trace ")
+        .contains("paid_msg happened 2 times");
+  }
+
+  @Test
   void aSampledOutOrderThatTookNeitherPathIsMissingTheChoice() {
     ShopFlows.Order o = new ShopFlows.Order("o-1", 0).unsampled();
     replay(o);
