@@ -25,8 +25,7 @@ public final class LatencyCheck implements Check {
     for (BudgetSpec b : instance.spec().budgets()) {
       Observation from = point(instance, b.from());
       Observation to = point(instance, b.to());
-      if (from == null || to == null || instance.visibility().isPartlyObserved(from.eventId())
-          || instance.visibility().isPartlyObserved(to.eventId())) {
+      if (!measurable(instance, from, to)) {
         continue;
       }
       Clocks.Gap gap = clocks.gap(from, to);
@@ -48,13 +47,7 @@ public final class LatencyCheck implements Check {
     boolean terminalSeen = false;
     for (StageSpec terminal : instance.spec().terminalStages()) {
       terminalSeen |= instance.stageSeen(terminal.id());
-      Observation end = null;
-      for (EventSpec e : terminal.events()) {
-        Observation o = instance.first(e.id());
-        if (o != null && (end == null || o.timeEpochNanos() > end.timeEpochNanos())) {
-          end = o;
-        }
-      }
+      Observation end = lastOf(instance, terminal);
       if (end == null) {
         continue;
       }
@@ -132,8 +125,7 @@ public final class LatencyCheck implements Check {
       }
       Observation from = point(instance, b.from());
       Observation to = point(instance, b.to());
-      if (from != null && to != null && !instance.visibility().isPartlyObserved(from.eventId())
-          && !instance.visibility().isPartlyObserved(to.eventId())) {
+      if (measurable(instance, from, to)) {
         Clocks.Gap gap = clocks.gap(from, to);
         if (gap.estimate() > b.within().toNanos() && withinUncertainty(gap, b.within().toNanos())) {
           out.add(new Unverified("budget", to.stageId(), b.from() + " → " + b.to(),
@@ -154,13 +146,7 @@ public final class LatencyCheck implements Check {
     long deadline = instance.spec().deadline().toNanos();
     Observation start = instance.observations().isEmpty() ? null : instance.observations().get(0);
     for (StageSpec terminal : instance.spec().terminalStages()) {
-      Observation end = null;
-      for (EventSpec e : terminal.events()) {
-        Observation o = instance.first(e.id());
-        if (o != null && (end == null || o.timeEpochNanos() > end.timeEpochNanos())) {
-          end = o;
-        }
-      }
+      Observation end = lastOf(instance, terminal);
       if (end != null) {
         Clocks.Gap gap = clocks.gap(start, end);
         if (gap.estimate() > deadline && withinUncertainty(gap, deadline)) {
@@ -201,6 +187,24 @@ public final class LatencyCheck implements Check {
     }
     return " (" + Texts.duration(gap.raw()) + " as read on their clocks, corrected for clock skew; uncertain by ±"
         + Texts.duration(gap.uncertainty()) + ": " + gap.detail() + ")";
+  }
+
+  /** Whether a budget's two ends were observed, each in full (no occurrence sampled out). */
+  private static boolean measurable(FlowInstance instance, Observation from, Observation to) {
+    return from != null && to != null && !instance.visibility().isPartlyObserved(from.eventId())
+        && !instance.visibility().isPartlyObserved(to.eventId());
+  }
+
+  /** The latest first occurrence among a terminal stage's events, or {@code null} when none came. */
+  private static Observation lastOf(FlowInstance instance, StageSpec terminal) {
+    Observation end = null;
+    for (EventSpec e : terminal.events()) {
+      Observation o = instance.first(e.id());
+      if (o != null && (end == null || o.timeEpochNanos() > end.timeEpochNanos())) {
+        end = o;
+      }
+    }
+    return end;
   }
 
   /** An event's first occurrence, or a stage's earliest event. */
