@@ -26,6 +26,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -175,7 +177,7 @@ public final class FlowDocs implements VerdictListener {
           .add(Math.max(0, when(spec, b) - when(spec, a)));
     }
     for (String note : v.notes()) {
-      java.util.regex.Matcher m = SKEW_NOTE.matcher(note);
+      Matcher m = SKEW_NOTE.matcher(note);
       if (m.lookingAt()) {
         Skew skew = o.skews.computeIfAbsent(m.group(1) + " " + m.group(3) + " " + m.group(4), k -> new Skew());
         skew.instances++;
@@ -221,7 +223,6 @@ public final class FlowDocs implements VerdictListener {
     return m != null ? m : o.examples.get(event);
   }
 
-  /** Offset of the first occurrence of an event, or of any event of a stage. */
   /** When an event happened, for the hops between events: a response event at its span's end. */
   private static long when(FlowSpec spec, TimelineEntry t) {
     EventSpec e = spec.event(t.event());
@@ -231,10 +232,10 @@ public final class FlowDocs implements VerdictListener {
   }
 
   /** The engine's note on a clock it corrected: {@code clock skew: A reads at least 45 ms behind B (…}. */
-  private static final java.util.regex.Pattern SKEW_NOTE =
-      java.util.regex.Pattern.compile("clock skew: (.+?) reads (.+?) (behind|ahead of) (.+?) \\(");
+  private static final Pattern SKEW_NOTE =
+      Pattern.compile("clock skew: (.+?) reads (.+?) (behind|ahead of) (.+?) \\(");
 
-  private static final java.util.regex.Pattern DURATION = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?) (ms|s)");
+  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?) (ms|s)");
 
   /**
    * One amount for the skew the instances proved: the strongest lower bound ({@code at least 58 ms})
@@ -245,7 +246,7 @@ public final class FlowDocs implements VerdictListener {
     long low = Long.MAX_VALUE;
     long high = Long.MIN_VALUE;
     for (String a : amounts) {
-      java.util.regex.Matcher m = DURATION.matcher(a);
+      Matcher m = DURATION.matcher(a);
       while (m.find()) {
         long nanos = Math.round(Double.parseDouble(m.group(1)) * (m.group(2).equals("s") ? 1e9 : 1e6));
         low = Math.min(low, nanos);
@@ -268,6 +269,7 @@ public final class FlowDocs implements VerdictListener {
     final Set<String> amounts = new LinkedHashSet<>();
   }
 
+  /** Offset of the first occurrence of an event, or of any event of a stage. */
   private static Long firstOf(FlowSpec spec, Verdict v, String id) {
     boolean stage = spec.stage(id) != null;
     Long best = null;
