@@ -576,6 +576,11 @@
     var items = [];
     var hops = d.hops;
     var seen = {}, seenRecord = {};
+    // topic names in arrow labels: what tells them apart, when they share a long prefix or suffix
+    var topicNames = [];
+    hops.forEach(function (h) { if (h.topic && topicNames.indexOf(h.topic) < 0) topicNames.push(h.topic); });
+    var shortTopics = distinctParts(topicNames, 24);
+    var topicLabel = function (t) { var i = topicNames.indexOf(t); return i < 0 ? t : shortTopics[i]; };
     var unsampledReason = {};
     d.unverified.forEach(function (u) { if (!unsampledReason[u.subject]) unsampledReason[u.subject] = u.check + ': ' + u.reason; });
     // An event that happens again is a duplicate only where the idempotency check says so (a status
@@ -605,7 +610,8 @@
         items.push(assign(base, {
           kind: 'produce', from: 'svc:' + producer, to: 'topic:' + h.topic,
           label: h.event,
-          sub: h.topic + '[' + h.partition + ']@' + h.offset + (h.service ? (h.dur ? ' \u00b7 send ' + ms(h.dur) : '') : h.unsampled ? '' : ' \u00b7 producer span not seen'),
+          sub: topicLabel(h.topic) + '[' + h.partition + ']@' + h.offset + (h.service ? (h.dur ? ' \u00b7 send ' + ms(h.dur) : '') : h.unsampled ? '' : ' \u00b7 producer span not seen'),
+          topicLabel: topicLabel(h.topic), topic: h.topic,
           main: true
         }));
         (h.consumers || []).forEach(function (c, ci) {
@@ -817,7 +823,7 @@
           to: c.to, consumer: c.consumer, folded: true,
           violations: k === 0 ? it.violations : [],
           label: it.label + (k > 0 ? ' (consumer ' + (k + 1) + ')' : ''),
-          sub: it.to.slice('topic:'.length) + ' \u00b7 ' + c.sub
+          sub: (it.topicLabel || it.to.slice('topic:'.length)) + ' \u00b7 ' + c.sub
         }));
       });
     });
@@ -1009,7 +1015,7 @@
         badge.appendChild(svg('text', {x: bx + 4, y: yy + 2}, mark));
         g.appendChild(badge);
       }
-      var tip = it.label + (it.sub ? '\n' + it.sub : '');
+      var tip = it.label + (it.topic ? '\n' + it.topic : '') + (it.sub ? '\n' + it.sub : '');
       it.violations.forEach(function (v) { tip += '\n' + v.kind + ': ' + v.message; });
       g.appendChild(svg('title', null, tip));
       g.addEventListener('click', function () {
