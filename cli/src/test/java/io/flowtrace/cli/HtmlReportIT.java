@@ -174,6 +174,47 @@ class HtmlReportIT {
   }
 
   @Test
+  void topicsWhoseLongNamesShareAPrefixAreNamedByWhatTellsThemApart() throws Exception {
+    // the sample with every topic under one long namespace, in the spec and the recording alike
+    Path flows = dir.resolve("namespaced-flows");
+    Path recording = dir.resolve("namespaced");
+    copyNamespaced(Path.of("../flows/order-creation"), flows);
+    copyNamespaced(SAMPLE, recording);
+    Path page = dir.resolve("namespaced.html");
+    FlowTraceCli.run("replay", "--flows", flows.toString(), "--html", page.toString(), recording.toString());
+    try {
+      chrome.open(page.toUri().toString() + "#i=ord-84cc069e8a62b852");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      chrome.eval("document.querySelector('#detail .legend .fold input').click()");
+      JsonNode heads = chrome.eval("Array.from(document.querySelectorAll(\"#detail .head.topic\"))"
+          + ".map(g => Array.from(g.querySelectorAll('text')).slice(0, -1).map(t => t.textContent).join(''))");
+      assertThat(heads).extracting(JsonNode::asString).contains("\u2026orders.requested", "\u2026inventory.requests")
+          .noneMatch(h -> h.startsWith("com."));
+    } finally {
+      chrome.open(report.toUri().toString());
+      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+    }
+  }
+
+  private static final List<String> TOPICS = List.of("orders.requested", "orders.created", "orders.confirmed",
+      "orders.cancelled", "inventory.requests", "inventory.replies", "notifications.email");
+
+  /** Copies a directory tree, every topic name of the reference flow moved under {@code com.example.shop.eu-west-1.}. */
+  private static void copyNamespaced(Path from, Path to) throws Exception {
+    try (var files = Files.walk(from)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        Path target = to.resolve(from.relativize(f).toString());
+        Files.createDirectories(target.getParent());
+        String text = Files.readString(f);
+        for (String topic : TOPICS) {
+          text = text.replace(topic, "com.example.shop.eu-west-1." + topic);
+        }
+        Files.writeString(target, text);
+      }
+    }
+  }
+
+  @Test
   void anEventNotObservedIsDrawnWhereItBelongsInTheFlowNotAfterItsStage() throws Exception {
     // every trace unsampled: the client's request (the first event of the flow) was not exported
     Path recording = dir.resolve("unsampled");
