@@ -226,9 +226,7 @@ public final class FlowDocs implements VerdictListener {
   /** When an event happened, for the hops between events: a response event at its span's end. */
   private static long when(FlowSpec spec, TimelineEntry t) {
     EventSpec e = spec.event(t.event());
-    boolean response = e != null && e.payload() != null && e.payload().attribute() != null
-        && e.payload().attribute().contains("response");
-    return response && t.detail() != null ? t.offsetNanos() + t.detail().durationNanos() : t.offsetNanos();
+    return e != null && isResponse(e) && t.detail() != null ? t.offsetNanos() + t.detail().durationNanos() : t.offsetNanos();
   }
 
   /** The engine's note on a clock it corrected: {@code clock skew: A reads at least 45 ms behind B (…}. */
@@ -437,7 +435,7 @@ public final class FlowDocs implements VerdictListener {
       if (e.span().kind() != null && e.span().kind().name().equals("SERVER")) {
         return (e.newTrace() ? "external caller (new trace): " : "caller: ") + spanLabel(e) + " request";
       }
-      if (e.payload() != null && e.payload().attribute() != null && e.payload().attribute().contains("response")) {
+      if (isResponse(e)) {
         Set<String> hosts = o.hosts.getOrDefault(e.id(), Set.of());
         return "response of " + (hosts.isEmpty() ? "the called service" : String.join(", ", hosts));
       }
@@ -455,13 +453,17 @@ public final class FlowDocs implements VerdictListener {
     return previous == null ? "—" : "`" + previous.id() + "`";
   }
 
+  /** Whether a span event is a response: its payload is read from a response attribute. */
+  private static boolean isResponse(EventSpec e) {
+    return e.payload() != null && e.payload().attribute() != null && e.payload().attribute().contains("response");
+  }
+
   /**
    * Whether a span event is something its service received: a server's request or a client's
    * response, not the response it sent its caller nor the request it sent out.
    */
   private static boolean inbound(EventSpec e) {
-    boolean response = e.payload() != null && e.payload().attribute() != null
-        && e.payload().attribute().contains("response");
+    boolean response = isResponse(e);
     String kind = e.span().kind() == null ? "" : e.span().kind().name();
     return switch (kind) {
       case "SERVER" -> !response;

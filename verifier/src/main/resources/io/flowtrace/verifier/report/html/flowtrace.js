@@ -732,14 +732,9 @@
         stage.events.filter(function (ev) {
           return !hops.some(function (h) { return h.event === ev.id; });
         }).forEach(function (ev, k) {
-          var from, to;
-          if (ev.topic) {
-            from = (producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic) : missingProducer(stage)) || 'svc:?';
-            to = 'topic:' + ev.topic;
-          }
-          else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
-          else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'caller'); to = 'svc:' + (ev.service || '?'); }
-          if (!ev.topic && ev.attribute && /response/.test(ev.attribute)) { var back = from; from = to; to = back; }
+          var ends = expectedEnds(ev, ev.topic && (producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic)
+              : missingProducer(stage)), 'caller');
+          var from = ends.from, to = ends.to;
           // a record of this flow's trace that went to another instance under a changed key names where it is
           var elsewhere = x.event === ev.id && x.topic !== undefined && x.offset !== undefined;
           items.push({
@@ -763,11 +758,8 @@
       if (items.some(function (it) { return it.event === u.subject && it.unobserved; })) return;
       var rank = stageRank(spec, u.stage);
       var t = slot(rank, u.subject);
-      var from, to;
-      if (ev.topic) { from = 'svc:' + (producerOf(ev.topic) || '?'); to = 'topic:' + ev.topic; }
-      else if (ev.kind === 'CLIENT') { from = 'svc:' + (ev.service || '?'); to = 'ext:external service'; }
-      else { from = 'ext:' + (ev.newTrace ? 'caller (new trace)' : 'client'); to = 'svc:' + (ev.service || '?'); }
-      if (!ev.topic && ev.attribute && /response/.test(ev.attribute)) { var back = from; from = to; to = back; }
+      var ends = expectedEnds(ev, ev.topic && producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic) : null, 'client');
+      var from = ends.from, to = ends.to;
       items.push({
         hop: -1, stage: u.stage, event: u.subject, violations: [], t: t, rank: rank, kind: 'unobserved',
         from: from, to: to, label: u.subject + ' \u2014 not observed', sub: u.reason, unobserved: true, unverified: u.check + ': ' + u.reason, main: true
@@ -838,6 +830,20 @@
   function assign(a, b) {
     for (var k in b) if (Object.prototype.hasOwnProperty.call(b, k)) a[k] = b[k];
     return a;
+  }
+
+  /**
+   * Where an event that did not come (or was not observed) would have gone: a record from its
+   * producer to its topic, a call from its service to the external one, a request from its caller
+   * ({@code callerName} unless it starts a new trace); a response the other way round.
+   */
+  function expectedEnds(ev, producer, callerName) {
+    if (ev.topic) return {from: producer || 'svc:?', to: 'topic:' + ev.topic};
+    var svc = 'svc:' + (ev.service || '?');
+    var other = ev.kind === 'CLIENT' ? 'ext:external service'
+        : 'ext:' + (ev.newTrace ? 'caller (new trace)' : callerName);
+    var out = ev.kind === 'CLIENT' ? {from: svc, to: other} : {from: other, to: svc};
+    return ev.attribute && /response/.test(ev.attribute) ? {from: out.to, to: out.from} : out;
   }
 
   /** The index of the hop a violation is about, or -1. */
