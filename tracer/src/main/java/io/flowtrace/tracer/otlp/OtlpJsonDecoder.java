@@ -564,7 +564,7 @@ public final class OtlpJsonDecoder {
           parentIdString = token == JsonToken.VALUE_STRING;
         }
         case 16 -> flags = uint32(0);
-        case 5 -> name = orEmpty(string());
+        case 5 -> name = orEmpty(cached(StringCache.NAMES));
         case 6 -> kind = enumNumber(SPAN_KINDS);
         case 7 -> {
           if (other && start != 0) {
@@ -818,7 +818,7 @@ public final class OtlpJsonDecoder {
       boolean other = metOther(seen, code);
       seen |= 1L << code;
       switch (code >> 1) {
-        case 1 -> key = orEmpty(string());
+        case 1 -> key = orEmpty(cached(StringCache.NAMES));
         case 2 -> {
           if (token == JsonToken.VALUE_NULL) {
             value = null;
@@ -873,7 +873,7 @@ public final class OtlpJsonDecoder {
         continue;
       }
       Object v = switch (field) {
-        case 1 -> string();
+        case 1 -> cached(StringCache.VALUES);
         case 2 -> bool();
         case 3 -> int64(0);
         case 4 -> float64();
@@ -1295,8 +1295,15 @@ public final class OtlpJsonDecoder {
 
   /** An id field's text; {@code null} when absent. */
   private String idText() {
-    JsonToken token = p.currentToken();
-    return token == JsonToken.VALUE_STRING ? p.getString() : scalarText();
+    return cached(StringCache.IDS);
+  }
+
+  /** A string field's value as {@link #string()} reads it, looked up in a cache before it is made. */
+  private String cached(StringCache cache) {
+    if (p.currentToken() != JsonToken.VALUE_STRING) {
+      return scalarText();
+    }
+    return cache.get(p.getStringCharacters(), p.getStringOffset(), p.getStringLength());
   }
 
   /**
