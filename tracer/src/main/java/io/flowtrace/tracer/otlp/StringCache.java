@@ -1,5 +1,7 @@
 package io.flowtrace.tracer.otlp;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The strings a decoder met lately, looked up by their characters before a {@code String} is made:
  * telemetry repeats itself (every span carries the same attribute keys, most of the same values, its
@@ -60,6 +62,46 @@ public final class StringCache {
     }
     slots[slot] = made;
     return made;
+  }
+
+  /**
+   * The string of the {@code length} bytes at {@code offset} of {@code ascii}, which the caller has
+   * found to be ASCII (one byte a character).
+   */
+  public String getAscii(byte[] ascii, int offset, int length) {
+    if (length == 0) {
+      return "";
+    }
+    if (length > maxLength) {
+      return new String(ascii, offset, length, StandardCharsets.ISO_8859_1);
+    }
+    int h = 0;
+    for (int i = offset, end = offset + length; i < end; i++) {
+      h = 31 * h + ascii[i];
+    }
+    int slot = (h ^ (h >>> 16)) & mask;
+    String kept = slots[slot];
+    if (kept != null && equal(kept, ascii, offset, length)) {
+      return kept;
+    }
+    String made = new String(ascii, offset, length, StandardCharsets.ISO_8859_1);
+    if (names != null) {
+      made = names.canonical(made);
+    }
+    slots[slot] = made;
+    return made;
+  }
+
+  private static boolean equal(String s, byte[] ascii, int offset, int length) {
+    if (s.length() != length) {
+      return false;
+    }
+    for (int i = 0; i < length; i++) {
+      if (s.charAt(i) != ascii[offset + i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean equal(String s, char[] chars, int offset, int length) {

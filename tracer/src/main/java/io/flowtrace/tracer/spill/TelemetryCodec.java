@@ -8,6 +8,7 @@ import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.otlp.Names;
 import io.flowtrace.tracer.otlp.OtlpSpans;
+import io.flowtrace.tracer.otlp.StringCache;
 import java.io.ByteArrayInputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
@@ -327,7 +328,7 @@ public final class TelemetryCodec {
     byte[] b = new byte[n];
     in.readFully(b);
     if (plainAscii(b, n)) {
-      return new String(b, StandardCharsets.ISO_8859_1);
+      return StringCache.IDS.getAscii(b, 0, n);
     }
     byte[] whole = new byte[n + 2];
     whole[0] = (byte) (n >>> 8);
@@ -366,7 +367,7 @@ public final class TelemetryCodec {
     if (b == null) {
       throw new IOException("corrupt item: " + what + part + " is null");
     }
-    return new String(b, StandardCharsets.UTF_8);
+    return plainAscii(b, b.length) ? StringCache.VALUES.getAscii(b, 0, b.length) : new String(b, StandardCharsets.UTF_8);
   }
 
   private static void writeBytes(byte[] b, DataOutput out) throws IOException {

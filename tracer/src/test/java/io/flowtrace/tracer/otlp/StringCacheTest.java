@@ -36,6 +36,17 @@ class StringCacheTest {
   }
 
   @Test
+  void asciiBytesFindTheStringTheCharactersMade() {
+    StringCache cache = new StringCache(16, 32, null);
+    String made = cache.get("4bf92f3577b34da6a3ce929d0e0e4736".toCharArray(), 0, 32);
+    byte[] bytes = "..4bf92f3577b34da6a3ce929d0e0e4736".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    assertThat(cache.getAscii(bytes, 2, 32)).isSameAs(made);
+    assertThat(cache.getAscii(bytes, 2, 31)).isEqualTo("4bf92f3577b34da6a3ce929d0e0e473");
+    assertThat(cache.getAscii(bytes, 0, 0)).isEmpty();
+  }
+
+  @Test
   void longStringsAreMadeAnew() {
     StringCache cache = new StringCache(16, 4, null);
 
