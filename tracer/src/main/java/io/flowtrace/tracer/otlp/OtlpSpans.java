@@ -180,7 +180,7 @@ public final class OtlpSpans {
   public static Object value(AnyValue value) {
     switch (value.getValueCase()) {
       case STRING_VALUE:
-        return value.getStringValue();
+        return string(value.getStringValueBytes(), value);
       case BOOL_VALUE:
         return value.getBoolValue();
       case INT_VALUE:
@@ -215,7 +215,27 @@ public final class OtlpSpans {
       out[2 * i] = (byte) HEX[(b >> 4) & 0xf];
       out[2 * i + 1] = (byte) HEX[b & 0xf];
     }
-    return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
+    return StringCache.IDS.getAscii(out, 0, out.length);
+  }
+
+  /** Room for a short string value's bytes; one per decoding thread. */
+  private static final ThreadLocal<byte[]> SHORT_VALUE = ThreadLocal.withInitial(() -> new byte[64]);
+
+  /** A string value: a short ASCII one looked up in {@link StringCache#VALUES} from its bytes. */
+  private static String string(ByteString bytes, AnyValue value) {
+    int n = bytes.size();
+    if (n <= 64) {
+      byte[] scratch = SHORT_VALUE.get();
+      bytes.copyTo(scratch, 0);
+      boolean ascii = true;
+      for (int i = 0; i < n && ascii; i++) {
+        ascii = scratch[i] > 0;
+      }
+      if (ascii) {
+        return StringCache.VALUES.getAscii(scratch, 0, n);
+      }
+    }
+    return value.getStringValue();
   }
 
   /** Hex of a valid id, or {@code null} when it has the wrong length or is all zeros. */

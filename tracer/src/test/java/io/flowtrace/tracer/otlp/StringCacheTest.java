@@ -107,4 +107,18 @@ class StringCacheTest {
     assertThat(spans.get(0).attributes().get("messaging.system")).isEqualTo("kafka")
         .isSameAs(spans.get(1).attributes().get("messaging.system"));
   }
+
+  @Test
+  void protobufSpansShareTheirIdsAndShortValuesToo() throws Exception {
+    var value = io.opentelemetry.proto.common.v1.AnyValue.newBuilder().setStringValue("kafka").build();
+    var nonAscii = io.opentelemetry.proto.common.v1.AnyValue.newBuilder().setStringValue("Zoë").build();
+    var id = com.google.protobuf.ByteString.copyFrom(new byte[] {0x4b, (byte) 0xf9, 0x2f, 0x35, 0x77, (byte) 0xb3, 0x4d, (byte) 0xa6});
+
+    var parsedOnce = io.opentelemetry.proto.common.v1.AnyValue.parseFrom(value.toByteArray());
+    var parsedAgain = io.opentelemetry.proto.common.v1.AnyValue.parseFrom(value.toByteArray());
+
+    assertThat(OtlpSpans.value(parsedOnce)).isEqualTo("kafka").isSameAs(OtlpSpans.value(parsedAgain));
+    assertThat(OtlpSpans.value(nonAscii)).isEqualTo("Zoë");
+    assertThat(OtlpSpans.hex(id)).isEqualTo("4bf92f3577b34da6").isSameAs(OtlpSpans.hex(com.google.protobuf.ByteString.copyFrom(id.toByteArray())));
+  }
 }
