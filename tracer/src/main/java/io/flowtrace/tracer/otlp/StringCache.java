@@ -53,15 +53,7 @@ public final class StringCache {
     }
     int slot = (h ^ (h >>> 16)) & mask;
     String kept = slots[slot];
-    if (kept != null && equal(kept, chars, offset, length)) {
-      return kept;
-    }
-    String made = new String(chars, offset, length);
-    if (names != null) {
-      made = names.canonical(made);
-    }
-    slots[slot] = made;
-    return made;
+    return kept != null && equal(kept, chars, offset, length) ? kept : keep(slot, new String(chars, offset, length));
   }
 
   /**
@@ -81,17 +73,16 @@ public final class StringCache {
     }
     int slot = (h ^ (h >>> 16)) & mask;
     String kept = slots[slot];
-    if (kept != null && equal(kept, ascii, offset, length)) {
-      return kept;
-    }
-    String made = new String(ascii, offset, length, StandardCharsets.ISO_8859_1);
-    if (names != null) {
-      made = names.canonical(made);
-    }
-    slots[slot] = made;
-    return made;
+    return kept != null && equal(kept, ascii, offset, length) ? kept : keep(slot, new String(ascii, offset, length, StandardCharsets.ISO_8859_1));
   }
 
+  private String keep(int slot, String made) {
+    String kept = names == null ? made : names.canonical(made);
+    slots[slot] = kept;
+    return kept;
+  }
+
+  /** The chars and the bytes forms differ only in the array they read (as the JDK's own string code does). */
   private static boolean equal(String s, byte[] ascii, int offset, int length) {
     if (s.length() != length) {
       return false;
