@@ -231,6 +231,29 @@ final class BenchCommand implements Callable<Integer> {
     if (problems > 0) {
       System.out.println(Plural.grouped(problems, "unreadable line") + " skipped");
     }
+    boolean cpu = cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && CpuClock.processNanos() >= 0;
+    System.out.println(goals(cpu ? cpuReplay / cpuRaw : bestReplay / bestRaw, cpu, spans / bestReplay, rss));
+  }
+
+  /** Replay's goals: at most 1.5× a raw parse, at least 150,000 spans/s, a peak RSS of at most 1 GiB. */
+  static final double GOAL_RATIO = 1.5;
+  static final double GOAL_SPANS_PER_SECOND = 150_000;
+  static final long GOAL_RSS = 1L << 30;
+
+  /** The goals line: each figure against its goal, and whether it is met. */
+  static String goals(double ratio, boolean byCpu, double spansPerSecond, long rss) {
+    String line = String.format("goals: replay %.2f× a raw parse%s (≤ %.1f×: %s), %,.0f spans/s (≥ %,.0f: %s)",
+        ratio, byCpu ? " by CPU" : "", GOAL_RATIO, met(ratio <= GOAL_RATIO), spansPerSecond, GOAL_SPANS_PER_SECOND,
+        met(spansPerSecond >= GOAL_SPANS_PER_SECOND));
+    if (rss > 0) {
+      line += String.format(", peak RSS %s (≤ %s: %s)", ProgressLine.bytes(rss), ProgressLine.bytes(GOAL_RSS),
+          met(rss <= GOAL_RSS));
+    }
+    return line;
+  }
+
+  private static String met(boolean met) {
+    return met ? "met" : "not met";
   }
 
   /** How many files of each format: {@code 4 OTLP/JSON, 1 kcat}. */

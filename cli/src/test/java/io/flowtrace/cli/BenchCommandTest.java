@@ -33,6 +33,7 @@ class BenchCommandTest {
         .contains("replay / raw parse = ", "replay / parse+validate = ")
         .contains("round 1  raw parse")
         .contains("process peak RSS ")
+        .containsPattern("goals: replay \\d+\\.\\d\\d× a raw parse by CPU \\(≤ 1\\.5×: (not )?met\\), [\\d,]+ spans/s \\(≥ 150,000: (not )?met\\), peak RSS ")
         .containsPattern("CPU time \\(least of the rounds\\): raw parse \\d+\\.\\d\\d s, replay \\d+\\.\\d\\d s = ")
         .contains(String.format("| %,d flows (", manifest.flows().size()))
         .contains(String.format("records: %,d   spans: %,d", manifest.records(), manifest.spans()))
@@ -52,6 +53,15 @@ class BenchCommandTest {
         .contains(String.format("| %,d flows (", manifest.flows().size()))
         .contains("3 lines not JSON")
         .contains("3 unreadable lines skipped");
+  }
+
+  @Test
+  void theGoalsLineSaysOfEachFigureWhetherItMeetsItsGoal() {
+    assertThat(BenchCommand.goals(5.61, true, 73_345, 913L << 20)).isEqualTo(
+        "goals: replay 5.61× a raw parse by CPU (≤ 1.5×: not met), 73,345 spans/s (≥ 150,000: not met), peak RSS 913.0 MiB (≤ 1.00 GiB: met)");
+    assertThat(BenchCommand.goals(1.5, false, 150_000, 0)).isEqualTo(
+        "goals: replay 1.50× a raw parse (≤ 1.5×: met), 150,000 spans/s (≥ 150,000: met)");
+    assertThat(BenchCommand.goals(1.2, true, 200_000, (1L << 30) + 1)).endsWith("(≤ 1.00 GiB: not met)");
   }
 
   @Test
