@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The reference order flows as a benchmark's input: {@link #flows} generated correct flows
- * (authorized and declined payments), written as a recording, read back, in event-time order; the flow specs
+ * (authorized and declined payments) of a {@link #shape}, written as a recording, read back, in event-time order; the flow specs
  * from {@code -Dflowtrace.flows} (default {@code flows/order-creation}, run from the repository).
  */
 @State(Scope.Benchmark)
@@ -31,6 +31,13 @@ public class Traffic {
 
   @Param({"500"})
   public int flows;
+
+  /**
+   * {@code clean}: every trace sampled, clocks agreeing; {@code field}: 70 % of the orders' traces
+   * sampled and the inventory service's clock 30 ms ahead, as a staging system's telemetry comes.
+   */
+  @Param({"clean"})
+  public String shape;
 
   Path dir;
   List<FlowSpec> specs;
@@ -44,7 +51,13 @@ public class Traffic {
   public void generate() throws IOException, io.flowtrace.verifier.spec.FlowSpecException {
     specs = new FlowSpecLoader().load(Path.of(System.getProperty("flowtrace.flows", "flows/order-creation")));
     dir = Files.createTempDirectory("flowtrace-jmh-");
-    SyntheticOrderFlows.correct(flows).seed(42).build().write(dir);
+    SyntheticOrderFlows.Builder traffic = SyntheticOrderFlows.correct(flows).seed(42);
+    if (shape.equals("field")) {
+      traffic.sampleRatio(0.7).clockSkew("inventory-service", java.time.Duration.ofMillis(30));
+    } else if (!shape.equals("clean")) {
+      throw new IllegalArgumentException("shape is clean or field, not " + shape);
+    }
+    traffic.build().write(dir);
     telemetry = new ArrayList<>();
     RecordingReader.defaults().read(dir, telemetry::add, ReadListener.ignoring());
     telemetry.sort(Comparator.comparingLong(Telemetry::arrivalEpochNanos));
