@@ -23,8 +23,7 @@ public final class RuleCheck implements Check {
     List<Violation> out = new ArrayList<>();
     Map<String, JsonNode> payloads = instance.firstPayloads();
     for (RuleSpec rule : instance.spec().rules()) {
-      if (!payloads.keySet().containsAll(rule.expression().referencedVariables())
-          || !rule.requires().stream().allMatch(instance::has)) {
+      if (!payloads.keySet().containsAll(rule.expression().referencedVariables()) || !hasAll(instance, rule.requires())) {
         continue;
       }
       Evaluation e = rule.expression().evaluate(payloads);
@@ -62,12 +61,11 @@ public final class RuleCheck implements Check {
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
     for (RuleSpec rule : instance.spec().rules()) {
-      java.util.Set<String> reads = new java.util.LinkedHashSet<>(rule.expression().referencedVariables());
-      reads.addAll(rule.requires());
+      java.util.Collection<String> reads = reads(rule);
       String unobserved = null;
       Visibility.Unobserved why = null;
       boolean rest = true;
-      if (reads.stream().anyMatch(instance::offPath)) {
+      if (anyOffPath(instance, reads)) {
         continue; // it reads an event of a branch the data did not take
       }
       for (String v : reads) {
@@ -85,6 +83,35 @@ public final class RuleCheck implements Check {
       }
     }
     return out;
+  }
+
+  /** The events a rule reads: its variables, then the events it requires (checked for every instance: no copy unless it requires some). */
+  private static java.util.Collection<String> reads(RuleSpec rule) {
+    java.util.Set<String> variables = rule.expression().referencedVariables();
+    if (rule.requires().isEmpty()) {
+      return variables;
+    }
+    java.util.Set<String> reads = new java.util.LinkedHashSet<>(variables);
+    reads.addAll(rule.requires());
+    return reads;
+  }
+
+  private static boolean hasAll(FlowInstance instance, List<String> events) {
+    for (String e : events) {
+      if (!instance.has(e)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean anyOffPath(FlowInstance instance, java.util.Collection<String> events) {
+    for (String e : events) {
+      if (instance.offPath(e)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The occurrence a rule's failure is shown on: the first variable of the rule's stage, else the latest. */

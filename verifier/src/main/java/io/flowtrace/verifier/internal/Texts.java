@@ -11,24 +11,29 @@ public final class Texts {
   public static String duration(long nanos) {
     double ms = nanos / 1e6;
     if (Math.abs(ms) >= 1000) {
-      return trim(String.format(java.util.Locale.ROOT, "%.3f", ms / 1000)) + " s";
+      return decimals(ms / 1000, 3) + " s";
     }
     if (Math.abs(ms) >= 10) {
       return Math.round(ms) + " ms";
     }
-    return trim(String.format(java.util.Locale.ROOT, "%.1f", ms)) + " ms";
+    return decimals(ms, 1) + " ms";
   }
 
   public static String duration(Duration d) {
     return duration(d.toNanos());
   }
 
-  private static String trim(String s) {
-    if (s.contains(".")) {
-      s = s.replaceAll("0+$", "");
-      if (s.endsWith(".")) s = s.substring(0, s.length() - 1);
-    }
-    return s;
+  /**
+   * {@code String.format(Locale.ROOT, "%.<places>f", v)} without its trailing zeros (and point):
+   * rounded half up from the shortest decimal that reads back as {@code v}, as the formatter
+   * rounds, but without parsing a format string and a regular expression on every call (notes and
+   * messages of every instance carry durations). A negative value that rounds to zero stays "-0".
+   */
+  static String decimals(double v, int places) {
+    java.math.BigDecimal rounded = new java.math.BigDecimal(Double.toString(v))
+        .setScale(places, java.math.RoundingMode.HALF_UP);
+    String s = rounded.signum() == 0 ? "0" : rounded.stripTrailingZeros().toPlainString();
+    return v < 0 && rounded.signum() == 0 ? "-" + s : s;
   }
 
   /** Compact JSON text of a value, cut to {@code max} characters. */

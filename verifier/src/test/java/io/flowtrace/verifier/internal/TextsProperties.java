@@ -1,0 +1,56 @@
+package io.flowtrace.verifier.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Locale;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.LongRange;
+import org.junit.jupiter.api.Test;
+
+/** Durations read as {@code String.format} wrote them, without its cost: held to it on any value. */
+class TextsProperties {
+
+  @Property(tries = 5_000)
+  void aDurationReadsAsTheFormatterWroteIt(@ForAll @LongRange(min = -100_000_000_000L, max = 100_000_000_000L) long nanos) {
+    assertThat(Texts.duration(nanos)).isEqualTo(formatted(nanos));
+  }
+
+  @Property(tries = 5_000)
+  void smallDurationsToo(@ForAll @LongRange(min = -20_000_000L, max = 20_000_000L) long nanos) {
+    assertThat(Texts.duration(nanos)).isEqualTo(formatted(nanos));
+  }
+
+  @Test
+  void halvesRoundUpAndZerosAreDropped() {
+    assertThat(Texts.duration(50_000)).isEqualTo("0.1 ms").isEqualTo(formatted(50_000));
+    assertThat(Texts.duration(-40_000)).isEqualTo("-0 ms").isEqualTo(formatted(-40_000));
+    assertThat(Texts.duration(1_500_000_000L)).isEqualTo("1.5 s").isEqualTo(formatted(1_500_000_000L));
+    assertThat(Texts.duration(10_000_000_000L)).isEqualTo("10 s").isEqualTo(formatted(10_000_000_000L));
+    assertThat(Texts.duration(1_234_500_000L)).isEqualTo(formatted(1_234_500_000L));
+    assertThat(Texts.duration(0)).isEqualTo("0 ms").isEqualTo(formatted(0));
+    assertThat(Texts.duration(35_400_000)).isEqualTo("35 ms");
+  }
+
+  /** How durations were written before: the formatter, then its trailing zeros cut by a regular expression. */
+  private static String formatted(long nanos) {
+    double ms = nanos / 1e6;
+    if (Math.abs(ms) >= 1000) {
+      return trim(String.format(Locale.ROOT, "%.3f", ms / 1000)) + " s";
+    }
+    if (Math.abs(ms) >= 10) {
+      return Math.round(ms) + " ms";
+    }
+    return trim(String.format(Locale.ROOT, "%.1f", ms)) + " ms";
+  }
+
+  private static String trim(String s) {
+    if (s.contains(".")) {
+      s = s.replaceAll("0+$", "");
+      if (s.endsWith(".")) {
+        s = s.substring(0, s.length() - 1);
+      }
+    }
+    return s;
+  }
+}
