@@ -2,6 +2,7 @@ package io.flowtrace.tracer.recording;
 
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.otlp.JacksonMessages;
+import io.flowtrace.tracer.otlp.StringCache;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.SourcePosition;
 import io.flowtrace.tracer.model.Telemetry;
@@ -16,6 +17,7 @@ import java.util.function.Consumer;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -161,7 +163,8 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
    * a bad line lacks. Where it returns a record, it is the one {@code parse} gives.
    */
   static KafkaRecord common(byte[] utf8, int offset, int length) {
-    try (JsonParser p = MAPPER.createParser(utf8, offset, length)) {
+    // A bare parser: the mapper's own would make a deserialization context for every line.
+    try (JsonParser p = MAPPER.tokenStreamFactory().createParser(ObjectReadContext.empty(), utf8, offset, length)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }
@@ -181,7 +184,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
         switch (name) {
           case "topic" -> {
             field = 1;
-            topic = token == JsonToken.VALUE_STRING ? p.getString() : null;
+            topic = token == JsonToken.VALUE_STRING ? name(p) : null;
             if (topic == null || topic.isEmpty()) {
               return null;
             }
@@ -257,6 +260,11 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
     }
   }
 
+  /** A topic or header name: the shared copy, found by its characters (every record repeats them). */
+  private static String name(JsonParser p) {
+    return StringCache.NAMES.get(p.getStringCharacters(), p.getStringOffset(), p.getStringLength());
+  }
+
   /** Name, text pairs up to the end of the array the parser is in; {@code null} for any other content. */
   private static List<RecordHeader> headers(JsonParser p) {
     List<RecordHeader> headers = new ArrayList<>(2);
@@ -265,7 +273,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
       if (token != JsonToken.VALUE_STRING) {
         return null;
       }
-      String name = p.getString();
+      String name = name(p);
       JsonToken value = p.nextToken();
       if (value != JsonToken.VALUE_STRING && value != JsonToken.VALUE_NULL) {
         return null;

@@ -45,6 +45,19 @@ class KcatJsonLinesTest {
   }
 
   @Test
+  void recordsShareTheirTopicAndHeaderNames() throws IOException {
+    Path file = write(
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":1,\"headers\":[\"traceparent\",\"x\"],\"payload\":\"{}\"}",
+        "{\"topic\":\"orders.created\",\"partition\":0,\"offset\":2,\"headers\":[\"traceparent\",\"y\"],\"payload\":\"{}\"}");
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(2);
+
+    List<KafkaRecord> records = collected.records();
+    assertThat(records.get(0).topic()).isEqualTo("orders.created").isSameAs(records.get(1).topic());
+    assertThat(records.get(0).headers().get(0).name()).isSameAs(records.get(1).headers().get(0).name());
+  }
+
+  @Test
   void readsARecordAsKcatPrintsIt() throws IOException {
     Path file = write("{\"topic\":\"orders.created\",\"partition\":0,\"offset\":42,\"tstype\":\"create\","
         + "\"ts\":1732530000123,\"broker\":1,\"headers\":[\"traceparent\",\"" + TestObjects.TRACEPARENT

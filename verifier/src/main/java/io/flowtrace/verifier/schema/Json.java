@@ -55,7 +55,8 @@ final class Json {
       all[i] = i;
     }
     String[] values = new String[paths.size()];
-    try (JsonParser p = JSON.createParser(bytes)) {
+    // A bare parser: the mapper's own would make a deserialization context for every payload.
+    try (JsonParser p = JSON.tokenStreamFactory().createParser(tools.jackson.core.ObjectReadContext.empty(), bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT || !strings(p, paths, all, 0, values)) {
         return null;
       }
