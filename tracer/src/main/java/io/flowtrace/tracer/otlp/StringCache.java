@@ -53,7 +53,10 @@ public final class StringCache {
     }
     int slot = (h ^ (h >>> 16)) & mask;
     String kept = slots[slot];
-    return kept != null && equal(kept, chars, offset, length) ? kept : keep(slot, new String(chars, offset, length));
+    if (kept != null && equal(kept, chars, offset, length)) {
+      return kept;
+    }
+    return keep(slot, new String(chars, offset, length));
   }
 
   /**
@@ -73,7 +76,10 @@ public final class StringCache {
     }
     int slot = (h ^ (h >>> 16)) & mask;
     String kept = slots[slot];
-    return kept != null && equal(kept, ascii, offset, length) ? kept : keep(slot, new String(ascii, offset, length, StandardCharsets.ISO_8859_1));
+    if (kept != null && equal(kept, ascii, offset, length)) {
+      return kept;
+    }
+    return keep(slot, new String(ascii, offset, length, StandardCharsets.ISO_8859_1));
   }
 
   private String keep(int slot, String made) {

@@ -85,7 +85,7 @@ public final class RuleCheck implements Check {
     return out;
   }
 
-  /** The events a rule reads: its variables, then the events it requires (checked for every instance: no copy unless it requires some). */
+  /** The events a rule reads: its variables, then the events it requires (no copy unless it requires some). */
   private static java.util.Collection<String> reads(RuleSpec rule) {
     java.util.Set<String> variables = rule.expression().referencedVariables();
     if (rule.requires().isEmpty()) {
