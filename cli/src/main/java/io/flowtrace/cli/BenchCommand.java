@@ -219,7 +219,8 @@ final class BenchCommand implements Callable<Integer> {
         bestReplay, spans / bestReplay, verdicts / bestReplay, ProgressLine.bytes(replayPeak), ProgressLine.bytes(replayLive));
     System.out.printf("records: %,d   spans: %,d   replay / parse+validate = %.2f×   replay / raw parse = %.2f×%n",
         records, spans, bestReplay / bestParse, bestReplay / bestRaw);
-    if (cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && CpuClock.processNanos() >= 0) {
+    boolean cpu = cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && CpuClock.processNanos() >= 0;
+    if (cpu) {
       System.out.printf("CPU time (least of the rounds): raw parse %.2f s, replay %.2f s = %.2f× (steadier than wall time on a"
           + " shared machine)%n", cpuRaw, cpuReplay, cpuReplay / cpuRaw);
     }
@@ -231,7 +232,6 @@ final class BenchCommand implements Callable<Integer> {
     if (problems > 0) {
       System.out.println(Plural.grouped(problems, "unreadable line") + " skipped");
     }
-    boolean cpu = cpuRaw != Double.MAX_VALUE && cpuRaw > 0 && CpuClock.processNanos() >= 0;
     System.out.println(goals(cpu ? cpuReplay / cpuRaw : bestReplay / bestRaw, cpu, spans / bestReplay, rss));
   }
 

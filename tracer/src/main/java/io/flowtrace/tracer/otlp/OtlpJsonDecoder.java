@@ -634,7 +634,7 @@ public final class OtlpJsonDecoder {
       }
       spanLinks = list;
     }
-    out.add(new Span((String) trace, (String) span, (String) parent, Names.SHARED.canonical(name), SpanKind.fromOtlp(kind), service,
+    out.add(new Span((String) trace, (String) span, (String) parent, name, SpanKind.fromOtlp(kind), service,
         start, end, attributes, spanLinks, statusCode == STATUS_CODE_ERROR));
   }
 
@@ -837,7 +837,7 @@ public final class OtlpJsonDecoder {
       }
     }
     exit();
-    kvKey = Names.SHARED.canonical(key);
+    kvKey = key;
     kvValue = value;
     valueCase = kase;
   }
@@ -1301,7 +1301,7 @@ public final class OtlpJsonDecoder {
   /** A string field's value as {@link #string()} reads it, looked up in a cache before it is made. */
   private String cached(StringCache cache) {
     if (p.currentToken() != JsonToken.VALUE_STRING) {
-      return scalarText();
+      return cache.kept(scalarText());
     }
     return cache.get(p.getStringCharacters(), p.getStringOffset(), p.getStringLength());
   }

@@ -82,8 +82,13 @@ public final class StringCache {
     return keep(slot, new String(ascii, offset, length, StandardCharsets.ISO_8859_1));
   }
 
+  /** A string made elsewhere, as this cache keeps it: the shared copy of a name, else itself. */
+  public String kept(String made) {
+    return names == null ? made : names.canonical(made);
+  }
+
   private String keep(int slot, String made) {
-    String kept = names == null ? made : names.canonical(made);
+    String kept = kept(made);
     slots[slot] = kept;
     return kept;
   }

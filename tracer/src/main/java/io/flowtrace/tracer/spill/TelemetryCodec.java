@@ -162,9 +162,9 @@ public final class TelemetryCodec {
     String traceId = readId(in);
     String spanId = readId(in);
     String parent = readId(in);
-    String name = Names.SHARED.canonical(readString(r, "span name", ""));
+    String name = readName(r, "span name", "");
     int kind = in.readByte();
-    String service = Names.SHARED.canonical(readString(r, "service name", ""));
+    String service = readName(r, "service name", "");
     long start = in.readLong();
     long end = in.readLong();
     Map<String, Object> attributes = readEntries(r, "attribute", 0);
@@ -196,7 +196,7 @@ public final class TelemetryCodec {
 
   private static KafkaRecord readRecord(Reader r) throws IOException {
     DataInput in = r.in;
-    String topic = Names.SHARED.canonical(readString(r, "topic", ""));
+    String topic = readName(r, "topic", "");
     int partition = in.readInt();
     long offset = in.readLong();
     long ts = in.readLong();
@@ -204,7 +204,7 @@ public final class TelemetryCodec {
     int n = r.count(in.readInt(), "header", MIN_HEADER_BYTES);
     List<RecordHeader> headers = new ArrayList<>(Math.min(n, PRESIZE));
     for (int i = 0; i < n; i++) {
-      headers.add(new RecordHeader(Names.SHARED.canonical(readString(r, "header name", "")), readBytes(r, "header value", "")));
+      headers.add(new RecordHeader(readName(r, "header name", ""), readBytes(r, "header value", "")));
     }
     return new KafkaRecord(topic, partition, offset, ts, key, headers, readBytes(r, "record value", ""));
   }
@@ -233,7 +233,7 @@ public final class TelemetryCodec {
       if (i == entries.length) {
         entries = Arrays.copyOf(entries, Math.min(n, 2 * i));
       }
-      entries[i] = Map.entry(Names.SHARED.canonical(readString(r, what, " key")), readValue(r, what, " value", depth));
+      entries[i] = Map.entry(readName(r, what, " key"), readValue(r, what, " value", depth));
     }
     return OtlpSpans.attributeMap(entries);
   }
@@ -368,6 +368,16 @@ public final class TelemetryCodec {
       throw new IOException("corrupt item: " + what + part + " is null");
     }
     return plainAscii(b, b.length) ? StringCache.VALUES.getAscii(b, 0, b.length) : new String(b, StandardCharsets.UTF_8);
+  }
+
+  /** A name (span, service, topic, header, attribute key): {@link Names#SHARED}'s copy, found by its bytes when ASCII. */
+  private static String readName(Reader r, String what, String part) throws IOException {
+    byte[] b = readBytes(r, what, part);
+    if (b == null) {
+      throw new IOException("corrupt item: " + what + part + " is null");
+    }
+    return plainAscii(b, b.length) ? StringCache.NAMES.getAscii(b, 0, b.length)
+        : Names.SHARED.canonical(new String(b, StandardCharsets.UTF_8));
   }
 
   private static void writeBytes(byte[] b, DataOutput out) throws IOException {
