@@ -42,8 +42,27 @@ public final class MessageSpanIndex {
 
   private record Entry(Span span, String topic, Long offset, Coordinates coordinates, boolean send) {}
 
-  /** Where a record sits: the key of the coordinate joins. */
-  private record Coordinates(String topic, int partition, long offset) {}
+  /**
+   * Where a record sits: the key of the coordinate joins. Hashed by mixing, not a record's
+   * {@code 31 * h + offset}: under that, partition {@code p} offset {@code o} and partition
+   * {@code p + 1} offset {@code o - 31} collide, and a topic's partitions hold runs of both.
+   */
+  private record Coordinates(String topic, int partition, long offset) {
+    Coordinates(KafkaRecord record) {
+      this(record.topic(), record.partition(), record.offset());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Coordinates c && c.offset == offset && c.partition == partition && c.topic.equals(topic);
+    }
+
+    @Override
+    public int hashCode() {
+      long x = offset * 0x9E3779B97F4A7C15L + (topic.hashCode() * 31L + partition) * 0xC2B2AE3D27D4EB4FL;
+      return (int) (x ^ (x >>> 32));
+    }
+  }
 
   /**
    * Indexes a messaging span; returns false (and keeps nothing) for any other span. A span already
@@ -124,13 +143,17 @@ public final class MessageSpanIndex {
 
   /** As {@link #producerOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
   public Optional<Span> producerOf(KafkaRecord record, TraceContext context) {
+    return Optional.ofNullable(producer(context, new Coordinates(record)));
+  }
+
+  private Span producer(TraceContext context, Coordinates at) {
     if (context != null) {
       Span s = sendBySpanId.get(context.spanId());
       if (s != null && s.traceId().equals(context.traceId())) {
-        return Optional.of(s);
+        return s;
       }
     }
-    return Optional.ofNullable(sendByCoordinates.get(new Coordinates(record.topic(), record.partition(), record.offset())));
+    return sendByCoordinates.get(at);
   }
 
   /** The spans that received or processed the record, in arrival order, without duplicates. */
@@ -140,16 +163,24 @@ public final class MessageSpanIndex {
 
   /** As {@link #consumersOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
   public List<Span> consumersOf(KafkaRecord record, TraceContext context) {
-    List<Span> out = new ArrayList<>(2);
-    String producerSpanId = context != null ? context.spanId()
-        : producerOf(record, null).map(Span::spanId).orElse(null);
-    if (producerSpanId != null) {
-      // A child of, or a link to, the record's own producer span names exactly this record.
-      addAll(out, receiveByParent.get(producerSpanId), record, false);
-      addAll(out, receiveByLinked.get(producerSpanId), record, false);
+    Coordinates at = new Coordinates(record);
+    String producerSpanId = context != null ? context.spanId() : spanIdOf(producer(null, at));
+    List<Entry> byParent = producerSpanId == null ? null : receiveByParent.get(producerSpanId);
+    List<Entry> byLink = producerSpanId == null ? null : receiveByLinked.get(producerSpanId);
+    List<Entry> byCoordinates = receiveByCoordinates.get(at);
+    if (byParent == null && byLink == null && byCoordinates == null) {
+      return List.of();
     }
-    addAll(out, receiveByCoordinates.get(new Coordinates(record.topic(), record.partition(), record.offset())), record, true);
+    List<Span> out = new ArrayList<>(2);
+    // A child of, or a link to, the record's own producer span names exactly this record.
+    addAll(out, byParent, record, false);
+    addAll(out, byLink, record, false);
+    addAll(out, byCoordinates, record, true);
     return out;
+  }
+
+  private static String spanIdOf(Span span) {
+    return span == null ? null : span.spanId();
   }
 
   private static void addAll(List<Span> out, List<Entry> entries, KafkaRecord record, boolean byOffset) {

@@ -885,6 +885,10 @@ final class FlowState {
     index.finalized(inst, watermark);
     context.listener.finalized(inst.verdict);
     inst.release();
+    // Its timers (the deadline's is 30 s after its start) still name it: what it shows the
+    // listeners — payloads in the timeline — must not stay reachable through them.
+    inst.verdict = null;
+    inst.diverted = null;
     retainedEvents -= inst.retained;
     inst.retained = 0;
     dropFinishedAmendable();
@@ -951,21 +955,34 @@ final class FlowState {
         watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);
   }
 
-  /** A sighting as the checks see it, joined to the messaging spans known now. */
+  /**
+   * A sighting as the checks see it, joined to the messaging spans known now. The observation is
+   * made again only when a join changed (a live instance is looked at every time spans arrive).
+   */
   private Observation observation(Sighting s) {
+    Observation o = s.observed;
     if (s.record != null) {
       KafkaRecord r = s.record;
       if (s.producer == null) {
         s.producer = context.spans.producerOf(r, s.context).orElse(null);
       }
       s.addConsumers(context.spans.consumersOf(r, s.context));
-      long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
-      return new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys,
-          spansLost(r, s.context));
+      boolean lost = spansLost(r, s.context);
+      if (o == null || o.span() != s.producer || s.observedConsumers != s.consumers || o.spansLost() != lost) {
+        long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
+        o = new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys, lost);
+        s.observed = o;
+        s.observedConsumers = s.consumers;
+      }
+      return o;
     }
-    Span span = s.span;
-    return new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),
-        new TraceContext(span.traceId(), span.spanId(), 1), s.keys);
+    if (o == null) {
+      Span span = s.span;
+      o = new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),
+          new TraceContext(span.traceId(), span.spanId(), 1), s.keys);
+      s.observed = o;
+    }
+    return o;
   }
 
   /** An instance's keys in the spec's order. */

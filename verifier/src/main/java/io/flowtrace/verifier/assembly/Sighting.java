@@ -3,6 +3,7 @@ package io.flowtrace.verifier.assembly;
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.schema.SchemaProblem;
 import io.flowtrace.verifier.spec.EventSpec;
 import java.util.ArrayList;
@@ -29,6 +30,9 @@ final class Sighting {
   final String tooLarge;
   Span producer;
   List<Span> consumers = List.of();
+  /** The observation last made of it, reused while its joins are unchanged; and its consumers then. */
+  Observation observed;
+  List<Span> observedConsumers;
 
   Sighting(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems, KafkaRecord record, Span span,
       Map<String, String> keys, TraceContext context, String tooLarge) {

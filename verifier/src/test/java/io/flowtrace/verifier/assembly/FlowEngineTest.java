@@ -16,8 +16,10 @@ import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -199,6 +201,31 @@ class FlowEngineTest {
   }
 
   /** One flow per index; every third one with a duplicate delivery (NON_IDEMPOTENT). */
+  @Test
+  void aFinalVerdictIsNotKeptAliveByTheTimersStillSetForItsInstance() throws Exception {
+    List<WeakReference<Verdict>> finalized = new ArrayList<>();
+    engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).amendWindow(Duration.ofMillis(500))
+        .listener(new VerdictListener() {
+          @Override
+          public void finalized(Verdict v) {
+            finalized.add(new WeakReference<>(v));
+          }
+        }).build();
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    advance(200);
+    advance(1_000); // final after its 500 ms amendment window; its 10 s deadline's timer is still set
+
+    assertThat(finalized).hasSize(1);
+    for (int i = 0; i < 10 && finalized.get(0).get() != null; i++) {
+      System.gc();
+    }
+    assertThat(finalized.get(0).get())
+        .as("a final verdict (its timeline holds every payload) unreachable from the engine")
+        .isNull();
+  }
+
   private void flow(String id, int i) {
     String n = Integer.toString(i, 36);
     placed(id, "a" + n, i * 1000L);
