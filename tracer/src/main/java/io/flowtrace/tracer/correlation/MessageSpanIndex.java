@@ -74,6 +74,19 @@ public final class MessageSpanIndex {
 
   /** As {@link #add(Span)}, with the span's topic already read ({@link MessagingAttributes#topic}). */
   public boolean add(Span span, String topic) {
+    return add(span, topic, false);
+  }
+
+  /**
+   * As {@link #add(Span, String)}, holding the span without its attributes: the index reads them
+   * once, here, and what is joined to records later needs only the span's ids, names and times. For
+   * an owner that keeps spans for a minute at thousands a second and never shows their attributes.
+   */
+  public boolean addStripped(Span span, String topic) {
+    return add(span, topic, true);
+  }
+
+  private boolean add(Span span, String topic, boolean strip) {
     if (topic == null) {
       return false;
     }
@@ -87,15 +100,21 @@ public final class MessageSpanIndex {
     Integer partition = MessagingAttributes.partition(span);
     Long offset = MessagingAttributes.offset(span);
     Coordinates coordinates = partition != null && offset != null ? new Coordinates(topic, partition, offset) : null;
+    boolean send = MessagingAttributes.isSend(span);
+    boolean receive = !send && MessagingAttributes.isReceive(span);
+    if (strip && !span.attributes().isEmpty() && (send || receive)) {
+      span = new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
+          span.startEpochNanos(), span.endEpochNanos(), Map.of(), span.links(), span.error());
+    }
     Entry entry;
-    if (MessagingAttributes.isSend(span)) {
+    if (send) {
       entry = new Entry(span, topic, offset, coordinates, true);
       sendBySpanId.put(span.spanId(), span);
       learn(sentTopics, topic);
       if (coordinates != null) {
         sendByCoordinates.put(coordinates, span);
       }
-    } else if (MessagingAttributes.isReceive(span)) {
+    } else if (receive) {
       entry = new Entry(span, topic, offset, coordinates, false);
       receiveBySpanId.put(span.spanId(), span);
       learn(receivedTopics, topic);

@@ -60,6 +60,43 @@ class MessageSpanIndexTest {
   }
 
   @Test
+  void aStrippedSpanIsJoinedByWhatItsAttributesSaidAndHeldWithoutThem() {
+    Span producer = span(TRACE, PRODUCER, "", "orders.created publish", SpanKind.PRODUCER,
+        Map.of("messaging.destination.name", "orders.created", "messaging.kafka.destination.partition", 2L,
+            "messaging.kafka.message.offset", 7L, "peer.service", "broker"), 100);
+    Span consumer = span(OTHER_TRACE, "3333333333333333", "", "orders.created process", SpanKind.INTERNAL,
+        Map.of("messaging.destination.name", "orders.created", "messaging.operation", "process",
+            "messaging.destination.partition.id", "2", "messaging.kafka.offset", "7"), 200);
+    index.addStripped(producer, "orders.created");
+    index.addStripped(consumer, "orders.created");
+
+    Span held = index.producerOf(record(null, null, 7)).orElseThrow();
+    assertThat(held.attributes()).isEmpty();
+    assertThat(held).usingRecursiveComparison().ignoringFields("attributes").isEqualTo(producer);
+    assertThat(index.consumersOf(record(null, null, 7))).singleElement()
+        .satisfies(c -> assertThat(c.spanId()).isEqualTo("3333333333333333"))
+        .satisfies(c -> assertThat(c.attributes()).isEmpty());
+    assertThat(index.consumersOf(record(null, null, 8))).isEmpty();
+  }
+
+  @Test
+  void recordsOfEveryPartitionAndOffsetFindTheirOwnSpans() {
+    for (int p = 0; p < 4; p++) {
+      for (long o = 0; o < 200; o++) {
+        index.add(span(TRACE, String.format("%08x%08x", p, o), "", "orders.created publish", SpanKind.PRODUCER,
+            Map.of("messaging.destination.name", "orders.created", "messaging.destination.partition.id", (long) p,
+                "messaging.kafka.offset", o), 100));
+      }
+    }
+    for (int p = 0; p < 4; p++) {
+      for (long o = 0; o < 200; o++) {
+        KafkaRecord r = new KafkaRecord("orders.created", p, o, 1_000, null, List.of(), new byte[] {'{', '}'});
+        assertThat(index.producerOf(r)).map(Span::spanId).contains(String.format("%08x%08x", p, o));
+      }
+    }
+  }
+
+  @Test
   void evictionDropsSpansThatEndedBeforeTheHorizon() {
     index.add(span(TRACE, PRODUCER, "", "send orders.created", SpanKind.PRODUCER,
         Map.of("messaging.destination.name", "orders.created"), 100));

@@ -236,10 +236,18 @@ public final class FlowEngine {
   private void acceptSpan(Span span, PreparedSpan prepared) {
     stats.spans++;
     context.sawSpans = true;
+    List<List<EventMatcher.SpanMatch>> matches = new ArrayList<>(flows.size());
+    boolean event = false;
+    for (int i = 0; i < flows.size(); i++) {
+      List<EventMatcher.SpanMatch> m = prepared != null ? prepared.matches(i) : flows.get(i).matcher.match(span);
+      matches.add(m);
+      event |= !m.isEmpty();
+    }
     boolean indexed = false;
     String topic = prepared != null ? prepared.topic() : MessagingAttributes.topic(span);
     if (topic != null && isTopicOfAnyFlow(topic)) {
-      indexed = context.spans.add(span, topic);
+      // held for a minute: a span that is only a join is held without its attributes; an event's stays whole
+      indexed = event ? context.spans.add(span, topic) : context.spans.addStripped(span, topic);
       if (span.parentSpanId().isEmpty()) {
         context.rootArrived(span);
       }
@@ -247,7 +255,7 @@ public final class FlowEngine {
     boolean matched = false;
     for (int i = 0; i < flows.size(); i++) {
       FlowState f = flows.get(i);
-      matched |= f.acceptSpan(span, prepared != null ? prepared.matches(i) : f.matcher.match(span), watermark);
+      matched |= f.acceptSpan(span, matches.get(i), watermark);
       if (indexed) {
         f.spanIndexed(span);
       }
