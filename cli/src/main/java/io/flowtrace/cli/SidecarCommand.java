@@ -78,7 +78,8 @@ final class SidecarCommand implements Callable<Integer> {
   String maxOpenInstances;
 
   @Option(names = "--max-retained-events", paramLabel = "N|auto", description = "Cap on events held for amendments "
-      + "and joins; past it the oldest amendment windows end early (default auto: one per 6 KiB of heap).")
+      + "and joins (four spans held for joins count as one); past it the oldest amendment windows end early "
+      + "(default auto: one per 6 KiB of heap).")
   String maxRetainedEvents;
 
   @Option(names = "--max-events-per-instance", paramLabel = "N", description = "Cap on events per instance (default 1000).")
@@ -166,7 +167,12 @@ final class SidecarCommand implements Callable<Integer> {
         + (sidecar.otlpGrpcPort() < 0 ? "" : "; OTLP/gRPC " + settings.otlpHost() + ":" + sidecar.otlpGrpcPort())
         + (sidecar.opsPort() < 0 ? "" : "; metrics http://" + settings.httpHost() + ":" + sidecar.opsPort() + "/metrics"));
     System.out.flush();
-    lifetime.await(limit);
+    if (lifetime.await(limit, () -> sidecar.failure() != null)) {
+      err.println("flowtrace: the sidecar's engine failed (" + sidecar.failure() + "); stopped so that a supervisor "
+          + "restarts it: what was not committed is read again");
+      err.flush();
+      return FlowTraceCli.EXIT_FAILED;
+    }
     return FlowTraceCli.EXIT_PASSED;
   }
 }

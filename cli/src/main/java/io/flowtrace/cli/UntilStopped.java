@@ -3,6 +3,7 @@ package io.flowtrace.cli;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * How long-running commands ({@code record}, {@code sidecar}) live: until SIGTERM/Ctrl-C or a time
@@ -15,6 +16,7 @@ final class UntilStopped {
 
   /** Default time the stop action may take before the process halts: 2 min. */
   static final Duration DEFAULT_HARD_LIMIT = Duration.ofMinutes(2);
+  private static final long FAILURE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   private final Runnable stop;
   private final Duration hardLimit;
@@ -44,18 +46,35 @@ final class UntilStopped {
 
   /** Blocks until the JVM is asked to stop or {@code limit} (if not null) passes; the stop action has run on return. */
   void await(Duration limit) throws InterruptedException {
-    if (limit == null) {
-      stopped.await();
-    } else {
-      stopped.await(limit.toMillis(), TimeUnit.MILLISECONDS);
+    await(limit, () -> false);
+  }
+
+  /**
+   * As {@link #await(Duration)}, also ending when {@code failed} turns true (asked every 200 ms): a
+   * process whose work has died must not stay up looking alive. Returns whether it ended for that.
+   */
+  boolean await(Duration limit, BooleanSupplier failed) throws InterruptedException {
+    long end = limit == null ? Long.MAX_VALUE : System.nanoTime() + limit.toNanos();
+    boolean failure = false;
+    while (stopped.getCount() > 0) {
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      if (failed.getAsBoolean()) {
+        failure = true;
+        break;
+      }
+      stopped.await(Math.min(left, FAILURE_CHECK_NANOS), TimeUnit.NANOSECONDS);
     }
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException shuttingDown) {
       stopped.await(); // the hook is stopping; let it finish
-      return;
+      return failure;
     }
     runBounded();
+    return failure;
   }
 
   /** Runs the stop action on its own thread; past the hard limit, says so and halts the JVM. */

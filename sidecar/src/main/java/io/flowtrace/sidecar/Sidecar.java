@@ -457,6 +457,15 @@ public final class Sidecar implements Closeable {
   // ---------------------------------------------------------------------------------------------
   // The engine thread
 
+  /**
+   * What stopped the engine thread (an error it could not go on from, such as running out of heap),
+   * or {@code null} while it runs or after it stopped as asked. The sidecar verifies nothing more
+   * then; {@code /healthz} fails, and {@code flowtrace sidecar} exits for a supervisor to restart it.
+   */
+  public Throwable failure() {
+    return engineFailure;
+  }
+
   private void runEngine() {
     long lastCommit = System.currentTimeMillis();
     long lastStats = lastCommit;
