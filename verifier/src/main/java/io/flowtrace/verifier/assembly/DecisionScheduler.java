@@ -13,27 +13,56 @@ final class DecisionScheduler {
   /** What a timer is for. */
   enum Kind { DEADLINE, GRACE, AMEND, FINALIZE, QUIET }
 
-  /** A timer: at event time {@code at}, for {@code instance}. */
-  record Timer(long at, InstanceState instance, Kind kind) {}
+  /**
+   * What an instance's timers name: the instance until it is final ({@link #spend}), then nothing.
+   * A deadline's timer outlives most instances by seconds; at thousands a second, the final ones it
+   * kept reachable were tens of megabytes.
+   */
+  static final class Target {
+    private InstanceState instance;
+
+    Target(InstanceState instance) {
+      this.instance = instance;
+    }
+  }
+
+  /** A timer: at event time {@code at}, for the instance with {@code id} while {@code target} names it. */
+  record Timer(long at, long id, Target target, Kind kind) {
+    /** The instance it was set for, or {@code null} once that is final. */
+    InstanceState instance() {
+      return target.instance;
+    }
+  }
 
   /** Soonest first, then by instance (a plain comparison: this runs for every timer of every instance). */
   private final PriorityQueue<Timer> timers = new PriorityQueue<>((x, y) -> {
     int c = Long.compare(x.at(), y.at());
-    return c != 0 ? c : Long.compare(x.instance().id, y.instance().id);
+    return c != 0 ? c : Long.compare(x.id(), y.id());
   });
 
   void schedule(long at, InstanceState instance, Kind kind) {
-    timers.add(new Timer(at, instance, kind));
+    timers.add(new Timer(at, instance.id, instance.timers, kind));
   }
 
-  /** The next timer due at {@code watermark}, removed; {@code null} when none is. */
+  /** The instance is final: its timers, when due, are dropped unread. */
+  static void spend(InstanceState instance) {
+    instance.timers.instance = null;
+  }
+
+  /** The next timer due at {@code watermark} whose instance is not final, removed; {@code null} when none is. */
   Timer nextDue(long watermark) {
-    return !timers.isEmpty() && timers.peek().at() <= watermark ? timers.poll() : null;
+    while (!timers.isEmpty() && timers.peek().at() <= watermark) {
+      Timer t = timers.poll();
+      if (t.instance() != null) {
+        return t;
+      }
+    }
+    return null;
   }
 
   /** Every instance a timer is still set for (the survivor of a merge). */
   Iterable<InstanceState> instances() {
-    return timers.stream().map(t -> t.instance().current())::iterator;
+    return timers.stream().filter(t -> t.instance() != null).map(t -> t.instance().current())::iterator;
   }
 
   void clear() {

@@ -300,8 +300,12 @@ public final class FlowEngine {
     }
     context.spans.evictBefore(watermark - retentionNanos);
     context.evictRootsBefore(watermark - retentionNanos);
-    if (retainedEvents() > maxRetainedEvents) {
-      relieve();
+    if (maxRetainedEvents != Long.MAX_VALUE) { // no cap: not counted
+      long held = retainedEvents();
+      stats.retainedEvents = held;
+      if (held > maxRetainedEvents) {
+        relieve();
+      }
     }
   }
 
@@ -313,9 +317,29 @@ public final class FlowEngine {
    */
   static final int INDEX_SPANS_PER_EVENT = 4;
 
-  /** The events of decided instances still open to amendment, plus the index's spans by their weight. */
+  /**
+   * Events held in memory: those of decided instances still open to amendment, those of open
+   * instances (what decisions need, which the cap cannot cut but must leave room for) and the
+   * index's spans by their weight. Engine thread only (it walks the open instances).
+   */
   private long retainedEvents() {
-    long held = (context.spans.size() + INDEX_SPANS_PER_EVENT - 1) / INDEX_SPANS_PER_EVENT;
+    return heldForDecisions() + amendable();
+  }
+
+  private long heldForDecisions() {
+    long held = indexWeight();
+    for (InstanceState inst : context.open) {
+      held += inst.sightings.size();
+    }
+    return held;
+  }
+
+  private long indexWeight() {
+    return (context.spans.size() + INDEX_SPANS_PER_EVENT - 1) / INDEX_SPANS_PER_EVENT;
+  }
+
+  private long amendable() {
+    long held = 0;
     for (FlowState f : flows) {
       held += f.retainedEvents();
     }
@@ -330,7 +354,8 @@ public final class FlowEngine {
   private void relieve() {
     context.spans.evictBefore(watermark - decisionRetentionNanos);
     context.evictRootsBefore(watermark - decisionRetentionNanos);
-    long held = retainedEvents();
+    long needed = heldForDecisions(); // finalizing an amendable instance leaves it as it is
+    long held = needed + amendable();
     while (held > maxRetainedEvents) {
       FlowState oldest = null;
       long oldestAt = Long.MAX_VALUE;
@@ -345,8 +370,9 @@ public final class FlowEngine {
         break;
       }
       stats.amendWindowsCut++;
-      held = retainedEvents();
+      held = needed + amendable();
     }
+    stats.retainedEvents = held;
   }
 
   /**
@@ -505,7 +531,9 @@ public final class FlowEngine {
     stats.openInstances = open;
     stats.decidedInFlight = decided;
     stats.indexedSpans = context.spans.size();
-    stats.retainedEvents = retainedEvents();
+    if (maxRetainedEvents == Long.MAX_VALUE) {
+      stats.retainedEvents = indexWeight() + amendable(); // with a cap: as last counted against it, on the engine thread
+    }
     stats.keyConflicts = conflicts;
     return stats;
   }
@@ -646,9 +674,9 @@ public final class FlowEngine {
     }
 
     /**
-     * Cap on events held beyond what decisions need: the events of decided instances kept open to
+     * Cap on events held: those of open instances, the events of decided instances kept open to
      * amendment and the spans kept in the correlation index (four of those count as one event: they
-     * hold no payload). Past it, the amendment windows that
+     * hold no payload). Only the amendment windows can be cut for it. Past it, the amendment windows that
      * opened first end at once (counted in {@link EngineStats#amendWindowsCut()}; an event that
      * comes for such an instance later is reported late) and the index keeps only what decisions
      * need, so memory follows the cap rather than the input rate. Defaults to no cap.
@@ -769,7 +797,7 @@ public final class FlowEngine {
     public long instancesReverified() { return instancesReverified; }
     /** Verdicts made final before their amendment window ended, to stay under {@link Builder#maxRetainedEvents}. */
     public long amendWindowsCut() { return amendWindowsCut; }
-    /** Events held beyond what decisions need (see {@link Builder#maxRetainedEvents}). */
+    /** Events held, as counted against {@link Builder#maxRetainedEvents} (without a cap: amendable events and the index's spans by weight). */
     public long retainedEvents() { return retainedEvents; }
   }
 }

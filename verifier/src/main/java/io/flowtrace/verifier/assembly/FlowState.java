@@ -885,8 +885,9 @@ final class FlowState {
     index.finalized(inst, watermark);
     context.listener.finalized(inst.verdict);
     inst.release();
-    // Its timers (the deadline's is 30 s after its start) still name it: what it shows the
-    // listeners — payloads in the timeline — must not stay reachable through them.
+    // Its timers (the deadline's is 30 s after its start) stay set; they must not keep it, nor what
+    // it showed the listeners (payloads in the timeline), reachable.
+    DecisionScheduler.spend(inst);
     inst.verdict = null;
     inst.diverted = null;
     retainedEvents -= inst.retained;

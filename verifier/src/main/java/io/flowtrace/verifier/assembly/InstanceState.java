@@ -22,6 +22,8 @@ final class InstanceState {
 
   final long id;
   final FlowState flow;
+  /** What its decision timers name; no longer this instance once it is final. */
+  final DecisionScheduler.Target timers = new DecisionScheduler.Target(this);
   final Map<String, String> keys = new LinkedHashMap<>(4);
   final List<Sighting> sightings = new ArrayList<>(20);
   final Set<String> identities = new HashSet<>();
