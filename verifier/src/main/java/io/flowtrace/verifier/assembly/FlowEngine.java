@@ -115,18 +115,21 @@ public final class FlowEngine {
       return prepare(r.record());
     }
     Span span = ((Telemetry.SpanEvent) telemetry).span();
-    List<List<EventMatcher.SpanMatch>> matches = new ArrayList<>(flows.size());
-    boolean any = false;
-    for (FlowState f : flows) {
-      List<EventMatcher.SpanMatch> m = f.matcher.match(span);
-      any |= !m.isEmpty();
-      matches.add(m);
-    }
-    if (any) {
+    List<List<EventMatcher.SpanMatch>> matches = matches(span);
+    if (PreparedSpan.anyEvent(matches)) {
       return new PreparedSpan(span, matches);
     }
     Span slim = slimMessagingSpan(span);
     return slim == null ? null : new PreparedSpan(slim, matches);
+  }
+
+  /** The span's events in each flow, by the flow's index. */
+  private List<List<EventMatcher.SpanMatch>> matches(Span span) {
+    List<List<EventMatcher.SpanMatch>> matches = new ArrayList<>(flows.size());
+    for (FlowState f : flows) {
+      matches.add(f.matcher.match(span));
+    }
+    return matches;
   }
 
   /** Attributes a messaging span keeps when slimmed (what correlation reads). */
@@ -183,7 +186,7 @@ public final class FlowEngine {
       accept(r);
     } else {
       PreparedSpan s = (PreparedSpan) prepared;
-      acceptSpan(s.span(), s);
+      acceptSpan(s);
     }
   }
 
@@ -227,27 +230,21 @@ public final class FlowEngine {
   /** Feeds one span or record. Never throws for bad data: it is counted and skipped. */
   public void accept(Telemetry telemetry) {
     if (telemetry instanceof Telemetry.SpanEvent s) {
-      acceptSpan(s.span(), null);
+      acceptSpan(new PreparedSpan(s.span(), matches(s.span())));
     } else if (telemetry instanceof Telemetry.RecordEvent r) {
       acceptRecord(r.record());
     }
   }
 
-  private void acceptSpan(Span span, PreparedSpan prepared) {
+  private void acceptSpan(PreparedSpan prepared) {
     stats.spans++;
     context.sawSpans = true;
-    List<List<EventMatcher.SpanMatch>> matches = new ArrayList<>(flows.size());
-    boolean event = false;
-    for (int i = 0; i < flows.size(); i++) {
-      List<EventMatcher.SpanMatch> m = prepared != null ? prepared.matches(i) : flows.get(i).matcher.match(span);
-      matches.add(m);
-      event |= !m.isEmpty();
-    }
+    Span span = prepared.span();
     boolean indexed = false;
-    String topic = prepared != null ? prepared.topic() : MessagingAttributes.topic(span);
+    String topic = prepared.topic();
     if (topic != null && isTopicOfAnyFlow(topic)) {
       // held for a minute: a span that is only a join is held without its attributes; an event's stays whole
-      indexed = event ? context.spans.add(span, topic) : context.spans.addStripped(span, topic);
+      indexed = prepared.isEvent() ? context.spans.add(span, topic) : context.spans.addStripped(span, topic);
       if (span.parentSpanId().isEmpty()) {
         context.rootArrived(span);
       }
@@ -255,7 +252,7 @@ public final class FlowEngine {
     boolean matched = false;
     for (int i = 0; i < flows.size(); i++) {
       FlowState f = flows.get(i);
-      matched |= f.acceptSpan(span, matches.get(i), watermark);
+      matched |= f.acceptSpan(span, prepared.matches(i), watermark);
       if (indexed) {
         f.spanIndexed(span);
       }
