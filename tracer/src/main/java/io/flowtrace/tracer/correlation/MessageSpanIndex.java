@@ -29,40 +29,15 @@ public final class MessageSpanIndex {
   /** Topics learned from spans beyond this many are not remembered (span attributes are input). */
   private static final int MAX_TOPICS_LEARNED = 10_000;
 
-  private final Map<String, Span> sendBySpanId = new HashMap<>();
-  private final Map<Coordinates, Span> sendByCoordinates = new HashMap<>();
-  private final Map<String, Span> receiveBySpanId = new HashMap<>();
-  private final Map<String, List<Entry>> receiveByParent = new HashMap<>();
+  private final Table byId = new Table(Chain.ID);
+  private final Table byParent = new Table(Chain.PARENT);
+  private final Table byCoordinates = new Table(Chain.COORDINATES);
+  /** Consumer spans by the span ids they link to (batch receive): rare, so a plain map. */
   private final Map<String, List<Entry>> receiveByLinked = new HashMap<>();
-  private final Map<Coordinates, List<Entry>> receiveByCoordinates = new HashMap<>();
   private final ArrayDeque<Entry> byArrival = new ArrayDeque<>();
   /** Topics any producer span named, and any consumer span: where such spans are exported at all. */
   private final Set<String> sentTopics = new HashSet<>();
   private final Set<String> receivedTopics = new HashSet<>();
-
-  private record Entry(Span span, String topic, Long offset, Coordinates coordinates, boolean send) {}
-
-  /**
-   * Where a record sits: the key of the coordinate joins. Hashed by mixing, not a record's
-   * {@code 31 * h + offset}: under that, partition {@code p} offset {@code o} and partition
-   * {@code p + 1} offset {@code o - 31} collide, and a topic's partitions hold runs of both.
-   */
-  private record Coordinates(String topic, int partition, long offset) {
-    Coordinates(KafkaRecord record) {
-      this(record.topic(), record.partition(), record.offset());
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Coordinates c && c.offset == offset && c.partition == partition && c.topic.equals(topic);
-    }
-
-    @Override
-    public int hashCode() {
-      long x = offset * 0x9E3779B97F4A7C15L + (topic.hashCode() * 31L + partition) * 0xC2B2AE3D27D4EB4FL;
-      return (int) (x ^ (x >>> 32));
-    }
-  }
 
   /**
    * Indexes a messaging span; returns false (and keeps nothing) for any other span. A span already
@@ -90,45 +65,35 @@ public final class MessageSpanIndex {
     if (topic == null) {
       return false;
     }
-    Span known = sendBySpanId.get(span.spanId());
-    if (known == null) {
-      known = receiveBySpanId.get(span.spanId());
-    }
-    if (known != null && known.traceId().equals(span.traceId())) {
+    if (held(span.traceId(), span.spanId()) != null) {
       return true; // delivered again (at-least-once inputs): held once
+    }
+    boolean send = MessagingAttributes.isSend(span);
+    if (!send && !MessagingAttributes.isReceive(span)) {
+      return false;
     }
     Integer partition = MessagingAttributes.partition(span);
     Long offset = MessagingAttributes.offset(span);
-    Coordinates coordinates = partition != null && offset != null ? new Coordinates(topic, partition, offset) : null;
-    boolean send = MessagingAttributes.isSend(span);
-    boolean receive = !send && MessagingAttributes.isReceive(span);
-    if (strip && !span.attributes().isEmpty() && (send || receive)) {
+    if (strip && !span.attributes().isEmpty()) {
       span = new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
           span.startEpochNanos(), span.endEpochNanos(), Map.of(), span.links(), span.error());
     }
-    Entry entry;
+    boolean located = partition != null && offset != null;
+    Entry entry = new Entry(span, topic, send, located, located ? partition : 0, located ? offset : 0);
+    byId.add(entry);
+    if (located) {
+      byCoordinates.add(entry);
+    }
     if (send) {
-      entry = new Entry(span, topic, offset, coordinates, true);
-      sendBySpanId.put(span.spanId(), span);
       learn(sentTopics, topic);
-      if (coordinates != null) {
-        sendByCoordinates.put(coordinates, span);
-      }
-    } else if (receive) {
-      entry = new Entry(span, topic, offset, coordinates, false);
-      receiveBySpanId.put(span.spanId(), span);
+    } else {
       learn(receivedTopics, topic);
       if (!span.parentSpanId().isEmpty()) {
-        receiveByParent.computeIfAbsent(span.parentSpanId(), k -> new ArrayList<>(1)).add(entry);
+        byParent.add(entry);
       }
       for (SpanLink link : span.links()) {
         receiveByLinked.computeIfAbsent(link.spanId(), k -> new ArrayList<>(1)).add(entry);
       }
-      if (coordinates != null) {
-        receiveByCoordinates.computeIfAbsent(coordinates, k -> new ArrayList<>(1)).add(entry);
-      }
-    } else {
-      return false;
     }
     byArrival.add(entry);
     return true;
@@ -152,7 +117,21 @@ public final class MessageSpanIndex {
 
   /** Whether a messaging span with this id is held. */
   public boolean holds(String spanId) {
-    return sendBySpanId.containsKey(spanId) || receiveBySpanId.containsKey(spanId);
+    for (Entry e = byId.first(spanId.hashCode()); e != null; e = e.byId) {
+      if (e.span.spanId().equals(spanId)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private Entry held(String traceId, String spanId) {
+    for (Entry e = byId.first(spanId.hashCode()); e != null; e = e.byId) {
+      if (e.span.spanId().equals(spanId) && e.span.traceId().equals(traceId)) {
+        return e;
+      }
+    }
+    return null;
   }
 
   /** The span that produced the record, if it has been seen. */
@@ -162,17 +141,28 @@ public final class MessageSpanIndex {
 
   /** As {@link #producerOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
   public Optional<Span> producerOf(KafkaRecord record, TraceContext context) {
-    return Optional.ofNullable(producer(context, new Coordinates(record)));
+    return Optional.ofNullable(producer(context, record));
   }
 
-  private Span producer(TraceContext context, Coordinates at) {
+  /**
+   * The producer span the record's trace context names, or else the last producer span that named
+   * the record's coordinates.
+   */
+  private Span producer(TraceContext context, KafkaRecord record) {
     if (context != null) {
-      Span s = sendBySpanId.get(context.spanId());
-      if (s != null && s.traceId().equals(context.traceId())) {
-        return s;
+      Entry e = held(context.traceId(), context.spanId());
+      if (e != null && e.send) {
+        return e.span;
       }
     }
-    return sendByCoordinates.get(at);
+    Entry last = null;
+    for (Entry e = byCoordinates.first(Entry.hash(record.topic(), record.partition(), record.offset())); e != null;
+        e = e.byCoordinates) {
+      if (e.send && e.at(record)) {
+        last = e;
+      }
+    }
+    return last == null ? null : last.span;
   }
 
   /** The spans that received or processed the record, in arrival order, without duplicates. */
@@ -182,41 +172,49 @@ public final class MessageSpanIndex {
 
   /** As {@link #consumersOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
   public List<Span> consumersOf(KafkaRecord record, TraceContext context) {
-    Coordinates at = new Coordinates(record);
-    String producerSpanId = context != null ? context.spanId() : spanIdOf(producer(null, at));
-    List<Entry> byParent = producerSpanId == null ? null : receiveByParent.get(producerSpanId);
-    List<Entry> byLink = producerSpanId == null ? null : receiveByLinked.get(producerSpanId);
-    List<Entry> byCoordinates = receiveByCoordinates.get(at);
-    if (byParent == null && byLink == null && byCoordinates == null) {
-      return List.of();
-    }
-    List<Span> out = new ArrayList<>(2);
+    String producerSpanId = context != null ? context.spanId() : spanIdOf(producer(null, record));
+    List<Span> out = null;
     // A child of, or a link to, the record's own producer span names exactly this record.
-    addAll(out, byParent, record, false);
-    addAll(out, byLink, record, false);
-    addAll(out, byCoordinates, record, true);
-    return out;
+    if (producerSpanId != null) {
+      for (Entry e = byParent.first(producerSpanId.hashCode()); e != null; e = e.byParent) {
+        if (e.span.parentSpanId().equals(producerSpanId) && e.topic.equals(record.topic())) {
+          out = with(out, e.span);
+        }
+      }
+      List<Entry> linkers = receiveByLinked.get(producerSpanId);
+      if (linkers != null) {
+        for (Entry e : linkers) {
+          if (e.topic.equals(record.topic())) {
+            out = with(out, e.span);
+          }
+        }
+      }
+    }
+    for (Entry e = byCoordinates.first(Entry.hash(record.topic(), record.partition(), record.offset())); e != null;
+        e = e.byCoordinates) {
+      if (!e.send && e.at(record)) {
+        out = with(out, e.span);
+      }
+    }
+    return out == null ? List.of() : out;
   }
 
   private static String spanIdOf(Span span) {
     return span == null ? null : span.spanId();
   }
 
-  private static void addAll(List<Span> out, List<Entry> entries, KafkaRecord record, boolean byOffset) {
-    if (entries == null) {
-      return;
-    }
-    for (Entry e : entries) {
-      if (!e.topic().equals(record.topic())) {
-        continue;
-      }
-      if (byOffset && e.offset() != null && e.offset() != record.offset()) {
-        continue;
-      }
-      if (!containsIdentical(out, e.span())) {
-        out.add(e.span());
+  private static List<Span> with(List<Span> out, Span span) {
+    if (out == null) {
+      out = new ArrayList<>(2);
+    } else {
+      for (Span s : out) {
+        if (s == span) {
+          return out;
+        }
       }
     }
+    out.add(span);
+    return out;
   }
 
   /**
@@ -224,7 +222,7 @@ public final class MessageSpanIndex {
    * roughly in arrival order; eviction walks from the oldest.
    */
   public void evictBefore(long epochNanos) {
-    while (!byArrival.isEmpty() && byArrival.peekFirst().span().endEpochNanos() < epochNanos) {
+    while (!byArrival.isEmpty() && byArrival.peekFirst().span.endEpochNanos() < epochNanos) {
       remove(byArrival.pollFirst());
     }
   }
@@ -235,50 +233,167 @@ public final class MessageSpanIndex {
   }
 
   private void remove(Entry e) {
-    Span span = e.span();
-    if (e.send()) {
-      if (sendBySpanId.get(span.spanId()) == span) {
-        sendBySpanId.remove(span.spanId());
-      }
-      if (e.coordinates() != null && sendByCoordinates.get(e.coordinates()) == span) {
-        sendByCoordinates.remove(e.coordinates());
-      }
+    byId.remove(e);
+    if (e.located) {
+      byCoordinates.remove(e);
+    }
+    if (e.send) {
       return;
     }
-    if (receiveBySpanId.get(span.spanId()) == span) {
-      receiveBySpanId.remove(span.spanId());
+    if (!e.span.parentSpanId().isEmpty()) {
+      byParent.remove(e);
     }
-    removeFrom(receiveByParent, span.parentSpanId(), e);
-    for (SpanLink link : span.links()) {
-      removeFrom(receiveByLinked, link.spanId(), e);
-    }
-    if (e.coordinates() != null) {
-      removeFrom(receiveByCoordinates, e.coordinates(), e);
+    for (SpanLink link : e.span.links()) {
+      List<Entry> list = receiveByLinked.get(link.spanId());
+      if (list != null) {
+        list.removeIf(x -> x == e);
+        if (list.isEmpty()) {
+          receiveByLinked.remove(link.spanId());
+        }
+      }
     }
   }
 
-  private static <K> void removeFrom(Map<K, List<Entry>> map, K key, Entry entry) {
-    List<Entry> list = map.get(key);
-    if (list == null) {
-      return;
+  /** Which of an entry's chains a {@link Table} links it through, and so what it is keyed by. */
+  private enum Chain { ID, PARENT, COORDINATES }
+
+  /**
+   * A held span with what its attributes said, and the next entry in each of the three tables'
+   * chains: an index entry costs one object, not a map node, list and boxed key per table.
+   */
+  private static final class Entry {
+    final Span span;
+    final String topic;
+    final boolean send;
+    /** Whether the span named a partition and offset (then {@link #partition}/{@link #offset} hold them). */
+    final boolean located;
+    final int partition;
+    final long offset;
+    Entry byId;
+    Entry byParent;
+    Entry byCoordinates;
+
+    Entry(Span span, String topic, boolean send, boolean located, int partition, long offset) {
+      this.span = span;
+      this.topic = topic;
+      this.send = send;
+      this.located = located;
+      this.partition = partition;
+      this.offset = offset;
     }
-    for (int i = 0; i < list.size(); i++) {
-      if (list.get(i) == entry) {
-        list.remove(i);
-        break;
+
+    boolean at(KafkaRecord record) {
+      return located && offset == record.offset() && partition == record.partition() && topic.equals(record.topic());
+    }
+
+    int hash(Chain chain) {
+      return switch (chain) {
+        case ID -> span.spanId().hashCode();
+        case PARENT -> span.parentSpanId().hashCode();
+        case COORDINATES -> hash(topic, partition, offset);
+      };
+    }
+
+    /**
+     * Where a record sits, hashed by mixing, not as {@code 31 * h + offset}: under that, partition
+     * {@code p} offset {@code o} and partition {@code p + 1} offset {@code o - 31} collide, and a
+     * topic's partitions hold runs of both.
+     */
+    static int hash(String topic, int partition, long offset) {
+      long x = offset * 0x9E3779B97F4A7C15L + (topic.hashCode() * 31L + partition) * 0xC2B2AE3D27D4EB4FL;
+      return (int) (x ^ (x >>> 32));
+    }
+
+    Entry next(Chain chain) {
+      return switch (chain) {
+        case ID -> byId;
+        case PARENT -> byParent;
+        case COORDINATES -> byCoordinates;
+      };
+    }
+
+    void next(Chain chain, Entry next) {
+      switch (chain) {
+        case ID -> byId = next;
+        case PARENT -> byParent = next;
+        case COORDINATES -> byCoordinates = next;
       }
-    }
-    if (list.isEmpty()) {
-      map.remove(key);
     }
   }
 
-  private static boolean containsIdentical(List<Span> list, Span span) {
-    for (Span s : list) {
-      if (s == span) {
-        return true;
+  /**
+   * A hash table whose buckets are chains through one link field of the entries themselves. A
+   * bucket may hold several keys (callers compare); one key's entries stay in arrival order, as
+   * entries are appended and a growing table splits chains in order.
+   */
+  private static final class Table {
+    private final Chain chain;
+    private Entry[] buckets = new Entry[64];
+    private int size;
+
+    Table(Chain chain) {
+      this.chain = chain;
+    }
+
+    /** The first entry of the chain {@code hash} falls in (walk on with the chain's field). */
+    Entry first(int hash) {
+      return buckets[slot(hash, buckets.length)];
+    }
+
+    void add(Entry entry) {
+      if (size >= buckets.length - (buckets.length >>> 2)) {
+        grow();
+      }
+      append(buckets, entry);
+      size++;
+    }
+
+    void remove(Entry entry) {
+      int slot = slot(entry.hash(chain), buckets.length);
+      Entry previous = null;
+      for (Entry e = buckets[slot]; e != null; previous = e, e = e.next(chain)) {
+        if (e == entry) {
+          if (previous == null) {
+            buckets[slot] = e.next(chain);
+          } else {
+            previous.next(chain, e.next(chain));
+          }
+          entry.next(chain, null);
+          size--;
+          return;
+        }
       }
     }
-    return false;
+
+    private void append(Entry[] table, Entry entry) {
+      int slot = slot(entry.hash(chain), table.length);
+      Entry e = table[slot];
+      if (e == null) {
+        table[slot] = entry;
+        return;
+      }
+      while (e.next(chain) != null) {
+        e = e.next(chain);
+      }
+      e.next(chain, entry);
+    }
+
+    private void grow() {
+      Entry[] old = buckets;
+      Entry[] table = new Entry[old.length * 2];
+      for (Entry head : old) {
+        for (Entry e = head; e != null; ) {
+          Entry next = e.next(chain);
+          e.next(chain, null);
+          append(table, e);
+          e = next;
+        }
+      }
+      buckets = table;
+    }
+
+    private static int slot(int hash, int length) {
+      return (hash ^ (hash >>> 16)) & (length - 1);
+    }
   }
 }
