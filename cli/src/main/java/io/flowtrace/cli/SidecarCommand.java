@@ -168,7 +168,7 @@ final class SidecarCommand implements Callable<Integer> {
         + (sidecar.opsPort() < 0 ? "" : "; metrics http://" + settings.httpHost() + ":" + sidecar.opsPort() + "/metrics"));
     System.out.flush();
     if (lifetime.await(limit, () -> sidecar.failure() != null)) {
-      err.println("flowtrace: the sidecar's engine failed (" + sidecar.failure() + "); stopped so that a supervisor "
+      err.println("flowtrace: the sidecar failed (" + sidecar.failure() + "); stopped so that a supervisor "
           + "restarts it: what was not committed is read again");
       err.flush();
       return FlowTraceCli.EXIT_FAILED;

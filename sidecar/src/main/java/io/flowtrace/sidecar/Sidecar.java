@@ -458,12 +458,17 @@ public final class Sidecar implements Closeable {
   // The engine thread
 
   /**
-   * What stopped the engine thread (an error it could not go on from, such as running out of heap),
-   * or {@code null} while it runs or after it stopped as asked. The sidecar verifies nothing more
-   * then; {@code /healthz} fails, and {@code flowtrace sidecar} exits for a supervisor to restart it.
+   * What stopped the engine thread (an error it could not go on from, such as running out of heap)
+   * or the Kafka input's poll thread (an error of kafka-clients that persisted), or {@code null}
+   * while both run or after they stopped as asked. The sidecar verifies nothing more then; {@code
+   * /healthz} fails, and {@code flowtrace sidecar} exits for a supervisor to restart it.
    */
   public Throwable failure() {
-    return engineFailure;
+    if (engineFailure != null) {
+      return engineFailure;
+    }
+    KafkaInput input = kafka;
+    return input == null ? null : input.failure();
   }
 
   private void runEngine() {
@@ -932,7 +937,8 @@ public final class Sidecar implements Closeable {
           + unreachable / 1000 + " s");
     }
     if (kafka != null && !kafka.healthy()) {
-      return new OpsServer.Status(false, "kafka input not polling");
+      return new OpsServer.Status(false, kafka.failure() == null ? "kafka input not polling"
+          : "kafka input stopped: " + kafka.failure());
     }
     if (router != null && !router.healthy()) {
       return new OpsServer.Status(false, "router stopped");

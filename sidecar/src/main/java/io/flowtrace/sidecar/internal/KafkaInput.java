@@ -213,6 +213,11 @@ public final class KafkaInput implements Closeable {
     return loop.ready();
   }
 
+  /** What stopped the poll thread when it was not asked to stop, else {@code null}. */
+  public Throwable failure() {
+    return loop.failure();
+  }
+
   /** Whether the poll thread is alive and polled recently. */
   public boolean healthy() {
     return loop.isRunning() && System.currentTimeMillis() - loop.lastPollMillis() < 30_000;

@@ -95,6 +95,13 @@ public final class PartitionedConsumer implements Closeable {
    * poll meanwhile. A commit that times out is tried again at the next round.
    */
   public static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * Polls that may fail in a row with an error that is not the broker's (a kafka-clients bug) before
+   * the loop stops: {@value}, half a second apart. Its sticky assignor, for one, throws {@code
+   * IllegalStateException} when a topic is deleted and made again during a rebalance; the group is
+   * joined again at the next poll, which then succeeds.
+   */
+  public static final int CLIENT_FAILURES_BEFORE_STOPPING = 10;
   /** How long without a broker connection before it is reported as unreachable: 3 s. */
   public static final long UNREACHABLE_AFTER_MILLIS = 3_000;
 
@@ -177,6 +184,8 @@ public final class PartitionedConsumer implements Closeable {
 
   private volatile Thread thread;
   private volatile boolean stopped;
+  private volatile Throwable failure;
+  private int clientFailuresInARow;
   private volatile boolean assignedOnce;
   private volatile boolean closeWhenStopped;
   private volatile long lastPollMillis = System.currentTimeMillis();
@@ -301,6 +310,14 @@ public final class PartitionedConsumer implements Closeable {
     return t != null && t.isAlive() && !stopped && !closing.get();
   }
 
+  /**
+   * What stopped the loop's thread when it was not asked to stop (an error of kafka-clients that
+   * went on past {@link #CLIENT_FAILURES_BEFORE_STOPPING} polls, or of the handler), else {@code null}.
+   */
+  public Throwable failure() {
+    return failure;
+  }
+
   /** Whether it has stopped polling (asked to, or its thread ended). */
   public boolean stopped() {
     return stopped || closing.get();
@@ -414,6 +431,7 @@ public final class PartitionedConsumer implements Closeable {
         pollOnce(pollTimeout);
       }
     } catch (RuntimeException | Error e) {
+      failure = e;
       LOG.error("{} stopped: {}", name, e.toString(), e);
     } finally {
       stopped = true;
@@ -495,6 +513,7 @@ public final class PartitionedConsumer implements Closeable {
       lastPollMillis = System.currentTimeMillis();
       noteReachability(lastPollMillis);
       lastError = null;
+      clientFailuresInARow = 0;
       if (subscription.listed() && subscription.subscribed().isEmpty()) {
         assignedOnce = true; // nothing to be assigned until a topic appears
       }
@@ -524,6 +543,15 @@ public final class PartitionedConsumer implements Closeable {
         LOG.warn("{}: poll failed, retrying: {}", name, text);
         lastError = text;
       }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
+      return;
+    } catch (RuntimeException e) {
+      if (++clientFailuresInARow > CLIENT_FAILURES_BEFORE_STOPPING) {
+        throw e;
+      }
+      errors.incrementAndGet();
+      LOG.warn("{}: poll failed inside kafka-clients ({} of {} in a row before stopping), retrying: {}", name,
+          clientFailuresInARow, CLIENT_FAILURES_BEFORE_STOPPING, e.toString(), e);
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
       return;
     }

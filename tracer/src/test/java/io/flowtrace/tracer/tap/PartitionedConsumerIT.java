@@ -14,14 +14,17 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Cluster;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
@@ -79,6 +82,42 @@ class PartitionedConsumerIT {
         .satisfies(skip -> assertThat(skip.reason()).isNotBlank());
     assertThat(loop.skipped()).isEqualTo(1);
     assertThat(loop.isRunning()).isTrue();
+  }
+
+  @Test
+  void aRebalanceThatFailsInsideKafkaClientsIsJoinedAgainAndTheStreamGoesOn() throws Exception {
+    String topic = topic();
+    broker.createTopic(topic, 2);
+    send(topic, 0, 2, i -> "p0-" + i);
+    send(topic, 1, 2, i -> "p1-" + i);
+    Recorder handler = new Recorder();
+    FailingAssignor.failuresLeft.set(3);
+
+    PartitionedConsumer loop = start(topic, "assignor-" + UUID.randomUUID(), handler,
+        b -> b.startPosition(StartPosition.EARLIEST),
+        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, FailingAssignor.class.getName());
+
+    Await.until(() -> handler.taken.size() >= 4, () -> handler + ", assignments left to fail "
+        + FailingAssignor.failuresLeft.get() + ", failure " + loop.failure());
+    assertThat(FailingAssignor.failuresLeft.get()).as("every planned failure happened").isNotPositive();
+    assertThat(loop.errors()).isGreaterThanOrEqualTo(3);
+    assertThat(loop.isRunning()).isTrue();
+    assertThat(loop.failure()).isNull();
+  }
+
+  @Test
+  void aKafkaClientsErrorThatPersistsStopsTheLoopAndSaysWhat() throws Exception {
+    String topic = topic();
+    broker.createTopic(topic, 1);
+    FailingAssignor.failuresLeft.set(Integer.MAX_VALUE);
+
+    PartitionedConsumer loop = start(topic, "assignor-" + UUID.randomUUID(), new Recorder(), b -> b,
+        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, FailingAssignor.class.getName());
+
+    Await.until(Duration.ofSeconds(120), loop::stopped, () -> "errors " + loop.errors());
+    assertThat(loop.failure()).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("No more unfilled consumers");
+    assertThat(loop.errors()).isEqualTo(PartitionedConsumer.CLIENT_FAILURES_BEFORE_STOPPING);
   }
 
   @Test
@@ -242,6 +281,22 @@ class PartitionedConsumerIT {
     public String toString() {
       return "taken " + taken.stream().map(r -> r.topic() + "[" + r.partition() + "]@" + r.offset()).toList()
           + ", offered " + offered.size() + " times, skipped " + skipped + ", revoked " + revoked;
+    }
+  }
+
+  /**
+   * kafka-clients' cooperative sticky assignor, failing as it does when a topic is deleted and made
+   * again during a rebalance (it throws from inside {@code poll}), as many times as asked.
+   */
+  public static final class FailingAssignor extends CooperativeStickyAssignor {
+    static final AtomicInteger failuresLeft = new AtomicInteger();
+
+    @Override
+    public GroupAssignment assign(Cluster metadata, GroupSubscription groupSubscription) {
+      if (failuresLeft.getAndDecrement() > 0) {
+        throw new IllegalStateException("No more unfilled consumers to be assigned.");
+      }
+      return super.assign(metadata, groupSubscription);
     }
   }
 
