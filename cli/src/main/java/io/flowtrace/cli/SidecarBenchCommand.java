@@ -165,8 +165,11 @@ final class SidecarBenchCommand implements Callable<Integer> {
       while ((sidecar.engineStats().verdictsDecided() < count
               || sidecar.engineStats().spans() + sidecar.engineStats().records() < offered
               || sidecar.backlog().otlpQueued() > 0 || sidecar.backlog().inboxBatches() > 0)
-          && System.nanoTime() < deadline) {
+          && System.nanoTime() < deadline && sidecar.failure() == null) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      }
+      if (sidecar.failure() != null) {
+        return failed(out, sidecar);
       }
       double drainSeconds = (System.nanoTime() - playStart) / 1e9 - playSeconds;
       FlowEngine.EngineStats s = sidecar.engineStats();
@@ -256,6 +259,9 @@ final class SidecarBenchCommand implements Callable<Integer> {
         if (s.verdictsDecided() >= count && allTaken != 0) {
           break;
         }
+        if (sidecar.failure() != null) {
+          return failed(out, sidecar);
+        }
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
       }
       long ended = System.nanoTime();
@@ -282,6 +288,12 @@ final class SidecarBenchCommand implements Callable<Integer> {
           memory.getHeapMemoryUsage().getMax() >> 20, peaks.liveAfterGc >> 20);
       return s.verdictsDecided() >= count ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_FAILED;
     }
+  }
+
+  /** The measured sidecar stopped verifying: what the bench saw is no measure. */
+  private static int failed(PrintStream out, Sidecar sidecar) {
+    out.printf("  the sidecar failed (%s): no figures%n", sidecar.failure());
+    return FlowTraceCli.EXIT_FAILED;
   }
 
   /** The measured sidecar's settings: the bench's own, then {@code mode}'s, then the user's {@code --sidecar} ones. */

@@ -424,7 +424,7 @@ public final class LivePlayback implements Closeable {
           .header("Content-Type", "application/x-protobuf")
           .POST(HttpRequest.BodyPublishers.ofByteArray(read(i))).build();
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-      while (response.statusCode() == 429 || response.statusCode() == 503) {
+      while ((response.statusCode() == 429 || response.statusCode() == 503) && sendFailure.get() == null) {
         retried.incrementAndGet();
         long seconds = response.headers().firstValueAsLong("Retry-After").orElse(1);
         Thread.sleep(Math.max(100, seconds * 1000));
