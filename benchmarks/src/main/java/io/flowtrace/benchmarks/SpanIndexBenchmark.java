@@ -1,0 +1,71 @@
+package io.flowtrace.benchmarks;
+
+import io.flowtrace.tracer.correlation.MessageSpanIndex;
+import io.flowtrace.tracer.correlation.MessagingAttributes;
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.model.TraceContext;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * The span index as the engine drives it: the traffic in arrival order, each messaging span held
+ * without its attributes, each record joined to its producer and consumer spans once the exporters'
+ * batches that carry them can have come ({@link #JOIN_AFTER_NANOS} after the record), spans evicted
+ * past a sliding horizon. The secondary {@code items} figure is spans and records a second.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = "-Xmx2g")
+@State(Scope.Thread)
+public class SpanIndexBenchmark {
+
+  /** How long after a record it is joined: the exporters' 5 s batches, and a second. */
+  private static final long JOIN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(6);
+  /** How long spans are held behind the newest arrival. */
+  private static final long HORIZON_NANOS = TimeUnit.SECONDS.toNanos(15);
+
+  @Benchmark
+  public long indexAndJoin(Traffic traffic, Counts.Items counts, Blackhole sink) {
+    MessageSpanIndex index = new MessageSpanIndex();
+    ArrayDeque<Telemetry.RecordEvent> waiting = new ArrayDeque<>();
+    long joined = 0;
+    for (Telemetry t : traffic.telemetry) {
+      long now = t.arrivalEpochNanos();
+      while (!waiting.isEmpty() && waiting.peekFirst().arrivalEpochNanos() < now - JOIN_AFTER_NANOS) {
+        joined += join(index, waiting.pollFirst().record(), sink);
+      }
+      if (t instanceof Telemetry.SpanEvent e) {
+        Span span = e.span();
+        index.addStripped(span, MessagingAttributes.topic(span));
+        index.evictBefore(now - HORIZON_NANOS);
+      } else if (t instanceof Telemetry.RecordEvent r) {
+        waiting.add(r);
+      }
+    }
+    while (!waiting.isEmpty()) {
+      joined += join(index, waiting.pollFirst().record(), sink);
+    }
+    counts.items += traffic.telemetry.size();
+    return joined;
+  }
+
+  private static int join(MessageSpanIndex index, KafkaRecord record, Blackhole sink) {
+    TraceContext context = record.traceContext().orElse(null);
+    sink.consume(index.producerOf(record, context));
+    return index.consumersOf(record, context).size();
+  }
+}
