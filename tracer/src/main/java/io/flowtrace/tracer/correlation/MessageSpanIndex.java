@@ -117,17 +117,12 @@ public final class MessageSpanIndex {
 
   /** Whether a messaging span with this id is held. */
   public boolean holds(String spanId) {
-    for (Entry e = byId.first(spanId.hashCode()); e != null; e = e.byId) {
-      if (e.span.spanId().equals(spanId)) {
-        return true;
-      }
-    }
-    return false;
+    return byId.oldest(spanId, 0, 0) != null;
   }
 
   private Entry held(String traceId, String spanId) {
-    for (Entry e = byId.first(spanId.hashCode()); e != null; e = e.byId) {
-      if (e.span.spanId().equals(spanId) && e.span.traceId().equals(traceId)) {
+    for (Entry e = byId.oldest(spanId, 0, 0); e != null; e = e.byId) {
+      if (e.span.traceId().equals(traceId)) {
         return e;
       }
     }
@@ -156,9 +151,9 @@ public final class MessageSpanIndex {
       }
     }
     Entry last = null;
-    for (Entry e = byCoordinates.first(Entry.hash(record.topic(), record.partition(), record.offset())); e != null;
+    for (Entry e = byCoordinates.oldest(record.topic(), record.partition(), record.offset()); e != null;
         e = e.byCoordinates) {
-      if (e.send && e.at(record)) {
+      if (e.send) {
         last = e;
       }
     }
@@ -176,8 +171,8 @@ public final class MessageSpanIndex {
     List<Span> out = null;
     // A child of, or a link to, the record's own producer span names exactly this record.
     if (producerSpanId != null) {
-      for (Entry e = byParent.first(producerSpanId.hashCode()); e != null; e = e.byParent) {
-        if (e.span.parentSpanId().equals(producerSpanId) && e.topic.equals(record.topic())) {
+      for (Entry e = byParent.oldest(producerSpanId, 0, 0); e != null; e = e.byParent) {
+        if (e.topic.equals(record.topic())) {
           out = with(out, e.span);
         }
       }
@@ -190,9 +185,9 @@ public final class MessageSpanIndex {
         }
       }
     }
-    for (Entry e = byCoordinates.first(Entry.hash(record.topic(), record.partition(), record.offset())); e != null;
+    for (Entry e = byCoordinates.oldest(record.topic(), record.partition(), record.offset()); e != null;
         e = e.byCoordinates) {
-      if (!e.send && e.at(record)) {
+      if (!e.send) {
         out = with(out, e.span);
       }
     }
@@ -254,12 +249,12 @@ public final class MessageSpanIndex {
     }
   }
 
-  /** Which of an entry's chains a {@link Table} links it through, and so what it is keyed by. */
+  /** Which of an entry's links a {@link Table} chains it through, and so what it is keyed by. */
   private enum Chain { ID, PARENT, COORDINATES }
 
   /**
-   * A held span with what its attributes said, and the next entry in each of the three tables'
-   * chains: an index entry costs one object, not a map node, list and boxed key per table.
+   * A held span with what its attributes said, and the next entry of the same key in each of the
+   * three tables: an index entry costs one object, not a map node, list and boxed key per table.
    */
   private static final class Entry {
     final Span span;
@@ -282,26 +277,18 @@ public final class MessageSpanIndex {
       this.offset = offset;
     }
 
-    boolean at(KafkaRecord record) {
-      return located && offset == record.offset() && partition == record.partition() && topic.equals(record.topic());
-    }
-
-    int hash(Chain chain) {
+    /** The text part of this entry's key in {@code chain}'s table (a topic's with a partition and offset). */
+    String key(Chain chain) {
       return switch (chain) {
-        case ID -> span.spanId().hashCode();
-        case PARENT -> span.parentSpanId().hashCode();
-        case COORDINATES -> hash(topic, partition, offset);
+        case ID -> span.spanId();
+        case PARENT -> span.parentSpanId();
+        case COORDINATES -> topic;
       };
     }
 
-    /**
-     * Where a record sits, hashed by mixing, not as {@code 31 * h + offset}: under that, partition
-     * {@code p} offset {@code o} and partition {@code p + 1} offset {@code o - 31} collide, and a
-     * topic's partitions hold runs of both.
-     */
-    static int hash(String topic, int partition, long offset) {
-      long x = offset * 0x9E3779B97F4A7C15L + (topic.hashCode() * 31L + partition) * 0xC2B2AE3D27D4EB4FL;
-      return (int) (x ^ (x >>> 32));
+    boolean hasKey(Chain chain, String key, int partition, long offset) {
+      return chain != Chain.COORDINATES ? key(chain).equals(key)
+          : located && this.offset == offset && this.partition == partition && topic.equals(key);
     }
 
     Entry next(Chain chain) {
@@ -321,72 +308,130 @@ public final class MessageSpanIndex {
     }
   }
 
+  /** The entries of one key in a {@link Table}, oldest first, chained through the table's link. */
+  private static final class Group {
+    Entry oldest;
+    Entry newest;
+    /** The next group in the same bucket. */
+    Group next;
+
+    Group(Entry entry) {
+      oldest = entry;
+      newest = entry;
+    }
+  }
+
   /**
-   * A hash table whose buckets are chains through one link field of the entries themselves. A
-   * bucket may hold several keys (callers compare); one key's entries stay in arrival order, as
-   * entries are appended and a growing table splits chains in order.
+   * A hash table of entries by one key, a {@link Group} per key: adding an entry and dropping a
+   * key's oldest (as eviction does) take constant time however many entries share the key — a
+   * producer whose messages all carry one hard-coded {@code traceparent} gives every consumer span
+   * one parent.
    */
   private static final class Table {
     private final Chain chain;
-    private Entry[] buckets = new Entry[64];
-    private int size;
+    private Group[] buckets = new Group[64];
+    private int groups;
 
     Table(Chain chain) {
       this.chain = chain;
     }
 
-    /** The first entry of the chain {@code hash} falls in (walk on with the chain's field). */
-    Entry first(int hash) {
-      return buckets[slot(hash, buckets.length)];
+    /**
+     * The oldest entry under a key — an id, or a topic with a partition and offset — or null; the
+     * key's later entries follow through the table's link.
+     */
+    Entry oldest(String key, int partition, long offset) {
+      Group g = group(buckets[slot(hash(key, partition, offset), buckets.length)], key, partition, offset);
+      return g == null ? null : g.oldest;
     }
 
     void add(Entry entry) {
-      if (size >= buckets.length - (buckets.length >>> 2)) {
+      String key = entry.key(chain);
+      int slot = slot(hash(key, entry.partition, entry.offset), buckets.length);
+      Group g = group(buckets[slot], key, entry.partition, entry.offset);
+      if (g != null) {
+        g.newest.next(chain, entry);
+        g.newest = entry;
+        return;
+      }
+      g = new Group(entry);
+      g.next = buckets[slot];
+      buckets[slot] = g;
+      if (++groups > buckets.length - (buckets.length >>> 2)) {
         grow();
       }
-      append(buckets, entry);
-      size++;
     }
 
     void remove(Entry entry) {
-      int slot = slot(entry.hash(chain), buckets.length);
-      Entry previous = null;
-      for (Entry e = buckets[slot]; e != null; previous = e, e = e.next(chain)) {
-        if (e == entry) {
-          if (previous == null) {
-            buckets[slot] = e.next(chain);
-          } else {
-            previous.next(chain, e.next(chain));
-          }
-          entry.next(chain, null);
-          size--;
+      String key = entry.key(chain);
+      int slot = slot(hash(key, entry.partition, entry.offset), buckets.length);
+      Group previousGroup = null;
+      Group g = buckets[slot];
+      while (g != null && !g.oldest.hasKey(chain, key, entry.partition, entry.offset)) {
+        previousGroup = g;
+        g = g.next;
+      }
+      if (g == null) {
+        return;
+      }
+      if (g.oldest == entry) {
+        g.oldest = entry.next(chain);
+      } else {
+        Entry before = g.oldest;
+        while (before.next(chain) != null && before.next(chain) != entry) {
+          before = before.next(chain);
+        }
+        if (before.next(chain) != entry) {
           return;
         }
+        before.next(chain, entry.next(chain));
+        if (g.newest == entry) {
+          g.newest = before;
+        }
+      }
+      entry.next(chain, null);
+      if (g.oldest == null) {
+        if (previousGroup == null) {
+          buckets[slot] = g.next;
+        } else {
+          previousGroup.next = g.next;
+        }
+        groups--;
       }
     }
 
-    private void append(Entry[] table, Entry entry) {
-      int slot = slot(entry.hash(chain), table.length);
-      Entry e = table[slot];
-      if (e == null) {
-        table[slot] = entry;
-        return;
+    private Group group(Group first, String key, int partition, long offset) {
+      for (Group g = first; g != null; g = g.next) {
+        if (g.oldest.hasKey(chain, key, partition, offset)) {
+          return g;
+        }
       }
-      while (e.next(chain) != null) {
-        e = e.next(chain);
+      return null;
+    }
+
+    /**
+     * A coordinate key is hashed by mixing, not as {@code 31 * h + offset}: under that, partition
+     * {@code p} offset {@code o} and partition {@code p + 1} offset {@code o - 31} collide, and a
+     * topic's partitions hold runs of both.
+     */
+    private int hash(String key, int partition, long offset) {
+      if (chain != Chain.COORDINATES) {
+        return key.hashCode();
       }
-      e.next(chain, entry);
+      long x = offset * 0x9E3779B97F4A7C15L + (key.hashCode() * 31L + partition) * 0xC2B2AE3D27D4EB4FL;
+      return (int) (x ^ (x >>> 32));
     }
 
     private void grow() {
-      Entry[] old = buckets;
-      Entry[] table = new Entry[old.length * 2];
-      for (Entry head : old) {
-        for (Entry e = head; e != null; ) {
-          Entry next = e.next(chain);
-          e.next(chain, null);
-          append(table, e);
-          e = next;
+      Group[] table = new Group[buckets.length * 2];
+      for (Group head : buckets) {
+        for (Group g = head; g != null; ) {
+          Group next = g.next;
+          Entry e = g.oldest;
+          int slot = slot(hash(e.key(chain), e.partition, e.offset), table.length);
+          g.next = table[slot];
+          table[slot] = g;
+          g = next;
         }
       }
       buckets = table;
