@@ -6,15 +6,22 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.tracer.model.SpanKind;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
@@ -24,6 +31,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * without its attributes, each record joined to its producer and consumer spans once the exporters'
  * batches that carry them can have come ({@link #JOIN_AFTER_NANOS} after the record), spans evicted
  * past a sliding horizon. The secondary {@code items} figure is spans and records a second.
+ * {@code oneParent}: 100,000 consumer spans that all name one parent (a producer that sends a
+ * hard-coded {@code traceparent}), 20,000 held at a time — an index that walks a key's entries on
+ * each add or eviction is quadratic here.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -37,6 +47,30 @@ public class SpanIndexBenchmark {
   private static final long JOIN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(6);
   /** How long spans are held behind the newest arrival. */
   private static final long HORIZON_NANOS = TimeUnit.SECONDS.toNanos(15);
+
+  private final List<Span> oneParent = new ArrayList<>();
+
+  @Setup(Level.Trial)
+  public void makeOneParent() {
+    Random random = new Random(42);
+    for (int i = 0; i < 100_000; i++) {
+      oneParent.add(new Span(String.format("%032x", i), String.format("%016x", random.nextLong()), "00f067aa0ba902b7",
+          "process orders", SpanKind.CONSUMER, "svc", i * 1_000L, i * 1_000L + 10,
+          Map.of("messaging.destination.name", "orders", "messaging.destination.partition.id", 0L,
+              "messaging.kafka.offset", (long) (i % 3)), List.of(), false));
+    }
+  }
+
+  @Benchmark
+  public long oneParent(Counts.Items counts) {
+    MessageSpanIndex index = new MessageSpanIndex();
+    for (Span span : oneParent) {
+      index.addStripped(span, "orders");
+      index.evictBefore(span.endEpochNanos() - 20_000_000L);
+    }
+    counts.items += oneParent.size();
+    return index.size();
+  }
 
   @Benchmark
   public long indexAndJoin(Traffic traffic, Counts.Items counts, Blackhole sink) {
