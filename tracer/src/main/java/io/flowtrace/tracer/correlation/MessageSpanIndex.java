@@ -168,48 +168,53 @@ public final class MessageSpanIndex {
   /** As {@link #consumersOf(KafkaRecord)}, with the record's already parsed trace context (or null). */
   public List<Span> consumersOf(KafkaRecord record, TraceContext context) {
     String producerSpanId = context != null ? context.spanId() : spanIdOf(producer(null, record));
-    List<Span> out = null;
-    // A child of, or a link to, the record's own producer span names exactly this record.
+    String topic = record.topic();
+    List<Span> out = new ArrayList<>(2);
+    // A child of, or a link to, the record's own producer span names exactly this record. Each span
+    // is taken once, by the first of the three ways that finds it; which ways find a span is read
+    // from the span, not by searching what was taken (a key may have thousands of entries: a
+    // producer that sends a hard-coded traceparent gives every consumer span one parent).
     if (producerSpanId != null) {
       for (Entry e = byParent.oldest(producerSpanId, 0, 0); e != null; e = e.byParent) {
-        if (e.topic.equals(record.topic())) {
-          out = with(out, e.span);
+        if (e.topic.equals(topic)) {
+          out.add(e.span);
         }
       }
       List<Entry> linkers = receiveByLinked.get(producerSpanId);
       if (linkers != null) {
+        Entry previous = null; // a span linking twice to one span is listed twice, one after the other
         for (Entry e : linkers) {
-          if (e.topic.equals(record.topic())) {
-            out = with(out, e.span);
+          if (e != previous && e.topic.equals(topic) && !childOf(e, producerSpanId)) {
+            out.add(e.span);
           }
+          previous = e;
         }
       }
     }
-    for (Entry e = byCoordinates.oldest(record.topic(), record.partition(), record.offset()); e != null;
-        e = e.byCoordinates) {
-      if (!e.send) {
-        out = with(out, e.span);
+    for (Entry e = byCoordinates.oldest(topic, record.partition(), record.offset()); e != null; e = e.byCoordinates) {
+      if (!e.send && (producerSpanId == null || !childOf(e, producerSpanId) && !linksTo(e, producerSpanId))) {
+        out.add(e.span);
       }
     }
-    return out == null ? List.of() : out;
+    return out.isEmpty() ? List.of() : out;
+  }
+
+  /** Whether the entry is in the parent table under {@code spanId}. */
+  private static boolean childOf(Entry e, String spanId) {
+    return !spanId.isEmpty() && e.span.parentSpanId().equals(spanId);
+  }
+
+  private static boolean linksTo(Entry e, String spanId) {
+    for (SpanLink link : e.span.links()) {
+      if (link.spanId().equals(spanId)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String spanIdOf(Span span) {
     return span == null ? null : span.spanId();
-  }
-
-  private static List<Span> with(List<Span> out, Span span) {
-    if (out == null) {
-      out = new ArrayList<>(2);
-    } else {
-      for (Span s : out) {
-        if (s == span) {
-          return out;
-        }
-      }
-    }
-    out.add(span);
-    return out;
   }
 
   /**

@@ -148,13 +148,20 @@ class MessageSpanIndexProperties {
       attributes.put(random.nextBoolean() ? "messaging.kafka.offset" : "messaging.kafka.message.offset",
           random.nextBoolean() ? (Object) (long) random.nextInt(4) : String.valueOf(random.nextInt(4)));
     }
-    List<SpanLink> links = random.nextInt(6) == 0
-        ? List.of(new SpanLink(traces.get(random.nextInt(traces.size())), spanIds.get(random.nextInt(spanIds.size())),
-            Map.of()))
-        : List.of();
+    List<SpanLink> links = new ArrayList<>();
+    if (random.nextInt(6) == 0) {
+      links.add(link(random, traces, spanIds));
+      if (random.nextBoolean()) { // a batch of two records, or of one named twice
+        links.add(random.nextBoolean() ? links.get(0) : link(random, traces, spanIds));
+      }
+    }
     String parent = random.nextInt(3) == 0 ? "" : spanIds.get(random.nextInt(spanIds.size()));
     return new Span(traces.get(random.nextInt(traces.size())), spanIds.get(random.nextInt(spanIds.size())), parent,
         "work", kind, "svc", end - 1, end, attributes, links, false);
+  }
+
+  private static SpanLink link(Random random, List<String> traces, List<String> spanIds) {
+    return new SpanLink(traces.get(random.nextInt(traces.size())), spanIds.get(random.nextInt(spanIds.size())), Map.of());
   }
 
   private static KafkaRecord record(Random random, List<String> traces, List<String> spanIds) {
