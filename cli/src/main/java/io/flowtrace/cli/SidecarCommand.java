@@ -78,7 +78,7 @@ final class SidecarCommand implements Callable<Integer> {
   String maxOpenInstances;
 
   @Option(names = "--max-retained-events", paramLabel = "N|auto", description = "Cap on events held for amendments "
-      + "and joins (four spans held for joins count as one); past it the oldest amendment windows end early "
+      + "and joins (eight spans held for joins count as one); past it the oldest amendment windows end early "
       + "(default auto: one per 6 KiB of heap).")
   String maxRetainedEvents;
 

@@ -550,8 +550,12 @@ public final class PartitionedConsumer implements Closeable {
         throw e;
       }
       errors.incrementAndGet();
-      LOG.warn("{}: poll failed inside kafka-clients ({} of {} in a row before stopping), retrying: {}", name,
-          clientFailuresInARow, CLIENT_FAILURES_BEFORE_STOPPING, e.toString(), e);
+      String message = "{}: poll failed inside kafka-clients ({} of {} in a row before stopping), retrying: {}";
+      if (clientFailuresInARow == 1) {
+        LOG.warn(message, name, clientFailuresInARow, CLIENT_FAILURES_BEFORE_STOPPING, e.toString(), e);
+      } else { // the stack trace once a run
+        LOG.warn(message, name, clientFailuresInARow, CLIENT_FAILURES_BEFORE_STOPPING, e.toString());
+      }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ERROR_BACKOFF_MILLIS));
       return;
     }

@@ -673,7 +673,7 @@ public final class FlowEngine {
 
     /**
      * Cap on events held: those of open instances, the events of decided instances kept open to
-     * amendment and the spans kept in the correlation index (four of those count as one event: they
+     * amendment and the spans kept in the correlation index (eight of those count as one event: they
      * hold no payload). Only the amendment windows can be cut for it. Past it, the amendment windows that
      * opened first end at once (counted in {@link EngineStats#amendWindowsCut()}; an event that
      * comes for such an instance later is reported late) and the index keeps only what decisions
