@@ -315,12 +315,18 @@ public final class MessageSpanIndex {
 
   /** The entries of one key in a {@link Table}, oldest first, chained through the table's link. */
   private static final class Group {
+    /**
+     * The key's hash, compared before the key: a group that is not the key's is passed over without
+     * reaching its entry, span and id string (three objects apart in the heap).
+     */
+    final int hash;
     Entry oldest;
     Entry newest;
     /** The next group in the same bucket. */
     Group next;
 
-    Group(Entry entry) {
+    Group(int hash, Entry entry) {
+      this.hash = hash;
       oldest = entry;
       newest = entry;
     }
@@ -346,20 +352,22 @@ public final class MessageSpanIndex {
      * key's later entries follow through the table's link.
      */
     Entry oldest(String key, int partition, long offset) {
-      Group g = group(buckets[slot(hash(key, partition, offset), buckets.length)], key, partition, offset);
+      int hash = hash(key, partition, offset);
+      Group g = group(buckets[slot(hash, buckets.length)], hash, key, partition, offset);
       return g == null ? null : g.oldest;
     }
 
     void add(Entry entry) {
       String key = entry.key(chain);
-      int slot = slot(hash(key, entry.partition, entry.offset), buckets.length);
-      Group g = group(buckets[slot], key, entry.partition, entry.offset);
+      int hash = hash(key, entry.partition, entry.offset);
+      int slot = slot(hash, buckets.length);
+      Group g = group(buckets[slot], hash, key, entry.partition, entry.offset);
       if (g != null) {
         g.newest.next(chain, entry);
         g.newest = entry;
         return;
       }
-      g = new Group(entry);
+      g = new Group(hash, entry);
       g.next = buckets[slot];
       buckets[slot] = g;
       if (++groups > buckets.length - (buckets.length >>> 2)) {
@@ -369,10 +377,11 @@ public final class MessageSpanIndex {
 
     void remove(Entry entry) {
       String key = entry.key(chain);
-      int slot = slot(hash(key, entry.partition, entry.offset), buckets.length);
+      int hash = hash(key, entry.partition, entry.offset);
+      int slot = slot(hash, buckets.length);
       Group previousGroup = null;
       Group g = buckets[slot];
-      while (g != null && !g.oldest.hasKey(chain, key, entry.partition, entry.offset)) {
+      while (g != null && (g.hash != hash || !g.oldest.hasKey(chain, key, entry.partition, entry.offset))) {
         previousGroup = g;
         g = g.next;
       }
@@ -405,9 +414,9 @@ public final class MessageSpanIndex {
       }
     }
 
-    private Group group(Group first, String key, int partition, long offset) {
+    private Group group(Group first, int hash, String key, int partition, long offset) {
       for (Group g = first; g != null; g = g.next) {
-        if (g.oldest.hasKey(chain, key, partition, offset)) {
+        if (g.hash == hash && g.oldest.hasKey(chain, key, partition, offset)) {
           return g;
         }
       }
@@ -432,8 +441,7 @@ public final class MessageSpanIndex {
       for (Group head : buckets) {
         for (Group g = head; g != null; ) {
           Group next = g.next;
-          Entry e = g.oldest;
-          int slot = slot(hash(e.key(chain), e.partition, e.offset), table.length);
+          int slot = slot(g.hash, table.length);
           g.next = table[slot];
           table[slot] = g;
           g = next;

@@ -2,7 +2,6 @@ package io.flowtrace.verifier.assembly;
 
 import io.flowtrace.tracer.correlation.MessageSpanIndex;
 import io.flowtrace.verifier.report.VerdictListener;
-import java.util.LinkedHashSet;
 import java.util.concurrent.Executor;
 import java.util.function.LongConsumer;
 
@@ -56,7 +55,7 @@ final class EngineContext {
   /** Sources whose instances' deadline and grace decisions wait (see {@link LiveHooks#holdDecisions}). */
   java.util.function.IntPredicate catchingUp = tag -> false;
   /** Open instances of every flow, oldest first: the in-flight cap evicts from the front. */
-  final LinkedHashSet<InstanceState> open = new LinkedHashSet<>();
+  final OpenInstances open = new OpenInstances();
   private long openSequence;
 
   EngineContext(VerdictListener listener, FlowEngine.EngineStats stats, Executor verifications,
@@ -73,7 +72,7 @@ final class EngineContext {
   /** Before an instance opens: past the cap, the oldest open instance of any flow is decided now. */
   void makeRoom(long watermark) {
     if (open.size() >= maxOpenInstances && !open.isEmpty()) {
-      InstanceState oldest = open.iterator().next();
+      InstanceState oldest = open.oldest();
       stats.instancesEvicted++;
       oldest.flow.evict(oldest, watermark, "evicted: " + maxOpenInstances + " instances in flight (maxOpenInstances)");
     }

@@ -44,6 +44,8 @@ final class InstanceState {
   /** A verification running on another thread, or {@code null}. */
   CompletableFuture<Verdict> pending;
   InstanceState mergedInto;
+  /** The open set it is in, which counts its sightings; {@code null} once it is no longer open. */
+  OpenInstances openIn;
   /** Position in the engine's open order (across flows), for the in-flight cap. */
   long openSeq;
   /** When (monotonic) the latest event for it arrived, for decision latency. */
@@ -95,6 +97,9 @@ final class InstanceState {
       return false;
     }
     sightings.add(s);
+    if (openIn != null) {
+      openIn.sightingAdded();
+    }
     eventIds.add(s.event.id());
     lastEventTime = Math.max(lastEventTime, s.time);
     start = Math.min(start, s.time);
@@ -114,6 +119,9 @@ final class InstanceState {
 
   /** Forgets what it held (final, discarded or merged away): only its verdict stays. */
   void release() {
+    if (openIn != null) {
+      openIn.sightingsReleased(sightings.size());
+    }
     sightings.clear();
     identities.clear();
   }
