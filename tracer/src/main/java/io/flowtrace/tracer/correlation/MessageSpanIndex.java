@@ -291,11 +291,6 @@ public final class MessageSpanIndex {
       };
     }
 
-    boolean hasKey(Chain chain, String key, int partition, long offset) {
-      return chain != Chain.COORDINATES ? key(chain).equals(key)
-          : located && this.offset == offset && this.partition == partition && topic.equals(key);
-    }
-
     Entry next(Chain chain) {
       return switch (chain) {
         case ID -> byId;
@@ -316,17 +311,25 @@ public final class MessageSpanIndex {
   /** The entries of one key in a {@link Table}, oldest first, chained through the table's link. */
   private static final class Group {
     /**
-     * The key's hash, compared before the key: a group that is not the key's is passed over without
-     * reaching its entry, span and id string (three objects apart in the heap).
+     * The key's hash and text, compared here: a group that is not the key's is passed over, and one
+     * that is found, without reaching its entry and span (objects apart in the heap). In the
+     * coordinates table the text is the topic, and the partition and offset are the entry's.
      */
     final int hash;
+    final String key;
     Entry oldest;
     Entry newest;
     /** The next group in the same bucket. */
     Group next;
 
-    Group(int hash, Entry entry) {
+    boolean is(Chain chain, int hash, String key, int partition, long offset) {
+      return this.hash == hash && (chain != Chain.COORDINATES ? this.key.equals(key)
+          : oldest.offset == offset && oldest.partition == partition && this.key.equals(key));
+    }
+
+    Group(int hash, String key, Entry entry) {
       this.hash = hash;
+      this.key = key;
       oldest = entry;
       newest = entry;
     }
@@ -367,7 +370,7 @@ public final class MessageSpanIndex {
         g.newest = entry;
         return;
       }
-      g = new Group(hash, entry);
+      g = new Group(hash, key, entry);
       g.next = buckets[slot];
       buckets[slot] = g;
       if (++groups > buckets.length - (buckets.length >>> 2)) {
@@ -381,7 +384,7 @@ public final class MessageSpanIndex {
       int slot = slot(hash, buckets.length);
       Group previousGroup = null;
       Group g = buckets[slot];
-      while (g != null && (g.hash != hash || !g.oldest.hasKey(chain, key, entry.partition, entry.offset))) {
+      while (g != null && !g.is(chain, hash, key, entry.partition, entry.offset)) {
         previousGroup = g;
         g = g.next;
       }
@@ -416,7 +419,7 @@ public final class MessageSpanIndex {
 
     private Group group(Group first, int hash, String key, int partition, long offset) {
       for (Group g = first; g != null; g = g.next) {
-        if (g.hash == hash && g.oldest.hasKey(chain, key, partition, offset)) {
+        if (g.is(chain, hash, key, partition, offset)) {
           return g;
         }
       }

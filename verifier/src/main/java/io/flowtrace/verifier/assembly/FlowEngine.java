@@ -308,7 +308,7 @@ public final class FlowEngine {
 
   /**
    * What the index's spans weigh against {@link Builder#maxRetainedEvents}: a span held for joins
-   * keeps ids, names and times in one index entry, no attributes or payload (223–310 bytes with its
+   * keeps ids, names and times in one index entry, no attributes or payload (239–326 bytes with its
    * id strings, measured), an eighth of what an event held for amendment costs with its record and
    * parsed payload (≈ 2 KiB). Counted whole, a sidecar at 450 reference flows/s in 1 GiB had every
    * amendment window cut by the index alone.
