@@ -192,6 +192,9 @@ final class SidecarBenchCommand implements Callable<Integer> {
               + " queued at the receivers (capacity %,d), %,d inbox batches, %,d records of Kafka lag (on the broker)%n",
           peaks.open, peaks.retained, config.effectiveMaxRetainedEvents(), peaks.otlpQueued,
           sidecar.backlog().otlpCapacity(), peaks.inbox, peaks.kafkaLag);
+      boolean keptUp = seenAtEnd >= 0.99 * offered && s.verdictsDecided() >= count; // had taken 99 % when the playback ended
+      out.println(liveGoals(rate, keptUp, sidecar.decisionLatencyNanos(0.99, Math.max(0, warmupMark.get())) / 1e6,
+          peakHeap.get()));
     } finally {
       sampler.interrupt();
       if (workDir == null) {
@@ -286,8 +289,40 @@ final class SidecarBenchCommand implements Callable<Integer> {
       out.printf("  peak heap used %,d MiB (max %,d MiB); in use after a collection, at most %,d MiB (an upper bound"
               + " of what is live: it counts old garbage not yet collected)%n", peakHeap >> 20,
           memory.getHeapMemoryUsage().getMax() >> 20, peaks.liveAfterGc >> 20);
+      double sustained = secondHalf != null && ended > halfway
+          ? (s.verdictsDecided() - decidedAtHalfway) / ((ended - halfway) / 1e9) : s.verdictsDecided() / seconds;
+      out.println(drainGoals(sustained, peakHeap));
       return s.verdictsDecided() >= count ? FlowTraceCli.EXIT_PASSED : FlowTraceCli.EXIT_FAILED;
     }
+  }
+
+  /**
+   * The sidecar's goals: at least 2,000 reference flows/s sustained, a verdict p99 of at most 50 ms
+   * after the last needed event, a heap of at most 1 GiB.
+   */
+  static final double GOAL_FLOWS_PER_SECOND = 2_000;
+  static final double GOAL_P99_MILLIS = 50;
+  static final long GOAL_HEAP = 1L << 30;
+
+  /** The goals line of a backlog drain: the rate once the JIT is warm (its second half) and the heap. */
+  static String drainGoals(double sustainedFlowsPerSecond, long peakHeapBytes) {
+    return String.format("goals: %,.0f flows/s sustained once warm, no load generator beside (≥ %,.0f: %s), peak heap"
+            + " used %,d MiB (≤ %,d MiB: %s)", sustainedFlowsPerSecond, GOAL_FLOWS_PER_SECOND,
+        met(sustainedFlowsPerSecond >= GOAL_FLOWS_PER_SECOND), peakHeapBytes >> 20, GOAL_HEAP >> 20,
+        met(peakHeapBytes <= GOAL_HEAP));
+  }
+
+  /** The goals line of a live run: the rate played if the sidecar kept up with it, p99 after the warm-up, the heap. */
+  static String liveGoals(double rate, boolean keptUp, double p99Millis, long peakHeapBytes) {
+    return String.format("goals: %,.0f flows/s %s, the load generator beside (≥ %,.0f: %s), verdict p99 after the"
+            + " warm-up %.1f ms (≤ %.0f ms: %s), peak heap used with the load generator %,d MiB (≤ %,d MiB: %s)", rate,
+        keptUp ? "kept up with" : "not kept up with", GOAL_FLOWS_PER_SECOND,
+        met(keptUp && rate >= GOAL_FLOWS_PER_SECOND), p99Millis, GOAL_P99_MILLIS, met(p99Millis <= GOAL_P99_MILLIS),
+        peakHeapBytes >> 20, GOAL_HEAP >> 20, met(peakHeapBytes <= GOAL_HEAP));
+  }
+
+  private static String met(boolean met) {
+    return met ? "met" : "not met";
   }
 
   /** The measured sidecar stopped verifying: what the bench saw is no measure. */
