@@ -252,7 +252,8 @@ final class BenchCommand implements Callable<Integer> {
     return line;
   }
 
-  private static String met(boolean met) {
+  /** {@code met} or {@code not met}, as the goals lines say it. */
+  static String met(boolean met) {
     return met ? "met" : "not met";
   }
 

@@ -308,8 +308,8 @@ final class SidecarBenchCommand implements Callable<Integer> {
   static String drainGoals(double sustainedFlowsPerSecond, long peakHeapBytes) {
     return String.format("goals: %,.0f flows/s sustained once warm, no load generator beside (≥ %,.0f: %s), peak heap"
             + " used %,d MiB (≤ %,d MiB: %s)", sustainedFlowsPerSecond, GOAL_FLOWS_PER_SECOND,
-        met(sustainedFlowsPerSecond >= GOAL_FLOWS_PER_SECOND), peakHeapBytes >> 20, GOAL_HEAP >> 20,
-        met(peakHeapBytes <= GOAL_HEAP));
+        BenchCommand.met(sustainedFlowsPerSecond >= GOAL_FLOWS_PER_SECOND), peakHeapBytes >> 20, GOAL_HEAP >> 20,
+        BenchCommand.met(peakHeapBytes <= GOAL_HEAP));
   }
 
   /** The goals line of a live run: the rate played if the sidecar kept up with it, p99 after the warm-up, the heap. */
@@ -317,12 +317,9 @@ final class SidecarBenchCommand implements Callable<Integer> {
     return String.format("goals: %,.0f flows/s %s, the load generator beside (≥ %,.0f: %s), verdict p99 after the"
             + " warm-up %.1f ms (≤ %.0f ms: %s), peak heap used with the load generator %,d MiB (≤ %,d MiB: %s)", rate,
         keptUp ? "kept up with" : "not kept up with", GOAL_FLOWS_PER_SECOND,
-        met(keptUp && rate >= GOAL_FLOWS_PER_SECOND), p99Millis, GOAL_P99_MILLIS, met(p99Millis <= GOAL_P99_MILLIS),
-        peakHeapBytes >> 20, GOAL_HEAP >> 20, met(peakHeapBytes <= GOAL_HEAP));
-  }
-
-  private static String met(boolean met) {
-    return met ? "met" : "not met";
+        BenchCommand.met(keptUp && rate >= GOAL_FLOWS_PER_SECOND), p99Millis, GOAL_P99_MILLIS,
+        BenchCommand.met(p99Millis <= GOAL_P99_MILLIS), peakHeapBytes >> 20, GOAL_HEAP >> 20,
+        BenchCommand.met(peakHeapBytes <= GOAL_HEAP));
   }
 
   /** The measured sidecar stopped verifying: what the bench saw is no measure. */

@@ -322,16 +322,17 @@ public final class MessageSpanIndex {
     /** The next group in the same bucket. */
     Group next;
 
-    boolean is(Chain chain, int hash, String key, int partition, long offset) {
-      return this.hash == hash && (chain != Chain.COORDINATES ? this.key.equals(key)
-          : oldest.offset == offset && oldest.partition == partition && this.key.equals(key));
-    }
-
     Group(int hash, String key, Entry entry) {
       this.hash = hash;
       this.key = key;
       oldest = entry;
       newest = entry;
+    }
+
+    /** Whether this is the group of that key (in {@code chain}'s table). */
+    boolean is(Chain chain, int hash, String key, int partition, long offset) {
+      return this.hash == hash && (chain != Chain.COORDINATES ? this.key.equals(key)
+          : oldest.offset == offset && oldest.partition == partition && this.key.equals(key));
     }
   }
 
