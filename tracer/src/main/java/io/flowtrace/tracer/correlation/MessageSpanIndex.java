@@ -32,8 +32,11 @@ public final class MessageSpanIndex {
   private final Table byId = new Table(Chain.ID);
   private final Table byParent = new Table(Chain.PARENT);
   private final Table byCoordinates = new Table(Chain.COORDINATES);
-  /** Consumer spans by the span ids they link to (batch receive): rare, so a plain map. */
-  private final Map<String, List<Entry>> receiveByLinked = new HashMap<>();
+  /**
+   * Consumer spans by the span ids they link to (batch receive), oldest first: rare, so a plain map;
+   * entries leave in the order they came, so an entry leaving is at the head of each of its queues.
+   */
+  private final Map<String, ArrayDeque<Entry>> receiveByLinked = new HashMap<>();
   private final ArrayDeque<Entry> byArrival = new ArrayDeque<>();
   /** Topics any producer span named, and any consumer span: where such spans are exported at all. */
   private final Set<String> sentTopics = new HashSet<>();
@@ -92,7 +95,7 @@ public final class MessageSpanIndex {
         byParent.add(entry);
       }
       for (SpanLink link : span.links()) {
-        receiveByLinked.computeIfAbsent(link.spanId(), k -> new ArrayList<>(1)).add(entry);
+        receiveByLinked.computeIfAbsent(link.spanId(), k -> new ArrayDeque<>(2)).add(entry);
       }
     }
     byArrival.add(entry);
@@ -180,7 +183,7 @@ public final class MessageSpanIndex {
           out.add(e.span);
         }
       }
-      List<Entry> linkers = receiveByLinked.get(producerSpanId);
+      ArrayDeque<Entry> linkers = receiveByLinked.get(producerSpanId);
       if (linkers != null) {
         Entry previous = null; // a span linking twice to one span is listed twice, one after the other
         for (Entry e : linkers) {
@@ -244,12 +247,14 @@ public final class MessageSpanIndex {
       byParent.remove(e);
     }
     for (SpanLink link : e.span.links()) {
-      List<Entry> list = receiveByLinked.get(link.spanId());
-      if (list != null) {
-        list.removeIf(x -> x == e);
-        if (list.isEmpty()) {
-          receiveByLinked.remove(link.spanId());
-        }
+      // Not searched: thousands of receive spans may link to one span (a hard-coded context), and
+      // the oldest leaves first. Twice when it linked twice to one span.
+      ArrayDeque<Entry> linkers = receiveByLinked.get(link.spanId());
+      while (linkers != null && linkers.peekFirst() == e) {
+        linkers.pollFirst();
+      }
+      if (linkers != null && linkers.isEmpty()) {
+        receiveByLinked.remove(link.spanId());
       }
     }
   }
