@@ -280,6 +280,20 @@ final class ReplayCommand implements Callable<Integer> {
         Plural.count(result.records(), "record"), Plural.count(result.readProblems(), "problem"),
         Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());
     err.flush();
+    if (result.spans() == 0 && result.records() > 0 && summary.failed() > 0
+        && spanCompleteness != SpanCompleteness.MAY_BE_MISSING) {
+      err.println("flowtrace: the recording held no spans at all: if it was made without them (records only), "
+          + "replay it with --spans may-be-missing, so that what only spans show is not verified instead of "
+          + "failing");
+      err.flush();
+    }
+    if (result.readProblems() > 0 && summary.failed() > 0) {
+      err.printf("flowtrace: exit %d: the input also had %s (above): only what could be read was verified, and"
+              + " some of the %s may have failed only because their events were in what could not be read%n",
+          FlowTraceCli.EXIT_VIOLATIONS, Plural.count(result.readProblems(), "problem"),
+          Plural.count(summary.failed(), "failed flow"));
+      err.flush();
+    }
     if (summary.failed() > 0) {
       return FlowTraceCli.EXIT_VIOLATIONS;
     }

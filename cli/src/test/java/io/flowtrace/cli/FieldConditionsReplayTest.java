@@ -57,6 +57,33 @@ class FieldConditionsReplayTest {
     }
   }
 
+  /**
+   * The allowance bounds how far apart two hosts are, not how far each is from true time: one 80 ms
+   * ahead and one 80 ms behind are 160 ms apart, past the default 100 ms, and in orders sampled out
+   * nothing measures it. Such an order violation must say what it rests on and what to raise, and
+   * its expected line must name a time the actual one is not already past; with the allowance
+   * raised, every clean order passes.
+   */
+  @Test
+  void twoHostsFurtherApartThanTheAllowanceGetOrderViolationsThatSayToRaiseItAndPassWhenRaised() throws Exception {
+    SyntheticOrderFlows.correct(240).seed(8).sampleRatio(0.5).clockSkew("order-service", Duration.ofMillis(80))
+        .clockSkew("notification-service", Duration.ofMillis(-80)).build().write(dir);
+
+    List<Violation> alarms = replay(dir, Duration.ofMillis(100)).values().stream()
+        .flatMap(v -> v.violations().stream()).toList();
+    Map<String, Verdict> raised = replay(dir, Duration.ofMillis(200));
+
+    assertThat(alarms).as("the documented limit of the default allowance").isNotEmpty()
+        .allSatisfy(v -> {
+          assertThat(v.kind()).isEqualTo(io.flowtrace.verifier.check.ViolationKind.ORDER_VIOLATION);
+          assertThat(v.message()).contains("if these two hosts' clocks can be further apart",
+              "raise the flow's clockSkew");
+          assertThat(millis(v.expected(), "not before \\+([0-9.]+ m?s)\\)$"))
+              .as("%s / %s", v.expected(), v.actual()).isGreaterThan(millis(v.actual(), " at \\+([0-9.]+ m?s)$"));
+        });
+    assertThat(raised).hasSize(240).allSatisfy((order, v) -> assertThat(v.violations()).as(order).isEmpty());
+  }
+
   @ParameterizedTest
   @ValueSource(doubles = {0.1, 0.5})
   void sampledOutOrdersGetNoFalseAlarmsAndTheirRecordVisibleDefectsAreFound(double ratio) throws Exception {
@@ -153,8 +180,18 @@ class FieldConditionsReplayTest {
   }
 
   private Map<String, Verdict> replay(Path recording) throws Exception {
+    return replay(recording, null);
+  }
+
+  /** Verdicts by order id, every flow's {@code clockSkew} set to {@code skew} unless it is null. */
+  private Map<String, Verdict> replay(Path recording, Duration skew) throws Exception {
     Map<String, Verdict> out = new HashMap<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(FLOWS)).amendUntilEnd()
+    List<io.flowtrace.verifier.spec.FlowSpec> specs = new FlowSpecLoader().load(FLOWS).stream()
+        .map(f -> skew == null ? f : new io.flowtrace.verifier.spec.FlowSpec(f.name(), f.description(), f.source(),
+            f.keys(), f.deadline(), f.tolerance(), skew, f.spans(), f.stages(), f.enrichment(), f.rules(),
+            f.idempotency(), f.budgets(), f.redact()))
+        .toList();
+    FlowEngine engine = FlowEngine.builder(specs).amendUntilEnd()
         .listener(new VerdictListener() {
           @Override
           public void finalized(Verdict v) {
@@ -163,6 +200,14 @@ class FieldConditionsReplayTest {
         }).build();
     Replay.builder(engine).build().run(recording);
     return out;
+  }
+
+  /** The duration {@code pattern}'s group finds in {@code text} ({@code 35 ms}, {@code 1.59 s}), in milliseconds. */
+  private static double millis(String text, String pattern) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(pattern).matcher(text);
+    assertThat(m.find()).as("%s in %s", pattern, text).isTrue();
+    String[] amount = m.group(1).split(" ");
+    return Double.parseDouble(amount[0]) * (amount[1].equals("s") ? 1000 : 1);
   }
 
   private static String outcome(Verdict v) {

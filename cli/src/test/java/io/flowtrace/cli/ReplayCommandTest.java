@@ -299,6 +299,23 @@ class ReplayCommandTest {
     ((tools.jackson.databind.node.ObjectNode) whole.get("summary")).remove("inputProblems");
     assertThat(normalized(run.report)).isEqualTo(normalized(whole));
     assertThat(run.exit).as("violations win over read problems").isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(run.stderr).as("but the last line says the failures may come from what could not be read")
+        .contains("the input also had 3 problems (above)", "may have failed only because");
+    assertThat(replay(sample, "--format", "json").stderr).doesNotContain("the input also had");
+  }
+
+  @Test
+  void aRecordingOfRecordsOnlyThatFailsSuggestsSpansMayBeMissing(@TempDir Path recordsOnly) throws IOException {
+    Files.copy(sample.resolve("messages.kcat.jsonl"), recordsOnly.resolve("messages.kcat.jsonl"));
+
+    Run strict = replay(recordsOnly, "--format", "json");
+    Run lenient = replay(recordsOnly, "--format", "json", "--spans", "may-be-missing");
+    Run whole = replay(sample, "--format", "json");
+
+    assertThat(strict.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(strict.stderr).contains("the recording held no spans at all", "--spans may-be-missing");
+    assertThat(lenient.stderr).doesNotContain("held no spans");
+    assertThat(whole.stderr).doesNotContain("held no spans");
   }
 
   @Test

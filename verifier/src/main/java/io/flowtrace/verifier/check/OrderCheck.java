@@ -120,13 +120,30 @@ public final class OrderCheck implements Check {
     return out;
   }
 
+  /**
+   * When the early event should have come, in the terms the gap was judged in: the later event's own
+   * time on one clock; its receipt by the early event's service; or, across two clocks, the time as
+   * read and the earliest the early event could have come with the clocks as far apart as allowed
+   * (so that the line never names a time the actual one is already past).
+   */
+  private static String expected(Observation early, Observation late, Clocks.Gap gap, long start) {
+    String asRead = "+" + Texts.duration(late.timeEpochNanos() - start);
+    String due = "+" + Texts.duration(early.timeEpochNanos() - gap.max() - start);
+    return switch (gap.basis()) {
+      case ONE_CLOCK, PARTITION -> early.eventId() + " after " + late.eventId() + " (" + asRead + ")";
+      case RECEIPT -> early.eventId() + " after " + Clocks.domain(early) + " received " + late.eventId() + " (" + due + ")";
+      case TWO_CLOCKS -> early.eventId() + " after " + late.eventId() + " (" + asRead + " as read; with the clocks "
+          + "as far apart as allowed, not before " + due + ")";
+    };
+  }
+
   private static Violation violation(FlowInstance instance, String stage, Observation early, Observation late,
       Clocks.Gap gap, String message) {
     long start = instance.startEpochNanos();
     return Violation.builder(ViolationKind.ORDER_VIOLATION, stage)
         .event(early.eventId())
         .message(message)
-        .expected(early.eventId() + " after " + late.eventId() + " (+" + Texts.duration(late.timeEpochNanos() - start) + ")")
+        .expected(expected(early, late, gap, start))
         .actual(early.eventId() + " at +" + Texts.duration(early.timeEpochNanos() - start))
         .evidence(Evidence.of(early))
         .build();

@@ -398,16 +398,20 @@ public final class Clocks {
         () -> name(to) + " processed it in span '" + by.name() + "' (" + by.spanId() + ")");
   }
 
+  /** What to do when the allowance is too small: hosts each off one way can be twice as far apart. */
+  private static final String RAISE = "; if these two hosts' clocks can be further apart (one ahead of true"
+      + " time, the other behind), raise the flow's clockSkew";
+
   private String describe(String from, String to, Offset off) {
     String pair = name(from) + " and " + name(to);
     if (!off.bounded() && off.dataLow() <= -INF && off.dataHigh() >= INF) {
       return "no causal link relates the clocks of " + pair + "; a skew of up to ±"
-          + Texts.duration(allowance) + " (clockSkew) is allowed";
+          + Texts.duration(allowance) + " (clockSkew) is allowed" + RAISE;
     }
     if (!off.bounded()) {
       return "the data bounds the clocks of " + pair + " on one side only (" + range(off.low(), off.high())
           + "); a skew of up to ±" + Texts.duration(allowance) + " (clockSkew) is assumed: "
-          + range(off.likelyLow(), off.likelyHigh());
+          + range(off.likelyLow(), off.likelyHigh()) + RAISE;
     }
     return "the clocks of " + pair + " differ by " + range(off.low(), off.high()) + " as far as the data tells";
   }

@@ -116,10 +116,8 @@ final class Json {
    * character ('}' (code 125)): expected a value (line 2, column 7)}.
    */
   static String describe(JacksonException e) {
-    String message = e.getOriginalMessage();
-    if (message == null) {
-      message = e.getClass().getSimpleName();
-    } else if (message.startsWith("Trailing token")) {
+    String message = io.flowtrace.tracer.otlp.JacksonMessages.reason(e);
+    if (message.startsWith("Trailing token")) {
       message = "unexpected data after the JSON value";
     } else if (message.indexOf('\n') >= 0) {
       message = condenseYamlMessage(message);

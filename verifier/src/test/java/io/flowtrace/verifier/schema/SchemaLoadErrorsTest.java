@@ -41,6 +41,16 @@ class SchemaLoadErrorsTest {
   }
 
   @Test
+  void aCutOffSchemaIsReportedWithoutTheParsersInternals(@TempDir Path dir) throws IOException {
+    Files.writeString(dir.resolve("cut.json"), "{\"type\": \"object\"\n");
+
+    assertThatThrownBy(() -> loader.load(dir, new SchemaRef("cut.json", null, null)))
+        .hasMessageStartingWith("cut.json: not valid JSON: Unexpected end-of-input: expected close marker for Object")
+        .hasMessageEndingWith(" (line 2, column 1)")
+        .message().doesNotContain("Source", "REDACTED", "#UNKNOWN", "StreamReadFeature");
+  }
+
+  @Test
   void invalidYamlIsReportedWithLineAndColumn(@TempDir Path dir) throws IOException {
     Files.writeString(dir.resolve("api.yaml"), "asyncapi: 3.0.0\ninfo: [1, 2\nx: 3\n");
 
