@@ -82,6 +82,25 @@ class DocsCommandTest {
   }
 
   @Test
+  void eachPairOfHostsWhoseClocksDifferIsOneLineWhicheverWayRoundItsInstancesNotedIt() throws IOException {
+    Path recording = dir.resolve("opposite");
+    assertThat(FlowTraceCli.run("generate", "--count", "60", "--sample-ratio", "0.5", "--clock-skew", "gateway=+50ms",
+        "--clock-skew", "notification-service=-50ms", recording.toString())).isZero();
+    Path out = dir.resolve("docs");
+
+    assertThat(FlowTraceCli.run("docs", "--flows", "../flows/order-creation", "--out", out.toString(),
+        recording.toString())).isZero();
+
+    java.util.regex.Matcher line = java.util.regex.Pattern.compile("(?m)^- (.+?) reads .+? (?:behind|ahead of) (.+?) \\(\\d+ instances?\\)$")
+        .matcher(Files.readString(out.resolve("order-creation.md")));
+    List<String> pairs = new java.util.ArrayList<>();
+    while (line.find()) {
+      pairs.add(java.util.stream.Stream.of(line.group(1), line.group(2)).sorted().toList().toString());
+    }
+    assertThat(pairs).hasSizeGreaterThan(2).doesNotHaveDuplicates();
+  }
+
+  @Test
   void twoRunsWriteTheSameBytes() throws IOException {
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");

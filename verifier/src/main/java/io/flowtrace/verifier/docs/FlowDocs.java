@@ -179,7 +179,11 @@ public final class FlowDocs implements VerdictListener {
     for (String note : v.notes()) {
       Matcher m = SKEW_NOTE.matcher(note);
       if (m.lookingAt()) {
-        Skew skew = o.skews.computeIfAbsent(m.group(1) + " " + m.group(3) + " " + m.group(4), k -> new Skew());
+        // one line per pair of hosts, whichever way round an instance's note put them
+        boolean flip = m.group(1).compareTo(m.group(4)) > 0;
+        String pair = flip ? m.group(4) + " " + (m.group(3).equals("behind") ? "ahead of" : "behind") + " " + m.group(1)
+            : m.group(1) + " " + m.group(3) + " " + m.group(4);
+        Skew skew = o.skews.computeIfAbsent(pair, k -> new Skew());
         skew.instances++;
         skew.amounts.add(m.group(2));
       }
