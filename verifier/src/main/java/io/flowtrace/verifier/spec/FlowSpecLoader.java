@@ -173,12 +173,38 @@ public final class FlowSpecLoader {
     private final List<SpecProblem> problems;
     /** Span events given a schema but no payload: said once, at the event, not again at each rule. */
     private final Set<String> schemaWithoutPayload = new HashSet<>();
+    /** Names events gave as their recordKey that are none of the flow's keys, with where each did. */
+    private final Map<String, List<String>> unknownRecordKeys = new LinkedHashMap<>();
 
     Binder(Path file, LocatedYaml yaml, List<SpecProblem> problems) {
       this.file = file;
       this.baseDir = file.toAbsolutePath().getParent();
       this.yaml = yaml;
       this.problems = problems;
+    }
+
+    /**
+     * Record keys that name no flow key, said once per mistake: where several events agree on a name
+     * close to one of the flow's keys, the flow's key is the likelier typo, so it is said there (with
+     * the events' lines); otherwise at each event.
+     */
+    private void unknownRecordKeys(List<String> flowKeys) {
+      unknownRecordKeys.forEach((name, pointers) -> {
+        String close = io.flowtrace.verifier.text.Spelling.closest(name, flowKeys);
+        if (close != null && pointers.size() > 1) {
+          List<Integer> lines = pointers.stream().map(at -> yaml.location(at)[0]).toList();
+          error("/keys/" + flowKeys.indexOf(close), "the flow's key '" + close + "' is not what its events call it: "
+              + pointers.size() + " events name '" + name + "' as their recordKey (lines "
+              + lines.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))
+              + "); did you mean '" + name + "'?");
+          return;
+        }
+        for (String at : pointers) {
+          error(at, "'recordKey' must name one of the flow's keys " + flowKeys + ", not '" + name + "'"
+              + suggest(name, new LinkedHashSet<>(flowKeys)));
+        }
+      });
+      unknownRecordKeys.clear();
     }
 
     void error(String pointer, String message) {
@@ -323,6 +349,7 @@ public final class FlowSpecLoader {
           drafts.add(draft);
         }
       }
+      unknownRecordKeys(keys);
       Map<String, EventSpec> events = new LinkedHashMap<>();
       drafts.forEach(d -> d.events().forEach(e -> events.putIfAbsent(e.id(), e)));
       // CEL sees each event's payload with the type its schema gives, so that rules and conditions
@@ -512,7 +539,7 @@ public final class FlowSpecLoader {
       }
       String recordKey = text(e, "recordKey", p, false);
       if (recordKey != null && !flowKeys.contains(recordKey)) {
-        error(p + "/recordKey", "'recordKey' must name one of the flow's keys " + flowKeys + ", not '" + recordKey + "'");
+        unknownRecordKeys.computeIfAbsent(recordKey, r -> new ArrayList<>()).add(p + "/recordKey");
       }
       if (recordKey != null && topic == null) {
         error(p + "/recordKey", "'recordKey' applies to topic events (the Kafka record key)");

@@ -14,6 +14,15 @@ public final class Spelling {
    * when it is within 2 edits (or a third of the name's length, if more); otherwise empty.
    */
   public static String didYouMean(String wrong, Collection<String> known) {
+    String best = closest(wrong, known);
+    return best == null ? "" : " (did you mean '" + best + "'?)";
+  }
+
+  /**
+   * The known name closest to {@code wrong} by edit distance, when it is within 2 edits (or a third
+   * of the name's length, if more); otherwise {@code null}.
+   */
+  public static String closest(String wrong, Collection<String> known) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String k : known) {
@@ -23,7 +32,7 @@ public final class Spelling {
         best = k;
       }
     }
-    return best != null && bestDistance <= Math.max(2, wrong.length() / 3) ? " (did you mean '" + best + "'?)" : "";
+    return best != null && bestDistance <= Math.max(2, wrong.length() / 3) ? best : null;
   }
 
   /** The Levenshtein distance: insertions, deletions and substitutions that turn {@code a} into {@code b}. */

@@ -78,6 +78,38 @@ class FlowSpecLoaderTest {
   }
 
   @Test
+  void aFlowKeyTheEventsCallByAnotherNameIsOneProblemAtTheKeyAndAStrayRecordKeyOneAtItsEvent(@TempDir Path dir)
+      throws IOException {
+    Path file = dir.resolve("loan.flow.yaml");
+    Files.writeString(file, String.join("\n",
+        "flow: loan",
+        "keys: [requestId, loanID]",
+        "stages:",
+        "  - id: reserved",
+        "    events:",
+        "      - {id: a, topic: t.a, recordKey: loanId}",
+        "      - {id: b, topic: t.b, recordKey: loanId}",
+        "  - id: paid",
+        "    after: reserved",
+        "    terminal: true",
+        "    events:",
+        "      - {id: c, topic: t.c, recordKey: loanId}",
+        "      - {id: d, topic: t.d, recordKey: requestID}",
+        "      - {id: e, topic: t.e, recordKey: shelf}",
+        ""));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    new FlowSpecLoader().loadAll(dir, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(
+        file + ":2:19: the flow's key 'loanID' is not what its events call it: 3 events name 'loanId' as their"
+            + " recordKey (lines 6, 7, 12); did you mean 'loanId'?",
+        file + ":13:40: 'recordKey' must name one of the flow's keys [requestId, loanID], not 'requestID'"
+            + " (did you mean 'requestId'?)",
+        file + ":14:40: 'recordKey' must name one of the flow's keys [requestId, loanID], not 'shelf'");
+  }
+
+  @Test
   void aFlowWithoutTerminalStageIsRejected(@TempDir Path dir) throws IOException {
     Path file = dir.resolve("a.flow.yaml");
     Files.writeString(file, "flow: a\nkeys: [id]\nstages:\n  - id: s\n    events:\n      - id: e\n        topic: t\n");
