@@ -139,6 +139,13 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
   /** Asserts that these stages happened, and first happened in this order. */
   public FlowAssert hasStagesInOrder(String... stages) {
     FlowOutcome o = actual.outcome();
+    for (String stage : stages) {
+      if (o.instance().spec().stages().stream().noneMatch(s -> s.id().equals(stage))) {
+        List<String> ids = o.instance().spec().stages().stream().map(s -> s.id()).toList();
+        throw new IllegalArgumentException("flowtrace: flow " + o.flow() + " has no stage '" + stage + "'"
+            + io.flowtrace.verifier.text.Spelling.didYouMean(stage, ids) + "; its stages are " + ids);
+      }
+    }
     List<String> problems = new ArrayList<>();
     long previous = Long.MIN_VALUE;
     String previousStage = null;

@@ -88,6 +88,17 @@ class FlowTraceExtensionTest {
   }
 
   @Test
+  void aStageTheFlowDoesNotHaveIsRejectedNotReportedAsNotHappened() throws Exception {
+    String id = system.pay("3.50");
+    FlowAssert flow = flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT);
+
+    assertThatThrownBy(() -> flow.hasStagesInOrder("payment-requested", "payment-booking"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("flowtrace: flow payment has no stage 'payment-booking' (did you mean 'payment-booked'?); its"
+            + " stages are [payment-requested, payment-booked]");
+  }
+
+  @Test
   void aWrongValueFailsNamingStageFieldExpectedActualAndTheTimeline() throws Exception {
     system.wrongAmount = true;
     String id = system.pay("12.50");

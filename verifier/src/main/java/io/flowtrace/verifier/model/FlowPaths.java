@@ -111,13 +111,19 @@ public final class FlowPaths {
           unobserved.add(v);
         }
       }
+      String why;
       if (unobserved.isEmpty()) {
         Evaluation e = stage.when().evaluate(payloads);
         cond.put(stage.id(), e);
-        return e.isFalse() ? Requirement.FORBIDDEN : e.isTrue() ? fromPredecessors : Requirement.UNDECIDED;
+        if (!e.failed()) {
+          return e.isFalse() ? Requirement.FORBIDDEN : e.isTrue() ? fromPredecessors : Requirement.UNDECIDED;
+        }
+        // no data still to come will make it evaluable: decided by what was observed, as when unobserved
+        why = "it could not be evaluated: " + e.error();
+      } else {
+        why = String.join(", ", unobserved) + " not observed ("
+            + instance.visibility().unobserved(unobserved.get(0)).reason() + ")";
       }
-      String why = String.join(", ", unobserved) + " not observed ("
-          + instance.visibility().unobserved(unobserved.get(0)).reason() + ")";
       if (instance.stageSeen(stage.id())) {
         assumed.put(stage.id(), "taken as observed; its condition " + stage.when().source() + " was not checked: "
             + why);

@@ -44,7 +44,9 @@ public final class ConsoleReport implements VerdictListener {
     sb.append(v.status()).append("  ").append(v.flow()).append("  ").append(keys(v))
         .append("  (started ").append(STARTED.format(Instant.ofEpochSecond(0, v.startEpochNanos()))).append(')');
     if (v.status() == VerdictStatus.INCOMPLETE && !v.reason().isEmpty()) {
-      sb.append("\n    ").append(v.reason()).append(": the deadline had not passed; the terminal stage was not seen");
+      sb.append("\n    ").append(v.reason()).append(v.reason().startsWith("terminal stage seen")
+          ? ": the deadline had not passed; a stage it may still need had not come"
+          : ": the deadline had not passed; the terminal stage was not seen");
     }
     for (Violation x : v.violations()) {
       sb.append("\n  ✗ ").append(x.kind()).append(" at ").append(x.stage());

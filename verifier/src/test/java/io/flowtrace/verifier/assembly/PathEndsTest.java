@@ -136,6 +136,26 @@ class PathEndsTest {
         .containsExactly(org.assertj.core.groups.Tuple.tuple(ViolationKind.MISSING_STAGE, "paid"));
   }
 
+  /**
+   * A condition that names a field its event does not have (a typo lint cannot see: the event has
+   * no schema) can never be evaluated, whatever comes later. The claim is judged by the stages it
+   * took, the condition named as not checked and why; it used to stay incomplete for ever.
+   */
+  @Test
+  void aConditionThatCannotBeEvaluatedIsDecidedByWhatWasObservedAndSaysWhy() throws Exception {
+    start(SPEC.replace("when: scored_msg.risk == \"LOW\"", "when: scored_msg.riks == \"LOW\""));
+    claim("c-1", "LOW", 0, true);
+    record("c.settled", "c-1", 20, true);
+    transfer("c-1", 40);
+    engine.finish();
+
+    Verdict v = finals.get("c-1");
+    assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(v.reason()).as("decided complete, not for want of a decision").isEqualTo("complete");
+    assertThat(v.unverified()).extracting(u -> u.reason()).containsExactly("taken as observed; its condition"
+        + " scored_msg.riks == \"LOW\" was not checked: it could not be evaluated: no such field 'riks' in scored_msg");
+  }
+
   @Test
   void aStageAfterABranchTheDataDidNotTakeMustNotHappen() throws Exception {
     start(SPEC);
