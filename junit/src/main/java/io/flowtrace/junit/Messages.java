@@ -1,6 +1,5 @@
 package io.flowtrace.junit;
 
-import io.flowtrace.junit.internal.TestWindow;
 import io.flowtrace.verifier.check.Violation;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -86,16 +85,13 @@ final class Messages {
   }
 
   /** What the test did see, for a "no such flow" message: the flows, or when none, what arrived. */
-  static String seen(List<TestWindow.Entry> entries, Received received) {
-    if (entries.isEmpty()) {
+  static String seen(Received received) {
+    if (received.flows().isEmpty()) {
       return "no flow started during this test.\n" + received.summary();
     }
     StringBuilder sb = new StringBuilder("flows that started during this test:");
-    for (TestWindow.Entry e : entries) {
-      sb.append("\n  - ").append(subject(e.flow(), e.keys()));
-      if (e.decided()) {
-        sb.append(" (").append(e.verdict().status()).append(')');
-      }
+    for (Received.Flow f : received.flows()) {
+      sb.append("\n  - ").append(f);
     }
     return sb.toString();
   }

@@ -56,8 +56,7 @@ final class Outcomes {
     }
     if (provisional.isEmpty()) {
       throw new AssertionError("Expected a " + Messages.subject(flow, keys) + " within "
-          + Messages.duration(timeout) + ", but none was seen; "
-          + Messages.seen(judged.entries(), received(session)));
+          + Messages.duration(timeout) + ", but none was seen; " + Messages.seen(received(session)));
     }
     return outcome(provisional.get(0), false, null);
   }
@@ -146,8 +145,12 @@ final class Outcomes {
   static Received received(LiveSession session) {
     TestWindow window = session.window();
     List<Received.Flow> flows = new ArrayList<>();
-    for (Entry e : window.entries()) {
-      flows.add(new Received.Flow(e.flow(), e.keys(), e.verdict()));
+    // every instance that started, as the window's telemetry shows it now; its verdict the live
+    // engine's, none while that has not decided it (a provisional one would call it failed)
+    for (Entry e : started(session, ProvisionalVerdicts.asOf(session.specs(), window, LiveSession.nowEpochNanos(),
+        session.config().completionGrace()))) {
+      Entry live = window.find(e);
+      flows.add(new Received.Flow(e.flow(), e.keys(), live != null && live.decided() ? live.verdict() : null));
     }
     return new Received(
         new Received.Counts(window.tally().spansByService(), window.tally().recordsByTopic()),

@@ -177,6 +177,22 @@ class FlowTraceExtensionTest {
   }
 
   @Test
+  void aFlowStillInFlightIsListedAsNotDecidedNotAsFailed() throws Exception {
+    system.ledgerDown = true; // the payment waits for its ledger entry, within its 20 s deadline
+    String id = system.pay("2.50");
+
+    assertThatThrownBy(() -> flows.assertThatFlow("payment").withKey("paymentId", "pay-unknown")
+        .within(Duration.ofSeconds(2)).hasNoViolations())
+        .hasMessage("Expected a flow payment [paymentId=pay-unknown] within 2 s, but none was seen; flows that started"
+            + " during this test:\n  - flow payment [paymentId=" + id + "] (not decided yet)");
+    assertThat(flows.received().flows()).as("what received() lists agrees")
+        .singleElement().satisfies(f -> {
+          assertThat(f.keys()).containsEntry("paymentId", id);
+          assertThat(f.decided()).isFalse();
+        });
+  }
+
+  @Test
   void anUnknownFlowIsRejectedAtOnce() {
     assertThatThrownBy(() -> flows.assertThatFlow("refund"))
         .isInstanceOf(IllegalArgumentException.class)
