@@ -1,6 +1,13 @@
 package io.flowtrace.junit.internal;
 
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Unverified;
+import io.flowtrace.verifier.check.Violation;
+import io.flowtrace.verifier.check.ViolationKind;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.spec.EventSpec;
+import io.flowtrace.verifier.spec.StageSpec;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
@@ -52,7 +59,53 @@ public final class ProvisionalVerdicts {
       Duration d = had.get(s.name());
       cut.add(d == null || d.compareTo(s.deadline()) >= 0 ? s : withDeadline(s, d));
     }
-    return replay(cut, telemetry, window.startEpochNanos(), nowEpochNanos, grace);
+    TestWindow judged = replay(cut, telemetry, window.startEpochNanos(), nowEpochNanos, grace);
+    TestWindow out = new TestWindow(window.startEpochNanos(), 0, () -> {});
+    for (TestWindow.Entry e : judged.entries()) {
+      if (e.snapshot() != null) {
+        out.snapshot(e.snapshot());
+      }
+      if (e.decided()) {
+        TestWindow.Entry before = asIs.find(e);
+        boolean judgedNow = before != null && before.decided() && before.verdict().status() == VerdictStatus.INCOMPLETE;
+        out.verdict(judgedNow && e.snapshot() != null ? withSpansPending(e.verdict(), e.snapshot()) : e.verdict());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A judged verdict without the stages it calls missing only for want of a span, where another
+   * event of the stage came: the stage happened, and its span may still be in an exporter's batch
+   * (the SDK's {@code BatchSpanProcessor} sends every 5 s by default) when the wait ends — not
+   * verified rather than missing, so that the message points at what really did not happen.
+   */
+  static Verdict withSpansPending(Verdict v, FlowInstance instance) {
+    List<Violation> kept = new ArrayList<>();
+    List<Unverified> pending = new ArrayList<>();
+    for (Violation x : v.violations()) {
+      StageSpec stage = x.kind() == ViolationKind.MISSING_STAGE ? instance.spec().stage(x.stage()) : null;
+      List<EventSpec> missing = stage == null ? List.of()
+          : stage.events().stream().filter(e -> instance.first(e.id()) == null).toList();
+      if (missing.isEmpty() || missing.size() == stage.events().size() || missing.stream().anyMatch(EventSpec::isTopic)) {
+        kept.add(x);
+        continue;
+      }
+      for (EventSpec e : missing) {
+        pending.add(new Unverified("stage", stage.id(), e.id(), "its span had not arrived when the wait ended, though"
+            + " the stage's other events had: it may still be in an exporter's batch (the SDK's BatchSpanProcessor"
+            + " sends every 5 s by default); wait longer to see it checked"));
+      }
+    }
+    if (pending.isEmpty()) {
+      return v;
+    }
+    List<Unverified> unverified = new ArrayList<>(v.unverified());
+    unverified.addAll(pending);
+    VerdictStatus status = !kept.isEmpty() ? VerdictStatus.FAILED
+        : v.status() == VerdictStatus.PASSED ? VerdictStatus.PASSED : VerdictStatus.INCOMPLETE;
+    return new Verdict(v.flow(), v.keys(), status, kept, v.traceIds(), v.startEpochNanos(), v.decidedEpochNanos(),
+        v.revision(), v.reason(), v.timeline(), unverified, v.notes());
   }
 
   private static List<Telemetry> sorted(TestWindow window) {
