@@ -46,9 +46,34 @@ public final class FlowSpecs {
     try {
       return new FlowSpecLoader().load(dir);
     } catch (FlowSpecException e) {
-      throw new IllegalStateException("flowtrace: invalid flow specs in " + dir.toAbsolutePath() + ":\n"
-          + e.getMessage(), e);
+      Path shown = dir.toAbsolutePath();
+      String problems = e.getMessage();
+      Path source = source(shown);
+      if (source != null) {
+        // the build copied the specs from the sources: name the files one edits
+        problems = problems.replace(shown.toString(), source.toString());
+        shown = source;
+      }
+      throw new IllegalStateException("flowtrace: invalid flow specs in " + shown + ":\n" + problems, e);
     }
+  }
+
+  /**
+   * The source directory a build copied a resource directory from ({@code
+   * …/target/test-classes/flows} ← {@code …/src/test/resources/flows}, likewise {@code classes} and
+   * {@code main}), or {@code null} when there is none to be seen.
+   */
+  static Path source(Path copied) {
+    for (int i = copied.getNameCount() - 2; i >= 1; i--) {
+      String kind = copied.getName(i).toString();
+      if (copied.getName(i - 1).toString().equals("target") && (kind.equals("test-classes") || kind.equals("classes"))) {
+        Path module = copied.getRoot().resolve(copied.subpath(0, i - 1));
+        Path source = module.resolve("src").resolve(kind.equals("classes") ? "main" : "test").resolve("resources")
+            .resolve(copied.subpath(i + 1, copied.getNameCount()));
+        return Files.isDirectory(source) ? source : null;
+      }
+    }
+    return null;
   }
 
   private static List<FlowSpec> loadResource(String resource) {
