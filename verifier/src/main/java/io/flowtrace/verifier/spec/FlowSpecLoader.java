@@ -175,6 +175,11 @@ public final class FlowSpecLoader {
     private final Set<String> schemaWithoutPayload = new HashSet<>();
     /** Names events gave as their recordKey that are none of the flow's keys, with where each did. */
     private final Map<String, List<String>> unknownRecordKeys = new LinkedHashMap<>();
+    /**
+     * Keys some event of the flow gives: named in its 'keys' or as its recordKey, or read by default
+     * from a field of that name its schema has (or may have: it has none).
+     */
+    private final Set<String> keysGiven = new HashSet<>();
 
     Binder(Path file, LocatedYaml yaml, List<SpecProblem> problems) {
       this.file = file;
@@ -189,9 +194,11 @@ public final class FlowSpecLoader {
      * the events' lines); otherwise at each event.
      */
     private void unknownRecordKeys(List<String> flowKeys) {
+      Set<String> said = new HashSet<>();
       unknownRecordKeys.forEach((name, pointers) -> {
         String close = io.flowtrace.verifier.text.Spelling.closest(name, flowKeys);
         if (close != null && pointers.size() > 1) {
+          said.add(close);
           List<Integer> lines = pointers.stream().map(at -> yaml.location(at)[0]).toList();
           error("/keys/" + flowKeys.indexOf(close), "the flow's key '" + close + "' is not what its events call it: "
               + pointers.size() + " events name '" + name + "' as their recordKey (lines "
@@ -205,6 +212,14 @@ public final class FlowSpecLoader {
         }
       });
       unknownRecordKeys.clear();
+      for (int i = 0; i < flowKeys.size(); i++) {
+        String key = flowKeys.get(i);
+        if (!keysGiven.contains(key) && !said.contains(key)) {
+          error("/keys/" + i, "no event gives the key '" + key + "': none names it in its 'keys' or as its recordKey,"
+              + " and no event's schema has a field '" + key + "' to read it from by default");
+        }
+      }
+      keysGiven.clear();
     }
 
     void error(String pointer, String message) {
@@ -523,8 +538,12 @@ public final class FlowSpecLoader {
       if (k == null) {
         for (String key : flowKeys) {
           keys.put(key, FieldPath.parse(key));
+          if (schema == null || PathCheck.problem(FieldPath.parse(key), schema.shape()) == null) {
+            keysGiven.add(key);
+          }
         }
       } else if (object(k, p + "/keys", "keys", new HashSet<>(flowKeys))) {
+        k.propertyNames().forEach(keysGiven::add);
         for (String key : k.propertyNames()) {
           try {
             FieldPath path = FieldPath.parse(k.get(key).asString());
@@ -538,6 +557,9 @@ public final class FlowSpecLoader {
         }
       }
       String recordKey = text(e, "recordKey", p, false);
+      if (recordKey != null) {
+        keysGiven.add(recordKey);
+      }
       if (recordKey != null && !flowKeys.contains(recordKey)) {
         unknownRecordKeys.computeIfAbsent(recordKey, r -> new ArrayList<>()).add(p + "/recordKey");
       }

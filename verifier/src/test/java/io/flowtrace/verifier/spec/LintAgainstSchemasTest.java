@@ -102,6 +102,20 @@ class LintAgainstSchemasTest {
   }
 
   @Test
+  void aFlowKeyNoEventGivesIsOneProblemAtTheKey() {
+    String schemasOnly = BASE.replace("      - id: raw\n        topic: t.raw\n", "");
+
+    assertThat(lint(schemasOnly.replace("keys: [orderId]", "keys: [orderId, customerID]"))).containsExactly(
+        "2:17: no event gives the key 'customerID': none names it in its 'keys' or as its recordKey, and no"
+            + " event's schema has a field 'customerID' to read it from by default");
+    assertThat(lint(schemasOnly.replace("keys: [orderId]", "keys: [orderId, customerID]")
+        .replace("topic: t.placed\n", "topic: t.placed\n        keys: {customerID: customer.email}\n")))
+        .as("mapped by one event").isEmpty();
+    assertThat(lint(BASE.replace("keys: [orderId]", "keys: [orderId, customerID]")))
+        .as("an event without a schema may carry it").isEmpty();
+  }
+
+  @Test
   void aMisspelledCarryFieldNamesTheSchemaAndTheClosestField() {
     assertThat(lintBasePlus("""
         enrichment:
