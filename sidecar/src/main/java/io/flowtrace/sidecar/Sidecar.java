@@ -288,6 +288,11 @@ public final class Sidecar implements Closeable {
       if (config.otlpGrpcPort() >= 0) {
         grpc = OtlpGrpcReceiver.builder(queue).host(config.otlpHost()).port(config.otlpGrpcPort()).start();
       }
+      if (!config.durableInputsOnly()) {
+        // spans are received from now, not from when the engine was built: reading back verdicts
+        // and starting the inputs took seconds in which exporters found nobody listening
+        engine.live().receivingSpansSince(java.time.Instant.now());
+      }
     }
     LOG.info("event=started flows={} otlp_http={} otlp_grpc={} kafka={} spans_topic={} ops={}",
         flows.stream().map(FlowSpec::name).toList(), http == null ? "-" : http.endpoint(),

@@ -26,7 +26,7 @@ final class EngineContext {
   /** Whether the input is known to carry spans, so that none having arrived yet means "not yet". */
   final boolean spansExpected;
   /** Records stamped before this (epoch ns) had their traces' spans exported before the engine ran. */
-  long spansLostBefore = Long.MIN_VALUE;
+  volatile long spansLostBefore = Long.MIN_VALUE;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */

@@ -398,6 +398,11 @@ public final class FlowEngine {
     }
 
     @Override
+    public void receivingSpansSince(java.time.Instant start) {
+      context.spansLostBefore = epochNanos(start);
+    }
+
+    @Override
     public Map<RecordPartition, Long> readAgainFrom() {
       Map<RecordPartition, Long> from = new java.util.HashMap<>();
       for (FlowState f : flows) {
@@ -538,6 +543,13 @@ public final class FlowEngine {
   }
 
   /** Configures a {@link FlowEngine}. */
+  /** An instant in nanoseconds since the epoch, clamped to what a long holds. */
+  private static long epochNanos(java.time.Instant t) {
+    long seconds = Math.max(Math.min(t.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),
+        Long.MIN_VALUE / 1_000_000_000L + 1);
+    return seconds * 1_000_000_000L + (seconds == t.getEpochSecond() ? t.getNano() : 0);
+  }
+
   public static final class Builder {
     private final List<FlowSpec> flows;
     private FlowVerifier verifier = FlowVerifier.standard();
@@ -644,9 +656,7 @@ public final class FlowEngine {
      * start) are used. Defaults to none.
      */
     public Builder restartedAt(java.time.Instant start) {
-      long seconds = Math.max(Math.min(start.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),
-          Long.MIN_VALUE / 1_000_000_000L + 1);
-      this.restartedAt = seconds * 1_000_000_000L + (seconds == start.getEpochSecond() ? start.getNano() : 0);
+      this.restartedAt = epochNanos(start);
       return this;
     }
 

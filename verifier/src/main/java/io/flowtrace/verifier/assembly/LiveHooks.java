@@ -79,6 +79,14 @@ public interface LiveHooks {
   void stopping();
 
   /**
+   * Spans are received from {@code start} on (a sidecar's OTLP receivers began to listen then):
+   * a record stamped before it had its trace's spans exported to an earlier run or to nobody, so
+   * what they would show is not verified rather than missing. Replaces the builder's {@code
+   * restartedAt}, taken before the receivers could listen. Any thread.
+   */
+  void receivingSpansSince(java.time.Instant start);
+
+  /**
    * Where the records of the instances whose verdicts may still change begin, for a live engine
    * about to be {@linkplain #stopping stopped} while inputs it cannot read again (spans over OTLP)
    * still hold part of them: per topic partition, the lowest offset of a record held by an open or

@@ -229,6 +229,32 @@ class FieldConditionsTest {
     assertThat(kinds("o-1")).containsExactlyInAnyOrder("BAD_TRANSFORMATION at accepted", "ORDER_VIOLATION at charged");
   }
 
+  /**
+   * A sidecar builds its engine, reads back its verdicts and starts its inputs before its receivers
+   * listen: spans exported in those seconds found nobody. What counts is when the receivers began
+   * to listen, not when the engine was built.
+   */
+  @Test
+  void spansExportedBeforeTheReceiversListenedDoNotFailFlowsStampedAfterTheEngineWasBuilt() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0)));
+    engine.live().receivingSpansSince(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 2_000));
+    List<Telemetry> all = new ArrayList<>();
+    shop.telemetry(order("o-1", 700)).stream().filter(t -> t instanceof Telemetry.RecordEvent r
+        && r.record().timestampMillis() < ShopFlows.T0 + 2_000).forEach(all::add);
+    all.addAll(shop.telemetry(order("o-2", 3_000)));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    assertThat(kinds("o-1")).isEmpty();
+    assertThat(finals.get("o-1").unverified()).filteredOn(u -> u.stage().equals("placed")).isNotEmpty()
+        .allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
+    assertThat(finals.get("o-2").verification()).as("stamped after: its spans came and were used")
+        .isEqualTo(Verdict.Verification.FULL);
+  }
+
   @Test
   void spansExportedWhileTheSidecarWasDownDoNotFailTheFlowsWhoseRecordsItReadsAfterwards() {
     // down from +0.5 s to +2 s: o-1's spans, exported at +1 s, were refused; its records wait in Kafka
