@@ -65,7 +65,31 @@ public final class VerdictHistory {
   public static List<Decided> missing(List<Decided> from, List<Decided> in) {
     java.util.Set<String> have = new java.util.HashSet<>();
     in.forEach(d -> have.add(d.id()));
-    return from.stream().filter(d -> d.json() != null && d.instanceKey() != null && !have.contains(d.id())).toList();
+    // what `in` holds from before the earliest verdict read of it was not read: a verdict of `from`
+    // decided before then may well be there (a topic is read for a window, a file whole)
+    Instant since = null;
+    for (Decided d : in) {
+      Instant at = decided(d);
+      if (at != null && (since == null || at.isBefore(since))) {
+        since = at;
+      }
+    }
+    Instant cutoff = since;
+    return from.stream().filter(d -> d.json() != null && d.instanceKey() != null && !have.contains(d.id())
+        && (cutoff == null || decided(d) == null || !decided(d).isBefore(cutoff))).toList();
+  }
+
+  /** When a verdict read from an output says it was decided, or {@code null} when it does not say. */
+  private static Instant decided(Decided d) {
+    if (d.json() == null) {
+      return null;
+    }
+    try {
+      String text = JSON.readTree(d.json()).path("decided").asString(null);
+      return text == null ? null : Instant.parse(text);
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   /** The latest revision of each instance's verdict, in the order each instance first appears. */

@@ -66,6 +66,32 @@ class VerdictHistoryTest {
         .containsExactly("order-creation|orderId=O-2#0");
   }
 
+  /**
+   * A topic is read back for a window, files whole: verdicts the files hold from before the
+   * earliest one read from the topic are not missing from it, only unread — copied, they were
+   * published again at every restart.
+   */
+  @Test
+  void onlyWhatTheOtherOutputWasReadForIsMissingFromIt() throws Exception {
+    Instant t = Instant.parse("2026-12-06T08:00:00Z");
+    write("verdicts-0000.jsonl", Instant.now(), decided(verdict("O-1", "aaaa"), t), decided(verdict("O-2", "bbbb"),
+        t.plusSeconds(60)), decided(verdict("O-3", "cccc"), t.plusSeconds(90)));
+    List<VerdictHistory.Decided> files = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
+    Files.delete(dir.resolve("verdicts-0000.jsonl"));
+    write("verdicts-0000.jsonl", Instant.now(), decided(verdict("O-2", "bbbb"), t.plusSeconds(60)));
+    List<VerdictHistory.Decided> topicWindow = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
+
+    assertThat(VerdictHistory.missing(files, topicWindow)).extracting(VerdictHistory.Decided::id)
+        .as("O-1 was decided before anything read of the topic; O-3 after, and is not there")
+        .containsExactly("order-creation|orderId=O-3#0");
+    assertThat(VerdictHistory.missing(files, List.of())).as("an output with nothing read lacks everything")
+        .hasSize(3);
+  }
+
+  private static String decided(String verdict, Instant at) {
+    return verdict.replace("\"revision\":0,", "\"revision\":0,\"decided\":\"" + at + "\",");
+  }
+
   @Test
   void anEmptyOrMissingDirectoryHasNoHistory() throws Exception {
     assertThat(VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5))).isEmpty();
