@@ -542,7 +542,6 @@ public final class FlowEngine {
     return stats;
   }
 
-  /** Configures a {@link FlowEngine}. */
   /** An instant in nanoseconds since the epoch, clamped to what a long holds. */
   private static long epochNanos(java.time.Instant t) {
     long seconds = Math.max(Math.min(t.getEpochSecond(), Long.MAX_VALUE / 1_000_000_000L - 1),
@@ -550,6 +549,7 @@ public final class FlowEngine {
     return seconds * 1_000_000_000L + (seconds == t.getEpochSecond() ? t.getNano() : 0);
   }
 
+  /** Configures a {@link FlowEngine}. */
   public static final class Builder {
     private final List<FlowSpec> flows;
     private FlowVerifier verifier = FlowVerifier.standard();
