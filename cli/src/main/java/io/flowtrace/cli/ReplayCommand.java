@@ -280,6 +280,12 @@ final class ReplayCommand implements Callable<Integer> {
         Plural.count(result.records(), "record"), Plural.count(result.readProblems(), "problem"),
         Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());
     err.flush();
+    long unplaced = result.engine().eventsUnplaced();
+    if (unplaced > 0) {
+      err.println("flowtrace: " + Plural.count(unplaced, "event") + " of the flows could be placed in no instance"
+          + " (no key value to place them by and no trace context, or a trace no instance had): not verified");
+      err.flush();
+    }
     if (result.spans() == 0 && result.records() > 0 && summary.failed() > 0
         && spanCompleteness != SpanCompleteness.MAY_BE_MISSING) {
       err.println("flowtrace: the recording held no spans at all: if it was made without them (records only), "

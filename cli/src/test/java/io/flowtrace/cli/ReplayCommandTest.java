@@ -305,6 +305,18 @@ class ReplayCommandTest {
   }
 
   @Test
+  void aRecordOfAFlowThatNoInstanceCanTakeIsSaidNotDroppedSilently(@TempDir Path stray) throws IOException {
+    Files.writeString(stray.resolve("messages.kcat.jsonl"), "{\"topic\":\"inventory.replies\",\"partition\":0,"
+        + "\"offset\":1,\"tstype\":\"create\",\"ts\":1795597202228,\"broker\":-1,\"headers\":[],\"key\":null,"
+        + "\"payload\":\"plain text, no key\"}\n");
+
+    Run run = replay(stray, "--format", "json");
+
+    assertThat(run.stderr).contains("1 event of the flows could be placed in no instance");
+    assertThat(replay(sample, "--format", "json").stderr).doesNotContain("placed in no instance");
+  }
+
+  @Test
   void aRecordingOfRecordsOnlyThatFailsSuggestsSpansMayBeMissing(@TempDir Path recordsOnly) throws IOException {
     Files.copy(sample.resolve("messages.kcat.jsonl"), recordsOnly.resolve("messages.kcat.jsonl"));
 

@@ -635,6 +635,7 @@ public final class Sidecar implements Closeable {
     metrics.amendWindowsCut(s.amendWindowsCut());
     metrics.droppedTotal("over_max_events_per_instance", s.eventsDropped());
     metrics.droppedTotal("payload_over_max_bytes", s.payloadsTooLarge());
+    metrics.droppedTotal("no_instance", s.eventsUnplaced());
     metrics.droppedTotal("late_for_finalized_instance", s.lateDropped());
     metrics.inbox(inbox.size());
     foldReceiverDrops();

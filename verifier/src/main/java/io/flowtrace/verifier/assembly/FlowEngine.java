@@ -771,6 +771,7 @@ public final class FlowEngine {
     long instancesEvicted;
     long eventsDropped;
     long payloadsTooLarge;
+    long eventsUnplaced;
     long instancesDiscarded;
     long instancesReverified;
     long amendWindowsCut;
@@ -800,6 +801,11 @@ public final class FlowEngine {
     public long eventsDropped() { return eventsDropped; }
     /** Payloads not decoded because they were larger than the cap. */
     public long payloadsTooLarge() { return payloadsTooLarge; }
+    /**
+     * Events of a flow placed in no instance: no key value to place them by and no trace context, or
+     * a trace that no instance had by the time they had waited for one long enough.
+     */
+    public long eventsUnplaced() { return eventsUnplaced; }
     /** Open instances dropped without a verdict because their source moved to another engine. */
     public long instancesDiscarded() { return instancesDiscarded; }
     /** Instances decided by an earlier owner and read again from their first event, verified again. */

@@ -175,6 +175,10 @@ final class FlowState {
       }
       context.stats.instancesReverified++;
     } else if (route instanceof InstanceIndex.Wait) {
+      if (traceId == null) {
+        context.stats.eventsUnplaced += group.size(); // no key, no trace: nothing will ever place it
+        return;
+      }
       index.await(traceId, group);
       return;
     } else {
@@ -452,7 +456,7 @@ final class FlowState {
         }
       }
     }
-    index.dropWaitingBefore(watermark - waitingHorizonNanos);
+    context.stats.eventsUnplaced += index.dropWaitingBefore(watermark - waitingHorizonNanos);
     for (InstanceIndex.Held h : index.dropHeldBefore(watermark - waitingHorizonNanos)) {
       late(h.group(), h.keys(), Long.MIN_VALUE);
     }
@@ -474,7 +478,7 @@ final class FlowState {
       }
     }
     scheduler.clear();
-    index.clearWaiting();
+    context.stats.eventsUnplaced += index.clearWaiting();
     for (InstanceIndex.Held h : index.dropHeldBefore(Long.MAX_VALUE)) {
       late(h.group(), h.keys(), Long.MIN_VALUE);
     }

@@ -321,11 +321,26 @@ final class InstanceIndex {
     }
   }
 
-  /** Drops sightings that waited since before {@code horizon} for a trace that never came. */
-  void dropWaitingBefore(long horizon) {
+  /**
+   * Drops sightings that waited since before {@code horizon} for a trace that never came; returns
+   * how many events they held.
+   */
+  int dropWaitingBefore(long horizon) {
+    int dropped = 0;
     while (!waitingOrder.isEmpty() && waitingOrder.peekFirst().time() < horizon) {
-      waiting.remove(waitingOrder.pollFirst().traceId());
+      dropped += events(waiting.remove(waitingOrder.pollFirst().traceId()));
     }
+    return dropped;
+  }
+
+  private static int events(List<List<Sighting>> groups) {
+    int n = 0;
+    if (groups != null) {
+      for (List<Sighting> g : groups) {
+        n += g.size();
+      }
+    }
+    return n;
   }
 
   /** Every instance the index knows (for the end of the input). */
@@ -336,9 +351,15 @@ final class InstanceIndex {
     return all;
   }
 
-  void clearWaiting() {
+  /** Drops every sighting still waiting for its trace; returns how many events they held. */
+  int clearWaiting() {
+    int dropped = 0;
+    for (List<List<Sighting>> groups : waiting.values()) {
+      dropped += events(groups);
+    }
     waiting.clear();
     waitingOrder.clear();
+    return dropped;
   }
 
   /** Merges two instances found to be one; returns the survivor. */

@@ -255,6 +255,29 @@ class FieldConditionsTest {
         .isEqualTo(Verdict.Verification.FULL);
   }
 
+  /**
+   * A record of a flow that nothing places in an instance — not JSON, no key, no trace context; or a
+   * trace no instance ever had — cannot be verified; it is counted, never dropped without a word.
+   */
+  @Test
+  void eventsNoInstanceCanTakeAreCounted() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)));
+    feed(order("o-1", 0));
+    engine.accept(io.flowtrace.tracer.model.Telemetry.of(new io.flowtrace.tracer.model.KafkaRecord("t.accepted", 0,
+        900, ShopFlows.T0 + 1_000, null, List.of(), "plain text, no key".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    engine.accept(io.flowtrace.tracer.model.Telemetry.of(new io.flowtrace.tracer.model.KafkaRecord("t.accepted", 0,
+        901, ShopFlows.T0 + 1_100, null, List.of(io.flowtrace.tracer.model.RecordHeader.ofString("traceparent",
+        "00-" + ShopFlows.trace("nobody", "main") + "-" + ShopFlows.span("nobody", "x") + "-01")),
+        "{\"foo\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    engine.advanceTo(nanos(5_000));
+    long unplacedAtOnce = engine.stats().eventsUnplaced();
+    engine.finish();
+
+    assertThat(unplacedAtOnce).as("without key or trace: at once").isEqualTo(1);
+    assertThat(engine.stats().eventsUnplaced()).as("waiting for a trace no instance had: by the end").isEqualTo(2);
+    assertThat(kinds("o-1")).isEmpty();
+  }
+
   @Test
   void spansExportedWhileTheSidecarWasDownDoNotFailTheFlowsWhoseRecordsItReadsAfterwards() {
     // down from +0.5 s to +2 s: o-1's spans, exported at +1 s, were refused; its records wait in Kafka
