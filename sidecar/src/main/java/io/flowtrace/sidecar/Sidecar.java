@@ -334,10 +334,11 @@ public final class Sidecar implements Closeable {
         + config.commitInterval().toMillis() + config.amendWindow().toMillis());
     List<VerdictHistory.Decided> decided;
     if (config.hasVerdictsTopic() && config.verdictsDir() != null && !config.cluster()) {
-      List<VerdictHistory.Decided> topic = verdictsFromTopic(seedWindow);
+      VerdictHistory.TopicRead read = verdictsFromTopic(seedWindow);
+      List<VerdictHistory.Decided> topic = read.verdicts();
       List<VerdictHistory.Decided> files = VerdictHistory.fromDirectory(config.verdictsDir(), seedWindow);
       copyToOutput(VerdictHistory.missing(topic, files), JsonLinesVerdictSink.class);
-      copyToOutput(VerdictHistory.missing(files, topic), KafkaVerdictSink.class);
+      copyToOutput(VerdictHistory.missing(files, topic, read.whole()), KafkaVerdictSink.class);
       List<VerdictHistory.Decided> both = new ArrayList<>(files);
       both.addAll(topic);
       decided = VerdictHistory.latest(both);
@@ -386,7 +387,7 @@ public final class Sidecar implements Closeable {
    */
   private List<VerdictHistory.Decided> earlierVerdicts() throws IOException {
     if (config.hasVerdictsTopic()) {
-      return VerdictHistory.latest(verdictsFromTopic(seedWindow));
+      return VerdictHistory.latest(verdictsFromTopic(seedWindow).verdicts());
     } else if (config.verdictsDir() != null) {
       return VerdictHistory.latest(VerdictHistory.fromDirectory(config.verdictsDir(), seedWindow));
     }
@@ -421,12 +422,12 @@ public final class Sidecar implements Closeable {
    * started while Kafka is down says so (log, {@code /readyz}) and retries with backoff, rather
    * than exiting on the first metadata timeout.
    */
-  private List<VerdictHistory.Decided> verdictsFromTopic(Duration window) throws IOException {
+  private VerdictHistory.TopicRead verdictsFromTopic(Duration window) throws IOException {
     long since = System.currentTimeMillis();
     long backoffMillis = 1_000;
     for (int attempt = 1; ; attempt++) {
       try {
-        List<VerdictHistory.Decided> read = VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), window);
+        VerdictHistory.TopicRead read = VerdictHistory.fromTopic(kafkaProperties(config), config.verdictsTopic(), window);
         if (attempt > 1) {
           LOG.info("event=kafka_reachable bootstrap={} after_ms={}", config.bootstrapServers(),
               System.currentTimeMillis() - since);

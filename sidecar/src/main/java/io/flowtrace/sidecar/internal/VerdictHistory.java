@@ -63,12 +63,20 @@ public final class VerdictHistory {
    * stopped between writing to one and to the other (a {@code kill -9}).
    */
   public static List<Decided> missing(List<Decided> from, List<Decided> in) {
+    return missing(from, in, true);
+  }
+
+  /**
+   * {@link #missing(List, List)}, where {@code in} may have been read only from some point on
+   * ({@code inWhole} false: a topic read for a window, with older records before it): a verdict of
+   * {@code from} decided before the earliest one read of {@code in} may well be there, unread, and
+   * is not taken as missing — copied, every older verdict was published again at each restart.
+   */
+  public static List<Decided> missing(List<Decided> from, List<Decided> in, boolean inWhole) {
     java.util.Set<String> have = new java.util.HashSet<>();
     in.forEach(d -> have.add(d.id()));
-    // what `in` holds from before the earliest verdict read of it was not read: a verdict of `from`
-    // decided before then may well be there (a topic is read for a window, a file whole)
     Instant since = null;
-    for (Decided d : in) {
+    for (Decided d : inWhole ? List.<Decided>of() : in) {
       Instant at = decided(d);
       if (at != null && (since == null || at.isBefore(since))) {
         since = at;
@@ -78,6 +86,9 @@ public final class VerdictHistory {
     return from.stream().filter(d -> d.json() != null && d.instanceKey() != null && !have.contains(d.id())
         && (cutoff == null || decided(d) == null || !decided(d).isBefore(cutoff))).toList();
   }
+
+  /** Verdicts read back from a topic, and whether the read began at the start of every partition. */
+  public record TopicRead(List<Decided> verdicts, boolean whole) {}
 
   /** When a verdict read from an output says it was decided, or {@code null} when it does not say. */
   private static Instant decided(Decided d) {
@@ -108,7 +119,7 @@ public final class VerdictHistory {
    * is measured back from when the previous run stopped writing, not from now, so a long downtime
    * does not leave out the verdicts of the messages that were read but not yet committed.
    */
-  public static List<Decided> fromTopic(Map<String, Object> properties, String topic, Duration window) {
+  public static TopicRead fromTopic(Map<String, Object> properties, String topic, Duration window) {
     Map<String, Object> p = new HashMap<>(properties);
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -117,14 +128,14 @@ public final class VerdictHistory {
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
       if (infos == null || infos.isEmpty()) {
-        return out;
+        return new TopicRead(out, true);
       }
       List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
       c.assign(tps);
       Map<TopicPartition, Long> ends = c.endOffsets(tps, Duration.ofSeconds(10));
       OptionalLong lastWritten = lastTimestamp(c, ends);
       if (lastWritten.isEmpty()) {
-        return out;
+        return new TopicRead(out, true);
       }
       Instant since = Instant.ofEpochMilli(lastWritten.getAsLong()).minus(window);
       LOG.info("event=reading_verdicts topic={} since={} last_written={}", topic, since,
@@ -133,9 +144,12 @@ public final class VerdictHistory {
       tps.forEach(tp -> query.put(tp, since.toEpochMilli()));
       Map<TopicPartition, OffsetAndTimestamp> starts = c.offsetsForTimes(query, Duration.ofSeconds(10));
       Map<TopicPartition, Long> remaining = new HashMap<>();
+      Map<TopicPartition, Long> beginnings = c.beginningOffsets(tps, Duration.ofSeconds(10));
+      boolean whole = true;
       for (TopicPartition tp : tps) {
         OffsetAndTimestamp at = starts.get(tp);
         long start = at == null ? ends.get(tp) : at.offset();
+        whole &= start <= beginnings.getOrDefault(tp, 0L);
         c.seek(tp, start);
         if (start < ends.get(tp)) {
           remaining.put(tp, ends.get(tp));
@@ -157,8 +171,8 @@ public final class VerdictHistory {
         LOG.warn("event=verdicts_partly_read partitions={} detail=\"not read to the end within 30 s; instances they "
             + "hold may be decided again\"", remaining.keySet());
       }
+      return new TopicRead(out, whole);
     }
-    return out;
   }
 
   /** One poll; a record that cannot be read is logged and skipped (nothing returned this time). */

@@ -81,10 +81,13 @@ class VerdictHistoryTest {
     write("verdicts-0000.jsonl", Instant.now(), decided(verdict("O-2", "bbbb"), t.plusSeconds(60)));
     List<VerdictHistory.Decided> topicWindow = VerdictHistory.fromDirectory(dir, Duration.ofMinutes(5));
 
-    assertThat(VerdictHistory.missing(files, topicWindow)).extracting(VerdictHistory.Decided::id)
+    assertThat(VerdictHistory.missing(files, topicWindow, false)).extracting(VerdictHistory.Decided::id)
         .as("O-1 was decided before anything read of the topic; O-3 after, and is not there")
         .containsExactly("order-creation|orderId=O-3#0");
-    assertThat(VerdictHistory.missing(files, List.of())).as("an output with nothing read lacks everything")
+    assertThat(VerdictHistory.missing(files, topicWindow, true)).extracting(VerdictHistory.Decided::id)
+        .as("read whole: what it lacks, it lacks").containsExactly("order-creation|orderId=O-1#0",
+            "order-creation|orderId=O-3#0");
+    assertThat(VerdictHistory.missing(files, List.of(), false)).as("an output with nothing read lacks everything")
         .hasSize(3);
   }
 
