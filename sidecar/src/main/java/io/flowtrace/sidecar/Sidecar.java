@@ -579,12 +579,16 @@ public final class Sidecar implements Closeable {
           lastCommit = now;
         }
       }
+      long inFlight = engine.stats().openInstances();
+      long decidedBefore = engine.stats().verdictsDecided();
       if (!config.durableInputsOnly()) {
         readAgainFrom = engine.live().readAgainFrom(); // before the finish decides those instances
         engine.live().stopping();
         engine.finish();
       }
-      LOG.info("event=engine_stopped open_instances={} decided={}", engine.stats().openInstances(),
+      // in_flight: open when the stop came; the finish judged them on what had arrived ("input ended")
+      LOG.info("event=engine_stopped in_flight={} decided_at_stop={} open_instances={} decided={}", inFlight,
+          engine.stats().verdictsDecided() - decidedBefore, engine.stats().openInstances(),
           engine.stats().verdictsDecided());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
