@@ -75,16 +75,15 @@ public final class VerdictHistory {
   public static List<Decided> missing(List<Decided> from, List<Decided> in, boolean inWhole) {
     java.util.Set<String> have = new java.util.HashSet<>();
     in.forEach(d -> have.add(d.id()));
-    Instant since = null;
-    for (Decided d : inWhole ? List.<Decided>of() : in) {
-      Instant at = decided(d);
-      if (at != null && (since == null || at.isBefore(since))) {
-        since = at;
-      }
-    }
-    Instant cutoff = since;
+    Instant cutoff = inWhole ? null
+        : in.stream().map(VerdictHistory::decided).filter(java.util.Objects::nonNull).min(Instant::compareTo).orElse(null);
     return from.stream().filter(d -> d.json() != null && d.instanceKey() != null && !have.contains(d.id())
-        && (cutoff == null || decided(d) == null || !decided(d).isBefore(cutoff))).toList();
+        && (cutoff == null || !decidedBefore(d, cutoff))).toList();
+  }
+
+  private static boolean decidedBefore(Decided d, Instant cutoff) {
+    Instant at = decided(d);
+    return at != null && at.isBefore(cutoff);
   }
 
   /** Verdicts read back from a topic, and whether the read began at the start of every partition. */

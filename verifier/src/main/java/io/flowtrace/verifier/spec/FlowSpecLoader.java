@@ -189,11 +189,12 @@ public final class FlowSpecLoader {
     }
 
     /**
-     * Record keys that name no flow key, said once per mistake: where several events agree on a name
-     * close to one of the flow's keys, the flow's key is the likelier typo, so it is said there (with
-     * the events' lines); otherwise at each event.
+     * The flow's keys against what its events said, once per mistake. Record keys that name no flow
+     * key: where several events agree on a name close to one of the flow's keys, the flow's key is the
+     * likelier typo, so it is said there (with the events' lines); otherwise at each event. Then a
+     * flow key no event gives.
      */
-    private void unknownRecordKeys(List<String> flowKeys) {
+    private void flowKeyProblems(List<String> flowKeys) {
       Set<String> said = new HashSet<>();
       unknownRecordKeys.forEach((name, pointers) -> {
         String close = io.flowtrace.verifier.text.Spelling.closest(name, flowKeys);
@@ -364,7 +365,7 @@ public final class FlowSpecLoader {
           drafts.add(draft);
         }
       }
-      unknownRecordKeys(keys);
+      flowKeyProblems(keys);
       Map<String, EventSpec> events = new LinkedHashMap<>();
       drafts.forEach(d -> d.events().forEach(e -> events.putIfAbsent(e.id(), e)));
       // CEL sees each event's payload with the type its schema gives, so that rules and conditions
