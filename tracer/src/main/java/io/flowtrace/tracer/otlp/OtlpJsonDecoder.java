@@ -50,7 +50,12 @@ import tools.jackson.core.json.JsonReadFeature;
  * </ul>
  *
  * <p>Spans and invalid-id reports are handed over only once the whole request has been read, in
- * the order the reference gives them; a request that fails hands over nothing. An instance keeps
+ * the order the reference gives them; a request that fails hands over nothing. Given somewhere to
+ * report {@link SkippedSpan}s, the decoder salvages what it can instead: a span the reference would
+ * refuse the whole request for (a wrong-typed field, a number out of range, a {@code null} in the
+ * span list) is skipped and reported, and the request's other spans are handed over as the
+ * reference gives them for the request without that span. Text that is not JSON, and a problem
+ * outside the spans (a resource's or scope's), still refuse the whole request. An instance keeps
  * a little state between calls to save allocation: use one per thread.
  */
 public final class OtlpJsonDecoder {
@@ -150,6 +155,8 @@ public final class OtlpJsonDecoder {
   /** The key and value of the {@code KeyValue} last read. */
   private String kvKey;
   private Object kvValue;
+  /** Whether a span that cannot be read is skipped (and reported) rather than refusing the request. */
+  private boolean salvage;
 
   /**
    * Decodes one request: hands each span to {@code sink} and each span or link whose id cannot
@@ -161,8 +168,21 @@ public final class OtlpJsonDecoder {
    */
   public long decode(String json, Consumer<? super Span> sink, Consumer<? super InvalidId> invalid)
       throws MalformedRequestException {
+    return decode(json, sink, invalid, null);
+  }
+
+  /**
+   * {@link #decode(String, Consumer, Consumer)}, salvaging: each span that cannot be read goes to
+   * {@code skipped} (in order with the invalid ids), and the request's other spans are handed over.
+   * {@code skipped} may be {@code null}: then nothing is salvaged.
+   *
+   * @throws MalformedRequestException when the text is not JSON, or not such a request outside
+   *     its spans; nothing was handed over then
+   */
+  public long decode(String json, Consumer<? super Span> sink, Consumer<? super InvalidId> invalid,
+      Consumer<? super SkippedSpan> skipped) throws MalformedRequestException {
     return decode(FACTORY.createParser(ObjectReadContext.empty(), json), () -> json.indexOf('\n') >= 0, sink,
-        invalid);
+        invalid, skipped);
   }
 
   /**
@@ -173,6 +193,15 @@ public final class OtlpJsonDecoder {
    */
   public long decode(byte[] utf8, int offset, int length, Consumer<? super Span> sink,
       Consumer<? super InvalidId> invalid) throws MalformedRequestException {
+    return decode(utf8, offset, length, sink, invalid, null);
+  }
+
+  /**
+   * {@link #decode(byte[], int, int, Consumer, Consumer)}, salvaging as {@link #decode(String,
+   * Consumer, Consumer, Consumer)} does; a skipped span's offsets count bytes from {@code offset}.
+   */
+  public long decode(byte[] utf8, int offset, int length, Consumer<? super Span> sink,
+      Consumer<? super InvalidId> invalid, Consumer<? super SkippedSpan> skipped) throws MalformedRequestException {
     return decode(FACTORY.createParser(ObjectReadContext.empty(), utf8, offset, length), () -> {
       for (int i = offset, end = offset + length; i < end; i++) {
         if (utf8[i] == '\n') {
@@ -180,14 +209,15 @@ public final class OtlpJsonDecoder {
         }
       }
       return false;
-    }, sink, invalid);
+    }, sink, invalid, skipped);
   }
 
   private long decode(JsonParser parser, java.util.function.BooleanSupplier multiLine, Consumer<? super Span> sink,
-      Consumer<? super InvalidId> invalid) throws MalformedRequestException {
+      Consumer<? super InvalidId> invalid, Consumer<? super SkippedSpan> skipped) throws MalformedRequestException {
     out.clear();
     depth = 0;
     service = "";
+    salvage = skipped != null;
     p = parser;
     try {
       JsonToken first = p.nextToken();
@@ -221,6 +251,8 @@ public final class OtlpJsonDecoder {
       if (o instanceof Span span) {
         sink.accept(span);
         spans++;
+      } else if (o instanceof SkippedSpan skip) {
+        skipped.accept(skip.multiLine(multiLine.getAsBoolean()));
       } else {
         invalid.accept((InvalidId) o);
       }
@@ -460,9 +492,7 @@ public final class OtlpJsonDecoder {
             spans = 0;
           }
           if (startArray()) {
-            while (nextElement()) {
-              readSpan(r, s, spans++);
-            }
+            spans = readSpans(r, s, spans);
           }
         }
         default -> {
@@ -502,6 +532,47 @@ public final class OtlpJsonDecoder {
       }
     }
     exit();
+  }
+
+  /**
+   * Reads the elements of a {@code spans} array (the parser at its start) as spans numbered from
+   * {@code first}; returns the number after the last. Salvaging, a span that cannot be read is
+   * passed over to its end and reported in its place.
+   */
+  private int readSpans(int r, int s, int first) {
+    int arrayDepth = p.streamReadContext().getNestingDepth();
+    int i = first;
+    while (true) {
+      int messageDepth = depth;
+      TokenStreamLocation start = null;
+      try {
+        if (!nextElement()) {
+          return i;
+        }
+        start = p.currentTokenLocation();
+        readSpan(r, s, i);
+      } catch (Bad e) {
+        if (!salvage) {
+          throw e;
+        }
+        depth = messageDepth;
+        if (start == null) {
+          start = p.currentTokenLocation(); // a null element
+        }
+        while (p.streamReadContext().getNestingDepth() != arrayDepth || isStart(p.currentToken())) {
+          p.nextToken();
+        }
+        TokenStreamLocation end = p.currentLocation();
+        TokenStreamLocation at = e.location == null ? start : e.location;
+        out.add(new SkippedSpan(r, s, i, e.getMessage(), e.path, at.getLineNr(), at.getColumnNr(), false,
+            offset(start), offset(end)));
+      }
+      i++;
+    }
+  }
+
+  private static long offset(TokenStreamLocation location) {
+    return location.getCharOffset() >= 0 ? location.getCharOffset() : location.getByteOffset();
   }
 
   private void readSpan(int r, int s, int i) {
@@ -1494,24 +1565,68 @@ public final class OtlpJsonDecoder {
      * ($.resourceSpans[0].scopeSpans)}; a text of one line is placed by column alone.
      */
     public String describe(long firstLine) {
-      StringBuilder out = new StringBuilder(reason);
-      if (line > 0 && column > 0) {
-        out.append(" at ");
-        if (multiLine) {
-          out.append("line ").append(firstLine + line - 1).append(", ");
-        }
-        out.append("column ").append(column);
-      }
-      if (!path.isEmpty()) {
-        out.append(" (").append(path).append(')');
-      }
-      return out.toString();
+      return placed(new StringBuilder(reason), line, column, multiLine, firstLine, path);
     }
 
     @Override
     public String getMessage() {
       return describe(1);
     }
+  }
+
+  /**
+   * A span passed over while salvaging a request, and why: what the reference would have refused
+   * the whole request for.
+   *
+   * @param resourceIndex its resource's place in the request (0-based)
+   * @param scopeIndex its scope's place in the resource (0-based)
+   * @param spanIndex its place in the scope (0-based)
+   * @param reason what is wrong, e.g. {@code expected an object, found the string "x"}
+   * @param path where in the request, e.g. {@code $.resourceSpans[0].scopeSpans[0].spans[2].kind}
+   * @param line the line (1-based) of the text where it went wrong, or -1 when unknown
+   * @param column the column (1-based) of that line, or -1 when unknown
+   * @param multiLine whether the text has more than one line (a pretty-printed request)
+   * @param startOffset where the span's text starts: chars into a String, bytes into UTF-8 input
+   * @param endOffset where the span's text ends (exclusive), counted the same way
+   */
+  public record SkippedSpan(int resourceIndex, int scopeIndex, int spanIndex, String reason, String path, int line,
+      int column, boolean multiLine, long startOffset, long endOffset) {
+
+    SkippedSpan multiLine(boolean multi) {
+      return multi == multiLine ? this : new SkippedSpan(resourceIndex, scopeIndex, spanIndex, reason, path, line,
+          column, multi, startOffset, endOffset);
+    }
+
+    /** Where it is, 1-based: {@code span 3 of resource 1, scope 1}. */
+    public String where() {
+      return "span " + (spanIndex + 1) + " of resource " + (resourceIndex + 1) + ", scope " + (scopeIndex + 1);
+    }
+
+    /**
+     * A sentence for a reader, lines counted from {@code firstLine} (the number of the text's first
+     * line in its file): {@code span 3 of resource 1, scope 1 is skipped: not an unsigned 64-bit
+     * integer: "soon" at column 412 ($.resourceSpans[0].scopeSpans[0].spans[2].endTimeUnixNano)}.
+     */
+    public String describe(long firstLine) {
+      return placed(new StringBuilder(where()).append(" is skipped: ").append(reason), line, column, multiLine,
+          firstLine, path);
+    }
+  }
+
+  /** {@code text} followed by its place: {@code  at line 4, column 12 ($.resourceSpans[0])}. */
+  private static String placed(StringBuilder text, int line, int column, boolean multiLine, long firstLine,
+      String path) {
+    if (line > 0 && column > 0) {
+      text.append(" at ");
+      if (multiLine) {
+        text.append("line ").append(firstLine + line - 1).append(", ");
+      }
+      text.append("column ").append(column);
+    }
+    if (!path.isEmpty()) {
+      text.append(" (").append(path).append(')');
+    }
+    return text.toString();
   }
 
   /** A problem met while reading; becomes a {@link MalformedRequestException}. */

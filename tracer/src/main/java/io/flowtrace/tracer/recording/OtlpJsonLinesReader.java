@@ -188,6 +188,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     final OtlpJsonDecoder decoder = new OtlpJsonDecoder();
     final Consumer<Span> spans;
     final Consumer<OtlpSpans.InvalidId> invalidIds;
+    final Consumer<OtlpJsonDecoder.SkippedSpan> skippedSpans;
     final LineChunks chunks;
     long emitted;
     /** The line the request being decoded starts at. */
@@ -199,6 +200,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       this.listener = listener;
       this.spans = span -> sink.accept(Telemetry.of(span));
       this.invalidIds = invalid -> problem(line, invalid.describe());
+      this.skippedSpans = skipped -> problem(line, skipped.describe(line) + "; the request's other spans are read");
       this.chunks = !chunked ? null : LineChunks.inReadingPool(problems -> {
         Parse chunk = new Parse(source, sink, problems, false);
         return (utf8, offset, length, lineNumber) -> {
@@ -234,7 +236,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       drain();
       line = lineNumber;
       try {
-        emitted += decoder.decode(json, spans, invalidIds);
+        emitted += decoder.decode(json, spans, invalidIds, skippedSpans);
       } catch (OtlpJsonDecoder.MalformedRequestException e) {
         problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)));
       } catch (RuntimeException e) {
@@ -251,7 +253,7 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     void record(byte[] utf8, int offset, int length, long lineNumber) {
       line = lineNumber;
       try {
-        emitted += decoder.decode(utf8, offset, length, spans, invalidIds);
+        emitted += decoder.decode(utf8, offset, length, spans, invalidIds, skippedSpans);
         return;
       } catch (OtlpJsonDecoder.MalformedRequestException | RuntimeException e) {
         // below

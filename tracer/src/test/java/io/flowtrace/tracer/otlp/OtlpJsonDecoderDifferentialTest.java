@@ -128,13 +128,16 @@ class OtlpJsonDecoderDifferentialTest {
     return new Outcome(false, null, spans, invalid);
   }
 
-  /** Decodes both ways; returns a description of the disagreement, or null. */
+  /**
+   * Decodes both ways, and salvaging ({@link #salvageDisagreement}); returns a description of the
+   * disagreement, or null.
+   */
   static String disagreement(String json) {
     Outcome expected = reference(json);
     Outcome actual = streaming(json);
     STATS.count(expected);
     if (expected.sameAs(actual)) {
-      return null;
+      return salvageDisagreement(json, expected);
     }
     String difference;
     if (expected.refused || actual.refused) {
@@ -151,6 +154,73 @@ class OtlpJsonDecoderDifferentialTest {
       difference = "invalid ids\n  reference: " + expected.invalidIds + "\n  decoder:   " + actual.invalidIds;
     }
     return difference + "\n  json:      " + cut(json);
+  }
+
+  /**
+   * The decoder salvaging a request must give what the reference gives for the request without the
+   * spans it skipped (spans and invalid ids, numbered as in that request), and skip nothing of a
+   * request the reference reads; it may refuse only what the reference refuses.
+   */
+  static String salvageDisagreement(String json, Outcome expected) {
+    List<Span> spans = new ArrayList<>();
+    List<String> invalid = new ArrayList<>();
+    List<OtlpJsonDecoder.SkippedSpan> skipped = new ArrayList<>();
+    try {
+      new OtlpJsonDecoder().decode(json, spans::add, id -> invalid.add(renumbered(id, skipped).describe()), skipped::add);
+    } catch (OtlpJsonDecoder.MalformedRequestException e) {
+      return expected.refused ? null : "salvaging refused what the reference reads: " + e.getMessage() + "\n  json: "
+          + cut(json);
+    }
+    Outcome salvaged = new Outcome(false, null, spans, invalid);
+    if (skipped.isEmpty()) {
+      return expected.sameAs(salvaged) ? null
+          : "salvaging skipped nothing, yet\n  reference: " + cut(expected.toString()) + "\n  salvaged:  "
+              + cut(salvaged.toString()) + "\n  json:      " + cut(json);
+    }
+    STATS.salvaged(skipped.size());
+    if (!expected.refused) {
+      return "salvaging skipped spans of a request the reference reads: " + skipped + "\n  json: " + cut(json);
+    }
+    String pruned = without(json, skipped);
+    Outcome reference = reference(pruned);
+    return reference.sameAs(salvaged) ? null
+        : "salvaged " + skipped + "\n  reference without them: " + cut(reference.toString()) + "\n  salvaged: "
+            + cut(salvaged.toString()) + "\n  pruned json: " + cut(pruned);
+  }
+
+  /** The id as numbered in the request without the spans skipped before it in its scope. */
+  private static OtlpSpans.InvalidId renumbered(OtlpSpans.InvalidId id, List<OtlpJsonDecoder.SkippedSpan> skipped) {
+    int before = (int) skipped.stream().filter(k -> k.resourceIndex() == id.resourceIndex()
+        && k.scopeIndex() == id.scopeIndex() && k.spanIndex() < id.spanIndex()).count();
+    return new OtlpSpans.InvalidId(id.resourceIndex(), id.scopeIndex(), id.spanIndex() - before, id.linkIndex(),
+        id.spanName(), id.field(), id.value(), id.text());
+  }
+
+  /** The text with each skipped span's text cut out, with the comma that separated it. */
+  static String without(String json, List<OtlpJsonDecoder.SkippedSpan> skipped) {
+    StringBuilder text = new StringBuilder(json);
+    List<OtlpJsonDecoder.SkippedSpan> last = new ArrayList<>(skipped);
+    last.sort((a, b) -> Long.compare(b.startOffset(), a.startOffset()));
+    for (OtlpJsonDecoder.SkippedSpan k : last) {
+      int from = (int) k.startOffset();
+      int to = (int) k.endOffset();
+      int after = to;
+      while (after < text.length() && Character.isWhitespace(text.charAt(after))) {
+        after++;
+      }
+      int before = from - 1;
+      while (before >= 0 && Character.isWhitespace(text.charAt(before))) {
+        before--;
+      }
+      if (after < text.length() && text.charAt(after) == ',') {
+        text.delete(from, after + 1);
+      } else if (before >= 0 && text.charAt(before) == ',') {
+        text.delete(before, to);
+      } else {
+        text.delete(from, to);
+      }
+    }
+    return text.toString();
   }
 
   // --- recordings -----------------------------------------------------------------------------
@@ -397,7 +467,14 @@ class OtlpJsonDecoderDifferentialTest {
     long refused;
     long spans;
     long invalidIds;
+    long salvagedRequests;
+    long skippedSpans;
     final Map<String, Integer> mutations = new TreeMap<>();
+
+    synchronized void salvaged(int skipped) {
+      salvagedRequests++;
+      skippedSpans += skipped;
+    }
 
     synchronized void count(Outcome reference) {
       requests++;
@@ -416,8 +493,9 @@ class OtlpJsonDecoderDifferentialTest {
   @AfterAll
   static void printCoverage() {
     System.out.printf("differential: %,d requests compared (%,d refused by both), %,d spans and %,d invalid-id "
-        + "reports equal; mutations applied: %s%n", STATS.requests, STATS.refused, STATS.spans, STATS.invalidIds,
-        STATS.mutations);
+        + "reports equal; %,d refused requests salvaged as the reference reads them without their %,d skipped "
+        + "spans; mutations applied: %s%n", STATS.requests, STATS.refused, STATS.spans, STATS.invalidIds,
+        STATS.salvagedRequests, STATS.skippedSpans, STATS.mutations);
   }
 
   private static void assertNoFailures(List<String> failures) {

@@ -5,6 +5,7 @@ import static io.flowtrace.tracer.TestObjects.SERVER_SPAN_ID;
 import static io.flowtrace.tracer.TestObjects.TRACE_ID;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
@@ -195,6 +196,48 @@ class OtlpJsonDecoderTest {
     assertThat(refusal(json)).isEqualTo("not an unsigned 64-bit integer: \"soon\" at column "
         + (json.indexOf("\"soon\"") + 1) + " ($.resourceSpans[0].scopeSpans[0].spans[1].startTimeUnixNano)");
     assertThat(invalid).isEmpty();
+  }
+
+  @Test
+  void salvagingSkipsOnlyTheSpansThatCannotBeReadAndSaysWhereTheyAre() throws Exception {
+    String json = line(span("\"name\":\"first\""), span("\"name\":\"late\",\"startTimeUnixNano\":\"soon\""),
+        "null", "\"a string\"", span("\"name\":\"deep\",\"attributes\":[{\"key\":\"k\",\"value\":"
+            + "{\"kvlistValue\":{\"values\":[{\"key\":\"x\",\"value\":{\"intValue\":[1,2]}}]}}}]"),
+        span("\"name\":\"last\",\"kind\":2"));
+    List<OtlpJsonDecoder.SkippedSpan> skipped = new ArrayList<>();
+
+    long read = decoder.decode(json, spans::add, id -> invalid.add(id.describe()), skipped::add);
+
+    assertThat(read).isEqualTo(2);
+    assertThat(spans).extracting(Span::name, Span::service).containsExactly(tuple("first", "gateway"),
+        tuple("last", "gateway"));
+    assertThat(spans.get(1).kind()).isEqualTo(SpanKind.SERVER);
+    assertThat(skipped).extracting(OtlpJsonDecoder.SkippedSpan::spanIndex).containsExactly(1, 2, 3, 4);
+    assertThat(skipped.get(0).describe(7)).isEqualTo("span 2 of resource 1, scope 1 is skipped: not an unsigned "
+        + "64-bit integer: \"soon\" at column " + (json.indexOf("\"soon\"") + 1)
+        + " ($.resourceSpans[0].scopeSpans[0].spans[1].startTimeUnixNano)");
+    assertThat(skipped.get(1).reason()).isEqualTo("an array holds null");
+    assertThat(skipped.get(2).reason()).isEqualTo("expected an object, found the string \"a string\"");
+    assertThat(skipped.get(3).reason()).isEqualTo("expected a single value, found an array of more than one");
+    assertThat(json.substring((int) skipped.get(0).startOffset(), (int) skipped.get(0).endOffset()))
+        .isEqualTo(span("\"name\":\"late\",\"startTimeUnixNano\":\"soon\""));
+    spans.clear();
+    assertThat(refusal(json)).as("without salvaging").startsWith("not an unsigned 64-bit integer");
+  }
+
+  @Test
+  void salvagingStillRefusesARequestWhoseProblemIsOutsideItsSpans() {
+    List<OtlpJsonDecoder.SkippedSpan> skipped = new ArrayList<>();
+    String json = "{\"resourceSpans\":[{\"resource\":\"gateway\",\"scopeSpans\":[{\"spans\":[" + span("") + "]}]}]}";
+
+    assertThatThrownBy(() -> decoder.decode(json, spans::add, id -> invalid.add(id.describe()), skipped::add))
+        .isInstanceOf(OtlpJsonDecoder.MalformedRequestException.class)
+        .hasMessageStartingWith("expected an object, found the string \"gateway\"");
+    assertThatThrownBy(() -> decoder.decode(line(span("\"name\":\"x\""), span("\"name\":")), spans::add,
+        id -> invalid.add(id.describe()), skipped::add))
+        .isInstanceOf(OtlpJsonDecoder.MalformedRequestException.class).hasMessageStartingWith("not JSON");
+    assertThat(spans).isEmpty();
+    assertThat(skipped).isEmpty();
   }
 
   @Test

@@ -59,6 +59,8 @@ class OtlpJsonLinesReaderTest {
 
   @Test
   void readsEveryRequestLineAndReportsEachMalformedLineWithItsNumber() throws IOException {
+    String salvaged = line(span("salvaged before"), "{\"name\":\"wrong type\",\"endTimeUnixNano\":{\"n\":1}}",
+        span("salvaged after"));
     Path file = write("spans.otlp.jsonl",
         line(span("first")),
         "garbage",
@@ -68,12 +70,14 @@ class OtlpJsonLinesReaderTest {
         "{\"resourceSpans\":[{\"resource\":{\"attributes\":[",
         "",
         line("{\"traceId\":\"" + TRACE_ID + "\",\"name\":\"no span id\"}", span("kept too")),
+        salvaged,
         line(span("last")));
 
     long emitted = read(file);
 
-    assertThat(collected.spanNames()).containsExactly("first", "kept before", "kept after", "kept too", "last");
-    assertThat(emitted).isEqualTo(5);
+    assertThat(collected.spanNames()).containsExactly("first", "kept before", "kept after", "kept too",
+        "salvaged before", "salvaged after", "last");
+    assertThat(emitted).isEqualTo(7);
     // Lines 2 and 4 once read "Expect message object but got: \"garbage\"" and "End of input at line 1
     // column 46 path $..." (protobuf's JsonFormat and the Gson parser under it); the streaming decoder
     // says the same in its own words, with the column and the place in the request.
@@ -82,7 +86,9 @@ class OtlpJsonLinesReaderTest {
         file + ":3: span 2 'bad trace' of resource 1, scope 1 has traceId 'xyz' which is not 16 bytes of hex",
         file + ":4: not an OTLP ExportTraceServiceRequest: "
             + "the JSON ends early at column 46 ($.resourceSpans[0].resource.attributes[0])",
-        file + ":6: span 1 'no span id' of resource 1, scope 1 has no spanId");
+        file + ":6: span 1 'no span id' of resource 1, scope 1 has no spanId",
+        file + ":7: span 2 of resource 1, scope 1 is skipped: expected a single value, found an object at column "
+            + (salvaged.indexOf("{\"n\"") + 1) + " ($.resourceSpans[0].scopeSpans[0].spans[1].endTimeUnixNano); the request's other spans are read");
   }
 
   @Test
