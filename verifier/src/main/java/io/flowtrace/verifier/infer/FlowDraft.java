@@ -31,8 +31,10 @@ final class FlowDraft {
 
   /** Share of instances an item must hold in to be proposed. */
   static final double HOLDS = 0.95;
-  /** The least share of instances a way a flow goes must have for the other way to be a branch ({@link #alternative}). */
-  static final double ALTERNATIVE = 0.05;
+  /** Share of instances an event must be seen in to be declared, unless it is the other way of a main event ({@link #otherWay}). */
+  static final double DECLARED = 0.03;
+  /** Share of instances the other way of a main event must be seen in to be declared (and at least twice). */
+  static final double OTHER_WAY = 0.005;
   /** Share of instances a stage must appear in to be on the main path. */
   static final double MAIN = 0.9;
   private static final Pattern CEL_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -120,7 +122,7 @@ final class FlowDraft {
     }
     List<EventType> types = new ArrayList<>();
     presence.forEach((type, in) -> {
-      if (in.size() >= Math.max(2, total() * 0.03)) {
+      if (in.size() >= Math.max(2, total() * DECLARED) || otherWay(type, presence)) {
         types.add(type);
       } else {
         notes.add("not declared: " + type.describe() + ", seen in only " + in.size() + "/" + total() + " instances");
@@ -422,8 +424,8 @@ final class FlowDraft {
   private Set<Integer> sampled;
 
   /**
-   * Stages common enough to be main that are one of two ways a flow goes: another stage of at least
-   * {@link #ALTERNATIVE} of the instances happens only where it does not, and the two together cover
+   * Stages common enough to be main that are one of two ways a flow goes: another stage (seen at
+   * least twice) happens only where it does not, and the two together cover
    * (nearly) every instance — a reservation made in 92 % of the loans, refused in the other 8 %. Such
    * a stage is not required of every instance; it is a branch, and gets a condition like any other
    * ({@link #conditions}), else it is not declared. Required, it failed every instance that took the
@@ -431,13 +433,42 @@ final class FlowDraft {
    */
   private final Set<Stage> alternative = new HashSet<>();
 
+  /**
+   * Whether a record seen in too few instances to be declared on its own is seen exactly where an
+   * event of nearly every instance is not (an order cancelled in 1 % of instances, where the others
+   * are confirmed): a way the flow goes, however rare, not noise — drafted without it, the rare way's
+   * instances would each fail for the common way's event.
+   */
+  private boolean otherWay(EventType type, Map<EventType, Set<Integer>> presence) {
+    Set<Integer> in = presence.get(type);
+    if (!type.isTopic() || in.size() < Math.max(2, total() * OTHER_WAY)) {
+      return false;
+    }
+    for (Map.Entry<EventType, Set<Integer>> e : presence.entrySet()) {
+      Set<Integer> main = e.getValue();
+      if (e.getKey() == type || !e.getKey().isTopic() || main.size() < total() * MAIN) {
+        continue;
+      }
+      int both = 0;
+      for (Integer i : in) {
+        if (main.contains(i)) {
+          both++;
+        }
+      }
+      if (both <= in.size() * (1 - HOLDS) && main.size() + in.size() - both >= total() * HOLDS) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private void alternatives() {
     for (Stage m : stages) {
       if (!isMain(m)) {
         continue;
       }
       for (Stage t : stages) {
-        if (t == m || t.instances < Math.max(2, total() * ALTERNATIVE) || spansAlone(t) || spansAlone(m)) {
+        if (t == m || t.instances < 2 || spansAlone(t) || spansAlone(m)) {
           continue;
         }
         int both = overlap(m, t);
