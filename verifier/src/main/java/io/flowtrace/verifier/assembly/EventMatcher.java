@@ -142,7 +142,7 @@ final class EventMatcher {
    * are those {@link #keys} read, or {@code null} to read them now.
    */
   List<Sighting> sightings(KafkaRecord record, List<DecodedPayload> decoded, List<Map<String, String>> keys,
-      TraceContext context) {
+      TraceContext context, Placement placement) {
     List<EventSpec> events = topicEvents.get(record.topic());
     if (events == null || decoded == null) {
       return List.of();
@@ -155,19 +155,19 @@ final class EventMatcher {
       EventSpec event = events.get(i);
       DecodedPayload d = decoded.get(i);
       group.add(new Sighting(event, record.timestampNanos(), d.tree(), d.problems(), record, null,
-          keys.get(i), context, tooLarge(record.value() == null ? 0 : record.value().length)));
+          keys.get(i), context, tooLarge(record.value() == null ? 0 : record.value().length), placement));
     }
     return group;
   }
 
   /** The sightings a span makes, one per event it matched. */
-  List<Sighting> sightings(Span span, List<SpanMatch> matches) {
+  List<Sighting> sightings(Span span, List<SpanMatch> matches, Placement placement) {
     List<Sighting> group = new ArrayList<>(matches.size());
     for (SpanMatch m : matches) {
       String attr = m.event().payload().attribute();
       Object value = attr == null ? null : span.attributes().get(attr);
       group.add(new Sighting(m.event(), span.startEpochNanos(), m.decoded().tree(), m.decoded().problems(), null, span,
-          m.keys(), null, tooLarge(value == null ? 0 : value.toString().length())));
+          m.keys(), null, tooLarge(value == null ? 0 : value.toString().length()), placement));
     }
     return group;
   }

@@ -218,9 +218,10 @@ public final class FlowEngine {
   public void accept(PreparedRecord prepared) {
     stats.records++;
     boolean matched = false;
+    Placement placement = new Placement();
     for (int i = 0; i < flows.size(); i++) {
       matched |= flows.get(i).acceptRecord(prepared.record(), prepared.decoded(i), prepared.keys(i), prepared.context(),
-          watermark);
+          placement, watermark);
     }
     if (!matched) {
       stats.recordsIgnored++;
@@ -250,9 +251,10 @@ public final class FlowEngine {
       }
     }
     boolean matched = false;
+    Placement placement = new Placement();
     for (int i = 0; i < flows.size(); i++) {
       FlowState f = flows.get(i);
-      matched |= f.acceptSpan(span, prepared.matches(i), watermark);
+      matched |= f.acceptSpan(span, prepared.matches(i), placement, watermark);
       if (indexed) {
         f.spanIndexed(span);
       }
@@ -275,8 +277,9 @@ public final class FlowEngine {
     stats.records++;
     boolean matched = false;
     TraceContext trace = record.traceContext().orElse(null);
+    Placement placement = new Placement();
     for (FlowState f : flows) {
-      matched |= f.acceptRecord(record, f.matcher.decode(record), null, trace, watermark);
+      matched |= f.acceptRecord(record, f.matcher.decode(record), null, trace, placement, watermark);
     }
     if (!matched) {
       stats.recordsIgnored++;
@@ -802,8 +805,9 @@ public final class FlowEngine {
     /** Payloads not decoded because they were larger than the cap. */
     public long payloadsTooLarge() { return payloadsTooLarge; }
     /**
-     * Events of a flow placed in no instance: no key value to place them by and no trace context, or
-     * a trace that no instance had by the time they had waited for one long enough.
+     * Spans and records of a flow placed in no instance: no key value to place them by and no trace
+     * context, or a trace that no instance had by the time they had waited for one long enough. One
+     * that another flow placed (a record of a topic two flows share) is not counted.
      */
     public long eventsUnplaced() { return eventsUnplaced; }
     /** Open instances dropped without a verdict because their source moved to another engine. */

@@ -97,21 +97,32 @@ final class FlowState {
   // ---- ingest ----
 
   boolean acceptRecord(KafkaRecord record, List<DecodedPayload> decoded, List<Map<String, String>> keys,
-      TraceContext trace, long watermark) {
-    List<Sighting> group = matcher.sightings(record, decoded, keys, trace);
+      TraceContext trace, Placement placement, long watermark) {
+    List<Sighting> group = matcher.sightings(record, decoded, keys, trace, placement);
     if (group.isEmpty()) {
       return false;
     }
+    placement.claim();
     route(group, trace == null ? null : trace.traceId(), watermark);
     return true;
   }
 
-  boolean acceptSpan(Span span, List<EventMatcher.SpanMatch> matches, long watermark) {
+  boolean acceptSpan(Span span, List<EventMatcher.SpanMatch> matches, Placement placement, long watermark) {
     if (matches.isEmpty()) {
       return false;
     }
-    route(matcher.sightings(span, matches), span.traceId(), watermark);
+    placement.claim();
+    route(matcher.sightings(span, matches, placement), span.traceId(), watermark);
     return true;
+  }
+
+  /** Counts the groups no flow could place (each span or record once, when every flow of it gave up). */
+  private void gaveUp(List<List<Sighting>> groups) {
+    for (List<Sighting> g : groups) {
+      if (g.get(0).placement.giveUp()) {
+        context.stats.eventsUnplaced++;
+      }
+    }
   }
 
   /** A messaging span of one of our topics arrived: it may connect, complete or amend an instance. */
@@ -176,7 +187,7 @@ final class FlowState {
       context.stats.instancesReverified++;
     } else if (route instanceof InstanceIndex.Wait) {
       if (traceId == null) {
-        context.stats.eventsUnplaced += group.size(); // no key, no trace: nothing will ever place it
+        gaveUp(List.of(group)); // no key, no trace: nothing will ever place it here
         return;
       }
       index.await(traceId, group);
@@ -217,6 +228,7 @@ final class FlowState {
   /** An event for an instance already final: counted and reported, never silently dropped. */
   private void late(List<Sighting> group, Map<String, String> keys, long finalizedAt) {
     context.stats.lateDropped++;
+    group.get(0).placement.place();
     Sighting s = group.get(0);
     Map<String, String> shown = io.flowtrace.verifier.report.Redaction.of(spec,
         group.stream().map(g -> g.payload).toList()).keys(keys);
@@ -236,6 +248,7 @@ final class FlowState {
   }
 
   private void add(InstanceState inst, List<Sighting> group, Map<String, String> keys, String traceId, long watermark) {
+    group.get(0).placement.place();
     inst.lastArrival = context.arrivalNanos;
     if (context.sourceTag >= 0) {
       inst.sources.set(context.sourceTag);
@@ -456,7 +469,7 @@ final class FlowState {
         }
       }
     }
-    context.stats.eventsUnplaced += index.dropWaitingBefore(watermark - waitingHorizonNanos);
+    gaveUp(index.dropWaitingBefore(watermark - waitingHorizonNanos));
     for (InstanceIndex.Held h : index.dropHeldBefore(watermark - waitingHorizonNanos)) {
       late(h.group(), h.keys(), Long.MIN_VALUE);
     }
@@ -478,7 +491,7 @@ final class FlowState {
       }
     }
     scheduler.clear();
-    context.stats.eventsUnplaced += index.clearWaiting();
+    gaveUp(index.clearWaiting());
     for (InstanceIndex.Held h : index.dropHeldBefore(Long.MAX_VALUE)) {
       late(h.group(), h.keys(), Long.MIN_VALUE);
     }

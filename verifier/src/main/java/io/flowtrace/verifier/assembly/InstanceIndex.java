@@ -323,24 +323,20 @@ final class InstanceIndex {
 
   /**
    * Drops sightings that waited since before {@code horizon} for a trace that never came; returns
-   * how many events they held.
+   * their groups.
    */
-  int dropWaitingBefore(long horizon) {
-    int dropped = 0;
+  List<List<Sighting>> dropWaitingBefore(long horizon) {
+    List<List<Sighting>> dropped = List.of();
     while (!waitingOrder.isEmpty() && waitingOrder.peekFirst().time() < horizon) {
-      dropped += events(waiting.remove(waitingOrder.pollFirst().traceId()));
-    }
-    return dropped;
-  }
-
-  private static int events(List<List<Sighting>> groups) {
-    int n = 0;
-    if (groups != null) {
-      for (List<Sighting> g : groups) {
-        n += g.size();
+      List<List<Sighting>> groups = waiting.remove(waitingOrder.pollFirst().traceId());
+      if (groups != null) {
+        if (dropped.isEmpty()) {
+          dropped = new ArrayList<>();
+        }
+        dropped.addAll(groups);
       }
     }
-    return n;
+    return dropped;
   }
 
   /** Every instance the index knows (for the end of the input). */
@@ -351,11 +347,11 @@ final class InstanceIndex {
     return all;
   }
 
-  /** Drops every sighting still waiting for its trace; returns how many events they held. */
-  int clearWaiting() {
-    int dropped = 0;
+  /** Drops every sighting still waiting for its trace; returns their groups. */
+  List<List<Sighting>> clearWaiting() {
+    List<List<Sighting>> dropped = new ArrayList<>();
     for (List<List<Sighting>> groups : waiting.values()) {
-      dropped += events(groups);
+      dropped.addAll(groups);
     }
     waiting.clear();
     waitingOrder.clear();

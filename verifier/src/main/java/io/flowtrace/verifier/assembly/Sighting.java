@@ -28,6 +28,8 @@ final class Sighting {
   final TraceContext context;
   /** Why its payload was not decoded (over the size cap), or {@code null}. */
   final String tooLarge;
+  /** Whether the span or record it came from found an instance in any flow. */
+  final Placement placement;
   Span producer;
   List<Span> consumers = List.of();
   /** The observation last made of it, reused while its joins are unchanged; and its consumers then. */
@@ -35,7 +37,7 @@ final class Sighting {
   List<Span> observedConsumers;
 
   Sighting(EventSpec event, long time, JsonNode payload, List<SchemaProblem> problems, KafkaRecord record, Span span,
-      Map<String, String> keys, TraceContext context, String tooLarge) {
+      Map<String, String> keys, TraceContext context, String tooLarge, Placement placement) {
     this.event = event;
     this.time = time;
     this.payload = payload;
@@ -45,6 +47,7 @@ final class Sighting {
     this.keys = keys;
     this.context = context;
     this.tooLarge = tooLarge;
+    this.placement = placement;
   }
 
   /** What makes it this occurrence: {@code topic[p]@offset}, or {@code trace/span}. */

@@ -88,14 +88,22 @@ final class FlowDraft {
   /** A proposed item: its YAML lines and the comment with its evidence. */
   record Item(String yaml, String evidence) {}
 
-  private FlowDraft(String name, EventType entry, List<Instance> instances) {
+  /** Records of each topic in the whole recording, this flow's instances or not. */
+  private final Map<EventType, Integer> topicRecords;
+
+  private FlowDraft(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords) {
     this.name = name;
     this.entry = entry;
     this.instances = instances;
+    this.topicRecords = topicRecords;
   }
 
-  static FlowDraft of(String name, EventType entry, List<Instance> instances) {
-    FlowDraft d = new FlowDraft(name, entry, instances);
+  /**
+   * Drafts the flow of {@code instances}; {@code topicRecords} counts the records of each topic in
+   * the whole recording, so that a topic other flows' records share is known.
+   */
+  static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords) {
+    FlowDraft d = new FlowDraft(name, entry, instances, topicRecords);
     d.build();
     return d;
   }
@@ -847,8 +855,9 @@ final class FlowDraft {
       notes.add("event " + u + " carries none of the keys: it can only join its instance by trace");
     }
     // binary records: their record key may be an instance key
+    Set<EventType> shared = sharedTopics(events);
     for (EventType t : events) {
-      if (!t.isTopic() || eventKeys.containsKey(t)) {
+      if (!t.isTopic() || eventKeys.containsKey(t) || shared.contains(t)) {
         continue;
       }
       for (String k : keys) {
@@ -874,7 +883,7 @@ final class FlowDraft {
     }
     // record keys that carry a key
     for (EventType t : events) {
-      if (!t.isTopic() || !eventKeys.containsKey(t)) {
+      if (!t.isTopic() || !eventKeys.containsKey(t) || shared.contains(t)) {
         continue;
       }
       for (Map.Entry<String, String> k : eventKeys.get(t).entrySet()) {
@@ -897,6 +906,34 @@ final class FlowDraft {
         }
       }
     }
+  }
+
+  /**
+   * The topics whose records are not all this flow's: others fall in another flow's instances, or
+   * in none. Their record key is not drafted as an instance key — the other records' keys (a review
+   * id on a shared notifications topic) would each open an instance of this flow — so their records
+   * join by payload key or by trace; a note says so.
+   */
+  private Set<EventType> sharedTopics(Collection<EventType> events) {
+    Set<EventType> shared = new HashSet<>();
+    for (EventType t : events) {
+      if (!t.isTopic()) {
+        continue;
+      }
+      int mine = 0;
+      for (Instance inst : instances) {
+        mine += inst.all(t).size();
+      }
+      int all = topicRecords.getOrDefault(t, mine);
+      int others = all - mine;
+      if (others >= 2 && others >= all * 0.01) {
+        shared.add(t);
+        notes.add("topic " + t.topic() + " also carries records that are not this flow's (" + others + " of " + all
+            + "): event " + ids.get(t) + " is not given a recordKey, which would make each of their keys an instance"
+            + " of this flow; its records join their instance by " + (eventKeys.containsKey(t) ? "payload key" : "trace"));
+      }
+    }
+    return shared;
   }
 
   /** The values key {@code k} has in an instance's events. */

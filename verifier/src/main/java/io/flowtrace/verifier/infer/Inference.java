@@ -8,6 +8,7 @@ import io.flowtrace.verifier.infer.Grouping.Instance;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -117,6 +118,12 @@ public final class Inference {
     for (Instance i : instances) {
       byEntry.computeIfAbsent(i.entry(), e -> new ArrayList<>()).add(i);
     }
+    Map<EventType, Integer> records = new HashMap<>();
+    for (Occurrence o : traffic.occurrences) {
+      if (o.isRecord()) {
+        records.merge(o.type(), 1, Integer::sum);
+      }
+    }
     List<FlowDraft> drafts = new ArrayList<>();
     int skipped = 0;
     List<Map.Entry<EventType, List<Instance>>> kinds = new ArrayList<>(byEntry.entrySet());
@@ -130,7 +137,7 @@ public final class Inference {
       }
       String flowName = name != null && drafts.isEmpty() ? name
           : name != null ? name + "-" + (drafts.size() + 1) : defaultName(e.getKey(), drafts);
-      drafts.add(FlowDraft.of(flowName, e.getKey(), group));
+      drafts.add(FlowDraft.of(flowName, e.getKey(), group, records));
     }
     return new Result(drafts, recording.getFileName() == null ? recording.toString()
         : recording.getFileName().toString(), traffic, instances.size(), skipped);
