@@ -12,7 +12,6 @@ import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,7 +19,6 @@ import java.util.Random;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Two flows whose last records share one topic: bookings and reviews both send an e-mail through
@@ -31,14 +29,12 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class InferSharedTopicTest {
 
-  private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final long T0 = 1_796_893_200_000L;
 
   @TempDir Path work;
 
-  private final Map<String, Integer> offsets = new HashMap<>();
-  private final List<String> lines = new ArrayList<>();
   private final Random random = new Random(5);
+  private final KcatLines kcat = new KcatLines(random);
 
   @Test
   void aTopicTwoFlowsShareIsNotKeyedByItsRecordKeyAndEachRecordIsPlacedOnce() throws Exception {
@@ -52,8 +48,7 @@ class InferSharedTopicTest {
         flow(start, "bookings.requested", "bookings.confirmed", "bookingId", id, "BOOKING_CONFIRMED");
       }
     }
-    Path recording = Files.createDirectories(work.resolve("rec"));
-    Files.write(recording.resolve("messages.kcat.jsonl"), lines);
+    Path recording = kcat.write(work.resolve("rec"));
     Path drafts = work.resolve("drafts");
 
     Inference.builder().build().infer(recording).write(drafts);
@@ -84,44 +79,21 @@ class InferSharedTopicTest {
   }
 
   private void flow(long start, String first, String second, String idField, String id, String template) {
-    String trace = hex(32);
+    String trace = kcat.trace();
     long t = start;
     Map<String, Object> payload = new java.util.LinkedHashMap<>();
     payload.put(idField, id);
     payload.put("guest", "guest-" + random.nextInt(1000));
-    record(first, t, trace, id, payload);
+    kcat.record(first, t, trace, id, payload);
     t += 20 + random.nextInt(40);
     payload.put("status", "OK");
-    record(second, t, trace, id, payload);
+    kcat.record(second, t, trace, id, payload);
     t += 20 + random.nextInt(40);
     Map<String, Object> mail = new java.util.LinkedHashMap<>();
-    mail.put("notificationId", hex(16));
+    mail.put("notificationId", kcat.hex(16));
     mail.put(idField, id);
     mail.put("template", template);
     mail.put("to", "guest" + random.nextInt(1000) + "@example.org");
-    record("notifications.outbox", t, trace, id, mail);
-  }
-
-  private void record(String topic, long ts, String trace, String key, Map<String, Object> payload) {
-    int offset = offsets.merge(topic, 1, Integer::sum) - 1;
-    Map<String, Object> line = new java.util.LinkedHashMap<>();
-    line.put("topic", topic);
-    line.put("partition", 0);
-    line.put("offset", offset);
-    line.put("tstype", "create");
-    line.put("ts", ts);
-    line.put("broker", -1);
-    line.put("headers", List.of("traceparent", "00-" + trace + "-" + hex(16) + "-01"));
-    line.put("key", key);
-    line.put("payload", JSON.writeValueAsString(payload));
-    lines.add(JSON.writeValueAsString(line));
-  }
-
-  private String hex(int digits) {
-    StringBuilder out = new StringBuilder(digits);
-    for (int i = 0; i < digits; i++) {
-      out.append(Character.forDigit(random.nextInt(16), 16));
-    }
-    return out.toString();
+    kcat.record("notifications.outbox", t, trace, id, mail);
   }
 }

@@ -75,6 +75,8 @@ final class FlowDraft {
     List<Stage> after = List.of();
     String when;
     String whenEvidence;
+    /** Main stages that happen in either order with this one (a fan-out), itself included; else empty. */
+    List<Stage> concurrent = List.of();
     boolean terminal;
     int instances;
     long medianOffset;
@@ -314,10 +316,14 @@ final class FlowDraft {
       stages.add(0, entryStage);
     }
     List<Stage> kept = new ArrayList<>();
+    // main stages that happen in either order (a fan-out: a room held and points accrued at once)
+    // hang from the same predecessors; the next main stage comes after all of them (the join)
+    List<Stage> concurrent = new ArrayList<>();
     for (int k = 0; k < stages.size(); k++) {
       Stage t = stages.get(k);
       if (k == 0) {
         kept.add(t);
+        concurrent.add(t);
         continue;
       }
       Stage main = null;
@@ -346,12 +352,30 @@ final class FlowDraft {
         for (Stage o : between) {
           covered += overlap(o, t);
         }
-        t.after = between.size() >= 2 && covered >= t.instances * MAIN ? List.copyOf(between) : List.of(main);
+        if (between.size() >= 2 && covered >= t.instances * MAIN) {
+          t.after = List.copyOf(between);
+          concurrent = new ArrayList<>(List.of(t));
+        } else if (concurrent.contains(main) && main.after.size() > 0
+            && concurrent.stream().allMatch(c -> eitherOrder(c, t))) {
+          t.after = main.after;
+          concurrent.add(t);
+          for (Stage c : concurrent) {
+            c.concurrent = concurrent;
+          }
+        } else {
+          t.after = joined(concurrent, main);
+          concurrent = new ArrayList<>(List.of(t));
+        }
       } else {
         t.after = List.of(branchOf(t, kept, main));
       }
       kept.add(t);
     }
+  }
+
+  /** What comes after the last main stage: after it, or after all the stages concurrent with it. */
+  private static List<Stage> joined(List<Stage> concurrent, Stage main) {
+    return concurrent.contains(main) && concurrent.size() > 1 ? List.copyOf(concurrent) : List.of(main);
   }
 
   /** Whether an optional stage hangs, through optional stages only, from {@code main}. */
@@ -385,6 +409,32 @@ final class FlowDraft {
       }
     }
     return main;
+  }
+
+  /**
+   * Whether two stages happen in either order: each came first in at least 2 % of the instances
+   * that have both (and twice). Times are on corrected clocks, so a causal pair does not swap for
+   * a host's skew.
+   */
+  private boolean eitherOrder(Stage a, Stage b) {
+    int before = 0;
+    int after = 0;
+    int both = 0;
+    for (int i : a.in) {
+      if (!b.in.contains(i)) {
+        continue;
+      }
+      both++;
+      long ta = firstTime(instances.get(i), a);
+      long tb = firstTime(instances.get(i), b);
+      if (ta < tb) {
+        before++;
+      } else if (tb < ta) {
+        after++;
+      }
+    }
+    double least = Math.max(2, both * 0.02);
+    return before >= least && after >= least;
   }
 
   /** Whether {@code a} came before {@code b} in most instances that have both. */
@@ -633,6 +683,9 @@ final class FlowDraft {
               right += n[1];
             }
           }
+          if (mine.size() == values.size()) {
+            continue; // every value seen takes the stage: that decides nothing (95 % taken is not a condition)
+          }
           double score = all == 0 ? 0 : (double) right / all;
           // among fields that decide it, the one that decides the most instances: a record's field
           // over a span's that only sampled traces show
@@ -673,7 +726,8 @@ final class FlowDraft {
     Set<Stage> predecessors = new HashSet<>();
     stages.forEach(s -> predecessors.addAll(s.after));
     for (Stage s : stages) {
-      s.terminal = !predecessors.contains(s);
+      // one side of a fan-out is not an end because what follows hangs from the other side
+      s.terminal = !predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains);
     }
   }
 
@@ -704,6 +758,7 @@ final class FlowDraft {
         java.util.Collections.reverse(es);
         out.addAll(es);
         todo.addAll(s.after);
+        todo.addAll(s.concurrent); // a fan-out's other side is as early: it happened by the join
       }
     }
     return out;
@@ -1158,7 +1213,10 @@ final class FlowDraft {
       }
       enrichment.add(new Item(yaml.toString(), "carried unchanged in " + best.held + "/" + best.pairs
           + " instances" + (best.added.isEmpty() ? "" : "; the added fields were present in "
-              + (best.addedHeld == best.pairs ? "every one" : "at least " + best.addedHeld + "/" + best.pairs))));
+              + (best.addedHeld == best.pairs ? "every one" : "at least " + best.addedHeld + "/" + best.pairs))
+          + (best.conditional.isEmpty() ? "" : "; not added, as they are absent exactly where another field says so: "
+              + best.conditional.entrySet().stream().map(c -> c.getKey() + " (where " + c.getValue() + ")")
+                  .collect(java.util.stream.Collectors.joining(", ")))));
     }
   }
 
@@ -1182,8 +1240,9 @@ final class FlowDraft {
     return false;
   }
 
+  /** What an event carries from an earlier one; {@code conditional}: fields it adds only where another says so. */
   private record Carry(EventType from, boolean all, List<String> carried, List<String> added, int held, int pairs,
-      int addedHeld) {}
+      int addedHeld, Map<String, String> conditional) {}
 
   /** What {@code b} carries over unchanged from {@code a}: top-level fields, and fields of array items. */
   /**
@@ -1214,6 +1273,7 @@ final class FlowDraft {
   private Carry carry(EventType a, EventType b) {
     Map<String, int[]> fields = new TreeMap<>(); // path -> {equal, present in a}
     Map<String, Integer> added = new TreeMap<>();
+    List<JsonNode> targets = new ArrayList<>();
     int pairs = 0;
     for (Instance inst : instances) {
       Occurrence[] pair = pairOf(inst, a, b);
@@ -1224,6 +1284,7 @@ final class FlowDraft {
         continue;
       }
       pairs++;
+      targets.add(ob.payload());
       for (Map.Entry<String, JsonNode> e : oa.payload().properties()) {
         JsonNode there = ob.payload().get(e.getKey());
         if (e.getValue().isArray()) {
@@ -1264,14 +1325,59 @@ final class FlowDraft {
     all &= !carried.isEmpty() && carried.stream().filter(p -> !p.contains("[]")).count()
         == fields.keySet().stream().filter(p -> !p.contains("[]")).count();
     List<String> adds = new ArrayList<>();
+    Map<String, String> conditional = new TreeMap<>();
     int addedHeld = pairs;
     for (Map.Entry<String, Integer> e : added.entrySet()) {
       if (e.getValue() >= pairs * HOLDS && CEL_NAME.matcher(e.getKey()).matches()) {
+        String when = e.getValue() < pairs ? absentWhere(e.getKey(), targets) : null;
+        if (when != null) {
+          conditional.put(e.getKey(), when);
+          continue;
+        }
         adds.add(e.getKey());
         addedHeld = Math.min(addedHeld, e.getValue());
       }
     }
-    return new Carry(a, all, carried, adds, held, pairs, addedHeld);
+    return new Carry(a, all, carried, adds, held, pairs, addedHeld, conditional);
+  }
+
+  /**
+   * The value of another field that every payload without {@code field} has and no payload with it
+   * has ({@code status == "UNAVAILABLE"}: a hold refused carries no hold id), or {@code null}. A field
+   * missing for such a reason is the data's choice, not a lost enrichment.
+   */
+  private static String absentWhere(String field, List<JsonNode> payloads) {
+    Map<String, String> common = null;
+    int without = 0;
+    for (JsonNode p : payloads) {
+      if (!p.has(field)) {
+        without++;
+        Map<String, String> values = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : p.properties()) {
+          if (e.getValue().isValueNode() && !e.getValue().isNull()) {
+            values.put(e.getKey(), e.getValue().asString());
+          }
+        }
+        if (common == null) {
+          common = values;
+        } else {
+          common.entrySet().retainAll(values.entrySet());
+        }
+      }
+    }
+    if (without < 2) {
+      return null; // one payload's own values explain nothing
+    }
+    for (JsonNode p : payloads) {
+      if (p.has(field) && !common.isEmpty()) {
+        common.entrySet().removeIf(c -> {
+          JsonNode v = p.get(c.getKey());
+          return v != null && v.isValueNode() && c.getValue().equals(v.asString());
+        });
+      }
+    }
+    return common.entrySet().stream().sorted(Map.Entry.comparingByKey()).findFirst()
+        .map(c -> c.getKey() + " is \"" + c.getValue() + "\"").orElse(null);
   }
 
   private static void arrayFields(String name, JsonNode a, JsonNode b, Map<String, int[]> fields) {
