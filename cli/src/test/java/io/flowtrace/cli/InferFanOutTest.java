@@ -20,9 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A booking fans out — a room is held and loyalty points accrue at once, in either order — and
  * joins again: confirmed where the room was held, cancelled (4 % of bookings) where it was not, the
- * refused hold carrying no hold id. Drafted before as a chain with the points after the hold, each
- * booking whose points came first failed its order; the hold id was required of a refused hold;
- * and a field equal in every instance made a condition ("taken in 96 %").
+ * refused hold carrying no hold id; gold guests whose room was held are offered a spa. Drafted
+ * before as a chain with the points after the hold, each booking whose points came first failed its
+ * order; the hold id was required of a refused hold; a field equal in every instance made a condition
+ * ("taken in 96 %"); the offer's condition named the tier alone, failing each gold guest refused a
+ * room; and one malformed e-mail address in the traffic still drafted {@code format: email}.
  */
 class InferFanOutTest {
 
@@ -36,7 +38,7 @@ class InferFanOutTest {
   @Test
   void twoStagesInEitherOrderHangFromOneStageAndTheirJoinComesAfterBoth() throws Exception {
     for (int i = 0; i < 400; i++) {
-      booking(i, random.nextDouble() < 0.04);
+      booking(i, i % 25 == 3);
     }
     Path recording = kcat.write(work.resolve("rec"));
     Path drafts = work.resolve("drafts");
@@ -56,6 +58,8 @@ class InferFanOutTest {
     assertThat(held.terminal()).as(yaml).isFalse();
     assertThat(stage(flow, "bookings.confirmed").when().source()).as(yaml).contains("\"HELD\"");
     assertThat(stage(flow, "bookings.cancelled").when().source()).as(yaml).contains("\"UNAVAILABLE\"");
+    assertThat(stage(flow, "offers.sent").when().source()).as(yaml).contains("\"gold\"").contains(" && ")
+        .contains("\"HELD\"");
     assertThat(yaml).contains("holdId (where status is \"UNAVAILABLE\")");
     assertThat(verdicts).hasSize(400).allSatisfy(v -> assertThat(v.violations()).as(yaml).isEmpty());
   }
@@ -73,6 +77,7 @@ class InferFanOutTest {
     requested.put("bookingId", id);
     requested.put("nights", 1 + random.nextInt(6));
     requested.put("tier", List.of("bronze", "silver", "gold").get(random.nextInt(3)));
+    requested.put("guestEmail", i == 7 ? ".guest7@example.org" : "guest" + i + "@example.org");
     kcat.record("bookings.requested", t, trace, id, requested);
     Map<String, Object> hold = new LinkedHashMap<>(requested);
     hold.put("status", unavailable ? "UNAVAILABLE" : "HELD");
@@ -89,10 +94,16 @@ class InferFanOutTest {
     }
     kcat.record("rooms.held", holdAt, trace, id, hold);
     kcat.record("loyalty.accrued", pointsAt, trace, id, points);
+    long joined = Math.max(holdAt, pointsAt);
+    if (!unavailable && "gold".equals(requested.get("tier"))) {
+      Map<String, Object> offer = new LinkedHashMap<>();
+      offer.put("bookingId", id);
+      offer.put("offer", "spa");
+      kcat.record("offers.sent", joined + 10, trace, id, offer);
+    }
     Map<String, Object> end = new LinkedHashMap<>();
     end.put("bookingId", id);
     end.put("reason", unavailable ? "no room" : "ok");
-    kcat.record(unavailable ? "bookings.cancelled" : "bookings.confirmed", Math.max(holdAt, pointsAt) + 20, trace, id,
-        end);
+    kcat.record(unavailable ? "bookings.cancelled" : "bookings.confirmed", joined + 20, trace, id, end);
   }
 }

@@ -643,6 +643,9 @@ final class FlowDraft {
       String bestEvidence = null;
       double bestScore = 0;
       int bestRight = 0;
+      int bestAll = 0;
+      String bestField = null;
+      Set<String> bestValues = Set.of();
       Set<Integer> scope = new HashSet<>(observable(s, parent.in));
       for (EventType source : eventsUpTo(parent)) {
         if (ids.get(source) == null) {
@@ -697,7 +700,17 @@ final class FlowDraft {
             best = condition(ids.get(source) + "." + f.getKey(), mine, sample);
             bestEvidence = "decided " + right + "/" + all + " instances" + (right == all ? "" : "; "
                 + (all - right) + " went against it");
+            bestAll = all;
+            bestField = ids.get(source) + "." + f.getKey();
+            bestValues = new HashSet<>(mine);
           }
+        }
+      }
+      if (best != null && bestRight < bestAll) {
+        String[] both = narrowed(s, parent, scope, bestField, bestValues, bestRight);
+        if (both != null) {
+          best = best + " && " + both[0];
+          bestEvidence = both[1];
         }
       }
       if (best == null) {
@@ -729,6 +742,83 @@ final class FlowDraft {
       // one side of a fan-out is not an end because what follows hangs from the other side
       s.terminal = !predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains);
     }
+  }
+
+  /**
+   * A second field that, with the first ({@code field} in {@code values}), decides the stage where
+   * the first alone went against it at least half as often: an upsell offered to gold guests whose
+   * room was held, not to those whose hold was refused. Returns the second condition and the
+   * evidence of both, or {@code null}.
+   */
+  private String[] narrowed(Stage s, Stage parent, Set<Integer> scope, String field, Set<String> values, int right) {
+    List<Map<String, String>> rows = new ArrayList<>();
+    List<Boolean> taken = new ArrayList<>();
+    Map<String, JsonNode> samples = new HashMap<>();
+    for (int i : scope) {
+      Map<String, String> row = new HashMap<>();
+      for (EventType source : eventsUpTo(parent)) {
+        Occurrence o = ids.get(source) == null ? null : instances.get(i).first(source);
+        if (o == null || o.payload() == null) {
+          continue;
+        }
+        Map<String, String> scalars = new TreeMap<>();
+        Values.scalars("", o.payload(), scalars, 2);
+        scalars.forEach((path, v) -> {
+          if (!path.contains("[]") && celPath(path)) {
+            String key = ids.get(source) + "." + path;
+            row.putIfAbsent(key, v);
+            samples.computeIfAbsent(key, k -> Values.at(o.payload(), path));
+          }
+        });
+      }
+      if (row.containsKey(field)) {
+        rows.add(row);
+        taken.add(s.in.contains(i));
+      }
+    }
+    int all = rows.size();
+    String bestCondition = null;
+    int bestRight = right;
+    for (String other : samples.keySet()) {
+      if (other.equals(field)) {
+        continue;
+      }
+      Map<String, int[]> split = new TreeMap<>(); // value -> {taken, not}, where the first field holds
+      for (int r = 0; r < all; r++) {
+        String v = rows.get(r).get(other);
+        if (v != null && values.contains(rows.get(r).get(field))) {
+          split.computeIfAbsent(v, x -> new int[2])[taken.get(r) ? 0 : 1]++;
+        }
+      }
+      if (split.size() < 2 || split.size() > 6) {
+        continue;
+      }
+      List<String> mine = new ArrayList<>();
+      split.forEach((v, n) -> {
+        if (n[0] > n[1] && n[0] >= 2) {
+          mine.add(v);
+        }
+      });
+      if (mine.isEmpty() || mine.size() == split.size()) {
+        continue;
+      }
+      int decided = 0;
+      for (int r = 0; r < all; r++) {
+        boolean predicted = values.contains(rows.get(r).get(field)) && mine.contains(rows.get(r).get(other));
+        if (predicted == taken.get(r)) {
+          decided++;
+        }
+      }
+      if (decided > bestRight && (all - decided) * 2 <= all - right) {
+        bestRight = decided;
+        bestCondition = condition(other, mine, samples.get(other));
+      }
+    }
+    if (bestCondition == null) {
+      return null;
+    }
+    return new String[] {bestCondition, "decided " + bestRight + "/" + all + " instances" + (bestRight == all ? ""
+        : "; " + (all - bestRight) + " went against it") + " (the first field alone: " + right + ")"};
   }
 
   private static boolean celPath(String path) {

@@ -24,7 +24,8 @@ final class SchemaInferrer {
       Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})");
   private static final Pattern UUID =
       Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-  private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
+  /** An e-mail address as the schema validator's {@code format: email} takes it: no dot at either end of the local part, none doubled. */
+  private static final Pattern EMAIL = Pattern.compile("(?!\\.)(?!.*\\.\\.)[^@\\s]+(?<!\\.)@[^@\\s.][^@\\s]*\\.[^@\\s]+");
   /**
    * What an enum's values look like: codes (a status, a currency, a tier), not text. Free text
    * that happened to take few values in a recording takes others in production.
