@@ -51,33 +51,45 @@ final class Traffic {
   static Traffic read(Path recording, ReadListener problems) throws IOException {
     Traffic t = new Traffic();
     List<Span> events = new ArrayList<>();
-    List<KafkaRecord> records = new ArrayList<>();
-    MessageSpanIndex index = new MessageSpanIndex();
-    List<Span> consumers = new ArrayList<>();
-    java.util.Set<String> seen = new java.util.HashSet<>();
+    List<KafkaRecord> read = new ArrayList<>();
+    List<Span> messaging = new ArrayList<>();
     RecordingReader.Summary summary = RecordingReader.defaults().read(recording, telemetry -> {
       synchronized (t) {
         if (telemetry instanceof Telemetry.RecordEvent r) {
-          KafkaRecord record = r.record();
-          // a record read twice (a dump taken twice, a redelivery recorded again) is one occurrence
-          if (record.offset() < 0 || seen.add(record.coordinates())) {
-            records.add(record);
-          }
+          read.add(r.record());
         } else {
           Span s = ((Telemetry.SpanEvent) telemetry).span();
           if (MessagingAttributes.topic(s) != null && (s.kind() == SpanKind.PRODUCER || s.kind() == SpanKind.CONSUMER
               || MessagingAttributes.isSend(s) || MessagingAttributes.isReceive(s))) {
-            Span slim = slim(s);
-            index.add(slim);
-            if (MessagingAttributes.isReceive(slim)) {
-              consumers.add(slim);
-            }
+            messaging.add(slim(s));
           } else if (s.kind() == SpanKind.SERVER || s.kind() == SpanKind.CLIENT) {
             events.add(s);
           }
         }
       }
     }, problems);
+    // The draft is a function of the traffic, not of the order its lines were read in: what follows
+    // takes the first of equals (of spans, of records at one time), so everything is put in an
+    // order of its own first.
+    events.sort(SPAN_ORDER);
+    messaging.sort(SPAN_ORDER);
+    read.sort(RECORD_ORDER);
+    MessageSpanIndex index = new MessageSpanIndex();
+    List<Span> consumers = new ArrayList<>();
+    for (Span slim : messaging) {
+      index.add(slim);
+      if (MessagingAttributes.isReceive(slim)) {
+        consumers.add(slim);
+      }
+    }
+    List<KafkaRecord> records = new ArrayList<>(read.size());
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (KafkaRecord record : read) {
+      // a record read twice (a dump taken twice, a redelivery recorded again) is one occurrence
+      if (record.offset() < 0 || seen.add(record.coordinates())) {
+        records.add(record);
+      }
+    }
     t.spans = summary.spans();
     t.records = summary.records();
     t.problems = summary.problems();
@@ -127,8 +139,24 @@ final class Traffic {
         }
       }
     }
-    t.occurrences.sort(java.util.Comparator.comparingLong(Occurrence::time));
+    t.occurrences.sort(java.util.Comparator.comparingLong(Occurrence::time).thenComparing(o -> o.type().key())
+        .thenComparing(Traffic::identity));
     return t;
+  }
+
+  private static final java.util.Comparator<Span> SPAN_ORDER = java.util.Comparator.comparing(Span::traceId)
+      .thenComparing(Span::spanId).thenComparingLong(Span::startEpochNanos).thenComparingLong(Span::endEpochNanos)
+      .thenComparing(Span::name).thenComparing(Span::service);
+  private static final java.util.Comparator<KafkaRecord> RECORD_ORDER = java.util.Comparator
+      .comparing(KafkaRecord::topic).thenComparingInt(KafkaRecord::partition).thenComparingLong(KafkaRecord::offset)
+      .thenComparingLong(KafkaRecord::timestampNanos)
+      .thenComparing(r -> r.key() == null ? "" : r.key())
+      .thenComparing(r -> r.value() == null ? new byte[0] : r.value(), java.util.Arrays::compare);
+
+  /** What tells two occurrences of one type at one time apart: the record's place, or the span's ids. */
+  private static String identity(Occurrence o) {
+    return o.record() != null ? o.record().coordinates() + "|" + (o.record().key() == null ? "" : o.record().key())
+        : o.span() != null ? o.span().traceId() + "/" + o.span().spanId() : "";
   }
 
   /** A record joined to its trace context and the messaging spans that produced and consumed it. */
