@@ -115,6 +115,30 @@ class FieldConditionsTest {
         .isLessThan(instance.first("payment_requested").timeEpochNanos());
   }
 
+  /**
+   * A later stage's host far enough behind stamps its span before the test began, though the test
+   * started the flow itself: the flow belongs to the test by its entry event, not by the earliest
+   * time on any clock ("no flow started during this test", before).
+   */
+  @Test
+  void aFlowWhoseLaterHostIsBehindTheTestsStartIsStillTheTests() throws Exception {
+    Duration behind = Duration.ofMillis(400);
+    system.traceWith("ledger", SdkTracerProvider.builder()
+        .setResource(service("ledger"))
+        .setClock(behind(behind))
+        .addSpanProcessor(SimpleSpanProcessor.create(flows.spanExporter()))
+        .build());
+    system.ledgerClockBehind = behind;
+    String id = system.pay("2.40");
+
+    FlowAssert flow = flows.assertThatFlow("payment").withKey("paymentId", id).completesWithin(WAIT)
+        .hasNoViolations();
+    FlowInstance instance = flow.outcome().instance();
+    assertThat(instance.startEpochNanos()).as("its earliest time is the ledger's")
+        .isLessThan(instance.first("payment_requested").timeEpochNanos() - Duration.ofMillis(300).toNanos());
+    assertThat(flows.received().flows()).as("received").isNotEmpty();
+  }
+
   @Test
   void withTheSdksDefaultBatchSpanProcessorAContextLostOnTheWayIsBrokenPropagation() throws Exception {
     for (String service : List.of("pay-service", "ledger")) {

@@ -133,7 +133,7 @@ public final class TestWindow {
 
   /** The engine assembled (and is verifying) an instance. */
   public void snapshot(FlowInstance instance) {
-    if (instance.startEpochNanos() < startEpochNanos) {
+    if (entryTime(instance) < startEpochNanos) {
       return;
     }
     Set<String> traces = new LinkedHashSet<>();
@@ -154,12 +154,28 @@ public final class TestWindow {
     onChange.run();
   }
 
+  /**
+   * When the instance began, as its entry stage's events say: an instance's start is its earliest
+   * event on any clock, and a later stage's host 90 ms behind stamps its event before a test that
+   * started the flow itself. Without an entry event seen, its start.
+   */
+  private static long entryTime(FlowInstance instance) {
+    long entry = Long.MAX_VALUE;
+    for (Observation o : instance.observations()) {
+      io.flowtrace.verifier.spec.StageSpec stage = instance.spec().stage(o.stageId());
+      if (stage != null && stage.after().isEmpty()) {
+        entry = Math.min(entry, o.timeEpochNanos());
+      }
+    }
+    return entry == Long.MAX_VALUE ? instance.startEpochNanos() : entry;
+  }
+
   /** The engine decided or amended a verdict. */
   public void verdict(Verdict verdict) {
-    if (verdict.startEpochNanos() < startEpochNanos) {
-      return;
-    }
     Tracked t = tracked(verdict.flow(), verdict.keys(), Set.copyOf(verdict.traceIds()));
+    if (t == null && verdict.startEpochNanos() < startEpochNanos) {
+      return; // not an instance whose snapshot this test kept
+    }
     if (t == null) {
       t = new Tracked(verdict.flow());
       t.keys = verdict.keys();
