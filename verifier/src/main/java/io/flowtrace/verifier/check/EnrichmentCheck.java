@@ -22,8 +22,8 @@ public final class EnrichmentCheck implements Check {
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
     for (EnrichmentSpec e : instance.spec().enrichment()) {
-      Observation from = instance.first(e.from());
-      Observation to = instance.first(e.to());
+      Observation from = instance.answered(e.from());
+      Observation to = instance.answered(e.to());
       boolean fromUnobserved = from == null && instance.visibility().isUnobserved(e.from());
       if (to == null || to.payload() == null || from == null && !fromUnobserved
           || from != null && from.payload() == null) {
@@ -69,6 +69,8 @@ public final class EnrichmentCheck implements Check {
   private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
     List<Observation> froms = instance.all(e.from());
     List<Observation> tos = instance.all(e.to());
+    froms.removeIf(instance::retried);
+    tos.removeIf(instance::retried);
     boolean byTrace = instance.spec().event(e.from()).newTrace();
     boolean single = !byTrace && froms.size() == 1;
     List<Observation[]> out = new ArrayList<>();
@@ -108,8 +110,9 @@ public final class EnrichmentCheck implements Check {
             + (e.add().isEmpty() ? "" : " (its added fields were checked)") + "; " + e.from() + " not observed: "
             + from.reason()));
       } else if (e.carryAll() || !e.carry().isEmpty()) {
-        Observation first = instance.first(e.from());
+        Observation first = instance.answered(e.from());
         List<Observation> tos = instance.all(e.to());
+        tos.removeIf(instance::retried);
         int paired = first == null || tos.isEmpty() ? tos.size() : pairs(instance, e, first, tos.get(0)).size();
         if (paired < tos.size()) {
           out.add(new Unverified("enrichment", stage, subject, "what " + (tos.size() - paired) + " of "

@@ -118,7 +118,7 @@ public final class RuleCheck implements Check {
   private static Observation subject(FlowInstance instance, RuleSpec rule) {
     Observation latest = null;
     for (String v : rule.expression().referencedVariables()) {
-      Observation o = instance.first(v);
+      Observation o = instance.answered(v);
       if (o == null) {
         continue;
       }

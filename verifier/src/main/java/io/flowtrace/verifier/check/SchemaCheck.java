@@ -6,12 +6,19 @@ import io.flowtrace.verifier.schema.SchemaProblem;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code SCHEMA_VIOLATION}: every schema problem of every payload, with its field path. */
+/**
+ * {@code SCHEMA_VIOLATION}: every schema problem of every payload, with its field path — but an
+ * attempt that failed and was made again ({@link FlowInstance#retried}): its error body is not the
+ * payload the schema describes.
+ */
 public final class SchemaCheck implements Check {
   @Override
   public List<Violation> check(FlowInstance instance) {
     List<Violation> out = new ArrayList<>();
     for (Observation o : instance.observations()) {
+      if (!o.schemaProblems().isEmpty() && instance.retried(o)) {
+        continue;
+      }
       for (SchemaProblem p : o.schemaProblems()) {
         out.add(Violation.builder(ViolationKind.SCHEMA_VIOLATION, o.stageId())
             .event(o.eventId())

@@ -153,6 +153,56 @@ public final class FlowInstance {
     return out;
   }
 
+  /**
+   * Whether the occurrence is an attempt that failed and was made again: a span of the event that
+   * ended in error (status ERROR, or HTTP 5xx, 429 or 408) with a later occurrence of the same event
+   * in the instance — a call retried after a 503. Its payload (an error body) is not what the flow
+   * carried on: schemas, rules and enrichment read the attempt that answered ({@link #answered}).
+   */
+  public boolean retried(Observation o) {
+    if (o.isRecord() || o.span() == null || !failed(o.span())) {
+      return false;
+    }
+    for (Observation later : observations) {
+      if (later != o && later.eventId().equals(o.eventId()) && later.timeEpochNanos() > o.timeEpochNanos()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean failed(io.flowtrace.tracer.model.Span span) {
+    if (span.error()) {
+      return true;
+    }
+    String code = span.firstAttribute("http.response.status_code", "http.status_code");
+    if (code == null) {
+      return false;
+    }
+    try {
+      long c = Long.parseLong(code.trim());
+      return c >= 500 || c == 429 || c == 408;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  /** The first occurrence of an event that is not a {@link #retried} attempt, or {@code null}. */
+  public Observation answered(String eventId) {
+    Observation first = null;
+    for (Observation o : observations) {
+      if (o.eventId().equals(eventId)) {
+        if (!retried(o)) {
+          return o;
+        }
+        if (first == null) {
+          first = o;
+        }
+      }
+    }
+    return first;
+  }
+
   /** The first occurrence of an event, or {@code null}. */
   public Observation first(String eventId) {
     for (Observation o : observations) {
@@ -247,12 +297,18 @@ public final class FlowInstance {
     return t;
   }
 
-  /** Each event's first occurrence's payload, by event id (events without a payload are absent). */
+  /**
+   * Each event's payload as the flow carried it on — its first occurrence's, or for an event
+   * retried after failing, the attempt's that {@link #answered} — by event id (events without a
+   * payload are absent).
+   */
   public Map<String, JsonNode> firstPayloads() {
     Map<String, JsonNode> out = new java.util.HashMap<>();
     for (Observation o : observations) {
-      if (o.payload() != null) {
-        out.putIfAbsent(o.eventId(), o.payload());
+      if (o.payload() != null && !out.containsKey(o.eventId())) {
+        Observation a = answered(o.eventId());
+        JsonNode p = a != null && a.payload() != null ? a.payload() : o.payload();
+        out.put(o.eventId(), p);
       }
     }
     return out;

@@ -230,6 +230,20 @@ class FieldConditionsTest {
   }
 
   /**
+   * A call answered 503 and made again is two spans of one event: the first one's error body is not
+   * what the flow carried on. Rules, paths and schemas read the attempt that answered.
+   */
+  @Test
+  void aCallRetriedAfterA503IsJudgedOnTheAttemptThatAnswered() {
+    ShopFlows.Order o = order("o-1", 0);
+    o.chargeRetried = true;
+    replay(o);
+
+    assertThat(kinds("o-1")).isEmpty();
+    assertThat(finals.get("o-1").timeline()).filteredOn(t -> t.event().equals("charge")).hasSize(2);
+  }
+
+  /**
    * A sidecar builds its engine, reads back its verdicts and starts its inputs before its receivers
    * listen: spans exported in those seconds found nobody. What counts is when the receivers began
    * to listen, not when the engine was built.

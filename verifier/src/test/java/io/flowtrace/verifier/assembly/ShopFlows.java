@@ -97,6 +97,8 @@ public final class ShopFlows {
     public boolean wrongAcceptedTotal;
     public boolean chargeBeforeAccepted;
     public boolean noDone;
+    /** Whether the charge is first answered 503, with an error body, and made again. */
+    public boolean chargeRetried;
     boolean doneWithoutTraceparent;
     long doneDelayMs = 10;
     /** How long after its producer span starts a record is stamped. */
@@ -161,6 +163,12 @@ public final class ShopFlows {
     record(o, "ord", "t.accepted", t + 6, main, sendAccepted, o.mainSampled,
         "{\"orderId\":\"" + o.orderId + "\",\"total\":" + (o.wrongAcceptedTotal ? 11 : 10) + "}");
     long chargeAt = o.chargeBeforeAccepted ? t + 3 : t + 10;
+    if (o.chargeRetried) {
+      emit(o, o.mainSampled, spanOf(main, span(o.orderId, "charge-503"), consumePlaced, "POST", SpanKind.CLIENT, "ord",
+          chargeAt, chargeAt + 5, Map.of("url.full", "http://psp/charges", "http.response.status_code", 503L,
+              "http.response.body", "{\"error\":\"unavailable\"}")));
+      chargeAt += 20;
+    }
     emit(o, o.mainSampled, spanOf(main, span(o.orderId, "charge"), consumePlaced, "POST", SpanKind.CLIENT, "ord",
         chargeAt, t + 60, Map.of("url.full", "http://psp/charges",
             "http.response.body", "{\"status\":\"" + (o.declined ? "declined" : "ok") + "\"}")));
