@@ -84,14 +84,21 @@ public final class PropagationCheck implements Check {
     }
     // A new trace whose starting span was not observed (sampled out, or missing — which is reported
     // as such): its records show where that trace is.
+    // Where spans may be missing, a sampled trace holding a witness but none of the event's observed
+    // occurrences is such a trace too (a first delivery whose spans were dropped, a redelivery's seen).
+    boolean mayBeMissing = instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING;
     for (EventSpec event : instance.spec().events()) {
       if (!event.newTrace()) {
         continue;
       }
       boolean missing = !instance.has(event.id());
+      Set<String> seen = new HashSet<>();
+      for (Observation o : instance.all(event.id())) {
+        seen.add(o.traceId());
+      }
       for (String witness : Visibility.witnesses(instance.spec(), event)) {
         for (Observation o : instance.all(witness)) {
-          if (o.trace() != null && (missing || !o.sampled())) {
+          if (o.trace() != null && (missing || !o.sampled() || mayBeMissing && !seen.contains(o.trace().traceId()))) {
             connected.add(o.trace().traceId());
           }
         }

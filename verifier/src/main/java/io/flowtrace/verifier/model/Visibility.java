@@ -123,7 +123,8 @@ public final class Visibility {
   /**
    * For an observed event that starts a new trace per occurrence (a webhook delivered twice): an
    * occurrence whose trace was not sampled — a witness record in an unsampled trace none of its
-   * observed occurrences is in — or {@code null} when every occurrence is observed.
+   * observed occurrences is in; where spans may be missing, in a sampled one too — or {@code null}
+   * when every occurrence is observed.
    */
   private static Unobserved someUnobserved(FlowInstance instance, EventSpec event) {
     if (!event.newTrace()) {
@@ -133,10 +134,18 @@ public final class Visibility {
     for (Observation o : instance.all(event.id())) {
       seenTraces.add(o.traceId());
     }
+    boolean mayBeMissing = instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING;
     for (String witness : witnesses(instance.spec(), event)) {
       for (Observation o : instance.all(witness)) {
-        if (o.trace() != null && !o.sampled() && !seenTraces.contains(o.trace().traceId())) {
+        if (o.trace() == null || seenTraces.contains(o.trace().traceId())) {
+          continue;
+        }
+        if (!o.sampled()) {
           return new Unobserved(event.id(), o.spansLost() ? Cause.SPANS_LOST : Cause.UNSAMPLED, o.trace().traceId());
+        }
+        if (mayBeMissing) {
+          // a sampled delivery whose span did not arrive: spans may be missing (tail sampling, drops)
+          return new Unobserved(event.id(), Cause.MAY_BE_MISSING, o.trace().traceId());
         }
       }
     }

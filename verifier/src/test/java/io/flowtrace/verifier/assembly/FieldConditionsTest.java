@@ -490,6 +490,30 @@ class FieldConditionsTest {
     assertThat(v.unverified().get(0).reason()).contains("spans: may-be-missing");
   }
 
+  /**
+   * The first webhook delivery's spans were dropped (tail sampling), its record came; the
+   * redelivery 2 s later, which publishes nothing, was traced. The redelivery is not the cause of
+   * the record, nor is the record's trace cut off: FAILED with ORDER_VIOLATION and
+   * BROKEN_PROPAGATION before.
+   */
+  @Test
+  void withSpansMayBeMissingARedeliveryIsNotTakenForTheDeliveryWhoseSpansWereDropped() {
+    engine = engine(b -> b.spans(io.flowtrace.verifier.spec.SpanCompleteness.MAY_BE_MISSING));
+    ShopFlows.Order o = new ShopFlows.Order("o-1", 0).delivery("evt-1", true, true).delivery("evt-1", true, false);
+    o.deliveryGapMs = 2_000;
+    String dropped = ShopFlows.trace("o-1", "webhook-0");
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
+    all.removeIf(t -> t instanceof Telemetry.SpanEvent s && s.span().traceId().equals(dropped));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    Verdict v = finals.get("o-1");
+    assertThat(v.violations()).as(v.toString()).isEmpty();
+    assertThat(v.unverified()).extracting(Unverified::check).contains("order");
+  }
+
   @Test
   void byDefaultALostSpanOfASampledTraceIsMissing() {
     List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-1", 0)));
