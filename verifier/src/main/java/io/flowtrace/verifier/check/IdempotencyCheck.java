@@ -157,6 +157,30 @@ public final class IdempotencyCheck implements Check {
     }
   }
 
+  /**
+   * The first repeated record that is byte for byte an earlier one of its partition — key, value and
+   * {@code traceparent} (the same producer span) — or {@code null}.
+   */
+  private static String producerRetry(Map<String, List<Observation>> twice) {
+    for (List<Observation> repeats : twice.values()) {
+      for (int i = 1; i < repeats.size(); i++) {
+        io.flowtrace.tracer.model.KafkaRecord r = repeats.get(i).record();
+        if (r == null || r.traceContext().isEmpty()) {
+          continue;
+        }
+        for (int j = 0; j < i; j++) {
+          io.flowtrace.tracer.model.KafkaRecord earlier = repeats.get(j).record();
+          if (earlier != null && earlier.topic().equals(r.topic()) && earlier.partition() == r.partition()
+              && java.util.Objects.equals(earlier.key(), r.key()) && java.util.Arrays.equals(earlier.value(), r.value())
+              && earlier.traceContext().equals(r.traceContext())) {
+            return r.coordinates();
+          }
+        }
+      }
+    }
+    return null;
+  }
+
   private static Violation violation(FlowInstance instance, IdempotencySpec spec, String triggerStage,
       List<Observation> triggers, Set<String> knownKeys, String group, Map<String, List<Observation>> twice,
       boolean severalGroups) {
@@ -189,6 +213,11 @@ public final class IdempotencyCheck implements Check {
     }
     message.append(effects).append("; each may happen once per ")
         .append(key == null || group.equals(NO_DELIVERY) ? "instance" : key);
+    String resent = producerRetry(twice);
+    if (resent != null) {
+      message.append(" (").append(resent).append(" is the same record sent again, with the same trace context: a ")
+          .append("producer's retry, as a producer without enable.idempotence makes; its consumers see it twice)");
+    }
     Map.Entry<String, List<Observation>> first = twice.entrySet().iterator().next();
     Observation second = first.getValue().get(1);
     boolean redelivered = triggers.size() > 1;

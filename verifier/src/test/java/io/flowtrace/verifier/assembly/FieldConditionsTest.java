@@ -514,6 +514,25 @@ class FieldConditionsTest {
     assertThat(v.unverified()).extracting(Unverified::check).contains("order");
   }
 
+  /** A record sent twice byte for byte, with one producer span's context, is named as a producer's retry. */
+  @Test
+  void aRecordSentAgainAsItWasIsNamedAProducersRetry() {
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-1", 0)));
+    io.flowtrace.tracer.model.KafkaRecord paid = all.stream()
+        .filter(t -> t instanceof Telemetry.RecordEvent r && r.record().topic().equals("t.paid"))
+        .map(t -> ((Telemetry.RecordEvent) t).record()).findFirst().orElseThrow();
+    all.add(all.indexOf(Telemetry.of(paid)) + 1, Telemetry.of(new io.flowtrace.tracer.model.KafkaRecord(paid.topic(),
+        paid.partition(), 999, paid.timestampNanos() / 1_000_000 + 2, paid.key(), paid.headers(), paid.value())));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    Violation v = single("o-1");
+    assertThat(v.kind()).isEqualTo(ViolationKind.NON_IDEMPOTENT);
+    assertThat(v.message()).contains("(t.paid[0]@999 is the same record sent again, with the same trace context: "
+        + "a producer's retry");
+  }
+
   @Test
   void byDefaultALostSpanOfASampledTraceIsMissing() {
     List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-1", 0)));
