@@ -124,8 +124,9 @@ public final class FlowVerifier {
    * nothing relates the two), so that pictures drawn from the timeline show what caused what in
    * order — not a consumer before its producer because one host's clock runs 40 ms ahead. Where
    * the data does not relate two clocks (a trace sampled out: records only), the flow's own stage
-   * order does, as far as the data allows: a stage is not drawn before a stage it comes after
-   * because its producer's clock is behind, a skew the checks allowed.
+   * order does, as far as the data and the flow's {@code clockSkew} allow: a stage is not drawn
+   * before a stage it comes after because its producer's clock is behind, a skew the checks
+   * allowed; one further ahead is drawn where it happened.
    */
   private static final class Corrections {
     private final FlowInstance instance;
@@ -155,13 +156,16 @@ public final class FlowVerifier {
           clocks = clocks.withBound(Clocks.domain(o), Clocks.domain(c), stamped - c.startEpochNanos());
         }
       }
+      // only as far as the skew allowed: a stage further ahead of its predecessor is out of order
+      // (an ORDER_VIOLATION), and is drawn where it happened, not bent into the declared order
+      long allowance = instance.spec().clockSkew().toNanos();
       for (io.flowtrace.verifier.spec.StageSpec stage : instance.spec().stages()) {
         Observation later = instance.stageFirst(stage.id());
         for (String before : stage.after()) {
           Observation earlier = later == null ? null : instance.stageFirst(before);
-          if (earlier != null) {
-            clocks = clocks.withBound(Clocks.domain(earlier), Clocks.domain(later),
-                earlier.timeEpochNanos() - later.timeEpochNanos());
+          long gap = earlier == null ? 0 : earlier.timeEpochNanos() - later.timeEpochNanos();
+          if (earlier != null && gap <= allowance) {
+            clocks = clocks.withBound(Clocks.domain(earlier), Clocks.domain(later), gap);
           }
         }
       }

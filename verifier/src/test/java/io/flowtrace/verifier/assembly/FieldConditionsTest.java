@@ -864,6 +864,20 @@ class FieldConditionsTest {
         .startsWith("placed_msg", "accepted_msg");
   }
 
+  /**
+   * Beyond the skew the flow allows, a stage ahead of the one it follows is out of order, and the
+   * picture shows it where it happened: it was bent into the declared order, the violation's own
+   * times contradicting the diagram beside it.
+   */
+  @Test
+  void withoutSpansAStageFurtherAheadThanTheSkewAllowsIsDrawnWhereItHappened() {
+    replay(order("o-1", 0).unsampled().skew("gw", 500));
+
+    assertThat(kinds("o-1")).containsExactly("ORDER_VIOLATION at accepted");
+    assertThat(eventOrder(finals.get("o-1"))).as("as read: the gateway's clock 500 ms ahead")
+        .startsWith("accepted_msg").endsWith("placed_msg");
+  }
+
   @Test
   void aConsumerIsNotDrawnBeforeTheTimeItsRecordWasStamped() {
     ShopFlows.Order o = order("o-1", 0).skew("ord", -4);
