@@ -127,8 +127,8 @@ public final class OrderCheck implements Check {
    * (so that the line never names a time the actual one is already past).
    */
   private static String expected(Observation early, Observation late, Clocks.Gap gap, long start) {
-    String asRead = "+" + Texts.duration(late.timeEpochNanos() - start);
-    String due = "+" + Texts.duration(early.timeEpochNanos() - gap.max() - start);
+    String asRead = Texts.offset(late.timeEpochNanos() - start);
+    String due = Texts.offset(early.timeEpochNanos() - gap.max() - start);
     return switch (gap.basis()) {
       case ONE_CLOCK, PARTITION -> early.eventId() + " after " + late.eventId() + " (" + asRead + ")";
       case RECEIPT -> early.eventId() + " after " + Clocks.domain(early) + " received " + late.eventId() + " (" + due + ")";
@@ -144,7 +144,7 @@ public final class OrderCheck implements Check {
         .event(early.eventId())
         .message(message)
         .expected(expected(early, late, gap, start))
-        .actual(early.eventId() + " at +" + Texts.duration(early.timeEpochNanos() - start))
+        .actual(early.eventId() + " at " + Texts.offset(early.timeEpochNanos() - start))
         .evidence(Evidence.of(early))
         .build();
   }

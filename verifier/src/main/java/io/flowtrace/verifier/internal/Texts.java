@@ -19,6 +19,11 @@ public final class Texts {
     return decimals(ms, 1) + " ms";
   }
 
+  /** An offset from an instance's start: {@code +12 ms}, or {@code −0.1 ms} for one a clock correction put before it. */
+  public static String offset(long nanos) {
+    return nanos < 0 ? "\u2212" + duration(-nanos) : "+" + duration(nanos);
+  }
+
   public static String duration(Duration d) {
     return duration(d.toNanos());
   }
