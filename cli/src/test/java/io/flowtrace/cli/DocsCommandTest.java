@@ -34,7 +34,8 @@ class DocsCommandTest {
     String flow = Files.readString(out.resolve("order-creation.md"));
     assertThat(flow).contains("| **order-requested** | `client_request` | gateway |",
         "| `orders_confirmed` → `email` | 5.000 s |", "```mermaid\nflowchart LR\n",
-        "- **order-cancelled** when `payment_response.status == \"declined\"` — taken by 7 of 40 observed instances",
+        "- **order-cancelled** when `payment_response.status == \"declined\"` — taken by 7 of the 40 observed instances"
+            + " that reached payment-authorized",
         "| `total` | `orders_created` | — | — |  | *total is the sum of the items* |");
   }
 

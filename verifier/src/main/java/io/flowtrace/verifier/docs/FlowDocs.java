@@ -867,13 +867,16 @@ public final class FlowDocs implements VerdictListener {
         continue;
       }
       any = true;
-      sb.append("After **").append(md(s.id())).append("** the data chooses one of:\n\n");
+      long reached = o.stagesTaken.getOrDefault(s.id(), 0L) + o.stagesTakenUnobserved.getOrDefault(s.id(), 0L);
+      sb.append("After **").append(md(s.id())).append("**").append(alternatives.size() == 1 ? " the data decides whether"
+          + " this follows" : " the data decides which of these follow (each by its own condition)").append(":\n\n");
       for (StageSpec t : alternatives) {
         sb.append("- **").append(md(t.id())).append("** when `").append(code(t.when().source())).append('`');
         if (o.instances > 0) {
           long seen = o.stagesTaken.getOrDefault(t.id(), 0L);
           long unseen = o.stagesTakenUnobserved.getOrDefault(t.id(), 0L);
-          sb.append(" — taken by ").append(seen + unseen).append(" of ").append(o.instances).append(" observed instances");
+          sb.append(" — taken by ").append(seen + unseen).append(" of the ").append(reached)
+              .append(" observed instances that reached ").append(md(s.id()));
           if (unseen > 0) {
             sb.append(" (").append(unseen).append(" of them chosen by the data without the stage's own spans, which were sampled out or lost)");
           }
