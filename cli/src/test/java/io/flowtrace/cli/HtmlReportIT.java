@@ -154,6 +154,78 @@ class HtmlReportIT {
         .extracting(JsonNode::asString).contains("webhook", "orders_confirmed", "email");
   }
 
+  /**
+   * A call from one service of the flow to another — its server span the client span's child — is
+   * drawn between the two services, not as a call to an external host and another from an unknown
+   * caller (trial: an internal offers service drawn as two outside parties).
+   */
+  @Test
+  void aCallBetweenTwoServicesOfTheFlowIsDrawnBetweenThem() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("call-flows/offers"));
+    Files.writeString(flows.resolve("offers.flow.yaml"), String.join("\n",
+        "flow: offers",
+        "keys: [bookingId]",
+        "stages:",
+        "  - id: booked",
+        "    events:",
+        "      - id: booking",
+        "        span: {service: booking, kind: SERVER, name: POST /bookings}",
+        "        payload: {attribute: http.request.body}",
+        "  - id: offered",
+        "    after: booked",
+        "    terminal: true",
+        "    events:",
+        "      - id: offer_request",
+        "        span: {service: booking, kind: CLIENT, name: POST}",
+        "        payload: {attribute: http.request.body}",
+        "      - id: offer_served",
+        "        span: {service: upsell, kind: SERVER, name: POST /offers}",
+        "        payload: {attribute: http.request.body}",
+        ""));
+    Path recording = Files.createDirectories(dir.resolve("call-recording"));
+    String trace = "5b8efff798038103d269b633813fc60c";
+    long t0 = 1_795_597_200_000_000_000L;
+    String body = "{\\\"bookingId\\\":\\\"BK-1\\\"}";
+    Files.writeString(recording.resolve("booking.otlp.jsonl"), otlpLine("booking",
+        span(trace, "1111111111111111", "", "POST /bookings", 2, t0, t0 + 50_000_000, body, null)
+            + "," + span(trace, "2222222222222222", "1111111111111111", "POST", 3, t0 + 5_000_000, t0 + 30_000_000,
+                body, "http://upsell:8080/offers")) + "\n");
+    Files.writeString(recording.resolve("upsell.otlp.jsonl"), otlpLine("upsell",
+        span(trace, "3333333333333333", "2222222222222222", "POST /offers", 2, t0 + 8_000_000, t0 + 25_000_000, body,
+            null)) + "\n");
+    Path page = dir.resolve("calls.html");
+    assertThat(FlowTraceCli.run("replay", "--flows", flows.getParent().toString(), "--html", page.toString(),
+        recording.toString())).isZero();
+    try {
+      chrome.open(page.toUri().toString() + "#i=BK-1");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      JsonNode lanes = chrome.eval("Array.from(document.querySelectorAll('#detail .head')).map(g => g.dataset.lane)");
+      assertThat(lanes).extracting(JsonNode::asString).contains("svc:booking", "svc:upsell")
+          .noneMatch(l -> l.startsWith("ext:") && !l.equals("ext:client"));
+      for (String event : List.of("offer_request", "offer_served")) {
+        assertThat(chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='" + event
+            + "']\"); return g.dataset.from + ' -> ' + g.dataset.to; })()").asString()).as(event)
+            .isEqualTo("svc:booking -> svc:upsell");
+      }
+    } finally {
+      chrome.open(report.toUri().toString());
+      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+    }
+  }
+
+  private static String otlpLine(String service, String spans) {
+    return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\""
+        + service + "\"}}]},\"scopeSpans\":[{\"spans\":[" + spans + "]}]}]}";
+  }
+
+  private static String span(String trace, String id, String parent, String name, int kind, long start, long end,
+      String body, String url) {
+    return "{\"traceId\":\"" + trace + "\",\"spanId\":\"" + id + "\",\"parentSpanId\":\"" + parent + "\",\"name\":\""
+        + name + "\",\"kind\":" + kind + ",\"startTimeUnixNano\":\"" + start + "\",\"endTimeUnixNano\":\"" + end
+        + "\",\"attributes\":[{\"key\":\"http.request.body\",\"value\":{\"stringValue\":\"" + body + "\"}}"
+        + (url == null ? "" : ",{\"key\":\"url.full\",\"value\":{\"stringValue\":\"" + url + "\"}}") + "]}";
+  }
+
   @Test
   void anEventThatHappensAgainIsMarkedDuplicateOnlyWhereTheIdempotencyCheckSaysSo() throws Exception {
     // the shipment sample: a carrier calls back once per status (two events, two eventIds), by design

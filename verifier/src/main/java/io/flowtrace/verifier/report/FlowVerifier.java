@@ -105,6 +105,7 @@ public final class FlowVerifier {
         span == null ? null : span.kind().name(),
         span == null ? null : span.name(),
         span == null ? null : span.spanId(),
+        span == null || span.parentSpanId().isEmpty() ? null : span.parentSpanId(),
         span == null ? 0 : Math.max(0, span.endEpochNanos() - span.startEpochNanos()),
         o.isRecord() ? o.record().topic() : null,
         o.isRecord() ? o.record().partition() : null,

@@ -282,7 +282,8 @@ public final class Redaction {
     if (d == null) {
       return null;
     }
-    return new TimelineEntry.Detail(d.service(), d.spanKind(), text(d.spanName()), d.spanId(), d.durationNanos(),
+    return new TimelineEntry.Detail(d.service(), d.spanKind(), text(d.spanName()), d.spanId(), d.parentSpanId(),
+        d.durationNanos(),
         d.topic(), d.partition(), d.offset(), d.recordOffsetNanos(), d.consumers(), payload(eventId, d.payload()),
         d.schemaProblems().stream().map(this::text).toList(), d.sampled(), d.spansLost(), text(d.url()));
   }

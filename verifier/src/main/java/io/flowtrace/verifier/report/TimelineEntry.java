@@ -23,7 +23,8 @@ public record TimelineEntry(String stage, String event, String where, long offse
     if (d != null) {
       List<Consumer> consumers = d.consumers().stream()
           .map(c -> new Consumer(c.service(), c.traceId(), c.spanId(), c.offsetNanos() + nanos)).toList();
-      d = new Detail(d.service(), d.spanKind(), d.spanName(), d.spanId(), d.durationNanos(), d.topic(), d.partition(),
+      d = new Detail(d.service(), d.spanKind(), d.spanName(), d.spanId(), d.parentSpanId(), d.durationNanos(), d.topic(),
+          d.partition(),
           d.offset(), d.topic() == null ? d.recordOffsetNanos() : d.recordOffsetNanos() + nanos, consumers, d.payload(),
           d.schemaProblems(), d.sampled(), d.spansLost(), d.url());
     }
@@ -40,6 +41,8 @@ public record TimelineEntry(String stage, String event, String where, long offse
    * @param spanKind {@code SERVER}, {@code CLIENT}, {@code PRODUCER}, … or {@code null}
    * @param spanName the span's name, or {@code null}
    * @param spanId the span's id, or {@code null}
+   * @param parentSpanId the span's parent's id (a server span's: the client span that called it), or
+   *     {@code null} for a root span or none
    * @param durationNanos the span's duration (0 without a span)
    * @param topic a record's topic ({@code null} for a span event)
    * @param partition a record's partition, or {@code null}
@@ -59,6 +62,7 @@ public record TimelineEntry(String stage, String event, String where, long offse
       String spanKind,
       String spanName,
       String spanId,
+      String parentSpanId,
       long durationNanos,
       String topic,
       Integer partition,

@@ -234,6 +234,7 @@ public final class HtmlData {
         if (d.spanKind() != null) g.writeStringProperty("kind", d.spanKind());
         if (d.spanName() != null) g.writeStringProperty("name", d.spanName());
         if (d.spanId() != null) g.writeStringProperty("spanId", d.spanId());
+        if (d.parentSpanId() != null) g.writeStringProperty("parent", d.parentSpanId());
         if (d.durationNanos() > 0) g.writeNumberProperty("dur", round3(d.durationNanos() / 1e6));
         if (d.topic() != null) {
           g.writeStringProperty("topic", d.topic());

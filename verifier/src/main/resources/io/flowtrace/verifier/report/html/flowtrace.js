@@ -583,6 +583,22 @@
     var topicLabel = function (t) { var i = topicNames.indexOf(t); return i < 0 ? t : shortTopics[i]; };
     var unsampledReason = {};
     d.unverified.forEach(function (u) { if (!unsampledReason[u.subject]) unsampledReason[u.subject] = u.check + ': ' + u.reason; });
+    // A call between two services of the flow: a client span whose child server span is a hop too.
+    // The other side of such a call is that service, not an external party.
+    var spanService = {}, childService = {};
+    hops.forEach(function (h) {
+      if (h.spanId && h.service) spanService[h.spanId] = h.service;
+      if (h.parent && h.kind === 'SERVER' && h.service) childService[h.parent] = h.service;
+    });
+    var peerOf = function (h) {
+      if (h.kind === 'CLIENT' && h.spanId && childService[h.spanId] && childService[h.spanId] !== h.service) {
+        return childService[h.spanId];
+      }
+      if (h.kind === 'SERVER' && h.parent && spanService[h.parent] && spanService[h.parent] !== h.service) {
+        return spanService[h.parent];
+      }
+      return null;
+    };
     // An event that happens again is a duplicate only where the idempotency check says so (a status
     // callback sent once per status repeats by design); else it is just counted.
     var duplicated = function (event) {
@@ -628,7 +644,10 @@
         var kind = h.kind || ev.kind;
         var response = ev.attribute && /response/.test(ev.attribute);
         var other;
-        if (kind === 'CLIENT') {
+        var peer = peerOf(h);
+        if (peer) {
+          other = 'svc:' + peer; // a call between two services of the flow: the server span is the client span's child
+        } else if (kind === 'CLIENT') {
           var host = hostOf(h.url);
           other = 'ext:' + (host || 'external service');
         } else if (kind === 'SERVER') {
