@@ -23,7 +23,8 @@ final class SpecWriter {
 
   /** Writes the draft under {@code out}; returns the spec file. */
   static Path write(FlowDraft d, Path out, String source) throws IOException {
-    Path dir = Files.createDirectories(out.resolve(d.name));
+    Path dir = out.resolve(d.name); // as given: createDirectories returns it absolute when it made a parent
+    Files.createDirectories(dir);
     Path schemasDir = dir.resolve("schemas");
     if (!d.schemas.isEmpty()) {
       Files.createDirectories(schemasDir);

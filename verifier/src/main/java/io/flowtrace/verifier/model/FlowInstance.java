@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -66,6 +67,9 @@ public final class FlowInstance {
     this.deadlinePassed = deadlinePassed;
     this.sawSpans = sawSpans;
   }
+
+  /** Attempts retried after failing ({@link #retried}); found on first use. */
+  private Set<Observation> retried;
 
   public FlowSpec spec() {
     return spec;
@@ -160,31 +164,56 @@ public final class FlowInstance {
    * carried on: schemas, rules and enrichment read the attempt that answered ({@link #answered}).
    */
   public boolean retried(Observation o) {
-    if (o.isRecord() || o.span() == null || !failed(o.span())) {
-      return false;
-    }
-    for (Observation later : observations) {
-      if (later != o && later.eventId().equals(o.eventId()) && later.timeEpochNanos() > o.timeEpochNanos()) {
-        return true;
+    return !o.isRecord() && o.span() != null && retried().contains(o);
+  }
+
+  /** The {@link #retried} attempts, found once: most instances have none. */
+  private Set<Observation> retried() {
+    Set<Observation> r = retried;
+    if (r == null) {
+      r = Set.of();
+      Map<String, Long> latest = null;
+      for (Observation o : observations) {
+        if (o.isRecord() || o.span() == null || !failed(o.span())) {
+          continue;
+        }
+        if (latest == null) {
+          latest = new java.util.HashMap<>();
+          for (Observation x : observations) {
+            latest.merge(x.eventId(), x.timeEpochNanos(), Math::max);
+          }
+          r = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        }
+        if (latest.get(o.eventId()) > o.timeEpochNanos()) {
+          r.add(o);
+        }
       }
+      retried = r;
     }
-    return false;
+    return r;
   }
 
   private static boolean failed(io.flowtrace.tracer.model.Span span) {
-    if (span.error()) {
-      return true;
-    }
+    return failure(span) != null;
+  }
+
+  /**
+   * How a span's attempt failed, in words — {@code HTTP 503}, {@code status ERROR} — or {@code null}
+   * when it did not: an error status, or an HTTP status a client retries (5xx, 429, 408).
+   */
+  public static String failure(io.flowtrace.tracer.model.Span span) {
     String code = span.firstAttribute("http.response.status_code", "http.status_code");
-    if (code == null) {
-      return false;
+    if (code != null) {
+      try {
+        long c = Long.parseLong(code.trim());
+        if (c >= 500 || c == 429 || c == 408) {
+          return "HTTP " + c;
+        }
+      } catch (NumberFormatException e) {
+        // not a number: the span's status decides
+      }
     }
-    try {
-      long c = Long.parseLong(code.trim());
-      return c >= 500 || c == 429 || c == 408;
-    } catch (NumberFormatException e) {
-      return false;
-    }
+    return span.error() ? "status ERROR" : null;
   }
 
   /** The first occurrence of an event that is not a {@link #retried} attempt, or {@code null}. */
@@ -304,11 +333,17 @@ public final class FlowInstance {
    */
   public Map<String, JsonNode> firstPayloads() {
     Map<String, JsonNode> out = new java.util.HashMap<>();
+    boolean anyRetried = !retried().isEmpty();
     for (Observation o : observations) {
-      if (o.payload() != null && !out.containsKey(o.eventId())) {
-        Observation a = answered(o.eventId());
-        JsonNode p = a != null && a.payload() != null ? a.payload() : o.payload();
-        out.put(o.eventId(), p);
+      if (o.payload() != null && !(anyRetried && retried(o))) {
+        out.putIfAbsent(o.eventId(), o.payload());
+      }
+    }
+    if (anyRetried) {
+      for (Observation o : observations) { // an event whose every attempt failed: its first
+        if (o.payload() != null) {
+          out.putIfAbsent(o.eventId(), o.payload());
+        }
       }
     }
     return out;

@@ -82,7 +82,9 @@ public final class ConsoleReport implements VerdictListener {
       }
       String row = "%n    %10s  %-" + Math.max(stageWidth, 1) + "s  %-" + Math.max(eventWidth, 1) + "s  %s";
       for (TimelineEntry t : v.timeline()) {
-        sb.append(String.format(row, Texts.offset(t.offsetNanos()), t.stage(), t.event(), t.where()));
+        String retried = t.detail() == null || t.detail().retried() == null ? ""
+            : "  (" + t.detail().retried() + ", made again)";
+        sb.append(String.format(row, Texts.offset(t.offsetNanos()), t.stage(), t.event(), t.where() + retried));
       }
     }
     return sb.toString();

@@ -116,7 +116,8 @@ public final class FlowVerifier {
         problems,
         o.sampled(),
         o.spansLost(),
-        span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"));
+        span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"),
+        instance.retried(o) ? FlowInstance.failure(span) : null);
   }
 
   /**

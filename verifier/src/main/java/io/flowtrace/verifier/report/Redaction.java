@@ -285,7 +285,7 @@ public final class Redaction {
     return new TimelineEntry.Detail(d.service(), d.spanKind(), text(d.spanName()), d.spanId(), d.parentSpanId(),
         d.durationNanos(),
         d.topic(), d.partition(), d.offset(), d.recordOffsetNanos(), d.consumers(), payload(eventId, d.payload()),
-        d.schemaProblems().stream().map(this::text).toList(), d.sampled(), d.spansLost(), text(d.url()));
+        d.schemaProblems().stream().map(this::text).toList(), d.sampled(), d.spansLost(), text(d.url()), d.retried());
   }
 
   /** {@code node} with what lies at {@code segments[i..]} masked (the node, changed in place, or its marker). */

@@ -26,7 +26,7 @@ public record TimelineEntry(String stage, String event, String where, long offse
       d = new Detail(d.service(), d.spanKind(), d.spanName(), d.spanId(), d.parentSpanId(), d.durationNanos(), d.topic(),
           d.partition(),
           d.offset(), d.topic() == null ? d.recordOffsetNanos() : d.recordOffsetNanos() + nanos, consumers, d.payload(),
-          d.schemaProblems(), d.sampled(), d.spansLost(), d.url());
+          d.schemaProblems(), d.sampled(), d.spansLost(), d.url(), d.retried());
     }
     return new TimelineEntry(stage, event, where, offsetNanos + nanos, traceId, d);
   }
@@ -56,6 +56,9 @@ public record TimelineEntry(String stage, String event, String where, long offse
    * @param spansLost a sampled record whose trace's spans were exported before the engine listened
    *     (a sidecar restarted, or down): not {@code sampled}, for another reason
    * @param url a span event's {@code url.full} or {@code http.route}, for external parties
+   * @param retried how this attempt failed ({@code HTTP 503}) when it was made again: the checks read
+   *     the attempt that answered ({@link io.flowtrace.verifier.model.FlowInstance#retried}); else
+   *     {@code null}
    */
   public record Detail(
       String service,
@@ -73,7 +76,8 @@ public record TimelineEntry(String stage, String event, String where, long offse
       List<String> schemaProblems,
       boolean sampled,
       boolean spansLost,
-      String url) {
+      String url,
+      String retried) {
     public Detail {
       consumers = consumers == null ? List.of() : List.copyOf(consumers);
       schemaProblems = schemaProblems == null ? List.of() : List.copyOf(schemaProblems);

@@ -240,7 +240,8 @@ class FieldConditionsTest {
     replay(o);
 
     assertThat(kinds("o-1")).isEmpty();
-    assertThat(finals.get("o-1").timeline()).filteredOn(t -> t.event().equals("charge")).hasSize(2);
+    assertThat(finals.get("o-1").timeline()).filteredOn(t -> t.event().equals("charge"))
+        .extracting(t -> t.detail().retried()).containsExactly("HTTP 503", null);
   }
 
   /**

@@ -183,7 +183,7 @@ class RedactionTest {
         VerdictStatus.FAILED, List.of(v), List.of("t1"), 0, 1, 0, "",
         List.of(new TimelineEntry("mailed", "receipt", "t.receipt[0]@7", 5, "t1",
             new TimelineEntry.Detail(null, null, null, null, null, 0, "t.receipt", 0, 7L, 0, List.of(), receipt,
-                List.of("$.data.to: hedy@lamarr.example is not an address"), true, false, null))),
+                List.of("$.data.to: hedy@lamarr.example is not an address"), true, false, null, null))),
         List.of(new Unverified("rule", "mailed", "r", "read hedy.lamarr@example.com")), List.of());
 
     Verdict shown = r.apply(verdict);

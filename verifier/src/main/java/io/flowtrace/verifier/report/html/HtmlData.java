@@ -268,6 +268,7 @@ public final class HtmlData {
         if (!d.sampled()) g.writeBooleanProperty("unsampled", true);
         if (d.spansLost()) g.writeBooleanProperty("spansLost", true);
         if (d.url() != null) g.writeStringProperty("url", d.url());
+        if (d.retried() != null) g.writeStringProperty("retried", d.retried());
       }
       g.writeEndObject();
     }

@@ -662,7 +662,7 @@
           from: outgoing ? svcName : other, to: outgoing ? other : svcName,
           t: response ? h.t + (h.dur || 0) : h.t,
           label: h.event + (response ? ' (response)' : ''),
-          sub: (h.name || '') + (h.dur ? ' \u00b7 ' + ms(h.dur) : ''),
+          sub: (h.name || '') + (h.dur ? ' \u00b7 ' + ms(h.dur) : '') + (h.retried ? ' \u00b7 ' + h.retried + ', made again' : ''),
           main: true
         }));
       }
@@ -1095,6 +1095,7 @@
       rowOf('span time', h.dur ? ms(h.dur) : undefined);
       rowOf('trace id', h.traceId);
       rowOf('span id', h.spanId);
+      rowOf('attempt', h.retried ? 'failed (' + h.retried + ') and made again: the checks read the attempt that answered' : undefined);
       if (h.topic) {
         rowOf('topic', h.topic);
         rowOf('partition', String(h.partition));
