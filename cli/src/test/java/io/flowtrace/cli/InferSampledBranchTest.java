@@ -73,9 +73,10 @@ class InferSampledBranchTest {
         .isZero();
 
     assertThat(Files.readString(docs.resolve("returns.md")))
-        .containsPattern("when `returns_inspected.condition == \"GOOD\"` — taken by 225 of 300 observed instances \\("
-            + unsampledRefunds + " of them chosen by the data without the stage's own spans")
-        .containsPattern("when `returns_inspected.condition == \"DAMAGED\"`[^\\n]* — taken by 75 of 300 observed instances\\n");
+        .containsPattern("when `returns_inspected.condition == \"GOOD\"` — taken by 225 of the 300 observed instances"
+            + " that reached [\\w-]+ \\(" + unsampledRefunds + " of them chosen by the data without the stage's own spans")
+        .containsPattern("when `returns_inspected.condition == \"DAMAGED\"`[^\\n]* — taken by 75 of the 300 observed"
+            + " instances that reached [\\w-]+\\n");
   }
 
   private static Path writeReturns(Path dir) throws Exception {
