@@ -24,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * before as a chain with the points after the hold, each booking whose points came first failed its
  * order; the hold id was required of a refused hold; a field equal in every instance made a condition
  * ("taken in 96 %"); the offer's condition named the tier alone, failing each gold guest refused a
- * room; and one malformed e-mail address in the traffic still drafted {@code format: email}.
+ * room; a greeter for silver guests at the airport, which no one field decides, was not declared;
+ * the stages after the join hung from one side of it; and one malformed e-mail address in the
+ * traffic still drafted {@code format: email}.
  */
 class InferFanOutTest {
 
@@ -60,6 +62,10 @@ class InferFanOutTest {
     assertThat(stage(flow, "bookings.cancelled").when().source()).as(yaml).contains("\"UNAVAILABLE\"");
     assertThat(stage(flow, "offers.sent").when().source()).as(yaml).contains("\"gold\"").contains(" && ")
         .contains("\"HELD\"");
+    assertThat(stage(flow, "greeters.assigned").when().source()).as("no one field decides it: " + yaml)
+        .contains("\"silver\"").contains(" && ").contains("\"AIRPORT\"");
+    assertThat(stage(flow, "bookings.confirmed").after()).as("after the join: " + yaml)
+        .containsExactlyInAnyOrder(held.id(), points.id());
     assertThat(yaml).contains("holdId (where status is \"UNAVAILABLE\")");
     assertThat(verdicts).hasSize(400).allSatisfy(v -> assertThat(v.violations()).as(yaml).isEmpty());
   }
@@ -78,6 +84,7 @@ class InferFanOutTest {
     requested.put("nights", 1 + random.nextInt(6));
     requested.put("tier", List.of("bronze", "silver", "gold").get(random.nextInt(3)));
     requested.put("guestEmail", i == 7 ? ".guest7@example.org" : "guest" + i + "@example.org");
+    requested.put("zone", random.nextBoolean() ? "AIRPORT" : "CITY");
     kcat.record("bookings.requested", t, trace, id, requested);
     Map<String, Object> hold = new LinkedHashMap<>(requested);
     hold.put("status", unavailable ? "UNAVAILABLE" : "HELD");
@@ -95,6 +102,12 @@ class InferFanOutTest {
     kcat.record("rooms.held", holdAt, trace, id, hold);
     kcat.record("loyalty.accrued", pointsAt, trace, id, points);
     long joined = Math.max(holdAt, pointsAt);
+    if ("silver".equals(requested.get("tier")) && "AIRPORT".equals(requested.get("zone"))) {
+      Map<String, Object> greeter = new LinkedHashMap<>();
+      greeter.put("bookingId", id);
+      greeter.put("greeter", "G-" + random.nextInt(20));
+      kcat.record("greeters.assigned", t + 5, trace, id, greeter);
+    }
     if (!unavailable && "gold".equals(requested.get("tier"))) {
       Map<String, Object> offer = new LinkedHashMap<>();
       offer.put("bookingId", id);

@@ -2,16 +2,12 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.infer.Inference;
-import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -63,19 +59,13 @@ class InferSharedTopicTest {
       }).collect(Collectors.joining("\n"));
     }
     List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
-    List<Verdict> verdicts = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(flows).amendUntilEnd().listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        verdicts.add(v);
-      }
-    }).build();
-    Replay.builder(engine).build().run(recording);
+    Replays.Run run = Replays.run(flows, recording);
+    List<Verdict> verdicts = run.finals();
 
     assertThat(flows).as(yaml).hasSize(2);
     assertThat(yaml).contains("topic notifications.outbox also carries records that are not this flow's");
     assertThat(verdicts).as(yaml).hasSize(240).allSatisfy(v -> assertThat(v.violations()).as(yaml).isEmpty());
-    assertThat(engine.stats().eventsUnplaced()).as("each e-mail was placed by its own flow").isZero();
+    assertThat(run.stats().eventsUnplaced()).as("each e-mail was placed by its own flow").isZero();
   }
 
   private void flow(long start, String first, String second, String idField, String id, String template) {

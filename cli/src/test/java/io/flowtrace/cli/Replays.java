@@ -16,6 +16,13 @@ final class Replays {
 
   /** Every instance's final verdict, in the order they were finalized. */
   static List<Verdict> finals(List<FlowSpec> flows, Path recording) throws Exception {
+    return run(flows, recording).finals();
+  }
+
+  /** The final verdicts of a replay and the engine's counts. */
+  record Run(List<Verdict> finals, FlowEngine.EngineStats stats) {}
+
+  static Run run(List<FlowSpec> flows, Path recording) throws Exception {
     List<Verdict> out = new ArrayList<>();
     FlowEngine engine = FlowEngine.builder(flows).amendUntilEnd().listener(new VerdictListener() {
       @Override
@@ -24,6 +31,6 @@ final class Replays {
       }
     }).build();
     Replay.builder(engine).build().run(recording);
-    return out;
+    return new Run(out, engine.stats());
   }
 }

@@ -352,6 +352,20 @@ final class FlowDraft {
         for (Stage o : between) {
           covered += overlap(o, t);
         }
+        if (between.size() < 2 || covered < t.instances * MAIN) {
+          // a branch with an optional step of its own (a greeter after some dispatches): its first
+          // stages, not its leaves, are what every instance went through
+          List<Stage> fromMain = List.of(main);
+          List<Stage> firsts = branches.stream().filter(o -> o.after.equals(fromMain)).toList();
+          int coveredFirsts = 0;
+          for (Stage o : firsts) {
+            coveredFirsts += overlap(o, t);
+          }
+          if (firsts.size() >= 2 && coveredFirsts >= t.instances * MAIN) {
+            between = firsts;
+            covered = coveredFirsts;
+          }
+        }
         if (between.size() >= 2 && covered >= t.instances * MAIN) {
           t.after = List.copyOf(between);
           concurrent = new ArrayList<>(List.of(t));
@@ -370,6 +384,32 @@ final class FlowDraft {
         t.after = List.of(branchOf(t, kept, main));
       }
       kept.add(t);
+    }
+  }
+
+  /**
+   * A stage that hangs from one side of a fan-out but comes after every side in (nearly) every
+   * instance that has them — a ride dispatched once it is both priced and matched — comes after all
+   * of them, so that its order is checked against each. Done once conditions are drafted, which
+   * look for a stage's condition from its first predecessor.
+   */
+  private void joins() {
+    for (Stage t : stages) {
+      if (t.after.size() != 1 || t.concurrent.size() > 1) {
+        continue;
+      }
+      List<Stage> sides = t.after.get(0).concurrent;
+      if (sides.size() < 2 || !stages.containsAll(sides)) {
+        continue;
+      }
+      boolean afterAll = true;
+      for (Stage side : sides) {
+        int[] n = order(side, t);
+        afterAll &= n[0] > 0 && n[1] <= (n[0] + n[1] + n[2]) * (1 - HOLDS);
+      }
+      if (afterAll) {
+        t.after = List.copyOf(sides);
+      }
     }
   }
 
@@ -417,43 +457,29 @@ final class FlowDraft {
    * a host's skew.
    */
   private boolean eitherOrder(Stage a, Stage b) {
-    int before = 0;
-    int after = 0;
-    int both = 0;
-    for (int i : a.in) {
-      if (!b.in.contains(i)) {
-        continue;
-      }
-      both++;
-      long ta = firstTime(instances.get(i), a);
-      long tb = firstTime(instances.get(i), b);
-      if (ta < tb) {
-        before++;
-      } else if (tb < ta) {
-        after++;
-      }
-    }
-    double least = Math.max(2, both * 0.02);
-    return before >= least && after >= least;
+    int[] n = order(a, b);
+    double least = Math.max(2, (n[0] + n[1] + n[2]) * 0.02);
+    return n[0] >= least && n[1] >= least;
   }
 
   /** Whether {@code a} came before {@code b} in most instances that have both. */
   private boolean precedes(Stage a, Stage b) {
-    int before = 0;
-    int after = 0;
+    int[] n = order(a, b);
+    return n[0] > n[1];
+  }
+
+  /** Of the instances that have both stages: in how many {@code a} came first, {@code b} first, neither. */
+  private int[] order(Stage a, Stage b) {
+    int[] n = new int[3];
     for (int i : a.in) {
       if (!b.in.contains(i)) {
         continue;
       }
       long ta = firstTime(instances.get(i), a);
       long tb = firstTime(instances.get(i), b);
-      if (ta < tb) {
-        before++;
-      } else if (tb < ta) {
-        after++;
-      }
+      n[ta < tb ? 0 : tb < ta ? 1 : 2]++;
     }
-    return before > after;
+    return n;
   }
 
   private static long firstTime(Instance inst, Stage s) {
@@ -644,8 +670,6 @@ final class FlowDraft {
       double bestScore = 0;
       int bestRight = 0;
       int bestAll = 0;
-      String bestField = null;
-      Set<String> bestValues = Set.of();
       Set<Integer> scope = new HashSet<>(observable(s, parent.in));
       for (EventType source : eventsUpTo(parent)) {
         if (ids.get(source) == null) {
@@ -701,15 +725,13 @@ final class FlowDraft {
             bestEvidence = "decided " + right + "/" + all + " instances" + (right == all ? "" : "; "
                 + (all - right) + " went against it");
             bestAll = all;
-            bestField = ids.get(source) + "." + f.getKey();
-            bestValues = new HashSet<>(mine);
           }
         }
       }
-      if (best != null && bestRight < bestAll) {
-        String[] both = narrowed(s, parent, scope, bestField, bestValues, bestRight);
+      if (best == null || bestRight < bestAll) {
+        String[] both = twoFields(s, parent, scope, best == null ? -1 : bestRight);
         if (both != null) {
-          best = best + " && " + both[0];
+          best = both[0];
           bestEvidence = both[1];
         }
       }
@@ -736,6 +758,7 @@ final class FlowDraft {
         s.after = List.copyOf(after);
       }
     }
+    joins();
     Set<Stage> predecessors = new HashSet<>();
     stages.forEach(s -> predecessors.addAll(s.after));
     for (Stage s : stages) {
@@ -745,15 +768,20 @@ final class FlowDraft {
   }
 
   /**
-   * A second field that, with the first ({@code field} in {@code values}), decides the stage where
-   * the first alone went against it at least half as often: an upsell offered to gold guests whose
-   * room was held, not to those whose hold was refused. Returns the second condition and the
-   * evidence of both, or {@code null}.
+   * Two fields that together decide the stage where no one field does, or where the best one went
+   * against the data: an upsell for gold guests whose room was held, a greeter for premium riders
+   * at the airport. Every pair of fields with two to six values is tried; the stage must be taken
+   * exactly for a product of their values ({@code a in [..] && b in [..]}), in at least 95 % of
+   * the instances and — against a field that alone decides some — missing at most half as often.
+   * Of equal pairs, fields of records win over those of spans (which sampled-out traces lack).
+   * Returns the condition and its evidence, or {@code null}; {@code right} is what the best single
+   * field decided, -1 for none.
    */
-  private String[] narrowed(Stage s, Stage parent, Set<Integer> scope, String field, Set<String> values, int right) {
+  private String[] twoFields(Stage s, Stage parent, Set<Integer> scope, int right) {
     List<Map<String, String>> rows = new ArrayList<>();
     List<Boolean> taken = new ArrayList<>();
-    Map<String, JsonNode> samples = new HashMap<>();
+    Map<String, JsonNode> samples = new LinkedHashMap<>();
+    Set<String> fromRecords = new HashSet<>();
     for (int i : scope) {
       Map<String, String> row = new HashMap<>();
       for (EventType source : eventsUpTo(parent)) {
@@ -768,57 +796,91 @@ final class FlowDraft {
             String key = ids.get(source) + "." + path;
             row.putIfAbsent(key, v);
             samples.computeIfAbsent(key, k -> Values.at(o.payload(), path));
+            if (source.isTopic()) {
+              fromRecords.add(key);
+            }
           }
         });
       }
-      if (row.containsKey(field)) {
-        rows.add(row);
-        taken.add(s.in.contains(i));
+      rows.add(row);
+      taken.add(s.in.contains(i));
+    }
+    List<String> fields = new ArrayList<>();
+    for (String key : samples.keySet()) {
+      Set<String> values = new HashSet<>();
+      for (Map<String, String> row : rows) {
+        String v = row.get(key);
+        if (v != null && values.add(v) && values.size() > 6) {
+          break;
+        }
+      }
+      if (values.size() >= 2 && values.size() <= 6) {
+        fields.add(key);
       }
     }
-    int all = rows.size();
-    String bestCondition = null;
+    String[] best = null;
     int bestRight = right;
-    for (String other : samples.keySet()) {
-      if (other.equals(field)) {
-        continue;
-      }
-      Map<String, int[]> split = new TreeMap<>(); // value -> {taken, not}, where the first field holds
-      for (int r = 0; r < all; r++) {
-        String v = rows.get(r).get(other);
-        if (v != null && values.contains(rows.get(r).get(field))) {
-          split.computeIfAbsent(v, x -> new int[2])[taken.get(r) ? 0 : 1]++;
+    int bestRecords = -1;
+    for (int a = 0; a < fields.size(); a++) {
+      for (int b = a + 1; b < fields.size(); b++) {
+        String fa = fields.get(a);
+        String fb = fields.get(b);
+        if (fa.substring(fa.indexOf('.')).equals(fb.substring(fb.indexOf('.')))) {
+          continue; // one field seen in two events
         }
-      }
-      if (split.size() < 2 || split.size() > 6) {
-        continue;
-      }
-      List<String> mine = new ArrayList<>();
-      split.forEach((v, n) -> {
-        if (n[0] > n[1] && n[0] >= 2) {
-          mine.add(v);
+        Map<String, int[]> combos = new HashMap<>(); // "va\u0000vb" -> {taken, not}
+        int all = 0;
+        for (int r = 0; r < rows.size(); r++) {
+          String va = rows.get(r).get(fa);
+          String vb = rows.get(r).get(fb);
+          if (va != null && vb != null) {
+            combos.computeIfAbsent(va + '\u0000' + vb, x -> new int[2])[taken.get(r) ? 0 : 1]++;
+            all++;
+          }
         }
-      });
-      if (mine.isEmpty() || mine.size() == split.size()) {
-        continue;
-      }
-      int decided = 0;
-      for (int r = 0; r < all; r++) {
-        boolean predicted = values.contains(rows.get(r).get(field)) && mine.contains(rows.get(r).get(other));
-        if (predicted == taken.get(r)) {
-          decided++;
+        Set<String> inA = new java.util.TreeSet<>();
+        Set<String> inB = new java.util.TreeSet<>();
+        Set<String> mine = new HashSet<>();
+        int decided = 0;
+        for (Map.Entry<String, int[]> c : combos.entrySet()) {
+          int[] n = c.getValue();
+          if (n[0] > n[1] && n[0] >= 2) {
+            mine.add(c.getKey());
+            String[] v = c.getKey().split("\u0000", -1);
+            inA.add(v[0]);
+            inB.add(v[1]);
+            decided += n[0];
+          } else {
+            decided += n[1];
+          }
         }
-      }
-      if (decided > bestRight && (all - decided) * 2 <= all - right) {
-        bestRight = decided;
-        bestCondition = condition(other, mine, samples.get(other));
+        if (mine.isEmpty() || all == 0 || decided < all * HOLDS || mine.size() != inA.size() * inB.size()) {
+          continue; // not a product of two value sets: not a condition of this form
+        }
+        Set<String> seenA = new HashSet<>();
+        Set<String> seenB = new HashSet<>();
+        combos.keySet().forEach(k -> {
+          String[] v = k.split("\u0000", -1);
+          seenA.add(v[0]);
+          seenB.add(v[1]);
+        });
+        if (inA.size() == seenA.size() || inB.size() == seenB.size()) {
+          continue; // one of them holds for every value seen: that is one field's condition
+        }
+        int records = (fromRecords.contains(fa) ? 1 : 0) + (fromRecords.contains(fb) ? 1 : 0);
+        boolean better = decided > bestRight || decided == bestRight && best != null && records > bestRecords;
+        if (better && (right < 0 || (all - decided) * 2 <= all - right)) {
+          bestRight = decided;
+          bestRecords = records;
+          best = new String[] {condition(fa, new ArrayList<>(inA), samples.get(fa)) + " && "
+              + condition(fb, new ArrayList<>(inB), samples.get(fb)),
+              "decided " + decided + "/" + all + " instances" + (decided == all ? "" : "; " + (all - decided)
+                  + " went against it") + (right < 0 ? " (no one field decides it)"
+                  : " (the best one field alone: " + right + ")")};
+        }
       }
     }
-    if (bestCondition == null) {
-      return null;
-    }
-    return new String[] {bestCondition, "decided " + bestRight + "/" + all + " instances" + (bestRight == all ? ""
-        : "; " + (all - bestRight) + " went against it") + " (the first field alone: " + right + ")"};
+    return best;
   }
 
   private static boolean celPath(String path) {
