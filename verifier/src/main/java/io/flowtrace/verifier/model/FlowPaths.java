@@ -121,6 +121,13 @@ public final class FlowPaths {
         // no data still to come will make it evaluable: decided by what was observed, as when unobserved
         why = "it could not be evaluated: " + e.error();
       } else {
+        // what was observed may decide it alone: premium && airport is false for a standard rider,
+        // whatever the unsampled span would say (CEL's && and || do not need the unknown side then)
+        Evaluation e = stage.when().evaluate(payloads);
+        if (!e.failed() && (e.isFalse() || e.isTrue())) {
+          cond.put(stage.id(), e);
+          return e.isFalse() ? Requirement.FORBIDDEN : fromPredecessors;
+        }
         why = String.join(", ", unobserved) + " not observed ("
             + instance.visibility().unobserved(unobserved.get(0)).reason() + ")";
       }

@@ -230,6 +230,29 @@ class FieldConditionsTest {
   }
 
   /**
+   * A condition on a record and on a span of an unsampled trace is decided by the record where the
+   * record alone decides it: a bonus for charged orders over 100 is not due for a 10 order, whatever
+   * the charge said. It was left open, and the order failed as if the bonus were missing.
+   */
+  @Test
+  void aConditionTheObservedDataDecidesAloneIsDecidedWithoutTheUnsampledSpan() throws Exception {
+    Files.writeString(dir.resolve("shop.flow.yaml"), ShopFlows.SPEC.replace("  - id: done\n", String.join("\n",
+        "  - id: bonus",
+        "    after: accepted",
+        "    when: charge.status == \"ok\" && accepted_msg.total > 100",
+        "    events:",
+        "      - id: bonus_msg",
+        "        topic: t.bonus",
+        "  - id: done",
+        "")));
+    flows = new FlowSpecLoader().load(dir);
+    engine = engine(b -> {});
+    replay(order("o-1", 0).unsampled());
+
+    assertThat(kinds("o-1")).isEmpty();
+  }
+
+  /**
    * A call answered 503 and made again is two spans of one event: the first one's error body is not
    * what the flow carried on. Rules, paths and schemas read the attempt that answered.
    */
