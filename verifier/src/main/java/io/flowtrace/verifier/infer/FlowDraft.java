@@ -387,6 +387,27 @@ final class FlowDraft {
     }
   }
 
+  /** The instances a one-field condition went against, named as rules name theirs. */
+  private String against(Stage s, Set<Integer> scope, EventType source, String path, Set<String> values, int total) {
+    List<String> named = new ArrayList<>();
+    for (int i : new TreeSet<>(scope)) {
+      Occurrence o = instances.get(i).first(source);
+      if (o == null || o.payload() == null) {
+        continue;
+      }
+      Map<String, String> scalars = new TreeMap<>();
+      Values.scalars("", o.payload(), scalars, 2);
+      String v = scalars.get(path);
+      if (v != null && values.contains(v) != s.in.contains(i)) {
+        named.add(describeInstance(instances.get(i)));
+        if (named.size() == 3) {
+          break;
+        }
+      }
+    }
+    return exceptions(named, total);
+  }
+
   /**
    * A stage that hangs from one side of a fan-out but comes after every side in (nearly) every
    * instance that has them — a ride dispatched once it is both priced and matched — comes after all
@@ -670,6 +691,9 @@ final class FlowDraft {
       double bestScore = 0;
       int bestRight = 0;
       int bestAll = 0;
+      EventType bestSource = null;
+      String bestPath = null;
+      Set<String> bestValues = Set.of();
       Set<Integer> scope = new HashSet<>(observable(s, parent.in));
       for (EventType source : eventsUpTo(parent)) {
         if (ids.get(source) == null) {
@@ -725,6 +749,9 @@ final class FlowDraft {
             bestEvidence = "decided " + right + "/" + all + " instances" + (right == all ? "" : "; "
                 + (all - right) + " went against it");
             bestAll = all;
+            bestSource = source;
+            bestPath = f.getKey();
+            bestValues = new HashSet<>(mine);
           }
         }
       }
@@ -733,6 +760,8 @@ final class FlowDraft {
         if (both != null) {
           best = both[0];
           bestEvidence = both[1];
+        } else if (best != null) {
+          bestEvidence += against(s, scope, bestSource, bestPath, bestValues, bestAll - bestRight);
         }
       }
       if (best == null) {
