@@ -560,11 +560,20 @@ final class FlowDraft {
           both++;
         }
       }
-      if (both <= in.size() * (1 - HOLDS) && main.size() + in.size() - both >= total() * HOLDS) {
+      if (otherWayOf(main.size(), in.size(), both)) {
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * Whether a way seen in {@code rare} instances, {@code both} of them also in the {@code common}
+   * way's, is the other way: it happens (nearly) only where the common one does not, and the two
+   * together cover (nearly) every instance.
+   */
+  private boolean otherWayOf(int common, int rare, int both) {
+    return both <= rare * (1 - HOLDS) && common + rare - both >= total() * HOLDS;
   }
 
   private void alternatives() {
@@ -577,7 +586,7 @@ final class FlowDraft {
           continue;
         }
         int both = overlap(m, t);
-        if (both <= t.instances * (1 - HOLDS) && m.instances + t.instances - both >= total() * HOLDS) {
+        if (otherWayOf(m.instances, t.instances, both)) {
           alternative.add(m);
           break;
         }
@@ -811,9 +820,10 @@ final class FlowDraft {
     List<Boolean> taken = new ArrayList<>();
     Map<String, JsonNode> samples = new LinkedHashMap<>();
     Set<String> fromRecords = new HashSet<>();
+    List<EventType> sources = eventsUpTo(parent);
     for (int i : scope) {
       Map<String, String> row = new HashMap<>();
-      for (EventType source : eventsUpTo(parent)) {
+      for (EventType source : sources) {
         Occurrence o = ids.get(source) == null ? null : instances.get(i).first(source);
         if (o == null || o.payload() == null) {
           continue;
