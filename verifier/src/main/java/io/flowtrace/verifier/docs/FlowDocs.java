@@ -71,6 +71,8 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Long> stagesTaken = new TreeMap<>();
     /** Stages the data chose but that were not observed themselves (their spans sampled out). */
     final Map<String, Long> stagesTakenUnobserved = new TreeMap<>();
+    /** {@code stage + '\0' + conditional stage after it} → instances that reached both (observed, unobserved). */
+    final Map<String, long[]> takenAfter = new TreeMap<>();
     /** event → services that produced or handled it. */
     final Map<String, Set<String>> services = new TreeMap<>();
     /** event → services that consumed its record. */
@@ -166,6 +168,17 @@ public final class FlowDocs implements VerdictListener {
     v.unverified().stream().filter(u -> u.check().equals("stage") && !stages.contains(u.stage()))
         .forEach(u -> unobserved.add(u.stage()));
     unobserved.forEach(s -> o.stagesTakenUnobserved.merge(s, 1L, Long::sum));
+    for (StageSpec t : spec.stages()) {
+      boolean seen = stages.contains(t.id());
+      if (t.when() == null || !seen && !unobserved.contains(t.id())) {
+        continue;
+      }
+      for (String p : t.after()) {
+        if (stages.contains(p) || unobserved.contains(p)) {
+          o.takenAfter.computeIfAbsent(p + '\0' + t.id(), k -> new long[2])[seen ? 0 : 1]++;
+        }
+      }
+    }
     // hops: each event's first occurrence after the one before it, in time order; a response at
     // its span's end (request → response is the call's time, not 0)
     List<TimelineEntry> order = new ArrayList<>(first.values());
@@ -873,8 +886,9 @@ public final class FlowDocs implements VerdictListener {
       for (StageSpec t : alternatives) {
         sb.append("- **").append(md(t.id())).append("** when `").append(code(t.when().source())).append('`');
         if (o.instances > 0) {
-          long seen = o.stagesTaken.getOrDefault(t.id(), 0L);
-          long unseen = o.stagesTakenUnobserved.getOrDefault(t.id(), 0L);
+          long[] after = o.takenAfter.getOrDefault(s.id() + '\0' + t.id(), new long[2]);
+          long seen = after[0];
+          long unseen = after[1];
           sb.append(" — taken by ").append(seen + unseen).append(" of the ").append(reached)
               .append(" observed instances that reached ").append(md(s.id()));
           if (unseen > 0) {
