@@ -16,8 +16,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * OTLP/JSON export requests (already in memory) into spans: the streaming decoder replay uses,
- * against the reference it is held to (protobuf's {@code JsonFormat}, then conversion). The
+ * OTLP/JSON export requests (already in memory) into spans: the streaming decoder replay uses, from
+ * text and from UTF-8 bytes (as replay reads a file), against the reference it is held to (protobuf's {@code JsonFormat}, then conversion). The
  * secondary {@code spans} figure is spans a second.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -35,6 +35,16 @@ public class OtlpDecodeBenchmark {
     long spans = 0;
     for (String line : traffic.otlpLines) {
       spans += decoder.decode(line, sink::consume, sink::consume);
+    }
+    counts.spans += spans;
+    return spans;
+  }
+
+  @Benchmark
+  public long streamingUtf8(Traffic traffic, Counts.Spans counts, Blackhole sink) throws Exception {
+    long spans = 0;
+    for (byte[] line : traffic.otlpUtf8) {
+      spans += decoder.decode(line, 0, line.length, sink::consume, sink::consume);
     }
     counts.spans += spans;
     return spans;

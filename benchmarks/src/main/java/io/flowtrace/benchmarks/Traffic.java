@@ -45,6 +45,8 @@ public class Traffic {
   List<Telemetry> telemetry;
   /** The OTLP/JSON export requests of the recording, a line each. */
   List<String> otlpLines;
+  /** The same lines as UTF-8 bytes, as replay reads them from a file. */
+  List<byte[]> otlpUtf8;
   long otlpSpans;
 
   @Setup(Level.Trial)
@@ -68,6 +70,7 @@ public class Traffic {
         Files.readAllLines(f, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).forEach(otlpLines::add);
       }
     }
+    otlpUtf8 = otlpLines.stream().map(l -> l.getBytes(StandardCharsets.UTF_8)).toList();
   }
 
   @TearDown(Level.Trial)

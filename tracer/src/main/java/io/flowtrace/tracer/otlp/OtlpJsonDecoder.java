@@ -9,7 +9,6 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -24,6 +23,8 @@ import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.core.exc.UnexpectedEndOfInputException;
 import tools.jackson.core.json.JsonFactory;
 import tools.jackson.core.json.JsonReadFeature;
+import tools.jackson.core.sym.BinaryNameMatcher;
+import tools.jackson.core.sym.PropertyNameMatcher;
 
 /**
  * Decodes one OTLP/JSON {@code ExportTraceServiceRequest} straight into {@link Span}s with a
@@ -99,47 +100,49 @@ public final class OtlpJsonDecoder {
 
   // Field names, per message, to codes: field number * 2, + 1 for the proto name where it differs
   // from the JSON (lowerCamelCase) name. A code is also the bit that records the name as met.
-  private static final Map<String, Integer> REQUEST = fields("resourceSpans", "resource_spans", 1);
+  private static final Fields REQUEST = fields("resourceSpans", "resource_spans", 1);
   private static final int ILS = 20;
-  private static final Map<String, Integer> RESOURCE_SPANS = fields(
+  private static final Fields RESOURCE_SPANS = fields(
       "resource", null, 1, "scopeSpans", "scope_spans", 2, "schemaUrl", "schema_url", 3,
       "instrumentationLibrarySpans", "instrumentation_library_spans", ILS);
-  private static final Map<String, Integer> RESOURCE = fields(
+  private static final Fields RESOURCE = fields(
       "attributes", null, 1, "droppedAttributesCount", "dropped_attributes_count", 2,
       "entityRefs", "entity_refs", 3);
-  private static final Map<String, Integer> ENTITY_REF = fields(
+  private static final Fields ENTITY_REF = fields(
       "schemaUrl", "schema_url", 1, "type", null, 2, "idKeys", "id_keys", 3,
       "descriptionKeys", "description_keys", 4);
-  private static final Map<String, Integer> SCOPE_SPANS = fields(
+  private static final Fields SCOPE_SPANS = fields(
       "scope", null, 1, "spans", null, 2, "schemaUrl", "schema_url", 3);
   /** The old {@code InstrumentationLibrarySpans}: its library is read as a scope. */
-  private static final Map<String, Integer> LIBRARY_SPANS = fields(
+  private static final Fields LIBRARY_SPANS = fields(
       "instrumentationLibrary", "instrumentation_library", 1, "spans", null, 2, "schemaUrl", "schema_url", 3);
-  private static final Map<String, Integer> SCOPE = fields(
+  private static final Fields SCOPE = fields(
       "name", null, 1, "version", null, 2, "attributes", null, 3,
       "droppedAttributesCount", "dropped_attributes_count", 4);
-  private static final Map<String, Integer> SPAN = fields(
+  private static final Fields SPAN = fields(
       "traceId", "trace_id", 1, "spanId", "span_id", 2, "traceState", "trace_state", 3,
       "parentSpanId", "parent_span_id", 4, "flags", null, 16, "name", null, 5, "kind", null, 6,
       "startTimeUnixNano", "start_time_unix_nano", 7, "endTimeUnixNano", "end_time_unix_nano", 8,
       "attributes", null, 9, "droppedAttributesCount", "dropped_attributes_count", 10,
       "events", null, 11, "droppedEventsCount", "dropped_events_count", 12, "links", null, 13,
       "droppedLinksCount", "dropped_links_count", 14, "status", null, 15);
-  private static final Map<String, Integer> EVENT = fields(
+  private static final Fields EVENT = fields(
       "timeUnixNano", "time_unix_nano", 1, "name", null, 2, "attributes", null, 3,
       "droppedAttributesCount", "dropped_attributes_count", 4);
-  private static final Map<String, Integer> LINK = fields(
+  private static final Fields LINK = fields(
       "traceId", "trace_id", 1, "spanId", "span_id", 2, "traceState", "trace_state", 3,
       "attributes", null, 4, "droppedAttributesCount", "dropped_attributes_count", 5, "flags", null, 6);
-  private static final Map<String, Integer> STATUS = fields("message", null, 2, "code", null, 3);
-  private static final Map<String, Integer> KEY_VALUE = fields(
+  private static final Fields STATUS = fields("message", null, 2, "code", null, 3);
+  private static final Fields KEY_VALUE = fields(
       "key", null, 1, "value", null, 2, "keyStrindex", "key_strindex", 3);
-  private static final Map<String, Integer> ANY_VALUE = fields(
+  private static final Fields ANY_VALUE = fields(
       "stringValue", "string_value", 1, "boolValue", "bool_value", 2, "intValue", "int_value", 3,
       "doubleValue", "double_value", 4, "arrayValue", "array_value", 5, "kvlistValue", "kvlist_value", 6,
       "bytesValue", "bytes_value", 7, "stringValueStrindex", "string_value_strindex", 8);
-  private static final Map<String, Integer> VALUES = fields("values", null, 1);
+  private static final Fields VALUES = fields("values", null, 1);
 
+  private static final int UNKNOWN = -1;
+  private static final int END = -2;
   private static final int STRING_VALUE = 1;
   private static final int STRING_VALUE_STRINDEX = 8;
 
@@ -266,10 +269,9 @@ public final class OtlpJsonDecoder {
   private void readRequest() {
     long seen = 0;
     int resources = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(REQUEST)) != END) {
       p.nextToken();
-      int code = code(REQUEST, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -279,7 +281,7 @@ public final class OtlpJsonDecoder {
         out.clear();
         resources = 0;
       } else if (metOther(seen, code) && resources > 0) {
-        throw givenTwice(name);
+        throw givenTwice();
       }
       seen |= 1L << code;
       if (startArray()) {
@@ -299,10 +301,9 @@ public final class OtlpJsonDecoder {
     int libraries = 0;
     String schemaUrl = "";
     service = "";
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(RESOURCE_SPANS)) != END) {
       p.nextToken();
-      int code = code(RESOURCE_SPANS, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -322,7 +323,7 @@ public final class OtlpJsonDecoder {
             truncate(mark);
             scopes = 0;
           } else if (other && scopes > 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           if (startArray()) {
             while (nextElement()) {
@@ -332,7 +333,7 @@ public final class OtlpJsonDecoder {
         }
         case 3 -> {
           if (other && !schemaUrl.isEmpty()) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           schemaUrl = orEmpty(string());
         }
@@ -341,7 +342,7 @@ public final class OtlpJsonDecoder {
             library = new ArrayList<>();
             libraries = 0;
           } else if (other && libraries > 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           if (startArray()) {
             List<Object> saved = out;
@@ -375,10 +376,9 @@ public final class OtlpJsonDecoder {
     String found = null;
     int refs = 0;
     long dropped = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(RESOURCE)) != END) {
       p.nextToken();
-      int code = code(RESOURCE, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -399,13 +399,13 @@ public final class OtlpJsonDecoder {
         }
         case 2 -> {
           if (other && dropped != 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           dropped = uint32(0);
         }
         default -> {
           if (other && refs > 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           refs = 0;
           if (startArray()) {
@@ -427,10 +427,9 @@ public final class OtlpJsonDecoder {
     String schemaUrl = "";
     int idKeys = 0;
     int descriptionKeys = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(ENTITY_REF)) != END) {
       p.nextToken();
-      int code = code(ENTITY_REF, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -440,20 +439,20 @@ public final class OtlpJsonDecoder {
       switch (code >> 1) {
         case 1 -> {
           if (other && !schemaUrl.isEmpty()) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           schemaUrl = orEmpty(string());
         }
         case 2 -> string();
         case 3 -> {
           if (other && idKeys > 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           idKeys = strings();
         }
         default -> {
           if (other && descriptionKeys > 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           descriptionKeys = strings();
         }
@@ -463,16 +462,15 @@ public final class OtlpJsonDecoder {
   }
 
   /** Reads a {@code ScopeSpans} (or an old {@code InstrumentationLibrarySpans}): its spans go out. */
-  private void readScopeSpans(Map<String, Integer> fields, int r, int s) {
+  private void readScopeSpans(Fields fields, int r, int s) {
     enterObject();
     long seen = 0;
     int mark = out.size();
     int spans = 0;
     String schemaUrl = "";
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(fields)) != END) {
       p.nextToken();
-      int code = code(fields, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -497,7 +495,7 @@ public final class OtlpJsonDecoder {
         }
         default -> {
           if (other && !schemaUrl.isEmpty()) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           schemaUrl = orEmpty(string());
         }
@@ -510,10 +508,9 @@ public final class OtlpJsonDecoder {
     enterObject();
     long seen = 0;
     long dropped = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(SCOPE)) != END) {
       p.nextToken();
-      int code = code(SCOPE, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -525,7 +522,7 @@ public final class OtlpJsonDecoder {
         case 3 -> skipAttributes();
         default -> {
           if (other && dropped != 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           dropped = uint32(0);
         }
@@ -596,10 +593,9 @@ public final class OtlpJsonDecoder {
     List<LinkDraft> links = List.of();
     long droppedLinks = 0;
     int statusCode = 0;
-    String field;
-    while ((field = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(SPAN)) != END) {
       JsonToken token = p.nextToken();
-      int code = code(SPAN, field);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -609,27 +605,27 @@ public final class OtlpJsonDecoder {
       switch (code >> 1) {
         case 1 -> {
           if (other && !idBytesEmpty(traceId, traceIdString)) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           traceId = idText();
           traceIdString = token == JsonToken.VALUE_STRING;
         }
         case 2 -> {
           if (other && !idBytesEmpty(spanId, spanIdString)) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           spanId = idText();
           spanIdString = token == JsonToken.VALUE_STRING;
         }
         case 3 -> {
           if (other && !traceState.isEmpty()) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           traceState = orEmpty(string());
         }
         case 4 -> {
           if (other && !idBytesEmpty(parentId, parentIdString)) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           parentId = idText();
           parentIdString = token == JsonToken.VALUE_STRING;
@@ -639,20 +635,20 @@ public final class OtlpJsonDecoder {
         case 6 -> kind = enumNumber(SPAN_KINDS);
         case 7 -> {
           if (other && start != 0) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           start = uint64(0);
         }
         case 8 -> {
           if (other && end != 0) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           end = uint64(0);
         }
         case 9 -> attributes = readAttributes();
         case 10 -> {
           if (other && droppedAttributes != 0) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           droppedAttributes = uint32(0);
         }
@@ -665,14 +661,14 @@ public final class OtlpJsonDecoder {
         }
         case 12 -> {
           if (other && droppedEvents != 0) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           droppedEvents = uint32(0);
         }
         case 13 -> links = readLinks();
         case 14 -> {
           if (other && droppedLinks != 0) {
-            throw givenTwice(field);
+            throw givenTwice();
           }
           droppedLinks = uint32(0);
         }
@@ -733,10 +729,9 @@ public final class OtlpJsonDecoder {
     String traceState = "";
     Map<String, Object> attributes = Map.of();
     long dropped = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(LINK)) != END) {
       JsonToken token = p.nextToken();
-      int code = code(LINK, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -746,28 +741,28 @@ public final class OtlpJsonDecoder {
       switch (code >> 1) {
         case 1 -> {
           if (other && !idBytesEmpty(traceId, traceIdString)) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           traceId = idText();
           traceIdString = token == JsonToken.VALUE_STRING;
         }
         case 2 -> {
           if (other && !idBytesEmpty(spanId, spanIdString)) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           spanId = idText();
           spanIdString = token == JsonToken.VALUE_STRING;
         }
         case 3 -> {
           if (other && !traceState.isEmpty()) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           traceState = orEmpty(string());
         }
         case 4 -> attributes = readAttributes();
         case 5 -> {
           if (other && dropped != 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           dropped = uint32(0);
         }
@@ -784,10 +779,9 @@ public final class OtlpJsonDecoder {
     long seen = 0;
     long time = 0;
     long dropped = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(EVENT)) != END) {
       p.nextToken();
-      int code = code(EVENT, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -797,7 +791,7 @@ public final class OtlpJsonDecoder {
       switch (code >> 1) {
         case 1 -> {
           if (other && time != 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           time = uint64(0);
         }
@@ -805,7 +799,7 @@ public final class OtlpJsonDecoder {
         case 3 -> skipAttributes();
         default -> {
           if (other && dropped != 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           dropped = uint32(0);
         }
@@ -818,10 +812,9 @@ public final class OtlpJsonDecoder {
   private int readStatus() {
     enterObject();
     int code = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int field;
+    while ((field = nextField(STATUS)) != END) {
       p.nextToken();
-      int field = code(STATUS, name);
       if (field < 0) {
         p.skipChildren();
       } else if (field >> 1 == 2) {
@@ -878,10 +871,9 @@ public final class OtlpJsonDecoder {
     Object value = null;
     int kase = 0;
     int keyIndex = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(KEY_VALUE)) != END) {
       JsonToken token = p.nextToken();
-      int code = code(KEY_VALUE, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -901,7 +893,7 @@ public final class OtlpJsonDecoder {
         }
         default -> {
           if (other && keyIndex != 0) {
-            throw givenTwice(name);
+            throw givenTwice();
           }
           keyIndex = int32(0);
         }
@@ -922,10 +914,9 @@ public final class OtlpJsonDecoder {
     long seen = 0;
     Object value = null;
     int kase = 0;
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(ANY_VALUE)) != END) {
       JsonToken token = p.nextToken();
-      int code = code(ANY_VALUE, name);
       if (code < 0) {
         p.skipChildren();
         continue;
@@ -937,7 +928,7 @@ public final class OtlpJsonDecoder {
           value = null;
         }
       } else if (metOther(seen, code) && kase == field) {
-        throw givenTwice(name);
+        throw givenTwice();
       }
       seen |= 1L << code;
       if (token == JsonToken.VALUE_NULL) {
@@ -965,22 +956,17 @@ public final class OtlpJsonDecoder {
   }
 
   private static String caseName(int field) {
-    for (Map.Entry<String, Integer> e : ANY_VALUE.entrySet()) {
-      if (e.getValue() == field * 2) {
-        return e.getKey();
-      }
-    }
-    return "?";
+    return ANY_VALUE.name(field * 2);
   }
 
   /** Reads an {@code ArrayValue}: its values without those that have none. */
   private List<Object> readArrayValue() {
     enterObject();
     List<Object> list = List.of();
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(VALUES)) != END) {
       p.nextToken();
-      if (code(VALUES, name) < 0) {
+      if (code < 0) {
         p.skipChildren();
         continue;
       }
@@ -1003,10 +989,10 @@ public final class OtlpJsonDecoder {
   private Map<String, Object> readKeyValueList() {
     enterObject();
     Map<String, Object> map = Map.of();
-    String name;
-    while ((name = p.nextName()) != null) {
+    int code;
+    while ((code = nextField(VALUES)) != END) {
       p.nextToken();
-      if (code(VALUES, name) < 0) {
+      if (code < 0) {
         p.skipChildren();
         continue;
       }
@@ -1493,21 +1479,47 @@ public final class OtlpJsonDecoder {
 
   // --- names ----------------------------------------------------------------------------------
 
-  private static Map<String, Integer> fields(Object... triples) {
-    Map<String, Integer> map = new HashMap<>();
-    for (int i = 0; i < triples.length; i += 3) {
-      int number = (Integer) triples[i + 2];
-      map.put((String) triples[i], number * 2);
-      if (triples[i + 1] != null) {
-        map.put((String) triples[i + 1], number * 2 + 1);
+  /**
+   * A message's field names and their codes, matched by the parser against the bytes of a name
+   * before (or instead of) making a string of it.
+   */
+  private record Fields(PropertyNameMatcher matcher, int[] codes) {
+    /** The name of a code. */
+    String name(int code) {
+      for (int i = 0; i < codes.length; i++) {
+        if (codes[i] == code) {
+          return matcher.nameLookup()[i];
+        }
       }
+      return "?";
     }
-    return Map.copyOf(map);
   }
 
-  private static int code(Map<String, Integer> fields, String name) {
-    Integer code = fields.get(name);
-    return code == null ? -1 : code;
+  private static Fields fields(Object... triples) {
+    List<String> names = new ArrayList<>();
+    List<Integer> codes = new ArrayList<>();
+    for (int i = 0; i < triples.length; i += 3) {
+      int number = (Integer) triples[i + 2];
+      names.add((String) triples[i]);
+      codes.add(number * 2);
+      if (triples[i + 1] != null) {
+        names.add((String) triples[i + 1]);
+        codes.add(number * 2 + 1);
+      }
+    }
+    return new Fields(BinaryNameMatcher.construct(names), codes.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  /**
+   * The code of the next field's name, {@link #UNKNOWN} for a name the message does not have, or
+   * {@link #END} at the end of the object.
+   */
+  private int nextField(Fields fields) {
+    int match = p.nextNameMatch(fields.matcher());
+    if (match >= 0) {
+      return fields.codes()[match];
+    }
+    return match == PropertyNameMatcher.MATCH_UNKNOWN_NAME ? UNKNOWN : END;
   }
 
   /** Whether this very name was met before in the object: its last value counts, as in Gson's tree. */
@@ -1654,8 +1666,8 @@ public final class OtlpJsonDecoder {
     return new Bad("not " + what + ": " + quote(text), null);
   }
 
-  private Bad givenTwice(String name) {
-    return new Bad("the field " + name + " is given under both its names", null);
+  private Bad givenTwice() {
+    return new Bad("the field " + p.currentName() + " is given under both its names", null);
   }
 
   /** The current token in words: {@code an object}, {@code the number 12}, {@code the string "x"}. */

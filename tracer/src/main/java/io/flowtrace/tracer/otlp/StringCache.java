@@ -22,6 +22,8 @@ public final class StringCache {
   public static final StringCache IDS = new StringCache(16_384, 32, null);
 
   private final String[] slots;
+  /** Each slot's string's hash, beside it: most strings that miss are told apart here, without a trip to the heap. */
+  private final int[] hashes;
   private final int mask;
   private final int maxLength;
   private final Names names;
@@ -34,6 +36,7 @@ public final class StringCache {
   StringCache(int slots, int maxLength, Names names) {
     int size = Integer.highestOneBit(Math.max(1, slots - 1)) << 1;
     this.slots = new String[size];
+    this.hashes = new int[size];
     this.mask = size - 1;
     this.maxLength = maxLength;
     this.names = names;
@@ -52,11 +55,13 @@ public final class StringCache {
       h = 31 * h + chars[i];
     }
     int slot = (h ^ (h >>> 16)) & mask;
-    String kept = slots[slot];
-    if (kept != null && equal(kept, chars, offset, length)) {
-      return kept;
+    if (hashes[slot] == h) {
+      String kept = slots[slot];
+      if (kept != null && equal(kept, chars, offset, length)) {
+        return kept;
+      }
     }
-    return keep(slot, new String(chars, offset, length));
+    return keep(slot, h, new String(chars, offset, length));
   }
 
   /**
@@ -75,11 +80,13 @@ public final class StringCache {
       h = 31 * h + ascii[i];
     }
     int slot = (h ^ (h >>> 16)) & mask;
-    String kept = slots[slot];
-    if (kept != null && equal(kept, ascii, offset, length)) {
-      return kept;
+    if (hashes[slot] == h) {
+      String kept = slots[slot];
+      if (kept != null && equal(kept, ascii, offset, length)) {
+        return kept;
+      }
     }
-    return keep(slot, new String(ascii, offset, length, StandardCharsets.ISO_8859_1));
+    return keep(slot, h, new String(ascii, offset, length, StandardCharsets.ISO_8859_1));
   }
 
   /** A string made elsewhere, as this cache keeps it: the shared copy of a name, else itself. */
@@ -87,9 +94,10 @@ public final class StringCache {
     return names == null ? made : names.canonical(made);
   }
 
-  private String keep(int slot, String made) {
+  private String keep(int slot, int hash, String made) {
     String kept = kept(made);
     slots[slot] = kept;
+    hashes[slot] = hash;
     return kept;
   }
 
