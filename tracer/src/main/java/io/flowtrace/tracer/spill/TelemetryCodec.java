@@ -159,9 +159,9 @@ public final class TelemetryCodec {
 
   private static Span readSpan(Reader r) throws IOException {
     DataInput in = r.in;
-    String traceId = readId(in);
-    String spanId = readId(in);
-    String parent = readId(in);
+    String traceId = readId(r);
+    String spanId = readId(r);
+    String parent = readId(r);
     String name = readName(r, "span name", "");
     int kind = in.readByte();
     String service = readName(r, "service name", "");
@@ -171,7 +171,7 @@ public final class TelemetryCodec {
     int links = r.count(in.readInt(), "link", MIN_LINK_BYTES);
     List<SpanLink> list = new ArrayList<>(Math.min(links, PRESIZE));
     for (int i = 0; i < links; i++) {
-      list.add(new SpanLink(readId(in), readId(in), readEntries(r, "link attribute", 0)));
+      list.add(new SpanLink(readId(r), readId(r), readEntries(r, "link attribute", 0)));
     }
     boolean error = in.readBoolean();
     return new Span(traceId, spanId, parent, name, SpanKind.fromOtlp(kind), service, start, end, attributes, list, error);
@@ -323,10 +323,9 @@ public final class TelemetryCodec {
   }
 
   /** Reads what {@link #writeId} wrote: the same as {@link DataInput#readUTF}, ASCII without a decoding pass. */
-  private static String readId(DataInput in) throws IOException {
-    int n = in.readUnsignedShort();
-    byte[] b = new byte[n];
-    in.readFully(b);
+  private static String readId(Reader r) throws IOException {
+    int n = r.in.readUnsignedShort();
+    byte[] b = r.scratch(n);
     if (plainAscii(b, n)) {
       return StringCache.IDS.getAscii(b, 0, n);
     }
@@ -363,21 +362,27 @@ public final class TelemetryCodec {
 
   /** A string, never {@code null}: the writer never writes a null one. {@code what + part} names it in errors. */
   private static String readString(Reader r, String what, String part) throws IOException {
-    byte[] b = readBytes(r, what, part);
-    if (b == null) {
-      throw new IOException("corrupt item: " + what + part + " is null");
-    }
-    return plainAscii(b, b.length) ? StringCache.VALUES.getAscii(b, 0, b.length) : new String(b, StandardCharsets.UTF_8);
+    int n = readLength(r, what, part);
+    byte[] b = n <= CHUNK ? r.scratch(n) : readBytes(r, n);
+    return plainAscii(b, n) ? StringCache.VALUES.getAscii(b, 0, n) : new String(b, 0, n, StandardCharsets.UTF_8);
   }
 
   /** A name (span, service, topic, header, attribute key): {@link Names#SHARED}'s copy, found by its bytes when ASCII. */
   private static String readName(Reader r, String what, String part) throws IOException {
-    byte[] b = readBytes(r, what, part);
-    if (b == null) {
+    int n = readLength(r, what, part);
+    byte[] b = n <= CHUNK ? r.scratch(n) : readBytes(r, n);
+    return plainAscii(b, n) ? StringCache.NAMES.getAscii(b, 0, n)
+        : Names.SHARED.canonical(new String(b, 0, n, StandardCharsets.UTF_8));
+  }
+
+  /** The length of a string that follows, checked; a {@code null} one is an error. */
+  private static int readLength(Reader r, String what, String part) throws IOException {
+    int n = r.in.readInt();
+    if (n == -1) {
       throw new IOException("corrupt item: " + what + part + " is null");
     }
-    return plainAscii(b, b.length) ? StringCache.NAMES.getAscii(b, 0, b.length)
-        : Names.SHARED.canonical(new String(b, StandardCharsets.UTF_8));
+    checkLength(r, n, what, part);
+    return n;
   }
 
   private static void writeBytes(byte[] b, DataOutput out) throws IOException {
@@ -395,12 +400,21 @@ public final class TelemetryCodec {
     if (n == -1) {
       return null;
     }
+    checkLength(r, n, what, part);
+    return readBytes(r, n);
+  }
+
+  private static void checkLength(Reader r, int n, String what, String part) throws IOException {
     if (n < 0 || n > MAX_BYTES) {
       limit(n, MAX_BYTES, what + part + " length " + n);
     }
     if (r.whole != null) {
       r.fits(n, what + part + " length " + n);
     }
+  }
+
+  /** {@code n} bytes (a checked length) in an array of their own, grown only as they arrive. */
+  private static byte[] readBytes(Reader r, int n) throws IOException {
     byte[] b = new byte[Math.min(n, CHUNK)];
     int filled = 0;
     while (true) {
@@ -424,12 +438,32 @@ public final class TelemetryCodec {
 
   /** Where an item is read from: a stream, or a whole byte array whose remaining length is known. */
   private static final class Reader {
+    /** Each thread's array that strings are read through before they are made (or found in a cache). */
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[256]);
+
     final DataInput in;
     final ByteArrayInputStream whole;
+    private byte[] scratch;
 
     Reader(DataInput in, ByteArrayInputStream whole) {
       this.in = in;
       this.whole = whole;
+    }
+
+    /**
+     * The next {@code n} bytes, at most {@link #CHUNK} (a length already checked), in this thread's
+     * scratch array: valid until the next call.
+     */
+    byte[] scratch(int n) throws IOException {
+      if (scratch == null) {
+        scratch = SCRATCH.get();
+      }
+      if (scratch.length < n) {
+        scratch = new byte[Math.max(n, 2 * scratch.length)];
+        SCRATCH.set(scratch);
+      }
+      in.readFully(scratch, 0, n);
+      return scratch;
     }
 
     /** The count, checked against {@link #MAX_COUNT} and against the bytes left at {@code minBytes} an element. */
