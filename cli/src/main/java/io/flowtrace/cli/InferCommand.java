@@ -1,14 +1,22 @@
 package io.flowtrace.cli;
 
 import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.replay.Replay;
+import io.flowtrace.verifier.report.ReportSummary;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.SpecProblem;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,7 +29,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {"Drafts one flow spec per flow found in a recording (spec YAML + JSON Schemas, the layout of flows/):",
         "stages, alternative paths, keys, schemas, enrichment, rules, idempotency, budgets and deadline,",
-        "each with a comment saying what it rests on. The draft is checked like 'lint' before it is kept."})
+        "each with a comment saying what it rests on. The draft is checked like 'lint' before it is kept,",
+        "then the recording is replayed against it: what of its own traffic fails is named, to review."})
 final class InferCommand implements Callable<Integer> {
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write NAME/NAME.flow.yaml and NAME/schemas/.")
@@ -90,7 +99,9 @@ final class InferCommand implements Callable<Integer> {
       err.println("flowtrace: the draft does not lint clean (" + Plural.count(lint.size(), "problem") + "): please report this");
       return FlowTraceCli.EXIT_VIOLATIONS;
     }
-    stdout.println("lint: ok. Next: flowtrace replay --flows " + out + " " + recording);
+    stdout.println("lint: ok.");
+    selfCheck(out, stdout);
+    stdout.println("Next: flowtrace replay --flows " + out + " " + recording);
     if (result.problems() > 0) {
       // as replay: not a green run, what could not be read is not in the draft
       err.printf("flowtrace: exit %d: the input had %s (above); the draft rests on what could be read%n",
@@ -99,4 +110,42 @@ final class InferCommand implements Callable<Integer> {
     }
     return FlowTraceCli.EXIT_PASSED;
   }
+
+  /**
+   * Replays the recording against the draft and says how its own traffic fares: a draft must pass
+   * what it was drafted from, but for a defect in the traffic or an item that held by coincidence.
+   * Where it does not, the items that failed are named with their counts, most first, to review.
+   */
+  private void selfCheck(Path drafts, PrintWriter stdout) throws Exception {
+    List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
+    ReportSummary summary = new ReportSummary();
+    Map<String, Long> items = new HashMap<>();
+    VerdictListener byItem = new VerdictListener() {
+      @Override
+      public void finalized(Verdict verdict) {
+        verdict.violations().stream()
+            .map(v -> verdict.flow() + ": " + v.kind() + " at " + v.stage() + (v.event() == null ? "" : " (" + v.event() + ")"))
+            .distinct()
+            .forEach(item -> items.merge(item, 1L, Long::sum));
+      }
+    };
+    FlowEngine engine = FlowEngine.builder(flows).listener(VerdictListener.composite(summary, byItem))
+        .amendUntilEnd().build();
+    Replay.builder(engine).build().run(recording);
+    stdout.printf("replayed against the draft: %s: %,d passed, %,d failed, %,d incomplete%n",
+        Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());
+    if (items.isEmpty()) {
+      return;
+    }
+    List<Map.Entry<String, Long>> most = items.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+        .toList();
+    stdout.println("  review what failed (a defect in the traffic, or an item that does not hold; replay shows each):");
+    most.stream().limit(MAX_ITEMS_SHOWN).forEach(e -> stdout.printf("  %,8d × %s%n", e.getValue(), e.getKey()));
+    if (most.size() > MAX_ITEMS_SHOWN) {
+      stdout.printf("  and %s more%n", Plural.count(most.size() - MAX_ITEMS_SHOWN, "item"));
+    }
+  }
+
+  private static final int MAX_ITEMS_SHOWN = 10;
 }

@@ -2,17 +2,11 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.RecordHeader;
-import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
-import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.infer.Inference;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -34,7 +28,8 @@ class InferSkewedBudgetTest {
   @Test
   void anUnsampledRecordsStampIsTakenOnItsProducersCorrectedClock() throws Exception {
     Path recording = Files.createDirectories(work.resolve("orders"));
-    try (RecordingWriter out = RecordingWriter.open(recording)) {
+    try (RecordingWriter writer = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(writer);
       long t0 = 1_798_000_000_000L;
       for (int i = 0; i < 90; i++) {
         boolean sampled = i % 3 != 0;
@@ -43,18 +38,18 @@ class InferSkewedBudgetTest {
         long t = t0 + i * 500L;
         // order-service serves the request and publishes orders.placed; billing-service (42 ms ahead)
         // is called by it, consumes orders.placed and publishes invoices.created 30 ms after the order
-        span(out, sampled, trace, "a" + i, "", "POST /orders", SpanKind.SERVER, "order-service", t, t + 80,
+        out.span(sampled, trace, "a" + i, "", "POST /orders", SpanKind.SERVER, "order-service", t, t + 80,
             Map.of("http.route", "/orders", "http.request.body", "{\"customer\":\"C-" + i % 7 + "\"}"));
-        span(out, sampled, trace, "b" + i, "a" + i, "POST", SpanKind.CLIENT, "order-service", t + 5, t + 60,
+        out.span(sampled, trace, "b" + i, "a" + i, "POST", SpanKind.CLIENT, "order-service", t + 5, t + 60,
             Map.of("url.full", "http://billing/quotes"));
-        span(out, sampled, trace, "c" + i, "b" + i, "POST /quotes", SpanKind.SERVER, "billing-service",
+        out.span(sampled, trace, "c" + i, "b" + i, "POST /quotes", SpanKind.SERVER, "billing-service",
             t + 8 + SKEW_MS, t + 55 + SKEW_MS, Map.of("http.route", "/quotes"));
-        record(out, sampled, trace, "d" + i, "a" + i, "order-service", "orders.placed", i, t + 62,
+        out.record(sampled, trace, "d" + i, "a" + i, "order-service", "orders.placed", i, t + 62,
             "{\"orderId\":\"" + order + "\",\"customer\":\"C-" + i % 7 + "\"}");
-        span(out, sampled, trace, "e" + i, "d" + i, "orders.placed process", SpanKind.CONSUMER, "billing-service",
+        out.span(sampled, trace, "e" + i, "d" + i, "orders.placed process", SpanKind.CONSUMER, "billing-service",
             t + 70 + SKEW_MS, t + 75 + SKEW_MS, Map.of("messaging.system", "kafka",
                 "messaging.destination.name", "orders.placed", "messaging.operation.type", "process"));
-        record(out, sampled, trace, "f" + i, "e" + i, "billing-service", "invoices.created", i, t + 62 + GAP_MS + SKEW_MS,
+        out.record(sampled, trace, "f" + i, "e" + i, "billing-service", "invoices.created", i, t + 62 + GAP_MS + SKEW_MS,
             "{\"orderId\":\"" + order + "\",\"invoice\":\"INV-" + i + "\"}");
       }
     }
@@ -70,28 +65,5 @@ class InferSkewedBudgetTest {
         .as("the unsampled instances' gap on corrected clocks, as the sampled ones': not %d + %d ms", GAP_MS, SKEW_MS)
         .isLessThan(GAP_MS + SKEW_MS)
         .isEqualTo(Long.parseLong(budget.group(1)));
-  }
-
-  private static void span(RecordingWriter out, boolean sampled, String trace, String id, String parent, String name,
-      SpanKind kind, String service, long startMs, long endMs, Map<String, Object> attributes) {
-    if (sampled) {
-      out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(spanId(id)).parentSpanId(parent.isEmpty() ? "" : spanId(parent))
-          .name(name).kind(kind).service(service).startEpochNanos(startMs * 1_000_000L).endEpochNanos(endMs * 1_000_000L)
-          .attributes(attributes).build()));
-    }
-  }
-
-  /** A producer span (exported only when sampled) and its record, stamped at the same time on the producer's clock. */
-  private static void record(RecordingWriter out, boolean sampled, String trace, String id, String parent, String service,
-      String topic, long offset, long ms, String json) {
-    span(out, sampled, trace, id, parent, topic + " publish", SpanKind.PRODUCER, service, ms, ms + 1,
-        Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type", "send",
-            "messaging.destination.partition.id", "0", "messaging.kafka.offset", offset));
-    out.accept(Telemetry.of(new KafkaRecord(topic, 0, offset, ms, "k" + offset, List.of(RecordHeader.ofString(
-        "traceparent", "00-" + trace + "-" + spanId(id) + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8))));
-  }
-
-  private static String spanId(String id) {
-    return String.format("%016x", id.hashCode() & 0xffffffffL | (long) id.charAt(0) << 40);
   }
 }

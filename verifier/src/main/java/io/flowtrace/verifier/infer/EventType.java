@@ -18,11 +18,13 @@ import java.util.regex.Pattern;
  * @param service a span event's service
  * @param kind a span event's kind
  * @param name a server span's name ({@code null} for a client span, matched by its URL)
- * @param urlPath a client span's URL path (matched as a regex suffix of {@code url.full})
+ * @param urlPath a client span's URL path (matched as a regex suffix of its URL, before any query)
+ * @param urlAttribute the attribute that holds a client span's URL: {@code url.full}, or the older
+ *     conventions' {@code http.url}
  * @param attribute the span attribute that holds the payload, or {@code null}
  */
 record EventType(String key, String topic, String service, SpanKind kind, String name, String urlPath,
-    String attribute) {
+    String urlAttribute, String attribute) {
 
   static final String REQUEST_BODY = "http.request.body";
   static final String RESPONSE_BODY = "http.response.body";
@@ -30,23 +32,24 @@ record EventType(String key, String topic, String service, SpanKind kind, String
   private static final Pattern PARAM = Pattern.compile("^(\\{.*}|:.*|\\d+|[0-9a-f-]{8,})$");
 
   static EventType topic(String topic) {
-    return new EventType("topic:" + topic, topic, null, null, null, null, null);
+    return new EventType("topic:" + topic, topic, null, null, null, null, null, null);
   }
 
   /** The event type of one body of a span, or {@code null} for a span that is not a flow event. */
   static EventType span(Span span, String attribute) {
     if (span.kind() == SpanKind.SERVER) {
       return new EventType("span:" + span.service() + "|SERVER|" + span.name() + "|" + attribute, null, span.service(),
-          SpanKind.SERVER, span.name(), null, attribute);
+          SpanKind.SERVER, span.name(), null, null, attribute);
     }
     if (span.kind() == SpanKind.CLIENT) {
-      String path = path(span.firstAttribute("url.full", "http.url"));
+      String urlAttribute = span.attributes().containsKey("url.full") ? "url.full" : "http.url";
+      String path = path(span.attribute(urlAttribute));
       if (path == null) {
         return new EventType("span:" + span.service() + "|CLIENT|" + span.name() + "|" + attribute, null,
-            span.service(), SpanKind.CLIENT, span.name(), null, attribute);
+            span.service(), SpanKind.CLIENT, span.name(), null, null, attribute);
       }
-      return new EventType("span:" + span.service() + "|CLIENT|" + path + "|" + attribute, null, span.service(),
-          SpanKind.CLIENT, null, path, attribute);
+      return new EventType("span:" + span.service() + "|CLIENT|" + path + "|" + urlAttribute + "|" + attribute, null,
+          span.service(), SpanKind.CLIENT, null, path, urlAttribute, attribute);
     }
     return null;
   }
@@ -97,7 +100,8 @@ record EventType(String key, String topic, String service, SpanKind kind, String
   public boolean equals(Object o) {
     return this == o || o instanceof EventType t && key.equals(t.key) && Objects.equals(topic, t.topic)
         && Objects.equals(service, t.service) && kind == t.kind && Objects.equals(name, t.name)
-        && Objects.equals(urlPath, t.urlPath) && Objects.equals(attribute, t.attribute);
+        && Objects.equals(urlPath, t.urlPath) && Objects.equals(urlAttribute, t.urlAttribute)
+        && Objects.equals(attribute, t.attribute);
   }
 
   @Override

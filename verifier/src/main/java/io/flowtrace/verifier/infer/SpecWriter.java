@@ -102,8 +102,9 @@ final class SpecWriter {
       if (t.name() != null) {
         y.append(", name: ").append(quote(t.name()));
       } else if (t.urlPath() != null) {
-        y.append(", attributes: {url.full: {regex: ").append(quote(Pattern.quote(t.urlPath())
-            .replace("\\Q", "").replace("\\E", "").replaceAll("([.^$|?*+()\\[\\]{}])", "\\\\$1") + "$"))
+        // the path at the end of the URL, or before its query or fragment (a GET's parameters)
+        y.append(", attributes: {").append(t.urlAttribute()).append(": {regex: ").append(quote(Pattern.quote(t.urlPath())
+            .replace("\\Q", "").replace("\\E", "").replaceAll("([.^$|?*+()\\[\\]{}])", "\\\\$1") + "([?#].*)?$"))
             .append("}}");
       }
       y.append("}\n");

@@ -1,0 +1,47 @@
+package io.flowtrace.cli;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.tracer.recording.RecordingWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Spans and records written into a recording as a traced system makes them, for drafting tests:
+ * spans named by short ids, a record with its producer span and {@code traceparent}. A trace that
+ * is not sampled exports no span; its records keep their header (flag {@code 00}).
+ */
+final class TracedTraffic {
+  private final RecordingWriter out;
+
+  TracedTraffic(RecordingWriter out) {
+    this.out = out;
+  }
+
+  void span(boolean sampled, String trace, String id, String parent, String name, SpanKind kind, String service,
+      long startMs, long endMs, Map<String, Object> attributes) {
+    if (sampled) {
+      out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(spanId(id))
+          .parentSpanId(parent.isEmpty() ? "" : spanId(parent)).name(name).kind(kind).service(service)
+          .startEpochNanos(startMs * 1_000_000L).endEpochNanos(endMs * 1_000_000L).attributes(attributes).build()));
+    }
+  }
+
+  /** A producer span (exported only when sampled) and its record, stamped at the same time on the producer's clock. */
+  void record(boolean sampled, String trace, String id, String parent, String service, String topic, long offset,
+      long ms, String json) {
+    span(sampled, trace, id, parent, topic + " publish", SpanKind.PRODUCER, service, ms, ms + 1,
+        Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type", "send",
+            "messaging.destination.partition.id", "0", "messaging.kafka.offset", offset));
+    out.accept(Telemetry.of(new KafkaRecord(topic, 0, offset, ms, "k" + offset, List.of(RecordHeader.ofString(
+        "traceparent", "00-" + trace + "-" + spanId(id) + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  static String spanId(String id) {
+    return String.format("%016x", id.hashCode() & 0xffffffffL | (long) id.charAt(0) << 40);
+  }
+}
