@@ -103,13 +103,17 @@ public final class Clocks {
   private final long[][] upper;
   private final long allowance;
   private final long slack;
+  /** The instance's spans by id, to follow a span to its parents; {@code null} when not one instance's. */
+  private final Map<String, Span> spans;
 
-  private Clocks(Map<String, Integer> index, List<String> names, long[][] upper, long allowance, long slack) {
+  private Clocks(Map<String, Integer> index, List<String> names, long[][] upper, long allowance, long slack,
+      Map<String, Span> spans) {
     this.index = index;
     this.names = names;
     this.upper = upper;
     this.allowance = allowance;
     this.slack = slack;
+    this.spans = spans;
   }
 
   static Clocks of(FlowInstance instance) {
@@ -160,7 +164,7 @@ public final class Clocks {
       }
     }
     return solve(index, names, edges, uppers, instance.spec().clockSkew().toNanos(),
-        instance.spec().tolerance().toNanos());
+        instance.spec().tolerance().toNanos(), spans);
   }
 
   /**
@@ -175,11 +179,11 @@ public final class Clocks {
     for (String name : names) {
       index.put(name, index.size());
     }
-    return solve(index, new ArrayList<>(names), lower, upper, 0, 0);
+    return solve(index, new ArrayList<>(names), lower, upper, 0, 0, null);
   }
 
   private static Clocks solve(Map<String, Integer> index, List<String> names, List<long[]> edges,
-      List<long[]> uppers, long allowance, long slack) {
+      List<long[]> uppers, long allowance, long slack, Map<String, Span> spans) {
     int n = names.size();
     long[][] d = new long[n][n];
     for (int i = 0; i < n; i++) {
@@ -220,7 +224,7 @@ public final class Clocks {
         d[i][i] = 0;
       }
     }
-    return new Clocks(index, names, d, allowance, slack);
+    return new Clocks(index, names, d, allowance, slack, spans);
   }
 
   private static int domainIndex(String domain, Map<String, Integer> index, List<String> names) {
@@ -276,7 +280,7 @@ public final class Clocks {
         }
       }
     }
-    return new Clocks(index, names, d, allowance, slack);
+    return new Clocks(index, names, d, allowance, slack, spans);
   }
 
   /** Bounds of {@code offset(to) − offset(from)}. */
@@ -386,7 +390,7 @@ public final class Clocks {
         received = c;
       }
     }
-    if (received == null) {
+    if (received == null || hangsFromUnseen(later)) {
       return null;
     }
     Span by = received;
@@ -396,6 +400,27 @@ public final class Clocks {
     }
     return new Gap(later.timeEpochNanos() - earlier.timeEpochNanos(), gap, gap, gap, Basis.RECEIPT,
         () -> name(to) + " processed it in span '" + by.name() + "' (" + by.spanId() + ")");
+  }
+
+  /**
+   * Whether the observation's span (a record's: its producer's) is the descendant of a span that was
+   * not observed: work done under a receipt the data does not show (a delivery whose consumer span
+   * was lost when its pod was killed, or dropped by sampling, then delivered again), which the
+   * receipt that was observed says nothing about.
+   */
+  private boolean hangsFromUnseen(Observation o) {
+    Span s = o.isRecord() ? o.producer() : o.span();
+    if (spans == null || s == null) {
+      return false;
+    }
+    for (int depth = 0; depth < 64 && !s.parentSpanId().isEmpty(); depth++) {
+      Span parent = spans.get(s.parentSpanId());
+      if (parent == null) {
+        return true;
+      }
+      s = parent;
+    }
+    return false;
   }
 
   /** What to do when the allowance is too small: hosts each off one way can be twice as far apart. */

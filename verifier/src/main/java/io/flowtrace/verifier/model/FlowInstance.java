@@ -70,6 +70,8 @@ public final class FlowInstance {
 
   /** Attempts retried after failing ({@link #retried}); found on first use. */
   private Set<Observation> retried;
+  /** Of those, the last attempts observed, answered by one whose span did not arrive ({@link #answeredUnseen}). */
+  private Set<Observation> answeredUnseen;
 
   public FlowSpec spec() {
     return spec;
@@ -186,11 +188,34 @@ public final class FlowInstance {
         }
         if (latest.get(o.eventId()) > o.timeEpochNanos()) {
           r.add(o);
+        } else if (answeredUnseen(o)) {
+          r.add(o);
+          if (answeredUnseen == null) {
+            answeredUnseen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+          }
+          answeredUnseen.add(o);
         }
       }
       retried = r;
     }
     return r;
+  }
+
+  /**
+   * Whether a failed attempt, the last one observed, was answered by one whose span did not arrive:
+   * the flow says spans may be missing, and it went on to a stage that comes after the attempt's.
+   */
+  private boolean answeredUnseen(Observation failed) {
+    if (spec.spans() != io.flowtrace.verifier.spec.SpanCompleteness.MAY_BE_MISSING) {
+      return false;
+    }
+    Map<String, Set<String>> ancestors = spec.ancestors();
+    for (Observation o : observations) {
+      if (ancestors.getOrDefault(o.stageId(), Set.of()).contains(failed.stageId())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean failed(io.flowtrace.tracer.model.Span span) {
@@ -341,7 +366,7 @@ public final class FlowInstance {
     }
     if (anyRetried) {
       for (Observation o : observations) { // an event whose every attempt failed: its first
-        if (o.payload() != null) {
+        if (o.payload() != null && (answeredUnseen == null || !answeredUnseen.contains(o))) {
           out.putIfAbsent(o.eventId(), o.payload());
         }
       }

@@ -538,6 +538,47 @@ class FieldConditionsTest {
     assertThat(v.unverified()).extracting(Unverified::check).contains("order");
   }
 
+  /**
+   * A consumer killed after its work but before it committed: its span never ended, so it was never
+   * exported, and the record was delivered again 5 s later to a consumer that did nothing. The work
+   * hangs from the lost span, not from the receipt observed; it did not come before its input.
+   */
+  @Test
+  void workUnderAReceiptWhoseSpanWasLostIsNotJudgedAgainstTheRedeliverysReceipt() {
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(order("o-1", 0)));
+    String lost = ShopFlows.span("o-1", "process-placed");
+    all.removeIf(t -> t instanceof Telemetry.SpanEvent s && s.span().spanId().equals(lost));
+    all.add(Telemetry.of(ShopFlows.consumer(ShopFlows.trace("o-1", "main"), ShopFlows.span("o-1", "redelivered"),
+        ShopFlows.span("o-1", "send-placed"), "t.placed", "ord", 5_004)));
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(kinds("o-1")).isEmpty();
+  }
+
+  /**
+   * With {@code spans: may-be-missing}, a call answered 503 whose second attempt's span was dropped:
+   * the flow went on, so an attempt answered; the 503's error body is not the answer.
+   */
+  @Test
+  void withSpansMayBeMissingAFailedCallThatTheFlowWentOnFromIsNotJudgedOnItsErrorBody() {
+    engine = engine(b -> b.spans(io.flowtrace.verifier.spec.SpanCompleteness.MAY_BE_MISSING));
+    ShopFlows.Order o = order("o-1", 0);
+    o.chargeRetried = true;
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
+    String answered = ShopFlows.span("o-1", "charge");
+    all.removeIf(t -> t instanceof Telemetry.SpanEvent s && s.span().spanId().equals(answered));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(kinds("o-1")).isEmpty();
+    assertThat(finals.get("o-1").timeline()).filteredOn(t -> t.event().equals("charge"))
+        .extracting(t -> t.detail().retried()).containsExactly("HTTP 503");
+  }
+
   /** A record sent twice byte for byte, with one producer span's context, is named as a producer's retry. */
   @Test
   void aRecordSentAgainAsItWasIsNamedAProducersRetry() {
