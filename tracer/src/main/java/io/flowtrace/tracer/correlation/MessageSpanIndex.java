@@ -47,10 +47,13 @@ public final class MessageSpanIndex {
    * held (the same trace and span id, delivered again) is kept once.
    */
   public boolean add(Span span) {
-    return add(span, MessagingAttributes.topic(span));
+    return add(span, MessagingAttributes.topicOrBatch(span));
   }
 
-  /** As {@link #add(Span)}, with the span's topic already read ({@link MessagingAttributes#topic}). */
+  /**
+   * As {@link #add(Span)}, with the span's topic already read ({@link MessagingAttributes#topicOrBatch}:
+   * a batch from several topics joins the records it links to on any).
+   */
   public boolean add(Span span, String topic) {
     return add(span, topic, false);
   }
@@ -90,7 +93,9 @@ public final class MessageSpanIndex {
     if (send) {
       learn(sentTopics, topic);
     } else {
-      learn(receivedTopics, topic);
+      if (!topic.equals(MessagingAttributes.SEVERAL)) {
+        learn(receivedTopics, topic);
+      }
       if (!span.parentSpanId().isEmpty()) {
         byParent.add(entry);
       }
@@ -187,7 +192,8 @@ public final class MessageSpanIndex {
       if (linkers != null) {
         Entry previous = null; // a span linking twice to one span is listed twice, one after the other
         for (Entry e : linkers) {
-          if (e != previous && e.topic.equals(topic) && !childOf(e, producerSpanId)) {
+          if (e != previous && (e.topic.equals(topic) || e.topic.equals(MessagingAttributes.SEVERAL))
+              && !childOf(e, producerSpanId)) {
             out.add(e.span);
           }
           previous = e;

@@ -13,6 +13,22 @@ import io.flowtrace.tracer.model.SpanKind;
 public final class MessagingAttributes {
   private MessagingAttributes() {}
 
+  /**
+   * What {@link #topic} gives, or {@link #SEVERAL} for a consumer span that names no destination but
+   * links to producer spans: a batch taken from several topics, which the messaging conventions name
+   * by its operation alone ({@code process}). It joins each record it links to, whatever the topic.
+   */
+  public static String topicOrBatch(Span span) {
+    String topic = topic(span);
+    if (topic == null && !span.links().isEmpty() && isReceive(span)) {
+      return SEVERAL;
+    }
+    return topic;
+  }
+
+  /** The topic of a batch taken from several topics ({@link #topicOrBatch}). */
+  public static final String SEVERAL = "";
+
   /** The topic the span sends to or processes from, or {@code null} when it is not a messaging span. */
   public static String topic(Span span) {
     String topic = span.firstAttribute("messaging.destination.name", "messaging.destination");

@@ -101,8 +101,12 @@ public final class FlowEngine {
         return true;
       }
     }
-    String topic = MessagingAttributes.topic(span);
-    return topic != null && isTopicOfAnyFlow(topic);
+    return isFlowMessaging(MessagingAttributes.topicOrBatch(span));
+  }
+
+  /** Whether a messaging span of the topic can join a flow's record: a flow's topic, or a batch from several. */
+  private boolean isFlowMessaging(String topic) {
+    return topic != null && (topic.equals(MessagingAttributes.SEVERAL) || isTopicOfAnyFlow(topic));
   }
 
   /**
@@ -158,8 +162,7 @@ public final class FlowEngine {
   }
 
   private Span slimMessagingSpan(Span span) {
-    String topic = MessagingAttributes.topic(span);
-    if (topic == null || !isTopicOfAnyFlow(topic)) {
+    if (!isFlowMessaging(MessagingAttributes.topicOrBatch(span))) {
       return null;
     }
     if (MESSAGING_KEYS.containsAll(span.attributes().keySet())) {
@@ -243,7 +246,7 @@ public final class FlowEngine {
     Span span = prepared.span();
     boolean indexed = false;
     String topic = prepared.topic();
-    if (topic != null && isTopicOfAnyFlow(topic)) {
+    if (isFlowMessaging(topic)) {
       // held for a minute: a span that is only a join is held without its attributes; an event's stays whole
       indexed = prepared.isEvent() ? context.spans.add(span, topic) : context.spans.addStripped(span, topic);
       if (span.parentSpanId().isEmpty()) {

@@ -16,7 +16,7 @@ public final class PreparedSpan extends Prepared {
     this.span = span;
     this.telemetry = Telemetry.of(span);
     this.matchesByFlow = matchesByFlow;
-    this.topic = io.flowtrace.tracer.correlation.MessagingAttributes.topic(span);
+    this.topic = io.flowtrace.tracer.correlation.MessagingAttributes.topicOrBatch(span);
     this.event = anyEvent(matchesByFlow);
   }
 

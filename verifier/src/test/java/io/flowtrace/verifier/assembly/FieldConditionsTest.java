@@ -559,6 +559,24 @@ class FieldConditionsTest {
   }
 
   /**
+   * A consumer that takes a batch from several topics traces it as one {@code process} span that
+   * names no topic and links to each record's producer span; what it sends is in that span's trace.
+   * The link keeps the hop connected, as a single-topic batch's does.
+   */
+  @Test
+  void aBatchFromSeveralTopicsThatLinksToTheRecordsKeepsTheHopConnected() {
+    ShopFlows.Order paid = order("o-1", 0);
+    paid.notifierBatch = true;
+    ShopFlows.Order declined = order("o-2", 50);
+    declined.declined = true;
+    declined.notifierBatch = true;
+    replay(paid, declined);
+
+    assertThat(kinds("o-1")).isEmpty();
+    assertThat(kinds("o-2")).isEmpty();
+  }
+
+  /**
    * With {@code spans: may-be-missing}, a call answered 503 whose second attempt's span was dropped:
    * the flow went on, so an attempt answered; the 503's error body is not the answer.
    */

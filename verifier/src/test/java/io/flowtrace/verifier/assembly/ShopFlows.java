@@ -100,6 +100,11 @@ public final class ShopFlows {
     /** Whether the charge is first answered 503, with an error body, and made again. */
     public boolean chargeRetried;
     boolean doneWithoutTraceparent;
+    /**
+     * The notifier takes its outcomes in batches from several topics: one {@code process} span,
+     * root of a trace of its own, naming no topic and linking to each record's producer span.
+     */
+    boolean notifierBatch;
     long doneDelayMs = 10;
     /** How long after its producer span starts a record is stamped. */
     long stampLagMs;
@@ -203,9 +208,18 @@ public final class ShopFlows {
       return;
     }
     String consume = span(o.orderId, "process-" + outcomeTopic + consumeAt);
-    emit(o, sampled, spanOf(trace, consume, sendOutcome, "process " + outcomeTopic, SpanKind.CONSUMER, "not",
-        consumeAt, produceAt + 1, Map.of("messaging.system", "kafka", "messaging.destination.name", outcomeTopic,
-            "messaging.operation.type", "process")));
+    if (o.notifierBatch) {
+      String batch = trace(o.orderId, "batch-" + consumeAt);
+      emit(o, sampled, new Span(batch, consume, "", "process", SpanKind.CONSUMER, "not",
+          nanos(consumeAt), nanos(produceAt + 1),
+          Map.of("messaging.system", "kafka", "messaging.operation.type", "process", "messaging.batch.message_count", 3L),
+          List.of(new io.flowtrace.tracer.model.SpanLink(trace, sendOutcome, Map.of())), false));
+      trace = batch;
+    } else {
+      emit(o, sampled, spanOf(trace, consume, sendOutcome, "process " + outcomeTopic, SpanKind.CONSUMER, "not",
+          consumeAt, produceAt + 1, Map.of("messaging.system", "kafka", "messaging.destination.name", outcomeTopic,
+              "messaging.operation.type", "process")));
+    }
     String sendDone = span(o.orderId, "send-done" + consumeAt);
     emit(o, sampled, producer(trace, sendDone, consume, "t.done", "not", produceAt));
     record(o, "not", "t.done", produceAt, o.doneWithoutTraceparent ? null : trace, sendDone, sampled,
