@@ -192,6 +192,11 @@ final class FlowState {
       }
       index.await(traceId, group);
       return;
+    } else if (keys.isEmpty() && traceId != null && refused(group)) {
+      // a request the system refused (503, and made again by a client that traces nothing) is no
+      // flow of its own: it joins an instance only if one opens in its trace
+      index.await(traceId, group);
+      return;
     } else {
       target = open(group.get(0).time, watermark);
       divert(target, group, keys, traceId);
@@ -202,6 +207,16 @@ final class FlowState {
         route(h.group(), h.traceId(), watermark);
       }
     }
+  }
+
+  /** Whether every event of the group is a span that failed ({@link FlowInstance#failure}): a request refused. */
+  private static boolean refused(List<Sighting> group) {
+    for (Sighting s : group) {
+      if (s.span == null || FlowInstance.failure(s.span) == null) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -306,6 +306,27 @@ class FieldConditionsTest {
     assertThat(kinds("o-1")).isEmpty();
   }
 
+  /**
+   * An order request answered 503 by the gateway, made again 400 ms later by a client that traces
+   * nothing (a trace of its own) and then taken: the refused request is no order of its own.
+   */
+  @Test
+  void aRequestRefusedWithA503InATraceOfItsOwnOpensNoInstance() {
+    List<Telemetry> all = new ArrayList<>();
+    all.add(Telemetry.of(new io.flowtrace.tracer.model.Span(ShopFlows.trace("o-1", "refused"),
+        ShopFlows.span("o-1", "refused"), "", "POST /orders", io.flowtrace.tracer.model.SpanKind.SERVER, "gw",
+        ShopFlows.nanos(-400), ShopFlows.nanos(-398), java.util.Map.of("http.request.body", "{\"items\":1,\"total\":10}",
+            "http.response.status_code", 503L), List.of(), true)));
+    all.addAll(shop.telemetry(order("o-1", 0)));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(finals).containsOnlyKeys("o-1");
+    assertThat(kinds("o-1")).isEmpty();
+    assertThat(engine.stats().eventsUnplaced()).isEqualTo(1);
+  }
+
   @Test
   void spansExportedWhileTheSidecarWasDownDoNotFailTheFlowsWhoseRecordsItReadsAfterwards() {
     // down from +0.5 s to +2 s: o-1's spans, exported at +1 s, were refused; its records wait in Kafka
