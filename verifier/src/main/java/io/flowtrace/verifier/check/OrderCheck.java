@@ -3,6 +3,7 @@ package io.flowtrace.verifier.check;
 import io.flowtrace.verifier.model.Clocks;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Offsets;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.StageSpec;
@@ -122,29 +123,30 @@ public final class OrderCheck implements Check {
 
   /**
    * When the early event should have come, in the terms the gap was judged in: the later event's own
-   * time on one clock; its receipt by the early event's service; or, across two clocks, the time as
-   * read and the earliest the early event could have come with the clocks as far apart as allowed
-   * (so that the line never names a time the actual one is already past).
+   * time on one clock; its receipt by the early event's service; or, across two clocks, the later
+   * event's time and the earliest the early event could have come with the clocks as far apart as
+   * allowed (so that the line never names a time the actual one is already past). Times are where the
+   * timeline puts them ({@link Offsets}: on clocks corrected as far as the data tells).
    */
-  private static String expected(Observation early, Observation late, Clocks.Gap gap, long start) {
-    String asRead = Texts.offset(late.timeEpochNanos() - start);
-    String due = Texts.offset(early.timeEpochNanos() - gap.max() - start);
+  private static String expected(Observation early, Observation late, Clocks.Gap gap, Offsets offsets) {
+    String lateAt = Texts.offset(offsets.at(late));
+    String due = Texts.offset(offsets.at(Clocks.domain(early), early.timeEpochNanos() - gap.max()));
     return switch (gap.basis()) {
-      case ONE_CLOCK, PARTITION -> early.eventId() + " after " + late.eventId() + " (" + asRead + ")";
+      case ONE_CLOCK, PARTITION -> early.eventId() + " after " + late.eventId() + " (" + lateAt + ")";
       case RECEIPT -> early.eventId() + " after " + Clocks.domain(early) + " received " + late.eventId() + " (" + due + ")";
-      case TWO_CLOCKS -> early.eventId() + " after " + late.eventId() + " (" + asRead + " as read; with the clocks "
+      case TWO_CLOCKS -> early.eventId() + " after " + late.eventId() + " (" + lateAt + "; with the clocks "
           + "as far apart as allowed, not before " + due + ")";
     };
   }
 
   private static Violation violation(FlowInstance instance, String stage, Observation early, Observation late,
       Clocks.Gap gap, String message) {
-    long start = instance.startEpochNanos();
+    Offsets offsets = instance.offsets();
     return Violation.builder(ViolationKind.ORDER_VIOLATION, stage)
         .event(early.eventId())
         .message(message)
-        .expected(expected(early, late, gap, start))
-        .actual(early.eventId() + " at " + Texts.offset(early.timeEpochNanos() - start))
+        .expected(expected(early, late, gap, offsets))
+        .actual(early.eventId() + " at " + Texts.offset(offsets.at(early)))
         .evidence(Evidence.of(early))
         .build();
   }

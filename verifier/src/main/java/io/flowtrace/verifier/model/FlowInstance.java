@@ -34,6 +34,7 @@ public final class FlowInstance {
   private Visibility visibility;
   private FlowPaths paths;
   private Clocks clocks;
+  private Offsets offsets;
 
   /**
    * @param keys business keys by name, in the spec's key order (a key may be unknown: absent)
@@ -138,6 +139,14 @@ public final class FlowInstance {
       paths = FlowPaths.of(this);
     }
     return paths;
+  }
+
+  /** Its times as offsets from its start, on clocks corrected as far as the data tells ({@link Offsets}). */
+  public Offsets offsets() {
+    if (offsets == null) {
+      offsets = Offsets.of(this);
+    }
+    return offsets;
   }
 
   /** How the clocks of the hosts involved relate, from the happens-before edges in the data. */

@@ -16,6 +16,7 @@ import io.flowtrace.verifier.model.Clocks;
 import io.flowtrace.verifier.model.Diversion;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Offsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -61,7 +62,7 @@ public final class FlowVerifier {
         : instance.deadlinePassed() ? VerdictStatus.FAILED : VerdictStatus.INCOMPLETE;
     Set<String> traces = new LinkedHashSet<>();
     List<TimelineEntry> timeline = new ArrayList<>();
-    Corrections corrections = new Corrections(instance);
+    Offsets offsets = instance.offsets();
     for (Observation o : instance.observations()) {
       if (o.traceId() != null) {
         traces.add(o.traceId());
@@ -69,9 +70,15 @@ public final class FlowVerifier {
       String where = o.record() != null ? o.record().coordinates()
           : o.span().service() + " " + o.span().kind() + " '" + o.span().name() + "'";
       timeline.add(new TimelineEntry(o.stageId(), o.eventId(), where,
-          corrections.offset(Clocks.domain(o), o.timeEpochNanos()), o.traceId(), detail(instance, o, corrections)));
+          offsets.at(o), o.traceId(), detail(instance, o, offsets)));
     }
-    timeline = corrections.rebased(timeline);
+    if (offsets.corrected()) {
+      // in corrected time order; at one time, a stage before the stages that come after it
+      Map<String, Integer> stageOrder = new java.util.HashMap<>();
+      instance.spec().stages().forEach(st -> stageOrder.put(st.id(), stageOrder.size()));
+      timeline.sort(java.util.Comparator.comparingLong(TimelineEntry::offsetNanos)
+          .thenComparingInt(t -> stageOrder.getOrDefault(t.stage(), 0)));
+    }
     return Redaction.of(instance).apply(new Verdict(instance.spec().name(), instance.keys(), status, violations,
         new ArrayList<>(traces), instance.startEpochNanos(), instance.asOfEpochNanos(), 0, reason, timeline,
         unverified, notes(instance)));
@@ -90,12 +97,12 @@ public final class FlowVerifier {
     return notes;
   }
 
-  private static TimelineEntry.Detail detail(FlowInstance instance, Observation o, Corrections corrections) {
+  private static TimelineEntry.Detail detail(FlowInstance instance, Observation o, Offsets offsets) {
     io.flowtrace.tracer.model.Span span = o.span();
     List<TimelineEntry.Consumer> consumers = new ArrayList<>(o.consumers().size());
     for (io.flowtrace.tracer.model.Span c : o.consumers()) {
       consumers.add(new TimelineEntry.Consumer(c.service(), c.traceId(), c.spanId(),
-          corrections.offset(Clocks.domain(c), c.startEpochNanos())));
+          offsets.at(Clocks.domain(c), c.startEpochNanos())));
     }
     consumers.sort(java.util.Comparator.comparingLong(TimelineEntry.Consumer::offsetNanos));
     List<String> problems = new ArrayList<>(o.schemaProblems().size());
@@ -110,7 +117,7 @@ public final class FlowVerifier {
         o.isRecord() ? o.record().topic() : null,
         o.isRecord() ? o.record().partition() : null,
         o.isRecord() ? o.record().offset() : null,
-        o.isRecord() ? corrections.offset(Clocks.domain(o), o.record().timestampNanos()) : 0,
+        o.isRecord() ? offsets.at(Clocks.domain(o), o.record().timestampNanos()) : 0,
         consumers,
         o.payload(),
         problems,
@@ -118,82 +125,6 @@ public final class FlowVerifier {
         o.spansLost(),
         span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"),
         instance.retried(o) ? FlowInstance.failure(span) : null);
-  }
-
-  /**
-   * Times as offsets from the instance's start on its first event's clock, each corrected by the
-   * skew the data proves between its clock and that one ({@link Clocks#corrections}: 0 where
-   * nothing relates the two), so that pictures drawn from the timeline show what caused what in
-   * order — not a consumer before its producer because one host's clock runs 40 ms ahead. Where
-   * the data does not relate two clocks (a trace sampled out: records only), the flow's own stage
-   * order does, as far as the data and the flow's {@code clockSkew} allow: a stage is not drawn
-   * before a stage it comes after because its producer's clock is behind, a skew the checks
-   * allowed; one further ahead is drawn where it happened.
-   */
-  private static final class Corrections {
-    private final FlowInstance instance;
-    private final Map<String, Long> shifts;
-    private final Map<String, Integer> stageOrder = new java.util.HashMap<>();
-
-    Corrections(FlowInstance instance) {
-      this.instance = instance;
-      instance.spec().stages().forEach(st -> stageOrder.put(st.id(), stageOrder.size()));
-      this.shifts = instance.observations().isEmpty() ? Map.of()
-          : declaredOrder(instance).corrections(Clocks.domain(instance.observations().get(0)));
-    }
-
-    /**
-     * The instance's clocks bounded further by the order of its stages' first events, and by a
-     * record's time (stamped on its producer's clock, within its producer span) before its consumers.
-     */
-    private static Clocks declaredOrder(FlowInstance instance) {
-      Clocks clocks = instance.clocks();
-      for (Observation o : instance.observations()) {
-        io.flowtrace.tracer.model.Span p = o.isRecord() ? o.producer() : null;
-        long stamped = o.isRecord() ? o.record().timestampNanos() : 0;
-        if (p == null || stamped < p.startEpochNanos() || stamped > p.endEpochNanos()) {
-          continue;
-        }
-        for (io.flowtrace.tracer.model.Span c : o.consumers()) {
-          clocks = clocks.withBound(Clocks.domain(o), Clocks.domain(c), stamped - c.startEpochNanos());
-        }
-      }
-      // only as far as the skew allowed: a stage further ahead of its predecessor is out of order
-      // (an ORDER_VIOLATION), and is drawn where it happened, not bent into the declared order
-      long allowance = instance.spec().clockSkew().toNanos();
-      for (io.flowtrace.verifier.spec.StageSpec stage : instance.spec().stages()) {
-        Observation later = instance.stageFirst(stage.id());
-        for (String before : stage.after()) {
-          Observation earlier = later == null ? null : instance.stageFirst(before);
-          long gap = earlier == null ? 0 : earlier.timeEpochNanos() - later.timeEpochNanos();
-          if (earlier != null && gap <= allowance) {
-            clocks = clocks.withBound(Clocks.domain(earlier), Clocks.domain(later), gap);
-          }
-        }
-      }
-      return clocks;
-    }
-
-    long offset(String domain, long epochNanos) {
-      return epochNanos - instance.startEpochNanos() + shifts.getOrDefault(domain, 0L);
-    }
-
-    /** In corrected time order; shifted so that the earliest is at 0 when a correction put one before it. */
-    List<TimelineEntry> rebased(List<TimelineEntry> timeline) {
-      if (shifts.values().stream().allMatch(v -> v == 0)) {
-        return timeline;
-      }
-      long min = timeline.stream().mapToLong(TimelineEntry::offsetNanos).min().orElse(0);
-      long by = Math.min(min, 0);
-      List<TimelineEntry> out = new ArrayList<>(timeline.size());
-      for (TimelineEntry t : timeline) {
-        out.add(by == 0 ? t : t.shifted(-by));
-      }
-      // at one time, a stage before the stages that come after it
-      out.sort(java.util.Comparator.comparingLong(TimelineEntry::offsetNanos)
-          .thenComparingInt(t -> stageOrder.getOrDefault(t.stage(), 0)));
-      return out;
-    }
   }
 
   /**

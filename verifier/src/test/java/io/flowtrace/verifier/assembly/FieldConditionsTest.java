@@ -230,6 +230,28 @@ class FieldConditionsTest {
   }
 
   /**
+   * The notifier's clock runs 60 ms behind, which its consumption of the payment record proves, and
+   * it sends its notice before it received that record: the violation says where the timeline
+   * beside it draws both, on the corrected clock, not the times as read (a trial saw +6.7 ms in the
+   * violation and +25 ms in the diagram).
+   */
+  @Test
+  void anOrderViolationNamesTheTimesTheTimelineShows() {
+    ShopFlows.Order o = order("o-1", 0);
+    o.skew("not", -60);
+    o.doneDelayMs = -20;
+    replay(o);
+
+    Verdict v = finals.get("o-1");
+    Violation order = v.violations().stream().filter(x -> x.kind() == ViolationKind.ORDER_VIOLATION).findFirst()
+        .orElseThrow(() -> new AssertionError(v.toString()));
+    TimelineEntry done = v.timeline().stream().filter(t -> t.event().equals("done_msg")).findFirst().orElseThrow();
+    assertThat(order.actual()).isEqualTo("done_msg at " + io.flowtrace.verifier.internal.Texts.offset(done.offsetNanos()));
+    long received = done.offsetNanos() + 19_000_000L;
+    assertThat(order.expected()).endsWith("(" + io.flowtrace.verifier.internal.Texts.offset(received) + ")");
+  }
+
+  /**
    * A condition on a record and on a span of an unsampled trace is decided by the record where the
    * record alone decides it: a bonus for charged orders over 100 is not due for a 10 order, whatever
    * the charge said. It was left open, and the order failed as if the bonus were missing.
