@@ -51,6 +51,7 @@ class HtmlReportIT {
     payload.put("requestId", ATTACK);
     payload.put("userId", "user-1");
     payload.put("note", ATTACK);
+    payload.put("flag", "\u202Eeurt");
     payload.putArray("items").addObject().put("productId", "<img src=x onerror=alert(1)>").put("quantity", 1);
     ObjectNode line = JSON.createObjectNode();
     line.put("topic", "orders.requested").put("partition", 0).put("offset", 99999).put("tstype", "create")
@@ -389,6 +390,8 @@ class HtmlReportIT {
     assertThat(body).contains("requestId=</script><script>window.__pwned=1</script>\"><img src=x onerror=\"window.__pwned=2\">");
     assertThat(chrome.eval("document.getElementById('hop-panel').textContent").asString())
         .contains("<svg onload=window.__pwned=3>", "<img src=x onerror=alert(1)>");
+    assertThat(chrome.eval("document.getElementById('hop-panel').textContent").asString())
+        .as("a right-to-left override shown, not obeyed").contains("<U+202E>eurt").doesNotContain("\u202E");
     assertThat(chrome.eval("typeof window.__pwned").asString()).isEqualTo("undefined");
     assertThat(chrome.eval("document.querySelectorAll('img, iframe, object, embed, svg svg').length").asInt()).isZero();
     assertThat(chrome.eval("document.querySelectorAll('[onerror], [onload]').length").asInt()).isZero();

@@ -7,6 +7,29 @@ import tools.jackson.databind.JsonNode;
 public final class Texts {
   private Texts() {}
 
+  /**
+   * Text for a terminal or a page, with the control characters that would hide, reorder or act on
+   * it shown as {@code <U+202E>}: a payload's U+202E turns {@code eurt} into {@code true}, an
+   * ESC starts a terminal's escape sequence. Line breaks and tabs stay.
+   */
+  public static String printable(String text) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean hidden = c < 0x20 && c != '\n' && c != '\t' || c >= 0x7F && c <= 0x9F || c == 0x061C
+          || c == 0x200E || c == 0x200F || c >= 0x202A && c <= 0x202E || c >= 0x2066 && c <= 0x2069;
+      if (hidden && out == null) {
+        out = new StringBuilder(text.length() + 16).append(text, 0, i);
+      }
+      if (hidden) {
+        out.append(String.format("<U+%04X>", (int) c));
+      } else if (out != null) {
+        out.append(c);
+      }
+    }
+    return out == null ? text : out.toString();
+  }
+
   /** {@code 1.234 s}, {@code 35 ms}, {@code 0.8 ms}. */
   public static String duration(long nanos) {
     double ms = nanos / 1e6;

@@ -38,8 +38,12 @@ public final class ConsoleReport implements VerdictListener {
     out.println(format(v));
   }
 
-  /** The text block for one verdict. */
+  /** The text block for one verdict (control characters of the data shown, {@link Texts#printable}). */
   public static String format(Verdict v) {
+    return Texts.printable(block(v));
+  }
+
+  private static String block(Verdict v) {
     StringBuilder sb = new StringBuilder();
     sb.append(v.status()).append("  ").append(v.flow()).append("  ").append(keys(v))
         .append("  (started ").append(STARTED.format(Instant.ofEpochSecond(0, v.startEpochNanos()))).append(')');

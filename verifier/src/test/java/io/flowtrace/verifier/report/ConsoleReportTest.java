@@ -30,6 +30,19 @@ class ConsoleReportTest {
     assertThat(text.lines().findFirst().orElseThrow()).endsWith("(started 2025-11-24T16:00:00.123Z)");
   }
 
+  /** A payload's U+202E turned "eurt" into "true" in a trial; an ESC would start a terminal's escape sequence. */
+  @Test
+  void controlCharactersOfTheDataAreShownNotObeyed() {
+    String text = ConsoleReport.format(new Verdict("claims", Map.of("claimId", "c-\u202Eeurt"), VerdictStatus.FAILED,
+        List.of(io.flowtrace.verifier.check.Violation.builder(io.flowtrace.verifier.check.ViolationKind.SCHEMA_VIOLATION,
+            "scored").message("$.flag: was string \"\u202Eeurt\u001B[2J\"").build()), List.of("t"), START, START, 0,
+        "deadline", List.of()));
+
+    assertThat(text).contains("claimId=c-<U+202E>eurt", "was string \"<U+202E>eurt<U+001B>[2J\"")
+        .doesNotContain("\u202E", "\u001B");
+    assertThat(text.lines().count()).as("line breaks stay").isGreaterThan(2);
+  }
+
   private static Verdict verdict(List<TimelineEntry> timeline) {
     return new Verdict("claims", Map.of("claimId", "c-1"), VerdictStatus.FAILED, List.of(), List.of("t"), START,
         START, 0, "deadline", timeline);

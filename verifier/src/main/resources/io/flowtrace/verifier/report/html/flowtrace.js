@@ -4,7 +4,8 @@
  *
  * Every value that comes from telemetry (keys, payloads, attribute values, span names, topics) is
  * attacker-controlled text: it is only ever put into the page with textContent / createTextNode /
- * setAttribute of a fixed attribute name — never innerHTML, never as markup.
+ * setAttribute of a fixed attribute name — never innerHTML, never as markup — and its control
+ * characters that hide or reorder text (U+202E) are shown as such.
  */
 (function () {
   'use strict';
@@ -14,10 +15,20 @@
 
   // ---- small helpers -------------------------------------------------------------------------
 
+  /** Control characters that would hide or reorder text: U+202E turns a payload's 'eurt' into 'true'. */
+  var HIDDEN = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+  /** Text as shown: such characters made visible, as <U+202E>. */
+  function shown(s) {
+    return String(s).replace(HIDDEN, function (c) {
+      return '<U+' + ('000' + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4) + '>';
+    });
+  }
+
   function el(tag, cls, text) {
     var e = doc.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined && text !== null) e.textContent = shown(text);
     return e;
   }
 
@@ -25,7 +36,7 @@
     for (var i = 1; i < arguments.length; i++) {
       var c = arguments[i];
       if (c === null || c === undefined) continue;
-      parent.appendChild(typeof c === 'string' ? doc.createTextNode(c) : c);
+      parent.appendChild(typeof c === 'string' ? doc.createTextNode(shown(c)) : c);
     }
     return parent;
   }
@@ -33,7 +44,7 @@
   function svg(tag, attrs, text) {
     var e = doc.createElementNS(SVGNS, tag);
     if (attrs) for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, String(attrs[k]));
-    if (text !== undefined && text !== null) e.appendChild(doc.createTextNode(String(text)));
+    if (text !== undefined && text !== null) e.appendChild(doc.createTextNode(shown(text)));
     return e;
   }
 
@@ -958,10 +969,15 @@
       if (b && b.stage === it.stage) { b.end = it.y - 22 + it.h; }
       else bands.push({stage: it.stage, start: it.y - 22, end: it.y - 22 + it.h});
     });
+    // stage names that do not fit show what tells them apart (namespaced ones share a long prefix)
+    var stageNames = [];
+    bands.forEach(function (b) { if (stageNames.indexOf(b.stage) < 0) stageNames.push(b.stage); });
+    var shortStages = distinctParts(stageNames, 20);
     bands.forEach(function (b, i) {
       var g = svg('g', {'class': 'stageband', 'data-stage': b.stage});
       g.appendChild(svg('rect', {'class': 'band' + (i % 2 ? ' alt' : ''), x: 0, y: b.start, width: width, height: b.end - b.start}));
-      g.appendChild(svg('text', {'class': 'bandlabel', x: 6, y: b.start + 14}, cut(b.stage, 20)));
+      g.appendChild(svg('text', {'class': 'bandlabel', x: 6, y: b.start + 14}, cut(shortStages[stageNames.indexOf(b.stage)], 20)));
+      g.appendChild(svg('title', null, 'stage ' + b.stage));
       root.appendChild(g);
     });
 
