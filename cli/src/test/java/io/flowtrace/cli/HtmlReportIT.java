@@ -214,6 +214,64 @@ class HtmlReportIT {
     }
   }
 
+  /**
+   * A call to a host named as a service of the flow (a cluster's service name), whose server span
+   * the flow does not declare, goes to that service: not to an "external" party beside the same
+   * service's own lifeline (trial: an internal fee ledger drawn twice, once as an outsider).
+   */
+  @Test
+  void aCallToAHostNamedAsAServiceOfTheFlowIsDrawnToThatService() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("named-flows/fees"));
+    Files.writeString(flows.resolve("fees.flow.yaml"), String.join("\n",
+        "flow: fees",
+        "keys: [permitId]",
+        "stages:",
+        "  - id: reviewed",
+        "    events:",
+        "      - id: review",
+        "        span: {service: review, kind: SERVER, name: POST /reviews}",
+        "        payload: {attribute: http.request.body}",
+        "      - id: fee_quote",
+        "        span: {service: review, kind: CLIENT, name: POST}",
+        "        payload: {attribute: http.request.body}",
+        "  - id: invoiced",
+        "    after: reviewed",
+        "    terminal: true",
+        "    events:",
+        "      - id: invoice",
+        "        span: {service: fee-ledger, kind: SERVER, name: POST /invoices}",
+        "        payload: {attribute: http.request.body}",
+        ""));
+    Path recording = Files.createDirectories(dir.resolve("named-recording"));
+    String trace = "6c9efff798038103d269b633813fc60d";
+    long t0 = 1_795_597_200_000_000_000L;
+    String body = "{\\\"permitId\\\":\\\"PM-1\\\"}";
+    Files.writeString(recording.resolve("review.otlp.jsonl"), otlpLine("review",
+        span(trace, "1111111111111111", "", "POST /reviews", 2, t0, t0 + 50_000_000, body, null)
+            + "," + span(trace, "2222222222222222", "1111111111111111", "POST", 3, t0 + 5_000_000, t0 + 30_000_000,
+                body, "http://fee-ledger:8080/internal/v1/fees/quote")) + "\n");
+    Files.writeString(recording.resolve("fee-ledger.otlp.jsonl"), otlpLine("fee-ledger",
+        span(trace, "3333333333333333", "2222222222222222", "POST /internal/v1/fees/quote", 2, t0 + 8_000_000,
+            t0 + 25_000_000, body, null)
+            + "," + span(trace, "4444444444444444", "", "POST /invoices", 2, t0 + 60_000_000, t0 + 70_000_000, body,
+                null)) + "\n");
+    Path page = dir.resolve("named.html");
+    assertThat(FlowTraceCli.run("replay", "--flows", flows.getParent().toString(), "--html", page.toString(),
+        recording.toString())).isZero();
+    try {
+      chrome.open(page.toUri().toString() + "#i=PM-1");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      JsonNode lanes = chrome.eval("Array.from(document.querySelectorAll('#detail .head')).map(g => g.dataset.lane)");
+      assertThat(lanes).extracting(JsonNode::asString).contains("svc:review", "svc:fee-ledger")
+          .noneMatch(l -> l.startsWith("ext:") && !l.equals("ext:client") && !l.startsWith("ext:caller"));
+      assertThat(chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='fee_quote']\");"
+          + " return g.dataset.from + ' -> ' + g.dataset.to; })()").asString()).isEqualTo("svc:review -> svc:fee-ledger");
+    } finally {
+      chrome.open(report.toUri().toString());
+      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+    }
+  }
+
   private static String otlpLine(String service, String spans) {
     return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\""
         + service + "\"}}]},\"scopeSpans\":[{\"spans\":[" + spans + "]}]}]}";

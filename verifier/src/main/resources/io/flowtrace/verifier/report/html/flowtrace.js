@@ -601,9 +601,34 @@
       if (h.spanId && h.service) spanService[h.spanId] = h.service;
       if (h.parent && h.kind === 'SERVER' && h.service) childService[h.parent] = h.service;
     });
+    // The services of the flow (of this instance, and those that produce its topics elsewhere): a
+    // call to a host of one's name (a cluster's service name) goes to that service.
+    var known = {};
+    hops.forEach(function (h) {
+      if (h.service) known[h.service] = true;
+      (h.consumers || []).forEach(function (c) { if (c.service) known[c.service] = true; });
+    });
+    var producers = meta && meta.producers ? meta.producers : {};
+    Object.keys(producers).forEach(function (t) { known[producers[t]] = true; });
+    var serviceAt = function (url) {
+      var host = hostOf(url);
+      if (!host) return null;
+      host = host.replace(/^.*@/, '').replace(/:\d+$/, '').toLowerCase();
+      var label = host.split('.')[0];
+      var found = null;
+      Object.keys(known).forEach(function (svc) {
+        var name = svc.toLowerCase();
+        if (name === host || name === label) found = svc;
+      });
+      return found;
+    };
     var peerOf = function (h) {
       if (h.kind === 'CLIENT' && h.spanId && childService[h.spanId] && childService[h.spanId] !== h.service) {
         return childService[h.spanId];
+      }
+      var named = h.kind === 'CLIENT' ? serviceAt(h.url) : null;
+      if (named && named !== h.service) {
+        return named;
       }
       if (h.kind === 'SERVER' && h.parent && spanService[h.parent] && spanService[h.parent] !== h.service) {
         return spanService[h.parent];
