@@ -29,12 +29,12 @@ public final class LatencyCheck implements Check {
         continue;
       }
       Clocks.Gap gap = clocks.gap(from, to);
-      long took = gap.estimate();
+      long took = took(instance, gap, from, to);
       if (took > b.within().toNanos() && !withinUncertainty(gap, b.within().toNanos())) {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, to.stageId())
             .event(to.eventId())
             .message(to.eventId() + " (" + to.describe() + ") came " + Texts.duration(took) + " after "
-                + from.eventId() + " (" + from.describe() + ")" + skew(gap, b.within().toNanos()) + "; budget "
+                + from.eventId() + " (" + from.describe() + ")" + skew(gap, took, b.within().toNanos()) + "; budget "
                 + Texts.duration(b.within()))
             .expected("≤ " + Texts.duration(b.within()))
             .actual(Texts.duration(took))
@@ -52,12 +52,12 @@ public final class LatencyCheck implements Check {
         continue;
       }
       Clocks.Gap gap = clocks.gap(start, end);
-      long took = gap.estimate();
+      long took = took(instance, gap, start, end);
       if (took > deadline && !withinUncertainty(gap, deadline)) {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, terminal.id())
             .event(end.eventId())
             .message("the flow took " + Texts.duration(took) + " to reach " + terminal.id() + " ("
-                + end.describe() + ")" + skew(gap, deadline) + "; its deadline is " + Texts.duration(deadline))
+                + end.describe() + ")" + skew(gap, took, deadline) + "; its deadline is " + Texts.duration(deadline))
             .expected("≤ " + Texts.duration(deadline))
             .actual(Texts.duration(took))
             .evidence(Evidence.of(end))
@@ -70,24 +70,26 @@ public final class LatencyCheck implements Check {
       // event's first occurrence: a redelivery an hour later says nothing of when the flow ended)
       Observation last = start;
       Clocks.Gap lastGap = null;
+      long took = Long.MIN_VALUE;
       for (EventSpec e : instance.spec().events()) {
         Observation o = instance.first(e.id());
         if (o == null) {
           continue;
         }
         Clocks.Gap gap = clocks.gap(start, o);
-        if (lastGap == null || gap.estimate() > lastGap.estimate()) {
+        long t = took(instance, gap, start, o);
+        if (lastGap == null || t > took) {
           last = o;
           lastGap = gap;
+          took = t;
         }
       }
-      long took = lastGap.estimate();
       if (took > deadline) {
         Visibility.Unobserved why = unobserved(instance, unseen.id());
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, unseen.id())
             .event(last.eventId())
             .message("the flow had not reached " + unseen.id() + " when " + last.eventId() + " (" + last.describe()
-                + ") came " + Texts.duration(took) + " after its start" + skew(lastGap, deadline) + "; its deadline is "
+                + ") came " + Texts.duration(took) + " after its start" + skew(lastGap, took, deadline) + "; its deadline is "
                 + Texts.duration(deadline) + (why == null ? "" : " (" + unseen.id() + " itself is not observed: "
                 + why.reason() + ")"))
             .expected("≤ " + Texts.duration(deadline))
@@ -109,8 +111,18 @@ public final class LatencyCheck implements Check {
     return !gap.sameClock() && gap.likelyMin() <= limit;
   }
 
-  private static String uncertain(Clocks.Gap gap, long limit, String what) {
-    return what + " took " + Texts.duration(gap.estimate()) + " against " + Texts.duration(limit)
+  /**
+   * The time from one event to another as the timeline draws it ({@link io.flowtrace.verifier.model.Offsets}:
+   * clocks corrected as far as the data tells), within what the clocks prove: what the message says
+   * is what the picture beside it shows.
+   */
+  private static long took(FlowInstance instance, Clocks.Gap gap, Observation from, Observation to) {
+    long drawn = instance.offsets().at(to) - instance.offsets().at(from);
+    return Math.max(gap.min(), Math.min(gap.max(), drawn));
+  }
+
+  private static String uncertain(Clocks.Gap gap, long took, long limit, String what) {
+    return what + " took " + Texts.duration(took) + " against " + Texts.duration(limit)
         + ", but across hosts that is uncertain by ±" + Texts.duration(gap.uncertainty()) + " for clock skew ("
         + gap.detail() + "): it may be within";
   }
@@ -127,9 +139,10 @@ public final class LatencyCheck implements Check {
       Observation to = point(instance, b.to());
       if (measurable(instance, from, to)) {
         Clocks.Gap gap = clocks.gap(from, to);
-        if (gap.estimate() > b.within().toNanos() && withinUncertainty(gap, b.within().toNanos())) {
+        long took = took(instance, gap, from, to);
+        if (took > b.within().toNanos() && withinUncertainty(gap, b.within().toNanos())) {
           out.add(new Unverified("budget", to.stageId(), b.from() + " → " + b.to(),
-              uncertain(gap, b.within().toNanos(), "the hop")));
+              uncertain(gap, took, b.within().toNanos(), "the hop")));
         }
         continue;
       }
@@ -149,8 +162,9 @@ public final class LatencyCheck implements Check {
       Observation end = lastOf(instance, terminal);
       if (end != null) {
         Clocks.Gap gap = clocks.gap(start, end);
-        if (gap.estimate() > deadline && withinUncertainty(gap, deadline)) {
-          out.add(new Unverified("budget", terminal.id(), "deadline", uncertain(gap, deadline, "the flow")));
+        long took = took(instance, gap, start, end);
+        if (took > deadline && withinUncertainty(gap, deadline)) {
+          out.add(new Unverified("budget", terminal.id(), "deadline", uncertain(gap, took, deadline, "the flow")));
         }
       }
     }
@@ -177,11 +191,11 @@ public final class LatencyCheck implements Check {
    * What clock skew does to the figure, when it matters: a correction was applied, or the skew the
    * data allows could put the hop within its limit.
    */
-  private static String skew(Clocks.Gap gap, long limit) {
-    if (gap.sameClock() || gap.estimate() == gap.raw() && gap.likelyMin() > limit) {
+  private static String skew(Clocks.Gap gap, long took, long limit) {
+    if (gap.sameClock() || took == gap.raw() && gap.likelyMin() > limit) {
       return "";
     }
-    if (gap.estimate() == gap.raw()) {
+    if (took == gap.raw()) {
       return " (across hosts: uncertain by ±" + Texts.duration(gap.uncertainty()) + " for clock skew; "
           + gap.detail() + ")";
     }

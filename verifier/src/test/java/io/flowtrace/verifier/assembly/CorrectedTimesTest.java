@@ -1,0 +1,113 @@
+package io.flowtrace.verifier.assembly;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Span;
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.internal.Texts;
+import io.flowtrace.verifier.report.TimelineEntry;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Billing and shipping each consume the order record, on hosts 20 and 10 ms behind the order
+ * service's clock (their consumption proves it), and nothing relates the two to each other. The
+ * timeline draws both on corrected clocks; what a budget between them says it took is what the
+ * timeline draws (a trial saw "50 ms" beside two arrows 36 ms apart).
+ */
+class CorrectedTimesTest {
+  private static final String SPEC = String.join("\n",
+      "flow: star",
+      "keys: [orderId]",
+      "stages:",
+      "  - id: placed",
+      "    events:",
+      "      - {id: placed_msg, topic: t.placed}",
+      "  - id: billed",
+      "    after: placed",
+      "    events:",
+      "      - {id: billed_msg, topic: t.billed}",
+      "  - id: shipped",
+      "    after: placed",
+      "    terminal: true",
+      "    events:",
+      "      - {id: shipped_msg, topic: t.shipped}",
+      "budgets:",
+      "  - {from: billed_msg, to: shipped_msg, within: 5ms}",
+      "");
+  private static final long T0 = 1_790_000_000_000L;
+  private static final String TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+  @TempDir Path dir;
+  private final List<Telemetry> all = new ArrayList<>();
+  private long offset;
+
+  @Test
+  void aBudgetBetweenTwoHostsSaysTheTimeTheTimelineDraws() throws Exception {
+    Files.writeString(dir.resolve("star.flow.yaml"), SPEC);
+    // true times: placed +1, consumed by both at +3, billed +25, shipped +45 (a true gap of 20 ms; 30 as read)
+    record("orders", 0, "a1", "", "t.placed", 1);
+    consume("billing", -20, "b1", "a1", "t.placed", 3);
+    record("billing", -20, "b2", "b1", "t.billed", 25);
+    consume("shipping", -10, "c1", "a1", "t.placed", 3);
+    record("shipping", -10, "c2", "c1", "t.shipped", 45);
+    List<Verdict> finals = new ArrayList<>();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        finals.add(v);
+      }
+    }).build();
+    all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
+    all.forEach(engine::accept);
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    assertThat(finals).hasSize(1);
+    Verdict v = finals.get(0);
+    long drawn = at(v, "shipped_msg") - at(v, "billed_msg");
+    assertThat(drawn).as("the timeline, on corrected clocks").isEqualTo(20_000_000L);
+    String said = v.unverified().stream().filter(u -> u.check().equals("budget")).map(u -> u.reason())
+        .findFirst().orElseThrow(() -> new AssertionError(v.toString()));
+    assertThat(said).startsWith("the hop took " + Texts.duration(drawn) + " against 5 ms");
+  }
+
+  private static long at(Verdict v, String event) {
+    return v.timeline().stream().filter(t -> t.event().equals(event)).findFirst().map(TimelineEntry::offsetNanos)
+        .orElseThrow();
+  }
+
+  private void record(String service, long skewMs, String id, String parent, String topic, long ms) {
+    long at = T0 + ms + skewMs;
+    all.add(Telemetry.of(new Span(TRACE, spanId(id), parent.isEmpty() ? "" : spanId(parent), "send " + topic,
+        SpanKind.PRODUCER, service, at * 1_000_000L, (at + 1) * 1_000_000L,
+        Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type", "send",
+            "messaging.destination.partition.id", "0", "messaging.kafka.offset", offset), List.of(), false)));
+    all.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, at, "o-1",
+        List.of(RecordHeader.ofString("traceparent", "00-" + TRACE + "-" + spanId(id) + "-01")),
+        "{\"orderId\":\"o-1\"}".getBytes(StandardCharsets.UTF_8))));
+  }
+
+  private void consume(String service, long skewMs, String id, String parent, String topic, long ms) {
+    long at = T0 + ms + skewMs;
+    all.add(Telemetry.of(new Span(TRACE, spanId(id), spanId(parent), "process " + topic, SpanKind.CONSUMER, service,
+        at * 1_000_000L, (at + 1) * 1_000_000L, Map.of("messaging.system", "kafka", "messaging.destination.name", topic,
+            "messaging.operation.type", "process"), List.of(), false)));
+  }
+
+  private static String spanId(String id) {
+    return String.format("%016x", (long) id.hashCode() & 0xffffffffL);
+  }
+}
