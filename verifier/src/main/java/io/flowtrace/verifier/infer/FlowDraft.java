@@ -53,6 +53,8 @@ final class FlowDraft {
   final Map<String, String> keyEvidence = new LinkedHashMap<>();
   final Map<EventType, Map<String, String>> eventKeys = new HashMap<>();
   final Map<EventType, String> recordKeys = new HashMap<>();
+  /** Events of a shared topic that join their instance through its trace alone ({@code keys: {}}). */
+  final Set<EventType> traceOnly = new HashSet<>();
   final Map<EventType, ObjectNode> schemas = new LinkedHashMap<>();
   final Map<EventType, String> binarySchemaIds = new HashMap<>();
   final Set<EventType> newTrace = new HashSet<>();
@@ -857,8 +859,28 @@ final class FlowDraft {
     stages.forEach(s -> predecessors.addAll(s.after));
     for (Stage s : stages) {
       // one side of a fan-out is not an end because what follows hangs from the other side
-      s.terminal = !predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains);
+      s.terminal = !predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains)
+          || endsSome(s);
     }
+  }
+
+  /**
+   * Whether instances end at a stage whose every follower is conditional: a wallet payout after its
+   * ledger entry, where only bank transfers wait for the bank's settlement. Not terminal, it failed
+   * each of them for reaching no end; terminal, the followers whose condition holds are still due.
+   */
+  private boolean endsSome(Stage s) {
+    List<Stage> next = stages.stream().filter(n -> n.after.contains(s)).toList();
+    if (next.isEmpty() || next.stream().anyMatch(n -> n.when == null)) {
+      return false;
+    }
+    int ended = 0;
+    for (int i : s.in) {
+      if (next.stream().noneMatch(n -> n.in.contains(i))) {
+        ended++;
+      }
+    }
+    return ended >= 2;
   }
 
   /**
@@ -1230,12 +1252,40 @@ final class FlowDraft {
       int others = all - mine;
       if (others >= 2 && others >= all * 0.01) {
         shared.add(t);
+        boolean byTrace = eventKeys.containsKey(t) && inTheirTrace(t);
+        if (byTrace) {
+          traceOnly.add(t);
+        }
         notes.add("topic " + t.topic() + " also carries records that are not this flow's (" + others + " of " + all
             + "): event " + ids.get(t) + " is not given a recordKey, which would make each of their keys an instance"
-            + " of this flow; its records join their instance by " + (eventKeys.containsKey(t) ? "payload key" : "trace"));
+            + " of this flow; its records join their instance by " + (byTrace
+                ? "trace alone (keys: {}), as every one of this flow's did: the others' payload keys would open or join"
+                    + " instances of this flow"
+                : eventKeys.containsKey(t) ? "payload key" : "trace"));
       }
     }
     return shared;
+  }
+
+  /** Whether every occurrence of the event is in a trace an earlier event of its instance is in. */
+  private boolean inTheirTrace(EventType t) {
+    int n = 0;
+    for (Instance inst : instances) {
+      for (Occurrence o : inst.all(t)) {
+        n++;
+        boolean joined = false;
+        for (Occurrence p : inst.occurrences()) {
+          if (p.type() != t && p.traceId() != null && p.traceId().equals(o.traceId()) && p.time() <= o.time()) {
+            joined = true;
+            break;
+          }
+        }
+        if (!joined) {
+          return false;
+        }
+      }
+    }
+    return n >= 2;
   }
 
   /** The values key {@code k} has in an instance's events. */

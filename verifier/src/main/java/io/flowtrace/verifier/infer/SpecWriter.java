@@ -116,7 +116,9 @@ final class SpecWriter {
       }
     }
     Map<String, String> keys = d.eventKeys.get(t);
-    if (keys != null) {
+    if (d.traceOnly.contains(t)) {
+      y.append("        keys: {}   # joins through its trace: other flows' records on this topic carry keys too\n");
+    } else if (keys != null) {
       List<String> explicit = new ArrayList<>();
       keys.forEach((k, path) -> {
         if (!path.equals(k)) {
