@@ -90,6 +90,61 @@ class InferOwnTrafficCheckTest {
     assertThat(verdicts).hasSize(120).allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
   }
 
+  /**
+   * Three services consume the account record, each on its own: the ledger books it, notifications
+   * welcome the customer, and cards calls its processor before it issues a card, so the card comes
+   * last. It came after the other two by chance, not because of them: drafted after them, a day
+   * the ledger's consumer lags failed every such account with ORDER_VIOLATION.
+   */
+  @Test
+  void aSlowerSiblingConsumerIsNotDraftedAfterTheFasterOnes() throws Exception {
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("accounts").build().infer(accounts("quiet", 0)).write(drafts);
+    String yaml = Files.readString(drafts.resolve("accounts/accounts.flow.yaml"));
+
+    assertThat(yaml).containsPattern("- id: cards-issued[^\\n]*\\n    after: v1-cards\\n");
+    List<Verdict> lagging = Replays.finals(new FlowSpecLoader().load(drafts), accounts("lagging", 2_000));
+    assertThat(lagging).hasSize(120).allSatisfy(v -> assertThat(v.violations()).as(yaml + v)
+        .noneMatch(x -> x.kind() == io.flowtrace.verifier.check.ViolationKind.ORDER_VIOLATION));
+  }
+
+  /** 120 accounts opened; the ledger consumes one in five {@code ledgerLagMs} late. */
+  private Path accounts(String name, long ledgerLagMs) throws Exception {
+    Path recording = Files.createDirectories(work.resolve(name));
+    try (RecordingWriter writer = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(writer);
+      long t0 = 1_798_100_000_000L;
+      for (int i = 0; i < 120; i++) {
+        String trace = String.format("%032x", 0xA100L + i);
+        String account = "ACC-" + (50_000 + i);
+        long t = t0 + i * 900L;
+        long lag = i % 5 == 1 ? ledgerLagMs : 0;
+        out.record(true, trace, "o" + i, "", "account-service", "accounts.opened", i, t,
+            "{\"accountId\":\"" + account + "\",\"tier\":\"STANDARD\"}");
+        out.span(true, trace, "l" + i, "o" + i, "accounts.opened process", SpanKind.CONSUMER, "ledger-service",
+            t + 4 + lag, t + 9 + lag, Map.of("messaging.system", "kafka", "messaging.destination.name", "accounts.opened",
+                "messaging.operation.type", "process"));
+        out.record(true, trace, "m" + i, "l" + i, "ledger-service", "ledger.accounts", i, t + 8 + lag,
+            "{\"accountId\":\"" + account + "\",\"ledger\":\"L-" + i % 3 + "\"}");
+        out.span(true, trace, "n" + i, "o" + i, "accounts.opened process", SpanKind.CONSUMER, "notification-service",
+            t + 5, t + 12, Map.of("messaging.system", "kafka", "messaging.destination.name", "accounts.opened",
+                "messaging.operation.type", "process"));
+        out.record(true, trace, "p" + i, "n" + i, "notification-service", "notifications.outbound", i, t + 11,
+            "{\"accountId\":\"" + account + "\",\"template\":\"welcome\"}");
+        out.span(true, trace, "c" + i, "o" + i, "accounts.opened process", SpanKind.CONSUMER, "card-service",
+            t + 5, t + 90, Map.of("messaging.system", "kafka", "messaging.destination.name", "accounts.opened",
+                "messaging.operation.type", "process"));
+        out.span(true, trace, "q" + i, "c" + i, "POST", SpanKind.CLIENT, "card-service", t + 8, t + 70,
+            Map.of("url.full", "https://cards.processor.example/v1/cards",
+                "http.request.body", "{\"accountId\":\"" + account + "\"}",
+                "http.response.body", "{\"cardRef\":\"C-" + i + "\"}"));
+        out.record(true, trace, "r" + i, "c" + i, "card-service", "cards.issued", i, t + 80,
+            "{\"accountId\":\"" + account + "\",\"cardRef\":\"C-" + i + "\"}");
+      }
+    }
+    return recording;
+  }
+
   @Test
   void inferReplaysItsOwnTrafficAgainstTheDraft() throws Exception {
     CliRun run = CliRun.of("infer", "--out", work.resolve("drafts").toString(), "--name", "kyc",

@@ -95,19 +95,25 @@ final class FlowDraft {
   /** Records of each topic in the whole recording, this flow's instances or not. */
   private final Map<EventType, Integer> topicRecords;
 
-  private FlowDraft(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords) {
+  /** The services that consumed each topic's records. */
+  private final Map<String, Set<String>> consumers;
+
+  private FlowDraft(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords,
+      Map<String, Set<String>> consumers) {
     this.name = name;
     this.entry = entry;
     this.instances = instances;
     this.topicRecords = topicRecords;
+    this.consumers = consumers;
   }
 
   /**
    * Drafts the flow of {@code instances}; {@code topicRecords} counts the records of each topic in
    * the whole recording, so that a topic other flows' records share is known.
    */
-  static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords) {
-    FlowDraft d = new FlowDraft(name, entry, instances, topicRecords);
+  static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords,
+      Map<String, Set<String>> consumers) {
+    FlowDraft d = new FlowDraft(name, entry, instances, topicRecords, consumers);
     d.build();
     return d;
   }
@@ -435,7 +441,17 @@ final class FlowDraft {
             c.concurrent = concurrent;
           }
         } else {
-          t.after = joined(concurrent, main);
+          t.after = causal(joined(concurrent, main), t);
+          if (t.after.equals(List.of(main)) && !feeds(main, t)) {
+            // came after it by chance (a faster sibling consumer): after the latest that can cause it
+            for (int j = kept.indexOf(main) - 1; j >= 0; j--) {
+              Stage m = kept.get(j);
+              if (isMain(m) && feeds(m, t)) {
+                t.after = List.of(m);
+                break;
+              }
+            }
+          }
           concurrent = new ArrayList<>(List.of(t));
         }
       } else {
@@ -487,9 +503,61 @@ final class FlowDraft {
         afterAll &= n[0] > 0 && n[1] <= (n[0] + n[1] + n[2]) * (1 - HOLDS);
       }
       if (afterAll) {
-        t.after = List.copyOf(sides);
+        // a side it came after by chance (a slower sibling consumer) is no predecessor: only the
+        // sides whose service it is, or whose records its service consumes
+        t.after = causal(sides, t);
       }
     }
+  }
+
+  /**
+   * Of the stages a stage came after, those that can have caused it ({@link #feeds}): a sibling
+   * consumer that is merely faster is no predecessor (a ledger entry before the card issued by
+   * another service off the same account record). All of them where none can be told.
+   */
+  private List<Stage> causal(List<Stage> before, Stage t) {
+    if (before.size() < 2) {
+      return List.copyOf(before);
+    }
+    List<Stage> feeding = before.stream().filter(side -> feeds(side, t)).toList();
+    return feeding.isEmpty() ? List.copyOf(before) : feeding;
+  }
+
+  /**
+   * Whether a stage can cause another as far as the traces tell: an event of each is done by one
+   * service, or the later stage's service consumed the earlier stage's records. Where the traces
+   * name no service of the later stage (records whose producer spans were never seen), it may.
+   */
+  private boolean feeds(Stage from, Stage to) {
+    Set<String> mine = services(to);
+    if (mine.isEmpty()) {
+      return true;
+    }
+    Set<String> reach = new HashSet<>(services(from));
+    for (EventType e : from.events) {
+      if (e.isTopic()) {
+        reach.addAll(consumers.getOrDefault(e.topic(), Set.of()));
+      }
+    }
+    return mine.stream().anyMatch(reach::contains);
+  }
+
+  /** The services that did a stage's events: a span's, or the producer of a record (where its span was seen). */
+  private Set<String> services(Stage s) {
+    Set<String> out = new HashSet<>();
+    for (EventType e : s.events) {
+      if (!e.isTopic()) {
+        out.add(e.service());
+      }
+    }
+    for (int i : s.in) {
+      for (Occurrence o : instances.get(i).occurrences()) {
+        if (o.isRecord() && o.producer() != null && s.events.contains(o.type())) {
+          out.add(o.producer().service());
+        }
+      }
+    }
+    return out;
   }
 
   /** What comes after the last main stage: after it, or after all the stages concurrent with it. */

@@ -137,7 +137,7 @@ public final class Inference {
       }
       String flowName = name != null && drafts.isEmpty() ? name
           : name != null ? name + "-" + (drafts.size() + 1) : defaultName(e.getKey(), drafts);
-      drafts.add(FlowDraft.of(flowName, e.getKey(), group, records));
+      drafts.add(FlowDraft.of(flowName, e.getKey(), group, records, traffic.consumers));
     }
     return new Result(drafts, recording.getFileName() == null ? recording.toString()
         : recording.getFileName().toString(), traffic, instances.size(), skipped);

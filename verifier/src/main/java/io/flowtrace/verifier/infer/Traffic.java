@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -37,6 +38,8 @@ final class Traffic {
   final List<Occurrence> occurrences = new ArrayList<>();
   /** Pairs of traces one causal hop joins: {@code [a, b]}. */
   final List<String[]> links = new ArrayList<>();
+  /** The services whose consumer spans took each topic's records. */
+  final Map<String, Set<String>> consumers = new HashMap<>();
   long spans;
   long records;
   long problems;
@@ -127,6 +130,7 @@ final class Traffic {
       t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
           r.value() == null ? null : parse(r.value()), r, producer, producer));
       for (Span c : j.consumers()) {
+        t.consumers.computeIfAbsent(r.topic(), k -> new java.util.TreeSet<>()).add(c.service());
         if (!c.traceId().equals(trace)) {
           t.links.add(new String[] {trace, c.traceId()});
         }
