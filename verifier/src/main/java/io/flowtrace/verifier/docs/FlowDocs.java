@@ -465,7 +465,10 @@ public final class FlowDocs implements VerdictListener {
     Set<String> inputs = new java.util.LinkedHashSet<>();
     inputsOf(f, s, s.events().indexOf(e), producers, o, inputs, new java.util.HashSet<>());
     if (!inputs.isEmpty()) {
-      return String.join(" or ", inputs);
+      // after a join (its predecessors all due, none by a condition) every input is needed
+      boolean join = s.after().size() > 1 && s.after().stream().map(f::stage)
+          .allMatch(p -> p != null && p.when() == null);
+      return String.join(join ? " and " : " or ", inputs);
     }
     return previous == null ? "—" : "`" + previous.id() + "`";
   }

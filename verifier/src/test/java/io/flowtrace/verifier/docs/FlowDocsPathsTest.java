@@ -61,4 +61,46 @@ class FlowDocsPathsTest {
         .contains("- **confirmed** when `held_msg.ok == true` — taken by 8 of the 10 observed instances that reached held")
         .contains("- **confirmed** when `held_msg.ok == true` — taken by 3 of the 3 observed instances that reached upsold");
   }
+
+  /** A stage after two that are both due (a join) needs both inputs: the stage table said "or". */
+  @Test
+  void aJoinsInputsAreAllNeededAndAlternativesAreEither() throws Exception {
+    Files.writeString(dir.resolve("j.flow.yaml"), String.join("\n",
+        "flow: j",
+        "keys: [id]",
+        "stages:",
+        "  - id: filed",
+        "    events: [{id: filed_msg, topic: t.filed}]",
+        "  - id: zoned",
+        "    after: filed",
+        "    events: [{id: zoned_msg, topic: t.zoned}]",
+        "  - id: reviewed",
+        "    after: filed",
+        "    events: [{id: reviewed_msg, topic: t.reviewed}]",
+        "  - id: decided",
+        "    after: [zoned, reviewed]",
+        "    terminal: true",
+        "    events: [{id: decided_msg, topic: t.decided}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).stream().filter(f -> f.name().equals("j")).findFirst().orElseThrow();
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    docs.finalized(new Verdict("j", Map.of("id", "j-1"), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+        List.of(record("filed", "filed_msg", "t.filed", "intake", 0, "zoning", "review"),
+            record("zoned", "zoned_msg", "t.zoned", "zoning", 1, "board"),
+            record("reviewed", "reviewed_msg", "t.reviewed", "review", 2, "board"),
+            record("decided", "decided_msg", "t.decided", "board", 3)), List.of(), List.of()));
+
+    assertThat(docs.flow(spec)).contains("topic t.zoned and topic t.reviewed").doesNotContain("t.zoned or");
+  }
+
+  private static TimelineEntry record(String stage, String event, String topic, String producer, int ms,
+      String... consumers) {
+    List<TimelineEntry.Consumer> took = new ArrayList<>();
+    for (String c : consumers) {
+      took.add(new TimelineEntry.Consumer(c, "t", c + "-span", (ms + 1) * 1_000_000L));
+    }
+    return new TimelineEntry(stage, event, topic + "[0]@" + ms, ms * 1_000_000L, "t",
+        new TimelineEntry.Detail(producer, "PRODUCER", "send " + topic, producer + "-span", null, 1_000_000L, topic, 0,
+            (long) ms, ms * 1_000_000L, took, null, List.of(), true, false, null, null));
+  }
 }
