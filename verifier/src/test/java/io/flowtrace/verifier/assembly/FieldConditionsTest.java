@@ -252,6 +252,23 @@ class FieldConditionsTest {
   }
 
   /**
+   * Records only (a trace sampled out), the acceptance stamped 45 ms before the order it accepts,
+   * on two hosts nothing relates: within the skew allowed, so no violation, but not checked either,
+   * and said so (a trial's early dispenses passed with "order" nowhere in what was not verified).
+   */
+  @Test
+  void anOrderInvertedAsReadWithinTheAllowedSkewIsListedAsNotVerified() {
+    ShopFlows.Order o = order("o-1", 0).unsampled();
+    o.skew("gw", 50);
+    replay(o);
+
+    Verdict v = finals.get("o-1");
+    assertThat(v.violations()).as(v.toString()).isEmpty();
+    assertThat(v.unverified()).filteredOn(u -> u.check().equals("order")).singleElement()
+        .satisfies(u -> assertThat(u.reason()).startsWith("accepted_msg came 45 ms before placed_msg as read"));
+  }
+
+  /**
    * A condition on a record and on a span of an unsampled trace is decided by the record where the
    * record alone decides it: a bonus for charged orders over 100 is not due for a 10 order, whatever
    * the charge said. It was left open, and the order failed as if the bonus were missing.
