@@ -179,15 +179,21 @@ public final class FlowDocs implements VerdictListener {
         }
       }
     }
-    // hops: each event's first occurrence after the one before it, in time order; a response at
-    // its span's end (request → response is the call's time, not 0)
-    List<TimelineEntry> order = new ArrayList<>(first.values());
-    order.sort((a, b) -> Long.compare(when(spec, a), when(spec, b)));
-    for (int i = 1; i < order.size(); i++) {
-      TimelineEntry a = order.get(i - 1);
-      TimelineEntry b = order.get(i);
-      o.hops.computeIfAbsent(a.event() + " → " + b.event(), k -> new Samples())
-          .add(Math.max(0, when(spec, b) - when(spec, a)));
+    // hops along the flow's declared edges (first occurrences; a response at its span's end, so
+    // request → response is the call's time, not 0): a stage's events in order, and each stage's
+    // last event to the first of a stage after it. Consecutive in time, the two sides of a fan-out
+    // were paired with each other, and an edge got only the few instances where it came next.
+    for (StageSpec s : spec.stages()) {
+      List<EventSpec> events = s.events();
+      for (int i = 1; i < events.size(); i++) {
+        hop(spec, o, first, events.get(i - 1).id(), events.get(i).id());
+      }
+      for (String p : s.after()) {
+        StageSpec before = spec.stage(p);
+        if (before != null && !before.events().isEmpty() && !events.isEmpty()) {
+          hop(spec, o, first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
+        }
+      }
     }
     for (String note : v.notes()) {
       Matcher m = SKEW_NOTE.matcher(note);
@@ -238,6 +244,14 @@ public final class FlowDocs implements VerdictListener {
   private static Example example(Observed o, String event) {
     Example m = o.main.get(event);
     return m != null ? m : o.examples.get(event);
+  }
+
+  private static void hop(FlowSpec spec, Observed o, Map<String, TimelineEntry> first, String from, String to) {
+    TimelineEntry a = first.get(from);
+    TimelineEntry b = first.get(to);
+    if (a != null && b != null) {
+      o.hops.computeIfAbsent(from + " → " + to, k -> new Samples()).add(Math.max(0, when(spec, b) - when(spec, a)));
+    }
   }
 
   /** When an event happened, for the hops between events: a response event at its span's end. */
@@ -829,7 +843,8 @@ public final class FlowDocs implements VerdictListener {
       sb.append('\n');
     }
     if (!o.hops.isEmpty()) {
-      sb.append("Between consecutive events of an instance (first occurrences, in time order; a response at its span's end):\n\n");
+      sb.append("Along the flow's edges — a stage's events in order, each stage's last event to the first of the next"
+          + " (first occurrences; a response at its span's end):\n\n");
       sb.append("| hop | budget | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|---|\n");
       List<Map.Entry<String, Samples>> hops = new ArrayList<>(o.hops.entrySet());
       List<String> order = f.events().stream().map(EventSpec::id).toList();
