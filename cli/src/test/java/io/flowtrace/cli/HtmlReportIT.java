@@ -194,24 +194,37 @@ class HtmlReportIT {
     Files.writeString(recording.resolve("upsell.otlp.jsonl"), otlpLine("upsell",
         span(trace, "3333333333333333", "2222222222222222", "POST /offers", 2, t0 + 8_000_000, t0 + 25_000_000, body,
             null)) + "\n");
-    Path page = dir.resolve("calls.html");
-    assertThat(FlowTraceCli.run("replay", "--flows", flows.getParent().toString(), "--html", page.toString(),
-        recording.toString())).isZero();
     try {
-      chrome.open(page.toUri().toString() + "#i=BK-1");
-      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
-      JsonNode lanes = chrome.eval("Array.from(document.querySelectorAll('#detail .head')).map(g => g.dataset.lane)");
+      JsonNode lanes = show(flows.getParent(), recording, "calls.html", "BK-1");
       assertThat(lanes).extracting(JsonNode::asString).contains("svc:booking", "svc:upsell")
           .noneMatch(l -> l.startsWith("ext:") && !l.equals("ext:client"));
       for (String event : List.of("offer_request", "offer_served")) {
-        assertThat(chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='" + event
-            + "']\"); return g.dataset.from + ' -> ' + g.dataset.to; })()").asString()).as(event)
-            .isEqualTo("svc:booking -> svc:upsell");
+        assertThat(hopEnds(event)).as(event).isEqualTo("svc:booking -> svc:upsell");
       }
     } finally {
-      chrome.open(report.toUri().toString());
-      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+      backToTheReport();
     }
+  }
+
+  /** Replays a recording into a page of its own, opens one instance there and gives its lifelines. */
+  private static JsonNode show(Path flows, Path recording, String name, String key) {
+    Path page = dir.resolve(name);
+    assertThat(FlowTraceCli.run("replay", "--flows", flows.toString(), "--html", page.toString(), recording.toString()))
+        .isZero();
+    chrome.open(page.toUri().toString() + "#i=" + key);
+    chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+    return chrome.eval("Array.from(document.querySelectorAll('#detail .head')).map(g => g.dataset.lane)");
+  }
+
+  /** Where the open instance's hop of an event is drawn from and to: {@code svc:a -> svc:b}. */
+  private static String hopEnds(String event) {
+    return chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='" + event
+        + "']\"); return g.dataset.from + ' -> ' + g.dataset.to; })()").asString();
+  }
+
+  private static void backToTheReport() {
+    chrome.open(report.toUri().toString());
+    chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
   }
 
   /**
@@ -255,20 +268,13 @@ class HtmlReportIT {
             t0 + 25_000_000, body, null)
             + "," + span(trace, "4444444444444444", "", "POST /invoices", 2, t0 + 60_000_000, t0 + 70_000_000, body,
                 null)) + "\n");
-    Path page = dir.resolve("named.html");
-    assertThat(FlowTraceCli.run("replay", "--flows", flows.getParent().toString(), "--html", page.toString(),
-        recording.toString())).isZero();
     try {
-      chrome.open(page.toUri().toString() + "#i=PM-1");
-      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
-      JsonNode lanes = chrome.eval("Array.from(document.querySelectorAll('#detail .head')).map(g => g.dataset.lane)");
+      JsonNode lanes = show(flows.getParent(), recording, "named.html", "PM-1");
       assertThat(lanes).extracting(JsonNode::asString).contains("svc:review", "svc:fee-ledger")
           .noneMatch(l -> l.startsWith("ext:") && !l.equals("ext:client") && !l.startsWith("ext:caller"));
-      assertThat(chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='fee_quote']\");"
-          + " return g.dataset.from + ' -> ' + g.dataset.to; })()").asString()).isEqualTo("svc:review -> svc:fee-ledger");
+      assertThat(hopEnds("fee_quote")).isEqualTo("svc:review -> svc:fee-ledger");
     } finally {
-      chrome.open(report.toUri().toString());
-      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+      backToTheReport();
     }
   }
 
@@ -299,8 +305,7 @@ class HtmlReportIT {
       assertThat(chrome.eval("Array.from(document.querySelectorAll('#detail .badge.nth text')).map(t => t.textContent)"))
           .extracting(JsonNode::asString).contains("\u00d72");
     } finally {
-      chrome.open(report.toUri().toString());
-      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+      backToTheReport();
     }
   }
 
@@ -322,8 +327,7 @@ class HtmlReportIT {
       assertThat(heads).extracting(JsonNode::asString).contains("\u2026orders.requested", "\u2026inventory.requests")
           .noneMatch(h -> h.startsWith("com."));
     } finally {
-      chrome.open(report.toUri().toString());
-      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+      backToTheReport();
     }
   }
 
@@ -361,8 +365,7 @@ class HtmlReportIT {
       assertThat(chrome.eval("document.querySelector('#detail .head').dataset.lane").asString())
           .as("the client's lifeline first").isEqualTo("ext:client");
     } finally {
-      chrome.open(report.toUri().toString());
-      chrome.waitFor("document.body.dataset.readyMs", Duration.ofSeconds(20));
+      backToTheReport();
     }
   }
 
