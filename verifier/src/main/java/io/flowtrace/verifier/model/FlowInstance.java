@@ -171,8 +171,10 @@ public final class FlowInstance {
   /**
    * Whether the occurrence is an attempt that failed and was made again: a span of the event that
    * ended in error (status ERROR, or HTTP 5xx, 429 or 408) with a later occurrence of the same event
-   * in the instance — a call retried after a 503. Its payload (an error body) is not what the flow
-   * carried on: schemas, rules and enrichment read the attempt that answered ({@link #answered}).
+   * in the instance — a call retried after a 503 — or, where spans may be missing, the last one
+   * observed when the flow went on past its stage (the attempt that answered was not exported). Its
+   * payload (an error body) is not what the flow carried on: schemas, rules and enrichment read the
+   * attempt that answered ({@link #answered}).
    */
   public boolean retried(Observation o) {
     return !o.isRecord() && o.span() != null && retried().contains(o);
