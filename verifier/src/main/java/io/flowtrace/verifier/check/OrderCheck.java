@@ -99,8 +99,8 @@ public final class OrderCheck implements Check {
   @Override
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
-    // a stage that began before one it must follow as read, but by less than the skew allowed
-    // between two hosts nothing relates: not a violation, and not checked either
+    // a stage that began before one it must follow as read, by less than the skew the clocks may
+    // still differ by (nothing proves the order either way): not a violation, and not checked either
     long tolerance = instance.spec().tolerance().toNanos();
     Clocks clocks = instance.clocks();
     for (StageSpec stage : instance.spec().stages()) {
@@ -110,7 +110,8 @@ public final class OrderCheck implements Check {
         for (Observation before : firsts(instance, instance.spec().stage(p))) {
           for (Observation o : mine) {
             Clocks.Gap g = clocks.gap(before, o);
-            if (said == null && g.basis() == Clocks.Basis.TWO_CLOCKS && g.raw() < -tolerance && g.max() >= -tolerance
+            if (said == null && g.basis() == Clocks.Basis.TWO_CLOCKS && g.raw() < -tolerance && g.min() < -tolerance
+                && g.max() >= -tolerance
                 && !instance.visibility().isPartlyObserved(before.eventId())) {
               said = new Unverified("order", stage.id(), before.eventId() + " → " + o.eventId(), o.eventId()
                   + " came " + Texts.duration(-g.raw()) + " before " + before.eventId() + " as read, within what the"
