@@ -35,19 +35,12 @@ public final class OrderCheck implements Check {
       Observation worstEarly = null;
       Observation worstLate = null;
       Clocks.Gap worst = null;
-      for (String p : stage.after()) {
-        for (Observation before : firsts(instance, instance.spec().stage(p))) {
-          if (instance.visibility().isPartlyObserved(before.eventId())) {
-            continue; // its first observed occurrence need not be its first
-          }
-          for (Observation o : mine) {
-            Clocks.Gap g = clocks.gap(before, o);
-            if (g.max() < -tolerance && (worst == null || g.max() < worst.max())) {
-              worst = g;
-              worstEarly = o;
-              worstLate = before;
-            }
-          }
+      for (Pair pair : afterPredecessors(instance, stage, mine)) {
+        Clocks.Gap g = pair.gap();
+        if (g.max() < -tolerance && (worst == null || g.max() < worst.max())) {
+          worst = g;
+          worstEarly = pair.later();
+          worstLate = pair.earlier();
         }
       }
       if (worst != null) {
@@ -102,26 +95,18 @@ public final class OrderCheck implements Check {
     // a stage that began before one it must follow as read, by less than the skew the clocks may
     // still differ by (nothing proves the order either way): not a violation, and not checked either
     long tolerance = instance.spec().tolerance().toNanos();
-    Clocks clocks = instance.clocks();
     for (StageSpec stage : instance.spec().stages()) {
-      List<Observation> mine = firsts(instance, stage);
-      Unverified said = null;
-      for (String p : stage.after()) {
-        for (Observation before : firsts(instance, instance.spec().stage(p))) {
-          for (Observation o : mine) {
-            Clocks.Gap g = clocks.gap(before, o);
-            if (said == null && g.basis() == Clocks.Basis.TWO_CLOCKS && g.raw() < -tolerance && g.min() < -tolerance
-                && g.max() >= -tolerance
-                && !instance.visibility().isPartlyObserved(before.eventId())) {
-              said = new Unverified("order", stage.id(), before.eventId() + " → " + o.eventId(), o.eventId()
-                  + " came " + Texts.duration(-g.raw()) + " before " + before.eventId() + " as read, within what the"
-                  + " clocks may differ (" + g.detail() + "): its order is not known");
-            }
-          }
+      for (Pair pair : afterPredecessors(instance, stage, firsts(instance, stage))) {
+        Clocks.Gap g = pair.gap();
+        if (g.basis() == Clocks.Basis.TWO_CLOCKS && g.raw() < -tolerance && g.min() < -tolerance
+            && g.max() >= -tolerance) {
+          Observation o = pair.later();
+          Observation before = pair.earlier();
+          out.add(new Unverified("order", stage.id(), before.eventId() + " → " + o.eventId(), o.eventId()
+              + " came " + Texts.duration(-g.raw()) + " before " + before.eventId() + " as read, within what the"
+              + " clocks may differ (" + g.detail() + "): its order is not known"));
+          break;
         }
-      }
-      if (said != null) {
-        out.add(said);
       }
     }
     for (String event : instance.spec().events().stream().map(EventSpec::id).toList()) {
@@ -130,6 +115,32 @@ public final class OrderCheck implements Check {
         out.add(new Unverified("order", instance.spec().event(event).stageId(), event,
             "what follows " + event + " is not checked against it: some of its occurrences were not observed ("
                 + u.reason() + ")"));
+      }
+    }
+    return out;
+  }
+
+  /** A first event of a stage and a first event of a stage it must follow, and the gap between them. */
+  private record Pair(Observation earlier, Observation later, Clocks.Gap gap) {}
+
+  /**
+   * Each of {@code mine} (a stage's first events) against each first event of the stages it must
+   * follow — but one some of whose occurrences were not observed: its first observed occurrence
+   * need not be its first.
+   */
+  private static List<Pair> afterPredecessors(FlowInstance instance, StageSpec stage, List<Observation> mine) {
+    List<Pair> out = new ArrayList<>();
+    if (mine.isEmpty()) {
+      return out;
+    }
+    Clocks clocks = instance.clocks();
+    for (String p : stage.after()) {
+      for (Observation before : firsts(instance, instance.spec().stage(p))) {
+        if (!instance.visibility().isPartlyObserved(before.eventId())) {
+          for (Observation o : mine) {
+            out.add(new Pair(before, o, clocks.gap(before, o)));
+          }
+        }
       }
     }
     return out;

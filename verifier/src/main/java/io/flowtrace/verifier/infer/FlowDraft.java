@@ -544,21 +544,27 @@ final class FlowDraft {
 
   /** The services that did a stage's events: a span's, or the producer of a record (where its span was seen). */
   private Set<String> services(Stage s) {
-    Set<String> out = new HashSet<>();
-    for (EventType e : s.events) {
-      if (!e.isTopic()) {
-        out.add(e.service());
-      }
-    }
-    for (int i : s.in) {
-      for (Occurrence o : instances.get(i).occurrences()) {
-        if (o.isRecord() && o.producer() != null && s.events.contains(o.type())) {
-          out.add(o.producer().service());
+    return stageServices.computeIfAbsent(s, k -> {
+      Set<String> out = new HashSet<>();
+      for (EventType e : s.events) {
+        if (!e.isTopic()) {
+          out.add(e.service());
+          continue;
+        }
+        for (int i : s.in) {
+          for (Occurrence o : instances.get(i).all(e)) {
+            if (o.producer() != null) {
+              out.add(o.producer().service());
+            }
+          }
         }
       }
-    }
-    return out;
+      return out;
+    });
   }
+
+  /** {@link #services} of each stage, found once: stages are ordered after their events are settled. */
+  private final Map<Stage, Set<String>> stageServices = new java.util.IdentityHashMap<>();
 
   /** What comes after the last main stage: after it, or after all the stages concurrent with it. */
   private static List<Stage> joined(List<Stage> concurrent, Stage main) {
