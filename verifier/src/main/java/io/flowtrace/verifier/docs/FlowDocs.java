@@ -83,6 +83,8 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Samples> hops = new TreeMap<>();
     /** topic → broker dwell (record time → first consumer start, ns). */
     final Map<String, Samples> dwell = new TreeMap<>();
+    /** topic → records whose dwell is not measured: the consumer's clock was corrected against, or reads behind, the record's. */
+    final Map<String, Long> dwellUnmeasured = new TreeMap<>();
     /** "A behind B" → how far the data proved A's clock off B's. */
     final Map<String, Skew> skews = new TreeMap<>();
     /** budget index → observed from→to latencies. */
@@ -149,8 +151,14 @@ public final class FlowDocs implements VerdictListener {
         }
       }
       if (d.topic() != null && !d.consumers().isEmpty()) {
-        o.dwell.computeIfAbsent(d.topic(), k -> new Samples())
-            .add(Math.max(0, d.consumers().get(0).offsetNanos() - d.recordOffsetNanos()));
+        TimelineEntry.Consumer c = d.consumers().get(0);
+        long dwell = c.offsetNanos() - d.recordOffsetNanos();
+        Samples samples = o.dwell.computeIfAbsent(d.topic(), k -> new Samples());
+        if (c.dwellEstimated() || dwell < 0) {
+          o.dwellUnmeasured.merge(d.topic(), 1L, Long::sum);
+        } else {
+          samples.add(dwell);
+        }
       }
       if ("CLIENT".equals(d.spanKind()) && d.url() != null) {
         String host = host(d.url());
@@ -872,6 +880,16 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, e.getValue());
       }
       sb.append('\n');
+      if (!o.dwellUnmeasured.isEmpty()) {
+        sb.append("Not measured, and not counted above, where the hosts' clocks differ (the first consumer's clock")
+            .append(" was corrected against the record's producer's, or reads behind it: the data proves the order,")
+            .append(" not the time between):");
+        o.dwellUnmeasured.forEach((topic, n) -> sb.append(" ").append(md(topic)).append(" ")
+            .append(String.format(Locale.ROOT, "%,d", n)).append(" of ")
+            .append(String.format(Locale.ROOT, "%,d", n + o.dwell.get(topic).n)).append(";"));
+        sb.setLength(sb.length() - 1);
+        sb.append(".\n\n");
+      }
     }
   }
 

@@ -82,6 +82,14 @@ public final class Offsets {
     return at(Clocks.domain(o), o.timeEpochNanos());
   }
 
+  /**
+   * Whether times read on these two clocks are compared as read: both were moved alike (by
+   * nothing, or by the same correction), so the time between them is measured, not estimated.
+   */
+  public boolean alike(String domain, String other) {
+    return shifts.getOrDefault(domain, 0L).longValue() == shifts.getOrDefault(other, 0L).longValue();
+  }
+
   /** Whether any clock was corrected (else offsets are the times as read). */
   public boolean corrected() {
     return base != 0 || shifts.values().stream().anyMatch(v -> v != 0);

@@ -102,7 +102,8 @@ public final class FlowVerifier {
     List<TimelineEntry.Consumer> consumers = new ArrayList<>(o.consumers().size());
     for (io.flowtrace.tracer.model.Span c : o.consumers()) {
       consumers.add(new TimelineEntry.Consumer(c.service(), c.traceId(), c.spanId(),
-          offsets.at(Clocks.domain(c), c.startEpochNanos())));
+          offsets.at(Clocks.domain(c), c.startEpochNanos()),
+          o.isRecord() && !offsets.alike(Clocks.domain(o), Clocks.domain(c))));
     }
     consumers.sort(java.util.Comparator.comparingLong(TimelineEntry.Consumer::offsetNanos));
     List<String> problems = new ArrayList<>(o.schemaProblems().size());

@@ -22,7 +22,8 @@ public record TimelineEntry(String stage, String event, String where, long offse
     Detail d = detail;
     if (d != null) {
       List<Consumer> consumers = d.consumers().stream()
-          .map(c -> new Consumer(c.service(), c.traceId(), c.spanId(), c.offsetNanos() + nanos)).toList();
+          .map(c -> new Consumer(c.service(), c.traceId(), c.spanId(), c.offsetNanos() + nanos, c.dwellEstimated()))
+          .toList();
       d = new Detail(d.service(), d.spanKind(), d.spanName(), d.spanId(), d.parentSpanId(), d.durationNanos(), d.topic(),
           d.partition(),
           d.offset(), d.topic() == null ? d.recordOffsetNanos() : d.recordOffsetNanos() + nanos, consumers, d.payload(),
@@ -84,6 +85,20 @@ public record TimelineEntry(String stage, String event, String where, long offse
     }
   }
 
-  /** A span that consumed a record: its service, trace, span and start offset. */
-  public record Consumer(String service, String traceId, String spanId, long offsetNanos) {}
+  /**
+   * A span that consumed a record: its service, trace, span and start offset.
+   *
+   * @param dwellEstimated whether its start was moved against the record's time by a clock
+   *     correction (the data proves the consumer's clock off from the record's producer's, and by
+   *     how much only within bounds): the broker dwell, the time between the two, is then not
+   *     measured — where the data bounds the clocks on one side only it reads 0, the least the
+   *     order allows
+   */
+  public record Consumer(String service, String traceId, String spanId, long offsetNanos, boolean dwellEstimated) {
+
+    /** A consumer whose clock was not corrected against the record's: its dwell is as read. */
+    public Consumer(String service, String traceId, String spanId, long offsetNanos) {
+      this(service, traceId, spanId, offsetNanos, false);
+    }
+  }
 }

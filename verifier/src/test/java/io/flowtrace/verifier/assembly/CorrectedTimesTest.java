@@ -84,6 +84,48 @@ class CorrectedTimesTest {
     assertThat(said).startsWith("the hop took " + Texts.duration(drawn) + " against 5 ms");
   }
 
+  @Test
+  void aDwellTheClocksDoNotMeasureIsNotDrawnOrTabledAsZero() throws Exception {
+    Files.writeString(dir.resolve("star.flow.yaml"), SPEC);
+    // placed at +1 on the order service's clock; billing and shipping read it at +3 true time, on
+    // clocks 20 and 10 ms behind: as read 16 and 6 ms before it was written
+    record("orders", 0, "a1", "", "t.placed", 1);
+    consume("billing", -20, "b1", "a1", "t.placed", 3);
+    record("billing", -20, "b2", "b1", "t.billed", 25);
+    consume("shipping", -10, "c1", "a1", "t.placed", 3);
+    record("shipping", -10, "c2", "c1", "t.shipped", 45);
+    List<io.flowtrace.verifier.spec.FlowSpec> specs = new FlowSpecLoader().load(dir);
+    io.flowtrace.verifier.docs.FlowDocs docs = new io.flowtrace.verifier.docs.FlowDocs(specs);
+    List<Verdict> finals = new ArrayList<>();
+    FlowEngine engine = FlowEngine.builder(specs).listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        finals.add(v);
+        docs.finalized(v);
+      }
+    }).build();
+    all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
+    all.forEach(engine::accept);
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    assertThat(finals).hasSize(1);
+    TimelineEntry placed = finals.get(0).timeline().stream().filter(t -> t.event().equals("placed_msg")).findFirst()
+        .orElseThrow();
+    assertThat(placed.detail().consumers()).hasSize(2).allSatisfy(c -> {
+      assertThat(c.offsetNanos()).as("drawn no earlier than the record").isGreaterThanOrEqualTo(
+          placed.detail().recordOffsetNanos());
+      assertThat(c.dwellEstimated()).as(c.service() + "'s clock was corrected against the record's").isTrue();
+    });
+    TimelineEntry billed = finals.get(0).timeline().stream().filter(t -> t.event().equals("billed_msg")).findFirst()
+        .orElseThrow();
+    assertThat(billed.detail().consumers()).isEmpty();
+    String page = docs.flow(specs.get(0));
+    assertThat(page).contains("| t.placed | — | — | — | — | 0 |")
+        .contains("Not measured, and not counted above, where the hosts' clocks differ")
+        .contains("t.placed 1 of 1.");
+  }
+
   private static long at(Verdict v, String event) {
     return v.timeline().stream().filter(t -> t.event().equals(event)).findFirst().map(TimelineEntry::offsetNanos)
         .orElseThrow();

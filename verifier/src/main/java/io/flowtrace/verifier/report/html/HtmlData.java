@@ -251,6 +251,7 @@ public final class HtmlData {
             if (c.traceId() != null) g.writeStringProperty("traceId", c.traceId());
             if (c.spanId() != null) g.writeStringProperty("spanId", c.spanId());
             g.writeNumberProperty("t", round3(c.offsetNanos() / 1e6));
+            if (c.dwellEstimated()) g.writeBooleanProperty("est", true);
             g.writeEndObject();
           }
           g.writeEndArray();

@@ -65,6 +65,19 @@
     return trimZeros(v.toFixed(1)) + ' ms';
   }
 
+  /**
+   * The broker dwell of a record before one of its consumers: as read, or — where a clock
+   * correction moved the consumer against the record's time — what the clocks let be said of it.
+   */
+  function dwellText(h, c) {
+    var dwell = c.t - (h.rt !== undefined ? h.rt : h.t);
+    if (c.est) {
+      return Math.abs(dwell) < 0.05 ? 'dwell not measured (the hosts\u2019 clocks differ)'
+          : 'dwell \u2248' + ms(dwell) + ' (clocks corrected)';
+    }
+    return 'dwell ' + ms(dwell) + (dwell < 0 ? ' (the hosts\u2019 clocks differ)' : '');
+  }
+
   /** An offset from the instance's start: +12 ms, or −0.1 ms for one a clock correction put before it. */
   function at(v) {
     return (v < 0 ? '\u2212' + ms(-v) : '+' + ms(v));
@@ -667,11 +680,10 @@
           main: true
         }));
         (h.consumers || []).forEach(function (c, ci) {
-          var dwell = c.t - (h.rt !== undefined ? h.rt : h.t);
           items.push({
             hop: i, stage: h.stage, event: h.event, violations: [], t: c.t, rank: base.rank, kind: 'consume',
             from: 'topic:' + h.topic, to: 'svc:' + (c.service || '?'),
-            label: 'consume', sub: 'dwell ' + ms(dwell) + (dwell < 0 ? ' (the hosts\u2019 clocks differ)' : '') + (ci > 0 ? ' (consumer ' + (ci + 1) + ')' : ''),
+            label: 'consume', sub: dwellText(h, c) + (ci > 0 ? ' (consumer ' + (ci + 1) + ')' : ''),
             consumer: c
           });
         });
@@ -1144,7 +1156,7 @@
         rowOf('record time', at(h.rt));
       }
       (h.consumers || []).forEach(function (c, i) {
-        rowOf('consumer ' + (i + 1), (c.service || '?') + ' at ' + at(c.t) + ' (dwell ' + ms(c.t - (h.rt !== undefined ? h.rt : h.t)) + ')\ntrace ' + c.traceId + ' span ' + c.spanId);
+        rowOf('consumer ' + (i + 1), (c.service || '?') + ' at ' + at(c.t) + ' (' + dwellText(h, c) + ')\ntrace ' + c.traceId + ' span ' + c.spanId);
       });
       rowOf('url', h.url);
       if (h.spansLost) rowOf('sampled', 'yes \u2014 but its spans were exported before this run started (to the run before it, or to no one)');
