@@ -283,6 +283,13 @@ public final class MessageSpanIndex {
     Entry byId;
     Entry byParent;
     Entry byCoordinates;
+    /**
+     * Its key's hash in each table, kept so that evicting it finds its group without reaching its
+     * span and id strings, which have long left the CPU's caches by then.
+     */
+    int idHash;
+    int parentHash;
+    int coordinatesHash;
 
     Entry(Span span, String topic, boolean send, boolean located, int partition, long offset) {
       this.span = span;
@@ -308,6 +315,22 @@ public final class MessageSpanIndex {
         case PARENT -> byParent;
         case COORDINATES -> byCoordinates;
       };
+    }
+
+    int hash(Chain chain) {
+      return switch (chain) {
+        case ID -> idHash;
+        case PARENT -> parentHash;
+        case COORDINATES -> coordinatesHash;
+      };
+    }
+
+    void hash(Chain chain, int hash) {
+      switch (chain) {
+        case ID -> idHash = hash;
+        case PARENT -> parentHash = hash;
+        case COORDINATES -> coordinatesHash = hash;
+      }
     }
 
     void next(Chain chain, Entry next) {
@@ -375,6 +398,7 @@ public final class MessageSpanIndex {
     void add(Entry entry) {
       String key = entry.key(chain);
       int hash = hash(key, entry.partition, entry.offset);
+      entry.hash(chain, hash);
       int slot = slot(hash, buckets.length);
       Group g = group(buckets[slot], hash, key, entry.partition, entry.offset);
       if (g != null) {
@@ -391,14 +415,23 @@ public final class MessageSpanIndex {
     }
 
     void remove(Entry entry) {
-      String key = entry.key(chain);
-      int hash = hash(key, entry.partition, entry.offset);
+      int hash = entry.hash(chain);
       int slot = slot(hash, buckets.length);
       Group previousGroup = null;
       Group g = buckets[slot];
-      while (g != null && !g.is(chain, hash, key, entry.partition, entry.offset)) {
+      // eviction takes a key's oldest: found by identity, without reading the key
+      while (g != null && !(g.hash == hash && g.oldest == entry)) {
         previousGroup = g;
         g = g.next;
+      }
+      if (g == null) {
+        String key = entry.key(chain);
+        previousGroup = null;
+        g = buckets[slot];
+        while (g != null && !g.is(chain, hash, key, entry.partition, entry.offset)) {
+          previousGroup = g;
+          g = g.next;
+        }
       }
       if (g == null) {
         return;
