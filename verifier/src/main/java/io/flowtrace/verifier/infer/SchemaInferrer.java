@@ -40,6 +40,13 @@ final class SchemaInferrer {
   static final int ENUM_MAX = 6;
   /** Least samples per enum value for a set to count as closed. */
   static final int ENUM_SAMPLES_PER_VALUE = 5;
+  /**
+   * Least samples for a lone value to be pinned as a constant, unless it echoes the event's name
+   * ({@code SETTLED} of {@code claims_settled}): by the rule of three, a value the field takes in
+   * fewer than 3 % of payloads may still be unseen in 100, while a currency seen as {@code EUR} in
+   * 30 payloads of one market is not a constant.
+   */
+  static final int LONE_VALUE_SAMPLES = 100;
 
   /** What was seen at one place in the payloads. */
   private static final class Shape {
@@ -118,11 +125,11 @@ final class SchemaInferrer {
     out.put("$schema", "https://json-schema.org/draft/2020-12/schema");
     out.put("title", title);
     out.put("description", "Drafted by flowtrace infer from " + root.samples + " payloads; review before use.");
-    write(root, out);
+    write(root, out, title);
     return out;
   }
 
-  private static void write(Shape s, ObjectNode out) {
+  private static void write(Shape s, ObjectNode out, String title) {
     List<String> types = new ArrayList<>();
     if (s.objects > 0) types.add("object");
     if (s.arrays > 0) types.add("array");
@@ -161,9 +168,14 @@ final class SchemaInferrer {
             rareCount += v.getValue();
           }
         }
-        if (!common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05
+        boolean lone = common.size() == 1 && WORD.matcher(common.get(0)).matches();
+        boolean tooFew = lone && s.strings < LONE_VALUE_SAMPLES && !echoes(title, common.get(0));
+        if (tooFew && rare.isEmpty()) {
+          out.put("$comment", "always \"" + common.get(0) + "\" in " + s.strings + " payloads; not pinned: a constant"
+              + " takes " + LONE_VALUE_SAMPLES + ", or a value that echoes the event's name");
+        } else if (!tooFew && !common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05
             && common.stream().allMatch(v -> CODE.matcher(v).matches())
-            && (common.size() > 1 || WORD.matcher(common.get(0)).matches())) {
+            && (common.size() > 1 || lone)) {
           ArrayNode e = out.putArray("enum");
           common.forEach(e::add);
           if (!rare.isEmpty()) {
@@ -184,7 +196,7 @@ final class SchemaInferrer {
       List<String> required = new ArrayList<>();
       for (Map.Entry<String, Shape> p : s.properties.entrySet()) {
         ObjectNode child = props.putObject(p.getKey());
-        write(p.getValue(), child);
+        write(p.getValue(), child, title);
         if (s.present.getOrDefault(p.getKey(), 0) == s.objects) {
           required.add(p.getKey());
         }
@@ -195,11 +207,23 @@ final class SchemaInferrer {
       }
     }
     if (s.arrays > 0 && s.items != null && s.items.samples > 0) {
-      write(s.items, out.putObject("items"));
+      write(s.items, out.putObject("items"), title);
     }
   }
 
   /** The schema as pretty JSON text with a final newline. */
+  /** Whether a value repeats the event's name, or a word of it: {@code SETTLED} of {@code claims_settled}. */
+  static boolean echoes(String title, String value) {
+    String v = letters(value);
+    return title != null && v.length() >= 3 && letters(title).contains(v);
+  }
+
+  private static String letters(String text) {
+    StringBuilder sb = new StringBuilder(text.length());
+    text.codePoints().filter(Character::isLetter).map(Character::toLowerCase).forEach(sb::appendCodePoint);
+    return sb.toString();
+  }
+
   static String text(ObjectNode schema) {
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(schema) + "\n";
   }
