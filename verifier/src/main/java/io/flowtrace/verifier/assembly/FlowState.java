@@ -103,8 +103,42 @@ final class FlowState {
       return false;
     }
     placement.claim();
-    route(group, trace == null ? null : trace.traceId(), watermark);
+    InstanceState target = route(group, trace != null ? trace.traceId() : producerTrace(record), watermark);
+    if (trace == null && target != null) {
+      index.untraced(target, record.topic(), record.partition(), record.offset());
+    }
     return true;
+  }
+
+  /**
+   * For a record that carried no trace context: the trace of its producer span, found by offset,
+   * when no instance of other keys owns that trace — the request that sent it is this instance's
+   * (a keyless entry span there joins it), though the context was lost on the way.
+   */
+  private String producerTrace(KafkaRecord record) {
+    Span producer = context.spans.producerOf(record, null).orElse(null);
+    if (producer == null) {
+      return null;
+    }
+    InstanceState owner = index.ownerOf(producer.traceId());
+    return owner == null || owner.keys.isEmpty() ? producer.traceId() : null;
+  }
+
+  /** The live instance holding a record with no trace context at the messaging span's coordinates, or {@code null}. */
+  private InstanceState untracedOf(Span span) {
+    if (!index.anyUntraced()) {
+      return null;
+    }
+    String topic = io.flowtrace.tracer.correlation.MessagingAttributes.topic(span);
+    Integer partition = io.flowtrace.tracer.correlation.MessagingAttributes.partition(span);
+    Long offset = io.flowtrace.tracer.correlation.MessagingAttributes.offset(span);
+    InstanceState inst = topic == null || partition == null || offset == null ? null
+        : index.untracedAt(topic, partition, offset);
+    return inst != null && live(inst) ? inst : null;
+  }
+
+  private static boolean live(InstanceState inst) {
+    return inst.phase == InstanceState.Phase.OPEN || inst.phase == InstanceState.Phase.DECIDED;
   }
 
   boolean acceptSpan(Span span, List<EventMatcher.SpanMatch> matches, Placement placement, long watermark) {
@@ -128,6 +162,16 @@ final class FlowState {
   /** A messaging span of one of our topics arrived: it may connect, complete or amend an instance. */
   void spanIndexed(Span span) {
     InstanceState inst = index.instanceOf(span);
+    InstanceState untraced = untracedOf(span);
+    if (untraced != null && untraced != inst) {
+      // the producer or a consumer of a record that lost its trace context: its trace is the
+      // instance's too, and an instance its trace opened without keys is the same one
+      if (inst == null) {
+        inst = untraced;
+      } else if (live(inst) && (inst.keys.isEmpty() || inst.compatible(untraced.keys))) {
+        inst = merge(inst, untraced);
+      }
+    }
     if (inst == null) {
       return;
     }
@@ -146,7 +190,8 @@ final class FlowState {
     }
   }
 
-  private void route(List<Sighting> group, String traceId, long watermark) {
+  /** Places a group of sightings; returns the instance it joined or opened, or {@code null} (waiting, late). */
+  private InstanceState route(List<Sighting> group, String traceId, long watermark) {
     for (Sighting s : group) {
       if (s.tooLarge != null) {
         context.stats.payloadsTooLarge++;
@@ -174,7 +219,7 @@ final class FlowState {
         } else {
           late(group, late.keys(), late.finalizedAt());
         }
-        return;
+        return null;
       }
       reopened = seeded;
       target = open(group.get(0).time, watermark);
@@ -188,15 +233,15 @@ final class FlowState {
     } else if (route instanceof InstanceIndex.Wait) {
       if (traceId == null) {
         gaveUp(List.of(group)); // no key, no trace: nothing will ever place it here
-        return;
+        return null;
       }
       index.await(traceId, group);
-      return;
+      return null;
     } else if (keys.isEmpty() && traceId != null && refused(group)) {
       // a request the system refused (503, and made again by a client that traces nothing) is no
       // flow of its own: it joins an instance only if one opens in its trace
       index.await(traceId, group);
-      return;
+      return null;
     } else {
       target = open(group.get(0).time, watermark);
       divert(target, group, keys, traceId);
@@ -207,6 +252,7 @@ final class FlowState {
         route(h.group(), h.traceId(), watermark);
       }
     }
+    return target.current();
   }
 
   /** Whether every event of the group is a span that failed ({@link FlowInstance#failure}): a request refused. */

@@ -47,6 +47,11 @@ final class InstanceIndex {
   private final LinkedHashMap<String, Seeded> seededTraces;
   /** Events of instances decided elsewhere, read again before the entry event that reopens them. */
   private final Map<Seeded, List<Held>> held = new java.util.IdentityHashMap<>();
+  /**
+   * Instances by the coordinates of a record of theirs that carried no trace context: the
+   * producer's and consumers' spans, found by offset when they come, bring their traces to it.
+   */
+  private final Map<String, InstanceState> untraced = new HashMap<>();
   private final ArrayDeque<HeldMark> heldOrder = new ArrayDeque<>();
 
   private record Waiting(long time, String traceId) {}
@@ -197,10 +202,56 @@ final class InstanceIndex {
       keep.traces.add(t);
       byTrace.put(t, keep);
     }
+    if (gone.untraced != null) {
+      for (String at : gone.untraced) {
+        untraced.put(at, keep);
+        if (keep.untraced == null) {
+          keep.untraced = new ArrayList<>(1);
+        }
+        keep.untraced.add(at);
+      }
+    }
+  }
+
+  /** Remembers that the instance holds a record that carried no trace context. */
+  void untraced(InstanceState inst, String topic, int partition, long offset) {
+    String at = coordinates(topic, partition, offset);
+    untraced.put(at, inst);
+    if (inst.untraced == null) {
+      inst.untraced = new ArrayList<>(1);
+    }
+    inst.untraced.add(at);
+  }
+
+  /** Whether any instance holds a record that carried no trace context. */
+  boolean anyUntraced() {
+    return !untraced.isEmpty();
+  }
+
+  /** The instance holding the record at these coordinates that carried no trace context, or {@code null}. */
+  InstanceState untracedAt(String topic, int partition, long offset) {
+    if (untraced.isEmpty()) {
+      return null;
+    }
+    InstanceState inst = untraced.get(coordinates(topic, partition, offset));
+    return inst == null ? null : inst.current();
+  }
+
+  private void dropUntraced(InstanceState inst) {
+    if (inst.untraced != null) {
+      for (String at : inst.untraced) {
+        untraced.remove(at, inst);
+      }
+    }
+  }
+
+  private static String coordinates(String topic, int partition, long offset) {
+    return topic + '\u0000' + partition + '\u0000' + offset;
   }
 
   /** Forgets an instance without remembering it (another engine assembles it now). */
   void forget(InstanceState inst) {
+    dropUntraced(inst);
     inst.keys.forEach((k, v) -> byKey.remove(token(k, v), inst));
     for (String t : inst.traces) {
       byTrace.remove(t, inst);
@@ -209,6 +260,7 @@ final class InstanceIndex {
 
   /** An instance became final at {@code at}: its keys and traces now mark events as late. */
   void finalized(InstanceState inst, long at) {
+    dropUntraced(inst);
     for (Map.Entry<String, String> k : inst.keys.entrySet()) {
       String token = token(k.getKey(), k.getValue());
       byKey.remove(token);

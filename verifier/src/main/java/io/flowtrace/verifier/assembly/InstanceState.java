@@ -44,6 +44,8 @@ final class InstanceState {
   /** A verification running on another thread, or {@code null}. */
   CompletableFuture<Verdict> pending;
   InstanceState mergedInto;
+  /** Coordinates of its records that carried no trace context ({@link InstanceIndex#untraced}), or {@code null}. */
+  List<String> untraced;
   /** The open set it is in, which counts its sightings; {@code null} once it is no longer open. */
   OpenInstances openIn;
   /** Position in the engine's open order (across flows), for the in-flight cap. */

@@ -26,6 +26,8 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Field conditions that must not raise false alarms — head-sampled traces, clocks a few tens of
@@ -364,6 +366,31 @@ class FieldConditionsTest {
     assertThat(finals).containsOnlyKeys("o-1");
     assertThat(kinds("o-1")).isEmpty();
     assertThat(engine.stats().eventsUnplaced()).isEqualTo(1);
+  }
+
+  /**
+   * The gateway's request carries no order id, and the gateway sends t.placed without a
+   * traceparent (the defect): the order service's work starts a trace of its own. The record's
+   * producer span, found by offset, is in the request's trace, so the request is this order's —
+   * one failed order with the lost context, not a second, keyless one and a missing request.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void aRecordThatLostItsTraceContextKeepsTheKeylessRequestThatSentIt(boolean recordsFirst) {
+    ShopFlows.Order o = order("o-1", 0);
+    o.placedWithoutTraceparent = true;
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
+    if (recordsFirst) {
+      // a tap ahead of the exporters: each record before the spans of its time
+      all.sort(java.util.Comparator.comparing(t -> t instanceof Telemetry.SpanEvent));
+    }
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(finals).containsOnlyKeys("o-1");
+    assertThat(kinds("o-1")).singleElement().asString().startsWith("BROKEN_PROPAGATION");
+    assertThat(finals.get("o-1").timeline()).extracting(TimelineEntry::event).contains("request", "placed_msg");
   }
 
   @Test

@@ -100,6 +100,8 @@ public final class ShopFlows {
     /** Whether the charge is first answered 503, with an error body, and made again. */
     public boolean chargeRetried;
     boolean doneWithoutTraceparent;
+    /** Whether t.placed is sent without a traceparent: its consumer starts a trace of its own. */
+    public boolean placedWithoutTraceparent;
     /**
      * The notifier takes its outcomes in batches from several topics: one {@code process} span,
      * root of a trace of its own, naming no topic and linking to each record's producer span.
@@ -159,29 +161,31 @@ public final class ShopFlows {
         Map.of("http.request.body", json)));
     String sendPlaced = span(o.orderId, "send-placed");
     emit(o, o.mainSampled, producer(main, sendPlaced, request, "t.placed", "gw", t + 1));
-    record(o, "gw", "t.placed", t + 1, main, sendPlaced, o.mainSampled, "{\"orderId\":\"" + o.orderId
-        + "\",\"items\":1,\"total\":10" + (o.dropUserId ? "" : ",\"userId\":\"u-1\"") + "}");
+    record(o, "gw", "t.placed", t + 1, o.placedWithoutTraceparent ? null : main, sendPlaced, o.mainSampled,
+        "{\"orderId\":\"" + o.orderId + "\",\"items\":1,\"total\":10" + (o.dropUserId ? "" : ",\"userId\":\"u-1\"") + "}");
     String consumePlaced = span(o.orderId, "process-placed");
-    emit(o, o.mainSampled, consumer(main, consumePlaced, sendPlaced, "t.placed", "ord", t + 4));
+    String down = o.placedWithoutTraceparent ? trace(o.orderId, "lost") : main;
+    emit(o, o.mainSampled, consumer(down, consumePlaced, o.placedWithoutTraceparent ? "" : sendPlaced, "t.placed", "ord",
+        t + 4));
     String sendAccepted = span(o.orderId, "send-accepted");
-    emit(o, o.mainSampled, producer(main, sendAccepted, consumePlaced, "t.accepted", "ord", t + 6));
-    record(o, "ord", "t.accepted", t + 6, main, sendAccepted, o.mainSampled,
+    emit(o, o.mainSampled, producer(down, sendAccepted, consumePlaced, "t.accepted", "ord", t + 6));
+    record(o, "ord", "t.accepted", t + 6, down, sendAccepted, o.mainSampled,
         "{\"orderId\":\"" + o.orderId + "\",\"total\":" + (o.wrongAcceptedTotal ? 11 : 10) + "}");
     long chargeAt = o.chargeBeforeAccepted ? t + 3 : t + 10;
     if (o.chargeRetried) {
-      emit(o, o.mainSampled, spanOf(main, span(o.orderId, "charge-503"), consumePlaced, "POST", SpanKind.CLIENT, "ord",
+      emit(o, o.mainSampled, spanOf(down, span(o.orderId, "charge-503"), consumePlaced, "POST", SpanKind.CLIENT, "ord",
           chargeAt, chargeAt + 5, Map.of("url.full", "http://psp/charges", "http.response.status_code", 503L,
               "http.response.body", "{\"error\":\"unavailable\"}")));
       chargeAt += 20;
     }
-    emit(o, o.mainSampled, spanOf(main, span(o.orderId, "charge"), consumePlaced, "POST", SpanKind.CLIENT, "ord",
+    emit(o, o.mainSampled, spanOf(down, span(o.orderId, "charge"), consumePlaced, "POST", SpanKind.CLIENT, "ord",
         chargeAt, t + 60, Map.of("url.full", "http://psp/charges",
             "http.response.body", "{\"status\":\"" + (o.declined ? "declined" : "ok") + "\"}")));
     if (o.declined) {
       String sendDeclined = span(o.orderId, "send-declined");
-      emit(o, o.mainSampled, producer(main, sendDeclined, consumePlaced, "t.declined", "ord", t + 62));
-      record(o, "ord", "t.declined", t + 62, main, sendDeclined, o.mainSampled, "{\"orderId\":\"" + o.orderId + "\"}");
-      done(o, main, sendDeclined, "t.declined", o.mainSampled, t + 70, t + 71 + o.doneDelayMs);
+      emit(o, o.mainSampled, producer(down, sendDeclined, consumePlaced, "t.declined", "ord", t + 62));
+      record(o, "ord", "t.declined", t + 62, down, sendDeclined, o.mainSampled, "{\"orderId\":\"" + o.orderId + "\"}");
+      done(o, down, sendDeclined, "t.declined", o.mainSampled, t + 70, t + 71 + o.doneDelayMs);
     }
     for (int i = 0; i < o.deliveries.size() && !o.declined; i++) {
       long at = t + 300 + i * o.deliveryGapMs;
