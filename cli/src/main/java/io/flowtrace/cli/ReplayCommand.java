@@ -286,6 +286,14 @@ final class ReplayCommand implements Callable<Integer> {
           + " (no key value to place them by and no trace context, or a trace no instance had): not verified");
       err.flush();
     }
+    long reused = result.engine().keyReuses();
+    if (reused > 0) {
+      err.println("flowtrace: " + Plural.count(reused, "event") + " carried a key value that another instance of other"
+          + " traces had (" + result.engine().keyReuseExample() + "): each joined the instance of its own trace. A"
+          + " key must name one instance while it runs; a value reused later (a compartment, a table) is better"
+          + " left out of keys, its events joined by their traces");
+      err.flush();
+    }
     if (result.spans() == 0 && result.records() > 0 && summary.failed() > 0
         && spanCompleteness != SpanCompleteness.MAY_BE_MISSING) {
       err.println("flowtrace: the recording held no spans at all: if it was made without them (records only), "

@@ -535,9 +535,17 @@ public final class FlowEngine {
       decided += f.decidedInstances();
     }
     long conflicts = 0;
+    long reused = 0;
+    String reusedExample = null;
     for (FlowState f : flows) {
       conflicts += f.keyConflicts();
+      reused += f.reusedKeys();
+      if (reusedExample == null) {
+        reusedExample = f.reusedKeyExample();
+      }
     }
+    stats.keyReuses = reused;
+    stats.keyReuseExample = reusedExample;
     stats.openInstances = open;
     stats.decidedInFlight = decided;
     stats.indexedSpans = context.spans.size();
@@ -769,6 +777,8 @@ public final class FlowEngine {
     long verdictsFinal;
     long lateDropped;
     long keyConflicts;
+    long keyReuses;
+    String keyReuseExample;
     long snapshots;
     long verifications;
     long openInstances;
@@ -794,6 +804,13 @@ public final class FlowEngine {
     public long verdictsFinal() { return verdictsFinal; }
     public long lateDropped() { return lateDropped; }
     public long keyConflicts() { return keyConflicts; }
+    /**
+     * Events joined to the instance of their own trace although a key value they carried named
+     * another instance, of other traces and other keys: a key value reused by a later instance.
+     */
+    public long keyReuses() { return keyReuses; }
+    /** The first such event's key and the two instances it named, in words ({@code null}: none). */
+    public String keyReuseExample() { return keyReuseExample; }
     /** Instance snapshots assembled (to test completeness or to verify). */
     public long snapshots() { return snapshots; }
     /** Times the checks ran (first decisions and re-verifications). */

@@ -94,6 +94,14 @@ final class FlowState {
     return index.conflicts;
   }
 
+  long reusedKeys() {
+    return index.reusedKeys;
+  }
+
+  String reusedKeyExample() {
+    return index.reusedExample == null ? null : spec.name() + ": " + index.reusedExample;
+  }
+
   // ---- ingest ----
 
   boolean acceptRecord(KafkaRecord record, List<DecodedPayload> decoded, List<Map<String, String>> keys,

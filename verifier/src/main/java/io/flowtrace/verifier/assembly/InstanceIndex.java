@@ -122,6 +122,12 @@ final class InstanceIndex {
       InstanceState byT = traceId == null ? null : byTrace.get(traceId);
       if (byT != null && byT.current().keys.isEmpty() && !candidates.contains(byT.current())) {
         candidates.add(byT.current());
+      } else if (byT != null && reused(candidates, byT.current(), keys, traceId)) {
+        reusedKeys++;
+        if (reusedExample == null) {
+          reusedExample = describe(keys, candidates.get(0), byT.current());
+        }
+        return new Join(byT.current());
       }
       InstanceState target = candidates.get(0);
       for (int i = 1; i < candidates.size(); i++) {
@@ -144,6 +150,47 @@ final class InstanceIndex {
 
   /** Key conflicts met: two keys of one event naming two incompatible instances. */
   long conflicts;
+  /** Events joined to their trace's instance although a key value of theirs named another ({@link #reused}). */
+  long reusedKeys;
+  /** The first of them, in words, or {@code null}. */
+  String reusedExample;
+
+  /**
+   * Whether an event whose keys name only instances of other traces, which its own trace's
+   * instance contradicts, belongs to its trace's instance: a key value reused by a later instance
+   * (a locker compartment, a table number) named the earlier one, while the event happened within
+   * the later one's trace. Where the named instance is in the event's trace as well (a producer
+   * that sends one hard-coded trace context for every record), the key decides as before.
+   */
+  private static boolean reused(List<InstanceState> candidates, InstanceState owner, Map<String, String> keys,
+      String traceId) {
+    if (candidates.contains(owner) || !owner.compatible(keys)) {
+      return false;
+    }
+    for (InstanceState c : candidates) {
+      if (c.traces.contains(traceId) || c.compatible(owner.keys)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private String describe(Map<String, String> keys, InstanceState named, InstanceState owner) {
+    StringBuilder shared = new StringBuilder();
+    keys.forEach((k, v) -> {
+      if (v.equals(named.keys.get(k))) {
+        shared.append(shared.length() == 0 ? "" : ", ").append(k).append('=').append(v);
+      }
+    });
+    StringBuilder apart = new StringBuilder();
+    owner.keys.forEach((k, v) -> {
+      String other = named.keys.get(k);
+      if (other != null && !other.equals(v)) {
+        apart.append(apart.length() == 0 ? "" : ", ").append(k).append(' ').append(other).append(" and ").append(v);
+      }
+    });
+    return shared + " named two instances (" + apart + ")";
+  }
 
   /** Keeps sightings until their trace's instance is known. */
   void await(String traceId, List<Sighting> group) {
