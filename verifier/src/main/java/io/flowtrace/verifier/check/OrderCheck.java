@@ -47,7 +47,7 @@ public final class OrderCheck implements Check {
         out.add(violation(instance, stage.id(), worstEarly, worstLate, worst,
             "stage " + stage.id() + " began (" + worstEarly.eventId() + ", " + worstEarly.describe() + ") "
                 + before(worst, worstEarly) + " " + worstLate.eventId() + " (" + worstLate.describe() + ") of stage "
-                + worstLate.stageId() + ", which it must follow" + detail(worst)));
+                + worstLate.stageId() + ", which it must follow" + detail(worst) + partly(instance, worstLate, worstEarly)));
         continue;
       }
       Observation previous = null;
@@ -69,6 +69,26 @@ public final class OrderCheck implements Check {
       }
     }
     return out;
+  }
+
+  /**
+   * Where other events of the stage it must follow did come first: a stage follows every event of
+   * the stages it comes after, so a reply that overtakes the record announcing the call (an SMS
+   * receipt before {@code notifications.sent}) fails, and the fix is in the spec, not the system.
+   */
+  private static String partly(FlowInstance instance, Observation late, Observation early) {
+    long tolerance = instance.spec().tolerance().toNanos();
+    List<String> came = new ArrayList<>();
+    StageSpec stage = instance.spec().stage(late.stageId());
+    for (EventSpec e : stage.events()) {
+      Observation o = instance.first(e.id());
+      if (o != null && o != late && instance.clocks().gap(o, early).max() >= -tolerance) {
+        came.add(e.id());
+      }
+    }
+    return came.isEmpty() ? "" : "; " + String.join(" and ", came) + " of " + stage.id() + " did come before it: a stage"
+        + " follows every event of the stages it comes after (if only " + String.join(" and ", came) + " must, it is a"
+        + " stage of its own)";
   }
 
   /** {@code 55 ms before}, {@code before}, {@code 3 ms before order-service received}, {@code at least 12 ms before}. */
