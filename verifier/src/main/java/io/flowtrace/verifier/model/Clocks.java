@@ -446,7 +446,7 @@ public final class Clocks {
   }
 
   private static String name(String domain) {
-    return domain.startsWith("?") ? "the producer of " + domain.substring(1) : domain;
+    return domain.startsWith("?") ? "the producer of " + domain.substring(1) + " (its span not seen)" : domain;
   }
 
   /**
