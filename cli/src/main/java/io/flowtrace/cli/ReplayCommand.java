@@ -14,10 +14,12 @@ import io.flowtrace.verifier.report.html.HtmlReportWriter;
 import io.flowtrace.verifier.replay.Replay;
 import io.flowtrace.verifier.replay.ReplayResult;
 import io.flowtrace.verifier.schema.SchemaRegistryClient;
+import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.SpanCompleteness;
+import io.flowtrace.verifier.spec.StageSpec;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -27,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -286,6 +289,7 @@ final class ReplayCommand implements Callable<Integer> {
           + " (no key value to place them by and no trace context, or a trace no instance had): not verified");
       err.flush();
     }
+    silentServices(err, flows, summary, result);
     long reused = result.engine().keyReuses();
     if (reused > 0) {
       err.println("flowtrace: " + Plural.count(reused, "event") + " carried a key value that another instance of other"
@@ -325,6 +329,42 @@ final class ReplayCommand implements Callable<Integer> {
   }
 
   /** Says which output cannot be written, the path as given, and why; returns the exit code. */
+  /**
+   * Names each service a flow declares spans of that sent none at all, where flows failed
+   * {@code MISSING_STAGE} at stages waiting for them: not a defect of each flow, but a service that
+   * is not traced or whose spans did not reach the recording.
+   */
+  private void silentServices(PrintWriter err, List<FlowSpec> flows, ReportSummary summary, ReplayResult result) {
+    if (result.spans() == 0) {
+      return; // said below, for the whole recording
+    }
+    Map<String, Map<String, Long>> silent = new java.util.TreeMap<>();
+    for (FlowSpec f : flows) {
+      Map<String, Long> missing = summary.missingStages(f.name());
+      for (StageSpec stage : f.stages()) {
+        Long n = missing.get(stage.id());
+        if (n == null) {
+          continue;
+        }
+        for (EventSpec e : stage.events()) {
+          String service = e.span() == null ? null : e.span().service();
+          if (service != null && !result.spanServices().contains(service)) {
+            silent.computeIfAbsent(service, k -> new java.util.LinkedHashMap<>()).merge(f.name() + " at " + stage.id(), n,
+                Math::max);
+          }
+        }
+      }
+    }
+    silent.forEach((service, stages) -> {
+      List<String> where = new ArrayList<>();
+      stages.forEach((stage, n) -> where.add(Plural.count(n, "flow") + " of " + stage));
+      err.println("flowtrace: no span of " + service + " was in the recording, and MISSING_STAGE failed "
+          + String.join(", ", where) + ", waiting for its spans: is " + service + " traced, and do its spans reach"
+          + " where the recording was made? If its spans may be lost, replay with --spans may-be-missing");
+    });
+    err.flush();
+  }
+
   private static int cannotWrite(PrintWriter err, String what, CannotWriteException e) {
     err.println("flowtrace: cannot write " + what + " " + e.path() + ": " + e.reason());
     err.flush();

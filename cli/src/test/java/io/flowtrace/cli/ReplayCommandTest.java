@@ -331,6 +331,24 @@ class ReplayCommandTest {
   }
 
   @Test
+  void aServiceThatSentNoSpanAtAllIsNamedWhereFlowsFailedWaitingForIt(@TempDir Path silent) throws IOException {
+    try (Stream<Path> files = Files.list(Path.of("../samples/order-flow-clean"))) {
+      for (Path f : files.filter(f -> !f.getFileName().toString().startsWith("gateway")).toList()) {
+        Files.copy(f, silent.resolve(f.getFileName()));
+      }
+    }
+
+    Run run = replay(silent);
+    Run whole = replay(Path.of("../samples/order-flow-clean"));
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(run.stderr).contains("flowtrace: no span of gateway was in the recording, and MISSING_STAGE failed"
+        + " 20 flows of order-creation at order-requested, waiting for its spans: is gateway traced",
+        "--spans may-be-missing");
+    assertThat(whole.stderr).doesNotContain("no span of");
+  }
+
+  @Test
   void aRecordingThatPassesButHadUnreadableInputIsNotGreen(@TempDir Path broken) throws IOException {
     Path clean = Path.of("../samples/order-flow-clean");
     try (Stream<Path> files = Files.list(clean)) {

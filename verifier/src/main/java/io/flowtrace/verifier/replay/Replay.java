@@ -119,8 +119,10 @@ public final class Replay {
       return c;
     });
     Consumer<Telemetry> sink = t -> {
-      if (t instanceof Telemetry.SpanEvent) {
+      Chunk chunk = chunks.get();
+      if (t instanceof Telemetry.SpanEvent e) {
         spans.increment();
+        chunk.services.add(e.span().service());
       } else {
         records.increment();
       }
@@ -128,7 +130,6 @@ public final class Replay {
       if (kept == null) {
         return;
       }
-      Chunk chunk = chunks.get();
       chunk.lookahead.saw(kept);
       chunk.events.add(kept);
       chunk.bytes += TelemetrySize.estimate(kept);
@@ -140,9 +141,11 @@ public final class Replay {
     };
     ParallelRead.read(reader, files, threads, sink, listener);
     Lookahead lookahead = engine.newLookahead();
+    java.util.SortedSet<String> services = new java.util.TreeSet<>();
     for (Chunk chunk : allChunks) {
       buffer.addAll(chunk.events, chunk.bytes);
       lookahead.addAll(chunk.lookahead);
+      services.addAll(chunk.services);
     }
     engine.lookahead(lookahead);
     long t1 = System.nanoTime();
@@ -150,7 +153,7 @@ public final class Replay {
     long t2 = System.nanoTime();
     return new ReplayResult(files.size(), totalBytes, spans.sum(), records.sum(), problemCount.sum(), fed,
         buffer.runs.size(), Duration.ofNanos(t1 - t0), Duration.ofNanos(buffer.sortNanos),
-        Duration.ofNanos(t2 - t1 - buffer.sortNanos), engine.stats());
+        Duration.ofNanos(t2 - t1 - buffer.sortNanos), engine.stats(), java.util.Collections.unmodifiableSortedSet(services));
   }
 
   /** Configures a {@link Replay}. */
@@ -232,6 +235,7 @@ public final class Replay {
   /** What one reading thread gathers: the events it kept, a chunk at a time, and the tokens they carry. */
   private static final class Chunk {
     final Lookahead lookahead;
+    final java.util.Set<String> services = new java.util.HashSet<>();
     List<Object> events = new ArrayList<>(CHUNK);
     long bytes;
 

@@ -8,6 +8,7 @@ import java.time.Duration;
  * reported and skipped; {@code spilledRuns} is how many sorted runs went to disk (0 when the
  * recording fit the in-memory budget). {@code readTime} covers parsing, decoding and validating
  * (in parallel), {@code sortTime} the in-memory sort, {@code verifyTime} assembly and checks.
+ * {@code spanServices} are the services ({@code service.name}) of the spans read, sorted.
  */
 public record ReplayResult(
     int files,
@@ -20,4 +21,5 @@ public record ReplayResult(
     Duration readTime,
     Duration sortTime,
     Duration verifyTime,
-    EngineStats engine) {}
+    EngineStats engine,
+    java.util.SortedSet<String> spanServices) {}

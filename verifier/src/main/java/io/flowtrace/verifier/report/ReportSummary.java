@@ -16,6 +16,7 @@ public final class ReportSummary implements VerdictListener {
   private long incomplete;
   private long partlyVerified;
   private final Map<ViolationKind, Long> byKind = new EnumMap<>(ViolationKind.class);
+  private final Map<String, Map<String, Long>> missing = new java.util.TreeMap<>();
 
   public void add(Verdict v) {
     flows++;
@@ -27,8 +28,12 @@ public final class ReportSummary implements VerdictListener {
     if (v.verification() == Verdict.Verification.PARTIAL) {
       partlyVerified++;
     }
+    java.util.Set<String> stages = new java.util.HashSet<>();
     for (Violation x : v.violations()) {
       byKind.merge(x.kind(), 1L, Long::sum);
+      if (x.kind() == ViolationKind.MISSING_STAGE && x.stage() != null && stages.add(x.stage())) {
+        missing.computeIfAbsent(v.flow(), f -> new java.util.TreeMap<>()).merge(x.stage(), 1L, Long::sum);
+      }
     }
   }
 
@@ -45,6 +50,11 @@ public final class ReportSummary implements VerdictListener {
   public long fullyVerified() { return flows - partlyVerified; }
   /** Instances some check could not run on (see {@link Verdict#unverified()}). */
   public long partlyVerified() { return partlyVerified; }
+
+  /** Of each flow, how many instances failed {@code MISSING_STAGE} at each stage, by stage id. */
+  public Map<String, Long> missingStages(String flow) {
+    return java.util.Collections.unmodifiableMap(missing.getOrDefault(flow, Map.of()));
+  }
 
   /** Violations by kind, in the kinds' declared order (the same on every run). */
   public Map<ViolationKind, Long> byKind() {
