@@ -136,8 +136,11 @@ public final class FlowDocs implements VerdictListener {
     Map<String, TimelineEntry> first = new LinkedHashMap<>();
     Set<String> stages = new TreeSet<>();
     for (TimelineEntry t : v.timeline()) {
-      first.putIfAbsent(t.event(), t);
       stages.add(t.stage());
+      if (retried(t)) {
+        continue; // an attempt made again (a 503): its error body and time are not the event's
+      }
+      first.putIfAbsent(t.event(), t);
       TimelineEntry.Detail d = t.detail();
       if (d == null) {
         continue;
@@ -306,12 +309,16 @@ public final class FlowDocs implements VerdictListener {
     final Set<String> amounts = new LinkedHashSet<>();
   }
 
-  /** Offset of the first occurrence of an event, or of any event of a stage. */
+  private static boolean retried(TimelineEntry t) {
+    return t.detail() != null && t.detail().retried() != null;
+  }
+
+  /** Offset of the first occurrence of an event, or of any event of a stage (an attempt made again aside). */
   private static Long firstOf(FlowSpec spec, Verdict v, String id) {
     boolean stage = spec.stage(id) != null;
     Long best = null;
     for (TimelineEntry t : v.timeline()) {
-      if (stage ? t.stage().equals(id) : t.event().equals(id)) {
+      if (!retried(t) && (stage ? t.stage().equals(id) : t.event().equals(id))) {
         best = best == null ? t.offsetNanos() : Math.min(best, t.offsetNanos());
       }
     }
