@@ -112,7 +112,9 @@ final class FlowState {
     }
     placement.claim();
     InstanceState target = route(group, trace != null ? trace.traceId() : producerTrace(record), watermark);
-    if (trace == null && target != null) {
+    if (trace == null && target != null && (!context.sawSpans || context.spans.sendsTraced(record.topic())
+        || context.spans.receivesTraced(record.topic()))) {
+      // held unless spans come but none of its topic's: those may bring their traces
       index.untraced(target, record.topic(), record.partition(), record.offset());
     }
     return true;
