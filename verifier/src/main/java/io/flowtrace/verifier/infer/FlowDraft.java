@@ -819,11 +819,24 @@ final class FlowDraft {
   private void conditions() {
     Set<Stage> dropped = new LinkedHashSet<>();
     for (Stage s : stages) {
-      if (s.after.isEmpty() || isMain(s)) {
+      if (s.after.isEmpty()) {
         continue;
       }
       Stage parent = s.after.get(0);
-      if (!isMain(parent) && followsAlways(s, parent)) {
+      // a stage of nearly every instance that a field leaves out of the rest exactly (a charge
+      // made where the seats were held, in 90 % of purchases) is a branch too: required, it
+      // failed each instance that took the other way
+      boolean main = isMain(s);
+      if (main && (!isMain(parent) || observable(s, parent.in).size() - overlap(s, parent) < 2)) {
+        continue;
+      }
+      if (!main && !isMain(parent) && followsAlways(s, parent)) {
+        if (dropped.contains(parent)) {
+          // a step of a branch not declared: required on its own, it failed every instance without it
+          dropped.add(s);
+          notes.add("not declared: stage " + s.id + " (" + describe(s) + ") follows " + parent.id
+              + ", which is not declared");
+        }
         continue; // a step of its parent's branch: taken whenever the branch is, no condition of its own
       }
       List<Stage> siblings = stages.stream().filter(o -> o != s && !isMain(o) && o.after.equals(s.after)).toList();
@@ -896,6 +909,14 @@ final class FlowDraft {
           }
         }
       }
+      if (main) {
+        if (best != null && bestRight == bestAll) {
+          s.when = best;
+          s.whenEvidence = bestEvidence;
+          alternative.add(s);
+        }
+        continue;
+      }
       if (best == null || bestRight < bestAll) {
         String[] both = twoFields(s, parent, scope, best == null ? -1 : bestRight);
         if (both != null) {
@@ -915,6 +936,7 @@ final class FlowDraft {
       } else {
         s.when = best;
         s.whenEvidence = bestEvidence;
+        otherWayIn(s, parent);
       }
     }
     if (!dropped.isEmpty()) {
@@ -936,6 +958,41 @@ final class FlowDraft {
       s.terminal = !predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains)
           || endsSome(s);
     }
+  }
+
+  /**
+   * A conditional stage that also happens where its parent's branch was not taken: a purchase
+   * failed after a declined payment, and as well where the seats were not held and no payment was
+   * made. Drafted after its parent alone, its condition was learnt from the instances that reached
+   * the parent, and each instance of the other way failed for a stage "happening although none of
+   * the stages it follows happened". It then follows the stage the branch left from as well, when
+   * the branch's condition does not hold: {@code !(branch) || condition}.
+   */
+  private void otherWayIn(Stage s, Stage parent) {
+    Stage branch = parent;
+    while (branch.when == null && !branch.after.isEmpty()) {
+      branch = branch.after.get(0);
+    }
+    if (branch.when == null || branch.after.isEmpty()) {
+      return;
+    }
+    Stage from = branch.after.get(0);
+    Set<Integer> outside = new HashSet<>(observable(s, from.in));
+    outside.removeAll(branch.in);
+    int taken = 0;
+    for (int i : outside) {
+      if (s.in.contains(i)) {
+        taken++;
+      }
+    }
+    Set<Integer> beyond = new HashSet<>(s.in);
+    beyond.removeAll(parent.in);
+    if (taken < 2 || taken < outside.size() || !from.in.containsAll(beyond)) {
+      return; // taken in only some instances of the other way: that needs a condition of its own
+    }
+    s.after = List.of(parent, from);
+    s.when = "!(" + branch.when + ") || " + s.when;
+    s.whenEvidence += "; and in each of the " + taken + " instances where " + branch.id + "'s condition did not hold";
   }
 
   /**
@@ -2149,6 +2206,7 @@ final class FlowDraft {
             String term = i == j ? "x." + p : "x." + p + " * x." + q;
             int held = 0;
             int n = 0;
+            int absent = 0;
             for (Instance inst : instances) {
               Occurrence o = inst.first(t);
               if (o == null || o.payload() == null) {
@@ -2159,7 +2217,11 @@ final class FlowDraft {
               if (array.contains(".")) {
                 arr = Values.at(o.payload(), array);
               }
-              if (tv == null || !tv.isNumber() || arr == null || !arr.isArray() || arr.isEmpty()) {
+              if (tv == null || arr == null) {
+                absent++;
+                continue;
+              }
+              if (!tv.isNumber() || !arr.isArray() || arr.isEmpty()) {
                 continue;
               }
               double sum = 0;
@@ -2184,9 +2246,14 @@ final class FlowDraft {
             if (n >= 5 && held >= n * HOLDS && (i != j || arrSizes(t, array) > 1)) {
               String id = ids.get(t);
               String expr = "money_eq(" + id + "." + total + ", " + id + "." + array + ".map(x, " + term + ").sum())";
+              if (absent > 0) {
+                // where the payload has neither (a hold refused: no seats, no subtotal) there is nothing to add up
+                expr = "!has(" + id + "." + total + ") || !has(" + id + "." + array + ") || " + expr;
+              }
               rules.add(new Item("  - name: " + yamlText(total + " of " + id + " is the sum over " + array) + "\n    stage: "
                   + stageOf(t).id + "\n    field: " + yamlText(total) + "\n    expr: " + yamlText(expr),
-                  "held in " + held + "/" + n + " instances"));
+                  "held in " + held + "/" + n + " instances" + (absent == 0 ? ""
+                      : "; " + total + " or " + array + " absent in " + absent + ", where it does not apply")));
               return;
             }
           }

@@ -103,13 +103,28 @@ public final class FlowPaths {
     private Requirement condition(StageSpec stage, Requirement fromPredecessors, int depth) {
       Set<String> inputs = stage.when().referencedVariables();
       List<String> unobserved = new ArrayList<>();
+      boolean awaited = false;
       for (String v : inputs) {
         if (!payloads.containsKey(v)) {
           if (!instance.visibility().isUnobserved(v)) {
-            return Requirement.UNDECIDED; // its data may still come
+            awaited = true;
+          } else {
+            unobserved.add(v);
           }
-          unobserved.add(v);
         }
+      }
+      if (awaited) {
+        // its data may still come — unless what is here decides it alone: !(seats held) || payment
+        // declined is true where the seats were not held, and no payment result will ever come
+        if (!shortCircuits(stage.when().source())) {
+          return Requirement.UNDECIDED;
+        }
+        Evaluation e = stage.when().evaluate(payloads);
+        if (e.failed() || !e.isFalse() && !e.isTrue()) {
+          return Requirement.UNDECIDED;
+        }
+        cond.put(stage.id(), e);
+        return e.isFalse() ? Requirement.FORBIDDEN : fromPredecessors;
       }
       String why;
       if (unobserved.isEmpty()) {
@@ -147,6 +162,11 @@ public final class FlowPaths {
         open.add(stage.id());
       }
       return Requirement.UNDECIDED;
+    }
+
+    /** Whether a condition may be decided by part of its inputs: CEL's {@code ||}, {@code &&} and {@code ?:}. */
+    private static boolean shortCircuits(String source) {
+      return source.contains("||") || source.contains("&&") || source.contains("?");
     }
 
     private List<StageSpec> siblings(StageSpec stage) {

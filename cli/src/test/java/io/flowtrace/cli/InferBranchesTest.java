@@ -1,0 +1,122 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.recording.RecordingWriter;
+import io.flowtrace.verifier.infer.Inference;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictStatus;
+import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Ticket purchases as a trial drafted them (0 of 600 of its own purchases passed): seats held for
+ * nine purchases in ten and then charged, unavailable for the tenth; a purchase that fails either
+ * for its seats or for its payment; a subtotal that only held seats have; a refund for some
+ * purchases that no field announces.
+ */
+class InferBranchesTest {
+
+  @TempDir Path work;
+  private Path recording;
+  private String spec;
+  private FlowSpec flow;
+
+  @BeforeEach
+  void draft() throws Exception {
+    recording = Files.createDirectories(work.resolve("tickets"));
+    try (RecordingWriter writer = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(writer);
+      long offset = 0;
+      for (int i = 0; i < 200; i++) {
+        String trace = String.format("%032x", 0x7100L + i);
+        String purchase = "PUR-" + (10_000 + i);
+        long t = 1_798_000_000_000L + i * 900L;
+        boolean held = i % 10 != 4;
+        boolean declined = held && i % 7 == 2;
+        out.span(true, trace, "a" + i, "", "POST /purchases", SpanKind.SERVER, "box-office", t, t + 30,
+            Map.of("http.route", "/purchases", "http.request.body", "{\"purchaseId\":\"" + purchase + "\",\"seats\":2}"));
+        out.record(true, trace, "b" + i, "a" + i, "box-office", "seat.hold.requested", offset++, t + 10,
+            "{\"purchaseId\":\"" + purchase + "\",\"seats\":2}");
+        out.record(true, trace, "c" + i, "b" + i, "seating", "seat.hold.result", offset++, t + 40, held
+            ? "{\"purchaseId\":\"" + purchase + "\",\"status\":\"HELD\",\"subtotal\":" + (60 + i % 3 * 10)
+                + ",\"seats\":[{\"price\":30},{\"price\":" + (30 + i % 3 * 10) + "}]}"
+            : "{\"purchaseId\":\"" + purchase + "\",\"status\":\"UNAVAILABLE\"}");
+        if (!held) {
+          out.record(true, trace, "f" + i, "c" + i, "seating", "purchase.failed", offset++, t + 50,
+              "{\"purchaseId\":\"" + purchase + "\",\"reason\":\"SEATS\"}");
+          continue;
+        }
+        out.span(true, trace, "d" + i, "c" + i, "POST", SpanKind.CLIENT, "payments", t + 60, t + 120,
+            Map.of("url.full", "https://psp.example/v1/charges", "http.response.body",
+                "{\"charge\":\"ch-" + i + "\"}"));
+        out.record(true, trace, "e" + i, "d" + i, "payments", "payment.result", offset++, t + 130,
+            "{\"purchaseId\":\"" + purchase + "\",\"status\":\"" + (declined ? "DECLINED" : "CAPTURED") + "\"}");
+        if (declined) {
+          out.record(true, trace, "f" + i, "e" + i, "payments", "purchase.failed", offset++, t + 140,
+              "{\"purchaseId\":\"" + purchase + "\",\"reason\":\"PAYMENT\"}");
+          continue;
+        }
+        out.record(true, trace, "g" + i, "e" + i, "tickets", "tickets.issued", offset++, t + 150,
+            "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
+        if (i % 11 == 5) {
+          // the customer asks for a refund: nothing earlier tells which purchases will
+          out.record(true, trace, "h" + i, "g" + i, "box-office", "refund.requested", offset++, t + 400,
+              "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
+          out.span(true, trace, "j" + i, "h" + i, "POST", SpanKind.CLIENT, "payments", t + 420, t + 470,
+              Map.of("url.full", "https://psp.example/v1/refunds", "http.response.body", "{\"refund\":\"rf-" + i + "\"}"));
+          out.record(true, trace, "k" + i, "j" + i, "payments", "refund.completed", offset++, t + 480,
+              "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
+        }
+      }
+    }
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("tickets").build().infer(recording).write(drafts);
+    spec = Files.readString(drafts.resolve("tickets/tickets.flow.yaml"));
+    flow = new FlowSpecLoader().load(drafts).get(0);
+  }
+
+  @Test
+  void theDraftPassesEveryPurchaseItWasDraftedFrom() throws Exception {
+    List<Verdict> verdicts = Replays.finals(List.of(flow), recording);
+
+    assertThat(verdicts).hasSize(200)
+        .allSatisfy(v -> assertThat(v.status()).as(v + "\n" + spec).isEqualTo(VerdictStatus.PASSED));
+  }
+
+  @Test
+  void aStageOfNineInstancesInTenThatAFieldLeavesOutOfTheTenthIsABranch() {
+    assertThat(flow.stage("v1-charges").when()).as(spec).isNotNull();
+    assertThat(flow.stage("v1-charges").when().source()).isEqualTo("seat_hold_result.status == \"HELD\"");
+  }
+
+  @Test
+  void aStageThatAlsoHappensWhereItsParentsBranchWasNotTakenFollowsWhereTheBranchLeftFrom() {
+    var failed = flow.stage("purchase-failed");
+
+    assertThat(failed.after()).as(spec).containsExactly("payment-result", "seat-hold-result");
+    assertThat(failed.when().source())
+        .isEqualTo("!(seat_hold_result.status == \"HELD\") || payment_result.status == \"DECLINED\"");
+    assertThat(spec).contains("and in each of the 20 instances where v1-charges's condition did not hold");
+  }
+
+  @Test
+  void aSumOnlySomePayloadsHaveIsCheckedWhereTheyHaveIt() {
+    assertThat(spec).contains("expr: '!has(seat_hold_result.subtotal) || !has(seat_hold_result.seats) || money_eq(");
+  }
+
+  @Test
+  void theStepsOfABranchNotDeclaredAreNotDeclaredEither() {
+    assertThat(flow.stage("refund-requested")).isNull();
+    assertThat(flow.stage("v1-refunds")).as(spec).isNull();
+    assertThat(spec).contains("not declared: stage v1-refunds (", ") follows refund-requested, which is not declared");
+  }
+}
