@@ -100,13 +100,19 @@ final class InferCommand implements Callable<Integer> {
       return FlowTraceCli.EXIT_VIOLATIONS;
     }
     stdout.println("lint: ok.");
-    selfCheck(out, stdout);
+    ReportSummary own = selfCheck(out, stdout);
     stdout.println("Next: flowtrace replay --flows " + out + " " + recording);
     if (result.problems() > 0) {
       // as replay: not a green run, what could not be read is not in the draft
       err.printf("flowtrace: exit %d: the input had %s (above); the draft rests on what could be read%n",
           FlowTraceCli.EXIT_USAGE, Plural.count(result.problems(), "problem"));
       return FlowTraceCli.EXIT_USAGE;
+    }
+    if (own.failed() > 0) {
+      // a draft that fails what it was drafted from is not one to take as it is
+      err.printf("flowtrace: exit %d: the draft fails %,d of the %s it was drafted from (above): review each item"
+          + " before you rely on it%n", FlowTraceCli.EXIT_VIOLATIONS, own.failed(), Plural.grouped(own.flows(), "flow"));
+      return FlowTraceCli.EXIT_VIOLATIONS;
     }
     return FlowTraceCli.EXIT_PASSED;
   }
@@ -116,7 +122,7 @@ final class InferCommand implements Callable<Integer> {
    * what it was drafted from, but for a defect in the traffic or an item that held by coincidence.
    * Where it does not, the items that failed are named with their counts, most first, to review.
    */
-  private void selfCheck(Path drafts, PrintWriter stdout) throws Exception {
+  private ReportSummary selfCheck(Path drafts, PrintWriter stdout) throws Exception {
     List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
     ReportSummary summary = new ReportSummary();
     Map<String, Long> items = new HashMap<>();
@@ -135,7 +141,7 @@ final class InferCommand implements Callable<Integer> {
     stdout.printf("replayed against the draft: %s: %,d passed, %,d failed, %,d incomplete%n",
         Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());
     if (items.isEmpty()) {
-      return;
+      return summary;
     }
     List<Map.Entry<String, Long>> most = items.entrySet().stream()
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
@@ -145,6 +151,7 @@ final class InferCommand implements Callable<Integer> {
     if (most.size() > MAX_ITEMS_SHOWN) {
       stdout.printf("  and %s more%n", Plural.count(most.size() - MAX_ITEMS_SHOWN, "item"));
     }
+    return summary;
   }
 
   private static final int MAX_ITEMS_SHOWN = 10;

@@ -160,7 +160,9 @@ class InferOwnTrafficCheckTest {
     CliRun run = CliRun.of("infer", "--out", work.resolve("drafts").toString(), "--name", "kyc",
         applications("url.full", 0, true).toString());
 
-    assertThat(run.exit()).as(run.stderr()).isZero();
+    assertThat(run.exit()).as(run.stderr()).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(run.stderr()).contains("flowtrace: exit 1: the draft fails 3 of the 120 flows it was drafted from (above):"
+        + " review each item before you rely on it");
     assertThat(run.stdout()).contains("replayed against the draft: 120 flows: 117 passed, 3 failed, 0 incomplete")
         .contains("review what failed")
         .containsPattern("\\s3 × kyc: MISSING_STAGE at accounts-opened");
