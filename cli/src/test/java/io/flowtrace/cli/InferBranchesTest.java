@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Ticket purchases as a trial drafted them (0 of 600 of its own purchases passed): seats held for
  * nine purchases in ten and then charged, unavailable for the tenth; a purchase that fails either
- * for its seats or for its payment; a subtotal that only held seats have; a refund for some
- * purchases that no field announces.
+ * for its seats or for its payment; a subtotal that only held seats have; a wallet pass where the
+ * purchase named a wallet, made from the ticket as the e-mail is, before or after it; a refund for
+ * some purchases that no field announces.
  */
 class InferBranchesTest {
 
@@ -65,8 +66,22 @@ class InferBranchesTest {
               "{\"purchaseId\":\"" + purchase + "\",\"reason\":\"PAYMENT\"}");
           continue;
         }
+        boolean wallet = i % 3 == 0;
+        String platform = wallet ? ",\"walletPlatform\":\"" + (i % 2 == 0 ? "APPLE" : "GOOGLE") + "\"" : "";
         out.record(true, trace, "g" + i, "e" + i, "tickets", "tickets.issued", offset++, t + 150,
-            "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
+            "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"" + platform + "}");
+        // the mailer and the wallet service each consume the ticket; the mail lags now and then
+        long mailAt = t + 170 + (i % 4 == 1 ? 400 : 0);
+        out.span(true, trace, "m" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "mailer", mailAt - 5,
+            mailAt + 2, consumed("tickets.issued"));
+        out.record(true, trace, "n" + i, "m" + i, "mailer", "ticket.mails", offset++, mailAt,
+            "{\"purchaseId\":\"" + purchase + "\",\"template\":\"ticket\"}");
+        if (wallet) {
+          out.span(true, trace, "v" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "wallet", t + 195,
+              t + 205, consumed("tickets.issued"));
+          out.record(true, trace, "w" + i, "v" + i, "wallet", "wallet.passes", offset++, t + 200,
+              "{\"passId\":\"PASS-" + (50_000 + i) + "\",\"ticketId\":\"TKT-" + i + "\"}");
+        }
         if (i % 11 == 5) {
           // the customer asks for a refund: nothing earlier tells which purchases will
           out.record(true, trace, "h" + i, "g" + i, "box-office", "refund.requested", offset++, t + 400,
@@ -82,6 +97,11 @@ class InferBranchesTest {
     Inference.builder().name("tickets").build().infer(recording).write(drafts);
     spec = Files.readString(drafts.resolve("tickets/tickets.flow.yaml"));
     flow = new FlowSpecLoader().load(drafts).get(0);
+  }
+
+  private static Map<String, Object> consumed(String topic) {
+    return Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type",
+        "process");
   }
 
   @Test
@@ -114,9 +134,21 @@ class InferBranchesTest {
   }
 
   @Test
+  void aStepThatAFieldBeingThereDecidesFollowsWhatCausedItNotWhatCameBeforeByChance() {
+    var pass = flow.stage("wallet-passes");
+
+    assertThat(pass).as(spec).isNotNull();
+    assertThat(pass.when().source()).isEqualTo("has(tickets_issued.walletPlatform)");
+    assertThat(pass.after()).containsExactly("tickets-issued");
+    assertThat(flow.keys()).as("an id only the pass has joins nothing").containsExactly("purchaseId", "ticketId");
+  }
+
+  @Test
   void theStepsOfABranchNotDeclaredAreNotDeclaredEither() {
     assertThat(flow.stage("refund-requested")).isNull();
     assertThat(flow.stage("v1-refunds")).as(spec).isNull();
-    assertThat(spec).contains("not declared: stage v1-refunds (", ") follows refund-requested, which is not declared");
+    assertThat(flow.stage("refund-completed")).isNull();
+    assertThat(spec).contains("not declared: stage refund-completed (topic refund.completed) follows v1-refunds, which is"
+        + " not declared");
   }
 }

@@ -599,8 +599,19 @@ final class FlowDraft {
   private Stage branchOf(Stage t, List<Stage> kept, Stage main) {
     for (int j = kept.size() - 1; j > kept.indexOf(main); j--) {
       Stage o = kept.get(j);
-      if (!isMain(o) && overlap(t, o) >= observable(o, t.in).size() * HOLDS && precedes(o, t)) {
+      if (!isMain(o) && overlap(t, o) >= observable(o, t.in).size() * HOLDS && precedes(o, t) && feeds(o, t)) {
         return o;
+      }
+    }
+    if (!feeds(main, t)) {
+      // after the main stage by chance (a wallet pass made from the ticket record, before or after
+      // the e-mail as the consumers' lag has it): after the latest stage that can cause it, one
+      // that every instance of it went through
+      for (int j = kept.indexOf(main) - 1; j >= 0; j--) {
+        Stage m = kept.get(j);
+        if (feeds(m, t) && overlap(t, m) >= observable(m, t.in).size() * HOLDS && precedes(m, t)) {
+          return m;
+        }
       }
     }
     return main;
@@ -856,6 +867,7 @@ final class FlowDraft {
           continue;
         }
         Map<String, Map<String, int[]>> byField = new TreeMap<>(); // path -> value -> {in s, not in s}
+        int[] withPayload = new int[2];
         for (int i : scope) {
           Occurrence o = instances.get(i).first(source);
           if (o == null || o.payload() == null) {
@@ -864,6 +876,7 @@ final class FlowDraft {
           Map<String, String> values = new TreeMap<>();
           Values.scalars("", o.payload(), values, 2);
           boolean taken = s.in.contains(i);
+          withPayload[taken ? 0 : 1]++;
           values.forEach((path, v) -> {
             if (!path.contains("[]")) {
               byField.computeIfAbsent(path, p -> new TreeMap<>()).computeIfAbsent(v, x -> new int[2])[taken ? 0 : 1]++;
@@ -910,6 +923,35 @@ final class FlowDraft {
             bestValues = new HashSet<>(mine);
           }
         }
+        // whether a field is there at all may decide it, where no value did as well (a wallet pass where a wallet was named)
+        for (Map.Entry<String, Map<String, int[]>> f : byField.entrySet()) {
+          int[] present = new int[2];
+          f.getValue().values().forEach(n -> {
+            present[0] += n[0];
+            present[1] += n[1];
+          });
+          int absentTaken = withPayload[0] - present[0];
+          int absentNot = withPayload[1] - present[1];
+          if (!celPath(f.getKey()) || f.getKey().contains(".") || absentTaken + absentNot < 2 || present[0] + present[1] < 2) {
+            continue;
+          }
+          boolean whenPresent = present[0] >= present[1];
+          int right = whenPresent ? present[0] + absentNot : present[1] + absentTaken;
+          int all = withPayload[0] + withPayload[1];
+          double score = (double) right / all;
+          if (score >= HOLDS && (whenPresent ? absentNot : absentTaken) >= 2
+              && right > bestRight) {
+            bestScore = score;
+            bestRight = right;
+            best = (whenPresent ? "" : "!") + "has(" + ids.get(source) + "." + f.getKey() + ")";
+            bestEvidence = "decided " + right + "/" + all + " instances by whether " + f.getKey() + " is there"
+                + (right == all ? "" : "; " + (all - right) + " went against it");
+            bestAll = all;
+            bestSource = null;
+            bestPath = null;
+            bestValues = Set.of();
+          }
+        }
       }
       if (main) {
         if (best != null && bestRight == bestAll) {
@@ -924,7 +966,7 @@ final class FlowDraft {
         if (both != null) {
           best = both[0];
           bestEvidence = both[1];
-        } else if (best != null) {
+        } else if (best != null && bestSource != null) {
           bestEvidence += against(s, scope, bestSource, bestPath, bestValues, bestAll - bestRight);
         }
       }
@@ -1257,6 +1299,11 @@ final class FlowDraft {
       int bestIdentity = -1;
       int bestPosition = Integer.MAX_VALUE;
       for (List<String> c : candidates) {
+        if (c.size() < 2 && !keys.isEmpty()) {
+          // a further key found in one event only joins nothing the trace does not, and opens an
+          // instance of its own for that event where its trace context was lost (a wallet pass's id)
+          continue;
+        }
         Set<String> covers = new HashSet<>();
         int position = Integer.MAX_VALUE;
         for (String f : c) {

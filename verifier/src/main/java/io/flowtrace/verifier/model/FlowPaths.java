@@ -104,14 +104,26 @@ public final class FlowPaths {
       Set<String> inputs = stage.when().referencedVariables();
       List<String> unobserved = new ArrayList<>();
       boolean awaited = false;
+      boolean neverComing = true;
       for (String v : inputs) {
         if (!payloads.containsKey(v)) {
           if (!instance.visibility().isUnobserved(v)) {
             awaited = true;
+            neverComing &= notTaken(v, depth);
           } else {
             unobserved.add(v);
           }
         }
+      }
+      if (awaited && neverComing) {
+        // what it waits for is of paths the data did not take, and will never come: what is here
+        // decides it, or it does not hold (a wallet pass for a ticket never issued)
+        Evaluation e = stage.when().evaluate(payloads);
+        if (!e.failed() && e.isTrue()) {
+          cond.put(stage.id(), e);
+          return fromPredecessors;
+        }
+        return Requirement.FORBIDDEN;
       }
       if (awaited) {
         // its data may still come — unless what is here decides it alone: !(seats held) || payment
@@ -162,6 +174,13 @@ public final class FlowPaths {
         open.add(stage.id());
       }
       return Requirement.UNDECIDED;
+    }
+
+    /** Whether an event a condition reads is of a stage the data did not take: it will never come. */
+    private boolean notTaken(String eventId, int depth) {
+      EventSpec e = instance.spec().event(eventId);
+      StageSpec of = e == null ? null : instance.spec().stage(e.stageId());
+      return of != null && resolve(of, depth + 1) == Requirement.FORBIDDEN;
     }
 
     /** Whether a condition may be decided by part of its inputs: CEL's {@code ||}, {@code &&} and {@code ?:}. */
