@@ -7,10 +7,12 @@ import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.docs.FlowDocs;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +20,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,10 +58,47 @@ class CorrectedTimesTest {
   private final List<Telemetry> all = new ArrayList<>();
   private long offset;
 
+  @BeforeEach
+  void writeTheSpec() throws Exception {
+    Files.writeString(dir.resolve("star.flow.yaml"), SPEC);
+  }
+
   @Test
   void aBudgetBetweenTwoHostsSaysTheTimeTheTimelineDraws() throws Exception {
-    Files.writeString(dir.resolve("star.flow.yaml"), SPEC);
-    // true times: placed +1, consumed by both at +3, billed +25, shipped +45 (a true gap of 20 ms; 30 as read)
+    Verdict v = replay(verdict -> { });
+
+    long drawn = at(v, "shipped_msg") - at(v, "billed_msg");
+    assertThat(drawn).as("the timeline, on corrected clocks").isEqualTo(20_000_000L);
+    String said = v.unverified().stream().filter(u -> u.check().equals("budget")).map(u -> u.reason())
+        .findFirst().orElseThrow(() -> new AssertionError(v.toString()));
+    assertThat(said).startsWith("the hop took " + Texts.duration(drawn) + " against 5 ms");
+  }
+
+  /** Billing and shipping read placed at +3 true time: as read on their clocks, 16 and 6 ms before it was written. */
+  @Test
+  void aDwellTheClocksDoNotMeasureIsNotDrawnOrTabledAsZero() throws Exception {
+    FlowSpec star = new FlowSpecLoader().load(dir).get(0);
+    FlowDocs docs = new FlowDocs(List.of(star));
+    Verdict v = replay(docs::finalized);
+
+    TimelineEntry placed = v.timeline().stream().filter(t -> t.event().equals("placed_msg")).findFirst().orElseThrow();
+    assertThat(placed.detail().consumers()).hasSize(2).allSatisfy(c -> {
+      assertThat(c.offsetNanos()).as("drawn no earlier than the record").isGreaterThanOrEqualTo(
+          placed.detail().recordOffsetNanos());
+      assertThat(c.dwellEstimated()).as(c.service() + "'s clock was corrected against the record's").isTrue();
+    });
+    TimelineEntry billed = v.timeline().stream().filter(t -> t.event().equals("billed_msg")).findFirst().orElseThrow();
+    assertThat(billed.detail().consumers()).isEmpty();
+    assertThat(docs.flow(star)).contains("| t.placed | — | — | — | — | 0 |")
+        .contains("Not measured, and not counted above, where the hosts' clocks differ")
+        .contains("t.placed 1 of 1.");
+  }
+
+  /**
+   * The star flow once — true times: placed +1, consumed by both at +3, billed +25, shipped +45 (a
+   * true gap of 20 ms; 30 as read) — told to {@code also} as well; its one final verdict.
+   */
+  private Verdict replay(Consumer<Verdict> also) throws Exception {
     record("orders", 0, "a1", "", "t.placed", 1);
     consume("billing", -20, "b1", "a1", "t.placed", 3);
     record("billing", -20, "b2", "b1", "t.billed", 25);
@@ -68,62 +109,15 @@ class CorrectedTimesTest {
       @Override
       public void finalized(Verdict v) {
         finals.add(v);
+        also.accept(v);
       }
     }).build();
     all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
     all.forEach(engine::accept);
     engine.advanceTo((T0 + 60_000) * 1_000_000L);
     engine.finish();
-
     assertThat(finals).hasSize(1);
-    Verdict v = finals.get(0);
-    long drawn = at(v, "shipped_msg") - at(v, "billed_msg");
-    assertThat(drawn).as("the timeline, on corrected clocks").isEqualTo(20_000_000L);
-    String said = v.unverified().stream().filter(u -> u.check().equals("budget")).map(u -> u.reason())
-        .findFirst().orElseThrow(() -> new AssertionError(v.toString()));
-    assertThat(said).startsWith("the hop took " + Texts.duration(drawn) + " against 5 ms");
-  }
-
-  @Test
-  void aDwellTheClocksDoNotMeasureIsNotDrawnOrTabledAsZero() throws Exception {
-    Files.writeString(dir.resolve("star.flow.yaml"), SPEC);
-    // placed at +1 on the order service's clock; billing and shipping read it at +3 true time, on
-    // clocks 20 and 10 ms behind: as read 16 and 6 ms before it was written
-    record("orders", 0, "a1", "", "t.placed", 1);
-    consume("billing", -20, "b1", "a1", "t.placed", 3);
-    record("billing", -20, "b2", "b1", "t.billed", 25);
-    consume("shipping", -10, "c1", "a1", "t.placed", 3);
-    record("shipping", -10, "c2", "c1", "t.shipped", 45);
-    List<io.flowtrace.verifier.spec.FlowSpec> specs = new FlowSpecLoader().load(dir);
-    io.flowtrace.verifier.docs.FlowDocs docs = new io.flowtrace.verifier.docs.FlowDocs(specs);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(specs).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-        docs.finalized(v);
-      }
-    }).build();
-    all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
-    all.forEach(engine::accept);
-    engine.advanceTo((T0 + 60_000) * 1_000_000L);
-    engine.finish();
-
-    assertThat(finals).hasSize(1);
-    TimelineEntry placed = finals.get(0).timeline().stream().filter(t -> t.event().equals("placed_msg")).findFirst()
-        .orElseThrow();
-    assertThat(placed.detail().consumers()).hasSize(2).allSatisfy(c -> {
-      assertThat(c.offsetNanos()).as("drawn no earlier than the record").isGreaterThanOrEqualTo(
-          placed.detail().recordOffsetNanos());
-      assertThat(c.dwellEstimated()).as(c.service() + "'s clock was corrected against the record's").isTrue();
-    });
-    TimelineEntry billed = finals.get(0).timeline().stream().filter(t -> t.event().equals("billed_msg")).findFirst()
-        .orElseThrow();
-    assertThat(billed.detail().consumers()).isEmpty();
-    String page = docs.flow(specs.get(0));
-    assertThat(page).contains("| t.placed | — | — | — | — | 0 |")
-        .contains("Not measured, and not counted above, where the hosts' clocks differ")
-        .contains("t.placed 1 of 1.");
+    return finals.get(0);
   }
 
   private static long at(Verdict v, String event) {
