@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.assembly;
 
+import io.flowtrace.tracer.correlation.MessagingAttributes;
 import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
@@ -139,9 +140,9 @@ final class FlowState {
     if (!index.anyUntraced()) {
       return null;
     }
-    String topic = io.flowtrace.tracer.correlation.MessagingAttributes.topic(span);
-    Integer partition = io.flowtrace.tracer.correlation.MessagingAttributes.partition(span);
-    Long offset = io.flowtrace.tracer.correlation.MessagingAttributes.offset(span);
+    String topic = MessagingAttributes.topic(span);
+    Integer partition = MessagingAttributes.partition(span);
+    Long offset = MessagingAttributes.offset(span);
     InstanceState inst = topic == null || partition == null || offset == null ? null
         : index.untracedAt(topic, partition, offset);
     return inst != null && live(inst) ? inst : null;

@@ -923,7 +923,8 @@ final class FlowDraft {
             bestValues = new HashSet<>(mine);
           }
         }
-        // whether a field is there at all may decide it, where no value did as well (a wallet pass where a wallet was named)
+        // whether a field is there at all may decide it, where no value did as well (a wallet pass
+        // where a wallet was named)
         for (Map.Entry<String, Map<String, int[]>> f : byField.entrySet()) {
           int[] present = new int[2];
           f.getValue().values().forEach(n -> {
@@ -932,15 +933,15 @@ final class FlowDraft {
           });
           int absentTaken = withPayload[0] - present[0];
           int absentNot = withPayload[1] - present[1];
-          if (!celPath(f.getKey()) || f.getKey().contains(".") || absentTaken + absentNot < 2 || present[0] + present[1] < 2) {
+          if (!celPath(f.getKey()) || f.getKey().contains(".") || absentTaken + absentNot < 2
+              || present[0] + present[1] < 2) {
             continue;
           }
           boolean whenPresent = present[0] >= present[1];
           int right = whenPresent ? present[0] + absentNot : present[1] + absentTaken;
           int all = withPayload[0] + withPayload[1];
           double score = (double) right / all;
-          if (score >= HOLDS && (whenPresent ? absentNot : absentTaken) >= 2
-              && right > bestRight) {
+          if (score >= HOLDS && (whenPresent ? absentNot : absentTaken) >= 2 && right > bestRight) {
             bestScore = score;
             bestRight = right;
             best = (whenPresent ? "" : "!") + "has(" + ids.get(source) + "." + f.getKey() + ")";
