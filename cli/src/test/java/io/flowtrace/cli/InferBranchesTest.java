@@ -33,70 +33,77 @@ class InferBranchesTest {
 
   @BeforeEach
   void draft() throws Exception {
-    recording = Files.createDirectories(work.resolve("tickets"));
+    recording = purchases("tickets", false);
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("tickets").build().infer(recording).write(drafts);
+    spec = Files.readString(drafts.resolve("tickets/tickets.flow.yaml"));
+    flow = new FlowSpecLoader().load(drafts).get(0);
+  }
+
+  /** 200 purchases; with {@code sampleSome}, every third trace is not sampled (its spans never exported). */
+  private Path purchases(String name, boolean sampleSome) throws Exception {
+    Path recording = Files.createDirectories(work.resolve(name));
     try (RecordingWriter writer = RecordingWriter.open(recording)) {
       TracedTraffic out = new TracedTraffic(writer);
       long offset = 0;
       for (int i = 0; i < 200; i++) {
+        boolean sampled = !sampleSome || i % 3 != 1;
         String trace = String.format("%032x", 0x7100L + i);
         String purchase = "PUR-" + (10_000 + i);
         long t = 1_798_000_000_000L + i * 900L;
         boolean held = i % 10 != 4;
         boolean declined = held && i % 7 == 2;
-        out.span(true, trace, "a" + i, "", "POST /purchases", SpanKind.SERVER, "box-office", t, t + 30,
+        out.span(sampled, trace, "a" + i, "", "POST /purchases", SpanKind.SERVER, "box-office", t, t + 30,
             Map.of("http.route", "/purchases", "http.request.body", "{\"purchaseId\":\"" + purchase + "\",\"seats\":2}"));
-        out.record(true, trace, "b" + i, "a" + i, "box-office", "seat.hold.requested", offset++, t + 10,
+        out.record(sampled, trace, "b" + i, "a" + i, "box-office", "seat.hold.requested", offset++, t + 10,
             "{\"purchaseId\":\"" + purchase + "\",\"seats\":2}");
-        out.record(true, trace, "c" + i, "b" + i, "seating", "seat.hold.result", offset++, t + 40, held
+        out.record(sampled, trace, "c" + i, "b" + i, "seating", "seat.hold.result", offset++, t + 40, held
             ? "{\"purchaseId\":\"" + purchase + "\",\"status\":\"HELD\",\"subtotal\":" + (60 + i % 3 * 10)
                 + ",\"seats\":[{\"price\":30},{\"price\":" + (30 + i % 3 * 10) + "}]}"
             : "{\"purchaseId\":\"" + purchase + "\",\"status\":\"UNAVAILABLE\"}");
         if (!held) {
-          out.record(true, trace, "f" + i, "c" + i, "seating", "purchase.failed", offset++, t + 50,
+          out.record(sampled, trace, "f" + i, "c" + i, "seating", "purchase.failed", offset++, t + 50,
               "{\"purchaseId\":\"" + purchase + "\",\"reason\":\"SEATS\"}");
           continue;
         }
-        out.span(true, trace, "d" + i, "c" + i, "POST", SpanKind.CLIENT, "payments", t + 60, t + 120,
+        out.span(sampled, trace, "d" + i, "c" + i, "POST", SpanKind.CLIENT, "payments", t + 60, t + 120,
             Map.of("url.full", "https://psp.example/v1/charges", "http.response.body",
                 "{\"charge\":\"ch-" + i + "\"}"));
-        out.record(true, trace, "e" + i, "d" + i, "payments", "payment.result", offset++, t + 130,
+        out.record(sampled, trace, "e" + i, "d" + i, "payments", "payment.result", offset++, t + 130,
             "{\"purchaseId\":\"" + purchase + "\",\"status\":\"" + (declined ? "DECLINED" : "CAPTURED") + "\"}");
         if (declined) {
-          out.record(true, trace, "f" + i, "e" + i, "payments", "purchase.failed", offset++, t + 140,
+          out.record(sampled, trace, "f" + i, "e" + i, "payments", "purchase.failed", offset++, t + 140,
               "{\"purchaseId\":\"" + purchase + "\",\"reason\":\"PAYMENT\"}");
           continue;
         }
         boolean wallet = i % 3 == 0;
         String platform = wallet ? ",\"walletPlatform\":\"" + (i % 2 == 0 ? "APPLE" : "GOOGLE") + "\"" : "";
-        out.record(true, trace, "g" + i, "e" + i, "tickets", "tickets.issued", offset++, t + 150,
+        out.record(sampled, trace, "g" + i, "e" + i, "tickets", "tickets.issued", offset++, t + 150,
             "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"" + platform + "}");
         // the mailer and the wallet service each consume the ticket; the mail lags now and then
         long mailAt = t + 170 + (i % 4 == 1 ? 400 : 0);
-        out.span(true, trace, "m" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "mailer", mailAt - 5,
+        out.span(sampled, trace, "m" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "mailer", mailAt - 5,
             mailAt + 2, consumed("tickets.issued"));
-        out.record(true, trace, "n" + i, "m" + i, "mailer", "ticket.mails", offset++, mailAt,
+        out.record(sampled, trace, "n" + i, "m" + i, "mailer", "ticket.mails", offset++, mailAt,
             "{\"purchaseId\":\"" + purchase + "\",\"template\":\"ticket\"}");
         if (wallet) {
-          out.span(true, trace, "v" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "wallet", t + 195,
+          out.span(sampled, trace, "v" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "wallet", t + 195,
               t + 205, consumed("tickets.issued"));
-          out.record(true, trace, "w" + i, "v" + i, "wallet", "wallet.passes", offset++, t + 200,
+          out.record(sampled, trace, "w" + i, "v" + i, "wallet", "wallet.passes", offset++, t + 200,
               "{\"passId\":\"PASS-" + (50_000 + i) + "\",\"ticketId\":\"TKT-" + i + "\"}");
         }
         if (i % 11 == 5) {
           // the customer asks for a refund: nothing earlier tells which purchases will
-          out.record(true, trace, "h" + i, "g" + i, "box-office", "refund.requested", offset++, t + 400,
+          out.record(sampled, trace, "h" + i, "g" + i, "box-office", "refund.requested", offset++, t + 400,
               "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
-          out.span(true, trace, "j" + i, "h" + i, "POST", SpanKind.CLIENT, "payments", t + 420, t + 470,
+          out.span(sampled, trace, "j" + i, "h" + i, "POST", SpanKind.CLIENT, "payments", t + 420, t + 470,
               Map.of("url.full", "https://psp.example/v1/refunds", "http.response.body", "{\"refund\":\"rf-" + i + "\"}"));
-          out.record(true, trace, "k" + i, "j" + i, "payments", "refund.completed", offset++, t + 480,
+          out.record(sampled, trace, "k" + i, "j" + i, "payments", "refund.completed", offset++, t + 480,
               "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
         }
       }
     }
-    Path drafts = work.resolve("drafts");
-    Inference.builder().name("tickets").build().infer(recording).write(drafts);
-    spec = Files.readString(drafts.resolve("tickets/tickets.flow.yaml"));
-    flow = new FlowSpecLoader().load(drafts).get(0);
+    return recording;
   }
 
   private static Map<String, Object> consumed(String topic) {
@@ -141,6 +148,23 @@ class InferBranchesTest {
     assertThat(pass.when().source()).isEqualTo("has(tickets_issued.walletPlatform)");
     assertThat(pass.after()).containsExactly("tickets-issued");
     assertThat(flow.keys()).as("an id only the pass has joins nothing").containsExactly("purchaseId", "ticketId");
+  }
+
+  /**
+   * Where a third of the traces are not sampled, their charge calls (spans alone) are never seen:
+   * the held seats of those purchases did not end there, so the hold is no end of the flow.
+   */
+  @Test
+  void aStageIsNoEndForInstancesWhoseNextStepCouldNotBeSeen() throws Exception {
+    Path sampled = purchases("sampled", true);
+    Path drafts = work.resolve("sampled-drafts");
+    Inference.builder().name("tickets").build().infer(sampled).write(drafts);
+    FlowSpec draft = new FlowSpecLoader().load(drafts).get(0);
+
+    assertThat(draft.stage("seat-hold-result").terminal())
+        .as(Files.readString(drafts.resolve("tickets/tickets.flow.yaml"))).isFalse();
+    assertThat(Replays.finals(List.of(draft), sampled))
+        .allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
   }
 
   @Test

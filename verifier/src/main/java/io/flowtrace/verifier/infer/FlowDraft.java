@@ -82,6 +82,8 @@ final class FlowDraft {
     /** Main stages that happen in either order with this one (a fan-out), itself included; else empty. */
     List<Stage> concurrent = List.of();
     boolean terminal;
+    /** Why a stage with followers is an end as well ({@link #endsSome}), or {@code null}. */
+    String terminalEvidence;
     int instances;
     long medianOffset;
     final Set<Integer> in = new HashSet<>();
@@ -1022,7 +1024,9 @@ final class FlowDraft {
       return;
     }
     Stage from = branch.after.get(0);
-    Set<Integer> outside = new HashSet<>(observable(s, from.in));
+    // where the branch could be seen not to be taken: a branch of spans alone is unseen in an
+    // unsampled trace, whose instance may well have taken it
+    Set<Integer> outside = new HashSet<>(observable(s, observable(branch, from.in)));
     outside.removeAll(branch.in);
     int taken = 0;
     for (int i : outside) {
@@ -1052,9 +1056,14 @@ final class FlowDraft {
     }
     int ended = 0;
     for (int i : s.in) {
-      if (next.stream().noneMatch(n -> n.in.contains(i))) {
+      // a follower of spans alone is not seen in an unsampled trace: that instance did not end here
+      Set<Integer> one = Set.of(i);
+      if (next.stream().allMatch(n -> observable(n, one).contains(i)) && next.stream().noneMatch(n -> n.in.contains(i))) {
         ended++;
       }
+    }
+    if (ended >= 2) {
+      s.terminalEvidence = ended + " instances ended here, where no condition after it held";
     }
     return ended >= 2;
   }

@@ -68,7 +68,7 @@ final class SpecWriter {
         y.append("    when: ").append(FlowDraft.yamlText(s.when)).append("   # ").append(s.whenEvidence).append('\n');
       }
       if (s.terminal) {
-        y.append("    terminal: true\n");
+        y.append("    terminal: true").append(s.terminalEvidence == null ? "" : "   # " + s.terminalEvidence).append('\n');
       }
       y.append("    events:\n");
       for (EventType t : s.events) {
