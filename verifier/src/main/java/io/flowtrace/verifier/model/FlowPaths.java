@@ -109,7 +109,7 @@ public final class FlowPaths {
         if (!payloads.containsKey(v)) {
           if (!instance.visibility().isUnobserved(v)) {
             awaited = true;
-            neverComing &= notTaken(v, depth);
+            neverComing = neverComing && notTaken(v, depth);
           } else {
             unobserved.add(v);
           }
