@@ -443,6 +443,7 @@ public final class FlowDocs implements VerdictListener {
       boolean firstOfStage = true;
       for (EventSpec e : s.events()) {
         String stage = firstOfStage ? "**" + md(s.id()) + "**" + (s.terminal() ? " (terminal)" : "")
+            + (s.optional() ? " (optional)" : "")
             + (s.when() != null ? "<br>when `" + code(s.when().source()) + "`" : "") : "";
         firstOfStage = false;
         sb.append("| ").append(stage).append(" | `").append(e.id()).append("` | ").append(md(service(e, o)))
@@ -645,17 +646,18 @@ public final class FlowDocs implements VerdictListener {
           continue;
         }
         edge(sb, o, p.events().get(p.events().size() - 1).id(), s.events().get(0).id(),
-            s.when() == null ? null : s.when().source());
+            s.optional() ? "optional" + (s.when() == null ? "" : ", when " + s.when().source())
+                : s.when() == null ? null : "when " + s.when().source());
       }
     }
     sb.append("```\n\n");
   }
 
-  private static void edge(StringBuilder sb, Observed o, String from, String to, String when) {
+  private static void edge(StringBuilder sb, Observed o, String from, String to, String condition) {
     Samples lat = o.hops.get(from + " → " + to);
     List<String> label = new ArrayList<>();
-    if (when != null) {
-      label.add("when " + when);
+    if (condition != null) {
+      label.add(condition);
     }
     if (lat != null) {
       label.add("p50 " + dur(lat.pct(50)));
@@ -915,7 +917,7 @@ public final class FlowDocs implements VerdictListener {
     for (StageSpec s : f.stages()) {
       List<StageSpec> alternatives = new ArrayList<>();
       for (StageSpec t : f.stages()) {
-        if (t.after().contains(s.id()) && t.when() != null) {
+        if (t.after().contains(s.id()) && (t.when() != null || t.optional())) {
           alternatives.add(t);
         }
       }
@@ -927,7 +929,13 @@ public final class FlowDocs implements VerdictListener {
       sb.append("After **").append(md(s.id())).append("**").append(alternatives.size() == 1 ? " the data decides whether"
           + " this follows" : " the data decides which of these follow (each by its own condition)").append(":\n\n");
       for (StageSpec t : alternatives) {
-        sb.append("- **").append(md(t.id())).append("** when `").append(code(t.when().source())).append('`');
+        sb.append("- **").append(md(t.id())).append("**");
+        if (t.when() != null) {
+          sb.append(" when `").append(code(t.when().source())).append('`');
+        }
+        if (t.optional()) {
+          sb.append(t.when() == null ? " may follow (optional: nothing in the data decides it)" : ", and then only may (optional)");
+        }
         if (o.instances > 0) {
           long[] after = o.takenAfter.getOrDefault(s.id() + '\0' + t.id(), new long[2]);
           long seen = after[0];

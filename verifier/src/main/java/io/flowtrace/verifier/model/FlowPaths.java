@@ -17,7 +17,8 @@ import tools.jackson.databind.JsonNode;
  * Which stages an instance's data calls for. A stage is {@code REQUIRED} when a predecessor is
  * required and its {@code when} condition (if any) is true, {@code FORBIDDEN} when its condition is
  * false or every predecessor is forbidden, and {@code UNDECIDED} while the data the condition reads
- * has not been seen.
+ * has not been seen. An optional stage is required once it happened (or a stage that follows only
+ * it did), else not taken.
  *
  * <p>When the condition reads an event that is unobserved by design (its trace was not sampled,
  * see {@link Visibility}), the path is taken from what was observed instead: the alternative
@@ -96,8 +97,26 @@ public final class FlowPaths {
       if (stage.when() != null && fromPredecessors != Requirement.FORBIDDEN) {
         result = condition(stage, fromPredecessors, depth);
       }
+      if (stage.optional() && result != Requirement.FORBIDDEN && !instance.stageSeen(stage.id())
+          && !impliedByFollower(stage)) {
+        result = Requirement.FORBIDDEN; // not taken: due only once it happens
+      }
       req.put(stage.id(), result);
       return result;
+    }
+
+    /**
+     * Whether a stage that comes only after this one happened: then this one (optional) happened
+     * too, and is missing if it was not seen.
+     */
+    private boolean impliedByFollower(StageSpec stage) {
+      for (StageSpec other : instance.spec().stages()) {
+        if (other.after().contains(stage.id()) && instance.stageSeen(other.id())
+            && other.after().stream().noneMatch(p -> !p.equals(stage.id()) && instance.stageSeen(p))) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private Requirement condition(StageSpec stage, Requirement fromPredecessors, int depth) {

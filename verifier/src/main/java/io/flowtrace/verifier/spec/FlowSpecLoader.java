@@ -381,7 +381,7 @@ public final class FlowSpecLoader {
       for (StageDraft d : drafts) {
         CompiledExpression when = d.whenText() == null ? null : condition(d.whenText(), d.pointer() + "/when", cel);
         if (d.id() != null) {
-          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.events()));
+          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.optional(), d.events()));
         }
       }
       checkGraph(stages);
@@ -430,10 +430,10 @@ public final class FlowSpecLoader {
 
     /** A stage as written; its condition is compiled once every event (and its schema) is known. */
     record StageDraft(String id, String pointer, List<String> after, String whenText, boolean terminal,
-        List<EventSpec> events) {}
+        boolean optional, List<EventSpec> events) {}
 
     StageDraft stage(JsonNode s, String p, Set<String> stageIds, List<String> keys) {
-      if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "events", "description"))) {
+      if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "optional", "events", "description"))) {
         return null;
       }
       String id = text(s, "id", p, true);
@@ -448,6 +448,16 @@ public final class FlowSpecLoader {
       }
       String whenText = text(s, "when", p, false);
       boolean terminal = s.has("terminal") && s.get("terminal").asBoolean(false);
+      boolean optional = flag(s, "optional", p);
+      if (optional && terminal) {
+        error(p + "/optional", "stage '" + id + "' is both 'optional' and 'terminal': an instance is complete at"
+            + " a terminal stage, so one must always come; end the flow at a stage that always comes (an optional"
+            + " stage after it amends the verdict when it comes)");
+      }
+      if (optional && after.isEmpty()) {
+        error(p + "/optional", "stage '" + id + "' is an entry stage (no 'after') and 'optional': an optional"
+            + " stage needs a stage it comes after");
+      }
       JsonNode evs = s.get("events");
       List<EventSpec> events = new ArrayList<>();
       if (evs == null || !evs.isArray() || evs.isEmpty()) {
@@ -460,7 +470,20 @@ public final class FlowSpecLoader {
           }
         }
       }
-      return new StageDraft(id, p, after, whenText, terminal, events);
+      return new StageDraft(id, p, after, whenText, terminal, optional, events);
+    }
+
+    /** A true/false field of an object: absent is false; anything but a boolean is an error. */
+    boolean flag(JsonNode s, String field, String p) {
+      JsonNode v = s.get(field);
+      if (v == null || v.isNull()) {
+        return false;
+      }
+      if (!v.isBoolean()) {
+        error(p + "/" + field, "'" + field + "' must be true or false, not " + v);
+        return false;
+      }
+      return v.asBoolean();
     }
 
     /** What CEL may assume of an event's payload. */

@@ -6,10 +6,14 @@ import java.util.List;
 /**
  * A stage of a flow: the events that make it happen, the stages it must follow ({@code after}; any
  * of them that happened), an optional data condition ({@code when}) that decides whether this
- * stage is the path the flow must take, and whether it ends the flow.
+ * stage is the path the flow must take, whether it ends the flow, and whether it may be left out
+ * ({@code optional}: a step some instances take and others do not, with no field to say which — a
+ * rating the customer may leave). An optional stage that happened is checked like any other and
+ * the stages after it are then due; one that did not is not missing, and the stages after it must
+ * not happen.
  */
 public record StageSpec(
-    String id, List<String> after, CompiledExpression when, boolean terminal, List<EventSpec> events) {
+    String id, List<String> after, CompiledExpression when, boolean terminal, boolean optional, List<EventSpec> events) {
 
   public StageSpec {
     after = List.copyOf(after);

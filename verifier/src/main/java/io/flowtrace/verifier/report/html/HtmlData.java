@@ -61,6 +61,9 @@ public final class HtmlData {
             g.writeStringProperty("when", s.when().source());
           }
           g.writeBooleanProperty("terminal", s.terminal());
+          if (s.optional()) {
+            g.writeBooleanProperty("optional", true);
+          }
           g.writeName("events");
           g.writeStartArray();
           for (EventSpec e : s.events()) {
