@@ -82,6 +82,8 @@ final class FlowDraft {
     /** Main stages that happen in either order with this one (a fan-out), itself included; else empty. */
     List<Stage> concurrent = List.of();
     boolean terminal;
+    /** Why the stage is optional (taken by some instances, and nothing in the data tells which), or {@code null}. */
+    String optional;
     /** Why a stage with followers is an end as well ({@link #endsSome}), or {@code null}. */
     String terminalEvidence;
     int instances;
@@ -974,12 +976,23 @@ final class FlowDraft {
         }
       }
       if (best == null) {
-        dropped.add(s);
         int seenIn = observable(s, parent.in).size();
-        notes.add("not declared: stage " + s.id + " (" + describe(s) + ") happens in only " + s.instances + "/"
-            + (spansAlone(s) && seenIn < total() ? seenIn + " instances whose trace was sampled" : total() + " instances")
-            + " and no field of an earlier event tells which" + (siblings.isEmpty() ? ""
-                : " (alternatives: " + siblings.stream().map(x -> x.id).toList() + ")"));
+        String share = "happens in only " + s.instances + "/"
+            + (seenIn < parent.in.size() ? seenIn + " instances whose trace was sampled" : total() + " instances")
+            + " and no field of an earlier event tells which";
+        int without = wentOnWithout(s, parent, siblings, scope);
+        if (without >= 2) {
+          // a step some instances take (a rating left after the delivery): declared optional, it is
+          // checked where it happens and never missing where it does not
+          s.optional = share + "; " + without + " instances went on without it";
+          notes.add("optional: stage " + s.id + " (" + describe(s) + ") " + s.optional);
+        } else {
+          // alternatives one of which every instance took, told apart by nothing seen: optional,
+          // the instances would reach no end
+          dropped.add(s);
+          notes.add("not declared: stage " + s.id + " (" + describe(s) + ") " + share + (siblings.isEmpty() ? ""
+              : " (alternatives: " + siblings.stream().map(x -> x.id).toList() + ")"));
+        }
       } else {
         s.when = best;
         s.whenEvidence = bestEvidence;
@@ -1002,9 +1015,23 @@ final class FlowDraft {
     stages.forEach(s -> predecessors.addAll(s.after));
     for (Stage s : stages) {
       // one side of a fan-out is not an end because what follows hangs from the other side
-      s.terminal = !predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains)
-          || endsSome(s);
+      s.terminal = s.optional == null && (!predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains)
+          || endsSome(s));
     }
+  }
+
+  /**
+   * How many instances that reached {@code parent}, where {@code s} could be seen, took neither it
+   * nor any of its conditional {@code siblings}: those that went on without the step.
+   */
+  private int wentOnWithout(Stage s, Stage parent, List<Stage> siblings, Set<Integer> scope) {
+    int n = 0;
+    for (int i : scope) {
+      if (parent.in.contains(i) && !s.in.contains(i) && siblings.stream().noneMatch(o -> o.in.contains(i))) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /**
@@ -1051,7 +1078,7 @@ final class FlowDraft {
    */
   private boolean endsSome(Stage s) {
     List<Stage> next = stages.stream().filter(n -> n.after.contains(s)).toList();
-    if (next.isEmpty() || next.stream().anyMatch(n -> n.when == null)) {
+    if (next.isEmpty() || next.stream().anyMatch(n -> n.when == null && n.optional == null)) {
       return false;
     }
     int ended = 0;
@@ -1063,7 +1090,8 @@ final class FlowDraft {
       }
     }
     if (ended >= 2) {
-      s.terminalEvidence = ended + " instances ended here, where no condition after it held";
+      s.terminalEvidence = ended + " instances ended here, where no " + (next.stream().allMatch(n -> n.when == null)
+          ? "optional step after it was taken" : "condition after it held");
     }
     return ended >= 2;
   }

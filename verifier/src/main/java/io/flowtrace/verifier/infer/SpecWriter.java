@@ -67,6 +67,9 @@ final class SpecWriter {
       if (s.when != null) {
         y.append("    when: ").append(FlowDraft.yamlText(s.when)).append("   # ").append(s.whenEvidence).append('\n');
       }
+      if (s.optional != null) {
+        y.append("    optional: true   # ").append(s.optional).append('\n');
+      }
       if (s.terminal) {
         y.append("    terminal: true").append(s.terminalEvidence == null ? "" : "   # " + s.terminalEvidence).append('\n');
       }
