@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.model;
 
+import io.flowtrace.tracer.model.Span;
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.SpanCompleteness;
@@ -24,7 +25,9 @@ import java.util.Set;
  *       through the span's <em>witnesses</em>: the records that share its trace by the flow's
  *       shape (its stage's records; else the nearest earlier stage's; else the next stage's; an
  *       event declared {@code trace: new} is witnessed only by the records after it in its stage).
- *       A webhook's new trace samples on its own, so one instance can be partly sampled.
+ *       A webhook's new trace samples on its own, so one instance can be partly sampled. Where the
+ *       flow's trace broke next to the span (records without a context, a consumer that began a
+ *       trace of its own), the traces on both sides of the break are read ({@link #acrossBreak}).
  *   <li>{@link Cause#MAY_BE_MISSING}: the flow says {@code spans: may-be-missing} (tail sampling,
  *       lossy pipelines) and the span did not arrive although its trace is sampled.
  *   <li>{@link Cause#BEFORE_KEY_CHANGED}: the instance began part-way through the flow, in the trace
@@ -153,11 +156,85 @@ public final class Visibility {
   }
 
   private static Unobserved judge(FlowInstance instance, EventSpec event) {
+    FlowSpec spec = instance.spec();
+    List<String> witnesses = witnesses(spec, event);
+    Traces t = traces(instance, witnesses);
+    if (!event.newTrace()) {
+      t = acrossBreak(instance, event, witnesses, t);
+    }
+    if (t.sampled == null && t.unsampled != null) {
+      return new Unobserved(event.id(), t.lost ? Cause.SPANS_LOST : Cause.UNSAMPLED, t.unsampled);
+    }
+    if (spec.spans() == SpanCompleteness.MAY_BE_MISSING) {
+      return new Unobserved(event.id(), Cause.MAY_BE_MISSING, t.sampled);
+    }
+    return null;
+  }
+
+  /**
+   * The span's trace where the flow's trace broke next to it. A stage of spans alone whose service
+   * began a trace of its own (a consumer that links to the record it read, or lost its context) is
+   * in the trace the records after it carry. Witnesses that came without a trace context (their
+   * producer did not send it) leave two traces the span may be in: its service's, if a consumer
+   * span shows it took those records in a trace of its own; else the flow's trace before the
+   * break (the producer's, whose spans the stage's own may be) or the one after it (the consumer's)
+   * — where either was not sampled, the span may well be in it, and is not missing.
+   */
+  private static Traces acrossBreak(FlowInstance instance, EventSpec event, List<String> witnesses, Traces t) {
+    FlowSpec spec = instance.spec();
+    StageSpec stage = spec.stage(event.stageId());
+    boolean own = witnesses.stream().anyMatch(w -> spec.event(w) != null && stage.id().equals(spec.event(w).stageId()));
+    if (!own && t.sampled != null) {
+      Traces after = traces(instance, laterWitnesses(spec, stage));
+      return after.sampled == null && after.unsampled != null ? after : t;
+    }
+    if (!t.untraced()) {
+      return t;
+    }
+    String service = event.span() == null ? null : event.span().service();
+    for (String w : witnesses) {
+      for (Observation o : instance.all(w)) {
+        if (o.trace() == null && service != null) {
+          for (Span c : o.consumers()) {
+            if (service.equals(c.service())) {
+              return new Traces(c.traceId(), null, false, false); // exported: a sampled trace of its own
+            }
+          }
+        }
+      }
+    }
+    Traces before = new Traces(null, null, false, false);
+    for (List<String> level : earlierLevels(spec, stage)) {
+      before = traces(instance, level);
+      if (before.sampled != null || before.unsampled != null) {
+        break;
+      }
+    }
+    Traces after = traces(instance, laterWitnesses(spec, stage));
+    if (before.sampled == null && before.unsampled != null) {
+      return before;
+    }
+    if (after.sampled == null && after.unsampled != null) {
+      return after;
+    }
+    return before.sampled != null ? before : after;
+  }
+
+  /**
+   * What the nearest witnesses that carry a trace say: a sampled trace, an unsampled one (and
+   * whether its spans were lost); {@code untraced} when witnesses were observed and none carried a
+   * trace context.
+   */
+  private record Traces(String sampled, String unsampled, boolean lost, boolean untraced) {}
+
+  private static Traces traces(FlowInstance instance, List<String> witnesses) {
     String unsampledTrace = null;
     String sampledTrace = null;
     boolean lost = false;
-    for (String witness : witnesses(instance.spec(), event)) {
+    boolean observed = false;
+    for (String witness : witnesses) {
       for (Observation o : instance.all(witness)) {
+        observed = true;
         if (o.trace() == null) {
           continue;
         }
@@ -172,13 +249,55 @@ public final class Visibility {
         break; // the nearest witnesses that carry a trace decide
       }
     }
-    if (sampledTrace == null && unsampledTrace != null) {
-      return new Unobserved(event.id(), lost ? Cause.SPANS_LOST : Cause.UNSAMPLED, unsampledTrace);
+    return new Traces(sampledTrace, unsampledTrace, lost, observed && sampledTrace == null && unsampledTrace == null);
+  }
+
+  /** The records of the stages before {@code stage}, level by level, nearest first (latest listed first in each). */
+  private static List<List<String>> earlierLevels(FlowSpec spec, StageSpec stage) {
+    List<List<String>> levels = new ArrayList<>();
+    Deque<String> todo = new ArrayDeque<>(stage.after());
+    Set<String> seen = new HashSet<>();
+    while (!todo.isEmpty()) {
+      List<String> level = new ArrayList<>();
+      List<String> ids = new ArrayList<>(todo);
+      todo.clear();
+      for (String id : ids) {
+        StageSpec p = spec.stage(id);
+        if (p == null || !seen.add(id)) {
+          continue;
+        }
+        List<EventSpec> events = p.events();
+        for (int i = events.size() - 1; i >= 0; i--) {
+          if (events.get(i).isTopic()) {
+            level.add(events.get(i).id());
+          }
+        }
+        todo.addAll(p.after());
+      }
+      if (!level.isEmpty()) {
+        levels.add(level);
+      }
     }
-    if (instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING) {
-      return new Unobserved(event.id(), Cause.MAY_BE_MISSING, sampledTrace);
+    return levels;
+  }
+
+  /** The records of the stages right after {@code stage}, up to an event that starts a new trace. */
+  private static List<String> laterWitnesses(FlowSpec spec, StageSpec stage) {
+    List<String> out = new ArrayList<>();
+    for (StageSpec next : spec.stages()) {
+      if (!next.after().contains(stage.id())) {
+        continue;
+      }
+      for (EventSpec e : next.events()) {
+        if (e.newTrace()) {
+          break;
+        }
+        if (e.isTopic()) {
+          out.add(e.id());
+        }
+      }
     }
-    return null;
+    return out;
   }
 
   /**
@@ -230,23 +349,7 @@ public final class Visibility {
         todo.addAll(p.after());
       }
     }
-    if (!out.isEmpty()) {
-      return out;
-    }
-    for (StageSpec next : spec.stages()) {
-      if (!next.after().contains(stage.id())) {
-        continue;
-      }
-      for (EventSpec e : next.events()) {
-        if (e.newTrace()) {
-          break;
-        }
-        if (e.isTopic()) {
-          out.add(e.id());
-        }
-      }
-    }
-    return out;
+    return out.isEmpty() ? laterWitnesses(spec, stage) : out;
   }
 
   /** Whether the event is unobserved by design (never true for an observed event). */

@@ -111,6 +111,24 @@ class FieldConditionsTest {
         + ShopFlows.trace("o-1", "main"));
   }
 
+  /**
+   * The order service sends t.accepted without its trace context, in a trace that is not sampled:
+   * the charge it then makes is in that trace, which the records before the break show unsampled.
+   * It is not missing (and with no span to show where the context went, the break itself is not
+   * provable either).
+   */
+  @Test
+  void aSpanNextToARecordThatLostItsContextIsJudgedByTheTraceBeforeTheBreak() {
+    ShopFlows.Order o = order("o-1", 0).unsampled();
+    o.acceptedWithoutTraceparent = true;
+    replay(o);
+
+    Verdict v = finals.get("o-1");
+    assertThat(v.violations()).as(v.toString()).isEmpty();
+    Unverified charge = v.unverified().stream().filter(u -> u.subject().equals("charge")).findFirst().orElseThrow();
+    assertThat(charge.reason()).endsWith("not observed: unsampled trace " + ShopFlows.trace("o-1", "main"));
+  }
+
   @Test
   void anOrderWhoseWebhookTraceAloneWasSampledOutIsJudgedOnItsOwnFlag() {
     ShopFlows.Order o = order("o-1", 0);

@@ -102,6 +102,8 @@ public final class ShopFlows {
     boolean doneWithoutTraceparent;
     /** Whether t.placed is sent without a traceparent: its consumer starts a trace of its own. */
     public boolean placedWithoutTraceparent;
+    /** Whether t.accepted is sent without a traceparent (nothing consumes it). */
+    public boolean acceptedWithoutTraceparent;
     /**
      * The notifier takes its outcomes in batches from several topics: one {@code process} span,
      * root of a trace of its own, naming no topic and linking to each record's producer span.
@@ -169,7 +171,7 @@ public final class ShopFlows {
         t + 4));
     String sendAccepted = span(o.orderId, "send-accepted");
     emit(o, o.mainSampled, producer(down, sendAccepted, consumePlaced, "t.accepted", "ord", t + 6));
-    record(o, "ord", "t.accepted", t + 6, down, sendAccepted, o.mainSampled,
+    record(o, "ord", "t.accepted", t + 6, o.acceptedWithoutTraceparent ? null : down, sendAccepted, o.mainSampled,
         "{\"orderId\":\"" + o.orderId + "\",\"total\":" + (o.wrongAcceptedTotal ? 11 : 10) + "}");
     long chargeAt = o.chargeBeforeAccepted ? t + 3 : t + 10;
     if (o.chargeRetried) {
