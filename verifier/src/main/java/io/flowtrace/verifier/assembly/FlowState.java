@@ -69,7 +69,7 @@ final class FlowState {
     this.verifier = verifier;
     this.context = context;
     this.matcher = new EventMatcher(spec, maxPayloadBytes);
-    this.index = new InstanceIndex(spec.keys(), finalizedCapacity);
+    this.index = new InstanceIndex(spec.keys(), finalizedCapacity, spec.deadline().toNanos());
     this.readiness = new Readiness(spec, context);
     this.graceNanos = graceNanos;
     this.amendNanos = amendNanos;

@@ -36,6 +36,8 @@ final class InstanceIndex {
   record Late(Map<String, String> keys, long finalizedAt) implements Route {}
 
   private final List<String> keyNames;
+  /** The flow's deadline: an instance decided and past it when another began is over ({@link #dropEnded}). */
+  private final long deadlineNanos;
   private final Map<String, InstanceState> byKey = new HashMap<>();
   private final Map<String, InstanceState> byTrace = new HashMap<>();
   private final Map<String, List<List<Sighting>>> waiting = new HashMap<>();
@@ -61,8 +63,9 @@ final class InstanceIndex {
 
   private record HeldMark(long time, Seeded seeded) {}
 
-  InstanceIndex(List<String> keyNames, int finalizedCapacity) {
+  InstanceIndex(List<String> keyNames, int finalizedCapacity, long deadlineNanos) {
     this.keyNames = List.copyOf(keyNames);
+    this.deadlineNanos = deadlineNanos;
     this.finalizedKeys = boundedMap(finalizedCapacity);
     this.finalizedTraces = boundedMap(finalizedCapacity);
     this.seeded = boundedMap(finalizedCapacity);
@@ -129,6 +132,12 @@ final class InstanceIndex {
         }
         return new Join(byT.current());
       }
+      if (candidates.size() > 1 && dropEnded(candidates)) {
+        reusedKeys++;
+        if (reusedExample == null) {
+          reusedExample = describeEnded(keys, ended, candidates.get(0));
+        }
+      }
       InstanceState target = candidates.get(0);
       for (int i = 1; i < candidates.size(); i++) {
         if (target.compatible(candidates.get(i).keys)) {
@@ -146,6 +155,50 @@ final class InstanceIndex {
       return new Late(Map.of("trace", traceId), finalizedTraces.get(traceId));
     }
     return opens ? new Open() : new Wait();
+  }
+
+  /**
+   * Instances a key value of theirs was taken from by a later instance (a value given out again),
+   * kept here until final: no key may lead to them any more, and they must not be forgotten.
+   */
+  private final Set<InstanceState> shadowed = new java.util.LinkedHashSet<>();
+
+  /** The last instance {@link #dropEnded} left out, for the example. */
+  private InstanceState ended;
+
+  /**
+   * Leaves out of {@code candidates} an instance decided before another of them began that is over:
+   * its deadline had passed by then, or it is the part of another flow whose key changed on the way
+   * ({@link InstanceState#divertedFrom}), in none of the others' traces. A key value given out again
+   * (a phone number recycled, minutes later) named it, and merged with it the later instance failed
+   * for events of the earlier. Returns whether one was left out.
+   */
+  private boolean dropEnded(List<InstanceState> candidates) {
+    long latestStart = Long.MIN_VALUE;
+    for (InstanceState c : candidates) {
+      latestStart = Math.max(latestStart, c.start);
+    }
+    boolean dropped = false;
+    for (java.util.Iterator<InstanceState> it = candidates.iterator(); it.hasNext() && candidates.size() > 1; ) {
+      InstanceState c = it.next();
+      if (c.phase == InstanceState.Phase.DECIDED && c.start != Long.MAX_VALUE && latestStart != Long.MAX_VALUE
+          && (latestStart - c.start > deadlineNanos
+              || c.divertedFrom != null && latestStart > c.start && sharesNoTrace(c, candidates))) {
+        it.remove();
+        ended = c;
+        dropped = true;
+      }
+    }
+    return dropped;
+  }
+
+  private static boolean sharesNoTrace(InstanceState c, List<InstanceState> candidates) {
+    for (InstanceState o : candidates) {
+      if (o != c && !java.util.Collections.disjoint(o.traces, c.traces)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Key conflicts met: two keys of one event naming two incompatible instances. */
@@ -192,6 +245,26 @@ final class InstanceIndex {
     return shared + " named two instances (" + apart + ")";
   }
 
+  /** {@code msisdn=+316… named an instance that was over (…); given out again to orderId o-2}. */
+  private String describeEnded(Map<String, String> keys, InstanceState ended, InstanceState kept) {
+    StringBuilder shared = new StringBuilder();
+    keys.forEach((k, v) -> {
+      if (v.equals(ended.keys.get(k))) {
+        shared.append(shared.length() == 0 ? "" : ", ").append(k).append('=').append(v);
+      }
+    });
+    String which = ended.divertedFrom != null
+        ? "what " + keysOf(ended.divertedFrom.current()) + " left under it where a key changed on the way"
+        : "decided past its deadline";
+    return shared + " named an instance that was over (" + which + "); given out again to " + keysOf(kept);
+  }
+
+  private static String keysOf(InstanceState inst) {
+    StringBuilder sb = new StringBuilder();
+    inst.keys.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+    return sb.toString();
+  }
+
   /** Keeps sightings until their trace's instance is known. */
   void await(String traceId, List<Sighting> group) {
     if (traceId != null) {
@@ -203,7 +276,10 @@ final class InstanceIndex {
   /** Indexes an instance's new key; true when it is new to the instance. */
   boolean addKey(InstanceState instance, String key, String value) {
     if (instance.keys.putIfAbsent(key, value) == null) {
-      byKey.put(token(key, value), instance);
+      InstanceState before = byKey.put(token(key, value), instance);
+      if (before != null && before.current() != instance.current()) {
+        shadowed.add(before); // a value given out again: the earlier holder is still to be decided
+      }
       return true;
     }
     return false;
@@ -308,8 +384,15 @@ final class InstanceIndex {
   /** An instance became final at {@code at}: its keys and traces now mark events as late. */
   void finalized(InstanceState inst, long at) {
     dropUntraced(inst);
+    if (!shadowed.isEmpty()) {
+      shadowed.removeIf(x -> x.current() == inst);
+    }
     for (Map.Entry<String, String> k : inst.keys.entrySet()) {
       String token = token(k.getKey(), k.getValue());
+      InstanceState holder = byKey.get(token);
+      if (holder != null && holder.current() != inst) {
+        continue; // the value is a later instance's now (given out again): it stays that one's
+      }
       byKey.remove(token);
       finalizedKeys.put(token, at);
     }
@@ -442,6 +525,7 @@ final class InstanceIndex {
   Set<InstanceState> instances() {
     Set<InstanceState> all = new LinkedHashSet<>();
     byKey.values().forEach(i -> all.add(i.current()));
+    shadowed.forEach(i -> all.add(i.current()));
     byTrace.values().forEach(i -> all.add(i.current()));
     return all;
   }
