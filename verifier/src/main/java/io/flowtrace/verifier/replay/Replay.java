@@ -47,6 +47,8 @@ public final class Replay {
    */
   public static final long DEFAULT_MAX_BUFFERED_BYTES = 128L << 20;
   private static final int ADVANCE_EVERY = 256;
+  /** Events between progress reports while verifying (a display shows them a few times a second at most). */
+  private static final int PROGRESS_EVERY = 4096;
   private static final int CHUNK = 1024;
   private static final int PREPARE_BLOCK = 2048;
 
@@ -298,6 +300,7 @@ public final class Replay {
     long drain(FlowEngine engine, ReplayProgress progress) throws IOException {
       long total = spilled + events.size();
       long fed = 0;
+      progress.verifying(0, total, 0); // reading is over: sorting and merging come first
       List<DataInputStream> inputs = new ArrayList<>();
       try {
         java.util.Iterator<Object> sorted;
@@ -450,7 +453,7 @@ public final class Replay {
       if (fed % ADVANCE_EVERY == 0) {
         engine.advanceTo(t.arrivalEpochNanos());
       }
-      if (fed % 100_000 == 0) {
+      if (fed % PROGRESS_EVERY == 0) {
         progress.verifying(fed, total, engine.stats().verdictsDecided());
       }
       if (fed == total) {
