@@ -1039,7 +1039,7 @@ final class FlowState {
     Diversion from = null;
     if (inst.divertedFrom != null && !matcher.anyEntry(inst.eventIds) && inst.divertedFrom.current() != inst) {
       InstanceState owner = inst.divertedFrom.current();
-      from = new Diversion(null, keysOf(owner), owner.eventIds);
+      from = new Diversion(null, keysOf(owner), accountedBy(owner.eventIds));
     }
     return new FlowInstance(spec, keysOf(inst), observations, inst.start, watermark,
         watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);
@@ -1073,6 +1073,40 @@ final class FlowState {
       s.observed = o;
     }
     return o;
+  }
+
+  /**
+   * The events an instance whose key changed on the way accounts for, seen from the instance that
+   * began part-way through its trace: those it observed, and every event of their stages and of the
+   * stages before them — what it did not observe of those (an unsampled span) its own verdict says.
+   */
+  private Set<String> accountedBy(Set<String> observed) {
+    Set<String> stages = new java.util.HashSet<>();
+    ArrayDeque<String> todo = new ArrayDeque<>();
+    for (String id : observed) {
+      EventSpec e = spec.event(id);
+      if (e != null && stages.add(e.stageId())) {
+        todo.add(e.stageId());
+      }
+    }
+    while (!todo.isEmpty()) {
+      StageSpec s = spec.stage(todo.poll());
+      if (s != null) {
+        for (String p : s.after()) {
+          if (stages.add(p)) {
+            todo.add(p);
+          }
+        }
+      }
+    }
+    Set<String> out = new java.util.HashSet<>(observed);
+    for (String id : stages) {
+      StageSpec s = spec.stage(id);
+      if (s != null) {
+        s.events().forEach(e -> out.add(e.id()));
+      }
+    }
+    return out;
   }
 
   /** An instance's keys in the spec's order. */

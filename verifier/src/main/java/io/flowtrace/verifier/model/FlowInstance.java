@@ -328,6 +328,24 @@ public final class FlowInstance {
     return unseen;
   }
 
+  /**
+   * Whether the stage happened in the instance this one's trace began in, before a key changed on
+   * the way ({@link Visibility.Cause#BEFORE_KEY_CHANGED}): every event of it is accounted for there.
+   */
+  public boolean stageBeforeKeyChanged(String stageId) {
+    StageSpec stage = spec.stage(stageId);
+    if (stage == null || divertedFrom() == null) {
+      return false;
+    }
+    for (EventSpec e : stage.events()) {
+      Visibility.Unobserved u = visibility().unobserved(e.id());
+      if (u == null || u.cause() != Visibility.Cause.BEFORE_KEY_CHANGED) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Whether every event of the stage is unobserved by design (the stage may have happened unseen). */
   public boolean stageUnobserved(String stageId) {
     StageSpec stage = spec.stage(stageId);

@@ -177,13 +177,13 @@ public final class FlowPaths {
         why = String.join(", ", unobserved) + " not observed ("
             + instance.visibility().unobserved(unobserved.get(0)).reason() + ")";
       }
-      if (instance.stageSeen(stage.id())) {
+      if (instance.stageSeen(stage.id()) || instance.stageBeforeKeyChanged(stage.id())) {
         assumed.put(stage.id(), "taken as observed; its condition " + stage.when().source() + " was not checked: "
             + why);
         return fromPredecessors;
       }
       for (StageSpec sibling : siblings(stage)) {
-        if (instance.stageSeen(sibling.id())) {
+        if (instance.stageSeen(sibling.id()) || instance.stageBeforeKeyChanged(sibling.id())) {
           assumed.put(stage.id(), "not taken: " + sibling.id() + " was observed instead; its condition "
               + stage.when().source() + " was not checked: " + why);
           return Requirement.FORBIDDEN;

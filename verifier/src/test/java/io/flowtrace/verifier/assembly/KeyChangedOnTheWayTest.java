@@ -166,11 +166,63 @@ class KeyChangedOnTheWayTest {
         .isEqualTo("decided_msg with applicationId=" + Redaction.marker("a-9") + " instead of " + Redaction.marker("a-1"));
   }
 
+  /**
+   * Where the key changes at the decision, in a trace that is not sampled, after a path the data
+   * chose: what the instance it began lacks — the intake request (a span nobody exported), the
+   * score that chose the path, the approval — all happened in the instance it left. It passes.
+   */
+  @Test
+  void anInstanceThatBeganAfterAPathWasChosenInAnUnsampledTracePassesPartlyVerified() throws Exception {
+    start(String.join("\n",
+        "flow: loans",
+        "keys: [applicationId]",
+        "deadline: 10s",
+        "stages:",
+        "  - id: received",
+        "    events:",
+        "      - id: intake",
+        "        span: {service: portal, kind: SERVER, name: POST /loans}",
+        "        payload: {attribute: http.request.body}",
+        "      - {id: received_msg, topic: loan.received}",
+        "  - id: scored",
+        "    after: received",
+        "    events: [{id: scored_msg, topic: loan.scored}]",
+        "  - id: approved",
+        "    after: scored",
+        "    when: scored_msg.score >= 600",
+        "    events: [{id: approved_msg, topic: loan.approved}]",
+        "  - id: rejected",
+        "    after: scored",
+        "    when: scored_msg.score < 600",
+        "    events: [{id: rejected_msg, topic: loan.rejected}]",
+        "  - id: decided",
+        "    after: [approved, rejected]",
+        "    terminal: true",
+        "    events: [{id: decided_msg, topic: loan.decided}]",
+        ""));
+    record("loan.received", "a-1", "trace-a-1", 0, false, "");
+    record("loan.scored", "a-1", "trace-a-1", 20, false, ",\"score\":710");
+    record("loan.approved", "a-1", "trace-a-1", 30, false, "");
+    record("loan.decided", "a-9", "trace-a-1", 40, false, "");
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    assertThat(single(finals.get("a-1")).message()).contains("a key changed on the way");
+    Verdict began = finals.get("a-9");
+    assertThat(began.status()).as(began.toString()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(began.verification()).isEqualTo(Verification.PARTIAL);
+    assertThat(began.unverified()).extracting(Unverified::subject).contains("intake", "scored_msg", "approved_msg");
+  }
+
   private void record(String topic, String id, String trace, long ms) {
-    String traceparent = "00-" + ShopFlows.trace(trace, "main") + "-" + ShopFlows.span(trace, topic) + "-01";
+    record(topic, id, trace, ms, true, "");
+  }
+
+  private void record(String topic, String id, String trace, long ms, boolean sampled, String fields) {
+    String traceparent = "00-" + ShopFlows.trace(trace, "main") + "-" + ShopFlows.span(trace, topic) + (sampled ? "-01" : "-00");
     engine.accept(Telemetry.of(new KafkaRecord(topic, 0, offsets++, T0 + ms, id,
         List.of(RecordHeader.ofString("traceparent", traceparent)),
-        ("{\"applicationId\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8))));
+        ("{\"applicationId\":\"" + id + "\"" + fields + "}").getBytes(StandardCharsets.UTF_8))));
   }
 
   private static Violation single(Verdict v) {
