@@ -115,10 +115,11 @@ public final class ConsoleReport implements VerdictListener {
         summary.byKind().isEmpty() ? "" : "  " + kinds());
   }
 
+  /** {@code (violations: MISSING_STAGE 5, ORDER_VIOLATION 1)}: violations by kind, not flows (a flow may have several). */
   private String kinds() {
-    StringBuilder sb = new StringBuilder("(");
-    new java.util.TreeMap<>(summary.byKind()).forEach((k, n) -> sb.append(sb.length() == 1 ? "" : ", ")
+    StringBuilder sb = new StringBuilder();
+    new java.util.TreeMap<>(summary.byKind()).forEach((k, n) -> sb.append(sb.length() == 0 ? "" : ", ")
         .append(k).append(' ').append(n));
-    return sb.append(')').toString();
+    return "(violations: " + sb + ")";
   }
 }
