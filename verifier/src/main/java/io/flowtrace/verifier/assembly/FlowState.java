@@ -946,6 +946,8 @@ final class FlowState {
       inst.verdict = next;
       context.stats.verdictsAmended++;
       context.listener.amended(previous, next);
+    } else if (!next.timeline().equals(inst.verdict.timeline())) {
+      inst.verdict = inst.verdict.withTimelineOf(next);
     }
   }
 

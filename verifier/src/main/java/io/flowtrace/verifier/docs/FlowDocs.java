@@ -181,7 +181,7 @@ public final class FlowDocs implements VerdictListener {
     unobserved.forEach(s -> o.stagesTakenUnobserved.merge(s, 1L, Long::sum));
     for (StageSpec t : spec.stages()) {
       boolean seen = stages.contains(t.id());
-      if (t.when() == null || !seen && !unobserved.contains(t.id())) {
+      if (t.when() == null && !t.optional() || !seen && !unobserved.contains(t.id())) {
         continue;
       }
       for (String p : t.after()) {

@@ -106,6 +106,16 @@ public record Verdict(
         revision, newReason, timeline, unverified, notes);
   }
 
+  /**
+   * This verdict with what a later look at the same instance saw — its traces, timeline and notes —
+   * where that look came to the {@link #sameOutcome same outcome}: events that came after the
+   * decision and changed nothing (a rating left later) still show, without an amendment.
+   */
+  public Verdict withTimelineOf(Verdict later) {
+    return new Verdict(flow, keys, status, violations, later.traceIds, startEpochNanos, decidedEpochNanos,
+        revision, reason, later.timeline, unverified, later.notes);
+  }
+
   /** Whether the two verdicts say the same thing (ignoring when and revision). */
   public boolean sameOutcome(Verdict other) {
     return other != null && status == other.status && violations.equals(other.violations)
