@@ -330,26 +330,8 @@ public final class Visibility {
     if (!out.isEmpty() || segment.get(0).newTrace()) {
       return out;
     }
-    Deque<String> todo = new ArrayDeque<>(stage.after());
-    Set<String> seen = new HashSet<>();
-    while (!todo.isEmpty() && out.isEmpty()) {
-      List<String> level = new ArrayList<>(todo);
-      todo.clear();
-      for (String id : level) {
-        StageSpec p = spec.stage(id);
-        if (p == null || !seen.add(id)) {
-          continue;
-        }
-        List<EventSpec> events = p.events();
-        for (int i = events.size() - 1; i >= 0; i--) {
-          if (events.get(i).isTopic()) {
-            out.add(events.get(i).id());
-          }
-        }
-        todo.addAll(p.after());
-      }
-    }
-    return out.isEmpty() ? laterWitnesses(spec, stage) : out;
+    List<List<String>> earlier = earlierLevels(spec, stage);
+    return earlier.isEmpty() ? laterWitnesses(spec, stage) : earlier.get(0);
   }
 
   /** Whether the event is unobserved by design (never true for an observed event). */
