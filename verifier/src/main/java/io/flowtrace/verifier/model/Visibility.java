@@ -281,21 +281,36 @@ public final class Visibility {
     return levels;
   }
 
-  /** The records of the stages right after {@code stage}, up to an event that starts a new trace. */
+  /**
+   * The records of the nearest stages after {@code stage} that have any, up to an event that starts
+   * a new trace (stages of spans alone in between are passed through).
+   */
   private static List<String> laterWitnesses(FlowSpec spec, StageSpec stage) {
     List<String> out = new ArrayList<>();
-    for (StageSpec next : spec.stages()) {
-      if (!next.after().contains(stage.id())) {
-        continue;
-      }
-      for (EventSpec e : next.events()) {
-        if (e.newTrace()) {
-          break;
+    Set<String> frontier = new HashSet<>(Set.of(stage.id()));
+    Set<String> seen = new HashSet<>(frontier);
+    while (out.isEmpty() && !frontier.isEmpty()) {
+      // stages of spans alone in between (a payment call after a request) carry the trace on
+      Set<String> next = new HashSet<>();
+      for (StageSpec s : spec.stages()) {
+        if (java.util.Collections.disjoint(s.after(), frontier) || !seen.add(s.id())) {
+          continue;
         }
-        if (e.isTopic()) {
-          out.add(e.id());
+        boolean continues = true;
+        for (EventSpec e : s.events()) {
+          if (e.newTrace()) {
+            continues = false;
+            break;
+          }
+          if (e.isTopic()) {
+            out.add(e.id());
+          }
+        }
+        if (continues) {
+          next.add(s.id());
         }
       }
+      frontier = next;
     }
     return out;
   }
