@@ -985,7 +985,6 @@ final class FlowDraft {
           // a step some instances take (a rating left after the delivery): declared optional, it is
           // checked where it happens and never missing where it does not
           s.optional = share + "; " + without + " instances went on without it";
-          notes.add("optional: stage " + s.id + " (" + describe(s) + ") " + s.optional);
         } else {
           // alternatives one of which every instance took, told apart by nothing seen: optional,
           // the instances would reach no end
@@ -1022,12 +1021,15 @@ final class FlowDraft {
 
   /**
    * How many instances that reached {@code parent}, where {@code s} could be seen, took neither it
-   * nor any of its conditional {@code siblings}: those that went on without the step.
+   * nor any of its alternatives — the {@code siblings} it never happens with: those that went on
+   * without the step. A sibling it happens with (a review and a damage report, both after the
+   * invoice) is no alternative.
    */
   private int wentOnWithout(Stage s, Stage parent, List<Stage> siblings, Set<Integer> scope) {
+    List<Stage> alternatives = siblings.stream().filter(o -> overlap(s, o) == 0).toList();
     int n = 0;
     for (int i : scope) {
-      if (parent.in.contains(i) && !s.in.contains(i) && siblings.stream().noneMatch(o -> o.in.contains(i))) {
+      if (parent.in.contains(i) && !s.in.contains(i) && alternatives.stream().noneMatch(o -> o.in.contains(i))) {
         n++;
       }
     }
@@ -2468,8 +2470,8 @@ final class FlowDraft {
 
   private void budgets() {
     for (Stage s : stages) {
-      if (s.events.isEmpty()) {
-        continue;
+      if (s.events.isEmpty() || s.optional != null) {
+        continue; // an optional step is often the customer's to time (a review left hours later)
       }
       for (Stage p : s.after) {
         budget(p.events.get(p.events.size() - 1), s.events.get(0));
