@@ -17,11 +17,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * connections (Linux's {@code ip_local_port_range}, 32768–60999 by default): on a busy machine the
  * Kafka clients and the servers bound to port 0 of other tests take ports from that range all the
  * time, and one of them can take a port between the moment it was found free and the moment the
- * forked server binds it ("Address already in use"). A port is not handed out twice by one JVM.
+ * forked server binds it ("Address already in use"). A port is not handed out twice by one JVM,
+ * nor by two at once: modules built in parallel run their tests in JVMs of their own, and each
+ * claims a port with a file in a shared directory before it hands it out (a claim older than
+ * {@link #CLAIM_TTL_MILLIS} is stale: its test is over).
  */
 public final class Ports {
 
   private static final int LOWEST = 10_000;
+  private static final long CLAIM_TTL_MILLIS = 20 * 60_000L;
   private static final int REMEMBERED = 4_096;
   private static final Set<Integer> handedOut = new HashSet<>();
   private static final ArrayDeque<Integer> order = new ArrayDeque<>();
@@ -34,7 +38,7 @@ public final class Ports {
     if (below - LOWEST >= 1_000) {
       for (int attempt = 0; attempt < 200; attempt++) {
         int port = ThreadLocalRandom.current().nextInt(LOWEST, below);
-        if (!handedOut.contains(port) && bindable(port)) {
+        if (!handedOut.contains(port) && bindable(port) && claim(port)) {
           remember(port);
           return port;
         }
@@ -55,6 +59,27 @@ public final class Ports {
       return true;
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /** Claims the port for this JVM's test, unless another JVM claimed it lately; true without a shared directory. */
+  private static boolean claim(int port) {
+    try {
+      Path dir = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "flowtrace-ports"));
+      Path claim = dir.resolve(Integer.toString(port));
+      try {
+        Files.createFile(claim);
+        return true;
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        long now = System.currentTimeMillis();
+        if (Files.getLastModifiedTime(claim).toMillis() < now - CLAIM_TTL_MILLIS) {
+          Files.setLastModifiedTime(claim, java.nio.file.attribute.FileTime.fromMillis(now));
+          return true;
+        }
+        return false;
+      }
+    } catch (IOException | SecurityException e) {
+      return true; // no shared directory: the bind check alone
     }
   }
 

@@ -24,6 +24,18 @@ class PortsTest {
     }
   }
 
+  /** Modules built in parallel test in JVMs of their own: a port one hands out, another does not. */
+  @Test
+  void aPortHandedOutIsClaimedForEveryOtherJvmOnTheMachine() throws Exception {
+    int port = Ports.free();
+
+    java.nio.file.Path claim = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "flowtrace-ports",
+        Integer.toString(port));
+    assertThat(claim).exists();
+    assertThat(java.nio.file.Files.getLastModifiedTime(claim).toMillis())
+        .isGreaterThan(System.currentTimeMillis() - 60_000);
+  }
+
   @Test
   void aPortAServerListensOnIsNotHandedOut() throws Exception {
     int taken = Ports.free();
