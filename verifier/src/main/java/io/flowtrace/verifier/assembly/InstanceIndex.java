@@ -132,7 +132,8 @@ final class InstanceIndex {
         }
         return new Join(byT.current());
       }
-      if (candidates.size() > 1 && dropEnded(candidates)) {
+      InstanceState ended = candidates.size() > 1 ? dropEnded(candidates) : null;
+      if (ended != null) {
         reusedKeys++;
         if (reusedExample == null) {
           reusedExample = describeEnded(keys, ended, candidates.get(0));
@@ -163,30 +164,26 @@ final class InstanceIndex {
    */
   private final Set<InstanceState> shadowed = new java.util.LinkedHashSet<>();
 
-  /** The last instance {@link #dropEnded} left out, for the example. */
-  private InstanceState ended;
-
   /**
    * Leaves out of {@code candidates} an instance decided before another of them began that is over:
    * its deadline had passed by then, or it is the part of another flow whose key changed on the way
    * ({@link InstanceState#divertedFrom}), in none of the others' traces. A key value given out again
    * (a phone number recycled, minutes later) named it, and merged with it the later instance failed
-   * for events of the earlier. Returns whether one was left out.
+   * for events of the earlier. Returns the one left out, or {@code null}.
    */
-  private boolean dropEnded(List<InstanceState> candidates) {
+  private InstanceState dropEnded(List<InstanceState> candidates) {
     long latestStart = Long.MIN_VALUE;
     for (InstanceState c : candidates) {
       latestStart = Math.max(latestStart, c.start);
     }
-    boolean dropped = false;
+    InstanceState dropped = null;
     for (java.util.Iterator<InstanceState> it = candidates.iterator(); it.hasNext() && candidates.size() > 1; ) {
       InstanceState c = it.next();
       if (c.phase == InstanceState.Phase.DECIDED && c.start != Long.MAX_VALUE && latestStart != Long.MAX_VALUE
           && (latestStart - c.start > deadlineNanos
               || c.divertedFrom != null && latestStart > c.start && sharesNoTrace(c, candidates))) {
         it.remove();
-        ended = c;
-        dropped = true;
+        dropped = c;
       }
     }
     return dropped;
