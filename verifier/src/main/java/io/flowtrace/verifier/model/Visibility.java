@@ -204,7 +204,7 @@ public final class Visibility {
       }
     }
     Traces before = new Traces(null, null, false, false);
-    for (List<String> level : earlierLevels(spec, stage)) {
+    for (List<String> level : earlierLevels(spec, stage, Integer.MAX_VALUE)) {
       before = traces(instance, level);
       if (before.sampled != null || before.unsampled != null) {
         break;
@@ -252,12 +252,12 @@ public final class Visibility {
     return new Traces(sampledTrace, unsampledTrace, lost, observed && sampledTrace == null && unsampledTrace == null);
   }
 
-  /** The records of the stages before {@code stage}, level by level, nearest first (latest listed first in each). */
-  private static List<List<String>> earlierLevels(FlowSpec spec, StageSpec stage) {
+  /** The records of the stages before {@code stage}, level by level, nearest first (latest listed first in each); at most {@code most} levels. */
+  private static List<List<String>> earlierLevels(FlowSpec spec, StageSpec stage, int most) {
     List<List<String>> levels = new ArrayList<>();
     Deque<String> todo = new ArrayDeque<>(stage.after());
     Set<String> seen = new HashSet<>();
-    while (!todo.isEmpty()) {
+    while (!todo.isEmpty() && levels.size() < most) {
       List<String> level = new ArrayList<>();
       List<String> ids = new ArrayList<>(todo);
       todo.clear();
@@ -345,7 +345,7 @@ public final class Visibility {
     if (!out.isEmpty() || segment.get(0).newTrace()) {
       return out;
     }
-    List<List<String>> earlier = earlierLevels(spec, stage);
+    List<List<String>> earlier = earlierLevels(spec, stage, 1);
     return earlier.isEmpty() ? laterWitnesses(spec, stage) : earlier.get(0);
   }
 

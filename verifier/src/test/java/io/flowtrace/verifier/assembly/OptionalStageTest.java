@@ -8,7 +8,6 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.FlowSpecException;
@@ -153,20 +152,15 @@ class OptionalStageTest {
   }
 
   private List<Verdict> run() throws Exception {
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict verdict) {
-        finals.add(verdict);
-      }
-    }).amendUntilEnd().build();
+    Finals finals = new Finals();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(finals).amendUntilEnd().build();
     for (KafkaRecord r : records) {
       engine.accept(Telemetry.of(r));
       engine.advanceTo(r.timestampMillis() * 1_000_000L);
     }
     engine.advanceTo((T0 + 120_000) * 1_000_000L);
     engine.finish();
-    return finals;
+    return finals.verdicts;
   }
 
   private static Verdict only(List<Verdict> verdicts) {

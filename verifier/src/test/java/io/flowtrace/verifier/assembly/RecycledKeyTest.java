@@ -8,7 +8,6 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
@@ -84,19 +83,14 @@ class RecycledKeyTest {
 
   private List<Verdict> replay() throws Exception {
     Files.writeString(dir.resolve("activation.flow.yaml"), SPEC);
-    List<Verdict> finals = new ArrayList<>();
-    engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict verdict) {
-        finals.add(verdict);
-      }
-    }).amendUntilEnd().build();
+    Finals finals = new Finals();
+    engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(finals).amendUntilEnd().build();
     for (KafkaRecord r : records) {
       engine.accept(Telemetry.of(r));
       engine.advanceTo(r.timestampMillis() * 1_000_000L);
     }
     engine.advanceTo((T0 + 60 * MINUTE) * 1_000_000L);
     engine.finish();
-    return finals;
+    return finals.verdicts;
   }
 }

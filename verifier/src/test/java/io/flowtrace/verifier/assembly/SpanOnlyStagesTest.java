@@ -7,13 +7,11 @@ import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,13 +51,8 @@ class SpanOnlyStagesTest {
   @Test
   void spansOfStagesBeforeTheFirstRecordOfAnUnsampledTraceAreNotMissing() throws Exception {
     Files.writeString(dir.resolve("rental.flow.yaml"), SPEC);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict verdict) {
-        finals.add(verdict);
-      }
-    }).build();
+    Finals finals = new Finals();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(finals).build();
     String trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     engine.accept(Telemetry.of(new KafkaRecord("bookings.confirmed", 0, 0, T0 + 80, "BK-1",
         List.of(RecordHeader.ofString("traceparent", "00-" + trace + "-00f067aa0ba902b7-00")),
@@ -67,8 +60,8 @@ class SpanOnlyStagesTest {
     engine.advanceTo((T0 + 120_000) * 1_000_000L);
     engine.finish();
 
-    assertThat(finals).hasSize(1);
-    Verdict v = finals.get(0);
+    assertThat(finals.verdicts).hasSize(1);
+    Verdict v = finals.verdicts.get(0);
     assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED);
     assertThat(v.unverified()).extracting(Unverified::subject).contains("request", "authorization");
   }
