@@ -61,17 +61,19 @@ public final class EnrichmentCheck implements Check {
    * callbacks, each causing a record), each target with the source in its own trace. A target whose
    * trace holds no source is compared with nothing — pairing it with another delivery would compare
    * two different events — except the first target, compared with the first source as when nothing
-   * repeats, unless the source is a callback ({@code trace: new}) and the target's trace was not
-   * sampled: then its own callback was surely not exported, and the one observed is another. A
-   * source that happened once and is no callback (the dispatch every later callback names) is what
-   * each target carries from, whatever its trace.
+   * repeats, unless the source is a callback ({@code trace: new}) or happens in a callback's trace
+   * with the target (a call the callback's handler makes), and the target's trace was not sampled:
+   * then its own source was surely not exported, and the one observed is another delivery's. A
+   * source that happened once, before any callback the target follows (the dispatch every later
+   * callback names), is what each target carries from, whatever its trace.
    */
   private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
     List<Observation> froms = instance.all(e.from());
     List<Observation> tos = instance.all(e.to());
     froms.removeIf(instance::retried);
     tos.removeIf(instance::retried);
-    boolean byTrace = instance.spec().event(e.from()).newTrace();
+    boolean byTrace = instance.visibility().inOneCallbackTrace(e.from(), e.to())
+        || instance.spec().event(e.from()).newTrace();
     boolean single = !byTrace && froms.size() == 1;
     List<Observation[]> out = new ArrayList<>();
     for (Observation t : tos) {

@@ -26,7 +26,11 @@ public final class RuleCheck implements Check {
       if (!payloads.keySet().containsAll(rule.expression().referencedVariables()) || !hasAll(instance, rule.requires())) {
         continue;
       }
-      Evaluation e = rule.expression().evaluate(payloads);
+      Map<String, JsonNode> bound = oneDelivery(instance, rule, payloads);
+      if (bound == null) {
+        continue; // no delivery observed with all it reads: see unverified()
+      }
+      Evaluation e = rule.expression().evaluate(bound);
       if (e.isTrue()) {
         continue;
       }
@@ -60,6 +64,7 @@ public final class RuleCheck implements Check {
   @Override
   public List<Unverified> unverified(FlowInstance instance) {
     List<Unverified> out = new ArrayList<>();
+    Map<String, JsonNode> firsts = null;
     for (RuleSpec rule : instance.spec().rules()) {
       java.util.Collection<String> reads = reads(rule);
       String unobserved = null;
@@ -80,9 +85,81 @@ public final class RuleCheck implements Check {
       if (why != null && rest) {
         String stage = rule.stage() != null ? rule.stage() : instance.spec().event(why.eventId()).stageId();
         out.add(new Unverified("rule", stage, rule.name(), "reads " + unobserved + ", not observed: " + why.reason()));
+      } else if (why == null && rest && oneDelivery(instance, rule, firsts == null ? firsts = instance.firstPayloads() : firsts) == null) {
+        String first = rule.expression().referencedVariables().iterator().next();
+        String stage = rule.stage() != null ? rule.stage() : instance.spec().event(first).stageId();
+        out.add(new Unverified("rule", stage, rule.name(), "reads " + String.join(", ", rule.expression().referencedVariables())
+            + ", of which no one delivery in a trace of its own was observed with all (the others' traces were not sampled)"));
       }
     }
     return out;
+  }
+
+  /**
+   * The payloads a rule reads: each event's first, but where it reads two or more events that
+   * happen in one callback's trace (a webhook and the call its handler makes), those of the first
+   * delivery observed with all of them — a delivery whose trace was not sampled left some out, and
+   * another delivery's are other values. {@code null} when no one delivery has them all.
+   */
+  private static Map<String, JsonNode> oneDelivery(FlowInstance instance, RuleSpec rule, Map<String, JsonNode> firsts) {
+    List<String> together = new ArrayList<>();
+    for (String v : rule.expression().referencedVariables()) {
+      if (together.isEmpty() ? partnered(instance, rule, v) : instance.visibility().inOneCallbackTrace(together.get(0), v)) {
+        together.add(v);
+      }
+    }
+    if (together.isEmpty() || oneTrace(instance, together)) {
+      return firsts;
+    }
+    for (Observation o : instance.all(together.get(0))) {
+      Map<String, JsonNode> bound = new java.util.HashMap<>(firsts);
+      for (String v : together) {
+        Observation p = o.traceId() == null ? null : inTrace(instance, v, o.traceId());
+        if (p == null) {
+          bound = null;
+          break;
+        }
+        bound.put(v, p.payload());
+      }
+      if (bound != null) {
+        return bound;
+      }
+    }
+    return null;
+  }
+
+  /** Whether the first occurrences of the events are in one trace, or some carry none (nothing to tell). */
+  private static boolean oneTrace(FlowInstance instance, List<String> events) {
+    String trace = null;
+    for (String v : events) {
+      Observation o = instance.answered(v);
+      if (o == null || o.traceId() == null) {
+        return true;
+      }
+      if (trace != null && !trace.equals(o.traceId())) {
+        return false;
+      }
+      trace = o.traceId();
+    }
+    return true;
+  }
+
+  private static Observation inTrace(FlowInstance instance, String event, String traceId) {
+    for (Observation p : instance.all(event)) {
+      if (p.payload() != null && !instance.retried(p) && traceId.equals(p.traceId())) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  private static boolean partnered(FlowInstance instance, RuleSpec rule, String v) {
+    for (String w : rule.expression().referencedVariables()) {
+      if (!w.equals(v) && instance.visibility().inOneCallbackTrace(v, w)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The events a rule reads: its variables, then the events it requires (no copy unless it requires some). */

@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,14 +78,17 @@ public final class Visibility {
     }
   }
 
-  private static final Visibility NONE = new Visibility(Map.of(), Map.of());
+  private static final Visibility NONE = new Visibility(Map.of(), Map.of(), Map.of());
 
   private final Map<String, Unobserved> unobserved;
   private final Map<String, Unobserved> partly;
+  private final Map<String, EventSpec> callbacks;
 
-  private Visibility(Map<String, Unobserved> unobserved, Map<String, Unobserved> partly) {
+  private Visibility(Map<String, Unobserved> unobserved, Map<String, Unobserved> partly,
+      Map<String, EventSpec> callbacks) {
     this.unobserved = unobserved;
     this.partly = partly;
+    this.callbacks = callbacks;
   }
 
   static Visibility of(FlowInstance instance) {
@@ -92,6 +96,7 @@ public final class Visibility {
     Map<String, Unobserved> out = null;
     Map<String, Unobserved> partly = null;
     Diversion from = instance.divertedFrom();
+    Map<String, EventSpec> callbacks = callbacks(spec);
     for (EventSpec event : spec.events()) {
       if (from != null && !instance.has(event.id()) && from.events().contains(event.id())) {
         out = out == null ? new LinkedHashMap<>() : out;
@@ -103,7 +108,7 @@ public final class Visibility {
         continue;
       }
       if (instance.has(event.id())) {
-        Unobserved some = someUnobserved(instance, event);
+        Unobserved some = someUnobserved(instance, event, callbacks);
         if (some != null) {
           partly = partly == null ? new LinkedHashMap<>() : partly;
           partly.put(event.id(), some);
@@ -118,9 +123,68 @@ public final class Visibility {
         out.put(event.id(), u);
       }
     }
-    return out == null && partly == null ? NONE
+    return out == null && partly == null && callbacks.isEmpty() ? NONE
         : new Visibility(out == null ? Map.of() : Collections.unmodifiableMap(out),
-            partly == null ? Map.of() : Collections.unmodifiableMap(partly));
+            partly == null ? Map.of() : Collections.unmodifiableMap(partly), callbacks);
+  }
+
+  /**
+   * Each event that happens in the trace a callback began (an event declared {@code trace: new}),
+   * by the flow's shape, mapped to that callback: the callback itself, what comes after it in its
+   * stage, and the stages after (through stages without a callback of their own, where every stage
+   * before agrees). When the callback repeats, these events happen again, once in each delivery's
+   * trace. Empty for a flow without callbacks.
+   */
+  private static Map<String, EventSpec> callbacks(FlowSpec spec) {
+    boolean any = false;
+    for (StageSpec s : spec.stages()) {
+      for (EventSpec e : s.events()) {
+        any |= e.newTrace();
+      }
+    }
+    if (!any) {
+      return Map.of();
+    }
+    Map<String, StageSpec> byId = new HashMap<>();
+    spec.stages().forEach(s -> byId.put(s.id(), s));
+    Map<String, EventSpec> exits = new HashMap<>();
+    Map<String, EventSpec> out = new HashMap<>();
+    for (StageSpec s : spec.stages()) {
+      EventSpec callback = entering(s, byId, exits, new HashSet<>());
+      for (EventSpec e : s.events()) {
+        callback = e.newTrace() ? e : callback;
+        if (callback != null) {
+          out.put(e.id(), callback);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The callback whose trace the stage begins in: the one every stage before it ends in, or null. */
+  private static EventSpec entering(StageSpec stage, Map<String, StageSpec> byId, Map<String, EventSpec> exits,
+      Set<String> visiting) {
+    EventSpec agreed = null;
+    boolean first = true;
+    for (String id : stage.after()) {
+      StageSpec p = byId.get(id);
+      EventSpec exit = null;
+      if (p != null && exits.containsKey(id)) {
+        exit = exits.get(id);
+      } else if (p != null && visiting.add(id)) {
+        for (EventSpec e : p.events()) {
+          exit = e.newTrace() ? e : exit;
+        }
+        exit = exit != null ? exit : entering(p, byId, exits, visiting);
+        exits.put(id, exit);
+      }
+      if (!first && exit != agreed) {
+        return null;
+      }
+      agreed = exit;
+      first = false;
+    }
+    return agreed;
   }
 
   /**
@@ -129,8 +193,9 @@ public final class Visibility {
    * observed occurrences is in; where spans may be missing, in a sampled one too — or {@code null}
    * when every occurrence is observed.
    */
-  private static Unobserved someUnobserved(FlowInstance instance, EventSpec event) {
-    if (!event.newTrace()) {
+  private static Unobserved someUnobserved(FlowInstance instance, EventSpec event, Map<String, EventSpec> callbacks) {
+    EventSpec callback = callbacks.get(event.id());
+    if (callback == null) {
       return null;
     }
     Set<String> seenTraces = new HashSet<>();
@@ -139,6 +204,9 @@ public final class Visibility {
     }
     boolean mayBeMissing = instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING;
     for (String witness : witnesses(instance.spec(), event)) {
+      if (callbacks.get(witness) != callback) {
+        continue; // a record of another trace: the entry's, or another callback's
+      }
       for (Observation o : instance.all(witness)) {
         if (o.trace() == null || seenTraces.contains(o.trace().traceId())) {
           continue;
@@ -347,6 +415,15 @@ public final class Visibility {
     }
     List<List<String>> earlier = earlierLevels(spec, stage, 1);
     return earlier.isEmpty() ? laterWitnesses(spec, stage) : earlier.get(0);
+  }
+
+  /**
+   * Whether both events happen in the trace of one callback (an event declared {@code trace: new}),
+   * so that each delivery of the callback has its own occurrences of both, each in its own trace.
+   */
+  public boolean inOneCallbackTrace(String eventId, String otherEventId) {
+    EventSpec callback = callbacks.get(eventId);
+    return callback != null && callback == callbacks.get(otherEventId);
   }
 
   /** Whether the event is unobserved by design (never true for an observed event). */

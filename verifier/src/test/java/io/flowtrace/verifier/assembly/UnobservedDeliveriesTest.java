@@ -53,6 +53,18 @@ class UnobservedDeliveriesTest {
   /** Every courier call names the loan's branch, as the request gave it. */
   private static final String BRANCH_CARRIED = "enrichment:\n  - {from: loan_requested, to: webhook, carry: [branch]}\n";
 
+  /**
+   * Each courier call looks the parcel up with the courier before it writes its status record,
+   * which carries the status the lookup answered.
+   */
+  private static final String LOOKED_UP = SPEC.replace(
+      "      - {id: status, topic: courier.status}\n",
+      "      - id: lookup\n"
+          + "        span: {service: dispatch, kind: CLIENT, name: GET /parcels}\n"
+          + "        payload: {attribute: http.response.body}\n"
+          + "      - {id: status, topic: courier.status}\n")
+      + "enrichment:\n  - {from: lookup, to: status, carry: [status]}\n";
+
   @TempDir Path dir;
   private final List<Telemetry> telemetry = new ArrayList<>();
   private long offset;
@@ -95,6 +107,13 @@ class UnobservedDeliveriesTest {
         + java.time.Instant.ofEpochMilli(ShopFlows.T0 + ms + 2) + "\",\"handledAt\":" + (ShopFlows.T0 + ms) + "}");
   }
 
+  private void lookup(String trace, long ms, String status) {
+    telemetry.add(Telemetry.of(Span.builder().traceId(trace).spanId("c7ad6b7169203332").parentSpanId("b7ad6b7169203331")
+        .name("GET /parcels").kind(SpanKind.CLIENT).service("dispatch")
+        .startEpochNanos(ShopFlows.nanos(ms)).endEpochNanos(ShopFlows.nanos(ms + 1))
+        .attributes(Map.of("http.response.body", "{\"loanId\":\"L-1\",\"status\":\"" + status + "\"}")).build()));
+  }
+
   private void loan(String pickedUpTrace, boolean pickedUpSampled, String pickedUpStatusOfRedelivery) {
     record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\",\"branch\":\"B-1\"}");
     callback(pickedUpTrace, pickedUpSampled, 1_000, "evt-1", "PICKED_UP");
@@ -134,5 +153,54 @@ class UnobservedDeliveriesTest {
       assertThat(x.field()).isEqualTo("branch");
     });
     assertThat(v.unverified()).noneMatch(u -> u.check().equals("enrichment"));
+  }
+
+  @Test
+  void whatACallbacksRecordCarriesFromItsOwnLookupIsNotComparedWithAnotherCallbacksLookup() throws Exception {
+    String pickedUp = "7bf92f3577b34da6a3ce929d0e0e4739";
+    loan(pickedUp, false, null); // picked up: its trace, and so its lookup, not sampled
+    lookup("5bf92f3577b34da6a3ce929d0e0e4737", 5_001, "DELIVERED");
+
+    Verdict v = replay(LOOKED_UP);
+    assertThat(v.violations()).isEmpty();
+    assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason())
+        .contains("what 1 of 2 status carry over from lookup").contains("no lookup observed in their trace"));
+  }
+
+  @Test
+  void aCallbacksRecordThatChangedWhatItsOwnLookupAnsweredIsABadTransformation() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", true, null);
+    lookup("7bf92f3577b34da6a3ce929d0e0e4739", 1_001, "PICKED_UP");
+    lookup("5bf92f3577b34da6a3ce929d0e0e4737", 5_001, "OUT_FOR_DELIVERY"); // the record says DELIVERED
+
+    Verdict v = replay(LOOKED_UP);
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).hasToString("BAD_TRANSFORMATION");
+      assertThat(x.field()).isEqualTo("status");
+      assertThat(x.message()).contains("OUT_FOR_DELIVERY").contains("DELIVERED");
+    });
+  }
+
+  @Test
+  void aRuleOverACallbacksRecordAndItsLookupReadsOneDelivery() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", false, null); // picked up: its lookup not sampled
+    lookup("5bf92f3577b34da6a3ce929d0e0e4737", 5_001, "DELIVERED");
+    String rule = "rules:\n  - {name: the record says what the lookup answered, expr: status.status == lookup.status}\n";
+
+    Verdict v = replay(LOOKED_UP.substring(0, LOOKED_UP.indexOf("enrichment:")) + rule);
+    assertThat(v.violations()).isEmpty();
+  }
+
+  @Test
+  void aRuleOverACallbacksRecordAndItsLookupFailsOnTheDeliveryThatBrokeIt() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", false, null);
+    lookup("5bf92f3577b34da6a3ce929d0e0e4737", 5_001, "OUT_FOR_DELIVERY"); // the record says DELIVERED
+    String rule = "rules:\n  - {name: the record says what the lookup answered, expr: status.status == lookup.status}\n";
+
+    Verdict v = replay(LOOKED_UP.substring(0, LOOKED_UP.indexOf("enrichment:")) + rule);
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).hasToString("BAD_TRANSFORMATION");
+      assertThat(x.message()).contains("DELIVERED").contains("OUT_FOR_DELIVERY");
+    });
   }
 }
