@@ -926,15 +926,24 @@ public final class FlowDocs implements VerdictListener {
       }
       any = true;
       long reached = o.stagesTaken.getOrDefault(s.id(), 0L) + o.stagesTakenUnobserved.getOrDefault(s.id(), 0L);
-      sb.append("After **").append(md(s.id())).append("**").append(alternatives.size() == 1 ? " the data decides whether"
-          + " this follows" : " the data decides which of these follow (each by its own condition)").append(":\n\n");
+      long decided = alternatives.stream().filter(t -> t.when() != null).count();
+      String heading;
+      if (decided == alternatives.size()) {
+        heading = alternatives.size() == 1 ? " the data decides whether this follows"
+            : " the data decides which of these follow (each by its own condition)";
+      } else if (decided == 0) {
+        heading = alternatives.size() == 1 ? " this may follow, or not" : " each of these may follow, or not";
+      } else {
+        heading = " these follow where the data's condition holds, and the optional ones may";
+      }
+      sb.append("After **").append(md(s.id())).append("**").append(heading).append(":\n\n");
       for (StageSpec t : alternatives) {
         sb.append("- **").append(md(t.id())).append("**");
         if (t.when() != null) {
           sb.append(" when `").append(code(t.when().source())).append('`');
         }
         if (t.optional()) {
-          sb.append(t.when() == null ? " may follow (optional: nothing in the data decides it)" : ", and then only may (optional)");
+          sb.append(t.when() == null ? " (optional: nothing in the data decides it)" : ", and then only may (optional)");
         }
         if (o.instances > 0) {
           long[] after = o.takenAfter.getOrDefault(s.id() + '\0' + t.id(), new long[2]);

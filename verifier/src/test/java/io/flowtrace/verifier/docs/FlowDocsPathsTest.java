@@ -62,6 +62,44 @@ class FlowDocsPathsTest {
         .contains("- **confirmed** when `held_msg.ok == true` — taken by 3 of the 3 observed instances that reached upsold");
   }
 
+  /** An optional stage is not one the data decides: a car rental's review was headed "the data decides whether". */
+  @Test
+  void anOptionalStageIsHeadedAsOneThatMayFollowAndADataDecidedOneBesideItAsDecided() throws Exception {
+    Files.writeString(dir.resolve("r.flow.yaml"), String.join("\n",
+        "flow: r",
+        "keys: [id]",
+        "stages:",
+        "  - id: booked",
+        "    events: [{id: booked_msg, topic: t.booked}]",
+        "  - id: reviewed",
+        "    after: booked",
+        "    optional: true",
+        "    events: [{id: reviewed_msg, topic: t.reviewed}]",
+        "  - id: returned",
+        "    after: [booked, reviewed]",
+        "    terminal: true",
+        "    events: [{id: returned_msg, topic: t.returned}]",
+        "  - id: damaged",
+        "    after: returned",
+        "    optional: true",
+        "    events: [{id: damaged_msg, topic: t.damaged}]",
+        "  - id: charged",
+        "    after: returned",
+        "    when: returned_msg.late == true",
+        "    events: [{id: charged_msg, topic: t.charged}]",
+        "  - id: closed",
+        "    after: [charged, damaged]",
+        "    terminal: true",
+        "    events: [{id: closed_msg, topic: t.closed}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).stream().filter(f -> f.name().equals("r")).findFirst().orElseThrow();
+
+    assertThat(new FlowDocs(List.of(spec)).flow(spec))
+        .contains("After **booked** this may follow, or not:\n\n- **reviewed** (optional: nothing in the data decides it)")
+        .contains("After **returned** these follow where the data's condition holds, and the optional ones may:")
+        .doesNotContain("the data decides whether this follows");
+  }
+
   /** A stage after two that are both due (a join) needs both inputs: the stage table said "or". */
   @Test
   void aJoinsInputsAreAllNeededAndAlternativesAreEither() throws Exception {
