@@ -177,6 +177,16 @@ final class ReplayCommand implements Callable<Integer> {
     ReportSummary summary = new ReportSummary();
     List<VerdictListener> listeners = new ArrayList<>();
     listeners.add(summary);
+    long[] lateCount = {0};
+    io.flowtrace.verifier.report.LateEvent[] firstLate = {null};
+    listeners.add(new VerdictListener() {
+      @Override
+      public void late(io.flowtrace.verifier.report.LateEvent e) {
+        if (lateCount[0]++ == 0) {
+          firstLate[0] = e;
+        }
+      }
+    });
     ConsoleReport console = null;
     JsonReportWriter json = null;
     if (format == Format.json) {
@@ -287,6 +297,15 @@ final class ReplayCommand implements Callable<Integer> {
     if (unplaced > 0) {
       err.println("flowtrace: " + Plural.count(unplaced, "event") + " of the flows could be placed in no instance"
           + " (no key value to place them by and no trace context, or a trace no instance had): not verified");
+      err.flush();
+    }
+    if (lateCount[0] > 0) {
+      io.flowtrace.verifier.report.LateEvent e = firstLate[0];
+      String after = e.finalizedEpochNanos() == Long.MIN_VALUE ? ""
+          : ", " + Duration.ofNanos(e.eventEpochNanos() - e.finalizedEpochNanos()).toSeconds() + " s after its verdict became final";
+      err.println("flowtrace: " + Plural.count(lateCount[0], "event") + " came after the amendment window (--amend-window "
+          + amendWindow.strip() + ") of their instance had closed: in no verdict (the first: " + e.event() + " " + e.where()
+          + " of " + e.keys() + after + ")");
       err.flush();
     }
     silentServices(err, flows, summary, result);

@@ -23,13 +23,19 @@ final class Replays {
   record Run(List<Verdict> finals, FlowEngine.EngineStats stats) {}
 
   static Run run(List<FlowSpec> flows, Path recording) throws Exception {
+    return run(flows, recording, null);
+  }
+
+  /** As {@link #run(List, Path)}, with verdicts open to amendment for {@code amendWindow} only ({@code null}: to the end). */
+  static Run run(List<FlowSpec> flows, Path recording, java.time.Duration amendWindow) throws Exception {
     List<Verdict> out = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(flows).amendUntilEnd().listener(new VerdictListener() {
+    FlowEngine.Builder builder = FlowEngine.builder(flows).listener(new VerdictListener() {
       @Override
       public void finalized(Verdict v) {
         out.add(v);
       }
-    }).build();
+    });
+    FlowEngine engine = (amendWindow == null ? builder.amendUntilEnd() : builder.amendWindow(amendWindow)).build();
     Replay.builder(engine).build().run(recording);
     return new Run(out, engine.stats());
   }

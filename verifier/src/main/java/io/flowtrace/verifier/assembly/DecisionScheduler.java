@@ -60,6 +60,14 @@ final class DecisionScheduler {
     return null;
   }
 
+  /** When the earliest timer is due ({@code Long.MAX_VALUE}: none); spent timers are dropped first. */
+  long nextAt() {
+    while (!timers.isEmpty() && timers.peek().instance() == null) {
+      timers.poll();
+    }
+    return timers.isEmpty() ? Long.MAX_VALUE : timers.peek().at();
+  }
+
   /** Every instance a timer is still set for (the survivor of a merge). */
   Iterable<InstanceState> instances() {
     return timers.stream().filter(t -> t.instance() != null).map(t -> t.instance().current())::iterator;

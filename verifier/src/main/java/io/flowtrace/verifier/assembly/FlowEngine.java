@@ -523,6 +523,20 @@ public final class FlowEngine {
   }
 
   /** Event time now. */
+  /**
+   * When the next decision timer of any flow is due (a deadline, a grace, the end of an amendment
+   * window), in event time; {@code Long.MAX_VALUE} when none is set. A replay that moves the clock
+   * across a long gap in its recording moves it to each of these in turn, so that each decision is
+   * made at its time rather than at the end of the gap. Engine thread only.
+   */
+  public long nextTimerAt() {
+    long next = Long.MAX_VALUE;
+    for (FlowState f : flows) {
+      next = Math.min(next, f.nextTimerAt());
+    }
+    return next;
+  }
+
   public long watermark() {
     return watermark;
   }

@@ -474,6 +474,11 @@ final class FlowState {
 
   // ---- decisions ----
 
+  /** When this flow's next decision timer is due; {@code Long.MAX_VALUE}: none. */
+  long nextTimerAt() {
+    return scheduler.nextAt();
+  }
+
   void advance(long watermark) {
     deliverDecisions(null, false);
     if (!dirtyOpen.isEmpty()) {

@@ -531,12 +531,15 @@ final class FlowDraft {
 
   /**
    * Whether a stage can cause another as far as the traces tell: an event of each is done by one
-   * service, or the later stage's service consumed the earlier stage's records. Where the traces
-   * name no service of the later stage (records whose producer spans were never seen), it may.
+   * service, the later stage's service consumed the earlier stage's records, or a span of the later
+   * stage is a child of one of the earlier stage's. Where the traces name no service of the later
+   * stage (records whose producer spans were never seen), it may; so may any stage before one that
+   * a caller from outside begins (a front desk that records a visit, a customer who reviews it):
+   * what prompted the call is not in the traces, and the order the instances show is all there is.
    */
   private boolean feeds(Stage from, Stage to) {
     Set<String> mine = services(to);
-    if (mine.isEmpty()) {
+    if (mine.isEmpty() || calledFromOutside(to) || childOf(to, from)) {
       return true;
     }
     Set<String> reach = new HashSet<>(services(from));
@@ -547,6 +550,73 @@ final class FlowDraft {
     }
     return mine.stream().anyMatch(reach::contains);
   }
+
+  /**
+   * Whether a stage begins, in (nearly) every instance whose first occurrence of it shows a span,
+   * with a root span in a trace none of the instance's earlier events is in: a call from outside
+   * the flow, or a scheduled job.
+   */
+  private boolean calledFromOutside(Stage s) {
+    return outside.computeIfAbsent(s, k -> {
+      int spans = 0;
+      int roots = 0;
+      for (int i : s.in) {
+        List<Occurrence> all = instances.get(i).occurrences();
+        for (int j = 0; j < all.size(); j++) {
+          Occurrence o = all.get(j);
+          if (!s.events.contains(o.type())) {
+            continue;
+          }
+          Span span = o.isRecord() ? o.producer() : o.span();
+          if (span != null && j > 0) {
+            spans++;
+            boolean newTrace = span.isRoot();
+            for (int e = 0; e < j && newTrace; e++) {
+              newTrace = !span.traceId().equals(all.get(e).traceId());
+            }
+            roots += newTrace ? 1 : 0;
+          }
+          break;
+        }
+      }
+      return spans > 0 && roots >= spans * HOLDS;
+    });
+  }
+
+  private final Map<Stage, Boolean> outside = new java.util.IdentityHashMap<>();
+
+  /** Whether, in some instance, a span of {@code to} (or of a record's producer) is a child of a span of {@code from}. */
+  private boolean childOf(Stage to, Stage from) {
+    if (parentStages == null) {
+      parentStages = new java.util.IdentityHashMap<>();
+      Map<EventType, Stage> stageByType = new HashMap<>();
+      for (Stage st : stages) {
+        st.events.forEach(e -> stageByType.put(e, st));
+      }
+      for (Instance inst : instances) {
+        Map<String, Stage> bySpan = new HashMap<>();
+        for (Occurrence o : inst.occurrences()) {
+          Span span = o.isRecord() ? o.producer() : o.span();
+          Stage st = stageByType.get(o.type());
+          if (span != null && st != null) {
+            bySpan.put(span.spanId(), st);
+          }
+        }
+        for (Occurrence o : inst.occurrences()) {
+          Span span = o.isRecord() ? o.producer() : o.span();
+          Stage st = stageByType.get(o.type());
+          Stage parent = span == null || st == null ? null : bySpan.get(span.parentSpanId());
+          if (parent != null && parent != st) {
+            parentStages.computeIfAbsent(st, k -> new HashSet<>()).add(parent);
+          }
+        }
+      }
+    }
+    return parentStages.getOrDefault(to, Set.of()).contains(from);
+  }
+
+  /** For each stage, the stages a span of it was a child of in some instance ({@link #childOf}). */
+  private Map<Stage, Set<Stage>> parentStages;
 
   /** The services that did a stage's events: a span's, or the producer of a record (where its span was seen). */
   private Set<String> services(Stage s) {
@@ -2477,14 +2547,31 @@ final class FlowDraft {
         budget(p.events.get(p.events.size() - 1), s.events.get(0));
       }
     }
+    // an optional step after the end (a review left hours later) holds no verdict back, so it does
+    // not stretch the deadline every instance is held to
+    Set<EventType> required = new HashSet<>();
+    boolean anyOptional = false;
+    for (Stage s : stages) {
+      if (s.optional == null) {
+        required.addAll(s.events);
+      }
+      anyOptional |= s.optional != null;
+    }
     List<Long> durations = new ArrayList<>();
     for (Instance inst : instances) {
-      durations.add(inst.occurrences().get(inst.occurrences().size() - 1).time() - inst.occurrences().get(0).time());
+      List<Occurrence> all = inst.occurrences();
+      for (int j = all.size() - 1; j >= 0; j--) {
+        if (required.contains(all.get(j).type()) || j == 0) {
+          durations.add(all.get(j).time() - all.get(0).time());
+          break;
+        }
+      }
     }
     Robust r = robust(durations);
     deadlineMillis = r.limit(10_000_000_000L) / 1_000_000;
     deadlineEvidence = "instances took p50 " + millis(r.p50) + ", p95 " + millis(r.p95) + ", max " + millis(r.max)
-        + " from first to last event" + r.outliers() + "; 3 × p95, at least 10 s";
+        + " from first to last event" + (anyOptional ? " of a stage that is not optional" : "") + r.outliers()
+        + "; 3 × p95, at least 10 s";
   }
 
   private void budget(EventType from, EventType to) {
@@ -2560,8 +2647,25 @@ final class FlowDraft {
     return new Robust(kept.get(kept.size() / 2), p95, kept.get(kept.size() - 1), kept.size(), dropped, slow);
   }
 
-  /** Rounds up to 1, 2, 3 or 5 × a power of ten milliseconds (in nanoseconds). */
+  /** Minutes a limit past a minute is rounded up to: steps of a clock, not of powers of ten. */
+  private static final long[] NICE_MINUTES = {1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720,
+      960, 1440, 2160, 2880, 4320};
+
+  /**
+   * Rounds up to 1, 2, 3 or 5 × a power of ten milliseconds (in nanoseconds); past a minute, to
+   * 1, 2, 3, 5, 10, 15, 20, 30 or 45 minutes, or 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48 or 72
+   * hours, then whole days (a deadline of 200000 s was 2 × what it rounded up).
+   */
   static long nice(long nanos) {
+    if (nanos > 60_000_000_000L) {
+      for (long m : NICE_MINUTES) {
+        if (m * 60_000_000_000L >= nanos) {
+          return m * 60_000_000_000L;
+        }
+      }
+      long day = 86_400_000_000_000L;
+      return (nanos + day - 1) / day * day;
+    }
     long unit = 1_000_000; // 1 ms
     while (true) {
       for (long m : new long[] {1, 2, 3, 5}) {
@@ -2575,6 +2679,9 @@ final class FlowDraft {
 
   static String duration(long nanos) {
     long ms = nanos / 1_000_000;
+    if (ms % 3_600_000 == 0 && ms >= 3_600_000) {
+      return ms / 3_600_000 + "h";
+    }
     if (ms % 60_000 == 0 && ms >= 60_000) {
       return ms / 60_000 + "m";
     }
@@ -2585,6 +2692,12 @@ final class FlowDraft {
   }
 
   private static String millis(long nanos) {
+    if (nanos >= 7_200_000_000_000L) {
+      return String.format(java.util.Locale.ROOT, "%.1f h", nanos / 3.6e12);
+    }
+    if (nanos >= 600_000_000_000L) {
+      return String.format(java.util.Locale.ROOT, "%.1f min", nanos / 6e10);
+    }
     return nanos >= 10_000_000_000L ? nanos / 1_000_000_000 + " s" : nanos / 1_000_000 + " ms";
   }
 

@@ -46,7 +46,6 @@ public final class Replay {
    * and merging them (measured on 20,000 and 60,000 reference flows).
    */
   public static final long DEFAULT_MAX_BUFFERED_BYTES = 128L << 20;
-  private static final int ADVANCE_EVERY = 256;
   /** Events between progress reports while verifying (a display shows them a few times a second at most). */
   private static final int PROGRESS_EVERY = 4096;
   private static final int CHUNK = 1024;
@@ -255,6 +254,7 @@ public final class Replay {
       (a, b) -> TelemetryOrder.INSTANCE.compare(telemetryOf(a), telemetryOf(b));
 
   private final class Buffer {
+    private ReplayClock clock;
     private List<Object> events = new ArrayList<>();
     private final List<Path> runs = new ArrayList<>();
     private long spilled;
@@ -444,15 +444,18 @@ public final class Replay {
 
     private long feed(FlowEngine engine, Object item, long fed, long total, ReplayProgress progress) {
       Telemetry t = telemetryOf(item);
+      long at = t.arrivalEpochNanos();
+      if (clock == null) {
+        clock = new ReplayClock(engine);
+      }
+      clock.beforeFeeding(at);
       if (item instanceof Prepared p) {
         engine.accept(p);
       } else {
         engine.accept(t);
       }
       fed++;
-      if (fed % ADVANCE_EVERY == 0) {
-        engine.advanceTo(t.arrivalEpochNanos());
-      }
+      clock.fed(at);
       if (fed % PROGRESS_EVERY == 0) {
         progress.verifying(fed, total, engine.stats().verdictsDecided());
       }

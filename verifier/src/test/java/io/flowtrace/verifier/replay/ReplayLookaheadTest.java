@@ -120,12 +120,14 @@ class ReplayLookaheadTest {
   static void feedInOrder(FlowEngine engine, List<Telemetry> telemetry) {
     List<Telemetry> sorted = new ArrayList<>(telemetry);
     sorted.sort(TelemetryOrder.INSTANCE);
-    int fed = 0;
+    ReplayClock clock = new ReplayClock(engine);
     for (Telemetry t : sorted) {
+      clock.beforeFeeding(t.arrivalEpochNanos());
       engine.accept(t);
-      if (++fed % 256 == 0 || fed == sorted.size()) {
-        engine.advanceTo(t.arrivalEpochNanos());
-      }
+      clock.fed(t.arrivalEpochNanos());
+    }
+    if (!sorted.isEmpty()) {
+      engine.advanceTo(sorted.get(sorted.size() - 1).arrivalEpochNanos());
     }
     engine.finish();
   }
