@@ -129,25 +129,79 @@ final class SchemaInferrer {
     return out;
   }
 
-  private static void write(Shape s, ObjectNode out, String title) {
-    List<String> types = new ArrayList<>();
-    if (s.objects > 0) types.add("object");
-    if (s.arrays > 0) types.add("array");
-    if (s.strings > 0) types.add("string");
-    if (s.numbers > 0) {
-      types.add("number");
-    } else if (s.integers > 0) {
-      types.add("integer");
+  /** Least payloads with a value at a place for a kind of value seen in few of them to be left out. */
+  static final int RARE_KIND_SAMPLES = 20;
+
+  /**
+   * The kinds of value (object, array, string, number, boolean) seen at a place, less one seen in
+   * at most 5 % of the payloads that have a value there when another kind makes up the rest: an
+   * {@code "urgency": "high"} among 399 numbers is dirt in the traffic, not a type the field has.
+   */
+  private static List<String> kinds(Shape s, StringBuilder leftOut) {
+    Map<String, Integer> seen = new java.util.LinkedHashMap<>();
+    seen.put("object", s.objects);
+    seen.put("array", s.arrays);
+    seen.put("string", s.strings);
+    seen.put("number", s.integers + s.numbers);
+    seen.put("boolean", s.booleans);
+    seen.values().removeIf(n -> n == 0);
+    int values = s.samples - s.nulls;
+    if (seen.size() > 1 && values >= RARE_KIND_SAMPLES) {
+      String main = seen.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+      if (seen.get(main) >= values * 0.95) {
+        for (Map.Entry<String, Integer> k : seen.entrySet()) {
+          if (!k.getKey().equals(main)) {
+            leftOut.append(leftOut.length() == 0 ? "" : "; ").append("also seen as ").append(k.getKey()).append(" in ")
+                .append(k.getValue()).append(" of ").append(values).append(" payloads")
+                .append(k.getKey().equals("string") ? " (" + sampleValues(s) + ")" : "");
+          }
+        }
+        leftOut.append(", left out as too rare to belong");
+        return List.of(main);
+      }
     }
-    if (s.booleans > 0) types.add("boolean");
+    return new ArrayList<>(seen.keySet());
+  }
+
+  private static void comment(ObjectNode out, String text) {
+    JsonNode before = out.get("$comment");
+    out.put("$comment", before == null ? text : before.asString() + "; " + text);
+  }
+
+  private static String sampleValues(Shape s) {
+    List<String> shown = new ArrayList<>();
+    for (String v : s.stringValues.keySet()) {
+      if (shown.size() == 3) {
+        shown.add("…");
+        break;
+      }
+      shown.add('"' + v + '"');
+    }
+    return String.join(", ", shown);
+  }
+
+  private static void write(Shape s, ObjectNode out, String title) {
+    StringBuilder leftOut = new StringBuilder();
+    List<String> kinds = kinds(s, leftOut);
+    List<String> types = new ArrayList<>();
+    if (kinds.contains("object")) types.add("object");
+    if (kinds.contains("array")) types.add("array");
+    if (kinds.contains("string")) types.add("string");
+    if (kinds.contains("number")) {
+      types.add(s.numbers > 0 ? "number" : "integer");
+    }
+    if (kinds.contains("boolean")) types.add("boolean");
     if (s.nulls > 0) types.add("null");
+    if (leftOut.length() > 0) {
+      out.put("$comment", leftOut.toString());
+    }
     if (types.size() == 1) {
       out.put("type", types.get(0));
     } else if (!types.isEmpty()) {
       ArrayNode t = out.putArray("type");
       types.forEach(t::add);
     }
-    if (s.strings > 0 && s.strings == s.samples - s.nulls) {
+    if (s.strings > 0 && kinds.equals(List.of("string"))) {
       if (s.allDateTime) {
         out.put("format", "date-time");
       } else if (s.allUuid) {
@@ -171,7 +225,7 @@ final class SchemaInferrer {
         boolean lone = common.size() == 1 && WORD.matcher(common.get(0)).matches();
         boolean tooFew = lone && s.strings < LONE_VALUE_SAMPLES && !echoes(title, common.get(0));
         if (tooFew && rare.isEmpty()) {
-          out.put("$comment", "always \"" + common.get(0) + "\" in " + s.strings + " payloads; not pinned: a constant"
+          comment(out, "always \"" + common.get(0) + "\" in " + s.strings + " payloads; not pinned: a constant"
               + " takes " + LONE_VALUE_SAMPLES + ", or a value that echoes the event's name");
         } else if (!tooFew && !common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05
             && common.stream().allMatch(v -> CODE.matcher(v).matches())
@@ -179,19 +233,19 @@ final class SchemaInferrer {
           ArrayNode e = out.putArray("enum");
           common.forEach(e::add);
           if (!rare.isEmpty()) {
-            out.put("$comment", "also seen, left out as too rare to belong: " + String.join(", ", rare));
+            comment(out, "also seen, left out as too rare to belong: " + String.join(", ", rare));
           }
         }
       }
     }
-    if ((s.integers > 0 || s.numbers > 0) && s.min != Double.MAX_VALUE && s.strings == 0) {
+    if (kinds.equals(List.of("number")) && s.min != Double.MAX_VALUE) {
       if (s.min >= 1 && s.integers > 0 && s.numbers == 0) {
         out.put("minimum", 1);
       } else if (s.min >= 0) {
         out.put("minimum", 0);
       }
     }
-    if (s.objects > 0) {
+    if (kinds.contains("object")) {
       ObjectNode props = out.putObject("properties");
       List<String> required = new ArrayList<>();
       for (Map.Entry<String, Shape> p : s.properties.entrySet()) {
@@ -206,7 +260,7 @@ final class SchemaInferrer {
         required.forEach(r::add);
       }
     }
-    if (s.arrays > 0 && s.items != null && s.items.samples > 0) {
+    if (kinds.contains("array") && s.items != null && s.items.samples > 0) {
       write(s.items, out.putObject("items"), title);
     }
   }

@@ -38,6 +38,25 @@ class SchemaInferrerTest {
     assertThat(schema.at("/properties/risk/enum").toString()).isEqualTo("[\"HIGH\",\"LOW\"]");
   }
 
+  /** A trial's triage sent {@code "urgency": "high"} once in 400: the drafted type took it in, and the defect went unseen. */
+  @Test
+  void aKindOfValueSeenInAFewPayloadsOfManyIsLeftOutAndNamed() {
+    ObjectNode schema = draft("appointments_triaged", 400, i -> "{\"urgency\":" + (i == 291 ? "\"high\"" : i % 3 + 1) + "}");
+
+    JsonNode urgency = schema.at("/properties/urgency");
+    assertThat(urgency.get("type").asString()).as(urgency.toString()).isEqualTo("integer");
+    assertThat(urgency.get("minimum").asInt()).isEqualTo(1);
+    assertThat(urgency.get("$comment").asString())
+        .isEqualTo("also seen as string in 1 of 400 payloads (\"high\"), left out as too rare to belong");
+  }
+
+  @Test
+  void kindsOfValueThatShareAFieldOftenAreAllKept() {
+    ObjectNode schema = draft("parcels_weighed", 400, i -> "{\"weight\":" + (i % 10 == 0 ? "\"n/a\"" : i) + "}");
+
+    assertThat(schema.at("/properties/weight/type").toString()).isEqualTo("[\"string\",\"integer\"]");
+  }
+
   private static ObjectNode draft(String event, int n, java.util.function.IntFunction<String> payload) {
     SchemaInferrer inferrer = new SchemaInferrer();
     for (int i = 0; i < n; i++) {
