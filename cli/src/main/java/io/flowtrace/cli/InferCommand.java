@@ -77,6 +77,13 @@ final class InferCommand implements Callable<Integer> {
     });
     long t0 = System.nanoTime();
     Inference.Result result = b.build().infer(recording);
+    if (!result.entriesInstead().isEmpty()) {
+      List<String> some = result.entriesInstead();
+      err.printf("flowtrace: --entry %s matches no event in %s; its topics and server spans: %s%n", entry, recording,
+          String.join(", ", some.subList(0, Math.min(12, some.size())))
+              + (some.size() > 12 ? " and " + (some.size() - 12) + " more" : ""));
+      return FlowTraceCli.EXIT_USAGE;
+    }
     if (result.flows().isEmpty()) {
       err.printf("flowtrace: found no flow in %s (%s, %s, %s): a flow needs at least %s of two or more events%n",
           recording, Plural.count(result.spans(), "span"), Plural.count(result.records(), "record"),

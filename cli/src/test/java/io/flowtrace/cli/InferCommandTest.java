@@ -254,6 +254,25 @@ class InferCommandTest {
         training.toString())).isEqualTo(FlowTraceCli.EXIT_USAGE);
   }
 
+  /** A trial mistyped its selector and read "found no flow", with nothing to say the selector matched nothing. */
+  @Test
+  void anEntrySelectorThatMatchesNoEventNamesTheSelectorsThatWould() {
+    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    PrintStream old = System.err;
+    int code;
+    try {
+      System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
+      code = FlowTraceCli.run("infer", "--out", work.resolve("y").toString(), "--entry", "topic:orders.create",
+          training.toString());
+    } finally {
+      System.setErr(old);
+    }
+
+    assertThat(code).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(stderr.toString(StandardCharsets.UTF_8)).contains("--entry topic:orders.create matches no event in")
+        .contains("topic:orders.created").contains("span:gateway:");
+  }
+
   private static Map<String, Verdict> replay(Path flows, Path recording) throws Exception {
     Map<String, Verdict> out = new HashMap<>();
     FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(flows)).amendUntilEnd()

@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  * is false is a {@code BAD_TRANSFORMATION} (the alternative it displaced is then not reported
  * missing); a required stage that did not happen, or happened only in part, is
  * {@code MISSING_STAGE} once the instance is over (its deadline passed, or its terminal stage came
- * without it). Only the first stage where the flow stopped is reported — the one whose
+ * without it), or once a latency budget to it ran out well before the input ended. Only the first stage where the flow stopped is reported — the one whose
  * predecessors were all seen — not every stage after it. A stage that happened although none of
  * the stages it follows did or should have (a step of a branch the data did not take) is a
  * {@code BAD_TRANSFORMATION} too; an instance whose path stops short of every terminal stage by its
@@ -74,20 +74,23 @@ public final class StageCheck implements Check {
       }
     }
     boolean over = instance.deadlinePassed() || terminalSeen(instance);
-    if (!over) {
+    java.util.Map<String, String> overdue = over ? java.util.Map.of() : overdue(instance);
+    if (!over && overdue.isEmpty()) {
       return out;
     }
     String when = instance.deadlinePassed()
         ? "within " + Texts.duration(instance.spec().deadline()) + " of the flow's start"
         : "before the flow ended";
-    Violation choice = openChoice(instance, paths, when);
+    Violation choice = over ? openChoice(instance, paths, when) : null;
     if (choice != null) {
       out.add(choice);
     }
     for (StageSpec stage : instance.spec().stages()) {
-      if (paths.requirement(stage.id()) != Requirement.REQUIRED || displaced.contains(stage.id())) {
+      if (paths.requirement(stage.id()) != Requirement.REQUIRED || displaced.contains(stage.id())
+          || !over && !overdue.containsKey(stage.id())) {
         continue;
       }
+      String due = over ? when : overdue.get(stage.id());
       List<EventSpec> missing = stage.events().stream().filter(e -> !instance.accountedFor(e.id())).toList();
       if (missing.isEmpty() || !predecessorsSeen(instance, stage, paths)) {
         continue; // only the first stage where the flow stopped is reported, not every one after it
@@ -96,8 +99,8 @@ public final class StageCheck implements Check {
           .collect(Collectors.joining(", "));
       List<String> seen = stage.events().stream().filter(e -> instance.has(e.id())).map(EventSpec::id).toList();
       String message = seen.isEmpty()
-          ? "stage " + stage.id() + " did not happen: no " + what + " " + when
-          : "stage " + stage.id() + " is incomplete: no " + what + " " + when + "; " + String.join(", ", seen)
+          ? "stage " + stage.id() + " did not happen: no " + what + " " + due
+          : "stage " + stage.id() + " is incomplete: no " + what + " " + due + "; " + String.join(", ", seen)
               + (seen.size() == 1 ? " was" : " were") + " observed";
       Diversion astray = astray(instance, missing);
       Violation.Builder v = Violation.builder(ViolationKind.MISSING_STAGE, stage.id())
@@ -119,6 +122,35 @@ public final class StageCheck implements Check {
     if (instance.deadlinePassed() && instance.terminalReached() == null
         && out.stream().noneMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)) {
       out.add(deadEnd(instance, paths, when));
+    }
+    return out;
+  }
+
+  /**
+   * Slack past a latency budget before a stage that has not happened counts as missing while the
+   * deadline has not passed: exporters send spans in batches seconds late, consumers lag.
+   */
+  static final long OVERDUE_SLACK_NANOS = 30_000_000_000L;
+
+  /**
+   * Stages an instance not yet over was due to reach within a latency budget that ran out long
+   * before now (the input went on past it: a replay's recording, a sidecar stopping), with the
+   * words that say so. A declined request whose notice never came is then missing when the input
+   * ends, hours after its 5 s budget, rather than incomplete for want of a deadline of 16 h.
+   */
+  private static java.util.Map<String, String> overdue(FlowInstance instance) {
+    java.util.Map<String, String> out = new java.util.HashMap<>();
+    for (io.flowtrace.verifier.spec.BudgetSpec b : instance.spec().budgets()) {
+      Observation from = instance.first(b.from());
+      EventSpec to = instance.spec().event(b.to());
+      if (from == null || to == null || instance.has(b.to()) || out.containsKey(to.stageId())) {
+        continue;
+      }
+      long since = instance.asOfEpochNanos() - from.timeEpochNanos();
+      if (since - b.within().toNanos() > OVERDUE_SLACK_NANOS) {
+        out.put(to.stageId(), "within " + Texts.duration(b.within()) + " of " + b.from() + " (its latency budget;"
+            + " the input went on " + Texts.duration(since) + " past " + b.from() + ")");
+      }
     }
     return out;
   }

@@ -987,6 +987,12 @@ public final class FlowDocs implements VerdictListener {
   /** Nanoseconds as milliseconds with one decimal, always the same format. */
   static String dur(long nanos) {
     double ms = nanos / 1e6;
+    if (ms >= 7_200_000) {
+      return String.format(Locale.ROOT, "%.1f h", ms / 3_600_000);
+    }
+    if (ms >= 600_000) {
+      return String.format(Locale.ROOT, "%.1f min", ms / 60_000);
+    }
     if (ms >= 1000) {
       return String.format(Locale.ROOT, "%.3f s", ms / 1000);
     }

@@ -56,6 +56,7 @@ public final class Inference {
     private final long problems;
     private final int instances;
     private final int skipped;
+    private List<String> entries = List.of();
 
     private Result(List<FlowDraft> drafts, String source, Traffic traffic, int instances, int skipped) {
       this.drafts = drafts;
@@ -100,6 +101,12 @@ public final class Inference {
       return out;
     }
 
+    /**
+     * When the entry selector matched no event of the recording: the selectors that would match
+     * one, most frequent first (topics, then server spans); else empty.
+     */
+    public List<String> entriesInstead() { return entries; }
+
     public long spans() { return spans; }
     public long records() { return records; }
     public long problems() { return problems; }
@@ -139,8 +146,29 @@ public final class Inference {
           : name != null ? name + "-" + (drafts.size() + 1) : defaultName(e.getKey(), drafts);
       drafts.add(FlowDraft.of(flowName, e.getKey(), group, records, traffic.consumers));
     }
-    return new Result(drafts, recording.getFileName() == null ? recording.toString()
+    Result result = new Result(drafts, recording.getFileName() == null ? recording.toString()
         : recording.getFileName().toString(), traffic, instances.size(), skipped);
+    if (entryChoice != null && traffic.occurrences.stream().noneMatch(o -> entryChoice.test(o.type()))) {
+      result.entries = selectors(traffic);
+    }
+    return result;
+  }
+
+  /** Every entry selector that matches an event of the traffic: topics, then server spans, most frequent first. */
+  private static List<String> selectors(Traffic traffic) {
+    Map<String, Integer> count = new HashMap<>();
+    for (Occurrence o : traffic.occurrences) {
+      EventType t = o.type();
+      if (t.isTopic()) {
+        count.merge("topic:" + t.topic(), 1, Integer::sum);
+      } else if (t.kind() == SpanKind.SERVER) {
+        count.merge("span:" + t.service() + ":" + t.name(), 1, Integer::sum);
+      }
+    }
+    List<String> out = new ArrayList<>(count.keySet());
+    out.sort(java.util.Comparator.comparing((String x) -> !x.startsWith("topic:"))
+        .thenComparing(x -> -count.get(x)).thenComparing(x -> x));
+    return out;
   }
 
   private static String defaultName(EventType entry, List<FlowDraft> drafts) {

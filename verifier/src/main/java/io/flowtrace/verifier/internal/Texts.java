@@ -30,9 +30,15 @@ public final class Texts {
     return out == null ? text : out.toString();
   }
 
-  /** {@code 1.234 s}, {@code 35 ms}, {@code 0.8 ms}. */
+  /** {@code 5.6 h} (from two hours), {@code 12.5 min} (from ten minutes), {@code 1.234 s}, {@code 35 ms}, {@code 0.8 ms}. */
   public static String duration(long nanos) {
     double ms = nanos / 1e6;
+    if (Math.abs(ms) >= 7_200_000) {
+      return decimals(ms / 3_600_000, 1) + " h";
+    }
+    if (Math.abs(ms) >= 600_000) {
+      return decimals(ms / 60_000, 1) + " min";
+    }
     if (Math.abs(ms) >= 1000) {
       return decimals(ms / 1000, 3) + " s";
     }

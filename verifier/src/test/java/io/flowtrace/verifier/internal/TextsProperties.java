@@ -32,6 +32,17 @@ class TextsProperties {
     assertThat(Texts.duration(35_400_000)).isEqualTo("35 ms");
   }
 
+  /** A trial read "the input went on 39385.598 s past payment_received". */
+  @Test
+  void longDurationsReadInMinutesFromTenAndInHoursFromTwo() {
+    assertThat(Texts.duration(599_999_000_000L)).isEqualTo("599.999 s");
+    assertThat(Texts.duration(600_000_000_000L)).isEqualTo("10 min");
+    assertThat(Texts.duration(1_199_922_000_000L)).isEqualTo("20 min");
+    assertThat(Texts.duration(7_199_000_000_000L)).isEqualTo("120 min");
+    assertThat(Texts.duration(39_385_598_000_000L)).isEqualTo("10.9 h");
+    assertThat(Texts.duration(-39_385_598_000_000L)).isEqualTo("-10.9 h");
+  }
+
   /** How durations were written before: the formatter, then its trailing zeros cut by a regular expression. */
   private static String formatted(long nanos) {
     double ms = nanos / 1e6;
