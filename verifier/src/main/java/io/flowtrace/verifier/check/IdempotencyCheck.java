@@ -2,6 +2,7 @@ package io.flowtrace.verifier.check;
 
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
+import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.model.Visibility;
@@ -218,6 +219,12 @@ public final class IdempotencyCheck implements Check {
       message.append(" (").append(resent).append(" is the same record sent again, with the same trace context: a ")
           .append("producer's retry, as a producer without enable.idempotence makes; its consumers see it twice)");
     }
+    String changed = key == null || group.equals(UNKNOWN) || group.equals(NO_DELIVERY) ? null
+        : changedBetweenDeliveries(spec, triggers, group);
+    if (changed != null) {
+      message.append(". The deliveries of ").append(key).append(' ').append(group).append(" say different things (")
+          .append(changed).append("): not a plain redelivery — the sender changed its event after sending it");
+    }
     Map.Entry<String, List<Observation>> first = twice.entrySet().iterator().next();
     Observation second = first.getValue().get(1);
     boolean redelivered = triggers.size() > 1;
@@ -359,6 +366,39 @@ public final class IdempotencyCheck implements Check {
    */
   private static boolean samePayload(Observation a, Observation b) {
     return a.payload() == null || b.payload() == null || sameBut(a.payload(), b.payload(), "");
+  }
+
+  /**
+   * How the deliveries of one dedup key differ, beyond when they were sent: {@code amount 157.3,
+   * then 158.3} (up to three fields), or {@code null} when they say the same.
+   */
+  private static String changedBetweenDeliveries(IdempotencySpec spec, List<Observation> triggers, String group) {
+    JsonNode firstPayload = null;
+    for (Observation t : triggers) {
+      JsonNode k = t.payload() == null ? null : spec.dedupKey().resolve(t.payload());
+      if (k == null || !group.equals(k.asString()) || !t.payload().isObject()) {
+        continue;
+      }
+      if (firstPayload == null) {
+        firstPayload = t.payload();
+        continue;
+      }
+      List<String> fields = new ArrayList<>();
+      Set<String> names = new LinkedHashSet<>(firstPayload.propertyNames());
+      names.addAll(t.payload().propertyNames());
+      for (String n : names) {
+        JsonNode x = firstPayload.get(n);
+        JsonNode y = t.payload().get(n);
+        if (x == null || y == null || !sameBut(x, y, n)) {
+          fields.add(n + " " + Texts.json(x, 40) + ", then " + Texts.json(y, 40));
+        }
+      }
+      if (!fields.isEmpty()) {
+        return String.join("; ", fields.subList(0, Math.min(3, fields.size())))
+            + (fields.size() > 3 ? "; and " + (fields.size() - 3) + " more" : "");
+      }
+    }
+    return null;
   }
 
   private static boolean sameBut(JsonNode a, JsonNode b, String name) {

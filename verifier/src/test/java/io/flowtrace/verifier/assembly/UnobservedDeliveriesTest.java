@@ -203,4 +203,18 @@ class UnobservedDeliveriesTest {
       assertThat(x.message()).contains("DELIVERED").contains("OUT_FOR_DELIVERY");
     });
   }
+
+  /** A trial's provider sent one eventId twice, the second with another amount: it read as a plain redelivery. */
+  @Test
+  void aRedeliveryThatSaysSomethingElseIsSaidToDiffer() throws Exception {
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", true, null);
+    callback("8bf92f3577b34da6a3ce929d0e0e4730", true, 6_000, "evt-2", "RETURNED"); // evt-2 said DELIVERED
+
+    Verdict v = replay();
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).hasToString("NON_IDEMPOTENT");
+      assertThat(x.message()).contains("The deliveries of eventId evt-2 say different things (status \"DELIVERED\","
+          + " then \"RETURNED\"; branch \"B-1\", then \"B-9\"): not a plain redelivery");
+    });
+  }
 }
