@@ -1767,18 +1767,41 @@ final class FlowDraft {
         continue;
       }
       Carry best = null;
+      List<Carry> sources = new ArrayList<>();
       for (int ai = 0; ai < bi; ai++) {
         EventType a = events.get(ai);
         if (!schemas.containsKey(a) || !before(a, b)) {
           continue;
         }
         Carry c = carry(a, b);
+        if (c != null) {
+          sources.add(c);
+        }
         if (c != null && (best == null || c.carried.size() > best.carried.size())) {
           best = c;
         }
       }
       if (best == null || best.carried.size() < 2) {
         continue;
+      }
+      // a field the best source lacks but another earlier event has, unchanged, is carried from
+      // that one (a receipt's amount, from the payment before it), not added here
+      Map<Carry, List<String>> alsoFrom = new java.util.LinkedHashMap<>();
+      List<String> added = new ArrayList<>(best.added);
+      for (int si = sources.size() - 1; si >= 0; si--) { // the nearest first
+        Carry c = sources.get(si);
+        if (c == best || c.all) {
+          continue;
+        }
+        for (String f : c.carried) {
+          if (added.remove(f)) {
+            alsoFrom.computeIfAbsent(c, k -> new ArrayList<>()).add(f);
+          }
+        }
+      }
+      if (added.size() != best.added.size()) {
+        best = new Carry(best.from, best.all, best.carried, added, best.held, best.pairs, best.addedHeld,
+            best.conditional);
       }
       if (best.all) {
         for (String f : leafSample(best.from).keySet()) {
@@ -1804,6 +1827,15 @@ final class FlowDraft {
           + (best.conditional.isEmpty() ? "" : "; not added, as they are absent exactly where another field says so: "
               + best.conditional.entrySet().stream().map(c -> c.getKey() + " (where " + c.getValue() + ")")
                   .collect(java.util.stream.Collectors.joining(", ")))));
+      for (Map.Entry<Carry, List<String>> e : alsoFrom.entrySet()) {
+        Carry c = e.getKey();
+        for (String f : e.getValue()) {
+          covered.add(ids.get(b) + "." + top(f));
+        }
+        enrichment.add(new Item("  - from: " + ids.get(c.from) + "\n    to: " + ids.get(b) + "\n    carry: "
+            + flow(e.getValue()), "carried unchanged in " + c.held + "/" + c.pairs + " instances; not in "
+            + ids.get(best.from) + ", which the rest comes from"));
+      }
     }
   }
 
