@@ -254,6 +254,25 @@ class InferCommandTest {
         training.toString())).isEqualTo(FlowTraceCli.EXIT_USAGE);
   }
 
+  /**
+   * A trial chose a topic part-way through its flow as the entry: the request before it became a
+   * step after it, and the draft failed every instance it was drafted from for the order.
+   */
+  @Test
+  void eventsBeforeAnEntryChosenPartWayThroughAreLeftOutAndNamed() throws Exception {
+    Inference.Result result = Inference.builder().entry("topic:orders.created").name("created").build().infer(training);
+    Path out = work.resolve("from-created");
+    result.write(out);
+    String spec = result.specs().get("created");
+
+    assertThat(result.summary()).anySatisfy(line -> assertThat(line).contains("came before the entry in every instance"));
+    assertThat(spec).contains("not declared: topic orders.requested, which came before the entry (topic orders.created)");
+    assertThat(Replays.finals(new FlowSpecLoader().load(out), training))
+        .filteredOn(v -> v.status() == VerdictStatus.FAILED)
+        .as(spec).hasSizeLessThanOrEqualTo(4)
+        .allSatisfy(v -> assertThat(v.violations()).noneMatch(x -> x.kind().name().equals("ORDER_VIOLATION")));
+  }
+
   /** A trial mistyped its selector and read "found no flow", with nothing to say the selector matched nothing. */
   @Test
   void anEntrySelectorThatMatchesNoEventNamesTheSelectorsThatWould() {

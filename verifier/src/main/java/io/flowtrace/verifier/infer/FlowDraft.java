@@ -145,8 +145,13 @@ final class FlowDraft {
       }
     }
     List<EventType> types = new ArrayList<>();
+    Set<EventType> earlier = beforeTheEntry(presence);
     presence.forEach((type, in) -> {
-      if (in.size() >= Math.max(2, total() * DECLARED) || otherWay(type, presence)) {
+      if (earlier.contains(type)) {
+        notes.add("not declared: " + type.describe() + ", which came before the entry (" + entry.describe() + ") in"
+            + " every instance that has both: an instance starts at its entry; to verify it too, choose an entry at"
+            + " or before it");
+      } else if (in.size() >= Math.max(2, total() * DECLARED) || otherWay(type, presence)) {
         types.add(type);
       } else {
         notes.add("not declared: " + type.describe() + ", seen in only " + in.size() + "/" + total() + " instances");
@@ -180,6 +185,34 @@ final class FlowDraft {
     idempotency();
     budgets();
     mark("idempotency and budgets", t);
+  }
+
+  /**
+   * Event types that came before the entry in (nearly) every instance that has both: with an entry
+   * chosen part-way through the flow (a topic the request's record is consumed into), the request
+   * is no step after it.
+   */
+  private Set<EventType> beforeTheEntry(Map<EventType, Set<Integer>> presence) {
+    Set<EventType> out = new HashSet<>();
+    for (EventType t : presence.keySet()) {
+      if (t.equals(entry)) {
+        continue;
+      }
+      int both = 0;
+      int before = 0;
+      for (int i : presence.get(t)) {
+        Occurrence e = instances.get(i).first(entry);
+        Occurrence o = instances.get(i).first(t);
+        if (e != null && o != null) {
+          both++;
+          before += o.time() < e.time() ? 1 : 0;
+        }
+      }
+      if (both > 0 && before >= both * HOLDS) {
+        out.add(t);
+      }
+    }
+    return out;
   }
 
   // ---- stages ----------------------------------------------------------------------------------

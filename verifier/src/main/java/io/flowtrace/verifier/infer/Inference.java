@@ -97,6 +97,12 @@ public final class Inference {
             + d.declaredEvents().size() + " events, keys " + d.keys + ", " + d.enrichment.size() + " enrichment, "
             + d.rules.size() + " rules, " + d.idempotency.size() + " idempotency, " + d.budgets.size()
             + " budgets, deadline " + FlowDraft.duration(d.deadlineMillis * 1_000_000));
+        long before = d.notes.stream().filter(n -> n.contains("which came before the entry")).count();
+        if (before > 0) {
+          out.add(d.name + ": " + before + (before == 1 ? " event" : " events") + " came before the entry in every"
+              + " instance and are not declared (the draft's comments name them): choose an entry at or before them"
+              + " to verify them too");
+        }
       }
       return out;
     }
