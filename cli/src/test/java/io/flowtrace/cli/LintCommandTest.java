@@ -31,6 +31,33 @@ class LintCommandTest {
   }
 
   @Test
+  void aStageThatAlwaysFollowsATerminalOneIsAWarning(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("visit.flow.yaml");
+    Files.writeString(file, """
+        flow: visit
+        keys: [id]
+        stages:
+          - id: reminded
+            terminal: true
+            events: [{id: reminded_msg, topic: t.reminded}]
+          - id: visited
+            after: reminded
+            terminal: true
+            events: [{id: visited_msg, topic: t.visited}]
+          - id: reviewed
+            after: visited
+            optional: true
+            events: [{id: reviewed_msg, topic: t.reviewed}]
+        """);
+
+    CliRun run = run("lint", file.toString());
+
+    assertThat(run.exit()).isEqualTo(0);
+    assertThat(run.stderr()).startsWith(file + ":8:12: warning: stage 'visited' always follows 'reminded', which is"
+        + " terminal: an instance is decided once 'reminded' is seen").doesNotContain("'reviewed'");
+  }
+
+  @Test
   void aRedactedKeyIsSaidAsAWarningAndTheSpecStillPasses(@TempDir Path dir) throws IOException {
     Path file = dir.resolve("mail.flow.yaml");
     Files.writeString(file, """

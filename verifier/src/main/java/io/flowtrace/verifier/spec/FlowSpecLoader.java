@@ -1004,6 +1004,19 @@ public final class FlowSpecLoader {
           error("/stages/" + i + "/after", "stage '" + stages.get(i).id() + "' is its own predecessor (a cycle in 'after')");
         }
       }
+      for (int i = 0; i < stages.size(); i++) {
+        StageSpec s = stages.get(i);
+        if (s.when() != null || s.optional() || s.after().size() != 1) {
+          continue;
+        }
+        StageSpec end = byId.get(s.after().get(0));
+        if (end != null && end.terminal()) {
+          warning("/stages/" + i + "/after", "stage '" + s.id() + "' always follows '" + end.id() + "', which is"
+              + " terminal: an instance is decided once '" + end.id() + "' is seen (and a completion grace), so what '"
+              + s.id() + "' does comes after the verdict, amending it or too late; end the flow at '" + s.id()
+              + "', or make '" + s.id() + "' optional or conditional ('when')");
+        }
+      }
     }
 
     boolean reaches(String target, String from, Map<String, StageSpec> byId, Set<String> seen) {
