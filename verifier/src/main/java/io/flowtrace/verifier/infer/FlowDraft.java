@@ -145,13 +145,8 @@ final class FlowDraft {
       }
     }
     List<EventType> types = new ArrayList<>();
-    Set<EventType> earlier = beforeTheEntry(presence);
     presence.forEach((type, in) -> {
-      if (earlier.contains(type)) {
-        notes.add("not declared: " + type.describe() + ", which came before the entry (" + entry.describe() + ") in"
-            + " every instance that has both: an instance starts at its entry; to verify it too, choose an entry at"
-            + " or before it");
-      } else if (in.size() >= Math.max(2, total() * DECLARED) || otherWay(type, presence)) {
+      if (in.size() >= Math.max(2, total() * DECLARED) || otherWay(type, presence)) {
         types.add(type);
       } else {
         notes.add("not declared: " + type.describe() + ", seen in only " + in.size() + "/" + total() + " instances");
@@ -185,34 +180,6 @@ final class FlowDraft {
     idempotency();
     budgets();
     mark("idempotency and budgets", t);
-  }
-
-  /**
-   * Event types that came before the entry in (nearly) every instance that has both: with an entry
-   * chosen part-way through the flow (a topic the request's record is consumed into), the request
-   * is no step after it.
-   */
-  private Set<EventType> beforeTheEntry(Map<EventType, Set<Integer>> presence) {
-    Set<EventType> out = new HashSet<>();
-    for (EventType t : presence.keySet()) {
-      if (t.equals(entry)) {
-        continue;
-      }
-      int both = 0;
-      int before = 0;
-      for (int i : presence.get(t)) {
-        Occurrence e = instances.get(i).first(entry);
-        Occurrence o = instances.get(i).first(t);
-        if (e != null && o != null) {
-          both++;
-          before += o.time() < e.time() ? 1 : 0;
-        }
-      }
-      if (both > 0 && before >= both * HOLDS) {
-        out.add(t);
-      }
-    }
-    return out;
   }
 
   // ---- stages ----------------------------------------------------------------------------------
@@ -412,9 +379,20 @@ final class FlowDraft {
     }
     stages.clear();
     stages.addAll(ordered);
-    // the entry's stage first
+    // the entry's stage first; stages that came before it (an entry chosen part-way through the
+    // flow: the request whose record its service consumed) are no steps after it
     Stage entryStage = stageOf(entry);
     if (entryStage != null && stages.indexOf(entryStage) > 0) {
+      for (Stage s : new ArrayList<>(stages.subList(0, stages.indexOf(entryStage)))) {
+        if (overBefore(s, entryStage)) {
+          stages.remove(s);
+          for (EventType t : s.events) {
+            notes.add("not declared: " + t.describe() + ", which came before the entry (" + entry.describe() + ") in"
+                + " every instance that has both: an instance starts at its entry; to verify it too, choose an entry"
+                + " at or before it");
+          }
+        }
+      }
       stages.remove(entryStage);
       stages.add(0, entryStage);
     }
@@ -733,6 +711,33 @@ final class FlowDraft {
     int[] n = order(a, b);
     double least = Math.max(2, (n[0] + n[1] + n[2]) * 0.02);
     return n[0] >= least && n[1] >= least;
+  }
+
+  /**
+   * Whether stage {@code a} was over before {@code b} began in (nearly) every instance that has
+   * both: its spans ended, its records were sent. A request whose server span encloses the record
+   * it sends is not over before that record.
+   */
+  private boolean overBefore(Stage a, Stage b) {
+    int both = 0;
+    int over = 0;
+    for (int i : a.in) {
+      if (!b.in.contains(i)) {
+        continue;
+      }
+      long end = Long.MIN_VALUE;
+      long begin = Long.MAX_VALUE;
+      for (Occurrence o : instances.get(i).occurrences()) {
+        if (a.events.contains(o.type())) {
+          end = Math.max(end, o.isRecord() || o.span() == null ? o.time() : o.span().endEpochNanos());
+        } else if (b.events.contains(o.type())) {
+          begin = Math.min(begin, o.time());
+        }
+      }
+      both++;
+      over += end < begin ? 1 : 0;
+    }
+    return both > 0 && over >= both * HOLDS;
   }
 
   /** Whether {@code a} came before {@code b} in most instances that have both. */
