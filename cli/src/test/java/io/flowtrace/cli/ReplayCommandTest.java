@@ -342,9 +342,11 @@ class ReplayCommandTest {
     Run whole = replay(Path.of("../samples/order-flow-clean"));
 
     assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    // the last 2 orders' records came within a completion grace of the input's last span: their
+    // spans may have been in an exporter's unsent batch when the capture stopped, so they pass
     assertThat(run.stderr).contains("flowtrace: no span of gateway was in the recording, and MISSING_STAGE failed"
-        + " 20 flows of order-creation at order-requested, waiting for its spans: is gateway traced",
-        "--spans may-be-missing");
+        + " 18 flows of order-creation at order-requested, waiting for its spans: is gateway traced",
+        "--spans may-be-missing", "20 flows: 2 passed, 18 failed");
     assertThat(whole.stderr).doesNotContain("no span of");
   }
 

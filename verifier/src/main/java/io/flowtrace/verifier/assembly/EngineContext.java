@@ -27,6 +27,14 @@ final class EngineContext {
   final boolean spansExpected;
   /** Records stamped before this (epoch ns) had their traces' spans exported before the engine ran. */
   volatile long spansLostBefore = Long.MIN_VALUE;
+  /**
+   * Records stamped after this (epoch ns) had their traces' spans not yet exported when the input
+   * ended: set at the end to the end of the last span received (a recording's span files may stop
+   * before its record dump).
+   */
+  volatile long spansLostAfter = Long.MAX_VALUE;
+  /** The latest end time of a span received (epoch ns). */
+  long lastSpanEndNanos = Long.MIN_VALUE;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */
   long arrivalNanos;
   /** Where the telemetry fed now came from ({@code -1}: untagged). */

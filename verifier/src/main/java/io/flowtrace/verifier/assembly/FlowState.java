@@ -829,9 +829,13 @@ final class FlowState {
     return false;
   }
 
-  /** A sampled record stamped before this engine could receive its trace's spans. */
+  /**
+   * A sampled record stamped before this engine could receive its trace's spans; or, when the input
+   * ended, one stamped at the end of the spans received whose producer span did not come.
+   */
   private boolean spansLost(KafkaRecord r, TraceContext context) {
-    return context != null && context.sampled() && r.timestampNanos() < this.context.spansLostBefore;
+    return context != null && context.sampled() && (r.timestampNanos() < this.context.spansLostBefore
+        || r.timestampNanos() > this.context.spansLostAfter && !this.context.spans.holds(context.spanId()));
   }
 
   /**

@@ -62,8 +62,9 @@ public final class EnrichmentCheck implements Check {
    * trace holds no source is compared with nothing — pairing it with another delivery would compare
    * two different events — except the first target, compared with the first source as when nothing
    * repeats, unless the source is a callback ({@code trace: new}) or happens in a callback's trace
-   * with the target (a call the callback's handler makes), and the target's trace was not sampled:
-   * then its own source was surely not exported, and the one observed is another delivery's. A
+   * with the target (a call the callback's handler makes), and the target's trace was not sampled
+   * or is not known (its record lost the context): then its own source was not exported or cannot
+   * be found, and the one observed may be another delivery's. A
    * source that happened once, before any callback the target follows (the dispatch every later
    * callback names), is what each target carries from, whatever its trace.
    */
@@ -84,7 +85,7 @@ public final class EnrichmentCheck implements Check {
           break;
         }
       }
-      if (source == null && (t == to || single) && (!byTrace || t.sampled())) {
+      if (source == null && (t == to || single) && (!byTrace || t.sampled() && t.traceId() != null)) {
         source = from;
       }
       if (source != null && source.payload() != null && t.payload() != null) {

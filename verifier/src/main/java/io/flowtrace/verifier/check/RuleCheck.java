@@ -128,18 +128,37 @@ public final class RuleCheck implements Check {
     return null;
   }
 
-  /** Whether the first occurrences of the events are in one trace, or some carry none (nothing to tell). */
+  /**
+   * Whether the first occurrences of the events are in one trace, or none of the events' occurrences
+   * carries a trace at all (nothing to tell deliveries apart by). A first occurrence without a trace
+   * beside others with one (a record that lost its context) is of a delivery that cannot be told.
+   */
   private static boolean oneTrace(FlowInstance instance, List<String> events) {
     String trace = null;
+    boolean traceless = false;
     for (String v : events) {
       Observation o = instance.answered(v);
-      if (o == null || o.traceId() == null) {
+      if (o == null) {
         return true;
+      }
+      if (o.traceId() == null) {
+        traceless = true;
+        continue;
       }
       if (trace != null && !trace.equals(o.traceId())) {
         return false;
       }
       trace = o.traceId();
+    }
+    if (!traceless) {
+      return true;
+    }
+    for (String v : events) {
+      for (Observation o : instance.all(v)) {
+        if (o.traceId() != null) {
+          return false;
+        }
+      }
     }
     return true;
   }

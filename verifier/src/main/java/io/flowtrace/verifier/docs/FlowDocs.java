@@ -197,12 +197,12 @@ public final class FlowDocs implements VerdictListener {
     for (StageSpec s : spec.stages()) {
       List<EventSpec> events = s.events();
       for (int i = 1; i < events.size(); i++) {
-        hop(spec, o, first, events.get(i - 1).id(), events.get(i).id());
+        hop(spec, o, v.timeline(), first, events.get(i - 1).id(), events.get(i).id());
       }
       for (String p : s.after()) {
         StageSpec before = spec.stage(p);
         if (before != null && !before.events().isEmpty() && !events.isEmpty()) {
-          hop(spec, o, first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
+          hop(spec, o, v.timeline(), first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
         }
       }
     }
@@ -257,9 +257,19 @@ public final class FlowDocs implements VerdictListener {
     return m != null ? m : o.examples.get(event);
   }
 
-  private static void hop(FlowSpec spec, Observed o, Map<String, TimelineEntry> first, String from, String to) {
+  private static void hop(FlowSpec spec, Observed o, List<TimelineEntry> timeline, Map<String, TimelineEntry> first,
+      String from, String to) {
     TimelineEntry a = first.get(from);
     TimelineEntry b = first.get(to);
+    if (a != null && b != null && b.traceId() != null && !b.traceId().equals(a.traceId())) {
+      // a repeated step (a bank's second callback, in a trace of its own): from the occurrence in
+      // the same trace, not from the first callback minutes before
+      for (TimelineEntry t : timeline) {
+        if (t.event().equals(from) && b.traceId().equals(t.traceId()) && when(spec, t) <= when(spec, b)) {
+          a = t;
+        }
+      }
+    }
     if (a != null && b != null) {
       o.hops.computeIfAbsent(from + " → " + to, k -> new Samples()).add(Math.max(0, when(spec, b) - when(spec, a)));
     }

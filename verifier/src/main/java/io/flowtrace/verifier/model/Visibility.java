@@ -50,7 +50,17 @@ public final class Visibility {
     /** Its trace's spans were exported while the engine was not running (a restart): they went elsewhere. */
     SPANS_LOST,
     /** It happened in the instance this one's trace began in, under the keys the flow had before they changed. */
-    BEFORE_KEY_CHANGED
+    BEFORE_KEY_CHANGED,
+    /**
+     * A record of another of its deliveries carries no trace context: which trace that delivery's
+     * spans were in, and whether it was sampled, cannot be told.
+     */
+    LOST_CONTEXT,
+    /**
+     * Its records carry no trace context, so its trace is not known, and the instance's traces are
+     * head-sampled (one of them was not sampled): it may well be in an unsampled trace.
+     */
+    UNKNOWN_TRACE
   }
 
   /**
@@ -74,6 +84,10 @@ public final class Visibility {
         case MAY_BE_MISSING -> traceId == null
             ? "its span did not arrive (spans: may-be-missing)"
             : "its span did not arrive in trace " + traceId + " (spans: may-be-missing)";
+        case LOST_CONTEXT -> "a record of another delivery (" + instance + ") carries no trace context: the trace of"
+            + " that delivery's spans, and whether it was sampled, is not known";
+        case UNKNOWN_TRACE -> "its records carry no trace context, so its trace is not known, and this instance's"
+            + " traces are head-sampled (trace " + traceId + " was not sampled)";
       };
     }
   }
@@ -203,12 +217,21 @@ public final class Visibility {
       seenTraces.add(o.traceId());
     }
     boolean mayBeMissing = instance.spec().spans() == SpanCompleteness.MAY_BE_MISSING;
+    Set<String> deliveries = new HashSet<>();
+    Observation traceless = null;
+    int untraced = 0;
     for (String witness : witnesses(instance.spec(), event)) {
       if (callbacks.get(witness) != callback) {
         continue; // a record of another trace: the entry's, or another callback's
       }
       for (Observation o : instance.all(witness)) {
-        if (o.trace() == null || seenTraces.contains(o.trace().traceId())) {
+        if (o.trace() == null) {
+          traceless = traceless == null ? o : traceless;
+          untraced++;
+          continue;
+        }
+        deliveries.add(o.trace().traceId());
+        if (seenTraces.contains(o.trace().traceId())) {
           continue;
         }
         if (!o.sampled()) {
@@ -219,6 +242,10 @@ public final class Visibility {
           return new Unobserved(event.id(), Cause.MAY_BE_MISSING, o.trace().traceId());
         }
       }
+    }
+    if (traceless != null && deliveries.size() + untraced > seenTraces.size()) {
+      // more deliveries than traces it was seen in, one of them with no trace to tell which
+      return new Unobserved(event.id(), Cause.LOST_CONTEXT, null, traceless.describe());
     }
     return null;
   }
@@ -232,6 +259,14 @@ public final class Visibility {
     }
     if (t.sampled == null && t.unsampled != null) {
       return new Unobserved(event.id(), t.lost ? Cause.SPANS_LOST : Cause.UNSAMPLED, t.unsampled);
+    }
+    if (t.sampled == null && t.untraced) {
+      // its trace cannot be known; where the instance's traces are head-sampled, it may be unsampled
+      for (Observation o : instance.observations()) {
+        if (o.record() != null && o.trace() != null && !o.sampled()) {
+          return new Unobserved(event.id(), Cause.UNKNOWN_TRACE, o.trace().traceId());
+        }
+      }
     }
     if (spec.spans() == SpanCompleteness.MAY_BE_MISSING) {
       return new Unobserved(event.id(), Cause.MAY_BE_MISSING, t.sampled);

@@ -9,11 +9,19 @@ import tools.jackson.core.json.JsonFactory;
 /**
  * Streams the contract's JSON report: {@code {"flows": [...], "summary": {...}}}. Each final
  * verdict is written as it is finalized, so memory does not grow with the number of instances.
+ * Events that came after their instance's verdict was final (a replay with an amendment window)
+ * follow as {@code "late": [...]} — the first {@value #LATE_SHOWN}, each as {@code {"flow",
+ * "keys", "event", "where", "eventTime", "finalizedAt"}} — and are counted in the summary as
+ * {@code lateEvents}.
  */
 public final class JsonReportWriter implements VerdictListener, AutoCloseable {
   private final JsonGenerator g;
   private final ReportSummary summary = new ReportSummary();
+  /** Late events written out at most; the rest are counted. */
+  static final int LATE_SHOWN = 1000;
   private long inputProblems = -1;
+  private final java.util.List<LateEvent> late = new java.util.ArrayList<>();
+  private long lateEvents;
   private boolean closed;
 
   public JsonReportWriter(OutputStream out) {
@@ -29,6 +37,13 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
     summary.add(verdict);
     VerdictJson.write(verdict, g);
     g.flush();
+  }
+
+  @Override
+  public void late(LateEvent event) {
+    if (lateEvents++ < LATE_SHOWN) {
+      late.add(event);
+    }
   }
 
   public ReportSummary summary() {
@@ -50,6 +65,26 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
     }
     closed = true;
     g.writeEndArray();
+    if (!late.isEmpty()) {
+      g.writeName("late");
+      g.writeStartArray();
+      for (LateEvent e : late) {
+        g.writeStartObject();
+        g.writeStringProperty("flow", e.flow());
+        g.writeName("keys");
+        g.writeStartObject();
+        new java.util.TreeMap<>(e.keys()).forEach(g::writeStringProperty);
+        g.writeEndObject();
+        g.writeStringProperty("event", e.event());
+        g.writeStringProperty("where", e.where());
+        g.writeStringProperty("eventTime", java.time.Instant.ofEpochSecond(0, e.eventEpochNanos()).toString());
+        if (e.finalizedEpochNanos() != Long.MIN_VALUE) {
+          g.writeStringProperty("finalizedAt", java.time.Instant.ofEpochSecond(0, e.finalizedEpochNanos()).toString());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    }
     g.writeName("summary");
     g.writeStartObject();
     g.writeNumberProperty("flows", summary.flows());
@@ -58,6 +93,9 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
     g.writeNumberProperty("incomplete", summary.incomplete());
     if (inputProblems >= 0) {
       g.writeNumberProperty("inputProblems", inputProblems);
+    }
+    if (lateEvents > 0) {
+      g.writeNumberProperty("lateEvents", lateEvents);
     }
     g.writeName("verification");
     g.writeStartObject();

@@ -89,9 +89,13 @@ class UnobservedDeliveriesTest {
     return finals.get(0);
   }
 
+  /** The status whose record the courier's handler sends without its trace context ({@code null}: none). */
+  private String contextLostFor;
+
   private void record(String topic, String trace, boolean sampled, long ms, String json) {
-    telemetry.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, ShopFlows.T0 + ms, "L-1",
-        List.of(RecordHeader.ofString("traceparent", "00-" + trace + "-" + "00f067aa0ba902b7" + (sampled ? "-01" : "-00"))),
+    boolean lost = contextLostFor != null && json.contains("\"status\":\"" + contextLostFor + "\"");
+    telemetry.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, ShopFlows.T0 + ms, "L-1", lost ? List.of()
+        : List.of(RecordHeader.ofString("traceparent", "00-" + trace + "-" + "00f067aa0ba902b7" + (sampled ? "-01" : "-00"))),
         json.getBytes(StandardCharsets.UTF_8))));
   }
 
@@ -215,6 +219,75 @@ class UnobservedDeliveriesTest {
       assertThat(x.kind()).hasToString("NON_IDEMPOTENT");
       assertThat(x.message()).contains("The deliveries of eventId evt-2 say different things (status \"DELIVERED\","
           + " then \"RETURNED\"; branch \"B-1\", then \"B-9\"): not a plain redelivery");
+    });
+  }
+
+  /**
+   * A trial's correspondent bank called back twice (accepted, settled); the accepted record went
+   * without its trace context, in a trace that was not sampled. It was compared with the settled
+   * call's lookup: four false accusations beside the one true finding.
+   */
+  @Test
+  void aCallbacksRecordThatLostItsContextIsComparedWithNoOtherDeliverysLookup() throws Exception {
+    contextLostFor = "PICKED_UP";
+    loan("7bf92f3577b34da6a3ce929d0e0e4739", false, null); // picked up: unsampled, its record without context
+    lookup("5bf92f3577b34da6a3ce929d0e0e4737", 5_001, "DELIVERED");
+    String rule = "rules:\n  - {name: the record says what the lookup answered, expr: status.status == lookup.status}\n";
+
+    Verdict v = replay(LOOKED_UP + rule);
+    assertThat(v.violations()).extracting(x -> x.kind() + " at " + x.stage()).containsExactly("BROKEN_PROPAGATION at courier");
+    assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason()).contains("carries no trace context"));
+  }
+
+  /** The same at full sampling: the loan made active by the delivery is compared with that delivery's status. */
+  @Test
+  void aRuleOverWhatADeliveryCausedReadsThatDeliveryNotOneWhoseRecordLostItsContext() throws Exception {
+    contextLostFor = "PICKED_UP";
+    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\",\"branch\":\"B-1\"}");
+    callback("7bf92f3577b34da6a3ce929d0e0e4739", true, 1_000, "evt-1", "PICKED_UP");
+    callback("5bf92f3577b34da6a3ce929d0e0e4737", true, 5_000, "evt-2", "DELIVERED");
+    record("loans.active", "5bf92f3577b34da6a3ce929d0e0e4737", true, 5_010, "{\"loanId\":\"L-1\",\"status\":\"DELIVERED\"}");
+    String rule = "rules:\n  - {name: active on the status that made it so, expr: loan_active.status == status.status}\n";
+
+    Verdict v = replay(SPEC + rule);
+    assertThat(v.violations()).extracting(x -> x.kind() + " at " + x.stage()).containsExactly("BROKEN_PROPAGATION at courier");
+  }
+
+  /** Where every record of a callback lost its context and the instance's traces are head-sampled, its span is not known missing. */
+  @Test
+  void aCallbackWhoseRecordsAllLostTheirContextIsNotMissingWhereTracesAreSampled() throws Exception {
+    contextLostFor = "PICKED_UP";
+    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", false, 0, "{\"loanId\":\"L-1\",\"branch\":\"B-1\"}");
+    callback("7bf92f3577b34da6a3ce929d0e0e4739", false, 1_000, "evt-1", "PICKED_UP");
+    record("loans.active", "4bf92f3577b34da6a3ce929d0e0e4736", false, 1_010, "{\"loanId\":\"L-1\"}");
+
+    Verdict v = replay();
+    assertThat(v.violations()).isEmpty(); // no span came at all: propagation is not judged
+    assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason()).contains("webhook").contains("its trace is not known"));
+  }
+
+  /**
+   * A capture whose span file stops a few seconds before its record dump: the last callback's
+   * spans were still in the exporter's batch. Decided when the input ended, they are not missing.
+   */
+  @Test
+  void spansOfRecordsStampedAtTheEndOfTheSpanInputAreNotMissingWhenTheInputEnds() throws Exception {
+    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\",\"branch\":\"B-1\"}");
+    callback("7bf92f3577b34da6a3ce929d0e0e4739", true, 1_000, "evt-1", "PICKED_UP");
+    // delivered: its record came, its span was still in a batch when the capture stopped
+    record("courier.status", "5bf92f3577b34da6a3ce929d0e0e4737", true, 5_002, "{\"loanId\":\"L-1\",\"status\":\"DELIVERED\"}");
+    record("loans.active", "5bf92f3577b34da6a3ce929d0e0e4737", true, 5_010, "{\"loanId\":\"L-1\"}");
+
+    Files.writeString(dir.resolve("loan.flow.yaml"), SPEC);
+    Finals finals = new Finals();
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(finals).build();
+    telemetry.forEach(engine::accept);
+    engine.advanceTo(ShopFlows.nanos(5_010));
+    engine.finish();
+
+    assertThat(finals.verdicts).singleElement().satisfies(v -> {
+      assertThat(v.violations()).isEmpty();
+      assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
     });
   }
 }

@@ -100,6 +100,37 @@ class FlowDocsPathsTest {
         .doesNotContain("the data decides whether this follows");
   }
 
+  /**
+   * A bank calls back twice, each call in a trace of its own and followed by a posting: the hop to
+   * the posting was measured from the first call, minutes before (a trial read p50 93.7 s for a
+   * 50 ms hop).
+   */
+  @Test
+  void aHopAfterARepeatedCallbackIsMeasuredFromTheOccurrenceInItsOwnTrace() throws Exception {
+    Files.writeString(dir.resolve("w.flow.yaml"), String.join("\n",
+        "flow: w",
+        "keys: [id]",
+        "stages:",
+        "  - id: status",
+        "    events: [{id: status_msg, topic: t.status}]",
+        "  - id: settled",
+        "    after: status",
+        "    terminal: true",
+        "    events: [{id: settled_msg, topic: t.settled}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).stream().filter(f -> f.name().equals("w")).findFirst().orElseThrow();
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    for (int i = 0; i < 4; i++) {
+      docs.finalized(new Verdict("w", Map.of("id", "w-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+          List.of(new TimelineEntry("status", "status_msg", "t.status[0]@" + 2 * i, 0, "a1"),
+              new TimelineEntry("status", "status_msg", "t.status[0]@" + (2 * i + 1), 90_000_000_000L, "a2"),
+              new TimelineEntry("settled", "settled_msg", "t.settled[0]@" + i, 90_050_000_000L, "a2")),
+          List.of(), List.of()));
+    }
+
+    assertThat(docs.flow(spec)).contains("| `status_msg` → `settled_msg` | — | 50.0 ms | 50.0 ms | 50.0 ms | 50.0 ms | 4 |");
+  }
+
   /** A stage after two that are both due (a join) needs both inputs: the stage table said "or". */
   @Test
   void aJoinsInputsAreAllNeededAndAlternativesAreEither() throws Exception {

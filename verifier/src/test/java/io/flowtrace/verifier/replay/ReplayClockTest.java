@@ -59,4 +59,27 @@ class ReplayClockTest {
     assertThat(late).isNotEmpty().allSatisfy(e -> assertThat(e.eventEpochNanos() - e.finalizedEpochNanos())
         .isGreaterThan(Duration.ofMinutes(59).toNanos()));
   }
+
+  /** A trial's late double posting showed only as a PASSED verdict: the JSON report said nothing of what came late. */
+  @Test
+  void theJsonReportListsTheEventsThatCameAfterTheirInstancesWindow() throws Exception {
+    ShopFlows.Order o = ShopFlows.order("o-1", 0).delivery("evt-o-1", true, true);
+    o.deliveryGapMs = 3_600_000;
+    Path recording = TestRecordings.write(Files.createDirectories(dir.resolve("rec")), new ShopFlows().telemetry(o),
+        new Random(1), 1, false);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    io.flowtrace.verifier.report.JsonReportWriter json = new io.flowtrace.verifier.report.JsonReportWriter(out);
+
+    FlowEngine engine = FlowEngine.builder(TestRecordings.shopFlows(dir)).amendWindow(Duration.ofSeconds(30))
+        .listener(json).build();
+    Replay.builder(engine).build().run(recording);
+    json.close();
+
+    tools.jackson.databind.JsonNode report = new tools.jackson.databind.ObjectMapper().readTree(out.toByteArray());
+    assertThat(report.at("/summary/lateEvents").asInt()).isEqualTo(report.get("late").size()).isPositive();
+    assertThat(report.get("late")).allSatisfy(e -> {
+      assertThat(e.at("/keys/orderId").asString()).isEqualTo("o-1");
+      assertThat(e.get("finalizedAt").asString()).isLessThan(e.get("eventTime").asString());
+    });
+  }
 }
