@@ -45,19 +45,7 @@ public final class VerdictText {
       g.writeStartObject();
       g.writeStringProperty("instanceKey", e.instanceKey());
       g.writeName("late");
-      g.writeStartObject();
-      g.writeStringProperty("flow", e.flow());
-      g.writeName("keys");
-      g.writeStartObject();
-      new java.util.TreeMap<>(e.keys()).forEach(g::writeStringProperty);
-      g.writeEndObject();
-      g.writeStringProperty("event", e.event());
-      g.writeStringProperty("where", e.where());
-      g.writeStringProperty("eventTime", Instant.ofEpochSecond(0, e.eventEpochNanos()).toString());
-      if (e.finalizedEpochNanos() != Long.MIN_VALUE) {
-        g.writeStringProperty("finalizedAt", Instant.ofEpochSecond(0, e.finalizedEpochNanos()).toString());
-      }
-      g.writeEndObject();
+      VerdictJson.write(e, g);
       g.writeEndObject();
     }
     return out.toString();

@@ -69,19 +69,7 @@ public final class JsonReportWriter implements VerdictListener, AutoCloseable {
       g.writeName("late");
       g.writeStartArray();
       for (LateEvent e : late) {
-        g.writeStartObject();
-        g.writeStringProperty("flow", e.flow());
-        g.writeName("keys");
-        g.writeStartObject();
-        new java.util.TreeMap<>(e.keys()).forEach(g::writeStringProperty);
-        g.writeEndObject();
-        g.writeStringProperty("event", e.event());
-        g.writeStringProperty("where", e.where());
-        g.writeStringProperty("eventTime", java.time.Instant.ofEpochSecond(0, e.eventEpochNanos()).toString());
-        if (e.finalizedEpochNanos() != Long.MIN_VALUE) {
-          g.writeStringProperty("finalizedAt", java.time.Instant.ofEpochSecond(0, e.finalizedEpochNanos()).toString());
-        }
-        g.writeEndObject();
+        VerdictJson.write(e, g);
       }
       g.writeEndArray();
     }

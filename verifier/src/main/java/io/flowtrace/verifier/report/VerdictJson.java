@@ -4,9 +4,29 @@ import io.flowtrace.verifier.check.Evidence;
 import io.flowtrace.verifier.check.Violation;
 import tools.jackson.core.JsonGenerator;
 
-/** Writes a {@link Verdict} as the contract's JSON flow object (plus extra, meaning-preserving fields). */
+/** Writes a {@link Verdict} as the contract's JSON flow object (plus extra, meaning-preserving fields), and a {@link LateEvent}. */
 public final class VerdictJson {
   private VerdictJson() {}
+
+  /**
+   * A late event as one JSON object: {@code {"flow", "keys", "event", "where", "eventTime",
+   * "finalizedAt"}} ({@code finalizedAt} when known).
+   */
+  public static void write(LateEvent e, JsonGenerator g) {
+    g.writeStartObject();
+    g.writeStringProperty("flow", e.flow());
+    g.writeName("keys");
+    g.writeStartObject();
+    new java.util.TreeMap<>(e.keys()).forEach(g::writeStringProperty);
+    g.writeEndObject();
+    g.writeStringProperty("event", e.event());
+    g.writeStringProperty("where", e.where());
+    g.writeStringProperty("eventTime", java.time.Instant.ofEpochSecond(0, e.eventEpochNanos()).toString());
+    if (e.finalizedEpochNanos() != Long.MIN_VALUE) {
+      g.writeStringProperty("finalizedAt", java.time.Instant.ofEpochSecond(0, e.finalizedEpochNanos()).toString());
+    }
+    g.writeEndObject();
+  }
 
   public static void write(Verdict v, JsonGenerator g) {
     g.writeStartObject();
