@@ -452,7 +452,16 @@ final class FlowDraft {
           concurrent = new ArrayList<>(List.of(t));
         } else if (concurrent.contains(main) && main.after.size() > 0
             && concurrent.stream().allMatch(c -> eitherOrder(c, t))) {
-          t.after = main.after;
+          // a sibling of the main stage (another consumer of the record before it): after what can
+          // cause it — a consumer's own predecessor, not the step before its sibling in another service
+          List<Stage> from = main.after.stream().filter(p -> feeds(p, t)).toList();
+          for (int j = kept.indexOf(main) - 1; from.isEmpty() && j >= 0; j--) {
+            Stage m = kept.get(j);
+            if (isMain(m) && !main.after.contains(m) && feeds(m, t)) {
+              from = List.of(m);
+            }
+          }
+          t.after = from.isEmpty() ? main.after : from;
           concurrent.add(t);
           for (Stage c : concurrent) {
             c.concurrent = concurrent;
@@ -471,6 +480,16 @@ final class FlowDraft {
           }
           concurrent = new ArrayList<>(List.of(t));
         }
+        // the end of a branch every instance that took it went on from to this stage (a page for a
+        // critical result, then the report every result gets): this stage follows it there too, so
+        // that the branch is no end of the flow
+        List<Stage> after = new ArrayList<>(t.after);
+        for (Stage o : between) {
+          if (!after.contains(o) && overlap(o, t) == o.instances && overBefore(o, t)) {
+            after.add(o);
+          }
+        }
+        t.after = List.copyOf(after);
       } else {
         t.after = List.of(branchOf(t, kept, main));
       }
@@ -2614,6 +2633,9 @@ final class FlowDraft {
         continue; // an optional step is often the customer's to time (a review left hours later)
       }
       for (Stage p : s.after) {
+        if (s.after.size() > 1 && !lastOfJoin(p, s)) {
+          continue; // into a join from a side that was not the last to come: the gap times the other side
+        }
         budget(p.events.get(p.events.size() - 1), s.events.get(0));
       }
     }
@@ -2642,6 +2664,31 @@ final class FlowDraft {
     deadlineEvidence = "instances took p50 " + millis(r.p50) + ", p95 " + millis(r.p95) + ", max " + millis(r.max)
         + " from first to last event" + (anyOptional ? " of a stage that is not optional" : "") + r.outliers()
         + "; 3 × p95, at least 10 s";
+  }
+
+  /**
+   * Whether {@code side} was the last of the main stages {@code join} comes after to come, in
+   * (nearly) every instance that has the join and the side (a branch's end waits on nothing).
+   */
+  private boolean lastOfJoin(Stage side, Stage join) {
+    int both = 0;
+    int last = 0;
+    for (int i : join.in) {
+      if (!side.in.contains(i)) {
+        continue;
+      }
+      Instance inst = instances.get(i);
+      long mine = firstTime(inst, side);
+      boolean latest = true;
+      for (Stage other : join.after) {
+        if (other != side && isMain(other) && other.in.contains(i) && firstTime(inst, other) > mine) {
+          latest = false;
+        }
+      }
+      both++;
+      last += latest ? 1 : 0;
+    }
+    return both > 0 && last >= both * HOLDS;
   }
 
   private void budget(EventType from, EventType to) {

@@ -165,11 +165,13 @@ public final class Visibility {
     Map<String, EventSpec> out = new HashMap<>();
     for (StageSpec s : spec.stages()) {
       EventSpec callback = entering(s, byId, exits, new HashSet<>());
+      EventSpec previous = null;
       for (EventSpec e : s.events()) {
-        callback = e.newTrace() ? e : callback;
+        callback = e.newTrace() && !e.onSameSpanAs(previous) ? e : callback;
         if (callback != null) {
           out.put(e.id(), callback);
         }
+        previous = e;
       }
     }
     return out;
@@ -186,8 +188,10 @@ public final class Visibility {
       if (p != null && exits.containsKey(id)) {
         exit = exits.get(id);
       } else if (p != null && visiting.add(id)) {
+        EventSpec previous = null;
         for (EventSpec e : p.events()) {
-          exit = e.newTrace() ? e : exit;
+          exit = e.newTrace() && !e.onSameSpanAs(previous) ? e : exit;
+          previous = e;
         }
         exit = exit != null ? exit : entering(p, byId, exits, visiting);
         exits.put(id, exit);
@@ -431,7 +435,7 @@ public final class Visibility {
     List<EventSpec> segment = new ArrayList<>();
     boolean found = false;
     for (EventSpec e : stage.events()) {
-      if (e.newTrace() && !segment.isEmpty()) {
+      if (e.newTrace() && !segment.isEmpty() && !e.onSameSpanAs(segment.get(segment.size() - 1))) {
         if (found) {
           break;
         }

@@ -29,6 +29,15 @@ public record EventSpec(
     redact = redact == null ? List.of() : List.copyOf(redact);
   }
 
+  /**
+   * Whether this event and {@code other} are read off one span: both span events with the same
+   * matcher (a server span's request body and its response body). A {@code trace: new} on the
+   * second starts no second trace.
+   */
+  public boolean onSameSpanAs(EventSpec other) {
+    return other != null && span != null && span.equals(other.span());
+  }
+
   public boolean isTopic() {
     return topic != null;
   }

@@ -7,6 +7,7 @@ import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -104,7 +105,8 @@ class UnobservedDeliveriesTest {
       telemetry.add(Telemetry.of(Span.builder().traceId(trace).spanId("b7ad6b7169203331").name("POST /webhooks/courier")
           .kind(SpanKind.SERVER).service("dispatch").startEpochNanos(ShopFlows.nanos(ms)).endEpochNanos(ShopFlows.nanos(ms + 5))
           .attributes(Map.of("http.request.body", "{\"eventId\":\"" + eventId + "\",\"loanId\":\"L-1\",\"status\":\"" + status
-              + "\",\"branch\":\"" + (status.equals("RETURNED") ? "B-9" : "B-1") + "\"}")).build()));
+              + "\",\"branch\":\"" + (status.equals("RETURNED") ? "B-9" : "B-1") + "\"}",
+              "http.response.body", "{\"received\":true}")).build()));
     }
     // made when handled: a redelivery's record differs from the first one's by that alone
     record("courier.status", trace, sampled, ms + 2, "{\"loanId\":\"L-1\",\"status\":\"" + status + "\",\"updatedAt\":\""
@@ -289,5 +291,28 @@ class UnobservedDeliveriesTest {
       assertThat(v.violations()).isEmpty();
       assertThat(v.unverified()).anySatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
     });
+  }
+
+  /**
+   * A trial's draft read a webhook's request body and its response body off one span, each
+   * declared {@code trace: new}: where the call's trace was not sampled, the response was excused
+   * and the request was missing (346 of 400 clean orders failed).
+   */
+  @Test
+  void aWebhooksRequestAndResponseReadOffOneSpanAreBothUnobservedInAnUnsampledTrace() throws Exception {
+    String twoSides = SPEC.replace("      - {id: status, topic: courier.status}\n",
+        "      - id: webhook_response\n"
+            + "        span: {service: dispatch, kind: SERVER, name: POST /webhooks/courier}\n"
+            + "        payload: {attribute: http.response.body}\n"
+            + "        trace: new\n"
+            + "      - {id: status, topic: courier.status}\n");
+    record("loans.requested", "4bf92f3577b34da6a3ce929d0e0e4736", true, 0, "{\"loanId\":\"L-1\",\"branch\":\"B-1\"}");
+    callback("7bf92f3577b34da6a3ce929d0e0e4739", false, 1_000, "evt-1", "DELIVERED"); // its trace not sampled
+    record("loans.active", "7bf92f3577b34da6a3ce929d0e0e4739", false, 1_010, "{\"loanId\":\"L-1\"}");
+
+    Verdict v = replay(twoSides);
+    assertThat(v.violations()).isEmpty();
+    assertThat(v.unverified()).filteredOn(u -> u.check().equals("stage")).extracting(Unverified::subject)
+        .containsExactlyInAnyOrder("webhook", "webhook_response");
   }
 }
