@@ -228,12 +228,15 @@ public final class StageCheck implements Check {
   private static boolean certainlyNotTaken(FlowInstance instance, FlowPaths paths, String stageId, int depth) {
     StageSpec stage = instance.spec().stage(stageId);
     if (stage == null || depth > 64 || paths.requirement(stageId) != Requirement.FORBIDDEN
-        || instance.stageSeen(stageId) || instance.stageUnobserved(stageId) || paths.assumption(stageId) != null) {
+        || instance.stageSeen(stageId) || paths.assumption(stageId) != null) {
       return false;
     }
     Evaluation cond = paths.condition(stageId);
     if (cond != null && cond.isFalse()) {
-      return true;
+      return true; // the data says it must not happen: had it happened unseen (its trace not sampled), it was wrong too
+    }
+    if (instance.stageUnobserved(stageId)) {
+      return false;
     }
     return !stage.after().isEmpty()
         && stage.after().stream().allMatch(p -> certainlyNotTaken(instance, paths, p, depth + 1));
