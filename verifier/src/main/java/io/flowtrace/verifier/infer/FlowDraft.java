@@ -1845,8 +1845,19 @@ final class FlowDraft {
       // that one (a receipt's amount, from the payment before it), not added here
       Map<Carry, List<String>> alsoFrom = new java.util.LinkedHashMap<>();
       List<String> added = new ArrayList<>(best.added);
-      for (int si = sources.size() - 1; si >= 0; si--) { // the nearest first
-        Carry c = sources.get(si);
+      // the nearest record first, then the nearest span (which only sampled traces show)
+      List<Carry> order = new ArrayList<>();
+      for (int si = sources.size() - 1; si >= 0; si--) {
+        if (sources.get(si).from.isTopic()) {
+          order.add(sources.get(si));
+        }
+      }
+      for (int si = sources.size() - 1; si >= 0; si--) {
+        if (!sources.get(si).from.isTopic()) {
+          order.add(sources.get(si));
+        }
+      }
+      for (Carry c : order) {
         if (c == best || c.all) {
           continue;
         }
@@ -2549,13 +2560,18 @@ final class FlowDraft {
       }
       int deliveries = 0;
       int repeated = 0;
+      long latestRepeat = 0;
       for (Instance inst : instances) {
-        Set<String> keysSeen = new HashSet<>();
+        Map<String, Long> firstOfKey = new HashMap<>();
         for (Occurrence trig : inst.all(t)) {
           deliveries++;
           JsonNode k = trig.payload() == null ? null : Values.at(trig.payload(), dedup);
-          if (k != null && !keysSeen.add(k.asString())) {
-            repeated++;
+          if (k != null) {
+            Long first = firstOfKey.putIfAbsent(k.asString(), trig.time());
+            if (first != null) {
+              repeated++;
+              latestRepeat = Math.max(latestRepeat, trig.time() - first);
+            }
           }
         }
       }
@@ -2594,7 +2610,9 @@ final class FlowDraft {
           + " instances, " + repeated + " of them repeated their " + dedup + "; its effects are the records published in"
           + " its trace and after them; " + (atLeastOnce ? "each of the " + caused[0] + " distinct " + dedup
               + " delivered caused one (at least once)" : caused[1] + " of " + (caused[0] + caused[1]) + " distinct "
-              + dedup + " delivered caused none: at most once only")));
+              + dedup + " delivered caused none: at most once only")
+          + (latestRepeat > 30_000_000_000L ? "; a repeat came up to " + millis(latestRepeat) + " after the first"
+              + " delivery: a sidecar sees it only with an --amend-window at least that long (30s by default)" : "")));
     }
   }
 
