@@ -85,11 +85,15 @@ public final class RuleCheck implements Check {
       if (why != null && rest) {
         String stage = rule.stage() != null ? rule.stage() : instance.spec().event(why.eventId()).stageId();
         out.add(new Unverified("rule", stage, rule.name(), "reads " + unobserved + ", not observed: " + why.reason()));
-      } else if (why == null && rest && oneDelivery(instance, rule, firsts == null ? firsts = instance.firstPayloads() : firsts) == null) {
-        String first = rule.expression().referencedVariables().iterator().next();
-        String stage = rule.stage() != null ? rule.stage() : instance.spec().event(first).stageId();
-        out.add(new Unverified("rule", stage, rule.name(), "reads " + String.join(", ", rule.expression().referencedVariables())
-            + ", of which no one delivery in a trace of its own was observed with all (the others' traces were not sampled)"));
+      } else if (why == null && rest) {
+        firsts = firsts == null ? instance.firstPayloads() : firsts;
+        if (oneDelivery(instance, rule, firsts) == null) {
+          String first = rule.expression().referencedVariables().iterator().next();
+          String stage = rule.stage() != null ? rule.stage() : instance.spec().event(first).stageId();
+          out.add(new Unverified("rule", stage, rule.name(), "reads " + String.join(", ",
+              rule.expression().referencedVariables()) + ", of which no one delivery in a trace of its own was observed"
+              + " with all (the others' traces were not sampled, or their records carry no trace context)"));
+        }
       }
     }
     return out;
