@@ -931,11 +931,31 @@ final class FlowDraft {
     }
     Set<Integer> out = new HashSet<>();
     for (int i : among) {
-      if (sampled().contains(i)) {
+      Boolean traced = sampledBefore(s, instances.get(i));
+      if (traced != null ? traced : sampled().contains(i)) {
         out.add(i);
       }
     }
     return out;
+  }
+
+  /**
+   * Whether the trace a stage of spans alone would be in was sampled, as the last record of the
+   * stages before it says (a page called after a result that came by webhook, in the webhook's own
+   * trace); {@code null} when no such record says.
+   */
+  private Boolean sampledBefore(Stage s, Instance inst) {
+    if (s.after.isEmpty()) {
+      return null;
+    }
+    Occurrence last = null;
+    for (Occurrence o : inst.occurrences()) {
+      if (o.isRecord() && s.after.stream().anyMatch(p -> p.events.contains(o.type()))) {
+        last = o;
+      }
+    }
+    TraceContext context = last == null ? null : last.record().traceContext().orElse(null);
+    return context == null ? null : context.sampled();
   }
 
   /**
@@ -1040,7 +1060,9 @@ final class FlowDraft {
           double score = all == 0 ? 0 : (double) right / all;
           // among fields that decide it, the one that decides the most instances: a record's field
           // over a span's that only sampled traces show
-          if (!mine.isEmpty() && score >= HOLDS && (right > bestRight || right == bestRight && score > bestScore)) {
+          boolean recordOverSpan = source.isTopic() && bestSource != null && !bestSource.isTopic();
+          if (!mine.isEmpty() && score >= HOLDS && (right > bestRight
+              || right == bestRight && (score > bestScore || score == bestScore && recordOverSpan))) {
             bestScore = score;
             bestRight = right;
             Occurrence example = instances.get(scope.iterator().next()).first(source);
