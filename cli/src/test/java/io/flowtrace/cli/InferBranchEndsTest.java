@@ -51,7 +51,7 @@ class InferBranchEndsTest {
             "{\"orderId\":\"" + id + "\",\"test\":\"CBC\",\"patientId\":\"P-" + i + "\"}");
         // billing: its consumer calls the payer, then says so
         out.span(true, trace, "c" + i, "b" + i, "orders.created process", SpanKind.CONSUMER, "billing", t + 40, t + 160,
-            consumed("orders.created"));
+            TracedTraffic.consumed("orders.created"));
         out.span(true, trace, "d" + i, "c" + i, "POST", SpanKind.CLIENT, "billing", t + 50, t + 150,
             Map.of("url.full", "https://payer.example/v2/preauthorizations", "http.response.body",
                 "{\"ok\":true,\"patientId\":\"P-" + i + "\"}"));
@@ -61,15 +61,15 @@ class InferBranchEndsTest {
         // labeling consumes the order too, later than the payer call but before or after billing's record
         long labeled = t + 400 + random.nextInt(600);
         out.span(true, trace, "f" + i, "b" + i, "orders.created process", SpanKind.CONSUMER, "labeling", labeled - 20,
-            labeled + 5, consumed("orders.created"));
+            labeled + 5, TracedTraffic.consumed("orders.created"));
         out.record(true, trace, "g" + i, "f" + i, "labeling", "specimens.labeled", offset++, labeled,
             "{\"orderId\":\"" + id + "\",\"specimenId\":\"SP-" + i + "\"}");
         // collection takes both records and schedules once it has the second
         long joined = Math.max(billed, labeled) + 50;
         out.span(true, trace, "i" + i, "e" + i, "billing.preauthorized process", SpanKind.CONSUMER, "collection",
-            billed + 10, billed + 15, consumed("billing.preauthorized"));
+            billed + 10, billed + 15, TracedTraffic.consumed("billing.preauthorized"));
         out.span(true, trace, "h" + i, "g" + i, "specimens.labeled process", SpanKind.CONSUMER, "collection",
-            labeled + 10, labeled + 15, consumed("specimens.labeled"));
+            labeled + 10, labeled + 15, TracedTraffic.consumed("specimens.labeled"));
         out.record(true, trace, "j" + i, "h" + i, "collection", "collection.scheduled", offset++, joined,
             "{\"orderId\":\"" + id + "\",\"specimenId\":\"SP-" + i + "\"}");
         boolean critical = i % 7 == 3;
@@ -80,7 +80,7 @@ class InferBranchEndsTest {
         String parent = "k" + i;
         if (critical) {
           out.span(true, trace, "m" + i, "k" + i, "results.verified process", SpanKind.CONSUMER, "pager", verified + 10,
-              verified + 80, consumed("results.verified"));
+              verified + 80, TracedTraffic.consumed("results.verified"));
           out.record(true, trace, "n" + i, "m" + i, "pager", "critical.paged", offset++, verified + 70,
               "{\"orderId\":\"" + id + "\"}");
           before = verified + 70;
@@ -88,7 +88,7 @@ class InferBranchEndsTest {
         }
         long report = before + 20_000 + random.nextInt(40_000);
         out.span(true, trace, "p" + i, parent, "process", SpanKind.CONSUMER, "reporting", report - 10, report + 5,
-            consumed(critical ? "critical.paged" : "results.verified"));
+            TracedTraffic.consumed(critical ? "critical.paged" : "results.verified"));
         out.record(true, trace, "q" + i, "p" + i, "reporting", "reports.final", offset++, report,
             "{\"orderId\":\"" + id + "\",\"resultId\":\"RS-" + i + "\",\"critical\":" + critical
                 + ",\"patientId\":\"P-" + i + "\"}");
@@ -98,11 +98,6 @@ class InferBranchEndsTest {
     Inference.builder().name("lab").build().infer(recording).write(drafts);
     spec = Files.readString(drafts.resolve("lab/lab.flow.yaml"));
     flow = new FlowSpecLoader().load(drafts).get(0);
-  }
-
-  private static Map<String, Object> consumed(String topic) {
-    return Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type",
-        "process");
   }
 
   private static StageSpec stageOf(String topic) {

@@ -83,12 +83,12 @@ class InferBranchesTest {
         // the mailer and the wallet service each consume the ticket; the mail lags now and then
         long mailAt = t + 170 + (i % 4 == 1 ? 400 : 0);
         out.span(sampled, trace, "m" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "mailer", mailAt - 5,
-            mailAt + 2, consumed("tickets.issued"));
+            mailAt + 2, TracedTraffic.consumed("tickets.issued"));
         out.record(sampled, trace, "n" + i, "m" + i, "mailer", "ticket.mails", offset++, mailAt,
             "{\"purchaseId\":\"" + purchase + "\",\"template\":\"ticket\"}");
         if (wallet) {
           out.span(sampled, trace, "v" + i, "g" + i, "tickets.issued process", SpanKind.CONSUMER, "wallet", t + 195,
-              t + 205, consumed("tickets.issued"));
+              t + 205, TracedTraffic.consumed("tickets.issued"));
           out.record(sampled, trace, "w" + i, "v" + i, "wallet", "wallet.passes", offset++, t + 200,
               "{\"passId\":\"PASS-" + (50_000 + i) + "\",\"ticketId\":\"TKT-" + i + "\"}");
         }
@@ -97,7 +97,7 @@ class InferBranchesTest {
           out.record(sampled, trace, "h" + i, "g" + i, "box-office", "refund.requested", offset++, t + 400,
               "{\"purchaseId\":\"" + purchase + "\",\"ticketId\":\"TKT-" + i + "\"}");
           out.span(sampled, trace, "r" + i, "h" + i, "refund.requested process", SpanKind.CONSUMER, "payments", t + 410,
-              t + 475, consumed("refund.requested"));
+              t + 475, TracedTraffic.consumed("refund.requested"));
           out.span(sampled, trace, "j" + i, "r" + i, "POST", SpanKind.CLIENT, "payments", t + 420, t + 470,
               Map.of("url.full", "https://psp.example/v1/refunds", "http.response.body", "{\"refund\":\"rf-" + i + "\"}"));
           out.record(sampled, trace, "k" + i, "j" + i, "payments", "refund.completed", offset++, t + 480,
@@ -106,11 +106,6 @@ class InferBranchesTest {
       }
     }
     return recording;
-  }
-
-  private static Map<String, Object> consumed(String topic) {
-    return Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type",
-        "process");
   }
 
   @Test

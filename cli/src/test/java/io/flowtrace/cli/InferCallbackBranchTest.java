@@ -49,8 +49,7 @@ class InferCallbackBranchTest {
         String last = "v" + i;
         if (critical) {
           out.span(sampled, hook, "c" + i, "v" + i, "results.verified process", SpanKind.CONSUMER, "pager", at + 20,
-              at + 90, Map.of("messaging.system", "kafka", "messaging.destination.name", "results.verified",
-                  "messaging.operation.type", "process"));
+              at + 90, TracedTraffic.consumed("results.verified"));
           out.span(sampled, hook, "p" + i, "c" + i, "POST", SpanKind.CLIENT, "pager", at + 30, at + 80,
               Map.of("url.full", "https://pager.example/v1/pages", "http.response.body", "{\"paged\":true}"));
           out.record(sampled, hook, "q" + i, "c" + i, "pager", "critical.paged", offset++, at + 85,

@@ -51,11 +51,11 @@ class InferOutsideCallersTest {
             "{\"appointmentId\":\"" + id + "\",\"petId\":\"PET-" + i + "\"}");
         boolean declined = i % 10 == 3;
         out.span(true, a, "c" + i, "b" + i, "appointment.requested process", SpanKind.CONSUMER, "triage", t + 50,
-            t + 110, consumed("appointment.requested"));
+            t + 110, TracedTraffic.consumed("appointment.requested"));
         out.record(true, a, "d" + i, "c" + i, "triage", "appointment.triaged", offset++, t + 100,
             "{\"appointmentId\":\"" + id + "\",\"decision\":\"" + (declined ? "declined" : "accepted") + "\"}");
         out.span(true, a, "e" + i, "d" + i, "appointment.triaged process", SpanKind.CONSUMER,
-            declined ? "notifier" : "scheduling", t + 120, t + 160, consumed("appointment.triaged"));
+            declined ? "notifier" : "scheduling", t + 120, t + 160, TracedTraffic.consumed("appointment.triaged"));
         if (declined) {
           out.record(true, a, "f" + i, "e" + i, "notifier", "appointment.declined", offset++, t + 150,
               "{\"appointmentId\":\"" + id + "\"}");
@@ -66,7 +66,7 @@ class InferOutsideCallersTest {
             "{\"appointmentId\":\"" + id + "\",\"slot\":\"" + (9 + i % 8) + ":00\"}");
         long remindAt = t + HOUR + i % 5 * HOUR / 2;
         out.span(true, a, "g" + i, "f" + i, "appointment.scheduled process", SpanKind.CONSUMER, "notifier",
-            remindAt - 10, remindAt + 5, consumed("appointment.scheduled"));
+            remindAt - 10, remindAt + 5, TracedTraffic.consumed("appointment.scheduled"));
         out.record(true, a, "h" + i, "g" + i, "notifier", "appointment.reminded", offset++, remindAt,
             "{\"appointmentId\":\"" + id + "\"}");
         // the customer comes: the front desk records the visit, in a trace of its own
@@ -78,11 +78,11 @@ class InferOutsideCallersTest {
         out.record(true, b, "w" + i, "v" + i, "clinic", "visit.completed", offset++, visitAt + 10,
             "{\"appointmentId\":\"" + id + "\",\"visitId\":\"" + visit + "\"}");
         out.span(true, b, "x" + i, "w" + i, "visit.completed process", SpanKind.CONSUMER, "billing", visitAt + 100,
-            visitAt + 210, consumed("visit.completed"));
+            visitAt + 210, TracedTraffic.consumed("visit.completed"));
         out.record(true, b, "y" + i, "x" + i, "billing", "invoice.issued", offset++, visitAt + 200,
             "{\"visitId\":\"" + visit + "\",\"invoiceId\":\"INV-" + i + "\",\"total\":" + (40 + i % 7) + "}");
         out.span(true, b, "z" + i, "y" + i, "invoice.issued process", SpanKind.CONSUMER, "notifier", visitAt + 250,
-            visitAt + 310, consumed("invoice.issued"));
+            visitAt + 310, TracedTraffic.consumed("invoice.issued"));
         out.record(true, b, "r" + i, "z" + i, "notifier", "receipt.sent", offset++, visitAt + 300,
             "{\"invoiceId\":\"INV-" + i + "\",\"total\":" + (40 + i % 7) + "}");
         longestWithoutReview = Math.max(longestWithoutReview, visitAt + 300 - t);
@@ -101,11 +101,6 @@ class InferOutsideCallersTest {
     Inference.builder().name("visits").build().infer(recording).write(drafts);
     spec = Files.readString(drafts.resolve("visits/visits.flow.yaml"));
     flow = new FlowSpecLoader().load(drafts).get(0);
-  }
-
-  private static Map<String, Object> consumed(String topic) {
-    return Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type",
-        "process");
   }
 
   private static String stageOf(String eventId) {

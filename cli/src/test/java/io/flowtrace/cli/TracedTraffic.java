@@ -41,6 +41,12 @@ final class TracedTraffic {
         "traceparent", "00-" + trace + "-" + spanId(id) + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8))));
   }
 
+  /** The attributes of a consumer span that processed a record of {@code topic}. */
+  static Map<String, Object> consumed(String topic) {
+    return Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type",
+        "process");
+  }
+
   static String spanId(String id) {
     return String.format("%016x", id.hashCode() & 0xffffffffL | (long) id.charAt(0) << 40);
   }
