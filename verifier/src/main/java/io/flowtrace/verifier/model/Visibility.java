@@ -110,7 +110,7 @@ public final class Visibility {
     Map<String, Unobserved> out = null;
     Map<String, Unobserved> partly = null;
     Diversion from = instance.divertedFrom();
-    Map<String, EventSpec> callbacks = callbacks(spec);
+    Map<String, EventSpec> callbacks = callbacksOf(spec);
     for (EventSpec event : spec.events()) {
       if (from != null && !instance.has(event.id()) && from.events().contains(event.id())) {
         out = out == null ? new LinkedHashMap<>() : out;
@@ -140,6 +140,22 @@ public final class Visibility {
     return out == null && partly == null && callbacks.isEmpty() ? NONE
         : new Visibility(out == null ? Map.of() : Collections.unmodifiableMap(out),
             partly == null ? Map.of() : Collections.unmodifiableMap(partly), callbacks);
+  }
+
+  /** {@link #callbacks} of each flow, found once per spec rather than at every verification (by identity). */
+  private static final Map<FlowSpec, Map<String, EventSpec>> CALLBACKS =
+      Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+  private static Map<String, EventSpec> callbacksOf(FlowSpec spec) {
+    Map<String, EventSpec> known = CALLBACKS.get(spec);
+    if (known == null) {
+      known = Collections.unmodifiableMap(callbacks(spec));
+      if (CALLBACKS.size() >= 256) {
+        CALLBACKS.clear(); // specs reloaded many times (tests): keep it bounded
+      }
+      CALLBACKS.put(spec, known);
+    }
+    return known;
   }
 
   /**

@@ -298,6 +298,7 @@ public final class Replay {
     }
 
     long drain(FlowEngine engine, ReplayProgress progress) throws IOException {
+      clock = new ReplayClock(engine);
       long total = spilled + events.size();
       long fed = 0;
       progress.verifying(0, total, 0); // reading is over: sorting and merging come first
@@ -445,9 +446,6 @@ public final class Replay {
     private long feed(FlowEngine engine, Object item, long fed, long total, ReplayProgress progress) {
       Telemetry t = telemetryOf(item);
       long at = t.arrivalEpochNanos();
-      if (clock == null) {
-        clock = new ReplayClock(engine);
-      }
       clock.beforeFeeding(at);
       if (item instanceof Prepared p) {
         engine.accept(p);
