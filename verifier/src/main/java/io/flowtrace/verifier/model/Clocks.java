@@ -33,17 +33,14 @@ public final class Clocks {
    * allowance for unbounded sides: what ordering must allow. {@code likelyLow}/{@code likelyHigh}
    * narrow a pair bounded on one side only to the allowance, unless that bound proves more: what a
    * latency figure is uncertain by (a record consumed 40 s after it was produced proves only that
-   * the consumer's clock is not 40 s behind).
+   * the consumer's clock is not 40 s behind). {@code estimate} is the best single guess: the middle
+   * of what the data proves when that is narrow (within twice the allowance), else the value in it
+   * nearest to no skew — hosts' clocks are kept close, and bounds hours apart (a service that
+   * consumes a record hours after another served the flow's entry) say little about where in them
+   * the clocks are.
    */
-  public record Offset(long low, long high, long dataLow, long dataHigh, long likelyLow, long likelyHigh) {
-    /** The best single guess: the middle when the data bounds both sides, else the value nearest to zero. */
-    public long estimate() {
-      if (dataLow > -INF && dataHigh < INF && dataLow <= dataHigh) {
-        return dataLow + (dataHigh - dataLow) / 2;
-      }
-      return Math.max(low, Math.min(high, 0));
-    }
-
+  public record Offset(long low, long high, long dataLow, long dataHigh, long likelyLow, long likelyHigh,
+      long estimate) {
     /** Whether the data proves the clocks apart by more than {@code slack}. */
     public boolean proven(long slack) {
       return dataLow > slack && dataLow < INF || dataHigh < -slack && dataHigh > -INF;
@@ -102,16 +99,19 @@ public final class Clocks {
   private final List<String> names;
   private final long[][] upper;
   private final long allowance;
+  /** How wide a two-sided data bound may be for its middle to be the estimate ({@link Offset#estimate}). */
+  private final long narrow;
   private final long slack;
   /** The instance's spans by id, to follow a span to its parents; {@code null} when not one instance's. */
   private final Map<String, Span> spans;
 
-  private Clocks(Map<String, Integer> index, List<String> names, long[][] upper, long allowance, long slack,
-      Map<String, Span> spans) {
+  private Clocks(Map<String, Integer> index, List<String> names, long[][] upper, long allowance, long narrow,
+      long slack, Map<String, Span> spans) {
     this.index = index;
     this.names = names;
     this.upper = upper;
     this.allowance = allowance;
+    this.narrow = narrow;
     this.slack = slack;
     this.spans = spans;
   }
@@ -163,8 +163,8 @@ public final class Clocks {
         uppers.add(new long[] {a, b, p.endEpochNanos() - s.endEpochNanos()});
       }
     }
-    return solve(index, names, edges, uppers, instance.spec().clockSkew().toNanos(),
-        instance.spec().tolerance().toNanos(), spans);
+    long allowance = instance.spec().clockSkew().toNanos();
+    return solve(index, names, edges, uppers, allowance, 2 * allowance, instance.spec().tolerance().toNanos(), spans);
   }
 
   /**
@@ -172,18 +172,19 @@ public final class Clocks {
    * (the drafter reads a whole recording): each {@code lower} entry {@code {from, to, L}} says
    * {@code offset(to) − offset(from) ≥ L}, each {@code upper} one {@code {from, to, U}} that it is
    * at most {@code U}, in nanoseconds, with {@code from} and {@code to} indexes into {@code names}.
-   * Data that contradicts itself relates nothing.
+   * Data that contradicts itself relates nothing. Bounds taken over a whole recording are the
+   * tightest it holds, so their middle is the estimate however wide they are.
    */
   public static Clocks ofBounds(List<String> names, List<long[]> lower, List<long[]> upper) {
     Map<String, Integer> index = new LinkedHashMap<>();
     for (String name : names) {
       index.put(name, index.size());
     }
-    return solve(index, new ArrayList<>(names), lower, upper, 0, 0, null);
+    return solve(index, new ArrayList<>(names), lower, upper, 0, INF, 0, null);
   }
 
   private static Clocks solve(Map<String, Integer> index, List<String> names, List<long[]> edges,
-      List<long[]> uppers, long allowance, long slack, Map<String, Span> spans) {
+      List<long[]> uppers, long allowance, long narrow, long slack, Map<String, Span> spans) {
     int n = names.size();
     long[][] d = new long[n][n];
     for (int i = 0; i < n; i++) {
@@ -224,7 +225,7 @@ public final class Clocks {
         d[i][i] = 0;
       }
     }
-    return new Clocks(index, names, d, allowance, slack, spans);
+    return new Clocks(index, names, d, allowance, narrow, slack, spans);
   }
 
   private static int domainIndex(String domain, Map<String, Integer> index, List<String> names) {
@@ -280,13 +281,13 @@ public final class Clocks {
         }
       }
     }
-    return new Clocks(index, names, d, allowance, slack, spans);
+    return new Clocks(index, names, d, allowance, narrow, slack, spans);
   }
 
   /** Bounds of {@code offset(to) − offset(from)}. */
   public Offset offset(String from, String to) {
     if (from.equals(to)) {
-      return new Offset(0, 0, 0, 0, 0, 0);
+      return new Offset(0, 0, 0, 0, 0, 0, 0);
     }
     Integer a = index.get(from);
     Integer b = index.get(to);
@@ -294,13 +295,16 @@ public final class Clocks {
     long dataLow = a == null || b == null ? -INF : -upper[b][a];
     long high = dataHigh >= INF ? Math.max(dataLow, allowance) : dataHigh;
     long low = dataLow <= -INF ? Math.min(dataHigh, -allowance) : dataLow;
+    boolean twoSided = dataLow > -INF && dataHigh < INF && dataLow <= dataHigh;
+    long estimate = twoSided && dataHigh - dataLow <= narrow ? dataLow + (dataHigh - dataLow) / 2
+        : Math.max(low, Math.min(high, 0));
     if (dataLow > -INF && dataHigh < INF) {
-      return new Offset(low, high, dataLow, dataHigh, low, high);
+      return new Offset(low, high, dataLow, dataHigh, low, high, estimate);
     }
     // bounded on one side at most (a Kafka hop proves the consumer not earlier than its producer,
     // not by how much): likely within the allowance, unless the one bound proves more
     return new Offset(low, high, dataLow, dataHigh, Math.max(low, Math.min(high, -allowance)),
-        Math.min(high, Math.max(low, allowance)));
+        Math.min(high, Math.max(low, allowance)), estimate);
   }
 
   /**

@@ -12,6 +12,7 @@ import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
+import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
@@ -95,6 +96,47 @@ class CorrectedTimesTest {
   }
 
   /**
+   * The order service, which served the flow's entry, serves an amendment two hours later, after
+   * billing; nothing but the declared order relates the amendment's clock to billing's. Clocks that
+   * agree are drawn as read: billing's record at +25 ms, not moved an hour into the gap between
+   * "billing's clock is not behind" and "billing is not two hours ahead" (a trial's timelines put
+   * its billing minutes late, and the docs' latency table with them).
+   */
+  @Test
+  void aStageOfTheEntrysServiceHoursLaterMovesNoClock() throws Exception {
+    Path amended = dir.resolve("amended");
+    Files.createDirectories(amended);
+    Files.writeString(amended.resolve("amended.flow.yaml"), String.join("\n",
+        "flow: amended",
+        "keys: [orderId]",
+        "deadline: 3h",
+        "stages:",
+        "  - id: placed",
+        "    events:",
+        "      - {id: placed_msg, topic: t.placed}",
+        "  - id: billed",
+        "    after: placed",
+        "    events:",
+        "      - {id: billed_msg, topic: t.billed}",
+        "  - id: amended",
+        "    after: billed",
+        "    terminal: true",
+        "    events:",
+        "      - {id: amended_msg, topic: t.amended}",
+        ""));
+    record("orders", 0, "a1", "", "t.placed", 1);
+    consume("billing", 0, "b1", "a1", "t.placed", 3);
+    record("billing", 0, "b2", "b1", "t.billed", 25);
+    record("orders", 0, "d1", "", "t.amended", 2 * 3_600_000);
+
+    Verdict v = replayed(amended, verdict -> { });
+
+    assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(at(v, "billed_msg")).isEqualTo(24_000_000L);
+    assertThat(at(v, "amended_msg")).isEqualTo((2 * 3_600_000L - 1) * 1_000_000L);
+  }
+
+  /**
    * The star flow once — true times: placed +1, consumed by both at +3, billed +25, shipped +45 (a
    * true gap of 20 ms; 30 as read) — told to {@code also} as well; its one final verdict.
    */
@@ -104,8 +146,13 @@ class CorrectedTimesTest {
     record("billing", -20, "b2", "b1", "t.billed", 25);
     consume("shipping", -10, "c1", "a1", "t.placed", 3);
     record("shipping", -10, "c2", "c1", "t.shipped", 45);
+    return replayed(dir, also);
+  }
+
+  /** What was recorded so far, replayed against the flows in {@code flows}; the one final verdict. */
+  private Verdict replayed(Path flows, Consumer<Verdict> also) throws Exception {
     List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
+    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(flows)).listener(new VerdictListener() {
       @Override
       public void finalized(Verdict v) {
         finals.add(v);
@@ -114,7 +161,7 @@ class CorrectedTimesTest {
     }).build();
     all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
     all.forEach(engine::accept);
-    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.advanceTo((all.get(all.size() - 1).arrivalEpochNanos() / 1_000_000 + 60_000) * 1_000_000L);
     engine.finish();
     assertThat(finals).hasSize(1);
     return finals.get(0);
