@@ -206,6 +206,67 @@ class HtmlReportIT {
     }
   }
 
+  /**
+   * Two parties outside the flow call back hours later (a guest checking in, an add-on ordered):
+   * each lifeline is named by the endpoint it called, so the two read apart (a trial saw "caller of
+   * POST /api/…" twice), and offsets of hours read in hours as on the console ("+3 h", not "+10800 s").
+   */
+  @Test
+  void callersFromOutsideAreNamedByTheirEndpointAndHoursReadInHours() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("caller-flows/stay"));
+    Files.writeString(flows.resolve("stay.flow.yaml"), String.join("\n",
+        "flow: stay",
+        "keys: [bookingId]",
+        "deadline: 6h",
+        "stages:",
+        "  - id: booked",
+        "    events:",
+        "      - id: booking",
+        "        span: {service: booking, kind: SERVER, name: POST /api/bookings}",
+        "        payload: {attribute: http.request.body}",
+        "  - id: checked-in",
+        "    after: booked",
+        "    events:",
+        "      - id: check_in",
+        "        span: {service: booking, kind: SERVER, name: \"POST /api/bookings/{bookingId}/check-in\"}",
+        "        payload: {attribute: http.request.body}",
+        "        trace: new",
+        "  - id: extra",
+        "    after: checked-in",
+        "    terminal: true",
+        "    events:",
+        "      - id: add_on",
+        "        span: {service: booking, kind: SERVER, name: \"POST /api/bookings/{bookingId}/add-on\"}",
+        "        payload: {attribute: http.request.body}",
+        "        trace: new",
+        ""));
+    Path recording = Files.createDirectories(dir.resolve("caller-recording"));
+    long t0 = 1_795_597_200_000_000_000L;
+    long hour = 3_600_000_000_000L;
+    String body = "{\\\"bookingId\\\":\\\"BK-7\\\"}";
+    Files.writeString(recording.resolve("booking.otlp.jsonl"), otlpLine("booking",
+        span("6b8efff798038103d269b633813fc60c", "1111111111111111", "", "POST /api/bookings", 2, t0,
+            t0 + 50_000_000, body, null)
+            + "," + span("7b8efff798038103d269b633813fc60c", "2222222222222222", "",
+                "POST /api/bookings/{bookingId}/check-in", 2, t0 + 3 * hour, t0 + 3 * hour + 40_000_000, body, null)
+            + "," + span("8b8efff798038103d269b633813fc60c", "3333333333333333", "",
+                "POST /api/bookings/{bookingId}/add-on", 2, t0 + 9 * hour / 2, t0 + 9 * hour / 2 + 30_000_000, body,
+                null)) + "\n");
+    try {
+      show(flows.getParent(), recording, "callers.html", "BK-7");
+      JsonNode heads = chrome.eval("Array.from(document.querySelectorAll('#detail .head.ext')).map(g =>"
+          + " Array.from(g.querySelectorAll('text:not(.what)')).map(t => t.textContent).join('') + ' / '"
+          + " + g.querySelector('text.what').textContent)");
+      assertThat(heads).extracting(JsonNode::asString).hasSize(3).contains("client / external")
+          .anySatisfy(h -> assertThat(h).contains("check-in").endsWith(" / caller"))
+          .anySatisfy(h -> assertThat(h).contains("add-on").endsWith(" / caller"));
+      String drawn = chrome.eval("document.querySelector('#detail svg.seq').textContent").asString();
+      assertThat(drawn).contains("+3 h", "+4.5 h").doesNotContain("10800");
+    } finally {
+      backToTheReport();
+    }
+  }
+
   /** Replays a recording into a page of its own, opens one instance there and gives its lifelines. */
   private static JsonNode show(Path flows, Path recording, String name, String key) {
     Path page = dir.resolve(name);

@@ -717,8 +717,10 @@ public final class FlowDocs implements VerdictListener {
           }
         } else if (kind.equals("SERVER")) {
           String ep = e.span().name() == null ? "endpoint" : e.span().name().toString().replace("'", "");
+          // one caller per endpoint: a nurse's handheld and a lab instrument are not one party
           String caller = e.newTrace() ? "external caller" : "client";
-          edges.add(node(nodes, "h", caller, "{{\"" + mer(caller) + "\"}}") + " -->|\"" + mer(ep) + "\"| " + s);
+          edges.add(node(nodes, "h", caller + " of " + svc + " " + ep, "{{\"" + mer(caller) + "\"}}") + " -->|\""
+              + mer(ep) + "\"| " + s);
         }
       }
     }

@@ -29,6 +29,8 @@ final class FlowchartSvg {
   /** An edge label's character width and line height (10 px text). */
   private static final int LABEL_CHAR = 6;
   private static final int LABEL_LINE = 14;
+  /** How far apart two detour lanes beside the same rows run. */
+  private static final int LANE = 12;
 
   private record Node(String id, String shape, List<String> lines, String group) {}
 
@@ -76,6 +78,20 @@ final class FlowchartSvg {
     if (nodes.isEmpty()) {
       return null;
     }
+    // a label that only fits left of its edge moves the picture right by what it needs
+    String[] drawn = new String[1];
+    int minX = draw(nodes, edges, 0, drawn);
+    if (minX < 4) {
+      draw(nodes, edges, 4 - minX, drawn);
+    }
+    return drawn[0];
+  }
+
+  /**
+   * Lays out and draws the nodes and edges {@code pad} pixels from the left into {@code out[0]};
+   * the leftmost x any label took.
+   */
+  private static int draw(Map<String, Node> nodes, List<Edge> edges, int pad, String[] out) {
     // layers: longest path from a source, over the edges left once those closing a cycle are set aside
     java.util.Set<Edge> back = backEdges(nodes.keySet(), edges);
     Map<String, Integer> rank = new HashMap<>();
@@ -92,11 +108,33 @@ final class FlowchartSvg {
         break;
       }
     }
+    // a node nothing leads to (a caller from outside) sits right above the highest node it feeds,
+    // not in the top row with a long edge down to it
+    for (String n : nodes.keySet()) {
+      int highest = Integer.MAX_VALUE;
+      boolean fed = false;
+      for (Edge e : edges) {
+        if (back.contains(e)) {
+          continue;
+        }
+        fed |= e.to().equals(n);
+        if (e.from().equals(n)) {
+          highest = Math.min(highest, rank.get(e.to()));
+        }
+      }
+      if (!fed && highest != Integer.MAX_VALUE && highest - 1 > rank.get(n)) {
+        rank.put(n, highest - 1);
+      }
+    }
     // top to bottom: a rank is a row (a page is narrow and long), its nodes side by side, centred
     int rows = rank.values().stream().max(Integer::compare).orElse(0) + 1;
     int[] rowHeight = new int[rows];
     int[] rowWidth = new int[rows];
     Map<String, int[]> box = new LinkedHashMap<>(); // x, y, w, h
+    List<List<String>> inRow = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      inRow.add(new ArrayList<>());
+    }
     for (Node n : nodes.values()) {
       int w = 24 + CHAR * n.lines().stream().mapToInt(String::length).max().orElse(4);
       if (n.group() != null) {
@@ -105,12 +143,39 @@ final class FlowchartSvg {
       int h = 14 + LINE * n.lines().size() + (n.group() == null ? 0 : LINE);
       int r = rank.get(n.id());
       rowHeight[r] = Math.max(rowHeight[r], h);
-      box.put(n.id(), new int[] {rowWidth[r], r, w, h});
+      box.put(n.id(), new int[] {0, r, w, h});
       rowWidth[r] += w + GAP_X / 2;
+      inRow.get(r).add(n.id());
     }
     int width = 0;
     for (int r = 0; r < rows; r++) {
       width = Math.max(width, rowWidth[r]);
+    }
+    for (int r = 0; r < rows; r++) {
+      place(inRow.get(r), box, pad + 10 + (width - rowWidth[r]) / 2);
+    }
+    // fewer crossings: each row ordered by where what leads to its nodes stands (then by where what
+    // they lead to stands, then again by what leads to them), the usual barycentre sweeps
+    for (int sweep = 0; sweep < 3; sweep++) {
+      boolean down = sweep % 2 == 0;
+      for (int i = 0; i < rows; i++) {
+        int r = down ? i : rows - 1 - i;
+        Map<String, Double> key = new HashMap<>();
+        for (String n : inRow.get(r)) {
+          double sum = 0;
+          int count = 0;
+          for (Edge e : edges) {
+            String other = down ? (e.to().equals(n) ? e.from() : null) : (e.from().equals(n) ? e.to() : null);
+            if (other != null && !back.contains(e) && !other.equals(n)) {
+              sum += box.get(other)[0] + box.get(other)[2] / 2.0;
+              count++;
+            }
+          }
+          key.put(n, count == 0 ? box.get(n)[0] + box.get(n)[2] / 2.0 : sum / count);
+        }
+        inRow.get(r).sort(java.util.Comparator.comparingDouble(key::get));
+        place(inRow.get(r), box, pad + 10 + (width - rowWidth[r]) / 2);
+      }
     }
     // below a row, a line of room for each labelled edge leaving it past the first
     int[] labelled = new int[rows];
@@ -127,13 +192,15 @@ final class FlowchartSvg {
     }
     for (int[] b : box.values()) {
       int r = b[1];
-      b[0] = 10 + (width - rowWidth[r]) / 2 + b[0];
       b[1] = rowY[r] + (rowHeight[r] - b[3]) / 2;
     }
-    int x = width + 20;
+    int x = pad + width + 20;
     int height = y;
+    int minX = Integer.MAX_VALUE;
     StringBuilder edgesSvg = new StringBuilder();
-    List<int[]> taken = new ArrayList<>(box.values()); // label boxes must not cover nodes or each other
+    List<int[]> lanes = new ArrayList<>(); // x, top, bottom of each detour's vertical lane
+    List<List<int[]>> courses = new ArrayList<>(); // each edge's course as points, for labels to keep off
+    List<int[]> placedAt = new ArrayList<>(); // where each edge's label may go: x1, y1, x2, y2, lane or MIN
     for (Edge e : edges) {
       int[] a = box.get(e.from());
       int[] b = box.get(e.to());
@@ -141,33 +208,91 @@ final class FlowchartSvg {
       int y1 = a[1] + a[3];
       int x2 = b[0] + b[2] / 2;
       int y2 = b[1];
-      // an edge down past other rows goes around the nodes in its way, on the side nearer to it
-      int side = y2 > y1 ? detour(x1, y1, x2, y2, box.values(), a, b) : Integer.MIN_VALUE;
+      // an edge down past other rows goes around the nodes in its way, on the side nearer to it, in
+      // a lane of its own
+      int side = y2 > y1 ? detour(x1, y1, x2, y2, box.values(), a, b, lanes) : Integer.MIN_VALUE;
+      List<int[]> course = new ArrayList<>();
       String path;
       if (y2 <= y1) {
-        path = "M" + (a[0] + a[2]) + "," + (a[1] + a[3] / 2) + " C" + (a[0] + a[2] + 40) + "," + (a[1] + a[3] / 2) + " "
-            + (b[0] + b[2] + 40) + "," + (b[1] + b[3] / 2) + " " + (b[0] + b[2]) + "," + (b[1] + b[3] / 2);
+        // back up a lane right of every node in between: out of the right side, or below the row
+        // when a node stands right of it there; into the right side, or from above likewise
+        int ya = a[1] + a[3] / 2;
+        int yb = b[1] + b[3] / 2;
+        int lane = Math.max(a[0] + a[2], b[0] + b[2]);
+        boolean besideA = false;
+        boolean besideB = false;
+        for (int[] n : box.values()) {
+          if (n[1] < a[1] + a[3] && n[1] + n[3] > b[1]) {
+            lane = Math.max(lane, n[0] + n[2]);
+          }
+          besideA |= n != a && n[0] > a[0] && n[1] < ya && n[1] + n[3] > ya;
+          besideB |= n != b && n[0] > b[0] && n[1] < yb && n[1] + n[3] > yb;
+        }
+        lane += 18;
+        int[] start = besideA ? new int[] {x1, y1, x1, y1 + 10, lane, y1 + 10} : new int[] {a[0] + a[2], ya, lane, ya};
+        int[] end = besideB ? new int[] {lane, b[1] - 10, x2, b[1] - 10, x2, b[1]} : new int[] {lane, yb, b[0] + b[2], yb};
+        while (laneTaken(lane, end[1], start[start.length - 1], lanes)) {
+          lane += LANE;
+          start[start.length - 2] = lane;
+          end[0] = lane;
+        }
+        lanes.add(new int[] {lane, end[1], start[start.length - 1]});
+        StringBuilder d = new StringBuilder("M" + start[0] + "," + start[1]);
+        int[] all = new int[start.length + end.length];
+        System.arraycopy(start, 0, all, 0, start.length);
+        System.arraycopy(end, 0, all, start.length, end.length);
+        for (int k = 2; k < all.length; k += 2) {
+          d.append(" L").append(all[k]).append(',').append(all[k + 1]);
+          line(course, all[k - 2], all[k - 1], all[k], all[k + 1]);
+        }
+        path = d.toString();
+        side = lane;
+        x = Math.max(x, lane + 20);
       } else if (side != Integer.MIN_VALUE) {
         path = "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + GAP_Y) + " " + side + "," + y1 + " " + side + ","
             + (y1 + GAP_Y) + " L" + side + "," + (y2 - GAP_Y) + " C" + side + "," + y2 + " " + x2 + "," + (y2 - GAP_Y)
             + " " + x2 + "," + y2;
+        cubic(course, x1, y1, x1, y1 + GAP_Y, side, y1, side, y1 + GAP_Y);
+        for (int ly = y1 + GAP_Y; ly < y2 - GAP_Y; ly += 4) {
+          course.add(new int[] {side, ly});
+        }
+        cubic(course, side, y2 - GAP_Y, side, y2, x2, y2 - GAP_Y, x2, y2);
+        lanes.add(new int[] {side, y1, y2});
         x = Math.max(x, side + 20);
       } else {
         path = "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + GAP_Y) + " " + x2 + "," + (y2 - GAP_Y) + " " + x2 + "," + y2;
+        cubic(course, x1, y1, x1, y1 + GAP_Y, x2, y2 - GAP_Y, x2, y2);
       }
+      courses.add(course);
+      placedAt.add(new int[] {x1, y1, x2, y2, side});
       edgesSvg.append("<path d=\"").append(path).append("\" fill=\"none\" stroke=\"#5b6475\" stroke-width=\"1.3\""
           + " marker-end=\"url(#fc-arrow)\"/>\n");
-      if (e.label() != null && !e.label().isBlank()) {
-        String text = e.label().replace("<br/>", " ");
-        int[] at = y2 <= y1
-            ? new int[] {Math.max(a[0] + a[2], b[0] + b[2]) + 44, (a[1] + a[3] / 2 + b[1] + b[3] / 2) / 2, 0}
-            : side != Integer.MIN_VALUE ? labelAt(side, y1 + GAP_Y, side, y2 - GAP_Y, LABEL_CHAR * text.length(), taken)
-            : labelAt(x1, y1, x2, y2, LABEL_CHAR * text.length(), taken);
-        x = Math.max(x, at[0] + (at[2] == 1 ? 0 : LABEL_CHAR * text.length()) + 10);
-        edgesSvg.append("<text x=\"").append(at[0]).append("\" y=\"").append(at[1])
-            .append("\" font-size=\"10\" text-anchor=\"").append(at[2] == 1 ? "end" : "start")
-            .append("\" fill=\"#3d4452\">").append(HtmlPage.text(text)).append("</text>\n");
+    }
+    // labels once every course is known: beside their own edge, off the nodes, the other labels and
+    // every edge's line (a label across another edge reads as that edge's)
+    List<int[]> taken = new ArrayList<>(box.values());
+    for (int i = 0; i < edges.size(); i++) {
+      Edge e = edges.get(i);
+      if (e.label() == null || e.label().isBlank()) {
+        continue;
       }
+      String text = e.label().replace("<br/>", " ");
+      int[] g = placedAt.get(i);
+      int[] at;
+      if (g[3] <= g[1]) {
+        int[] a = box.get(e.from());
+        int[] b = box.get(e.to());
+        at = new int[] {g[4] + 6, (a[1] + a[3] / 2 + b[1] + b[3] / 2) / 2 + 4, 0};
+        taken.add(new int[] {at[0], at[1] - 10, LABEL_CHAR * text.length(), 13});
+      } else {
+        at = labelAt(courses.get(i), g[4] != Integer.MIN_VALUE, g[2] < g[0] - 4, LABEL_CHAR * text.length(), taken,
+            courses);
+      }
+      x = Math.max(x, at[0] + (at[2] == 1 ? 0 : LABEL_CHAR * text.length()) + 10);
+      minX = Math.min(minX, at[2] == 1 ? at[0] - LABEL_CHAR * text.length() : at[0]);
+      edgesSvg.append("<text x=\"").append(at[0]).append("\" y=\"").append(at[1])
+          .append("\" font-size=\"10\" text-anchor=\"").append(at[2] == 1 ? "end" : "start")
+          .append("\" fill=\"#3d4452\">").append(HtmlPage.text(text)).append("</text>\n");
     }
     StringBuilder sb = new StringBuilder();
     sb.append("<svg class=\"flowchart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(x)
@@ -192,7 +317,8 @@ final class FlowchartSvg {
             .append(" fill=\"#1f2430\">").append(HtmlPage.text(n.lines().get(i))).append("</text>\n");
       }
     }
-    return sb.append("</svg>\n").toString();
+    out[0] = sb.append("</svg>\n").toString();
+    return minX;
   }
 
   /** Edges a depth-first walk from the sources (then from the rest, in order) finds closing a cycle. */
@@ -241,10 +367,12 @@ final class FlowchartSvg {
   /**
    * The x of a vertical lane for an edge from (x1, y1) down to (x2, y2) that would cross a node on
    * its way (one of the rows in between), beside the nodes it passes — on the left when the edge
-   * starts left of them and there is room, else on the right; {@link Integer#MIN_VALUE} when its
+   * starts left of them and there is room, else on the right — and clear of the lanes taken beside
+   * the same rows (edges sharing one line cannot be told apart); {@link Integer#MIN_VALUE} when its
    * straight course crosses nothing.
    */
-  private static int detour(int x1, int y1, int x2, int y2, java.util.Collection<int[]> boxes, int[] from, int[] to) {
+  private static int detour(int x1, int y1, int x2, int y2, java.util.Collection<int[]> boxes, int[] from, int[] to,
+      List<int[]> lanes) {
     int left = Integer.MAX_VALUE;
     int right = Integer.MIN_VALUE;
     boolean crosses = false;
@@ -263,38 +391,98 @@ final class FlowchartSvg {
     if (!crosses) {
       return Integer.MIN_VALUE;
     }
-    return x1 <= (left + right) / 2 && left - 18 > 4 ? left - 18 : right + 18;
+    if (x1 <= (left + right) / 2) {
+      int lane = left - 18;
+      while (lane > 4 && laneTaken(lane, y1, y2, lanes)) {
+        lane -= LANE;
+      }
+      if (lane > 4) {
+        return lane;
+      }
+    }
+    int lane = right + 18;
+    while (laneTaken(lane, y1, y2, lanes)) {
+      lane += LANE;
+    }
+    return lane;
+  }
+
+  private static boolean laneTaken(int x, int top, int bottom, List<int[]> lanes) {
+    return lanes.stream().anyMatch(l -> Math.abs(l[0] - x) < LANE && l[1] < bottom && top < l[2]);
+  }
+
+  /** Points every 4 px along the straight line from (x0, y0) to (x1, y1), added to {@code course}. */
+  private static void line(List<int[]> course, int x0, int y0, int x1, int y1) {
+    int steps = Math.max(1, Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0)) / 4);
+    for (int k = 0; k <= steps; k++) {
+      course.add(new int[] {x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps});
+    }
+  }
+
+  /** Points along the cubic Bézier curve from (x0, y0) to (x3, y3), added to {@code course}. */
+  private static void cubic(List<int[]> course, int x0, int y0, int cx1, int cy1, int cx2, int cy2, int x3, int y3) {
+    for (int k = 0; k <= 24; k++) {
+      double t = k / 24.0;
+      double u = 1 - t;
+      double px = u * u * u * x0 + 3 * u * u * t * cx1 + 3 * u * t * t * cx2 + t * t * t * x3;
+      double py = u * u * u * y0 + 3 * u * u * t * cy1 + 3 * u * t * t * cy2 + t * t * t * y3;
+      course.add(new int[] {(int) Math.round(px), (int) Math.round(py)});
+    }
   }
 
   /**
-   * Where a label of {@code w} pixels goes on the edge from (x1, y1) down to (x2, y2): the first of
-   * a few spots along it, either side, that covers no node and no label placed before (else the
-   * first spot); {x, baseline y, 1 when anchored at its end}. The spot taken is added to {@code taken}.
+   * Where a label of {@code w} pixels goes beside an edge's {@code course}: the first of a few spots
+   * along it (a detour's near its target, where its lane turns in), either side (first the side the
+   * edge turns to), that covers no node, no label placed before and no edge's line; else the spot
+   * that covers least. {x, baseline y, 1 when anchored at its end}. The spot taken is added to
+   * {@code taken}.
    */
-  private static int[] labelAt(int x1, int y1, int x2, int y2, int w, List<int[]> taken) {
-    int[] fallback = null;
-    for (double t : new double[] {0.62, 0.45, 0.8, 0.3}) {
-      int px = (int) Math.round(x1 + (x2 - x1) * t);
-      int py = (int) Math.round(y1 + (y2 - y1) * t) + 4;
-      boolean leftFirst = x2 < x1 - 4;
+  private static int[] labelAt(List<int[]> course, boolean detour, boolean leftward, int w, List<int[]> taken,
+      List<List<int[]>> courses) {
+    int[] best = null;
+    int bestCost = Integer.MAX_VALUE;
+    double[] along = detour ? new double[] {0.8, 0.65, 0.5, 0.9, 0.35} : new double[] {0.5, 0.35, 0.65, 0.25, 0.8};
+    for (double t : along) {
+      int[] p = course.get((int) Math.round((course.size() - 1) * t));
+      int px = p[0];
+      int py = p[1] + 4;
       for (int side = 0; side < 2; side++) {
-        boolean end = leftFirst == (side == 0);
-        if (end && px - 6 - w < 0) {
-          continue;
-        }
+        boolean end = leftward == (side == 0);
         int lx = end ? px - 6 : px + 6;
         int[] rect = {end ? lx - w : lx, py - 10, w, 13};
-        if (fallback == null) {
-          fallback = new int[] {lx, py, end ? 1 : 0, rect[0], rect[1], rect[2], rect[3]};
+        int cost = 0;
+        for (int[] r : taken) {
+          cost += overlaps(r, rect) ? 100 : 0;
         }
-        if (taken.stream().noneMatch(r -> overlaps(r, rect))) {
-          taken.add(rect);
-          return new int[] {lx, py, end ? 1 : 0};
+        for (List<int[]> c : courses) {
+          for (int[] q : c) {
+            cost += q[0] >= rect[0] - 2 && q[0] <= rect[0] + rect[2] + 2 && q[1] >= rect[1] - 2
+                && q[1] <= rect[1] + rect[3] + 2 ? 1 : 0;
+          }
+        }
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = new int[] {lx, py, end ? 1 : 0, rect[0], rect[1], rect[2], rect[3]};
+        }
+        if (cost == 0) {
+          break;
         }
       }
+      if (bestCost == 0) {
+        break;
+      }
     }
-    taken.add(new int[] {fallback[3], fallback[4], fallback[5], fallback[6]});
-    return new int[] {fallback[0], fallback[1], fallback[2]};
+    taken.add(new int[] {best[3], best[4], best[5], best[6]});
+    return new int[] {best[0], best[1], best[2]};
+  }
+
+  /** Lays out a row's nodes side by side from {@code x}, in the row's order. */
+  private static void place(List<String> row, Map<String, int[]> box, int x) {
+    for (String n : row) {
+      int[] b = box.get(n);
+      b[0] = x;
+      x += b[2] + GAP_X / 2;
+    }
   }
 
   private static boolean overlaps(int[] a, int[] b) {

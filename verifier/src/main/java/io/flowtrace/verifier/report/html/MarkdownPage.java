@@ -67,7 +67,7 @@ public final class MarkdownPage {
           rows.add(lines[i]);
           i++;
         }
-        sb.append("<table class=\"doc\">\n");
+        sb.append("<div class=\"tablewrap\"><table class=\"doc\">\n");
         for (int r = 0; r < rows.size(); r++) {
           if (r == 1 && rows.get(r).matches("[|\\-: ]+")) {
             continue;
@@ -75,11 +75,13 @@ public final class MarkdownPage {
           String tag = r == 0 ? "th" : "td";
           sb.append("<tr>");
           for (String cell : cells(rows.get(r))) {
-            sb.append('<').append(tag).append('>').append(inline(cell)).append("</").append(tag).append('>');
+            String html = inline(cell);
+            sb.append('<').append(tag).append('>').append(r == 0 ? html : breakable(html)).append("</").append(tag)
+                .append('>');
           }
           sb.append("</tr>\n");
         }
-        sb.append("</table>\n");
+        sb.append("</table></div>\n");
       } else if (line.startsWith("- ")) {
         sb.append("<ul>\n");
         while (i < lines.length && lines[i].startsWith("- ")) {
@@ -101,6 +103,34 @@ public final class MarkdownPage {
       }
     }
     sb.append("</main>\n</body>\n</html>\n");
+    return sb.toString();
+  }
+
+  /**
+   * Cell text with a line break allowed after each {@code /} and {@code _} and before a dotted
+   * part ({@code schemas/v2_preauthorizations_request.schema.json}, {@code tests[].code}), outside
+   * markup: a column of identifiers wraps inside the page instead of running off its right edge.
+   */
+  static String breakable(String html) {
+    StringBuilder sb = new StringBuilder(html.length() + 16);
+    boolean inTag = false;
+    boolean inEntity = false;
+    for (int i = 0; i < html.length(); i++) {
+      char c = html.charAt(i);
+      sb.append(c);
+      if (inTag) {
+        inTag = c != '>';
+      } else if (inEntity) {
+        inEntity = c != ';';
+      } else if (c == '<') {
+        inTag = true;
+      } else if (c == '&') {
+        inEntity = true;
+      } else if ((c == '/' || c == '_' || c == '.') && i + 1 < html.length()
+          && Character.isLetterOrDigit(html.charAt(i + 1)) && (c != '.' || Character.isLetter(html.charAt(i + 1)))) {
+        sb.append("<wbr>");
+      }
+    }
     return sb.toString();
   }
 

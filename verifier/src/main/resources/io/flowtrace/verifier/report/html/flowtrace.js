@@ -57,9 +57,12 @@
     return s.indexOf('.') < 0 ? s : s.replace(/0+$/, '').replace(/\.$/, '');
   }
 
+  /** A duration in milliseconds as the console and the docs write it (Texts.duration): 12 ms, 3.2 s, 14.5 min, 4 h. */
   function ms(v) {
     if (v === undefined || v === null || isNaN(v)) return '';
     var a = Math.abs(v);
+    if (a >= 7200000) return trimZeros((v / 3600000).toFixed(1)) + ' h';
+    if (a >= 600000) return trimZeros((v / 60000).toFixed(1)) + ' min';
     if (a >= 1000) return trimZeros((v / 1000).toFixed(3)) + ' s';
     if (a >= 10) return Math.round(v) + ' ms';
     return trimZeros(v.toFixed(1)) + ' ms';
@@ -942,6 +945,39 @@
   /** Width of a character of violation text (10.5 px type), generous: text cut at the edge is worse than a margin. */
   var VTEXT_EM = 6.4;
 
+  /** The endpoint an outside caller's lane is named after ("caller of POST /x (new trace)"), else the name itself. */
+  function calledEndpoint(name) {
+    var m = /^caller of (.*) \(new trace\)$/.exec(name);
+    return m ? m[1] : name;
+  }
+
+  /**
+   * An endpoint in at most {@code room} characters: its method and as many of its last path
+   * segments as fit ("POST …/{orderId}/add-on"), which is where endpoints of one API differ.
+   */
+  function endpointTail(ep, room) {
+    if (ep.length <= room) return ep;
+    var space = ep.indexOf(' ');
+    var method = space > 0 ? ep.slice(0, space + 1) : '';
+    var segs = ep.slice(method.length).split('/').filter(function (x) { return x.length > 0; });
+    var tail = segs[segs.length - 1] || ep;
+    for (var k = segs.length - 2; k >= 0 && (method + '\u2026/' + segs[k] + '/' + tail).length <= room; k--) {
+      tail = segs[k] + '/' + tail;
+    }
+    return cut(method + '\u2026/' + tail, room);
+  }
+
+  /** A topic name in at most {@code room} characters where it can be: its last dotted parts ("…collection.scheduled"). */
+  function topicTail(name, room) {
+    var parts = name.split('.');
+    var k = 0;
+    while (name.length > room && k < parts.length - 1) {
+      k++;
+      name = '\u2026' + parts.slice(k).join('.');
+    }
+    return name;
+  }
+
   function laneLabel(id) {
     var i = id.indexOf(':');
     return {type: id.slice(0, i), name: id.slice(i + 1)};
@@ -1018,16 +1054,24 @@
       root.appendChild(g);
     });
 
-    // Lifelines: names that do not fit show what tells them apart from the others of their kind.
+    // Lifelines: names that do not fit show what tells them apart from the others of their kind; a
+    // caller from outside is named by the endpoint it called (two of them are not "caller of POST /api/…" twice).
     var shortNames = {};
     ['topic', 'svc', 'ext'].forEach(function (type) {
       var mine = lanes.filter(function (id) { return laneLabel(id).type === type; }).map(function (id) { return laneLabel(id).name; });
+      mine = mine.map(calledEndpoint);
       var shortened = distinctParts(mine, 2 * Math.floor((col - 14) / 6.4));
-      mine.forEach(function (name, i) { shortNames[type + ':' + name] = shortened[i]; });
+      lanes.filter(function (id) { return laneLabel(id).type === type; }).forEach(function (id, i) {
+        var name = laneLabel(id).name;
+        var room = 2 * Math.floor((col - 14) / 6.4);
+        shortNames[id] = calledEndpoint(name) !== name ? endpointTail(calledEndpoint(name), room)
+          : type === 'topic' ? topicTail(shortened[i], room) : shortened[i];
+      });
     });
     lanes.forEach(function (id) {
       var l = laneLabel(id);
       l.shown = shortNames[id] || l.name;
+      var caller = l.type === 'ext' && calledEndpoint(l.name) !== l.name;
       var cx = x(id);
       root.appendChild(svg('line', {'class': 'life', x1: cx, y1: HEAD, x2: cx, y2: height - 8}));
       var g = svg('g', {'class': 'head ' + l.type, 'data-lane': id});
@@ -1037,7 +1081,8 @@
         g.appendChild(svg('text', {x: cx, y: (nameLines.length > 1 ? 20 : 26) + i * 12, 'text-anchor': 'middle'}, line));
       });
       g.appendChild(svg('text', {'class': 'what', x: cx, y: nameLines.length > 1 ? 44 : 40, 'text-anchor': 'middle'},
-        l.type === 'topic' ? 'Kafka topic' : l.type === 'ext' ? 'external' : outside[id] ? 'outside the flow' : 'service'));
+        l.type === 'topic' ? 'Kafka topic' : caller ? 'caller' : l.type === 'ext' ? 'external'
+          : outside[id] ? 'outside the flow' : 'service'));
       g.appendChild(svg('title', null, l.name));
       root.appendChild(g);
     });

@@ -2,6 +2,8 @@ package io.flowtrace.verifier.report.html;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -121,6 +123,86 @@ class FlowchartSvgTest {
     assertThat(lx < left || lx > right).as("label at %d", lx).isTrue();
   }
 
+  /** A trial's branch: the condition on the page's edge was drawn across the report's edge, so the report read as conditional. */
+  @Test
+  void aBranchsLabelCrossesNoOtherEdge() {
+    String svg = FlowchartSvg.render(String.join("\n",
+        "flowchart LR",
+        "  e_x[(\"lab_orders_addon<br/>topic lab.orders.addon<br/>order-gateway\")]",
+        "  e_v[(\"lab_results_verified<br/>topic lab.results.verified<br/>lab-middleware\")]",
+        "  e_p([\"v1_pages_request<br/>CLIENT span, http.request.body<br/>notification-service\"])",
+        "  e_r[(\"lab_reports_final<br/>topic lab.reports.final<br/>reporting-service\")]",
+        "  e_v -->|\"when lab_results_verified.critical == true · p50 223.6 ms\"| e_p",
+        "  e_v -->|\"p50 41.964 s\"| e_r",
+        ""));
+
+    List<int[]> labels = labels(svg);
+    List<List<int[]>> courses = courses(svg);
+    assertThat(labels).hasSize(2);
+    assertThat(courses).hasSize(2);
+    for (int i = 0; i < 2; i++) {
+      int[] l = labels.get(i);
+      for (int[] q : courses.get(1 - i)) {
+        assertThat(q[0] >= l[0] && q[0] <= l[0] + l[2] && q[1] >= l[1] && q[1] <= l[1] + l[3])
+            .as("label %d covers the other edge at %d,%d%n%s", i, q[0], q[1], svg).isFalse();
+      }
+    }
+  }
+
+  /** Callers from outside (a nurse's handheld, a lab instrument) stand above what they call, not in the top row. */
+  @Test
+  void aCallerFromOutsideStandsRightAboveWhatItCalls() {
+    String svg = FlowchartSvg.render(String.join("\n",
+        "flowchart LR",
+        "  h_client{{\"client\"}}",
+        "  s_gw[\"order-gateway\"]",
+        "  t_created[(\"orders.created\")]",
+        "  s_coll[\"collection-service\"]",
+        "  t_coll[(\"specimens.collected\")]",
+        "  s_lab[\"lab-middleware\"]",
+        "  h_nurse{{\"external caller\"}}",
+        "  h_analyzer{{\"external caller\"}}",
+        "  h_client -->|\"POST /api/lab-orders\"| s_gw",
+        "  s_gw -->|produces| t_created",
+        "  t_created -->|consumed by| s_coll",
+        "  s_coll -->|produces| t_coll",
+        "  t_coll -->|consumed by| s_lab",
+        "  h_nurse -->|\"POST /api/specimens/{id}/collected\"| s_coll",
+        "  h_analyzer -->|\"POST /webhooks/analyzer/results\"| s_lab",
+        ""));
+
+    int[] callers = tops(svg, "external caller");
+    assertThat(callers).hasSize(2);
+    assertThat(callers[0]).isGreaterThan(top(svg, "order-gateway")).isLessThan(top(svg, "collection-service"));
+    assertThat(callers[1]).isGreaterThan(top(svg, "collection-service")).isLessThan(top(svg, "lab-middleware"));
+  }
+
+  @Test
+  void edgesGoingAroundTheSameRowsRunInLanesOfTheirOwn() {
+    String svg = FlowchartSvg.render(String.join("\n",
+        "flowchart LR",
+        "  e_a[\"a\"]",
+        "  e_b[\"b in the way\"]",
+        "  e_c[\"c in the way too\"]",
+        "  e_d[\"d\"]",
+        "  e_e[\"e\"]",
+        "  e_a --> e_b",
+        "  e_b --> e_c",
+        "  e_c --> e_d",
+        "  e_d --> e_e",
+        "  e_a -->|\"one\"| e_d",
+        "  e_a -->|\"two\"| e_e",
+        ""));
+
+    Matcher lane = Pattern.compile("<path d=\"M[^\"]* L(\\d+),[^\"]*\" fill=\"none\"").matcher(svg);
+    java.util.List<Integer> lanes = new java.util.ArrayList<>();
+    while (lane.find()) {
+      lanes.add(Integer.parseInt(lane.group(1)));
+    }
+    assertThat(lanes).as(svg).hasSize(2);
+    assertThat(Math.abs(lanes.get(0) - lanes.get(1))).as("lanes at %s", lanes).isGreaterThanOrEqualTo(10);
+  }
+
   @Test
   void labelsAreTextNeverMarkup() {
     String svg = FlowchartSvg.render("flowchart LR\n  e_x[\"#lt;script#gt;alert(1)#lt;/script#gt; #quot;q#quot; & co\"]\n");
@@ -133,6 +215,52 @@ class FlowchartSvgTest {
     assertThat(FlowchartSvg.render("sequenceDiagram\n  a->>b: hi\n")).isNull();
     assertThat(FlowchartSvg.render("flowchart LR\n  a --> b\n")).as("edge between undeclared nodes").isNull();
     assertThat(FlowchartSvg.render("flowchart LR\n  click a call x()\n")).isNull();
+  }
+
+  /** Every edge label's box: x, top, width, height. */
+  private static List<int[]> labels(String svg) {
+    List<int[]> labels = new ArrayList<>();
+    Matcher t = Pattern.compile("<text x=\"(-?\\d+)\" y=\"(-?\\d+)\" font-size=\"10\" text-anchor=\"(start|end)\"[^>]*>([^<]*)</text>")
+        .matcher(svg);
+    while (t.find()) {
+      int w = 6 * t.group(4).replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").length();
+      int x = Integer.parseInt(t.group(1));
+      labels.add(new int[] {t.group(3).equals("end") ? x - w : x, Integer.parseInt(t.group(2)) - 10, w, 13});
+    }
+    return labels;
+  }
+
+  /** Points along every edge drawn as one curve ("M x,y C x,y x,y x,y"). */
+  private static List<List<int[]>> courses(String svg) {
+    List<List<int[]>> out = new ArrayList<>();
+    Matcher m = Pattern.compile("<path d=\"M(-?\\d+),(-?\\d+) C(-?\\d+),(-?\\d+) (-?\\d+),(-?\\d+) (-?\\d+),(-?\\d+)\" fill=\"none\"")
+        .matcher(svg);
+    while (m.find()) {
+      double[] v = new double[8];
+      for (int i = 0; i < 8; i++) {
+        v[i] = Integer.parseInt(m.group(i + 1));
+      }
+      List<int[]> course = new ArrayList<>();
+      for (int k = 0; k <= 40; k++) {
+        double t = k / 40.0;
+        double u = 1 - t;
+        course.add(new int[] {
+            (int) Math.round(u * u * u * v[0] + 3 * u * u * t * v[2] + 3 * u * t * t * v[4] + t * t * t * v[6]),
+            (int) Math.round(u * u * u * v[1] + 3 * u * u * t * v[3] + 3 * u * t * t * v[5] + t * t * t * v[7])});
+      }
+      out.add(course);
+    }
+    return out;
+  }
+
+  /** The ys of every node's first text line that reads {@code label}, in order. */
+  private static int[] tops(String svg, String label) {
+    Matcher m = Pattern.compile("<text x=\"\\d+\" y=\"(\\d+)\"[^>]*>" + Pattern.quote(label) + "</text>").matcher(svg);
+    List<Integer> out = new ArrayList<>();
+    while (m.find()) {
+      out.add(Integer.parseInt(m.group(1)));
+    }
+    return out.stream().mapToInt(Integer::intValue).sorted().toArray();
   }
 
   /** The y of the first text line naming the node. */
