@@ -22,6 +22,12 @@ final class SchemaInferrer {
   static final JsonMapper JSON = JsonMapper.builder().build();
   private static final Pattern DATE_TIME =
       Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})");
+  private static final Pattern DATE = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
+  /** A point on a scale rather than a code: a date, a time, a number, a version. */
+  private static final Pattern SCALAR = Pattern.compile("[\\d.:+-]*\\d[\\d.:+-]*");
+  /** A field that names one thing of many (an analyzer's id, a case reference), not a kind of thing. */
+  private static final Pattern IDENTIFIER =
+      Pattern.compile("id|ID|.*[a-z](Id|ID|Ids|Ref|Number|No)|.*[_-](id|ID|ref|number|no)");
   private static final Pattern UUID =
       Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
   /** An e-mail address as the schema validator's {@code format: email} takes it: no dot at either end of the local part, none doubled. */
@@ -61,6 +67,7 @@ final class SchemaInferrer {
     final Map<String, Integer> stringValues = new TreeMap<>();
     boolean manyValues;
     boolean allDateTime = true;
+    boolean allDate = true;
     boolean allUuid = true;
     boolean allEmail = true;
     double min = Double.MAX_VALUE;
@@ -81,6 +88,7 @@ final class SchemaInferrer {
           manyValues = true;
         }
         allDateTime &= DATE_TIME.matcher(s).matches();
+        allDate &= DATE.matcher(s).matches();
         allUuid &= UUID.matcher(s).matches();
         allEmail &= EMAIL.matcher(s).matches();
       } else if (n.isIntegralNumber()) {
@@ -125,7 +133,7 @@ final class SchemaInferrer {
     out.put("$schema", "https://json-schema.org/draft/2020-12/schema");
     out.put("title", title);
     out.put("description", "Drafted by flowtrace infer from " + root.samples + " payloads; review before use.");
-    write(root, out, title);
+    write(root, out, title, "");
     return out;
   }
 
@@ -163,6 +171,29 @@ final class SchemaInferrer {
     return new ArrayList<>(seen.keySet());
   }
 
+  /**
+   * Why values a field took in a recording are no closed set, or {@code null}: the field names one
+   * thing of many ({@code analyzerId}); its values are points on a scale (dates, times, numbers,
+   * which next week's traffic moves on from); or they are a numbered series ({@code ATELLICA-01},
+   * {@code ATELLICA-02}: the fifth analyzer commissioned is {@code -05}).
+   */
+  private static String openSet(String field, List<String> values) {
+    if (!field.isEmpty() && IDENTIFIER.matcher(field).matches()) {
+      return "'" + field + "' is an identifier, and identifiers are no closed set";
+    }
+    if (!values.isEmpty()
+        && values.stream().allMatch(v -> SCALAR.matcher(v).matches() || DATE_TIME.matcher(v).matches())) {
+      return "dates, times and numbers are no closed set";
+    }
+    java.util.Set<String> shapes = new java.util.HashSet<>();
+    for (String v : values) {
+      if (v.chars().anyMatch(Character::isDigit) && !shapes.add(v.replaceAll("\\d", "#"))) {
+        return "a numbered series, which grows";
+      }
+    }
+    return null;
+  }
+
   private static void comment(ObjectNode out, String text) {
     JsonNode before = out.get("$comment");
     out.put("$comment", before == null ? text : before.asString() + "; " + text);
@@ -180,7 +211,7 @@ final class SchemaInferrer {
     return String.join(", ", shown);
   }
 
-  private static void write(Shape s, ObjectNode out, String title) {
+  private static void write(Shape s, ObjectNode out, String title, String field) {
     StringBuilder leftOut = new StringBuilder();
     List<String> kinds = kinds(s, leftOut);
     List<String> types = new ArrayList<>();
@@ -204,6 +235,8 @@ final class SchemaInferrer {
     if (s.strings > 0 && kinds.equals(List.of("string"))) {
       if (s.allDateTime) {
         out.put("format", "date-time");
+      } else if (s.allDate) {
+        out.put("format", "date");
       } else if (s.allUuid) {
         out.put("format", "uuid");
       } else if (s.allEmail) {
@@ -223,8 +256,12 @@ final class SchemaInferrer {
           }
         }
         boolean lone = common.size() == 1 && WORD.matcher(common.get(0)).matches();
+        String open = openSet(field, common);
         boolean tooFew = lone && s.strings < LONE_VALUE_SAMPLES && !echoes(title, common.get(0));
-        if (tooFew && rare.isEmpty()) {
+        if (open != null && !common.isEmpty() && common.size() <= ENUM_MAX) {
+          comment(out, "seen as " + String.join(", ", common) + (rare.isEmpty() ? "" : " and " + rare.size() + " more")
+              + "; not pinned: " + open);
+        } else if (tooFew && rare.isEmpty()) {
           comment(out, "always \"" + common.get(0) + "\" in " + s.strings + " payloads; not pinned: a constant"
               + " takes " + LONE_VALUE_SAMPLES + ", or a value that echoes the event's name");
         } else if (!tooFew && !common.isEmpty() && common.size() <= ENUM_MAX && rareCount <= s.strings * 0.05
@@ -250,7 +287,7 @@ final class SchemaInferrer {
       List<String> required = new ArrayList<>();
       for (Map.Entry<String, Shape> p : s.properties.entrySet()) {
         ObjectNode child = props.putObject(p.getKey());
-        write(p.getValue(), child, title);
+        write(p.getValue(), child, title, p.getKey());
         if (s.present.getOrDefault(p.getKey(), 0) == s.objects) {
           required.add(p.getKey());
         }
@@ -261,7 +298,7 @@ final class SchemaInferrer {
       }
     }
     if (kinds.contains("array") && s.items != null && s.items.samples > 0) {
-      write(s.items, out.putObject("items"), title);
+      write(s.items, out.putObject("items"), title, field);
     }
   }
 

@@ -57,6 +57,36 @@ class SchemaInferrerTest {
     assertThat(schema.at("/properties/weight/type").toString()).isEqualTo("[\"string\",\"integer\"]");
   }
 
+  /** A trial's bank callbacks had three value dates in a week of traffic; the next week's all failed. */
+  @Test
+  void datesTakenInOneWeekAreADateNotAnEnum() {
+    ObjectNode schema = draft("payments_bank_callbacks", 300,
+        i -> "{\"valueDate\":\"2026-11-2" + i % 3 + "\",\"bookedAt\":\"10:0" + i % 2 + "\"}");
+
+    JsonNode valueDate = schema.at("/properties/valueDate");
+    assertThat(valueDate.has("enum")).as(valueDate.toString()).isFalse();
+    assertThat(valueDate.get("format").asString()).isEqualTo("date");
+    JsonNode bookedAt = schema.at("/properties/bookedAt");
+    assertThat(bookedAt.has("enum")).as(bookedAt.toString()).isFalse();
+    assertThat(bookedAt.get("$comment").asString()).contains("not pinned: dates, times and numbers");
+  }
+
+  /** A trial's lab had four analyzers: the fifth commissioned would have failed every order it ran. */
+  @Test
+  void identifiersAndNumberedSeriesAreNoEnum() {
+    ObjectNode schema = draft("lab_results_verified", 400, i -> "{\"analyzerId\":\"A" + i % 4 + "\",\"analyzer_ref\":\"X\","
+        + "\"instrument\":\"ATELLICA-0" + i % 3 + "\",\"flag\":\"" + (i % 2 == 0 ? "HH" : "N") + "\",\"paid\":\""
+        + (i % 2 == 0 ? "yes" : "no") + "\"}");
+
+    assertThat(schema.at("/properties/analyzerId").has("enum")).isFalse();
+    assertThat(schema.at("/properties/analyzerId/$comment").asString()).contains("'analyzerId' is an identifier");
+    assertThat(schema.at("/properties/analyzer_ref").has("enum")).isFalse();
+    assertThat(schema.at("/properties/instrument").has("enum")).isFalse();
+    assertThat(schema.at("/properties/instrument/$comment").asString()).contains("a numbered series");
+    assertThat(schema.at("/properties/flag/enum").toString()).isEqualTo("[\"HH\",\"N\"]");
+    assertThat(schema.at("/properties/paid/enum").toString()).isEqualTo("[\"no\",\"yes\"]");
+  }
+
   private static ObjectNode draft(String event, int n, java.util.function.IntFunction<String> payload) {
     SchemaInferrer inferrer = new SchemaInferrer();
     for (int i = 0; i < n; i++) {
