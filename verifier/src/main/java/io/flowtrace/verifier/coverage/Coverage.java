@@ -35,9 +35,6 @@ public final class Coverage {
   static final int MAX_NEAR_MISSES = 3;
 
   private static final Pattern HTTP_METHOD = Pattern.compile("GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS");
-  private static final Pattern ID_SEGMENT = Pattern.compile(
-      "[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27,}|[0-9a-fA-F]{16,}|[A-Za-z]+-[0-9a-fA-F]{6,}");
-
   private record Declared(FlowSpec flow, EventSpec event) {}
 
   private static final class Count {
@@ -198,13 +195,7 @@ public final class Coverage {
   private static String generic(String url) {
     int query = url.indexOf('?');
     String u = query >= 0 ? url.substring(0, query) : url;
-    String[] parts = u.split("/", -1);
-    for (int i = 3; i < parts.length; i++) {
-      if (ID_SEGMENT.matcher(parts[i]).matches()) {
-        parts[i] = "{id}";
-      }
-    }
-    return String.join("/", parts);
+    return io.flowtrace.verifier.text.UrlPaths.generic(u, 3);
   }
 
   /** What the recording showed. */

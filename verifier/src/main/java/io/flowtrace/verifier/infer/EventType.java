@@ -60,7 +60,8 @@ record EventType(String key, String topic, String service, SpanKind kind, String
     }
     try {
       String p = URI.create(url.trim()).getPath();
-      return p == null || p.isEmpty() ? null : p;
+      // one kind of call whatever it names: /claims/CLM-400003/decision is /claims/{id}/decision
+      return p == null || p.isEmpty() ? null : io.flowtrace.verifier.text.UrlPaths.generic(p, 0);
     } catch (IllegalArgumentException e) {
       return null;
     }

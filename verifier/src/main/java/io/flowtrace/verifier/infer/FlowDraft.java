@@ -1480,6 +1480,16 @@ final class FlowDraft {
         uncovered.add(ids.get(t));
       }
     }
+    Set<String> mustCarry = new HashSet<>(uncovered);
+    if (uncovered.isEmpty()) {
+      // spans alone: a key carried by the spans' payloads names the instance across its traces
+      // (a callback's, an adjuster's later call), and without one each trace is an instance of its own
+      for (EventType t : events) {
+        if (t.attribute() != null) {
+          uncovered.add(ids.get(t));
+        }
+      }
+    }
     List<List<String>> candidates = new ArrayList<>(classes.values());
     candidates.removeIf(c -> c.size() < 2 && !uncovered.contains(c.get(0).substring(0, c.get(0).indexOf('#'))));
     while (!uncovered.isEmpty() && keys.size() < 3) {
@@ -1545,7 +1555,9 @@ final class FlowDraft {
       notes.add("no business key found: no field holds one value per instance across events");
     }
     for (String u : uncovered) {
-      notes.add("event " + u + " carries none of the keys: it can only join its instance by trace");
+      if (mustCarry.contains(u)) {
+        notes.add("event " + u + " carries none of the keys: it can only join its instance by trace");
+      }
     }
     // binary records: their record key may be an instance key
     Set<EventType> shared = sharedTopics(events);

@@ -107,7 +107,8 @@ final class SpecWriter {
       } else if (t.urlPath() != null) {
         // the path at the end of the URL, or before its query or fragment (a GET's parameters)
         y.append(", attributes: {").append(t.urlAttribute()).append(": {regex: ").append(quote(Pattern.quote(t.urlPath())
-            .replace("\\Q", "").replace("\\E", "").replaceAll("([.^$|?*+()\\[\\]{}])", "\\\\$1") + "([?#].*)?$"))
+            .replace("\\Q", "").replace("\\E", "").replaceAll("([.^$|?*+()\\[\\]{}])", "\\\\$1")
+            .replace("\\{id\\}", "[^/?#]+") + "([?#].*)?$"))
             .append("}}");
       }
       y.append("}\n");

@@ -115,6 +115,14 @@ class LintAgainstSchemasTest {
         .as("an event without a schema may carry it").isEmpty();
   }
 
+  /** infer writes traceId where no field identifies an instance; the instance is then its trace. */
+  @Test
+  void traceIdIsAKeyNoPayloadNeedsToCarry() {
+    String schemasOnly = BASE.replace("      - id: raw\n        topic: t.raw\n", "");
+
+    assertThat(lint(schemasOnly.replace("keys: [orderId]", "keys: [traceId]"))).isEmpty();
+  }
+
   @Test
   void aMisspelledCarryFieldNamesTheSchemaAndTheClosestField() {
     assertThat(lintBasePlus("""
