@@ -1041,11 +1041,27 @@ final class FlowDraft {
           }
           int right = 0;
           int all = 0;
+          // values too rare to belong, as the drafted schema leaves them out of an enum (a typo in
+          // dirty traffic, "APPROVE" 3 times among 397): no value of the condition either
+          Set<String> stray = new HashSet<>();
+          int strayCount = 0;
+          int seen = 0;
+          for (Map.Entry<String, int[]> v : values.entrySet()) {
+            int n = v.getValue()[0] + v.getValue()[1];
+            seen += n;
+            if (n < SchemaInferrer.ENUM_SAMPLES_PER_VALUE) {
+              stray.add(v.getKey());
+              strayCount += n;
+            }
+          }
+          if (strayCount > seen * 0.05 || stray.size() == values.size()) {
+            stray.clear();
+          }
           List<String> mine = new ArrayList<>();
           for (Map.Entry<String, int[]> v : values.entrySet()) {
             int[] n = v.getValue();
             all += n[0] + n[1];
-            if (n[0] > n[1] && n[0] >= 2) {
+            if (n[0] > n[1] && n[0] >= 2 && !stray.contains(v.getKey())) {
               mine.add(v.getKey());
               right += n[0];
             } else {
