@@ -331,6 +331,25 @@ class ReplayCommandTest {
   }
 
   @Test
+  void aFlowOfRecordsAloneIsNotToldToAllowForMissingSpans(@TempDir Path dir) throws IOException {
+    Path flows = Files.createDirectories(dir.resolve("flows/placed"));
+    Files.writeString(flows.resolve("placed.flow.yaml"), String.join("\n", "flow: placed", "keys: [orderId]",
+        "deadline: 1s", "stages:", "  - id: placed", "    events:", "      - {id: placed_msg, topic: t.placed}",
+        "  - id: paid", "    after: placed", "    terminal: true", "    events:", "      - {id: paid_msg, topic: t.paid}",
+        ""));
+    Path recording = Files.createDirectories(dir.resolve("recording"));
+    Files.writeString(recording.resolve("messages.kcat.jsonl"), String.join("\n",
+        "{\"topic\":\"t.placed\",\"partition\":0,\"offset\":1,\"ts\":1795597202228,\"payload\":\"{\\\"orderId\\\":\\\"o-1\\\"}\"}",
+        "{\"topic\":\"t.placed\",\"partition\":0,\"offset\":2,\"ts\":1795597262228,\"payload\":\"{\\\"orderId\\\":\\\"o-2\\\"}\"}",
+        ""));
+
+    Run run = run("replay", "--flows", dir.resolve("flows").toString(), "--no-progress", recording.toString());
+
+    assertThat(run.exit).as(run.stderr).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(run.stderr).doesNotContain("held no spans");
+  }
+
+  @Test
   void aServiceThatSentNoSpanAtAllIsNamedWhereFlowsFailedWaitingForIt(@TempDir Path silent) throws IOException {
     try (Stream<Path> files = Files.list(Path.of("../samples/order-flow-clean"))) {
       for (Path f : files.filter(f -> !f.getFileName().toString().startsWith("gateway")).toList()) {

@@ -103,7 +103,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
           continue;
         }
         try {
-          sink.accept(Telemetry.of(parse(line)));
+          sink.accept(Telemetry.of(plausible(parse(line))));
           emitted++;
         } catch (BadRecord e) {
           problem(listener, source, lineNumber, e.getMessage());
@@ -131,12 +131,38 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
       if (record == null) {
         record = parse(new String(utf8, offset, length, StandardCharsets.UTF_8));
       }
+      plausible(record);
     } catch (BadRecord e) {
       problem(problems, source, lineNumber, e.getMessage());
       return 0;
     }
     sink.accept(Telemetry.of(record));
     return 1;
+  }
+
+  /** Earliest time a record's {@code ts} in epoch milliseconds is taken for: 1973-03-03; below it, seconds. */
+  private static final long EARLIEST_MS = 100_000_000_000L;
+  /** Latest: the year 5138; above it, micro- or nanoseconds. */
+  private static final long LATEST_MS = 100_000_000_000_000L;
+
+  /**
+   * The record, unless its {@code ts} cannot be a time in epoch milliseconds (-1 and 0, no time, aside): a
+   * time in seconds or microseconds, or before 1970. Taken as read, such a record made an instance
+   * of its own in 1970 and left its real one without it, blamed on a reused key.
+   */
+  static KafkaRecord plausible(KafkaRecord record) throws BadRecord {
+    long ts = record.timestampMillis();
+    if (ts == NO_TIMESTAMP || ts == 0) {
+      return record;
+    }
+    if (ts < 0) {
+      throw new BadRecord("\"ts\" is " + ts + ", before 1970: not a time in epoch milliseconds; the record is left out");
+    }
+    if (ts < EARLIEST_MS || ts > LATEST_MS) {
+      throw new BadRecord("\"ts\" " + ts + " reads as " + java.time.Instant.ofEpochMilli(ts) + " in epoch milliseconds: "
+          + (ts < EARLIEST_MS ? "seconds" : "micro- or nanoseconds") + ", not milliseconds?; the record is left out");
+    }
+    return record;
   }
 
   private static void problem(ReadListener listener, String source, long lineNumber, String reason) {

@@ -114,6 +114,30 @@ class KcatJsonLinesTest {
         file + ":9: not a kcat JSON record: Unexpected end-of-input: expected close marker for Object");
   }
 
+  /** A trial's dump had a time in seconds and one of -5: each made a phantom 1970 instance, blamed on a reused key. */
+  @Test
+  void aTimeThatCannotBeEpochMillisecondsIsReportedAndItsRecordLeftOut() throws IOException {
+    Path file = write(
+        "{\"topic\":\"claims\",\"partition\":0,\"offset\":1,\"ts\":1795161600123,\"payload\":\"{}\"}",
+        "{\"topic\":\"claims\",\"partition\":0,\"offset\":2,\"ts\":1795161601,\"payload\":\"{}\"}",
+        "{\"topic\":\"claims\",\"partition\":0,\"offset\":3,\"ts\":-5,\"payload\":\"{}\"}",
+        "{\"topic\":\"claims\",\"partition\":0,\"offset\":4,\"ts\":1795161602000000,\"payload\":\"{}\"}",
+        "{\"topic\":\"claims\",\"partition\":0,\"offset\":5,\"ts\":\"1795161603\",\"payload\":\"{}\"}",
+        "{\"topic\":\"claims\",\"partition\":0,\"offset\":6,\"ts\":-1,\"payload\":\"{}\"}");
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(2);
+
+    assertThat(collected.records()).extracting(KafkaRecord::offset).containsExactly(1L, 6L);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: \"ts\" 1795161601 reads as 1970-01-21T18:39:21.601Z in epoch milliseconds: seconds, not"
+            + " milliseconds?; the record is left out",
+        file + ":3: \"ts\" is -5, before 1970: not a time in epoch milliseconds; the record is left out",
+        file + ":4: \"ts\" 1795161602000000 reads as +58856-05-28T08:33:20Z in epoch milliseconds: micro- or"
+            + " nanoseconds, not milliseconds?; the record is left out",
+        file + ":5: \"ts\" 1795161603 reads as 1970-01-21T18:39:21.603Z in epoch milliseconds: seconds, not"
+            + " milliseconds?; the record is left out");
+  }
+
   @Test
   void writesTheShapeKcatPrints() throws IOException {
     assertThat(written(TestObjects.orderCreated())).isEqualTo(
