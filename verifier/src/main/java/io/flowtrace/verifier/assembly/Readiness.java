@@ -3,6 +3,7 @@ package io.flowtrace.verifier.assembly;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.verifier.check.PropagationCheck;
 import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.model.FlowPaths;
 import io.flowtrace.verifier.model.FlowPaths.Requirement;
 import io.flowtrace.verifier.model.Observation;
@@ -49,10 +50,38 @@ final class Readiness {
     FlowPaths paths = snapshot.paths();
     for (StageSpec s : snapshot.spec().stages()) {
       Requirement r = paths.requirement(s.id());
-      if (r == Requirement.UNDECIDED) {
+      boolean owed = r == Requirement.UNDECIDED || r == Requirement.REQUIRED && !snapshot.stageComplete(s.id());
+      if (owed && !decidedElsewhere(snapshot, s)) {
         return false;
       }
-      if (r == Requirement.REQUIRED && !snapshot.stageComplete(s.id())) {
+    }
+    return true;
+  }
+
+  /**
+   * Whether a stage's condition read only events that happened in the instance whose trace this
+   * one began in, part-way through the flow (a key changed on the way): the choice was made there,
+   * and that instance's verdict tells it; this one neither waits for nor judges it.
+   */
+  private static boolean decidedElsewhere(FlowInstance snapshot, StageSpec s) {
+    return snapshot.divertedFrom() != null && decidedElsewhere(snapshot, s, 0);
+  }
+
+  /** As above, for a stage with a condition, or one that follows only such stages (a side step's second call). */
+  private static boolean decidedElsewhere(FlowInstance snapshot, StageSpec s, int depth) {
+    if (s == null || depth > 64) {
+      return false;
+    }
+    if (s.when() == null) {
+      return !s.after().isEmpty() && s.after().stream().allMatch(p -> decidedElsewhere(snapshot, snapshot.spec().stage(p),
+          depth + 1));
+    }
+    if (s.when().referencedVariables().isEmpty()) {
+      return false;
+    }
+    for (String v : s.when().referencedVariables()) {
+      Visibility.Unobserved u = snapshot.visibility().unobserved(v);
+      if (u == null || u.cause() != Visibility.Cause.BEFORE_KEY_CHANGED) {
         return false;
       }
     }

@@ -277,6 +277,9 @@ public final class StageCheck implements Check {
     for (String v : first.when().referencedVariables()) {
       why = why != null ? why : instance.visibility().unobserved(v);
     }
+    if (why != null && why.cause() == Visibility.Cause.BEFORE_KEY_CHANGED) {
+      return null; // the choice was made in the instance whose trace this one began in: its verdict tells
+    }
     String names = stages.stream().map(StageSpec::id).collect(Collectors.joining(" nor "));
     EventSpec firstEvent = first.events().stream().filter(EventSpec::isTopic).findFirst().orElse(first.events().get(0));
     return Violation.builder(ViolationKind.MISSING_STAGE, first.id())

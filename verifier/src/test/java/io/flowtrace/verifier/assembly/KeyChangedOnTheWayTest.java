@@ -214,6 +214,54 @@ class KeyChangedOnTheWayTest {
     assertThat(began.unverified()).extracting(Unverified::subject).contains("intake", "scored_msg", "approved_msg");
   }
 
+  /**
+   * A trial's claims: a side step the score decides (a fraud referral, then its review) lies beside
+   * the path on which the key changed. Whether it was due was decided in the instance the new one
+   * began in; the new one neither waits for it nor fails without it (it had failed with no violation
+   * at all, its deadline passed waiting for the referral).
+   */
+  @Test
+  void aSideStepDecidedBeforeTheKeyChangedIsNotOwedByTheInstanceItBegan() throws Exception {
+    start(String.join("\n",
+        "flow: loans",
+        "keys: [applicationId]",
+        "deadline: 10s",
+        "stages:",
+        "  - id: received",
+        "    events: [{id: received_msg, topic: loan.received}]",
+        "  - id: scored",
+        "    after: received",
+        "    events: [{id: scored_msg, topic: loan.scored}]",
+        "  - id: referred",
+        "    after: scored",
+        "    when: scored_msg.score < 300",
+        "    events: [{id: referred_msg, topic: loan.referred}]",
+        "  - id: reviewed",
+        "    after: referred",
+        "    terminal: true",
+        "    events: [{id: reviewed_msg, topic: loan.reviewed}]",
+        "  - id: assessed",
+        "    after: scored",
+        "    events: [{id: assessed_msg, topic: loan.assessed}]",
+        "  - id: decided",
+        "    after: assessed",
+        "    terminal: true",
+        "    events: [{id: decided_msg, topic: loan.decided}]",
+        ""));
+    record("loan.received", "a-1", "trace-a-1", 0, true, "");
+    record("loan.scored", "a-1", "trace-a-1", 20, true, ",\"score\":710");
+    record("loan.assessed", "a-9", "trace-a-1", 30, true, "");
+    record("loan.decided", "a-9", "trace-a-1", 40, true, "");
+    engine.advanceTo((T0 + 60_000) * 1_000_000L);
+    engine.finish();
+
+    assertThat(single(finals.get("a-1")).message()).contains("a key changed on the way");
+    Verdict began = finals.get("a-9");
+    assertThat(began.status()).as(began.toString()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(began.verification()).isEqualTo(Verification.PARTIAL);
+    assertThat(began.violations()).isEmpty();
+  }
+
   private void record(String topic, String id, String trace, long ms) {
     record(topic, id, trace, ms, true, "");
   }
