@@ -33,6 +33,10 @@ import tools.jackson.databind.JsonNode;
  * is known), which catches a redelivery seen only through its records, if it repeats an effect
  * counted there (the same payload); one that says something else came from another event, and,
  * like any when the instance has several known keys, cannot be attributed: reported as not verified.
+ * Where the trigger is a record event, its deliveries are all seen (records are captured whether
+ * their trace is sampled or not, and traffic without tracing has no trace to lose): with one key
+ * among them, such an effect is counted with it whatever it says — a payout settled twice, the
+ * second time for half as much again, in records that carry no trace context.
  *
  * <p>With {@code atLeastOnce}, also {@code MISSING_STAGE}: an observed delivery whose key (or, without
  * a {@code dedupKey}, a delivery at all) caused none of the effects — a callback acknowledged and
@@ -100,12 +104,15 @@ public final class IdempotencyCheck implements Check {
       if (!unknown.isEmpty()) {
         if (knownKeys.size() <= 1) {
           String into = knownKeys.isEmpty() ? UNKNOWN : knownKeys.iterator().next();
+          // a trigger of records is seen whenever it happens, sampled or not: with one key among
+          // its deliveries, no other event can have caused an effect, whatever it says
+          boolean noOtherEvent = !knownKeys.isEmpty() && instance.spec().event(spec.trigger()).isTopic();
           List<Observation> different = new ArrayList<>();
           for (Observation e : unknown) {
             List<Observation> same = groups.computeIfAbsent(into, g -> new LinkedHashMap<>())
                 .computeIfAbsent(e.eventId(), x -> new ArrayList<>());
             // a repeat is the same effect again; one that says something else came from another event
-            if (same.isEmpty() || same.stream().anyMatch(o -> samePayload(o, e))) {
+            if (same.isEmpty() || noOtherEvent || same.stream().anyMatch(o -> samePayload(o, e))) {
               same.add(e);
             } else {
               different.add(e);
