@@ -44,7 +44,7 @@ final class FlowDraft {
   private static final int LEAF_SAMPLES = 32;
   private static final Pattern ID_NAME = Pattern.compile("(?i).*(id|key|number|ref)");
   private static final Pattern EVENT_ID_FIELD =
-      Pattern.compile("(?i).*(event|delivery|message|notification|webhook)_?id|idempotency.?key|dedup.*");
+      Pattern.compile("(?i).*(event|delivery|message|notification|webhook|callback)_?id|idempotency.?key|dedup.*");
 
   final String name;
   final EventType entry;
@@ -2591,11 +2591,14 @@ final class FlowDraft {
 
   /**
    * A server span in a new trace whose body carries an event-id-like field is a trigger that may be
-   * delivered again; the records published in its trace are its effects.
+   * delivered again; the records published in its trace are its effects. So is a record whose
+   * event-id-like field the traffic shows delivered again (a bank's callbacks relayed to a topic,
+   * in traffic with no tracing at all).
    */
   private void idempotency() {
     for (EventType t : declaredEvents()) {
-      if (!newTrace.contains(t) || t.kind() != SpanKind.SERVER || !schemas.containsKey(t)) {
+      boolean webhook = newTrace.contains(t) && t.kind() == SpanKind.SERVER;
+      if (!webhook && !t.isTopic() || !schemas.containsKey(t)) {
         continue;
       }
       String dedup = null;
@@ -2625,6 +2628,9 @@ final class FlowDraft {
           }
         }
       }
+      if (!webhook && repeated == 0) {
+        continue; // a record with an id of its own is no redelivered trigger unless the traffic shows one
+      }
       // its stage's records, its alternatives' records, and the records of every stage after them
       Stage own = stageOf(t);
       Set<Stage> scope = new LinkedHashSet<>();
@@ -2649,18 +2655,23 @@ final class FlowDraft {
         s.events.stream().filter(EventType::isTopic).forEach(effects::add);
       }
       effects.retainAll(ids.keySet());
+      effects.remove(t);
       if (effects.isEmpty()) {
         continue;
       }
       List<String> effectIds = effects.stream().map(ids::get).filter(java.util.Objects::nonNull).toList();
       int[] caused = causedByEveryKey(t, dedup, effects);
-      boolean atLeastOnce = caused[1] == 0 && caused[0] >= 5;
+      boolean traced = instances.stream().anyMatch(inst -> inst.all(t).stream()
+          .anyMatch(o -> o.traceId() != null && !o.traceId().startsWith("record:")));
+      boolean atLeastOnce = traced && caused[1] == 0 && caused[0] >= 5;
       idempotency.add(new Item("  - trigger: " + ids.get(t) + "\n    dedupKey: " + dedup + "\n    effects: "
           + flow(effectIds) + (atLeastOnce ? "\n    atLeastOnce: true" : ""), deliveries + " deliveries in " + total()
-          + " instances, " + repeated + " of them repeated their " + dedup + "; its effects are the records published in"
-          + " its trace and after them; " + (atLeastOnce ? "each of the " + caused[0] + " distinct " + dedup
+          + " instances, " + repeated + " of them repeated their " + dedup + "; its effects are the records published"
+          + (traced ? " in its trace and after them; " + (atLeastOnce ? "each of the " + caused[0] + " distinct " + dedup
               + " delivered caused one (at least once)" : caused[1] + " of " + (caused[0] + caused[1]) + " distinct "
               + dedup + " delivered caused none: at most once only")
+              : " after it; with no trace context on its records, which delivery caused which cannot be told, so"
+                  + " effects count against its one " + dedup + " where it had one")
           + (latestRepeat > 30_000_000_000L ? "; a repeat came up to " + millis(latestRepeat) + " after the first"
               + " delivery: a sidecar sees it only with an --amend-window at least that long (30s by default)" : "")));
     }
@@ -2683,7 +2694,8 @@ final class FlowDraft {
         for (EventType e : effects) {
           for (Occurrence o : inst.all(e)) {
             JsonNode ok = o.payload() == null ? null : Values.at(o.payload(), dedup);
-            any |= trig.traceId().equals(o.traceId()) || ok != null && ok.asString().equals(k.asString());
+            any |= trig.traceId() != null && trig.traceId().equals(o.traceId())
+                || ok != null && ok.asString().equals(k.asString());
           }
         }
         keys.merge(k.asString(), any, Boolean::logicalOr);
