@@ -23,7 +23,7 @@ public final class LatencyCheck implements Check {
     List<Violation> out = new ArrayList<>();
     Clocks clocks = instance.clocks();
     for (BudgetSpec b : instance.spec().budgets()) {
-      Observation from = point(instance, b.from());
+      Observation from = start(instance, b.from());
       Observation to = point(instance, b.to());
       if (!measurable(instance, from, to)) {
         continue;
@@ -135,7 +135,7 @@ public final class LatencyCheck implements Check {
       if (offPath(instance, b.from()) || offPath(instance, b.to())) {
         continue;
       }
-      Observation from = point(instance, b.from());
+      Observation from = start(instance, b.from());
       Observation to = point(instance, b.to());
       if (measurable(instance, from, to)) {
         Clocks.Gap gap = clocks.gap(from, to);
@@ -219,6 +219,16 @@ public final class LatencyCheck implements Check {
       }
     }
     return end;
+  }
+
+  /**
+   * Where a budget starts: an event's first occurrence — but of a call that failed and was made
+   * again, the attempt that answered, which the flow went on from (a 503 four seconds before the
+   * answer is not when the payer answered) — or a stage's earliest event.
+   */
+  private static Observation start(FlowInstance instance, String id) {
+    Observation o = point(instance, id);
+    return o != null && instance.retried(o) ? instance.answered(id) : o;
   }
 
   /** An event's first occurrence, or a stage's earliest event. */

@@ -11,6 +11,7 @@ import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.verifier.model.Clocks;
+import io.flowtrace.verifier.model.FlowInstance;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -103,7 +104,11 @@ final class Traffic {
     }
     Map<String, Long> shifts = clockShifts(events, consumers, joined);
     Map<String, String> producedBy = soleProducers(joined);
+    java.util.Set<Span> retried = retried(events);
     for (Span s : events) {
+      if (retried.contains(s)) {
+        continue;
+      }
       boolean any = false;
       for (String attr : new String[] {EventType.REQUEST_BODY, EventType.RESPONSE_BODY}) {
         String body = s.attribute(attr);
@@ -181,6 +186,36 @@ final class Traffic {
     }
     several.forEach(producers::remove);
     return producers;
+  }
+
+  /**
+   * Attempts that failed and were made again: a span that ended in error (HTTP 5xx, 429, 408 or an
+   * error status) with a later span of the same call in its trace. Its body (a 503's error page) is
+   * not what the flow carried on, as the checks read the attempt that answered: drafted from, it
+   * gave schemas without required fields, rules that "held in 383/400" and budgets to the attempt
+   * that failed.
+   */
+  private static java.util.Set<Span> retried(List<Span> events) {
+    Map<String, List<Span>> calls = new HashMap<>();
+    for (Span s : events) {
+      EventType type = EventType.span(s, null);
+      if (type != null) {
+        calls.computeIfAbsent(s.traceId() + "\u0000" + type.key(), k -> new ArrayList<>(2)).add(s);
+      }
+    }
+    java.util.Set<Span> out = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (List<Span> attempts : calls.values()) {
+      if (attempts.size() < 2) {
+        continue;
+      }
+      long last = attempts.stream().mapToLong(Span::startEpochNanos).max().orElse(0);
+      for (Span a : attempts) {
+        if (a.startEpochNanos() < last && FlowInstance.failure(a) != null) {
+          out.add(a);
+        }
+      }
+    }
+    return out;
   }
 
   /** A span's start on the corrected clock of its service. */
