@@ -199,9 +199,22 @@ public final class FlowDocs implements VerdictListener {
       for (int i = 1; i < events.size(); i++) {
         hop(spec, o, v.timeline(), first, events.get(i - 1).id(), events.get(i).id());
       }
+      // of several stages it may follow, from the one it followed here, the latest to come: a notice
+      // after a denial or after a payout is measured from the denial only where no payout came
+      String latest = null;
+      long latestAt = Long.MIN_VALUE;
       for (String p : s.after()) {
         StageSpec before = spec.stage(p);
-        if (before != null && !before.events().isEmpty() && !events.isEmpty()) {
+        TimelineEntry last = before == null || before.events().isEmpty() ? null
+            : first.get(before.events().get(before.events().size() - 1).id());
+        if (last != null && when(spec, last) > latestAt) {
+          latest = p;
+          latestAt = when(spec, last);
+        }
+      }
+      for (String p : s.after()) {
+        StageSpec before = spec.stage(p);
+        if (before != null && !before.events().isEmpty() && !events.isEmpty() && (latest == null || p.equals(latest))) {
           hop(spec, o, v.timeline(), first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
         }
       }
