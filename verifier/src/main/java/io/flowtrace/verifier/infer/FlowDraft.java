@@ -2841,7 +2841,9 @@ final class FlowDraft {
       dropped = List.of();
     }
     long p95 = kept.get((int) Math.min(kept.size() - 1, Math.ceil(kept.size() * 0.95) - 1));
-    return new Robust(kept.get(kept.size() / 2), p95, kept.get(kept.size() - 1), kept.size(), dropped, slow);
+    // by nearest rank, as the docs' tables take percentiles: one figure for one hop in both
+    long p50 = kept.get((int) Math.max(0, Math.ceil(kept.size() * 0.5) - 1));
+    return new Robust(p50, p95, kept.get(kept.size() - 1), kept.size(), dropped, slow);
   }
 
   /** Minutes a limit past a minute is rounded up to: steps of a clock, not of powers of ten. */
