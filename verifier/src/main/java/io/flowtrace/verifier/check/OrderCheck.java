@@ -185,8 +185,8 @@ public final class OrderCheck implements Check {
    * timeline puts them ({@link Offsets}: on clocks corrected as far as the data tells).
    */
   private static String expected(Observation early, Observation late, Clocks.Gap gap, Offsets offsets) {
-    String lateAt = Texts.offset(offsets.at(late));
-    String due = Texts.offset(offsets.at(Clocks.domain(early), early.timeEpochNanos() - gap.max()));
+    String lateAt = Texts.exactOffset(offsets.at(late));
+    String due = Texts.exactOffset(offsets.at(Clocks.domain(early), early.timeEpochNanos() - gap.max()));
     return switch (gap.basis()) {
       case ONE_CLOCK, PARTITION -> early.eventId() + " after " + late.eventId() + " (" + lateAt + ")";
       case RECEIPT -> early.eventId() + " after " + Clocks.domain(early) + " received " + late.eventId() + " (" + due + ")";
@@ -202,7 +202,7 @@ public final class OrderCheck implements Check {
         .event(early.eventId())
         .message(message)
         .expected(expected(early, late, gap, offsets))
-        .actual(early.eventId() + " at " + Texts.offset(offsets.at(early)))
+        .actual(early.eventId() + " at " + Texts.exactOffset(offsets.at(early)))
         .evidence(Evidence.of(early))
         .build();
   }

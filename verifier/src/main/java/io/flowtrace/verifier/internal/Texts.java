@@ -53,6 +53,23 @@ public final class Texts {
     return nanos < 0 ? "\u2212" + duration(-nanos) : "+" + duration(nanos);
   }
 
+  /**
+   * An offset to the millisecond however long the flow: {@code +10:07:17.951} past an hour,
+   * {@code +7:17.951} past a minute, else as {@link #offset}. Where two times are set side by side
+   * (expected, actual), "+10.1 h" twice said nothing of the four minutes between them.
+   */
+  public static String exactOffset(long nanos) {
+    long ms = Math.abs(nanos) / 1_000_000;
+    if (ms < 60_000) {
+      return offset(nanos);
+    }
+    String sign = nanos < 0 ? "\u2212" : "+";
+    long h = ms / 3_600_000;
+    long m = ms / 60_000 % 60;
+    String sec = String.format(java.util.Locale.ROOT, "%02d.%03d", ms / 1000 % 60, ms % 1000);
+    return h > 0 ? sign + h + ":" + String.format(java.util.Locale.ROOT, "%02d", m) + ":" + sec : sign + m + ":" + sec;
+  }
+
   public static String duration(Duration d) {
     return duration(d.toNanos());
   }

@@ -376,7 +376,7 @@ public final class Clocks {
     Offset off = offset(from, to);
     return new Gap(raw, raw + off.low(), raw + off.high(), raw + off.estimate(), raw + off.likelyLow(),
         raw + off.likelyHigh(), Basis.TWO_CLOCKS,
-        () -> describe(from, to, off));
+        () -> describe(from, to, off, raw));
   }
 
   /**
@@ -431,16 +431,22 @@ public final class Clocks {
   private static final String RAISE = "; if these two hosts' clocks can be further apart (one ahead of true"
       + " time, the other behind), raise the flow's clockSkew";
 
-  private String describe(String from, String to, Offset off) {
+  /**
+   * How the clocks of two hosts relate, in words; with the advice to raise {@code clockSkew} only
+   * where the time in question ({@code raw}) is within ten times the allowance: no clock is minutes
+   * off, and a notice sent four minutes before the payment it reports is no matter of skew.
+   */
+  private String describe(String from, String to, Offset off, long raw) {
+    String raise = Math.abs(raw) <= 10 * Math.max(allowance, 1_000_000) ? RAISE : "";
     String pair = name(from) + " and " + name(to);
     if (!off.bounded() && off.dataLow() <= -INF && off.dataHigh() >= INF) {
       return "no causal link relates the clocks of " + pair + "; a skew of up to ±"
-          + Texts.duration(allowance) + " (clockSkew) is allowed" + RAISE;
+          + Texts.duration(allowance) + " (clockSkew) is allowed" + raise;
     }
     if (!off.bounded()) {
       return "the data bounds the clocks of " + pair + " on one side only (" + range(off.low(), off.high())
           + "); a skew of up to ±" + Texts.duration(allowance) + " (clockSkew) is assumed: "
-          + range(off.likelyLow(), off.likelyHigh()) + RAISE;
+          + range(off.likelyLow(), off.likelyHigh()) + raise;
     }
     return "the clocks of " + pair + " differ by " + range(off.low(), off.high()) + " as far as the data tells";
   }

@@ -32,6 +32,24 @@ class TextsProperties {
     assertThat(Texts.duration(35_400_000)).isEqualTo("35 ms");
   }
 
+  /** A trial's order violation read "expected … (+10.1 h) … actual … at +10.1 h" for a notice four minutes early. */
+  @Test
+  void anExactOffsetKeepsTheMillisecondsOfAFlowOfHours() {
+    assertThat(Texts.exactOffset(36_437_951_000_000L)).isEqualTo("+10:07:17.951");
+    assertThat(Texts.exactOffset(36_187_427_000_000L)).isEqualTo("+10:03:07.427");
+    assertThat(Texts.exactOffset(437_951_000_000L)).isEqualTo("+7:17.951");
+    assertThat(Texts.exactOffset(-61_000_000_000L)).isEqualTo("\u22121:01.000");
+    assertThat(Texts.exactOffset(59_999_000_000L)).isEqualTo(Texts.offset(59_999_000_000L)).isEqualTo("+59.999 s");
+  }
+
+  @Property(tries = 2_000)
+  void exactOffsetsOrderAsTheirTimes(@ForAll @LongRange(min = 60_000, max = 400_000_000) long a,
+      @ForAll @LongRange(min = 60_000, max = 400_000_000) long b) {
+    String x = Texts.exactOffset(a * 1_000_000L);
+    String y = Texts.exactOffset(b * 1_000_000L);
+    assertThat(x.equals(y)).isEqualTo(a == b);
+  }
+
   /** A trial read "the input went on 39385.598 s past payment_received". */
   @Test
   void longDurationsReadInMinutesFromTenAndInHoursFromTwo() {
