@@ -42,6 +42,17 @@ class InferSpansOnlyTest {
         out.accept(span("a", i, 1, "", "claims-gateway", SpanKind.SERVER, "POST /api/claims", t, 20, Map.of(
             "http.request.body", "{\"policyNo\":\"P-" + (i % 7) + "\",\"amount\":" + (100 + i) + "}",
             "http.response.body", "{\"claimId\":\"" + claim + "\",\"status\":\"OPEN\"}")));
+        // the gateway screens the claim with the fraud service; the claim goes on from the gateway's call
+        String screening = "{\"claimId\":\"" + claim + "\",\"amount\":" + (100 + i) + "}";
+        out.accept(span("a", i, 2, span("a", i, 1), "claims-gateway", SpanKind.CLIENT, "POST", t + 2, 15, Map.of(
+            "url.full", "http://fraud-service:8080/screenings", "http.request.body", screening,
+            "http.response.body", "{\"claimId\":\"" + claim + "\",\"decision\":\"CLEAR\"}")));
+        out.accept(span("a", i, 3, span("a", i, 2), "fraud-service", SpanKind.SERVER, "POST /screenings", t + 4, 10,
+            Map.of("http.request.body", screening)));
+        out.accept(span("a", i, 4, span("a", i, 1), "claims-gateway", SpanKind.CLIENT, "POST", t + 20, 12, Map.of(
+            "url.full", "http://claims-service:8080/claims", "http.request.body", screening)));
+        out.accept(span("a", i, 5, span("a", i, 4), "claims-service", SpanKind.SERVER, "POST /claims", t + 22, 8,
+            Map.of("http.request.body", screening)));
         long decided = t + 3_600_000L + i * 1_000L;
         String decision = "{\"claimId\":\"" + claim + "\",\"payoutId\":\"" + payout + "\",\"amount\":" + (100 + i) + "}";
         out.accept(span("b", i, 1, "", "adjuster-service", SpanKind.SERVER, "POST /cases/{caseId}/assessment",
@@ -82,6 +93,10 @@ class InferSpansOnlyTest {
     }
     assertThat(transfers).contains("\"required\" : [ \"payoutId\", \"transferId\" ]").doesNotContain("error");
     assertThat(yaml).doesNotContain("exceptions:");
+    // the fraud service's side of the screening is no end of the flow: the claim goes on after the call
+    FlowSpec claims = flows.get(0);
+    assertThat(claims.terminalStages()).as(yaml).noneMatch(st -> st.events().stream()
+        .anyMatch(e -> !e.isTopic() && "fraud-service".equals(e.span().service())));
     List<Verdict> verdicts = Replays.finals(flows, recording);
     assertThat(verdicts).hasSize(120).allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
   }

@@ -1178,9 +1178,13 @@ final class FlowDraft {
     Set<Stage> predecessors = new HashSet<>();
     stages.forEach(s -> predecessors.addAll(s.after));
     for (Stage s : stages) {
-      // one side of a fan-out is not an end because what follows hangs from the other side
+      // one side of a fan-out is not an end because what follows hangs from the other side; nor is
+      // the server side of a call the flow goes on after (the fraud service's screening, whose
+      // caller's next step follows the caller's stage)
+      boolean calleeOfAStep = s.events.stream().noneMatch(EventType::isTopic) && stages.stream().anyMatch(p -> p != s
+          && childOf(s, p) && stages.stream().anyMatch(q -> q != s && q.after.contains(p) && !childOf(q, p)));
       s.terminal = s.optional == null && (!predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains)
-          || endsSome(s));
+          && !calleeOfAStep || endsSome(s));
     }
   }
 
