@@ -23,8 +23,8 @@ public final class LatencyCheck implements Check {
     List<Violation> out = new ArrayList<>();
     Clocks clocks = instance.clocks();
     for (BudgetSpec b : instance.spec().budgets()) {
-      Observation from = start(instance, b.from());
       Observation to = point(instance, b.to());
+      Observation from = start(instance, b.from(), to);
       if (!measurable(instance, from, to)) {
         continue;
       }
@@ -135,8 +135,8 @@ public final class LatencyCheck implements Check {
       if (offPath(instance, b.from()) || offPath(instance, b.to())) {
         continue;
       }
-      Observation from = start(instance, b.from());
       Observation to = point(instance, b.to());
+      Observation from = start(instance, b.from(), to);
       if (measurable(instance, from, to)) {
         Clocks.Gap gap = clocks.gap(from, to);
         long took = took(instance, gap, from, to);
@@ -222,13 +222,25 @@ public final class LatencyCheck implements Check {
   }
 
   /**
-   * Where a budget starts: an event's first occurrence — but of a call that failed and was made
-   * again, the attempt that answered, which the flow went on from (a 503 four seconds before the
-   * answer is not when the payer answered) — or a stage's earliest event.
+   * Where a budget starts: of an event's occurrences, the last one at or before the budget's end —
+   * the one the flow went on from: the callback that settled, not one rejected hours before it; a
+   * call's attempt that answered, not a 503 four seconds earlier; a redelivery, not the delivery
+   * before it — else its first (an end that came before every start is late by none of them); a
+   * stage's earliest event.
    */
-  private static Observation start(FlowInstance instance, String id) {
-    Observation o = point(instance, id);
-    return o != null && instance.retried(o) ? instance.answered(id) : o;
+  private static Observation start(FlowInstance instance, String id, Observation end) {
+    Observation first = point(instance, id);
+    if (first == null || end == null || instance.spec().stage(id) != null) {
+      return first;
+    }
+    Observation last = null;
+    for (Observation o : instance.all(id)) {
+      if (o.timeEpochNanos() <= end.timeEpochNanos() && !instance.retried(o)
+          && (last == null || o.timeEpochNanos() > last.timeEpochNanos())) {
+        last = o;
+      }
+    }
+    return last != null ? last : instance.retried(first) ? instance.answered(id) : first;
   }
 
   /** An event's first occurrence, or a stage's earliest event. */

@@ -233,8 +233,8 @@ public final class FlowDocs implements VerdictListener {
     }
     for (int i = 0; i < spec.budgets().size(); i++) {
       BudgetSpec b = spec.budgets().get(i);
-      Long from = firstOf(spec, v, b.from());
       Long to = firstOf(spec, v, b.to());
+      Long from = to == null ? null : lastBefore(spec, v, b.from(), to);
       if (from != null && to != null) {
         o.budgets.computeIfAbsent(i, k -> new Samples()).add(Math.max(0, to - from));
       }
@@ -337,6 +337,20 @@ public final class FlowDocs implements VerdictListener {
   }
 
   /** Offset of the first occurrence of an event, or of any event of a stage (an attempt made again aside). */
+  /** Where a budget starts, as the check measures it: the last occurrence of its event at or before {@code end}. */
+  private static Long lastBefore(FlowSpec spec, Verdict v, String id, long end) {
+    if (spec.stage(id) != null) {
+      return firstOf(spec, v, id);
+    }
+    Long best = null;
+    for (TimelineEntry t : v.timeline()) {
+      if (!retried(t) && t.event().equals(id) && t.offsetNanos() <= end) {
+        best = best == null ? t.offsetNanos() : Math.max(best, t.offsetNanos());
+      }
+    }
+    return best != null ? best : firstOf(spec, v, id);
+  }
+
   private static Long firstOf(FlowSpec spec, Verdict v, String id) {
     boolean stage = spec.stage(id) != null;
     Long best = null;

@@ -2778,8 +2778,16 @@ final class FlowDraft {
   private void budget(EventType from, EventType to) {
     List<Long> gaps = new ArrayList<>();
     for (Instance inst : instances) {
-      Occurrence a = inst.first(from);
       Occurrence b = inst.first(to);
+      Occurrence a = null;
+      // from the last occurrence before the end, as the check measures it: the callback that
+      // settled, not one rejected hours before
+      for (Occurrence o : inst.all(from)) {
+        if (b != null && o.time() <= b.time()) {
+          a = o;
+        }
+      }
+      a = a != null ? a : inst.first(from);
       if (a != null && b != null) {
         gaps.add(b.time() - a.time());
       }

@@ -46,6 +46,7 @@ class UntracedRedeliveryTest {
 
   @TempDir Path dir;
   private final List<Telemetry> telemetry = new ArrayList<>();
+  private String spec = SPEC;
   private long offset;
 
   @Test
@@ -74,13 +75,32 @@ class UntracedRedeliveryTest {
     assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED);
   }
 
+  /** A trial's draft budgeted 6 h for a 3 s hop: measured from a callback rejected hours before the one that settled. */
+  @Test
+  void aBudgetFromARepeatedEventRunsFromItsLastOccurrenceBeforeTheEnd() throws Exception {
+    spec = SPEC.replace("deadline: 1h", "deadline: 6h") + "budgets:\n  - {from: callback_msg, to: settled_msg, within: 5s}\n";
+    record("payouts.requested", 0, "{\"payoutId\":\"PO-1\",\"amount\":5553.24}");
+    record("bank.callbacks", 60_000, "{\"payoutId\":\"PO-1\",\"callbackId\":\"cb-1\",\"status\":\"REJECTED\"}");
+    record("bank.callbacks", 3 * 3_600_000, "{\"payoutId\":\"PO-1\",\"callbackId\":\"cb-2\",\"status\":\"SETTLED\"}");
+    record("payouts.settled", 3 * 3_600_000 + 1_500, "{\"payoutId\":\"PO-1\",\"settledAmount\":5553.24}");
+
+    assertThat(replay().violations()).isEmpty();
+
+    telemetry.clear();
+    record("payouts.requested", 0, "{\"payoutId\":\"PO-1\",\"amount\":5553.24}");
+    record("bank.callbacks", 60_000, "{\"payoutId\":\"PO-1\",\"callbackId\":\"cb-1\",\"status\":\"SETTLED\"}");
+    record("payouts.settled", 60_000 + 8_000, "{\"payoutId\":\"PO-1\",\"settledAmount\":5553.24}");
+
+    assertThat(replay().violations()).extracting(x -> x.kind()).containsExactly(ViolationKind.LATENCY_BUDGET_EXCEEDED);
+  }
+
   private void record(String topic, long ms, String json) {
     telemetry.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, T0 + ms, "PO-1", List.of(),
         json.getBytes(StandardCharsets.UTF_8))));
   }
 
   private Verdict replay() throws Exception {
-    Files.writeString(dir.resolve("payouts.flow.yaml"), SPEC);
+    Files.writeString(dir.resolve("payouts.flow.yaml"), spec);
     List<Verdict> finals = new ArrayList<>();
     FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
       @Override
@@ -90,7 +110,7 @@ class UntracedRedeliveryTest {
     }).build();
     telemetry.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
     telemetry.forEach(engine::accept);
-    engine.advanceTo((T0 + 7_200_000) * 1_000_000L);
+    engine.advanceTo((T0 + 8 * 3_600_000L) * 1_000_000L);
     engine.finish();
     assertThat(finals).hasSize(1);
     return finals.get(0);
