@@ -20,8 +20,9 @@ import java.util.Set;
  *
  * <ul>
  *   <li>a record without a {@code traceparent} header is reported at that record (with its
- *       producer span when it was found by topic/partition/offset); the traces its consumers then
- *       start are consequences of that loss and not reported again;
+ *       producer span when it was found by topic/partition/offset) — unless its event says
+ *       {@code trace: none}, a producer that does not trace; the traces its consumers then start
+ *       are consequences of that loss and not reported again;
  *   <li>otherwise the instance's traces are connected starting from its entry events and the
  *       events declared to start a new trace ({@code trace: new}); a record's consumer spans carry
  *       the trace on (as children, or through a link from a new trace); an event in a trace nothing
@@ -119,7 +120,7 @@ public final class PropagationCheck implements Check {
       for (Span c : o.consumers()) {
         explained.add(c.traceId());
       }
-      if (violations != null) {
+      if (violations != null && !o.event().untraced()) {
         Span producer = o.producer();
         String header = o.record().lastHeader(io.flowtrace.tracer.model.KafkaRecord.TRACEPARENT)
             .map(io.flowtrace.tracer.model.RecordHeader::valueAsString).orElse(null);

@@ -60,6 +60,8 @@ final class FlowDraft {
   final Map<EventType, ObjectNode> schemas = new LinkedHashMap<>();
   final Map<EventType, String> binarySchemaIds = new HashMap<>();
   final Set<EventType> newTrace = new HashSet<>();
+  /** Topics none of whose records carried trace context, in traffic that was traced elsewhere: {@code trace: none}. */
+  final Map<EventType, Integer> untraced = new HashMap<>();
   final List<Item> enrichment = new ArrayList<>();
   final List<Item> rules = new ArrayList<>();
   final List<Item> idempotency = new ArrayList<>();
@@ -1847,7 +1849,24 @@ final class FlowDraft {
 
   /** Span events that start a trace of their own other than the instance's first: {@code trace: new}. */
   private void traces() {
+    boolean tracedElsewhere = instances.stream().anyMatch(inst -> inst.occurrences().stream()
+        .anyMatch(o -> o.traceId() != null && !o.traceId().startsWith("record:")));
     for (EventType t : declaredEvents()) {
+      if (t.isTopic() && tracedElsewhere) {
+        // a producer that does not trace (a scheduler, a vendor's service): none of its records
+        // carries a context, which is no context lost
+        int records = 0;
+        boolean anyContext = false;
+        for (Instance inst : instances) {
+          for (Occurrence o : inst.all(t)) {
+            records++;
+            anyContext |= o.traceId() != null && !o.traceId().startsWith("record:");
+          }
+        }
+        if (records >= 5 && !anyContext) {
+          untraced.put(t, records);
+        }
+      }
       if (t.isTopic() || t.equals(entry)) {
         continue;
       }

@@ -100,6 +100,11 @@ final class SpecWriter {
       if (rk != null) {
         y.append("        recordKey: ").append(rk).append('\n');
       }
+      Integer untraced = d.untraced.get(t);
+      if (untraced != null) {
+        y.append("        trace: none   # none of its ").append(untraced)
+            .append(" records carried trace context: its producer does not trace\n");
+      }
     } else {
       y.append("        span: {service: ").append(quote(t.service())).append(", kind: ").append(t.kind());
       if (t.name() != null) {

@@ -9,8 +9,10 @@ import java.util.Map;
  * {@code span} whose payload sits in an attribute. {@code keys} maps business-key names to where
  * the key is in the payload; {@code recordKey} names the business key the Kafka record key carries
  * (used when the payload does not give it, e.g. an undecodable one); {@code newTrace} says the event
- * may start a new trace (an external caller), so it is not a propagation break; {@code redact}
- * lists the field paths masked in this event's payloads besides the flow's own.
+ * may start a new trace (an external caller), so it is not a propagation break; {@code untraced}
+ * ({@code trace: none}) says a topic's producer does not trace (a scheduler, a vendor's service): its
+ * records carry no trace context, and none lost; {@code redact} lists the field paths masked in this
+ * event's payloads besides the flow's own.
  */
 public record EventSpec(
     String id,
@@ -22,6 +24,7 @@ public record EventSpec(
     Map<String, FieldPath> keys,
     String recordKey,
     boolean newTrace,
+    boolean untraced,
     List<FieldPath> redact) {
 
   public EventSpec {

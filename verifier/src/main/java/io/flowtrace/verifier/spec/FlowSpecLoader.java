@@ -592,8 +592,13 @@ public final class FlowSpecLoader {
         error(p + "/recordKey", "'recordKey' applies to topic events (the Kafka record key)");
       }
       String trace = text(e, "trace", p, false);
-      if (trace != null && !trace.equals("new") && !trace.equals("continue")) {
-        error(p + "/trace", "'trace' must be 'continue' (default) or 'new' (an external caller starts a new trace)");
+      if (trace != null && !trace.equals("new") && !trace.equals("continue") && !trace.equals("none")) {
+        error(p + "/trace", "'trace' must be 'continue' (default), 'new' (an external caller starts a new trace) or"
+            + " 'none' (a topic whose producer does not trace: its records carry no trace context)");
+      }
+      if ("none".equals(trace) && topic == null) {
+        error(p + "/trace", "'trace: none' applies to topic events (a producer that does not trace); a span event is"
+            + " traced by being a span");
       }
       List<FieldPath> redact = new ArrayList<>();
       for (Located<FieldPath> r : paths(e, "redact", p)) {
@@ -609,7 +614,8 @@ public final class FlowSpecLoader {
       if (id == null) {
         return null;
       }
-      return new EventSpec(id, stageId, topic, span, payload, schema, keys, recordKey, "new".equals(trace), redact);
+      return new EventSpec(id, stageId, topic, span, payload, schema, keys, recordKey, "new".equals(trace),
+          "none".equals(trace), redact);
     }
 
     SpanMatcher spanMatcher(JsonNode s, String p) {
