@@ -62,7 +62,7 @@ final class DocsCommand implements Callable<Integer> {
         return FlowTraceCli.EXIT_USAGE;
       }
       docs.source("the recording " + recording.toAbsolutePath().normalize().getFileName());
-      FlowEngine engine = FlowEngine.builder(flows).listener(docs).amendUntilEnd().build();
+      FlowEngine engine = FlowEngine.builder(flows).listener(docs).amendUntilEnd().inputMayBeginMidFlow().build();
       ReadListener onProblem = p -> err.println("flowtrace: skipped " + p);
       ReplayResult result = Replay.builder(engine).problems(onProblem).build().run(recording);
       problems = result.readProblems();

@@ -143,7 +143,7 @@ final class InferCommand implements Callable<Integer> {
       }
     };
     FlowEngine engine = FlowEngine.builder(flows).listener(VerdictListener.composite(summary, byItem))
-        .amendUntilEnd().build();
+        .amendUntilEnd().inputMayBeginMidFlow().build();
     Replay.builder(engine).build().run(recording);
     stdout.printf("replayed against the draft: %s: %,d passed, %,d failed, %,d incomplete%n",
         Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());

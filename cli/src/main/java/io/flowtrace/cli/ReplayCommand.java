@@ -202,7 +202,7 @@ final class ReplayCommand implements Callable<Integer> {
     if (htmlWriter != null) {
       listeners.add(htmlWriter);
     }
-    FlowEngine.Builder builder = FlowEngine.builder(flows)
+    FlowEngine.Builder builder = FlowEngine.builder(flows).inputMayBeginMidFlow()
         .verificationThreads(verificationThreads.threads())
         .listener(VerdictListener.composite(listeners.toArray(VerdictListener[]::new)));
     if (amend == null) {

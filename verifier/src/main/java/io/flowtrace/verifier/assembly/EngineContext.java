@@ -33,6 +33,10 @@ final class EngineContext {
    * before its record dump).
    */
   volatile long spansLostAfter = Long.MAX_VALUE;
+  /** Whether the input may begin in the middle of traffic ({@link FlowEngine.Builder#inputMayBeginMidFlow}). */
+  boolean midFlowStart;
+  /** The earliest time of an event received (epoch ns). */
+  long inputStartNanos = Long.MAX_VALUE;
   /** The latest end time of a span received (epoch ns). */
   long lastSpanEndNanos = Long.MIN_VALUE;
   /** When (monotonic) the telemetry fed now arrived; 0 when unknown. */

@@ -72,6 +72,7 @@ public final class FlowEngine {
         });
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency, b.expectSpans);
+    this.context.midFlowStart = b.midFlowStart;
     this.context.spansLostBefore = b.restartedAt;
     long maxDeadline = 0;
     List<FlowState> states = new ArrayList<>();
@@ -244,6 +245,7 @@ public final class FlowEngine {
 
   private void acceptSpan(PreparedSpan prepared) {
     stats.spans++;
+    context.inputStartNanos = Math.min(context.inputStartNanos, prepared.span().startEpochNanos());
     context.sawSpans = true;
     Span span = prepared.span();
     context.lastSpanEndNanos = Math.max(context.lastSpanEndNanos, span.endEpochNanos());
@@ -281,6 +283,9 @@ public final class FlowEngine {
 
   private void acceptRecord(KafkaRecord record) {
     stats.records++;
+    if (record.timestampMillis() > 0) {
+      context.inputStartNanos = Math.min(context.inputStartNanos, record.timestampNanos());
+    }
     boolean matched = false;
     TraceContext trace = record.traceContext().orElse(null);
     Placement placement = new Placement();
@@ -602,6 +607,7 @@ public final class FlowEngine {
     private long maxRetainedEvents = DEFAULT_MAX_RETAINED_EVENTS;
     private java.util.function.LongConsumer decisionLatency;
     private boolean expectSpans;
+    private boolean midFlowStart;
     private long restartedAt = Long.MIN_VALUE;
 
     private Builder(List<FlowSpec> flows) {
@@ -679,6 +685,18 @@ public final class FlowEngine {
      * spans. Spans that never come cost latency (verdicts a grace after the deadline), not a wrong
      * verdict. Defaults to {@code false}: an input without spans is judged on its records at once.
      */
+    /**
+     * The input may begin in the middle of traffic (a capture started while flows were running, a
+     * sidecar started on a live system): an instance whose entry was not seen and whose first event
+     * came within a deadline of the input's first is not judged on what may have come before the
+     * input — its verdict is {@code INCOMPLETE}, what its checks found listed as not verified. An
+     * engine fed a test's own traffic from its start leaves this off.
+     */
+    public Builder inputMayBeginMidFlow() {
+      this.midFlowStart = true;
+      return this;
+    }
+
     public Builder expectSpans(boolean expect) {
       this.expectSpans = expect;
       return this;

@@ -1052,8 +1052,10 @@ final class FlowState {
       InstanceState owner = inst.divertedFrom.current();
       from = new Diversion(null, keysOf(owner), accountedBy(owner.eventIds));
     }
+    boolean beganBefore = context.midFlowStart && from == null && inst.divertedFrom == null
+        && !matcher.anyEntry(inst.eventIds) && inst.start < context.inputStartNanos + deadlineNanos;
     return new FlowInstance(spec, keysOf(inst), observations, inst.start, watermark,
-        watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from);
+        watermark >= inst.start + deadlineNanos, context.sawSpans, diverted, from, beganBefore);
   }
 
   /**

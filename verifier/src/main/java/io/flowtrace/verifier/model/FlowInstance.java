@@ -56,6 +56,19 @@ public final class FlowInstance {
    */
   public FlowInstance(FlowSpec spec, Map<String, String> keys, List<Observation> observations, long startEpochNanos,
       long asOfEpochNanos, boolean deadlinePassed, boolean sawSpans, List<Diversion> diverted, Diversion divertedFrom) {
+    this(spec, keys, observations, startEpochNanos, asOfEpochNanos, deadlinePassed, sawSpans, diverted, divertedFrom,
+        false);
+  }
+
+  /**
+   * As above, knowing whether the instance may have begun before the input did
+   * ({@code beganBeforeInput}: its entry not seen, its first event within a deadline of the input's
+   * first, in an input that may begin mid-traffic).
+   */
+  public FlowInstance(FlowSpec spec, Map<String, String> keys, List<Observation> observations, long startEpochNanos,
+      long asOfEpochNanos, boolean deadlinePassed, boolean sawSpans, List<Diversion> diverted, Diversion divertedFrom,
+      boolean beganBeforeInput) {
+    this.beganBeforeInput = beganBeforeInput;
     this.diverted = List.copyOf(diverted);
     this.divertedFrom = divertedFrom;
     this.spec = Objects.requireNonNull(spec, "spec");
@@ -69,6 +82,7 @@ public final class FlowInstance {
     this.sawSpans = sawSpans;
   }
 
+  private final boolean beganBeforeInput;
   /** Attempts retried after failing ({@link #retried}); found on first use. */
   private Set<Observation> retried;
   /** Of those, the last attempts observed, answered by one whose span did not arrive ({@link #answeredUnseen}). */
@@ -76,6 +90,11 @@ public final class FlowInstance {
 
   public FlowSpec spec() {
     return spec;
+  }
+
+  /** Whether the instance may have begun before the input did: what came before is not in it. */
+  public boolean beganBeforeInput() {
+    return beganBeforeInput;
   }
 
   public Map<String, String> keys() {

@@ -57,9 +57,20 @@ public final class FlowVerifier {
       unverified.addAll(check.unverified(instance));
     }
     violations = withoutEchoes(violations);
+    if (instance.beganBeforeInput() && (!violations.isEmpty() || !complete)) {
+      // what it lacks, and what it seems to say, may be what came before the input began
+      for (Violation v : violations) {
+        unverified.add(new Unverified("stage", v.stage(), v.event() == null ? v.stage() : v.event(),
+            v.kind() + " not judged: the instance may have begun before the input did (its entry not seen, its first"
+                + " event within a deadline of the input's first): " + v.message()));
+      }
+      violations = new ArrayList<>();
+      reason = "may have begun before the input did: its entry was not seen";
+      complete = false;
+    }
     VerdictStatus status = !violations.isEmpty() ? VerdictStatus.FAILED
         : complete ? VerdictStatus.PASSED
-        : instance.deadlinePassed() ? VerdictStatus.FAILED : VerdictStatus.INCOMPLETE;
+        : instance.deadlinePassed() && !instance.beganBeforeInput() ? VerdictStatus.FAILED : VerdictStatus.INCOMPLETE;
     Set<String> traces = new LinkedHashSet<>();
     List<TimelineEntry> timeline = new ArrayList<>();
     Offsets offsets = instance.offsets();
