@@ -121,9 +121,59 @@ final class FlowDraft {
    */
   static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords,
       Map<String, Set<String>> consumers) {
-    FlowDraft d = new FlowDraft(name, entry, instances, topicRecords, consumers);
+    List<Instance> whole = beganInTime(instances);
+    FlowDraft d = new FlowDraft(name, entry, whole, topicRecords, consumers);
+    if (whole.size() < instances.size()) {
+      d.notes.add((instances.size() - whole.size()) + " instances that began near the recording's end and stopped"
+          + " where no earlier instance ever did were left out of the draft: the recording ended before they did");
+    }
     d.build();
     return d;
+  }
+
+  /**
+   * The instances less those the recording's end cut: begun within twice the p90 of the instances'
+   * durations of its last event, and stopped at an event no instance begun earlier ever stopped at
+   * (a trial's draft made its shipment an end of the flow, and the e-mail after it optional, from
+   * 46 renewals the capture stopped at). Kept whole when that would leave out more than a quarter.
+   */
+  private static List<Instance> beganInTime(List<Instance> instances) {
+    if (instances.size() < 20) {
+      return instances;
+    }
+    long end = Long.MIN_VALUE;
+    List<Long> durations = new ArrayList<>(instances.size());
+    for (Instance inst : instances) {
+      List<Occurrence> all = inst.occurrences();
+      end = Math.max(end, all.get(all.size() - 1).time());
+      durations.add(all.get(all.size() - 1).time() - all.get(0).time());
+    }
+    durations.sort(null);
+    // twice the p90: the durations are those of cut instances too, and an instance begun just
+    // before the window may be cut as well
+    long window = 2 * durations.get((int) Math.min(durations.size() - 1, Math.ceil(durations.size() * 0.9) - 1));
+    Map<EventType, Integer> endings = new HashMap<>();
+    int early = 0;
+    for (Instance inst : instances) {
+      List<Occurrence> all = inst.occurrences();
+      if (all.get(0).time() <= end - window) {
+        endings.merge(all.get(all.size() - 1).type(), 1, Integer::sum);
+        early++;
+      }
+    }
+    if (early < 10) {
+      return instances;
+    }
+    int least = Math.max(1, early / 20);
+    List<Instance> kept = new ArrayList<>(instances.size());
+    for (Instance inst : instances) {
+      List<Occurrence> all = inst.occurrences();
+      boolean suspect = all.get(0).time() > end - window;
+      if (!suspect || endings.getOrDefault(all.get(all.size() - 1).type(), 0) >= least) {
+        kept.add(inst);
+      }
+    }
+    return kept.size() * 4 >= instances.size() * 3 ? kept : instances;
   }
 
   private int total() {
