@@ -531,11 +531,25 @@ public final class FlowDocs implements VerdictListener {
     }
     Set<String> inputs = new java.util.LinkedHashSet<>();
     inputsOf(f, s, s.events().indexOf(e), producers, o, inputs, new java.util.HashSet<>());
+    // after a join (its predecessors all due, none by a condition) every input is needed
+    boolean join = s.after().size() > 1 && s.after().stream().map(f::stage)
+        .allMatch(p -> p != null && p.when() == null);
     if (!inputs.isEmpty()) {
-      // after a join (its predecessors all due, none by a condition) every input is needed
-      boolean join = s.after().size() > 1 && s.after().stream().map(f::stage)
-          .allMatch(p -> p != null && p.when() == null);
       return String.join(join ? " and " : " or ", inputs);
+    }
+    if (producers.isEmpty() && s.events().indexOf(e) == 0 && !s.after().isEmpty()) {
+      // its producer not observed: what it follows, not the event written above it (a cancellation
+      // after the last dunning retry, not the charge of another path)
+      Set<String> last = new java.util.LinkedHashSet<>();
+      for (String a : s.after()) {
+        StageSpec ps = f.stage(a);
+        if (ps != null && !ps.events().isEmpty()) {
+          last.add("`" + ps.events().get(ps.events().size() - 1).id() + "`");
+        }
+      }
+      if (!last.isEmpty()) {
+        return String.join(join ? " and " : " or ", last);
+      }
     }
     return previous == null ? "—" : "`" + previous.id() + "`";
   }

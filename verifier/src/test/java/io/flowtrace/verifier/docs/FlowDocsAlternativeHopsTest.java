@@ -59,6 +59,35 @@ class FlowDocsAlternativeHopsTest {
         .contains("| `paid_msg` → `notice_msg` | — | 60.000 s | 60.000 s | 60.000 s | 60.000 s | 4 |");
   }
 
+  /** A trial's stage table said a cancellation came from the charge written above it; it follows the last dunning retry. */
+  @Test
+  void theInputOfAStageWhoseProducerWasNotSeenIsWhatItFollows() throws Exception {
+    Files.writeString(dir.resolve("r.flow.yaml"), String.join("\n",
+        "flow: r",
+        "keys: [id]",
+        "stages:",
+        "  - id: due",
+        "    events: [{id: due_msg, topic: renewals.due}]",
+        "  - id: retried",
+        "    after: due",
+        "    optional: true",
+        "    events: [{id: retry_msg, topic: dunning.retry-due}]",
+        "  - id: charged",
+        "    after: due",
+        "    events: [{id: charged_msg, topic: billing.charged}]",
+        "  - id: cancelled",
+        "    after: retried",
+        "    terminal: true",
+        "    events: [{id: cancelled_msg, topic: subscriptions.cancelled}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).get(0);
+
+    String page = new FlowDocs(List.of(spec)).flow(spec);
+    String row = page.lines().filter(l -> l.contains("`cancelled_msg`") && l.startsWith("| **cancelled**")).findFirst()
+        .orElseThrow(() -> new AssertionError(page));
+    assertThat(row).contains("| `retry_msg` |").doesNotContain("charged_msg");
+  }
+
   private static TimelineEntry record(String stage, String event, String topic, int i, long ms) {
     return new TimelineEntry(stage, event, topic + "[0]@" + i, ms * 1_000_000L, "t" + i,
         new TimelineEntry.Detail("svc", "PRODUCER", "send " + topic, "s" + ms, null, 1_000_000L, topic, 0, (long) i,
