@@ -6,9 +6,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,15 +76,9 @@ class CaptureBegunMidFlowTest {
     all.add(record("billing.charged", "o-2", 2 * 3_600_000));
     all.add(record("warehouse.shipped", "o-2", 2 * 3_600_000 + 60_000));
     Map<String, Verdict> finals = new LinkedHashMap<>();
-    FlowEngine engine = options.apply(FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.put(v.keys().get("subscriptionId"), v);
-      }
-    })).build();
-    all.forEach(engine::accept);
-    engine.advanceTo((T0 + 6 * 3_600_000L) * 1_000_000L);
-    engine.finish();
+    for (Verdict v : EngineRun.finals(dir, all, T0 + 6 * 3_600_000L, options)) {
+      finals.put(v.keys().get("subscriptionId"), v);
+    }
     return finals;
   }
 

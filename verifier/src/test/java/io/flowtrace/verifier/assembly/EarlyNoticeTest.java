@@ -7,12 +7,9 @@ import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,16 +45,7 @@ class EarlyNoticeTest {
         record("claims.filed", t0),
         record("notices", t0 + 36_187_427L),
         record("payouts.settled", t0 + 36_437_951L));
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    all.forEach(engine::accept);
-    engine.advanceTo((t0 + 2 * 86_400_000L) * 1_000_000L);
-    engine.finish();
+    List<Verdict> finals = EngineRun.finals(dir, all, t0 + 2 * 86_400_000L);
 
     assertThat(finals).hasSize(1);
     assertThat(finals.get(0).violations()).extracting(Violation::kind).containsExactly(ViolationKind.ORDER_VIOLATION);

@@ -9,8 +9,6 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,17 +96,7 @@ class RetriedCallBudgetTest {
 
   private Verdict replay() throws Exception {
     Files.writeString(dir.resolve("preauth.flow.yaml"), SPEC);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
-    all.forEach(engine::accept);
-    engine.advanceTo((T0 + 600_000) * 1_000_000L);
-    engine.finish();
+    List<Verdict> finals = EngineRun.finals(dir, all, T0 + 600_000);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }

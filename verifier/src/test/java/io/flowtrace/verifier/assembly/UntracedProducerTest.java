@@ -10,7 +10,6 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -94,16 +93,7 @@ class UntracedProducerTest {
     all.add(Telemetry.of(new KafkaRecord("billing.charged", 0, 0, T0 + 20, "S-1",
         List.of(RecordHeader.ofString("traceparent", "00-" + TRACE + "-a000000000000002-01")),
         "{\"subscriptionId\":\"S-1\"}".getBytes(StandardCharsets.UTF_8))));
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    all.forEach(engine::accept);
-    engine.advanceTo((T0 + 600_000) * 1_000_000L);
-    engine.finish();
+    List<Verdict> finals = EngineRun.finals(dir, all, T0 + 600_000);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }

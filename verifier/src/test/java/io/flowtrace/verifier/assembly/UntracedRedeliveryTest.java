@@ -6,9 +6,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,17 +99,7 @@ class UntracedRedeliveryTest {
 
   private Verdict replay() throws Exception {
     Files.writeString(dir.resolve("payouts.flow.yaml"), spec);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    telemetry.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
-    telemetry.forEach(engine::accept);
-    engine.advanceTo((T0 + 8 * 3_600_000L) * 1_000_000L);
-    engine.finish();
+    List<Verdict> finals = EngineRun.finals(dir, telemetry, T0 + 8 * 3_600_000L);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }
