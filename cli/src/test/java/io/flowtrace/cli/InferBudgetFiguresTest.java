@@ -2,15 +2,12 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.docs.FlowDocs;
 import io.flowtrace.verifier.infer.Inference;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,9 +26,10 @@ class InferBudgetFiguresTest {
     try (RecordingWriter out = RecordingWriter.open(recording)) {
       for (int i = 0; i < 10; i++) {
         String id = "SH-" + (50_000 + i);
+        String body = "{\"shipmentId\":\"" + id + "\"}";
         long t = t0 + i * 60_000L;
-        out.accept(record("shipments.created", i, t, id));
-        out.accept(record("shipments.labeled", i, t + 100 + i * 10L, id));
+        out.accept(TracedTraffic.untraced("shipments.created", i, t, id, body));
+        out.accept(TracedTraffic.untraced("shipments.labeled", i, t + 100 + i * 10L, id, body));
       }
     }
     Path drafts = work.resolve("drafts");
@@ -45,10 +43,5 @@ class InferBudgetFiguresTest {
 
     assertThat(yaml).contains("p50 140 ms");
     assertThat(docs.flow(flows.get(0))).contains("| `shipments_created` → `shipments_labeled` | 5.000 s | 140.0 ms |");
-  }
-
-  private static Telemetry record(String topic, int offset, long ms, String id) {
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, id, List.of(),
-        ("{\"shipmentId\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8)));
   }
 }

@@ -2,17 +2,13 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.infer.Inference;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.StageSpec;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,11 +29,12 @@ class InferCutCaptureTest {
     try (RecordingWriter out = RecordingWriter.open(recording)) {
       for (int i = 0; i < 120; i++) {
         String id = "BX-" + (10_000 + i);
+        String body = "{\"boxId\":\"" + id + "\"}";
         long t = t0 + i * 60_000L;
-        out.accept(record("boxes.packed", i, t, id));
-        out.accept(record("boxes.shipped", i, t + 5 * 60_000L + i * 100L, id));
+        out.accept(TracedTraffic.untraced("boxes.packed", i, t, id, body));
+        out.accept(TracedTraffic.untraced("boxes.shipped", i, t + 5 * 60_000L + i * 100L, id, body));
         if (t + 30 * 60_000L <= end) {
-          out.accept(record("boxes.emailed", i, t + 30 * 60_000L + i * 100L, id));
+          out.accept(TracedTraffic.untraced("boxes.emailed", i, t + 30 * 60_000L + i * 100L, id, body));
         }
       }
     }
@@ -49,10 +46,5 @@ class InferCutCaptureTest {
     assertThat(boxes.terminalStages()).as(yaml).extracting(StageSpec::id).containsExactly("boxes-emailed");
     assertThat(boxes.stage("boxes-emailed").optional()).as(yaml).isFalse();
     assertThat(yaml).contains("were left out of the draft: the recording ended before they did");
-  }
-
-  private static Telemetry record(String topic, int offset, long ms, String id) {
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, id, List.of(),
-        ("{\"boxId\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8)));
   }
 }

@@ -2,15 +2,12 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.infer.Inference;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -35,14 +32,14 @@ class InferRecordRedeliveryTest {
       for (int i = 0; i < 120; i++) {
         String payout = "PO-" + (700_000 + i);
         long t = t0 + i * 60_000L;
-        out.accept(record("payouts.requested", i, t, payout,
+        out.accept(TracedTraffic.untraced("payouts.requested", i, t, payout,
             "{\"payoutId\":\"" + payout + "\",\"eventId\":\"ev-" + i + "\",\"amount\":" + (100 + i) + "}"));
         String callback = "{\"payoutId\":\"" + payout + "\",\"callbackId\":\"cb-" + i + "\",\"status\":\"SETTLED\"}";
-        out.accept(record("bank.callbacks", callbacks++, t + 20_000, payout, callback));
+        out.accept(TracedTraffic.untraced("bank.callbacks", callbacks++, t + 20_000, payout, callback));
         if (i % 10 == 3) {
-          out.accept(record("bank.callbacks", callbacks++, t + 50_000, payout, callback));
+          out.accept(TracedTraffic.untraced("bank.callbacks", callbacks++, t + 50_000, payout, callback));
         }
-        out.accept(record("payouts.settled", i, t + 21_000, payout,
+        out.accept(TracedTraffic.untraced("payouts.settled", i, t + 21_000, payout,
             "{\"payoutId\":\"" + payout + "\",\"settledAmount\":" + (100 + i) + "}"));
       }
     }
@@ -56,9 +53,5 @@ class InferRecordRedeliveryTest {
     assertThat(flows.get(0).idempotency()).hasSize(1);
     List<Verdict> verdicts = Replays.finals(flows, recording);
     assertThat(verdicts).hasSize(120).allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
-  }
-
-  private static Telemetry record(String topic, int offset, long ms, String key, String json) {
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key, List.of(), json.getBytes(StandardCharsets.UTF_8)));
   }
 }

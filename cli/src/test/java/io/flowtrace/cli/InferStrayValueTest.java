@@ -2,15 +2,11 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.infer.Inference;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,11 +30,12 @@ class InferStrayValueTest {
         String claim = "CLM-" + (400_000 + i);
         String decision = i % 67 == 5 ? "APPROVE" : i % 3 == 0 ? "DENIED" : "APPROVED";
         long t = t0 + i * 60_000L;
-        out.accept(record("claims.filed", i, t, claim, "{\"claimId\":\"" + claim + "\",\"amount\":" + (100 + i) + "}"));
-        out.accept(record("claims.decided", i, t + 5_000, claim,
+        out.accept(TracedTraffic.untraced("claims.filed", i, t, claim,
+            "{\"claimId\":\"" + claim + "\",\"amount\":" + (100 + i) + "}"));
+        out.accept(TracedTraffic.untraced("claims.decided", i, t + 5_000, claim,
             "{\"claimId\":\"" + claim + "\",\"decision\":\"" + decision + "\"}"));
         if (!decision.equals("DENIED")) {
-          out.accept(record("payouts.requested", payouts++, t + 9_000, claim,
+          out.accept(TracedTraffic.untraced("payouts.requested", payouts++, t + 9_000, claim,
               "{\"claimId\":\"" + claim + "\",\"amount\":" + (100 + i) + "}"));
         }
       }
@@ -51,9 +48,5 @@ class InferStrayValueTest {
     assertThat(yaml).contains("when: 'claims_decided.decision == \"APPROVED\"'").contains("3 went against it");
     assertThat(Files.readString(drafts.resolve("claims/schemas/claims_decided.schema.json")))
         .contains("left out as too rare to belong: APPROVE (3×)");
-  }
-
-  private static Telemetry record(String topic, int offset, long ms, String key, String json) {
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key, List.of(), json.getBytes(StandardCharsets.UTF_8)));
   }
 }

@@ -41,6 +41,11 @@ final class TracedTraffic {
         "traceparent", "00-" + trace + "-" + spanId(id) + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8))));
   }
 
+  /** A record as a system that does not trace writes it: no {@code traceparent}, no producer span. */
+  static Telemetry untraced(String topic, int offset, long ms, String key, String json) {
+    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key, List.of(), json.getBytes(StandardCharsets.UTF_8)));
+  }
+
   /** The attributes of a consumer span that processed a record of {@code topic}. */
   static Map<String, Object> consumed(String topic) {
     return Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type",

@@ -11,7 +11,6 @@ import io.flowtrace.verifier.docs.FlowDocs;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -151,19 +150,10 @@ class CorrectedTimesTest {
 
   /** What was recorded so far, replayed against the flows in {@code flows}; the one final verdict. */
   private Verdict replayed(Path flows, Consumer<Verdict> also) throws Exception {
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(flows)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-        also.accept(v);
-      }
-    }).build();
-    all.sort(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos));
-    all.forEach(engine::accept);
-    engine.advanceTo((all.get(all.size() - 1).arrivalEpochNanos() / 1_000_000 + 60_000) * 1_000_000L);
-    engine.finish();
+    long last = all.stream().mapToLong(Telemetry::arrivalEpochNanos).max().orElse(0) / 1_000_000;
+    List<Verdict> finals = EngineRun.finals(flows, all, last + 60_000);
     assertThat(finals).hasSize(1);
+    also.accept(finals.get(0));
     return finals.get(0);
   }
 
