@@ -170,7 +170,9 @@ public final class Sidecar implements Closeable {
         lateEvent(event);
       }
     };
-    FlowEngine.Builder builder = FlowEngine.builder(flows);
+    // Started on live traffic (a new group from the latest offsets, a backlog cut by retention, an
+    // exporter that sent before any receiver listened), its first instances may lack what came before.
+    FlowEngine.Builder builder = FlowEngine.builder(flows).inputMayBeginMidFlow();
     if (config.spans() != null) {
       builder.spans(config.spans());
     }

@@ -166,6 +166,58 @@ class SidecarKafkaIT {
   }
 
   @Test
+  void aSidecarStartedOnTrafficInFlightDoesNotFailTheFlowsItJoinedMidway() throws Exception {
+    String suffix = "-" + UUID.randomUUID();
+    String booked = "parcels.booked" + suffix;
+    String delivered = "parcels.delivered" + suffix;
+    broker.createTopic(booked, 1);
+    broker.createTopic(delivered, 1);
+    Path flows = Files.createDirectories(dir.resolve("parcel-flows"));
+    Files.writeString(flows.resolve("parcel.flow.yaml"), String.join("\n",
+        "flow: parcel",
+        "keys: [parcelId]",
+        "deadline: 3s",
+        "stages:",
+        "  - id: booked",
+        "    events:",
+        "      - {id: booked_msg, topic: " + booked + "}",
+        "  - id: delivered",
+        "    after: booked",
+        "    terminal: true",
+        "    events:",
+        "      - {id: delivered_msg, topic: " + delivered + "}",
+        ""));
+    Path verdicts = dir.resolve("verdicts");
+    SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
+        "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(),
+        "group-id", "flowtrace-sidecar-it-" + UUID.randomUUID(), "start-from", "latest",
+        "otlp-http-port", "0", "otlp-grpc-port", "-1", "http-port", "-1", "console", "false",
+        "verdicts-dir", verdicts.toString(), "verdicts-topic", ""));
+    try (KafkaProducer<byte[], byte[]> producer = broker.newProducer(Map.of())) {
+      sendUnsampled(producer, booked, "P-1", "{\"parcelId\":\"P-1\"}"); // before the sidecar: not read
+      long joined;
+      try (Sidecar sidecar = Sidecar.start(config)) {
+        Await.until(() -> sidecar.readiness().ok(), () -> sidecar.readiness().detail());
+        joined = System.currentTimeMillis();
+        sendUnsampled(producer, delivered, "P-1", "{\"parcelId\":\"P-1\"}");
+        sendUnsampled(producer, booked, "P-2", "{\"parcelId\":\"P-2\"}");
+        sendUnsampled(producer, delivered, "P-2", "{\"parcelId\":\"P-2\"}");
+        Await.until(() -> verdictLines(verdicts).size() == 2, () -> "verdicts " + verdictLines(verdicts));
+        // a deadline after the sidecar's first record, a flow missing its first stage is a defect again
+        Await.until(() -> System.currentTimeMillis() > joined + 4_000, () -> "the clock");
+        sendUnsampled(producer, delivered, "P-3", "{\"parcelId\":\"P-3\"}");
+        Await.until(() -> verdictLines(verdicts).size() == 3, () -> "verdicts " + verdictLines(verdicts));
+      }
+    }
+    assertThat(verdictLines(verdicts)).extracting(v -> v.path("instanceKey").asString() + " "
+        + v.path("verdict").path("status").asString() + " (" + v.path("verdict").path("reason").asString() + ")")
+        .containsExactlyInAnyOrder(
+            "parcel|parcelId=P-1 INCOMPLETE (may have begun before the input did: its entry was not seen)",
+            "parcel|parcelId=P-2 PASSED (complete)",
+            "parcel|parcelId=P-3 FAILED (deadline passed)");
+  }
+
+  @Test
   void aVerdictOneOutputHoldsAndTheOtherLacksIsCopiedToItAtStart() throws Exception {
     // the last run was killed after its verdicts topic had O-9's verdict and before its file had it;
     // O-8's reached the file only

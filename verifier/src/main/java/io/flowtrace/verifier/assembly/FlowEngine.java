@@ -222,7 +222,7 @@ public final class FlowEngine {
 
   /** Feeds a prepared record. */
   public void accept(PreparedRecord prepared) {
-    stats.records++;
+    counted(prepared.record());
     boolean matched = false;
     Placement placement = new Placement();
     for (int i = 0; i < flows.size(); i++) {
@@ -272,6 +272,13 @@ public final class FlowEngine {
     }
   }
 
+  private void counted(KafkaRecord record) {
+    stats.records++;
+    if (record.timestampMillis() > 0) {
+      context.inputStartNanos = Math.min(context.inputStartNanos, record.timestampNanos());
+    }
+  }
+
   private boolean isTopicOfAnyFlow(String topic) {
     for (FlowState f : flows) {
       if (f.matcher.hasTopic(topic)) {
@@ -282,10 +289,7 @@ public final class FlowEngine {
   }
 
   private void acceptRecord(KafkaRecord record) {
-    stats.records++;
-    if (record.timestampMillis() > 0) {
-      context.inputStartNanos = Math.min(context.inputStartNanos, record.timestampNanos());
-    }
+    counted(record);
     boolean matched = false;
     TraceContext trace = record.traceContext().orElse(null);
     Placement placement = new Placement();

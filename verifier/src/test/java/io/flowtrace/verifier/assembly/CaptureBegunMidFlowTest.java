@@ -60,6 +60,15 @@ class CaptureBegunMidFlowTest {
   }
 
   @Test
+  void soWhenItsRecordsArePreparedAsReplayAndTheSidecarFeedThem() throws Exception {
+    Map<String, Verdict> v = replay(b -> b.inputMayBeginMidFlow(), true);
+
+    assertThat(v.get("o-0").status()).as(v.get("o-0").toString()).isEqualTo(VerdictStatus.INCOMPLETE);
+    assertThat(v.get("o-1").status()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(v.get("o-2").status()).isEqualTo(VerdictStatus.FAILED);
+  }
+
+  @Test
   void anEngineFedItsOwnTrafficFromTheStartJudgesItAll() throws Exception {
     Map<String, Verdict> v = replay(b -> b);
 
@@ -67,6 +76,10 @@ class CaptureBegunMidFlowTest {
   }
 
   private Map<String, Verdict> replay(UnaryOperator<FlowEngine.Builder> options) throws Exception {
+    return replay(options, false);
+  }
+
+  private Map<String, Verdict> replay(UnaryOperator<FlowEngine.Builder> options, boolean prepared) throws Exception {
     Files.writeString(dir.resolve("renewals.flow.yaml"), SPEC);
     List<Telemetry> all = new ArrayList<>();
     all.add(record("warehouse.shipped", "o-0", 0));
@@ -76,7 +89,8 @@ class CaptureBegunMidFlowTest {
     all.add(record("billing.charged", "o-2", 2 * 3_600_000));
     all.add(record("warehouse.shipped", "o-2", 2 * 3_600_000 + 60_000));
     Map<String, Verdict> finals = new LinkedHashMap<>();
-    for (Verdict v : EngineRun.finals(dir, all, T0 + 6 * 3_600_000L, options)) {
+    long until = T0 + 6 * 3_600_000L;
+    for (Verdict v : prepared ? EngineRun.preparedFinals(dir, all, until, options) : EngineRun.finals(dir, all, until, options)) {
       finals.put(v.keys().get("subscriptionId"), v);
     }
     return finals;

@@ -22,6 +22,17 @@ final class EngineRun {
   /** As above, with the engine built with {@code options}. */
   static List<Verdict> finals(Path flows, List<Telemetry> telemetry, long untilMs,
       UnaryOperator<FlowEngine.Builder> options) throws Exception {
+    return finals(flows, telemetry, untilMs, options, false);
+  }
+
+  /** As above, records {@linkplain FlowEngine#prepare prepared} first, as replay and the sidecar feed them. */
+  static List<Verdict> preparedFinals(Path flows, List<Telemetry> telemetry, long untilMs,
+      UnaryOperator<FlowEngine.Builder> options) throws Exception {
+    return finals(flows, telemetry, untilMs, options, true);
+  }
+
+  private static List<Verdict> finals(Path flows, List<Telemetry> telemetry, long untilMs,
+      UnaryOperator<FlowEngine.Builder> options, boolean prepared) throws Exception {
     List<Verdict> finals = new ArrayList<>();
     FlowEngine engine = options.apply(FlowEngine.builder(new FlowSpecLoader().load(flows)).listener(new VerdictListener() {
       @Override
@@ -31,7 +42,16 @@ final class EngineRun {
     })).build();
     List<Telemetry> sorted = new ArrayList<>(telemetry);
     sorted.sort(Comparator.comparingLong(Telemetry::arrivalEpochNanos));
-    sorted.forEach(engine::accept);
+    for (Telemetry t : sorted) {
+      if (prepared && t instanceof Telemetry.RecordEvent r) {
+        PreparedRecord p = engine.prepare(r.record());
+        if (p != null) {
+          engine.accept(p);
+        }
+      } else {
+        engine.accept(t);
+      }
+    }
     engine.advanceTo(untilMs * 1_000_000L);
     engine.finish();
     return finals;
