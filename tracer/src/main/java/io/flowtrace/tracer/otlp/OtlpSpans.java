@@ -73,6 +73,32 @@ public final class OtlpSpans {
     return emitted;
   }
 
+  /**
+   * The span as flowtrace reads one that ends before it starts (a wall clock stepped back between
+   * the two, or a writer's mistake): ending when it starts. Any other span is returned as it is.
+   */
+  public static Span endingNoEarlierThanItStarts(Span span) {
+    if (span.endEpochNanos() >= span.startEpochNanos()) {
+      return span;
+    }
+    return new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
+        span.startEpochNanos(), span.startEpochNanos(), span.attributes(), span.links(), span.error());
+  }
+
+  /**
+   * For a problem report, a span that ends before it starts and what is made of it: {@code span
+   * 'POST /orders' (service gateway, trace 4bf9…, span 00f0…) ends 12.5 ms before it starts; read as
+   * ending when it starts}.
+   */
+  public static String endsBeforeItStarts(Span span) {
+    double ms = (span.startEpochNanos() - span.endEpochNanos()) / 1e6;
+    String amount = ms >= 1 ? String.format(java.util.Locale.ROOT, "%.1f ms", ms)
+        : (span.startEpochNanos() - span.endEpochNanos()) + " ns";
+    return "span" + (span.name().isEmpty() ? "" : " '" + span.name() + "'") + " ("
+        + (span.service().isEmpty() ? "" : "service " + span.service() + ", ") + "trace " + span.traceId()
+        + ", span " + span.spanId() + ") ends " + amount + " before it starts; read as ending when it starts";
+  }
+
   /** The resource's {@code service.name} string, or empty. */
   public static String serviceName(Resource resource) {
     for (int i = 0, n = resource.getAttributesCount(); i < n; i++) {

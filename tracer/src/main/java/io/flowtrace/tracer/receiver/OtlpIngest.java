@@ -68,7 +68,7 @@ final class OtlpIngest {
     List<String> problems = new ArrayList<>(MAX_DESCRIBED);
     long[] rejected = new long[1];
     long[] linkProblems = new long[1];
-    OtlpSpans.convert(request, span -> batch.add(Telemetry.of(span)), invalid -> {
+    OtlpSpans.convert(request, span -> batch.add(Telemetry.of(OtlpSpans.endingNoEarlierThanItStarts(span))), invalid -> {
       if (invalid.linkIndex() < 0) {
         rejected[0]++;
       } else {

@@ -198,7 +198,13 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       this.source = source;
       this.sink = sink;
       this.listener = listener;
-      this.spans = span -> sink.accept(Telemetry.of(span));
+      this.spans = span -> {
+        if (span.endEpochNanos() < span.startEpochNanos()) {
+          problem(line, OtlpSpans.endsBeforeItStarts(span));
+          span = OtlpSpans.endingNoEarlierThanItStarts(span);
+        }
+        sink.accept(Telemetry.of(span));
+      };
       this.invalidIds = invalid -> problem(line, invalid.describe());
       this.skippedSpans = skipped -> problem(line, skipped.describe(line) + "; the request's other spans are read");
       this.chunks = !chunked ? null : LineChunks.inReadingPool(problems -> {

@@ -105,7 +105,12 @@ public final class OtlpProtobufReader implements TelemetryFileReader {
       String message = "message " + index + ": ";
       emitted[0] += OtlpSpans.convert(
           request,
-          span -> sink.accept(Telemetry.of(span)),
+          span -> {
+            if (span.endEpochNanos() < span.startEpochNanos()) {
+              problem(listener, source, start, message + OtlpSpans.endsBeforeItStarts(span));
+            }
+            sink.accept(Telemetry.of(OtlpSpans.endingNoEarlierThanItStarts(span)));
+          },
           invalid -> problem(listener, source, start, message + invalid.describe()));
     }
   }

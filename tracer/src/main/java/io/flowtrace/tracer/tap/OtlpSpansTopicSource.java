@@ -466,7 +466,8 @@ public final class OtlpSpansTopicSource implements Closeable {
     List<Span> decoded = new ArrayList<>();
     Function<OtlpSpans.InvalidId, String> describer = json == null ? OtlpSpans.InvalidId::describe
         : OtlpJson.describer(json);
-    OtlpSpans.convert(request, decoded::add, id -> invalidSpan.accept(describer.apply(id)));
+    OtlpSpans.convert(request, span -> decoded.add(OtlpSpans.endingNoEarlierThanItStarts(span)),
+        id -> invalidSpan.accept(describer.apply(id)));
     return new SpanBatch(r.topic(), r.partition(), r.offset(), r.timestamp(), decoded, null);
   }
 

@@ -92,6 +92,22 @@ class OtlpJsonLinesReaderTest {
   }
 
   @Test
+  void aSpanThatEndsBeforeItStartsIsReportedWithItsLineAndReadAsEndingWhenItStarts() throws IOException {
+    Path file = write("spans.otlp.jsonl",
+        line(span("first")),
+        line("{\"traceId\":\"" + TRACE_ID + "\",\"spanId\":\"" + SERVER_SPAN_ID + "\",\"name\":\"POST /orders\","
+            + "\"startTimeUnixNano\":\"1796000000012500000\",\"endTimeUnixNano\":\"1796000000000000000\"}"));
+
+    assertThat(read(file)).isEqualTo(2);
+
+    assertThat(collected.spans()).extracting(Span::name, Span::startEpochNanos, Span::endEpochNanos).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("first", 0L, 0L),
+        org.assertj.core.groups.Tuple.tuple("POST /orders", 1_796_000_000_012_500_000L, 1_796_000_000_012_500_000L));
+    assertThat(collected.problemTexts()).containsExactly(file + ":2: span 'POST /orders' (service gateway, trace "
+        + TRACE_ID + ", span " + SERVER_SPAN_ID + ") ends 12.5 ms before it starts; read as ending when it starts");
+  }
+
+  @Test
   void aMalformedLineReadsAsTheDecoderDescribesItsText() throws Exception {
     String badNumber = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":2.5e,\"name\":\"x\"}]}]}]}";
     String cut = line(span("cut")).substring(0, 120);

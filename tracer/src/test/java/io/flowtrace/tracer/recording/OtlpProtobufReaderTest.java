@@ -65,6 +65,20 @@ class OtlpProtobufReaderTest {
   }
 
   @Test
+  void aSpanThatEndsBeforeItStartsIsReportedWithItsMessageAndReadAsEndingWhenItStarts() throws IOException {
+    byte[] first = delimited(named("first"));
+    Path file = file(first, delimited(request("gateway", span(SERVER_SPAN_ID, "", "backwards", SpanKind.SPAN_KIND_SERVER)
+        .setStartTimeUnixNano(2_000_000_000L).setEndTimeUnixNano(1_999_999_500L))));
+
+    assertThat(reader.read(file, collected, collected)).isEqualTo(2);
+
+    assertThat(collected.spans().get(1).endEpochNanos()).isEqualTo(2_000_000_000L);
+    assertThat(collected.problemTexts()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .startsWith(file + "@" + first.length + ": message 2: span 'backwards' (service gateway, trace ")
+        .endsWith(") ends 500 ns before it starts; read as ending when it starts");
+  }
+
+  @Test
   void aCorruptMessageIsReportedWithItsOffsetAndTheNextOneIsRead() throws IOException {
     byte[] first = delimited(named("first"));
     Path file = file(first, new byte[] {3, 0x0a, 0x05, 0x01}, delimited(named("after")));
