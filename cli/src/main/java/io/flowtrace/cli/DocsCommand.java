@@ -1,10 +1,8 @@
 package io.flowtrace.cli;
 
-import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.docs.FlowDocs;
 import io.flowtrace.verifier.replay.Replay;
-import io.flowtrace.verifier.replay.ReplayResult;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
@@ -40,6 +38,9 @@ final class DocsCommand implements Callable<Integer> {
   @Parameters(index = "0", arity = "0..1", paramLabel = "RECORDING", description = "Recording directory (optional).")
   Path recording;
 
+  @picocli.CommandLine.Mixin
+  InputReporting input = new InputReporting();
+
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -63,9 +64,13 @@ final class DocsCommand implements Callable<Integer> {
       }
       docs.source("the recording " + recording.toAbsolutePath().normalize().getFileName());
       FlowEngine engine = FlowEngine.builder(flows).listener(docs).amendUntilEnd().inputMayBeginMidFlow().build();
-      ReadListener onProblem = p -> err.println("flowtrace: skipped " + p);
-      ReplayResult result = Replay.builder(engine).problems(onProblem).build().run(recording);
-      problems = result.readProblems();
+      ProgressLine progress = input.progressLine();
+      try {
+        problems = Replay.builder(engine).problems(input.problems(err)).progress(progress).build().run(recording)
+            .readProblems();
+      } finally {
+        progress.done();
+      }
     }
     docs.write(out);
     if (html) {

@@ -1,6 +1,5 @@
 package io.flowtrace.cli;
 
-import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.infer.Inference;
 import io.flowtrace.verifier.replay.Replay;
@@ -46,6 +45,9 @@ final class InferCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "RECORDING", description = "Recording directory (or a single file).")
   Path recording;
 
+  @picocli.CommandLine.Mixin
+  InputReporting input = new InputReporting();
+
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -69,14 +71,15 @@ final class InferCommand implements Callable<Integer> {
       err.println("flowtrace: " + e.getMessage());
       return FlowTraceCli.EXIT_USAGE;
     }
-    long[] problems = {0};
-    b.problems((ReadProblem p) -> {
-      if (++problems[0] <= 20) {
-        err.println("flowtrace: skipped " + p);
-      }
-    });
+    ProgressLine progress = input.progressLine();
+    b.problems(input.problems(err)).progress(progress);
     long t0 = System.nanoTime();
-    Inference.Result result = b.build().infer(recording);
+    Inference.Result result;
+    try {
+      result = b.build().infer(recording);
+    } finally {
+      progress.done();
+    }
     if (!result.entriesInstead().isEmpty()) {
       List<String> some = result.entriesInstead();
       err.printf("flowtrace: --entry %s matches no event in %s; its topics and server spans: %s%n", entry, recording,
@@ -144,7 +147,12 @@ final class InferCommand implements Callable<Integer> {
     };
     FlowEngine engine = FlowEngine.builder(flows).listener(VerdictListener.composite(summary, byItem))
         .amendUntilEnd().inputMayBeginMidFlow().build();
-    Replay.builder(engine).build().run(recording);
+    ProgressLine progress = input.progressLine();
+    try { // its input problems were said while drafting
+      Replay.builder(engine).progress(progress).build().run(recording);
+    } finally {
+      progress.done();
+    }
     stdout.printf("replayed against the draft: %s: %,d passed, %,d failed, %,d incomplete%n",
         Plural.count(summary.flows(), "flow"), summary.passed(), summary.failed(), summary.incomplete());
     if (items.isEmpty()) {

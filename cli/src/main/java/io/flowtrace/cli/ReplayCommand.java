@@ -3,7 +3,6 @@ package io.flowtrace.cli;
 import io.flowtrace.tracer.files.CannotWriteException;
 import io.flowtrace.tracer.files.OutputFile;
 import io.flowtrace.tracer.recording.ReadListener;
-import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.report.ConsoleReport;
 import io.flowtrace.verifier.report.JUnitXmlWriter;
@@ -69,11 +68,8 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "List passed instances too (text format).")
   boolean verbose;
 
-  @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
-  Boolean progress;
-
-  @Option(names = "--max-problems", defaultValue = "20", paramLabel = "N", description = "Print at most N input problems in full (all are counted; default ${DEFAULT-VALUE}).")
-  int maxProblems;
+  @picocli.CommandLine.Mixin
+  InputReporting input = new InputReporting();
 
   @Option(names = "--buffer-events", defaultValue = "" + Replay.DEFAULT_MAX_BUFFERED_EVENTS, paramLabel = "N",
       description = "Most events held in memory before a sorted run spills to disk (default ${DEFAULT-VALUE}); "
@@ -214,18 +210,8 @@ final class ReplayCommand implements Callable<Integer> {
       builder.spans(spanCompleteness);
     }
     FlowEngine engine = builder.build();
-    long[] problemCount = {0};
-    ReadListener problems = (ReadProblem p) -> {
-      problemCount[0]++;
-      if (problemCount[0] <= maxProblems) {
-        err.println("flowtrace: skipped " + p);
-      } else if (problemCount[0] == maxProblems + 1) {
-        err.println("flowtrace: more input problems; they are counted in the summary");
-      }
-      err.flush();
-    };
-    boolean showProgress = progress != null ? progress : System.console() != null;
-    ProgressLine progressLine = new ProgressLine(System.err, showProgress);
+    ReadListener problems = input.problems(err);
+    ProgressLine progressLine = input.progressLine();
     ReplayResult result;
     boolean ran = false;
     try {

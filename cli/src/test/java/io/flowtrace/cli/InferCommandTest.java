@@ -236,16 +236,28 @@ class InferCommandTest {
         Files.copy(f, dirty.resolve(f.getFileName()));
       }
     }
-    Files.writeString(dirty.resolve("messages.kcat.jsonl"), "{\"topic\":\"orders.created\",\"partition\":0,\n",
-        java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(dirty.resolve("messages.kcat.jsonl"), "{\"topic\":\"orders.created\",\"partition\":0,\n"
+        + "not json\n" + "[1, 2]\n", java.nio.file.StandardOpenOption.APPEND);
     Path out = work.resolve("dirty-drafts");
 
-    CliRun run = CliRun.of("infer", "--out", out.toString(), "--name", "shop", dirty.toString());
+    // as replay's, its reading options: how many problems are printed in full, and no progress line
+    CliRun run = CliRun.of("infer", "--out", out.toString(), "--name", "shop", "--max-problems", "1", "--no-progress",
+        dirty.toString());
 
     assertThat(run.exit()).isEqualTo(FlowTraceCli.EXIT_USAGE);
     assertThat(out.resolve("shop/shop.flow.yaml")).exists();
     assertThat(run.stderr()).contains("messages.kcat.jsonl:", "not a kcat JSON record",
-        "flowtrace: exit 2: the input had 1 problem (above); the draft rests on what could be read");
+        "flowtrace: more input problems; they are counted in the summary",
+        "flowtrace: exit 2: the input had 3 problems (above); the draft rests on what could be read");
+    assertThat(run.stderr().lines().filter(l -> l.startsWith("flowtrace: skipped"))).hasSize(1);
+    assertThat(run.stderr()).doesNotContain("reading ");
+  }
+
+  @Test
+  void askedForProgressItShowsHowReadingGoes() throws Exception {
+    CliRun run = CliRun.of("infer", "--out", work.resolve("with-progress").toString(), "--progress", training.toString());
+
+    assertThat(run.stderr()).containsPattern("reading [0-9.]+ [KM]iB/[0-9.]+ MiB \\(\\d+%\\)  [0-9,]+ spans");
   }
 
   @Test

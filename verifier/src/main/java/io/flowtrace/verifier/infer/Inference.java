@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.verifier.infer.Grouping.Instance;
+import io.flowtrace.verifier.replay.ReplayProgress;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,11 +37,13 @@ public final class Inference {
   private final String name;
   private final String entry;
   private final ReadListener problems;
+  private final ReplayProgress progress;
 
   private Inference(Builder b) {
     this.name = b.name;
     this.entry = b.entry;
     this.problems = b.problems;
+    this.progress = b.progress;
   }
 
   public static Builder builder() {
@@ -124,7 +127,7 @@ public final class Inference {
 
   /** Reads the recording and drafts its flows. */
   public Result infer(Path recording) throws IOException {
-    Traffic traffic = Traffic.read(recording, problems);
+    Traffic traffic = Traffic.read(recording, problems, progress);
     Predicate<EventType> entryChoice = entry == null ? null : selector(entry);
     List<Instance> instances = Grouping.instances(traffic, entryChoice);
     Map<EventType, List<Instance>> byEntry = new LinkedHashMap<>();
@@ -213,6 +216,7 @@ public final class Inference {
     private String name;
     private String entry;
     private ReadListener problems = ReadListener.ignoring();
+    private ReplayProgress progress = ReplayProgress.NONE;
 
     /** The flow's name (with {@code -2}, {@code -3} … for further flows). Defaults to one from the entry event. */
     public Builder name(String name) {
@@ -235,6 +239,12 @@ public final class Inference {
     /** Told about every unreadable line (which is skipped). */
     public Builder problems(ReadListener problems) {
       this.problems = requireNonNull(problems, "problems");
+      return this;
+    }
+
+    /** Told how reading the recording goes. */
+    public Builder progress(ReplayProgress progress) {
+      this.progress = requireNonNull(progress, "progress");
       return this;
     }
 

@@ -12,6 +12,8 @@ import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.verifier.model.Clocks;
 import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.replay.ReadingProgress;
+import io.flowtrace.verifier.replay.ReplayProgress;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -21,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -53,11 +56,23 @@ final class Traffic {
   }
 
   static Traffic read(Path recording, ReadListener problems) throws IOException {
+    return read(recording, problems, ReplayProgress.NONE);
+  }
+
+  /** As above, telling {@code progress} how reading goes. */
+  static Traffic read(Path recording, ReadListener problems, ReplayProgress progress) throws IOException {
     Traffic t = new Traffic();
     List<Span> events = new ArrayList<>();
     List<KafkaRecord> read = new ArrayList<>();
     List<Span> messaging = new ArrayList<>();
-    RecordingReader.Summary summary = RecordingReader.defaults().read(recording, telemetry -> {
+    LongAdder spansRead = new LongAdder();
+    LongAdder recordsRead = new LongAdder();
+    RecordingReader reader = RecordingReader.defaults();
+    ReadListener listener = progress == ReplayProgress.NONE ? problems
+        : new ReadingProgress(problems, reader.files(recording, ReadListener.ignoring()), progress, spansRead::sum,
+            recordsRead::sum);
+    RecordingReader.Summary summary = reader.read(recording, telemetry -> {
+      (telemetry instanceof Telemetry.RecordEvent ? recordsRead : spansRead).increment();
       synchronized (t) {
         if (telemetry instanceof Telemetry.RecordEvent r) {
           read.add(r.record());
@@ -71,7 +86,7 @@ final class Traffic {
           }
         }
       }
-    }, problems);
+    }, listener);
     // The draft is a function of the traffic, not of the order its lines were read in: what follows
     // takes the first of equals (of spans, of records at one time), so everything is put in an
     // order of its own first.

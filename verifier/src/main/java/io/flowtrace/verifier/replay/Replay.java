@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
-import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
@@ -19,9 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
@@ -83,36 +80,14 @@ public final class Replay {
       problemCount.increment();
       problems.problem(problem);
     });
-    long totalBytes = 0;
-    for (Path f : files) {
-      try {
-        totalBytes += Files.size(f);
-      } catch (IOException e) {
-        // gone or unreadable: reading it reports that
-      }
-    }
     Buffer buffer = new Buffer();
     LongAdder spans = new LongAdder();
     LongAdder records = new LongAdder();
-    Map<String, Long> bytesByFile = new ConcurrentHashMap<>();
-    long total = totalBytes;
-    ReadListener listener = new ReadListener() {
-      @Override
-      public void problem(ReadProblem problem) {
-        problemCount.increment();
-        problems.problem(problem);
-      }
-
-      @Override
-      public void progress(String source, long bytesRead) {
-        bytesByFile.put(source, bytesRead);
-        long sum = 0;
-        for (long b : bytesByFile.values()) {
-          sum += b;
-        }
-        progress.reading(source, sum, total, spans.sum(), records.sum());
-      }
-    };
+    ReadingProgress listener = new ReadingProgress(problem -> {
+      problemCount.increment();
+      problems.problem(problem);
+    }, files, progress, spans::sum, records::sum);
+    long totalBytes = listener.totalBytes();
     java.util.Queue<Chunk> allChunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
     ThreadLocal<Chunk> chunks = ThreadLocal.withInitial(() -> {
       Chunk c = new Chunk(engine.newLookahead());
