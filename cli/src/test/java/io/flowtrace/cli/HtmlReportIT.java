@@ -370,6 +370,71 @@ class HtmlReportIT {
     }
   }
 
+  /**
+   * A trial's renewal record read again 24 s later by the same billing service was drawn as
+   * "consumer 2" at +0 ms; an e-mail's ×2 badge sat on its label; {@code notification-service}
+   * was headed "notificatio" / "n-service" in a narrow column; and a hop of an unsampled trace was
+   * greyed as not verified beside "fully verified", though nothing needed its spans.
+   */
+  @Test
+  void aRecordReadAgainIsDrawnWhenItWasReadAndNamesAndBadgesKeepClearOfEachOther() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("renewal-flows/renewals"));
+    Files.writeString(flows.resolve("renewals.flow.yaml"), String.join("\n",
+        "flow: renewals",
+        "keys: [renewalId]",
+        "stages:",
+        "  - id: due",
+        "    events: [{id: renewal_due, topic: renewals.due}]",
+        "  - id: notified",
+        "    after: due",
+        "    terminal: true",
+        "    events: [{id: renewal_email_sent, topic: notifications.email}]",
+        ""));
+    Path recording = dir.resolve("renewal-recording");
+    long t0 = 1_795_597_200_000L;
+    try (io.flowtrace.tracer.recording.RecordingWriter out = io.flowtrace.tracer.recording.RecordingWriter.open(recording)) {
+      TracedTraffic traffic = new TracedTraffic(out);
+      String trace = "7d9efff798038103d269b633813fc60d";
+      traffic.record(true, trace, "due", "", "scheduler", "renewals.due", 0, t0, "{\"renewalId\":\"RN-1\"}");
+      traffic.span(true, trace, "read", "due", "renewals.due process", io.flowtrace.tracer.model.SpanKind.CONSUMER,
+          "billing-service", t0 + 10, t0 + 40, TracedTraffic.consumed("renewals.due"));
+      traffic.span(true, trace, "read again", "due", "renewals.due process", io.flowtrace.tracer.model.SpanKind.CONSUMER,
+          "billing-service", t0 + 24_010, t0 + 24_040, TracedTraffic.consumed("renewals.due"));
+      traffic.record(true, trace, "mail", "read", "notification-service", "notifications.email", 0, t0 + 50,
+          "{\"renewalId\":\"RN-1\"}");
+      traffic.record(true, trace, "mail again", "read again", "notification-service", "notifications.email", 1,
+          t0 + 24_050, "{\"renewalId\":\"RN-1\"}");
+      String unsampled = "8e9efff798038103d269b633813fc60d";
+      traffic.record(false, unsampled, "due 2", "", "scheduler", "renewals.due", 1, t0 + 60_000, "{\"renewalId\":\"RN-2\"}");
+      traffic.record(false, unsampled, "mail 2", "due 2", "notification-service", "notifications.email", 2, t0 + 60_100,
+          "{\"renewalId\":\"RN-2\"}");
+    }
+    chrome.viewport(600, 1000); // the narrowest columns
+    try {
+      show(flows.getParent(), recording, "renewals.html", "RN-1");
+      assertThat(chrome.eval("Array.from(document.querySelectorAll(\"#detail .head[data-lane='svc:notification-service']"
+          + " text:not(.what)\")).map(t => t.textContent).join('|')").asString()).isEqualTo("notification-|service");
+      JsonNode again = chrome.eval("Array.from(document.querySelectorAll(\"#detail .hop[data-event='renewal_due']\"))"
+          + ".map(g => g.querySelector('.lbl').textContent + ' at ' + g.querySelector('.time').textContent)");
+      assertThat(again).extracting(JsonNode::asString).containsExactly("renewal_due at +0 ms",
+          "renewal_due (read again) at +24.01 s");
+      JsonNode clear = chrome.eval("Array.from(document.querySelectorAll('#detail .hop')).filter(g => g.querySelector('.badge'))"
+          + ".map(g => { const l = g.querySelector('.lbl').getBBox(); return g.querySelector('.badge rect').getBBox().x"
+          + " - (l.x + l.width); })");
+      assertThat(clear).as("room between each label and its badge").isNotEmpty()
+          .allSatisfy(gap -> assertThat(gap.asDouble()).isGreaterThanOrEqualTo(0));
+
+      show(flows.getParent(), recording, "renewals-unsampled.html", "RN-2");
+      assertThat(chrome.eval("document.querySelector('#detail svg.seq').textContent").asString())
+          .contains("unsampled trace: no spans exported");
+      assertThat(chrome.eval("document.querySelectorAll('#detail .hop.unverified').length").asInt())
+          .as("hops greyed as not verified in a fully verified instance").isZero();
+    } finally {
+      chrome.viewport(1400, 1000);
+      backToTheReport();
+    }
+  }
+
   @Test
   void topicsWhoseLongNamesShareAPrefixAreNamedByWhatTellsThemApart() throws Exception {
     // the sample with every topic under one long namespace, in the spec and the recording alike

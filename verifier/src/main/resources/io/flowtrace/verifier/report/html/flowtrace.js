@@ -101,17 +101,28 @@
     return s.length > n ? s.slice(0, n - 1) + '\u2026' : s;
   }
 
-  /** A name in one line of at most n characters, else two, broken after a '-', '.', '_' or '/' where one fits. */
+  /**
+   * A name in one line of at most n characters, else two, broken after a '-', '.', '_' or '/' where
+   * one fits; a word a little longer than n ("notification-") stays whole on its line rather than be
+   * broken inside (the drawing narrows such a line to fit, {@link #SQUEEZE}).
+   */
   function twoLines(s, n) {
     s = String(s);
     if (s.length <= n) return [s];
-    var at = -1;
-    for (var i = Math.min(n, s.length - 1) - 1; i > 0 && at < 0; i--) {
+    var at = -1, i;
+    for (i = Math.min(n, s.length - 1) - 1; i > 0 && at < 0; i--) {
+      if ('-._/ '.indexOf(s.charAt(i)) >= 0) at = i + 1;
+    }
+    for (i = n; at < 0 && i < Math.min(s.length - 1, Math.floor(n * SQUEEZE)); i++) {
       if ('-._/ '.indexOf(s.charAt(i)) >= 0) at = i + 1;
     }
     if (at < 0) at = n;
-    return [s.slice(0, at), cut(s.slice(at), n)];
+    var rest = s.slice(at);
+    return [s.slice(0, at), rest.length <= Math.floor(n * SQUEEZE) ? rest : cut(rest, n)];
   }
+
+  /** How much longer than its room a line of a name may be, drawn narrower. */
+  var SQUEEZE = 1.35;
 
   /**
    * Names too long for {@code room} characters without what they share with the others: the common
@@ -686,7 +697,9 @@
           items.push({
             hop: i, stage: h.stage, event: h.event, violations: [], t: c.t, rank: base.rank, kind: 'consume',
             from: 'topic:' + h.topic, to: 'svc:' + (c.service || '?'),
-            label: 'consume', sub: dwellText(h, c) + (ci > 0 ? ' (consumer ' + (ci + 1) + ')' : ''),
+            label: 'consume', sub: dwellText(h, c) + (ci === 0 ? ''
+                : h.consumers.slice(0, ci).some(function (p) { return p.service === c.service; }) ? ' (read again)'
+                : ' (consumer ' + (ci + 1) + ')'),
             consumer: c
           });
         });
@@ -881,15 +894,23 @@
       var cs = it.kind === 'produce' ? consumed[it.hop] : null;
       if (!cs) { items.push(it); return; }
       cs.forEach(function (c, k) {
+        // a later consumption (another consumer, or the same one again after a redelivery) is drawn when it began
         items.push(assign(assign({}, it), {
-          to: c.to, consumer: c.consumer, folded: true,
+          to: c.to, consumer: c.consumer, folded: true, t: k === 0 ? it.t : c.t,
           violations: k === 0 ? it.violations : [],
-          label: it.label + (k > 0 ? ' (consumer ' + (k + 1) + ')' : ''),
+          label: it.label + (k === 0 ? '' : consumedAgain(cs, k) ? ' (read again)' : ' (consumer ' + (k + 1) + ')'),
           sub: (it.topicLabel || it.to.slice('topic:'.length)) + ' \u00b7 ' + c.sub
         }));
       });
     });
+    items.sort(function (a, b) { return a.t - b.t; }); // stable: ties keep the sequence's order
     return {items: items, lanes: lanesOf(items, seq.outside), loose: seq.loose, outside: seq.outside};
+  }
+
+  /** Whether the k-th consumption of a record was by a service that had consumed it before. */
+  function consumedAgain(consumptions, k) {
+    for (var j = 0; j < k; j++) if (consumptions[j].to === consumptions[k].to) return true;
+    return false;
   }
 
   /** The service the report saw producing the topic's records (where their producer spans were seen), or null. */
@@ -944,6 +965,8 @@
   var GUTTER = 128, COL = 128, COL_MAX = 176, HEAD = 54, ROW = 40, VLINE = 13;
   /** Width of a character of violation text (10.5 px type), generous: text cut at the edge is worse than a margin. */
   var VTEXT_EM = 6.4;
+  /** Width of a character of an arrow's label (11 px type), generous. */
+  var LTEXT_EM = 6.6;
 
   /** The endpoint an outside caller's lane is named after ("caller of POST /x (new trace)"), else the name itself. */
   function calledEndpoint(name) {
@@ -1003,6 +1026,17 @@
     // wide enough for the lanes and for every line of violation text, wherever it starts
     var width = GUTTER + Math.max(1, lanes.length) * col + 40;
     function fit(left, line) { width = Math.max(width, Math.ceil(left + line.length * VTEXT_EM) + 12); }
+    /** Where an arrow's label, as drawn, ends. */
+    function labelRight(it) {
+      var x1 = x(it.from), x2 = x(it.to);
+      if (x1 === x2) return x1 + 46 + cut(it.label, 30).length * LTEXT_EM;
+      var shown = cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2));
+      return (x1 + x2) / 2 + shown.length * LTEXT_EM / 2;
+    }
+    /** Where a duplicate's or an occurrence's badge starts: past its arrow and its label. */
+    function badgeLeft(it) {
+      return Math.max(Math.max(x(it.from), x(it.to)), labelRight(it)) + 6;
+    }
     /** Where a line of violation text starts: under its hop, moved left to end in the box where it can. */
     function textLeft(it, line) {
       var under = Math.min(x(it.from), x(it.to));
@@ -1011,7 +1045,7 @@
     }
     items.forEach(function (it) {
       it.violations.forEach(function (v) { violationLines(v).forEach(function (line) { fit(textLeft(it, line), line); }); });
-      if (it.dup || it.nth) fit(Math.max(x(it.from), x(it.to)) + 6, it.dup || it.nth);
+      if (it.dup || it.nth) fit(badgeLeft(it), it.dup || it.nth);
     });
     seq.loose.forEach(function (v) { violationLines(v).forEach(function (line) { fit(6, line); }); });
     // Row heights: a violated hop needs room for its violations' text.
@@ -1077,8 +1111,14 @@
       var g = svg('g', {'class': 'head ' + l.type, 'data-lane': id});
       g.appendChild(svg('rect', {x: cx - col / 2 + 6, y: 8, width: col - 12, height: HEAD - 14, rx: l.type === 'topic' ? 12 : 4}));
       var nameLines = twoLines(l.shown, Math.floor((col - 14) / 6.4));
+      var room = Math.floor((col - 14) / 6.4);
       nameLines.forEach(function (line, i) {
-        g.appendChild(svg('text', {x: cx, y: (nameLines.length > 1 ? 20 : 26) + i * 12, 'text-anchor': 'middle'}, line));
+        var text = {x: cx, y: (nameLines.length > 1 ? 20 : 26) + i * 12, 'text-anchor': 'middle'};
+        if (line.length > room) { // a word kept whole, narrowed to the box
+          text.textLength = col - 16;
+          text.lengthAdjust = 'spacingAndGlyphs';
+        }
+        g.appendChild(svg('text', text, line));
       });
       g.appendChild(svg('text', {'class': 'what', x: cx, y: nameLines.length > 1 ? 44 : 40, 'text-anchor': 'middle'},
         l.type === 'topic' ? 'Kafka topic' : caller ? 'caller' : l.type === 'ext' ? 'external'
@@ -1091,7 +1131,8 @@
     items.forEach(function (it, n) {
       var cls = 'hop ' + it.kind;
       if (it.violations.length) cls += ' bad';
-      if (it.unverified || it.unsampled) cls += ' unverified';
+      // an unsampled hop whose spans nothing needed is verified (its record was): noted, not greyed
+      if (it.unverified) cls += ' unverified';
       if (it.dup) cls += ' dup';
       var g = svg('g', {'class': cls, 'data-event': it.event, 'data-stage': it.stage, 'data-index': n,
         'data-from': it.from, 'data-to': it.to});
@@ -1102,7 +1143,7 @@
       var top = it.y - 22;
       g.appendChild(svg('rect', {'class': 'hit', x: GUTTER - 4, y: top, width: width - GUTTER, height: it.h}));
       g.appendChild(svg('text', {'class': 'time', x: 6, y: yy + 4}, at(it.t)));
-      var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unsampled || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
+      var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
       var mid;
       if (x1 === x2) {
         g.appendChild(svg('path', {'class': 'arrow', d: 'M' + x1 + ',' + (yy - 6) + ' h40 v12 h-38', 'marker-end': 'url(#' + marker + ')'}));
@@ -1132,7 +1173,7 @@
       });
       if (it.dup || it.nth) {
         var mark = it.dup || it.nth;
-        var bx = Math.max(x1, x2) + 6;
+        var bx = badgeLeft(it);
         var badge = svg('g', {'class': it.dup ? 'badge' : 'badge nth'});
         badge.appendChild(svg('rect', {x: bx, y: yy - 9, width: 8 + mark.length * 5.6, height: 14, rx: 3}));
         badge.appendChild(svg('text', {x: bx + 4, y: yy + 2}, mark));
