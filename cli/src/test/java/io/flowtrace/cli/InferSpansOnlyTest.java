@@ -97,6 +97,10 @@ class InferSpansOnlyTest {
     FlowSpec claims = flows.get(0);
     assertThat(claims.terminalStages()).as(yaml).noneMatch(st -> st.events().stream()
         .anyMatch(e -> !e.isTopic() && "fraud-service".equals(e.span().service())));
+    // a call whose server side is traced too is one step, not two ("screenings" and "screenings-2")
+    assertThat(claims.stages()).as(yaml).noneMatch(st -> st.id().endsWith("-2"))
+        .anySatisfy(st -> assertThat(st.events()).extracting(e -> e.span().service() + " " + e.span().kind())
+            .contains("claims-gateway CLIENT", "fraud-service SERVER"));
     List<Verdict> verdicts = Replays.finals(flows, recording);
     assertThat(verdicts).hasSize(120).allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
   }

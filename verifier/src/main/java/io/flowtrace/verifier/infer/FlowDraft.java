@@ -260,6 +260,8 @@ final class FlowDraft {
     Map<EventType, Integer> recordCount = new HashMap<>(); // records whose producer span was seen
     Map<EventType, Map<EventType, Integer>> callers = new HashMap<>();
     Map<EventType, Integer> callCount = new HashMap<>();
+    Map<EventType, Map<EventType, Integer>> clientsOf = new HashMap<>(); // a server's event type -> its client's
+    Map<EventType, Integer> servedCount = new HashMap<>();
     for (Instance inst : instances) {
       Map<String, EventType> spanTypes = new HashMap<>();
       for (Occurrence o : inst.occurrences()) {
@@ -281,6 +283,12 @@ final class FlowDraft {
           EventType parent = spanTypes.get(o.span().parentSpanId());
           if (parent != null && parent.kind() == SpanKind.SERVER) {
             callers.computeIfAbsent(o.type(), k -> new HashMap<>()).merge(parent, 1, Integer::sum);
+          }
+        } else if (o.span() != null && o.type().kind() == SpanKind.SERVER) {
+          servedCount.merge(o.type(), 1, Integer::sum);
+          EventType parent = spanTypes.get(o.span().parentSpanId());
+          if (parent != null && parent.kind() == SpanKind.CLIENT) {
+            clientsOf.computeIfAbsent(o.type(), k -> new HashMap<>()).merge(parent, 1, Integer::sum);
           }
         }
       }
@@ -320,6 +328,29 @@ final class FlowDraft {
             stageOf.put(moved, ps);
           }
           joined.add(ps);
+          break;
+        }
+      }
+    }
+    // a call whose server side is traced too is one step: the client's request and answer join the
+    // stage of the server's (as two stages, "claims" and "claims-2", each call read as two steps) —
+    // where that client is the server's caller (nearly) always: a server called from two places
+    // keeps its callers' stages, each on its path
+    for (EventType t : types) {
+      Stage own = stageOf.get(t);
+      if (t.isTopic() || t.kind() != SpanKind.SERVER || own == null) {
+        continue;
+      }
+      for (Map.Entry<EventType, Integer> c : clientsOf.getOrDefault(t, Map.of()).entrySet()) {
+        Stage cs = stageOf.get(c.getKey());
+        if (cs != null && cs != own && c.getValue() >= servedCount.getOrDefault(t, 0) * 0.95
+            && cs.events.stream().allMatch(e -> !e.isTopic() && e.kind() == SpanKind.CLIENT)) {
+          for (EventType moved : List.copyOf(cs.events)) {
+            cs.events.remove(moved);
+            own.events.add(moved);
+            stageOf.put(moved, own);
+          }
+          joined.add(own);
           break;
         }
       }
