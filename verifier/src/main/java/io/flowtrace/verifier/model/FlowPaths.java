@@ -138,11 +138,11 @@ public final class FlowPaths {
         // what it waits for is of paths the data did not take, and will never come: what is here
         // decides it, or it does not hold (a wallet pass for a ticket never issued)
         Evaluation e = stage.when().evaluate(payloads);
-        if (!e.failed() && e.isTrue()) {
+        if (!e.failed()) {
+          // decided: a stage taken against it is named as such (a blocked transfer's funds reserved)
           cond.put(stage.id(), e);
-          return fromPredecessors;
         }
-        return Requirement.FORBIDDEN;
+        return !e.failed() && e.isTrue() ? fromPredecessors : Requirement.FORBIDDEN;
       }
       if (awaited) {
         // its data may still come — unless what is here decides it alone: !(seats held) || payment

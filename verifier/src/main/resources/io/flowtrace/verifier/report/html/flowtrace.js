@@ -797,12 +797,16 @@
      */
     function slot(rank, eventId) {
       var mine = place({rank: rank, event: eventId});
-      var before = null, after = null;
+      var before = null, after = null, ownLater = null;
       items.forEach(function (it) {
         if (it.missing || it.unobserved) return;
         if (place(it) < mine) before = before === null ? it.t : Math.max(before, it.t);
         else after = after === null ? it.t : Math.min(after, it.t);
+        if (it.rank === rank && place(it) > mine) ownLater = ownLater === null ? it.t : Math.min(ownLater, it.t);
       });
+      // an event of a stage whose later events came (an unsampled callback, then its record) sits
+      // just before them, not back at the stage before: drawn there, it seemed to come seconds early
+      if (ownLater !== null && (before === null || ownLater > before)) return ownLater - 0.0005;
       return before !== null ? before + 0.0005 : after !== null ? after : 0;
     }
     var stillLoose = [];
