@@ -85,6 +85,8 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Samples> dwell = new TreeMap<>();
     /** topic → records whose dwell is not measured: the consumer's clock was corrected against, or reads behind, the record's. */
     final Map<String, Long> dwellUnmeasured = new TreeMap<>();
+    /** hop → instances whose later event reads before the earlier one: clocks apart by more than they proved. */
+    final Map<String, Long> hopsUnmeasured = new TreeMap<>();
     /** "A behind B" → how far the data proved A's clock off B's. */
     final Map<String, Skew> skews = new TreeMap<>();
     /** budget index → observed from→to latencies. */
@@ -197,7 +199,7 @@ public final class FlowDocs implements VerdictListener {
     for (StageSpec s : spec.stages()) {
       List<EventSpec> events = s.events();
       for (int i = 1; i < events.size(); i++) {
-        hop(spec, o, v.timeline(), first, events.get(i - 1).id(), events.get(i).id());
+        hop(spec, o, v, first, events.get(i - 1).id(), events.get(i).id());
       }
       // of several stages it may follow, from the one it followed here, the latest to come: a notice
       // after a denial or after a payout is measured from the denial only where no payout came
@@ -215,7 +217,7 @@ public final class FlowDocs implements VerdictListener {
       for (String p : s.after()) {
         StageSpec before = spec.stage(p);
         if (before != null && !before.events().isEmpty() && !events.isEmpty() && (latest == null || p.equals(latest))) {
-          hop(spec, o, v.timeline(), first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
+          hop(spec, o, v, first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
         }
       }
     }
@@ -270,8 +272,9 @@ public final class FlowDocs implements VerdictListener {
     return m != null ? m : o.examples.get(event);
   }
 
-  private static void hop(FlowSpec spec, Observed o, List<TimelineEntry> timeline, Map<String, TimelineEntry> first,
+  private static void hop(FlowSpec spec, Observed o, Verdict v, Map<String, TimelineEntry> first,
       String from, String to) {
+    List<TimelineEntry> timeline = v.timeline();
     TimelineEntry a = first.get(from);
     TimelineEntry b = first.get(to);
     if (a != null && b != null && b.traceId() != null && !b.traceId().equals(a.traceId())) {
@@ -284,7 +287,17 @@ public final class FlowDocs implements VerdictListener {
       }
     }
     if (a != null && b != null) {
-      o.hops.computeIfAbsent(from + " → " + to, k -> new Samples()).add(Math.max(0, when(spec, b) - when(spec, a)));
+      Samples samples = o.hops.computeIfAbsent(from + " → " + to, k -> new Samples());
+      long gap = when(spec, b) - when(spec, a);
+      // none at all where the engine corrected a clock: the later event was moved up to the earlier
+      boolean corrected = gap == 0 && a != b && v.notes().stream().anyMatch(n -> SKEW_NOTE.matcher(n).find());
+      if (gap > 0 || gap == 0 && !corrected) {
+        samples.add(gap);
+      } else {
+        // two hosts' clocks further apart than the instance proved, or corrected to the bound it
+        // proved: the order is known, the time between is not (counted as 0 ms, a 30 ms hop read p50 0.0 ms)
+        o.hopsUnmeasured.merge(from + " → " + to, 1L, Long::sum);
+      }
     }
   }
 
@@ -710,7 +723,7 @@ public final class FlowDocs implements VerdictListener {
     if (condition != null) {
       label.add(condition);
     }
-    if (lat != null) {
+    if (lat != null && lat.n > 0) {
       label.add("p50 " + dur(lat.pct(50)));
     }
     sb.append("  ").append(id("e", from)).append(label.isEmpty() ? " --> " : " -->|\"" + mer(String.join(" · ", label)) + "\"| ")
@@ -933,6 +946,16 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, e.getValue());
       }
       sb.append('\n');
+      if (!o.hopsUnmeasured.isEmpty()) {
+        sb.append("Not measured, and not counted above, where the later event reads before the earlier one or was")
+            .append(" moved up to it (their hosts' clocks differ, by at least what the instance proves: the order is")
+            .append(" known, not the time between):");
+        o.hopsUnmeasured.forEach((hop, n) -> sb.append(" ").append(md(hop)).append(" ")
+            .append(String.format(Locale.ROOT, "%,d", n)).append(" of ")
+            .append(String.format(Locale.ROOT, "%,d", n + o.hops.get(hop).n)).append(";"));
+        sb.setLength(sb.length() - 1);
+        sb.append(".\n\n");
+      }
     }
     if (!o.dwell.isEmpty()) {
       sb.append("Broker dwell (record time → first consumer start):\n\n");

@@ -59,6 +59,39 @@ class FlowDocsAlternativeHopsTest {
         .contains("| `paid_msg` → `notice_msg` | — | 60.000 s | 60.000 s | 60.000 s | 60.000 s | 4 |");
   }
 
+  /**
+   * Two hosts 80 ms apart: a rejection's notice reads 50 ms before the rejection in some instances.
+   * A trial's page gave the hop p50 0.0 ms, counting each of those as no time at all.
+   */
+  @Test
+  void aHopWhoseLaterEventReadsBeforeTheEarlierIsCountedApartNotAsNoTime() throws Exception {
+    Files.writeString(dir.resolve("t.flow.yaml"), String.join("\n",
+        "flow: t",
+        "keys: [id]",
+        "stages:",
+        "  - id: rejected",
+        "    events: [{id: rejected_msg, topic: transfers.rejected}]",
+        "  - id: noticed",
+        "    after: rejected",
+        "    terminal: true",
+        "    events: [{id: notice_msg, topic: notices}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).get(0);
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    for (int i = 0; i < 4; i++) {
+      List<TimelineEntry> timeline = new ArrayList<>();
+      timeline.add(record("rejected", "rejected_msg", "transfers.rejected", i, 1_000));
+      timeline.add(record("noticed", "notice_msg", "notices", i, i < 3 ? 950 : 1_040));
+      docs.finalized(new Verdict("t", Map.of("id", "t-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+          timeline, List.of(), List.of()));
+    }
+
+    String page = docs.flow(spec);
+    assertThat(page).contains("| `rejected_msg` → `notice_msg` | — | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 1 |")
+        .contains("the order is known, not the time between): rejected_msg → notice_msg 3 of 4.")
+        .doesNotContain("| 0.0 ms", "p50 0.0 ms");
+  }
+
   /** A trial's stage table said a cancellation came from the charge written above it; it follows the last dunning retry. */
   @Test
   void theInputOfAStageWhoseProducerWasNotSeenIsWhatItFollows() throws Exception {
