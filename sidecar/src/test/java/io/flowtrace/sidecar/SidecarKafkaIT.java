@@ -116,24 +116,10 @@ class SidecarKafkaIT {
     String delivered = "parcels.delivered" + suffix;
     broker.createTopic(booked, 1);
     broker.createTopic(delivered, 1);
-    Path flows = Files.createDirectories(dir.resolve("parcel-flows"));
-    Files.writeString(flows.resolve("parcel.flow.yaml"), String.join("\n",
-        "flow: parcel",
-        "keys: [parcelId]",
-        "deadline: 60s",
-        "stages:",
-        "  - id: booked",
-        "    events:",
-        "      - {id: booked_msg, topic: " + booked + "}",
-        "  - id: delivered",
-        "    after: booked",
-        "    terminal: true",
-        "    events:",
-        "      - {id: delivered_msg, topic: " + delivered + "}",
+    Path flows = parcelFlow(booked, delivered, "60s",
         "rules:",
         "  - name: delivered at the price booked",
-        "    expr: delivered_msg.price == booked_msg.price",
-        ""));
+        "    expr: delivered_msg.price == booked_msg.price");
     String group = "flowtrace-sidecar-it-" + UUID.randomUUID();
     Instant testStart = Instant.now().minusSeconds(60);
     Path verdicts = dir.resolve("verdicts");
@@ -172,21 +158,7 @@ class SidecarKafkaIT {
     String delivered = "parcels.delivered" + suffix;
     broker.createTopic(booked, 1);
     broker.createTopic(delivered, 1);
-    Path flows = Files.createDirectories(dir.resolve("parcel-flows"));
-    Files.writeString(flows.resolve("parcel.flow.yaml"), String.join("\n",
-        "flow: parcel",
-        "keys: [parcelId]",
-        "deadline: 3s",
-        "stages:",
-        "  - id: booked",
-        "    events:",
-        "      - {id: booked_msg, topic: " + booked + "}",
-        "  - id: delivered",
-        "    after: booked",
-        "    terminal: true",
-        "    events:",
-        "      - {id: delivered_msg, topic: " + delivered + "}",
-        ""));
+    Path flows = parcelFlow(booked, delivered, "3s");
     Path verdicts = dir.resolve("verdicts");
     SidecarConfig config = SidecarConfig.from(null, Map.of(), Map.of(
         "flows", flows.toString(), "bootstrap-servers", broker.bootstrapServers(),
@@ -242,6 +214,27 @@ class SidecarKafkaIT {
       assertThat(repartitionKeys(topic)).containsExactlyInAnyOrder("order-creation|orderId=O-9",
           "order-creation|orderId=O-8");
     }
+  }
+
+  /** A parcel booked, then delivered, on the two topics, with {@code more} lines of spec after its stages. */
+  private Path parcelFlow(String booked, String delivered, String deadline, String... more) throws java.io.IOException {
+    Path flows = Files.createDirectories(dir.resolve("parcel-flows"));
+    List<String> lines = new java.util.ArrayList<>(List.of(
+        "flow: parcel",
+        "keys: [parcelId]",
+        "deadline: " + deadline,
+        "stages:",
+        "  - id: booked",
+        "    events:",
+        "      - {id: booked_msg, topic: " + booked + "}",
+        "  - id: delivered",
+        "    after: booked",
+        "    terminal: true",
+        "    events:",
+        "      - {id: delivered_msg, topic: " + delivered + "}"));
+    lines.addAll(List.of(more));
+    Files.writeString(flows.resolve("parcel.flow.yaml"), String.join("\n", lines) + "\n");
+    return flows;
   }
 
   private static String verdictJson(String orderId) {

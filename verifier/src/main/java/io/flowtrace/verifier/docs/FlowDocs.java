@@ -946,16 +946,9 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, e.getValue());
       }
       sb.append('\n');
-      if (!o.hopsUnmeasured.isEmpty()) {
-        sb.append("Not measured, and not counted above, where the later event reads before the earlier one or was")
-            .append(" moved up to it (their hosts' clocks differ, by at least what the instance proves: the order is")
-            .append(" known, not the time between):");
-        o.hopsUnmeasured.forEach((hop, n) -> sb.append(" ").append(md(hop)).append(" ")
-            .append(String.format(Locale.ROOT, "%,d", n)).append(" of ")
-            .append(String.format(Locale.ROOT, "%,d", n + o.hops.get(hop).n)).append(";"));
-        sb.setLength(sb.length() - 1);
-        sb.append(".\n\n");
-      }
+      notMeasured(sb, "where the later event reads before the earlier one or was moved up to it (their hosts' clocks"
+          + " differ, by at least what the instance proves: the order is known, not the time between)",
+          o.hopsUnmeasured, o.hops);
     }
     if (!o.dwell.isEmpty()) {
       sb.append("Broker dwell (record time → first consumer start):\n\n");
@@ -965,17 +958,23 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, e.getValue());
       }
       sb.append('\n');
-      if (!o.dwellUnmeasured.isEmpty()) {
-        sb.append("Not measured, and not counted above, where the hosts' clocks differ (the first consumer's clock")
-            .append(" was corrected against the record's producer's, or reads behind it: the data proves the order,")
-            .append(" not the time between):");
-        o.dwellUnmeasured.forEach((topic, n) -> sb.append(" ").append(md(topic)).append(" ")
-            .append(String.format(Locale.ROOT, "%,d", n)).append(" of ")
-            .append(String.format(Locale.ROOT, "%,d", n + o.dwell.get(topic).n)).append(";"));
-        sb.setLength(sb.length() - 1);
-        sb.append(".\n\n");
-      }
+      notMeasured(sb, "where the hosts' clocks differ (the first consumer's clock was corrected against the record's"
+          + " producer's, or reads behind it: the data proves the order, not the time between)",
+          o.dwellUnmeasured, o.dwell);
     }
+  }
+
+  /** Below a table, the samples left out of it where clocks differ: {@code where}, then each row's count of its total. */
+  private static void notMeasured(StringBuilder sb, String where, Map<String, Long> left, Map<String, Samples> counted) {
+    if (left.isEmpty()) {
+      return;
+    }
+    sb.append("Not measured, and not counted above, ").append(where).append(':');
+    left.forEach((row, n) -> sb.append(" ").append(md(row)).append(" ")
+        .append(String.format(Locale.ROOT, "%,d", n)).append(" of ")
+        .append(String.format(Locale.ROOT, "%,d", n + counted.get(row).n)).append(";"));
+    sb.setLength(sb.length() - 1);
+    sb.append(".\n\n");
   }
 
   private static void stats(StringBuilder sb, Samples s) {
