@@ -694,13 +694,13 @@
           main: true
         }));
         (h.consumers || []).forEach(function (c, ci) {
+          // a later consumption: another consumer, or the same one again (a redelivery)
+          var again = h.consumers.slice(0, ci).some(function (p) { return p.service === c.service; });
           items.push({
             hop: i, stage: h.stage, event: h.event, violations: [], t: c.t, rank: base.rank, kind: 'consume',
             from: 'topic:' + h.topic, to: 'svc:' + (c.service || '?'),
-            label: 'consume', sub: dwellText(h, c) + (ci === 0 ? ''
-                : h.consumers.slice(0, ci).some(function (p) { return p.service === c.service; }) ? ' (read again)'
-                : ' (consumer ' + (ci + 1) + ')'),
-            consumer: c
+            label: 'consume', sub: dwellText(h, c) + (ci === 0 ? '' : again ? ' (read again)' : ' (consumer ' + (ci + 1) + ')'),
+            consumer: c, again: again
           });
         });
       } else {
@@ -902,19 +902,13 @@
         items.push(assign(assign({}, it), {
           to: c.to, consumer: c.consumer, folded: true, t: k === 0 ? it.t : c.t,
           violations: k === 0 ? it.violations : [],
-          label: it.label + (k === 0 ? '' : consumedAgain(cs, k) ? ' (read again)' : ' (consumer ' + (k + 1) + ')'),
+          label: it.label + (k === 0 ? '' : c.again ? ' (read again)' : ' (consumer ' + (k + 1) + ')'),
           sub: (it.topicLabel || it.to.slice('topic:'.length)) + ' \u00b7 ' + c.sub
         }));
       });
     });
     items.sort(function (a, b) { return a.t - b.t; }); // stable: ties keep the sequence's order
     return {items: items, lanes: lanesOf(items, seq.outside), loose: seq.loose, outside: seq.outside};
-  }
-
-  /** Whether the k-th consumption of a record was by a service that had consumed it before. */
-  function consumedAgain(consumptions, k) {
-    for (var j = 0; j < k; j++) if (consumptions[j].to === consumptions[k].to) return true;
-    return false;
   }
 
   /** The service the report saw producing the topic's records (where their producer spans were seen), or null. */
