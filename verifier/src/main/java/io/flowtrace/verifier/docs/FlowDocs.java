@@ -289,8 +289,11 @@ public final class FlowDocs implements VerdictListener {
     if (a != null && b != null) {
       Samples samples = o.hops.computeIfAbsent(from + " → " + to, k -> new Samples());
       long gap = when(spec, b) - when(spec, a);
-      // none at all where the engine corrected a clock: the later event was moved up to the earlier
-      boolean corrected = gap == 0 && a != b && v.notes().stream().anyMatch(n -> SKEW_NOTE.matcher(n).find());
+      // none at all where the engine corrected a clock: the later event was moved up to the earlier,
+      // by the skew the instance proved or, where nothing relates the two clocks (a trace sampled
+      // out: records alone), by the declared order (a rejection's notification read 50 ms early)
+      boolean corrected = gap == 0 && a != b
+          && (!sameClock(a, b) || v.notes().stream().anyMatch(n -> SKEW_NOTE.matcher(n).find()));
       if (gap > 0 || gap == 0 && !corrected) {
         samples.add(gap);
       } else {
@@ -299,6 +302,19 @@ public final class FlowDocs implements VerdictListener {
         o.hopsUnmeasured.merge(from + " → " + to, 1L, Long::sum);
       }
     }
+  }
+
+  /**
+   * Whether two events' times were read on one clock: one service's spans, or records whose producer
+   * span was not seen of one topic (a record is stamped on its producer's clock).
+   */
+  private static boolean sameClock(TimelineEntry a, TimelineEntry b) {
+    if (a.detail() == null || b.detail() == null) {
+      return true;
+    }
+    String ca = a.detail().service() != null ? a.detail().service() : "?" + a.detail().topic();
+    String cb = b.detail().service() != null ? b.detail().service() : "?" + b.detail().topic();
+    return ca.equals(cb);
   }
 
   /** When an event happened, for the hops between events: a response event at its span's end. */

@@ -2,11 +2,17 @@ package io.flowtrace.verifier.docs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.tracer.model.RecordHeader;
+import io.flowtrace.tracer.model.Telemetry;
+import io.flowtrace.verifier.assembly.FlowEngine;
 import io.flowtrace.verifier.report.TimelineEntry;
 import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -90,6 +96,55 @@ class FlowDocsAlternativeHopsTest {
     assertThat(page).contains("| `rejected_msg` → `notice_msg` | — | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 1 |")
         .contains("the order is known, not the time between): rejected_msg → notice_msg 3 of 4.")
         .doesNotContain("| 0.0 ms", "p50 0.0 ms");
+  }
+
+  /**
+   * The same hosts with every trace sampled out: records alone, whose producers' clocks nothing
+   * relates. The engine draws a notice that reads 50 ms early at its rejection's time (the declared
+   * order, within the flow's clock skew), with no note on the instance; a trial's page counted each
+   * of those as 0 ms and gave the hop p50 0.0 ms.
+   */
+  @Test
+  void aHopTheEngineMovedIntoItsDeclaredOrderIsCountedApartNotAsNoTime() throws Exception {
+    Files.writeString(dir.resolve("t.flow.yaml"), String.join("\n",
+        "flow: t",
+        "keys: [id]",
+        "stages:",
+        "  - id: rejected",
+        "    events: [{id: rejected_msg, topic: transfers.rejected}]",
+        "  - id: noticed",
+        "    after: rejected",
+        "    terminal: true",
+        "    events: [{id: notice_msg, topic: notices}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).get(0);
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    FlowEngine engine = FlowEngine.builder(List.of(spec)).listener(new VerdictListener() {
+      @Override
+      public void finalized(Verdict v) {
+        docs.finalized(v);
+      }
+    }).build();
+    long t0 = 1_796_000_000_000L;
+    for (int i = 0; i < 4; i++) {
+      String trace = String.format("%032x", 0x7a000L + i);
+      long at = t0 + i * 1_000L;
+      engine.accept(Telemetry.of(notSampled("transfers.rejected", i, at, trace, "t-" + i)));
+      engine.accept(Telemetry.of(notSampled("notices", i, at + (i < 3 ? -50 : 40), trace, "t-" + i)));
+    }
+    engine.advanceTo((t0 + 60_000L) * 1_000_000L);
+    engine.finish();
+
+    String page = docs.flow(spec);
+    assertThat(page).contains("| `rejected_msg` → `notice_msg` | — | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 1 |")
+        .contains("the order is known, not the time between): rejected_msg → notice_msg 3 of 4.")
+        .doesNotContain("| 0.0 ms", "p50 0.0 ms");
+  }
+
+  private static KafkaRecord notSampled(String topic, int offset, long ms, String trace, String id) {
+    String traceparent = "00-" + trace + "-" + String.format("%016x", 0x100L + offset * 8 + topic.length()) + "-00";
+    return new KafkaRecord(topic, 0, offset, ms, id, List.of(RecordHeader.ofString("traceparent", traceparent)),
+        ("{\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8));
   }
 
   /** A trial's stage table said a cancellation came from the charge written above it; it follows the last dunning retry. */
