@@ -1293,9 +1293,15 @@ final class FlowDraft {
           // a step some instances take (a rating left after the delivery): declared optional, it is
           // checked where it happens and never missing where it does not
           s.optional = share + "; " + without + " instances went on without it";
+        } else if (!siblings.isEmpty() && stages.stream().anyMatch(n -> n.after.contains(s))) {
+          // alternatives one of which every instance took, told apart by nothing seen (a kitchen
+          // accepts or rejects the order), each with steps after it: optional, so that its steps
+          // are still checked where it happens; left out, a trial's draft lost 7 of its 9 stages
+          s.optional = share + "; " + siblings.stream().map(x -> x.id).collect(java.util.stream.Collectors.joining(
+              " or ")) + " happens instead";
         } else {
-          // alternatives one of which every instance took, told apart by nothing seen: optional,
-          // the instances would reach no end
+          // alternatives that end the flow, told apart by nothing seen: optional, an instance that
+          // took one would reach no end
           dropped.add(s);
           notes.add("not declared: stage " + s.id + " (" + describe(s) + ") " + share + (siblings.isEmpty() ? ""
               : " (alternatives: " + siblings.stream().map(x -> x.id).toList() + ")"));
@@ -1312,7 +1318,13 @@ final class FlowDraft {
         List<Stage> after = new ArrayList<>(s.after);
         after.removeAll(dropped);
         if (after.isEmpty() && !s.after.isEmpty()) {
-          after.add(s.after.get(0).after.isEmpty() ? stages.get(0) : s.after.get(0).after.get(0));
+          // the nearest stage before it that is declared (a chain of steps of a branch left out
+          // had pointed a notification at one of them)
+          Stage up = s.after.get(0);
+          while (dropped.contains(up) && !up.after.isEmpty()) {
+            up = up.after.get(0);
+          }
+          after.add(dropped.contains(up) ? stages.get(0) : up);
         }
         s.after = List.copyOf(after);
       }
