@@ -58,7 +58,8 @@ public final class EnrichmentCheck implements Check {
 
   /**
    * What is compared: the first source with the first target; where either repeats (a partner's
-   * callbacks, each causing a record), each target with the source in its own trace. A target whose
+   * callbacks, each causing a record), each target with the source in its own trace (the last one
+   * before it, where several are: a courier assigned again). A target whose
    * trace holds no source is compared with nothing — pairing it with another delivery would compare
    * two different events — except the first target, compared with the first source as when nothing
    * repeats, unless the source is a callback ({@code trace: new}) or happens in a callback's trace
@@ -78,21 +79,40 @@ public final class EnrichmentCheck implements Check {
     boolean single = !byTrace && froms.size() == 1;
     List<Observation[]> out = new ArrayList<>();
     for (Observation t : tos) {
+      // of the sources in its trace, the last one before it: a courier assigned again after the
+      // first declined is the one the pickup names (a trial's 191 clean orders were compared with the
+      // first); the first where none came before it as read (clocks apart)
       Observation source = null;
+      Observation firstInTrace = null;
       for (Observation f : froms) {
         if (f.traceId() != null && f.traceId().equals(t.traceId())) {
-          source = f;
-          break;
+          firstInTrace = firstInTrace == null ? f : firstInTrace;
+          if (f.timeEpochNanos() <= t.timeEpochNanos()
+              && (source == null || f.timeEpochNanos() >= source.timeEpochNanos())) {
+            source = f;
+          }
         }
       }
+      source = source == null ? firstInTrace : source;
       if (source == null && (t == to || single) && (!byTrace || t.sampled() && t.traceId() != null)) {
-        source = from;
+        source = byTrace ? from : lastBefore(froms, t, from);
       }
       if (source != null && source.payload() != null && t.payload() != null) {
         out.add(new Observation[] {source, t});
       }
     }
     return out;
+  }
+
+  /** Of {@code froms}, the last that came before {@code t} as read; {@code first} where none did. */
+  private static Observation lastBefore(List<Observation> froms, Observation t, Observation first) {
+    Observation last = null;
+    for (Observation f : froms) {
+      if (f.timeEpochNanos() <= t.timeEpochNanos() && (last == null || f.timeEpochNanos() >= last.timeEpochNanos())) {
+        last = f;
+      }
+    }
+    return last == null ? first : last;
   }
 
   @Override
