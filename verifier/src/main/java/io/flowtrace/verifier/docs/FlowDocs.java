@@ -91,6 +91,8 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Skew> skews = new TreeMap<>();
     /** budget index → observed from→to latencies. */
     final Map<Integer, Samples> budgets = new TreeMap<>();
+    /** budget ({@code from → to}) → instances whose time between is not measured (as {@link #hopsUnmeasured}). */
+    final Map<String, Long> budgetsUnmeasured = new TreeMap<>();
     /** event → field paths seen in its payloads. */
     final Map<String, Set<String>> paths = new TreeMap<>();
     /** event → example payload (of the passed instance that started first). */
@@ -235,10 +237,15 @@ public final class FlowDocs implements VerdictListener {
     }
     for (int i = 0; i < spec.budgets().size(); i++) {
       BudgetSpec b = spec.budgets().get(i);
-      Long to = firstOf(spec, v, b.to());
-      Long from = to == null ? null : lastBefore(spec, v, b.from(), to);
+      TimelineEntry to = firstOf(spec, v, b.to());
+      TimelineEntry from = to == null ? null : lastBefore(spec, v, b.from(), to.offsetNanos());
       if (from != null && to != null) {
-        o.budgets.computeIfAbsent(i, k -> new Samples()).add(Math.max(0, to - from));
+        Samples samples = o.budgets.computeIfAbsent(i, k -> new Samples());
+        if (measured(v, from, to, to.offsetNanos() - from.offsetNanos())) {
+          samples.add(to.offsetNanos() - from.offsetNanos());
+        } else {
+          o.budgetsUnmeasured.merge(b.from() + " → " + b.to(), 1L, Long::sum);
+        }
       }
     }
     if (v.status() == VerdictStatus.PASSED) {
@@ -289,12 +296,7 @@ public final class FlowDocs implements VerdictListener {
     if (a != null && b != null) {
       Samples samples = o.hops.computeIfAbsent(from + " → " + to, k -> new Samples());
       long gap = when(spec, b) - when(spec, a);
-      // none at all where the engine corrected a clock: the later event was moved up to the earlier,
-      // by the skew the instance proved or, where nothing relates the two clocks (a trace sampled
-      // out: records alone), by the declared order (a rejection's notification read 50 ms early)
-      boolean corrected = gap == 0 && a != b
-          && (!sameClock(a, b) || v.notes().stream().anyMatch(n -> SKEW_NOTE.matcher(n).find()));
-      if (gap > 0 || gap == 0 && !corrected) {
+      if (measured(v, a, b, gap)) {
         samples.add(gap);
       } else {
         // two hosts' clocks further apart than the instance proved, or corrected to the bound it
@@ -302,6 +304,18 @@ public final class FlowDocs implements VerdictListener {
         o.hopsUnmeasured.merge(from + " → " + to, 1L, Long::sum);
       }
     }
+  }
+
+  /**
+   * Whether the time between two events is measured: not where the later reads before the earlier,
+   * nor at none at all where the engine corrected a clock — moved the later event up to the earlier,
+   * by the skew the instance proved or, where nothing relates the two clocks (a trace sampled out:
+   * records alone), by the declared order (a rejection's notification read 50 ms early).
+   */
+  private static boolean measured(Verdict v, TimelineEntry a, TimelineEntry b, long gap) {
+    boolean corrected = gap == 0 && a != b
+        && (!sameClock(a, b) || v.notes().stream().anyMatch(n -> SKEW_NOTE.matcher(n).find()));
+    return gap > 0 || gap == 0 && !corrected;
   }
 
   /**
@@ -367,25 +381,27 @@ public final class FlowDocs implements VerdictListener {
 
   /** Offset of the first occurrence of an event, or of any event of a stage (an attempt made again aside). */
   /** Where a budget starts, as the check measures it: the last occurrence of its event at or before {@code end}. */
-  private static Long lastBefore(FlowSpec spec, Verdict v, String id, long end) {
+  private static TimelineEntry lastBefore(FlowSpec spec, Verdict v, String id, long end) {
     if (spec.stage(id) != null) {
       return firstOf(spec, v, id);
     }
-    Long best = null;
+    TimelineEntry best = null;
     for (TimelineEntry t : v.timeline()) {
-      if (!retried(t) && t.event().equals(id) && t.offsetNanos() <= end) {
-        best = best == null ? t.offsetNanos() : Math.max(best, t.offsetNanos());
+      if (!retried(t) && t.event().equals(id) && t.offsetNanos() <= end
+          && (best == null || t.offsetNanos() >= best.offsetNanos())) {
+        best = t;
       }
     }
     return best != null ? best : firstOf(spec, v, id);
   }
 
-  private static Long firstOf(FlowSpec spec, Verdict v, String id) {
+  private static TimelineEntry firstOf(FlowSpec spec, Verdict v, String id) {
     boolean stage = spec.stage(id) != null;
-    Long best = null;
+    TimelineEntry best = null;
     for (TimelineEntry t : v.timeline()) {
-      if (!retried(t) && (stage ? t.stage().equals(id) : t.event().equals(id))) {
-        best = best == null ? t.offsetNanos() : Math.min(best, t.offsetNanos());
+      if (!retried(t) && (stage ? t.stage().equals(id) : t.event().equals(id))
+          && (best == null || t.offsetNanos() < best.offsetNanos())) {
+        best = t;
       }
     }
     return best;
@@ -940,6 +956,11 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, s);
       }
       sb.append('\n');
+      Map<String, Samples> counted = new TreeMap<>();
+      for (int i = 0; i < f.budgets().size(); i++) {
+        counted.put(f.budgets().get(i).from() + " → " + f.budgets().get(i).to(), o.budgets.getOrDefault(i, new Samples()));
+      }
+      notMeasured(sb, MOVED_UP, o.budgetsUnmeasured, counted);
     }
     if (!o.hops.isEmpty()) {
       sb.append("Along the flow's edges — a stage's events in order, each stage's last event to the first of the next"
@@ -962,9 +983,7 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, e.getValue());
       }
       sb.append('\n');
-      notMeasured(sb, "where the later event reads before the earlier one or was moved up to it (their hosts' clocks"
-          + " differ, by at least what the instance proves: the order is known, not the time between)",
-          o.hopsUnmeasured, o.hops);
+      notMeasured(sb, MOVED_UP, o.hopsUnmeasured, o.hops);
     }
     if (!o.dwell.isEmpty()) {
       sb.append("Broker dwell (record time → first consumer start):\n\n");
@@ -981,6 +1000,10 @@ public final class FlowDocs implements VerdictListener {
   }
 
   /** Below a table, the samples left out of it where clocks differ: {@code where}, then each row's count of its total. */
+  /** Where a hop's or a budget's time is not measured ({@link #measured}). */
+  private static final String MOVED_UP = "where the later event reads before the earlier one or was moved up to it"
+      + " (their hosts' clocks differ, by at least what the instance proves: the order is known, not the time between)";
+
   private static void notMeasured(StringBuilder sb, String where, Map<String, Long> left, Map<String, Samples> counted) {
     if (left.isEmpty()) {
       return;

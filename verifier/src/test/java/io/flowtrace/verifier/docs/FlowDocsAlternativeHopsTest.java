@@ -116,6 +116,8 @@ class FlowDocsAlternativeHopsTest {
         "    after: rejected",
         "    terminal: true",
         "    events: [{id: notice_msg, topic: notices}]",
+        "budgets:",
+        "  - {from: rejected_msg, to: notice_msg, within: 1s}",
         ""));
     FlowSpec spec = new FlowSpecLoader().load(dir).get(0);
     FlowDocs docs = new FlowDocs(List.of(spec));
@@ -136,9 +138,10 @@ class FlowDocsAlternativeHopsTest {
     engine.finish();
 
     String page = docs.flow(spec);
-    assertThat(page).contains("| `rejected_msg` → `notice_msg` | — | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 1 |")
-        .contains("the order is known, not the time between): rejected_msg → notice_msg 3 of 4.")
+    assertThat(page).contains("| `rejected_msg` → `notice_msg` | 1.000 s | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 1 |")
         .doesNotContain("| 0.0 ms", "p50 0.0 ms");
+    assertThat(page.split("the order is known, not the time between\\): rejected_msg → notice_msg 3 of 4\\.", -1))
+        .as("the budget's table and the hops' each say so\n%s", page).hasSize(3);
   }
 
   private static KafkaRecord notSampled(String topic, int offset, long ms, String trace, String id) {
