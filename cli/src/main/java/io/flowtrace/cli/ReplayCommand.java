@@ -313,10 +313,11 @@ final class ReplayCommand implements Callable<Integer> {
       err.flush();
     }
     if (result.readProblems() > 0 && summary.failed() > 0) {
-      err.printf("flowtrace: exit %d: the input also had %s (above): only what could be read was verified, and"
-              + " some of the %s may have failed only because their events were in what could not be read%n",
+      err.printf("flowtrace: exit %d: the input also had %s (above): only what could be read was verified, and %s"
+              + " may have failed only because %s in what could not be read%n",
           FlowTraceCli.EXIT_VIOLATIONS, Plural.count(result.readProblems(), "problem"),
-          Plural.count(summary.failed(), "failed flow"));
+          summary.failed() == 1 ? "the failed flow" : "some of the " + Plural.count(summary.failed(), "failed flow"),
+          summary.failed() == 1 ? "its events were" : "their events were");
       err.flush();
     }
     if (summary.failed() > 0) {

@@ -129,7 +129,7 @@ class ReplayCommandTest {
     assertThat(v.get("field").asString()).isEqualTo("userId");
     assertThat(v.get("topic").asString()).isEqualTo("orders.requested");
     assertThat(v.get("message").asString()).matches(
-        "orders\\.requested\\[\\d]@\\d+ lacks 'userId', which orders_requested must add to client_request");
+        "orders\\.requested\\[\\d]@\\d+ lacks 'userId', which orders_requested must add to what it carries from client_request");
     assertThat(v.get("traceId").asString()).isEqualTo(dropped.traceId());
   }
 

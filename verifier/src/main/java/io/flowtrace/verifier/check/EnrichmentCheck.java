@@ -34,7 +34,7 @@ public final class EnrichmentCheck implements Check {
           out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
               .event(to.eventId()).field(add.text())
               .message(to.describe() + " lacks '" + add.text() + "', which " + to.eventId()
-                  + " must add to " + e.from())
+                  + " must add to what it carries from " + e.from())
               .expected(add.text() + " present").actual("absent")
               .evidence(Evidence.of(to)).build());
         }

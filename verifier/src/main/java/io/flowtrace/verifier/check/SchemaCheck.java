@@ -23,7 +23,9 @@ public final class SchemaCheck implements Check {
         out.add(Violation.builder(ViolationKind.SCHEMA_VIOLATION, o.stageId())
             .event(o.eventId())
             .field(fieldOf(p))
-            .message(o.describe() + " breaks " + o.event().schema().description() + ": " + p.path() + ": " + p.message())
+            .message(o.describe() + (!o.event().schema().declared()
+                ? " cannot be read as " + o.event().schema().format() + " (no schema declared)"
+                : " breaks " + o.event().schema().description()) + ": " + p.path() + ": " + p.message())
             .actual(p.message())
             .evidence(Evidence.of(o))
             .build());

@@ -25,6 +25,11 @@ final class NoSchemaPayload implements PayloadSchema {
   }
 
   @Override
+  public boolean declared() {
+    return false;
+  }
+
+  @Override
   public PayloadFormat format() {
     return format;
   }

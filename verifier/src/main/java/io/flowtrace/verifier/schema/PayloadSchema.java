@@ -12,6 +12,11 @@ public interface PayloadSchema {
   /** Says what the schema is and where it came from, e.g. {@code JSON Schema schemas/x.json}. */
   String description();
 
+  /** Whether a schema was declared: {@code false} where payloads are only decoded (a parse failure is still a problem). */
+  default boolean declared() {
+    return true;
+  }
+
   PayloadFormat format();
 
   /**

@@ -71,18 +71,7 @@ class FlowDocsAlternativeHopsTest {
    */
   @Test
   void aHopWhoseLaterEventReadsBeforeTheEarlierIsCountedApartNotAsNoTime() throws Exception {
-    Files.writeString(dir.resolve("t.flow.yaml"), String.join("\n",
-        "flow: t",
-        "keys: [id]",
-        "stages:",
-        "  - id: rejected",
-        "    events: [{id: rejected_msg, topic: transfers.rejected}]",
-        "  - id: noticed",
-        "    after: rejected",
-        "    terminal: true",
-        "    events: [{id: notice_msg, topic: notices}]",
-        ""));
-    FlowSpec spec = new FlowSpecLoader().load(dir).get(0);
+    FlowSpec spec = rejectionFlow();
     FlowDocs docs = new FlowDocs(List.of(spec));
     for (int i = 0; i < 4; i++) {
       List<TimelineEntry> timeline = new ArrayList<>();
@@ -106,20 +95,7 @@ class FlowDocsAlternativeHopsTest {
    */
   @Test
   void aHopTheEngineMovedIntoItsDeclaredOrderIsCountedApartNotAsNoTime() throws Exception {
-    Files.writeString(dir.resolve("t.flow.yaml"), String.join("\n",
-        "flow: t",
-        "keys: [id]",
-        "stages:",
-        "  - id: rejected",
-        "    events: [{id: rejected_msg, topic: transfers.rejected}]",
-        "  - id: noticed",
-        "    after: rejected",
-        "    terminal: true",
-        "    events: [{id: notice_msg, topic: notices}]",
-        "budgets:",
-        "  - {from: rejected_msg, to: notice_msg, within: 1s}",
-        ""));
-    FlowSpec spec = new FlowSpecLoader().load(dir).get(0);
+    FlowSpec spec = rejectionFlow("budgets:", "  - {from: rejected_msg, to: notice_msg, within: 1s}");
     FlowDocs docs = new FlowDocs(List.of(spec));
     FlowEngine engine = FlowEngine.builder(List.of(spec)).listener(new VerdictListener() {
       @Override
@@ -142,6 +118,24 @@ class FlowDocsAlternativeHopsTest {
         .doesNotContain("| 0.0 ms", "p50 0.0 ms");
     assertThat(page.split("the order is known, not the time between\\): rejected_msg → notice_msg 3 of 4\\.", -1))
         .as("the budget's table and the hops' each say so\n%s", page).hasSize(3);
+  }
+
+  /** A rejection, then its notice, and {@code more} lines of spec. */
+  private FlowSpec rejectionFlow(String... more) throws Exception {
+    List<String> lines = new ArrayList<>(List.of(
+        "flow: t",
+        "keys: [id]",
+        "stages:",
+        "  - id: rejected",
+        "    events: [{id: rejected_msg, topic: transfers.rejected}]",
+        "  - id: noticed",
+        "    after: rejected",
+        "    terminal: true",
+        "    events: [{id: notice_msg, topic: notices}]"));
+    lines.addAll(List.of(more));
+    lines.add("");
+    Files.writeString(dir.resolve("t.flow.yaml"), String.join("\n", lines));
+    return new FlowSpecLoader().load(dir).get(0);
   }
 
   private static KafkaRecord notSampled(String topic, int offset, long ms, String trace, String id) {
