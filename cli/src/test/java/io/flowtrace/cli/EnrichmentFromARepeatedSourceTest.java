@@ -2,15 +2,12 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -72,8 +69,7 @@ class EnrichmentFromARepeatedSourceTest {
   }
 
   private static Telemetry record(String topic, long offset, long ms, String id, String trace, String json) {
-    String traceparent = "00-" + trace + "-" + String.format("%016x", 0x3000L + offset * 16 + topic.length()) + "-00";
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, id,
-        List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8)));
+    return TracedTraffic.published(topic, offset, ms, id, trace,
+        String.format("%016x", 0x3000L + offset * 16 + topic.length()), false, json);
   }
 }

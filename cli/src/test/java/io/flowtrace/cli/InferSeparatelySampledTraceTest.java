@@ -2,8 +2,6 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
@@ -13,7 +11,6 @@ import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -114,8 +111,6 @@ class InferSeparatelySampledTraceTest {
       boolean sampled, long ms, String json) {
     long offset = offsets.merge(topic, 1L, Long::sum) - 1;
     String parentId = parent != null ? parent : String.format("%016x", 0x1000L + offset * 16 + topic.length());
-    String traceparent = "00-" + trace + "-" + parentId + (sampled ? "-01" : "-00");
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, id,
-        List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8)));
+    return TracedTraffic.published(topic, offset, ms, id, trace, parentId, sampled, json);
   }
 }

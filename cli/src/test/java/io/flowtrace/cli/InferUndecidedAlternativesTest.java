@@ -2,8 +2,6 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.infer.Inference;
@@ -12,7 +10,6 @@ import io.flowtrace.verifier.report.VerdictStatus;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import io.flowtrace.verifier.spec.StageSpec;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -86,8 +83,7 @@ class InferUndecidedAlternativesTest {
 
   private static Telemetry record(String topic, Map<String, Long> offsets, String id, String trace, long ms, String json) {
     long offset = offsets.merge(topic, 1L, Long::sum) - 1;
-    String traceparent = "00-" + trace + "-" + String.format("%016x", 0x2000L + offset * 16 + topic.length()) + "-00";
-    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, id,
-        List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8)));
+    return TracedTraffic.published(topic, offset, ms, id, trace,
+        String.format("%016x", 0x2000L + offset * 16 + topic.length()), false, json);
   }
 }

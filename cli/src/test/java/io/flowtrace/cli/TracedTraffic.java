@@ -41,6 +41,16 @@ final class TracedTraffic {
         "traceparent", "00-" + trace + "-" + spanId(id) + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8))));
   }
 
+  /**
+   * A record whose {@code traceparent} names {@code spanId} (16 hex digits) itself, as a producer
+   * that makes no span of its own sends it from the span it is in.
+   */
+  static Telemetry published(String topic, long offset, long ms, String key, String trace, String spanId,
+      boolean sampled, String json) {
+    return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key, List.of(RecordHeader.ofString("traceparent",
+        "00-" + trace + "-" + spanId + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8)));
+  }
+
   /** A record as a system that does not trace writes it: no {@code traceparent}, no producer span. */
   static Telemetry untraced(String topic, int offset, long ms, String key, String json) {
     return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key, List.of(), json.getBytes(StandardCharsets.UTF_8)));

@@ -2,14 +2,11 @@ package io.flowtrace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -35,8 +32,7 @@ class UnreadablePayloadTest {
         ""));
     Path recording = Files.createDirectories(work.resolve("recording"));
     try (RecordingWriter out = RecordingWriter.open(recording)) {
-      out.accept(Telemetry.of(new KafkaRecord("kitchen.accepted", 0, 0, 1_796_300_000_000L, "ORD-1", List.of(),
-          "<html>502 Bad Gateway</html>".getBytes(StandardCharsets.UTF_8))));
+      out.accept(TracedTraffic.untraced("kitchen.accepted", 0, 1_796_300_000_000L, "ORD-1", "<html>502 Bad Gateway</html>"));
     }
     FlowSpec flow = new FlowSpecLoader().load(flows).get(0);
 

@@ -82,18 +82,9 @@ public final class EnrichmentCheck implements Check {
       // of the sources in its trace, the last one before it: a courier assigned again after the
       // first declined is the one the pickup names (a trial's 191 clean orders were compared with the
       // first); the first where none came before it as read (clocks apart)
-      Observation source = null;
-      Observation firstInTrace = null;
-      for (Observation f : froms) {
-        if (f.traceId() != null && f.traceId().equals(t.traceId())) {
-          firstInTrace = firstInTrace == null ? f : firstInTrace;
-          if (f.timeEpochNanos() <= t.timeEpochNanos()
-              && (source == null || f.timeEpochNanos() >= source.timeEpochNanos())) {
-            source = f;
-          }
-        }
-      }
-      source = source == null ? firstInTrace : source;
+      List<Observation> inTrace = froms.stream().filter(f -> f.traceId() != null && f.traceId().equals(t.traceId()))
+          .toList();
+      Observation source = inTrace.isEmpty() ? null : lastBefore(inTrace, t, inTrace.get(0));
       if (source == null && (t == to || single) && (!byTrace || t.sampled() && t.traceId() != null)) {
         source = byTrace ? from : lastBefore(froms, t, from);
       }

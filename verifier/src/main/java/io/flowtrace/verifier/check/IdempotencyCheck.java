@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.check;
 
+import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.verifier.internal.Texts;
@@ -445,8 +446,8 @@ public final class IdempotencyCheck implements Check {
   }
 
   private static boolean sentAgain(Observation earlier, Observation o) {
-    io.flowtrace.tracer.model.KafkaRecord a = earlier.record();
-    io.flowtrace.tracer.model.KafkaRecord b = o.record();
+    KafkaRecord a = earlier.record();
+    KafkaRecord b = o.record();
     return a != null && b != null && b.traceContext().isPresent() && a.topic().equals(b.topic())
         && a.partition() == b.partition() && java.util.Objects.equals(a.key(), b.key())
         && java.util.Arrays.equals(a.value(), b.value()) && a.traceContext().equals(b.traceContext());
