@@ -496,6 +496,95 @@ class HtmlReportIT {
   }
 
   @Test
+  void aStageThatCameBeforeTheStageItFollowsIsDrawnOnceWithItsUnobservedRequest() throws Exception {
+    // a courier's pickup call (its trace sampled out) and its record, seconds before the assignment it must follow
+    Path flows = dir.resolve("pickup-flows");
+    Files.createDirectories(flows);
+    Files.writeString(flows.resolve("pickup.flow.yaml"), String.join("\n",
+        "flow: pickup",
+        "keys: [deliveryId]",
+        "deadline: 60s",
+        "stages:",
+        "  - id: assigned",
+        "    events:",
+        "      - {id: courier_assigned, topic: courier.assigned, recordKey: deliveryId}",
+        "  - id: picked-up",
+        "    after: assigned",
+        "    terminal: true",
+        "    events:",
+        "      - id: pickup_request",
+        "        span: {service: delivery-service, kind: SERVER, name: POST /pickup}",
+        "        trace: new",
+        "      - {id: picked_up, topic: delivery.picked_up, recordKey: deliveryId}",
+        ""));
+    Path recording = dir.resolve("pickup-recording");
+    Files.createDirectories(recording);
+    String assigned = record("courier.assigned", 7, 1795597208000L, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331");
+    String picked = record("delivery.picked_up", 3, 1795597200000L, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    Files.writeString(recording.resolve("records.kcat.jsonl"), assigned + "\n" + picked + "\n", StandardCharsets.UTF_8);
+    Path page = dir.resolve("pickup.html");
+    assertThat(FlowTraceCli.run("replay", "--flows", flows.toString(), "--html", page.toString(), recording.toString()))
+        .as("the pickup before its assignment fails").isEqualTo(1);
+    try {
+      chrome.open(page.toUri().toString() + "#i=D-1");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      JsonNode bands = chrome.eval("Array.from(document.querySelectorAll('#detail svg .stageband')).map(g => g.dataset.stage)");
+      assertThat(bands).extracting(JsonNode::asString).as("each stage drawn once").containsExactly("picked-up", "assigned");
+      JsonNode events = chrome.eval("Array.from(document.querySelectorAll('#detail svg .hop:not(.loose)'))"
+          + ".map(g => g.dataset.event + (g.classList.contains('unobserved') ? ' (not observed)' : ''))");
+      assertThat(events).extracting(JsonNode::asString)
+          .containsExactly("pickup_request (not observed)", "picked_up", "courier_assigned");
+    } finally {
+      backToTheReport();
+    }
+  }
+
+  @Test
+  void withTopicsFoldedARecordNoConsumerWasSeenReadingIsPublishedFromItsProducersLifeline() throws Exception {
+    // half the traces sampled out: their records are known, their consumers are not
+    Path recording = dir.resolve("half-sampled");
+    assertThat(FlowTraceCli.run("generate", "--count", "12", "--sample-ratio", "0.5", "--seed", "7", recording.toString())).isZero();
+    Path page = dir.resolve("half-sampled.html");
+    Path json = dir.resolve("half-sampled.json");
+    FlowTraceCli.run("replay", "--flows", "../flows", "--html", page.toString(), "--format", "json", "--output",
+        json.toString(), recording.toString());
+    String unsampled = null;
+    for (JsonNode flow : JSON.readTree(json.toFile()).path("flows")) {
+      boolean requestUnseen = false;
+      for (JsonNode u : flow.path("unverified")) {
+        requestUnseen |= u.path("subject").asString().equals("client_request");
+      }
+      if (requestUnseen) {
+        unsampled = flow.path("keys").path("orderId").asString();
+        break;
+      }
+    }
+    assertThat(unsampled).as("an order whose trace was sampled out").isNotNull();
+    try {
+      chrome.open(page.toUri().toString() + "#i=" + unsampled);
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      chrome.eval("(() => { const box = document.querySelector('#detail .legend .fold input');"
+          + " if (box.checked) box.click(); })()");
+      assertThat(lanes()).as("no topic lifelines once folded").noneMatch(lane -> lane.startsWith("topic:"))
+          .contains("svc:gateway", "svc:order-service");
+      assertThat(chrome.eval("(() => { const g = document.querySelector(\"#detail .hop[data-event='orders_requested']\");"
+          + " return g.dataset.from + ' -> ' + g.dataset.to + ': ' + g.querySelector('.sub').textContent; })()").asString())
+          .startsWith("svc:gateway -> svc:gateway: orders.requested[").endsWith("no consumer seen");
+    } finally {
+      backToTheReport();
+    }
+  }
+
+  /** A record of one delivery whose trace was sampled out, as kcat prints it. */
+  private static String record(String topic, long offset, long ts, String traceId, String spanId) {
+    ObjectNode line = JSON.createObjectNode();
+    line.put("topic", topic).put("partition", 0).put("offset", offset).put("tstype", "create").put("ts", ts)
+        .put("broker", -1).put("key", "D-1").put("payload", "{\"deliveryId\":\"D-1\"}");
+    line.putArray("headers").add("traceparent").add("00-" + traceId + "-" + spanId + "-00");
+    return line.toString();
+  }
+
+  @Test
   void aSequenceTooWideForThePageFoldsItsTopicsIntoArrowsAndUnfoldsThemOnRequest() {
     open("ord-f71533583c8642ef");
     assertThat(chrome.eval("(() => { const d = document.querySelector('#detail .diagram');"

@@ -805,8 +805,9 @@
         if (it.rank === rank && place(it) > mine) ownLater = ownLater === null ? it.t : Math.min(ownLater, it.t);
       });
       // an event of a stage whose later events came (an unsampled callback, then its record) sits
-      // just before them, not back at the stage before: drawn there, it seemed to come seconds early
-      if (ownLater !== null && (before === null || ownLater > before)) return ownLater - 0.0005;
+      // just before them, not back at the stage before: drawn there, it seemed to come seconds early,
+      // or, where its stage came before the stage it follows, its stage seemed to happen twice
+      if (ownLater !== null) return ownLater - 0.0005;
       return before !== null ? before + 0.0005 : after !== null ? after : 0;
     }
     var stillLoose = [];
@@ -885,7 +886,8 @@
   /**
    * The same sequence with Kafka topics folded into the arrows: a record produced and consumed is
    * one arrow from its producer to each consumer, labelled with the topic and the broker dwell. A
-   * record nobody consumed, or one that never came, keeps its topic's lifeline.
+   * record no consumer was seen reading (a sink, or a trace sampled out) is an arrow on its
+   * producer's lifeline; one that never came keeps its topic's lifeline.
    */
   function foldTopics(seq) {
     var consumed = {};
@@ -896,6 +898,12 @@
     seq.items.forEach(function (it) {
       if (it.kind === 'consume' && it.hop >= 0) return;
       var cs = it.kind === 'produce' ? consumed[it.hop] : null;
+      if (!cs && it.kind === 'produce' && it.from.indexOf('svc:') === 0 && !/^svc:(\?|\(producer not seen\))$/.test(it.from)) {
+        // no consumer seen (a sink, or a trace sampled out): published from its producer's lifeline
+        items.push(assign(assign({}, it), {to: it.from, folded: true, published: true,
+          sub: it.sub + ' \u00b7 no consumer seen'}));
+        return;
+      }
       if (!cs) { items.push(it); return; }
       cs.forEach(function (c, k) {
         // a later consumption (another consumer, or the same one again after a redelivery) is drawn when it began
@@ -1154,7 +1162,7 @@
             cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2))));
       }
       if (it.sub) {
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(it.missing ? 48 : 34, Math.abs(x2 - x1) / 5.4))));
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(it.missing ? 48 : x1 === x2 ? 60 : 34, Math.abs(x2 - x1) / 5.4))));
       }
       var ty = yy + 12;
       if ((it.unverified || it.unsampled) && !it.unobserved) {
