@@ -605,7 +605,7 @@ final class FlowState {
       scheduler.schedule(inst.terminalAt + graceNanos, inst, Kind.GRACE);
     }
     if (!readiness.settled(snapshot)) {
-      if (inst.awaitingSpansOf != null && readiness.awaited(snapshot) == null) {
+      if (inst.awaiting != null && readiness.awaited(snapshot) == null && readiness.awaitedSideStage(snapshot) == null) {
         // past the grace, the spans waited for came, without what would settle the instance
         decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
             snapshot, Readiness.isComplete(snapshot));
@@ -673,12 +673,12 @@ final class FlowState {
   private String deadlineReason(InstanceState inst) {
     if (inst.awaitedPastDeadline != null) {
       String past = graceNanos / 1_000_000 + " ms past ";
-      return inst.awaitingSpansOf != null
+      return inst.awaiting != null
           ? "terminal stage seen; waited until " + past + "the deadline for " + inst.awaitedPastDeadline
           : "deadline passed; waited " + past + "it for " + inst.awaitedPastDeadline;
     }
-    return inst.awaitingSpansOf != null
-        ? "terminal stage seen; waited until the deadline for " + inst.awaitingSpansOf
+    return inst.awaiting != null
+        ? "terminal stage seen; waited until the deadline for " + inst.awaiting
         : "deadline passed";
   }
 
@@ -688,16 +688,27 @@ final class FlowState {
    * required stage that lacks only span events (a stage that looks missing): those spans may still
    * be in an exporter's batch, or retrying after an outage. Such an instance waits on, up to its
    * deadline and a grace past it ({@link #awaitsSpansPastDeadline}; the deadline's timer then decides
-   * it). Anything else unsettled is decided now.
+   * it). So does one that lacks the record of a side step no stage seen follows (a batch consumer's
+   * award, half a minute after the confirmation that ends the flow), up to its deadline: until then
+   * it has not failed to happen. Anything else unsettled is decided now.
    */
   private void decideAfterGrace(InstanceState inst, long watermark) {
     FlowInstance snapshot = snapshot(inst, watermark);
+    String side = readiness.awaitedSideStage(snapshot);
     if (watermark < inst.start + deadlineNanos + graceNanos) {
       String awaited = readiness.awaited(snapshot);
+      if (awaited == null && watermark < inst.start + deadlineNanos) {
+        awaited = side;
+      }
       if (awaited != null) {
-        inst.awaitingSpansOf = awaited;
+        inst.awaiting = awaited;
         return;
       }
+    }
+    if (side != null) {
+      inst.awaiting = side;
+      decide(inst, watermark, deadlineReason(inst), snapshot, Readiness.isComplete(snapshot));
+      return;
     }
     decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
         snapshot, Readiness.isComplete(snapshot));

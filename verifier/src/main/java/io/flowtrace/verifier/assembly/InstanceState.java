@@ -31,8 +31,8 @@ final class InstanceState {
   final Set<String> traces = new LinkedHashSet<>(4);
   long start = Long.MAX_VALUE;
   long terminalAt = Long.MIN_VALUE;
-  /** After the grace: spans waited for until a grace past the deadline ({@link #awaitedPastDeadline}); or {@code null}. */
-  String awaitingSpansOf;
+  /** After the grace: spans waited for until a grace past the deadline ({@link #awaitedPastDeadline}), or a side stage until the deadline; or {@code null}. */
+  String awaiting;
   /** At the deadline: spans that may still be in an exporter's batch, waited for a grace past it; or {@code null}. */
   String awaitedPastDeadline;
   /** Event time of the latest event added. */

@@ -177,17 +177,63 @@ final class Readiness {
     return missing.isEmpty() ? null : "the span event" + (missing.size() == 1 ? " " : "s ") + String.join(", ", missing);
   }
 
+  /**
+   * A required stage lacking a record that no stage seen follows (a description), or {@code null}:
+   * a side step, such as a batch consumer's award, may come after the terminal stage, up to the
+   * flow's deadline. A stage that a seen one follows should have come before it: it is not awaited.
+   */
+  String awaitedSideStage(FlowInstance snapshot) {
+    FlowPaths paths = snapshot.paths();
+    Set<String> followed = null;
+    for (StageSpec s : spec.stages()) {
+      if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id()) || !lacksARecord(snapshot, s)) {
+        continue;
+      }
+      if (followed == null) {
+        followed = followedBySeenStages(snapshot);
+      }
+      if (!followed.contains(s.id())) {
+        return "stage " + s.id();
+      }
+    }
+    return null;
+  }
+
+  /** The stages a stage seen in the instance follows, directly or through others. */
+  private Set<String> followedBySeenStages(FlowInstance snapshot) {
+    Set<String> followed = new HashSet<>();
+    List<String> todo = new ArrayList<>();
+    for (StageSpec s : spec.stages()) {
+      if (snapshot.stageSeen(s.id())) {
+        todo.addAll(s.after());
+      }
+    }
+    while (!todo.isEmpty()) {
+      String id = todo.remove(todo.size() - 1);
+      StageSpec s = spec.stage(id);
+      if (followed.add(id) && s != null) {
+        todo.addAll(s.after());
+      }
+    }
+    return followed;
+  }
+
+  private static boolean lacksARecord(FlowInstance snapshot, StageSpec s) {
+    for (EventSpec e : s.events()) {
+      if (e.isTopic() && !snapshot.has(e.id())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether a required stage not complete lacks a record: no span still to come completes it. */
   static boolean lacksARecord(FlowInstance snapshot) {
     FlowPaths paths = snapshot.paths();
     for (StageSpec s : snapshot.spec().stages()) {
-      if (paths.requirement(s.id()) != Requirement.REQUIRED || snapshot.stageComplete(s.id())) {
-        continue;
-      }
-      for (EventSpec e : s.events()) {
-        if (e.isTopic() && !snapshot.has(e.id())) {
-          return true;
-        }
+      if (paths.requirement(s.id()) == Requirement.REQUIRED && !snapshot.stageComplete(s.id())
+          && lacksARecord(snapshot, s)) {
+        return true;
       }
     }
     return false;
