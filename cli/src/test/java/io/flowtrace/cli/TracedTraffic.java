@@ -4,6 +4,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.RecordingWriter;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +40,21 @@ final class TracedTraffic {
             "messaging.destination.partition.id", "0", "messaging.kafka.offset", offset));
     out.accept(Telemetry.of(new KafkaRecord(topic, 0, offset, ms, "k" + offset, List.of(RecordHeader.ofString(
         "traceparent", "00-" + trace + "-" + spanId(id) + (sampled ? "-01" : "-00"))), json.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  /**
+   * A batch consumer's span, in a trace of its own, linked to the producer span of each record it
+   * read ({@code linked}: each record's trace, then its producer span's short id), as the messaging
+   * conventions have a batch receive do.
+   */
+  void batch(String trace, String id, String service, String topic, long startMs, long endMs, String... linked) {
+    Span.Builder span = Span.builder().traceId(trace).spanId(spanId(id)).parentSpanId("").name("process " + topic)
+        .kind(SpanKind.CONSUMER).service(service).startEpochNanos(startMs * 1_000_000L)
+        .endEpochNanos(endMs * 1_000_000L).attributes(consumed(topic));
+    for (int i = 0; i < linked.length; i += 2) {
+      span.addLink(new SpanLink(linked[i], spanId(linked[i + 1]), Map.of()));
+    }
+    out.accept(Telemetry.of(span.build()));
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.check;
 
+import io.flowtrace.tracer.model.Span;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.model.Visibility;
@@ -43,17 +44,22 @@ public final class EnrichmentCheck implements Check {
         continue; // what is carried cannot be compared with an unobserved source: see unverified()
       }
       for (Observation[] pair : pairs(instance, e, from, to)) {
-        if (e.carryAll()) {
-          for (String name : iterable(pair[0].payload().propertyNames())) {
-            compare(name, pair[0].payload().get(name), pair[1].payload().get(name), pair[0], pair[1], out);
-          }
-        }
-        for (FieldPath carry : e.carry()) {
-          carryPath(carry, pair[0], pair[1], out);
-        }
+        carried(e, pair[0], pair[1], out);
       }
     }
     return out;
+  }
+
+  /** What {@code target} carries over from {@code source} that is missing or changed. */
+  private static void carried(EnrichmentSpec e, Observation source, Observation target, List<Violation> out) {
+    if (e.carryAll()) {
+      for (String name : iterable(source.payload().propertyNames())) {
+        compare(name, source.payload().get(name), target.payload().get(name), source, target, out);
+      }
+    }
+    for (FieldPath carry : e.carry()) {
+      carryPath(carry, source, target, out);
+    }
   }
 
   /**
@@ -67,7 +73,9 @@ public final class EnrichmentCheck implements Check {
    * or is not known (its record lost the context): then its own source was not exported or cannot
    * be found, and the one observed may be another delivery's. A
    * source that happened once, before any callback the target follows (the dispatch every later
-   * callback names), is what each target carries from, whatever its trace.
+   * callback names), is what each target carries from, whatever its trace. A target in the trace
+   * of a batch consumer that read several sources, and a first target whose trace holds none of
+   * several, is compared with the source whose carried fields it keeps, where one is.
    */
   private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
     List<Observation> froms = instance.all(e.from());
@@ -85,14 +93,50 @@ public final class EnrichmentCheck implements Check {
       List<Observation> inTrace = froms.stream().filter(f -> f.traceId() != null && f.traceId().equals(t.traceId()))
           .toList();
       Observation source = inTrace.isEmpty() ? null : lastBefore(inTrace, t, inTrace.get(0));
+      if (source == null && t.traceId() != null) {
+        // read in the target's trace: a batch consumer's span links to each record of its batch,
+        // and which of them a target came from only what it carries tells
+        List<Observation> read = froms.stream().filter(f -> readIn(f, t.traceId())).toList();
+        source = read.isEmpty() ? null : agreeing(e, read, t);
+      }
       if (source == null && (t == to || single) && (!byTrace || t.sampled() && t.traceId() != null)) {
-        source = byTrace ? from : lastBefore(froms, t, from);
+        source = byTrace ? from : froms.size() > 1 ? agreeing(e, froms, t) : lastBefore(froms, t, from);
       }
       if (source != null && source.payload() != null && t.payload() != null) {
         out.add(new Observation[] {source, t});
       }
     }
     return out;
+  }
+
+  /** Whether a consumer of the record {@code f} read it in {@code trace}, continuing or linking to it. */
+  private static boolean readIn(Observation f, String trace) {
+    for (Span c : f.consumers()) {
+      if (c.traceId().equals(trace)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Of the candidate sources, the last before {@code t} of those whose carried fields {@code t} keeps; else the last before it. */
+  private static Observation agreeing(EnrichmentSpec e, List<Observation> candidates, Observation t) {
+    if (candidates.size() > 1 && t.payload() != null) {
+      List<Observation> kept = new ArrayList<>();
+      for (Observation c : candidates) {
+        List<Violation> differences = new ArrayList<>();
+        if (c.payload() != null) {
+          carried(e, c, t, differences);
+          if (differences.isEmpty()) {
+            kept.add(c);
+          }
+        }
+      }
+      if (!kept.isEmpty()) {
+        return lastBefore(kept, t, kept.get(0));
+      }
+    }
+    return lastBefore(candidates, t, candidates.get(0));
   }
 
   /** Of {@code froms}, the last that came before {@code t} as read; {@code first} where none did. */
@@ -142,12 +186,12 @@ public final class EnrichmentCheck implements Check {
     return c;
   }
 
-  private void carryPath(FieldPath path, Observation from, Observation to, List<Violation> out) {
+  private static void carryPath(FieldPath path, Observation from, Observation to, List<Violation> out) {
     List<String> seg = path.segments();
     walk(seg, 0, from.payload(), to.payload(), "", from, to, out);
   }
 
-  private void walk(List<String> seg, int i, JsonNode a, JsonNode b, String prefix,
+  private static void walk(List<String> seg, int i, JsonNode a, JsonNode b, String prefix,
       Observation from, Observation to, List<Violation> out) {
     if (a == null || a.isMissingNode() || a.isNull()) {
       return; // absent at the source: not this stage's loss
@@ -184,7 +228,7 @@ public final class EnrichmentCheck implements Check {
     walk(seg, i + 1, an, bn, next, from, to, out);
   }
 
-  private void compare(String field, JsonNode a, JsonNode b, Observation from, Observation to, List<Violation> out) {
+  private static void compare(String field, JsonNode a, JsonNode b, Observation from, Observation to, List<Violation> out) {
     if (a == null || a.isNull()) {
       return;
     }
@@ -209,7 +253,7 @@ public final class EnrichmentCheck implements Check {
     }
   }
 
-  private void missing(String field, JsonNode expected, Observation from, Observation to, List<Violation> out) {
+  private static void missing(String field, JsonNode expected, Observation from, Observation to, List<Violation> out) {
     out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
         .event(to.eventId()).field(field)
         .message(to.describe() + " dropped '" + field + "' that " + from.eventId() + " carried ("

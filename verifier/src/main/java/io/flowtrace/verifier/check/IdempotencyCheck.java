@@ -47,6 +47,8 @@ public final class IdempotencyCheck implements Check {
 
   private static final String NO_DELIVERY = "";
   private static final String UNKNOWN = "\u0000unknown";
+  /** The label of a trace that deliveries with different keys lead into. */
+  private static final String SHARED = "\u0000shared";
 
   @Override
   public List<Violation> check(FlowInstance instance) {
@@ -281,11 +283,28 @@ public final class IdempotencyCheck implements Check {
         knownKeys.add(key);
       }
       if (t.traceId() != null) {
-        keyOfTrace.putIfAbsent(t.traceId(), key);
+        label(keyOfTrace, t.traceId(), key);
       }
     }
     follow(instance, keyOfTrace);
     return keyOfTrace;
+  }
+
+  /**
+   * Labels a trace with a delivery's key; a trace two deliveries with different keys lead into (a
+   * batch consumer's span, linked to each record of its batch) is {@link #SHARED}: its effects are
+   * told apart by what they say, not by their trace. Whether the label is new.
+   */
+  private static boolean label(Map<String, String> labels, String trace, String key) {
+    String had = labels.putIfAbsent(trace, key);
+    if (had == null) {
+      return true;
+    }
+    if (!had.equals(key) && had != SHARED) {
+      labels.put(trace, SHARED);
+      return true;
+    }
+    return false;
   }
 
   /** The traces of the flow's own path: its entry events' and what continues them, not deliveries'. */
@@ -315,7 +334,7 @@ public final class IdempotencyCheck implements Check {
           for (SpanLink link : c.links()) {
             continues |= link.traceId().equals(o.traceId());
           }
-          if (continues && label.putIfAbsent(c.traceId(), l) == null) {
+          if (continues && label(label, c.traceId(), l)) {
             grew = true;
           }
         }
@@ -326,7 +345,7 @@ public final class IdempotencyCheck implements Check {
   private static String attribute(Observation e, IdempotencySpec spec, Map<String, String> keyOfTrace,
       Set<String> own, Set<String> knownKeys) {
     String byTrace = e.traceId() == null ? null : keyOfTrace.get(e.traceId());
-    if (byTrace != null && byTrace != UNKNOWN) {
+    if (byTrace != null && byTrace != UNKNOWN && byTrace != SHARED) {
       return byTrace;
     }
     JsonNode k = e.payload() == null ? null : spec.dedupKey().resolve(e.payload());
