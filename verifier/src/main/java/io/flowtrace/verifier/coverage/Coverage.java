@@ -234,12 +234,22 @@ public final class Coverage {
       Set<FlowSpec> claiming = new LinkedHashSet<>();
       declared.forEach(d -> claiming.add(d.flow()));
       if (claiming.size() > 1) {
-        List<String> events = declared.stream().map(d -> d.flow().name() + ": " + d.event().id()).toList();
+        List<String> events = declared.stream().map(d -> d.flow().name() + ": " + d.event().id()
+            + (byTraceAlone(d.event()) ? " by trace alone" : "")).toList();
+        long byKey = declared.stream().filter(d -> !byTraceAlone(d.event())).count();
         notes.add("topic " + topic + " is an event of " + claiming.size() + " flows (" + String.join(", ", events)
-            + "): each of its records is verified in every one of them — meant, if one flow's end starts another");
+            + "): each of its records is verified in every one of them" + (byKey < 2 ? ""
+            : " — meant, if one flow's end starts another; if each record is one flow's but carries another's"
+            + " key too (a cancellation's release names its booking), declare the event `keys: {}` in the flows it"
+            + " is not of: it then joins their instances by trace alone, not every instance of its key"));
       }
     });
     return new CoverageReport(spans, records, readAgain, flowReports, uncovered, notes);
+  }
+
+  /** Whether an event joins its instance through its trace alone ({@code keys: {}}). */
+  private static boolean byTraceAlone(EventSpec e) {
+    return e.keys().isEmpty() && e.recordKey() == null;
   }
 
   private List<String> nearMisses(EventSpec e) {

@@ -74,7 +74,24 @@ class CoverageTest {
     c.accept(Telemetry.of(record("t.closed")));
 
     assertThat(c.report().lines()).contains("note: topic t.closed is an event of 2 flows (a: closed, b: begins): each"
-        + " of its records is verified in every one of them — meant, if one flow's end starts another");
+        + " of its records is verified in every one of them — meant, if one flow's end starts another; if each"
+        + " record is one flow's but carries another's key too (a cancellation's release names its booking),"
+        + " declare the event `keys: {}` in the flows it is not of: it then joins their instances by trace alone,"
+        + " not every instance of its key");
+  }
+
+  @Test
+  void aTopicTwoFlowsDeclareButOneJoinsByTraceAloneIsNamedSoWithoutAdvice() throws Exception {
+    Files.writeString(dir.resolve("a.flow.yaml"),
+        "flow: a\nkeys: [id]\nstages:\n  - id: s\n    terminal: true\n    events:\n      - {id: closed, topic: t.closed}\n");
+    Files.writeString(dir.resolve("b.flow.yaml"), "flow: b\nkeys: [id]\nstages:\n  - id: o\n"
+        + "    events:\n      - {id: opened, topic: t.opened}\n  - id: s\n    after: o\n    terminal: true\n"
+        + "    events:\n      - {id: ends, topic: t.closed, keys: {}}\n");
+    Coverage c = new Coverage(new FlowSpecLoader().load(dir));
+    c.accept(Telemetry.of(record("t.closed")));
+
+    assertThat(c.report().lines()).contains("note: topic t.closed is an event of 2 flows (a: closed, b: ends by"
+        + " trace alone): each of its records is verified in every one of them");
   }
 
   @Test
