@@ -50,6 +50,60 @@ class InferUndecidedAlternativesTest {
         .allSatisfy(v -> assertThat(v.status()).as("%s\n%s", v, yaml).isEqualTo(VerdictStatus.PASSED));
   }
 
+  /**
+   * A trial's bookings: a room is held (or is unavailable), then the payment is captured in 93 % of
+   * held rooms or declined in the rest (the room then released). Captured followed the hold nearly
+   * always, so the draft required it, and each declined booking failed.
+   */
+  @Test
+  void aWayTakenNearlyAlwaysAfterItsStageIsOptionalWhereAnotherHappensExactlyWhereItDoesNot() throws Exception {
+    Path recording = writeBookings(Files.createDirectories(work.resolve("bookings")));
+    Path drafts = work.resolve("booking-drafts");
+    Inference.builder().name("bookings").build().infer(recording).write(drafts);
+    String yaml = Files.readString(drafts.resolve("bookings/bookings.flow.yaml"));
+    FlowSpec flow = new FlowSpecLoader().load(drafts).get(0);
+
+    assertThat(flow.stages()).as(yaml).filteredOn(s -> s.id().startsWith("payments-"))
+        .extracting(StageSpec::id).containsExactlyInAnyOrder("payments-captured", "payments-declined");
+    assertThat(flow.stages()).as(yaml).filteredOn(s -> s.id().startsWith("payments-"))
+        .allSatisfy(s -> assertThat(s.optional()).isTrue());
+    List<Verdict> verdicts = Replays.finals(List.of(flow), recording);
+    assertThat(verdicts).hasSize(ORDERS)
+        .allSatisfy(v -> assertThat(v.status()).as("%s\n%s", v, yaml).isEqualTo(VerdictStatus.PASSED));
+  }
+
+  private static Path writeBookings(Path dir) throws Exception {
+    Random random = new Random(11);
+    long t0 = 1_796_100_000_000L;
+    Map<String, Long> offsets = new HashMap<>();
+    try (RecordingWriter out = RecordingWriter.open(dir)) {
+      for (int i = 0; i < ORDERS; i++) {
+        String id = "BK-" + (70_000 + i);
+        String trace = String.format("%032x", 0xb00c000L + i);
+        long t = t0 + i * 3_000L;
+        String body = "{\"bookingRef\":\"" + id + "\",\"amountMinor\":" + (10_000 + 13 * i) + "}";
+        out.accept(record("bookings.requested", offsets, id, trace, t, body));
+        long last = t + 300 + random.nextInt(100);
+        String type = "FAILED";
+        if (i % 14 == 3) {
+          out.accept(record("rooms.unavailable", offsets, id, trace, last, body));
+        } else {
+          out.accept(record("rooms.held", offsets, id, trace, last, body));
+          if (i % 13 == 5) {
+            out.accept(record("payments.declined", offsets, id, trace, last += 400 + random.nextInt(100), body));
+            out.accept(record("rooms.released", offsets, id, trace, last += 200 + random.nextInt(100), body));
+          } else {
+            out.accept(record("payments.captured", offsets, id, trace, last += 400 + random.nextInt(100), body));
+            type = "CONFIRMED";
+          }
+        }
+        out.accept(record("notifications.sent", offsets, id, trace, last + 100 + random.nextInt(50),
+            "{\"bookingRef\":\"" + id + "\",\"type\":\"" + type + "\"}"));
+      }
+    }
+    return dir;
+  }
+
   private static Path writeOrders(Path dir) throws Exception {
     Random random = new Random(5);
     long t0 = 1_796_100_000_000L;
