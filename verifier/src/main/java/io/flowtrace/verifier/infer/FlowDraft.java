@@ -86,6 +86,8 @@ final class FlowDraft {
     boolean terminal;
     /** Why the stage is optional (taken by some instances, and nothing in the data tells which), or {@code null}. */
     String optional;
+    /** Whether it is optional as one way of a branch nothing seen decides (the system's, timed as any step), not a side step. */
+    boolean undecidedWay;
     /** Why a stage with followers is an end as well ({@link #endsSome}), or {@code null}. */
     String terminalEvidence;
     int instances;
@@ -1319,6 +1321,7 @@ final class FlowDraft {
           // are still checked where it happens; left out, a trial's draft lost 7 of its 9 stages
           s.optional = share + "; " + siblings.stream().map(x -> x.id).collect(java.util.stream.Collectors.joining(
               " or ")) + " happens instead";
+          s.undecidedWay = true;
         } else {
           // alternatives that end the flow, told apart by nothing seen: optional, an instance that
           // took one would reach no end
@@ -2958,7 +2961,7 @@ final class FlowDraft {
 
   private void budgets() {
     for (Stage s : stages) {
-      if (s.events.isEmpty() || s.optional != null) {
+      if (s.events.isEmpty() || s.optional != null && !s.undecidedWay) {
         continue; // an optional step is often the customer's to time (a review left hours later)
       }
       for (Stage p : s.after) {

@@ -91,14 +91,21 @@ final class Grouping {
     for (Occurrence o : traffic.occurrences) {
       parent.putIfAbsent(o.traceId(), o.traceId());
     }
+    Set<String> batches = batchTraces(traffic.links);
     for (String[] link : traffic.links) {
+      if (batches.contains(link[1])) {
+        continue;
+      }
       parent.putIfAbsent(link[0], link[0]);
       parent.putIfAbsent(link[1], link[1]);
       union(parent, link[0], link[1]);
     }
     Map<String, Component> components = new LinkedHashMap<>();
+    int alone = 0;
     for (Occurrence o : traffic.occurrences) {
-      components.computeIfAbsent(find(parent, o.traceId()), k -> new Component()).add(o);
+      // what a batch consumer did is each record's own: the batch's trace is no one instance's
+      String component = batches.contains(o.traceId()) ? "\u0000" + alone++ : find(parent, o.traceId());
+      components.computeIfAbsent(component, k -> new Component()).add(o);
     }
     List<Component> ordered = new ArrayList<>(components.values());
     ordered.sort(Comparator.comparingLong(c -> c.occurrences.get(0).time()));
@@ -180,25 +187,18 @@ final class Grouping {
         entryOf.put(target, entry);
         out.add(new Instance(entry, target));
       } else {
-        // an identifier outweighs any reference to one, a reference to few instances one to many
-        Map<List<Occurrence>, Double> votes = new java.util.IdentityHashMap<>();
-        for (String v : c.ids) {
-          List<Occurrence> o = owner.get(v);
-          if (o != null) {
-            votes.merge(o, 1.0, Double::sum);
-          }
-        }
-        c.refs.forEach((v, weight) -> {
-          List<Occurrence> o = owner.get(v);
-          if (o != null) {
-            votes.merge(o, weight, Double::sum);
-          }
-        });
-        target = votes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
+        target = owning(c, owner);
         if (target == null) {
           continue; // traffic no instance explains
         }
-        target.addAll(c.occurrences);
+        Map<Occurrence, List<Occurrence>> apart = apart(c, owner, idFields);
+        if (apart == null) {
+          target.addAll(c.occurrences);
+        } else {
+          for (Occurrence o : c.occurrences) {
+            apart.getOrDefault(o, target).add(o);
+          }
+        }
       }
       for (String v : c.ids) {
         owner.putIfAbsent(v, target);
@@ -208,6 +208,57 @@ final class Grouping {
       i.occurrences().sort(Comparator.comparingLong(Occurrence::time));
     }
     return out;
+  }
+
+  /** The instance a component's identifiers name most: an identifier outweighs any reference to one, a reference to few instances one to many. */
+  private static List<Occurrence> owning(Component c, Map<String, List<Occurrence>> owner) {
+    Map<List<Occurrence>, Double> votes = new java.util.IdentityHashMap<>();
+    for (String v : c.ids) {
+      List<Occurrence> o = owner.get(v);
+      if (o != null) {
+        votes.merge(o, 1.0, Double::sum);
+      }
+    }
+    c.refs.forEach((v, weight) -> {
+      List<Occurrence> o = owner.get(v);
+      if (o != null) {
+        votes.merge(o, weight, Double::sum);
+      }
+    });
+    return votes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
+  }
+
+  /**
+   * Where a component's occurrences go one by one, when two of one type name different instances
+   * (a batch consumer's records, in one trace, each naming its own booking; its trace not sampled,
+   * no link shows it is a batch); {@code null} when they go together. An occurrence naming none
+   * is left to the component's instance.
+   */
+  private static Map<Occurrence, List<Occurrence>> apart(Component c, Map<String, List<Occurrence>> owner,
+      IdFields idFields) {
+    if (c.occurrences.size() < 2) {
+      return null;
+    }
+    Map<Occurrence, List<Occurrence>> each = new java.util.IdentityHashMap<>();
+    Map<EventType, List<Occurrence>> firstOfType = new HashMap<>();
+    boolean split = false;
+    for (Occurrence o : c.occurrences) {
+      Component alone = new Component();
+      alone.add(o);
+      if (o.payload() != null) {
+        collect(o.type().key() + "#", "", o.payload(), idFields, alone);
+      }
+      if (o.isRecord() && o.record().key() != null) {
+        alone.add(idFields, o.type().key() + "#" + RECORD_KEY, o.record().key());
+      }
+      List<Occurrence> to = owning(alone, owner);
+      if (to != null) {
+        each.put(o, to);
+        List<Occurrence> had = firstOfType.putIfAbsent(o.type(), to);
+        split |= had != null && had != to;
+      }
+    }
+    return split ? each : null;
   }
 
   private static EventType entryIn(Component c, Predicate<EventType> entryChoice) {
@@ -368,6 +419,23 @@ final class Grouping {
       x = next;
     }
     return root;
+  }
+
+  /**
+   * Traces that continue or link to records of several traces: a batch consumer's, whose span links
+   * to each record it read (a loyalty service awarding points for twenty bookings at once). Joined
+   * to each, they glued those bookings into one instance.
+   */
+  private static Set<String> batchTraces(List<String[]> links) {
+    Map<String, String> firstSource = new HashMap<>();
+    Set<String> batches = new HashSet<>();
+    for (String[] link : links) {
+      String had = firstSource.putIfAbsent(link[1], link[0]);
+      if (had != null && !had.equals(link[0])) {
+        batches.add(link[1]);
+      }
+    }
+    return batches;
   }
 
   private static void union(Map<String, String> parent, String a, String b) {
