@@ -514,6 +514,7 @@ class HtmlReportIT {
         "    events:",
         "      - id: pickup_request",
         "        span: {service: delivery-service, kind: SERVER, name: POST /pickup}",
+        "        payload: {attribute: http.response.body}",
         "        trace: new",
         "      - {id: picked_up, topic: delivery.picked_up, recordKey: deliveryId}",
         ""));
@@ -534,6 +535,10 @@ class HtmlReportIT {
           + ".map(g => g.dataset.event + (g.classList.contains('unobserved') ? ' (not observed)' : ''))");
       assertThat(events).extracting(JsonNode::asString)
           .containsExactly("pickup_request (not observed)", "picked_up", "courier_assigned");
+      assertThat(lanes().get(0)).as("the caller the response goes back to, first").startsWith("ext:caller");
+      JsonNode said = chrome.eval("Array.from(document.querySelectorAll('#detail svg .vtext')).map(t => t.textContent)");
+      assertThat(said).extracting(JsonNode::asString).as("what was expected, whole")
+          .contains("expected picked_up after courier_assigned (+8 s; with the clocks as far apart as allowed, not before +7.9 s)");
     } finally {
       backToTheReport();
     }

@@ -876,6 +876,9 @@
       if (index[id] === undefined) { index[id] = lanes.length; lanes.push(id); }
     }
     items.forEach(function (it) {
+      // a response to an outside caller (the flow's first event read off a response body): the caller first
+      var toCaller = /^ext:(client|caller)/.test(it.to);
+      if (toCaller && !outside[it.to]) lane(it.to);
       if (!outside[it.from]) lane(it.from);
       if (!outside[it.to]) lane(it.to);
     });
@@ -1016,9 +1019,11 @@
     var lines = [x.kind + ' at ' + x.stage + (x.field ? ' \u00b7 ' + x.field : '')];
     if (x.expected !== undefined || x.actual !== undefined) {
       var said = [];
-      if (x.expected !== undefined && x.expected !== null) said.push('expected ' + cut(x.expected, 60));
-      if (x.actual !== undefined && x.actual !== null) said.push('actual ' + cut(x.actual, 60));
-      lines.push(said.join(' \u00b7 '));
+      if (x.expected !== undefined && x.expected !== null) said.push('expected ' + x.expected);
+      if (x.actual !== undefined && x.actual !== null) said.push('actual ' + x.actual);
+      // on one line where both fit, else a line each: what a defect is about is often past the 60th character
+      if (said.join(' \u00b7 ').length <= 120) lines.push(said.join(' \u00b7 '));
+      else said.forEach(function (line) { lines.push(cut(line, 120)); });
     } else {
       lines.push(cut(x.message, 120));
     }
