@@ -115,12 +115,7 @@ final class Grouping {
     IdFields idFields = idFields(traffic.occurrences);
     for (Component c : ordered) {
       for (Occurrence o : c.occurrences) {
-        if (o.payload() != null) {
-          collect(o.type().key() + "#", "", o.payload(), idFields, c);
-        }
-        if (o.isRecord() && o.record().key() != null) {
-          c.add(idFields, o.type().key() + "#" + RECORD_KEY, o.record().key());
-        }
+        c.identify(o, idFields);
       }
     }
 
@@ -245,12 +240,7 @@ final class Grouping {
     for (Occurrence o : c.occurrences) {
       Component alone = new Component();
       alone.add(o);
-      if (o.payload() != null) {
-        collect(o.type().key() + "#", "", o.payload(), idFields, alone);
-      }
-      if (o.isRecord() && o.record().key() != null) {
-        alone.add(idFields, o.type().key() + "#" + RECORD_KEY, o.record().key());
-      }
+      alone.identify(o, idFields);
       List<Occurrence> to = owning(alone, owner);
       if (to != null) {
         each.put(o, to);
@@ -369,6 +359,16 @@ final class Grouping {
 
     void add(Occurrence o) {
       occurrences.add(o);
+    }
+
+    /** Collects the identifier and reference values of one of its occurrences: its payload's fields and its record key. */
+    void identify(Occurrence o, IdFields idFields) {
+      if (o.payload() != null) {
+        collect(o.type().key() + "#", "", o.payload(), idFields, this);
+      }
+      if (o.isRecord() && o.record().key() != null) {
+        add(idFields, o.type().key() + "#" + RECORD_KEY, o.record().key());
+      }
     }
 
     void add(IdFields idFields, String field, String value) {
