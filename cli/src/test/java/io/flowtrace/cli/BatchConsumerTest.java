@@ -85,6 +85,54 @@ class BatchConsumerTest {
     assertThat(wrong.violations()).extracting(Violation::message).singleElement().asString().contains("\"P-9z\"");
   }
 
+  @Test
+  void aRecordJoinedByTraceAloneJoinsNoInstanceWhenItsBatchReadSeveral() throws Exception {
+    Path flows = Files.createDirectories(work.resolve("flows"));
+    Files.writeString(flows.resolve("booking.flow.yaml"), String.join("\n",
+        "flow: booking",
+        "keys: [bookingRef]",
+        "stages:",
+        "  - id: captured",
+        "    terminal: true",
+        "    events: [{id: captured, topic: payments.captured}]",
+        "  - id: awarded",
+        "    after: captured",
+        "    optional: true",
+        "    events: [{id: awarded, topic: points.awarded, keys: {}}]",
+        "enrichment:",
+        "  - {from: captured, to: awarded, carry: [paymentId]}",
+        ""));
+    Path recording = Files.createDirectories(work.resolve("recording"));
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      String[] refs = {"BK-1", "BK-2", "BK-3"};
+      for (int b = 0; b < refs.length; b++) {
+        out.record(true, String.format("%032x", 0xb00c0L + b), "send-" + b, "", "payment-service", "payments.captured",
+            b, T0 + b * 100, json(refs[b], "P-" + b));
+      }
+      // one batch read BK-1's and BK-2's payments; another BK-3's alone and awarded a payment it never saw
+      String shared = String.format("%032x", 0xba7c1L);
+      String single = String.format("%032x", 0xba7c2L);
+      out.batch(shared, "batch-1", "loyalty-service", "payments.captured", T0 + 5_000, T0 + 5_050,
+          String.format("%032x", 0xb00c0L), "send-0", String.format("%032x", 0xb00c1L), "send-1");
+      out.batch(single, "batch-2", "loyalty-service", "payments.captured", T0 + 6_000, T0 + 6_050,
+          String.format("%032x", 0xb00c2L), "send-2");
+      out.record(true, shared, "award-0", "batch-1", "loyalty-service", "points.awarded", 10, T0 + 5_010,
+          "{\"paymentId\":\"P-0\"}");
+      out.record(true, shared, "award-1", "batch-1", "loyalty-service", "points.awarded", 11, T0 + 5_020,
+          "{\"paymentId\":\"P-1\"}");
+      out.record(true, single, "award-2", "batch-2", "loyalty-service", "points.awarded", 12, T0 + 6_010,
+          "{\"paymentId\":\"P-9\"}");
+    }
+
+    List<Verdict> verdicts = Replays.finals(new FlowSpecLoader().load(flows), recording);
+
+    Map<String, String> found = verdicts.stream().collect(Collectors.toMap(v -> v.keys().get("bookingRef"),
+        v -> v.status() + " " + v.violations().stream().map(x -> x.kind() + " at " + x.stage()).toList()));
+    assertThat(found).containsOnly(Map.entry("BK-1", "PASSED []"), Map.entry("BK-2", "PASSED []"),
+        Map.entry("BK-3", "FAILED [BAD_TRANSFORMATION at awarded]"));
+  }
+
   private static String json(String ref, String payment) {
     return "{\"bookingRef\":\"" + ref + "\",\"paymentId\":\"" + payment + "\"}";
   }

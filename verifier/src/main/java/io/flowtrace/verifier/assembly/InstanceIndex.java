@@ -298,18 +298,27 @@ final class InstanceIndex {
     return inst == null ? null : inst.current();
   }
 
-  /** The instance a messaging span's trace (or a trace it links to) belongs to, or {@code null}. */
+  /**
+   * The instance a messaging span's trace belongs to, else the one the traces it links to belong
+   * to, or {@code null}. A span linked to traces of different instances (a batch read several
+   * flows' records) is none of theirs: its trace's records would otherwise join whichever came first.
+   */
   InstanceState instanceOf(Span span) {
     InstanceState inst = byTrace.get(span.traceId());
-    if (inst == null) {
-      for (SpanLink link : span.links()) {
-        inst = byTrace.get(link.traceId());
-        if (inst != null) {
-          break;
-        }
-      }
+    if (inst != null) {
+      return inst.current();
     }
-    return inst == null ? null : inst.current();
+    for (SpanLink link : span.links()) {
+      InstanceState linked = byTrace.get(link.traceId());
+      if (linked == null) {
+        continue;
+      }
+      if (inst != null && inst != linked.current()) {
+        return null;
+      }
+      inst = linked.current();
+    }
+    return inst;
   }
 
   /** Points {@code gone}'s keys and traces at {@code keep}. */
