@@ -288,7 +288,8 @@ final class ReplayCommand implements Callable<Integer> {
     if (lateCount[0] > 0) {
       io.flowtrace.verifier.report.LateEvent e = firstLate[0];
       String after = e.finalizedEpochNanos() == Long.MIN_VALUE ? ""
-          : ", " + Duration.ofNanos(e.eventEpochNanos() - e.finalizedEpochNanos()).toSeconds() + " s after its verdict became final";
+          : String.format(java.util.Locale.ROOT, ", %.1f s after its verdict became final",
+              (e.eventEpochNanos() - e.finalizedEpochNanos()) / 1e9);
       err.println("flowtrace: " + Plural.count(lateCount[0], "event") + " came after the amendment window (--amend-window "
           + amendWindow.strip() + ") of their instance had closed: in no verdict (the first: " + e.event() + " " + e.where()
           + " of " + e.keys() + after + ")");
@@ -314,7 +315,8 @@ final class ReplayCommand implements Callable<Integer> {
     }
     if (result.readProblems() > 0 && summary.failed() > 0) {
       err.printf("flowtrace: exit %d: the input also had %s (above): only what could be read was verified, and %s"
-              + " may have failed only because %s in what could not be read%n",
+              + " may have failed only because %s in what could not be read (a verdict whose keys or trace"
+              + " an unreadable line names says so in a note)%n",
           FlowTraceCli.EXIT_VIOLATIONS, Plural.count(result.readProblems(), "problem"),
           summary.failed() == 1 ? "the failed flow" : "some of the " + Plural.count(summary.failed(), "failed flow"),
           summary.failed() == 1 ? "its events were" : "their events were");

@@ -106,7 +106,7 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
           sink.accept(Telemetry.of(plausible(parse(line))));
           emitted++;
         } catch (BadRecord e) {
-          problem(listener, source, lineNumber, e.getMessage());
+          listener.problem(ReadProblem.naming(SourcePosition.line(source, lineNumber), e.getMessage(), line));
         }
       }
     } catch (IOException e) {
@@ -133,7 +133,8 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
       }
       plausible(record);
     } catch (BadRecord e) {
-      problem(problems, source, lineNumber, e.getMessage());
+      problems.problem(ReadProblem.naming(SourcePosition.line(source, lineNumber), e.getMessage(),
+          new String(utf8, offset, length, StandardCharsets.UTF_8)));
       return 0;
     }
     sink.accept(Telemetry.of(record));

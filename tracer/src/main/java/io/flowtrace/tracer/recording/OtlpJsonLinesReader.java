@@ -244,10 +244,10 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       try {
         emitted += decoder.decode(json, spans, invalidIds, skippedSpans);
       } catch (OtlpJsonDecoder.MalformedRequestException e) {
-        problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)));
+        problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)), json);
       } catch (RuntimeException e) {
         // not expected: reported like a malformed line rather than ending the file
-        problem(lineNumber, REASON_PREFIX + reason(e));
+        problem(lineNumber, REASON_PREFIX + reason(e), json);
       }
     }
 
@@ -270,6 +270,12 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     void problem(long lineNumber, String reason) {
       drain();
       listener.problem(new ReadProblem(SourcePosition.line(source, lineNumber), reason));
+    }
+
+    /** A problem with the text it was found in, for the names that text holds ({@link ReadProblem#naming}). */
+    void problem(long lineNumber, String reason, String text) {
+      drain();
+      listener.problem(ReadProblem.naming(SourcePosition.line(source, lineNumber), reason, text));
     }
   }
 

@@ -19,6 +19,8 @@ final class EngineContext {
   final int maxEventsPerInstance;
   final int maxOpenInstances;
   final LongConsumer decisionLatency;
+  /** Input that could not be read, by the names it held (replay reads it all first). */
+  volatile Unreadable unreadable = Unreadable.NONE;
   /** When the last event of each key and trace arrives, if known ahead (replay); else {@code null}. */
   Lookahead lookahead;
   /** Whether the input delivered spans at all (propagation can only be judged then). */

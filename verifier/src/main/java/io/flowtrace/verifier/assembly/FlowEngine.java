@@ -8,6 +8,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.model.TraceContext;
+import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.verifier.report.FlowVerifier;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
@@ -540,7 +541,15 @@ public final class FlowEngine {
     context.lookahead = requireNonNull(lookahead, "lookahead");
   }
 
-  /** Event time now. */
+  /**
+   * Tells the engine what input could not be read (replay reads all of it before feeding the
+   * engine): a verdict that does not pass, and whose key values or traces a problem's text names
+   * ({@link ReadProblem#names}), gets a note saying where, since what that input held is missing.
+   */
+  public void unreadable(java.util.Collection<ReadProblem> problems) {
+    context.unreadable = Unreadable.of(problems);
+  }
+
   /**
    * When the next decision timer of any flow is due (a deadline, a grace, the end of an amendment
    * window), in event time; {@code Long.MAX_VALUE} when none is set. A replay that moves the clock

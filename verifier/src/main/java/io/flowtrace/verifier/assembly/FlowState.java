@@ -723,9 +723,9 @@ final class FlowState {
     context.stats.verifications++;
     Verdict verdict = null;
     if (context.verifications == null) {
-      verdict = verifier.verify(snapshot, complete, reason);
+      verdict = verify(snapshot, complete, reason);
     } else {
-      inst.pending = CompletableFuture.supplyAsync(() -> verifier.verify(snapshot, complete, reason),
+      inst.pending = CompletableFuture.supplyAsync(() -> verify(snapshot, complete, reason),
           context.verifications);
       verifying.add(inst);
     }
@@ -949,6 +949,11 @@ final class FlowState {
     }
   }
 
+  /** Runs the checks (on any thread); a verdict that did not pass says which unreadable input names it. */
+  private Verdict verify(FlowInstance snapshot, boolean complete, String reason) {
+    return context.unreadable.noted(verifier.verify(snapshot, complete, reason));
+  }
+
   private void reverify(InstanceState inst, FlowInstance snapshot) {
     inst.amendAt = Long.MIN_VALUE;
     verdictOf(inst);
@@ -957,7 +962,7 @@ final class FlowState {
     }
     boolean complete = Readiness.isComplete(snapshot);
     context.stats.verifications++;
-    Verdict next = verifier.verify(snapshot, complete, inst.verdict.reason());
+    Verdict next = verify(snapshot, complete, inst.verdict.reason());
     if (inst.seeded != null) {
       amendSeeded(inst, next);
     } else if (!next.sameOutcome(inst.verdict)) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
+import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
@@ -46,6 +47,8 @@ public final class Replay {
   /** Events between progress reports while verifying (a display shows them a few times a second at most). */
   private static final int PROGRESS_EVERY = 4096;
   private static final int CHUNK = 1024;
+  /** Problems whose names are kept for the verdicts they may concern: the first this many read. */
+  private static final int MAX_NAMING_PROBLEMS = 10_000;
   private static final int PREPARE_BLOCK = 2048;
 
   private final FlowEngine engine;
@@ -76,6 +79,7 @@ public final class Replay {
   public ReplayResult run(Path recording) throws IOException {
     long t0 = System.nanoTime();
     LongAdder problemCount = new LongAdder();
+    java.util.Queue<ReadProblem> naming = new java.util.concurrent.ConcurrentLinkedQueue<>();
     List<Path> files = reader.files(recording, problem -> {
       problemCount.increment();
       problems.problem(problem);
@@ -86,6 +90,9 @@ public final class Replay {
     ReadingProgress listener = new ReadingProgress(problem -> {
       problemCount.increment();
       problems.problem(problem);
+      if (!problem.names().isEmpty() && problemCount.sum() <= MAX_NAMING_PROBLEMS) {
+        naming.add(problem);
+      }
     }, files, progress, spans::sum, records::sum);
     long totalBytes = listener.totalBytes();
     java.util.Queue<Chunk> allChunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -124,6 +131,7 @@ public final class Replay {
       services.addAll(chunk.services);
     }
     engine.lookahead(lookahead);
+    engine.unreadable(naming);
     long t1 = System.nanoTime();
     long fed = buffer.drain(engine, progress);
     long t2 = System.nanoTime();

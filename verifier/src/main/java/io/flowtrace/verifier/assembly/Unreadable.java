@@ -1,0 +1,80 @@
+package io.flowtrace.verifier.assembly;
+
+import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictStatus;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Input that could not be read, by the names its text held ({@link ReadProblem#names}): a verdict
+ * that did not pass, and whose key values or traces such input names, says where, since what that
+ * input held (a record, a span) is missing from it. Immutable; read from any thread.
+ */
+final class Unreadable {
+
+  static final Unreadable NONE = new Unreadable(Map.of());
+  /** Key values shorter than this are too common in any text to name an instance. */
+  private static final int MIN_KEY_LENGTH = 4;
+  private static final int MAX_NOTES = 3;
+  private static final int MAX_REASON = 120;
+
+  private final Map<String, ReadProblem> byName;
+
+  private Unreadable(Map<String, ReadProblem> byName) {
+    this.byName = byName;
+  }
+
+  /** The problems' names, each kept with the first problem that held it. */
+  static Unreadable of(Collection<ReadProblem> problems) {
+    Map<String, ReadProblem> byName = new HashMap<>();
+    for (ReadProblem p : problems) {
+      for (String name : p.names()) {
+        byName.putIfAbsent(name, p);
+      }
+    }
+    return byName.isEmpty() ? NONE : new Unreadable(byName);
+  }
+
+  /** {@code verdict}, with a note for each unreadable input naming it when it did not pass. */
+  Verdict noted(Verdict verdict) {
+    if (byName.isEmpty() || verdict.status() == VerdictStatus.PASSED) {
+      return verdict;
+    }
+    Map<ReadProblem, String> found = new LinkedHashMap<>();
+    verdict.keys().forEach((key, value) -> {
+      ReadProblem p = value.length() < MIN_KEY_LENGTH ? null : byName.get(value);
+      if (p != null) {
+        found.putIfAbsent(p, key + " " + value);
+      }
+    });
+    for (String trace : verdict.traceIds()) {
+      ReadProblem p = byName.get(trace);
+      if (p != null) {
+        found.putIfAbsent(p, "its trace " + trace);
+      }
+    }
+    if (found.isEmpty()) {
+      return verdict;
+    }
+    List<String> notes = new ArrayList<>(verdict.notes());
+    int shown = 0;
+    for (Map.Entry<ReadProblem, String> e : found.entrySet()) {
+      if (shown++ == MAX_NOTES) {
+        notes.add("and " + (found.size() - MAX_NOTES) + " more unreadable pieces of input name this instance");
+        break;
+      }
+      String reason = e.getKey().reason();
+      notes.add("input that could not be read names this instance (" + e.getValue() + "): "
+          + e.getKey().position() + ": " + (reason.length() > MAX_REASON ? reason.substring(0, MAX_REASON) + "…" : reason)
+          + "; what it held is missing here, and this verdict may be wrong for that alone");
+    }
+    return new Verdict(verdict.flow(), verdict.keys(), verdict.status(), verdict.violations(), verdict.traceIds(),
+        verdict.startEpochNanos(), verdict.decidedEpochNanos(), verdict.revision(), verdict.reason(),
+        verdict.timeline(), verdict.unverified(), notes);
+  }
+}
