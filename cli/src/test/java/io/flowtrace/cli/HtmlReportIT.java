@@ -117,6 +117,27 @@ class HtmlReportIT {
         .contains("387c6ccb-8fe7-471f-8ef4-9c9851ce19bd");
   }
 
+  /** A trial's link to one instance opened it below a table of 1,700 rows, failures among them in time order. */
+  @Test
+  void aLinkToOneInstanceNarrowsTheTableToItAndFailuresComeFirst() {
+    try {
+      chrome.open(report.toUri().toString() + "?link#i=ord-3d4cc0ecaf44fc55"); // a new page, not a jump in this one
+      chrome.waitFor("(document.getElementById('detail').dataset.instance || '').includes('ord-3d4cc0ecaf44fc55')",
+          Duration.ofSeconds(20));
+      assertThat(chrome.eval("document.getElementById('f-count').textContent").asString()).isEqualTo("showing 1 of 41");
+      assertThat(chrome.eval("document.getElementById('f-text').value").asString()).isEqualTo("ord-3d4cc0ecaf44fc55");
+      assertThat(visibleKeys()).singleElement().asString().contains("ord-3d4cc0ecaf44fc55");
+    } finally {
+      backToTheReport();
+    }
+    assertThat(chrome.eval("document.getElementById('f-sort').value").asString()).isEqualTo("failed");
+    List<JsonNode> statuses = new ArrayList<>();
+    chrome.eval("Array.from(document.querySelectorAll('.rows .row')).map(r => r.dataset.status)").forEach(statuses::add);
+    assertThat(statuses).extracting(JsonNode::asString)
+        .startsWith(java.util.Collections.nCopies(12, "FAILED").toArray(String[]::new))
+        .element(12).isEqualTo("INCOMPLETE");
+  }
+
   @Test
   void everyPlantedViolationIsDrawnInRedOnTheHopItNames() throws Exception {
     JsonNode expected = JSON.readTree(SAMPLE.resolve("expected.json").toFile());

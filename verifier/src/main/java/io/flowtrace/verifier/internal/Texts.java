@@ -50,7 +50,7 @@ public final class Texts {
 
   /** An offset from an instance's start: {@code +12 ms}, or {@code −0.1 ms} for one a clock correction put before it. */
   public static String offset(long nanos) {
-    return nanos < 0 ? "\u2212" + duration(-nanos) : "+" + duration(nanos);
+    return nanos <= -50_000 ? "\u2212" + duration(-nanos) : "+" + duration(Math.max(nanos, 0));
   }
 
   /**

@@ -32,6 +32,14 @@ class TextsProperties {
     assertThat(Texts.duration(35_400_000)).isEqualTo("35 ms");
   }
 
+  /** A trial's timeline read "−0 ms" for an event a clock correction put 40 µs before the start. */
+  @Test
+  void anOffsetThatRoundsToZeroHasNoMinusSign() {
+    assertThat(Texts.offset(-40_000)).isEqualTo("+0 ms");
+    assertThat(Texts.offset(-50_000)).isEqualTo("\u22120.1 ms");
+    assertThat(Texts.offset(40_000)).isEqualTo("+0 ms");
+  }
+
   /** A trial's order violation read "expected … (+10.1 h) … actual … at +10.1 h" for a notice four minutes early. */
   @Test
   void anExactOffsetKeepsTheMillisecondsOfAFlowOfHours() {

@@ -75,7 +75,7 @@
   function dwellText(h, c) {
     var dwell = c.t - (h.rt !== undefined ? h.rt : h.t);
     if (c.est) {
-      return Math.abs(dwell) < 0.05 ? 'dwell not measured (the hosts\u2019 clocks differ)'
+      return Math.abs(dwell) < 1 ? 'dwell not measured (the hosts\u2019 clocks differ)'
           : 'dwell \u2248' + ms(dwell) + ' (clocks corrected)';
     }
     return 'dwell ' + ms(dwell) + (dwell < 0 ? ' (the hosts\u2019 clocks differ)' : '');
@@ -83,7 +83,7 @@
 
   /** An offset from the instance's start: +12 ms, or −0.1 ms for one a clock correction put before it. */
   function at(v) {
-    return (v < 0 ? '\u2212' + ms(-v) : '+' + ms(v));
+    return (v <= -0.05 ? '\u2212' + ms(-v) : '+' + ms(Math.max(v, 0)));
   }
 
   function iso(epochMs) {
@@ -268,6 +268,7 @@
     ui.fText.placeholder = 'key contains\u2026';
     ui.sort = el('select');
     ui.sort.id = 'f-sort';
+    if (MODE !== 'live') option(ui.sort, 'failed', 'sort: failed first, then incomplete');
     option(ui.sort, 'time', 'sort: start time \u2191');
     option(ui.sort, '-time', 'sort: start time \u2193');
     option(ui.sort, '-dur', 'sort: duration \u2193');
@@ -422,11 +423,13 @@
     scheduleSlice();
   }
 
+  var RANK = {FAILED: 0, INCOMPLETE: 1, PASSED: 2};
   var SORTS = {
     'time': function (a, b) { return a.start - b.start; },
     '-time': function (a, b) { return b.start - a.start; },
     'dur': function (a, b) { return a.dur - b.dur; },
     '-dur': function (a, b) { return b.dur - a.dur; },
+    'failed': function (a, b) { return RANK[a.status] - RANK[b.status] || a.start - b.start; },
     'live': function (a, b) { return (a.status === 'FAILED' ? 0 : 1) - (b.status === 'FAILED' ? 0 : 1) || b.seq - a.seq; }
   };
   var lastSort = null;
@@ -1369,7 +1372,14 @@
     if (h.indexOf('#i=') !== 0) return;
     var want = decodeURIComponent(h.slice(3));
     for (var i = 0; i < rows.length; i++) {
-      if (rows[i].keyText.indexOf(want) >= 0) { finishBuilding(); openInstance(rows[i]); return; }
+      if (rows[i].keyText.indexOf(want) >= 0) {
+        // the table narrowed to the instances the link names, so the one opened is in sight above its detail
+        finishBuilding();
+        ui.fText.value = want;
+        applyFilters();
+        openInstance(rows[i]);
+        return;
+      }
     }
   }
 
