@@ -45,7 +45,7 @@ public final class RuleCheck implements Check {
       String stage = rule.stage() != null ? rule.stage() : subject.stageId();
       String message = e.failed()
           ? "rule '" + rule.name() + "' could not be evaluated: " + e.error()
-          : "rule '" + rule.name() + "' is false: " + rule.expression().source().trim();
+          : "rule '" + rule.name() + "' is false: " + rule.expression().oneLine();
       if (!seen.isEmpty()) {
         message += " (saw " + seen + ")";
       }
@@ -53,7 +53,7 @@ public final class RuleCheck implements Check {
           .event(subject.eventId())
           .field(rule.field())
           .message(message)
-          .expected(rule.expression().source().trim())
+          .expected(rule.expression().oneLine())
           .actual(seen.isEmpty() ? String.valueOf(e.value()) : seen)
           .evidence(Evidence.of(subject))
           .build());

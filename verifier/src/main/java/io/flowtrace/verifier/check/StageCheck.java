@@ -47,7 +47,7 @@ public final class StageCheck implements Check {
         out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage.id())
             .event(first.eventId())
             .message("stage " + stage.id() + " happened (" + first.describe() + ") although its condition "
-                + stage.when().source() + " is false" + (seen.isEmpty() ? "" : " (saw " + seen + ")")
+                + stage.when().oneLine() + " is false" + (seen.isEmpty() ? "" : " (saw " + seen + ")")
                 + (alternatives.isEmpty() ? "" : "; the data calls for " + String.join(" or ", alternatives)))
             .expected(alternatives.isEmpty() ? "not " + stage.id() : String.join(" or ", alternatives))
             .actual(stage.id())
@@ -248,7 +248,7 @@ public final class StageCheck implements Check {
     Evaluation cond = paths.condition(stageId);
     if (stage != null && stage.when() != null && cond != null && cond.isFalse()) {
       String seen = observed(cond);
-      return " (its condition " + stage.when().source() + " is false" + (seen.isEmpty() ? "" : ": saw " + seen) + ")";
+      return " (its condition " + stage.when().oneLine() + " is false" + (seen.isEmpty() ? "" : ": saw " + seen) + ")";
     }
     if (stage != null && !stage.after().isEmpty()) {
       return " (follows only " + String.join(", ", stage.after()) + ", not taken)";

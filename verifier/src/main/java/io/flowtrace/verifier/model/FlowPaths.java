@@ -178,14 +178,14 @@ public final class FlowPaths {
             + instance.visibility().unobserved(unobserved.get(0)).reason() + ")";
       }
       if (instance.stageSeen(stage.id()) || instance.stageBeforeKeyChanged(stage.id())) {
-        assumed.put(stage.id(), "taken as observed; its condition " + stage.when().source() + " was not checked: "
+        assumed.put(stage.id(), "taken as observed; its condition " + stage.when().oneLine() + " was not checked: "
             + why);
         return fromPredecessors;
       }
       for (StageSpec sibling : siblings(stage)) {
         if (instance.stageSeen(sibling.id()) || instance.stageBeforeKeyChanged(sibling.id())) {
           assumed.put(stage.id(), "not taken: " + sibling.id() + " was observed instead; its condition "
-              + stage.when().source() + " was not checked: " + why);
+              + stage.when().oneLine() + " was not checked: " + why);
           return Requirement.FORBIDDEN;
         }
       }

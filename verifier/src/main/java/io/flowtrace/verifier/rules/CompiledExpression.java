@@ -11,6 +11,15 @@ public interface CompiledExpression {
   /** The expression text as written in the spec. */
   String source();
 
+  /**
+   * The expression on one line, for messages: its line breaks, with the indentation around them,
+   * become one space (a folded YAML {@code >} block keeps a newline at its end and between lines
+   * written apart).
+   */
+  default String oneLine() {
+    return source().strip().replaceAll("[ \\t]*\\R\\s*", " ");
+  }
+
   /** The declared variables (event ids) the expression mentions. */
   Set<String> referencedVariables();
 

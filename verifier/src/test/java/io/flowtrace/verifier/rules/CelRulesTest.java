@@ -207,6 +207,17 @@ class CelRulesTest {
     }
   }
 
+  /** A trial's messages kept the newlines of a rule written as a folded YAML block. */
+  @Test
+  void aRuleWrittenOverSeveralLinesIsQuotedOnOne() throws RuleSyntaxException {
+    CompiledExpression rule = rules.compile("money_eq(orders_created.total,\n    orders_created.items.map(i,\n"
+        + "      i.unitPrice * i.quantity).sum())\n");
+
+    assertThat(rule.oneLine())
+        .isEqualTo("money_eq(orders_created.total, orders_created.items.map(i, i.unitPrice * i.quantity).sum())");
+    assertThat(rules.compile("email.to  ==  'a\tb'").oneLine()).isEqualTo("email.to  ==  'a\tb'");
+  }
+
   @Nested
   class Paths {
 

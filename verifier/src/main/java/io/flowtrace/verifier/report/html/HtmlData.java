@@ -58,7 +58,7 @@ public final class HtmlData {
           s.after().forEach(g::writeString);
           g.writeEndArray();
           if (s.when() != null) {
-            g.writeStringProperty("when", s.when().source());
+            g.writeStringProperty("when", s.when().oneLine());
           }
           g.writeBooleanProperty("terminal", s.terminal());
           if (s.optional()) {
