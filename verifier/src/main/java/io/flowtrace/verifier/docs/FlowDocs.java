@@ -87,6 +87,8 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Long> dwellUnmeasured = new TreeMap<>();
     /** hop → instances whose later event reads before the earlier one: clocks apart by more than they proved. */
     final Map<String, Long> hopsUnmeasured = new TreeMap<>();
+    /** hop → instances whose later event came, on the same service's clock, while the earlier's span ran. */
+    final Map<String, Long> hopsOverlapped = new TreeMap<>();
     /** "A behind B" → how far the data proved A's clock off B's. */
     final Map<String, Skew> skews = new TreeMap<>();
     /** budget index → observed from→to latencies. */
@@ -298,6 +300,10 @@ public final class FlowDocs implements VerdictListener {
       long gap = when(spec, b) - when(spec, a);
       if (measured(v, a, b, gap)) {
         samples.add(gap);
+      } else if (gap < 0 && oneService(a, b) && when(spec, a) != a.offsetNanos() && b.offsetNanos() >= a.offsetNanos()) {
+        // one clock, and the later event within the earlier's span: a record published before the
+        // response that ends its call, no skew
+        o.hopsOverlapped.merge(from + " → " + to, 1L, Long::sum);
       } else {
         // two hosts' clocks further apart than the instance proved, or corrected to the bound it
         // proved: the order is known, the time between is not (counted as 0 ms, a 30 ms hop read p50 0.0 ms)
@@ -329,6 +335,12 @@ public final class FlowDocs implements VerdictListener {
     String ca = a.detail().service() != null ? a.detail().service() : "?" + a.detail().topic();
     String cb = b.detail().service() != null ? b.detail().service() : "?" + b.detail().topic();
     return ca.equals(cb);
+  }
+
+  /** Whether both events are one service's (spans, or records whose producer span was seen): read on one clock. */
+  private static boolean oneService(TimelineEntry a, TimelineEntry b) {
+    return a.detail() != null && b.detail() != null && a.detail().service() != null
+        && a.detail().service().equals(b.detail().service());
   }
 
   /** When an event happened, for the hops between events: a response event at its span's end. */
@@ -526,7 +538,7 @@ public final class FlowDocs implements VerdictListener {
       for (EventSpec e : s.events()) {
         String stage = firstOfStage ? "**" + md(s.id()) + "**" + (s.terminal() ? " (terminal)" : "")
             + (s.optional() ? " (optional)" : "")
-            + (s.when() != null ? "<br>when `" + code(s.when().source()) + "`" : "") : "";
+            + (s.when() != null ? "<br>when `" + code(s.when().oneLine()) + "`" : "") : "";
         firstOfStage = false;
         sb.append("| ").append(stage).append(" | `").append(e.id()).append("` | ").append(md(service(e, o)))
             .append(" | ").append(md(input(f, s, e, previous, o))).append(" | ").append(transformation(f, e))
@@ -742,8 +754,8 @@ public final class FlowDocs implements VerdictListener {
           continue;
         }
         edge(sb, o, p.events().get(p.events().size() - 1).id(), s.events().get(0).id(),
-            s.optional() ? "optional" + (s.when() == null ? "" : ", when " + s.when().source())
-                : s.when() == null ? null : "when " + s.when().source());
+            s.optional() ? "optional" + (s.when() == null ? "" : ", when " + s.when().oneLine())
+                : s.when() == null ? null : "when " + s.when().oneLine());
       }
     }
     sb.append("```\n\n");
@@ -983,7 +995,9 @@ public final class FlowDocs implements VerdictListener {
         stats(sb, e.getValue());
       }
       sb.append('\n');
-      notMeasured(sb, MOVED_UP, o.hopsUnmeasured, o.hops);
+      notMeasured(sb, MOVED_UP, o.hopsUnmeasured, o.hops, o.hopsOverlapped);
+      notMeasured(sb, "where the later event came while the earlier one's span ran, both on one service's clock (a"
+          + " record published before the response that ends its call)", o.hopsOverlapped, o.hops, o.hopsUnmeasured);
     }
     if (!o.dwell.isEmpty()) {
       sb.append("Broker dwell (record time → first consumer start):\n\n");
@@ -999,19 +1013,25 @@ public final class FlowDocs implements VerdictListener {
     }
   }
 
-  /** Below a table, the samples left out of it where clocks differ: {@code where}, then each row's count of its total. */
   /** Where a hop's or a budget's time is not measured ({@link #measured}). */
   private static final String MOVED_UP = "where the later event reads before the earlier one or was moved up to it"
       + " (their hosts' clocks differ, by at least what the instance proves: the order is known, not the time between)";
 
+  /** Below a table, the samples left out of it: {@code where}, then each row's count of its total. */
   private static void notMeasured(StringBuilder sb, String where, Map<String, Long> left, Map<String, Samples> counted) {
+    notMeasured(sb, where, left, counted, Map.of());
+  }
+
+  /** As above, where {@code alsoLeft} holds the same rows' samples left out for another reason (counted in the totals). */
+  private static void notMeasured(StringBuilder sb, String where, Map<String, Long> left, Map<String, Samples> counted,
+      Map<String, Long> alsoLeft) {
     if (left.isEmpty()) {
       return;
     }
     sb.append("Not measured, and not counted above, ").append(where).append(':');
     left.forEach((row, n) -> sb.append(" ").append(md(row)).append(" ")
         .append(String.format(Locale.ROOT, "%,d", n)).append(" of ")
-        .append(String.format(Locale.ROOT, "%,d", n + counted.get(row).n)).append(";"));
+        .append(String.format(Locale.ROOT, "%,d", n + counted.get(row).n + alsoLeft.getOrDefault(row, 0L))).append(";"));
     sb.setLength(sb.length() - 1);
     sb.append(".\n\n");
   }
@@ -1054,7 +1074,7 @@ public final class FlowDocs implements VerdictListener {
       for (StageSpec t : alternatives) {
         sb.append("- **").append(md(t.id())).append("**");
         if (t.when() != null) {
-          sb.append(" when `").append(code(t.when().source())).append('`');
+          sb.append(" when `").append(code(t.when().oneLine())).append('`');
         }
         if (t.optional()) {
           sb.append(t.when() == null ? " (optional: nothing in the data decides it)" : ", and then only may (optional)");

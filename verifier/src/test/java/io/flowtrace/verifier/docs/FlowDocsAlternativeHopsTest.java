@@ -66,6 +66,50 @@ class FlowDocsAlternativeHopsTest {
   }
 
   /**
+   * A trial's booking API published its record 3 ms before the response that ends the call, on its
+   * own clock; the page left every such hop out with "their hosts' clocks differ".
+   */
+  @Test
+  void aRecordPublishedWhileTheCallItAnswersRanIsNotBlamedOnClocks() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("booking"));
+    Files.writeString(flows.resolve("b.flow.yaml"), String.join("\n",
+        "flow: b",
+        "keys: [id]",
+        "stages:",
+        "  - id: requested",
+        "    events:",
+        "      - {id: client_response, span: {service: api, kind: SERVER}, payload: {attribute: http.response.body}}",
+        "  - id: recorded",
+        "    after: requested",
+        "    terminal: true",
+        "    events: [{id: booked_msg, topic: bookings}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(flows).get(0);
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    for (int i = 0; i < 3; i++) {
+      TimelineEntry call = new TimelineEntry("requested", "client_response", "api", 0, "t" + i,
+          new TimelineEntry.Detail("api", "SERVER", "POST /bookings", "s" + i, null, 20_000_000L, null, null, null,
+              0, List.of(), null, List.of(), true, false, null, null));
+      TimelineEntry booked = record("recorded", "booked_msg", "bookings", i, i == 2 ? 25 : 17);
+      docs.finalized(new Verdict("b", Map.of("id", "b-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+          List.of(call, withService(booked, "api")), List.of(), List.of()));
+    }
+
+    assertThat(docs.flow(spec)).contains("| `client_response` → `booked_msg` | — | 5.0 ms |")
+        .contains("while the earlier one's span ran, both on one service's clock (a record published before the"
+            + " response that ends its call): client_response → booked_msg 2 of 3.")
+        .doesNotContain("clocks differ");
+  }
+
+  private static TimelineEntry withService(TimelineEntry t, String service) {
+    TimelineEntry.Detail d = t.detail();
+    return new TimelineEntry(t.stage(), t.event(), t.where(), t.offsetNanos(), t.traceId(),
+        new TimelineEntry.Detail(service, d.spanKind(), d.spanName(), d.spanId(), d.parentSpanId(), d.durationNanos(),
+            d.topic(), d.partition(), d.offset(), d.recordOffsetNanos(), d.consumers(), d.payload(), d.schemaProblems(),
+            d.sampled(), d.spansLost(), d.url(), d.retried()));
+  }
+
+  /**
    * Two hosts 80 ms apart: a rejection's notice reads 50 ms before the rejection in some instances.
    * A trial's page gave the hop p50 0.0 ms, counting each of those as no time at all.
    */
@@ -76,7 +120,7 @@ class FlowDocsAlternativeHopsTest {
     for (int i = 0; i < 4; i++) {
       List<TimelineEntry> timeline = new ArrayList<>();
       timeline.add(record("rejected", "rejected_msg", "transfers.rejected", i, 1_000));
-      timeline.add(record("noticed", "notice_msg", "notices", i, i < 3 ? 950 : 1_040));
+      timeline.add(withService(record("noticed", "notice_msg", "notices", i, i < 3 ? 950 : 1_040), "notifier"));
       docs.finalized(new Verdict("t", Map.of("id", "t-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
           timeline, List.of(), List.of()));
     }
