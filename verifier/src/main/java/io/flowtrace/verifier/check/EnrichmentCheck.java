@@ -31,10 +31,12 @@ public final class EnrichmentCheck implements Check {
         continue;
       }
       for (FieldPath add : e.add()) {
-        if (add.resolve(to.payload()) == null) {
+        String missing = missing(add.segments(), 0, to.payload(), "");
+        if (missing != null) {
           out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
               .event(to.eventId()).field(add.text())
-              .message(to.describe() + " lacks '" + add.text() + "', which " + to.eventId()
+              .message(to.describe() + " lacks '" + add.text() + "'"
+                  + (add.hasArray() ? " (at " + missing + ")" : "") + ", which " + to.eventId()
                   + " must add to what it carries from " + e.from())
               .expected(add.text() + " present").actual("absent")
               .evidence(Evidence.of(to)).build());
@@ -48,6 +50,34 @@ public final class EnrichmentCheck implements Check {
       }
     }
     return out;
+  }
+
+  /**
+   * Where the path from {@code seg[i]} on finds nothing under {@code node} ({@code items[2].price}),
+   * or {@code null} when it finds a value everywhere: in each element of each array it walks (an
+   * empty array has nothing to add to).
+   */
+  private static String missing(List<String> seg, int i, JsonNode node, String at) {
+    if (node == null || node.isMissingNode()) {
+      return at;
+    }
+    if (i == seg.size()) {
+      return null;
+    }
+    String s = seg.get(i);
+    if (s.equals("[]")) {
+      if (!node.isArray()) {
+        return at + "[]";
+      }
+      for (int k = 0; k < node.size(); k++) {
+        String m = missing(seg, i + 1, node.get(k), at + "[" + k + "]");
+        if (m != null) {
+          return m;
+        }
+      }
+      return null;
+    }
+    return missing(seg, i + 1, node.isObject() ? node.get(s) : null, at.isEmpty() ? s : at + "." + s);
   }
 
   /** What {@code target} carries over from {@code source} that is missing or changed. */
@@ -64,8 +94,8 @@ public final class EnrichmentCheck implements Check {
 
   /**
    * What is compared: the first source with the first target; where either repeats (a partner's
-   * callbacks, each causing a record), each target with the source in its own trace (the last one
-   * before it, where several are: a courier assigned again). A target whose
+   * callbacks, each causing a record), each target with the source in its own trace (where several
+   * are, the one it came from, see {@link #ofSeveral}). A target whose
    * trace holds no source is compared with nothing — pairing it with another delivery would compare
    * two different events — except the first target, compared with the first source as when nothing
    * repeats, unless the source is a callback ({@code trace: new}) or happens in a callback's trace
@@ -92,7 +122,7 @@ public final class EnrichmentCheck implements Check {
       // first); the first where none came before it as read (clocks apart)
       List<Observation> inTrace = froms.stream().filter(f -> f.traceId() != null && f.traceId().equals(t.traceId()))
           .toList();
-      Observation source = inTrace.isEmpty() ? null : lastBefore(inTrace, t, inTrace.get(0));
+      Observation source = inTrace.isEmpty() ? null : inTrace.size() == 1 ? inTrace.get(0) : ofSeveral(e, inTrace, t);
       if (source == null && t.traceId() != null) {
         // read in the target's trace: a batch consumer's span links to each record of its batch,
         // and which of them a target came from only what it carries tells
@@ -107,6 +137,40 @@ public final class EnrichmentCheck implements Check {
       }
     }
     return out;
+  }
+
+  /**
+   * Of several sources in the target's trace, the one it came from: the record whose consumer's
+   * span made it (a fan-out's item, each inspected apart); where the spans that would tie them were
+   * not exported, the one whose carried fields it keeps; else the last before it (a courier
+   * assigned again).
+   */
+  private static Observation ofSeveral(EnrichmentSpec e, List<Observation> inTrace, Observation t) {
+    Observation cause = cause(inTrace, t);
+    if (cause != null) {
+      return cause;
+    }
+    boolean tiesMissing = t.isRecord() && t.producer() == null
+        || inTrace.stream().anyMatch(f -> f.isRecord() && f.consumers().isEmpty());
+    return tiesMissing ? agreeing(e, inTrace, t) : lastBefore(inTrace, t, inTrace.get(0));
+  }
+
+  /**
+   * The source a consumer span of which is the parent of {@code t}'s span (its producer's, for a
+   * record), or the span a record without a producer span of its own was sent from; else {@code null}.
+   */
+  private static Observation cause(List<Observation> sources, Observation t) {
+    Span made = t.isRecord() ? t.producer() : t.span();
+    String parent = made != null ? made.parentSpanId() : null;
+    String sentFrom = made == null && t.trace() != null ? t.trace().spanId() : null;
+    for (Observation f : sources) {
+      for (Span c : f.consumers()) {
+        if (c.spanId().equals(parent) || c.spanId().equals(sentFrom)) {
+          return f;
+        }
+      }
+    }
+    return null;
   }
 
   /** Whether a consumer of the record {@code f} read it in {@code trace}, continuing or linking to it. */
