@@ -175,11 +175,19 @@ final class ReplayCommand implements Callable<Integer> {
     listeners.add(summary);
     long[] lateCount = {0};
     io.flowtrace.verifier.report.LateEvent[] firstLate = {null};
+    long[] spanless = {0};
     listeners.add(new VerdictListener() {
       @Override
       public void late(io.flowtrace.verifier.report.LateEvent e) {
         if (lateCount[0]++ == 0) {
           firstLate[0] = e;
+        }
+      }
+
+      @Override
+      public void finalized(io.flowtrace.verifier.report.Verdict v) {
+        if (v.status() == io.flowtrace.verifier.report.VerdictStatus.FAILED && sampledButSpanless(v)) {
+          spanless[0]++;
         }
       }
     });
@@ -313,6 +321,13 @@ final class ReplayCommand implements Callable<Integer> {
           + "failing");
       err.flush();
     }
+    if (spanless[0] > 0 && result.spans() > 0 && spanCompleteness != SpanCompleteness.MAY_BE_MISSING) {
+      err.println("flowtrace: " + Plural.count(spanless[0], "failed flow") + " had records but not one span of"
+          + " their traces, though the records say the traces were sampled, while other flows' spans came: spans"
+          + " kept or dropped after the fact (a tail sampler, a collector that dropped them) — if so, replay with"
+          + " --spans may-be-missing, so that what only spans show is not verified instead of failing");
+      err.flush();
+    }
     if (result.readProblems() > 0 && summary.failed() > 0) {
       err.printf("flowtrace: exit %d: the input also had %s (above): only what could be read was verified, and %s"
               + " may have failed only because %s in what could not be read (a verdict whose keys or trace"
@@ -336,6 +351,20 @@ final class ReplayCommand implements Callable<Integer> {
       return FlowTraceCli.EXIT_USAGE;
     }
     return FlowTraceCli.EXIT_PASSED;
+  }
+
+  /** Whether every event of the verdict is a record of a sampled trace, with neither its producer's nor a consumer's span. */
+  private static boolean sampledButSpanless(io.flowtrace.verifier.report.Verdict v) {
+    if (v.timeline().isEmpty()) {
+      return false;
+    }
+    for (io.flowtrace.verifier.report.TimelineEntry t : v.timeline()) {
+      io.flowtrace.verifier.report.TimelineEntry.Detail d = t.detail();
+      if (d == null || d.topic() == null || d.spanId() != null || !d.consumers().isEmpty() || !d.sampled()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Says which output cannot be written, the path as given, and why; returns the exit code. */

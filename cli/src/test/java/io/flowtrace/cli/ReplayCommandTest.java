@@ -330,6 +330,42 @@ class ReplayCommandTest {
     assertThat(whole.stderr).doesNotContain("held no spans");
   }
 
+  /** A trial's tail sampler kept whole traces or none: 287 clean flows failed, and nothing named the option. */
+  @Test
+  void flowsWhoseSampledTracesLostEverySpanSuggestSpansMayBeMissing(@TempDir Path tailSampled) throws IOException {
+    JsonMapper mapper = JsonMapper.builder().build();
+    java.util.Set<String> dropped = new java.util.TreeSet<>();
+    try (Stream<String> lines = Files.lines(sample.resolve("gateway.otlp.jsonl"))) {
+      lines.forEach(l -> mapper.readTree(l).findValues("traceId").forEach(t -> {
+        if (t.asString().compareTo("8") < 0) {
+          dropped.add(t.asString());
+        }
+      }));
+    }
+    try (Stream<Path> files = Files.list(sample)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".jsonl")).toList()) {
+        List<String> kept = new ArrayList<>();
+        for (String line : Files.readAllLines(f)) {
+          JsonNode request = mapper.readTree(line);
+          for (JsonNode spans : request.findValues("spans")) {
+            ((tools.jackson.databind.node.ArrayNode) spans).removeIf(span -> dropped.contains(span.path("traceId").asString()));
+          }
+          kept.add(mapper.writeValueAsString(request));
+        }
+        Files.write(tailSampled.resolve(f.getFileName()), kept);
+      }
+    }
+
+    Run strict = replay(tailSampled, "--format", "json");
+    Run lenient = replay(tailSampled, "--format", "json", "--spans", "may-be-missing");
+
+    assertThat(dropped).isNotEmpty();
+    assertThat(strict.stderr).contains("failed flows had records but not one span of their traces",
+        "--spans may-be-missing");
+    assertThat(lenient.stderr).doesNotContain("not one span");
+    assertThat(replay(sample, "--format", "json").stderr).doesNotContain("not one span");
+  }
+
   @Test
   void aFlowOfRecordsAloneIsNotToldToAllowForMissingSpans(@TempDir Path dir) throws IOException {
     Path flows = Files.createDirectories(dir.resolve("flows/placed"));
