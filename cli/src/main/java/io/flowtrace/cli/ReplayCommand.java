@@ -367,7 +367,6 @@ final class ReplayCommand implements Callable<Integer> {
     return true;
   }
 
-  /** Says which output cannot be written, the path as given, and why; returns the exit code. */
   /**
    * Names each service a flow declares spans of that sent none at all, where flows failed
    * {@code MISSING_STAGE} at stages waiting for them: not a defect of each flow, but a service that
@@ -404,6 +403,7 @@ final class ReplayCommand implements Callable<Integer> {
     err.flush();
   }
 
+  /** Says which output cannot be written, the path as given, and why; returns the exit code. */
   private static int cannotWrite(PrintWriter err, String what, CannotWriteException e) {
     err.println("flowtrace: cannot write " + what + " " + e.path() + ": " + e.reason());
     err.flush();
