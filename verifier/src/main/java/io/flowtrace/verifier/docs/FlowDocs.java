@@ -1135,8 +1135,11 @@ public final class FlowDocs implements VerdictListener {
 
   /** Text for a Markdown table cell: pipes and line breaks escaped, HTML not interpreted. */
   static String md(String s) {
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    String text = s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
         .replace("\r", " ").replace("\n", " ");
+    // no tag can open without '<', so '>' stays as written (an arrow reads "->" in the raw page),
+    // but at the start it would begin a quote
+    return text.startsWith(">") ? "&gt;" + text.substring(1) : text;
   }
 
   /** Text inside backticks in a table: pipes escaped, no line breaks. */
