@@ -31,7 +31,7 @@ public final class EnrichmentCheck implements Check {
         continue;
       }
       for (FieldPath add : e.add()) {
-        String missing = missing(add.segments(), 0, to.payload(), "");
+        String missing = add.firstAbsent(to.payload());
         if (missing != null) {
           out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
               .event(to.eventId()).field(add.text())
@@ -50,34 +50,6 @@ public final class EnrichmentCheck implements Check {
       }
     }
     return out;
-  }
-
-  /**
-   * Where the path from {@code seg[i]} on finds nothing under {@code node} ({@code items[2].price}),
-   * or {@code null} when it finds a value everywhere: in each element of each array it walks (an
-   * empty array has nothing to add to).
-   */
-  private static String missing(List<String> seg, int i, JsonNode node, String at) {
-    if (node == null || node.isMissingNode()) {
-      return at;
-    }
-    if (i == seg.size()) {
-      return null;
-    }
-    String s = seg.get(i);
-    if (s.equals("[]")) {
-      if (!node.isArray()) {
-        return at + "[]";
-      }
-      for (int k = 0; k < node.size(); k++) {
-        String m = missing(seg, i + 1, node.get(k), at + "[" + k + "]");
-        if (m != null) {
-          return m;
-        }
-      }
-      return null;
-    }
-    return missing(seg, i + 1, node.isObject() ? node.get(s) : null, at.isEmpty() ? s : at + "." + s);
   }
 
   /** What {@code target} carries over from {@code source} that is missing or changed. */

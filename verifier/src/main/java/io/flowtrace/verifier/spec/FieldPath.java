@@ -48,6 +48,37 @@ public record FieldPath(String text, List<String> segments) {
     return node == null || node.isMissingNode() ? null : node;
   }
 
+  /**
+   * Where this path finds nothing in {@code root} ({@code items[2].price}), walking every element of
+   * each array; {@code null} when it finds a value everywhere (an empty array has no element to lack it).
+   */
+  public String firstAbsent(JsonNode root) {
+    return firstAbsent(0, root, "");
+  }
+
+  private String firstAbsent(int i, JsonNode node, String at) {
+    if (node == null || node.isMissingNode()) {
+      return at;
+    }
+    if (i == segments.size()) {
+      return null;
+    }
+    String s = segments.get(i);
+    if (s.equals("[]")) {
+      if (!node.isArray()) {
+        return at + "[]";
+      }
+      for (int k = 0; k < node.size(); k++) {
+        String absent = firstAbsent(i + 1, node.get(k), at + "[" + k + "]");
+        if (absent != null) {
+          return absent;
+        }
+      }
+      return null;
+    }
+    return firstAbsent(i + 1, node.isObject() ? node.get(s) : null, at.isEmpty() ? s : at + "." + s);
+  }
+
   @Override
   public String toString() {
     return text;
