@@ -56,8 +56,12 @@ import tools.jackson.core.sym.PropertyNameMatcher;
  * refuse the whole request for (a wrong-typed field, a number out of range, a {@code null} in the
  * span list) is skipped and reported, and the request's other spans are handed over as the
  * reference gives them for the request without that span. Text that is not JSON, and a problem
- * outside the spans (a resource's or scope's), still refuse the whole request. An instance keeps
- * a little state between calls to save allocation: use one per thread.
+ * outside the spans (a resource's or scope's), still refuse the whole request, but text that
+ * stops being JSON part way (a line cut short by a writer that died, or run into the next) keeps
+ * what it read whole before that: the spans of a resource whose {@code resource} came first are
+ * handed over, and the exception says how many ({@link MalformedRequestException#spansKept()}) and
+ * where the lost text starts. An instance keeps a little state between calls to save allocation:
+ * use one per thread.
  */
 public final class OtlpJsonDecoder {
 
@@ -160,6 +164,14 @@ public final class OtlpJsonDecoder {
   private Object kvValue;
   /** Whether a span that cannot be read is skipped (and reported) rather than refusing the request. */
   private boolean salvage;
+  /** Where the resource being read starts, its first entry in {@link #out}, and whether its service is known. */
+  private TokenStreamLocation resourceStart;
+  private int resourceMark;
+  private boolean resourcePlaced;
+  /** Whether spans are being read into a resource's {@code instrumentationLibrarySpans}, not {@link #out}. */
+  private boolean inLibrary;
+  /** Where the span being read starts, or {@code null} between spans. */
+  private TokenStreamLocation spanStart;
 
   /**
    * Decodes one request: hands each span to {@code sink} and each span or link whose id cannot
@@ -180,7 +192,8 @@ public final class OtlpJsonDecoder {
    * {@code skipped} may be {@code null}: then nothing is salvaged.
    *
    * @throws MalformedRequestException when the text is not JSON, or not such a request outside
-   *     its spans; nothing was handed over then
+   *     its spans; nothing was handed over then, but when the text stopped being JSON part way: then
+   *     what was read whole before that ({@link MalformedRequestException#spansKept()})
    */
   public long decode(String json, Consumer<? super Span> sink, Consumer<? super InvalidId> invalid,
       Consumer<? super SkippedSpan> skipped) throws MalformedRequestException {
@@ -221,6 +234,9 @@ public final class OtlpJsonDecoder {
     depth = 0;
     service = "";
     salvage = skipped != null;
+    resourcePlaced = true;
+    inLibrary = false;
+    spanStart = null;
     p = parser;
     try {
       JsonToken first = p.nextToken();
@@ -238,16 +254,21 @@ public final class OtlpJsonDecoder {
       out.clear();
       throw malformed(multiLine, e.getMessage(), e.location, e.path);
     } catch (UnexpectedEndOfInputException e) {
-      out.clear();
-      throw malformed(multiLine, "the JSON ends early", e.getLocation(), path(p.streamReadContext(), false));
+      throw cut(multiLine, "the JSON ends early", e.getLocation(), sink, invalid, skipped);
     } catch (JacksonException e) {
-      out.clear();
-      throw malformed(multiLine, "not JSON: " + JacksonMessages.reason(e), e.getLocation(),
-          path(p.streamReadContext(), false));
+      String reason = String.valueOf(e.getOriginalMessage()).startsWith("Unexpected end-of-input")
+          ? "the JSON ends early" // between entries, where Jackson does not say UnexpectedEndOfInput
+          : "not JSON: " + JacksonMessages.reason(e);
+      throw cut(multiLine, reason, e.getLocation(), sink, invalid, skipped);
     } finally {
       parser.close();
       p = null;
     }
+    return handOver(multiLine, sink, invalid, skipped);
+  }
+
+  private long handOver(java.util.function.BooleanSupplier multiLine, Consumer<? super Span> sink,
+      Consumer<? super InvalidId> invalid, Consumer<? super SkippedSpan> skipped) {
     long spans = 0;
     for (int i = 0, n = out.size(); i < n; i++) {
       Object o = out.get(i);
@@ -262,6 +283,52 @@ public final class OtlpJsonDecoder {
     }
     out.clear();
     return spans;
+  }
+
+  /**
+   * The text stopped being JSON at {@code location}. Salvaging, what was read whole before that is
+   * handed over first: every span read, but those of a resource whose service is not known yet.
+   */
+  private MalformedRequestException cut(java.util.function.BooleanSupplier multiLine, String reason,
+      TokenStreamLocation location, Consumer<? super Span> sink, Consumer<? super InvalidId> invalid,
+      Consumer<? super SkippedSpan> skipped) {
+    MalformedRequestException e = malformed(multiLine, reason, location, path(p.streamReadContext(), false));
+    if (!salvage) {
+      out.clear();
+      return e;
+    }
+    TokenStreamLocation lost = spanStart;
+    if (!resourcePlaced || inLibrary) {
+      if (!resourcePlaced) {
+        truncate(resourceMark);
+      }
+      lost = resourceStart;
+    }
+    long end = location == null ? -1 : offset(location);
+    e.lostFrom = lost != null ? offset(lost) : Math.max(end, 0);
+    e.spansKept = handOver(multiLine, sink, invalid, skipped);
+    return e;
+  }
+
+  /**
+   * The names of the fields of the JSON object {@code json}, in order (for saying what a request
+   * without spans holds instead); none for text that is not an object.
+   */
+  public static List<String> fieldNames(String json) {
+    try (JsonParser parser = FACTORY.createParser(ObjectReadContext.empty(), json)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return List.of();
+      }
+      List<String> names = new ArrayList<>();
+      while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
+        names.add(parser.currentName());
+        parser.nextToken();
+        parser.skipChildren();
+      }
+      return names;
+    } catch (JacksonException e) {
+      return List.of();
+    }
   }
 
   // --- the messages, outside in ---------------------------------------------------------------
@@ -293,9 +360,12 @@ public final class OtlpJsonDecoder {
   }
 
   private void readResourceSpans(int r) {
+    resourceStart = p.currentTokenLocation();
     enterObject();
     long seen = 0;
     int mark = out.size();
+    resourceMark = mark;
+    resourcePlaced = false;
     int scopes = 0;
     List<Object> library = null;
     int libraries = 0;
@@ -317,6 +387,7 @@ public final class OtlpJsonDecoder {
           if (p.currentToken() != JsonToken.VALUE_NULL) {
             service = readResource();
           }
+          resourcePlaced = true;
         }
         case 2 -> {
           if (again) {
@@ -347,6 +418,7 @@ public final class OtlpJsonDecoder {
           if (startArray()) {
             List<Object> saved = out;
             out = library;
+            inLibrary = true;
             try {
               while (nextElement()) {
                 readScopeSpans(LIBRARY_SPANS, r, libraries++);
@@ -354,11 +426,13 @@ public final class OtlpJsonDecoder {
             } finally {
               out = saved;
             }
+            inLibrary = false; // left set when the text is cut inside: what was read there is lost
           }
         }
       }
     }
     exit();
+    resourcePlaced = true;
     if (scopes == 0 && library != null) {
       out.addAll(library);
     }
@@ -547,7 +621,9 @@ public final class OtlpJsonDecoder {
           return i;
         }
         start = p.currentTokenLocation();
+        spanStart = start;
         readSpan(r, s, i);
+        spanStart = null;
       } catch (Bad e) {
         if (!salvage) {
           throw e;
@@ -563,6 +639,7 @@ public final class OtlpJsonDecoder {
         TokenStreamLocation at = e.location == null ? start : e.location;
         out.add(new SkippedSpan(r, s, i, e.getMessage(), e.path, at.getLineNr(), at.getColumnNr(), false,
             offset(start), offset(end)));
+        spanStart = null;
       }
       i++;
     }
@@ -1541,6 +1618,8 @@ public final class OtlpJsonDecoder {
     private final int line;
     private final int column;
     private final boolean multiLine;
+    private long spansKept;
+    private long lostFrom = -1;
 
     MalformedRequestException(String reason, String path, int line, int column, boolean multiLine) {
       super(null, null, false, false);
@@ -1549,6 +1628,22 @@ public final class OtlpJsonDecoder {
       this.line = line;
       this.column = column;
       this.multiLine = multiLine;
+    }
+
+    /**
+     * How many spans the salvaging decoder handed over from before the place where the text
+     * stopped being JSON; 0 when it handed over nothing.
+     */
+    public long spansKept() {
+      return spansKept;
+    }
+
+    /**
+     * Where the text that was lost starts (chars, or bytes for a byte input, from its start): the
+     * span or resource cut short, or the end of what was read; -1 when nothing was salvaged.
+     */
+    public long lostFrom() {
+      return lostFrom;
     }
 
     /** What is wrong, e.g. {@code expected an array, found an object}. */

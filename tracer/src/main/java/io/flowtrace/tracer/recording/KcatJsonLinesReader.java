@@ -70,6 +70,13 @@ public final class KcatJsonLinesReader implements TelemetryFileReader {
    * is reported at the line it cut off and ends the input. Does not close {@code in}.
    */
   public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
+    UnreadableRuns problems = new UnreadableRuns(listener);
+    long emitted = readLines(in, source, sink, problems);
+    problems.flush();
+    return emitted;
+  }
+
+  private long readLines(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
     LineReader lines = new LineReader(in, maxLineBytes);
     LineChunks chunks = LineChunks.inReadingPool(problems -> (utf8, offset, length, lineNumber) ->
         plain(utf8, offset, length, lineNumber, source, sink, problems), listener);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Reads spans from OTLP/JSON files ({@code *.otlp.jsonl}, {@code *.otlp.json}, optionally
@@ -68,13 +69,15 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
    */
   public long read(InputStream in, String source, Consumer<Telemetry> sink, ReadListener listener) {
     LineReader lines = new LineReader(in, maxLineBytes);
-    Parse parse = new Parse(source, sink, listener, true);
+    UnreadableRuns problems = new UnreadableRuns(listener);
+    Parse parse = new Parse(source, sink, problems, true);
     try {
       read(lines, parse);
     } catch (IOException e) {
       parse.problem(lines.number(), RecordingFiles.cutOff(e));
     }
     parse.drain();
+    problems.flush();
     return parse.total();
   }
 
@@ -242,9 +245,17 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
       drain();
       line = lineNumber;
       try {
-        emitted += decoder.decode(json, spans, invalidIds, skippedSpans);
+        long read = decoder.decode(json, spans, invalidIds, skippedSpans);
+        emitted += read;
+        if (read == 0) {
+          notTraces(json, lineNumber);
+        }
       } catch (OtlpJsonDecoder.MalformedRequestException e) {
-        problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)), json);
+        if (e.spansKept() > 0) {
+          cutShort(e, lineNumber, json.substring((int) Math.min(e.lostFrom(), json.length())));
+        } else {
+          problem(lineNumber, REASON_PREFIX + cut(e.describe(lineNumber)), json);
+        }
       } catch (RuntimeException e) {
         // not expected: reported like a malformed line rather than ending the file
         problem(lineNumber, REASON_PREFIX + reason(e), json);
@@ -259,12 +270,50 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     void record(byte[] utf8, int offset, int length, long lineNumber) {
       line = lineNumber;
       try {
-        emitted += decoder.decode(utf8, offset, length, spans, invalidIds, skippedSpans);
+        long read = decoder.decode(utf8, offset, length, spans, invalidIds, skippedSpans);
+        emitted += read;
+        if (read == 0) {
+          notTraces(new String(utf8, offset, length, StandardCharsets.UTF_8), lineNumber);
+        }
         return;
-      } catch (OtlpJsonDecoder.MalformedRequestException | RuntimeException e) {
+      } catch (OtlpJsonDecoder.MalformedRequestException e) {
+        if (e.spansKept() > 0) { // handed over already: not decoded again
+          int lost = (int) Math.min(e.lostFrom(), length);
+          cutShort(e, lineNumber, new String(utf8, offset + lost, length - lost, StandardCharsets.UTF_8));
+          return;
+        }
+      } catch (RuntimeException e) {
         // below
       }
       record(new String(utf8, offset, length, StandardCharsets.UTF_8), lineNumber);
+    }
+
+    /**
+     * Reports a request without spans that has fields but no {@code resourceSpans}: decoded as the
+     * reference decodes it, an empty request, but written by something else (OTLP metrics or logs,
+     * another JSON format), so that a recording of the wrong thing is not read as no traffic.
+     */
+    private void notTraces(String json, long lineNumber) {
+      List<String> fields = OtlpJsonDecoder.fieldNames(json);
+      if (fields.isEmpty() || fields.contains("resourceSpans") || fields.contains("resource_spans")) {
+        return;
+      }
+      String kind = fields.contains("resourceMetrics") || fields.contains("resource_metrics") ? " (OTLP metrics, not traces)"
+          : fields.contains("resourceLogs") || fields.contains("resource_logs") ? " (OTLP logs, not traces)" : "";
+      problem(lineNumber, REASON_PREFIX + "it has no resourceSpans, only " + fields.stream().limit(5)
+          .map(f -> "'" + cut(f) + "'").collect(Collectors.joining(", ")) + (fields.size() > 5 ? ", ..." : "")
+          + kind + "; nothing is read from it");
+    }
+
+    /**
+     * A request whose text stopped being JSON part way, after the salvaging decoder had handed over
+     * the spans read whole before that; {@code lost} is the text from the first span cut short.
+     */
+    private void cutShort(OtlpJsonDecoder.MalformedRequestException e, long lineNumber, String lost) {
+      emitted += e.spansKept();
+      problem(lineNumber, "the request is cut short: " + cut(e.describe(lineNumber)) + "; the " + e.spansKept()
+          + (e.spansKept() == 1 ? " span before that is read" : " spans before that are read")
+          + ", the rest of the request is lost", lost);
     }
 
     void problem(long lineNumber, String reason) {

@@ -12,6 +12,7 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.otlp.OtlpJsonDecoderDifferentialTest.Outcome;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,11 @@ class OtlpJsonDecoderTest {
   static String line(String... spans) {
     return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
         + "{\"stringValue\":\"gateway\"}}]},\"scopeSpans\":[{\"spans\":[" + String.join(",", spans) + "]}]}]}";
+  }
+
+  static String resource(String service, String... spans) {
+    return "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"" + service
+        + "\"}}]},\"scopeSpans\":[{\"spans\":[" + String.join(",", spans) + "]}]}";
   }
 
   static String span(String fields) {
@@ -233,9 +239,45 @@ class OtlpJsonDecoderTest {
     assertThatThrownBy(() -> decoder.decode(json, spans::add, id -> invalid.add(id.describe()), skipped::add))
         .isInstanceOf(OtlpJsonDecoder.MalformedRequestException.class)
         .hasMessageStartingWith("expected an object, found the string \"gateway\"");
-    assertThatThrownBy(() -> decoder.decode(line(span("\"name\":\"x\""), span("\"name\":")), spans::add,
-        id -> invalid.add(id.describe()), skipped::add))
-        .isInstanceOf(OtlpJsonDecoder.MalformedRequestException.class).hasMessageStartingWith("not JSON");
+    assertThat(spans).isEmpty();
+    assertThat(skipped).isEmpty();
+  }
+
+  @Test
+  void salvagingKeepsWhatWasReadWholeBeforeTheTextStopsBeingJson() {
+    List<OtlpJsonDecoder.SkippedSpan> skipped = new ArrayList<>();
+    String broken = span("\"name\":}");
+    String json = "{\"resourceSpans\":[" + resource("gateway", span("\"name\":\"first resource\"")) + ","
+        + resource("orders", span("\"name\":\"x\""), broken) + "]}";
+    byte[] utf8 = json.getBytes(StandardCharsets.UTF_8);
+
+    for (boolean bytes : new boolean[] {false, true}) {
+      spans.clear();
+      assertThatThrownBy(() -> {
+        if (bytes) {
+          decoder.decode(utf8, 0, utf8.length, spans::add, id -> invalid.add(id.describe()), skipped::add);
+        } else {
+          decoder.decode(json, spans::add, id -> invalid.add(id.describe()), skipped::add);
+        }
+      }).isInstanceOfSatisfying(OtlpJsonDecoder.MalformedRequestException.class, e -> {
+        assertThat(e.getMessage()).startsWith("not JSON: Unexpected character ('}'");
+        assertThat(e.spansKept()).isEqualTo(2);
+        assertThat(json.substring((int) e.lostFrom())).startsWith(broken);
+      });
+      assertThat(spans).extracting(Span::name, Span::service).as(bytes ? "bytes" : "text")
+          .containsExactly(tuple("first resource", "gateway"), tuple("x", "orders"));
+    }
+
+    spans.clear();
+    assertThat(refusal(json)).as("without salvaging").startsWith("not JSON");
+
+    String serviceNotYetKnown = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" + span("\"name\":\"y\"")
+        + "]}],\"resource\":{\"attrib";
+    assertThatThrownBy(() -> decoder.decode(serviceNotYetKnown, spans::add, id -> invalid.add(id.describe()),
+        skipped::add)).isInstanceOfSatisfying(OtlpJsonDecoder.MalformedRequestException.class, e -> {
+          assertThat(e.spansKept()).isZero();
+          assertThat(e.lostFrom()).isEqualTo(serviceNotYetKnown.indexOf("{\"scopeSpans"));
+        });
     assertThat(spans).isEmpty();
     assertThat(skipped).isEmpty();
   }

@@ -92,6 +92,78 @@ class OtlpJsonLinesReaderTest {
   }
 
   @Test
+  void aLineCutShortKeepsTheSpansReadWholeBeforeTheCutAndNamesOnlyTheLostText() throws IOException {
+    String kept = "11111111111111111111111111111111";
+    String lost = "22222222222222222222222222222222";
+    String whole = line(spanOf(kept, "whole one"), spanOf(kept, "whole two"), spanOf(lost, "cut short"));
+    String resourceLast = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" + spanOf(kept, "no service yet")
+        + "]}],\"resource\":{\"attri";
+    Path file = write("spans.otlp.jsonl",
+        whole.substring(0, whole.indexOf("\"name\":\"cut short")),
+        resourceLast,
+        line(span("after")));
+
+    long emitted = read(file);
+
+    assertThat(collected.spanNames()).containsExactly("whole one", "whole two", "after");
+    assertThat(emitted).isEqualTo(3);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":1: the request is cut short: the JSON ends early at column " + (whole.indexOf("\"name\":\"cut short") + 1)
+            + " ($.resourceSpans[0].scopeSpans[0].spans[2].spanId); the 2 spans before that are read,"
+            + " the rest of the request is lost",
+        file + ":2: not an OTLP ExportTraceServiceRequest: the JSON ends early at column " + (resourceLast.length() + 1)
+            + " ($.resourceSpans[0].resource)");
+    assertThat(collected.problems.get(0).names()).contains(lost).doesNotContain(kept);
+  }
+
+  @Test
+  void aLineOfSomethingElseThanTracesIsReportedNotReadAsAnEmptyRequest() throws IOException {
+    Path file = write("spans.otlp.jsonl",
+        "{\"hello\":\"world\"}",
+        "{\"resourceMetrics\":[{\"resource\":{},\"scopeMetrics\":[]}]}",
+        "{\"resourceSpans\":[]}",
+        "{}",
+        line(span("after")));
+
+    long emitted = read(file);
+
+    assertThat(collected.spanNames()).containsExactly("after");
+    assertThat(emitted).isEqualTo(1);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":1: not an OTLP ExportTraceServiceRequest: it has no resourceSpans, only 'hello'; nothing is read from it",
+        file + ":2: not an OTLP ExportTraceServiceRequest: it has no resourceSpans, only 'resourceMetrics'"
+            + " (OTLP metrics, not traces); nothing is read from it");
+  }
+
+  @Test
+  void linesInARowThatAreNotTextAreReportedAsOneRun() throws IOException {
+    Path file = dir.resolve("spans.otlp.jsonl");
+    byte[] notText = {(byte) 0xC3, 0x28, 0x00};
+    try (var out = Files.newOutputStream(file)) {
+      out.write((line(span("first")) + "\n").getBytes(StandardCharsets.UTF_8));
+      for (int i = 0; i < 5; i++) {
+        out.write(notText);
+        out.write('\n');
+      }
+      out.write((line(span("between")) + "\n").getBytes(StandardCharsets.UTF_8));
+      out.write(notText);
+      out.write('\n');
+    }
+
+    long emitted = read(file);
+
+    assertThat(collected.spanNames()).containsExactly("first", "between");
+    assertThat(emitted).isEqualTo(2);
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: not UTF-8 at byte 1 of the line; skipped; so are the 4 lines after it, to line 6: binary data, not text?",
+        file + ":8: not UTF-8 at byte 1 of the line; skipped");
+  }
+
+  private static String spanOf(String traceId, String name) {
+    return "{\"traceId\":\"" + traceId + "\",\"spanId\":\"" + SERVER_SPAN_ID + "\",\"name\":\"" + name + "\"}";
+  }
+
+  @Test
   void aSpanThatEndsBeforeItStartsIsReportedWithItsLineAndReadAsEndingWhenItStarts() throws IOException {
     Path file = write("spans.otlp.jsonl",
         line(span("first")),
