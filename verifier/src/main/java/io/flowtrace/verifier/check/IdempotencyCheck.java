@@ -73,14 +73,14 @@ public final class IdempotencyCheck implements Check {
     Map<String, List<Observation>> effects = new LinkedHashMap<>();
     boolean repeated = false;
     for (String effect : spec.effects()) {
-      List<Observation> all = withoutResends(distinct(instance.all(effect)));
+      List<Observation> all = Repeats.withoutResends(Repeats.distinct(instance.all(effect)));
       effects.put(effect, all);
       repeated |= all.size() > 1;
     }
     if (!repeated && !spec.atLeastOnce()) {
       return;
     }
-    List<Observation> triggers = distinct(instance.all(spec.trigger()));
+    List<Observation> triggers = Repeats.distinct(instance.all(spec.trigger()));
     String stage = instance.spec().event(spec.trigger()).stageId();
     // group -> effect -> occurrences
     Map<String, Map<String, List<Observation>>> groups = new LinkedHashMap<>();
@@ -115,7 +115,7 @@ public final class IdempotencyCheck implements Check {
             List<Observation> same = groups.computeIfAbsent(into, g -> new LinkedHashMap<>())
                 .computeIfAbsent(e.eventId(), x -> new ArrayList<>());
             // a repeat is the same effect again; one that says something else came from another event
-            if (same.isEmpty() || noOtherEvent || same.stream().anyMatch(o -> samePayload(o, e))) {
+            if (same.isEmpty() || noOtherEvent || same.stream().anyMatch(o -> Repeats.samePayload(o, e))) {
               same.add(e);
             } else {
               different.add(e);
@@ -359,19 +359,6 @@ public final class IdempotencyCheck implements Check {
     return UNKNOWN;
   }
 
-  private static final java.util.regex.Pattern DATE_TIME =
-      java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?");
-  private static final java.util.regex.Pattern TIME_NAME =
-      java.util.regex.Pattern.compile("(?i).*(time|timestamp|date|_at|At|_ts|Ts)");
-
-  /**
-   * Whether two effects say the same thing: equal payloads but for when they were made (date-time
-   * strings; integral numbers under a time-like name). Either payload unknown counts as the same.
-   */
-  private static boolean samePayload(Observation a, Observation b) {
-    return a.payload() == null || b.payload() == null || sameBut(a.payload(), b.payload(), "");
-  }
-
   /**
    * How the deliveries of one dedup key differ, beyond when they were sent: {@code amount 157.3,
    * then 158.3} (up to three fields), or {@code null} when they say the same.
@@ -406,7 +393,7 @@ public final class IdempotencyCheck implements Check {
     for (String n : names) {
       JsonNode x = first.get(n);
       JsonNode y = then.get(n);
-      if (x == null || y == null || !sameBut(x, y, n)) {
+      if (x == null || y == null || !Repeats.sameBut(x, y, n)) {
         fields.add(n + " " + Texts.json(x, 40) + ", then " + Texts.json(y, 40));
       }
     }
@@ -414,69 +401,5 @@ public final class IdempotencyCheck implements Check {
         + (fields.size() > 3 ? "; and " + (fields.size() - 3) + " more" : "");
   }
 
-  private static boolean sameBut(JsonNode a, JsonNode b, String name) {
-    if (a.equals(b)) {
-      return true;
-    }
-    if (a.isObject() && b.isObject()) {
-      Set<String> names = new LinkedHashSet<>(a.propertyNames());
-      names.addAll(b.propertyNames());
-      for (String n : names) {
-        JsonNode x = a.get(n);
-        JsonNode y = b.get(n);
-        if (x == null || y == null || !sameBut(x, y, n)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    if (a.isArray() && b.isArray() && a.size() == b.size()) {
-      for (int i = 0; i < a.size(); i++) {
-        if (!sameBut(a.get(i), b.get(i), name)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    if (a.isString() && b.isString()) {
-      return DATE_TIME.matcher(a.asString()).matches() && DATE_TIME.matcher(b.asString()).matches();
-    }
-    return a.isIntegralNumber() && b.isIntegralNumber() && TIME_NAME.matcher(name).matches();
-  }
 
-  /**
-   * The effects less records sent again as they were: byte for byte an earlier one of their
-   * partition — key, value and {@code traceparent}, so one producer span's one send, which a
-   * producer without {@code enable.idempotence} repeats when an acknowledgement is lost. That is one
-   * payout recorded twice, not two payouts (a trial's clean orders failed for 1 % of them); a
-   * second effect made again, as a redelivered trigger's consumer makes it, is in a span of its own.
-   */
-  private static List<Observation> withoutResends(List<Observation> effects) {
-    if (effects.size() < 2) {
-      return effects;
-    }
-    List<Observation> kept = new ArrayList<>(effects.size());
-    for (Observation o : effects) {
-      if (kept.stream().noneMatch(k -> sentAgain(k, o))) {
-        kept.add(o);
-      }
-    }
-    return kept;
-  }
-
-  private static boolean sentAgain(Observation earlier, Observation o) {
-    KafkaRecord a = earlier.record();
-    KafkaRecord b = o.record();
-    return a != null && b != null && b.traceContext().isPresent() && a.topic().equals(b.topic())
-        && a.partition() == b.partition() && java.util.Objects.equals(a.key(), b.key())
-        && java.util.Arrays.equals(a.value(), b.value()) && a.traceContext().equals(b.traceContext());
-  }
-
-  private static List<Observation> distinct(List<Observation> all) {
-    Map<String, Observation> byIdentity = new LinkedHashMap<>();
-    for (Observation o : all) {
-      byIdentity.putIfAbsent(o.identity(), o);
-    }
-    return new ArrayList<>(byIdentity.values());
-  }
 }

@@ -19,7 +19,10 @@ import java.util.List;
  * relates them). Differences within the spec's tolerance (record times have millisecond
  * precision) are allowed. Two clocks that merely disagree are not a violation. An event some of
  * whose occurrences were sampled out (one webhook delivery traced, another not) is not taken as
- * the earlier side: its first observed occurrence need not be its first.
+ * the earlier side: its first observed occurrence need not be its first. A {@code fanIn} stage is
+ * compared with every occurrence of the stages it follows that does not repeat an earlier one
+ * ({@link Repeats}): a refund must follow each item's inspection, and a redelivered inspection
+ * after it is not another.
  */
 public final class OrderCheck implements Check {
   @Override
@@ -47,7 +50,8 @@ public final class OrderCheck implements Check {
         out.add(violation(instance, stage.id(), worstEarly, worstLate, worst,
             "stage " + stage.id() + " began (" + worstEarly.eventId() + ", " + worstEarly.describe() + ") "
                 + before(worst, worstEarly) + " " + worstLate.eventId() + " (" + worstLate.describe() + ") of stage "
-                + worstLate.stageId() + ", which it must follow" + detail(worst) + partly(instance, worstLate, worstEarly)));
+                + worstLate.stageId() + which(instance, stage, worstLate) + ", which it must follow"
+                + (stage.fanIn() ? " (fanIn: every one)" : "") + detail(worst) + partly(instance, worstLate, worstEarly)));
         continue;
       }
       Observation previous = null;
@@ -155,7 +159,8 @@ public final class OrderCheck implements Check {
     }
     Clocks clocks = instance.clocks();
     for (String p : stage.after()) {
-      for (Observation before : firsts(instance, instance.spec().stage(p))) {
+      StageSpec earlier = instance.spec().stage(p);
+      for (Observation before : stage.fanIn() ? every(instance, earlier) : firsts(instance, earlier)) {
         if (!instance.visibility().isPartlyObserved(before.eventId())) {
           for (Observation o : mine) {
             out.add(new Pair(before, o, clocks.gap(before, o)));
@@ -164,6 +169,25 @@ public final class OrderCheck implements Check {
       }
     }
     return out;
+  }
+
+  /** Every occurrence of a stage's events that does not repeat an earlier one (for a {@code fanIn} stage after it). */
+  private static List<Observation> every(FlowInstance instance, StageSpec stage) {
+    List<Observation> out = new ArrayList<>();
+    for (EventSpec e : stage.events()) {
+      out.addAll(Repeats.distinctOccurrences(instance, e.id()));
+    }
+    return out;
+  }
+
+  /** {@code , occurrence 3 of 4}, for an occurrence a {@code fanIn} stage must follow; else empty. */
+  private static String which(FlowInstance instance, StageSpec stage, Observation before) {
+    if (!stage.fanIn()) {
+      return "";
+    }
+    List<Observation> all = Repeats.distinctOccurrences(instance, before.eventId());
+    int at = all.indexOf(before);
+    return all.size() < 2 || at < 0 ? "" : ", occurrence " + (at + 1) + " of " + all.size();
   }
 
   private static List<Observation> firsts(FlowInstance instance, StageSpec stage) {

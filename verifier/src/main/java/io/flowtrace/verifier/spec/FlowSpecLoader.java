@@ -382,7 +382,7 @@ public final class FlowSpecLoader {
       for (StageDraft d : drafts) {
         CompiledExpression when = d.whenText() == null ? null : condition(d.whenText(), d.pointer() + "/when", cel);
         if (d.id() != null) {
-          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.optional(), d.events()));
+          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.optional(), d.events(), d.fanIn()));
         }
       }
       checkGraph(stages);
@@ -431,10 +431,11 @@ public final class FlowSpecLoader {
 
     /** A stage as written; its condition is compiled once every event (and its schema) is known. */
     record StageDraft(String id, String pointer, List<String> after, String whenText, boolean terminal,
-        boolean optional, List<EventSpec> events) {}
+        boolean optional, List<EventSpec> events, boolean fanIn) {}
 
     StageDraft stage(JsonNode s, String p, Set<String> stageIds, List<String> keys) {
-      if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "optional", "events", "description"))) {
+      if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "optional", "fanIn", "events",
+          "description"))) {
         return null;
       }
       String id = text(s, "id", p, true);
@@ -459,6 +460,11 @@ public final class FlowSpecLoader {
         error(p + "/optional", "stage '" + id + "' is an entry stage (no 'after') and 'optional': an optional"
             + " stage needs a stage it comes after");
       }
+      boolean fanIn = flag(s, "fanIn", p);
+      if (fanIn && after.isEmpty()) {
+        error(p + "/fanIn", "stage '" + id + "' is an entry stage (no 'after') and 'fanIn': a fan-in stage follows"
+            + " every occurrence of the stages it comes after, so it needs one");
+      }
       JsonNode evs = s.get("events");
       List<EventSpec> events = new ArrayList<>();
       if (evs == null || !evs.isArray() || evs.isEmpty()) {
@@ -471,7 +477,7 @@ public final class FlowSpecLoader {
           }
         }
       }
-      return new StageDraft(id, p, after, whenText, terminal, optional, events);
+      return new StageDraft(id, p, after, whenText, terminal, optional, events, fanIn);
     }
 
     /** A true/false field of an object: absent is false; anything but a boolean is an error. */

@@ -10,10 +10,12 @@ import java.util.List;
  * ({@code optional}: a step some instances take and others do not, with no field to say which — a
  * rating the customer may leave). An optional stage that happened is checked like any other and
  * the stages after it are then due; one that did not is not missing, and the stages after it must
- * not happen.
+ * not happen. A {@code fanIn} stage follows every occurrence of the stages it comes after (a refund
+ * after each item's inspection), not only their first; an occurrence that repeats an earlier one
+ * (a redelivery, a resend) is not another.
  */
-public record StageSpec(
-    String id, List<String> after, CompiledExpression when, boolean terminal, boolean optional, List<EventSpec> events) {
+public record StageSpec(String id, List<String> after, CompiledExpression when, boolean terminal, boolean optional,
+    List<EventSpec> events, boolean fanIn) {
 
   public StageSpec {
     after = List.copyOf(after);

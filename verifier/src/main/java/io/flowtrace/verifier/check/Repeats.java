@@ -1,0 +1,114 @@
+package io.flowtrace.verifier.check;
+
+import io.flowtrace.tracer.model.KafkaRecord;
+import io.flowtrace.verifier.model.FlowInstance;
+import io.flowtrace.verifier.model.Observation;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Which occurrences of an event repeat an earlier one — the same record seen twice, a record sent
+ * again byte for byte, a payload that says the same but for when it was made — and so are not
+ * another effect ({@link IdempotencyCheck}) or another item of a fan-out ({@link OrderCheck}).
+ */
+final class Repeats {
+  private Repeats() {}
+
+  /**
+   * The occurrences of an event that are not repeats of an earlier one, in time order: retried
+   * attempts, the same record seen again, records sent again and payloads that say the same as a
+   * kept one's are left out (an occurrence whose payload is not known says the same as any).
+   */
+  static List<Observation> distinctOccurrences(FlowInstance instance, String eventId) {
+    List<Observation> kept = new ArrayList<>(2);
+    for (Observation o : withoutResends(distinct(instance.all(eventId)))) {
+      if (!instance.retried(o) && kept.stream().noneMatch(k -> samePayload(k, o))) {
+        kept.add(o);
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * The effects less records sent again as they were: byte for byte an earlier one of their
+   * partition — key, value and {@code traceparent}, so one producer span's one send, which a
+   * producer without {@code enable.idempotence} repeats when an acknowledgement is lost. That is one
+   * payout recorded twice, not two payouts (a trial's clean orders failed for 1 % of them); a
+   * second effect made again, as a redelivered trigger's consumer makes it, is in a span of its own.
+   */
+  static List<Observation> withoutResends(List<Observation> effects) {
+    if (effects.size() < 2) {
+      return effects;
+    }
+    List<Observation> kept = new ArrayList<>(effects.size());
+    for (Observation o : effects) {
+      if (kept.stream().noneMatch(k -> sentAgain(k, o))) {
+        kept.add(o);
+      }
+    }
+    return kept;
+  }
+  static final java.util.regex.Pattern DATE_TIME =
+      java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?");
+  static final java.util.regex.Pattern TIME_NAME =
+      java.util.regex.Pattern.compile("(?i).*(time|timestamp|date|_at|At|_ts|Ts)");
+
+  /**
+   * Whether two effects say the same thing: equal payloads but for when they were made (date-time
+   * strings; integral numbers under a time-like name). Either payload unknown counts as the same.
+   */
+  static boolean samePayload(Observation a, Observation b) {
+    return a.payload() == null || b.payload() == null || sameBut(a.payload(), b.payload(), "");
+  }
+
+  static boolean sameBut(JsonNode a, JsonNode b, String name) {
+    if (a.equals(b)) {
+      return true;
+    }
+    if (a.isObject() && b.isObject()) {
+      Set<String> names = new LinkedHashSet<>(a.propertyNames());
+      names.addAll(b.propertyNames());
+      for (String n : names) {
+        JsonNode x = a.get(n);
+        JsonNode y = b.get(n);
+        if (x == null || y == null || !sameBut(x, y, n)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (a.isArray() && b.isArray() && a.size() == b.size()) {
+      for (int i = 0; i < a.size(); i++) {
+        if (!sameBut(a.get(i), b.get(i), name)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (a.isString() && b.isString()) {
+      return DATE_TIME.matcher(a.asString()).matches() && DATE_TIME.matcher(b.asString()).matches();
+    }
+    return a.isIntegralNumber() && b.isIntegralNumber() && TIME_NAME.matcher(name).matches();
+  }
+
+  static boolean sentAgain(Observation earlier, Observation o) {
+    KafkaRecord a = earlier.record();
+    KafkaRecord b = o.record();
+    return a != null && b != null && b.traceContext().isPresent() && a.topic().equals(b.topic())
+        && a.partition() == b.partition() && java.util.Objects.equals(a.key(), b.key())
+        && java.util.Arrays.equals(a.value(), b.value()) && a.traceContext().equals(b.traceContext());
+  }
+
+  static List<Observation> distinct(List<Observation> all) {
+    Map<String, Observation> byIdentity = new LinkedHashMap<>();
+    for (Observation o : all) {
+      byIdentity.putIfAbsent(o.identity(), o);
+    }
+    return new ArrayList<>(byIdentity.values());
+  }
+}
