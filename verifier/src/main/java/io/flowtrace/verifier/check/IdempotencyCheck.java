@@ -1,6 +1,5 @@
 package io.flowtrace.verifier.check;
 
-import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.verifier.internal.Texts;
