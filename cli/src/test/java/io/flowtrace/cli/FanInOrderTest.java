@@ -79,6 +79,51 @@ class FanInOrderTest {
         .containsOnly(Map.entry("RET-1", List.of()), Map.entry("RET-2", List.of()), Map.entry("RET-3", List.of()));
   }
 
+  /**
+   * The same trial's double refund read "inspection_completed was delivered 5 times" for five items'
+   * completions; the one record consumed twice, which caused the second refund, went unnamed.
+   */
+  @Test
+  void aDoubleEffectOfAFanInNamesTheRecordConsumedTwiceNotTheItems() throws Exception {
+    Path recording = Files.createDirectories(work.resolve("double"));
+    String trace = String.format("%032x", 0xf20001L);
+    long t = T0;
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      out.record(true, trace, "req", "", "returns-api", "returns.requested", 0, t, "{\"returnId\":\"RET-9\"}");
+      out.span(true, trace, "split", "req", "process returns.requested", SpanKind.CONSUMER, "inspection-service",
+          t + 5, t + 15, TracedTraffic.consumed("returns.requested"));
+      String[] items = {"a", "b", "c"};
+      for (int i = 0; i < items.length; i++) {
+        out.record(true, trace, "ask-" + items[i], "split", "inspection-service", "inspection.requested", i,
+            t + 10 + i, item("RET-9", items[i]));
+        out.span(true, trace, "work-" + items[i], "ask-" + items[i], "process inspection.requested",
+            SpanKind.CONSUMER, "warehouse", t + 90 + 100 * i, t + 105 + 100 * i,
+            TracedTraffic.consumed("inspection.requested"));
+        out.record(true, trace, "done-" + items[i], "work-" + items[i], "warehouse", "inspection.completed", i,
+            t + 100 + 100 * i, item("RET-9", items[i]));
+      }
+      for (int k = 0; k < 2; k++) { // the last completion consumed twice: a rebalance redelivered it
+        long at = t + 1_000 + 2_000 * k;
+        out.span(true, trace, "sum-" + k, "done-c", "process inspection.completed", SpanKind.CONSUMER, "refunds",
+            at - 20, at + 5, TracedTraffic.consumed("inspection.completed"));
+        out.record(true, trace, "refund-" + k, "sum-" + k, "refunds", "refund.issued", k, at,
+            "{\"returnId\":\"RET-9\"}");
+      }
+    }
+    Path flows = spec(true);
+    Files.writeString(flows.resolve("returns.flow.yaml"), Files.readString(flows.resolve("returns.flow.yaml"))
+        + "idempotency:\n  - {trigger: inspection_completed, effects: [refund_issued]}\n");
+
+    List<Violation> violations = Replays.finals(new FlowSpecLoader().load(flows), recording).get(0).violations();
+
+    assertThat(violations).singleElement().satisfies(v -> {
+      assertThat(v.message()).startsWith("inspection_completed happened 3 times, each saying something else;"
+          + " inspection.completed[0]@2 was consumed 2 times by refunds; refund_issued happened 2 times");
+      assertThat(v.stage()).as("a redelivery: the trigger's stage").isEqualTo("inspected");
+    });
+  }
+
   @Test
   void aFanInStageNeedsAStageToFollow() {
     assertThat(lintErrors("""

@@ -176,14 +176,23 @@ public final class IdempotencyCheck implements Check {
         .collect(Collectors.joining("; "));
     String key = spec.dedupKey() == null ? null : spec.dedupKey().text();
     StringBuilder message = new StringBuilder();
+    boolean different = triggers.size() > 1
+        && Repeats.distinctOccurrences(instance, spec.trigger()).size() == triggers.size();
+    boolean consumedAgain = triggers.stream().anyMatch(t -> consumedAgain(t).isPresent());
     if (triggers.isEmpty()) {
       message.append(spec.trigger()).append(" was not observed").append(unobservedReason(instance, spec));
     } else {
       // some deliveries unobserved (their traces sampled out): only those seen can be counted
       boolean partly = instance.visibility().isPartlyObserved(spec.trigger());
-      message.append(spec.trigger()).append(partly ? " was delivered at least " : " was delivered ").append(triggers.size())
-          .append(triggers.size() == 1 ? " time" : " times").append(partly ? " (others not observed: "
-              + instance.visibility().partlyObserved(spec.trigger()).reason() + ")" : "");
+      message.append(spec.trigger()).append(different ? " happened " : partly ? " was delivered at least "
+          : " was delivered ").append(partly && different ? "at least " : "").append(triggers.size())
+          .append(triggers.size() == 1 ? " time" : " times").append(different ? ", each saying something else" : "")
+          .append(partly ? " (others not observed: " + instance.visibility().partlyObserved(spec.trigger()).reason()
+              + ")" : "");
+      for (Observation t : triggers) {
+        consumedAgain(t).ifPresent(again -> message.append("; ").append(t.describe()).append(" was consumed ")
+            .append(again.getValue()).append(" times by ").append(again.getKey()));
+      }
       if (key != null) {
         message.append(" with ").append(knownKeys.size()).append(" distinct ").append(key)
             .append(knownKeys.isEmpty() ? "" : " " + knownKeys);
@@ -213,7 +222,8 @@ public final class IdempotencyCheck implements Check {
       message.append(". The occurrences of ").append(first.getKey()).append(" say different things (").append(differ)
           .append(")");
     }
-    boolean redelivered = triggers.size() > 1;
+    // the trigger's stage is to blame when it was delivered again, not when it fanned out
+    boolean redelivered = triggers.size() > 1 && (!different || consumedAgain);
     return Violation.builder(ViolationKind.NON_IDEMPOTENT, redelivered ? triggerStage : second.stageId())
         .event(redelivered ? spec.trigger() : first.getKey())
         .field(key)
@@ -224,6 +234,15 @@ public final class IdempotencyCheck implements Check {
             .collect(Collectors.joining(", ")))
         .evidence(Evidence.of(second))
         .build();
+  }
+
+  /** The service that consumed a record more than once, and how many times: a redelivery; empty when none did. */
+  private static java.util.Optional<Map.Entry<String, Long>> consumedAgain(Observation trigger) {
+    if (trigger.consumers().size() < 2) {
+      return java.util.Optional.empty();
+    }
+    return trigger.consumers().stream().collect(Collectors.groupingBy(Span::service, LinkedHashMap::new,
+        Collectors.counting())).entrySet().stream().filter(e -> e.getValue() > 1).findFirst();
   }
 
   /**
