@@ -203,7 +203,7 @@ public final class FlowDocs implements VerdictListener {
     for (StageSpec s : spec.stages()) {
       List<EventSpec> events = s.events();
       for (int i = 1; i < events.size(); i++) {
-        hop(spec, o, v, first, events.get(i - 1).id(), events.get(i).id());
+        hop(spec, o, v, first, events.get(i - 1).id(), events.get(i).id(), false);
       }
       // of several stages it may follow, from the one it followed here, the latest to come: a notice
       // after a denial or after a payout is measured from the denial only where no payout came
@@ -221,7 +221,7 @@ public final class FlowDocs implements VerdictListener {
       for (String p : s.after()) {
         StageSpec before = spec.stage(p);
         if (before != null && !before.events().isEmpty() && !events.isEmpty() && (latest == null || p.equals(latest))) {
-          hop(spec, o, v, first, before.events().get(before.events().size() - 1).id(), events.get(0).id());
+          hop(spec, o, v, first, before.events().get(before.events().size() - 1).id(), events.get(0).id(), s.fanIn());
         }
       }
     }
@@ -281,12 +281,23 @@ public final class FlowDocs implements VerdictListener {
     return m != null ? m : o.examples.get(event);
   }
 
+  /**
+   * Samples the hop between the first occurrences of two events; {@code fromLatest}: from the latest
+   * occurrence of {@code from} up to the first of {@code to} (a {@code fanIn} stage waits for the
+   * last item, so its hop is the aggregator's time, not the other items' inspection time).
+   */
   private static void hop(FlowSpec spec, Observed o, Verdict v, Map<String, TimelineEntry> first,
-      String from, String to) {
+      String from, String to, boolean fromLatest) {
     List<TimelineEntry> timeline = v.timeline();
     TimelineEntry a = first.get(from);
     TimelineEntry b = first.get(to);
-    if (a != null && b != null && b.traceId() != null && !b.traceId().equals(a.traceId())) {
+    if (fromLatest && a != null && b != null) {
+      for (TimelineEntry t : timeline) {
+        if (t.event().equals(from) && !retried(t) && when(spec, t) <= when(spec, b) && when(spec, t) > when(spec, a)) {
+          a = t;
+        }
+      }
+    } else if (a != null && b != null && b.traceId() != null && !b.traceId().equals(a.traceId())) {
       // a repeated step (a bank's second callback, in a trace of its own): from the occurrence in
       // the same trace, not from the first callback minutes before
       for (TimelineEntry t : timeline) {
@@ -976,7 +987,8 @@ public final class FlowDocs implements VerdictListener {
     }
     if (!o.hops.isEmpty()) {
       sb.append("Along the flow's edges — a stage's events in order, each stage's last event to the first of the next"
-          + " (first occurrences; a response at its span's end):\n\n");
+          + " (first occurrences" + (f.stages().stream().anyMatch(StageSpec::fanIn)
+              ? ", but the last one before a `fanIn` stage" : "") + "; a response at its span's end):\n\n");
       sb.append("| hop | budget | p50 | p95 | p99 | max | n |\n|---|---|---|---|---|---|---|\n");
       List<Map.Entry<String, Samples>> hops = new ArrayList<>(o.hops.entrySet());
       List<String> order = f.events().stream().map(EventSpec::id).toList();

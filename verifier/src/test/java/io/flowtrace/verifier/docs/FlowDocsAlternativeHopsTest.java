@@ -66,6 +66,40 @@ class FlowDocsAlternativeHopsTest {
   }
 
   /**
+   * A trial's refund waits for every item's inspection: measured from the first, its hop read p50
+   * 1.17 s (the other items' inspections), beside a budget of 2 s measured from the last.
+   */
+  @Test
+  void aFanInStageIsMeasuredFromTheLastItemBeforeIt() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("returns"));
+    Files.writeString(flows.resolve("r.flow.yaml"), String.join("\n",
+        "flow: r",
+        "keys: [id]",
+        "stages:",
+        "  - id: inspected",
+        "    events: [{id: inspection_msg, topic: inspections}]",
+        "  - id: refunded",
+        "    after: inspected",
+        "    fanIn: true",
+        "    terminal: true",
+        "    events: [{id: refund_msg, topic: refunds}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(flows).get(0);
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    for (int i = 0; i < 3; i++) {
+      List<TimelineEntry> timeline = new ArrayList<>();
+      timeline.add(record("inspected", "inspection_msg", "inspections", i, 0));
+      timeline.add(record("inspected", "inspection_msg", "inspections", i, 1_000));
+      timeline.add(record("refunded", "refund_msg", "refunds", i, 1_040));
+      docs.finalized(new Verdict("r", Map.of("id", "r-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+          timeline, List.of(), List.of()));
+    }
+
+    assertThat(docs.flow(spec)).contains("but the last one before a `fanIn` stage")
+        .contains("| `inspection_msg` → `refund_msg` | — | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 3 |");
+  }
+
+  /**
    * A trial's booking API published its record 3 ms before the response that ends the call, on its
    * own clock; the page left every such hop out with "their hosts' clocks differ".
    */
