@@ -5,6 +5,7 @@ import io.flowtrace.tracer.model.SpanLink;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Repeats;
 import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.spec.IdempotencySpec;
 import java.util.ArrayList;

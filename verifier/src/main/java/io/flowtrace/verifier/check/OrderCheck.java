@@ -3,6 +3,7 @@ package io.flowtrace.verifier.check;
 import io.flowtrace.verifier.model.Clocks;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
+import io.flowtrace.verifier.model.Repeats;
 import io.flowtrace.verifier.model.Offsets;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.spec.EventSpec;

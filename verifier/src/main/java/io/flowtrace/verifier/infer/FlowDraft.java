@@ -4,6 +4,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.infer.Grouping.Instance;
+import io.flowtrace.verifier.model.Repeats;
 import io.flowtrace.verifier.rules.Money;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -90,6 +91,8 @@ final class FlowDraft {
     boolean undecidedWay;
     /** Why a stage with followers is an end as well ({@link #endsSome}), or {@code null}. */
     String terminalEvidence;
+    /** The items of a fan-out before it that it follows every one of ({@link #fanIns}), or {@code null}. */
+    FanIn fanIn;
     int instances;
     long medianOffset;
     final Set<Integer> in = new HashSet<>();
@@ -1363,6 +1366,65 @@ final class FlowDraft {
           && childOf(s, p) && stages.stream().anyMatch(q -> q != s && q.after.contains(p) && !childOf(q, p)));
       s.terminal = s.optional == null && (!predecessors.contains(s) && s.concurrent.stream().noneMatch(predecessors::contains)
           && !calleeOfAStep || endsSome(s));
+    }
+    fanIns();
+  }
+
+  /** Whether two payloads are one item told again ({@link Repeats}), as the order check of a {@code fanIn} stage tells. */
+  private static boolean sameItem(JsonNode a, JsonNode b) {
+    return Repeats.sameBut(a, b, "") || Repeats.sameItem(a, b);
+  }
+
+  /**
+   * A stage's fan-in: {@code item} happened several times, each saying something else, in {@code
+   * several} instances (up to {@code most} times), and the stage came after the last in each.
+   */
+  record FanIn(EventType item, int several, int most) {}
+
+  /** Instances with several items a stage must have waited for, before it is drafted {@code fanIn}. */
+  private static final int FAN_IN_INSTANCES = 5;
+
+  /**
+   * A stage after one whose last event happens several times in an instance, each saying something
+   * else (one inspection per item of a return), that happened once (the refund), after the last of
+   * them, in every instance that had several, is a fan-in: it follows every item ({@code fanIn:
+   * true}), so that one that comes before an item is an {@code ORDER_VIOLATION}. An occurrence that
+   * says the same as an earlier one (a redelivery) is no item. A stage that happens once per item
+   * too (each item's inspection after its request) is a fan-out going on, not a fan-in.
+   */
+  private void fanIns() {
+    for (Stage s : stages) {
+      if (s.after.size() != 1 || s.events.isEmpty() || s.after.get(0).events.isEmpty()) {
+        continue;
+      }
+      Stage p = s.after.get(0);
+      EventType item = p.events.get(p.events.size() - 1);
+      EventType mine = s.events.get(0);
+      int several = 0;
+      int waited = 0;
+      int most = 0;
+      for (int i : s.in) {
+        Occurrence first = instances.get(i).first(mine);
+        List<Occurrence> items = new ArrayList<>();
+        for (Occurrence o : instances.get(i).all(item)) {
+          if (o.payload() != null && items.stream().noneMatch(x -> sameItem(x.payload(), o.payload()))) {
+            items.add(o);
+          }
+        }
+        if (first == null || items.size() < 2) {
+          continue;
+        }
+        several++;
+        most = Math.max(most, items.size());
+        boolean once = instances.get(i).all(mine).stream().allMatch(o -> o.payload() == null
+            ? first.payload() == null : first.payload() != null && sameItem(first.payload(), o.payload()));
+        if (once && items.stream().allMatch(o -> o.time() < first.time())) {
+          waited++;
+        }
+      }
+      if (several >= FAN_IN_INSTANCES && waited == several) {
+        s.fanIn = new FanIn(item, several, most);
+      }
     }
   }
 

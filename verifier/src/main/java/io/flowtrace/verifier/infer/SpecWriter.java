@@ -70,6 +70,11 @@ final class SpecWriter {
       if (s.optional != null) {
         y.append("    optional: true   # ").append(s.optional).append('\n');
       }
+      if (s.fanIn != null) {
+        y.append("    fanIn: true   # came after every ").append(d.ids.get(s.fanIn.item())).append(" of its instance in ")
+            .append(s.fanIn.several()).append('/').append(s.fanIn.several()).append(" instances with several (up to ")
+            .append(s.fanIn.most()).append(", each saying something else)\n");
+      }
       if (s.terminal) {
         y.append("    terminal: true").append(s.terminalEvidence == null ? "" : "   # " + s.terminalEvidence).append('\n');
       }

@@ -1,8 +1,6 @@
-package io.flowtrace.verifier.check;
+package io.flowtrace.verifier.model;
 
 import io.flowtrace.tracer.model.KafkaRecord;
-import io.flowtrace.verifier.model.FlowInstance;
-import io.flowtrace.verifier.model.Observation;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -13,21 +11,23 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Which occurrences of an event repeat an earlier one — the same record seen twice, a record sent
- * again byte for byte, a payload that says the same but for when it was made — and so are not
- * another effect ({@link IdempotencyCheck}) or another item of a fan-out ({@link OrderCheck}).
+ * again byte for byte, a payload that says the same but for when it was made, or that names the
+ * same thing by every identifier it has — and so are not another effect (the idempotency check) or
+ * another item of a fan-out (the order check of a {@code fanIn} stage; {@code infer}).
  */
-final class Repeats {
+public final class Repeats {
   private Repeats() {}
 
   /**
    * The occurrences of an event that are not repeats of an earlier one, in time order: retried
    * attempts, the same record seen again, records sent again and payloads that say the same as a
-   * kept one's are left out (an occurrence whose payload is not known says the same as any).
+   * kept one's, or name the same item ({@link #sameItem}), are left out (an occurrence whose payload
+   * is not known says the same as any).
    */
-  static List<Observation> distinctOccurrences(FlowInstance instance, String eventId) {
+  public static List<Observation> distinctOccurrences(FlowInstance instance, String eventId) {
     List<Observation> kept = new ArrayList<>(2);
     for (Observation o : withoutResends(distinct(instance.all(eventId)))) {
-      if (!instance.retried(o) && kept.stream().noneMatch(k -> samePayload(k, o))) {
+      if (!instance.retried(o) && kept.stream().noneMatch(k -> samePayload(k, o) || sameItem(k.payload(), o.payload()))) {
         kept.add(o);
       }
     }
@@ -41,7 +41,7 @@ final class Repeats {
    * payout recorded twice, not two payouts (a trial's clean orders failed for 1 % of them); a
    * second effect made again, as a redelivered trigger's consumer makes it, is in a span of its own.
    */
-  static List<Observation> withoutResends(List<Observation> effects) {
+  public static List<Observation> withoutResends(List<Observation> effects) {
     if (effects.size() < 2) {
       return effects;
     }
@@ -53,20 +53,52 @@ final class Repeats {
     }
     return kept;
   }
-  static final java.util.regex.Pattern DATE_TIME =
+  private static final java.util.regex.Pattern DATE_TIME =
       java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?");
-  static final java.util.regex.Pattern TIME_NAME =
+  private static final java.util.regex.Pattern TIME_NAME =
       java.util.regex.Pattern.compile("(?i).*(time|timestamp|date|_at|At|_ts|Ts)");
 
   /**
    * Whether two effects say the same thing: equal payloads but for when they were made (date-time
    * strings; integral numbers under a time-like name). Either payload unknown counts as the same.
    */
-  static boolean samePayload(Observation a, Observation b) {
+  public static boolean samePayload(Observation a, Observation b) {
     return a.payload() == null || b.payload() == null || sameBut(a.payload(), b.payload(), "");
   }
 
-  static boolean sameBut(JsonNode a, JsonNode b, String name) {
+  private static final java.util.regex.Pattern IDENTIFIER =
+      java.util.regex.Pattern.compile("id|ID|Id|.*(Id|ID|_id|Ref|_ref)");
+
+  /**
+   * Whether two payloads name the same thing by every identifier they share — top-level fields
+   * named like {@code callbackId}, {@code item_id}, {@code bankRef} with a scalar value in both, at
+   * least one of them — whatever else changed: a bank's callback sent again with another value
+   * date is one callback, while one inspection per item ({@code itemId}) is several.
+   */
+  public static boolean sameItem(JsonNode a, JsonNode b) {
+    if (a == null || b == null || !a.isObject() || !b.isObject()) {
+      return false;
+    }
+    boolean any = false;
+    for (String name : a.propertyNames()) {
+      JsonNode x = a.get(name);
+      JsonNode y = b.get(name);
+      if (y != null && x.isValueNode() && y.isValueNode() && !x.isNull() && IDENTIFIER.matcher(name).matches()) {
+        if (!x.equals(y)) {
+          return false;
+        }
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /**
+   * Whether two values say the same but for when they were made: equal, or differing only in
+   * date-time strings and in integral numbers under a time-like name ({@code name} is the field
+   * the values are under, empty at the top).
+   */
+  public static boolean sameBut(JsonNode a, JsonNode b, String name) {
     if (a.equals(b)) {
       return true;
     }
@@ -96,7 +128,7 @@ final class Repeats {
     return a.isIntegralNumber() && b.isIntegralNumber() && TIME_NAME.matcher(name).matches();
   }
 
-  static boolean sentAgain(Observation earlier, Observation o) {
+  private static boolean sentAgain(Observation earlier, Observation o) {
     KafkaRecord a = earlier.record();
     KafkaRecord b = o.record();
     return a != null && b != null && b.traceContext().isPresent() && a.topic().equals(b.topic())
@@ -104,7 +136,8 @@ final class Repeats {
         && java.util.Arrays.equals(a.value(), b.value()) && a.traceContext().equals(b.traceContext());
   }
 
-  static List<Observation> distinct(List<Observation> all) {
+  /** The occurrences less the same one seen again (one record read twice), first seen kept. */
+  public static List<Observation> distinct(List<Observation> all) {
     Map<String, Observation> byIdentity = new LinkedHashMap<>();
     for (Observation o : all) {
       byIdentity.putIfAbsent(o.identity(), o);
