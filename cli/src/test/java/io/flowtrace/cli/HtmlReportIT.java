@@ -456,6 +456,98 @@ class HtmlReportIT {
     }
   }
 
+  /**
+   * A trial's returns: each inspection's completion went first to another flow's reader, which took
+   * the arrow from the refund service that the flow is about; the items' badges were not explained;
+   * a double refund was drawn on an item instead of the record read again; a label at the last
+   * lifeline ran off the drawing; and a stage of the same name in two flows was counted as one.
+   */
+  @Test
+  void aFanInIsDrawnAroundItsOwnConsumerWithItsItemsExplainedAndNothingCutAtTheEdge() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("fan-in-flows"));
+    Files.writeString(flows.resolve("returns.flow.yaml"), String.join("\n",
+        "flow: returns",
+        "keys: [returnId]",
+        "stages:",
+        "  - id: requested",
+        "    events: [{id: return_requested, topic: returns.requested}]",
+        "  - id: inspected",
+        "    after: requested",
+        "    events: [{id: inspection_completed, topic: inspection.completed}]",
+        "  - id: refunded",
+        "    after: inspected",
+        "    fanIn: true",
+        "    terminal: true",
+        "    events: [{id: refund_issued, topic: refund.issued}]",
+        "idempotency:",
+        "  - {trigger: inspection_completed, effects: [refund_issued]}",
+        ""));
+    Files.writeString(flows.resolve("exchanges.flow.yaml"), String.join("\n",
+        "flow: exchanges",
+        "keys: [exchangeId]",
+        "stages:",
+        "  - id: inspected",
+        "    terminal: true",
+        "    events: [{id: exchange_inspected, topic: exchanges.inspected}]",
+        ""));
+    Path recording = dir.resolve("fan-in-recording");
+    long t0 = 1_795_597_200_000L;
+    try (io.flowtrace.tracer.recording.RecordingWriter out = io.flowtrace.tracer.recording.RecordingWriter.open(recording)) {
+      TracedTraffic traffic = new TracedTraffic(out);
+      String trace = "5d9efff798038103d269b633813fc60e";
+      traffic.record(true, trace, "req", "", "returns-api", "returns.requested", 0, t0,
+          "{\"returnId\":\"RT-1\"}");
+      for (int i = 0; i < 2; i++) {
+        long at = t0 + 100 + 200 * i;
+        traffic.record(true, trace, "done-" + i, "req", "warehouse", "inspection.completed", i, at,
+            "{\"returnId\":\"RT-1\",\"itemId\":\"IT-" + i + "\"}");
+        traffic.span(true, trace, "peek-" + i, "done-" + i, "inspection.completed process",
+            io.flowtrace.tracer.model.SpanKind.CONSUMER, "exchange-service", at + 2, at + 3,
+            TracedTraffic.consumed("inspection.completed"));
+      }
+      traffic.span(true, trace, "sum-first", "done-0", "inspection.completed process",
+          io.flowtrace.tracer.model.SpanKind.CONSUMER, "refund-service", t0 + 950, t0 + 960,
+          TracedTraffic.consumed("inspection.completed"));
+      for (int k = 0; k < 2; k++) { // the last completion read twice: a second refund
+        long at = t0 + 1_000 + 3_000 * k;
+        traffic.span(true, trace, "sum-" + k, "done-1", "inspection.completed process",
+            io.flowtrace.tracer.model.SpanKind.CONSUMER, "refund-service", at - 20, at + 5,
+            TracedTraffic.consumed("inspection.completed"));
+        traffic.record(true, trace, "refund-" + k, "sum-" + k, "refund-service", "refund.issued", k, at,
+            "{\"returnId\":\"RT-1\",\"note\":\"a refund whose record is published from the rightmost lifeline\"}");
+      }
+      traffic.record(true, "6d9efff798038103d269b633813fc60e", "x", "", "exchange-service", "exchanges.inspected", 0,
+          t0 + 9_000, "{\"exchangeId\":\"EX-1\"}");
+    }
+    try {
+      Path page = dir.resolve("fan-in.html");
+      assertThat(FlowTraceCli.run("replay", "--flows", flows.toString(), "--html", page.toString(), recording.toString()))
+          .isOne();
+      chrome.open(page.toUri().toString() + "#i=RT-1");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      chrome.eval("(() => { const b = document.querySelector('#detail .legend input'); if (b.checked) b.click(); return 1; })()");
+
+      assertThat(chrome.eval("Array.from(document.querySelectorAll('.chart .bar span:first-child'))"
+          + ".map(s => s.textContent)")).extracting(JsonNode::asString).contains("returns \u00b7 inspected");
+      JsonNode firstReaders = chrome.eval("Array.from(document.querySelectorAll(\"#detail .hop[data-event='inspection_completed']\"))"
+          + ".filter(g => !/consumer|read again/.test(g.querySelector('.lbl').textContent)).map(g => g.dataset.to)");
+      assertThat(firstReaders).extracting(JsonNode::asString).as("the flow's own reader takes each item's arrow")
+          .containsOnly("svc:refund-service");
+      assertThat(chrome.eval("document.querySelector('#detail .legend').textContent").asString())
+          .contains("its 2nd occurrence");
+      assertThat(chrome.eval("Array.from(document.querySelectorAll('#detail .hop.bad')).map(g =>"
+          + " g.querySelector('.time').textContent)")).extracting(JsonNode::asString)
+          .as("the double refund on the record read again").containsExactly("+3.98 s");
+      JsonNode past = chrome.eval("(() => { const s = document.querySelector('#detail svg.seq');"
+          + " const w = s.width.baseVal.value; return Array.from(s.querySelectorAll('text'))"
+          + ".filter(t => { const b = t.getBBox(); return b.x + b.width > w; }).map(t => t.textContent); })()");
+      assertThat(past).as("text past the drawing's right edge").isEmpty();
+      chrome.screenshot(SHOTS.resolve("report-fan-in.png"), false);
+    } finally {
+      backToTheReport();
+    }
+  }
+
   @Test
   void topicsWhoseLongNamesShareAPrefixAreNamedByWhatTellsThemApart() throws Exception {
     // the sample with every topic under one long namespace, in the spec and the recording alike

@@ -35,6 +35,7 @@ public final class LiveVerdicts {
   private final Map<String, long[]> byFlow = new TreeMap<>();
   private final Map<String, Long> byKind = new TreeMap<>();
   private final Map<String, Long> byStage = new TreeMap<>();
+  private final java.util.Set<String> sharedStages;
   private long instances;
   private long passed;
   private long failedCount;
@@ -48,6 +49,7 @@ public final class LiveVerdicts {
     }
     this.capacity = capacity;
     this.flowsJson = HtmlData.flows(flows);
+    this.sharedStages = HtmlData.sharedStageIds(flows);
   }
 
   /** A verdict was decided ({@code previous == null}) or amended (it replaces {@code previous}). */
@@ -108,7 +110,7 @@ public final class LiveVerdicts {
     }
     for (Violation x : v.violations()) {
       byKind.merge(x.kind().name(), (long) sign, Long::sum);
-      byStage.merge(x.stage(), (long) sign, Long::sum);
+      byStage.merge(HtmlData.stageLabel(sharedStages, v.flow(), x.stage()), (long) sign, Long::sum);
     }
     byKind.values().removeIf(n -> n == 0);
     byStage.values().removeIf(n -> n == 0);

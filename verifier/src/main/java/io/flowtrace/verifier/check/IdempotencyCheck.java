@@ -233,7 +233,7 @@ public final class IdempotencyCheck implements Check {
             + (key == null || group.equals(NO_DELIVERY) ? "" : " per " + key))
         .actual(twice.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
             .collect(Collectors.joining(", ")))
-        .evidence(Evidence.of(second))
+        .evidence(Evidence.of(triggers.stream().filter(t -> consumedAgain(t).isPresent()).findFirst().orElse(second)))
         .build();
   }
 

@@ -114,6 +114,25 @@ public final class HtmlData {
     });
   }
 
+  /** The stage ids that more than one of {@code flows} declares: in counts over all flows, each is named with its flow. */
+  public static Set<String> sharedStageIds(List<FlowSpec> flows) {
+    Set<String> seen = new java.util.HashSet<>();
+    Set<String> shared = new java.util.TreeSet<>();
+    for (FlowSpec f : flows) {
+      for (StageSpec s : new LinkedHashSet<>(f.stages())) {
+        if (!seen.add(s.id())) {
+          shared.add(s.id());
+        }
+      }
+    }
+    return shared;
+  }
+
+  /** A stage as counts over all flows name it: {@code returns · inspected} where another flow has an {@code inspected} too. */
+  public static String stageLabel(Set<String> shared, String flow, String stage) {
+    return shared.contains(stage) ? flow + " \u00b7 " + stage : stage;
+  }
+
   /**
    * One table line: {@code {flow, keys, status, v: "full"|"partial", kinds, stages, start (epoch
    * ms), dur (ms)}}; the page adds where the instance's detail is.

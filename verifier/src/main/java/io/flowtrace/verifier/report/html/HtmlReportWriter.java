@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import io.flowtrace.tracer.files.CannotWriteException;
 import io.flowtrace.tracer.files.OutputFile;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -34,6 +35,7 @@ import java.util.TreeMap;
 public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
   private final OutputFile page;
   private final List<FlowSpec> specs;
+  private final Set<String> sharedStages;
   private Path rowsFile;
   private Path detailsFile;
   private BufferedWriter rows;
@@ -67,6 +69,7 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
    */
   public HtmlReportWriter(Path target, List<FlowSpec> specs) throws IOException {
     this.specs = List.copyOf(specs);
+    this.sharedStages = HtmlData.sharedStageIds(this.specs);
     this.page = OutputFile.create(target); // fails now, naming the path, if it cannot be written
     try {
       Path dir = target.toAbsolutePath().getParent();
@@ -117,7 +120,7 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
     java.util.Set<String> kinds = new java.util.TreeSet<>();
     for (Violation x : v.violations()) {
       byKind.merge(x.kind().name(), 1L, Long::sum);
-      byStage.merge(x.stage(), 1L, Long::sum);
+      byStage.merge(HtmlData.stageLabel(sharedStages, v.flow(), x.stage()), 1L, Long::sum);
       kinds.add(x.kind().name());
     }
     kinds.forEach(k -> instancesByKind.merge(k, 1L, Long::sum));

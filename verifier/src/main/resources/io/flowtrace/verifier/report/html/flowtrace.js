@@ -303,6 +303,21 @@
     return c;
   }
 
+  /** The stage ids that more than one flow declares (HtmlData.sharedStageIds). */
+  function sharedStages() {
+    var seen = {}, shared = {};
+    Object.keys(meta.flows || {}).forEach(function (f) {
+      var own = {};
+      (meta.flows[f].stages || []).forEach(function (s) {
+        if (own[s.id]) return;
+        own[s.id] = true;
+        if (seen[s.id]) shared[s.id] = true;
+        seen[s.id] = true;
+      });
+    });
+    return shared;
+  }
+
   function barChart(title, counts, filter) {
     var box = el('div', 'chart');
     box.appendChild(el('h2', null, title));
@@ -363,9 +378,12 @@
 
   function renderRows(onFirst) {
     var kinds = {}, stages = {};
+    var shared = sharedStages();
     for (var i = 0; i < rows.length; i++) {
       var r = rows[i];
       r.kinds.forEach(function (k) { kinds[k] = 1; });
+      // as the summary counts them: a stage id two flows declare is named with its flow
+      r.stages = r.stages.map(function (k) { return shared[k] && k.indexOf(' \u00b7 ') < 0 ? r.flow + ' \u00b7 ' + k : k; });
       r.stages.forEach(function (k) { stages[k] = 1; });
       r.keyText = keysText(r.keys);
       r.search = (r.keyText + ' ' + r.flow).toLowerCase();
@@ -565,6 +583,14 @@
     var spec = meta.flows ? meta.flows[d.flow] : null;
     var seq = sequence(d, spec);
     var folded = foldTopics(seq);
+    // the badges, where the diagram has them
+    [['nth', '\u00d72', 'its 2nd occurrence (an item of a fan-out, an attempt made again)', function (it) { return it.nth; }],
+      ['', 'again \u00d72', 'a repeat the idempotency check counted', function (it) { return it.dup; }]].forEach(function (k) {
+      if (!seq.items.some(k[3])) return;
+      var s = el('span');
+      add(s, el('span', 'key ' + k[0], k[1]), k[2]);
+      legend.appendChild(s);
+    });
     var toggle = el('label', 'fold');
     var box2 = el('input');
     box2.type = 'checkbox';
@@ -668,8 +694,14 @@
     // An event that happens again is a duplicate only where the idempotency check says so (a status
     // callback sent once per status repeats by design); else it is just counted.
     var duplicated = function (event) {
-      var word = new RegExp('(^|[^\\w.-])' + event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '([^\\w.-]|$)');
-      return d.violations.some(function (v) { return v.kind === 'NON_IDEMPOTENT' && word.test(v.message || ''); });
+      var name = event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      var word = new RegExp('(^|[^\\w.-])' + name + '([^\\w.-]|$)');
+      // a trigger that fanned out ("happened 3 times, each saying something else") is items, not repeats
+      var items = new RegExp('(^|[^\\w.-])' + name + ' happened (at least )?\\d+ times, each saying something else');
+      return d.violations.some(function (v) {
+        var m = (v.message || '').replace(items, ' ');
+        return v.kind === 'NON_IDEMPOTENT' && word.test(m);
+      });
     };
 
     hops.forEach(function (h, i) {
@@ -911,11 +943,17 @@
         return;
       }
       if (!cs) { items.push(it); return; }
+      // the flow's own consumer takes the arrow; one outside the flow (another flow's reader) comes after it
+      cs = cs.filter(function (c) { return !seq.outside[c.to]; }).concat(cs.filter(function (c) { return seq.outside[c.to]; }));
+      // a repeat counted against a record read again is drawn on the reading again
+      var redelivery = it.violations.some(function (v) { return v.kind === 'NON_IDEMPOTENT'; })
+          ? cs.findIndex(function (c) { return c.again; }) : -1;
+      var marked = redelivery > 0 ? redelivery : 0;
       cs.forEach(function (c, k) {
         // a later consumption (another consumer, or the same one again after a redelivery) is drawn when it began
         items.push(assign(assign({}, it), {
           to: c.to, consumer: c.consumer, folded: true, t: k === 0 ? it.t : c.t,
-          violations: k === 0 ? it.violations : [],
+          violations: k === marked ? it.violations : [],
           label: it.label + (k === 0 ? '' : c.again ? ' (read again)' : ' (consumer ' + (k + 1) + ')'),
           sub: (it.topicLabel || it.to.slice('topic:'.length)) + ' \u00b7 ' + c.sub
         }));
@@ -979,6 +1017,8 @@
   var VTEXT_EM = 6.4;
   /** Width of a character of an arrow's label (11 px type), generous. */
   var LTEXT_EM = 6.6;
+  /** Width of a character of the line under an arrow (10 px type), generous. */
+  var STEXT_EM = 6.0;
 
   /** The endpoint an outside caller's lane is named after ("caller of POST /x (new trace)"), else the name itself. */
   function calledEndpoint(name) {
@@ -1047,6 +1087,13 @@
       var shown = cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2));
       return (x1 + x2) / 2 + shown.length * LTEXT_EM / 2;
     }
+    /** Where the line under an arrow ends, as drawn (the arrow on one lifeline: it starts past the loop). */
+    function subRight(it) {
+      if (!it.sub) return 0;
+      var x1 = x(it.from), x2 = x(it.to);
+      if (x1 === x2) return x1 + 46 + cut(it.sub, 60).length * STEXT_EM;
+      return (x1 + x2) / 2 + cut(it.sub, Math.max(it.missing ? 48 : 34, Math.abs(x2 - x1) / 5.4)).length * STEXT_EM / 2;
+    }
     /** Where a duplicate's or an occurrence's badge starts: past its arrow and its label. */
     function badgeLeft(it) {
       return Math.max(Math.max(x(it.from), x(it.to)), labelRight(it)) + 6;
@@ -1060,6 +1107,8 @@
     items.forEach(function (it) {
       it.violations.forEach(function (v) { violationLines(v).forEach(function (line) { fit(textLeft(it, line), line); }); });
       if (it.dup || it.nth) fit(badgeLeft(it), it.dup || it.nth);
+      // an arrow's label and the line under it, which run past the last lifeline on an arrow back to it
+      width = Math.max(width, Math.ceil(labelRight(it)) + 12, Math.ceil(subRight(it)) + 12);
     });
     seq.loose.forEach(function (v) { violationLines(v).forEach(function (line) { fit(6, line); }); });
     // Row heights: a violated hop needs room for its violations' text.
