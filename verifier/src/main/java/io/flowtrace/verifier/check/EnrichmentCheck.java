@@ -118,31 +118,13 @@ public final class EnrichmentCheck implements Check {
    * assigned again).
    */
   private static Observation ofSeveral(EnrichmentSpec e, List<Observation> inTrace, Observation t) {
-    Observation cause = cause(inTrace, t);
+    Observation cause = t.causeAmong(inTrace);
     if (cause != null) {
       return cause;
     }
     boolean tiesMissing = t.isRecord() && t.producer() == null
         || inTrace.stream().anyMatch(f -> f.isRecord() && f.consumers().isEmpty());
     return tiesMissing ? agreeing(e, inTrace, t) : lastBefore(inTrace, t, inTrace.get(0));
-  }
-
-  /**
-   * The source a consumer span of which is the parent of {@code t}'s span (its producer's, for a
-   * record), or the span a record without a producer span of its own was sent from; else {@code null}.
-   */
-  private static Observation cause(List<Observation> sources, Observation t) {
-    Span made = t.isRecord() ? t.producer() : t.span();
-    String parent = made != null ? made.parentSpanId() : null;
-    String sentFrom = made == null && t.trace() != null ? t.trace().spanId() : null;
-    for (Observation f : sources) {
-      for (Span c : f.consumers()) {
-        if (c.spanId().equals(parent) || c.spanId().equals(sentFrom)) {
-          return f;
-        }
-      }
-    }
-    return null;
   }
 
   /** Whether a consumer of the record {@code f} read it in {@code trace}, continuing or linking to it. */

@@ -20,7 +20,9 @@ import java.util.List;
  * relates them). Differences within the spec's tolerance (record times have millisecond
  * precision) are allowed. Two clocks that merely disagree are not a violation. An event some of
  * whose occurrences were sampled out (one webhook delivery traced, another not) is not taken as
- * the earlier side: its first observed occurrence need not be its first. A {@code fanIn} stage is
+ * the earlier side: its first observed occurrence need not be its first. Nor is it where the later
+ * event was made from another occurrence (its consumer's span is the later one's parent: a
+ * duplicate read before the first), which it then follows. A {@code fanIn} stage is
  * compared with every occurrence of the stages it follows that does not repeat an earlier one
  * ({@link Repeats}): a refund must follow each item's inspection, and a redelivered inspection
  * after it is not another.
@@ -164,7 +166,10 @@ public final class OrderCheck implements Check {
       for (Observation before : stage.fanIn() ? every(instance, earlier) : firsts(instance, earlier)) {
         if (!instance.visibility().isPartlyObserved(before.eventId())) {
           for (Observation o : mine) {
-            out.add(new Pair(before, o, clocks.gap(before, o)));
+            // made from another occurrence of that event (a duplicate read first): it followed that one
+            Observation cause = stage.fanIn() ? null : o.causeAmong(instance.all(before.eventId()));
+            Observation from = cause != null ? cause : before;
+            out.add(new Pair(from, o, clocks.gap(from, o)));
           }
         }
       }

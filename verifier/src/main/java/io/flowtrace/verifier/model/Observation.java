@@ -47,6 +47,28 @@ public record Observation(
     keys = Map.copyOf(keys);
   }
 
+  /**
+   * Of {@code sources}, the one this came from: a consumer span of it is the parent of this one's
+   * span (its producer's, for a record), or the span a record without a producer span of its own
+   * was sent from; {@code null} when no span ties it to one.
+   */
+  public Observation causeAmong(List<Observation> sources) {
+    Span made = isRecord() ? producer() : span;
+    String parent = made != null ? made.parentSpanId() : null;
+    String sentFrom = made == null && trace != null ? trace.spanId() : null;
+    if (parent == null && sentFrom == null) {
+      return null;
+    }
+    for (Observation f : sources) {
+      for (Span c : f.consumers()) {
+        if (c.spanId().equals(parent) || c.spanId().equals(sentFrom)) {
+          return f;
+        }
+      }
+    }
+    return null;
+  }
+
   public String eventId() {
     return event.id();
   }

@@ -1,0 +1,76 @@
+package io.flowtrace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flowtrace.tracer.model.SpanKind;
+import io.flowtrace.tracer.recording.RecordingWriter;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.spec.FlowSpecLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A live trial's driver app sent its acceptance twice and pricing priced both; notifications read
+ * the second price first and notified from it. Besides the double price, the trip failed with an
+ * ORDER_VIOLATION: its first notice was compared with the first price, which notifications had
+ * not read yet, though the spans show the notice was made from the second.
+ */
+class DuplicatedEffectOrderTest {
+
+  private static final long T0 = 1_796_500_000_000L;
+
+  @TempDir Path work;
+
+  @Test
+  void aStepMadeFromADuplicateReadFirstFollowsThatDuplicate() throws Exception {
+    Path flows = Files.createDirectories(work.resolve("flows"));
+    Files.writeString(flows.resolve("trips.flow.yaml"), String.join("\n",
+        "flow: trips",
+        "keys: [tripId]",
+        "stages:",
+        "  - id: accepted",
+        "    events: [{id: trips_accepted, topic: trips.accepted}]",
+        "  - id: priced",
+        "    after: accepted",
+        "    events: [{id: trips_priced, topic: trips.priced}]",
+        "  - id: notified",
+        "    after: priced",
+        "    terminal: true",
+        "    events: [{id: riders_notified, topic: riders.notified}]",
+        "idempotency:",
+        "  - {trigger: trips_accepted, effects: [trips_priced, riders_notified]}",
+        ""));
+    Path recording = Files.createDirectories(work.resolve("recording"));
+    String trace = String.format("%032x", 0xab0001L);
+    long t = T0;
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      String trip = "{\"tripId\":\"TR-1\",\"acceptanceId\":\"AC-1\"}";
+      out.record(true, trace, "accept", "", "driver-app", "trips.accepted", 0, t, trip);
+      out.record(true, trace, "accept-again", "", "driver-app", "trips.accepted", 1, t + 5, trip);
+      out.span(true, trace, "price-0", "accept", "process trips.accepted", SpanKind.CONSUMER, "pricing", t + 20, t + 30,
+          TracedTraffic.consumed("trips.accepted"));
+      out.record(true, trace, "priced-0", "price-0", "pricing", "trips.priced", 0, t + 25, "{\"tripId\":\"TR-1\",\"fare\":12}");
+      out.span(true, trace, "price-1", "accept-again", "process trips.accepted", SpanKind.CONSUMER, "pricing", t + 31,
+          t + 40, TracedTraffic.consumed("trips.accepted"));
+      out.record(true, trace, "priced-1", "price-1", "pricing", "trips.priced", 1, t + 35, "{\"tripId\":\"TR-1\",\"fare\":12}");
+      // notifications reads the second price first, then the first
+      out.span(true, trace, "notify-1", "priced-1", "process trips.priced", SpanKind.CONSUMER, "notifications", t + 60,
+          t + 70, TracedTraffic.consumed("trips.priced"));
+      out.record(true, trace, "notified-1", "notify-1", "notifications", "riders.notified", 0, t + 65,
+          "{\"tripId\":\"TR-1\"}");
+      out.span(true, trace, "notify-0", "priced-0", "process trips.priced", SpanKind.CONSUMER, "notifications", t + 90,
+          t + 100, TracedTraffic.consumed("trips.priced"));
+      out.record(true, trace, "notified-0", "notify-0", "notifications", "riders.notified", 1, t + 95,
+          "{\"tripId\":\"TR-1\"}");
+    }
+
+    List<Verdict> verdicts = Replays.finals(new FlowSpecLoader().load(flows), recording);
+
+    assertThat(verdicts).singleElement().satisfies(v -> assertThat(v.violations())
+        .extracting(x -> x.kind() + " at " + x.stage()).containsExactly("NON_IDEMPOTENT at accepted"));
+  }
+}
