@@ -9,6 +9,7 @@ import io.flowtrace.verifier.model.FlowPaths.Requirement;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.spec.EventSpec;
 import io.flowtrace.verifier.spec.FlowSpec;
+import io.flowtrace.verifier.spec.SpanCompleteness;
 import io.flowtrace.verifier.spec.StageSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -95,7 +96,7 @@ final class Readiness {
   /**
    * What spans the instance, its terminal stage seen, waits for past the grace (a description), or
    * {@code null}: the spans of the instance's stages still on their way once the input has
-   * delivered spans; before that, when
+   * delivered spans, unless the flow's spans may be missing; before that, when
    * spans are expected ({@link FlowEngine.Builder#expectSpans}) and a record says its trace is
    * sampled, the first spans themselves.
    */
@@ -110,7 +111,9 @@ final class Readiness {
    */
   String awaited(FlowInstance snapshot, boolean upstreamOnly) {
     if (context.sawSpans) {
-      return awaitedSpans(snapshot, upstreamOnly);
+      // spans that may never come (a tail sampler, a lossy pipeline) are waited for the grace alone:
+      // past it, what they would show is not verified, and one that still comes amends the verdict
+      return spec.spans() == SpanCompleteness.MAY_BE_MISSING ? null : awaitedSpans(snapshot, upstreamOnly);
     }
     return awaitsFirstSpans(snapshot) ? "the first spans (none has arrived yet)" : null;
   }
