@@ -73,4 +73,49 @@ class DuplicatedEffectOrderTest {
     assertThat(verdicts).singleElement().satisfies(v -> assertThat(v.violations())
         .extracting(x -> x.kind() + " at " + x.stage()).containsExactly("NON_IDEMPOTENT at accepted"));
   }
+  /**
+   * The same trial's notifications sent a notice without {@code traceparent}, and its producer sent
+   * that record again byte for byte (a lost acknowledgement): a second notice was counted, though
+   * its own {@code notificationId} says it is the same one. A notice that names nothing of its own
+   * cannot be told from a second notice, and still counts twice.
+   */
+  @Test
+  void anUntracedRecordSentAgainByteForByteIsOneEffectWhenItNamesItself() throws Exception {
+    Path flows = Files.createDirectories(work.resolve("notices"));
+    Files.writeString(flows.resolve("trips.flow.yaml"), String.join("\n",
+        "flow: trips",
+        "keys: [tripId]",
+        "stages:",
+        "  - id: priced",
+        "    events: [{id: trips_priced, topic: trips.priced}]",
+        "  - id: notified",
+        "    after: priced",
+        "    terminal: true",
+        "    events: [{id: riders_notified, topic: riders.notified}]",
+        "idempotency:",
+        "  - {trigger: trips_priced, effects: [riders_notified]}",
+        ""));
+    Path recording = Files.createDirectories(work.resolve("notices-recording"));
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      int offset = 0;
+      for (String trip : List.of("TR-1", "TR-2")) {
+        String trace = String.format("%032x", 0xac0000L + offset);
+        long t = T0 + offset * 1_000L;
+        out.record(true, trace, "priced-" + trip, "", "pricing", "trips.priced", offset, t,
+            "{\"tripId\":\"" + trip + "\"}");
+        String notice = trip.equals("TR-1") ? "{\"tripId\":\"TR-1\",\"notificationId\":\"N-77\"}" : "{\"tripId\":\"TR-2\"}";
+        file.accept(TracedTraffic.untraced("riders.notified", offset, t + 50, trip, notice));
+        file.accept(TracedTraffic.untraced("riders.notified", offset + 1, t + 51, trip, notice));
+        offset += 2;
+      }
+    }
+
+    List<Verdict> verdicts = Replays.finals(new FlowSpecLoader().load(flows), recording);
+
+    java.util.Map<String, List<String>> kinds = verdicts.stream().collect(java.util.stream.Collectors.toMap(
+        v -> v.keys().get("tripId"), v -> v.violations().stream().map(x -> x.kind().name()).distinct().sorted().toList()));
+    assertThat(kinds).containsEntry("TR-1", List.of("BROKEN_PROPAGATION"))
+        .containsEntry("TR-2", List.of("BROKEN_PROPAGATION", "NON_IDEMPOTENT"));
+  }
 }

@@ -73,7 +73,7 @@ public final class IdempotencyCheck implements Check {
     Map<String, List<Observation>> effects = new LinkedHashMap<>();
     boolean repeated = false;
     for (String effect : spec.effects()) {
-      List<Observation> all = Repeats.withoutResends(Repeats.distinct(instance.all(effect)));
+      List<Observation> all = Repeats.withoutResends(instance, Repeats.distinct(instance.all(effect)));
       effects.put(effect, all);
       repeated |= all.size() > 1;
     }

@@ -26,7 +26,7 @@ public final class Repeats {
    */
   public static List<Observation> distinctOccurrences(FlowInstance instance, String eventId) {
     List<Observation> kept = new ArrayList<>(2);
-    for (Observation o : withoutResends(distinct(instance.all(eventId)))) {
+    for (Observation o : withoutResends(instance, distinct(instance.all(eventId)))) {
       if (!instance.retried(o) && kept.stream().noneMatch(k -> samePayload(k, o) || sameItem(k.payload(), o.payload()))) {
         kept.add(o);
       }
@@ -37,17 +37,20 @@ public final class Repeats {
   /**
    * The effects less records sent again as they were: byte for byte an earlier one of their
    * partition — key, value and {@code traceparent}, so one producer span's one send, which a
-   * producer without {@code enable.idempotence} repeats when an acknowledgement is lost. That is one
+   * producer without {@code enable.idempotence} repeats when an acknowledgement is lost; without a
+   * {@code traceparent}, key and value alike where the payload has an identifier of its own (a
+   * {@code notificationId}, neither the instance's key nor carried from another event), which one
+   * send made once. That is one
    * payout recorded twice, not two payouts (a trial's clean orders failed for 1 % of them); a
    * second effect made again, as a redelivered trigger's consumer makes it, is in a span of its own.
    */
-  public static List<Observation> withoutResends(List<Observation> effects) {
+  public static List<Observation> withoutResends(FlowInstance instance, List<Observation> effects) {
     if (effects.size() < 2) {
       return effects;
     }
     List<Observation> kept = new ArrayList<>(effects.size());
     for (Observation o : effects) {
-      if (kept.stream().noneMatch(k -> sentAgain(k, o))) {
+      if (kept.stream().noneMatch(k -> sentAgain(instance, k, o))) {
         kept.add(o);
       }
     }
@@ -128,13 +131,42 @@ public final class Repeats {
     return a.isIntegralNumber() && b.isIntegralNumber() && TIME_NAME.matcher(name).matches();
   }
 
-  private static boolean sentAgain(Observation earlier, Observation o) {
+  private static boolean sentAgain(FlowInstance instance, Observation earlier, Observation o) {
     KafkaRecord a = earlier.record();
     KafkaRecord b = o.record();
-    return a != null && b != null && b.traceContext().isPresent() && a.topic().equals(b.topic())
-        && a.partition() == b.partition() && java.util.Objects.equals(a.key(), b.key())
-        && java.util.Arrays.equals(a.value(), b.value()) && a.traceContext().equals(b.traceContext());
+    if (a == null || b == null || !a.topic().equals(b.topic()) || a.partition() != b.partition()
+        || !java.util.Objects.equals(a.key(), b.key()) || !java.util.Arrays.equals(a.value(), b.value())) {
+      return false;
+    }
+    if (b.traceContext().isPresent()) {
+      return a.traceContext().equals(b.traceContext());
+    }
+    // no trace context to tell one send from two: an identifier of its own, not the instance's key, does
+    return a.traceContext().isEmpty() && namesItself(instance, o);
   }
+
+  /**
+   * Whether a payload has an identifier of its own: a field named like one, not an instance key,
+   * whose value no other event of the instance has under that name (made by its producer, as a
+   * {@code notificationId} is; a {@code ratingId} carried from the rating is not its own).
+   */
+  private static boolean namesItself(FlowInstance instance, Observation o) {
+    JsonNode p = o.payload();
+    if (p == null || !p.isObject()) {
+      return false;
+    }
+    for (String name : p.propertyNames()) {
+      JsonNode v = p.get(name);
+      if (v.isValueNode() && !v.isNull() && IDENTIFIER.matcher(name).matches() && !o.keys().containsKey(name)
+          && instance.observations().stream().noneMatch(x -> !x.eventId().equals(o.eventId()) && x.payload() != null
+              && v.equals(x.payload().get(name)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+
 
   /** The occurrences less the same one seen again (one record read twice), first seen kept. */
   public static List<Observation> distinct(List<Observation> all) {
