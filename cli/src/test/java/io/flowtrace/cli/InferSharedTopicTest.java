@@ -117,6 +117,56 @@ class InferSharedTopicTest {
         .allSatisfy(v -> assertThat(v.violations()).as(yaml + v).isEmpty());
   }
 
+  /**
+   * A trial's returns and exchanges both have their items inspected on {@code inspection.completed},
+   * each record naming its own flow's id. Drafted to join by trace alone, a return's inspection that
+   * lost its trace context joined nothing: the return passed on its other items' inspections, or
+   * failed as if never inspected. The exchanges carry no {@code returnId}, so the return's key can
+   * stay, and the inspection that lost its context is placed in its return (where spans come too, a
+   * broken hop there).
+   */
+  @Test
+  void aSharedTopicWhoseOtherRecordsCarryNoneOfThisFlowsKeysKeepsThePayloadKey() throws Exception {
+    KcatLines traffic = new KcatLines(new Random(9));
+    for (int i = 0; i < 120; i++) {
+      inspected(traffic, i, false);
+    }
+    Path recording = traffic.write(work.resolve("inspections"));
+    Path drafts = work.resolve("inspection-drafts");
+
+    Inference.builder().build().infer(recording).write(drafts);
+    String yaml = Files.readString(drafts.resolve("returns-requested/returns-requested.flow.yaml"));
+    List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
+    KcatLines later = new KcatLines(new Random(10));
+    inspected(later, 500, false);
+    inspected(later, 503, true);
+    Replays.Run run = Replays.run(flows, later.write(work.resolve("later")));
+
+    assertThat(yaml).contains("topic inspection.completed also carries records that are not this flow's")
+        .doesNotContain("keys: {}");
+    assertThat(run.finals()).as(yaml).hasSize(2).allSatisfy(v -> assertThat(v.violations()).as(yaml).isEmpty());
+    assertThat(run.stats().eventsUnplaced()).as("the inspection that lost its trace context, placed in its return")
+        .isZero();
+  }
+
+  /** A return (two of three) or an exchange, its item inspected; {@code lost}: the inspection without trace context. */
+  private static void inspected(KcatLines kcat, int i, boolean lost) {
+    long start = T0 + i * 900L;
+    String trace = kcat.trace();
+    boolean exchange = i % 3 == 1;
+    String idField = exchange ? "exchangeId" : "returnId";
+    String id = String.format(Locale.ROOT, exchange ? "EX-%05d" : "RT-%05d", i);
+    kcat.record(exchange ? "exchanges.requested" : "returns.requested", start, trace, id,
+        Map.of(idField, id, "sku", "SKU-" + i % 11));
+    Map<String, Object> done = Map.of(idField, id, "grade", i % 2 == 0 ? "A" : "B");
+    if (lost) {
+      kcat.untraced("inspection.completed", start + 200, id, done);
+    } else {
+      kcat.record("inspection.completed", start + 200, trace, id, done);
+    }
+    kcat.record(exchange ? "exchanges.closed" : "returns.refunded", start + 400, trace, id, Map.of(idField, id));
+  }
+
   private void flow(long start, String first, String second, String idField, String id, String template) {
     String trace = kcat.trace();
     long t = start;

@@ -45,6 +45,22 @@ final class KcatLines {
     lines.add(JSON.writeValueAsString(line));
   }
 
+  /** Adds a record of {@code topic} as a producer that does not trace sends it: no {@code traceparent}. */
+  void untraced(String topic, long ts, String key, Map<String, Object> payload) {
+    int offset = offsets.merge(topic, 1, Integer::sum) - 1;
+    Map<String, Object> line = new LinkedHashMap<>();
+    line.put("topic", topic);
+    line.put("partition", 0);
+    line.put("offset", offset);
+    line.put("tstype", "create");
+    line.put("ts", ts);
+    line.put("broker", -1);
+    line.put("headers", List.of());
+    line.put("key", key);
+    line.put("payload", JSON.writeValueAsString(payload));
+    lines.add(JSON.writeValueAsString(line));
+  }
+
   /** Writes the records as {@code messages.kcat.jsonl} in a new directory {@code dir}; returns it. */
   Path write(Path dir) throws IOException {
     Files.createDirectories(dir);

@@ -230,6 +230,7 @@ public final class FlowEngine {
       matched |= flows.get(i).acceptRecord(prepared.record(), prepared.decoded(i), prepared.keys(i), prepared.context(),
           placement, watermark);
     }
+    unplacedIf(placement.handedOut());
     if (!matched) {
       stats.recordsIgnored++;
     }
@@ -268,8 +269,15 @@ public final class FlowEngine {
         f.spanIndexed(span);
       }
     }
+    unplacedIf(placement.handedOut());
     if (!matched && !indexed) {
       stats.spansIgnored++;
+    }
+  }
+
+  private void unplacedIf(boolean unplaced) {
+    if (unplaced) {
+      stats.eventsUnplaced++;
     }
   }
 
@@ -297,6 +305,7 @@ public final class FlowEngine {
     for (FlowState f : flows) {
       matched |= f.acceptRecord(record, f.matcher.decode(record), null, trace, placement, watermark);
     }
+    unplacedIf(placement.handedOut());
     if (!matched) {
       stats.recordsIgnored++;
     }

@@ -7,12 +7,22 @@ package io.flowtrace.verifier.assembly;
  * share is the other flow's when this one has no instance for it. Engine thread only.
  */
 final class Placement {
-  private int claims;
+  private int claims = 1; // the engine's, while it hands the event to each flow
   private boolean placed;
+  private boolean taken;
 
   /** A flow took it as its event. */
   void claim() {
     claims++;
+    taken = true;
+  }
+
+  /**
+   * The engine handed it to every flow: one that gave up on it before another took it has not
+   * made it unplaced. Returns whether it is unplaced in every flow that took it (each has given up).
+   */
+  boolean handedOut() {
+    return --claims == 0 && !placed && taken;
   }
 
   /** A flow placed it: in an instance, or as a late event of one. */

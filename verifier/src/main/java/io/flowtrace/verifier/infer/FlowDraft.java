@@ -106,12 +106,12 @@ final class FlowDraft {
   record Item(String yaml, String evidence) {}
 
   /** Records of each topic in the whole recording, this flow's instances or not. */
-  private final Map<EventType, Integer> topicRecords;
+  private final Map<EventType, List<Occurrence>> topicRecords;
 
   /** The services that consumed each topic's records. */
   private final Map<String, Set<String>> consumers;
 
-  private FlowDraft(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords,
+  private FlowDraft(String name, EventType entry, List<Instance> instances, Map<EventType, List<Occurrence>> topicRecords,
       Map<String, Set<String>> consumers) {
     this.name = name;
     this.entry = entry;
@@ -121,10 +121,10 @@ final class FlowDraft {
   }
 
   /**
-   * Drafts the flow of {@code instances}; {@code topicRecords} counts the records of each topic in
-   * the whole recording, so that a topic other flows' records share is known.
+   * Drafts the flow of {@code instances}; {@code topicRecords} holds the records of each topic in
+   * the whole recording, so that a topic other flows' records share is known, and what they carry.
    */
-  static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, Integer> topicRecords,
+  static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, List<Occurrence>> topicRecords,
       Map<String, Set<String>> consumers) {
     List<Instance> whole = beganInTime(instances);
     FlowDraft d = new FlowDraft(name, entry, whole, topicRecords, consumers);
@@ -1885,15 +1885,16 @@ final class FlowDraft {
       if (!t.isTopic()) {
         continue;
       }
-      int mine = 0;
+      Set<Occurrence> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
       for (Instance inst : instances) {
-        mine += inst.all(t).size();
+        mine.addAll(inst.all(t));
       }
-      int all = topicRecords.getOrDefault(t, mine);
-      int others = all - mine;
+      List<Occurrence> allOfTopic = topicRecords.getOrDefault(t, List.of());
+      int all = Math.max(allOfTopic.size(), mine.size());
+      int others = all - mine.size();
       if (others >= 2 && others >= all * 0.01) {
         shared.add(t);
-        boolean byTrace = eventKeys.containsKey(t) && inTheirTrace(t);
+        boolean byTrace = eventKeys.containsKey(t) && inTheirTrace(t) && othersCarryKeys(t, allOfTopic, mine);
         if (byTrace) {
           traceOnly.add(t);
         }
@@ -1906,6 +1907,26 @@ final class FlowDraft {
       }
     }
     return shared;
+  }
+
+  /**
+   * Whether a record of the topic that is not this flow's carries one of the event's keys where this
+   * flow's carry it: joined by payload key, it would open or join an instance of this flow. Where
+   * none does (a shared topic whose other flow has keys of its own), the payload key stays, and a
+   * record that lost its trace context still joins its instance, and is reported there.
+   */
+  private boolean othersCarryKeys(EventType t, List<Occurrence> all, Set<Occurrence> mine) {
+    java.util.Collection<String> paths = eventKeys.get(t).values();
+    for (Occurrence o : all) {
+      if (!mine.contains(o) && o.payload() != null) {
+        for (String path : paths) {
+          if (Values.at(o.payload(), path) != null) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   /** Whether every occurrence of the event is in a trace an earlier event of its instance is in. */

@@ -134,10 +134,10 @@ public final class Inference {
     for (Instance i : instances) {
       byEntry.computeIfAbsent(i.entry(), e -> new ArrayList<>()).add(i);
     }
-    Map<EventType, Integer> records = new HashMap<>();
+    Map<EventType, List<Occurrence>> records = new HashMap<>();
     for (Occurrence o : traffic.occurrences) {
       if (o.isRecord()) {
-        records.merge(o.type(), 1, Integer::sum);
+        records.computeIfAbsent(o.type(), t -> new ArrayList<>()).add(o);
       }
     }
     List<FlowDraft> drafts = new ArrayList<>();
