@@ -380,5 +380,9 @@ class LintAgainstSchemasTest {
         "2:1: not valid YAML: a tab cannot indent YAML: indent with spaces");
     assertThat(lint("flow: shop\nkeys: [orderId]\nstages:\n  - id: x\n    when: a: b\n")).containsExactly(
         "5:12: not valid YAML: a ': ' inside a plain value: put the value in quotes");
+    assertThat(lint("flow: shop\nkeys: [orderId] extra\nstages: []\n")).as("once blamed on indentation").containsExactly(
+        "2:17: not valid YAML: text after the closing ']' of a list: remove it, or put it inside");
+    assertThat(lint("flow: shop\nkeys: [orderId]\nstages:\n  - id: x\n  when: a\n")).containsExactly(
+        "5:3: not valid YAML: this line is indented differently from the lines of its block");
   }
 }

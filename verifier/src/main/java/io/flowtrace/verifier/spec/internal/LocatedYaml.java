@@ -61,7 +61,7 @@ public final class LocatedYaml {
       JsonNode root = readValue(parser, "", locations);
       return new LocatedYaml(root, locations, text);
     } catch (JacksonException e) {
-      throw syntaxError(e);
+      throw syntaxError(e, text);
     }
   }
 
@@ -70,12 +70,16 @@ public final class LocatedYaml {
    * ("context"); an unclosed bracket or quote is a mistake where it opened, anything else where
    * the parser stopped.
    */
-  private static YamlSyntaxException syntaxError(JacksonException e) {
+  private static YamlSyntaxException syntaxError(JacksonException e, String text) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof MarkedYamlEngineException marked && marked.getProblemMark().isPresent()) {
         Mark problem = marked.getProblemMark().get();
         String context = marked.getContext();
         String what = plain(marked.getProblem());
+        String closed = closedBefore(text, problem);
+        if (closed != null && marked.getProblem() != null && marked.getProblem().strip().startsWith("expected <block end>")) {
+          what = "text after the closing " + closed + ": remove it, or put it inside";
+        }
         Mark opened = marked.getContextMark().orElse(null);
         if (context != null && opened != null && opened.getLine() != problem.getLine()) {
           String unclosed = context.contains("flow sequence") ? "this '[' is not closed by a ']'"
@@ -95,6 +99,28 @@ public final class LocatedYaml {
     int line = loc == null ? 0 : loc.getLineNr();
     int column = loc == null ? 0 : loc.getColumnNr();
     return new YamlSyntaxException(e.getOriginalMessage(), line, column);
+  }
+
+  /**
+   * The bracket or quote that closes a value right before {@code at} on its line ({@code ']'} of
+   * {@code add: [a, b] extra}), described; {@code null} when something else comes before it.
+   */
+  private static String closedBefore(String text, Mark at) {
+    String[] lines = text.split("\r?\n", -1);
+    if (at.getLine() < 0 || at.getLine() >= lines.length) {
+      return null;
+    }
+    String line = lines[at.getLine()];
+    String before = line.substring(0, Math.min(at.getColumn(), line.length())).stripTrailing();
+    if (before.isEmpty()) {
+      return null;
+    }
+    return switch (before.charAt(before.length() - 1)) {
+      case ']' -> "']' of a list";
+      case '}' -> "'}' of a mapping";
+      case '"', '\'' -> "quote of a string";
+      default -> null;
+    };
   }
 
   private static String plain(String problem) {
