@@ -888,13 +888,40 @@ final class FlowState {
    * finds missing that the earlier verdict did not, or no end where that one had one. Events read
    * again start at committed offsets that differ from partition to partition.
    */
-  private static boolean partlyReread(Verdict verdict, InstanceIndex.Seeded seeded) {
+  private boolean partlyReread(Verdict verdict, InstanceIndex.Seeded seeded) {
     if (verdict.status() == VerdictStatus.INCOMPLETE && !seeded.status().equals(VerdictStatus.INCOMPLETE.name())) {
       return true;
     }
+    boolean undecided = seeded.status().equals(VerdictStatus.INCOMPLETE.name());
+    Set<String> seen = new java.util.HashSet<>();
+    verdict.timeline().forEach(t -> seen.add(t.stage()));
     return verdict.violations().stream()
         .filter(v -> v.kind() == ViolationKind.MISSING_STAGE || v.kind() == ViolationKind.BROKEN_PROPAGATION)
-        .anyMatch(v -> !seeded.violations().contains(v.kind().name() + "@" + v.stage()));
+        .filter(v -> !seeded.violations().contains(v.kind().name() + "@" + v.stage()))
+        .anyMatch(v -> !shownWhole(v, undecided, seen));
+  }
+
+  /**
+   * Whether a violation an earlier owner's verdict lacks stands on what was read again: a record
+   * that carries no trace context is broken whatever came before it; and where the earlier owner
+   * stopped before deciding (its verdict {@code INCOMPLETE}, input ended), a stage that no stage
+   * read again follows did not come — events read again start at committed offsets, which can cut
+   * off an instance's beginning, never its end.
+   */
+  private boolean shownWhole(Violation v, boolean undecided, Set<String> seen) {
+    if (v.kind() == ViolationKind.BROKEN_PROPAGATION) {
+      return v.message() != null && (v.message().contains(" has no traceparent header")
+          || v.message().contains(" has a traceparent header that is not W3C trace context"));
+    }
+    if (!undecided) {
+      return false;
+    }
+    for (String s : seen) {
+      if (spec.ancestors().getOrDefault(s, Set.of()).contains(v.stage())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -999,7 +1026,9 @@ final class FlowState {
     decidedCount--;
     context.stats.verdictsFinal++;
     index.finalized(inst, watermark);
-    context.listener.finalized(inst.verdict);
+    if (inst.seeded == null) { // an earlier owner's verdict that stands was final there
+      context.listener.finalized(inst.verdict);
+    }
     inst.release();
     // Its timers (the deadline's is 30 s after its start) stay set; they must not keep it, nor what
     // it showed the listeners (payloads in the timeline), reachable.

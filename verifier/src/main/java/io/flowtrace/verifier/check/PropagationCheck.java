@@ -63,6 +63,16 @@ public final class PropagationCheck implements Check {
     return unrooted;
   }
 
+  /** Whether a record of the instance carries trace context: its flow is traced. */
+  private static boolean anyTraced(FlowInstance instance) {
+    for (Observation o : instance.observations()) {
+      if (o.isRecord() && o.trace() != null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static void analyze(FlowInstance instance, List<Violation> violations, List<Unverified> unverified,
       Set<String> unrooted) {
     boolean judged = instance.sawSpans();
@@ -119,6 +129,12 @@ public final class PropagationCheck implements Check {
       firstLoss = Math.min(firstLoss, o.timeEpochNanos());
       for (Span c : o.consumers()) {
         explained.add(c.traceId());
+      }
+      if (violations == null && !judged && unverified != null && !o.event().untraced() && anyTraced(instance)) {
+        // no span has reached this engine (a restarted sidecar reading records again whose spans went
+        // to its earlier run): the hop is not judged here, and one judged broken before is not disproven
+        unverified.add(new Unverified("propagation", o.stageId(), o.eventId(), o.describe() + " carries no trace"
+            + " context; not judged: no span of the flow has arrived"));
       }
       if (violations != null && !o.event().untraced()) {
         Span producer = o.producer();

@@ -16,6 +16,11 @@ public interface VerdictListener {
    */
   default void amended(Verdict previous, Verdict current) {}
 
+  /**
+   * An instance's verdict can no longer change. Not called for an instance an earlier owner
+   * decided whose verdict stands here unchanged (a live engine reading events again after a
+   * restart): it is that owner's, and was final there; one this engine amended is.
+   */
   default void finalized(Verdict verdict) {}
 
   /**

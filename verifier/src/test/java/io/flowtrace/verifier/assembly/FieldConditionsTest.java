@@ -480,6 +480,50 @@ class FieldConditionsTest {
     assertThat(published.get("o-1").get(0).unverified()).extracting(Unverified::stage).doesNotContain("done");
   }
 
+  /**
+   * A live trial restarted its sidecar: every broken hop (a notice sent without traceparent) the
+   * earlier run had found in the minute before was withdrawn, published again as PASSED by the next
+   * run, which read the records again but none of their spans, so judged no hop at all.
+   */
+  @Test
+  void aBrokenHopAnEarlierRunFoundStandsWhenTheNextRunReadsTheRecordsWithoutTheirSpans() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
+        "FAILED", List.of("BROKEN_PROPAGATION@done"));
+    ShopFlows.Order o = order("o-1", 0);
+    o.doneWithoutTraceparent = true;
+    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(events).as("the earlier verdict stands: nothing is published again").isEmpty();
+    assertThat(finals).as("it was final in the earlier run, and counted there").isEmpty();
+  }
+
+  /**
+   * The same trial: an order whose notice never came was decided INCOMPLETE ("input ended") when
+   * the earlier run stopped, a minute before its deadline; the next run read its records again and
+   * never said it failed — a stage missing at the deadline was taken for one its re-read cut off.
+   */
+  @Test
+  void aStageThatNeverCameFailsInTheNextRunWhenTheEarlierStoppedBeforeDecidingIt() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    engine.live().markDecided("shop", Map.of("orderId", "o-1"), List.of(ShopFlows.trace("o-1", "main")), 0,
+        "INCOMPLETE", List.of());
+    ShopFlows.Order o = order("o-1", 0);
+    o.noDone = true;
+    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(30_000));
+    engine.finish();
+
+    assertThat(events).containsExactly("amended o-1 FAILED");
+    assertThat(published.get("o-1").get(0).violations()).extracting(v -> v.kind() + " at " + v.stage())
+        .contains("MISSING_STAGE at done");
+    assertThat(finals.get("o-1").status()).isEqualTo(VerdictStatus.FAILED);
+  }
+
   @Test
   void instancesInFlightWhenARunStopsAreVerifiedWholeByTheNextRunThatReadsTheirRecordsAgain() {
     ShopFlows.Order clean = order("o-1", 0);
