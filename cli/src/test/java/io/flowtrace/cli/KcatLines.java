@@ -31,22 +31,15 @@ final class KcatLines {
 
   /** Adds a record of {@code topic} (partition 0, the topic's next offset) at {@code ts} epoch ms. */
   void record(String topic, long ts, String trace, String key, Map<String, Object> payload) {
-    int offset = offsets.merge(topic, 1, Integer::sum) - 1;
-    Map<String, Object> line = new LinkedHashMap<>();
-    line.put("topic", topic);
-    line.put("partition", 0);
-    line.put("offset", offset);
-    line.put("tstype", "create");
-    line.put("ts", ts);
-    line.put("broker", -1);
-    line.put("headers", List.of("traceparent", "00-" + trace + "-" + hex(16) + "-01"));
-    line.put("key", key);
-    line.put("payload", JSON.writeValueAsString(payload));
-    lines.add(JSON.writeValueAsString(line));
+    add(topic, ts, List.of("traceparent", "00-" + trace + "-" + hex(16) + "-01"), key, payload);
   }
 
   /** Adds a record of {@code topic} as a producer that does not trace sends it: no {@code traceparent}. */
   void untraced(String topic, long ts, String key, Map<String, Object> payload) {
+    add(topic, ts, List.of(), key, payload);
+  }
+
+  private void add(String topic, long ts, List<String> headers, String key, Map<String, Object> payload) {
     int offset = offsets.merge(topic, 1, Integer::sum) - 1;
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("topic", topic);
@@ -55,7 +48,7 @@ final class KcatLines {
     line.put("tstype", "create");
     line.put("ts", ts);
     line.put("broker", -1);
-    line.put("headers", List.of());
+    line.put("headers", headers);
     line.put("key", key);
     line.put("payload", JSON.writeValueAsString(payload));
     lines.add(JSON.writeValueAsString(line));
