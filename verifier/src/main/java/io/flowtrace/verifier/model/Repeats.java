@@ -16,6 +16,16 @@ import tools.jackson.databind.JsonNode;
  * another item of a fan-out (the order check of a {@code fanIn} stage; {@code infer}).
  */
 public final class Repeats {
+  /** A date-time string, which tells when an effect was made, not what it is. */
+  private static final java.util.regex.Pattern DATE_TIME =
+      java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?");
+  /** A field name that holds a time. */
+  private static final java.util.regex.Pattern TIME_NAME =
+      java.util.regex.Pattern.compile("(?i).*(time|timestamp|date|_at|At|_ts|Ts)");
+  /** A field name that holds an identifier: {@code id}, {@code callbackId}, {@code item_id}, {@code bankRef}. */
+  private static final java.util.regex.Pattern IDENTIFIER =
+      java.util.regex.Pattern.compile("id|ID|Id|.*(Id|ID|_id|Ref|_ref)");
+
   private Repeats() {}
 
   /**
@@ -40,9 +50,9 @@ public final class Repeats {
    * producer without {@code enable.idempotence} repeats when an acknowledgement is lost; without a
    * {@code traceparent}, key and value alike where the payload has an identifier of its own (a
    * {@code notificationId}, neither the instance's key nor carried from another event), which one
-   * send made once. That is one
-   * payout recorded twice, not two payouts (a trial's clean orders failed for 1 % of them); a
-   * second effect made again, as a redelivered trigger's consumer makes it, is in a span of its own.
+   * send made once. That is one payout recorded twice, not two payouts (a trial's clean orders
+   * failed for 1 % of them); a second effect made again, as a redelivered trigger's consumer makes
+   * it, is in a span of its own.
    */
   public static List<Observation> withoutResends(FlowInstance instance, List<Observation> effects) {
     if (effects.size() < 2) {
@@ -56,10 +66,6 @@ public final class Repeats {
     }
     return kept;
   }
-  private static final java.util.regex.Pattern DATE_TIME =
-      java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?");
-  private static final java.util.regex.Pattern TIME_NAME =
-      java.util.regex.Pattern.compile("(?i).*(time|timestamp|date|_at|At|_ts|Ts)");
 
   /**
    * Whether two effects say the same thing: equal payloads but for when they were made (date-time
@@ -68,9 +74,6 @@ public final class Repeats {
   public static boolean samePayload(Observation a, Observation b) {
     return a.payload() == null || b.payload() == null || sameBut(a.payload(), b.payload(), "");
   }
-
-  private static final java.util.regex.Pattern IDENTIFIER =
-      java.util.regex.Pattern.compile("id|ID|Id|.*(Id|ID|_id|Ref|_ref)");
 
   /**
    * Whether two payloads name the same thing by every identifier they share — top-level fields
