@@ -548,7 +548,7 @@ public final class FlowDocs implements VerdictListener {
       boolean firstOfStage = true;
       for (EventSpec e : s.events()) {
         String stage = firstOfStage ? "**" + md(s.id()) + "**" + (s.terminal() ? " (terminal)" : "")
-            + (s.optional() ? " (optional)" : "")
+            + (s.optional() ? " (optional)" : "") + (s.fanIn() ? " (after every item)" : "")
             + (s.when() != null ? "<br>when `" + code(s.when().oneLine()) + "`" : "") : "";
         firstOfStage = false;
         sb.append("| ").append(stage).append(" | `").append(e.id()).append("` | ").append(md(service(e, o)))
@@ -764,9 +764,10 @@ public final class FlowDocs implements VerdictListener {
         if (p == null || p.events().isEmpty() || s.events().isEmpty()) {
           continue;
         }
+        String condition = s.optional() ? "optional" + (s.when() == null ? "" : ", when " + s.when().oneLine())
+            : s.when() == null ? null : "when " + s.when().oneLine();
         edge(sb, o, p.events().get(p.events().size() - 1).id(), s.events().get(0).id(),
-            s.optional() ? "optional" + (s.when() == null ? "" : ", when " + s.when().oneLine())
-                : s.when() == null ? null : "when " + s.when().oneLine());
+            !s.fanIn() ? condition : condition == null ? "after every item" : "after every item, " + condition);
       }
     }
     sb.append("```\n\n");

@@ -96,6 +96,8 @@ class FlowDocsAlternativeHopsTest {
     }
 
     assertThat(docs.flow(spec)).contains("but the last one before a `fanIn` stage")
+        .contains("| **refunded** (terminal) (after every item) | `refund_msg` |")
+        .contains("-->|\"after every item · p50 40.0 ms\"| e_refund_msg")
         .contains("| `inspection_msg` → `refund_msg` | — | 40.0 ms | 40.0 ms | 40.0 ms | 40.0 ms | 3 |");
   }
 
