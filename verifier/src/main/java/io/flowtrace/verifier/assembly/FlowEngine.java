@@ -248,7 +248,12 @@ public final class FlowEngine {
   private void acceptSpan(PreparedSpan prepared) {
     stats.spans++;
     context.inputStartNanos = Math.min(context.inputStartNanos, prepared.span().startEpochNanos());
-    context.sawSpans = true;
+    if (!context.sawSpans) {
+      context.sawSpans = true;
+      for (FlowState f : flows) {
+        f.firstSpans();
+      }
+    }
     Span span = prepared.span();
     context.lastSpanEndNanos = Math.max(context.lastSpanEndNanos, span.endEpochNanos());
     boolean indexed = false;

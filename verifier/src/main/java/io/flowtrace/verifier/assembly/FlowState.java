@@ -432,6 +432,19 @@ final class FlowState {
   }
 
   /** Every instance not yet final: those the index knows and those a decision timer waits on. */
+  /**
+   * The input's first span arrived: what was decided before it judged no hop (a record that carries
+   * no trace context was not yet called broken), so each verdict still open to amendment is verified
+   * again — a sidecar restarted on records read again, or on trips that began while it was down.
+   */
+  void firstSpans() {
+    for (InstanceState inst : known()) {
+      if (inst.phase == InstanceState.Phase.DECIDED) {
+        dirtyDecided.add(inst);
+      }
+    }
+  }
+
   private Set<InstanceState> known() {
     Set<InstanceState> all = new LinkedHashSet<>(index.instances());
     scheduler.instances().forEach(all::add);
@@ -965,11 +978,11 @@ final class FlowState {
       return; // decided INCOMPLETE for a cap; what it holds is not the whole instance
     }
     FlowInstance snapshot = snapshot(inst, watermark);
-    if (readiness.settled(snapshot) || inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt) {
-      reverify(inst, snapshot);
+    long at = inst.lastEventTime + graceNanos;
+    if (readiness.settled(snapshot) || inst.amendAt != Long.MIN_VALUE && watermark >= inst.amendAt || at <= watermark) {
+      reverify(inst, snapshot); // settled, or a grace past its last event already
       return;
     }
-    long at = inst.lastEventTime + graceNanos;
     if (at > inst.amendAt) {
       inst.amendAt = at;
       scheduler.schedule(at, inst, Kind.AMEND);

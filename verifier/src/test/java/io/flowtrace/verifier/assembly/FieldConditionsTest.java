@@ -502,6 +502,31 @@ class FieldConditionsTest {
   }
 
   /**
+   * The same trial: trips that began while the sidecar was down, their notice sent without
+   * traceparent, were decided by the next run before any span had reached it — no hop judged — and
+   * passed. The first spans that come are what judge them.
+   */
+  @Test
+  void whatWasDecidedBeforeTheFirstSpanCameIsJudgedAgainOnceItComes() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true)
+        .restartedAt(java.time.Instant.ofEpochMilli(ShopFlows.T0 + 7_000)));
+    ShopFlows.Order o = order("o-1", 0);
+    o.doneWithoutTraceparent = true;
+    shop.telemetry(o).stream().filter(t -> t instanceof Telemetry.RecordEvent).forEach(engine::accept);
+    engine.advanceTo(nanos(8_000));
+    assertThat(events).containsExactly("decided o-1 PASSED");
+    assertThat(published.get("o-1").get(0).unverified()).extracting(Unverified::reason)
+        .anyMatch(r -> r.contains("carries no trace context; not judged: no span of the flow has arrived"));
+
+    feed(order("o-2", 8_100)); // an order of this run: its spans reach this engine
+    engine.advanceTo(nanos(12_000));
+
+    assertThat(events).containsExactly("decided o-1 PASSED", "decided o-2 PASSED", "amended o-1 FAILED");
+    assertThat(published.get("o-1").get(1).violations()).extracting(v -> v.kind() + " at " + v.stage())
+        .containsExactly("BROKEN_PROPAGATION at done");
+  }
+
+  /**
    * The same trial: an order whose notice never came was decided INCOMPLETE ("input ended") when
    * the earlier run stopped, a minute before its deadline; the next run read its records again and
    * never said it failed — a stage missing at the deadline was taken for one its re-read cut off.
