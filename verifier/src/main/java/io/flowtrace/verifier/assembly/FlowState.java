@@ -431,7 +431,6 @@ final class FlowState {
     }
   }
 
-  /** Every instance not yet final: those the index knows and those a decision timer waits on. */
   /**
    * The input's first span arrived: what was decided before it judged no hop (a record that carries
    * no trace context was not yet called broken), so each verdict still open to amendment is verified
@@ -445,6 +444,7 @@ final class FlowState {
     }
   }
 
+  /** Every instance not yet final: those the index knows and those a decision timer waits on. */
   private Set<InstanceState> known() {
     Set<InstanceState> all = new LinkedHashSet<>(index.instances());
     scheduler.instances().forEach(all::add);
