@@ -74,6 +74,54 @@ class DuplicatedEffectOrderTest {
         .extracting(x -> x.kind() + " at " + x.stage()).containsExactly("NON_IDEMPOTENT at accepted"));
   }
   /**
+   * The same trial's re-test: the driver app's acceptance sent twice as it was (one producer span,
+   * one {@code traceparent}), each copy read once by pricing. The message said each copy "was
+   * consumed 2 times": both consumer spans hang from the one producer span, so each copy was given
+   * both. Without an offset on the consumer spans the copies' readings cannot be told apart, and
+   * no copy is said to have been read twice.
+   */
+  @Test
+  void copiesOfOneSendReadOnceEachAreNotSaidToBeReadTwice() throws Exception {
+    Path flows = Files.createDirectories(work.resolve("copies"));
+    Files.writeString(flows.resolve("trips.flow.yaml"), String.join("\n",
+        "flow: trips",
+        "keys: [tripId]",
+        "stages:",
+        "  - id: accepted",
+        "    events: [{id: trips_accepted, topic: trips.accepted}]",
+        "  - id: priced",
+        "    after: accepted",
+        "    terminal: true",
+        "    events: [{id: trips_priced, topic: trips.priced}]",
+        "idempotency:",
+        "  - {trigger: trips_accepted, effects: [trips_priced]}",
+        ""));
+    Path recording = Files.createDirectories(work.resolve("copies-recording"));
+    String trace = String.format("%032x", 0xad0001L);
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      String trip = "{\"tripId\":\"TR-1\",\"acceptanceId\":\"AC-1\"}";
+      out.record(true, trace, "accept", "", "driver-app", "trips.accepted", 0, T0, trip);
+      file.accept(TracedTraffic.published("trips.accepted", 1, T0 + 3, "k0", trace, TracedTraffic.spanId("accept"), true,
+          trip)); // the same send again
+      for (int k = 0; k < 2; k++) {
+        out.span(true, trace, "price-" + k, "accept", "process trips.accepted", SpanKind.CONSUMER, "pricing",
+            T0 + 20 + 20 * k, T0 + 30 + 20 * k, TracedTraffic.consumed("trips.accepted"));
+        out.record(true, trace, "priced-" + k, "price-" + k, "pricing", "trips.priced", k, T0 + 25 + 20 * k,
+            "{\"tripId\":\"TR-1\",\"fare\":12}");
+      }
+    }
+
+    List<Verdict> verdicts = Replays.finals(new FlowSpecLoader().load(flows), recording);
+
+    assertThat(verdicts).singleElement().satisfies(v -> assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind().name()).isEqualTo("NON_IDEMPOTENT");
+      assertThat(x.message()).startsWith("trips_accepted was delivered 2 times; trips_priced happened 2 times")
+          .doesNotContain("consumed");
+    }));
+  }
+
+  /**
    * The same trial's notifications sent a notice without {@code traceparent}, and its producer sent
    * that record again byte for byte (a lost acknowledgement): a second notice was counted, though
    * its own {@code notificationId} says it is the same one. A notice that names nothing of its own

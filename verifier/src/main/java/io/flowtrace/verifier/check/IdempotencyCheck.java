@@ -179,7 +179,7 @@ public final class IdempotencyCheck implements Check {
     StringBuilder message = new StringBuilder();
     boolean different = triggers.size() > 1
         && Repeats.distinctOccurrences(instance, spec.trigger()).size() == triggers.size();
-    boolean consumedAgain = triggers.stream().anyMatch(t -> consumedAgain(t).isPresent());
+    boolean consumedAgain = triggers.stream().anyMatch(t -> consumedAgain(t, triggers).isPresent());
     if (triggers.isEmpty()) {
       message.append(spec.trigger()).append(" was not observed").append(unobservedReason(instance, spec));
     } else {
@@ -191,7 +191,7 @@ public final class IdempotencyCheck implements Check {
           .append(partly ? " (others not observed: " + instance.visibility().partlyObserved(spec.trigger()).reason()
               + ")" : "");
       for (Observation t : triggers) {
-        consumedAgain(t).ifPresent(again -> message.append("; ").append(t.describe()).append(" was consumed ")
+        consumedAgain(t, triggers).ifPresent(again -> message.append("; ").append(t.describe()).append(" was consumed ")
             .append(again.getValue()).append(" times by ").append(again.getKey()));
       }
       if (key != null) {
@@ -233,18 +233,35 @@ public final class IdempotencyCheck implements Check {
             + (key == null || group.equals(NO_DELIVERY) ? "" : " per " + key))
         .actual(twice.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
             .collect(Collectors.joining(", ")))
-        .evidence(Evidence.of(triggers.stream().filter(t -> consumedAgain(t).isPresent()).findFirst().orElse(second)))
+        .evidence(Evidence.of(triggers.stream().filter(t -> consumedAgain(t, triggers).isPresent()).findFirst().orElse(second)))
         .build();
   }
 
-  /** The service that consumed a record more than once, and how many times: a redelivery; empty when none did. */
-  private static java.util.Optional<Map.Entry<String, Long>> consumedAgain(Observation trigger) {
+  /**
+   * The service that consumed a record more than once, and how many times: a redelivery; empty when
+   * none did, or when its consumer spans cannot be told from those of a copy of it (a record sent
+   * again under the same {@code traceparent}) because they do not name their offset.
+   */
+  private static java.util.Optional<Map.Entry<String, Long>> consumedAgain(Observation trigger,
+      List<Observation> triggers) {
     if (trigger.consumers().size() < 2) {
       return java.util.Optional.empty();
     }
-    return trigger.consumers().stream().collect(Collectors.groupingBy(Span::service, LinkedHashMap::new,
-        Collectors.counting())).entrySet().stream().filter(e -> e.getValue() > 1).findFirst();
+    List<Span> mine = new ArrayList<>();
+    for (Span c : trigger.consumers()) {
+      Long offset = io.flowtrace.tracer.correlation.MessagingAttributes.offset(c);
+      if (offset == null && triggers.stream().anyMatch(t -> t != trigger && t.trace() != null
+          && t.trace().equals(trigger.trace()))) {
+        return java.util.Optional.empty();
+      }
+      if (offset == null || offset == trigger.record().offset()) {
+        mine.add(c);
+      }
+    }
+    return mine.stream().collect(Collectors.groupingBy(Span::service, LinkedHashMap::new, Collectors.counting()))
+        .entrySet().stream().filter(e -> e.getValue() > 1).findFirst();
   }
+
 
   /**
    * The observed deliveries that caused none of the effects, in words ({@code with eventId evt-1});
