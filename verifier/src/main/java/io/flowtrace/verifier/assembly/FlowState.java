@@ -1005,6 +1005,9 @@ final class FlowState {
     Verdict next = verify(snapshot, complete, inst.verdict.reason());
     if (inst.seeded != null) {
       amendSeeded(inst, next);
+    } else if (!next.sameOutcome(inst.verdict) && next.sameFindings(inst.verdict)) {
+      // the same findings in other words (a clock bound refined as more spans came): no new revision
+      inst.verdict = inst.verdict.withFindingsOf(next);
     } else if (!next.sameOutcome(inst.verdict)) {
       next = next.withRevision(inst.verdict.revision() + 1).withReason(amendedReason(inst));
       Verdict previous = inst.verdict;

@@ -116,6 +116,37 @@ public record Verdict(
         revision, reason, later.timeline, unverified, later.notes);
   }
 
+  /**
+   * Whether the two verdicts find the same: status, keys, what was not verified, and each violation's
+   * kind, stage, event and field — whatever the words and figures of its evidence (a clock bound
+   * refined by a millisecond as more spans came).
+   */
+  public boolean sameFindings(Verdict other) {
+    if (other == null || status != other.status || !keys.equals(other.keys) || !unverified.equals(other.unverified)
+        || violations.size() != other.violations.size()) {
+      return false;
+    }
+    for (int i = 0; i < violations.size(); i++) {
+      Violation a = violations.get(i);
+      Violation b = other.violations.get(i);
+      if (a.kind() != b.kind() || !java.util.Objects.equals(a.stage(), b.stage())
+          || !java.util.Objects.equals(a.event(), b.event()) || !java.util.Objects.equals(a.field(), b.field())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * This verdict (its revision, reason and when it was decided) with what a later look at the same
+   * instance found, where that look {@link #sameFindings found the same}: its evidence in the later
+   * words, and its timeline.
+   */
+  public Verdict withFindingsOf(Verdict later) {
+    return new Verdict(flow, keys, status, later.violations, later.traceIds, startEpochNanos, decidedEpochNanos,
+        revision, reason, later.timeline, unverified, later.notes);
+  }
+
   /** Whether the two verdicts say the same thing (ignoring when and revision). */
   public boolean sameOutcome(Verdict other) {
     return other != null && status == other.status && violations.equals(other.violations)
