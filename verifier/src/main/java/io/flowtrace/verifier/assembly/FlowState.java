@@ -5,6 +5,7 @@ import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.verifier.assembly.DecisionScheduler.Kind;
+import io.flowtrace.verifier.check.PropagationCheck;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.model.Diversion;
@@ -923,8 +924,7 @@ final class FlowState {
    */
   private boolean shownWhole(Violation v, boolean undecided, Set<String> seen) {
     if (v.kind() == ViolationKind.BROKEN_PROPAGATION) {
-      return v.message() != null && (v.message().contains(" has no traceparent header")
-          || v.message().contains(" has a traceparent header that is not W3C trace context"));
+      return PropagationCheck.LOST_CONTEXT.equals(v.expected()); // the record itself carries none
     }
     if (!undecided) {
       return false;

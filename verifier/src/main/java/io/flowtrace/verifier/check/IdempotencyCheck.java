@@ -179,7 +179,10 @@ public final class IdempotencyCheck implements Check {
     StringBuilder message = new StringBuilder();
     boolean different = triggers.size() > 1
         && Repeats.distinctOccurrences(instance, spec.trigger()).size() == triggers.size();
-    boolean consumedAgain = triggers.stream().anyMatch(t -> consumedAgain(t, triggers).isPresent());
+    Map<Observation, Map.Entry<String, Long>> readAgain = new LinkedHashMap<>();
+    for (Observation t : triggers) {
+      consumedAgain(t, triggers).ifPresent(again -> readAgain.put(t, again));
+    }
     if (triggers.isEmpty()) {
       message.append(spec.trigger()).append(" was not observed").append(unobservedReason(instance, spec));
     } else {
@@ -190,10 +193,8 @@ public final class IdempotencyCheck implements Check {
           .append(triggers.size() == 1 ? " time" : " times").append(different ? ", each saying something else" : "")
           .append(partly ? " (others not observed: " + instance.visibility().partlyObserved(spec.trigger()).reason()
               + ")" : "");
-      for (Observation t : triggers) {
-        consumedAgain(t, triggers).ifPresent(again -> message.append("; ").append(t.describe()).append(" was consumed ")
-            .append(again.getValue()).append(" times by ").append(again.getKey()));
-      }
+      readAgain.forEach((t, again) -> message.append("; ").append(t.describe()).append(" was consumed ")
+          .append(again.getValue()).append(" times by ").append(again.getKey()));
       if (key != null) {
         message.append(" with ").append(knownKeys.size()).append(" distinct ").append(key)
             .append(knownKeys.isEmpty() ? "" : " " + knownKeys);
@@ -224,7 +225,7 @@ public final class IdempotencyCheck implements Check {
           .append(")");
     }
     // the trigger's stage is to blame when it was delivered again, not when it fanned out
-    boolean redelivered = triggers.size() > 1 && (!different || consumedAgain);
+    boolean redelivered = triggers.size() > 1 && (!different || !readAgain.isEmpty());
     return Violation.builder(ViolationKind.NON_IDEMPOTENT, redelivered ? triggerStage : second.stageId())
         .event(redelivered ? spec.trigger() : first.getKey())
         .field(key)
@@ -233,7 +234,7 @@ public final class IdempotencyCheck implements Check {
             + (key == null || group.equals(NO_DELIVERY) ? "" : " per " + key))
         .actual(twice.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue().size())
             .collect(Collectors.joining(", ")))
-        .evidence(Evidence.of(triggers.stream().filter(t -> consumedAgain(t, triggers).isPresent()).findFirst().orElse(second)))
+        .evidence(Evidence.of(readAgain.isEmpty() ? second : readAgain.keySet().iterator().next()))
         .build();
   }
 

@@ -161,15 +161,22 @@ public final class OrderCheck implements Check {
       return out;
     }
     Clocks clocks = instance.clocks();
+    long tolerance = instance.spec().tolerance().toNanos();
     for (String p : stage.after()) {
       StageSpec earlier = instance.spec().stage(p);
       for (Observation before : stage.fanIn() ? every(instance, earlier) : firsts(instance, earlier)) {
         if (!instance.visibility().isPartlyObserved(before.eventId())) {
           for (Observation o : mine) {
-            // made from another occurrence of that event (a duplicate read first): it followed that one
-            Observation cause = stage.fanIn() ? null : o.causeAmong(instance.all(before.eventId()));
-            Observation from = cause != null ? cause : before;
-            out.add(new Pair(from, o, clocks.gap(from, o)));
+            Clocks.Gap gap = clocks.gap(before, o);
+            if (!stage.fanIn() && (gap.max() < -tolerance || gap.raw() < -tolerance)) {
+              // made from another occurrence of that event (a duplicate read first): it followed that one
+              Observation cause = o.causeAmong(instance.all(before.eventId()));
+              if (cause != null) {
+                out.add(new Pair(cause, o, clocks.gap(cause, o)));
+                continue;
+              }
+            }
+            out.add(new Pair(before, o, gap));
           }
         }
       }

@@ -35,6 +35,9 @@ import java.util.Set;
  * deciding its first orders before the exporter's first batch lists what replay lists.
  */
 public final class PropagationCheck implements Check {
+  /** What a record that lost the trace context (no {@code traceparent}, or one that is not W3C) was expected to carry. */
+  public static final String LOST_CONTEXT = "traceparent header";
+
 
   @Override
   public List<Violation> check(FlowInstance instance) {
@@ -147,7 +150,7 @@ public final class PropagationCheck implements Check {
                 + " not W3C trace context (" + shown + ")") + ": its producer"
                 + (producer == null ? "" : " (" + producer.describe() + ")")
                 + " did not propagate the trace context")
-            .expected("traceparent header").actual(header == null ? "absent" : shown)
+            .expected(LOST_CONTEXT).actual(header == null ? "absent" : shown)
             .evidence(Evidence.of(o)).build());
       }
     }
