@@ -14,8 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -42,6 +44,9 @@ import picocli.CommandLine.Option;
         "ingested per second, whether the sidecar kept up, and peak heap.",
         "Needs a broker whose flow topics are new or empty, e.g. `bin/demo-broker --port 9092`."})
 final class SidecarBenchCommand implements Callable<Integer> {
+
+  /** The span of playback each p99 of the per-window line covers. */
+  private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "The Kafka cluster.")
   String bootstrapServers;
@@ -148,10 +153,21 @@ final class SidecarBenchCommand implements Callable<Integer> {
       }
       long warmupNanos = FlowSpecLoader.parseDuration(warmup).toNanos();
       AtomicLong warmupMark = new AtomicLong(-1);
+      List<Long> windowMarks = new java.util.concurrent.CopyOnWriteArrayList<>();
       Thread marker = new Thread(() -> {
-        LockSupport.parkNanos(playStart + warmupNanos - System.nanoTime());
-        warmupMark.set(sidecar.decisionsMeasured());
-      }, "warmup-mark");
+        long warmAt = playStart + warmupNanos;
+        for (long next = playStart; !Thread.currentThread().isInterrupted(); ) {
+          LockSupport.parkNanos((warmupMark.get() < 0 ? Math.min(next, warmAt) : next) - System.nanoTime());
+          long now = System.nanoTime();
+          if (warmupMark.get() < 0 && now >= warmAt) {
+            warmupMark.set(sidecar.decisionsMeasured());
+          }
+          if (now >= next) {
+            windowMarks.add(sidecar.decisionsMeasured());
+            next += WINDOW_NANOS;
+          }
+        }
+}, "latency-marks");
       marker.setDaemon(true);
       marker.start();
       try (player) {
@@ -181,10 +197,12 @@ final class SidecarBenchCommand implements Callable<Integer> {
       out.printf("  back-pressure: %,d OTLP exports answered 429/503 and sent again; %,d amendment windows cut short"
               + " (max-retained-events %,d); %,d late events%n", player.retried(), s.amendWindowsCut(),
           config.effectiveMaxRetainedEvents(), s.lateDropped());
+      marker.interrupt();
       printLatency(out, "verdict latency after the last needed event", sidecar, 0);
       if (warmupMark.get() >= 0) {
         printLatency(out, "  the same after the first " + warmup + " (warm-up)", sidecar, warmupMark.get());
       }
+      printWindows(out, sidecar, windowMarks);
       out.printf("  peak heap used %,d MiB (max %,d MiB); in use after a collection, at most %,d MiB (sidecar and"
               + " load generator together; an upper bound of what is live: it counts old garbage not yet collected)%n", peakHeap.get() >> 20, memory.getHeapMemoryUsage().getMax() >> 20,
           peaks.liveAfterGc >> 20);
@@ -387,6 +405,24 @@ final class SidecarBenchCommand implements Callable<Integer> {
         }
       }
     }
+  }
+
+  /**
+   * The p99 of each {@link #WINDOW_NANOS} of playback (and of the drain after it), so that a
+   * warm-up still going on, or a backlog growing, shows where one figure for the whole run hides it.
+   */
+  private static void printWindows(PrintStream out, Sidecar sidecar, List<Long> marks) {
+    List<Long> ends = new ArrayList<>(marks);
+    ends.add(sidecar.decisionsMeasured());
+    StringBuilder line = new StringBuilder("  p99 (decisions) by " + WINDOW_NANOS / 1_000_000_000 + " s of playback:");
+    for (int i = 0; i + 1 < ends.size(); i++) {
+      long from = ends.get(i);
+      long to = ends.get(i + 1);
+      long p99 = sidecar.decisionLatencyNanos(0.99, from, to);
+      line.append(i == 0 ? " " : " | ").append(p99 < 0 ? "-" : String.format(Locale.ROOT, "%.0f ms", p99 / 1e6))
+          .append(String.format(Locale.ROOT, " (%,d)", to - from));
+    }
+    out.println(line);
   }
 
   private static void printLatency(PrintStream out, String what, Sidecar sidecar, long from) {

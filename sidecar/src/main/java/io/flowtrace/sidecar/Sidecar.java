@@ -85,7 +85,7 @@ public final class Sidecar implements Closeable {
   /** Verdicts kept for a failing output, to be written again when it works (see {@link Outbox}). */
   static final int OUTBOX_CAPACITY = 100_000;
   private static final long METRICS_INTERVAL_MILLIS = 100;
-  private static final long SLOW_LOOP_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  private static final long SLOW_LOOP_NANOS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("flowtrace.slowLoopMillis", 250));
   private static final long STATS_INTERVAL_MILLIS = Long.getLong("flowtrace.statsIntervalMillis", 30_000);
 
   private final SidecarConfig config;
@@ -903,6 +903,14 @@ public final class Sidecar implements Closeable {
    */
   public long decisionLatencyNanos(double q, long from) {
     return metrics.latencySamples().quantile(q, from);
+  }
+
+  /**
+   * As {@link #decisionLatencyNanos(double, long)}, over the decisions measured after the first
+   * {@code from} and before the first {@code to} (both {@link #decisionsMeasured()} taken earlier).
+   */
+  public long decisionLatencyNanos(double q, long from, long to) {
+    return metrics.latencySamples().quantile(q, from, to);
   }
 
   /** The OTLP/HTTP endpoint, or {@code null} when that receiver is off. */

@@ -36,11 +36,21 @@ public final class LatencySamples {
    * {@link #count()} taken earlier), or -1 when there are none.
    */
   public long quantile(double q, long from) {
+    return quantile(q, from, Long.MAX_VALUE);
+  }
+
+  /**
+   * The {@code q}-quantile of the kept samples recorded after the first {@code from} ones and
+   * before the first {@code to} (two {@link #count()}s taken earlier, e.g. at either end of a time
+   * window), or -1 when none of them is kept.
+   */
+  public long quantile(double q, long from, long to) {
     long[] sorted;
     synchronized (this) {
       long first = Math.max(from, count - ring.length);
-      sorted = new long[(int) Math.max(0, count - first)];
-      for (long i = first; i < count; i++) {
+      long end = Math.min(to, count);
+      sorted = new long[(int) Math.max(0, end - first)];
+      for (long i = first; i < end; i++) {
         sorted[(int) (i - first)] = ring[(int) (i % ring.length)];
       }
     }

@@ -33,6 +33,24 @@ class LatencySamplesTest {
   }
 
   @Test
+  void quantilesCanBeTakenBetweenTwoMarks() {
+    LatencySamples samples = new LatencySamples(1000);
+    for (int i = 0; i < 20; i++) {
+      samples.add(5_000);
+    }
+    long from = samples.count();
+    for (int i = 1; i <= 10; i++) {
+      samples.add(i);
+    }
+    long to = samples.count();
+    samples.add(9_000);
+    assertThat(samples.quantile(1.0, from, to)).isEqualTo(10);
+    assertThat(samples.quantile(0.5, from, to)).isEqualTo(5);
+    assertThat(samples.quantile(1.0, to, to)).isEqualTo(-1);
+    assertThat(samples.quantile(1.0, from)).isEqualTo(9_000);
+  }
+
+  @Test
   void onlyTheMostRecentSamplesAreKept() {
     LatencySamples samples = new LatencySamples(10);
     for (int i = 1; i <= 100; i++) {
