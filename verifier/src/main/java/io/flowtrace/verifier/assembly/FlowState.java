@@ -57,6 +57,8 @@ final class FlowState {
   private final Set<InstanceState> dirtyOpen = new LinkedHashSet<>();
   private final Set<InstanceState> dirtyDecided = new LinkedHashSet<>();
   private final ArrayDeque<InstanceState> verifying = new ArrayDeque<>();
+  /** Instances found quiet while their verification ran, delivered since ({@link InstanceState#quietWhenVerified}). */
+  private final List<InstanceState> verifiedQuiet = new ArrayList<>();
   private long openCount;
   private long decidedCount;
   /** Decided instances in the order they were decided (the order their amendment windows end). */
@@ -495,6 +497,15 @@ final class FlowState {
 
   void advance(long watermark) {
     deliverDecisions(null, false);
+    if (!verifiedQuiet.isEmpty()) {
+      List<InstanceState> quiet = new ArrayList<>(verifiedQuiet);
+      verifiedQuiet.clear();
+      for (InstanceState inst : quiet) {
+        if (inst.phase == InstanceState.Phase.DECIDED) {
+          finalizeOnceQuiet(inst, watermark);
+        }
+      }
+    }
     if (!dirtyOpen.isEmpty()) {
       List<InstanceState> open = new ArrayList<>(dirtyOpen);
       dirtyOpen.clear();
@@ -779,8 +790,12 @@ final class FlowState {
     if (quiet == Lookahead.NONE) {
       return;
     }
-    if (quiet < watermark && inst.amendAt == Long.MIN_VALUE && !dirtyDecided.contains(inst)
-        && inst.pending == null) {
+    if (quiet < watermark && inst.amendAt == Long.MIN_VALUE && !dirtyDecided.contains(inst)) {
+      if (inst.pending != null) {
+        // looked at again when its verification is delivered, not at every advance until then
+        inst.quietWhenVerified = true;
+        return;
+      }
       finalizeInstance(inst, watermark);
       return;
     }
@@ -952,6 +967,10 @@ final class FlowState {
       head.verdict = head.pending.join();
       head.pending = null;
       announce(head);
+      if (head.quietWhenVerified) {
+        head.quietWhenVerified = false;
+        verifiedQuiet.add(head);
+      }
       if (head == upTo) {
         return;
       }

@@ -43,6 +43,8 @@ final class InstanceState {
   Verdict verdict;
   /** A verification running on another thread, or {@code null}. */
   CompletableFuture<Verdict> pending;
+  /** Quiet (nothing still to come can reach it) while {@link #pending}: made final once its verdict is delivered. */
+  boolean quietWhenVerified;
   InstanceState mergedInto;
   /** Coordinates of its records that carried no trace context ({@link InstanceIndex#untraced}), or {@code null}. */
   List<String> untraced;
