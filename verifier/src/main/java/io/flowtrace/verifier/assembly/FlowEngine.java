@@ -61,16 +61,22 @@ public final class FlowEngine {
   private final EngineStats stats = new EngineStats();
   private long watermark = Long.MIN_VALUE;
   private final java.util.concurrent.ExecutorService verificationPool;
+  /** Verifications queued for each verification thread before the feeding thread runs the next one itself. */
+  private static final int VERIFICATIONS_QUEUED = 32;
   private final LiveHooks live = new Hooks();
 
   private FlowEngine(Builder b) {
     FlowVerifier verifier = b.verifier;
+    // A pool that is behind does not queue more: the feeding thread runs the checks itself, so
+    // work is shared out however busy the cores are, and few verifications wait at any time.
     this.verificationPool = b.verificationThreads == 0 ? null
-        : java.util.concurrent.Executors.newFixedThreadPool(b.verificationThreads, r -> {
-          Thread t = new Thread(r, "flowtrace-verify");
-          t.setDaemon(true);
-          return t;
-        });
+        : new java.util.concurrent.ThreadPoolExecutor(b.verificationThreads, b.verificationThreads, 0L,
+            java.util.concurrent.TimeUnit.MILLISECONDS,
+            new java.util.concurrent.ArrayBlockingQueue<>(VERIFICATIONS_QUEUED * b.verificationThreads), r -> {
+              Thread t = new Thread(r, "flowtrace-verify");
+              t.setDaemon(true);
+              return t;
+            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency, b.expectSpans);
     this.context.midFlowStart = b.midFlowStart;
