@@ -817,9 +817,9 @@ public final class FlowEngine {
     }
 
     /**
-     * Receives, in nanoseconds, how long after the last event its instance received each
-     * data-driven decision was taken (needs {@link FlowEngine#arrival(long)}). Called on the
-     * feeding thread.
+     * Receives, in nanoseconds, how long after the last event its instance received the verdict of
+     * each data-driven decision was delivered to the listener — with verification threads, once its
+     * checks ran (needs {@link FlowEngine#arrival(long)}). Called on the feeding thread.
      */
     public Builder decisionLatency(java.util.function.LongConsumer observer) {
       this.decisionLatency = requireNonNull(observer, "observer");

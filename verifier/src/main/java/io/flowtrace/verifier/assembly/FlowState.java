@@ -637,8 +637,8 @@ final class FlowState {
       }
       return;
     }
+    inst.decidedByData = true;
     decide(inst, watermark, "complete", snapshot, true);
-    context.decidedByData(inst.lastArrival);
   }
 
   /** Cheap test before a snapshot: a record of the instance says its trace is not sampled. */
@@ -828,6 +828,11 @@ final class FlowState {
    * verdict stands when this one says the same (numbered as that one), and is amended when it does not.
    */
   private void announce(InstanceState inst) {
+    if (inst.decidedByData) {
+      // when its verdict goes out: checks that ran on another thread are part of the wait
+      inst.decidedByData = false;
+      context.decidedByData(inst.lastArrival);
+    }
     if (inst.seeded == null) {
       context.listener.decided(inst.verdict);
     } else {

@@ -45,6 +45,8 @@ final class InstanceState {
   CompletableFuture<Verdict> pending;
   /** Quiet (nothing still to come can reach it) while {@link #pending}: made final once its verdict is delivered. */
   boolean quietWhenVerified;
+  /** Decided because its data was complete (not by a timer): its decision latency is measured when its verdict is delivered. */
+  boolean decidedByData;
   InstanceState mergedInto;
   /** Coordinates of its records that carried no trace context ({@link InstanceIndex#untraced}), or {@code null}. */
   List<String> untraced;

@@ -742,6 +742,37 @@ class FlowEngineTest {
   }
 
   @Test
+  void withChecksOnAnotherThreadTheLatencyRunsUntilTheVerdictIsDelivered() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    io.flowtrace.verifier.check.Check held = instance -> {
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return List.of();
+    };
+    List<Long> latencies = new ArrayList<>();
+    engine = capped(FlowEngine.builder(new FlowSpecLoader().load(dir))
+        .verifier(new io.flowtrace.verifier.report.FlowVerifier(List.of(held))).verificationThreads(1)
+        .decisionLatency(latencies::add));
+    long before = System.nanoTime();
+    engine.live().arrival(before);
+    placed("o-1", "a1", 0);
+    paid("o-1", "a1", "b1", "evt-1", 100);
+    done("o-1", "b1", 200, true);
+    advance(200);
+
+    assertThat(latencies).as("its checks are still running").isEmpty();
+    long released = System.nanoTime();
+    release.countDown();
+    engine.finish();
+
+    assertThat(events).containsExactly("decided PASSED");
+    assertThat(latencies).singleElement().satisfies(l -> assertThat(l).isGreaterThanOrEqualTo(released - before));
+  }
+
+  @Test
   void anInstanceFromASourceStillBeingCaughtUpWithIsNotDecidedAtItsDeadlineUntilTheSourceHasBeenRead() {
     java.util.Set<Integer> catchingUp = new java.util.HashSet<>(Set.of(3));
     engine.live().holdDecisions(catchingUp::contains);
