@@ -88,8 +88,8 @@ final class SidecarCommand implements Callable<Integer> {
   @Option(names = "--max-payload-bytes", paramLabel = "N", description = "Cap on one payload's size (default 1048576).")
   String maxPayloadBytes;
 
-  @Option(names = "--verification-threads", paramLabel = "N|auto", description = "Threads that run the checks of decided "
-      + "instances beside the engine thread (default auto: one on two cores or more, else none; 0: on the engine thread).")
+  @Option(names = "--verification-threads", paramLabel = "N", description = "Threads that run the checks of decided "
+      + "instances beside the engine thread (default 0: on the engine thread).")
   String verificationThreads;
 
   @Option(names = "--queue-capacity", paramLabel = "N|auto", description = "Spans the receivers queue before answering "

@@ -184,7 +184,7 @@ public final class Sidecar implements Closeable {
         .maxRetainedEvents(config.effectiveMaxRetainedEvents())
         .maxEventsPerInstance(config.maxEventsPerInstance())
         .maxPayloadBytes(config.maxPayloadBytes())
-        .verificationThreads(config.effectiveVerificationThreads())
+        .verificationThreads(config.verificationThreads())
         .decisionLatency(metrics::latencyNanos)
         .expectSpans(config.spansTopic() != null || config.otlpHttpPort() >= 0 || config.otlpGrpcPort() >= 0)
         // Spans over OTLP are not read again: a record read again after a restart (from the

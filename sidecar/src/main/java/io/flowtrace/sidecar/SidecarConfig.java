@@ -63,8 +63,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * @param repartitionPartitions partitions of the repartition topic when the sidecar creates it
  * @param spans overrides every flow's {@code spans} setting ({@code null}: each flow's own)
  * @param verificationThreads threads that run the checks of decided instances beside the engine
- *     thread (see {@link FlowEngine.Builder#verificationThreads}); 0: on the engine thread; -1:
- *     {@code auto} ({@link #effectiveVerificationThreads()})
+ *     thread (see {@link FlowEngine.Builder#verificationThreads}); 0: on the engine thread
  */
 public record SidecarConfig(
     Path flows,
@@ -142,7 +141,7 @@ public record SidecarConfig(
     d.put("cluster", "false");
     d.put("repartition-partitions", "12");
     d.put("spans", null);
-    d.put("verification-threads", "auto");
+    d.put("verification-threads", "0");
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -206,22 +205,6 @@ public record SidecarConfig(
   /** The receivers' queue capacity in force: the setting, or sized from this JVM's heap when {@code auto}. */
   public int effectiveQueueCapacity() {
     return queueCapacity > 0 ? queueCapacity : queueCapacityFor(Runtime.getRuntime().maxMemory());
-  }
-
-  /**
-   * The verification threads {@code auto} stands for: one beside the engine thread where there are
-   * two cores or more, else none. With one, the engine thread's loop is shorter and verdicts come
-   * sooner (at 700 reference flows/s on 2 cores, broker and load generator beside it: p50 0.9 ms
-   * against 1.6–2.1 ms, p99 after warm-up 18–42 ms against 25–57 ms); a thread that is behind
-   * hands the checks back to the engine thread rather than queueing them.
-   */
-  public static int verificationThreadsFor(int cores) {
-    return cores >= 2 ? 1 : 0;
-  }
-
-  /** The verification threads in force: the setting, or for {@code auto} as the cores allow. */
-  public int effectiveVerificationThreads() {
-    return verificationThreads >= 0 ? verificationThreads : verificationThreadsFor(Runtime.getRuntime().availableProcessors());
   }
 
   /** Whether verdicts go to a Kafka topic. */
@@ -353,7 +336,7 @@ public record SidecarConfig(
         p.bool("cluster"),
         p.positive("repartition-partitions"),
         p.spans("spans"),
-        p.autoOrNonNegative("verification-threads"));
+        p.nonNegative("verification-threads"));
   }
 
   /** Reads typed values, naming setting and source on error. */
@@ -413,23 +396,6 @@ public record SidecarConfig(
         throw bad(name, "must be at most " + Integer.MAX_VALUE + " or auto");
       }
       return (int) n;
-    }
-
-    /** A count of 0 or more, or -1 for {@code auto}. */
-    int autoOrNonNegative(String name) {
-      if ("auto".equalsIgnoreCase(text(name))) {
-        return -1;
-      }
-      int n;
-      try {
-        n = Integer.parseInt(text(name));
-      } catch (NumberFormatException | NullPointerException e) {
-        n = -1;
-      }
-      if (n < 0) {
-        throw bad(name, "must be a count (0 or more) or auto");
-      }
-      return n;
     }
 
     int nonNegative(String name) {

@@ -29,22 +29,7 @@ class SidecarConfigTest {
     assertThat(c.completionGrace()).isEqualTo(Duration.ofSeconds(6));
     assertThat(c.hasVerdictsTopic()).isFalse();
     assertThat(c.durableInputsOnly()).isFalse();
-    assertThat(c.verificationThreads()).as("auto").isEqualTo(-1);
-    assertThat(c.effectiveVerificationThreads())
-        .isEqualTo(SidecarConfig.verificationThreadsFor(Runtime.getRuntime().availableProcessors()));
-  }
-
-  @Test
-  void verificationThreadsAreOneBesideTheEngineThreadOnTwoCoresOrMoreUnlessSet() throws Exception {
-    assertThat(SidecarConfig.verificationThreadsFor(1)).isZero();
-    assertThat(SidecarConfig.verificationThreadsFor(2)).isEqualTo(1);
-    assertThat(SidecarConfig.verificationThreadsFor(16)).isEqualTo(1);
-    SidecarConfig none = SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "verification-threads", "0"));
-    assertThat(none.effectiveVerificationThreads()).isZero();
-    SidecarConfig auto = SidecarConfig.from(null, Map.of("FLOWTRACE_VERIFICATION_THREADS", "AUTO"), Map.of("flows", "f"));
-    assertThat(auto.verificationThreads()).isEqualTo(-1);
-    assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "verification-threads", "two")))
-        .hasMessage("command line: verification-threads = 'two': must be a count (0 or more) or auto");
+    assertThat(c.verificationThreads()).as("checks on the engine thread").isZero();
   }
 
   @Test
@@ -128,7 +113,7 @@ class SidecarConfigTest {
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "max-open-instances", "0")))
         .hasMessage("command line: max-open-instances = '0': must be positive");
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of("flows", "f", "verification-threads", "-1")))
-        .hasMessage("command line: verification-threads = '-1': must be a count (0 or more) or auto");
+        .hasMessage("command line: verification-threads = '-1': must not be negative");
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of("FLOWTRACE_LATENESS", "soon"), Map.of("flows", "f")))
         .hasMessage("environment: lateness = 'soon': not a duration (e.g. 250ms, 2s, 1m, PT2S)");
     assertThatThrownBy(() -> SidecarConfig.from(null, Map.of(), Map.of()))
