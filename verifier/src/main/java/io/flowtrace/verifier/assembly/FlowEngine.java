@@ -462,6 +462,16 @@ public final class FlowEngine {
     }
 
     @Override
+    public boolean verifying() {
+      for (FlowState f : flows) {
+        if (f.verifying()) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    @Override
     public void source(int tag) {
       context.sourceTag = tag;
     }

@@ -491,6 +491,11 @@ final class FlowState {
   // ---- decisions ----
 
   /** When this flow's next decision timer is due; {@code Long.MAX_VALUE}: none. */
+  /** Whether a verdict waits for checks running on another thread. */
+  boolean verifying() {
+    return !verifying.isEmpty();
+  }
+
   long nextTimerAt() {
     return scheduler.nextAt();
   }

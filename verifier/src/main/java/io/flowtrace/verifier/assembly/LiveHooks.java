@@ -22,6 +22,12 @@ public interface LiveHooks {
   void arrival(long nanoTime);
 
   /**
+   * Whether a verdict is waiting for its checks on a verification thread: it is delivered at the
+   * next {@code advanceTo} after they ran, so a live engine that would idle should look again soon.
+   */
+  boolean verifying();
+
+  /**
    * Tags the events fed next with where they came from (e.g. the partition of a sidecar cluster's
    * repartition topic), so {@link #discardOpen} can later drop the instances built from a source
    * this engine no longer owns. {@code -1}: untagged.

@@ -764,9 +764,11 @@ class FlowEngineTest {
     advance(200);
 
     assertThat(latencies).as("its checks are still running").isEmpty();
+    assertThat(engine.live().verifying()).isTrue();
     long released = System.nanoTime();
     release.countDown();
     engine.finish();
+    assertThat(engine.live().verifying()).isFalse();
 
     assertThat(events).containsExactly("decided PASSED");
     assertThat(latencies).singleElement().satisfies(l -> assertThat(l).isGreaterThanOrEqualTo(released - before));
