@@ -76,7 +76,7 @@ public final class FlowEngine {
               Thread t = new Thread(r, "flowtrace-verify");
               t.setDaemon(true);
               return t;
-            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+            }, (task, pool) -> task.run()); // also once shut down: a verification handed over is never dropped
     this.context = new EngineContext(b.listener, stats, verificationPool, b.maxEventsPerInstance,
         b.maxOpenInstances, b.decisionLatency, b.expectSpans);
     this.context.midFlowStart = b.midFlowStart;
