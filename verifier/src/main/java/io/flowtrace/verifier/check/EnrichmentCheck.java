@@ -290,7 +290,10 @@ public final class EnrichmentCheck implements Check {
         JsonNode bn = b.get(name);
         String sub = field + "." + name;
         if (bn == null) {
-          return a.get(name).isNull() ? null : sub;
+          if (a.get(name).isNull()) {
+            continue; // a null left out is no loss; the fields after it are still compared
+          }
+          return sub;
         }
         String d = firstDifference(sub, a.get(name), bn);
         if (d != null) {
