@@ -26,11 +26,7 @@ class DuplicatedEffectOrderTest {
 
   @Test
   void aStepMadeFromADuplicateReadFirstFollowsThatDuplicate() throws Exception {
-    Path flows = Files.createDirectories(work.resolve("flows"));
-    Files.writeString(flows.resolve("trips.flow.yaml"), String.join("\n",
-        "flow: trips",
-        "keys: [tripId]",
-        "stages:",
+    Path flows = tripsFlow("flows",
         "  - id: accepted",
         "    events: [{id: trips_accepted, topic: trips.accepted}]",
         "  - id: priced",
@@ -42,7 +38,7 @@ class DuplicatedEffectOrderTest {
         "    events: [{id: riders_notified, topic: riders.notified}]",
         "idempotency:",
         "  - {trigger: trips_accepted, effects: [trips_priced, riders_notified]}",
-        ""));
+        "");
     Path recording = Files.createDirectories(work.resolve("recording"));
     String trace = String.format("%032x", 0xab0001L);
     long t = T0;
@@ -73,6 +69,7 @@ class DuplicatedEffectOrderTest {
     assertThat(verdicts).singleElement().satisfies(v -> assertThat(v.violations())
         .extracting(x -> x.kind() + " at " + x.stage()).containsExactly("NON_IDEMPOTENT at accepted"));
   }
+
   /**
    * The same trial's re-test: the driver app's acceptance sent twice as it was (one producer span,
    * one {@code traceparent}), each copy read once by pricing. The message said each copy "was
@@ -82,11 +79,7 @@ class DuplicatedEffectOrderTest {
    */
   @Test
   void copiesOfOneSendReadOnceEachAreNotSaidToBeReadTwice() throws Exception {
-    Path flows = Files.createDirectories(work.resolve("copies"));
-    Files.writeString(flows.resolve("trips.flow.yaml"), String.join("\n",
-        "flow: trips",
-        "keys: [tripId]",
-        "stages:",
+    Path flows = tripsFlow("copies",
         "  - id: accepted",
         "    events: [{id: trips_accepted, topic: trips.accepted}]",
         "  - id: priced",
@@ -95,7 +88,7 @@ class DuplicatedEffectOrderTest {
         "    events: [{id: trips_priced, topic: trips.priced}]",
         "idempotency:",
         "  - {trigger: trips_accepted, effects: [trips_priced]}",
-        ""));
+        "");
     Path recording = Files.createDirectories(work.resolve("copies-recording"));
     String trace = String.format("%032x", 0xad0001L);
     try (RecordingWriter file = RecordingWriter.open(recording)) {
@@ -129,11 +122,7 @@ class DuplicatedEffectOrderTest {
    */
   @Test
   void anUntracedRecordSentAgainByteForByteIsOneEffectWhenItNamesItself() throws Exception {
-    Path flows = Files.createDirectories(work.resolve("notices"));
-    Files.writeString(flows.resolve("trips.flow.yaml"), String.join("\n",
-        "flow: trips",
-        "keys: [tripId]",
-        "stages:",
+    Path flows = tripsFlow("notices",
         "  - id: priced",
         "    events: [{id: trips_priced, topic: trips.priced}]",
         "  - id: notified",
@@ -142,7 +131,7 @@ class DuplicatedEffectOrderTest {
         "    events: [{id: riders_notified, topic: riders.notified}]",
         "idempotency:",
         "  - {trigger: trips_priced, effects: [riders_notified]}",
-        ""));
+        "");
     Path recording = Files.createDirectories(work.resolve("notices-recording"));
     try (RecordingWriter file = RecordingWriter.open(recording)) {
       TracedTraffic out = new TracedTraffic(file);
@@ -165,5 +154,13 @@ class DuplicatedEffectOrderTest {
         v -> v.keys().get("tripId"), v -> v.violations().stream().map(x -> x.kind().name()).distinct().sorted().toList()));
     assertThat(kinds).containsEntry("TR-1", List.of("BROKEN_PROPAGATION"))
         .containsEntry("TR-2", List.of("BROKEN_PROPAGATION", "NON_IDEMPOTENT"));
+  }
+
+  /** A spec of the flow {@code trips}, keyed by {@code tripId}, whose stages are {@code lines}, in a directory of its own. */
+  private Path tripsFlow(String dir, String... lines) throws java.io.IOException {
+    Path flows = Files.createDirectories(work.resolve(dir));
+    Files.writeString(flows.resolve("trips.flow.yaml"),
+        "flow: trips\nkeys: [tripId]\nstages:\n" + String.join("\n", lines));
+    return flows;
   }
 }

@@ -35,6 +35,8 @@ import java.util.Set;
  * <p>Not thread-safe: one thread feeds it.
  */
 public final class FlowEngine {
+  /** Verifications queued for each verification thread before the feeding thread runs the next one itself. */
+  private static final int VERIFICATIONS_QUEUED = 32;
 
   /** Default wait, after the terminal stage, for stragglers (late spans, a missing stage). */
   public static final Duration DEFAULT_COMPLETION_GRACE = Duration.ofSeconds(2);
@@ -61,8 +63,6 @@ public final class FlowEngine {
   private final EngineStats stats = new EngineStats();
   private long watermark = Long.MIN_VALUE;
   private final java.util.concurrent.ExecutorService verificationPool;
-  /** Verifications queued for each verification thread before the feeding thread runs the next one itself. */
-  private static final int VERIFICATIONS_QUEUED = 32;
   private final LiveHooks live = new Hooks();
 
   private FlowEngine(Builder b) {

@@ -490,12 +490,12 @@ final class FlowState {
 
   // ---- decisions ----
 
-  /** When this flow's next decision timer is due; {@code Long.MAX_VALUE}: none. */
   /** Whether a verdict waits for checks running on another thread. */
   boolean verifying() {
     return !verifying.isEmpty();
   }
 
+  /** When this flow's next decision timer is due; {@code Long.MAX_VALUE}: none. */
   long nextTimerAt() {
     return scheduler.nextAt();
   }
@@ -1044,7 +1044,7 @@ final class FlowState {
       context.stats.verdictsAmended++;
       context.listener.amended(previous, next);
     } else if (!next.timeline().equals(inst.verdict.timeline())) {
-      inst.verdict = inst.verdict.withTimelineOf(next);
+      inst.verdict = inst.verdict.withFindingsOf(next); // the same outcome: its violations are these
     }
   }
 

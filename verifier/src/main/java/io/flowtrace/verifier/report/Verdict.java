@@ -107,16 +107,6 @@ public record Verdict(
   }
 
   /**
-   * This verdict with what a later look at the same instance saw — its traces, timeline and notes —
-   * where that look came to the {@link #sameOutcome same outcome}: events that came after the
-   * decision and changed nothing (a rating left later) still show, without an amendment.
-   */
-  public Verdict withTimelineOf(Verdict later) {
-    return new Verdict(flow, keys, status, violations, later.traceIds, startEpochNanos, decidedEpochNanos,
-        revision, reason, later.timeline, unverified, later.notes);
-  }
-
-  /**
    * Whether the two verdicts find the same: status, keys, what was not verified, and each violation's
    * kind, stage, event and field — whatever the words and figures of its evidence (a clock bound
    * refined by a millisecond as more spans came).
@@ -139,8 +129,9 @@ public record Verdict(
 
   /**
    * This verdict (its revision, reason and when it was decided) with what a later look at the same
-   * instance found, where that look {@link #sameFindings found the same}: its evidence in the later
-   * words, and its timeline.
+   * instance saw — its evidence in the later words, its traces, timeline and notes — where that look
+   * {@link #sameFindings found the same}: events that came after the decision and changed nothing (a
+   * rating left later) still show, without an amendment.
    */
   public Verdict withFindingsOf(Verdict later) {
     return new Verdict(flow, keys, status, later.violations, later.traceIds, startEpochNanos, decidedEpochNanos,
