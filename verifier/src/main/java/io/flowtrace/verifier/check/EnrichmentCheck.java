@@ -67,17 +67,19 @@ public final class EnrichmentCheck implements Check {
   /**
    * What is compared: the first source with the first target; where either repeats (a partner's
    * callbacks, each causing a record), each target with the source in its own trace (where several
-   * are, the one it came from, see {@link #ofSeveral}). A target whose
-   * trace holds no source is compared with nothing — pairing it with another delivery would compare
-   * two different events — except the first target, compared with the first source as when nothing
-   * repeats, unless the source is a callback ({@code trace: new}) or happens in a callback's trace
-   * with the target (a call the callback's handler makes), and the target's trace was not sampled
-   * or is not known (its record lost the context): then its own source was not exported or cannot
-   * be found, and the one observed may be another delivery's. A
-   * source that happened once, before any callback the target follows (the dispatch every later
-   * callback names), is what each target carries from, whatever its trace. A target in the trace
-   * of a batch consumer that read several sources, and a first target whose trace holds none of
-   * several, is compared with the source whose carried fields it keeps, where one is.
+   * are, the one it came from, see {@link #ofTrace}) — not one its own consumer made after it (a
+   * loop's next request; with nothing to tell which came first, see {@link #ofTrace}). A target whose trace holds no source is compared with
+   * the last before it in the instance (of those whose carried fields it keeps, where several are):
+   * a pickup in the courier app's own trace names the courier assigned last, an upload in the
+   * applicant's own trace answers the request before it. Not where the source is a callback ({@code
+   * trace: new}) or happens in a callback's trace with the target (a call the callback's handler
+   * makes), nor where the source is a span the target's trace might hold unexported (not sampled, or
+   * not known: its record lost the context): then its own source was not exported or cannot be
+   * found, and the one observed may be another delivery's — except for the first target, compared
+   * as when nothing repeats where the source is not a callback's, and a source that happened once,
+   * before any callback the target follows (the dispatch every later callback names), which is what
+   * each target carries from, whatever its trace. A target in the trace of a batch consumer that
+   * read several sources is compared with the source whose carried fields it keeps, where one is.
    */
   private static List<Observation[]> pairs(FlowInstance instance, EnrichmentSpec e, Observation from, Observation to) {
     List<Observation> froms = instance.all(e.from());
@@ -86,22 +88,24 @@ public final class EnrichmentCheck implements Check {
     tos.removeIf(instance::retried);
     boolean byTrace = instance.visibility().inOneCallbackTrace(e.from(), e.to())
         || instance.spec().event(e.from()).newTrace();
-    boolean single = !byTrace && froms.size() == 1;
+    // a source outside the target's trace: the one there was, or any recorded (records are not sampled)
+    boolean outside = !byTrace && (froms.size() == 1 || instance.spec().event(e.from()).isTopic());
     List<Observation[]> out = new ArrayList<>();
     for (Observation t : tos) {
       // of the sources in its trace, the last one before it: a courier assigned again after the
       // first declined is the one the pickup names (a trial's 191 clean orders were compared with the
       // first); the first where none came before it as read (clocks apart)
-      List<Observation> inTrace = froms.stream().filter(f -> f.traceId() != null && f.traceId().equals(t.traceId()))
-          .toList();
-      Observation source = inTrace.isEmpty() ? null : inTrace.size() == 1 ? inTrace.get(0) : ofSeveral(e, inTrace, t);
+      List<Observation> inTrace = froms.stream().filter(f -> f.traceId() != null && f.traceId().equals(t.traceId())
+          && f.causeAmong(List.of(t)) == null).toList();
+      Observation source = inTrace.isEmpty() ? null : ofTrace(instance, e, inTrace, froms, t);
       if (source == null && t.traceId() != null) {
         // read in the target's trace: a batch consumer's span links to each record of its batch,
         // and which of them a target came from only what it carries tells
         List<Observation> read = froms.stream().filter(f -> readIn(f, t.traceId())).toList();
         source = read.isEmpty() ? null : agreeing(e, read, t);
       }
-      if (source == null && (t == to || single) && (!byTrace || t.sampled() && t.traceId() != null)) {
+      boolean known = t.sampled() && t.traceId() != null;
+      if (source == null && (t == to ? !byTrace || known : outside || !byTrace && known)) {
         source = byTrace ? from : froms.size() > 1 ? agreeing(e, froms, t) : lastBefore(froms, t, from);
       }
       if (source != null && source.payload() != null && t.payload() != null) {
@@ -112,19 +116,34 @@ public final class EnrichmentCheck implements Check {
   }
 
   /**
-   * Of several sources in the target's trace, the one it came from: the record whose consumer's
-   * span made it (a fan-out's item, each inspected apart); where the spans that would tie them were
-   * not exported, the one whose carried fields it keeps; else the last before it (a courier
-   * assigned again).
+   * Of the sources in the target's trace, the one it came from: the record whose consumer's span
+   * made it (a fan-out's item, each inspected apart); the only one there, where it is the only one
+   * or the clocks say it came first; of several whose spans were exported, the last before it (a
+   * courier assigned again). Else nothing tells its own from a loop's next request, which the
+   * target's consumer sent in the target's trace (its spans not exported, or within the clocks' skew
+   * of it), or from a copy of one: the one whose carried fields it keeps, of its trace first, then
+   * of the others (the request before it); where it keeps none's, the last in its trace before it.
    */
-  private static Observation ofSeveral(EnrichmentSpec e, List<Observation> inTrace, Observation t) {
+  private static Observation ofTrace(FlowInstance instance, EnrichmentSpec e, List<Observation> inTrace,
+      List<Observation> froms, Observation t) {
     Observation cause = t.causeAmong(inTrace);
     if (cause != null) {
       return cause;
     }
-    boolean tiesMissing = t.isRecord() && t.producer() == null
-        || inTrace.stream().anyMatch(f -> f.isRecord() && f.consumers().isEmpty());
-    return tiesMissing ? agreeing(e, inTrace, t) : lastBefore(inTrace, t, inTrace.get(0));
+    if (inTrace.size() == 1) {
+      Observation only = inTrace.get(0);
+      if (froms.size() == 1 || instance.clocks().gap(only, t).min() > 0) {
+        return only;
+      }
+    } else if (!(t.isRecord() && t.producer() == null
+        || inTrace.stream().anyMatch(f -> f.isRecord() && f.consumers().isEmpty()))) {
+      return lastBefore(inTrace, t, inTrace.get(0));
+    }
+    List<Observation> kept = kept(e, froms, t);
+    List<Observation> keptInTrace = kept.stream().filter(inTrace::contains).toList();
+    return !keptInTrace.isEmpty() ? lastBefore(keptInTrace, t, keptInTrace.get(0))
+        : !kept.isEmpty() ? lastBefore(kept, t, kept.get(0))
+        : lastBefore(inTrace, t, inTrace.get(0));
   }
 
   /** Whether a consumer of the record {@code f} read it in {@code trace}, continuing or linking to it. */
@@ -139,22 +158,31 @@ public final class EnrichmentCheck implements Check {
 
   /** Of the candidate sources, the last before {@code t} of those whose carried fields {@code t} keeps; else the last before it. */
   private static Observation agreeing(EnrichmentSpec e, List<Observation> candidates, Observation t) {
-    if (candidates.size() > 1 && t.payload() != null) {
-      List<Observation> kept = new ArrayList<>();
-      for (Observation c : candidates) {
-        List<Violation> differences = new ArrayList<>();
-        if (c.payload() != null) {
-          carried(e, c, t, differences);
-          if (differences.isEmpty()) {
-            kept.add(c);
-          }
-        }
-      }
+    if (candidates.size() > 1) {
+      List<Observation> kept = kept(e, candidates, t);
       if (!kept.isEmpty()) {
         return lastBefore(kept, t, kept.get(0));
       }
     }
     return lastBefore(candidates, t, candidates.get(0));
+  }
+
+  /** The candidate sources whose carried fields {@code t} keeps. */
+  private static List<Observation> kept(EnrichmentSpec e, List<Observation> candidates, Observation t) {
+    List<Observation> kept = new ArrayList<>();
+    if (t.payload() == null) {
+      return kept;
+    }
+    for (Observation c : candidates) {
+      List<Violation> differences = new ArrayList<>();
+      if (c.payload() != null) {
+        carried(e, c, t, differences);
+        if (differences.isEmpty()) {
+          kept.add(c);
+        }
+      }
+    }
+    return kept;
   }
 
   /** Of {@code froms}, the last that came before {@code t} as read; {@code first} where none did. */

@@ -26,9 +26,9 @@ public final class RuleCheck implements Check {
       if (!payloads.keySet().containsAll(rule.expression().referencedVariables()) || !hasAll(instance, rule.requires())) {
         continue;
       }
-      Map<String, JsonNode> bound = oneDelivery(instance, rule, payloads);
+      Map<String, JsonNode> bound = firstUnseen(instance, rule) == null ? oneDelivery(instance, rule, payloads) : null;
       if (bound == null) {
-        continue; // no delivery observed with all it reads: see unverified()
+        continue; // no delivery observed with all it reads, or a first occurrence unseen: see unverified()
       }
       Evaluation e = rule.expression().evaluate(bound);
       if (e.isTrue()) {
@@ -87,7 +87,13 @@ public final class RuleCheck implements Check {
         out.add(new Unverified("rule", stage, rule.name(), "reads " + unobserved + ", not observed: " + why.reason()));
       } else if (why == null && rest) {
         firsts = firsts == null ? instance.firstPayloads() : firsts;
-        if (oneDelivery(instance, rule, firsts) == null) {
+        String unseen = firstUnseen(instance, rule);
+        if (unseen != null) {
+          String stage = rule.stage() != null ? rule.stage() : instance.spec().event(unseen).stageId();
+          out.add(new Unverified("rule", stage, rule.name(), "reads the first " + unseen + ", which may not have been"
+              + " observed: the first observed came after one that was not (" + instance.visibility()
+              .partlyObserved(unseen).reason() + ")"));
+        } else if (oneDelivery(instance, rule, firsts) == null) {
           String first = rule.expression().referencedVariables().iterator().next();
           String stage = rule.stage() != null ? rule.stage() : instance.spec().event(first).stageId();
           out.add(new Unverified("rule", stage, rule.name(), "reads " + String.join(", ",
@@ -171,6 +177,20 @@ public final class RuleCheck implements Check {
     for (Observation p : instance.all(event)) {
       if (p.payload() != null && !instance.retried(p) && traceId.equals(p.traceId())) {
         return p;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * An event the rule reads the first occurrence of (not one delivery of a callback together with
+   * the calls its handler makes) whose first occurrence may not have been observed: an upload in a
+   * trace that was not sampled, before the first one observed. {@code null} when there is none.
+   */
+  private static String firstUnseen(FlowInstance instance, RuleSpec rule) {
+    for (String v : rule.expression().referencedVariables()) {
+      if (instance.visibility().mayPrecedeFirstObserved(v) && !partnered(instance, rule, v)) {
+        return v;
       }
     }
     return null;

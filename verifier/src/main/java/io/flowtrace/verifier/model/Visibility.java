@@ -92,16 +92,19 @@ public final class Visibility {
     }
   }
 
-  private static final Visibility NONE = new Visibility(Map.of(), Map.of(), Map.of());
+  private static final Visibility NONE = new Visibility(Map.of(), Map.of(), Set.of(), Map.of());
 
   private final Map<String, Unobserved> unobserved;
   private final Map<String, Unobserved> partly;
+  /** Of the {@link #partly} observed events, those an unobserved occurrence of may have preceded. */
+  private final Set<String> notFirst;
   private final Map<String, EventSpec> callbacks;
 
-  private Visibility(Map<String, Unobserved> unobserved, Map<String, Unobserved> partly,
+  private Visibility(Map<String, Unobserved> unobserved, Map<String, Unobserved> partly, Set<String> notFirst,
       Map<String, EventSpec> callbacks) {
     this.unobserved = unobserved;
     this.partly = partly;
+    this.notFirst = notFirst;
     this.callbacks = callbacks;
   }
 
@@ -109,6 +112,7 @@ public final class Visibility {
     FlowSpec spec = instance.spec();
     Map<String, Unobserved> out = null;
     Map<String, Unobserved> partly = null;
+    Set<String> notFirst = null;
     Diversion from = instance.divertedFrom();
     Map<String, EventSpec> callbacks = callbacksOf(spec);
     for (EventSpec event : spec.events()) {
@@ -126,6 +130,10 @@ public final class Visibility {
         if (some != null) {
           partly = partly == null ? new LinkedHashMap<>() : partly;
           partly.put(event.id(), some);
+          if (unobservedBefore(instance, event, callbacks)) {
+            notFirst = notFirst == null ? new HashSet<>() : notFirst;
+            notFirst.add(event.id());
+          }
         }
         continue;
       }
@@ -139,7 +147,8 @@ public final class Visibility {
     }
     return out == null && partly == null && callbacks.isEmpty() ? NONE
         : new Visibility(out == null ? Map.of() : Collections.unmodifiableMap(out),
-            partly == null ? Map.of() : Collections.unmodifiableMap(partly), callbacks);
+            partly == null ? Map.of() : Collections.unmodifiableMap(partly),
+            notFirst == null ? Set.of() : Collections.unmodifiableSet(notFirst), callbacks);
   }
 
   /** {@link #callbacks} of each flow, found once per spec rather than at every verification (by identity). */
@@ -268,6 +277,36 @@ public final class Visibility {
       return new Unobserved(event.id(), Cause.LOST_CONTEXT, null, traceless.describe());
     }
     return null;
+  }
+
+  /**
+   * Whether a delivery of a partly observed callback event whose span was not observed may have come
+   * before the first one observed: its records (or a record with no trace to tell) came before
+   * those of the delivery observed first.
+   */
+  private static boolean unobservedBefore(FlowInstance instance, EventSpec event, Map<String, EventSpec> callbacks) {
+    EventSpec callback = callbacks.get(event.id());
+    Observation first = instance.first(event.id());
+    Set<String> seenTraces = new HashSet<>();
+    for (Observation o : instance.all(event.id())) {
+      seenTraces.add(o.traceId());
+    }
+    long observedFirst = Long.MAX_VALUE;
+    long other = Long.MAX_VALUE;
+    for (String witness : witnesses(instance.spec(), event)) {
+      if (callbacks.get(witness) != callback) {
+        continue;
+      }
+      for (Observation o : instance.all(witness)) {
+        String trace = o.trace() == null ? null : o.trace().traceId();
+        if (trace != null && trace.equals(first.traceId())) {
+          observedFirst = Math.min(observedFirst, o.timeEpochNanos());
+        } else if (trace == null || !seenTraces.contains(trace)) {
+          other = Math.min(other, o.timeEpochNanos());
+        }
+      }
+    }
+    return other < (observedFirst == Long.MAX_VALUE ? first.timeEpochNanos() : observedFirst);
   }
 
   private static Unobserved judge(FlowInstance instance, EventSpec event) {
@@ -502,6 +541,15 @@ public final class Visibility {
    */
   public boolean isPartlyObserved(String eventId) {
     return partly.containsKey(eventId);
+  }
+
+  /**
+   * Whether an occurrence of an observed event that was not observed may have come before the
+   * first one observed (a webhook's first delivery not sampled, its second sampled): what reads
+   * the event's first occurrence cannot take the first observed for it.
+   */
+  public boolean mayPrecedeFirstObserved(String eventId) {
+    return notFirst.contains(eventId);
   }
 
   /** Why an observed event has unobserved occurrences, or {@code null}. */
