@@ -79,7 +79,10 @@ final class EventMatcher {
     return false;
   }
 
-  /** Decodes the record's value for each event of its topic ({@code null} when the topic is not ours). */
+  /**
+   * Decodes the record's value for each event of its topic, {@code null} for an event that does not
+   * {@linkplain EventSpec#select select} it; {@code null} when the topic is not ours.
+   */
   List<DecodedPayload> decode(KafkaRecord record) {
     List<EventSpec> events = topicEvents.get(record.topic());
     if (events == null) {
@@ -87,13 +90,15 @@ final class EventMatcher {
     }
     List<DecodedPayload> out = new ArrayList<>(events.size());
     for (EventSpec event : events) {
+      DecodedPayload decoded;
       if (record.value() == null) {
-        out.add(new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)"))));
+        decoded = new DecodedPayload(null, List.of(new SchemaProblem("$", "the record has no value (a tombstone)")));
       } else if (record.value().length > maxPayloadBytes) {
-        out.add(new DecodedPayload(null, List.of()));
+        decoded = new DecodedPayload(null, List.of());
       } else {
-        out.add(event.schema().decode(record.value(), record.headers()));
+        decoded = event.schema().decode(record.value(), record.headers());
       }
+      out.add(event.select().isAll() || event.select().selects(decoded.tree(), record.headers()) ? decoded : null);
     }
     return out;
   }
@@ -110,6 +115,9 @@ final class EventMatcher {
       DecodedPayload decoded;
       if (payload != null) {
         decoded = event.schema().decode(payload, List.of());
+        if (!event.select().isAll() && !event.select().selects(decoded.tree(), List.of())) {
+          continue;
+        }
       } else if (attr != null && !span.attributes().containsKey(attr)) {
         decoded = new DecodedPayload(null, List.of(new SchemaProblem("$",
             "no payload: the span has no attribute " + attr)));
@@ -132,13 +140,13 @@ final class EventMatcher {
     }
     List<Map<String, String>> out = new ArrayList<>(events.size());
     for (int i = 0; i < events.size(); i++) {
-      out.add(recordKeys(events.get(i), decoded.get(i), record));
+      out.add(decoded.get(i) == null ? null : recordKeys(events.get(i), decoded.get(i), record));
     }
     return out;
   }
 
   /**
-   * The sightings a record makes, one per event of its topic; empty when it is not ours. {@code keys}
+   * The sightings a record makes, one per event of its topic that selects it; empty when it is not ours. {@code keys}
    * are those {@link #keys} read, or {@code null} to read them now.
    */
   List<Sighting> sightings(KafkaRecord record, List<DecodedPayload> decoded, List<Map<String, String>> keys,
@@ -154,6 +162,9 @@ final class EventMatcher {
     for (int i = 0; i < events.size(); i++) {
       EventSpec event = events.get(i);
       DecodedPayload d = decoded.get(i);
+      if (d == null) {
+        continue;
+      }
       group.add(new Sighting(event, record.timestampNanos(), d.tree(), d.problems(), record, null,
           keys.get(i), context, tooLarge(record.value() == null ? 0 : record.value().length), placement));
     }
@@ -188,6 +199,9 @@ final class EventMatcher {
       }
       List<Map<String, String>> eventKeys = r.keys(flowIndex);
       for (int i = 0; i < events.size(); i++) {
+        if (decoded.get(i) == null) {
+          continue;
+        }
         eventKeys.get(i).forEach((k, v) -> keys.add(spec.name() + '|' + k + '=' + v));
         flags[0] |= events.get(i).newTrace() || r.context() == null;
         flags[1] |= entryEvents.contains(events.get(i).id());

@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
 /**
  * Holds a recording up against flow specs: feed it every span and record ({@link #accept}), then
  * ask for the {@link #report()}. Spans are matched by the events' own {@link
- * io.flowtrace.verifier.spec.SpanMatcher}s, records by {@link FlowSpec#eventsByTopic()}, exactly as
- * the engine does. Memory grows with the distinct kinds of spans and topics, not with their
+ * io.flowtrace.verifier.spec.SpanMatcher}s, records by {@link FlowSpec#eventsByTopic()}, both then by
+ * the events' {@code where}/{@code headers}, exactly as the engine does. Memory grows with the distinct kinds of spans and topics, not with their
  * number (past {@value #MAX_SHAPES} kinds of spans, further kinds are counted but not compared for
  * near misses). Not thread-safe.
  */
@@ -64,6 +64,8 @@ public final class Coverage {
   private final Map<String, long[]> topics = new TreeMap<>(); // topic -> {records, spans}
   /** Per {@code topic[partition]}, the offsets read so far as ranges {@code from → to} (inclusive). */
   private final Map<String, TreeMap<Long, Long>> offsetsRead = new java.util.HashMap<>();
+  /** Per {@code flow|topic|event|event}: records two events of one flow both took. */
+  private final Map<String, long[]> sharedRecords = new TreeMap<>();
   private long spans;
   private long records;
   private long readAgain;
@@ -97,7 +99,7 @@ public final class Coverage {
     spans++;
     boolean covered = false;
     for (Declared d : spanEvents) {
-      if (d.event().span().matches(span)) {
+      if (d.event().span().matches(span) && selects(d.event(), span)) {
         covered = true;
         Count c = counts.get(d);
         c.matched++;
@@ -136,11 +138,49 @@ public final class Coverage {
     }
     records++;
     topics.computeIfAbsent(record.topic(), x -> new long[2])[0]++;
+    FlowSpec taken = null;
+    String takenBy = null;
     for (Declared d : topicEvents.getOrDefault(record.topic(), List.of())) {
+      if (!d.event().select().isAll() && !d.event().select().selects(tree(d.event(), record), record.headers())) {
+        continue;
+      }
       Count c = counts.get(d);
       c.matched++;
       c.withPayload++;
+      if (d.flow() == taken) {
+        sharedRecords.computeIfAbsent(d.flow().name() + "|" + record.topic() + "|" + takenBy + "|" + d.event().id(),
+            k -> new long[1])[0]++;
+      } else {
+        taken = d.flow();
+        takenBy = d.event().id();
+      }
     }
+  }
+
+  /** The record's payload as the event reads it, or {@code null} when it is not readable. */
+  private static tools.jackson.databind.JsonNode tree(EventSpec event, KafkaRecord record) {
+    try {
+      return record.value() == null ? null : event.schema().parse(record.value(), record.headers());
+    } catch (RuntimeException unreadable) {
+      return null;
+    }
+  }
+
+  /** Whether the event's {@code where} selects the span's payload. */
+  private static boolean selects(EventSpec event, Span span) {
+    if (event.select().isAll()) {
+      return true;
+    }
+    Object payload = span.attributes().get(event.payload().attribute());
+    tools.jackson.databind.JsonNode tree = null;
+    if (payload != null) {
+      try {
+        tree = event.schema().parse(payload.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), List.of());
+      } catch (RuntimeException unreadable) {
+        tree = null;
+      }
+    }
+    return event.select().selects(tree, List.of());
   }
 
   /**
@@ -243,6 +283,12 @@ public final class Coverage {
             + " key too (a cancellation's release names its booking), declare the event `keys: {}` in the flows it"
             + " is not of: it then joins their instances by trace alone, not every instance of its key"));
       }
+    });
+    sharedRecords.forEach((key, n) -> {
+      String[] k = key.split("\\|", 4);
+      notes.add(k[0] + ": " + CoverageReport.count(n[0], "record") + " of topic " + k[1] + (n[0] == 1 ? " is" : " are") + " both " + k[2] + " and "
+          + k[3] + ", so each stands for both events (one seen twice): where the topic carries several kinds of"
+          + " record, give each event a `where: {field: value}` (or `headers:`) that selects its own");
     });
     return new CoverageReport(spans, records, readAgain, flowReports, uncovered, notes);
   }

@@ -719,10 +719,11 @@ public final class FlowDocs implements VerdictListener {
 
   private static String output(EventSpec e) {
     if (e.isTopic()) {
-      return "topic " + e.topic() + (e.recordKey() != null ? " (key " + e.recordKey() + ")" : "");
+      return "topic " + e.topic() + (e.recordKey() != null ? " (key " + e.recordKey() + ")" : "")
+          + (e.select().isAll() ? "" : " " + e.select());
     }
     return e.span().toString() + (e.payload() != null && e.payload().attribute() != null
-        ? ", attribute " + e.payload().attribute() : "");
+        ? ", attribute " + e.payload().attribute() : "") + (e.select().isAll() ? "" : " " + e.select());
   }
 
   private static String schema(FlowSpec f, EventSpec e) {
@@ -749,7 +750,8 @@ public final class FlowDocs implements VerdictListener {
     for (StageSpec s : f.stages()) {
       sb.append("  subgraph ").append(id("s", s.id())).append("[\"").append(mer(s.id())).append("\"]\n");
       for (EventSpec e : s.events()) {
-        String label = e.id() + "<br/>" + (e.isTopic() ? "topic " + e.topic() : spanLabel(e)) + "<br/>" + service(e, o);
+        String label = e.id() + "<br/>" + (e.isTopic() ? "topic " + e.topic() : spanLabel(e))
+            + (e.select().isAll() ? "" : "<br/>" + e.select()) + "<br/>" + service(e, o);
         sb.append("    ").append(id("e", e.id())).append(e.isTopic() ? "[(\"" : "([\"").append(mer(label))
             .append(e.isTopic() ? "\")]\n" : "\"])\n");
       }

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * One observable event of a stage: a Kafka record on {@code topic}, or a span matched by
- * {@code span} whose payload sits in an attribute. {@code keys} maps business-key names to where
+ * {@code span} whose payload sits in an attribute — of those, the ones {@code select} selects (a
+ * topic that carries several kinds of record, told apart by a field or header). {@code keys} maps business-key names to where
  * the key is in the payload; {@code recordKey} names the business key the Kafka record key carries
  * (used when the payload does not give it, e.g. an undecodable one); {@code newTrace} says the event
  * may start a new trace (an external caller), so it is not a propagation break; {@code untraced}
@@ -19,6 +20,7 @@ public record EventSpec(
     String stageId,
     String topic,
     SpanMatcher span,
+    EventSelector select,
     PayloadSource payload,
     PayloadSchema schema,
     Map<String, FieldPath> keys,
@@ -29,6 +31,7 @@ public record EventSpec(
 
   public EventSpec {
     keys = Map.copyOf(keys);
+    select = select == null ? EventSelector.ALL : select;
     redact = redact == null ? List.of() : List.copyOf(redact);
   }
 
@@ -47,6 +50,7 @@ public record EventSpec(
 
   /** How a person would name where this event is seen. */
   public String describeSource() {
-    return topic != null ? "topic " + topic : span.toString();
+    String source = topic != null ? "topic " + topic : span.toString();
+    return select.isAll() ? source : source + " " + select;
   }
 }

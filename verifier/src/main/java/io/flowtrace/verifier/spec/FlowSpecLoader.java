@@ -367,6 +367,7 @@ public final class FlowSpecLoader {
         }
       }
       flowKeyProblems(keys);
+      sharedTopics(drafts);
       Map<String, EventSpec> events = new LinkedHashMap<>();
       drafts.forEach(d -> d.events().forEach(e -> events.putIfAbsent(e.id(), e)));
       // CEL sees each event's payload with the type its schema gives, so that rules and conditions
@@ -381,6 +382,7 @@ public final class FlowSpecLoader {
       List<StageSpec> stages = new ArrayList<>();
       for (StageDraft d : drafts) {
         CompiledExpression when = d.whenText() == null ? null : condition(d.whenText(), d.pointer() + "/when", cel);
+        ownEventCondition(d, when);
         if (d.id() != null) {
           stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.optional(), d.events(), d.fanIn()));
         }
@@ -531,8 +533,8 @@ public final class FlowSpecLoader {
     }
 
     EventSpec event(JsonNode e, String p, String stageId, List<String> flowKeys) {
-      if (!object(e, p, "an event", Set.of("id", "topic", "span", "payload", "schema", "keys", "recordKey", "trace", "description",
-          "redact"))) {
+      if (!object(e, p, "an event", Set.of("id", "topic", "span", "where", "headers", "payload", "schema", "keys",
+          "recordKey", "trace", "description", "redact"))) {
         return null;
       }
       String id = text(e, "id", p, true);
@@ -587,6 +589,7 @@ public final class FlowSpecLoader {
           }
         }
       }
+      EventSelector select = selector(e, p, id, topic, schema);
       String recordKey = text(e, "recordKey", p, false);
       if (recordKey != null) {
         keysGiven.add(recordKey);
@@ -620,8 +623,88 @@ public final class FlowSpecLoader {
       if (id == null) {
         return null;
       }
-      return new EventSpec(id, stageId, topic, span, payload, schema, keys, recordKey, "new".equals(trace),
+      return new EventSpec(id, stageId, topic, span, select, payload, schema, keys, recordKey, "new".equals(trace),
           "none".equals(trace), redact);
+    }
+
+    /**
+     * Warns of a stage whose condition reads only its own events: it can be known only once the stage
+     * happened, so on a path without it the stage is waited for to its deadline.
+     */
+    void ownEventCondition(StageDraft d, CompiledExpression when) {
+      if (when == null || when.referencedVariables().isEmpty()) {
+        return;
+      }
+      Set<String> own = new HashSet<>();
+      d.events().forEach(e -> own.add(e.id()));
+      if (own.containsAll(when.referencedVariables())) {
+        warning(d.pointer() + "/when", "stage '" + d.id() + "''s condition reads only its own "
+            + (when.referencedVariables().size() == 1 ? "event " : "events ") + String.join(", ", when.referencedVariables())
+            + ", which is there only once the stage happened: where the stage does not happen, the condition cannot be"
+            + " read and the stage is waited for until the deadline. Read an event of an earlier stage (a decision"
+            + " recorded once, its stages after it each with a when on it), or tell the records of a topic that carries"
+            + " several kinds apart with 'where' on the events");
+      }
+    }
+
+    /** Warns of two events of the flow on one topic that nothing tells apart: each record would be both. */
+    void sharedTopics(List<StageDraft> drafts) {
+      Map<String, String> taken = new HashMap<>();
+      for (StageDraft d : drafts) {
+        for (int i = 0; i < d.events().size(); i++) {
+          EventSpec e = d.events().get(i);
+          String other = e.topic() == null ? null : taken.putIfAbsent(e.topic() + '\u0000' + e.select(), e.id());
+          if (other != null) {
+            warning(d.pointer() + "/events/" + i, "events '" + other + "' and '" + e.id() + "' both take "
+                + (e.select().isAll() ? "every record" : "the same records (" + e.select() + ")") + " of topic "
+                + e.topic() + ", so each record stands for both; where the topic carries several kinds of record, give"
+                + " each event a 'where' (payload fields, like where: {type: APPROVED}) or 'headers' that selects its own");
+          }
+        }
+      }
+    }
+
+    /** An event's {@code where} (payload fields) and {@code headers} (a topic event's record headers). */
+    EventSelector selector(JsonNode e, String p, String id, String topic, PayloadSchema schema) {
+      Map<FieldPath, StringMatcher> where = new LinkedHashMap<>();
+      JsonNode w = e.get("where");
+      if (w != null && object(w, p + "/where", "'where' (payload fields and the values that select this event)",
+          attrsKeys(w))) {
+        for (String field : w.propertyNames()) {
+          String at = p + "/where/" + field;
+          try {
+            FieldPath path = FieldPath.parse(field);
+            if (path.hasArray()) {
+              error(at, "'where' names '" + field + "', which walks an array: name one field (like type or meta.kind)");
+              continue;
+            }
+            if (id != null) {
+              checkPath("'where' names", path, id, schema, at);
+            }
+            StringMatcher m = matcher(w.get(field), at);
+            if (m != null) {
+              where.put(path, m);
+            }
+          } catch (IllegalArgumentException ex) {
+            error(at, ex.getMessage());
+          }
+        }
+      }
+      Map<String, StringMatcher> headers = new LinkedHashMap<>();
+      JsonNode h = e.get("headers");
+      if (h != null && topic == null) {
+        error(p + "/headers", "'headers' applies to topic events (the Kafka record's headers); a span event is told"
+            + " apart by its span matcher or 'where'");
+      } else if (h != null && object(h, p + "/headers", "'headers' (record headers and the values that select this"
+          + " event)", attrsKeys(h))) {
+        for (String name : h.propertyNames()) {
+          StringMatcher m = matcher(h.get(name), p + "/headers/" + name);
+          if (m != null) {
+            headers.put(name, m);
+          }
+        }
+      }
+      return where.isEmpty() && headers.isEmpty() ? EventSelector.ALL : new EventSelector(where, headers);
     }
 
     SpanMatcher spanMatcher(JsonNode s, String p) {

@@ -216,4 +216,29 @@ class CoverageTest {
         new CoverageReport.Traffic("api CLIENT 'GET http://users/users/{id}'", 3, 0),
         new CoverageReport.Traffic("api SERVER 'GET /health'", 3, 0));
   }
+
+  @Test
+  void recordsAreCountedForTheEventsThatSelectThemAndRecordsTwoEventsTakeAreNamed() throws Exception {
+    Coverage c = new Coverage(flow("""
+              - {id: created, topic: orders, where: {type: OrderCreated}}
+              - {id: paid, topic: orders, where: {type: OrderPaid}}
+              - {id: any, topic: orders}
+        """));
+    for (String type : List.of("OrderCreated", "OrderPaid", "OrderPaid", "OrderNoted")) {
+      c.accept(Telemetry.of(new KafkaRecord("orders", 0, IDS.getAndIncrement(), 1, "k", List.of(),
+          ("{\"type\":\"" + type + "\"}").getBytes())));
+    }
+    CoverageReport report = c.report();
+
+    assertThat(event(report, "created").matched()).isEqualTo(1);
+    assertThat(event(report, "paid").matched()).isEqualTo(2);
+    assertThat(event(report, "any").matched()).isEqualTo(4);
+    assertThat(report.lines()).contains("  ✓ paid     topic orders where type = 'OrderPaid': 2 records",
+        "note: f: 1 record of topic orders is both created and any, so each stands for both events (one seen"
+            + " twice): where the topic carries several kinds of record, give each event a `where: {field: value}`"
+            + " (or `headers:`) that selects its own",
+        "note: f: 2 records of topic orders are both paid and any, so each stands for both events (one seen"
+            + " twice): where the topic carries several kinds of record, give each event a `where: {field: value}`"
+            + " (or `headers:`) that selects its own");
+  }
 }

@@ -70,7 +70,7 @@ class FlowSpecLoaderTest {
 
     assertThat(problems).extracting(SpecProblem::toString).containsExactly(
         file + ":3:11: 'soon' is not a duration (like 250ms, 2s, 5m)",
-        file + ":9:9: unknown key 'colour' in an event (expected one of: description, id, keys, payload, recordKey, redact, schema, span, topic, trace)",
+        file + ":9:9: unknown key 'colour' in an event (expected one of: description, headers, id, keys, payload, recordKey, redact, schema, span, topic, trace, where)",
         file + ":11:12: 'after' names unknown stage 'placd' (did you mean 'placed'?)",
         file + ":18:28: CEL: the expression ends where a value should follow",
         file + ":20:11: CEL: 'nothing' is not an event of this flow (its events: done_msg, placed_msg)",
@@ -161,5 +161,77 @@ class FlowSpecLoaderTest {
     assertThat(FlowSpecLoader.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(FlowSpecLoader.parseDuration("1.5s")).isEqualTo(Duration.ofMillis(1500));
     assertThat(FlowSpecLoader.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
+  }
+
+  @Test
+  void eventsOnOneTopicAreToldApartByWhereAndHeaders(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("order.flow.yaml"), String.join("\n",
+        "flow: order",
+        "keys: [orderId]",
+        "stages:",
+        "  - id: created",
+        "    events:",
+        "      - {id: created, topic: orders, where: {type: OrderCreated, 'meta.version': 2}}",
+        "  - id: paid",
+        "    after: created",
+        "    terminal: true",
+        "    events:",
+        "      - {id: paid, topic: orders, headers: {ce_type: {regex: 'Paid$'}}}",
+        ""));
+
+    FlowSpec flow = new FlowSpecLoader().load(dir).get(0);
+
+    assertThat(flow.event("created").describeSource()).isEqualTo("topic orders where meta.version = '2', type = 'OrderCreated'");
+    assertThat(flow.event("paid").describeSource()).isEqualTo("topic orders where header ce_type matching \"Paid$\"");
+    assertThat(flow.event("created").select().selects(tools.jackson.databind.json.JsonMapper.shared()
+        .readTree("{\"type\":\"OrderCreated\",\"meta\":{\"version\":2}}"), List.of())).isTrue();
+    assertThat(flow.event("created").select().selects(tools.jackson.databind.json.JsonMapper.shared()
+        .readTree("{\"type\":\"OrderCreated\",\"meta\":{\"version\":3}}"), List.of())).isFalse();
+  }
+
+  @Test
+  void twoEventsOfATopicThatNothingTellsApartAndAConditionOnItsOwnEventAreWarnings(@TempDir Path dir)
+      throws IOException {
+    Path file = dir.resolve("loan.flow.yaml");
+    Files.writeString(file, String.join("\n",
+        "flow: loan",
+        "keys: [loanId]",
+        "stages:",
+        "  - id: applied",
+        "    events:",
+        "      - {id: applied, topic: loan.applied}",
+        "  - id: approved",
+        "    after: applied",
+        "    when: approved.type == 'APPROVED'",
+        "    events:",
+        "      - {id: approved, topic: loan.events}",
+        "  - id: declined",
+        "    after: applied",
+        "    terminal: true",
+        "    events:",
+        "      - {id: declined, topic: loan.events}",
+        "  - id: paid",
+        "    after: approved",
+        "    terminal: true",
+        "    events:",
+        "      - {id: paid, topic: loan.paid, headers: {x: y}}",
+        "      - {id: call, span: {service: bank}, payload: {attribute: b}, headers: {x: y}, where: {'items[].id': 1}}",
+        ""));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    new FlowSpecLoader().loadAll(dir, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(
+        file + ":22:107: 'where' names 'items[].id', which walks an array: name one field (like type or meta.kind)",
+        file + ":22:77: 'headers' applies to topic events (the Kafka record's headers); a span event is told apart"
+            + " by its span matcher or 'where'",
+        file + ":16:9: warning: events 'approved' and 'declined' both take every record of topic loan.events, so each"
+            + " record stands for both; where the topic carries several kinds of record, give each event a 'where'"
+            + " (payload fields, like where: {type: APPROVED}) or 'headers' that selects its own",
+        file + ":9:11: warning: stage 'approved''s condition reads only its own event approved, which is there only"
+            + " once the stage happened: where the stage does not happen, the condition cannot be read and the stage is"
+            + " waited for until the deadline. Read an event of an earlier stage (a decision recorded once, its stages"
+            + " after it each with a when on it), or tell the records of a topic that carries several kinds apart with"
+            + " 'where' on the events");
   }
 }
