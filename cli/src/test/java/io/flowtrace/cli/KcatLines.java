@@ -34,6 +34,11 @@ final class KcatLines {
     add(topic, ts, List.of("traceparent", "00-" + trace + "-" + hex(16) + "-01"), key, payload);
   }
 
+  /** As {@link #record}, with one more header. */
+  void record(String topic, long ts, String trace, String key, String header, String value, Map<String, Object> payload) {
+    add(topic, ts, List.of("traceparent", "00-" + trace + "-" + hex(16) + "-01", header, value), key, payload);
+  }
+
   /** Adds a record of {@code topic} as a producer that does not trace sends it: no {@code traceparent}. */
   void untraced(String topic, long ts, String key, Map<String, Object> payload) {
     add(topic, ts, List.of(), key, payload);

@@ -22,9 +22,13 @@ import java.util.regex.Pattern;
  * @param urlAttribute the attribute that holds a client span's URL: {@code url.full}, or the older
  *     conventions' {@code http.url}
  * @param attribute the span attribute that holds the payload, or {@code null}
+ * @param kindField where a topic that carries several kinds of record names this one's kind (a
+ *     payload field path, or a header name when {@code kindInHeader}), or {@code null}
+ * @param kindInHeader whether {@code kindField} names a record header
+ * @param kindValue the value there that is this kind ({@code OrderPaid})
  */
 record EventType(String key, String topic, String service, SpanKind kind, String name, String urlPath,
-    String urlAttribute, String attribute) {
+    String urlAttribute, String attribute, String kindField, boolean kindInHeader, String kindValue) {
 
   static final String REQUEST_BODY = "http.request.body";
   static final String RESPONSE_BODY = "http.response.body";
@@ -32,24 +36,30 @@ record EventType(String key, String topic, String service, SpanKind kind, String
   private static final Pattern PARAM = Pattern.compile("^(\\{.*}|:.*|\\d+|[0-9a-f-]{8,})$");
 
   static EventType topic(String topic) {
-    return new EventType("topic:" + topic, topic, null, null, null, null, null, null);
+    return new EventType("topic:" + topic, topic, null, null, null, null, null, null, null, false, null);
+  }
+
+  /** The records of a topic whose payload field (or header) {@code field} is {@code value}. */
+  static EventType topicKind(String topic, String field, boolean header, String value) {
+    return new EventType("topic:" + topic + "|" + (header ? "header " : "") + field + "=" + value, topic, null, null,
+        null, null, null, null, field, header, value);
   }
 
   /** The event type of one body of a span, or {@code null} for a span that is not a flow event. */
   static EventType span(Span span, String attribute) {
     if (span.kind() == SpanKind.SERVER) {
       return new EventType("span:" + span.service() + "|SERVER|" + span.name() + "|" + attribute, null, span.service(),
-          SpanKind.SERVER, span.name(), null, null, attribute);
+          SpanKind.SERVER, span.name(), null, null, attribute, null, false, null);
     }
     if (span.kind() == SpanKind.CLIENT) {
       String urlAttribute = span.attributes().containsKey("url.full") ? "url.full" : "http.url";
       String path = path(span.attribute(urlAttribute));
       if (path == null) {
         return new EventType("span:" + span.service() + "|CLIENT|" + span.name() + "|" + attribute, null,
-            span.service(), SpanKind.CLIENT, span.name(), null, null, attribute);
+            span.service(), SpanKind.CLIENT, span.name(), null, null, attribute, null, false, null);
       }
       return new EventType("span:" + span.service() + "|CLIENT|" + path + "|" + urlAttribute + "|" + attribute, null,
-          span.service(), SpanKind.CLIENT, null, path, urlAttribute, attribute);
+          span.service(), SpanKind.CLIENT, null, path, urlAttribute, attribute, null, false, null);
     }
     return null;
   }
@@ -75,7 +85,8 @@ record EventType(String key, String topic, String service, SpanKind kind, String
   String suggestedId() {
     String base;
     if (topic != null) {
-      base = topic;
+      // a kind's own name (OrderPaid: order_paid), split where it runs words together
+      base = kindValue != null ? lastName(kindValue).replaceAll("([a-z0-9])([A-Z])", "$1_$2") : topic;
     } else {
       String p = urlPath != null ? urlPath : name.contains(" ") ? name.substring(name.indexOf(' ') + 1) : name;
       StringBuilder sb = new StringBuilder();
@@ -96,13 +107,21 @@ record EventType(String key, String topic, String service, SpanKind kind, String
     return id;
   }
 
+  /** {@code com.shop.events.OrderPaid}: {@code OrderPaid}; the whole where the last part has no letter. */
+  private static String lastName(String value) {
+    String last = value.substring(Math.max(Math.max(value.lastIndexOf('.'), value.lastIndexOf('/')),
+        Math.max(value.lastIndexOf(':'), value.lastIndexOf('$'))) + 1);
+    return last.chars().anyMatch(Character::isLetter) ? last : value;
+  }
+
   /** Equal when every component is: the key first, which tells most apart (drafting compares types often). */
   @Override
   public boolean equals(Object o) {
     return this == o || o instanceof EventType t && key.equals(t.key) && Objects.equals(topic, t.topic)
         && Objects.equals(service, t.service) && kind == t.kind && Objects.equals(name, t.name)
         && Objects.equals(urlPath, t.urlPath) && Objects.equals(urlAttribute, t.urlAttribute)
-        && Objects.equals(attribute, t.attribute);
+        && Objects.equals(attribute, t.attribute) && Objects.equals(kindField, t.kindField)
+        && kindInHeader == t.kindInHeader && Objects.equals(kindValue, t.kindValue);
   }
 
   @Override
@@ -113,7 +132,8 @@ record EventType(String key, String topic, String service, SpanKind kind, String
   /** How a person names where it is seen. */
   String describe() {
     if (topic != null) {
-      return "topic " + topic;
+      return "topic " + topic + (kindValue == null ? "" : " where " + (kindInHeader ? "header " : "") + kindField + " = '"
+          + kindValue + "'");
     }
     return kind + " span " + (name != null ? "'" + name + "'" : "to …" + urlPath) + " of " + service
         + (attribute == null ? "" : " (" + attribute + ")");

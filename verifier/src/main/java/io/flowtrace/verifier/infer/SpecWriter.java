@@ -101,6 +101,10 @@ final class SpecWriter {
     y.append("      - id: ").append(id).append('\n');
     if (t.isTopic()) {
       y.append("        topic: ").append(FlowDraft.yamlText(t.topic())).append('\n');
+      if (t.kindValue() != null) {
+        y.append(t.kindInHeader() ? "        headers: {" : "        where: {").append(quote(t.kindField())).append(": ")
+            .append(quote(t.kindValue())).append("}\n");
+      }
       String rk = d.recordKeys.get(t);
       if (rk != null) {
         y.append("        recordKey: ").append(rk).append('\n');

@@ -163,9 +163,147 @@ final class Traffic {
         }
       }
     }
+    t.splitKinds();
     t.occurrences.sort(java.util.Comparator.comparingLong(Occurrence::time).thenComparing(o -> o.type().key())
         .thenComparing(Traffic::identity));
     return t;
+  }
+
+  /** Names of payload fields and headers that say which kind of record of its topic a record is. */
+  private static final Set<String> KIND_NAMES = Set.of("type", "eventtype", "event", "eventname", "kind", "messagetype",
+      "typeid", "cetype");
+  /** More kinds than this on one topic are not told apart (the field is no kind). */
+  private static final int MAX_KINDS = 12;
+
+  /**
+   * Splits the records of a topic that carries several steps of one flow (an order's {@code orders}
+   * topic: {@code OrderCreated}, {@code OrderPaid}, {@code OrderShipped}) into one event type per
+   * kind, told by a field or header named like a kind ({@code type}, {@code eventType}, {@code
+   * ce_type}, Spring's {@code __TypeId__}) that every record carries, with at most {@value #MAX_KINDS}
+   * values, and of which most keys (or traces) have records of several: a topic where each key has
+   * one kind (a decision's {@code APPROVED} or {@code DECLINED}) is one event, its kinds the
+   * outcomes a {@code when} on the stages after it reads; so is one where only some keys have a
+   * second kind (a cancellation's notice beside a booking's confirmation).
+   */
+  private void splitKinds() {
+    Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
+    for (int i = 0; i < occurrences.size(); i++) {
+      Occurrence o = occurrences.get(i);
+      if (o.isRecord()) {
+        byTopic.computeIfAbsent(o.record().topic(), k -> new ArrayList<>()).add(i);
+      }
+    }
+    byTopic.forEach((topic, at) -> {
+      KindCandidate kind = kindOf(at);
+      if (kind != null) {
+        for (int i : at) {
+          Occurrence o = occurrences.get(i);
+          EventType type = canonical(EventType.topicKind(topic, kind.field, kind.header, kind.valueOf(o)));
+          occurrences.set(i, new Occurrence(type, o.time(), o.traceId(), o.payload(), o.record(), o.span(), o.producer()));
+        }
+      }
+    });
+  }
+
+  /** A field or header that may tell a topic's kinds of record apart, with what was seen of it. */
+  private static final class KindCandidate {
+    final String field;
+    final boolean header;
+    final Map<String, java.util.Set<String>> valuesByGroup = new HashMap<>();
+    final java.util.Set<String> values = new java.util.HashSet<>();
+    int present;
+
+    KindCandidate(String field, boolean header) {
+      this.field = field;
+      this.header = header;
+    }
+
+    String valueOf(Occurrence o) {
+      if (header) {
+        for (io.flowtrace.tracer.model.RecordHeader h : o.record().headers()) {
+          if (h.name().equals(field) && h.value() != null) {
+            return new String(h.value(), StandardCharsets.UTF_8);
+          }
+        }
+        return null;
+      }
+      JsonNode v = o.payload() == null ? null : o.payload().path(field.contains(".") ? field.substring(0, field.indexOf('.'))
+          : field);
+      if (field.contains(".") && v != null) {
+        v = v.path(field.substring(field.indexOf('.') + 1));
+      }
+      return v != null && v.isString() && !v.asString().isEmpty() ? v.asString() : null;
+    }
+
+    /**
+     * Whether most of the {@code groups} keys (or traces) have records of several of its values: steps
+     * of most instances, not outcomes, nor a step a few instances add (a cancellation's notice
+     * beside the booking's confirmation on a notifications topic).
+     */
+    boolean steps(int groups) {
+      long mixed = valuesByGroup.values().stream().filter(v -> v.size() > 1).count();
+      return mixed >= 3 && mixed * 2 >= groups;
+    }
+  }
+
+  private KindCandidate kindOf(List<Integer> at) {
+    if (at.size() < 10) {
+      return null;
+    }
+    Map<String, KindCandidate> candidates = new LinkedHashMap<>();
+    Map<String, Integer> perGroup = new HashMap<>();
+    for (int i : at) {
+      Occurrence o = occurrences.get(i);
+      KafkaRecord r = o.record();
+      String group = r.key() != null && !r.key().isEmpty() ? "k:" + r.key() : o.traceId();
+      perGroup.merge(group, 1, Integer::sum);
+      for (io.flowtrace.tracer.model.RecordHeader h : r.headers()) {
+        if (isKindName(h.name())) {
+          candidates.computeIfAbsent("h:" + h.name(), k -> new KindCandidate(h.name(), true));
+        }
+      }
+      if (o.payload() != null && o.payload().isObject()) {
+        for (Map.Entry<String, JsonNode> f : o.payload().properties()) {
+          if (f.getValue().isString() && isKindName(f.getKey())) {
+            candidates.computeIfAbsent("f:" + f.getKey(), k -> new KindCandidate(f.getKey(), false));
+          } else if (f.getValue().isObject()) {
+            for (Map.Entry<String, JsonNode> g : f.getValue().properties()) {
+              if (g.getValue().isString() && isKindName(g.getKey())) {
+                String path = f.getKey() + "." + g.getKey();
+                candidates.computeIfAbsent("f:" + path, k -> new KindCandidate(path, false));
+              }
+            }
+          }
+        }
+      }
+    }
+    KindCandidate best = null;
+    for (KindCandidate c : candidates.values()) {
+      for (int i : at) {
+        Occurrence o = occurrences.get(i);
+        String value = c.valueOf(o);
+        if (value == null) {
+          break;
+        }
+        c.present++;
+        if (c.values.add(value) && c.values.size() > MAX_KINDS) {
+          break;
+        }
+        String group = o.record().key() != null && !o.record().key().isEmpty() ? "k:" + o.record().key() : o.traceId();
+        if (perGroup.getOrDefault(group, 0) > 1) {
+          c.valuesByGroup.computeIfAbsent(group, g -> new java.util.HashSet<>()).add(value);
+        }
+      }
+      if (c.present == at.size() && c.values.size() > 1 && c.values.size() <= MAX_KINDS && c.steps(perGroup.size())
+          && (best == null || c.values.size() > best.values.size())) {
+        best = c;
+      }
+    }
+    return best;
+  }
+
+  private static boolean isKindName(String name) {
+    return KIND_NAMES.contains(name.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z]", ""));
   }
 
   private static final java.util.Comparator<Span> SPAN_ORDER = java.util.Comparator.comparing(Span::traceId)
