@@ -304,6 +304,7 @@ final class ReplayCommand implements Callable<Integer> {
       err.flush();
     }
     silentServices(err, flows, summary, result);
+    unmatchedEvents(err, flows, summary, result);
     long reused = result.engine().keyReuses();
     if (reused > 0) {
       err.println("flowtrace: " + Plural.count(reused, "event") + " carried a key value that another instance of other"
@@ -400,6 +401,39 @@ final class ReplayCommand implements Callable<Integer> {
           + String.join(", ", where) + ", waiting for its spans: is " + service + " traced, and do its spans reach"
           + " where the recording was made? If its spans may be lost, replay with --spans may-be-missing");
     });
+    err.flush();
+  }
+
+  /**
+   * Names each declared event that matched nothing in the whole recording where flows failed {@code
+   * MISSING_STAGE} at its stage, though its service's spans (or its topic's records) were there: a
+   * matcher that names an attribute, span name or field the traffic spells otherwise (an agent's
+   * older {@code http.url} for {@code url.full}), which {@code lint --against} shows.
+   */
+  private void unmatchedEvents(PrintWriter err, List<FlowSpec> flows, ReportSummary summary, ReplayResult result) {
+    if (result.spans() + result.records() == 0) {
+      return;
+    }
+    for (FlowSpec f : flows) {
+      Map<String, Long> missing = summary.missingStages(f.name());
+      for (StageSpec stage : f.stages()) {
+        Long n = missing.get(stage.id());
+        if (n == null) {
+          continue;
+        }
+        for (EventSpec e : stage.events()) {
+          String service = e.span() == null ? null : e.span().service();
+          if (result.engine().eventsSeen().contains(f.name() + "|" + e.id())
+              || service != null && !result.spanServices().contains(service)) {
+            continue; // matched, or its service sent nothing (said above)
+          }
+          err.println("flowtrace: " + e.id() + " (" + e.describeSource() + ") matched nothing in the recording, and"
+              + " MISSING_STAGE failed " + Plural.count(n, "flow") + " of " + f.name() + " at " + stage.id()
+              + ": `flowtrace lint " + flowsDir + " --against " + recording + "` shows what almost matched it"
+              + " (an attribute, span name or field the traffic spells otherwise)");
+        }
+      }
+    }
     err.flush();
   }
 

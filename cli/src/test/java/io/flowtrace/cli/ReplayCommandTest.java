@@ -406,6 +406,50 @@ class ReplayCommandTest {
   }
 
   @Test
+  void anEventThatMatchedNothingWhereFlowsFailedForItIsNamedWithTheLintThatShowsWhy(@TempDir Path dir) throws IOException {
+    Path flows = copyOf(FLOWS, dir.resolve("flows"));
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace("regex: \"/payments$\"", "regex: \"/charges$\""));
+
+    Run run = run("replay", "--flows", flows.toString(), "--no-progress", "../samples/order-flow-clean");
+    Run asWritten = replay(Path.of("../samples/order-flow-clean"));
+
+    assertThat(run.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(run.stderr).contains("flowtrace: payment_request (CLIENT span of order-service with url.full matching"
+        + " \"/charges$\") matched nothing in the recording, and MISSING_STAGE failed", "of order-creation at"
+        + " payment-authorized: `flowtrace lint " + flows + " --against ../samples/order-flow-clean` shows what almost"
+        + " matched it");
+    assertThat(asWritten.stderr).doesNotContain("matched nothing");
+  }
+
+  @Test
+  void spansOnTheOlderSemanticConventionsMatchAMatcherOfTheStableNames(@TempDir Path dir) throws IOException {
+    Path older = copyOf(Path.of("../samples/order-flow-clean"), dir.resolve("older"));
+    Path orders = older.resolve("order-service.otlp.jsonl");
+    Files.writeString(orders, Files.readString(orders).replace("\"url.full\"", "\"http.url\""));
+
+    Run run = replay(older);
+
+    assertThat(Files.readString(orders)).contains("\"http.url\"").doesNotContain("\"url.full\"");
+    assertThat(run.exit).as(run.stderr).isEqualTo(FlowTraceCli.EXIT_PASSED);
+  }
+
+  /** Copies a directory tree to {@code to}; returns {@code to}. */
+  private static Path copyOf(Path from, Path to) throws IOException {
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path f : files.toList()) {
+        Path target = to.resolve(from.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(f, target);
+        }
+      }
+    }
+    return to;
+  }
+
+  @Test
   void aRecordingThatPassesButHadUnreadableInputIsNotGreen(@TempDir Path broken) throws IOException {
     Path clean = Path.of("../samples/order-flow-clean");
     try (Stream<Path> files = Files.list(clean)) {

@@ -876,8 +876,11 @@ public final class FlowEngine {
     long instancesReverified;
     long amendWindowsCut;
     long retainedEvents;
+    final java.util.Set<String> eventsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public long spans() { return spans; }
+    /** The declared events that matched a span or record, as {@code flow|event}. */
+    public java.util.Set<String> eventsSeen() { return java.util.Collections.unmodifiableSet(eventsSeen); }
     public long spansIgnored() { return spansIgnored; }
     public long records() { return records; }
     public long recordsIgnored() { return recordsIgnored; }

@@ -53,6 +53,9 @@ final class FlowState {
   private final long amendNanos;
   /** How long events waiting for their trace are kept (finite even when amendments are not). */
   private final long waitingHorizonNanos;
+  /** The declared events a sighting has been made of (by identity), so each is told to the stats once. */
+  private final java.util.Set<io.flowtrace.verifier.spec.EventSpec> seenEvents =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private final long deadlineNanos;
   private final Set<InstanceState> dirtyOpen = new LinkedHashSet<>();
   private final Set<InstanceState> dirtyDecided = new LinkedHashSet<>();
@@ -209,6 +212,9 @@ final class FlowState {
     for (Sighting s : group) {
       if (s.tooLarge != null) {
         context.stats.payloadsTooLarge++;
+      }
+      if (seenEvents.add(s.event)) {
+        context.stats.eventsSeen.add(spec.name() + '|' + s.event.id());
       }
     }
     Map<String, String> keys = new LinkedHashMap<>();

@@ -211,14 +211,11 @@ final class NearMisses {
   }
 
   /** Attributes renamed between the older and the stable semantic conventions. */
-  private static final Map<String, String> KNOWN_ALIASES = Map.ofEntries(
-      Map.entry("url.full", "http.url"),
-      Map.entry("http.request.method", "http.method"),
-      Map.entry("http.response.status_code", "http.status_code"),
-      Map.entry("url.path", "http.target"),
-      Map.entry("messaging.destination.name", "messaging.destination"),
-      Map.entry("messaging.operation.type", "messaging.operation"),
-      Map.entry("messaging.kafka.offset", "messaging.kafka.message.offset"),
-      Map.entry("messaging.destination.partition.id", "messaging.kafka.destination.partition"),
-      Map.entry("messaging.client.id", "messaging.client_id"));
+  private static final Map<String, String> KNOWN_ALIASES = aliases();
+
+  private static Map<String, String> aliases() {
+    Map<String, String> all = new java.util.HashMap<>(io.flowtrace.verifier.spec.SpanMatcher.OLDER_NAMES);
+    all.put("url.path", "http.target");
+    return Map.copyOf(all);
+  }
 }
