@@ -36,8 +36,9 @@ public final class RuleCheck implements Check {
       }
       Observation subject = subject(instance, rule);
       if (e.failed() && rule.expression().referencedVariables().stream()
-          .map(instance::first).anyMatch(o -> o != null && !o.schemaProblems().isEmpty())) {
-        continue;
+          .map(instance::first).anyMatch(o -> o != null && !o.schemaProblems().isEmpty())
+          || readsSchemaViolation(instance, rule)) {
+        continue; // the SCHEMA_VIOLATION of what it read is the report (a score sent as "806", not 806)
       }
       String seen = e.observed().entrySet().stream()
           .map(x -> x.getKey() + " = " + x.getValue())
@@ -180,6 +181,26 @@ public final class RuleCheck implements Check {
       }
     }
     return null;
+  }
+
+  /** Whether a field the rule reads broke its event's schema (there, or in what holds it, or in it). */
+  private static boolean readsSchemaViolation(FlowInstance instance, RuleSpec rule) {
+    for (String path : rule.expression().observedPaths()) {
+      int dot = path.indexOf('.');
+      Observation o = dot < 0 ? null : instance.first(path.substring(0, dot));
+      if (o == null || o.schemaProblems().isEmpty()) {
+        continue;
+      }
+      String field = "$." + path.substring(dot + 1);
+      for (io.flowtrace.verifier.schema.SchemaProblem p : o.schemaProblems()) {
+        String at = p.path();
+        if (at.equals(field) || at.startsWith(field + ".") || at.startsWith(field + "[")
+            || field.startsWith(at + ".") || field.startsWith(at + "[")) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**

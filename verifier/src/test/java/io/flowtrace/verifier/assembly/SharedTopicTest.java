@@ -45,6 +45,7 @@ class SharedTopicTest {
       "");
 
   @TempDir Path dir;
+  private String spec = SPEC;
   private final List<Telemetry> telemetry = new ArrayList<>();
   private long offset;
 
@@ -75,6 +76,29 @@ class SharedTopicTest {
     assertThat(replayAll()).isEmpty();
   }
 
+  @Test
+  void aFieldThatBreaksItsSchemaIsReportedOnceNotAlsoByTheRuleThatReadsIt() throws Exception {
+    Files.createDirectories(dir.resolve("schemas"));
+    Files.writeString(dir.resolve("schemas/paid.schema.json"),
+        "{\"type\": \"object\", \"properties\": {\"orderId\": {\"type\": \"string\"}, \"type\": {\"type\": \"string\"},"
+            + " \"payment\": {\"type\": \"object\", \"properties\": {\"method\": {\"type\": \"string\"}}},"
+            + " \"total\": {\"type\": \"number\"}}}");
+    spec = SPEC.replace("'payment.method': {regex: '^(CARD|WALLET)$'}}}",
+        "'payment.method': {regex: '^(CARD|WALLET)$'}}, schema: schemas/paid.schema.json}");
+    order("O-1", true);
+    telemetry.replaceAll(t -> t instanceof Telemetry.RecordEvent r && new String(r.record().value(), StandardCharsets.UTF_8)
+        .contains("\"CARD\"") ? Telemetry.of(new KafkaRecord("orders", 0, r.record().offset(), r.record().timestampMillis(),
+        "O-1", List.of(), "{\"orderId\":\"O-1\",\"type\":\"OrderPaid\",\"payment\":{\"method\":\"CARD\"},\"total\":\"10\"}"
+        .getBytes(StandardCharsets.UTF_8))) : t);
+
+    Verdict v = replay();
+
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).isEqualTo(ViolationKind.SCHEMA_VIOLATION);
+      assertThat(x.message()).contains("total");
+    });
+  }
+
   private void order(String id, boolean paid) {
     record(id, "{\"orderId\":\"" + id + "\",\"type\":\"OrderCreated\",\"total\":10}", List.of());
     record(id, "{\"orderId\":\"" + id + "\",\"type\":\"OrderNoteAdded\",\"note\":\"leave at the door\"}", List.of());
@@ -101,7 +125,7 @@ class SharedTopicTest {
   }
 
   private List<Verdict> replayAll() throws Exception {
-    Files.writeString(dir.resolve("order.flow.yaml"), SPEC);
+    Files.writeString(dir.resolve("order.flow.yaml"), spec);
     List<Verdict> finals = new ArrayList<>();
     FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
       @Override
