@@ -53,6 +53,12 @@ public final class PropagationCheck implements Check {
     return out;
   }
 
+  /** Whether two records without trace context are one send made again: one event, key and value. */
+  private static boolean sameSend(Observation a, Observation b) {
+    return a.eventId().equals(b.eventId()) && java.util.Objects.equals(a.record().key(), b.record().key())
+        && java.util.Arrays.equals(a.record().value(), b.record().value());
+  }
+
   /**
    * The traces this check finds disconnected although their root span — the one that would
    * continue or link the trace — has not arrived: not one of their spans yet, or only spans below
@@ -125,9 +131,15 @@ public final class PropagationCheck implements Check {
       }
     }
     long firstLoss = Long.MAX_VALUE;
+    List<Observation> lost = new ArrayList<>();
     for (Observation o : instance.observations()) {
       if (!o.isRecord() || o.trace() != null) {
         continue;
+      }
+      // the producer sent it again as it was (a retry): one loss, reported once
+      boolean again = lost.stream().anyMatch(l -> sameSend(l, o));
+      if (!again) {
+        lost.add(o);
       }
       firstLoss = Math.min(firstLoss, o.timeEpochNanos());
       for (Span c : o.consumers()) {
@@ -139,7 +151,7 @@ public final class PropagationCheck implements Check {
         unverified.add(new Unverified("propagation", o.stageId(), o.eventId(), o.describe() + " carries no trace"
             + " context; not judged: no span of the flow has arrived"));
       }
-      if (violations != null && !o.event().untraced()) {
+      if (violations != null && !o.event().untraced() && !again) {
         Span producer = o.producer();
         String header = o.record().lastHeader(io.flowtrace.tracer.model.KafkaRecord.TRACEPARENT)
             .map(io.flowtrace.tracer.model.RecordHeader::valueAsString).orElse(null);

@@ -4,6 +4,7 @@ import static io.flowtrace.verifier.assembly.ShopFlows.nanos;
 import static io.flowtrace.verifier.assembly.ShopFlows.order;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
@@ -384,6 +385,24 @@ class FieldConditionsTest {
     assertThat(finals).containsOnlyKeys("o-1");
     assertThat(kinds("o-1")).isEmpty();
     assertThat(engine.stats().eventsUnplaced()).isEqualTo(1);
+  }
+
+  /** A record sent without its trace context, then sent again as it was (a producer's retry): one loss, reported once. */
+  @Test
+  void aRecordWithoutTraceContextSentAgainAsItWasIsOneBrokenHop() {
+    ShopFlows.Order o = order("o-1", 0);
+    o.placedWithoutTraceparent = true;
+    List<Telemetry> all = new ArrayList<>(shop.telemetry(o));
+    Telemetry.RecordEvent placed = all.stream().filter(t -> t instanceof Telemetry.RecordEvent r
+        && r.record().topic().equals("t.placed")).map(Telemetry.RecordEvent.class::cast).findFirst().orElseThrow();
+    KafkaRecord r = placed.record();
+    all.add(all.indexOf(placed) + 1, Telemetry.of(new KafkaRecord(r.topic(), r.partition(), r.offset() + 1,
+        r.timestampMillis() + 3, r.key(), r.headers(), r.value())));
+    all.forEach(engine::accept);
+    engine.advanceTo(nanos(20_000));
+    engine.finish();
+
+    assertThat(kinds("o-1")).singleElement().asString().startsWith("BROKEN_PROPAGATION");
   }
 
   /**
