@@ -421,8 +421,10 @@ final class FlowchartSvg {
 
   /** Points along the cubic Bézier curve from (x0, y0) to (x3, y3), added to {@code course}. */
   private static void cubic(List<int[]> course, int x0, int y0, int cx1, int cy1, int cx2, int cy2, int x3, int y3) {
-    for (int k = 0; k <= 24; k++) {
-      double t = k / 24.0;
+    // a point every 3 px or so, so that a label's 13 px box cannot sit on the line between two
+    int steps = Math.max(24, (Math.abs(x3 - x0) + Math.abs(y3 - y0) + Math.abs(cx1 - x0) + Math.abs(cy2 - y3)) / 3);
+    for (int k = 0; k <= steps; k++) {
+      double t = k / (double) steps;
       double u = 1 - t;
       double px = u * u * u * x0 + 3 * u * u * t * cx1 + 3 * u * t * t * cx2 + t * t * t * x3;
       double py = u * u * u * y0 + 3 * u * u * t * cy1 + 3 * u * t * t * cy2 + t * t * t * y3;
@@ -441,35 +443,37 @@ final class FlowchartSvg {
       List<List<int[]>> courses) {
     int[] best = null;
     int bestCost = Integer.MAX_VALUE;
-    double[] along = detour ? new double[] {0.8, 0.65, 0.5, 0.9, 0.35} : new double[] {0.5, 0.35, 0.65, 0.25, 0.8};
-    for (double t : along) {
-      int[] p = course.get((int) Math.round((course.size() - 1) * t));
-      int px = p[0];
-      int py = p[1] + 4;
-      for (int side = 0; side < 2; side++) {
-        boolean end = leftward == (side == 0);
-        int lx = end ? px - 6 : px + 6;
-        int[] rect = {end ? lx - w : lx, py - 10, w, 13};
-        int cost = 0;
-        for (int[] r : taken) {
-          cost += overlaps(r, rect) ? 100 : 0;
-        }
-        for (List<int[]> c : courses) {
-          for (int[] q : c) {
-            cost += q[0] >= rect[0] - 2 && q[0] <= rect[0] + rect[2] + 2 && q[1] >= rect[1] - 2
-                && q[1] <= rect[1] + rect[3] + 2 ? 1 : 0;
+    double[] along = detour ? new double[] {0.8, 0.65, 0.5, 0.9, 0.35, 0.72, 0.58, 0.42}
+        : new double[] {0.5, 0.35, 0.65, 0.25, 0.8, 0.42, 0.58, 0.3, 0.72, 0.18};
+    // nearest first: beside the line, then a little further off it where the first spots are crowded
+    search:
+    for (int off : new int[] {6, 18, 30}) {
+      for (double t : along) {
+        int[] p = course.get((int) Math.round((course.size() - 1) * t));
+        int px = p[0];
+        int py = p[1] + 4;
+        for (int side = 0; side < 2; side++) {
+          boolean end = leftward == (side == 0);
+          int lx = end ? px - off : px + off;
+          int[] rect = {end ? lx - w : lx, py - 10, w, 13};
+          int cost = 0;
+          for (int[] r : taken) {
+            cost += overlaps(r, rect) ? 100 : 0;
+          }
+          for (List<int[]> c : courses) {
+            for (int[] q : c) {
+              cost += q[0] >= rect[0] - 2 && q[0] <= rect[0] + rect[2] + 2 && q[1] >= rect[1] - 2
+                  && q[1] <= rect[1] + rect[3] + 2 ? 1 : 0;
+            }
+          }
+          if (cost < bestCost) {
+            bestCost = cost;
+            best = new int[] {lx, py, end ? 1 : 0, rect[0], rect[1], rect[2], rect[3]};
+          }
+          if (cost == 0) {
+            break search;
           }
         }
-        if (cost < bestCost) {
-          bestCost = cost;
-          best = new int[] {lx, py, end ? 1 : 0, rect[0], rect[1], rect[2], rect[3]};
-        }
-        if (cost == 0) {
-          break;
-        }
-      }
-      if (bestCost == 0) {
-        break;
       }
     }
     taken.add(new int[] {best[3], best[4], best[5], best[6]});
