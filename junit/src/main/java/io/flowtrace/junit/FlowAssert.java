@@ -58,7 +58,9 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
     if (!o.decided()) {
       next.failFor(o, "Expected " + Messages.subject(o) + " to complete within " + Messages.duration(timeout)
           + ", but it had not reached its terminal stage by then; judged as of then, as if its deadline had"
-          + " passed:\n" + Messages.block(o));
+          + " passed:\n" + Messages.block(o) + (o.violations().stream().anyMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)
+          ? "\n(a stage that should be missing is asserted with within(timeout).hasViolation(MISSING_STAGE),"
+          + " not completesWithin(timeout))" : ""));
     }
     return next;
   }

@@ -123,7 +123,7 @@ final class Outcomes {
     List<FlowOutcome> outcomes = awaitAll(session, timeout, true, 0);
     List<FlowOutcome> bad = new ArrayList<>();
     for (FlowOutcome o : outcomes) {
-      Entry e = new Entry(o.flow(), o.keys(), Set.copyOf(o.verdict().traceIds()), o.verdict(), o.instance(), 0);
+      Entry e = new Entry(o.flow(), o.keys(), Set.copyOf(o.verdict().traceIds()), o.verdict(), o.instance(), 0, false);
       if (o.status() != io.flowtrace.verifier.report.VerdictStatus.PASSED && !window.acknowledged(e)) {
         bad.add(o);
       }
@@ -294,8 +294,9 @@ final class Outcomes {
     return entries.stream().filter(e -> e.matches(flow, keys)).toList();
   }
 
+  /** Decided, unchanged for the settle time, and with no later events still waited on (a redelivery's). */
   private static boolean settled(Entry e, long settleNanos) {
-    return e != null && System.nanoTime() - e.changedNanos() >= settleNanos;
+    return e != null && !e.amending() && System.nanoTime() - e.changedNanos() >= settleNanos;
   }
 
   private static FlowOutcome outcome(Entry e, boolean decided, Redelivery redelivery) {

@@ -169,9 +169,22 @@ final class PaymentSystem implements AutoCloseable {
 
   /** Pays {@code amount} under a payment id of the caller's (a new event id each time). */
   String pay(String amount, String paymentId) throws IOException, InterruptedException {
-    assertNothingLost();
+    return post("{\"paymentId\":\"" + paymentId + "\",\"eventId\":\"evt-" + UUID.randomUUID()
+        + "\",\"amount\":" + amount + "}", paymentId);
+  }
+
+  /** Pays {@code amount}, and after {@code pause} sends the same request again (a client's retry). */
+  String payTwice(String amount, Duration pause) throws IOException, InterruptedException {
+    String paymentId = "pay-" + UUID.randomUUID();
     String body = "{\"paymentId\":\"" + paymentId + "\",\"eventId\":\"evt-" + UUID.randomUUID()
         + "\",\"amount\":" + amount + "}";
+    post(body, paymentId);
+    Thread.sleep(pause.toMillis());
+    return post(body, paymentId);
+  }
+
+  private String post(String body, String paymentId) throws IOException, InterruptedException {
+    assertNothingLost();
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
         + server.getAddress().getPort() + "/pay")).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
         HttpResponse.BodyHandlers.ofString());

@@ -22,10 +22,11 @@ public final class TestWindow {
 
   /**
    * One instance as the test sees it: its verdict ({@code null} until decided), its latest snapshot
-   * ({@code null} until first verified), its traces, and when it last changed ({@link System#nanoTime()}).
+   * ({@code null} until first verified), its traces, when it last changed ({@link System#nanoTime()}),
+   * and whether events that came after its verdict are still waited on before they are judged.
    */
   public record Entry(String flow, Map<String, String> keys, Set<String> traces, Verdict verdict,
-      FlowInstance snapshot, long changedNanos) {
+      FlowInstance snapshot, long changedNanos, boolean amending) {
 
     public boolean decided() {
       return verdict != null;
@@ -110,7 +111,7 @@ public final class TestWindow {
    * failOnAnyFailedFlow} leaves it to that assertion.
    */
   public void acknowledge(String flow, Map<String, String> keys, Set<String> traces) {
-    acknowledged.add(new Entry(flow, Map.copyOf(keys), Set.copyOf(traces), null, null, 0));
+    acknowledged.add(new Entry(flow, Map.copyOf(keys), Set.copyOf(traces), null, null, 0, false));
   }
 
   /** Whether an assertion looked at the verdict of this instance (see {@link #acknowledge}). */
@@ -189,6 +190,18 @@ public final class TestWindow {
     onChange.run();
   }
 
+  /**
+   * Events reached a decided instance and are waited on before they are judged ({@code waiting}), or
+   * were judged: its verdict may change meanwhile (a redelivery's records, their spans a batch behind).
+   */
+  public void amending(Verdict verdict, boolean waiting) {
+    Tracked t = tracked(verdict.flow(), verdict.keys(), Set.copyOf(verdict.traceIds()));
+    if (t != null) {
+      t.amending = waiting;
+      onChange.run();
+    }
+  }
+
   /** Every instance that started during the test, in the order they were first seen. */
   public List<Entry> entries() {
     List<Entry> out = new ArrayList<>(instances.size());
@@ -225,13 +238,14 @@ public final class TestWindow {
     volatile Verdict verdict;
     volatile FlowInstance snapshot;
     volatile long changedNanos;
+    volatile boolean amending;
 
     Tracked(String flow) {
       this.flow = flow;
     }
 
     Entry entry() {
-      return new Entry(flow, keys, traces, verdict, snapshot, changedNanos);
+      return new Entry(flow, keys, traces, verdict, snapshot, changedNanos, amending);
     }
   }
 }

@@ -740,6 +740,12 @@ public final class FlowEngine {
       return this;
     }
 
+    /**
+     * Whether spans will come (an OTLP receiver, a spans topic, a test's exporter): until the first
+     * arrives, an instance whose records say their trace is sampled waits for its spans (up to its
+     * deadline) rather than being judged on its records alone, since an exporter's first batch is
+     * typically seconds behind the records it traced. Off by default (a recording of records alone).
+     */
     public Builder expectSpans(boolean expect) {
       this.expectSpans = expect;
       return this;

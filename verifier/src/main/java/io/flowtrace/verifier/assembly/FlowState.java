@@ -1019,6 +1019,9 @@ final class FlowState {
       return;
     }
     if (at > inst.amendAt) {
+      if (inst.amendAt == Long.MIN_VALUE) {
+        context.listener.amendmentWaiting(inst.verdict, true);
+      }
       inst.amendAt = at;
       scheduler.schedule(at, inst, Kind.AMEND);
     }
@@ -1030,11 +1033,18 @@ final class FlowState {
   }
 
   private void reverify(InstanceState inst, FlowInstance snapshot) {
+    boolean waited = inst.amendAt != Long.MIN_VALUE;
     inst.amendAt = Long.MIN_VALUE;
     verdictOf(inst);
-    if (inst.overflowReason != null) {
-      return;
+    if (inst.overflowReason == null) {
+      judge(inst, snapshot);
     }
+    if (waited) {
+      context.listener.amendmentWaiting(inst.verdict, false);
+    }
+  }
+
+  private void judge(InstanceState inst, FlowInstance snapshot) {
     boolean complete = Readiness.isComplete(snapshot);
     context.stats.verifications++;
     Verdict next = verify(snapshot, complete, inst.verdict.reason());

@@ -17,6 +17,15 @@ public interface VerdictListener {
   default void amended(Verdict previous, Verdict current) {}
 
   /**
+   * Events reached a decided instance and are waited on before they are judged ({@code waiting}
+   * true: records whose spans, which tie them into the instance, may still come — at most a
+   * completion grace), or were judged ({@code false}; {@link #amended} came first where the verdict
+   * changed). {@code verdict} is the verdict as it stands: a reader that waits for a verdict to
+   * settle should not take it while an amendment waits.
+   */
+  default void amendmentWaiting(Verdict verdict, boolean waiting) {}
+
+  /**
    * An instance's verdict can no longer change. Not called for an instance an earlier owner
    * decided whose verdict stands here unchanged (a live engine reading events again after a
    * restart): it is that owner's, and was final there; one this engine amended is.
@@ -46,6 +55,11 @@ public interface VerdictListener {
       @Override
       public void finalized(Verdict v) {
         all.forEach(l -> l.finalized(v));
+      }
+
+      @Override
+      public void amendmentWaiting(Verdict v, boolean waiting) {
+        all.forEach(l -> l.amendmentWaiting(v, waiting));
       }
 
       @Override
