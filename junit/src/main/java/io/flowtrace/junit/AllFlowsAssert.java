@@ -62,7 +62,8 @@ public final class AllFlowsAssert extends AbstractAssert<AllFlowsAssert, FlowsUn
     List<FlowOutcome> outcomes = actual.outcomes(expected);
     if (outcomes.size() != expected) {
       StringBuilder sb = new StringBuilder("Expected " + expected + (expected == 1 ? " flow" : " flows")
-          + " to start during this test, but " + outcomes.size() + " did:");
+          + " to start during this test, but " + outcomes.size() + (outcomes.isEmpty() ? " did.\n" + actual.seen()
+          : " did:"));
       outcomes.forEach(o -> sb.append("\n  - ").append(Messages.subject(o)).append(" (").append(o.status()).append(')'));
       failWithMessage("%s", sb.toString());
     }

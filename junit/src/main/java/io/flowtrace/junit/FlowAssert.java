@@ -234,7 +234,24 @@ public final class FlowAssert extends AbstractAssert<FlowAssert, FlowUnderTest> 
 
   /** Fails with {@code text} and the line naming the instance's page (see {@link FailurePages}). */
   private void failFor(FlowOutcome o, String text) {
-    failWithMessage("%s", text + FailurePages.write(o));
+    failWithMessage("%s", text + noSpans(o) + FailurePages.write(o));
+  }
+
+  /**
+   * Where a stage is missing and not one span reached the extension in this test: that is more
+   * likely an exporter that has not sent its batch (or is not wired to the extension) than a defect.
+   */
+  private String noSpans(FlowOutcome o) {
+    if (o.violations().stream().noneMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)) {
+      return "";
+    }
+    Received received = Outcomes.received(actual.session());
+    if (received.test().spans() > 0 || received.test().records() == 0) {
+      return "";
+    }
+    return "\nno span at all reached flowtrace in this test (" + received.test() + "): an exporter that has not"
+        + " sent its batch yet, or one not wired to spanExporter() or otlpEndpoint(); forceFlush() your tracer"
+        + " providers before asserting";
   }
 
   private FlowAssert derive(FlowUnderTest next) {

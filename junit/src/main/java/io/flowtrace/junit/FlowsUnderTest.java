@@ -54,6 +54,11 @@ public final class FlowsUnderTest {
     Outcomes.acknowledge(session, o);
   }
 
+  /** What reached the extension, in words (for a failure that found fewer flows than expected). */
+  String seen() {
+    return Outcomes.received(session).summary();
+  }
+
   FlowsUnderTest within(Duration wait) {
     return new FlowsUnderTest(session, wait);
   }

@@ -364,6 +364,13 @@ class FlowTraceExtensionTest {
   }
 
   @Test
+  void expectingAFlowWhereNoneStartedSaysWhatArrived() {
+    assertThatThrownBy(() -> flows.assertThatAllFlows().within(Duration.ofSeconds(1)).hasSize(1))
+        .hasMessageStartingWith("Expected 1 flow to start during this test, but 0 did.\nflowtrace received in this"
+            + " test: nothing");
+  }
+
+  @Test
   void spansPostedToTheOtlpEndpointAreVerifiedToo() throws Exception {
     assertThat(flows.otlpEndpoint()).matches("http://127\\.0\\.0\\.1:\\d+");
     system.exportTo(new OtlpHttpPoster(flows.otlpEndpoint()));
