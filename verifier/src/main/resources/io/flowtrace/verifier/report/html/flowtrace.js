@@ -1092,11 +1092,16 @@
       if (!it.sub) return 0;
       var x1 = x(it.from), x2 = x(it.to);
       if (x1 === x2) return x1 + 46 + cut(it.sub, 60).length * STEXT_EM;
-      return (x1 + x2) / 2 + cut(it.sub, Math.max(it.missing ? 48 : 34, Math.abs(x2 - x1) / 5.4)).length * STEXT_EM / 2;
+      return (x1 + x2) / 2 + cut(it.sub, Math.max(48, Math.abs(x2 - x1) / 5.4)).length * STEXT_EM / 2;
     }
-    /** Where a duplicate's or an occurrence's badge starts: past its arrow and its label. */
+    /**
+     * Where a duplicate's or an occurrence's badge starts: past its arrow and its label — on one
+     * lifeline, past the line under the label too, which starts where the label does.
+     */
     function badgeLeft(it) {
-      return Math.max(Math.max(x(it.from), x(it.to)), labelRight(it)) + 6;
+      var right = Math.max(Math.max(x(it.from), x(it.to)), labelRight(it));
+      if (x(it.from) === x(it.to)) right = Math.max(right, subRight(it));
+      return right + 6;
     }
     /** Where a line of violation text starts: under its hop, moved left to end in the box where it can. */
     function textLeft(it, line) {
@@ -1219,7 +1224,7 @@
             cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2))));
       }
       if (it.sub) {
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(it.missing ? 48 : x1 === x2 ? 60 : 34, Math.abs(x2 - x1) / 5.4))));
+        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(x1 === x2 ? 60 : 48, Math.abs(x2 - x1) / 5.4))));
       }
       var ty = yy + 12;
       if ((it.unverified || it.unsampled) && !it.unobserved) {
