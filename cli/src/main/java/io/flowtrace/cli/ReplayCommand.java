@@ -378,22 +378,13 @@ final class ReplayCommand implements Callable<Integer> {
       return; // said below, for the whole recording
     }
     Map<String, Map<String, Long>> silent = new java.util.TreeMap<>();
-    for (FlowSpec f : flows) {
-      Map<String, Long> missing = summary.missingStages(f.name());
-      for (StageSpec stage : f.stages()) {
-        Long n = missing.get(stage.id());
-        if (n == null) {
-          continue;
-        }
-        for (EventSpec e : stage.events()) {
-          String service = e.span() == null ? null : e.span().service();
-          if (service != null && !result.spanServices().contains(service)) {
-            silent.computeIfAbsent(service, k -> new java.util.LinkedHashMap<>()).merge(f.name() + " at " + stage.id(), n,
-                Math::max);
-          }
-        }
+    eventsOfMissingStages(flows, summary, (f, stage, e, n) -> {
+      String service = e.span() == null ? null : e.span().service();
+      if (service != null && !result.spanServices().contains(service)) {
+        silent.computeIfAbsent(service, k -> new java.util.LinkedHashMap<>()).merge(f.name() + " at " + stage.id(), n,
+            Math::max);
       }
-    }
+    });
     silent.forEach((service, stages) -> {
       List<String> where = new ArrayList<>();
       stages.forEach((stage, n) -> where.add(Plural.count(n, "flow") + " of " + stage));
@@ -414,27 +405,35 @@ final class ReplayCommand implements Callable<Integer> {
     if (result.spans() + result.records() == 0) {
       return;
     }
+    eventsOfMissingStages(flows, summary, (f, stage, e, n) -> {
+      String service = e.span() == null ? null : e.span().service();
+      if (result.engine().eventsSeen().contains(f.name() + "|" + e.id())
+          || service != null && !result.spanServices().contains(service)) {
+        return; // matched, or its service sent nothing (said above)
+      }
+      err.println("flowtrace: " + e.id() + " (" + e.describeSource() + ") matched nothing in the recording, and"
+          + " MISSING_STAGE failed " + Plural.count(n, "flow") + " of " + f.name() + " at " + stage.id()
+          + ": `flowtrace lint " + flowsDir + " --against " + recording + "` shows what almost matched it"
+          + " (an attribute, span name or field the traffic spells otherwise)");
+    });
+    err.flush();
+  }
+
+  /** An event of a stage at which {@code failed} flows failed {@code MISSING_STAGE}. */
+  private interface MissingStageEvent {
+    void accept(FlowSpec flow, StageSpec stage, EventSpec event, long failed);
+  }
+
+  private static void eventsOfMissingStages(List<FlowSpec> flows, ReportSummary summary, MissingStageEvent each) {
     for (FlowSpec f : flows) {
       Map<String, Long> missing = summary.missingStages(f.name());
       for (StageSpec stage : f.stages()) {
         Long n = missing.get(stage.id());
-        if (n == null) {
-          continue;
-        }
-        for (EventSpec e : stage.events()) {
-          String service = e.span() == null ? null : e.span().service();
-          if (result.engine().eventsSeen().contains(f.name() + "|" + e.id())
-              || service != null && !result.spanServices().contains(service)) {
-            continue; // matched, or its service sent nothing (said above)
-          }
-          err.println("flowtrace: " + e.id() + " (" + e.describeSource() + ") matched nothing in the recording, and"
-              + " MISSING_STAGE failed " + Plural.count(n, "flow") + " of " + f.name() + " at " + stage.id()
-              + ": `flowtrace lint " + flowsDir + " --against " + recording + "` shows what almost matched it"
-              + " (an attribute, span name or field the traffic spells otherwise)");
+        if (n != null) {
+          stage.events().forEach(e -> each.accept(f, stage, e, n));
         }
       }
     }
-    err.flush();
   }
 
   /** Says which output cannot be written, the path as given, and why; returns the exit code. */

@@ -9,10 +9,7 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -211,17 +208,7 @@ class RepeatedStepTest {
   }
 
   private Verdict replay(String spec) throws Exception {
-    Files.writeString(dir.resolve("loan.flow.yaml"), spec);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    telemetry.stream().sorted(java.util.Comparator.comparingLong(Telemetry::arrivalEpochNanos)).forEach(engine::accept);
-    engine.advanceTo(ShopFlows.nanos(120_000));
-    engine.finish();
+    List<Verdict> finals = ShopFlows.finals(dir, spec, telemetry, 120_000);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }

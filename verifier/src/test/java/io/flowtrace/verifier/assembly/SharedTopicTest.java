@@ -7,9 +7,7 @@ import io.flowtrace.tracer.model.RecordHeader;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.ViolationKind;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.report.VerdictStatus;
-import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -125,17 +123,6 @@ class SharedTopicTest {
   }
 
   private List<Verdict> replayAll() throws Exception {
-    Files.writeString(dir.resolve("order.flow.yaml"), spec);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    telemetry.forEach(engine::accept);
-    engine.advanceTo(ShopFlows.nanos(3_600_000));
-    engine.finish();
-    return finals;
+    return ShopFlows.finals(dir, spec, telemetry, 3_600_000);
   }
 }

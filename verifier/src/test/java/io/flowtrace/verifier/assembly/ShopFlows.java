@@ -272,6 +272,28 @@ public final class ShopFlows {
     return (T0 + ms) * 1_000_000L;
   }
 
+  /**
+   * The final verdicts of {@code spec} (written to {@code dir} as one flow file) over {@code
+   * telemetry} fed in arrival order, with event time moved to {@code untilMs} after {@link #T0}.
+   */
+  static List<io.flowtrace.verifier.report.Verdict> finals(java.nio.file.Path dir, String spec,
+      List<io.flowtrace.tracer.model.Telemetry> telemetry, long untilMs) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("flow.flow.yaml"), spec);
+    List<io.flowtrace.verifier.report.Verdict> finals = new java.util.ArrayList<>();
+    FlowEngine engine = FlowEngine.builder(new io.flowtrace.verifier.spec.FlowSpecLoader().load(dir))
+        .listener(new io.flowtrace.verifier.report.VerdictListener() {
+          @Override
+          public void finalized(io.flowtrace.verifier.report.Verdict v) {
+            finals.add(v);
+          }
+        }).build();
+    telemetry.stream().sorted(java.util.Comparator.comparingLong(io.flowtrace.tracer.model.Telemetry::arrivalEpochNanos))
+        .forEach(engine::accept);
+    engine.advanceTo(nanos(untilMs));
+    engine.finish();
+    return finals;
+  }
+
   public static String trace(String orderId, String what) {
     return hex(orderId + "/" + what, 32);
   }

@@ -9,7 +9,6 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.report.Verdict;
-import io.flowtrace.verifier.report.VerdictListener;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -75,17 +74,7 @@ class UnobservedDeliveriesTest {
   }
 
   private Verdict replay(String spec) throws Exception {
-    Files.writeString(dir.resolve("loan.flow.yaml"), spec);
-    List<Verdict> finals = new ArrayList<>();
-    FlowEngine engine = FlowEngine.builder(new FlowSpecLoader().load(dir)).listener(new VerdictListener() {
-      @Override
-      public void finalized(Verdict v) {
-        finals.add(v);
-      }
-    }).build();
-    telemetry.forEach(engine::accept);
-    engine.advanceTo(ShopFlows.nanos(120_000));
-    engine.finish();
+    List<Verdict> finals = ShopFlows.finals(dir, spec, telemetry, 120_000);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }
