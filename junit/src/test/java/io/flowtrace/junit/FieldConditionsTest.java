@@ -178,8 +178,7 @@ class FieldConditionsTest {
   }
 
   private SdkTracerProvider provider(String service, Sampler sampler, SpanProcessor processor) {
-    SdkTracerProvider p = SdkTracerProvider.builder().setResource(service(service)).setSampler(sampler)
-        .addSpanProcessor(processor).build();
+    SdkTracerProvider p = PaymentSystem.provider(service, sampler, processor);
     providers.add(p);
     return p;
   }

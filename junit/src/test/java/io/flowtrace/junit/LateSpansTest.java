@@ -2,9 +2,7 @@ package io.flowtrace.junit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
@@ -57,11 +55,8 @@ class LateSpansTest {
   @Test
   void aCleanFlowWhoseSpansComeLaterThanTheGracePasses() throws Exception {
     for (String service : List.of("pay-service", "ledger")) {
-      SdkTracerProvider batched = SdkTracerProvider.builder()
-          .setResource(Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), service)))
-          .addSpanProcessor(BatchSpanProcessor.builder(flows.spanExporter()).setScheduleDelay(Duration.ofSeconds(10))
-              .build())
-          .build();
+      SdkTracerProvider batched = PaymentSystem.provider(service, Sampler.parentBased(Sampler.alwaysOn()),
+          BatchSpanProcessor.builder(flows.spanExporter()).setScheduleDelay(Duration.ofSeconds(10)).build());
       providers.add(batched);
       system.traceWith(service, batched);
     }
@@ -95,11 +90,8 @@ class LateSpansTest {
       }
     };
     for (String service : List.of("pay-service", "ledger")) {
-      SdkTracerProvider batched = SdkTracerProvider.builder()
-          .setResource(Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), service)))
-          .setSampler(Sampler.parentBased(secondOnly))
-          .addSpanProcessor(BatchSpanProcessor.builder(flows.spanExporter()).build()) // every 5 s
-          .build();
+      SdkTracerProvider batched = PaymentSystem.provider(service, Sampler.parentBased(secondOnly),
+          BatchSpanProcessor.builder(flows.spanExporter()).build()); // every 5 s
       providers.add(batched);
       system.traceWith(service, batched);
     }

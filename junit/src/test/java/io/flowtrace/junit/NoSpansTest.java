@@ -2,11 +2,10 @@ package io.flowtrace.junit;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.opentelemetry.sdk.trace.samplers.Sampler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,11 +55,8 @@ class NoSpansTest {
   @Test
   void aMissingStageWhereNoSpanReachedTheTestSaysSo() throws Exception {
     for (String service : List.of("pay-service", "ledger")) {
-      SdkTracerProvider unsent = SdkTracerProvider.builder()
-          .setResource(Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), service)))
-          .addSpanProcessor(BatchSpanProcessor.builder(io.opentelemetry.sdk.trace.export.SpanExporter.composite())
-              .setScheduleDelay(Duration.ofMinutes(10)).build())
-          .build();
+      SdkTracerProvider unsent = PaymentSystem.provider(service, Sampler.parentBased(Sampler.alwaysOn()),
+          BatchSpanProcessor.builder(SpanExporter.composite()).setScheduleDelay(Duration.ofMinutes(10)).build());
       providers.add(unsent);
       system.traceWith(service, unsent);
     }

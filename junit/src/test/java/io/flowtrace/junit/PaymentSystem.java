@@ -15,9 +15,11 @@ import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.opentelemetry.sdk.trace.samplers.Sampler;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -289,9 +291,15 @@ final class PaymentSystem implements AutoCloseable {
   }
 
   private SdkTracerProvider tracing(String service) {
+    return provider(service, Sampler.parentBased(Sampler.alwaysOn()), SimpleSpanProcessor.create(exporter));
+  }
+
+  /** An SDK for {@code service} (its {@code service.name}) with a test's own sampler and span processor. */
+  static SdkTracerProvider provider(String service, Sampler sampler, SpanProcessor processor) {
     return SdkTracerProvider.builder()
         .setResource(Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), service)))
-        .addSpanProcessor(SimpleSpanProcessor.create(exporter))
+        .setSampler(sampler)
+        .addSpanProcessor(processor)
         .build();
   }
 

@@ -255,8 +255,7 @@ final class Traffic {
     for (int i : at) {
       Occurrence o = occurrences.get(i);
       KafkaRecord r = o.record();
-      String group = r.key() != null && !r.key().isEmpty() ? "k:" + r.key() : o.traceId();
-      perGroup.merge(group, 1, Integer::sum);
+      perGroup.merge(group(o), 1, Integer::sum);
       for (io.flowtrace.tracer.model.RecordHeader h : r.headers()) {
         if (isKindName(h.name())) {
           candidates.computeIfAbsent("h:" + h.name(), k -> new KindCandidate(h.name(), true));
@@ -289,7 +288,7 @@ final class Traffic {
         if (c.values.add(value) && c.values.size() > MAX_KINDS) {
           break;
         }
-        String group = o.record().key() != null && !o.record().key().isEmpty() ? "k:" + o.record().key() : o.traceId();
+        String group = group(o);
         if (perGroup.getOrDefault(group, 0) > 1) {
           c.valuesByGroup.computeIfAbsent(group, g -> new java.util.HashSet<>()).add(value);
         }
@@ -300,6 +299,12 @@ final class Traffic {
       }
     }
     return best;
+  }
+
+  /** What a record's kinds are counted by: its key, else its trace. */
+  private static String group(Occurrence o) {
+    String key = o.record().key();
+    return key != null && !key.isEmpty() ? "k:" + key : o.traceId();
   }
 
   private static boolean isKindName(String name) {
