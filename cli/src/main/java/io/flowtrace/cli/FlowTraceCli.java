@@ -28,18 +28,40 @@ public final class FlowTraceCli {
     int code;
     try {
       code = run(args);
-    } catch (OutOfMemoryError e) {
-      code = outOfMemory(System.err, e);
+    } catch (Error e) {
+      code = failed(System.err, e);
     }
     System.exit(code);
   }
 
+  /**
+   * The exit code of an error that escaped the command, when it is the heap running out: an
+   * {@link OutOfMemoryError} may come wrapped, e.g. in the {@link InternalError} of a lambda that
+   * could not be linked. Any other error is thrown on.
+   */
+  static int failed(java.io.PrintStream err, Error e) {
+    OutOfMemoryError oom = outOfMemoryIn(e);
+    if (oom == null) {
+      throw e;
+    }
+    return outOfMemory(err, oom);
+  }
+
   private static int outOfMemory(java.io.PrintStream err, OutOfMemoryError e) {
-    err.println("flowtrace: out of memory (" + e.getMessage() + ", max heap "
-        + ProgressLine.bytes(Runtime.getRuntime().maxMemory()) + "): give the JVM more, e.g. FLOWTRACE_JAVA_OPTS=-Xmx4g bin/flowtrace ... "
-        + "or java -Xmx4g -jar flowtrace.jar ...; replay also holds less with a smaller --buffer-events");
+    try {
+      err.println("flowtrace: out of memory (" + e.getMessage() + ", max heap "
+          + ProgressLine.bytes(Runtime.getRuntime().maxMemory()) + "): " + MORE_HEAP);
+    } catch (OutOfMemoryError again) {
+      err.print("flowtrace: out of memory (max heap ");
+      err.print(Runtime.getRuntime().maxMemory() >> 20);
+      err.print(" MiB): ");
+      err.println(MORE_HEAP);
+    }
     return EXIT_FAILED;
   }
+
+  private static final String MORE_HEAP = "give the JVM more, e.g. FLOWTRACE_JAVA_OPTS=-Xmx4g bin/flowtrace ... "
+      + "or java -Xmx4g -jar flowtrace.jar ...; replay also holds less with a smaller --buffer-events";
 
   private static OutOfMemoryError outOfMemoryIn(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
