@@ -136,7 +136,7 @@ final class Outcomes {
         : "Expected the " + outcomes.size() + " flows of this test to have no violations (failOnAnyFailedFlow), but "
             + bad.size() + (bad.size() == 1 ? " has" : " have") + " not:");
     for (FlowOutcome o : bad) {
-      sb.append("\n").append(Messages.block(o)).append(Messages.how(o, timeout));
+      sb.append("\n").append(Messages.block(o)).append(Messages.how(o, timeout)).append(FailurePages.write(o));
     }
     throw new AssertionError(sb.toString());
   }

@@ -118,7 +118,8 @@ class OwnedTelemetryTest {
         .haveExactly(1, event(test("b_leavesAFailedFlowUnasserted"), finishedWithFailure(instanceOf(AssertionError.class),
             message(m -> m.startsWith("Expected the flow of this test to have no violations (failOnAnyFailedFlow),"
                 + " but it has not:\nFAILED  payment  paymentId=" + FailOnAnySample.failedId)
-                && m.contains("✗ BAD_TRANSFORMATION at payment-booked, field amount")))));
+                && m.contains("✗ BAD_TRANSFORMATION at payment-booked, field amount")
+                && m.contains("\n      at ") && m.contains("\n  flow diagram: file:")))));
   }
 
   /** Run by {@link #registerGlobalMakesTheDefaultServiceGlobalForTheClassOnly}. */

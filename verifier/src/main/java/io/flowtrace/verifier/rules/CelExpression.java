@@ -42,9 +42,12 @@ final class CelExpression implements CompiledExpression {
   private final List<ExpressionPaths.Path> paths;
   private final List<String> pathTexts;
   private final Map<Integer, ExpressionPaths.Target> targets;
+  private final ComparedSides sides;
 
-  CelExpression(String source, CelRuntime.Program program, ExpressionPaths.Result analysis, boolean requireBool) {
+  CelExpression(String source, CelRuntime.Program program, ExpressionPaths.Result analysis, boolean requireBool,
+      ComparedSides sides) {
     this.source = source;
+    this.sides = sides;
     this.program = program;
     this.requireBool = requireBool;
     this.variables = analysis.variables();
@@ -76,10 +79,14 @@ final class CelExpression implements CompiledExpression {
     Map<String, String> observed;
     Object value;
     try {
-      value = program.eval(resolver(payloads));
+      CelVariableResolver resolver = resolver(payloads);
+      value = program.eval(resolver);
       // What the expression saw matters when it did not hold; skipping it otherwise keeps the
       // passing path (nearly every evaluation) cheap.
       observed = Boolean.TRUE.equals(value) ? Map.of() : observe(payloads);
+      if (Boolean.FALSE.equals(value)) {
+        observed = sides.withSides(observed, resolver);
+      }
     } catch (CelEvaluationException e) {
       return new Evaluation(null, describe(e), safeObserve(payloads));
     } catch (RuntimeException e) {

@@ -251,12 +251,17 @@ final class CelMessages {
 
   /** A sub-expression as source text, cut when long. */
   static String text(CelAbstractSyntaxTree ast, CelExpr e) {
+    return text(ast, e, MAX_OPERAND);
+  }
+
+  /** {@link #text(CelAbstractSyntaxTree, CelExpr)} cut to {@code max} characters. */
+  static String text(CelAbstractSyntaxTree ast, CelExpr e, int max) {
     String t;
     try {
       t = UNPARSER.unparse(CelAbstractSyntaxTree.newParsedAst(e, ast.getSource()));
     } catch (RuntimeException ex) {
       return null;
     }
-    return t.length() <= MAX_OPERAND ? t : t.substring(0, MAX_OPERAND - 1) + "…";
+    return t.length() <= max ? t : t.substring(0, max - 1) + "…";
   }
 }

@@ -91,7 +91,7 @@ public final class CelRules {
 
   /** CEL options shared by the compiler and the runtime. */
   private static final CelOptions OPTIONS =
-      CelOptions.current().enableHeterogeneousNumericComparisons(true).build();
+      CelOptions.current().enableHeterogeneousNumericComparisons(true).populateMacroCalls(true).build();
 
   private static final RuleFunctions FUNCTIONS = RuleFunctions.create();
 
@@ -230,7 +230,8 @@ public final class CelRules {
     } catch (CelEvaluationException | RuntimeException e) {
       throw new RuleSyntaxException("cannot plan the expression: " + e.getMessage(), 1);
     }
-    return new CelExpression(expression, program, ExpressionPaths.analyze(ast, variables), condition);
+    return new CelExpression(expression, program, ExpressionPaths.analyze(ast, variables), condition,
+        condition ? ComparedSides.of(ast, RUNTIME) : ComparedSides.NONE);
   }
 
   private CelAbstractSyntaxTree check(String expression) throws RuleSyntaxException {

@@ -117,6 +117,57 @@ final class JsonCelValues {
     }
   }
 
+  /**
+   * Compact JSON-like text of a value CEL computed, cut as {@link #render(JsonNode)} is; a whole
+   * number is written without a fraction, as a payload would carry it.
+   */
+  static String renderValue(Object value) {
+    StringBuilder out = new StringBuilder(32);
+    appendValue(value, out);
+    return cut(out);
+  }
+
+  private static void appendValue(Object value, StringBuilder out) {
+    if (out.length() > MAX_RENDERED_LENGTH) {
+      return;
+    }
+    if (value instanceof ObjectView o) {
+      append(o.node, out);
+    } else if (value instanceof ArrayView a) {
+      append(a.node, out);
+    } else if (value instanceof String s) {
+      quote(s, out);
+    } else if (value instanceof Double d) {
+      out.append(d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString(d.longValue()) : d.toString());
+    } else if (value instanceof NullValue || value == null) {
+      out.append("null");
+    } else if (value instanceof Map<?, ?> map) {
+      out.append('{');
+      boolean first = true;
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        if (!first) {
+          out.append(',');
+        }
+        first = false;
+        appendValue(e.getKey(), out);
+        out.append(':');
+        appendValue(e.getValue(), out);
+      }
+      out.append('}');
+    } else if (value instanceof List<?> list) {
+      out.append('[');
+      for (int i = 0; i < list.size() && out.length() <= MAX_RENDERED_LENGTH; i++) {
+        if (i > 0) {
+          out.append(',');
+        }
+        appendValue(list.get(i), out);
+      }
+      out.append(']');
+    } else {
+      out.append(value);
+    }
+  }
+
   private static void quote(String s, StringBuilder out) {
     out.append('"');
     for (int i = 0; i < s.length(); i++) {

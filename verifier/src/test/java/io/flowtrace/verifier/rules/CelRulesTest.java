@@ -101,6 +101,52 @@ class CelRulesTest {
     }
 
     @Test
+    void aFalseRuleAlsoShowsWhatEachComputedSideCameTo() throws RuleSyntaxException {
+      Map<String, JsonNode> b = authorizedFlow();
+      b.put("orders_created", json("""
+          {"total": 100.0, "currency": "USD", "items": [{"quantity": 2, "unitPrice": 12.5}, {"quantity": 1, "unitPrice": 74.5}]}
+          """));
+
+      Evaluation result = rules.compileCondition(TOTAL_RULE).evaluate(b);
+
+      assertThat(result.isFalse()).isTrue();
+      assertThat(result.observed()).containsExactly(
+          entry("orders_created.total", "100.0"),
+          entry("orders_created.items.map(i, i.unitPrice * i.quantity).sum()", "99.5"),
+          entry("orders_created.items", "[{\"quantity\":2,\"unitPrice\":12.5},{\"quantity\":1,\"unitPrice\":74.5}]"));
+    }
+
+    @Test
+    void eachComparisonJoinedByAndShowsItsComputedSidesButPathsOnlyOnce() throws RuleSyntaxException {
+      Map<String, JsonNode> b = authorizedFlow();
+      b.put("payment_request", json("{\"amount\": 99.5, \"currency\": \"eur\", \"orderId\": \"ord-7\"}"));
+
+      Evaluation result = rules.compileCondition("payment_request.currency.upperAscii() == orders_created.currency"
+          + " && size(payment_request.orderId) > 3 && payment_request.amount == 99.5").evaluate(b);
+
+      assertThat(result.isFalse()).isTrue();
+      assertThat(result.observed()).containsExactly(
+          entry("payment_request.currency.upperAscii()", "\"EUR\""),
+          entry("orders_created.currency", "\"USD\""),
+          entry("size(payment_request.orderId)", "5"),
+          entry("payment_request.amount", "99.5"),
+          entry("payment_request.currency", "\"eur\""),
+          entry("payment_request.orderId", "\"ord-7\""));
+    }
+
+    @Test
+    void aSideThatCannotBeComputedSaysSoAndTheRuleStillHasItsValue() throws RuleSyntaxException {
+      Map<String, JsonNode> b = authorizedFlow();
+      b.put("orders_created", json("{\"total\": 10, \"items\": [{\"quantity\": 2}]}"));
+
+      Evaluation result = rules.compileCondition("orders_created.total == 0 || "
+          + "orders_created.total == orders_created.items.map(i, i.unitPrice * i.quantity).sum()").evaluate(b);
+
+      assertThat(result.failed()).isTrue();
+      assertThat(result.error()).contains("unitPrice");
+    }
+
+    @Test
     void moneyIsComparedToTheCent() throws RuleSyntaxException {
       assertThat(eval("money_eq(0.1 + 0.2, 0.3)", Map.of()).isTrue()).isTrue();
       assertThat(eval("money_eq(10.004, 10)", Map.of()).isTrue()).isTrue();
