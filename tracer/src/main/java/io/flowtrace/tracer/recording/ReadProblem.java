@@ -13,6 +13,9 @@ import java.util.Set;
  */
 public record ReadProblem(SourcePosition position, String reason, Set<String> names) {
 
+  /** How the reason of a problem that ended its source's reading ends: nothing after it was read. */
+  public static final String REST_SKIPPED = "rest of the file skipped";
+
   /** The most names kept from one problem's text. */
   static final int MAX_NAMES = 4096;
   private static final int MAX_NAME_LENGTH = 128;
@@ -82,6 +85,11 @@ public record ReadProblem(SourcePosition position, String reason, Set<String> na
       }
       run = i + 1;
     }
+  }
+
+  /** Whether reading its source stopped here (a gzip cut off, a disk error): what followed is missing. */
+  public boolean restSkipped() {
+    return reason.endsWith(REST_SKIPPED);
   }
 
   @Override

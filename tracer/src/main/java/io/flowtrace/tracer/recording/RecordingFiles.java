@@ -80,7 +80,7 @@ final class RecordingFiles {
    * a disk error.
    */
   static String cutOff(IOException e) {
-    return "file cut off or corrupt here: " + describe(e) + "; rest of the file skipped";
+    return "file cut off or corrupt here: " + describe(e) + "; " + ReadProblem.REST_SKIPPED;
   }
 
   /** What went wrong, without the file name a {@link FileSystemException}'s message repeats. */

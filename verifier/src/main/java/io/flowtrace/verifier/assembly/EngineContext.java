@@ -35,6 +35,11 @@ final class EngineContext {
    * before its record dump).
    */
   volatile long spansLostAfter = Long.MAX_VALUE;
+  /**
+   * Records stamped after this (epoch ns) may have had their traces' spans in a file of spans whose
+   * reading stopped part-way, at this time less the completion grace (a gzip cut off).
+   */
+  volatile long spansCutAfter = Long.MAX_VALUE;
   /** Whether the input may begin in the middle of traffic ({@link FlowEngine.Builder#inputMayBeginMidFlow}). */
   boolean midFlowStart;
   /** The earliest time of an event received (epoch ns). */

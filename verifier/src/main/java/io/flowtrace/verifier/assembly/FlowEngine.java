@@ -9,6 +9,7 @@ import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.model.TraceContext;
 import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.SourceCut;
 import io.flowtrace.verifier.report.FlowVerifier;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictListener;
@@ -577,7 +578,26 @@ public final class FlowEngine {
    * ({@link ReadProblem#names}), gets a note saying where, since what that input held is missing.
    */
   public void unreadable(java.util.Collection<ReadProblem> problems) {
-    context.unreadable = Unreadable.of(problems);
+    unreadable(problems, List.of());
+  }
+
+  /**
+   * As {@link #unreadable(java.util.Collection)}, with the files whose reading stopped part-way. A
+   * verdict that does not pass says so in a note when it ran past the cut of a file of spans, and
+   * for every cut file of records (a dump of records is in order only within each partition). Where a file of spans was
+   * cut, a record stamped after it (less the completion grace) whose producer span did not come had
+   * its trace's spans in what was lost, as at the end of the input: what only those spans show is
+   * not verified, instead of missing.
+   */
+  public void unreadable(java.util.Collection<ReadProblem> problems, java.util.Collection<SourceCut> cuts) {
+    context.unreadable = Unreadable.of(problems, cuts);
+    long spansCut = Long.MAX_VALUE;
+    for (SourceCut cut : cuts) {
+      if (cut.spans()) {
+        spansCut = Math.min(spansCut, cut.lastEpochNanos() - graceNanos);
+      }
+    }
+    context.spansCutAfter = spansCut;
   }
 
   /**

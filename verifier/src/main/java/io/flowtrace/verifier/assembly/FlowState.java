@@ -887,11 +887,13 @@ final class FlowState {
 
   /**
    * A sampled record stamped before this engine could receive its trace's spans; or, when the input
-   * ended, one stamped at the end of the spans received whose producer span did not come.
+   * ended, one stamped at the end of the spans received whose producer span did not come; or one
+   * stamped after a file of spans was cut off whose producer span did not come.
    */
   private boolean spansLost(KafkaRecord r, TraceContext context) {
     return context != null && context.sampled() && (r.timestampNanos() < this.context.spansLostBefore
-        || r.timestampNanos() > this.context.spansLostAfter && !this.context.spans.holds(context.spanId()));
+        || r.timestampNanos() > Math.min(this.context.spansLostAfter, this.context.spansCutAfter)
+        && !this.context.spans.holds(context.spanId()));
   }
 
   /**
@@ -1029,7 +1031,7 @@ final class FlowState {
 
   /** Runs the checks (on any thread); a verdict that did not pass says which unreadable input names it. */
   private Verdict verify(FlowInstance snapshot, boolean complete, String reason) {
-    return context.unreadable.noted(verifier.verify(snapshot, complete, reason));
+    return context.unreadable.noted(verifier.verify(snapshot, complete, reason), spec.deadline().toNanos());
   }
 
   private void reverify(InstanceState inst, FlowInstance snapshot) {

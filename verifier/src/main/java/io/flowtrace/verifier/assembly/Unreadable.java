@@ -1,6 +1,7 @@
 package io.flowtrace.verifier.assembly;
 
 import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.SourceCut;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import java.util.ArrayList;
@@ -13,37 +14,63 @@ import java.util.Map;
 /**
  * Input that could not be read, by the names its text held ({@link ReadProblem#names}): a verdict
  * that did not pass, and whose key values or traces such input names, says where, since what that
- * input held (a record, a span) is missing from it. Immutable; read from any thread.
+ * input held (a record, a span) is missing from it. So does one that ran past the point where a
+ * file of spans stopped being read, and every one when a file of records did ({@link SourceCut}):
+ * what followed in that file may have held its events.
+ * Immutable; read from any thread.
  */
 final class Unreadable {
 
-  static final Unreadable NONE = new Unreadable(Map.of());
+  static final Unreadable NONE = new Unreadable(Map.of(), List.of());
+  private static final java.time.format.DateTimeFormatter TIME =
+      java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
   /** Key values shorter than this are too common in any text to name an instance. */
   private static final int MIN_KEY_LENGTH = 4;
   private static final int MAX_NOTES = 3;
   private static final int MAX_REASON = 120;
 
   private final Map<String, ReadProblem> byName;
+  private final List<SourceCut> cuts;
 
-  private Unreadable(Map<String, ReadProblem> byName) {
+  private Unreadable(Map<String, ReadProblem> byName, List<SourceCut> cuts) {
     this.byName = byName;
+    this.cuts = cuts;
   }
 
-  /** The problems' names, each kept with the first problem that held it. */
-  static Unreadable of(Collection<ReadProblem> problems) {
+  /** The problems' names, each kept with the first problem that held it, and the files cut short. */
+  static Unreadable of(Collection<ReadProblem> problems, Collection<SourceCut> cuts) {
     Map<String, ReadProblem> byName = new HashMap<>();
     for (ReadProblem p : problems) {
       for (String name : p.names()) {
         byName.putIfAbsent(name, p);
       }
     }
-    return byName.isEmpty() ? NONE : new Unreadable(byName);
+    List<SourceCut> sorted = new ArrayList<>(cuts);
+    sorted.sort(java.util.Comparator.comparingLong(SourceCut::lastEpochNanos));
+    return byName.isEmpty() && sorted.isEmpty() ? NONE : new Unreadable(byName, List.copyOf(sorted));
   }
 
-  /** {@code verdict}, with a note for each unreadable input naming it when it did not pass. */
-  Verdict noted(Verdict verdict) {
-    if (byName.isEmpty() || verdict.status() == VerdictStatus.PASSED) {
+  /**
+   * {@code verdict}, with a note for each unreadable input naming it, and for each file cut short
+   * before its deadline ({@code deadlineNanos} after it began), when it did not pass.
+   */
+  Verdict noted(Verdict verdict, long deadlineNanos) {
+    if (this == NONE || verdict.status() == VerdictStatus.PASSED) {
       return verdict;
+    }
+    List<String> cutNotes = new ArrayList<>();
+    for (SourceCut cut : cuts) {
+      // an exporter writes spans nearly in end-time order; a record dump is in order only within
+      // each partition (kcat writes topic after topic), so its cut may have taken records of any time
+      boolean timed = cut.spans() && cut.lastEpochNanos() != Long.MIN_VALUE;
+      if (!timed) {
+        cutNotes.add(cut.problem().position() + " could not be read to its end: what followed may have held this"
+            + " flow's events, and this verdict may be wrong for that alone");
+      } else if (verdict.startEpochNanos() + deadlineNanos > cut.lastEpochNanos()) {
+        cutNotes.add(cut.problem().position() + " could not be read to its end (its spans were read up to "
+            + TIME.format(java.time.Instant.ofEpochSecond(0, cut.lastEpochNanos())) + ") and this flow ran until"
+            + " after then: what followed may have held its spans, and this verdict may be wrong for that alone");
+      }
     }
     Map<ReadProblem, String> found = new LinkedHashMap<>();
     verdict.keys().forEach((key, value) -> {
@@ -58,10 +85,11 @@ final class Unreadable {
         found.putIfAbsent(p, "its trace " + trace);
       }
     }
-    if (found.isEmpty()) {
+    if (found.isEmpty() && cutNotes.isEmpty()) {
       return verdict;
     }
     List<String> notes = new ArrayList<>(verdict.notes());
+    notes.addAll(cutNotes);
     int shown = 0;
     for (Map.Entry<ReadProblem, String> e : found.entrySet()) {
       if (shown++ == MAX_NOTES) {

@@ -47,7 +47,10 @@ public final class Visibility {
     UNSAMPLED,
     /** The flow allows spans of sampled traces to be lost ({@code spans: may-be-missing}). */
     MAY_BE_MISSING,
-    /** Its trace's spans were exported while the engine was not running (a restart): they went elsewhere. */
+    /**
+     * Its trace's spans were exported while the engine was not running (a restart), or after the
+     * input's spans ended or a file of them was cut off: they went elsewhere.
+     */
     SPANS_LOST,
     /** It happened in the instance this one's trace began in, under the keys the flow had before they changed. */
     BEFORE_KEY_CHANGED,
@@ -80,7 +83,7 @@ public final class Visibility {
             + " a key changed on the way";
         case UNSAMPLED -> "unsampled trace " + traceId;
         case SPANS_LOST -> "the spans of trace " + traceId + " did not reach this run (exported before it started,"
-            + " or not yet when it stopped)";
+            + " not yet when it stopped, or after where a file of spans could not be read)";
         case MAY_BE_MISSING -> traceId == null
             ? "its span did not arrive (spans: may-be-missing)"
             : "its span did not arrive in trace " + traceId + " (spans: may-be-missing)";

@@ -5,6 +5,7 @@ import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.ReadingPool;
 import io.flowtrace.tracer.recording.RecordingReader;
+import io.flowtrace.tracer.recording.SourceCut;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +13,9 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAccumulator;
 import java.util.function.Consumer;
 
 /**
@@ -20,7 +24,8 @@ import java.util.function.Consumer;
  * file of their own (one large file is decoded on every core). The sink and listener are called
  * from those threads, so they must be thread-safe; problems are delivered under a lock, in each
  * file's order. A file that cannot be read, or is cut
- * off or corrupt, is a problem of that file: the other files are read all the same.
+ * off or corrupt, is a problem of that file: the other files are read all the same, and the cut is
+ * told with the time the file had reached ({@link SourceCut}).
  */
 public final class ParallelRead {
   private ParallelRead() {}
@@ -32,6 +37,17 @@ public final class ParallelRead {
    */
   public static void read(RecordingReader reader, List<Path> files, int threads, Consumer<Telemetry> sink,
       ReadListener listener) throws IOException {
+    read(reader, files, threads, sink, listener, cut -> {});
+  }
+
+  /**
+   * Reads every file as {@link #read(RecordingReader, List, int, Consumer, ReadListener)} does, and
+   * tells {@code cuts} of each file whose reading stopped part-way, once it is read.
+   *
+   * @throws IOException only when interrupted
+   */
+  public static void read(RecordingReader reader, List<Path> files, int threads, Consumer<Telemetry> sink,
+      ReadListener listener, Consumer<SourceCut> cuts) throws IOException {
     List<Path> ordered = new ArrayList<>(files);
     ordered.sort(Comparator.comparingLong((Path p) -> p.toFile().length()).reversed());
     Object lock = new Object();
@@ -52,7 +68,7 @@ public final class ParallelRead {
     };
     if (threads == 1 || ordered.isEmpty()) {
       for (Path f : ordered) {
-        readOne(reader, f, sink, synced);
+        readOne(reader, f, sink, synced, cuts);
       }
       return;
     }
@@ -60,7 +76,7 @@ public final class ParallelRead {
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (Path f : ordered) {
-        futures.add(pool.submit(() -> readOne(reader, f, sink, synced)));
+        futures.add(pool.submit(() -> readOne(reader, f, sink, synced, cuts)));
       }
       for (Future<?> f : futures) {
         try {
@@ -84,7 +100,34 @@ public final class ParallelRead {
     }
   }
 
-  private static void readOne(RecordingReader reader, Path file, Consumer<Telemetry> sink, ReadListener listener) {
-    reader.readFile(file, sink, listener);
+  private static void readOne(RecordingReader reader, Path file, Consumer<Telemetry> sink, ReadListener listener,
+      Consumer<SourceCut> cuts) {
+    // a file's decoding may be shared out to several threads
+    LongAccumulator last = new LongAccumulator(Math::max, Long.MIN_VALUE);
+    AtomicBoolean spans = new AtomicBoolean();
+    AtomicReference<ReadProblem> cut = new AtomicReference<>();
+    reader.readFile(file, t -> {
+      last.accumulate(t.arrivalEpochNanos());
+      if (t instanceof Telemetry.SpanEvent && !spans.get()) {
+        spans.set(true);
+      }
+      sink.accept(t);
+    }, new ReadListener() {
+      @Override
+      public void problem(ReadProblem problem) {
+        if (problem.restSkipped()) {
+          cut.compareAndSet(null, problem);
+        }
+        listener.problem(problem);
+      }
+
+      @Override
+      public void progress(String source, long bytesRead) {
+        listener.progress(source, bytesRead);
+      }
+    });
+    if (cut.get() != null) {
+      cuts.accept(new SourceCut(cut.get(), last.get(), spans.get()));
+    }
   }
 }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.flowtrace.tracer.model.Telemetry;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.SourceCut;
 import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.tracer.spill.TelemetryCodec;
 import io.flowtrace.verifier.assembly.FlowEngine;
@@ -122,7 +123,8 @@ public final class Replay {
         chunk.bytes = 0;
       }
     };
-    ParallelRead.read(reader, files, threads, sink, listener);
+    java.util.Queue<SourceCut> cuts = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    ParallelRead.read(reader, files, threads, sink, listener, cuts::add);
     Lookahead lookahead = engine.newLookahead();
     java.util.SortedSet<String> services = new java.util.TreeSet<>();
     for (Chunk chunk : allChunks) {
@@ -131,7 +133,7 @@ public final class Replay {
       services.addAll(chunk.services);
     }
     engine.lookahead(lookahead);
-    engine.unreadable(naming);
+    engine.unreadable(naming, cuts);
     long t1 = System.nanoTime();
     long fed = buffer.drain(engine, progress);
     long t2 = System.nanoTime();
