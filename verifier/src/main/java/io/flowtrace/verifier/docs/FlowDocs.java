@@ -300,10 +300,31 @@ public final class FlowDocs implements VerdictListener {
     } else if (a != null && b != null && b.traceId() != null && !b.traceId().equals(a.traceId())) {
       // a repeated step (a bank's second callback, in a trace of its own): from the occurrence in
       // the same trace, not from the first callback minutes before
+      TimelineEntry inB = null;
       for (TimelineEntry t : timeline) {
         if (t.event().equals(from) && b.traceId().equals(t.traceId()) && when(spec, t) <= when(spec, b)) {
-          a = t;
+          inB = t;
         }
+      }
+      // else, the first observed being a later occurrence (its trace's spans sampled, the first's
+      // not): to the occurrence in its trace, not to the first one's record seconds before
+      TimelineEntry inA = null;
+      for (TimelineEntry t : timeline) {
+        if (inB == null && a.traceId() != null && inA == null && t.event().equals(to)
+            && a.traceId().equals(t.traceId()) && when(spec, t) >= when(spec, a)) {
+          inA = t;
+        }
+      }
+      if (inB != null) {
+        a = inB;
+      } else if (inA != null) {
+        b = inA;
+      } else if (occurrences(timeline, from) > 1 || occurrences(timeline, to) > 1
+          || a.traceId() != null && spec.event(from) != null && spec.event(from).newTrace()) {
+        // occurrences of a repeated step in traces apart, or of an event that begins a trace of
+        // its own per occurrence (a webhook redelivered, its first delivery's trace not sampled)
+        // and one outside that trace: which answers which is not known
+        return;
       }
     }
     if (a != null && b != null) {
@@ -321,6 +342,14 @@ public final class FlowDocs implements VerdictListener {
         o.hopsUnmeasured.merge(from + " → " + to, 1L, Long::sum);
       }
     }
+  }
+
+  private static int occurrences(List<TimelineEntry> timeline, String event) {
+    int n = 0;
+    for (TimelineEntry t : timeline) {
+      n += t.event().equals(event) && !retried(t) ? 1 : 0;
+    }
+    return n;
   }
 
   /**
