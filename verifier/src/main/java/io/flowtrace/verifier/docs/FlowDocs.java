@@ -319,11 +319,11 @@ public final class FlowDocs implements VerdictListener {
         a = inB;
       } else if (inA != null) {
         b = inA;
-      } else if (occurrences(timeline, from) > 1 || occurrences(timeline, to) > 1
-          || a.traceId() != null && spec.event(from) != null && spec.event(from).newTrace()) {
-        // occurrences of a repeated step in traces apart, or of an event that begins a trace of
-        // its own per occurrence (a webhook redelivered, its first delivery's trace not sampled)
-        // and one outside that trace: which answers which is not known
+      } else if (!newTrace(spec, to) && (occurrences(timeline, from) > 1 || occurrences(timeline, to) > 1
+          || newTrace(spec, from))) {
+        // an event and what follows it in its trace, in traces apart: occurrences of a repeated
+        // step, or of an event that begins a trace of its own per occurrence (a webhook redelivered,
+        // its first delivery's trace not sampled): which answers which is not known
         return;
       }
     }
@@ -342,6 +342,11 @@ public final class FlowDocs implements VerdictListener {
         o.hopsUnmeasured.merge(from + " → " + to, 1L, Long::sum);
       }
     }
+  }
+
+  private static boolean newTrace(FlowSpec spec, String event) {
+    EventSpec e = spec.event(event);
+    return e != null && e.newTrace();
   }
 
   private static int occurrences(List<TimelineEntry> timeline, String event) {
