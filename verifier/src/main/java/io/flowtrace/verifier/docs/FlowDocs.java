@@ -71,6 +71,14 @@ public final class FlowDocs implements VerdictListener {
     final Map<String, Long> stagesTaken = new TreeMap<>();
     /** Stages the data chose but that were not observed themselves (their spans sampled out). */
     final Map<String, Long> stagesTakenUnobserved = new TreeMap<>();
+    /**
+     * stage → {passed instances in which it happened more than once (an event of it observed again,
+     * not an attempt made again), the most times}: a step the flow repeats (documents asked for
+     * again, a webhook delivered again and handled once) — not a defect's duplicate.
+     */
+    final Map<String, long[]> repeated = new TreeMap<>();
+    /** stage → passed instances that reached it (of which {@link #repeated} counts). */
+    final Map<String, Long> stagesTakenPassed = new TreeMap<>();
     /** {@code stage + '\0' + conditional stage after it} → instances that reached both (observed, unobserved). */
     final Map<String, long[]> takenAfter = new TreeMap<>();
     /** event → services that produced or handled it. */
@@ -181,6 +189,26 @@ public final class FlowDocs implements VerdictListener {
       }
     }
     stages.forEach(s -> o.stagesTaken.merge(s, 1L, Long::sum));
+    if (v.status() == VerdictStatus.PASSED) {
+      stages.forEach(s -> o.stagesTakenPassed.merge(s, 1L, Long::sum));
+    }
+    Map<String, Integer> times = new java.util.HashMap<>();
+    for (TimelineEntry t : v.timeline()) {
+      if (!retried(t)) {
+        times.merge(t.event(), 1, Integer::sum);
+      }
+    }
+    for (StageSpec t : spec.stages()) {
+      int most = 0;
+      for (EventSpec e : t.events()) {
+        most = Math.max(most, times.getOrDefault(e.id(), 0));
+      }
+      if (most > 1 && v.status() == VerdictStatus.PASSED) {
+        long[] r = o.repeated.computeIfAbsent(t.id(), k -> new long[2]);
+        r[0]++;
+        r[1] = Math.max(r[1], most);
+      }
+    }
     Set<String> unobserved = new TreeSet<>();
     v.unverified().stream().filter(u -> u.check().equals("stage") && !stages.contains(u.stage()))
         .forEach(u -> unobserved.add(u.stage()));
@@ -805,8 +833,65 @@ public final class FlowDocs implements VerdictListener {
         edge(sb, o, p.events().get(p.events().size() - 1).id(), s.events().get(0).id(),
             !s.fanIn() ? condition : condition == null ? "after every item" : "after every item, " + condition);
       }
+      long[] again = o.repeated.get(s.id());
+      StageSpec start = again == null || loopGoesOn(f, o, s) ? null : loopStart(f, o, s);
+      if (start != null && (start != s || s.events().size() > 1)) {
+        // steps repeated within one instance: back from the last event of the last to the first
+        // of the first (documents asked for and uploaded again)
+        sb.append("  ").append(id("e", s.events().get(s.events().size() - 1).id())).append(" -->|\"")
+            .append(mer(again(start, o, again))).append("\"| ").append(id("e", start.events().get(0).id())).append('\n');
+      }
     }
     sb.append("```\n\n");
+    for (StageSpec s : f.stages()) {
+      long[] again = o.repeated.get(s.id());
+      if (again != null && s.events().size() == 1 && !loopGoesOn(f, o, s) && loopStart(f, o, s) == s) {
+        sb.append("**").append(md(s.id())).append("** (`").append(md(s.events().get(0).id())).append("`): ")
+            .append(md(again(s, o, again))).append(".\n\n");
+      }
+    }
+  }
+
+  /** The first of the repeated stages before {@code s} that repeat in as many instances (one loop). */
+  private static StageSpec loopStart(FlowSpec f, Observed o, StageSpec s) {
+    StageSpec start = s;
+    for (int guard = 0; guard < f.stages().size(); guard++) {
+      StageSpec before = null;
+      for (String p : start.after()) {
+        StageSpec ps = f.stage(p);
+        if (ps != null && sameLoop(o, ps, start)) {
+          before = ps;
+        }
+      }
+      if (before == null) {
+        break;
+      }
+      start = before;
+    }
+    return start;
+  }
+
+  /** Whether a stage after {@code s} repeats with it (the loop ends later). */
+  private static boolean loopGoesOn(FlowSpec f, Observed o, StageSpec s) {
+    for (StageSpec t : f.stages()) {
+      if (t.after().contains(s.id()) && sameLoop(o, s, t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean sameLoop(Observed o, StageSpec a, StageSpec b) {
+    long[] x = o.repeated.get(a.id());
+    long[] y = o.repeated.get(b.id());
+    return x != null && y != null && x[0] == y[0] && x[1] == y[1];
+  }
+
+  /** {@code again: up to 3× · in 80 of the 153 instances that reached it}, of the passed ones. */
+  private static String again(StageSpec s, Observed o, long[] again) {
+    long reached = o.stagesTakenPassed.getOrDefault(s.id(), 0L);
+    return "again: up to " + again[1] + "× · in " + again[0] + " of the " + reached
+        + (o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L) < o.instances ? " passed" : "") + " instances that reached it";
   }
 
   private static void edge(StringBuilder sb, Observed o, String from, String to, String condition) {

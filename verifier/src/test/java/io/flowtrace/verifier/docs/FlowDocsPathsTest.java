@@ -160,6 +160,50 @@ class FlowDocsPathsTest {
         .doesNotContain("clocks differ");
   }
 
+  /**
+   * Documents asked for and uploaded again, up to three times: the data-flow diagram drew the loop
+   * as a straight chain (a loan trial). A back edge spans the stages that repeat together; a lone
+   * repeated event is said in words.
+   */
+  @Test
+  void stepsRepeatedWithinAnInstanceAreDrawnAsALoopBackToWhereTheyBegin() throws Exception {
+    Files.writeString(dir.resolve("l.flow.yaml"), String.join("\n",
+        "flow: l",
+        "keys: [id]",
+        "stages:",
+        "  - id: asked",
+        "    events: [{id: asked_msg, topic: t.asked}]",
+        "  - id: uploaded",
+        "    after: asked",
+        "    events: [{id: upload, topic: t.upload}, {id: uploaded_msg, topic: t.uploaded}]",
+        "  - id: decided",
+        "    after: uploaded",
+        "    terminal: true",
+        "    events: [{id: decided_msg, topic: t.decided}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).stream().filter(f -> f.name().equals("l")).findFirst().orElseThrow();
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    for (int i = 0; i < 3; i++) {
+      List<TimelineEntry> timeline = new java.util.ArrayList<>();
+      int rounds = i == 0 ? 1 : i + 1;
+      for (int r = 0; r < rounds; r++) {
+        timeline.add(new TimelineEntry("asked", "asked_msg", "t.asked[0]@" + (10 * i + r), r * 1_000_000_000L, "a"));
+        timeline.add(new TimelineEntry("uploaded", "upload", "t.upload[0]@" + (10 * i + r), r * 1_000_000_000L + 1, "a"));
+        timeline.add(new TimelineEntry("uploaded", "uploaded_msg", "t.uploaded[0]@" + (10 * i + r),
+            r * 1_000_000_000L + 2, "a"));
+      }
+      timeline.add(new TimelineEntry("decided", "decided_msg", "t.decided[0]@" + i, 9_000_000_000L, "a"));
+      timeline.add(new TimelineEntry("decided", "decided_msg", "t.decided[0]@" + (i + 100), 9_500_000_000L, "a"));
+      docs.finalized(new Verdict("l", Map.of("id", "l-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+          timeline, List.of(), List.of()));
+    }
+
+    assertThat(docs.flow(spec))
+        .contains("  e_uploaded_msg -->|\"again: up to 3× · in 2 of the 3 instances that reached it\"| e_asked_msg\n")
+        .doesNotContain("e_uploaded_msg -->|\"again: up to 3× · in 2 of the 3 instances that reached it\"| e_upload\n")
+        .contains("**decided** (`decided_msg`): again: up to 2× · in 3 of the 3 instances that reached it.");
+  }
+
   /** A stage after two that are both due (a join) needs both inputs: the stage table said "or". */
   @Test
   void aJoinsInputsAreAllNeededAndAlternativesAreEither() throws Exception {
