@@ -921,8 +921,14 @@ public final class FlowDocs implements VerdictListener {
       }
     }
     Map<String, String> nodes = new TreeMap<>();
+    Map<String, String> unseen = new TreeMap<>();
     for (EventSpec e : f.events()) {
       if (e.isTopic()) {
+        if (o.instances > 0 && o.services.getOrDefault(e.id(), Set.of()).isEmpty()
+            && o.consumers.getOrDefault(e.id(), Set.of()).isEmpty()) {
+          unseen.merge(e.topic(), e.id(), (a, b) -> a + ", " + b);
+          continue; // a node alone, joined to nothing, floated at the top of the map
+        }
         String t = node(nodes, "t", e.topic(), "[(\"" + mer(e.topic()) + "\")]");
         for (String p : o.services.getOrDefault(e.id(), Set.of())) {
           edges.add(node(nodes, "s", p, "[\"" + mer(p) + "\"]") + " -->|produces| " + t);
@@ -959,6 +965,13 @@ public final class FlowDocs implements VerdictListener {
     nodes.forEach((k, v) -> sb.append("  ").append(v).append('\n'));
     edges.forEach(e -> sb.append("  ").append(e).append('\n'));
     sb.append("```\n\n");
+    unseen.keySet().removeIf(topic -> nodes.containsKey(id("t", topic)));
+    if (!unseen.isEmpty()) {
+      List<String> named = new ArrayList<>();
+      unseen.forEach((topic, events) -> named.add("`" + code(topic) + "` (" + md(events) + ")"));
+      sb.append("Not drawn, as the recording shows no service producing or consuming them: ")
+          .append(String.join(", ", named)).append(".\n\n");
+    }
     if (!outside.isEmpty()) {
       sb.append("Observed, not declared by the flow:\n\n");
       outside.forEach(x -> sb.append("- ").append(x).append('\n'));

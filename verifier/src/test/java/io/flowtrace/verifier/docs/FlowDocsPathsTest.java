@@ -204,6 +204,35 @@ class FlowDocsPathsTest {
         .contains("**decided** (`decided_msg`): again: up to 2× · in 3 of the 3 instances that reached it.");
   }
 
+  /** A topic no recorded service produced or consumed floated, joined to nothing, at the top of the dependency map. */
+  @Test
+  void aTopicTheRecordingShowsNoOneProducingOrConsumingIsNamedBelowTheMapNotDrawnAlone() throws Exception {
+    Files.writeString(dir.resolve("c.flow.yaml"), String.join("\n",
+        "flow: c",
+        "keys: [id]",
+        "stages:",
+        "  - id: paid",
+        "    terminal: true",
+        "    events: [{id: paid_msg, topic: t.paid}]",
+        "  - id: corrected",
+        "    after: paid",
+        "    optional: true",
+        "    events: [{id: corrected_msg, topic: t.corrected}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).stream().filter(f -> f.name().equals("c")).findFirst().orElseThrow();
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    String before = docs.flow(spec);
+    TimelineEntry.Detail paid = new TimelineEntry.Detail("pay-service", "PRODUCER", "send t.paid", "s1", null, 1_000_000L,
+        "t.paid", 0, 1L, 0, List.of(), null, List.of(), true, false, null, null);
+    docs.finalized(new Verdict("c", Map.of("id", "c-1"), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+        List.of(new TimelineEntry("paid", "paid_msg", "t.paid[0]@1", 0, "a", paid)), List.of(), List.of()));
+
+    assertThat(before).as("without a recording the spec's topics are drawn").contains("t_t_corrected[(\"t.corrected\")]");
+    assertThat(docs.flow(spec)).contains("s_pay_service -->|produces| t_t_paid")
+        .doesNotContain("t_t_corrected[(")
+        .contains("Not drawn, as the recording shows no service producing or consuming them: `t.corrected` (corrected_msg).");
+  }
+
   /** A stage after two that are both due (a join) needs both inputs: the stage table said "or". */
   @Test
   void aJoinsInputsAreAllNeededAndAlternativesAreEither() throws Exception {
