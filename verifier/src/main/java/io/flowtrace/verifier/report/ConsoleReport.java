@@ -49,7 +49,7 @@ public final class ConsoleReport implements VerdictListener {
         .append("  (started ").append(STARTED.format(Instant.ofEpochSecond(0, v.startEpochNanos()))).append(')');
     if (v.status() == VerdictStatus.INCOMPLETE && !v.reason().isEmpty()) {
       sb.append("\n    ").append(v.reason()).append(v.reason().startsWith("terminal stage seen")
-          ? ": the deadline had not passed; a stage it may still need had not come"
+          ? ": a stage it may still need, or what decides whether it is needed, had not come"
           : ": the deadline had not passed; the terminal stage was not seen");
     }
     for (Violation x : v.violations()) {

@@ -388,6 +388,7 @@ public final class FlowSpecLoader {
         }
       }
       checkGraph(stages);
+      laterStageConditions(drafts, stages, events);
 
       List<EnrichmentSpec> enrichment = new ArrayList<>();
       forEachEntry(root, "enrichment", (node, p) -> {
@@ -644,6 +645,31 @@ public final class FlowSpecLoader {
             + " read and the stage is waited for until the deadline. Read an event of an earlier stage (a decision"
             + " recorded once, its stages after it each with a when on it), or tell the records of a topic that carries"
             + " several kinds apart with 'where' on the events");
+      }
+    }
+
+    /**
+     * A stage whose condition reads an event of a stage that comes only after it: it can be known
+     * only once the stage itself happened and the flow went on, so where the stage does not happen
+     * it is never known, and the instance never completes.
+     */
+    void laterStageConditions(List<StageDraft> drafts, List<StageSpec> stages, Map<String, EventSpec> events) {
+      Map<String, StageSpec> byId = new HashMap<>();
+      stages.forEach(st -> byId.put(st.id(), st));
+      for (StageDraft d : drafts) {
+        StageSpec stage = d.id() == null ? null : byId.get(d.id());
+        if (stage == null || stage.when() == null) {
+          continue;
+        }
+        for (String v : stage.when().referencedVariables()) {
+          EventSpec e = events.get(v);
+          if (e != null && !e.stageId().equals(stage.id()) && reaches(stage.id(), e.stageId(), byId, new HashSet<>())) {
+            error(d.pointer() + "/when", "stage '" + stage.id() + "''s condition reads " + v + ", an event of stage '"
+                + e.stageId() + "', which comes after it: the condition can be known only once '" + stage.id()
+                + "' happened, so where it does not, no instance ever completes. A condition reads what happened"
+                + " before its stage (the event that decides it, such as a payment response)");
+          }
+        }
       }
     }
 

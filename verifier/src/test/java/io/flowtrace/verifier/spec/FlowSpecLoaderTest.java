@@ -234,4 +234,38 @@ class FlowSpecLoaderTest {
             + " after it each with a when on it), or tell the records of a topic that carries several kinds apart with"
             + " 'where' on the events");
   }
+
+  /** A trial's payment-captured stage read the loyalty points awarded after it: lint said ok, and declined bookings never completed. */
+  @Test
+  void aConditionThatReadsAnEventOfALaterStageIsAnError(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("booking.flow.yaml");
+    Files.writeString(file, String.join("\n",
+        "flow: booking",
+        "keys: [bookingId]",
+        "stages:",
+        "  - id: charged",
+        "    events: [{id: charge, topic: charges}]",
+        "  - id: captured",
+        "    after: charged",
+        "    when: points.points > 0.0",
+        "    events: [{id: captured_msg, topic: captured}]",
+        "  - id: awarded",
+        "    after: captured",
+        "    terminal: true",
+        "    events: [{id: points, topic: loyalty}]",
+        "  - id: failed",
+        "    after: charged",
+        "    when: charge.status == 'declined'",
+        "    terminal: true",
+        "    events: [{id: failed_msg, topic: failed}]",
+        ""));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    new FlowSpecLoader().loadAll(dir, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(
+        file + ":8:11: stage 'captured''s condition reads points, an event of stage 'awarded', which comes after it: the"
+            + " condition can be known only once 'captured' happened, so where it does not, no instance ever completes."
+            + " A condition reads what happened before its stage (the event that decides it, such as a payment response)");
+  }
 }
