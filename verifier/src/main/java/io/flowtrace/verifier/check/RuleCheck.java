@@ -188,16 +188,8 @@ public final class RuleCheck implements Check {
     for (String path : rule.expression().observedPaths()) {
       int dot = path.indexOf('.');
       Observation o = dot < 0 ? null : instance.first(path.substring(0, dot));
-      if (o == null || o.schemaProblems().isEmpty()) {
-        continue;
-      }
-      String field = "$." + path.substring(dot + 1);
-      for (io.flowtrace.verifier.schema.SchemaProblem p : o.schemaProblems()) {
-        String at = p.path();
-        if (at.equals(field) || at.startsWith(field + ".") || at.startsWith(field + "[")
-            || field.startsWith(at + ".") || field.startsWith(at + "[")) {
-          return true;
-        }
+      if (o != null && o.brokeSchemaAt(path.substring(dot + 1))) {
+        return true;
       }
     }
     return false;

@@ -103,6 +103,26 @@ public record Observation(
     return record != null ? span : null;
   }
 
+  /**
+   * Whether the payload broke its schema at the field {@code path} ({@code total}, {@code
+   * items[0].price}), in what holds it, or in it: a field sent as {@code "806"}, not 806. What else
+   * reads that field (a rule, a carried value) is not reported beside that violation.
+   */
+  public boolean brokeSchemaAt(String path) {
+    if (schemaProblems.isEmpty()) {
+      return false;
+    }
+    String field = "$." + path;
+    for (SchemaProblem p : schemaProblems) {
+      String at = p.path();
+      if (at.equals(field) || at.startsWith(field + ".") || at.startsWith(field + "[")
+          || field.startsWith(at + ".") || field.startsWith(at + "[")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A short human name: {@code orders.created[1]@42} or {@code order-service span 'POST' (trace …)}. */
   public String describe() {
     return record != null ? record.coordinates() : span != null ? span.describe() : event.id();

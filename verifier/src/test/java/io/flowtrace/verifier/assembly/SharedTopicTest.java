@@ -75,14 +75,15 @@ class SharedTopicTest {
   }
 
   @Test
-  void aFieldThatBreaksItsSchemaIsReportedOnceNotAlsoByTheRuleThatReadsIt() throws Exception {
+  void aFieldThatBreaksItsSchemaIsReportedOnceNotAlsoByTheRuleOrTheCarryThatReadIt() throws Exception {
     Files.createDirectories(dir.resolve("schemas"));
     Files.writeString(dir.resolve("schemas/paid.schema.json"),
         "{\"type\": \"object\", \"properties\": {\"orderId\": {\"type\": \"string\"}, \"type\": {\"type\": \"string\"},"
             + " \"payment\": {\"type\": \"object\", \"properties\": {\"method\": {\"type\": \"string\"}}},"
             + " \"total\": {\"type\": \"number\"}}}");
     spec = SPEC.replace("'payment.method': {regex: '^(CARD|WALLET)$'}}}",
-        "'payment.method': {regex: '^(CARD|WALLET)$'}}, schema: schemas/paid.schema.json}");
+        "'payment.method': {regex: '^(CARD|WALLET)$'}}, schema: schemas/paid.schema.json}")
+        + "enrichment:\n  - {from: order_created, to: order_paid, carry: [total]}\n";
     order("O-1", true);
     telemetry.replaceAll(t -> t instanceof Telemetry.RecordEvent r && new String(r.record().value(), StandardCharsets.UTF_8)
         .contains("\"CARD\"") ? Telemetry.of(new KafkaRecord("orders", 0, r.record().offset(), r.record().timestampMillis(),
