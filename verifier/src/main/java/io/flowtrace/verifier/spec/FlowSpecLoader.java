@@ -198,13 +198,15 @@ public final class FlowSpecLoader {
       Set<String> said = new HashSet<>();
       unknownRecordKeys.forEach((name, pointers) -> {
         String close = io.flowtrace.verifier.text.Spelling.closest(name, flowKeys);
-        if (close != null && pointers.size() > 1) {
+        // the flow's key is the likelier typo where several events agree, or where no event gives it
+        if (close != null && (pointers.size() > 1 || !keysGiven.contains(close))) {
           said.add(close);
           List<Integer> lines = pointers.stream().map(at -> yaml.location(at)[0]).toList();
           error("/keys/" + flowKeys.indexOf(close), "the flow's key '" + close + "' is not what its events call it: "
-              + pointers.size() + " events name '" + name + "' as their recordKey (lines "
+              + (pointers.size() == 1 ? "an event names '" + name + "' as its recordKey (line "
+                  : pointers.size() + " events name '" + name + "' as their recordKey (lines ")
               + lines.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))
-              + "); did you mean '" + name + "'?");
+              + ")" + (keysGiven.contains(close) ? "" : " and none gives '" + close + "'") + "; did you mean '" + name + "'?");
           return;
         }
         for (String at : pointers) {

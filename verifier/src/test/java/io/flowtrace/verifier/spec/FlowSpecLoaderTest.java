@@ -268,4 +268,29 @@ class FlowSpecLoaderTest {
             + " condition can be known only once 'captured' happened, so where it does not, no instance ever completes."
             + " A condition reads what happened before its stage (the event that decides it, such as a payment response)");
   }
+
+  /** A trial's typo in the flow's keys (paymentID) was blamed on the one event that named it right. */
+  @Test
+  void aFlowKeyNoEventGivesIsTheTypoThoughOnlyOneEventNamesItRight(@TempDir Path dir) throws IOException {
+    Files.createDirectories(dir.resolve("schemas"));
+    Files.writeString(dir.resolve("schemas/paid.schema.json"),
+        "{\"type\": \"object\", \"properties\": {\"bookingId\": {\"type\": \"string\"}, \"paymentId\": {\"type\": \"string\"}}}");
+    Path file = dir.resolve("booking.flow.yaml");
+    Files.writeString(file, String.join("\n",
+        "flow: booking",
+        "keys: [bookingId, paymentID]",
+        "stages:",
+        "  - id: paid",
+        "    terminal: true",
+        "    events:",
+        "      - {id: paid_msg, topic: t.paid, recordKey: paymentId, schema: schemas/paid.schema.json}",
+        ""));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    new FlowSpecLoader().loadAll(dir, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(
+        file + ":2:19: the flow's key 'paymentID' is not what its events call it: an event names 'paymentId' as its"
+            + " recordKey (line 7) and none gives 'paymentID'; did you mean 'paymentId'?");
+  }
 }
