@@ -81,7 +81,8 @@ final class DocsCommand implements Callable<Integer> {
       }
     }
     err.println("flowtrace: wrote " + out.resolve("index.md") + " and " + flows.size() + " flow page"
-        + (flows.size() == 1 ? "" : "s") + (problems > 0 ? " (" + problems + " input problems skipped)" : ""));
+        + (flows.size() == 1 ? "" : "s") + (html ? ", each also as .html (open " + out.resolve("index.html") + ")" : "")
+        + (problems > 0 ? " (" + problems + " input problems skipped)" : ""));
     err.flush();
     return problems > 0 ? FlowTraceCli.EXIT_USAGE : FlowTraceCli.EXIT_PASSED;
   }
