@@ -54,4 +54,56 @@ class InferRecordRedeliveryTest {
     List<Verdict> verdicts = Replays.finals(flows, recording);
     assertThat(verdicts).hasSize(120).allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
   }
+
+  /**
+   * A hotel chain's loyalty service takes a captured payment again now and then (a rebalance) and
+   * awards the points once. A trial's draft declared no idempotency, though the consumer spans
+   * showed the redeliveries, so a payment awarded twice passed.
+   */
+  @Test
+  void aRecordItsConsumersTookAgainIsATriggerToldApartByItsKey() throws Exception {
+    Path clean = traced("clean", -1);
+    Path defect = traced("defect", 42);
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("stays").build().infer(clean).write(drafts);
+    String yaml = Files.readString(drafts.resolve("stays/stays.flow.yaml"));
+    List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
+
+    assertThat(yaml).contains("  - trigger: payments_captured\n    dedupKey: paymentId\n    effects: [loyalty_points]")
+        .contains("loyalty took some of its records again (redelivered)");
+    assertThat(Replays.finals(flows, clean)).hasSize(100)
+        .allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
+    assertThat(Replays.finals(flows, defect)).filteredOn(v -> v.status() != VerdictStatus.PASSED)
+        .singleElement().satisfies(v -> {
+          assertThat(v.keys()).containsValue("pay-42");
+          assertThat(v.violations()).anySatisfy(x -> assertThat(x.kind().name()).isEqualTo("NON_IDEMPOTENT"));
+        });
+  }
+
+  /** Payments captured and points awarded; every 10th payment taken again by loyalty; {@code twice}'s points awarded twice. */
+  private Path traced(String name, int twice) throws Exception {
+    Path recording = Files.createDirectories(work.resolve(name));
+    long t0 = 1_796_000_000_000L;
+    try (RecordingWriter out = RecordingWriter.open(recording)) {
+      TracedTraffic traffic = new TracedTraffic(out);
+      long offset = 0;
+      for (int i = 0; i < 100; i++) {
+        String pay = "pay-" + i;
+        String trace = String.format("%032x", 0xabc000L + i);
+        long t = t0 + i * 1_000L;
+        traffic.record(true, trace, "cap" + i, "", "payments", "payments.captured", i, t,
+            "{\"paymentId\":\"" + pay + "\",\"amount\":" + (100 + i) + "}");
+        int takes = i % 10 == 3 ? 2 : 1;
+        for (int k = 0; k < takes; k++) {
+          traffic.span(true, trace, "take" + i + "-" + k, "cap" + i, "payments.captured process", io.flowtrace.tracer.model.SpanKind.CONSUMER,
+              "loyalty", t + 5 + k * 200, t + 8 + k * 200, TracedTraffic.consumed("payments.captured"));
+        }
+        for (int k = 0; k < (i == twice ? 2 : 1); k++) {
+          traffic.record(true, trace, "pts" + i + "-" + k, "take" + i + "-0", "loyalty", "loyalty.points", offset++,
+              t + 7 + k * 200, "{\"paymentId\":\"" + pay + "\",\"points\":" + (10 + i) + "}");
+        }
+      }
+    }
+    return recording;
+  }
 }

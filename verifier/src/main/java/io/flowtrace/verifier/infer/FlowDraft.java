@@ -110,14 +110,17 @@ final class FlowDraft {
 
   /** The services that consumed each topic's records. */
   private final Map<String, Set<String>> consumers;
+  /** The services that took a record of each topic more than once. */
+  private final Map<String, Set<String>> redelivered;
 
   private FlowDraft(String name, EventType entry, List<Instance> instances, Map<EventType, List<Occurrence>> topicRecords,
-      Map<String, Set<String>> consumers) {
+      Map<String, Set<String>> consumers, Map<String, Set<String>> redelivered) {
     this.name = name;
     this.entry = entry;
     this.instances = instances;
     this.topicRecords = topicRecords;
     this.consumers = consumers;
+    this.redelivered = redelivered;
   }
 
   /**
@@ -125,9 +128,9 @@ final class FlowDraft {
    * the whole recording, so that a topic other flows' records share is known, and what they carry.
    */
   static FlowDraft of(String name, EventType entry, List<Instance> instances, Map<EventType, List<Occurrence>> topicRecords,
-      Map<String, Set<String>> consumers) {
+      Map<String, Set<String>> consumers, Map<String, Set<String>> redelivered) {
     List<Instance> whole = beganInTime(instances);
-    FlowDraft d = new FlowDraft(name, entry, whole, topicRecords, consumers);
+    FlowDraft d = new FlowDraft(name, entry, whole, topicRecords, consumers, redelivered);
     if (whole.size() < instances.size()) {
       d.notes.add((instances.size() - whole.size()) + " instances that began near the recording's end and stopped"
           + " where no earlier instance ever did were left out of the draft: the recording ended before they did");
@@ -2910,12 +2913,18 @@ final class FlowDraft {
       if (!webhook && !t.isTopic() || !schemas.containsKey(t)) {
         continue;
       }
+      Set<String> takenAgain = t.isTopic() ? redelivered.getOrDefault(t.topic(), Set.of()) : Set.of();
       String dedup = null;
       for (String path : leafSample(t).keySet()) {
         if (!path.contains("[]") && celPath(path) && EVENT_ID_FIELD.matcher(path.substring(path.lastIndexOf('.') + 1)).matches()) {
           dedup = path;
           break;
         }
+      }
+      if (dedup == null && !takenAgain.isEmpty()) {
+        // a record its consumers took again (at-least-once): told apart by a key it carries, one
+        // value per record
+        dedup = uniqueKeyPath(t);
       }
       if (dedup == null) {
         continue;
@@ -2937,7 +2946,7 @@ final class FlowDraft {
           }
         }
       }
-      if (!webhook && repeated == 0) {
+      if (!webhook && repeated == 0 && takenAgain.isEmpty()) {
         continue; // a record with an id of its own is no redelivered trigger unless the traffic shows one
       }
       // its stage's records, its alternatives' records, and the records of every stage after them
@@ -2986,10 +2995,41 @@ final class FlowDraft {
               + dedup + " delivered caused none: at most once only")
               : " after it; with no trace context on its records, which delivery caused which cannot be told, so"
                   + " effects count against its one " + dedup + " where it had one")
+          + (takenAgain.isEmpty() ? "" : "; " + String.join(", ", takenAgain) + " took some of its records"
+              + " again (redelivered), so an effect made twice for one is a defect")
           + (latestRepeat > 30_000_000_000L ? "; a repeat came up to " + millis(latestRepeat) + " after the first"
               + " delivery: a sidecar sees it only with an --amend-window at least that long (30s by default)" : "")
           + repeating));
     }
+  }
+
+  /** A key field of a record event that takes a value of its own in every occurrence, or {@code null}. */
+  private String uniqueKeyPath(EventType t) {
+    for (String path : eventKeys.getOrDefault(t, Map.of()).values()) {
+      if (path.contains("[]") || !celPath(path)) {
+        continue;
+      }
+      Set<String> seen = new HashSet<>();
+      boolean unique = true;
+      int n = 0;
+      for (Instance inst : instances) {
+        for (Occurrence o : inst.all(t)) {
+          JsonNode v = o.payload() == null ? null : Values.at(o.payload(), path);
+          if (v == null || v.isNull() || !seen.add(v.asString())) {
+            unique = false;
+            break;
+          }
+          n++;
+        }
+        if (!unique) {
+          break;
+        }
+      }
+      if (unique && n > 0) {
+        return path;
+      }
+    }
+    return null;
   }
 
   /**

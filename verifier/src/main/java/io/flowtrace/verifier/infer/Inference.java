@@ -153,7 +153,7 @@ public final class Inference {
       }
       String flowName = name != null && drafts.isEmpty() ? name
           : name != null ? name + "-" + (drafts.size() + 1) : defaultName(e.getKey(), drafts);
-      drafts.add(FlowDraft.of(flowName, e.getKey(), group, records, traffic.consumers));
+      drafts.add(FlowDraft.of(flowName, e.getKey(), group, records, traffic.consumers, traffic.redelivered));
     }
     Result result = new Result(drafts, recording.getFileName() == null ? recording.toString()
         : recording.getFileName().toString(), traffic, instances.size(), skipped);

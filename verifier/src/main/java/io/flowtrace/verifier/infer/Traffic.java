@@ -44,6 +44,8 @@ final class Traffic {
   final List<String[]> links = new ArrayList<>();
   /** The services whose consumer spans took each topic's records. */
   final Map<String, Set<String>> consumers = new HashMap<>();
+  /** The services that took a record of each topic more than once (a redelivery: at-least-once consumption). */
+  final Map<String, Set<String>> redelivered = new HashMap<>();
   long spans;
   long records;
   long problems;
@@ -149,8 +151,12 @@ final class Traffic {
           : r.timestampNanos() + (producedOn == null ? 0 : shifts.getOrDefault(producedOn, 0L));
       t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
           r.value() == null ? null : parse(r.value()), r, producer, producer));
+      Set<String> took = j.consumers().size() > 1 ? new java.util.HashSet<>() : null;
       for (Span c : j.consumers()) {
         t.consumers.computeIfAbsent(r.topic(), k -> new java.util.TreeSet<>()).add(c.service());
+        if (took != null && !took.add(c.service())) {
+          t.redelivered.computeIfAbsent(r.topic(), k -> new java.util.TreeSet<>()).add(c.service());
+        }
         if (!c.traceId().equals(trace)) {
           t.links.add(new String[] {trace, c.traceId()});
         }
