@@ -457,6 +457,62 @@ class HtmlReportIT {
   }
 
   /**
+   * A hotel trial: the "again ×2" badge of loyalty points awarded twice, on a loop at the last
+   * lifeline, ran off the drawing's right edge; and the line under a hop was cut at 48 characters,
+   * before what it said about the topic ("dwell ≈51 ms (clocks corre…").
+   */
+  @Test
+  void aLoopAtTheLastLifelineKeepsItsBadgeInViewAndTheLineUnderAHopIsWhole() throws Exception {
+    Path flows = Files.createDirectories(dir.resolve("loyalty-flows/loyalty"));
+    Files.writeString(flows.resolve("loyalty.flow.yaml"), String.join("\n",
+        "flow: loyalty",
+        "keys: [paymentId]",
+        "stages:",
+        "  - id: captured",
+        "    events: [{id: captured, topic: payments.captured.v2.eu-west-1}]",
+        "  - id: awarded",
+        "    after: captured",
+        "    terminal: true",
+        "    events: [{id: points, topic: loyalty.points}]",
+        "idempotency:",
+        "  - {trigger: captured, dedupKey: paymentId, effects: [points]}",
+        ""));
+    Path recording = dir.resolve("loyalty-recording");
+    long t0 = 1_795_597_200_000L;
+    try (io.flowtrace.tracer.recording.RecordingWriter out = io.flowtrace.tracer.recording.RecordingWriter.open(recording)) {
+      TracedTraffic traffic = new TracedTraffic(out);
+      String trace = "5d9efff798038103d269b633813fc60d";
+      traffic.record(true, trace, "cap", "", "payment-service", "payments.captured.v2.eu-west-1", 0, t0,
+          "{\"paymentId\":\"PAY-1\"}");
+      traffic.span(true, trace, "take", "cap", "payments.captured.v2.eu-west-1 process",
+          io.flowtrace.tracer.model.SpanKind.CONSUMER, "loyalty-service", t0 + 10, t0 + 40,
+          TracedTraffic.consumed("payments.captured.v2.eu-west-1"));
+      traffic.record(true, trace, "pts", "take", "loyalty-service", "loyalty.points", 0, t0 + 20, "{\"paymentId\":\"PAY-1\"}");
+      traffic.record(true, trace, "pts again", "take", "loyalty-service", "loyalty.points", 1, t0 + 30,
+          "{\"paymentId\":\"PAY-1\"}");
+    }
+    Path page = dir.resolve("loyalty.html");
+    assertThat(FlowTraceCli.run("replay", "--flows", flows.getParent().toString(), "--html", page.toString(),
+        recording.toString())).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    chrome.viewport(600, 1000);
+    try {
+      chrome.open(page.toUri() + "#i=PAY-1");
+      chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+      assertThat(chrome.eval("Array.from(document.querySelectorAll('#detail .hop .sub')).map(t => t.textContent)"))
+          .extracting(JsonNode::asString).contains("payments.captured.v2.eu-west-1 · dwell 10 ms");
+      JsonNode badges = chrome.eval("(() => { const view = document.querySelector('#detail .diagram').clientWidth;"
+          + " return Array.from(document.querySelectorAll('#detail .hop')).filter(g => g.querySelector('.badge'))"
+          + ".map(g => { const b = g.querySelector('.badge rect').getBBox(); const l = g.querySelector('.lbl').getBBox();"
+          + " return {inView: b.x >= 0 && b.x + b.width <= view, clear: b.x + b.width <= l.x || b.x >= l.x + l.width}; }); })()");
+      assertThat(badges).as("the badges of the points awarded again").isNotEmpty()
+          .allSatisfy(b -> assertThat(b.toString()).isEqualTo("{\"inView\":true,\"clear\":true}"));
+    } finally {
+      chrome.viewport(1400, 1000);
+      backToTheReport();
+    }
+  }
+
+  /**
    * A trial's returns: each inspection's completion went first to another flow's reader, which took
    * the arrow from the refund service that the flow is about; the items' badges were not explained;
    * a double refund was drawn on an item instead of the record read again; a label at the last

@@ -1080,29 +1080,53 @@
     // wide enough for the lanes and for every line of violation text, wherever it starts
     var width = GUTTER + Math.max(1, lanes.length) * col + 40;
     function fit(left, line) { width = Math.max(width, Math.ceil(left + line.length * VTEXT_EM) + 12); }
+    /** The label as drawn: on one lifeline, beside its loop. */
+    function labelText(it) {
+      var x1 = x(it.from), x2 = x(it.to);
+      return x1 === x2 ? cut(it.label, 30) : cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2));
+    }
+    /** The line under the label as drawn: centred under its arrow, moved right to clear the times' gutter. */
+    function subText(it) { return it.sub ? cut(it.sub, 90) : ''; }
+    function subLeft(it) {
+      var x1 = x(it.from), x2 = x(it.to);
+      if (x1 === x2) return loopLeft(it) ? x1 - 46 - subText(it).length * STEXT_EM : x1 + 46;
+      return Math.max(GUTTER + 4, (x1 + x2) / 2 - subText(it).length * STEXT_EM / 2);
+    }
+    function badgeWidth(it) { var mark = it.dup || it.nth; return mark ? 8 + mark.length * 5.6 : 0; }
+    /**
+     * Whether a loop on one lifeline is drawn to its left: where its label, the line under it and its
+     * badge would run past the box's right edge (the last lifeline) and fit left of it.
+     */
+    function loopLeft(it) {
+      var x1 = x(it.from);
+      if (x1 !== x(it.to) || !seq.view) return false;
+      var reach = 46 + Math.max(cut(it.label, 30).length * LTEXT_EM + (badgeWidth(it) ? 6 + badgeWidth(it) : 0),
+          (it.sub ? cut(it.sub, 90).length : 0) * STEXT_EM);
+      return x1 + reach + 12 > seq.view && x1 - reach - 8 >= GUTTER;
+    }
     /** Where an arrow's label, as drawn, ends. */
     function labelRight(it) {
       var x1 = x(it.from), x2 = x(it.to);
-      if (x1 === x2) return x1 + 46 + cut(it.label, 30).length * LTEXT_EM;
-      var shown = cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2));
-      return (x1 + x2) / 2 + shown.length * LTEXT_EM / 2;
+      if (x1 === x2) return loopLeft(it) ? x1 : x1 + 46 + labelText(it).length * LTEXT_EM;
+      return (x1 + x2) / 2 + labelText(it).length * LTEXT_EM / 2;
     }
-    /** Where the line under an arrow ends, as drawn (the arrow on one lifeline: it starts past the loop). */
+    /** Where the line under an arrow ends, as drawn. */
     function subRight(it) {
       if (!it.sub) return 0;
-      var x1 = x(it.from), x2 = x(it.to);
-      if (x1 === x2) return x1 + 46 + cut(it.sub, 60).length * STEXT_EM;
-      return (x1 + x2) / 2 + cut(it.sub, Math.max(48, Math.abs(x2 - x1) / 5.4)).length * STEXT_EM / 2;
+      if (loopLeft(it)) return x(it.from);
+      return subLeft(it) + subText(it).length * STEXT_EM;
     }
     /**
      * Where a duplicate's or an occurrence's badge starts: past its arrow and its label — on one
-     * lifeline, past the line under the label too, which starts where the label does.
+     * lifeline, on the label's line, clear of the line under it; on a loop drawn to the left, left
+     * of its label.
      */
     function badgeLeft(it) {
-      var right = Math.max(Math.max(x(it.from), x(it.to)), labelRight(it));
-      if (x(it.from) === x(it.to)) right = Math.max(right, subRight(it));
-      return right + 6;
+      if (loopLeft(it)) return x(it.from) - 46 - labelText(it).length * LTEXT_EM - 6 - badgeWidth(it);
+      return Math.max(Math.max(x(it.from), x(it.to)), labelRight(it)) + 6;
     }
+    /** The top of a badge: on one lifeline beside the label above the loop, else beside the arrow. */
+    function badgeTop(it) { return x(it.from) === x(it.to) ? it.y - 20 : it.y - 9; }
     /** Where a line of violation text starts: under its hop, moved left to end in the box where it can. */
     function textLeft(it, line) {
       var under = Math.min(x(it.from), x(it.to));
@@ -1214,17 +1238,18 @@
       var marker = it.violations.length || it.missing ? 'ah-bad' : it.unverified || it.unobserved ? 'ah-grey' : it.kind === 'consume' ? 'ah-consume' : 'ah';
       var mid;
       if (x1 === x2) {
-        g.appendChild(svg('path', {'class': 'arrow', d: 'M' + x1 + ',' + (yy - 6) + ' h40 v12 h-38', 'marker-end': 'url(#' + marker + ')'}));
-        mid = x1 + 46;
-        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 9}, cut(it.label, 30)));
+        var left = loopLeft(it);
+        g.appendChild(svg('path', {'class': 'arrow', d: 'M' + x1 + ',' + (yy - 6) + (left ? ' h-40 v12 h38' : ' h40 v12 h-38'),
+          'marker-end': 'url(#' + marker + ')'}));
+        mid = left ? x1 - 46 : x1 + 46;
+        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 9, 'text-anchor': left ? 'end' : 'start'}, labelText(it)));
       } else {
         g.appendChild(svg('line', {x1: x1, y1: yy, x2: x2 + (x2 > x1 ? -2 : 2), y2: yy, 'marker-end': 'url(#' + marker + ')'}));
         mid = (x1 + x2) / 2;
-        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'},
-            cut(it.label, Math.max(it.missing ? 44 : 26, Math.abs(x2 - x1) / 6.2))));
+        g.appendChild(svg('text', {'class': 'lbl', x: mid, y: yy - 5, 'text-anchor': 'middle'}, labelText(it)));
       }
       if (it.sub) {
-        g.appendChild(svg('text', {'class': 'sub', x: mid, y: yy + 12, 'text-anchor': x1 === x2 ? 'start' : 'middle'}, cut(it.sub, Math.max(x1 === x2 ? 60 : 48, Math.abs(x2 - x1) / 5.4))));
+        g.appendChild(svg('text', {'class': 'sub', x: subLeft(it), y: yy + 12}, subText(it)));
       }
       var ty = yy + 12;
       if ((it.unverified || it.unsampled) && !it.unobserved) {
@@ -1243,8 +1268,9 @@
         var mark = it.dup || it.nth;
         var bx = badgeLeft(it);
         var badge = svg('g', {'class': it.dup ? 'badge' : 'badge nth'});
-        badge.appendChild(svg('rect', {x: bx, y: yy - 9, width: 8 + mark.length * 5.6, height: 14, rx: 3}));
-        badge.appendChild(svg('text', {x: bx + 4, y: yy + 2}, mark));
+        var by = badgeTop(it);
+        badge.appendChild(svg('rect', {x: bx, y: by, width: badgeWidth(it), height: 14, rx: 3}));
+        badge.appendChild(svg('text', {x: bx + 4, y: by + 11}, mark));
         g.appendChild(badge);
       }
       var tip = it.label + (it.topic ? '\n' + it.topic : '') + (it.sub ? '\n' + it.sub : '');
