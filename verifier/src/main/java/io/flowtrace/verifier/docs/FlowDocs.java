@@ -839,7 +839,9 @@ public final class FlowDocs implements VerdictListener {
         // steps repeated within one instance: back from the last event of the last to the first
         // of the first (documents asked for and uploaded again)
         sb.append("  ").append(id("e", s.events().get(s.events().size() - 1).id())).append(" -->|\"")
-            .append(mer(again(start, o, again))).append("\"| ").append(id("e", start.events().get(0).id())).append('\n');
+            .append(mer("again: up to " + again[1] + "× · in " + again[0] + " of " + o.stagesTakenPassed.getOrDefault(
+                start.id(), 0L) + (o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L) < o.instances ? " passed" : "")))
+            .append("\"| ").append(id("e", start.events().get(0).id())).append('\n');
       }
     }
     sb.append("```\n\n");

@@ -199,8 +199,8 @@ class FlowDocsPathsTest {
     }
 
     assertThat(docs.flow(spec))
-        .contains("  e_uploaded_msg -->|\"again: up to 3× · in 2 of the 3 instances that reached it\"| e_asked_msg\n")
-        .doesNotContain("e_uploaded_msg -->|\"again: up to 3× · in 2 of the 3 instances that reached it\"| e_upload\n")
+        .contains("  e_uploaded_msg -->|\"again: up to 3× · in 2 of 3\"| e_asked_msg\n")
+        .doesNotContain("e_uploaded_msg -->|\"again: up to 3× · in 2 of 3\"| e_upload\n")
         .contains("**decided** (`decided_msg`): again: up to 2× · in 3 of the 3 instances that reached it.");
   }
 

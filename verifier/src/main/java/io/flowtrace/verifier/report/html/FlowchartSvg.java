@@ -279,15 +279,9 @@ final class FlowchartSvg {
       String text = e.label().replace("<br/>", " ");
       int[] g = placedAt.get(i);
       int[] at;
-      if (g[3] <= g[1]) {
-        int[] a = box.get(e.from());
-        int[] b = box.get(e.to());
-        at = new int[] {g[4] + 6, (a[1] + a[3] / 2 + b[1] + b[3] / 2) / 2 + 4, 0};
-        taken.add(new int[] {at[0], at[1] - 10, LABEL_CHAR * text.length(), 13});
-      } else {
-        at = labelAt(courses.get(i), g[4] != Integer.MIN_VALUE, g[2] < g[0] - 4, LABEL_CHAR * text.length(), taken,
-            courses);
-      }
+      // an edge back up (a repeated step) is labelled beside its lane like a detour
+      at = labelAt(courses.get(i), g[4] != Integer.MIN_VALUE, g[3] > g[1] && g[2] < g[0] - 4, LABEL_CHAR * text.length(),
+          taken, courses);
       x = Math.max(x, at[0] + (at[2] == 1 ? 0 : LABEL_CHAR * text.length()) + 10);
       minX = Math.min(minX, at[2] == 1 ? at[0] - LABEL_CHAR * text.length() : at[0]);
       edgesSvg.append("<text x=\"").append(at[0]).append("\" y=\"").append(at[1])
@@ -447,7 +441,7 @@ final class FlowchartSvg {
         : new double[] {0.5, 0.35, 0.65, 0.25, 0.8, 0.42, 0.58, 0.3, 0.72, 0.18};
     // nearest first: beside the line, then a little further off it where the first spots are crowded
     search:
-    for (int off : new int[] {6, 18, 30}) {
+    for (int off : new int[] {6, 18, 30, 44}) {
       for (double t : along) {
         int[] p = course.get((int) Math.round((course.size() - 1) * t));
         int px = p[0];
@@ -460,11 +454,22 @@ final class FlowchartSvg {
           for (int[] r : taken) {
             cost += overlaps(r, rect) ? 100 : 0;
           }
+          double own = Double.MAX_VALUE;
+          double other = Double.MAX_VALUE;
           for (List<int[]> c : courses) {
             for (int[] q : c) {
               cost += q[0] >= rect[0] - 2 && q[0] <= rect[0] + rect[2] + 2 && q[1] >= rect[1] - 2
                   && q[1] <= rect[1] + rect[3] + 2 ? 1 : 0;
+              double d = distance(rect, q);
+              if (c == course) {
+                own = Math.min(own, d);
+              } else {
+                other = Math.min(other, d);
+              }
             }
+          }
+          if (other <= own + 4) {
+            cost += 3; // as near another edge as its own: it reads as that edge's label (less bad than across a line)
           }
           if (cost < bestCost) {
             bestCost = cost;
@@ -487,6 +492,13 @@ final class FlowchartSvg {
       b[0] = x;
       x += b[2] + GAP_X / 2;
     }
+  }
+
+  /** How far a point is from a rectangle {x, y, w, h} (0 inside it). */
+  private static double distance(int[] rect, int[] p) {
+    double dx = Math.max(0, Math.max(rect[0] - p[0], p[0] - (rect[0] + rect[2])));
+    double dy = Math.max(0, Math.max(rect[1] - p[1], p[1] - (rect[1] + rect[3])));
+    return Math.hypot(dx, dy);
   }
 
   private static boolean overlaps(int[] a, int[] b) {

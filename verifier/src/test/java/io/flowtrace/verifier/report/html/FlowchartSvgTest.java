@@ -149,6 +149,44 @@ class FlowchartSvgTest {
     }
   }
 
+  /**
+   * A loan trial's data flow (documents asked for again, a payout webhook delivered again): the
+   * label of the edge back up from a delivery crossed the lane of a long edge going around the same
+   * rows. No label may cover a straight run of any edge.
+   */
+  @Test
+  void noLabelOfALoanFlowWithLoopsCoversALaneOfAnyEdge() throws Exception {
+    String source;
+    try (var in = getClass().getResourceAsStream("/flowcharts/loan-origination.mmd")) {
+      source = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    String svg = FlowchartSvg.render(source);
+
+    List<int[]> labels = labels(svg);
+    assertThat(labels).hasSizeGreaterThan(20);
+    Matcher path = Pattern.compile("<path d=\"([^\"]*)\" fill=\"none\"").matcher(svg);
+    while (path.find()) {
+      Matcher step = Pattern.compile("([MLC ])(-?\\d+),(-?\\d+)").matcher(path.group(1));
+      int[] last = null;
+      String op = "M";
+      while (step.find()) {
+        op = step.group(1).equals(" ") ? op : step.group(1);
+        int[] p = {Integer.parseInt(step.group(2)), Integer.parseInt(step.group(3))};
+        if (op.equals("L") && last != null) {
+          for (int k = 0; k <= 20; k++) {
+            int qx = last[0] + (p[0] - last[0]) * k / 20;
+            int qy = last[1] + (p[1] - last[1]) * k / 20;
+            for (int[] l : labels) {
+              assertThat(qx >= l[0] && qx <= l[0] + l[2] && qy >= l[1] && qy <= l[1] + l[3])
+                  .as("a label at %d,%d covers a line at %d,%d", l[0], l[1], qx, qy).isFalse();
+            }
+          }
+        }
+        last = p;
+      }
+    }
+  }
+
   /** Callers from outside (a nurse's handheld, a lab instrument) stand above what they call, not in the top row. */
   @Test
   void aCallerFromOutsideStandsRightAboveWhatItCalls() {
