@@ -77,6 +77,8 @@ public final class FlowDocs implements VerdictListener {
      * again, a webhook delivered again and handled once) — not a defect's duplicate.
      */
     final Map<String, long[]> repeated = new TreeMap<>();
+    /** event → the events seen with it in one instance: where none was, two events are of paths apart. */
+    final Map<String, Set<String>> together = new java.util.HashMap<>();
     /** stage → passed instances that reached it (of which {@link #repeated} counts). */
     final Map<String, Long> stagesTakenPassed = new TreeMap<>();
     /** {@code stage + '\0' + conditional stage after it} → instances that reached both (observed, unobserved). */
@@ -189,6 +191,9 @@ public final class FlowDocs implements VerdictListener {
       }
     }
     stages.forEach(s -> o.stagesTaken.merge(s, 1L, Long::sum));
+    for (String a : first.keySet()) {
+      o.together.computeIfAbsent(a, k -> new TreeSet<>()).addAll(first.keySet());
+    }
     if (v.status() == VerdictStatus.PASSED) {
       stages.forEach(s -> o.stagesTakenPassed.merge(s, 1L, Long::sum));
     }
@@ -987,12 +992,32 @@ public final class FlowDocs implements VerdictListener {
     return id;
   }
 
+  /**
+   * Whether the recording shows {@code event} in no instance with {@code origin} nor with any of
+   * {@code others} (the field's first event on other paths): it is of a path apart.
+   */
+  private static boolean apart(Observed o, String event, String origin, List<String> others) {
+    Set<String> with = o.together.get(event);
+    if (with == null || o.together.get(origin) == null || with.contains(origin)) {
+      return false;
+    }
+    for (String other : others) {
+      if (with.contains(other)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private void lineage(StringBuilder sb, FlowSpec f, Observed o) {
     sb.append("## Field lineage\n\n");
     sb.append("Where each payload field first appears, where it comes again with the same value (carried) or with"
-        + " another (changed), compared within the example instance (an event of another path: carried); what the spec declares about it and the rules that"
+        + " another (changed), compared within the example instance (an event of another path: carried); where it"
+        + " appears again on a path the recording never showed together with the first (another path); what the spec"
+        + " declares about it and the rules that"
         + " read it.\n\n");
     Map<String, String> added = new TreeMap<>();
+    Map<String, List<String>> elsewhere = new TreeMap<>();
     Map<String, List<String>> carried = new TreeMap<>();
     Map<String, List<String>> changed = new TreeMap<>();
     Map<String, JsonNode> firstValue = new TreeMap<>();
@@ -1008,6 +1033,9 @@ public final class FlowDocs implements VerdictListener {
             firstValue.put(p, value);
             firstInstance.put(p, x.key());
           }
+        } else if (apart(o, e.id(), added.get(p), elsewhere.getOrDefault(p, List.of()))) {
+          // never in one instance with where the field appeared before: the same name on a path apart
+          elsewhere.computeIfAbsent(p, k -> new ArrayList<>()).add(e.id());
         } else if (value != null && firstValue.containsKey(p) && x.key().equals(firstInstance.get(p))
             && !value.equals(firstValue.get(p))) {
           changed.computeIfAbsent(p, k -> new ArrayList<>()).add(e.id());
@@ -1049,6 +1077,7 @@ public final class FlowDocs implements VerdictListener {
     for (Map.Entry<String, String> e : added.entrySet()) {
       String p = e.getKey();
       sb.append("| `").append(code(p)).append("` | ").append(e.getValue().isEmpty() ? "—" : "`" + e.getValue() + "`")
+          .append(elsewhere.containsKey(p) ? ", and on another path " + list(elsewhere.get(p)) : "")
           .append(" | ").append(list(carried.get(p))).append(" | ").append(list(changed.get(p)))
           .append(" | ").append(String.join("; ", declared.getOrDefault(p, List.of())))
           .append(" | ").append(String.join("; ", rules.getOrDefault(p, List.of()))).append(" |\n");

@@ -233,6 +233,59 @@ class FlowDocsPathsTest {
         .contains("Not drawn, as the recording shows no service producing or consuming them: `t.corrected` (corrected_msg).");
   }
 
+  /**
+   * A hotel trial's lineage said a dead-lettered booking's {@code reason} was carried to the
+   * payment's decline: the two are never in one booking.
+   */
+  @Test
+  void aFieldOfTheSameNameOnAPathApartIsNotCarriedToIt() throws Exception {
+    Files.writeString(dir.resolve("b.flow.yaml"), String.join("\n",
+        "flow: b",
+        "keys: [id]",
+        "stages:",
+        "  - id: requested",
+        "    events: [{id: requested_msg, topic: t.requested}]",
+        "  - id: dead",
+        "    after: requested",
+        "    when: requested_msg.kind == 'odd'",
+        "    terminal: true",
+        "    events: [{id: dlq_msg, topic: t.dlq}]",
+        "  - id: declined",
+        "    after: requested",
+        "    when: requested_msg.kind == 'even'",
+        "    events: [{id: declined_msg, topic: t.declined}]",
+        "  - id: failed",
+        "    after: declined",
+        "    terminal: true",
+        "    events: [{id: failed_msg, topic: t.failed}]",
+        ""));
+    FlowSpec spec = new FlowSpecLoader().load(dir).stream().filter(f -> f.name().equals("b")).findFirst().orElseThrow();
+    FlowDocs docs = new FlowDocs(List.of(spec));
+    tools.jackson.databind.ObjectMapper json = tools.jackson.databind.json.JsonMapper.shared();
+    for (int i = 0; i < 4; i++) {
+      boolean odd = i % 2 == 1;
+      List<TimelineEntry> timeline = new java.util.ArrayList<>();
+      timeline.add(entry(json, "requested", "requested_msg", "t.requested", i, 0, "{\"kind\":\"" + (odd ? "odd" : "even") + "\"}"));
+      if (odd) {
+        timeline.add(entry(json, "dead", "dlq_msg", "t.dlq", i, 10, "{\"reason\":\"unknown kind\"}"));
+      } else {
+        timeline.add(entry(json, "declined", "declined_msg", "t.declined", i, 10, "{\"reason\":\"card declined\"}"));
+        timeline.add(entry(json, "failed", "failed_msg", "t.failed", i, 20, "{\"reason\":\"card declined\"}"));
+      }
+      docs.finalized(new Verdict("b", Map.of("id", "b-" + i), VerdictStatus.PASSED, List.of(), List.of(), 0, 1, 0, "",
+          timeline, List.of(), List.of()));
+    }
+
+    assertThat(docs.flow(spec)).contains("| `reason` | `dlq_msg`, and on another path `declined_msg` | `failed_msg` |");
+  }
+
+  private static TimelineEntry entry(tools.jackson.databind.ObjectMapper json, String stage, String event, String topic,
+      int offset, long ms, String payload) {
+    return new TimelineEntry(stage, event, topic + "[0]@" + offset, ms * 1_000_000L, "t" + offset,
+        new TimelineEntry.Detail("svc", "PRODUCER", "send " + topic, "s" + offset, null, 1_000_000L, topic, 0,
+            (long) offset, ms * 1_000_000L, List.of(), json.readTree(payload), List.of(), true, false, null, null));
+  }
+
   /** A stage after two that are both due (a join) needs both inputs: the stage table said "or". */
   @Test
   void aJoinsInputsAreAllNeededAndAlternativesAreEither() throws Exception {
