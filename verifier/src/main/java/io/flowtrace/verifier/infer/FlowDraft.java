@@ -802,7 +802,8 @@ final class FlowDraft {
   private Stage branchOf(Stage t, List<Stage> kept, Stage main) {
     for (int j = kept.size() - 1; j > kept.indexOf(main); j--) {
       Stage o = kept.get(j);
-      if (!isMain(o) && overlap(t, o) >= observable(o, t.in).size() * HOLDS && precedes(o, t) && feeds(o, t)) {
+      if (!isMain(o) && overlap(t, o) >= observable(o, t.in).size() * HOLDS && precedes(o, t) && feeds(o, t)
+          && !tookAnotherBranch(t, o)) {
         return o;
       }
     }
@@ -1124,6 +1125,37 @@ final class FlowDraft {
       }
     }
     return both >= observable(s, ways).size() * MAIN;
+  }
+
+  /**
+   * Whether the instances of {@code t} known to lack {@code o} (its spans would have shown) all went
+   * through one stage never seen with {@code o} where {@code o} would have shown, as did two or more
+   * of all that lack it: they took another branch, so {@code o} is no step {@code t} needs before it
+   * (an amendment made on the dead-letter path as well as after a charge), however few they are.
+   */
+  private boolean tookAnotherBranch(Stage t, Stage o) {
+    Set<Integer> known = new HashSet<>(); // without o where its spans would have shown
+    for (int i : observable(o, t.in)) {
+      if (!o.in.contains(i)) {
+        known.add(i);
+      }
+    }
+    if (known.isEmpty()) {
+      return false;
+    }
+    for (Stage x : stages) {
+      if (x == t || x == o || overlap(x, o) > 0 || !x.in.containsAll(known) || observable(o, x.in).size() < 2) {
+        continue;
+      }
+      int lacking = 0; // of t's instances without o, sampled or not, how many went through x
+      for (int i : t.in) {
+        lacking += !o.in.contains(i) && x.in.contains(i) ? 1 : 0;
+      }
+      if (lacking >= 2) {
+        return true; // never with o where o would have shown: on the dead-letter path, no charge
+      }
+    }
+    return false;
   }
 
   private static int overlap(Stage a, Stage b) {
