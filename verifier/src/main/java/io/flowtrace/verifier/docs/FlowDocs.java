@@ -844,9 +844,7 @@ public final class FlowDocs implements VerdictListener {
         // steps repeated within one instance: back from the last event of the last to the first
         // of the first (documents asked for and uploaded again)
         sb.append("  ").append(id("e", s.events().get(s.events().size() - 1).id())).append(" -->|\"")
-            .append(mer("again: up to " + again[1] + "× · in " + again[0] + " of " + o.stagesTakenPassed.getOrDefault(
-                start.id(), 0L) + (o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L) < o.instances ? " passed" : "")))
-            .append("\"| ").append(id("e", start.events().get(0).id())).append('\n');
+            .append(mer(again(start, o, again, true))).append("\"| ").append(id("e", start.events().get(0).id())).append('\n');
       }
     }
     sb.append("```\n\n");
@@ -854,7 +852,7 @@ public final class FlowDocs implements VerdictListener {
       long[] again = o.repeated.get(s.id());
       if (again != null && s.events().size() == 1 && !loopGoesOn(f, o, s) && loopStart(f, o, s) == s) {
         sb.append("**").append(md(s.id())).append("** (`").append(md(s.events().get(0).id())).append("`): ")
-            .append(md(again(s, o, again))).append(".\n\n");
+            .append(md(again(s, o, again, false))).append(".\n\n");
       }
     }
   }
@@ -894,11 +892,15 @@ public final class FlowDocs implements VerdictListener {
     return x != null && y != null && x[0] == y[0] && x[1] == y[1];
   }
 
-  /** {@code again: up to 3× · in 80 of the 153 instances that reached it}, of the passed ones. */
-  private static String again(StageSpec s, Observed o, long[] again) {
+  /**
+   * {@code again: up to 3× · in 80 of the 153 instances that reached it}, of the passed ones ("passed"
+   * said where some did not pass); {@code brief} for an edge's label: {@code again: up to 3× · in 80 of 153}.
+   */
+  private static String again(StageSpec s, Observed o, long[] again, boolean brief) {
     long reached = o.stagesTakenPassed.getOrDefault(s.id(), 0L);
-    return "again: up to " + again[1] + "× · in " + again[0] + " of the " + reached
-        + (o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L) < o.instances ? " passed" : "") + " instances that reached it";
+    String passed = o.byStatus.getOrDefault(VerdictStatus.PASSED, 0L) < o.instances ? " passed" : "";
+    return "again: up to " + again[1] + "× · in " + again[0] + " of " + (brief ? reached + passed
+        : "the " + reached + passed + " instances that reached it");
   }
 
   private static void edge(StringBuilder sb, Observed o, String from, String to, String condition) {
