@@ -594,7 +594,7 @@ public final class FlowEngine {
     long spansCut = Long.MAX_VALUE;
     for (SourceCut cut : cuts) {
       if (cut.spans()) {
-        spansCut = Math.min(spansCut, cut.lastEpochNanos() - graceNanos);
+        spansCut = Math.min(spansCut, cut.lastSpanEndNanos() - graceNanos);
       }
     }
     context.spansCutAfter = spansCut;

@@ -2,6 +2,7 @@ package io.flowtrace.verifier.assembly;
 
 import io.flowtrace.tracer.recording.ReadProblem;
 import io.flowtrace.tracer.recording.SourceCut;
+import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.report.Verdict;
 import io.flowtrace.verifier.report.VerdictStatus;
 import java.util.ArrayList;
@@ -22,8 +23,6 @@ import java.util.Map;
 final class Unreadable {
 
   static final Unreadable NONE = new Unreadable(Map.of(), List.of());
-  private static final java.time.format.DateTimeFormatter TIME =
-      java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
   /** Key values shorter than this are too common in any text to name an instance. */
   private static final int MIN_KEY_LENGTH = 4;
   private static final int MAX_NOTES = 3;
@@ -46,7 +45,7 @@ final class Unreadable {
       }
     }
     List<SourceCut> sorted = new ArrayList<>(cuts);
-    sorted.sort(java.util.Comparator.comparingLong(SourceCut::lastEpochNanos));
+    sorted.sort(java.util.Comparator.comparingLong(SourceCut::lastSpanEndNanos));
     return byName.isEmpty() && sorted.isEmpty() ? NONE : new Unreadable(byName, List.copyOf(sorted));
   }
 
@@ -62,14 +61,13 @@ final class Unreadable {
     for (SourceCut cut : cuts) {
       // an exporter writes spans nearly in end-time order; a record dump is in order only within
       // each partition (kcat writes topic after topic), so its cut may have taken records of any time
-      boolean timed = cut.spans() && cut.lastEpochNanos() != Long.MIN_VALUE;
-      if (!timed) {
+      if (!cut.spans()) {
         cutNotes.add(cut.problem().position() + " could not be read to its end: what followed may have held this"
             + " flow's events, and this verdict may be wrong for that alone");
-      } else if (verdict.startEpochNanos() + deadlineNanos > cut.lastEpochNanos()) {
+      } else if (verdict.startEpochNanos() + deadlineNanos > cut.lastSpanEndNanos()) {
         cutNotes.add(cut.problem().position() + " could not be read to its end (its spans were read up to "
-            + TIME.format(java.time.Instant.ofEpochSecond(0, cut.lastEpochNanos())) + ") and this flow ran until"
-            + " after then: what followed may have held its spans, and this verdict may be wrong for that alone");
+            + Texts.instant(cut.lastSpanEndNanos()) + ") and this flow ran until after then: what followed may"
+            + " have held its spans, and this verdict may be wrong for that alone");
       }
     }
     Map<ReadProblem, String> found = new LinkedHashMap<>();

@@ -30,6 +30,14 @@ public final class Texts {
     return out == null ? text : out.toString();
   }
 
+  private static final java.time.format.DateTimeFormatter INSTANT =
+      java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
+
+  /** {@code 2026-12-01T09:00:05.121Z}: a time in epoch nanoseconds, to the millisecond, in UTC. */
+  public static String instant(long epochNanos) {
+    return INSTANT.format(java.time.Instant.ofEpochSecond(0, epochNanos));
+  }
+
   /** {@code 5.6 h} (from two hours), {@code 12.5 min} (from ten minutes), {@code 1.234 s}, {@code 35 ms}, {@code 0.8 ms}. */
   public static String duration(long nanos) {
     double ms = nanos / 1e6;

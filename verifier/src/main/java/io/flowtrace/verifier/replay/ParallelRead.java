@@ -13,7 +13,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAccumulator;
 import java.util.function.Consumer;
@@ -25,7 +24,7 @@ import java.util.function.Consumer;
  * from those threads, so they must be thread-safe; problems are delivered under a lock, in each
  * file's order. A file that cannot be read, or is cut
  * off or corrupt, is a problem of that file: the other files are read all the same, and the cut is
- * told with the time the file had reached ({@link SourceCut}).
+ * told with the end of the last span it held ({@link SourceCut}).
  */
 public final class ParallelRead {
   private ParallelRead() {}
@@ -103,13 +102,11 @@ public final class ParallelRead {
   private static void readOne(RecordingReader reader, Path file, Consumer<Telemetry> sink, ReadListener listener,
       Consumer<SourceCut> cuts) {
     // a file's decoding may be shared out to several threads
-    LongAccumulator last = new LongAccumulator(Math::max, Long.MIN_VALUE);
-    AtomicBoolean spans = new AtomicBoolean();
+    LongAccumulator lastSpanEnd = new LongAccumulator(Math::max, Long.MIN_VALUE);
     AtomicReference<ReadProblem> cut = new AtomicReference<>();
     reader.readFile(file, t -> {
-      last.accumulate(t.arrivalEpochNanos());
-      if (t instanceof Telemetry.SpanEvent && !spans.get()) {
-        spans.set(true);
+      if (t instanceof Telemetry.SpanEvent e) {
+        lastSpanEnd.accumulate(e.span().endEpochNanos());
       }
       sink.accept(t);
     }, new ReadListener() {
@@ -127,7 +124,7 @@ public final class ParallelRead {
       }
     });
     if (cut.get() != null) {
-      cuts.accept(new SourceCut(cut.get(), last.get(), spans.get()));
+      cuts.accept(new SourceCut(cut.get(), lastSpanEnd.get()));
     }
   }
 }

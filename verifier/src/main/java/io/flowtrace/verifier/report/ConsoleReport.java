@@ -4,9 +4,6 @@ import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.internal.Texts;
 import java.io.PrintStream;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 
 /**
  * The human report: one block per failed (or incomplete) instance with its keys, each violation
@@ -17,8 +14,6 @@ public final class ConsoleReport implements VerdictListener {
   /** Widest a timeline column is padded to; a longer name pushes only its own row on. */
   private static final int MAX_COLUMN = 32;
   /** Start times to the millisecond, whatever the first event's precision (a span's nanos, a record's millis). */
-  private static final DateTimeFormatter STARTED =
-      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
   private final PrintStream out;
   private final boolean verbose;
@@ -46,7 +41,7 @@ public final class ConsoleReport implements VerdictListener {
   private static String block(Verdict v) {
     StringBuilder sb = new StringBuilder();
     sb.append(v.status()).append("  ").append(v.flow()).append("  ").append(keys(v))
-        .append("  (started ").append(STARTED.format(Instant.ofEpochSecond(0, v.startEpochNanos()))).append(')');
+        .append("  (started ").append(Texts.instant(v.startEpochNanos())).append(')');
     if (v.status() == VerdictStatus.INCOMPLETE && !v.reason().isEmpty()) {
       sb.append("\n    ").append(v.reason()).append(v.reason().startsWith("terminal stage seen")
           ? ": a stage it may still need, or what decides whether it is needed, had not come"
