@@ -66,7 +66,8 @@ class SyntheticClockSkewTest {
       assertThat(span.startEpochNanos() - truth.startEpochNanos()).as("start of %s", span.describe()).isEqualTo(offset);
       assertThat(span.endEpochNanos() - truth.endEpochNanos()).as("end of %s", span.describe()).isEqualTo(offset);
       Span unshifted = new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(),
-          span.service(), truth.startEpochNanos(), truth.endEpochNanos(), span.attributes(), span.links(), span.error());
+          span.service(), truth.startEpochNanos(), truth.endEpochNanos(), span.attributes(), span.links(), span.error(),
+          span.host());
       assertThat(unshifted).as("%s apart from its times", span.describe()).isEqualTo(truth);
       shifted.merge(span.service(), 1, Integer::sum);
     }

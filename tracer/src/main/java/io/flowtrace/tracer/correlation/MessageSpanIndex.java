@@ -81,8 +81,7 @@ public final class MessageSpanIndex {
     Integer partition = MessagingAttributes.partition(span);
     Long offset = MessagingAttributes.offset(span);
     if (strip && !span.attributes().isEmpty()) {
-      span = new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
-          span.startEpochNanos(), span.endEpochNanos(), Map.of(), span.links(), span.error());
+      span = span.withAttributes(Map.of());
     }
     boolean located = partition != null && offset != null;
     Entry entry = new Entry(span, topic, send, located, located ? partition : 0, located ? offset : 0);

@@ -9,7 +9,10 @@ import java.util.Map;
 /**
  * One finished span, reduced to what flow verification needs. Ids are lower-case hex; attribute
  * values are {@link String}, {@link Long}, {@link Double}, {@link Boolean}, or a {@link List} of
- * those. {@code parentSpanId} is empty for a root span.
+ * those. {@code parentSpanId} is empty for a root span. {@code host} names the machine whose clock
+ * the span's times were read on — its resource's {@code host.name}, else its {@code
+ * service.instance.id} — or is empty when the resource names neither: replicas of one service on
+ * different hosts read different clocks.
  */
 public record Span(
     String traceId,
@@ -22,7 +25,8 @@ public record Span(
     long endEpochNanos,
     Map<String, Object> attributes,
     List<SpanLink> links,
-    boolean error) {
+    boolean error,
+    String host) {
 
   public Span {
     requireNonNull(traceId, "traceId");
@@ -33,6 +37,20 @@ public record Span(
     service = service == null ? "" : service;
     attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
     links = links == null ? List.of() : List.copyOf(links);
+    host = host == null ? "" : host;
+  }
+
+  /** A span whose resource names no host. */
+  public Span(String traceId, String spanId, String parentSpanId, String name, SpanKind kind, String service,
+      long startEpochNanos, long endEpochNanos, Map<String, Object> attributes, List<SpanLink> links, boolean error) {
+    this(traceId, spanId, parentSpanId, name, kind, service, startEpochNanos, endEpochNanos, attributes, links,
+        error, "");
+  }
+
+  /** This span with other attributes (a slimmed copy keeps everything else, its host included). */
+  public Span withAttributes(Map<String, Object> attributes) {
+    return new Span(traceId, spanId, parentSpanId, name, kind, service, startEpochNanos, endEpochNanos, attributes,
+        links, error, host);
   }
 
   /** The attribute as text (numbers and booleans in their usual form), or {@code null}. */
@@ -104,6 +122,7 @@ public record Span(
     private Map<String, Object> attributes = Map.of();
     private final List<SpanLink> links = new ArrayList<>();
     private boolean error;
+    private String host = "";
 
     public Builder traceId(String v) { this.traceId = v; return this; }
     public Builder spanId(String v) { this.spanId = v; return this; }
@@ -116,6 +135,7 @@ public record Span(
     public Builder attributes(Map<String, Object> v) { this.attributes = v; return this; }
     public Builder addLink(SpanLink v) { this.links.add(v); return this; }
     public Builder error(boolean v) { this.error = v; return this; }
+    public Builder host(String v) { this.host = v; return this; }
 
     public Span build() {
       String missing = "";
@@ -125,7 +145,7 @@ public record Span(
         throw new IllegalStateException("Missing :" + missing);
       }
       return new Span(traceId, spanId, parentSpanId, name, kind, service, startEpochNanos,
-          endEpochNanos, attributes, links, error);
+          endEpochNanos, attributes, links, error, host);
     }
   }
 }

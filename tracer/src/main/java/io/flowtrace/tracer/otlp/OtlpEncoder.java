@@ -23,13 +23,13 @@ import java.util.Map;
 
 /**
  * Converts model {@link Span}s back into OTLP protobuf, the inverse of {@link OtlpSpans}: spans are
- * grouped into one {@link ResourceSpans} per service (resource attribute {@value
- * OtlpSpans#SERVICE_NAME}, left out when the service is empty), ids go from hex to bytes, the kind
+ * grouped into one {@link ResourceSpans} per service and host (resource attributes {@value
+ * OtlpSpans#SERVICE_NAME} and {@value OtlpSpans#HOST_NAME}, each left out when empty), ids go from hex to bytes, the kind
  * to its OTLP number, {@code error} to status {@code STATUS_CODE_ERROR}. Attribute values map back
  * by type ({@link String}, {@link Long} and other integral numbers, {@link Double} and {@link
  * Float}, {@link Boolean}, {@link List} as an array, {@link Map} as a key-value list; anything else
  * as its text). What the model does not keep (scopes, events, status messages, resource attributes
- * other than the service) is not invented, so {@code OtlpSpans.convert(encode(spans))} gives back
+ * other than the service and host) is not invented, so {@code OtlpSpans.convert(encode(spans))} gives back
  * equal spans.
  */
 public final class OtlpEncoder {
@@ -38,18 +38,21 @@ public final class OtlpEncoder {
 
   private OtlpEncoder() {}
 
-  /** One request holding {@code spans}, grouped by service in order of first appearance. */
+  /** One request holding {@code spans}, grouped by service and host in order of first appearance. */
   public static ExportTraceServiceRequest request(Collection<Span> spans) {
     requireNonNull(spans, "spans");
-    Map<String, ScopeSpans.Builder> byService = new LinkedHashMap<>();
+    Map<List<String>, ScopeSpans.Builder> byResource = new LinkedHashMap<>();
     for (Span span : spans) {
-      byService.computeIfAbsent(span.service(), s -> ScopeSpans.newBuilder()).addSpans(span(span));
+      byResource.computeIfAbsent(List.of(span.service(), span.host()), s -> ScopeSpans.newBuilder()).addSpans(span(span));
     }
     ExportTraceServiceRequest.Builder request = ExportTraceServiceRequest.newBuilder();
-    byService.forEach((service, scope) -> {
+    byResource.forEach((serviceAndHost, scope) -> {
       Resource.Builder resource = Resource.newBuilder();
-      if (!service.isEmpty()) {
-        resource.addAttributes(keyValue(OtlpSpans.SERVICE_NAME, service));
+      if (!serviceAndHost.get(0).isEmpty()) {
+        resource.addAttributes(keyValue(OtlpSpans.SERVICE_NAME, serviceAndHost.get(0)));
+      }
+      if (!serviceAndHost.get(1).isEmpty()) {
+        resource.addAttributes(keyValue(OtlpSpans.HOST_NAME, serviceAndHost.get(1)));
       }
       request.addResourceSpans(ResourceSpans.newBuilder().setResource(resource).addScopeSpans(scope));
     });

@@ -157,6 +157,8 @@ public final class OtlpJsonDecoder {
   private List<Object> out = new ArrayList<>();
   /** The service of the resource being read, as far as it is known. */
   private String service = "";
+  /** The host of the resource being read ({@link Span#host()}), as far as it is known. */
+  private String host = "";
   /** The case of the {@code AnyValue} last read (its field number), 0 for none. */
   private int valueCase;
   /** The key and value of the {@code KeyValue} last read. */
@@ -371,6 +373,7 @@ public final class OtlpJsonDecoder {
     int libraries = 0;
     String schemaUrl = "";
     service = "";
+    host = "";
     int code;
     while ((code = nextField(RESOURCE_SPANS)) != END) {
       p.nextToken();
@@ -384,8 +387,9 @@ public final class OtlpJsonDecoder {
       switch (code >> 1) {
         case 1 -> {
           service = "";
+          host = "";
           if (p.currentToken() != JsonToken.VALUE_NULL) {
-            service = readResource();
+            readResource();
           }
           resourcePlaced = true;
         }
@@ -437,17 +441,19 @@ public final class OtlpJsonDecoder {
       out.addAll(library);
     }
     for (int i = mark, n = out.size(); i < n; i++) {
-      if (out.get(i) instanceof Span span && !span.service().equals(service)) {
-        out.set(i, withService(span, service));
+      if (out.get(i) instanceof Span span && !(span.service().equals(service) && span.host().equals(host))) {
+        out.set(i, withResource(span, service, host));
       }
     }
   }
 
-  /** Reads a {@code Resource}; returns its service name, or empty. */
-  private String readResource() {
+  /** Reads a {@code Resource} into {@link #service} and {@link #host} (each empty when not named). */
+  private void readResource() {
     enterObject();
     long seen = 0;
     String found = null;
+    String hostName = null;
+    String instance = null;
     int refs = 0;
     long dropped = 0;
     int code;
@@ -462,11 +468,20 @@ public final class OtlpJsonDecoder {
       switch (code >> 1) {
         case 1 -> {
           found = null;
+          hostName = null;
+          instance = null;
           if (startArray()) {
             while (nextElement()) {
               readKeyValue();
-              if (found == null && valueCase == STRING_VALUE && OtlpSpans.SERVICE_NAME.equals(kvKey)) {
+              if (valueCase != STRING_VALUE) {
+                continue;
+              }
+              if (found == null && OtlpSpans.SERVICE_NAME.equals(kvKey)) {
                 found = (String) kvValue;
+              } else if (hostName == null && OtlpSpans.HOST_NAME.equals(kvKey)) {
+                hostName = (String) kvValue;
+              } else if (instance == null && OtlpSpans.SERVICE_INSTANCE_ID.equals(kvKey)) {
+                instance = (String) kvValue;
               }
             }
           }
@@ -492,7 +507,8 @@ public final class OtlpJsonDecoder {
       }
     }
     exit();
-    return found == null ? "" : found;
+    service = found == null ? "" : found;
+    host = Names.SHARED.canonical(hostName != null ? hostName : instance != null ? instance : "");
   }
 
   private void readEntityRef() {
@@ -779,7 +795,7 @@ public final class OtlpJsonDecoder {
       spanLinks = list;
     }
     out.add(new Span((String) trace, (String) span, (String) parent, name, SpanKind.fromOtlp(kind), service,
-        start, end, attributes, spanLinks, statusCode == STATUS_CODE_ERROR));
+        start, end, attributes, spanLinks, statusCode == STATUS_CODE_ERROR, host));
   }
 
   /** A link as read: each id valid hex or a {@link BadId}. */
@@ -1549,9 +1565,9 @@ public final class OtlpJsonDecoder {
     return true;
   }
 
-  private static Span withService(Span s, String service) {
+  private static Span withResource(Span s, String service, String host) {
     return new Span(s.traceId(), s.spanId(), s.parentSpanId(), s.name(), s.kind(), service,
-        s.startEpochNanos(), s.endEpochNanos(), s.attributes(), s.links(), s.error());
+        s.startEpochNanos(), s.endEpochNanos(), s.attributes(), s.links(), s.error(), host);
   }
 
   // --- names ----------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ public final class OtlpSpans {
 
   /** The resource attribute naming the service. */
   public static final String SERVICE_NAME = "service.name";
+  /** The resource attribute naming the host whose clock a span was read on ({@link Span#host()}). */
+  public static final String HOST_NAME = "host.name";
+  /** What names a span's host when the resource has no {@value #HOST_NAME}: the process, which has one clock. */
+  public static final String SERVICE_INSTANCE_ID = "service.instance.id";
 
   static final int TRACE_ID_BYTES = 16;
   static final int SPAN_ID_BYTES = 8;
@@ -59,11 +63,12 @@ public final class OtlpSpans {
       Consumer<? super Span> sink,
       Consumer<? super InvalidId> invalid) {
     String service = serviceName(resourceSpans.getResource());
+    String host = hostName(resourceSpans.getResource());
     long emitted = 0;
     for (int s = 0, ns = resourceSpans.getScopeSpansCount(); s < ns; s++) {
       ScopeSpans scope = resourceSpans.getScopeSpans(s);
       for (int i = 0, n = scope.getSpansCount(); i < n; i++) {
-        Span span = span(scope.getSpans(i), service, resourceIndex, s, i, invalid);
+        Span span = span(scope.getSpans(i), service, host, resourceIndex, s, i, invalid);
         if (span != null) {
           sink.accept(span);
           emitted++;
@@ -82,7 +87,7 @@ public final class OtlpSpans {
       return span;
     }
     return new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
-        span.startEpochNanos(), span.startEpochNanos(), span.attributes(), span.links(), span.error());
+        span.startEpochNanos(), span.startEpochNanos(), span.attributes(), span.links(), span.error(), span.host());
   }
 
   /**
@@ -110,9 +115,31 @@ public final class OtlpSpans {
     return "";
   }
 
+  /**
+   * The resource's host, as {@link Span#host()} gives it: its {@code host.name} string, else its
+   * {@code service.instance.id} string, else empty.
+   */
+  public static String hostName(Resource resource) {
+    String instance = "";
+    for (int i = 0, n = resource.getAttributesCount(); i < n; i++) {
+      KeyValue kv = resource.getAttributes(i);
+      if (!kv.getValue().hasStringValue()) {
+        continue;
+      }
+      if (HOST_NAME.equals(kv.getKey())) {
+        return Names.SHARED.canonical(kv.getValue().getStringValue());
+      }
+      if (instance.isEmpty() && SERVICE_INSTANCE_ID.equals(kv.getKey())) {
+        instance = Names.SHARED.canonical(kv.getValue().getStringValue());
+      }
+    }
+    return instance;
+  }
+
   private static Span span(
       io.opentelemetry.proto.trace.v1.Span span,
       String service,
+      String host,
       int resourceIndex,
       int scopeIndex,
       int spanIndex,
@@ -158,7 +185,8 @@ public final class OtlpSpans {
         span.getEndTimeUnixNano(),
         attributes(span.getAttributesList()),
         links,
-        span.hasStatus() && span.getStatus().getCodeValue() == Status.StatusCode.STATUS_CODE_ERROR_VALUE);
+        span.hasStatus() && span.getStatus().getCodeValue() == Status.StatusCode.STATUS_CODE_ERROR_VALUE,
+        host);
   }
 
   /**

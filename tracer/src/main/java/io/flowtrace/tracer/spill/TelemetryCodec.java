@@ -69,6 +69,10 @@ public final class TelemetryCodec {
   private static final int CHUNK = 64 * 1024;
   private static final int STREAM_BUFFER = 64 * 1024;
 
+  /** A span's last byte: whether it is an error, and whether its host follows (older items wrote a boolean: 0 or 1). */
+  private static final int ERROR = 1;
+  private static final int HOST = 2;
+
   private static final int VALUE_STRING = 's';
   private static final int VALUE_LONG = 'l';
   private static final int VALUE_DOUBLE = 'd';
@@ -154,7 +158,10 @@ public final class TelemetryCodec {
       writeId(l.spanId(), out);
       writeAttributes(l.attributes(), out);
     }
-    out.writeBoolean(s.error());
+    out.writeByte((s.error() ? ERROR : 0) | (s.host().isEmpty() ? 0 : HOST));
+    if (!s.host().isEmpty()) {
+      writeString(s.host(), out);
+    }
   }
 
   private static Span readSpan(Reader r) throws IOException {
@@ -173,8 +180,13 @@ public final class TelemetryCodec {
     for (int i = 0; i < links; i++) {
       list.add(new SpanLink(readId(r), readId(r), readEntries(r, "link attribute", 0)));
     }
-    boolean error = in.readBoolean();
-    return new Span(traceId, spanId, parent, name, SpanKind.fromOtlp(kind), service, start, end, attributes, list, error);
+    int flags = in.readByte();
+    if ((flags & ~(ERROR | HOST)) != 0) {
+      throw new IOException("corrupt item: unknown span flags " + flags);
+    }
+    String host = (flags & HOST) != 0 ? readName(r, "host name", "") : "";
+    return new Span(traceId, spanId, parent, name, SpanKind.fromOtlp(kind), service, start, end, attributes, list,
+        (flags & ERROR) != 0, host);
   }
 
   private static void writeRecord(KafkaRecord r, DataOutput out) throws IOException {

@@ -185,8 +185,7 @@ public final class FlowEngine {
         kept.put(e.getKey(), e.getValue());
       }
     }
-    return new Span(span.traceId(), span.spanId(), span.parentSpanId(), span.name(), span.kind(), span.service(),
-        span.startEpochNanos(), span.endEpochNanos(), kept, span.links(), span.error());
+    return span.withAttributes(kept);
   }
 
   /** What a live engine tells this engine and asks of it (the sidecar's hooks). */

@@ -103,7 +103,7 @@ public final class OrderCheck implements Check {
     return switch (g.basis()) {
       case ONE_CLOCK -> Texts.duration(-g.max()) + " before";
       case PARTITION -> "before";
-      case RECEIPT -> Texts.duration(-g.max()) + " before " + Clocks.domain(early) + " received";
+      case RECEIPT -> Texts.duration(-g.max()) + " before " + Clocks.reader(early) + " received";
       case TWO_CLOCKS -> "at least " + Texts.duration(-g.max()) + " before";
     };
   }
@@ -226,7 +226,7 @@ public final class OrderCheck implements Check {
     String due = Texts.exactOffset(offsets.at(Clocks.domain(early), early.timeEpochNanos() - gap.max()));
     return switch (gap.basis()) {
       case ONE_CLOCK, PARTITION -> early.eventId() + " after " + late.eventId() + " (" + lateAt + ")";
-      case RECEIPT -> early.eventId() + " after " + Clocks.domain(early) + " received " + late.eventId() + " (" + due + ")";
+      case RECEIPT -> early.eventId() + " after " + Clocks.reader(early) + " received " + late.eventId() + " (" + due + ")";
       case TWO_CLOCKS -> early.eventId() + " after " + late.eventId() + " (" + lateAt + "; with the clocks "
           + "as far apart as allowed, not before " + due + ")";
     };

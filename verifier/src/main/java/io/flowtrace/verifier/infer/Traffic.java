@@ -463,7 +463,7 @@ final class Traffic {
       }
     });
     return new Span(s.traceId(), s.spanId(), s.parentSpanId(), s.name(), s.kind(), s.service(), s.startEpochNanos(),
-        s.endEpochNanos(), kept, s.links(), false);
+        s.endEpochNanos(), kept, s.links(), false, s.host());
   }
 
   private static JsonNode parse(String text) {

@@ -18,7 +18,8 @@ import java.util.Map;
  * (shortest paths on the difference constraints), and where the data gives no bound the flow's
  * {@code clockSkew} allowance does.
  *
- * <p>A <em>clock</em> is a service name; a record whose producer span was not seen is on the
+ * <p>A <em>clock</em> is a service on a host ({@link Span#host()}: replicas of one service on two
+ * hosts read two clocks), or a service name where its spans name no host; a record whose producer span was not seen is on the
  * unknown clock of its topic's producer ({@code ?topic}). Offsets are corrections: a true time is
  * a reading plus its clock's offset, and {@link #offset} bounds {@code offset(to) − offset(from)}.
  * Pure function of the instance.
@@ -104,9 +105,11 @@ public final class Clocks {
   private final long slack;
   /** The instance's spans by id, to follow a span to its parents; {@code null} when not one instance's. */
   private final Map<String, Span> spans;
+  /** Whether the data's bounds agree with each other (else they relate nothing). */
+  private final boolean consistent;
 
   private Clocks(Map<String, Integer> index, List<String> names, long[][] upper, long allowance, long narrow,
-      long slack, Map<String, Span> spans) {
+      long slack, Map<String, Span> spans, boolean consistent) {
     this.index = index;
     this.names = names;
     this.upper = upper;
@@ -114,19 +117,70 @@ public final class Clocks {
     this.narrow = narrow;
     this.slack = slack;
     this.spans = spans;
+    this.consistent = consistent;
   }
 
+  /**
+   * The instance's clocks. The hosts of one service are first taken to read one clock (as they do
+   * to within what NTP keeps them, and a proof on one clock needs no spans of other services); where
+   * the data then contradicts itself — a service's replicas whose clocks are further apart than the
+   * hops between them, as a flow that comes back to the service on another host shows — each host
+   * reads its own clock.
+   */
   static Clocks of(FlowInstance instance) {
+    Clocks byService = of(instance, false);
+    if (byService.consistent || !replicated(instance)) {
+      return byService;
+    }
+    return of(instance, true);
+  }
+
+  /** Whether some service of the instance shows spans from two hosts. */
+  private static boolean replicated(FlowInstance instance) {
+    Map<String, String> hosts = new HashMap<>();
+    for (Span s : ownSpans(instance)) {
+      String seen = s.host().isEmpty() ? null : hosts.putIfAbsent(serviceOf(s), s.host());
+      if (seen != null && !seen.equals(s.host())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The spans the instance's times are read off: its observations', their producers' and consumers'. */
+  private static List<Span> ownSpans(FlowInstance instance) {
+    List<Span> out = new ArrayList<>();
+    for (Observation o : instance.observations()) {
+      if (o.span() != null) {
+        out.add(o.span());
+      }
+      if (o.producer() != null) {
+        out.add(o.producer());
+      }
+      out.addAll(o.consumers());
+    }
+    return out;
+  }
+
+  private static String clock(Span s, boolean perHost) {
+    return perHost ? domain(s) : serviceOf(s);
+  }
+
+  private static String clock(Observation o, boolean perHost) {
+    return o.span() != null ? clock(o.span(), perHost) : domain(o);
+  }
+
+  private static Clocks of(FlowInstance instance, boolean perHost) {
     Map<String, Integer> index = new LinkedHashMap<>();
     List<String> names = new ArrayList<>();
     for (Observation o : instance.observations()) {
       if (instance.spec().stage(o.stageId()).after().isEmpty()) {
-        domainIndex(domain(o), index, names);
+        domainIndex(clock(o, perHost), index, names);
         break;
       }
     }
     for (Observation o : instance.observations()) {
-      domainIndex(domain(o), index, names);
+      domainIndex(clock(o, perHost), index, names);
     }
     List<long[]> edges = new ArrayList<>(); // {from, to, lowerBound of off(to) - off(from)}
     List<long[]> uppers = new ArrayList<>(); // {from, to, upperBound of off(to) - off(from)}
@@ -141,11 +195,11 @@ public final class Clocks {
       if (!o.isRecord()) {
         continue;
       }
-      String from = domain(o);
+      String from = clock(o, perHost);
       long produced = o.producer() != null ? o.producer().startEpochNanos() : o.record().timestampNanos();
       for (Span c : o.consumers()) {
         int a = domainIndex(from, index, names);
-        int b = domainIndex(serviceOf(c), index, names);
+        int b = domainIndex(clock(c, perHost), index, names);
         if (a != b) {
           edges.add(new long[] {a, b, produced - c.startEpochNanos()});
         }
@@ -153,14 +207,23 @@ public final class Clocks {
     }
     for (Span s : spans.values()) {
       Span p = s.parentSpanId().isEmpty() ? null : spans.get(s.parentSpanId());
-      if (p == null || serviceOf(p).equals(serviceOf(s))) {
+      if (p == null || clock(p, perHost).equals(clock(s, perHost))) {
         continue;
       }
-      int a = domainIndex(serviceOf(p), index, names);
-      int b = domainIndex(serviceOf(s), index, names);
+      int a = domainIndex(clock(p, perHost), index, names);
+      int b = domainIndex(clock(s, perHost), index, names);
       edges.add(new long[] {a, b, p.startEpochNanos() - s.startEpochNanos()});
       if (p.kind() == SpanKind.CLIENT && s.kind() == SpanKind.SERVER && s.endEpochNanos() > 0) {
         uppers.add(new long[] {a, b, p.endEpochNanos() - s.endEpochNanos()});
+      }
+    }
+    if (!perHost) {
+      // a host's clock is its service's: looked up by either name
+      for (Span s : ownSpans(instance)) {
+        Integer service = index.get(serviceOf(s));
+        if (service != null && !s.host().isEmpty()) {
+          index.putIfAbsent(domain(s), service);
+        }
       }
     }
     long allowance = instance.spec().clockSkew().toNanos();
@@ -225,7 +288,7 @@ public final class Clocks {
         d[i][i] = 0;
       }
     }
-    return new Clocks(index, names, d, allowance, narrow, slack, spans);
+    return new Clocks(index, names, d, allowance, narrow, slack, spans, consistent);
   }
 
   private static int domainIndex(String domain, Map<String, Integer> index, List<String> names) {
@@ -242,17 +305,22 @@ public final class Clocks {
     return s.service().isEmpty() ? "?unnamed service" : s.service();
   }
 
-  /** The clock a span's times were read on: its service's. */
+  /** The clock a span's times were read on: its host's, {@code order-service on pod-7}, or its service's where it names no host. */
   public static String domain(Span span) {
-    return serviceOf(span);
+    return span.host().isEmpty() ? serviceOf(span) : serviceOf(span) + " on " + span.host();
   }
 
   /** The clock an observation's time was read on. */
   public static String domain(Observation o) {
     if (o.span() != null) {
-      return serviceOf(o.span());
+      return domain(o.span());
     }
     return o.isRecord() ? "?" + o.record().topic() : "?";
+  }
+
+  /** Who read an observation's time, in words: its service, or the unseen producer of its record's topic. */
+  public static String reader(Observation o) {
+    return o.span() != null ? serviceOf(o.span()) : words(domain(o));
   }
 
   /**
@@ -281,12 +349,12 @@ public final class Clocks {
         }
       }
     }
-    return new Clocks(index, names, d, allowance, narrow, slack, spans);
+    return new Clocks(index, names, d, allowance, narrow, slack, spans, consistent);
   }
 
   /** Bounds of {@code offset(to) − offset(from)}. */
   public Offset offset(String from, String to) {
-    if (from.equals(to)) {
+    if (sameClock(from, to)) {
       return new Offset(0, 0, 0, 0, 0, 0, 0);
     }
     Integer a = index.get(from);
@@ -345,9 +413,7 @@ public final class Clocks {
       }
     }
     Map<String, Long> out = new HashMap<>();
-    for (int i = 0; i < n; i++) {
-      out.put(names.get(i), x[i]);
-    }
+    index.forEach((name, i) -> out.put(name, x[i]));
     return out;
   }
 
@@ -366,8 +432,8 @@ public final class Clocks {
     }
     String from = domain(earlier);
     String to = domain(later);
-    if (from.equals(to)) {
-      return new Gap(raw, raw, raw, raw, Basis.ONE_CLOCK, () -> "one clock (" + from + ")");
+    if (sameClock(from, to)) {
+      return new Gap(raw, raw, raw, raw, Basis.ONE_CLOCK, () -> "one clock (" + name(from) + ")");
     }
     Gap beforeReceipt = beforeReceipt(earlier, later, to);
     if (beforeReceipt != null) {
@@ -390,7 +456,7 @@ public final class Clocks {
     }
     Span received = null;
     for (Span c : earlier.consumers()) {
-      if (serviceOf(c).equals(to) && (received == null || c.startEpochNanos() < received.startEpochNanos())) {
+      if (sameClock(domain(c), to) && (received == null || c.startEpochNanos() < received.startEpochNanos())) {
         received = c;
       }
     }
@@ -455,7 +521,22 @@ public final class Clocks {
     return low == high ? Texts.duration(low) : Texts.duration(low) + " … " + Texts.duration(high);
   }
 
-  private static String name(String domain) {
+  /** Whether times read on these two clocks compare directly. */
+  private boolean sameClock(String a, String b) {
+    if (a.equals(b)) {
+      return true;
+    }
+    Integer i = index.get(a);
+    return i != null && i.equals(index.get(b));
+  }
+
+  /** A clock in words, by the name it is known by here (a host's as its service's where they read one clock). */
+  private String name(String clock) {
+    Integer i = index.get(clock);
+    return words(i == null ? clock : names.get(i));
+  }
+
+  private static String words(String domain) {
     return domain.startsWith("?") ? "the producer of " + domain.substring(1) + " (its span not seen)" : domain;
   }
 
