@@ -85,6 +85,25 @@ class OtlpJsonDecoderTest {
   }
 
   @Test
+  void theHostIsTheResourcesHostNameElseItsServiceInstanceWhereverTheResourceComes() throws Exception {
+    String instance = "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"pod-uid-7\"}}";
+    String hostName = "{\"key\":\"host.name\",\"value\":{\"stringValue\":\"node-3\"}}";
+    String service = "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"orders\"}}";
+    String both = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" + span("") + "]}],"
+        + "\"resource\":{\"attributes\":[" + instance + "," + service + "," + hostName + "]}}]}";
+    String instanceOnly = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[" + service + "," + instance
+        + "]},\"scopeSpans\":[{\"spans\":[" + span("") + "]}]}]}";
+
+    assertThat(only(both).host()).isEqualTo("node-3");
+    assertThat(OtlpJsonDecoderDifferentialTest.reference(both).spans()).containsExactlyElementsOf(spans);
+    spans.clear();
+    assertThat(only(instanceOnly).host()).isEqualTo("pod-uid-7");
+    assertThat(OtlpJsonDecoderDifferentialTest.reference(instanceOnly).spans()).containsExactlyElementsOf(spans);
+    spans.clear();
+    assertThat(only(line(span(""))).host()).isEmpty();
+  }
+
+  @Test
   void ignoresUnknownFieldsOfEveryTypeAtEveryDepth() throws Exception {
     String unknown = "\"future\":{\"a\":[1,{\"b\":null},\"x\",true,-0.5e-3]},\"more\":[[[]]],\"n\":null";
     String json = "{" + unknown + ",\"resourceSpans\":[{" + unknown + ",\"resource\":{" + unknown

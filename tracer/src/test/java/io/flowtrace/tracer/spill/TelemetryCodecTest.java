@@ -39,10 +39,14 @@ class TelemetryCodecTest {
             new RecordHeader("empty", null)),
         new byte[] {0, 0, 0, 0, 1, 2, 3});
     KafkaRecord tombstone = new KafkaRecord("orders.created", 0, 1, 5, "k", List.of(), null);
+    Span onHost = new Span("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b8", "00f067aa0ba902b7", "process",
+        SpanKind.CONSUMER, "orders", 3, 4, Map.of(), List.of(), false, "orders-7d4b9-x2x9z");
 
-    List<Telemetry> back = roundTrip(Telemetry.of(span), Telemetry.of(record), Telemetry.of(tombstone));
+    List<Telemetry> back = roundTrip(Telemetry.of(span), Telemetry.of(record), Telemetry.of(tombstone),
+        Telemetry.of(onHost));
 
-    assertThat(back).containsExactly(Telemetry.of(span), Telemetry.of(record), Telemetry.of(tombstone));
+    assertThat(back).containsExactly(Telemetry.of(span), Telemetry.of(record), Telemetry.of(tombstone),
+        Telemetry.of(onHost));
   }
 
   @Test

@@ -57,6 +57,7 @@ class CorrectedTimesTest {
   @TempDir Path dir;
   private final List<Telemetry> all = new ArrayList<>();
   private long offset;
+  private String host = "";
 
   @BeforeEach
   void writeTheSpec() throws Exception {
@@ -136,6 +137,51 @@ class CorrectedTimesTest {
   }
 
   /**
+   * The flow comes back to the order service on another pod, whose clock reads 60 ms behind the
+   * first's: billing's consumption proves the first pod not behind it, the second pod's consumption
+   * of billing's record proves it 57 ms behind. Taken as one clock the two bounds contradict each
+   * other and relate nothing, and the order of the last two stages (5 ms apart) was not known; each
+   * pod reads its own clock, so the order is proven and the skew noted against the pod.
+   */
+  @Test
+  void aServiceBackOnAnotherHostWhoseClockDiffersIsJudgedOnThatHostsClock() throws Exception {
+    Path back = dir.resolve("back");
+    Files.createDirectories(back);
+    Files.writeString(back.resolve("back.flow.yaml"), String.join("\n",
+        "flow: back",
+        "keys: [orderId]",
+        "stages:",
+        "  - id: placed",
+        "    events:",
+        "      - {id: placed_msg, topic: t.placed}",
+        "  - id: billed",
+        "    after: placed",
+        "    events:",
+        "      - {id: billed_msg, topic: t.billed}",
+        "  - id: done",
+        "    after: billed",
+        "    terminal: true",
+        "    events:",
+        "      - {id: done_msg, topic: t.done}",
+        ""));
+    host = "orders-pod-a";
+    record("orders", 0, "a1", "", "t.placed", 1);
+    host = "billing-pod";
+    consume("billing", 0, "b1", "a1", "t.placed", 3);
+    record("billing", 0, "b2", "b1", "t.billed", 5);
+    host = "orders-pod-b";
+    consume("orders", -60, "c1", "b2", "t.billed", 8);
+    record("orders", -60, "c2", "c1", "t.done", 10);
+
+    Verdict v = replayed(back, verdict -> { });
+
+    assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED);
+    assertThat(v.unverified()).as("nothing left unknown").isEmpty();
+    assertThat(v.notes()).anySatisfy(n -> assertThat(n).startsWith("clock skew: orders on orders-pod-b reads"));
+    assertThat(at(v, "done_msg") - at(v, "billed_msg")).as("drawn on the corrected clock").isPositive();
+  }
+
+  /**
    * The star flow once — true times: placed +1, consumed by both at +3, billed +25, shipped +45 (a
    * true gap of 20 ms; 30 as read) — told to {@code also} as well; its one final verdict.
    */
@@ -167,7 +213,7 @@ class CorrectedTimesTest {
     all.add(Telemetry.of(new Span(TRACE, spanId(id), parent.isEmpty() ? "" : spanId(parent), "send " + topic,
         SpanKind.PRODUCER, service, at * 1_000_000L, (at + 1) * 1_000_000L,
         Map.of("messaging.system", "kafka", "messaging.destination.name", topic, "messaging.operation.type", "send",
-            "messaging.destination.partition.id", "0", "messaging.kafka.offset", offset), List.of(), false)));
+            "messaging.destination.partition.id", "0", "messaging.kafka.offset", offset), List.of(), false, host)));
     all.add(Telemetry.of(new KafkaRecord(topic, 0, offset++, at, "o-1",
         List.of(RecordHeader.ofString("traceparent", "00-" + TRACE + "-" + spanId(id) + "-01")),
         "{\"orderId\":\"o-1\"}".getBytes(StandardCharsets.UTF_8))));
@@ -177,7 +223,7 @@ class CorrectedTimesTest {
     long at = T0 + ms + skewMs;
     all.add(Telemetry.of(new Span(TRACE, spanId(id), spanId(parent), "process " + topic, SpanKind.CONSUMER, service,
         at * 1_000_000L, (at + 1) * 1_000_000L, Map.of("messaging.system", "kafka", "messaging.destination.name", topic,
-            "messaging.operation.type", "process"), List.of(), false)));
+            "messaging.operation.type", "process"), List.of(), false, host)));
   }
 
   private static String spanId(String id) {
