@@ -31,10 +31,17 @@ final class EngineContext {
   volatile long spansLostBefore = Long.MIN_VALUE;
   /**
    * Records stamped after this (epoch ns) had their traces' spans not yet exported when the input
-   * ended: set at the end to the end of the last span received (a recording's span files may stop
-   * before its record dump).
+   * ended: set at the end to the end of the last span received less the completion grace (a
+   * recording's span files may stop before its record dump).
    */
   volatile long spansLostAfter = Long.MAX_VALUE;
+  /**
+   * As {@link #spansLostAfter}, less an exporter's batch: for records of a topic whose producer spans
+   * came (its producer is traced, and its exporter's last batch may be what was lost).
+   */
+  volatile long tracedSpansLostAfter = Long.MAX_VALUE;
+  /** The topics a producer span of was received. */
+  final java.util.Set<String> tracedTopics = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /**
    * Records stamped after this (epoch ns) may have had their traces' spans in a file of spans whose
    * reading stopped part-way, at this time less the completion grace (a gzip cut off).

@@ -41,6 +41,11 @@ public final class FlowEngine {
 
   /** Default wait, after the terminal stage, for stragglers (late spans, a missing stage). */
   public static final Duration DEFAULT_COMPLETION_GRACE = Duration.ofSeconds(2);
+  /**
+   * How long before the last span received an exporter's unwritten batch may reach when the input
+   * ends: the SDK's 5 s batch delay and the time to send one.
+   */
+  private static final long EXPORTER_BATCH_NANOS = Duration.ofSeconds(6).toNanos();
   /** Default time a decided verdict stays open to amendment by late events. */
   public static final Duration DEFAULT_AMEND_WINDOW = Duration.ofSeconds(30);
   /** Default number of finalized instance keys remembered to recognise very late events. */
@@ -264,6 +269,9 @@ public final class FlowEngine {
     context.lastSpanEndNanos = Math.max(context.lastSpanEndNanos, span.endEpochNanos());
     boolean indexed = false;
     String topic = prepared.topic();
+    if (topic != null && !context.tracedTopics.contains(topic) && MessagingAttributes.isSend(span)) {
+      context.tracedTopics.add(topic);
+    }
     if (isFlowMessaging(topic)) {
       // held for a minute: a span that is only a join is held without its attributes; an event's stays whole
       indexed = prepared.isEvent() ? context.spans.add(span, topic) : context.spans.addStripped(span, topic);
@@ -419,10 +427,7 @@ public final class FlowEngine {
    */
   public void finish() {
     if (context.sawSpans) {
-      // what was stamped after the last span that came, or within a completion grace before it,
-      // may have had its traces' spans still in an exporter's batch when the input ended (a capture
-      // whose span files stop before its record dump): those spans are not missing
-      context.spansLostAfter = context.lastSpanEndNanos - graceNanos;
+      spansLostAfter(context.lastSpanEndNanos);
     }
     try {
       for (FlowState f : flows) {
@@ -569,6 +574,23 @@ public final class FlowEngine {
    */
   public void lookahead(Lookahead lookahead) {
     context.lookahead = requireNonNull(lookahead, "lookahead");
+    if (lookahead.lastSpanEndNanos() != Lookahead.NONE) {
+      // known before the input ends: an instance decided before then is judged as at the end
+      spansLostAfter(lookahead.lastSpanEndNanos());
+    }
+  }
+
+  /**
+   * When the input ends after spans that ended at {@code lastSpanEnd}: what was stamped after then,
+   * or within a completion grace before it, may have had its traces' spans still in an exporter's
+   * batch (a capture whose span files stop before its record dump), so those spans are not missing;
+   * a record of a topic whose producer is traced, within an exporter's batch before it (each
+   * service's exporter flushes on its own timer, every 5 s by default). A topic no producer span of
+   * came is not given that batch: its producer may not be traced at all.
+   */
+  private void spansLostAfter(long lastSpanEnd) {
+    context.spansLostAfter = lastSpanEnd - graceNanos;
+    context.tracedSpansLostAfter = lastSpanEnd - Math.max(graceNanos, EXPORTER_BATCH_NANOS);
   }
 
   /**

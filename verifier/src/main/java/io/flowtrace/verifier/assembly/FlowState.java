@@ -892,7 +892,8 @@ final class FlowState {
    */
   private boolean spansLost(KafkaRecord r, TraceContext context) {
     return context != null && context.sampled() && (r.timestampNanos() < this.context.spansLostBefore
-        || r.timestampNanos() > Math.min(this.context.spansLostAfter, this.context.spansCutAfter)
+        || r.timestampNanos() > Math.min(this.context.tracedTopics.contains(r.topic())
+            ? this.context.tracedSpansLostAfter : this.context.spansLostAfter, this.context.spansCutAfter)
         && !this.context.spans.holds(context.spanId()));
   }
 

@@ -25,6 +25,7 @@ public final class Lookahead {
   private long[] tokens = new long[1 << 10];
   private long[] arrivals = new long[1 << 10];
   private int size;
+  private long lastSpanEnd = NONE;
 
   Lookahead(FlowEngine engine) {
     this.engine = requireNonNull(engine, "engine");
@@ -44,6 +45,9 @@ public final class Lookahead {
    */
   public void saw(Telemetry telemetry) {
     long arrival = telemetry.arrivalEpochNanos();
+    if (telemetry instanceof Telemetry.SpanEvent s) {
+      lastSpanEnd = Math.max(lastSpanEnd, s.span().endEpochNanos());
+    }
     engine.tokens(telemetry, new Tokens() {
       @Override
       public void key(String flow, String name, String value) {
@@ -64,11 +68,17 @@ public final class Lookahead {
 
   /** Takes in what another reader saw. */
   public void addAll(Lookahead other) {
+    lastSpanEnd = Math.max(lastSpanEnd, other.lastSpanEnd);
     for (int i = 0; i < other.tokens.length; i++) {
       if (other.tokens[i] != 0) {
         put(other.tokens[i], other.arrivals[i]);
       }
     }
+  }
+
+  /** When the last span seen ended, or {@link #NONE} when no span was seen. */
+  long lastSpanEndNanos() {
+    return lastSpanEnd;
   }
 
   /** Distinct tokens seen. */

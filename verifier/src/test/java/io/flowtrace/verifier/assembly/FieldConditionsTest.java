@@ -220,6 +220,42 @@ class FieldConditionsTest {
         .contains("did not reach this run (exported before it started"));
   }
 
+  /**
+   * The capture ends with each service's exporter at its own point of its 5 s cycle: ord's last batch
+   * (every ord span ending after 3.5 s) was never written, while gw's and the notifier's came up to
+   * o-4's end at 7.3 s. o-3's ord records were stamped 3 s before that last span — past the 2 s
+   * completion grace, within an exporter's batch — on topics whose producer spans came for earlier
+   * orders: its ord spans are not received, not missing. A replay knows the last span from its
+   * lookahead, so o-3, decided when o-4's events pass its grace, is judged as at the end.
+   */
+  @Test
+  void aCaptureEndingInsideOneExportersBatchFailsNoFlowForTheSpansThatBatchHeld() {
+    engine = engine(b -> b.completionGrace(Duration.ofSeconds(2)).expectSpans(true));
+    List<Telemetry> all = new ArrayList<>();
+    for (ShopFlows.Order o : List.of(order("o-1", 0), order("o-2", 1_000), order("o-3", 4_000), order("o-4", 7_000))) {
+      shop.telemetry(o).stream().filter(t -> !(t instanceof Telemetry.SpanEvent e && e.span().service().equals("ord")
+          && e.span().endEpochNanos() > nanos(3_500))).forEach(all::add);
+    }
+    all.sort(java.util.Comparator.comparingLong(FieldConditionsTest::time));
+    Lookahead lookahead = engine.newLookahead();
+    all.forEach(lookahead::saw);
+    engine.lookahead(lookahead);
+    for (Telemetry t : all) {
+      engine.accept(t);
+      engine.advanceTo(time(t));
+    }
+    assertThat(published.get("o-3")).as("decided before the input ends").isNotNull();
+    engine.advanceTo(nanos(60_000));
+    engine.finish();
+
+    for (String order : List.of("o-3", "o-4")) {
+      assertThat(finals.get(order).violations()).as(order).isEmpty();
+      assertThat(finals.get(order).unverified()).as(order).isNotEmpty()
+          .allSatisfy(u -> assertThat(u.reason()).contains("did not reach this run"));
+    }
+    assertThat(finals.get("o-2").verification()).isEqualTo(Verdict.Verification.FULL);
+  }
+
   @Test
   void aLiveEngineStoppedBeforeAnInstancesSpansCameJudgesItOnWhatItHasNotAsMissingSpans() {
     engine = engine(b -> b.completionGrace(Duration.ofSeconds(6)).expectSpans(true).amendWindow(Duration.ofSeconds(30)));
