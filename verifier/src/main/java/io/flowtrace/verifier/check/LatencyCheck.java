@@ -29,8 +29,9 @@ public final class LatencyCheck implements Check {
         continue;
       }
       Clocks.Gap gap = clocks.gap(from, to);
-      long took = took(instance, gap, from, to);
-      if (took > b.within().toNanos() && !withinUncertainty(gap, b.within().toNanos())) {
+      long answered = answered(instance, to) - answered(instance, from);
+      long took = took(instance, gap, from, to) + answered;
+      if (took > b.within().toNanos() && !withinUncertainty(gap, b.within().toNanos() - answered)) {
         out.add(Violation.builder(ViolationKind.LATENCY_BUDGET_EXCEEDED, to.stageId())
             .event(to.eventId())
             .message(to.eventId() + " (" + to.describe() + ") came " + Texts.duration(took) + " after "
@@ -121,6 +122,17 @@ public final class LatencyCheck implements Check {
     return Math.max(gap.min(), Math.min(gap.max(), drawn));
   }
 
+  /**
+   * How long after its span began a budget's end happened: a response event ({@link
+   * EventSpec#readsResponse}) at its span's end — "published within 100 ms of the bank's answer"
+   * is timed from the answer, not from the request — else 0.
+   */
+  private static long answered(FlowInstance instance, Observation o) {
+    EventSpec e = instance.spec().event(o.eventId());
+    return e != null && e.readsResponse() && o.span() != null
+        ? Math.max(0, o.span().endEpochNanos() - o.span().startEpochNanos()) : 0;
+  }
+
   private static String uncertain(Clocks.Gap gap, long took, long limit, String what) {
     return what + " took " + Texts.duration(took) + " against " + Texts.duration(limit)
         + ", but across hosts that is uncertain by ±" + Texts.duration(gap.uncertainty()) + " for clock skew ("
@@ -139,8 +151,9 @@ public final class LatencyCheck implements Check {
       Observation from = start(instance, b.from(), to);
       if (measurable(instance, from, to)) {
         Clocks.Gap gap = clocks.gap(from, to);
-        long took = took(instance, gap, from, to);
-        if (took > b.within().toNanos() && withinUncertainty(gap, b.within().toNanos())) {
+        long answered = answered(instance, to) - answered(instance, from);
+        long took = took(instance, gap, from, to) + answered;
+        if (took > b.within().toNanos() && withinUncertainty(gap, b.within().toNanos() - answered)) {
           out.add(new Unverified("budget", to.stageId(), b.from() + " → " + b.to(),
               uncertain(gap, took, b.within().toNanos(), "the hop")));
         }

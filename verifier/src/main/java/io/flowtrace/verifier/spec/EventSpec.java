@@ -48,6 +48,14 @@ public record EventSpec(
     return topic != null;
   }
 
+  /**
+   * Whether this event is a span's response (its payload a response body, {@code
+   * http.response.body}): it happened when the span ended, not when the request began.
+   */
+  public boolean readsResponse() {
+    return payload != null && payload.attribute() != null && payload.attribute().contains("response");
+  }
+
   /** How a person would name where this event is seen. */
   public String describeSource() {
     String source = topic != null ? "topic " + topic : span.toString();
