@@ -99,9 +99,34 @@ public final class OtlpSpans {
     double ms = (span.startEpochNanos() - span.endEpochNanos()) / 1e6;
     String amount = ms >= 1 ? String.format(java.util.Locale.ROOT, "%.1f ms", ms)
         : (span.startEpochNanos() - span.endEpochNanos()) + " ns";
+    return described(span) + " ends " + amount + " before it starts; read as ending when it starts";
+  }
+
+  /** Earliest start a span's time in epoch nanoseconds is taken for: 1973-03-03, as for a record's {@code ts}. */
+  static final long EARLIEST_START_NANOS = 100_000_000L * 1_000_000_000L;
+
+  /**
+   * Why the span's start cannot be a time in epoch nanoseconds — seconds, milliseconds or
+   * microseconds written where nanoseconds belong, all before 1973 as nanoseconds — or {@code null}
+   * when it can (0, no time at all, is read as it is). Read as written, such a span opened an
+   * instance in 1970 (or "took 498,920 h").
+   */
+  public static String implausibleStart(Span span) {
+    long start = span.startEpochNanos();
+    if (start >= EARLIEST_START_NANOS || start == 0) {
+      return null;
+    }
+    String reading = start < 0 ? "after the year 2262, not a time" : start < 100_000_000_000L ? "seconds, not nanoseconds?"
+        : start < 100_000_000_000_000L ? "milliseconds, not nanoseconds?" : "microseconds, not nanoseconds?";
+    return described(span) + " starts at " + (start < 0 ? Long.toUnsignedString(start)
+        : java.time.Instant.ofEpochSecond(0, start) + " (startTimeUnixNano " + start + ")") + ": " + reading
+        + "; the span is left out";
+  }
+
+  private static String described(Span span) {
     return "span" + (span.name().isEmpty() ? "" : " '" + span.name() + "'") + " ("
         + (span.service().isEmpty() ? "" : "service " + span.service() + ", ") + "trace " + span.traceId()
-        + ", span " + span.spanId() + ") ends " + amount + " before it starts; read as ending when it starts";
+        + ", span " + span.spanId() + ")";
   }
 
   /** The resource's {@code service.name} string, or empty. */

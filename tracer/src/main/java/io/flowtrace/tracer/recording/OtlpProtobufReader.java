@@ -106,6 +106,12 @@ public final class OtlpProtobufReader implements TelemetryFileReader {
       emitted[0] += OtlpSpans.convert(
           request,
           span -> {
+            String implausible = OtlpSpans.implausibleStart(span);
+            if (implausible != null) {
+              listener.problem(ReadProblem.naming(SourcePosition.offset(source, start), message + implausible,
+                  implausible));
+              return;
+            }
             if (span.endEpochNanos() < span.startEpochNanos()) {
               problem(listener, source, start, message + OtlpSpans.endsBeforeItStarts(span));
             }

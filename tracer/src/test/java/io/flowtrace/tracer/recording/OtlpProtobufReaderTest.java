@@ -68,11 +68,11 @@ class OtlpProtobufReaderTest {
   void aSpanThatEndsBeforeItStartsIsReportedWithItsMessageAndReadAsEndingWhenItStarts() throws IOException {
     byte[] first = delimited(named("first"));
     Path file = file(first, delimited(request("gateway", span(SERVER_SPAN_ID, "", "backwards", SpanKind.SPAN_KIND_SERVER)
-        .setStartTimeUnixNano(2_000_000_000L).setEndTimeUnixNano(1_999_999_500L))));
+        .setStartTimeUnixNano(1_796_000_002_000_000_000L).setEndTimeUnixNano(1_796_000_001_999_999_500L))));
 
     assertThat(reader.read(file, collected, collected)).isEqualTo(2);
 
-    assertThat(collected.spans().get(1).endEpochNanos()).isEqualTo(2_000_000_000L);
+    assertThat(collected.spans().get(1).endEpochNanos()).isEqualTo(1_796_000_002_000_000_000L);
     assertThat(collected.problemTexts()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
         .startsWith(file + "@" + first.length + ": message 2: span 'backwards' (service gateway, trace ")
         .endsWith(") ends 500 ns before it starts; read as ending when it starts");

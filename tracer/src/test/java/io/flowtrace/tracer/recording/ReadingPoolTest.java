@@ -141,12 +141,14 @@ class ReadingPoolTest {
     }
   }
 
+  private static final long T0 = 1_796_000_000_000_000_000L;
+
   private static String otlpLine(int i, String spanName) {
     String spanId = spanName.equals("not-an-id") ? "xyz" : hex(i, 16);
     return "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-"
         + (i % 4) + "\"}}]},\"scopeSpans\":[{\"spans\":[{\"traceId\":\"" + hex(i, 32) + "\",\"spanId\":\"" + spanId
-        + "\",\"name\":\"" + spanName.replace("\u0000", "\\u0000") + "\",\"kind\":2,\"startTimeUnixNano\":\"" + i
-        + "000\",\"endTimeUnixNano\":\"" + (i + 5) + "000\",\"attributes\":[{\"key\":\"order.id\",\"value\":{\"stringValue\":\"o-"
+        + "\",\"name\":\"" + spanName.replace("\u0000", "\\u0000") + "\",\"kind\":2,\"startTimeUnixNano\":\"" + (T0 + i * 1000L)
+        + "\",\"endTimeUnixNano\":\"" + (T0 + (i + 5) * 1000L) + "\",\"attributes\":[{\"key\":\"order.id\",\"value\":{\"stringValue\":\"o-"
         + i + "\"}}]}]}]}]}";
   }
 
