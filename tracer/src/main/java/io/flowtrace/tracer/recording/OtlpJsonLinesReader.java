@@ -196,20 +196,33 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     long emitted;
     /** The line the request being decoded starts at. */
     long line;
+    /** The request being decoded: its text, or its UTF-8 bytes from {@link #utf8Offset}. */
+    private String text;
+    private byte[] utf8;
+    private int utf8Offset;
+    /** The latest end of a span read from the request being decoded. */
+    private long lastSpanEnd = ReadProblem.NO_TIME;
 
     Parse(String source, Consumer<Telemetry> sink, ReadListener listener, boolean chunked) {
       this.source = source;
       this.sink = sink;
       this.listener = listener;
       this.spans = span -> {
+        String implausible = OtlpSpans.implausibleStart(span);
+        if (implausible != null) {
+          problem(line, implausible, implausible);
+          return;
+        }
         if (span.endEpochNanos() < span.startEpochNanos()) {
           problem(line, OtlpSpans.endsBeforeItStarts(span));
           span = OtlpSpans.endingNoEarlierThanItStarts(span);
         }
+        lastSpanEnd = Math.max(lastSpanEnd, span.endEpochNanos());
         sink.accept(Telemetry.of(span));
       };
       this.invalidIds = invalid -> problem(line, invalid.describe());
-      this.skippedSpans = skipped -> problem(line, skipped.describe(line) + "; the request's other spans are read");
+      this.skippedSpans = skipped -> problem(line, skipped.describe(line) + "; the request's other spans are read",
+          spanText(skipped));
       this.chunks = !chunked ? null : LineChunks.inReadingPool(problems -> {
         Parse chunk = new Parse(source, sink, problems, false);
         return (utf8, offset, length, lineNumber) -> {
@@ -244,6 +257,9 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
     void record(String json, long lineNumber) {
       drain();
       line = lineNumber;
+      text = json;
+      utf8 = null;
+      lastSpanEnd = ReadProblem.NO_TIME;
       try {
         long read = decoder.decode(json, spans, invalidIds, skippedSpans);
         emitted += read;
@@ -269,6 +285,10 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
      */
     void record(byte[] utf8, int offset, int length, long lineNumber) {
       line = lineNumber;
+      this.text = null;
+      this.utf8 = utf8;
+      this.utf8Offset = offset;
+      this.lastSpanEnd = ReadProblem.NO_TIME;
       try {
         long read = decoder.decode(utf8, offset, length, spans, invalidIds, skippedSpans);
         emitted += read;
@@ -311,9 +331,23 @@ public final class OtlpJsonLinesReader implements TelemetryFileReader {
      */
     private void cutShort(OtlpJsonDecoder.MalformedRequestException e, long lineNumber, String lost) {
       emitted += e.spansKept();
-      problem(lineNumber, "the request is cut short: " + cut(e.describe(lineNumber)) + "; the " + e.spansKept()
+      drain();
+      ReadProblem p = ReadProblem.naming(SourcePosition.line(source, lineNumber), "the request is cut short: "
+          + cut(e.describe(lineNumber)) + "; the " + e.spansKept()
           + (e.spansKept() == 1 ? " span before that is read" : " spans before that are read")
           + ", the rest of the request is lost", lost);
+      listener.problem(lastSpanEnd == ReadProblem.NO_TIME ? p : p.losingSpansAfter(lastSpanEnd));
+    }
+
+    /** The text of a span the decoder passed over, for the names it holds (its trace id, its key values). */
+    private String spanText(OtlpJsonDecoder.SkippedSpan skipped) {
+      int from = (int) Math.max(0, skipped.startOffset());
+      int to = (int) Math.max(from, skipped.endOffset());
+      if (text != null) {
+        return text.substring(Math.min(from, text.length()), Math.min(to, text.length()));
+      }
+      int start = Math.min(utf8Offset + from, utf8.length);
+      return new String(utf8, start, Math.min(utf8Offset + to, utf8.length) - start, StandardCharsets.UTF_8);
     }
 
     void problem(long lineNumber, String reason) {

@@ -9,9 +9,14 @@ import java.util.Set;
 /**
  * One piece of input that could not be read: where it was, what was wrong with it, and the names
  * its text held (identifiers and trace ids, see {@link #naming}), by which a verdict can tell that
- * input of its own may be missing.
+ * input of its own may be missing. {@code spansLostAfterNanos}: for a request of spans cut short
+ * part-way (the spans before the cut read), the end of the last span read from it — the spans it
+ * lost ended then or later, within the exporter's batch — else {@link #NO_TIME}.
  */
-public record ReadProblem(SourcePosition position, String reason, Set<String> names) {
+public record ReadProblem(SourcePosition position, String reason, Set<String> names, long spansLostAfterNanos) {
+
+  /** {@link #spansLostAfterNanos} of a problem that lost no spans it can place in time. */
+  public static final long NO_TIME = Long.MIN_VALUE;
 
   /** How the reason of a problem that ended its source's reading ends: nothing after it was read. */
   public static final String REST_SKIPPED = "rest of the file skipped";
@@ -26,9 +31,19 @@ public record ReadProblem(SourcePosition position, String reason, Set<String> na
     names = names == null ? Set.of() : java.util.Collections.unmodifiableSet(new LinkedHashSet<>(names));
   }
 
+  /** A problem whose text names {@code names}, and that lost no spans it can place in time. */
+  public ReadProblem(SourcePosition position, String reason, Set<String> names) {
+    this(position, reason, names, NO_TIME);
+  }
+
   /** A problem whose text is not at hand, or holds nothing to name. */
   public ReadProblem(SourcePosition position, String reason) {
     this(position, reason, Set.of());
+  }
+
+  /** This problem, placed in time: the spans it lost ended at {@code nanos} or later. */
+  public ReadProblem losingSpansAfter(long nanos) {
+    return new ReadProblem(position, reason, names, nanos);
   }
 
   /**

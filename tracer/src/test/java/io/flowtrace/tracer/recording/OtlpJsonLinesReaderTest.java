@@ -179,6 +179,42 @@ class OtlpJsonLinesReaderTest {
         + TRACE_ID + ", span " + SERVER_SPAN_ID + ") ends 12.5 ms before it starts; read as ending when it starts");
   }
 
+  /** A trial wrote a span's start in seconds: read as nanoseconds, its order "took 498,920 h". */
+  @Test
+  void aSpanWhoseStartIsInSecondsOrMillisecondsIsReportedWithItsLineAndLeftOut() throws IOException {
+    String seconds = "{\"traceId\":\"" + TRACE_ID + "\",\"spanId\":\"" + SERVER_SPAN_ID + "\",\"name\":\"POST /claims\","
+        + "\"startTimeUnixNano\":\"1796112000\",\"endTimeUnixNano\":\"1796112000000000000\"}";
+    String millis = seconds.replace("\"1796112000\"", "\"1796112000000\"");
+    Path file = write("spans.otlp.jsonl", line(span("first")), line(seconds, span("beside it")), line(millis));
+
+    assertThat(read(file)).isEqualTo(4);
+
+    assertThat(collected.spanNames()).containsExactly("first", "beside it");
+    assertThat(collected.problemTexts()).containsExactly(
+        file + ":2: span 'POST /claims' (service gateway, trace " + TRACE_ID + ", span " + SERVER_SPAN_ID
+            + ") starts at 1970-01-01T00:00:01.796112Z (startTimeUnixNano 1796112000): seconds, not nanoseconds?;"
+            + " the span is left out",
+        file + ":3: span 'POST /claims' (service gateway, trace " + TRACE_ID + ", span " + SERVER_SPAN_ID
+            + ") starts at 1970-01-01T00:29:56.112Z (startTimeUnixNano 1796112000000): milliseconds, not nanoseconds?;"
+            + " the span is left out");
+    assertThat(collected.problems.get(0).names()).contains(TRACE_ID);
+  }
+
+  /** Each span passed over is named by its own text: its trace, not the trace of every span of its line. */
+  @Test
+  void aSpanSkippedForAWrongTypedFieldNamesItsOwnTrace() throws IOException {
+    String other = "11111111111111111111111111111111";
+    String bad = "{\"traceId\":\"" + TRACE_ID + "\",\"spanId\":\"" + SERVER_SPAN_ID + "\",\"name\":\"x\","
+        + "\"startTimeUnixNano\":\"abc\"}";
+    Path file = write("spans.otlp.jsonl", line(spanOf(other, "before"), bad, spanOf(other, "after")));
+
+    read(file);
+
+    assertThat(collected.spanNames()).containsExactly("before", "after");
+    assertThat(collected.problems).hasSize(1);
+    assertThat(collected.problems.get(0).names()).contains(TRACE_ID).doesNotContain(other);
+  }
+
   @Test
   void aMalformedLineReadsAsTheDecoderDescribesItsText() throws Exception {
     String badNumber = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":2.5e,\"name\":\"x\"}]}]}]}";

@@ -2,6 +2,7 @@ package io.flowtrace.verifier.assembly;
 
 import io.flowtrace.tracer.correlation.MessageSpanIndex;
 import io.flowtrace.verifier.report.VerdictListener;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.function.LongConsumer;
 
@@ -47,6 +48,11 @@ final class EngineContext {
    * reading stopped part-way, at this time less the completion grace (a gzip cut off).
    */
   volatile long spansCutAfter = Long.MAX_VALUE;
+  /**
+   * Times ({@code {from, until}}, epoch ns) a record stamped within may have had its trace's spans in
+   * a request of spans cut short part-way (a line of an exporter's file cut in two).
+   */
+  volatile List<long[]> spanGaps = List.of();
   /** Whether the input may begin in the middle of traffic ({@link FlowEngine.Builder#inputMayBeginMidFlow}). */
   boolean midFlowStart;
   /** The earliest time of an event received (epoch ns). */

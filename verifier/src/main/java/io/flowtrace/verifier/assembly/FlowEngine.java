@@ -613,12 +613,16 @@ public final class FlowEngine {
   public void unreadable(java.util.Collection<ReadProblem> problems, java.util.Collection<SourceCut> cuts) {
     context.unreadable = Unreadable.of(problems, cuts);
     long spansCut = Long.MAX_VALUE;
+    List<long[]> gaps = new ArrayList<>();
     for (SourceCut cut : cuts) {
-      if (cut.spans()) {
+      if (cut.spans() && cut.oneRequest()) {
+        gaps.add(new long[] {cut.lastSpanEndNanos() - graceNanos, cut.lostUntilNanos()});
+      } else if (cut.spans()) {
         spansCut = Math.min(spansCut, cut.lastSpanEndNanos() - graceNanos);
       }
     }
     context.spansCutAfter = spansCut;
+    context.spanGaps = List.copyOf(gaps);
   }
 
   /**

@@ -892,9 +892,19 @@ final class FlowState {
    */
   private boolean spansLost(KafkaRecord r, TraceContext context) {
     return context != null && context.sampled() && (r.timestampNanos() < this.context.spansLostBefore
-        || r.timestampNanos() > Math.min(this.context.tracedTopics.contains(r.topic())
+        || (r.timestampNanos() > Math.min(this.context.tracedTopics.contains(r.topic())
             ? this.context.tracedSpansLostAfter : this.context.spansLostAfter, this.context.spansCutAfter)
+            || inSpanGap(r.timestampNanos()))
         && !this.context.spans.holds(context.spanId()));
+  }
+
+  private boolean inSpanGap(long nanos) {
+    for (long[] gap : this.context.spanGaps) {
+      if (nanos > gap[0] && nanos <= gap[1]) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -64,6 +64,13 @@ final class Unreadable {
       if (!cut.spans()) {
         cutNotes.add(cut.problem().position() + " could not be read to its end: what followed may have held this"
             + " flow's events, and this verdict may be wrong for that alone");
+      } else if (cut.oneRequest()) {
+        if (verdict.startEpochNanos() + deadlineNanos > cut.lastSpanEndNanos()
+            && verdict.startEpochNanos() <= cut.lostUntilNanos()) {
+          cutNotes.add(cut.problem().position() + " held a request of spans cut short (its spans were read up to "
+              + Texts.instant(cut.lastSpanEndNanos()) + ") and this flow ran then: the spans it lost may have been"
+              + " this flow's, and this verdict may be wrong for that alone");
+        }
       } else if (verdict.startEpochNanos() + deadlineNanos > cut.lastSpanEndNanos()) {
         cutNotes.add(cut.problem().position() + " could not be read to its end (its spans were read up to "
             + Texts.instant(cut.lastSpanEndNanos()) + ") and this flow ran until after then: what followed may"

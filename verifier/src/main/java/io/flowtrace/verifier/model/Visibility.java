@@ -83,7 +83,7 @@ public final class Visibility {
             + " a key changed on the way";
         case UNSAMPLED -> "unsampled trace " + traceId;
         case SPANS_LOST -> "the spans of trace " + traceId + " did not reach this run (exported before it started,"
-            + " not yet when it stopped, or after where a file of spans could not be read)";
+            + " not yet when it stopped, or where a file of spans could not be read)";
         case MAY_BE_MISSING -> traceId == null
             ? "its span did not arrive (spans: may-be-missing)"
             : "its span did not arrive in trace " + traceId + " (spans: may-be-missing)";

@@ -114,6 +114,8 @@ public final class ParallelRead {
       public void problem(ReadProblem problem) {
         if (problem.restSkipped()) {
           cut.compareAndSet(null, problem);
+        } else if (problem.spansLostAfterNanos() != ReadProblem.NO_TIME) {
+          cuts.accept(SourceCut.request(problem));
         }
         listener.problem(problem);
       }
