@@ -283,15 +283,15 @@ public final class EnrichmentCheck implements Check {
       return;
     }
     String diff = firstDifference(field, a, b);
-    if (diff != null && (from.brokeSchemaAt(diff) || to.brokeSchemaAt(diff))) {
-      return; // a value of the wrong type ("534.00" for 534.0): its SCHEMA_VIOLATION is the report
-    }
     if (diff != null) {
       JsonNode ea = at(a, field, diff);
       JsonNode eb = at(b, field, diff);
       if (eb == null) {
         missing(diff, ea, from, to, out);
         return;
+      }
+      if (from.brokeSchemaAt(diff) || to.brokeSchemaAt(diff)) {
+        return; // a value of the wrong type ("534.00" for 534.0): its SCHEMA_VIOLATION is the report
       }
       out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, to.stageId())
           .event(to.eventId()).field(diff)
@@ -302,10 +302,8 @@ public final class EnrichmentCheck implements Check {
     }
   }
 
+  /** A carried field absent: reported as the loss it is (the schema's "required property" echo of it is dropped). */
   private static void missing(String field, JsonNode expected, Observation from, Observation to, List<Violation> out) {
-    if (to.brokeSchemaAt(field)) {
-      return; // a required field absent: its SCHEMA_VIOLATION is the report
-    }
     out.add(Violation.builder(ViolationKind.MISSING_ENRICHMENT, to.stageId())
         .event(to.eventId()).field(field)
         .message(to.describe() + " dropped '" + field + "' that " + from.eventId() + " carried ("

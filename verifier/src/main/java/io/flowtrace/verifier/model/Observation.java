@@ -103,6 +103,8 @@ public record Observation(
     return record != null ? span : null;
   }
 
+  private static final java.util.regex.Pattern REQUIRED = java.util.regex.Pattern.compile("required property '([^']+)'");
+
   /**
    * Whether the payload broke its schema at the field {@code path} ({@code total}, {@code
    * items[0].price}), in what holds it, or in it: a field sent as {@code "806"}, not 806. What else
@@ -114,7 +116,9 @@ public record Observation(
     }
     String field = "$." + path;
     for (SchemaProblem p : schemaProblems) {
-      String at = p.path();
+      // a required property missing is a problem of the object that lacks it, about that property
+      java.util.regex.Matcher required = REQUIRED.matcher(p.message());
+      String at = required.find() ? (p.path() == null ? "$" : p.path()) + "." + required.group(1) : p.path();
       if (at.equals(field) || at.startsWith(field + ".") || at.startsWith(field + "[")
           || field.startsWith(at + ".") || field.startsWith(at + "[")) {
         return true;

@@ -98,6 +98,31 @@ class SharedTopicTest {
     });
   }
 
+  /** Trial M: a carried field the schema also requires, dropped, was reported as the schema's "required", not as the carry it lost. */
+  @Test
+  void aRequiredCarriedFieldDroppedIsTheMissingEnrichmentOnceNotTheSchemasRequiredProperty() throws Exception {
+    Files.createDirectories(dir.resolve("schemas"));
+    Files.writeString(dir.resolve("schemas/paid.schema.json"),
+        "{\"type\": \"object\", \"required\": [\"orderId\", \"total\"], \"properties\": {\"orderId\": {\"type\": \"string\"},"
+            + " \"type\": {\"type\": \"string\"}, \"payment\": {\"type\": \"object\", \"properties\": {\"method\": {\"type\": \"string\"}}},"
+            + " \"total\": {\"type\": \"number\"}}}");
+    spec = SPEC.replace("'payment.method': {regex: '^(CARD|WALLET)$'}}}",
+        "'payment.method': {regex: '^(CARD|WALLET)$'}}, schema: schemas/paid.schema.json}")
+        + "enrichment:\n  - {from: order_created, to: order_paid, carry: [total]}\n";
+    order("O-1", true);
+    telemetry.replaceAll(t -> t instanceof Telemetry.RecordEvent r && new String(r.record().value(), StandardCharsets.UTF_8)
+        .contains("\"CARD\"") ? Telemetry.of(new KafkaRecord("orders", 0, r.record().offset(), r.record().timestampMillis(),
+        "O-1", List.of(), "{\"orderId\":\"O-1\",\"type\":\"OrderPaid\",\"payment\":{\"method\":\"CARD\"}}"
+        .getBytes(StandardCharsets.UTF_8))) : t);
+
+    Verdict v = replay();
+
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).isEqualTo(ViolationKind.MISSING_ENRICHMENT);
+      assertThat(x.message()).contains("dropped 'total' that order_created carried (10)");
+    });
+  }
+
   private void order(String id, boolean paid) {
     record(id, "{\"orderId\":\"" + id + "\",\"type\":\"OrderCreated\",\"total\":10}", List.of());
     record(id, "{\"orderId\":\"" + id + "\",\"type\":\"OrderNoteAdded\",\"note\":\"leave at the door\"}", List.of());
