@@ -664,6 +664,42 @@ class HtmlReportIT {
     }
   }
 
+  /**
+   * Trial M: a call on the older conventions (its URL in http.url) was drawn to "external service",
+   * and an unsampled order's payment call to the same "external service" as any other party's. Both
+   * go to the host the calls reached: read from http.url, and for one not observed, from where the
+   * flow's other instances' calls went.
+   */
+  @Test
+  void aCallIsDrawnToItsHostOnTheOlderConventionsAndWhereItsTraceWasNotSampled() throws Exception {
+    Path recording = dir.resolve("half-sampled");
+    assertThat(FlowTraceCli.run("generate", "--count", "8", "--sample-ratio", "0.5", recording.toString())).isZero();
+    Path orders = recording.resolve("order-service.otlp.jsonl");
+    Files.writeString(orders, Files.readString(orders).replace("\"url.full\"", "\"http.url\""));
+    String sampled = null;
+    String unsampled = null;
+    for (JsonNode flow : JSON.readTree(recording.resolve("expected.json").toFile()).path("flows")) {
+      boolean main = flow.path("sampled").path("main").asBoolean();
+      String key = flow.path("keys").path("orderId").asString();
+      sampled = sampled == null && main ? key : sampled;
+      unsampled = unsampled == null && !main ? key : unsampled;
+    }
+    assertThat(sampled).isNotNull();
+    assertThat(unsampled).isNotNull();
+    Path page = dir.resolve("half-sampled.html");
+    FlowTraceCli.run("replay", "--flows", "../flows", "--html", page.toString(), recording.toString());
+    for (String key : List.of(sampled, unsampled)) {
+      try {
+        chrome.open(page.toUri().toString() + "#i=" + key);
+        chrome.waitFor("document.querySelectorAll('#detail .hop').length > 0", Duration.ofSeconds(10));
+        JsonNode lanes = chrome.eval("Array.from(document.querySelectorAll('#detail .head')).map(h => h.dataset.lane)");
+        assertThat(lanes.toString()).as(key).contains("ext:payment-provider:8080").doesNotContain("external service");
+      } finally {
+        backToTheReport();
+      }
+    }
+  }
+
   @Test
   void aStageThatCameBeforeTheStageItFollowsIsDrawnOnceWithItsUnobservedRequest() throws Exception {
     // a courier's pickup call (its trace sampled out) and its record, seconds before the assignment it must follow

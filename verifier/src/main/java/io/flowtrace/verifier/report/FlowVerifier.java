@@ -135,7 +135,7 @@ public final class FlowVerifier {
         problems,
         o.sampled(),
         o.spansLost(),
-        span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.route", "url.path"),
+        span == null || o.isRecord() ? null : span.firstAttribute("url.full", "http.url", "http.route", "url.path"),
         instance.retried(o) ? FlowInstance.failure(span) : null);
   }
 

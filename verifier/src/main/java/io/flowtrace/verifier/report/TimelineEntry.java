@@ -83,6 +83,22 @@ public record TimelineEntry(String stage, String event, String where, long offse
       consumers = consumers == null ? List.of() : List.copyOf(consumers);
       schemaProblems = schemaProblems == null ? List.of() : List.copyOf(schemaProblems);
     }
+
+    /** The host (and port) a CLIENT span called, from its URL ({@code psp.example:8443}), or {@code null}. */
+    public String calledHost() {
+      if (!"CLIENT".equals(spanKind) || url == null) {
+        return null;
+      }
+      int s = url.indexOf("://");
+      if (s < 0) {
+        return null;
+      }
+      int e = s + 3;
+      while (e < url.length() && "/?#".indexOf(url.charAt(e)) < 0) {
+        e++;
+      }
+      return e == s + 3 ? null : url.substring(s + 3, e);
+    }
   }
 
   /**

@@ -59,6 +59,8 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
   private final Map<String, Long> byStage = new TreeMap<>();
   /** Per topic, how often each service was seen producing to it (for records whose producer span was not). */
   private final Map<String, Map<String, Long>> producers = new TreeMap<>();
+  /** flow, then event: the hosts its CLIENT spans called, counted. */
+  private final Map<String, Map<String, Map<String, Long>>> called = new TreeMap<>();
   private static final int MAX_TOPICS = 10_000;
   private final Map<String, Long> instancesByKind = new TreeMap<>();
   private boolean closed;
@@ -129,6 +131,13 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
       if (d != null && d.topic() != null && d.service() != null
           && (producers.containsKey(d.topic()) || producers.size() < MAX_TOPICS)) {
         producers.computeIfAbsent(d.topic(), k -> new TreeMap<>()).merge(d.service(), 1L, Long::sum);
+      }
+      String host = d == null ? null : d.calledHost();
+      if (host != null) {
+        Map<String, Map<String, Long>> events = called.computeIfAbsent(v.flow(), k -> new TreeMap<>());
+        if (events.containsKey(t.event()) || events.size() < MAX_TOPICS) {
+          events.computeIfAbsent(t.event(), k -> new TreeMap<>()).merge(host, 1L, Long::sum);
+        }
       }
     }
     firstStart = Math.min(firstStart, v.startEpochNanos());
@@ -252,6 +261,18 @@ public final class HtmlReportWriter implements VerdictListener, AutoCloseable {
       g.writeStartObject();
       producers.forEach((topic, by) -> g.writeStringProperty(topic,
           by.entrySet().stream().max(Map.Entry.comparingByValue()).get().getKey()));
+      g.writeEndObject();
+      // the host each call event reached where its CLIENT span was seen: where one that was not
+      // (an unsampled trace) went, rather than one "external service" for every party
+      g.writeName("called");
+      g.writeStartObject();
+      for (Map.Entry<String, Map<String, Map<String, Long>>> flow : called.entrySet()) {
+        g.writeName(flow.getKey());
+        g.writeStartObject();
+        flow.getValue().forEach((event, by) -> g.writeStringProperty(event,
+            by.entrySet().stream().max(Map.Entry.comparingByValue()).get().getKey()));
+        g.writeEndObject();
+      }
       g.writeEndObject();
       g.writeName("summary");
       g.writeStartObject();

@@ -856,7 +856,7 @@
           return !hops.some(function (h) { return h.event === ev.id; });
         }).forEach(function (ev, k) {
           var ends = expectedEnds(ev, ev.topic && (producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic)
-              : missingProducer(stage)), 'caller');
+              : missingProducer(stage)), 'caller', d.flow);
           var from = ends.from, to = ends.to;
           // a record of this flow's trace that went to another instance under a changed key names where it is
           var elsewhere = x.event === ev.id && x.topic !== undefined && x.offset !== undefined;
@@ -881,7 +881,8 @@
       if (items.some(function (it) { return it.event === u.subject && it.unobserved; })) return;
       var rank = stageRank(spec, u.stage);
       var t = slot(rank, u.subject);
-      var ends = expectedEnds(ev, ev.topic && producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic) : null, 'client');
+      var ends = expectedEnds(ev, ev.topic && producerOf(ev.topic) ? 'svc:' + producerOf(ev.topic) : null, 'client',
+          d.flow);
       var from = ends.from, to = ends.to;
       items.push({
         hop: -1, stage: u.stage, event: u.subject, violations: [], t: t, rank: rank, kind: 'unobserved',
@@ -964,6 +965,12 @@
   }
 
   /** The service the report saw producing the topic's records (where their producer spans were seen), or null. */
+  /** The host a call event reached where its span was seen (in any instance of the flow), or null. */
+  function calledHost(flow, event) {
+    var byFlow = meta.called && Object.prototype.hasOwnProperty.call(meta.called, flow) ? meta.called[flow] : null;
+    return byFlow && Object.prototype.hasOwnProperty.call(byFlow, event) ? byFlow[event] : null;
+  }
+
   function producerOf(topic) {
     return meta.producers && Object.prototype.hasOwnProperty.call(meta.producers, topic) ? meta.producers[topic] : null;
   }
@@ -978,10 +985,10 @@
    * producer to its topic, a call from its service to the external one, a request from its caller
    * ({@code callerName} unless it starts a new trace); a response the other way round.
    */
-  function expectedEnds(ev, producer, callerName) {
+  function expectedEnds(ev, producer, callerName, flow) {
     if (ev.topic) return {from: producer || 'svc:?', to: 'topic:' + ev.topic};
     var svc = 'svc:' + (ev.service || '?');
-    var other = ev.kind === 'CLIENT' ? 'ext:external service'
+    var other = ev.kind === 'CLIENT' ? 'ext:' + (calledHost(flow, ev.id) || 'external service')
         : 'ext:' + (ev.newTrace ? 'caller (new trace)' : callerName);
     var out = ev.kind === 'CLIENT' ? {from: svc, to: other} : {from: other, to: svc};
     return ev.attribute && /response/.test(ev.attribute) ? {from: out.to, to: out.from} : out;
