@@ -179,8 +179,8 @@ public final class FlowDocs implements VerdictListener {
           samples.add(dwell);
         }
       }
-      if ("CLIENT".equals(d.spanKind()) && d.url() != null) {
-        String host = host(d.url());
+      {
+        String host = d.calledHost();
         if (host != null) {
           o.hosts.computeIfAbsent(t.event(), e -> new TreeSet<>()).add(host);
         }
@@ -514,18 +514,6 @@ public final class FlowDocs implements VerdictListener {
     }
   }
 
-  private static String host(String url) {
-    int s = url.indexOf("://");
-    if (s < 0) {
-      return null;
-    }
-    int e = s + 3;
-    while (e < url.length() && "/?#".indexOf(url.charAt(e)) < 0) {
-      e++;
-    }
-    return url.substring(s + 3, e);
-  }
-
   private FlowSpec spec(String name) {
     for (FlowSpec f : specs) {
       if (f.name().equals(name)) {
@@ -691,7 +679,7 @@ public final class FlowDocs implements VerdictListener {
 
   /** Whether a span event is a response: its payload is read from a response attribute. */
   private static boolean isResponse(EventSpec e) {
-    return e.payload() != null && e.payload().attribute() != null && e.payload().attribute().contains("response");
+    return e.readsResponse();
   }
 
   /**
