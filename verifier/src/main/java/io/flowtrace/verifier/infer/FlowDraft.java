@@ -1,5 +1,6 @@
 package io.flowtrace.verifier.infer;
 
+import io.flowtrace.tracer.model.KafkaRecord;
 import io.flowtrace.tracer.model.Span;
 import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.model.TraceContext;
@@ -3006,6 +3007,7 @@ final class FlowDraft {
       }
       effects.retainAll(ids.keySet());
       effects.remove(t);
+      String uncaused = uncaused(t, effects);
       String repeating = repeatingEffects(t, dedup, effects);
       if (effects.isEmpty()) {
         if (!repeating.isEmpty()) {
@@ -3031,7 +3033,7 @@ final class FlowDraft {
               + " again (redelivered), so an effect made twice for one is a defect")
           + (latestRepeat > 30_000_000_000L ? "; a repeat came up to " + millis(latestRepeat) + " after the first"
               + " delivery: a sidecar sees it only with an --amend-window at least that long (30s by default)" : "")
-          + repeating));
+          + uncaused + repeating));
     }
   }
 
@@ -3093,12 +3095,15 @@ final class FlowDraft {
         // as the check counts them: an effect is a key's when it is in a delivery's trace or carries the key
         boolean again = false;
         for (Map.Entry<String, Set<String>> key : tracesOfKey.entrySet()) {
-          int n = 0;
+          List<Occurrence> counted = new ArrayList<>();
           for (Occurrence o : inst.all(e)) {
             JsonNode ok = o.payload() == null ? null : Values.at(o.payload(), dedup);
-            n += key.getValue().contains(o.traceId()) || ok != null && ok.asString().equals(key.getKey()) ? 1 : 0;
+            if ((key.getValue().contains(o.traceId()) || ok != null && ok.asString().equals(key.getKey()))
+                && counted.stream().noneMatch(c -> sentAgain(c, o))) {
+              counted.add(o);
+            }
           }
-          again |= n > 1;
+          again |= counted.size() > 1;
         }
         more += again ? 1 : 0;
       }
@@ -3109,6 +3114,52 @@ final class FlowDraft {
     }
     return left.isEmpty() ? "" : "; not counted as effects, as the traffic repeats them: " + String.join(", ", left)
         + " — add them if each must happen once per delivery";
+  }
+
+  /**
+   * Whether {@code o} is {@code earlier} sent again as it was — the same topic, partition, key, value
+   * and trace context (a producer's retry): one effect recorded twice, as the check counts it.
+   */
+  private static boolean sentAgain(Occurrence earlier, Occurrence o) {
+    KafkaRecord a = earlier.record();
+    KafkaRecord b = o.record();
+    return a != null && b != null && a.topic().equals(b.topic()) && a.partition() == b.partition()
+        && java.util.Objects.equals(a.key(), b.key()) && java.util.Arrays.equals(a.value(), b.value())
+        && b.traceContext().isPresent() && a.traceContext().equals(b.traceContext());
+  }
+
+  /**
+   * Effects whose records never share a trace with a delivery of the trigger, though both are
+   * traced: what a caller of its own began (a claimant's amendment in a trace of its own), which the
+   * trigger does not cause; each may repeat as its caller likes.
+   */
+  private String uncaused(EventType trigger, Set<EventType> effects) {
+    List<String> left = new ArrayList<>();
+    for (EventType e : List.copyOf(effects)) {
+      int both = 0;
+      boolean together = false;
+      for (Instance inst : instances) {
+        Set<String> traces = new HashSet<>();
+        inst.all(trigger).forEach(o -> {
+          if (o.traceId() != null && !o.traceId().startsWith("record:")) {
+            traces.add(o.traceId());
+          }
+        });
+        List<Occurrence> traced = inst.all(e).stream()
+            .filter(o -> o.traceId() != null && !o.traceId().startsWith("record:")).toList();
+        if (traces.isEmpty() || traced.isEmpty()) {
+          continue;
+        }
+        both++;
+        together |= traced.stream().anyMatch(o -> traces.contains(o.traceId()));
+      }
+      if (!together && both >= 5) {
+        effects.remove(e);
+        left.add(ids.get(e));
+      }
+    }
+    return left.isEmpty() ? "" : "; not effects, as their records are never in a delivery's trace (begun by a caller"
+        + " of their own): " + String.join(", ", left);
   }
 
   /**
@@ -3205,6 +3256,12 @@ final class FlowDraft {
     return both > 0 && last >= both * HOLDS;
   }
 
+  /** When an occurrence happened as a budget times it: a response at its span's end (as the check does). */
+  private static long answered(Occurrence o) {
+    return EventType.RESPONSE_BODY.equals(o.type().attribute()) && o.span() != null
+        ? o.time() + Math.max(0, o.span().endEpochNanos() - o.span().startEpochNanos()) : o.time();
+  }
+
   private void budget(EventType from, EventType to) {
     List<Long> gaps = new ArrayList<>();
     for (Instance inst : instances) {
@@ -3219,7 +3276,7 @@ final class FlowDraft {
       }
       a = a != null ? a : inst.first(from);
       if (a != null && b != null) {
-        gaps.add(b.time() - a.time());
+        gaps.add(answered(b) - answered(a));
       }
     }
     if (gaps.size() < 5) {
