@@ -29,6 +29,20 @@ class InferKeyChoiceTest {
 
   @Test
   void theIdTheFlowMintsIsTheKeyAndTheCallersEquallyUniqueReferenceIsNamed() throws Exception {
+    assertKeyedByTheMintedId(false);
+  }
+
+  /**
+   * Trial M: with most traces sampled out, most instances begin with a record, and the caller's
+   * request was no longer known as the flow's entry: the draft keyed claims by the caller's policy
+   * number, merging two claims on one policy.
+   */
+  @Test
+  void theIdTheFlowMintsIsTheKeyWhenMostTracesWereNotSampled() throws Exception {
+    assertKeyedByTheMintedId(true);
+  }
+
+  private void assertKeyedByTheMintedId(boolean mostUnsampled) throws Exception {
     Path recording = Files.createDirectories(work.resolve("returns"));
     long t0 = 1_796_000_000_000L;
     try (RecordingWriter out = RecordingWriter.open(recording)) {
@@ -37,16 +51,19 @@ class InferKeyChoiceTest {
         String id = "RET-" + (10_000 + i);
         String trace = String.format("%032x", 0xdef000L + i);
         long t = t0 + i * 250L;
-        out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
-            .name("POST /api/returns").kind(SpanKind.SERVER).service("returns-api")
-            .startEpochNanos(t * 1_000_000L).endEpochNanos((t + 9) * 1_000_000L)
-            .attributes(Map.of("http.request.method", "POST", "url.full", "https://shop.example/api/returns",
-                "http.request.body", "{\"orderRef\":\"" + order + "\",\"items\":" + (1 + i % 4) + "}",
-                "http.response.body", "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}"))
-            .build()));
+        boolean sampled = !mostUnsampled || i % 5 >= 3;
+        if (sampled) {
+          out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
+              .name("POST /api/returns").kind(SpanKind.SERVER).service("returns-api")
+              .startEpochNanos(t * 1_000_000L).endEpochNanos((t + 9) * 1_000_000L)
+              .attributes(Map.of("http.request.method", "POST", "url.full", "https://shop.example/api/returns",
+                  "http.request.body", "{\"orderRef\":\"" + order + "\",\"items\":" + (1 + i % 4) + "}",
+                  "http.response.body", "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}"))
+              .build()));
+        }
         String json = "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}";
-        out.accept(record("returns.requested", i, trace, t + 5, id, json));
-        out.accept(record("returns.received", i, trace, t + 60, id, json));
+        out.accept(record("returns.requested", i, trace, sampled, t + 5, id, json));
+        out.accept(record("returns.received", i, trace, sampled, t + 60, id, json));
       }
     }
     Path drafts = work.resolve("drafts");
@@ -57,8 +74,10 @@ class InferKeyChoiceTest {
     assertThat(yaml).contains("orderRef (sent by the caller) was as unique in this traffic");
   }
 
-  private static Telemetry record(String topic, int offset, String trace, long ms, String key, String json) {
-    String traceparent = "00-" + trace + "-" + String.format("%016x", 0x9000L + offset * 2 + topic.length() % 2) + "-01";
+  private static Telemetry record(String topic, int offset, String trace, boolean sampled, long ms, String key,
+      String json) {
+    String traceparent = "00-" + trace + "-" + String.format("%016x", 0x9000L + offset * 2 + topic.length() % 2)
+        + (sampled ? "-01" : "-00");
     return Telemetry.of(new KafkaRecord(topic, 0, offset, ms, key,
         List.of(RecordHeader.ofString("traceparent", traceparent)), json.getBytes(StandardCharsets.UTF_8)));
   }

@@ -2090,7 +2090,8 @@ final class FlowDraft {
       inboundCallKnown = true;
       Map<EventType, Integer> firsts = new HashMap<>();
       for (Instance inst : instances) {
-        if (!inst.occurrences().isEmpty()) {
+        if (!inst.occurrences().isEmpty() && !unsampledRecord(inst.occurrences().get(0))) {
+          // an instance begun by a record of an unsampled trace: the call before it exported no span
           firsts.merge(inst.occurrences().get(0).type(), 1, Integer::sum);
         }
       }
@@ -2100,6 +2101,10 @@ final class FlowDraft {
           .ifPresent(e -> inboundCall = e.getKey());
     }
     return inboundCall;
+  }
+
+  private static boolean unsampledRecord(Occurrence o) {
+    return o.record() != null && o.record().traceContext().map(c -> !c.sampled()).orElse(false);
   }
 
   /**
