@@ -808,6 +808,16 @@ final class FlowDraft {
         return o;
       }
     }
+    if (calledFromOutside(t) && order(main, t)[1] > 0) {
+      // begun by a caller of its own (a claimant's amendment): it may come at any time once the
+      // flow exists, so it follows the latest main stage that came before it in every instance
+      for (int j = kept.indexOf(main) - 1; j >= 0; j--) {
+        Stage m = kept.get(j);
+        if (isMain(m) && order(m, t)[1] == 0) {
+          return m;
+        }
+      }
+    }
     if (!feeds(main, t)) {
       // after the main stage by chance (a wallet pass made from the ticket record, before or after
       // the e-mail as the consumers' lag has it): after the latest stage that can cause it, one
