@@ -3218,6 +3218,17 @@ final class FlowDraft {
         }
         budget(p.events.get(p.events.size() - 1), s.events.get(0));
       }
+      // a call the stage makes, from its request to its answer: how long the called party takes
+      // (a budget from the answer on no longer holds that time)
+      for (EventType request : s.events) {
+        if (request.kind() == SpanKind.CLIENT && EventType.REQUEST_BODY.equals(request.attribute())) {
+          for (EventType response : s.events) {
+            if (EventType.RESPONSE_BODY.equals(response.attribute()) && sameCall(request, response)) {
+              budget(request, response);
+            }
+          }
+        }
+      }
     }
     // an optional step after the end (a review left hours later) holds no verdict back, so it does
     // not stretch the deadline every instance is held to
@@ -3275,6 +3286,12 @@ final class FlowDraft {
   private static long answered(Occurrence o) {
     return EventType.RESPONSE_BODY.equals(o.type().attribute()) && o.span() != null
         ? o.time() + Math.max(0, o.span().endEpochNanos() - o.span().startEpochNanos()) : o.time();
+  }
+
+  /** Whether two span events are read off one kind of span: the same service, kind, name and URL path. */
+  private static boolean sameCall(EventType a, EventType b) {
+    return java.util.Objects.equals(a.service(), b.service()) && a.kind() == b.kind()
+        && java.util.Objects.equals(a.name(), b.name()) && java.util.Objects.equals(a.urlPath(), b.urlPath());
   }
 
   private void budget(EventType from, EventType to) {
