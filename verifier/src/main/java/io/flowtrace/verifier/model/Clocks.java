@@ -219,7 +219,7 @@ public final class Clocks {
     }
     if (!perHost) {
       // a host's clock is its service's: looked up by either name
-      for (Span s : ownSpans(instance)) {
+      for (Span s : spans.values()) {
         Integer service = index.get(serviceOf(s));
         if (service != null && !s.host().isEmpty()) {
           index.putIfAbsent(domain(s), service);
