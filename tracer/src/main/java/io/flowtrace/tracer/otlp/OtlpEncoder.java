@@ -24,7 +24,8 @@ import java.util.Map;
 /**
  * Converts model {@link Span}s back into OTLP protobuf, the inverse of {@link OtlpSpans}: spans are
  * grouped into one {@link ResourceSpans} per service and host (resource attributes {@value
- * OtlpSpans#SERVICE_NAME} and {@value OtlpSpans#HOST_NAME}, each left out when empty), ids go from hex to bytes, the kind
+ * OtlpSpans#SERVICE_NAME} and {@value OtlpSpans#HOST_NAME}, each left out when empty), ids go
+ * from hex to bytes, the kind
  * to its OTLP number, {@code error} to status {@code STATUS_CODE_ERROR}. Attribute values map back
  * by type ({@link String}, {@link Long} and other integral numbers, {@link Double} and {@link
  * Float}, {@link Boolean}, {@link List} as an array, {@link Map} as a key-value list; anything else
@@ -43,7 +44,8 @@ public final class OtlpEncoder {
     requireNonNull(spans, "spans");
     Map<List<String>, ScopeSpans.Builder> byResource = new LinkedHashMap<>();
     for (Span span : spans) {
-      byResource.computeIfAbsent(List.of(span.service(), span.host()), s -> ScopeSpans.newBuilder()).addSpans(span(span));
+      byResource.computeIfAbsent(List.of(span.service(), span.host()), s -> ScopeSpans.newBuilder())
+          .addSpans(span(span));
     }
     ExportTraceServiceRequest.Builder request = ExportTraceServiceRequest.newBuilder();
     byResource.forEach((serviceAndHost, scope) -> {

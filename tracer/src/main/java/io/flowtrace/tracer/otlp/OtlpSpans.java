@@ -116,7 +116,8 @@ public final class OtlpSpans {
     if (start >= EARLIEST_START_NANOS || start == 0) {
       return null;
     }
-    String reading = start < 0 ? "after the year 2262, not a time" : start < 100_000_000_000L ? "seconds, not nanoseconds?"
+    String reading = start < 0 ? "after the year 2262, not a time"
+        : start < 100_000_000_000L ? "seconds, not nanoseconds?"
         : start < 100_000_000_000_000L ? "milliseconds, not nanoseconds?" : "microseconds, not nanoseconds?";
     return described(span) + " starts at " + (start < 0 ? Long.toUnsignedString(start)
         : java.time.Instant.ofEpochSecond(0, start) + " (startTimeUnixNano " + start + ")") + ": " + reading

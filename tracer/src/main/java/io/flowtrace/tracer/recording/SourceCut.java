@@ -15,7 +15,7 @@ import static java.util.Objects.requireNonNull;
  *     whose rest is lost; for one request, its exporter's batch after {@code lastSpanEndNanos}
  */
 public record SourceCut(ReadProblem problem, long lastSpanEndNanos, long lostUntilNanos) {
-  /** How far a request cut short may have reached after its last span read: an exporter's 5 s batch, and its sending. */
+  /** How far a request cut short may reach past its last span read: an exporter's 5 s batch and its sending. */
   public static final long BATCH_NANOS = 6_000_000_000L;
 
   public SourceCut {
@@ -27,7 +27,7 @@ public record SourceCut(ReadProblem problem, long lastSpanEndNanos, long lostUnt
     this(problem, lastSpanEndNanos, Long.MAX_VALUE);
   }
 
-  /** The rest of the request {@code problem} cut short, whose last span read ended at its {@code spansLostAfterNanos}. */
+  /** The rest of the request {@code problem} cut short, its last span read ending at its {@code spansLostAfterNanos}. */
   public static SourceCut request(ReadProblem problem) {
     long after = problem.spansLostAfterNanos();
     return new SourceCut(problem, after, after > Long.MAX_VALUE - BATCH_NANOS ? Long.MAX_VALUE : after + BATCH_NANOS);

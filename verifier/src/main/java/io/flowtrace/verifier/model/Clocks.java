@@ -19,8 +19,9 @@ import java.util.Map;
  * {@code clockSkew} allowance does.
  *
  * <p>A <em>clock</em> is a service on a host ({@link Span#host()}: replicas of one service on two
- * hosts read two clocks), or a service name where its spans name no host; a record whose producer span was not seen is on the
- * unknown clock of its topic's producer ({@code ?topic}). Offsets are corrections: a true time is
+ * hosts read two clocks, where the data tells them apart — {@link #of}), or a service name where
+ * its spans name no host; a record whose producer span was not seen is on the unknown clock of its
+ * topic's producer ({@code ?topic}). Offsets are corrections: a true time is
  * a reading plus its clock's offset, and {@link #offset} bounds {@code offset(to) − offset(from)}.
  * Pure function of the instance.
  */
