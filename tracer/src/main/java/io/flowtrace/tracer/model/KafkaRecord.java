@@ -37,6 +37,15 @@ public record KafkaRecord(
     return Optional.empty();
   }
 
+  /**
+   * Whether {@code other} carries the same message: the same topic, partition, key and value (at
+   * another offset, it is the message sent again — a producer's retry — or another send of it).
+   */
+  public boolean sameMessageAs(KafkaRecord other) {
+    return topic.equals(other.topic) && partition == other.partition && java.util.Objects.equals(key, other.key)
+        && Arrays.equals(value, other.value);
+  }
+
   /** The parsed {@code traceparent} header, if present and well-formed. */
   public Optional<TraceContext> traceContext() {
     return lastHeader(TRACEPARENT).map(RecordHeader::valueAsString).flatMap(TraceContext::parse);

@@ -3138,9 +3138,8 @@ final class FlowDraft {
   private static boolean sentAgain(Occurrence earlier, Occurrence o) {
     KafkaRecord a = earlier.record();
     KafkaRecord b = o.record();
-    return a != null && b != null && a.topic().equals(b.topic()) && a.partition() == b.partition()
-        && java.util.Objects.equals(a.key(), b.key()) && java.util.Arrays.equals(a.value(), b.value())
-        && b.traceContext().isPresent() && a.traceContext().equals(b.traceContext());
+    return a != null && b != null && b.sameMessageAs(a) && b.traceContext().isPresent()
+        && a.traceContext().equals(b.traceContext());
   }
 
   /**

@@ -137,8 +137,7 @@ public final class Repeats {
   private static boolean sentAgain(FlowInstance instance, Observation earlier, Observation o) {
     KafkaRecord a = earlier.record();
     KafkaRecord b = o.record();
-    if (a == null || b == null || !a.topic().equals(b.topic()) || a.partition() != b.partition()
-        || !java.util.Objects.equals(a.key(), b.key()) || !java.util.Arrays.equals(a.value(), b.value())) {
+    if (a == null || b == null || !b.sameMessageAs(a)) {
       return false;
     }
     if (b.traceContext().isPresent()) {
