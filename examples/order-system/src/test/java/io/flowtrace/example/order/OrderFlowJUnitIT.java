@@ -10,11 +10,12 @@ import io.flowtrace.junit.FlowTraceExtension;
 import io.flowtrace.junit.Redelivery;
 import io.flowtrace.kafka.testkit.KafkaBroker;
 import io.flowtrace.verifier.check.ViolationKind;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.EnumSet;
+import java.util.Arrays;
 import java.util.Map;
-import java.util.Set;
+import java.util.stream.Collectors;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,8 +31,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * FlowTraceExtension#otlpEndpoint()}, the extension taps the real broker, and each test drives orders
  * through the gateway and asserts on the whole flow. One test per defect switch asserts the failure
  * message a developer would read. The payment provider delivers each webhook once here, so a
- * duplicate only comes from the redelivery probe. The tests are ordered only so that as few
- * services as possible restart between them.
+ * duplicate only comes from the redelivery probe. The system starts once, with every defect switch
+ * scoped to a product of its own ({@link DefectSwitches}): a test plants its defect by ordering that
+ * product, and every other order stays clean. The tests are ordered only so that the clean ones run
+ * before any defect's late traffic.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OrderFlowJUnitIT {
@@ -81,7 +84,7 @@ class OrderFlowJUnitIT {
   @Test
   @Order(1)
   void anAuthorizedOrderGoesThroughEveryStage() throws Exception {
-    services.run(Set.of());
+    system();
     String id = services.placeOrder(ALICE, AUTHORIZED);
 
     FlowAssert flow = assertThatFlow("order-creation").withKey("requestId", id)
@@ -96,7 +99,7 @@ class OrderFlowJUnitIT {
   @Test
   @Order(2)
   void aDeclinedOrderIsCancelledAndTheCustomerToldSo() throws Exception {
-    services.run(Set.of());
+    system();
     String id = services.placeOrder(BOB, DECLINED);
 
     assertThatFlow("order-creation").withKey("requestId", id)
@@ -110,7 +113,7 @@ class OrderFlowJUnitIT {
   @Test
   @Order(3)
   void everyFlowOfTheTestPasses() throws Exception {
-    services.run(Set.of());
+    system();
     services.placeOrder(ALICE, AUTHORIZED);
     services.placeOrder(BOB, DECLINED);
 
@@ -120,7 +123,7 @@ class OrderFlowJUnitIT {
   @Test
   @Order(4)
   void aRedeliveredWebhookChangesNothingOnTheCleanSystem() throws Exception {
-    services.run(Set.of());
+    system();
     String id = services.placeOrder(ALICE, AUTHORIZED);
 
     FlowAssert probed = assertThatFlow("order-creation").withKey("requestId", id)
@@ -160,7 +163,7 @@ class OrderFlowJUnitIT {
     assertThat(failureOfAnOrderWith(Defect.WRONG_TOTAL))
         .contains("\n  ✗ BAD_TRANSFORMATION at order-created, field total\n"
             + "      rule 'total is the sum of the items' is false: money_eq(orders_created.total, ")
-        .contains("      actual:   orders_created.total = 46.48");
+        .contains("      actual:   orders_created.total = 47.48");
   }
 
   @Test
@@ -170,7 +173,7 @@ class OrderFlowJUnitIT {
         .contains("\n  ✗ BAD_TRANSFORMATION at payment-authorized, field amount\n"
             + "      rule 'payment amount equals the order total' is false: "
             + "money_eq(payment_request.amount, orders_created.total)")
-        .contains("      actual:   payment_request.amount = 45.98, orders_created.total = 45.48");
+        .contains("      actual:   payment_request.amount = 46.98, orders_created.total = 46.48");
   }
 
   @Test
@@ -232,7 +235,7 @@ class OrderFlowJUnitIT {
   }
 
   /**
-   * Runs the system with only this defect, places an authorized order and returns the message of
+   * Places an authorized order with this defect's product and returns the message of
    * {@code assertThatFlow(...).completesWithin(...).hasNoViolations()} on it (failing if it passes).
    */
   private static String failureOfAnOrderWith(Defect defect) throws Exception {
@@ -241,10 +244,21 @@ class OrderFlowJUnitIT {
         .completesWithin(COMPLETES).hasNoViolations());
   }
 
-  /** Runs the system with only this defect and places an authorized order; returns its requestId. */
+  /** Places an authorized order with one more item, the product this defect is scoped to; returns its requestId. */
   private static String orderWith(Defect defect) throws Exception {
-    services.run(EnumSet.of(defect));
-    return services.placeOrder(ALICE, AUTHORIZED);
+    system();
+    return services.placeOrder(ALICE, AUTHORIZED.replace("],", ",{\"productId\":\"" + productOf(defect)
+        + "\",\"quantity\":1}],"));
+  }
+
+  /** The system, started once with every defect switch scoped to {@link #productOf its product}. */
+  private static void system() throws IOException {
+    services.run(Arrays.stream(Defect.values()).map(d -> d.name() + "@" + productOf(d)).collect(Collectors.joining(",")));
+  }
+
+  /** The product whose orders carry this defect; not in the catalog, so it costs 1.00. */
+  private static String productOf(Defect defect) {
+    return "P-" + (901 + defect.ordinal());
   }
 
   /** The message of the AssertionError the assertion throws (and fails if it throws none). */
