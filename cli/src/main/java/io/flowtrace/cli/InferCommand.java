@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -35,6 +36,8 @@ final class InferCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write NAME/NAME.flow.yaml and NAME/schemas/.")
   Path out;
 
+  @Mixin SchemaRegistryOption schemaRegistry;
+
   @Option(names = "--name", paramLabel = "NAME", description = "The flow's name (further flows get -2, -3, …). Default: from the entry event.")
   String name;
 
@@ -45,7 +48,7 @@ final class InferCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "RECORDING", description = "Recording directory (or a single file).")
   Path recording;
 
-  @picocli.CommandLine.Mixin
+  @Mixin
   InputReporting input = new InputReporting();
 
   @Spec
@@ -60,6 +63,12 @@ final class InferCommand implements Callable<Integer> {
       return FlowTraceCli.EXIT_USAGE;
     }
     Inference.Builder b = Inference.builder();
+    if (!schemaRegistry.valid(err)) {
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    if (schemaRegistry.client() != null) {
+      b.schemaRegistry(schemaRegistry.client());
+    }
     try {
       if (name != null) {
         b.name(name);

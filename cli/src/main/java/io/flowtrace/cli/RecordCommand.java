@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -73,9 +74,7 @@ final class RecordCommand implements Callable<Integer> {
   @Option(names = "--duration", paramLabel = "DURATION", description = "Stop after this long, e.g. 30s or 5m (default: until Ctrl-C/SIGTERM).")
   String duration;
 
-  @Option(names = "--schema-registry", paramLabel = "URL",
-      description = "Confluent-compatible schema registry (GET URL/schemas/ids/ID) for flows whose schema is {avro-registry: true}.")
-  String schemaRegistry;
+  @Mixin SchemaRegistryOption schemaRegistry;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -92,15 +91,10 @@ final class RecordCommand implements Callable<Integer> {
         return FlowTraceCli.EXIT_USAGE;
       }
     }
-    SchemaRegistryClient registry = null;
-    if (schemaRegistry != null) {
-      try {
-        registry = SchemaRegistryClient.create(java.net.URI.create(schemaRegistry.strip()));
-      } catch (IllegalArgumentException e) {
-        err.println("flowtrace: --schema-registry: " + e.getMessage());
-        return FlowTraceCli.EXIT_USAGE;
-      }
+    if (!schemaRegistry.valid(err)) {
+      return FlowTraceCli.EXIT_USAGE;
     }
+    SchemaRegistryClient registry = schemaRegistry.client();
     StartPosition start;
     OtlpSpansTopicSource.Encoding encoding;
     try {

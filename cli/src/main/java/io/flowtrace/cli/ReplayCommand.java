@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -46,7 +47,7 @@ final class ReplayCommand implements Callable<Integer> {
 
   enum Format { text, json }
 
-  @picocli.CommandLine.Mixin
+  @Mixin
   VerificationThreads verificationThreads = new VerificationThreads();
 
   @Option(names = "--flows", required = true, paramLabel = "DIR", description = "Directory of flow specs (*.flow.yaml).")
@@ -68,7 +69,7 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "List passed instances too (text format).")
   boolean verbose;
 
-  @picocli.CommandLine.Mixin
+  @Mixin
   InputReporting input = new InputReporting();
 
   @Option(names = "--buffer-events", defaultValue = "" + Replay.DEFAULT_MAX_BUFFERED_EVENTS, paramLabel = "N",
@@ -86,9 +87,7 @@ final class ReplayCommand implements Callable<Integer> {
           + "(tail sampling, lossy pipelines); missing spans are then not verified instead of failing.")
   String spans;
 
-  @Option(names = "--schema-registry", paramLabel = "URL",
-      description = "Confluent-compatible schema registry (GET URL/schemas/ids/ID) for flows whose schema is {avro-registry: true}.")
-  String schemaRegistry;
+  @Mixin SchemaRegistryOption schemaRegistry;
 
   @Parameters(index = "0", paramLabel = "RECORDING", description = "Recording directory (or a single file).")
   Path recording;
@@ -103,15 +102,10 @@ final class ReplayCommand implements Callable<Integer> {
       err.println("flowtrace: recording " + recording + " does not exist");
       return FlowTraceCli.EXIT_USAGE;
     }
-    SchemaRegistryClient registry = null;
-    if (schemaRegistry != null) {
-      try {
-        registry = SchemaRegistryClient.create(java.net.URI.create(schemaRegistry.strip()));
-      } catch (IllegalArgumentException e) {
-        err.println("flowtrace: --schema-registry: " + e.getMessage());
-        return FlowTraceCli.EXIT_USAGE;
-      }
+    if (!schemaRegistry.valid(err)) {
+      return FlowTraceCli.EXIT_USAGE;
     }
+    SchemaRegistryClient registry = schemaRegistry.client();
     List<FlowSpec> flows;
     try {
       flows = new FlowSpecLoader(registry).load(flowsDir);

@@ -61,6 +61,13 @@ final class FlowDraft {
   final Set<EventType> traceOnly = new HashSet<>();
   final Map<EventType, ObjectNode> schemas = new LinkedHashMap<>();
   final Map<EventType, String> binarySchemaIds = new HashMap<>();
+  /**
+   * Events whose Avro payloads (Confluent wire format) were read through a registry: the schema ids
+   * they named. Their {@link #schemas} entry (inferred from the decoded payloads) is not written.
+   */
+  final Map<EventType, Set<Long>> avroIds = new HashMap<>();
+  /** The schema registry Avro payloads were read through ({@code null}: none given). */
+  String avroRegistry;
   final Set<EventType> newTrace = new HashSet<>();
   /** Topics none of whose records carried trace context, in traffic that was traced elsewhere: {@code trace: none}. */
   final Map<EventType, Integer> untraced = new HashMap<>();
@@ -1371,7 +1378,7 @@ final class FlowDraft {
         int seenIn = observable(s, parent.in).size();
         String share = "happens in only " + s.instances + "/"
             + (seenIn < parent.in.size() ? seenIn + " instances whose trace was sampled" : total() + " instances")
-            + " and no field of an earlier event tells which";
+            + " and no field of an earlier event tells which" + unreadAvro();
         int without = wentOnWithout(s, parent, siblings, scope);
         if (without >= 2) {
           // a step some instances take (a rating left after the delivery): declared optional, it is
@@ -2162,22 +2169,46 @@ final class FlowDraft {
 
   // ---- schemas and traces ----------------------------------------------------------------------
 
+  /**
+   * {@code "; the Avro payloads of E, F were not read (…)"} when events of the draft carried Avro
+   * payloads no schema was had for (a field of theirs may tell), else empty.
+   */
+  private String unreadAvro() {
+    Set<String> unread = new java.util.TreeSet<>();
+    for (Instance inst : instances) {
+      for (Occurrence o : inst.occurrences()) {
+        if (o.isRecord() && o.payload() == null && Traffic.confluentSchemaId(o.record().value()) != null) {
+          unread.add(o.type().topic());
+        }
+      }
+    }
+    return unread.isEmpty() ? "" : " (the Avro payloads of " + String.join(", ", unread)
+        + " were not read: infer --schema-registry URL reads them)";
+  }
+
   private void schemas() {
     for (EventType t : declaredEvents()) {
       SchemaInferrer inferrer = new SchemaInferrer();
       String schemaId = null;
+      Set<Long> decodedIds = new java.util.TreeSet<>();
       for (Instance inst : instances) {
         for (Occurrence o : inst.all(t)) {
+          Long framed = o.isRecord() ? Traffic.confluentSchemaId(o.record().value()) : null;
           if (o.payload() != null) {
             inferrer.add(o.payload());
-          } else if (o.isRecord() && o.record().value() != null && o.record().value().length > 5
-              && o.record().value()[0] == 0) {
-            schemaId = Integer.toString(java.nio.ByteBuffer.wrap(o.record().value(), 1, 4).getInt());
+            if (framed != null) {
+              decodedIds.add(framed);
+            }
+          } else if (framed != null) {
+            schemaId = Long.toString(framed);
           }
         }
       }
+      if (!decodedIds.isEmpty()) {
+        avroIds.put(t, decodedIds);
+      }
       if (inferrer.samples() > 0) {
-        schemas.put(t, inferrer.schema(ids.get(t)));
+        schemas.put(t, inferrer.schema(ids.get(t))); // of Avro payloads too: what rules are drafted from
       } else if (schemaId != null) {
         binarySchemaIds.put(t, schemaId);
       }

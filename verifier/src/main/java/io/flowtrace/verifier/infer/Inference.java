@@ -6,6 +6,8 @@ import io.flowtrace.tracer.model.SpanKind;
 import io.flowtrace.tracer.recording.ReadListener;
 import io.flowtrace.verifier.infer.Grouping.Instance;
 import io.flowtrace.verifier.replay.ReplayProgress;
+import io.flowtrace.verifier.schema.SchemaLoader;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -38,12 +41,14 @@ public final class Inference {
   private final String entry;
   private final ReadListener problems;
   private final ReplayProgress progress;
+  private final SchemaRegistryClient registry;
 
   private Inference(Builder b) {
     this.name = b.name;
     this.entry = b.entry;
     this.problems = b.problems;
     this.progress = b.progress;
+    this.registry = b.registry;
   }
 
   public static Builder builder() {
@@ -59,10 +64,12 @@ public final class Inference {
     private final long problems;
     private final int instances;
     private final int skipped;
+    private final Map<String, Traffic.Unread> unreadAvro;
     private List<String> entries = List.of();
 
     private Result(List<FlowDraft> drafts, String source, Traffic traffic, int instances, int skipped) {
       this.drafts = drafts;
+      this.unreadAvro = traffic.unreadAvro;
       this.source = source;
       this.spans = traffic.spans;
       this.records = traffic.records;
@@ -107,6 +114,11 @@ public final class Inference {
               + " to verify them too");
         }
       }
+      unreadAvro.forEach((topic, u) -> out.add(topic + ": " + u.count + (u.count == 1 ? " Avro payload" : " Avro payloads")
+          + " (Confluent wire format, schema " + (u.ids.size() == 1 ? "id " : "ids ")
+          + u.ids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")) + ") not read: "
+          + u.why + (u.why.startsWith("no schema registry") ? "; give --schema-registry URL to draft from their fields"
+          : "; their fields are not drafted")));
       return out;
     }
 
@@ -127,7 +139,8 @@ public final class Inference {
 
   /** Reads the recording and drafts its flows. */
   public Result infer(Path recording) throws IOException {
-    Traffic traffic = Traffic.read(recording, problems, progress);
+    Traffic traffic = Traffic.read(recording, problems, progress,
+        registry == null ? null : SchemaLoader.fromRegistry(registry, Set.of()));
     Predicate<EventType> entryChoice = entry == null ? null : selector(entry);
     List<Instance> instances = Grouping.instances(traffic, entryChoice);
     Map<EventType, List<Instance>> byEntry = new LinkedHashMap<>();
@@ -153,7 +166,9 @@ public final class Inference {
       }
       String flowName = name != null && drafts.isEmpty() ? name
           : name != null ? name + "-" + (drafts.size() + 1) : defaultName(e.getKey(), drafts);
-      drafts.add(FlowDraft.of(flowName, e.getKey(), group, records, traffic.consumers, traffic.redelivered));
+      FlowDraft draft = FlowDraft.of(flowName, e.getKey(), group, records, traffic.consumers, traffic.redelivered);
+      draft.avroRegistry = registry == null ? null : registry.url().toString();
+      drafts.add(draft);
     }
     Result result = new Result(drafts, recording.getFileName() == null ? recording.toString()
         : recording.getFileName().toString(), traffic, instances.size(), skipped);
@@ -217,6 +232,7 @@ public final class Inference {
     private String entry;
     private ReadListener problems = ReadListener.ignoring();
     private ReplayProgress progress = ReplayProgress.NONE;
+    private SchemaRegistryClient registry;
 
     /** The flow's name (with {@code -2}, {@code -3} … for further flows). Defaults to one from the entry event. */
     public Builder name(String name) {
@@ -245,6 +261,16 @@ public final class Inference {
     /** Told how reading the recording goes. */
     public Builder progress(ReplayProgress progress) {
       this.progress = requireNonNull(progress, "progress");
+      return this;
+    }
+
+    /**
+     * Where Avro payloads in the Confluent wire format find their schemas (by the id each carries):
+     * their fields are then drafted from as JSON's are, and their events declared {@code schema:
+     * {avro-registry: URL, ids: […]}}. Without it they are left unread.
+     */
+    public Builder schemaRegistry(SchemaRegistryClient registry) {
+      this.registry = requireNonNull(registry, "registry");
       return this;
     }
 

@@ -26,10 +26,11 @@ final class SpecWriter {
     Path dir = out.resolve(d.name); // as given: createDirectories returns it absolute when it made a parent
     Files.createDirectories(dir);
     Path schemasDir = dir.resolve("schemas");
-    if (!d.schemas.isEmpty()) {
-      Files.createDirectories(schemasDir);
-    }
     for (Map.Entry<EventType, tools.jackson.databind.node.ObjectNode> s : d.schemas.entrySet()) {
+      if (d.avroIds.containsKey(s.getKey())) {
+        continue; // declared by the registry's schema
+      }
+      Files.createDirectories(schemasDir);
       Files.writeString(schemasDir.resolve(d.ids.get(s.getKey()) + ".schema.json"), SchemaInferrer.text(s.getValue()),
           StandardCharsets.UTF_8);
     }
@@ -147,14 +148,19 @@ final class SpecWriter {
         y.append("        keys: {").append(String.join(", ", explicit)).append("}\n");
       }
     }
-    if (d.schemas.containsKey(t)) {
+    if (d.avroIds.containsKey(t)) {
+      y.append("        schema: {avro-registry: ").append(quote(d.avroRegistry)).append(", ids: [")
+          .append(d.avroIds.get(t).stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
+          .append("]}   # Avro, read through this registry\n");
+    } else if (d.schemas.containsKey(t)) {
       y.append("        schema: schemas/").append(id).append(".schema.json   # from ")
           .append(d.schemas.get(t).path("description").asString().replaceAll(".*from (\\d+) payloads.*", "$1"))
           .append(" payloads\n");
     } else if (d.binarySchemaIds.containsKey(t)) {
       y.append("        schema: binary   # Confluent wire format, schema id ").append(d.binarySchemaIds.get(t))
           .append(": to check it, use {avro: FILE.avsc, ids: [").append(d.binarySchemaIds.get(t))
-          .append("]} or {avro-registry: true, ids: [").append(d.binarySchemaIds.get(t)).append("]}\n");
+          .append("]} or {avro-registry: true, ids: [").append(d.binarySchemaIds.get(t))
+          .append("]}; infer --schema-registry URL reads its fields\n");
     } else if (t.isTopic()) {
       y.append("        schema: binary   # not JSON: not decoded\n");
     }

@@ -14,6 +14,9 @@ import io.flowtrace.verifier.model.Clocks;
 import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.replay.ReadingProgress;
 import io.flowtrace.verifier.replay.ReplayProgress;
+import io.flowtrace.verifier.schema.DecodedPayload;
+import io.flowtrace.verifier.schema.PayloadSchema;
+import io.flowtrace.verifier.schema.SchemaProblem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -57,12 +60,29 @@ final class Traffic {
     return known != null ? known : type;
   }
 
-  static Traffic read(Path recording, ReadListener problems) throws IOException {
-    return read(recording, problems, ReplayProgress.NONE);
+  /**
+   * Avro payloads in the Confluent wire format the traffic held and could not read, per topic: how
+   * many, the schema ids they named, and why the first could not be read.
+   */
+  final Map<String, Unread> unreadAvro = new java.util.TreeMap<>();
+
+  /** Framed Avro payloads of one topic that could not be read. */
+  static final class Unread {
+    int count;
+    final Set<Long> ids = new java.util.TreeSet<>();
+    String why;
   }
 
-  /** As above, telling {@code progress} how reading goes. */
-  static Traffic read(Path recording, ReadListener problems, ReplayProgress progress) throws IOException {
+  static Traffic read(Path recording, ReadListener problems) throws IOException {
+    return read(recording, problems, ReplayProgress.NONE, null);
+  }
+
+  /**
+   * As above, telling {@code progress} how reading goes; payloads in the Confluent wire format are
+   * decoded with {@code avro}'s schemas (by the id each carries), or left unread when it is {@code null}.
+   */
+  static Traffic read(Path recording, ReadListener problems, ReplayProgress progress, PayloadSchema avro)
+      throws IOException {
     Traffic t = new Traffic();
     List<Span> events = new ArrayList<>();
     List<KafkaRecord> read = new ArrayList<>();
@@ -149,8 +169,8 @@ final class Traffic {
       String producedOn = producedBy.get(r.topic());
       long time = producer != null ? corrected(producer, shifts)
           : r.timestampNanos() + (producedOn == null ? 0 : shifts.getOrDefault(producedOn, 0L));
-      t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace,
-          r.value() == null ? null : parse(r.value()), r, producer, producer));
+      t.occurrences.add(new Occurrence(t.canonical(EventType.topic(r.topic())), time, trace, t.payload(r, avro), r,
+          producer, producer));
       Set<String> took = j.consumers().size() > 1 ? new java.util.HashSet<>() : null;
       for (Span c : j.consumers()) {
         t.consumers.computeIfAbsent(r.topic(), k -> new java.util.TreeSet<>()).add(c.service());
@@ -476,6 +496,36 @@ final class Traffic {
     } catch (JacksonException e) {
       return null;
     }
+  }
+
+  /** A record's payload as a tree: JSON parsed, framed Avro decoded with {@code avro}; else {@code null}. */
+  private JsonNode payload(KafkaRecord r, PayloadSchema avro) {
+    byte[] value = r.value();
+    if (value == null) {
+      return null;
+    }
+    Long id = confluentSchemaId(value);
+    if (id == null) {
+      return parse(value);
+    }
+    DecodedPayload decoded = avro == null ? null : avro.decode(value, r.headers());
+    if (decoded != null && decoded.decoded()) {
+      return decoded.tree();
+    }
+    Unread unread = unreadAvro.computeIfAbsent(r.topic(), k -> new Unread());
+    unread.count++;
+    unread.ids.add(id);
+    if (unread.why == null) {
+      unread.why = decoded == null ? "no schema registry given"
+          : decoded.problems().stream().map(SchemaProblem::message).findFirst().orElse("not decoded");
+    }
+    return null;
+  }
+
+  /** The schema id of a payload in the Confluent wire format (magic byte 0, 4-byte id), else {@code null}. */
+  static Long confluentSchemaId(byte[] value) {
+    return value != null && value.length > 5 && value[0] == 0
+        ? java.nio.ByteBuffer.wrap(value, 1, 4).getInt() & 0xFFFF_FFFFL : null;
   }
 
   private static JsonNode parse(byte[] bytes) {

@@ -25,14 +25,16 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * {@code replay --schema-registry URL}: the reference flow with its e-mail schema taken from a
+ * {@code --schema-registry URL}: replay of the reference flow with its e-mail schema taken from a
  * registry ({@code {avro-registry: true, ids: [1]}}) instead of the local .avsc gives the bundled
- * sample exactly the same verdicts. A tiny JDK HTTP server stands in for the registry.
+ * sample exactly the same verdicts, and {@code infer} drafts from the fields of the Avro e-mails it
+ * could not read without one. A tiny JDK HTTP server stands in for the registry.
  */
-class ReplaySchemaRegistryTest {
+class SchemaRegistryOptionTest {
 
   private static final Path FLOWS = Path.of("../flows");
   private static final Path SAMPLE = Path.of("../samples/order-flow");
+  private static final Path CLEAN = Path.of("../samples/order-flow-clean");
   private static final String LOCAL = "schema: {avro: schemas/email-notification.avsc, ids: [1]}";
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -87,6 +89,35 @@ class ReplaySchemaRegistryTest {
         + " was 'registry:8081'");
   }
 
+  @Test
+  void inferReadsAvroPayloadsThroughTheRegistryAndDraftsFromTheirFields() throws IOException {
+    Run without = run("infer", "--out", dir.resolve("without").toString(), CLEAN.toString());
+    Run with = run("infer", "--out", dir.resolve("with").toString(), "--schema-registry", url, CLEAN.toString());
+
+    assertThat(without.exit).as(without.stderr).isZero();
+    assertThat(without.stdout).contains("notifications.email: 20 Avro payloads (Confluent wire format, schema id 1) not"
+        + " read: no schema registry given; give --schema-registry URL to draft from their fields");
+    String unread = Files.readString(dir.resolve("without/orders-requested/orders-requested.flow.yaml"));
+    assertThat(unread).contains("schema: binary   # Confluent wire format, schema id 1")
+        .doesNotContain("notifications_email.to");
+
+    assertThat(with.exit).as(with.stderr).isZero();
+    assertThat(with.stdout).doesNotContain("not read").contains("replayed against the draft: 20 flows: 20 passed");
+    Path draft = dir.resolve("with/orders-requested");
+    assertThat(Files.readString(draft.resolve("orders-requested.flow.yaml")))
+        .contains("keys: {orderId: data.orderId}\n        schema: {avro-registry: '" + url + "', ids: [1]}")
+        .contains("expr: 'notifications_email.to == orders_created.userEmail'");
+    assertThat(draft.resolve("schemas/notifications_email.schema.json")).doesNotExist();
+
+    // the draft checks the e-mails through the registry: the sample's e-mail of another schema is found
+    Run defects = replay(dir.resolve("with"));
+    assertThat(defects.exit).as(defects.stderr).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(verdicts(defects.report).values()).filteredOn(v -> v.contains("SCHEMA_VIOLATION@notifications-email"))
+        .hasSize(1);
+    assertThat(verdicts(replay(dir.resolve("without")).report).values())
+        .noneMatch(v -> v.contains("SCHEMA_VIOLATION@notifications-email"));
+  }
+
   private Path copyFlows() throws IOException {
     Path target = dir.resolve("flows");
     try (Stream<Path> files = Files.walk(FLOWS)) {
@@ -102,7 +133,7 @@ class ReplaySchemaRegistryTest {
     return target;
   }
 
-  record Run(int exit, String stderr, JsonNode report) {}
+  record Run(int exit, String stdout, String stderr, JsonNode report) {}
 
   private Run replay(Path flows, String... options) throws IOException {
     Path report = Files.createTempFile(dir, "report-", ".json");
@@ -110,19 +141,28 @@ class ReplaySchemaRegistryTest {
         "--output", report.toString()));
     args.addAll(List.of(options));
     args.add(SAMPLE.toString());
-    PrintStream old = System.err;
+    Run run = run(args.toArray(String[]::new));
+    String out = Files.readString(report);
+    return new Run(run.exit, run.stdout, run.stderr, out.startsWith("{") ? JSON.readTree(out) : null);
+  }
+
+  private static Run run(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int exit;
-    synchronized (ReplaySchemaRegistryTest.class) {
+    synchronized (SchemaRegistryOptionTest.class) {
       try {
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        exit = FlowTraceCli.run(args.toArray(String[]::new));
+        exit = FlowTraceCli.run(args);
       } finally {
-        System.setErr(old);
+        System.setOut(oldOut);
+        System.setErr(oldErr);
       }
     }
-    String out = Files.readString(report);
-    return new Run(exit, err.toString(StandardCharsets.UTF_8), out.startsWith("{") ? JSON.readTree(out) : null);
+    return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), null);
   }
 
   /** Per requestId: status and violation kind@stage:field, sorted. */
