@@ -106,7 +106,8 @@ class SchemaRegistryOptionTest {
     Path draft = dir.resolve("with/orders-requested");
     assertThat(Files.readString(draft.resolve("orders-requested.flow.yaml")))
         .contains("keys: {orderId: data.orderId}\n        schema: {avro-registry: '" + url + "', ids: [1]}")
-        .contains("expr: 'notifications_email.to == orders_created.userEmail'");
+        .contains("expr: 'notifications_email.to == orders_created.userEmail'",
+            "expr: 'money_eq(notifications_email.data.total, orders_created.total)'");
     assertThat(draft.resolve("schemas/notifications_email.schema.json")).doesNotExist();
 
     // the draft checks the e-mails through the registry: the sample's e-mail of another schema is found

@@ -2549,6 +2549,11 @@ final class FlowDraft {
 
   // ---- rules -------------------------------------------------------------------------------------
 
+  /** Whether a key or an enrichment already checks the field: it, or the whole top-level field it is in. */
+  private boolean covered(EventType t, String path) {
+    return covered.contains(ids.get(t) + "." + path) || covered.contains(ids.get(t) + "." + top(path));
+  }
+
   private static String top(String path) {
     int cut = path.length();
     int dot = path.indexOf('.');
@@ -2563,7 +2568,8 @@ final class FlowDraft {
     Set<String> equated = new HashSet<>();
     // what keys already check
     for (EventType t : events) {
-      eventKeys.getOrDefault(t, Map.of()).values().forEach(p -> covered.add(ids.get(t) + "." + top(p)));
+      // a key's own field: a nested key (data.orderId) leaves the other fields of its object to rules
+      eventKeys.getOrDefault(t, Map.of()).values().forEach(p -> covered.add(ids.get(t) + "." + p));
     }
     // sums: total == Σ price × quantity over an array
     for (EventType t : events) {
@@ -2581,7 +2587,7 @@ final class FlowDraft {
       Map<String, String> bFields = leafSample(b);
       for (Map.Entry<String, String> bf : bFields.entrySet()) {
         String bPath = bf.getKey();
-        if (covered.contains(ids.get(b) + "." + top(bPath)) || bPath.contains("[]") || !celPath(bPath)) {
+        if (covered(b, bPath) || bPath.contains("[]") || !celPath(bPath)) {
           continue;
         }
         // the nearest event with the value; but a record's before a span's, which only sampled
@@ -2668,7 +2674,7 @@ final class FlowDraft {
       java.util.Collections.reverse(targets);
       for (String f : targets) {
         String field = ids.get(b) + "." + f;
-        if (f.contains("[]") || !celPath(f) || equated.contains(field) || covered.contains(ids.get(b) + "." + top(f))) {
+        if (f.contains("[]") || !celPath(f) || equated.contains(field) || covered(b, f)) {
           continue;
         }
         double[] target = numbers(b, f);
