@@ -23,10 +23,12 @@ final class RecordingFiles {
   /** Whether the file's name, ignoring case and a trailing {@code .gz}, ends with a suffix. */
   static boolean hasSuffix(Path file, String... suffixes) {
     Path name = file.getFileName();
-    if (name == null) {
-      return false;
-    }
-    String text = name.toString().toLowerCase(Locale.ROOT);
+    return name != null && hasSuffix(name.toString(), suffixes);
+  }
+
+  /** As {@link #hasSuffix(Path, String...)}, of a file's name or path as text. */
+  static boolean hasSuffix(String file, String... suffixes) {
+    String text = file.toLowerCase(Locale.ROOT);
     if (text.endsWith(GZIP_SUFFIX)) {
       text = text.substring(0, text.length() - GZIP_SUFFIX.length());
     }

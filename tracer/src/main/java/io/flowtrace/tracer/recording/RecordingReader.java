@@ -36,6 +36,15 @@ public final class RecordingReader {
     return of(new OtlpJsonLinesReader(), new OtlpProtobufReader(), new KcatJsonLinesReader());
   }
 
+  /**
+   * Whether a source of this name holds spans ({@code *.otlp.jsonl}, {@code *.otlp.json}, {@code
+   * *.otlp.pb}, gzipped or not), as the {@link #defaults()} tell their files apart: a problem
+   * ({@link ReadProblem#position()}) in such a source lost spans, not records.
+   */
+  public static boolean holdsSpans(String source) {
+    return source != null && RecordingFiles.hasSuffix(source, ".otlp.jsonl", ".otlp.json", ".otlp.pb");
+  }
+
   /** Reads the files these readers accept, asking them in this order. */
   public static RecordingReader of(TelemetryFileReader... readers) {
     List<TelemetryFileReader> list = List.of(readers);

@@ -888,10 +888,12 @@ final class FlowState {
   /**
    * A sampled record stamped before this engine could receive its trace's spans; or, when the input
    * ended, one stamped at the end of the spans received whose producer span did not come; or one
-   * stamped after a file of spans was cut off whose producer span did not come.
+   * stamped after a file of spans was cut off whose producer span did not come; or one whose trace
+   * an unreadable piece of a file of spans names.
    */
   private boolean spansLost(KafkaRecord r, TraceContext context) {
     return context != null && context.sampled() && (r.timestampNanos() < this.context.spansLostBefore
+        || this.context.unreadable.lostSpansOf(context.traceId())
         || (r.timestampNanos() > Math.min(this.context.tracedTopics.contains(r.topic())
             ? this.context.tracedSpansLostAfter : this.context.spansLostAfter, this.context.spansCutAfter)
             || inSpanGap(r.timestampNanos()))

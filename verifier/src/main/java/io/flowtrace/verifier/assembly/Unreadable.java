@@ -1,6 +1,7 @@
 package io.flowtrace.verifier.assembly;
 
 import io.flowtrace.tracer.recording.ReadProblem;
+import io.flowtrace.tracer.recording.RecordingReader;
 import io.flowtrace.tracer.recording.SourceCut;
 import io.flowtrace.verifier.internal.Texts;
 import io.flowtrace.verifier.report.Verdict;
@@ -8,9 +9,11 @@ import io.flowtrace.verifier.report.VerdictStatus;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Input that could not be read, by the names its text held ({@link ReadProblem#names}): a verdict
@@ -22,31 +25,49 @@ import java.util.Map;
  */
 final class Unreadable {
 
-  static final Unreadable NONE = new Unreadable(Map.of(), List.of());
+  static final Unreadable NONE = new Unreadable(Map.of(), List.of(), Set.of());
   /** Key values shorter than this are too common in any text to name an instance. */
   private static final int MIN_KEY_LENGTH = 4;
   private static final int MAX_NOTES = 3;
   private static final int MAX_REASON = 120;
+  private static final java.util.regex.Pattern TRACE_ID = java.util.regex.Pattern.compile("[0-9a-f]{32}");
 
   private final Map<String, ReadProblem> byName;
   private final List<SourceCut> cuts;
+  /** Trace ids the text of unreadable spans held: those traces lost spans there. */
+  private final Set<String> spanTraces;
 
-  private Unreadable(Map<String, ReadProblem> byName, List<SourceCut> cuts) {
+  private Unreadable(Map<String, ReadProblem> byName, List<SourceCut> cuts, Set<String> spanTraces) {
     this.byName = byName;
     this.cuts = cuts;
+    this.spanTraces = spanTraces;
+  }
+
+  /**
+   * Whether spans of this trace were in input of spans that could not be read (its id is in their
+   * text): what only its spans show is then not verified, as for a trace not sampled, instead of missing.
+   */
+  boolean lostSpansOf(String traceId) {
+    return !spanTraces.isEmpty() && traceId != null && spanTraces.contains(traceId);
   }
 
   /** The problems' names, each kept with the first problem that held it, and the files cut short. */
   static Unreadable of(Collection<ReadProblem> problems, Collection<SourceCut> cuts) {
     Map<String, ReadProblem> byName = new HashMap<>();
+    Set<String> spanTraces = new HashSet<>();
     for (ReadProblem p : problems) {
+      boolean spans = RecordingReader.holdsSpans(p.position().source());
       for (String name : p.names()) {
         byName.putIfAbsent(name, p);
+        if (spans && TRACE_ID.matcher(name).matches()) {
+          spanTraces.add(name);
+        }
       }
     }
     List<SourceCut> sorted = new ArrayList<>(cuts);
     sorted.sort(java.util.Comparator.comparingLong(SourceCut::lastSpanEndNanos));
-    return byName.isEmpty() && sorted.isEmpty() ? NONE : new Unreadable(byName, List.copyOf(sorted));
+    return byName.isEmpty() && sorted.isEmpty() ? NONE
+        : new Unreadable(byName, List.copyOf(sorted), Set.copyOf(spanTraces));
   }
 
   /**

@@ -97,7 +97,8 @@ class CutFileTest {
   /**
    * One line of ord's spans cut in two, the file read on (trial M: 20 clean claims failed
    * MISSING_STAGE, no note saying why): the flows whose spans that request held are not failed for
-   * them.
+   * them — those whose records' producer spans it held, and those that lost only a span of their
+   * own (a webhook's server span), whose trace the lost text names.
    */
   @Test
   void flowsWhoseSpansWereInARequestCutInTwoAreNotFailedForThem() throws Exception {
@@ -114,15 +115,11 @@ class CutFileTest {
 
     assertThat(finals).hasSize(ORDERS);
     List<Verdict> partly = finals.values().stream().filter(v -> !v.unverified().isEmpty()).toList();
-    assertThat(partly).as("the flows whose records' producer spans were lost").isNotEmpty().hasSizeLessThan(4)
-        .allSatisfy(v -> {
-          assertThat(v.status()).isEqualTo(VerdictStatus.PASSED);
-          assertThat(v.unverified().toString()).contains("did not reach this run");
-        });
-    // a flow that lost only a span of its own (its webhook's server span) still fails, and says where it went
-    assertThat(finals.values().stream().filter(v -> v.status() != VerdictStatus.PASSED)).hasSizeLessThan(3)
-        .allSatisfy(v -> assertThat(v.notes()).anySatisfy(n -> assertThat(n)
-            .contains("ord.otlp.jsonl:" + (lines.size() / 2 + 1) + " held a request of spans cut short")));
+    assertThat(finals.values()).allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
+    assertThat(partly).as("the flows whose spans the lost half of the request held").hasSizeBetween(2, 10)
+        .allSatisfy(v -> assertThat(v.unverified().toString()).contains("did not reach this run"));
+    assertThat(partly).as("one that lost only its webhook's server span").anySatisfy(v -> assertThat(v.unverified())
+        .anySatisfy(u -> assertThat(u.toString()).contains("SERVER span", "not observed")));
   }
 
   private Map<String, Verdict> replay(Path recording, String cutFile) throws Exception {
