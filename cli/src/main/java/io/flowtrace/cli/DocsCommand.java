@@ -41,15 +41,21 @@ final class DocsCommand implements Callable<Integer> {
   @picocli.CommandLine.Mixin
   InputReporting input = new InputReporting();
 
+  @picocli.CommandLine.Mixin
+  SchemaRegistryOption schemaRegistry;
+
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
+    if (!schemaRegistry.valid(err)) {
+      return FlowTraceCli.EXIT_USAGE;
+    }
     List<FlowSpec> flows;
     try {
-      flows = new FlowSpecLoader().load(flowsDir);
+      flows = new FlowSpecLoader(schemaRegistry.client()).load(flowsDir);
     } catch (FlowSpecException e) {
       err.println("flowtrace: the flow specs in " + flowsDir + " have problems:");
       e.problems().forEach(p -> err.println("  " + p));

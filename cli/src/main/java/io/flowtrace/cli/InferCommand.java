@@ -104,7 +104,7 @@ final class InferCommand implements Callable<Integer> {
     }
     List<Path> written = result.write(out);
     List<SpecProblem> lint = new ArrayList<>();
-    new FlowSpecLoader().loadAll(out, lint);
+    new FlowSpecLoader(schemaRegistry.client()).loadAll(out, lint);
     for (Path p : written) {
       stdout.println("wrote " + p);
     }
@@ -120,7 +120,14 @@ final class InferCommand implements Callable<Integer> {
     }
     stdout.println("lint: ok.");
     ReportSummary own = selfCheck(out, stdout);
-    stdout.println("Next: flowtrace replay --flows " + out + " " + recording);
+    stdout.println("Next: flowtrace replay --flows " + out
+        + (schemaRegistry.url == null ? "" : " --schema-registry " + schemaRegistry.url.strip()) + " " + recording);
+    if (result.registryUnavailable() > 0) {
+      // asked to read Avro through a registry that did not answer: the draft lacks what those payloads hold
+      err.printf("flowtrace: exit %d: the schema registry did not answer for %s (above): the draft leaves their"
+          + " fields unread%n", FlowTraceCli.EXIT_USAGE, Plural.count(result.registryUnavailable(), "payload"));
+      return FlowTraceCli.EXIT_USAGE;
+    }
     if (result.problems() > 0) {
       // as replay: not a green run, what could not be read is not in the draft
       err.printf("flowtrace: exit %d: the input had %s (above); the draft rests on what could be read%n",
@@ -142,7 +149,7 @@ final class InferCommand implements Callable<Integer> {
    * Where it does not, the items that failed are named with their counts, most first, to review.
    */
   private ReportSummary selfCheck(Path drafts, PrintWriter stdout) throws Exception {
-    List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
+    List<FlowSpec> flows = new FlowSpecLoader(schemaRegistry.client()).load(drafts);
     ReportSummary summary = new ReportSummary();
     Map<String, Long> items = new HashMap<>();
     VerdictListener byItem = new VerdictListener() {

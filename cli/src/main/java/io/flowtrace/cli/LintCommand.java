@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -42,15 +43,20 @@ final class LintCommand implements Callable<Integer> {
       description = "A recording directory (as replay reads) to hold the specs up against.")
   Path against;
 
+  @Mixin SchemaRegistryOption schemaRegistry;
+
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() {
-    List<SpecProblem> problems = new ArrayList<>();
-    List<FlowSpec> flows = new FlowSpecLoader().loadAll(dir, problems);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (!schemaRegistry.valid(err)) {
+      return FlowTraceCli.EXIT_USAGE;
+    }
+    List<SpecProblem> problems = new ArrayList<>();
+    List<FlowSpec> flows = new FlowSpecLoader(schemaRegistry.client()).loadAll(dir, problems);
     for (SpecProblem p : problems) {
       err.println(p);
     }

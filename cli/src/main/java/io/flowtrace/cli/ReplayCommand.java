@@ -297,6 +297,12 @@ final class ReplayCommand implements Callable<Integer> {
           + " of " + e.keys() + after + ")");
       err.flush();
     }
+    long unchecked = unavailableSchemas(flows) > 0 ? Math.max(1, summary.schemasUnchecked()) : 0;
+    if (unchecked > 0) {
+      err.println("flowtrace: " + Plural.count(unchecked, "payload") + " could not be checked: the schema registry"
+          + " did not answer for their schema (a verdict names it under not verified); nothing is known wrong with them");
+      err.flush();
+    }
     silentServices(err, flows, summary, result);
     unmatchedEvents(err, flows, summary, result);
     long reused = result.engine().keyReuses();
@@ -345,6 +351,13 @@ final class ReplayCommand implements Callable<Integer> {
       err.flush();
       return FlowTraceCli.EXIT_USAGE;
     }
+    if (unchecked > 0) {
+      // Not a green run either: the schemas of those payloads were not checked.
+      err.printf("flowtrace: exit %d: the schemas of %s were not checked (above)%n", FlowTraceCli.EXIT_USAGE,
+          Plural.count(unchecked, "payload"));
+      err.flush();
+      return FlowTraceCli.EXIT_USAGE;
+    }
     return FlowTraceCli.EXIT_PASSED;
   }
 
@@ -367,6 +380,20 @@ final class ReplayCommand implements Callable<Integer> {
    * {@code MISSING_STAGE} at stages waiting for them: not a defect of each flow, but a service that
    * is not traced or whose spans did not reach the recording.
    */
+  /** Look-ups of a payload's schema a registry did not answer (down, slow, refusing): not checked. */
+  private static long unavailableSchemas(List<FlowSpec> flows) {
+    java.util.Set<io.flowtrace.verifier.schema.PayloadSchema> schemas =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (FlowSpec flow : flows) {
+      for (io.flowtrace.verifier.spec.EventSpec event : flow.events()) {
+        if (event.schema() != null) {
+          schemas.add(event.schema());
+        }
+      }
+    }
+    return schemas.stream().mapToLong(io.flowtrace.verifier.schema.PayloadSchema::unavailable).sum();
+  }
+
   private void silentServices(PrintWriter err, List<FlowSpec> flows, ReportSummary summary, ReplayResult result) {
     if (result.spans() == 0) {
       return; // said below, for the whole recording

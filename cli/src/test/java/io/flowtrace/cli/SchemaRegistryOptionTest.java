@@ -105,18 +105,84 @@ class SchemaRegistryOptionTest {
     assertThat(with.stdout).doesNotContain("not read").contains("replayed against the draft: 20 flows: 20 passed");
     Path draft = dir.resolve("with/orders-requested");
     assertThat(Files.readString(draft.resolve("orders-requested.flow.yaml")))
-        .contains("keys: {orderId: data.orderId}\n        schema: {avro-registry: '" + url + "', ids: [1]}")
+        .contains("keys: {orderId: data.orderId}\n        schema: {avro-registry: true, ids: [1]}   # Avro, read through"
+            + " --schema-registry " + url + "\n")
         .contains("expr: 'notifications_email.to == orders_created.userEmail'",
             "expr: 'money_eq(notifications_email.data.total, orders_created.total)'");
     assertThat(draft.resolve("schemas/notifications_email.schema.json")).doesNotExist();
 
     // the draft checks the e-mails through the registry: the sample's e-mail of another schema is found
-    Run defects = replay(dir.resolve("with"));
+    assertThat(with.stdout).contains("Next: flowtrace replay --flows " + dir.resolve("with") + " --schema-registry " + url);
+    assertThat(run("lint", draft.toString()).exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    Run lint = run("lint", draft.toString(), "--schema-registry", url);
+    assertThat(lint.exit).as(lint.stderr).isZero();
+    Run defects = replay(dir.resolve("with"), "--schema-registry", url);
     assertThat(defects.exit).as(defects.stderr).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
     assertThat(verdicts(defects.report).values()).filteredOn(v -> v.contains("SCHEMA_VIOLATION@notifications-email"))
         .hasSize(1);
     assertThat(verdicts(replay(dir.resolve("without")).report).values())
         .noneMatch(v -> v.contains("SCHEMA_VIOLATION@notifications-email"));
+  }
+
+  /**
+   * A registry that does not answer is no fault of the payloads: their schemas are not checked (not
+   * failed), the run says so and is not green; an id the registry does not have is the payload's.
+   */
+  @Test
+  void aRegistryThatDoesNotAnswerLeavesSchemasUncheckedWhereAnUnknownIdFailsThePayload() throws IOException {
+    Path flows = copyFlows();
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace(LOCAL, "schema: {avro-registry: true, ids: [1]}"));
+    registry.stop(0);
+
+    Run down = replay(flows, "--schema-registry", url);
+
+    assertThat(down.exit).as(down.stderr).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    Map<String, String> local = verdicts(replay(FLOWS).report);
+    Map<String, String> expected = new TreeMap<>();
+    local.forEach((id, v) -> expected.put(id, v.replace("SCHEMA_VIOLATION@notification-sent:", "")
+        .replace(", ]", "]").replace("[, ", "[").replace("FAILED []", "PASSED []")));
+    assertThat(verdicts(down.report)).as("the e-mail's schema unchecked, everything else as with its .avsc")
+        .isEqualTo(expected);
+    assertThat(down.report.toString()).contains("schema id 1 from schema registry " + url + "/schemas/ids/1: cannot reach"
+        + " the registry");
+    assertThat(down.stderr).contains("39 payloads could not be checked: the schema registry did not answer");
+
+    Path clean = dir.resolve("clean-flows");
+    Files.move(flows, clean);
+    Run cleanDown = run("replay", "--flows", clean.toString(), "--no-progress", "--schema-registry", url, CLEAN.toString());
+    assertThat(cleanDown.exit).as(cleanDown.stderr).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(cleanDown.stderr).contains("exit 2: the schemas of 20 payloads were not checked");
+
+    Run inferDown = run("infer", "--out", dir.resolve("draft").toString(), "--schema-registry", url, CLEAN.toString());
+    assertThat(inferDown.exit).as(inferDown.stdout).isEqualTo(FlowTraceCli.EXIT_USAGE);
+    assertThat(inferDown.stdout).contains("notifications.email: 20 Avro payloads (Confluent wire format, schema id 1) not"
+        + " read: schema id 1 from schema registry " + url);
+    assertThat(inferDown.stderr).contains("exit 2: the schema registry did not answer for 20 payloads (above)");
+  }
+
+  @Test
+  void anIdTheRegistryDoesNotHaveIsTheSchemaViolationOfItsPayload() throws IOException {
+    Path flows = copyFlows();
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    Files.writeString(spec, Files.readString(spec).replace(LOCAL, "schema: {avro-registry: true}"));
+    registry.removeContext("/schemas/ids/1");
+    registry.createContext("/schemas/ids/1", exchange -> {
+      byte[] page = "<!DOCTYPE HTML><html><body>Not found</body></html>".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(404, page.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(page);
+      }
+    });
+
+    Run unknown = replay(flows, "--schema-registry", url);
+
+    assertThat(unknown.exit).isEqualTo(FlowTraceCli.EXIT_VIOLATIONS);
+    assertThat(verdicts(unknown.report).values()).filteredOn(v -> v.contains("SCHEMA_VIOLATION@notification-sent"))
+        .hasSizeGreaterThan(30);
+    assertThat(unknown.report.toString()).contains("HTTP 404: the registry has no schema with this id")
+        .doesNotContain("DOCTYPE");
+    assertThat(unknown.stderr).doesNotContain("could not be checked");
   }
 
   private Path copyFlows() throws IOException {

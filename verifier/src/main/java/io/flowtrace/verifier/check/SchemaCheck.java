@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * {@code SCHEMA_VIOLATION}: every schema problem of every payload, with its field path — but an
  * attempt that failed and was made again ({@link FlowInstance#retried}): its error body is not the
- * payload the schema describes.
+ * payload the schema describes; and a payload whose schema could not be had (a registry down),
+ * which is not verified rather than failed.
  */
 public final class SchemaCheck implements Check {
   @Override
@@ -20,6 +21,9 @@ public final class SchemaCheck implements Check {
         continue;
       }
       for (SchemaProblem p : o.schemaProblems()) {
+        if (p.unavailable()) {
+          continue;
+        }
         out.add(Violation.builder(ViolationKind.SCHEMA_VIOLATION, o.stageId())
             .event(o.eventId())
             .field(fieldOf(p))
@@ -29,6 +33,21 @@ public final class SchemaCheck implements Check {
             .actual(p.message())
             .evidence(Evidence.of(o))
             .build());
+      }
+    }
+    return out;
+  }
+
+  /** Payloads whose schema could not be had (a registry that could not answer): not checked, not failed. */
+  @Override
+  public List<Unverified> unverified(FlowInstance instance) {
+    List<Unverified> out = new ArrayList<>(0);
+    for (Observation o : instance.observations()) {
+      for (SchemaProblem p : o.schemaProblems()) {
+        if (p.unavailable()) {
+          out.add(new Unverified("schema", o.stageId(), o.describe(), p.message()));
+          break;
+        }
       }
     }
     return out;

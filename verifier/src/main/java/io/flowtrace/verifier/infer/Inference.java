@@ -135,6 +135,10 @@ public final class Inference {
     public int instances() { return instances; }
     /** Instances of kinds too rare to draft a flow from. */
     public int skipped() { return skipped; }
+    /** Avro payloads left unread because the schema registry did not answer (down, slow, refusing). */
+    public long registryUnavailable() {
+      return unreadAvro.values().stream().mapToLong(u -> u.unavailable).sum();
+    }
   }
 
   /** Reads the recording and drafts its flows. */

@@ -149,9 +149,9 @@ final class SpecWriter {
       }
     }
     if (d.avroIds.containsKey(t)) {
-      y.append("        schema: {avro-registry: ").append(quote(d.avroRegistry)).append(", ids: [")
+      y.append("        schema: {avro-registry: true, ids: [")
           .append(d.avroIds.get(t).stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
-          .append("]}   # Avro, read through this registry\n");
+          .append("]}   # Avro, read through --schema-registry ").append(d.avroRegistry).append("\n");
     } else if (d.schemas.containsKey(t)) {
       y.append("        schema: schemas/").append(id).append(".schema.json   # from ")
           .append(d.schemas.get(t).path("description").asString().replaceAll(".*from (\\d+) payloads.*", "$1"))

@@ -69,6 +69,8 @@ final class Traffic {
   /** Framed Avro payloads of one topic that could not be read. */
   static final class Unread {
     int count;
+    /** Of {@link #count}, those whose schema the registry did not answer for (down, slow, refusing). */
+    int unavailable;
     final Set<Long> ids = new java.util.TreeSet<>();
     String why;
   }
@@ -514,6 +516,9 @@ final class Traffic {
     }
     Unread unread = unreadAvro.computeIfAbsent(r.topic(), k -> new Unread());
     unread.count++;
+    if (decoded != null && decoded.problems().stream().anyMatch(SchemaProblem::unavailable)) {
+      unread.unavailable++;
+    }
     unread.ids.add(id);
     if (unread.why == null) {
       unread.why = decoded == null ? "no schema registry given"

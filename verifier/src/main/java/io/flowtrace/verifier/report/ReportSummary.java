@@ -15,6 +15,7 @@ public final class ReportSummary implements VerdictListener {
   private long failed;
   private long incomplete;
   private long partlyVerified;
+  private long schemasUnchecked;
   private final Map<ViolationKind, Long> byKind = new EnumMap<>(ViolationKind.class);
   private final Map<String, Map<String, Long>> missing = new java.util.TreeMap<>();
 
@@ -27,6 +28,11 @@ public final class ReportSummary implements VerdictListener {
     }
     if (v.verification() == Verdict.Verification.PARTIAL) {
       partlyVerified++;
+    }
+    for (io.flowtrace.verifier.check.Unverified u : v.unverified()) {
+      if (u.check().equals("schema")) {
+        schemasUnchecked++;
+      }
     }
     java.util.Set<String> stages = new java.util.HashSet<>();
     for (Violation x : v.violations()) {
@@ -50,6 +56,9 @@ public final class ReportSummary implements VerdictListener {
   public long fullyVerified() { return flows - partlyVerified; }
   /** Instances some check could not run on (see {@link Verdict#unverified()}). */
   public long partlyVerified() { return partlyVerified; }
+
+  /** Payloads of the verdicts whose schema could not be had (a registry that did not answer): not checked. */
+  public long schemasUnchecked() { return schemasUnchecked; }
 
   /** Of each flow, how many instances failed {@code MISSING_STAGE} at each stage, by stage id. */
   public Map<String, Long> missingStages(String flow) {

@@ -54,7 +54,7 @@ public final class SchemaRegistryClient {
   private final Map<Long, Failure> failures;
   private long requests;
 
-  private record Failure(String message, long untilNanos) {}
+  private record Failure(String message, boolean unavailable, long untilNanos) {}
 
   private SchemaRegistryClient(Builder b) {
     this.url = b.url;
@@ -118,7 +118,7 @@ public final class SchemaRegistryClient {
     Failure failed = failures.get(id);
     if (failed != null) {
       if (nanoClock.getAsLong() - failed.untilNanos() < 0) {
-        throw new SchemaRegistryException(failed.message());
+        throw new SchemaRegistryException(failed.message(), failed.unavailable());
       }
       failures.remove(id);
     }
@@ -127,7 +127,7 @@ public final class SchemaRegistryClient {
       schemas.put(id, schema);
       return schema;
     } catch (SchemaRegistryException e) {
-      failures.put(id, new Failure(e.getMessage(), nanoClock.getAsLong() + negativeTtl.toNanos()));
+      failures.put(id, new Failure(e.getMessage(), e.unavailable(), nanoClock.getAsLong() + negativeTtl.toNanos()));
       throw e;
     }
   }
@@ -142,35 +142,43 @@ public final class SchemaRegistryClient {
               .header("Accept", "application/vnd.schemaregistry.v1+json, application/json").GET().build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (HttpTimeoutException e) {
-      throw new SchemaRegistryException(where + "no answer within " + requestTimeout.toMillis() + " ms (" + e.getMessage() + ")");
+      throw new SchemaRegistryException(where + "no answer within " + requestTimeout.toMillis() + " ms (" + e.getMessage() + ")",
+          true);
     } catch (IOException e) {
-      throw new SchemaRegistryException(where + "cannot reach the registry: " + e);
+      throw new SchemaRegistryException(where + "cannot reach the registry: " + e, true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new SchemaRegistryException(where + "interrupted");
+      throw new SchemaRegistryException(where + "interrupted", true);
     }
     String body = response.body() == null ? "" : response.body();
+    if (response.statusCode() == 404) {
+      // the one answer that is the payload's fault: its producer framed it with an id never registered
+      throw new SchemaRegistryException(where + "HTTP 404: the registry has no schema with this id"
+          + (body.isBlank() || body.strip().startsWith("<") ? "" : " (" + abbreviate(body) + ")"), false);
+    }
     if (response.statusCode() != 200) {
-      throw new SchemaRegistryException(where + "HTTP " + response.statusCode() + (body.isBlank() ? "" : ": " + abbreviate(body)));
+      throw new SchemaRegistryException(where + "HTTP " + response.statusCode()
+          + (body.isBlank() || body.strip().startsWith("<") ? "" : ": " + abbreviate(body)), true);
     }
     JsonNode answer;
     try {
       answer = JSON.readTree(body);
     } catch (JacksonException e) {
-      throw new SchemaRegistryException(where + "the answer is not JSON: " + abbreviate(body));
+      throw new SchemaRegistryException(where + "the answer is not JSON (is this a schema registry?): "
+          + abbreviate(body), true);
     }
     JsonNode type = answer.path("schemaType");
     if (type.isString() && !"AVRO".equals(type.stringValue().toUpperCase(Locale.ROOT))) {
-      throw new SchemaRegistryException(where + "a " + type.stringValue() + " schema, not Avro");
+      throw new SchemaRegistryException(where + "a " + type.stringValue() + " schema, not Avro", false);
     }
     JsonNode text = answer.get("schema");
     if (text == null || !text.isString()) {
-      throw new SchemaRegistryException(where + "the answer has no \"schema\" text: " + abbreviate(body));
+      throw new SchemaRegistryException(where + "the answer has no \"schema\" text: " + abbreviate(body), true);
     }
     try {
       return new Schema.Parser().parse(text.stringValue());
     } catch (RuntimeException e) {
-      throw new SchemaRegistryException(where + "not an Avro schema: " + e.getMessage());
+      throw new SchemaRegistryException(where + "not an Avro schema: " + e.getMessage(), false);
     }
   }
 
@@ -184,12 +192,23 @@ public final class SchemaRegistryClient {
     return "schema registry " + url;
   }
 
-  /** A look-up failed; the message names the URL asked, the id and what went wrong. */
+  /**
+   * A look-up failed; the message names the URL asked, the id and what went wrong. {@link
+   * #unavailable()}: the registry could not answer (down, slow, an error of its own, refusing the
+   * request) — as opposed to answering that the id names no Avro schema, which is the payload's fault.
+   */
   public static final class SchemaRegistryException extends Exception {
     private static final long serialVersionUID = 1L;
+    private final boolean unavailable;
 
-    public SchemaRegistryException(String message) {
+    public SchemaRegistryException(String message, boolean unavailable) {
       super(message);
+      this.unavailable = unavailable;
+    }
+
+    /** Whether the registry could not answer, rather than answering that the id has no Avro schema. */
+    public boolean unavailable() {
+      return unavailable;
     }
   }
 

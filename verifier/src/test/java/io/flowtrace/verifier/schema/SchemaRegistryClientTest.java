@@ -105,8 +105,8 @@ class SchemaRegistryClientTest {
     long[] now = {0};
     SchemaRegistryClient client = SchemaRegistryClient.builder(url).negativeTtl(Duration.ofSeconds(10))
         .nanoClock(() -> now[0]).build();
-    String expected = "schema id 2 from schema registry " + url + "/schemas/ids/2: HTTP 404:"
-        + " {\"error_code\":40403,\"message\":\"Schema 2 not found\"}";
+    String expected = "schema id 2 from schema registry " + url + "/schemas/ids/2: HTTP 404: the registry has no schema"
+        + " with this id ({\"error_code\":40403,\"message\":\"Schema 2 not found\"})";
 
     assertThatThrownBy(() -> client.schema(2)).isInstanceOf(SchemaRegistryException.class).hasMessage(expected);
     now[0] += Duration.ofSeconds(9).toNanos();
@@ -132,7 +132,8 @@ class SchemaRegistryClientTest {
   void aSlowRegistryTimesOutAndAnUnreachableOneIsNamed() throws Exception {
     SchemaRegistryClient slow = SchemaRegistryClient.builder(url).requestTimeout(Duration.ofMillis(200)).build();
     assertThatThrownBy(() -> slow.schema(6))
-        .hasMessageStartingWith("schema id 6 from schema registry " + url + "/schemas/ids/6: no answer within 200 ms");
+        .hasMessageStartingWith("schema id 6 from schema registry " + url + "/schemas/ids/6: no answer within 200 ms")
+        .satisfies(e -> assertThat(((SchemaRegistryException) e).unavailable()).as("the registry's fault").isTrue());
 
     int closedPort;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -140,7 +141,11 @@ class SchemaRegistryClientTest {
     }
     URI nowhere = URI.create("http://127.0.0.1:" + closedPort);
     assertThatThrownBy(() -> SchemaRegistryClient.create(nowhere).schema(1))
-        .hasMessageStartingWith("schema id 1 from schema registry " + nowhere + "/schemas/ids/1: cannot reach the registry: ");
+        .hasMessageStartingWith("schema id 1 from schema registry " + nowhere + "/schemas/ids/1: cannot reach the registry: ")
+        .satisfies(e -> assertThat(((SchemaRegistryException) e).unavailable()).isTrue());
+    DecodedPayload unchecked = SchemaLoader.fromRegistry(SchemaRegistryClient.create(nowhere), Set.of())
+        .decode(confluent(1, email), NO_HEADERS);
+    assertThat(unchecked.problems()).singleElement().satisfies(p -> assertThat(p.unavailable()).isTrue());
     assertThatThrownBy(() -> SchemaRegistryClient.create(URI.create("file:///tmp/registry")))
         .hasMessage("schema registry URL must be http(s)://host[:port][/path], was 'file:///tmp/registry'");
   }
@@ -171,8 +176,9 @@ class SchemaRegistryClientTest {
 
     assertThat(unknown.decoded()).isFalse();
     assertThat(unknown.problems()).extracting(SchemaProblem::toString).containsExactly(
-        "$: cannot decode: schema id 3 from schema registry " + url + "/schemas/ids/3: HTTP 404:"
-            + " {\"error_code\":40403,\"message\":\"Schema 3 not found\"}");
+        "$: cannot decode: schema id 3 from schema registry " + url + "/schemas/ids/3: HTTP 404: the registry has no"
+            + " schema with this id ({\"error_code\":40403,\"message\":\"Schema 3 not found\"})");
+    assertThat(unknown.problems()).noneMatch(SchemaProblem::unavailable);
     assertThat(undeclared.problems()).extracting(SchemaProblem::toString).startsWith(
         "$: schema id 7 is not a declared id (declared: 1, 3)");
     assertThat(unframed.problems()).extracting(SchemaProblem::toString).containsExactly(
