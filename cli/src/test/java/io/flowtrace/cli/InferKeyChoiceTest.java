@@ -42,6 +42,46 @@ class InferKeyChoiceTest {
     assertKeyedByTheMintedId(true);
   }
 
+  /**
+   * Trial N: a trip's rider id, sent by the caller and carried by every record, covered more events
+   * than either id the flow mints (the request's, then the trip's); in a capture where each rider
+   * took one trip the draft keyed trips by rider, and on traffic where riders ride again it merged
+   * 300 trips into 94 instances, 49 of them failed.
+   */
+  @Test
+  void theIdsTheFlowMintsAreTheKeysEvenWhereTheCallersReferenceIsCarriedFurther() throws Exception {
+    Path recording = Files.createDirectories(work.resolve("trips"));
+    long t0 = 1_796_000_000_000L;
+    try (RecordingWriter out = RecordingWriter.open(recording)) {
+      for (int i = 0; i < 200; i++) {
+        String rider = "RDR-" + (50_000 + i * 3);
+        String request = "REQ-" + (10_000 + i);
+        String trip = "TRP-" + (90_000 + i * 11);
+        String trace = String.format("%032x", 0xabc000L + i);
+        long t = t0 + i * 250L;
+        out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
+            .name("POST /api/trips").kind(SpanKind.SERVER).service("rider-api")
+            .startEpochNanos(t * 1_000_000L).endEpochNanos((t + 9) * 1_000_000L)
+            .attributes(Map.of("http.request.method", "POST", "url.full", "https://rides.example/api/trips",
+                "http.request.body", "{\"riderId\":\"" + rider + "\",\"seats\":" + (1 + i % 3) + "}",
+                "http.response.body", "{\"requestId\":\"" + request + "\"}"))
+            .build()));
+        out.accept(record("trips.requested", i, trace, true, t + 5, request,
+            "{\"requestId\":\"" + request + "\",\"riderId\":\"" + rider + "\"}"));
+        out.accept(record("trips.dispatched", i, trace, true, t + 40, trip,
+            "{\"requestId\":\"" + request + "\",\"tripId\":\"" + trip + "\",\"riderId\":\"" + rider + "\"}"));
+        out.accept(record("trips.completed", i, trace, true, t + 90, trip,
+            "{\"tripId\":\"" + trip + "\",\"riderId\":\"" + rider + "\"}"));
+      }
+    }
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("trips").build().infer(recording).write(drafts);
+    String yaml = Files.readString(drafts.resolve("trips/trips.flow.yaml"));
+
+    assertThat(new FlowSpecLoader().load(drafts).get(0).keys()).as(yaml).containsExactly("requestId", "tripId");
+    assertThat(yaml).contains("riderId, which the caller sent, was as unique here");
+  }
+
   private void assertKeyedByTheMintedId(boolean mostUnsampled) throws Exception {
     Path recording = Files.createDirectories(work.resolve("returns"));
     long t0 = 1_796_000_000_000L;

@@ -1832,38 +1832,17 @@ final class FlowDraft {
     }
     List<List<String>> candidates = new ArrayList<>(classes.values());
     candidates.removeIf(c -> c.size() < 2 && !uncovered.contains(c.get(0).substring(0, c.get(0).indexOf('#'))));
-    while (!uncovered.isEmpty() && keys.size() < 3) {
-      List<String> best = null;
-      int bestCover = 0;
-      int bestIdentity = -1;
-      int bestPosition = Integer.MAX_VALUE;
-      for (List<String> c : candidates) {
-        if (c.size() < 2 && !keys.isEmpty()) {
-          // a further key found in one event only joins nothing the trace does not, and opens an
-          // instance of its own for that event where its trace context was lost (a wallet pass's id)
-          continue;
-        }
-        Set<String> covers = new HashSet<>();
-        int position = Integer.MAX_VALUE;
-        for (String f : c) {
-          String event = f.substring(0, f.indexOf('#'));
-          if (uncovered.contains(event)) {
-            covers.add(event);
-          }
-          position = Math.min(position, positionOf(event));
-        }
-        int identity = identity(c, distinct, count) * 2 + (fromCaller(c) ? 0 : 1);
-        if (covers.size() > bestCover || covers.size() == bestCover && covers.size() > 0
-            && (identity > bestIdentity || identity == bestIdentity && position < bestPosition)) {
-          best = c;
-          bestCover = covers.size();
-          bestIdentity = identity;
-          bestPosition = position;
-        }
-      }
-      if (best == null || bestCover == 0) {
-        break;
-      }
+    // ids the flow mints are preferred to values its caller sent (a rider's id, a policy number: they
+    // name something that existed before the flow, and repeat in other traffic) when they cover as much
+    List<List<String>> minted = selectKeys(candidates, uncovered, true, distinct, count);
+    List<List<String>> anyKeys = selectKeys(candidates, uncovered, false, distinct, count);
+    boolean mintedCover = coverage(minted, uncovered) >= coverage(anyKeys, uncovered);
+    List<List<String>> chosen = mintedCover ? minted : anyKeys;
+    List<String> callers = new ArrayList<>();
+    if (mintedCover) {
+      anyKeys.stream().filter(c -> !minted.contains(c) && fromCaller(c)).forEach(c -> callers.add(keyName(c)));
+    }
+    for (List<String> best : chosen) {
       candidates.remove(best);
       List<String> alike = new ArrayList<>();
       for (List<String> c : candidates) {
@@ -1888,7 +1867,9 @@ final class FlowDraft {
       keyEvidence.put(keyName, "the same value in " + best.size() + " event"
           + (best.size() == 1 ? "" : "s") + " of an instance, a different one in each of " + instancesWith
           + " instances" + (alike.isEmpty() ? "" : "; " + String.join(", ", alike) + (alike.size() == 1 ? " was" : " were")
-              + " as unique in this traffic: keep the key that names the business transaction"));
+              + " as unique in this traffic: keep the key that names the business transaction")
+          + (callers.isEmpty() || keys.size() > 1 ? "" : "; " + String.join(", ", callers) + ", which the caller sent, was"
+              + " as unique here but names what the caller brought, which repeats in other traffic"));
     }
     if (keys.isEmpty()) {
       keys.add("traceId");
@@ -2075,6 +2056,67 @@ final class FlowDraft {
       }
     }
     return events;
+  }
+
+  /**
+   * The key classes a greedy choice takes, in order (at most three): each time the one covering the
+   * most events not yet covered, then the one most like an identity, then the earliest. With {@code
+   * mintedOnly}, none of the values the flow's caller sent ({@link #fromCaller}).
+   */
+  private List<List<String>> selectKeys(List<List<String>> all, Set<String> events, boolean mintedOnly,
+      Map<String, Set<String>> distinct, Map<String, Integer> count) {
+    List<List<String>> candidates = new ArrayList<>(all);
+    Set<String> uncovered = new LinkedHashSet<>(events);
+    List<List<String>> chosen = new ArrayList<>();
+    while (!uncovered.isEmpty() && chosen.size() < 3) {
+      List<String> best = null;
+      int bestCover = 0;
+      int bestIdentity = -1;
+      int bestPosition = Integer.MAX_VALUE;
+      for (List<String> c : candidates) {
+        if (c.size() < 2 && !chosen.isEmpty()) {
+          // a further key found in one event only joins nothing the trace does not, and opens an
+          // instance of its own for that event where its trace context was lost (a wallet pass's id)
+          continue;
+        }
+        if (mintedOnly && fromCaller(c)) {
+          continue;
+        }
+        Set<String> covers = new HashSet<>();
+        int position = Integer.MAX_VALUE;
+        for (String f : c) {
+          String event = f.substring(0, f.indexOf('#'));
+          if (uncovered.contains(event)) {
+            covers.add(event);
+          }
+          position = Math.min(position, positionOf(event));
+        }
+        int identity = identity(c, distinct, count) * 2 + (fromCaller(c) ? 0 : 1);
+        if (covers.size() > bestCover || covers.size() == bestCover && covers.size() > 0
+            && (identity > bestIdentity || identity == bestIdentity && position < bestPosition)) {
+          best = c;
+          bestCover = covers.size();
+          bestIdentity = identity;
+          bestPosition = position;
+        }
+      }
+      if (best == null || bestCover == 0) {
+        break;
+      }
+      candidates.remove(best);
+      chosen.add(best);
+      uncovered.removeAll(coveredBy(best, uncovered));
+    }
+    return chosen;
+  }
+
+  /** How many of {@code events} the key classes cover. */
+  private static int coverage(List<List<String>> classes, Set<String> events) {
+    Set<String> covered = new HashSet<>();
+    for (List<String> c : classes) {
+      covered.addAll(coveredBy(c, events));
+    }
+    return covered.size();
   }
 
   /**
