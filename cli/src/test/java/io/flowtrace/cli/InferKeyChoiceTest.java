@@ -59,13 +59,8 @@ class InferKeyChoiceTest {
         String trip = "TRP-" + (90_000 + i * 11);
         String trace = String.format("%032x", 0xabc000L + i);
         long t = t0 + i * 250L;
-        out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
-            .name("POST /api/trips").kind(SpanKind.SERVER).service("rider-api")
-            .startEpochNanos(t * 1_000_000L).endEpochNanos((t + 9) * 1_000_000L)
-            .attributes(Map.of("http.request.method", "POST", "url.full", "https://rides.example/api/trips",
-                "http.request.body", "{\"riderId\":\"" + rider + "\",\"seats\":" + (1 + i % 3) + "}",
-                "http.response.body", "{\"requestId\":\"" + request + "\"}"))
-            .build()));
+        out.accept(call(trace, i, t, "rider-api", "https://rides.example/api/trips",
+            "{\"riderId\":\"" + rider + "\",\"seats\":" + (1 + i % 3) + "}", "{\"requestId\":\"" + request + "\"}"));
         out.accept(record("trips.requested", i, trace, true, t + 5, request,
             "{\"requestId\":\"" + request + "\",\"riderId\":\"" + rider + "\"}"));
         out.accept(record("trips.dispatched", i, trace, true, t + 40, trip,
@@ -93,13 +88,9 @@ class InferKeyChoiceTest {
         long t = t0 + i * 250L;
         boolean sampled = !mostUnsampled || i % 5 >= 3;
         if (sampled) {
-          out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
-              .name("POST /api/returns").kind(SpanKind.SERVER).service("returns-api")
-              .startEpochNanos(t * 1_000_000L).endEpochNanos((t + 9) * 1_000_000L)
-              .attributes(Map.of("http.request.method", "POST", "url.full", "https://shop.example/api/returns",
-                  "http.request.body", "{\"orderRef\":\"" + order + "\",\"items\":" + (1 + i % 4) + "}",
-                  "http.response.body", "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}"))
-              .build()));
+          out.accept(call(trace, i, t, "returns-api", "https://shop.example/api/returns",
+              "{\"orderRef\":\"" + order + "\",\"items\":" + (1 + i % 4) + "}",
+              "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}"));
         }
         String json = "{\"returnId\":\"" + id + "\",\"orderRef\":\"" + order + "\"}";
         out.accept(record("returns.requested", i, trace, sampled, t + 5, id, json));
@@ -112,6 +103,17 @@ class InferKeyChoiceTest {
 
     assertThat(new FlowSpecLoader().load(drafts).get(0).keys()).as(yaml).containsExactly("returnId");
     assertThat(yaml).contains("orderRef (sent by the caller) was as unique in this traffic");
+  }
+
+  /** The caller's POST to {@code url} that starts the flow: a server span of {@code service} with both bodies. */
+  private static Telemetry call(String trace, int i, long ms, String service, String url, String request,
+      String response) {
+    return Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x7000L + i))
+        .name("POST " + java.net.URI.create(url).getPath()).kind(SpanKind.SERVER).service(service)
+        .startEpochNanos(ms * 1_000_000L).endEpochNanos((ms + 9) * 1_000_000L)
+        .attributes(Map.of("http.request.method", "POST", "url.full", url, "http.request.body", request,
+            "http.response.body", response))
+        .build());
   }
 
   private static Telemetry record(String topic, int offset, String trace, boolean sampled, long ms, String key,
