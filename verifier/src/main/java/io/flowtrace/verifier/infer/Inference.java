@@ -271,7 +271,7 @@ public final class Inference {
     /**
      * Where Avro payloads in the Confluent wire format find their schemas (by the id each carries):
      * their fields are then drafted from as JSON's are, and their events declared {@code schema:
-     * {avro-registry: URL, ids: […]}}. Without it they are left unread.
+     * {avro-registry: true, ids: […]}} (replayed with the same registry). Without it they are left unread.
      */
     public Builder schemaRegistry(SchemaRegistryClient registry) {
       this.registry = requireNonNull(registry, "registry");
