@@ -121,6 +121,10 @@ final class SidecarCommand implements Callable<Integer> {
       + "a clustered sidecar creates it: at most this many sidecars share the work (default 12).")
   String repartitionPartitions;
 
+  @Option(names = "--schema-registry", paramLabel = "URL", description = "Confluent-compatible schema registry (GET "
+      + "URL/schemas/ids/ID) for the flows whose schema is {avro-registry: true}.")
+  String schemaRegistry;
+
   @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "Kafka client property for every client (repeatable), e.g. security.protocol=SASL_SSL.")
   Map<String, String> kafkaProperties = new LinkedHashMap<>();
 

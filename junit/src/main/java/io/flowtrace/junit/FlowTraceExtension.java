@@ -347,6 +347,7 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     private String serviceName = defaultServiceName();
     private boolean registerGlobal;
     private boolean failOnAnyFailedFlow;
+    private java.net.URI schemaRegistry;
 
     private Path failurePages = FailurePages.DEFAULT_DIRECTORY;
 
@@ -406,6 +407,19 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
     /** The flow specs are in this classpath resource directory, e.g. {@code flows}. */
     public Builder flowsOnClasspath(String resourceDirectory) {
       return flows(FlowSpecs.CLASSPATH + requireNonNull(resourceDirectory, "resourceDirectory"));
+    }
+
+    /**
+     * The Confluent-compatible schema registry ({@code GET URL/schemas/ids/ID}) that flows whose
+     * schema is {@code {avro-registry: true}} take their Avro schemas from, as replay's {@code
+     * --schema-registry URL}. Defaults to none.
+     *
+     * @throws IllegalArgumentException when it is not an http(s) URL
+     */
+    public Builder schemaRegistry(String url) {
+      this.schemaRegistry = io.flowtrace.verifier.schema.SchemaRegistryClient.create(
+          java.net.URI.create(requireNonNull(url, "url").strip())).url();
+      return this;
     }
 
     /** Taps the flows' topics on this Kafka cluster. Defaults to no Kafka. */
@@ -545,7 +559,8 @@ public final class FlowTraceExtension implements BeforeAllCallback, BeforeEachCa
 
     SessionConfig config() {
       return new SessionConfig(flows, bootstrapServers, otlpReceiver, otlpPort, timeout, settle, lateness,
-          completionGrace, amendWindow, idempotencyWindow, serviceName, registerGlobal, failOnAnyFailedFlow);
+          completionGrace, amendWindow, idempotencyWindow, serviceName, registerGlobal, failOnAnyFailedFlow,
+          schemaRegistry);
     }
 
     private static Duration positive(Duration d, String name) {

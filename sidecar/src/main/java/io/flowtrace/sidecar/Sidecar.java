@@ -223,7 +223,8 @@ public final class Sidecar implements Closeable {
   static Sidecar start(SidecarConfig config, PrintStream console, List<VerdictSink> extraSinks)
       throws IOException, FlowSpecException {
     requireNonNull(config, "config");
-    List<FlowSpec> flows = new FlowSpecLoader().load(config.flows());
+    List<FlowSpec> flows = new FlowSpecLoader(config.schemaRegistry() == null ? null
+        : io.flowtrace.verifier.schema.SchemaRegistryClient.create(config.schemaRegistry())).load(config.flows());
     List<VerdictSink> sinks = new ArrayList<>(extraSinks);
     Sidecar sidecar = null;
     try {

@@ -64,6 +64,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * @param spans overrides every flow's {@code spans} setting ({@code null}: each flow's own)
  * @param verificationThreads threads that run the checks of decided instances beside the engine
  *     thread (see {@link FlowEngine.Builder#verificationThreads}); 0: on the engine thread
+ * @param schemaRegistry a Confluent-compatible schema registry's URL for the flows whose schema is
+ *     {@code {avro-registry: true}} ({@code null}: none)
  */
 public record SidecarConfig(
     Path flows,
@@ -94,7 +96,8 @@ public record SidecarConfig(
     boolean cluster,
     int repartitionPartitions,
     SpanCompleteness spans,
-    int verificationThreads) {
+    int verificationThreads,
+    java.net.URI schemaRegistry) {
 
   /** Default consumer group of the sidecar. */
   public static final String DEFAULT_GROUP_ID = "flowtrace-sidecar";
@@ -142,6 +145,7 @@ public record SidecarConfig(
     d.put("repartition-partitions", "12");
     d.put("spans", null);
     d.put("verification-threads", "0");
+    d.put("schema-registry", null);
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -336,7 +340,8 @@ public record SidecarConfig(
         p.bool("cluster"),
         p.positive("repartition-partitions"),
         p.spans("spans"),
-        p.nonNegative("verification-threads"));
+        p.nonNegative("verification-threads"),
+        p.url("schema-registry"));
   }
 
   /** Reads typed values, naming setting and source on error. */
@@ -349,6 +354,18 @@ public record SidecarConfig(
     private IllegalArgumentException bad(String name, String what) {
       return new IllegalArgumentException(origin.getOrDefault(name, "default") + ": " + name + " = '"
           + values.get(name) + "': " + what);
+    }
+
+    java.net.URI url(String name) {
+      String t = text(name);
+      if (t == null) {
+        return null;
+      }
+      try {
+        return io.flowtrace.verifier.schema.SchemaRegistryClient.create(java.net.URI.create(t)).url();
+      } catch (IllegalArgumentException e) {
+        throw bad(name, e.getMessage());
+      }
     }
 
     SpanCompleteness spans(String name) {

@@ -47,6 +47,38 @@ class SidecarTest {
     });
   }
 
+  /** A spec that takes its Avro schemas from a registry (as replay's does) runs in the sidecar given one. */
+  @Test
+  void flowsWhoseSchemasComeFromARegistryNeedTheSchemaRegistrySetting() throws Exception {
+    Path flows = dir.resolve("flows");
+    try (Stream<Path> files = Files.walk(FLOWS)) {
+      for (Path f : files.toList()) {
+        Path to = flows.resolve(FLOWS.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(f, to);
+        }
+      }
+    }
+    Path spec = flows.resolve("order-creation/order-creation.flow.yaml");
+    String local = "schema: {avro: schemas/email-notification.avsc, ids: [1]}";
+    assertThat(Files.readString(spec)).contains(local);
+    Files.writeString(spec, Files.readString(spec).replace(local, "schema: {avro-registry: true, ids: [1]}"));
+    Map<String, String> settings = new java.util.HashMap<>(Map.of("flows", flows.toString(), "otlp-http-port", "0",
+        "otlp-grpc-port", "-1", "console", "false"));
+
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Sidecar.start(SidecarConfig.from(null, Map.of(),
+        settings)).close())).hasMessageContaining("avro-registry: true needs a schema registry URL");
+    settings.put("schema-registry", "http://schema-registry.invalid:8081");
+    try (Sidecar sidecar = Sidecar.start(SidecarConfig.from(null, Map.of(), settings))) {
+      assertThat(sidecar.otlpHttpEndpoint()).isNotNull();
+    }
+    settings.put("schema-registry", "registry:8081");
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> SidecarConfig.from(null, Map.of(), settings)))
+        .hasMessageContaining("schema-registry = 'registry:8081': schema registry URL must be http(s)://host[:port][/path]");
+  }
+
   @Test
   void theOperationsEndpointServesMetricsHealthAndReadiness() throws Exception {
     try (Sidecar sidecar = Sidecar.start(config())) {

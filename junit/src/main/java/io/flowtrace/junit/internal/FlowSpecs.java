@@ -2,6 +2,7 @@ package io.flowtrace.junit.internal;
 
 import io.flowtrace.verifier.spec.FlowSpec;
 import io.flowtrace.verifier.spec.FlowSpecException;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 import io.flowtrace.verifier.spec.FlowSpecLoader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,16 +36,28 @@ public final class FlowSpecs {
    * @throws IllegalStateException naming the location and each problem ({@code file:line:col: message})
    */
   public static List<FlowSpec> load(String location) {
+    return load(location, null);
+  }
+
+  /**
+   * As {@link #load(String)}, with the schema registry that {@code {avro-registry: true}} schemas
+   * take their Avro schemas from ({@code null}: none, and such a schema is a problem).
+   */
+  public static List<FlowSpec> load(String location, SchemaRegistryClient registry) {
     if (location.startsWith(CLASSPATH)) {
-      return loadResource(location.substring(CLASSPATH.length()));
+      return loadResource(location.substring(CLASSPATH.length()), registry);
     }
-    return loadDirectory(Path.of(location));
+    return loadDirectory(Path.of(location), registry);
   }
 
   /** Loads every flow spec under a filesystem directory (or one file). */
   public static List<FlowSpec> loadDirectory(Path dir) {
+    return loadDirectory(dir, null);
+  }
+
+  private static List<FlowSpec> loadDirectory(Path dir, SchemaRegistryClient registry) {
     try {
-      return new FlowSpecLoader().load(dir);
+      return new FlowSpecLoader(registry).load(dir);
     } catch (FlowSpecException e) {
       Path shown = dir.toAbsolutePath();
       String problems = e.getMessage();
@@ -76,7 +89,7 @@ public final class FlowSpecs {
     return null;
   }
 
-  private static List<FlowSpec> loadResource(String resource) {
+  private static List<FlowSpec> loadResource(String resource, SchemaRegistryClient registry) {
     String name = resource.startsWith("/") ? resource.substring(1) : resource;
     ClassLoader loader = Thread.currentThread().getContextClassLoader();
     URL url = (loader != null ? loader : FlowSpecs.class.getClassLoader()).getResource(name);
@@ -92,13 +105,13 @@ public final class FlowSpecs {
       throw new IllegalStateException("flowtrace: cannot read flow specs at " + url, e);
     }
     if ("file".equals(uri.getScheme())) {
-      return loadDirectory(Path.of(uri));
+      return loadDirectory(Path.of(uri), registry);
     }
-    return loadFromArchive(uri);
+    return loadFromArchive(uri, registry);
   }
 
   /** Specs inside a jar: copied to a temporary directory, loaded (schemas included), deleted. */
-  private static List<FlowSpec> loadFromArchive(URI uri) {
+  private static List<FlowSpec> loadFromArchive(URI uri, SchemaRegistryClient registry) {
     Path copy = null;
     try (FileSystem ignored = openArchive(uri)) {
       copy = Files.createTempDirectory("flowtrace-flows");
@@ -113,7 +126,7 @@ public final class FlowSpecs {
           }
         }
       }
-      return loadDirectory(copy);
+      return loadDirectory(copy, registry);
     } catch (IOException e) {
       throw new UncheckedIOException("flowtrace: cannot read flow specs at " + uri, e);
     } finally {

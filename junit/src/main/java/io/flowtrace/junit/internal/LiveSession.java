@@ -104,7 +104,8 @@ public final class LiveSession implements AutoCloseable {
 
   /** Loads the flows and starts the receiver and the engine thread (the tap comes with {@link #beginTest}). */
   public static LiveSession start(SessionConfig config) {
-    List<FlowSpec> specs = FlowSpecs.load(config.flows());
+    List<FlowSpec> specs = FlowSpecs.load(config.flows(), config.schemaRegistry() == null ? null
+        : io.flowtrace.verifier.schema.SchemaRegistryClient.create(config.schemaRegistry()));
     try {
       return new LiveSession(config, specs);
     } catch (IOException e) {

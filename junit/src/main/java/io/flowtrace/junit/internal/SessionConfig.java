@@ -24,6 +24,8 @@ import java.util.function.Supplier;
  * @param registerGlobal whether that {@code OpenTelemetry} is registered as the global one for the class
  * @param failOnAnyFailedFlow whether a test fails after it when a flow that started in it failed and
  *     no assertion looked at that flow's verdict
+ * @param schemaRegistry the schema registry of flows whose schema is {@code {avro-registry: true}},
+ *     or {@code null}
  */
 public record SessionConfig(
     String flows,
@@ -38,7 +40,8 @@ public record SessionConfig(
     Duration idempotencyWindow,
     String serviceName,
     boolean registerGlobal,
-    boolean failOnAnyFailedFlow) {
+    boolean failOnAnyFailedFlow,
+    java.net.URI schemaRegistry) {
 
   public SessionConfig {
     requireNonNull(flows, "flows");

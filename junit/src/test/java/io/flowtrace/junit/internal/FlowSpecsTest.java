@@ -1,6 +1,10 @@
 package io.flowtrace.junit.internal;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flowtrace.junit.FlowTraceExtension;
+import io.flowtrace.verifier.schema.SchemaRegistryClient;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,5 +39,22 @@ class FlowSpecsTest {
 
     assertThatThrownBy(() -> FlowSpecs.loadDirectory(dir))
         .hasMessageContaining(dir.toAbsolutePath().resolve("rental.flow.yaml") + ":3:11: 'soon' is not a duration");
+  }
+
+  /** Specs whose Avro schemas come from a registry load with one, as in replay and the sidecar. */
+  @Test
+  void specsWithRegistrySchemasLoadGivenTheRegistry() throws IOException {
+    Path dir = Files.createDirectories(module.resolve("flows"));
+    Files.writeString(dir.resolve("mail.flow.yaml"), "flow: mail\nkeys: [orderId]\nstages:\n  - id: sent\n"
+        + "    terminal: true\n    events: [{id: email, topic: notifications.email, recordKey: orderId,"
+        + " schema: {avro-registry: true, ids: [1]}}]\n");
+    SchemaRegistryClient registry = SchemaRegistryClient.create(java.net.URI.create("http://registry.invalid:8081"));
+
+    assertThatThrownBy(() -> FlowSpecs.load(dir.toString()))
+        .hasMessageContaining("avro-registry: true needs a schema registry URL");
+    assertThat(FlowSpecs.load(dir.toString(), registry)).singleElement()
+        .satisfies(f -> assertThat(f.name()).isEqualTo("mail"));
+    assertThatThrownBy(() -> FlowTraceExtension.builder().schemaRegistry("registry:8081"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("http(s)://host[:port]");
   }
 }
