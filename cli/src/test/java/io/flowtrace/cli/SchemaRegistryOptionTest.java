@@ -145,7 +145,7 @@ class SchemaRegistryOptionTest {
     assertThat(verdicts(down.report)).as("the e-mail's schema unchecked, everything else as with its .avsc")
         .isEqualTo(expected);
     assertThat(down.report.toString()).contains("schema id 1 from schema registry " + url + "/schemas/ids/1: cannot reach"
-        + " the registry");
+        + " the registry", "reads email, whose payload could not be read (schema id 1 from schema registry " + url);
     assertThat(down.stderr).contains("39 payloads could not be checked: the schema registry did not answer");
 
     Path clean = dir.resolve("clean-flows");

@@ -4,6 +4,7 @@ import io.flowtrace.verifier.model.FlowInstance;
 import io.flowtrace.verifier.model.Observation;
 import io.flowtrace.verifier.model.Visibility;
 import io.flowtrace.verifier.rules.Evaluation;
+import io.flowtrace.verifier.schema.SchemaProblem;
 import io.flowtrace.verifier.spec.RuleSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,7 +90,13 @@ public final class RuleCheck implements Check {
       } else if (why == null && rest) {
         firsts = firsts == null ? instance.firstPayloads() : firsts;
         String unseen = firstUnseen(instance, rule);
-        if (unseen != null) {
+        String unread = unread(instance, rule, firsts);
+        if (unread != null) {
+          String stage = rule.stage() != null ? rule.stage() : instance.spec().event(unread).stageId();
+          Observation o = instance.first(unread);
+          out.add(new Unverified("rule", stage, rule.name(), "reads " + unread + ", whose payload could not be read"
+              + (o == null || o.schemaProblems().isEmpty() ? "" : " (" + o.schemaProblems().get(0).message() + ")")));
+        } else if (unseen != null) {
           String stage = rule.stage() != null ? rule.stage() : instance.spec().event(unseen).stageId();
           out.add(new Unverified("rule", stage, rule.name(), "reads the first " + unseen + ", which may not have been"
               + " observed: the first observed came after one that was not (" + instance.visibility()
@@ -104,6 +111,21 @@ public final class RuleCheck implements Check {
       }
     }
     return out;
+  }
+
+  /**
+   * An event the rule reads that was observed without a payload because its schema could not be had
+   * (a registry that did not answer), or {@code null}. A payload that could not be decoded for a
+   * fault of its own is the {@code SCHEMA_VIOLATION} already.
+   */
+  private static String unread(FlowInstance instance, RuleSpec rule, Map<String, JsonNode> firsts) {
+    for (String v : rule.expression().referencedVariables()) {
+      Observation o = firsts.containsKey(v) ? null : instance.first(v);
+      if (o != null && o.schemaProblems().stream().anyMatch(SchemaProblem::unavailable)) {
+        return v;
+      }
+    }
+    return null;
   }
 
   /**
