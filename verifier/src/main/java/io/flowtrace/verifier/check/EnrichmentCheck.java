@@ -217,6 +217,13 @@ public final class EnrichmentCheck implements Check {
         Observation first = instance.answered(e.from());
         List<Observation> tos = instance.all(e.to());
         tos.removeIf(instance::retried);
+        Observation unread = schemaUnavailable(first) ? first
+            : tos.stream().filter(EnrichmentCheck::schemaUnavailable).findFirst().orElse(null);
+        if (unread != null) {
+          out.add(new Unverified("enrichment", stage, subject, "the payload of " + unread.eventId() + " could not be"
+              + " read (" + unread.schemaProblems().get(0).message() + ")"));
+          continue;
+        }
         int paired = first == null || tos.isEmpty() ? tos.size() : pairs(instance, e, first, tos.get(0)).size();
         if (paired < tos.size()) {
           out.add(new Unverified("enrichment", stage, subject, "what " + (tos.size() - paired) + " of "
@@ -226,6 +233,12 @@ public final class EnrichmentCheck implements Check {
       }
     }
     return out;
+  }
+
+  /** An occurrence without a payload because its schema could not be had (a registry that did not answer). */
+  private static boolean schemaUnavailable(Observation o) {
+    return o != null && o.payload() == null
+        && o.schemaProblems().stream().anyMatch(io.flowtrace.verifier.schema.SchemaProblem::unavailable);
   }
 
   private static <T> Iterable<T> iterable(java.util.Collection<T> c) {
