@@ -297,7 +297,7 @@ final class ReplayCommand implements Callable<Integer> {
           + " of " + e.keys() + after + ")");
       err.flush();
     }
-    long unchecked = unavailableSchemas(flows) > 0 ? Math.max(1, summary.schemasUnchecked()) : 0;
+    long unchecked = summary.schemasUnchecked();
     if (unchecked > 0) {
       err.println("flowtrace: " + Plural.count(unchecked, "payload") + " could not be checked: the schema registry"
           + " did not answer for their schema (a verdict names it under not verified); nothing is known wrong with them");
@@ -380,20 +380,6 @@ final class ReplayCommand implements Callable<Integer> {
    * {@code MISSING_STAGE} at stages waiting for them: not a defect of each flow, but a service that
    * is not traced or whose spans did not reach the recording.
    */
-  /** Look-ups of a payload's schema a registry did not answer (down, slow, refusing): not checked. */
-  private static long unavailableSchemas(List<FlowSpec> flows) {
-    java.util.Set<io.flowtrace.verifier.schema.PayloadSchema> schemas =
-        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    for (FlowSpec flow : flows) {
-      for (io.flowtrace.verifier.spec.EventSpec event : flow.events()) {
-        if (event.schema() != null) {
-          schemas.add(event.schema());
-        }
-      }
-    }
-    return schemas.stream().mapToLong(io.flowtrace.verifier.schema.PayloadSchema::unavailable).sum();
-  }
-
   private void silentServices(PrintWriter err, List<FlowSpec> flows, ReportSummary summary, ReplayResult result) {
     if (result.spans() == 0) {
       return; // said below, for the whole recording

@@ -2216,6 +2216,15 @@ final class FlowDraft {
    * payloads no schema was had for (a field of theirs may tell), else empty.
    */
   private String unreadAvro() {
+    if (unreadAvroText == null) {
+      unreadAvroText = unreadAvroTopics();
+    }
+    return unreadAvroText;
+  }
+
+  private String unreadAvroText;
+
+  private String unreadAvroTopics() {
     Set<String> unread = new java.util.TreeSet<>();
     for (Instance inst : instances) {
       for (Occurrence o : inst.occurrences()) {

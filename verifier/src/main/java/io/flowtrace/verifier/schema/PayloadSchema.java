@@ -27,14 +27,6 @@ public interface PayloadSchema {
   DecodedPayload decode(byte[] bytes, List<RecordHeader> headers);
 
   /**
-   * Payloads so far whose schema could not be had (a registry that could not answer): they were
-   * not checked ({@link SchemaProblem#unavailable()}). Defaults to none.
-   */
-  default long unavailable() {
-    return 0;
-  }
-
-  /**
    * The tree {@link #decode} would give for {@code bytes}, without validating it ({@code null} when
    * it cannot be decoded): enough to read instance keys ahead of verification.
    */

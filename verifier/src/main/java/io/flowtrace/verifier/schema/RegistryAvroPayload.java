@@ -26,7 +26,6 @@ final class RegistryAvroPayload implements PayloadSchema {
   private final String description;
   /** One decoder per id the registry knew; bounded by the registry's own content. */
   private final Map<Long, AvroPayload> byId = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.LongAdder unavailable = new java.util.concurrent.atomic.LongAdder();
 
   RegistryAvroPayload(SchemaRegistryClient registry, Set<Long> ids) {
     this.registry = requireNonNull(registry, "registry");
@@ -71,7 +70,6 @@ final class RegistryAvroPayload implements PayloadSchema {
         byId.putIfAbsent(id, payload);
       } catch (SchemaRegistryClient.SchemaRegistryException e) {
         if (e.unavailable()) {
-          unavailable.increment();
           return new DecodedPayload(null, List.of(SchemaProblem.unavailable(e.getMessage())));
         }
         problems.add(new SchemaProblem("$", "cannot decode: " + e.getMessage()));
@@ -103,11 +101,6 @@ final class RegistryAvroPayload implements PayloadSchema {
       }
     }
     return content;
-  }
-
-  @Override
-  public long unavailable() {
-    return unavailable.sum();
   }
 
   @Override
