@@ -2685,7 +2685,51 @@ final class FlowDraft {
       }
     }
     arithmetic(events, equated);
+    conditionalFields(events);
     columns.clear();
+  }
+
+  /** A rule for each field a code of the same payload tells the presence of ({@link ConditionalFields}). */
+  private void conditionalFields(List<EventType> events) {
+    for (EventType t : events) {
+      if (!schemas.containsKey(t)) {
+        continue;
+      }
+      List<JsonNode> payloads = new ArrayList<>();
+      List<Instance> of = new ArrayList<>();
+      for (Instance inst : instances) {
+        Occurrence o = inst.first(t);
+        if (o != null && o.payload() != null && o.payload().isObject()) {
+          payloads.add(o.payload());
+          of.add(inst);
+        }
+      }
+      String id = ids.get(t);
+      for (ConditionalFields.Conditional c : ConditionalFields.of(payloads, HOLDS)) {
+        if (covered(t, c.field())) {
+          continue;
+        }
+        String code = id + "." + c.code();
+        String field = id + "." + c.field();
+        List<String> values = c.values().stream().map(JsonNode::asString).toList();
+        JsonNode sample = c.values().get(0);
+        String when;
+        if (sample.isBoolean()) {
+          when = sample.booleanValue() ? "!" + code : code;
+        } else if (values.size() == 1) {
+          when = condition(code, values, sample).replace(" == ", " != ");
+        } else {
+          when = "!(" + condition(code, values, sample) + ")";
+        }
+        List<String> exceptions = c.exceptions().stream().limit(3).map(i -> describeInstance(of.get(i))).toList();
+        rules.add(new Item("  - name: " + yamlText(c.field() + " of " + id + " is set when " + c.code() + " is "
+            + String.join(" or ", values)) + "\n    stage: " + stageOf(t).id + "\n    field: " + yamlText(c.field())
+            + "\n    expr: " + yamlText(when + " || has(" + field + ")" + (c.nullable() ? " && " + field + " != null" : "")),
+            "set in " + c.held() + "/" + c.required() + " instances whose " + c.code() + " was " + String.join(" or ", values)
+                + "; null or absent in " + c.without() + " with another value"
+                + exceptions(exceptions, c.required() - c.held())));
+      }
+    }
   }
 
   /** A numeric field of one event: its value in each instance's first occurrence, NaN where none. */
