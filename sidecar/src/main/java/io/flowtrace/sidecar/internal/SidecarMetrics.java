@@ -1,5 +1,6 @@
 package io.flowtrace.sidecar.internal;
 
+import io.flowtrace.verifier.check.Unverified;
 import io.flowtrace.verifier.check.Violation;
 import io.flowtrace.verifier.report.Verdict;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -38,6 +39,13 @@ public final class SidecarMetrics {
       .help("Flow instances decided, by flow and whether every check could run (full) or some could not, "
           + "e.g. on spans of unsampled traces (partial); first decision of each instance")
       .labelNames("flow", "verification").register(registry);
+  private final Counter unverified = Counter.builder().name("flowtrace_unverified_total")
+      .help("What checks could not verify in first decisions, by flow and check: schema (a payload whose schema"
+          + " the schema registry did not give), stage, rule, enrichment, ... (mostly spans of unsampled traces)")
+      .labelNames("flow", "check").register(registry);
+  /** The checks that list what they could not verify ({@link io.flowtrace.verifier.check.Unverified#check()}). */
+  private static final java.util.List<String> CHECKS =
+      java.util.List.of("schema", "stage", "path", "rule", "enrichment", "idempotency", "order", "budget", "propagation");
   private final Counter late = Counter.builder().name("flowtrace_late_events_total")
       .help("Events that came after their instance's verdict was final (not verified), by flow")
       .labelNames("flow").register(registry);
@@ -109,6 +117,7 @@ public final class SidecarMetrics {
       }
       verification.labelValues(flow, "full");
       verification.labelValues(flow, "partial");
+      CHECKS.forEach(check -> unverified.labelValues(flow, check));
       late.labelValues(flow);
     }
     spans.labelValues("otlp");
@@ -132,6 +141,9 @@ public final class SidecarMetrics {
       verification.labelValues(v.flow(), v.verification().name().toLowerCase(java.util.Locale.ROOT)).inc();
       for (Violation x : v.violations()) {
         violations.labelValues(v.flow(), x.kind().name()).inc();
+      }
+      for (Unverified u : v.unverified()) {
+        unverified.labelValues(v.flow(), u.check()).inc();
       }
     } else {
       amended.labelValues(v.flow(), v.status().name()).inc();

@@ -2,6 +2,11 @@ package io.flowtrace.sidecar.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flowtrace.verifier.check.Unverified;
+import io.flowtrace.verifier.report.Verdict;
+import io.flowtrace.verifier.report.VerdictStatus;
+import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -39,6 +44,28 @@ class SidecarMetricsTest {
         "flowtrace_router_aliases_total{outcome=\"lost\"} 0.0");
     metrics.late("library-loan");
     assertThat(metrics.scrape()).contains("flowtrace_late_events_total{flow=\"library-loan\"} 1.0");
+  }
+
+  @Test
+  void whatAFirstDecisionCouldNotVerifyIsCountedByCheck() {
+    SidecarMetrics metrics = new SidecarMetrics();
+    metrics.startAtZero(List.of("rides"), false);
+    assertThat(metrics.scrape()).contains("flowtrace_unverified_total{check=\"schema\",flow=\"rides\"} 0.0");
+
+    metrics.decided(verdict(0, new Unverified("schema", "matched", "rides_matched",
+        "the schema registry did not answer: connection refused"), new Unverified("rule", "matched", "driver set",
+        "it reads rides_matched, whose schema the registry did not give")));
+    metrics.decided(verdict(1, new Unverified("schema", "matched", "rides_matched", "registry down")));
+
+    assertThat(metrics.scrape()).as("an amended verdict is not counted again")
+        .contains("flowtrace_unverified_total{check=\"schema\",flow=\"rides\"} 1.0",
+            "flowtrace_unverified_total{check=\"rule\",flow=\"rides\"} 1.0",
+            "flowtrace_unverified_total{check=\"stage\",flow=\"rides\"} 0.0");
+  }
+
+  private static Verdict verdict(int revision, Unverified... unverified) {
+    return new Verdict("rides", Map.of("requestId", "REQ-1"), VerdictStatus.PASSED, List.of(), List.of(), 0, 0,
+        revision, "complete", List.of(), List.of(unverified), List.of());
   }
 
   @Test
