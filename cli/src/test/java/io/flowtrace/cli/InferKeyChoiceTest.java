@@ -77,6 +77,42 @@ class InferKeyChoiceTest {
     assertThat(yaml).contains("riderId, which the caller sent, was as unique here");
   }
 
+  /**
+   * Trial N: a trip's id is also the payment provider's {@code merchantReference}, in the charge's
+   * request and its answer; the outside party's name, found twice as often as the flow's own in
+   * some captures, named the key. The flow's records name it.
+   */
+  @Test
+  void aKeyIsNamedAsTheFlowsRecordsNameItNotAsAnOutsidePartysCallDoes() throws Exception {
+    Path recording = Files.createDirectories(work.resolve("charged"));
+    long t0 = 1_796_000_000_000L;
+    try (RecordingWriter out = RecordingWriter.open(recording)) {
+      for (int i = 0; i < 200; i++) {
+        String trip = "TRP-" + (90_000 + i * 11);
+        String trace = String.format("%032x", 0xfed000L + i);
+        long t = t0 + i * 250L;
+        out.accept(record("trips.completed", i, trace, true, t, trip,
+            "{\"tripId\":\"" + trip + "\",\"fare\":" + (10 + i % 7) + "}"));
+        out.accept(Telemetry.of(Span.builder().traceId(trace).spanId(String.format("%016x", 0x5000L + i))
+            .parentSpanId(String.format("%016x", 0x9000L + i * 2 + "trips.completed".length() % 2))
+            .name("POST /v1/charges").kind(SpanKind.CLIENT).service("billing")
+            .startEpochNanos((t + 20) * 1_000_000L).endEpochNanos((t + 80) * 1_000_000L)
+            .attributes(Map.of("http.request.method", "POST", "url.full", "https://psp.example/v1/charges",
+                "http.request.body", "{\"merchantReference\":\"" + trip + "\",\"amount\":" + (10 + i % 7) + "}",
+                "http.response.body", "{\"merchantReference\":\"" + trip + "\",\"chargeId\":\"ch_" + (4_000 + i)
+                    + "\"}"))
+            .build()));
+        out.accept(record("trips.paid", i, trace, true, t + 120, trip,
+            "{\"tripId\":\"" + trip + "\",\"chargeId\":\"ch_" + (4_000 + i) + "\"}"));
+      }
+    }
+    Path drafts = work.resolve("drafts");
+    Inference.builder().name("charged").build().infer(recording).write(drafts);
+    String yaml = Files.readString(drafts.resolve("charged/charged.flow.yaml"));
+
+    assertThat(new FlowSpecLoader().load(drafts).get(0).keys()).as(yaml).containsExactly("tripId");
+  }
+
   private void assertKeyedByTheMintedId(boolean mostUnsampled) throws Exception {
     Path recording = Files.createDirectories(work.resolve("returns"));
     long t0 = 1_796_000_000_000L;

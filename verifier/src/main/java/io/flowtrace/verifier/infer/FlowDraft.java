@@ -2170,7 +2170,7 @@ final class FlowDraft {
    * How much a class of fields looks like an identity rather than a value that happens to differ
    * between instances (an amount): never repeated between instances, and named like an id.
    */
-  private static int identity(List<String> fields, Map<String, Set<String>> distinct, Map<String, Integer> count) {
+  private int identity(List<String> fields, Map<String, Set<String>> distinct, Map<String, Integer> count) {
     boolean neverRepeated = fields.stream().allMatch(f -> distinct.get(f).size() == count.get(f));
     return (neverRepeated ? 2 : 0) + (ID_NAME.matcher(keyName(fields)).matches() ? 1 : 0);
   }
@@ -2180,9 +2180,18 @@ final class FlowDraft {
     return n >= 2 && distinct.get(field).size() >= n * HOLDS;
   }
 
-  private static String keyName(List<String> fields) {
+  /**
+   * The name a class of fields goes by in most of the flow's records — not an outside party's, whose
+   * call may carry the value as often ({@code merchantReference} in a charge and its answer) —,
+   * else in most of its events.
+   */
+  private String keyName(List<String> fields) {
+    List<String> ofRecords = fields.stream().filter(f -> {
+      EventType t = typeOf(f.substring(0, f.indexOf('#')));
+      return t != null && t.isTopic();
+    }).toList();
     Map<String, Integer> names = new TreeMap<>();
-    for (String f : fields) {
+    for (String f : ofRecords.isEmpty() ? fields : ofRecords) {
       String path = f.substring(f.indexOf('#') + 1);
       names.merge(path.substring(path.lastIndexOf('.') + 1), 1, Integer::sum);
     }
