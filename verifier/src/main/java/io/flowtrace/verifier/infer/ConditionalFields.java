@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.Set;
-import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -27,8 +26,6 @@ final class ConditionalFields {
   /** Least payloads the rule would have checked, and least that went without the field. */
   static final int LEAST_REQUIRED = 5;
 
-  private static final Pattern CODE = Pattern.compile("[\\p{L}\\p{N}_.:/-]{1,40}");
-  private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final int DEPTH = 3;
 
   /**
@@ -58,7 +55,7 @@ final class ConditionalFields {
     }
     Map<String, JsonNode[]> codes = new TreeMap<>();
     set.forEach((path, in) -> {
-      if (in.cardinality() == n && simple(path)) {
+      if (in.cardinality() == n && FlowDraft.celPath(path)) {
         JsonNode[] values = codeValues(payloads, path);
         if (values != null) {
           codes.put(path, values);
@@ -70,7 +67,7 @@ final class ConditionalFields {
       int count = in.cardinality();
       int dot = path.lastIndexOf('.');
       boolean parentAlways = dot < 0 || set.get(path.substring(0, dot)).cardinality() == n;
-      if (count == 0 || count == n || !parentAlways || !simple(path)) {
+      if (count == 0 || count == n || !parentAlways || !FlowDraft.celPath(path)) {
         return;
       }
       Conditional best = null;
@@ -148,7 +145,8 @@ final class ConditionalFields {
     Set<String> distinct = new HashSet<>();
     for (int i = 0; i < values.length; i++) {
       JsonNode v = Values.at(payloads.get(i), path);
-      boolean code = v != null && (v.isBoolean() || v.isString() && CODE.matcher(v.stringValue()).matches());
+      boolean code = v != null
+          && (v.isBoolean() || v.isString() && SchemaInferrer.CODE.matcher(v.stringValue()).matches());
       if (!code || distinct.add(v.asString()) && distinct.size() > SchemaInferrer.ENUM_MAX) {
         return null;
       }
@@ -174,14 +172,5 @@ final class ConditionalFields {
         walk(p, v, i, set, nulls, depth - 1);
       }
     }
-  }
-
-  private static boolean simple(String path) {
-    for (String part : path.split("\\.")) {
-      if (!NAME.matcher(part).matches()) {
-        return false;
-      }
-    }
-    return true;
   }
 }

@@ -1704,7 +1704,8 @@ final class FlowDraft {
     return best;
   }
 
-  private static boolean celPath(String path) {
+  /** Whether a path's every part is a name CEL can select ({@code a.b}, not {@code a-b} or {@code items[]}). */
+  static boolean celPath(String path) {
     for (String part : path.split("\\.")) {
       if (!CEL_NAME.matcher(part).matches()) {
         return false;

@@ -36,7 +36,7 @@ final class SchemaInferrer {
    * What an enum's values look like: codes (a status, a currency, a tier), not text. Free text
    * that happened to take few values in a recording takes others in production.
    */
-  private static final Pattern CODE = Pattern.compile("[\\p{L}\\p{N}_.:/-]{1,40}");
+  static final Pattern CODE = Pattern.compile("[\\p{L}\\p{N}_.:/-]{1,40}");
   /**
    * A value that may stand alone as an enum: a word ({@code confirmed}, {@code DELIVERED}), what an
    * event type's status or kind holds; not a version or a number ({@code 2026.11}), which change.
