@@ -221,11 +221,17 @@ final class FlowState {
     for (Sighting s : group) {
       s.keys.forEach(keys::putIfAbsent);
     }
-    InstanceIndex.Route route = index.route(keys, traceId, matcher.opens(group), this::merge);
+    InstanceIndex.Route route = index.route(keys, traceId, matcher.opens(group), this::merge, recordKey(group));
     InstanceState target;
     InstanceIndex.Seeded reopened = null;
     if (route instanceof InstanceIndex.Join j) {
       target = j.instance();
+      if (j.apart() != null) {
+        Map<String, String> other = keysOf(j.apart().current());
+        for (Sighting s : group) {
+          s.otherInstance = other;
+        }
+      }
     } else if (route instanceof InstanceIndex.Late late) {
       // Decided by an earlier owner, and read again from its first event: verified again, so that
       // what that owner did not see amends its verdict as it would have amended it.
@@ -273,6 +279,17 @@ final class FlowState {
       }
     }
     return target.current();
+  }
+
+  /** The key a record of the group carries as its Kafka record key ({@code recordKey}), or {@code null}. */
+  private static String recordKey(List<Sighting> group) {
+    for (Sighting s : group) {
+      if (s.record != null && s.event.recordKey() != null && s.record.key() != null
+          && s.record.key().equals(s.keys.get(s.event.recordKey()))) {
+        return s.event.recordKey();
+      }
+    }
+    return null;
   }
 
   /** Whether every event of the group is a span that failed ({@link FlowInstance#failure}): a request refused. */
@@ -1194,7 +1211,8 @@ final class FlowState {
       boolean lost = spansLost(r, s.context);
       if (o == null || o.span() != s.producer || s.observedConsumers != s.consumers || o.spansLost() != lost) {
         long time = s.producer != null ? s.producer.startEpochNanos() : s.time;
-        o = new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys, lost);
+        o = new Observation(s.event, time, s.payload, s.problems, r, s.producer, s.consumers, s.context, s.keys, lost,
+            s.otherInstance);
         s.observed = o;
         s.observedConsumers = s.consumers;
       }
@@ -1203,7 +1221,7 @@ final class FlowState {
     if (o == null) {
       Span span = s.span;
       o = new Observation(s.event, s.time, s.payload, s.problems, null, span, List.of(),
-          new TraceContext(span.traceId(), span.spanId(), 1), s.keys);
+          new TraceContext(span.traceId(), span.spanId(), 1), s.keys, false, s.otherInstance);
       s.observed = o;
     }
     return o;

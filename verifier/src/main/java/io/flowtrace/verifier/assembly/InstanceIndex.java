@@ -23,8 +23,16 @@ final class InstanceIndex {
   /** Where a group of sightings belongs. */
   sealed interface Route permits Join, Open, Wait, Late {}
 
-  /** Joins an instance (possibly the merge of several). */
-  record Join(InstanceState instance) implements Route {}
+  /**
+   * Joins an instance (possibly the merge of several); {@code apart}: an instance another of the
+   * keys named, whose keys contradict it (the event carried a value of another instance), or
+   * {@code null}.
+   */
+  record Join(InstanceState instance, InstanceState apart) implements Route {
+    Join(InstanceState instance) {
+      this(instance, null);
+    }
+  }
 
   /** Opens a new instance. */
   record Open() implements Route {}
@@ -87,10 +95,12 @@ final class InstanceIndex {
 
   /**
    * Where sightings carrying these keys, in this trace, belong. Instances two keys name are merged
-   * (through {@code merger}) when their keys agree; a key that names another value elsewhere is a
-   * conflict (counted by the caller from {@link Join}… see {@link #conflicts}).
+   * (through {@code merger}) when their keys agree; where they contradict each other (a record
+   * carrying another order's id beside its own delivery's), the event joins the one that holds its
+   * trace, else the one its record key ({@code recordKey}, or {@code null}) names, else the one the
+   * first key names; the other is {@link Join#apart} (and counted in {@link #conflicts}).
    */
-  Route route(Map<String, String> keys, String traceId, boolean opens, Merger merger) {
+  Route route(Map<String, String> keys, String traceId, boolean opens, Merger merger, String recordKey) {
     if (!keys.isEmpty()) {
       List<InstanceState> candidates = new ArrayList<>(2);
       String finalized = null;
@@ -139,15 +149,21 @@ final class InstanceIndex {
           reusedExample = describeEnded(keys, ended, candidates.get(0));
         }
       }
+      if (candidates.size() > 1) {
+        preferWhereItHappened(candidates, byT == null ? null : byT.current(),
+            recordKey == null || keys.get(recordKey) == null ? null : byKey.get(token(recordKey, keys.get(recordKey))));
+      }
       InstanceState target = candidates.get(0);
+      InstanceState apart = null;
       for (int i = 1; i < candidates.size(); i++) {
         if (target.compatible(candidates.get(i).keys)) {
           target = merger.merge(target, candidates.get(i));
         } else {
           conflicts++;
+          apart = apart == null ? candidates.get(i) : apart;
         }
       }
-      return new Join(target);
+      return new Join(target, apart);
     }
     if (traceId != null && byTrace.containsKey(traceId)) {
       return new Join(byTrace.get(traceId).current());
@@ -156,6 +172,25 @@ final class InstanceIndex {
       return new Late(Map.of("trace", traceId), finalizedTraces.get(traceId));
     }
     return opens ? new Open() : new Wait();
+  }
+
+  /**
+   * Puts first, of candidates whose keys contradict the first's, the one holding the event's trace,
+   * else the one its record key names: where the event happened, not a value it carried.
+   */
+  private static void preferWhereItHappened(List<InstanceState> candidates, InstanceState traceOwner,
+      InstanceState recordKeyOwner) {
+    InstanceState first = candidates.get(0);
+    for (InstanceState preferred : new InstanceState[] {traceOwner, recordKeyOwner}) {
+      preferred = preferred == null ? null : preferred.current();
+      if (preferred != null && candidates.contains(preferred)) {
+        if (preferred != first && !first.compatible(preferred.keys)) {
+          candidates.remove(preferred);
+          candidates.add(0, preferred);
+        }
+        return;
+      }
+    }
   }
 
   /**

@@ -30,6 +30,8 @@ final class Sighting {
   final String tooLarge;
   /** Whether the span or record it came from found an instance in any flow. */
   final Placement placement;
+  /** The keys of another instance some of its key values named (see {@link Observation#otherInstance}); empty when none. */
+  Map<String, String> otherInstance = Map.of();
   Span producer;
   List<Span> consumers = List.of();
   /** The observation last made of it, reused while its joins are unchanged; and its consumers then. */

@@ -306,6 +306,9 @@ public final class EnrichmentCheck implements Check {
       if (from.brokeSchemaAt(diff) || to.brokeSchemaAt(diff)) {
         return; // a value of the wrong type ("534.00" for 534.0): its SCHEMA_VIOLATION is the report
       }
+      if (KeyCheck.carriesAnothersKey(to, diff)) {
+        return; // another instance's key: KeyCheck says whose, and what placed the event here
+      }
       out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, to.stageId())
           .event(to.eventId()).field(diff)
           .message(to.describe() + " changed '" + diff + "' carried over from " + from.eventId()

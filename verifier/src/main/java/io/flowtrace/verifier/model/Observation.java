@@ -22,6 +22,9 @@ import tools.jackson.databind.JsonNode;
  * @param spansLost a record stamped before the engine could receive its trace's spans (a sidecar
  *     restarted, reading records again whose spans went to its earlier run): its trace counts as
  *     not sampled — what its spans would show is unobserved, not missing
+ * @param otherInstance the keys of another instance that some of its key values named, where its
+ *     trace, its record key or its other keys placed it in this one (a record carrying another
+ *     order's id beside its own delivery's); empty when its keys named no other instance
  */
 public record Observation(
     EventSpec event,
@@ -33,18 +36,21 @@ public record Observation(
     List<Span> consumers,
     TraceContext trace,
     Map<String, String> keys,
-    boolean spansLost) {
+    boolean spansLost,
+    Map<String, String> otherInstance) {
 
   /** An occurrence whose trace's spans reached the engine as exported (see {@link #spansLost}). */
   public Observation(EventSpec event, long timeEpochNanos, JsonNode payload, List<SchemaProblem> schemaProblems,
       KafkaRecord record, Span span, List<Span> consumers, TraceContext trace, Map<String, String> keys) {
-    this(event, timeEpochNanos, payload, schemaProblems, record, span, consumers, trace, keys, false);
+    this(event, timeEpochNanos, payload, schemaProblems, record, span, consumers, trace, keys, false, Map.of());
   }
 
   public Observation {
     schemaProblems = List.copyOf(schemaProblems);
     consumers = List.copyOf(consumers);
     keys = Map.copyOf(keys);
+    otherInstance = otherInstance == null ? Map.of() : java.util.Collections.unmodifiableMap(
+        new java.util.LinkedHashMap<>(otherInstance));
   }
 
   /**

@@ -3,6 +3,7 @@ package io.flowtrace.verifier.report;
 import io.flowtrace.verifier.check.Check;
 import io.flowtrace.verifier.check.EnrichmentCheck;
 import io.flowtrace.verifier.check.IdempotencyCheck;
+import io.flowtrace.verifier.check.KeyCheck;
 import io.flowtrace.verifier.check.LatencyCheck;
 import io.flowtrace.verifier.check.OrderCheck;
 import io.flowtrace.verifier.check.PropagationCheck;
@@ -39,7 +40,7 @@ public final class FlowVerifier {
 
   /** The verifier with every check of the contract, in report order. */
   public static FlowVerifier standard() {
-    return new FlowVerifier(List.of(new StageCheck(), new SchemaCheck(), new EnrichmentCheck(),
+    return new FlowVerifier(List.of(new StageCheck(), new SchemaCheck(), new KeyCheck(), new EnrichmentCheck(),
         new RuleCheck(), new IdempotencyCheck(), new OrderCheck(), new LatencyCheck(),
         new PropagationCheck()));
   }
