@@ -548,7 +548,9 @@ final class FlowState {
       InstanceState inst = t.instance().current();
       switch (t.kind()) {
         case DEADLINE -> {
-          if (inst.phase == InstanceState.Phase.OPEN) {
+          if (inst.phase == InstanceState.Phase.DECIDED && inst.incompleteBeforeDeadline) {
+            judgeAtDeadline(inst, watermark);
+          } else if (inst.phase == InstanceState.Phase.OPEN) {
             if (held(inst)) {
               scheduler.schedule(watermark + 1, inst, Kind.DEADLINE);
             } else if (watermark < inst.start + deadlineNanos) {
@@ -573,7 +575,10 @@ final class FlowState {
           }
         }
         case FINALIZE -> {
-          if (inst.phase == InstanceState.Phase.DECIDED) {
+          if (inst.phase == InstanceState.Phase.DECIDED && inst.incompleteBeforeDeadline
+              && verdictOf(inst).status() == VerdictStatus.INCOMPLETE) {
+            scheduler.schedule(inst.start + deadlineNanos + 1, inst, Kind.FINALIZE); // after its deadline's judgement
+          } else if (inst.phase == InstanceState.Phase.DECIDED) {
             finalizeInstance(inst, watermark);
           }
         }
@@ -660,8 +665,7 @@ final class FlowState {
     if (!readiness.settled(snapshot)) {
       if (inst.awaiting != null && readiness.awaited(snapshot) == null && readiness.awaitedSideStage(snapshot) == null) {
         // past the grace, the spans waited for came, without what would settle the instance
-        decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
-            snapshot, Readiness.isComplete(snapshot));
+        decide(inst, watermark, waitedForTheRest(snapshot), snapshot, Readiness.isComplete(snapshot));
       }
       return;
     }
@@ -763,8 +767,13 @@ final class FlowState {
       decide(inst, watermark, deadlineReason(inst), snapshot, Readiness.isComplete(snapshot));
       return;
     }
-    decide(inst, watermark, "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest",
-        snapshot, Readiness.isComplete(snapshot));
+    decide(inst, watermark, waitedForTheRest(snapshot), snapshot, Readiness.isComplete(snapshot));
+  }
+
+  /** {@code terminal stage seen; waited 2000 ms for the rest: stage 'notified'} — what it waited for, where known. */
+  private String waitedForTheRest(FlowInstance snapshot) {
+    String owed = Readiness.owed(snapshot);
+    return "terminal stage seen; waited " + graceNanos / 1_000_000 + " ms for the rest" + (owed == null ? "" : ": " + owed);
   }
 
   private void decide(InstanceState inst, long watermark, String reason) {
@@ -785,6 +794,11 @@ final class FlowState {
     inst.phase = InstanceState.Phase.DECIDED;
     inst.decidedAt = watermark;
     inst.decidedReason = reason;
+    if (!complete && inst.overflowReason == null && watermark < inst.start + deadlineNanos) {
+      // what it waited for may still come, or never: its deadline says which
+      inst.incompleteBeforeDeadline = true;
+      scheduler.schedule(inst.start + deadlineNanos, inst, Kind.DEADLINE);
+    }
     inst.decidedEvents = inst.sightings.size();
     inst.verdict = verdict;
     context.open.remove(inst);
@@ -817,6 +831,9 @@ final class FlowState {
     long quiet = quietAfter(inst);
     if (quiet == Lookahead.NONE) {
       return;
+    }
+    if (inst.incompleteBeforeDeadline && (inst.verdict == null || inst.verdict.status() == VerdictStatus.INCOMPLETE)) {
+      quiet = Math.max(quiet, inst.start + deadlineNanos); // judged again there
     }
     if (quiet < watermark && inst.amendAt == Long.MIN_VALUE && !dirtyDecided.contains(inst)) {
       if (inst.pending != null) {
@@ -1093,6 +1110,38 @@ final class FlowState {
       context.listener.amended(previous, next);
     } else if (!next.timeline().equals(inst.verdict.timeline())) {
       inst.verdict = inst.verdict.withFindingsOf(next); // the same outcome: its violations are these
+    }
+  }
+
+  /**
+   * The deadline of an instance decided without all it needed has passed: judged again, so that
+   * what never came fails it (a stage whose condition reads only its own event, waited for in
+   * vain, had left every instance INCOMPLETE, past its deadline, and a CI run green).
+   */
+  private void judgeAtDeadline(InstanceState inst, long watermark) {
+    inst.incompleteBeforeDeadline = false;
+    if (inst.amendAt != Long.MIN_VALUE) {
+      return; // an amendment waits for events that came: it judges the instance, past its deadline now
+    }
+    if (verdictOf(inst).status() != VerdictStatus.INCOMPLETE) {
+      return; // failed already: what it still lacks cannot make it pass
+    }
+    FlowInstance snapshot = snapshot(inst, watermark);
+    if (Readiness.isComplete(snapshot)) {
+      return;
+    }
+    String owed = Readiness.owed(snapshot);
+    context.stats.verifications++;
+    Verdict next = verify(snapshot, false, "deadline passed" + (owed == null ? "" : ", still waiting for " + owed));
+    if (inst.seeded != null) {
+      amendSeeded(inst, next);
+    } else if (!next.sameOutcome(inst.verdict)) {
+      next = next.withRevision(inst.verdict.revision() + 1)
+          .withReason(next.reason() + "; first decided: " + inst.decidedReason);
+      Verdict previous = inst.verdict;
+      inst.verdict = next;
+      context.stats.verdictsAmended++;
+      context.listener.amended(previous, next);
     }
   }
 

@@ -35,6 +35,8 @@ final class InstanceState {
   String awaiting;
   /** At the deadline: spans that may still be in an exporter's batch, waited for a grace past it; or {@code null}. */
   String awaitedPastDeadline;
+  /** Decided before its deadline without all it needed: judged again when the deadline passes. */
+  boolean incompleteBeforeDeadline;
   /** Event time of the latest event added. */
   long lastEventTime = Long.MIN_VALUE;
   /** When a waiting amendment is due ({@link Long#MIN_VALUE}: none waits). */

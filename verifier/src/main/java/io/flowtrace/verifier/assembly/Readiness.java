@@ -89,6 +89,38 @@ final class Readiness {
     return true;
   }
 
+  /**
+   * What an instance whose terminal stage was seen still owes, in words, or {@code null}: a required
+   * stage not complete ({@code stage 'notified'}), or what tells whether a stage is needed at all,
+   * where its condition reads events not seen ({@code the condition of stage 'rejected' (it reads
+   * food_orders_rejected, not seen)}).
+   */
+  static String owed(FlowInstance snapshot) {
+    FlowPaths paths = snapshot.paths();
+    for (StageSpec s : snapshot.spec().stages()) {
+      Requirement r = paths.requirement(s.id());
+      if (decidedElsewhere(snapshot, s)) {
+        continue;
+      }
+      if (r == Requirement.REQUIRED && !snapshot.stageComplete(s.id())) {
+        return "stage '" + s.id() + "'";
+      }
+      if (r == Requirement.UNDECIDED) {
+        List<String> unseen = new ArrayList<>();
+        if (s.when() != null) {
+          for (String v : new java.util.TreeSet<>(s.when().referencedVariables())) {
+            if (!snapshot.has(v)) {
+              unseen.add(v);
+            }
+          }
+        }
+        return "the condition of stage '" + s.id() + "'"
+            + (unseen.isEmpty() ? "" : " (it reads " + String.join(", ", unseen) + ", not seen)");
+      }
+    }
+    return null;
+  }
+
   static boolean isComplete(FlowInstance snapshot) {
     return snapshot.terminalReached() != null && requiredStagesPresent(snapshot);
   }
