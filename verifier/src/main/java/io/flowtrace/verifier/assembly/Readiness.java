@@ -105,6 +105,9 @@ final class Readiness {
       if (r == Requirement.REQUIRED && !snapshot.stageComplete(s.id())) {
         return "stage '" + s.id() + "'";
       }
+      if (r == Requirement.UNDECIDED && s.choice() != null && s.when() == null) {
+        return "a way of choice '" + s.choice() + "'";
+      }
       if (r == Requirement.UNDECIDED) {
         List<String> unseen = new ArrayList<>();
         if (s.when() != null) {

@@ -73,6 +73,22 @@ public final class StageCheck implements Check {
             .build());
       }
     }
+    for (StageSpec stage : instance.spec().stages()) {
+      String taken = stage.choice() == null ? null : paths.taken(stage.id());
+      if (taken != null && !taken.equals(stage.id()) && instance.stageSeen(stage.id())) {
+        Observation first = firstOf(instance, stage);
+        Observation before = firstOf(instance, instance.spec().stage(taken));
+        out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage.id())
+            .event(first.eventId())
+            .message("stage " + stage.id() + " happened (" + first.describe() + ") although " + taken
+                + ", another way of choice '" + stage.choice() + "', had happened first (" + before.describe()
+                + "): a choice takes one way")
+            .expected("not " + stage.id() + " after " + taken)
+            .actual(stage.id())
+            .evidence(Evidence.of(first))
+            .build());
+      }
+    }
     boolean over = instance.deadlinePassed() || terminalSeen(instance);
     java.util.Map<String, String> overdue = over ? java.util.Map.of() : overdue(instance);
     if (!over && overdue.isEmpty()) {
@@ -84,6 +100,9 @@ public final class StageCheck implements Check {
     Violation choice = over ? openChoice(instance, paths, when) : null;
     if (choice != null) {
       out.add(choice);
+    }
+    if (over) {
+      out.addAll(noWayTaken(instance, paths, when));
     }
     for (StageSpec stage : instance.spec().stages()) {
       if (paths.requirement(stage.id()) != Requirement.REQUIRED || displaced.contains(stage.id())
@@ -261,6 +280,36 @@ public final class StageCheck implements Check {
    * which was observed: one of them had to happen. Not reported when one of them could have
    * happened unseen (it has only span events, all unobserved).
    */
+  /**
+   * Declared choices ({@link StageSpec#choice}) none of whose ways happened, though the stages they
+   * follow did: one of them was owed.
+   */
+  private static List<Violation> noWayTaken(FlowInstance instance, FlowPaths paths, String when) {
+    List<Violation> out = new ArrayList<>();
+    Set<String> done = new HashSet<>();
+    for (StageSpec stage : instance.spec().stages()) {
+      if (stage.choice() == null || !done.add(stage.choice())) {
+        continue;
+      }
+      List<StageSpec> ways = instance.spec().stages().stream().filter(w -> stage.choice().equals(w.choice())).toList();
+      boolean owed = ways.stream().allMatch(w -> paths.requirement(w.id()) == Requirement.UNDECIDED
+          && !instance.stageSeen(w.id()) && !instance.stageUnobserved(w.id()))
+          && stage.after().stream().anyMatch(instance::stageSeen) && predecessorsSeen(instance, stage, paths);
+      if (!owed) {
+        continue;
+      }
+      String names = ways.stream().map(StageSpec::id).collect(Collectors.joining(" nor "));
+      EventSpec firstEvent = stage.events().stream().filter(EventSpec::isTopic).findFirst().orElse(stage.events().get(0));
+      out.add(Violation.builder(ViolationKind.MISSING_STAGE, stage.id())
+          .event(firstEvent.id())
+          .message("neither " + names + " happened " + when + "; one way of choice '" + stage.choice() + "' must")
+          .expected(ways.stream().map(StageSpec::id).collect(Collectors.joining(" or ")))
+          .actual("nothing observed")
+          .build());
+    }
+    return out;
+  }
+
   private static Violation openChoice(FlowInstance instance, FlowPaths paths, String when) {
     if (paths.openChoice().isEmpty()) {
       return null;

@@ -220,7 +220,7 @@ public final class FlowDocs implements VerdictListener {
     unobserved.forEach(s -> o.stagesTakenUnobserved.merge(s, 1L, Long::sum));
     for (StageSpec t : spec.stages()) {
       boolean seen = stages.contains(t.id());
-      if (t.when() == null && !t.optional() || !seen && !unobserved.contains(t.id())) {
+      if (t.when() == null && !t.optional() && t.choice() == null || !seen && !unobserved.contains(t.id())) {
         continue;
       }
       for (String p : t.after()) {
@@ -603,7 +603,8 @@ public final class FlowDocs implements VerdictListener {
       boolean firstOfStage = true;
       for (EventSpec e : s.events()) {
         String stage = firstOfStage ? "**" + md(s.id()) + "**" + (s.terminal() ? " (terminal)" : "")
-            + (s.optional() ? " (optional)" : "") + (s.fanIn() ? " (after every item)" : "")
+            + (s.optional() ? " (optional)" : "") + (s.choice() != null ? " (one way of choice " + md(s.choice()) + ")" : "")
+            + (s.fanIn() ? " (after every item)" : "")
             + (s.when() != null ? "<br>when `" + code(s.when().oneLine()) + "`" : "") : "";
         firstOfStage = false;
         sb.append("| ").append(stage).append(" | `").append(e.id()).append("` | ").append(md(service(e, o)))
@@ -822,6 +823,7 @@ public final class FlowDocs implements VerdictListener {
           continue;
         }
         String condition = s.optional() ? "optional" + (s.when() == null ? "" : ", when " + s.when().oneLine())
+            : s.choice() != null ? "choice " + s.choice() + (s.when() == null ? "" : ", when " + s.when().oneLine())
             : s.when() == null ? null : "when " + s.when().oneLine();
         edge(sb, o, p.events().get(p.events().size() - 1).id(), s.events().get(0).id(),
             !s.fanIn() ? condition : condition == null ? "after every item" : "after every item, " + condition);
@@ -1219,7 +1221,7 @@ public final class FlowDocs implements VerdictListener {
     for (StageSpec s : f.stages()) {
       List<StageSpec> alternatives = new ArrayList<>();
       for (StageSpec t : f.stages()) {
-        if (t.after().contains(s.id()) && (t.when() != null || t.optional())) {
+        if (t.after().contains(s.id()) && (t.when() != null || t.optional() || t.choice() != null)) {
           alternatives.add(t);
         }
       }
@@ -1230,7 +1232,9 @@ public final class FlowDocs implements VerdictListener {
       long reached = o.stagesTaken.getOrDefault(s.id(), 0L) + o.stagesTakenUnobserved.getOrDefault(s.id(), 0L);
       long decided = alternatives.stream().filter(t -> t.when() != null).count();
       String heading;
-      if (decided == alternatives.size()) {
+      if (alternatives.stream().allMatch(t -> t.choice() != null && t.when() == null)) {
+        heading = " exactly one of these follows (a choice nothing earlier in the data decides)";
+      } else if (decided == alternatives.size()) {
         heading = alternatives.size() == 1 ? " the data decides whether this follows"
             : " the data decides which of these follow (each by its own condition)";
       } else if (decided == 0) {
@@ -1246,6 +1250,9 @@ public final class FlowDocs implements VerdictListener {
         }
         if (t.optional()) {
           sb.append(t.when() == null ? " (optional: nothing in the data decides it)" : ", and then only may (optional)");
+        }
+        if (t.choice() != null) {
+          sb.append(" (a way of choice ").append(md(t.choice())).append(": it or another way, not both)");
         }
         if (o.instances > 0) {
           long[] after = o.takenAfter.getOrDefault(s.id() + '\0' + t.id(), new long[2]);

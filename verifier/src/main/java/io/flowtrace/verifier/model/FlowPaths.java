@@ -35,13 +35,15 @@ public final class FlowPaths {
   private final Map<String, Evaluation> conditions;
   private final Map<String, String> assumed;
   private final Set<String> openChoice;
+  private final Map<String, String> taken;
 
   private FlowPaths(Map<String, Requirement> requirements, Map<String, Evaluation> conditions,
-      Map<String, String> assumed, Set<String> openChoice) {
+      Map<String, String> assumed, Set<String> openChoice, Map<String, String> taken) {
     this.requirements = requirements;
     this.conditions = conditions;
     this.assumed = assumed;
     this.openChoice = openChoice;
+    this.taken = taken;
   }
 
   /** The paths of an instance (also memoized as {@link FlowInstance#paths()}). */
@@ -51,7 +53,8 @@ public final class FlowPaths {
       r.resolve(stage, 0);
     }
     return new FlowPaths(r.req, r.cond, r.assumed.isEmpty() ? Map.of() : Collections.unmodifiableMap(r.assumed),
-        r.open.isEmpty() ? Set.of() : Collections.unmodifiableSet(r.open));
+        r.open.isEmpty() ? Set.of() : Collections.unmodifiableSet(r.open),
+        r.taken.isEmpty() ? Map.of() : Collections.unmodifiableMap(r.taken));
   }
 
   private static final class Resolver {
@@ -61,6 +64,7 @@ public final class FlowPaths {
     final Map<String, Evaluation> cond = new HashMap<>();
     final Map<String, String> assumed = new LinkedHashMap<>();
     final Set<String> open = new LinkedHashSet<>();
+    final Map<String, String> taken = new HashMap<>();
 
     Resolver(FlowInstance instance) {
       this.instance = instance;
@@ -97,12 +101,34 @@ public final class FlowPaths {
       if (stage.when() != null && fromPredecessors != Requirement.FORBIDDEN) {
         result = condition(stage, fromPredecessors, depth);
       }
+      if (stage.choice() != null && result != Requirement.FORBIDDEN) {
+        result = choose(stage, result);
+      }
       if (stage.optional() && result != Requirement.FORBIDDEN && !instance.stageSeen(stage.id())
           && !impliedByFollower(stage)) {
         result = Requirement.FORBIDDEN; // not taken: due only once it happens
       }
       req.put(stage.id(), result);
       return result;
+    }
+
+    /**
+     * A way of a choice: the one that happened first is taken, the others are not to happen; none
+     * yet, each is undecided (one of them is owed).
+     */
+    private Requirement choose(StageSpec stage, Requirement result) {
+      StageSpec first = null;
+      for (StageSpec way : instance.spec().stages()) {
+        if (stage.choice().equals(way.choice()) && instance.stageSeen(way.id())
+            && (first == null || instance.stageStart(way.id()) < instance.stageStart(first.id()))) {
+          first = way;
+        }
+      }
+      if (first == null) {
+        return Requirement.UNDECIDED;
+      }
+      taken.put(stage.id(), first.id());
+      return first == stage ? result : Requirement.FORBIDDEN;
     }
 
     /**
@@ -246,6 +272,14 @@ public final class FlowPaths {
    */
   public Set<String> openChoice() {
     return openChoice;
+  }
+
+  /**
+   * For a way of a choice ({@link StageSpec#choice}), the way taken — the one that happened first —,
+   * or {@code null} while none happened.
+   */
+  public String taken(String stageId) {
+    return taken.get(stageId);
   }
 
   /** Whether the stage's events can all be unobserved by design (it has no record event). */

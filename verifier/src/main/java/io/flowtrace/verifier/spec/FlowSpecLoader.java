@@ -386,9 +386,11 @@ public final class FlowSpecLoader {
         CompiledExpression when = d.whenText() == null ? null : condition(d.whenText(), d.pointer() + "/when", cel);
         ownEventCondition(d, when);
         if (d.id() != null) {
-          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.optional(), d.events(), d.fanIn()));
+          stages.add(new StageSpec(d.id(), d.after(), when, d.terminal(), d.optional(), d.events(), d.fanIn(),
+              d.choice()));
         }
       }
+      choices(drafts);
       checkGraph(stages);
       laterStageConditions(drafts, stages, events);
 
@@ -436,11 +438,36 @@ public final class FlowSpecLoader {
 
     /** A stage as written; its condition is compiled once every event (and its schema) is known. */
     record StageDraft(String id, String pointer, List<String> after, String whenText, boolean terminal,
-        boolean optional, List<EventSpec> events, boolean fanIn) {}
+        boolean optional, List<EventSpec> events, boolean fanIn, String choice) {}
+
+    /** The ways of each choice: at least two, after the same stages. */
+    void choices(List<StageDraft> drafts) {
+      Map<String, List<StageDraft>> byChoice = new LinkedHashMap<>();
+      for (StageDraft d : drafts) {
+        if (d.choice() != null) {
+          byChoice.computeIfAbsent(d.choice(), c -> new ArrayList<>()).add(d);
+        }
+      }
+      byChoice.forEach((choice, ways) -> {
+        StageDraft first = ways.get(0);
+        if (ways.size() < 2) {
+          error(first.pointer() + "/choice", "choice '" + choice + "' has one way, stage '" + first.id()
+              + "': give the same 'choice' to each stage that may happen instead of it");
+          return;
+        }
+        for (StageDraft w : ways.subList(1, ways.size())) {
+          if (!new HashSet<>(w.after()).equals(new HashSet<>(first.after()))) {
+            error(w.pointer() + "/after", "stage '" + w.id() + "' is a way of choice '" + choice + "' after "
+                + w.after() + ", stage '" + first.id() + "' after " + first.after()
+                + ": the ways of a choice follow the same stages");
+          }
+        }
+      });
+    }
 
     StageDraft stage(JsonNode s, String p, Set<String> stageIds, List<String> keys) {
       if (!object(s, p, "a stage", Set.of("id", "after", "when", "terminal", "optional", "fanIn", "events",
-          "description"))) {
+          "description", "choice"))) {
         return null;
       }
       String id = text(s, "id", p, true);
@@ -465,6 +492,18 @@ public final class FlowSpecLoader {
         error(p + "/optional", "stage '" + id + "' is an entry stage (no 'after') and 'optional': an optional"
             + " stage needs a stage it comes after");
       }
+      String choice = text(s, "choice", p, false);
+      if (choice != null && !ID.matcher(choice).matches()) {
+        error(p + "/choice", "choice '" + choice + "' must start with a letter and use letters, digits, '-' or '_'");
+      }
+      if (choice != null && optional) {
+        error(p + "/choice", "stage '" + id + "' is 'optional' and a way of choice '" + choice + "': one way of a"
+            + " choice always happens; drop 'optional'");
+      }
+      if (choice != null && after.isEmpty()) {
+        error(p + "/choice", "stage '" + id + "' is an entry stage (no 'after') and a way of choice '" + choice
+            + "': a choice is made after a stage");
+      }
       boolean fanIn = flag(s, "fanIn", p);
       if (fanIn && after.isEmpty()) {
         error(p + "/fanIn", "stage '" + id + "' is an entry stage (no 'after') and 'fanIn': a fan-in stage follows"
@@ -482,7 +521,7 @@ public final class FlowSpecLoader {
           }
         }
       }
-      return new StageDraft(id, p, after, whenText, terminal, optional, events, fanIn);
+      return new StageDraft(id, p, after, whenText, terminal, optional, events, fanIn, choice);
     }
 
     /** A true/false field of an object: absent is false; anything but a boolean is an error. */

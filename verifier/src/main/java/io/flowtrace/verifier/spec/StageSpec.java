@@ -12,10 +12,13 @@ import java.util.List;
  * the stages after it are then due; one that did not is not missing, and the stages after it must
  * not happen. A {@code fanIn} stage follows every occurrence of the stages it comes after (a refund
  * after each item's inspection), not only their first; an occurrence that repeats an earlier one
- * (a redelivery, a resend) is not another.
+ * (a redelivery, a resend) is not another. Stages of one {@code choice} (a kitchen accepting or
+ * rejecting an order, on two topics, with nothing earlier to say which) are its ways: exactly one
+ * of them happens once the stages they follow did — the first that happened is the way taken, any
+ * other is not to happen, and none by the deadline is missing ({@code null}: no choice).
  */
 public record StageSpec(String id, List<String> after, CompiledExpression when, boolean terminal, boolean optional,
-    List<EventSpec> events, boolean fanIn) {
+    List<EventSpec> events, boolean fanIn, String choice) {
 
   public StageSpec {
     after = List.copyOf(after);

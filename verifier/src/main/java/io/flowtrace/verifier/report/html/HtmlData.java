@@ -64,6 +64,9 @@ public final class HtmlData {
           if (s.optional()) {
             g.writeBooleanProperty("optional", true);
           }
+          if (s.choice() != null) {
+            g.writeStringProperty("choice", s.choice());
+          }
           g.writeName("events");
           g.writeStartArray();
           for (EventSpec e : s.events()) {
