@@ -683,9 +683,10 @@ public final class FlowSpecLoader {
         warning(d.pointer() + "/when", "stage '" + d.id() + "''s condition reads only its own "
             + (when.referencedVariables().size() == 1 ? "event " : "events ") + String.join(", ", when.referencedVariables())
             + ", which is there only once the stage happened: where the stage does not happen, the condition cannot be"
-            + " read and the stage is waited for until the deadline. Read an event of an earlier stage (a decision"
-            + " recorded once, its stages after it each with a when on it), or tell the records of a topic that carries"
-            + " several kinds apart with 'where' on the events");
+            + " read and the stage is waited for until the deadline, which then fails the instance. Read an event of an"
+            + " earlier stage (a decision recorded once, its stages after it each with a when on it), tell the records"
+            + " of a topic that carries several kinds apart with 'where' on the events, or, for ways on topics of their"
+            + " own one of which always comes (accepted or rejected), give each the same 'choice: NAME' instead");
       }
     }
 

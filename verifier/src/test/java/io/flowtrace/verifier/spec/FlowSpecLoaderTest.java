@@ -230,9 +230,10 @@ class FlowSpecLoaderTest {
             + " (payload fields, like where: {type: APPROVED}) or 'headers' that selects its own",
         file + ":9:11: warning: stage 'approved''s condition reads only its own event approved, which is there only"
             + " once the stage happened: where the stage does not happen, the condition cannot be read and the stage is"
-            + " waited for until the deadline. Read an event of an earlier stage (a decision recorded once, its stages"
-            + " after it each with a when on it), or tell the records of a topic that carries several kinds apart with"
-            + " 'where' on the events");
+            + " waited for until the deadline, which then fails the instance. Read an event of an earlier stage (a"
+            + " decision recorded once, its stages after it each with a when on it), tell the records of a topic that"
+            + " carries several kinds apart with 'where' on the events, or, for ways on topics of their own one of"
+            + " which always comes (accepted or rejected), give each the same 'choice: NAME' instead");
   }
 
   /** A trial's payment-captured stage read the loyalty points awarded after it: lint said ok, and declined bookings never completed. */
