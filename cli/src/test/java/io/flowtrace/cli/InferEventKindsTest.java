@@ -38,7 +38,7 @@ class InferEventKindsTest {
     List<FlowSpec> flows = new FlowSpecLoader().load(drafts);
 
     assertThat(yaml).contains("where: {'type': 'OrderCreated'}", "where: {'type': 'OrderPaid'}",
-        "where: {'type': 'OrderShipped'}", "stage order-cancelled (topic orders where type = 'OrderCancelled')");
+        "where: {'type': 'OrderShipped'}", "where: {'type': 'OrderCancelled'}", "choice: order-created-outcome");
     assertThat(yaml).contains("- id: order_paid", "after: order-created");
     assertThat(Replays.run(flows, recording).finals()).as(yaml).hasSize(120)
         .allSatisfy(v -> assertThat(v.violations()).as(yaml + v).isEmpty());

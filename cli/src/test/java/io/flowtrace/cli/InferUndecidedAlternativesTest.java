@@ -33,7 +33,7 @@ class InferUndecidedAlternativesTest {
   @TempDir Path work;
 
   @Test
-  void alternativesNoFieldTellsApartAreOptionalAndTheirStepsAreKept() throws Exception {
+  void alternativesNoFieldTellsApartAreTheWaysOfAChoiceAndTheirStepsAreKept() throws Exception {
     Path recording = writeOrders(Files.createDirectories(work.resolve("orders")));
     Path drafts = work.resolve("drafts");
     Inference.builder().name("orders").build().infer(recording).write(drafts);
@@ -44,7 +44,7 @@ class InferUndecidedAlternativesTest {
         .contains("kitchen-accepted", "kitchen-rejected", "courier-assigned", "orders-delivered", "refunds-issued",
             "notifications-sent");
     assertThat(flow.stages()).as(yaml).filteredOn(s -> s.id().startsWith("kitchen-"))
-        .allSatisfy(s -> assertThat(s.optional()).isTrue());
+        .allSatisfy(s -> assertThat(s.choice()).isEqualTo("orders-placed-outcome"));
     List<Verdict> verdicts = Replays.finals(List.of(flow), recording);
     assertThat(verdicts).hasSize(ORDERS)
         .allSatisfy(v -> assertThat(v.status()).as("%s\n%s", v, yaml).isEqualTo(VerdictStatus.PASSED));
@@ -56,7 +56,7 @@ class InferUndecidedAlternativesTest {
    * always, so the draft required it, and each declined booking failed.
    */
   @Test
-  void aWayTakenNearlyAlwaysAfterItsStageIsOptionalWhereAnotherHappensExactlyWhereItDoesNot() throws Exception {
+  void aWayTakenNearlyAlwaysAfterItsStageIsAWayOfAChoiceWhereAnotherHappensExactlyWhereItDoesNot() throws Exception {
     Path recording = writeBookings(Files.createDirectories(work.resolve("bookings")));
     Path drafts = work.resolve("booking-drafts");
     Inference.builder().name("bookings").build().infer(recording).write(drafts);
@@ -66,7 +66,7 @@ class InferUndecidedAlternativesTest {
     assertThat(flow.stages()).as(yaml).filteredOn(s -> s.id().startsWith("payments-"))
         .extracting(StageSpec::id).containsExactlyInAnyOrder("payments-captured", "payments-declined");
     assertThat(flow.stages()).as(yaml).filteredOn(s -> s.id().startsWith("payments-"))
-        .allSatisfy(s -> assertThat(s.optional()).isTrue());
+        .allSatisfy(s -> assertThat(s.choice()).isEqualTo("rooms-held-outcome"));
     List<Verdict> verdicts = Replays.finals(List.of(flow), recording);
     assertThat(verdicts).hasSize(ORDERS)
         .allSatisfy(v -> assertThat(v.status()).as("%s\n%s", v, yaml).isEqualTo(VerdictStatus.PASSED));

@@ -97,6 +97,9 @@ final class FlowDraft {
     String optional;
     /** Whether it is optional as one way of a branch nothing seen decides (the system's, timed as any step), not a side step. */
     boolean undecidedWay;
+    /** The choice it is a way of (ways nothing seen tells apart, one of which every instance took), or {@code null}. */
+    String choice;
+    String choiceEvidence;
     /** Why a stage with followers is an end as well ({@link #endsSome}), or {@code null}. */
     String terminalEvidence;
     /** The items of a fan-out before it that it follows every one of ({@link #fanIns}), or {@code null}. */
@@ -1380,10 +1383,20 @@ final class FlowDraft {
             + (seenIn < parent.in.size() ? seenIn + " instances whose trace was sampled" : total() + " instances")
             + " and no field of an earlier event tells which" + unreadAvro();
         int without = wentOnWithout(s, parent, siblings, scope);
+        List<Stage> ways = siblings.stream().filter(o -> overlap(s, o) == 0).toList();
         if (without >= 2) {
           // a step some instances take (a rating left after the delivery): declared optional, it is
           // checked where it happens and never missing where it does not
           s.optional = share + "; " + without + " instances went on without it";
+        } else if (!ways.isEmpty()) {
+          // alternatives one of which every instance took, told apart by nothing seen (a kitchen
+          // accepts or rejects the order): the ways of a choice, so that an order never answered,
+          // or answered both ways, fails; as two optional stages, both passed (trial O)
+          s.choice = parent.id + "-outcome";
+          s.choiceEvidence = s.instances + "/" + (seenIn < parent.in.size() ? seenIn + " sampled" : total())
+              + " instances took it, " + ways.stream().map(x -> x.id + " " + x.instances)
+                  .collect(java.util.stream.Collectors.joining(", ")) + ", none two ways; no field of an earlier event"
+              + " tells which" + unreadAvro();
         } else if (!siblings.isEmpty() && stages.stream().anyMatch(n -> n.after.contains(s))) {
           // alternatives one of which every instance took, told apart by nothing seen (a kitchen
           // accepts or rejects the order), each with steps after it: optional, so that its steps
@@ -1404,6 +1417,7 @@ final class FlowDraft {
         otherWayIn(s, parent);
       }
     }
+    loneWays(dropped);
     if (!dropped.isEmpty()) {
       stages.removeAll(dropped);
       for (Stage s : stages) {
@@ -1434,6 +1448,34 @@ final class FlowDraft {
           && !calleeOfAStep || endsSome(s));
     }
     fanIns();
+  }
+
+  /**
+   * A way of a choice whose other ways got conditions of their own, or were left out: no choice
+   * of one way. As before choices, it is optional where steps follow it, else not declared.
+   */
+  private void loneWays(Set<Stage> dropped) {
+    Map<String, List<Stage>> byChoice = new HashMap<>();
+    for (Stage s : stages) {
+      if (s.choice != null && !dropped.contains(s)) {
+        byChoice.computeIfAbsent(s.choice, c -> new ArrayList<>()).add(s);
+      }
+    }
+    for (List<Stage> ways : byChoice.values()) {
+      if (ways.size() > 1) {
+        continue;
+      }
+      Stage s = ways.get(0);
+      String why = "no field of an earlier event tells when it happens (" + s.choiceEvidence + ")";
+      s.choice = null;
+      if (stages.stream().anyMatch(n -> n.after.contains(s))) {
+        s.optional = why;
+        s.undecidedWay = true;
+      } else {
+        dropped.add(s);
+        notes.add("not declared: stage " + s.id + " (" + describe(s) + ") " + why);
+      }
+    }
   }
 
   /** Whether two payloads are one item told again ({@link Repeats}), as the order check of a {@code fanIn} stage tells. */

@@ -71,6 +71,9 @@ final class SpecWriter {
       if (s.optional != null) {
         y.append("    optional: true   # ").append(s.optional).append('\n');
       }
+      if (s.choice != null) {
+        y.append("    choice: ").append(s.choice).append("   # one of its ways: ").append(s.choiceEvidence).append('\n');
+      }
       if (s.fanIn != null) {
         y.append("    fanIn: true   # came after every ").append(d.ids.get(s.fanIn.item())).append(" of its instance in ")
             .append(s.fanIn.several()).append('/').append(s.fanIn.several()).append(" instances with several (up to ")
