@@ -88,6 +88,43 @@ class InferArithmeticTest {
     assertThat(others).allSatisfy(v -> assertThat(v.violations()).as(yaml + v).isEmpty());
   }
 
+  /**
+   * Trial O: a delivered order's total is its subtotal, delivery fee and tip; the capture charges
+   * the total. Only the equality with the capture was drafted, which a wrong total charged as
+   * such passes.
+   */
+  @Test
+  void aTotalOfThreeFieldsOfItsPayloadIsDraftedBesideItsEquality() throws Exception {
+    Path orders = Files.createDirectories(work.resolve("meals"));
+    Random random = new Random(9);
+    long[] offsets = new long[2];
+    try (RecordingWriter out = RecordingWriter.open(orders)) {
+      for (int i = 0; i < 120; i++) {
+        String id = "MEAL-" + (10_000 + i);
+        double subtotal = (800 + random.nextInt(4_000)) / 100.0;
+        double fee = new double[] {0, 1.99, 2.99, 3.49}[random.nextInt(4)];
+        double tip = random.nextInt(6);
+        double total = Math.round((subtotal + fee + tip) * 100) / 100.0;
+        long t = 1_797_400_000_000L + i * 1_000L;
+        out.accept(record("meals.delivered", offsets, 0, id, t, String.format(Locale.ROOT,
+            "{\"mealId\":\"%s\",\"subtotal\":%.2f,\"deliveryFee\":%.2f,\"tip\":%.2f,\"total\":%.2f}",
+            id, subtotal, fee, tip, total)));
+        out.accept(record("meals.charged", offsets, 1, id, t + 300, String.format(Locale.ROOT,
+            "{\"mealId\":\"%s\",\"amount\":%.2f}", id, total)));
+      }
+    }
+    Path drafts = work.resolve("meal-drafts");
+    Inference.builder().name("meals").build().infer(orders).write(drafts);
+    String meals = Files.readString(drafts.resolve("meals/meals.flow.yaml"));
+
+    assertThat(meals).contains("expr: 'money_eq(meals_delivered.total, meals_delivered.subtotal"
+        + " + meals_delivered.deliveryFee + meals_delivered.tip)'",
+        "name: 'total of meals_delivered is subtotal + deliveryFee + tip'",
+        "expr: 'money_eq(meals_charged.amount, meals_delivered.total)'");
+    assertThat(Replays.finals(new FlowSpecLoader().load(drafts), orders)).hasSize(120)
+        .allSatisfy(v -> assertThat(v.violations()).as(meals + v).isEmpty());
+  }
+
   private static Telemetry record(String topic, long[] offsets, int slot, String id, long ms, String json) {
     return Telemetry.of(new KafkaRecord(topic, 0, offsets[slot]++, ms, id, List.of(),
         json.getBytes(StandardCharsets.UTF_8)));

@@ -2821,7 +2821,7 @@ final class FlowDraft {
       java.util.Collections.reverse(targets);
       for (String f : targets) {
         String field = ids.get(b) + "." + f;
-        if (f.contains("[]") || !celPath(f) || equated.contains(field) || covered(b, f)) {
+        if (f.contains("[]") || !celPath(f) || covered(b, f)) {
           continue;
         }
         double[] target = numbers(b, f);
@@ -2829,7 +2829,10 @@ final class FlowDraft {
           continue;
         }
         Item found = null;
-        for (int i = 0; i < operands.size() && found == null; i++) {
+        // a field equal to another has its arithmetic there; but a total is also the sum of its own
+        // parts, which the equality (the same wrong total charged) does not check
+        boolean pairs = !equated.contains(field);
+        for (int i = 0; i < operands.size() && found == null && pairs; i++) {
           for (int j = 0; j < operands.size() && found == null; j++) {
             Operand x = operands.get(i);
             Operand y = operands.get(j);
@@ -2840,7 +2843,7 @@ final class FlowDraft {
               if (op != '-' && j < i) {
                 continue; // a product or a sum once per pair
               }
-              found = arithmetic(b, f, target, x, op, y);
+              found = arithmetic(b, f, target, List.of(x, y), op);
               if (found != null) {
                 // net = gross − discount is also discount = gross − net: one rule for the three
                 if (!related.add(Set.of(field, ids.get(x.event()) + "." + x.path(), ids.get(y.event()) + "." + y.path()))) {
@@ -2852,6 +2855,9 @@ final class FlowDraft {
             }
           }
         }
+        if (found == null) {
+          found = sumOfThree(b, f, field, target, operands, related);
+        }
         if (found != null) {
           rules.add(found);
         }
@@ -2859,7 +2865,40 @@ final class FlowDraft {
     }
   }
 
-  private Item arithmetic(EventType b, String f, double[] target, Operand x, char op, Operand y) {
+  /** Most numeric fields of a payload tried as the terms of a sum of three (2,024 sums for 24). */
+  private static final int SUM_TERMS_TRIED = 24;
+
+  /**
+   * {@code total == subtotal + deliveryFee + tip}: a sum of three fields of the payload itself, where
+   * no two fields explain the result (trial O: a wrong total, charged as such, passed the draft).
+   */
+  private Item sumOfThree(EventType b, String f, String field, double[] target, List<Operand> operands,
+      Set<Set<String>> related) {
+    List<Operand> own = operands.stream().filter(o -> o.event().equals(b) && !o.path().equals(f))
+        .limit(SUM_TERMS_TRIED).toList();
+    for (int i = 0; i < own.size(); i++) {
+      for (int j = i + 1; j < own.size(); j++) {
+        for (int k = j + 1; k < own.size(); k++) {
+          List<Operand> terms = List.of(own.get(i), own.get(j), own.get(k));
+          Item found = arithmetic(b, f, target, terms, '+');
+          if (found != null) {
+            Set<String> fields = new HashSet<>();
+            fields.add(field);
+            terms.forEach(t -> fields.add(ids.get(t.event()) + "." + t.path()));
+            if (related.add(fields)) {
+              return found;
+            }
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  /** {@code f == x op y} (or {@code x + y + z}), to the cent, in {@link #HOLDS} of the instances; else {@code null}. */
+  private Item arithmetic(EventType b, String f, double[] target, List<Operand> terms, char op) {
+    Operand x = terms.get(0);
+    Operand y = terms.get(1);
     int n = 0;
     int held = 0;
     int plain = 0;
@@ -2870,16 +2909,22 @@ final class FlowDraft {
     List<String> exceptions = new ArrayList<>();
     for (int k = 0; k < target.length; k++) {
       double t = target[k];
-      double a = x.values()[k];
-      double c = y.values()[k];
-      if (Double.isNaN(t) || Double.isNaN(a) || Double.isNaN(c)) {
+      double r = x.values()[k];
+      boolean missing = Double.isNaN(t) || Double.isNaN(r);
+      boolean isOperand = Money.equalToTheCent(t, r);
+      for (int m = 1; m < terms.size() && !missing; m++) {
+        double c = terms.get(m).values()[k];
+        missing = Double.isNaN(c);
+        isOperand |= Money.equalToTheCent(t, c);
+        r = op == '*' ? r * c : op == '-' ? r - c : r + c;
+      }
+      if (missing) {
         continue;
       }
       n++;
-      double r = op == '*' ? a * c : op == '-' ? a - c : a + c;
       if (Money.equalToTheCent(r, t)) {
         held++;
-        plain += Money.equalToTheCent(t, a) || Money.equalToTheCent(t, c) ? 1 : 0;
+        plain += isOperand ? 1 : 0;
       } else {
         if (exceptions.size() < 3) {
           exceptions.add(describeInstance(instances.get(k)));
@@ -2893,11 +2938,11 @@ final class FlowDraft {
       return null;
     }
     String id = ids.get(b);
-    String left = ids.get(x.event()) + "." + x.path();
-    String right = ids.get(y.event()) + "." + y.path();
     String sign = op == '*' ? " × " : op == '-' ? " − " : " + ";
-    String expr = "money_eq(" + id + "." + f + ", " + left + " " + op + " " + right + ")";
-    return new Item("  - name: " + yamlText(f + " of " + id + " is " + x.path() + sign + y.path()) + "\n    stage: "
+    String expr = "money_eq(" + id + "." + f + ", " + String.join(" " + op + " ",
+        terms.stream().map(t -> ids.get(t.event()) + "." + t.path()).toList()) + ")";
+    return new Item("  - name: " + yamlText(f + " of " + id + " is " + String.join(sign,
+        terms.stream().map(Operand::path).toList())) + "\n    stage: "
         + stageOf(b).id + "\n    field: " + yamlText(f) + "\n    expr: " + yamlText(expr),
         "held in " + held + "/" + n + " instances" + exceptions(held == n ? List.of() : exceptions, n - held));
   }
