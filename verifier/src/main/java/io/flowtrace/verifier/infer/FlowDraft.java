@@ -1388,7 +1388,7 @@ final class FlowDraft {
           // a step some instances take (a rating left after the delivery): declared optional, it is
           // checked where it happens and never missing where it does not
           s.optional = share + "; " + without + " instances went on without it";
-        } else if (!ways.isEmpty()) {
+        } else if (!ways.isEmpty() && without == 0) {
           // alternatives one of which every instance took, told apart by nothing seen (a kitchen
           // accepts or rejects the order): the ways of a choice, so that an order never answered,
           // or answered both ways, fails; as two optional stages, both passed (trial O)
