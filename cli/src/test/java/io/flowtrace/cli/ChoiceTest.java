@@ -123,6 +123,64 @@ class ChoiceTest {
             + " that may happen instead of it");
   }
 
+  /**
+   * Trial P: a way made of spans alone (a call to the card network) is not seen where the trace was
+   * not sampled; the dispute then waited for a way of its choice and failed at its deadline, with
+   * no violation, though the refund after that way had come.
+   */
+  @Test
+  void aWayOfSpansAloneInATraceNotSampledIsNotOwed() throws Exception {
+    Path flows = Files.createDirectories(work.resolve("dispute-flows"));
+    Files.writeString(flows.resolve("disputes.flow.yaml"), """
+        flow: disputes
+        keys: [disputeId]
+        deadline: 20s
+        stages:
+          - id: opened
+            events: [{id: disputes_opened, topic: disputes.opened}]
+          - id: filed
+            after: opened
+            choice: outcome
+            events: [{id: network_call, span: {service: chargebacks, kind: CLIENT, name: POST /cases}}]
+          - id: rejected
+            after: opened
+            choice: outcome
+            terminal: true
+            events: [{id: disputes_rejected, topic: disputes.rejected}]
+          - id: refunded
+            after: filed
+            terminal: true
+            events: [{id: refunds_issued, topic: refunds.issued}]
+        """);
+    Path recording = Files.createDirectories(work.resolve("disputes"));
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      for (int i = 0; i < 6; i++) {
+        String trace = String.format("%032x", 0xd15000L + i);
+        boolean sampled = i % 2 == 0;
+        long t = T0 + i * 1_000L;
+        String body = "{\"disputeId\":\"D-" + i + "\"}";
+        out.record(sampled, trace, "opened-" + i, "", "disputes-api", "disputes.opened", i, t, body);
+        if (i == 5) {
+          out.record(sampled, trace, "rejected-" + i, "opened-" + i, "investigations", "disputes.rejected", i, t + 300, body);
+          continue;
+        }
+        out.span(sampled, trace, "call-" + i, "opened-" + i, "POST /cases", io.flowtrace.tracer.model.SpanKind.CLIENT,
+            "chargebacks", t + 100, t + 180, Map.of("http.request.method", "POST"));
+        out.record(sampled, trace, "refund-" + i, "call-" + i, "chargebacks", "refunds.issued", i, t + 200, body);
+      }
+      out.record(true, String.format("%032x", 0xd15999L), "late", "", "disputes-api", "disputes.opened", 99,
+          T0 + 60_000L, "{\"disputeId\":\"D-late\"}");
+    }
+
+    Map<String, Verdict> disputes = Replays.finals(new FlowSpecLoader().load(flows), recording).stream()
+        .collect(Collectors.toMap(v -> v.keys().get("disputeId"), Function.identity()));
+
+    assertThat(disputes.values()).filteredOn(v -> !v.keys().get("disputeId").equals("D-late")).hasSize(6)
+        .allSatisfy(v -> assertThat(v.status()).as(v.toString()).isEqualTo(VerdictStatus.PASSED));
+    assertThat(disputes.get("D-1").verification()).isEqualTo(Verdict.Verification.PARTIAL);
+  }
+
   private static void record(RecordingWriter out, int[] offset, String topic, long ms, String order) {
     out.accept(TracedTraffic.untraced(topic, offset[0]++, ms, order, "{\"orderId\":\"" + order + "\"}"));
   }

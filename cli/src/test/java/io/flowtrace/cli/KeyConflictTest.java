@@ -53,6 +53,59 @@ class KeyConflictTest {
     assertTheDeliveringOrderAloneFails(false);
   }
 
+  /**
+   * Trial P: a refund published in one dispute's own trace under another dispute's id, its only key.
+   * It joined the dispute it named, which failed with six violations, and the guilty one was told
+   * it missed its refund.
+   */
+  @Test
+  void aRecordWhoseOnlyKeyNamesAnotherInstanceFailsTheOneWhoseTraceItIsIn() throws Exception {
+    Path flows = Files.createDirectories(work.resolve("dispute-flows"));
+    Files.writeString(flows.resolve("disputes.flow.yaml"), """
+        flow: disputes
+        keys: [disputeId]
+        deadline: 1m
+        stages:
+          - id: opened
+            events:
+              - {id: open_call, span: {service: disputes-api, kind: SERVER, name: POST /disputes}}
+              - {id: disputes_opened, topic: disputes.opened}
+          - id: refunded
+            after: opened
+            terminal: true
+            events: [{id: refunds_issued, topic: refunds.issued}]
+        enrichment:
+          - {from: disputes_opened, to: refunds_issued, carry: [disputeId, amount]}
+        """);
+    Path recording = Files.createDirectories(work.resolve("disputes"));
+    try (RecordingWriter file = RecordingWriter.open(recording)) {
+      TracedTraffic out = new TracedTraffic(file);
+      for (int i = 1; i <= 8; i++) {
+        String trace = String.format("%032x", 0xd1a000L + i);
+        long t = T0 + i * 2_000L;
+        out.span(true, trace, "call-" + i, "", "POST /disputes", io.flowtrace.tracer.model.SpanKind.SERVER,
+            "disputes-api", t, t + 50, Map.of("http.request.method", "POST"));
+        out.record(true, trace, "opened-" + i, "call-" + i, "disputes-api", "disputes.opened", i, t + 20,
+            "{\"disputeId\":\"D-" + i + "\",\"amount\":" + (10 * i) + "}");
+        out.record(true, trace, "refund-" + i, "opened-" + i, "refunds", "refunds.issued", i, t + 900,
+            "{\"disputeId\":\"D-" + (i == 5 ? 2 : i) + "\",\"amount\":" + (10 * i) + "}");
+      }
+    }
+
+    Map<String, Verdict> verdicts = Replays.finals(new FlowSpecLoader().load(flows), recording).stream()
+        .collect(Collectors.toMap(v -> v.keys().get("disputeId"), Function.identity()));
+
+    assertThat(verdicts).hasSize(8);
+    assertThat(verdicts.get("D-5").violations()).singleElement().satisfies(v -> {
+      assertThat(v.kind()).isEqualTo(ViolationKind.BAD_TRANSFORMATION);
+      assertThat(v.stage()).isEqualTo("refunded");
+      assertThat(v.message()).contains("carried disputeId \"D-2\", the key of another instance (disputeId=D-2),"
+          + " where this instance's is \"D-5\": its trace");
+    });
+    assertThat(verdicts.values()).filteredOn(v -> !v.keys().get("disputeId").equals("D-5"))
+        .allSatisfy(v -> assertThat(v.violations()).as(v.toString()).isEmpty());
+  }
+
   private void assertTheDeliveringOrderAloneFails(boolean traced) throws Exception {
     Path flows = Files.createDirectories(work.resolve("flows"));
     Files.writeString(flows.resolve("meals.flow.yaml"), FLOW);

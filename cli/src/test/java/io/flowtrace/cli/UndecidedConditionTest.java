@@ -80,6 +80,10 @@ class UndecidedConditionTest {
       assertThat(v.status()).isEqualTo(VerdictStatus.FAILED);
       assertThat(v.reason()).startsWith("deadline passed, still waiting for the condition of stage 'rejected'"
           + " (it reads orders_rejected, not seen); first decided: terminal stage seen; waited");
+      assertThat(v.violations()).as("a failed verdict names what failed").singleElement()
+          .satisfies(x -> assertThat(x.message()).isEqualTo("whether stage rejected was owed could not be told within"
+              + " 20 s of the flow's start: its condition orders_rejected.status == \"REJECTED\" reads orders_rejected,"
+              + " which did not come"));
     });
     assertThat(verdicts.get("K-6").status()).as("its deadline is after the input's end").isEqualTo(VerdictStatus.INCOMPLETE);
     assertThat(verdicts.get("K-6").reason()).isEqualTo("terminal stage seen; waited 2000 ms for the rest: the condition"

@@ -142,6 +142,10 @@ final class InstanceIndex {
         }
         return new Join(byT.current());
       }
+      if (candidates.size() == 1 && byT != null && tracesAnother(candidates.get(0), byT.current(), keys, traceId)) {
+        conflicts++;
+        return new Join(byT.current(), candidates.get(0));
+      }
       InstanceState ended = candidates.size() > 1 ? dropEnded(candidates) : null;
       if (ended != null) {
         reusedKeys++;
@@ -247,6 +251,27 @@ final class InstanceIndex {
    * the later one's trace. Where the named instance is in the event's trace as well (a producer
    * that sends one hard-coded trace context for every record), the key decides as before.
    */
+  /**
+   * Whether an event its key places in {@code named} happened in a trace {@code owner} began — a
+   * root span of {@code owner}'s is in it, and none of {@code named}'s events — while {@code owner}
+   * holds another value of that key: a refund published in one dispute's own trace under another
+   * dispute's id (trial P). The trace says where it happened; the key is the defect. A trace no
+   * instance began (a batch consumer's) decides nothing.
+   */
+  private static boolean tracesAnother(InstanceState named, InstanceState owner, Map<String, String> keys,
+      String traceId) {
+    if (owner == named || owner.compatible(keys) || named.traces.contains(traceId)) {
+      return false;
+    }
+    for (Sighting s : owner.sightings) {
+      if (s.span != null && s.span.traceId().equals(traceId)
+          && (s.span.parentSpanId() == null || s.span.parentSpanId().isEmpty())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static boolean reused(List<InstanceState> candidates, InstanceState owner, Map<String, String> keys,
       String traceId) {
     if (candidates.contains(owner) || !owner.compatible(keys)) {

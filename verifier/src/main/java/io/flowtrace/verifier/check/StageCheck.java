@@ -38,7 +38,7 @@ public final class StageCheck implements Check {
     Set<String> displaced = new HashSet<>();
     for (StageSpec stage : instance.spec().stages()) {
       if (paths.requirement(stage.id()) == Requirement.FORBIDDEN && instance.stageSeen(stage.id())
-          && stage.when() != null && paths.condition(stage.id()) != null) {
+          && stage.when() != null && paths.condition(stage.id()) != null && !secondWay(paths, stage)) {
         Evaluation cond = paths.condition(stage.id());
         Observation first = firstOf(instance, stage);
         List<String> alternatives = alternatives(instance, stage, paths);
@@ -74,7 +74,7 @@ public final class StageCheck implements Check {
       }
     }
     for (StageSpec stage : instance.spec().stages()) {
-      String taken = stage.choice() == null ? null : paths.taken(stage.id());
+      String taken = secondWay(paths, stage) ? paths.taken(stage.id()) : null;
       if (taken != null && !taken.equals(stage.id()) && instance.stageSeen(stage.id())) {
         Observation first = firstOf(instance, stage);
         Observation before = firstOf(instance, instance.spec().stage(taken));
@@ -142,7 +142,42 @@ public final class StageCheck implements Check {
         && out.stream().noneMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)) {
       out.add(deadEnd(instance, paths, when));
     }
+    if (instance.deadlinePassed() && out.stream().noneMatch(v -> v.kind() == ViolationKind.MISSING_STAGE)) {
+      Violation undecided = undecided(instance, paths, when);
+      if (undecided != null) {
+        out.add(undecided);
+      }
+    }
     return out;
+  }
+
+  /**
+   * A stage whose condition reads events that never came (its own, where it reads only those: a
+   * rejection's status, where the order was accepted), past the deadline: whether the stage was
+   * owed could not be told, and the instance fails for it — named, so that a failed verdict says
+   * what failed.
+   */
+  private static Violation undecided(FlowInstance instance, FlowPaths paths, String when) {
+    for (StageSpec stage : instance.spec().stages()) {
+      if (stage.when() == null || paths.requirement(stage.id()) != Requirement.UNDECIDED
+          || paths.openChoice().contains(stage.id()) || instance.stageSeen(stage.id())) {
+        continue;
+      }
+      List<String> unseen = stage.when().referencedVariables().stream()
+          .filter(v -> !instance.has(v) && !instance.visibility().isUnobserved(v)).sorted().toList();
+      if (unseen.isEmpty()) {
+        continue;
+      }
+      EventSpec first = stage.events().get(0);
+      return Violation.builder(ViolationKind.MISSING_STAGE, stage.id())
+          .event(first.id())
+          .message("whether stage " + stage.id() + " was owed could not be told " + when + ": its condition "
+              + stage.when().oneLine() + " reads " + String.join(", ", unseen) + ", which did not come")
+          .expected(stage.when().oneLine())
+          .actual("no " + String.join(", ", unseen))
+          .build();
+    }
+    return null;
   }
 
   /**
@@ -280,6 +315,12 @@ public final class StageCheck implements Check {
    * which was observed: one of them had to happen. Not reported when one of them could have
    * happened unseen (it has only span events, all unobserved).
    */
+  /** Whether the stage is a way of a choice that another way took first: forbidden for that, not for its condition. */
+  private static boolean secondWay(FlowPaths paths, StageSpec stage) {
+    String taken = stage.choice() == null ? null : paths.taken(stage.id());
+    return taken != null && !taken.equals(stage.id());
+  }
+
   /**
    * Declared choices ({@link StageSpec#choice}) none of whose ways happened, though the stages they
    * follow did: one of them was owed.

@@ -118,10 +118,28 @@ public final class FlowPaths {
      */
     private Requirement choose(StageSpec stage, Requirement result) {
       StageSpec first = null;
+      List<StageSpec> ways = new ArrayList<>();
       for (StageSpec way : instance.spec().stages()) {
-        if (stage.choice().equals(way.choice()) && instance.stageSeen(way.id())
-            && (first == null || instance.stageStart(way.id()) < instance.stageStart(first.id()))) {
-          first = way;
+        if (stage.choice().equals(way.choice())) {
+          ways.add(way);
+          if (instance.stageSeen(way.id())
+              && (first == null || instance.stageStart(way.id()) < instance.stageStart(first.id()))) {
+            first = way;
+          }
+        }
+      }
+      for (int i = 0; i < ways.size() && first == null; i++) {
+        // a stage after it alone was seen: it was taken, its own events unseen (spans of a trace not
+        // sampled) or missing
+        first = impliedByFollower(ways.get(i)) ? ways.get(i) : null;
+      }
+      for (int i = 0; i < ways.size() && first == null; i++) {
+        // a way that may have happened unseen (its spans in a trace not sampled) is taken as such:
+        // whether it was is not verified, and no way is owed
+        first = instance.stageUnobserved(ways.get(i).id()) ? ways.get(i) : null;
+        if (first != null && first != stage) {
+          assumed.put(stage.id(), "not taken: " + first.id() + ", another way of choice '" + stage.choice()
+              + "', may have happened unseen");
         }
       }
       if (first == null) {
