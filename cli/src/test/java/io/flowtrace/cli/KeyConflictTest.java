@@ -60,6 +60,16 @@ class KeyConflictTest {
    */
   @Test
   void aRecordWhoseOnlyKeyNamesAnotherInstanceFailsTheOneWhoseTraceItIsIn() throws Exception {
+    assertTheRefundingDisputeAloneFails(true);
+  }
+
+  /** The same where the traces were not sampled: the record's trace context still names the trace its dispute began in. */
+  @Test
+  void soItDoesWhereTheTracesWereNotSampled() throws Exception {
+    assertTheRefundingDisputeAloneFails(false);
+  }
+
+  private void assertTheRefundingDisputeAloneFails(boolean sampled) throws Exception {
     Path flows = Files.createDirectories(work.resolve("dispute-flows"));
     Files.writeString(flows.resolve("disputes.flow.yaml"), """
         flow: disputes
@@ -83,11 +93,11 @@ class KeyConflictTest {
       for (int i = 1; i <= 8; i++) {
         String trace = String.format("%032x", 0xd1a000L + i);
         long t = T0 + i * 2_000L;
-        out.span(true, trace, "call-" + i, "", "POST /disputes", io.flowtrace.tracer.model.SpanKind.SERVER,
+        out.span(sampled, trace, "call-" + i, "", "POST /disputes", io.flowtrace.tracer.model.SpanKind.SERVER,
             "disputes-api", t, t + 50, Map.of("http.request.method", "POST"));
-        out.record(true, trace, "opened-" + i, "call-" + i, "disputes-api", "disputes.opened", i, t + 20,
+        out.record(sampled, trace, "opened-" + i, "call-" + i, "disputes-api", "disputes.opened", i, t + 20,
             "{\"disputeId\":\"D-" + i + "\",\"amount\":" + (10 * i) + "}");
-        out.record(true, trace, "refund-" + i, "opened-" + i, "refunds", "refunds.issued", i, t + 900,
+        out.record(sampled, trace, "refund-" + i, "opened-" + i, "refunds", "refunds.issued", i, t + 900,
             "{\"disputeId\":\"D-" + (i == 5 ? 2 : i) + "\",\"amount\":" + (10 * i) + "}");
       }
     }
@@ -100,7 +110,7 @@ class KeyConflictTest {
       assertThat(v.kind()).isEqualTo(ViolationKind.BAD_TRANSFORMATION);
       assertThat(v.stage()).isEqualTo("refunded");
       assertThat(v.message()).contains("carried disputeId \"D-2\", the key of another instance (disputeId=D-2),"
-          + " where this instance's is \"D-5\": its trace");
+          + " where this instance's is \"D-5\"");
     });
     assertThat(verdicts.values()).filteredOn(v -> !v.keys().get("disputeId").equals("D-5"))
         .allSatisfy(v -> assertThat(v.violations()).as(v.toString()).isEmpty());

@@ -71,7 +71,15 @@ final class InstanceIndex {
 
   private record HeldMark(long time, Seeded seeded) {}
 
+  /** The flow's entry events: an instance whose entry came in a trace began it. */
+  private final Set<String> entryEvents;
+
   InstanceIndex(List<String> keyNames, int finalizedCapacity, long deadlineNanos) {
+    this(keyNames, finalizedCapacity, deadlineNanos, Set.of());
+  }
+
+  InstanceIndex(List<String> keyNames, int finalizedCapacity, long deadlineNanos, Set<String> entryEvents) {
+    this.entryEvents = Set.copyOf(entryEvents);
     this.keyNames = List.copyOf(keyNames);
     this.deadlineNanos = deadlineNanos;
     this.finalizedKeys = boundedMap(finalizedCapacity);
@@ -252,20 +260,24 @@ final class InstanceIndex {
    * that sends one hard-coded trace context for every record), the key decides as before.
    */
   /**
-   * Whether an event its key places in {@code named} happened in a trace {@code owner} began — a
-   * root span of {@code owner}'s is in it, and none of {@code named}'s events — while {@code owner}
-   * holds another value of that key: a refund published in one dispute's own trace under another
-   * dispute's id (trial P). The trace says where it happened; the key is the defect. A trace no
-   * instance began (a batch consumer's) decides nothing.
+   * Whether an event its key places in {@code named} happened in a trace {@code owner} began — its
+   * entry event or a root span of its is in it, none of {@code named}'s events, and no other
+   * instance's — while {@code owner} holds another value of that key: a refund published in one
+   * dispute's own trace under another dispute's id (trial P). The trace says where it happened; the
+   * key is the defect. A trace no instance began (a batch consumer's), or several did (a batch
+   * import's), decides nothing.
    */
-  private static boolean tracesAnother(InstanceState named, InstanceState owner, Map<String, String> keys,
+  private boolean tracesAnother(InstanceState named, InstanceState owner, Map<String, String> keys,
       String traceId) {
-    if (owner == named || owner.compatible(keys) || named.traces.contains(traceId)) {
+    if (owner == named || owner.compatible(keys) || named.traces.contains(traceId)
+        || owner.sharedTraces != null && owner.sharedTraces.contains(traceId)) {
       return false;
     }
     for (Sighting s : owner.sightings) {
-      if (s.span != null && s.span.traceId().equals(traceId)
-          && (s.span.parentSpanId() == null || s.span.parentSpanId().isEmpty())) {
+      boolean root = s.span != null && s.span.traceId().equals(traceId)
+          && (s.span.parentSpanId() == null || s.span.parentSpanId().isEmpty());
+      String trace = s.span != null ? s.span.traceId() : s.context != null ? s.context.traceId() : null;
+      if (root || entryEvents.contains(s.event.id()) && traceId.equals(trace)) {
         return true;
       }
     }
@@ -347,7 +359,10 @@ final class InstanceIndex {
     if (traceId == null || !instance.traces.add(traceId)) {
       return List.of();
     }
-    byTrace.putIfAbsent(traceId, instance);
+    InstanceState before = byTrace.putIfAbsent(traceId, instance);
+    if (before != null && before.current() != instance.current()) {
+      before.current().shareTrace(traceId); // several instances in one trace: it tells none of them apart
+    }
     List<List<Sighting>> w = waiting.remove(traceId);
     return w == null ? List.of() : w;
   }

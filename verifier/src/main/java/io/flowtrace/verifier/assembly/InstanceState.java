@@ -35,6 +35,16 @@ final class InstanceState {
   String awaiting;
   /** At the deadline: spans that may still be in an exporter's batch, waited for a grace past it; or {@code null}. */
   String awaitedPastDeadline;
+  /** Traces of its that other instances are in as well (a batch's), or {@code null}: made on first use. */
+  Set<String> sharedTraces;
+
+  void shareTrace(String traceId) {
+    if (sharedTraces == null) {
+      sharedTraces = new HashSet<>(2);
+    }
+    sharedTraces.add(traceId);
+  }
+
   /** Decided before its deadline without all it needed: judged again when the deadline passes. */
   boolean incompleteBeforeDeadline;
   /** Event time of the latest event added. */
