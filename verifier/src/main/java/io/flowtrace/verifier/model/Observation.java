@@ -49,8 +49,8 @@ public record Observation(
     schemaProblems = List.copyOf(schemaProblems);
     consumers = List.copyOf(consumers);
     keys = Map.copyOf(keys);
-    otherInstance = otherInstance == null ? Map.of() : java.util.Collections.unmodifiableMap(
-        new java.util.LinkedHashMap<>(otherInstance));
+    otherInstance = otherInstance == null || otherInstance.isEmpty() ? Map.of()
+        : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(otherInstance));
   }
 
   /**
