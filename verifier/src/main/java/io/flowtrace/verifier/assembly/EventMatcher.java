@@ -69,6 +69,11 @@ final class EventMatcher {
     return false;
   }
 
+  /** The flow's entry events: those of its stages with nothing before them. */
+  Set<String> entryEvents() {
+    return java.util.Collections.unmodifiableSet(entryEvents);
+  }
+
   /** Whether any of these events is an entry event of the flow. */
   boolean anyEntry(Set<String> eventIds) {
     for (String id : eventIds) {

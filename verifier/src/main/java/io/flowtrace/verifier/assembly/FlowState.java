@@ -75,9 +75,7 @@ final class FlowState {
     this.verifier = verifier;
     this.context = context;
     this.matcher = new EventMatcher(spec, maxPayloadBytes);
-    this.index = new InstanceIndex(spec.keys(), finalizedCapacity, spec.deadline().toNanos(), spec.stages().stream()
-        .filter(st -> st.after().isEmpty()).flatMap(st -> st.events().stream()).map(e -> e.id())
-        .collect(java.util.stream.Collectors.toSet()));
+    this.index = new InstanceIndex(spec.keys(), finalizedCapacity, spec.deadline().toNanos(), matcher.entryEvents());
     this.readiness = new Readiness(spec, context);
     this.graceNanos = graceNanos;
     this.amendNanos = amendNanos;
