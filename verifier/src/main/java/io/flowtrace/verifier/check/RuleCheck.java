@@ -9,6 +9,7 @@ import io.flowtrace.verifier.spec.RuleSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
 
@@ -31,6 +32,7 @@ public final class RuleCheck implements Check {
       if (bound == null) {
         continue; // no delivery observed with all it reads, or a first occurrence unseen: see unverified()
       }
+      bound = followed(instance, rule, bound);
       Evaluation e = rule.expression().evaluate(bound);
       if (e.isTrue()) {
         continue;
@@ -159,6 +161,72 @@ public final class RuleCheck implements Check {
       }
     }
     return null;
+  }
+
+  /**
+   * The payloads with, for an event the rule reads that happened several times in a stage before
+   * another event it reads (a courier search retried until one was found, then the pickup), the
+   * occurrence that later event followed: the one whose consumer made it, else the last before it —
+   * not the first, a search that found no courier. Events read together with a callback's calls
+   * keep their delivery's payloads.
+   */
+  private static Map<String, JsonNode> followed(FlowInstance instance, RuleSpec rule, Map<String, JsonNode> bound) {
+    Set<String> variables = rule.expression().referencedVariables();
+    if (variables.size() < 2) {
+      return bound;
+    }
+    Map<String, JsonNode> out = bound;
+    Map<String, Set<String>> ancestors = null;
+    for (String v : variables) {
+      List<Observation> occurrences = withPayload(instance, v);
+      if (occurrences.size() < 2 || partnered(instance, rule, v)) {
+        continue;
+      }
+      ancestors = ancestors == null ? instance.spec().ancestors() : ancestors;
+      Observation follower = follower(instance, variables, occurrences.get(0).stageId(), ancestors);
+      if (follower == null) {
+        continue;
+      }
+      Observation source = follower.causeAmong(occurrences);
+      for (int i = occurrences.size() - 1; source == null && i >= 0; i--) {
+        Observation o = occurrences.get(i);
+        source = instance.clocks().gap(o, follower).estimate() >= 0 ? o : null;
+      }
+      if (source != null && source.payload() != out.get(v)) {
+        out = out == bound ? new java.util.HashMap<>(bound) : out;
+        out.put(v, source.payload());
+      }
+    }
+    return out;
+  }
+
+  /** The occurrences of an event with a payload, failed attempts left out, in time order. */
+  private static List<Observation> withPayload(FlowInstance instance, String event) {
+    List<Observation> all = instance.all(event);
+    if (all.size() < 2) {
+      return all;
+    }
+    List<Observation> out = new ArrayList<>(all.size());
+    for (Observation o : all) {
+      if (o.payload() != null && !instance.retried(o)) {
+        out.add(o);
+      }
+    }
+    return out;
+  }
+
+  /** Of the other events the rule reads, the first occurrence of the earliest one of a stage after {@code stage}. */
+  private static Observation follower(FlowInstance instance, Set<String> variables, String stage,
+      Map<String, Set<String>> ancestors) {
+    Observation follower = null;
+    for (String w : variables) {
+      Observation o = instance.answered(w);
+      if (o != null && o.payload() != null && ancestors.getOrDefault(o.stageId(), Set.of()).contains(stage)
+          && (follower == null || o.timeEpochNanos() < follower.timeEpochNanos())) {
+        follower = o;
+      }
+    }
+    return follower;
   }
 
   /**
