@@ -178,38 +178,15 @@ public final class RuleCheck implements Check {
     Map<String, JsonNode> out = bound;
     Map<String, Set<String>> ancestors = null;
     for (String v : variables) {
-      List<Observation> occurrences = withPayload(instance, v);
-      if (occurrences.size() < 2 || partnered(instance, rule, v)) {
+      if (!instance.repeated(v) || partnered(instance, rule, v)) {
         continue;
       }
       ancestors = ancestors == null ? instance.spec().ancestors() : ancestors;
-      Observation follower = follower(instance, variables, occurrences.get(0).stageId(), ancestors);
-      if (follower == null) {
-        continue;
-      }
-      Observation source = follower.causeAmong(occurrences);
-      for (int i = occurrences.size() - 1; source == null && i >= 0; i--) {
-        Observation o = occurrences.get(i);
-        source = instance.clocks().gap(o, follower).estimate() >= 0 ? o : null;
-      }
+      Observation follower = follower(instance, variables, instance.spec().event(v).stageId(), ancestors);
+      Observation source = follower == null ? null : instance.followedBy(v, follower);
       if (source != null && source.payload() != out.get(v)) {
         out = out == bound ? new java.util.HashMap<>(bound) : out;
         out.put(v, source.payload());
-      }
-    }
-    return out;
-  }
-
-  /** The occurrences of an event with a payload, failed attempts left out, in time order. */
-  private static List<Observation> withPayload(FlowInstance instance, String event) {
-    List<Observation> all = instance.all(event);
-    if (all.size() < 2) {
-      return all;
-    }
-    List<Observation> out = new ArrayList<>(all.size());
-    for (Observation o : all) {
-      if (o.payload() != null && !instance.retried(o)) {
-        out.add(o);
       }
     }
     return out;

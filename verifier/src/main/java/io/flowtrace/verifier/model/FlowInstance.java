@@ -287,6 +287,56 @@ public final class FlowInstance {
     return first;
   }
 
+  /**
+   * Of an event's occurrences with a payload (failed attempts left out), the one {@code later}
+   * followed: the one whose consumer made it, else the last before it by the hosts' clocks;
+   * {@code null} when none came before it. Where a step was retried until it worked (a courier
+   * search that found none, then one that did), what came after it followed the attempt that worked.
+   */
+  public Observation followedBy(String eventId, Observation later) {
+    List<Observation> occurrences = new ArrayList<>(2);
+    for (Observation o : observations) {
+      if (o.eventId().equals(eventId) && o.payload() != null && !retried(o)) {
+        occurrences.add(o);
+      }
+    }
+    if (occurrences.size() < 2) {
+      return occurrences.isEmpty() || clocks().gap(occurrences.get(0), later).estimate() < 0 ? null : occurrences.get(0);
+    }
+    Observation cause = later.causeAmong(occurrences);
+    if (cause != null) {
+      return cause;
+    }
+    for (int i = occurrences.size() - 1; i >= 0; i--) {
+      if (clocks().gap(occurrences.get(i), later).estimate() >= 0) {
+        return occurrences.get(i);
+      }
+    }
+    return null;
+  }
+
+  /** The last occurrence of an event with a payload, failed attempts left out, or {@code null}. */
+  public Observation lastAnswered(String eventId) {
+    Observation last = null;
+    for (Observation o : observations) {
+      if (o.eventId().equals(eventId) && o.payload() != null && !retried(o)) {
+        last = o;
+      }
+    }
+    return last;
+  }
+
+  /** Whether an event happened more than once with a payload. */
+  public boolean repeated(String eventId) {
+    int n = 0;
+    for (Observation o : observations) {
+      if (o.eventId().equals(eventId) && o.payload() != null && ++n > 1) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The first occurrence of an event, or {@code null}. */
   public Observation first(String eventId) {
     for (Observation o : observations) {

@@ -65,6 +65,7 @@ public final class FlowPaths {
     final Map<String, String> assumed = new LinkedHashMap<>();
     final Set<String> open = new LinkedHashSet<>();
     final Map<String, String> taken = new HashMap<>();
+    Map<String, Set<String>> ancestors;
 
     Resolver(FlowInstance instance) {
       this.instance = instance;
@@ -163,7 +164,35 @@ public final class FlowPaths {
       return false;
     }
 
+    /**
+     * The payloads a stage's condition reads: each event's first, but for an event of an earlier
+     * stage that happened several times, the occurrence the stage followed — or, while the stage has
+     * not happened, the last so far: a courier search retried until it found one decides the pickup
+     * by the attempt that worked.
+     */
+    private Map<String, JsonNode> inputs(StageSpec stage) {
+      Map<String, JsonNode> out = payloads;
+      for (String v : stage.when().referencedVariables()) {
+        EventSpec e = instance.spec().event(v);
+        if (e == null || e.stageId().equals(stage.id()) || !instance.repeated(v)) {
+          continue;
+        }
+        ancestors = ancestors == null ? instance.spec().ancestors() : ancestors;
+        if (!ancestors.getOrDefault(stage.id(), Set.of()).contains(e.stageId())) {
+          continue;
+        }
+        Observation first = instance.stageFirst(stage.id());
+        Observation source = first == null ? instance.lastAnswered(v) : instance.followedBy(v, first);
+        if (source != null && source.payload() != out.get(v)) {
+          out = out == payloads ? new HashMap<>(payloads) : out;
+          out.put(v, source.payload());
+        }
+      }
+      return out;
+    }
+
     private Requirement condition(StageSpec stage, Requirement fromPredecessors, int depth) {
+      Map<String, JsonNode> payloads = inputs(stage);
       Set<String> inputs = stage.when().referencedVariables();
       List<String> unobserved = new ArrayList<>();
       boolean awaited = false;

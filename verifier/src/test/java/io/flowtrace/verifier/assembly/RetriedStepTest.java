@@ -17,11 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A step retried until it worked: a courier search that found no courier ({@code NO_COURIER},
- * {@code courier: null}) and then one that did. A rule comparing the pickup with the assignment reads
- * the assignment the pickup followed, not the first search (trial O: every retried order failed with
- * "could not be evaluated").
+ * {@code courier: null}) and then one that did. A rule comparing the pickup with the assignment, and a
+ * condition on the pickup, read the assignment the pickup followed, not the first search (trial O:
+ * every retried order failed, "could not be evaluated" or "happened although its condition is false").
  */
-class RetriedStepRuleTest {
+class RetriedStepTest {
 
   private static final String SPEC = String.join("\n",
       "flow: delivery",
@@ -46,6 +46,9 @@ class RetriedStepRuleTest {
       "    field: courierId",
       "    expr: picked_up.courierId == assigned.courier.courierId",
       "");
+
+  private static final String CONDITIONAL = SPEC.replace("    after: assigned\n",
+      "    after: assigned\n    when: assigned.status == \"ASSIGNED\"\n");
 
   @TempDir Path dir;
   private final List<Telemetry> telemetry = new ArrayList<>();
@@ -91,6 +94,44 @@ class RetriedStepRuleTest {
     assertThat(v.violations()).noneSatisfy(x -> assertThat(x.kind()).isEqualTo(ViolationKind.BAD_TRANSFORMATION));
   }
 
+  @Test
+  void aPickupAfterARetriedSearchIsOwedByTheSearchThatFoundACourier() throws Exception {
+    placedThenNoCourier();
+    assigned(30_000, "c-7");
+    pickedUp(40_000, "c-7");
+
+    Verdict v = replay(CONDITIONAL);
+
+    assertThat(v.violations()).isEmpty();
+    assertThat(v.status()).isEqualTo(io.flowtrace.verifier.report.VerdictStatus.PASSED);
+  }
+
+  @Test
+  void aPickupAfterASearchThatFoundNoCourierStillFails() throws Exception {
+    placedThenNoCourier();
+    pickedUp(40_000, "c-7");
+
+    Verdict v = replay(CONDITIONAL);
+
+    assertThat(v.violations()).anySatisfy(x -> {
+      assertThat(x.kind()).isEqualTo(ViolationKind.BAD_TRANSFORMATION);
+      assertThat(x.message()).contains("assigned.status == \"ASSIGNED\"").contains("is false");
+    });
+  }
+
+  @Test
+  void whileThereIsNoPickupTheLastSearchDecidesWhetherOneIsOwed() throws Exception {
+    record("orders.placed", 0, "{\"orderId\":\"O-1\"}");
+    assigned(1_000, "c-7");
+    record("couriers.assigned", 5_000, "{\"orderId\":\"O-1\",\"status\":\"NO_COURIER\",\"courier\":null}");
+
+    Verdict v = replay(CONDITIONAL);
+
+    // the courier found first dropped out: no pickup is owed, and the flow stopped short of its end
+    assertThat(v.violations()).singleElement().satisfies(x -> assertThat(x.message())
+        .contains("where the data calls for no further stage").contains("saw assigned.status = \"NO_COURIER\""));
+  }
+
   private void placedThenNoCourier() {
     record("orders.placed", 0, "{\"orderId\":\"O-1\"}");
     record("couriers.assigned", 1_000, "{\"orderId\":\"O-1\",\"status\":\"NO_COURIER\",\"courier\":null}");
@@ -112,7 +153,11 @@ class RetriedStepRuleTest {
   }
 
   private Verdict replay() throws Exception {
-    List<Verdict> finals = ShopFlows.finals(dir, SPEC, telemetry, 200_000);
+    return replay(SPEC);
+  }
+
+  private Verdict replay(String spec) throws Exception {
+    List<Verdict> finals = ShopFlows.finals(dir, spec, telemetry, 200_000);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }
