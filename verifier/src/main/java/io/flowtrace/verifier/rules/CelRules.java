@@ -22,6 +22,7 @@ import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
 import dev.cel.common.ast.CelExpr;
+import io.flowtrace.verifier.schema.PayloadShape;
 import io.flowtrace.verifier.text.Spelling;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -127,6 +128,7 @@ public final class CelRules {
   private final Set<String> variables;
   private final CelCompiler compiler;
   private final SchemaTypeCheck typed;
+  private final Map<String, VariableType> types;
 
   private CelRules(Set<String> variables, Map<String, VariableType> types) {
     this.variables = variables;
@@ -139,6 +141,55 @@ public final class CelRules {
     variables.forEach(v -> builder.addVar(v, SimpleType.DYN));
     this.compiler = builder.build();
     this.typed = types == null ? null : new SchemaTypeCheck(types, FUNCTIONS.declarations());
+    this.types = types == null ? Map.of() : Map.copyOf(types);
+  }
+
+  /**
+   * A read through an object its schema says may be null: {@code path} (e.g. {@code
+   * assigned.courier.courierId}) goes through {@code nullable} ({@code assigned.courier}), which
+   * the schema {@code schema} lets be {@code null}.
+   */
+  public record NullableRead(String path, String nullable, String schema) {}
+
+  /**
+   * The reads of an expression through an object its schema lets be null, where nothing in the
+   * expression tests that object ({@code has(x.o)}, {@code x.o != null}) or, before it, anything
+   * else of the same payload that a short-circuit could guard it by ({@code x.status != "ASSIGNED"
+   * || …}): on such a payload the expression cannot be evaluated. Empty without schemas.
+   */
+  public List<NullableRead> nullableReads(CompiledExpression expression) {
+    List<NullableRead> out = new ArrayList<>();
+    String compact = expression.source().replaceAll("\\s+", "");
+    for (String path : new java.util.LinkedHashSet<>(expression.observedPaths())) {
+      String[] segments = path.split("\\.");
+      VariableType type = types.get(segments[0]);
+      if (type == null || type.schema() == null || segments.length < 3 || path.contains("[")) {
+        continue;
+      }
+      PayloadShape shape = type.shape();
+      String prefix = segments[0];
+      for (int i = 1; i < segments.length - 1 && shape != null && !shape.isUnknown(); i++) {
+        shape = shape.field(segments[i]);
+        prefix += "." + segments[i];
+        if (shape != null && shape.types().contains(PayloadShape.Type.NULL) && shape.mayBe(PayloadShape.Type.OBJECT)
+            && !guarded(compact, prefix, segments[0] + ".")) {
+          out.add(new NullableRead(path, prefix, type.schema()));
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static boolean guarded(String compact, String prefix, String variable) {
+    if (compact.contains("has(" + prefix + ")") || compact.contains(prefix + "!=null")
+        || compact.contains(prefix + "==null") || compact.contains("null!=" + prefix)
+        || compact.contains("null==" + prefix)) {
+      return true;
+    }
+    int at = compact.indexOf(prefix + ".");
+    int before = compact.indexOf(variable);
+    return before >= 0 && before < at && (compact.contains("||") || compact.contains("&&") || compact.contains("?"));
   }
 
   /**

@@ -564,7 +564,15 @@ public final class FlowSpecLoader {
         lead++;
       }
       try {
-        return cel.compileCondition(text.strip());
+        CompiledExpression compiled = cel.compileCondition(text.strip());
+        for (CelRules.NullableRead read : cel.nullableReads(compiled)) {
+          int[] loc = yaml.valueLocation(pointer, lead + Math.max(0, text.strip().indexOf(read.path())));
+          problems.add(new SpecProblem(file.toString(), loc[0], loc[1], "CEL: reads " + read.path() + " through "
+              + read.nullable() + ", which " + read.schema() + " lets be null: where it is, this cannot be evaluated"
+              + " and fails; if a right flow can have it so, test it first (has(" + read.nullable() + ") && "
+              + read.nullable() + " != null && …)", SpecProblem.Severity.WARNING));
+        }
+        return compiled;
       } catch (RuleSyntaxException e) {
         for (RuleSyntaxException.Problem problem : e.problems()) {
           int[] loc = yaml.valueLocation(pointer, lead + Math.max(0, problem.column() - 1));

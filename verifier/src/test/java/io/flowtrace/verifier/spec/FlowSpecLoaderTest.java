@@ -236,6 +236,44 @@ class FlowSpecLoaderTest {
             + " which always comes (accepted or rejected), give each the same 'choice: NAME' instead");
   }
 
+  /** Trial O: a rule read assigned.courier.courierId where the schema lets courier be null; lint said ok, and the rule failed. */
+  @Test
+  void aReadThroughAnObjectTheSchemaLetsBeNullIsAWarningUnlessTheExpressionTestsIt(@TempDir Path dir)
+      throws IOException {
+    Files.writeString(dir.resolve("assigned.schema.json"), "{\"type\":\"object\",\"properties\":{"
+        + "\"status\":{\"type\":\"string\"},\"courier\":{\"type\":[\"object\",\"null\"],"
+        + "\"properties\":{\"courierId\":{\"type\":\"string\"}}}}}");
+    Path file = dir.resolve("delivery.flow.yaml");
+    Files.writeString(file, String.join("\n",
+        "flow: delivery",
+        "keys: [orderId]",
+        "stages:",
+        "  - id: assigned",
+        "    events:",
+        "      - {id: assigned, topic: couriers.assigned, schema: assigned.schema.json}",
+        "  - id: picked-up",
+        "    after: assigned",
+        "    terminal: true",
+        "    events:",
+        "      - {id: picked_up, topic: deliveries.picked-up}",
+        "rules:",
+        "  - name: unguarded",
+        "    expr: picked_up.courierId == assigned.courier.courierId",
+        "  - name: tested",
+        "    expr: has(assigned.courier) && assigned.courier != null && picked_up.courierId == assigned.courier.courierId",
+        "  - name: guarded by another field",
+        "    expr: assigned.status != 'ASSIGNED' || picked_up.courierId == assigned.courier.courierId",
+        ""));
+    List<SpecProblem> problems = new ArrayList<>();
+
+    new FlowSpecLoader().loadAll(dir, problems);
+
+    assertThat(problems).extracting(SpecProblem::toString).containsExactly(
+        file + ":14:34: warning: CEL: reads assigned.courier.courierId through assigned.courier, which JSON Schema"
+            + " assigned.schema.json lets be null: where it is, this cannot be evaluated and fails; if a right flow"
+            + " can have it so, test it first (has(assigned.courier) && assigned.courier != null && …)");
+  }
+
   /** A trial's payment-captured stage read the loyalty points awarded after it: lint said ok, and declined bookings never completed. */
   @Test
   void aConditionThatReadsAnEventOfALaterStageIsAnError(@TempDir Path dir) throws IOException {
