@@ -67,9 +67,16 @@ class InferCommandTest {
       assertThat(spec.stages()).filteredOn(s -> s.when() != null).extracting(s -> s.when().source())
           .containsExactlyInAnyOrder("payments_response.status == \"authorized\"",
               "payments_response.status == \"declined\"");
-      assertThat(spec.idempotency()).singleElement().satisfies(i -> {
+      assertThat(spec.idempotency()).hasSize(2).first().satisfies(i -> {
         assertThat(i.trigger()).isEqualTo("webhooks_payment");
         assertThat(i.dedupKey().text()).isEqualTo("eventId");
+      });
+      // the records no order had two of, once per order; the webhook's effects are counted by it
+      assertThat(spec.idempotency().get(1)).satisfies(i -> {
+        assertThat(i.trigger()).isEqualTo("api_orders");
+        assertThat(i.dedupKey()).isNull();
+        assertThat(i.effects()).containsExactly("orders_requested", "inventory_requests", "inventory_replies",
+            "orders_created");
       });
       assertThat(spec.events()).filteredOn(e -> e.newTrace()).extracting(e -> e.id()).containsExactly("webhooks_payment");
     });

@@ -74,6 +74,8 @@ final class FlowDraft {
   final List<Item> enrichment = new ArrayList<>();
   final List<Item> rules = new ArrayList<>();
   final List<Item> idempotency = new ArrayList<>();
+  /** Records an idempotency item already counts as effects. */
+  private final Set<EventType> counted = new HashSet<>();
   final List<Item> budgets = new ArrayList<>();
   final List<String> notes = new ArrayList<>();
   /** {@code event.field} (top-level fields) that enrichment or keys already check. */
@@ -253,6 +255,7 @@ final class FlowDraft {
     rules();
     t = mark("rules", t);
     idempotency();
+    oncePerInstance();
     budgets();
     mark("idempotency and budgets", t);
   }
@@ -3254,6 +3257,7 @@ final class FlowDraft {
       }
       effects.retainAll(ids.keySet());
       effects.remove(t);
+      counted.addAll(effects);
       String uncaused = uncaused(t, effects);
       String repeating = repeatingEffects(t, dedup, effects);
       if (effects.isEmpty()) {
@@ -3282,6 +3286,50 @@ final class FlowDraft {
               + " delivery: a sidecar sees it only with an --amend-window at least that long (30s by default)" : "")
           + uncaused + repeating));
     }
+  }
+
+  /** Instances a record must be seen in before its never being repeated says it happens once. */
+  private static final int ONCE_EVIDENCE = 20;
+
+  /**
+   * Records no instance had two of (two records, not one taken twice), each seen in at least
+   * {@link #ONCE_EVIDENCE} instances, as effects at most once per instance of the flow's entry: a
+   * refund issued twice for one dispute is a defect the traffic never showed, with no redelivery to
+   * draft it from. Records another item already counts are left out.
+   */
+  private void oncePerInstance() {
+    List<Stage> entries = stages.stream().filter(s -> s.after.isEmpty()).toList();
+    if (entries.size() != 1 || entries.get(0).events.isEmpty()) {
+      return;
+    }
+    EventType trigger = entries.get(0).events.get(0);
+    List<String> effects = new ArrayList<>();
+    int fewest = Integer.MAX_VALUE;
+    for (EventType t : declaredEvents()) {
+      if (!t.isTopic() || t.equals(trigger) || counted.contains(t) || !ids.containsKey(t)) {
+        continue;
+      }
+      int in = 0;
+      boolean twice = false;
+      for (Instance inst : instances) {
+        Set<String> records = new HashSet<>();
+        for (Occurrence o : inst.all(t)) {
+          records.add(o.record().partition() + "@" + o.record().offset());
+        }
+        in += records.isEmpty() ? 0 : 1;
+        twice |= records.size() > 1;
+      }
+      if (!twice && in >= ONCE_EVIDENCE) {
+        effects.add(ids.get(t));
+        fewest = Math.min(fewest, in);
+      }
+    }
+    if (effects.isEmpty()) {
+      return;
+    }
+    idempotency.add(new Item("  - trigger: " + ids.get(trigger) + "\n    effects: " + flow(effects),
+        "each at most once per instance: no instance had two of any (each seen in at least " + fewest + " of "
+            + total() + "); drop one a retry or a loop may make again in other traffic"));
   }
 
   /** A key field of a record event that takes a value of its own in every occurrence, or {@code null}. */
