@@ -235,10 +235,12 @@ public final class LatencyCheck implements Check {
   }
 
   /**
-   * Where a budget starts: of an event's occurrences, the last one at or before the budget's end —
-   * the one the flow went on from: the callback that settled, not one rejected hours before it; a
-   * call's attempt that answered, not a 503 four seconds earlier; a redelivery, not the delivery
-   * before it — else its first (an end that came before every start is late by none of them); a
+   * Where a budget starts: of an event's occurrences, the one the budget's end followed ({@link
+   * FlowInstance#followedBy}: its cause, else the last before it; the last the clocks' skew leaves
+   * possible, so a budget is not failed by a skew it cannot rule out) — the one the
+   * flow went on from: the callback that settled, not one rejected hours before it; a call's attempt
+   * that answered, not a 503 four seconds earlier; a redelivery, not the delivery before it — else
+   * its first (an end that came before every start is late by none of them); a
    * stage's earliest event.
    */
   private static Observation start(FlowInstance instance, String id, Observation end) {
@@ -246,14 +248,9 @@ public final class LatencyCheck implements Check {
     if (first == null || end == null || instance.spec().stage(id) != null) {
       return first;
     }
-    Observation last = null;
-    for (Observation o : instance.all(id)) {
-      if (o.timeEpochNanos() <= end.timeEpochNanos() && !instance.retried(o)
-          && (last == null || o.timeEpochNanos() > last.timeEpochNanos())) {
-        last = o;
-      }
-    }
-    return last != null ? last : instance.retried(first) ? instance.answered(id) : first;
+    List<Observation> maybe = instance.mayHaveFollowed(id, end);
+    Observation followed = maybe.isEmpty() ? instance.followedBy(id, end) : maybe.get(maybe.size() - 1);
+    return followed != null ? followed : instance.retried(first) ? instance.answered(id) : first;
   }
 
   /** An event's first occurrence, or a stage's earliest event. */

@@ -25,44 +25,125 @@ public final class RuleCheck implements Check {
     List<Violation> out = new ArrayList<>();
     Map<String, JsonNode> payloads = instance.firstPayloads();
     for (RuleSpec rule : instance.spec().rules()) {
-      if (!payloads.keySet().containsAll(rule.expression().referencedVariables()) || !hasAll(instance, rule.requires())) {
-        continue;
-      }
-      Map<String, JsonNode> bound = firstUnseen(instance, rule) == null ? oneDelivery(instance, rule, payloads) : null;
-      if (bound == null) {
-        continue; // no delivery observed with all it reads, or a first occurrence unseen: see unverified()
-      }
-      bound = followed(instance, rule, bound);
-      Evaluation e = rule.expression().evaluate(bound);
-      if (e.isTrue()) {
-        continue;
-      }
-      Observation subject = subject(instance, rule);
-      if (e.failed() && rule.expression().referencedVariables().stream()
-          .map(instance::first).anyMatch(o -> o != null && !o.schemaProblems().isEmpty())
-          || readsSchemaViolation(instance, rule)) {
-        continue; // the SCHEMA_VIOLATION of what it read is the report (a score sent as "806", not 806)
-      }
-      String seen = e.observed().entrySet().stream()
-          .map(x -> x.getKey() + " = " + x.getValue())
-          .collect(Collectors.joining(", "));
-      String stage = rule.stage() != null ? rule.stage() : subject.stageId();
-      String message = e.failed()
-          ? "rule '" + rule.name() + "' could not be evaluated: " + e.error()
-          : "rule '" + rule.name() + "' is false: " + rule.expression().oneLine();
-      if (!seen.isEmpty()) {
-        message += " (saw " + seen + ")";
-      }
-      out.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage)
-          .event(subject.eventId())
-          .field(rule.field())
-          .message(message)
-          .expected(rule.expression().oneLine())
-          .actual(seen.isEmpty() ? String.valueOf(e.value()) : seen)
-          .evidence(Evidence.of(subject))
-          .build());
+      read(instance, rule, payloads, out, null);
     }
     return out;
+  }
+
+  /**
+   * Judges a rule: its violations into {@code violations}, and into {@code undecided} a rule false
+   * for the occurrence of a repeated event the clocks put first but true for one they cannot rule
+   * out; either may be {@code null}.
+   */
+  private static void read(FlowInstance instance, RuleSpec rule, Map<String, JsonNode> payloads,
+      List<Violation> violations, List<Unverified> undecided) {
+    if (!payloads.keySet().containsAll(rule.expression().referencedVariables()) || !hasAll(instance, rule.requires())) {
+      return;
+    }
+    String each = repeatedLast(instance, rule);
+    Map<String, JsonNode> bound = firstUnseen(instance, rule, each) == null ? oneDelivery(instance, rule, payloads) : null;
+    if (bound == null) {
+      return; // no delivery observed with all it reads, or a first occurrence unseen: see unverified()
+    }
+    if (each == null) {
+      judge(instance, rule, followed(instance, rule, bound, null), subject(instance, rule), violations, undecided, null);
+      return;
+    }
+    Set<String> said = new java.util.HashSet<>();
+    for (Observation o : instance.all(each)) {
+      if (o.payload() != null && !instance.retried(o)) {
+        Map<String, JsonNode> one = new java.util.HashMap<>(bound);
+        one.put(each, o.payload());
+        judge(instance, rule, followed(instance, rule, one, o), o, violations, undecided, said);
+      }
+    }
+  }
+
+  /**
+   * The payloads a rule reads: {@code likely}, and where an occurrence of a repeated event after the
+   * one the clocks put first may be the one followed all the same, {@code alternative} with it
+   * instead, and {@code why} in words.
+   */
+  private record Bound(Map<String, JsonNode> likely, Map<String, JsonNode> alternative, String why) {}
+
+  /**
+   * A violation when the rule is false (or cannot be evaluated) over what it read, shown on {@code
+   * subject}, unless it holds over an occurrence the clocks cannot rule out (then {@code undecided});
+   * once per message where {@code said} is given (a redelivered copy says the same).
+   */
+  private static void judge(FlowInstance instance, RuleSpec rule, Bound bound, Observation subject,
+      List<Violation> violations, List<Unverified> undecided, Set<String> said) {
+    Evaluation e = rule.expression().evaluate(bound.likely());
+    if (e.isTrue()) {
+      return;
+    }
+    if (e.failed() && (rule.expression().referencedVariables().stream()
+        .map(instance::first).anyMatch(o -> o != null && !o.schemaProblems().isEmpty())
+        || !subject.schemaProblems().isEmpty())
+        || readsSchemaViolation(instance, rule, subject)) {
+      return; // the SCHEMA_VIOLATION of what it read is the report (a score sent as "806", not 806)
+    }
+    String stage = rule.stage() != null ? rule.stage() : subject.stageId();
+    if (bound.alternative() != null && rule.expression().evaluate(bound.alternative()).isTrue()) {
+      if (undecided != null) {
+        undecided.add(new Unverified("rule", stage, rule.name(), "false for " + bound.why()));
+      }
+      return;
+    }
+    if (violations == null) {
+      return;
+    }
+    String seen = e.observed().entrySet().stream()
+        .map(x -> x.getKey() + " = " + x.getValue())
+        .collect(Collectors.joining(", "));
+    String message = e.failed()
+        ? "rule '" + rule.name() + "' could not be evaluated: " + e.error()
+        : "rule '" + rule.name() + "' is false: " + rule.expression().oneLine();
+    if (!seen.isEmpty()) {
+      message += " (saw " + seen + ")";
+    }
+    if (said != null && !said.add(message)) {
+      return;
+    }
+    violations.add(Violation.builder(ViolationKind.BAD_TRANSFORMATION, stage)
+        .event(subject.eventId())
+        .field(rule.field())
+        .message(message)
+        .expected(rule.expression().oneLine())
+        .actual(seen.isEmpty() ? String.valueOf(e.value()) : seen)
+        .evidence(Evidence.of(subject))
+        .build());
+  }
+
+  /**
+   * The event of the rule's last stage — the one no other event it reads comes after — where it
+   * happened more than once (a transfer rejected, then settled; a document uploaded for each
+   * request): the rule holds for each occurrence, read with what that occurrence followed.
+   * {@code null} otherwise, and for an event read together with a callback's calls.
+   */
+  private static String repeatedLast(FlowInstance instance, RuleSpec rule) {
+    Set<String> variables = rule.expression().referencedVariables();
+    String last = null;
+    for (String v : variables) {
+      if (instance.repeated(v)) {
+        if (last != null) {
+          return null;
+        }
+        last = v;
+      }
+    }
+    if (last == null || partnered(instance, rule, last)) {
+      return null;
+    }
+    Map<String, Set<String>> ancestors = instance.spec().ancestors();
+    String stage = instance.spec().event(last).stageId();
+    for (String w : variables) {
+      String other = instance.spec().event(w).stageId();
+      if (!w.equals(last) && (other.equals(stage) || ancestors.getOrDefault(other, Set.of()).contains(stage))) {
+        return null; // another event it reads comes after it, or with it
+      }
+    }
+    return last;
   }
 
   @Override
@@ -70,6 +151,10 @@ public final class RuleCheck implements Check {
     List<Unverified> out = new ArrayList<>();
     Map<String, JsonNode> firsts = null;
     for (RuleSpec rule : instance.spec().rules()) {
+      if (rule.expression().referencedVariables().stream().anyMatch(instance::repeated)) {
+        firsts = firsts == null ? instance.firstPayloads() : firsts;
+        read(instance, rule, firsts, null, out);
+      }
       java.util.Collection<String> reads = reads(rule);
       String unobserved = null;
       Visibility.Unobserved why = null;
@@ -91,7 +176,7 @@ public final class RuleCheck implements Check {
         out.add(new Unverified("rule", stage, rule.name(), "reads " + unobserved + ", not observed: " + why.reason()));
       } else if (why == null && rest) {
         firsts = firsts == null ? instance.firstPayloads() : firsts;
-        String unseen = firstUnseen(instance, rule);
+        String unseen = firstUnseen(instance, rule, repeatedLast(instance, rule));
         String unread = unread(instance, rule, firsts);
         if (unread != null) {
           String stage = rule.stage() != null ? rule.stage() : instance.spec().event(unread).stageId();
@@ -170,26 +255,44 @@ public final class RuleCheck implements Check {
    * not the first, a search that found no courier. Events read together with a callback's calls
    * keep their delivery's payloads.
    */
-  private static Map<String, JsonNode> followed(FlowInstance instance, RuleSpec rule, Map<String, JsonNode> bound) {
+  private static Bound followed(FlowInstance instance, RuleSpec rule, Map<String, JsonNode> bound, Observation last) {
     Set<String> variables = rule.expression().referencedVariables();
     if (variables.size() < 2) {
-      return bound;
+      return new Bound(bound, null, null);
     }
     Map<String, JsonNode> out = bound;
+    Map<String, JsonNode> alternative = null;
+    String why = null;
     Map<String, Set<String>> ancestors = null;
     for (String v : variables) {
-      if (!instance.repeated(v) || partnered(instance, rule, v)) {
+      if (last != null && v.equals(last.eventId()) || !instance.repeated(v) || partnered(instance, rule, v)) {
         continue;
       }
       ancestors = ancestors == null ? instance.spec().ancestors() : ancestors;
-      Observation follower = follower(instance, variables, instance.spec().event(v).stageId(), ancestors);
+      String stage = instance.spec().event(v).stageId();
+      Observation follower = last != null && ancestors.getOrDefault(last.stageId(), Set.of()).contains(stage) ? last
+          : follower(instance, variables, stage, ancestors);
       Observation source = follower == null ? null : instance.followedBy(v, follower);
-      if (source != null && source.payload() != out.get(v)) {
+      if (source != null && source.payload() != null && source.payload() != out.get(v)) {
         out = out == bound ? new java.util.HashMap<>(bound) : out;
         out.put(v, source.payload());
       }
+      List<Observation> maybe = follower == null ? List.of() : instance.mayHaveFollowed(v, follower);
+      Observation other = maybe.isEmpty() ? null : maybe.get(maybe.size() - 1);
+      if (other != null && other.payload() != null) {
+        alternative = alternative == null ? new java.util.HashMap<>() : alternative;
+        alternative.put(v, other.payload());
+        why = (source == null ? "the first " + v : v + " " + source.describe()) + ", true for " + other.describe()
+            + ": which of them " + follower.eventId() + " (" + follower.describe() + ") followed, the hosts' clocks"
+            + " cannot tell (within the flow's clockSkew of each other, no trace relates them)";
+      }
     }
-    return out;
+    if (alternative != null) {
+      Map<String, JsonNode> others = alternative;
+      alternative = new java.util.HashMap<>(out);
+      alternative.putAll(others);
+    }
+    return new Bound(out, alternative, why);
   }
 
   /** Of the other events the rule reads, the first occurrence of the earliest one of a stage after {@code stage}. */
@@ -251,10 +354,11 @@ public final class RuleCheck implements Check {
   }
 
   /** Whether a field the rule reads broke its event's schema (there, or in what holds it, or in it). */
-  private static boolean readsSchemaViolation(FlowInstance instance, RuleSpec rule) {
+  private static boolean readsSchemaViolation(FlowInstance instance, RuleSpec rule, Observation subject) {
     for (String path : rule.expression().observedPaths()) {
       int dot = path.indexOf('.');
-      Observation o = dot < 0 ? null : instance.first(path.substring(0, dot));
+      String v = dot < 0 ? null : path.substring(0, dot);
+      Observation o = v == null ? null : v.equals(subject.eventId()) ? subject : instance.first(v);
       if (o != null && o.brokeSchemaAt(path.substring(dot + 1))) {
         return true;
       }
@@ -267,9 +371,9 @@ public final class RuleCheck implements Check {
    * the calls its handler makes) whose first occurrence may not have been observed: an upload in a
    * trace that was not sampled, before the first one observed. {@code null} when there is none.
    */
-  private static String firstUnseen(FlowInstance instance, RuleSpec rule) {
+  private static String firstUnseen(FlowInstance instance, RuleSpec rule, String each) {
     for (String v : rule.expression().referencedVariables()) {
-      if (instance.visibility().mayPrecedeFirstObserved(v) && !partnered(instance, rule, v)) {
+      if (!v.equals(each) && instance.visibility().mayPrecedeFirstObserved(v) && !partnered(instance, rule, v)) {
         return v;
       }
     }

@@ -288,20 +288,16 @@ public final class FlowInstance {
   }
 
   /**
-   * Of an event's occurrences with a payload (failed attempts left out), the one {@code later}
-   * followed: the one whose consumer made it, else the last before it by the hosts' clocks;
-   * {@code null} when none came before it. Where a step was retried until it worked (a courier
-   * search that found none, then one that did), what came after it followed the attempt that worked.
+   * Of an event's occurrences (failed attempts left out), the one {@code later} followed: the one
+   * whose consumer made it, else the last before it by the hosts' clocks' best estimate; {@code
+   * null} when none came before it. Where a step was retried until it worked (a courier search that
+   * found none, then one that did; a transfer rejected, then settled), what came after it followed
+   * the attempt that worked. See {@link #mayHaveFollowed} for those the clocks cannot rule out.
    */
   public Observation followedBy(String eventId, Observation later) {
-    List<Observation> occurrences = new ArrayList<>(2);
-    for (Observation o : observations) {
-      if (o.eventId().equals(eventId) && o.payload() != null && !retried(o)) {
-        occurrences.add(o);
-      }
-    }
+    List<Observation> occurrences = answeredOccurrences(eventId);
     if (occurrences.size() < 2) {
-      return occurrences.isEmpty() || clocks().gap(occurrences.get(0), later).estimate() < 0 ? null : occurrences.get(0);
+      return occurrences.isEmpty() ? null : occurrences.get(0);
     }
     Observation cause = later.causeAmong(occurrences);
     if (cause != null) {
@@ -315,6 +311,37 @@ public final class FlowInstance {
     return null;
   }
 
+  /**
+   * Occurrences after the one {@link #followedBy} names that {@code later} may have followed all the
+   * same, for all the clocks tell: a settled transfer stamped 30 ms after the close it caused, by a
+   * clock the data does not bound, within the flow's {@code clockSkew}. Empty when a consumer's span
+   * ties {@code later} to its cause, or nothing is that close.
+   */
+  public List<Observation> mayHaveFollowed(String eventId, Observation later) {
+    List<Observation> occurrences = answeredOccurrences(eventId);
+    if (occurrences.size() < 2 || later.causeAmong(occurrences) != null) {
+      return List.of();
+    }
+    Observation likely = followedBy(eventId, later);
+    List<Observation> out = new ArrayList<>(1);
+    for (int i = likely == null ? 0 : occurrences.indexOf(likely) + 1; i < occurrences.size(); i++) {
+      if (clocks().gap(occurrences.get(i), later).max() >= 0) {
+        out.add(occurrences.get(i));
+      }
+    }
+    return out;
+  }
+
+  private List<Observation> answeredOccurrences(String eventId) {
+    List<Observation> occurrences = new ArrayList<>(2);
+    for (Observation o : observations) {
+      if (o.eventId().equals(eventId) && !retried(o)) {
+        occurrences.add(o);
+      }
+    }
+    return occurrences;
+  }
+
   /** The last occurrence of an event with a payload, failed attempts left out, or {@code null}. */
   public Observation lastAnswered(String eventId) {
     Observation last = null;
@@ -326,11 +353,11 @@ public final class FlowInstance {
     return last;
   }
 
-  /** Whether an event happened more than once with a payload. */
+  /** Whether an event happened more than once with a payload, failed attempts left out. */
   public boolean repeated(String eventId) {
     int n = 0;
     for (Observation o : observations) {
-      if (o.eventId().equals(eventId) && o.payload() != null && ++n > 1) {
+      if (o.eventId().equals(eventId) && o.payload() != null && !retried(o) && ++n > 1) {
         return true;
       }
     }

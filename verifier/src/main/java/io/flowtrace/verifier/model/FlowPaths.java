@@ -171,7 +171,17 @@ public final class FlowPaths {
      * by the attempt that worked.
      */
     private Map<String, JsonNode> inputs(StageSpec stage) {
+      return inputs(stage, false);
+    }
+
+    /**
+     * With {@code alternative}, the inputs with, for each such event, the last occurrence after the
+     * one the stage followed that the clocks cannot rule out ({@link FlowInstance#mayHaveFollowed}),
+     * or {@code null} when there is none.
+     */
+    private Map<String, JsonNode> inputs(StageSpec stage, boolean alternative) {
       Map<String, JsonNode> out = payloads;
+      boolean any = false;
       for (String v : stage.when().referencedVariables()) {
         EventSpec e = instance.spec().event(v);
         if (e == null || e.stageId().equals(stage.id()) || !instance.repeated(v)) {
@@ -183,12 +193,19 @@ public final class FlowPaths {
         }
         Observation first = instance.stageFirst(stage.id());
         Observation source = first == null ? instance.lastAnswered(v) : instance.followedBy(v, first);
-        if (source != null && source.payload() != out.get(v)) {
+        if (alternative && first != null) {
+          List<Observation> maybe = instance.mayHaveFollowed(v, first);
+          if (!maybe.isEmpty()) {
+            source = maybe.get(maybe.size() - 1);
+            any = true;
+          }
+        }
+        if (source != null && source.payload() != null && source.payload() != out.get(v)) {
           out = out == payloads ? new HashMap<>(payloads) : out;
           out.put(v, source.payload());
         }
       }
-      return out;
+      return alternative && !any ? null : out;
     }
 
     private Requirement condition(StageSpec stage, Requirement fromPredecessors, int depth) {
@@ -233,6 +250,15 @@ public final class FlowPaths {
       String why;
       if (unobserved.isEmpty()) {
         Evaluation e = stage.when().evaluate(payloads);
+        Map<String, JsonNode> alternative = e.isTrue() || !instance.stageSeen(stage.id()) ? null : inputs(stage, true);
+        if (alternative != null && stage.when().evaluate(alternative).isTrue()) {
+          // false for the retried step's attempt the clocks put before the stage, true for a later one
+          // within their skew of it: which the stage followed cannot be told
+          assumed.put(stage.id(), "taken as observed; its condition " + stage.when().oneLine() + " was not checked:"
+              + " it is false for one occurrence of what it reads and true for a later one, within the hosts' clocks'"
+              + " skew of the stage's start, and which of them the stage followed cannot be told");
+          return fromPredecessors;
+        }
         cond.put(stage.id(), e);
         if (!e.failed()) {
           return e.isFalse() ? Requirement.FORBIDDEN : e.isTrue() ? fromPredecessors : Requirement.UNDECIDED;

@@ -31,12 +31,12 @@ class RetriedStepTest {
       "  - id: placed",
       "    events:",
       "      - {id: placed, topic: orders.placed}",
-      "  - id: assigned",
+      "  - id: courier-assigned",
       "    after: placed",
       "    events:",
       "      - {id: assigned, topic: couriers.assigned}",
       "  - id: picked-up",
-      "    after: assigned",
+      "    after: courier-assigned",
       "    terminal: true",
       "    events:",
       "      - {id: picked_up, topic: deliveries.picked-up}",
@@ -47,8 +47,18 @@ class RetriedStepTest {
       "    expr: picked_up.courierId == assigned.courier.courierId",
       "");
 
-  private static final String CONDITIONAL = SPEC.replace("    after: assigned\n",
-      "    after: assigned\n    when: assigned.status == \"ASSIGNED\"\n");
+  private static final String CONDITIONAL = SPEC.replace("    after: courier-assigned\n",
+      "    after: courier-assigned\n    when: assigned.status == \"ASSIGNED\"\n");
+
+  private static final String BUDGETED = SPEC.replace("rules:\n", String.join("\n",
+      "budgets:",
+      "  - {from: assigned, to: picked_up, within: 15s}",
+      "rules:",
+      "  - name: an assigned courier is one of ours",
+      "    stage: courier-assigned",
+      "    field: courier",
+      "    expr: assigned.status != 'ASSIGNED' || assigned.courier.courierId.startsWith('c-')",
+      ""));
 
   @TempDir Path dir;
   private final List<Telemetry> telemetry = new ArrayList<>();
@@ -132,6 +142,41 @@ class RetriedStepTest {
         .contains("where the data calls for no further stage").contains("saw assigned.status = \"NO_COURIER\""));
   }
 
+  @Test
+  void aRuleOnTheRetriedStepHoldsForEachAttemptNotOnlyTheFirst() throws Exception {
+    placedThenNoCourier();
+    assigned(30_000, "x-7"); // the search that found a courier names one of another fleet
+    pickedUp(40_000, "x-7");
+
+    Verdict v = replay(BUDGETED);
+
+    assertThat(v.violations()).singleElement().satisfies(x -> {
+      assertThat(x.kind()).isEqualTo(ViolationKind.BAD_TRANSFORMATION);
+      assertThat(x.message()).contains("an assigned courier is one of ours").contains("\"x-7\"");
+    });
+  }
+
+  @Test
+  void anAttemptStampedJustAfterWhatItCausedIsNotReadAsLaterWhereTheClocksCannotTell() throws Exception {
+    // records only: the courier service's clock runs 30 ms ahead of the delivery service's
+    placedThenNoCourier();
+    pickedUp(40_000, "c-7");
+    assigned(40_030, "c-7");
+
+    Verdict rule = replay(SPEC);
+    Verdict budget = replay(BUDGETED);
+    Verdict condition = replay(CONDITIONAL);
+
+    assertThat(rule.violations()).isEmpty();
+    assertThat(rule.unverified()).anySatisfy(u -> {
+      assertThat(u.check()).isEqualTo("rule");
+      assertThat(u.reason()).contains("true for couriers.assigned[0]@1").contains("clocks cannot tell");
+    });
+    assertThat(budget.violations()).isEmpty();
+    assertThat(condition.violations()).isEmpty();
+    assertThat(condition.unverified()).anySatisfy(u -> assertThat(u.reason()).contains("which of them the stage followed"));
+  }
+
   private void placedThenNoCourier() {
     record("orders.placed", 0, "{\"orderId\":\"O-1\"}");
     record("couriers.assigned", 1_000, "{\"orderId\":\"O-1\",\"status\":\"NO_COURIER\",\"courier\":null}");
@@ -157,7 +202,8 @@ class RetriedStepTest {
   }
 
   private Verdict replay(String spec) throws Exception {
-    List<Verdict> finals = ShopFlows.finals(dir, spec, telemetry, 200_000);
+    Path flows = java.nio.file.Files.createTempDirectory(dir, "flows");
+    List<Verdict> finals = ShopFlows.finals(flows, spec, telemetry, 200_000);
     assertThat(finals).hasSize(1);
     return finals.get(0);
   }
