@@ -303,12 +303,8 @@ public final class FlowInstance {
     if (cause != null) {
       return cause;
     }
-    for (int i = occurrences.size() - 1; i >= 0; i--) {
-      if (clocks().gap(occurrences.get(i), later).estimate() >= 0) {
-        return occurrences.get(i);
-      }
-    }
-    return null;
+    int likely = lastBefore(occurrences, later);
+    return likely < 0 ? null : occurrences.get(likely);
   }
 
   /**
@@ -322,14 +318,23 @@ public final class FlowInstance {
     if (occurrences.size() < 2 || later.causeAmong(occurrences) != null) {
       return List.of();
     }
-    Observation likely = followedBy(eventId, later);
     List<Observation> out = new ArrayList<>(1);
-    for (int i = likely == null ? 0 : occurrences.indexOf(likely) + 1; i < occurrences.size(); i++) {
+    for (int i = lastBefore(occurrences, later) + 1; i < occurrences.size(); i++) {
       if (clocks().gap(occurrences.get(i), later).max() >= 0) {
         out.add(occurrences.get(i));
       }
     }
     return out;
+  }
+
+  /** The index of the last occurrence before {@code later} by the clocks' best estimate, or -1. */
+  private int lastBefore(List<Observation> occurrences, Observation later) {
+    for (int i = occurrences.size() - 1; i >= 0; i--) {
+      if (clocks().gap(occurrences.get(i), later).estimate() >= 0) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private List<Observation> answeredOccurrences(String eventId) {
